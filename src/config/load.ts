@@ -1,0 +1,138 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { configSchema, type AppConfig } from './schema.js';
+import { SANDBOX_CORP } from '../wecom/sandbox-identity.js';
+
+/** Thrown when configuration is invalid; `problems` lists every one of them. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Which environment variable feeds which config path. */
+const ENV_MAP: Record<string, string> = {
+  PORT: 'port',
+  HOST: 'host',
+  DATABASE_URL: 'databaseUrl',
+  DB_SKIP_MIGRATIONS: 'dbSkipMigrations',
+  APP_TIMEZONE: 'appTimezone',
+  LOG_LEVEL: 'logLevel',
+  LOG_PRETTY: 'logPretty',
+  DATA_KEY: 'dataKey',
+  ADMIN_TOKEN: 'adminToken',
+  PUBLIC_URL: 'publicUrl',
+  WECOM_CORP_ID: 'wecom.corpId',
+  WECOM_AGENT_ID: 'wecom.agentId',
+  WECOM_SECRET: 'wecom.secret',
+  WECOM_KF_SECRET: 'wecom.kfSecret',
+  WECOM_TOKEN: 'wecom.token',
+  WECOM_ENCODING_AES_KEY: 'wecom.encodingAesKey',
+  WECOM_API_BASE: 'wecom.apiBase',
+  WECOM_REPLAY_WINDOW_SECONDS: 'wecom.replayWindowSeconds',
+  INBOX_WORKERS: 'inbox.workers',
+  INBOX_POLL_INTERVAL_MS: 'inbox.pollIntervalMs',
+  INBOX_LEASE_MS: 'inbox.leaseMs',
+  INBOX_MAX_ATTEMPTS: 'inbox.maxAttempts',
+  INBOX_BACKOFF_BASE_MS: 'inbox.backoffBaseMs',
+  INBOX_BACKOFF_MAX_MS: 'inbox.backoffMaxMs',
+  SANDBOX: 'sandbox.enabled',
+  SANDBOX_PORT: 'sandbox.port',
+  SANDBOX_SEED: 'sandbox.seed',
+};
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function merge(target: Json, source: Json): Json {
+  for (const [k, v] of Object.entries(source)) {
+    target[k] = isObject(v) && isObject(target[k]) ? merge({ ...(target[k] as Json) }, v) : v;
+  }
+  return target;
+}
+
+function setPath(obj: Json, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (!isObject(cur[k])) cur[k] = {};
+    cur = cur[k] as Json;
+  }
+  cur[keys[keys.length - 1]] = value;
+}
+
+function readJson(file: string, problems: string[]): Json {
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Json;
+  } catch (err) {
+    problems.push(`${file}: ${(err as Error).message}`);
+    return {};
+  }
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  configDir?: string;
+  /** Extra values merged last, for tests. */
+  overrides?: Json;
+}
+
+/**
+ * Load config from config/default.json, config/<NODE_ENV>.json, config/local.json and the environment,
+ * lowest precedence first, then validate it. Throws ConfigError listing every problem.
+ */
+export function loadConfig(options: LoadOptions = {}): AppConfig {
+  const env = options.env ?? process.env;
+  const dir = options.configDir ?? resolve(process.cwd(), 'config');
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const problems: string[] = [];
+  let raw: Json = { env: nodeEnv };
+  for (const file of ['default.json', `${nodeEnv}.json`, 'local.json']) raw = merge(raw, readJson(join(dir, file), problems));
+  for (const [name, path] of Object.entries(ENV_MAP)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, value);
+  }
+  if (options.overrides) raw = merge(raw, options.overrides);
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const envName = Object.entries(ENV_MAP).find(([, p]) => p === issue.path.join('.'))?.[0];
+      problems.push(`${issue.path.join('.') || '(root)'}${envName ? ` (${envName})` : ''}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+
+  const c = parsed.data;
+  const sandboxEnabled = c.sandbox.enabled ?? !c.wecom.corpId;
+  const wecom = { ...c.wecom };
+  if (!wecom.corpId) {
+    // No real corp: play against the built-in sandbox with its fixed demo identity.
+    wecom.corpId = SANDBOX_CORP.corpId;
+    wecom.agentId ??= SANDBOX_CORP.agentId;
+    wecom.secret ??= SANDBOX_CORP.secret;
+    wecom.token ??= SANDBOX_CORP.token;
+    wecom.encodingAesKey ??= SANDBOX_CORP.encodingAesKey;
+    if (!env.WECOM_API_BASE && sandboxEnabled) wecom.apiBase = `http://127.0.0.1:${c.port}/sandbox`;
+  }
+  let dataKey = c.dataKey;
+  if (!dataKey && c.databaseUrl.startsWith('sqlite:')) dataKey = ensureLocalDataKey(c.databaseUrl);
+  return Object.freeze({ ...c, wecom, dataKey, sandboxEnabled, wecomCorpId: wecom.corpId });
+}
+
+/** With the embedded database, generate DATA_KEY once into ./data/ next to it (contract: "generated into ./data/"). */
+function ensureLocalDataKey(databaseUrl: string): string {
+  const dbPath = databaseUrl.slice('sqlite:'.length);
+  const dir = dbPath === ':memory:' ? resolve('data') : dirname(resolve(dbPath));
+  const file = join(dir, 'data-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const key = randomBytes(32).toString('base64');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every setting of the app. Defaults live in config/default.json; this schema is the authority on types. */
+export const configSchema = z
+  .object({
+    env: z.string().default('development'),
+    port: int(0, 65535),
+    host: z.string().min(1),
+    databaseUrl: z
+      .string()
+      .regex(/^(sqlite:|mysql:\/\/)/, 'must start with sqlite: or mysql://'),
+    dbSkipMigrations: bool.default(false),
+    appTimezone: z.string().refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'not an IANA time zone'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    logPretty: bool.default(false),
+    dataKey: z
+      .string()
+      .optional()
+      .refine((k) => k === undefined || Buffer.from(k, 'base64').length === 32, 'must be base64 of 32 bytes'),
+    adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    publicUrl: z.string().url().optional(),
+    wecom: z.object({
+      corpId: z.string().min(1).optional(),
+      agentId: z.coerce.number().int().positive().optional(),
+      secret: z.string().min(1).optional(),
+      kfSecret: z.string().min(1).optional(),
+      token: z.string().min(1).max(32).optional(),
+      encodingAesKey: z
+        .string()
+        .regex(/^[A-Za-z0-9]{43}$/, 'must be 43 characters of [A-Za-z0-9]')
+        .optional(),
+      apiBase: z.string().url(),
+      /** Callbacks whose timestamp is further than this from now are rejected as replays (reliability §1.2). */
+      replayWindowSeconds: int(0, 86400),
+    }),
+    inbox: z.object({
+      /** Concurrent handler slots per process; 0 turns the workers off (ingress only). */
+      workers: int(0, 64),
+      pollIntervalMs: int(10, 60000),
+      leaseMs: int(1000, 3600000),
+      maxAttempts: int(1, 100),
+      backoffBaseMs: int(1, 3600000),
+      backoffMaxMs: int(1, 86400000),
+      claimBatch: int(1, 500),
+    }),
+    sandbox: z.object({
+      /** Run the WeCom sandbox in-process under /sandbox. Defaults to on when no WECOM_CORP_ID is set. */
+      enabled: bool.optional(),
+      port: int(0, 65535),
+      seed: bool.default(true),
+    }),
+  })
+  .superRefine((c, ctx) => {
+    if (c.wecom.corpId) {
+      for (const key of ['secret', 'token', 'encodingAesKey'] as const) {
+        if (!c.wecom[key]) ctx.addIssue({ code: 'custom', path: ['wecom', key], message: 'required when WECOM_CORP_ID is set' });
+      }
+    }
+    if (c.databaseUrl.startsWith('mysql://') && !c.dataKey) {
+      ctx.addIssue({ code: 'custom', path: ['dataKey'], message: 'DATA_KEY is required with MySQL' });
+    }
+  });
+
+/** The validated, frozen configuration passed through constructors. */
+export type AppConfig = z.infer<typeof configSchema> & { sandboxEnabled: boolean; wecomCorpId: string };

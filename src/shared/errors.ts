@@ -1,0 +1,64 @@
+/** Base error: an HTTP status, a stable snake_case code, and whether the message may be shown to callers. */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly expose = status < 500,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 400: the caller sent something we cannot accept. */
+export class ValidationError extends AppError {
+  constructor(message: string, details?: unknown, code = 'validation_error') {
+    super(400, code, message, true, details);
+  }
+}
+
+/** 401: no or unknown credentials. */
+export class UnauthorizedError extends AppError {
+  constructor(message = '需要有效的 API 令牌') {
+    super(401, 'unauthorized', message);
+  }
+}
+
+/** 403: known caller, not allowed. */
+export class ForbiddenError extends AppError {
+  constructor(message = '没有权限执行此操作', code = 'forbidden') {
+    super(403, code, message);
+  }
+}
+
+/** 404: no such thing (or not visible to this caller). */
+export class NotFoundError extends AppError {
+  constructor(message = '未找到', code = 'not_found') {
+    super(404, code, message);
+  }
+}
+
+/** 409: the request conflicts with the current state. */
+export class ConflictError extends AppError {
+  constructor(message: string, code = 'conflict') {
+    super(409, code, message);
+  }
+}
+
+/** A WeCom API answered with a non-zero errcode. Branch on errcode, never on errmsg (reference §0). */
+export class WecomApiError extends AppError {
+  constructor(
+    readonly api: string,
+    readonly errcode: number,
+    readonly errmsg: string,
+  ) {
+    super(502, 'wecom_api_error', `WeCom ${api} failed: ${errcode} ${errmsg}`, false);
+  }
+}
+
+/** Narrow an unknown thrown value to an Error. */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
