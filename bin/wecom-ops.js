@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// Runs the TypeScript sources directly through tsx, so `npm ci && npm start` needs no build step.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import(new URL('../src/cli.ts', import.meta.url).href);
+await main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

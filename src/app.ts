@@ -1,0 +1,59 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Container } from './container.js';
+import { errorHandler } from './http/middleware/error-handler.js';
+import { requestContext } from './http/middleware/request-context.js';
+import { authenticate } from './http/middleware/auth.js';
+import { callbackRouter } from './http/routes/callback.router.js';
+import { healthRouter } from './http/routes/health.router.js';
+import { eventsRouter } from './http/routes/events.router.js';
+
+/** Build the Koa app. Never listens: tests drive `createApp(c).callback()`. */
+export function createApp(c: Container): Koa {
+  const app = new Koa({ proxy: true });
+  app.use(errorHandler(c.log));
+  app.use(requestContext());
+
+  for (const m of c.mounts) {
+    app.use(async (ctx, next) => {
+      if (ctx.path !== m.prefix && !ctx.path.startsWith(`${m.prefix}/`)) return next();
+      const original = ctx.path;
+      ctx.path = ctx.path.slice(m.prefix.length) || '/';
+      try {
+        await m.middleware(ctx, async () => {
+          ctx.path = original;
+          await next();
+        });
+      } finally {
+        ctx.path = original;
+      }
+    });
+  }
+
+  const callback = callbackRouter({
+    inbox: c.inbox,
+    creds: { token: c.config.wecom.token!, encodingAesKey: c.config.wecom.encodingAesKey!, receiveId: c.config.wecomCorpId },
+    replayWindowSeconds: c.config.wecom.replayWindowSeconds,
+    clock: c.clock,
+    log: c.log,
+    metrics: c.metrics,
+  });
+  app.use(callback.routes()).use(callback.allowedMethods());
+
+  const health = healthRouter({
+    dataSource: c.dataSource,
+    registry: c.metrics.registry,
+    beforeMetrics: async () => {
+      const counts = await c.repos.inbox.countByStatus();
+      for (const s of ['pending', 'running', 'done', 'failed', 'ignored']) c.metrics.inboxBacklog.set({ status: s }, counts[s] ?? 0);
+    },
+  });
+  app.use(health.routes());
+  for (const r of c.publicRouters) app.use(r.routes()).use(r.allowedMethods());
+
+  const api = new Router();
+  api.use('/api', authenticate(c.tokens));
+  for (const r of [eventsRouter(c.inbox), ...c.apiRouters]) api.use(r.routes(), r.allowedMethods());
+  app.use(api.routes()).use(api.allowedMethods());
+  return app;
+}

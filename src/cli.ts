@@ -1,0 +1,166 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, ConfigError } from './config/load.js';
+import type { AppConfig } from './config/schema.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import { startServer } from './main.js';
+import { buildContainer, type Container } from './container.js';
+import type { Role } from './domain/auth/api-token.service.js';
+import type { InboxStatus } from './domain/inbox/inbound-event.js';
+
+const USAGE = `用法 / usage: wecom-ops <command>
+
+  serve                                   HTTP server, inbox workers, delivery, scheduler (what npm start runs)
+  migrate                                 apply pending migrations, then exit
+  events list [--status failed] [--limit N]
+  events replay <id>                      retry one callback event now
+  token create --role admin|operator|staff [--userid U] [--name N]
+  sandbox [--port P]                      run the WeCom sandbox on its own port
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+function config(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`配置无效 / ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}
+
+/** A container for one-shot commands: no HTTP, no background services. */
+async function withContainer<T>(cfg: AppConfig, log: Logger, fn: (c: Container) => Promise<T>): Promise<T> {
+  const c = await buildContainer(cfg, log);
+  try {
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+/** Dispatch `wecom-ops <command>`. */
+export async function main(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const cfg = config();
+  const log = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty });
+
+  switch (command) {
+    case 'serve': {
+      const running = await startServer(cfg, log);
+      const c = running.container;
+      log.info({ url: running.url, database: cfg.databaseUrl.replace(/\/\/[^@]*@/, '//***@'), sandbox: cfg.sandboxEnabled }, 'wecom-ops listening');
+      if (cfg.sandboxEnabled) printSandboxBanner(running.url, c);
+      let signals = 0;
+      const shutdown = (signal: string) => {
+        if (++signals > 1) process.exit(1);
+        log.info({ signal }, 'shutting down');
+        running.stop().then(
+          () => process.exit(0),
+          (err) => {
+            log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      return;
+    }
+    case 'migrate': {
+      await withContainer({ ...cfg, dbSkipMigrations: false }, log, async () => undefined);
+      process.stdout.write('migrations applied\n');
+      return;
+    }
+    case 'events': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { status: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+        allowPositionals: true,
+      });
+      await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
+        if (sub === 'list') {
+          const { items, total } = await c.inbox.list({
+            status: values.status as InboxStatus | undefined,
+            page: 1,
+            pageSize: Number(values.limit ?? 50),
+          });
+          if (values.json) return void process.stdout.write(`${JSON.stringify({ items, total })}\n`);
+          process.stdout.write(`共 ${total} 条 / ${total} events\n`);
+          for (const e of items) {
+            process.stdout.write(
+              `${e.id}\t${e.receivedAt.toISOString()}\t${e.status}\t${e.attempts}\t${e.kind}${e.error ? `\t${e.error.slice(0, 120)}` : ''}\n`,
+            );
+          }
+        } else if (sub === 'replay') {
+          const id = Number(positionals[0]);
+          if (!Number.isInteger(id) || id <= 0) fail('usage: wecom-ops events replay <id>');
+          const before = await c.inbox.replay(id);
+          const ran = await c.inboxProcessor.drain();
+          const after = await c.repos.inbox.findSummary(id);
+          process.stdout.write(`事件 ${id}: ${before.status} → ${after?.status} (ran ${ran})${after?.error ? `\n${after.error}` : ''}\n`);
+          if (after?.status === 'failed' || after?.status === 'pending') process.exitCode = 1;
+        } else fail(USAGE);
+      });
+      return;
+    }
+    case 'token': {
+      if (sub !== 'create') fail(USAGE);
+      const { values } = parseArgs({
+        args: rest,
+        options: { role: { type: 'string' }, userid: { type: 'string' }, name: { type: 'string' } },
+      });
+      await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
+        const t = await c.tokens.create({ role: values.role as Role, userid: values.userid, name: values.name });
+        process.stdout.write(`${t.token}\n`);
+        process.stderr.write(`已创建 ${t.role} 令牌（只显示这一次）/ created ${t.role} token ${t.id}; only its hash is stored\n`);
+      });
+      return;
+    }
+    case 'sandbox': {
+      const { values } = parseArgs({ args: [sub, ...rest].filter(Boolean) as string[], options: { port: { type: 'string' } } });
+      const { startSandboxServer } = await import('./wecom/sandbox/server.js');
+      const port = Number(values.port ?? cfg.sandbox.port);
+      const s = await startSandboxServer({
+        port,
+        host: cfg.host,
+        callbackUrl: process.env.SANDBOX_CALLBACK_URL ?? `http://127.0.0.1:${cfg.port}/wecom/callback`,
+        logger: log,
+      } as never);
+      log.info({ url: (s as { url?: string }).url ?? `http://127.0.0.1:${port}` }, 'WeCom sandbox listening');
+      return;
+    }
+    default:
+      fail(`unknown command: ${command}\n\n${USAGE}`);
+  }
+}
+
+function printSandboxBanner(url: string, _c: Container): void {
+  process.stdout.write(
+    [
+      '',
+      '  wecom-ops 已启动（内置企业微信沙箱模式）/ running against the built-in WeCom sandbox',
+      `  控制台 Console:   ${url}/console/`,
+      `  健康检查 Health:  ${url}/readyz`,
+      `  沙箱 Sandbox:     ${url}/sandbox/_control/calls`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+const isEntry = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);
+if (isEntry) {
+  main(process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,76 @@
+import type { Logger } from '../../shared/logger.js';
+import type { InboundEvent } from './inbound-event.js';
+
+/** What a handler may say about the event's timeline entry. */
+export interface TimelineNote {
+  externalUserId?: string | null;
+  staffUserid?: string | null;
+  kind?: string;
+  summary?: string;
+  data?: Record<string, unknown>;
+}
+
+/** Context handed to a handler. */
+export interface HandlerContext {
+  log: Logger;
+  now: Date;
+}
+
+/**
+ * A handler for one or more event kinds. Handlers must be idempotent: an event can run again after a crash or a
+ * lost lease, and replaying it must change nothing (issue 4). Throwing means "retry later".
+ */
+export interface EventHandler {
+  readonly name: string;
+  /** Kinds like `event/change_external_contact/add_external_contact`, `event/change_external_tag/*` or `text`. */
+  readonly kinds: readonly string[];
+  handle(event: InboundEvent, ctx: HandlerContext): Promise<TimelineNote | void>;
+}
+
+/** Routes events by MsgType / Event / ChangeType, most specific match first. */
+export class EventRouter {
+  private readonly routes = new Map<string, EventHandler[]>();
+
+  /** Register a handler for its kinds. Several handlers may share a kind; they run in registration order. */
+  register(handler: EventHandler): this {
+    for (const kind of handler.kinds) {
+      const list = this.routes.get(kind) ?? [];
+      list.push(handler);
+      this.routes.set(kind, list);
+    }
+    return this;
+  }
+
+  /**
+   * Handlers for a kind: exact (`a/b/c`) first, then wildcards from the most specific (`a/b/*`, `a/*`).
+   * An empty list means the event is unknown: kept and marked ignored, not an error.
+   */
+  resolve(kind: string): EventHandler[] {
+    const parts = kind.split('/');
+    const found: EventHandler[] = [...(this.routes.get(kind) ?? [])];
+    for (let i = parts.length - 1; i >= 1; i--) {
+      for (const h of this.routes.get(`${parts.slice(0, i).join('/')}/*`) ?? []) if (!found.includes(h)) found.push(h);
+    }
+    return found;
+  }
+
+  /** Every registered kind, for `GET /api/v1/events/kinds` and docs. */
+  kinds(): string[] {
+    return [...this.routes.keys()].sort();
+  }
+}
+
+/** Chinese labels for the timeline, by kind. */
+export const KIND_LABELS: Record<string, string> = {
+  'event/change_external_contact/add_external_contact': '添加了客户',
+  'event/change_external_contact/add_half_external_contact': '客户添加（待通过）',
+  'event/change_external_contact/edit_external_contact': '编辑了客户资料或标签',
+  'event/change_external_contact/del_external_contact': '员工删除了客户',
+  'event/change_external_contact/del_follow_user': '客户删除了员工',
+  'event/change_external_contact/transfer_fail': '客户转接失败',
+  'event/change_external_chat/create': '创建客户群',
+  'event/change_external_chat/update': '客户群变更',
+  'event/change_external_chat/dismiss': '解散客户群',
+  'event/kf_msg_or_event': '微信客服消息',
+  text: '应用消息',
+};

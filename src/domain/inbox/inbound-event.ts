@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+
+/** The decrypted fields of one callback, as strings (lists as string arrays). */
+export type EventFields = Record<string, string | string[]>;
+
+/** Lifecycle of an inbox row. `failed` is parked for an operator; `ignored` had no handler. */
+export type InboxStatus = 'pending' | 'running' | 'done' | 'failed' | 'ignored';
+
+/** A stored callback event as handlers see it. */
+export interface InboundEvent {
+  id: number;
+  /** Routing key, e.g. `event/change_external_contact/add_external_contact` or `text`. */
+  kind: string;
+  fields: EventFields;
+  receivedAt: Date;
+  attempts: number;
+}
+
+function field(fields: EventFields, key: string): string | undefined {
+  const v = fields[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** Read a string field of an event. */
+export function eventField(e: { fields: EventFields }, key: string): string | undefined {
+  return field(e.fields, key);
+}
+
+/**
+ * The routing kind: MsgType, then Event, then ChangeType when present (reference §2.1).
+ * `event/change_external_contact/add_external_contact`, `event/kf_msg_or_event`, `text`.
+ */
+export function eventKind(fields: EventFields): string {
+  const parts = [field(fields, 'MsgType') ?? 'unknown'];
+  const event = field(fields, 'Event');
+  if (event) {
+    parts.push(event);
+    const change = field(fields, 'ChangeType');
+    if (change) parts.push(change);
+  }
+  return parts.join('/').toLowerCase().slice(0, 120);
+}
+
+/**
+ * The key that orders events: events with the same subject are handled one at a time, in the order received.
+ * A customer's events share `customer:<ExternalUserID>`; tags, group chats and KF accounts get their own.
+ */
+export function eventSubject(fields: EventFields): string | null {
+  const ext = field(fields, 'ExternalUserID');
+  if (ext) return `customer:${ext}`.slice(0, 191);
+  const chat = field(fields, 'ChatId');
+  if (chat) return `chat:${chat}`.slice(0, 191);
+  if (field(fields, 'Event') === 'change_external_tag') return `tag:${field(fields, 'Id') ?? 'library'}`.slice(0, 191);
+  const kf = field(fields, 'OpenKfId');
+  if (kf) return `kf:${kf}`.slice(0, 191);
+  const from = field(fields, 'FromUserName');
+  if (from && from !== 'sys') return `user:${from}`.slice(0, 191);
+  return null;
+}
+
+/**
+ * The idempotency key, built from the decrypted content (reference §1.6): a retry re-encrypts with a new random
+ * prefix, so the ciphertext differs, but the plaintext does not. Messages with a MsgId dedupe on it; events hash
+ * every field, because `FromUserName+CreateTime` collides for `sys` events raised in the same second.
+ */
+export function eventDedupeKey(fields: EventFields): string {
+  const msgId = field(fields, 'MsgId');
+  const basis = msgId
+    ? `msgid|${field(fields, 'ToUserName') ?? ''}|${msgId}`
+    : JSON.stringify(Object.keys(fields).sort().map((k) => [k, fields[k]]));
+  return createHash('sha256').update(basis).digest('hex');
+}
+
+/** WeCom's CreateTime (unix seconds) as epoch milliseconds, when present and sane. */
+export function eventCreateTimeMs(fields: EventFields): number | null {
+  const raw = field(fields, 'CreateTime');
+  if (!raw || !/^\d{1,12}$/.test(raw)) return null;
+  return Number(raw) * 1000;
+}

@@ -1,0 +1,188 @@
+import type { ClaimedEvent, InboxRepository } from '../../persistence/repositories/inbox.repository.js';
+import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
+import type { Clock } from '../../shared/clock.js';
+import { logContext, type Logger } from '../../shared/logger.js';
+import { toError } from '../../shared/errors.js';
+import { eventCreateTimeMs, eventField, type InboundEvent } from './inbound-event.js';
+import { KIND_LABELS, type EventRouter, type TimelineNote } from './event-router.js';
+import type { InboxWriter } from './inbox-writer.js';
+
+/** Tuning for the workers (config `inbox.*`). */
+export interface InboxProcessorOptions {
+  workers: number;
+  pollIntervalMs: number;
+  leaseMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  claimBatch: number;
+}
+
+/** Observers for metrics. */
+export interface InboxProcessorHooks {
+  onProcessed?(kind: string, outcome: 'done' | 'ignored' | 'retry' | 'failed' | 'lease_lost', ms: number, storedToHandledMs: number): void;
+}
+
+/**
+ * Runs stored callbacks through their handlers. Any number of processes may run this against one database: claims
+ * are leased and disjoint. A worker wakes the moment the local writer commits (a welcome_code lives 20 s, reference
+ * §1.6), and otherwise polls, which is how events stored by another instance or left by a crash are picked up.
+ */
+export class InboxProcessor {
+  private running = false;
+  private inFlight = new Map<number, ClaimedEvent>();
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly onStored = () => this.poke();
+
+  constructor(
+    private readonly repo: InboxRepository,
+    private readonly timeline: TimelineRepository,
+    private readonly router: EventRouter,
+    private readonly writer: InboxWriter | null,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly opts: InboxProcessorOptions,
+    private readonly hooks: InboxProcessorHooks = {},
+  ) {}
+
+  /** Start claiming. No-op when configured with 0 workers. */
+  start(): void {
+    if (this.running || this.opts.workers === 0) return;
+    this.running = true;
+    this.writer?.events.on('stored', this.onStored);
+    this.loop = this.run();
+  }
+
+  /** Wake the loop now. */
+  poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  /**
+   * Stop claiming, let in-flight handlers finish for up to `graceMs`, then release whatever is still leased so
+   * another instance can take it at once instead of waiting for the lease to expire.
+   */
+  async stop(graceMs = 10000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.writer?.events.off('stored', this.onStored);
+    this.poke();
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(20);
+    await this.loop;
+    if (this.inFlight.size > 0) {
+      await this.repo.release([...this.inFlight.values()], this.clock.now().getTime());
+      this.log.warn({ released: this.inFlight.size }, 'released in-flight inbox events on shutdown');
+    }
+  }
+
+  /** Claim and run due events until none are left; for CLI replays and tests. Returns how many ran. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const claims = await this.repo.claim(this.opts.claimBatch, this.clock.now().getTime(), this.opts.leaseMs);
+      if (claims.length === 0) return total;
+      await Promise.all(claims.map((c) => this.process(c)));
+      total += claims.length;
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const free = this.opts.workers - this.inFlight.size;
+      let claimed: ClaimedEvent[] = [];
+      if (free > 0) {
+        try {
+          claimed = await this.repo.claim(Math.min(free, this.opts.claimBatch), this.clock.now().getTime(), this.opts.leaseMs);
+        } catch (err) {
+          this.log.warn({ err: toError(err).message }, 'inbox claim failed; will retry');
+        }
+      }
+      for (const c of claimed) {
+        this.inFlight.set(c.event.id, c);
+        void this.process(c).finally(() => {
+          this.inFlight.delete(c.event.id);
+          this.poke();
+        });
+      }
+      if (claimed.length > 0 && this.inFlight.size < this.opts.workers) continue;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(() => this.poke(), this.opts.pollIntervalMs).unref();
+      });
+    }
+  }
+
+  /** Run one claimed event through its handlers and record the outcome. Never throws. */
+  async process(claimed: ClaimedEvent): Promise<void> {
+    const { event } = claimed;
+    const started = Date.now();
+    await logContext.run({ ...logContext.getStore(), eventId: event.id }, async () => {
+      const handlers = this.router.resolve(event.kind);
+      let outcome: 'done' | 'ignored' | 'retry' | 'failed' | 'lease_lost';
+      try {
+        const notes: TimelineNote[] = [];
+        for (const h of handlers) {
+          const note = await h.handle(event, { log: this.log.child({ handler: h.name }), now: this.clock.now() });
+          if (note) notes.push(note);
+        }
+        const status = handlers.length === 0 ? 'ignored' : 'done';
+        const now = this.clock.now();
+        const kept = await this.repo.finish(claimed, status, now.getTime(), (em) => this.writeTimeline(em, event, notes, now));
+        outcome = kept ? status : 'lease_lost';
+        if (!kept) this.log.warn({ kind: event.kind }, 'inbox lease lost before completion; another worker owns the event');
+      } catch (err) {
+        const error = toError(err);
+        const parked = event.attempts >= this.opts.maxAttempts;
+        const retryAt = parked ? null : this.clock.now().getTime() + this.backoff(event.attempts);
+        await this.repo
+          .fail(claimed, `${error.name}: ${error.message}`, retryAt, this.clock.now().getTime())
+          .catch((e) => this.log.error({ err: toError(e).message }, 'could not record inbox failure; the lease will expire'));
+        outcome = parked ? 'failed' : 'retry';
+        this.log[parked ? 'error' : 'warn'](
+          { kind: event.kind, attempts: event.attempts, err: error.message, retryAt },
+          parked ? 'inbox event parked as failed' : 'inbox handler failed; will retry',
+        );
+      }
+      this.hooks.onProcessed?.(event.kind, outcome, Date.now() - started, Date.now() - event.receivedAt.getTime());
+    });
+  }
+
+  /** Exponential backoff with full jitter, capped. */
+  private backoff(attempts: number): number {
+    const ceiling = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** (attempts - 1));
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+
+  private async writeTimeline(
+    em: import('typeorm').EntityManager,
+    event: InboundEvent,
+    notes: TimelineNote[],
+    now: Date,
+  ): Promise<void> {
+    const note = Object.assign({}, ...notes) as TimelineNote;
+    const externalUserId = note.externalUserId ?? eventField(event, 'ExternalUserID') ?? null;
+    if (!externalUserId) return;
+    await this.timeline.addInTx(
+      em,
+      {
+        externalUserId,
+        staffUserid: note.staffUserid ?? eventField(event, 'UserID') ?? null,
+        kind: note.kind ?? event.kind,
+        summary: note.summary ?? KIND_LABELS[event.kind] ?? event.kind,
+        data: note.data ?? { state: eventField(event, 'State') ?? undefined, source: eventField(event, 'Source') ?? undefined },
+        source: 'inbox',
+        sourceId: String(event.id),
+        occurredAt: new Date(eventCreateTimeMs(event.fields) ?? event.receivedAt.getTime()),
+      },
+      now,
+    );
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

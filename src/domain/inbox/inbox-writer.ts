@@ -1,0 +1,57 @@
+import { EventEmitter } from 'node:events';
+import type { InboxRepository, NewInboxEvent } from '../../persistence/repositories/inbox.repository.js';
+import type { Clock } from '../../shared/clock.js';
+
+interface Pending {
+  event: NewInboxEvent;
+  resolve: (isNew: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Stores callbacks durably with group commit: while one batch is being committed, arriving events queue up and
+ * go in the next batch, so N concurrent callbacks cost one transaction instead of N. There is no artificial
+ * delay: a lone event is written at once. `store()` resolves only after the commit, so the HTTP 200 that follows
+ * always means "on disk" (reliability §0.1).
+ */
+export class InboxWriter {
+  /** Emits 'stored' after each commit that added new events, to wake the workers (no polling delay). */
+  readonly events = new EventEmitter();
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly repo: InboxRepository,
+    private readonly clock: Clock,
+    private readonly maxBatch = 200,
+  ) {}
+
+  /** Store one event; resolves true if new, false if it was a redelivery. Rejects if the database refused it. */
+  store(event: NewInboxEvent): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.queue.push({ event, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          const results = await this.repo.insertBatch(
+            batch.map((p) => p.event),
+            this.clock.now().getTime(),
+          );
+          batch.forEach((p, i) => p.resolve(results[i]));
+          if (results.some(Boolean)) this.events.emit('stored');
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { ValidationError } from '../shared/errors.js';
+
+/** `page` and `pageSize` query parameters (contract: lists). */
+export const pageQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  pageSize: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+/** Parse input with a zod schema, turning failures into a 400 that lists every problem. */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    throw new ValidationError(`请求参数有误：${problems.join('; ')}`, { problems });
+  }
+  return r.data;
+}

@@ -1,0 +1,112 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { InboxService } from '../../domain/inbox/inbox.service.js';
+import type { CallbackCredentials } from '../../wecom/crypto.js';
+import { CallbackRejection, decodeEcho, decodeEvent, parseCallbackQuery, type RejectReason } from '../../wecom/callback-codec.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Metrics } from '../../shared/metrics.js';
+import { toError } from '../../shared/errors.js';
+
+/** Bodies over this are refused unread (contract: 1 MiB). */
+export const MAX_CALLBACK_BYTES = 1024 * 1024;
+
+export interface CallbackRouterDeps {
+  inbox: InboxService;
+  creds: CallbackCredentials;
+  replayWindowSeconds: number;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+}
+
+async function readBody(ctx: Context, limit: number): Promise<string> {
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > limit) throw new CallbackRejection('body_too_large', `body of ${declared} bytes exceeds ${limit}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new CallbackRejection('body_too_large', `body exceeds ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * `GET/POST /wecom/callback`. POST answers 200 with an empty body only after the event is committed; a redelivery
+ * also gets 200 and stores nothing; refused input gets 400/403 and is never processed; a database that cannot take
+ * the event gets 503 so that WeCom retries (reference §1.6, reliability §0.1).
+ */
+export function callbackRouter(d: CallbackRouterDeps): Router {
+  const router = new Router();
+  const reject = (ctx: Context, err: CallbackRejection) => {
+    d.metrics.callbackRejected.inc({ reason: err.reason });
+    d.log.warn({ reason: err.reason, detail: err.message, ip: ctx.ip }, 'callback rejected');
+    ctx.status = err.status;
+    ctx.type = 'text/plain';
+    ctx.body = reasonText[err.reason];
+  };
+
+  router.get('/wecom/callback', (ctx) => {
+    try {
+      const echo = decodeEcho(parseCallbackQuery(ctx.querystring), {
+        creds: d.creds,
+        nowMs: d.clock.now().getTime(),
+        replayWindowSeconds: d.replayWindowSeconds,
+      });
+      // The bare plaintext: no quotes, no BOM, no newline (reference §1.2).
+      ctx.type = 'text/plain';
+      ctx.body = echo;
+    } catch (err) {
+      if (err instanceof CallbackRejection) return reject(ctx, err);
+      throw err;
+    }
+  });
+
+  router.post('/wecom/callback', async (ctx) => {
+    const started = process.hrtime.bigint();
+    let fields: Record<string, string | string[]>;
+    try {
+      const body = await readBody(ctx, MAX_CALLBACK_BYTES);
+      fields = decodeEvent(parseCallbackQuery(ctx.querystring), body, {
+        creds: d.creds,
+        nowMs: d.clock.now().getTime(),
+        replayWindowSeconds: d.replayWindowSeconds,
+      });
+    } catch (err) {
+      if (err instanceof CallbackRejection) return reject(ctx, err);
+      throw err;
+    }
+    try {
+      const { kind, isNew } = await d.inbox.accept(fields);
+      d.metrics.callbackReceived.inc({ kind, result: isNew ? 'new' : 'duplicate' });
+      if (!isNew) d.log.info({ kind }, 'duplicate callback acknowledged');
+    } catch (err) {
+      // Not stored means not acknowledged: WeCom will deliver it again (reference §1.6).
+      d.metrics.callbackRejected.inc({ reason: 'store_failed' });
+      d.log.warn({ err: toError(err).message }, 'callback could not be stored; answering 503');
+      ctx.status = 503;
+      ctx.type = 'text/plain';
+      ctx.body = 'temporarily unavailable';
+      return;
+    }
+    ctx.status = 200;
+    ctx.body = '';
+    d.metrics.callbackAckSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  });
+  return router;
+}
+
+const reasonText: Record<RejectReason, string> = {
+  body_too_large: 'body too large',
+  missing_signature: 'missing signature',
+  bad_signature: 'bad signature',
+  stale_timestamp: 'stale timestamp',
+  bad_envelope: 'bad envelope',
+  bad_ciphertext: 'cannot decrypt',
+  bad_padding: 'cannot decrypt',
+  bad_length: 'cannot decrypt',
+  wrong_receive_id: 'wrong receive id',
+  bad_xml: 'bad xml',
+};

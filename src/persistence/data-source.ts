@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DataSource, type DataSourceOptions, type EntitySchema, type MigrationInterface } from 'typeorm';
+
+/** The database engines wecom-ops runs on. */
+export type DbEngine = 'sqlite' | 'mysql';
+
+/** Which engine a DATABASE_URL points at. */
+export function engineOf(databaseUrl: string): DbEngine {
+  return databaseUrl.startsWith('mysql://') ? 'mysql' : 'sqlite';
+}
+
+export interface DataSourceInput {
+  databaseUrl: string;
+  entities?: EntitySchema<any>[];
+  migrations?: (new () => MigrationInterface)[];
+  /** mysql2 pool size. */
+  poolSize?: number;
+}
+
+/**
+ * Build (not initialize) the TypeORM DataSource for a DATABASE_URL.
+ * SQLite: better-sqlite3 in WAL mode with a busy timeout, so several processes can share the file.
+ * MySQL: mysql2 with utf8mb4, UTC on the wire (`timezone: 'Z'`; mysql2 ignores IANA names, reliability §6.4)
+ * and DATE columns as strings so birthdays never shift a day.
+ */
+export function createDataSource(input: DataSourceInput): DataSource {
+  const common = {
+    entities: input.entities ?? [],
+    migrations: input.migrations ?? [],
+    migrationsRun: false,
+    synchronize: false,
+    logging: false as const,
+  };
+  let options: DataSourceOptions;
+  if (engineOf(input.databaseUrl) === 'mysql') {
+    options = {
+      ...common,
+      type: 'mysql',
+      url: input.databaseUrl,
+      charset: 'utf8mb4_unicode_ci',
+      timezone: 'Z',
+      dateStrings: ['DATE'],
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      poolSize: input.poolSize ?? 10,
+      extra: { connectionLimit: input.poolSize ?? 10, enableKeepAlive: true },
+    };
+  } else {
+    const file = input.databaseUrl.slice('sqlite:'.length) || ':memory:';
+    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    options = {
+      ...common,
+      type: 'better-sqlite3',
+      database: file,
+      prepareDatabase: (db: { pragma(s: string): unknown }) => {
+        db.pragma('journal_mode = WAL');
+        db.pragma('busy_timeout = 10000');
+        // FULL: a commit that returned is on disk, so an acknowledged callback survives power loss too.
+        db.pragma('synchronous = FULL');
+        db.pragma('foreign_keys = ON');
+      },
+    };
+  }
+  return new DataSource(options);
+}
+
+/** The engine behind an initialized DataSource. */
+export function engineOfDataSource(ds: DataSource): DbEngine {
+  return ds.options.type === 'mysql' || ds.options.type === 'mariadb' ? 'mysql' : 'sqlite';
+}
+
+/** True when a driver error is a unique-key violation (MySQL 1062 ER_DUP_ENTRY, SQLite SQLITE_CONSTRAINT_UNIQUE). */
+export function isDuplicateKeyError(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number; driverError?: { code?: string; errno?: number } };
+  const code = e?.driverError?.code ?? e?.code;
+  const errno = e?.driverError?.errno ?? e?.errno;
+  return code === 'ER_DUP_ENTRY' || errno === 1062 || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** True when a driver error is a deadlock or lock-wait timeout worth retrying (MySQL 1213 / 1205, SQLite BUSY). */
+export function isRetryableLockError(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number; driverError?: { code?: string; errno?: number } };
+  const code = e?.driverError?.code ?? e?.code;
+  const errno = e?.driverError?.errno ?? e?.errno;
+  return errno === 1213 || errno === 1205 || code === 'SQLITE_BUSY' || code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+}

@@ -1,0 +1,80 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { engineOfDataSource, isRetryableLockError, type DbEngine } from './data-source.js';
+
+/** A FIFO async mutex. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((r) => (release = r));
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+/**
+ * The one door to the database. Every repository goes through it.
+ *
+ * Why: TypeORM's better-sqlite3 driver shares a single query runner for the whole process, so two concurrent
+ * `transaction()` calls (or a `save()` during someone else's transaction) silently join one transaction; a
+ * rollback would then take an already-acknowledged callback with it. On SQLite every unit of work is therefore
+ * serialized through a mutex (SQLite has one writer anyway, and better-sqlite3 is synchronous). On MySQL work runs
+ * on the pool, and transactions retry on deadlock (1213) and lock-wait timeout (1205) (reliability §5).
+ */
+export class Db {
+  readonly engine: DbEngine;
+  private readonly mutex = new Mutex();
+
+  constructor(readonly dataSource: DataSource) {
+    this.engine = engineOfDataSource(dataSource);
+  }
+
+  /** Run `fn` in a transaction. Keep it short: never call WeCom inside, and use only `em` within (not this Db). */
+  async tx<T>(fn: (em: EntityManager) => Promise<T>, isolation: 'READ COMMITTED' | 'SERIALIZABLE' = 'READ COMMITTED'): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // SQLite: another process may hold the write lock (SQLITE_BUSY); retried like a MySQL deadlock.
+        if (this.engine === 'sqlite') return await this.mutex.run(() => this.dataSource.transaction(fn));
+        return await this.dataSource.transaction(isolation, fn);
+      } catch (err) {
+        if (attempt >= 5 || !isRetryableLockError(err)) throw err;
+        await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+      }
+    }
+  }
+
+  /** Run `fn` outside an explicit transaction (each statement autocommits). */
+  async run<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    if (this.engine === 'sqlite') return this.mutex.run(() => fn(this.dataSource.manager));
+    return fn(this.dataSource.manager);
+  }
+
+  /** Raw SQL with `?` placeholders (both engines accept them). Values are always bound, never interpolated. */
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.run((em) => em.query(sql, params) as Promise<T[]>);
+  }
+
+  /** On MySQL, a dedicated connection in a transaction, for `SELECT … FOR UPDATE SKIP LOCKED` claims. */
+  async withMysqlTransaction<T>(fn: (query: (sql: string, params?: unknown[]) => Promise<any>) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const qr = this.dataSource.createQueryRunner();
+      await qr.connect();
+      try {
+        await qr.startTransaction('READ COMMITTED');
+        const result = await fn((sql, params = []) => qr.query(sql, params));
+        await qr.commitTransaction();
+        return result;
+      } catch (err) {
+        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+        if (attempt >= 5 || !isRetryableLockError(err)) throw err;
+      } finally {
+        await qr.release();
+      }
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import type { Db } from '../db.js';
+import { newId } from '../../shared/ids.js';
+
+/** A stored API token (hash only). */
+export interface ApiTokenRow {
+  id: string;
+  name: string;
+  role: string;
+  userid: string | null;
+  tokenHash: string;
+  createdAt: number;
+}
+
+/** API tokens; the plaintext is never stored. */
+export class ApiTokenRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Insert a token row and return its id. */
+  async insert(t: Omit<ApiTokenRow, 'id'>): Promise<string> {
+    const id = newId(t.createdAt);
+    await this.db.query(
+      'INSERT INTO api_tokens (id, name, role, userid, token_hash, created_at) VALUES (?,?,?,?,?,?)',
+      [id, t.name.slice(0, 100), t.role, t.userid, t.tokenHash, t.createdAt],
+    );
+    return id;
+  }
+
+  /** A non-revoked token by hash, or null. */
+  async findActiveByHash(hash: string): Promise<ApiTokenRow | null> {
+    const rows = await this.db.query<{ id: string; name: string; role: string; userid: string | null; token_hash: string; created_at: number }>(
+      'SELECT * FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL',
+      [hash],
+    );
+    const r = rows[0];
+    return r ? { id: r.id, name: r.name, role: r.role, userid: r.userid, tokenHash: r.token_hash, createdAt: Number(r.created_at) } : null;
+  }
+}

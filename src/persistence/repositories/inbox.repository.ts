@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db.js';
+import { isDuplicateKeyError } from '../data-source.js';
+import type { FieldCipher } from '../../shared/field-cipher.js';
+import type { EventFields, InboundEvent, InboxStatus } from '../../domain/inbox/inbound-event.js';
+import { NotFoundError } from '../../shared/errors.js';
+
+/** A row to insert into the inbox. */
+export interface NewInboxEvent {
+  dedupeKey: string;
+  kind: string;
+  subjectKey: string | null;
+  fields: EventFields;
+  createTimeMs: number | null;
+}
+
+/** An inbox row as the admin API shows it (payload excluded). */
+export interface InboxEventSummary {
+  id: number;
+  receivedAt: Date;
+  kind: string;
+  status: InboxStatus;
+  attempts: number;
+  error: string | null;
+  subjectKey: string | null;
+  processedAt: Date | null;
+}
+
+/** A claimed event and the lease token that must accompany its completion. */
+export interface ClaimedEvent {
+  event: InboundEvent;
+  leaseOwner: string;
+}
+
+interface Row {
+  id: number | string;
+  dedupe_key: string;
+  kind: string;
+  subject_key: string | null;
+  status: InboxStatus;
+  attempts: number | string;
+  received_at: number | string;
+  processed_at: number | string | null;
+  error: string | null;
+  payload: string;
+}
+
+const SUMMARY_COLUMNS = 'id, kind, subject_key, status, attempts, received_at, processed_at, error';
+const ACTIVE = "('pending','running')";
+
+/**
+ * The durable callback inbox. Raw SQL on purpose: the claim needs `FOR UPDATE SKIP LOCKED` on MySQL and a
+ * single atomic `UPDATE … RETURNING` on SQLite, which no ORM call expresses. Payloads are encrypted at rest.
+ */
+export class InboxRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: FieldCipher,
+  ) {}
+
+  private seal(e: NewInboxEvent): string {
+    return this.cipher.encrypt(JSON.stringify(e.fields), `inbox_events.payload|${e.dedupeKey}`);
+  }
+
+  private open(row: Row): EventFields {
+    return JSON.parse(this.cipher.decrypt(row.payload, `inbox_events.payload|${row.dedupe_key}`)) as EventFields;
+  }
+
+  /**
+   * Insert a batch in one transaction (group commit: one fsync for many callbacks). Returns, per input, whether it
+   * was new. A duplicate in the batch fails the multi-row insert, so the batch then falls back to row-by-row inserts
+   * where ER_DUP_ENTRY / SQLITE_CONSTRAINT means "already stored" (reliability §5: never trust affectedRows).
+   */
+  async insertBatch(events: NewInboxEvent[], now: number): Promise<boolean[]> {
+    if (events.length === 0) return [];
+    const values = events.map((e) => [e.dedupeKey, e.kind, e.subjectKey, 'pending', 0, now, now, this.seal(e), e.createTimeMs]);
+    const sql = (n: number) =>
+      `INSERT INTO inbox_events (dedupe_key, kind, subject_key, status, attempts, received_at, available_at, payload, create_time) VALUES ${Array(n).fill('(?,?,?,?,?,?,?,?,?)').join(',')}`;
+    try {
+      await this.db.tx((em) => em.query(sql(events.length), values.flat()));
+      return events.map(() => true);
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+    const results: boolean[] = [];
+    for (const v of values) {
+      try {
+        await this.db.query(sql(1), v);
+        results.push(true);
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        results.push(false);
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Claim up to `limit` due events with a lease. An event is due when it is pending (or its lease ran out) and no
+   * earlier event of the same subject is still pending or running, so one customer's events run in received order.
+   * Parked (`failed`) events do not block later ones.
+   */
+  async claim(limit: number, now: number, leaseMs: number): Promise<ClaimedEvent[]> {
+    const leaseOwner = randomUUID();
+    const until = now + leaseMs;
+    let rows: Row[];
+    if (this.db.engine === 'sqlite') {
+      // One statement: SQLite serializes writers, so selection and update are atomic even across processes.
+      rows = await this.db.query<Row>(
+        `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = ?, attempts = attempts + 1
+         WHERE id IN (
+           SELECT e.id FROM inbox_events e
+           WHERE e.status IN ${ACTIVE} AND e.available_at <= ?
+             AND NOT EXISTS (SELECT 1 FROM inbox_events p WHERE p.subject_key = e.subject_key AND p.id < e.id AND p.status IN ${ACTIVE})
+           ORDER BY e.id LIMIT ?)
+         RETURNING *`,
+        [leaseOwner, until, now, limit],
+      );
+      rows.sort((a, b) => Number(a.id) - Number(b.id));
+    } else {
+      rows = await this.db.withMysqlTransaction(async (query) => {
+        // SKIP LOCKED: concurrent workers in any process take disjoint rows without waiting (reliability §6.2).
+        const candidates: Row[] = await query(
+          `SELECT id, subject_key FROM inbox_events WHERE status IN ${ACTIVE} AND available_at <= ?
+           ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+          [now, limit * 2],
+        );
+        if (candidates.length === 0) return [];
+        // Per-subject order: a candidate runs only if it is the oldest unfinished event of its subject. This is a
+        // plain (non-locking) read, so rows locked by other workers still count as unfinished.
+        const subjects = [...new Set(candidates.map((c) => c.subject_key).filter((s): s is string => s !== null))];
+        const heads = new Map<string, number>();
+        if (subjects.length > 0) {
+          const mins: { subject_key: string; head: number | string }[] = await query(
+            `SELECT subject_key, MIN(id) AS head FROM inbox_events WHERE subject_key IN (${subjects.map(() => '?').join(',')})
+             AND status IN ${ACTIVE} GROUP BY subject_key`,
+            subjects,
+          );
+          for (const m of mins) heads.set(m.subject_key, Number(m.head));
+        }
+        const chosen = candidates
+          .filter((c) => c.subject_key === null || heads.get(c.subject_key) === Number(c.id))
+          .slice(0, limit)
+          .map((c) => Number(c.id));
+        if (chosen.length === 0) return [];
+        const marks = chosen.map(() => '?').join(',');
+        await query(
+          `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = ?, attempts = attempts + 1 WHERE id IN (${marks})`,
+          [leaseOwner, until, ...chosen],
+        );
+        return query(`SELECT * FROM inbox_events WHERE id IN (${marks}) ORDER BY id`, chosen);
+      });
+    }
+    return rows.map((row) => ({
+      leaseOwner,
+      event: {
+        id: Number(row.id),
+        kind: row.kind,
+        fields: this.open(row),
+        receivedAt: new Date(Number(row.received_at)),
+        attempts: Number(row.attempts),
+      },
+    }));
+  }
+
+  /**
+   * Finish a claimed event, fenced by its lease: if the lease was lost (expired and re-claimed elsewhere) nothing
+   * is written and false is returned. `extra` runs in the same transaction (e.g. the timeline entry).
+   */
+  async finish(
+    claimed: ClaimedEvent,
+    status: 'done' | 'ignored',
+    now: number,
+    extra?: (em: import('typeorm').EntityManager) => Promise<void>,
+  ): Promise<boolean> {
+    return this.db.tx(async (em) => {
+      const res = await em.query(
+        `UPDATE inbox_events SET status = ?, processed_at = ?, lease_owner = NULL, error = NULL WHERE id = ? AND lease_owner = ?`,
+        [status, now, claimed.event.id, claimed.leaseOwner],
+      );
+      if (affected(res) !== 1) return false;
+      if (extra) await extra(em);
+      return true;
+    });
+  }
+
+  /** Record a failure: back to pending at `retryAt`, or parked as `failed` when retryAt is null. Lease-fenced. */
+  async fail(claimed: ClaimedEvent, error: string, retryAt: number | null, now: number): Promise<boolean> {
+    const res = await this.db.query(
+      retryAt === null
+        ? `UPDATE inbox_events SET status = 'failed', error = ?, lease_owner = NULL, processed_at = ? WHERE id = ? AND lease_owner = ?`
+        : `UPDATE inbox_events SET status = 'pending', error = ?, lease_owner = NULL, available_at = ? WHERE id = ? AND lease_owner = ?`,
+      [error.slice(0, 4000), retryAt ?? now, claimed.event.id, claimed.leaseOwner],
+    );
+    return affected(res) === 1;
+  }
+
+  /** Give leases back without counting an attempt (graceful shutdown). */
+  async release(claims: ClaimedEvent[], now: number): Promise<void> {
+    for (const c of claims) {
+      await this.db.query(
+        `UPDATE inbox_events SET status = 'pending', lease_owner = NULL, available_at = ?, attempts = attempts - 1 WHERE id = ? AND lease_owner = ?`,
+        [now, c.event.id, c.leaseOwner],
+      );
+    }
+  }
+
+  /** Put a failed (or any finished) event back in the queue, with a fresh attempt budget. */
+  async replay(id: number, now: number): Promise<InboxEventSummary> {
+    const row = await this.findSummary(id);
+    if (!row) throw new NotFoundError(`事件 ${id} 不存在`, 'event_not_found');
+    await this.db.query(
+      `UPDATE inbox_events SET status = 'pending', attempts = 0, available_at = ?, lease_owner = NULL, error = NULL WHERE id = ? AND status <> 'running'`,
+      [now, id],
+    );
+    return (await this.findSummary(id))!;
+  }
+
+  /** One event's summary, or null. */
+  async findSummary(id: number): Promise<InboxEventSummary | null> {
+    const rows = await this.db.query<Row>(`SELECT ${SUMMARY_COLUMNS} FROM inbox_events WHERE id = ?`, [id]);
+    return rows[0] ? toSummary(rows[0]) : null;
+  }
+
+  /** Newest first, optionally filtered by status. */
+  async list(opts: { status?: InboxStatus; limit: number; offset: number }): Promise<{ items: InboxEventSummary[]; total: number }> {
+    const where = opts.status ? 'WHERE status = ?' : '';
+    const params = opts.status ? [opts.status] : [];
+    const rows = await this.db.query<Row>(
+      `SELECT ${SUMMARY_COLUMNS} FROM inbox_events ${where} ORDER BY id DESC LIMIT ? OFFSET ?`,
+      [...params, opts.limit, opts.offset],
+    );
+    const [{ n }] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM inbox_events ${where}`, params);
+    return { items: rows.map(toSummary), total: Number(n) };
+  }
+
+  /** Counts per status, for metrics and readiness. */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ status: string; n: number | string }>(
+      'SELECT status, COUNT(*) AS n FROM inbox_events GROUP BY status',
+    );
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** The earliest time a pending event becomes due, for the worker's sleep. */
+  async nextDueAt(): Promise<number | null> {
+    const [row] = await this.db.query<{ t: number | string | null }>(
+      `SELECT MIN(available_at) AS t FROM inbox_events WHERE status IN ${ACTIVE}`,
+    );
+    return row?.t === null || row?.t === undefined ? null : Number(row.t);
+  }
+}
+
+function toSummary(r: Row): InboxEventSummary {
+  return {
+    id: Number(r.id),
+    receivedAt: new Date(Number(r.received_at)),
+    kind: r.kind,
+    status: r.status,
+    attempts: Number(r.attempts),
+    error: r.error,
+    subjectKey: r.subject_key,
+    processedAt: r.processed_at === null ? null : new Date(Number(r.processed_at)),
+  };
+}
+
+/** Rows changed by an UPDATE: mysql2 returns an OkPacket, TypeORM's better-sqlite3 runner `{ changes }` or [rows, n]. */
+function affected(res: unknown): number {
+  if (Array.isArray(res) && typeof res[1] === 'number') return res[1];
+  const r = res as { affectedRows?: number; changes?: number; raw?: { affectedRows?: number } };
+  return r?.affectedRows ?? r?.changes ?? r?.raw?.affectedRows ?? 0;
+}

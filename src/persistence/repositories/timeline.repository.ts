@@ -1,0 +1,89 @@
+import type { EntityManager } from 'typeorm';
+import type { Db } from '../db.js';
+import { isDuplicateKeyError } from '../data-source.js';
+
+/** One line of a customer's history. */
+export interface TimelineEntry {
+  id?: number;
+  externalUserId: string | null;
+  staffUserid: string | null;
+  kind: string;
+  summary: string;
+  data?: Record<string, unknown> | null;
+  /** Where it came from (`inbox`, `kf`, `note`, `delivery`…) and that record's id: unique together. */
+  source: string;
+  sourceId: string;
+  occurredAt: Date;
+}
+
+interface Row {
+  id: number | string;
+  external_user_id: string | null;
+  staff_userid: string | null;
+  kind: string;
+  summary: string;
+  data: string | null;
+  source: string;
+  source_id: string;
+  occurred_at: number | string;
+}
+
+/** The customer timeline. Writes are idempotent on (source, sourceId). */
+export class TimelineRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Add an entry inside a caller's transaction; a duplicate (source, sourceId) is a no-op. Returns true if added. */
+  async addInTx(em: EntityManager, e: TimelineEntry, now: Date): Promise<boolean> {
+    try {
+      await em.query(
+        `INSERT INTO timeline_entries (external_user_id, staff_userid, kind, summary, data, source, source_id, occurred_at, created_at)
+         VALUES (?,?,?,?,?,?,?,?,?)`,
+        [
+          e.externalUserId,
+          e.staffUserid,
+          e.kind.slice(0, 64),
+          e.summary.slice(0, 500),
+          e.data ? JSON.stringify(e.data) : null,
+          e.source,
+          e.sourceId.slice(0, 128),
+          e.occurredAt.getTime(),
+          now.getTime(),
+        ],
+      );
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Add an entry in its own transaction. */
+  add(e: TimelineEntry, now: Date): Promise<boolean> {
+    return this.db.tx((em) => this.addInTx(em, e, now));
+  }
+
+  /** A customer's timeline, newest first. */
+  async listForCustomer(externalUserId: string, limit = 100): Promise<TimelineEntry[]> {
+    const rows = await this.db.query<Row>(
+      'SELECT * FROM timeline_entries WHERE external_user_id = ? ORDER BY occurred_at DESC, id DESC LIMIT ?',
+      [externalUserId, limit],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      externalUserId: r.external_user_id,
+      staffUserid: r.staff_userid,
+      kind: r.kind,
+      summary: r.summary,
+      data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null,
+      source: r.source,
+      sourceId: r.source_id,
+      occurredAt: new Date(Number(r.occurred_at)),
+    }));
+  }
+
+  /** How many entries came from one source, for tests and stats. */
+  async countBySource(source: string): Promise<number> {
+    const [{ n }] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM timeline_entries WHERE source = ?', [source]);
+    return Number(n);
+  }
+}

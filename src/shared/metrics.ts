@@ -1,0 +1,47 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The app's own Prometheus metrics, on one registry per process (tests build their own). */
+export function createMetrics(registry = new Registry(), opts: { defaults?: boolean } = {}) {
+  if (opts.defaults) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    callbackReceived: new Counter({
+      name: 'wecom_callback_received_total',
+      help: 'Callbacks stored, by kind and whether they were new or a redelivery',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+    callbackRejected: new Counter({
+      name: 'wecom_callback_rejected_total',
+      help: 'Callbacks refused before processing, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    callbackAckSeconds: new Histogram({
+      name: 'wecom_callback_ack_seconds',
+      help: 'Time from request start to the durable acknowledgement',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    inboxProcessed: new Counter({
+      name: 'inbox_events_processed_total',
+      help: 'Inbox events handled, by kind and outcome',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    inboxStoredToHandledSeconds: new Histogram({
+      name: 'inbox_stored_to_handled_seconds',
+      help: 'Time from storing an event to finishing its handlers',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60],
+      registers: [registry],
+    }),
+    inboxBacklog: new Gauge({
+      name: 'inbox_events',
+      help: 'Inbox rows by status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
