@@ -59,6 +59,22 @@ export class Db {
     return this.run((em) => em.query(sql, params) as Promise<T[]>);
   }
 
+  /**
+   * Run a write and return how many rows it changed (matched, on MySQL). `em.query` cannot tell: on SQLite TypeORM
+   * returns lastInsertRowid for an UPDATE.
+   */
+  async exec(sql: string, params: unknown[] = []): Promise<number> {
+    return this.run(async () => {
+      const qr = this.dataSource.createQueryRunner();
+      try {
+        return (await qr.query(sql, params, true)).affected ?? 0;
+      } finally {
+        // SQLite's runner is shared and must not be released mid-transaction; release() only clears caches there.
+        await qr.release();
+      }
+    });
+  }
+
   /** On MySQL, a dedicated connection in a transaction, for `SELECT … FOR UPDATE SKIP LOCKED` claims. */
   async withMysqlTransaction<T>(fn: (query: (sql: string, params?: unknown[]) => Promise<any>) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -77,4 +93,9 @@ export class Db {
       }
     }
   }
+}
+
+/** `Db.exec` inside a transaction: run a write on the transaction's connection and return rows changed. */
+export async function execIn(em: EntityManager, sql: string, params: unknown[] = []): Promise<number> {
+  return (await em.queryRunner!.query(sql, params, true)).affected ?? 0;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db.js';
+import { execIn, type Db } from '../db.js';
 import { isDuplicateKeyError } from '../data-source.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import type { EventFields, InboundEvent, InboxStatus } from '../../domain/inbox/inbound-event.js';
@@ -174,11 +174,12 @@ export class InboxRepository {
     extra?: (em: import('typeorm').EntityManager) => Promise<void>,
   ): Promise<boolean> {
     return this.db.tx(async (em) => {
-      const res = await em.query(
+      const changed = await execIn(
+        em,
         `UPDATE inbox_events SET status = ?, processed_at = ?, lease_owner = NULL, error = NULL WHERE id = ? AND lease_owner = ?`,
         [status, now, claimed.event.id, claimed.leaseOwner],
       );
-      if (affected(res) !== 1) return false;
+      if (changed !== 1) return false;
       if (extra) await extra(em);
       return true;
     });
@@ -186,13 +187,13 @@ export class InboxRepository {
 
   /** Record a failure: back to pending at `retryAt`, or parked as `failed` when retryAt is null. Lease-fenced. */
   async fail(claimed: ClaimedEvent, error: string, retryAt: number | null, now: number): Promise<boolean> {
-    const res = await this.db.query(
+    const changed = await this.db.exec(
       retryAt === null
         ? `UPDATE inbox_events SET status = 'failed', error = ?, lease_owner = NULL, processed_at = ? WHERE id = ? AND lease_owner = ?`
         : `UPDATE inbox_events SET status = 'pending', error = ?, lease_owner = NULL, available_at = ? WHERE id = ? AND lease_owner = ?`,
       [error.slice(0, 4000), retryAt ?? now, claimed.event.id, claimed.leaseOwner],
     );
-    return affected(res) === 1;
+    return changed === 1;
   }
 
   /** Give leases back without counting an attempt (graceful shutdown). */
@@ -262,11 +263,4 @@ function toSummary(r: Row): InboxEventSummary {
     subjectKey: r.subject_key,
     processedAt: r.processed_at === null ? null : new Date(Number(r.processed_at)),
   };
-}
-
-/** Rows changed by an UPDATE: mysql2 returns an OkPacket, TypeORM's better-sqlite3 runner `{ changes }` or [rows, n]. */
-function affected(res: unknown): number {
-  if (Array.isArray(res) && typeof res[1] === 'number') return res[1];
-  const r = res as { affectedRows?: number; changes?: number; raw?: { affectedRows?: number } };
-  return r?.affectedRows ?? r?.changes ?? r?.raw?.affectedRows ?? 0;
 }

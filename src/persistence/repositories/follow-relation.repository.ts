@@ -1,0 +1,250 @@
+import type { EntityManager } from 'typeorm';
+import type { Db } from '../db.js';
+import type { FieldCipher } from '../../shared/field-cipher.js';
+import { forUpdate, placeholders, upsertSql } from './sql-upsert.js';
+
+/** Lifecycle of a (staff, customer) relation. */
+export type RelationStatus = 'active' | 'deleted_by_staff' | 'deleted_by_customer' | 'transferred';
+
+/** A follow relation as the domain sees it (remark mobiles decrypted). */
+export interface FollowRelation {
+  userid: string;
+  externalUserId: string;
+  remark: string;
+  description: string;
+  remarkMobiles: string[];
+  addWay: number;
+  state: string | null;
+  operUserid: string | null;
+  addedAt: Date | null;
+  status: RelationStatus;
+  statusChangedAt: Date | null;
+  lastEventTime: number | null;
+}
+
+/** What WeCom says about a relation (externalcontact/get or batch/get_by_user). */
+export interface RelationProfile {
+  userid: string;
+  externalUserId: string;
+  remark: string;
+  description: string;
+  remarkMobiles: string[];
+  addWay: number;
+  state: string | null;
+  operUserid: string | null;
+  addedAt: Date | null;
+}
+
+interface Row {
+  userid: string;
+  external_user_id: string;
+  remark: string;
+  description: string;
+  remark_mobiles_enc: string | null;
+  add_way: number | string;
+  state: string | null;
+  oper_userid: string | null;
+  added_at: number | string | null;
+  status: RelationStatus;
+  status_changed_at: number | string | null;
+  last_event_time: number | string | null;
+}
+
+const num = (v: number | string | null): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** Follow relations. Remark mobiles are encrypted at rest, bound to their relation by AAD. */
+export class FollowRelationRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: FieldCipher,
+  ) {}
+
+  private aad(userid: string, ext: string): string {
+    return `follow_relations.remark_mobiles|${userid}|${ext}`;
+  }
+
+  private map(r: Row): FollowRelation {
+    return {
+      userid: r.userid,
+      externalUserId: r.external_user_id,
+      remark: r.remark,
+      description: r.description,
+      remarkMobiles: r.remark_mobiles_enc ? (JSON.parse(this.cipher.decrypt(r.remark_mobiles_enc, this.aad(r.userid, r.external_user_id))) as string[]) : [],
+      addWay: Number(r.add_way),
+      state: r.state,
+      operUserid: r.oper_userid,
+      addedAt: r.added_at === null ? null : new Date(Number(r.added_at)),
+      status: r.status,
+      statusChangedAt: r.status_changed_at === null ? null : new Date(Number(r.status_changed_at)),
+      lastEventTime: num(r.last_event_time),
+    };
+  }
+
+  /** The relation, locked for update on MySQL, inside a caller's transaction. */
+  async findForUpdateInTx(em: EntityManager, userid: string, ext: string): Promise<FollowRelation | null> {
+    const rows: Row[] = await em.query(
+      `SELECT * FROM follow_relations WHERE userid = ? AND external_user_id = ?${forUpdate(this.db.engine)}`,
+      [userid, ext],
+    );
+    return rows[0] ? this.map(rows[0]) : null;
+  }
+
+  /**
+   * Write WeCom's view of a relation. A relation the customer or staff ended stays ended unless `reactivate` (a
+   * newer add event): WeCom keeps serving a one-way relation after del_follow_user (reference §7, 84061), so a
+   * re-read alone must not resurrect it. Returns the status before (null: new) and after.
+   */
+  async upsertProfileInTx(
+    em: EntityManager,
+    p: RelationProfile,
+    opts: { now: number; eventTime?: number | null; reactivate?: boolean; syncRunId?: string | null },
+  ): Promise<{ before: RelationStatus | null; after: RelationStatus }> {
+    const existing = await this.findForUpdateInTx(em, p.userid, p.externalUserId);
+    const mobiles = p.remarkMobiles.length > 0 ? this.cipher.encrypt(JSON.stringify(p.remarkMobiles), this.aad(p.userid, p.externalUserId)) : null;
+    const eventTime = opts.eventTime ?? null;
+    if (!existing) {
+      await em.query(
+        `INSERT INTO follow_relations (userid, external_user_id, remark, description, remark_mobiles_enc, add_way, state, oper_userid,
+           added_at, status, status_changed_at, last_event_time, last_seen_sync, created_at, updated_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        [
+          p.userid,
+          p.externalUserId,
+          p.remark.slice(0, 100),
+          p.description.slice(0, 300),
+          mobiles,
+          p.addWay,
+          p.state?.slice(0, 64) ?? null,
+          p.operUserid?.slice(0, 64) ?? null,
+          p.addedAt?.getTime() ?? null,
+          'active',
+          opts.now,
+          eventTime,
+          opts.syncRunId ?? null,
+          opts.now,
+          opts.now,
+        ],
+      );
+      return { before: null, after: 'active' };
+    }
+    const isNewer = eventTime !== null && (existing.lastEventTime === null || eventTime > existing.lastEventTime);
+    const after: RelationStatus = existing.status !== 'active' && opts.reactivate && isNewer ? 'active' : existing.status;
+    await em.query(
+      `UPDATE follow_relations SET remark = ?, description = ?, remark_mobiles_enc = ?, add_way = ?, state = ?, oper_userid = ?,
+         added_at = ?, status = ?, status_changed_at = ?, last_event_time = ?, last_seen_sync = COALESCE(?, last_seen_sync), updated_at = ?
+       WHERE userid = ? AND external_user_id = ?`,
+      [
+        p.remark.slice(0, 100),
+        p.description.slice(0, 300),
+        mobiles,
+        p.addWay,
+        p.state?.slice(0, 64) ?? existing.state,
+        p.operUserid?.slice(0, 64) ?? existing.operUserid,
+        p.addedAt?.getTime() ?? existing.addedAt?.getTime() ?? null,
+        after,
+        after !== existing.status ? opts.now : (existing.statusChangedAt?.getTime() ?? null),
+        isNewer ? eventTime : existing.lastEventTime,
+        opts.syncRunId ?? null,
+        opts.now,
+        p.userid,
+        p.externalUserId,
+      ],
+    );
+    return { before: existing.status, after };
+  }
+
+  /**
+   * Apply a status change from an event, unless a newer event already touched the relation (stale CreateTime).
+   * Creates a bare row when the relation was never seen. Returns the previous status and whether it changed.
+   */
+  async setStatusInTx(
+    em: EntityManager,
+    userid: string,
+    ext: string,
+    status: RelationStatus,
+    eventTime: number | null,
+    now: number,
+  ): Promise<{ applied: boolean; before: RelationStatus | null; relation: FollowRelation | null }> {
+    const existing = await this.findForUpdateInTx(em, userid, ext);
+    if (!existing) {
+      await em.query(
+        `INSERT INTO follow_relations (userid, external_user_id, add_way, status, status_changed_at, last_event_time, created_at, updated_at)
+         VALUES (?,?,?,?,?,?,?,?)`,
+        [userid, ext, 0, status, now, eventTime, now, now],
+      );
+      return { applied: true, before: null, relation: null };
+    }
+    if (eventTime !== null && existing.lastEventTime !== null && eventTime < existing.lastEventTime) {
+      return { applied: false, before: existing.status, relation: existing };
+    }
+    const changed = existing.status !== status;
+    await em.query(
+      'UPDATE follow_relations SET status = ?, status_changed_at = ?, last_event_time = ?, updated_at = ? WHERE userid = ? AND external_user_id = ?',
+      [
+        status,
+        changed ? now : (existing.statusChangedAt?.getTime() ?? now),
+        eventTime ?? existing.lastEventTime,
+        now,
+        userid,
+        ext,
+      ],
+    );
+    return { applied: changed, before: existing.status, relation: existing };
+  }
+
+  /** Every relation of a customer, oldest first. */
+  async listForCustomer(ext: string): Promise<FollowRelation[]> {
+    const rows = await this.db.query<Row>('SELECT * FROM follow_relations WHERE external_user_id = ? ORDER BY added_at, id', [ext]);
+    return rows.map((r) => this.map(r));
+  }
+
+  /** userids with an active relation to the customer. */
+  async activeUserids(ext: string, em?: EntityManager): Promise<string[]> {
+    const sql = "SELECT userid FROM follow_relations WHERE external_user_id = ? AND status = 'active' ORDER BY id";
+    const rows: { userid: string }[] = em ? await em.query(sql, [ext]) : await this.db.query(sql, [ext]);
+    return rows.map((r) => r.userid);
+  }
+
+  /** Active owners per customer, for list pages. */
+  async activeOwnersOf(exts: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (exts.length === 0) return out;
+    const rows = await this.db.query<{ userid: string; external_user_id: string }>(
+      `SELECT userid, external_user_id FROM follow_relations WHERE status = 'active' AND external_user_id IN (${placeholders(exts.length)}) ORDER BY id`,
+      exts,
+    );
+    for (const r of rows) out.set(r.external_user_id, [...(out.get(r.external_user_id) ?? []), r.userid]);
+    return out;
+  }
+
+  /** Whether a staff member follows (or followed) the customer: staff principals may see only these. */
+  async isFollowedBy(ext: string, userid: string): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 AS x FROM follow_relations WHERE external_user_id = ? AND userid = ? AND status = ? LIMIT 1', [ext, userid, 'active']);
+    return rows.length > 0;
+  }
+
+  /**
+   * Relations of `userids` still active locally that a completed sync run did not see in WeCom: they vanished
+   * while the bot was not listening. Returned, then marked by the caller.
+   */
+  async findVanished(runId: string, userids: string[]): Promise<{ userid: string; externalUserId: string }[]> {
+    if (userids.length === 0) return [];
+    const rows = await this.db.query<{ userid: string; external_user_id: string }>(
+      `SELECT userid, external_user_id FROM follow_relations
+       WHERE status = 'active' AND (last_seen_sync IS NULL OR last_seen_sync <> ?) AND userid IN (${placeholders(userids.length)})`,
+      [runId, ...userids],
+    );
+    return rows.map((r) => ({ userid: r.userid, externalUserId: r.external_user_id }));
+  }
+
+  /** Count relations by status, for sync reports and tests. */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ status: string; n: number | string }>('SELECT status, COUNT(*) AS n FROM follow_relations GROUP BY status');
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** Upsert helper for staff seen in relations (keeps the staff table complete). */
+  async ensureStaffInTx(em: EntityManager, userid: string, now: number): Promise<void> {
+    await em.query(upsertSql(this.db.engine, 'staff', ['userid', 'name', 'status', 'updated_at'], ['userid'], []), [userid, '', 'active', now]);
+  }
+}

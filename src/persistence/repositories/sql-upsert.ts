@@ -1,0 +1,26 @@
+import type { DbEngine } from '../data-source.js';
+
+/**
+ * Portable upsert SQL for one row: SQLite `ON CONFLICT(...) DO UPDATE`, MySQL `ON DUPLICATE KEY UPDATE`.
+ * `update` lists the columns overwritten from the new row; empty means "insert if absent, else leave alone".
+ * Column names come from code, never from user input.
+ */
+export function upsertSql(engine: DbEngine, table: string, cols: readonly string[], conflict: readonly string[], update: readonly string[]): string {
+  const insert = `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`;
+  if (engine === 'mysql') {
+    const sets = update.length > 0 ? update.map((c) => `${c} = VALUES(${c})`) : [`${conflict[0]} = ${conflict[0]}`];
+    return `${insert} ON DUPLICATE KEY UPDATE ${sets.join(', ')}`;
+  }
+  if (update.length === 0) return `${insert} ON CONFLICT(${conflict.join(', ')}) DO NOTHING`;
+  return `${insert} ON CONFLICT(${conflict.join(', ')}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+}
+
+/** `?, ?, ?` for an IN list of n values (n ≥ 1; callers short-circuit empty lists). */
+export function placeholders(n: number): string {
+  return Array(n).fill('?').join(', ');
+}
+
+/** `FOR UPDATE` on MySQL (row lock inside a transaction); SQLite serializes writers already. */
+export function forUpdate(engine: DbEngine): string {
+  return engine === 'mysql' ? ' FOR UPDATE' : '';
+}

@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+
+/** A server running in a child process. */
+export interface ChildServer {
+  url: string;
+  proc: ChildProcess;
+  stderr: string[];
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Spawn `node --import tsx <script>` with env, wait for `READY <url>` on stdout. */
+export async function spawnServer(script: string, env: Record<string, string>, timeoutMs = 20000): Promise<ChildServer> {
+  const root = resolve(import.meta.dirname, '../..');
+  const proc = spawn(process.execPath, ['--import', 'tsx', resolve(root, script)], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr: string[] = [];
+  proc.stderr!.on('data', (d) => stderr.push(String(d)));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms: ${stderr.join('')}`)), timeoutMs);
+    let buf = '';
+    proc.stdout!.on('data', (d) => {
+      buf += String(d);
+      const m = /READY (\S+)/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${stderr.join('')}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    stderr,
+    kill: async (signal = 'SIGKILL') => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = once(proc, 'exit');
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import { noteMysqlSkipped } from './databases.js';
+
+noteMysqlSkipped();

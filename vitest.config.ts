@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30000,
+    hookTimeout: 60000,
+    // Test files create their own databases, so they can run in parallel; 2 cores means 2 forks.
+    pool: 'forks',
+    maxWorkers: 2,
+    env: { NODE_ENV: 'test' },
+    setupFiles: ['test/helpers/setup.ts'],
+  },
+});
