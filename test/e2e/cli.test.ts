@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { resolve } from 'node:path';
+import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
+import { spawnServer } from '../helpers/child-server.js';
+import { TEST_DATA_KEY, waitFor } from '../helpers/app.js';
+import { postCallback, SANDBOX_CREDS } from '../helpers/callbacks.js';
+import { createDataSource } from '../../src/persistence/data-source.js';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+
+describe.each(testEngines())('wecom-ops CLI on %s', (engine) => {
+  let db: TestDatabase;
+  const env = () => ({ ...process.env, NODE_ENV: 'test', DATABASE_URL: db.url, DATA_KEY: TEST_DATA_KEY, SANDBOX: 'false' });
+  const cli = (...args: string[]) => run(process.execPath, [resolve(root, 'bin/wecom-ops.js'), ...args], { cwd: root, env: env() });
+
+  beforeAll(async () => {
+    db = await createTestDatabase(engine);
+  });
+  afterAll(() => db.drop());
+
+  it('migrate applies migrations and exits 0', async () => {
+    const { stdout } = await cli('migrate');
+    expect(stdout).toContain('migrations applied');
+  });
+
+  it('token create prints a token that the API accepts; only its hash is stored', async () => {
+    const { stdout } = await cli('token', 'create', '--role', 'operator');
+    const token = stdout.trim();
+    expect(token).toMatch(/^wo_[\w-]{40,}$/);
+    const ds = createDataSource({ databaseUrl: db.url });
+    await ds.initialize();
+    const rows: { token_hash: string; role: string }[] = await ds.query('SELECT token_hash, role FROM api_tokens');
+    await ds.destroy();
+    expect(rows.some((r) => r.role === 'operator')).toBe(true);
+    expect(JSON.stringify(rows)).not.toContain(token);
+
+    const server = await spawnServer('test/helpers/probe-server.ts', { DATABASE_URL: db.url, DATA_KEY: TEST_DATA_KEY, SANDBOX: 'false', PROBE_LOG: '/dev/null' });
+    try {
+      const ok = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      const bad = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: 'Bearer wo_forged' } });
+      expect(bad.status).toBe(401);
+    } finally {
+      await server.kill('SIGTERM');
+    }
+  });
+
+  it('token create refuses a staff token without --userid', async () => {
+    await expect(cli('token', 'create', '--role', 'staff')).rejects.toMatchObject({ stderr: expect.stringContaining('userid') });
+  });
+
+  it('events list --status failed shows parked events and events replay retries one', async () => {
+    // A server whose probe handler does not exist for this kind → the event is ignored; force a failure instead by
+    // storing an event and marking it failed as the processor would after N attempts.
+    const server = await spawnServer('test/helpers/probe-server.ts', {
+      DATABASE_URL: db.url,
+      DATA_KEY: TEST_DATA_KEY,
+      SANDBOX: 'false',
+      INBOX_WORKERS: '0',
+      PROBE_LOG: '/dev/null',
+    });
+    const xml =
+      `<xml><ToUserName><![CDATA[${SANDBOX_CREDS.receiveId}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>` +
+      `<CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[wecom_ops_probe]]></Event>` +
+      `<ExternalUserID><![CDATA[wmCli01]]></ExternalUserID></xml>`;
+    expect((await postCallback(server.url, xml)).status).toBe(200);
+    await server.kill('SIGTERM');
+    const ds = createDataSource({ databaseUrl: db.url });
+    await ds.initialize();
+    await ds.query("UPDATE inbox_events SET status = 'failed', attempts = 6, error = 'Error: WeCom said -1' WHERE kind = 'event/wecom_ops_probe'");
+    const [{ id }] = await ds.query("SELECT id FROM inbox_events WHERE kind = 'event/wecom_ops_probe'");
+    await ds.destroy();
+
+    const list = await cli('events', 'list', '--status', 'failed');
+    expect(list.stdout).toContain('event/wecom_ops_probe');
+    expect(list.stdout).toContain('WeCom said -1');
+
+    // The CLI has no probe handler registered, so the replayed event runs and is marked ignored: it left `failed`.
+    const replay = await cli('events', 'replay', String(id));
+    expect(replay.stdout).toContain(`事件 ${id}: pending → ignored`);
+    const after = await cli('events', 'list', '--status', 'failed');
+    expect(after.stdout).not.toContain('event/wecom_ops_probe');
+  });
+
+  it('serve stops gracefully on SIGTERM', async () => {
+    const server = await spawnServer('test/helpers/probe-server.ts', { DATABASE_URL: db.url, DATA_KEY: TEST_DATA_KEY, SANDBOX: 'false', PROBE_LOG: '/dev/null' });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    await server.kill('SIGTERM');
+    expect(server.proc.exitCode).toBe(0);
+    await waitFor(async () => fetch(`${server.url}/healthz`).then(() => false, () => true), 2000, 'the port to close');
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ConfigError, loadConfig } from '../../../src/config/load.js';
+import { SANDBOX_CORP } from '../../../src/wecom/sandbox-identity.js';
+
+const configDir = resolve(import.meta.dirname, '../../../config');
+
+describe(loadConfig.name, () => {
+  it('uses the embedded database and the sandbox when no WeCom credentials are set, generating DATA_KEY into ./data/', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const c = loadConfig({ configDir, env: { NODE_ENV: 'test', DATABASE_URL: `sqlite:${dir}/db.sqlite` } });
+    expect(c.sandboxEnabled).toBe(true);
+    expect(c.wecomCorpId).toBe(SANDBOX_CORP.corpId);
+    expect(c.wecom.apiBase).toBe(`http://127.0.0.1:${c.port}/sandbox`);
+    expect(Buffer.from(c.dataKey!, 'base64')).toHaveLength(32);
+    expect(existsSync(join(dir, 'data-key'))).toBe(true);
+    // Stable across restarts: the same key is read back.
+    expect(loadConfig({ configDir, env: { NODE_ENV: 'test', DATABASE_URL: `sqlite:${dir}/db.sqlite` } }).dataKey).toBe(readFileSync(join(dir, 'data-key'), 'utf8').trim());
+    expect(c.appTimezone).toBe('Asia/Shanghai');
+  });
+
+  it('lists every problem at once', () => {
+    try {
+      loadConfig({
+        configDir,
+        env: {
+          NODE_ENV: 'test',
+          PORT: 'eighty',
+          DATABASE_URL: 'mysql://root@127.0.0.1/db',
+          APP_TIMEZONE: 'Mars/Olympus',
+          WECOM_CORP_ID: 'ww123',
+          WECOM_ENCODING_AES_KEY: 'short',
+          LOG_LEVEL: 'loud',
+        },
+      });
+      expect.unreachable('config should be invalid');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const text = (err as ConfigError).problems.join('\n');
+      for (const needle of ['PORT', 'APP_TIMEZONE', 'LOG_LEVEL', 'WECOM_ENCODING_AES_KEY', 'DATA_KEY is required with MySQL', 'wecom.secret', 'wecom.token']) {
+        expect(text).toContain(needle);
+      }
+    }
+  });
+
+  it('environment variables override config files', () => {
+    const c = loadConfig({ configDir, env: { NODE_ENV: 'test', DATABASE_URL: 'sqlite::memory:', PORT: '4321', INBOX_WORKERS: '0', DATA_KEY: Buffer.alloc(32).toString('base64') } });
+    expect(c.port).toBe(4321);
+    expect(c.inbox.workers).toBe(0);
+  });
+
+  it('the CLI exits non-zero and prints every problem', async () => {
+    const root = resolve(configDir, '..');
+    const err = await promisify(execFile)(process.execPath, [join(root, 'bin/wecom-ops.js'), 'migrate'], {
+      cwd: root,
+      env: { ...process.env, NODE_ENV: 'test', PORT: 'x', APP_TIMEZONE: 'Nowhere/City' },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect((err as { code: number }).code).toBe(78);
+    expect((err as { stderr: string }).stderr).toContain('PORT');
+    expect((err as { stderr: string }).stderr).toContain('APP_TIMEZONE');
+  });
+});
