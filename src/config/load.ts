@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import { configSchema, type AppConfig } from './schema.js';
+import { configSchema, crossFieldProblems, type AppConfig } from './schema.js';
 import { SANDBOX_CORP } from '../wecom/sandbox-identity.js';
 
 /** Thrown when configuration is invalid; `problems` lists every one of them. */
@@ -99,6 +99,7 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   }
   if (options.overrides) raw = merge(raw, options.overrides);
 
+  problems.push(...crossFieldProblems(raw as Parameters<typeof crossFieldProblems>[0]));
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

@@ -61,17 +61,24 @@ export const configSchema = z
       port: int(0, 65535),
       seed: bool.default(true),
     }),
-  })
-  .superRefine((c, ctx) => {
-    if (c.wecom.corpId) {
-      for (const key of ['secret', 'token', 'encodingAesKey'] as const) {
-        if (!c.wecom[key]) ctx.addIssue({ code: 'custom', path: ['wecom', key], message: 'required when WECOM_CORP_ID is set' });
-      }
-    }
-    if (c.databaseUrl.startsWith('mysql://') && !c.dataKey) {
-      ctx.addIssue({ code: 'custom', path: ['dataKey'], message: 'DATA_KEY is required with MySQL' });
-    }
   });
+
+/**
+ * Rules across fields, checked on the raw input so they are reported together with type errors (zod skips
+ * refinements once a field fails).
+ */
+export function crossFieldProblems(raw: { databaseUrl?: unknown; dataKey?: unknown; wecom?: Record<string, unknown> }): string[] {
+  const problems: string[] = [];
+  if (raw.wecom?.corpId) {
+    for (const [key, env] of [['secret', 'WECOM_SECRET'], ['token', 'WECOM_TOKEN'], ['encodingAesKey', 'WECOM_ENCODING_AES_KEY']] as const) {
+      if (!raw.wecom[key]) problems.push(`wecom.${key} (${env}): required when WECOM_CORP_ID is set`);
+    }
+  }
+  if (typeof raw.databaseUrl === 'string' && raw.databaseUrl.startsWith('mysql://') && !raw.dataKey) {
+    problems.push('dataKey (DATA_KEY): DATA_KEY is required with MySQL');
+  }
+  return problems;
+}
 
 /** The validated, frozen configuration passed through constructors. */
 export type AppConfig = z.infer<typeof configSchema> & { sandboxEnabled: boolean; wecomCorpId: string };
