@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
 import type { Container } from './container.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { requestContext } from './http/middleware/request-context.js';
@@ -52,7 +53,8 @@ export function createApp(c: Container): Koa {
   for (const r of c.publicRouters) app.use(r.routes()).use(r.allowedMethods());
 
   const api = new Router();
-  api.use('/api', authenticate(c.tokens));
+  // JSON bodies for the admin API only: the callback route reads its raw XML itself (size-capped, reference §1.3).
+  api.use('/api', bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }), authenticate(c.tokens));
   for (const r of [eventsRouter(c.inbox), ...c.apiRouters]) api.use(r.routes(), r.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());
   return app;

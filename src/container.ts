@@ -17,6 +17,11 @@ import { FieldCipher } from './shared/field-cipher.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
 import type { Logger } from './shared/logger.js';
+import { WecomClient } from './wecom/client/wecom.client.js';
+import type { WecomGateway } from './wecom/client/gateway.js';
+import { WecomSandbox } from './wecom/sandbox/sandbox.js';
+import { registerArchive } from './domain/customers/register.js';
+import { registerScheduling } from './jobs/register-scheduling.js';
 
 /** Something with a start and a stop, run by `serve` after listen and stopped in reverse order on SIGTERM. */
 export interface Service {
@@ -40,6 +45,14 @@ export interface Container {
   eventRouter: EventRouter;
   inboxProcessor: InboxProcessor;
   tokens: ApiTokenService;
+  /** Every WeCom call goes through this (rate-limited, retried, token-cached). */
+  wecom: WecomGateway;
+  /** The concrete client, for wiring (base URL) and shutdown. */
+  wecomClient: WecomClient;
+  /** The built-in WeCom sandbox, when no real corp is configured (served under /sandbox). */
+  sandbox: WecomSandbox | null;
+  /** Called with the server's base URL once it listens (the sandbox and client learn the real port here). */
+  onListen: ((baseUrl: string) => void)[];
   /** Extra `/api/v1` routers from feature modules; mounted behind authentication. */
   apiRouters: Router[];
   /** Routers mounted without API authentication (sandbox, static pages). */
@@ -54,6 +67,8 @@ export interface Container {
 
 export interface BuildOptions {
   clock?: Clock;
+  /** Options for the in-process sandbox (tests shorten its retry delays, seed it differently…). */
+  sandbox?: Partial<ConstructorParameters<typeof WecomSandbox>[0]>;
   registry?: Registry;
   /** Extra event handlers (tests register probes here). */
   handlers?: EventHandler[];
@@ -85,6 +100,20 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       if (outcome === 'done' || outcome === 'ignored') metrics.inboxStoredToHandledSeconds.observe(storedToHandledMs / 1000);
     },
   });
+  const sandbox = config.sandboxEnabled
+    ? new WecomSandbox({ clock, logger: log.child({ component: 'sandbox' }), ...opts.sandbox })
+    : null;
+  if (sandbox && config.sandbox.seed) sandbox.seed();
+  const wecomClient = new WecomClient({
+    apiBase: config.wecom.apiBase,
+    corpId: config.wecomCorpId,
+    secret: config.wecom.secret!,
+    kfSecret: config.wecom.kfSecret ?? (sandbox ? sandbox.options.corp.kfSecret : undefined),
+    agentId: config.wecom.agentId,
+    clock,
+    logger: log,
+    registry: metrics.registry,
+  });
   const c: Container = {
     config,
     log,
@@ -99,6 +128,10 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     eventRouter,
     inboxProcessor,
     tokens: new ApiTokenService(repos.apiTokens, clock, config.adminToken),
+    wecom: wecomClient,
+    wecomClient,
+    sandbox,
+    onListen: [],
     apiRouters: [],
     publicRouters: [],
     mounts: [],
@@ -110,9 +143,20 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       },
     ],
     close: async () => {
+      wecomClient.close();
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };
+  if (sandbox) {
+    c.mounts.push({ prefix: '/sandbox', middleware: sandbox.router() });
+    c.onListen.push((baseUrl) => {
+      sandbox.setCallbackUrl(`${baseUrl}/wecom/callback`);
+      // Unless WECOM_API_BASE points elsewhere, talk to the in-process sandbox on the port we actually got.
+      if (config.wecom.apiBase.startsWith('http://127.0.0.1:') && config.wecom.apiBase.endsWith('/sandbox')) {
+        wecomClient.setApiBase(`${baseUrl}/sandbox`);
+      }
+    });
+  }
   await wireFeatures(c);
   return c;
 }
@@ -122,6 +166,6 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
  * feature so this file stays a table of contents.
  */
 async function wireFeatures(c: Container): Promise<void> {
-  const features: ((c: Container) => void | Promise<void>)[] = [];
+  const features: ((c: Container) => void | Promise<void>)[] = [registerArchive, registerScheduling];
   for (const f of features) await f(c);
 }

@@ -29,6 +29,7 @@ export async function startServer(config: AppConfig, log: Logger, opts: BuildOpt
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  for (const f of container.onListen) f(url);
   for (const s of container.services) await s.start();
   let stopping: Promise<void> | null = null;
   const stop = () =>

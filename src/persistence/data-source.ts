@@ -56,8 +56,9 @@ export function createDataSource(input: DataSourceInput): DataSource {
       prepareDatabase: (db: { pragma(s: string): unknown }) => {
         db.pragma('journal_mode = WAL');
         db.pragma('busy_timeout = 10000');
-        // FULL: a commit that returned is on disk, so an acknowledged callback survives power loss too.
-        db.pragma('synchronous = FULL');
+        // NORMAL in WAL mode survives a process crash; commits that acknowledge something to the outside world
+        // (the callback inbox) switch to FULL for their own commit, see Db.tx({ durable: true }).
+        db.pragma('synchronous = NORMAL');
         db.pragma('foreign_keys = ON');
       },
     };

@@ -35,16 +35,36 @@ export class Db {
   }
 
   /** Run `fn` in a transaction. Keep it short: never call WeCom inside, and use only `em` within (not this Db). */
-  async tx<T>(fn: (em: EntityManager) => Promise<T>, isolation: 'READ COMMITTED' | 'SERIALIZABLE' = 'READ COMMITTED'): Promise<T> {
+  async tx<T>(
+    fn: (em: EntityManager) => Promise<T>,
+    opts: { isolation?: 'READ COMMITTED' | 'SERIALIZABLE'; durable?: boolean } = {},
+  ): Promise<T> {
+    const isolation = opts.isolation ?? 'READ COMMITTED';
     for (let attempt = 1; ; attempt++) {
       try {
         // SQLite: another process may hold the write lock (SQLITE_BUSY); retried like a MySQL deadlock.
-        if (this.engine === 'sqlite') return await this.mutex.run(() => this.dataSource.transaction(fn));
+        if (this.engine === 'sqlite') return await this.mutex.run(() => this.sqliteTx(fn, opts.durable === true));
         return await this.dataSource.transaction(isolation, fn);
       } catch (err) {
         if (attempt >= 5 || !isRetryableLockError(err)) throw err;
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
       }
+    }
+  }
+
+  /**
+   * `durable`: fsync this commit (and the WAL before it) even though the connection runs synchronous=NORMAL. Used
+   * where a commit is promised to someone outside, like the 200 that acknowledges a callback. Bookkeeping commits
+   * (claims, completions) stay NORMAL: a crash cannot lose them, and a power cut only makes an event run again,
+   * which handlers tolerate.
+   */
+  private async sqliteTx<T>(fn: (em: EntityManager) => Promise<T>, durable: boolean): Promise<T> {
+    if (!durable) return this.dataSource.transaction(fn);
+    await this.dataSource.query('PRAGMA synchronous = FULL');
+    try {
+      return await this.dataSource.transaction(fn);
+    } finally {
+      await this.dataSource.query('PRAGMA synchronous = NORMAL');
     }
   }
 

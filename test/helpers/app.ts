@@ -48,6 +48,7 @@ export async function startTestApp(
   const server = createServer(createApp(container).callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  for (const f of container.onListen) f(url);
   if (opts.startServices) for (const s of container.services) await s.start();
   return {
     db,

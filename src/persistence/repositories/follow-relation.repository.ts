@@ -164,7 +164,7 @@ export class FollowRelationRepository {
     status: RelationStatus,
     eventTime: number | null,
     now: number,
-  ): Promise<{ applied: boolean; before: RelationStatus | null; relation: FollowRelation | null }> {
+  ): Promise<{ applied: boolean; isStale: boolean; before: RelationStatus | null; relation: FollowRelation | null }> {
     const existing = await this.findForUpdateInTx(em, userid, ext);
     if (!existing) {
       await em.query(
@@ -172,10 +172,10 @@ export class FollowRelationRepository {
          VALUES (?,?,?,?,?,?,?,?)`,
         [userid, ext, 0, status, now, eventTime, now, now],
       );
-      return { applied: true, before: null, relation: null };
+      return { applied: true, isStale: false, before: null, relation: null };
     }
     if (eventTime !== null && existing.lastEventTime !== null && eventTime < existing.lastEventTime) {
-      return { applied: false, before: existing.status, relation: existing };
+      return { applied: false, isStale: true, before: existing.status, relation: existing };
     }
     const changed = existing.status !== status;
     await em.query(
@@ -189,7 +189,7 @@ export class FollowRelationRepository {
         ext,
       ],
     );
-    return { applied: changed, before: existing.status, relation: existing };
+    return { applied: changed, isStale: false, before: existing.status, relation: existing };
   }
 
   /** Every relation of a customer, oldest first. */

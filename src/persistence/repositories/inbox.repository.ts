@@ -77,7 +77,7 @@ export class InboxRepository {
     const sql = (n: number) =>
       `INSERT INTO inbox_events (dedupe_key, kind, subject_key, status, attempts, received_at, available_at, payload, create_time) VALUES ${Array(n).fill('(?,?,?,?,?,?,?,?,?)').join(',')}`;
     try {
-      await this.db.tx((em) => em.query(sql(events.length), values.flat()));
+      await this.db.tx((em) => em.query(sql(events.length), values.flat()), { durable: true });
       return events.map(() => true);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
@@ -85,7 +85,7 @@ export class InboxRepository {
     const results: boolean[] = [];
     for (const v of values) {
       try {
-        await this.db.query(sql(1), v);
+        await this.db.tx((em) => em.query(sql(1), v), { durable: true });
         results.push(true);
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;

@@ -1,0 +1,32 @@
+/**
+ * `npm run bench -- <name>`: runs a benchmark, prints its figures and appends them to bench/results.jsonl with the
+ * machine facts (cores, Node version). Benchmarks never run in `npm test`; no test asserts on speed.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+
+const benches: Record<string, () => Promise<unknown>> = {
+  ingress: async () => (await import('./ingress.bench.js')).runIngressBench(),
+  client: async () => (await import('./client.bench.js')).runClientBench(),
+  care: async () => (await import('./care.bench.js')).runCareBench(),
+};
+
+const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+if (names.length === 0 || names.some((n) => !benches[n])) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [...]\n`);
+  process.exit(2);
+}
+const out = resolve(import.meta.dirname, '../../bench/results.jsonl');
+mkdirSync(resolve(out, '..'), { recursive: true });
+const env = { at: new Date().toISOString(), node: process.version, cores: cpus().length, memGb: Math.round(totalmem() / 2 ** 30) };
+for (const name of names) {
+  const result = await benches[name]();
+  const rows = Array.isArray(result) ? result : [result];
+  for (const row of rows) {
+    const line = { ...env, bench: name, ...(row as object) };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+    appendFileSync(out, `${JSON.stringify(line)}\n`);
+  }
+  if (Array.isArray(result)) console.table(result);
+}

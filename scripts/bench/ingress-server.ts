@@ -1,0 +1,50 @@
+/**
+ * The server side of the ingress benchmark, in its own process so its RSS is its own.
+ * BENCH_MODE=durable: the production boot (verify → decrypt → parse → group-committed inbox insert → 200).
+ * BENCH_MODE=ceiling: the same route, but the inbox accepts without storing: the cost of crypto + parsing alone.
+ * Prints `READY <url>`; on SIGTERM prints `STATS {"maxRssMb":…}` and exits.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { Registry } from 'prom-client';
+import { loadConfig } from '../../src/config/load.js';
+import { startServer } from '../../src/main.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { callbackRouter } from '../../src/http/routes/callback.router.js';
+import { createMetrics } from '../../src/shared/metrics.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { eventKind } from '../../src/domain/inbox/inbound-event.js';
+import type { InboxService } from '../../src/domain/inbox/inbox.service.js';
+
+const config = loadConfig();
+let stop: () => Promise<void>;
+let url: string;
+if (process.env.BENCH_MODE === 'ceiling') {
+  const app = new Koa();
+  const noStore = { accept: async (fields: Record<string, string | string[]>) => ({ kind: eventKind(fields), isNew: true }) };
+  const router = callbackRouter({
+    inbox: noStore as unknown as InboxService,
+    creds: { token: config.wecom.token!, encodingAesKey: config.wecom.encodingAesKey!, receiveId: config.wecomCorpId },
+    replayWindowSeconds: config.wecom.replayWindowSeconds,
+    clock: systemClock,
+    log: silentLogger,
+    metrics: createMetrics(new Registry()),
+  });
+  app.use(router.routes());
+  const server = createServer(app.callback());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  stop = () => new Promise((r) => server.close(() => r()));
+} else {
+  const running = await startServer(config, silentLogger);
+  url = running.url;
+  stop = running.stop;
+}
+process.stdout.write(`READY ${url}\n`);
+process.on('SIGTERM', () => {
+  void stop().then(() => {
+    process.stdout.write(`STATS ${JSON.stringify({ maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
+    process.exit(0);
+  });
+});

@@ -1,0 +1,152 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createConnection } from 'mysql2/promise';
+import { sealCallback } from '../../src/wecom/crypto.js';
+import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const creds = { token: SANDBOX_CORP.token, encodingAesKey: SANDBOX_CORP.encodingAesKey, receiveId: SANDBOX_CORP.corpId };
+
+/** Pre-seal unique events (distinct ExternalUserID and ChangeType payloads) so the load generator only sends. */
+function sealedEvents(n: number): { path: string; body: string }[] {
+  const now = Math.floor(Date.now() / 1000);
+  return Array.from({ length: n }, (_, i) => {
+    const xml =
+      `<xml><ToUserName><![CDATA[${creds.receiveId}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>` +
+      `<CreateTime>${now}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_contact]]></Event>` +
+      `<ChangeType><![CDATA[edit_external_contact]]></ChangeType><UserID><![CDATA[zhangsan]]></UserID>` +
+      `<ExternalUserID><![CDATA[wmBench${i}x${randomBytes(4).toString('hex')}]]></ExternalUserID></xml>`;
+    const s = sealCallback(creds, xml);
+    return { path: `/wecom/callback?${new URLSearchParams(s.query)}`, body: s.body };
+  });
+}
+
+async function startBenchServer(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<{ maxRssMb: number }> }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/ingress-server.ts')], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += String(d)));
+  const url = await new Promise<string>((res, rej) => {
+    const t = setInterval(() => {
+      const m = /READY (\S+)/.exec(out);
+      if (m) {
+        clearInterval(t);
+        res(m[1]);
+      }
+    }, 20);
+    proc.once('exit', (c) => {
+      clearInterval(t);
+      rej(new Error(`bench server exited ${c}`));
+    });
+  });
+  let stopped: Promise<{ maxRssMb: number }> | null = null;
+  return {
+    url,
+    // Idempotent: waiting for 'exit' on a process that already exited would never settle.
+    stop: () =>
+      (stopped ??= (async () => {
+        if (proc.exitCode === null && proc.signalCode === null) {
+          const exited = once(proc, 'exit');
+          proc.kill('SIGTERM');
+          await exited;
+        }
+        const m = /STATS (\{.*\})/.exec(out);
+        return m ? (JSON.parse(m[1]) as { maxRssMb: number }) : { maxRssMb: -1 };
+      })()),
+  };
+}
+
+/** Run the load generator in its own process against `url`. */
+async function load(url: string, eventsFile: string, seconds: number, connections: number): Promise<Record<string, number>> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/load-generator.ts'), url, eventsFile, String(seconds), String(connections)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += String(d)));
+  const [code] = await once(proc, 'exit');
+  if (code !== 0) throw new Error(`load generator exited ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+/**
+ * `npm run bench -- ingress`: posts unique encrypted events on loopback to three paths side by side and reports
+ * events/s, p50/p99 latency and peak RSS: (a) durable on SQLite, (b) durable on MySQL, (c) the no-store ceiling.
+ * Inbox workers run too (INBOX_WORKERS, default 4), so the durable figures include processing load.
+ */
+export async function runIngressBench(): Promise<Record<string, unknown>[]> {
+  const dbg = (s: string) => process.env.BENCH_DEBUG && process.stderr.write(`[bench] ${s}\n`);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+  const workers = process.env.BENCH_INBOX_WORKERS ?? '4';
+  dbg('sealing events');
+  const events = sealedEvents(Number(process.env.BENCH_EVENTS ?? 60000));
+  const dataKey = randomBytes(32).toString('base64');
+  const rows: Record<string, unknown>[] = [];
+  const eventsFile = join(mkdtempSync(join(tmpdir(), 'bench-events-')), 'events.json');
+  writeFileSync(eventsFile, JSON.stringify(events.slice(200)));
+  const paths: { name: string; env: () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> }[] = [
+    {
+      name: 'a-sqlite-durable',
+      env: async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'bench-ingress-'));
+        return {
+          env: { DATABASE_URL: `sqlite:${dir}/bench.sqlite`, DATA_KEY: dataKey, INBOX_WORKERS: workers, SANDBOX: 'false' },
+          cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+        };
+      },
+    },
+    {
+      name: 'b-mysql-durable',
+      env: async () => {
+        const base = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+        const name = `wecom_ops_bench_${process.pid}`;
+        const c = await createConnection(base);
+        await c.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4`);
+        await c.end();
+        const u = new URL(base);
+        u.pathname = `/${name}`;
+        return {
+          env: { DATABASE_URL: u.toString(), DATA_KEY: dataKey, INBOX_WORKERS: workers, SANDBOX: 'false' },
+          cleanup: async () => {
+            const d = await createConnection(base);
+            await d.query(`DROP DATABASE IF EXISTS \`${name}\``);
+            await d.end();
+          },
+        };
+      },
+    },
+    {
+      name: 'c-ceiling-no-store',
+      env: async () => ({ env: { BENCH_MODE: 'ceiling', DATABASE_URL: 'sqlite::memory:', DATA_KEY: dataKey, SANDBOX: 'false' }, cleanup: async () => undefined }),
+    },
+  ];
+  for (const p of paths) {
+    dbg(`${p.name}: preparing`);
+    const { env, cleanup } = await p.env();
+    dbg(`${p.name}: starting server`);
+    const server = await startBenchServer(env);
+    dbg(`${p.name}: server at ${server.url}`);
+    try {
+      // Warm-up (JIT, pools, first pages) with plain fetch: a second autocannon run in one process was seen to hang.
+      for (const e of events.slice(0, 200)) await (await fetch(`${server.url}${e.path}`, { method: 'POST', body: e.body })).text();
+      const r = await load(server.url, eventsFile, seconds, connections);
+      const { maxRssMb } = await server.stop();
+      rows.push({ bench: 'ingress', path: p.name, seconds, connections, inboxWorkers: p.name.startsWith('c') ? 0 : Number(workers), ...r, peakRssMb: maxRssMb });
+    } finally {
+      await server.stop().catch(() => undefined);
+      await cleanup();
+    }
+  }
+  const ceiling = rows.find((r) => r.path === 'c-ceiling-no-store')!.eventsPerSec as number;
+  for (const r of rows) r.fractionOfCeiling = Math.round(((r.eventsPerSec as number) / ceiling) * 100) / 100;
+  return rows;
+}

@@ -1,0 +1,195 @@
+import type { Db } from '../db.js';
+import type { Birthday } from '../../domain/care/occasions.js';
+
+/** A customer as care planning needs it. */
+export interface ScannedCustomer {
+  externalUserId: string;
+  name: string;
+  birthday: Birthday | null;
+  firstAddedAt: Date | null;
+  lastInteractionAt: Date | null;
+  activity: string;
+  isOptedOut: boolean;
+}
+
+/** A WHERE fragment over `customers c` with its params (e.g. a compiled audience). */
+export interface SqlCondition {
+  sql: string;
+  params: unknown[];
+}
+
+/** A note due for follow-up. */
+export interface DueNote {
+  id: string;
+  externalUserId: string;
+  userid: string | null;
+  text: string;
+}
+
+/** The staff member who sends to a customer. */
+export interface Sender {
+  userid: string;
+  name: string;
+}
+
+interface Row {
+  external_user_id: string;
+  name: string;
+  birthday_calendar: string | null;
+  birthday_month: number | string | null;
+  birthday_day: number | string | null;
+  birthday_year: number | string | null;
+  birthday_leap: number | string | boolean | null;
+  first_added_at: number | string | null;
+  last_interaction_at: number | string | null;
+  activity: string;
+  opted_out: number | string | boolean | null;
+}
+
+const COLS =
+  'c.external_user_id, c.name, c.birthday_calendar, c.birthday_month, c.birthday_day, c.birthday_year, c.birthday_leap, c.first_added_at, c.last_interaction_at, c.activity, c.opted_out';
+
+const truthy = (v: unknown) => v === true || v === 1 || v === '1';
+
+function toScanned(r: Row): ScannedCustomer {
+  const cal = r.birthday_calendar;
+  const birthday: Birthday | null =
+    (cal === 'solar' || cal === 'lunar') && r.birthday_month !== null && r.birthday_day !== null
+      ? {
+          calendar: cal as 'solar' | 'lunar',
+          month: Number(r.birthday_month),
+          day: Number(r.birthday_day),
+          ...(r.birthday_year !== null ? { year: Number(r.birthday_year) } : {}),
+          leapMonth: truthy(r.birthday_leap),
+        }
+      : null;
+  return {
+    externalUserId: r.external_user_id,
+    name: r.name,
+    birthday,
+    firstAddedAt: r.first_added_at === null ? null : new Date(Number(r.first_added_at)),
+    lastInteractionAt: r.last_interaction_at === null ? null : new Date(Number(r.last_interaction_at)),
+    activity: r.activity,
+    isOptedOut: truthy(r.opted_out),
+  };
+}
+
+const marks = (n: number) => Array(n).fill('?').join(',');
+
+/**
+ * Read-only queries over the archive (issue 4's tables) for care planning, win-back and send-time checks.
+ * Every scan is keyset-paged on the primary key, so memory stays flat whatever the number of customers.
+ */
+export class CareScanRepository {
+  constructor(private readonly db: Db) {}
+
+  /** One page of customers after `afterId` matching every condition, in key order. */
+  async page(conditions: SqlCondition[], afterId: string, limit: number): Promise<ScannedCustomer[]> {
+    const where = ['c.external_user_id > ?', ...conditions.map((c) => `(${c.sql})`)];
+    const params = [afterId, ...conditions.flatMap((c) => c.params), limit];
+    const rows = await this.db.query<Row>(`SELECT ${COLS} FROM customers c WHERE ${where.join(' AND ')} ORDER BY c.external_user_id LIMIT ?`, params);
+    return rows.map(toScanned);
+  }
+
+  /** Stream every matching customer page by page. */
+  async *stream(conditions: SqlCondition[], pageSize: number): AsyncGenerator<ScannedCustomer[]> {
+    let after = '';
+    for (;;) {
+      const page = await this.page(conditions, after, pageSize);
+      if (page.length === 0) return;
+      yield page;
+      after = page[page.length - 1].externalUserId;
+      if (page.length < pageSize) return;
+    }
+  }
+
+  /**
+   * The sender of each customer: among active follow relations, the most recently added one ('latest', which
+   * approximates WeCom's "last interacted" member, reference §4.10) or the first ('earliest'); ties by userid.
+   */
+  async sendersOf(ids: string[], policy: 'latest' | 'earliest'): Promise<Map<string, Sender>> {
+    const out = new Map<string, Sender>();
+    if (ids.length === 0) return out;
+    const rows = await this.db.query<{ external_user_id: string; userid: string; added_at: number | string | null; name: string | null }>(
+      `SELECT r.external_user_id, r.userid, r.added_at, s.name FROM follow_relations r LEFT JOIN staff s ON s.userid = r.userid
+       WHERE r.status = 'active' AND r.external_user_id IN (${marks(ids.length)})`,
+      ids,
+    );
+    const best = new Map<string, { userid: string; at: number; name: string }>();
+    for (const r of rows) {
+      const at = r.added_at === null ? 0 : Number(r.added_at);
+      const cur = best.get(r.external_user_id);
+      const better = !cur || (policy === 'latest' ? at > cur.at : at < cur.at) || (at === cur.at && r.userid < cur.userid);
+      if (better) best.set(r.external_user_id, { userid: r.userid, at, name: r.name ?? r.userid });
+    }
+    for (const [id, b] of best) out.set(id, { userid: b.userid, name: b.name || b.userid });
+    return out;
+  }
+
+  /** Staff display names. */
+  async staffNames(userids: string[]): Promise<Map<string, string>> {
+    if (userids.length === 0) return new Map();
+    const rows = await this.db.query<{ userid: string; name: string }>(`SELECT userid, name FROM staff WHERE userid IN (${marks(userids.length)})`, userids);
+    return new Map(rows.map((r) => [r.userid, r.name || r.userid]));
+  }
+
+  /** Customers who have at least one active relation. */
+  async withActiveRelation(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.query<{ external_user_id: string }>(
+      `SELECT DISTINCT external_user_id FROM follow_relations WHERE status = 'active' AND external_user_id IN (${marks(ids.length)})`,
+      ids,
+    );
+    return new Set(rows.map((r) => r.external_user_id));
+  }
+
+  /** Customers among `ids` who opted out of messages. */
+  async optedOut(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const out = new Set<string>();
+    for (let i = 0; i < ids.length; i += 5000) {
+      const chunk = ids.slice(i, i + 5000);
+      const rows = await this.db.query<{ external_user_id: string }>(
+        `SELECT external_user_id FROM customers WHERE opted_out = 1 AND external_user_id IN (${marks(chunk.length)})`,
+        chunk,
+      );
+      for (const r of rows) out.add(r.external_user_id);
+    }
+    return out;
+  }
+
+  /** Open notes due on `date` ('YYYY-MM-DD'), keyset-paged by note id. */
+  async notesDue(date: string, afterId: string, limit: number): Promise<DueNote[]> {
+    const rows = await this.db.query<{ id: string; external_user_id: string; userid: string | null; text: string }>(
+      'SELECT id, external_user_id, userid, text FROM notes WHERE due_date = ? AND done_at IS NULL AND id > ? ORDER BY id LIMIT ?',
+      [date, afterId, limit],
+    );
+    return rows.map((r) => ({ id: r.id, externalUserId: r.external_user_id, userid: r.userid, text: r.text }));
+  }
+
+  /** Customers by id (for notes and enrolments). */
+  async byIds(ids: string[]): Promise<Map<string, ScannedCustomer>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.query<Row>(`SELECT ${COLS} FROM customers c WHERE c.external_user_id IN (${marks(ids.length)})`, ids);
+    return new Map(rows.map((r) => [r.external_user_id, toScanned(r)]));
+  }
+
+  /**
+   * The customer's latest WeChat-KF message since `since` (the 48 h window), from the timeline the inbox writes:
+   * KF entries carry `data.openKfId` and the KF-side `data.externalUserId`.
+   */
+  async kfConversation(externalUserId: string, since: Date): Promise<{ openKfId: string; kfUserId: string } | null> {
+    const rows = await this.db.query<{ data: string | null }>(
+      "SELECT data FROM timeline_entries WHERE external_user_id = ? AND source = 'kf' AND occurred_at >= ? ORDER BY occurred_at DESC LIMIT 1",
+      [externalUserId, since.getTime()],
+    );
+    if (rows.length === 0 || !rows[0].data) return null;
+    const data = JSON.parse(rows[0].data) as { openKfId?: string; externalUserId?: string };
+    return data.openKfId ? { openKfId: data.openKfId, kfUserId: data.externalUserId ?? externalUserId } : null;
+  }
+
+  /** Set a customer's activity (win-back classification), only if it differs. Returns true when it changed. */
+  async setActivity(externalUserId: string, activity: string, now: Date): Promise<boolean> {
+    return (await this.db.exec('UPDATE customers SET activity = ?, updated_at = ? WHERE external_user_id = ? AND activity <> ?', [activity, now.getTime(), externalUserId, activity])) === 1;
+  }
+}

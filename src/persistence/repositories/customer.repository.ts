@@ -1,0 +1,284 @@
+import type { EntityManager } from 'typeorm';
+import type { Db } from '../db.js';
+import type { FieldCipher } from '../../shared/field-cipher.js';
+import { NotFoundError } from '../../shared/errors.js';
+import { forUpdate } from './sql-upsert.js';
+
+/** Customer activity, as audiences see it. */
+export type CustomerActivity = 'active' | 'dormant' | 'churned';
+
+/** A customer's birthday (solar or lunar). */
+export interface CustomerBirthday {
+  calendar: 'solar' | 'lunar';
+  month: number;
+  day: number;
+  year: number | null;
+  leapMonth: boolean;
+}
+
+/** The customer profile fields WeCom owns (externalcontact/get `external_contact`, reference §4.3). */
+export interface CustomerProfile {
+  externalUserId: string;
+  name: string;
+  avatar?: string | null;
+  type: number;
+  gender: number;
+  unionid?: string | null;
+  corpName?: string | null;
+  corpFullName?: string | null;
+  position?: string | null;
+}
+
+/** A customer row with PII decrypted. */
+export interface Customer extends CustomerProfile {
+  phone: string | null;
+  region: string | null;
+  birthday: CustomerBirthday | null;
+  channelId: string | null;
+  firstAddedAt: Date | null;
+  lastInteractionAt: Date | null;
+  activity: CustomerActivity;
+  stage: string | null;
+  rfm: string | null;
+  note: string | null;
+  isOptedOut: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Fields an operator may edit (PATCH). `undefined` leaves a field alone, `null` clears it. */
+export interface CustomerEdits {
+  birthday?: CustomerBirthday | null;
+  phone?: string | null;
+  note?: string | null;
+  region?: string | null;
+}
+
+interface Row {
+  external_user_id: string;
+  name: string;
+  avatar: string | null;
+  type: number | string;
+  gender: number | string;
+  unionid: string | null;
+  corp_name: string | null;
+  corp_full_name: string | null;
+  position: string | null;
+  phone_enc: string | null;
+  region: string | null;
+  birthday_calendar: string | null;
+  birthday_month: number | string | null;
+  birthday_day: number | string | null;
+  birthday_year: number | string | null;
+  birthday_leap: number | string | boolean;
+  channel_id: string | null;
+  first_added_at: number | string | null;
+  last_interaction_at: number | string | null;
+  activity: CustomerActivity;
+  stage: string | null;
+  rfm: string | null;
+  note: string | null;
+  opted_out: number | string | boolean;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+const date = (v: number | string | null): Date | null => (v === null || v === undefined ? null : new Date(Number(v)));
+
+/** Digits only, so "+86 138-0000-0000" and "13800000000" find each other through the blind index. */
+export function normalizePhone(phone: string): string {
+  const digits = phone.replace(/\D/g, '');
+  return digits.length === 13 && digits.startsWith('86') ? digits.slice(2) : digits;
+}
+
+/** Customers. Phone numbers are encrypted at rest (AAD `customers.phone|<id>`) with a blind index for lookups. */
+export class CustomerRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: FieldCipher,
+  ) {}
+
+  private map(r: Row): Customer {
+    return {
+      externalUserId: r.external_user_id,
+      name: r.name,
+      avatar: r.avatar,
+      type: Number(r.type),
+      gender: Number(r.gender),
+      unionid: r.unionid,
+      corpName: r.corp_name,
+      corpFullName: r.corp_full_name,
+      position: r.position,
+      phone: r.phone_enc ? this.cipher.decrypt(r.phone_enc, `customers.phone|${r.external_user_id}`) : null,
+      region: r.region,
+      birthday:
+        r.birthday_calendar && r.birthday_month !== null && r.birthday_day !== null
+          ? {
+              calendar: r.birthday_calendar as 'solar' | 'lunar',
+              month: Number(r.birthday_month),
+              day: Number(r.birthday_day),
+              year: r.birthday_year === null ? null : Number(r.birthday_year),
+              leapMonth: Boolean(Number(r.birthday_leap)),
+            }
+          : null,
+      channelId: r.channel_id,
+      firstAddedAt: date(r.first_added_at),
+      lastInteractionAt: date(r.last_interaction_at),
+      activity: r.activity,
+      stage: r.stage,
+      rfm: r.rfm,
+      note: r.note,
+      isOptedOut: Boolean(Number(r.opted_out)),
+      createdAt: new Date(Number(r.created_at)),
+      updatedAt: new Date(Number(r.updated_at)),
+    };
+  }
+
+  /** Insert or refresh the WeCom-owned profile; local fields (birthday, phone, note…) are never touched. */
+  async upsertProfileInTx(em: EntityManager, p: CustomerProfile, now: number): Promise<boolean> {
+    const exists: unknown[] = await em.query(`SELECT external_user_id FROM customers WHERE external_user_id = ?${forUpdate(this.db.engine)}`, [p.externalUserId]);
+    const values = [
+      p.name.slice(0, 100),
+      p.avatar?.slice(0, 500) ?? null,
+      p.type,
+      p.gender,
+      p.unionid?.slice(0, 64) ?? null,
+      p.corpName?.slice(0, 100) ?? null,
+      p.corpFullName?.slice(0, 200) ?? null,
+      p.position?.slice(0, 100) ?? null,
+    ];
+    if (exists.length === 0) {
+      await em.query(
+        `INSERT INTO customers (external_user_id, name, avatar, type, gender, unionid, corp_name, corp_full_name, position,
+           activity, profile_synced_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        [p.externalUserId, ...values, 'active', now, now, now],
+      );
+      return true;
+    }
+    await em.query(
+      `UPDATE customers SET name = ?, avatar = ?, type = ?, gender = ?, unionid = ?, corp_name = ?, corp_full_name = ?, position = ?,
+         profile_synced_at = ?, updated_at = ? WHERE external_user_id = ?`,
+      [...values, now, now, p.externalUserId],
+    );
+    return false;
+  }
+
+  /** Make sure a row exists (a KF customer may message before any profile is known). */
+  async ensureInTx(em: EntityManager, ext: string, now: number): Promise<void> {
+    const exists: unknown[] = await em.query('SELECT external_user_id FROM customers WHERE external_user_id = ?', [ext]);
+    if (exists.length === 0) {
+      await em.query('INSERT INTO customers (external_user_id, activity, created_at, updated_at) VALUES (?,?,?,?)', [ext, 'active', now, now]);
+    }
+  }
+
+  /** Keep the earliest known add time (anniversaries count from the first add). */
+  async noteAddedInTx(em: EntityManager, ext: string, addedAt: number): Promise<void> {
+    await em.query('UPDATE customers SET first_added_at = ? WHERE external_user_id = ? AND (first_added_at IS NULL OR first_added_at > ?)', [addedAt, ext, addedAt]);
+  }
+
+  /** Record the channel the customer first came through; a later channel does not overwrite the source. */
+  async setChannelIfUnsetInTx(em: EntityManager, ext: string, channelId: string, now: number): Promise<void> {
+    await em.query('UPDATE customers SET channel_id = ?, updated_at = ? WHERE external_user_id = ? AND channel_id IS NULL', [channelId, now, ext]);
+  }
+
+  /** Move last_interaction_at forward (never back: events may arrive out of order). */
+  async touchInteractionInTx(em: EntityManager, ext: string, at: number): Promise<void> {
+    await em.query(
+      "UPDATE customers SET last_interaction_at = ?, activity = CASE WHEN activity = 'dormant' THEN 'active' ELSE activity END WHERE external_user_id = ? AND (last_interaction_at IS NULL OR last_interaction_at < ?)",
+      [at, ext, at],
+    );
+  }
+
+  /** Set activity to churned when no active relation is left, back to active when one is. */
+  async refreshActivityInTx(em: EntityManager, ext: string, now: number): Promise<CustomerActivity | null> {
+    const [row] = (await em.query(
+      "SELECT c.activity AS activity, (SELECT COUNT(*) FROM follow_relations r WHERE r.external_user_id = c.external_user_id AND r.status = 'active') AS n FROM customers c WHERE c.external_user_id = ?",
+      [ext],
+    )) as { activity: CustomerActivity; n: number | string }[];
+    if (!row) return null;
+    const next: CustomerActivity = Number(row.n) === 0 ? 'churned' : row.activity === 'churned' ? 'active' : row.activity;
+    if (next !== row.activity) await em.query('UPDATE customers SET activity = ?, updated_at = ? WHERE external_user_id = ?', [next, now, ext]);
+    return next;
+  }
+
+  /** The customer or null. */
+  async find(ext: string): Promise<Customer | null> {
+    const rows = await this.db.query<Row>('SELECT * FROM customers WHERE external_user_id = ?', [ext]);
+    return rows[0] ? this.map(rows[0]) : null;
+  }
+
+  /** The customer or NotFoundError. */
+  async get(ext: string): Promise<Customer> {
+    const c = await this.find(ext);
+    if (!c) throw new NotFoundError('客户不存在', 'customer_not_found');
+    return c;
+  }
+
+  /** Several customers by id, in no particular order. */
+  async findMany(exts: string[]): Promise<Customer[]> {
+    if (exts.length === 0) return [];
+    const rows = await this.db.query<Row>(`SELECT * FROM customers WHERE external_user_id IN (${exts.map(() => '?').join(',')})`, exts);
+    return rows.map((r) => this.map(r));
+  }
+
+  /** Apply operator edits. The phone is encrypted and blind-indexed; a null clears it. */
+  async applyEdits(ext: string, e: CustomerEdits, now: number): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    if (e.birthday !== undefined) {
+      sets.push('birthday_calendar = ?', 'birthday_month = ?', 'birthday_day = ?', 'birthday_year = ?', 'birthday_leap = ?');
+      const b = e.birthday;
+      params.push(b?.calendar ?? null, b?.month ?? null, b?.day ?? null, b?.year ?? null, b?.leapMonth ? 1 : 0);
+    }
+    if (e.phone !== undefined) {
+      sets.push('phone_enc = ?', 'phone_index = ?');
+      params.push(
+        e.phone ? this.cipher.encrypt(e.phone, `customers.phone|${ext}`) : null,
+        e.phone ? this.cipher.blindIndex(normalizePhone(e.phone)) : null,
+      );
+    }
+    if (e.note !== undefined) sets.push('note = ?'), params.push(e.note);
+    if (e.region !== undefined) sets.push('region = ?'), params.push(e.region);
+    if (sets.length === 0) return;
+    sets.push('updated_at = ?');
+    params.push(now, ext);
+    await this.db.query(`UPDATE customers SET ${sets.join(', ')} WHERE external_user_id = ?`, params);
+  }
+
+  /**
+   * One page of customers matching a compiled WHERE fragment (alias `c`) and its bound params, plus the total.
+   * `q` searches name, remark and the phone's blind index.
+   */
+  async search(where: { sql: string; params: unknown[] }, q: string | undefined, page: number, pageSize: number): Promise<{ items: Customer[]; total: number }> {
+    const clauses = [where.sql];
+    const params = [...where.params];
+    if (q) {
+      clauses.push(
+        // '!' as the LIKE escape: a backslash means different things in SQLite and MySQL string literals.
+        "(c.name LIKE ? ESCAPE '!' OR c.phone_index = ? OR EXISTS (SELECT 1 FROM follow_relations fr WHERE fr.external_user_id = c.external_user_id AND fr.remark LIKE ? ESCAPE '!'))",
+      );
+      const like = `%${q.replace(/[!%_]/g, (m) => `!${m}`)}%`;
+      params.push(like, this.cipher.blindIndex(normalizePhone(q) || q), like);
+    }
+    const sqlWhere = clauses.join(' AND ');
+    const [{ n }] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${sqlWhere}`, params);
+    const rows = await this.db.query<Row>(`SELECT c.* FROM customers c WHERE ${sqlWhere} ORDER BY c.created_at DESC, c.external_user_id LIMIT ? OFFSET ?`, [
+      ...params,
+      pageSize,
+      (page - 1) * pageSize,
+    ]);
+    return { items: rows.map((r) => this.map(r)), total: Number(n) };
+  }
+
+  /** Raw row, for the encryption test and diagnostics. */
+  async rawRow(ext: string): Promise<Record<string, unknown> | null> {
+    const rows = await this.db.query('SELECT * FROM customers WHERE external_user_id = ?', [ext]);
+    return rows[0] ?? null;
+  }
+
+  /** Number of customers. */
+  async count(): Promise<number> {
+    const [{ n }] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM customers');
+    return Number(n);
+  }
+}
