@@ -14,7 +14,10 @@ const USAGE = `用法 / usage: wecom-ops <command>
   events list [--status failed] [--limit N]
   events replay <id>                      retry one callback event now
   token create --role admin|operator|staff [--userid U] [--name N]
+  sync                                    full reconcile from WeCom (staff, customers, relations, tags); resumable
   sandbox [--port P]                      run the WeCom sandbox on its own port
+  job list                                each job with its schedule, next run and last run
+  job run <name> [--at ISO] [--dry-run]   run a job now as if the clock said --at
 `;
 
 function fail(message: string): never {
@@ -113,6 +116,38 @@ export async function main(argv: string[]): Promise<void> {
       });
       return;
     }
+    case 'sync': {
+      await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
+        const archive = (c as Container & { archive?: import('./domain/customers/register.js').ArchiveModule }).archive;
+        if (!archive) fail('客户档案模块未启用 / archive module not wired');
+        // With the built-in sandbox the client talks HTTP to it, so serve it on a loopback port for this run.
+        let server: import('node:http').Server | null = null;
+        if (c.sandbox) {
+          const { createServer } = await import('node:http');
+          const { createApp } = await import('./app.js');
+          server = createServer(createApp(c).callback());
+          await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+          const { port } = server.address() as import('node:net').AddressInfo;
+          for (const f of c.onListen) f(`http://127.0.0.1:${port}`);
+        }
+        try {
+          const expected = Object.values(await archive.repos.relations.countByStatus()).reduce((a, b) => a + b, 0);
+          const report = await archive.fullSync.run((p) => {
+            const rate = p.pairs / Math.max(p.elapsedMs / 1000, 0.001);
+            const total = Math.max(expected, p.pairs);
+            const eta = total > p.pairs && rate > 0 ? `${Math.ceil((total - p.pairs) / rate)}s` : '—';
+            process.stdout.write(`\r同步中 / syncing: ${p.pairs} pairs · ${rate.toFixed(0)}/s · staff chunk ${p.chunk}/${p.chunks} · ETA ${eta}   `);
+          });
+          process.stdout.write(
+            `\n完成 / done: run ${report.runId}${report.resumed ? ' (resumed)' : ''} · ${report.pairs} pairs · ${report.customers} customers · ` +
+              `${report.vanished} vanished relations marked · tags ${report.tags.tags} (${report.tags.markedDeleted} deleted, ${report.tags.created} created) · ${report.ms} ms\n`,
+          );
+        } finally {
+          server?.close();
+        }
+      });
+      return;
+    }
     case 'token': {
       if (sub !== 'create') fail(USAGE);
       const { values } = parseArgs({
@@ -126,6 +161,13 @@ export async function main(argv: string[]): Promise<void> {
       });
       return;
     }
+    case 'job': {
+      const { jobCommand } = await import('./jobs/job.cli.js');
+      await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
+        process.exitCode = await jobCommand(sub, rest, c, process.stdout);
+      });
+      return;
+    }
     case 'sandbox': {
       const { values } = parseArgs({ args: [sub, ...rest].filter(Boolean) as string[], options: { port: { type: 'string' } } });
       const { startSandboxServer } = await import('./wecom/sandbox/server.js');
@@ -133,10 +175,10 @@ export async function main(argv: string[]): Promise<void> {
       const s = await startSandboxServer({
         port,
         host: cfg.host,
-        callbackUrl: process.env.SANDBOX_CALLBACK_URL ?? `http://127.0.0.1:${cfg.port}/wecom/callback`,
+        callbackUrl: cfg.sandbox.callbackUrl ?? `http://127.0.0.1:${cfg.port}/wecom/callback`,
         logger: log,
-      } as never);
-      log.info({ url: (s as { url?: string }).url ?? `http://127.0.0.1:${port}` }, 'WeCom sandbox listening');
+      });
+      process.stdout.write(`WeCom sandbox: ${s.url}  (WECOM_API_BASE=${s.url}, callbacks → ${cfg.sandbox.callbackUrl ?? `http://127.0.0.1:${cfg.port}/wecom/callback`})\n`);
       return;
     }
     default:
@@ -149,9 +191,13 @@ function printSandboxBanner(url: string, _c: Container): void {
     [
       '',
       '  wecom-ops 已启动（内置企业微信沙箱模式）/ running against the built-in WeCom sandbox',
-      `  控制台 Console:   ${url}/console/`,
+      `  管理 API Admin API: ${url}/api/v1/  (wecom-ops token create --role admin)`,
       `  健康检查 Health:  ${url}/readyz`,
       `  沙箱 Sandbox:     ${url}/sandbox/_control/calls`,
+      '',
+      '  试一试 Try it: make a demo customer add 张三 (zhangsan) through a channel code:',
+      `  curl -s -X POST ${url}/sandbox/_control/customers/add -H 'content-type: application/json' -d '{"userid":"zhangsan","state":"demo"}'`,
+      `  then: curl -s ${url}/sandbox/_control/callbacks   (the encrypted callback WeCom would send)`,
       '',
     ].join('\n') + '\n',
   );

@@ -40,6 +40,7 @@ const ENV_MAP: Record<string, string> = {
   SANDBOX: 'sandbox.enabled',
   SANDBOX_PORT: 'sandbox.port',
   SANDBOX_SEED: 'sandbox.seed',
+  SANDBOX_CALLBACK_URL: 'sandbox.callbackUrl',
 };
 
 type Json = Record<string, unknown>;

@@ -55,11 +55,19 @@ export const configSchema = z
       backoffMaxMs: int(1, 86400000),
       claimBatch: int(1, 500),
     }),
+    alerts: z
+      .object({
+        /** WeCom userids that get churn alerts (删人提醒) by app message, besides the staff member concerned. */
+        adminUserids: z.array(z.string().min(1).max(64)).default([]),
+      })
+      .default({ adminUserids: [] }),
     sandbox: z.object({
       /** Run the WeCom sandbox in-process under /sandbox. Defaults to on when no WECOM_CORP_ID is set. */
       enabled: bool.optional(),
       port: int(0, 65535),
       seed: bool.default(true),
+      /** Where the standalone sandbox (`wecom-ops sandbox`) posts callbacks. */
+      callbackUrl: z.string().url().optional(),
     }),
   });
 

@@ -18,24 +18,29 @@ export class InboxWriter {
   /** Emits 'stored' after each commit that added new events, to wake the workers (no polling delay). */
   readonly events = new EventEmitter();
   private queue: Pending[] = [];
-  private flushing = false;
+  private flushing = 0;
 
+  /**
+   * @param maxFlushes batches committed at once. SQLite has one writer, so 1; MySQL commits in parallel and
+   * merges their fsyncs (binlog/redo group commit), so a few concurrent batches keep its log device busy.
+   */
   constructor(
     private readonly repo: InboxRepository,
     private readonly clock: Clock,
     private readonly maxBatch = 200,
+    private readonly maxFlushes = 1,
   ) {}
 
   /** Store one event; resolves true if new, false if it was a redelivery. Rejects if the database refused it. */
   store(event: NewInboxEvent): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.queue.push({ event, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (this.flushing < this.maxFlushes) void this.flush();
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
+    this.flushing++;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
@@ -51,7 +56,7 @@ export class InboxWriter {
         }
       }
     } finally {
-      this.flushing = false;
+      this.flushing--;
     }
   }
 }

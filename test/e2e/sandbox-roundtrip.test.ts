@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { waitFor } from '../helpers/app.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/**
+ * The real server process (`wecom-ops serve`) with no WeCom credentials: it runs the built-in sandbox. A simulated
+ * customer add travels sandbox → encrypted callback → inbox → handler → an API call back to the sandbox.
+ */
+describe('sandbox round trip through a real server process', () => {
+  let proc: ChildProcess;
+  let dir: string;
+  let url: string;
+  const adminToken = 'e2e-admin-token-0123456789';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wecom-ops-e2e-'));
+    const port = 38000 + Math.floor(Math.random() * 2000);
+    url = `http://127.0.0.1:${port}`;
+    proc = spawn(process.execPath, [join(root, 'bin/wecom-ops.js'), 'serve'], {
+      cwd: root,
+      env: { ...process.env, NODE_ENV: 'test', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dir}/db.sqlite`, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += String(d)));
+    proc.stderr!.on('data', (d) => (out += String(d)));
+    await waitFor(async () => fetch(`${url}/readyz`).then((r) => r.ok, () => false), 20000, `server ready (${out})`);
+    expect(out).toContain('/sandbox/_control/customers/add');
+  });
+
+  afterAll(async () => {
+    if (proc.exitCode === null) {
+      const exited = once(proc, 'exit');
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a customer adding staff reaches the bot as a callback, and the bot reads the customer back from WeCom', async () => {
+    const res = await fetch(`${url}/sandbox/_control/customers/add`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userid: 'zhangsan', state: 'e2e', name: '测试客户' }),
+    });
+    expect(res.status).toBe(200);
+    const added = (await res.json()) as { externalUserId: string; callback: { status: string; lastHttpStatus: number } };
+    // The sandbox delivered an encrypted, signed callback and the bot acknowledged it with 200.
+    expect(added.callback).toMatchObject({ status: 'delivered', lastHttpStatus: 200 });
+
+    // The bot stored it in the inbox and processed it.
+    await waitFor(async () => {
+      const r = await fetch(`${url}/api/v1/events?status=done`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const body = (await r.json()) as { items: { kind: string }[] };
+      return body.items.some((e) => e.kind === 'event/change_external_contact/add_external_contact');
+    }, 10000, 'the add event to be processed');
+
+    // …and its handler called WeCom (the sandbox) back for that customer.
+    const calls = (await (await fetch(`${url}/sandbox/_control/calls?api=externalcontact/get`)).json()) as { items: { params: Record<string, string> }[] };
+    expect(calls.items.some((c) => c.params.external_userid === added.externalUserId)).toBe(true);
+  });
+});
