@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WecomApiError } from '../../../src/shared/errors.js';
 import { WecomTransportError } from '../../../src/wecom/client/errors.js';
 import { WecomClient } from '../../../src/wecom/client/wecom.client.js';
@@ -84,19 +84,21 @@ describe(WecomClient.name, () => {
   describe('unknown outcomes', () => {
     it('does not retry a non-idempotent write that timed out', async () => {
       stub.on(TEMPLATE, hang);
-      sut = clientFor(stub, { timeoutMs: 150 });
+      sut = clientFor(stub, { timeoutMs: 400 });
 
       const err = await sut.addMsgTemplate(templateInput).catch((e: unknown) => e);
 
       expect(err).toBeInstanceOf(WecomTransportError);
       expect(err).toMatchObject({ api: TEMPLATE, failure: 'timeout', isOutcomeUnknown: true });
+      // The call has settled, so no retry can follow; wait only for a loaded stub to log what it got.
+      await vi.waitFor(() => expect(stub.callsTo(TEMPLATE)).toHaveLength(1));
       expect(stub.callsTo(TEMPLATE)).toHaveLength(1);
     });
 
     it('retries an idempotent write that timed out', async () => {
       let n = 0;
       stub.on(MARK, (call) => (++n === 1 ? hang(call) : {}));
-      sut = clientFor(stub, { timeoutMs: 150 });
+      sut = clientFor(stub, { timeoutMs: 400 });
 
       await sut.markTag(markInput);
 

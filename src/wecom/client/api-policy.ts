@@ -1,0 +1,145 @@
+/**
+ * Per-API policy for the WeCom client: which calls may be retried after an unknown outcome, and the
+ * default rate and concurrency limits. One table, so a reviewer can check every API in one place.
+ */
+
+/** Every WeCom API the client calls, named by its path under `/cgi-bin/`. Also the `api` metric label. */
+export type WecomApi =
+  | 'gettoken'
+  | 'get_jsapi_ticket'
+  | 'ticket/get'
+  | 'externalcontact/get_follow_user_list'
+  | 'externalcontact/list'
+  | 'externalcontact/get'
+  | 'externalcontact/batch/get_by_user'
+  | 'externalcontact/remark'
+  | 'externalcontact/get_corp_tag_list'
+  | 'externalcontact/add_corp_tag'
+  | 'externalcontact/edit_corp_tag'
+  | 'externalcontact/del_corp_tag'
+  | 'externalcontact/mark_tag'
+  | 'externalcontact/add_contact_way'
+  | 'externalcontact/get_contact_way'
+  | 'externalcontact/update_contact_way'
+  | 'externalcontact/del_contact_way'
+  | 'externalcontact/send_welcome_msg'
+  | 'externalcontact/add_msg_template'
+  | 'externalcontact/get_groupmsg_list_v2'
+  | 'externalcontact/get_groupmsg_task'
+  | 'externalcontact/get_groupmsg_send_result'
+  | 'externalcontact/remind_groupmsg_send'
+  | 'externalcontact/cancel_groupmsg_send'
+  | 'externalcontact/groupchat/list'
+  | 'externalcontact/groupchat/get'
+  | 'message/send'
+  | 'media/upload'
+  | 'kf/sync_msg'
+  | 'kf/send_msg'
+  | 'auth/getuserinfo';
+
+/** Rate and concurrency for one API. */
+export interface ApiLimit {
+  /** Calls allowed in any sliding window of `rateWindowMs` (60 s in production, hence the name). */
+  perMinute: number;
+  /** Requests to this API in flight at once. */
+  concurrency: number;
+  /** Optional burst size; defaults to a tenth of `perMinute` (see rate-limiter.ts for the arithmetic). */
+  burst?: number;
+}
+
+/**
+ * Whether repeating a call whose outcome is unknown (timeout, connection reset, 5xx) can do harm.
+ *
+ * `true`: a repeat converges on the same state (a read, or an overwrite/set operation). Deletes and
+ * cancels are listed as idempotent: the second call may answer a "not found"/"already cancelled"
+ * errcode (40068, 41093), but it can never do anything twice.
+ * `false`: a repeat could do the thing twice — a second tag, a second QR code, a second message in a
+ * customer's chat or a second mass-send task eating their monthly quota (reference §4.10, §5.1).
+ *
+ * Errors that WeCom answers with an errcode are known outcomes (the call was rejected), so those are
+ * retried per the errcode rules whatever this table says.
+ */
+export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
+  gettoken: true,
+  get_jsapi_ticket: true,
+  'ticket/get': true,
+  'externalcontact/get_follow_user_list': true,
+  'externalcontact/list': true,
+  'externalcontact/get': true,
+  'externalcontact/batch/get_by_user': true,
+  'externalcontact/get_corp_tag_list': true,
+  'externalcontact/get_contact_way': true,
+  'externalcontact/get_groupmsg_list_v2': true,
+  'externalcontact/get_groupmsg_task': true,
+  'externalcontact/get_groupmsg_send_result': true,
+  'externalcontact/groupchat/list': true,
+  'externalcontact/groupchat/get': true,
+  // Cursor reads: re-reading from the same cursor returns the same messages (reference §2.7).
+  'kf/sync_msg': true,
+  // Overwrites: remark_mobiles and the other remark fields replace what is there (reference §4.5).
+  'externalcontact/remark': true,
+  // Sets: adding a tag the follower already has, or removing one they lack, changes nothing (§4.7).
+  'externalcontact/mark_tag': true,
+  'externalcontact/edit_corp_tag': true,
+  // update_contact_way overwrites its lists (reference §4.8).
+  'externalcontact/update_contact_way': true,
+  'externalcontact/del_corp_tag': true,
+  'externalcontact/del_contact_way': true,
+  'externalcontact/cancel_groupmsg_send': true,
+  // A duplicate upload only leaves an unused temporary media_id that expires in 3 days (§4.15).
+  'media/upload': true,
+  // Creates a second tag with a new id (or fails on the name), §4.6.
+  'externalcontact/add_corp_tag': false,
+  // Creates a second 「联系我」 config with its own QR code; API-created ones are invisible in the console (§4.8).
+  'externalcontact/add_contact_way': false,
+  // welcome_code works once (§4.9); a repeat after success fails, a repeat after an unknown outcome is a guess.
+  'externalcontact/send_welcome_msg': false,
+  // A second mass-send task would reach the customer twice and eat their quota (§4.10, §5.1).
+  'externalcontact/add_msg_template': false,
+  // Re-notifies staff and counts against 3 reminders per msgid per 24 h (§4.11).
+  'externalcontact/remind_groupmsg_send': false,
+  // A second copy of an internal notification (§4.13).
+  'message/send': false,
+  // A second message in the customer's KF chat, counting against the 5-per-48 h allowance (§2.7).
+  'kf/send_msg': false,
+  // The OAuth code is single use (§4.16): after an unknown outcome a repeat can only answer 40029.
+  'auth/getuserinfo': false,
+});
+
+/**
+ * Default per-API limits. Reference §5.3 allows 10,000 calls/min and 150,000/hour per corp per API.
+ * We take half of the tighter one: 150,000/h ÷ 60 × 50% = 1,250/min, which is also under half the
+ * per-minute limit. A minute-window bucket cannot see the hourly limit, so the default must sit under it.
+ */
+export const DEFAULT_LIMIT: Readonly<ApiLimit> = Object.freeze({ perMinute: 1250, concurrency: 10 });
+
+/** APIs whose defaults differ from DEFAULT_LIMIT, and why. */
+export const DEFAULT_LIMITS: Readonly<Partial<Record<WecomApi, ApiLimit>>> = Object.freeze({
+  // "不能频繁调用gettoken接口" (§3); the cache means one call per ~2 h, so a low cap only bites bugs.
+  // A burst of 3 lets an early invalidation (§3) right after start-up refresh without waiting.
+  gettoken: { perMinute: 10, concurrency: 1, burst: 3 },
+  // Tickets: ≤ 400/h per corp and ≤ 100/h per app (§5.3, §6.3); 1/min stays under both.
+  get_jsapi_ticket: { perMinute: 1, concurrency: 1 },
+  'ticket/get': { perMinute: 1, concurrency: 1 },
+  // Parallel pulls of customer lists draw 45033 (§5.3 "practical"): ≤ 5 in flight.
+  'externalcontact/batch/get_by_user': { perMinute: 1250, concurrency: 5 },
+  'externalcontact/groupchat/get': { perMinute: 1250, concurrency: 5 },
+  'externalcontact/get': { perMinute: 1250, concurrency: 5 },
+  'externalcontact/groupchat/list': { perMinute: 1250, concurrency: 5 },
+  // Repeatedly fetching/uploading media is another 45033 trigger (§5.3).
+  'media/upload': { perMinute: 1250, concurrency: 3 },
+});
+
+/** The limit for `api`, after applying overrides. */
+export function limitFor(api: WecomApi, overrides: Partial<Record<WecomApi, ApiLimit>> | undefined): ApiLimit {
+  return overrides?.[api] ?? DEFAULT_LIMITS[api] ?? DEFAULT_LIMIT;
+}
+
+/** errcodes that mean "this access_token is no good": invalidate, refresh once, retry once (§3, §7). */
+export const TOKEN_ERRCODES: ReadonlySet<number> = new Set([40014, 42001, 40001]);
+
+/** errcodes that are transient on WeCom's side and retried with backoff (§7: -1 system busy, 45033 concurrency). */
+export const RETRYABLE_ERRCODES: ReadonlySet<number> = new Set([-1, 45033]);
+
+/** Frequency limit hit: the API is blocked for a period (60 s for the per-minute limit, §5.3). */
+export const ERRCODE_RATE_LIMITED = 45009;

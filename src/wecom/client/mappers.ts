@@ -1,0 +1,332 @@
+/**
+ * Translation between WeCom's snake_case wire shapes (wire.ts) and the camelCase domain types (types.ts).
+ * Pure functions; the client calls them on the way out and the way in.
+ */
+import type {
+  AppMessage,
+  AppMessageResult,
+  ContactWay,
+  ContactWayChanges,
+  ContactWayConclusions,
+  ContactWayInput,
+  CorpTagGroup,
+  CustomerFollow,
+  ExternalContact,
+  FollowUser,
+  GroupChat,
+  GroupMsg,
+  KfMessage,
+  KfSendInput,
+  MessageAttachment,
+} from './types.js';
+import type {
+  WireAppMessage,
+  WireAppMessageRequest,
+  WireAttachment,
+  WireBatchGetByUser,
+  WireConclusions,
+  WireContactWayRequest,
+  WireCorpTagGroup,
+  WireExternalContact,
+  WireFollowUser,
+  WireGetContactWay,
+  WireGroupChat,
+  WireGroupMsgList,
+  WireKfSendRequest,
+  WireKfSync,
+} from './wire.js';
+
+/** WeCom timestamps are Unix seconds, sometimes as strings (media/upload created_at, §4.15). */
+export function fromUnixSeconds(value: number | string): Date {
+  return new Date(Number(value) * 1000);
+}
+
+/** Optional Unix seconds; 0 and absent both mean "not yet" (send_time, §4.11). */
+function optionalDate(value: number | undefined): Date | undefined {
+  return value ? fromUnixSeconds(value) : undefined;
+}
+
+/** A Date as Unix seconds for request bodies. */
+export function toUnixSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
+/** Drop undefined fields so request bodies carry only what the caller set. */
+export function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** "a|b" lists in message/send responses (§4.13). */
+function splitBar(value: string | undefined): string[] {
+  return value ? value.split('|').filter(Boolean) : [];
+}
+
+/** §4.3 external_contact. */
+export function toExternalContact(w: WireExternalContact): ExternalContact {
+  return compact({
+    externalUserId: w.external_userid,
+    name: w.name,
+    type: w.type,
+    gender: w.gender ?? 0,
+    position: w.position,
+    avatar: w.avatar,
+    corpName: w.corp_name,
+    corpFullName: w.corp_full_name,
+    unionId: w.unionid,
+  });
+}
+
+/** §4.3 follow_user[]. */
+export function toFollowUser(w: WireFollowUser): FollowUser {
+  return compact({
+    userId: w.userid,
+    remark: w.remark ?? '',
+    description: w.description ?? '',
+    addedAt: fromUnixSeconds(w.createtime),
+    tags: (w.tags ?? []).map((t) => compact({ groupName: t.group_name ?? '', tagName: t.tag_name, tagId: t.tag_id, type: t.type })),
+    remarkCorpName: w.remark_corp_name,
+    remarkMobiles: w.remark_mobiles ?? [],
+    operUserId: w.oper_userid,
+    addWay: w.add_way ?? 0,
+    state: w.state,
+  });
+}
+
+/** §4.4 one external_contact_list entry. */
+export function toCustomerFollow(w: NonNullable<WireBatchGetByUser['external_contact_list']>[number]): CustomerFollow {
+  const f = w.follow_info;
+  return {
+    contact: toExternalContact(w.external_contact),
+    followInfo: compact({
+      userId: f.userid,
+      remark: f.remark ?? '',
+      description: f.description ?? '',
+      addedAt: fromUnixSeconds(f.createtime),
+      tagIds: f.tag_id ?? [],
+      remarkCorpName: f.remark_corp_name,
+      remarkMobiles: f.remark_mobiles ?? [],
+      operUserId: f.oper_userid,
+      addWay: f.add_way ?? 0,
+      state: f.state,
+    }),
+  };
+}
+
+/** §4.6 tag_group. */
+export function toCorpTagGroup(w: WireCorpTagGroup): CorpTagGroup {
+  return compact({
+    groupId: w.group_id,
+    groupName: w.group_name,
+    createdAt: optionalDate(w.create_time),
+    order: w.order ?? 0,
+    deleted: w.deleted,
+    tags: (w.tag ?? []).map((t) =>
+      compact({ id: t.id, name: t.name, createdAt: optionalDate(t.create_time), order: t.order ?? 0, deleted: t.deleted }),
+    ),
+  });
+}
+
+/** §4.9 attachments, domain → wire. */
+export function toWireAttachment(a: MessageAttachment): WireAttachment {
+  switch (a.kind) {
+    case 'image':
+      return { msgtype: 'image', image: compact({ media_id: a.mediaId, pic_url: a.picUrl }) };
+    case 'link':
+      return { msgtype: 'link', link: compact({ title: a.title, picurl: a.picUrl, desc: a.desc, url: a.url }) };
+    case 'miniprogram':
+      return { msgtype: 'miniprogram', miniprogram: { title: a.title, pic_media_id: a.picMediaId, appid: a.appId, page: a.page } };
+    case 'video':
+      return { msgtype: 'video', video: { media_id: a.mediaId } };
+    case 'file':
+      return { msgtype: 'file', file: { media_id: a.mediaId } };
+  }
+}
+
+/** §4.9 attachments, wire → domain. */
+export function fromWireAttachment(w: WireAttachment): MessageAttachment {
+  switch (w.msgtype) {
+    case 'image':
+      return compact({ kind: 'image', mediaId: w.image.media_id, picUrl: w.image.pic_url });
+    case 'link':
+      return compact({ kind: 'link', title: w.link.title, url: w.link.url, picUrl: w.link.picurl, desc: w.link.desc });
+    case 'miniprogram':
+      return { kind: 'miniprogram', title: w.miniprogram.title, picMediaId: w.miniprogram.pic_media_id, appId: w.miniprogram.appid, page: w.miniprogram.page };
+    case 'video':
+      return { kind: 'video', mediaId: w.video.media_id };
+    case 'file':
+      return { kind: 'file', mediaId: w.file.media_id };
+  }
+}
+
+function toWireConclusions(c: ContactWayConclusions): WireConclusions {
+  return compact({
+    text: c.text === undefined ? undefined : { content: c.text },
+    image: c.image && compact({ media_id: c.image.mediaId, pic_url: c.image.picUrl }),
+    link: c.link && compact({ title: c.link.title, picurl: c.link.picUrl, desc: c.link.desc, url: c.link.url }),
+    miniprogram: c.miniprogram && {
+      title: c.miniprogram.title,
+      pic_media_id: c.miniprogram.picMediaId,
+      appid: c.miniprogram.appId,
+      page: c.miniprogram.page,
+    },
+  });
+}
+
+function fromWireConclusions(w: WireConclusions): ContactWayConclusions {
+  return compact({
+    text: w.text?.content,
+    image: w.image && compact({ mediaId: w.image.media_id, picUrl: w.image.pic_url }),
+    link: w.link && compact({ title: w.link.title, url: w.link.url, picUrl: w.link.picurl, desc: w.link.desc }),
+    miniprogram: w.miniprogram && {
+      title: w.miniprogram.title,
+      picMediaId: w.miniprogram.pic_media_id,
+      appId: w.miniprogram.appid,
+      page: w.miniprogram.page,
+    },
+  });
+}
+
+/** §4.8 the fields update_contact_way accepts. */
+export function toWireContactWayChanges(c: ContactWayChanges): WireContactWayRequest {
+  return compact({
+    style: c.style,
+    remark: c.remark,
+    skip_verify: c.skipVerify,
+    state: c.state,
+    user: c.users,
+    party: c.parties,
+    expires_in: c.expiresIn,
+    chat_expires_in: c.chatExpiresIn,
+    unionid: c.unionId,
+    conclusions: c.conclusions && toWireConclusions(c.conclusions),
+  });
+}
+
+/** §4.8 add_contact_way: type 1 single / 2 multi, scene 1 mini-program / 2 QR code. */
+export function toWireContactWay(c: ContactWayInput): WireContactWayRequest {
+  return compact({
+    type: c.type === 'single' ? 1 : 2,
+    scene: c.scene === 'miniprogram' ? 1 : 2,
+    is_temp: c.isTemp,
+    ...toWireContactWayChanges(c),
+  });
+}
+
+/** §4.8 get_contact_way. */
+export function toContactWay(w: WireGetContactWay['contact_way']): ContactWay {
+  return compact({
+    configId: w.config_id,
+    type: w.type === 1 ? ('single' as const) : ('multi' as const),
+    scene: w.scene === 1 ? ('miniprogram' as const) : ('qrcode' as const),
+    qrCode: w.qr_code,
+    style: w.style,
+    remark: w.remark,
+    skipVerify: w.skip_verify,
+    state: w.state,
+    users: w.user,
+    parties: w.party,
+    isTemp: w.is_temp,
+    expiresIn: w.expires_in,
+    chatExpiresIn: w.chat_expires_in,
+    unionId: w.unionid,
+    conclusions: w.conclusions && fromWireConclusions(w.conclusions),
+  });
+}
+
+/** §4.11 group_msg_list entry. */
+export function toGroupMsg(w: NonNullable<WireGroupMsgList['group_msg_list']>[number]): GroupMsg {
+  return compact({
+    msgId: w.msgid,
+    creator: w.creator,
+    createdAt: fromUnixSeconds(w.create_time),
+    createType: w.create_type,
+    text: w.text?.content,
+    attachments: (w.attachments ?? []).map(fromWireAttachment),
+  });
+}
+
+/** §4.12 group_chat. */
+export function toGroupChat(w: WireGroupChat['group_chat']): GroupChat {
+  return compact({
+    chatId: w.chat_id,
+    name: w.name ?? '',
+    owner: w.owner,
+    createdAt: fromUnixSeconds(w.create_time),
+    notice: w.notice,
+    members: (w.member_list ?? []).map((m) =>
+      compact({
+        userId: m.userid,
+        type: m.type,
+        unionId: m.unionid,
+        joinedAt: fromUnixSeconds(m.join_time),
+        joinScene: m.join_scene,
+        invitorUserId: m.invitor?.userid,
+        groupNickname: m.group_nickname,
+        name: m.name,
+      }),
+    ),
+    adminUserIds: (w.admin_list ?? []).map((a) => a.userid),
+  });
+}
+
+/** §4.13 message/send body; recipient lists are "|"-joined. */
+export function toWireAppMessage(m: AppMessage, agentId: number): WireAppMessageRequest {
+  const c = m.content;
+  const body: WireAppMessageRequest = compact({
+    touser: m.toUsers === '@all' ? '@all' : m.toUsers?.join('|'),
+    toparty: m.toParties?.join('|'),
+    totag: m.toTags?.join('|'),
+    msgtype: c.msgtype,
+    agentid: agentId,
+    safe: m.safe === undefined ? undefined : m.safe ? (1 as const) : (0 as const),
+    enable_duplicate_check: m.enableDuplicateCheck === undefined ? undefined : m.enableDuplicateCheck ? (1 as const) : (0 as const),
+    duplicate_check_interval: m.duplicateCheckIntervalSeconds,
+  });
+  switch (c.msgtype) {
+    case 'text':
+      body.text = { content: c.content };
+      break;
+    case 'markdown':
+      body.markdown = { content: c.content };
+      break;
+    case 'textcard':
+      body.textcard = compact({ title: c.title, description: c.description, url: c.url, btntxt: c.btnText });
+      break;
+    case 'template_card':
+      body.template_card = c.card;
+      break;
+  }
+  return body;
+}
+
+/** §4.13 message/send response. */
+export function toAppMessageResult(w: WireAppMessage): AppMessageResult {
+  return compact({
+    msgId: w.msgid,
+    invalidUsers: splitBar(w.invaliduser),
+    invalidParties: splitBar(w.invalidparty),
+    invalidTags: splitBar(w.invalidtag),
+    unlicensedUsers: splitBar(w.unlicenseduser),
+  });
+}
+
+/** §2.7 msg_list entry; the msgtype-specific object is passed through as `body`. */
+export function toKfMessage(w: NonNullable<WireKfSync['msg_list']>[number]): KfMessage {
+  return compact({
+    msgId: w.msgid,
+    openKfId: w.open_kfid,
+    externalUserId: w.external_userid,
+    sentAt: fromUnixSeconds(w.send_time),
+    origin: w.origin,
+    servicerUserId: w.servicer_userid,
+    msgType: w.msgtype,
+    body: w[w.msgtype],
+  });
+}
+
+/** kf/send_msg body; the payload key is named after msgtype. */
+export function toWireKfSend(m: KfSendInput): WireKfSendRequest {
+  const c = m.content;
+  const payload = c.msgtype === 'text' ? { content: c.content } : { media_id: c.mediaId };
+  return compact({ touser: m.toUser, open_kfid: m.openKfId, msgid: m.msgId, msgtype: c.msgtype, [c.msgtype]: payload });
+}

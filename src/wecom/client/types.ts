@@ -1,0 +1,372 @@
+/**
+ * The camelCase domain view of WeCom's data, as the WecomGateway returns and accepts it.
+ * Timestamps are Dates; WeCom's numeric enums keep their documented numbers (reference section cited).
+ */
+
+/** One page of a cursor-paged list; `nextCursor` is '' on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string;
+}
+
+/** A customer (§4.3 `external_contact`). `type` 1 = WeChat user, 2 = WeCom user; `gender` 0/1/2. */
+export interface ExternalContact {
+  externalUserId: string;
+  name: string;
+  type: number;
+  gender: number;
+  position?: string;
+  avatar?: string;
+  corpName?: string;
+  corpFullName?: string;
+  unionId?: string;
+}
+
+/** A tag on a follow relation (§4.3). `type` 1 enterprise, 2 personal (no id), 3 strategy. */
+export interface FollowUserTag {
+  groupName: string;
+  tagName: string;
+  tagId?: string;
+  type: number;
+}
+
+/** Fields common to a follow relation in §4.3 and §4.4. */
+interface FollowBase {
+  userId: string;
+  remark: string;
+  description: string;
+  addedAt: Date;
+  remarkCorpName?: string;
+  remarkMobiles: string[];
+  /** Who initiated the add: a member userid, or the customer's external_userid (§4.3). */
+  operUserId?: string;
+  /** 来源 (§4.3); unknown numbers are possible, treat them generically. */
+  addWay: number;
+  /** The 「联系我」 state that brought the customer in. */
+  state?: string;
+}
+
+/** A staff member following a customer, with that relation's tags (§4.3 `follow_user`). */
+export interface FollowUser extends FollowBase {
+  tags: FollowUserTag[];
+}
+
+/** A customer with every follower, all pages merged (§4.3). */
+export interface ExternalContactDetail {
+  contact: ExternalContact;
+  followUsers: FollowUser[];
+}
+
+/** A follow relation from batch/get_by_user: enterprise and strategy tag ids only (§4.4). */
+export interface FollowInfo extends FollowBase {
+  tagIds: string[];
+}
+
+/** One (customer, follower) pair from batch/get_by_user (§4.4). */
+export interface CustomerFollow {
+  contact: ExternalContact;
+  followInfo: FollowInfo;
+}
+
+/** Input of batchGetByUser (§4.4): ≤ 100 userids, limit ≤ 100. */
+export interface BatchGetByUserInput {
+  userIds: string[];
+  cursor?: string;
+  limit?: number;
+}
+
+/** Input of remark (§4.5). `remarkMobiles` overwrites; `['']` clears. */
+export interface RemarkInput {
+  userId: string;
+  externalUserId: string;
+  remark?: string;
+  description?: string;
+  remarkCompany?: string;
+  remarkMobiles?: string[];
+  remarkPicMediaId?: string;
+}
+
+/** An enterprise tag (§4.6). */
+export interface CorpTag {
+  id: string;
+  name: string;
+  createdAt?: Date;
+  order: number;
+  deleted?: boolean;
+}
+
+/** An enterprise tag group with its tags (§4.6). */
+export interface CorpTagGroup {
+  groupId: string;
+  groupName: string;
+  createdAt?: Date;
+  order: number;
+  deleted?: boolean;
+  tags: CorpTag[];
+}
+
+/** Filter for getCorpTagList; both empty means all (§4.6). */
+export interface CorpTagFilter {
+  tagIds?: string[];
+  groupIds?: string[];
+}
+
+/** Input of addCorpTag: `groupId` adds to a group, otherwise `groupName` creates one (§4.6). */
+export interface AddCorpTagInput {
+  groupId?: string;
+  groupName?: string;
+  order?: number;
+  tags: Array<{ name: string; order?: number }>;
+}
+
+/** Input of editCorpTag; `id` is a tag or a group id (§4.6). */
+export interface EditCorpTagInput {
+  id: string;
+  name?: string;
+  order?: number;
+}
+
+/** Input of delCorpTag; not both empty (§4.6). */
+export interface DelCorpTagInput {
+  tagIds?: string[];
+  groupIds?: string[];
+}
+
+/** Input of markTag; tags are per (follower, customer) pair (§4.7). */
+export interface MarkTagInput {
+  userId: string;
+  externalUserId: string;
+  addTagIds?: string[];
+  removeTagIds?: string[];
+}
+
+/** An attachment of a welcome or mass message (§4.9). */
+export type MessageAttachment =
+  | { kind: 'image'; mediaId?: string; picUrl?: string }
+  | { kind: 'link'; title: string; url: string; picUrl?: string; desc?: string }
+  | { kind: 'miniprogram'; title: string; picMediaId: string; appId: string; page: string }
+  | { kind: 'video'; mediaId: string }
+  | { kind: 'file'; mediaId: string };
+
+/** Message shown when a temporary contact-way session ends (§4.8 `conclusions`). */
+export interface ContactWayConclusions {
+  text?: string;
+  image?: { mediaId?: string; picUrl?: string };
+  link?: { title: string; url: string; picUrl?: string; desc?: string };
+  miniprogram?: { title: string; picMediaId: string; appId: string; page: string };
+}
+
+/** Fields of a 「联系我」 config that update_contact_way may change (§4.8; lists overwrite). */
+export interface ContactWayChanges {
+  style?: number;
+  remark?: string;
+  skipVerify?: boolean;
+  /** ≤ 30 chars; comes back in the add event and follow_user.state. */
+  state?: string;
+  users?: string[];
+  parties?: number[];
+  expiresIn?: number;
+  chatExpiresIn?: number;
+  unionId?: string;
+  conclusions?: ContactWayConclusions;
+}
+
+/** Input of addContactWay (§4.8). */
+export interface ContactWayInput extends ContactWayChanges {
+  type: 'single' | 'multi';
+  scene: 'miniprogram' | 'qrcode';
+  isTemp?: boolean;
+}
+
+/** A 「联系我」 config as WeCom stores it (§4.8). */
+export interface ContactWay extends ContactWayInput {
+  configId: string;
+  qrCode?: string;
+}
+
+/** Input of sendWelcomeMsg; text and attachments not both empty, ≤ 9 attachments (§4.9). */
+export interface WelcomeMsgInput {
+  welcomeCode: string;
+  text?: string;
+  attachments?: MessageAttachment[];
+}
+
+/** Input of addMsgTemplate (§4.10). `tagFilter`: OR within an inner list, AND across lists. */
+export interface MsgTemplateInput {
+  chatType?: 'single' | 'group';
+  externalUserIds?: string[];
+  chatIds?: string[];
+  tagFilter?: string[][];
+  sender?: string;
+  allowSelect?: boolean;
+  text?: string;
+  attachments?: MessageAttachment[];
+}
+
+/** Result of addMsgTemplate: keep `msgId` for tracking (§4.10). */
+export interface MsgTemplateResult {
+  msgId: string;
+  /** external_userids WeCom could not send to. */
+  failList: string[];
+}
+
+/** Query of getGroupMsgListV2; the range is ≤ 1 month (§4.11). */
+export interface GroupMsgListQuery {
+  chatType: 'single' | 'group';
+  startTime: Date;
+  endTime: Date;
+  creator?: string;
+  /** 0 enterprise-created, 1 member-created, 2 all. */
+  filterType?: 0 | 1 | 2;
+  limit?: number;
+  cursor?: string;
+}
+
+/** A mass message (§4.11 group_msg_list). `createType` 0 enterprise, 1 member. */
+export interface GroupMsg {
+  msgId: string;
+  creator?: string;
+  createdAt: Date;
+  createType: number;
+  text?: string;
+  attachments: MessageAttachment[];
+}
+
+/** A member's task for a mass message. `status` 0 not sent; any non-zero is sent (§4.11). */
+export interface GroupMsgTask {
+  userId: string;
+  status: number;
+  sentAt?: Date;
+}
+
+/** One recipient's result. `status` 0 not sent, 1 sent, 2 not a friend, 3 quota exceeded (§4.11). */
+export interface GroupMsgSendResult {
+  userId: string;
+  externalUserId?: string;
+  chatId?: string;
+  status: number;
+  sentAt?: Date;
+}
+
+/** Query of groupChatList (§4.12). `limit` 1–1000. */
+export interface GroupChatListQuery {
+  statusFilter?: number;
+  ownerUserIds?: string[];
+  cursor?: string;
+  limit: number;
+}
+
+/** A group chat id and status from groupChatList (§4.12). */
+export interface GroupChatRef {
+  chatId: string;
+  status: number;
+}
+
+/** A member of a customer group (§4.12). `type` 1 member, 2 external. */
+export interface GroupChatMember {
+  userId: string;
+  type: number;
+  unionId?: string;
+  joinedAt: Date;
+  joinScene: number;
+  invitorUserId?: string;
+  groupNickname?: string;
+  name?: string;
+}
+
+/** A customer group's details (§4.12). */
+export interface GroupChat {
+  chatId: string;
+  name: string;
+  owner: string;
+  createdAt: Date;
+  notice?: string;
+  members: GroupChatMember[];
+  adminUserIds: string[];
+}
+
+/** The content of an internal app message (§4.13). */
+export type AppMessageContent =
+  | { msgtype: 'text'; content: string }
+  | { msgtype: 'markdown'; content: string }
+  | { msgtype: 'textcard'; title: string; description: string; url: string; btnText?: string }
+  | { msgtype: 'template_card'; card: Record<string, unknown> };
+
+/** An internal app message (§4.13): at least one of toUsers/toParties/toTags. */
+export interface AppMessage {
+  toUsers?: string[] | '@all';
+  toParties?: string[];
+  toTags?: string[];
+  content: AppMessageContent;
+  safe?: boolean;
+  /** Let WeCom drop an identical message within `duplicateCheckIntervalSeconds` (default 1800). */
+  enableDuplicateCheck?: boolean;
+  duplicateCheckIntervalSeconds?: number;
+}
+
+/** Result of sendAppMessage; recipients WeCom rejected are listed (§4.13). */
+export interface AppMessageResult {
+  msgId?: string;
+  invalidUsers: string[];
+  invalidParties: string[];
+  invalidTags: string[];
+  unlicensedUsers: string[];
+}
+
+/** Input of uploadMedia (§4.15): type, file name and bytes. */
+export interface MediaUploadInput {
+  type: 'image' | 'voice' | 'video' | 'file';
+  filename: string;
+  data: Uint8Array;
+  contentType?: string;
+}
+
+/** An uploaded temporary media; `mediaId` is valid 3 days (§4.15). */
+export interface UploadedMedia {
+  type: string;
+  mediaId: string;
+  createdAt: Date;
+}
+
+/** Input of kfSyncMsg (§2.7). `token` is the callback's Token (valid 10 min). */
+export interface KfSyncInput {
+  cursor?: string;
+  token?: string;
+  limit?: number;
+  voiceFormat?: 0 | 1;
+  openKfId?: string;
+}
+
+/** A WeChat-KF message (§2.7). `origin` 3 customer, 4 system event, 5 servicer. */
+export interface KfMessage {
+  msgId: string;
+  openKfId: string;
+  externalUserId?: string;
+  sentAt: Date;
+  origin: number;
+  servicerUserId?: string;
+  msgType: string;
+  /** The msgtype-specific object, as sent by WeCom. */
+  body: unknown;
+}
+
+/** One batch from kfSyncMsg; persist `nextCursor` per open_kfid (§2.7). */
+export interface KfSyncResult {
+  nextCursor: string;
+  hasMore: boolean;
+  messages: KfMessage[];
+}
+
+/** A message to a WeChat-KF customer. */
+export interface KfSendInput {
+  toUser: string;
+  openKfId: string;
+  /** Optional caller-chosen id. */
+  msgId?: string;
+  content: { msgtype: 'text'; content: string } | { msgtype: 'image' | 'voice' | 'video' | 'file'; mediaId: string };
+}
+
+/** Who an OAuth code belongs to (§4.16). */
+export type UserIdentity =
+  | { kind: 'member'; userId: string; userTicket?: string }
+  | { kind: 'external'; openId?: string; externalUserId?: string };

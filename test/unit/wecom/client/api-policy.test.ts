@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMIT, IDEMPOTENT, TOKEN_ERRCODES, limitFor } from '../../../../src/wecom/client/api-policy.js';
+
+describe('IDEMPOTENT', () => {
+  it('never marks a write that could act twice as safe to repeat', () => {
+    const unsafe = Object.entries(IDEMPOTENT).filter(([, ok]) => !ok).map(([api]) => api).sort();
+
+    expect(unsafe).toEqual([
+      'auth/getuserinfo',
+      'externalcontact/add_contact_way',
+      'externalcontact/add_corp_tag',
+      'externalcontact/add_msg_template',
+      'externalcontact/remind_groupmsg_send',
+      'externalcontact/send_welcome_msg',
+      'kf/send_msg',
+      'message/send',
+    ]);
+  });
+});
+
+describe('limitFor', () => {
+  it('keeps the default under half of both the per-minute and the hourly limit (§5.3)', () => {
+    expect(DEFAULT_LIMIT.perMinute).toBeLessThanOrEqual(10_000 / 2);
+    expect(DEFAULT_LIMIT.perMinute * 60).toBeLessThanOrEqual(150_000 / 2);
+  });
+
+  it('caps batch/get_by_user and groupchat/get at 5 in flight (§5.3) unless overridden', () => {
+    expect(limitFor('externalcontact/batch/get_by_user', undefined).concurrency).toBe(5);
+    expect(limitFor('externalcontact/groupchat/get', undefined).concurrency).toBe(5);
+    expect(limitFor('externalcontact/groupchat/get', { 'externalcontact/groupchat/get': { perMinute: 10, concurrency: 1 } })).toEqual({ perMinute: 10, concurrency: 1 });
+  });
+
+  it('does not treat 41001 as a token error (§3)', () => {
+    expect(TOKEN_ERRCODES.has(41001)).toBe(false);
+    expect([...TOKEN_ERRCODES].sort()).toEqual([40001, 40014, 42001]);
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { fromWireAttachment, toFollowUser, toKfMessage, toWireAttachment, toWireKfSend } from '../../../../src/wecom/client/mappers.js';
+import type { MessageAttachment } from '../../../../src/wecom/client/types.js';
+
+describe('toFollowUser', () => {
+  it('maps §4.3 follow_user, keeping personal tags without an id', () => {
+    const sut = toFollowUser({
+      userid: 'tommy',
+      remark: '李总',
+      createtime: 1525881637,
+      state: '外联二维码1',
+      oper_userid: 'woAJ',
+      add_way: 3,
+      tags: [
+        { group_name: 'g', tag_name: 'VIP', tag_id: 'etA', type: 1 },
+        { group_name: 'g', tag_name: '老朋友', type: 2 },
+      ],
+    });
+
+    expect(sut).toEqual({
+      userId: 'tommy',
+      remark: '李总',
+      description: '',
+      addedAt: new Date(1525881637_000),
+      tags: [
+        { groupName: 'g', tagName: 'VIP', tagId: 'etA', type: 1 },
+        { groupName: 'g', tagName: '老朋友', type: 2 },
+      ],
+      remarkMobiles: [],
+      operUserId: 'woAJ',
+      addWay: 3,
+      state: '外联二维码1',
+    });
+  });
+});
+
+describe('attachments', () => {
+  it.each<MessageAttachment>([
+    { kind: 'image', mediaId: 'M1' },
+    { kind: 'link', title: 't', url: 'https://x', desc: 'd' },
+    { kind: 'miniprogram', title: 't', picMediaId: 'P', appId: 'wx1', page: '/p' },
+    { kind: 'video', mediaId: 'V' },
+    { kind: 'file', mediaId: 'F' },
+  ])('round-trips $kind through the §4.9 wire shape', (attachment) => {
+    const wire = toWireAttachment(attachment);
+
+    expect(wire.msgtype).toBe(attachment.kind);
+    expect(fromWireAttachment(wire)).toEqual(attachment);
+  });
+});
+
+describe('KF', () => {
+  it('names the payload key after msgtype both ways (§2.7)', () => {
+    expect(toWireKfSend({ toUser: 'wm1', openKfId: 'wk1', content: { msgtype: 'text', content: '您好' } })).toEqual({
+      touser: 'wm1',
+      open_kfid: 'wk1',
+      msgtype: 'text',
+      text: { content: '您好' },
+    });
+    expect(
+      toKfMessage({ msgid: 'm', open_kfid: 'wk1', external_userid: 'wm1', send_time: 1700000000, origin: 3, msgtype: 'text', text: { content: 'hi' } }),
+    ).toEqual({ msgId: 'm', openKfId: 'wk1', externalUserId: 'wm1', sentAt: new Date(1700000000_000), origin: 3, msgType: 'text', body: { content: 'hi' } });
+  });
+});
