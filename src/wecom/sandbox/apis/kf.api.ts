@@ -1,0 +1,82 @@
+import type { ApiTable } from '../api-types.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { Errcode, SandboxApiError } from '../errcodes.js';
+import { optionalInt, optionalObject, optionalString, requireString } from '../params.js';
+import type { SandboxKfMessage } from '../store.js';
+
+/** sync_msg without a cursor starts at the earliest message of the last 3 days (reference §2.7). */
+const KF_HISTORY_MS = 3 * 86400 * 1000;
+/** The callback Token is valid for 10 minutes (reference §2.7). */
+export const KF_TOKEN_TTL_MS = 10 * 60 * 1000;
+/** After a customer message: ≤ 5 replies within 48 h (reference §2.7, 95001/95002). */
+const KF_REPLY_WINDOW_MS = 48 * 3600 * 1000;
+const KF_MAX_REPLIES = 5;
+
+/** kf/sync_msg's wire shape for one message (reference §2.7). */
+function presentKfMessage(m: SandboxKfMessage): Record<string, unknown> {
+  return {
+    msgid: m.msgid,
+    open_kfid: m.openKfId,
+    external_userid: m.externalUserId,
+    send_time: m.sendTime,
+    origin: m.origin,
+    ...(m.servicerUserid ? { servicer_userid: m.servicerUserid } : {}),
+    msgtype: m.msgtype,
+    [m.msgtype]: m.body,
+  };
+}
+
+/** WeChat-KF message pull and reply (reference §2.7). */
+export const kfApis: ApiTable = {
+  'kf/sync_msg': {
+    method: 'POST',
+    auth: 'any',
+    handle(req, { store, nowMs }) {
+      const token = optionalString(req.body, 'token');
+      if (token !== undefined && token !== '') {
+        const issued = store.kfTokens.get(token);
+        if (!issued || nowMs() - issued.issuedAtMs > KF_TOKEN_TTL_MS) throw new SandboxApiError(Errcode.KfInvalidMsgToken);
+      }
+      const openKfId = optionalString(req.body, 'open_kfid');
+      // limit: default and max 1000 (reference §2.7).
+      const limit = Math.min(Math.max(optionalInt(req.body, 'limit') ?? 1000, 1), 1000);
+      const cursor = decodeCursor(req.body.cursor);
+      const afterSeq = cursor?.seq ?? 0;
+      const since = cursor ? -Infinity : nowMs() - KF_HISTORY_MS;
+      const rows = store.kfMessages.filter(
+        (m) => m.seq > afterSeq && m.sendTime * 1000 >= since && (openKfId === undefined || m.openKfId === openKfId),
+      );
+      const page = rows.slice(0, limit);
+      // The cursor advances even past an empty page, so a client persisting it never re-reads old messages.
+      const lastSeq = page.length > 0 ? page[page.length - 1].seq : store.kfMessages.reduce((max, m) => Math.max(max, m.seq), afterSeq);
+      return {
+        next_cursor: encodeCursor({ seq: lastSeq }),
+        has_more: rows.length > page.length ? 1 : 0,
+        msg_list: page.map(presentKfMessage),
+      };
+    },
+  },
+
+  'kf/send_msg': {
+    method: 'POST',
+    auth: 'any',
+    handle(req, { store, nowMs }) {
+      const touser = requireString(req.body, 'touser', Errcode.MissingExternalUserid);
+      const openKfId = requireString(req.body, 'open_kfid');
+      const msgtype = requireString(req.body, 'msgtype');
+      const body = optionalObject(req.body, msgtype);
+      if (!body) throw new SandboxApiError(Errcode.ParameterEmpty, `${msgtype} is required`);
+      if (!store.customers.has(touser) && !store.kfMessages.some((m) => m.externalUserId === touser)) {
+        throw new SandboxApiError(Errcode.InvalidExternalUserid, touser);
+      }
+      const now = nowMs();
+      const lastInbound = store.kfMessages.filter((m) => m.origin === 3 && m.externalUserId === touser && m.openKfId === openKfId).at(-1);
+      if (!lastInbound || now - lastInbound.sendTime * 1000 > KF_REPLY_WINDOW_MS) throw new SandboxApiError(Errcode.KfWindowExpired);
+      const repliesSince = store.kfSent.filter((s) => s.externalUserId === touser && s.openKfId === openKfId && s.atMs >= lastInbound.sendTime * 1000).length;
+      if (repliesSince >= KF_MAX_REPLIES) throw new SandboxApiError(Errcode.KfMessageLimit);
+      const msgid = optionalString(req.body, 'msgid') || store.newId('kfsent', 20);
+      store.kfSent.push({ atMs: now, msgid, openKfId, externalUserId: touser, msgtype, body });
+      return { msgid };
+    },
+  },
+};

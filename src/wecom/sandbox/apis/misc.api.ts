@@ -1,0 +1,119 @@
+import type { ApiTable } from '../api-types.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { Errcode, SandboxApiError } from '../errcodes.js';
+import { byteLength, optionalInt, optionalObject, optionalString, requireString } from '../params.js';
+import type { SandboxGroupChat } from '../store.js';
+
+/** media/upload size limits in bytes per type (reference §4.15); everything must exceed 5 bytes. */
+const MEDIA_MAX_BYTES: Record<string, number> = {
+  image: 10 * 1024 * 1024,
+  voice: 2 * 1024 * 1024,
+  video: 10 * 1024 * 1024,
+  file: 20 * 1024 * 1024,
+};
+
+function presentGroupChat(c: SandboxGroupChat, needName: boolean): Record<string, unknown> {
+  return {
+    chat_id: c.chatId,
+    name: c.name,
+    owner: c.owner,
+    create_time: c.createTime,
+    notice: c.notice,
+    member_list: c.members.map((m) => ({
+      userid: m.userid,
+      type: m.type,
+      ...(m.unionid ? { unionid: m.unionid } : {}),
+      join_time: m.joinTime,
+      join_scene: m.joinScene,
+      ...(m.invitor ? { invitor: { userid: m.invitor } } : {}),
+      group_nickname: m.groupNickname,
+      // name only when need_name=1 (reference §4.12).
+      ...(needName ? { name: m.name } : {}),
+    })),
+    admin_list: c.admins.map((userid) => ({ userid })),
+  };
+}
+
+/** App messages, media and customer groups (reference §4.12, §4.13, §4.15). */
+export const miscApis: ApiTable = {
+  'message/send': {
+    method: 'POST',
+    auth: 'agent',
+    handle(req, { store, options, nowMs }) {
+      const agentid = optionalInt(req.body, 'agentid');
+      if (agentid !== options.corp.agentId) throw new SandboxApiError(Errcode.InvalidAgentId);
+      const msgtype = requireString(req.body, 'msgtype');
+      const payload = optionalObject(req.body, msgtype);
+      if (!payload) throw new SandboxApiError(Errcode.ParameterEmpty, `${msgtype} is required`);
+      // text and markdown are ≤ 2048 bytes (reference §4.13).
+      const content = optionalString(payload, 'content');
+      if ((msgtype === 'text' || msgtype === 'markdown') && content !== undefined && byteLength(content) > 2048) {
+        throw new SandboxApiError(Errcode.ContentTooLong);
+      }
+      const touser = optionalString(req.body, 'touser') ?? '';
+      const requested = touser === '@all' ? [...store.staff.keys()] : touser.split('|').filter(Boolean);
+      if (requested.length > 1000) throw new SandboxApiError(Errcode.InvalidParameterValue, 'touser exceeds 1000');
+      const valid = requested.filter((u) => store.staff.has(u));
+      const invalid = requested.filter((u) => !store.staff.has(u));
+      // All recipients invalid → 81013; otherwise the bad ones come back in invaliduser (reference §4.13).
+      if (valid.length === 0) throw new SandboxApiError(Errcode.AllRecipientsInvalid);
+      const msgid = store.newId('appmsg', 24);
+      store.appMessages.push({ atMs: nowMs(), msgid, agentid, touser: valid, invaliduser: invalid, msgtype, payload });
+      return { invaliduser: invalid.join('|'), invalidparty: '', invalidtag: '', unlicenseduser: '', msgid };
+    },
+  },
+
+  'media/upload': {
+    method: 'POST',
+    auth: 'agent',
+    handle(req, { store, nowMs }) {
+      const type = req.query.type ?? '';
+      const max = MEDIA_MAX_BYTES[type];
+      if (max === undefined) throw new SandboxApiError(Errcode.InvalidMediaType, type);
+      // The multipart field must be named `media` (reference §4.15).
+      const file = req.files.media;
+      if (!file) throw new SandboxApiError(Errcode.MissingMediaData);
+      if (file.data.length <= 5 || file.data.length > max) throw new SandboxApiError(Errcode.InvalidFileSize);
+      const mediaId = store.newId('3sbx', 40);
+      const createdAtMs = nowMs();
+      store.media.set(mediaId, { mediaId, type, filename: file.filename, size: file.data.length, createdAtMs });
+      // created_at is a string on the wire (reference §4.15, §8).
+      return { type, media_id: mediaId, created_at: String(Math.floor(createdAtMs / 1000)) };
+    },
+  },
+
+  'externalcontact/groupchat/list': {
+    method: 'POST',
+    auth: 'agent',
+    handle(req, { store }) {
+      // limit 1–1000 and required (reference §4.12).
+      const limit = optionalInt(req.body, 'limit');
+      if (limit === undefined || limit < 1 || limit > 1000) throw new SandboxApiError(Errcode.InvalidParameterValue, 'limit must be 1..1000');
+      const statusFilter = optionalInt(req.body, 'status_filter') ?? 0;
+      const ownerFilter = optionalObject(req.body, 'owner_filter');
+      const owners = ownerFilter?.userid_list;
+      if (owners !== undefined && (!Array.isArray(owners) || owners.length > 100)) {
+        throw new SandboxApiError(Errcode.InvalidParameterValue, 'owner_filter.userid_list exceeds 100');
+      }
+      const ownerSet = Array.isArray(owners) && owners.length > 0 ? new Set(owners as string[]) : null;
+      const rows = [...store.groupChats.values()].filter((c) => c.status === statusFilter && (!ownerSet || ownerSet.has(c.owner)));
+      const offset = decodeCursor(req.body.cursor)?.offset ?? 0;
+      const page = rows.slice(offset, offset + limit);
+      return {
+        group_chat_list: page.map((c) => ({ chat_id: c.chatId, status: c.status })),
+        next_cursor: offset + limit < rows.length ? encodeCursor({ offset: offset + limit }) : '',
+      };
+    },
+  },
+
+  'externalcontact/groupchat/get': {
+    method: 'POST',
+    auth: 'agent',
+    handle(req, { store }) {
+      const chatId = requireString(req.body, 'chat_id');
+      const chat = store.groupChats.get(chatId);
+      if (!chat) throw new SandboxApiError(Errcode.InvalidChatId, chatId);
+      return { group_chat: presentGroupChat(chat, optionalInt(req.body, 'need_name') === 1) };
+    },
+  },
+};

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import type { ApiTable } from '../api-types.js';
+import { Errcode, SandboxApiError } from '../errcodes.js';
+import { requireString } from '../params.js';
+
+/** gettoken, the two JS-SDK tickets and OAuth code exchange (reference §3, §4.16, §6.3). */
+export const tokenApis: ApiTable = {
+  gettoken: {
+    method: 'GET',
+    auth: 'none',
+    handle(req, { store, options, nowMs }) {
+      const corpid = req.query.corpid ?? '';
+      const secret = req.query.corpsecret ?? '';
+      if (corpid !== options.corp.corpId) throw new SandboxApiError(Errcode.InvalidCorpId);
+      // Each secret has its own independent token (reference §3): the app secret and the KF secret.
+      const owner = secret === options.corp.secret ? 'agent' : secret === options.corp.kfSecret ? 'kf' : null;
+      if (!owner) throw new SandboxApiError(Errcode.InvalidSecret);
+      // A fresh token on every call: the current doc no longer promises "same token within validity" (reference §3).
+      const token = `sbx_${owner}_${randomBytes(48).toString('base64url')}`;
+      // Drop expired tokens so a long-running sandbox does not accumulate them.
+      for (const [t, record] of store.accessTokens) if (record.expiresAtMs <= nowMs()) store.accessTokens.delete(t);
+      store.accessTokens.set(token, {
+        token,
+        owner,
+        expiresAtMs: nowMs() + options.tokenTtlSeconds * 1000,
+        isRevoked: false,
+      });
+      return { access_token: token, expires_in: options.tokenTtlSeconds };
+    },
+  },
+
+  get_jsapi_ticket: {
+    method: 'GET',
+    auth: 'agent',
+    handle() {
+      return { ticket: `sbx_corp_ticket_${randomBytes(24).toString('base64url')}`, expires_in: 7200 };
+    },
+  },
+
+  'ticket/get': {
+    method: 'GET',
+    auth: 'agent',
+    handle(req) {
+      // Only the app ticket exists on this path; it signs wx.agentConfig (reference §6.3, §8 fact 10).
+      if (req.query.type !== 'agent_config') throw new SandboxApiError(Errcode.InvalidParameterValue, 'type must be agent_config');
+      return { ticket: `sbx_agent_ticket_${randomBytes(24).toString('base64url')}`, expires_in: 7200 };
+    },
+  },
+
+  'auth/getuserinfo': {
+    method: 'GET',
+    auth: 'agent',
+    isRateLimitExempt: true,
+    handle(req, { store, nowMs }) {
+      const code = requireString(req.query, 'code', Errcode.InvalidOauthCode);
+      const issued = store.oauthCodes.get(code);
+      // Single use and 5 minutes (reference §4.16) → 40029 either way.
+      if (!issued || issued.isUsed || nowMs() - issued.issuedAtMs > 5 * 60 * 1000) {
+        throw new SandboxApiError(Errcode.InvalidOauthCode);
+      }
+      issued.isUsed = true;
+      return { userid: issued.userid };
+    },
+  },
+};

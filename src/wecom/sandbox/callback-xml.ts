@@ -1,0 +1,92 @@
+/**
+ * Builders for the decrypted callback XML WeCom posts (reference §2.1–§2.4, §2.7). Field names and order
+ * follow the official samples; strings are CDATA-wrapped, CreateTime is bare unix seconds.
+ */
+
+type XmlField = [name: string, value: string | number | undefined];
+
+/** Wrap text in CDATA; a literal "]]>" has to be split across two sections. */
+function cdata(value: string): string {
+  return `<![CDATA[${value.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+}
+
+/** Serialise fields in order; numbers stay bare like CreateTime, undefined fields are omitted. */
+export function buildXml(fields: XmlField[]): string {
+  const body = fields
+    .filter((f): f is [string, string | number] => f[1] !== undefined)
+    .map(([name, value]) => `<${name}>${typeof value === 'number' ? value : cdata(value)}</${name}>`)
+    .join('');
+  return `<xml>${body}</xml>`;
+}
+
+/** The shared envelope of a system event: ToUserName CorpID, FromUserName sys (reference §2.1). */
+function eventEnvelope(corpId: string, createTime: number, event: string): XmlField[] {
+  return [
+    ['ToUserName', corpId],
+    ['FromUserName', 'sys'],
+    ['CreateTime', createTime],
+    ['MsgType', 'event'],
+    ['Event', event],
+  ];
+}
+
+/** The change types of change_external_contact (reference §2.2). */
+export type ExternalContactChange =
+  | 'add_external_contact'
+  | 'edit_external_contact'
+  | 'add_half_external_contact'
+  | 'del_external_contact'
+  | 'del_follow_user'
+  | 'transfer_fail';
+
+/** A change_external_contact event (reference §2.2). */
+export function externalContactEventXml(input: {
+  corpId: string;
+  createTime: number;
+  changeType: ExternalContactChange;
+  userid: string;
+  externalUserId: string;
+  state?: string;
+  welcomeCode?: string;
+  source?: string;
+  failReason?: string;
+}): string {
+  return buildXml([
+    ...eventEnvelope(input.corpId, input.createTime, 'change_external_contact'),
+    ['ChangeType', input.changeType],
+    ['FailReason', input.failReason],
+    ['UserID', input.userid],
+    ['ExternalUserID', input.externalUserId],
+    ['State', input.state],
+    ['WelcomeCode', input.welcomeCode],
+    ['Source', input.source],
+  ]);
+}
+
+/** A change_external_tag event (reference §2.4). */
+export function externalTagEventXml(input: {
+  corpId: string;
+  createTime: number;
+  id: string;
+  tagType: 'tag' | 'tag_group';
+  changeType: 'create' | 'update' | 'delete' | 'shuffle';
+}): string {
+  return buildXml([
+    ...eventEnvelope(input.corpId, input.createTime, 'change_external_tag'),
+    ['Id', input.id],
+    ['TagType', input.tagType],
+    ['ChangeType', input.changeType],
+  ]);
+}
+
+/** A kf_msg_or_event: no content, only a pull Token and the KF account (reference §2.7 sample, which has no FromUserName). */
+export function kfEventXml(input: { corpId: string; createTime: number; token: string; openKfId: string }): string {
+  return buildXml([
+    ['ToUserName', input.corpId],
+    ['CreateTime', input.createTime],
+    ['MsgType', 'event'],
+    ['Event', 'kf_msg_or_event'],
+    ['Token', input.token],
+    ['OpenKfId', input.openKfId],
+  ]);
+}

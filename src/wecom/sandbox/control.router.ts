@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { AppError, NotFoundError, ValidationError, toError } from '../../shared/errors.js';
+import type { SandboxResponse, WecomSandbox } from './sandbox.js';
+
+/**
+ * The sandbox's control plane under `/_control/...`: simulate customers, staff and admins, inject faults,
+ * read the call log. Requests and responses are camelCase JSON (our API, not WeCom's); errors use the
+ * admin API's `{ error: { code, message } }` shape (CONTRACT "HTTP").
+ */
+
+const nonEmpty = z.string().min(1);
+
+const schemas = {
+  addCustomer: z.object({
+    userid: nonEmpty.optional(),
+    state: z.string().max(30).optional(),
+    configId: nonEmpty.optional(),
+    name: nonEmpty.optional(),
+    externalUserId: nonEmpty.optional(),
+    addWay: z.number().int().optional(),
+  }),
+  relation: z.object({ userid: nonEmpty, externalUserId: nonEmpty }),
+  staffDeletes: z.object({ userid: nonEmpty, externalUserId: nonEmpty, source: z.literal('DELETE_BY_TRANSFER').optional() }),
+  editRelation: z.object({
+    userid: nonEmpty,
+    externalUserId: nonEmpty,
+    addTags: z.array(nonEmpty).optional(),
+    removeTags: z.array(nonEmpty).optional(),
+    remark: z.string().optional(),
+    description: z.string().optional(),
+  }),
+  changeTag: z.object({
+    action: z.enum(['create', 'update', 'delete']),
+    id: nonEmpty.optional(),
+    groupId: nonEmpty.optional(),
+    groupName: nonEmpty.optional(),
+    name: nonEmpty.optional(),
+    names: z.array(nonEmpty).optional(),
+    order: z.number().int().min(0).optional(),
+  }),
+  kfMessage: z.object({ openKfId: nonEmpty, externalUserId: nonEmpty.optional(), text: nonEmpty }),
+  confirm: z.object({ msgid: nonEmpty, userid: nonEmpty.optional() }),
+  oauth: z.object({ userid: nonEmpty }),
+  seed: z.object({ large: z.number().int().min(1).max(200_000).optional() }),
+  fault: z.union([
+    z.object({ api: nonEmpty, errcode: z.number().int(), count: z.number().int().min(1) }),
+    z.object({ errorRate: z.number().min(0).max(1), api: nonEmpty.optional() }),
+    z.object({ latencyMs: z.number().int().min(0).max(60_000), api: nonEmpty.optional() }),
+    z.object({ invalidateTokens: z.literal(true) }),
+  ]),
+  callback: z.object({ xml: nonEmpty }),
+  config: z.object({
+    callbackUrl: z.url().nullable().optional(),
+    rateLimits: z.record(z.string(), z.number().int().min(1)).optional(),
+  }),
+};
+
+type Handler = (sandbox: WecomSandbox, body: unknown, query: Record<string, string>) => unknown;
+
+/** Strip the decrypted XML's delivery detail down to what a test or operator needs. */
+function presentCallback(r: { id: number; status: string; attempts: Array<{ httpStatus?: number; error?: string }> }) {
+  return { id: r.id, status: r.status, attempts: r.attempts.length, lastHttpStatus: r.attempts.at(-1)?.httpStatus };
+}
+
+const routes: Record<string, Handler> = {
+  'POST customers/add': async (s, body) => {
+    const result = await s.addCustomer(schemas.addCustomer.parse(body));
+    return { externalUserId: result.externalUserId, userid: result.userid, welcomeCode: result.welcomeCode, callback: presentCallback(result.callback) };
+  },
+  'POST customers/delete-staff': async (s, body) => presentCallback((await s.customerDeletesStaff(schemas.relation.parse(body))).callback),
+  'POST staff/delete-customer': async (s, body) => presentCallback((await s.staffDeletesCustomer(schemas.staffDeletes.parse(body))).callback),
+  'POST relations/edit': async (s, body) => {
+    const result = await s.editRelation(schemas.editRelation.parse(body));
+    return { tagIds: result.tagIds, callback: presentCallback(result.callback) };
+  },
+  'POST tags/change': async (s, body) => {
+    const result = await s.changeTag(schemas.changeTag.parse(body));
+    return { ids: result.ids, callbacks: result.callbacks.map(presentCallback) };
+  },
+  'POST kf/message': async (s, body) => {
+    const result = await s.sendKfMessage(schemas.kfMessage.parse(body));
+    return { msgid: result.msgid, token: result.token, externalUserId: result.externalUserId, callback: presentCallback(result.callback) };
+  },
+  'POST groupmsg/confirm': (s, body) => s.confirmGroupMsg(schemas.confirm.parse(body)),
+  'POST oauth/code': (s, body) => ({ code: s.issueOauthCode(schemas.oauth.parse(body).userid) }),
+  'POST reset': (s) => {
+    s.reset();
+    return { ok: true };
+  },
+  'POST seed': (s, body) => {
+    const { large } = schemas.seed.parse(body ?? {});
+    const summary = s.seed();
+    return large ? s.seedLarge(large) : summary;
+  },
+  'GET faults': (s) => s.activeFaults(),
+  'POST faults': (s, body) => {
+    s.injectFault(schemas.fault.parse(body));
+    return s.activeFaults();
+  },
+  'DELETE faults': (s) => {
+    s.clearFaults();
+    return { ok: true };
+  },
+  'GET calls': (s, _body, query) => ({ items: s.calls(query.api || undefined) }),
+  'DELETE calls': (s) => {
+    s.clearCalls();
+    return { ok: true };
+  },
+  'GET callbacks': (s) => ({ items: s.callbacks() }),
+  'POST callbacks': async (s, body) => presentCallback(await s.deliverCallback(schemas.callback.parse(body).xml)),
+  'GET config': (s) => ({ callbackUrl: s.getCallbackUrl() ?? null, corpId: s.options.corp.corpId, agentId: s.options.corp.agentId }),
+  'POST config': (s, body) => {
+    const cfg = schemas.config.parse(body);
+    if (cfg.callbackUrl !== undefined) s.setCallbackUrl(cfg.callbackUrl ?? undefined);
+    if (cfg.rateLimits) s.setRateLimits(cfg.rateLimits);
+    return { callbackUrl: s.getCallbackUrl() ?? null };
+  },
+  'GET sent': (s) => ({
+    welcomeMessages: s.store.welcomeSent,
+    appMessages: s.store.appMessages,
+    kfMessages: s.store.kfSent,
+  }),
+  'GET summary': (s) => ({
+    staff: s.store.staff.size,
+    customers: s.store.customers.size,
+    relations: s.store.allRelations().length,
+    tags: s.store.liveTagCount(),
+    contactWays: s.store.contactWays.size,
+    massTasks: s.store.massTasks.size,
+  }),
+};
+
+/** Route one control request. */
+export async function handleControl(
+  sandbox: WecomSandbox,
+  method: string,
+  path: string,
+  query: Record<string, string>,
+  body: unknown,
+): Promise<SandboxResponse> {
+  const route = routes[`${method.toUpperCase()} ${path.replace(/\/$/, '')}`];
+  try {
+    if (!route) throw new NotFoundError(`no control endpoint ${method} /_control/${path}`);
+    if (body === undefined && method.toUpperCase() === 'POST') throw new ValidationError('body is not valid JSON');
+    const result = await route(sandbox, body ?? {}, query);
+    return { httpStatus: 200, body: result as Record<string, unknown> };
+  } catch (err) {
+    if (err instanceof z.ZodError) {
+      return { httpStatus: 400, body: { error: { code: 'validation_error', message: z.prettifyError(err) } } };
+    }
+    if (err instanceof AppError && err.expose) {
+      return { httpStatus: err.status, body: { error: { code: err.code, message: err.message } } };
+    }
+    throw toError(err);
+  }
+}

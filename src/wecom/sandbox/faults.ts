@@ -1,0 +1,100 @@
+/**
+ * Runtime fault injection and WeCom's per-API frequency limits, so the bot's retry, back-off and token
+ * refresh paths can be exercised on demand.
+ */
+
+/** What POST /_control/faults accepts (and WecomSandbox.injectFault). */
+export type FaultSpec =
+  | { api: string; errcode: number; count: number }
+  | { errorRate: number; api?: string }
+  | { latencyMs: number; api?: string }
+  | { invalidateTokens: true };
+
+const ANY_API = '*';
+
+/** Holds the active faults and decides, per call, whether one applies. */
+export class FaultInjector {
+  private counted = new Map<string, Array<{ errcode: number; remaining: number }>>();
+  private errorRates = new Map<string, number>();
+  private latencies = new Map<string, number>();
+
+  constructor(private readonly random: () => number) {}
+
+  /** Register a fault; token invalidation is the sandbox's job, not this class's. */
+  add(spec: Exclude<FaultSpec, { invalidateTokens: true }>): void {
+    if ('errcode' in spec) {
+      const queue = this.counted.get(spec.api) ?? [];
+      queue.push({ errcode: spec.errcode, remaining: spec.count });
+      this.counted.set(spec.api, queue);
+    } else if ('errorRate' in spec) {
+      this.errorRates.set(spec.api ?? ANY_API, spec.errorRate);
+    } else {
+      this.latencies.set(spec.api ?? ANY_API, spec.latencyMs);
+    }
+  }
+
+  /** The errcode this call must answer instead of running, if a fault applies: counted faults first, then random -1. */
+  takeError(api: string): number | undefined {
+    const queue = this.counted.get(api);
+    if (queue && queue.length > 0) {
+      const head = queue[0];
+      head.remaining -= 1;
+      if (head.remaining <= 0) queue.shift();
+      return head.errcode;
+    }
+    const rate = this.errorRates.get(api) ?? this.errorRates.get(ANY_API) ?? 0;
+    // -1 is WeCom's "system busy", the error the reference tells clients to retry (§7).
+    if (rate > 0 && this.random() < rate) return -1;
+    return undefined;
+  }
+
+  /** Extra delay before this call answers. */
+  latencyFor(api: string): number {
+    return this.latencies.get(api) ?? this.latencies.get(ANY_API) ?? 0;
+  }
+
+  clear(): void {
+    this.counted.clear();
+    this.errorRates.clear();
+    this.latencies.clear();
+  }
+
+  /** The active faults, for GET /_control/faults. */
+  snapshot(): { counted: Record<string, Array<{ errcode: number; remaining: number }>>; errorRates: Record<string, number>; latencies: Record<string, number> } {
+    return {
+      counted: Object.fromEntries([...this.counted].filter(([, q]) => q.length > 0).map(([k, q]) => [k, q.map((f) => ({ ...f }))])),
+      errorRates: Object.fromEntries(this.errorRates),
+      latencies: Object.fromEntries(this.latencies),
+    };
+  }
+}
+
+/** WeCom's default per-corp, per-API limit (reference §5.3). */
+export const DEFAULT_PER_MINUTE = 10_000;
+const MINUTE_MS = 60_000;
+
+/** A sliding one-minute window per API; `'*'` in the limits sets the default for every API. */
+export class RateLimiter {
+  private windows = new Map<string, number[]>();
+
+  constructor(private limits: Record<string, number> = {}) {}
+
+  setLimits(limits: Record<string, number>): void {
+    this.limits = limits;
+  }
+
+  /** Count one call at `nowMs`; false means it is over the limit and must answer 45009. */
+  tryAcquire(api: string, nowMs: number): boolean {
+    const limit = this.limits[api] ?? this.limits[ANY_API] ?? DEFAULT_PER_MINUTE;
+    const window = (this.windows.get(api) ?? []).filter((t) => nowMs - t < MINUTE_MS);
+    this.windows.set(api, window);
+    // Rejected calls do not count, so a client that backs off for the window regains access (reference §5.3).
+    if (window.length >= limit) return false;
+    window.push(nowMs);
+    return true;
+  }
+
+  clear(): void {
+    this.windows.clear();
+  }
+}

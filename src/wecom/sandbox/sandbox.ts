@@ -1,0 +1,523 @@
+import { randomBytes } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { Clock } from '../../shared/clock.js';
+import { ConflictError, NotFoundError, ValidationError, toError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { SANDBOX_CORP } from '../sandbox-identity.js';
+import type { ApiContext, ApiRequest, ApiTable, ResolvedSandboxOptions, SandboxCorp, UploadedFile } from './api-types.js';
+import { contactApis } from './apis/contacts.api.js';
+import { contactWayApis } from './apis/contact-ways.api.js';
+import { confirmMassTask, groupMsgApis, type ConfirmOutcome } from './apis/groupmsg.api.js';
+import { kfApis } from './apis/kf.api.js';
+import { miscApis } from './apis/misc.api.js';
+import { createCorpTags, deleteCorpTags, editCorpTag, tagApis } from './apis/tags.api.js';
+import { tokenApis } from './apis/token.api.js';
+import { CallbackDeliverer, type CallbackRecord } from './callback-delivery.js';
+import { externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
+import { handleControl } from './control.router.js';
+import { Errcode, SandboxApiError, errmsgFor } from './errcodes.js';
+import { FaultInjector, RateLimiter, type FaultSpec } from './faults.js';
+import type { MassQuotaRule } from './quota.js';
+import { seedDemoCorp, seedLargeCorp, type SeedSummary } from './seed.js';
+import { readRequestBody } from './sandbox-http.js';
+import { SandboxStore, type SandboxTag } from './store.js';
+
+/** Constructor options of {@link WecomSandbox}. */
+export interface WecomSandboxOptions {
+  clock: Clock;
+  logger: Logger;
+  /** The corp the sandbox plays; defaults to SANDBOX_CORP. */
+  corp?: SandboxCorp;
+  /** Lifetime of access tokens (WeCom: 7200 s, reference §3). */
+  tokenTtlSeconds?: number;
+  /** Where callbacks are POSTed; without one they are only recorded. */
+  callbackUrl?: string;
+  /** The admin's per-customer mass-message rule (reference §5.1). */
+  massQuota?: MassQuotaRule;
+  /** Per-API calls per minute, keyed by api name (`externalcontact/get`); `'*'` sets the default (10,000, reference §5.3). */
+  rateLimits?: Record<string, number>;
+  /** externalcontact/get follow_user page size (WeCom: 500); smaller values make paging testable. */
+  followUserPageSize?: number;
+  /** How long get_groupmsg_task/send_result answer 41063 after creation (reference §4.11); default 0 = never. */
+  groupMsgDispatchMs?: number;
+  /** Callback response timeout (WeCom: 5 s, reference §1.6). */
+  callbackTimeoutMs?: number;
+  /** Delay before each of the up-to-three retries (reference §1.6). */
+  callbackRetryDelaysMs?: number[];
+  /** Random source for errorRate faults; inject for determinism. */
+  random?: () => number;
+}
+
+/** One recorded API call, for tests that measure rates and side effects. */
+export interface SandboxCall {
+  api: string;
+  /** Clock time of the call in ms. */
+  at: number;
+  errcode: number;
+  /** Query and body merged, without access_token. */
+  params: Record<string, unknown>;
+}
+
+/** What an API call answered. */
+export interface SandboxResponse {
+  httpStatus: number;
+  body: Record<string, unknown>;
+}
+
+/** The call log keeps the most recent calls only, so a long-running standalone sandbox stays bounded. */
+const MAX_LOGGED_CALLS = 100_000;
+
+const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis };
+
+/** Finds the sandbox part of a path: `/cgi-bin/...` or `/_control/...` after an optional mount prefix. */
+const SANDBOX_PATH = /^(.*?)\/(cgi-bin|_control)\/(.+)$/;
+
+/**
+ * An in-memory emulator of WeCom's server APIs and of WeCom's side of callbacks. The bot talks to it only
+ * over the wire protocol, so it follows the reference's shapes, cursors, limits and errcodes.
+ */
+export class WecomSandbox {
+  readonly store = new SandboxStore();
+  readonly options: ResolvedSandboxOptions;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly faults: FaultInjector;
+  private readonly limiter: RateLimiter;
+  private readonly deliverer: CallbackDeliverer;
+  private readonly callLog: SandboxCall[] = [];
+  private callbackUrl: string | undefined;
+
+  constructor(opts: WecomSandboxOptions) {
+    this.clock = opts.clock;
+    this.logger = opts.logger;
+    this.callbackUrl = opts.callbackUrl;
+    this.options = {
+      corp: opts.corp ?? { ...SANDBOX_CORP },
+      tokenTtlSeconds: opts.tokenTtlSeconds ?? 7200,
+      massQuota: opts.massQuota ?? 'days_of_month',
+      followUserPageSize: opts.followUserPageSize ?? 500,
+      groupMsgDispatchMs: opts.groupMsgDispatchMs ?? 0,
+    };
+    this.faults = new FaultInjector(opts.random ?? Math.random);
+    this.limiter = new RateLimiter(opts.rateLimits ?? {});
+    this.deliverer = new CallbackDeliverer({
+      corp: this.options.corp,
+      clock: this.clock,
+      logger: this.logger,
+      getUrl: () => this.callbackUrl,
+      timeoutMs: opts.callbackTimeoutMs ?? 5000,
+      retryDelaysMs: opts.callbackRetryDelaysMs ?? [500, 500, 500],
+    });
+  }
+
+  private get ctx(): ApiContext {
+    return { store: this.store, options: this.options, nowMs: () => this.clock.now().getTime() };
+  }
+
+  private nowMs(): number {
+    return this.clock.now().getTime();
+  }
+
+  // ---------------------------------------------------------------- the WeCom API
+
+  /** Names of every emulated API (paths after /cgi-bin/). */
+  apiNames(): string[] {
+    return Object.keys(APIS);
+  }
+
+  /**
+   * Run one API call exactly as the HTTP route would: faults, token checks, frequency limit, handler,
+   * then the call log. Tests can use it in-process; the router uses it for every /cgi-bin/ request.
+   */
+  async invoke(
+    method: string,
+    api: string,
+    query: Record<string, string>,
+    body: Record<string, unknown> = {},
+    files: Record<string, UploadedFile> = {},
+  ): Promise<SandboxResponse> {
+    const at = this.nowMs();
+    const { access_token: _token, ...queryParams } = query;
+    const params: Record<string, unknown> = { ...queryParams, ...body };
+    for (const [name, f] of Object.entries(files)) params[name] = { filename: f.filename, size: f.data.length };
+    const def = APIS[api];
+    if (!def) {
+      const response = { errcode: Errcode.InvalidParameter, errmsg: errmsgFor(Errcode.InvalidParameter, `unknown api ${api}`) };
+      this.recordCall({ api, at, errcode: response.errcode, params });
+      return { httpStatus: 404, body: response };
+    }
+    const latency = this.faults.latencyFor(api);
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    let response: Record<string, unknown>;
+    try {
+      const injected = this.faults.takeError(api);
+      if (injected !== undefined) throw new SandboxApiError(injected, 'injected fault');
+      // GET-documented APIs tolerate POST, but a POST API called with GET has no body (reference §7, 40035).
+      if (def.method === 'POST' && method.toUpperCase() !== 'POST') throw new SandboxApiError(Errcode.InvalidParameter, 'use POST');
+      const owner = def.auth === 'none' ? null : this.authorise(def.auth, query, body);
+      if (!def.isRateLimitExempt && !this.limiter.tryAcquire(api, at)) throw new SandboxApiError(Errcode.RateLimited);
+      const request: ApiRequest = { query: queryParams, body, files, owner };
+      response = { errcode: 0, errmsg: 'ok', ...def.handle(request, this.ctx) };
+    } catch (err) {
+      if (err instanceof SandboxApiError) {
+        response = { errcode: err.errcode, errmsg: err.message };
+      } else {
+        // A sandbox bug: answer like WeCom's "system busy" so the client's retry path runs, and log the stack.
+        this.logger.error({ err: toError(err), api }, 'sandbox api handler failed');
+        response = { errcode: Errcode.SystemBusy, errmsg: errmsgFor(Errcode.SystemBusy) };
+      }
+    }
+    this.recordCall({ api, at, errcode: response.errcode as number, params });
+    // WeCom answers HTTP 200 for business errors; the errcode carries the outcome.
+    return { httpStatus: 200, body: response };
+  }
+
+  private recordCall(call: SandboxCall): void {
+    this.callLog.push(call);
+    if (this.callLog.length > MAX_LOGGED_CALLS) this.callLog.splice(0, this.callLog.length - MAX_LOGGED_CALLS);
+  }
+
+  /** Check access_token: query only (41001), known (40014), not expired (42001), right secret (48002). */
+  private authorise(auth: 'agent' | 'kf' | 'any', query: Record<string, string>, body: Record<string, unknown>) {
+    const token = query.access_token;
+    // A token in the body does not count: it must be in the query string (reference conventions, §3).
+    if (!token) throw new SandboxApiError(Errcode.MissingAccessToken, body.access_token ? 'access_token must be in the query string' : undefined);
+    const record = this.store.accessTokens.get(token);
+    if (!record || record.isRevoked) throw new SandboxApiError(Errcode.InvalidAccessToken);
+    if (this.nowMs() >= record.expiresAtMs) throw new SandboxApiError(Errcode.AccessTokenExpired);
+    // Customer-contact and app APIs need the self-built app's token, not the KF secret's (reference §3).
+    if (auth === 'agent' && record.owner !== 'agent') throw new SandboxApiError(Errcode.NoApiPermission);
+    if (auth === 'kf' && record.owner !== 'kf') throw new SandboxApiError(Errcode.NoApiPermission);
+    return record.owner;
+  }
+
+  /**
+   * Koa middleware serving `/cgi-bin/...` and `/_control/...`. Mounted anywhere (the bot uses `/sandbox`):
+   * it matches on the path segment, and with `prefix` set it only answers under that prefix.
+   */
+  router(opts: { prefix?: string } = {}): Middleware {
+    return async (ctx, next) => {
+      const match = SANDBOX_PATH.exec(ctx.path);
+      if (!match || (opts.prefix !== undefined && match[1] !== opts.prefix.replace(/\/$/, ''))) return next();
+      const [, , area, rest] = match;
+      const query = Object.fromEntries(Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]));
+      const parsed = await readRequestBody(ctx);
+      if (area === 'cgi-bin') {
+        if (parsed.error) {
+          ctx.status = 200;
+          ctx.body = { errcode: Errcode.InvalidParameter, errmsg: errmsgFor(Errcode.InvalidParameter, parsed.error) };
+          return;
+        }
+        const result = await this.invoke(ctx.method, rest, query, parsed.body, parsed.files);
+        ctx.status = result.httpStatus;
+        ctx.body = result.body;
+        return;
+      }
+      const result = await handleControl(this, ctx.method, rest, query, parsed.error ? undefined : parsed.body);
+      ctx.status = result.httpStatus;
+      ctx.body = result.body;
+    };
+  }
+
+  // ---------------------------------------------------------------- faults, limits, logs
+
+  /** Apply a fault (same shapes as POST /_control/faults). */
+  injectFault(spec: FaultSpec): void {
+    if ('invalidateTokens' in spec) {
+      // WeCom may invalidate tokens early (reference §3); clients must refresh on 40014.
+      for (const t of this.store.accessTokens.values()) t.isRevoked = true;
+      return;
+    }
+    this.faults.add(spec);
+  }
+
+  /** Remove every fault (DELETE /_control/faults). */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  /** The active faults. */
+  activeFaults(): ReturnType<FaultInjector['snapshot']> {
+    return this.faults.snapshot();
+  }
+
+  /** Replace the per-minute limits. */
+  setRateLimits(limits: Record<string, number>): void {
+    this.limiter.setLimits(limits);
+    this.limiter.clear();
+  }
+
+  /** Recorded API calls, optionally of one api. */
+  calls(api?: string): SandboxCall[] {
+    return api ? this.callLog.filter((c) => c.api === api) : [...this.callLog];
+  }
+
+  clearCalls(): void {
+    this.callLog.length = 0;
+  }
+
+  /** Every callback produced so far, with its delivery attempts. */
+  callbacks(): CallbackRecord[] {
+    return [...this.deliverer.records];
+  }
+
+  /** Where callbacks go; settable after the bot has started listening. */
+  setCallbackUrl(url: string | undefined): void {
+    this.callbackUrl = url;
+  }
+
+  getCallbackUrl(): string | undefined {
+    return this.callbackUrl;
+  }
+
+  /** Encrypt, sign and POST one decrypted callback XML, retrying like WeCom (reference §1.6). */
+  deliverCallback(xml: string): Promise<CallbackRecord> {
+    return this.deliverer.deliver(xml);
+  }
+
+  // ---------------------------------------------------------------- simulated users
+
+  /** A customer adds a member (directly or via a contact way): relation, welcome code, add_external_contact (reference §2.2). */
+  async addCustomer(input: {
+    userid?: string;
+    state?: string;
+    configId?: string;
+    name?: string;
+    externalUserId?: string;
+    addWay?: number;
+  }): Promise<{ externalUserId: string; userid: string; welcomeCode: string; callback: CallbackRecord }> {
+    let userid = input.userid;
+    let state = input.state;
+    if (input.configId) {
+      const way = this.store.contactWays.get(input.configId);
+      if (!way) throw new NotFoundError(`contact way ${input.configId} not found`);
+      userid ??= way.user[0];
+      if (!way.user.includes(userid ?? '')) throw new ValidationError(`${userid} is not on contact way ${input.configId}`);
+      state ??= way.state;
+    }
+    if (!userid) throw new ValidationError('userid or configId is required');
+    if (!this.store.staff.has(userid)) throw new NotFoundError(`staff ${userid} not found`);
+    const nowMs = this.nowMs();
+    const nowS = Math.floor(nowMs / 1000);
+    let externalUserId = input.externalUserId;
+    let customer = externalUserId ? this.store.customers.get(externalUserId) : undefined;
+    if (!customer) {
+      externalUserId ??= this.store.newId('wm', 30);
+      customer = {
+        externalUserId,
+        name: input.name ?? `微信用户${externalUserId.slice(-4)}`,
+        type: 1,
+        gender: 0,
+        avatar: `https://wx.qlogo.cn/mmhead/sandbox/${externalUserId}/0`,
+      };
+      this.store.customers.set(externalUserId, customer);
+    }
+    const id = customer.externalUserId;
+    const existing = this.store.findRelation(userid, id);
+    if (existing && !existing.isDeletedByCustomer) throw new ConflictError(`${id} is already a customer of ${userid}`);
+    this.store.putRelation({
+      seq: this.store.nextSeq(),
+      userid,
+      externalUserId: id,
+      remark: '',
+      description: '',
+      remarkMobiles: [],
+      createtime: nowS,
+      // Scanning a 「联系我」 QR code is add_way 1 (reference §4.3).
+      addWay: input.addWay ?? 1,
+      state,
+      // The customer initiated, so oper_userid is the customer's id (reference §4.3).
+      operUserid: id,
+      tagIds: [],
+      isDeletedByCustomer: false,
+    });
+    const welcomeCode = randomBytes(32).toString('base64url');
+    this.store.welcomeCodes.set(welcomeCode, { code: welcomeCode, userid, externalUserId: id, issuedAtMs: nowMs });
+    const xml = externalContactEventXml({
+      corpId: this.options.corp.corpId,
+      createTime: nowS,
+      changeType: 'add_external_contact',
+      userid,
+      externalUserId: id,
+      state,
+      welcomeCode,
+    });
+    const callback = await this.deliverCallback(xml);
+    return { externalUserId: id, userid, welcomeCode, callback };
+  }
+
+  /** The customer deletes the member: a one-way relation remains, del_follow_user fires (reference §2.2, §7 84061). */
+  async customerDeletesStaff(input: { userid: string; externalUserId: string }): Promise<{ callback: CallbackRecord }> {
+    const relation = this.requireRelationForControl(input.userid, input.externalUserId);
+    relation.isDeletedByCustomer = true;
+    return { callback: await this.deliverContactEvent('del_follow_user', input.userid, input.externalUserId) };
+  }
+
+  /** The member deletes the customer: the relation ends, del_external_contact fires (reference §2.2). */
+  async staffDeletesCustomer(input: { userid: string; externalUserId: string; source?: 'DELETE_BY_TRANSFER' }): Promise<{ callback: CallbackRecord }> {
+    this.requireRelationForControl(input.userid, input.externalUserId);
+    this.store.removeRelation(input.userid, input.externalUserId);
+    return { callback: await this.deliverContactEvent('del_external_contact', input.userid, input.externalUserId, { source: input.source }) };
+  }
+
+  /** The member edits remark/description/tags in the client: edit_external_contact, no detail (reference §2.2, §8 fact 4). */
+  async editRelation(input: {
+    userid: string;
+    externalUserId: string;
+    addTags?: string[];
+    removeTags?: string[];
+    remark?: string;
+    description?: string;
+  }): Promise<{ tagIds: string[]; callback: CallbackRecord }> {
+    const relation = this.requireRelationForControl(input.userid, input.externalUserId);
+    const add = (input.addTags ?? []).map((t) => this.resolveTag(t).id);
+    const remove = new Set((input.removeTags ?? []).map((t) => this.resolveTag(t).id));
+    relation.tagIds = [...new Set([...relation.tagIds, ...add])].filter((id) => !remove.has(id));
+    if (input.remark !== undefined) relation.remark = input.remark;
+    if (input.description !== undefined) relation.description = input.description;
+    const callback = await this.deliverContactEvent('edit_external_contact', input.userid, input.externalUserId);
+    return { tagIds: [...relation.tagIds], callback };
+  }
+
+  /** An admin changes the tag library in the console: change_external_tag per changed tag/group (reference §2.4). */
+  async changeTag(input: {
+    action: 'create' | 'update' | 'delete';
+    id?: string;
+    groupId?: string;
+    groupName?: string;
+    name?: string;
+    names?: string[];
+    order?: number;
+  }): Promise<{ ids: string[]; callbacks: CallbackRecord[] }> {
+    const events: Array<{ id: string; tagType: 'tag' | 'tag_group'; changeType: 'create' | 'update' | 'delete' }> = [];
+    try {
+      if (input.action === 'create') {
+        const names = input.names ?? (input.name ? [input.name] : []);
+        const { group, created, isGroupNew } = createCorpTags(this.ctx, {
+          groupId: input.groupId,
+          groupName: input.groupName,
+          tags: names.map((name) => ({ name, order: input.order })),
+        });
+        // A console-created group with tags emits several events in the same second (reference §2.4).
+        if (isGroupNew) events.push({ id: group.groupId, tagType: 'tag_group', changeType: 'create' });
+        for (const t of created) events.push({ id: t.id, tagType: 'tag', changeType: 'create' });
+      } else {
+        if (!input.id) throw new ValidationError('id is required');
+        if (input.action === 'update') {
+          const { kind } = editCorpTag(this.ctx, input.id, input.name, input.order);
+          events.push({ id: input.id, tagType: kind, changeType: 'update' });
+        } else {
+          const isGroup = this.store.findTagGroup(input.id) !== undefined;
+          deleteCorpTags(this.ctx, isGroup ? [] : [input.id], isGroup ? [input.id] : []);
+          events.push({ id: input.id, tagType: isGroup ? 'tag_group' : 'tag', changeType: 'delete' });
+        }
+      }
+    } catch (err) {
+      if (err instanceof SandboxApiError) throw new ValidationError(err.message, { errcode: err.errcode });
+      throw err;
+    }
+    const createTime = Math.floor(this.nowMs() / 1000);
+    const callbacks: CallbackRecord[] = [];
+    for (const e of events) {
+      callbacks.push(await this.deliverCallback(externalTagEventXml({ corpId: this.options.corp.corpId, createTime, ...e })));
+    }
+    return { ids: events.map((e) => e.id), callbacks };
+  }
+
+  /** A WeChat customer writes to a KF account: stored for kf/sync_msg, then kf_msg_or_event with a pull Token (reference §2.7). */
+  async sendKfMessage(input: { openKfId: string; externalUserId?: string; text: string }): Promise<{ msgid: string; token: string; externalUserId: string; callback: CallbackRecord }> {
+    const nowMs = this.nowMs();
+    const externalUserId = input.externalUserId ?? this.store.newId('wm', 30);
+    const msgid = this.store.newId('kfmsg', 24);
+    this.store.kfMessages.push({
+      seq: this.store.nextSeq(),
+      msgid,
+      openKfId: input.openKfId,
+      externalUserId,
+      sendTime: Math.floor(nowMs / 1000),
+      origin: 3,
+      msgtype: 'text',
+      body: { content: input.text },
+    });
+    const token = `ENC${randomBytes(33).toString('base64url')}`;
+    this.store.kfTokens.set(token, { token, openKfId: input.openKfId, issuedAtMs: nowMs });
+    const callback = await this.deliverCallback(
+      kfEventXml({ corpId: this.options.corp.corpId, createTime: Math.floor(nowMs / 1000), token, openKfId: input.openKfId }),
+    );
+    return { msgid, token, externalUserId, callback };
+  }
+
+  /** A member confirms a mass-send task in the client; quota-exceeded customers get status 3 (reference §4.11, §5.1). */
+  confirmGroupMsg(input: { msgid: string; userid?: string }): ConfirmOutcome {
+    try {
+      return confirmMassTask(this.ctx, input.msgid, input.userid);
+    } catch (err) {
+      if (err instanceof SandboxApiError) {
+        if (err.errcode === Errcode.GroupMsgCancelled) throw new ConflictError(err.message, 'task_cancelled');
+        throw new NotFoundError(err.message);
+      }
+      throw err;
+    }
+  }
+
+  /** Issue an OAuth2 code as the WeCom client would on redirect (reference §4.16). */
+  issueOauthCode(userid: string): string {
+    if (!this.store.staff.has(userid)) throw new NotFoundError(`staff ${userid} not found`);
+    const code = randomBytes(24).toString('base64url');
+    this.store.oauthCodes.set(code, { code, userid, issuedAtMs: this.nowMs(), isUsed: false });
+    return code;
+  }
+
+  /** Forget all state, faults, limits, calls and callbacks. */
+  reset(): void {
+    this.store.reset();
+    this.faults.clear();
+    this.limiter.clear();
+    this.callLog.length = 0;
+    this.deliverer.clear();
+  }
+
+  /** Reset and load the demo corp (5 staff, 200 customers, a tag library). */
+  seed(): SeedSummary {
+    this.reset();
+    return seedDemoCorp(this.store, this.nowMs());
+  }
+
+  /** Add `n` customers quickly (no callbacks), spread over the existing staff; seeds staff first if there are none. */
+  seedLarge(n: number): SeedSummary {
+    return seedLargeCorp(this.store, this.nowMs(), n);
+  }
+
+  private requireRelationForControl(userid: string, externalUserId: string) {
+    const relation = this.store.findRelation(userid, externalUserId);
+    if (!relation) throw new NotFoundError(`no relation between ${userid} and ${externalUserId}`);
+    return relation;
+  }
+
+  /** Accept a tag id, or a tag name when it is unique in the library. */
+  private resolveTag(idOrName: string): SandboxTag {
+    const byId = this.store.findTag(idOrName);
+    if (byId && !byId.isDeleted) return byId;
+    const byName = this.store.tagGroups.flatMap((g) => g.tags).filter((t) => !t.isDeleted && t.name === idOrName);
+    if (byName.length !== 1) throw new ValidationError(`unknown or ambiguous tag ${idOrName}`);
+    return byName[0];
+  }
+
+  private deliverContactEvent(
+    changeType: 'del_follow_user' | 'del_external_contact' | 'edit_external_contact',
+    userid: string,
+    externalUserId: string,
+    extra: { source?: string } = {},
+  ): Promise<CallbackRecord> {
+    return this.deliverCallback(
+      externalContactEventXml({
+        corpId: this.options.corp.corpId,
+        createTime: Math.floor(this.nowMs() / 1000),
+        changeType,
+        userid,
+        externalUserId,
+        source: extra.source,
+      }),
+    );
+  }
+}

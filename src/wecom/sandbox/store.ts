@@ -1,0 +1,336 @@
+/**
+ * The sandbox's in-memory world: staff, customers, per-relation data, the tag library, contact ways,
+ * welcome codes, mass-send tasks, KF messages and every outbound log. Plain data plus indexes; the API
+ * handlers in ./apis enforce WeCom's rules on top of it.
+ */
+
+/** A member with 客户联系 enabled (all sandbox staff are inside the app's visible range). */
+export interface SandboxStaff {
+  userid: string;
+  name: string;
+}
+
+/** A customer (external contact) as WeCom knows it (reference §4.3 external_contact). */
+export interface SandboxCustomer {
+  externalUserId: string;
+  name: string;
+  /** 1 WeChat user, 2 WeCom user. */
+  type: 1 | 2;
+  /** 0 unknown, 1 male, 2 female. */
+  gender: 0 | 1 | 2;
+  avatar: string;
+  unionid?: string;
+  position?: string;
+  corpName?: string;
+  corpFullName?: string;
+}
+
+/** One staff×customer follow relation; remark, state and tags live here, not on the customer (reference §8 fact 4). */
+export interface SandboxRelation {
+  /** Monotonic creation order; cursors resume after a seq so deletions never shift a page. */
+  seq: number;
+  userid: string;
+  externalUserId: string;
+  remark: string;
+  description: string;
+  remarkCorpName?: string;
+  remarkMobiles: string[];
+  /** Unix seconds. */
+  createtime: number;
+  addWay: number;
+  state?: string;
+  operUserid: string;
+  tagIds: string[];
+  /** The customer deleted the member: WeCom keeps a one-way relation that APIs still serve (reference §7, 84061). */
+  isDeletedByCustomer: boolean;
+}
+
+/** An enterprise tag (ids start with `et`, reference §4.3); soft-deleted so id filters can report `deleted`. */
+export interface SandboxTag {
+  id: string;
+  groupId: string;
+  name: string;
+  /** Unix seconds. */
+  createTime: number;
+  order: number;
+  isDeleted: boolean;
+}
+
+/** A tag group with its tags (reference §4.6). */
+export interface SandboxTagGroup {
+  groupId: string;
+  name: string;
+  createTime: number;
+  order: number;
+  isDeleted: boolean;
+  tags: SandboxTag[];
+}
+
+/** A 「联系我」 configuration (reference §4.8). */
+export interface SandboxContactWay {
+  configId: string;
+  type: number;
+  scene: number;
+  style?: number;
+  remark: string;
+  skipVerify: boolean;
+  state?: string;
+  user: string[];
+  party: number[];
+  isTemp: boolean;
+  expiresIn?: number;
+  chatExpiresIn?: number;
+  unionid?: string;
+  conclusions?: unknown;
+  qrCode?: string;
+  createdAtMs: number;
+}
+
+/** A welcome_code: valid 20 s after the add event and usable once (reference §4.9). */
+export interface SandboxWelcomeCode {
+  code: string;
+  userid: string;
+  externalUserId: string;
+  issuedAtMs: number;
+  usedAtMs?: number;
+}
+
+/** One sender's share of a mass-send task (reference §4.11 task_list). */
+export interface SandboxMassSender {
+  userid: string;
+  /** 0 not sent, 2 sent. */
+  status: 0 | 2;
+  sendTime?: number;
+}
+
+/** One recipient row of a mass-send task (reference §4.11 send_list). */
+export interface SandboxMassRecipient {
+  externalUserId?: string;
+  chatId?: string;
+  userid: string;
+  /** 0 not sent, 1 sent, 2 not a friend, 3 over the per-customer quota. */
+  status: 0 | 1 | 2 | 3;
+  sendTime?: number;
+}
+
+/** A task created by add_msg_template (reference §4.10). */
+export interface SandboxMassTask {
+  msgid: string;
+  chatType: 'single' | 'group';
+  createdAtMs: number;
+  creator?: string;
+  /** 0 enterprise-created (API), 1 member-created. */
+  createType: 0 | 1;
+  text?: unknown;
+  attachments?: unknown[];
+  isCancelled: boolean;
+  remindsMs: number[];
+  senders: SandboxMassSender[];
+  recipients: SandboxMassRecipient[];
+}
+
+/** A message in a KF account's stream, as kf/sync_msg returns it (reference §2.7). */
+export interface SandboxKfMessage {
+  seq: number;
+  msgid: string;
+  openKfId: string;
+  externalUserId: string;
+  /** Unix seconds. */
+  sendTime: number;
+  /** 3 from the WeChat customer, 4 system event, 5 from a servicer in the WeCom client. */
+  origin: 3 | 4 | 5;
+  servicerUserid?: string;
+  msgtype: string;
+  /** The msgtype-specific object, e.g. { content } for text. */
+  body: Record<string, unknown>;
+}
+
+/** A message the bot sent through kf/send_msg (never returned by sync_msg). */
+export interface SandboxKfSent {
+  atMs: number;
+  msgid: string;
+  openKfId: string;
+  externalUserId: string;
+  msgtype: string;
+  body: Record<string, unknown>;
+}
+
+/** A pull token carried by a kf_msg_or_event callback; valid 10 minutes (reference §2.7). */
+export interface SandboxKfToken {
+  token: string;
+  openKfId: string;
+  issuedAtMs: number;
+}
+
+/** A message/send call as the sandbox accepted it. */
+export interface SandboxAppMessage {
+  atMs: number;
+  msgid: string;
+  agentid: number;
+  touser: string[];
+  invaliduser: string[];
+  msgtype: string;
+  payload: unknown;
+}
+
+/** A send_welcome_msg call that succeeded. */
+export interface SandboxWelcomeSent {
+  atMs: number;
+  welcomeCode: string;
+  userid: string;
+  externalUserId: string;
+  text?: unknown;
+  attachments?: unknown[];
+}
+
+/** An uploaded temporary media; valid 3 days (reference §4.15). */
+export interface SandboxMedia {
+  mediaId: string;
+  type: string;
+  filename: string;
+  size: number;
+  createdAtMs: number;
+}
+
+/** One member of a customer group chat (reference §4.12 member_list). */
+export interface SandboxGroupChatMember {
+  userid: string;
+  /** 1 member, 2 external. */
+  type: 1 | 2;
+  unionid?: string;
+  joinTime: number;
+  joinScene: number;
+  invitor?: string;
+  groupNickname: string;
+  name: string;
+}
+
+/** A customer group chat (reference §4.12). */
+export interface SandboxGroupChat {
+  chatId: string;
+  name: string;
+  owner: string;
+  createTime: number;
+  notice: string;
+  /** 0 normal, 1 owner resigned, 2 inheriting, 3 inherited. */
+  status: number;
+  members: SandboxGroupChatMember[];
+  admins: string[];
+}
+
+/** An OAuth2 code: single use, 5 minutes (reference §4.16). */
+export interface SandboxOauthCode {
+  code: string;
+  userid: string;
+  issuedAtMs: number;
+  isUsed: boolean;
+}
+
+/** Which secret a token was issued for: the self-built app's or the WeChat-KF one (reference §3). */
+export type TokenOwner = 'agent' | 'kf';
+
+/** An issued access_token and when it stops working. */
+export interface SandboxAccessToken {
+  token: string;
+  owner: TokenOwner;
+  expiresAtMs: number;
+  isRevoked: boolean;
+}
+
+/** Everything the emulated WeCom remembers. `reset()` empties it. */
+export class SandboxStore {
+  staff = new Map<string, SandboxStaff>();
+  customers = new Map<string, SandboxCustomer>();
+  private relationsByUser = new Map<string, Map<string, SandboxRelation>>();
+  private relationsByCustomer = new Map<string, Map<string, SandboxRelation>>();
+  tagGroups: SandboxTagGroup[] = [];
+  contactWays = new Map<string, SandboxContactWay>();
+  welcomeCodes = new Map<string, SandboxWelcomeCode>();
+  massTasks = new Map<string, SandboxMassTask>();
+  /** Per customer (or chat id), when each mass message reached them: the quota ledger (reference §5.1). */
+  massReceipts = new Map<string, number[]>();
+  kfMessages: SandboxKfMessage[] = [];
+  kfSent: SandboxKfSent[] = [];
+  kfTokens = new Map<string, SandboxKfToken>();
+  appMessages: SandboxAppMessage[] = [];
+  welcomeSent: SandboxWelcomeSent[] = [];
+  media = new Map<string, SandboxMedia>();
+  groupChats = new Map<string, SandboxGroupChat>();
+  oauthCodes = new Map<string, SandboxOauthCode>();
+  accessTokens = new Map<string, SandboxAccessToken>();
+  private counter = 0;
+
+  /** Forget everything, including the id counter, so a reset followed by a seed is repeatable. */
+  reset(): void {
+    Object.assign(this, new SandboxStore());
+  }
+
+  /** A new id that looks like WeCom's (prefix + fixed-width base36), unique within this store. */
+  newId(prefix: string, width = 20): string {
+    this.counter += 1;
+    return `${prefix}${this.counter.toString(36).toUpperCase().padStart(width, '0')}`;
+  }
+
+  /** The next relation seq. */
+  nextSeq(): number {
+    this.counter += 1;
+    return this.counter;
+  }
+
+  /** The relation between a member and a customer, if any. */
+  findRelation(userid: string, externalUserId: string): SandboxRelation | undefined {
+    return this.relationsByUser.get(userid)?.get(externalUserId);
+  }
+
+  /** Insert or replace a relation; a re-added relation moves to the end of the member's list. */
+  putRelation(relation: SandboxRelation): void {
+    this.removeRelation(relation.userid, relation.externalUserId);
+    let byUser = this.relationsByUser.get(relation.userid);
+    if (!byUser) this.relationsByUser.set(relation.userid, (byUser = new Map()));
+    byUser.set(relation.externalUserId, relation);
+    let byCustomer = this.relationsByCustomer.get(relation.externalUserId);
+    if (!byCustomer) this.relationsByCustomer.set(relation.externalUserId, (byCustomer = new Map()));
+    byCustomer.set(relation.userid, relation);
+  }
+
+  /** Remove a relation; true when it existed. */
+  removeRelation(userid: string, externalUserId: string): boolean {
+    const existed = this.relationsByUser.get(userid)?.delete(externalUserId) ?? false;
+    this.relationsByCustomer.get(externalUserId)?.delete(userid);
+    return existed;
+  }
+
+  /** A member's relations in creation order. */
+  relationsOfUser(userid: string): SandboxRelation[] {
+    return [...(this.relationsByUser.get(userid)?.values() ?? [])];
+  }
+
+  /** A customer's followers in creation order. */
+  relationsOfCustomer(externalUserId: string): SandboxRelation[] {
+    return [...(this.relationsByCustomer.get(externalUserId)?.values() ?? [])];
+  }
+
+  /** Every relation, member by member. */
+  allRelations(): SandboxRelation[] {
+    return [...this.relationsByUser.values()].flatMap((m) => [...m.values()]);
+  }
+
+  /** A tag by id, deleted or not. */
+  findTag(id: string): SandboxTag | undefined {
+    for (const g of this.tagGroups) {
+      const t = g.tags.find((x) => x.id === id);
+      if (t) return t;
+    }
+    return undefined;
+  }
+
+  /** A tag group by id, deleted or not. */
+  findTagGroup(groupId: string): SandboxTagGroup | undefined {
+    return this.tagGroups.find((g) => g.groupId === groupId);
+  }
+
+  /** Live (not deleted) enterprise tags across the corp, for the 3000 limit (reference §4.6). */
+  liveTagCount(): number {
+    return this.tagGroups.reduce((n, g) => n + (g.isDeleted ? 0 : g.tags.filter((t) => !t.isDeleted).length), 0);
+  }
+}
