@@ -1,0 +1,199 @@
+import type { DbEngine } from '../../persistence/data-source.js';
+import { addDays, zonedTimeToUtc } from '../../shared/dates.js';
+import { birthdayDateInYear, isValidBirthday, type Birthday } from '../care/occasions.js';
+import type { AudienceExpr, AudiencePredicate, CompareOp } from './audience.types.js';
+import { toDayNumber } from './audience.values.js';
+
+/** A parameterized SQL condition over `customers c`: `sql` holds only `?` placeholders for user values. */
+export interface CompiledAudience {
+  sql: string;
+  params: unknown[];
+}
+
+/** What compilation needs: the engine (for exact comparisons), "today" and the zone it is in. */
+export interface AudienceCompileContext {
+  engine: DbEngine;
+  /** 'YYYY-MM-DD' in `timezone`. */
+  today: string;
+  timezone: string;
+}
+
+// Silent-day counts beyond this (≈ 550 years) behave like infinity for any stored date.
+const MAX_DAYS = 200_000;
+
+/**
+ * Compile an audience AST (from parseAudience) into a WHERE fragment with bound params, with exactly the
+ * semantics of `matchAudience` (the reference). Every fragment evaluates to true or false, never NULL, so NOT
+ * behaves as in the matcher. User-supplied values only ever travel as params.
+ */
+export function compileAudience(expr: AudienceExpr, ctx: AudienceCompileContext): CompiledAudience {
+  const params: unknown[] = [];
+  const sql = compile(expr, ctx, params);
+  return { sql, params };
+}
+
+function compile(expr: AudienceExpr, ctx: AudienceCompileContext, params: unknown[]): string {
+  switch (expr.type) {
+    case 'all':
+      return '1=1';
+    case 'not':
+      return `NOT (${compile(expr.item, ctx, params)})`;
+    case 'and':
+      return expr.items.length === 0 ? '1=1' : `(${expr.items.map((i) => compile(i, ctx, params)).join(' AND ')})`;
+    case 'or':
+      return expr.items.length === 0 ? '1=0' : `(${expr.items.map((i) => compile(i, ctx, params)).join(' OR ')})`;
+    case 'pred':
+      return predicate(expr, ctx, params);
+  }
+}
+
+/**
+ * Exact, case- and trailing-space-sensitive equality like JavaScript's ===. MySQL's utf8mb4_unicode_ci folds
+ * case and pads spaces, so both sides are compared as binary strings there; SQLite's `=` is already binary.
+ */
+function eq(ctx: AudienceCompileContext, column: string): string {
+  return ctx.engine === 'mysql' ? `CAST(${column} AS BINARY) = CAST(? AS BINARY)` : `${column} = ?`;
+}
+
+/** Start of a local calendar day as epoch ms. */
+function dayStart(date: string, tz: string): number {
+  return zonedTimeToUtc(date, '00:00', tz).getTime();
+}
+
+const ADDED_AT = 'COALESCE(c.first_added_at, c.created_at)';
+
+function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: unknown[]): string {
+  switch (p.field) {
+    case 'tag': {
+      // Match by name, or by "group/name" at any slash (either part may itself contain a slash).
+      const alternatives = [eq(ctx, 't.name')];
+      params.push(p.value);
+      for (let i = p.value.indexOf('/'); i >= 0; i = p.value.indexOf('/', i + 1)) {
+        alternatives.push(`(g.name IS NOT NULL AND ${eq(ctx, 'g.name')} AND ${eq(ctx, 't.name')})`);
+        params.push(p.value.slice(0, i), p.value.slice(i + 1));
+      }
+      return `EXISTS (SELECT 1 FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id LEFT JOIN tag_groups g ON g.id = t.group_id
+        WHERE ct.external_user_id = c.external_user_id AND t.deleted_at IS NULL AND (${alternatives.join(' OR ')}))`;
+    }
+    case 'owner':
+      params.push(p.value);
+      return `EXISTS (SELECT 1 FROM follow_relations fr WHERE fr.external_user_id = c.external_user_id AND fr.status = 'active' AND ${eq(ctx, 'fr.userid')})`;
+    case 'stage':
+    case 'rfm':
+      params.push(p.value);
+      return `(c.${p.field} IS NOT NULL AND ${eq(ctx, `c.${p.field}`)})`;
+    case 'channel':
+      params.push(p.value);
+      return `EXISTS (SELECT 1 FROM channels ch WHERE ch.id = c.channel_id AND ${eq(ctx, 'ch.name')})`;
+    case 'activity':
+      params.push(p.value);
+      return `(c.activity IS NOT NULL AND ${eq(ctx, 'c.activity')})`;
+    case 'gender':
+      if (p.value === 'unknown') return '(c.gender IS NULL OR c.gender NOT IN (1, 2))';
+      params.push(p.value === 'male' ? 1 : 2);
+      return '(c.gender IS NOT NULL AND c.gender = ?)';
+    case 'added': {
+      // addedAt is a local date; compare instants against local-midnight bounds instead of formatting dates in SQL.
+      const next = dayStart(addDays(p.value, 1), ctx.timezone);
+      const start = dayStart(p.value, ctx.timezone);
+      return instantCompare(ADDED_AT, p.op, start, next, params);
+    }
+    case 'silent': {
+      // days = today − localDate(last interaction, else added): days ≥ N ⇔ that date ≤ today − N.
+      const n = Math.min(Math.max(p.value, -MAX_DAYS), MAX_DAYS);
+      const pivot = addDays(ctx.today, -n);
+      const since = `COALESCE(c.last_interaction_at, ${ADDED_AT})`;
+      // "days op N" is "date op' pivot" with the order reversed.
+      const flipped: Record<CompareOp, CompareOp> = { '>=': '<=', '<=': '>=', '>': '<', '<': '>' };
+      return instantCompare(since, flipped[p.op], dayStart(pivot, ctx.timezone), dayStart(addDays(pivot, 1), ctx.timezone), params);
+    }
+    case 'orders':
+      params.push(p.value);
+      return `((SELECT COUNT(*) FROM orders o WHERE o.external_user_id = c.external_user_id) ${p.op} ?)`;
+    case 'spent':
+      // Whole cents on both sides: exact, and equal to the matcher's yuan comparison for ≤ 2 decimals.
+      params.push(Math.round(p.value * 100));
+      return `((SELECT COALESCE(SUM(o.amount_cents), 0) FROM orders o WHERE o.external_user_id = c.external_user_id) ${p.op} ?)`;
+    case 'birthday':
+      return birthday(p.value, ctx, params);
+  }
+}
+
+/** `localDate(col) op D`, given D's local-midnight `start` and the next day's `next`. */
+function instantCompare(col: string, op: CompareOp, start: number, next: number, params: unknown[]): string {
+  switch (op) {
+    case '>=':
+      params.push(start);
+      return `(${col} >= ?)`;
+    case '>':
+      params.push(next);
+      return `(${col} >= ?)`;
+    case '<=':
+      params.push(next);
+      return `(${col} < ?)`;
+    case '<':
+      params.push(start);
+      return `(${col} < ?)`;
+  }
+}
+
+// A birthday as one integer: lunar ×100000, leap month ×10000, month ×100, day.
+const BIRTHDAY_KEY =
+  "(CASE WHEN c.birthday_calendar = 'lunar' THEN 100000 + (CASE WHEN c.birthday_leap = 1 THEN 10000 ELSE 0 END) ELSE 0 END + c.birthday_month * 100 + c.birthday_day)";
+const HAS_BIRTHDAY = 'c.birthday_calendar IS NOT NULL AND c.birthday_month IS NOT NULL AND c.birthday_day IS NOT NULL';
+
+const keyCache = new Map<number, Map<number, string | null>>();
+
+/**
+ * This year's date of every possible birthday, keyed like BIRTHDAY_KEY. Lunar dates cannot be computed in SQL, so
+ * the window is turned into the finite set of (calendar, month, day, leap) keys whose occurrence falls in it — the
+ * same birthdayDateInYear the matcher's facts use.
+ */
+function birthdayDates(year: number): Map<number, string | null> {
+  const cached = keyCache.get(year);
+  if (cached) return cached;
+  const out = new Map<number, string | null>();
+  for (const calendar of ['solar', 'lunar'] as const) {
+    for (const leapMonth of calendar === 'lunar' ? [false, true] : [false]) {
+      for (let month = 1; month <= 12; month++) {
+        for (let day = 1; day <= 31; day++) {
+          const b: Birthday = { calendar, month, day, leapMonth };
+          if (!isValidBirthday(b)) continue;
+          out.set(birthdayKey(b), birthdayDateInYear(b, year));
+        }
+      }
+    }
+  }
+  if (keyCache.size > 8) keyCache.clear();
+  keyCache.set(year, out);
+  return out;
+}
+
+/** The BIRTHDAY_KEY of a birthday, computed in JS. */
+export function birthdayKey(b: Birthday): number {
+  return (b.calendar === 'lunar' ? 100000 + (b.leapMonth ? 10000 : 0) : 0) + b.month * 100 + b.day;
+}
+
+function birthday(window: string, ctx: AudienceCompileContext, params: unknown[]): string {
+  const dates = birthdayDates(Number(ctx.today.slice(0, 4)));
+  const today = toDayNumber(ctx.today);
+  const monday = today - ((((today + 3) % 7) + 7) % 7);
+  const inWindow = (d: string): boolean => {
+    switch (window) {
+      case 'today':
+        return d === ctx.today;
+      case 'this-month':
+        return d.slice(0, 7) === ctx.today.slice(0, 7);
+      default: {
+        const n = toDayNumber(d);
+        return n >= monday && n <= monday + 6;
+      }
+    }
+  };
+  const keys: number[] = [];
+  for (const [key, date] of dates) if (window === 'none' ? date === null : date !== null && inWindow(date)) keys.push(key);
+  const inKeys = keys.length > 0 ? `${BIRTHDAY_KEY} IN (${keys.map(() => '?').join(', ')})` : '1=0';
+  params.push(...keys);
+  if (window === 'none') return `(NOT (${HAS_BIRTHDAY}) OR (${HAS_BIRTHDAY} AND ${inKeys}))`;
+  return `(${HAS_BIRTHDAY} AND ${inKeys})`;
+}

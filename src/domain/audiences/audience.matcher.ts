@@ -1,0 +1,121 @@
+import type { Activity, AudienceExpr, AudiencePredicate, CompareOp, Gender } from './audience.types.js';
+import { isIsoDate, toDayNumber } from './audience.values.js';
+
+/** What the matcher needs to know about one customer. Dates are calendar dates in APP_TIMEZONE. */
+export interface CustomerFacts {
+  /** Corp tags on the customer; WeCom puts every corp tag in a group. */
+  tags: readonly { name: string; group: string }[];
+  /** userids of the staff who follow the customer. */
+  owners: readonly string[];
+  activity: Activity;
+  /** Lifecycle stage name, if one is assigned. */
+  stage?: string | null;
+  /** RFM segment name, if scored. */
+  rfm?: string | null;
+  /** Name of the channel (联系我 code) the customer was added through. */
+  channel?: string | null;
+  /** This year's occurrence of the birthday (lunar birthdays already converted); null when unknown. */
+  birthdayThisYear?: string | null;
+  gender: Gender;
+  /** The date the customer was first added. */
+  addedAt: string;
+  /** The date of the last interaction; null when there has been none. */
+  lastInteractionDate: string | null;
+  orderCount: number;
+  /** Total spent, in yuan. */
+  totalSpent: number;
+}
+
+/** The evaluation context: "today" in APP_TIMEZONE, injected so tests and dry runs can move it. */
+export interface AudienceMatchContext {
+  today: string;
+}
+
+/**
+ * Whether a customer belongs to an audience. This is the reference semantics the SQL
+ * compiler must agree with; it also serves previews of small sets.
+ */
+export function matchAudience(expr: AudienceExpr, facts: CustomerFacts, ctx: AudienceMatchContext): boolean {
+  if (!isIsoDate(ctx.today)) throw new TypeError(`ctx.today must be YYYY-MM-DD, got ${JSON.stringify(ctx.today)}`);
+  return evaluate(expr, facts, ctx);
+}
+
+function evaluate(expr: AudienceExpr, facts: CustomerFacts, ctx: AudienceMatchContext): boolean {
+  switch (expr.type) {
+    case 'all':
+      return true;
+    case 'not':
+      return !evaluate(expr.item, facts, ctx);
+    case 'and':
+      return expr.items.every((item) => evaluate(item, facts, ctx));
+    case 'or':
+      return expr.items.some((item) => evaluate(item, facts, ctx));
+    case 'pred':
+      return matchPredicate(expr, facts, ctx);
+  }
+}
+
+function matchPredicate(pred: AudiencePredicate, facts: CustomerFacts, ctx: AudienceMatchContext): boolean {
+  switch (pred.field) {
+    case 'tag':
+      // A tag whose own name contains "/" still matches by name; "group/name" pins the group.
+      return facts.tags.some((tag) => tag.name === pred.value || `${tag.group}/${tag.name}` === pred.value);
+    case 'owner':
+      return facts.owners.includes(pred.value);
+    case 'stage':
+    case 'rfm':
+    case 'channel':
+      return facts[pred.field] === pred.value;
+    case 'activity':
+      return facts.activity === pred.value;
+    case 'gender':
+      return facts.gender === pred.value;
+    case 'birthday':
+      return matchBirthday(pred.value, facts.birthdayThisYear ?? null, ctx.today);
+    case 'added':
+      // ISO dates order the same as strings.
+      return compare(facts.addedAt, pred.op, pred.value);
+    case 'silent': {
+      // Never contacted counts as silent since the day they were added, not since forever,
+      // so a customer added yesterday is not "silent 30 days".
+      const since = facts.lastInteractionDate ?? facts.addedAt;
+      return compare(toDayNumber(ctx.today) - toDayNumber(since), pred.op, pred.value);
+    }
+    case 'orders':
+      return compare(facts.orderCount, pred.op, pred.value);
+    case 'spent':
+      return compare(facts.totalSpent, pred.op, pred.value);
+  }
+}
+
+function matchBirthday(window: string, birthday: string | null, today: string): boolean {
+  if (window === 'none') return birthday === null;
+  if (birthday === null) return false;
+  switch (window) {
+    case 'today':
+      return birthday === today;
+    case 'this-month':
+      return birthday.slice(0, 7) === today.slice(0, 7);
+    default: {
+      // this-week: Monday to Sunday around today, the Chinese calendar week. Only this year's
+      // occurrence is known, so in a week spanning New Year a birthday on the far side is missed.
+      const day = toDayNumber(today);
+      const monday = day - ((((day + 3) % 7) + 7) % 7);
+      const target = toDayNumber(birthday);
+      return target >= monday && target <= monday + 6;
+    }
+  }
+}
+
+function compare<T extends number | string>(actual: T, op: CompareOp, expected: T): boolean {
+  switch (op) {
+    case '>=':
+      return actual >= expected;
+    case '<=':
+      return actual <= expected;
+    case '>':
+      return actual > expected;
+    case '<':
+      return actual < expected;
+  }
+}

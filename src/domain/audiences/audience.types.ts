@@ -1,0 +1,140 @@
+/** Fields compared for equality with a free-text value: `tag:VIP`, `owner:zhangsan`. */
+export const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel'] as const;
+/** A field whose value is any non-empty text. */
+export type TextField = (typeof TEXT_FIELDS)[number];
+
+/** Customer activity levels (`activity:churned`). */
+export const ACTIVITIES = ['active', 'dormant', 'churned'] as const;
+/** How recently a customer interacted; computed elsewhere and stored on the customer. */
+export type Activity = (typeof ACTIVITIES)[number];
+
+/** Birthday windows (`birthday:this-month`); `none` means no birthday is known. */
+export const BIRTHDAY_WINDOWS = ['today', 'this-week', 'this-month', 'none'] as const;
+/** A window relative to "today" in which the customer's birthday falls. */
+export type BirthdayWindow = (typeof BIRTHDAY_WINDOWS)[number];
+
+/** Genders as WeCom reports them (0 unknown, 1 male, 2 female). */
+export const GENDERS = ['male', 'female', 'unknown'] as const;
+/** A customer's gender. */
+export type Gender = (typeof GENDERS)[number];
+
+/** Ordering comparisons used by `added`, `silent`, `orders` and `spent`. */
+export const COMPARE_OPS = ['>=', '<=', '>', '<'] as const;
+/** An ordering comparison. */
+export type CompareOp = (typeof COMPARE_OPS)[number];
+
+/** Fields compared with an ordering operator. */
+export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent'] as const;
+/** A field compared with an ordering operator. */
+export type CompareField = (typeof COMPARE_FIELDS)[number];
+
+/** Every field the language knows, in the order error messages list them. */
+export const AUDIENCE_FIELDS = [
+  'tag',
+  'owner',
+  'activity',
+  'stage',
+  'rfm',
+  'channel',
+  'birthday',
+  'gender',
+  'added',
+  'silent',
+  'orders',
+  'spent',
+] as const;
+/** Any field of a predicate. */
+export type AudienceField = (typeof AUDIENCE_FIELDS)[number];
+
+/**
+ * `tag:NAME` matches a tag by name, or by `group/name` when the value has a slash.
+ * The other text fields match their value exactly.
+ */
+export interface TextPredicate {
+  type: 'pred';
+  field: TextField;
+  op: ':';
+  value: string;
+}
+
+/** `activity:active|dormant|churned`. */
+export interface ActivityPredicate {
+  type: 'pred';
+  field: 'activity';
+  op: ':';
+  value: Activity;
+}
+
+/** `birthday:today|this-week|this-month|none`. */
+export interface BirthdayPredicate {
+  type: 'pred';
+  field: 'birthday';
+  op: ':';
+  value: BirthdayWindow;
+}
+
+/** `gender:male|female|unknown`. */
+export interface GenderPredicate {
+  type: 'pred';
+  field: 'gender';
+  op: ':';
+  value: Gender;
+}
+
+/** `added>=2026-01-01`: the date the customer was first added, value `YYYY-MM-DD`. */
+export interface AddedPredicate {
+  type: 'pred';
+  field: 'added';
+  op: CompareOp;
+  value: string;
+}
+
+/** `silent>=30d`: whole days since the last interaction; the value is the number of days. */
+export interface SilentPredicate {
+  type: 'pred';
+  field: 'silent';
+  op: CompareOp;
+  value: number;
+}
+
+/** `orders>=3` (a non-negative integer) and `spent>=500` (an amount, up to two decimals). */
+export interface NumberPredicate {
+  type: 'pred';
+  field: 'orders' | 'spent';
+  op: CompareOp;
+  value: number;
+}
+
+/** One condition on one field. Narrow on `field` to get the value's type. */
+export type AudiencePredicate =
+  | TextPredicate
+  | ActivityPredicate
+  | BirthdayPredicate
+  | GenderPredicate
+  | AddedPredicate
+  | SilentPredicate
+  | NumberPredicate;
+
+/** Every customer (`all` or an empty expression). */
+export interface AudienceAll {
+  type: 'all';
+}
+
+/** Negation: `NOT x`. */
+export interface AudienceNot {
+  type: 'not';
+  item: AudienceExpr;
+}
+
+/**
+ * Conjunction or disjunction. The parser yields at least two items and never nests
+ * an `and` directly in an `and` (nor `or` in `or`); an empty `and` means everyone
+ * and an empty `or` no one.
+ */
+export interface AudienceJunction {
+  type: 'and' | 'or';
+  items: AudienceExpr[];
+}
+
+/** A parsed audience expression: plain data, safe to serialise and to compile. */
+export type AudienceExpr = AudienceAll | AudienceNot | AudienceJunction | AudiencePredicate;
