@@ -58,9 +58,9 @@ describe.each(testEngines())('inbox processing on %s', (engine) => {
     const posted = Date.now();
     expect((await postCallback(app.url, xml('wmWake', 0))).status).toBe(200);
     // The poll interval is 60 s, so finishing well inside the test timeout proves the wake-up path.
-    await waitFor(() => seen.length === 1, 5000, 'the event to be handled');
-    expect(seen[0].at - posted).toBeLessThan(60000);
-    const summary = await app.container.repos.inbox.list({ limit: 1, offset: 0 });
-    expect(summary.items[0].status).toBe('done');
+    // The poll interval is 60 s: completing within a few seconds proves the post-commit wake-up path.
+    await waitFor(async () => (await app.container.repos.inbox.list({ limit: 1, offset: 0 })).items[0].status === 'done', 5000, 'the event to be done');
+    expect(seen).toHaveLength(1);
+    expect(seen[0].at - posted).toBeLessThan(5000);
   });
 });

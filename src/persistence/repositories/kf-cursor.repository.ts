@@ -7,7 +7,7 @@ export class KfCursorRepository {
 
   /** The stored cursor, or '' to start from the last 3 days. */
   async get(openKfId: string): Promise<string> {
-    const rows = await this.db.query<{ cursor: string }>('SELECT cursor FROM kf_cursors WHERE open_kfid = ?', [openKfId]);
+    const rows = await this.db.query<{ cursor: string }>('SELECT `cursor` FROM kf_cursors WHERE open_kfid = ?', [openKfId]);
     return rows[0]?.cursor ?? '';
   }
 

@@ -5,7 +5,12 @@ import type { DbEngine } from '../data-source.js';
  * `update` lists the columns overwritten from the new row; empty means "insert if absent, else leave alone".
  * Column names come from code, never from user input.
  */
-export function upsertSql(engine: DbEngine, table: string, cols: readonly string[], conflict: readonly string[], update: readonly string[]): string {
+export function upsertSql(engine: DbEngine, table: string, rawCols: readonly string[], rawConflict: readonly string[], rawUpdate: readonly string[]): string {
+  // Backticks quote identifiers on both engines (SQLite accepts them), so reserved words like `cursor` work.
+  const q = (c: string) => `\`${c}\``;
+  const cols = rawCols.map(q);
+  const conflict = rawConflict.map(q);
+  const update = rawUpdate.map(q);
   const insert = `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`;
   if (engine === 'mysql') {
     const sets = update.length > 0 ? update.map((c) => `${c} = VALUES(${c})`) : [`${conflict[0]} = ${conflict[0]}`];

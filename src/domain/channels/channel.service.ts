@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../../persistence/db.js';
+import type { Channel, ChannelDayStats, ChannelRepository, ChannelWelcome } from '../../persistence/repositories/channel.repository.js';
+import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
+import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
+import type { TimelineSourceRepository } from '../../persistence/repositories/timeline-source.repository.js';
+import type { MessageAttachment, WecomGateway } from '../../wecom/client/gateway.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import { ValidationError, WecomApiError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import { localDate } from '../../shared/dates.js';
+import { renderTemplate, fitsByteLimit } from '../../shared/template.js';
+import type { TagLibraryService } from '../tags/tag-library.service.js';
+import type { CustomerTaggingService } from '../tags/customer-tagging.service.js';
+
+/** A channel as the API creates it (contract: `{ name, staff, tags, welcome: { text, attachments? } }`). */
+export interface ChannelInput {
+  name: string;
+  staff: string[];
+  tags: string[];
+  welcome?: ChannelWelcome | null;
+}
+
+// 41050 expired code, 41051 chat already started / another app won, 41096 already sending: the welcome window
+// is gone and retrying cannot help (reference §4.9, §5.2).
+const WELCOME_GONE = new Set([41050, 41051, 41096]);
+
+/** Channel QR codes (渠道活码): contact ways with a unique state, their welcome, tags and daily stats. */
+export class ChannelService {
+  constructor(
+    private readonly db: Db,
+    private readonly channels: ChannelRepository,
+    private readonly customers: CustomerRepository,
+    private readonly timeline: TimelineRepository,
+    private readonly sources: TimelineSourceRepository,
+    private readonly library: TagLibraryService,
+    private readonly tagging: CustomerTaggingService,
+    private readonly wecom: WecomGateway,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly timezone: string,
+  ) {}
+
+  /**
+   * Create the channel: its tags exist in WeCom first (so an add can be tagged at once), then the contact way
+   * with a fresh state ≤ 30 chars (reference §4.8). The config_id is persisted: API-made contact ways are not
+   * visible in the admin console.
+   */
+  async create(input: ChannelInput): Promise<Channel> {
+    this.validate(input);
+    await this.library.ensureTags(input.tags);
+    const now = this.clock.now();
+    const channel: Channel = {
+      id: newId(now.getTime()),
+      name: input.name,
+      // 'ch_' + 24 base64url chars = 27 ≤ 30; random, so a state never collides with or reveals another channel.
+      state: `ch_${randomBytes(18).toString('base64url')}`,
+      configId: null,
+      qrCode: null,
+      staff: input.staff,
+      tags: input.tags,
+      welcome: input.welcome ?? null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (!(await this.channels.insert(channel))) throw new Error('channel state collision');
+    try {
+      const way = await this.wecom.addContactWay({
+        type: input.staff.length > 1 ? 'multi' : 'single',
+        scene: 'qrcode',
+        remark: input.name.slice(0, 30),
+        skipVerify: true,
+        state: channel.state,
+        users: input.staff,
+      });
+      channel.configId = way.configId;
+      channel.qrCode = way.qrCode ?? null;
+    } catch (err) {
+      await this.channels.delete(channel.id);
+      throw err;
+    }
+    await this.channels.update(channel);
+    return channel;
+  }
+
+  /** Change name, staff, tags or welcome; staff changes go to WeCom (update_contact_way overwrites lists). */
+  async update(id: string, changes: Partial<ChannelInput>): Promise<Channel> {
+    const current = await this.channels.get(id);
+    const next: Channel = {
+      ...current,
+      name: changes.name ?? current.name,
+      staff: changes.staff ?? current.staff,
+      tags: changes.tags ?? current.tags,
+      welcome: changes.welcome === undefined ? current.welcome : changes.welcome,
+      updatedAt: this.clock.now(),
+    };
+    this.validate(next);
+    if (changes.tags) await this.library.ensureTags(next.tags);
+    if (current.configId && (changes.staff || changes.name)) {
+      await this.wecom.updateContactWay(current.configId, { users: next.staff, remark: next.name.slice(0, 30) });
+    }
+    await this.channels.update(next);
+    return next;
+  }
+
+  /** One channel or NotFoundError. */
+  get(id: string): Promise<Channel> {
+    return this.channels.get(id);
+  }
+
+  /** A page of channels. */
+  list(page: number, pageSize: number): Promise<{ items: Channel[]; total: number }> {
+    return this.channels.list(page, pageSize);
+  }
+
+  /** Daily adds/deletes of a channel. */
+  stats(id: string): Promise<ChannelDayStats[]> {
+    return this.channels.stats(id);
+  }
+
+  /** The channel behind a contact-way state, or null (states from other tools are ignored). */
+  findByState(state: string | undefined): Promise<Channel | null> {
+    return state ? this.channels.findByState(state) : Promise.resolve(null);
+  }
+
+  /** findByState inside a caller's transaction (SQLite: never use the Db from inside db.tx). */
+  findByStateInTx(em: import('typeorm').EntityManager, state: string): Promise<Channel | null> {
+    return this.channels.findByStateInTx(em, state);
+  }
+
+  /**
+   * Send the channel's welcome for an add event, at most once per welcome_code. Time-critical: the code lives
+   * 20 s and works once (reference §4.9), so callers do this before any other work. Returns whether it was sent.
+   */
+  async sendWelcome(channel: Channel, e: { userid: string; externalUserId: string; welcomeCode: string; customerName: string; staffName?: string }): Promise<boolean> {
+    if (!channel.welcome || (!channel.welcome.text && !channel.welcome.attachments?.length)) return false;
+    const sourceId = `welcome|${e.welcomeCode}`.slice(0, 128);
+    if (await this.sources.has('welcome', sourceId)) return false;
+    const text = renderTemplate(channel.welcome.text ?? '', { name: e.customerName, staff: e.staffName ?? e.userid, 姓名: e.customerName });
+    try {
+      await this.wecom.sendWelcomeMsg({
+        welcomeCode: e.welcomeCode,
+        text: text || undefined,
+        attachments: (channel.welcome.attachments as MessageAttachment[] | undefined)?.slice(0, 9),
+      });
+    } catch (err) {
+      if (err instanceof WecomApiError && WELCOME_GONE.has(err.errcode)) {
+        this.log.info({ errcode: err.errcode, channelId: channel.id }, 'welcome not sent: code no longer usable');
+        return false;
+      }
+      throw err;
+    }
+    const now = this.clock.now();
+    await this.timeline.add(
+      { externalUserId: e.externalUserId, staffUserid: e.userid, kind: 'welcome', summary: `发送欢迎语（渠道：${channel.name}）`, data: { channelId: channel.id, text }, source: 'welcome', sourceId, occurredAt: now },
+      now,
+    );
+    return true;
+  }
+
+  /** Put the channel's tags on the customer: in WeCom on the adding relation, locally as source `channel`. */
+  async applyTags(channel: Channel, e: { userid: string; externalUserId: string }): Promise<void> {
+    if (channel.tags.length === 0) return;
+    const tags = await this.library.ensureTags(channel.tags);
+    await this.tagging.addTags({ externalUserId: e.externalUserId, tags, source: 'channel', userids: [e.userid] });
+  }
+
+  /** Record the source channel and count the add on the event's local day, in the relation's transaction. */
+  async recordAdd(em: import('typeorm').EntityManager, channel: Channel, ext: string, eventTime: Date): Promise<void> {
+    await this.customers.setChannelIfUnsetInTx(em, ext, channel.id, this.clock.now().getTime());
+    await this.channels.bumpInTx(em, channel.id, localDate(eventTime, this.timezone), 'adds');
+  }
+
+  /** Count a lost relation on its channel's day. */
+  async recordDelete(em: import('typeorm').EntityManager, channel: Channel, eventTime: Date): Promise<void> {
+    await this.channels.bumpInTx(em, channel.id, localDate(eventTime, this.timezone), 'deletes');
+  }
+
+  private validate(input: ChannelInput): void {
+    if (input.staff.length === 0 || input.staff.length > 100) throw new ValidationError('渠道成员需为 1–100 人');
+    if (input.welcome?.text && !fitsByteLimit(input.welcome.text)) throw new ValidationError('欢迎语超过 4000 字节');
+    if ((input.welcome?.attachments?.length ?? 0) > 9) throw new ValidationError('欢迎语附件最多 9 个');
+  }
+}

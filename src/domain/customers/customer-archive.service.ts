@@ -1,0 +1,136 @@
+import type { Db } from '../../persistence/db.js';
+import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
+import type { FollowRelationRepository, RelationStatus } from '../../persistence/repositories/follow-relation.repository.js';
+import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
+import type { ExternalContact, ExternalContactDetail, FollowInfo, WecomGateway } from '../../wecom/client/gateway.js';
+import type { Clock } from '../../shared/clock.js';
+import type { TagLibraryService } from '../tags/tag-library.service.js';
+
+/** What changed on one relation when WeCom's view was written. */
+export interface RelationChange {
+  userid: string;
+  before: RelationStatus | null;
+  after: RelationStatus;
+  state: string | null;
+}
+
+/** A relation as both WeCom APIs describe it, with its enterprise tag ids. */
+interface FollowSnapshot extends Omit<FollowInfo, 'tagIds'> {
+  tagIds: string[];
+}
+
+/**
+ * Writes WeCom's view of customers into the archive: profile, relations and each relation's enterprise tags.
+ * Used by the event handlers (which re-read the customer, reference §2.2, §8 fact 4) and by the full sync.
+ */
+export class CustomerArchiveService {
+  constructor(
+    private readonly db: Db,
+    private readonly customers: CustomerRepository,
+    private readonly relations: FollowRelationRepository,
+    private readonly tags: TagRepository,
+    private readonly library: TagLibraryService,
+    private readonly wecom: WecomGateway,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Read the customer from WeCom (externalcontact/get, every follower page). */
+  fetch(externalUserId: string): Promise<ExternalContactDetail> {
+    return this.wecom.getExternalContact(externalUserId);
+  }
+
+  /**
+   * Store a customer as externalcontact/get returned it. `reactivate` names the relation a newer add event
+   * re-opened; `eventTime` (the event's CreateTime) lets stale events leave newer state alone.
+   */
+  async store(
+    detail: ExternalContactDetail,
+    opts: { eventTime?: number | null; reactivateUserid?: string; inTx?: (em: import('typeorm').EntityManager, changes: RelationChange[]) => Promise<void> } = {},
+  ): Promise<RelationChange[]> {
+    const follows: FollowSnapshot[] = detail.followUsers.map((f) => ({
+      ...f,
+      // Personal tags (type 2) have no id and cannot be managed; strategy tags (3) share the corp library (§4.3).
+      tagIds: f.tags.filter((t) => t.tagId && t.type !== 2).map((t) => t.tagId!),
+    }));
+    return this.storeFollows(detail.contact, follows, opts);
+  }
+
+  /** Store (customer, follower) pairs from batch/get_by_user (reference §4.4), marking them seen by a sync run. */
+  async storePairs(pairs: { contact: ExternalContact; followInfo: FollowInfo }[], syncRunId: string): Promise<void> {
+    await this.library.ensureKnown([...new Set(pairs.flatMap((p) => p.followInfo.tagIds))]);
+    const now = this.clock.now().getTime();
+    await this.db.tx(async (em) => {
+      for (const p of pairs) {
+        await this.writeContact(em, p.contact, now);
+        await this.writeFollow(em, p.contact.externalUserId, p.followInfo, { now, syncRunId });
+        await this.customers.refreshActivityInTx(em, p.contact.externalUserId, now);
+      }
+    });
+  }
+
+  private async storeFollows(
+    contact: ExternalContact,
+    follows: FollowSnapshot[],
+    opts: { eventTime?: number | null; reactivateUserid?: string; inTx?: (em: import('typeorm').EntityManager, changes: RelationChange[]) => Promise<void> },
+  ): Promise<RelationChange[]> {
+    await this.library.ensureKnown([...new Set(follows.flatMap((f) => f.tagIds))]);
+    const now = this.clock.now().getTime();
+    return this.db.tx(async (em) => {
+      await this.writeContact(em, contact, now);
+      const changes: RelationChange[] = [];
+      for (const f of follows) {
+        const r = await this.writeFollow(em, contact.externalUserId, f, { now, eventTime: opts.eventTime, reactivate: f.userId === opts.reactivateUserid });
+        changes.push({ userid: f.userId, before: r.before, after: r.after, state: f.state ?? null });
+      }
+      // The caller's bookkeeping (channel stats) commits with the relation change it counts: exactly once.
+      await opts.inTx?.(em, changes);
+      await this.customers.refreshActivityInTx(em, contact.externalUserId, now);
+      return changes;
+    });
+  }
+
+  private async writeContact(em: import('typeorm').EntityManager, c: ExternalContact, now: number): Promise<void> {
+    await this.customers.upsertProfileInTx(
+      em,
+      {
+        externalUserId: c.externalUserId,
+        name: c.name,
+        avatar: c.avatar ?? null,
+        type: c.type,
+        gender: c.gender,
+        unionid: c.unionId ?? null,
+        corpName: c.corpName ?? null,
+        corpFullName: c.corpFullName ?? null,
+        position: c.position ?? null,
+      },
+      now,
+    );
+  }
+
+  private async writeFollow(
+    em: import('typeorm').EntityManager,
+    ext: string,
+    f: FollowSnapshot,
+    opts: { now: number; eventTime?: number | null; reactivate?: boolean; syncRunId?: string },
+  ) {
+    await this.relations.ensureStaffInTx(em, f.userId, opts.now);
+    const r = await this.relations.upsertProfileInTx(
+      em,
+      {
+        userid: f.userId,
+        externalUserId: ext,
+        remark: f.remark ?? '',
+        description: f.description ?? '',
+        remarkMobiles: f.remarkMobiles ?? [],
+        addWay: f.addWay ?? 0,
+        state: f.state ?? null,
+        operUserid: f.operUserId ?? null,
+        addedAt: f.addedAt ?? null,
+      },
+      { now: opts.now, eventTime: opts.eventTime, reactivate: opts.reactivate, syncRunId: opts.syncRunId ?? null },
+    );
+    await this.tags.replaceRelationWecomTagsInTx(em, ext, f.userId, f.tagIds, opts.now);
+    if (f.addedAt) await this.customers.noteAddedInTx(em, ext, f.addedAt.getTime());
+    return r;
+  }
+}

@@ -1,0 +1,149 @@
+import type { Db } from '../../persistence/db.js';
+import type { Customer, CustomerBirthday, CustomerRepository } from '../../persistence/repositories/customer.repository.js';
+import type { FollowRelation, FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
+import type { CustomerTag, TagRepository } from '../../persistence/repositories/tag.repository.js';
+import type { TimelineEntry, TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
+import type { Channel, ChannelRepository } from '../../persistence/repositories/channel.repository.js';
+import type { Clock } from '../../shared/clock.js';
+import { NotFoundError, ValidationError } from '../../shared/errors.js';
+import { localDate } from '../../shared/dates.js';
+import { isValidBirthday } from '../care/occasions.js';
+import { compileAudience } from '../audiences/audience.compiler.js';
+import { parseAudience } from '../audiences/audience.parser.js';
+import type { TagLibraryService } from '../tags/tag-library.service.js';
+import type { CustomerTaggingService } from '../tags/customer-tagging.service.js';
+
+/** Who is asking: staff principals see only customers they follow. */
+export interface Viewer {
+  role: 'admin' | 'operator' | 'staff';
+  userid: string | null;
+}
+
+/** A customer with tags and owners, for lists. */
+export interface CustomerListItem {
+  customer: Customer;
+  tags: CustomerTag[];
+  owners: string[];
+}
+
+/** The whole archive of one customer. */
+export interface CustomerArchive extends CustomerListItem {
+  relations: FollowRelation[];
+  channel: Channel | null;
+  timeline: TimelineEntry[];
+}
+
+/** Operator edits (PATCH). */
+export interface CustomerPatch {
+  birthday?: { calendar: 'solar' | 'lunar'; month: number; day: number; year?: number | null; leapMonth?: boolean } | null;
+  phone?: string | null;
+  note?: string | null;
+  region?: string | null;
+}
+
+/** Reading and editing customer archives, audience queries and manual tags. */
+export class CustomerService {
+  constructor(
+    private readonly db: Db,
+    private readonly customers: CustomerRepository,
+    private readonly relations: FollowRelationRepository,
+    private readonly tags: TagRepository,
+    private readonly timeline: TimelineRepository,
+    private readonly channels: ChannelRepository,
+    private readonly library: TagLibraryService,
+    private readonly tagging: CustomerTaggingService,
+    private readonly clock: Clock,
+    private readonly timezone: string,
+  ) {}
+
+  /** The WHERE fragment for an audience expression (400 on a syntax error), scoped to a staff viewer. */
+  audienceWhere(audience: string | undefined, viewer: Viewer): { sql: string; params: unknown[] } {
+    const expr = parseAudience(audience ?? '');
+    const compiled = compileAudience(expr, { engine: this.db.engine, today: localDate(this.clock.now(), this.timezone), timezone: this.timezone });
+    if (viewer.role !== 'staff') return compiled;
+    return {
+      sql: `(${compiled.sql}) AND EXISTS (SELECT 1 FROM follow_relations sv WHERE sv.external_user_id = c.external_user_id AND sv.userid = ? AND sv.status = 'active')`,
+      params: [...compiled.params, viewer.userid ?? ''],
+    };
+  }
+
+  /** A page of customers in an audience, optionally searched by name, remark or phone. */
+  async list(input: { audience?: string; q?: string; page: number; pageSize: number }, viewer: Viewer): Promise<{ items: CustomerListItem[]; total: number }> {
+    const { items, total } = await this.customers.search(this.audienceWhere(input.audience, viewer), input.q, input.page, input.pageSize);
+    return { items: await this.decorate(items), total };
+  }
+
+  /** Preview an audience: size, per-staff counts and a sample. */
+  async preview(audience: string, viewer: Viewer): Promise<{ count: number; byStaff: { userid: string; count: number }[]; sample: CustomerListItem[] }> {
+    const where = this.audienceWhere(audience, viewer);
+    const sample = await this.customers.search(where, undefined, 1, 10);
+    const byStaff = await this.db.query<{ userid: string; n: number | string }>(
+      `SELECT fr.userid AS userid, COUNT(DISTINCT fr.external_user_id) AS n FROM follow_relations fr JOIN customers c ON c.external_user_id = fr.external_user_id
+       WHERE fr.status = 'active' AND ${where.sql} GROUP BY fr.userid ORDER BY n DESC, fr.userid`,
+      where.params,
+    );
+    return { count: sample.total, byStaff: byStaff.map((r) => ({ userid: r.userid, count: Number(r.n) })), sample: await this.decorate(sample.items) };
+  }
+
+  /** The archive, or 404 (also when a staff viewer does not follow the customer). */
+  async getArchive(ext: string, viewer: Viewer): Promise<CustomerArchive> {
+    await this.assertVisible(ext, viewer);
+    const customer = await this.customers.get(ext);
+    const [item] = await this.decorate([customer]);
+    return {
+      ...item,
+      relations: await this.relations.listForCustomer(ext),
+      channel: customer.channelId ? await this.channels.get(customer.channelId).catch(() => null) : null,
+      timeline: await this.timeline.listForCustomer(ext, 100),
+    };
+  }
+
+  /** Apply operator edits; a birthday must be a date that can occur. */
+  async patch(ext: string, patch: CustomerPatch, viewer: Viewer): Promise<CustomerArchive> {
+    await this.assertVisible(ext, viewer);
+    await this.customers.get(ext);
+    let birthday: CustomerBirthday | null | undefined;
+    if (patch.birthday) {
+      const b = patch.birthday;
+      const leap = b.calendar === 'lunar' && b.leapMonth === true;
+      if (!isValidBirthday({ calendar: b.calendar, month: b.month, day: b.day, leapMonth: leap })) throw new ValidationError('生日日期无效', undefined, 'invalid_birthday');
+      birthday = { calendar: b.calendar, month: b.month, day: b.day, year: b.year ?? null, leapMonth: leap };
+    } else birthday = patch.birthday;
+    if (patch.phone && !/^[+\d][\d\s-]{4,30}$/.test(patch.phone)) throw new ValidationError('手机号格式无效', undefined, 'invalid_phone');
+    await this.customers.applyEdits(ext, { birthday, phone: patch.phone, note: patch.note, region: patch.region }, this.clock.now().getTime());
+    return this.getArchive(ext, viewer);
+  }
+
+  /** Manual tags: add and remove by name, in WeCom (every active relation) and locally. */
+  async changeTags(ext: string, change: { add: string[]; remove: string[] }, viewer: Viewer): Promise<CustomerTag[]> {
+    await this.assertVisible(ext, viewer);
+    await this.customers.get(ext);
+    const toAdd = await this.library.ensureTags(change.add);
+    await this.tagging.addTags({ externalUserId: ext, tags: toAdd, source: 'manual' });
+    const removeIds: string[] = [];
+    for (const ref of change.remove) {
+      const t = await this.library.resolve(ref);
+      if (t) removeIds.push(t.id);
+    }
+    // A person removing a tag removes it whatever put it there.
+    const current = await this.tags.listForCustomer(ext);
+    for (const source of new Set(current.filter((t) => removeIds.includes(t.tagId) && t.source !== 'wecom').map((t) => t.source))) {
+      await this.tagging.removeTags({ externalUserId: ext, tagIds: removeIds, source });
+    }
+    if (removeIds.length > 0) await this.tagging.removeTags({ externalUserId: ext, tagIds: removeIds, source: 'manual' });
+    return this.tags.listForCustomer(ext);
+  }
+
+  private async assertVisible(ext: string, viewer: Viewer): Promise<void> {
+    if (viewer.role === 'staff' && !(viewer.userid && (await this.relations.isFollowedBy(ext, viewer.userid)))) {
+      throw new NotFoundError('客户不存在', 'customer_not_found');
+    }
+  }
+
+  private async decorate(customers: Customer[]): Promise<CustomerListItem[]> {
+    const ids = customers.map((c) => c.externalUserId);
+    const tags = await this.tags.listForCustomers(ids);
+    const owners = await this.relations.activeOwnersOf(ids);
+    return customers.map((c) => ({ customer: c, tags: tags.get(c.externalUserId) ?? [], owners: owners.get(c.externalUserId) ?? [] }));
+  }
+}

@@ -1,0 +1,120 @@
+import type { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
+import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
+import type { SyncProgress, SyncRun, SyncRunRepository } from '../../persistence/repositories/sync-run.repository.js';
+import type { Db } from '../../persistence/db.js';
+import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
+import type { WecomGateway } from '../../wecom/client/gateway.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import { newId } from '../../shared/ids.js';
+import type { CustomerArchiveService } from './customer-archive.service.js';
+import type { TagLibraryService } from '../tags/tag-library.service.js';
+
+/** batch/get_by_user takes ≤ 100 userids and returns ≤ 100 pairs per page (reference §4.4). */
+const USERS_PER_CALL = 100;
+const PAGE_LIMIT = 100;
+
+/** Progress as the command line shows it. */
+export interface SyncReport {
+  runId: string;
+  resumed: boolean;
+  pairs: number;
+  customers: number;
+  vanished: number;
+  tags: { groups: number; tags: number; markedDeleted: number; created: number };
+  ms: number;
+}
+
+/** Called after every page; the CLI prints count, rate and ETA from it. */
+export type SyncProgressListener = (p: { pairs: number; chunk: number; chunks: number; elapsedMs: number }) => void;
+
+/**
+ * Full reconcile from WeCom (`wecom-ops sync`): the tag library both ways, then every staff member's customers
+ * through batch/get_by_user, paged, then relations that vanished while the bot was not listening. Progress is
+ * saved after every page, so a crashed run resumes at the page it was on; pages already stored are simply
+ * re-stored (upserts), which is harmless.
+ */
+export class FullSyncService {
+  constructor(
+    private readonly db: Db,
+    private readonly runs: SyncRunRepository,
+    private readonly staff: StaffRepository,
+    private readonly customers: CustomerRepository,
+    private readonly relations: FollowRelationRepository,
+    private readonly archive: CustomerArchiveService,
+    private readonly library: TagLibraryService,
+    private readonly wecom: WecomGateway,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly requiredTags: () => Promise<string[]> = async () => [],
+  ) {}
+
+  /** Run (or resume) a full sync to completion. */
+  async run(onProgress?: SyncProgressListener): Promise<SyncReport> {
+    const started = Date.now();
+    const existing = await this.runs.findUnfinished();
+    const run: SyncRun = existing ?? (await this.start());
+    const p = run.progress;
+    let tags: SyncReport['tags'] = { groups: 0, tags: 0, markedDeleted: 0, created: 0 };
+    if (p.phase === 'tags') {
+      tags = await this.library.reconcile(await this.requiredTags());
+      p.phase = 'relations';
+      await this.save(run.id, p);
+    }
+    const chunks = Math.ceil(p.userIds.length / USERS_PER_CALL);
+    while (p.phase === 'relations' && p.chunk < chunks) {
+      const userIds = p.userIds.slice(p.chunk * USERS_PER_CALL, (p.chunk + 1) * USERS_PER_CALL);
+      const page = await this.wecom.batchGetByUser({ userIds, cursor: p.cursor || undefined, limit: PAGE_LIMIT });
+      await this.archive.storePairs(page.items, run.id);
+      p.pairs += page.items.length;
+      if (page.nextCursor) p.cursor = page.nextCursor;
+      else {
+        p.chunk += 1;
+        p.cursor = '';
+      }
+      await this.save(run.id, p);
+      onProgress?.({ pairs: p.pairs, chunk: p.chunk, chunks, elapsedMs: Date.now() - started });
+    }
+    let vanished = 0;
+    if (p.phase === 'relations') {
+      vanished = await this.markVanished(run.id, p.userIds);
+      p.customers = await this.customers.count();
+      p.phase = 'done';
+      await this.runs.finish(run.id, 'done', p, this.clock.now().getTime());
+    }
+    const report = { runId: run.id, resumed: existing !== null, pairs: p.pairs, customers: p.customers, vanished, tags, ms: Date.now() - started };
+    this.log.info({ runId: run.id, pairs: p.pairs, vanished, ms: report.ms }, 'full sync finished');
+    return report;
+  }
+
+  private async start(): Promise<SyncRun> {
+    const now = this.clock.now().getTime();
+    const userIds = await this.wecom.getFollowUserList();
+    await this.staff.upsertMany(userIds, now);
+    const progress: SyncProgress = { userIds, chunk: 0, cursor: '', pairs: 0, customers: 0, phase: 'tags' };
+    return this.runs.create(newId(now), progress, now);
+  }
+
+  private save(id: string, p: SyncProgress): Promise<void> {
+    return this.runs.saveProgress(id, p, this.clock.now().getTime());
+  }
+
+  /**
+   * Relations still active locally that this run never saw: the staff member deleted the customer while the bot was
+   * not listening (a customer-side delete keeps a one-way relation WeCom still lists, reference §7 84061).
+   */
+  private async markVanished(runId: string, userIds: string[]): Promise<number> {
+    const gone = await this.relations.findVanished(runId, userIds);
+    const now = this.clock.now().getTime();
+    for (let i = 0; i < gone.length; i += 200) {
+      const slice = gone.slice(i, i + 200);
+      await this.db.tx(async (em) => {
+        for (const g of slice) {
+          await this.relations.setStatusInTx(em, g.userid, g.externalUserId, 'deleted_by_staff', null, now);
+          await this.customers.refreshActivityInTx(em, g.externalUserId, now);
+        }
+      });
+    }
+    return gone.length;
+  }
+}

@@ -1,0 +1,26 @@
+import type { EventHandler, TimelineNote } from '../../inbox/event-router.js';
+import { eventCreateTimeMs, eventField, type InboundEvent } from '../../inbox/inbound-event.js';
+import type { CustomerArchiveService } from '../customer-archive.service.js';
+import { isRelationGone } from './relation-gone.js';
+
+/**
+ * edit_external_contact only says "something changed" (remark, description or enterprise tags, reference §2.2),
+ * so the customer is re-read and stored whole. Our own mark_tag echo, if any, re-reads the same state: harmless.
+ */
+export class ContactEditedHandler implements EventHandler {
+  readonly name = 'customers.contact-edited';
+  readonly kinds = ['event/change_external_contact/edit_external_contact'];
+
+  constructor(private readonly archive: CustomerArchiveService) {}
+
+  /** Re-read and store the customer. */
+  async handle(event: InboundEvent): Promise<TimelineNote | void> {
+    const ext = eventField(event, 'ExternalUserID');
+    if (!ext) return;
+    try {
+      await this.archive.store(await this.archive.fetch(ext), { eventTime: eventCreateTimeMs(event.fields) });
+    } catch (err) {
+      if (!isRelationGone(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,6 @@
+import { WecomApiError } from '../../../shared/errors.js';
+
+/** 84061 no relation / 40096 invalid or invisible external id: the customer can no longer be read (reference §7). */
+export function isRelationGone(err: unknown): boolean {
+  return err instanceof WecomApiError && (err.errcode === 84061 || err.errcode === 40096);
+}

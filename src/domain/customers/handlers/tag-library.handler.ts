@@ -1,0 +1,20 @@
+import type { EventHandler, TimelineNote } from '../../inbox/event-router.js';
+import { eventField, type InboundEvent } from '../../inbox/inbound-event.js';
+import type { TagLibraryService } from '../../tags/tag-library.service.js';
+
+/** change_external_tag create/update/delete/shuffle for tags and groups (reference §2.4): re-read and store. */
+export class TagLibraryHandler implements EventHandler {
+  readonly name = 'tags.library';
+  readonly kinds = ['event/change_external_tag/*'];
+
+  constructor(private readonly library: TagLibraryService) {}
+
+  /** Apply the change by re-reading WeCom. */
+  async handle(event: InboundEvent): Promise<TimelineNote | void> {
+    await this.library.applyTagEvent({
+      id: eventField(event, 'Id'),
+      tagType: eventField(event, 'TagType'),
+      changeType: eventField(event, 'ChangeType') ?? 'shuffle',
+    });
+  }
+}

@@ -1,0 +1,127 @@
+import { resolve } from 'node:path';
+import type { Container } from '../../container.js';
+import type { WecomGateway } from '../../wecom/client/gateway.js';
+import { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
+import { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
+import { TagRepository } from '../../persistence/repositories/tag.repository.js';
+import { ChannelRepository } from '../../persistence/repositories/channel.repository.js';
+import { TagRuleRepository } from '../../persistence/repositories/tag-rule.repository.js';
+import { KfCursorRepository } from '../../persistence/repositories/kf-cursor.repository.js';
+import { GroupChatRepository } from '../../persistence/repositories/group-chat.repository.js';
+import { SyncRunRepository } from '../../persistence/repositories/sync-run.repository.js';
+import { StaffRepository } from '../../persistence/repositories/staff.repository.js';
+import { TimelineSourceRepository } from '../../persistence/repositories/timeline-source.repository.js';
+import { TagLibraryService } from '../tags/tag-library.service.js';
+import { CustomerTaggingService } from '../tags/customer-tagging.service.js';
+import { TagRuleService } from '../tags/tag-rule.service.js';
+import { ChannelService } from '../channels/channel.service.js';
+import { CustomerArchiveService } from './customer-archive.service.js';
+import { ChurnService } from './churn.service.js';
+import { KfSyncService } from './kf-sync.service.js';
+import { CustomerService } from './customer.service.js';
+import { FullSyncService } from './full-sync.service.js';
+import { ContactAddedHandler } from './handlers/contact-added.handler.js';
+import { ContactEditedHandler } from './handlers/contact-edited.handler.js';
+import { ContactLostHandler } from './handlers/contact-lost.handler.js';
+import { TransferFailedHandler } from './handlers/transfer-failed.handler.js';
+import { TagLibraryHandler } from './handlers/tag-library.handler.js';
+import { GroupChatHandler } from './handlers/group-chat.handler.js';
+import { KfMessageHandler } from './handlers/kf-message.handler.js';
+import { AppTextHandler } from './handlers/app-text.handler.js';
+import { customersRouter } from '../../http/routes/customers.router.js';
+import { audiencesRouter } from '../../http/routes/audiences.router.js';
+import { channelsRouter } from '../../http/routes/channels.router.js';
+import { tagsRouter } from '../../http/routes/tags.router.js';
+import { tagRulesRouter } from '../../http/routes/tag-rules.router.js';
+
+/** Everything issue 4 builds, for the CLI (sync) and tests. */
+export interface ArchiveModule {
+  repos: {
+    customers: CustomerRepository;
+    relations: FollowRelationRepository;
+    tags: TagRepository;
+    channels: ChannelRepository;
+    tagRules: TagRuleRepository;
+    groupChats: GroupChatRepository;
+    syncRuns: SyncRunRepository;
+    kfCursors: KfCursorRepository;
+  };
+  library: TagLibraryService;
+  tagging: CustomerTaggingService;
+  tagRules: TagRuleService;
+  channels: ChannelService;
+  archive: CustomerArchiveService;
+  churn: ChurnService;
+  kf: KfSyncService;
+  customers: CustomerService;
+  fullSync: FullSyncService;
+}
+
+/** Default keyword rules shipped in config/. */
+export const DEFAULT_TAG_RULES_FILE = resolve('config/tag-rules.json');
+
+/** Build the archive module over a container and a WeCom gateway (no registration). */
+export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
+  const { db, clock, cipher } = c;
+  const log = c.log.child({ module: 'archive' });
+  const tz = c.config.appTimezone;
+  const repos = {
+    customers: new CustomerRepository(db, cipher),
+    relations: new FollowRelationRepository(db, cipher),
+    tags: new TagRepository(db),
+    channels: new ChannelRepository(db),
+    tagRules: new TagRuleRepository(db),
+    groupChats: new GroupChatRepository(db),
+    syncRuns: new SyncRunRepository(db),
+    kfCursors: new KfCursorRepository(db),
+  };
+  const staff = new StaffRepository(db);
+  const sources = new TimelineSourceRepository(db);
+  const library = new TagLibraryService(db, repos.tags, wecom, clock, log);
+  const tagging = new CustomerTaggingService(db, repos.tags, repos.relations, wecom, clock, log);
+  const tagRules = new TagRuleService(repos.tagRules, repos.tags, library, tagging, clock, log);
+  const channels = new ChannelService(db, repos.channels, repos.customers, c.repos.timeline, sources, library, tagging, wecom, clock, log, tz);
+  const archive = new CustomerArchiveService(db, repos.customers, repos.relations, repos.tags, library, wecom, clock);
+  const churn = new ChurnService(db, repos.customers, repos.relations, c.repos.timeline, sources, channels, wecom, clock, log, c.config.alerts?.adminUserids ?? []);
+  const kf = new KfSyncService(db, repos.kfCursors, repos.customers, c.repos.timeline, tagRules, wecom, clock);
+  const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, c.repos.timeline, repos.channels, library, tagging, clock, tz);
+  const requiredTags = async () => [
+    ...(await repos.channels.list(1, 10_000)).items.flatMap((ch) => ch.tags),
+    ...(await repos.tagRules.list()).filter((r) => r.isEnabled).flatMap((r) => r.tags),
+  ];
+  const fullSync = new FullSyncService(db, repos.syncRuns, staff, repos.customers, repos.relations, archive, library, wecom, clock, log, requiredTags);
+
+  const handlers = [
+    new ContactAddedHandler(archive, channels, staff),
+    new ContactEditedHandler(archive),
+    new ContactLostHandler(churn),
+    new TransferFailedHandler(),
+    new TagLibraryHandler(library),
+    new GroupChatHandler(repos.groupChats, wecom, clock),
+    new KfMessageHandler(kf),
+    new AppTextHandler(repos.customers, tagRules),
+  ];
+  for (const h of handlers) c.eventRouter.register(h);
+  c.apiRouters.push(
+    customersRouter(customers),
+    audiencesRouter(customers),
+    channelsRouter(channels),
+    tagsRouter(library, repos.tags),
+    tagRulesRouter(tagRules),
+  );
+  return { repos, library, tagging, tagRules, channels, archive, churn, kf, customers, fullSync };
+}
+
+/**
+ * Wire issue 4 into the container: event handlers, `/api/v1` routers, and the default keyword rules seeded into
+ * an empty table. Needs `c.wecom`; without a gateway the archive cannot work, so nothing is registered.
+ */
+export async function registerArchive(c: Container): Promise<void> {
+  const holder = c as Container & { wecom?: WecomGateway; archive?: ArchiveModule };
+  if (!holder.wecom) {
+    c.log.warn('no WeCom gateway on the container; customer archive not wired');
+    return;
+  }
+  holder.archive = buildArchive(c, holder.wecom);
+  await holder.archive.tagRules.seedDefaults(DEFAULT_TAG_RULES_FILE);
+}

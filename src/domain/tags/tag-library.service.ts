@@ -1,0 +1,165 @@
+import type { Db } from '../../persistence/db.js';
+import type { Tag, TagRepository } from '../../persistence/repositories/tag.repository.js';
+import type { CorpTagGroup, WecomGateway } from '../../wecom/client/gateway.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import { ValidationError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import { DEFAULT_TAG_GROUP, parseTagRef } from './tag-ref.js';
+
+/**
+ * Keeps the local tag library in step with WeCom's corp tags (reference §4.6, §2.4) and creates tags on demand.
+ * Tag events carry only an id, so every change is handled by re-reading WeCom, which also makes replays harmless.
+ */
+export class TagLibraryService {
+  constructor(
+    private readonly db: Db,
+    private readonly tags: TagRepository,
+    private readonly wecom: WecomGateway,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Upsert groups and tags as WeCom reported them; entries flagged `deleted` are marked deleted. */
+  async store(groups: CorpTagGroup[]): Promise<void> {
+    const now = this.clock.now().getTime();
+    await this.db.tx(async (em) => {
+      for (const g of groups) {
+        if (g.deleted) {
+          await this.tags.markGroupDeletedInTx(em, g.groupId, now);
+          continue;
+        }
+        await this.tags.upsertGroupInTx(em, { id: g.groupId, name: g.groupName, sortOrder: g.order, source: 'wecom' }, now);
+        for (const t of g.tags) {
+          if (t.deleted) await this.tags.markTagsDeletedInTx(em, [t.id], now);
+          else await this.tags.upsertTagInTx(em, { id: t.id, groupId: g.groupId, name: t.name, sortOrder: t.order, source: 'wecom' }, now);
+        }
+      }
+    });
+  }
+
+  /**
+   * Apply a change_external_tag event (reference §2.4) by re-reading the tag or group. An id WeCom no longer
+   * returns is deleted; `shuffle` (order changes, possibly with an empty id) re-reads the whole library.
+   */
+  async applyTagEvent(e: { id: string | undefined; tagType: string | undefined; changeType: string }): Promise<void> {
+    const now = this.clock.now().getTime();
+    if (e.changeType === 'shuffle' || !e.id) {
+      await this.reconcile();
+      return;
+    }
+    const isGroup = e.tagType === 'tag_group';
+    if (e.changeType === 'delete') {
+      await this.db.tx((em) => (isGroup ? this.tags.markGroupDeletedInTx(em, e.id!, now) : this.tags.markTagsDeletedInTx(em, [e.id!], now)));
+      return;
+    }
+    const groups = await this.wecom.getCorpTagList(isGroup ? { groupIds: [e.id] } : { tagIds: [e.id] });
+    const found = isGroup ? groups.some((g) => g.groupId === e.id && !g.deleted) : groups.some((g) => g.tags.some((t) => t.id === e.id && !t.deleted));
+    await this.store(groups);
+    if (!found) {
+      // Created then deleted before we looked: WeCom's current answer wins over the stale event.
+      await this.db.tx((em) => (isGroup ? this.tags.markGroupDeletedInTx(em, e.id!, now) : this.tags.markTagsDeletedInTx(em, [e.id!], now)));
+    }
+  }
+
+  /**
+   * Reconcile both ways: WeCom's library is upserted locally, local WeCom tags WeCom no longer has are marked
+   * deleted, and tag names the bot needs (`required`, e.g. from channels and rules) are created in WeCom.
+   */
+  async reconcile(required: string[] = []): Promise<{ groups: number; tags: number; markedDeleted: number; created: number }> {
+    const groups = await this.wecom.getCorpTagList();
+    await this.store(groups);
+    const remoteGroups = new Set(groups.filter((g) => !g.deleted).map((g) => g.groupId));
+    const remoteTags = new Set(groups.flatMap((g) => g.tags.filter((t) => !t.deleted).map((t) => t.id)));
+    const local = await this.tags.liveWecomIds();
+    const goneGroups = local.groupIds.filter((id) => !remoteGroups.has(id));
+    const goneTags = local.tagIds.filter((id) => !remoteTags.has(id));
+    const now = this.clock.now().getTime();
+    if (goneGroups.length + goneTags.length > 0) {
+      await this.db.tx(async (em) => {
+        for (const g of goneGroups) await this.tags.markGroupDeletedInTx(em, g, now);
+        await this.tags.markTagsDeletedInTx(em, goneTags, now);
+      });
+    }
+    let created = 0;
+    for (const ref of new Set(required)) {
+      const before = await this.resolve(ref);
+      if (!before) {
+        await this.ensureTags([ref]);
+        created++;
+      }
+    }
+    return { groups: remoteGroups.size, tags: remoteTags.size, markedDeleted: goneGroups.length + goneTags.length, created };
+  }
+
+  /** The live tag a reference names, or null. A WeCom tag wins over a local one of the same name. */
+  async resolve(ref: string): Promise<Tag | null> {
+    const { group, name } = parseTagRef(ref);
+    const found = await this.tags.findLiveByName(name, group ?? undefined);
+    if (found.length > 0) return found.find((t) => t.source === 'wecom') ?? found[0];
+    // "意向:询价" might be a tag literally named so; try the whole string too.
+    if (group) return (await this.tags.findLiveByName(ref.trim()))[0] ?? null;
+    return null;
+  }
+
+  /**
+   * The tags for these references, creating missing ones as WeCom corp tags (add_corp_tag, reference §4.6), in
+   * their named group or in 自动标签. add_corp_tag is not idempotent, so we always look locally first.
+   */
+  async ensureTags(refs: string[]): Promise<Tag[]> {
+    const out: Tag[] = [];
+    let isRefreshed = false;
+    for (const ref of refs) {
+      if (!ref.trim()) throw new ValidationError('标签名不能为空');
+      let existing = await this.resolve(ref);
+      if (!existing && !isRefreshed) {
+        // The local library may lag WeCom (first boot, a tag made in the console): look before creating.
+        await this.store(await this.wecom.getCorpTagList());
+        isRefreshed = true;
+        existing = await this.resolve(ref);
+      }
+      if (existing) {
+        out.push(existing);
+        continue;
+      }
+      const { group, name } = parseTagRef(ref);
+      if (name.length > 30 || (group ?? '').length > 30) throw new ValidationError(`标签名过长（最多 30 个字）：${ref}`);
+      const groupRow = await this.tags.findLiveGroupByName(group ?? DEFAULT_TAG_GROUP);
+      const created =
+        groupRow && groupRow.source === 'wecom'
+          ? await this.wecom.addCorpTag({ groupId: groupRow.id, tags: [{ name }] })
+          : await this.wecom.addCorpTag({ groupName: group ?? DEFAULT_TAG_GROUP, tags: [{ name }] });
+      await this.store([created]);
+      this.log.info({ groupId: created.groupId }, 'corp tag created');
+      const tag = (await this.tags.findByIds(created.tags.filter((t) => t.name === name).map((t) => t.id)))[0];
+      if (!tag) throw new Error('add_corp_tag did not return the new tag');
+      out.push(tag);
+    }
+    return out;
+  }
+
+  /** Create a tag for the console: a WeCom corp tag, or a local-only tag when `isLocal`. */
+  async createTag(input: { group?: string; name: string; isLocal?: boolean }): Promise<Tag> {
+    const ref = input.group ? `${input.group}/${input.name}` : input.name;
+    if (!input.isLocal) return (await this.ensureTags([ref]))[0];
+    const existing = await this.tags.findLiveByName(input.name, input.group ?? DEFAULT_TAG_GROUP);
+    if (existing[0]) return existing[0];
+    const now = this.clock.now().getTime();
+    const groupName = input.group ?? DEFAULT_TAG_GROUP;
+    const group = (await this.tags.findLiveGroupByName(groupName)) ?? { id: `lg_${newId(now)}`, name: groupName, sortOrder: 0, source: 'local' as const };
+    const id = `lt_${newId(now)}`;
+    await this.db.tx(async (em) => {
+      await this.tags.upsertGroupInTx(em, { id: group.id, name: group.name, sortOrder: group.sortOrder, source: group.source }, now);
+      await this.tags.upsertTagInTx(em, { id, groupId: group.id, name: input.name, sortOrder: 0, source: 'local' }, now);
+    });
+    return (await this.tags.findByIds([id]))[0];
+  }
+
+  /** Make sure these WeCom tag ids are known locally (a relation may carry a tag created since the last sync). */
+  async ensureKnown(tagIds: string[]): Promise<void> {
+    if (tagIds.length === 0) return;
+    const known = new Set((await this.tags.findByIds(tagIds)).map((t) => t.id));
+    const missing = tagIds.filter((id) => !known.has(id));
+    if (missing.length > 0) await this.store(await this.wecom.getCorpTagList({ tagIds: missing }));
+  }
+}

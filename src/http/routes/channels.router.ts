@@ -1,0 +1,41 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { ChannelService } from '../../domain/channels/channel.service.js';
+import { pageQuery, parseInput } from '../pagination.js';
+import { requireRole } from '../middleware/auth.js';
+import { bodyOf } from '../body.js';
+import { presentChannel } from '../presenters/channel.presenter.js';
+
+const welcome = z.object({ text: z.string().max(4000).default(''), attachments: z.array(z.record(z.string(), z.unknown())).max(9).optional() });
+const channelBody = z.object({
+  name: z.string().trim().min(1).max(100),
+  staff: z.array(z.string().min(1).max(64)).min(1).max(100),
+  tags: z.array(z.string().trim().min(1).max(61)).max(20).default([]),
+  welcome: welcome.nullable().optional(),
+});
+const idParams = z.object({ id: z.string().min(1).max(36) });
+
+/** `/api/v1/channels`: channel QR codes (渠道活码). */
+export function channelsRouter(channels: ChannelService): Router {
+  const router = new Router({ prefix: '/api/v1/channels' });
+  router.use(requireRole('operator'));
+  router.get('/', async (ctx) => {
+    const q = parseInput(pageQuery, ctx.query);
+    const { items, total } = await channels.list(q.page, q.pageSize);
+    ctx.body = { items: items.map((c) => presentChannel(c)), total };
+  });
+  router.post('/', async (ctx) => {
+    const c = await channels.create(parseInput(channelBody, bodyOf(ctx)));
+    ctx.status = 201;
+    ctx.body = presentChannel(c);
+  });
+  router.get('/:id', async (ctx) => {
+    const { id } = parseInput(idParams, ctx.params);
+    ctx.body = presentChannel(await channels.get(id), await channels.stats(id));
+  });
+  router.patch('/:id', async (ctx) => {
+    const { id } = parseInput(idParams, ctx.params);
+    ctx.body = presentChannel(await channels.update(id, parseInput(channelBody.partial(), bodyOf(ctx))));
+  });
+  return router;
+}

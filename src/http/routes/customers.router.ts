@@ -1,0 +1,60 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { CustomerService, Viewer } from '../../domain/customers/customer.service.js';
+import type { Principal } from '../../domain/auth/api-token.service.js';
+import { pageQuery, parseInput } from '../pagination.js';
+import { requireRole } from '../middleware/auth.js';
+import { bodyOf } from '../body.js';
+import { presentArchive, presentCustomerItem, presentTags } from '../presenters/customer.presenter.js';
+
+const listQuery = pageQuery.extend({ audience: z.string().max(4000).optional(), q: z.string().trim().max(100).optional() });
+const idParams = z.object({ externalUserId: z.string().min(1).max(64) });
+const patchBody = z
+  .object({
+    birthday: z
+      .object({
+        calendar: z.enum(['solar', 'lunar']),
+        month: z.number().int().min(1).max(12),
+        day: z.number().int().min(1).max(31),
+        year: z.number().int().min(1900).max(2100).nullish(),
+        leapMonth: z.boolean().optional(),
+      })
+      .nullable()
+      .optional(),
+    phone: z.string().trim().max(32).nullable().optional(),
+    note: z.string().max(2000).nullable().optional(),
+    region: z.string().max(64).nullable().optional(),
+  })
+  .strict();
+const tagsBody = z.object({ add: z.array(z.string().trim().min(1).max(61)).max(50).default([]), remove: z.array(z.string().trim().min(1).max(61)).max(50).default([]) });
+
+/** The viewer behind a request. */
+export function viewerOf(principal: Principal): Viewer {
+  return { role: principal.role, userid: principal.userid };
+}
+
+/** `/api/v1/customers`: list with audience and search, archive, edits, manual tags. Staff see their own customers. */
+export function customersRouter(customers: CustomerService): Router {
+  const router = new Router({ prefix: '/api/v1/customers' });
+  router.use(requireRole('staff'));
+  router.get('/', async (ctx) => {
+    const q = parseInput(listQuery, ctx.query);
+    const { items, total } = await customers.list(q, viewerOf(ctx.state.principal));
+    ctx.body = { items: items.map(presentCustomerItem), total };
+  });
+  router.get('/:externalUserId', async (ctx) => {
+    const { externalUserId } = parseInput(idParams, ctx.params);
+    const viewer = viewerOf(ctx.state.principal);
+    ctx.body = presentArchive(await customers.getArchive(externalUserId, viewer), viewer);
+  });
+  router.patch('/:externalUserId', async (ctx) => {
+    const { externalUserId } = parseInput(idParams, ctx.params);
+    const viewer = viewerOf(ctx.state.principal);
+    ctx.body = presentArchive(await customers.patch(externalUserId, parseInput(patchBody, bodyOf(ctx)), viewer), viewer);
+  });
+  router.post('/:externalUserId/tags', async (ctx) => {
+    const { externalUserId } = parseInput(idParams, ctx.params);
+    ctx.body = { tags: presentTags(await customers.changeTags(externalUserId, parseInput(tagsBody, bodyOf(ctx)), viewerOf(ctx.state.principal))) };
+  });
+  return router;
+}

@@ -1,0 +1,35 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { tagRuleInput, type TagRuleService } from '../../domain/tags/tag-rule.service.js';
+import { parseInput } from '../pagination.js';
+import { requireRole } from '../middleware/auth.js';
+import { bodyOf } from '../body.js';
+import { presentTagRule } from '../presenters/tag.presenter.js';
+
+const idParams = z.object({ id: z.string().min(1).max(36) });
+
+/** `/api/v1/tag-rules`: keyword (and other) tagging rules. */
+export function tagRulesRouter(rules: TagRuleService): Router {
+  const router = new Router({ prefix: '/api/v1/tag-rules' });
+  router.use(requireRole('operator'));
+  router.get('/', async (ctx) => {
+    const items = await rules.list();
+    ctx.body = { items: items.map(presentTagRule), total: items.length };
+  });
+  router.post('/', async (ctx) => {
+    ctx.status = 201;
+    ctx.body = presentTagRule(await rules.create(parseInput(tagRuleInput, bodyOf(ctx))));
+  });
+  router.get('/:id', async (ctx) => {
+    ctx.body = presentTagRule(await rules.get(parseInput(idParams, ctx.params).id));
+  });
+  router.patch('/:id', async (ctx) => {
+    const { id } = parseInput(idParams, ctx.params);
+    ctx.body = presentTagRule(await rules.update(id, parseInput(tagRuleInput.partial(), bodyOf(ctx))));
+  });
+  router.delete('/:id', async (ctx) => {
+    await rules.remove(parseInput(idParams, ctx.params).id);
+    ctx.status = 204;
+  });
+  return router;
+}

@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testEngines } from '../helpers/databases.js';
+import { api, waitFor } from '../helpers/app.js';
+import { startArchiveApp, snapshotArchive, type ArchiveApp } from './customers.harness.js';
+
+describe.each(testEngines())('customer archive against the sandbox (%s)', (engine) => {
+  let app: ArchiveApp;
+  const admins = ['sunqi'];
+
+  beforeAll(async () => {
+    app = await startArchiveApp(engine, { adminUserids: admins });
+  });
+  afterAll(async () => app?.close());
+
+  const staffIds = () => [...app.sandbox.store.staff.keys()];
+  const welcomes = () => app.sandbox.calls('externalcontact/send_welcome_msg').filter((c) => c.errcode === 0);
+
+  /** Replay every inbox event of these kinds 3× and prove the archive did not change. */
+  async function expectReplaysChangeNothing(kindPrefix: string): Promise<number> {
+    const events = (await app.container.db.query<{ id: number | string }>('SELECT id FROM inbox_events WHERE kind LIKE ? ORDER BY id', [`${kindPrefix}%`])).map((r) => Number(r.id));
+    expect(events.length).toBeGreaterThan(0);
+    const before = await snapshotArchive(app.container);
+    const callsBefore = app.sandbox.calls().filter((c) => ['externalcontact/send_welcome_msg', 'message/send', 'externalcontact/mark_tag'].includes(c.api)).length;
+    for (let i = 0; i < 3; i++) {
+      for (const id of events) {
+        await app.container.inbox.replay(id);
+        await app.container.inboxProcessor.drain();
+      }
+    }
+    expect(await snapshotArchive(app.container)).toBe(before);
+    const failed = await app.container.db.query("SELECT id, error FROM inbox_events WHERE status = 'failed'");
+    expect(failed).toEqual([]);
+    // Nothing non-idempotent was repeated: no second welcome, alert or tag write.
+    expect(app.sandbox.calls().filter((c) => ['externalcontact/send_welcome_msg', 'message/send', 'externalcontact/mark_tag'].includes(c.api)).length).toBe(callsBefore);
+    return events.length;
+  }
+
+  it('a customer scanning a channel code gets profile, tags (WeCom and local), a rendered welcome and a timeline entry within 2 s', async () => {
+    const [u1] = staffIds();
+    const created = await api(app, 'POST', '/api/v1/channels', { name: '春季门店活动', staff: [u1], tags: ['渠道/门店海报', '春季活动'], welcome: { text: '{{name}}您好，我是{{staff}}，欢迎关注！' } });
+    expect(created.status).toBe(201);
+    expect(created.body.state.length).toBeLessThanOrEqual(30);
+    expect(created.body.qrCode).toBeTruthy();
+    const way = [...app.sandbox.store.contactWays.values()].find((w) => w.state === created.body.state)!;
+
+    const t0 = Date.now();
+    const added = await app.sandbox.addCustomer({ configId: way.configId, name: '李四' });
+    await waitFor(() => welcomes().some((c) => JSON.stringify(c.params).includes(added.welcomeCode)), 2000, 'welcome message');
+    const welcomeMs = Date.now() - t0;
+    const archive = await waitFor(async () => {
+      const r = await api(app, 'GET', `/api/v1/customers/${added.externalUserId}`);
+      return r.status === 200 && r.body.tags.length >= 2 && r.body.timeline.length > 0 ? r.body : null;
+    }, 2000, 'archive');
+    expect(Date.now() - t0).toBeLessThan(2000);
+    process.stdout.write(`[customers] callback → welcome ${welcomeMs} ms (${engine})\n`);
+
+    expect(archive.name).toBe('李四');
+    expect(archive.channel).toMatchObject({ id: created.body.id, name: '春季门店活动' });
+    expect(archive.followUsers).toEqual([expect.objectContaining({ userid: u1, state: created.body.state, status: 'active' })]);
+    expect(archive.tags.map((t: { name: string }) => t.name).sort()).toEqual(['春季活动', '门店海报']);
+    expect(archive.tags.find((t: { name: string }) => t.name === '门店海报').group).toBe('渠道');
+    expect(archive.timeline.some((e: { source: string }) => e.source === 'inbox')).toBe(true);
+    const welcome = welcomes().find((c) => JSON.stringify(c.params).includes(added.welcomeCode))!;
+    expect(JSON.stringify(welcome.params)).toContain(`李四您好，我是${u1}，欢迎关注！`);
+    const relation = app.sandbox.store.findRelation(u1, added.externalUserId)!;
+    expect(relation.tagIds.sort()).toEqual(archive.tags.map((t: { id: string }) => t.id).sort());
+    const stats = await api(app, 'GET', `/api/v1/channels/${created.body.id}`);
+    expect(stats.body.stats).toEqual([expect.objectContaining({ adds: 1, deletes: 0, net: 1 })]);
+
+    await expectReplaysChangeNothing('event/change_external_contact/add_external_contact');
+  });
+
+  it('50 customers adding at once all get their welcome; p99 callback → welcome is reported', async () => {
+    const [, u2] = staffIds();
+    const ch = await api(app, 'POST', '/api/v1/channels', { name: '并发测试', staff: [u2], tags: ['并发'], welcome: { text: '你好 {{name}}' } });
+    const way = [...app.sandbox.store.contactWays.values()].find((w) => w.state === ch.body.state)!;
+    const latencies = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const t0 = Date.now();
+        const added = await app.sandbox.addCustomer({ configId: way.configId, name: `客户${i}` });
+        await waitFor(() => welcomes().some((c) => JSON.stringify(c.params).includes(added.welcomeCode)), 10_000, 'welcome');
+        return Date.now() - t0;
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.ceil(latencies.length * 0.99) - 1];
+    process.stdout.write(`[customers] 50 concurrent adds: p50 ${latencies[24]} ms, p99 ${p99} ms (${engine})\n`);
+    expect(latencies).toHaveLength(50);
+  });
+
+  it('edits in the WeCom client are re-read (remark, tags), and replays change nothing', async () => {
+    const [u1] = staffIds();
+    const added = await app.sandbox.addCustomer({ userid: u1, name: '王五' });
+    const someTag = [...app.sandbox.store.tagGroups.values()].flatMap((g) => g.tags).find((t) => !t.isDeleted)!;
+    await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${added.externalUserId}`)).status === 200, 10_000, 'customer');
+    await app.sandbox.editRelation({ userid: u1, externalUserId: added.externalUserId, addTags: [someTag.id], remark: '王总' });
+    const body = await waitFor(async () => {
+      const r = await api(app, 'GET', `/api/v1/customers/${added.externalUserId}`);
+      return r.body.followUsers?.[0]?.remark === '王总' ? r.body : null;
+    }, 10_000, 'edit applied');
+    expect(body.tags.map((t: { id: string }) => t.id)).toContain(someTag.id);
+    await expectReplaysChangeNothing('event/change_external_contact/edit_external_contact');
+  });
+
+  it('churn: customer deletes staff → relation marked, churned, alert to the staff member and admins; staff delete alerts admins; transfer is not a loss', async () => {
+    const [u1, u2, u3] = staffIds();
+    const a = await app.sandbox.addCustomer({ userid: u1, name: '赵六' });
+    const b = await app.sandbox.addCustomer({ userid: u2, name: '钱七' });
+    const t = await app.sandbox.addCustomer({ userid: u3, name: '孙八' });
+    for (const x of [a, b, t]) await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${x.externalUserId}`)).status === 200, 10_000, 'customer');
+    app.sandbox.clearCalls();
+
+    await app.sandbox.customerDeletesStaff({ userid: u1, externalUserId: a.externalUserId });
+    await app.sandbox.staffDeletesCustomer({ userid: u2, externalUserId: b.externalUserId });
+    await app.sandbox.staffDeletesCustomer({ userid: u3, externalUserId: t.externalUserId, source: 'DELETE_BY_TRANSFER' });
+    const sends = await waitFor(() => (app.sandbox.calls('message/send').filter((c) => c.errcode === 0).length >= 2 ? app.sandbox.calls('message/send') : null), 10_000, 'alerts');
+    await app.container.inboxProcessor.drain();
+    const recipients = sends!.map((c) => String((c.params as { touser?: string }).touser).split('|').sort());
+    expect(recipients).toEqual(expect.arrayContaining([[u1, ...admins].sort(), admins]));
+    expect(sends!).toHaveLength(2);
+    expect(JSON.stringify(sends!.map((s) => s.params))).toContain('赵六');
+
+    const ca = (await api(app, 'GET', `/api/v1/customers/${a.externalUserId}`)).body;
+    expect(ca.followUsers[0].status).toBe('deleted_by_customer');
+    expect(ca.activity).toBe('churned');
+    expect(ca.timeline.map((e: { kind: string }) => e.kind)).toContain('event/change_external_contact/del_follow_user');
+    expect((await api(app, 'GET', `/api/v1/customers/${b.externalUserId}`)).body.followUsers[0].status).toBe('deleted_by_staff');
+    expect((await api(app, 'GET', `/api/v1/customers/${t.externalUserId}`)).body.followUsers[0].status).toBe('transferred');
+
+    await expectReplaysChangeNothing('event/change_external_contact/del_');
+  });
+
+  it('tag library events (create, update, delete of tags and groups) are applied and replay-safe', async () => {
+    const created = await app.sandbox.changeTag({ action: 'create', groupName: '会员等级', names: ['金卡', '银卡'] });
+    const lib = await waitFor(async () => {
+      const r = await api(app, 'GET', '/api/v1/tags');
+      const g = r.body.items.find((x: { name: string }) => x.name === '会员等级');
+      return g && g.tags.length === 2 ? r.body : null;
+    }, 10_000, 'tags created');
+    const group = lib.items.find((x: { name: string }) => x.name === '会员等级');
+    const silver = group.tags.find((t: { name: string }) => t.name === '银卡');
+    await app.sandbox.changeTag({ action: 'update', id: silver.id, name: '白银卡' });
+    await app.sandbox.changeTag({ action: 'delete', id: created.ids.find((id) => id !== group.id && id !== silver.id)! });
+    await waitFor(async () => {
+      const g = (await api(app, 'GET', '/api/v1/tags')).body.items.find((x: { name: string }) => x.name === '会员等级');
+      return g && g.tags.length === 1 && g.tags[0].name === '白银卡';
+    }, 10_000, 'tag update + delete');
+    await app.sandbox.changeTag({ action: 'delete', id: group.id });
+    await waitFor(async () => !(await api(app, 'GET', '/api/v1/tags')).body.items.some((x: { name: string }) => x.name === '会员等级'), 10_000, 'group delete');
+    await expectReplaysChangeNothing('event/change_external_tag/');
+  });
+
+  it('KF messages are pulled with a persisted cursor, land on the timeline and run keyword rules (价格 → 意向:询价)', async () => {
+    const first = await app.sandbox.sendKfMessage({ openKfId: 'wkSandboxKf01', text: '你好，请问这个多少钱？' });
+    await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${first.externalUserId}`)).body?.tags?.some((t: { name: string; group: string }) => t.name === '询价' && t.group === '意向'), 10_000, 'keyword tag');
+    await app.sandbox.sendKfMessage({ openKfId: 'wkSandboxKf01', externalUserId: first.externalUserId, text: '我要退货' });
+    const body = await waitFor(async () => {
+      const r = await api(app, 'GET', `/api/v1/customers/${first.externalUserId}`);
+      // Keyword rules run after the message is on the timeline, so wait for both.
+      return r.body.timeline.filter((e: { source: string }) => e.source === 'kf').length === 2 && r.body.tags.length === 2 ? r.body : null;
+    }, 10_000, 'second kf message');
+    expect(body.tags.map((t: { name: string }) => t.name).sort()).toEqual(['售后', '询价']);
+    const cursor = await app.container.db.query<{ cursor: string }>('SELECT `cursor` FROM kf_cursors WHERE open_kfid = ?', ['wkSandboxKf01']);
+    expect(cursor[0].cursor).not.toBe('');
+    await expectReplaysChangeNothing('event/kf_msg_or_event');
+  });
+
+  it('manual tags change WeCom and local; phone is encrypted at rest and shown only to admins', async () => {
+    const [u1, u2] = staffIds();
+    const c = await app.sandbox.addCustomer({ userid: u1, name: '周九' });
+    await app.sandbox.addCustomer({ userid: u2, externalUserId: c.externalUserId });
+    await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${c.externalUserId}`)).body?.owners?.length === 2, 10_000, 'two owners');
+
+    const tagged = await api(app, 'POST', `/api/v1/customers/${c.externalUserId}/tags`, { add: ['客户等级/VIP'], remove: [] });
+    expect(tagged.status).toBe(200);
+    const vip = tagged.body.tags.find((t: { name: string }) => t.name === 'VIP');
+    expect(app.sandbox.store.findRelation(u1, c.externalUserId)!.tagIds).toContain(vip.id);
+    expect(app.sandbox.store.findRelation(u2, c.externalUserId)!.tagIds).toContain(vip.id);
+    const removed = await api(app, 'POST', `/api/v1/customers/${c.externalUserId}/tags`, { add: [], remove: ['VIP'] });
+    expect(removed.body.tags.some((t: { name: string }) => t.name === 'VIP')).toBe(false);
+    expect(app.sandbox.store.findRelation(u1, c.externalUserId)!.tagIds).not.toContain(vip.id);
+
+    const patched = await api(app, 'PATCH', `/api/v1/customers/${c.externalUserId}`, { phone: '13800138000', birthday: { calendar: 'lunar', month: 8, day: 15 }, note: '喜欢绿茶' });
+    expect(patched.status).toBe(200);
+    expect(patched.body.phone).toBe('13800138000');
+    expect(patched.body.birthday).toMatchObject({ calendar: 'lunar', month: 8, day: 15 });
+    const raw = await app.archive.repos.customers.rawRow(c.externalUserId);
+    expect(String(raw!.phone_enc)).toMatch(/^v1:/);
+    expect(String(raw!.phone_enc)).not.toContain('13800138000');
+    expect(String(raw!.phone_index)).not.toContain('138');
+    const search = await api(app, 'GET', '/api/v1/customers?q=13800138000');
+    expect(search.body.items.map((i: { externalUserId: string }) => i.externalUserId)).toEqual([c.externalUserId]);
+
+    const staffToken = (await app.container.tokens.create({ role: 'staff', userid: u1 })).token;
+    const asStaff = await api(app, 'GET', `/api/v1/customers/${c.externalUserId}`, undefined, staffToken);
+    expect(asStaff.body.phone).toBe('138****8000');
+    const other = await app.sandbox.addCustomer({ userid: u2, name: '吴十' });
+    await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${other.externalUserId}`)).status === 200, 10_000, 'other');
+    expect((await api(app, 'GET', `/api/v1/customers/${other.externalUserId}`, undefined, staffToken)).status).toBe(404);
+    const list = await api(app, 'GET', '/api/v1/customers?pageSize=500', undefined, staffToken);
+    expect(list.body.items.every((i: { owners: string[] }) => i.owners.includes(u1))).toBe(true);
+
+    const preview = await api(app, 'POST', '/api/v1/audiences/preview', { audience: `owner:${u1} AND owner:${u2}` });
+    expect(preview.body.count).toBe(1);
+    expect(preview.body.byStaff).toEqual(expect.arrayContaining([{ userid: u1, count: 1 }, { userid: u2, count: 1 }]));
+    expect((await api(app, 'POST', '/api/v1/audiences/preview', { audience: 'tag:(' })).status).toBe(400);
+  });
+});

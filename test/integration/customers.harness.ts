@@ -1,0 +1,45 @@
+import type { Container } from '../../src/container.js';
+import type { WecomSandbox } from '../../src/wecom/sandbox/sandbox.js';
+import type { WecomGateway } from '../../src/wecom/client/gateway.js';
+import type { ArchiveModule } from '../../src/domain/customers/register.js';
+import type { DbEngine } from '../../src/persistence/data-source.js';
+import { startTestApp } from '../helpers/app.js';
+
+/** The bot over a real database with its in-process WeCom sandbox, callbacks flowing back over real HTTP. */
+export interface ArchiveApp {
+  url: string;
+  sandbox: WecomSandbox;
+  container: Container;
+  archive: ArchiveModule;
+  wecom: WecomGateway;
+  close(): Promise<void>;
+}
+
+/** Start the bot (workers running) with the archive wired to the container's sandbox-backed client. */
+export async function startArchiveApp(engine: DbEngine, opts: { adminUserids?: string[]; startServices?: boolean; seed?: boolean } = {}): Promise<ArchiveApp> {
+  const app = await startTestApp(engine, {
+    overrides: { alerts: { adminUserids: opts.adminUserids ?? [] }, inbox: { workers: 8, pollIntervalMs: 200 }, sandbox: { seed: opts.seed ?? true } },
+    build: { sandbox: { callbackRetryDelaysMs: [100, 100, 100] } },
+    startServices: opts.startServices ?? true,
+  });
+  const holder = app.container as Container & { archive?: ArchiveModule };
+  if (!holder.archive || !app.container.sandbox) throw new Error('archive or sandbox not wired');
+  return { url: app.url, sandbox: app.container.sandbox, container: app.container, archive: holder.archive, wecom: app.container.wecom, close: app.close };
+}
+
+/** Everything the archive holds, as comparable JSON, for replay tests (timeline ids excluded: ordering only). */
+export async function snapshotArchive(c: Container): Promise<string> {
+  const q = (sql: string) => c.db.query(sql);
+  const out = {
+    customers: await q('SELECT external_user_id, name, activity, channel_id, first_added_at, last_interaction_at FROM customers ORDER BY external_user_id'),
+    relations: await q('SELECT userid, external_user_id, remark, status, state, last_event_time FROM follow_relations ORDER BY userid, external_user_id'),
+    customerTags: await q('SELECT external_user_id, tag_id, userid, source, rule_id FROM customer_tags ORDER BY external_user_id, tag_id, userid, source'),
+    tags: await q('SELECT id, group_id, name, deleted_at FROM tags ORDER BY id'),
+    groups: await q('SELECT id, name, deleted_at FROM tag_groups ORDER BY id'),
+    stats: await q('SELECT channel_id, day, adds, deletes FROM channel_stats ORDER BY channel_id, day'),
+    timeline: await q('SELECT external_user_id, kind, source, source_id FROM timeline_entries ORDER BY source, source_id'),
+    chats: await q('SELECT chat_id, member_id FROM group_chat_members ORDER BY chat_id, member_id'),
+    kf: await q('SELECT open_kfid, `cursor` FROM kf_cursors ORDER BY open_kfid'),
+  };
+  return JSON.stringify(out);
+}
