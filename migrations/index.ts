@@ -1,5 +1,7 @@
 import type { MigrationInterface } from 'typeorm';
 import { InboxTokensTimeline1795000000001 } from './0001-inbox-tokens-timeline.js';
+import { Archive1795000000002 } from './0002-archive.js';
+import { Scheduling1795000000003 } from './0003-scheduling.js';
 
 /** Every migration, in the order it runs. Append only; never edit a shipped migration. */
-export const migrations: (new () => MigrationInterface)[] = [InboxTokensTimeline1795000000001];
+export const migrations: (new () => MigrationInterface)[] = [InboxTokensTimeline1795000000001, Archive1795000000002, Scheduling1795000000003];

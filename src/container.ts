@@ -22,6 +22,7 @@ import type { WecomGateway } from './wecom/client/gateway.js';
 import { WecomSandbox } from './wecom/sandbox/sandbox.js';
 import { registerArchive } from './domain/customers/register.js';
 import { registerScheduling } from './jobs/register-scheduling.js';
+import { registerNightlySync } from './jobs/sync.hook.js';
 
 /** Something with a start and a stop, run by `serve` after listen and stopped in reverse order on SIGTERM. */
 export interface Service {
@@ -166,6 +167,6 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
  * feature so this file stays a table of contents.
  */
 async function wireFeatures(c: Container): Promise<void> {
-  const features: ((c: Container) => void | Promise<void>)[] = [registerArchive, registerScheduling];
+  const features: ((c: Container) => void | Promise<void>)[] = [registerArchive, registerScheduling, registerNightlySync];
   for (const f of features) await f(c);
 }

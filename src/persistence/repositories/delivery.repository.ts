@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import { isDuplicateKeyError } from '../data-source.js';
 import { newId } from '../../shared/ids.js';
@@ -6,6 +7,9 @@ import type { Channel } from '../../domain/care/care-rule.types.js';
 import type { Delivery, DeliveryFilter, DeliveryKind, DeliveryStatus, NewDelivery } from '../../domain/delivery/delivery.types.js';
 import type { CapPeriod } from '../../domain/delivery/frequency-caps.js';
 import { freeSlots } from '../../domain/delivery/frequency-caps.js';
+
+/** An open ledger transaction (opaque to the domain). */
+export type LedgerTx = EntityManager;
 
 /** Where a WeCom batch is. */
 export type BatchStatus = 'submitting' | 'submitted' | 'done' | 'abandoned' | 'failed';
@@ -140,8 +144,17 @@ export interface RecipientResult {
 export class DeliveryRepository {
   constructor(private readonly db: Db) {}
 
+  /** Run ledger writes in one transaction (planning a page at once: one commit instead of one per statement). */
+  inTx<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.tx(fn);
+  }
+
+  private q<T = Record<string, unknown>>(em: EntityManager | undefined, sql: string, params: unknown[]): Promise<T[]> {
+    return em ? (em.query(sql, params) as Promise<T[]>) : this.db.query<T>(sql, params);
+  }
+
   /** Insert a planned row; null when (source, customer, occasion) already exists: the unique key decides. */
-  async insertPlanned(d: NewDelivery, runId: string | null, now: Date): Promise<number | null> {
+  async insertPlanned(d: NewDelivery, runId: string | null, now: Date, em?: EntityManager): Promise<number | null> {
     const params = [
       d.source, d.kind, d.ruleId ?? null, d.broadcastId ?? null, d.externalUserId, d.occasion, d.channel, d.priority, d.senderUserid,
       d.text, d.attachments.length ? JSON.stringify(d.attachments) : null, d.localDate, d.notBefore.getTime(), d.expiresAt.getTime(),
@@ -152,10 +165,10 @@ export class DeliveryRepository {
       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)`;
     try {
       if (this.db.engine === 'sqlite') {
-        const rows = await this.db.query<{ id: number }>(`${sql} RETURNING id`, params);
+        const rows = await this.q<{ id: number }>(em, `${sql} RETURNING id`, params);
         return Number(rows[0].id);
       }
-      const res = (await this.db.query(sql, params)) as unknown as { insertId: number };
+      const res = (await this.q(em, sql, params)) as unknown as { insertId: number };
       return Number(res.insertId);
     } catch (err) {
       if (isDuplicateKeyError(err)) return null;
@@ -173,14 +186,15 @@ export class DeliveryRepository {
    * Claim one slot of a cap period for a delivery: the lowest free n in 1..limit whose INSERT succeeds. Racing
    * claimers collide on UNIQUE(customer, scope, period, n); false when every slot is taken.
    */
-  async claimSlot(externalUserId: string, cap: CapPeriod, deliveryId: number, now: Date): Promise<boolean> {
-    const taken = await this.db.query<{ n: number | string }>(
+  async claimSlot(externalUserId: string, cap: CapPeriod, deliveryId: number, now: Date, em?: EntityManager): Promise<boolean> {
+    const taken = await this.q<{ n: number | string }>(
+      em,
       'SELECT n FROM send_slots WHERE external_user_id = ? AND scope = ? AND period = ?',
       [externalUserId, cap.scope, cap.period],
     );
     for (const n of freeSlots(cap.limit, taken.map((t) => Number(t.n)))) {
       try {
-        await this.db.query('INSERT INTO send_slots (external_user_id, scope, period, n, delivery_id, created_at) VALUES (?,?,?,?,?,?)', [
+        await this.q(em, 'INSERT INTO send_slots (external_user_id, scope, period, n, delivery_id, created_at) VALUES (?,?,?,?,?,?)', [
           externalUserId, cap.scope, cap.period, n, deliveryId, now.getTime(),
         ]);
         return true;
@@ -192,9 +206,9 @@ export class DeliveryRepository {
   }
 
   /** Give back every slot a delivery holds (it was skipped or expired before reaching anyone). */
-  async releaseSlots(deliveryIds: number[]): Promise<void> {
+  async releaseSlots(deliveryIds: number[], em?: EntityManager): Promise<void> {
     if (deliveryIds.length === 0) return;
-    await this.db.query(`DELETE FROM send_slots WHERE delivery_id IN (${marks(deliveryIds.length)})`, deliveryIds);
+    await this.q(em, `DELETE FROM send_slots WHERE delivery_id IN (${marks(deliveryIds.length)})`, deliveryIds);
   }
 
   /** How many slots of a scope a customer holds in a period. */
@@ -206,13 +220,12 @@ export class DeliveryRepository {
   }
 
   /** Move planned rows to `skipped` with a reason. */
-  async markSkipped(ids: number[], reason: string, now: Date): Promise<number> {
+  async markSkipped(ids: number[], reason: string, now: Date, em?: EntityManager): Promise<number> {
     if (ids.length === 0) return 0;
-    const n = await this.db.exec(
-      `UPDATE deliveries SET status = 'skipped', reason = ?, updated_at = ? WHERE id IN (${marks(ids.length)}) AND status = 'planned'`,
-      [reason.slice(0, 200), now.getTime(), ...ids],
-    );
-    await this.releaseSlots(ids);
+    const sql = `UPDATE deliveries SET status = 'skipped', reason = ?, updated_at = ? WHERE id IN (${marks(ids.length)}) AND status = 'planned'`;
+    const params = [reason.slice(0, 200), now.getTime(), ...ids];
+    const n = em ? await execIn(em, sql, params) : await this.db.exec(sql, params);
+    await this.releaseSlots(ids, em);
     return n;
   }
 

@@ -1,0 +1,167 @@
+/**
+ * `npm run bench -- care`: the care run's planning over a large archive. Generates BENCH_CARE_CUSTOMERS customers
+ * (default 1,000,000; birthdays spread uniformly, so about 1/365 fall on the benchmark day, 10 % of them lunar),
+ * each followed by one of 20 staff, then times `CarePlanner.planDay` with the default rules writing real ledger
+ * rows, sampling peak RSS. Runs on SQLite and, when BENCH_MYSQL_URL or TEST_MYSQL_URL is set, on MySQL.
+ * BENCH_CARE_ENGINES=sqlite|mysql|sqlite,mysql narrows it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createConnection } from 'mysql2/promise';
+import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
+import { Db } from '../../src/persistence/db.js';
+import { migrations } from '../../migrations/index.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { newId } from '../../src/shared/ids.js';
+import { zonedTimeToUtc } from '../../src/shared/dates.js';
+import { loadCareConfig } from '../../src/domain/care/care-settings.js';
+import { CareRuleRepository } from '../../src/persistence/repositories/care-rule.repository.js';
+import { CareScanRepository } from '../../src/persistence/repositories/care-scan.repository.js';
+import { DeliveryRepository } from '../../src/persistence/repositories/delivery.repository.js';
+import { CarePlanner } from '../../src/domain/care/care-planner.js';
+import { DeliveryLedger } from '../../src/domain/delivery/delivery-ledger.js';
+import type { CareRule } from '../../src/domain/care/care-rule.types.js';
+
+const TZ = 'Asia/Shanghai';
+// Not a holiday, so the run is birthdays, anniversaries, follow-ups and notes, as on most days.
+const TODAY = '2026-03-17';
+const STAFF = 20;
+
+interface BenchDb {
+  engine: DbEngine;
+  url: string;
+  drop(): Promise<void>;
+}
+
+async function createBenchDb(engine: DbEngine): Promise<BenchDb> {
+  if (engine === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'wecom-ops-care-bench-'));
+    return { engine, url: `sqlite:${join(dir, 'bench.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const base = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+  const name = `wecom_ops_care_bench_${randomBytes(3).toString('hex')}`;
+  const admin = await createConnection(base);
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return {
+    engine,
+    url: u.toString(),
+    drop: async () => {
+      const c = await createConnection(base);
+      await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await c.end();
+    },
+  };
+}
+
+/** A deterministic PRNG so both engines get the same archive. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function generate(db: Db, n: number): Promise<void> {
+  const rand = prng(42);
+  for (let i = 0; i < STAFF; i++) await db.query("INSERT INTO staff (userid, name, status, updated_at) VALUES (?, ?, 'active', 0)", [`staff${i}`, `员工${i}`]);
+  const batch = 2000;
+  const day0 = zonedTimeToUtc('2022-01-01', '09:00', TZ).getTime();
+  for (let start = 0; start < n; start += batch) {
+    const custRows: unknown[] = [];
+    const relRows: unknown[] = [];
+    const count = Math.min(batch, n - start);
+    for (let k = 0; k < count; k++) {
+      const i = start + k;
+      const id = `wm${String(i).padStart(10, '0')}`;
+      const lunar = rand() < 0.1;
+      const month = 1 + Math.floor(rand() * 12);
+      const day = 1 + Math.floor(rand() * (lunar ? 30 : [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]));
+      const hasBirthday = rand() < 0.95;
+      const added = day0 + Math.floor(rand() * 1500) * 86_400_000;
+      const last = rand() < 0.7 ? added + Math.floor(rand() * 300) * 86_400_000 : null;
+      custRows.push(id, `客户${i}`, hasBirthday ? (lunar ? 'lunar' : 'solar') : null, hasBirthday ? month : null, hasBirthday ? day : null, added, last);
+      relRows.push(`staff${i % STAFF}`, id, added);
+    }
+    await db.tx(async (em) => {
+      await em.query(
+        `INSERT INTO customers (external_user_id, name, type, gender, birthday_calendar, birthday_month, birthday_day, birthday_leap, first_added_at, last_interaction_at, activity, opted_out, created_at, updated_at)
+         VALUES ${Array(count).fill("(?,?,1,0,?,?,?,0,?,?,'active',0,0,0)").join(',')}`,
+        custRows,
+      );
+      await em.query(
+        `INSERT INTO follow_relations (userid, external_user_id, add_way, added_at, status, created_at, updated_at) VALUES ${Array(count).fill("(?,?,1,?,'active',0,0)").join(',')}`,
+        relRows,
+      );
+    });
+  }
+}
+
+async function benchEngine(engine: DbEngine, n: number): Promise<Record<string, number | string>> {
+  const target = await createBenchDb(engine);
+  const ds = createDataSource({ databaseUrl: target.url, migrations });
+  await ds.initialize();
+  try {
+    await ds.runMigrations({ transaction: 'each' });
+    const db = new Db(ds);
+    const genStart = Date.now();
+    await generate(db, n);
+    const generateMs = Date.now() - genStart;
+
+    const config = loadCareConfig();
+    const now = zonedTimeToUtc(TODAY, '09:00', TZ);
+    const rules: CareRule[] = config.rules
+      .filter((r) => r.enabled)
+      .map((r, i) => ({ ...r, id: `rule-${i}`, seedKey: r.seedKey, attachments: [], createdAt: now, updatedAt: now }) as CareRule);
+    const ruleRepo = new CareRuleRepository(db);
+    for (const r of rules) await ruleRepo.insert(r, now);
+    const planner = new CarePlanner(new CareScanRepository(db), engine, { tz: TZ, pageSize: config.settings.pageSize, senderPolicy: 'latest' }, silentLogger);
+    const ledger = new DeliveryLedger(new DeliveryRepository(db), { massQuotaRule: 'days_of_month', perCustomerPerDay: 1 }, () => now, newId());
+
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 25);
+    const t0 = process.hrtime.bigint();
+    const counts = await planner.planDay({ today: TODAY, now, rules, sink: ledger });
+    const planMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return {
+      engine,
+      customers: n,
+      generateMs,
+      planMs: Math.round(planMs),
+      planned: counts.planned,
+      skipped: counts.skipped,
+      candidates: counts.candidates,
+      rssBeforeMb: Math.round(rssBefore / 2 ** 20),
+      peakRssMb: Math.round(peak / 2 ** 20),
+      targetMs: 10_000,
+      targetRssMb: 300,
+    };
+  } finally {
+    await ds.destroy();
+    await target.drop();
+  }
+}
+
+/** Run the care planning benchmark; `customers` defaults to BENCH_CARE_CUSTOMERS or 1,000,000. */
+export async function runCareBench(opts: { customers?: number; engines?: DbEngine[] } = {}): Promise<Record<string, number | string>[]> {
+  const n = opts.customers ?? Number(process.env.BENCH_CARE_CUSTOMERS ?? 1_000_000);
+  const engines =
+    opts.engines ??
+    ((process.env.BENCH_CARE_ENGINES?.split(',') as DbEngine[] | undefined) ??
+      (['sqlite', ...(process.env.BENCH_MYSQL_URL || process.env.TEST_MYSQL_URL ? ['mysql'] : [])] as DbEngine[]));
+  const out: Record<string, number | string>[] = [];
+  for (const engine of engines) out.push(await benchEngine(engine, n));
+  return out;
+}

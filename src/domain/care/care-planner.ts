@@ -1,0 +1,238 @@
+import { LunarMonth, Solar } from 'lunar-typescript';
+import type { DbEngine } from '../../persistence/data-source.js';
+import type { CareScanRepository, ScannedCustomer, Sender, SqlCondition } from '../../persistence/repositories/care-scan.repository.js';
+import { addDays, isLeapYear, localDate, parseLocalDate, zonedTimeToUtc } from '../../shared/dates.js';
+import type { Logger } from '../../shared/logger.js';
+import { renderTemplate, type TemplateVars } from '../../shared/template.js';
+import { compileAudience } from '../audiences/audience.compiler.js';
+import { parseAudience } from '../audiences/index.js';
+import type { PlanOutcome, PlanSink } from '../delivery/delivery-ledger.js';
+import type { NewDelivery } from '../delivery/delivery.types.js';
+import { anniversaryDue, anniversaryYearsDue, birthdayOn, HOLIDAYS, holidaysOn, isValidBirthday, occasionKey } from './occasions.js';
+import { effectiveChannel, type CareRule } from './care-rule.types.js';
+
+/** Counts of one planning pass. */
+export interface PlanCounts {
+  rules: number;
+  candidates: number;
+  planned: number;
+  skipped: number;
+  duplicate: number;
+}
+
+/** Planner settings. */
+export interface PlannerSettings {
+  tz: string;
+  pageSize: number;
+  senderPolicy: 'latest' | 'earliest';
+}
+
+/** One message a rule wants to send, before the ledger decides. */
+interface Candidate {
+  customer: ScannedCustomer;
+  occasion: string;
+  vars: TemplateVars;
+  /** The staff member to remind instead of the customer's owner (notes). */
+  senderOverride?: string | null;
+}
+
+// Anniversaries in whole years are looked for up to this many years back.
+const MAX_ANNIVERSARY_YEARS = 50;
+
+/**
+ * Plans today's care messages into the ledger. Rules run in priority order (highest first) and each streams its
+ * candidates from the database in keyset pages: an SQL prefilter (birthday month/day, added-at day windows, the
+ * compiled audience) narrows the scan, and the exact occasion rules (occasions.ts) decide. Nothing holds more
+ * than one page of customers in memory.
+ */
+export class CarePlanner {
+  constructor(
+    private readonly scan: CareScanRepository,
+    private readonly engine: DbEngine,
+    private readonly settings: PlannerSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** Plan every enabled care rule (not win-back) for local date `today`. */
+  async planDay(input: { today: string; now: Date; rules: CareRule[]; sink: PlanSink; report?: (line: string) => void }): Promise<PlanCounts> {
+    const counts: PlanCounts = { rules: 0, candidates: 0, planned: 0, skipped: 0, duplicate: 0 };
+    const rules = input.rules.filter((r) => r.enabled && r.occasion.type !== 'winback').sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id));
+    for (const rule of rules) {
+      counts.rules += 1;
+      for await (const page of this.candidates(rule, input.today)) {
+        const senders = await this.scan.sendersOf(page.map((c) => c.customer.externalUserId), this.settings.senderPolicy);
+        const overrides = [...new Set(page.map((c) => c.senderOverride).filter((u): u is string => !!u))];
+        const names = await this.scan.staffNames(overrides);
+        const deliveries = page.map((cand) => {
+          const sender: Sender | null = cand.senderOverride
+            ? { userid: cand.senderOverride, name: names.get(cand.senderOverride) ?? cand.senderOverride }
+            : (senders.get(cand.customer.externalUserId) ?? null);
+          return this.toDelivery(rule, cand, sender, input.today);
+        });
+        const outcomes = await input.sink.planMany(deliveries);
+        counts.candidates += deliveries.length;
+        outcomes.forEach((o, i) => {
+          tally(counts, o);
+          input.report?.(describe(rule, deliveries[i], o));
+        });
+      }
+    }
+    return counts;
+  }
+
+  /** Build the ledger row for a candidate. */
+  private toDelivery(rule: CareRule, cand: Candidate, sender: Sender | null, today: string): NewDelivery {
+    const { tz } = this.settings;
+    return {
+      source: `care:${rule.id}`,
+      kind: 'care',
+      ruleId: rule.id,
+      externalUserId: cand.customer.externalUserId,
+      occasion: cand.occasion,
+      channel: effectiveChannel(rule),
+      priority: rule.priority,
+      senderUserid: sender?.userid ?? null,
+      text: renderTemplate(rule.template, { name: cand.customer.name, staff: sender?.name ?? '', ...cand.vars }),
+      attachments: rule.attachments,
+      localDate: today,
+      notBefore: zonedTimeToUtc(today, rule.sendTime, tz),
+      // Policy (reliability §2): a care message is for its day; if it cannot go out that day it expires.
+      expiresAt: zonedTimeToUtc(addDays(today, 1), '00:00', tz),
+    };
+  }
+
+  /** Pages of candidates for a rule on `today`. */
+  private async *candidates(rule: CareRule, today: string): AsyncGenerator<Candidate[]> {
+    const { tz, pageSize } = this.settings;
+    const base: SqlCondition[] = [];
+    if (rule.audience) base.push(compileAudience(parseAudience(rule.audience), { engine: this.engine, today, timezone: tz }));
+    // Consent: customers who opted out are never planned for customer-facing messages (re-checked at send time).
+    if (effectiveChannel(rule) !== 'staff_reminder') base.push({ sql: 'c.opted_out = 0', params: [] });
+    const occ = rule.occasion;
+    switch (occ.type) {
+      case 'birthday': {
+        for await (const page of this.scan.stream([...base, birthdayPrefilter(today)], pageSize)) {
+          const out: Candidate[] = [];
+          for (const customer of page) {
+            if (!customer.birthday || !isValidBirthday(customer.birthday)) continue;
+            const hit = birthdayOn(customer.birthday, today);
+            if (hit) out.push({ customer, occasion: occasionKey({ kind: 'birthday', year: hit.year }), vars: {} });
+          }
+          if (out.length) yield out;
+        }
+        return;
+      }
+      case 'holiday': {
+        const wanted = HOLIDAYS.filter((h) => occ.holidays.includes(h.key));
+        for (const { holiday, occurrence } of holidaysOn(today, wanted)) {
+          const key = occasionKey({ kind: 'holiday', holidayKey: holiday.key, year: occurrence.year });
+          for await (const page of this.scan.stream(base, pageSize)) {
+            yield page.map((customer) => ({ customer, occasion: key, vars: { holiday: holiday.name } }));
+          }
+        }
+        return;
+      }
+      case 'anniversary': {
+        // One scan for every milestone: the customers added on any of the milestone days, classified in JS.
+        const addedDays = occ.days.map((days) => addDays(today, -days));
+        if (occ.years) {
+          const { year, month, day } = parseLocalDate(today);
+          for (let y = 1; y <= MAX_ANNIVERSARY_YEARS; y++) {
+            addedDays.push(`${String(year - y).padStart(4, '0')}-${today.slice(5)}`);
+            // 29 February contacts celebrate on 28 February in common years (the occasions.ts rule).
+            if (month === 2 && day === 28 && !isLeapYear(year) && isLeapYear(year - y)) addedDays.push(`${String(year - y).padStart(4, '0')}-02-29`);
+          }
+        }
+        if (addedDays.length === 0) return;
+        const windows = addedDays.map((d) => this.addedOn(d));
+        const anyDay = { sql: windows.map((w) => `(${w.sql})`).join(' OR '), params: windows.flatMap((w) => w.params) };
+        for await (const page of this.scan.stream([...base, anyDay], pageSize)) {
+          const out: Candidate[] = [];
+          for (const customer of page) {
+            if (!customer.firstAddedAt) continue;
+            const added = localDate(customer.firstAddedAt, tz);
+            const days = anniversaryDue(added, today, occ.days);
+            if (days !== null) out.push({ customer, occasion: occasionKey({ kind: 'anniversary', days }), vars: { days } });
+            const years = occ.years ? anniversaryYearsDue(added, today) : null;
+            if (years !== null) out.push({ customer, occasion: occasionKey({ kind: 'anniversary-years', years }), vars: { days: daysSince(customer, today, tz), years } });
+          }
+          if (out.length) yield out;
+        }
+        return;
+      }
+      case 'followup': {
+        const added = addDays(today, -occ.afterDays);
+        // "No interaction since being added": nothing recorded after the add itself.
+        const silent = { sql: '(c.last_interaction_at IS NULL OR c.last_interaction_at <= c.first_added_at)', params: [] };
+        for await (const page of this.scan.stream([...base, this.addedOn(added), silent], pageSize)) {
+          yield page.map((customer) => ({ customer, occasion: `followup:${occ.afterDays}d`, vars: { days: occ.afterDays } }));
+        }
+        return;
+      }
+      case 'note_due': {
+        let after = '';
+        for (;;) {
+          const notes = await this.scan.notesDue(today, after, pageSize);
+          if (notes.length === 0) return;
+          after = notes[notes.length - 1].id;
+          const customers = await this.scan.byIds([...new Set(notes.map((n) => n.externalUserId))]);
+          const out: Candidate[] = [];
+          for (const note of notes) {
+            const customer = customers.get(note.externalUserId);
+            if (customer) out.push({ customer, occasion: `note:${note.id}`, vars: { note: note.text }, senderOverride: note.userid });
+          }
+          if (out.length) yield out;
+          if (notes.length < pageSize) return;
+        }
+      }
+      case 'winback':
+        return;
+    }
+  }
+
+  /** Customers first added on local date `date`. */
+  private addedOn(date: string): SqlCondition {
+    const { tz } = this.settings;
+    return {
+      sql: 'c.first_added_at >= ? AND c.first_added_at < ?',
+      params: [zonedTimeToUtc(date, '00:00', tz).getTime(), zonedTimeToUtc(addDays(date, 1), '00:00', tz).getTime()],
+    };
+  }
+}
+
+function daysSince(c: ScannedCustomer, today: string, tz: string): number {
+  const added = localDate(c.firstAddedAt!, tz);
+  return Math.round((zonedTimeToUtc(today, '00:00', tz).getTime() - zonedTimeToUtc(added, '00:00', tz).getTime()) / 86_400_000);
+}
+
+/**
+ * A superset of today's birthdays, in SQL: solar (month, day) with 29 February on 28 February in common years,
+ * and lunar birthdays in today's lunar month number (leap or not) on today's lunar day, plus day 30 on the last day
+ * of a 29-day month. `birthdayOn` then decides exactly (leap-month fallbacks included).
+ */
+export function birthdayPrefilter(today: string): SqlCondition {
+  const { year, month, day } = parseLocalDate(today);
+  const solarDays = month === 2 && day === 28 && !isLeapYear(year) ? [28, 29] : [day];
+  const lunar = Solar.fromYmd(year, month, day).getLunar();
+  const lunarMonth = Math.abs(lunar.getMonth());
+  const lunarDays = [lunar.getDay()];
+  const dayCount = LunarMonth.fromYm(lunar.getYear(), lunar.getMonth())?.getDayCount() ?? 30;
+  if (lunar.getDay() === dayCount && dayCount === 29) lunarDays.push(30);
+  return {
+    sql:
+      `(c.birthday_calendar = 'solar' AND c.birthday_month = ? AND c.birthday_day IN (${solarDays.map(() => '?').join(',')}))` +
+      ` OR (c.birthday_calendar = 'lunar' AND c.birthday_month = ? AND c.birthday_day IN (${lunarDays.map(() => '?').join(',')}))`,
+    params: [month, ...solarDays, lunarMonth, ...lunarDays],
+  };
+}
+
+function tally(counts: PlanCounts, o: PlanOutcome): void {
+  if (o.result === 'planned') counts.planned += 1;
+  else if (o.result === 'skipped') counts.skipped += 1;
+  else counts.duplicate += 1;
+}
+
+function describe(rule: CareRule, d: NewDelivery, o: PlanOutcome): string {
+  const what = o.result === 'planned' ? '计划 planned' : o.result === 'skipped' ? `跳过 skipped (${o.reason})` : '已存在 duplicate';
+  return `${what}\t${rule.name}\t${d.occasion}\t${d.externalUserId}\tvia ${d.channel}${d.senderUserid ? `/${d.senderUserid}` : ''}\t${d.text}`;
+}

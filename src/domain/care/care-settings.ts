@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { careRuleInput, type CareRuleInput } from './care-rule.types.js';
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:mm');
+
+/** Scheduling, delivery and win-back settings (config/care-rules.json `settings`; every field has a default). */
+export const careSettingsSchema = z.object({
+  /** Local time of the daily care run; a missed run is caught up on start the same day. */
+  careTime: hhmm.default('09:00'),
+  /** Cron expressions of the jobs (node-cron syntax, APP_TIMEZONE). `care` is derived from careTime. */
+  schedules: z
+    .object({
+      winback: z.string().default('0 10 * * *'),
+      scoring: z.string().default('30 3 * * *'),
+      broadcasts: z.string().default('* * * * *'),
+      'delivery-results': z.string().default('*/2 * * * *'),
+      sync: z.string().default('0 4 * * *'),
+    })
+    .prefault({}),
+  /** Nothing is submitted to WeCom inside this local window; planned rows wait (reliability §2). */
+  quietHours: z.object({ start: hhmm, end: hhmm }).default({ start: '21:00', end: '09:00' }),
+  /** The corp's 群发规则, which the API cannot read (reference §5.1). */
+  massQuotaRule: z.enum(['days_of_month', 'seven_per_week', 'one_per_day']).default('days_of_month'),
+  /** Our own cap: customer-facing care/win-back messages per customer per local day. */
+  perCustomerPerDay: z.number().int().min(1).max(20).default(1),
+  /** Which follower sends when a customer has several: the most recently added active relation, or the first. */
+  senderPolicy: z.enum(['latest', 'earliest']).default('latest'),
+  /** Customers read per page when planning; memory stays flat whatever the customer count. */
+  pageSize: z.number().int().min(100).max(50_000).default(5000),
+  /** How often a submitted mass task is polled for results. */
+  resultPollMinutes: z.number().int().min(1).max(1440).default(10),
+  /** A task nobody confirmed within this many days is cancelled and its rows expire. */
+  taskExpiryDays: z.number().int().min(1).max(30).default(3),
+  /** A `submitting` batch older than this is presumed crashed and reconciled against WeCom. */
+  reconcileAfterSeconds: z.number().int().min(1).max(3600).default(120),
+  activity: z
+    .object({
+      /** Silent this many days → dormant. */
+      dormantDays: z.number().int().min(1).default(30),
+      /** Silent this many days (or no active relation) → churned. */
+      churnedDays: z.number().int().min(2).default(90),
+    })
+    .prefault({}),
+});
+
+/** Validated scheduling settings. */
+export type CareSettings = z.infer<typeof careSettingsSchema>;
+
+/** The whole config/care-rules.json file: settings plus the default rules seeded on first start. */
+export const careConfigSchema = z.object({
+  settings: careSettingsSchema.prefault({}),
+  rules: z.array(careRuleInput.extend({ seedKey: z.string().min(1).max(64) })).default([]),
+});
+
+/** The parsed config file. */
+export type CareConfig = { settings: CareSettings; rules: (CareRuleInput & { seedKey: string })[] };
+
+/** Defaults when no file is given (tests). */
+export function defaultCareSettings(overrides: Partial<CareSettings> = {}): CareSettings {
+  return { ...careSettingsSchema.parse({}), ...overrides };
+}
+
+/** Read and validate config/care-rules.json; every problem is listed in the thrown error. */
+export function loadCareConfig(file: string | URL = new URL('../../../config/care-rules.json', import.meta.url)): CareConfig {
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const r = careConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`config/care-rules.json is invalid:\n  - ${problems.join('\n  - ')}`);
+  }
+  return r.data as CareConfig;
+}

@@ -1,0 +1,140 @@
+import type { DeliveryRepository, LedgerTx } from '../../persistence/repositories/delivery.repository.js';
+import { fitsByteLimit, WECOM_APP_TEXT_MAX_BYTES, WECOM_TEXT_MAX_BYTES } from '../../shared/template.js';
+import { dailyCapPeriod, massQuotaPeriod, type MassQuotaRule } from './frequency-caps.js';
+import { SkipReason, type NewDelivery } from './delivery.types.js';
+
+/** What planning one message came to. */
+export type PlanOutcome =
+  | { result: 'planned'; id: number | null }
+  | { result: 'skipped'; id: number | null; reason: string }
+  /** Already in the ledger for this occasion: nothing new (a second run of the same occasion). */
+  | { result: 'duplicate' };
+
+/** Where planners put messages: the ledger, or a dry run that only reports. */
+export interface PlanSink {
+  plan(d: NewDelivery): Promise<PlanOutcome>;
+  /** Plan several in order (one customer's higher-priority message first), as one unit of work. */
+  planMany(ds: NewDelivery[]): Promise<PlanOutcome[]>;
+}
+
+/** The caps the ledger enforces. */
+export interface CapSettings {
+  massQuotaRule: MassQuotaRule;
+  perCustomerPerDay: number;
+}
+
+const isCustomerFacing = (d: NewDelivery) => d.channel !== 'staff_reminder';
+
+function precheck(d: NewDelivery): string | null {
+  if (!d.senderUserid && d.channel !== 'kf') return `${SkipReason.NoSender}: 客户没有有效的跟进成员 / no active follower`;
+  const max = d.channel === 'staff_reminder' ? WECOM_APP_TEXT_MAX_BYTES : WECOM_TEXT_MAX_BYTES;
+  if (!fitsByteLimit(d.text, max)) return `${SkipReason.TooLong}: > ${max} bytes`;
+  return null;
+}
+
+/**
+ * Plans messages into the ledger. The row is inserted first, under UNIQUE(source, customer, occasion), so a
+ * repeated run finds the key taken and adds nothing. Then the caps are claimed as slots: our own per-day cap
+ * and WeCom's mass quota (reference §5.1). Callers plan a customer's candidates in priority order, so the
+ * highest-priority rule takes the day's slot and the others are recorded as skipped with the reason.
+ */
+export class DeliveryLedger implements PlanSink {
+  constructor(
+    private readonly repo: DeliveryRepository,
+    private readonly caps: CapSettings,
+    private readonly now: () => Date,
+    private readonly runId: string | null = null,
+  ) {}
+
+  /** The same ledger recording a different run id on new rows. */
+  forRun(runId: string | null, now: () => Date): DeliveryLedger {
+    return new DeliveryLedger(this.repo, this.caps, now, runId);
+  }
+
+  /** Insert one planned message and claim its caps; see the class comment. */
+  plan(d: NewDelivery): Promise<PlanOutcome> {
+    return this.planOne(d);
+  }
+
+  /**
+   * Plan a page in one transaction: one commit instead of one per statement (MySQL fsyncs each commit). A
+   * duplicate key fails only its statement, never the transaction, on both engines.
+   */
+  planMany(ds: NewDelivery[]): Promise<PlanOutcome[]> {
+    if (ds.length === 0) return Promise.resolve([]);
+    return this.repo.inTx(async (em) => {
+      const out: PlanOutcome[] = [];
+      for (const d of ds) out.push(await this.planOne(d, em));
+      return out;
+    });
+  }
+
+  private async planOne(d: NewDelivery, em?: LedgerTx): Promise<PlanOutcome> {
+    const now = this.now();
+    const id = await this.repo.insertPlanned(d, this.runId, now, em);
+    if (id === null) return { result: 'duplicate' };
+    const problem = precheck(d);
+    if (problem) return this.skip(id, problem, em);
+    if (!isCustomerFacing(d)) return { result: 'planned', id };
+    const daily = dailyCapPeriod(d.localDate, this.caps.perCustomerPerDay);
+    if (!(await this.repo.claimSlot(d.externalUserId, daily, id, now, em))) {
+      return this.skip(id, `${SkipReason.DailyCap}: 今天已安排更高优先级的消息 / a higher-priority message holds today's slot`, em);
+    }
+    if (d.channel === 'mass_task') {
+      const quota = massQuotaPeriod(this.caps.massQuotaRule, d.localDate);
+      if (!(await this.repo.claimSlot(d.externalUserId, quota, id, now, em))) {
+        return this.skip(id, `${SkipReason.WecomQuota}: 本期企业群发额度已用完 (${this.caps.massQuotaRule}, ${quota.limit}/${quota.period})`, em);
+      }
+    }
+    return { result: 'planned', id };
+  }
+
+  private async skip(id: number, reason: string, em?: LedgerTx): Promise<PlanOutcome> {
+    // markSkipped also releases any slot the row took.
+    await this.repo.markSkipped([id], reason, this.now(), em);
+    return { result: 'skipped', id, reason };
+  }
+}
+
+/**
+ * A dry run: the same decisions without writing. Rows already in the ledger count as duplicates; caps are
+ * simulated in memory on top of the slots already claimed.
+ */
+export class DryRunLedger implements PlanSink {
+  readonly planned: NewDelivery[] = [];
+  private readonly used = new Map<string, number>();
+
+  constructor(
+    private readonly repo: DeliveryRepository,
+    private readonly caps: CapSettings,
+  ) {}
+
+  /** Decide as the ledger would, remembering the outcome only in memory. */
+  async plan(d: NewDelivery): Promise<PlanOutcome> {
+    if (await this.repo.exists(d.source, d.externalUserId, d.occasion)) return { result: 'duplicate' };
+    const problem = precheck(d);
+    if (problem) return { result: 'skipped', id: null, reason: problem };
+    if (isCustomerFacing(d)) {
+      const periods = [dailyCapPeriod(d.localDate, this.caps.perCustomerPerDay)];
+      if (d.channel === 'mass_task') periods.push(massQuotaPeriod(this.caps.massQuotaRule, d.localDate));
+      for (const p of periods) {
+        const key = `${d.externalUserId}|${p.scope}|${p.period}`;
+        const used = (this.used.get(key) ?? (await this.repo.countSlots(d.externalUserId, p.scope, p.period)));
+        if (used >= p.limit) return { result: 'skipped', id: null, reason: p.scope === 'daily' ? SkipReason.DailyCap : SkipReason.WecomQuota };
+      }
+      for (const p of periods) {
+        const key = `${d.externalUserId}|${p.scope}|${p.period}`;
+        this.used.set(key, (this.used.get(key) ?? (await this.repo.countSlots(d.externalUserId, p.scope, p.period))) + 1);
+      }
+    }
+    this.planned.push(d);
+    return { result: 'planned', id: null };
+  }
+
+  /** Decide several in order. */
+  async planMany(ds: NewDelivery[]): Promise<PlanOutcome[]> {
+    const out: PlanOutcome[] = [];
+    for (const d of ds) out.push(await this.plan(d));
+    return out;
+  }
+}

@@ -1,0 +1,53 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { CareRuleService } from '../../domain/care/care-rule.service.js';
+import { careRuleInput, careRulePatch, type CareRule } from '../../domain/care/care-rule.types.js';
+import type { WinbackService } from '../../domain/campaigns/winback.service.js';
+import { parseInput } from '../pagination.js';
+import { requireRole } from '../middleware/auth.js';
+
+const idParam = z.object({ id: z.string().min(1).max(36) });
+
+/** A rule as the API shows it. */
+export function presentCareRule(r: CareRule) {
+  return {
+    id: r.id,
+    name: r.name,
+    occasion: r.occasion,
+    audience: r.audience,
+    template: r.template,
+    attachments: r.attachments,
+    sendTime: r.sendTime,
+    priority: r.priority,
+    channel: r.channel,
+    enabled: r.enabled,
+    seedKey: r.seedKey,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+/** `GET/POST/PATCH /api/v1/care-rules` (care and win-back rules) and `GET /api/v1/care-rules/:id/stats`. */
+export function careRulesRouter(rules: CareRuleService, winback: WinbackService): Router {
+  const router = new Router({ prefix: '/api/v1/care-rules' });
+  router.use(requireRole('operator'));
+  router.get('/', async (ctx) => {
+    const items = await rules.list();
+    ctx.body = { items: items.map(presentCareRule), total: items.length };
+  });
+  router.get('/:id', async (ctx) => {
+    ctx.body = presentCareRule(await rules.get(parseInput(idParam, ctx.params).id));
+  });
+  router.get('/:id/stats', async (ctx) => {
+    ctx.body = await winback.stats(await rules.get(parseInput(idParam, ctx.params).id));
+  });
+  router.post('/', async (ctx) => {
+    ctx.status = 201;
+    ctx.body = presentCareRule(await rules.create(parseInput(careRuleInput, ctx.request.body)));
+  });
+  router.patch('/:id', async (ctx) => {
+    const { id } = parseInput(idParam, ctx.params);
+    ctx.body = presentCareRule(await rules.update(id, parseInput(careRulePatch, ctx.request.body)));
+  });
+  return router;
+}

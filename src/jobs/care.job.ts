@@ -1,0 +1,48 @@
+import { localDate } from '../shared/dates.js';
+import type { CareRuleRepository } from '../persistence/repositories/care-rule.repository.js';
+import type { DeliveryRepository } from '../persistence/repositories/delivery.repository.js';
+import type { CarePlanner } from '../domain/care/care-planner.js';
+import { DeliveryLedger, DryRunLedger, type CapSettings } from '../domain/delivery/delivery-ledger.js';
+import type { DeliveryDispatcher } from '../domain/delivery/delivery-dispatcher.js';
+import { dailyCron, dailyOccasion, type JobDefinition } from './job.types.js';
+
+/** Dependencies of the care job. */
+export interface CareJobDeps {
+  rules: CareRuleRepository;
+  deliveries: DeliveryRepository;
+  planner: CarePlanner;
+  dispatcher: DeliveryDispatcher;
+  caps: CapSettings;
+  careTime: string;
+  tz: string;
+}
+
+/**
+ * `care`: once a day (settings.careTime, 09:00 by default) plan today's birthdays, holidays, anniversaries,
+ * follow-ups and due notes into the ledger, then dispatch what is due. Its occasion is the local date, so the
+ * 09:00 fire, a catch-up after downtime and `job run care` are one run per day.
+ */
+export function careJob(deps: CareJobDeps): JobDefinition {
+  return {
+    name: 'care',
+    description: '生日、节日、纪念日、跟进提醒 / birthdays, holidays, anniversaries, follow-ups',
+    schedule: dailyCron(deps.careTime),
+    dailyAt: deps.careTime,
+    occasionKey: dailyOccasion,
+    async run(ctx) {
+      const today = localDate(ctx.at, deps.tz);
+      const rules = await deps.rules.list({ enabledOnly: true });
+      const sink = ctx.isDryRun
+        ? new DryRunLedger(deps.deliveries, deps.caps)
+        : new DeliveryLedger(deps.deliveries, deps.caps, () => ctx.clock.now(), ctx.runId);
+      const plan = await deps.planner.planDay({ today, now: ctx.clock.now(), rules, sink, report: ctx.report });
+      if (ctx.isDryRun) {
+        const preview = await deps.dispatcher.preview(ctx.clock.now());
+        ctx.report(preview.quiet ? '免打扰时段：不会提交，计划的消息将等待 / quiet hours: nothing would be submitted now' : `将提交 / would submit ${plan.planned} new + ${preview.due.length} already due`);
+        return { ...plan };
+      }
+      const sent = await deps.dispatcher.dispatch(ctx.clock.now());
+      return { ...plan, ...sent };
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import type { DeliveryDispatcher } from '../domain/delivery/delivery-dispatcher.js';
+import type { DeliveryResultsService } from '../domain/delivery/delivery-results.service.js';
+import { minuteOccasion, type JobDefinition } from './job.types.js';
+
+/**
+ * `delivery-results`: every few minutes, submit ledger rows that became due (a later send time, the end of quiet
+ * hours, a reconciled crash), then poll submitted mass tasks for their results (reference §4.11).
+ */
+export function deliveryResultsJob(deps: { dispatcher: DeliveryDispatcher; results: DeliveryResultsService; schedule: string }): JobDefinition {
+  return {
+    name: 'delivery-results',
+    description: '提交到期消息并回收群发结果 / submit due messages, poll mass-task results',
+    schedule: deps.schedule,
+    occasionKey: minuteOccasion,
+    async run(ctx): Promise<Record<string, number>> {
+      const now = ctx.clock.now();
+      if (ctx.isDryRun) {
+        const preview = await deps.dispatcher.preview(now);
+        for (const d of preview.due) ctx.report(`待提交 due\t${d.source}\t${d.occasion}\t${d.externalUserId}\tvia ${d.channel}/${d.senderUserid ?? '-'}\t${d.text}`);
+        if (preview.quiet) ctx.report('免打扰时段：不会提交 / quiet hours: nothing would be submitted now');
+        return { due: preview.due.length, quiet: preview.quiet ? 1 : 0 };
+      }
+      const sent = await deps.dispatcher.dispatch(now);
+      const results = await deps.results.poll(now);
+      return { ...(sent as unknown as Record<string, number>), ...prefix('results_', results) };
+    },
+  };
+}
+
+function prefix(p: string, o: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}${k}`, v as number]));
+}

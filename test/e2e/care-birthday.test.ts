@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { resolve } from 'node:path';
+import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
+import { spawnServer, type ChildServer } from '../helpers/child-server.js';
+import { TEST_ADMIN_TOKEN, TEST_DATA_KEY, api, waitFor } from '../helpers/app.js';
+import { addDays, localDate } from '../../src/shared/dates.js';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+
+/**
+ * The whole path on real processes: `serve` with its built-in sandbox; a customer adds a staff member (callback →
+ * archive); an operator sets the birthday over the API; `wecom-ops job run care --at <that day 10:00>` creates the
+ * owner's mass-send task; the sandbox confirms it as the staff member would; `job run delivery-results` reads the
+ * result; the ledger API shows the message sent.
+ */
+describe.each(testEngines())('birthday care end to end on %s', (engine) => {
+  let db: TestDatabase;
+  let server: ChildServer;
+  const env = () => ({ DATABASE_URL: db.url, DATA_KEY: TEST_DATA_KEY, ADMIN_TOKEN: TEST_ADMIN_TOKEN, PROBE_LOG: '/dev/null' });
+  const cli = (...args: string[]) =>
+    run(process.execPath, [resolve(root, 'bin/wecom-ops.js'), ...args], {
+      cwd: root,
+      env: { ...process.env, NODE_ENV: 'test', ...env(), WECOM_API_BASE: `${server.url}/sandbox` },
+    });
+  const control = async (path: string, body: unknown) => {
+    const res = await fetch(`${server.url}/sandbox/_control/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+    return res.json() as Promise<any>;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase(engine);
+    server = await spawnServer('test/helpers/probe-server.ts', env());
+  });
+  afterAll(async () => {
+    await server?.kill('SIGTERM');
+    await db?.drop();
+  });
+
+  it('a birthday customer gets a mass-send task for their owner, confirmed in the sandbox and shown sent in the ledger', async () => {
+    // A day well away from today, so the server's own catch-up run (for today) cannot touch it.
+    const day = addDays(localDate(new Date(), 'Asia/Shanghai'), 10);
+    const [, month, dom] = day.split('-').map(Number);
+    const added = await control('customers/add', { userid: 'zhangsan', name: '寿星' });
+    const id: string = added.externalUserId;
+    await waitFor(async () => (await api(server, 'GET', `/api/v1/customers/${id}`)).status === 200, 10000, 'customer archived');
+    const patched = await api(server, 'PATCH', `/api/v1/customers/${id}`, { birthday: { calendar: 'solar', month, day: dom } });
+    expect(patched.status).toBe(200);
+
+    const care = await cli('job', 'run', 'care', '--at', `${day}T10:00:00+08:00`);
+    expect(care.stdout).toContain('care: done');
+    let ledger = await api(server, 'GET', `/api/v1/deliveries?customer=${id}`);
+    expect(ledger.body.items).toHaveLength(1);
+    expect(ledger.body.items[0]).toMatchObject({ status: 'submitted', sender: 'zhangsan', occasion: `birthday:${day.slice(0, 4)}` });
+    const msgId: string = ledger.body.items[0].msgId;
+
+    const tasks = await (await fetch(`${server.url}/sandbox/_control/calls?api=externalcontact/add_msg_template`)).json() as { items: { params: Record<string, unknown> }[] };
+    expect(tasks.items.filter((c) => (c.params.external_userid as string[]).includes(id))).toHaveLength(1);
+
+    expect(await control('groupmsg/confirm', { msgid: msgId, userid: 'zhangsan' })).toMatchObject({ sent: 1 });
+    const results = await cli('job', 'run', 'delivery-results', '--at', `${day}T10:20:00+08:00`);
+    expect(results.stdout).toContain('delivery-results: done');
+    ledger = await api(server, 'GET', `/api/v1/deliveries?customer=${id}`);
+    expect(ledger.body.items[0]).toMatchObject({ status: 'sent', msgId });
+    expect(ledger.body.items[0].sentAt).toBeTruthy();
+
+    // The same occasion again by hand: recorded as already run, nothing new is sent.
+    const again = await cli('job', 'run', 'care', '--at', `${day}T11:00:00+08:00`);
+    expect(again.stdout).toContain('already ran');
+    const list = await cli('job', 'list');
+    expect(list.stdout).toMatch(/care\t0 9 \* \* \*\t.*\tdone/);
+  });
+});
