@@ -6,6 +6,8 @@ import { startServer } from './main.js';
 import { buildContainer, type Container } from './container.js';
 import type { Role } from './domain/auth/api-token.service.js';
 import type { InboxStatus } from './domain/inbox/inbound-event.js';
+import type { ArchiveModule } from './domain/customers/register.js';
+import { ensureDemoChannel } from './domain/channels/demo-channel.js';
 
 const USAGE = `用法 / usage: wecom-ops <command>
 
@@ -62,7 +64,22 @@ export async function main(argv: string[]): Promise<void> {
       const running = await startServer(cfg, log);
       const c = running.container;
       log.info({ url: running.url, database: cfg.databaseUrl.replace(/\/\/[^@]*@/, '//***@'), sandbox: cfg.sandboxEnabled }, 'wecom-ops listening');
-      if (cfg.sandboxEnabled) printSandboxBanner(running.url, c);
+      if (cfg.sandboxEnabled) {
+        const archive = (c as Container & { archive?: ArchiveModule }).archive;
+        const demo = archive ? await ensureDemoChannel(archive.channels, archive.repos.channels).catch((err) => {
+          log.warn({ err: (err as Error).message }, 'could not create the demo channel');
+          return null;
+        }) : null;
+        printSandboxBanner(running.url, demo?.state ?? 'demo');
+        // First start against the sandbox: pull its demo corp (5 staff, 200 customers) into the archive.
+        const [{ n }] = await c.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM follow_relations');
+        if (archive && Number(n) === 0) {
+          void archive.fullSync.run().then(
+            (r) => log.info({ customers: r.customers, pairs: r.pairs, ms: r.ms }, 'sandbox corp synced into the archive'),
+            (err) => log.warn({ err: (err as Error).message }, 'initial sandbox sync failed; run wecom-ops sync'),
+          );
+        }
+      }
       let signals = 0;
       const shutdown = (signal: string) => {
         if (++signals > 1) process.exit(1);
@@ -186,7 +203,7 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-function printSandboxBanner(url: string, _c: Container): void {
+function printSandboxBanner(url: string, demoState: string): void {
   process.stdout.write(
     [
       '',
@@ -195,8 +212,9 @@ function printSandboxBanner(url: string, _c: Container): void {
       `  健康检查 Health:  ${url}/readyz`,
       `  沙箱 Sandbox:     ${url}/sandbox/_control/calls`,
       '',
-      '  试一试 Try it: make a demo customer add 张三 (zhangsan) through a channel code:',
-      `  curl -s -X POST ${url}/sandbox/_control/customers/add -H 'content-type: application/json' -d '{"userid":"zhangsan","state":"demo"}'`,
+      '  试一试 Try it: a demo customer scans the 演示渠道 channel code of 张三 (zhangsan):',
+      `  curl -s -X POST ${url}/sandbox/_control/customers/add -H 'content-type: application/json' -d '{"userid":"zhangsan","state":"${demoState}","name":"李小姐"}'`,
+      `  then look at the customer: curl -s -H "Authorization: Bearer $TOKEN" ${url}/api/v1/customers   (TOKEN from: npx wecom-ops token create --role admin)`,
       `  then: curl -s ${url}/sandbox/_control/callbacks   (the encrypted callback WeCom would send)`,
       '',
     ].join('\n') + '\n',
