@@ -31,8 +31,11 @@ describe('sandbox round trip through a real server process', () => {
     proc.stdout!.on('data', (d) => (out += String(d)));
     proc.stderr!.on('data', (d) => (out += String(d)));
     await waitFor(async () => fetch(`${url}/readyz`).then((r) => r.ok, () => false), 20000, `server ready (${out})`);
-    expect(out).toContain('/sandbox/_control/customers/add');
+    // The banner (printed once the demo channel exists) carries a curl with that channel's state.
+    await waitFor(() => out.includes('/sandbox/_control/customers/add'), 20000, `the sandbox banner (${out})`);
+    demoState = /"state":"(ch_[\w-]+)"/.exec(out)![1];
   });
+  let demoState: string;
 
   afterAll(async () => {
     if (proc.exitCode === null) {
@@ -47,7 +50,7 @@ describe('sandbox round trip through a real server process', () => {
     const res = await fetch(`${url}/sandbox/_control/customers/add`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ userid: 'zhangsan', state: 'e2e', name: '测试客户' }),
+      body: JSON.stringify({ userid: 'zhangsan', state: demoState, name: '测试客户' }),
     });
     expect(res.status).toBe(200);
     const added = (await res.json()) as { externalUserId: string; callback: { status: string; lastHttpStatus: number } };
@@ -64,5 +67,15 @@ describe('sandbox round trip through a real server process', () => {
     // …and its handler called WeCom (the sandbox) back for that customer.
     const calls = (await (await fetch(`${url}/sandbox/_control/calls?api=externalcontact/get`)).json()) as { items: { params: Record<string, string> }[] };
     expect(calls.items.some((c) => c.params.external_userid === added.externalUserId)).toBe(true);
+
+    // The demo channel's welcome went out, rendered, and its tags are on the customer.
+    const welcome = (await (await fetch(`${url}/sandbox/_control/calls?api=externalcontact/send_welcome_msg`)).json()) as { items: { params: { text?: { content: string } } }[] };
+    expect(welcome.items.map((c) => c.params.text?.content)).toContain('测试客户您好，我是zhangsan，欢迎添加！有任何问题随时找我。');
+    const archive = await waitFor(async () => {
+      const r = await fetch(`${url}/api/v1/customers/${added.externalUserId}`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const body = (await r.json()) as { tags?: { name: string }[] };
+      return body.tags?.some((t) => t.name === '演示渠道') ? body : null;
+    }, 10000, 'the channel tags');
+    expect(archive.tags!.map((t) => t.name)).toEqual(expect.arrayContaining(['演示渠道', '普通']));
   });
 });
