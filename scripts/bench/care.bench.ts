@@ -2,14 +2,10 @@
  * `npm run bench -- care`: the care run's planning over a large archive. Generates BENCH_CARE_CUSTOMERS customers
  * (default 1,000,000; birthdays spread uniformly, so about 1/365 fall on the benchmark day, 10 % of them lunar),
  * each followed by one of 20 staff, then times `CarePlanner.planDay` with the default rules writing real ledger
- * rows, sampling peak RSS. Runs on SQLite and, when BENCH_MYSQL_URL or TEST_MYSQL_URL is set, on MySQL.
+ * rows, sampling peak RSS. Runs on SQLite and MySQL (BENCH_MYSQL_URL, else TEST_MYSQL_URL, else the local MariaDB); BENCH_CARE_ENGINES=sqlite limits it.
  * BENCH_CARE_ENGINES=sqlite|mysql|sqlite,mysql narrows it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { createConnection } from 'mysql2/promise';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/databases.js';
 import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
 import { Db } from '../../src/persistence/db.js';
 import { migrations } from '../../migrations/index.js';
@@ -29,33 +25,11 @@ const TZ = 'Asia/Shanghai';
 const TODAY = '2026-03-17';
 const STAFF = 20;
 
-interface BenchDb {
-  engine: DbEngine;
-  url: string;
-  drop(): Promise<void>;
-}
+const BENCH_MYSQL_URL = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
-async function createBenchDb(engine: DbEngine): Promise<BenchDb> {
-  if (engine === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'wecom-ops-care-bench-'));
-    return { engine, url: `sqlite:${join(dir, 'bench.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const base = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
-  const name = `wecom_ops_care_bench_${randomBytes(3).toString('hex')}`;
-  const admin = await createConnection(base);
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  return {
-    engine,
-    url: u.toString(),
-    drop: async () => {
-      const c = await createConnection(base);
-      await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await c.end();
-    },
-  };
+/** A scratch database for one bench run (same helper as the tests; MySQL from BENCH_MYSQL_URL or TEST_MYSQL_URL). */
+function createBenchDb(engine: DbEngine): Promise<TestDatabase> {
+  return createTestDatabase(engine, { mysqlUrl: BENCH_MYSQL_URL, prefix: 'wecom_ops_care_bench' });
 }
 
 /** A deterministic PRNG so both engines get the same archive. */
@@ -160,7 +134,7 @@ export async function runCareBench(opts: { customers?: number; engines?: DbEngin
   const engines =
     opts.engines ??
     ((process.env.BENCH_CARE_ENGINES?.split(',') as DbEngine[] | undefined) ??
-      (['sqlite', ...(process.env.BENCH_MYSQL_URL || process.env.TEST_MYSQL_URL ? ['mysql'] : [])] as DbEngine[]));
+      (['sqlite', 'mysql'] as DbEngine[]));
   const out: Record<string, number | string>[] = [];
   for (const engine of engines) out.push(await benchEngine(engine, n));
   return out;

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createConnection } from 'mysql2/promise';
+import { createTestDatabase } from '../../test/helpers/databases.js';
 import { sealCallback } from '../../src/wecom/crypto.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 
@@ -97,31 +97,16 @@ export async function runIngressBench(): Promise<Record<string, unknown>[]> {
     {
       name: 'a-sqlite-durable',
       env: async () => {
-        const dir = mkdtempSync(join(tmpdir(), 'bench-ingress-'));
-        return {
-          env: { DATABASE_URL: `sqlite:${dir}/bench.sqlite`, DATA_KEY: dataKey, INBOX_WORKERS: workers, SANDBOX: 'false' },
-          cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-        };
+        const db = await createTestDatabase('sqlite', { prefix: 'wecom_ops_bench' });
+        return { env: { DATABASE_URL: db.url, DATA_KEY: dataKey, INBOX_WORKERS: workers, SANDBOX: 'false' }, cleanup: db.drop };
       },
     },
     {
       name: 'b-mysql-durable',
       env: async () => {
-        const base = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
-        const name = `wecom_ops_bench_${process.pid}`;
-        const c = await createConnection(base);
-        await c.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4`);
-        await c.end();
-        const u = new URL(base);
-        u.pathname = `/${name}`;
-        return {
-          env: { DATABASE_URL: u.toString(), DATA_KEY: dataKey, INBOX_WORKERS: workers, SANDBOX: 'false' },
-          cleanup: async () => {
-            const d = await createConnection(base);
-            await d.query(`DROP DATABASE IF EXISTS \`${name}\``);
-            await d.end();
-          },
-        };
+        const mysqlUrl = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+        const db = await createTestDatabase('mysql', { mysqlUrl, prefix: 'wecom_ops_bench' });
+        return { env: { DATABASE_URL: db.url, DATA_KEY: dataKey, INBOX_WORKERS: workers, SANDBOX: 'false' }, cleanup: db.drop };
       },
     },
     {

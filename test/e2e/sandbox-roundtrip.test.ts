@@ -76,6 +76,6 @@ describe('sandbox round trip through a real server process', () => {
       const body = (await r.json()) as { tags?: { name: string }[] };
       return body.tags?.some((t) => t.name === '演示渠道') ? body : null;
     }, 10000, 'the channel tags');
-    expect(archive.tags!.map((t) => t.name)).toEqual(expect.arrayContaining(['演示渠道', '普通']));
+    expect(archive!.tags!.map((t) => t.name)).toEqual(expect.arrayContaining(['演示渠道', '普通']));
   });
 });

@@ -29,19 +29,26 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Create a fresh, empty database on the given engine. */
-export async function createTestDatabase(engine: DbEngine): Promise<TestDatabase> {
+/**
+ * Create a fresh, empty database on the given engine (also used by the benchmarks, with their own MySQL URL and
+ * name prefix).
+ */
+export async function createTestDatabase(
+  engine: DbEngine,
+  opts: { mysqlUrl?: string; prefix?: string } = {},
+): Promise<TestDatabase> {
+  const prefix = opts.prefix ?? 'wecom_ops_t';
   if (engine === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'wecom-ops-test-'));
+    const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
     return {
       engine,
-      url: `sqlite:${join(dir, 'test.sqlite')}`,
+      url: `sqlite:${join(dir, 'db.sqlite')}`,
       drop: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
-  const base = process.env.TEST_MYSQL_URL;
+  const base = opts.mysqlUrl ?? process.env.TEST_MYSQL_URL;
   if (!base) throw new Error('TEST_MYSQL_URL is not set');
-  const name = `wecom_ops_t_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = await createConnection(base).catch((err: Error) => {
     throw new Error(`TEST_MYSQL_URL is set but MySQL is unreachable (${base}): ${err.message}`);
   });
