@@ -120,7 +120,11 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
     wecom.secret ??= SANDBOX_CORP.secret;
     wecom.token ??= SANDBOX_CORP.token;
     wecom.encodingAesKey ??= SANDBOX_CORP.encodingAesKey;
-    if (!env.WECOM_API_BASE && sandboxEnabled) wecom.apiBase = `http://127.0.0.1:${c.port}/sandbox`;
+    // The sandbox identity only works against a sandbox: in-process under /sandbox, or else the standalone one
+    // (`wecom-ops sandbox`). Never aim it at the real qyapi.weixin.qq.com.
+    if (!env.WECOM_API_BASE) {
+      wecom.apiBase = sandboxEnabled ? `http://127.0.0.1:${c.port}/sandbox` : `http://127.0.0.1:${c.sandbox.port}`;
+    }
   }
   let dataKey = c.dataKey;
   if (!dataKey && c.databaseUrl.startsWith('sqlite:')) dataKey = ensureLocalDataKey(c.databaseUrl);

@@ -57,7 +57,7 @@ export function createDataSource(input: DataSourceInput): DataSource {
         db.pragma('journal_mode = WAL');
         db.pragma('busy_timeout = 10000');
         // NORMAL in WAL mode survives a process crash; commits that acknowledge something to the outside world
-        // (the callback inbox) switch to FULL for their own commit, see Db.tx({ durable: true }).
+        // (the callback inbox) switch to FULL for their own commit, see Db.queryDurable().
         db.pragma('synchronous = NORMAL');
         db.pragma('foreign_keys = ON');
       },

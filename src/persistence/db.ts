@@ -37,13 +37,13 @@ export class Db {
   /** Run `fn` in a transaction. Keep it short: never call WeCom inside, and use only `em` within (not this Db). */
   async tx<T>(
     fn: (em: EntityManager) => Promise<T>,
-    opts: { isolation?: 'READ COMMITTED' | 'SERIALIZABLE'; durable?: boolean } = {},
+    opts: { isolation?: 'READ COMMITTED' | 'SERIALIZABLE' } = {},
   ): Promise<T> {
     const isolation = opts.isolation ?? 'READ COMMITTED';
     for (let attempt = 1; ; attempt++) {
       try {
         // SQLite: another process may hold the write lock (SQLITE_BUSY); retried like a MySQL deadlock.
-        if (this.engine === 'sqlite') return await this.mutex.run(() => this.sqliteTx(fn, opts.durable === true));
+        if (this.engine === 'sqlite') return await this.mutex.run(() => this.dataSource.transaction(fn));
         return await this.dataSource.transaction(isolation, fn);
       } catch (err) {
         if (attempt >= 5 || !isRetryableLockError(err)) throw err;
@@ -52,26 +52,27 @@ export class Db {
     }
   }
 
-  /**
-   * `durable`: fsync this commit (and the WAL before it) even though the connection runs synchronous=NORMAL. Used
-   * where a commit is promised to someone outside, like the 200 that acknowledges a callback. Bookkeeping commits
-   * (claims, completions) stay NORMAL: a crash cannot lose them, and a power cut only makes an event run again,
-   * which handlers tolerate.
-   */
-  private async sqliteTx<T>(fn: (em: EntityManager) => Promise<T>, durable: boolean): Promise<T> {
-    if (!durable) return this.dataSource.transaction(fn);
-    await this.dataSource.query('PRAGMA synchronous = FULL');
-    try {
-      return await this.dataSource.transaction(fn);
-    } finally {
-      await this.dataSource.query('PRAGMA synchronous = NORMAL');
-    }
-  }
-
   /** Run `fn` outside an explicit transaction (each statement autocommits). */
   async run<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     if (this.engine === 'sqlite') return this.mutex.run(() => fn(this.dataSource.manager));
     return fn(this.dataSource.manager);
+  }
+
+  /**
+   * One statement whose commit must be on disk when this resolves (a statement is atomic on its own, so no
+   * transaction is needed): on MySQL an autocommit statement (durable with innodb_flush_log_at_trx_commit=1, one
+   * round trip instead of four); on SQLite the same statement with synchronous=FULL for its commit.
+   */
+  async queryDurable<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (this.engine === 'mysql') return this.dataSource.query(sql, params) as Promise<T[]>;
+    return this.mutex.run(async () => {
+      await this.dataSource.query('PRAGMA synchronous = FULL');
+      try {
+        return (await this.dataSource.query(sql, params)) as T[];
+      } finally {
+        await this.dataSource.query('PRAGMA synchronous = NORMAL');
+      }
+    });
   }
 
   /** Raw SQL with `?` placeholders (both engines accept them). Values are always bound, never interpolated. */

@@ -67,7 +67,7 @@ export class InboxRepository {
   }
 
   /**
-   * Insert a batch in one transaction (group commit: one fsync for many callbacks). Returns, per input, whether it
+   * Insert a batch as one multi-row statement (group commit: one fsync for many callbacks). Returns, per input, whether it
    * was new. A duplicate in the batch fails the multi-row insert, so the batch then falls back to row-by-row inserts
    * where ER_DUP_ENTRY / SQLITE_CONSTRAINT means "already stored" (reliability §5: never trust affectedRows).
    */
@@ -77,7 +77,7 @@ export class InboxRepository {
     const sql = (n: number) =>
       `INSERT INTO inbox_events (dedupe_key, kind, subject_key, status, attempts, received_at, available_at, payload, create_time) VALUES ${Array(n).fill('(?,?,?,?,?,?,?,?,?)').join(',')}`;
     try {
-      await this.db.tx((em) => em.query(sql(events.length), values.flat()), { durable: true });
+      await this.db.queryDurable(sql(events.length), values.flat());
       return events.map(() => true);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
@@ -85,7 +85,7 @@ export class InboxRepository {
     const results: boolean[] = [];
     for (const v of values) {
       try {
-        await this.db.tx((em) => em.query(sql(1), v), { durable: true });
+        await this.db.queryDurable(sql(1), v);
         results.push(true);
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;

@@ -23,6 +23,12 @@ describe(loadConfig.name, () => {
     expect(c.appTimezone).toBe('Asia/Shanghai');
   });
 
+  it('never aims the sandbox identity at the real WeCom, even with the in-process sandbox off', () => {
+    const c = loadConfig({ configDir, env: { NODE_ENV: 'test', DATABASE_URL: 'sqlite::memory:', SANDBOX: 'false', DATA_KEY: Buffer.alloc(32).toString('base64') } });
+    expect(c.sandboxEnabled).toBe(false);
+    expect(c.wecom.apiBase).toBe(`http://127.0.0.1:${c.sandbox.port}`);
+  });
+
   it('lists every problem at once', () => {
     try {
       loadConfig({
