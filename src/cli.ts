@@ -208,7 +208,8 @@ function printSandboxBanner(url: string, demoState: string): void {
     [
       '',
       '  wecom-ops 已启动（内置企业微信沙箱模式）/ running against the built-in WeCom sandbox',
-      `  管理 API Admin API: ${url}/api/v1/  (wecom-ops token create --role admin)`,
+      `  控制台 Console:   ${url}/console/  (令牌 token: npx wecom-ops token create --role admin)`,
+      `  管理 API Admin API: ${url}/api/v1/`,
       `  健康检查 Health:  ${url}/readyz`,
       `  沙箱 Sandbox:     ${url}/sandbox/_control/calls`,
       '',

@@ -23,6 +23,7 @@ import { WecomSandbox } from './wecom/sandbox/sandbox.js';
 import { registerArchive } from './domain/customers/register.js';
 import { registerScheduling } from './jobs/register-scheduling.js';
 import { registerNightlySync } from './jobs/sync.hook.js';
+import { webRouter } from './http/routes/web.router.js';
 
 /** Something with a start and a stop, run by `serve` after listen and stopped in reverse order on SIGTERM. */
 export interface Service {
@@ -134,7 +135,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     sandbox,
     onListen: [],
     apiRouters: [],
-    publicRouters: [],
+    publicRouters: [webRouter()],
     mounts: [],
     services: [
       {
