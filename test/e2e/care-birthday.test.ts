@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
@@ -72,5 +73,63 @@ describe.each(testEngines())('birthday care end to end on %s', (engine) => {
     expect(again.stdout).toContain('already ran');
     const list = await cli('job', 'list');
     expect(list.stdout).toMatch(/care\t0 9 \* \* \*\t.*\tdone/);
+  });
+
+  it('two processes running the same 09:00 care occasion at once create one task', async () => {
+    const day = addDays(localDate(new Date(), 'Asia/Shanghai'), 20);
+    const [, month, dom] = day.split('-').map(Number);
+    const added = await control('customers/add', { userid: 'zhangsan', name: '双实例' });
+    const id: string = added.externalUserId;
+    await waitFor(async () => (await api(server, 'GET', `/api/v1/customers/${id}`)).status === 200, 10000, 'customer archived');
+    expect((await api(server, 'PATCH', `/api/v1/customers/${id}`, { birthday: { calendar: 'solar', month, day: dom } })).status).toBe(200);
+
+    const [a, b] = await Promise.all([
+      cli('job', 'run', 'care', '--at', `${day}T09:00:00+08:00`),
+      cli('job', 'run', 'care', '--at', `${day}T09:00:00+08:00`),
+    ]);
+    // Exactly one of them ran the occasion; the other saw the durable claim.
+    expect([a.stdout, b.stdout].filter((o) => o.includes('care: done'))).toHaveLength(1);
+    expect([a.stdout, b.stdout].filter((o) => o.includes('already ran'))).toHaveLength(1);
+    const tasks = (await (await fetch(`${server.url}/sandbox/_control/calls?api=externalcontact/add_msg_template`)).json()) as { items: { params: Record<string, unknown> }[] };
+    expect(tasks.items.filter((c) => (c.params.external_userid as string[]).includes(id))).toHaveLength(1);
+  });
+
+  it('a process SIGKILLed after WeCom accepted the task but before the ledger recorded it sends nothing twice', async () => {
+    const day = addDays(localDate(new Date(), 'Asia/Shanghai'), 30);
+    const [, month, dom] = day.split('-').map(Number);
+    const added = await control('customers/add', { userid: 'zhangsan', name: '断电测试' });
+    const id: string = added.externalUserId;
+    await waitFor(async () => (await api(server, 'GET', `/api/v1/customers/${id}`)).status === 200, 10000, 'customer archived');
+    expect((await api(server, 'PATCH', `/api/v1/customers/${id}`, { birthday: { calendar: 'solar', month, day: dom } })).status).toBe(200);
+    const tasksFor = async () =>
+      ((await (await fetch(`${server.url}/sandbox/_control/calls?api=externalcontact/add_msg_template`)).json()) as { items: { params: Record<string, unknown> }[] }).items.filter((c) =>
+        (c.params.external_userid as string[]).includes(id),
+      );
+
+    // WeCom (the sandbox) lives on the same day as the job's clock, as the real one would.
+    await control('clock', { at: `${day}T09:59:00+08:00` });
+    const crash = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'test/helpers/crash-after-submit.ts'), 'care', '--at', `${day}T10:00:00+08:00`], {
+      cwd: root,
+      env: { ...process.env, NODE_ENV: 'test', ...env(), WECOM_API_BASE: `${server.url}/sandbox` },
+      stdio: 'ignore',
+    });
+    const [code, signal] = await once(crash, 'exit');
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await tasksFor()).toHaveLength(1);
+    let ledger = await api(server, 'GET', `/api/v1/deliveries?customer=${id}`);
+    expect(ledger.body.items).toHaveLength(1);
+    expect(ledger.body.items[0].status).toBe('submitting');
+
+    // Restart: the next dispatch (here delivery-results, minutes later) reconciles against get_groupmsg_list_v2.
+    const after = await cli('job', 'run', 'delivery-results', '--at', `${day}T10:10:00+08:00`);
+    expect(after.stdout).toContain('delivery-results: done');
+    ledger = await api(server, 'GET', `/api/v1/deliveries?customer=${id}`);
+    expect(ledger.body.items[0].status).toBe('submitted');
+    expect(ledger.body.items[0].msgId).toBeTruthy();
+    // And a care re-run for the day adds nothing either.
+    const rerun = await cli('job', 'run', 'care', '--at', `${day}T11:00:00+08:00`);
+    expect(rerun.stdout).toContain('already ran');
+    expect(await tasksFor()).toHaveLength(1);
+    await control('clock', {});
   });
 });

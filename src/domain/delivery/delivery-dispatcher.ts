@@ -247,8 +247,10 @@ export class DeliveryDispatcher {
   private async reconcileMassTask(batch: DeliveryBatch, now: Date): Promise<void> {
     const rows = (await this.repo.batchDeliveries(batch.id)).filter((r) => r.status === 'submitting');
     const mine = new Set(rows.map((r) => r.externalUserId));
-    // The list range is ≤ 1 month (reference §4.11); the call happened within seconds after created_at.
-    const start = new Date(batch.createdAt.getTime() - 60_000);
+    // The list range is ≤ 1 month (reference §4.11); the call happened within seconds after created_at. The lower
+    // bound is generous because created_at is stamped by WeCom's clock, not ours: missing the task here would mean
+    // sending it a second time (found by the SIGKILL test in test/e2e/care-birthday.test.ts).
+    const start = new Date(batch.createdAt.getTime() - 10 * 60_000);
     const end = new Date(Math.min(now.getTime(), batch.createdAt.getTime() + 86_400_000));
     let cursor: string | undefined;
     do {

@@ -83,6 +83,10 @@ const routes: Record<string, Handler> = {
   },
   'POST groupmsg/confirm': (s, body) => s.confirmGroupMsg(schemas.confirm.parse(body)),
   'POST oauth/code': (s, body) => ({ code: s.issueOauthCode(schemas.oauth.parse(body).userid) }),
+  'POST clock': (s, body) => {
+    const { at } = z.object({ at: z.string().datetime({ offset: true }).optional() }).parse(body ?? {});
+    return { now: s.setClock(at ? new Date(at) : undefined).toISOString() };
+  },
   'POST reset': (s) => {
     s.reset();
     return { ok: true };

@@ -86,9 +86,12 @@ export class WecomSandbox {
   private readonly deliverer: CallbackDeliverer;
   private readonly callLog: SandboxCall[] = [];
   private callbackUrl: string | undefined;
+  /** Shift of the sandbox's "WeCom time" from the injected clock (see setClock). */
+  private clockOffsetMs = 0;
 
   constructor(opts: WecomSandboxOptions) {
-    this.clock = opts.clock;
+    // WeCom's own time: the injected clock plus an offset a demo or a test can move (POST /_control/clock).
+    this.clock = { now: () => new Date(opts.clock.now().getTime() + this.clockOffsetMs) };
     this.logger = opts.logger;
     this.callbackUrl = opts.callbackUrl;
     this.options = {
@@ -262,6 +265,16 @@ export class WecomSandbox {
   }
 
   /** Where callbacks go; settable after the bot has started listening. */
+  /**
+   * Move WeCom's clock: `at` sets "now" to that instant (kept as an offset, so time still runs), no argument resets.
+   * Lets a test run `job run --at <day>` against a WeCom that lives on the same day. Returns WeCom's now.
+   */
+  setClock(at?: Date): Date {
+    this.clockOffsetMs = 0;
+    if (at) this.clockOffsetMs = at.getTime() - this.clock.now().getTime();
+    return this.clock.now();
+  }
+
   setCallbackUrl(url: string | undefined): void {
     this.callbackUrl = url;
   }

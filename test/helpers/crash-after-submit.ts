@@ -1,0 +1,25 @@
+/**
+ * `wecom-ops job run …` that SIGKILLs itself the instant WeCom has accepted an add_msg_template, before the ledger
+ * records the msgid: the crash window of issue 5. argv: the job-run arguments (e.g. `care --at <ISO>`).
+ */
+import { loadConfig } from '../../src/config/load.js';
+import { buildContainer } from '../../src/container.js';
+import { jobCommand } from '../../src/jobs/job.cli.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import type { WecomGateway } from '../../src/wecom/client/gateway.js';
+
+const c = await buildContainer(loadConfig(), silentLogger);
+const real = c.wecom;
+c.wecom = new Proxy(real, {
+  get(target, prop) {
+    const v: unknown = Reflect.get(target, prop, target);
+    if (prop !== 'addMsgTemplate') return typeof v === 'function' ? v.bind(target) : v;
+    return async (input: Parameters<WecomGateway['addMsgTemplate']>[0]) => {
+      await real.addMsgTemplate(input);
+      process.kill(process.pid, 'SIGKILL');
+      await new Promise(() => undefined);
+    };
+  },
+});
+process.exitCode = await jobCommand('run', process.argv.slice(2), c, process.stdout);
+await c.close();
