@@ -10,10 +10,15 @@ export interface ChildServer {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Spawn `node --import tsx <script>` with env, wait for `READY <url>` on stdout. */
-export async function spawnServer(script: string, env: Record<string, string>, timeoutMs = 20000): Promise<ChildServer> {
+/**
+ * Spawn `node --import tsx <script>` with env, wait for `READY <url>` on stdout. `wrapper` runs it under another
+ * command, e.g. `['faketime', '2026-12-01 00:59:52']` for a process whose clock starts at a given instant.
+ */
+export async function spawnServer(script: string, env: Record<string, string>, timeoutMs = 20000, wrapper: string[] = []): Promise<ChildServer> {
   const root = resolve(import.meta.dirname, '../..');
-  const proc = spawn(process.execPath, ['--import', 'tsx', resolve(root, script)], {
+  const argv = [process.execPath, '--import', 'tsx', resolve(root, script)];
+  const [cmd, ...args] = [...wrapper, ...argv];
+  const proc = spawn(cmd, args, {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

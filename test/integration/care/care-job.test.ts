@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../../helpers/app.js';
+import { api, startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
 import { FixedClock } from '../../../src/shared/clock.js';
 import { buildScheduling, schedulingOf, type SchedulingModule } from '../../../src/jobs/register-scheduling.js';
@@ -125,5 +125,39 @@ describe.each(testEngines())('care job on %s', (engine) => {
     const [over] = await ledgerOf(app.container.db, b);
     expect(over.status).toBe('over_quota');
     expect(over.reason).toContain('status 3');
+  });
+
+  it('a KF care rule replies inside the open 48 h window and skips a customer whose window is closed', async () => {
+    clock.set(sh('2026-05-20T09:00:00'));
+    const created = await api(app, 'POST', '/api/v1/care-rules', {
+      name: '客服生日问候',
+      occasion: { type: 'birthday' },
+      template: '{{name}}，生日快乐！客服小助手祝你开心。',
+      channel: 'kf',
+      priority: 900,
+      sendTime: '09:00',
+    });
+    expect(created.status).toBe(201);
+    const talking = await addSandboxCustomer(app.container, 'zhangsan', { name: '客服甲', birthday: { calendar: 'solar', month: 5, day: 20 } });
+    const silent = await addSandboxCustomer(app.container, 'zhangsan', { name: '客服乙', birthday: { calendar: 'solar', month: 5, day: 20 } });
+    // 客服甲 wrote to the KF account yesterday evening: the window is open (reference §2.7: 48 h after a message).
+    clock.set(sh('2026-05-19T20:00:00'));
+    await app.container.sandbox!.sendKfMessage({ openKfId: 'wkSandboxKf01', externalUserId: talking, text: '你好，在吗？' });
+    await app.container.inboxProcessor.drain();
+    clock.set(sh('2026-05-20T09:00:00'));
+    app.container.sandbox!.clearCalls();
+
+    expect((await m.scheduler.runNow('care')).status).toBe('done');
+    const sent = calls('kf/send_msg');
+    expect(sent).toHaveLength(1);
+    expect(sent[0].params).toMatchObject({ touser: talking, open_kfid: 'wkSandboxKf01' });
+    expect(JSON.stringify(sent[0].params)).toContain('客服甲，生日快乐！客服小助手祝你开心。');
+    const kfRule = created.body.id as string;
+    const talkingRows = (await ledgerOf(app.container.db, talking)).filter((r) => r.source === `care:${kfRule}`);
+    expect(talkingRows).toMatchObject([{ status: 'sent' }]);
+    const silentRows = (await ledgerOf(app.container.db, silent)).filter((r) => r.source === `care:${kfRule}`);
+    expect(silentRows).toHaveLength(1);
+    expect(silentRows[0].status).toBe('skipped');
+    expect(silentRows[0].reason).toContain('48');
   });
 });
