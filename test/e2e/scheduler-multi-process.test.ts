@@ -57,11 +57,12 @@ describe.runIf(canRun)('the 09:00 care fire across two server processes on one M
       // Give the second instance's fire time to land too, then look again: still one run.
       await new Promise((r) => setTimeout(r, 3000));
       const again: unknown[] = await ds.query("SELECT id FROM job_runs WHERE job = 'care' AND occasion_key LIKE '%2026-12-01%'");
+      expect(runs).not.toBeNull();
       expect(runs).toHaveLength(1);
       expect(again).toHaveLength(1);
-      expect(runs[0].status).toBe('done');
+      expect(runs![0].status).toBe('done');
       // The cron fire itself, not a start-up catch-up: both instances were up before 09:00.
-      expect(runs[0].trigger_kind).toBe('schedule');
+      expect(runs![0].trigger_kind).toBe('schedule');
     } finally {
       await ds.destroy();
     }

@@ -205,4 +205,57 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
     expect(preview.body.byStaff).toEqual(expect.arrayContaining([{ userid: u1, count: 1 }, { userid: u2, count: 1 }]));
     expect((await api(app, 'POST', '/api/v1/audiences/preview', { audience: 'tag:(' })).status).toBe(400);
   });
+
+  describe('replaying the remaining handlers 3× changes nothing', () => {
+    const envelope = (body: string) =>
+      `<xml><ToUserName><![CDATA[${app.sandbox.options.corp.corpId}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>` +
+      `<CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[event]]></MsgType>${body}</xml>`;
+    const processed = (kind: string) =>
+      waitFor(async () => {
+        const rows = await app.container.db.query<{ status: string }>('SELECT status FROM inbox_events WHERE kind = ?', [kind]);
+        return rows.length > 0 && rows.every((r) => r.status === 'done');
+      }, 10_000, kind);
+
+    it('change_external_chat re-reads the group into its member list', async () => {
+      const [chatId] = [...app.sandbox.store.groupChats.keys()];
+      const delivered = await app.sandbox.deliverCallback(
+        envelope(`<Event><![CDATA[change_external_chat]]></Event><ChatId><![CDATA[${chatId}]]></ChatId><ChangeType><![CDATA[update]]></ChangeType><UpdateDetail><![CDATA[add_member]]></UpdateDetail><JoinScene>3</JoinScene><MemChangeCnt>1</MemChangeCnt>`),
+      );
+      expect(delivered.status).toBe('delivered');
+      await processed('event/change_external_chat/update');
+      const members = await app.container.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM group_chat_members WHERE chat_id = ?', [chatId]);
+      expect(Number(members[0].n)).toBe(app.sandbox.store.groupChats.get(chatId)!.members.length);
+      await expectReplaysChangeNothing('event/change_external_chat');
+    });
+
+    it('transfer_fail is recorded on the timeline', async () => {
+      const added = await app.sandbox.addCustomer({ userid: staffIds()[0], name: '转接失败' });
+      await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${added.externalUserId}`)).status === 200, 10_000, 'customer');
+      await app.sandbox.deliverCallback(
+        envelope(
+          `<Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[transfer_fail]]></ChangeType><FailReason><![CDATA[customer_refused]]></FailReason>` +
+            `<UserID><![CDATA[${staffIds()[0]}]]></UserID><ExternalUserID><![CDATA[${added.externalUserId}]]></ExternalUserID>`,
+        ),
+      );
+      await processed('event/change_external_contact/transfer_fail');
+      const { body } = await api(app, 'GET', `/api/v1/customers/${added.externalUserId}`);
+      expect(body.timeline.some((e: { kind: string }) => e.kind.includes('transfer_fail'))).toBe(true);
+      await expectReplaysChangeNothing('event/change_external_contact/transfer_fail');
+    });
+
+    it('an app text message from a customer applies keyword rules', async () => {
+      const added = await app.sandbox.addCustomer({ userid: staffIds()[0], name: '应用消息客户' });
+      await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${added.externalUserId}`)).status === 200, 10_000, 'customer');
+      const delivered = await app.sandbox.deliverCallback(
+        `<xml><ToUserName><![CDATA[${app.sandbox.options.corp.corpId}]]></ToUserName><FromUserName><![CDATA[${added.externalUserId}]]></FromUserName>` +
+          `<CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[请问这个多少钱？]]></Content>` +
+          `<MsgId>9007199254740993123</MsgId><AgentID>1000002</AgentID></xml>`,
+      );
+      expect(delivered.status).toBe('delivered');
+      await processed('text');
+      const { body } = await api(app, 'GET', `/api/v1/customers/${added.externalUserId}`);
+      expect(body.tags.some((t: { name: string; group: string }) => t.name === '询价' && t.group === '意向')).toBe(true);
+      await expectReplaysChangeNothing('text');
+    });
+  });
 });
