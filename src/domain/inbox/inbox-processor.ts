@@ -32,6 +32,8 @@ export class InboxProcessor {
   private running = false;
   private inFlight = new Map<number, ClaimedEvent>();
   private wake: (() => void) | null = null;
+  /** A poke that arrived while the loop was not waiting (e.g. mid-claim); the loop re-claims instead of sleeping. */
+  private poked = false;
   private loop: Promise<void> | null = null;
   private readonly onStored = () => this.poke();
 
@@ -58,7 +60,8 @@ export class InboxProcessor {
   poke(): void {
     const w = this.wake;
     this.wake = null;
-    w?.();
+    if (w) w();
+    else this.poked = true;
   }
 
   /**
@@ -92,6 +95,8 @@ export class InboxProcessor {
 
   private async run(): Promise<void> {
     while (this.running) {
+      // Cleared before the claim: an event committed after the claim's read pokes us, and that poke must not be lost.
+      this.poked = false;
       const free = this.opts.workers - this.inFlight.size;
       let claimed: ClaimedEvent[] = [];
       if (free > 0) {
@@ -109,6 +114,7 @@ export class InboxProcessor {
         });
       }
       if (claimed.length > 0 && this.inFlight.size < this.opts.workers) continue;
+      if (this.poked) continue;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         setTimeout(() => this.poke(), this.opts.pollIntervalMs).unref();
