@@ -8,6 +8,7 @@
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/databases.js';
 import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
 import { Db } from '../../src/persistence/db.js';
+import { createPrng } from '../../src/shared/prng.js';
 import { migrations } from '../../migrations/index.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { newId } from '../../src/shared/ids.js';
@@ -32,20 +33,8 @@ function createBenchDb(engine: DbEngine): Promise<TestDatabase> {
   return createTestDatabase(engine, { mysqlUrl: BENCH_MYSQL_URL, prefix: 'wecom_ops_care_bench' });
 }
 
-/** A deterministic PRNG so both engines get the same archive. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function generate(db: Db, n: number): Promise<void> {
-  const rand = prng(42);
+  const rand = createPrng(42); // both engines get the same archive
   for (let i = 0; i < STAFF; i++) await db.query("INSERT INTO staff (userid, name, status, updated_at) VALUES (?, ?, 'active', 0)", [`staff${i}`, `员工${i}`]);
   const batch = 2000;
   const day0 = zonedTimeToUtc('2022-01-01', '09:00', TZ).getTime();

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createTestDatabase } from '../../test/helpers/databases.js';
+import { spawnServer } from '../../test/helpers/child-server.js';
 import { sealCallback } from '../../src/wecom/crypto.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 
@@ -26,41 +27,16 @@ function sealedEvents(n: number): { path: string; body: string }[] {
   });
 }
 
+/** The bench server in its own process (the tests' launcher); stop() returns the peak RSS it reported. */
 async function startBenchServer(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<{ maxRssMb: number }> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/ingress-server.ts')], {
-    cwd: root,
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += String(d)));
-  const url = await new Promise<string>((res, rej) => {
-    const t = setInterval(() => {
-      const m = /READY (\S+)/.exec(out);
-      if (m) {
-        clearInterval(t);
-        res(m[1]);
-      }
-    }, 20);
-    proc.once('exit', (c) => {
-      clearInterval(t);
-      rej(new Error(`bench server exited ${c}`));
-    });
-  });
-  let stopped: Promise<{ maxRssMb: number }> | null = null;
+  const child = await spawnServer('scripts/bench/ingress-server.ts', { NODE_ENV: 'production', LOG_LEVEL: 'silent', ...env });
   return {
-    url,
-    // Idempotent: waiting for 'exit' on a process that already exited would never settle.
-    stop: () =>
-      (stopped ??= (async () => {
-        if (proc.exitCode === null && proc.signalCode === null) {
-          const exited = once(proc, 'exit');
-          proc.kill('SIGTERM');
-          await exited;
-        }
-        const m = /STATS (\{.*\})/.exec(out);
-        return m ? (JSON.parse(m[1]) as { maxRssMb: number }) : { maxRssMb: -1 };
-      })()),
+    url: child.url,
+    stop: async () => {
+      await child.kill('SIGTERM'); // idempotent: a second stop does not wait for an exit that already happened
+      const m = /STATS (\{.*\})/.exec(child.stdout());
+      return m ? (JSON.parse(m[1]) as { maxRssMb: number }) : { maxRssMb: -1 };
+    },
   };
 }
 
@@ -84,11 +60,9 @@ async function load(url: string, eventsFile: string, seconds: number, connection
  * The server's WeCom base is a closed loopback port, so nothing can leave the machine even if a handler runs.
  */
 export async function runIngressBench(): Promise<Record<string, unknown>[]> {
-  const dbg = (s: string) => process.env.BENCH_DEBUG && process.stderr.write(`[bench] ${s}\n`);
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
   const workers = process.env.BENCH_INBOX_WORKERS ?? '0';
-  dbg('sealing events');
   const events = sealedEvents(Number(process.env.BENCH_EVENTS ?? 60000));
   const dataKey = randomBytes(32).toString('base64');
   const rows: Record<string, unknown>[] = [];
@@ -118,11 +92,8 @@ export async function runIngressBench(): Promise<Record<string, unknown>[]> {
   // BENCH_PATHS=a,b limits the run to some paths (the ceiling always runs: the other paths are judged against it).
   const only = process.env.BENCH_PATHS?.split(',');
   for (const p of paths.filter((x) => !only || x.name.startsWith('c') || only.some((o) => x.name.startsWith(o)))) {
-    dbg(`${p.name}: preparing`);
     const { env, cleanup } = await p.env();
-    dbg(`${p.name}: starting server`);
     const server = await startBenchServer(env);
-    dbg(`${p.name}: server at ${server.url}`);
     try {
       // Warm-up (JIT, pools, first pages) with plain fetch: a second autocannon run in one process was seen to hang.
       for (const e of events.slice(0, 200)) await (await fetch(`${server.url}${e.path}`, { method: 'POST', body: e.body })).text();

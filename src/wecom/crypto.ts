@@ -1,4 +1,4 @@
-import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { encrypt as wecomEncrypt, getSignature } from '@wecom/crypto';
 
 /** Why a callback failed verification; each becomes a `wecom_callback_rejected_total{reason}` label. */
@@ -116,9 +116,4 @@ export function sealCallback(
   const signature = signCallback(creds.token, timestamp, nonce, encrypt);
   const body = `<xml><ToUserName><![CDATA[${creds.receiveId}]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>`;
   return { query: { msg_signature: signature, timestamp, nonce }, body, encrypt };
-}
-
-/** sha256 hex of a string. */
-export function sha256Hex(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
 }

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { AppConfig } from '../../src/config/schema.js';
 import { buildContainer, type BuildOptions, type Container } from '../../src/container.js';
 import { createApp } from '../../src/app.js';
-import { createLogger, silentLogger, type Logger } from '../../src/shared/logger.js';
+import { silentLogger, type Logger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
 
@@ -76,13 +76,6 @@ export async function api<T = any>(app: { url: string }, method: string, path: s
   });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
-/** A logger writing JSON lines into an array, to assert on logs (e.g. redaction). */
-export function captureLogger(level = 'debug'): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const log = createLogger({ level, destination: { write: (s: string) => void lines.push(s) } as unknown as NodeJS.WritableStream });
-  return { log, lines };
 }
 
 /** Wait until `fn` returns a truthy value, polling every 20 ms, or throw after `timeoutMs`. */

@@ -7,6 +7,8 @@ export interface ChildServer {
   url: string;
   proc: ChildProcess;
   stderr: string[];
+  /** Everything the process printed on stdout so far. */
+  stdout(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -25,9 +27,9 @@ export async function spawnServer(script: string, env: Record<string, string>, t
   });
   const stderr: string[] = [];
   proc.stderr!.on('data', (d) => stderr.push(String(d)));
+  let buf = '';
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms: ${stderr.join('')}`)), timeoutMs);
-    let buf = '';
     proc.stdout!.on('data', (d) => {
       buf += String(d);
       const m = /READY (\S+)/.exec(buf);
@@ -45,6 +47,7 @@ export async function spawnServer(script: string, env: Record<string, string>, t
     url,
     proc,
     stderr,
+    stdout: () => buf,
     kill: async (signal = 'SIGKILL') => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = once(proc, 'exit');

@@ -53,11 +53,6 @@ export class EventRouter {
     }
     return found;
   }
-
-  /** Every registered kind, for `GET /api/v1/events/kinds` and docs. */
-  kinds(): string[] {
-    return [...this.routes.keys()].sort();
-  }
 }
 
 /** Chinese labels for the timeline, by kind. */

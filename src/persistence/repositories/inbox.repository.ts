@@ -243,13 +243,6 @@ export class InboxRepository {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
-  /** The earliest time a pending event becomes due, for the worker's sleep. */
-  async nextDueAt(): Promise<number | null> {
-    const [row] = await this.db.query<{ t: number | string | null }>(
-      `SELECT MIN(available_at) AS t FROM inbox_events WHERE status IN ${ACTIVE}`,
-    );
-    return row?.t === null || row?.t === undefined ? null : Number(row.t);
-  }
 }
 
 function toSummary(r: Row): InboxEventSummary {

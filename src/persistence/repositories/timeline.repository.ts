@@ -80,10 +80,4 @@ export class TimelineRepository {
       occurredAt: new Date(Number(r.occurred_at)),
     }));
   }
-
-  /** How many entries came from one source, for tests and stats. */
-  async countBySource(source: string): Promise<number> {
-    const [{ n }] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM timeline_entries WHERE source = ?', [source]);
-    return Number(n);
-  }
 }

@@ -1,16 +1,8 @@
+import { createPrng } from '../../../../src/shared/prng.js';
 import type { AudienceExpr, AudiencePredicate, CompareOp } from '../../../../src/domain/audiences/audience.types.js';
 
-/** A small deterministic PRNG (mulberry32), so a failing case reproduces from its seed. */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so a failing case reproduces from its seed. */
+export const createRandom = createPrng;
 
 // Values chosen to stress quoting: spaces, operators, quotes, backslashes, keywords, Chinese, emoji.
 const TRICKY_TEXT = [
