@@ -93,7 +93,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     timeline: new TimelineRepository(db),
     apiTokens: new ApiTokenRepository(db),
   };
-  const inboxWriter = new InboxWriter(repos.inbox, clock, 200, db.engine === 'mysql' ? 4 : 1);
+  const inboxWriter = new InboxWriter(repos.inbox, clock, 200, db.engine === 'mysql' ? 4 : 1, (n) => metrics.inboxBatchSize.observe(n));
   const eventRouter = new EventRouter();
   for (const h of opts.handlers ?? []) eventRouter.register(h);
   const inboxProcessor = new InboxProcessor(repos.inbox, repos.timeline, eventRouter, inboxWriter, clock, log, config.inbox, {

@@ -20,6 +20,7 @@ import type { InboxService } from '../../src/domain/inbox/inbox.service.js';
 const config = loadConfig();
 let stop: () => Promise<void>;
 let url: string;
+let batchStats: () => Promise<Record<string, number>> = async () => ({});
 if (process.env.BENCH_MODE === 'ceiling') {
   const app = new Koa();
   const noStore = { accept: async (fields: Record<string, string | string[]>) => ({ kind: eventKind(fields), isNew: true }) };
@@ -40,11 +41,19 @@ if (process.env.BENCH_MODE === 'ceiling') {
   const running = await startServer(config, silentLogger);
   url = running.url;
   stop = running.stop;
+  // Mean group-commit size: how many callbacks shared one durable write.
+  batchStats = async () => {
+    const m = (await running.container.metrics.inboxBatchSize.get()).values;
+    const sum = m.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+    const count = m.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+    return { commits: count, meanBatch: count ? Math.round((sum / count) * 10) / 10 : 0 };
+  };
 }
 process.stdout.write(`READY ${url}\n`);
 process.on('SIGTERM', () => {
-  void stop().then(() => {
-    process.stdout.write(`STATS ${JSON.stringify({ maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
+  void stop().then(async () => {
+    const stats = { maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ...(await batchStats()) };
+    process.stdout.write(`STATS ${JSON.stringify(stats)}\n`);
     process.exit(0);
   });
 });

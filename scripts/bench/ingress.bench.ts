@@ -28,14 +28,14 @@ function sealedEvents(n: number): { path: string; body: string }[] {
 }
 
 /** The bench server in its own process (the tests' launcher); stop() returns the peak RSS it reported. */
-async function startBenchServer(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<{ maxRssMb: number }> }> {
+async function startBenchServer(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<{ maxRssMb: number; meanBatch?: number; commits?: number }> }> {
   const child = await spawnServer('scripts/bench/ingress-server.ts', { NODE_ENV: 'production', LOG_LEVEL: 'silent', ...env });
   return {
     url: child.url,
     stop: async () => {
       await child.kill('SIGTERM'); // idempotent: a second stop does not wait for an exit that already happened
       const m = /STATS (\{.*\})/.exec(child.stdout());
-      return m ? (JSON.parse(m[1]) as { maxRssMb: number }) : { maxRssMb: -1 };
+      return m ? (JSON.parse(m[1]) as { maxRssMb: number; meanBatch?: number; commits?: number }) : { maxRssMb: -1 };
     },
   };
 }
@@ -98,8 +98,8 @@ export async function runIngressBench(): Promise<Record<string, unknown>[]> {
       // Warm-up (JIT, pools, first pages) with plain fetch: a second autocannon run in one process was seen to hang.
       for (const e of events.slice(0, 200)) await (await fetch(`${server.url}${e.path}`, { method: 'POST', body: e.body })).text();
       const r = await load(server.url, eventsFile, seconds, connections);
-      const { maxRssMb } = await server.stop();
-      rows.push({ bench: 'ingress', path: p.name, seconds, connections, inboxWorkers: p.name.startsWith('c') ? 0 : Number(workers), ...r, peakRssMb: maxRssMb });
+      const { maxRssMb, meanBatch } = await server.stop();
+      rows.push({ bench: 'ingress', path: p.name, seconds, connections, inboxWorkers: p.name.startsWith('c') ? 0 : Number(workers), ...r, peakRssMb: maxRssMb, meanBatch });
     } finally {
       await server.stop().catch(() => undefined);
       await cleanup();

@@ -23,6 +23,12 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    inboxBatchSize: new Histogram({
+      name: 'inbox_write_batch_size',
+      help: 'Callbacks committed together by one inbox group commit',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 200],
+      registers: [registry],
+    }),
     inboxProcessed: new Counter({
       name: 'inbox_events_processed_total',
       help: 'Inbox events handled, by kind and outcome',

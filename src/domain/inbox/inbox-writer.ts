@@ -19,6 +19,7 @@ export class InboxWriter {
   readonly events = new EventEmitter();
   private queue: Pending[] = [];
   private flushing = 0;
+  private gathering = false;
 
   /**
    * @param maxFlushes batches committed at once. SQLite has one writer, so 1; MySQL commits in parallel and
@@ -29,34 +30,50 @@ export class InboxWriter {
     private readonly clock: Clock,
     private readonly maxBatch = 200,
     private readonly maxFlushes = 1,
+    private readonly onBatch?: (size: number) => void,
   ) {}
 
   /** Store one event; resolves true if new, false if it was a redelivery. Rejects if the database refused it. */
   store(event: NewInboxEvent): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.queue.push({ event, resolve, reject });
-      if (this.flushing < this.maxFlushes) void this.flush();
+      this.schedule();
     });
   }
 
+  /**
+   * Start a flush after one event-loop turn rather than at once: requests whose bytes arrived in the same poll
+   * phase reach store() before setImmediate fires, so they share one commit. Without this, SQLite (synchronous
+   * better-sqlite3, the fsync blocks the loop) wrote nearly one event per commit: the loop was blocked while
+   * requests piled up in the kernel, and the first parsed after it started a batch of one. The cost to a lone
+   * event is one turn (microseconds), not a timer.
+   */
+  private schedule(): void {
+    if (this.gathering || this.flushing >= this.maxFlushes) return;
+    this.gathering = true;
+    setImmediate(() => {
+      this.gathering = false;
+      if (this.queue.length > 0 && this.flushing < this.maxFlushes) void this.flush();
+    });
+  }
+
+  /** Commit one batch, then gather again (a turn later) for whatever arrived meanwhile. */
   private async flush(): Promise<void> {
     this.flushing++;
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.onBatch?.(batch.length);
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch);
-        try {
-          const results = await this.repo.insertBatch(
-            batch.map((p) => p.event),
-            this.clock.now().getTime(),
-          );
-          batch.forEach((p, i) => p.resolve(results[i]));
-          if (results.some(Boolean)) this.events.emit('stored');
-        } catch (err) {
-          for (const p of batch) p.reject(err);
-        }
-      }
+      const results = await this.repo.insertBatch(
+        batch.map((p) => p.event),
+        this.clock.now().getTime(),
+      );
+      batch.forEach((p, i) => p.resolve(results[i]));
+      if (results.some(Boolean)) this.events.emit('stored');
+    } catch (err) {
+      for (const p of batch) p.reject(err);
     } finally {
       this.flushing--;
+      if (this.queue.length > 0) this.schedule();
     }
   }
 }
