@@ -82,9 +82,10 @@ export class CustomerArchiveService {
         const r = await this.writeFollow(em, contact.externalUserId, f, { now, eventTime: opts.eventTime, reactivate: f.userId === opts.reactivateUserid });
         changes.push({ userid: f.userId, before: r.before, after: r.after, state: f.state ?? null });
       }
-      // The caller's bookkeeping (channel stats) commits with the relation change it counts: exactly once.
-      await opts.inTx?.(em, changes);
       await this.customers.refreshActivityInTx(em, contact.externalUserId, now);
+      // The caller's bookkeeping (channel stats) commits with the relation change it counts: exactly once. Last,
+      // because it updates a row every add through the channel shares; its lock is then held only for the commit.
+      await opts.inTx?.(em, changes);
       return changes;
     });
   }

@@ -234,8 +234,13 @@ export class FollowRelationRepository {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
-  /** Upsert helper for staff seen in relations (keeps the staff table complete). */
+  /**
+   * Insert a staff member seen in a relation if the bot does not know them yet. Reads first: on MySQL an
+   * `INSERT … ON DUPLICATE KEY UPDATE` of an existing row takes its exclusive lock until commit, and every add
+   * for one staff member (a popular channel code) would queue behind it.
+   */
   async ensureStaffInTx(em: EntityManager, userid: string, now: number): Promise<void> {
+    if ((await em.query('SELECT 1 AS x FROM staff WHERE userid = ?', [userid])).length > 0) return;
     await em.query(upsertSql(this.db.engine, 'staff', ['userid', 'name', 'status', 'updated_at'], ['userid'], []), [userid, '', 'active', now]);
   }
 }
