@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   ingress: async () => (await import('./ingress.bench.js')).runIngressBench(),
   client: async () => (await import('./client.bench.js')).runClientBench(),
   care: async () => (await import('./care.bench.js')).runCareBench(),
+  welcome: async () => (await import('./welcome.bench.js')).runWelcomeBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,0 +1,10 @@
+/**
+ * The WeCom sandbox in its own process for benchmarks: WeCom is another machine in production, so its CPU must not
+ * be billed to the bot. Seeds the demo corp; the callback URL is set later through `PUT /_control/config`.
+ * Prints `READY <url>`.
+ */
+import { startSandboxServer } from '../../src/wecom/sandbox/server.js';
+
+const running = await startSandboxServer({ port: 0, seed: true });
+process.stdout.write(`READY ${running.url}\n`);
+process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));
