@@ -46,7 +46,11 @@ export const configSchema = z
       replayWindowSeconds: int(0, 86400),
     }),
     inbox: z.object({
-      /** Concurrent handler slots per process; 0 turns the workers off (ingress only). */
+      /**
+       * Concurrent handler slots per process; 0 turns the workers off (ingress only). A handler mostly waits on
+       * WeCom (an add makes three calls), so slots are cheap; the default 16 keeps a burst of adds through a popular
+       * channel code well inside the welcome_code's 20 s (reference §4.9). Per-API caps still bound WeCom calls.
+       */
       workers: int(0, 64),
       pollIntervalMs: int(10, 60000),
       leaseMs: int(1000, 3600000),

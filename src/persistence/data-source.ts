@@ -14,7 +14,7 @@ export interface DataSourceInput {
   databaseUrl: string;
   entities?: EntitySchema<any>[];
   migrations?: (new () => MigrationInterface)[];
-  /** mysql2 pool size. */
+  /** mysql2 pool size (default 20: 16 inbox workers, the group-committing inbox writer and the API share it). */
   poolSize?: number;
 }
 
@@ -43,8 +43,8 @@ export function createDataSource(input: DataSourceInput): DataSource {
       dateStrings: ['DATE'],
       supportBigNumbers: true,
       bigNumberStrings: false,
-      poolSize: input.poolSize ?? 10,
-      extra: { connectionLimit: input.poolSize ?? 10, enableKeepAlive: true },
+      poolSize: input.poolSize ?? 20,
+      extra: { connectionLimit: input.poolSize ?? 20, enableKeepAlive: true },
     };
   } else {
     const file = input.databaseUrl.slice('sqlite:'.length) || ':memory:';
