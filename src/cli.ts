@@ -20,6 +20,7 @@ const USAGE = `用法 / usage: wecom-ops <command>
   sandbox [--port P]                      run the WeCom sandbox on its own port
   job list                                each job with its schedule, next run and last run
   job run <name> [--at ISO] [--dry-run]   run a job now as if the clock said --at
+  orders import <file.csv|file.json> [--json]  import orders (idempotent by order number)
 `;
 
 function fail(message: string): never {
@@ -157,7 +158,9 @@ export async function main(argv: string[]): Promise<void> {
           });
           process.stdout.write(
             `\n完成 / done: run ${report.runId}${report.resumed ? ' (resumed)' : ''} · ${report.pairs} pairs · ${report.customers} customers · ` +
-              `${report.vanished} vanished relations marked · tags ${report.tags.tags} (${report.tags.markedDeleted} deleted, ${report.tags.created} created) · ${report.ms} ms\n`,
+              `${report.vanished} vanished relations marked · staff names ${report.staff.named}/${report.staff.listed}` +
+              `${report.staff.unavailable.length ? ` (not readable in WeCom: ${report.staff.unavailable.join(', ')})` : ''} · ` +
+              `tags ${report.tags.tags} (${report.tags.markedDeleted} deleted, ${report.tags.created} created) · ${report.ms} ms\n`,
           );
         } finally {
           server?.close();
@@ -182,6 +185,17 @@ export async function main(argv: string[]): Promise<void> {
       const { jobCommand } = await import('./jobs/job.cli.js');
       await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
         process.exitCode = await jobCommand(sub, rest, c, process.stdout);
+      });
+      return;
+    }
+    case 'orders': {
+      const { ordersCommand } = await import('./domain/orders/orders.cli.js');
+      // The report goes to stdout; logs go to stderr so `--json` output stays parseable.
+      const quiet = createLogger({ level: cfg.logLevel === 'silent' ? 'silent' : 'warn', destination: process.stderr });
+      await withContainer(cfg, quiet, async (c) => {
+        const archive = (c as Container & { archive?: ArchiveModule }).archive;
+        if (!archive) fail('客户档案模块未启用 / archive module not wired');
+        process.exitCode = await ordersCommand(sub, rest, archive.orders, process.stdout, process.stderr);
       });
       return;
     }

@@ -15,6 +15,11 @@ import { DeliveryLedger, type CapSettings } from '../domain/delivery/delivery-le
 import { DeliveryDispatcher } from '../domain/delivery/delivery-dispatcher.js';
 import { DeliveryResultsService } from '../domain/delivery/delivery-results.service.js';
 import { WinbackService } from '../domain/campaigns/winback.service.js';
+import { ScoringService } from '../domain/scoring/scoring.service.js';
+import { BehaviourTaggingService } from '../domain/tags/behaviour-tagging.service.js';
+import type { ArchiveModule } from '../domain/customers/register.js';
+import { ScoringRepository } from '../persistence/repositories/scoring.repository.js';
+import { BehaviourTagRepository } from '../persistence/repositories/behaviour-tag.repository.js';
 import { deliveriesRouter } from '../http/routes/deliveries.router.js';
 import { careRulesRouter } from '../http/routes/care-rules.router.js';
 import { JobRegistry } from './job-registry.js';
@@ -45,6 +50,10 @@ export interface SchedulingModule {
   dispatcher: DeliveryDispatcher;
   results: DeliveryResultsService;
   winback: WinbackService;
+  /** RFM segments and lifecycle stages (the `scoring` job). */
+  scoring: ScoringService;
+  /** Behaviour tag rules (the `scoring` job); null when the archive is not wired. */
+  behaviourTags: BehaviourTaggingService | null;
 }
 
 const modules = new WeakMap<Container, SchedulingModule>();
@@ -93,10 +102,15 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
   );
   const results = new DeliveryResultsService(repos.deliveries, wecom, settings, log);
   const winback = new WinbackService(repos.scan, repos.enrolments, repos.careRules, c.db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, activity: settings.activity }, log);
+  const scoring = new ScoringService(new ScoringRepository(c.db), { tz, pageSize: settings.pageSize, activity: settings.activity, ...settings.scoring }, log);
+  const archive = (c as Container & { archive?: ArchiveModule }).archive;
+  const behaviourTags = archive
+    ? new BehaviourTaggingService(new BehaviourTagRepository(c.db), archive.repos.tagRules, archive.library, c.db.engine, { tz, pageSize: settings.pageSize }, log)
+    : null;
   const jobs = new JobRegistry();
   jobs.register(careJob({ rules: repos.careRules, deliveries: repos.deliveries, planner, dispatcher, caps, careTime: settings.careTime, tz }));
   jobs.register(winbackJob({ winback, deliveries: repos.deliveries, dispatcher, caps, schedule: settings.schedules.winback, tz }));
-  jobs.register(scoringJob({ winback, schedule: settings.schedules.scoring, tz }));
+  jobs.register(scoringJob({ winback, scoring, behaviourTags, schedule: settings.schedules.scoring, tz }));
   jobs.register(broadcastsJob(settings.schedules.broadcasts));
   jobs.register(deliveryResultsJob({ dispatcher, results, schedule: settings.schedules['delivery-results'] }));
   jobs.register(syncJob(settings.schedules.sync));
@@ -113,6 +127,8 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
     dispatcher,
     results,
     winback,
+    scoring,
+    behaviourTags,
   };
 }
 

@@ -1,16 +1,41 @@
 import { localDate } from '../shared/dates.js';
 import type { WinbackService } from '../domain/campaigns/winback.service.js';
-import { dailyOccasion, type JobDefinition } from './job.types.js';
+import type { ScoringService } from '../domain/scoring/scoring.service.js';
+import type { BehaviourTaggingService } from '../domain/tags/behaviour-tagging.service.js';
+import { dailyOccasion, type JobCounts, type JobDefinition } from './job.types.js';
 
-/** `scoring`: nightly activity classification (active / dormant / churned) of every customer. */
-export function scoringJob(deps: { winback: WinbackService; schedule: string; tz: string }): JobDefinition {
+/**
+ * `scoring`: nightly. In order, because each step reads what the one before wrote: activity (active / dormant /
+ * churned), then RFM segment and lifecycle stage, then behaviour tag rules (whose audiences may name any of them).
+ * A dry run writes nothing and reports what would change.
+ */
+export function scoringJob(deps: {
+  winback: WinbackService;
+  scoring: ScoringService;
+  /** Null when the archive (tag library) is not wired: scoring still runs, behaviour tags do not. */
+  behaviourTags: BehaviourTaggingService | null;
+  schedule: string;
+  tz: string;
+}): JobDefinition {
   return {
     name: 'scoring',
-    description: '客户活跃度分级 / classify customer activity',
+    description: '客户分级与行为标签 / activity, RFM, lifecycle stage and behaviour tags',
     schedule: deps.schedule,
     occasionKey: dailyOccasion,
     async run(ctx) {
-      return { ...(await deps.winback.classify(localDate(ctx.at, deps.tz), ctx.clock.now(), ctx.isDryRun)) };
+      const today = localDate(ctx.at, deps.tz);
+      const now = ctx.clock.now();
+      const activity = await deps.winback.classify(today, now, ctx.isDryRun);
+      const scores = await deps.scoring.score({ today, now, isDryRun: ctx.isDryRun });
+      const counts: JobCounts = { ...activity, withOrders: scores.withOrders, rfmChanged: scores.rfmChanged, stageChanged: scores.stageChanged };
+      // Keys spelled like the audience that selects them, so a run's counts read as `rfm:重要价值: 12`.
+      for (const [segment, n] of Object.entries(scores.bySegment)) counts[`rfm:${segment}`] = n;
+      for (const [stage, n] of Object.entries(scores.byStage)) counts[`stage:${stage}`] = n;
+      ctx.report(`活跃度 activity\tactive ${activity.active}\tdormant ${activity.dormant}\tchurned ${activity.churned}\tchanged ${activity.changed}`);
+      ctx.report(`RFM\t${Object.entries(scores.bySegment).map(([s, n]) => `${s} ${n}`).join('\t')}\tchanged ${scores.rfmChanged}`);
+      ctx.report(`阶段 stage\t${Object.entries(scores.byStage).map(([s, n]) => `${s} ${n}`).join('\t')}\tchanged ${scores.stageChanged}`);
+      if (deps.behaviourTags) Object.assign(counts, await deps.behaviourTags.apply({ today, now, isDryRun: ctx.isDryRun, report: ctx.report }));
+      return counts;
     },
   };
 }

@@ -70,7 +70,7 @@ describe('sandbox round trip through a real server process', () => {
 
     // The demo channel's welcome went out, rendered, and its tags are on the customer.
     const welcome = (await (await fetch(`${url}/sandbox/_control/calls?api=externalcontact/send_welcome_msg`)).json()) as { items: { params: { text?: { content: string } } }[] };
-    expect(welcome.items.map((c) => c.params.text?.content)).toContain('测试客户您好，我是zhangsan，欢迎添加！有任何问题随时找我。');
+    expect(welcome.items.map((c) => c.params.text?.content)).toContain('测试客户您好，我是张三，欢迎添加！有任何问题随时找我。');
     const archive = await waitFor(async () => {
       const r = await fetch(`${url}/api/v1/customers/${added.externalUserId}`, { headers: { authorization: `Bearer ${adminToken}` } });
       const body = (await r.json()) as { tags?: { name: string }[] };

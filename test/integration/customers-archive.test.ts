@@ -61,7 +61,9 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
     expect(archive.tags.find((t: { name: string }) => t.name === '门店海报').group).toBe('渠道');
     expect(archive.timeline.some((e: { source: string }) => e.source === 'inbox')).toBe(true);
     const welcome = welcomes().find((c) => JSON.stringify(c.params).includes(added.welcomeCode))!;
-    expect(JSON.stringify(welcome.params)).toContain(`李四您好，我是${u1}，欢迎关注！`);
+    // {{staff}} is the member's WeCom name (user/get, read when the channel was created), not the userid.
+    expect(app.sandbox.store.staff.get(u1)?.name).toBe('张三');
+    expect(JSON.stringify(welcome.params)).toContain('李四您好，我是张三，欢迎关注！');
     const relation = app.sandbox.store.findRelation(u1, added.externalUserId)!;
     expect(relation.tagIds.sort()).toEqual(archive.tags.map((t: { id: string }) => t.id).sort());
     const stats = await api(app, 'GET', `/api/v1/channels/${created.body.id}`);

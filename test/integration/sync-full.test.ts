@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../helpers/databases.js';
 import { FullSyncService } from '../../src/domain/customers/full-sync.service.js';
-import { StaffRepository } from '../../src/persistence/repositories/staff.repository.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import type { WecomGateway } from '../../src/wecom/client/gateway.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
@@ -46,7 +45,7 @@ describe.each(testEngines())('full sync (%s)', (engine) => {
   it(`syncs ${N} customers into an empty database, resuming after a crash mid-run, with the right counts`, async () => {
     const c = app.container;
     const a = app.archive;
-    const crashing = new FullSyncService(c.db, a.repos.syncRuns, new StaffRepository(c.db), a.repos.customers, a.repos.relations, a.archive, a.library, crashingAt(Math.ceil(N / 200)), c.clock, silentLogger);
+    const crashing = new FullSyncService(c.db, a.repos.syncRuns, app.archive.staff, a.repos.customers, a.repos.relations, a.archive, a.library, crashingAt(Math.ceil(N / 200)), c.clock, silentLogger);
     const t0 = Date.now();
     await expect(crashing.run()).rejects.toThrow('simulated crash');
     const partial = await counts();

@@ -42,6 +42,17 @@ export const careSettingsSchema = z.object({
       churnedDays: z.number().int().min(2).default(90),
     })
     .prefault({}),
+  /** RFM segments and lifecycle stages, computed by the nightly `scoring` job (src/domain/scoring/). */
+  scoring: z
+    .object({
+      /** RFM and `loyal` look at orders of the last this many local days, today included. */
+      windowDays: z.number().int().min(1).max(3650).default(365),
+      /** Added fewer than this many days ago and no order yet → stage `new`. */
+      newDays: z.number().int().min(1).max(365).default(7),
+      /** At least this many orders in the window → stage `loyal`. */
+      loyalOrders: z.number().int().min(2).max(1000).default(3),
+    })
+    .prefault({}),
 });
 
 /** Validated scheduling settings. */

@@ -7,12 +7,13 @@ import type { TimelineSourceRepository } from '../../persistence/repositories/ti
 import type { MessageAttachment, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { ValidationError, WecomApiError } from '../../shared/errors.js';
+import { ValidationError, WecomApiError, toError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { localDate } from '../../shared/dates.js';
 import { renderTemplate, fitsByteLimit } from '../../shared/template.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
 import type { CustomerTaggingService } from '../tags/customer-tagging.service.js';
+import type { StaffService } from '../customers/staff.service.js';
 
 /** A channel as the API creates it (contract: `{ name, staff, tags, welcome: { text, attachments? } }`). */
 export interface ChannelInput {
@@ -40,6 +41,7 @@ export class ChannelService {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly timezone: string,
+    private readonly staffNames: Pick<StaffService, 'ensureNames'>,
   ) {}
 
   /**
@@ -81,6 +83,7 @@ export class ChannelService {
       throw err;
     }
     await this.channels.update(channel);
+    await this.lookUpStaffNames(channel.staff);
     return channel;
   }
 
@@ -101,7 +104,20 @@ export class ChannelService {
       await this.wecom.updateContactWay(current.configId, { users: next.staff, remark: next.name.slice(0, 30) });
     }
     await this.channels.update(next);
+    if (changes.staff) await this.lookUpStaffNames(next.staff);
     return next;
+  }
+
+  /**
+   * The welcome's {{staff}} shows the member's name, so names of staff new since the last sync are read now,
+   * off the 20 s welcome path (reference §4.9). A failure only leaves the userid showing until the next sync.
+   */
+  private async lookUpStaffNames(userids: string[]): Promise<void> {
+    try {
+      await this.staffNames.ensureNames(userids);
+    } catch (err) {
+      this.log.warn({ err: toError(err).message }, 'could not read channel staff names from WeCom');
+    }
   }
 
   /** One channel or NotFoundError. */

@@ -4,6 +4,8 @@ import type { FollowRelation, FollowRelationRepository } from '../../persistence
 import type { CustomerTag, TagRepository } from '../../persistence/repositories/tag.repository.js';
 import type { TimelineEntry, TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
 import type { Channel, ChannelRepository } from '../../persistence/repositories/channel.repository.js';
+import type { Note, NoteRepository } from '../../persistence/repositories/note.repository.js';
+import type { OrderRepository, OrderSummary } from '../../persistence/repositories/order.repository.js';
 import type { Clock } from '../../shared/clock.js';
 import { NotFoundError, ValidationError } from '../../shared/errors.js';
 import { localDate } from '../../shared/dates.js';
@@ -31,6 +33,10 @@ export interface CustomerArchive extends CustomerListItem {
   relations: FollowRelation[];
   channel: Channel | null;
   timeline: TimelineEntry[];
+  /** Open follow-up notes, soonest due first. */
+  notes: Note[];
+  /** Order count, total (cents) and latest order time. */
+  orders: OrderSummary;
 }
 
 /** Operator edits (PATCH). */
@@ -54,6 +60,8 @@ export class CustomerService {
     private readonly tagging: CustomerTaggingService,
     private readonly clock: Clock,
     private readonly timezone: string,
+    private readonly notes: NoteRepository,
+    private readonly orders: OrderRepository,
   ) {}
 
   /** The WHERE fragment for an audience expression (400 on a syntax error), scoped to a staff viewer. */
@@ -95,7 +103,15 @@ export class CustomerService {
       relations: await this.relations.listForCustomer(ext),
       channel: customer.channelId ? await this.channels.get(customer.channelId).catch(() => null) : null,
       timeline: await this.timeline.listForCustomer(ext, 100),
+      notes: await this.notes.listOpenForCustomer(ext, 100),
+      orders: await this.orders.summaryForCustomer(ext),
     };
+  }
+
+  /** The customer if this viewer may see it; NotFoundError otherwise (unknown, or a staff viewer who does not follow it). */
+  async getVisible(ext: string, viewer: Viewer): Promise<Customer> {
+    await this.assertVisible(ext, viewer);
+    return this.customers.get(ext);
   }
 
   /** Apply operator edits; a birthday must be a date that can occur. */

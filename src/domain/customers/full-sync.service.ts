@@ -1,5 +1,4 @@
 import type { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
-import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
 import type { SyncProgress, SyncRun, SyncRunRepository } from '../../persistence/repositories/sync-run.repository.js';
 import type { Db } from '../../persistence/db.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
@@ -9,6 +8,7 @@ import type { Logger } from '../../shared/logger.js';
 import { newId } from '../../shared/ids.js';
 import type { CustomerArchiveService } from './customer-archive.service.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
+import type { StaffService } from './staff.service.js';
 
 /** batch/get_by_user takes ≤ 100 userids and returns ≤ 100 pairs per page (reference §4.4). */
 const USERS_PER_CALL = 100;
@@ -21,6 +21,8 @@ export interface SyncReport {
   pairs: number;
   customers: number;
   vanished: number;
+  /** Members listed, names read from WeCom, and members WeCom would not show (60011/60111): they keep their name, or the userid. */
+  staff: { listed: number; named: number; unavailable: string[] };
   tags: { groups: number; tags: number; markedDeleted: number; created: number };
   ms: number;
 }
@@ -29,16 +31,16 @@ export interface SyncReport {
 export type SyncProgressListener = (p: { pairs: number; chunk: number; chunks: number; elapsedMs: number }) => void;
 
 /**
- * Full reconcile from WeCom (`wecom-ops sync`): the tag library both ways, then every staff member's customers
- * through batch/get_by_user, paged, then relations that vanished while the bot was not listening. Progress is
- * saved after every page, so a crashed run resumes at the page it was on; pages already stored are simply
- * re-stored (upserts), which is harmless.
+ * Full reconcile from WeCom (`wecom-ops sync`): staff and their names (user/get), the tag library both ways, then
+ * every staff member's customers through batch/get_by_user, paged, then relations that vanished while the bot was
+ * not listening. Progress is saved after every phase and page, so a crashed run resumes where it was; pages
+ * already stored are simply re-stored (upserts), which is harmless.
  */
 export class FullSyncService {
   constructor(
     private readonly db: Db,
     private readonly runs: SyncRunRepository,
-    private readonly staff: StaffRepository,
+    private readonly staff: StaffService,
     private readonly customers: CustomerRepository,
     private readonly relations: FollowRelationRepository,
     private readonly archive: CustomerArchiveService,
@@ -56,6 +58,13 @@ export class FullSyncService {
     const run: SyncRun = existing ?? (await this.start());
     const p = run.progress;
     let tags: SyncReport['tags'] = { groups: 0, tags: 0, markedDeleted: 0, created: 0 };
+    if (p.phase === 'staff') {
+      // One user/get per member (doc path/90196). Cheap, so a crash here simply redoes the whole phase.
+      const names = await this.staff.refreshNames(p.userIds);
+      p.staffNames = names;
+      p.phase = 'tags';
+      await this.save(run.id, p);
+    }
     if (p.phase === 'tags') {
       tags = await this.library.reconcile(await this.requiredTags());
       p.phase = 'relations';
@@ -82,16 +91,17 @@ export class FullSyncService {
       p.phase = 'done';
       await this.runs.finish(run.id, 'done', p, this.clock.now().getTime());
     }
-    const report = { runId: run.id, resumed: existing !== null, pairs: p.pairs, customers: p.customers, vanished, tags, ms: Date.now() - started };
-    this.log.info({ runId: run.id, pairs: p.pairs, vanished, ms: report.ms }, 'full sync finished');
+    const staff = { listed: p.userIds.length, named: p.staffNames?.named ?? 0, unavailable: p.staffNames?.unavailable ?? [] };
+    const report = { runId: run.id, resumed: existing !== null, pairs: p.pairs, customers: p.customers, vanished, staff, tags, ms: Date.now() - started };
+    this.log.info({ runId: run.id, pairs: p.pairs, vanished, staffNamed: staff.named, staffUnavailable: staff.unavailable.length, ms: report.ms }, 'full sync finished');
     return report;
   }
 
   private async start(): Promise<SyncRun> {
     const now = this.clock.now().getTime();
     const userIds = await this.wecom.getFollowUserList();
-    await this.staff.upsertMany(userIds, now);
-    const progress: SyncProgress = { userIds, chunk: 0, cursor: '', pairs: 0, customers: 0, phase: 'tags' };
+    await this.staff.recordListed(userIds);
+    const progress: SyncProgress = { userIds, chunk: 0, cursor: '', pairs: 0, customers: 0, phase: 'staff' };
     return this.runs.create(newId(now), progress, now);
   }
 

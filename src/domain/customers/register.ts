@@ -11,6 +11,8 @@ import { GroupChatRepository } from '../../persistence/repositories/group-chat.r
 import { SyncRunRepository } from '../../persistence/repositories/sync-run.repository.js';
 import { StaffRepository } from '../../persistence/repositories/staff.repository.js';
 import { TimelineSourceRepository } from '../../persistence/repositories/timeline-source.repository.js';
+import { NoteRepository } from '../../persistence/repositories/note.repository.js';
+import { OrderRepository } from '../../persistence/repositories/order.repository.js';
 import { TagLibraryService } from '../tags/tag-library.service.js';
 import { CustomerTaggingService } from '../tags/customer-tagging.service.js';
 import { TagRuleService } from '../tags/tag-rule.service.js';
@@ -20,6 +22,9 @@ import { ChurnService } from './churn.service.js';
 import { KfSyncService } from './kf-sync.service.js';
 import { CustomerService } from './customer.service.js';
 import { FullSyncService } from './full-sync.service.js';
+import { NoteService } from './note.service.js';
+import { OrderService } from '../orders/order.service.js';
+import { StaffService } from './staff.service.js';
 import { ContactAddedHandler } from './handlers/contact-added.handler.js';
 import { ContactEditedHandler } from './handlers/contact-edited.handler.js';
 import { ContactLostHandler } from './handlers/contact-lost.handler.js';
@@ -33,6 +38,9 @@ import { audiencesRouter } from '../../http/routes/audiences.router.js';
 import { channelsRouter } from '../../http/routes/channels.router.js';
 import { tagsRouter } from '../../http/routes/tags.router.js';
 import { tagRulesRouter } from '../../http/routes/tag-rules.router.js';
+import { notesRouter } from '../../http/routes/notes.router.js';
+import { ordersRouter } from '../../http/routes/orders.router.js';
+import { staffRouter } from '../../http/routes/staff.router.js';
 
 /** Everything issue 4 builds, for the CLI (sync) and tests. */
 export interface ArchiveModule {
@@ -45,6 +53,8 @@ export interface ArchiveModule {
     groupChats: GroupChatRepository;
     syncRuns: SyncRunRepository;
     kfCursors: KfCursorRepository;
+    notes: NoteRepository;
+    orders: OrderRepository;
   };
   library: TagLibraryService;
   tagging: CustomerTaggingService;
@@ -55,6 +65,9 @@ export interface ArchiveModule {
   kf: KfSyncService;
   customers: CustomerService;
   fullSync: FullSyncService;
+  notes: NoteService;
+  orders: OrderService;
+  staff: StaffService;
 }
 
 /** Default keyword rules shipped in config/. */
@@ -74,22 +87,28 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
     groupChats: new GroupChatRepository(db),
     syncRuns: new SyncRunRepository(db),
     kfCursors: new KfCursorRepository(db),
+    notes: new NoteRepository(db),
+    orders: new OrderRepository(db),
   };
   const staff = new StaffRepository(db);
+  const staffService = new StaffService(staff, wecom, clock, log);
   const sources = new TimelineSourceRepository(db);
   const library = new TagLibraryService(db, repos.tags, wecom, clock, log);
   const tagging = new CustomerTaggingService(db, repos.tags, repos.relations, wecom, clock, log);
   const tagRules = new TagRuleService(repos.tagRules, repos.tags, library, tagging, clock, log);
-  const channels = new ChannelService(db, repos.channels, repos.customers, c.repos.timeline, sources, library, tagging, wecom, clock, log, tz);
+  const channels = new ChannelService(db, repos.channels, repos.customers, c.repos.timeline, sources, library, tagging, wecom, clock, log, tz, staffService);
   const archive = new CustomerArchiveService(db, repos.customers, repos.relations, repos.tags, library, wecom, clock);
   const churn = new ChurnService(db, repos.customers, repos.relations, c.repos.timeline, sources, channels, wecom, clock, log, c.config.alerts?.adminUserids ?? []);
   const kf = new KfSyncService(db, repos.kfCursors, repos.customers, c.repos.timeline, tagRules, wecom, clock);
-  const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, c.repos.timeline, repos.channels, library, tagging, clock, tz);
+  const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, c.repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders);
+  const notes = new NoteService(db, repos.notes, c.repos.timeline, customers, staff, clock);
+  const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, log, tz);
   const requiredTags = async () => [
     ...(await repos.channels.list(1, 10_000)).items.flatMap((ch) => ch.tags),
-    ...(await repos.tagRules.list()).filter((r) => r.isEnabled).flatMap((r) => r.tags),
+    // Behaviour tags are local only (BehaviourTaggingService), so a sync never creates them as WeCom corp tags.
+    ...(await repos.tagRules.list()).filter((r) => r.isEnabled && r.kind !== 'behaviour').flatMap((r) => r.tags),
   ];
-  const fullSync = new FullSyncService(db, repos.syncRuns, staff, repos.customers, repos.relations, archive, library, wecom, clock, log, requiredTags);
+  const fullSync = new FullSyncService(db, repos.syncRuns, staffService, repos.customers, repos.relations, archive, library, wecom, clock, log, requiredTags);
 
   const handlers = [
     new ContactAddedHandler(archive, channels, staff),
@@ -108,8 +127,11 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
     channelsRouter(channels),
     tagsRouter(library, repos.tags),
     tagRulesRouter(tagRules),
+    notesRouter(notes),
+    ordersRouter(orders),
+    staffRouter(staffService),
   );
-  return { repos, library, tagging, tagRules, channels, archive, churn, kf, customers, fullSync };
+  return { repos, library, tagging, tagRules, channels, archive, churn, kf, customers, fullSync, notes, orders, staff: staffService };
 }
 
 /**

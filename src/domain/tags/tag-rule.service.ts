@@ -6,23 +6,42 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { ConflictError, ValidationError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { parseAudience } from '../audiences/audience.parser.js';
 import { compileRulePattern, matchesKeyword } from './keyword-matcher.js';
 import type { TagLibraryService } from './tag-library.service.js';
 import type { CustomerTaggingService } from './customer-tagging.service.js';
 
-/** A rule as created or edited through the API. */
-export const tagRuleInput = z.object({
+// The fields without defaults: a PATCH must not reset what it does not mention (zod's partial() keeps defaults).
+const ruleFields = {
   name: z.string().trim().min(1).max(100),
-  kind: z.enum(['keyword', 'channel', 'behaviour']).default('keyword'),
-  pattern: z.string().min(1).max(500),
-  matchType: z.enum(['substring', 'regex']).default('substring'),
+  kind: z.enum(['keyword', 'channel', 'behaviour']),
+  /** Keyword rules: `价格|多少钱` or a regex. */
+  pattern: z.string().max(500),
+  matchType: z.enum(['substring', 'regex']),
+  /** Behaviour rules: an audience expression (CONTRACT "Audience expressions"), e.g. `activity:dormant`. */
+  audience: z.string().max(4000).nullable(),
   tags: z.array(z.string().trim().min(1).max(61)).min(1).max(20),
-  enabled: z.boolean().default(true),
+  enabled: z.boolean(),
+};
+
+/** A rule as created through the API (and in config/tag-rules.json). */
+export const tagRuleInput = z.object({
+  ...ruleFields,
+  kind: ruleFields.kind.default('keyword'),
+  pattern: ruleFields.pattern.default(''),
+  matchType: ruleFields.matchType.default('substring'),
+  audience: ruleFields.audience.default(null),
+  enabled: ruleFields.enabled.default(true),
 });
 /** Parsed rule input. */
 export type TagRuleInput = z.infer<typeof tagRuleInput>;
 
-/** Manages tag rules and applies keyword rules to incoming customer messages. */
+/** A PATCH: any subset of the fields, none defaulted. */
+export const tagRulePatch = z.object(ruleFields).partial();
+/** Parsed rule changes. */
+export type TagRulePatch = z.infer<typeof tagRulePatch>;
+
+/** Manages tag rules and applies keyword rules to incoming customer messages (behaviour rules run in the `scoring` job). */
 export class TagRuleService {
   constructor(
     private readonly rules: TagRuleRepository,
@@ -43,28 +62,43 @@ export class TagRuleService {
     return this.rules.get(id);
   }
 
-  /** Create a rule; a regex must compile. */
+  /** Create a rule; a keyword rule's regex must compile, a behaviour rule's audience must parse. */
   async create(input: TagRuleInput): Promise<TagRule> {
-    this.validate(input);
     const now = this.clock.now();
-    const rule: TagRule = { id: newId(now.getTime()), name: input.name, kind: input.kind, pattern: input.pattern, matchType: input.matchType, tags: input.tags, isEnabled: input.enabled, createdAt: now, updatedAt: now };
+    const rule = normalize({
+      id: newId(now.getTime()),
+      name: input.name,
+      kind: input.kind,
+      pattern: input.pattern,
+      matchType: input.matchType,
+      audience: input.audience,
+      tags: input.tags,
+      isEnabled: input.enabled,
+      createdAt: now,
+      updatedAt: now,
+    });
+    this.validate(rule);
     if (!(await this.rules.insert(rule))) throw new ConflictError(`规则名已存在：${input.name}`, 'tag_rule_exists');
     return rule;
   }
 
-  /** Change a rule. Customers keep its earlier tags until the rule matches them again (then they are replaced). */
-  async update(id: string, changes: Partial<TagRuleInput>): Promise<TagRule> {
+  /**
+   * Change a rule. A keyword rule's customers keep its earlier tags until it matches them again (then they are
+   * replaced); a behaviour rule is re-applied to everyone by the next `scoring` run.
+   */
+  async update(id: string, changes: TagRulePatch): Promise<TagRule> {
     const current = await this.rules.get(id);
-    const next: TagRule = {
+    const next = normalize({
       ...current,
       name: changes.name ?? current.name,
       kind: changes.kind ?? current.kind,
       pattern: changes.pattern ?? current.pattern,
       matchType: changes.matchType ?? current.matchType,
+      audience: changes.audience !== undefined ? changes.audience : current.audience,
       tags: changes.tags ?? current.tags,
       isEnabled: changes.enabled ?? current.isEnabled,
       updatedAt: this.clock.now(),
-    };
+    });
     this.validate(next);
     await this.rules.update(next);
     return next;
@@ -122,7 +156,20 @@ export class TagRuleService {
     return (await this.tags.listForCustomer(ext)).filter((t) => t.ruleId === ruleId && t.source === 'keyword').map((t) => t.tagId);
   }
 
-  private validate(input: { matchType: string; pattern: string }): void {
-    if (input.matchType === 'regex' && compileRulePattern(input.pattern) === null) throw new ValidationError('正则表达式无效', undefined, 'invalid_pattern');
+  private validate(rule: TagRule): void {
+    if (rule.kind === 'behaviour') {
+      if (!rule.audience) throw new ValidationError('行为规则需要受众表达式 audience / a behaviour rule needs an audience', undefined, 'invalid_audience');
+      // The parser's AudienceSyntaxError is a 400 `invalid_audience` naming the position and what was expected.
+      parseAudience(rule.audience);
+      return;
+    }
+    if (!rule.pattern.trim()) throw new ValidationError('关键词规则需要 pattern / a keyword rule needs a pattern', undefined, 'invalid_pattern');
+    if (rule.matchType === 'regex' && compileRulePattern(rule.pattern) === null) throw new ValidationError('正则表达式无效', undefined, 'invalid_pattern');
   }
+}
+
+/** Each kind keeps only its own condition, so a rule switched between kinds carries no stale one. */
+function normalize(rule: TagRule): TagRule {
+  if (rule.kind === 'behaviour') return { ...rule, pattern: '', matchType: 'substring', audience: rule.audience?.trim() || null };
+  return { ...rule, audience: null };
 }

@@ -1,6 +1,8 @@
 import type { CustomerArchive, CustomerListItem, Viewer } from '../../domain/customers/customer.service.js';
 import type { CustomerTag } from '../../persistence/repositories/tag.repository.js';
 import type { TimelineEntry } from '../../persistence/repositories/timeline.repository.js';
+import { presentNote } from './note.presenter.js';
+import { presentOrderSummary } from './order.presenter.js';
 
 /** Tags as the contract shows them: `{ id, name, group }`, one per tag whatever the sources, sources listed. */
 export function presentTags(rows: CustomerTag[]) {
@@ -40,7 +42,7 @@ function presentTimeline(e: TimelineEntry) {
   return { id: e.id, kind: e.kind, summary: e.summary, staffUserid: e.staffUserid, source: e.source, occurredAt: e.occurredAt.toISOString(), data: e.data ?? null };
 }
 
-/** The archive (contract: followUsers, tags, birthday, channel, activity, timeline). */
+/** The archive (contract: followUsers, tags, birthday, channel, activity, timeline), with open notes and an order summary. */
 export function presentArchive(a: CustomerArchive, viewer: Viewer) {
   const c = a.customer;
   return {
@@ -68,5 +70,7 @@ export function presentArchive(a: CustomerArchive, viewer: Viewer) {
       remarkMobiles: r.remarkMobiles.map((m) => presentPhone(m, viewer)),
     })),
     timeline: a.timeline.map(presentTimeline),
+    notes: a.notes.map(presentNote),
+    orders: presentOrderSummary(a.orders),
   };
 }

@@ -13,5 +13,5 @@ export function presentTagGroup(g: TagGroup, tags: Tag[]) {
 
 /** A tag rule. */
 export function presentTagRule(r: TagRule) {
-  return { id: r.id, name: r.name, kind: r.kind, pattern: r.pattern, matchType: r.matchType, tags: r.tags, enabled: r.isEnabled, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() };
+  return { id: r.id, name: r.name, kind: r.kind, pattern: r.pattern, matchType: r.matchType, audience: r.audience, tags: r.tags, enabled: r.isEnabled, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() };
 }

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { tagRuleInput, type TagRuleService } from '../../domain/tags/tag-rule.service.js';
+import { tagRuleInput, tagRulePatch, type TagRuleService } from '../../domain/tags/tag-rule.service.js';
 import { parseInput } from '../pagination.js';
 import { requireRole } from '../middleware/auth.js';
 import { bodyOf } from '../body.js';
@@ -8,7 +8,7 @@ import { presentTagRule } from '../presenters/tag.presenter.js';
 
 const idParams = z.object({ id: z.string().min(1).max(36) });
 
-/** `/api/v1/tag-rules`: keyword (and other) tagging rules. */
+/** `/api/v1/tag-rules`: keyword and behaviour tagging rules. */
 export function tagRulesRouter(rules: TagRuleService): Router {
   const router = new Router({ prefix: '/api/v1/tag-rules' });
   router.use(requireRole('operator'));
@@ -25,7 +25,7 @@ export function tagRulesRouter(rules: TagRuleService): Router {
   });
   router.patch('/:id', async (ctx) => {
     const { id } = parseInput(idParams, ctx.params);
-    ctx.body = presentTagRule(await rules.update(id, parseInput(tagRuleInput.partial(), bodyOf(ctx))));
+    ctx.body = presentTagRule(await rules.update(id, parseInput(tagRulePatch, bodyOf(ctx))));
   });
   router.delete('/:id', async (ctx) => {
     await rules.remove(parseInput(idParams, ctx.params).id);

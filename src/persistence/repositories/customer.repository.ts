@@ -221,6 +221,17 @@ export class CustomerRepository {
     return rows.map((r) => this.map(r));
   }
 
+  /**
+   * Which of these ids are customers, compared exactly: MySQL's collation would also match an id differing only in
+   * case, which SQLite would not, so the engines agree only if the caller trusts the stored spelling alone.
+   */
+  async existingIds(exts: string[]): Promise<Set<string>> {
+    if (exts.length === 0) return new Set();
+    const rows = await this.db.query<{ external_user_id: string }>(`SELECT external_user_id FROM customers WHERE external_user_id IN (${exts.map(() => '?').join(',')})`, exts);
+    const wanted = new Set(exts);
+    return new Set(rows.map((r) => r.external_user_id).filter((id) => wanted.has(id)));
+  }
+
   /** Apply operator edits. The phone is encrypted and blind-indexed; a null clears it. */
   async applyEdits(ext: string, e: CustomerEdits, now: number): Promise<void> {
     const sets: string[] = [];

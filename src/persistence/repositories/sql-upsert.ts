@@ -6,12 +6,20 @@ import type { DbEngine } from '../data-source.js';
  * Column names come from code, never from user input.
  */
 export function upsertSql(engine: DbEngine, table: string, rawCols: readonly string[], rawConflict: readonly string[], rawUpdate: readonly string[]): string {
+  return upsertManySql(engine, table, rawCols, rawConflict, rawUpdate, 1);
+}
+
+/**
+ * `upsertSql` for `rows` rows in one statement; params are the rows' values one row after another. Keep
+ * rows × columns under SQLite's 32,766 bound parameters.
+ */
+export function upsertManySql(engine: DbEngine, table: string, rawCols: readonly string[], rawConflict: readonly string[], rawUpdate: readonly string[], rows: number): string {
   // Backticks quote identifiers on both engines (SQLite accepts them), so reserved words like `cursor` work.
   const q = (c: string) => `\`${c}\``;
   const cols = rawCols.map(q);
   const conflict = rawConflict.map(q);
   const update = rawUpdate.map(q);
-  const insert = `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`;
+  const insert = `INSERT INTO ${table} (${cols.join(', ')}) VALUES ${Array(rows).fill(`(${cols.map(() => '?').join(', ')})`).join(', ')}`;
   if (engine === 'mysql') {
     const sets = update.length > 0 ? update.map((c) => `${c} = VALUES(${c})`) : [`${conflict[0]} = ${conflict[0]}`];
     return `${insert} ON DUPLICATE KEY UPDATE ${sets.join(', ')}`;

@@ -1,5 +1,29 @@
 import type { Db } from '../db.js';
-import { upsertSql } from './sql-upsert.js';
+import { placeholders, upsertSql } from './sql-upsert.js';
+
+/** Where a staff name came from: WeCom's user/get, or an operator. `null`: never looked up. */
+export type StaffNameSource = 'wecom' | 'manual';
+
+/** A staff member as the bot stores them. `name` is '' when unknown. */
+export interface StaffMember {
+  userid: string;
+  name: string;
+  nameSource: StaffNameSource | null;
+  status: string;
+  updatedAt: Date;
+}
+
+interface Row {
+  userid: string;
+  name: string;
+  name_source: StaffNameSource | null;
+  status: string;
+  updated_at: number | string;
+}
+
+function map(r: Row): StaffMember {
+  return { userid: r.userid, name: r.name, nameSource: r.name_source ?? null, status: r.status, updatedAt: new Date(Number(r.updated_at)) };
+}
 
 /** Staff members (成员) with 客户联系, as far as the bot knows them. */
 export class StaffRepository {
@@ -11,6 +35,55 @@ export class StaffRepository {
     await this.db.tx(async (em) => {
       for (const u of userids) await em.query(upsertSql(this.db.engine, 'staff', ['userid', 'name', 'status', 'updated_at'], ['userid'], ['status', 'updated_at']), [u, '', 'active', now]);
     });
+  }
+
+  /** Whether the bot knows this staff member (from a sync or a follow relation). */
+  async exists(userid: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 AS x FROM staff WHERE userid = ? LIMIT 1', [userid])).length > 0;
+  }
+
+  /** A page of staff, by userid. */
+  async list(page: number, pageSize: number): Promise<{ items: StaffMember[]; total: number }> {
+    const [{ n }] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM staff');
+    const rows = await this.db.query<Row>('SELECT userid, name, name_source, status, updated_at FROM staff ORDER BY userid LIMIT ? OFFSET ?', [pageSize, (page - 1) * pageSize]);
+    return { items: rows.map(map), total: Number(n) };
+  }
+
+  /** One staff member, or null. */
+  async find(userid: string): Promise<StaffMember | null> {
+    const rows = await this.db.query<Row>('SELECT userid, name, name_source, status, updated_at FROM staff WHERE userid = ?', [userid]);
+    return rows[0] ? map(rows[0]) : null;
+  }
+
+  /** Of these userids, those whose name was never looked up (no row yet, or no name source). */
+  async findUnnamed(userids: string[]): Promise<string[]> {
+    if (userids.length === 0) return [];
+    const rows = await this.db.query<{ userid: string }>(`SELECT userid FROM staff WHERE name_source IS NOT NULL AND userid IN (${placeholders(userids.length)})`, userids);
+    const named = new Set(rows.map((r) => r.userid));
+    return userids.filter((u) => !named.has(u));
+  }
+
+  /**
+   * Store names read from WeCom, inserting members the bot did not know yet. A name an operator set
+   * (`name_source = 'manual'`) is never overwritten.
+   */
+  async setWecomNames(names: Array<{ userid: string; name: string }>, now: number): Promise<void> {
+    if (names.length === 0) return;
+    await this.db.tx(async (em) => {
+      for (const { userid, name } of names) {
+        await em.query(upsertSql(this.db.engine, 'staff', ['userid', 'name', 'name_source', 'status', 'updated_at'], ['userid'], []), [userid, name, 'wecom', 'active', now]);
+        await em.query("UPDATE staff SET name = ?, name_source = 'wecom', updated_at = ? WHERE userid = ? AND (name_source IS NULL OR name_source = 'wecom')", [name, now, userid]);
+      }
+    });
+  }
+
+  /**
+   * An operator's name for a member; it wins over WeCom's until cleared. '' clears it and hands the member back
+   * to WeCom (the next sync fills the name in). Returns the member, or null when the bot does not know them.
+   */
+  async setManualName(userid: string, name: string, now: number): Promise<StaffMember | null> {
+    await this.db.query('UPDATE staff SET name = ?, name_source = ?, updated_at = ? WHERE userid = ?', [name, name === '' ? null : 'manual', now, userid]);
+    return this.find(userid);
   }
 
   /** Display name for templates ({{staff}}); falls back to the userid. */

@@ -8,7 +8,10 @@ export interface SyncProgress {
   cursor: string;
   pairs: number;
   customers: number;
-  phase: 'tags' | 'relations' | 'vanished' | 'done';
+  /** A run saved before the 'staff' phase existed resumes at 'tags' and skips the names. */
+  phase: 'staff' | 'tags' | 'relations' | 'vanished' | 'done';
+  /** The staff phase's outcome: names read from WeCom, and members WeCom would not show. */
+  staffNames?: { named: number; unavailable: string[] };
 }
 
 /** One full-sync run. */

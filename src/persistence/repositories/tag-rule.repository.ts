@@ -11,6 +11,8 @@ export interface TagRule {
   matchType: 'substring' | 'regex';
   /** Tag references: `name`, `组/name` or `组:name`. */
   tags: string[];
+  /** A behaviour rule's condition, an audience expression (`activity:dormant`); null for other kinds. */
+  audience: string | null;
   isEnabled: boolean;
   createdAt: Date;
   updatedAt: Date;
@@ -23,6 +25,7 @@ interface Row {
   pattern: string;
   match_type: TagRule['matchType'];
   tags: string | null;
+  audience: string | null;
   enabled: number | string | boolean;
   created_at: number | string;
   updated_at: number | string;
@@ -36,6 +39,7 @@ function map(r: Row): TagRule {
     pattern: r.pattern,
     matchType: r.match_type,
     tags: r.tags ? (JSON.parse(r.tags) as string[]) : [],
+    audience: r.audience ?? null,
     isEnabled: Boolean(Number(r.enabled)),
     createdAt: new Date(Number(r.created_at)),
     updatedAt: new Date(Number(r.updated_at)),
@@ -49,13 +53,14 @@ export class TagRuleRepository {
   /** Insert a rule; false when the name is taken. */
   async insert(r: TagRule): Promise<boolean> {
     try {
-      await this.db.query('INSERT INTO tag_rules (id, name, kind, pattern, match_type, tags, enabled, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)', [
+      await this.db.query('INSERT INTO tag_rules (id, name, kind, pattern, match_type, tags, audience, enabled, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)', [
         r.id,
         r.name,
         r.kind,
         r.pattern,
         r.matchType,
         JSON.stringify(r.tags),
+        r.audience,
         r.isEnabled ? 1 : 0,
         r.createdAt.getTime(),
         r.updatedAt.getTime(),
@@ -69,12 +74,13 @@ export class TagRuleRepository {
 
   /** Overwrite a rule. */
   async update(r: TagRule): Promise<void> {
-    await this.db.query('UPDATE tag_rules SET name = ?, kind = ?, pattern = ?, match_type = ?, tags = ?, enabled = ?, updated_at = ? WHERE id = ?', [
+    await this.db.query('UPDATE tag_rules SET name = ?, kind = ?, pattern = ?, match_type = ?, tags = ?, audience = ?, enabled = ?, updated_at = ? WHERE id = ?', [
       r.name,
       r.kind,
       r.pattern,
       r.matchType,
       JSON.stringify(r.tags),
+      r.audience,
       r.isEnabled ? 1 : 0,
       r.updatedAt.getTime(),
       r.id,

@@ -57,6 +57,11 @@ export class TimelineRepository {
     }
   }
 
+  /** Remove the entry of a (source, sourceId) inside a caller's transaction, e.g. when its note is deleted. */
+  async removeInTx(em: EntityManager, source: string, sourceId: string): Promise<void> {
+    await em.query('DELETE FROM timeline_entries WHERE source = ? AND source_id = ?', [source, sourceId.slice(0, 128)]);
+  }
+
   /** Add an entry in its own transaction. */
   add(e: TimelineEntry, now: Date): Promise<boolean> {
     return this.db.tx((em) => this.addInTx(em, e, now));

@@ -35,7 +35,8 @@ export type WecomApi =
   | 'media/upload'
   | 'kf/sync_msg'
   | 'kf/send_msg'
-  | 'auth/getuserinfo';
+  | 'auth/getuserinfo'
+  | 'user/get';
 
 /** Rate and concurrency for one API. */
 export interface ApiLimit {
@@ -74,6 +75,8 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   'externalcontact/get_groupmsg_send_result': true,
   'externalcontact/groupchat/list': true,
   'externalcontact/groupchat/get': true,
+  // 读取成员 (doc path/90196): a read of one member.
+  'user/get': true,
   // Cursor reads: re-reading from the same cursor returns the same messages (reference §2.7).
   'kf/sync_msg': true,
   // Overwrites: remark_mobiles and the other remark fields replace what is there (reference §4.5).

@@ -24,6 +24,7 @@ import type {
   KfSyncResult,
   MarkTagInput,
   MediaUploadInput,
+  Member,
   MsgTemplateInput,
   MsgTemplateResult,
   Page,
@@ -113,4 +114,10 @@ export interface WecomGateway {
 
   /** Resolve a single-use OAuth code to a member or an external user (§4.16). */
   getUserInfoByCode(code: string): Promise<UserIdentity>;
+
+  /**
+   * Read one member (读取成员 user/get, doc path/90196): name, position, status. 60011 when the member is
+   * outside the app's visible range, 60111 when the userid does not exist (reference §7).
+   */
+  getMember(userId: string): Promise<Member>;
 }

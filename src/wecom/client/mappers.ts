@@ -17,6 +17,7 @@ import type {
   GroupMsg,
   KfMessage,
   KfSendInput,
+  Member,
   MessageAttachment,
 } from './types.js';
 import type {
@@ -34,6 +35,7 @@ import type {
   WireGroupMsgList,
   WireKfSendRequest,
   WireKfSync,
+  WireMember,
 } from './wire.js';
 
 /** WeCom timestamps are Unix seconds, sometimes as strings (media/upload created_at, §4.15). */
@@ -110,6 +112,17 @@ export function toCustomerFollow(w: NonNullable<WireBatchGetByUser['external_con
       state: f.state,
     }),
   };
+}
+
+/** user/get (读取成员, doc path/90196). Empty position strings are dropped like absent ones. */
+export function toMember(w: WireMember): Member {
+  return compact({
+    userId: w.userid,
+    name: w.name ?? '',
+    position: w.position || undefined,
+    status: w.status,
+    departmentIds: w.department ?? [],
+  });
 }
 
 /** §4.6 tag_group. */

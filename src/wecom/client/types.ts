@@ -366,6 +366,20 @@ export interface KfSendInput {
   content: { msgtype: 'text'; content: string } | { msgtype: 'image' | 'voice' | 'video' | 'file'; mediaId: string };
 }
 
+/**
+ * A member as user/get (读取成员, doc path/90196) shows them to a self-built app. `status` 1 activated,
+ * 2 disabled, 4 not activated, 5 left (reference §2.5). No avatar, gender, mobile or email: WeCom stopped
+ * returning them to apps created after 2022-06-20.
+ */
+export interface Member {
+  userId: string;
+  /** The member's display name (姓名); '' if WeCom sent none. */
+  name: string;
+  position?: string;
+  status?: number;
+  departmentIds: number[];
+}
+
 /** Who an OAuth code belongs to (§4.16). */
 export type UserIdentity =
   | { kind: 'member'; userId: string; userTicket?: string }

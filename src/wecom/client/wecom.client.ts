@@ -29,6 +29,7 @@ import {
   toGroupChat,
   toGroupMsg,
   toKfMessage,
+  toMember,
   toUnixSeconds,
   toWireAppMessage,
   toWireAttachment,
@@ -66,6 +67,7 @@ import type {
   KfSyncResult,
   MarkTagInput,
   MediaUploadInput,
+  Member,
   MsgTemplateInput,
   MsgTemplateResult,
   Page,
@@ -93,6 +95,7 @@ import type {
   WireKfSend,
   WireKfSync,
   WireMediaUpload,
+  WireMember,
   WireResponse,
   WireTicket,
   WireToken,
@@ -571,6 +574,13 @@ export class WecomClient implements WecomGateway {
     const res = await this.call<WireUserInfo>('auth/getuserinfo', { method: 'GET', query: { code } });
     if (res.userid) return compact({ kind: 'member' as const, userId: res.userid, userTicket: res.user_ticket });
     return compact({ kind: 'external' as const, openId: res.openid, externalUserId: res.external_userid });
+  }
+
+  // ─── 通讯录 (doc path/90196) ───────────────────────────────────────────────────────────────────────
+
+  async getMember(userId: string): Promise<Member> {
+    const res = await this.call<WireMember>('user/get', { method: 'GET', query: { userid: userId } });
+    return toMember(res);
   }
 
   // ─── tokens ────────────────────────────────────────────────────────────────────────────────────────

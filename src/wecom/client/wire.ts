@@ -379,3 +379,17 @@ export interface WireUserInfo extends WireResponse {
   openid?: string;
   external_userid?: string;
 }
+
+/**
+ * user/get (读取成员, doc path/90196). A self-built app reads members inside its visible range only (60011
+ * otherwise, reference §7); since 2022-06-20 new apps no longer get avatar, gender, mobile, email or address.
+ */
+export interface WireMember extends WireResponse {
+  userid: string;
+  name?: string;
+  department?: number[];
+  main_department?: number;
+  position?: string;
+  /** 1 activated, 2 disabled, 4 not activated, 5 left the corp (reference §2.5). */
+  status?: number;
+}

@@ -41,6 +41,7 @@ const schemas = {
   kfMessage: z.object({ openKfId: nonEmpty, externalUserId: nonEmpty.optional(), text: nonEmpty }),
   confirm: z.object({ msgid: nonEmpty, userid: nonEmpty.optional() }),
   oauth: z.object({ userid: nonEmpty }),
+  visibility: z.object({ userid: nonEmpty, visible: z.boolean() }),
   seed: z.object({ large: z.number().int().min(1).max(200_000).optional() }),
   fault: z.union([
     z.object({ api: nonEmpty, errcode: z.number().int(), count: z.number().int().min(1) }),
@@ -83,6 +84,7 @@ const routes: Record<string, Handler> = {
   },
   'POST groupmsg/confirm': (s, body) => s.confirmGroupMsg(schemas.confirm.parse(body)),
   'POST oauth/code': (s, body) => ({ code: s.issueOauthCode(schemas.oauth.parse(body).userid) }),
+  'POST staff/visibility': (s, body) => s.setStaffVisibility(schemas.visibility.parse(body)),
   'POST clock': (s, body) => {
     const { at } = z.object({ at: z.string().datetime({ offset: true }).optional() }).parse(body ?? {});
     return { now: s.setClock(at ? new Date(at) : undefined).toISOString() };

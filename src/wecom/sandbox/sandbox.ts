@@ -12,6 +12,7 @@ import { kfApis } from './apis/kf.api.js';
 import { miscApis } from './apis/misc.api.js';
 import { createCorpTags, deleteCorpTags, editCorpTag, tagApis } from './apis/tags.api.js';
 import { tokenApis } from './apis/token.api.js';
+import { userApis } from './apis/users.api.js';
 import { CallbackDeliverer, type CallbackRecord } from './callback-delivery.js';
 import { externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
 import { handleControl } from './control.router.js';
@@ -67,7 +68,7 @@ export interface SandboxResponse {
 /** The call log keeps the most recent calls only, so a long-running standalone sandbox stays bounded. */
 const MAX_LOGGED_CALLS = 100_000;
 
-const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis };
+const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis, ...userApis };
 
 /** Finds the sandbox part of a path: `/cgi-bin/...` or `/_control/...` after an optional mount prefix. */
 const SANDBOX_PATH = /^(.*?)\/(cgi-bin|_control)\/(.+)$/;
@@ -471,6 +472,17 @@ export class WecomSandbox {
       }
       throw err;
     }
+  }
+
+  /**
+   * An admin moves a member out of (or back into) the app's visible range: user/get then answers 60011 for them
+   * (reference §7). Returns the member's new visibility.
+   */
+  setStaffVisibility(input: { userid: string; visible: boolean }): { userid: string; visible: boolean } {
+    const member = this.store.staff.get(input.userid);
+    if (!member) throw new NotFoundError(`staff ${input.userid} not found`);
+    member.isOutsideVisibleRange = !input.visible;
+    return { userid: input.userid, visible: input.visible };
   }
 
   /** Issue an OAuth2 code as the WeCom client would on redirect (reference §4.16). */

@@ -19,13 +19,13 @@ export { createPrng };
 
 const pick = <T>(rand: () => number, items: readonly T[]): T => items[Math.floor(rand() * items.length)];
 
-/** The demo corp's staff (userids like WeCom's pinyin defaults). */
+/** The demo corp's staff (userids like WeCom's pinyin defaults, 姓名 as user/get returns them). */
 export const DEMO_STAFF = [
-  { userid: 'zhangsan', name: '张三' },
-  { userid: 'lisi', name: '李四' },
-  { userid: 'wangwu', name: '王五' },
-  { userid: 'zhaoliu', name: '赵六' },
-  { userid: 'sunqi', name: '孙七' },
+  { userid: 'zhangsan', name: '张三', position: '客户经理' },
+  { userid: 'lisi', name: '李四', position: '客户经理' },
+  { userid: 'wangwu', name: '王五', position: '门店店长' },
+  { userid: 'zhaoliu', name: '赵六', position: '售后专员' },
+  { userid: 'sunqi', name: '孙七', position: '运营主管' },
 ] as const;
 
 /** The demo tag library: group name → tag names, first group sorts first. */
@@ -60,7 +60,7 @@ function wecomLikeId(rand: () => number, prefix: string, length = 32): string {
 }
 
 function ensureStaff(store: SandboxStore): void {
-  for (const s of DEMO_STAFF) if (!store.staff.has(s.userid)) store.staff.set(s.userid, { ...s });
+  for (const s of DEMO_STAFF) if (!store.staff.has(s.userid)) store.staff.set(s.userid, { ...s, department: [1] });
 }
 
 function ensureTagLibrary(store: SandboxStore, nowS: number): void {

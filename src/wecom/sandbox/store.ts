@@ -4,10 +4,20 @@
  * handlers in ./apis enforce WeCom's rules on top of it.
  */
 
-/** A member with 客户联系 enabled (all sandbox staff are inside the app's visible range). */
+/** A member with 客户联系 enabled (inside the app's visible range unless marked otherwise). */
 export interface SandboxStaff {
   userid: string;
   name: string;
+  /** 职务, as user/get returns it (doc path/90196). */
+  position?: string;
+  /** Department ids; the root department is 1. */
+  department?: number[];
+  /**
+   * The app may not read this member: user/get answers 60011 (reference §7), as when an admin narrows the app's
+   * visible range. The member stays in get_follow_user_list, so a test can reproduce a member listed by the
+   * sync whose details are then refused.
+   */
+  isOutsideVisibleRange?: boolean;
 }
 
 /** A customer (external contact) as WeCom knows it (reference §4.3 external_contact). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromWireAttachment, toFollowUser, toKfMessage, toWireAttachment, toWireKfSend } from '../../../../src/wecom/client/mappers.js';
+import { fromWireAttachment, toFollowUser, toKfMessage, toMember, toWireAttachment, toWireKfSend } from '../../../../src/wecom/client/mappers.js';
 import type { MessageAttachment } from '../../../../src/wecom/client/types.js';
 
 describe('toFollowUser', () => {
@@ -60,5 +60,17 @@ describe('KF', () => {
     expect(
       toKfMessage({ msgid: 'm', open_kfid: 'wk1', external_userid: 'wm1', send_time: 1700000000, origin: 3, msgtype: 'text', text: { content: 'hi' } }),
     ).toEqual({ msgId: 'm', openKfId: 'wk1', externalUserId: 'wm1', sentAt: new Date(1700000000_000), origin: 3, msgType: 'text', body: { content: 'hi' } });
+  });
+});
+
+describe('toMember', () => {
+  it('maps user/get (doc path/90196) to a camelCase member, dropping an empty position', () => {
+    expect(toMember({ errcode: 0, errmsg: 'ok', userid: 'zhangsan', name: '张三', department: [1, 2], position: '', status: 1 })).toEqual({
+      userId: 'zhangsan',
+      name: '张三',
+      status: 1,
+      departmentIds: [1, 2],
+    });
+    expect(toMember({ userid: 'lisi', name: '李四', position: '店长' })).toEqual({ userId: 'lisi', name: '李四', position: '店长', departmentIds: [] });
   });
 });

@@ -1,0 +1,137 @@
+import type { Db } from '../../persistence/db.js';
+import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
+import type { Order, OrderRepository } from '../../persistence/repositories/order.repository.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import { newId } from '../../shared/ids.js';
+import type { CustomerService, Viewer } from '../customers/customer.service.js';
+import { parseOrderRow, type OrderRow, type OrderRowError, type RawOrderRow } from './order-input.js';
+import { parseOrdersCsv } from './orders-csv.js';
+
+/** What an import did. Re-importing the same rows reports them all as unchanged. */
+export interface OrderImportReport {
+  imported: number;
+  updated: number;
+  unchanged: number;
+  /** Rows refused, all of them; `errors` lists the first MAX_REPORTED_ERRORS by line. */
+  failed: number;
+  errors: OrderRowError[];
+}
+
+/** Rows per transaction: rows × 6 columns stays far below SQLite's bound-parameter limit. */
+export const IMPORT_CHUNK_ROWS = 500;
+/** A file of nothing but bad rows should not produce a reply as large as the file. */
+export const MAX_REPORTED_ERRORS = 1000;
+
+/** Order import (订单导入, idempotent by order number) and per-customer order lists. */
+export class OrderService {
+  constructor(
+    private readonly db: Db,
+    private readonly orders: OrderRepository,
+    private readonly customerRows: CustomerRepository,
+    private readonly customers: Pick<CustomerService, 'getVisible'>,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly timezone: string,
+  ) {}
+
+  /** A page of a customer's orders, newest first (404 when the viewer may not see the customer). */
+  async list(ext: string, q: { page: number; pageSize: number }, viewer: Viewer): Promise<{ items: Order[]; total: number }> {
+    await this.customers.getVisible(ext, viewer);
+    return this.orders.listForCustomer(ext, q.page, q.pageSize);
+  }
+
+  /** Import CSV text (header row required; see parseOrdersCsv). */
+  importCsv(text: string): Promise<OrderImportReport> {
+    return this.importRows(parseOrdersCsv(text));
+  }
+
+  /** Import JSON order objects; `line` in errors is the 1-based position in the array. */
+  importJson(items: unknown[]): Promise<OrderImportReport> {
+    const rows: RawOrderRow[] = [];
+    const refused: OrderRowError[] = [];
+    items.forEach((item, i) => {
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+        refused.push({ line: i + 1, code: 'invalid_row', message: '不是订单对象（应为 { orderNo, externalUserId, amount, orderedAt }）' });
+        return;
+      }
+      const o = item as Record<string, unknown>;
+      rows.push({ line: i + 1, orderNo: o.orderNo, externalUserId: o.externalUserId, amount: o.amount, orderedAt: o.orderedAt });
+    });
+    return this.importRows(rows, refused);
+  }
+
+  /**
+   * Validate every row, then write the good ones chunk by chunk, one transaction each: new order numbers are
+   * inserted, known ones whose customer, amount or time differ are overwritten, identical ones are left alone.
+   * Bad rows, unknown customers and repeats of an order number within the import are reported, never fatal.
+   */
+  async importRows(raw: RawOrderRow[], refused: OrderRowError[] = []): Promise<OrderImportReport> {
+    const started = Date.now();
+    const errors = [...refused];
+    const valid: OrderRow[] = [];
+    const firstLine = new Map<string, number>();
+    for (const r of raw) {
+      const parsed = parseOrderRow(r, this.timezone);
+      if (!parsed.ok) {
+        errors.push(parsed.error);
+        continue;
+      }
+      // Case-folded: MySQL's unique key on order_no ignores case, so 'a1' and 'A1' are one order on both engines.
+      const key = parsed.order.orderNo.toLowerCase();
+      const seen = firstLine.get(key);
+      if (seen !== undefined) {
+        errors.push({ line: r.line, code: 'duplicate_order_no', message: `订单号 ${parsed.order.orderNo} 在本次导入中重复（首次出现在第 ${seen} 行），已忽略` });
+        continue;
+      }
+      firstLine.set(key, r.line);
+      valid.push(parsed.order);
+    }
+
+    const report = { imported: 0, updated: 0, unchanged: 0 };
+    for (let i = 0; i < valid.length; i += IMPORT_CHUNK_ROWS) {
+      const chunk = valid.slice(i, i + IMPORT_CHUNK_ROWS);
+      const known = await this.customerRows.existingIds([...new Set(chunk.map((o) => o.externalUserId))]);
+      const rows = chunk.filter((o) => {
+        if (known.has(o.externalUserId)) return true;
+        errors.push({ line: o.line, code: 'unknown_customer', message: `客户不存在：${o.externalUserId}（需先在客户档案中）` });
+        return false;
+      });
+      if (rows.length === 0) continue;
+      // Counted from the committed attempt: Db.tx re-runs the whole function after a deadlock.
+      const counts = await this.db.tx(async (em) => {
+        const now = this.clock.now();
+        const existing = await this.orders.findByOrderNosInTx(em, rows.map((o) => o.orderNo));
+        const byFolded = new Map([...existing.values()].map((e) => [e.orderNo.toLowerCase(), e]));
+        const writes: Order[] = [];
+        const c = { imported: 0, updated: 0, unchanged: 0, conflicts: [] as OrderRowError[] };
+        for (const o of rows) {
+          const before = existing.get(o.orderNo);
+          const caseTwin = before ? undefined : byFolded.get(o.orderNo.toLowerCase());
+          if (caseTwin) {
+            // Only MySQL finds these (case-insensitive collation); writing would silently overwrite the other order.
+            c.conflicts.push({ line: o.line, code: 'order_no_conflict', message: `订单号 ${o.orderNo} 与已有订单 ${caseTwin.orderNo} 仅大小写不同，未导入` });
+          } else if (!before) {
+            c.imported++;
+            writes.push({ id: newId(now.getTime()), externalUserId: o.externalUserId, orderNo: o.orderNo, amountCents: o.amountCents, orderedAt: o.orderedAt, createdAt: now });
+          } else if (before.externalUserId === o.externalUserId && before.amountCents === o.amountCents && before.orderedAt.getTime() === o.orderedAt.getTime()) {
+            c.unchanged++;
+          } else {
+            c.updated++;
+            writes.push({ ...before, externalUserId: o.externalUserId, amountCents: o.amountCents, orderedAt: o.orderedAt });
+          }
+        }
+        await this.orders.upsertManyInTx(em, writes);
+        return c;
+      });
+      report.imported += counts.imported;
+      report.updated += counts.updated;
+      report.unchanged += counts.unchanged;
+      errors.push(...counts.conflicts);
+    }
+
+    errors.sort((a, b) => a.line - b.line);
+    this.log.info({ ...report, failed: errors.length, rows: raw.length + refused.length, ms: Date.now() - started }, 'orders imported');
+    return { ...report, failed: errors.length, errors: errors.slice(0, MAX_REPORTED_ERRORS) };
+  }
+}

@@ -1,0 +1,83 @@
+import type { EntityManager } from 'typeorm';
+import type { Db } from '../db.js';
+import { forUpdate, placeholders, upsertManySql } from './sql-upsert.js';
+
+/** An order (订单) imported for a customer. Amounts are whole cents (分). */
+export interface Order {
+  id: string;
+  externalUserId: string;
+  orderNo: string;
+  amountCents: number;
+  orderedAt: Date;
+  createdAt: Date;
+}
+
+/** A customer's orders in brief, for the archive and value scoring. */
+export interface OrderSummary {
+  count: number;
+  totalCents: number;
+  lastOrderedAt: Date | null;
+}
+
+interface Row {
+  id: string;
+  external_user_id: string;
+  order_no: string;
+  amount_cents: number | string;
+  ordered_at: number | string;
+  created_at: number | string;
+}
+
+function toOrder(r: Row): Order {
+  return {
+    id: r.id,
+    externalUserId: r.external_user_id,
+    orderNo: r.order_no,
+    amountCents: Number(r.amount_cents),
+    orderedAt: new Date(Number(r.ordered_at)),
+    createdAt: new Date(Number(r.created_at)),
+  };
+}
+
+const COLS = ['id', 'external_user_id', 'order_no', 'amount_cents', 'ordered_at', 'created_at'] as const;
+// On a known order_no only what an import may correct changes; id and created_at stay the first import's.
+const UPDATED = ['external_user_id', 'amount_cents', 'ordered_at'] as const;
+
+/** Orders, unique by order_no. */
+export class OrderRepository {
+  constructor(private readonly db: Db) {}
+
+  /** The orders with these numbers, locked for update on MySQL, inside a caller's transaction. */
+  async findByOrderNosInTx(em: EntityManager, orderNos: string[]): Promise<Map<string, Order>> {
+    if (orderNos.length === 0) return new Map();
+    const rows: Row[] = await em.query(`SELECT * FROM orders WHERE order_no IN (${placeholders(orderNos.length)})${forUpdate(this.db.engine)}`, orderNos);
+    return new Map(rows.map((r) => [r.order_no, toOrder(r)]));
+  }
+
+  /** Insert new orders and overwrite changed ones (by order_no) in one statement, inside a caller's transaction. */
+  async upsertManyInTx(em: EntityManager, orders: Order[]): Promise<void> {
+    if (orders.length === 0) return;
+    const params = orders.flatMap((o) => [o.id, o.externalUserId, o.orderNo, o.amountCents, o.orderedAt.getTime(), o.createdAt.getTime()]);
+    await em.query(upsertManySql(this.db.engine, 'orders', COLS, ['order_no'], UPDATED, orders.length), params);
+  }
+
+  /** A page of a customer's orders, newest first. */
+  async listForCustomer(ext: string, page: number, pageSize: number): Promise<{ items: Order[]; total: number }> {
+    const [{ n }] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM orders WHERE external_user_id = ?', [ext]);
+    const rows = await this.db.query<Row>('SELECT * FROM orders WHERE external_user_id = ? ORDER BY ordered_at DESC, order_no DESC LIMIT ? OFFSET ?', [
+      ext,
+      pageSize,
+      (page - 1) * pageSize,
+    ]);
+    return { items: rows.map(toOrder), total: Number(n) };
+  }
+
+  /** Count, total and latest order time of a customer (the same sums the audience `orders`/`spent` predicates use). */
+  async summaryForCustomer(ext: string): Promise<OrderSummary> {
+    const [r] = await this.db.query<{ n: number | string; total: number | string | null; last: number | string | null }>(
+      'SELECT COUNT(*) AS n, COALESCE(SUM(amount_cents), 0) AS total, MAX(ordered_at) AS last FROM orders WHERE external_user_id = ?',
+      [ext],
+    );
+    return { count: Number(r.n), totalCents: Number(r.total ?? 0), lastOrderedAt: r.last === null ? null : new Date(Number(r.last)) };
+  }
+}
