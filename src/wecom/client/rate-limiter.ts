@@ -80,17 +80,21 @@ export class WindowSafeTokenBucket {
 
   /** Take a token now if one is there; otherwise say how many ms until one will be. */
   tryTake(): { taken: true } | { taken: false; waitMs: number } {
+    const waitMs = this.waitMs();
+    if (waitMs > 0) return { taken: false, waitMs };
+    this.tokens -= 1;
+    return { taken: true };
+  }
+
+  /** 0 when a token is there now (without taking it), else the ms until one will be. */
+  waitMs(): number {
     const now = this.timer.now();
     // A clock stepping backwards must not mint tokens; only forward time refills.
     if (now > this.last) {
       this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.refillPerMs);
       this.last = now;
     }
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return { taken: true };
-    }
-    return { taken: false, waitMs: Math.max(1, Math.ceil((1 - this.tokens) / this.refillPerMs)) };
+    return this.tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - this.tokens) / this.refillPerMs));
   }
 }
 
@@ -101,6 +105,8 @@ export class WindowSafeTokenBucket {
 export class ApiGate {
   private readonly slots: Semaphore;
   private readonly bucket: WindowSafeTokenBucket;
+  /** WeCom's hourly limit (§5.3), as a second bucket over 60 windows; a call needs a token from both. */
+  private readonly hourly: WindowSafeTokenBucket | null;
   private blockedUntil = 0;
   // Serialises the wait for a token so the queue stays FIFO and each token goes to exactly one caller.
   private tokenQueue: Promise<void> = Promise.resolve();
@@ -113,6 +119,7 @@ export class ApiGate {
   ) {
     this.slots = new Semaphore(limit.concurrency);
     this.bucket = new WindowSafeTokenBucket(limit.perMinute, windowMs, timer, limit.burst, guardMs);
+    this.hourly = limit.perHour ? new WindowSafeTokenBucket(limit.perHour, windowMs * 60, timer, limit.hourlyBurst, guardMs) : null;
   }
 
   /** Wait for a concurrency slot, any block to lift, and a rate token; resolves with the slot's release. */
@@ -151,9 +158,13 @@ export class ApiGate {
         await this.timer.sleep(this.blockedUntil - now);
         continue;
       }
-      const take = this.bucket.tryTake();
-      if (take.taken) return;
-      await this.timer.sleep(take.waitMs);
+      const waitMs = Math.max(this.bucket.waitMs(), this.hourly?.waitMs() ?? 0);
+      if (waitMs === 0) {
+        this.bucket.tryTake();
+        this.hourly?.tryTake();
+        return;
+      }
+      await this.timer.sleep(waitMs);
     }
   }
 }

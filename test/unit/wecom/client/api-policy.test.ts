@@ -21,7 +21,12 @@ describe('IDEMPOTENT', () => {
 describe('limitFor', () => {
   it('keeps the default under half of both the per-minute and the hourly limit (§5.3)', () => {
     expect(DEFAULT_LIMIT.perMinute).toBeLessThanOrEqual(10_000 / 2);
-    expect(DEFAULT_LIMIT.perMinute * 60).toBeLessThanOrEqual(150_000 / 2);
+    // The minute bucket alone would allow 60 × perMinute an hour, so every default must carry an hourly bound.
+    for (const api of ['externalcontact/get', 'externalcontact/send_welcome_msg', 'externalcontact/mark_tag', 'externalcontact/batch/get_by_user'] as const) {
+      const limit = limitFor(api, undefined);
+      expect(limit.perHour ?? limit.perMinute * 60).toBeLessThanOrEqual(150_000 / 2);
+      expect(limit.perMinute).toBeLessThanOrEqual(10_000 / 2);
+    }
   });
 
   it('caps batch/get_by_user and groupchat/get at 5 in flight (§5.3) unless overridden', () => {

@@ -102,6 +102,27 @@ describe(ApiGate.name, () => {
     expect(starts).toEqual([60_000, 60_000, 60_000]);
     expect(sut.isBlocked()).toBe(false);
   });
+
+  it('with an hourly limit, serves a burst at once yet keeps every minute and every hour within bounds', async () => {
+    const timer = new VirtualTimer();
+    // Scaled down: minute 100 (burst 50), hour 1,500 (burst 150): the hour, not the minute, bounds the long run.
+    const sut = new ApiGate({ perMinute: 100, burst: 50, perHour: 1500, hourlyBurst: 150, concurrency: 1000 }, 60_000, timer);
+    const starts: number[] = [];
+    // 3,600 calls all wanting to go at once: far more than an hour allows.
+    const calls = Array.from({ length: 3600 }, async () => {
+      const release = await sut.enter();
+      starts.push(timer.now());
+      release();
+    });
+    await timer.run();
+    await Promise.all(calls);
+
+    expect(starts.filter((t) => t === 0)).toHaveLength(50);
+    expect(maxInWindow(starts, 60_000)).toBeLessThanOrEqual(100);
+    expect(maxInWindow(starts, 3_600_000)).toBeLessThanOrEqual(1500);
+    // And it does not stall: the hour's allowance is used, not just the first minute's.
+    expect(starts.filter((t) => t < 3_600_000).length).toBeGreaterThan(1400);
+  });
 });
 
 describe(Semaphore.name, () => {
