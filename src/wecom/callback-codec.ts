@@ -1,5 +1,5 @@
 import { CallbackCryptoError, decryptMessage, verifySignature, type CallbackCredentials } from './crypto.js';
-import { flattenMessage, parseWecomXml, xmlText, XmlParseError } from './xml.js';
+import { extractEncrypt, flattenMessage, parseWecomXml, XmlParseError } from './xml.js';
 
 /** Why a callback was refused; the label of `wecom_callback_rejected_total`. */
 export type RejectReason =
@@ -102,13 +102,12 @@ function open(q: CallbackQuery, encrypt: string, o: DecodeOptions): string {
  * timestamp window, decrypt, check the receive id, and parse the inner XML into flat string fields.
  */
 export function decodeEvent(q: CallbackQuery, body: string, o: DecodeOptions): Record<string, string | string[]> {
-  let encrypt: string | undefined;
+  let encrypt: string;
   try {
-    encrypt = xmlText(parseWecomXml(body), 'Encrypt');
+    encrypt = extractEncrypt(body);
   } catch (err) {
     throw new CallbackRejection('bad_envelope', err instanceof XmlParseError ? err.message : 'envelope is not XML');
   }
-  if (!encrypt) throw new CallbackRejection('bad_envelope', 'envelope has no <Encrypt>');
   const plain = open(q, encrypt, o);
   try {
     return flattenMessage(parseWecomXml(plain));
