@@ -92,7 +92,9 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
     const latencies = adds.map((a) => receivedAt!.get(a.welcomeCode)! - a.t0);
     latencies.sort((a, b) => a - b);
     const p99 = latencies[Math.ceil(latencies.length * 0.99) - 1];
-    process.stdout.write(`[customers] 50 concurrent adds: p50 ${latencies[24]} ms, p99 ${p99} ms (${engine})\n`);
+    // Reported, not asserted: here the sandbox shares the bot's event loop and the suite runs other files in parallel.
+    // The target (p99 < 1 s) is measured by `npm run bench -- welcome`, with WeCom in its own process.
+    process.stdout.write(`[customers] 50 concurrent adds (in-process sandbox): p50 ${latencies[24]} ms, p99 ${p99} ms (${engine})\n`);
     expect(latencies).toHaveLength(50);
   });
 

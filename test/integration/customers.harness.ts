@@ -18,7 +18,7 @@ export interface ArchiveApp {
 /** Start the bot (workers running) with the archive wired to the container's sandbox-backed client. */
 export async function startArchiveApp(engine: DbEngine, opts: { adminUserids?: string[]; startServices?: boolean; seed?: boolean } = {}): Promise<ArchiveApp> {
   const app = await startTestApp(engine, {
-    overrides: { alerts: { adminUserids: opts.adminUserids ?? [] }, inbox: { workers: 8, pollIntervalMs: 200 }, sandbox: { seed: opts.seed ?? true } },
+    overrides: { alerts: { adminUserids: opts.adminUserids ?? [] }, inbox: { pollIntervalMs: 200 }, sandbox: { seed: opts.seed ?? true } },
     build: { sandbox: { callbackRetryDelaysMs: [100, 100, 100] } },
     startServices: opts.startServices ?? true,
   });
