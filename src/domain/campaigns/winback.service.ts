@@ -11,7 +11,7 @@ import { parseAudience } from '../audiences/index.js';
 import type { CareRule } from '../care/care-rule.types.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
 import type { PlanSink } from '../delivery/delivery-ledger.js';
-import { classifyActivity, silenceStart, type ActivityThresholds } from './activity.js';
+import { classifyActivity, silenceStart, type Activity, type ActivityThresholds } from './activity.js';
 
 /** Counts of a classification pass. */
 export interface ScoringCounts {
@@ -64,12 +64,17 @@ export class WinbackService {
     const counts: ScoringCounts = { scanned: 0, changed: 0, active: 0, dormant: 0, churned: 0 };
     for await (const page of this.scan.stream([], this.settings.pageSize)) {
       const related = await this.scan.withActiveRelation(page.map((c) => c.externalUserId));
+      const moves = new Map<Activity, string[]>();
       for (const c of page) {
         counts.scanned += 1;
         const activity = classifyActivity({ ...c, hasActiveRelation: related.has(c.externalUserId) }, today, this.settings.tz, this.settings.activity);
         counts[activity] += 1;
-        if (activity !== c.activity && (isDryRun || (await this.scan.setActivity(c.externalUserId, activity, now)))) counts.changed += 1;
+        if (activity === c.activity) continue;
+        const ids = moves.get(activity) ?? [];
+        ids.push(c.externalUserId);
+        moves.set(activity, ids);
       }
+      for (const [activity, ids] of moves) counts.changed += isDryRun ? ids.length : await this.scan.setActivities(ids, activity, now);
     }
     return counts;
   }

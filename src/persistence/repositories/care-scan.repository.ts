@@ -190,6 +190,19 @@ export class CareScanRepository {
 
   /** Set a customer's activity (win-back classification), only if it differs. Returns true when it changed. */
   async setActivity(externalUserId: string, activity: string, now: Date): Promise<boolean> {
-    return (await this.db.exec('UPDATE customers SET activity = ?, updated_at = ? WHERE external_user_id = ? AND activity <> ?', [activity, now.getTime(), externalUserId, activity])) === 1;
+    return (await this.setActivities([externalUserId], activity, now)) === 1;
+  }
+
+  /**
+   * Move these customers to `activity` in one statement; returns how many changed. One UPDATE per page and class
+   * instead of one per customer: a night where most of a million customers change class is minutes, not a quarter
+   * of an hour of round trips.
+   */
+  async setActivities(externalUserIds: string[], activity: string, now: Date): Promise<number> {
+    if (externalUserIds.length === 0) return 0;
+    return this.db.exec(
+      `UPDATE customers SET activity = ?, updated_at = ? WHERE external_user_id IN (${externalUserIds.map(() => '?').join(',')}) AND activity <> ?`,
+      [activity, now.getTime(), ...externalUserIds, activity],
+    );
   }
 }
