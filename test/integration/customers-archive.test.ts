@@ -118,6 +118,7 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
     const b = await app.sandbox.addCustomer({ userid: u2, name: '钱七' });
     const t = await app.sandbox.addCustomer({ userid: u3, name: '孙八' });
     for (const x of [a, b, t]) await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${x.externalUserId}`)).status === 200, 10_000, 'customer');
+    await app.archive.staff.ensureNames([u1, u2, u3]);
     app.sandbox.clearCalls();
 
     await app.sandbox.customerDeletesStaff({ userid: u1, externalUserId: a.externalUserId });
@@ -129,6 +130,9 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
     expect(recipients).toEqual(expect.arrayContaining([[u1, ...admins].sort(), admins]));
     expect(sends!).toHaveLength(2);
     expect(JSON.stringify(sends!.map((s) => s.params))).toContain('赵六');
+    // The alert names the staff member as people know them, with the userid to find them by.
+    const u1Name = app.sandbox.store.staff.get(u1)!.name;
+    expect(JSON.stringify(sends!.map((s) => s.params))).toContain(`删除了员工 ${u1Name}（${u1}）`);
 
     const ca = (await api(app, 'GET', `/api/v1/customers/${a.externalUserId}`)).body;
     expect(ca.followUsers[0].status).toBe('deleted_by_customer');

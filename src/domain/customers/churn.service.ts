@@ -1,5 +1,6 @@
 import type { Db } from '../../persistence/db.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
+import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
 import type { FollowRelationRepository, RelationStatus } from '../../persistence/repositories/follow-relation.repository.js';
 import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
 import type { TimelineSourceRepository } from '../../persistence/repositories/timeline-source.repository.js';
@@ -36,6 +37,7 @@ export class ChurnService {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly adminUserids: readonly string[],
+    private readonly staff: Pick<StaffRepository, 'displayName'>,
   ) {}
 
   /** Apply a del_follow_user / del_external_contact event. */
@@ -61,10 +63,13 @@ export class ChurnService {
     if (await this.sources.has('alert', sourceId)) return { status, isStale: false, alerted: [] };
     const customer = await this.customers.find(e.externalUserId);
     const name = customer?.name || e.externalUserId;
+    // Admins read the alert: the staff member's name first, the userid to find them in the admin console.
+    const staffName = await this.staff.displayName(e.userid);
+    const member = staffName === e.userid ? e.userid : `${staffName}（${e.userid}）`;
     const content =
       e.loss === 'customer_deleted_staff'
-        ? `【删人提醒】客户「${name}」删除了员工 ${e.userid}，请及时跟进挽回。`
-        : `【删人提醒】员工 ${e.userid} 删除了客户「${name}」。`;
+        ? `【删人提醒】客户「${name}」删除了员工 ${member}，请及时跟进挽回。`
+        : `【删人提醒】员工 ${member} 删除了客户「${name}」。`;
     try {
       await this.wecom.sendAppMessage({ toUsers: recipients, content: { msgtype: 'text', content } });
       this.log.info({ loss: e.loss, recipients: recipients.length }, 'churn alert sent');

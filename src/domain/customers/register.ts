@@ -98,7 +98,7 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
   const tagRules = new TagRuleService(repos.tagRules, repos.tags, library, tagging, clock, log);
   const channels = new ChannelService(db, repos.channels, repos.customers, c.repos.timeline, sources, library, tagging, wecom, clock, log, tz, staffService);
   const archive = new CustomerArchiveService(db, repos.customers, repos.relations, repos.tags, library, wecom, clock);
-  const churn = new ChurnService(db, repos.customers, repos.relations, c.repos.timeline, sources, channels, wecom, clock, log, c.config.alerts?.adminUserids ?? []);
+  const churn = new ChurnService(db, repos.customers, repos.relations, c.repos.timeline, sources, channels, wecom, clock, log, c.config.alerts?.adminUserids ?? [], staff);
   const kf = new KfSyncService(db, repos.kfCursors, repos.customers, c.repos.timeline, tagRules, wecom, clock);
   const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, c.repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders);
   const notes = new NoteService(db, repos.notes, c.repos.timeline, customers, staff, clock);
