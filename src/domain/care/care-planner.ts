@@ -179,7 +179,8 @@ export class CarePlanner {
           const out: Candidate[] = [];
           for (const note of notes) {
             const customer = customers.get(note.externalUserId);
-            if (customer) out.push({ customer, occasion: `note:${note.id}`, vars: { note: note.text }, senderOverride: note.userid });
+            // Keyed by the due date too: a note moved to a later day is a new reminder, the same day never twice.
+            if (customer) out.push({ customer, occasion: `note:${note.id}:${today}`, vars: { note: note.text }, senderOverride: note.userid });
           }
           if (out.length) yield out;
           if (notes.length < pageSize) return;

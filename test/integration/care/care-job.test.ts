@@ -160,4 +160,29 @@ describe.each(testEngines())('care job on %s', (engine) => {
     expect(silentRows[0].status).toBe('skipped');
     expect(silentRows[0].reason).toContain('48');
   });
+
+  it('reminds the note\'s staff member on its due date once, and again after the note is moved to a new date', async () => {
+    clock.set(sh('2026-07-14T08:00:00'));
+    const id = await addSandboxCustomer(app.container, 'wangwu', { name: '周周' });
+    const note = await api(app, 'POST', `/api/v1/customers/${id}/notes`, { text: '回访试用感受', dueDate: '2026-07-14', userid: 'wangwu' });
+    expect(note.status).toBe(201);
+    const reminders = () => calls('message/send').filter((c) => JSON.stringify(c.params).includes('回访试用感受'));
+
+    clock.set(sh('2026-07-14T09:00:00'));
+    expect((await m.scheduler.runNow('care')).status).toBe('done');
+    const first = (await ledgerOf(app.container.db, id)).filter((r) => r.occasion.startsWith('note:'));
+    expect(first).toHaveLength(1);
+    expect(reminders().length).toBeGreaterThan(0);
+    expect(reminders().every((c) => (c.params as { touser?: string }).touser === 'wangwu')).toBe(true);
+    const sentOnce = reminders().length;
+
+    // Not done yet: the staff member moves it two days on. The new date is a new reminder; the old one stays single.
+    expect((await api(app, 'PATCH', `/api/v1/notes/${note.body.id}`, { dueDate: '2026-07-16' })).status).toBe(200);
+    clock.set(sh('2026-07-16T09:00:00'));
+    await m.scheduler.runNow('care');
+    await m.jobs.get('care').run({ at: clock.now(), clock, occasionKey: '2026-07-16', isDryRun: false, runId: null, log: app.log, report: () => undefined });
+    const rows = (await ledgerOf(app.container.db, id)).filter((r) => r.occasion.startsWith('note:'));
+    expect(rows.map((r) => r.occasion)).toEqual([`note:${note.body.id}:2026-07-14`, `note:${note.body.id}:2026-07-16`]);
+    expect(reminders().length).toBe(sentOnce * 2);
+  });
 });
