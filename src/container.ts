@@ -23,6 +23,7 @@ import { WecomSandbox } from './wecom/sandbox/sandbox.js';
 import { registerArchive } from './domain/customers/register.js';
 import { registerScheduling } from './jobs/register-scheduling.js';
 import { registerNightlySync } from './jobs/sync.hook.js';
+import { registerBroadcasts } from './domain/broadcasts/register.js';
 import { webRouter } from './http/routes/web.router.js';
 
 /** Something with a start and a stop, run by `serve` after listen and stopped in reverse order on SIGTERM. */
@@ -168,6 +169,6 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
  * feature so this file stays a table of contents.
  */
 async function wireFeatures(c: Container): Promise<void> {
-  const features: ((c: Container) => void | Promise<void>)[] = [registerArchive, registerScheduling, registerNightlySync];
+  const features: ((c: Container) => void | Promise<void>)[] = [registerArchive, registerScheduling, registerNightlySync, registerBroadcasts];
   for (const f of features) await f(c);
 }

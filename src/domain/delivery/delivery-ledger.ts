@@ -26,6 +26,7 @@ export interface CapSettings {
 const isCustomerFacing = (d: NewDelivery) => d.channel !== 'staff_reminder';
 
 function precheck(d: NewDelivery): string | null {
+  if (d.skipReason) return d.skipReason;
   if (!d.senderUserid && d.channel !== 'kf') return `${SkipReason.NoSender}: 客户没有有效的跟进成员 / no active follower`;
   const max = d.channel === 'staff_reminder' ? WECOM_APP_TEXT_MAX_BYTES : WECOM_TEXT_MAX_BYTES;
   if (!fitsByteLimit(d.text, max)) return `${SkipReason.TooLong}: > ${max} bytes`;

@@ -31,6 +31,11 @@ export interface NewDelivery {
   localDate: string;
   notBefore: Date;
   expiresAt: Date;
+  /**
+   * Set when the planner already knows the row must not go out (a broadcast to an opted-out customer): the row is
+   * still recorded, as `skipped` with this reason, so an operator sees why, and it claims no cap slot.
+   */
+  skipReason?: string | null;
 }
 
 /** A ledger row. */
@@ -55,6 +60,7 @@ export const SkipReason = {
   OptedOut: 'opted_out',
   KfWindowClosed: 'kf_window_closed',
   TooLong: 'text_too_long',
+  Cancelled: 'cancelled',
 } as const;
 
 /** Filter of the ledger list. */

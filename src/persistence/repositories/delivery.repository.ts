@@ -423,6 +423,50 @@ export class DeliveryRepository {
     return { items: rows.map(toDelivery), total: Number(n) };
   }
 
+  /** Ledger rows of some broadcasts, counted per (broadcast, status, reason). */
+  async countByBroadcasts(broadcastIds: string[]): Promise<{ broadcastId: string; status: DeliveryStatus; reason: string | null; n: number }[]> {
+    if (broadcastIds.length === 0) return [];
+    const rows = await this.db.query<{ broadcast_id: string; status: DeliveryStatus; reason: string | null; n: number | string }>(
+      `SELECT broadcast_id, status, reason, COUNT(*) AS n FROM deliveries WHERE broadcast_id IN (${marks(broadcastIds.length)}) GROUP BY broadcast_id, status, reason`,
+      broadcastIds,
+    );
+    return rows.map((r) => ({ broadcastId: r.broadcast_id, status: r.status, reason: r.reason, n: Number(r.n) }));
+  }
+
+  /** Ids of a broadcast's rows still `planned` (a page; skipping them moves them out of the set). */
+  async plannedIdsOfBroadcast(broadcastId: string, limit: number): Promise<number[]> {
+    const rows = await this.db.query<{ id: number | string }>("SELECT id FROM deliveries WHERE broadcast_id = ? AND status = 'planned' ORDER BY id LIMIT ?", [
+      broadcastId, limit,
+    ]);
+    return rows.map((r) => Number(r.id));
+  }
+
+  /**
+   * Make a broadcast's planned rows due from `notBefore`, in one statement. Rows are planned held (not_before =
+   * expires_at, never due) so a dispatcher running while planning is half done cannot split a sender's customers
+   * over several tasks; this releases them all at once.
+   */
+  async releaseBroadcast(broadcastId: string, notBefore: Date, now: Date): Promise<number> {
+    return this.db.exec("UPDATE deliveries SET not_before = ?, updated_at = ? WHERE broadcast_id = ? AND status = 'planned' AND not_before <> ?", [
+      notBefore.getTime(), now.getTime(), broadcastId, notBefore.getTime(),
+    ]);
+  }
+
+  /**
+   * Batches holding a broadcast's rows that are still `submitting` or `submitted`, with how many of the batch's rows
+   * belong to other sources (the dispatcher groups by sender and text, not by source).
+   */
+  async openBatchesOfBroadcast(broadcastId: string): Promise<{ batchId: string; rows: number; foreignRows: number }[]> {
+    const rows = await this.db.query<{ batch_id: string; mine: number | string; foreign_rows: number | string }>(
+      `SELECT d.batch_id, SUM(CASE WHEN d.broadcast_id = ? THEN 1 ELSE 0 END) AS mine, SUM(CASE WHEN d.broadcast_id = ? THEN 0 ELSE 1 END) AS foreign_rows
+       FROM deliveries d
+       WHERE d.batch_id IN (SELECT o.batch_id FROM deliveries o WHERE o.broadcast_id = ? AND o.status IN ('submitting', 'submitted') AND o.batch_id IS NOT NULL)
+       GROUP BY d.batch_id`,
+      [broadcastId, broadcastId, broadcastId],
+    );
+    return rows.map((r) => ({ batchId: r.batch_id, rows: Number(r.mine), foreignRows: Number(r.foreign_rows) }));
+  }
+
   /** Ledger rows per status, optionally of one rule. */
   async countByStatus(where: { ruleId?: string } = {}): Promise<Record<string, number>> {
     const rows = where.ruleId

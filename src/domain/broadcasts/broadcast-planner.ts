@@ -1,0 +1,201 @@
+import type { DbEngine } from '../../persistence/data-source.js';
+import type { BroadcastRepository } from '../../persistence/repositories/broadcast.repository.js';
+import type { CareScanRepository } from '../../persistence/repositories/care-scan.repository.js';
+import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
+import { localDate } from '../../shared/dates.js';
+import { toError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { Logger } from '../../shared/logger.js';
+import { renderTemplate } from '../../shared/template.js';
+import { AudienceSyntaxError, parseAudience } from '../audiences/index.js';
+import { compileAudience } from '../audiences/audience.compiler.js';
+import type { QuietHours } from '../care/quiet-hours.js';
+import type { PlanOutcome, PlanSink } from '../delivery/delivery-ledger.js';
+import { SkipReason, type NewDelivery } from '../delivery/delivery.types.js';
+import { deliveryWindow, hasMissedWindow } from './broadcast-rules.js';
+import type { Broadcast } from './broadcast.types.js';
+
+/** Counts of one planning pass. */
+export interface BroadcastPlanCounts {
+  /** Broadcasts found due. */
+  due: number;
+  /** Broadcasts this instance claimed and planned (0 in a dry run). */
+  claimed: number;
+  planned: number;
+  skipped: number;
+  duplicate: number;
+  /** Broadcasts that failed (invalid audience, missed window, repeated errors). */
+  failed: number;
+}
+
+/** Planner settings. */
+export interface BroadcastPlannerSettings {
+  tz: string;
+  pageSize: number;
+  senderPolicy: 'latest' | 'earliest';
+  quietHours: QuietHours;
+}
+
+// Every ledger row of a broadcast has this occasion: with the source `broadcast:<id>` the ledger's UNIQUE
+// (source, customer, occasion) key admits one row per customer per broadcast, however often planning runs.
+const OCCASION = 'broadcast';
+// Broadcasts sit between care messages (birthday 300, holidays 200) and reminders (50) when one customer has several.
+const PRIORITY = 100;
+// A planning claim not renewed for this long belongs to a dead process; another instance may take over. Claims are
+// renewed after every page, so a live planner never goes this long.
+const STALE_CLAIM_MS = 10 * 60_000;
+// Transient failures (database, network) release the claim for the next tick; after this many tries it fails.
+const MAX_ATTEMPTS = 3;
+// Broadcasts planned per tick; the rest wait a minute.
+const MAX_PER_TICK = 20;
+
+/** Thrown inside a planning run that lost its claim to another instance: stop without touching the broadcast. */
+class LostClaimError extends Error {}
+
+/**
+ * Plans due broadcasts into the delivery ledger, exactly once across instances. A broadcast is claimed with one
+ * compare-and-set UPDATE (scheduled → planning, with a fresh token), so only one instance plans it; its audience is
+ * then streamed in keyset pages and each matching customer becomes one ledger row under the UNIQUE (source, customer,
+ * occasion) key: a planner that takes over after a crash re-inserts nothing. Rows go in held (never due) and are
+ * released in one statement when planning ends, so a sender's customers are not split over several tasks.
+ */
+export class BroadcastPlanner {
+  constructor(
+    private readonly broadcasts: BroadcastRepository,
+    private readonly scan: CareScanRepository,
+    private readonly deliveries: DeliveryRepository,
+    private readonly engine: DbEngine,
+    private readonly settings: BroadcastPlannerSettings,
+    private readonly instanceId: string,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Plan every broadcast due at `now` into `sink`; `clock` (the run's clock) renews claims as pages go by. A dry run
+   * claims and changes nothing.
+   */
+  async planDue(input: { now: Date; clock: () => Date; sink: PlanSink; isDryRun: boolean; report?: (line: string) => void }): Promise<BroadcastPlanCounts> {
+    const { now, sink, isDryRun, report } = input;
+    const counts: BroadcastPlanCounts = { due: 0, claimed: 0, planned: 0, skipped: 0, duplicate: 0, failed: 0 };
+    const staleBefore = new Date(now.getTime() - STALE_CLAIM_MS);
+    for (const due of await this.broadcasts.findDue(now, staleBefore, MAX_PER_TICK)) {
+      counts.due += 1;
+      if (isDryRun) {
+        if (hasMissedWindow(due.sendAt, now)) report?.(`错过发送窗口 / missed window\t${due.name}\t${due.id}`);
+        else await this.planOne(due, sink, now, null, input.clock, counts, report);
+        continue;
+      }
+      const token = newId(now.getTime());
+      const b = await this.broadcasts.claim(due.id, token, this.instanceId, now, staleBefore);
+      if (!b) continue; // another instance holds it
+      counts.claimed += 1;
+      const log = this.log.child({ broadcastId: b.id, attempt: b.attempts });
+      if (hasMissedWindow(b.sendAt, now)) {
+        await this.failBroadcast(b, token, 'missed_window: 超过发送时间 48 小时仍未发出 / not sent within 48 h of sendAt', now);
+        counts.failed += 1;
+        log.warn('broadcast missed its window');
+        continue;
+      }
+      try {
+        const before = { ...counts };
+        await this.planOne(b, sink, now, token, input.clock, counts, report);
+        await this.deliveries.releaseBroadcast(b.id, b.sendAt, now);
+        const candidates = counts.planned + counts.skipped + counts.duplicate - (before.planned + before.skipped + before.duplicate);
+        const note = candidates === 0 ? 'empty_audience: 发送时没有匹配的客户 / no customer matched when planned' : null;
+        if (!(await this.broadcasts.markPlanned(b.id, token, note, now))) throw new LostClaimError();
+        log.info({ planned: counts.planned - before.planned, skipped: counts.skipped - before.skipped, duplicate: counts.duplicate - before.duplicate }, 'broadcast planned');
+      } catch (err) {
+        if (err instanceof LostClaimError) {
+          log.warn('broadcast planning claim lost to another instance');
+          continue;
+        }
+        const e = toError(err);
+        if (err instanceof AudienceSyntaxError || b.attempts >= MAX_ATTEMPTS) {
+          await this.failBroadcast(b, token, `${err instanceof AudienceSyntaxError ? 'invalid_audience' : 'planning_failed'}: ${e.message}`, now);
+          counts.failed += 1;
+          log.error({ err: e }, 'broadcast planning failed');
+        } else {
+          await this.broadcasts.releaseClaim(b.id, token, `retrying: ${e.message}`, now);
+          log.warn({ err: e }, 'broadcast planning failed; will retry');
+        }
+      }
+    }
+    return counts;
+  }
+
+  /**
+   * planning → failed. Rows an earlier, crashed run planned are still held; they are skipped with the same reason so
+   * a failed broadcast never goes out later.
+   */
+  private async failBroadcast(b: Broadcast, token: string, why: string, now: Date): Promise<void> {
+    if (!(await this.broadcasts.fail(b.id, token, why, now))) return;
+    for (;;) {
+      const ids = await this.deliveries.plannedIdsOfBroadcast(b.id, 5000);
+      if (ids.length === 0) return;
+      await this.deliveries.markSkipped(ids, why, now);
+    }
+  }
+
+  /** Sending broadcasts whose rows are all final become done. */
+  finishDelivered(now: Date): Promise<number> {
+    return this.broadcasts.finishDelivered(now);
+  }
+
+  private async planOne(
+    b: Broadcast,
+    sink: PlanSink,
+    now: Date,
+    token: string | null,
+    clock: () => Date,
+    counts: BroadcastPlanCounts,
+    report?: (line: string) => void,
+  ): Promise<void> {
+    const { tz, pageSize, senderPolicy, quietHours } = this.settings;
+    // The audience is evaluated when the broadcast goes out, not when it was created (relative terms such as
+    // silent>=30d or birthday:today mean "at send time").
+    const where = compileAudience(parseAudience(b.audience), { engine: this.engine, today: localDate(now, tz), timezone: tz });
+    const window = deliveryWindow(b.sendAt, now, quietHours);
+    for await (const page of this.scan.stream([where], pageSize)) {
+      const senders = await this.scan.sendersOf(page.map((c) => c.externalUserId), senderPolicy);
+      const rows: NewDelivery[] = page.map((customer) => {
+        const sender = senders.get(customer.externalUserId) ?? null;
+        return {
+          source: `broadcast:${b.id}`,
+          kind: 'broadcast',
+          broadcastId: b.id,
+          ruleId: null,
+          externalUserId: customer.externalUserId,
+          occasion: OCCASION,
+          channel: 'mass_task',
+          priority: PRIORITY,
+          senderUserid: sender?.userid ?? null,
+          text: renderTemplate(b.text, { name: customer.name, staff: sender?.name ?? '' }),
+          attachments: b.attachments,
+          localDate: window.localDate,
+          // Held until releaseBroadcast: not_before = expires_at is never due (see the class comment).
+          notBefore: token ? window.expiresAt : window.notBefore,
+          expiresAt: window.expiresAt,
+          // Opted-out customers are recorded as skipped rather than left out, so the ledger says why (PIPL Art. 24).
+          skipReason: customer.isOptedOut ? `${SkipReason.OptedOut}: 客户已退订 / customer opted out` : null,
+        };
+      });
+      const outcomes = await sink.planMany(rows);
+      outcomes.forEach((o, i) => {
+        tally(counts, o);
+        report?.(describe(b, rows[i], o));
+      });
+      if (token && !(await this.broadcasts.renewClaim(b.id, token, clock()))) throw new LostClaimError();
+    }
+  }
+}
+
+function tally(counts: BroadcastPlanCounts, o: PlanOutcome): void {
+  if (o.result === 'planned') counts.planned += 1;
+  else if (o.result === 'skipped') counts.skipped += 1;
+  else counts.duplicate += 1;
+}
+
+function describe(b: Broadcast, d: NewDelivery, o: PlanOutcome): string {
+  const what = o.result === 'planned' ? '计划 planned' : o.result === 'skipped' ? `跳过 skipped (${o.reason})` : '已存在 duplicate';
+  return `${what}\t${b.name}\t${d.externalUserId}\tvia ${d.channel}${d.senderUserid ? `/${d.senderUserid}` : ''}\t${d.text}`;
+}

@@ -1,0 +1,227 @@
+import type { Db } from '../db.js';
+import { NotFoundError } from '../../shared/errors.js';
+import type { MessageAttachment } from '../../wecom/client/types.js';
+import type { Broadcast, BroadcastStatus } from '../../domain/broadcasts/broadcast.types.js';
+import type { SqlCondition } from './care-scan.repository.js';
+
+interface Row {
+  id: string;
+  name: string;
+  audience: string;
+  text: string;
+  attachments: string | null;
+  sender_policy: string;
+  send_at: number | string;
+  status: BroadcastStatus;
+  reason: string | null;
+  audience_count: number | string;
+  tasks_estimate: number | string;
+  personalized: number | string | boolean;
+  created_by: string | null;
+  claim_token: string | null;
+  claimed_by: string | null;
+  claimed_at: number | string | null;
+  attempts: number | string;
+  planned_at: number | string | null;
+  finished_at: number | string | null;
+  cancelled_at: number | string | null;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+const ms = (v: number | string | null): Date | null => (v === null ? null : new Date(Number(v)));
+
+function toBroadcast(r: Row): Broadcast {
+  return {
+    id: r.id,
+    name: r.name,
+    audience: r.audience,
+    text: r.text,
+    attachments: r.attachments ? (JSON.parse(r.attachments) as MessageAttachment[]) : [],
+    senderPolicy: 'owner',
+    sendAt: new Date(Number(r.send_at)),
+    status: r.status,
+    reason: r.reason,
+    audienceCount: Number(r.audience_count),
+    tasksEstimate: Number(r.tasks_estimate),
+    isPersonalized: r.personalized === true || Number(r.personalized) === 1,
+    createdBy: r.created_by,
+    claimToken: r.claim_token,
+    claimedBy: r.claimed_by,
+    claimedAt: ms(r.claimed_at),
+    attempts: Number(r.attempts),
+    plannedAt: ms(r.planned_at),
+    finishedAt: ms(r.finished_at),
+    cancelledAt: ms(r.cancelled_at),
+    createdAt: new Date(Number(r.created_at)),
+    updatedAt: new Date(Number(r.updated_at)),
+  };
+}
+
+/** What a new broadcast row needs. */
+export type NewBroadcast = Pick<
+  Broadcast,
+  'id' | 'name' | 'audience' | 'text' | 'attachments' | 'senderPolicy' | 'sendAt' | 'audienceCount' | 'tasksEstimate' | 'isPersonalized' | 'createdBy'
+>;
+
+/** How an audience looks right now: its size, who of it can be messaged, and per follower. */
+export interface AudienceSummary {
+  count: number;
+  optedOut: number;
+  /** Not opted out and with at least one active follow relation. */
+  reachable: number;
+  /** Reachable customers per active follower (a customer counts once for each of their followers). */
+  perFollower: number[];
+}
+
+const reason = (text: string) => text.slice(0, 200);
+
+/**
+ * `broadcasts`. Every status change is a compare-and-set on the current status (and, while planning, on the claim
+ * token), so two instances never both plan one broadcast and a planner that lost its claim cannot finish it.
+ */
+export class BroadcastRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Insert a scheduled broadcast. */
+  async insert(b: NewBroadcast, now: Date): Promise<void> {
+    await this.db.query(
+      `INSERT INTO broadcasts (id, name, audience, text, attachments, sender_policy, send_at, status, audience_count, tasks_estimate, personalized,
+         created_by, attempts, created_at, updated_at)
+       VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?,?,0,?,?)`,
+      [
+        b.id, b.name, b.audience, b.text, b.attachments.length ? JSON.stringify(b.attachments) : null, b.senderPolicy, b.sendAt.getTime(),
+        b.audienceCount, b.tasksEstimate, b.isPersonalized ? 1 : 0, b.createdBy, now.getTime(), now.getTime(),
+      ],
+    );
+  }
+
+  /** A broadcast, or null. */
+  async find(id: string): Promise<Broadcast | null> {
+    const [r] = await this.db.query<Row>('SELECT * FROM broadcasts WHERE id = ?', [id]);
+    return r ? toBroadcast(r) : null;
+  }
+
+  /** A broadcast, or NotFoundError. */
+  async get(id: string): Promise<Broadcast> {
+    const b = await this.find(id);
+    if (!b) throw new NotFoundError(`没有这个群发 / no broadcast ${id}`, 'broadcast_not_found');
+    return b;
+  }
+
+  /** A page, newest first. */
+  async list(f: { status?: BroadcastStatus; page: number; pageSize: number }): Promise<{ items: Broadcast[]; total: number }> {
+    const clause = f.status ? 'WHERE status = ?' : '';
+    const params = f.status ? [f.status] : [];
+    const [{ n }] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM broadcasts ${clause}`, params);
+    const rows = await this.db.query<Row>(`SELECT * FROM broadcasts ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, [
+      ...params, f.pageSize, (f.page - 1) * f.pageSize,
+    ]);
+    return { items: rows.map(toBroadcast), total: Number(n) };
+  }
+
+  /** Broadcasts to plan at `now`: scheduled and due, or left `planning` by a claim older than `staleBefore`. */
+  async findDue(now: Date, staleBefore: Date, limit: number): Promise<Broadcast[]> {
+    const rows = await this.db.query<Row>(
+      `SELECT * FROM broadcasts WHERE (status = 'scheduled' AND send_at <= ?) OR (status = 'planning' AND (claimed_at IS NULL OR claimed_at < ?)) ORDER BY send_at, id LIMIT ?`,
+      [now.getTime(), staleBefore.getTime(), limit],
+    );
+    return rows.map(toBroadcast);
+  }
+
+  /**
+   * Claim a broadcast for planning: scheduled → planning, or take over a planning run whose claim went stale (its
+   * process died). One UPDATE with the expected state in its WHERE clause: of any number of racing instances exactly
+   * one changes the row, on both engines. Returns the claimed broadcast, or null when another instance has it.
+   */
+  async claim(id: string, token: string, instanceId: string, now: Date, staleBefore: Date): Promise<Broadcast | null> {
+    const changed = await this.db.exec(
+      `UPDATE broadcasts SET status = 'planning', claim_token = ?, claimed_by = ?, claimed_at = ?, attempts = attempts + 1, updated_at = ?
+       WHERE id = ? AND ((status = 'scheduled' AND send_at <= ?) OR (status = 'planning' AND (claimed_at IS NULL OR claimed_at < ?)))`,
+      [token, instanceId, now.getTime(), now.getTime(), id, now.getTime(), staleBefore.getTime()],
+    );
+    if (changed !== 1) return null;
+    const b = await this.find(id);
+    return b && b.claimToken === token ? b : null;
+  }
+
+  /** Renew a planning claim; false when it was lost (taken over, or the broadcast changed). */
+  async renewClaim(id: string, token: string, now: Date): Promise<boolean> {
+    return (await this.db.exec("UPDATE broadcasts SET claimed_at = ? WHERE id = ? AND claim_token = ? AND status = 'planning'", [now.getTime(), id, token])) === 1;
+  }
+
+  /** Planning finished: planning → sending (fenced by the claim). */
+  async markPlanned(id: string, token: string, note: string | null, now: Date): Promise<boolean> {
+    return (
+      (await this.db.exec(
+        "UPDATE broadcasts SET status = 'sending', reason = ?, planned_at = ?, updated_at = ? WHERE id = ? AND claim_token = ? AND status = 'planning'",
+        [note ? reason(note) : null, now.getTime(), now.getTime(), id, token],
+      )) === 1
+    );
+  }
+
+  /** Planning failed for a reason worth retrying: back to scheduled, with the reason shown meanwhile. */
+  async releaseClaim(id: string, token: string, why: string, now: Date): Promise<boolean> {
+    return (
+      (await this.db.exec(
+        "UPDATE broadcasts SET status = 'scheduled', reason = ?, claim_token = NULL, claimed_at = NULL, updated_at = ? WHERE id = ? AND claim_token = ? AND status = 'planning'",
+        [reason(why), now.getTime(), id, token],
+      )) === 1
+    );
+  }
+
+  /** The broadcast cannot be sent: planning → failed with the reason (fenced by the claim). */
+  async fail(id: string, token: string, why: string, now: Date): Promise<boolean> {
+    return (
+      (await this.db.exec(
+        "UPDATE broadcasts SET status = 'failed', reason = ?, finished_at = ?, updated_at = ? WHERE id = ? AND claim_token = ? AND status = 'planning'",
+        [reason(why), now.getTime(), now.getTime(), id, token],
+      )) === 1
+    );
+  }
+
+  /** Cancel from `from` (scheduled, or sending); false when the broadcast has moved on. */
+  async cancel(id: string, from: 'scheduled' | 'sending', now: Date): Promise<boolean> {
+    return (
+      (await this.db.exec(
+        "UPDATE broadcasts SET status = 'cancelled', reason = ?, cancelled_at = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = ?",
+        ['cancelled: 运营取消 / cancelled by an operator', now.getTime(), now.getTime(), now.getTime(), id, from],
+      )) === 1
+    );
+  }
+
+  /**
+   * Sending broadcasts whose ledger rows are all final (none planned, submitting or submitted) become done. Returns
+   * how many finished.
+   */
+  async finishDelivered(now: Date): Promise<number> {
+    const rows = await this.db.query<{ id: string }>(
+      `SELECT b.id FROM broadcasts b WHERE b.status = 'sending' AND NOT EXISTS (
+         SELECT 1 FROM deliveries d WHERE d.broadcast_id = b.id AND d.status IN ('planned', 'submitting', 'submitted'))`,
+    );
+    let done = 0;
+    for (const { id } of rows) {
+      done += await this.db.exec("UPDATE broadcasts SET status = 'done', finished_at = ?, updated_at = ? WHERE id = ? AND status = 'sending'", [
+        now.getTime(), now.getTime(), id,
+      ]);
+    }
+    return done;
+  }
+
+  /** Size, opted-out and reachable counts of an audience (a compiled condition over `customers c`). */
+  async summarizeAudience(where: SqlCondition): Promise<AudienceSummary> {
+    const active = "EXISTS (SELECT 1 FROM follow_relations r WHERE r.external_user_id = c.external_user_id AND r.status = 'active')";
+    const [t] = await this.db.query<{ n: number | string; opted: number | string | null; reachable: number | string | null }>(
+      `SELECT COUNT(*) AS n, SUM(CASE WHEN c.opted_out = 1 THEN 1 ELSE 0 END) AS opted,
+         SUM(CASE WHEN c.opted_out = 0 AND ${active} THEN 1 ELSE 0 END) AS reachable
+       FROM customers c WHERE ${where.sql}`,
+      where.params,
+    );
+    const per = await this.db.query<{ n: number | string }>(
+      `SELECT COUNT(DISTINCT fr.external_user_id) AS n FROM follow_relations fr JOIN customers c ON c.external_user_id = fr.external_user_id
+       WHERE fr.status = 'active' AND c.opted_out = 0 AND (${where.sql}) GROUP BY fr.userid`,
+      where.params,
+    );
+    return { count: Number(t.n), optedOut: Number(t.opted ?? 0), reachable: Number(t.reachable ?? 0), perFollower: per.map((r) => Number(r.n)) };
+  }
+}
