@@ -226,6 +226,7 @@ function printSandboxBanner(url: string, demoState: string): void {
       `  管理 API Admin API: ${url}/api/v1/`,
       `  健康检查 Health:  ${url}/readyz`,
       `  沙箱 Sandbox:     ${url}/sandbox/_control/calls`,
+      `  员工侧边栏 Sidebar: ${url}/sidebar/?externalUserId=…  (沙箱登录页里选一位员工 / pick a staff member on the sandbox sign-in page)`,
       '',
       '  试一试 Try it: a demo customer scans the 演示渠道 channel code of 张三 (zhangsan):',
       `  curl -s -X POST ${url}/sandbox/_control/customers/add -H 'content-type: application/json' -d '{"userid":"zhangsan","state":"${demoState}","name":"李小姐"}'`,

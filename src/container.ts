@@ -25,6 +25,7 @@ import { registerScheduling } from './jobs/register-scheduling.js';
 import { registerNightlySync } from './jobs/sync.hook.js';
 import { registerBroadcasts } from './domain/broadcasts/register.js';
 import { webRouter } from './http/routes/web.router.js';
+import { registerSidebar } from './domain/sidebar/register.js';
 
 /** Something with a start and a stop, run by `serve` after listen and stopped in reverse order on SIGTERM. */
 export interface Service {
@@ -169,6 +170,6 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
  * feature so this file stays a table of contents.
  */
 async function wireFeatures(c: Container): Promise<void> {
-  const features: ((c: Container) => void | Promise<void>)[] = [registerArchive, registerScheduling, registerNightlySync, registerBroadcasts];
+  const features: ((c: Container) => void | Promise<void>)[] = [registerArchive, registerScheduling, registerNightlySync, registerBroadcasts, registerSidebar];
   for (const f of features) await f(c);
 }

@@ -26,7 +26,8 @@ const patchBody = z
     region: z.string().max(64).nullable().optional(),
   })
   .strict();
-const tagsBody = z.object({ add: z.array(z.string().trim().min(1).max(61)).max(50).default([]), remove: z.array(z.string().trim().min(1).max(61)).max(50).default([]) });
+/** `{ add: [tagName], remove: [tagName] }`, shared with the sidebar API. */
+export const tagsBody = z.object({ add: z.array(z.string().trim().min(1).max(61)).max(50).default([]), remove: z.array(z.string().trim().min(1).max(61)).max(50).default([]) });
 
 /** The viewer behind a request. */
 export function viewerOf(principal: Principal): Viewer {

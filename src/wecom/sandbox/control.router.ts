@@ -40,7 +40,15 @@ const schemas = {
   }),
   kfMessage: z.object({ openKfId: nonEmpty, externalUserId: nonEmpty.optional(), text: nonEmpty }),
   confirm: z.object({ msgid: nonEmpty, userid: nonEmpty.optional() }),
-  oauth: z.object({ userid: nonEmpty }),
+  // A member's code (userid), or a non-member's (external: true, optionally an external_userid), reference §4.16.
+  oauth: z.union([z.object({ userid: nonEmpty }), z.object({ external: z.literal(true), externalUserId: nonEmpty.optional() })]),
+  jssdkVerify: z.object({
+    kind: z.enum(['config', 'agentConfig']),
+    url: nonEmpty,
+    timestamp: z.union([z.number().int(), nonEmpty]),
+    nonceStr: nonEmpty,
+    signature: nonEmpty,
+  }),
   visibility: z.object({ userid: nonEmpty, visible: z.boolean() }),
   seed: z.object({ large: z.number().int().min(1).max(200_000).optional() }),
   fault: z.union([
@@ -83,7 +91,12 @@ const routes: Record<string, Handler> = {
     return { msgid: result.msgid, token: result.token, externalUserId: result.externalUserId, callback: presentCallback(result.callback) };
   },
   'POST groupmsg/confirm': (s, body) => s.confirmGroupMsg(schemas.confirm.parse(body)),
-  'POST oauth/code': (s, body) => ({ code: s.issueOauthCode(schemas.oauth.parse(body).userid) }),
+  'POST oauth/code': (s, body) => {
+    const who = schemas.oauth.parse(body);
+    return { code: 'userid' in who ? s.issueOauthCode(who.userid) : s.issueExternalOauthCode({ externalUserId: who.externalUserId }) };
+  },
+  // What the WeCom client does with the signatures a page passes to wx.config / wx.agentConfig (reference §6.3).
+  'POST jssdk/verify': (s, body) => s.verifyJsapiSignature(schemas.jssdkVerify.parse(body)),
   'POST staff/visibility': (s, body) => s.setStaffVisibility(schemas.visibility.parse(body)),
   'POST clock': (s, body) => {
     const { at } = z.object({ at: z.string().datetime({ offset: true }).optional() }).parse(body ?? {});

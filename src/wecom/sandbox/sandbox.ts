@@ -16,6 +16,8 @@ import { userApis } from './apis/users.api.js';
 import { CallbackDeliverer, type CallbackRecord } from './callback-delivery.js';
 import { externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
 import { handleControl } from './control.router.js';
+import { handleAuthorize } from './oauth-authorize.js';
+import { jsapiSignature } from '../jssdk-signature.js';
 import { Errcode, SandboxApiError, errmsgFor } from './errcodes.js';
 import { FaultInjector, RateLimiter, type FaultSpec } from './faults.js';
 import type { MassQuotaRule } from './quota.js';
@@ -70,8 +72,11 @@ const MAX_LOGGED_CALLS = 100_000;
 
 const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis, ...userApis };
 
-/** Finds the sandbox part of a path: `/cgi-bin/...` or `/_control/...` after an optional mount prefix. */
-const SANDBOX_PATH = /^(.*?)\/(cgi-bin|_control)\/(.+)$/;
+/**
+ * Finds the sandbox part of a path: `/cgi-bin/...`, `/_control/...` or the OAuth authorize stand-in
+ * `/connect/oauth2/authorize` (open.weixin.qq.com's path, reference §4.16) after an optional mount prefix.
+ */
+const SANDBOX_PATH = /^(.*?)\/(cgi-bin|_control|connect)\/(.+)$/;
 
 /**
  * An in-memory emulator of WeCom's server APIs and of WeCom's side of callbacks. The bot talks to it only
@@ -205,6 +210,20 @@ export class WecomSandbox {
       if (!match || (opts.prefix !== undefined && match[1] !== opts.prefix.replace(/\/$/, ''))) return next();
       const [, , area, rest] = match;
       const query = Object.fromEntries(Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]));
+      if (area === 'connect') {
+        if (rest !== 'oauth2/authorize' || ctx.method !== 'GET') return next();
+        const result = handleAuthorize(this, query);
+        ctx.status = result.httpStatus;
+        ctx.set('Cache-Control', 'no-store');
+        if (result.location) ctx.set('Location', result.location);
+        else {
+          ctx.type = 'text/html; charset=utf-8';
+          // The page has no script; nothing else may run on it either.
+          ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+          ctx.body = result.html;
+        }
+        return;
+      }
       const parsed = await readRequestBody(ctx);
       if (area === 'cgi-bin') {
         if (parsed.error) {
@@ -491,6 +510,32 @@ export class WecomSandbox {
     const code = randomBytes(24).toString('base64url');
     this.store.oauthCodes.set(code, { code, userid, issuedAtMs: this.nowMs(), isUsed: false });
     return code;
+  }
+
+  /**
+   * Issue an OAuth2 code for someone who is not a member: auth/getuserinfo then answers `openid` (and
+   * `external_userid` when given), never a userid (reference §4.16).
+   */
+  issueExternalOauthCode(input: { externalUserId?: string } = {}): string {
+    const code = randomBytes(24).toString('base64url');
+    const openid = `o${randomBytes(14).toString('base64url')}`;
+    this.store.oauthCodes.set(code, { code, openid, externalUserId: input.externalUserId, issuedAtMs: this.nowMs(), isUsed: false });
+    return code;
+  }
+
+  /**
+   * Check a JS-SDK signature the way the WeCom client checks wx.config (`config`, corp ticket) or wx.agentConfig
+   * (`agentConfig`, app ticket) against the tickets this sandbox issued and that are still valid (reference §6.3).
+   * 40093 (jsapi签名错误) when no such ticket signs it, e.g. when the corp ticket signed an agentConfig.
+   */
+  verifyJsapiSignature(input: { kind: 'config' | 'agentConfig'; url: string; timestamp: number | string; nonceStr: string; signature: string }): { ok: boolean; errcode: number } {
+    const kind = input.kind === 'config' ? 'corp' : 'agent';
+    const now = this.nowMs();
+    for (const t of this.store.jsapiTickets.values()) {
+      if (t.kind !== kind || t.expiresAtMs <= now) continue;
+      if (jsapiSignature({ ticket: t.ticket, nonceStr: input.nonceStr, timestamp: input.timestamp, url: input.url }) === input.signature) return { ok: true, errcode: 0 };
+    }
+    return { ok: false, errcode: 40093 };
   }
 
   /** Forget all state, faults, limits, calls and callbacks. */

@@ -228,12 +228,24 @@ export interface SandboxGroupChat {
   admins: string[];
 }
 
-/** An OAuth2 code: single use, 5 minutes (reference §4.16). */
+/**
+ * An OAuth2 code: single use, 5 minutes (reference §4.16). A member's code resolves to `userid`; a non-member's
+ * (a WeChat user or an external contact opening the page) to `openid` and maybe `externalUserId`.
+ */
 export interface SandboxOauthCode {
   code: string;
-  userid: string;
+  userid?: string;
+  openid?: string;
+  externalUserId?: string;
   issuedAtMs: number;
   isUsed: boolean;
+}
+
+/** An issued JS-SDK ticket: `corp` from get_jsapi_ticket (wx.config), `agent` from ticket/get (wx.agentConfig), §6.3. */
+export interface SandboxJsapiTicket {
+  ticket: string;
+  kind: 'corp' | 'agent';
+  expiresAtMs: number;
 }
 
 /** Which secret a token was issued for: the self-built app's or the WeChat-KF one (reference §3). */
@@ -267,6 +279,7 @@ export class SandboxStore {
   media = new Map<string, SandboxMedia>();
   groupChats = new Map<string, SandboxGroupChat>();
   oauthCodes = new Map<string, SandboxOauthCode>();
+  jsapiTickets = new Map<string, SandboxJsapiTicket>();
   accessTokens = new Map<string, SandboxAccessToken>();
   private counter = 0;
 

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { ApiTable } from '../api-types.js';
+import type { ApiContext, ApiTable } from '../api-types.js';
 import { Errcode, SandboxApiError } from '../errcodes.js';
 import { requireString } from '../params.js';
+
+/** Tickets live 7200 s (reference §6.3). */
+const TICKET_TTL_SECONDS = 7200;
 
 /** gettoken, the two JS-SDK tickets and OAuth code exchange (reference §3, §4.16, §6.3). */
 export const tokenApis: ApiTable = {
@@ -32,18 +35,18 @@ export const tokenApis: ApiTable = {
   get_jsapi_ticket: {
     method: 'GET',
     auth: 'agent',
-    handle() {
-      return { ticket: `sbx_corp_ticket_${randomBytes(24).toString('base64url')}`, expires_in: 7200 };
+    handle(_req, ctx) {
+      return { ticket: issueTicket(ctx, 'corp'), expires_in: TICKET_TTL_SECONDS };
     },
   },
 
   'ticket/get': {
     method: 'GET',
     auth: 'agent',
-    handle(req) {
+    handle(req, ctx) {
       // Only the app ticket exists on this path; it signs wx.agentConfig (reference §6.3, §8 fact 10).
       if (req.query.type !== 'agent_config') throw new SandboxApiError(Errcode.InvalidParameterValue, 'type must be agent_config');
-      return { ticket: `sbx_agent_ticket_${randomBytes(24).toString('base64url')}`, expires_in: 7200 };
+      return { ticket: issueTicket(ctx, 'agent'), expires_in: TICKET_TTL_SECONDS };
     },
   },
 
@@ -59,7 +62,20 @@ export const tokenApis: ApiTable = {
         throw new SandboxApiError(Errcode.InvalidOauthCode);
       }
       issued.isUsed = true;
-      return { userid: issued.userid };
+      if (issued.userid) return { userid: issued.userid };
+      // A non-member gets openid (and external_userid when they are a customer), never a userid (§4.16).
+      return { openid: issued.openid, ...(issued.externalUserId ? { external_userid: issued.externalUserId } : {}) };
     },
   },
 };
+
+/**
+ * Issue a ticket and remember it until it expires, so the sandbox can check JS-SDK signatures the way the WeCom
+ * client checks wx.config / wx.agentConfig (see WecomSandbox.verifyJsapiSignature).
+ */
+function issueTicket({ store, nowMs }: ApiContext, kind: 'corp' | 'agent'): string {
+  for (const [t, record] of store.jsapiTickets) if (record.expiresAtMs <= nowMs()) store.jsapiTickets.delete(t);
+  const ticket = `sbx_${kind}_ticket_${randomBytes(24).toString('base64url')}`;
+  store.jsapiTickets.set(ticket, { ticket, kind, expiresAtMs: nowMs() + TICKET_TTL_SECONDS * 1000 });
+  return ticket;
+}

@@ -1,0 +1,80 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import { z } from 'zod';
+import type { CustomerService } from '../../domain/customers/customer.service.js';
+import type { NoteService } from '../../domain/customers/note.service.js';
+import type { QuickReplyService } from '../../domain/quick-replies/quick-reply.service.js';
+import type { JssdkConfigService } from '../../domain/sidebar/jssdk-config.service.js';
+import type { StaffSessionService } from '../../domain/auth/staff-session.service.js';
+import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
+import { pageQuery, parseInput } from '../pagination.js';
+import { bodyOf } from '../body.js';
+import { selfOrigin } from '../origin.js';
+import { requireSameOriginWrite, sidebarSession } from '../middleware/sidebar-session.js';
+import { presentArchive, presentTags } from '../presenters/customer.presenter.js';
+import { presentNote } from '../presenters/note.presenter.js';
+import { presentRenderedQuickReply } from '../presenters/quick-reply.presenter.js';
+import { tagsBody, viewerOf } from './customers.router.js';
+
+const idParams = z.object({ externalUserId: z.string().min(1).max(64) });
+const configQuery = z.object({ url: z.string().min(1).max(2048) });
+const repliesQuery = z.object({ externalUserId: z.string().min(1).max(64).optional() });
+const notesQuery = pageQuery.extend({ status: z.enum(['open', 'done']).optional() });
+// Staff always write as themselves here, so unlike the admin API there is no `userid` field.
+const noteBody = z.object({ text: z.string().trim().min(1).max(2000), dueDate: z.string().max(32).nullable().optional() }).strict();
+
+/** What the sidebar API works with. */
+export interface SidebarApiDeps {
+  sessions: StaffSessionService;
+  customers: CustomerService;
+  notes: NoteService;
+  replies: QuickReplyService;
+  jssdk: JssdkConfigService;
+  staff: Pick<StaffRepository, 'displayName'>;
+  /** PUBLIC_URL, when set: the only origin whose sidebar pages are signed. Otherwise the request's own origin. */
+  publicUrl?: string;
+}
+
+/**
+ * `/sidebar/api/*`: what the staff sidebar page calls. Authenticated by the sidebar session cookie only and acting
+ * as that staff member, so the archive, tag and note rules are CustomerService's and NoteService's own (a staff
+ * member sees only customers they follow, 404 otherwise). Writes need the CSRF header.
+ */
+export function sidebarApiRouter(d: SidebarApiDeps): Router {
+  const router = new Router({ prefix: '/sidebar/api' });
+  router.use(sidebarSession(d.sessions), requireSameOriginWrite(), bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }));
+
+  router.get('/me', async (ctx) => {
+    const { userid } = ctx.state.principal;
+    ctx.body = { userid, name: await d.staff.displayName(userid) };
+  });
+  router.get('/jssdk-config', async (ctx) => {
+    const { url } = parseInput(configQuery, ctx.query);
+    ctx.body = await d.jssdk.configFor(url, selfOrigin(ctx, d.publicUrl));
+  });
+  router.get('/customers/:externalUserId', async (ctx) => {
+    const { externalUserId } = parseInput(idParams, ctx.params);
+    const viewer = viewerOf(ctx.state.principal);
+    ctx.body = presentArchive(await d.customers.getArchive(externalUserId, viewer), viewer);
+  });
+  router.post('/customers/:externalUserId/tags', async (ctx) => {
+    const { externalUserId } = parseInput(idParams, ctx.params);
+    ctx.body = { tags: presentTags(await d.customers.changeTags(externalUserId, parseInput(tagsBody, bodyOf(ctx)), viewerOf(ctx.state.principal))) };
+  });
+  router.get('/customers/:externalUserId/notes', async (ctx) => {
+    const { externalUserId } = parseInput(idParams, ctx.params);
+    const { items, total } = await d.notes.list(externalUserId, parseInput(notesQuery, ctx.query), viewerOf(ctx.state.principal));
+    ctx.body = { items: items.map(presentNote), total };
+  });
+  router.post('/customers/:externalUserId/notes', async (ctx) => {
+    const { externalUserId } = parseInput(idParams, ctx.params);
+    ctx.status = 201;
+    ctx.body = presentNote(await d.notes.add(externalUserId, parseInput(noteBody, bodyOf(ctx)), viewerOf(ctx.state.principal)));
+  });
+  router.get('/quick-replies', async (ctx) => {
+    const { externalUserId } = parseInput(repliesQuery, ctx.query);
+    const items = await d.replies.listRendered(externalUserId, viewerOf(ctx.state.principal));
+    ctx.body = { items: items.map(presentRenderedQuickReply), total: items.length };
+  });
+  return router;
+}

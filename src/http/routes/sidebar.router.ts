@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { SignInError, type StaffSessionService } from '../../domain/auth/staff-session.service.js';
+import type { Logger } from '../../shared/logger.js';
+import { toError } from '../../shared/errors.js';
+import { SESSION_COOKIE, SIGN_IN_COOKIE, cookieOptions } from '../middleware/sidebar-session.js';
+import { presentSidebarErrorPage } from '../presenters/sidebar-page.presenter.js';
+import { selfOrigin } from '../origin.js';
+
+const WEB_DIR = resolve(import.meta.dirname, '../../web/sidebar');
+const require = createRequire(import.meta.url);
+
+/** The page: only same-origin scripts (the JS-SDK build and the page's own file), no inline script, never framed. */
+const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' https: data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Versioned asset URLs (`?v=`) make a year of caching safe. */
+const ASSET_CACHE = 'public, max-age=31536000, immutable';
+
+const callbackQuery = z.object({ code: z.string().min(1).max(512), state: z.string().max(128) });
+
+/** What the sidebar pages need. */
+export interface SidebarPageDeps {
+  sessions: StaffSessionService;
+  corpId: string;
+  agentId: number | undefined;
+  /** WeCom's OAuth authorize endpoint (reference §4.16), or the sandbox's stand-in when offline. */
+  authorizeUrl: string;
+  /** PUBLIC_URL, when set: the origin of the OAuth redirect_uri (it must be the app's 可信域名). */
+  publicUrl?: string;
+  log: Logger;
+}
+
+/**
+ * `/sidebar/`: the staff sidebar page (聊天工具栏, reference §6.4), its assets, and the OAuth sign-in that gives it a
+ * staff identity (§4.16): without a session the page redirects to WeCom's authorize URL, and
+ * `/sidebar/oauth/callback` turns the code into a session cookie.
+ */
+export function sidebarRouter(d: SidebarPageDeps): Router {
+  const wecomJs = readFileSync(require.resolve('@wecom/jssdk/dist/wecom.global.prod.js'), 'utf8');
+  const jssdkVersion = (require('@wecom/jssdk/package.json') as { version: string }).version;
+  const pageJs = readFileSync(resolve(WEB_DIR, 'sidebar.js'), 'utf8');
+  const html = readFileSync(resolve(WEB_DIR, 'index.html'), 'utf8')
+    .replace('__WECOM_JSSDK_VERSION__', encodeURIComponent(jssdkVersion))
+    .replace('__SIDEBAR_JS_VERSION__', createHash('sha256').update(pageJs).digest('hex').slice(0, 12));
+
+  const authorizeUrlFor = (ctx: Context, state: string) => {
+    const q = new URLSearchParams({
+      appid: d.corpId,
+      redirect_uri: `${selfOrigin(ctx, d.publicUrl)}/sidebar/oauth/callback`,
+      response_type: 'code',
+      // snsapi_base: silent, userid only; agentid names the app whose 可信域名 the redirect must match (§4.16).
+      scope: 'snsapi_base',
+      state,
+    });
+    if (d.agentId !== undefined) q.set('agentid', String(d.agentId));
+    return `${d.authorizeUrl}?${q.toString()}#wechat_redirect`;
+  };
+  const errorPage = (ctx: Context, status: number, title: string, message: string, retry = true) => {
+    ctx.status = status;
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    ctx.body = presentSidebarErrorPage({ title, message, retry });
+  };
+
+  // strict: '/sidebar' and '/sidebar/' are different routes, so the redirect does not loop.
+  const router = new Router({ strict: true });
+  router.get('/sidebar', (ctx) => ctx.redirect(`/sidebar/${ctx.querystring ? `?${ctx.querystring}` : ''}`));
+
+  router.get('/sidebar/', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    if (!d.sessions.read(cookie)) {
+      if (cookie) ctx.cookies.set(SESSION_COOKIE, null, cookieOptions(ctx, '/sidebar', undefined));
+      const start = d.sessions.begin(ctx.querystring);
+      ctx.cookies.set(SIGN_IN_COOKIE, start.binding, cookieOptions(ctx, '/sidebar/oauth', start.maxAgeMs));
+      ctx.redirect(authorizeUrlFor(ctx, start.state));
+      return;
+    }
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Content-Security-Policy', PAGE_CSP);
+    ctx.set('X-Frame-Options', 'DENY');
+    // The URL may carry an externalUserId while testing; keep it from image hosts.
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.body = html;
+  });
+
+  router.get('/sidebar/oauth/callback', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const binding = ctx.cookies.get(SIGN_IN_COOKIE);
+    // One attempt per started sign-in: the binding goes whatever the outcome.
+    if (binding) ctx.cookies.set(SIGN_IN_COOKIE, null, cookieOptions(ctx, '/sidebar/oauth', undefined));
+    const q = callbackQuery.safeParse(ctx.query);
+    if (!q.success) return errorPage(ctx, 400, '登录失败', '缺少企业微信登录码，请从企业微信中重新打开侧边栏');
+    try {
+      const { userid, returnQuery } = await d.sessions.complete({ code: q.data.code, state: q.data.state, binding });
+      const session = d.sessions.issue(userid);
+      ctx.cookies.set(SESSION_COOKIE, session.token, cookieOptions(ctx, '/sidebar', d.sessions.ttlMs));
+      d.log.info({ userid }, 'sidebar sign-in');
+      ctx.redirect(`/sidebar/${returnQuery ? `?${returnQuery}` : ''}`);
+    } catch (err) {
+      if (err instanceof SignInError) {
+        d.log.info({ code: err.code }, 'sidebar sign-in refused');
+        return errorPage(ctx, err.status, err.status === 403 ? '无法使用侧边栏' : '登录失败', err.message, err.status !== 403);
+      }
+      // WeCom unreachable or refusing (e.g. 60020 untrusted IP, reference §7): operational, the person can retry.
+      d.log.warn({ err: toError(err).message }, 'sidebar sign-in failed');
+      return errorPage(ctx, 502, '暂时无法登录', '暂时无法连接企业微信，请稍后重试');
+    }
+  });
+
+  const asset = (body: string) => (ctx: Context) => {
+    ctx.type = 'application/javascript; charset=utf-8';
+    ctx.set('Cache-Control', ASSET_CACHE);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.body = body;
+  };
+  // The JS-SDK's browser build (global `ww`) from node_modules, so the page needs no CDN (reference §6.1).
+  router.get('/sidebar/assets/wecom.js', asset(wecomJs));
+  router.get('/sidebar/assets/sidebar.js', asset(pageJs));
+  return router;
+}

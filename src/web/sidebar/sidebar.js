@@ -1,0 +1,209 @@
+// The staff sidebar (聊天工具栏, reference §6.4). It talks only to /sidebar/api/*, authenticated by the HttpOnly session
+// cookie the server set after WeCom's OAuth; every write carries X-Requested-With, which the server requires (CSRF).
+(() => {
+  'use strict';
+  const $ = (id) => document.getElementById(id);
+  const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+  const time = (v) => (v ? new Date(v).toLocaleString('zh-CN', { hour12: false, month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : '');
+  const day = (v) => (v ? new Date(v).toLocaleDateString('zh-CN') : '');
+  // The WeCom client's user agent carries "wxwork"; outside it the JS-SDK cannot read the chat or send into it.
+  const inWecom = /wxwork/i.test(navigator.userAgent);
+  const params = new URLSearchParams(location.search);
+  const state = { me: null, externalUserId: null, entry: null };
+
+  function notice(html) {
+    $('notice').innerHTML = html;
+    $('notice').hidden = !html;
+  }
+  function toast(text) {
+    const t = $('toast');
+    t.textContent = text;
+    t.style.display = 'block';
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { t.style.display = 'none'; }, 1800);
+  }
+
+  /** JSON call to the sidebar API. A 401 means the session ended: sign in again (silently inside WeCom). */
+  async function call(method, path, body) {
+    const headers = { 'X-Requested-With': 'XMLHttpRequest' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+    if (res.status === 401) {
+      // At most twice per tab, so a browser that refuses cookies does not loop.
+      const tries = Number(sessionStorage.getItem('woSidebarRelogin') || '0');
+      if (tries < 2) {
+        sessionStorage.setItem('woSidebarRelogin', String(tries + 1));
+        location.replace(`/sidebar/${location.search}`);
+        return new Promise(() => {});
+      }
+    }
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(data?.error?.message || `请求失败（HTTP ${res.status}）`);
+    sessionStorage.removeItem('woSidebarRelogin');
+    return data;
+  }
+
+  // ─── JS-SDK registration (reference §6.1, §6.3) ─────────────────────────────────────────────────────────
+  const signatures = new Map();
+  /** Both signatures for one page URL, fetched once; the SDK asks again only when the URL changes. */
+  function signaturesFor(url) {
+    if (!signatures.has(url)) signatures.set(url, call('GET', `/sidebar/api/jssdk-config?url=${encodeURIComponent(url)}`));
+    return signatures.get(url);
+  }
+
+  async function currentCustomerFromWecom() {
+    const first = await signaturesFor(location.href.split('#')[0]);
+    // getCurExternalContact and sendChatMessage must be registered with the app identity: agentId + agentConfig.
+    ww.register({
+      corpId: first.corpId,
+      agentId: first.agentId,
+      jsApiList: ['getContext', 'getCurExternalContact', 'sendChatMessage'],
+      getConfigSignature: async (url) => (await signaturesFor(url)).config,
+      getAgentConfigSignature: async (url) => (await signaturesFor(url)).agentConfig,
+    });
+    const context = await ww.getContext();
+    state.entry = context.entry;
+    if (!['single_chat_tools', 'contact_profile', 'single_kf_tools', 'chain_single_chat_tools'].includes(context.entry)) {
+      throw new Error('请在与客户的单聊中打开侧边栏，才能看到客户档案。');
+    }
+    const contact = await ww.getCurExternalContact();
+    return contact.userId;
+  }
+
+  // ─── the customer ──────────────────────────────────────────────────────────────────────────────────────
+  const ACTIVITY = { active: '活跃', dormant: '沉睡', churned: '流失' };
+  const STAGE = { prospect: '潜在客户', new: '新客户', customer: '已购客户', loyal: '忠诚客户', at_risk: '流失风险', churned: '已流失' };
+
+  function birthdayText(b) {
+    if (!b) return '未填写';
+    return `${b.calendar === 'lunar' ? '农历' : '公历'}${b.leapMonth ? '闰' : ''}${b.month}月${b.day}日${b.year ? `（${b.year}年）` : ''}`;
+  }
+
+  function renderCustomer(c) {
+    const mine = (c.followUsers || []).find((f) => f.userid === state.me?.userid);
+    $('name').textContent = mine?.remark || c.name;
+    $('subtitle').textContent = [mine?.remark ? c.name : '', c.corpName || ''].filter(Boolean).join(' · ');
+    if (c.avatar) $('avatar').src = c.avatar; else $('avatar').removeAttribute('src');
+    const facts = [
+      ['活跃度', `<span class="badge ${esc(c.activity)}">${esc(ACTIVITY[c.activity] || c.activity || '未知')}</span>${c.stage ? ` <span class="badge">${esc(STAGE[c.stage] || c.stage)}</span>` : ''}${c.rfm ? ` <span class="badge">${esc(c.rfm)}</span>` : ''}`],
+      ['生日', esc(birthdayText(c.birthday))],
+      ['来源渠道', esc(c.channel?.name || '—')],
+      ['添加时间', esc(day(mine?.addedAt || c.firstAddedAt) || '—')],
+      ['手机', esc(c.phone || '—')],
+      ['订单', c.orders && c.orders.count ? `${c.orders.count} 笔，共 ¥${(c.orders.totalCents / 100).toFixed(2)}` : '暂无'],
+      ['备注', esc(c.note || mine?.description || '—')],
+    ];
+    $('facts').innerHTML = facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('');
+    renderTags(c.tags || []);
+    renderNotes(c.notes || []);
+    $('timeline').innerHTML = (c.timeline || []).slice(0, 15).map((e) => `<li>${esc(e.summary || e.kind)}<div class="muted">${esc(time(e.occurredAt))}${e.staffUserid ? ` · ${esc(e.staffUserid)}` : ''}</div></li>`).join('') || '<li class="muted">暂无动态</li>';
+    $('status').hidden = true;
+    $('customer').hidden = false;
+  }
+
+  function renderTags(tags) {
+    $('tags').innerHTML = tags.map((t) => `<span class="tag">${esc(t.group ? `${t.group}/${t.name}` : t.name)}<button type="button" title="移除" data-remove="${esc(t.id)}">×</button></span>`).join('') || '<span class="muted">暂无标签</span>';
+  }
+
+  function renderNotes(notes) {
+    $('notes').innerHTML = notes.map((n) => `<li>${esc(n.text)}<div class="muted">${esc(time(n.createdAt))}${n.userid ? ` · ${esc(n.userid)}` : ''}${n.dueDate ? ` · 提醒 ${esc(n.dueDate)}` : ''}</div></li>`).join('') || '<li class="muted">暂无未完成的跟进记录</li>';
+  }
+
+  async function loadCustomer() {
+    const c = await call('GET', `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}`);
+    state.customer = c;
+    renderCustomer(c);
+  }
+
+  // ─── quick replies ─────────────────────────────────────────────────────────────────────────────────────
+  async function loadReplies() {
+    const q = state.externalUserId ? `?externalUserId=${encodeURIComponent(state.externalUserId)}` : '';
+    const { items } = await call('GET', `/sidebar/api/quick-replies${q}`);
+    state.replies = items;
+    let html = '';
+    let group = null;
+    items.forEach((r, i) => {
+      if (r.category !== group) {
+        group = r.category;
+        html += `<div class="group">${esc(group)}</div>`;
+      }
+      html += `<section class="card reply" data-reply="${i}"><div class="title">${esc(r.title)}</div><div class="content">${esc(r.content)}</div></section>`;
+    });
+    $('replies').innerHTML = html || '<div class="muted">还没有快捷回复，请运营在管理后台添加（/api/v1/quick-replies）。</div>';
+    $('replies-status').textContent = inWecom ? '点击即可发送到当前聊天' : '不在企业微信中：点击复制内容';
+  }
+
+  async function sendReply(r) {
+    if (inWecom && state.entry) {
+      await ww.sendChatMessage({ msgtype: 'text', text: { content: r.content }, enterChat: true });
+      return;
+    }
+    await navigator.clipboard.writeText(r.content);
+    toast('已复制');
+  }
+
+  // ─── events ────────────────────────────────────────────────────────────────────────────────────────────
+  $('tabs').addEventListener('click', (e) => {
+    const tab = e.target.dataset.tab;
+    if (!tab) return;
+    for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('active', b.dataset.tab === tab);
+    $('view-customer').hidden = tab !== 'customer';
+    $('view-replies').hidden = tab !== 'replies';
+  });
+
+  async function changeTags(body) {
+    const { tags } = await call('POST', `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}/tags`, body);
+    renderTags(tags);
+  }
+  $('tags').addEventListener('click', (e) => {
+    const id = e.target.dataset.remove;
+    if (!id) return;
+    const tag = (state.customer?.tags || []).find((t) => t.id === id);
+    // By group/name: two groups may each have a tag of the same name.
+    changeTags({ add: [], remove: [tag ? (tag.group ? `${tag.group}/${tag.name}` : tag.name) : id] }).then(loadCustomer).catch((err) => toast(err.message));
+  });
+  $('tag-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const name = $('tag-input').value.trim();
+    if (!name || !state.externalUserId) return;
+    changeTags({ add: [name], remove: [] }).then(() => { $('tag-input').value = ''; return loadCustomer(); }).catch((err) => toast(err.message));
+  });
+  $('note-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = $('note-text').value.trim();
+    if (!text || !state.externalUserId) return;
+    const body = { text };
+    if ($('note-due').value) body.dueDate = $('note-due').value;
+    call('POST', `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}/notes`, body)
+      .then(() => { $('note-text').value = ''; $('note-due').value = ''; toast('已保存'); return loadCustomer(); })
+      .catch((err) => toast(err.message));
+  });
+  $('replies').addEventListener('click', (e) => {
+    const card = e.target.closest('[data-reply]');
+    if (!card) return;
+    sendReply(state.replies[Number(card.dataset.reply)]).catch((err) => toast(err.message || '发送失败'));
+  });
+
+  // ─── start ─────────────────────────────────────────────────────────────────────────────────────────────
+  async function start() {
+    try {
+      state.me = await call('GET', '/sidebar/api/me');
+      $('me').textContent = state.me.name;
+      if (inWecom) {
+        state.externalUserId = await currentCustomerFromWecom();
+      } else {
+        notice('当前不在企业微信中打开：无法读取当前聊天的客户，也无法发送到聊天。本地测试可在网址后加 <b>?externalUserId=客户ID</b>（例如内置沙箱中的客户）。');
+        state.externalUserId = params.get('externalUserId');
+      }
+      loadReplies().catch((err) => { $('replies-status').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
+      if (!state.externalUserId) {
+        $('status').textContent = '没有当前客户。';
+        return;
+      }
+      await loadCustomer();
+    } catch (err) {
+      $('status').innerHTML = `<span class="err">${esc(err.message || err.errMsg || err)}</span>`;
+    }
+  }
+  start();
+})();

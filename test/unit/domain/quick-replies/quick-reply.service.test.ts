@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { QuickReplyService, quickReplyInput } from '../../../../src/domain/quick-replies/quick-reply.service.js';
+import type { QuickReply, QuickReplyRepository } from '../../../../src/persistence/repositories/quick-reply.repository.js';
+import type { Customer } from '../../../../src/persistence/repositories/customer.repository.js';
+import { NotFoundError } from '../../../../src/shared/errors.js';
+import { FixedClock } from '../../../../src/shared/clock.js';
+import { silentLogger } from '../../../../src/shared/logger.js';
+
+const reply = (text: string, over: Partial<QuickReply> = {}): QuickReply => ({
+  id: 'r1', seedKey: null, category: '问候', title: '问候', text, sort: 0, createdAt: new Date(0), updatedAt: new Date(0), ...over,
+});
+
+function build(replies: QuickReply[], customers: Record<string, { name: string; owners: string[] }>) {
+  const repo = { list: async () => ({ items: replies, total: replies.length }) } as unknown as QuickReplyRepository;
+  const customerService = {
+    async getVisible(ext: string, viewer: { role: string; userid: string | null }) {
+      const c = customers[ext];
+      // The archive's rule: staff see only customers they follow (404 otherwise).
+      if (!c || (viewer.role === 'staff' && !c.owners.includes(viewer.userid ?? ''))) throw new NotFoundError('客户不存在', 'customer_not_found');
+      return { externalUserId: ext, name: c.name } as Customer;
+    },
+  };
+  const staff = { displayName: async (userid: string) => (userid === 'zhangsan' ? '张三' : userid) };
+  return new QuickReplyService(repo, customerService, staff, new FixedClock('2026-03-10T01:00:00Z'), silentLogger);
+}
+
+describe(QuickReplyService.name, () => {
+  describe('listRendered', () => {
+    const staffViewer = { role: 'staff' as const, userid: 'zhangsan' };
+
+    it('renders {{name}} as the customer and {{staff}} as the viewer', async () => {
+      const sut = build([reply('{{name}}您好，我是{{staff}}')], { wm1: { name: '王女士', owners: ['zhangsan'] } });
+      const [r] = await sut.listRendered('wm1', staffViewer);
+      expect(r.content).toBe('王女士您好，我是张三');
+      expect(r.reply.text).toBe('{{name}}您好，我是{{staff}}');
+    });
+
+    it('never re-scans substituted values: a customer named {{staff}} renders literally', async () => {
+      const sut = build([reply('{{name}}，您好')], { wm1: { name: '{{staff}}', owners: ['zhangsan'] } });
+      expect((await sut.listRendered('wm1', staffViewer))[0].content).toBe('{{staff}}，您好');
+    });
+
+    it('leaves {{name}} empty without a customer, and refuses a customer the viewer does not follow', async () => {
+      const sut = build([reply('{{name}}您好')], { wm2: { name: '赵先生', owners: ['lisi'] } });
+      expect((await sut.listRendered(undefined, staffViewer))[0].content).toBe('您好');
+      await expect(sut.listRendered('wm2', staffViewer)).rejects.toBeInstanceOf(NotFoundError);
+    });
+  });
+
+  describe('quickReplyInput', () => {
+    it('defaults category and sort and refuses text over WeCom’s 4000 bytes', () => {
+      expect(quickReplyInput.parse({ title: '问候', text: '您好' })).toEqual({ category: '常用', title: '问候', text: '您好', sort: 0 });
+      expect(quickReplyInput.safeParse({ title: 't', text: '好'.repeat(1334) }).success).toBe(false);
+      expect(quickReplyInput.safeParse({ title: 't', text: '好'.repeat(1333) }).success).toBe(true);
+      expect(quickReplyInput.safeParse({ title: 't', text: 'x', extra: 1 }).success).toBe(false);
+    });
+  });
+});
