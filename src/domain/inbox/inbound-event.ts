@@ -71,6 +71,20 @@ export function eventDedupeKey(fields: EventFields): string {
   return createHash('sha256').update(basis).digest('hex');
 }
 
+/** Kinds whose handling races a WeCom deadline, claimed ahead of any backlog (the inbox's priority lane). */
+const URGENT_KINDS: ReadonlySet<string> = new Set([
+  // The welcome_code in an add event works for 20 s only (reference §4.9, §8 fact 7).
+  'event/change_external_contact/add_external_contact',
+  'event/change_external_contact/add_half_external_contact',
+  // A KF session's enter_session welcome_code is short-lived too, and it arrives only through kf/sync_msg (§2.7).
+  'event/kf_msg_or_event',
+]);
+
+/** 1 for events that must not wait behind a backlog, else 0. Order within one subject is never changed by it. */
+export function eventPriority(kind: string): number {
+  return URGENT_KINDS.has(kind) ? 1 : 0;
+}
+
 /** WeCom's CreateTime (unix seconds) as epoch milliseconds, when present and sane. */
 export function eventCreateTimeMs(fields: EventFields): number | null {
   const raw = field(fields, 'CreateTime');

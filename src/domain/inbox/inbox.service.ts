@@ -1,6 +1,6 @@
 import type { InboxEventSummary, InboxRepository } from '../../persistence/repositories/inbox.repository.js';
 import type { Clock } from '../../shared/clock.js';
-import { eventCreateTimeMs, eventDedupeKey, eventKind, eventSubject, type EventFields, type InboxStatus } from './inbound-event.js';
+import { eventCreateTimeMs, eventDedupeKey, eventKind, eventPriority, eventSubject, type EventFields, type InboxStatus } from './inbound-event.js';
 import type { InboxWriter } from './inbox-writer.js';
 
 /** Result of accepting one decrypted callback. */
@@ -26,6 +26,7 @@ export class InboxService {
       subjectKey: eventSubject(fields),
       fields,
       createTimeMs: eventCreateTimeMs(fields),
+      priority: eventPriority(kind),
     });
     return { kind, isNew };
   }

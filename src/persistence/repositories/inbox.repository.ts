@@ -12,6 +12,8 @@ export interface NewInboxEvent {
   subjectKey: string | null;
   fields: EventFields;
   createTimeMs: number | null;
+  /** 1: claimed ahead of ordinary events (a deadline is running, see eventPriority); default 0. */
+  priority?: number;
 }
 
 /** An inbox row as the admin API shows it (payload excluded). */
@@ -43,6 +45,7 @@ interface Row {
   processed_at: number | string | null;
   error: string | null;
   payload: string;
+  priority?: number | string;
 }
 
 const SUMMARY_COLUMNS = 'id, kind, subject_key, status, attempts, received_at, processed_at, error';
@@ -73,9 +76,9 @@ export class InboxRepository {
    */
   async insertBatch(events: NewInboxEvent[], now: number): Promise<boolean[]> {
     if (events.length === 0) return [];
-    const values = events.map((e) => [e.dedupeKey, e.kind, e.subjectKey, 'pending', 0, now, now, this.seal(e), e.createTimeMs]);
+    const values = events.map((e) => [e.dedupeKey, e.kind, e.subjectKey, 'pending', 0, now, now, this.seal(e), e.createTimeMs, e.priority ?? 0]);
     const sql = (n: number) =>
-      `INSERT INTO inbox_events (dedupe_key, kind, subject_key, status, attempts, received_at, available_at, payload, create_time) VALUES ${Array(n).fill('(?,?,?,?,?,?,?,?,?)').join(',')}`;
+      `INSERT INTO inbox_events (dedupe_key, kind, subject_key, status, attempts, received_at, available_at, payload, create_time, priority) VALUES ${Array(n).fill('(?,?,?,?,?,?,?,?,?,?)').join(',')}`;
     try {
       await this.db.queryDurable(sql(events.length), values.flat());
       return events.map(() => true);
@@ -98,7 +101,8 @@ export class InboxRepository {
   /**
    * Claim up to `limit` due events with a lease. An event is due when it is pending (or its lease ran out) and no
    * earlier event of the same subject is still pending or running, so one customer's events run in received order.
-   * Parked (`failed`) events do not block later ones.
+   * Parked (`failed`) events do not block later ones. Due events in the priority lane go first, so an add whose
+   * welcome_code expires in 20 s does not wait behind a backlog (reference §4.9).
    */
   async claim(limit: number, now: number, leaseMs: number): Promise<ClaimedEvent[]> {
     const leaseOwner = randomUUID();
@@ -112,19 +116,28 @@ export class InboxRepository {
            SELECT e.id FROM inbox_events e
            WHERE e.status IN ${ACTIVE} AND e.available_at <= ?
              AND NOT EXISTS (SELECT 1 FROM inbox_events p WHERE p.subject_key = e.subject_key AND p.id < e.id AND p.status IN ${ACTIVE})
-           ORDER BY e.id LIMIT ?)
+           ORDER BY e.priority DESC, e.id LIMIT ?)
          RETURNING *`,
         [leaseOwner, until, now, limit],
       );
-      rows.sort((a, b) => Number(a.id) - Number(b.id));
+      rows.sort((a, b) => Number(b.priority ?? 0) - Number(a.priority ?? 0) || Number(a.id) - Number(b.id));
     } else {
       rows = await this.db.withMysqlTransaction(async (query) => {
         // SKIP LOCKED: concurrent workers in any process take disjoint rows without waiting (reliability §6.2).
-        const candidates: Row[] = await query(
+        // The lane first, through its own index, then the backlog; rows locked by this transaction may come back
+        // from the second read and are dropped.
+        const urgent: Row[] = await query(
+          `SELECT id, subject_key FROM inbox_events WHERE priority > 0 AND status IN ${ACTIVE} AND available_at <= ?
+           ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+          [now, limit * 2],
+        );
+        const rest: Row[] = urgent.length >= limit * 2 ? [] : await query(
           `SELECT id, subject_key FROM inbox_events WHERE status IN ${ACTIVE} AND available_at <= ?
            ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
           [now, limit * 2],
         );
+        const taken = new Set(urgent.map((r) => Number(r.id)));
+        const candidates = [...urgent, ...rest.filter((r) => !taken.has(Number(r.id)))];
         if (candidates.length === 0) return [];
         // Per-subject order: a candidate runs only if it is the oldest unfinished event of its subject. This is a
         // plain (non-locking) read, so rows locked by other workers still count as unfinished.
@@ -148,7 +161,7 @@ export class InboxRepository {
           `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = ?, attempts = attempts + 1 WHERE id IN (${marks})`,
           [leaseOwner, until, ...chosen],
         );
-        return query(`SELECT * FROM inbox_events WHERE id IN (${marks}) ORDER BY id`, chosen);
+        return query(`SELECT * FROM inbox_events WHERE id IN (${marks}) ORDER BY priority DESC, id`, chosen);
       });
     }
     return rows.map((row) => ({
