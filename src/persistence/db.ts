@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { engineOfDataSource, isRetryableLockError, type DbEngine } from './data-source.js';
+import { engineOfDataSource, isDuplicateKeyError, isRetryableLockError, type DbEngine } from './data-source.js';
 
 /** A FIFO async mutex. */
 class Mutex {
@@ -80,6 +80,21 @@ export class Db {
   /** Raw SQL with `?` placeholders (both engines accept them). Values are always bound, never interpolated. */
   async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
     return this.run((em) => em.query(sql, params) as Promise<T[]>);
+  }
+
+  /**
+   * A write that may hit a unique key: true when it went in, false when the key was already taken (ER_DUP_ENTRY /
+   * SQLITE_CONSTRAINT). The plain-INSERT-and-catch idiom of reliability §5: `affectedRows` of an upsert cannot tell
+   * an insert from a no-op duplicate, and `INSERT IGNORE` would swallow other errors too. Any other error throws.
+   */
+  async writeUnique(sql: string, params: unknown[] = []): Promise<boolean> {
+    try {
+      await this.query(sql, params);
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
   }
 
   /**

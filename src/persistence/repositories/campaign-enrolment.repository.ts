@@ -1,5 +1,4 @@
 import type { Db } from '../db.js';
-import { isDuplicateKeyError } from '../data-source.js';
 
 /** Where an enrolment is. */
 export type EnrolmentStatus = 'active' | 'reactivated' | 'completed';
@@ -63,17 +62,11 @@ export class CampaignEnrolmentRepository {
 
   /** Enrol a customer for a silence; false if already enrolled for it (the UNIQUE key decides). */
   async enrol(ruleId: string, externalUserId: string, cycle: string, today: string, now: Date): Promise<boolean> {
-    try {
-      await this.db.query(
-        `INSERT INTO campaign_enrolments (rule_id, external_user_id, cycle, enrolled_date, enrolled_at, status, last_step, messaged)
-         VALUES (?,?,?,?,?,'active',-1,0)`,
-        [ruleId, externalUserId, cycle, today, now.getTime()],
-      );
-      return true;
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
-    }
+    return this.db.writeUnique(
+      `INSERT INTO campaign_enrolments (rule_id, external_user_id, cycle, enrolled_date, enrolled_at, status, last_step, messaged)
+       VALUES (?,?,?,?,?,'active',-1,0)`,
+      [ruleId, externalUserId, cycle, today, now.getTime()],
+    );
   }
 
   /** Whether a customer is enrolled for a silence (dry runs). */

@@ -1,5 +1,4 @@
 import type { Db } from '../db.js';
-import { isDuplicateKeyError } from '../data-source.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
 import type { CareRule, Channel, Occasion } from '../../domain/care/care-rule.types.js';
@@ -45,40 +44,28 @@ export class CareRuleRepository {
 
   /** Insert a rule; false when its name (or seed key) already exists. */
   async insert(rule: Omit<CareRule, 'createdAt' | 'updatedAt'>, now: Date): Promise<boolean> {
-    try {
-      await this.db.query(
-        `INSERT INTO care_rules (id, seed_key, name, kind, occasion, audience, template, attachments, send_time, priority, channel, enabled, created_at, updated_at)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-        [
-          rule.id, rule.seedKey, rule.name, rule.occasion.type, JSON.stringify(rule.occasion), rule.audience, rule.template,
-          rule.attachments.length ? JSON.stringify(rule.attachments) : null, rule.sendTime, rule.priority, rule.channel, rule.enabled ? 1 : 0,
-          now.getTime(), now.getTime(),
-        ],
-      );
-      return true;
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
-    }
+    return this.db.writeUnique(
+      `INSERT INTO care_rules (id, seed_key, name, kind, occasion, audience, template, attachments, send_time, priority, channel, enabled, created_at, updated_at)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      [
+        rule.id, rule.seedKey, rule.name, rule.occasion.type, JSON.stringify(rule.occasion), rule.audience, rule.template,
+        rule.attachments.length ? JSON.stringify(rule.attachments) : null, rule.sendTime, rule.priority, rule.channel, rule.enabled ? 1 : 0,
+        now.getTime(), now.getTime(),
+      ],
+    );
   }
 
   /** Overwrite a rule's editable fields; false when the new name collides. */
   async update(rule: CareRule, now: Date): Promise<boolean> {
-    try {
-      await this.db.query(
-        `UPDATE care_rules SET name = ?, kind = ?, occasion = ?, audience = ?, template = ?, attachments = ?, send_time = ?, priority = ?,
-           channel = ?, enabled = ?, updated_at = ? WHERE id = ?`,
-        [
-          rule.name, rule.occasion.type, JSON.stringify(rule.occasion), rule.audience, rule.template,
-          rule.attachments.length ? JSON.stringify(rule.attachments) : null, rule.sendTime, rule.priority, rule.channel, rule.enabled ? 1 : 0,
-          now.getTime(), rule.id,
-        ],
-      );
-      return true;
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
-    }
+    return this.db.writeUnique(
+      `UPDATE care_rules SET name = ?, kind = ?, occasion = ?, audience = ?, template = ?, attachments = ?, send_time = ?, priority = ?,
+         channel = ?, enabled = ?, updated_at = ? WHERE id = ?`,
+      [
+        rule.name, rule.occasion.type, JSON.stringify(rule.occasion), rule.audience, rule.template,
+        rule.attachments.length ? JSON.stringify(rule.attachments) : null, rule.sendTime, rule.priority, rule.channel, rule.enabled ? 1 : 0,
+        now.getTime(), rule.id,
+      ],
+    );
   }
 
   /** A rule, or null. */

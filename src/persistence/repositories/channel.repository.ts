@@ -1,7 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import { NotFoundError } from '../../shared/errors.js';
-import { isDuplicateKeyError } from '../data-source.js';
 
 /** A welcome message template; attachments use the gateway's MessageAttachment shape. */
 export interface ChannelWelcome {
@@ -64,16 +63,10 @@ export class ChannelRepository {
 
   /** Insert a channel; false when the state is already taken. */
   async insert(c: Channel): Promise<boolean> {
-    try {
-      await this.db.query(
-        'INSERT INTO channels (id, name, state, config_id, qr_code, staff, tags, welcome, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)',
-        [c.id, c.name, c.state, c.configId, c.qrCode, JSON.stringify(c.staff), JSON.stringify(c.tags), c.welcome ? JSON.stringify(c.welcome) : null, c.createdAt.getTime(), c.updatedAt.getTime()],
-      );
-      return true;
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
-    }
+    return this.db.writeUnique(
+      'INSERT INTO channels (id, name, state, config_id, qr_code, staff, tags, welcome, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)',
+      [c.id, c.name, c.state, c.configId, c.qrCode, JSON.stringify(c.staff), JSON.stringify(c.tags), c.welcome ? JSON.stringify(c.welcome) : null, c.createdAt.getTime(), c.updatedAt.getTime()],
+    );
   }
 
   /** Overwrite a channel's editable fields and its WeCom ids. */

@@ -1,6 +1,5 @@
 import type { Db } from '../db.js';
 import { NotFoundError } from '../../shared/errors.js';
-import { isDuplicateKeyError } from '../data-source.js';
 
 /** A quick reply (快捷回复): a text staff send into the chat from the sidebar. `text` may use {{name}} and {{staff}}. */
 export interface QuickReply {
@@ -73,22 +72,16 @@ export class QuickReplyRepository {
 
   /** Insert a reply; false when its seed key was seeded before (even if it was deleted since). */
   async insert(r: QuickReply): Promise<boolean> {
-    try {
-      await this.db.query('INSERT INTO quick_replies (id, seed_key, category, title, text, sort, created_at, updated_at, deleted_at) VALUES (?,?,?,?,?,?,?,?,NULL)', [
-        r.id,
-        r.seedKey,
-        r.category,
-        r.title,
-        r.text,
-        r.sort,
-        r.createdAt.getTime(),
-        r.updatedAt.getTime(),
-      ]);
-      return true;
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
-    }
+    return this.db.writeUnique('INSERT INTO quick_replies (id, seed_key, category, title, text, sort, created_at, updated_at, deleted_at) VALUES (?,?,?,?,?,?,?,?,NULL)', [
+      r.id,
+      r.seedKey,
+      r.category,
+      r.title,
+      r.text,
+      r.sort,
+      r.createdAt.getTime(),
+      r.updatedAt.getTime(),
+    ]);
   }
 
   /** Overwrite the editable fields of a live reply. */

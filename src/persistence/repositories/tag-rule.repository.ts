@@ -1,6 +1,5 @@
 import type { Db } from '../db.js';
 import { NotFoundError } from '../../shared/errors.js';
-import { isDuplicateKeyError } from '../data-source.js';
 
 /** A rule that puts tags on customers automatically. */
 export interface TagRule {
@@ -52,24 +51,18 @@ export class TagRuleRepository {
 
   /** Insert a rule; false when the name is taken. */
   async insert(r: TagRule): Promise<boolean> {
-    try {
-      await this.db.query('INSERT INTO tag_rules (id, name, kind, pattern, match_type, tags, audience, enabled, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)', [
-        r.id,
-        r.name,
-        r.kind,
-        r.pattern,
-        r.matchType,
-        JSON.stringify(r.tags),
-        r.audience,
-        r.isEnabled ? 1 : 0,
-        r.createdAt.getTime(),
-        r.updatedAt.getTime(),
-      ]);
-      return true;
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
-    }
+    return this.db.writeUnique('INSERT INTO tag_rules (id, name, kind, pattern, match_type, tags, audience, enabled, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)', [
+      r.id,
+      r.name,
+      r.kind,
+      r.pattern,
+      r.matchType,
+      JSON.stringify(r.tags),
+      r.audience,
+      r.isEnabled ? 1 : 0,
+      r.createdAt.getTime(),
+      r.updatedAt.getTime(),
+    ]);
   }
 
   /** Overwrite a rule. */
