@@ -179,6 +179,26 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
     await expectReplaysChangeNothing('event/kf_msg_or_event');
   });
 
+  it('退订 in WeChat-KF opts the customer out of marketing (a question about 退订 does not); staff can record and withdraw it', async () => {
+    const asks = await app.sandbox.sendKfMessage({ openKfId: 'wkSandboxKf01', text: '请问怎么退订会员卡？' });
+    const archive = async () => (await api(app, 'GET', `/api/v1/customers/${asks.externalUserId}`)).body;
+    await waitFor(async () => (await archive())?.timeline?.some((e: { source: string }) => e.source === 'kf'), 10_000, 'first kf message');
+    expect((await archive()).optedOut).toBe(false);
+
+    await app.sandbox.sendKfMessage({ openKfId: 'wkSandboxKf01', externalUserId: asks.externalUserId, text: '退订' });
+    const out = await waitFor(async () => ((await archive()).optedOut ? archive() : null), 10_000, 'opt-out');
+    expect(out.timeline.filter((e: { kind: string }) => e.kind === 'consent').map((e: { summary: string }) => e.summary)).toEqual(['退订营销消息（客户在微信客服中发送退订）']);
+    await expectReplaysChangeNothing('event/kf_msg_or_event');
+
+    // A staff member records that the customer wants messages again, and the archive shows who did it.
+    const back = await api(app, 'PATCH', `/api/v1/customers/${asks.externalUserId}`, { optedOut: false });
+    expect(back.status).toBe(200);
+    expect(back.body.optedOut).toBe(false);
+    expect(back.body.timeline.filter((e: { kind: string }) => e.kind === 'consent')).toHaveLength(2);
+    const raw = await app.container.db.query<{ opted_out: number | string }>('SELECT opted_out FROM customers WHERE external_user_id = ?', [asks.externalUserId]);
+    expect(Number(raw[0].opted_out)).toBe(0);
+  });
+
   it('manual tags change WeCom and local; phone is encrypted at rest and shown only to admins', async () => {
     const [u1, u2] = staffIds();
     const c = await app.sandbox.addCustomer({ userid: u1, name: '周九' });

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { consentEntry } from './consent.js';
 import type { Db } from '../../persistence/db.js';
 import type { Customer, CustomerBirthday, CustomerRepository } from '../../persistence/repositories/customer.repository.js';
 import type { FollowRelation, FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
@@ -45,6 +47,8 @@ export interface CustomerPatch {
   phone?: string | null;
   note?: string | null;
   region?: string | null;
+  /** The customer asked to receive no marketing messages (care, win-back, broadcasts); false withdraws that. */
+  optedOut?: boolean;
 }
 
 /** Reading and editing customer archives, audience queries and manual tags. */
@@ -126,7 +130,16 @@ export class CustomerService {
       birthday = { calendar: b.calendar, month: b.month, day: b.day, year: b.year ?? null, leapMonth: leap };
     } else birthday = patch.birthday;
     if (patch.phone && !/^[+\d][\d\s-]{4,30}$/.test(patch.phone)) throw new ValidationError('手机号格式无效', undefined, 'invalid_phone');
-    await this.customers.applyEdits(ext, { birthday, phone: patch.phone, note: patch.note, region: patch.region }, this.clock.now().getTime());
+    const now = this.clock.now();
+    await this.customers.applyEdits(ext, { birthday, phone: patch.phone, note: patch.note, region: patch.region }, now.getTime());
+    if (patch.optedOut !== undefined) {
+      const isOptedOut = patch.optedOut;
+      await this.db.tx(async (em) => {
+        if (!(await this.customers.setOptedOutInTx(em, ext, isOptedOut, now.getTime()))) return;
+        const entry = consentEntry({ externalUserId: ext, isOptedOut, via: 'staff', staffUserid: viewer.userid ?? null, sourceId: randomUUID(), at: now });
+        await this.timeline.addInTx(em, entry, now);
+      });
+    }
     return this.getArchive(ext, viewer);
   }
 

@@ -4,6 +4,7 @@ import type { KfCursorRepository } from '../../persistence/repositories/kf-curso
 import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
 import type { KfMessage, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
+import { consentEntry, isOptOutRequest } from './consent.js';
 import type { TagRuleService } from '../tags/tag-rule.service.js';
 
 /** The text of a KF message, when it has one. */
@@ -69,6 +70,10 @@ export class KfSyncService {
         now,
       );
       if (isFromCustomer) await this.customers.touchInteractionInTx(em, ext, m.sentAt.getTime());
+      // "退订" stops care messages, win-back and broadcasts from now on; the planners read opted_out at send time.
+      if (isFromCustomer && isOptOutRequest(text) && (await this.customers.setOptedOutInTx(em, ext, true, now.getTime()))) {
+        await this.timeline.addInTx(em, consentEntry({ externalUserId: ext, isOptedOut: true, via: 'kf', staffUserid: null, sourceId: `kf:${m.msgId}`, at: m.sentAt }), now);
+      }
     });
     if (isFromCustomer && text) await this.tagRules.applyKeywordRules(ext, text);
   }

@@ -53,6 +53,7 @@ export function presentArchive(a: CustomerArchive, viewer: Viewer) {
     phone: presentPhone(c.phone, viewer),
     region: c.region,
     note: c.note,
+    optedOut: c.isOptedOut,
     stage: c.stage,
     rfm: c.rfm,
     birthday: c.birthday ? { calendar: c.birthday.calendar, month: c.birthday.month, day: c.birthday.day, year: c.birthday.year, leapMonth: c.birthday.leapMonth } : null,

@@ -24,6 +24,7 @@ const patchBody = z
     phone: z.string().trim().max(32).nullable().optional(),
     note: z.string().max(2000).nullable().optional(),
     region: z.string().max(64).nullable().optional(),
+    optedOut: z.boolean().optional(),
   })
   .strict();
 /** `{ add: [tagName], remove: [tagName] }`, shared with the sidebar API. */

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { Db } from '../db.js';
+import { execIn, type Db } from '../db.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { forUpdate } from './sql-upsert.js';
@@ -179,6 +179,11 @@ export class CustomerRepository {
   /** Record the channel the customer first came through; a later channel does not overwrite the source. */
   async setChannelIfUnsetInTx(em: EntityManager, ext: string, channelId: string, now: number): Promise<void> {
     await em.query('UPDATE customers SET channel_id = ?, updated_at = ? WHERE external_user_id = ? AND channel_id IS NULL', [channelId, now, ext]);
+  }
+
+  /** Record a marketing opt-out (or its withdrawal); true when the flag changed. */
+  async setOptedOutInTx(em: EntityManager, ext: string, isOptedOut: boolean, now: number): Promise<boolean> {
+    return (await execIn(em, 'UPDATE customers SET opted_out = ?, updated_at = ? WHERE external_user_id = ? AND opted_out <> ?', [isOptedOut ? 1 : 0, now, ext, isOptedOut ? 1 : 0])) > 0;
   }
 
   /** Move last_interaction_at forward (never back: events may arrive out of order). */
