@@ -17,9 +17,10 @@ import { FieldCipher } from './shared/field-cipher.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
 import type { Logger } from './shared/logger.js';
-import { WecomClient } from './wecom/client/wecom.client.js';
+import { WecomClient, type WecomClientOptions } from './wecom/client/wecom.client.js';
 import type { WecomGateway } from './wecom/client/gateway.js';
 import { WecomSandbox } from './wecom/sandbox/sandbox.js';
+import { WecomCredentialRepository } from './persistence/repositories/wecom-credential.repository.js';
 import { registerArchive } from './domain/customers/register.js';
 import { registerScheduling } from './jobs/register-scheduling.js';
 import { registerNightlySync } from './jobs/sync.hook.js';
@@ -117,6 +118,9 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     clock,
     logger: log,
     registry: metrics.registry,
+    limits: config.wecom.limits as WecomClientOptions['limits'],
+    // Shared across instances on MySQL; an in-process sandbox issues tokens for its own process only.
+    credentialStore: db.engine === 'mysql' && !sandbox ? new WecomCredentialRepository(db, cipher) : undefined,
   });
   const c: Container = {
     config,

@@ -44,6 +44,23 @@ export const configSchema = z
       apiBase: z.string().url(),
       /** Callbacks whose timestamp is further than this from now are rejected as replays (reliability §1.2). */
       replayWindowSeconds: int(0, 86400),
+      /**
+       * Per-API overrides of the client's rate limits (api-policy.ts), e.g. `{ "externalcontact/get": { "perMinute":
+       * 2500, "perHour": 37500, "concurrency": 5 } }`. Limits count per instance, so N instances calling one API hard
+       * should each get 1/N of WeCom's allowance (reference §5.3).
+       */
+      limits: z
+        .record(
+          z.string(),
+          z.object({
+            perMinute: z.number().int().positive(),
+            concurrency: z.number().int().positive(),
+            burst: z.number().int().positive().optional(),
+            perHour: z.number().int().positive().optional(),
+            hourlyBurst: z.number().int().positive().optional(),
+          }),
+        )
+        .optional(),
     }),
     inbox: z.object({
       /**

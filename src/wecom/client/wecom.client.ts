@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -39,7 +40,7 @@ import {
 } from './mappers.js';
 import { WecomClientMetrics, type CallOutcome } from './metrics.js';
 import { ApiGate, type Timer } from './rate-limiter.js';
-import { SingleFlightCache } from './token-cache.js';
+import { SingleFlightCache, type SharedCredentialStore } from './token-cache.js';
 import type {
   AddCorpTagInput,
   AppMessage,
@@ -154,6 +155,8 @@ export interface WecomClientOptions {
   random?: () => number;
   /** Where the client logs retries and refreshes; it never logs tokens, secrets or URLs. */
   logger: Logger;
+  /** Share tokens and tickets with other instances (MySQL deployments, reliability §3.5); in memory when absent. */
+  credentialStore?: SharedCredentialStore;
   /** Prometheus registry for the client's metrics. Default a private registry. */
   registry?: Registry;
 }
@@ -239,10 +242,14 @@ export class WecomClient implements WecomGateway {
     });
 
     const margin = options.tokenMarginSeconds ?? 300;
-    this.appToken = new SingleFlightCache(() => this.fetchToken(options.secret), clock, margin);
-    this.kfToken = options.kfSecret ? new SingleFlightCache(() => this.fetchToken(options.kfSecret as string), clock, margin) : null;
-    this.jsapiTicket = new SingleFlightCache(() => this.fetchTicket('get_jsapi_ticket', {}), clock, margin);
-    this.agentTicket = new SingleFlightCache(() => this.fetchTicket('ticket/get', { type: 'agent_config' }), clock, margin);
+    // Shared rows are named by corp and a digest of the secret: a token belongs to one secret, and a rotated secret
+    // must not be handed the old secret's token. The secret itself never reaches the database.
+    const shared = (kind: string, secret: string) =>
+      options.credentialStore ? { store: options.credentialStore, name: `${kind}:${options.corpId}:${createHash('sha256').update(secret).digest('hex').slice(0, 16)}` } : undefined;
+    this.appToken = new SingleFlightCache(() => this.fetchToken(options.secret), clock, margin, shared('token', options.secret));
+    this.kfToken = options.kfSecret ? new SingleFlightCache(() => this.fetchToken(options.kfSecret as string), clock, margin, shared('token', options.kfSecret)) : null;
+    this.jsapiTicket = new SingleFlightCache(() => this.fetchTicket('get_jsapi_ticket', {}), clock, margin, shared('jsapi_ticket', options.secret));
+    this.agentTicket = new SingleFlightCache(() => this.fetchTicket('ticket/get', { type: 'agent_config' }), clock, margin, shared('agent_ticket', options.secret));
   }
 
   /** Point the client at another base URL: the in-process sandbox only knows its port after listen. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -27,6 +27,16 @@ describe(loadConfig.name, () => {
     const c = loadConfig({ configDir, env: { NODE_ENV: 'test', DATABASE_URL: 'sqlite::memory:', SANDBOX: 'false', DATA_KEY: Buffer.alloc(32).toString('base64') } });
     expect(c.sandboxEnabled).toBe(false);
     expect(c.wecom.apiBase).toBe(`http://127.0.0.1:${c.sandbox.port}`);
+  });
+
+  it('takes per-API WeCom rate limits from config/local.json and refuses nonsense ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-limits-'));
+    copyFileSync(join(configDir, 'default.json'), join(dir, 'default.json'));
+    const env = { NODE_ENV: 'production', DATABASE_URL: 'sqlite::memory:', DATA_KEY: Buffer.alloc(32).toString('base64') };
+    writeFileSync(join(dir, 'local.json'), JSON.stringify({ wecom: { limits: { 'externalcontact/get': { perMinute: 2500, perHour: 37500, concurrency: 5 } } } }));
+    expect(loadConfig({ configDir: dir, env }).wecom.limits).toEqual({ 'externalcontact/get': { perMinute: 2500, perHour: 37500, concurrency: 5 } });
+    writeFileSync(join(dir, 'local.json'), JSON.stringify({ wecom: { limits: { 'externalcontact/get': { perMinute: -1, concurrency: 5 } } } }));
+    expect(() => loadConfig({ configDir: dir, env })).toThrow(/wecom\.limits/);
   });
 
   it('lists every problem at once', () => {
