@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
@@ -7,6 +7,9 @@ import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/d
 import { spawnServer, type ChildServer } from '../helpers/child-server.js';
 import { TEST_ADMIN_TOKEN, TEST_DATA_KEY, api, waitFor } from '../helpers/app.js';
 import { addDays, localDate } from '../../src/shared/dates.js';
+
+// Real processes (tsx start-up, migrations) take seconds each; on a loaded 2-core CI machine 30 s is too tight.
+vi.setConfig({ testTimeout: 120_000 });
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,9 @@ import { spawnServer, type ChildServer } from '../helpers/child-server.js';
 import { postCallback, SANDBOX_CREDS } from '../helpers/callbacks.js';
 import { TEST_DATA_KEY, waitFor } from '../helpers/app.js';
 import { createDataSource } from '../../src/persistence/data-source.js';
+
+// Real processes (tsx start-up, migrations) take seconds each; on a loaded 2-core CI machine 30 s is too tight.
+vi.setConfig({ testTimeout: 120_000 });
 
 const probeXml = (n: number, run: string) =>
   `<xml><ToUserName><![CDATA[${SANDBOX_CREDS.receiveId}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>` +

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,9 @@ import { promisify } from 'node:util';
 import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
 import { TEST_DATA_KEY } from '../helpers/app.js';
 import { createDataSource } from '../../src/persistence/data-source.js';
+
+// Real processes (tsx start-up, migrations) take seconds each; on a loaded 2-core CI machine 30 s is too tight.
+vi.setConfig({ testTimeout: 120_000 });
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');

@@ -24,10 +24,10 @@ describe(WecomClient.name, () => {
     it('never lets more than the configured calls reach the server in any window', async () => {
       // 30 per 500 ms stands in for 30 per minute: the same bucket, a window that passes quickly.
       // The stub shares this process, so a stalled event loop (a loaded CI box) can delay arrivals;
-      // the guard gives the limiter 100 ms of slack for that, as the 1 s default does for the internet.
+      // the guard gives the limiter 200 ms of slack for that, as the 1 s default does for the internet.
       const windowMs = 500;
       const perWindow = 30;
-      sut = clientFor(stub, { rateWindowMs: windowMs, rateGuardMs: 100, limits: { [FOLLOW]: { perMinute: perWindow, concurrency: 10 } } });
+      sut = clientFor(stub, { rateWindowMs: windowMs, rateGuardMs: 200, limits: { [FOLLOW]: { perMinute: perWindow, concurrency: 10 } } });
 
       await Promise.all(Array.from({ length: 75 }, () => sut.getFollowUserList()));
 
