@@ -92,6 +92,10 @@ describe.each(testEngines())('broadcasts on %s', (engine) => {
     expect(sent).toHaveLength(2);
     expect(sent.find((t) => t.sender === 'zhangsan')).toMatchObject({ externalUserIds: [a1, a2].sort(), text: '春季新品上市，欢迎到店体验！' });
     expect(sent.find((t) => t.sender === 'lisi')).toMatchObject({ externalUserIds: [b1] });
+    // Each sender is reminded to confirm, and told it is a broadcast, not a care message.
+    const reminders = app.container.sandbox!.calls('message/send').map((c) => c.params as { touser?: string; text?: { content: string } });
+    expect(reminders.find((r) => r.touser === 'zhangsan')?.text?.content).toContain('2 位客户的群发活动消息');
+    expect(reminders.some((r) => r.text?.content.includes('关怀'))).toBe(false);
 
     const view = await api(app, 'GET', `/api/v1/broadcasts/${id}`);
     expect(view.body).toMatchObject({ status: 'sending', stats: { total: 3, byStatus: { submitted: 3, planned: 0, sent: 0 } } });

@@ -70,7 +70,8 @@ export class DeliveryDispatcher {
       counts.deferredQuiet = await this.repo.countDue(now);
       return counts;
     }
-    const remind = new Map<string, number>();
+    // Per sender, how many customers wait in care tasks and in broadcast tasks: the member is told which is which.
+    const remind = new Map<string, { care: number; broadcast: number }>();
     let afterId = 0;
     for (;;) {
       const due = await this.repo.findDue(now, MAX_RECIPIENTS_PER_TASK, afterId);
@@ -82,7 +83,11 @@ export class DeliveryDispatcher {
       const live = due.filter((d) => !optedIds.includes(d.id));
       for (const group of groupBy(live.filter((d) => d.channel === 'mass_task'), (d) => `${d.senderUserid}\u0000${d.text}\u0000${JSON.stringify(d.attachments)}`)) {
         const n = await this.submitMassTask(group, now, counts);
-        if (n > 0) remind.set(group[0].senderUserid!, (remind.get(group[0].senderUserid!) ?? 0) + n);
+        if (n > 0) {
+          const waiting = remind.get(group[0].senderUserid!) ?? { care: 0, broadcast: 0 };
+          waiting[group[0].broadcastId ? 'broadcast' : 'care'] += n;
+          remind.set(group[0].senderUserid!, waiting);
+        }
       }
       for (const group of groupBy(live.filter((d) => d.channel === 'staff_reminder'), (d) => d.senderUserid ?? '')) {
         for (const chunk of chunkReminders(group)) await this.sendReminders(chunk, now, counts);
@@ -90,12 +95,12 @@ export class DeliveryDispatcher {
       for (const d of live.filter((x) => x.channel === 'kf')) await this.sendKf(d, now, counts);
       if (due.length < MAX_RECIPIENTS_PER_TASK) break;
     }
-    for (const [sender, n] of remind) {
+    for (const [sender, waiting] of remind) {
       // A reminder is a courtesy: WeCom also notifies the member; a failure here must not fail the dispatch.
       try {
         await this.wecom().sendAppMessage({
           toUsers: [sender],
-          content: { msgtype: 'text', content: `您有 ${n} 位客户的关怀群发待确认，请打开企业微信「客户联系 → 群发助手」发送。` },
+          content: { msgtype: 'text', content: massTaskReminder(waiting) },
           enableDuplicateCheck: true,
           duplicateCheckIntervalSeconds: 1800,
         });
@@ -301,4 +306,13 @@ function chunkReminders(rows: Delivery[]): Delivery[][] {
   }
   if (cur.length) out.push(cur);
   return out;
+}
+
+/** The member's reminder to confirm waiting mass-send tasks, naming care messages and broadcasts apart. */
+export function massTaskReminder(waiting: { care: number; broadcast: number }): string {
+  const parts = [
+    waiting.care > 0 ? `${waiting.care} 位客户的关怀消息` : '',
+    waiting.broadcast > 0 ? `${waiting.broadcast} 位客户的群发活动消息` : '',
+  ].filter(Boolean);
+  return `您有 ${parts.join('、')} 待确认，请打开企业微信「客户联系 → 群发助手」发送。`;
 }
