@@ -38,6 +38,7 @@ export function createApp(c: Container): Koa {
     clock: c.clock,
     log: c.log,
     metrics: c.metrics,
+    storeTimeoutMs: c.config.inbox.storeTimeoutMs,
   });
   app.use(callback.routes()).use(callback.allowedMethods());
 

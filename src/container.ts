@@ -96,7 +96,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     timeline: new TimelineRepository(db),
     apiTokens: new ApiTokenRepository(db),
   };
-  const inboxWriter = new InboxWriter(repos.inbox, clock, 200, db.engine === 'mysql' ? 4 : 1, (n) => metrics.inboxBatchSize.observe(n));
+  const inboxWriter = new InboxWriter(repos.inbox, clock, 200, db.engine === 'mysql' ? 4 : 1, (n) => metrics.inboxBatchSize.observe(n), config.inbox.storeTimeoutMs + 1000);
   const eventRouter = new EventRouter();
   for (const h of opts.handlers ?? []) eventRouter.register(h);
   const inboxProcessor = new InboxProcessor(repos.inbox, repos.timeline, eventRouter, inboxWriter, clock, log, config.inbox, {

@@ -37,6 +37,7 @@ const ENV_MAP: Record<string, string> = {
   INBOX_MAX_ATTEMPTS: 'inbox.maxAttempts',
   INBOX_BACKOFF_BASE_MS: 'inbox.backoffBaseMs',
   INBOX_BACKOFF_MAX_MS: 'inbox.backoffMaxMs',
+  INBOX_STORE_TIMEOUT_MS: 'inbox.storeTimeoutMs',
   SANDBOX: 'sandbox.enabled',
   SANDBOX_PORT: 'sandbox.port',
   SANDBOX_SEED: 'sandbox.seed',

@@ -75,6 +75,12 @@ export const configSchema = z
       backoffBaseMs: int(1, 3600000),
       backoffMaxMs: int(1, 86400000),
       claimBatch: int(1, 500),
+      /**
+       * How long a callback may wait for its durable commit before the bot answers 503. WeCom gives up on a reply
+       * after 5 s and retries (reference §1.6); a 503 inside that window says "not stored" honestly, and the retry is
+       * deduplicated if the slow commit landed after all.
+       */
+      storeTimeoutMs: int(100, 4500),
     }),
     alerts: z
       .object({

@@ -1,6 +1,16 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { engineOfDataSource, isDuplicateKeyError, isRetryableLockError, type DbEngine } from './data-source.js';
 
+/** The slice of mysql2's callback pool (TypeORM's MysqlDriver.pool) that `queryDurable` needs. */
+interface MysqlPool {
+  getConnection(cb: (err: (Error & { code?: string }) | null, conn: MysqlPoolConnection) => void): void;
+}
+interface MysqlPoolConnection {
+  query(opts: { sql: string; timeout: number }, params: unknown[], cb: (err: (Error & { code?: string }) | null, rows: unknown) => void): void;
+  release(): void;
+  destroy(): void;
+}
+
 /** A FIFO async mutex. */
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -65,8 +75,8 @@ export class Db {
    * transaction is needed): on MySQL an autocommit statement (durable with innodb_flush_log_at_trx_commit=1, one
    * round trip instead of four); on SQLite the same statement with synchronous=FULL for its commit.
    */
-  async queryDurable<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    if (this.engine === 'mysql') return this.dataSource.query(sql, params) as Promise<T[]>;
+  async queryDurable<T = Record<string, unknown>>(sql: string, params: unknown[] = [], opts: { timeoutMs?: number } = {}): Promise<T[]> {
+    if (this.engine === 'mysql') return opts.timeoutMs ? this.mysqlQueryWithDeadline<T>(sql, params, opts.timeoutMs) : (this.dataSource.query(sql, params) as Promise<T[]>);
     return this.mutex.run(async () => {
       await this.dataSource.query('PRAGMA synchronous = FULL');
       try {
@@ -74,6 +84,27 @@ export class Db {
       } finally {
         await this.dataSource.query('PRAGMA synchronous = NORMAL');
       }
+    });
+  }
+
+  /**
+   * One MySQL statement that gives up after `timeoutMs` (a database that stopped answering, e.g. a network partition),
+   * on a connection of its own. mysql2's query timeout only reports the error and leaves the command queued on the
+   * socket, so a timed-out connection is destroyed rather than returned to the pool, where the next caller would
+   * queue behind the lost reply forever. The outcome of a timed-out write is unknown: callers must be idempotent.
+   */
+  private mysqlQueryWithDeadline<T>(sql: string, params: unknown[], timeoutMs: number): Promise<T[]> {
+    const pool = (this.dataSource.driver as unknown as { pool: MysqlPool }).pool;
+    return new Promise<T[]>((resolve, reject) => {
+      pool.getConnection((err, conn) => {
+        if (err) return reject(err);
+        conn.query({ sql, timeout: timeoutMs }, params, (qerr, rows) => {
+          if (qerr && qerr.code === 'PROTOCOL_SEQUENCE_TIMEOUT') conn.destroy();
+          else conn.release();
+          if (qerr) reject(qerr);
+          else resolve(rows as T[]);
+        });
+      });
     });
   }
 

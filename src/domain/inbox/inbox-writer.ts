@@ -2,6 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { InboxRepository, NewInboxEvent } from '../../persistence/repositories/inbox.repository.js';
 import type { Clock } from '../../shared/clock.js';
 
+/** Too many callbacks are waiting for a commit; the database is slow or gone. */
+export class InboxSaturatedError extends Error {
+  constructor(queued: number) {
+    super(`${queued} callbacks are already waiting for the database`);
+    this.name = 'InboxSaturatedError';
+  }
+}
+
 interface Pending {
   event: NewInboxEvent;
   resolve: (isNew: boolean) => void;
@@ -31,10 +39,15 @@ export class InboxWriter {
     private readonly maxBatch = 200,
     private readonly maxFlushes = 1,
     private readonly onBatch?: (size: number) => void,
+    /** Give up on a batch's statement after this long (the database stopped answering); 0 waits forever. */
+    private readonly statementTimeoutMs = 0,
+    /** Refuse new callbacks while this many wait for a commit: during an outage WeCom retries, memory must not grow. */
+    private readonly maxQueued = 10_000,
   ) {}
 
   /** Store one event; resolves true if new, false if it was a redelivery. Rejects if the database refused it. */
   store(event: NewInboxEvent): Promise<boolean> {
+    if (this.queue.length >= this.maxQueued) return Promise.reject(new InboxSaturatedError(this.queue.length));
     return new Promise<boolean>((resolve, reject) => {
       this.queue.push({ event, resolve, reject });
       this.schedule();
@@ -66,6 +79,7 @@ export class InboxWriter {
       const results = await this.repo.insertBatch(
         batch.map((p) => p.event),
         this.clock.now().getTime(),
+        this.statementTimeoutMs > 0 ? { timeoutMs: this.statementTimeoutMs } : {},
       );
       batch.forEach((p, i) => p.resolve(results[i]));
       if (results.some(Boolean)) this.events.emit('stored');

@@ -18,6 +18,21 @@ export interface CallbackRouterDeps {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
+  /** Answer 503 when the durable commit has not happened by then (WeCom waits 5 s, reference §1.6). */
+  storeTimeoutMs?: number;
+}
+
+/** The commit did not happen in time; it may still land, and WeCom's retry will then be a duplicate. */
+class StoreDeadlineError extends Error {}
+
+/** `p`, or a StoreDeadlineError after `ms`; a late rejection of `p` is swallowed (the caller has answered by then). */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreDeadlineError(`not stored within ${ms} ms`)), ms);
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 async function readBody(ctx: Context, limit: number): Promise<string> {
@@ -79,12 +94,12 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
       throw err;
     }
     try {
-      const { kind, isNew } = await d.inbox.accept(fields);
+      const { kind, isNew } = await withDeadline(d.inbox.accept(fields), d.storeTimeoutMs ?? 3000);
       d.metrics.callbackReceived.inc({ kind, result: isNew ? 'new' : 'duplicate' });
       if (!isNew) d.log.info({ kind }, 'duplicate callback acknowledged');
     } catch (err) {
       // Not stored means not acknowledged: WeCom will deliver it again (reference §1.6).
-      d.metrics.callbackRejected.inc({ reason: 'store_failed' });
+      d.metrics.callbackRejected.inc({ reason: err instanceof StoreDeadlineError ? 'store_timeout' : 'store_failed' });
       d.log.warn({ err: toError(err).message }, 'callback could not be stored; answering 503');
       ctx.status = 503;
       ctx.type = 'text/plain';

@@ -74,13 +74,13 @@ export class InboxRepository {
    * was new. A duplicate in the batch fails the multi-row insert, so the batch then falls back to row-by-row inserts
    * where ER_DUP_ENTRY / SQLITE_CONSTRAINT means "already stored" (reliability §5: never trust affectedRows).
    */
-  async insertBatch(events: NewInboxEvent[], now: number): Promise<boolean[]> {
+  async insertBatch(events: NewInboxEvent[], now: number, opts: { timeoutMs?: number } = {}): Promise<boolean[]> {
     if (events.length === 0) return [];
     const values = events.map((e) => [e.dedupeKey, e.kind, e.subjectKey, 'pending', 0, now, now, this.seal(e), e.createTimeMs, e.priority ?? 0]);
     const sql = (n: number) =>
       `INSERT INTO inbox_events (dedupe_key, kind, subject_key, status, attempts, received_at, available_at, payload, create_time, priority) VALUES ${Array(n).fill('(?,?,?,?,?,?,?,?,?,?)').join(',')}`;
     try {
-      await this.db.queryDurable(sql(events.length), values.flat());
+      await this.db.queryDurable(sql(events.length), values.flat(), opts);
       return events.map(() => true);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
@@ -88,7 +88,7 @@ export class InboxRepository {
     const results: boolean[] = [];
     for (const v of values) {
       try {
-        await this.db.queryDurable(sql(1), v);
+        await this.db.queryDurable(sql(1), v, opts);
         results.push(true);
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;

@@ -1,0 +1,84 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildContainer, type Container } from '../../src/container.js';
+import { createDataSource } from '../../src/persistence/data-source.js';
+import { createApp } from '../../src/app.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { createTestDatabase, noteMysqlSkipped, type TestDatabase } from '../helpers/databases.js';
+import { testConfig, waitFor } from '../helpers/app.js';
+import { postCallback, SANDBOX_CREDS } from '../helpers/callbacks.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+noteMysqlSkipped();
+
+const xml = (ext: string) =>
+  `<xml><ToUserName><![CDATA[${SANDBOX_CREDS.receiveId}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>` +
+  `<CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[wecom_ops_probe]]></Event>` +
+  `<ExternalUserID><![CDATA[${ext}]]></ExternalUserID></xml>`;
+
+/**
+ * The database stops answering (a partition: the socket stays open, nothing comes back). The callback must get a 503
+ * inside WeCom's 5 s, never a 200, and once the database answers again the retried event is stored exactly once
+ * (reliability §7 test 6).
+ */
+describe.skipIf(!process.env.TEST_MYSQL_URL)('ingress while MySQL stops answering', () => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let container: Container;
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('mysql');
+    const direct = new URL(db.url);
+    proxy = await startTcpProxy(direct.hostname, Number(direct.port || 3306));
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(proxy.port);
+    container = await buildContainer(testConfig(viaProxy.toString(), { inbox: { workers: 0, storeTimeoutMs: 1500 } }), silentLogger, { registry: new Registry() });
+    server = createServer(createApp(container).callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    // Cut the proxied sockets first: a connection whose reply was lost in the black hole would keep the pool's end()
+    // waiting forever.
+    await proxy?.close();
+    await container?.close().catch(() => undefined);
+    await db?.drop();
+  });
+
+  it('answers 503 within the deadline while the database is unreachable, then stores the retry exactly once', async () => {
+    expect((await postCallback(url, xml('wmBefore'))).status).toBe(200);
+
+    proxy.blackhole();
+    const started = Date.now();
+    const during = await postCallback(url, xml('wmDuring'));
+    const tookMs = Date.now() - started;
+    expect(during.status).toBe(503);
+    // Under WeCom's 5 s: the configured 1.5 s deadline plus scheduling slack.
+    expect(tookMs).toBeLessThan(4500);
+
+    proxy.restore();
+    // WeCom retries the same event; the stuck statement times out and its connection is dropped, so a retry lands.
+    const retried = await waitFor(async () => ((await postCallback(url, xml('wmDuring'))).status === 200 ? true : null), 20_000, 'a retry to be stored');
+    expect(retried).toBe(true);
+    expect((await postCallback(url, xml('wmDuring'))).status).toBe(200);
+
+    // Counted over a direct connection, not through the proxy.
+    const ds = createDataSource({ databaseUrl: db.url });
+    await ds.initialize();
+    try {
+      const rows: { subject_key: string; n: number | string }[] = await ds.query('SELECT subject_key, COUNT(*) AS n FROM inbox_events GROUP BY subject_key ORDER BY subject_key');
+      expect(rows.map((r) => [r.subject_key, Number(r.n)])).toEqual([
+        ['customer:wmBefore', 1],
+        ['customer:wmDuring', 1],
+      ]);
+    } finally {
+      await ds.destroy();
+    }
+  });
+});
