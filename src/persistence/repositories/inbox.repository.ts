@@ -3,7 +3,7 @@ import { execIn, type Db } from '../db.js';
 import { isDuplicateKeyError } from '../data-source.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import type { EventFields, InboundEvent, InboxStatus } from '../../domain/inbox/inbound-event.js';
-import { NotFoundError } from '../../shared/errors.js';
+import { ConflictError, NotFoundError } from '../../shared/errors.js';
 
 /** A row to insert into the inbox. */
 export interface NewInboxEvent {
@@ -164,16 +164,27 @@ export class InboxRepository {
         return query(`SELECT * FROM inbox_events WHERE id IN (${marks}) ORDER BY priority DESC, id`, chosen);
       });
     }
-    return rows.map((row) => ({
-      leaseOwner,
-      event: {
-        id: Number(row.id),
-        kind: row.kind,
-        fields: this.open(row),
-        receivedAt: new Date(Number(row.received_at)),
-        attempts: Number(row.attempts),
-      },
-    }));
+    const claimed: ClaimedEvent[] = [];
+    const unreadable: number[] = [];
+    for (const row of rows) {
+      let fields: EventFields;
+      try {
+        fields = this.open(row);
+      } catch {
+        // A payload purged by retention or erasure, or sealed under another DATA_KEY: park this one event where an
+        // operator sees it, rather than failing the whole claim (and every claim after it) on one bad row.
+        unreadable.push(Number(row.id));
+        continue;
+      }
+      claimed.push({ leaseOwner, event: { id: Number(row.id), kind: row.kind, fields, receivedAt: new Date(Number(row.received_at)), attempts: Number(row.attempts) } });
+    }
+    if (unreadable.length > 0) {
+      await this.db.query(
+        `UPDATE inbox_events SET status = 'failed', lease_owner = NULL, error = ? WHERE id IN (${unreadable.map(() => '?').join(',')}) AND lease_owner = ?`,
+        ['payload unavailable: purged or sealed under another DATA_KEY', ...unreadable, leaseOwner],
+      );
+    }
+    return claimed;
   }
 
   /**
@@ -223,6 +234,8 @@ export class InboxRepository {
   async replay(id: number, now: number): Promise<InboxEventSummary> {
     const row = await this.findSummary(id);
     if (!row) throw new NotFoundError(`事件 ${id} 不存在`, 'event_not_found');
+    const [stored] = await this.db.query<{ payload: string | null }>('SELECT payload FROM inbox_events WHERE id = ?', [id]);
+    if (!stored?.payload) throw new ConflictError(`事件 ${id} 的内容已按保留期限或删除请求清除，无法重放 / its payload was purged`, 'event_purged');
     await this.db.query(
       `UPDATE inbox_events SET status = 'pending', attempts = 0, available_at = ?, lease_owner = NULL, error = NULL WHERE id = ? AND status <> 'running'`,
       [now, id],
