@@ -8,6 +8,7 @@ import { Broadcasts1795000000006 } from './0006-broadcasts.js';
 import { QuickReplies1795000000007 } from './0007-quick-replies.js';
 import { InboxPriority1795000000008 } from './0008-inbox-priority.js';
 import { WecomCredentials1795000000009 } from './0009-wecom-credentials.js';
+import { PersonalData1795000000010 } from './0010-personal-data.js';
 
 /** Every migration, in the order it runs. Append only; never edit a shipped migration. */
-export const migrations: (new () => MigrationInterface)[] = [InboxTokensTimeline1795000000001, Archive1795000000002, Scheduling1795000000003, Scoring1795000000004, StaffNames1795000000005, Broadcasts1795000000006, QuickReplies1795000000007, InboxPriority1795000000008, WecomCredentials1795000000009];
+export const migrations: (new () => MigrationInterface)[] = [InboxTokensTimeline1795000000001, Archive1795000000002, Scheduling1795000000003, Scoring1795000000004, StaffNames1795000000005, Broadcasts1795000000006, QuickReplies1795000000007, InboxPriority1795000000008, WecomCredentials1795000000009, PersonalData1795000000010];

@@ -21,6 +21,7 @@ const USAGE = `用法 / usage: wecom-ops <command>
   job list                                each job with its schedule, next run and last run
   job run <name> [--at ISO] [--dry-run]   run a job now as if the clock said --at
   orders import <file.csv|file.json> [--json]  import orders (idempotent by order number)
+  customers erase <externalUserId> [--yes]  erase one customer's personal data (PIPL art. 47)
 `;
 
 function fail(message: string): never {
@@ -196,6 +197,14 @@ export async function main(argv: string[]): Promise<void> {
         const archive = (c as Container & { archive?: ArchiveModule }).archive;
         if (!archive) fail('客户档案模块未启用 / archive module not wired');
         process.exitCode = await ordersCommand(sub, rest, archive.orders, process.stdout, process.stderr);
+      });
+      return;
+    }
+    case 'customers': {
+      const { customersCommand } = await import('./domain/privacy/privacy.cli.js');
+      const { privacyOf } = await import('./domain/privacy/register.js');
+      await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
+        process.exitCode = await customersCommand(sub, rest, privacyOf(c).erasure, process.stdout);
       });
       return;
     }

@@ -29,6 +29,9 @@ import { deliveryResultsJob } from './delivery-results.job.js';
 import { scoringJob } from './scoring.job.js';
 import { winbackJob } from './winback.job.js';
 import { broadcastsJob, syncJob } from './hook.jobs.js';
+import { retentionJob } from './retention.job.js';
+import { RetentionService } from '../domain/privacy/retention.service.js';
+import { RetentionRepository } from '../persistence/repositories/retention.repository.js';
 
 /** Everything issue 5 builds: the CLI (`job list|run`), tests and other features reach it through `schedulingOf(c)`. */
 export interface SchedulingModule {
@@ -114,6 +117,8 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
   jobs.register(broadcastsJob(settings.schedules.broadcasts));
   jobs.register(deliveryResultsJob({ dispatcher, results, schedule: settings.schedules['delivery-results'] }));
   jobs.register(syncJob(settings.schedules.sync));
+  const retention = new RetentionService(new RetentionRepository(c.db), settings.retention, log);
+  jobs.register(retentionJob({ retention, settings: settings.retention, schedule: settings.schedules.retention }));
   const scheduler = new Scheduler({ registry: jobs, runs: repos.jobRuns, clock, tz, instanceId, log });
   return {
     settings,

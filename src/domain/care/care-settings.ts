@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { careRuleInput, type CareRuleInput } from './care-rule.types.js';
+import { retentionSettingsSchema } from '../privacy/retention-settings.js';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:mm');
 
@@ -16,6 +17,8 @@ export const careSettingsSchema = z.object({
       broadcasts: z.string().default('* * * * *'),
       'delivery-results': z.string().default('*/2 * * * *'),
       sync: z.string().default('0 4 * * *'),
+      /** Personal-data retention purge (src/jobs/retention.job.ts); after `sync`, before the morning's sends. */
+      retention: z.string().default('10 4 * * *'),
     })
     .prefault({}),
   /** Nothing is submitted to WeCom inside this local window; planned rows wait (reliability §2). */
@@ -53,6 +56,8 @@ export const careSettingsSchema = z.object({
       loyalOrders: z.number().int().min(2).max(1000).default(3),
     })
     .prefault({}),
+  /** Retention periods of personal data, applied by the daily `retention` job (PIPL art. 19). */
+  retention: retentionSettingsSchema.prefault({}),
 });
 
 /** Validated scheduling settings. */

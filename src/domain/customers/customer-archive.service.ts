@@ -34,6 +34,18 @@ export class CustomerArchiveService {
     private readonly clock: Clock,
   ) {}
 
+  /** When each of these customers' personal data was last erased (epoch ms); set by the privacy module. */
+  private erasedAt: (externalUserIds: string[]) => Promise<Map<string, number>> = async () => new Map();
+
+  /**
+   * Let the privacy module say who was erased. WeCom still holds an erased customer's relation (the friendship is
+   * theirs), so without this the nightly sync or an edit event would read the profile straight back in; only a
+   * relation added after the erasure (a new add) brings the customer back (PIPL art. 47).
+   */
+  setErasureCheck(check: (externalUserIds: string[]) => Promise<Map<string, number>>): void {
+    this.erasedAt = check;
+  }
+
   /** Read the customer from WeCom (externalcontact/get, every follower page). */
   fetch(externalUserId: string): Promise<ExternalContactDetail> {
     return this.wecom.getExternalContact(externalUserId);
@@ -56,7 +68,9 @@ export class CustomerArchiveService {
   }
 
   /** Store (customer, follower) pairs from batch/get_by_user (reference §4.4), marking them seen by a sync run. */
-  async storePairs(pairs: { contact: ExternalContact; followInfo: FollowInfo }[], syncRunId: string): Promise<void> {
+  async storePairs(allPairs: { contact: ExternalContact; followInfo: FollowInfo }[], syncRunId: string): Promise<void> {
+    const erased = await this.erasedAt([...new Set(allPairs.map((p) => p.contact.externalUserId))]);
+    const pairs = allPairs.filter((p) => !isErasedRelation(erased.get(p.contact.externalUserId), p.followInfo.addedAt));
     await this.library.ensureKnown([...new Set(pairs.flatMap((p) => p.followInfo.tagIds))]);
     const now = this.clock.now().getTime();
     await this.db.tx(async (em) => {
@@ -73,6 +87,8 @@ export class CustomerArchiveService {
     follows: FollowSnapshot[],
     opts: { eventTime?: number | null; reactivateUserid?: string; inTx?: (em: import('typeorm').EntityManager, changes: RelationChange[]) => Promise<void> },
   ): Promise<RelationChange[]> {
+    const erasedAt = (await this.erasedAt([contact.externalUserId])).get(contact.externalUserId);
+    if (follows.every((f) => isErasedRelation(erasedAt, f.addedAt))) return [];
     await this.library.ensureKnown([...new Set(follows.flatMap((f) => f.tagIds))]);
     const now = this.clock.now().getTime();
     return this.db.tx(async (em) => {
@@ -134,4 +150,9 @@ export class CustomerArchiveService {
     if (f.addedAt) await this.customers.noteAddedInTx(em, ext, f.addedAt.getTime());
     return r;
   }
+}
+
+/** A relation that existed when the customer's data was erased (so it is no basis for reading them back in). */
+function isErasedRelation(erasedAt: number | undefined, addedAt: Date | null | undefined): boolean {
+  return erasedAt !== undefined && (!addedAt || addedAt.getTime() <= erasedAt);
 }

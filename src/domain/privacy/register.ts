@@ -1,0 +1,37 @@
+import type { Container } from '../../container.js';
+import { ErasureRepository } from '../../persistence/repositories/erasure.repository.js';
+import { erasureRouter } from '../../http/routes/erasure.router.js';
+import { ErasureService } from './erasure.service.js';
+import type { ArchiveModule } from '../customers/register.js';
+
+/** Personal-data features, for the CLI and tests. The retention job lives with the other jobs (register-scheduling). */
+export interface PrivacyModule {
+  erasure: ErasureService;
+  repo: ErasureRepository;
+}
+
+const modules = new WeakMap<Container, PrivacyModule>();
+
+/** The privacy module of a container (throws if `registerPrivacy` did not run). */
+export function privacyOf(c: Container): PrivacyModule {
+  const m = modules.get(c);
+  if (!m) throw new Error('privacy is not wired into this container');
+  return m;
+}
+
+/** Wire 删除个人信息: the erasure service and `POST /api/v1/customers/:externalUserId/erase`. */
+export function registerPrivacy(c: Container): void {
+  const repo = new ErasureRepository(c.db);
+  // The blind-index key (derived from DATA_KEY), with a domain prefix so the hash never equals another index value.
+  const hashSubject = (ext: string) => c.cipher.blindIndex(`erasure|${ext}`);
+  const erasure = new ErasureService(repo, hashSubject, c.clock, c.log.child({ component: 'privacy' }));
+  modules.set(c, { erasure, repo });
+  // Erased customers stay out of the archive until a new relation (an add after the erasure) brings them back.
+  const archive = (c as Container & { archive?: ArchiveModule }).archive;
+  archive?.archive.setErasureCheck(async (ids) => {
+    const hashes = new Map(ids.map((id) => [hashSubject(id), id]));
+    const at = await repo.lastErasedAt([...hashes.keys()]);
+    return new Map([...at].map(([hash, ms]) => [hashes.get(hash)!, ms]));
+  });
+  c.apiRouters.push(erasureRouter(erasure));
+}

@@ -1,0 +1,24 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { ErasureService } from '../../domain/privacy/erasure.service.js';
+import type { Principal } from '../../domain/auth/api-token.service.js';
+import { parseInput } from '../pagination.js';
+import { requireRole } from '../middleware/auth.js';
+import { presentErasure } from '../presenters/erasure.presenter.js';
+
+const idParams = z.object({ externalUserId: z.string().min(1).max(64) });
+
+/** Who asked, for the audit row: role and token id, never a name (PIPL art. 51 access records). */
+export function principalLabel(p: Principal): string {
+  return `${p.role}:${p.tokenId ?? 'ADMIN_TOKEN'}`;
+}
+
+/** `POST /api/v1/customers/:externalUserId/erase` (admin only): 删除个人信息 (PIPL art. 47). */
+export function erasureRouter(erasure: ErasureService): Router {
+  const router = new Router({ prefix: '/api/v1/customers' });
+  router.post('/:externalUserId/erase', requireRole('admin'), async (ctx) => {
+    const { externalUserId } = parseInput(idParams, ctx.params);
+    ctx.body = presentErasure(await erasure.erase(externalUserId, principalLabel(ctx.state.principal as Principal)));
+  });
+  return router;
+}

@@ -1,0 +1,164 @@
+import { execIn, type Db } from '../db.js';
+import { newId } from '../../shared/ids.js';
+
+const marks = (n: number) => Array(n).fill('?').join(',');
+
+/** Rows removed or stubbed per table by one erasure. */
+export type ErasureCounts = Record<string, number>;
+
+/** One audit row of the `erasures` table (no personal data). */
+export interface ErasureRecord {
+  id: string;
+  subjectHash: string;
+  erasedAt: Date;
+  byPrincipal: string;
+  countsPerTable: ErasureCounts;
+}
+
+/**
+ * The SQL of a customer's erasure (PIPL art. 47, reliability §3.4 and §7 test 25), one method per table group, each
+ * its own transaction: a group is all-or-nothing, and a crash between groups is finished by erasing again (every
+ * statement matches on the raw ExternalUserID, which a finished group no longer holds).
+ */
+export class ErasureRepository {
+  constructor(private readonly db: Db) {}
+
+  /** The staff members with a relation to the customer (for the response: what stays in WeCom). */
+  async followers(ext: string): Promise<{ userid: string; status: string }[]> {
+    return this.db.query('SELECT userid, status FROM follow_relations WHERE external_user_id = ? ORDER BY userid', [ext]);
+  }
+
+  /**
+   * The archive: profile (name, phone and its blind index, birthday, note…), relations (remarks, descriptions,
+   * encrypted remark mobiles), tags, notes, orders and group memberships are deleted outright. Nothing here is needed
+   * once the person is gone, and orders are a copy: the shop system keeps its own record under its own retention.
+   */
+  async eraseArchive(ext: string): Promise<ErasureCounts> {
+    return this.db.tx(async (em) => ({
+      customer_tags: await execIn(em, 'DELETE FROM customer_tags WHERE external_user_id = ?', [ext]),
+      notes: await execIn(em, 'DELETE FROM notes WHERE external_user_id = ?', [ext]),
+      orders: await execIn(em, 'DELETE FROM orders WHERE external_user_id = ?', [ext]),
+      // type 2 = external contact (reference §4.12); a staff member with the same id string is not this person.
+      group_chat_members: await execIn(em, 'DELETE FROM group_chat_members WHERE member_id = ? AND type = 2', [ext]),
+      follow_relations: await execIn(em, 'DELETE FROM follow_relations WHERE external_user_id = ?', [ext]),
+      customers: await execIn(em, 'DELETE FROM customers WHERE external_user_id = ?', [ext]),
+    }));
+  }
+
+  /** The timeline (KF message text, consent entries, welcome and care texts…): deleted; it is the person's history. */
+  async eraseTimeline(ext: string): Promise<ErasureCounts> {
+    return this.db.tx(async (em) => ({ timeline_entries: await execIn(em, 'DELETE FROM timeline_entries WHERE external_user_id = ?', [ext]) }));
+  }
+
+  /**
+   * The delivery ledger and what hangs off it. Ledger rows and win-back enrolments are kept as stubs: the customer id
+   * becomes `stubId` (a keyed hash) and the rendered text goes, so broadcast, care and campaign counts stay right.
+   * Rows not yet sent are skipped (reason `erased`) so nothing is ever sent to the stub. Frequency-cap slots are
+   * deleted (they only matter today). A batch whose every row was this customer's loses its text, which was
+   * personalised (`{{name}}`, a note).
+   */
+  async stubLedger(ext: string, stubId: string, now: number): Promise<ErasureCounts> {
+    return this.db.tx(async (em) => {
+      await execIn(em, "UPDATE deliveries SET status = 'skipped', reason = 'erased', updated_at = ? WHERE external_user_id = ? AND status = 'planned'", [now, ext]);
+      const batchIds = (await em.query('SELECT DISTINCT batch_id FROM deliveries WHERE external_user_id = ? AND batch_id IS NOT NULL', [ext]) as { batch_id: string }[]).map((r) => r.batch_id);
+      let batches = 0;
+      for (const id of batchIds) {
+        const [other] = (await em.query('SELECT COUNT(*) AS n FROM deliveries WHERE batch_id = ? AND external_user_id <> ?', [id, ext])) as { n: number | string }[];
+        if (Number(other.n) === 0) batches += await execIn(em, "UPDATE delivery_batches SET text = '', attachments = NULL WHERE id = ?", [id]);
+      }
+      // A customer erased before, re-added and erased again can collide with their own earlier stub on the unique
+      // key (source, customer, occasion): that occasion is already counted once, so the newer row is dropped.
+      const dupes = (await em.query(
+        `SELECT d.id FROM deliveries d JOIN deliveries s ON s.source = d.source AND s.occasion = d.occasion AND s.external_user_id = ?
+         WHERE d.external_user_id = ?`,
+        [stubId, ext],
+      )) as { id: number | string }[];
+      if (dupes.length > 0) {
+        const ids = dupes.map((r) => Number(r.id));
+        await execIn(em, `DELETE FROM send_slots WHERE delivery_id IN (${marks(ids.length)})`, ids);
+        await execIn(em, `DELETE FROM deliveries WHERE id IN (${marks(ids.length)})`, ids);
+      }
+      const slots = await execIn(em, 'DELETE FROM send_slots WHERE external_user_id = ?', [ext]);
+      const deliveries = await execIn(
+        em,
+        "UPDATE deliveries SET external_user_id = ?, text = '', attachments = NULL, updated_at = ? WHERE external_user_id = ?",
+        [stubId, now, ext],
+      );
+      const enrolDupes = (await em.query(
+        `SELECT e.id FROM campaign_enrolments e JOIN campaign_enrolments s ON s.rule_id = e.rule_id AND s.cycle = e.cycle AND s.external_user_id = ?
+         WHERE e.external_user_id = ?`,
+        [stubId, ext],
+      )) as { id: number | string }[];
+      if (enrolDupes.length > 0) {
+        const ids = enrolDupes.map((r) => Number(r.id));
+        await execIn(em, `DELETE FROM campaign_enrolments WHERE id IN (${marks(ids.length)})`, ids);
+      }
+      // An active enrolment is closed so the win-back steps never look for the stub.
+      await execIn(em, "UPDATE campaign_enrolments SET status = 'completed', exited_at = ? WHERE external_user_id = ? AND status = 'active'", [now, ext]);
+      const enrolments = await execIn(em, 'UPDATE campaign_enrolments SET external_user_id = ? WHERE external_user_id = ?', [stubId, ext]);
+      return {
+        deliveries: deliveries + dupes.length,
+        delivery_batches: batches,
+        send_slots: slots + dupes.length,
+        campaign_enrolments: enrolments + enrolDupes.length,
+      };
+    });
+  }
+
+  /**
+   * Callbacks about the customer (subject `customer:<id>`, inbound-event.ts): the row stays as non-personal
+   * metadata (kind, times, status, the content hash that keeps a late WeCom retry from being applied twice) and
+   * the encrypted payload, the subject and the error text go. Events not yet handled are set `ignored`: their
+   * payload is gone, and applying them would re-create what was just erased.
+   */
+  async eraseInbox(ext: string): Promise<ErasureCounts> {
+    const subject = `customer:${ext}`.slice(0, 191);
+    return this.db.tx(async (em) => ({
+      inbox_events: await execIn(
+        em,
+        `UPDATE inbox_events SET payload = '', subject_key = NULL, error = NULL,
+           status = CASE WHEN status IN ('pending', 'failed') THEN 'ignored' ELSE status END
+         WHERE subject_key = ?`,
+        [subject],
+      ),
+    }));
+  }
+
+  /** Append the audit row. */
+  /** The latest erasure time (epoch ms) of each of these subject hashes that was ever erased. */
+  async lastErasedAt(subjectHashes: string[]): Promise<Map<string, number>> {
+    if (subjectHashes.length === 0) return new Map();
+    const rows = await this.db.query<{ subject_hash: string; at: number | string }>(
+      `SELECT subject_hash, MAX(erased_at) AS at FROM erasures WHERE subject_hash IN (${subjectHashes.map(() => '?').join(',')}) GROUP BY subject_hash`,
+      subjectHashes,
+    );
+    return new Map(rows.map((r) => [r.subject_hash, Number(r.at)]));
+  }
+
+  async record(r: Omit<ErasureRecord, 'id'>): Promise<ErasureRecord> {
+    const id = newId(r.erasedAt.getTime());
+    await this.db.query('INSERT INTO erasures (id, subject_hash, erased_at, by_principal, counts_per_table) VALUES (?,?,?,?,?)', [
+      id,
+      r.subjectHash,
+      r.erasedAt.getTime(),
+      r.byPrincipal.slice(0, 100),
+      JSON.stringify(r.countsPerTable),
+    ]);
+    return { id, ...r };
+  }
+
+  /** Audit rows for one subject hash, oldest first. */
+  async listBySubject(subjectHash: string): Promise<ErasureRecord[]> {
+    const rows = await this.db.query<{ id: string; subject_hash: string; erased_at: number | string; by_principal: string; counts_per_table: string | null }>(
+      'SELECT * FROM erasures WHERE subject_hash = ? ORDER BY erased_at, id',
+      [subjectHash],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      subjectHash: r.subject_hash,
+      erasedAt: new Date(Number(r.erased_at)),
+      byPrincipal: r.by_principal,
+      countsPerTable: r.counts_per_table ? (JSON.parse(r.counts_per_table) as ErasureCounts) : {},
+    }));
+  }
+}
