@@ -20,10 +20,15 @@ export async function spawnServer(script: string, env: Record<string, string>, t
   const root = resolve(import.meta.dirname, '../..');
   const argv = [process.execPath, '--import', 'tsx', resolve(root, script)];
   const [cmd, ...args] = [...wrapper, ...argv];
+  // A wrapper such as faketime forks the server rather than exec'ing it, so signalling the wrapper alone would orphan
+  // the server (it kept running, and eating CPU, after the test). A wrapped server gets its own process group, and
+  // kill() signals the whole group.
+  const isGroup = wrapper.length > 0;
   const proc = spawn(cmd, args, {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: isGroup,
   });
   const stderr: string[] = [];
   proc.stderr!.on('data', (d) => stderr.push(String(d)));
@@ -51,7 +56,8 @@ export async function spawnServer(script: string, env: Record<string, string>, t
     kill: async (signal = 'SIGKILL') => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = once(proc, 'exit');
-      proc.kill(signal);
+      if (isGroup && proc.pid) process.kill(-proc.pid, signal);
+      else proc.kill(signal);
       await exited;
     },
   };
