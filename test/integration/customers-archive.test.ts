@@ -49,7 +49,8 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
     const welcomeMs = Date.now() - t0;
     const archive = await waitFor(async () => {
       const r = await api(app, 'GET', `/api/v1/customers/${added.externalUserId}`);
-      return r.status === 200 && r.body.tags.length >= 2 && r.body.timeline.length > 0 ? r.body : null;
+      // The event's own timeline entry is written when its handling finishes, after the welcome's entry: wait for it.
+      return r.status === 200 && r.body.tags.length >= 2 && r.body.timeline.some((e: { source: string }) => e.source === 'inbox') ? r.body : null;
     }, 2000, 'archive');
     expect(Date.now() - t0).toBeLessThan(2000);
     process.stdout.write(`[customers] callback → welcome ${welcomeMs} ms (${engine})\n`);
