@@ -58,12 +58,6 @@ export function extractEncrypt(body: string): string {
   return found[0][1] ?? found[0][2];
 }
 
-/** Read a leaf as a string, or undefined when absent or not a leaf. */
-export function xmlText(obj: XmlObject, key: string): string | undefined {
-  const v = obj[key];
-  return typeof v === 'string' ? v : undefined;
-}
-
 /** Read `<Key><Item>a</Item><Item>b</Item></Key>` as ['a', 'b'] (e.g. MemChangeList, reference §2.3). */
 export function xmlItems(obj: XmlObject, key: string): string[] {
   const v = obj[key];

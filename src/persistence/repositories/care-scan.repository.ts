@@ -188,11 +188,6 @@ export class CareScanRepository {
     return data.openKfId ? { openKfId: data.openKfId, kfUserId: data.externalUserId ?? externalUserId } : null;
   }
 
-  /** Set a customer's activity (win-back classification), only if it differs. Returns true when it changed. */
-  async setActivity(externalUserId: string, activity: string, now: Date): Promise<boolean> {
-    return (await this.setActivities([externalUserId], activity, now)) === 1;
-  }
-
   /**
    * Move these customers to `activity` in one statement; returns how many changed. One UPDATE per page and class
    * instead of one per customer: a night where most of a million customers change class is minutes, not a quarter

@@ -1,7 +1,20 @@
+import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import { newId } from '../../shared/ids.js';
 
 const marks = (n: number) => Array(n).fill('?').join(',');
+
+/**
+ * Ids of `ext`'s rows in `table` whose unique key (`keyColumns` + the customer) the stub already holds: a customer
+ * erased, re-added and erased again would collide with their own earlier stub. Table and column names come from code.
+ */
+async function rowsCollidingWithStub(em: EntityManager, table: string, keyColumns: string[], ext: string, stubId: string): Promise<number[]> {
+  const on = keyColumns.map((c) => `s.${c} = r.${c}`).join(' AND ');
+  const rows = (await em.query(`SELECT r.id FROM ${table} r JOIN ${table} s ON ${on} AND s.external_user_id = ? WHERE r.external_user_id = ?`, [stubId, ext])) as {
+    id: number | string;
+  }[];
+  return rows.map((r) => Number(r.id));
+}
 
 /** Rows removed or stubbed per table by one erasure. */
 export type ErasureCounts = Record<string, number>;
@@ -68,15 +81,10 @@ export class ErasureRepository {
       }
       // A customer erased before, re-added and erased again can collide with their own earlier stub on the unique
       // key (source, customer, occasion): that occasion is already counted once, so the newer row is dropped.
-      const dupes = (await em.query(
-        `SELECT d.id FROM deliveries d JOIN deliveries s ON s.source = d.source AND s.occasion = d.occasion AND s.external_user_id = ?
-         WHERE d.external_user_id = ?`,
-        [stubId, ext],
-      )) as { id: number | string }[];
+      const dupes = await rowsCollidingWithStub(em, 'deliveries', ['source', 'occasion'], ext, stubId);
       if (dupes.length > 0) {
-        const ids = dupes.map((r) => Number(r.id));
-        await execIn(em, `DELETE FROM send_slots WHERE delivery_id IN (${marks(ids.length)})`, ids);
-        await execIn(em, `DELETE FROM deliveries WHERE id IN (${marks(ids.length)})`, ids);
+        await execIn(em, `DELETE FROM send_slots WHERE delivery_id IN (${marks(dupes.length)})`, dupes);
+        await execIn(em, `DELETE FROM deliveries WHERE id IN (${marks(dupes.length)})`, dupes);
       }
       const slots = await execIn(em, 'DELETE FROM send_slots WHERE external_user_id = ?', [ext]);
       const deliveries = await execIn(
@@ -84,15 +92,8 @@ export class ErasureRepository {
         "UPDATE deliveries SET external_user_id = ?, text = '', attachments = NULL, updated_at = ? WHERE external_user_id = ?",
         [stubId, now, ext],
       );
-      const enrolDupes = (await em.query(
-        `SELECT e.id FROM campaign_enrolments e JOIN campaign_enrolments s ON s.rule_id = e.rule_id AND s.cycle = e.cycle AND s.external_user_id = ?
-         WHERE e.external_user_id = ?`,
-        [stubId, ext],
-      )) as { id: number | string }[];
-      if (enrolDupes.length > 0) {
-        const ids = enrolDupes.map((r) => Number(r.id));
-        await execIn(em, `DELETE FROM campaign_enrolments WHERE id IN (${marks(ids.length)})`, ids);
-      }
+      const enrolDupes = await rowsCollidingWithStub(em, 'campaign_enrolments', ['rule_id', 'cycle'], ext, stubId);
+      if (enrolDupes.length > 0) await execIn(em, `DELETE FROM campaign_enrolments WHERE id IN (${marks(enrolDupes.length)})`, enrolDupes);
       // An active enrolment is closed so the win-back steps never look for the stub.
       await execIn(em, "UPDATE campaign_enrolments SET status = 'completed', exited_at = ? WHERE external_user_id = ? AND status = 'active'", [now, ext]);
       const enrolments = await execIn(em, 'UPDATE campaign_enrolments SET external_user_id = ? WHERE external_user_id = ?', [stubId, ext]);

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { afterEach, describe, expect, it } from 'vitest';
 import { openCallback } from '../../../src/wecom/crypto.js';
 import { SANDBOX_CORP } from '../../../src/wecom/sandbox-identity.js';
-import { parseWecomXml, xmlText } from '../../../src/wecom/xml.js';
+import { extractEncrypt, parseWecomXml } from '../../../src/wecom/xml.js';
 import { close, http, listen, readText, startMountedSandbox } from './harness.js';
 
 /** What the local "bot" receiver saw on one POST. */
@@ -28,7 +28,7 @@ async function startReceiver(script: Array<number | 'hang'> = []) {
 
 /** Verify and decrypt one received callback with the bot's crypto, then parse it. */
 function decrypt(r: Received) {
-  const encrypt = xmlText(parseWecomXml(r.body), 'Encrypt') ?? '';
+  const encrypt = extractEncrypt(r.body);
   const plain = openCallback(
     { token: SANDBOX_CORP.token, encodingAesKey: SANDBOX_CORP.encodingAesKey, receiveId: SANDBOX_CORP.corpId },
     { signature: r.query.get('msg_signature') ?? undefined, timestamp: r.query.get('timestamp') ?? undefined, nonce: r.query.get('nonce') ?? undefined },
