@@ -33,7 +33,12 @@ export function createApp(c: Container): Koa {
 
   const callback = callbackRouter({
     inbox: c.inbox,
-    creds: { token: c.config.wecom.token!, encodingAesKey: c.config.wecom.encodingAesKey!, receiveId: c.config.wecomCorpId },
+    creds: {
+      token: c.config.wecom.token!,
+      encodingAesKey: c.config.wecom.encodingAesKey!,
+      receiveId: c.config.wecomCorpId,
+      next: c.config.wecom.nextToken ? { token: c.config.wecom.nextToken, encodingAesKey: c.config.wecom.nextEncodingAesKey! } : undefined,
+    },
     replayWindowSeconds: c.config.wecom.replayWindowSeconds,
     clock: c.clock,
     log: c.log,

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { DataSource } from 'typeorm';
 import { Registry } from 'prom-client';
 import type { AppConfig } from './config/schema.js';
+import { installStatementDeadline } from './persistence/statement-deadline.js';
 import { createDataSource } from './persistence/data-source.js';
 import { Db } from './persistence/db.js';
 import { migrations } from '../migrations/index.js';
@@ -89,6 +90,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     const ran = await dataSource.runMigrations({ transaction: 'each' });
     if (ran.length > 0) log.info({ migrations: ran.map((m) => m.name) }, 'migrations applied');
   }
+  installStatementDeadline(dataSource, config.dbStatementTimeoutMs);
   const db = new Db(dataSource);
   const metrics = createMetrics(opts.registry ?? new Registry(), { defaults: !opts.registry });
   const cipher = new FieldCipher(config.dataKey!);
@@ -153,6 +155,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     ],
     close: async () => {
       wecomClient.close();
+      await db.close();
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };

@@ -15,6 +15,12 @@ export const configSchema = z
       .string()
       .regex(/^(sqlite:|mysql:\/\/)/, 'must start with sqlite: or mysql://'),
     dbSkipMigrations: bool.default(false),
+    /**
+     * MySQL: a statement that has not answered by then fails and its connection is dropped, so a database that
+     * stops answering (a partition) stalls workers and jobs for this long rather than until TCP gives up. 0 turns
+     * it off. Migrations are not bounded.
+     */
+    dbStatementTimeoutMs: int(0, 3_600_000).default(60_000),
     appTimezone: z.string().refine((tz) => {
       try {
         new Intl.DateTimeFormat('en', { timeZone: tz });
@@ -38,6 +44,15 @@ export const configSchema = z
       kfSecret: z.string().min(1).optional(),
       token: z.string().min(1).max(32).optional(),
       encodingAesKey: z
+        .string()
+        .regex(/^[A-Za-z0-9]{43}$/, 'must be 43 characters of [A-Za-z0-9]')
+        .optional(),
+      /**
+       * The new callback Token/EncodingAESKey, accepted alongside the current pair while the app's 接收消息 settings
+       * are changed in the admin console (WeCom verifies the new pair before saving it, reference §1.2).
+       */
+      nextToken: z.string().min(1).max(32).optional(),
+      nextEncodingAesKey: z
         .string()
         .regex(/^[A-Za-z0-9]{43}$/, 'must be 43 characters of [A-Za-z0-9]')
         .optional(),
@@ -108,6 +123,9 @@ export function crossFieldProblems(raw: { databaseUrl?: unknown; dataKey?: unkno
     for (const [key, env] of [['secret', 'WECOM_SECRET'], ['token', 'WECOM_TOKEN'], ['encodingAesKey', 'WECOM_ENCODING_AES_KEY']] as const) {
       if (!raw.wecom[key]) problems.push(`wecom.${key} (${env}): required when WECOM_CORP_ID is set`);
     }
+  }
+  if (Boolean(raw.wecom?.nextToken) !== Boolean(raw.wecom?.nextEncodingAesKey)) {
+    problems.push('wecom.nextToken (WECOM_NEXT_TOKEN) and wecom.nextEncodingAesKey (WECOM_NEXT_ENCODING_AES_KEY): set both or neither');
   }
   if (typeof raw.databaseUrl === 'string' && raw.databaseUrl.startsWith('mysql://') && !raw.dataKey) {
     problems.push('dataKey (DATA_KEY): DATA_KEY is required with MySQL');

@@ -53,11 +53,17 @@ export function createDataSource(input: DataSourceInput): DataSource {
       ...common,
       type: 'better-sqlite3',
       database: file,
-      prepareDatabase: (db: { pragma(s: string): unknown }) => {
+      prepareDatabase: (db: { pragma(s: string): unknown; prepare(sql: string): unknown }) => {
+        // TypeORM begins SQLite transactions DEFERRED. With a second writer on the file (the durable inbox writer's
+        // thread, another process), a deferred transaction that reads and then writes fails with
+        // SQLITE_BUSY_SNAPSHOT if the other committed in between, without waiting. IMMEDIATE takes the write lock
+        // at BEGIN, waiting up to busy_timeout for it.
+        const prepare = db.prepare.bind(db);
+        db.prepare = (sql: string) => prepare(sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE TRANSACTION' : sql);
         db.pragma('journal_mode = WAL');
         db.pragma('busy_timeout = 10000');
         // NORMAL in WAL mode survives a process crash; commits that acknowledge something to the outside world
-        // (the callback inbox) switch to FULL for their own commit, see Db.queryDurable().
+        // (the callback inbox) are made with FULL, see Db.queryDurable().
         db.pragma('synchronous = NORMAL');
         db.pragma('foreign_keys = ON');
       },
@@ -84,5 +90,5 @@ export function isRetryableLockError(err: unknown): boolean {
   const e = err as { code?: string; errno?: number; driverError?: { code?: string; errno?: number } };
   const code = e?.driverError?.code ?? e?.code;
   const errno = e?.driverError?.errno ?? e?.errno;
-  return errno === 1213 || errno === 1205 || code === 'SQLITE_BUSY' || code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+  return errno === 1213 || errno === 1205 || code?.startsWith('SQLITE_BUSY') === true || code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }

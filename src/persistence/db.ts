@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { engineOfDataSource, isDuplicateKeyError, isRetryableLockError, type DbEngine } from './data-source.js';
+import { SqliteDurableWriter } from './sqlite-durable-writer.js';
 
 /** The slice of mysql2's callback pool (TypeORM's MysqlDriver.pool) that `queryDurable` needs. */
 interface MysqlPool {
@@ -42,8 +43,18 @@ export class Db {
   /** mysql2 connections already switched to READ COMMITTED for the session. */
   private readonly readCommitted = new WeakSet<object>();
 
+  /** SQLite file databases: durable statements run on a connection in a worker thread (see SqliteDurableWriter). */
+  private readonly durableWriter: SqliteDurableWriter | undefined;
+
   constructor(readonly dataSource: DataSource) {
     this.engine = engineOfDataSource(dataSource);
+    const file = this.engine === 'sqlite' ? (dataSource.options as { database?: unknown }).database : undefined;
+    if (typeof file === 'string' && file !== '' && file !== ':memory:') this.durableWriter = new SqliteDurableWriter(file);
+  }
+
+  /** Stop the durable writer's thread after its writes in flight; the DataSource is closed by its owner. */
+  async close(): Promise<void> {
+    await this.durableWriter?.close();
   }
 
   /** Run `fn` in a transaction. Keep it short: never call WeCom inside, and use only `em` within (not this Db). */
@@ -71,12 +82,18 @@ export class Db {
   }
 
   /**
-   * One statement whose commit must be on disk when this resolves (a statement is atomic on its own, so no
+   * One write statement whose commit must be on disk when this resolves (a statement is atomic on its own, so no
    * transaction is needed): on MySQL an autocommit statement (durable with innodb_flush_log_at_trx_commit=1, one
-   * round trip instead of four); on SQLite the same statement with synchronous=FULL for its commit.
+   * round trip instead of four); on an SQLite file the same statement on the durable writer's own connection, with
+   * synchronous=FULL, off the event loop. Returns rows only on MySQL.
    */
   async queryDurable<T = Record<string, unknown>>(sql: string, params: unknown[] = [], opts: { timeoutMs?: number } = {}): Promise<T[]> {
     if (this.engine === 'mysql') return opts.timeoutMs ? this.mysqlQueryWithDeadline<T>(sql, params, opts.timeoutMs) : (this.dataSource.query(sql, params) as Promise<T[]>);
+    if (this.durableWriter) {
+      await this.durableWriter.run(sql, params);
+      return [];
+    }
+    // An in-memory database has no second connection: the statement runs here, synchronous=FULL for its commit.
     return this.mutex.run(async () => {
       await this.dataSource.query('PRAGMA synchronous = FULL');
       try {

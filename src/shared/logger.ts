@@ -23,6 +23,8 @@ export const REDACT_PATHS = [
   'secret',
   'corpsecret',
   'encodingAesKey',
+  'nextToken',
+  'nextEncodingAesKey',
   'dataKey',
   'authorization',
   'req.headers.authorization',

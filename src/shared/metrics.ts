@@ -17,6 +17,11 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    callbackNextKey: new Counter({
+      name: 'wecom_callback_next_key_total',
+      help: 'Callbacks verified with the next Token/EncodingAESKey (WECOM_NEXT_*): WeCom has switched to the new pair',
+      registers: [registry],
+    }),
     callbackAckSeconds: new Histogram({
       name: 'wecom_callback_ack_seconds',
       help: 'Time from request start to the durable acknowledgement',

@@ -74,6 +74,8 @@ export interface DecodeOptions {
   nowMs: number;
   /** Reject timestamps further than this from now; 0 disables the check (reliability §1.2). */
   replayWindowSeconds: number;
+  /** Called when a callback verified only under `creds.next`: WeCom has switched to the new pair. */
+  onNextKey?: () => void;
 }
 
 /** GET URL verification: verify the signature over echostr, decrypt, return the bare plaintext (reference §1.2). */
@@ -82,16 +84,33 @@ export function decodeEcho(q: CallbackQuery, o: DecodeOptions): string {
   return open(q, q.echostr, o);
 }
 
-/** Verify the signature (before touching the ciphertext), then the timestamp window, then decrypt. */
-function open(q: CallbackQuery, encrypt: string, o: DecodeOptions): string {
+/**
+ * The pair whose Token signed this request: the current one, or the next one during a key change. The signature
+ * picks the pair, so a ciphertext is only ever decrypted with the key of the Token that signed it.
+ */
+function signingPair(q: CallbackQuery, encrypt: string, o: DecodeOptions): { encodingAesKey: string } {
   try {
     verifySignature(o.creds.token, q.timestamp, q.nonce, encrypt, q.msg_signature);
+    return o.creds;
   } catch (err) {
-    wrapCrypto(err);
+    const next = o.creds.next;
+    if (!next || !(err instanceof CallbackCryptoError) || err.reason !== 'bad_signature') wrapCrypto(err);
+    try {
+      verifySignature(next.token, q.timestamp, q.nonce, encrypt, q.msg_signature);
+    } catch {
+      wrapCrypto(err); // report the failure against the current pair, as without a next pair
+    }
+    o.onNextKey?.();
+    return next;
   }
+}
+
+/** Verify the signature (before touching the ciphertext), then the timestamp window, then decrypt. */
+function open(q: CallbackQuery, encrypt: string, o: DecodeOptions): string {
+  const pair = signingPair(q, encrypt, o);
   checkTimestamp(q.timestamp, o.nowMs, o.replayWindowSeconds);
   try {
-    return decryptMessage(o.creds.encodingAesKey, encrypt, o.creds.receiveId).message;
+    return decryptMessage(pair.encodingAesKey, encrypt, o.creds.receiveId).message;
   } catch (err) {
     wrapCrypto(err);
   }

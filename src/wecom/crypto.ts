@@ -25,6 +25,12 @@ export interface CallbackCredentials {
   encodingAesKey: string;
   /** The expected receive id: the CorpID for a self-built app (reference §1.1). */
   receiveId: string;
+  /**
+   * A second Token/EncodingAESKey pair accepted alongside the first while the app's 接收消息 settings are being
+   * changed. WeCom checks a new pair with a GET to the URL when the admin saves it and refuses to save if that
+   * fails (reference §1.2), so the server must accept the new pair before the save and the old one until it.
+   */
+  next?: { token: string; encodingAesKey: string };
 }
 
 /** AESKey = base64(EncodingAESKey + "="), 32 bytes; IV = its first 16 bytes (reference §1.5). */

@@ -61,6 +61,54 @@ describe.each(testEngines())('callback ingress on %s', (engine) => {
     });
   });
 
+  describe('while the callback Token/EncodingAESKey is being changed (WECOM_NEXT_*)', () => {
+    // The new pair an admin is about to save in 接收消息 settings; WeCom checks it with a GET first (reference §1.2).
+    const NEXT = { token: 'NewTokenAfterRotation', encodingAesKey: 'Rotated0Key1For2The3Sandbox4Corp5Is6Here789', receiveId: SANDBOX_CREDS.receiveId };
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp(engine, { env: { WECOM_NEXT_TOKEN: NEXT.token, WECOM_NEXT_ENCODING_AES_KEY: NEXT.encodingAesKey } });
+    });
+    afterAll(() => app.close());
+
+    const nextKeyCount = async () => {
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      return Number(text.split('\n').find((l) => l.startsWith('wecom_callback_next_key_total '))?.split(' ')[1] ?? 0);
+    };
+
+    it('passes WeCom\'s save-time URL check signed with the new pair', async () => {
+      const echostr = encryptMessage(NEXT.encodingAesKey, 'echo-1700000000', NEXT.receiveId);
+      const ts = String(Math.floor(Date.now() / 1000));
+      const sig = signCallback(NEXT.token, ts, 'n1', echostr);
+      const res = await fetch(`${app.url}/wecom/callback?msg_signature=${sig}&timestamp=${ts}&nonce=n1&echostr=${encodeURIComponent(echostr)}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('echo-1700000000');
+    });
+
+    it('stores events sealed with either pair, and counts those under the new one', async () => {
+      const before = await nextKeyCount();
+      const oldPair = await postCallback(app.url, contactEventXml('edit_external_contact', { externalUserId: 'wmRotateOld' }));
+      const newPair = await postCallback(app.url, contactEventXml('edit_external_contact', { externalUserId: 'wmRotateNew' }), { creds: NEXT });
+      expect([oldPair.status, newPair.status]).toEqual([200, 200]);
+      const claimed = await app.container.repos.inbox.claim(10, Date.now(), 60000);
+      expect(claimed.map((c) => c.event.fields.ExternalUserID).sort()).toEqual(['wmRotateNew', 'wmRotateOld']);
+      expect(await nextKeyCount()).toBe(before + 1);
+    });
+
+    it('never decrypts with the key of a Token that did not sign, and refuses a third Token', async () => {
+      const before = await countRows(app);
+      // Signed with the new Token but encrypted with the old key: the signature picks the new key, which cannot open it.
+      const mixed = await postCallback(app.url, contactEventXml('edit_external_contact', { externalUserId: 'wmRotateMixed' }), {
+        creds: { ...SANDBOX_CREDS, token: NEXT.token },
+      });
+      expect(mixed.status).toBe(400);
+      const stranger = await postCallback(app.url, contactEventXml('edit_external_contact', { externalUserId: 'wmRotateStranger' }), {
+        creds: { ...NEXT, token: 'SomeoneElsesToken' },
+      });
+      expect(stranger.status).toBe(403);
+      expect(await countRows(app)).toBe(before);
+    });
+  });
+
   describe('with the sandbox identity', () => {
     let app: TestApp;
     const runs: number[] = [];

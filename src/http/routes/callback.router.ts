@@ -7,6 +7,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import { toError } from '../../shared/errors.js';
+import { DeadlineError, withDeadline } from '../../shared/deadline.js';
 
 /** Bodies over this are refused unread (contract: 1 MiB). */
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
@@ -22,18 +23,6 @@ export interface CallbackRouterDeps {
   storeTimeoutMs?: number;
 }
 
-/** The commit did not happen in time; it may still land, and WeCom's retry will then be a duplicate. */
-class StoreDeadlineError extends Error {}
-
-/** `p`, or a StoreDeadlineError after `ms`; a late rejection of `p` is swallowed (the caller has answered by then). */
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreDeadlineError(`not stored within ${ms} ms`)), ms);
-  });
-  p.catch(() => undefined);
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-}
 
 async function readBody(ctx: Context, limit: number): Promise<string> {
   const declared = Number(ctx.get('content-length') || 0);
@@ -55,6 +44,13 @@ async function readBody(ctx: Context, limit: number): Promise<string> {
  */
 export function callbackRouter(d: CallbackRouterDeps): Router {
   const router = new Router();
+  let nextKeyLogged = false;
+  const onNextKey = () => {
+    d.metrics.callbackNextKey.inc();
+    if (nextKeyLogged) return;
+    nextKeyLogged = true;
+    d.log.info('callback signed with the next Token/EncodingAESKey: WeCom has switched; make them WECOM_TOKEN/WECOM_ENCODING_AES_KEY and unset WECOM_NEXT_*');
+  };
   const reject = (ctx: Context, err: CallbackRejection) => {
     d.metrics.callbackRejected.inc({ reason: err.reason });
     d.log.warn({ reason: err.reason, detail: err.message, ip: ctx.ip }, 'callback rejected');
@@ -69,6 +65,7 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
         creds: d.creds,
         nowMs: d.clock.now().getTime(),
         replayWindowSeconds: d.replayWindowSeconds,
+        onNextKey,
       });
       // The bare plaintext: no quotes, no BOM, no newline (reference §1.2).
       ctx.type = 'text/plain';
@@ -88,6 +85,7 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
         creds: d.creds,
         nowMs: d.clock.now().getTime(),
         replayWindowSeconds: d.replayWindowSeconds,
+        onNextKey,
       });
     } catch (err) {
       if (err instanceof CallbackRejection) return reject(ctx, err);
@@ -98,8 +96,9 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
       d.metrics.callbackReceived.inc({ kind, result: isNew ? 'new' : 'duplicate' });
       if (!isNew) d.log.info({ kind }, 'duplicate callback acknowledged');
     } catch (err) {
-      // Not stored means not acknowledged: WeCom will deliver it again (reference §1.6).
-      d.metrics.callbackRejected.inc({ reason: err instanceof StoreDeadlineError ? 'store_timeout' : 'store_failed' });
+      // Not stored means not acknowledged: WeCom will deliver it again (reference §1.6). After a DeadlineError the
+      // commit may still land, and WeCom's retry is then a duplicate.
+      d.metrics.callbackRejected.inc({ reason: err instanceof DeadlineError ? 'store_timeout' : 'store_failed' });
       d.log.warn({ err: toError(err).message }, 'callback could not be stored; answering 503');
       ctx.status = 503;
       ctx.type = 'text/plain';

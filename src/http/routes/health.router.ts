@@ -1,9 +1,13 @@
 import Router from '@koa/router';
 import type { DataSource } from 'typeorm';
 import type { Registry } from 'prom-client';
+import { withDeadline } from '../../shared/deadline.js';
 
-/** `/healthz` (alive), `/readyz` (database reachable and migrated), `/metrics` (Prometheus text). */
-export function healthRouter(d: { dataSource: DataSource; registry: Registry; beforeMetrics?: () => Promise<void> }): Router {
+/**
+ * `/healthz` (alive), `/readyz` (database reachable and migrated), `/metrics` (Prometheus text). `/readyz` answers
+ * within `readyTimeoutMs` even when the database does not, so a load balancer sees 503 rather than its own timeout.
+ */
+export function healthRouter(d: { dataSource: DataSource; registry: Registry; beforeMetrics?: () => Promise<void>; readyTimeoutMs?: number }): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
@@ -11,9 +15,10 @@ export function healthRouter(d: { dataSource: DataSource; registry: Registry; be
   router.get('/readyz', async (ctx) => {
     const checks: Record<string, string> = {};
     try {
-      await d.dataSource.query('SELECT 1');
+      const ms = d.readyTimeoutMs ?? 2000;
+      await withDeadline(d.dataSource.query('SELECT 1'), ms);
       checks.database = 'ok';
-      checks.migrations = (await d.dataSource.showMigrations()) ? 'pending' : 'ok';
+      checks.migrations = (await withDeadline(d.dataSource.showMigrations(), ms)) ? 'pending' : 'ok';
     } catch (err) {
       checks.database = `error: ${(err as Error).message}`;
     }

@@ -50,6 +50,7 @@ describe(loadConfig.name, () => {
           APP_TIMEZONE: 'Mars/Olympus',
           WECOM_CORP_ID: 'ww123',
           WECOM_ENCODING_AES_KEY: 'short',
+          WECOM_NEXT_TOKEN: 'NewToken',
           LOG_LEVEL: 'loud',
         },
       });
@@ -57,7 +58,7 @@ describe(loadConfig.name, () => {
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       const text = (err as ConfigError).problems.join('\n');
-      for (const needle of ['PORT', 'APP_TIMEZONE', 'LOG_LEVEL', 'WECOM_ENCODING_AES_KEY', 'DATA_KEY is required with MySQL', 'wecom.secret', 'wecom.token']) {
+      for (const needle of ['PORT', 'APP_TIMEZONE', 'LOG_LEVEL', 'WECOM_ENCODING_AES_KEY', 'DATA_KEY is required with MySQL', 'wecom.secret', 'wecom.token', 'WECOM_NEXT_ENCODING_AES_KEY']) {
         expect(text).toContain(needle);
       }
     }
