@@ -29,6 +29,7 @@ import { registerBroadcasts } from './domain/broadcasts/register.js';
 import { webRouter } from './http/routes/web.router.js';
 import { registerSidebar } from './domain/sidebar/register.js';
 import { registerPrivacy } from './domain/privacy/register.js';
+import { registerTransfers } from './domain/transfers/register.js';
 
 /** Something with a start and a stop, run by `serve` after listen and stopped in reverse order on SIGTERM. */
 export interface Service {
@@ -178,6 +179,6 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
  * feature so this file stays a table of contents.
  */
 async function wireFeatures(c: Container): Promise<void> {
-  const features: ((c: Container) => void | Promise<void>)[] = [registerArchive, registerScheduling, registerNightlySync, registerBroadcasts, registerSidebar, registerPrivacy];
+  const features: ((c: Container) => void | Promise<void>)[] = [registerArchive, registerScheduling, registerNightlySync, registerBroadcasts, registerSidebar, registerPrivacy, registerTransfers];
   for (const f of features) await f(c);
 }

@@ -26,8 +26,10 @@ describe('operator console', () => {
   it('every admin API list the page calls exists and answers { items, total } for a token', async () => {
     const html = readFileSync(resolve(import.meta.dirname, '../../src/web/console/index.html'), 'utf8');
     // The lists the page GETs (its POSTs, such as /api/v1/audiences/preview, are not lists).
-    const paths = [...new Set([...html.matchAll(/call\('GET', [`'](\/api\/v1\/[a-z-]+)/g)].map((m) => m[1]))];
-    expect(paths).toEqual(expect.arrayContaining(['/api/v1/customers', '/api/v1/events', '/api/v1/channels', '/api/v1/deliveries', '/api/v1/broadcasts']));
+    const paths = [...new Set([...html.matchAll(/call\('GET', [`'](\/api\/v1\/[a-z/-]+)/g)].map((m) => m[1]))];
+    expect(paths).toEqual(
+      expect.arrayContaining(['/api/v1/customers', '/api/v1/events', '/api/v1/channels', '/api/v1/deliveries', '/api/v1/broadcasts', '/api/v1/transfers', '/api/v1/transfers/unassigned', '/api/v1/staff']),
+    );
     for (const p of paths) {
       const { status, body } = await api(app, 'GET', `${p}?pageSize=5`);
       expect(status, p).toBe(200);

@@ -91,6 +91,11 @@ describe.each(testEngines())('personal data on %s', (engine) => {
         `INSERT INTO timeline_entries (external_user_id, staff_userid, kind, summary, data, source, source_id, occurred_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)`,
         [ext, null, 'kf/text', `微信客服：我是${NAME}，电话${PHONE}`, '{}', 'kf', `kf-msg-${ext}`, now, now],
       );
+      await c.db.query(
+        `INSERT INTO transfers (id, request_id, kind, handover_userid, takeover_userid, external_user_id, status, open_key, requested_by, requested_at, takeover_at, updated_at)
+         VALUES ('tr-pd', 'rq-pd', 'onjob', 'zhangsan', 'lisi', ?, 'waiting', ?, 'admin:ADMIN_TOKEN', ?, ?, ?)`,
+        [ext, ext, now, now + DAY, now],
+      );
       await c.db.query("INSERT INTO group_chats (chat_id, name, owner, updated_at) VALUES ('chat-pd', '群', 'zhangsan', 0)");
       await c.db.query("INSERT INTO group_chat_members (chat_id, member_id, type, joined_at) VALUES ('chat-pd', ?, 2, 0)", [ext]);
       await c.db.query(
@@ -130,7 +135,7 @@ describe.each(testEngines())('personal data on %s', (engine) => {
 
       const res = await api(app, 'POST', `/api/v1/customers/${ext}/erase`);
       expect(res.status).toBe(200);
-      expect(res.body.counts).toMatchObject({ customers: 1, follow_relations: 1, notes: 1, orders: 1, group_chat_members: 1, deliveries: 2, send_slots: 1, campaign_enrolments: 1, delivery_batches: 1 });
+      expect(res.body.counts).toMatchObject({ customers: 1, follow_relations: 1, transfers: 1, notes: 1, orders: 1, group_chat_members: 1, deliveries: 2, send_slots: 1, campaign_enrolments: 1, delivery_batches: 1 });
       expect(res.body.counts.customer_tags).toBeGreaterThan(0);
       expect(res.body.counts.timeline_entries).toBeGreaterThan(1);
       expect(res.body.counts.inbox_events).toBeGreaterThanOrEqual(2);
@@ -192,6 +197,33 @@ describe.each(testEngines())('personal data on %s', (engine) => {
       expect(archive.status).toBe(200);
       expect(archive.body).toMatchObject({ phone: null, notes: [], orders: { count: 0 } });
       expect(JSON.stringify(archive.body)).not.toContain(PHONE);
+    });
+
+    it('erases the re-added customer again, even where their new rows repeat an occasion their first stub already holds', async () => {
+      const c = app.container;
+      const now = clock.now().getTime();
+      // The same care occasion and win-back cycle as before the first erasure: under the stub id these would collide
+      // with the first stub on the ledger's (source, customer, occasion) and the enrolments' (rule, customer, cycle).
+      await c.db.query(
+        `INSERT INTO deliveries (source, external_user_id, occasion, kind, channel, priority, sender_userid, text, local_date, not_before, expires_at, status, created_at, updated_at)
+         VALUES ('care:r1', ?, 'birthday:2026', 'care', 'mass_task', 1, 'zhangsan', '生日快乐', '2026-03-15', ?, ?, 'sent', ?, ?)`,
+        [ext, now, now + DAY, now, now],
+      );
+      await c.db.query(
+        "INSERT INTO campaign_enrolments (rule_id, external_user_id, cycle, enrolled_date, enrolled_at, status, last_step, messaged) VALUES ('wb1', ?, '2026-02-01', '2026-03-15', ?, 'active', 0, 1)",
+        [ext, now],
+      );
+      const res = await api(app, 'POST', `/api/v1/customers/${ext}/erase`);
+      expect(res.status).toBe(200);
+      expect(res.body.counts).toMatchObject({ customers: 1, deliveries: 1, campaign_enrolments: 1 });
+      const stub = `erased:${res.body.subjectHash}`;
+      // The occasion stays counted once, under the one stub; nothing is left under the customer's id.
+      expect(await c.db.query("SELECT occasion, status FROM deliveries WHERE external_user_id = ? AND source = 'care:r1' AND occasion = 'birthday:2026'", [stub])).toEqual([
+        { occasion: 'birthday:2026', status: 'sent' },
+      ]);
+      expect(await c.db.query("SELECT cycle FROM campaign_enrolments WHERE external_user_id = ? AND rule_id = 'wb1'", [stub])).toEqual([{ cycle: '2026-02-01' }]);
+      expect(await scan(c, [ext])).toEqual([]);
+      expect((await api(app, 'GET', `/api/v1/customers/${ext}`)).status).toBe(404);
     });
   });
 

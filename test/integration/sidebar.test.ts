@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../helpers/databases.js';
-import { api, TEST_DATA_KEY } from '../helpers/app.js';
+import { api, TEST_DATA_KEY, waitFor } from '../helpers/app.js';
+import { postCallback } from '../helpers/callbacks.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
 import type { Container } from '../../src/container.js';
 import type { SidebarModule } from '../../src/domain/sidebar/register.js';
@@ -412,5 +413,73 @@ describe.each(testEngines())('staff sidebar (聊天工具栏) over HTTP with the
     const script = await (await fetch(`${app.url}/sidebar/assets/sidebar.js`)).text();
     for (const s of ['ww.register', "'getContext', 'getCurExternalContact', 'sendChatMessage'", 'getAgentConfigSignature', "msgtype: 'text'", 'X-Requested-With']) expect(script).toContain(s);
     expect((await fetch(`${app.url}/sidebar`, { redirect: 'manual' })).headers.get('location')).toBe('/sidebar/');
+  });
+
+  it('通讯录同步 callbacks: a member deleted in WeCom (delete_user) loses the sidebar at once; update_user refreshes the name', async () => {
+    const members = (await api(app, 'GET', '/api/v1/staff?pageSize=100')).body.items as { userid: string; nameSource: string | null }[];
+    const member = members.find((m) => !['zhangsan', 'lisi'].includes(m.userid) && m.nameSource !== 'manual')!.userid;
+    const jar = await signIn(member);
+    expect((await sidebarApi(jar, 'GET', '/sidebar/api/me')).status).toBe(200);
+    const contactXml = (changeType: string, userid: string, extra = '') =>
+      `<xml><ToUserName><![CDATA[${SANDBOX_CORP.corpId}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>` +
+      `<CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event>` +
+      `<ChangeType>${changeType}</ChangeType><UserID><![CDATA[${userid}]]></UserID>${extra}</xml>`;
+    const staffRow = async () => ((await api(app, 'GET', '/api/v1/staff?pageSize=100')).body.items as { userid: string; name: string; status: string }[]).find((m) => m.userid === member)!;
+
+    expect((await postCallback(app.url, contactXml('update_user', member, '<Name><![CDATA[新名字]]></Name>'))).status).toBe(200);
+    await waitFor(async () => ((await staffRow()).name === '新名字' ? true : null), 10_000, 'the new name');
+
+    expect((await postCallback(app.url, contactXml('delete_user', member))).status).toBe(200);
+    await waitFor(async () => ((await staffRow()).status === 'resigned' ? true : null), 10_000, 'the member to be marked resigned');
+    const refused = await sidebarApi(jar, 'GET', '/sidebar/api/me');
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.message).toContain('离职');
+
+    // A member the bot never knew: handled, nothing to revoke, nothing parked as failed.
+    expect((await postCallback(app.url, contactXml('delete_user', 'not-a-contact-member'))).status).toBe(200);
+    await waitFor(async () => {
+      const rows = await app.container.db.query<{ status: string }>("SELECT status FROM inbox_events WHERE kind = 'event/change_contact/delete_user' ORDER BY id");
+      return rows.length === 2 && rows.every((r) => r.status === 'done') ? true : null;
+    }, 10_000, 'both delete_user events to be done');
+  });
+
+  it('收回访问: revoking a member ends their sidebar sessions and staff tokens at once; a member marked resigned cannot sign in again', async () => {
+    const jar = await signIn('lisi');
+    expect((await sidebarApi(jar, 'GET', '/sidebar/api/me')).status).toBe(200);
+    const token = (await app.container.tokens.create({ role: 'staff', userid: 'lisi' })).token;
+    expect((await api(app, 'GET', '/api/v1/staff', undefined, token)).status).toBe(200);
+    // Staff cannot revoke anyone; an unknown member is a 404.
+    expect((await api(app, 'POST', '/api/v1/staff/lisi/revoke-access', {}, token)).status).toBe(403);
+    expect((await api(app, 'POST', '/api/v1/staff/nobody-here/revoke-access', {})).body.error.code).toBe('staff_not_found');
+
+    const revoked = await api(app, 'POST', '/api/v1/staff/lisi/revoke-access', {});
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toMatchObject({ userid: 'lisi', status: 'active', revokedTokens: 1 });
+    expect(revoked.body.accessRevokedAt).not.toBeNull();
+    // The old session is refused on its next request, and its cookie cleared; so is the staff token.
+    const refused = await sidebarApi(jar, 'GET', '/sidebar/api/me');
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.message).toContain('收回');
+    expect(jar.values.has('wo_sidebar')).toBe(false);
+    expect((await api(app, 'GET', '/api/v1/staff', undefined, token)).status).toBe(401);
+
+    // Not resigned: signing in again gives a fresh session that works.
+    const again = await signIn('lisi');
+    expect((await sidebarApi(again, 'GET', '/sidebar/api/me')).body).toMatchObject({ userid: 'lisi' });
+
+    // Resigned (离职): that session ends too, and a new sign-in is refused with a zh-CN page.
+    const resigned = await api(app, 'POST', '/api/v1/staff/lisi/revoke-access', { resigned: true });
+    expect(resigned.body).toMatchObject({ userid: 'lisi', status: 'resigned' });
+    expect((await sidebarApi(again, 'GET', '/sidebar/api/me')).body.error.message).toContain('离职');
+    const fresh = new CookieJar();
+    const { authorize } = await startSignIn(fresh);
+    const callback = await authorizeAs(fresh, authorize, { userid: 'lisi' });
+    const page = await browse(fresh, callback.toString());
+    expect(page.status).toBe(403);
+    expect(await page.text()).toContain('已离职');
+    expect(fresh.values.has('wo_sidebar')).toBe(false);
+    // The staff list shows it.
+    const list = await api(app, 'GET', '/api/v1/staff?pageSize=100');
+    expect(list.body.items.find((m: { userid: string }) => m.userid === 'lisi')).toMatchObject({ status: 'resigned' });
   });
 });

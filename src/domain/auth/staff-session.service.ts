@@ -23,6 +23,7 @@ export class SignInError extends AppError {
 /** A staff member's sidebar session. */
 export interface StaffSession {
   userid: string;
+  issuedAt: Date;
   expiresAt: Date;
 }
 
@@ -71,7 +72,7 @@ export class StaffSessionService {
     if (!p || typeof p.sub !== 'string' || p.sub === '' || typeof p.iat !== 'number') return null;
     // A token "issued" in the future was not issued by this clock; a minute of skew between instances is fine.
     if (p.iat > now + 60_000) return null;
-    return { userid: p.sub, expiresAt: new Date(p.exp as number) };
+    return { userid: p.sub, issuedAt: new Date(p.iat), expiresAt: new Date(p.exp as number) };
   }
 
   /**

@@ -19,6 +19,8 @@ export const careSettingsSchema = z.object({
       sync: z.string().default('0 4 * * *'),
       /** Personal-data retention purge (src/jobs/retention.job.ts); after `sync`, before the morning's sends. */
       retention: z.string().default('10 4 * * *'),
+      /** Customer transfer results (src/jobs/transfers.job.ts): a takeover completes 24 h after the request (reference §4.14). */
+      transfers: z.string().default('*/30 * * * *'),
     })
     .prefault({}),
   /** Nothing is submitted to WeCom inside this local window; planned rows wait (reliability §2). */

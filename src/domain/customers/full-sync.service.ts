@@ -109,12 +109,28 @@ export class FullSyncService {
     return this.runs.saveProgress(id, p, this.clock.now().getTime());
   }
 
+  /** Which (staff, customer) relations an open transfer is moving; see setPendingTransferCheck. */
+  private pendingTransfers: (relations: { userid: string; externalUserId: string }[]) => Promise<Set<string>> = async () => new Set();
+
+  /**
+   * Set by the transfers feature (客户继承): relations that an open transfer is handing over. WeCom drops the
+   * handover's relation when the takeover happens, possibly before the bot hears of it (callbacks held up, the job
+   * not run yet); such a relation is left for the transfer to close as `transferred`, not marked deleted by the staff
+   * member (reference §4.14). Returns keys `userid|externalUserId`.
+   */
+  setPendingTransferCheck(check: (relations: { userid: string; externalUserId: string }[]) => Promise<Set<string>>): void {
+    this.pendingTransfers = check;
+  }
+
   /**
    * Relations still active locally that this run never saw: the staff member deleted the customer while the bot was
-   * not listening (a customer-side delete keeps a one-way relation WeCom still lists, reference §7 84061).
+   * not listening (a customer-side delete keeps a one-way relation WeCom still lists, reference §7 84061), unless an
+   * open transfer is moving them.
    */
   private async markVanished(runId: string, userIds: string[]): Promise<number> {
-    const gone = await this.relations.findVanished(runId, userIds);
+    const vanished = await this.relations.findVanished(runId, userIds);
+    const moving = vanished.length > 0 ? await this.pendingTransfers(vanished) : new Set<string>();
+    const gone = vanished.filter((g) => !moving.has(`${g.userid}|${g.externalUserId}`));
     const now = this.clock.now().getTime();
     for (let i = 0; i < gone.length; i += 200) {
       const slice = gone.slice(i, i + 200);

@@ -29,6 +29,7 @@ import { ContactAddedHandler } from './handlers/contact-added.handler.js';
 import { ContactEditedHandler } from './handlers/contact-edited.handler.js';
 import { ContactLostHandler } from './handlers/contact-lost.handler.js';
 import { TransferFailedHandler } from './handlers/transfer-failed.handler.js';
+import { StaffDirectoryHandler } from './handlers/staff-directory.handler.js';
 import { TagLibraryHandler } from './handlers/tag-library.handler.js';
 import { GroupChatHandler } from './handlers/group-chat.handler.js';
 import { KfMessageHandler } from './handlers/kf-message.handler.js';
@@ -41,6 +42,7 @@ import { tagRulesRouter } from '../../http/routes/tag-rules.router.js';
 import { notesRouter } from '../../http/routes/notes.router.js';
 import { ordersRouter } from '../../http/routes/orders.router.js';
 import { staffRouter } from '../../http/routes/staff.router.js';
+import { StaffAccessService } from '../auth/staff-access.service.js';
 
 /** Everything issue 4 builds, for the CLI (sync) and tests. */
 export interface ArchiveModule {
@@ -68,6 +70,8 @@ export interface ArchiveModule {
   notes: NoteService;
   orders: OrderService;
   staff: StaffService;
+  /** Revoking a member's sidebar sessions and staff tokens (sidebar and transfers use it too). */
+  access: StaffAccessService;
 }
 
 /** Default keyword rules shipped in config/. */
@@ -92,6 +96,7 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
   };
   const staff = new StaffRepository(db);
   const staffService = new StaffService(staff, wecom, clock, log);
+  const access = new StaffAccessService(staff, c.repos.apiTokens, clock, log.child({ component: 'staff-access' }));
   const sources = new TimelineSourceRepository(db);
   const library = new TagLibraryService(db, repos.tags, wecom, clock, log);
   const tagging = new CustomerTaggingService(db, repos.tags, repos.relations, wecom, clock, log);
@@ -115,6 +120,7 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
     new ContactEditedHandler(archive),
     new ContactLostHandler(churn),
     new TransferFailedHandler(),
+    new StaffDirectoryHandler(staff, access),
     new TagLibraryHandler(library),
     new GroupChatHandler(repos.groupChats, wecom, clock),
     new KfMessageHandler(kf),
@@ -129,9 +135,9 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
     tagRulesRouter(tagRules),
     notesRouter(notes),
     ordersRouter(orders),
-    staffRouter(staffService),
+    staffRouter(staffService, access),
   );
-  return { repos, library, tagging, tagRules, channels, archive, churn, kf, customers, fullSync, notes, orders, staff: staffService };
+  return { repos, library, tagging, tagRules, channels, archive, churn, kf, customers, fullSync, notes, orders, staff: staffService, access };
 }
 
 /**

@@ -8,6 +8,11 @@ export interface TimelineNote {
   kind?: string;
   summary?: string;
   data?: Record<string, unknown>;
+  /**
+   * The handler wrote this event's timeline entry itself under its own source (e.g. a customer transfer, whose job
+   * and callbacks share one entry), so the inbox adds none.
+   */
+  isSilent?: boolean;
 }
 
 /** Context handed to a handler. */
@@ -63,6 +68,9 @@ export const KIND_LABELS: Record<string, string> = {
   'event/change_external_contact/del_external_contact': '员工删除了客户',
   'event/change_external_contact/del_follow_user': '客户删除了员工',
   'event/change_external_contact/transfer_fail': '客户转接失败',
+  'event/change_contact/create_user': '新增成员（通讯录）',
+  'event/change_contact/update_user': '成员信息变更（通讯录）',
+  'event/change_contact/delete_user': '成员离职（通讯录）',
   'event/change_external_chat/create': '创建客户群',
   'event/change_external_chat/update': '客户群变更',
   'event/change_external_chat/dismiss': '解散客户群',

@@ -170,6 +170,7 @@ export class InboxProcessor {
     now: Date,
   ): Promise<void> {
     const note = Object.assign({}, ...notes) as TimelineNote;
+    if (note.isSilent) return;
     const externalUserId = note.externalUserId ?? eventField(event, 'ExternalUserID') ?? null;
     if (!externalUserId) return;
     await this.timeline.addInTx(

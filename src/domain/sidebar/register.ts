@@ -44,7 +44,7 @@ export async function registerSidebar(c: Container): Promise<void> {
     c.log.warn('no customer archive on the container; sidebar not wired');
     return;
   }
-  const { customers, notes } = holder.archive;
+  const { customers, notes, access } = holder.archive;
   const staff = new StaffRepository(c.db);
   const replies = new QuickReplyService(new QuickReplyRepository(c.db), customers, staff, c.clock, c.log.child({ module: 'quick-replies' }));
   const sessions = new StaffSessionService(c.config.dataKey!, c.wecom, c.clock);
@@ -57,9 +57,10 @@ export async function registerSidebar(c: Container): Promise<void> {
       agentId: c.config.wecom.agentId,
       authorizeUrl: authorizeUrlOf(c),
       publicUrl: c.config.publicUrl,
+      access,
       log: c.log.child({ module: 'sidebar' }),
     }),
-    sidebarApiRouter({ sessions, customers, notes, replies, jssdk, staff, publicUrl: c.config.publicUrl }),
+    sidebarApiRouter({ sessions, access, customers, notes, replies, jssdk, staff, publicUrl: c.config.publicUrl }),
   );
   holder.sidebar = { sessions, replies, jssdk };
   await replies.seedDefaults(DEFAULT_QUICK_REPLIES_FILE);

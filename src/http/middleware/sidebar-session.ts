@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import type { Principal } from '../../domain/auth/api-token.service.js';
 import type { StaffSessionService } from '../../domain/auth/staff-session.service.js';
+import type { StaffAccessService } from '../../domain/auth/staff-access.service.js';
 import { ForbiddenError, UnauthorizedError } from '../../shared/errors.js';
 
 /** The sidebar session cookie (HttpOnly, SameSite=Lax, Secure over https), path /sidebar. */
@@ -21,10 +22,16 @@ export function cookieOptions(ctx: Context, path: string, maxAgeMs: number | und
  * Authenticate `/sidebar/api/*` by the session cookie only (bearer tokens are not accepted here), as a staff
  * principal with the session's userid: CustomerService's viewer rules then show only customers they follow.
  */
-export function sidebarSession(sessions: StaffSessionService) {
+export function sidebarSession(sessions: StaffSessionService, access?: Pick<StaffAccessService, 'checkSession'>) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const session = sessions.read(ctx.cookies.get(SESSION_COOKIE));
     if (!session) throw new UnauthorizedError('侧边栏登录已失效，请重新打开侧边栏');
+    // A revoked or resigned member's session ends on its next request, on every instance (StaffAccessService).
+    const refusal = await access?.checkSession(session.userid, session.issuedAt.getTime());
+    if (refusal) {
+      ctx.cookies.set(SESSION_COOKIE, null, cookieOptions(ctx, '/sidebar', undefined));
+      throw new UnauthorizedError(refusal === 'resigned' ? '该成员已离职，侧边栏不可用' : '侧边栏访问已被管理员收回，请重新打开侧边栏登录');
+    }
     const principal: Principal = { tokenId: null, role: 'staff', userid: session.userid };
     ctx.state.principal = principal;
     await next();

@@ -1,6 +1,16 @@
 import type { StaffMember } from '../../persistence/repositories/staff.repository.js';
 
-/** A staff member: `name` is '' when unknown (templates then show the userid); `nameSource` 'wecom' | 'manual' | null. */
+/**
+ * A staff member: `name` is '' when unknown (templates then show the userid); `nameSource` 'wecom' | 'manual' | null;
+ * `status` 'active' | 'resigned'; `accessRevokedAt` when their sidebar sessions were last revoked.
+ */
 export function presentStaff(m: StaffMember) {
-  return { userid: m.userid, name: m.name, nameSource: m.nameSource, status: m.status, updatedAt: m.updatedAt.toISOString() };
+  return {
+    userid: m.userid,
+    name: m.name,
+    nameSource: m.nameSource,
+    status: m.status,
+    accessRevokedAt: m.accessRevokedAt?.toISOString() ?? null,
+    updatedAt: m.updatedAt.toISOString(),
+  };
 }

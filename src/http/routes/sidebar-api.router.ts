@@ -5,6 +5,7 @@ import type { CustomerService } from '../../domain/customers/customer.service.js
 import type { NoteService } from '../../domain/customers/note.service.js';
 import type { QuickReplyService } from '../../domain/quick-replies/quick-reply.service.js';
 import type { JssdkConfigService } from '../../domain/sidebar/jssdk-config.service.js';
+import type { StaffAccessService } from '../../domain/auth/staff-access.service.js';
 import type { StaffSessionService } from '../../domain/auth/staff-session.service.js';
 import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
 import { pageQuery, parseInput } from '../pagination.js';
@@ -26,6 +27,8 @@ const noteBody = z.object({ text: z.string().trim().min(1).max(2000), dueDate: z
 /** What the sidebar API works with. */
 export interface SidebarApiDeps {
   sessions: StaffSessionService;
+  /** Refuses sessions of revoked or resigned members (StaffAccessService). */
+  access?: Pick<StaffAccessService, 'checkSession'>;
   customers: CustomerService;
   notes: NoteService;
   replies: QuickReplyService;
@@ -42,7 +45,7 @@ export interface SidebarApiDeps {
  */
 export function sidebarApiRouter(d: SidebarApiDeps): Router {
   const router = new Router({ prefix: '/sidebar/api' });
-  router.use(sidebarSession(d.sessions), requireSameOriginWrite(), bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }));
+  router.use(sidebarSession(d.sessions, d.access), requireSameOriginWrite(), bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }));
 
   router.get('/me', async (ctx) => {
     const { userid } = ctx.state.principal;

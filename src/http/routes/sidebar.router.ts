@@ -6,6 +6,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { SignInError, type StaffSessionService } from '../../domain/auth/staff-session.service.js';
+import type { StaffAccessService } from '../../domain/auth/staff-access.service.js';
 import type { Logger } from '../../shared/logger.js';
 import { toError } from '../../shared/errors.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE, cookieOptions } from '../middleware/sidebar-session.js';
@@ -42,6 +43,8 @@ export interface SidebarPageDeps {
   authorizeUrl: string;
   /** PUBLIC_URL, when set: the origin of the OAuth redirect_uri (it must be the app's 可信域名). */
   publicUrl?: string;
+  /** Refuses revoked sessions and resigned members' sign-ins (StaffAccessService). */
+  access?: Pick<StaffAccessService, 'checkSession' | 'maySignIn'>;
   log: Logger;
 }
 
@@ -81,10 +84,12 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
   const router = new Router({ strict: true });
   router.get('/sidebar', (ctx) => ctx.redirect(`/sidebar/${ctx.querystring ? `?${ctx.querystring}` : ''}`));
 
-  router.get('/sidebar/', (ctx) => {
+  router.get('/sidebar/', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const cookie = ctx.cookies.get(SESSION_COOKIE);
-    if (!d.sessions.read(cookie)) {
+    const session = d.sessions.read(cookie);
+    // A revoked session signs in again (and a resigned member is then refused at the callback).
+    if (!session || (await d.access?.checkSession(session.userid, session.issuedAt.getTime()))) {
       if (cookie) ctx.cookies.set(SESSION_COOKIE, null, cookieOptions(ctx, '/sidebar', undefined));
       const start = d.sessions.begin(ctx.querystring);
       ctx.cookies.set(SIGN_IN_COOKIE, start.binding, cookieOptions(ctx, '/sidebar/oauth', start.maxAgeMs));
@@ -108,6 +113,10 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
     if (!q.success) return errorPage(ctx, 400, '登录失败', '缺少企业微信登录码，请从企业微信中重新打开侧边栏');
     try {
       const { userid, returnQuery } = await d.sessions.complete({ code: q.data.code, state: q.data.state, binding });
+      if (d.access && !(await d.access.maySignIn(userid))) {
+        d.log.info({ userid }, 'sidebar sign-in refused: member marked resigned');
+        return errorPage(ctx, 403, '无法使用侧边栏', '该成员已离职，无法使用侧边栏。如有误，请联系管理员。', false);
+      }
       const session = d.sessions.issue(userid);
       ctx.cookies.set(SESSION_COOKIE, session.token, cookieOptions(ctx, '/sidebar', d.sessions.ttlMs));
       d.log.info({ userid }, 'sidebar sign-in');

@@ -34,4 +34,12 @@ export class ApiTokenRepository {
     const r = rows[0];
     return r ? { id: r.id, name: r.name, role: r.role, userid: r.userid, tokenHash: r.token_hash, createdAt: Number(r.created_at) } : null;
   }
+
+  /** Revoke every live token bound to a staff member's userid; returns how many. */
+  async revokeForUserid(userid: string, now: number): Promise<number> {
+    const live = await this.db.query<{ id: string }>('SELECT id FROM api_tokens WHERE userid = ? AND revoked_at IS NULL', [userid]);
+    if (live.length === 0) return 0;
+    await this.db.query('UPDATE api_tokens SET revoked_at = ? WHERE userid = ? AND revoked_at IS NULL', [now, userid]);
+    return live.length;
+  }
 }

@@ -194,6 +194,14 @@ export class CustomerRepository {
     );
   }
 
+  /**
+   * Lock the customer row (MySQL) inside a caller's transaction before touching their relations: the archive writes
+   * the customer first and then the relations, so a writer taking the same order cannot deadlock with it.
+   */
+  async lockInTx(em: EntityManager, ext: string): Promise<void> {
+    await em.query(`SELECT external_user_id FROM customers WHERE external_user_id = ?${forUpdate(this.db.engine)}`, [ext]);
+  }
+
   /** Set activity to churned when no active relation is left, back to active when one is. */
   async refreshActivityInTx(em: EntityManager, ext: string, now: number): Promise<CustomerActivity | null> {
     const [row] = (await em.query(

@@ -43,7 +43,7 @@ export class ErasureRepository {
 
   /**
    * The archive: profile (name, phone and its blind index, birthday, note…), relations (remarks, descriptions,
-   * encrypted remark mobiles), tags, notes, orders and group memberships are deleted outright. Nothing here is needed
+   * encrypted remark mobiles), transfers, tags, notes, orders and group memberships are deleted outright. Nothing here is needed
    * once the person is gone, and orders are a copy: the shop system keeps its own record under its own retention.
    */
   async eraseArchive(ext: string): Promise<ErasureCounts> {
@@ -54,6 +54,9 @@ export class ErasureRepository {
       // type 2 = external contact (reference §4.12); a staff member with the same id string is not this person.
       group_chat_members: await execIn(em, 'DELETE FROM group_chat_members WHERE member_id = ? AND type = 2', [ext]),
       follow_relations: await execIn(em, 'DELETE FROM follow_relations WHERE external_user_id = ?', [ext]),
+      // Transfer records (客户继承) name the customer; an open one is dropped too, and WeCom's later callbacks about
+      // it are then handled like any add or delete.
+      transfers: await execIn(em, 'DELETE FROM transfers WHERE external_user_id = ?', [ext]),
       customers: await execIn(em, 'DELETE FROM customers WHERE external_user_id = ?', [ext]),
     }));
   }
@@ -125,7 +128,6 @@ export class ErasureRepository {
     }));
   }
 
-  /** Append the audit row. */
   /** The latest erasure time (epoch ms) of each of these subject hashes that was ever erased. */
   async lastErasedAt(subjectHashes: string[]): Promise<Map<string, number>> {
     if (subjectHashes.length === 0) return new Map();
@@ -136,6 +138,7 @@ export class ErasureRepository {
     return new Map(rows.map((r) => [r.subject_hash, Number(r.at)]));
   }
 
+  /** Append the audit row. */
   async record(r: Omit<ErasureRecord, 'id'>): Promise<ErasureRecord> {
     const id = newId(r.erasedAt.getTime());
     await this.db.query('INSERT INTO erasures (id, subject_hash, erased_at, by_principal, counts_per_table) VALUES (?,?,?,?,?)', [

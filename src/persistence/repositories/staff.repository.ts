@@ -10,6 +10,8 @@ export interface StaffMember {
   name: string;
   nameSource: StaffNameSource | null;
   status: string;
+  /** Sidebar sessions issued before this are refused (see StaffAccessService); null when never revoked. */
+  accessRevokedAt: Date | null;
   updatedAt: Date;
 }
 
@@ -18,11 +20,21 @@ interface Row {
   name: string;
   name_source: StaffNameSource | null;
   status: string;
+  access_revoked_at: number | string | null;
   updated_at: number | string;
 }
 
+const COLUMNS = 'userid, name, name_source, status, access_revoked_at, updated_at';
+
 function map(r: Row): StaffMember {
-  return { userid: r.userid, name: r.name, nameSource: r.name_source ?? null, status: r.status, updatedAt: new Date(Number(r.updated_at)) };
+  return {
+    userid: r.userid,
+    name: r.name,
+    nameSource: r.name_source ?? null,
+    status: r.status,
+    accessRevokedAt: r.access_revoked_at === null || r.access_revoked_at === undefined ? null : new Date(Number(r.access_revoked_at)),
+    updatedAt: new Date(Number(r.updated_at)),
+  };
 }
 
 /** Staff members (成员) with 客户联系, as far as the bot knows them. */
@@ -45,13 +57,13 @@ export class StaffRepository {
   /** A page of staff, by userid. */
   async list(page: number, pageSize: number): Promise<{ items: StaffMember[]; total: number }> {
     const [{ n }] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM staff');
-    const rows = await this.db.query<Row>('SELECT userid, name, name_source, status, updated_at FROM staff ORDER BY userid LIMIT ? OFFSET ?', [pageSize, (page - 1) * pageSize]);
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM staff ORDER BY userid LIMIT ? OFFSET ?`, [pageSize, (page - 1) * pageSize]);
     return { items: rows.map(map), total: Number(n) };
   }
 
   /** One staff member, or null. */
   async find(userid: string): Promise<StaffMember | null> {
-    const rows = await this.db.query<Row>('SELECT userid, name, name_source, status, updated_at FROM staff WHERE userid = ?', [userid]);
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM staff WHERE userid = ?`, [userid]);
     return rows[0] ? map(rows[0]) : null;
   }
 
@@ -83,6 +95,18 @@ export class StaffRepository {
    */
   async setManualName(userid: string, name: string, now: number): Promise<StaffMember | null> {
     await this.db.query('UPDATE staff SET name = ?, name_source = ?, updated_at = ? WHERE userid = ?', [name, name === '' ? null : 'manual', now, userid]);
+    return this.find(userid);
+  }
+
+  /**
+   * Revoke a member's sidebar sessions as of `now`, and with `resigned` mark them as having left (a sync that finds
+   * them among WeCom's 客户联系 members again sets them back to active). Null when the bot does not know them.
+   */
+  async revokeAccess(userid: string, now: number, resigned: boolean): Promise<StaffMember | null> {
+    await this.db.query(
+      `UPDATE staff SET access_revoked_at = ?, status = CASE WHEN ? = 1 THEN 'resigned' ELSE status END, updated_at = ? WHERE userid = ?`,
+      [now, resigned ? 1 : 0, now, userid],
+    );
     return this.find(userid);
   }
 

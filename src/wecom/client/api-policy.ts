@@ -31,6 +31,11 @@ export type WecomApi =
   | 'externalcontact/cancel_groupmsg_send'
   | 'externalcontact/groupchat/list'
   | 'externalcontact/groupchat/get'
+  | 'externalcontact/transfer_customer'
+  | 'externalcontact/resigned/transfer_customer'
+  | 'externalcontact/transfer_result'
+  | 'externalcontact/resigned/transfer_result'
+  | 'externalcontact/get_unassigned_list'
   | 'message/send'
   | 'media/upload'
   | 'kf/sync_msg'
@@ -79,6 +84,11 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   'externalcontact/get_groupmsg_send_result': true,
   'externalcontact/groupchat/list': true,
   'externalcontact/groupchat/get': true,
+  // 查询客户接替状态 (§4.14): cursor reads of the transfer records.
+  'externalcontact/transfer_result': true,
+  'externalcontact/resigned/transfer_result': true,
+  // 获取待分配的离职成员列表 (§4.14): a cursor read.
+  'externalcontact/get_unassigned_list': true,
   // 读取成员 (doc path/90196): a read of one member.
   'user/get': true,
   // Cursor reads: re-reading from the same cursor returns the same messages (reference §2.7).
@@ -109,6 +119,12 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   'message/send': false,
   // A second message in the customer's KF chat, counting against the 5-per-48 h allowance (§2.7).
   'kf/send_msg': false,
+  // A repeat after an unknown outcome would start a second 在职继承 for the same customers: WeCom counts each
+  // against the 2-per-90-days allowance (§4.14, 40128), so the domain records the outcome as unknown instead.
+  'externalcontact/transfer_customer': false,
+  // 离职继承 has no such allowance, but a repeat of a started transfer answers per-customer errors that would
+  // overwrite the first (successful) outcome; the domain reconciles through resigned/transfer_result instead.
+  'externalcontact/resigned/transfer_customer': false,
   // The OAuth code is single use (§4.16): after an unknown outcome a repeat can only answer 40029.
   'auth/getuserinfo': false,
 });

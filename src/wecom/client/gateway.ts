@@ -29,6 +29,11 @@ import type {
   MsgTemplateResult,
   Page,
   RemarkInput,
+  TransferCustomerOutcome,
+  TransferCustomersInput,
+  TransferKind,
+  TransferResult,
+  UnassignedCustomer,
   UploadedMedia,
   UserIdentity,
   WelcomeMsgInput,
@@ -101,6 +106,17 @@ export interface WecomGateway {
   groupChatList(query: GroupChatListQuery): Promise<Page<GroupChatRef>>;
   /** A customer group's details (§4.12). */
   groupChatGet(chatId: string, options?: { needName?: boolean }): Promise<GroupChat>;
+
+  /**
+   * Hand ≤ 100 of a member's customers to another member (§4.14): `onjob` calls transfer_customer (在职继承),
+   * `resigned` resigned/transfer_customer (离职继承). Each customer gets its own errcode; 0 only means the 24 h
+   * takeover started. A whole-call errcode (e.g. 40097 handover not resigned) throws. Not idempotent.
+   */
+  transferCustomers(input: TransferCustomersInput): Promise<TransferCustomerOutcome[]>;
+  /** Every transfer record between a handover and a takeover member, all cursor pages (§4.14 transfer_result). */
+  getTransferResults(kind: TransferKind, handoverUserId: string, takeoverUserId: string): Promise<TransferResult[]>;
+  /** One page (≤ 1000) of customers of members who left and are not assigned yet (§4.14 get_unassigned_list). */
+  getUnassignedList(input: { cursor?: string; pageSize?: number }): Promise<Page<UnassignedCustomer>>;
 
   /** Send an internal notification from the app (§4.13). Not idempotent. */
   sendAppMessage(message: AppMessage): Promise<AppMessageResult>;

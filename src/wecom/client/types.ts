@@ -384,3 +384,40 @@ export interface Member {
 export type UserIdentity =
   | { kind: 'member'; userId: string; userTicket?: string }
   | { kind: 'external'; openId?: string; externalUserId?: string };
+
+/** Which 客户继承 API: 在职继承 (on-job) or 离职继承 (resigned), reference §4.14. */
+export type TransferKind = 'onjob' | 'resigned';
+
+/** Input of transferCustomers (§4.14): ≤ 100 customers of `handoverUserId`. */
+export interface TransferCustomersInput {
+  kind: TransferKind;
+  handoverUserId: string;
+  takeoverUserId: string;
+  externalUserIds: string[];
+  /** ≤ 200 characters, sent to the customer on success; on-job only (WeCom's default text otherwise). */
+  successMessage?: string;
+}
+
+/** One customer's answer to a transfer call: errcode 0 means the 24 h takeover started, not that it succeeded (§4.14). */
+export interface TransferCustomerOutcome {
+  externalUserId: string;
+  errcode: number;
+}
+
+/** A customer of a member who left, not yet handed to anyone (§4.14 get_unassigned_list). */
+export interface UnassignedCustomer {
+  handoverUserId: string;
+  externalUserId: string;
+  /** When the member left (dimission_time). */
+  dimissionAt: Date;
+}
+
+/**
+ * One customer's transfer state (§4.14 transfer_result). `status` 1 done, 2 waiting, 3 customer refused,
+ * 4 the taker's customer limit is reached, 5 no transfer record. `takeoverAt` is the planned instant while waiting.
+ */
+export interface TransferResult {
+  externalUserId: string;
+  status: number;
+  takeoverAt?: Date;
+}

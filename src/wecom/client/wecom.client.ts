@@ -73,6 +73,11 @@ import type {
   MsgTemplateResult,
   Page,
   RemarkInput,
+  TransferCustomerOutcome,
+  TransferCustomersInput,
+  TransferKind,
+  TransferResult,
+  UnassignedCustomer,
   UploadedMedia,
   UserIdentity,
   WelcomeMsgInput,
@@ -100,6 +105,9 @@ import type {
   WireResponse,
   WireTicket,
   WireToken,
+  WireTransferCustomer,
+  WireTransferResult,
+  WireUnassignedList,
   WireUserInfo,
 } from './wire.js';
 
@@ -533,6 +541,55 @@ export class WecomClient implements WecomGateway {
       body: { chat_id: chatId, need_name: options.needName ? 1 : 0 },
     });
     return toGroupChat(res.group_chat);
+  }
+
+  // ─── transfers (客户继承, §4.14) ──────────────────────────────────────────────────────────────────────
+
+  async transferCustomers(input: TransferCustomersInput): Promise<TransferCustomerOutcome[]> {
+    // §4.14: external_userid ≤ 100 per call; a longer list is a caller bug, so fail before spending a call.
+    if (input.externalUserIds.length < 1 || input.externalUserIds.length > 100) {
+      throw new RangeError(`transferCustomers takes 1–100 externalUserIds, got ${input.externalUserIds.length}`);
+    }
+    const isOnJob = input.kind === 'onjob';
+    const res = await this.call<WireTransferCustomer>(isOnJob ? 'externalcontact/transfer_customer' : 'externalcontact/resigned/transfer_customer', {
+      method: 'POST',
+      body: compact({
+        handover_userid: input.handoverUserId,
+        takeover_userid: input.takeoverUserId,
+        external_userid: input.externalUserIds,
+        // Only the on-job API takes a success message (≤ 200 chars, §4.14); the resigned one has no such field.
+        transfer_success_msg: isOnJob ? input.successMessage : undefined,
+      }),
+    });
+    return (res.customer ?? []).map((c) => ({ externalUserId: c.external_userid, errcode: Number(c.errcode) }));
+  }
+
+  async getTransferResults(kind: TransferKind, handoverUserId: string, takeoverUserId: string): Promise<TransferResult[]> {
+    const api = kind === 'onjob' ? 'externalcontact/transfer_result' : 'externalcontact/resigned/transfer_result';
+    const results: TransferResult[] = [];
+    // §4.14: ≤ 1000 records per page; next_cursor continues.
+    await followCursor(async (cursor) => {
+      const res = await this.call<WireTransferResult>(api, {
+        method: 'POST',
+        body: compact({ handover_userid: handoverUserId, takeover_userid: takeoverUserId, cursor: cursor || undefined }),
+      });
+      for (const c of res.customer ?? []) {
+        results.push(compact({ externalUserId: c.external_userid, status: Number(c.status), takeoverAt: c.takeover_time ? fromUnixSeconds(c.takeover_time) : undefined }));
+      }
+      return res.next_cursor ?? '';
+    });
+    return results;
+  }
+
+  async getUnassignedList(input: { cursor?: string; pageSize?: number } = {}): Promise<Page<UnassignedCustomer>> {
+    const res = await this.call<WireUnassignedList>('externalcontact/get_unassigned_list', {
+      method: 'POST',
+      // §4.14: page_size defaults to and is at most 1000.
+      body: compact({ cursor: input.cursor || undefined, page_size: input.pageSize === undefined ? undefined : Math.min(Math.max(1, input.pageSize), 1000) }),
+    });
+    const items = (res.info ?? []).map((i) => ({ handoverUserId: i.handover_userid, externalUserId: i.external_userid, dimissionAt: fromUnixSeconds(i.dimission_time) }));
+    // is_last ends the list even if a cursor came back.
+    return { items, nextCursor: res.is_last ? '' : (res.next_cursor ?? '') };
   }
 
   // ─── app messages, media, KF, OAuth ────────────────────────────────────────────────────────────────

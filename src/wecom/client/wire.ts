@@ -393,3 +393,36 @@ export interface WireMember extends WireResponse {
   /** 1 activated, 2 disabled, 4 not activated, 5 left the corp (reference §2.5). */
   status?: number;
 }
+
+/** §4.14 transfer_customer / resigned/transfer_customer request (the resigned variant has no transfer_success_msg). */
+export interface WireTransferCustomerRequest {
+  handover_userid: string;
+  takeover_userid: string;
+  external_userid: string[];
+  transfer_success_msg?: string;
+}
+
+/** §4.14 transfer_customer / resigned/transfer_customer response: one errcode per customer, 0 = started. */
+export interface WireTransferCustomer extends WireResponse {
+  customer?: Array<{ external_userid: string; errcode: number }>;
+}
+
+/** §4.14 get_unassigned_list response (request: `{ cursor?, page_size ≤ 1000 }`). */
+export interface WireUnassignedList extends WireResponse {
+  info?: Array<{ handover_userid: string; external_userid: string; dimission_time: number }>;
+  is_last?: boolean;
+  next_cursor?: string;
+}
+
+/** §4.14 transfer_result / resigned/transfer_result request. */
+export interface WireTransferResultRequest {
+  handover_userid: string;
+  takeover_userid: string;
+  cursor?: string;
+}
+
+/** §4.14 transfer_result response. `takeover_time` is the (future, when waiting) takeover instant in unix seconds. */
+export interface WireTransferResult extends WireResponse {
+  customer?: Array<{ external_userid: string; status: number; takeover_time?: number }>;
+  next_cursor?: string;
+}

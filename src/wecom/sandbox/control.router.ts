@@ -50,6 +50,9 @@ const schemas = {
     signature: nonEmpty,
   }),
   visibility: z.object({ userid: nonEmpty, visible: z.boolean() }),
+  resign: z.object({ userid: nonEmpty }),
+  transferComplete: z.object({ externalUserId: nonEmpty.optional() }),
+  transferFail: z.object({ externalUserId: nonEmpty, reason: z.enum(['customer_refused', 'customer_limit_exceed']).default('customer_refused') }),
   seed: z.object({ large: z.number().int().min(1).max(200_000).optional() }),
   fault: z.union([
     z.object({ api: nonEmpty, errcode: z.number().int(), count: z.number().int().min(1) }),
@@ -98,6 +101,15 @@ const routes: Record<string, Handler> = {
   // What the WeCom client does with the signatures a page passes to wx.config / wx.agentConfig (reference §6.3).
   'POST jssdk/verify': (s, body) => s.verifyJsapiSignature(schemas.jssdkVerify.parse(body)),
   'POST staff/visibility': (s, body) => s.setStaffVisibility(schemas.visibility.parse(body)),
+  // 客户继承 (reference §4.14): a member leaves; waiting takeovers complete now (instead of after 24 h) or fail.
+  'POST staff/resign': (s, body) => s.resignStaff(schemas.resign.parse(body)),
+  'GET transfers': (s) => ({ items: s.transfers() }),
+  'POST transfers/complete': async (s, body) => ({ items: await s.completeWaitingTransfers(schemas.transferComplete.parse(body ?? {})) }),
+  'POST transfers/settle': async (s) => ({ items: await s.settleDueTransfers() }),
+  'POST transfers/fail': async (s, body) => {
+    const result = await s.failTransfer(schemas.transferFail.parse(body));
+    return { transfer: result.transfer, callback: presentCallback(result.callback) };
+  },
   'POST clock': (s, body) => {
     const { at } = z.object({ at: z.string().datetime({ offset: true }).optional() }).parse(body ?? {});
     return { now: s.setClock(at ? new Date(at) : undefined).toISOString() };

@@ -12,6 +12,7 @@ import { kfApis } from './apis/kf.api.js';
 import { miscApis } from './apis/misc.api.js';
 import { createCorpTags, deleteCorpTags, editCorpTag, tagApis } from './apis/tags.api.js';
 import { tokenApis } from './apis/token.api.js';
+import { transferApis } from './apis/transfers.api.js';
 import { userApis } from './apis/users.api.js';
 import { CallbackDeliverer, type CallbackRecord } from './callback-delivery.js';
 import { externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
@@ -23,7 +24,7 @@ import { FaultInjector, RateLimiter, type FaultSpec } from './faults.js';
 import type { MassQuotaRule } from './quota.js';
 import { seedDemoCorp, seedLargeCorp, type SeedSummary } from './seed.js';
 import { readRequestBody } from './sandbox-http.js';
-import { SandboxStore, type SandboxTag } from './store.js';
+import { SandboxStore, type SandboxTag, type SandboxTransfer } from './store.js';
 
 /** Constructor options of {@link WecomSandbox}. */
 export interface WecomSandboxOptions {
@@ -70,7 +71,7 @@ export interface SandboxResponse {
 /** The call log keeps the most recent calls only, so a long-running standalone sandbox stays bounded. */
 const MAX_LOGGED_CALLS = 100_000;
 
-const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis, ...userApis };
+const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis, ...userApis, ...transferApis };
 
 /**
  * Finds the sandbox part of a path: `/cgi-bin/...`, `/_control/...` or the OAuth authorize stand-in
@@ -165,6 +166,9 @@ export class WecomSandbox {
       if (def.method === 'POST' && method.toUpperCase() !== 'POST') throw new SandboxApiError(Errcode.InvalidParameter, 'use POST');
       const owner = def.auth === 'none' ? null : this.authorise(def.auth, query, body);
       if (!def.isRateLimitExempt && !this.limiter.tryAcquire(api, at)) throw new SandboxApiError(Errcode.RateLimited);
+      // WeCom takes customers over 24 h after a transfer whether or not anyone is looking (reference §4.14); the
+      // sandbox has no timer, so every authorised call first settles what fell due, and then sees the result.
+      if (owner !== null) await this.settleDueTransfers();
       const request: ApiRequest = { query: queryParams, body, files, owner };
       response = { errcode: 0, errmsg: 'ok', ...def.handle(request, this.ctx) };
     } catch (err) {
@@ -536,6 +540,97 @@ export class WecomSandbox {
       if (jsapiSignature({ ticket: t.ticket, nonceStr: input.nonceStr, timestamp: input.timestamp, url: input.url }) === input.signature) return { ok: true, errcode: 0 };
     }
     return { ok: false, errcode: 40093 };
+  }
+
+  /** A member leaves the corp (离职): their customers wait for 离职继承 (reference §4.14). */
+  resignStaff(input: { userid: string }): { userid: string; resignedAt: string } {
+    const member = this.store.staff.get(input.userid);
+    if (!member) throw new NotFoundError(`staff ${input.userid} not found`);
+    member.resignedAtMs ??= this.nowMs();
+    return { userid: member.userid, resignedAt: new Date(member.resignedAtMs).toISOString() };
+  }
+
+  /** Every transfer WeCom knows, oldest first (GET /_control/transfers). */
+  transfers(): SandboxTransfer[] {
+    return this.store.transfers.map((t) => ({ ...t }));
+  }
+
+  /** Complete every waiting transfer whose 24 h have passed on WeCom's clock (reference §4.14). */
+  async settleDueTransfers(): Promise<SandboxTransfer[]> {
+    const now = this.nowMs();
+    return this.completeTransfers(this.store.transfers.filter((t) => t.status === 2 && t.takeoverAtMs <= now));
+  }
+
+  /** Complete waiting transfers now, without waiting 24 h: all of them, or one customer's (POST /_control/transfers/complete). */
+  async completeWaitingTransfers(input: { externalUserId?: string } = {}): Promise<SandboxTransfer[]> {
+    const due = this.store.transfers.filter((t) => t.status === 2 && (input.externalUserId === undefined || t.externalUserId === input.externalUserId));
+    for (const t of due) t.takeoverAtMs = Math.min(t.takeoverAtMs, this.nowMs());
+    return this.completeTransfers(due);
+  }
+
+  /**
+   * The takeover of a waiting transfer fails: the customer refused (在职继承 only lets the customer decline) or the
+   * taker has too many customers. transfer_result then answers 3 / 4 and WeCom sends transfer_fail with the taker's
+   * UserID (reference §2.2; WeCom's answer on the developer forum: the UserID is the takeover member's).
+   */
+  async failTransfer(input: { externalUserId: string; reason: 'customer_refused' | 'customer_limit_exceed' }): Promise<{ transfer: SandboxTransfer; callback: CallbackRecord }> {
+    const t = this.store.transfers.find((x) => x.externalUserId === input.externalUserId && x.status === 2);
+    if (!t) throw new NotFoundError(`no waiting transfer of ${input.externalUserId}`);
+    if (input.reason === 'customer_refused' && t.kind !== 'onjob') throw new ValidationError('only an on-job (在职继承) transfer can be refused by the customer');
+    t.status = input.reason === 'customer_refused' ? 3 : 4;
+    const callback = await this.deliverCallback(
+      externalContactEventXml({
+        corpId: this.options.corp.corpId,
+        createTime: Math.floor(this.nowMs() / 1000),
+        changeType: 'transfer_fail',
+        failReason: input.reason,
+        userid: t.takeover,
+        externalUserId: t.externalUserId,
+      }),
+    );
+    return { transfer: { ...t }, callback };
+  }
+
+  /**
+   * Take customers over: the taker gets the relation (add_way 202 管理员/负责人分配, reference §4.3) and, unless the
+   * customer already was their friend, add_external_contact; the handover loses it, and for 在职继承 gets
+   * del_external_contact with Source DELETE_BY_TRANSFER (§2.2). The add goes first, so the customer is never without
+   * a follower in between. Statuses change before any callback is awaited, so concurrent calls settle each once.
+   */
+  private async completeTransfers(due: SandboxTransfer[]): Promise<SandboxTransfer[]> {
+    const events: Array<{ change: 'add_external_contact' | 'del_external_contact'; userid: string; ext: string; source?: string }> = [];
+    for (const t of due) {
+      if (t.status !== 2) continue;
+      t.status = 1;
+      const nowS = Math.floor(t.takeoverAtMs / 1000);
+      const taker = this.store.findRelation(t.takeover, t.externalUserId);
+      // "如果接替成员在转接前已成为客户好友,则不会触发添加企业客户事件" (doc path/92125).
+      if (!taker || taker.isDeletedByCustomer) {
+        this.store.putRelation({
+          seq: this.store.nextSeq(),
+          userid: t.takeover,
+          externalUserId: t.externalUserId,
+          remark: '',
+          description: '',
+          remarkMobiles: [],
+          createtime: nowS,
+          addWay: 202,
+          operUserid: t.takeover,
+          tagIds: [],
+          isDeletedByCustomer: false,
+        });
+        events.push({ change: 'add_external_contact', userid: t.takeover, ext: t.externalUserId });
+      }
+      this.store.removeRelation(t.handover, t.externalUserId);
+      if (t.kind === 'onjob') events.push({ change: 'del_external_contact', userid: t.handover, ext: t.externalUserId, source: 'DELETE_BY_TRANSFER' });
+    }
+    const createTime = Math.floor(this.nowMs() / 1000);
+    for (const e of events) {
+      await this.deliverCallback(
+        externalContactEventXml({ corpId: this.options.corp.corpId, createTime, changeType: e.change, userid: e.userid, externalUserId: e.ext, source: e.source }),
+      );
+    }
+    return due.map((t) => ({ ...t }));
   }
 
   /** Forget all state, faults, limits, calls and callbacks. */

@@ -18,6 +18,11 @@ export interface SandboxStaff {
    * sync whose details are then refused.
    */
   isOutsideVisibleRange?: boolean;
+  /**
+   * When the member left (离职). Their relations stay, waiting to be assigned with resigned/transfer_customer
+   * (离职继承, reference §4.14); the on-job API refuses them and the resigned one requires it (40097).
+   */
+  resignedAtMs?: number;
 }
 
 /** A customer (external contact) as WeCom knows it (reference §4.3 external_contact). */
@@ -248,6 +253,22 @@ export interface SandboxJsapiTicket {
   expiresAtMs: number;
 }
 
+/**
+ * One customer's 客户继承 (reference §4.14). `status` as transfer_result reports it: 1 done, 2 waiting (the takeover
+ * happens 24 h after the request), 3 the customer refused, 4 the taker's customer limit was reached.
+ */
+export interface SandboxTransfer {
+  kind: 'onjob' | 'resigned';
+  handover: string;
+  takeover: string;
+  externalUserId: string;
+  requestedAtMs: number;
+  /** The planned takeover while waiting; the actual one once done. */
+  takeoverAtMs: number;
+  status: 1 | 2 | 3 | 4;
+  successMsg?: string;
+}
+
 /** Which secret a token was issued for: the self-built app's or the WeChat-KF one (reference §3). */
 export type TokenOwner = 'agent' | 'kf';
 
@@ -281,6 +302,8 @@ export class SandboxStore {
   oauthCodes = new Map<string, SandboxOauthCode>();
   jsapiTickets = new Map<string, SandboxJsapiTicket>();
   accessTokens = new Map<string, SandboxAccessToken>();
+  /** Every transfer ever requested, oldest first: transfer_result reads it, the 90-day allowance counts it. */
+  transfers: SandboxTransfer[] = [];
   private counter = 0;
 
   /** Forget everything, including the id counter, so a reset followed by a seed is repeatable. */

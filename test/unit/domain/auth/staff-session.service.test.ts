@@ -36,7 +36,8 @@ describe(StaffSessionService.name, () => {
       const { sut, clock } = build();
       const { token, expiresAt } = sut.issue('zhangsan');
       expect(expiresAt.toISOString()).toBe('2026-03-10T09:00:00.000Z');
-      expect(sut.read(token)).toEqual({ userid: 'zhangsan', expiresAt });
+      // issuedAt lets a revocation (StaffAccessService) end sessions issued before it.
+      expect(sut.read(token)).toEqual({ userid: 'zhangsan', issuedAt: new Date('2026-03-10T01:00:00.000Z'), expiresAt });
       clock.advance(SESSION_TTL_MS - 1);
       expect(sut.read(token)?.userid).toBe('zhangsan');
       clock.advance(1);

@@ -11,7 +11,10 @@ describe('IDEMPOTENT', () => {
       'externalcontact/add_corp_tag',
       'externalcontact/add_msg_template',
       'externalcontact/remind_groupmsg_send',
+      // A repeated transfer would count against the customer's 2 on-job transfers per 90 days (reference §4.14).
+      'externalcontact/resigned/transfer_customer',
       'externalcontact/send_welcome_msg',
+      'externalcontact/transfer_customer',
       'kf/send_msg',
       'message/send',
     ]);
