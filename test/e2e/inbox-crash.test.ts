@@ -90,7 +90,9 @@ describe.each(testEngines())('inbox durability with real processes on %s', (engi
         return Promise.all([postCallback(a.url, xml), postCallback(b.url, xml)]);
       }),
     );
-    expect(results.flat().every((r) => r.status === 200)).toBe(true);
+    // Counted by status, so a failure names what came back (a 503 is the bot refusing, not a lost event).
+    const byStatus = results.flat().reduce<Record<number, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
+    expect(byStatus).toEqual({ 200: 2 * n });
     await waitFor(async () => (await inboxStatuses(db.url)).done === before + n, 20000, `${n} events done`);
     const runs = runsById(logs);
     expect(runs.size).toBe(n);

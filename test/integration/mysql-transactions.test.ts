@@ -3,6 +3,9 @@ import { noteMysqlSkipped } from '../helpers/databases.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { FollowRelationRepository } from '../../src/persistence/repositories/follow-relation.repository.js';
 import type { FieldCipher } from '../../src/shared/field-cipher.js';
+import { createDataSource } from '../../src/persistence/data-source.js';
+import { Db } from '../../src/persistence/db.js';
+import { InboxRepository, type NewInboxEvent } from '../../src/persistence/repositories/inbox.repository.js';
 
 noteMysqlSkipped();
 
@@ -65,5 +68,34 @@ describe.skipIf(!process.env.TEST_MYSQL_URL)('MySQL transactions', () => {
     await Promise.all([a, b]);
     expect(order).toEqual(['B done', 'A commits']);
     expect(await db.query("SELECT userid FROM staff WHERE userid = 'popular'")).toHaveLength(1);
+  });
+
+  it('two instances storing the same redelivered events in different orders store each once and never fail', async () => {
+    // A second instance: its own pool on the same database, as behind a load balancer.
+    const ds = createDataSource({ databaseUrl: app.config.databaseUrl });
+    await ds.initialize();
+    try {
+      const mine = app.container.repos.inbox;
+      const theirs = new InboxRepository(new Db(ds), app.container.cipher);
+      const event = (k: string): NewInboxEvent => ({ dedupeKey: `dl-${k}`, kind: 'probe', subjectKey: `s${k.length}`, fields: { k }, createTimeMs: null });
+      const stored = new Map<string, number>();
+      for (let round = 0; round < 60; round++) {
+        const keys = Array.from({ length: 8 }, (_, i) => String(round * 8 + i));
+        const shuffled = [...keys].reverse();
+        // Overlapping multi-row batches that take the same keys in opposite orders: InnoDB deadlocks some of them.
+        const batches = [0, 2, 4].flatMap((j) => [
+          mine.insertBatch(keys.slice(j, j + 4).map(event), Date.now()).then((r) => r.map((isNew, i) => [keys[j + i], isNew] as const)),
+          theirs.insertBatch(shuffled.slice(j, j + 4).map(event), Date.now()).then((r) => r.map((isNew, i) => [shuffled[j + i], isNew] as const)),
+        ]);
+        for (const [k, isNew] of (await Promise.all(batches)).flat()) if (isNew) stored.set(k, (stored.get(k) ?? 0) + 1);
+      }
+      // Every key reported new exactly once, and the table agrees.
+      expect(stored.size).toBe(480);
+      expect([...stored.values()].every((n) => n === 1)).toBe(true);
+      const [{ n }] = await app.container.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM inbox_events WHERE dedupe_key LIKE 'dl-%'");
+      expect(Number(n)).toBe(480);
+    } finally {
+      await ds.destroy();
+    }
   });
 });

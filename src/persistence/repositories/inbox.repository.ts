@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { execIn, type Db } from '../db.js';
-import { isDuplicateKeyError } from '../data-source.js';
+import { isDuplicateKeyError, isRetryableLockError } from '../data-source.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import type { EventFields, InboundEvent, InboxStatus } from '../../domain/inbox/inbound-event.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
@@ -73,6 +73,11 @@ export class InboxRepository {
    * Insert a batch as one multi-row statement (group commit: one fsync for many callbacks). Returns, per input, whether it
    * was new. A duplicate in the batch fails the multi-row insert, so the batch then falls back to row-by-row inserts
    * where ER_DUP_ENTRY / SQLITE_CONSTRAINT means "already stored" (reliability §5: never trust affectedRows).
+   *
+   * A deadlock takes the same fallback. Several instances behind a load balancer receive the same redelivered events,
+   * and two multi-row inserts that share keys in different orders lock them in different orders (InnoDB 1213). The
+   * victim's whole statement was rolled back, so writing its rows again one by one is safe; without this, the
+   * victim's callbacks got a 503 and waited for WeCom's retry.
    */
   async insertBatch(events: NewInboxEvent[], now: number, opts: { timeoutMs?: number } = {}): Promise<boolean[]> {
     if (events.length === 0) return [];
@@ -83,19 +88,28 @@ export class InboxRepository {
       await this.db.queryDurable(sql(events.length), values.flat(), opts);
       return events.map(() => true);
     } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
+      if (!isDuplicateKeyError(err) && !isRetryableLockError(err)) throw err;
     }
     const results: boolean[] = [];
-    for (const v of values) {
+    for (const v of values) results.push(await this.insertOne(sql(1), v, opts));
+    return results;
+  }
+
+  /**
+   * One row: true if stored, false if its key was already there. A single-row insert can still be a deadlock victim
+   * (two inserts waiting on a third's duplicate key), so lock errors are retried a few times with jitter.
+   */
+  private async insertOne(sql: string, params: unknown[], opts: { timeoutMs?: number }): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
       try {
-        await this.db.queryDurable(sql(1), v, opts);
-        results.push(true);
+        await this.db.queryDurable(sql, params, opts);
+        return true;
       } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-        results.push(false);
+        if (isDuplicateKeyError(err)) return false;
+        if (attempt >= 5 || !isRetryableLockError(err)) throw err;
+        await new Promise((r) => setTimeout(r, 2 * attempt + Math.random() * 10));
       }
     }
-    return results;
   }
 
   /**
