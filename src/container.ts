@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import type { AppConfig } from './config/schema.js';
 import { installStatementDeadline } from './persistence/statement-deadline.js';
 import { createDataSource } from './persistence/data-source.js';
+import { runMigrationsExclusively } from './persistence/migrate.js';
 import { Db } from './persistence/db.js';
 import { migrations } from '../migrations/index.js';
 import { InboxRepository } from './persistence/repositories/inbox.repository.js';
@@ -88,7 +89,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const dataSource = createDataSource({ databaseUrl: config.databaseUrl, migrations });
   await dataSource.initialize();
   if (!config.dbSkipMigrations) {
-    const ran = await dataSource.runMigrations({ transaction: 'each' });
+    const ran = await runMigrationsExclusively(dataSource);
     if (ran.length > 0) log.info({ migrations: ran.map((m) => m.name) }, 'migrations applied');
   }
   installStatementDeadline(dataSource, config.dbStatementTimeoutMs);
