@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config/load.js';
 import type { AppConfig } from './config/schema.js';
@@ -22,6 +23,7 @@ const USAGE = `用法 / usage: wecom-ops <command>
   job run <name> [--at ISO] [--dry-run]   run a job now as if the clock said --at
   orders import <file.csv|file.json> [--json]  import orders (idempotent by order number)
   customers erase <externalUserId> [--yes]  erase one customer's personal data (PIPL art. 47)
+  keys new | status | rotate [--batch N]  DATA_KEY: a new key, what each key holds, re-seal under DATA_KEY
 `;
 
 function fail(message: string): never {
@@ -56,6 +58,11 @@ export async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (command === 'keys' && sub === 'new') {
+    // Needs no configuration: the first step of a rotation, or of a new MySQL install.
+    process.stdout.write(`${randomBytes(32).toString('base64')}\n`);
     return;
   }
   const cfg = config();
@@ -197,6 +204,14 @@ export async function main(argv: string[]): Promise<void> {
         const archive = (c as Container & { archive?: ArchiveModule }).archive;
         if (!archive) fail('客户档案模块未启用 / archive module not wired');
         process.exitCode = await ordersCommand(sub, rest, archive.orders, process.stdout, process.stderr);
+      });
+      return;
+    }
+    case 'keys': {
+      const { keysCommand } = await import('./domain/keys/keys.cli.js');
+      const { keysOf } = await import('./domain/keys/register.js');
+      await withContainer({ ...cfg, logLevel: cfg.logLevel === 'silent' ? 'silent' : 'warn' }, log, async (c) => {
+        process.exitCode = await keysCommand(sub, rest, keysOf(c).keys, c.cipher, process.stdout);
       });
       return;
     }

@@ -31,6 +31,7 @@ import { webRouter } from './http/routes/web.router.js';
 import { registerSidebar } from './domain/sidebar/register.js';
 import { registerPrivacy } from './domain/privacy/register.js';
 import { registerTransfers } from './domain/transfers/register.js';
+import { registerKeys } from './domain/keys/register.js';
 
 /** Something with a start and a stop, run by `serve` after listen and stopped in reverse order on SIGTERM. */
 export interface Service {
@@ -95,7 +96,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   installStatementDeadline(dataSource, config.dbStatementTimeoutMs);
   const db = new Db(dataSource);
   const metrics = createMetrics(opts.registry ?? new Registry(), { defaults: !opts.registry });
-  const cipher = new FieldCipher(config.dataKey!);
+  const cipher = new FieldCipher(config.dataKey!, config.dataKeyReadOnly);
   const repos = {
     inbox: new InboxRepository(db, cipher),
     timeline: new TimelineRepository(db),
@@ -180,6 +181,6 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
  * feature so this file stays a table of contents.
  */
 async function wireFeatures(c: Container): Promise<void> {
-  const features: ((c: Container) => void | Promise<void>)[] = [registerArchive, registerScheduling, registerNightlySync, registerBroadcasts, registerSidebar, registerPrivacy, registerTransfers];
+  const features: ((c: Container) => void | Promise<void>)[] = [registerKeys, registerArchive, registerScheduling, registerNightlySync, registerBroadcasts, registerSidebar, registerPrivacy, registerTransfers];
   for (const f of features) await f(c);
 }

@@ -22,6 +22,7 @@ const ENV_MAP: Record<string, string> = {
   LOG_LEVEL: 'logLevel',
   LOG_PRETTY: 'logPretty',
   DATA_KEY: 'dataKey',
+  DATA_KEY_READ_ONLY: 'dataKeyReadOnly',
   ADMIN_TOKEN: 'adminToken',
   PUBLIC_URL: 'publicUrl',
   WECOM_CORP_ID: 'wecom.corpId',
@@ -108,8 +109,10 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const envName = Object.entries(ENV_MAP).find(([, p]) => p === issue.path.join('.'))?.[0];
-      problems.push(`${issue.path.join('.') || '(root)'}${envName ? ` (${envName})` : ''}: ${issue.message}`);
+      const path = issue.path.join('.');
+      // `dataKeyReadOnly.1` is the second key of DATA_KEY_READ_ONLY.
+      const envName = Object.entries(ENV_MAP).find(([, p]) => p === path || path.startsWith(`${p}.`))?.[0];
+      problems.push(`${path || '(root)'}${envName ? ` (${envName})` : ''}: ${issue.message}`);
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);

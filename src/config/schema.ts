@@ -35,6 +35,15 @@ export const configSchema = z
       .string()
       .optional()
       .refine((k) => k === undefined || Buffer.from(k, 'base64').length === 32, 'must be base64 of 32 bytes'),
+    /**
+     * Keys accepted for reading but never for writing (comma-separated in DATA_KEY_READ_ONLY): the key being retired
+     * while `wecom-ops keys rotate` re-seals everything under DATA_KEY, or the next key while instances are rolled
+     * over to read it before it becomes DATA_KEY (README: 密钥轮换).
+     */
+    dataKeyReadOnly: z.preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((k) => k.trim()).filter(Boolean) : v),
+      z.array(z.string().refine((k) => Buffer.from(k, 'base64').length === 32, 'each must be base64 of 32 bytes')).default([]),
+    ),
     adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
     publicUrl: z.string().url().optional(),
     wecom: z.object({

@@ -26,6 +26,7 @@ export const REDACT_PATHS = [
   'nextToken',
   'nextEncodingAesKey',
   'dataKey',
+  'dataKeyReadOnly',
   'authorization',
   'req.headers.authorization',
   'headers.authorization',

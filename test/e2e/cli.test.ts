@@ -18,6 +18,8 @@ describe.each(testEngines())('wecom-ops CLI on %s', (engine) => {
   let db: TestDatabase;
   const env = () => ({ ...process.env, NODE_ENV: 'test', DATABASE_URL: db.url, DATA_KEY: TEST_DATA_KEY, SANDBOX: 'false' });
   const cli = (...args: string[]) => run(process.execPath, [resolve(root, 'bin/wecom-ops.js'), ...args], { cwd: root, env: env() });
+  const cliWith = (extra: Record<string, string>, ...args: string[]) =>
+    run(process.execPath, [resolve(root, 'bin/wecom-ops.js'), ...args], { cwd: root, env: { ...env(), ...extra } });
 
   beforeAll(async () => {
     db = await createTestDatabase(engine);
@@ -94,5 +96,24 @@ describe.each(testEngines())('wecom-ops CLI on %s', (engine) => {
     await server.kill('SIGTERM');
     expect(server.proc.exitCode).toBe(0);
     await waitFor(async () => fetch(`${server.url}/healthz`).then(() => false, () => true), 2000, 'the port to close');
+  });
+
+  it('keys new, status and rotate move a database to a new DATA_KEY; the old key alone then refuses to start', async () => {
+    const { stdout: fresh } = await cli('keys', 'new');
+    const next = fresh.trim();
+    expect(Buffer.from(next, 'base64')).toHaveLength(32);
+    const rotating = { DATA_KEY: next, DATA_KEY_READ_ONLY: TEST_DATA_KEY };
+    // Under the test key: the erasure key (created at the first start) and whatever earlier tests stored.
+    expect((await cli('keys', 'status')).stdout).toContain('everything is under DATA_KEY');
+    const before = await cliWith(rotating, 'keys', 'status');
+    expect(before.stdout).toContain('secrets.value_enc');
+    expect(before.stdout).toMatch(/待轮换 \/ not yet under DATA_KEY: [1-9]/);
+    const rotated = await cliWith(rotating, 'keys', 'rotate', '--batch', '2');
+    expect(rotated.stdout).toContain('完成 / done');
+    expect(rotated.stdout).toMatch(/secrets\.value_enc: 1 re-sealed/);
+    const after = await cliWith({ DATA_KEY: next }, 'keys', 'status');
+    expect(after.stdout).toContain('everything is under DATA_KEY');
+    await expect(cli('keys', 'status')).rejects.toMatchObject({ stderr: expect.stringContaining('DATA_KEY does not match this database') });
+    await expect(cliWith(rotating, 'keys', 'rotate', '--batch', '0')).rejects.toMatchObject({ code: 2 });
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
-import { normalizePhone } from '../../src/persistence/repositories/customer.repository.js';
+import { normalizePhone } from '../../src/shared/phone.js';
 import { buildScheduling, schedulingOf } from '../../src/jobs/register-scheduling.js';
 import { privacyOf } from '../../src/domain/privacy/register.js';
 import { KF_REDACTED_SUMMARY } from '../../src/persistence/repositories/retention.repository.js';

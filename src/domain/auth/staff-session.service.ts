@@ -48,14 +48,15 @@ export class StaffSessionService {
   private readonly signIns: SignedTokens;
 
   constructor(
-    dataKeyBase64: string,
+    /** DATA_KEY, or DATA_KEY then the DATA_KEY_READ_ONLY keys (sessions signed under those stay valid). */
+    dataKeys: string | readonly string[],
     private readonly wecom: Pick<WecomGateway, 'getUserInfoByCode'>,
     private readonly clock: Clock,
     /** How long a session lasts; also the cookie's Max-Age. */
     readonly ttlMs = SESSION_TTL_MS,
   ) {
-    this.sessions = new SignedTokens(dataKeyBase64, 'sidebar session v1');
-    this.signIns = new SignedTokens(dataKeyBase64, 'sidebar oauth state v1');
+    this.sessions = new SignedTokens(dataKeys, 'sidebar session v1');
+    this.signIns = new SignedTokens(dataKeys, 'sidebar oauth state v1');
   }
 
   /** A new session token for `userid`. */

@@ -16,7 +16,7 @@ export interface ErasureResult {
   remainsInWecom: string[];
 }
 
-/** Turns an ExternalUserID into a keyed one-way hash (FieldCipher.blindIndex under DATA_KEY). */
+/** Turns an ExternalUserID into a keyed one-way hash (HMAC under the erasure key, see DataKeysService.erasureKey). */
 export type SubjectHasher = (externalUserId: string) => string;
 
 /** The id ledger stubs carry instead of the customer's: recognisable, fixed-length, one-way. */

@@ -1,4 +1,6 @@
+import { createHmac } from 'node:crypto';
 import type { Container } from '../../container.js';
+import { keysOf } from '../keys/register.js';
 import { ErasureRepository } from '../../persistence/repositories/erasure.repository.js';
 import { erasureRouter } from '../../http/routes/erasure.router.js';
 import { ErasureService } from './erasure.service.js';
@@ -22,8 +24,10 @@ export function privacyOf(c: Container): PrivacyModule {
 /** Wire 删除个人信息: the erasure service and `POST /api/v1/customers/:externalUserId/erase`. */
 export function registerPrivacy(c: Container): void {
   const repo = new ErasureRepository(c.db);
-  // The blind-index key (derived from DATA_KEY), with a domain prefix so the hash never equals another index value.
-  const hashSubject = (ext: string) => c.cipher.blindIndex(`erasure|${ext}`);
+  // The erasure key (kept in `secrets`, stable across DATA_KEY rotations: the ids behind these hashes are gone, so
+  // they could never be re-hashed), with a domain prefix so a hash never equals another index value.
+  const { erasureKey } = keysOf(c);
+  const hashSubject = (ext: string) => createHmac('sha256', erasureKey).update(`erasure|${ext}`).digest('hex').slice(0, 32);
   const erasure = new ErasureService(repo, hashSubject, c.clock, c.log.child({ component: 'privacy' }));
   modules.set(c, { erasure, repo });
   // Erased customers stay out of the archive until a new relation (an add after the erasure) brings them back.

@@ -47,7 +47,7 @@ export async function registerSidebar(c: Container): Promise<void> {
   const { customers, notes, access } = holder.archive;
   const staff = new StaffRepository(c.db);
   const replies = new QuickReplyService(new QuickReplyRepository(c.db), customers, staff, c.clock, c.log.child({ module: 'quick-replies' }));
-  const sessions = new StaffSessionService(c.config.dataKey!, c.wecom, c.clock);
+  const sessions = new StaffSessionService([c.config.dataKey!, ...c.config.dataKeyReadOnly], c.wecom, c.clock);
   const jssdk = new JssdkConfigService(c.wecom, c.clock, { corpId: c.config.wecomCorpId, agentId: c.config.wecom.agentId });
   c.apiRouters.push(quickRepliesRouter(replies));
   c.publicRouters.push(

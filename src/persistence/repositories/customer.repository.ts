@@ -3,6 +3,8 @@ import { execIn, type Db } from '../db.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { forUpdate } from './sql-upsert.js';
+import { normalizePhone } from '../../shared/phone.js';
+import { aad } from '../sealed-columns.js';
 
 /** Customer activity, as audiences see it. */
 export type CustomerActivity = 'active' | 'dormant' | 'churned';
@@ -85,11 +87,6 @@ interface Row {
 
 const date = (v: number | string | null): Date | null => (v === null || v === undefined ? null : new Date(Number(v)));
 
-/** Digits only, so "+86 138-0000-0000" and "13800000000" find each other through the blind index. */
-export function normalizePhone(phone: string): string {
-  const digits = phone.replace(/\D/g, '');
-  return digits.length === 13 && digits.startsWith('86') ? digits.slice(2) : digits;
-}
 
 /** Customers. Phone numbers are encrypted at rest (AAD `customers.phone|<id>`) with a blind index for lookups. */
 export class CustomerRepository {
@@ -109,7 +106,7 @@ export class CustomerRepository {
       corpName: r.corp_name,
       corpFullName: r.corp_full_name,
       position: r.position,
-      phone: r.phone_enc ? this.cipher.decrypt(r.phone_enc, `customers.phone|${r.external_user_id}`) : null,
+      phone: r.phone_enc ? this.cipher.decrypt(r.phone_enc, aad.customerPhone(r.external_user_id)) : null,
       region: r.region,
       birthday:
         r.birthday_calendar && r.birthday_month !== null && r.birthday_day !== null
@@ -257,7 +254,7 @@ export class CustomerRepository {
     if (e.phone !== undefined) {
       sets.push('phone_enc = ?', 'phone_index = ?');
       params.push(
-        e.phone ? this.cipher.encrypt(e.phone, `customers.phone|${ext}`) : null,
+        e.phone ? this.cipher.encrypt(e.phone, aad.customerPhone(ext)) : null,
         e.phone ? this.cipher.blindIndex(normalizePhone(e.phone)) : null,
       );
     }
@@ -277,12 +274,14 @@ export class CustomerRepository {
     const clauses = [where.sql];
     const params = [...where.params];
     if (q) {
+      // Under every configured DATA_KEY: during a key rotation some phones are still indexed under the old one.
+      const phoneIndexes = this.cipher.blindIndexes(normalizePhone(q) || q);
       clauses.push(
         // '!' as the LIKE escape: a backslash means different things in SQLite and MySQL string literals.
-        "(c.name LIKE ? ESCAPE '!' OR c.phone_index = ? OR EXISTS (SELECT 1 FROM follow_relations fr WHERE fr.external_user_id = c.external_user_id AND fr.remark LIKE ? ESCAPE '!'))",
+        `(c.name LIKE ? ESCAPE '!' OR c.phone_index IN (${phoneIndexes.map(() => '?').join(',')}) OR EXISTS (SELECT 1 FROM follow_relations fr WHERE fr.external_user_id = c.external_user_id AND fr.remark LIKE ? ESCAPE '!'))`,
       );
       const like = `%${q.replace(/[!%_]/g, (m) => `!${m}`)}%`;
-      params.push(like, this.cipher.blindIndex(normalizePhone(q) || q), like);
+      params.push(like, ...phoneIndexes, like);
     }
     const sqlWhere = clauses.join(' AND ');
     const [{ n }] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${sqlWhere}`, params);

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import { forUpdate, placeholders, upsertSql } from './sql-upsert.js';
+import { aad } from '../sealed-columns.js';
 
 /** Lifecycle of a (staff, customer) relation. */
 export type RelationStatus = 'active' | 'deleted_by_staff' | 'deleted_by_customer' | 'transferred';
@@ -51,7 +52,7 @@ export class FollowRelationRepository {
   ) {}
 
   private aad(userid: string, ext: string): string {
-    return `follow_relations.remark_mobiles|${userid}|${ext}`;
+    return aad.remarkMobiles(userid, ext);
   }
 
   private map(r: Row): FollowRelation {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { execIn, type Db } from '../db.js';
 import { isDuplicateKeyError, isRetryableLockError } from '../data-source.js';
+import { aad } from '../sealed-columns.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import type { EventFields, InboundEvent, InboxStatus } from '../../domain/inbox/inbound-event.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
@@ -62,11 +63,11 @@ export class InboxRepository {
   ) {}
 
   private seal(e: NewInboxEvent): string {
-    return this.cipher.encrypt(JSON.stringify(e.fields), `inbox_events.payload|${e.dedupeKey}`);
+    return this.cipher.encrypt(JSON.stringify(e.fields), aad.inboxPayload(e.dedupeKey));
   }
 
   private open(row: Row): EventFields {
-    return JSON.parse(this.cipher.decrypt(row.payload, `inbox_events.payload|${row.dedupe_key}`)) as EventFields;
+    return JSON.parse(this.cipher.decrypt(row.payload, aad.inboxPayload(row.dedupe_key))) as EventFields;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Db } from '../db.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
+import { aad } from '../sealed-columns.js';
 import { refreshAtFor, type Expiring, type SharedCredentialStore } from '../../wecom/client/token-cache.js';
 
 /**
@@ -19,19 +20,19 @@ export class WecomCredentialRepository implements SharedCredentialStore {
     fetch: () => Promise<Expiring<string>>,
     opts: { now: number; marginSeconds: number; rejected: string | null },
   ): Promise<{ value: string; refreshAt: number }> {
-    const aad = `wecom_credentials.value|${name}`;
+    const sealedAs = aad.wecomCredential(name);
     return this.db.withMysqlTransaction(async (query) => {
       // Create the row if this is the first instance ever, then lock it: whoever gets the lock decides.
       await query('INSERT INTO wecom_credentials (name, value_enc, refresh_at, updated_at) VALUES (?, NULL, 0, ?) ON DUPLICATE KEY UPDATE name = name', [name, opts.now]);
       const [row]: { value_enc: string | null; refresh_at: number | string }[] = await query('SELECT value_enc, refresh_at FROM wecom_credentials WHERE name = ? FOR UPDATE', [name]);
-      const stored = row?.value_enc ? this.cipher.decrypt(row.value_enc, aad) : null;
+      const stored = row?.value_enc ? this.cipher.decrypt(row.value_enc, sealedAs) : null;
       // Re-read under the lock: another instance may have refreshed while this one waited (compare-and-swap on the
       // value WeCom refused, so N instances that saw 42001 together still fetch once).
       if (stored && stored !== opts.rejected && opts.now < Number(row.refresh_at)) return { value: stored, refreshAt: Number(row.refresh_at) };
       const started = opts.now;
       const fresh = await fetch();
       const refreshAt = refreshAtFor(started, fresh.expiresInSeconds, opts.marginSeconds);
-      await query('UPDATE wecom_credentials SET value_enc = ?, refresh_at = ?, updated_at = ? WHERE name = ?', [this.cipher.encrypt(fresh.value, aad), refreshAt, started, name]);
+      await query('UPDATE wecom_credentials SET value_enc = ?, refresh_at = ?, updated_at = ? WHERE name = ?', [this.cipher.encrypt(fresh.value, sealedAs), refreshAt, started, name]);
       return { value: fresh.value, refreshAt };
     });
   }

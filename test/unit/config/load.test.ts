@@ -39,6 +39,15 @@ describe(loadConfig.name, () => {
     expect(() => loadConfig({ configDir: dir, env })).toThrow(/wecom\.limits/);
   });
 
+  it('reads DATA_KEY_READ_ONLY as a comma-separated list of keys and names a malformed one', () => {
+    const env = { NODE_ENV: 'test', DATABASE_URL: 'sqlite::memory:', DATA_KEY: Buffer.alloc(32, 1).toString('base64') };
+    const a = Buffer.alloc(32, 2).toString('base64');
+    const b = Buffer.alloc(32, 3).toString('base64');
+    expect(loadConfig({ configDir, env }).dataKeyReadOnly).toEqual([]);
+    expect(loadConfig({ configDir, env: { ...env, DATA_KEY_READ_ONLY: ` ${a}, ${b} ` } }).dataKeyReadOnly).toEqual([a, b]);
+    expect(() => loadConfig({ configDir, env: { ...env, DATA_KEY_READ_ONLY: `${a},short` } })).toThrow(/DATA_KEY_READ_ONLY/);
+  });
+
   it('lists every problem at once', () => {
     try {
       loadConfig({

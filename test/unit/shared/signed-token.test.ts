@@ -37,3 +37,14 @@ describe(SignedTokens.name, () => {
     expect(sut.open(token, 1000)).toBeNull();
   });
 });
+
+describe('SignedTokens across a DATA_KEY rotation', () => {
+  it('signs with the first key and opens tokens of any listed key, but not of an unlisted one', () => {
+    const before = new SignedTokens(KEY, 'test v1').sign({ exp: 5000, who: 'zhangsan' });
+    const during = new SignedTokens([OTHER_KEY, KEY], 'test v1');
+    expect(during.open(before, 1000)).toMatchObject({ who: 'zhangsan' });
+    const signedDuring = during.sign({ exp: 5000, who: 'lisi' });
+    expect(new SignedTokens(OTHER_KEY, 'test v1').open(signedDuring, 1000)).toMatchObject({ who: 'lisi' });
+    expect(new SignedTokens(KEY, 'test v1').open(signedDuring, 1000)).toBeNull();
+  });
+});
