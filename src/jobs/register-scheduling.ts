@@ -29,6 +29,7 @@ import { deliveryResultsJob } from './delivery-results.job.js';
 import { scoringJob } from './scoring.job.js';
 import { winbackJob } from './winback.job.js';
 import { broadcastsJob, syncJob } from './hook.jobs.js';
+import { staffDigestJob } from './staff-digest.job.js';
 import { retentionJob } from './retention.job.js';
 import { RetentionService } from '../domain/privacy/retention.service.js';
 import { RetentionRepository } from '../persistence/repositories/retention.repository.js';
@@ -93,6 +94,7 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
     scan: new CareScanRepository(c.db),
     enrolments: new CampaignEnrolmentRepository(c.db),
   };
+  const archive = (c as Container & { archive?: ArchiveModule }).archive;
   const caps: CapSettings = { massQuotaRule: settings.massQuotaRule, perCustomerPerDay: settings.perCustomerPerDay };
   const planner = new CarePlanner(repos.scan, c.db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy }, log);
   const dispatcher = new DeliveryDispatcher(
@@ -102,11 +104,12 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
     { quietHours: { ...settings.quietHours, tz }, reconcileAfterSeconds: settings.reconcileAfterSeconds, resultPollMinutes: settings.resultPollMinutes },
     instanceId,
     log,
+    // Reminders share each member's app message budget with churn alerts (StaffMessenger, reference §5.3).
+    (userid) => archive?.messenger.reserve(userid) ?? Promise.resolve(true),
   );
   const results = new DeliveryResultsService(repos.deliveries, wecom, settings, log);
   const winback = new WinbackService(repos.scan, repos.enrolments, repos.careRules, c.db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, activity: settings.activity }, log);
   const scoring = new ScoringService(new ScoringRepository(c.db), { tz, pageSize: settings.pageSize, activity: settings.activity, ...settings.scoring }, log);
-  const archive = (c as Container & { archive?: ArchiveModule }).archive;
   const behaviourTags = archive
     ? new BehaviourTaggingService(new BehaviourTagRepository(c.db), archive.repos.tagRules, archive.library, c.db.engine, { tz, pageSize: settings.pageSize }, log)
     : null;
@@ -119,6 +122,7 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
   jobs.register(syncJob(settings.schedules.sync));
   const retention = new RetentionService(new RetentionRepository(c.db), settings.retention, log);
   jobs.register(retentionJob({ retention, settings: settings.retention, schedule: settings.schedules.retention }));
+  if (archive) jobs.register(staffDigestJob({ messenger: archive.messenger, schedule: settings.schedules['staff-digest'] }));
   const scheduler = new Scheduler({ registry: jobs, runs: repos.jobRuns, clock, tz, instanceId, log });
   return {
     settings,

@@ -21,6 +21,8 @@ export const careSettingsSchema = z.object({
       retention: z.string().default('10 4 * * *'),
       /** Customer transfer results (src/jobs/transfers.job.ts): a takeover completes 24 h after the request (reference §4.14). */
       transfers: z.string().default('*/30 * * * *'),
+      /** Digests of staff alerts that waited for WeCom's per-member message cap (src/jobs/staff-digest.job.ts). */
+      'staff-digest': z.string().default('* * * * *'),
     })
     .prefault({}),
   /** Nothing is submitted to WeCom inside this local window; planned rows wait (reliability §2). */

@@ -4,7 +4,7 @@ import type { StaffRepository } from '../../persistence/repositories/staff.repos
 import type { FollowRelationRepository, RelationStatus } from '../../persistence/repositories/follow-relation.repository.js';
 import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
 import type { TimelineSourceRepository } from '../../persistence/repositories/timeline-source.repository.js';
-import type { WecomGateway } from '../../wecom/client/gateway.js';
+import type { StaffMessenger } from '../notify/staff-messenger.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ChannelService } from '../channels/channel.service.js';
@@ -33,7 +33,7 @@ export class ChurnService {
     private readonly timeline: TimelineRepository,
     private readonly sources: TimelineSourceRepository,
     private readonly channels: ChannelService,
-    private readonly wecom: WecomGateway,
+    private readonly messenger: Pick<StaffMessenger, 'send'>,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly adminUserids: readonly string[],
@@ -66,13 +66,12 @@ export class ChurnService {
     // Admins read the alert: the staff member's name first, the userid to find them in the admin console.
     const staffName = await this.staff.displayName(e.userid);
     const member = staffName === e.userid ? e.userid : `${staffName}（${e.userid}）`;
-    const content =
-      e.loss === 'customer_deleted_staff'
-        ? `【删人提醒】客户「${name}」删除了员工 ${member}，请及时跟进挽回。`
-        : `【删人提醒】员工 ${member} 删除了客户「${name}」。`;
+    const what = e.loss === 'customer_deleted_staff' ? `客户「${name}」删除了员工 ${member}` : `员工 ${member} 删除了客户「${name}」`;
+    const content = e.loss === 'customer_deleted_staff' ? `【删人提醒】${what}，请及时跟进挽回。` : `【删人提醒】${what}。`;
     try {
-      await this.wecom.sendAppMessage({ toUsers: recipients, content: { msgtype: 'text', content } });
-      this.log.info({ loss: e.loss, recipients: recipients.length }, 'churn alert sent');
+      // Members over WeCom's per-member cap get the alert in their next digest instead of losing it (§5.3).
+      const sent = await this.messenger.send(recipients, content, { kind: 'churn_alert', digestLine: `删人提醒：${what}`, externalUserId: e.externalUserId });
+      this.log.info({ loss: e.loss, recipients: sent.sent.length, deferred: sent.deferred.length }, 'churn alert sent');
     } catch (err) {
       // 81013/40031: every recipient is invalid or outside the app's visible range (reference §4.13). Retrying
       // cannot help; the miss is recorded on the timeline and logged for the operator to fix the config.

@@ -19,6 +19,8 @@ import { TagRuleService } from '../tags/tag-rule.service.js';
 import { ChannelService } from '../channels/channel.service.js';
 import { CustomerArchiveService } from './customer-archive.service.js';
 import { ChurnService } from './churn.service.js';
+import { StaffMessenger } from '../notify/staff-messenger.js';
+import { StaffMessageRepository } from '../../persistence/repositories/staff-message.repository.js';
 import { KfSyncService } from './kf-sync.service.js';
 import { CustomerService } from './customer.service.js';
 import { FullSyncService } from './full-sync.service.js';
@@ -64,6 +66,8 @@ export interface ArchiveModule {
   channels: ChannelService;
   archive: CustomerArchiveService;
   churn: ChurnService;
+  /** App messages to staff within WeCom's per-member caps (churn alerts; digests of what had to wait). */
+  messenger: StaffMessenger;
   kf: KfSyncService;
   customers: CustomerService;
   fullSync: FullSyncService;
@@ -103,7 +107,8 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
   const tagRules = new TagRuleService(repos.tagRules, repos.tags, library, tagging, clock, log);
   const channels = new ChannelService(db, repos.channels, repos.customers, c.repos.timeline, sources, library, tagging, wecom, clock, log, tz, staffService);
   const archive = new CustomerArchiveService(db, repos.customers, repos.relations, repos.tags, library, wecom, clock);
-  const churn = new ChurnService(db, repos.customers, repos.relations, c.repos.timeline, sources, channels, wecom, clock, log, c.config.alerts?.adminUserids ?? [], staff);
+  const messenger = new StaffMessenger(new StaffMessageRepository(db), () => wecom, clock, log.child({ component: 'staff-messages' }), tz);
+  const churn = new ChurnService(db, repos.customers, repos.relations, c.repos.timeline, sources, channels, messenger, clock, log, c.config.alerts?.adminUserids ?? [], staff);
   const kf = new KfSyncService(db, repos.kfCursors, repos.customers, c.repos.timeline, tagRules, wecom, clock);
   const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, c.repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders);
   const notes = new NoteService(db, repos.notes, c.repos.timeline, customers, staff, clock);
@@ -137,7 +142,7 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
     ordersRouter(orders),
     staffRouter(staffService, access),
   );
-  return { repos, library, tagging, tagRules, channels, archive, churn, kf, customers, fullSync, notes, orders, staff: staffService, access };
+  return { repos, library, tagging, tagRules, channels, archive, churn, messenger, kf, customers, fullSync, notes, orders, staff: staffService, access };
 }
 
 /**

@@ -42,6 +42,8 @@ export interface DispatchCounts {
   deferredQuiet: number;
   reconciled: number;
   failed: number;
+  /** Staff reminder rows left planned because their member was at WeCom's per-member message cap (set when > 0). */
+  deferredCap?: number;
 }
 
 /**
@@ -58,6 +60,11 @@ export class DeliveryDispatcher {
     private readonly settings: DispatchSettings,
     private readonly instanceId: string,
     private readonly log: Logger,
+    /**
+     * Takes one app message from a member's share of WeCom's per-member cap (StaffMessenger.reserve); false when
+     * they are at it, since WeCom would drop the message silently (reference §5.3). Unset: no shared budget.
+     */
+    private readonly appMessageBudget: (userid: string) => Promise<boolean> = async () => true,
   ) {}
 
   /** Dispatch everything due at `now`. A dry run only reports (see `preview`). */
@@ -96,8 +103,10 @@ export class DeliveryDispatcher {
       if (due.length < MAX_RECIPIENTS_PER_TASK) break;
     }
     for (const [sender, waiting] of remind) {
-      // A reminder is a courtesy: WeCom also notifies the member; a failure here must not fail the dispatch.
+      // A reminder is a courtesy: WeCom also notifies the member; a failure here must not fail the dispatch, and a
+      // member at their message cap simply does not get this one.
       try {
+        if (!(await this.appMessageBudget(sender))) continue;
         await this.wecom().sendAppMessage({
           toUsers: [sender],
           content: { msgtype: 'text', content: massTaskReminder(waiting) },
@@ -149,6 +158,11 @@ export class DeliveryDispatcher {
   }
 
   private async sendReminders(chunk: Delivery[], now: Date, counts: DispatchCounts): Promise<void> {
+    // Over the member's message cap: the rows stay planned for the next dispatch rather than be dropped by WeCom.
+    if (!(await this.appMessageBudget(chunk[0].senderUserid!))) {
+      counts.deferredCap = (counts.deferredCap ?? 0) + chunk.length;
+      return;
+    }
     const text = chunk.map((d) => d.text).join('\n');
     const opened = await this.repo.openBatch(
       { channel: 'staff_reminder', senderUserid: chunk[0].senderUserid, text, attachments: [], instanceId: this.instanceId },

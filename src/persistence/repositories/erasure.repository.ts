@@ -57,6 +57,8 @@ export class ErasureRepository {
       // Transfer records (客户继承) name the customer; an open one is dropped too, and WeCom's later callbacks about
       // it are then handled like any add or delete.
       transfers: await execIn(em, 'DELETE FROM transfers WHERE external_user_id = ?', [ext]),
+      // Alerts waiting for a member's digest name the customer.
+      staff_message_digest: await execIn(em, 'DELETE FROM staff_message_digest WHERE external_user_id = ?', [ext]),
       customers: await execIn(em, 'DELETE FROM customers WHERE external_user_id = ?', [ext]),
     }));
   }

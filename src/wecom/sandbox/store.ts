@@ -184,6 +184,11 @@ export interface SandboxAppMessage {
   agentid: number;
   touser: string[];
   invaliduser: string[];
+  /**
+   * Recipients WeCom accepted but did not deliver to: over the per-member cap of 30 a minute or 1,000 an hour for
+   * the app, dropped without an error (reference §5.3).
+   */
+  dropped: string[];
   msgtype: string;
   payload: unknown;
 }

@@ -85,8 +85,9 @@ describe.each(testEngines())('scheduler across instances on %s', (engine) => {
   it('job list shows every contract job with its schedule, next run and last run', async () => {
     setBoth(sh('2026-03-17T10:31:00'));
     const jobs = await schedulingOf(a.container).scheduler.list();
-    // The contract's six, then `retention` (personal-data purge) and `transfers` (客户继承 results), extensions listed in the README.
-    expect(jobs.map((j) => j.name)).toEqual(['care', 'winback', 'scoring', 'broadcasts', 'delivery-results', 'sync', 'retention', 'transfers']);
+    // The contract's six, then `retention` (personal-data purge), `staff-digest` (alerts that waited for the per-member
+    // message cap) and `transfers` (客户继承 results), extensions listed in the README.
+    expect(jobs.map((j) => j.name)).toEqual(['care', 'winback', 'scoring', 'broadcasts', 'delivery-results', 'sync', 'retention', 'staff-digest', 'transfers']);
     const care = jobs.find((j) => j.name === 'care')!;
     expect(care.schedule).toBe('0 9 * * *');
     expect(care.nextRun?.toISOString()).toBe(sh('2026-03-18T09:00:00').toISOString());

@@ -58,7 +58,12 @@ export const miscApis: ApiTable = {
       // All recipients invalid → 81013; otherwise the bad ones come back in invaliduser (reference §4.13).
       if (valid.length === 0) throw new SandboxApiError(Errcode.AllRecipientsInvalid);
       const msgid = store.newId('appmsg', 24);
-      store.appMessages.push({ atMs: nowMs(), msgid, agentid, touser: valid, invaliduser: invalid, msgtype, payload });
+      // Per app and member: ≤ 30 a minute and ≤ 1,000 an hour; WeCom drops the excess silently (reference §5.3).
+      const at = nowMs();
+      const deliveredSince = (userid: string, sinceMs: number) =>
+        store.appMessages.filter((m) => m.atMs > sinceMs && m.agentid === agentid && m.touser.includes(userid) && !m.dropped.includes(userid)).length;
+      const dropped = valid.filter((u) => deliveredSince(u, at - 60_000) >= 30 || deliveredSince(u, at - 3_600_000) >= 1000);
+      store.appMessages.push({ atMs: at, msgid, agentid, touser: valid, invaliduser: invalid, dropped, msgtype, payload });
       return { invaliduser: invalid.join('|'), invalidparty: '', invalidtag: '', unlicenseduser: '', msgid };
     },
   },

@@ -13,6 +13,24 @@ describe('WecomSandbox app messages and group chats', () => {
     expect((await callApi(sut, token, 'message/send', { touser: 'zhangsan', msgtype: 'text', agentid: 1, text: { content: 'x' } })).errcode).toBe(40056);
   });
 
+  it('answers ok but does not deliver a member\'s 31st app message within a minute, like WeCom', async () => {
+    const { sut, clock } = buildSandbox();
+    sut.seed();
+    const token = await tokenFor(sut);
+    const send = (touser: string) => callApi(sut, token, 'message/send', { touser, msgtype: 'text', agentid: sut.options.corp.agentId, text: { content: '删人提醒' } });
+    for (let i = 0; i < 30; i++) {
+      expect((await send('zhangsan')).errcode).toBe(0);
+      clock.advance(1000);
+    }
+    // Still errcode 0: the caller cannot tell. lisi is under his own cap and gets it.
+    expect((await send('zhangsan|lisi')).errcode).toBe(0);
+    expect(sut.store.appMessages.at(-1)).toMatchObject({ touser: ['zhangsan', 'lisi'], dropped: ['zhangsan'] });
+    // A minute after the first one, the oldest has left the window.
+    clock.advance(31_000);
+    await send('zhangsan');
+    expect(sut.store.appMessages.at(-1)!.dropped).toEqual([]);
+  });
+
   it('pages group chats and returns member names only with need_name', async () => {
     const { sut } = buildSandbox();
     sut.seed();
