@@ -20,6 +20,7 @@ import { ChannelService } from '../channels/channel.service.js';
 import { CustomerArchiveService } from './customer-archive.service.js';
 import { ChurnService } from './churn.service.js';
 import { StaffMessenger } from '../notify/staff-messenger.js';
+import { StaffRenameService } from './staff-rename.service.js';
 import { StaffMessageRepository } from '../../persistence/repositories/staff-message.repository.js';
 import { KfSyncService } from './kf-sync.service.js';
 import { CustomerService } from './customer.service.js';
@@ -125,7 +126,7 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
     new ContactEditedHandler(archive),
     new ContactLostHandler(churn),
     new TransferFailedHandler(),
-    new StaffDirectoryHandler(staff, access),
+    new StaffDirectoryHandler(staff, access, new StaffRenameService(db, c.cipher, log.child({ component: 'staff-rename' }))),
     new TagLibraryHandler(library),
     new GroupChatHandler(repos.groupChats, wecom, clock),
     new KfMessageHandler(kf),

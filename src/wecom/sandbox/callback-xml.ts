@@ -30,6 +30,17 @@ function eventEnvelope(corpId: string, createTime: number, event: string): XmlFi
   ];
 }
 
+/** A 通讯录 member change (change_contact update_user, reference §2.5): only the changed fields are sent. */
+export function contactUserUpdateXml(input: { corpId: string; createTime: number; userid: string; newUserid?: string; name?: string }): string {
+  return buildXml([
+    ...eventEnvelope(input.corpId, input.createTime, 'change_contact'),
+    ['ChangeType', 'update_user'],
+    ['UserID', input.userid],
+    ['NewUserID', input.newUserid],
+    ['Name', input.name],
+  ]);
+}
+
 /** The change types of change_external_contact (reference §2.2). */
 export type ExternalContactChange =
   | 'add_external_contact'

@@ -51,6 +51,7 @@ const schemas = {
   }),
   visibility: z.object({ userid: nonEmpty, visible: z.boolean() }),
   resign: z.object({ userid: nonEmpty }),
+  rename: z.object({ userid: nonEmpty, newUserid: nonEmpty }),
   transferComplete: z.object({ externalUserId: nonEmpty.optional() }),
   transferFail: z.object({ externalUserId: nonEmpty, reason: z.enum(['customer_refused', 'customer_limit_exceed']).default('customer_refused') }),
   seed: z.object({ large: z.number().int().min(1).max(200_000).optional() }),
@@ -103,6 +104,7 @@ const routes: Record<string, Handler> = {
   'POST staff/visibility': (s, body) => s.setStaffVisibility(schemas.visibility.parse(body)),
   // 客户继承 (reference §4.14): a member leaves; waiting takeovers complete now (instead of after 24 h) or fail.
   'POST staff/resign': (s, body) => s.resignStaff(schemas.resign.parse(body)),
+  'POST staff/rename': (s, body) => s.renameStaff(schemas.rename.parse(body)),
   'GET transfers': (s) => ({ items: s.transfers() }),
   'POST transfers/complete': async (s, body) => ({ items: await s.completeWaitingTransfers(schemas.transferComplete.parse(body ?? {})) }),
   'POST transfers/settle': async (s) => ({ items: await s.settleDueTransfers() }),

@@ -15,7 +15,7 @@ import { tokenApis } from './apis/token.api.js';
 import { transferApis } from './apis/transfers.api.js';
 import { userApis } from './apis/users.api.js';
 import { CallbackDeliverer, type CallbackRecord } from './callback-delivery.js';
-import { externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
+import { contactUserUpdateXml, externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
 import { handleControl } from './control.router.js';
 import { handleAuthorize } from './oauth-authorize.js';
 import { jsapiSignature } from '../jssdk-signature.js';
@@ -540,6 +540,24 @@ export class WecomSandbox {
       if (jsapiSignature({ ticket: t.ticket, nonceStr: input.nonceStr, timestamp: input.timestamp, url: input.url }) === input.signature) return { ok: true, errcode: 0 };
     }
     return { ok: false, errcode: 40093 };
+  }
+
+  /**
+   * An admin changes a member's account (userid), which WeCom allows once: the member and their customer
+   * relations answer to the new userid from now on, and the 通讯录 callback carries NewUserID (reference §2.5).
+   */
+  async renameStaff(input: { userid: string; newUserid: string }): Promise<{ callback: CallbackRecord }> {
+    const member = this.store.staff.get(input.userid);
+    if (!member) throw new NotFoundError(`staff ${input.userid} not found`);
+    if (this.store.staff.has(input.newUserid)) throw new ValidationError(`userid ${input.newUserid} is taken`);
+    this.store.staff.delete(input.userid);
+    this.store.staff.set(input.newUserid, { ...member, userid: input.newUserid });
+    for (const r of this.store.relationsOfUser(input.userid)) {
+      this.store.removeRelation(r.userid, r.externalUserId);
+      this.store.putRelation({ ...r, userid: input.newUserid, operUserid: r.operUserid === input.userid ? input.newUserid : r.operUserid });
+    }
+    const xml = contactUserUpdateXml({ corpId: this.options.corp.corpId, createTime: Math.floor(this.nowMs() / 1000), userid: input.userid, newUserid: input.newUserid });
+    return { callback: await this.deliverCallback(xml) };
   }
 
   /** A member leaves the corp (离职): their customers wait for 离职继承 (reference §4.14). */

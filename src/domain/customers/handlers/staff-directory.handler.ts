@@ -3,6 +3,7 @@ import { eventField, type InboundEvent } from '../../inbox/inbound-event.js';
 import type { StaffAccessService } from '../../auth/staff-access.service.js';
 import type { StaffRepository } from '../../../persistence/repositories/staff.repository.js';
 import { NotFoundError } from '../../../shared/errors.js';
+import type { StaffRenameService } from '../staff-rename.service.js';
 
 /** change_contact `Status` 2: the member is disabled (禁用) in the directory (reference §2.5). */
 const STATUS_DISABLED = '2';
@@ -18,8 +19,8 @@ const STATUS_DISABLED = '2';
  * - `update_user` / `create_user` with a `Name` (only callbacks configured before 2022-08-15 carry it): the WeCom
  *   display name of a member the bot knows is refreshed; an operator's manual name still wins.
  *
- * A userid change (`NewUserID`) is logged, not followed: relations, notes and ledger rows keep the old userid until
- * the next full sync reads the member's customers under the new one.
+ * - `update_user` with `NewUserID`: the member's account changed; every row kept under the old userid moves to the
+ *   new one (StaffRenameService), before any name in the same event is applied to the new userid.
  */
 export class StaffDirectoryHandler implements EventHandler {
   readonly name = 'customers.staff-directory';
@@ -28,16 +29,19 @@ export class StaffDirectoryHandler implements EventHandler {
   constructor(
     private readonly staff: Pick<StaffRepository, 'exists' | 'setWecomNames'>,
     private readonly access: Pick<StaffAccessService, 'revoke'>,
+    private readonly renames: Pick<StaffRenameService, 'rename'>,
   ) {}
 
   /** Apply one member change; unknown members (no 客户联系) are left alone. */
   async handle(event: InboundEvent, ctx: HandlerContext): Promise<TimelineNote | void> {
-    const userid = eventField(event, 'UserID');
-    if (!userid) return;
-    if (event.kind.endsWith('/delete_user')) return this.revoke(userid, true, ctx);
+    const oldUserid = eventField(event, 'UserID');
+    if (!oldUserid) return;
+    if (event.kind.endsWith('/delete_user')) return this.revoke(oldUserid, true, ctx);
+    // The other fields of this event describe the member under their new userid.
+    const newUserid = eventField(event, 'NewUserID')?.trim();
+    if (newUserid && newUserid !== oldUserid) await this.renames.rename(oldUserid, newUserid, ctx.now.getTime());
+    const userid = newUserid || oldUserid;
     if (eventField(event, 'Status') === STATUS_DISABLED) await this.revoke(userid, false, ctx);
-    const newUserid = eventField(event, 'NewUserID');
-    if (newUserid) ctx.log.warn({ userid, newUserid }, 'member userid changed in WeCom; the next full sync reads their customers under the new one');
     const name = eventField(event, 'Name')?.trim();
     if (name && (await this.staff.exists(userid))) await this.staff.setWecomNames([{ userid, name: name.slice(0, 100) }], ctx.now.getTime());
   }
