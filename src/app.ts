@@ -11,7 +11,9 @@ import { eventsRouter } from './http/routes/events.router.js';
 
 /** Build the Koa app. Never listens: tests drive `createApp(c).callback()`. */
 export function createApp(c: Container): Koa {
-  const app = new Koa({ proxy: true });
+  // Behind a load balancer: X-Forwarded-* are trusted, and the client address is the one the nearest proxy appended
+  // (maxIpsCount 1), not whatever a client wrote into X-Forwarded-For itself (it keys the API's failure throttle).
+  const app = new Koa({ proxy: true, maxIpsCount: 1 });
   app.use(errorHandler(c.log));
   app.use(requestContext());
 
@@ -64,7 +66,7 @@ export function createApp(c: Container): Koa {
   // first, so an anonymous client cannot make the server read 5 MB.
   api.use(
     '/api',
-    authenticate(c.tokens),
+    authenticate(c.tokens, c.authThrottle),
     bodyParser({ enableTypes: ['json', 'text'], extendTypes: { text: ['text/csv'] }, jsonLimit: '1mb', textLimit: '5mb', encoding: 'utf-8' }),
   );
   for (const r of [eventsRouter(c.inbox), ...c.apiRouters]) api.use(r.routes(), r.allowedMethods());

@@ -32,6 +32,8 @@ import { registerSidebar } from './domain/sidebar/register.js';
 import { registerPrivacy } from './domain/privacy/register.js';
 import { registerTransfers } from './domain/transfers/register.js';
 import { registerKeys } from './domain/keys/register.js';
+import { AuthThrottle } from './domain/auth/auth-throttle.js';
+import { AuthFailureRepository } from './persistence/repositories/auth-failure.repository.js';
 
 /** Something with a start and a stop, run by `serve` after listen and stopped in reverse order on SIGTERM. */
 export interface Service {
@@ -55,6 +57,8 @@ export interface Container {
   eventRouter: EventRouter;
   inboxProcessor: InboxProcessor;
   tokens: ApiTokenService;
+  /** Refuses clients that keep presenting wrong API tokens (429), shared by every instance. */
+  authThrottle: AuthThrottle;
   /** Every WeCom call goes through this (rate-limited, retried, token-cached). */
   wecom: WecomGateway;
   /** The concrete client, for wiring (base URL) and shutdown. */
@@ -142,6 +146,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     eventRouter,
     inboxProcessor,
     tokens: new ApiTokenService(repos.apiTokens, clock, config.adminToken),
+    authThrottle: new AuthThrottle(new AuthFailureRepository(db), clock, log.child({ component: 'auth' }), config.auth),
     wecom: wecomClient,
     wecomClient,
     sandbox,

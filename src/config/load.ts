@@ -23,6 +23,7 @@ const ENV_MAP: Record<string, string> = {
   LOG_PRETTY: 'logPretty',
   DATA_KEY: 'dataKey',
   DATA_KEY_READ_ONLY: 'dataKeyReadOnly',
+  AUTH_MAX_FAILURES: 'auth.maxFailures',
   ADMIN_TOKEN: 'adminToken',
   PUBLIC_URL: 'publicUrl',
   WECOM_CORP_ID: 'wecom.corpId',

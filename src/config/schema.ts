@@ -44,6 +44,10 @@ export const configSchema = z
       (v) => (typeof v === 'string' ? v.split(',').map((k) => k.trim()).filter(Boolean) : v),
       z.array(z.string().refine((k) => Buffer.from(k, 'base64').length === 32, 'each must be base64 of 32 bytes')).default([]),
     ),
+    /** Wrong API tokens allowed per client address and window before 429 (reliability §3.1). */
+    auth: z
+      .object({ maxFailures: int(1, 100_000).default(20), windowMs: int(1000, 86_400_000).default(600_000) })
+      .prefault({}),
     adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
     publicUrl: z.string().url().optional(),
     wecom: z.object({

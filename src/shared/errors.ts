@@ -40,6 +40,17 @@ export class NotFoundError extends AppError {
   }
 }
 
+/** 429: this client failed too often; `retryAfterSeconds` says when to try again. */
+export class TooManyRequestsError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    code = 'too_many_attempts',
+  ) {
+    super(429, code, message);
+  }
+}
+
 /** 409: the request conflicts with the current state. */
 export class ConflictError extends AppError {
   constructor(message: string, code = 'conflict') {
