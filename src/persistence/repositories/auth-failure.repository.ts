@@ -1,4 +1,5 @@
 import type { Db } from '../db.js';
+import { incrementSql } from './sql-upsert.js';
 
 /** Failed authentications per subject (a client address) and time bucket, shared by every instance. */
 export class AuthFailureRepository {
@@ -6,10 +7,7 @@ export class AuthFailureRepository {
 
   /** Count one failure and return the bucket's total, this one included (one atomic upsert, then a read). */
   async record(subject: string, bucket: number, now: number): Promise<number> {
-    const increment =
-      this.db.engine === 'mysql'
-        ? 'INSERT INTO auth_failures (subject, bucket, failures, created_at) VALUES (?, ?, 1, ?) ON DUPLICATE KEY UPDATE failures = failures + 1'
-        : 'INSERT INTO auth_failures (subject, bucket, failures, created_at) VALUES (?, ?, 1, ?) ON CONFLICT(subject, bucket) DO UPDATE SET failures = failures + 1';
+    const increment = incrementSql(this.db.engine, 'auth_failures', ['subject', 'bucket'], 'failures');
     return this.db.tx(async (em) => {
       await em.query(increment, [subject, bucket, now]);
       const [row] = (await em.query('SELECT failures FROM auth_failures WHERE subject = ? AND bucket = ?', [subject, bucket])) as { failures: number | string }[];

@@ -28,6 +28,16 @@ export function upsertManySql(engine: DbEngine, table: string, rawCols: readonly
   return `${insert} ON CONFLICT(${conflict.join(', ')}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(', ')}`;
 }
 
+/**
+ * Insert a counter row at 1 or add 1 to it, in one atomic statement (the row is then locked on MySQL until the
+ * transaction ends, so a read that follows sees this instance's increment and no one else's in between). Params:
+ * the key columns' values, then `created_at`.
+ */
+export function incrementSql(engine: DbEngine, table: string, keyCols: readonly string[], counter: string): string {
+  const insert = `INSERT INTO ${table} (${[...keyCols, counter, 'created_at'].join(', ')}) VALUES (${keyCols.map(() => '?').join(', ')}, 1, ?)`;
+  return engine === 'mysql' ? `${insert} ON DUPLICATE KEY UPDATE ${counter} = ${counter} + 1` : `${insert} ON CONFLICT(${keyCols.join(', ')}) DO UPDATE SET ${counter} = ${counter} + 1`;
+}
+
 /** `?, ?, ?` for an IN list of n values (n ≥ 1; callers short-circuit empty lists). */
 export function placeholders(n: number): string {
   return Array(n).fill('?').join(', ');

@@ -1,5 +1,5 @@
 import type { Db } from '../db.js';
-import { placeholders } from './sql-upsert.js';
+import { incrementSql, placeholders } from './sql-upsert.js';
 
 /** A line waiting for a member's next digest. */
 export interface DigestLine {
@@ -32,10 +32,7 @@ export class StaffMessageRepository {
       [`m:${Math.floor(now / MINUTE)}`, caps.perMinute],
       [`h:${Math.floor(now / HOUR)}`, caps.perHour],
     ];
-    const increment =
-      this.db.engine === 'mysql'
-        ? 'INSERT INTO staff_message_quota (userid, bucket, sent, created_at) VALUES (?, ?, 1, ?) ON DUPLICATE KEY UPDATE sent = sent + 1'
-        : 'INSERT INTO staff_message_quota (userid, bucket, sent, created_at) VALUES (?, ?, 1, ?) ON CONFLICT(userid, bucket) DO UPDATE SET sent = sent + 1';
+    const increment = incrementSql(this.db.engine, 'staff_message_quota', ['userid', 'bucket'], 'sent');
     return this.db.tx(async (em) => {
       for (const [bucket, cap] of buckets) {
         await em.query(increment, [userid, bucket, now]);
