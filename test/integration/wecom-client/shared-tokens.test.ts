@@ -68,4 +68,23 @@ describe.skipIf(!process.env.TEST_MYSQL_URL)('access tokens shared across instan
     const issued = [...sandbox.sandbox.store.accessTokens.keys()];
     expect(issued.some((t) => row.value_enc.includes(t))).toBe(false);
   });
+
+  it('an instance whose DATA_KEY cannot open the cached token fetches a fresh one instead of failing every call', async () => {
+    const before = sandbox.sandbox.calls('gettoken').length;
+    const ds = createDataSource({ databaseUrl: app.db.url });
+    await ds.initialize();
+    const db = new Db(ds);
+    extra.push(db);
+    const stranger = new WecomClient({
+      apiBase: sandbox.url,
+      corpId: SANDBOX_CORP.corpId,
+      secret: SANDBOX_CORP.secret,
+      logger: silentLogger,
+      retry: { maxAttempts: 3, baseMs: 5, maxMs: 20 },
+      // A key the other instances do not have (a key rollout it missed).
+      credentialStore: new WecomCredentialRepository(db, new FieldCipher(Buffer.alloc(32, 5).toString('base64'))),
+    });
+    await stranger.getFollowUserList();
+    expect(sandbox.sandbox.calls('gettoken').length).toBe(before + 1);
+  });
 });
