@@ -3,6 +3,8 @@ import { api, waitFor } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
 import { schedulingOf } from '../../src/jobs/register-scheduling.js';
+import type { Container } from '../../src/container.js';
+import type { SidebarModule } from '../../src/domain/sidebar/register.js';
 
 /**
  * An admin changes a member's account in WeCom (修改账号, once per member): the 通讯录 callback carries NewUserID
@@ -40,6 +42,11 @@ describe.each(testEngines())('a member whose userid changes in WeCom (%s)', (eng
       text: '生日快乐', attachments: [], localDate: '2026-04-01', notBefore: new Date(now.getTime() + 86_400_000), expiresAt: new Date(now.getTime() + 2 * 86_400_000),
     });
 
+    // zhangsan has the sidebar open (a session signed for the old userid).
+    const session = (c as Container & { sidebar: SidebarModule }).sidebar.sessions.issue('zhangsan').token;
+    const me = () => fetch(`${app.url}/sidebar/api/me`, { headers: { cookie: `wo_sidebar=${session}`, 'x-requested-with': 'XMLHttpRequest' } });
+    expect((await me()).status).toBe(200);
+
     // WeCom: the account changes and the callback arrives over HTTP, encrypted, like any other.
     await app.sandbox.renameStaff({ userid: 'zhangsan', newUserid: 'zhangsan01' });
     await waitFor(async () => ((await relations('zhangsan')).length === 0 ? true : null), 10_000, 'relations moved');
@@ -55,6 +62,8 @@ describe.each(testEngines())('a member whose userid changes in WeCom (%s)', (eng
     const staff = (await api(app, 'GET', '/api/v1/staff?pageSize=100')).body.items as { userid: string; name: string }[];
     expect(staff.map((s) => s.userid)).not.toContain('zhangsan');
     expect(staff.find((s) => s.userid === 'zhangsan01')?.name).toBe('张三');
+    // The open session would show nobody's customers: it ends, and the next sign-in carries the new userid.
+    expect((await me()).status).toBe(401);
 
     // The nightly sync now reads the member under the new userid and finds exactly what the archive holds.
     const report = await app.archive.fullSync.run();

@@ -23,7 +23,7 @@ export type SessionRefusal = 'resigned' | 'revoked' | null;
  */
 export class StaffAccessService {
   constructor(
-    private readonly staff: Pick<StaffRepository, 'find' | 'revokeAccess'>,
+    private readonly staff: Pick<StaffRepository, 'find' | 'revokeAccess' | 'renamedAt'>,
     private readonly tokens: Pick<ApiTokenRepository, 'revokeForUserid'>,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -39,10 +39,17 @@ export class StaffAccessService {
     return { member, revokedTokens };
   }
 
-  /** Whether a session of `userid` issued at `issuedAtMs` may still be used. An unknown member is not refused. */
+  /**
+   * Whether a session of `userid` issued at `issuedAtMs` may still be used. An unknown member is not refused, unless
+   * their userid was changed in WeCom after the session was issued: it would show nobody's customers, so it ends and
+   * the next sign-in carries the new userid.
+   */
   async checkSession(userid: string, issuedAtMs: number): Promise<SessionRefusal> {
     const member = await this.staff.find(userid);
-    if (!member) return null;
+    if (!member) {
+      const renamedAt = await this.staff.renamedAt(userid);
+      return renamedAt && issuedAtMs <= renamedAt.getTime() ? 'revoked' : null;
+    }
     if (member.status === 'resigned') return 'resigned';
     if (member.accessRevokedAt && issuedAtMs <= member.accessRevokedAt.getTime()) return 'revoked';
     return null;

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../../persistence/db.js';
 import { aad } from '../../persistence/sealed-columns.js';
+import { upsertSql } from '../../persistence/repositories/sql-upsert.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import type { Logger } from '../../shared/logger.js';
 
@@ -67,6 +68,8 @@ export class StaffRenameService {
       );
       await execIn(em, 'DELETE FROM group_chat_members WHERE member_id = ? AND type = 1', [from]);
       c.channels = await this.moveChannelStaff(em, from, to, now);
+      // Remembered: sessions signed for the old userid before now are refused (StaffAccessService.checkSession).
+      await execIn(em, upsertSql(this.db.engine, 'staff_renames', ['old_userid', 'new_userid', 'renamed_at'], ['old_userid'], ['new_userid', 'renamed_at']), [from, to, now]);
       return c;
     });
     const moved = Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));

@@ -62,6 +62,12 @@ export class StaffRepository {
   }
 
   /** One staff member, or null. */
+  /** When `userid` was changed to another account in WeCom, if it was (table staff_renames). */
+  async renamedAt(userid: string): Promise<Date | null> {
+    const [row] = await this.db.query<{ renamed_at: number | string }>('SELECT renamed_at FROM staff_renames WHERE old_userid = ?', [userid]);
+    return row ? new Date(Number(row.renamed_at)) : null;
+  }
+
   async find(userid: string): Promise<StaffMember | null> {
     const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM staff WHERE userid = ?`, [userid]);
     return rows[0] ? map(rows[0]) : null;
