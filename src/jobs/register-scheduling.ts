@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { featureSlot } from '../shared/feature-slot.js';
 import { hostname } from 'node:os';
 import type { Container } from '../container.js';
 import type { Clock } from '../shared/clock.js';
@@ -60,13 +61,11 @@ export interface SchedulingModule {
   behaviourTags: BehaviourTaggingService | null;
 }
 
-const modules = new WeakMap<Container, SchedulingModule>();
+const modules = featureSlot<SchedulingModule>('scheduling');
 
 /** The scheduling module of a container (throws if `registerScheduling` did not run). */
 export function schedulingOf(c: Container): SchedulingModule {
-  const m = modules.get(c);
-  if (!m) throw new Error('scheduling is not wired into this container');
-  return m;
+  return modules.of(c);
 }
 
 /** Options for building the module (tests override settings or the clock). */

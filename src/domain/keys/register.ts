@@ -1,4 +1,5 @@
 import type { Container } from '../../container.js';
+import { featureSlot } from '../../shared/feature-slot.js';
 import { SecretRepository } from '../../persistence/repositories/secret.repository.js';
 import { DataKeysService } from './data-keys.service.js';
 
@@ -9,13 +10,11 @@ export interface KeysModule {
   erasureKey: Buffer;
 }
 
-const modules = new WeakMap<Container, KeysModule>();
+const modules = featureSlot<KeysModule>('keys');
 
 /** The keys module of a container (throws if `registerKeys` did not run). */
 export function keysOf(c: Container): KeysModule {
-  const m = modules.get(c);
-  if (!m) throw new Error('keys are not wired into this container');
-  return m;
+  return modules.of(c);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { featureSlot } from '../../shared/feature-slot.js';
 import type { Container } from '../../container.js';
 import { keysOf } from '../keys/register.js';
 import { ErasureRepository } from '../../persistence/repositories/erasure.repository.js';
@@ -12,13 +13,11 @@ export interface PrivacyModule {
   repo: ErasureRepository;
 }
 
-const modules = new WeakMap<Container, PrivacyModule>();
+const modules = featureSlot<PrivacyModule>('privacy');
 
 /** The privacy module of a container (throws if `registerPrivacy` did not run). */
 export function privacyOf(c: Container): PrivacyModule {
-  const m = modules.get(c);
-  if (!m) throw new Error('privacy is not wired into this container');
-  return m;
+  return modules.of(c);
 }
 
 /** Wire 删除个人信息: the erasure service and `POST /api/v1/customers/:externalUserId/erase`. */

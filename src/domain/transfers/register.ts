@@ -1,4 +1,5 @@
 import type { Container } from '../../container.js';
+import { featureSlot } from '../../shared/feature-slot.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';
 import type { ArchiveModule } from '../customers/register.js';
 import { TransferRepository } from '../../persistence/repositories/transfer.repository.js';
@@ -19,13 +20,11 @@ export interface TransfersModule {
   results: TransferResultsService;
 }
 
-const modules = new WeakMap<Container, TransfersModule>();
+const modules = featureSlot<TransfersModule>('transfers');
 
 /** The transfers module of a container (throws if `registerTransfers` did not run). */
 export function transfersOf(c: Container): TransfersModule {
-  const m = modules.get(c);
-  if (!m) throw new Error('transfers are not wired into this container');
-  return m;
+  return modules.of(c);
 }
 
 /**
