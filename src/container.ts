@@ -98,7 +98,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     if (ran.length > 0) log.info({ migrations: ran.map((m) => m.name) }, 'migrations applied');
   }
   installStatementDeadline(dataSource, config.dbStatementTimeoutMs);
-  const db = new Db(dataSource);
+  const db = new Db(dataSource, { apiReadTimeoutMs: config.apiStatementTimeoutMs });
   const metrics = createMetrics(opts.registry ?? new Registry(), { defaults: !opts.registry });
   const cipher = new FieldCipher(config.dataKey!, config.dataKeyReadOnly);
   const repos = {

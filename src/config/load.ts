@@ -18,6 +18,7 @@ const ENV_MAP: Record<string, string> = {
   DATABASE_URL: 'databaseUrl',
   DB_SKIP_MIGRATIONS: 'dbSkipMigrations',
   DB_STATEMENT_TIMEOUT_MS: 'dbStatementTimeoutMs',
+  API_STATEMENT_TIMEOUT_MS: 'apiStatementTimeoutMs',
   APP_TIMEZONE: 'appTimezone',
   LOG_LEVEL: 'logLevel',
   LOG_PRETTY: 'logPretty',

@@ -21,6 +21,12 @@ export const configSchema = z
      * it off. Migrations are not bounded.
      */
     dbStatementTimeoutMs: int(0, 3_600_000).default(60_000),
+    /**
+     * Deadline of one API read (customer lists, audience counts and previews): MariaDB `SET STATEMENT
+     * max_statement_time`, MySQL `MAX_EXECUTION_TIME`, and on SQLite the off-thread reader gives up and starts
+     * afresh. Past it the request gets 503 查询超时 (docs/security.md §Audience queries). 0 turns it off.
+     */
+    apiStatementTimeoutMs: int(0, 600_000).default(5_000),
     appTimezone: z.string().refine((tz) => {
       try {
         new Intl.DateTimeFormat('en', { timeZone: tz });

@@ -1,6 +1,9 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { engineOfDataSource, isDuplicateKeyError, isRetryableLockError, type DbEngine } from './data-source.js';
 import { SqliteDurableWriter } from './sqlite-durable-writer.js';
+import { SqliteReader } from './sqlite-reader.js';
+import { isStatementTimeoutError, QueryTimeoutError } from './query-timeout.error.js';
+import { withStatementDeadline, type MysqlFlavor } from './statement-deadline.js';
 
 /** The slice of mysql2's callback pool (TypeORM's MysqlDriver.pool) that `queryDurable` needs. */
 interface MysqlPool {
@@ -45,16 +48,61 @@ export class Db {
 
   /** SQLite file databases: durable statements run on a connection in a worker thread (see SqliteDurableWriter). */
   private readonly durableWriter: SqliteDurableWriter | undefined;
+  /** SQLite file databases: API reads run on a read-only connection in a worker thread (see SqliteReader). */
+  private readonly apiReader: SqliteReader | undefined;
+  /** Deadline of one API read (API_STATEMENT_TIMEOUT_MS); 0 for none. */
+  private readonly apiReadTimeoutMs: number;
+  private mysqlFlavor: Promise<MysqlFlavor> | undefined;
 
-  constructor(readonly dataSource: DataSource) {
+  constructor(
+    readonly dataSource: DataSource,
+    opts: { apiReadTimeoutMs?: number } = {},
+  ) {
     this.engine = engineOfDataSource(dataSource);
+    this.apiReadTimeoutMs = opts.apiReadTimeoutMs ?? 5_000;
     const file = this.engine === 'sqlite' ? (dataSource.options as { database?: unknown }).database : undefined;
-    if (typeof file === 'string' && file !== '' && file !== ':memory:') this.durableWriter = new SqliteDurableWriter(file);
+    if (typeof file === 'string' && file !== '' && file !== ':memory:') {
+      this.durableWriter = new SqliteDurableWriter(file);
+      this.apiReader = new SqliteReader(file, this.apiReadTimeoutMs);
+    }
   }
 
-  /** Stop the durable writer's thread after its writes in flight; the DataSource is closed by its owner. */
+  /** Stop the worker threads after their work in flight; the DataSource is closed by its owner. */
   async close(): Promise<void> {
+    await this.apiReader?.close();
     await this.durableWriter?.close();
+  }
+
+  /**
+   * A read-only SELECT on behalf of an API caller (customer lists, audience counts and previews), which any staff
+   * member can make as expensive as the language allows. It must never hold up the acknowledgement of a WeCom
+   * callback, and it gets a deadline of its own, much shorter than DB_STATEMENT_TIMEOUT_MS (docs/security.md
+   * §Audience queries): on an SQLite file it runs on the reader thread; on MariaDB/MySQL the server stops it at
+   * API_STATEMENT_TIMEOUT_MS. Past the deadline: QueryTimeoutError (503). An in-memory SQLite database has no second
+   * connection, so the read runs here as before.
+   */
+  async apiRead<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (this.apiReader) return this.apiReader.all<T>(sql, params);
+    if (this.engine === 'sqlite' || this.apiReadTimeoutMs <= 0) return this.query<T>(sql, params);
+    const flavor = await this.flavor();
+    try {
+      return (await this.dataSource.query(withStatementDeadline(sql, flavor, this.apiReadTimeoutMs), params)) as T[];
+    } catch (err) {
+      if (isStatementTimeoutError(err)) throw new QueryTimeoutError(this.apiReadTimeoutMs);
+      throw err;
+    }
+  }
+
+  /** MariaDB or MySQL, asked once: the per-statement deadline is written differently on each. */
+  private flavor(): Promise<MysqlFlavor> {
+    this.mysqlFlavor ??= this.dataSource.query('SELECT VERSION() AS v').then(
+      (rows: { v: string }[]) => (/mariadb/i.test(String(rows[0]?.v)) ? 'mariadb' : 'mysql'),
+      (err: unknown) => {
+        this.mysqlFlavor = undefined;
+        throw err;
+      },
+    );
+    return this.mysqlFlavor;
   }
 
   /** Run `fn` in a transaction. Keep it short: never call WeCom inside, and use only `em` within (not this Db). */

@@ -61,3 +61,21 @@ function guard(conn: ConnectionLike, timeoutMs: number): void {
     return addCommand(cmd);
   };
 }
+
+/** Which MySQL-protocol server a pool talks to: the per-statement deadline is spelled differently on each. */
+export type MysqlFlavor = 'mariadb' | 'mysql';
+
+/**
+ * One SELECT with a server-side deadline of its own, for API reads (docs/security.md §Audience queries): MariaDB's
+ * `SET STATEMENT max_statement_time=<seconds> FOR`, MySQL 8's optimizer hint `MAX_EXECUTION_TIME(<ms>)`. The
+ * server stops the statement and answers an error (isStatementTimeoutError), and the connection stays usable,
+ * unlike the client-side deadline above, which only protects against a server that stopped answering.
+ */
+export function withStatementDeadline(sql: string, flavor: MysqlFlavor, timeoutMs: number): string {
+  if (timeoutMs <= 0) return sql;
+  if (flavor === 'mariadb') return `SET STATEMENT max_statement_time=${(timeoutMs / 1000).toFixed(3)} FOR ${sql}`;
+  // The hint must follow the statement's first SELECT keyword; MySQL ignores it anywhere else.
+  const hinted = sql.replace(/^\s*SELECT\b/i, `SELECT /*+ MAX_EXECUTION_TIME(${Math.ceil(timeoutMs)}) */`);
+  if (hinted === sql) throw new TypeError('withStatementDeadline: only a statement starting with SELECT can carry MAX_EXECUTION_TIME');
+  return hinted;
+}

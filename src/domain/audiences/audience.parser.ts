@@ -6,6 +6,12 @@ import { buildPredicate, expectedOperator, expectedValue } from './audience.valu
 export const MAX_AUDIENCE_LENGTH = 4000;
 /** Deepest nesting of parentheses and NOTs, so hostile input cannot exhaust the stack. */
 export const MAX_AUDIENCE_DEPTH = 64;
+/**
+ * Most conditions (predicates and `all`) in one expression. Every condition costs work per customer in SQL, and
+ * a staff member may ask for any audience: 330 OR'd terms once froze the bot (docs/security.md §Audience queries).
+ * Real segments use a handful; 50 leaves room for long lists of tags or owners.
+ */
+export const MAX_AUDIENCE_TERMS = 50;
 
 /**
  * Parses an audience expression into its AST. `all` or blank text means everyone.
@@ -58,6 +64,7 @@ class Parser {
   private pos = 0;
   private lookahead: Token | null = null;
   private depth = 0;
+  private terms = 0;
 
   constructor(private readonly text: string) {}
 
@@ -107,6 +114,7 @@ class Parser {
       this.next();
       return inner;
     }
+    if (token.kind === 'word' && !this.isKeyword(token)) this.countTerm(token);
     if (token.kind === 'word' && token.value.toLowerCase() === 'all') {
       this.next();
       return { type: 'all' };
@@ -152,6 +160,15 @@ class Parser {
       );
     }
     return this.fail(token, EXPECT_FIELD);
+  }
+
+  private countTerm(token: Token): void {
+    if (++this.terms > MAX_AUDIENCE_TERMS) {
+      this.fail(token, {
+        zh: `表达式结尾（最多 ${MAX_AUDIENCE_TERMS} 个条件，请缩小人群条件）`,
+        en: `end of input (at most ${MAX_AUDIENCE_TERMS} conditions)`,
+      });
+    }
   }
 
   private nested<T>(opener: Token, parse: () => T): T {

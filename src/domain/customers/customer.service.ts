@@ -89,7 +89,7 @@ export class CustomerService {
   async preview(audience: string, viewer: Viewer): Promise<{ count: number; byStaff: { userid: string; count: number }[]; sample: CustomerListItem[] }> {
     const where = this.audienceWhere(audience, viewer);
     const sample = await this.customers.search(where, undefined, 1, 10);
-    const byStaff = await this.db.query<{ userid: string; n: number | string }>(
+    const byStaff = await this.db.apiRead<{ userid: string; n: number | string }>(
       `SELECT fr.userid AS userid, COUNT(DISTINCT fr.external_user_id) AS n FROM follow_relations fr JOIN customers c ON c.external_user_id = fr.external_user_id
        WHERE fr.status = 'active' AND ${where.sql} GROUP BY fr.userid ORDER BY n DESC, fr.userid`,
       where.params,

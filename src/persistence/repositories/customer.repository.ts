@@ -284,8 +284,9 @@ export class CustomerRepository {
       params.push(like, ...phoneIndexes, like);
     }
     const sqlWhere = clauses.join(' AND ');
-    const [{ n }] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${sqlWhere}`, params);
-    const rows = await this.db.query<Row>(`SELECT c.* FROM customers c WHERE ${sqlWhere} ORDER BY c.created_at DESC, c.external_user_id LIMIT ? OFFSET ?`, [
+    // API reads: off the event loop on SQLite, with the short API deadline on MySQL (docs/security.md §Audience queries).
+    const [{ n }] = await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${sqlWhere}`, params);
+    const rows = await this.db.apiRead<Row>(`SELECT c.* FROM customers c WHERE ${sqlWhere} ORDER BY c.created_at DESC, c.external_user_id LIMIT ? OFFSET ?`, [
       ...params,
       pageSize,
       (page - 1) * pageSize,
