@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import { AppError } from '../../shared/errors.js';
-import type { Logger } from '../../shared/logger.js';
+import { serializeError, type Logger } from '../../shared/logger.js';
 
 /**
  * The one error middleware, first in the chain. AppErrors become `{ error: { code, message } }` with their status;
@@ -28,7 +28,9 @@ export function errorHandler(log: Logger) {
         return;
       }
       if (err instanceof AppError) log.warn({ code: err.code, err: err.message, path: ctx.path }, 'operational error');
-      else log.error({ err: e, path: ctx.path }, 'unhandled error');
+      // Scrubbed here as well as by the logger's serializer: a failed statement carries its SQL and bound values
+      // (a searched phone number…), which must never reach a log line (docs/security.md §Logging).
+      else log.error({ err: serializeError(e), path: ctx.path }, 'unhandled error');
       ctx.status = err instanceof AppError ? err.status : 500;
       ctx.body = { error: { code: err instanceof AppError ? err.code : 'internal_error', message: '服务器内部错误' } };
     }
