@@ -58,6 +58,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** 413: the request is larger than this endpoint takes (bytes, rows); the message names the limit. */
+export class PayloadTooLargeError extends AppError {
+  constructor(message: string, code = 'payload_too_large', details?: unknown) {
+    super(413, code, message, true, details);
+  }
+}
+
 /** A WeCom API answered with a non-zero errcode. Branch on errcode, never on errmsg (reference §0). */
 export class WecomApiError extends AppError {
   constructor(

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
 import { TEST_DATA_KEY } from '../helpers/app.js';
 import { createDataSource } from '../../src/persistence/data-source.js';
+import { MAX_IMPORT_ROWS } from '../../src/domain/orders/order.service.js';
 
 // Real processes (tsx start-up, migrations) take seconds each; on a loaded 2-core CI machine 30 s is too tight.
 vi.setConfig({ testTimeout: 120_000 });
@@ -76,6 +77,18 @@ describe.each(testEngines())('wecom-ops orders import on %s', (engine) => {
     expect(failed?.code).toBe(1);
     expect(failed?.stdout).toContain('新增 imported 1 · 更新 updated 1 · 未变 unchanged 0 · 失败 failed 1');
     expect(failed?.stdout).toContain('第 2 行 line 2 [unknown_customer]');
+  });
+
+  it('refuses a CSV over the row limit whole (exit 2, the limit named, nothing imported), as the API does', async () => {
+    const header = 'orderNo,externalUserId,amount,orderedAt\n';
+    const rows = Array.from({ length: MAX_IMPORT_ROWS + 1 }, (_, i) => `BIG-${i},wmCliA,1,2026-03-01 10:00\n`).join('');
+    const big = file('too-many.csv', header + rows);
+    await expect(cli('orders', 'import', big)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining(`一次最多导入 ${MAX_IMPORT_ROWS} 行订单`) });
+    const ds = createDataSource({ databaseUrl: db.url });
+    await ds.initialize();
+    const [{ n }] = (await ds.query("SELECT COUNT(*) AS n FROM orders WHERE order_no LIKE 'BIG-%'")) as { n: number | string }[];
+    await ds.destroy();
+    expect(Number(n)).toBe(0);
   });
 
   it('exits 2 on bad usage, a missing file or a CSV without the required header', async () => {

@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/logger.js';
 import { newId } from '../../shared/ids.js';
 import type { CustomerService, Viewer } from '../customers/customer.service.js';
 import { parseOrderRow, type OrderRow, type OrderRowError, type RawOrderRow } from './order-input.js';
-import { parseOrdersCsv } from './orders-csv.js';
+import { readOrdersCsv, tooManyRowsError, type CsvImportLimits } from './orders-csv.js';
 
 /** What an import did. Re-importing the same rows reports them all as unchanged. */
 export interface OrderImportReport {
@@ -22,6 +22,15 @@ export interface OrderImportReport {
 export const IMPORT_CHUNK_ROWS = 500;
 /** A file of nothing but bad rows should not produce a reply as large as the file. */
 export const MAX_REPORTED_ERRORS = 1000;
+/**
+ * Most orders one import takes, CSV and JSON alike (API and CLI); one more is a 413 and nothing is imported
+ * (docs/security.md §Order import limits).
+ */
+export const MAX_IMPORT_ROWS = 50_000;
+/** Largest CSV one import takes (API and CLI); beyond it, 413. */
+export const MAX_CSV_BYTES = 5 * 1024 * 1024;
+/** The caps every CSV import runs under. */
+export const CSV_IMPORT_LIMITS: Readonly<CsvImportLimits> = Object.freeze({ maxRows: MAX_IMPORT_ROWS, maxBytes: MAX_CSV_BYTES });
 
 /** Order import (订单导入, idempotent by order number) and per-customer order lists. */
 export class OrderService {
@@ -41,13 +50,17 @@ export class OrderService {
     return this.orders.listForCustomer(ext, q.page, q.pageSize);
   }
 
-  /** Import CSV text (header row required; see parseOrdersCsv). */
-  importCsv(text: string): Promise<OrderImportReport> {
-    return this.importRows(parseOrdersCsv(text));
+  /**
+   * Import a CSV read piece by piece (an HTTP body, a file stream, or a whole text; header row required, see
+   * readOrdersCsv). The whole file is read and checked first, so one that breaks a cap imports nothing.
+   */
+  async importCsv(source: AsyncIterable<Uint8Array | string> | string): Promise<OrderImportReport> {
+    return this.importRows(await readOrdersCsv(typeof source === 'string' ? [source] : source, CSV_IMPORT_LIMITS));
   }
 
-  /** Import JSON order objects; `line` in errors is the 1-based position in the array. */
+  /** Import JSON order objects; `line` in errors is the 1-based position in the array. More than MAX_IMPORT_ROWS: 413. */
   importJson(items: unknown[]): Promise<OrderImportReport> {
+    if (items.length > MAX_IMPORT_ROWS) return Promise.reject(tooManyRowsError(MAX_IMPORT_ROWS));
     const rows: RawOrderRow[] = [];
     const refused: OrderRowError[] = [];
     items.forEach((item, i) => {

@@ -1,12 +1,14 @@
+import { createReadStream, type ReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppError } from '../../shared/errors.js';
-import type { OrderImportReport, OrderService } from './order.service.js';
+import { MAX_CSV_BYTES, MAX_IMPORT_ROWS, type OrderImportReport, type OrderService } from './order.service.js';
 
 const USAGE = `用法 / usage:
   wecom-ops orders import <file.csv|file.json> [--json]
     CSV: header orderNo,externalUserId,amount,orderedAt (or 订单号,客户ID,金额,下单时间), UTF-8
+    At most ${MAX_IMPORT_ROWS} orders and ${MAX_CSV_BYTES / (1024 * 1024)} MB per file; a larger file imports nothing
     JSON: { "orders": [{ "orderNo", "externalUserId", "amount", "orderedAt" }] } or a bare array
 `;
 
@@ -30,15 +32,19 @@ export async function ordersCommand(sub: string | undefined, args: string[], ord
     err.write(USAGE);
     return 2;
   }
-  let input: { csv: string } | { items: unknown[] };
+  let input: { csv: ReadStream } | { items: unknown[] };
   try {
-    const text = new TextDecoder('utf-8').decode(await readFile(file));
     if (extname(file).toLowerCase() === '.json') {
-      const parsed: unknown = JSON.parse(text);
+      const parsed: unknown = JSON.parse(new TextDecoder('utf-8').decode(await readFile(file)));
       const items = Array.isArray(parsed) ? parsed : (parsed as { orders?: unknown } | null)?.orders;
       if (!Array.isArray(items)) throw new Error('JSON 应为 { "orders": [...] } 或数组 / expected { "orders": [...] } or an array');
       input = { items };
-    } else input = { csv: text };
+    } else {
+      // Streamed through the same reader and caps as POST /api/v1/orders/import (docs/security.md §Order import limits).
+      const stream = createReadStream(file);
+      await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+      input = { csv: stream };
+    }
   } catch (e) {
     err.write(`无法读取 ${file} / cannot read: ${(e as Error).message}\n`);
     return 2;
@@ -47,7 +53,8 @@ export async function ordersCommand(sub: string | undefined, args: string[], ord
   try {
     report = 'csv' in input ? await orders.importCsv(input.csv) : await orders.importJson(input.items);
   } catch (e) {
-    // A file the import refuses whole (no header, not UTF-8) is the operator's to fix; anything else propagates.
+    // A file the import refuses whole (no header, not UTF-8, over the row or size cap) is the operator's to fix;
+    // anything else propagates.
     if (!(e instanceof AppError && e.expose)) throw e;
     err.write(`无法导入 ${file} / cannot import: ${e.message}\n`);
     return 2;
