@@ -211,13 +211,15 @@ export class BroadcastRepository {
   /** Size, opted-out and reachable counts of an audience (a compiled condition over `customers c`). */
   async summarizeAudience(where: SqlCondition): Promise<AudienceSummary> {
     const active = "EXISTS (SELECT 1 FROM follow_relations r WHERE r.external_user_id = c.external_user_id AND r.status = 'active')";
-    const [t] = await this.db.query<{ n: number | string; opted: number | string | null; reachable: number | string | null }>(
+    // Counted for an API caller (POST /api/v1/broadcasts): API reads, off the event loop on SQLite and under
+    // API_STATEMENT_TIMEOUT_MS on MySQL (docs/security.md §Audience queries).
+    const [t] = await this.db.apiRead<{ n: number | string; opted: number | string | null; reachable: number | string | null }>(
       `SELECT COUNT(*) AS n, SUM(CASE WHEN c.opted_out = 1 THEN 1 ELSE 0 END) AS opted,
          SUM(CASE WHEN c.opted_out = 0 AND ${active} THEN 1 ELSE 0 END) AS reachable
        FROM customers c WHERE ${where.sql}`,
       where.params,
     );
-    const per = await this.db.query<{ n: number | string }>(
+    const per = await this.db.apiRead<{ n: number | string }>(
       `SELECT COUNT(DISTINCT fr.external_user_id) AS n FROM follow_relations fr JOIN customers c ON c.external_user_id = fr.external_user_id
        WHERE fr.status = 'active' AND c.opted_out = 0 AND (${where.sql}) GROUP BY fr.userid`,
       where.params,
