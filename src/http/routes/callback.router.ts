@@ -8,9 +8,12 @@ import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import { toError } from '../../shared/errors.js';
 import { DeadlineError, withDeadline } from '../../shared/deadline.js';
+import { BodyTooLargeError, discardRest, readChunks } from '../stream-body.js';
 
 /** Bodies over this are refused unread (contract: 1 MiB). */
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
+/** After a refusal, this much more is read and dropped so the client can read the 400; beyond it the socket closes. */
+const DISCARD_CEILING_BYTES = 16 * 1024 * 1024;
 
 export interface CallbackRouterDeps {
   inbox: InboxService;
@@ -24,15 +27,20 @@ export interface CallbackRouterDeps {
 }
 
 
+/**
+ * The raw body, at most `limit` bytes. Over the limit the rest is read and dropped rather than the stream destroyed:
+ * a destroyed request has no socket left, so the 400 could not be sent and `ctx.ip` threw, which turned an oversized
+ * chunked body into a 500 (docs/security.md §Request bodies).
+ */
 async function readBody(ctx: Context, limit: number): Promise<string> {
-  const declared = Number(ctx.get('content-length') || 0);
-  if (declared > limit) throw new CallbackRejection('body_too_large', `body of ${declared} bytes exceeds ${limit}`);
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new CallbackRejection('body_too_large', `body exceeds ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of readChunks(ctx.req, limit)) chunks.push(chunk);
+  } catch (err) {
+    if (!(err instanceof BodyTooLargeError)) throw err;
+    chunks.length = 0;
+    discardRest(ctx.req, DISCARD_CEILING_BYTES);
+    throw new CallbackRejection('body_too_large', err.message);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
@@ -51,9 +59,9 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
     nextKeyLogged = true;
     d.log.info('callback signed with the next Token/EncodingAESKey: WeCom has switched; make them WECOM_TOKEN/WECOM_ENCODING_AES_KEY and unset WECOM_NEXT_*');
   };
-  const reject = (ctx: Context, err: CallbackRejection) => {
+  const reject = (ctx: Context, err: CallbackRejection, ip: string) => {
     d.metrics.callbackRejected.inc({ reason: err.reason });
-    d.log.warn({ reason: err.reason, detail: err.message, ip: ctx.ip }, 'callback rejected');
+    d.log.warn({ reason: err.reason, detail: err.message, ip }, 'callback rejected');
     ctx.status = err.status;
     ctx.type = 'text/plain';
     ctx.body = reasonText[err.reason];
@@ -71,13 +79,15 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
       ctx.type = 'text/plain';
       ctx.body = echo;
     } catch (err) {
-      if (err instanceof CallbackRejection) return reject(ctx, err);
+      if (err instanceof CallbackRejection) return reject(ctx, err, ctx.ip);
       throw err;
     }
   });
 
   router.post('/wecom/callback', async (ctx) => {
     const started = process.hrtime.bigint();
+    // Read before the body: the address comes from the socket, which a client may break off mid-body.
+    const ip = ctx.ip;
     let fields: Record<string, string | string[]>;
     try {
       const body = await readBody(ctx, MAX_CALLBACK_BYTES);
@@ -88,7 +98,7 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
         onNextKey,
       });
     } catch (err) {
-      if (err instanceof CallbackRejection) return reject(ctx, err);
+      if (err instanceof CallbackRejection) return reject(ctx, err, ip);
       throw err;
     }
     try {
