@@ -25,6 +25,7 @@ const ENV_MAP: Record<string, string> = {
   DATA_KEY: 'dataKey',
   DATA_KEY_READ_ONLY: 'dataKeyReadOnly',
   AUTH_MAX_FAILURES: 'auth.maxFailures',
+  STAFF_MAY_CREATE_TAGS: 'staffMayCreateTags',
   ADMIN_TOKEN: 'adminToken',
   PUBLIC_URL: 'publicUrl',
   WECOM_CORP_ID: 'wecom.corpId',

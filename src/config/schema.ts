@@ -54,6 +54,8 @@ export const configSchema = z
     auth: z
       .object({ maxFailures: int(1, 100_000).default(20), windowMs: int(1000, 86_400_000).default(600_000) })
       .prefault({}),
+    /** Staff may name tags that do not exist yet, which creates them as company-wide corp tags (docs/security.md §Staff tags). */
+    staffMayCreateTags: bool.default(false),
     adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
     publicUrl: z.string().url().optional(),
     wecom: z.object({

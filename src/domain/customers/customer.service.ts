@@ -51,6 +51,12 @@ export interface CustomerPatch {
   optedOut?: boolean;
 }
 
+/** Settings of CustomerService (config). */
+export interface CustomerServiceOptions {
+  /** STAFF_MAY_CREATE_TAGS: staff may name tags that do not exist yet, which creates them as corp tags. */
+  staffMayCreateTags?: boolean;
+}
+
 /** Reading and editing customer archives, audience queries and manual tags. */
 export class CustomerService {
   constructor(
@@ -66,6 +72,7 @@ export class CustomerService {
     private readonly timezone: string,
     private readonly notes: NoteRepository,
     private readonly orders: OrderRepository,
+    private readonly options: CustomerServiceOptions = {},
   ) {}
 
   /** The WHERE fragment for an audience expression (400 on a syntax error), scoped to a staff viewer. */
@@ -147,7 +154,11 @@ export class CustomerService {
   async changeTags(ext: string, change: { add: string[]; remove: string[] }, viewer: Viewer): Promise<CustomerTag[]> {
     await this.assertVisible(ext, viewer);
     await this.customers.get(ext);
-    const toAdd = await this.library.ensureTags(change.add);
+    // Corp tags are company-wide, and POST /api/v1/tags refuses staff: staff apply existing tags only, unless an
+    // operator allows more (STAFF_MAY_CREATE_TAGS; docs/security.md §Staff tags). Checked for every name before
+    // anything is applied, so a refused request changes nothing.
+    const mayCreate = viewer.role !== 'staff' || this.options.staffMayCreateTags === true;
+    const toAdd = mayCreate ? await this.library.ensureTags(change.add) : await this.library.existingTags(change.add);
     await this.tagging.addTags({ externalUserId: ext, tags: toAdd, source: 'manual' });
     const removeIds: string[] = [];
     for (const ref of change.remove) {

@@ -111,7 +111,9 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
   const messenger = new StaffMessenger(new StaffMessageRepository(db), () => wecom, clock, log.child({ component: 'staff-messages' }), tz);
   const churn = new ChurnService(db, repos.customers, repos.relations, c.repos.timeline, sources, channels, messenger, clock, log, c.config.alerts?.adminUserids ?? [], staff);
   const kf = new KfSyncService(db, repos.kfCursors, repos.customers, c.repos.timeline, tagRules, wecom, clock);
-  const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, c.repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders);
+  const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, c.repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders, {
+    staffMayCreateTags: c.config.staffMayCreateTags,
+  });
   const notes = new NoteService(db, repos.notes, c.repos.timeline, customers, staff, clock);
   const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, log, tz);
   const requiredTags = async () => [

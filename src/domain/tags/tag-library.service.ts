@@ -138,6 +138,30 @@ export class TagLibraryService {
     return out;
   }
 
+  /**
+   * The live tags these references name, never creating one (add_corp_tag is not called): for callers who may
+   * apply tags but not create them (staff, docs/security.md §Staff tags). The library is refreshed from WeCom once
+   * if a name is missing, since a tag made in the admin console may not have reached us yet. Any name still
+   * unknown is a 400 `unknown_tag` listing all of them.
+   */
+  async existingTags(refs: string[]): Promise<Tag[]> {
+    const found = new Map<string, Tag | null>();
+    for (const ref of refs) found.set(ref, await this.resolve(ref));
+    if ([...found.values()].some((t) => !t)) {
+      await this.store(await this.wecom.getCorpTagList());
+      for (const [ref, t] of found) if (!t) found.set(ref, await this.resolve(ref));
+    }
+    const unknown = [...found].filter(([, t]) => !t).map(([ref]) => ref.trim());
+    if (unknown.length > 0) {
+      throw new ValidationError(
+        `标签${unknown.map((r) => `「${r}」`).join('、')}不存在，请联系运营人员创建 / unknown tag: ${unknown.join(', ')} (ask an operator to create it)`,
+        { unknown },
+        'unknown_tag',
+      );
+    }
+    return refs.map((ref) => found.get(ref)!);
+  }
+
   /** Create a tag for the console: a WeCom corp tag, or a local-only tag when `isLocal`. */
   async createTag(input: { group?: string; name: string; isLocal?: boolean }): Promise<Tag> {
     const ref = input.group ? `${input.group}/${input.name}` : input.name;
