@@ -25,6 +25,8 @@ const ENV_MAP: Record<string, string> = {
   DATA_KEY: 'dataKey',
   DATA_KEY_READ_ONLY: 'dataKeyReadOnly',
   AUTH_MAX_FAILURES: 'auth.maxFailures',
+  SEARCH_MAX_PER_MINUTE: 'search.maxPerMinute',
+  SEARCH_MAX_PER_DAY: 'search.maxPerDay',
   STAFF_MAY_CREATE_TAGS: 'staffMayCreateTags',
   ADMIN_TOKEN: 'adminToken',
   PUBLIC_URL: 'publicUrl',

@@ -54,6 +54,14 @@ export const configSchema = z
     auth: z
       .object({ maxFailures: int(1, 100_000).default(20), windowMs: int(1000, 86_400_000).default(600_000) })
       .prefault({}),
+    /**
+     * Customer searches with `q` per principal (API token, sidebar session, ADMIN_TOKEN), counted in the database
+     * across instances; over either budget the answer is 429 (docs/security.md §Phone search). 0 turns the daily
+     * budget off.
+     */
+    search: z
+      .object({ maxPerMinute: int(1, 100_000).default(30), maxPerDay: int(0, 10_000_000).default(600) })
+      .prefault({}),
     /** Staff may name tags that do not exist yet, which creates them as company-wide corp tags (docs/security.md §Staff tags). */
     staffMayCreateTags: bool.default(false),
     adminToken: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -16,11 +16,14 @@ import { compileAudience } from '../audiences/audience.compiler.js';
 import { parseAudience } from '../audiences/audience.parser.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
 import type { CustomerTaggingService } from '../tags/customer-tagging.service.js';
+import type { SearchBudget } from './search-budget.js';
 
 /** Who is asking: staff principals see only customers they follow. */
 export interface Viewer {
   role: 'admin' | 'operator' | 'staff';
   userid: string | null;
+  /** The principal's search-budget key (principalKey) when the request came over HTTP; internal callers have none. */
+  principal?: string;
 }
 
 /** A customer with tags and owners, for lists. */
@@ -55,6 +58,8 @@ export interface CustomerPatch {
 export interface CustomerServiceOptions {
   /** STAFF_MAY_CREATE_TAGS: staff may name tags that do not exist yet, which creates them as corp tags. */
   staffMayCreateTags?: boolean;
+  /** Searches (`q`) per principal and window; over budget, list() throws 429 (docs/security.md §Phone search). */
+  searchBudget?: Pick<SearchBudget, 'spend'>;
 }
 
 /** Reading and editing customer archives, audience queries and manual tags. */
@@ -86,9 +91,17 @@ export class CustomerService {
     };
   }
 
-  /** A page of customers in an audience, optionally searched by name, remark or phone. */
+  /**
+   * A page of customers in an audience, optionally searched (`q`) by name, remark or phone. A phone matches only
+   * when `q` is a whole number (the blind index compares the complete normalized number, never a part), and a staff
+   * viewer's search covers only the customers they follow. Every search with `q` is counted against the
+   * principal's budget first (429 beyond it), so guessing the digits a mask hides is not practical
+   * (docs/security.md §Phone search).
+   */
   async list(input: { audience?: string; q?: string; page: number; pageSize: number }, viewer: Viewer): Promise<{ items: CustomerListItem[]; total: number }> {
-    const { items, total } = await this.customers.search(this.audienceWhere(input.audience, viewer), input.q, input.page, input.pageSize);
+    const where = this.audienceWhere(input.audience, viewer);
+    if (input.q && viewer.principal && this.options.searchBudget) await this.options.searchBudget.spend(viewer.principal);
+    const { items, total } = await this.customers.search(where, input.q, input.page, input.pageSize);
     return { items: await this.decorate(items), total };
   }
 

@@ -24,6 +24,8 @@ import { StaffRenameService } from './staff-rename.service.js';
 import { StaffMessageRepository } from '../../persistence/repositories/staff-message.repository.js';
 import { KfSyncService } from './kf-sync.service.js';
 import { CustomerService } from './customer.service.js';
+import { SearchBudget } from './search-budget.js';
+import { SearchBudgetRepository } from '../../persistence/repositories/search-budget.repository.js';
 import { FullSyncService } from './full-sync.service.js';
 import { NoteService } from './note.service.js';
 import { OrderService } from '../orders/order.service.js';
@@ -113,6 +115,7 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
   const kf = new KfSyncService(db, repos.kfCursors, repos.customers, c.repos.timeline, tagRules, wecom, clock);
   const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, c.repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders, {
     staffMayCreateTags: c.config.staffMayCreateTags,
+    searchBudget: new SearchBudget(new SearchBudgetRepository(db), clock, log.child({ component: 'search-budget' }), c.config.search),
   });
   const notes = new NoteService(db, repos.notes, c.repos.timeline, customers, staff, clock);
   const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, log, tz);

@@ -5,6 +5,8 @@ import type { Principal } from '../../domain/auth/api-token.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { requireRole } from '../middleware/auth.js';
 import { bodyOf } from '../body.js';
+import { principalKey } from '../../domain/customers/search-budget.js';
+import { TooManyRequestsError } from '../../shared/errors.js';
 import { presentArchive, presentCustomerItem, presentTags } from '../presenters/customer.presenter.js';
 
 const listQuery = pageQuery.extend({ audience: z.string().max(4000).optional(), q: z.string().trim().max(100).optional() });
@@ -30,9 +32,9 @@ const patchBody = z
 /** `{ add: [tagName], remove: [tagName] }`, shared with the sidebar API. */
 export const tagsBody = z.object({ add: z.array(z.string().trim().min(1).max(61)).max(50).default([]), remove: z.array(z.string().trim().min(1).max(61)).max(50).default([]) });
 
-/** The viewer behind a request. */
+/** The viewer behind a request, with the key its search budget is counted under (docs/security.md §Phone search). */
 export function viewerOf(principal: Principal): Viewer {
-  return { role: principal.role, userid: principal.userid };
+  return { role: principal.role, userid: principal.userid, principal: principalKey(principal) };
 }
 
 /** `/api/v1/customers`: list with audience and search, archive, edits, manual tags. Staff see their own customers. */
@@ -41,7 +43,11 @@ export function customersRouter(customers: CustomerService): Router {
   router.use(requireRole('staff'));
   router.get('/', async (ctx) => {
     const q = parseInput(listQuery, ctx.query);
-    const { items, total } = await customers.list(q, viewerOf(ctx.state.principal));
+    const { items, total } = await customers.list(q, viewerOf(ctx.state.principal)).catch((err: unknown) => {
+      // Over the search budget: say when to come back.
+      if (err instanceof TooManyRequestsError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+      throw err;
+    });
     ctx.body = { items: items.map(presentCustomerItem), total };
   });
   router.get('/:externalUserId', async (ctx) => {

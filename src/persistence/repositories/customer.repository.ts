@@ -3,7 +3,7 @@ import { execIn, type Db } from '../db.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { forUpdate } from './sql-upsert.js';
-import { normalizePhone } from '../../shared/phone.js';
+import { normalizePhone, wholePhoneQuery } from '../../shared/phone.js';
 import { aad } from '../sealed-columns.js';
 
 /** Customer activity, as audiences see it. */
@@ -274,11 +274,14 @@ export class CustomerRepository {
     const clauses = [where.sql];
     const params = [...where.params];
     if (q) {
-      // Under every configured DATA_KEY: during a key rotation some phones are still indexed under the old one.
-      const phoneIndexes = this.cipher.blindIndexes(normalizePhone(q) || q);
+      // A phone matches by its whole number only, and only when q is written as one (docs/security.md §Phone
+      // search). Under every configured DATA_KEY: during a key rotation some phones are still indexed under the old one.
+      const phone = wholePhoneQuery(q);
+      const phoneIndexes = phone ? this.cipher.blindIndexes(phone) : [];
+      const byPhone = phoneIndexes.length > 0 ? ` OR c.phone_index IN (${phoneIndexes.map(() => '?').join(',')})` : '';
       clauses.push(
         // '!' as the LIKE escape: a backslash means different things in SQLite and MySQL string literals.
-        `(c.name LIKE ? ESCAPE '!' OR c.phone_index IN (${phoneIndexes.map(() => '?').join(',')}) OR EXISTS (SELECT 1 FROM follow_relations fr WHERE fr.external_user_id = c.external_user_id AND fr.remark LIKE ? ESCAPE '!'))`,
+        `(c.name LIKE ? ESCAPE '!'${byPhone} OR EXISTS (SELECT 1 FROM follow_relations fr WHERE fr.external_user_id = c.external_user_id AND fr.remark LIKE ? ESCAPE '!'))`,
       );
       const like = `%${q.replace(/[!%_]/g, (m) => `!${m}`)}%`;
       params.push(like, ...phoneIndexes, like);
