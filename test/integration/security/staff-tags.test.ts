@@ -1,7 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../../helpers/databases.js';
-import { api } from '../../helpers/app.js';
-import { startArchiveApp, type ArchiveApp } from '../customers.harness.js';
+import { api, startTestApp } from '../../helpers/app.js';
+import type { Container } from '../../../src/container.js';
+import type { ArchiveModule } from '../../../src/domain/customers/register.js';
+import type { WecomSandbox } from '../../../src/wecom/sandbox/sandbox.js';
+import type { DbEngine } from '../../../src/persistence/data-source.js';
+
+/** The bot with its in-process sandbox (seeded demo corp) and the archive wired, workers running. */
+interface ArchiveApp {
+  url: string;
+  container: Container;
+  sandbox: WecomSandbox;
+  archive: ArchiveModule;
+  close(): Promise<void>;
+}
+
+async function startArchiveApp(engine: DbEngine, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<ArchiveApp> {
+  const app = await startTestApp(engine, {
+    env: opts.env,
+    overrides: { inbox: { pollIntervalMs: 200 }, sandbox: { seed: true } },
+    build: { sandbox: { callbackRetryDelaysMs: [100, 100, 100] } },
+    startServices: true,
+  });
+  const archive = (app.container as Container & { archive?: ArchiveModule }).archive;
+  if (!archive || !app.container.sandbox) throw new Error('archive or sandbox not wired');
+  return { url: app.url, container: app.container, sandbox: app.container.sandbox, archive, close: app.close };
+}
 
 /** Cookies as a browser keeps them (every request here goes to /sidebar/…, so paths do not matter). */
 class CookieJar {
