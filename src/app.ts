@@ -11,9 +11,10 @@ import { eventsRouter } from './http/routes/events.router.js';
 
 /** Build the Koa app. Never listens: tests drive `createApp(c).callback()`. */
 export function createApp(c: Container): Koa {
-  // Behind a load balancer: X-Forwarded-* are trusted, and the client address is the one the nearest proxy appended
-  // (maxIpsCount 1), not whatever a client wrote into X-Forwarded-For itself (it keys the API's failure throttle).
-  const app = new Koa({ proxy: true, maxIpsCount: 1 });
+  // X-Forwarded-* only with TRUST_PROXY=N proxies in front: then the client address is the one the Nth-nearest proxy
+  // appended, not whatever a client wrote itself (it keys the API's failure throttle). Default 0: the socket's
+  // address, X-Forwarded-* ignored (docs/security.md §Proxies and the public origin).
+  const app = new Koa(c.config.trustProxy > 0 ? { proxy: true, maxIpsCount: c.config.trustProxy } : { proxy: false });
   app.use(errorHandler(c.log));
   app.use(requestContext());
 

@@ -9,6 +9,7 @@ import type { Role } from './domain/auth/api-token.service.js';
 import type { InboxStatus } from './domain/inbox/inbound-event.js';
 import type { ArchiveModule } from './domain/customers/register.js';
 import { ensureDemoChannel } from './domain/channels/demo-channel.js';
+import { SANDBOX_CORP } from './wecom/sandbox-identity.js';
 
 const USAGE = `用法 / usage: wecom-ops <command>
 
@@ -79,7 +80,7 @@ export async function main(argv: string[]): Promise<void> {
           log.warn({ err: (err as Error).message }, 'could not create the demo channel');
           return null;
         }) : null;
-        printSandboxBanner(running.url, demo?.state ?? 'demo');
+        printSandboxBanner(running.url, demo?.state ?? 'demo', cfg.hostIsSandboxDefault);
         // First start against the sandbox: pull its demo corp (5 staff, 200 customers) into the archive.
         const [{ n }] = await c.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM follow_relations');
         if (archive && Number(n) === 0) {
@@ -231,6 +232,10 @@ export async function main(argv: string[]): Promise<void> {
         port,
         host: cfg.host,
         callbackUrl: cfg.sandbox.callbackUrl ?? `http://127.0.0.1:${cfg.port}/wecom/callback`,
+        // The bot started from the same data directory (or with the same WECOM_TOKEN/WECOM_ENCODING_AES_KEY) has
+        // the same callback keys (config/load.ts ensureSandboxKeys).
+        corp: { ...SANDBOX_CORP, token: cfg.wecom.token!, encodingAesKey: cfg.wecom.encodingAesKey! },
+        siteOrigin: cfg.publicUrl,
         logger: log,
       });
       process.stdout.write(`WeCom sandbox: ${s.url}  (WECOM_API_BASE=${s.url}, callbacks → ${cfg.sandbox.callbackUrl ?? `http://127.0.0.1:${cfg.port}/wecom/callback`})\n`);
@@ -241,11 +246,13 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-function printSandboxBanner(url: string, demoState: string): void {
+function printSandboxBanner(url: string, demoState: string, loopbackOnly: boolean): void {
   process.stdout.write(
     [
       '',
       '  wecom-ops 已启动（内置企业微信沙箱模式）/ running against the built-in WeCom sandbox',
+      ...(loopbackOnly ? ['  仅本机可访问（127.0.0.1）；对外提供请设置 HOST / this machine only (127.0.0.1); set HOST to listen elsewhere'] : []),
+      '  沙箱控制接口 /sandbox/_control 只接受本机连接 / the sandbox controls answer this machine only',
       `  控制台 Console:   ${url}/console/  (令牌 token: npx wecom-ops token create --role admin)`,
       `  管理 API Admin API: ${url}/api/v1/`,
       `  健康检查 Health:  ${url}/readyz`,

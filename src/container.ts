@@ -22,6 +22,7 @@ import type { Logger } from './shared/logger.js';
 import { WecomClient, type WecomClientOptions } from './wecom/client/wecom.client.js';
 import type { WecomGateway } from './wecom/client/gateway.js';
 import { WecomSandbox } from './wecom/sandbox/sandbox.js';
+import { SANDBOX_CORP } from './wecom/sandbox-identity.js';
 import { WecomCredentialRepository } from './persistence/repositories/wecom-credential.repository.js';
 import { registerArchive } from './domain/customers/register.js';
 import { registerScheduling } from './jobs/register-scheduling.js';
@@ -116,7 +117,14 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     },
   });
   const sandbox = config.sandboxEnabled
-    ? new WecomSandbox({ clock, logger: log.child({ component: 'sandbox' }), ...opts.sandbox })
+    ? new WecomSandbox({
+        clock,
+        logger: log.child({ component: 'sandbox' }),
+        // The callback keys are this data directory's (config/load.ts ensureSandboxKeys), not public constants.
+        corp: { ...SANDBOX_CORP, token: config.wecom.token!, encodingAesKey: config.wecom.encodingAesKey! },
+        siteOrigin: config.publicUrl,
+        ...opts.sandbox,
+      })
     : null;
   if (sandbox && config.sandbox.seed) sandbox.seed();
   const wecomClient = new WecomClient({

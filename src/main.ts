@@ -4,6 +4,7 @@ import { createApp } from './app.js';
 import { buildContainer, type BuildOptions, type Container } from './container.js';
 import type { AppConfig } from './config/schema.js';
 import type { Logger } from './shared/logger.js';
+import { secureSqliteFiles } from './persistence/data-source.js';
 
 /** A running server, for `serve` and in-process tests. */
 export interface Running {
@@ -18,6 +19,15 @@ export interface Running {
  * Stop runs in reverse: stop taking requests, stop services (in-flight work finishes or is released), close the DB.
  */
 export async function startServer(config: AppConfig, log: Logger, opts: BuildOptions = {}): Promise<Running> {
+  if (config.databaseUrl.startsWith('sqlite:')) {
+    const file = config.databaseUrl.slice('sqlite:'.length);
+    if (file && file !== ':memory:') {
+      const tightened = secureSqliteFiles(file);
+      if (tightened.length > 0) {
+        log.warn({ files: tightened }, '数据库文件原先其他用户可读，已改为仅所有者可读写（0600）/ database files were readable by other users; now 0600 (docs/security.md §Files at rest)');
+      }
+    }
+  }
   const container = await buildContainer(config, log, opts);
   const app = createApp(container);
   const server = createServer(app.callback());
@@ -29,6 +39,13 @@ export async function startServer(config: AppConfig, log: Logger, opts: BuildOpt
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  if (config.hostIsSandboxDefault) {
+    // docs/security.md §Sandbox exposure: the sandbox's controls and demo identity stay on this machine by default.
+    log.info(
+      { host: config.host, port },
+      '沙箱模式：只监听本机 127.0.0.1，其他机器无法访问；如需对外提供，请设置 HOST（如 HOST=0.0.0.0）/ sandbox mode: listening on 127.0.0.1 only; set HOST (e.g. HOST=0.0.0.0) to listen on other addresses',
+    );
+  }
   for (const f of container.onListen) f(url);
   for (const s of container.services) await s.start();
   let stopping: Promise<void> | null = null;

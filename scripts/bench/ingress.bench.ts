@@ -8,9 +8,11 @@ import { createTestDatabase } from '../../test/helpers/databases.js';
 import { spawnServer } from '../../test/helpers/child-server.js';
 import { sealCallback } from '../../src/wecom/crypto.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
+import { TEST_SANDBOX_KEYS } from '../../test/helpers/callbacks.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const creds = { token: SANDBOX_CORP.token, encodingAesKey: SANDBOX_CORP.encodingAesKey, receiveId: SANDBOX_CORP.corpId };
+// spawnServer gives the bench server these keys (WECOM_TOKEN/WECOM_ENCODING_AES_KEY).
+const creds = { token: TEST_SANDBOX_KEYS.token, encodingAesKey: TEST_SANDBOX_KEYS.encodingAesKey, receiveId: SANDBOX_CORP.corpId };
 
 /** Pre-seal unique events (distinct ExternalUserID and ChangeType payloads) so the load generator only sends. */
 function sealedEvents(n: number): { path: string; body: string }[] {

@@ -4,7 +4,13 @@
  * Prints `READY <url>`.
  */
 import { startSandboxServer } from '../../src/wecom/sandbox/server.js';
+import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 
-const running = await startSandboxServer({ port: 0, seed: true });
+// The callback keys spawnServer hands every child (WECOM_TOKEN/WECOM_ENCODING_AES_KEY), so the bot accepts them.
+const running = await startSandboxServer({
+  port: 0,
+  seed: true,
+  corp: { ...SANDBOX_CORP, token: process.env.WECOM_TOKEN!, encodingAesKey: process.env.WECOM_ENCODING_AES_KEY! },
+});
 process.stdout.write(`READY ${running.url}\n`);
 process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));

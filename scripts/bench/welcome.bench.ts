@@ -4,6 +4,7 @@ import { spawnServer, type ChildServer } from '../../test/helpers/child-server.j
 import type { DbEngine } from '../../src/persistence/data-source.js';
 import { sealCallback } from '../../src/wecom/crypto.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
+import { TEST_SANDBOX_KEYS } from '../../test/helpers/callbacks.js';
 
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
 
@@ -54,7 +55,7 @@ function ordinaryEvent(ext: string): { path: string; body: string } {
     `<xml><ToUserName><![CDATA[${SANDBOX_CORP.corpId}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>` +
     `<CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_contact]]></Event>` +
     `<ChangeType><![CDATA[edit_external_contact]]></ChangeType><UserID><![CDATA[zhangsan]]></UserID><ExternalUserID><![CDATA[${ext}]]></ExternalUserID></xml>`;
-  const s = sealCallback({ token: SANDBOX_CORP.token, encodingAesKey: SANDBOX_CORP.encodingAesKey, receiveId: SANDBOX_CORP.corpId }, xml);
+  const s = sealCallback({ token: TEST_SANDBOX_KEYS.token, encodingAesKey: TEST_SANDBOX_KEYS.encodingAesKey, receiveId: SANDBOX_CORP.corpId }, xml);
   return { path: `/wecom/callback?${new URLSearchParams(s.query)}`, body: s.body };
 }
 

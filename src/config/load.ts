@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { configSchema, crossFieldProblems, type AppConfig } from './schema.js';
-import { SANDBOX_CORP } from '../wecom/sandbox-identity.js';
+import { SANDBOX_CORP, randomSandboxKeys, type SandboxCallbackKeys } from '../wecom/sandbox-identity.js';
 
 /** Thrown when configuration is invalid; `problems` lists every one of them. */
 export class ConfigError extends Error {
@@ -15,6 +15,7 @@ export class ConfigError extends Error {
 const ENV_MAP: Record<string, string> = {
   PORT: 'port',
   HOST: 'host',
+  TRUST_PROXY: 'trustProxy',
   DATABASE_URL: 'databaseUrl',
   DB_SKIP_MIGRATIONS: 'dbSkipMigrations',
   DB_STATEMENT_TIMEOUT_MS: 'dbStatementTimeoutMs',
@@ -124,14 +125,23 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
 
   const c = parsed.data;
   const sandboxEnabled = c.sandbox.enabled ?? !c.wecom.corpId;
+  // Sandbox mode (no real corp, or the in-process sandbox) listens on loopback unless HOST says otherwise:
+  // its controls and demo identity must not face the network (docs/security.md §Sandbox exposure).
+  const sandboxMode = sandboxEnabled || !c.wecom.corpId;
+  const host = c.host ?? (sandboxMode ? '127.0.0.1' : '0.0.0.0');
+  const hostIsSandboxDefault = c.host === undefined && sandboxMode;
   const wecom = { ...c.wecom };
   if (!wecom.corpId) {
-    // No real corp: play against the built-in sandbox with its fixed demo identity.
+    // No real corp: play against the built-in sandbox with its fixed demo identity, and callback keys of this data
+    // directory unless WECOM_TOKEN/WECOM_ENCODING_AES_KEY are given (tests, the bench).
     wecom.corpId = SANDBOX_CORP.corpId;
     wecom.agentId ??= SANDBOX_CORP.agentId;
     wecom.secret ??= SANDBOX_CORP.secret;
-    wecom.token ??= SANDBOX_CORP.token;
-    wecom.encodingAesKey ??= SANDBOX_CORP.encodingAesKey;
+    if (!wecom.token || !wecom.encodingAesKey) {
+      const keys = ensureSandboxKeys(c.databaseUrl);
+      wecom.token ??= keys.token;
+      wecom.encodingAesKey ??= keys.encodingAesKey;
+    }
     // The sandbox identity only works against a sandbox: in-process under /sandbox, or else the standalone one
     // (`wecom-ops sandbox`). Never aim it at the real qyapi.weixin.qq.com.
     if (!env.WECOM_API_BASE) {
@@ -140,13 +150,47 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   }
   let dataKey = c.dataKey;
   if (!dataKey && c.databaseUrl.startsWith('sqlite:')) dataKey = ensureLocalDataKey(c.databaseUrl);
-  return Object.freeze({ ...c, wecom, dataKey, sandboxEnabled, wecomCorpId: wecom.corpId });
+  return Object.freeze({ ...c, host, hostIsSandboxDefault, wecom, dataKey, sandboxEnabled, wecomCorpId: wecom.corpId });
+}
+
+/** The data directory: the SQLite file's directory, else ./data (MySQL, `sqlite::memory:`). */
+export function dataDirOf(databaseUrl: string): string {
+  if (!databaseUrl.startsWith('sqlite:')) return resolve('data');
+  const dbPath = databaseUrl.slice('sqlite:'.length);
+  return dbPath === ':memory:' || dbPath === '' ? resolve('data') : dirname(resolve(dbPath));
+}
+
+/**
+ * The sandbox's callback Token and EncodingAESKey, generated once per data directory into `sandbox-keys.json`
+ * (mode 0600) and kept across restarts, so the in-process sandbox, a standalone `wecom-ops sandbox` started from the
+ * same directory and the bot agree, while nobody else knows them (docs/security.md §Sandbox exposure).
+ */
+export function ensureSandboxKeys(databaseUrl: string): SandboxCallbackKeys {
+  // An in-memory database has no data directory and lives as long as the process: so do its keys.
+  if (databaseUrl === 'sqlite::memory:' || databaseUrl === 'sqlite:') return randomSandboxKeys();
+  const dir = dataDirOf(databaseUrl);
+  const file = join(dir, 'sandbox-keys.json');
+  if (existsSync(file)) {
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<SandboxCallbackKeys>;
+    if (typeof parsed.token === 'string' && /^[A-Za-z0-9]{43}$/.test(parsed.encodingAesKey ?? '')) return parsed as SandboxCallbackKeys;
+    throw new ConfigError([`${file}: 沙箱回调密钥文件已损坏，删除后重启会重新生成 / corrupt sandbox callback keys; delete it to generate new ones`]);
+  }
+  mkdirSync(dir, { recursive: true });
+  const keys = randomSandboxKeys();
+  // wx: two processes starting at once must not each write their own keys; the loser reads the winner's.
+  try {
+    writeFileSync(file, `${JSON.stringify(keys)}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return ensureSandboxKeys(databaseUrl);
+    throw err;
+  }
+  return keys;
 }
 
 /** With the embedded database, generate DATA_KEY once into ./data/ next to it (contract: "generated into ./data/"). */
 function ensureLocalDataKey(databaseUrl: string): string {
-  const dbPath = databaseUrl.slice('sqlite:'.length);
-  const dir = dbPath === ':memory:' ? resolve('data') : dirname(resolve(dbPath));
+  const dir = dataDirOf(databaseUrl);
   const file = join(dir, 'data-key');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dir, { recursive: true });

@@ -10,7 +10,17 @@ export const configSchema = z
   .object({
     env: z.string().default('development'),
     port: int(0, 65535),
-    host: z.string().min(1),
+    /**
+     * Listen address. Unset: 0.0.0.0 with real WeCom credentials, 127.0.0.1 in sandbox mode, whose controls and
+     * public demo identity must not face the network (docs/security.md §Sandbox exposure).
+     */
+    host: z.string().min(1).optional(),
+    /**
+     * How many reverse proxies in front of the bot append to X-Forwarded-For. 0 (default): X-Forwarded-* are ignored
+     * and the client address is the socket's. N: the address the Nth-nearest proxy appended is the client's, and
+     * X-Forwarded-Proto/-Host are honoured (docs/security.md §Proxies and the public origin).
+     */
+    trustProxy: int(0, 10).default(0),
     databaseUrl: z
       .string()
       .regex(/^(sqlite:|mysql:\/\/)/, 'must start with sqlite: or mysql://'),
@@ -146,11 +156,19 @@ export const configSchema = z
  * Rules across fields, checked on the raw input so they are reported together with type errors (zod skips
  * refinements once a field fails).
  */
-export function crossFieldProblems(raw: { databaseUrl?: unknown; dataKey?: unknown; wecom?: Record<string, unknown> }): string[] {
+export function crossFieldProblems(raw: { databaseUrl?: unknown; dataKey?: unknown; publicUrl?: unknown; wecom?: Record<string, unknown> }): string[] {
   const problems: string[] = [];
   if (raw.wecom?.corpId) {
     for (const [key, env] of [['secret', 'WECOM_SECRET'], ['token', 'WECOM_TOKEN'], ['encodingAesKey', 'WECOM_ENCODING_AES_KEY']] as const) {
       if (!raw.wecom[key]) problems.push(`wecom.${key} (${env}): required when WECOM_CORP_ID is set`);
+    }
+    // The sidebar's origin (JS-SDK signatures, OAuth redirect_uri) must never come from a request's Host or
+    // X-Forwarded-Host (docs/security.md §Proxies and the public origin).
+    if (!raw.publicUrl) {
+      problems.push(
+        'publicUrl (PUBLIC_URL): 使用真实企业微信凭据（已设置 WECOM_CORP_ID）时必须设置 PUBLIC_URL，即员工浏览器访问本服务的地址，如 PUBLIC_URL=https://ops.example.com（须是应用的可信域名）' +
+          ' / required when WECOM_CORP_ID is set: the address staff browsers use to reach this server, e.g. PUBLIC_URL=https://ops.example.com (a trusted domain of the app)',
+      );
     }
   }
   if (Boolean(raw.wecom?.nextToken) !== Boolean(raw.wecom?.nextEncodingAesKey)) {
@@ -163,4 +181,11 @@ export function crossFieldProblems(raw: { databaseUrl?: unknown; dataKey?: unkno
 }
 
 /** The validated, frozen configuration passed through constructors. */
-export type AppConfig = z.infer<typeof configSchema> & { sandboxEnabled: boolean; wecomCorpId: string };
+export type AppConfig = z.infer<typeof configSchema> & {
+  sandboxEnabled: boolean;
+  wecomCorpId: string;
+  /** The listen address actually used (HOST, or the default for the mode). */
+  host: string;
+  /** True when HOST was not set and sandbox mode chose 127.0.0.1 (said at start). */
+  hostIsSandboxDefault: boolean;
+};

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DataSource, type DataSourceOptions, type EntitySchema, type MigrationInterface } from 'typeorm';
 
@@ -48,7 +48,7 @@ export function createDataSource(input: DataSourceInput): DataSource {
     };
   } else {
     const file = input.databaseUrl.slice('sqlite:'.length) || ':memory:';
-    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    if (file !== ':memory:') secureSqliteFiles(file);
     options = {
       ...common,
       type: 'better-sqlite3',
@@ -70,6 +70,33 @@ export function createDataSource(input: DataSourceInput): DataSource {
     };
   }
   return new DataSource(options);
+}
+
+/**
+ * Owner-only (0600) SQLite files: they hold names, remarks, notes and KF text (docs/security.md §Files at rest).
+ * Creates the database file 0600 before SQLite opens it; SQLite gives the -wal and -shm it creates later the main
+ * file's permissions. Files left looser by an older version are tightened. Returns the paths whose mode was changed,
+ * so the caller can log it. Idempotent.
+ */
+export function secureSqliteFiles(file: string): string[] {
+  const path = resolve(file);
+  mkdirSync(dirname(path), { recursive: true });
+  // 'a' creates without truncating; the mode applies only when the file is created (umask can only narrow it).
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  const changed: string[] = [];
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    let mode: number;
+    try {
+      mode = statSync(f).mode;
+    } catch {
+      continue; // -wal/-shm exist only while a connection is open
+    }
+    if ((mode & 0o077) !== 0) {
+      chmodSync(f, 0o600);
+      changed.push(f);
+    }
+  }
+  return changed;
 }
 
 /** The engine behind an initialized DataSource. */

@@ -8,6 +8,7 @@ import { createApp } from '../../src/app.js';
 import { silentLogger, type Logger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
+import { TEST_SANDBOX_KEYS } from './callbacks.js';
 
 /** A test DATA_KEY (never used outside tests). */
 export const TEST_DATA_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -17,7 +18,18 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 /** Config for tests: NODE_ENV=test, a given database, sandbox identity unless overridden. */
 export function testConfig(databaseUrl: string, overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): AppConfig {
   return loadConfig({
-    env: { NODE_ENV: 'test', DATABASE_URL: databaseUrl, DATA_KEY: TEST_DATA_KEY, ADMIN_TOKEN: TEST_ADMIN_TOKEN, PORT: '0', HOST: '127.0.0.1', ...env },
+    env: {
+      NODE_ENV: 'test',
+      DATABASE_URL: databaseUrl,
+      DATA_KEY: TEST_DATA_KEY,
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      // Known sandbox callback keys, so tests can sign callbacks (an install generates its own).
+      WECOM_TOKEN: TEST_SANDBOX_KEYS.token,
+      WECOM_ENCODING_AES_KEY: TEST_SANDBOX_KEYS.encodingAesKey,
+      ...env,
+    },
     overrides,
   });
 }

@@ -1,10 +1,20 @@
 import { sealCallback, type CallbackCredentials } from '../../src/wecom/crypto.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 
+/**
+ * Known callback keys for tests and the bench. A real sandbox install generates its own per data directory
+ * (config/load.ts ensureSandboxKeys); tests pass these as WECOM_TOKEN/WECOM_ENCODING_AES_KEY (testConfig,
+ * spawnServer) so they can sign callbacks the app accepts.
+ */
+export const TEST_SANDBOX_KEYS = Object.freeze({
+  token: 'SandboxCallbackToken01',
+  encodingAesKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+});
+
 /** The callback credentials of the test/sandbox corp. */
 export const SANDBOX_CREDS: CallbackCredentials = {
-  token: SANDBOX_CORP.token,
-  encodingAesKey: SANDBOX_CORP.encodingAesKey,
+  token: TEST_SANDBOX_KEYS.token,
+  encodingAesKey: TEST_SANDBOX_KEYS.encodingAesKey,
   receiveId: SANDBOX_CORP.corpId,
 };
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
+import { TEST_SANDBOX_KEYS } from './callbacks.js';
 
 /** A server running in a child process. */
 export interface ChildServer {
@@ -26,7 +27,16 @@ export async function spawnServer(script: string, env: Record<string, string>, t
   const isGroup = wrapper.length > 0;
   const proc = spawn(cmd, args, {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...env },
+    // Known sandbox callback keys (test/helpers/callbacks.ts) unless the test gives others.
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      WECOM_TOKEN: TEST_SANDBOX_KEYS.token,
+      WECOM_ENCODING_AES_KEY: TEST_SANDBOX_KEYS.encodingAesKey,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: isGroup,
   });

@@ -8,11 +8,15 @@ import { AuthThrottle } from '../../src/domain/auth/auth-throttle.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 
-/** A client guessing API tokens (reliability §3.1, §7 test 20): 401s, then 429 with Retry-After, on every instance. */
-describe.each(testEngines())('failed API authentications on %s', (engine) => {
+/**
+ * A client guessing API tokens (reliability §3.1, §7 test 20): 401s, then 429 with Retry-After, on every instance.
+ * Behind one load balancer (TRUST_PROXY=1): the address it appended is the client's (docs/security.md §Proxies and
+ * the public origin).
+ */
+describe.each(testEngines())('failed API authentications behind one trusted proxy (TRUST_PROXY=1) on %s', (engine) => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp(engine, { overrides: { auth: { maxFailures: 5, windowMs: 600_000 } } });
+    app = await startTestApp(engine, { overrides: { auth: { maxFailures: 5, windowMs: 600_000 } }, env: { TRUST_PROXY: '1' } });
   });
   afterAll(() => app?.close());
 
@@ -45,5 +49,30 @@ describe.each(testEngines())('failed API authentications on %s', (engine) => {
     } finally {
       await ds.destroy();
     }
+  });
+});
+
+/**
+ * Finding 7 of issue #10: with the default TRUST_PROXY=0 nothing in X-Forwarded-For counts. A client that writes a
+ * new address into it on every request is still one client (its socket's address): it neither dodges the throttle
+ * nor adds a throttle row per request.
+ */
+describe.each(testEngines())('failed API authentications with no trusted proxy (TRUST_PROXY=0, the default) on %s', (engine) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp(engine, { overrides: { auth: { maxFailures: 5, windowMs: 600_000 } } });
+  });
+  afterAll(() => app?.close());
+
+  it('a forged X-Forwarded-For per request does not dodge the throttle, and adds no row per forged address', async () => {
+    expect(app.config.trustProxy).toBe(0);
+    const forged = (i: number) => ({ authorization: `Bearer wo_forged_${i}`, 'x-forwarded-for': `198.51.100.${i + 1}` });
+    for (let i = 0; i < 5; i++) expect((await fetch(`${app.url}/api/v1/events`, { headers: forged(i) })).status).toBe(401);
+    const refused = await fetch(`${app.url}/api/v1/events`, { headers: forged(5) });
+    expect(refused.status).toBe(429);
+    // Counted against the socket's address only: one subject, whatever the header said.
+    const rows = await app.container.db.query<{ subject: string }>('SELECT DISTINCT subject FROM auth_failures');
+    expect(rows).toHaveLength(1);
+    expect(rows[0].subject).toContain('127.0.0.1');
   });
 });

@@ -11,6 +11,8 @@ import type { InboundEvent } from '../../src/domain/inbox/inbound-event.js';
 const OFFICIAL_ENV = {
   WECOM_CORP_ID: OFFICIAL.corpId,
   WECOM_SECRET: 'unused-in-this-test',
+  // Required with real credentials (docs/security.md §Proxies and the public origin).
+  PUBLIC_URL: 'https://ops.example.com',
   WECOM_TOKEN: OFFICIAL.token,
   WECOM_ENCODING_AES_KEY: OFFICIAL.encodingAesKey,
   // The official vectors are from 2016; the replay window would (rightly) reject them.

@@ -169,13 +169,13 @@ describe.each(testEngines())('staff sidebar (聊天工具栏) over HTTP with the
     expect(other.body.error.code).toBe('customer_not_found');
   });
 
-  it('marks the cookies Secure when the request came over https (X-Forwarded-Proto behind a proxy)', async () => {
+  it('ignores X-Forwarded-Proto without a trusted proxy (TRUST_PROXY=0); behind one it marks cookies Secure (public-origin.test.ts)', async () => {
     const jar = new CookieJar();
     const res = await browse(jar, '/sidebar/', { headers: { 'x-forwarded-proto': 'https' } });
     expect(res.status).toBe(302);
-    expect(jar.lastSet.get('wo_sidebar_oauth')).toMatch(/;\s*secure/i);
+    expect(jar.lastSet.get('wo_sidebar_oauth')).not.toMatch(/;\s*secure/i);
     const authorize = new URL(res.headers.get('location')!, app.url);
-    expect(authorize.searchParams.get('redirect_uri')).toMatch(/^https:\/\//);
+    expect(authorize.searchParams.get('redirect_uri')).toBe(`${app.url}/sidebar/oauth/callback`);
   });
 
   it('answers 401 for a missing, tampered, forged or expired session, and does not take bearer tokens', async () => {

@@ -10,6 +10,7 @@ import { SANDBOX_CORP } from '../../wecom/sandbox-identity.js';
 import { quickRepliesRouter } from '../../http/routes/quick-replies.router.js';
 import { sidebarRouter } from '../../http/routes/sidebar.router.js';
 import { sidebarApiRouter } from '../../http/routes/sidebar-api.router.js';
+import { SelfOrigin } from '../../http/origin.js';
 
 /** Default quick replies shipped in config/. */
 export const DEFAULT_QUICK_REPLIES_FILE = resolve('config/quick-replies.json');
@@ -49,6 +50,9 @@ export async function registerSidebar(c: Container): Promise<void> {
   const replies = new QuickReplyService(new QuickReplyRepository(c.db), customers, staff, c.clock, c.log.child({ module: 'quick-replies' }));
   const sessions = new StaffSessionService([c.config.dataKey!, ...c.config.dataKeyReadOnly], c.wecom, c.clock);
   const jssdk = new JssdkConfigService(c.wecom, c.clock, { corpId: c.config.wecomCorpId, agentId: c.config.wecom.agentId });
+  // PUBLIC_URL, or (sandbox mode only: it is required otherwise) the URL the server listens on.
+  const origin = new SelfOrigin(c.config.publicUrl);
+  c.onListen.push((url) => origin.learn(url));
   c.apiRouters.push(quickRepliesRouter(replies));
   c.publicRouters.push(
     sidebarRouter({
@@ -56,11 +60,11 @@ export async function registerSidebar(c: Container): Promise<void> {
       corpId: c.config.wecomCorpId,
       agentId: c.config.wecom.agentId,
       authorizeUrl: authorizeUrlOf(c),
-      publicUrl: c.config.publicUrl,
+      origin,
       access,
       log: c.log.child({ module: 'sidebar' }),
     }),
-    sidebarApiRouter({ sessions, access, customers, notes, replies, jssdk, staff, publicUrl: c.config.publicUrl }),
+    sidebarApiRouter({ sessions, access, customers, notes, replies, jssdk, staff, origin }),
   );
   holder.sidebar = { sessions, replies, jssdk };
   await replies.seedDefaults(DEFAULT_QUICK_REPLIES_FILE);

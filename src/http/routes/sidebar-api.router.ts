@@ -10,7 +10,7 @@ import type { StaffSessionService } from '../../domain/auth/staff-session.servic
 import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
-import { selfOrigin } from '../origin.js';
+import type { SelfOrigin } from '../origin.js';
 import { requireSameOriginWrite, sidebarSession } from '../middleware/sidebar-session.js';
 import { presentArchive, presentTags } from '../presenters/customer.presenter.js';
 import { presentNote } from '../presenters/note.presenter.js';
@@ -34,8 +34,8 @@ export interface SidebarApiDeps {
   replies: QuickReplyService;
   jssdk: JssdkConfigService;
   staff: Pick<StaffRepository, 'displayName'>;
-  /** PUBLIC_URL, when set: the only origin whose sidebar pages are signed. Otherwise the request's own origin. */
-  publicUrl?: string;
+  /** This site's origin (PUBLIC_URL or the listen URL, never the request's): the only one whose pages are signed. */
+  origin: Pick<SelfOrigin, 'get'>;
 }
 
 /**
@@ -53,7 +53,7 @@ export function sidebarApiRouter(d: SidebarApiDeps): Router {
   });
   router.get('/jssdk-config', async (ctx) => {
     const { url } = parseInput(configQuery, ctx.query);
-    ctx.body = await d.jssdk.configFor(url, selfOrigin(ctx, d.publicUrl));
+    ctx.body = await d.jssdk.configFor(url, d.origin.get());
   });
   router.get('/customers/:externalUserId', async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);

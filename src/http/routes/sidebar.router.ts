@@ -11,7 +11,7 @@ import type { Logger } from '../../shared/logger.js';
 import { toError } from '../../shared/errors.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE, cookieOptions } from '../middleware/sidebar-session.js';
 import { presentSidebarErrorPage } from '../presenters/sidebar-page.presenter.js';
-import { selfOrigin } from '../origin.js';
+import type { SelfOrigin } from '../origin.js';
 
 const WEB_DIR = resolve(import.meta.dirname, '../../web/sidebar');
 const require = createRequire(import.meta.url);
@@ -41,8 +41,11 @@ export interface SidebarPageDeps {
   agentId: number | undefined;
   /** WeCom's OAuth authorize endpoint (reference §4.16), or the sandbox's stand-in when offline. */
   authorizeUrl: string;
-  /** PUBLIC_URL, when set: the origin of the OAuth redirect_uri (it must be the app's 可信域名). */
-  publicUrl?: string;
+  /**
+   * This site's origin (PUBLIC_URL, or in sandbox mode the listen URL): the OAuth redirect_uri's, which must be the
+   * app's 可信域名. Never the request's Host or X-Forwarded-Host (docs/security.md §Proxies and the public origin).
+   */
+  origin: Pick<SelfOrigin, 'get'>;
   /** Refuses revoked sessions and resigned members' sign-ins (StaffAccessService). */
   access?: Pick<StaffAccessService, 'checkSession' | 'maySignIn'>;
   log: Logger;
@@ -61,10 +64,10 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
     .replace('__WECOM_JSSDK_VERSION__', encodeURIComponent(jssdkVersion))
     .replace('__SIDEBAR_JS_VERSION__', createHash('sha256').update(pageJs).digest('hex').slice(0, 12));
 
-  const authorizeUrlFor = (ctx: Context, state: string) => {
+  const authorizeUrlFor = (state: string) => {
     const q = new URLSearchParams({
       appid: d.corpId,
-      redirect_uri: `${selfOrigin(ctx, d.publicUrl)}/sidebar/oauth/callback`,
+      redirect_uri: `${d.origin.get()}/sidebar/oauth/callback`,
       response_type: 'code',
       // snsapi_base: silent, userid only; agentid names the app whose 可信域名 the redirect must match (§4.16).
       scope: 'snsapi_base',
@@ -93,7 +96,7 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
       if (cookie) ctx.cookies.set(SESSION_COOKIE, null, cookieOptions(ctx, '/sidebar', undefined));
       const start = d.sessions.begin(ctx.querystring);
       ctx.cookies.set(SIGN_IN_COOKIE, start.binding, cookieOptions(ctx, '/sidebar/oauth', start.maxAgeMs));
-      ctx.redirect(authorizeUrlFor(ctx, start.state));
+      ctx.redirect(authorizeUrlFor(start.state));
       return;
     }
     ctx.type = 'text/html; charset=utf-8';

@@ -27,9 +27,15 @@ export interface AuthorizeHost {
 // state: a-zA-Z0-9, at most 128 bytes (reference §4.16).
 const STATE = /^[a-zA-Z0-9]{0,128}$/;
 
-/** Handle one authorize request. */
-export function handleAuthorize(host: AuthorizeHost, query: Record<string, string>): AuthorizeResponse {
-  const problem = checkRequest(host.options, query);
+/** Where the bot's sidebar receives the code (src/http/routes/sidebar.router.ts). */
+export const SIDEBAR_OAUTH_CALLBACK_PATH = '/sidebar/oauth/callback';
+
+/**
+ * Handle one authorize request. `siteOrigins` are this site's own origins (PUBLIC_URL, the bot's listen URL): the
+ * stand-in hands codes only to `<one of them>/sidebar/oauth/callback`, the way WeCom checks the app's 可信域名.
+ */
+export function handleAuthorize(host: AuthorizeHost, query: Record<string, string>, siteOrigins: string[]): AuthorizeResponse {
+  const problem = checkRequest(host.options, query, siteOrigins);
   if (problem) return { httpStatus: 400, html: page('无法完成授权', `<p class="err">${esc(problem)}</p>`) };
   const redirect = new URL(query.redirect_uri);
   const back = (code: string) => {
@@ -46,7 +52,7 @@ export function handleAuthorize(host: AuthorizeHost, query: Record<string, strin
 }
 
 /** What WeCom itself would refuse, in its words where the reference has them. */
-function checkRequest(options: ResolvedSandboxOptions, q: Record<string, string>): string | null {
+function checkRequest(options: ResolvedSandboxOptions, q: Record<string, string>, siteOrigins: string[]): string | null {
   if (q.appid !== options.corp.corpId) return `appid 不是本企业的 CorpID（40013 invalid corpid）`;
   if (q.response_type !== 'code') return 'response_type 必须为 code';
   if (q.scope !== 'snsapi_base' && q.scope !== 'snsapi_privateinfo') return 'scope 必须为 snsapi_base 或 snsapi_privateinfo';
@@ -60,8 +66,13 @@ function checkRequest(options: ResolvedSandboxOptions, q: Record<string, string>
   } catch {
     return 'redirect_uri 不是有效的网址';
   }
-  // WeCom checks the domain against the app's 可信域名 (50001); the sandbox trusts any http(s) host.
+  // WeCom checks the domain against the app's 可信域名 (50001). The sandbox knows exactly one site, the bot, so a
+  // code for any member never goes anywhere else (docs/security.md §Sandbox exposure).
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'redirect_uri 必须是 http 或 https 网址（50001）';
+  if (!siteOrigins.includes(url.origin) || url.pathname !== SIDEBAR_OAUTH_CALLBACK_PATH) {
+    const allowed = siteOrigins.length ? siteOrigins.map((o) => `${o}${SIDEBAR_OAUTH_CALLBACK_PATH}`).join('、') : '（尚未知道本站地址 / site address not known yet）';
+    return `redirect_uri 只能是本站的侧边栏登录回调：${allowed}（50001 redirect_uri 与可信域名不一致）/ redirect_uri must be this site's sidebar sign-in callback`;
+  }
   return null;
 }
 

@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, NotFoundError, ValidationError, toError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { SANDBOX_CORP } from '../sandbox-identity.js';
+import { SANDBOX_CORP, randomSandboxKeys } from '../sandbox-identity.js';
 import type { ApiContext, ApiRequest, ApiTable, ResolvedSandboxOptions, SandboxCorp, UploadedFile } from './api-types.js';
 import { contactApis } from './apis/contacts.api.js';
 import { contactWayApis } from './apis/contact-ways.api.js';
@@ -30,8 +30,13 @@ import { SandboxStore, type SandboxTag, type SandboxTransfer } from './store.js'
 export interface WecomSandboxOptions {
   clock: Clock;
   logger: Logger;
-  /** The corp the sandbox plays; defaults to SANDBOX_CORP. */
+  /** The corp the sandbox plays; defaults to SANDBOX_CORP with callback keys made up for this instance. */
   corp?: SandboxCorp;
+  /**
+   * PUBLIC_URL of the bot, when set: the sign-in stand-in redirects only to `<this origin or the callback URL's
+   * origin>/sidebar/oauth/callback` (docs/security.md §Sandbox exposure).
+   */
+  siteOrigin?: string;
   /** Lifetime of access tokens (WeCom: 7200 s, reference §3). */
   tokenTtlSeconds?: number;
   /** Where callbacks are POSTed; without one they are only recorded. */
@@ -93,6 +98,7 @@ export class WecomSandbox {
   private readonly deliverer: CallbackDeliverer;
   private readonly callLog: SandboxCall[] = [];
   private callbackUrl: string | undefined;
+  private readonly siteOrigin: string | undefined;
   /** Shift of the sandbox's "WeCom time" from the injected clock (see setClock). */
   private clockOffsetMs = 0;
 
@@ -101,8 +107,9 @@ export class WecomSandbox {
     this.clock = { now: () => new Date(opts.clock.now().getTime() + this.clockOffsetMs) };
     this.logger = opts.logger;
     this.callbackUrl = opts.callbackUrl;
+    this.siteOrigin = opts.siteOrigin ? new URL(opts.siteOrigin).origin : undefined;
     this.options = {
-      corp: opts.corp ?? { ...SANDBOX_CORP },
+      corp: opts.corp ?? { ...SANDBOX_CORP, ...randomSandboxKeys() },
       tokenTtlSeconds: opts.tokenTtlSeconds ?? 7200,
       massQuota: opts.massQuota ?? 'days_of_month',
       followUserPageSize: opts.followUserPageSize ?? 500,
@@ -216,7 +223,7 @@ export class WecomSandbox {
       const query = Object.fromEntries(Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]));
       if (area === 'connect') {
         if (rest !== 'oauth2/authorize' || ctx.method !== 'GET') return next();
-        const result = handleAuthorize(this, query);
+        const result = handleAuthorize(this, query, this.siteRedirectOrigins());
         ctx.status = result.httpStatus;
         ctx.set('Cache-Control', 'no-store');
         if (result.location) ctx.set('Location', result.location);
@@ -226,6 +233,19 @@ export class WecomSandbox {
           ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
           ctx.body = result.html;
         }
+        return;
+      }
+      if (area === '_control' && !isLoopbackAddress(ctx.req.socket?.remoteAddress)) {
+        // The controls act as WeCom and its users (mint sign-in codes, add customers, read every callback): only
+        // from this machine, judged by the TCP peer alone, never by ctx.ip / X-Forwarded-For, which a client
+        // writes itself (docs/security.md §Sandbox exposure). Checked before the body is read.
+        ctx.status = 403;
+        ctx.body = {
+          error: {
+            code: 'sandbox_control_loopback_only',
+            message: '沙箱控制接口只接受本机（127.0.0.1 / ::1）发起的连接 / the sandbox controls answer connections from this machine only',
+          },
+        };
         return;
       }
       const parsed = await readRequestBody(ctx);
@@ -297,6 +317,20 @@ export class WecomSandbox {
     this.clockOffsetMs = 0;
     if (at) this.clockOffsetMs = at.getTime() - this.clock.now().getTime();
     return this.clock.now();
+  }
+
+  /** Origins the sign-in stand-in may redirect to: PUBLIC_URL's, and the bot's own (where callbacks go). */
+  private siteRedirectOrigins(): string[] {
+    const origins: string[] = [];
+    if (this.siteOrigin) origins.push(this.siteOrigin);
+    if (this.callbackUrl) {
+      try {
+        origins.push(new URL(this.callbackUrl).origin);
+      } catch {
+        // An unparsable callback URL names no site.
+      }
+    }
+    return origins;
   }
 
   setCallbackUrl(url: string | undefined): void {
@@ -703,4 +737,15 @@ export class WecomSandbox {
       }),
     );
   }
+}
+
+/**
+ * True when a TCP peer address is this machine: 127.0.0.0/8, ::1, or an IPv4-mapped 127.x. `undefined` (a socket
+ * already destroyed) is not.
+ */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4)) return true;
+  return address === '::1' || address === '0:0:0:0:0:0:0:1';
 }

@@ -27,10 +27,10 @@ async function startReceiver(script: Array<number | 'hang'> = []) {
 }
 
 /** Verify and decrypt one received callback with the bot's crypto, then parse it. */
-function decrypt(r: Received) {
+function decrypt(r: Received, corp: { token: string; encodingAesKey: string; corpId: string }) {
   const encrypt = extractEncrypt(r.body);
   const plain = openCallback(
-    { token: SANDBOX_CORP.token, encodingAesKey: SANDBOX_CORP.encodingAesKey, receiveId: SANDBOX_CORP.corpId },
+    { token: corp.token, encodingAesKey: corp.encodingAesKey, receiveId: corp.corpId },
     { signature: r.query.get('msg_signature') ?? undefined, timestamp: r.query.get('timestamp') ?? undefined, nonce: r.query.get('nonce') ?? undefined },
     encrypt,
   );
@@ -57,7 +57,7 @@ describe('WecomSandbox callbacks', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ externalUserId: expect.any(String), welcomeCode: expect.any(String), callback: { status: 'delivered', attempts: 1, lastHttpStatus: 200 } });
     expect(receiver.received).toHaveLength(1);
-    const msg = decrypt(receiver.received[0]);
+    const msg = decrypt(receiver.received[0], env.sandbox.options.corp);
     expect(msg).toEqual({
       ToUserName: SANDBOX_CORP.corpId,
       FromUserName: 'sys',
@@ -84,7 +84,7 @@ describe('WecomSandbox callbacks', () => {
     expect(res.body.callback).toEqual({ id: 1, status: 'delivered', attempts: 3, lastHttpStatus: 200 });
     expect(receiver.received).toHaveLength(3);
     // Every attempt is independently signed and decrypts to the same event.
-    const payloads = receiver.received.map((r) => decrypt(r).ExternalUserID);
+    const payloads = receiver.received.map((r) => decrypt(r, env.sandbox.options.corp).ExternalUserID);
     expect(new Set(payloads)).toEqual(new Set([res.body.externalUserId]));
   });
 
@@ -105,7 +105,7 @@ describe('WecomSandbox callbacks', () => {
     expect(edited.body.tagIds).toHaveLength(1);
     await http(`${env.base}/_control/customers/delete-staff`, { json: relation });
     await http(`${env.base}/_control/staff/delete-customer`, { json: { ...relation, source: 'DELETE_BY_TRANSFER' } });
-    const events = receiver.received.slice(1).map(decrypt);
+    const events = receiver.received.slice(1).map((r) => decrypt(r, env.sandbox.options.corp));
     expect(events.map((e) => e.ChangeType)).toEqual(['edit_external_contact', 'del_follow_user', 'del_external_contact']);
     expect(events[2]).toMatchObject({ UserID: 'zhaoliu', ExternalUserID: added.externalUserId, Source: 'DELETE_BY_TRANSFER' });
     expect(events[0]).not.toHaveProperty('WelcomeCode');
@@ -119,7 +119,7 @@ describe('WecomSandbox callbacks', () => {
     const [groupId, silverId] = created.body.ids;
     await http(`${env.base}/_control/tags/change`, { json: { action: 'update', id: silverId, name: '白银卡' } });
     await http(`${env.base}/_control/tags/change`, { json: { action: 'delete', id: groupId } });
-    const events = receiver.received.map(decrypt).map((e) => [e.Event, e.TagType, e.ChangeType, e.Id]);
+    const events = receiver.received.map((r) => decrypt(r, env.sandbox.options.corp)).map((e) => [e.Event, e.TagType, e.ChangeType, e.Id]);
     expect(events).toEqual([
       ['change_external_tag', 'tag_group', 'create', groupId],
       ['change_external_tag', 'tag', 'create', silverId],
@@ -132,7 +132,7 @@ describe('WecomSandbox callbacks', () => {
   it('sends kf_msg_or_event whose Token pulls the message through kf/sync_msg', async () => {
     const { receiver, env } = await setup();
     await http(`${env.base}/_control/kf/message`, { json: { openKfId: 'wkShop', externalUserId: 'wmKfUser1', text: '请问还有货吗' } });
-    const event = decrypt(receiver.received[0]);
+    const event = decrypt(receiver.received[0], env.sandbox.options.corp);
     expect(event).toMatchObject({ ToUserName: SANDBOX_CORP.corpId, MsgType: 'event', Event: 'kf_msg_or_event', OpenKfId: 'wkShop', Token: expect.stringMatching(/^ENC/) });
     const { access_token } = (await http(`${env.base}/cgi-bin/gettoken?corpid=${SANDBOX_CORP.corpId}&corpsecret=${SANDBOX_CORP.kfSecret}`)).body;
     const synced = await http(`${env.base}/cgi-bin/kf/sync_msg?access_token=${access_token}`, { json: { token: event.Token, open_kfid: 'wkShop' } });
@@ -143,7 +143,7 @@ describe('WecomSandbox callbacks', () => {
     const { receiver, env } = await setup();
     const xml = '<xml><ToUserName><![CDATA[x]]></ToUserName><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[msgaudit_notify]]></Event></xml>';
     expect((await http(`${env.base}/_control/callbacks`, { json: { xml } })).body).toMatchObject({ status: 'delivered' });
-    expect(decrypt(receiver.received[0]).Event).toBe('msgaudit_notify');
+    expect(decrypt(receiver.received[0], env.sandbox.options.corp).Event).toBe('msgaudit_notify');
   });
 
   it('records callbacks without posting when no callback URL is set, and accepts one at runtime', async () => {

@@ -4,6 +4,9 @@ import { SANDBOX_CORP } from '../../../../src/wecom/sandbox-identity.js';
 import { jsapiSignature } from '../../../../src/wecom/jssdk-signature.js';
 import { buildSandbox, callApi, tokenFor } from './sandbox-harness.js';
 
+/** The bot's own origin: the only place the stand-in sends codes (docs/security.md §Sandbox exposure). */
+const SITE = ['http://127.0.0.1:3000'];
+
 const authorize = (extra: Record<string, string> = {}) => ({
   appid: SANDBOX_CORP.corpId,
   redirect_uri: 'http://127.0.0.1:3000/sidebar/oauth/callback?x=1',
@@ -18,7 +21,7 @@ describe('WecomSandbox OAuth authorize stand-in (reference §4.16)', () => {
   it('without a chosen identity shows a zh-CN page listing the members', () => {
     const { sut } = buildSandbox();
     sut.seed();
-    const res = handleAuthorize(sut, authorize());
+    const res = handleAuthorize(sut, authorize(), SITE);
     expect(res.httpStatus).toBe(200);
     expect(res.html).toContain('lang="zh-CN"');
     expect(res.html).toContain('张三');
@@ -28,7 +31,7 @@ describe('WecomSandbox OAuth authorize stand-in (reference §4.16)', () => {
   it('redirects back with a single-use code for the chosen member and the state unchanged', async () => {
     const { sut } = buildSandbox();
     sut.seed();
-    const res = handleAuthorize(sut, authorize({ userid: 'lisi' }));
+    const res = handleAuthorize(sut, authorize({ userid: 'lisi' }), SITE);
     expect(res.httpStatus).toBe(302);
     const back = new URL(res.location!);
     expect(`${back.origin}${back.pathname}`).toBe('http://127.0.0.1:3000/sidebar/oauth/callback');
@@ -43,7 +46,7 @@ describe('WecomSandbox OAuth authorize stand-in (reference §4.16)', () => {
   it('a non-member gets openid (and external_userid) and no userid', async () => {
     const { sut } = buildSandbox();
     sut.seed();
-    const res = handleAuthorize(sut, authorize({ external: '1', external_userid: 'wmGuest01' }));
+    const res = handleAuthorize(sut, authorize({ external: '1', external_userid: 'wmGuest01' }), SITE);
     const code = new URL(res.location!).searchParams.get('code')!;
     const info = await callApi(sut, await tokenFor(sut), 'auth/getuserinfo', undefined, { code });
     expect(info).toMatchObject({ errcode: 0, external_userid: 'wmGuest01' });
@@ -65,9 +68,9 @@ describe('WecomSandbox OAuth authorize stand-in (reference §4.16)', () => {
       { redirect_uri: 'javascript:alert(1)' },
       { redirect_uri: '' },
     ]) {
-      expect(handleAuthorize(sut, authorize(bad)).httpStatus, JSON.stringify(bad)).toBe(400);
+      expect(handleAuthorize(sut, authorize(bad), SITE).httpStatus, JSON.stringify(bad)).toBe(400);
     }
-    expect(handleAuthorize(sut, authorize({ userid: 'nobody' })).httpStatus).toBe(404);
+    expect(handleAuthorize(sut, authorize({ userid: 'nobody' }), SITE).httpStatus).toBe(404);
   });
 });
 
