@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { configSchema, crossFieldProblems, type AppConfig } from './schema.js';
@@ -178,12 +178,17 @@ export function ensureSandboxKeys(databaseUrl: string): SandboxCallbackKeys {
   }
   mkdirSync(dir, { recursive: true });
   const keys = randomSandboxKeys();
-  // wx: two processes starting at once must not each write their own keys; the loser reads the winner's.
+  // Written whole to a private file, then linked into place: link() fails if the name exists, so of two processes
+  // starting at once one wins and the other reads the winner's complete file, never a half-written one.
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(keys)}\n`, { mode: 0o600 });
   try {
-    writeFileSync(file, `${JSON.stringify(keys)}\n`, { mode: 0o600, flag: 'wx' });
+    linkSync(tmp, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return ensureSandboxKeys(databaseUrl);
     throw err;
+  } finally {
+    unlinkSync(tmp);
   }
   return keys;
 }

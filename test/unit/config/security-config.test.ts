@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/load.js';
 
@@ -60,4 +62,15 @@ describe('security-relevant configuration', () => {
     // Not the constants every copy of the source knows.
     expect(first.token).not.toBe('SandboxCallbackToken01');
   });
+
+  it('processes starting at once in a fresh data directory all end up with the same sandbox keys', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-keys-race-'));
+    const root = resolve(import.meta.dirname, '../../..');
+    const script = `import { ensureSandboxKeys } from ${JSON.stringify(join(root, 'src/config/load.ts'))}; process.stdout.write(JSON.stringify(ensureSandboxKeys(${JSON.stringify(`sqlite:${dir}/db.sqlite`)})));`;
+    const outs = await Promise.all(
+      Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root }).then((r) => r.stdout)),
+    );
+    expect(new Set(outs).size).toBe(1);
+    expect(JSON.parse(outs[0])).toEqual(JSON.parse(readFileSync(join(dir, 'sandbox-keys.json'), 'utf8')));
+  }, 60_000);
 });
