@@ -24,6 +24,7 @@ import type { WecomGateway } from './wecom/client/gateway.js';
 import { WecomSandbox } from './wecom/sandbox/sandbox.js';
 import { SANDBOX_CORP } from './wecom/sandbox-identity.js';
 import { WecomCredentialRepository } from './persistence/repositories/wecom-credential.repository.js';
+import { WecomRateRepository } from './persistence/repositories/wecom-rate.repository.js';
 import { registerArchive } from './domain/customers/register.js';
 import { registerScheduling } from './jobs/register-scheduling.js';
 import { registerNightlySync } from './jobs/sync.hook.js';
@@ -139,6 +140,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     limits: config.wecom.limits as WecomClientOptions['limits'],
     // Shared across instances on MySQL; an in-process sandbox issues tokens for its own process only.
     credentialStore: db.engine === 'mysql' && !sandbox ? new WecomCredentialRepository(db, cipher) : undefined,
+    // Per-API limits are per corp: every instance on this database draws from one budget (docs/rate-limits.md).
+    rateStore: new WecomRateRepository(db),
   });
   const c: Container = {
     config,

@@ -130,13 +130,14 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
 });
 
 /**
- * Default per-API limits. Reference §5.3 allows 10,000 calls/min and 150,000/hour per corp per API; we take half
- * of each, leaving room for other tools on the same corp. Two buckets, because one cannot express both: a
- * 1,250/min bucket (the hourly limit spread evenly) kept bursts to 125 calls, so 50 customers adding through one
- * channel code in a few seconds, three calls each, queued for the welcome window (§4.9). Now a burst of 500 goes
- * at once, the minute stays under 5,000 and any hour under 75,000, which is what bounds the sustained rate.
+ * Default per-API limits (docs/rate-limits.md §Defaults). Reference §5.3 allows 10,000 calls/min and 150,000/hour per
+ * corp per API. The counts are shared by every instance (the app's database or Redis), so the defaults are the whole
+ * corp's budget less a margin for other apps on the same corp: 90 % of the minute (9,000; 100 adds/s make 6,000
+ * externalcontact/get a minute) and 80 % of the hour (120,000), a wider margin because going over the hour blocks
+ * the API for an hour and other apps' calls add up over it. Two windows, because one cannot express both. `burst`
+ * only applies to a client without a shared store (the in-memory sliding bucket, rate-limiter.ts).
  */
-export const DEFAULT_LIMIT: Readonly<ApiLimit> = Object.freeze({ perMinute: 5000, burst: 500, perHour: 75_000, concurrency: 10 });
+export const DEFAULT_LIMIT: Readonly<ApiLimit> = Object.freeze({ perMinute: 9000, burst: 900, perHour: 120_000, concurrency: 10 });
 
 /** APIs whose defaults differ from DEFAULT_LIMIT, and why. */
 export const DEFAULT_LIMITS: Readonly<Partial<Record<WecomApi, ApiLimit>>> = Object.freeze({

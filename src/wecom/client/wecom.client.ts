@@ -40,6 +40,7 @@ import {
 } from './mappers.js';
 import { WecomClientMetrics, type CallOutcome } from './metrics.js';
 import { ApiGate, type Timer } from './rate-limiter.js';
+import { SharedApiGate, type RateLeaseStore } from './shared-rate-gate.js';
 import { SingleFlightCache, type SharedCredentialStore } from './token-cache.js';
 import type {
   AddCorpTagInput,
@@ -142,10 +143,16 @@ export interface WecomClientOptions {
   /** The window `perMinute` applies to. 60 000 in production; tests shrink it so windows pass quickly. */
   rateWindowMs?: number;
   /**
-   * Slack for jitter between our send and WeCom's count: the bucket spreads its refill over
-   * `rateWindowMs + rateGuardMs` (rate-limiter.ts). Default 5% of the window, at most 1 000 ms.
+   * Slack for jitter between our send and WeCom's count. Without `rateStore` the bucket spreads its refill over
+   * `rateWindowMs + rateGuardMs` (rate-limiter.ts; default 5% of the window, at most 1 000 ms); with it, no call
+   * starts in the last `rateGuardMs` of an aligned window (shared-rate-gate.ts; default 1%, at most 500 ms).
    */
   rateGuardMs?: number;
+  /**
+   * Where the per-API limits are counted for every instance of the corp (docs/rate-limits.md): the app's database or
+   * Redis. Absent, each client counts its own calls in memory, with sliding-window buckets.
+   */
+  rateStore?: RateLeaseStore;
   /** Backoff for -1, 45033, network errors and 5xx. Default { maxAttempts: 4, baseMs: 1000, maxMs: 30 000 }. */
   retry?: Partial<RetryPolicy>;
   /** How long 45009 pauses the API: the per-minute block is 60 s (§5.3). Default 60 000 ms. */
@@ -202,7 +209,7 @@ export class WecomClient implements WecomGateway {
   private readonly log: Logger;
   private readonly metrics: WecomClientMetrics;
   private readonly retry: RetryPolicy;
-  private readonly gates = new Map<WecomApi, ApiGate>();
+  private readonly gates = new Map<WecomApi, ApiGate | SharedApiGate>();
   private readonly appToken: SingleFlightCache<string>;
   private readonly kfToken: SingleFlightCache<string> | null;
   private readonly jsapiTicket: SingleFlightCache<string>;
@@ -764,10 +771,19 @@ export class WecomClient implements WecomGateway {
     this.log.debug({ api, outcome, ms: Math.round(seconds * 1000) }, 'wecom call');
   }
 
-  private gateFor(api: WecomApi): ApiGate {
+  private gateFor(api: WecomApi): ApiGate | SharedApiGate {
     let gate = this.gates.get(api);
     if (!gate) {
-      gate = new ApiGate(limitFor(api, this.options.limits), this.rateWindowMs, this.timer, this.options.rateGuardMs);
+      const limit = limitFor(api, this.options.limits);
+      const store = this.options.rateStore;
+      gate = store
+        ? new SharedApiGate(api, limit, this.timer, store, {
+            windowMs: this.rateWindowMs,
+            guardMs: this.options.rateGuardMs,
+            // Calls wait while the store is unreachable: a call that was never counted could overrun the corp's limit.
+            onStoreError: (err) => this.log.warn({ api, err }, 'wecom rate-limit store failed; calls to this api wait'),
+          })
+        : new ApiGate(limit, this.rateWindowMs, this.timer, this.options.rateGuardMs);
       this.gates.set(api, gate);
     }
     return gate;

@@ -65,6 +65,9 @@ const schemas = {
   config: z.object({
     callbackUrl: z.url().nullable().optional(),
     rateLimits: z.record(z.string(), z.number().int().min(1)).optional(),
+    /** With rateLimits: the window they count over (ms) and whether it is aligned to the clock (docs/rate-limits.md). */
+    rateWindowMs: z.number().int().min(100).max(3_600_000).optional(),
+    rateWindowAligned: z.boolean().optional(),
   }),
 };
 
@@ -145,7 +148,7 @@ const routes: Record<string, Handler> = {
   'POST config': (s, body) => {
     const cfg = schemas.config.parse(body);
     if (cfg.callbackUrl !== undefined) s.setCallbackUrl(cfg.callbackUrl ?? undefined);
-    if (cfg.rateLimits) s.setRateLimits(cfg.rateLimits);
+    if (cfg.rateLimits) s.setRateLimits(cfg.rateLimits, { windowMs: cfg.rateWindowMs, aligned: cfg.rateWindowAligned });
     return { callbackUrl: s.getCallbackUrl() ?? null };
   },
   'GET sent': (s) => ({

@@ -73,20 +73,42 @@ export class FaultInjector {
 export const DEFAULT_PER_MINUTE = 10_000;
 const MINUTE_MS = 60_000;
 
-/** A sliding one-minute window per API; `'*'` in the limits sets the default for every API. */
+/** How the sandbox counts calls against its limits. */
+export interface RateWindowSpec {
+  /** Window length; default one minute. Tests shrink it so windows pass quickly. */
+  windowMs?: number;
+  /**
+   * `true`: fixed windows aligned to the sandbox clock (floor(now / windowMs)), the model the shared limiter assumes
+   * (docs/rate-limits.md §Guard). Default `false`: a sliding window, the stricter reading.
+   */
+  aligned?: boolean;
+}
+
+/** One window per API, sliding or aligned; `'*'` in the limits sets the default for every API. */
 export class RateLimiter {
   private windows = new Map<string, number[]>();
+  private windowMs: number;
+  private aligned: boolean;
 
-  constructor(private limits: Record<string, number> = {}) {}
+  constructor(
+    private limits: Record<string, number> = {},
+    spec: RateWindowSpec = {},
+  ) {
+    this.windowMs = spec.windowMs ?? MINUTE_MS;
+    this.aligned = spec.aligned ?? false;
+  }
 
-  setLimits(limits: Record<string, number>): void {
+  setLimits(limits: Record<string, number>, spec?: RateWindowSpec): void {
     this.limits = limits;
+    if (spec?.windowMs !== undefined) this.windowMs = spec.windowMs;
+    if (spec?.aligned !== undefined) this.aligned = spec.aligned;
   }
 
   /** Count one call at `nowMs`; false means it is over the limit and must answer 45009. */
   tryAcquire(api: string, nowMs: number): boolean {
     const limit = this.limits[api] ?? this.limits[ANY_API] ?? DEFAULT_PER_MINUTE;
-    const window = (this.windows.get(api) ?? []).filter((t) => nowMs - t < MINUTE_MS);
+    const alignedStart = Math.floor(nowMs / this.windowMs) * this.windowMs;
+    const window = (this.windows.get(api) ?? []).filter((t) => (this.aligned ? t >= alignedStart : nowMs - t < this.windowMs));
     this.windows.set(api, window);
     // Rejected calls do not count, so a client that backs off for the window regains access (reference §5.3).
     if (window.length >= limit) return false;

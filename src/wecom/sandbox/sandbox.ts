@@ -20,7 +20,7 @@ import { handleControl } from './control.router.js';
 import { handleAuthorize } from './oauth-authorize.js';
 import { jsapiSignature } from '../jssdk-signature.js';
 import { Errcode, SandboxApiError, errmsgFor } from './errcodes.js';
-import { FaultInjector, RateLimiter, type FaultSpec } from './faults.js';
+import { FaultInjector, RateLimiter, type FaultSpec, type RateWindowSpec } from './faults.js';
 import type { MassQuotaRule } from './quota.js';
 import { seedDemoCorp, seedLargeCorp, type SeedSummary } from './seed.js';
 import { readRequestBody } from './sandbox-http.js';
@@ -45,6 +45,8 @@ export interface WecomSandboxOptions {
   massQuota?: MassQuotaRule;
   /** Per-API calls per minute, keyed by api name (`externalcontact/get`); `'*'` sets the default (10,000, reference §5.3). */
   rateLimits?: Record<string, number>;
+  /** How `rateLimits` are counted: window length and sliding or aligned (default a sliding minute). */
+  rateWindow?: RateWindowSpec;
   /** externalcontact/get follow_user page size (WeCom: 500); smaller values make paging testable. */
   followUserPageSize?: number;
   /** How long get_groupmsg_task/send_result answer 41063 after creation (reference §4.11); default 0 = never. */
@@ -116,7 +118,7 @@ export class WecomSandbox {
       groupMsgDispatchMs: opts.groupMsgDispatchMs ?? 0,
     };
     this.faults = new FaultInjector(opts.random ?? Math.random);
-    this.limiter = new RateLimiter(opts.rateLimits ?? {});
+    this.limiter = new RateLimiter(opts.rateLimits ?? {}, opts.rateWindow);
     this.deliverer = new CallbackDeliverer({
       corp: this.options.corp,
       clock: this.clock,
@@ -288,9 +290,9 @@ export class WecomSandbox {
     return this.faults.snapshot();
   }
 
-  /** Replace the per-minute limits. */
-  setRateLimits(limits: Record<string, number>): void {
-    this.limiter.setLimits(limits);
+  /** Replace the per-minute limits (and, given `window`, how they are counted). */
+  setRateLimits(limits: Record<string, number>, window?: RateWindowSpec): void {
+    this.limiter.setLimits(limits, window);
     this.limiter.clear();
   }
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WecomClient } from '../../../src/wecom/client/wecom.client.js';
+import { MemoryRateLeaseStore } from '../../../src/wecom/client/shared-rate-gate.js';
 import { WecomStub, maxInWindow } from '../../helpers/wecom-stub.js';
 import { clientFor } from './support.js';
 
@@ -9,6 +10,7 @@ const BATCH = 'externalcontact/batch/get_by_user';
 describe(WecomClient.name, () => {
   let stub: WecomStub;
   let sut: WecomClient;
+  let other: WecomClient | undefined;
 
   beforeEach(async () => {
     stub = await WecomStub.start();
@@ -17,6 +19,8 @@ describe(WecomClient.name, () => {
   });
   afterEach(async () => {
     sut?.close();
+    other?.close();
+    other = undefined;
     await stub.stop();
   });
 
@@ -87,6 +91,24 @@ describe(WecomClient.name, () => {
       // everything else waits out the block.
       const duringBlock = calls.filter((c) => c.at > faultAt && c.at < faultAt + blockMs - 2);
       expect(duringBlock.length).toBeLessThanOrEqual(3);
+    });
+
+    it('pauses every client that shares the rate store, not only the one that met it (docs/rate-limits.md)', async () => {
+      const blockMs = 200;
+      const store = new MemoryRateLeaseStore();
+      const shared = { rateStore: store, blockMs45009: blockMs, limits: { [FOLLOW]: { perMinute: 10_000, concurrency: 4 } } };
+      stub.fault(FOLLOW, 45009, 1);
+      sut = clientFor(stub, { ...shared, retry: { maxAttempts: 1, baseMs: 1, maxMs: 1 } });
+      other = clientFor(stub, shared);
+
+      await expect(sut.getFollowUserList()).rejects.toMatchObject({ errcode: 45009 });
+      const results = await Promise.all(Array.from({ length: 5 }, () => other!.getFollowUserList()));
+
+      expect(results.every((r) => r[0] === 'zhangsan')).toBe(true);
+      const [fault, ...rest] = stub.callsTo(FOLLOW);
+      expect(fault.errcode).toBe(45009);
+      expect(rest).toHaveLength(5);
+      for (const c of rest) expect(c.at - fault.at).toBeGreaterThanOrEqual(blockMs - 2);
     });
 
     it('gives up with 45009 when the API stays blocked past maxAttempts', async () => {

@@ -46,6 +46,19 @@ describe('WecomSandbox faults, limits and the call log', () => {
     expect((await callApi(sut, token, 'externalcontact/get_follow_user_list')).errcode).toBe(0);
   });
 
+  it('counts in aligned windows when told to: a new window starts at the boundary, not a window after the first call', async () => {
+    // 02:00:00 is a multiple of 2 s; the first call lands 1.5 s into the window.
+    const { sut, clock } = buildSandbox({ rateLimits: { 'externalcontact/get_follow_user_list': 2 }, rateWindow: { windowMs: 2000, aligned: true } });
+    const token = await tokenFor(sut);
+    clock.advance(1500);
+    const codes = [];
+    for (let i = 0; i < 3; i++) codes.push((await callApi(sut, token, 'externalcontact/get_follow_user_list')).errcode);
+    expect(codes).toEqual([0, 0, 45009]);
+    // 0.5 s later the aligned window has turned (a sliding one would still be full).
+    clock.advance(500);
+    expect((await callApi(sut, token, 'externalcontact/get_follow_user_list')).errcode).toBe(0);
+  });
+
   it('applies the "*" rate limit to every api', async () => {
     const { sut } = buildSandbox({ rateLimits: { '*': 1 } });
     expect((await sut.invoke('GET', 'gettoken', { corpid: sut.options.corp.corpId, corpsecret: sut.options.corp.secret })).body.errcode).toBe(0);
