@@ -1,10 +1,8 @@
 import Koa from 'koa';
-import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import type { Container } from './container.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { requestContext } from './http/middleware/request-context.js';
-import { authenticate } from './http/middleware/auth.js';
+import { installGate, recordRoutes, routeTable } from './http/access.js';
 import { callbackRouter } from './http/routes/callback.router.js';
 import { healthRouter } from './http/routes/health.router.js';
 import { eventsRouter } from './http/routes/events.router.js';
@@ -48,7 +46,6 @@ export function createApp(c: Container): Koa {
     metrics: c.metrics,
     storeTimeoutMs: c.config.inbox.storeTimeoutMs,
   });
-  app.use(callback.routes()).use(callback.allowedMethods());
 
   const health = healthRouter({
     dataSource: c.dataSource,
@@ -58,15 +55,12 @@ export function createApp(c: Container): Koa {
       for (const s of ['pending', 'running', 'done', 'failed', 'ignored']) c.metrics.inboxBacklog.set({ status: s }, counts[s] ?? 0);
     },
   });
-  app.use(health.routes());
-  for (const r of c.publicRouters) app.use(r.routes()).use(r.allowedMethods());
 
-  const api = new Router();
-  // Bodies for the admin API only: the callback route reads its raw XML itself (size-capped, reference §1.3), and
-  // the order import reads text/csv itself as a stream (docs/security.md §Order import limits). Authentication
-  // comes first, so an anonymous client cannot make the server read a body.
-  api.use('/api', authenticate(c.tokens, c.authThrottle), bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
-  for (const r of [eventsRouter(c.inbox), ...c.apiRouters]) api.use(r.routes(), r.allowedMethods());
-  app.use(api.routes()).use(api.allowedMethods());
+  // Every router is mounted on the app itself, never behind a prefix middleware: each route carries its own access
+  // policy (docs/security.md §Access policies), and routeTable refuses a route without one.
+  installGate(app, { tokens: c.tokens, throttle: c.authThrottle, sessions: c.sidebarAuth?.sessions, access: c.sidebarAuth?.access, metricsToken: c.config.metricsToken });
+  const routers = [callback, health, ...c.publicRouters, eventsRouter(c.inbox), ...c.apiRouters];
+  recordRoutes(app, routeTable(routers));
+  for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

@@ -25,6 +25,7 @@ import { WecomSandbox } from './wecom/sandbox/sandbox.js';
 import { SANDBOX_CORP } from './wecom/sandbox-identity.js';
 import { WecomCredentialRepository } from './persistence/repositories/wecom-credential.repository.js';
 import { WecomRateRepository } from './persistence/repositories/wecom-rate.repository.js';
+import { RedisRateLeaseStore } from './wecom/client/redis-rate-store.js';
 import { registerArchive } from './domain/customers/register.js';
 import { registerScheduling } from './jobs/register-scheduling.js';
 import { registerNightlySync } from './jobs/sync.hook.js';
@@ -73,6 +74,8 @@ export interface Container {
   apiRouters: Router[];
   /** Routers mounted without API authentication (sandbox, static pages). */
   publicRouters: Router[];
+  /** The sidebar's session check, for routes whose policy is the sidebar session (set by registerSidebar). */
+  sidebarAuth?: { sessions: import('./domain/auth/staff-session.service.js').StaffSessionService; access?: Pick<import('./domain/auth/staff-access.service.js').StaffAccessService, 'checkSession'> };
   /** Koa middleware mounted at a path prefix (e.g. the sandbox under /sandbox). */
   mounts: { prefix: string; middleware: import('koa').Middleware }[];
   /** Background services, started after listen. */
@@ -128,6 +131,9 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       })
     : null;
   if (sandbox && config.sandbox.seed) sandbox.seed();
+  // Per-API limits are per corp: every instance draws from one budget, in Redis when REDIS_URL is set, else in this
+  // database (docs/rate-limits.md).
+  const redisRates = config.redisUrl ? new RedisRateLeaseStore(config.redisUrl, `wecom-ops:rate:${config.wecomCorpId}`) : null;
   const wecomClient = new WecomClient({
     apiBase: config.wecom.apiBase,
     corpId: config.wecomCorpId,
@@ -140,8 +146,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     limits: config.wecom.limits as WecomClientOptions['limits'],
     // Shared across instances on MySQL; an in-process sandbox issues tokens for its own process only.
     credentialStore: db.engine === 'mysql' && !sandbox ? new WecomCredentialRepository(db, cipher) : undefined,
-    // Per-API limits are per corp: every instance on this database draws from one budget (docs/rate-limits.md).
-    rateStore: new WecomRateRepository(db),
+    rateStore: redisRates ?? new WecomRateRepository(db),
   });
   const c: Container = {
     config,
@@ -174,6 +179,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     ],
     close: async () => {
       wecomClient.close();
+      await redisRates?.close();
       await db.close();
       if (dataSource.isInitialized) await dataSource.destroy();
     },

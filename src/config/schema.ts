@@ -75,7 +75,11 @@ export const configSchema = z
     /** Staff may name tags that do not exist yet, which creates them as company-wide corp tags (docs/security.md §Staff tags). */
     staffMayCreateTags: bool.default(false),
     adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** When set, `/metrics` needs `Authorization: Bearer <METRICS_TOKEN>` (docs/security.md §Access policies). */
+    metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
     publicUrl: z.string().url().optional(),
+    /** Optional Redis (`redis://host:6379`) for the WeCom rate-limit counters; the app's database otherwise (docs/rate-limits.md §Redis). */
+    redisUrl: z.string().url().optional(),
     wecom: z.object({
       corpId: z.string().min(1).optional(),
       agentId: z.coerce.number().int().positive().optional(),
@@ -100,8 +104,8 @@ export const configSchema = z
       replayWindowSeconds: int(0, 86400),
       /**
        * Per-API overrides of the client's rate limits (api-policy.ts), e.g. `{ "externalcontact/get": { "perMinute":
-       * 2500, "perHour": 37500, "concurrency": 5 } }`. Limits count per instance, so N instances calling one API hard
-       * should each get 1/N of WeCom's allowance (reference §5.3).
+       * 6000, "perHour": 90000, "concurrency": 5 } }`. perMinute and perHour are for the whole corp, counted across every
+       * instance (docs/rate-limits.md); concurrency is per instance.
        */
       limits: z
         .record(

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config/load.js';
@@ -40,6 +41,8 @@ export interface TestApp {
   config: AppConfig;
   container: Container;
   server: Server;
+  /** The Koa app the server runs (its route table: registeredRoutes). */
+  koa: Koa;
   url: string;
   log: Logger;
   close(): Promise<void>;
@@ -57,7 +60,8 @@ export async function startTestApp(
   const config = testConfig(db.url, opts.overrides, opts.env);
   const log = opts.logger ?? silentLogger;
   const container = await buildContainer(config, log, { registry: new Registry(), ...opts.build });
-  const server = createServer(createApp(container).callback());
+  const koa = createApp(container);
+  const server = createServer(koa.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   for (const f of container.onListen) f(url);
@@ -67,6 +71,7 @@ export async function startTestApp(
     config,
     container,
     server,
+    koa,
     url,
     log,
     close: async () => {

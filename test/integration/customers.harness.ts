@@ -1,3 +1,4 @@
+import type Koa from 'koa';
 import type { Container } from '../../src/container.js';
 import type { WecomSandbox } from '../../src/wecom/sandbox/sandbox.js';
 import type { WecomGateway } from '../../src/wecom/client/gateway.js';
@@ -8,6 +9,8 @@ import { startTestApp } from '../helpers/app.js';
 /** The bot over a real database with its in-process WeCom sandbox, callbacks flowing back over real HTTP. */
 export interface ArchiveApp {
   url: string;
+  /** The Koa app behind `url`. */
+  koa: Koa;
   sandbox: WecomSandbox;
   container: Container;
   archive: ArchiveModule;
@@ -16,15 +19,16 @@ export interface ArchiveApp {
 }
 
 /** Start the bot (workers running) with the archive wired to the container's sandbox-backed client. */
-export async function startArchiveApp(engine: DbEngine, opts: { adminUserids?: string[]; startServices?: boolean; seed?: boolean } = {}): Promise<ArchiveApp> {
+export async function startArchiveApp(engine: DbEngine, opts: { adminUserids?: string[]; startServices?: boolean; seed?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ArchiveApp> {
   const app = await startTestApp(engine, {
+    env: opts.env,
     overrides: { alerts: { adminUserids: opts.adminUserids ?? [] }, inbox: { pollIntervalMs: 200 }, sandbox: { seed: opts.seed ?? true } },
     build: { sandbox: { callbackRetryDelaysMs: [100, 100, 100] } },
     startServices: opts.startServices ?? true,
   });
   const holder = app.container as Container & { archive?: ArchiveModule };
   if (!holder.archive || !app.container.sandbox) throw new Error('archive or sandbox not wired');
-  return { url: app.url, sandbox: app.container.sandbox, container: app.container, archive: holder.archive, wecom: app.container.wecom, close: app.close };
+  return { url: app.url, koa: app.koa, sandbox: app.container.sandbox, container: app.container, archive: holder.archive, wecom: app.container.wecom, close: app.close };
 }
 
 /** Everything the archive holds, as comparable JSON, for replay tests (timeline ids excluded: ordering only). */

@@ -64,8 +64,9 @@ export async function registerSidebar(c: Container): Promise<void> {
       access,
       log: c.log.child({ module: 'sidebar' }),
     }),
-    sidebarApiRouter({ sessions, access, customers, notes, replies, jssdk, staff, origin }),
+    sidebarApiRouter({ customers, notes, replies, jssdk, staff, origin }),
   );
   holder.sidebar = { sessions, replies, jssdk };
+  c.sidebarAuth = { sessions, access };
   await replies.seedDefaults(DEFAULT_QUICK_REPLIES_FILE);
 }

@@ -1,10 +1,10 @@
 import Router from '@koa/router';
+import { ANY_ROLE, OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { BroadcastService } from '../../domain/broadcasts/broadcast.service.js';
 import { BROADCAST_STATUSES, broadcastInput } from '../../domain/broadcasts/broadcast.types.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 import { bodyOf } from '../body.js';
 import { presentBroadcast, presentCancelledBroadcast, presentCreatedBroadcast } from '../presenters/broadcast.presenter.js';
 
@@ -16,22 +16,21 @@ const listQuery = pageQuery.extend({ status: z.enum(BROADCAST_STATUSES).optional
  * Operators and admins create and cancel; staff may list and read.
  */
 export function broadcastsRouter(broadcasts: BroadcastService): Router {
-  const router = new Router({ prefix: '/api/v1/broadcasts' });
-  router.use(requireRole('staff'));
-  router.get('/', async (ctx) => {
+  const router = new Router({ prefix: '/api/v1/broadcasts', sensitive: true });
+  router.get('/', allow(api(ANY_ROLE, 'none')), async (ctx) => {
     const { items, total } = await broadcasts.list(parseInput(listQuery, ctx.query));
     ctx.body = { items: items.map(presentBroadcast), total };
   });
-  router.get('/:id', async (ctx) => {
+  router.get('/:id', allow(api(ANY_ROLE, 'none')), async (ctx) => {
     ctx.body = presentBroadcast(await broadcasts.get(parseInput(idParam, ctx.params).id));
   });
-  router.post('/', requireRole('operator'), async (ctx) => {
+  router.post('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     const principal = ctx.state.principal as Principal;
     const created = await broadcasts.create(parseInput(broadcastInput, bodyOf(ctx)), principal.userid ?? principal.role);
     ctx.status = 201;
     ctx.body = presentCreatedBroadcast(created);
   });
-  router.post('/:id/cancel', requireRole('operator'), async (ctx) => {
+  router.post('/:id/cancel', allow(api(OPERATORS, 'none')), async (ctx) => {
     ctx.body = presentCancelledBroadcast(await broadcasts.cancel(parseInput(idParam, ctx.params).id));
   });
   return router;

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { allow, wecomSigned } from '../access.js';
 import type { Context } from 'koa';
 import type { InboxService } from '../../domain/inbox/inbox.service.js';
 import type { CallbackCredentials } from '../../wecom/crypto.js';
@@ -51,7 +52,7 @@ async function readBody(ctx: Context, limit: number): Promise<string> {
  * the event gets 503 so that WeCom retries (reference §1.6, reliability §0.1).
  */
 export function callbackRouter(d: CallbackRouterDeps): Router {
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   let nextKeyLogged = false;
   const onNextKey = () => {
     d.metrics.callbackNextKey.inc();
@@ -67,7 +68,7 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
     ctx.body = reasonText[err.reason];
   };
 
-  router.get('/wecom/callback', (ctx) => {
+  router.get('/wecom/callback', allow(wecomSigned), (ctx) => {
     try {
       const echo = decodeEcho(parseCallbackQuery(ctx.querystring), {
         creds: d.creds,
@@ -84,7 +85,7 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
     }
   });
 
-  router.post('/wecom/callback', async (ctx) => {
+  router.post('/wecom/callback', allow(wecomSigned), async (ctx) => {
     const started = process.hrtime.bigint();
     // Read before the body: the address comes from the socket, which a client may break off mid-body.
     const ip = ctx.ip;

@@ -1,10 +1,10 @@
 import Router from '@koa/router';
+import { OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { CareRuleService } from '../../domain/care/care-rule.service.js';
 import { careRuleInput, careRulePatch, type CareRule } from '../../domain/care/care-rule.types.js';
 import type { WinbackService } from '../../domain/campaigns/winback.service.js';
 import { parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 
 const idParam = z.object({ id: z.string().min(1).max(36) });
 
@@ -29,23 +29,22 @@ export function presentCareRule(r: CareRule) {
 
 /** `GET/POST/PATCH /api/v1/care-rules` (care and win-back rules) and `GET /api/v1/care-rules/:id/stats`. */
 export function careRulesRouter(rules: CareRuleService, winback: WinbackService): Router {
-  const router = new Router({ prefix: '/api/v1/care-rules' });
-  router.use(requireRole('operator'));
-  router.get('/', async (ctx) => {
+  const router = new Router({ prefix: '/api/v1/care-rules', sensitive: true });
+  router.get('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     const items = await rules.list();
     ctx.body = { items: items.map(presentCareRule), total: items.length };
   });
-  router.get('/:id', async (ctx) => {
+  router.get('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     ctx.body = presentCareRule(await rules.get(parseInput(idParam, ctx.params).id));
   });
-  router.get('/:id/stats', async (ctx) => {
+  router.get('/:id/stats', allow(api(OPERATORS, 'none')), async (ctx) => {
     ctx.body = await winback.stats(await rules.get(parseInput(idParam, ctx.params).id));
   });
-  router.post('/', async (ctx) => {
+  router.post('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     ctx.status = 201;
     ctx.body = presentCareRule(await rules.create(parseInput(careRuleInput, ctx.request.body)));
   });
-  router.patch('/:id', async (ctx) => {
+  router.patch('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { id } = parseInput(idParam, ctx.params);
     ctx.body = presentCareRule(await rules.update(id, parseInput(careRulePatch, ctx.request.body)));
   });

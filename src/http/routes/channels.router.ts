@@ -1,8 +1,8 @@
 import Router from '@koa/router';
+import { OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { ChannelService } from '../../domain/channels/channel.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 import { bodyOf } from '../body.js';
 import { presentChannel } from '../presenters/channel.presenter.js';
 
@@ -17,23 +17,22 @@ const idParams = z.object({ id: z.string().min(1).max(36) });
 
 /** `/api/v1/channels`: channel QR codes (渠道活码). */
 export function channelsRouter(channels: ChannelService): Router {
-  const router = new Router({ prefix: '/api/v1/channels' });
-  router.use(requireRole('operator'));
-  router.get('/', async (ctx) => {
+  const router = new Router({ prefix: '/api/v1/channels', sensitive: true });
+  router.get('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     const q = parseInput(pageQuery, ctx.query);
     const { items, total } = await channels.list(q.page, q.pageSize);
     ctx.body = { items: items.map((c) => presentChannel(c)), total };
   });
-  router.post('/', async (ctx) => {
+  router.post('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     const c = await channels.create(parseInput(channelBody, bodyOf(ctx)));
     ctx.status = 201;
     ctx.body = presentChannel(c);
   });
-  router.get('/:id', async (ctx) => {
+  router.get('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { id } = parseInput(idParams, ctx.params);
     ctx.body = presentChannel(await channels.get(id), await channels.stats(id));
   });
-  router.patch('/:id', async (ctx) => {
+  router.patch('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { id } = parseInput(idParams, ctx.params);
     ctx.body = presentChannel(await channels.update(id, parseInput(channelBody.partial(), bodyOf(ctx))));
   });

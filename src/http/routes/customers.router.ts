@@ -1,9 +1,9 @@
 import Router from '@koa/router';
+import { ANY_ROLE, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { CustomerService, Viewer } from '../../domain/customers/customer.service.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 import { bodyOf } from '../body.js';
 import { principalKey } from '../../domain/customers/search-budget.js';
 import { TooManyRequestsError } from '../../shared/errors.js';
@@ -39,9 +39,8 @@ export function viewerOf(principal: Principal): Viewer {
 
 /** `/api/v1/customers`: list with audience and search, archive, edits, manual tags. Staff see their own customers. */
 export function customersRouter(customers: CustomerService): Router {
-  const router = new Router({ prefix: '/api/v1/customers' });
-  router.use(requireRole('staff'));
-  router.get('/', async (ctx) => {
+  const router = new Router({ prefix: '/api/v1/customers', sensitive: true });
+  router.get('/', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const q = parseInput(listQuery, ctx.query);
     const { items, total } = await customers.list(q, viewerOf(ctx.state.principal)).catch((err: unknown) => {
       // Over the search budget: say when to come back.
@@ -50,17 +49,17 @@ export function customersRouter(customers: CustomerService): Router {
     });
     ctx.body = { items: items.map(presentCustomerItem), total };
   });
-  router.get('/:externalUserId', async (ctx) => {
+  router.get('/:externalUserId', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     const viewer = viewerOf(ctx.state.principal);
     ctx.body = presentArchive(await customers.getArchive(externalUserId, viewer), viewer);
   });
-  router.patch('/:externalUserId', async (ctx) => {
+  router.patch('/:externalUserId', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     const viewer = viewerOf(ctx.state.principal);
     ctx.body = presentArchive(await customers.patch(externalUserId, parseInput(patchBody, bodyOf(ctx)), viewer), viewer);
   });
-  router.post('/:externalUserId/tags', async (ctx) => {
+  router.post('/:externalUserId/tags', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     ctx.body = { tags: presentTags(await customers.changeTags(externalUserId, parseInput(tagsBody, bodyOf(ctx)), viewerOf(ctx.state.principal))) };
   });

@@ -1,9 +1,9 @@
 import Router from '@koa/router';
+import { OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
 import { DELIVERY_STATUSES, type Delivery } from '../../domain/delivery/delivery.types.js';
 import { pageQuery, parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 
 const listQuery = pageQuery.extend({
   customer: z.string().min(1).max(64).optional(),
@@ -42,9 +42,8 @@ export function presentDelivery(d: Delivery) {
 
 /** `GET /api/v1/deliveries?customer=&rule=&broadcast=&status=`: the delivery ledger, newest first. */
 export function deliveriesRouter(deliveries: DeliveryRepository): Router {
-  const router = new Router({ prefix: '/api/v1/deliveries' });
-  router.use(requireRole('operator'));
-  router.get('/', async (ctx) => {
+  const router = new Router({ prefix: '/api/v1/deliveries', sensitive: true });
+  router.get('/', allow(api(OPERATORS, 'all')), async (ctx) => {
     const q = parseInput(listQuery, ctx.query);
     const { items, total } = await deliveries.list({
       externalUserId: q.customer, ruleId: q.rule, broadcastId: q.broadcast, status: q.status, kind: q.kind, page: q.page, pageSize: q.pageSize,

@@ -1,9 +1,9 @@
 import Router from '@koa/router';
+import { ADMINS, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { ErasureService } from '../../domain/privacy/erasure.service.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
 import { parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 import { presentErasure } from '../presenters/erasure.presenter.js';
 
 const idParams = z.object({ externalUserId: z.string().min(1).max(64) });
@@ -15,8 +15,8 @@ export function principalLabel(p: Principal): string {
 
 /** `POST /api/v1/customers/:externalUserId/erase` (admin only): 删除个人信息 (PIPL art. 47). */
 export function erasureRouter(erasure: ErasureService): Router {
-  const router = new Router({ prefix: '/api/v1/customers' });
-  router.post('/:externalUserId/erase', requireRole('admin'), async (ctx) => {
+  const router = new Router({ prefix: '/api/v1/customers', sensitive: true });
+  router.post('/:externalUserId/erase', allow(api(ADMINS, 'all')), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     ctx.body = presentErasure(await erasure.erase(externalUserId, principalLabel(ctx.state.principal as Principal)));
   });

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { allow, metricsPolicy, publicRoute } from '../access.js';
 import type { DataSource } from 'typeorm';
 import type { Registry } from 'prom-client';
 import { withDeadline } from '../../shared/deadline.js';
@@ -8,11 +9,11 @@ import { withDeadline } from '../../shared/deadline.js';
  * within `readyTimeoutMs` even when the database does not, so a load balancer sees 503 rather than its own timeout.
  */
 export function healthRouter(d: { dataSource: DataSource; registry: Registry; beforeMetrics?: () => Promise<void>; readyTimeoutMs?: number }): Router {
-  const router = new Router();
-  router.get('/healthz', (ctx) => {
+  const router = new Router({ sensitive: true });
+  router.get('/healthz', allow(publicRoute('liveness and readiness hold no data')), (ctx) => {
     ctx.body = { status: 'ok' };
   });
-  router.get('/readyz', async (ctx) => {
+  router.get('/readyz', allow(publicRoute('liveness and readiness hold no data')), async (ctx) => {
     const checks: Record<string, string> = {};
     try {
       const ms = d.readyTimeoutMs ?? 2000;
@@ -26,7 +27,7 @@ export function healthRouter(d: { dataSource: DataSource; registry: Registry; be
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not_ready', checks };
   });
-  router.get('/metrics', async (ctx) => {
+  router.get('/metrics', allow(metricsPolicy), async (ctx) => {
     await d.beforeMetrics?.();
     ctx.type = d.registry.contentType;
     ctx.body = await d.registry.metrics();

@@ -1,8 +1,8 @@
 import Router from '@koa/router';
+import { ANY_ROLE, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { NoteService } from '../../domain/customers/note.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 import { bodyOf } from '../body.js';
 import { presentNote } from '../presenters/note.presenter.js';
 import { viewerOf } from './customers.router.js';
@@ -21,23 +21,22 @@ const patchBody = z.object({ text: text.optional(), dueDate, done: z.boolean().o
  * Staff see the notes of customers they follow and change only their own.
  */
 export function notesRouter(notes: NoteService): Router {
-  const router = new Router({ prefix: '/api/v1' });
-  router.use(requireRole('staff'));
-  router.get('/customers/:externalUserId/notes', async (ctx) => {
+  const router = new Router({ prefix: '/api/v1', sensitive: true });
+  router.get('/customers/:externalUserId/notes', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const { externalUserId } = parseInput(customerParams, ctx.params);
     const { items, total } = await notes.list(externalUserId, parseInput(listQuery, ctx.query), viewerOf(ctx.state.principal));
     ctx.body = { items: items.map(presentNote), total };
   });
-  router.post('/customers/:externalUserId/notes', async (ctx) => {
+  router.post('/customers/:externalUserId/notes', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const { externalUserId } = parseInput(customerParams, ctx.params);
     ctx.status = 201;
     ctx.body = presentNote(await notes.add(externalUserId, parseInput(createBody, bodyOf(ctx)), viewerOf(ctx.state.principal)));
   });
-  router.patch('/notes/:id', async (ctx) => {
+  router.patch('/notes/:id', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const { id } = parseInput(noteParams, ctx.params);
     ctx.body = presentNote(await notes.update(id, parseInput(patchBody, bodyOf(ctx)), viewerOf(ctx.state.principal)));
   });
-  router.delete('/notes/:id', async (ctx) => {
+  router.delete('/notes/:id', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     await notes.remove(parseInput(noteParams, ctx.params).id, viewerOf(ctx.state.principal));
     ctx.status = 204;
   });

@@ -1,10 +1,10 @@
 import Router from '@koa/router';
+import { ANY_ROLE, OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import { MAX_CSV_BYTES, type OrderService } from '../../domain/orders/order.service.js';
 import { csvTooLargeError } from '../../domain/orders/orders-csv.js';
 import { BodyTooLargeError, discardRest, readChunks } from '../stream-body.js';
 import { pageQuery, parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 import { bodyOf } from '../body.js';
 import { presentImportReport, presentOrder } from '../presenters/order.presenter.js';
 import { viewerOf } from './customers.router.js';
@@ -19,8 +19,8 @@ const importBody = z.object({ orders: z.array(z.unknown()) });
  * `GET /api/v1/customers/:externalUserId/orders`.
  */
 export function ordersRouter(orders: OrderService): Router {
-  const router = new Router({ prefix: '/api/v1' });
-  router.post('/orders/import', requireRole('operator'), async (ctx) => {
+  const router = new Router({ prefix: '/api/v1', sensitive: true });
+  router.post('/orders/import', allow(api(OPERATORS, 'all')), async (ctx) => {
     if (!ctx.is('text/csv')) {
       ctx.body = presentImportReport(await orders.importJson(parseInput(importBody, bodyOf(ctx)).orders));
       return;
@@ -36,7 +36,7 @@ export function ordersRouter(orders: OrderService): Router {
       throw err;
     }
   });
-  router.get('/customers/:externalUserId/orders', requireRole('staff'), async (ctx) => {
+  router.get('/customers/:externalUserId/orders', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const { externalUserId } = parseInput(customerParams, ctx.params);
     const { items, total } = await orders.list(externalUserId, parseInput(pageQuery, ctx.query), viewerOf(ctx.state.principal));
     ctx.body = { items: items.map(presentOrder), total };

@@ -1,8 +1,8 @@
 import Router from '@koa/router';
+import { ANY_ROLE, OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import { quickReplyInput, quickReplyPatch, type QuickReplyService } from '../../domain/quick-replies/quick-reply.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 import { bodyOf } from '../body.js';
 import { presentQuickReply } from '../presenters/quick-reply.presenter.js';
 
@@ -14,24 +14,23 @@ const listQuery = pageQuery.extend({ category: z.string().trim().min(1).max(32).
  * operators and admins create, change and delete.
  */
 export function quickRepliesRouter(replies: QuickReplyService): Router {
-  const router = new Router({ prefix: '/api/v1/quick-replies' });
-  router.use(requireRole('staff'));
-  router.get('/', async (ctx) => {
+  const router = new Router({ prefix: '/api/v1/quick-replies', sensitive: true });
+  router.get('/', allow(api(ANY_ROLE, 'none')), async (ctx) => {
     const { items, total } = await replies.list(parseInput(listQuery, ctx.query));
     ctx.body = { items: items.map(presentQuickReply), total };
   });
-  router.get('/:id', async (ctx) => {
+  router.get('/:id', allow(api(ANY_ROLE, 'none')), async (ctx) => {
     ctx.body = presentQuickReply(await replies.get(parseInput(idParams, ctx.params).id));
   });
-  router.post('/', requireRole('operator'), async (ctx) => {
+  router.post('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     ctx.status = 201;
     ctx.body = presentQuickReply(await replies.create(parseInput(quickReplyInput, bodyOf(ctx))));
   });
-  router.patch('/:id', requireRole('operator'), async (ctx) => {
+  router.patch('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { id } = parseInput(idParams, ctx.params);
     ctx.body = presentQuickReply(await replies.update(id, parseInput(quickReplyPatch, bodyOf(ctx))));
   });
-  router.delete('/:id', requireRole('operator'), async (ctx) => {
+  router.delete('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     await replies.remove(parseInput(idParams, ctx.params).id);
     ctx.status = 204;
   });

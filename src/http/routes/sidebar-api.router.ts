@@ -1,17 +1,14 @@
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { allow, sidebarSession } from '../access.js';
 import { z } from 'zod';
 import type { CustomerService } from '../../domain/customers/customer.service.js';
 import type { NoteService } from '../../domain/customers/note.service.js';
 import type { QuickReplyService } from '../../domain/quick-replies/quick-reply.service.js';
 import type { JssdkConfigService } from '../../domain/sidebar/jssdk-config.service.js';
-import type { StaffAccessService } from '../../domain/auth/staff-access.service.js';
-import type { StaffSessionService } from '../../domain/auth/staff-session.service.js';
 import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import type { SelfOrigin } from '../origin.js';
-import { requireSameOriginWrite, sidebarSession } from '../middleware/sidebar-session.js';
 import { presentArchive, presentTags } from '../presenters/customer.presenter.js';
 import { presentNote } from '../presenters/note.presenter.js';
 import { presentRenderedQuickReply } from '../presenters/quick-reply.presenter.js';
@@ -26,9 +23,6 @@ const noteBody = z.object({ text: z.string().trim().min(1).max(2000), dueDate: z
 
 /** What the sidebar API works with. */
 export interface SidebarApiDeps {
-  sessions: StaffSessionService;
-  /** Refuses sessions of revoked or resigned members (StaffAccessService). */
-  access?: Pick<StaffAccessService, 'checkSession'>;
   customers: CustomerService;
   notes: NoteService;
   replies: QuickReplyService;
@@ -44,37 +38,36 @@ export interface SidebarApiDeps {
  * member sees only customers they follow, 404 otherwise). Writes need the CSRF header.
  */
 export function sidebarApiRouter(d: SidebarApiDeps): Router {
-  const router = new Router({ prefix: '/sidebar/api' });
-  router.use(sidebarSession(d.sessions, d.access), requireSameOriginWrite(), bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }));
+  const router = new Router({ prefix: '/sidebar/api', sensitive: true });
 
-  router.get('/me', async (ctx) => {
+  router.get('/me', allow(sidebarSession), async (ctx) => {
     const { userid } = ctx.state.principal;
     ctx.body = { userid, name: await d.staff.displayName(userid) };
   });
-  router.get('/jssdk-config', async (ctx) => {
+  router.get('/jssdk-config', allow(sidebarSession), async (ctx) => {
     const { url } = parseInput(configQuery, ctx.query);
     ctx.body = await d.jssdk.configFor(url, d.origin.get());
   });
-  router.get('/customers/:externalUserId', async (ctx) => {
+  router.get('/customers/:externalUserId', allow(sidebarSession), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     const viewer = viewerOf(ctx.state.principal);
     ctx.body = presentArchive(await d.customers.getArchive(externalUserId, viewer), viewer);
   });
-  router.post('/customers/:externalUserId/tags', async (ctx) => {
+  router.post('/customers/:externalUserId/tags', allow(sidebarSession), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     ctx.body = { tags: presentTags(await d.customers.changeTags(externalUserId, parseInput(tagsBody, bodyOf(ctx)), viewerOf(ctx.state.principal))) };
   });
-  router.get('/customers/:externalUserId/notes', async (ctx) => {
+  router.get('/customers/:externalUserId/notes', allow(sidebarSession), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     const { items, total } = await d.notes.list(externalUserId, parseInput(notesQuery, ctx.query), viewerOf(ctx.state.principal));
     ctx.body = { items: items.map(presentNote), total };
   });
-  router.post('/customers/:externalUserId/notes', async (ctx) => {
+  router.post('/customers/:externalUserId/notes', allow(sidebarSession), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     ctx.status = 201;
     ctx.body = presentNote(await d.notes.add(externalUserId, parseInput(noteBody, bodyOf(ctx)), viewerOf(ctx.state.principal)));
   });
-  router.get('/quick-replies', async (ctx) => {
+  router.get('/quick-replies', allow(sidebarSession), async (ctx) => {
     const { externalUserId } = parseInput(repliesQuery, ctx.query);
     const items = await d.replies.listRendered(externalUserId, viewerOf(ctx.state.principal));
     ctx.body = { items: items.map(presentRenderedQuickReply), total: items.length };

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import Router from '@koa/router';
+import { allow, publicRoute } from '../access.js';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { SignInError, type StaffSessionService } from '../../domain/auth/staff-session.service.js';
@@ -84,10 +85,10 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
   };
 
   // strict: '/sidebar' and '/sidebar/' are different routes, so the redirect does not loop.
-  const router = new Router({ strict: true });
-  router.get('/sidebar', (ctx) => ctx.redirect(`/sidebar/${ctx.querystring ? `?${ctx.querystring}` : ''}`));
+  const router = new Router({ strict: true, sensitive: true });
+  router.get('/sidebar', allow(publicRoute('the sidebar page and its sign-in: OAuth proves who the member is')), (ctx) => ctx.redirect(`/sidebar/${ctx.querystring ? `?${ctx.querystring}` : ''}`));
 
-  router.get('/sidebar/', async (ctx) => {
+  router.get('/sidebar/', allow(publicRoute('the sidebar page and its sign-in: OAuth proves who the member is')), async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const cookie = ctx.cookies.get(SESSION_COOKIE);
     const session = d.sessions.read(cookie);
@@ -107,7 +108,7 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
     ctx.body = html;
   });
 
-  router.get('/sidebar/oauth/callback', async (ctx) => {
+  router.get('/sidebar/oauth/callback', allow(publicRoute('the sidebar page and its sign-in: OAuth proves who the member is')), async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const binding = ctx.cookies.get(SIGN_IN_COOKIE);
     // One attempt per started sign-in: the binding goes whatever the outcome.
@@ -142,7 +143,7 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
     ctx.body = body;
   };
   // The JS-SDK's browser build (global `ww`) from node_modules, so the page needs no CDN (reference §6.1).
-  router.get('/sidebar/assets/wecom.js', asset(wecomJs));
-  router.get('/sidebar/assets/sidebar.js', asset(pageJs));
+  router.get('/sidebar/assets/wecom.js', allow(publicRoute('the sidebar page and its sign-in: OAuth proves who the member is')), asset(wecomJs));
+  router.get('/sidebar/assets/sidebar.js', allow(publicRoute('the sidebar page and its sign-in: OAuth proves who the member is')), asset(pageJs));
   return router;
 }

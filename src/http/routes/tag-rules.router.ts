@@ -1,8 +1,8 @@
 import Router from '@koa/router';
+import { OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import { tagRuleInput, tagRulePatch, type TagRuleService } from '../../domain/tags/tag-rule.service.js';
 import { parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 import { bodyOf } from '../body.js';
 import { presentTagRule } from '../presenters/tag.presenter.js';
 
@@ -10,24 +10,23 @@ const idParams = z.object({ id: z.string().min(1).max(36) });
 
 /** `/api/v1/tag-rules`: keyword and behaviour tagging rules. */
 export function tagRulesRouter(rules: TagRuleService): Router {
-  const router = new Router({ prefix: '/api/v1/tag-rules' });
-  router.use(requireRole('operator'));
-  router.get('/', async (ctx) => {
+  const router = new Router({ prefix: '/api/v1/tag-rules', sensitive: true });
+  router.get('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     const items = await rules.list();
     ctx.body = { items: items.map(presentTagRule), total: items.length };
   });
-  router.post('/', async (ctx) => {
+  router.post('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     ctx.status = 201;
     ctx.body = presentTagRule(await rules.create(parseInput(tagRuleInput, bodyOf(ctx))));
   });
-  router.get('/:id', async (ctx) => {
+  router.get('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     ctx.body = presentTagRule(await rules.get(parseInput(idParams, ctx.params).id));
   });
-  router.patch('/:id', async (ctx) => {
+  router.patch('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { id } = parseInput(idParams, ctx.params);
     ctx.body = presentTagRule(await rules.update(id, parseInput(tagRulePatch, bodyOf(ctx))));
   });
-  router.delete('/:id', async (ctx) => {
+  router.delete('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     await rules.remove(parseInput(idParams, ctx.params).id);
     ctx.status = 204;
   });

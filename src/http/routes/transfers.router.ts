@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { TransferService } from '../../domain/transfers/transfer.service.js';
 import { MAX_CUSTOMERS_PER_REQUEST } from '../../domain/transfers/transfer.service.js';
@@ -6,7 +7,6 @@ import { TRANSFER_STATUSES } from '../../persistence/repositories/transfer.repos
 import type { Principal } from '../../domain/auth/api-token.service.js';
 import { principalLabel } from './erasure.router.js';
 import { pageQuery, parseInput } from '../pagination.js';
-import { requireRole } from '../middleware/auth.js';
 import { bodyOf } from '../body.js';
 import { presentTransfer, presentTransferRequest } from '../presenters/transfer.presenter.js';
 
@@ -40,15 +40,14 @@ const listQuery = pageQuery.extend({
  * outcome; `GET /api/v1/transfers?status=&handover=&takeover=&customer=&requestId=` lists them. Operators and admins.
  */
 export function transfersRouter(transfers: TransferService): Router {
-  const router = new Router({ prefix: '/api/v1/transfers' });
-  router.use(requireRole('operator'));
-  router.get('/', async (ctx) => {
+  const router = new Router({ prefix: '/api/v1/transfers', sensitive: true });
+  router.get('/', allow(api(OPERATORS, 'all')), async (ctx) => {
     const q = parseInput(listQuery, ctx.query);
     const { items, total } = await transfers.list({ ...q, status: q.status as (typeof TRANSFER_STATUSES)[number] | undefined });
     ctx.body = { items: items.map(presentTransfer), total };
   });
   // 离职待分配: customers of departed members nobody has taken over yet (WeCom's list, §4.14).
-  router.get('/unassigned', async (ctx) => {
+  router.get('/unassigned', allow(api(OPERATORS, 'all')), async (ctx) => {
     const q = parseInput(pageQuery.extend({ handover: userid.optional() }), ctx.query);
     const { items, total, isTruncated } = await transfers.unassigned(q);
     ctx.body = {
@@ -57,7 +56,7 @@ export function transfersRouter(transfers: TransferService): Router {
       ...(isTruncated ? { isTruncated } : {}),
     };
   });
-  router.post('/', async (ctx) => {
+  router.post('/', allow(api(OPERATORS, 'all')), async (ctx) => {
     const principal = ctx.state.principal as Principal;
     const result = await transfers.request(parseInput(createBody, bodyOf(ctx)), principalLabel(principal));
     ctx.status = 201;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Router from '@koa/router';
+import { allow, publicRoute } from '../access.js';
 
 const CONSOLE_HTML = resolve(import.meta.dirname, '../../web/console/index.html');
 
@@ -11,9 +12,9 @@ const CONSOLE_HTML = resolve(import.meta.dirname, '../../web/console/index.html'
 export function webRouter(): Router {
   const html = readFileSync(CONSOLE_HTML, 'utf8');
   // strict: '/console' and '/console/' are different routes, so the redirect does not loop.
-  const router = new Router({ strict: true });
-  router.get('/console', (ctx) => ctx.redirect('/console/'));
-  router.get('/console/', (ctx) => {
+  const router = new Router({ strict: true, sensitive: true });
+  router.get('/console', allow(publicRoute('the console page holds no data; it calls the API with the operator’s token')), (ctx) => ctx.redirect('/console/'));
+  router.get('/console/', allow(publicRoute('the console page holds no data; it calls the API with the operator’s token')), (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
     // The page holds an API token in localStorage: never let another origin frame it.
     ctx.set('X-Frame-Options', 'DENY');
