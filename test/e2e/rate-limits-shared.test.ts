@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createTestDatabase, noteMysqlSkipped, type TestDatabase } from '../helpers/databases.js';
 import { TEST_DATA_KEY } from '../helpers/app.js';
@@ -64,9 +65,11 @@ async function resultOf(b: Burner): Promise<{ ok: number; failed: number; errcod
  * tolerance) in any window, and the two together get at least 90 % of N (docs/rate-limits.md).
  */
 describe.each([
-  { engine: 'mysql' as const, run: !!process.env.TEST_MYSQL_URL },
-  { engine: 'sqlite' as const, run: true },
-])('two instances on one $engine database share one WeCom limit', ({ engine, run }) => {
+  { engine: 'mysql' as const, store: 'the database', run: !!process.env.TEST_MYSQL_URL },
+  { engine: 'sqlite' as const, store: 'the database', run: true },
+  // REDIS_URL set: the counters live in Redis (TEST_REDIS_URL, e.g. redis://127.0.0.1:6379).
+  { engine: 'mysql' as const, store: 'redis', run: !!process.env.TEST_MYSQL_URL && !!process.env.TEST_REDIS_URL },
+])('two instances on one $engine database share one WeCom limit, counted in $store', ({ engine, store, run }) => {
   let db: TestDatabase;
   let sandbox: RunningSandbox;
   const burners: Burner[] = [];
@@ -94,6 +97,7 @@ describe.each([
       RATE_WINDOW_MS: String(WINDOW_MS),
       RATE_LIMIT: String(N),
       RATE_WORKERS: '8',
+      ...(store === 'redis' ? { REDIS_URL: process.env.TEST_REDIS_URL!, RATE_REDIS_PREFIX: `wecom-ops-test:${randomBytes(6).toString('hex')}` } : {}),
     };
     // The first migrates; the second then finds nothing to do and starts quicker.
     burners.push(await startBurner(env));
@@ -120,6 +124,6 @@ describe.each([
     for (const r of results) expect(r.errcodes['45009'] ?? 0, JSON.stringify(report)).toBe(0);
     // Both instances took part: the budget is shared, not won by one.
     for (const r of results) expect(r.ok, JSON.stringify(report)).toBeGreaterThan(0.2 * N * WINDOWS);
-    process.stderr.write(`[rate-limits-shared ${engine}] per window seen ${seen.join(',')} ok ${ok.join(',')}; instances ok ${results.map((r) => r.ok).join(' + ')}\n`);
+    process.stderr.write(`[rate-limits-shared ${engine}, ${store}] per window seen ${seen.join(',')} ok ${ok.join(',')}; instances ok ${results.map((r) => r.ok).join(' + ')}\n`);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * One app instance calling one WeCom API as hard as its limits let it, for the shared-limit test
  * (test/e2e/rate-limits-shared.test.ts): the production container (config, database pool, migrations) and a
- * WecomClient counted in that database, as src/container.ts builds it, but with a short window so the test is quick.
+ * WecomClient counted in that database (or in Redis with REDIS_URL), as src/container.ts builds it, but with a short
+ * window so the test is quick.
  *
  * Prints `READY -` once built, waits for `GO <epoch ms> <duration ms>` on stdin, calls RATE_API with RATE_WORKERS
  * callers until the time is up, and prints `RESULT {"ok":…,"failed":…,"errcodes":{…}}`.
@@ -13,6 +14,7 @@ import { WecomRateRepository } from '../../src/persistence/repositories/wecom-ra
 import { WecomApiError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { WecomClient } from '../../src/wecom/client/wecom.client.js';
+import { RedisRateLeaseStore } from '../../src/wecom/client/redis-rate-store.js';
 
 const windowMs = Number(process.env.RATE_WINDOW_MS);
 const limit = Number(process.env.RATE_LIMIT);
@@ -20,12 +22,13 @@ const workers = Number(process.env.RATE_WORKERS ?? 8);
 
 const config = loadConfig();
 const c = await buildContainer(config, silentLogger);
+const redis = config.redisUrl ? new RedisRateLeaseStore(config.redisUrl, process.env.RATE_REDIS_PREFIX!) : null;
 const client = new WecomClient({
   apiBase: config.wecom.apiBase,
   corpId: config.wecomCorpId,
   secret: config.wecom.secret!,
   logger: silentLogger,
-  rateStore: new WecomRateRepository(c.db),
+  rateStore: redis ?? new WecomRateRepository(c.db),
   rateWindowMs: windowMs,
   rateGuardMs: Number(process.env.RATE_GUARD_MS ?? 20),
   blockMs45009: windowMs,
@@ -59,5 +62,6 @@ await Promise.all(
 );
 process.stdout.write(`RESULT ${JSON.stringify({ ok, failed, errcodes })}\n`);
 client.close();
+await redis?.close();
 await c.close();
 process.exit(0);

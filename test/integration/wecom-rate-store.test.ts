@@ -1,23 +1,49 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
+import { randomBytes } from 'node:crypto';
 import { WecomRateRepository } from '../../src/persistence/repositories/wecom-rate.repository.js';
-import { alignedWindow } from '../../src/wecom/client/shared-rate-gate.js';
+import { RedisRateLeaseStore } from '../../src/wecom/client/redis-rate-store.js';
+import { alignedWindow, type RateLeaseStore } from '../../src/wecom/client/shared-rate-gate.js';
+
+/** Redis runs only when TEST_REDIS_URL is set (e.g. redis://127.0.0.1:6379). */
+const redisUrl = process.env.TEST_REDIS_URL;
+if (!redisUrl) process.stderr.write('[wecom-ops tests] TEST_REDIS_URL is not set: the Redis rate store is skipped.\n');
+
+const stores: { name: string; run: boolean; open: () => Promise<{ store: RateLeaseStore; close: () => Promise<void> }> }[] = [
+  ...testEngines().map((engine) => ({
+    name: engine,
+    run: true,
+    open: async () => {
+      const app: TestApp = await startTestApp(engine);
+      return { store: new WecomRateRepository(app.container.db), close: () => app.close() };
+    },
+  })),
+  {
+    name: 'redis',
+    run: !!redisUrl,
+    open: async () => {
+      const store = new RedisRateLeaseStore(redisUrl!, `wecom-ops-test:${randomBytes(6).toString('hex')}`);
+      return { store, close: () => store.close() };
+    },
+  },
+];
 
 /**
- * The shared WeCom rate-limit counters in the app's database (docs/rate-limits.md §Leases), on each engine: partial
- * grants at the limit, the hour counted with the minute, concurrent leases never overselling, and a stored 45009
- * block that only ever moves later.
+ * The shared WeCom rate-limit counters (docs/rate-limits.md §Leases), in the app's database on each engine and in
+ * Redis: partial grants at the limit, the hour counted with the minute, concurrent leases never overselling, and a
+ * stored 45009 block that only ever moves later.
  */
-describe.each(testEngines())('WecomRateRepository (%s)', (engine) => {
-  let app: TestApp;
-  let store: WecomRateRepository;
+describe.each(stores)('rate lease store ($name)', ({ run, open }) => {
+  let store: RateLeaseStore;
+  let close: (() => Promise<void>) | undefined;
   const now = 1_800_000_000_000;
   beforeAll(async () => {
-    app = await startTestApp(engine);
-    store = new WecomRateRepository(app.container.db);
+    if (!run) return;
+    ({ store, close } = await open());
   }, 60_000);
-  afterAll(() => app?.close());
+  afterAll(() => close?.());
+  const it = run ? vitestIt : vitestIt.skip;
 
   it('grants what is asked while it lasts, then the remainder, then nothing', async () => {
     const w = [alignedWindow(now, 60_000, 10)];
