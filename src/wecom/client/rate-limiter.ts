@@ -101,6 +101,8 @@ export class WindowSafeTokenBucket {
 /**
  * Everything that stands between a caller and one WeCom API: a concurrency cap, a window-safe token
  * bucket, and a block imposed by 45009. Callers queue in FIFO order instead of hammering (§5.3).
+ * It counts this process's calls only: the client uses it when it has no shared store; with one
+ * (the app's database or Redis), SharedApiGate counts for every instance (docs/rate-limits.md).
  */
 export class ApiGate {
   private readonly slots: Semaphore;

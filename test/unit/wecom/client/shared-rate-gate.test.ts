@@ -114,6 +114,13 @@ describe(SharedApiGate.name, () => {
     expect(starts.filter((t) => t % 1000 >= 950)).toEqual([]);
   });
 
+  it('does not wait forever in the guard when the clock is frozen (a test’s fixed clock)', async () => {
+    const frozen: Timer = { now: () => 59_800, sleep: () => new Promise((r) => setTimeout(r, 1)) };
+    const gate = new SharedApiGate('externalcontact/get', { perMinute: 100, concurrency: 1 }, frozen, new MemoryRateLeaseStore(), { windowMs: 60_000, guardMs: 500 });
+    const release = await gate.enter();
+    release();
+  });
+
   it('keeps to the hourly limit across minute windows', async () => {
     const timer = new VirtualTimer(0);
     const store = new MemoryRateLeaseStore();
