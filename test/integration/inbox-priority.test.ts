@@ -38,8 +38,11 @@ describe.each(testEngines())('inbox priority lane on %s', (engine) => {
     expect(first.slice(1).every((k) => k.startsWith('edit_external_contact:wmBacklog0'))).toBe(true);
 
     // Once wmBusy's earlier event is done, its add jumps the rest of the backlog too.
+    // (Finished through the repository, as a worker would, so the subject's next event becomes ready.)
     const busy = (await app.container.db.query<{ id: number | string }>("SELECT id FROM inbox_events WHERE subject_key = 'customer:wmBusy' AND kind LIKE '%edit%'"))[0];
-    await app.container.db.query("UPDATE inbox_events SET status = 'done' WHERE id = ?", [busy.id]);
+    await app.container.db.query("UPDATE inbox_events SET status = 'running', lease_owner = 'test' WHERE id = ?", [busy.id]);
+    const done = await repo.finish({ leaseOwner: 'test', subjectKey: 'customer:wmBusy', event: { id: Number(busy.id), kind: '', fields: {}, receivedAt: new Date(), attempts: 1 } }, 'done', Date.now());
+    expect(done).toBe(true);
     const next = kindsOf(await repo.claim(2, Date.now(), 60_000));
     expect(next[0]).toBe('add_external_contact:wmBusy');
   });

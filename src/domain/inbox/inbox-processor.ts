@@ -7,6 +7,9 @@ import { eventCreateTimeMs, eventField, type InboundEvent } from './inbound-even
 import { KIND_LABELS, type EventRouter, type TimelineNote } from './event-router.js';
 import type { InboxWriter } from './inbox-writer.js';
 
+/** How often waiting heads left by a MySQL race are repaired. */
+const HEAL_EVERY_MS = 5000;
+
 /** Tuning for the workers (config `inbox.*`). */
 export interface InboxProcessorOptions {
   workers: number;
@@ -94,7 +97,14 @@ export class InboxProcessor {
   }
 
   private async run(): Promise<void> {
+    let lastHeal = 0;
     while (this.running) {
+      // A MySQL event stored while its subject's previous one finished elsewhere can be left waiting: repair such
+      // heads every few seconds (InboxRepository.healQueue, docs/inbox.md §Claims that stay flat).
+      if (Date.now() - lastHeal >= HEAL_EVERY_MS) {
+        lastHeal = Date.now();
+        await this.repo.healQueue().catch((err) => this.log.warn({ err: toError(err).message }, 'inbox queue repair failed; will retry'));
+      }
       // Cleared before the claim: an event committed after the claim's read pokes us, and that poke must not be lost.
       this.poked = false;
       const free = this.opts.workers - this.inFlight.size;

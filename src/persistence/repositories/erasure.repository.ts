@@ -122,7 +122,10 @@ export class ErasureRepository {
     return this.db.tx(async (em) => ({
       inbox_events: await execIn(
         em,
+        // queue_lane before status: MySQL evaluates SET left to right, so it must see the old status
+        // (docs/inbox.md §Claims that stay flat: a finished event is in no lane).
         `UPDATE inbox_events SET payload = '', subject_key = NULL, error = NULL,
+           queue_lane = CASE WHEN status IN ('pending', 'failed') THEN NULL ELSE queue_lane END,
            status = CASE WHEN status IN ('pending', 'failed') THEN 'ignored' ELSE status END
          WHERE subject_key = ?`,
         [subject],

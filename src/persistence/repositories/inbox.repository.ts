@@ -33,7 +33,19 @@ export interface InboxEventSummary {
 export interface ClaimedEvent {
   event: InboundEvent;
   leaseOwner: string;
+  /** Its subject (ordering key), whose next event becomes ready when this one finishes. */
+  subjectKey?: string | null;
+  /**
+   * Later notifications of the same subject folded into this one (docs/inbox.md §Coalescing): they share its lease
+   * and its outcome. `event.fields` are the newest one's (a KF notification's Token is then the freshest).
+   */
+  absorbed?: number[];
 }
+
+/** Subjects whose pending notifications only say "something changed", so one handling covers them all. */
+const COALESCED_SUBJECTS = ['kf:', 'tag:'];
+/** How many notifications one claim folds into its head at most (bounds the statement). */
+const MAX_ABSORBED = 10_000;
 
 interface Row {
   id: number | string;
@@ -51,6 +63,8 @@ interface Row {
 
 const SUMMARY_COLUMNS = 'id, kind, subject_key, status, attempts, received_at, processed_at, error';
 const ACTIVE = "('pending','running')";
+/** An event's claim lane when no earlier unfinished event of its subject exists; NULL (waiting) otherwise. */
+const LANE_ON_INSERT = `CASE WHEN EXISTS (SELECT 1 FROM inbox_events w WHERE w.subject_key = ? AND w.status IN ${ACTIVE}) THEN NULL ELSE ? END`;
 
 /**
  * The durable callback inbox. Raw SQL on purpose: the claim needs `FOR UPDATE SKIP LOCKED` on MySQL and a
@@ -82,17 +96,30 @@ export class InboxRepository {
    */
   async insertBatch(events: NewInboxEvent[], now: number, opts: { timeoutMs?: number } = {}): Promise<boolean[]> {
     if (events.length === 0) return [];
-    const values = events.map((e) => [e.dedupeKey, e.kind, e.subjectKey, 'pending', 0, now, now, this.seal(e), e.createTimeMs, e.priority ?? 0]);
-    const sql = (n: number) =>
-      `INSERT INTO inbox_events (dedupe_key, kind, subject_key, status, attempts, received_at, available_at, payload, create_time, priority) VALUES ${Array(n).fill('(?,?,?,?,?,?,?,?,?,?)').join(',')}`;
+    // The queue lane is decided in the statement itself, against committed rows (docs/inbox.md §Claims that stay
+    // flat): an event waits (NULL) when its subject has an unfinished event, or an earlier one in this batch.
+    const rows = (inBatch: boolean) => {
+      const seen = new Set<string>();
+      return events.map((e) => {
+        const base = [e.dedupeKey, e.kind, e.subjectKey, 'pending', 0, now, now, this.seal(e), e.createTimeMs, e.priority ?? 0];
+        const lane = e.priority ?? 0;
+        if (e.subjectKey === null) return { sql: '(?,?,?,?,?,?,?,?,?,?,?)', params: [...base, lane] };
+        if (inBatch && seen.has(e.subjectKey)) return { sql: '(?,?,?,?,?,?,?,?,?,?,NULL)', params: base };
+        seen.add(e.subjectKey);
+        return { sql: `(?,?,?,?,?,?,?,?,?,?,${LANE_ON_INSERT})`, params: [...base, e.subjectKey, lane] };
+      });
+    };
+    const insert = 'INSERT INTO inbox_events (dedupe_key, kind, subject_key, status, attempts, received_at, available_at, payload, create_time, priority, queue_lane) VALUES ';
     try {
-      await this.db.queryDurable(sql(events.length), values.flat(), opts);
+      const batch = rows(true);
+      await this.db.queryDurable(insert + batch.map((r) => r.sql).join(','), batch.flatMap((r) => r.params), opts);
       return events.map(() => true);
     } catch (err) {
       if (!isDuplicateKeyError(err) && !isRetryableLockError(err)) throw err;
     }
+    // One by one, each row sees the ones stored before it, so each decides its own lane.
     const results: boolean[] = [];
-    for (const v of values) results.push(await this.insertOne(sql(1), v, opts));
+    for (const r of rows(false)) results.push(await this.insertOne(insert + r.sql, r.params, opts));
     return results;
   }
 
@@ -125,15 +152,17 @@ export class InboxRepository {
     let rows: Row[];
     if (this.db.engine === 'sqlite') {
       // One statement: SQLite serializes writers, so selection and update are atomic even across processes.
+      // Only ready rows (heads of their subject) are read, lane by lane through ix_inbox_events_queue, so the cost
+      // does not grow with events waiting behind a busy subject (docs/inbox.md §Claims that stay flat).
       rows = await this.db.query<Row>(
         `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = ?, attempts = attempts + 1
          WHERE id IN (
-           SELECT e.id FROM inbox_events e
-           WHERE e.status IN ${ACTIVE} AND e.available_at <= ?
-             AND NOT EXISTS (SELECT 1 FROM inbox_events p WHERE p.subject_key = e.subject_key AND p.id < e.id AND p.status IN ${ACTIVE})
-           ORDER BY e.priority DESC, e.id LIMIT ?)
+           SELECT id FROM (SELECT id FROM inbox_events WHERE queue_lane = 1 AND status IN ${ACTIVE} AND available_at <= ? ORDER BY id LIMIT ?)
+           UNION ALL
+           SELECT id FROM (SELECT id FROM inbox_events WHERE queue_lane = 0 AND status IN ${ACTIVE} AND available_at <= ? ORDER BY id LIMIT ?)
+           LIMIT ?)
          RETURNING *`,
-        [leaseOwner, until, now, limit],
+        [leaseOwner, until, now, limit, now, limit, limit],
       );
       rows.sort((a, b) => Number(b.priority ?? 0) - Number(a.priority ?? 0) || Number(a.id) - Number(b.id));
     } else {
@@ -141,21 +170,23 @@ export class InboxRepository {
         // SKIP LOCKED: concurrent workers in any process take disjoint rows without waiting (reliability §6.2).
         // The lane first, through its own index, then the backlog; rows locked by this transaction may come back
         // from the second read and are dropped.
+        // Only ready rows are read (docs/inbox.md §Claims that stay flat).
         const urgent: Row[] = await query(
-          `SELECT id, subject_key FROM inbox_events WHERE priority > 0 AND status IN ${ACTIVE} AND available_at <= ?
+          `SELECT id, subject_key FROM inbox_events WHERE queue_lane = 1 AND status IN ${ACTIVE} AND available_at <= ?
            ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
           [now, limit * 2],
         );
         const rest: Row[] = urgent.length >= limit * 2 ? [] : await query(
-          `SELECT id, subject_key FROM inbox_events WHERE status IN ${ACTIVE} AND available_at <= ?
+          `SELECT id, subject_key FROM inbox_events WHERE queue_lane = 0 AND status IN ${ACTIVE} AND available_at <= ?
            ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
           [now, limit * 2],
         );
         const taken = new Set(urgent.map((r) => Number(r.id)));
         const candidates = [...urgent, ...rest.filter((r) => !taken.has(Number(r.id)))];
         if (candidates.length === 0) return [];
-        // Per-subject order: a candidate runs only if it is the oldest unfinished event of its subject. This is a
-        // plain (non-locking) read, so rows locked by other workers still count as unfinished.
+        // Per-subject order: a candidate runs only if it is the oldest unfinished event of its subject. Two instances
+        // storing one subject's events at once can both see none unfinished and make both ready; this check keeps the
+        // later one waiting. It is a plain (non-locking) read, so rows locked by other workers still count.
         const subjects = [...new Set(candidates.map((c) => c.subject_key).filter((s): s is string => s !== null))];
         const heads = new Map<string, number>();
         if (subjects.length > 0) {
@@ -183,23 +214,126 @@ export class InboxRepository {
     const unreadable: number[] = [];
     for (const row of rows) {
       let fields: EventFields;
+      let receivedAt = new Date(Number(row.received_at));
+      let absorbed: number[] = [];
       try {
         fields = this.open(row);
+        if (row.subject_key && COALESCED_SUBJECTS.some((p) => row.subject_key!.startsWith(p))) {
+          const folded = await this.absorb(row, leaseOwner, until);
+          absorbed = folded.ids;
+          if (folded.newest) {
+            // The newest notification's fields: for KF its pull Token is the one least likely to have expired.
+            fields = this.open(folded.newest);
+            receivedAt = new Date(Number(folded.newest.received_at));
+          }
+        }
       } catch {
         // A payload purged by retention or erasure, or sealed under another DATA_KEY: park this one event where an
         // operator sees it, rather than failing the whole claim (and every claim after it) on one bad row.
         unreadable.push(Number(row.id));
+        if (absorbed.length > 0) await this.settleAbsorbed(absorbed, leaseOwner, 'pending', now);
         continue;
       }
-      claimed.push({ leaseOwner, event: { id: Number(row.id), kind: row.kind, fields, receivedAt: new Date(Number(row.received_at)), attempts: Number(row.attempts) } });
+      claimed.push({
+        leaseOwner,
+        subjectKey: row.subject_key,
+        absorbed,
+        event: { id: Number(row.id), kind: row.kind, fields, receivedAt, attempts: Number(row.attempts) },
+      });
     }
     if (unreadable.length > 0) {
-      await this.db.query(
-        `UPDATE inbox_events SET status = 'failed', lease_owner = NULL, error = ? WHERE id IN (${unreadable.map(() => '?').join(',')}) AND lease_owner = ?`,
-        ['payload unavailable: purged or sealed under another DATA_KEY', ...unreadable, leaseOwner],
-      );
+      await this.db.tx(async (em) => {
+        for (const id of unreadable) {
+          await execIn(em, `UPDATE inbox_events SET status = 'failed', lease_owner = NULL, queue_lane = NULL, error = ? WHERE id = ? AND lease_owner = ?`, [
+            'payload unavailable: purged or sealed under another DATA_KEY',
+            id,
+            leaseOwner,
+          ]);
+          const [row] = (await em.query('SELECT subject_key FROM inbox_events WHERE id = ?', [id])) as { subject_key: string | null }[];
+          await this.promoteNext(em, row?.subject_key ?? null);
+        }
+      });
     }
     return claimed;
+  }
+
+  /**
+   * Fold the later notifications of a claimed head's subject into it (docs/inbox.md §Coalescing): they take the
+   * head's lease, so they finish, retry or go back with it. Rows a crashed claim had folded (still `running`, never
+   * ready) are taken again. Returns their ids and the newest row.
+   */
+  private async absorb(head: Row, leaseOwner: string, until: number): Promise<{ ids: number[]; newest: Row | null }> {
+    const pick = `SELECT id FROM inbox_events WHERE subject_key = ? AND queue_lane IS NULL AND status IN ${ACTIVE} AND kind = ? AND id > ? ORDER BY id LIMIT ${MAX_ABSORBED}`;
+    const args = [head.subject_key, head.kind, Number(head.id)];
+    let ids: number[];
+    if (this.db.engine === 'sqlite') {
+      const rows = await this.db.query<{ id: number }>(
+        `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = ? WHERE id IN (${pick}) RETURNING id`,
+        [leaseOwner, until, ...args],
+      );
+      ids = rows.map((r) => Number(r.id));
+    } else {
+      ids = await this.db.withMysqlTransaction(async (query) => {
+        const rows: { id: number | string }[] = await query(`${pick} FOR UPDATE`, args);
+        const found = rows.map((r) => Number(r.id));
+        for (let i = 0; i < found.length; i += 1000) {
+          const chunk = found.slice(i, i + 1000);
+          await query(`UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = ? WHERE id IN (${chunk.map(() => '?').join(',')})`, [leaseOwner, until, ...chunk]);
+        }
+        return found;
+      });
+    }
+    if (ids.length === 0) return { ids, newest: null };
+    const [newest] = await this.db.query<Row>('SELECT * FROM inbox_events WHERE id = ?', [Math.max(...ids)]);
+    return { ids, newest: newest ?? null };
+  }
+
+  /** Give folded rows the head's outcome: `done`/`ignored`, or back to `pending` (still waiting, lane NULL). */
+  private async settleAbsorbed(ids: number[], leaseOwner: string, status: 'done' | 'ignored' | 'pending', now: number, em?: import('typeorm').EntityManager): Promise<void> {
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      const marks = chunk.map(() => '?').join(',');
+      const sql =
+        status === 'pending'
+          ? `UPDATE inbox_events SET status = 'pending', lease_owner = NULL, available_at = ? WHERE id IN (${marks}) AND lease_owner = ?`
+          : `UPDATE inbox_events SET status = ?, processed_at = ?, lease_owner = NULL, error = NULL WHERE id IN (${marks}) AND lease_owner = ?`;
+      const params = status === 'pending' ? [now, ...chunk, leaseOwner] : [status, now, ...chunk, leaseOwner];
+      if (em) await execIn(em, sql, params);
+      else await this.db.exec(sql, params);
+    }
+  }
+
+  /**
+   * The subject's next unfinished event becomes ready, unless one already is (docs/inbox.md §Claims that stay flat).
+   * Runs in the transaction that finished the previous one, so the two cannot be seen apart.
+   */
+  private async promoteNext(em: import('typeorm').EntityManager, subjectKey: string | null): Promise<void> {
+    if (subjectKey === null) return;
+    const ready = (await em.query(`SELECT 1 AS x FROM inbox_events WHERE subject_key = ? AND status IN ${ACTIVE} AND queue_lane IS NOT NULL LIMIT 1`, [subjectKey])) as unknown[];
+    if (ready.length > 0) return;
+    const [next] = (await em.query(`SELECT id FROM inbox_events WHERE subject_key = ? AND status IN ${ACTIVE} ORDER BY id LIMIT 1`, [subjectKey])) as { id: number | string }[];
+    if (next) await execIn(em, 'UPDATE inbox_events SET queue_lane = priority WHERE id = ? AND queue_lane IS NULL', [Number(next.id)]);
+  }
+
+  /**
+   * Make ready the heads that wait with no ready event ahead of them. On SQLite the insert and the finish decide
+   * lanes atomically; on MySQL an event stored while its subject's previous one finished on another connection can
+   * be left waiting, and this repairs it (the processor runs it every few seconds). SQLite needs none: its writes are
+   * serialized, each deciding on committed state. Returns how many it freed.
+   */
+  async healQueue(limit = 200): Promise<number> {
+    if (this.db.engine === 'sqlite') return 0;
+    const stuck = await this.db.query<{ id: number | string }>(
+      `SELECT b.id FROM inbox_events b
+       WHERE b.queue_lane IS NULL AND b.status IN ${ACTIVE} AND b.subject_key IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM inbox_events p WHERE p.subject_key = b.subject_key AND p.status IN ${ACTIVE} AND p.id < b.id)
+         AND NOT EXISTS (SELECT 1 FROM inbox_events r WHERE r.subject_key = b.subject_key AND r.status IN ${ACTIVE} AND r.queue_lane IS NOT NULL)
+       LIMIT ?`,
+      [limit],
+    );
+    let freed = 0;
+    for (const r of stuck) freed += await this.db.exec('UPDATE inbox_events SET queue_lane = priority WHERE id = ? AND queue_lane IS NULL', [Number(r.id)]);
+    return freed;
   }
 
   /**
@@ -215,24 +349,34 @@ export class InboxRepository {
     return this.db.tx(async (em) => {
       const changed = await execIn(
         em,
-        `UPDATE inbox_events SET status = ?, processed_at = ?, lease_owner = NULL, error = NULL WHERE id = ? AND lease_owner = ?`,
+        `UPDATE inbox_events SET status = ?, processed_at = ?, lease_owner = NULL, error = NULL, queue_lane = NULL WHERE id = ? AND lease_owner = ?`,
         [status, now, claimed.event.id, claimed.leaseOwner],
       );
       if (changed !== 1) return false;
+      if (claimed.absorbed?.length) await this.settleAbsorbed(claimed.absorbed, claimed.leaseOwner, status, now, em);
       if (extra) await extra(em);
+      await this.promoteNext(em, claimed.subjectKey ?? null);
       return true;
     });
   }
 
   /** Record a failure: back to pending at `retryAt`, or parked as `failed` when retryAt is null. Lease-fenced. */
   async fail(claimed: ClaimedEvent, error: string, retryAt: number | null, now: number): Promise<boolean> {
-    const changed = await this.db.exec(
-      retryAt === null
-        ? `UPDATE inbox_events SET status = 'failed', error = ?, lease_owner = NULL, processed_at = ? WHERE id = ? AND lease_owner = ?`
-        : `UPDATE inbox_events SET status = 'pending', error = ?, lease_owner = NULL, available_at = ? WHERE id = ? AND lease_owner = ?`,
-      [error.slice(0, 4000), retryAt ?? now, claimed.event.id, claimed.leaseOwner],
-    );
-    return changed === 1;
+    return this.db.tx(async (em) => {
+      const changed = await execIn(
+        em,
+        retryAt === null
+          ? `UPDATE inbox_events SET status = 'failed', error = ?, lease_owner = NULL, processed_at = ?, queue_lane = NULL WHERE id = ? AND lease_owner = ?`
+          : `UPDATE inbox_events SET status = 'pending', error = ?, lease_owner = NULL, available_at = ? WHERE id = ? AND lease_owner = ?`,
+        [error.slice(0, 4000), retryAt ?? now, claimed.event.id, claimed.leaseOwner],
+      );
+      if (changed !== 1) return false;
+      // Folded notifications wait again behind the head; once it is parked, the next of them takes its turn (and
+      // folds the rest), so nothing is lost to one failing handling.
+      if (claimed.absorbed?.length) await this.settleAbsorbed(claimed.absorbed, claimed.leaseOwner, 'pending', now, em);
+      if (retryAt === null) await this.promoteNext(em, claimed.subjectKey ?? null);
+      return true;
+    });
   }
 
   /** Give leases back without counting an attempt (graceful shutdown). */
@@ -242,6 +386,7 @@ export class InboxRepository {
         `UPDATE inbox_events SET status = 'pending', lease_owner = NULL, available_at = ?, attempts = attempts - 1 WHERE id = ? AND lease_owner = ?`,
         [now, c.event.id, c.leaseOwner],
       );
+      if (c.absorbed?.length) await this.settleAbsorbed(c.absorbed, c.leaseOwner, 'pending', now);
     }
   }
 
@@ -251,10 +396,17 @@ export class InboxRepository {
     if (!row) throw new NotFoundError(`事件 ${id} 不存在`, 'event_not_found');
     const [stored] = await this.db.query<{ payload: string | null }>('SELECT payload FROM inbox_events WHERE id = ?', [id]);
     if (!stored?.payload) throw new ConflictError(`事件 ${id} 的内容已按保留期限或删除请求清除，无法重放 / its payload was purged`, 'event_purged');
-    await this.db.query(
-      `UPDATE inbox_events SET status = 'pending', attempts = 0, available_at = ?, lease_owner = NULL, error = NULL WHERE id = ? AND status <> 'running'`,
-      [now, id],
-    );
+    await this.db.tx(async (em) => {
+      // Back in the queue waiting (lane NULL); it becomes ready at once unless its subject has an unfinished event,
+      // and otherwise when that one finishes (the earliest unfinished event of a subject goes next).
+      await execIn(
+        em,
+        `UPDATE inbox_events SET status = 'pending', attempts = 0, available_at = ?, lease_owner = NULL, error = NULL, queue_lane = NULL WHERE id = ? AND status <> 'running'`,
+        [now, id],
+      );
+      if (row.subjectKey === null) await execIn(em, `UPDATE inbox_events SET queue_lane = priority WHERE id = ? AND status = 'pending'`, [id]);
+      else await this.promoteNext(em, row.subjectKey);
+    });
     return (await this.findSummary(id))!;
   }
 
