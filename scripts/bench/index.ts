@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   client: async () => (await import('./client.bench.js')).runClientBench(),
   care: async () => (await import('./care.bench.js')).runCareBench(),
   welcome: async () => (await import('./welcome.bench.js')).runWelcomeBench(),
+  surge: async () => (await import('./surge.bench.js')).runSurgeBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -18,6 +18,22 @@ import { eventKind } from '../../src/domain/inbox/inbound-event.js';
 import type { InboxService } from '../../src/domain/inbox/inbox.service.js';
 
 const config = loadConfig();
+// BENCH_CPU_PROFILE=<file>: a V8 CPU profile of this process, written on SIGTERM (open it in Chrome DevTools).
+const profiler = process.env.BENCH_CPU_PROFILE ? new (await import('node:inspector')).Session() : null;
+if (profiler) {
+  profiler.connect();
+  await new Promise<void>((r) => profiler.post('Profiler.enable', () => profiler.post('Profiler.start', () => r())));
+}
+const writeProfile = () =>
+  new Promise<void>((r) => {
+    if (!profiler) return r();
+    profiler.post('Profiler.stop', (_err, res) => {
+      void import('node:fs').then((fs) => {
+        fs.writeFileSync(process.env.BENCH_CPU_PROFILE!, JSON.stringify(res.profile));
+        r();
+      });
+    });
+  });
 let stop: () => Promise<void>;
 let url: string;
 let batchStats: () => Promise<Record<string, number>> = async () => ({});
@@ -51,7 +67,7 @@ if (process.env.BENCH_MODE === 'ceiling') {
 }
 process.stdout.write(`READY ${url}\n`);
 process.on('SIGTERM', () => {
-  void stop().then(async () => {
+  void writeProfile().then(stop).then(async () => {
     const stats = { maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ...(await batchStats()) };
     process.stdout.write(`STATS ${JSON.stringify(stats)}\n`);
     process.exit(0);
