@@ -96,7 +96,9 @@ export interface BuildOptions {
 /** Connect, migrate (unless DB_SKIP_MIGRATIONS), and wire the app. */
 export async function buildContainer(config: AppConfig, log: Logger, opts: BuildOptions = {}): Promise<Container> {
   const clock = opts.clock ?? systemClock;
-  const dataSource = createDataSource({ databaseUrl: config.databaseUrl, migrations });
+  // One connection per inbox worker, plus room for the inbox writer, the API and jobs: a worker waiting for a
+  // connection holds up its event as surely as one waiting for WeCom.
+  const dataSource = createDataSource({ databaseUrl: config.databaseUrl, migrations, poolSize: Math.max(20, config.inbox.workers + 8) });
   await dataSource.initialize();
   if (!config.dbSkipMigrations) {
     const ran = await runMigrationsExclusively(dataSource);

@@ -172,12 +172,12 @@ export class InboxRepository {
         // from the second read and are dropped.
         // Only ready rows are read (docs/inbox.md §Claims that stay flat).
         const urgent: Row[] = await query(
-          `SELECT id, subject_key FROM inbox_events WHERE queue_lane = 1 AND status IN ${ACTIVE} AND available_at <= ?
+          `SELECT * FROM inbox_events WHERE queue_lane = 1 AND status IN ${ACTIVE} AND available_at <= ?
            ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
           [now, limit * 2],
         );
         const rest: Row[] = urgent.length >= limit * 2 ? [] : await query(
-          `SELECT id, subject_key FROM inbox_events WHERE queue_lane = 0 AND status IN ${ACTIVE} AND available_at <= ?
+          `SELECT * FROM inbox_events WHERE queue_lane = 0 AND status IN ${ACTIVE} AND available_at <= ?
            ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
           [now, limit * 2],
         );
@@ -197,17 +197,17 @@ export class InboxRepository {
           );
           for (const m of mins) heads.set(m.subject_key, Number(m.head));
         }
-        const chosen = candidates
-          .filter((c) => c.subject_key === null || heads.get(c.subject_key) === Number(c.id))
-          .slice(0, limit)
-          .map((c) => Number(c.id));
+        const chosen = candidates.filter((c) => c.subject_key === null || heads.get(c.subject_key) === Number(c.id)).slice(0, limit);
         if (chosen.length === 0) return [];
-        const marks = chosen.map(() => '?').join(',');
+        const ids = chosen.map((c) => Number(c.id));
         await query(
-          `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = ?, attempts = attempts + 1 WHERE id IN (${marks})`,
-          [leaseOwner, until, ...chosen],
+          `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = ?, attempts = attempts + 1 WHERE id IN (${ids.map(() => '?').join(',')})`,
+          [leaseOwner, until, ...ids],
         );
-        return query(`SELECT * FROM inbox_events WHERE id IN (${marks}) ORDER BY priority DESC, id`, chosen);
+        // The rows as the UPDATE left them (read with the candidates, saving a round trip).
+        return chosen
+          .map((c) => ({ ...c, status: 'running' as const, attempts: Number(c.attempts) + 1 }))
+          .sort((a, b) => Number(b.priority ?? 0) - Number(a.priority ?? 0) || Number(a.id) - Number(b.id));
       });
     }
     const claimed: ClaimedEvent[] = [];
@@ -309,10 +309,26 @@ export class InboxRepository {
    */
   private async promoteNext(em: import('typeorm').EntityManager, subjectKey: string | null): Promise<void> {
     if (subjectKey === null) return;
-    const ready = (await em.query(`SELECT 1 AS x FROM inbox_events WHERE subject_key = ? AND status IN ${ACTIVE} AND queue_lane IS NOT NULL LIMIT 1`, [subjectKey])) as unknown[];
-    if (ready.length > 0) return;
-    const [next] = (await em.query(`SELECT id FROM inbox_events WHERE subject_key = ? AND status IN ${ACTIVE} ORDER BY id LIMIT 1`, [subjectKey])) as { id: number | string }[];
-    if (next) await execIn(em, 'UPDATE inbox_events SET queue_lane = priority WHERE id = ? AND queue_lane IS NULL', [Number(next.id)]);
+    // One statement (it runs once per handled event): the oldest unfinished event of the subject, if none is ready.
+    // MySQL cannot read the table it updates in a subquery, so there the reads are derived tables.
+    if (this.db.engine === 'mysql') {
+      await execIn(
+        em,
+        `UPDATE inbox_events e
+           JOIN (SELECT MIN(id) AS id, SUM(queue_lane IS NOT NULL) AS ready FROM inbox_events WHERE subject_key = ? AND status IN ${ACTIVE}) h
+             ON e.id = h.id AND h.ready = 0
+         SET e.queue_lane = e.priority`,
+        [subjectKey],
+      );
+      return;
+    }
+    await execIn(
+      em,
+      `UPDATE inbox_events SET queue_lane = priority
+       WHERE id = (SELECT MIN(id) FROM inbox_events WHERE subject_key = ? AND status IN ${ACTIVE})
+         AND NOT EXISTS (SELECT 1 FROM inbox_events WHERE subject_key = ? AND status IN ${ACTIVE} AND queue_lane IS NOT NULL)`,
+      [subjectKey, subjectKey],
+    );
   }
 
   /**
