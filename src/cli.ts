@@ -13,7 +13,8 @@ import { SANDBOX_CORP } from './wecom/sandbox-identity.js';
 
 const USAGE = `用法 / usage: wecom-ops <command>
 
-  serve                                   HTTP server, inbox workers, delivery, scheduler (what npm start runs)
+  serve [--role all|ingress|worker]       HTTP server, inbox workers, delivery, scheduler (what npm start runs);
+                                          ingress: callbacks + API only; worker: handlers + jobs only (SERVE_ROLE)
   migrate                                 apply pending migrations, then exit
   events list [--status failed] [--limit N]
   events replay <id>                      retry one callback event now
@@ -66,6 +67,16 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${randomBytes(32).toString('base64')}\n`);
     return;
   }
+  if (command === 'serve') {
+    // --role wins over SERVE_ROLE; validated with the rest of the configuration (docs/inbox.md §Roles).
+    let role: string | undefined;
+    try {
+      role = parseArgs({ args: argv.slice(1), options: { role: { type: 'string' } }, strict: true }).values.role;
+    } catch (err) {
+      fail(`serve 参数无效 / invalid serve arguments: ${(err as Error).message}\n\n${USAGE}`);
+    }
+    if (role !== undefined) process.env.SERVE_ROLE = role;
+  }
   const cfg = config();
   const log = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty });
 
@@ -73,7 +84,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'serve': {
       const running = await startServer(cfg, log);
       const c = running.container;
-      log.info({ url: running.url, database: cfg.databaseUrl.replace(/\/\/[^@]*@/, '//***@'), sandbox: cfg.sandboxEnabled }, 'wecom-ops listening');
+      log.info({ url: running.url, role: cfg.serveRole, database: cfg.databaseUrl.replace(/\/\/[^@]*@/, '//***@'), sandbox: cfg.sandboxEnabled }, 'wecom-ops listening');
       if (cfg.sandboxEnabled) {
         const archive = (c as Container & { archive?: ArchiveModule }).archive;
         const demo = archive ? await ensureDemoChannel(archive.channels, archive.repos.channels).catch((err) => {

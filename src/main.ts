@@ -19,6 +19,12 @@ export interface Running {
  * Stop runs in reverse: stop taking requests, stop services (in-flight work finishes or is released), close the DB.
  */
 export async function startServer(config: AppConfig, log: Logger, opts: BuildOptions = {}): Promise<Running> {
+  const role = config.serveRole ?? 'all';
+  if (role === 'worker') {
+    // Callbacks are stored by ingress processes, whose commits cannot wake this one: the poll is the wake-up
+    // (docs/inbox.md §Roles).
+    config = { ...config, inbox: { ...config.inbox, pollIntervalMs: config.inbox.workerPollIntervalMs ?? 50 } };
+  }
   if (config.databaseUrl.startsWith('sqlite:')) {
     const file = config.databaseUrl.slice('sqlite:'.length);
     if (file && file !== ':memory:') {
@@ -47,7 +53,10 @@ export async function startServer(config: AppConfig, log: Logger, opts: BuildOpt
     );
   }
   for (const f of container.onListen) f(url);
-  for (const s of container.services) await s.start();
+  log.info({ role, url }, ROLE_BANNER[role]);
+  // Background services (inbox workers, scheduler and the jobs it runs, delivery dispatch) belong to the worker role;
+  // an ingress process only answers (docs/inbox.md §Roles).
+  if (role !== 'ingress') for (const s of container.services) await s.start();
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
@@ -55,10 +64,17 @@ export async function startServer(config: AppConfig, log: Logger, opts: BuildOpt
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      for (const s of [...container.services].reverse()) {
+      for (const s of role === 'ingress' ? [] : [...container.services].reverse()) {
         await s.stop().catch((err) => log.error({ err, service: s.name }, 'service did not stop cleanly'));
       }
       await container.close();
     })());
   return { container, server, url, stop };
 }
+
+/** What each role runs, said once at start (zh-CN first). */
+const ROLE_BANNER: Record<AppConfig['serveRole'], string> = {
+  all: '运行角色 all：接收回调、提供 API，并运行事件处理、定时任务和消息发送 / role all: callbacks, the API, handlers, scheduler and dispatch in one process',
+  ingress: '运行角色 ingress：只接收回调、提供 API 和页面，不运行事件处理和定时任务 / role ingress: callbacks, the API and the pages only; no handlers, scheduler or dispatch',
+  worker: '运行角色 worker：运行事件处理、定时任务和消息发送，端口上只提供 /healthz、/readyz、/metrics / role worker: handlers, scheduler and dispatch; this port serves /healthz, /readyz and /metrics only',
+};

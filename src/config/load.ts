@@ -33,6 +33,7 @@ const ENV_MAP: Record<string, string> = {
   METRICS_TOKEN: 'metricsToken',
   PUBLIC_URL: 'publicUrl',
   REDIS_URL: 'redisUrl',
+  SERVE_ROLE: 'serveRole',
   WECOM_CORP_ID: 'wecom.corpId',
   WECOM_AGENT_ID: 'wecom.agentId',
   WECOM_SECRET: 'wecom.secret',
@@ -45,6 +46,7 @@ const ENV_MAP: Record<string, string> = {
   WECOM_REPLAY_WINDOW_SECONDS: 'wecom.replayWindowSeconds',
   INBOX_WORKERS: 'inbox.workers',
   INBOX_POLL_INTERVAL_MS: 'inbox.pollIntervalMs',
+  INBOX_WORKER_POLL_INTERVAL_MS: 'inbox.workerPollIntervalMs',
   INBOX_LEASE_MS: 'inbox.leaseMs',
   INBOX_MAX_ATTEMPTS: 'inbox.maxAttempts',
   INBOX_BACKOFF_BASE_MS: 'inbox.backoffBaseMs',
@@ -127,6 +129,13 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
 
   const c = parsed.data;
   const sandboxEnabled = c.sandbox.enabled ?? !c.wecom.corpId;
+  if (sandboxEnabled && c.serveRole !== 'all') {
+    // The in-process sandbox lives in one process: a worker elsewhere could not reach the customers it made up.
+    throw new ConfigError([
+      `serveRole (SERVE_ROLE / --role ${c.serveRole}): 内置沙箱只能在单进程（--role all）中运行；拆分角色时请设置 SANDBOX=false，并用 WECOM_API_BASE 指向真实企业微信或独立沙箱（wecom-ops sandbox）` +
+        ` / the built-in sandbox runs only with --role all; to split roles set SANDBOX=false and point WECOM_API_BASE at WeCom or a standalone sandbox (wecom-ops sandbox)`,
+    ]);
+  }
   // Sandbox mode (no real corp, or the in-process sandbox) listens on loopback unless HOST says otherwise:
   // its controls and demo identity must not face the network (docs/security.md §Sandbox exposure).
   const sandboxMode = sandboxEnabled || !c.wecom.corpId;

@@ -80,6 +80,14 @@ export const configSchema = z
     publicUrl: z.string().url().optional(),
     /** Optional Redis (`redis://host:6379`) for the WeCom rate-limit counters; the app's database otherwise (docs/rate-limits.md §Redis). */
     redisUrl: z.string().url().optional(),
+    /**
+     * What `serve` runs (docs/inbox.md §Roles): `all` (default) everything in one process; `ingress` callbacks, the API
+     * and the pages, no background work; `worker` the inbox handlers, the scheduler and the dispatcher, with only
+     * /healthz, /readyz and /metrics on its port. `wecom-ops serve --role` overrides it.
+     */
+    serveRole: z
+      .enum(['all', 'ingress', 'worker'], { message: '角色只能是 all、ingress 或 worker / must be all, ingress or worker' })
+      .default('all'),
     wecom: z.object({
       corpId: z.string().min(1).optional(),
       agentId: z.coerce.number().int().positive().optional(),
@@ -128,6 +136,12 @@ export const configSchema = z
        */
       workers: int(0, 64),
       pollIntervalMs: int(10, 60000),
+      /**
+       * The poll interval of a `worker`-role process instead of pollIntervalMs: callbacks are stored by another
+       * process, whose commits cannot wake this one, so the poll is what bounds add → welcome latency. A claim reads
+       * only ready rows, so an empty poll is one indexed read (docs/inbox.md §Roles).
+       */
+      workerPollIntervalMs: int(10, 60000).default(50),
       leaseMs: int(1000, 3600000),
       maxAttempts: int(1, 100),
       backoffBaseMs: int(1, 3600000),

@@ -52,6 +52,29 @@ export function createMetrics(registry = new Registry(), opts: { defaults?: bool
       labelNames: ['status'] as const,
       registers: [registry],
     }),
+    // docs/inbox.md §Backlog and readiness: read from the shared database, so every process reports the same queue.
+    inboxLaneBacklog: new Gauge({
+      name: 'wecom_inbox_backlog',
+      help: 'Unfinished inbox events by lane: urgent and ordinary are ready (claimable now), waiting are queued behind an earlier event of their subject (counts stop at 100000)',
+      labelNames: ['lane'] as const,
+      registers: [registry],
+    }),
+    inboxOldestReadyAge: new Gauge({
+      name: 'wecom_inbox_oldest_ready_age_seconds',
+      help: 'Age of the oldest ready event in each lane (0 when the lane is empty)',
+      labelNames: ['lane'] as const,
+      registers: [registry],
+    }),
+    inboxHandledRate: new Gauge({
+      name: 'wecom_inbox_handled_per_second',
+      help: 'Inbox events finished per second by all workers on this database, over the last samples (NaN until measured)',
+      registers: [registry],
+    }),
+    inboxDrainEstimate: new Gauge({
+      name: 'wecom_inbox_drain_seconds_estimate',
+      help: 'Backlog divided by the recent handling rate; 0 when empty, NaN when unknown or not draining',
+      registers: [registry],
+    }),
   };
 }
 
