@@ -1,0 +1,209 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
+import { contactEventXml, postCallback, TEST_SANDBOX_KEYS } from '../helpers/callbacks.js';
+import { TEST_DATA_KEY, waitFor } from '../helpers/app.js';
+import { createDataSource } from '../../src/persistence/data-source.js';
+import { startSandboxServer, type RunningSandbox } from '../../src/wecom/sandbox/server.js';
+import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
+
+// Real processes (tsx start-up, migrations) take seconds each; on a loaded 2-core machine 30 s is too tight.
+vi.setConfig({ testTimeout: 120_000 });
+
+const root = resolve(import.meta.dirname, '../..');
+const ADMIN = 'role-split-admin-token-0123456789';
+
+/** `wecom-ops serve --role <role>` as its own process, on a free port, once /healthz answers. */
+interface Serve {
+  url: string;
+  proc: ChildProcess;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as import('node:net').AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function serve(role: 'ingress' | 'worker', env: Record<string, string>): Promise<Serve> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [resolve(root, 'bin/wecom-ops.js'), 'serve', '--role', role], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += String(d)));
+  proc.stderr!.on('data', (d) => (out += String(d)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`${role} exited with ${proc.exitCode}: ${out}`);
+      return fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    },
+    60_000,
+    `${role} listening (${out})`,
+  );
+  return {
+    url,
+    proc,
+    output: () => out,
+    kill: async (signal = 'SIGKILL') => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = once(proc, 'exit');
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+async function json<T = any>(url: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<T> {
+  const res = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+describe.each(testEngines())('serve --role ingress + --role worker as separate processes on %s', (engine) => {
+  let db: TestDatabase;
+  let sandbox: RunningSandbox;
+  let probe: import('typeorm').DataSource;
+  const procs: Serve[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase(engine);
+    // WeCom, in the test process: it records every API call the workers make.
+    sandbox = await startSandboxServer({ port: 0, seed: true, corp: { ...SANDBOX_CORP, token: TEST_SANDBOX_KEYS.token, encodingAesKey: TEST_SANDBOX_KEYS.encodingAesKey } });
+  });
+  afterEach(async () => {
+    for (const p of procs.splice(0)) await p.kill();
+  });
+  afterAll(async () => {
+    if (probe?.isInitialized) await probe.destroy();
+    await sandbox?.close();
+    await db?.drop();
+  });
+
+  const statuses = async (): Promise<Record<string, number>> => {
+    const rows: { status: string; n: number | string }[] = await probe.query('SELECT status, COUNT(*) AS n FROM inbox_events GROUP BY status');
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  };
+
+  it('handles a surge exactly once in effect when the worker is SIGKILLed mid-surge and replaced', async () => {
+    const env = {
+      DATABASE_URL: db.url,
+      DATA_KEY: TEST_DATA_KEY,
+      ADMIN_TOKEN: ADMIN,
+      SANDBOX: 'false',
+      WECOM_API_BASE: sandbox.url,
+      WECOM_TOKEN: TEST_SANDBOX_KEYS.token,
+      WECOM_ENCODING_AES_KEY: TEST_SANDBOX_KEYS.encodingAesKey,
+      // A killed worker's leases must lapse well inside a welcome_code's 20 s (docs/inbox.md §Roles).
+      INBOX_LEASE_MS: '3000',
+    };
+    // Both start at once on a fresh database: one runs the migrations, the other waits for them.
+    const [ingress, worker1] = await Promise.all([serve('ingress', env), serve('worker', env)]);
+    procs.push(ingress, worker1);
+    probe = createDataSource({ databaseUrl: db.url });
+    await probe.initialize();
+
+    // The worker's port has its health and metrics, and nothing else.
+    expect((await fetch(`${worker1.url}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${worker1.url}/metrics`)).text()).toContain('wecom_inbox_backlog{lane="urgent"}');
+    expect((await fetch(`${worker1.url}/api/v1/channels`, { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(404);
+    expect((await postCallback(worker1.url, contactEventXml('edit_external_contact'))).status).toBe(404);
+
+    await json(`${sandbox.url}/_control/config`, { body: { callbackUrl: `${ingress.url}/wecom/callback` } });
+    const channel = await json<{ state: string }>(`${ingress.url}/api/v1/channels`, {
+      token: ADMIN,
+      body: { name: '直播涌入', staff: ['zhangsan'], welcome: { text: '{{name}}您好，欢迎来到直播间！' } },
+    });
+    // WeCom answers every call 30 ms late, so the kill lands while handlers are in flight.
+    await json(`${sandbox.url}/_control/faults`, { body: { latencyMs: 30 } });
+
+    // The surge: customer adds (each sent by WeCom as a signed callback, with a welcome_code) and, for each, an edit
+    // callback signed here, both to the ingress process. The worker is killed a third of the way in and replaced.
+    const batches = 18;
+    const perBatch = 8;
+    const adds: { externalUserId: string; welcomeCode: string }[] = [];
+    const acks: number[] = [];
+    let worker2: Promise<Serve> | null = null;
+    let backlogged: any = null;
+    for (let b = 0; b < batches; b++) {
+      const batch = await Promise.all(
+        Array.from({ length: perBatch }, async (_, j) => {
+          const a = await json<{ externalUserId: string; welcomeCode: string; callback: { lastHttpStatus: number } }>(`${sandbox.url}/_control/customers/add`, {
+            body: { userid: 'zhangsan', state: channel.state, name: `观众${b}-${j}` },
+          });
+          acks.push(a.callback.lastHttpStatus);
+          acks.push((await postCallback(ingress.url, contactEventXml('edit_external_contact', { externalUserId: a.externalUserId }))).status);
+          return a;
+        }),
+      );
+      adds.push(...batch);
+      if (b === 5) {
+        await worker1.kill('SIGKILL');
+        worker2 = serve('worker', env);
+      }
+      if (b === 8) {
+        // No worker yet (or one just starting): the backlog shows, and the ingress stays ready.
+        const res = await fetch(`${ingress.url}/readyz`);
+        expect(res.status).toBe(200);
+        backlogged = ((await res.json()) as { inbox: unknown }).inbox;
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const replacement = await worker2!;
+    procs.push(replacement);
+    expect(acks.filter((s) => s !== 200)).toEqual([]);
+    expect(backlogged.urgent.count + backlogged.ordinary.count + backlogged.waiting).toBeGreaterThan(0);
+
+    const total = 2 * adds.length;
+    await waitFor(async () => (await statuses()).done === total, 40_000, `all ${total} events done (${JSON.stringify(await statuses())})`);
+    expect(await statuses()).toEqual({ done: total });
+
+    // Exactly once in effect: WeCom accepted one welcome per add, never two (a re-run after the kill finds the code
+    // used and does not count).
+    const calls = await json<{ items: { errcode: number; params: Record<string, unknown> }[] }>(`${sandbox.url}/_control/calls?api=externalcontact/send_welcome_msg`);
+    const sent = new Map<string, number>();
+    for (const c of calls.items) if (c.errcode === 0) sent.set(String(c.params.welcome_code), (sent.get(String(c.params.welcome_code)) ?? 0) + 1);
+    expect(adds.filter((a) => sent.get(a.welcomeCode) !== 1).map((a) => [a.externalUserId, sent.get(a.welcomeCode) ?? 0])).toEqual([]);
+    expect(sent.size).toBe(adds.length);
+    const retried: { n: number | string }[] = await probe.query('SELECT COUNT(*) AS n FROM inbox_events WHERE attempts > 1');
+    // What the kill interrupted (events claimed twice, welcomes refused as already used), for the log.
+    console.info(`[role-split ${engine}] ${total} events; claimed again after the kill: ${Number(retried[0].n)}; welcome calls refused: ${calls.items.filter((c) => c.errcode !== 0).length}; backlog seen: ${JSON.stringify(backlogged)}`);
+
+    // The timeline holds each handled event once, and never two welcomes for one customer.
+    const perEvent: { source_id: string; n: number | string }[] = await probe.query(
+      "SELECT source_id, COUNT(*) AS n FROM timeline_entries WHERE source = 'inbox' GROUP BY source_id HAVING COUNT(*) > 1",
+    );
+    expect(perEvent).toEqual([]);
+    const welcomes: { external_user_id: string; n: number | string }[] = await probe.query(
+      "SELECT external_user_id, COUNT(*) AS n FROM timeline_entries WHERE source = 'welcome' GROUP BY external_user_id HAVING COUNT(*) > 1",
+    );
+    expect(welcomes).toEqual([]);
+
+    // The handlers ran in the workers, never in the ingress process.
+    const processedSample = /^inbox_events_processed_total\{/m;
+    expect(await (await fetch(`${ingress.url}/metrics`)).text()).not.toMatch(processedSample);
+    expect(await (await fetch(`${replacement.url}/metrics`)).text()).toMatch(processedSample);
+
+    // Drained: the ingress and the worker report the same empty queue.
+    for (const p of [ingress, replacement]) {
+      const ready = (await json<{ inbox: { urgent: { count: number }; waiting: number; drainSecondsEstimate: number } }>(`${p.url}/readyz`)).inbox;
+      expect(ready.urgent.count + ready.waiting).toBe(0);
+      expect(ready.drainSecondsEstimate).toBe(0);
+    }
+  });
+});
