@@ -309,17 +309,14 @@ export class InboxRepository {
    */
   private async promoteNext(em: import('typeorm').EntityManager, subjectKey: string | null): Promise<void> {
     if (subjectKey === null) return;
-    // One statement (it runs once per handled event): the oldest unfinished event of the subject, if none is ready.
-    // MySQL cannot read the table it updates in a subquery, so there the reads are derived tables.
+    // Once per handled event, so as few round trips as each engine allows. On MySQL a plain read, then an update by
+    // primary key: one UPDATE joined to a read of the same rows locks those rows too, and with two instances it made
+    // finishes fail after their handler had run, so events ran twice (test/e2e/inbox-crash.test.ts caught it).
     if (this.db.engine === 'mysql') {
-      await execIn(
-        em,
-        `UPDATE inbox_events e
-           JOIN (SELECT MIN(id) AS id, SUM(queue_lane IS NOT NULL) AS ready FROM inbox_events WHERE subject_key = ? AND status IN ${ACTIVE}) h
-             ON e.id = h.id AND h.ready = 0
-         SET e.queue_lane = e.priority`,
-        [subjectKey],
-      );
+      const [h] = (await em.query(`SELECT MIN(id) AS id, SUM(queue_lane IS NOT NULL) AS ready FROM inbox_events WHERE subject_key = ? AND status IN ${ACTIVE}`, [
+        subjectKey,
+      ])) as { id: number | string | null; ready: number | string | null }[];
+      if (h?.id != null && Number(h.ready) === 0) await execIn(em, 'UPDATE inbox_events SET queue_lane = priority WHERE id = ? AND queue_lane IS NULL', [Number(h.id)]);
       return;
     }
     await execIn(

@@ -30,6 +30,7 @@ describe(InboxProcessor.name, () => {
       finish: async () => true,
       fail: async () => true,
       release: async () => undefined,
+      healQueue: async () => 0,
     } as unknown as InboxRepository;
     const router = new EventRouter().register({ name: 'probe', kinds: ['event/probe'], handle: async (e) => void handled.push(e.id) });
     const sut = new InboxProcessor(repo, {} as TimelineRepository, router, writer, systemClock, silentLogger, opts);
