@@ -22,9 +22,12 @@ export class InboxQueueLane1795000000019 implements MigrationInterface {
     }
     await q.query(`UPDATE inbox_events SET queue_lane = priority WHERE subject_key IS NULL AND status IN ('pending','running')`);
     await q.createIndex('inbox_events', new TableIndex({ name: 'ix_inbox_events_queue', columnNames: ['queue_lane', 'id'] }));
+    // "Is any event of this subject ready?", asked each time one finishes, without reading the subject's backlog.
+    await q.createIndex('inbox_events', new TableIndex({ name: 'ix_inbox_events_subject_lane', columnNames: ['subject_key', 'queue_lane'] }));
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.dropIndex('inbox_events', 'ix_inbox_events_subject_lane');
     await q.dropIndex('inbox_events', 'ix_inbox_events_queue');
     await q.dropColumn('inbox_events', 'queue_lane');
   }

@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   care: async () => (await import('./care.bench.js')).runCareBench(),
   welcome: async () => (await import('./welcome.bench.js')).runWelcomeBench(),
   surge: async () => (await import('./surge.bench.js')).runSurgeBench(),
+  claim: async () => (await import('./claim.bench.js')).runClaimBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
