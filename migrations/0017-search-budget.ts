@@ -5,7 +5,7 @@ import { engineOfDataSource } from '../src/persistence/data-source.js';
 /**
  * Customer searches per principal (API token, sidebar session, ADMIN_TOKEN) and window (minute, day), shared by
  * every instance, so guessing a masked phone's hidden digits one search at a time is refused alike everywhere
- * (issue 10 finding 4, docs/security.md §Phone search).
+ * (docs/security.md §Phone search).
  */
 export class SearchBudget1795000000017 implements MigrationInterface {
   name = 'SearchBudget1795000000017';

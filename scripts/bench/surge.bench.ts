@@ -8,6 +8,7 @@ import { TEST_SANDBOX_KEYS } from '../../test/helpers/callbacks.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
 import type { SurgeLoadPlan, SurgeRequest } from './surge-load.js';
+import { json } from '../../test/helpers/json-fetch.js';
 
 /**
  * `npm run bench -- surge`: a live-campaign surge, measured as the product runs. WeCom is the sandbox in its own
@@ -27,16 +28,6 @@ import type { SurgeLoadPlan, SurgeRequest } from './surge-load.js';
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
 const KF_ACCOUNT = 'wkSurgeBench0001';
 
-async function json<T = any>(url: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<T> {
-  const res = await fetch(url, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
-}
 
 const pct = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.max(0, Math.ceil(sorted.length * p) - 1)]);
 const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 0.5);

@@ -5,19 +5,10 @@ import type { DbEngine } from '../../src/persistence/data-source.js';
 import { sealCallback } from '../../src/wecom/crypto.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 import { TEST_SANDBOX_KEYS } from '../../test/helpers/callbacks.js';
+import { json } from '../../test/helpers/json-fetch.js';
 
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
 
-async function json<T = any>(url: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<T> {
-  const res = await fetch(url, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
-}
 
 async function until<T>(fn: () => Promise<T | null>, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -9,6 +9,7 @@ import { TEST_DATA_KEY, waitFor } from '../helpers/app.js';
 import { createDataSource } from '../../src/persistence/data-source.js';
 import { startSandboxServer, type RunningSandbox } from '../../src/wecom/sandbox/server.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
+import { json } from '../helpers/json-fetch.js';
 
 // Real processes (tsx start-up, migrations) take seconds each; on a loaded 2-core machine 30 s is too tight.
 vi.setConfig({ testTimeout: 120_000 });
@@ -64,16 +65,6 @@ async function serve(role: 'ingress' | 'worker', env: Record<string, string>): P
   };
 }
 
-async function json<T = any>(url: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<T> {
-  const res = await fetch(url, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
-}
 
 describe.each(testEngines())('serve --role ingress + --role worker as separate processes on %s', (engine) => {
   let db: TestDatabase;

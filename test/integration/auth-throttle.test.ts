@@ -53,7 +53,7 @@ describe.each(testEngines())('failed API authentications behind one trusted prox
 });
 
 /**
- * Finding 7 of issue #10: with the default TRUST_PROXY=0 nothing in X-Forwarded-For counts. A client that writes a
+ * With the default TRUST_PROXY=0 nothing in X-Forwarded-For counts. A client that writes a
  * new address into it on every request is still one client (its socket's address): it neither dodges the throttle
  * nor adds a throttle row per request.
  */

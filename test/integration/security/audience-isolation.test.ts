@@ -7,7 +7,7 @@ import { QueryTimeoutError } from '../../../src/persistence/query-timeout.error.
 import { MAX_AUDIENCE_TERMS, parseAudience } from '../../../src/domain/audiences/index.js';
 import { compileAudience } from '../../../src/domain/audiences/audience.compiler.js';
 
-// Security finding 2 (issue #10): one staff query froze the bot on SQLite. docs/security.md §Audience queries.
+// One staff query used to freeze the bot on SQLite. docs/security.md §Audience queries.
 
 const CUSTOMERS = 2000;
 

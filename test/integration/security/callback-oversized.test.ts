@@ -45,7 +45,7 @@ function postChunked(url: string, path: string, body: Buffer): Promise<{ status:
   });
 }
 
-describe.each(testEngines())('an oversized chunked callback on %s (issue 10, finding 6)', (engine) => {
+describe.each(testEngines())('an oversized chunked callback on %s', (engine) => {
   let app: TestApp;
   const log = captureLog();
   beforeAll(async () => {

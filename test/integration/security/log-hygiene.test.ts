@@ -6,7 +6,7 @@ import { createLogger, MAX_LOG_LINE_BYTES } from '../../../src/shared/logger.js'
 import { compileAudience } from '../../../src/domain/audiences/audience.compiler.js';
 import { parseAudience } from '../../../src/domain/audiences/index.js';
 
-// Security finding 3 (issue #10): a tag value full of "/" gave a 500 and wrote 16 MB of log with the searched phone
+// A tag value full of "/" used to give a 500 and write 16 MB of log with the searched phone
 // in clear. docs/security.md §Audience queries and §Logging.
 
 const PHONE = '13812345678';

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { QueryFailedError } from 'typeorm';
 import { createLogger, MAX_LOG_LINE_BYTES } from '../../../src/shared/logger.js';
 
-// Security finding 3 (issue #10): no log line carries SQL parameters, and none exceeds the cap. docs/security.md §Logging.
+// No log line carries SQL parameters, and none exceeds the cap. docs/security.md §Logging.
 
 function capture() {
   const lines: string[] = [];
