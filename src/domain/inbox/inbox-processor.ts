@@ -7,6 +7,15 @@ import { eventCreateTimeMs, eventField, type InboundEvent } from './inbound-even
 import { KIND_LABELS, type EventRouter, type TimelineNote } from './event-router.js';
 import type { InboxWriter } from './inbox-writer.js';
 
+/**
+ * Handlers share the event loop with the callback acknowledgement (docs/inbox.md §Yielding to acknowledgements):
+ * when the loop runs late by more than LAG_HIGH_MS the number of concurrent handlers halves, and it grows back by one
+ * each sample the loop is on time again (below LAG_LOW_MS). The lag is sampled every LAG_SAMPLE_MS.
+ */
+const LAG_SAMPLE_MS = 10;
+const LAG_HIGH_MS = 8;
+const LAG_LOW_MS = 3;
+
 /** How often waiting heads left by a MySQL race are repaired. */
 const HEAL_EVERY_MS = 5000;
 
@@ -38,6 +47,9 @@ export class InboxProcessor {
   /** A poke that arrived while the loop was not waiting (e.g. mid-claim); the loop re-claims instead of sleeping. */
   private poked = false;
   private loop: Promise<void> | null = null;
+  /** How many handlers may run at once now: `opts.workers`, lowered while the event loop runs late. */
+  private allowed = 0;
+  private lagTimer: NodeJS.Timeout | null = null;
   private readonly onStored = () => this.poke();
 
   constructor(
@@ -55,6 +67,8 @@ export class InboxProcessor {
   start(): void {
     if (this.running || this.opts.workers === 0) return;
     this.running = true;
+    this.allowed = this.opts.workers;
+    this.watchLag();
     this.writer?.events.on('stored', this.onStored);
     this.loop = this.run();
   }
@@ -74,6 +88,8 @@ export class InboxProcessor {
   async stop(graceMs = 10000): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    this.lagTimer = null;
     this.writer?.events.off('stored', this.onStored);
     this.poke();
     const deadline = Date.now() + graceMs;
@@ -107,7 +123,7 @@ export class InboxProcessor {
       }
       // Cleared before the claim: an event committed after the claim's read pokes us, and that poke must not be lost.
       this.poked = false;
-      const free = this.opts.workers - this.inFlight.size;
+      const free = this.allowed - this.inFlight.size;
       let claimed: ClaimedEvent[] = [];
       if (free > 0) {
         try {
@@ -130,6 +146,31 @@ export class InboxProcessor {
         setTimeout(() => this.poke(), this.opts.pollIntervalMs).unref();
       });
     }
+  }
+
+  /** Current handler concurrency (for metrics and tests). */
+  get concurrency(): number {
+    return this.allowed;
+  }
+
+  /**
+   * Sample how late a short timer fires; halve the handler slots when the loop runs late, grow them back slowly
+   * when it is on time. Callbacks are acknowledged on this same loop, so this is what keeps their latency low while
+   * a backlog is worked off.
+   */
+  private watchLag(): void {
+    let expected = performance.now() + LAG_SAMPLE_MS;
+    this.lagTimer = setInterval(() => {
+      const now = performance.now();
+      const lag = Math.max(0, now - expected);
+      expected = now + LAG_SAMPLE_MS;
+      if (lag > LAG_HIGH_MS) this.allowed = Math.max(1, Math.floor(this.allowed / 2));
+      else if (lag < LAG_LOW_MS && this.allowed < this.opts.workers) {
+        this.allowed++;
+        this.poke();
+      }
+    }, LAG_SAMPLE_MS);
+    this.lagTimer.unref();
   }
 
   /** Run one claimed event through its handlers and record the outcome. Never throws. */

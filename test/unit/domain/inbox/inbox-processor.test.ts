@@ -41,4 +41,37 @@ describe(InboxProcessor.name, () => {
     // With a 60 s poll interval, handling it at all within 2 s means the wake-up was remembered.
     expect(handled).toEqual([1]);
   });
+
+  it('runs fewer handlers at once while the event loop runs late, and goes back to all of them once it is on time', async () => {
+    const claimed: number[] = [];
+    const repo = {
+      claim: async (limit: number) => {
+        claimed.push(limit);
+        return [];
+      },
+      finish: async () => true,
+      fail: async () => true,
+      release: async () => undefined,
+      healQueue: async () => 0,
+    } as unknown as InboxRepository;
+    const sut = new InboxProcessor(repo, {} as TimelineRepository, new EventRouter(), null, systemClock, silentLogger, { ...opts, workers: 16, pollIntervalMs: 20 });
+    sut.start();
+    expect(sut.concurrency).toBe(16);
+    // A stretch of synchronous work, as a burst of handlers' SQLite reads would be: the next sample sees the lag.
+    const until = performance.now() + 60;
+    while (performance.now() < until) {
+      // busy
+    }
+    await new Promise((r) => setTimeout(r, 15));
+    expect(sut.concurrency).toBeLessThan(16);
+    // The claims asked for no more than the lowered number of slots.
+    const mark = claimed.length;
+    await new Promise((r) => setTimeout(r, 25));
+    expect(Math.max(...claimed.slice(mark))).toBeLessThan(16);
+    // On time again, it grows back one slot per sample to the configured 16.
+    const deadline = Date.now() + 5000;
+    while (sut.concurrency < 16 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(sut.concurrency).toBe(16);
+    await sut.stop(100);
+  });
 });
