@@ -9,6 +9,7 @@ import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
 import type { SurgeLoadPlan, SurgeRequest } from './surge-load.js';
 import { json } from '../../test/helpers/json-fetch.js';
+import { botEnv } from './bot-env.js';
 
 /**
  * `npm run bench -- surge`: a live-campaign surge, measured as the product runs. WeCom is the sandbox in its own
@@ -91,15 +92,7 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     sandbox = await spawnServer('scripts/bench/sandbox-server.ts', { LOG_LEVEL: 'silent' });
     db = await createTestDatabase(engine, { mysqlUrl: process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test', prefix: 'wecom_ops_bench' });
     const env = {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'silent',
-      DATABASE_URL: db.url,
-      DATA_KEY: randomBytes(32).toString('base64'),
-      ADMIN_TOKEN: ADMIN,
-      SANDBOX: 'false',
-      WECOM_API_BASE: sandbox.url,
-      PUBLIC_URL: 'http://127.0.0.1',
-      ...(process.env.BENCH_INBOX_WORKERS ? { INBOX_WORKERS: process.env.BENCH_INBOX_WORKERS } : {}),
+      ...botEnv(db.url, sandbox.url, ADMIN),
       // BENCH_CPU_PROFILE=/tmp/bot.cpuprofile: a CPU profile of the (first) bot process.
       ...(process.env.BENCH_CPU_PROFILE ? { BENCH_CPU_PROFILE: process.env.BENCH_CPU_PROFILE } : {}),
     };

@@ -6,6 +6,7 @@ import { sealCallback } from '../../src/wecom/crypto.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 import { TEST_SANDBOX_KEYS } from '../../test/helpers/callbacks.js';
 import { json } from '../../test/helpers/json-fetch.js';
+import { botEnv } from './bot-env.js';
 
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
 
@@ -69,16 +70,7 @@ export async function runWelcomeBench(): Promise<Record<string, unknown>[]> {
     try {
       sandbox = await spawnServer('scripts/bench/sandbox-server.ts', { LOG_LEVEL: 'silent' });
       db = await createTestDatabase(engine, { mysqlUrl: process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test', prefix: 'wecom_ops_bench' });
-      bot = await spawnServer('scripts/bench/ingress-server.ts', {
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: db.url,
-        DATA_KEY: randomBytes(32).toString('base64'),
-        ADMIN_TOKEN: ADMIN,
-        SANDBOX: 'false',
-        WECOM_API_BASE: sandbox.url,
-        ...(process.env.BENCH_INBOX_WORKERS ? { INBOX_WORKERS: process.env.BENCH_INBOX_WORKERS } : {}),
-      });
+      bot = await spawnServer('scripts/bench/ingress-server.ts', botEnv(db.url, sandbox.url, ADMIN));
       await json(`${sandbox.url}/_control/config`, { body: { callbackUrl: `${bot.url}/wecom/callback` } });
       const userid = 'zhangsan'; // a member of the seeded demo corp
       const channel = await json<{ id: string; state: string }>(`${bot.url}/api/v1/channels`, {

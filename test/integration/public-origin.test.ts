@@ -1,32 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../helpers/databases.js';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
+import { CookieJar } from '../helpers/cookie-jar.js';
 
 /**
  * Issue #10 finding 7: this site's origin (JS-SDK signatures, OAuth redirect_uri) never comes from the request.
  * docs/security.md §Proxies and the public origin.
  */
 
-/** Cookies as a browser keeps them (every request here goes to /sidebar/…). */
-class CookieJar {
-  readonly values = new Map<string, string>();
-  readonly lastSet = new Map<string, string>();
-  take(res: Response): void {
-    this.lastSet.clear();
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      this.lastSet.set(name, line);
-      if (!value || /expires=Thu, 01 Jan 1970/i.test(line)) this.values.delete(name);
-      else this.values.set(name, value);
-    }
-  }
-  header(): string {
-    return [...this.values].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-}
 
 /** What an attacker's request carries: another host, claimed over https. */
 const FORGED = { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', 'x-forwarded-for': '127.0.0.1' };

@@ -1,23 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
-import { Writable } from 'node:stream';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
 import { contactEventXml, SANDBOX_CREDS } from '../../helpers/callbacks.js';
 import { sealCallback } from '../../../src/wecom/crypto.js';
-import { createLogger } from '../../../src/shared/logger.js';
+import { capturedLogger } from '../../helpers/captured-logger.js';
 
-/** What the app logged, one parsed JSON object per line. */
-function captureLog() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'info', destination }) };
-}
 
 /**
  * POST a body with Transfer-Encoding: chunked (no Content-Length, so the size is only known while reading), written
@@ -47,9 +35,10 @@ function postChunked(url: string, path: string, body: Buffer): Promise<{ status:
 
 describe.each(testEngines())('an oversized chunked callback on %s', (engine) => {
   let app: TestApp;
-  const log = captureLog();
+  const log = capturedLogger();
+  const entries = () => log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   beforeAll(async () => {
-    app = await startTestApp(engine, { logger: log.logger });
+    app = await startTestApp(engine, { logger: log.log });
   });
   afterAll(() => app?.close());
 
@@ -64,9 +53,9 @@ describe.each(testEngines())('an oversized chunked callback on %s', (engine) => 
 
     expect(res.status).toBe(400);
     expect(res.text).toBe('body too large');
-    const rejected = log.lines.find((l) => l.msg === 'callback rejected');
+    const rejected = entries().find((l) => l.msg === 'callback rejected');
     expect(rejected).toMatchObject({ reason: 'body_too_large', ip: expect.stringMatching(/127\.0\.0\.1/) });
-    expect(log.lines.filter((l) => l.msg === 'unhandled error')).toEqual([]);
+    expect(entries().filter((l) => l.msg === 'unhandled error')).toEqual([]);
     expect(await storedEvents()).toBe(before);
     // The same server still takes a well-formed callback afterwards.
     const ok = await postChunked(app.url, `/wecom/callback?${new URLSearchParams(sealed.query)}`, Buffer.from(sealed.body));

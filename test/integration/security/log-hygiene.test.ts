@@ -1,27 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
 import { api, startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
-import { createLogger, MAX_LOG_LINE_BYTES } from '../../../src/shared/logger.js';
+import { MAX_LOG_LINE_BYTES } from '../../../src/shared/logger.js';
 import { compileAudience } from '../../../src/domain/audiences/audience.compiler.js';
 import { parseAudience } from '../../../src/domain/audiences/index.js';
+import { capturedLogger } from '../../helpers/captured-logger.js';
 
 // A tag value full of "/" used to give a 500 and write 16 MB of log with the searched phone
 // in clear. docs/security.md §Audience queries and §Logging.
 
 const PHONE = '13812345678';
 
-/** A real logger (the app's own createLogger) writing into memory. */
-function capturedLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  return { log: createLogger({ level: 'info', destination }), lines };
-}
 
 describe.each(testEngines())('security: failing audience queries and the log (%s)', (engine) => {
   let app: TestApp;

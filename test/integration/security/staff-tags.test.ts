@@ -5,6 +5,7 @@ import type { Container } from '../../../src/container.js';
 import type { ArchiveModule } from '../../../src/domain/customers/register.js';
 import type { WecomSandbox } from '../../../src/wecom/sandbox/sandbox.js';
 import type { DbEngine } from '../../../src/persistence/data-source.js';
+import { CookieJar } from '../../helpers/cookie-jar.js';
 
 /** The bot with its in-process sandbox (seeded demo corp) and the archive wired, workers running. */
 interface ArchiveApp {
@@ -27,26 +28,9 @@ async function startArchiveApp(engine: DbEngine, opts: { env?: NodeJS.ProcessEnv
   return { url: app.url, container: app.container, sandbox: app.container.sandbox, archive, close: app.close };
 }
 
-/** Cookies as a browser keeps them (every request here goes to /sidebar/…, so paths do not matter). */
-class CookieJar {
-  readonly values = new Map<string, string>();
-  take(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (!value || /expires=Thu, 01 Jan 1970/i.test(line)) this.values.delete(name);
-      else this.values.set(name, value);
-    }
-  }
-  header(): string {
-    return [...this.values].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-}
 
 /**
- * Issue 10, finding 8: staff apply existing tags only; naming an unknown one is refused with `unknown_tag` and
+ * Staff apply existing tags only; naming an unknown one is refused with `unknown_tag` and
  * WeCom's add_corp_tag is never called, through the sidebar (real OAuth sign-in, session cookie) and staff tokens
  * alike. STAFF_MAY_CREATE_TAGS=true restores creation for staff. docs/security.md §Staff tags.
  */

@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
 import { QueryFailedError } from 'typeorm';
-import { createLogger, MAX_LOG_LINE_BYTES } from '../../../src/shared/logger.js';
+import { MAX_LOG_LINE_BYTES } from '../../../src/shared/logger.js';
+import { capturedLogger } from '../../helpers/captured-logger.js';
 
 // No log line carries SQL parameters, and none exceeds the cap. docs/security.md §Logging.
 
-function capture() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  return { log: createLogger({ level: 'info', destination }), lines };
-}
 
 describe('logger hygiene', () => {
   it('drops the SQL, the parameters and the driver copy of a failed statement from any logger call, and masks values quoted in its message', () => {
-    const { log, lines } = capture();
+    const { log, lines } = capturedLogger();
     const driverError = Object.assign(new Error("Duplicate entry '13812345678' for key 'customers.phone'"), {
       code: 'ER_DUP_ENTRY',
       errno: 1062,
@@ -40,7 +30,7 @@ describe('logger hygiene', () => {
   });
 
   it(`keeps every line within ${MAX_LOG_LINE_BYTES} bytes, keeping level, time and message`, () => {
-    const { log, lines } = capture();
+    const { log, lines } = capturedLogger();
     log.info({ huge: '/'.repeat(5_000_000) }, 'huge field');
     log.info({ many: Array.from({ length: 10_000 }, (_, i) => `item-${i}-${'x'.repeat(50)}`) }, 'many fields');
     log.info('中'.repeat(20_000));
