@@ -96,9 +96,10 @@ export interface BuildOptions {
 /** Connect, migrate (unless DB_SKIP_MIGRATIONS), and wire the app. */
 export async function buildContainer(config: AppConfig, log: Logger, opts: BuildOptions = {}): Promise<Container> {
   const clock = opts.clock ?? systemClock;
-  // One connection per inbox worker, plus room for the inbox writer, the API and jobs: a worker waiting for a
-  // connection holds up its event as surely as one waiting for WeCom.
-  const dataSource = createDataSource({ databaseUrl: config.databaseUrl, migrations, poolSize: Math.max(20, config.inbox.workers + 8) });
+  // One connection per handler slot (INBOX_WORKERS in each of the two lanes, docs/inbox.md §Deadline first), plus
+  // room for the inbox writer, the API and jobs: a handler waiting for a connection holds up its event as surely as
+  // one waiting for WeCom.
+  const dataSource = createDataSource({ databaseUrl: config.databaseUrl, migrations, poolSize: Math.max(20, 2 * config.inbox.workers + 8) });
   await dataSource.initialize();
   if (!config.dbSkipMigrations) {
     const ran = await runMigrationsExclusively(dataSource);

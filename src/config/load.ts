@@ -48,6 +48,7 @@ const ENV_MAP: Record<string, string> = {
   INBOX_POLL_INTERVAL_MS: 'inbox.pollIntervalMs',
   INBOX_WORKER_POLL_INTERVAL_MS: 'inbox.workerPollIntervalMs',
   INBOX_LEASE_MS: 'inbox.leaseMs',
+  INBOX_URGENT_LEASE_MS: 'inbox.urgentLeaseMs',
   INBOX_MAX_ATTEMPTS: 'inbox.maxAttempts',
   INBOX_BACKOFF_BASE_MS: 'inbox.backoffBaseMs',
   INBOX_BACKOFF_MAX_MS: 'inbox.backoffMaxMs',

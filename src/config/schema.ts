@@ -143,6 +143,12 @@ export const configSchema = z
        */
       workerPollIntervalMs: int(10, 60000).default(50),
       leaseMs: int(1000, 3600000),
+      /**
+       * The lease of an event claimed from the priority lane (at most leaseMs). Short, so that a crashed worker's adds
+       * come back while their welcome_code (20 s) still works; a handler that runs longer renews its lease as it goes
+       * (docs/inbox.md §Deadline first).
+       */
+      urgentLeaseMs: int(1000, 3600000).default(10000),
       maxAttempts: int(1, 100),
       backoffBaseMs: int(1, 3600000),
       backoffMaxMs: int(1, 86400000),

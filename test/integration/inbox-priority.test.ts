@@ -42,8 +42,29 @@ describe.each(testEngines())('inbox priority lane on %s', (engine) => {
     const busy = (await app.container.db.query<{ id: number | string }>("SELECT id FROM inbox_events WHERE subject_key = 'customer:wmBusy' AND kind LIKE '%edit%'"))[0];
     await app.container.db.query("UPDATE inbox_events SET status = 'running', lease_owner = 'test' WHERE id = ?", [busy.id]);
     const done = await repo.finish({ leaseOwner: 'test', subjectKey: 'customer:wmBusy', event: { id: Number(busy.id), kind: '', fields: {}, receivedAt: new Date(), attempts: 1 } }, 'done', Date.now());
-    expect(done).toBe(true);
+    expect(done).toEqual({ kept: true, promoted: true });
     const next = kindsOf(await repo.claim(2, Date.now(), 60_000));
     expect(next[0]).toBe('add_external_contact:wmBusy');
+  });
+
+  it('leases a priority-lane claim briefly, so a crashed worker’s add comes back in time; a renewal keeps it', async () => {
+    await app.container.db.query("UPDATE inbox_events SET status = 'done', queue_lane = NULL, lease_owner = NULL");
+    expect((await postCallback(app.url, ordinary('wmLease', 0))).status).toBe(200);
+    expect((await postCallback(app.url, add('wmLeaseAdd'))).status).toBe(200);
+    const repo = app.container.repos.inbox;
+    const t = Date.now();
+    // The claiming worker "dies" holding both: 60 s for the ordinary event, 2 s for the add.
+    const held = await repo.claim({ urgent: 1, ordinary: 1 }, t, 60_000, 2_000);
+    expect(held.map((c) => c.lane).sort()).toEqual(['ordinary', 'urgent']);
+    expect(await repo.claim(10, t + 1_999, 60_000, 2_000)).toEqual([]);
+    const back = await repo.claim(10, t + 2_000, 60_000, 2_000);
+    expect(back.map((c) => c.event.fields.ExternalUserID)).toEqual(['wmLeaseAdd']);
+    // A live handler renews: the renewed lease holds past the old end, and the lapsed one's owner can renew nothing.
+    expect(await repo.renew(back[0], t + 30_000)).toBe(true);
+    expect(await repo.claim(10, t + 4_001, 60_000, 2_000)).toEqual([]);
+    const stale = held.find((c) => c.lane === 'urgent')!;
+    expect(await repo.renew(stale, t + 90_000)).toBe(false);
+    // Past both ends, both come back (the add first, its lane's priority).
+    expect((await repo.claim(10, t + 60_000, 60_000, 2_000)).map((c) => c.event.fields.ExternalUserID)).toEqual(['wmLeaseAdd', 'wmLease']);
   });
 });

@@ -60,7 +60,7 @@ describe.each(testEngines())('inbox ready queue on %s', (engine) => {
     expect(head.event.fields.Seq).toBe(busy[0].fields.Seq);
     // While it runs, nothing else of wmBusy is claimable; once it finishes, exactly the next one is.
     expect(await repo().claim(10, now(), 60_000)).toEqual([]);
-    expect(await repo().finish(head, 'done', now())).toBe(true);
+    expect(await repo().finish(head, 'done', now())).toEqual({ kept: true, promoted: true });
     const next = await repo().claim(10, now(), 60_000);
     expect(next.map((c) => c.event.fields.Seq)).toEqual([busy[1].fields.Seq]);
     // A parked event does not hold up the next one either.
@@ -96,7 +96,7 @@ describe.each(testEngines())('inbox ready queue on %s', (engine) => {
     // A notification arriving meanwhile waits for the next pass.
     await repo().insertBatch([kf('wkLive', 'T400')], now());
     expect(await repo().claim(10, now(), 60_000)).toEqual([]);
-    expect(await repo().finish(claims[0], 'done', now())).toBe(true);
+    expect((await repo().finish(claims[0], 'done', now())).kept).toBe(true);
     expect(await statuses('kf:wkLive')).toEqual({ done: 400, pending: 1 });
     const next = await repo().claim(10, now(), 60_000);
     expect(next.map((c) => c.event.fields.Token)).toEqual(['T400']);
@@ -131,7 +131,7 @@ describe.each(testEngines())('inbox ready queue on %s', (engine) => {
     expect(taken.event.id).toBe(crashed.event.id);
     expect(taken.absorbed).toHaveLength(5);
     // The old lease can no longer finish anything.
-    expect(await repo().finish(crashed, 'done', later)).toBe(false);
+    expect(await repo().finish(crashed, 'done', later)).toEqual({ kept: false, promoted: false });
     await repo().release([taken], later);
     expect(await statuses('kf:wkCrash')).toEqual({ pending: 6 });
     const [after] = await repo().claim(10, later, 60_000);

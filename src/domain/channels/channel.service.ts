@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../../persistence/db.js';
 import type { Channel, ChannelDayStats, ChannelRepository, ChannelWelcome } from '../../persistence/repositories/channel.repository.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
@@ -11,6 +12,7 @@ import { ValidationError, WecomApiError, toError } from '../../shared/errors.js'
 import { newId } from '../../shared/ids.js';
 import { localDate } from '../../shared/dates.js';
 import { renderTemplate, fitsByteLimit } from '../../shared/template.js';
+import type { Tag } from '../../persistence/repositories/tag.repository.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
 import type { CustomerTaggingService } from '../tags/customer-tagging.service.js';
 import type { StaffService } from '../customers/staff.service.js';
@@ -26,6 +28,13 @@ export interface ChannelInput {
 // 41050 expired code, 41051 chat already started / another app won, 41096 already sending: the welcome window
 // is gone and retrying cannot help (reference §4.9, §5.2).
 const WELCOME_GONE = new Set([41050, 41051, 41096]);
+
+/**
+ * How long a channel, as an add event finds it by state, is reused without reading it again (docs/inbox.md §Cheap
+ * handlers). A surge brings thousands of adds through one channel a minute; an edit made on this instance takes
+ * effect at once, one made on another instance within this long.
+ */
+const CHANNEL_REUSE_MS = 5_000;
 
 /** Channel QR codes (渠道活码): contact ways with a unique state, their welcome, tags and daily stats. */
 export class ChannelService {
@@ -43,6 +52,17 @@ export class ChannelService {
     private readonly timezone: string,
     private readonly staffNames: Pick<StaffService, 'ensureNames'>,
   ) {}
+
+  /** Channels by state, including "no channel" for states of other tools (see CHANNEL_REUSE_MS). */
+  private readonly byState = new LRUCache<string, { channel: Channel | null }>({ max: 10_000, ttl: CHANNEL_REUSE_MS });
+  /** A channel's tags as the library resolved them, keyed by channel id and version (see CHANNEL_REUSE_MS). */
+  private readonly channelTags = new LRUCache<string, Tag[]>({ max: 10_000, ttl: CHANNEL_REUSE_MS });
+
+  /** Forget what this instance remembers of channels, after one changed here. */
+  private forgetChannels(): void {
+    this.byState.clear();
+    this.channelTags.clear();
+  }
 
   /**
    * Create the channel: its tags exist in WeCom first (so an add can be tagged at once), then the contact way
@@ -67,6 +87,7 @@ export class ChannelService {
       updatedAt: now,
     };
     if (!(await this.channels.insert(channel))) throw new Error('channel state collision');
+    this.forgetChannels();
     try {
       const way = await this.wecom.addContactWay({
         type: input.staff.length > 1 ? 'multi' : 'single',
@@ -80,9 +101,11 @@ export class ChannelService {
       channel.qrCode = way.qrCode ?? null;
     } catch (err) {
       await this.channels.delete(channel.id);
+      this.forgetChannels();
       throw err;
     }
     await this.channels.update(channel);
+    this.forgetChannels();
     await this.lookUpStaffNames(channel.staff);
     return channel;
   }
@@ -104,6 +127,7 @@ export class ChannelService {
       await this.wecom.updateContactWay(current.configId, { users: next.staff, remark: next.name.slice(0, 30) });
     }
     await this.channels.update(next);
+    this.forgetChannels();
     if (changes.staff) await this.lookUpStaffNames(next.staff);
     return next;
   }
@@ -136,8 +160,13 @@ export class ChannelService {
   }
 
   /** The channel behind a contact-way state, or null (states from other tools are ignored). */
-  findByState(state: string | undefined): Promise<Channel | null> {
-    return state ? this.channels.findByState(state) : Promise.resolve(null);
+  async findByState(state: string | undefined): Promise<Channel | null> {
+    if (!state) return null;
+    const known = this.byState.get(state);
+    if (known) return known.channel;
+    const channel = await this.channels.findByState(state);
+    this.byState.set(state, { channel });
+    return channel;
   }
 
   /** findByState inside a caller's transaction (SQLite: never use the Db from inside db.tx). */
@@ -145,12 +174,17 @@ export class ChannelService {
     return this.channels.findByStateInTx(em, state);
   }
 
+  /** Whether the channel has a welcome to send (text or attachments). */
+  hasWelcome(channel: Channel): channel is Channel & { welcome: ChannelWelcome } {
+    return Boolean(channel.welcome && (channel.welcome.text || channel.welcome.attachments?.length));
+  }
+
   /**
    * Send the channel's welcome for an add event, at most once per welcome_code. Time-critical: the code lives
    * 20 s and works once (reference §4.9), so callers do this before any other work. Returns whether it was sent.
    */
   async sendWelcome(channel: Channel, e: { userid: string; externalUserId: string; welcomeCode: string; customerName: string; staffName?: string }): Promise<boolean> {
-    if (!channel.welcome || (!channel.welcome.text && !channel.welcome.attachments?.length)) return false;
+    if (!this.hasWelcome(channel)) return false;
     const sourceId = `welcome|${e.welcomeCode}`.slice(0, 128);
     if (await this.sources.has('welcome', sourceId)) return false;
     const text = renderTemplate(channel.welcome.text ?? '', { name: e.customerName, staff: e.staffName ?? e.userid, 姓名: e.customerName });
@@ -178,7 +212,12 @@ export class ChannelService {
   /** Put the channel's tags on the customer: in WeCom on the adding relation, locally as source `channel`. */
   async applyTags(channel: Channel, e: { userid: string; externalUserId: string }): Promise<void> {
     if (channel.tags.length === 0) return;
-    const tags = await this.library.ensureTags(channel.tags);
+    const key = `${channel.id}@${channel.updatedAt.getTime()}`;
+    let tags = this.channelTags.get(key);
+    if (!tags) {
+      tags = await this.library.ensureTags(channel.tags);
+      this.channelTags.set(key, tags);
+    }
     await this.tagging.addTags({ externalUserId: e.externalUserId, tags, source: 'channel', userids: [e.userid] });
   }
 

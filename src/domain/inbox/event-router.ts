@@ -29,6 +29,13 @@ export interface EventHandler {
   readonly name: string;
   /** Kinds like `event/change_external_contact/add_external_contact`, `event/change_external_tag/*` or `text`. */
   readonly kinds: readonly string[];
+  /**
+   * The part of the handling that races a WeCom deadline, run first when the event is claimed from the priority
+   * lane (docs/inbox.md §Deadline first). What it returns is kept with the event, sealed like its payload, and handed
+   * to `handle` (`deferredState`), which then runs when the event's turn comes in the ordinary lane. Returning nothing
+   * means there was nothing urgent to do, and `handle` runs at once. Must be idempotent, like `handle`.
+   */
+  handleUrgent?(event: InboundEvent, ctx: HandlerContext): Promise<unknown>;
   handle(event: InboundEvent, ctx: HandlerContext): Promise<TimelineNote | void>;
 }
 

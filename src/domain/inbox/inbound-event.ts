@@ -71,6 +71,24 @@ export function eventDedupeKey(fields: EventFields): string {
   return createHash('sha256').update(basis).digest('hex');
 }
 
+/**
+ * The field an event carries once its urgent part has run (docs/inbox.md §Deadline first): JSON of what each
+ * handler's `handleUrgent` returned, by handler name. WeCom's own fields are CamelCase, so this one cannot collide.
+ */
+export const DEFERRED_FIELD = '__deferred';
+
+/** Whether the event's urgent part has already run (it was deferred to the ordinary lane). */
+export function isDeferred(e: { fields: EventFields }): boolean {
+  return typeof e.fields[DEFERRED_FIELD] === 'string';
+}
+
+/** What `handleUrgent` of the handler named `handler` returned for this event, or undefined. */
+export function deferredState<T>(e: { fields: EventFields }, handler: string): T | undefined {
+  const raw = e.fields[DEFERRED_FIELD];
+  if (typeof raw !== 'string') return undefined;
+  return (JSON.parse(raw) as Record<string, T>)[handler];
+}
+
 /** Kinds whose handling races a WeCom deadline, claimed ahead of any backlog (the inbox's priority lane). */
 const URGENT_KINDS: ReadonlySet<string> = new Set([
   // The welcome_code in an add event works for 20 s only (reference §4.9, §8 fact 7).

@@ -3,7 +3,7 @@ import type { TimelineRepository } from '../../persistence/repositories/timeline
 import type { Clock } from '../../shared/clock.js';
 import { logContext, type Logger } from '../../shared/logger.js';
 import { toError } from '../../shared/errors.js';
-import { eventCreateTimeMs, eventField, type InboundEvent } from './inbound-event.js';
+import { DEFERRED_FIELD, eventCreateTimeMs, eventField, isDeferred, type InboundEvent } from './inbound-event.js';
 import { KIND_LABELS, type EventRouter, type TimelineNote } from './event-router.js';
 import type { InboxWriter } from './inbox-writer.js';
 
@@ -24,15 +24,20 @@ export interface InboxProcessorOptions {
   workers: number;
   pollIntervalMs: number;
   leaseMs: number;
+  /** Lease of a priority-lane claim (at most leaseMs); default leaseMs. */
+  urgentLeaseMs?: number;
   maxAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   claimBatch: number;
 }
 
+/** How one handling of a claimed event ended; `deferred`: its urgent part ran, the rest waits in the ordinary lane. */
+export type ProcessOutcome = 'done' | 'ignored' | 'deferred' | 'retry' | 'failed' | 'lease_lost';
+
 /** Observers for metrics. */
 export interface InboxProcessorHooks {
-  onProcessed?(kind: string, outcome: 'done' | 'ignored' | 'retry' | 'failed' | 'lease_lost', ms: number, storedToHandledMs: number): void;
+  onProcessed?(kind: string, outcome: ProcessOutcome, ms: number, storedToHandledMs: number): void;
 }
 
 /**
@@ -43,9 +48,23 @@ export interface InboxProcessorHooks {
 export class InboxProcessor {
   private running = false;
   private inFlight = new Map<number, ClaimedEvent>();
+  /** When each running event's lease ends, and how long a renewal extends it by. */
+  private leases = new Map<number, { until: number; ms: number; renewing?: boolean }>();
+  private renewTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   /** A poke that arrived while the loop was not waiting (e.g. mid-claim); the loop re-claims instead of sleeping. */
   private poked = false;
+  /**
+   * Whether a claim may find something. False once a claim came back short (the ready queue is empty as far as this
+   * process knows); true again when an event is stored here, a finish made a subject's next event ready, or the poll
+   * interval passes (events stored by other instances, retries coming due). Without it every finished handler cost
+   * one empty claim: a transaction of three or four statements on MySQL, for nothing.
+   */
+  private mayFind = { urgent: true, ordinary: true };
+  /** Bumped by every reason to look; a short claim only clears `mayFind` if none arrived while it ran. */
+  private lookGen = 0;
+  /** Handlers running, per lane they were claimed from. */
+  private running_ = { urgent: 0, ordinary: 0 };
   private loop: Promise<void> | null = null;
   /** How many handlers may run at once now: `opts.workers`, lowered while the event loop runs late. */
   private allowed = 0;
@@ -69,12 +88,20 @@ export class InboxProcessor {
     this.running = true;
     this.allowed = this.opts.workers;
     this.watchLag();
+    this.renewLeases();
     this.writer?.events.on('stored', this.onStored);
     this.loop = this.run();
   }
 
-  /** Wake the loop now. */
+  /** Something may be ready (an event was stored, or the caller knows better): claim now. */
   poke(): void {
+    this.mayFind = { urgent: true, ordinary: true };
+    this.lookGen++;
+    this.nudge();
+  }
+
+  /** Wake the loop without claiming a new reason to look: it claims only if the queue is not known to be empty. */
+  private nudge(): void {
     const w = this.wake;
     this.wake = null;
     if (w) w();
@@ -90,6 +117,8 @@ export class InboxProcessor {
     this.running = false;
     if (this.lagTimer) clearInterval(this.lagTimer);
     this.lagTimer = null;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
     this.writer?.events.off('stored', this.onStored);
     this.poke();
     const deadline = Date.now() + graceMs;
@@ -114,6 +143,7 @@ export class InboxProcessor {
 
   private async run(): Promise<void> {
     let lastHeal = 0;
+    let nextPollAt = 0;
     while (this.running) {
       // A MySQL event stored while its subject's previous one finished elsewhere can be left waiting: repair such
       // heads every few seconds (InboxRepository.healQueue, docs/inbox.md §Claims that stay flat).
@@ -121,31 +151,95 @@ export class InboxProcessor {
         lastHeal = Date.now();
         await this.repo.healQueue().catch((err) => this.log.warn({ err: toError(err).message }, 'inbox queue repair failed; will retry'));
       }
+      // The poll: events stored by other instances and retries coming due are found by looking every interval,
+      // however busy the nudges keep the loop.
+      if (Date.now() >= nextPollAt) {
+        nextPollAt = Date.now() + this.opts.pollIntervalMs;
+        this.mayFind = { urgent: true, ordinary: true };
+      }
       // Cleared before the claim: an event committed after the claim's read pokes us, and that poke must not be lost.
       this.poked = false;
-      const free = this.allowed - this.inFlight.size;
+      // Each lane has its own slots (docs/inbox.md §Deadline first): the priority lane's work mostly waits on WeCom
+      // and must not queue behind ordinary handlers, so only the ordinary lane's slots shrink while the loop is late.
+      const want = {
+        urgent: this.mayFind.urgent ? Math.min(this.opts.workers - this.running_.urgent, this.opts.claimBatch) : 0,
+        ordinary: this.mayFind.ordinary ? Math.min(this.allowed - this.running_.ordinary, this.opts.claimBatch) : 0,
+      };
       let claimed: ClaimedEvent[] = [];
-      if (free > 0) {
+      if (want.urgent > 0 || want.ordinary > 0) {
+        const gen = this.lookGen;
         try {
-          claimed = await this.repo.claim(Math.min(free, this.opts.claimBatch), this.clock.now().getTime(), this.opts.leaseMs);
+          claimed = await this.repo.claim(
+            { urgent: Math.max(0, want.urgent), ordinary: Math.max(0, want.ordinary) },
+            this.clock.now().getTime(),
+            this.opts.leaseMs,
+            this.urgentLeaseMs,
+          );
+          if (gen === this.lookGen) {
+            for (const lane of ['urgent', 'ordinary'] as const) {
+              if (want[lane] > 0 && claimed.filter((c) => (c.lane ?? 'ordinary') === lane).length < want[lane]) this.mayFind[lane] = false;
+            }
+          }
         } catch (err) {
           this.log.warn({ err: toError(err).message }, 'inbox claim failed; will retry');
         }
       }
       for (const c of claimed) {
+        const lane = c.lane ?? 'ordinary';
+        const leaseMs = lane === 'urgent' ? this.urgentLeaseMs : this.opts.leaseMs;
         this.inFlight.set(c.event.id, c);
-        void this.process(c).finally(() => {
+        this.leases.set(c.event.id, { until: this.clock.now().getTime() + leaseMs, ms: leaseMs });
+        this.running_[lane]++;
+        void this.process(c).then((freed) => {
           this.inFlight.delete(c.event.id);
-          this.poke();
+          this.leases.delete(c.event.id);
+          this.running_[lane]--;
+          // A freed slot is worth a claim only if something may be waiting for it.
+          if (freed) this.poke();
+          else this.nudge();
         });
       }
-      if (claimed.length > 0 && this.inFlight.size < this.opts.workers) continue;
+      if (claimed.length > 0) continue;
       if (this.poked) continue;
+      const timer = setTimeout(() => this.nudge(), Math.max(0, nextPollAt - Date.now()));
+      timer.unref();
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        setTimeout(() => this.poke(), this.opts.pollIntervalMs).unref();
       });
+      clearTimeout(timer);
     }
+  }
+
+  private get urgentLeaseMs(): number {
+    return Math.min(this.opts.urgentLeaseMs ?? this.opts.leaseMs, this.opts.leaseMs);
+  }
+
+  /**
+   * Renew the lease of a handler that has used two thirds of it. The priority lane's lease is short so that a crashed
+   * worker's adds come back while their welcome_code works (docs/inbox.md §Deadline first); a live handler that runs
+   * long (a KF account's big sync) keeps its event rather than seeing another worker take it over mid-run.
+   */
+  private renewLeases(): void {
+    const every = Math.max(100, Math.floor(this.urgentLeaseMs / 6));
+    this.renewTimer = setInterval(() => {
+      const now = this.clock.now().getTime();
+      for (const [id, lease] of this.leases) {
+        const c = this.inFlight.get(id);
+        if (!c || lease.renewing || lease.until - now > lease.ms / 3) continue;
+        const until = now + lease.ms;
+        lease.renewing = true;
+        this.repo
+          .renew(c, until)
+          .then((isKept) => {
+            // A lost lease is left to finish(), which notices it and writes nothing.
+            if (isKept) lease.until = until;
+            else this.leases.delete(id);
+          })
+          .catch((err) => this.log.warn({ err: toError(err).message, eventId: id }, 'inbox lease renewal failed; will retry'))
+          .finally(() => (lease.renewing = false));
+      }
+    }, every);
+    this.renewTimer.unref();
   }
 
   /** Current handler concurrency (for metrics and tests). */
@@ -167,20 +261,44 @@ export class InboxProcessor {
       if (lag > LAG_HIGH_MS) this.allowed = Math.max(1, Math.floor(this.allowed / 2));
       else if (lag < LAG_LOW_MS && this.allowed < this.opts.workers) {
         this.allowed++;
-        this.poke();
+        this.nudge();
       }
     }, LAG_SAMPLE_MS);
     this.lagTimer.unref();
   }
 
-  /** Run one claimed event through its handlers and record the outcome. Never throws. */
-  async process(claimed: ClaimedEvent): Promise<void> {
+  /**
+   * Run one claimed event through its handlers and record the outcome. Never throws. Resolves to whether another
+   * event may have become ready because of it (its subject's next one, or the event itself coming back).
+   */
+  async process(claimed: ClaimedEvent): Promise<boolean> {
     const { event } = claimed;
     const started = Date.now();
+    let mayHaveFreed = true;
     await logContext.run({ ...logContext.getStore(), eventId: event.id }, async () => {
       const handlers = this.router.resolve(event.kind);
-      let outcome: 'done' | 'ignored' | 'retry' | 'failed' | 'lease_lost';
+      let outcome: ProcessOutcome;
       try {
+        // The deadline first (docs/inbox.md §Deadline first): the urgent parts run now, and if any of them kept
+        // something, the rest of the handling waits its turn in the ordinary lane, freeing this slot for the next
+        // urgent event. Folded notifications share one handling, so they are never split this way.
+        const urgent = isDeferred(event) || claimed.absorbed?.length ? [] : handlers.filter((h) => h.handleUrgent);
+        if (urgent.length > 0) {
+          const kept: Record<string, unknown> = {};
+          for (const h of urgent) {
+            const state = await h.handleUrgent!(event, { log: this.log.child({ handler: h.name }), now: this.clock.now() });
+            if (state !== undefined) kept[h.name] = state;
+          }
+          if (Object.keys(kept).length > 0) {
+            const fields = { ...event.fields, [DEFERRED_FIELD]: JSON.stringify(kept) };
+            const isKept = await this.repo.defer(claimed, fields, this.clock.now().getTime());
+            outcome = isKept ? 'deferred' : 'lease_lost';
+            // The event itself is ready again, in the ordinary lane.
+            mayHaveFreed = isKept;
+            this.hooks.onProcessed?.(event.kind, outcome, Date.now() - started, Date.now() - event.receivedAt.getTime());
+            return;
+          }
+        }
         const notes: TimelineNote[] = [];
         for (const h of handlers) {
           const note = await h.handle(event, { log: this.log.child({ handler: h.name }), now: this.clock.now() });
@@ -188,7 +306,8 @@ export class InboxProcessor {
         }
         const status = handlers.length === 0 ? 'ignored' : 'done';
         const now = this.clock.now();
-        const kept = await this.repo.finish(claimed, status, now.getTime(), (em) => this.writeTimeline(em, event, notes, now));
+        const { kept, promoted } = await this.repo.finish(claimed, status, now.getTime(), (em) => this.writeTimeline(em, event, notes, now));
+        mayHaveFreed = promoted;
         outcome = kept ? status : 'lease_lost';
         if (!kept) this.log.warn({ kind: event.kind }, 'inbox lease lost before completion; another worker owns the event');
       } catch (err) {
@@ -206,6 +325,7 @@ export class InboxProcessor {
       }
       this.hooks.onProcessed?.(event.kind, outcome, Date.now() - started, Date.now() - event.receivedAt.getTime());
     });
+    return mayHaveFreed;
   }
 
   /** Exponential backoff with full jitter, capped. */

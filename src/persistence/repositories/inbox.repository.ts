@@ -3,7 +3,7 @@ import { execIn, type Db } from '../db.js';
 import { isDuplicateKeyError, isRetryableLockError } from '../data-source.js';
 import { aad } from '../sealed-columns.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
-import type { EventFields, InboundEvent, InboxStatus } from '../../domain/inbox/inbound-event.js';
+import { DEFERRED_FIELD, type EventFields, type InboundEvent, type InboxStatus } from '../../domain/inbox/inbound-event.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 
 /** A row to insert into the inbox. */
@@ -33,6 +33,10 @@ export interface InboxEventSummary {
 export interface ClaimedEvent {
   event: InboundEvent;
   leaseOwner: string;
+  /** The row's idempotency key, which also binds its sealed payload (needed to write the payload again on defer). */
+  dedupeKey?: string;
+  /** The lane it was claimed from. */
+  lane?: 'urgent' | 'ordinary';
   /** Its subject (ordering key), whose next event becomes ready when this one finishes. */
   subjectKey?: string | null;
   /**
@@ -47,8 +51,15 @@ const COALESCED_SUBJECTS = ['kf:', 'tag:'];
 /** How many notifications one claim folds into its head at most (bounds the statement). */
 const MAX_ABSORBED = 10_000;
 
+/** How many events to claim from each lane (docs/inbox.md §Deadline first). */
+export interface LaneLimits {
+  urgent: number;
+  ordinary: number;
+}
+
 interface Row {
   id: number | string;
+  queue_lane?: number | string | null;
   dedupe_key: string;
   kind: string;
   subject_key: string | null;
@@ -154,23 +165,29 @@ export class InboxRepository {
    * Parked (`failed`) events do not block later ones. Due events in the priority lane go first, so an add whose
    * welcome_code expires in 20 s does not wait behind a backlog (reference §4.9).
    */
-  async claim(limit: number, now: number, leaseMs: number): Promise<ClaimedEvent[]> {
+  async claim(limit: number | LaneLimits, now: number, leaseMs: number, urgentLeaseMs = leaseMs): Promise<ClaimedEvent[]> {
     const leaseOwner = randomUUID();
     const until = now + leaseMs;
+    // The priority lane's lease is short (docs/inbox.md §Deadline first): a crashed worker's adds come back in time.
+    const urgentUntil = now + Math.min(urgentLeaseMs, leaseMs);
+    // A number: that many at most, the priority lane first. Per lane: the processor's separate slots for each.
+    const lanes: LaneLimits = typeof limit === 'number' ? { urgent: limit, ordinary: limit } : limit;
+    const total = typeof limit === 'number' ? limit : limit.urgent + limit.ordinary;
+    if (total <= 0) return [];
     let rows: Row[];
     if (this.db.engine === 'sqlite') {
       // One statement: SQLite serializes writers, so selection and update are atomic even across processes.
       // Only ready rows (heads of their subject) are read, lane by lane through ix_inbox_events_queue, so the cost
       // does not grow with events waiting behind a busy subject (docs/inbox.md §Claims that stay flat).
       rows = await this.db.query<Row>(
-        `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = ?, attempts = attempts + 1
+        `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = CASE WHEN queue_lane = 1 THEN ? ELSE ? END, attempts = attempts + 1
          WHERE id IN (
            SELECT id FROM (SELECT id FROM inbox_events WHERE queue_lane = 1 AND status IN ${ACTIVE} AND available_at <= ? ORDER BY id LIMIT ?)
            UNION ALL
            SELECT id FROM (SELECT id FROM inbox_events WHERE queue_lane = 0 AND status IN ${ACTIVE} AND available_at <= ? ORDER BY id LIMIT ?)
            LIMIT ?)
          RETURNING *`,
-        [leaseOwner, until, now, limit, now, limit, limit],
+        [leaseOwner, urgentUntil, until, now, lanes.urgent, now, lanes.ordinary, total],
       );
       rows.sort((a, b) => Number(b.priority ?? 0) - Number(a.priority ?? 0) || Number(a.id) - Number(b.id));
     } else {
@@ -179,15 +196,16 @@ export class InboxRepository {
         // The lane first, through its own index, then the backlog; rows locked by this transaction may come back
         // from the second read and are dropped.
         // Only ready rows are read (docs/inbox.md §Claims that stay flat).
-        const urgent: Row[] = await query(
+        const urgent: Row[] = lanes.urgent <= 0 ? [] : await query(
           `SELECT * FROM inbox_events WHERE queue_lane = 1 AND status IN ${ACTIVE} AND available_at <= ?
            ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
-          [now, limit * 2],
+          [now, lanes.urgent * 2],
         );
-        const rest: Row[] = urgent.length >= limit * 2 ? [] : await query(
+        // With one limit for both lanes, a full priority lane leaves no room for the other.
+        const rest: Row[] = lanes.ordinary <= 0 || (typeof limit === 'number' && urgent.length >= total * 2) ? [] : await query(
           `SELECT * FROM inbox_events WHERE queue_lane = 0 AND status IN ${ACTIVE} AND available_at <= ?
            ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
-          [now, limit * 2],
+          [now, lanes.ordinary * 2],
         );
         const taken = new Set(urgent.map((r) => Number(r.id)));
         const candidates = [...urgent, ...rest.filter((r) => !taken.has(Number(r.id)))];
@@ -210,12 +228,16 @@ export class InboxRepository {
             if (head !== Infinity) heads.set(m.subject_key, head);
           }
         }
-        const chosen = candidates.filter((c) => c.subject_key === null || heads.get(c.subject_key) === Number(c.id)).slice(0, limit);
+        const isHead = (c: Row) => c.subject_key === null || heads.get(c.subject_key) === Number(c.id);
+        const chosen =
+          typeof limit === 'number'
+            ? candidates.filter(isHead).slice(0, limit)
+            : [...urgent.filter(isHead).slice(0, lanes.urgent), ...rest.filter((r) => !taken.has(Number(r.id)) && isHead(r)).slice(0, lanes.ordinary)];
         if (chosen.length === 0) return [];
         const ids = chosen.map((c) => Number(c.id));
         await query(
-          `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = ?, attempts = attempts + 1 WHERE id IN (${ids.map(() => '?').join(',')})`,
-          [leaseOwner, until, ...ids],
+          `UPDATE inbox_events SET status = 'running', lease_owner = ?, available_at = CASE WHEN queue_lane = 1 THEN ? ELSE ? END, attempts = attempts + 1 WHERE id IN (${ids.map(() => '?').join(',')})`,
+          [leaseOwner, urgentUntil, until, ...ids],
         );
         // The rows as the UPDATE left them (read with the candidates, saving a round trip).
         return chosen
@@ -232,7 +254,7 @@ export class InboxRepository {
       try {
         fields = this.open(row);
         if (row.subject_key && COALESCED_SUBJECTS.some((p) => row.subject_key!.startsWith(p))) {
-          const folded = await this.absorb(row, leaseOwner, until);
+          const folded = await this.absorb(row, leaseOwner, Number(row.queue_lane) === 1 ? urgentUntil : until);
           absorbed = folded.ids;
           if (folded.newest) {
             // The newest notification's fields: for KF its pull Token is the one least likely to have expired.
@@ -249,6 +271,8 @@ export class InboxRepository {
       }
       claimed.push({
         leaseOwner,
+        dedupeKey: row.dedupe_key,
+        lane: Number(row.queue_lane) === 1 ? 'urgent' : 'ordinary',
         subjectKey: row.subject_key,
         absorbed,
         event: { id: Number(row.id), kind: row.kind, fields, receivedAt, attempts: Number(row.attempts) },
@@ -320,8 +344,8 @@ export class InboxRepository {
    * The subject's next unfinished event becomes ready, unless one already is (docs/inbox.md §Claims that stay flat).
    * Runs in the transaction that finished the previous one, so the two cannot be seen apart.
    */
-  private async promoteNext(em: import('typeorm').EntityManager, subjectKey: string | null): Promise<void> {
-    if (subjectKey === null) return;
+  private async promoteNext(em: import('typeorm').EntityManager, subjectKey: string | null): Promise<boolean> {
+    if (subjectKey === null) return false;
     // Once per handled event, so as few round trips as each engine allows, and each read an index seek rather than a
     // pass over the subject's backlog. On MySQL a plain read, then an update by primary key: one UPDATE joined to a
     // read of the same rows locks those rows too, and with two instances it made finishes fail after their handler
@@ -331,14 +355,15 @@ export class InboxRepository {
         id: number | string | null;
         ready: number | string;
       }[];
-      if (h?.id != null && Number(h.ready) === 0) await execIn(em, 'UPDATE inbox_events SET queue_lane = priority WHERE id = ? AND queue_lane IS NULL', [Number(h.id)]);
-      return;
+      if (h?.id == null || Number(h.ready) !== 0) return false;
+      return (await execIn(em, 'UPDATE inbox_events SET queue_lane = priority WHERE id = ? AND queue_lane IS NULL', [Number(h.id)])) > 0;
     }
-    await execIn(
+    const changed = await execIn(
       em,
       `UPDATE inbox_events SET queue_lane = priority WHERE id = (${OLDEST_ACTIVE}) AND queue_lane IS NULL AND NOT EXISTS (${ANY_READY})`,
       [subjectKey, subjectKey, subjectKey],
     );
+    return changed > 0;
   }
 
   /**
@@ -364,26 +389,59 @@ export class InboxRepository {
 
   /**
    * Finish a claimed event, fenced by its lease: if the lease was lost (expired and re-claimed elsewhere) nothing
-   * is written and false is returned. `extra` runs in the same transaction (e.g. the timeline entry).
+   * is written and `kept` is false. `extra` runs in the same transaction (e.g. the timeline entry). `promoted` says
+   * whether the subject's next event became ready, so a worker that found the queue empty knows to look again.
    */
   async finish(
     claimed: ClaimedEvent,
     status: 'done' | 'ignored',
     now: number,
     extra?: (em: import('typeorm').EntityManager) => Promise<void>,
-  ): Promise<boolean> {
+  ): Promise<{ kept: boolean; promoted: boolean }> {
     return this.db.tx(async (em) => {
       const changed = await execIn(
         em,
         `UPDATE inbox_events SET status = ?, processed_at = ?, lease_owner = NULL, error = NULL, queue_lane = NULL WHERE id = ? AND lease_owner = ?`,
         [status, now, claimed.event.id, claimed.leaseOwner],
       );
-      if (changed !== 1) return false;
+      if (changed !== 1) return { kept: false, promoted: false };
       if (claimed.absorbed?.length) await this.settleAbsorbed(claimed.absorbed, claimed.leaseOwner, status, now, em);
       if (extra) await extra(em);
-      await this.promoteNext(em, claimed.subjectKey ?? null);
-      return true;
+      return { kept: true, promoted: await this.promoteNext(em, claimed.subjectKey ?? null) };
     });
+  }
+
+  /**
+   * Extend a running handler's lease to `until`, so a long handling is not taken over while it still runs (its
+   * folded notifications share the lease). False if the lease was already lost.
+   */
+  async renew(claimed: ClaimedEvent, until: number): Promise<boolean> {
+    const ids = [claimed.event.id, ...(claimed.absorbed ?? [])];
+    let changed = 0;
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      changed += await this.db.exec(
+        `UPDATE inbox_events SET available_at = ? WHERE id IN (${chunk.map(() => '?').join(',')}) AND lease_owner = ? AND status = 'running'`,
+        [until, ...chunk, claimed.leaseOwner],
+      );
+    }
+    return changed > 0;
+  }
+
+  /**
+   * The event's urgent part is done (docs/inbox.md §Deadline first): it goes back to pending in the ordinary lane with
+   * `fields` (which carry what the urgent part kept), sealed again. It stays its subject's oldest unfinished event, so
+   * the subject's later events still wait behind it. The claim's attempt is not counted. Lease-fenced: false if lost.
+   */
+  async defer(claimed: ClaimedEvent, fields: EventFields, now: number): Promise<boolean> {
+    if (!claimed.dedupeKey) throw new Error('defer needs the claimed row’s dedupe key');
+    const payload = this.cipher.encrypt(JSON.stringify(fields), aad.inboxPayload(claimed.dedupeKey));
+    const changed = await this.db.exec(
+      `UPDATE inbox_events SET status = 'pending', lease_owner = NULL, available_at = ?, attempts = attempts - 1, priority = 0, queue_lane = 0, payload = ?, error = NULL
+       WHERE id = ? AND lease_owner = ?`,
+      [now, payload, claimed.event.id, claimed.leaseOwner],
+    );
+    return changed === 1;
   }
 
   /** Record a failure: back to pending at `retryAt`, or parked as `failed` when retryAt is null. Lease-fenced. */
@@ -420,9 +478,20 @@ export class InboxRepository {
   async replay(id: number, now: number): Promise<InboxEventSummary> {
     const row = await this.findSummary(id);
     if (!row) throw new NotFoundError(`事件 ${id} 不存在`, 'event_not_found');
-    const [stored] = await this.db.query<{ payload: string | null }>('SELECT payload FROM inbox_events WHERE id = ?', [id]);
+    const [stored] = await this.db.query<{ payload: string | null; dedupe_key: string }>('SELECT payload, dedupe_key FROM inbox_events WHERE id = ?', [id]);
     if (!stored?.payload) throw new ConflictError(`事件 ${id} 的内容已按保留期限或删除请求清除，无法重放 / its payload was purged`, 'event_purged');
+    // A replay handles the event from the start: what an urgent part kept for the rest (docs/inbox.md §Deadline
+    // first) is WeCom's view at that time, and handling it again would write that old view back over a newer one.
+    // (A payload this key cannot open is left as it is: the claim parks it, saying why.)
+    let fresh: string | null = null;
+    try {
+      const fields = this.open({ payload: stored.payload, dedupe_key: stored.dedupe_key } as Row);
+      if (DEFERRED_FIELD in fields) fresh = this.cipher.encrypt(JSON.stringify(withoutKey(fields, DEFERRED_FIELD)), aad.inboxPayload(stored.dedupe_key));
+    } catch {
+      fresh = null;
+    }
     await this.db.tx(async (em) => {
+      if (fresh) await execIn(em, 'UPDATE inbox_events SET payload = ? WHERE id = ?', [fresh, id]);
       // Back in the queue waiting (lane NULL); it becomes ready at once unless its subject has an unfinished event,
       // and otherwise when that one finishes (the earliest unfinished event of a subject goes next).
       await execIn(
@@ -462,6 +531,11 @@ export class InboxRepository {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
+}
+
+function withoutKey(fields: EventFields, key: string): EventFields {
+  const { [key]: _dropped, ...rest } = fields;
+  return rest;
 }
 
 function toSummary(r: Row): InboxEventSummary {

@@ -147,10 +147,11 @@ export const DEFAULT_LIMITS: Readonly<Partial<Record<WecomApi, ApiLimit>>> = Obj
   // Tickets: ≤ 400/h per corp and ≤ 100/h per app (§5.3, §6.3); 1/min stays under both.
   get_jsapi_ticket: { perMinute: 1, concurrency: 1 },
   'ticket/get': { perMinute: 1, concurrency: 1 },
-  // Parallel pulls of customer lists draw 45033 (§5.3 "practical"): ≤ 5 in flight.
+  // Parallel pulls of customer lists draw 45033 (§5.3 "practical"): ≤ 5 in flight. externalcontact/get, one
+  // customer at a time, keeps the default 10: it is on the welcome's 20 s path, and 5 in flight at 30–60 ms a call
+  // cap an instance near 100 adds/s, a live event's surge (docs/rate-limits.md §Defaults).
   'externalcontact/batch/get_by_user': { ...DEFAULT_LIMIT, concurrency: 5 },
   'externalcontact/groupchat/get': { ...DEFAULT_LIMIT, concurrency: 5 },
-  'externalcontact/get': { ...DEFAULT_LIMIT, concurrency: 5 },
   'externalcontact/groupchat/list': { ...DEFAULT_LIMIT, concurrency: 5 },
   // Repeatedly fetching/uploading media is another 45033 trigger (§5.3).
   'media/upload': { ...DEFAULT_LIMIT, concurrency: 3 },

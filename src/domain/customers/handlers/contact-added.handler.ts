@@ -1,15 +1,20 @@
 import type { EventHandler, HandlerContext, TimelineNote } from '../../inbox/event-router.js';
-import { eventCreateTimeMs, eventField, type InboundEvent } from '../../inbox/inbound-event.js';
+import { deferredState, eventCreateTimeMs, eventField, type InboundEvent } from '../../inbox/inbound-event.js';
 import type { StaffRepository } from '../../../persistence/repositories/staff.repository.js';
 import type { CustomerArchiveService } from '../customer-archive.service.js';
 import type { ChannelService } from '../../channels/channel.service.js';
+import type { Channel } from '../../../persistence/repositories/channel.repository.js';
+import type { ExternalContactDetail } from '../../../wecom/client/types.js';
 import { isRelationGone } from './relation-gone.js';
+/** What the urgent part keeps for the rest: the customer as externalcontact/get returned it, or that it was gone. */
+type Kept = { detail: ExternalContactDetail } | { gone: true };
 
 /**
- * add_external_contact / add_half_external_contact (reference §2.2). Order matters: the welcome_code lives 20 s
- * (§4.9), so the customer is read and the channel's welcome sent before anything else; then the archive, the
- * channel's tags, and the channel's stats (counted in the same transaction as the relation becoming active, so
- * a replay counts nothing twice).
+ * add_external_contact / add_half_external_contact (reference §2.2). The welcome_code lives 20 s (§4.9), so reading
+ * the customer and sending the channel's welcome is the urgent part, run from the priority lane; the archive, the
+ * channel's tags and the channel's stats (counted in the same transaction as the relation becoming active, so a
+ * replay counts nothing twice) follow in the ordinary lane, with the customer as read then (docs/inbox.md §Deadline
+ * first). An add with no welcome to send is handled whole, at once.
  */
 export class ContactAddedHandler implements EventHandler {
   readonly name = 'customers.contact-added';
@@ -21,30 +26,33 @@ export class ContactAddedHandler implements EventHandler {
     private readonly staff: StaffRepository,
   ) {}
 
-  /** Handle one add event. */
+  /** Read the customer and send the welcome; nothing when the add brings no welcome to send. */
+  async handleUrgent(event: InboundEvent): Promise<Kept | undefined> {
+    const ext = eventField(event, 'ExternalUserID');
+    const userid = eventField(event, 'UserID');
+    const welcomeCode = eventField(event, 'WelcomeCode');
+    if (!ext || !userid || !welcomeCode) return undefined;
+    const channel = await this.channels.findByState(eventField(event, 'State'));
+    if (!channel || !this.channels.hasWelcome(channel)) return undefined;
+    const detail = await this.read(ext);
+    if (!detail) return { gone: true };
+    await this.sendWelcome(channel, detail, { userid, ext, welcomeCode });
+    return { detail };
+  }
+
+  /** Handle one add event: all of it, or what its urgent part left. */
   async handle(event: InboundEvent, ctx: HandlerContext): Promise<TimelineNote | void> {
     const ext = eventField(event, 'ExternalUserID');
     const userid = eventField(event, 'UserID');
     if (!ext || !userid) return;
     const eventTime = eventCreateTimeMs(event.fields);
     const channel = await this.channels.findByState(eventField(event, 'State'));
-    let detail;
-    try {
-      detail = await this.archive.fetch(ext);
-    } catch (err) {
-      if (isRelationGone(err)) return { summary: '添加了客户（客户资料已不可读）' };
-      throw err;
-    }
+    const kept = deferredState<Kept>(event, this.name);
+    if (kept && 'gone' in kept) return GONE_NOTE;
+    const detail = kept ? revive(kept.detail) : await this.read(ext);
+    if (!detail) return GONE_NOTE;
     const welcomeCode = eventField(event, 'WelcomeCode');
-    if (channel && welcomeCode) {
-      await this.channels.sendWelcome(channel, {
-        userid,
-        externalUserId: ext,
-        welcomeCode,
-        customerName: detail.contact.name,
-        staffName: await this.staff.displayName(userid),
-      });
-    }
+    if (!kept && channel && welcomeCode) await this.sendWelcome(channel, detail, { userid, ext, welcomeCode });
     const at = new Date(eventTime ?? ctx.now.getTime());
     await this.archive.store(detail, {
       eventTime,
@@ -57,4 +65,31 @@ export class ContactAddedHandler implements EventHandler {
     if (channel) await this.channels.applyTags(channel, { userid, externalUserId: ext });
     return channel ? { summary: `通过渠道「${channel.name}」添加了客户`, data: { state: channel.state, channelId: channel.id } } : undefined;
   }
+
+  /** The customer from WeCom, or null when the relation is already gone (deleted before we read it). */
+  private async read(ext: string): Promise<ExternalContactDetail | null> {
+    try {
+      return await this.archive.fetch(ext);
+    } catch (err) {
+      if (isRelationGone(err)) return null;
+      throw err;
+    }
+  }
+
+  private async sendWelcome(channel: Channel, detail: ExternalContactDetail, e: { userid: string; ext: string; welcomeCode: string }): Promise<void> {
+    await this.channels.sendWelcome(channel, {
+      userid: e.userid,
+      externalUserId: e.ext,
+      welcomeCode: e.welcomeCode,
+      customerName: detail.contact.name,
+      staffName: await this.staff.displayName(e.userid),
+    });
+  }
+}
+
+const GONE_NOTE: TimelineNote = { summary: '添加了客户（客户资料已不可读）' };
+
+/** The customer as kept through JSON: its dates come back as strings. */
+function revive(d: ExternalContactDetail): ExternalContactDetail {
+  return { ...d, followUsers: d.followUsers.map((f) => ({ ...f, addedAt: new Date(f.addedAt) })) };
 }

@@ -27,7 +27,7 @@ describe(InboxProcessor.name, () => {
         }
         return claims === 2 ? [event] : [];
       },
-      finish: async () => true,
+      finish: async () => ({ kept: true, promoted: false }),
       fail: async () => true,
       release: async () => undefined,
       healQueue: async () => 0,
@@ -45,11 +45,11 @@ describe(InboxProcessor.name, () => {
   it('runs fewer handlers at once while the event loop runs late, and goes back to all of them once it is on time', async () => {
     const claimed: number[] = [];
     const repo = {
-      claim: async (limit: number) => {
-        claimed.push(limit);
+      claim: async (limit: { ordinary: number }) => {
+        claimed.push(limit.ordinary);
         return [];
       },
-      finish: async () => true,
+      finish: async () => ({ kept: true, promoted: false }),
       fail: async () => true,
       release: async () => undefined,
       healQueue: async () => 0,
@@ -73,5 +73,65 @@ describe(InboxProcessor.name, () => {
     while (sut.concurrency < 16 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(sut.concurrency).toBe(16);
     await sut.stop(100);
+  });
+
+  it('claims after a handler finishes only if that made an event ready, and still polls for the rest', async () => {
+    let claims = 0;
+    const handled: number[] = [];
+    const ev = (id: number): ClaimedEvent => ({ leaseOwner: 'l', subjectKey: 'customer:x', event: { id, kind: 'event/probe', fields: {}, receivedAt: new Date(), attempts: 1 } });
+    // Event 1 finishes and makes event 2 ready (its subject's next); event 2 finishes making nothing ready.
+    const queue: ClaimedEvent[][] = [[ev(1)], [ev(2)]];
+    const repo = {
+      claim: async () => {
+        claims++;
+        return queue.shift() ?? [];
+      },
+      finish: async (c: ClaimedEvent) => ({ kept: true, promoted: c.event.id === 1 }),
+      fail: async () => true,
+      release: async () => undefined,
+      healQueue: async () => 0,
+    } as unknown as InboxRepository;
+    const router = new EventRouter().register({ name: 'probe', kinds: ['event/probe'], handle: async (e) => void handled.push(e.id) });
+    const sut = new InboxProcessor(repo, {} as TimelineRepository, router, null, systemClock, silentLogger, { ...opts, pollIntervalMs: 300 });
+    sut.start();
+    const deadline = Date.now() + 2000;
+    while (handled.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(handled).toEqual([1, 2]);
+    // Two claims: each came back short (so the queue is known empty), event 1's finish made event 2 ready, and event
+    // 2's finish made nothing ready, so it cost no claim until the poll interval passes.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(claims).toBe(2);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(claims).toBeGreaterThanOrEqual(3);
+    await sut.stop(100);
+  });
+
+  it('renews the short lease of a priority-lane handler that runs long', async () => {
+    const renewals: number[] = [];
+    let served = false;
+    const repo = {
+      claim: async () => {
+        if (served) return [];
+        served = true;
+        return [{ leaseOwner: 'l', lane: 'urgent', event: { id: 7, kind: 'event/probe', fields: {}, receivedAt: new Date(), attempts: 1 } }];
+      },
+      renew: async (_c: ClaimedEvent, until: number) => {
+        renewals.push(until);
+        return true;
+      },
+      finish: async () => ({ kept: true, promoted: false }),
+      fail: async () => true,
+      release: async () => undefined,
+      healQueue: async () => 0,
+    } as unknown as InboxRepository;
+    const router = new EventRouter().register({ name: 'slow', kinds: ['event/probe'], handle: () => new Promise((r) => setTimeout(r, 900)) });
+    const sut = new InboxProcessor(repo, {} as TimelineRepository, router, null, systemClock, silentLogger, { ...opts, leaseMs: 60_000, urgentLeaseMs: 300 });
+    const started = Date.now();
+    sut.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    await sut.stop(100);
+    // A 900 ms handling under a 300 ms lease: renewed as it went, each time to about 300 ms ahead.
+    expect(renewals.length).toBeGreaterThanOrEqual(3);
+    expect(renewals.every((u) => u - started <= 1300)).toBe(true);
   });
 });
