@@ -25,23 +25,27 @@ const MAX_DAYS = 200_000;
  * Compile an audience AST (from parseAudience) into a WHERE fragment with bound params, with exactly the
  * semantics of `matchAudience` (the reference). Every fragment evaluates to true or false, never NULL, so NOT
  * behaves as in the matcher. User-supplied values only ever travel as params.
+ *
+ * The shape is chosen so a million customers count in well under a second (docs/audiences.md §How a count stays
+ * fast): a tag or owner term is a semi-join (`c.external_user_id IN (…)`) the engine can drive the whole statement
+ * from, through an index that ends in the customer id, instead of a probe per customer.
  */
 export function compileAudience(expr: AudienceExpr, ctx: AudienceCompileContext): CompiledAudience {
   const params: unknown[] = [];
-  const sql = compile(expr, ctx, params);
-  if (!usesOrders(expr)) return { sql, params };
-  // Order predicates read one per-customer aggregate of orders, computed once for the whole statement and joined,
-  // instead of one correlated subquery per term per customer: 330 `spent>=1` terms over 2,000 customers used to
-  // run 660,000 subqueries on the event loop (docs/security.md §Audience queries). The inner `c` shadows the
-  // caller's `c`, so the expression compiles unchanged; the fragment stays a plain condition on the caller's `c`.
-  return {
-    sql: `c.external_user_id IN (SELECT c.external_user_id FROM customers c LEFT JOIN (${ORDER_AGGREGATE}) oa ON oa.external_user_id = c.external_user_id WHERE ${sql})`,
-    params,
-  };
+  if (!usesOrders(expr)) return { sql: compile(expr, ctx, params), params };
+  // Order terms read one aggregate of the customer's orders (count, sum), computed once per customer however many
+  // order terms there are: the terms that need it are evaluated inside one correlated aggregate over that
+  // customer's orders (an index seek on ix_orders_customer_ordered). Terms of a top-level AND that need no orders
+  // stay outside it, so they still drive the statement and the aggregate runs only for the customers they leave.
+  // docs/security.md §Audience queries: 330 `spent>=1` terms must not become 330 subqueries per customer.
+  const items = expr.type === 'and' ? expr.items : [expr];
+  const plain = items.filter((i) => !usesOrders(i));
+  const withOrders = items.filter(usesOrders);
+  const parts = plain.map((i) => compile(i, ctx, params));
+  const inner = withOrders.map((i) => compile(i, ctx, params)).join(' AND ');
+  parts.push(`(SELECT CASE WHEN ${inner} THEN 1 ELSE 0 END FROM orders oa WHERE oa.external_user_id = c.external_user_id) = 1`);
+  return { sql: parts.length === 1 ? parts[0] : `(${parts.join(' AND ')})`, params };
 }
-
-const ORDER_AGGREGATE =
-  'SELECT o.external_user_id AS external_user_id, COUNT(*) AS n, SUM(o.amount_cents) AS s FROM orders o GROUP BY o.external_user_id';
 
 function usesOrders(expr: AudienceExpr): boolean {
   switch (expr.type) {
@@ -96,12 +100,16 @@ function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: un
       // `${tag.group}/${tag.name}` === value.
       params.push(p.value, p.value);
       const path = ctx.engine === 'mysql' ? "CONCAT(g.name, '/', t.name)" : "(g.name || '/' || t.name)";
-      return `EXISTS (SELECT 1 FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id LEFT JOIN tag_groups g ON g.id = t.group_id
-        WHERE ct.external_user_id = c.external_user_id AND t.deleted_at IS NULL AND (${eq(ctx, 't.name')} OR (g.name IS NOT NULL AND ${eq(ctx, path)})))`;
+      // A semi-join over the tag's links (any relation's link counts, as in the matcher's facts): the few matching
+      // tags, then their customers through ix_customer_tags_tag_customer (tag_id, external_user_id).
+      return `c.external_user_id IN (SELECT ct.external_user_id FROM customer_tags ct WHERE ct.tag_id IN (SELECT t.id FROM tags t LEFT JOIN tag_groups g ON g.id = t.group_id
+        WHERE t.deleted_at IS NULL AND (${eq(ctx, 't.name')} OR (g.name IS NOT NULL AND ${eq(ctx, path)}))))`;
     }
     case 'owner':
+      // MySQL: the collation's `=` first, which can use the index on userid, then the exact comparison.
+      if (ctx.engine === 'mysql') params.push(p.value);
       params.push(p.value);
-      return `EXISTS (SELECT 1 FROM follow_relations fr WHERE fr.external_user_id = c.external_user_id AND fr.status = 'active' AND ${eq(ctx, 'fr.userid')})`;
+      return `c.external_user_id IN (SELECT fr.external_user_id FROM follow_relations fr WHERE ${ctx.engine === 'mysql' ? 'fr.userid = ? AND ' : ''}${eq(ctx, 'fr.userid')} AND fr.status = 'active')`;
     case 'stage':
     case 'rfm':
       params.push(p.value);
@@ -131,14 +139,14 @@ function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: un
       const flipped: Record<CompareOp, CompareOp> = { '>=': '<=', '<=': '>=', '>': '<', '<': '>' };
       return instantCompare(since, flipped[p.op], dayStart(pivot, ctx.timezone), dayStart(addDays(pivot, 1), ctx.timezone), params);
     }
-    // `oa` is the per-customer order aggregate compileAudience joins (NULL for a customer without orders).
+    // Inside compileAudience's aggregate over the customer's orders `oa` (no rows: COUNT 0, SUM NULL).
     case 'orders':
       params.push(p.value);
-      return `(COALESCE(oa.n, 0) ${p.op} ?)`;
+      return `(COUNT(*) ${p.op} ?)`;
     case 'spent':
       // Whole cents on both sides: exact, and equal to the matcher's yuan comparison for ≤ 2 decimals.
       params.push(Math.round(p.value * 100));
-      return `(COALESCE(oa.s, 0) ${p.op} ?)`;
+      return `(COALESCE(SUM(oa.amount_cents), 0) ${p.op} ?)`;
     case 'birthday':
       return birthday(p.value, ctx, params);
   }

@@ -105,6 +105,13 @@ export class CustomerService {
     return { items: await this.decorate(items), total };
   }
 
+  /** How many customers an audience holds (for a staff viewer: of those they follow). An API read (Db.apiRead). */
+  async count(audience: string, viewer: Viewer): Promise<number> {
+    const where = this.audienceWhere(audience, viewer);
+    const [{ n }] = await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${where.sql}`, where.params);
+    return Number(n);
+  }
+
   /** Preview an audience: size, per-staff counts and a sample. */
   async preview(audience: string, viewer: Viewer): Promise<{ count: number; byStaff: { userid: string; count: number }[]; sample: CustomerListItem[] }> {
     const where = this.audienceWhere(audience, viewer);

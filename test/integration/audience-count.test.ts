@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, startTestApp, type TestApp } from '../helpers/app.js';
+import { testEngines } from '../helpers/databases.js';
+import { compileAudience } from '../../src/domain/audiences/audience.compiler.js';
+import { parseAudience } from '../../src/domain/audiences/index.js';
+
+// docs/audiences.md: the count endpoint, the compiled shape that keeps a count fast, and the reader it runs on.
+
+const HEADLINE = 'tag:"等级/VIP" AND tag:北京 AND NOT activity:churned AND spent>=100';
+
+describe.each(testEngines())('audience count (%s)', (engine) => {
+  let app: TestApp;
+  const expected: string[] = [];
+  beforeAll(async () => {
+    app = await startTestApp(engine);
+    const db = app.container.db;
+    await db.query("INSERT INTO tag_groups (id, name, sort_order, source, updated_at) VALUES ('g1', '等级', 0, 'wecom', 0), ('g2', '门店', 0, 'wecom', 0)");
+    await db.query("INSERT INTO tags (id, group_id, name, sort_order, source, updated_at) VALUES ('vip', 'g1', 'VIP', 0, 'wecom', 0), ('bj', 'g2', '北京', 0, 'wecom', 0)");
+    for (let i = 0; i < 60; i++) {
+      const ext = `wmCnt${String(i).padStart(3, '0')}`;
+      const activity = ['active', 'dormant', 'churned'][i % 3];
+      await db.query("INSERT INTO customers (external_user_id, name, type, gender, activity, created_at, updated_at) VALUES (?, ?, 1, 0, ?, 0, 0)", [ext, `客户${i}`, activity]);
+      const owners = i % 4 === 0 ? ['zhangsan', 'lisi'] : ['zhangsan'];
+      for (const o of owners) await db.query("INSERT INTO follow_relations (userid, external_user_id, add_way, status, created_at, updated_at) VALUES (?, ?, 1, 'active', 0, 0)", [o, ext]);
+      // A tag belongs to a relation: VIP on zhangsan's relation, 北京 sometimes only on lisi's.
+      const vip = i % 2 === 0;
+      const bj = i % 4 === 0 || i % 5 === 0;
+      if (vip) await db.query("INSERT INTO customer_tags (external_user_id, tag_id, userid, source, created_at) VALUES (?, 'vip', 'zhangsan', 'wecom', 0)", [ext]);
+      if (bj) await db.query("INSERT INTO customer_tags (external_user_id, tag_id, userid, source, created_at) VALUES (?, 'bj', ?, 'wecom', 0)", [ext, owners.at(-1)]);
+      const spent = (i % 7) * 4000; // 0 … 240 yuan over two orders
+      if (spent > 0) {
+        await db.query('INSERT INTO orders (id, external_user_id, order_no, amount_cents, ordered_at, created_at) VALUES (?,?,?,?,0,0), (?,?,?,?,0,0)', [
+          `${ext}-1`, ext, `${ext}-1`, spent / 2, `${ext}-2`, ext, `${ext}-2`, spent / 2,
+        ]);
+      }
+      if (vip && bj && activity !== 'churned' && spent >= 10_000) expected.push(ext);
+    }
+  }, 60_000);
+  afterAll(async () => app?.close());
+
+  it('POST /api/v1/audiences/count answers the same count as the preview and as the rules say', async () => {
+    expect(expected.length).toBeGreaterThan(0);
+    const count = await api(app, 'POST', '/api/v1/audiences/count', { audience: HEADLINE });
+    expect(count.status).toBe(200);
+    expect(count.body).toEqual({ count: expected.length });
+    const preview = await api(app, 'POST', '/api/v1/audiences/preview', { audience: HEADLINE });
+    expect(preview.body.count).toBe(expected.length);
+    const bad = await api(app, 'POST', '/api/v1/audiences/count', { audience: 'tag:' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_audience');
+  });
+
+  it('compiles tag terms to semi-joins the statement can be driven from, and all order terms to one aggregate', () => {
+    const w = compileAudience(parseAudience(`${HEADLINE} AND orders>=1 AND (spent<500 OR tag:VIP)`), { engine, today: '2026-03-17', timezone: 'Asia/Shanghai' });
+    // Top level: the two tag semi-joins and the activity term stand alone; the order terms share one read of orders.
+    expect(w.sql.match(/^\(c\.external_user_id IN \(SELECT ct\.external_user_id FROM customer_tags ct/)).not.toBeNull();
+    expect(w.sql.match(/FROM orders/g)).toHaveLength(1);
+    expect(w.sql).not.toMatch(/GROUP BY/);
+  });
+
+  it('runs every statement of a count and a preview as an API read (on an SQLite file: the reader thread, off the event loop)', async () => {
+    const db = app.container.db;
+    const viaReader: string[] = [];
+    const viaMain: string[] = [];
+    const apiRead = db.apiRead.bind(db);
+    const query = db.query.bind(db);
+    db.apiRead = (async (sql: string, params?: unknown[]) => {
+      viaReader.push(sql);
+      return apiRead(sql, params);
+    }) as typeof db.apiRead;
+    db.query = (async (sql: string, params?: unknown[]) => {
+      viaMain.push(sql);
+      return query(sql, params);
+    }) as typeof db.query;
+    try {
+      expect((await api(app, 'POST', '/api/v1/audiences/count', { audience: HEADLINE })).status).toBe(200);
+      expect((await api(app, 'POST', '/api/v1/audiences/preview', { audience: HEADLINE })).status).toBe(200);
+    } finally {
+      db.apiRead = apiRead;
+      db.query = query;
+    }
+    // The compiled audience (its tag semi-join) is in the count, and in the preview's count, sample and per-staff
+    // counts; the sample's own tags are then read by id, which is not an audience query.
+    const audienceSql = (s: string) => s.includes('ct.tag_id IN (SELECT t.id');
+    expect(viaReader.filter(audienceSql)).toHaveLength(4);
+    expect(viaMain.filter(audienceSql)).toEqual([]);
+  });
+
+  it('keeps answering /healthz while a long API read holds the reader and a count waits behind it', async () => {
+    const db = app.container.db;
+    // Seconds of work on the reader (or on MySQL's server), without a table.
+    const slow = db
+      .apiRead('WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 10) SELECT COUNT(*) AS n FROM r a, r b, r c, r d, r e, r f, r g, r h')
+      .catch(() => null);
+    const counted = api(app, 'POST', '/api/v1/audiences/count', { audience: HEADLINE });
+    const pings: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+      pings.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await slow;
+    expect((await counted).body).toEqual({ count: expected.length });
+    // A generous bound: the point is "not blocked for the length of the read", not a speed.
+    expect(Math.max(...pings), `healthz times (ms): ${pings.map(Math.round).join(', ')}`).toBeLessThan(1000);
+  }, 30_000);
+});
