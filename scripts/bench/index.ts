@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   welcome: async () => (await import('./welcome.bench.js')).runWelcomeBench(),
   surge: async () => (await import('./surge.bench.js')).runSurgeBench(),
   claim: async () => (await import('./claim.bench.js')).runClaimBench(),
+  audience: async () => (await import('./audience.bench.js')).runAudienceBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -29,7 +30,7 @@ for (const name of names) {
   for (const row of rows) {
     const line = { ...env, bench: name, ...(row as object) };
     process.stdout.write(`${JSON.stringify(line)}\n`);
-    appendFileSync(out, `${JSON.stringify(line)}\n`);
+    if (process.env.BENCH_NO_APPEND !== '1') appendFileSync(out, `${JSON.stringify(line)}\n`);
   }
   if (Array.isArray(result)) console.table(result);
 }

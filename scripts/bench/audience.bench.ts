@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/databases.js';
+import { spawnServer, type ChildServer } from '../../test/helpers/child-server.js';
+import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
+import { migrations } from '../../migrations/index.js';
+import { json } from '../../test/helpers/json-fetch.js';
+import { botEnv } from './bot-env.js';
+import { seedCorp, tagName } from './audience-corp.js';
+
+/**
+ * `npm run bench -- audience`: audiences and broadcasts at a million customers (docs/audiences.md §Benchmark).
+ * Per engine, a fresh database gets the generated corp of scripts/bench/audience-corp.ts (1,000,000 customers,
+ * ~1.35 M follow relations, ~5 M tag links, ~1 M orders; seeding is timed apart). Then, with the bot running in its
+ * own process:
+ * - counts through `POST /api/v1/audiences/count` with an operator token, BENCH_AUDIENCE_REPS (20) times per
+ *   expression, p50/p95; the headline is the 4-term `tag AND tag AND NOT activity AND spent`; also the full preview
+ *   (`/preview`: count, per-staff counts, a sample) of the same expression;
+ * - BENCH_AUDIENCE_RUNS (3) rounds of that, figures as the median round with the spread;
+ * - once per engine, planning a broadcast to all customers in a separate process (scripts/bench/audience-plan.ts):
+ *   wall time and that process's peak RSS, stopped after BENCH_AUDIENCE_PLAN_LIMIT_S (600) if it has not finished.
+ * Targets (2 cores, both engines): count p95 < 300 ms; planning < 60 s with RSS < 300 MB.
+ *
+ * Env: BENCH_ENGINES=sqlite,mysql  BENCH_AUDIENCE_CUSTOMERS=1000000  BENCH_AUDIENCE_REPS=20  BENCH_AUDIENCE_RUNS=3
+ *      BENCH_AUDIENCE_PLAN=0 skips planning.
+ */
+
+const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
+const [A, B] = [tagName(3), tagName(7)];
+/** The headline expression: tag A on ~16 % of customers, tag B on ~9 %; 4,661 customers match. */
+export const HEADLINE = `tag:"${A.group}/${A.name}" AND tag:${B.name} AND NOT activity:churned AND spent>=100`;
+const OTHERS = [`tag:${A.name}`, 'owner:staff3 AND silent>=30d', `tag:${tagName(0).name} OR tag:${tagName(20).name}`, 'activity:dormant AND orders>=2', 'all'];
+
+const pct = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil(sorted.length * p) - 1)];
+const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 0.5);
+const spread = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
+
+async function timed(url: string, token: string, audience: string, reps: number): Promise<{ p50: number; p95: number; count: number }> {
+  const ms: number[] = [];
+  let count = 0;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const r = await json<{ count: number }>(url, { token, body: { audience } });
+    ms.push(performance.now() - t0);
+    count = r.count;
+  }
+  ms.sort((a, b) => a - b);
+  return { p50: Math.round(pct(ms, 0.5)), p95: Math.round(pct(ms, 0.95)), count };
+}
+
+function plan(env: Record<string, string>, limitS: number): Promise<Record<string, number | string>> {
+  return new Promise((resolvePromise) => {
+    const root = resolve(import.meta.dirname, '../..');
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'scripts/bench/audience-plan.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const m = /RESULT (\{.*\})/.exec(out);
+      if (m) return resolvePromise(JSON.parse(m[1]));
+      resolvePromise({ planError: code === null ? `not finished after ${limitS} s` : `exit ${code}: ${err.slice(-500)}` });
+    });
+  });
+}
+
+async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
+  const n = Number(process.env.BENCH_AUDIENCE_CUSTOMERS ?? 1_000_000);
+  const reps = Number(process.env.BENCH_AUDIENCE_REPS ?? 20);
+  const runs = Number(process.env.BENCH_AUDIENCE_RUNS ?? 3);
+  let db: TestDatabase | undefined;
+  let bot: ChildServer | undefined;
+  try {
+    db = await createTestDatabase(engine, { mysqlUrl: process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test', prefix: 'wecom_ops_aud_bench' });
+    const ds = createDataSource({ databaseUrl: db.url, migrations });
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+    await ds.destroy();
+    const corp = await seedCorp(engine, db.url, n, (s) => process.stderr.write(`audience ${engine}:${s}\n`));
+    process.stderr.write(`audience ${engine}: seeded ${corp.customers} customers, ${corp.relations} relations, ${corp.tagLinks} tag links, ${corp.orders} orders in ${Math.round(corp.seedMs / 1000)} s\n`);
+
+    const env = botEnv(db.url, 'http://127.0.0.1:9', ADMIN);
+    // The API role: it answers the API as an `all` process does, without the background services (there is no WeCom
+    // here for them to talk to, and a job over a million customers would share the cores with the measurement).
+    bot = await spawnServer('scripts/bench/ingress-server.ts', { ...env, SERVE_ROLE: 'ingress' }, 120_000);
+    const count = `${bot.url}/api/v1/audiences/count`;
+    const rounds: Record<string, number>[] = [];
+    for (let r = 0; r < runs; r++) {
+      const row: Record<string, number> = {};
+      const h = await timed(count, corp.operatorToken, HEADLINE, reps);
+      Object.assign(row, { countP50Ms: h.p50, countP95Ms: h.p95, matched: h.count });
+      const p = await timed(`${bot.url}/api/v1/audiences/preview`, corp.operatorToken, HEADLINE, Math.max(5, Math.round(reps / 4)));
+      Object.assign(row, { previewP50Ms: p.p50, previewP95Ms: p.p95 });
+      for (const [i, text] of OTHERS.entries()) {
+        const o = await timed(count, corp.operatorToken, text, Math.max(5, Math.round(reps / 4)));
+        Object.assign(row, { [`other${i + 1}P50Ms`]: o.p50, [`other${i + 1}P95Ms`]: o.p95, [`other${i + 1}Matched`]: o.count });
+      }
+      process.stderr.write(`audience ${engine} round ${r + 1}/${runs}: ${JSON.stringify(row)}\n`);
+      rounds.push(row);
+    }
+    await bot.kill('SIGTERM');
+    bot = undefined;
+    const out: Record<string, unknown> = {
+      engine,
+      customers: corp.customers,
+      relations: corp.relations,
+      tagLinks: corp.tagLinks,
+      orders: corp.orders,
+      seedSeconds: Math.round(corp.seedMs / 1000),
+      expression: HEADLINE,
+      others: OTHERS.join(' | '),
+      reps,
+      runs,
+    };
+    for (const key of Object.keys(rounds[0])) {
+      const xs = rounds.map((x) => x[key]);
+      out[key] = median(xs);
+      if (runs > 1 && new Set(xs).size > 1) out[`${key}Spread`] = spread(xs);
+    }
+    if (process.env.BENCH_AUDIENCE_PLAN !== '0') {
+      const p = await plan(env, Number(process.env.BENCH_AUDIENCE_PLAN_LIMIT_S ?? 600));
+      process.stderr.write(`audience ${engine} planning: ${JSON.stringify(p)}\n`);
+      Object.assign(out, p);
+    }
+    out.targets = 'count p95 < 300 ms; planning all customers < 60 s, RSS < 300 MB';
+    return out;
+  } finally {
+    await bot?.kill('SIGTERM').catch(() => undefined);
+    await db?.drop().catch(() => undefined);
+  }
+}
+
+export async function runAudienceBench(): Promise<Record<string, unknown>[]> {
+  const engines = (process.env.BENCH_ENGINES?.split(',') ?? ['sqlite', 'mysql']) as DbEngine[];
+  const rows: Record<string, unknown>[] = [];
+  for (const engine of engines) rows.push(await benchEngine(engine));
+  return rows;
+}
