@@ -18,6 +18,8 @@ const LAG_LOW_MS = 3;
 
 /** How often waiting heads left by a MySQL race are repaired. */
 const HEAL_EVERY_MS = 5000;
+/** Every this many repairs (5 minutes) one looks at every waiting event instead of the recent ones. */
+const HEAL_FULL_EVERY = 60;
 
 /** Tuning for the workers (config `inbox.*`). */
 export interface InboxProcessorOptions {
@@ -143,13 +145,27 @@ export class InboxProcessor {
 
   private async run(): Promise<void> {
     let lastHeal = 0;
+    let heals = 0;
+    /** MAX(id) at the last two repairs: the next one looks at events stored after the older. */
+    const marks: number[] = [];
     let nextPollAt = 0;
     while (this.running) {
       // A MySQL event stored while its subject's previous one finished elsewhere can be left waiting: repair such
       // heads every few seconds (InboxRepository.healQueue, docs/inbox.md §Claims that stay flat).
       if (Date.now() - lastHeal >= HEAL_EVERY_MS) {
         lastHeal = Date.now();
-        await this.repo.healQueue().catch((err) => this.log.warn({ err: toError(err).message }, 'inbox queue repair failed; will retry'));
+        heals++;
+        // Events stored since two repairs ago (a race is settled within milliseconds; two intervals leave room for a
+        // slow commit); every HEAL_FULL_EVERY-th repair looks at all waiting events, as a safety net.
+        const sinceId = heals % HEAL_FULL_EVERY === 1 ? undefined : marks[0];
+        await this.repo
+          .newestId()
+          .then(async (newest) => {
+            await this.repo.healQueue(sinceId === undefined ? {} : { sinceId });
+            marks.push(newest);
+            if (marks.length > 2) marks.shift();
+          })
+          .catch((err) => this.log.warn({ err: toError(err).message }, 'inbox queue repair failed; will retry'));
       }
       // The poll: events stored by other instances and retries coming due are found by looking every interval,
       // however busy the nudges keep the loop.

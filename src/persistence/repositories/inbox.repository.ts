@@ -372,19 +372,29 @@ export class InboxRepository {
    * be left waiting, and this repairs it (the processor runs it every few seconds). SQLite needs none: its writes are
    * serialized, each deciding on committed state. Returns how many it freed.
    */
-  async healQueue(limit = 200): Promise<number> {
+  async healQueue(opts: { sinceId?: number; limit?: number } = {}): Promise<number> {
     if (this.db.engine === 'sqlite') return 0;
+    // With `sinceId`, only events stored after it are looked at: the race leaves the later-stored event waiting, and
+    // the processor asks about the last few seconds' events, so the repair does not read a large backlog of real
+    // waiters every few seconds (docs/inbox.md §Claims that stay flat). Without it, every waiting event.
+    const since = opts.sinceId === undefined ? '' : 'AND b.id > ?';
     const stuck = await this.db.query<{ id: number | string }>(
       `SELECT b.id FROM inbox_events b
-       WHERE b.queue_lane IS NULL AND b.status IN ${ACTIVE} AND b.subject_key IS NOT NULL
+       WHERE b.queue_lane IS NULL AND b.status IN ${ACTIVE} AND b.subject_key IS NOT NULL ${since}
          AND NOT EXISTS (SELECT 1 FROM inbox_events p WHERE p.subject_key = b.subject_key AND p.status IN ${ACTIVE} AND p.id < b.id)
          AND NOT EXISTS (SELECT 1 FROM inbox_events r WHERE r.subject_key = b.subject_key AND r.status IN ${ACTIVE} AND r.queue_lane IS NOT NULL)
        LIMIT ?`,
-      [limit],
+      opts.sinceId === undefined ? [opts.limit ?? 200] : [opts.sinceId, opts.limit ?? 200],
     );
     let freed = 0;
     for (const r of stuck) freed += await this.db.exec('UPDATE inbox_events SET queue_lane = priority WHERE id = ? AND queue_lane IS NULL', [Number(r.id)]);
     return freed;
+  }
+
+  /** The newest event's id (0 when empty): the processor's mark for the next repair (healQueue `sinceId`). */
+  async newestId(): Promise<number> {
+    const [row] = await this.db.query<{ id: number | string | null }>('SELECT MAX(id) AS id FROM inbox_events');
+    return Number(row?.id ?? 0);
   }
 
   /**

@@ -31,6 +31,7 @@ describe(InboxProcessor.name, () => {
       fail: async () => true,
       release: async () => undefined,
       healQueue: async () => 0,
+      newestId: async () => 0,
     } as unknown as InboxRepository;
     const router = new EventRouter().register({ name: 'probe', kinds: ['event/probe'], handle: async (e) => void handled.push(e.id) });
     const sut = new InboxProcessor(repo, {} as TimelineRepository, router, writer, systemClock, silentLogger, opts);
@@ -53,6 +54,7 @@ describe(InboxProcessor.name, () => {
       fail: async () => true,
       release: async () => undefined,
       healQueue: async () => 0,
+      newestId: async () => 0,
     } as unknown as InboxRepository;
     const sut = new InboxProcessor(repo, {} as TimelineRepository, new EventRouter(), null, systemClock, silentLogger, { ...opts, workers: 16, pollIntervalMs: 20 });
     sut.start();
@@ -90,6 +92,7 @@ describe(InboxProcessor.name, () => {
       fail: async () => true,
       release: async () => undefined,
       healQueue: async () => 0,
+      newestId: async () => 0,
     } as unknown as InboxRepository;
     const router = new EventRouter().register({ name: 'probe', kinds: ['event/probe'], handle: async (e) => void handled.push(e.id) });
     const sut = new InboxProcessor(repo, {} as TimelineRepository, router, null, systemClock, silentLogger, { ...opts, pollIntervalMs: 300 });
@@ -123,6 +126,7 @@ describe(InboxProcessor.name, () => {
       fail: async () => true,
       release: async () => undefined,
       healQueue: async () => 0,
+      newestId: async () => 0,
     } as unknown as InboxRepository;
     const router = new EventRouter().register({ name: 'slow', kinds: ['event/probe'], handle: () => new Promise((r) => setTimeout(r, 900)) });
     const sut = new InboxProcessor(repo, {} as TimelineRepository, router, null, systemClock, silentLogger, { ...opts, leaseMs: 60_000, urgentLeaseMs: 300 });
