@@ -3,7 +3,7 @@ import { columns } from '../src/persistence/columns.js';
 import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
- * The customer archive (issue 4): staff, customers, follow relations, the tag library and customer tags,
+ * The customer archive: staff, customers, follow relations, the tag library and customer tags,
  * notes, orders, channel codes and their stats, keyword rules, KF cursors, customer groups and sync runs.
  */
 export class Archive1795000000002 implements MigrationInterface {
@@ -34,7 +34,8 @@ export class Archive1795000000002 implements MigrationInterface {
         c.varchar('corp_name', 100, { isNullable: true }),
         c.varchar('corp_full_name', 200, { isNullable: true }),
         c.varchar('position', 100, { isNullable: true }),
-        // AES-256-GCM under DATA_KEY with AAD `customers.phone|<external_user_id>` (reliability §3.2).
+        // AES-256-GCM under DATA_KEY with AAD `customers.phone|<external_user_id>`
+        // (docs/reliability.md §Personal data at rest).
         c.text('phone_enc'),
         c.varchar('phone_index', 32, { isNullable: true }),
         c.varchar('region', 64, { isNullable: true }),
@@ -125,7 +126,8 @@ export class Archive1795000000002 implements MigrationInterface {
         c.serialId(),
         c.varchar('external_user_id', 64),
         c.varchar('tag_id', 64),
-        // WeCom tags are per (staff, customer) relation (reference §4.7); '' = customer-level local record.
+        // WeCom tags are per (staff, customer) relation (docs/wecom-protocol.md §Tagging a customer); '' =
+        // customer-level local record.
         c.varchar('userid', 64, { default: "''" }),
         c.varchar('source', 16),
         c.varchar('rule_id', 64, { isNullable: true }),
@@ -171,7 +173,7 @@ export class Archive1795000000002 implements MigrationInterface {
       columns: [
         c.uuidId(),
         c.varchar('name', 100),
-        // ≤ 30 chars: WeCom's limit on a contact way's state (reference §4.8).
+        // ≤ 30 chars: WeCom's limit on a contact way's state (docs/wecom-protocol.md §Contact ways).
         c.varchar('state', 30),
         c.varchar('config_id', 64, { isNullable: true }),
         c.varchar('qr_code', 500, { isNullable: true }),
@@ -225,7 +227,7 @@ export class Archive1795000000002 implements MigrationInterface {
         c.serialId(),
         c.varchar('chat_id', 64),
         c.varchar('member_id', 64),
-        // 1 staff member, 2 external contact (reference §4.12).
+        // 1 staff member, 2 external contact (docs/wecom-protocol.md §Customer groups).
         c.int('type'),
         c.epochMs('joined_at', { isNullable: true }),
       ],

@@ -3,7 +3,7 @@ import { columns } from '../src/persistence/columns.js';
 import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
- * Scheduling (issue 5): job runs (durable claims, one per job and occasion), care and win-back rules, the delivery
+ * Scheduling: job runs (durable claims, one per job and occasion), care and win-back rules, the delivery
  * ledger with its WeCom batches, per-customer send slots (frequency caps) and win-back enrolments.
  */
 export class Scheduling1795000000003 implements MigrationInterface {
@@ -16,7 +16,7 @@ export class Scheduling1795000000003 implements MigrationInterface {
 
     // One row per (job, occasion): the claim that elects the instance running a fire. Kept forever (pruned only
     // long after the slot), never deleted on completion: a released claim lets a clock-skewed instance run the same
-    // slot again (reliability §6.3).
+    // slot again (docs/reliability.md §Scheduler claims across instances).
     await table('job_runs', {
       columns: [
         c.uuidId(),
@@ -122,7 +122,8 @@ export class Scheduling1795000000003 implements MigrationInterface {
     });
 
     // Frequency caps as claimable slots: n runs 1..limit within (customer, scope, period). Two rules racing for a
-    // customer's last slot collide on the UNIQUE key instead of both passing a count check (reliability §2).
+    // customer's last slot collide on the UNIQUE key instead of both passing a count check
+    // (docs/reliability.md §Quiet hours and caps).
     await table('send_slots', {
       columns: [
         c.serialId(),

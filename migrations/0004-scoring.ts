@@ -3,7 +3,7 @@ import { columns } from '../src/persistence/columns.js';
 import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
- * Scoring and behaviour tags (issue 4): behaviour tag rules carry an audience expression, and the indexes the
+ * Scoring and behaviour tags: behaviour tag rules carry an audience expression, and the indexes the
  * nightly `scoring` job reads by (customers' stage and RFM segment, one rule's tag rows by customer range, one
  * customer's orders by date).
  */

@@ -3,8 +3,8 @@ import { columns } from '../src/persistence/columns.js';
 import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
- * Quick replies (快捷回复) for the staff sidebar (聊天工具栏, reference §6.4): operator-managed texts staff send
- * into the chat with one tap. Deleting one keeps a tombstone (`deleted_at`) so a default seeded from
+ * Quick replies (快捷回复) for the staff sidebar (聊天工具栏, docs/wecom-protocol.md §Chat toolbar sidebar): operator-managed
+ * texts staff send into the chat with one tap. Deleting one keeps a tombstone (`deleted_at`) so a default seeded from
  * config/quick-replies.json (by `seed_key`) never comes back after an operator removed it.
  */
 export class QuickReplies1795000000007 implements MigrationInterface {

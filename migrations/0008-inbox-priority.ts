@@ -3,9 +3,9 @@ import { columns } from '../src/persistence/columns.js';
 import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
- * A priority lane in the inbox: events whose handling has a deadline (an add's welcome_code lives 20 s, reference
- * §4.9) are claimed ahead of a backlog of ordinary events. The index lets the lane be read without scanning the
- * backlog.
+ * A priority lane in the inbox: events whose handling has a deadline (an add's welcome_code lives 20 s,
+ * docs/wecom-protocol.md §Welcome messages) are claimed ahead of a backlog of ordinary events. The index lets the lane
+ * be read without scanning the backlog.
  */
 export class InboxPriority1795000000008 implements MigrationInterface {
   name = 'InboxPriority1795000000008';

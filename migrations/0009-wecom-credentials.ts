@@ -3,9 +3,9 @@ import { columns } from '../src/persistence/columns.js';
 import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
- * Shared WeCom credentials (reliability §3.5): one row per access token or JS-SDK ticket, so instances on one MySQL
- * refresh it once under the row's lock instead of each calling gettoken. SQLite deployments are one process and keep
- * the credential in memory; the table exists there too so the schema is the same.
+ * Shared WeCom credentials (docs/reliability.md §Shared WeCom credentials): one row per access token or JS-SDK ticket,
+ * so instances on one MySQL refresh it once under the row's lock instead of each calling gettoken. SQLite deployments
+ * are one process and keep the credential in memory; the table exists there too so the schema is the same.
  */
 export class WecomCredentials1795000000009 implements MigrationInterface {
   name = 'WecomCredentials1795000000009';

@@ -3,8 +3,8 @@ import { columns } from '../src/persistence/columns.js';
 import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
- * Personal data (PIPL art. 47, reliability §3.4): the audit trail of erasures. A row proves a deletion request was
- * honoured without keeping what was deleted: the subject is a keyed one-way hash, never the ExternalUserID.
+ * Personal data (PIPL art. 47, docs/reliability.md §PIPL duties): the audit trail of erasures. A row proves a deletion
+ * request was honoured without keeping what was deleted: the subject is a keyed one-way hash, never the ExternalUserID.
  */
 export class PersonalData1795000000010 implements MigrationInterface {
   name = 'PersonalData1795000000010';

@@ -3,12 +3,12 @@ import { columns } from '../src/persistence/columns.js';
 import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
- * Customer transfers (客户继承: 在职继承 on-job, 离职继承 resigned; reference §4.14): one row per (request, customer).
- * A row is `requested` while its WeCom call is in flight, `waiting` once WeCom started the 24 h takeover, then
- * `done`, `refused`, `taker_limit` or `failed` (with WeCom's errcode). `open_key` is the customer's id while the row
- * is requested or waiting and NULL after: a unique index on it lets one customer have at most one open transfer on
- * both engines (MySQL and SQLite both allow any number of NULLs in a unique index), so a second request cannot call
- * WeCom twice.
+ * Customer transfers (客户继承: 在职继承 on-job, 离职继承 resigned; docs/wecom-protocol.md §Customer transfers): one row per
+ * (request, customer). A row is `requested` while its WeCom call is in flight, `waiting` once WeCom started the 24 h
+ * takeover, then `done`, `refused`, `taker_limit` or `failed` (with WeCom's errcode). `open_key` is the customer's id
+ * while the row is requested or waiting and NULL after: a unique index on it lets one customer have at most one open
+ * transfer on both engines (MySQL and SQLite both allow any number of NULLs in a unique index), so a second request
+ * cannot call WeCom twice.
  */
 export class Transfers1795000000011 implements MigrationInterface {
   name = 'Transfers1795000000011';

@@ -4,9 +4,9 @@ import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
  * App messages to staff (message/send) within WeCom's per-member cap: ≤ 30 per minute and 1,000 per hour per app and
- * member, and the excess is dropped silently (reference §5.3). `staff_message_quota` counts what each member was
- * sent per minute and per hour, shared by every instance; `staff_message_digest` holds the alerts a member could
- * not be sent at once, sent later as one digest message.
+ * member, and the excess is dropped silently (docs/wecom-protocol.md §API rate limits). `staff_message_quota` counts
+ * what each member was sent per minute and per hour, shared by every instance; `staff_message_digest` holds the alerts
+ * a member could not be sent at once, sent later as one digest message.
  */
 export class StaffMessages1795000000014 implements MigrationInterface {
   name = 'StaffMessages1795000000014';

@@ -4,7 +4,8 @@ import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
  * Failed API authentications per client address and 10-minute window, shared by every instance, so a client
- * guessing tokens is refused with 429 by all of them alike (reliability §3.1 "login rate limiting", §7 test 20).
+ * guessing tokens is refused with 429 by all of them alike (docs/reliability.md §Access control,
+ * docs/reliability.md §Reliability tests, test 20).
  */
 export class AuthFailures1795000000015 implements MigrationInterface {
   name = 'AuthFailures1795000000015';

@@ -3,9 +3,9 @@ import { columns } from '../src/persistence/columns.js';
 import { engineOfDataSource } from '../src/persistence/data-source.js';
 
 /**
- * Member accounts changed in WeCom (NewUserID, reference §2.5): old userid → new userid and when. A sidebar session
- * signed for the old userid before the change is refused (the member signs in again and gets the new one), and the
- * operator can see what an old userid became.
+ * Member accounts changed in WeCom (NewUserID, docs/wecom-protocol.md §Member events): old userid → new userid and
+ * when. A sidebar session signed for the old userid before the change is refused (the member signs in again and gets
+ * the new one), and the operator can see what an old userid became.
  */
 export class StaffRenames1795000000016 implements MigrationInterface {
   name = 'StaffRenames1795000000016';

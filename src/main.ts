@@ -37,7 +37,8 @@ export async function startServer(config: AppConfig, log: Logger, opts: BuildOpt
   const container = await buildContainer(config, log, opts);
   const app = createApp(container);
   const server = createServer(app.callback());
-  // WeCom gives up after 5 s (reference §1.6); nothing of ours should hold a socket longer than that idle.
+  // WeCom gives up after 5 s (docs/wecom-protocol.md §Acknowledging callbacks); nothing of ours should hold a socket
+  // longer than that idle.
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -8,10 +8,10 @@ import type { DbEngine } from '../../src/persistence/data-source.js';
 import type { NewInboxEvent } from '../../src/persistence/repositories/inbox.repository.js';
 
 /**
- * `npm run bench -- claim`: what claiming the next due event costs as the backlog grows (docs/inbox.md §Claims that
- * stay flat). For each backlog (100, then 100,000 events; all on one customer, or each on its own), the median time
- * of a claim of up to 16 events followed by finishing what it took, over BENCH_CLAIM_ROUNDS (200) rounds, on both
- * engines. Target: the 100,000 figure within 2× of the 100 one, in each shape.
+ * `npm run bench -- claim`: what claiming the next due event costs as the backlog grows
+ * (docs/inbox.md §Claims that stay flat). For each backlog (100, then 100,000 events; all on one customer, or each on
+ * its own), the median time of a claim of up to 16 events followed by finishing what it took, over BENCH_CLAIM_ROUNDS
+ * (200) rounds, on both engines. Target: the 100,000 figure within 2× of the 100 one, in each shape.
  */
 
 function events(n: number, oneSubject: boolean, tag: string): NewInboxEvent[] {

@@ -2,7 +2,7 @@
  * WeCom client benchmark: drives calls through WecomClient against the local WeCom stub over loopback.
  *
  * Phase "limited": N calls at a configured limit; reports calls/s and the most calls the *server* saw
- * in any window, next to the limit (the limiter must never exceed it, reference §5.3).
+ * in any window, next to the limit (the limiter must never exceed it, docs/wecom-protocol.md §API rate limits).
  * Phase "open": the same client with limits far above the load, to show the client's own overhead.
  *
  * The window is shortened from 60 s (BENCH_CLIENT_WINDOW_MS) so a run takes seconds; the bucket

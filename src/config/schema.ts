@@ -60,7 +60,7 @@ export const configSchema = z
       (v) => (typeof v === 'string' ? v.split(',').map((k) => k.trim()).filter(Boolean) : v),
       z.array(z.string().refine((k) => Buffer.from(k, 'base64').length === 32, 'each must be base64 of 32 bytes')).default([]),
     ),
-    /** Wrong API tokens allowed per client address and window before 429 (reliability §3.1). */
+    /** Wrong API tokens allowed per client address and window before 429 (docs/reliability.md §Access control). */
     auth: z
       .object({ maxFailures: int(1, 100_000).default(20), windowMs: int(1000, 86_400_000).default(600_000) })
       .prefault({}),
@@ -100,7 +100,8 @@ export const configSchema = z
         .optional(),
       /**
        * The new callback Token/EncodingAESKey, accepted alongside the current pair while the app's 接收消息 settings
-       * are changed in the admin console (WeCom verifies the new pair before saving it, reference §1.2).
+       * are changed in the admin console (WeCom verifies the new pair before saving it,
+       * docs/wecom-protocol.md §URL verification).
        */
       nextToken: z.string().min(1).max(32).optional(),
       nextEncodingAesKey: z
@@ -108,7 +109,10 @@ export const configSchema = z
         .regex(/^[A-Za-z0-9]{43}$/, 'must be 43 characters of [A-Za-z0-9]')
         .optional(),
       apiBase: z.string().url(),
-      /** Callbacks whose timestamp is further than this from now are rejected as replays (reliability §1.2). */
+      /**
+       * Callbacks whose timestamp is further than this from now are rejected as replays
+       * (docs/reliability.md §Replay window).
+       */
       replayWindowSeconds: int(0, 86400),
       /**
        * Per-API overrides of the client's rate limits (api-policy.ts), e.g. `{ "externalcontact/get": { "perMinute":
@@ -132,7 +136,8 @@ export const configSchema = z
       /**
        * Concurrent handler slots per process; 0 turns the workers off (ingress only). A handler mostly waits on
        * WeCom (an add makes three calls), so slots are cheap; the default 16 keeps a burst of adds through a popular
-       * channel code well inside the welcome_code's 20 s (reference §4.9). Per-API caps still bound WeCom calls.
+       * channel code well inside the welcome_code's 20 s (docs/wecom-protocol.md §Welcome messages). Per-API caps still
+       * bound WeCom calls.
        */
       workers: int(0, 64),
       pollIntervalMs: int(10, 60000),
@@ -155,8 +160,8 @@ export const configSchema = z
       claimBatch: int(1, 500),
       /**
        * How long a callback may wait for its durable commit before the bot answers 503. WeCom gives up on a reply
-       * after 5 s and retries (reference §1.6); a 503 inside that window says "not stored" honestly, and the retry is
-       * deduplicated if the slow commit landed after all.
+       * after 5 s and retries (docs/wecom-protocol.md §Acknowledging callbacks); a 503 inside that window says "not
+       * stored" honestly, and the retry is deduplicated if the slow commit landed after all.
        */
       storeTimeoutMs: int(100, 4500),
     }),

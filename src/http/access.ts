@@ -31,7 +31,10 @@ export type Scope =
 export type AccessPolicy =
   /** Anyone: pages that hold no data, health, and the sign-in flow (which proves identity itself). */
   | { kind: 'public'; scope: 'none'; why: string }
-  /** WeCom's own callbacks: authenticated by their signature inside the handler (docs/security.md §Callbacks). */
+  /**
+   * WeCom's own callbacks: authenticated by their signature inside the handler
+   * (docs/wecom-protocol.md §Callback encryption and signatures).
+   */
   | { kind: 'wecom-signature'; scope: 'none' }
   /** `Authorization: Bearer <API token>`, of one of `roles`. */
   | { kind: 'token'; roles: readonly Role[]; scope: Scope }

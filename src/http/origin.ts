@@ -3,9 +3,10 @@ import { AppError } from '../shared/errors.js';
 /**
  * This site's own origin as staff browsers see it: the origin of every JS-SDK signature and of the sidebar's OAuth
  * redirect_uri. Never taken from a request (Host, X-Forwarded-Host or -Proto are the client's to write), so a forged
- * header cannot make the bot sign pages or send sign-in codes elsewhere (docs/security.md §Proxies and the public
- * origin). PUBLIC_URL when configured (required with real WeCom credentials, config/schema.ts); otherwise, in
- * sandbox mode, the server's own listen URL, learned when it starts listening (`Container.onListen`).
+ * header cannot make the bot sign pages or send sign-in codes elsewhere
+ * (docs/security.md §Proxies and the public origin). PUBLIC_URL when configured (required with real WeCom credentials,
+ * config/schema.ts); otherwise, in sandbox mode, the server's own listen URL, learned when it starts listening
+ * (`Container.onListen`).
  */
 export class SelfOrigin {
   private readonly configured: string | undefined;

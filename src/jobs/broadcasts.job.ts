@@ -26,7 +26,8 @@ export function broadcastsRun(deps: BroadcastsJobDeps): (ctx: JobContext) => Pro
     if (ctx.isDryRun) {
       const sink = new DryRunLedger(deps.deliveries, deps.caps);
       const plan = await deps.planner.planDue({ now, clock, sink, isDryRun: true, report: ctx.report });
-      // The dispatcher's batching: one task per sender and identical content, ≤ 10,000 customers (reference §4.10).
+      // The dispatcher's batching: one task per sender and identical content, ≤ 10,000 customers
+      // (docs/wecom-protocol.md §Mass messages).
       const tasks = new Map<string, { sender: string; n: number }>();
       for (const d of sink.planned) {
         const key = `${d.senderUserid}\u0000${d.text}\u0000${JSON.stringify(d.attachments)}`;

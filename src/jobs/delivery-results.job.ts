@@ -4,7 +4,8 @@ import { minuteOccasion, type JobDefinition } from './job.types.js';
 
 /**
  * `delivery-results`: every few minutes, submit ledger rows that became due (a later send time, the end of quiet
- * hours, a reconciled crash), then poll submitted mass tasks for their results (reference §4.11).
+ * hours, a reconciled crash), then poll submitted mass tasks for their results
+ * (docs/wecom-protocol.md §Mass message results).
  */
 export function deliveryResultsJob(deps: { dispatcher: DeliveryDispatcher; results: DeliveryResultsService; schedule: string }): JobDefinition {
   return {

@@ -35,7 +35,10 @@ import { retentionJob } from './retention.job.js';
 import { RetentionService } from '../domain/privacy/retention.service.js';
 import { RetentionRepository } from '../persistence/repositories/retention.repository.js';
 
-/** Everything issue 5 builds: the CLI (`job list|run`), tests and other features reach it through `schedulingOf(c)`. */
+/**
+ * Everything the scheduling module builds: the CLI (`job list|run`), tests and other features reach it through
+ * `schedulingOf(c)`.
+ */
 export interface SchedulingModule {
   settings: CareSettings;
   instanceId: string;
@@ -103,7 +106,8 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
     { quietHours: { ...settings.quietHours, tz }, reconcileAfterSeconds: settings.reconcileAfterSeconds, resultPollMinutes: settings.resultPollMinutes },
     instanceId,
     log,
-    // Reminders share each member's app message budget with churn alerts (StaffMessenger, reference §5.3).
+    // Reminders share each member's app message budget with churn alerts (StaffMessenger,
+    // docs/wecom-protocol.md §API rate limits).
     (userid) => archive?.messenger.reserve(userid) ?? Promise.resolve(true),
   );
   const results = new DeliveryResultsService(repos.deliveries, wecom, settings, log);
@@ -141,7 +145,7 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
 }
 
 /**
- * Wire issue 5 into the container: the scheduling module, `/api/v1/deliveries` and `/api/v1/care-rules`, the
+ * Wire scheduling into the container: the scheduling module, `/api/v1/deliveries` and `/api/v1/care-rules`, the
  * default rules from config/care-rules.json (seeded once), and the scheduler as a background service.
  */
 export async function registerScheduling(c: Container): Promise<void> {

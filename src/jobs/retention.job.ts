@@ -3,8 +3,9 @@ import type { RetentionSettings } from '../domain/privacy/retention-settings.js'
 import { dailyOccasion, type JobDefinition } from './job.types.js';
 
 /**
- * `retention`: daily purge of personal data past its retention period (PIPL art. 19, reliability §3.4). One run per
- * local day across instances through the `job_runs` claim like every daily job; a dry run counts and changes nothing.
+ * `retention`: daily purge of personal data past its retention period (PIPL art. 19, docs/reliability.md §PIPL duties).
+ * One run per local day across instances through the `job_runs` claim like every daily job; a dry run counts and
+ * changes nothing.
  */
 export function retentionJob(deps: { retention: RetentionService; settings: RetentionSettings; schedule: string }): JobDefinition {
   return {

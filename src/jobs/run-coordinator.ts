@@ -11,7 +11,8 @@ export interface CronRunCoordinator {
  * Elects one instance per cron fire through `job_runs`. node-cron calls `shouldRun("<job>:<slot ISO>")` on every
  * instance; each maps the slot to the job's occasion key and tries to INSERT the claim row. The UNIQUE key lets
  * exactly one INSERT succeed, whatever the instances' clock skew, and because the row is kept after the run
- * (onComplete does not delete it) a late or skewed instance cannot win the same slot again (reliability §6.3).
+ * (onComplete does not delete it) a late or skewed instance cannot win the same slot again
+ * (docs/reliability.md §Scheduler claims across instances).
  */
 export class DbRunCoordinator implements CronRunCoordinator {
   private readonly won = new Map<string, JobRun>();

@@ -3,8 +3,8 @@ import { minuteOccasion, type JobDefinition } from './job.types.js';
 
 /**
  * `staff-digest`: send each member the alerts that waited because WeCom caps app messages per member (≤ 30 a
- * minute, reference §5.3), one digest message per member as their budget allows. Every minute, so an alert waits
- * about a minute, not an hour.
+ * minute, docs/wecom-protocol.md §API rate limits), one digest message per member as their budget allows. Every minute,
+ * so an alert waits about a minute, not an hour.
  */
 export function staffDigestJob(deps: { messenger: Pick<StaffMessenger, 'flushDigests'>; schedule: string }): JobDefinition {
   return {

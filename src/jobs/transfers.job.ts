@@ -2,9 +2,10 @@ import type { TransferResultsService } from '../domain/transfers/transfer-result
 import { minuteOccasion, type JobDefinition } from './job.types.js';
 
 /**
- * `transfers`: poll transfer_result / resigned/transfer_result for every open customer transfer (reference §4.14)
- * and record done / refused / over the taker's limit. A takeover completes 24 h after the request, so every 30
- * minutes is plenty; callbacks usually settle a transfer first, and the job catches any that were missed.
+ * `transfers`: poll transfer_result / resigned/transfer_result for every open customer transfer
+ * (docs/wecom-protocol.md §Customer transfers) and record done / refused / over the taker's limit. A takeover completes
+ * 24 h after the request, so every 30 minutes is plenty; callbacks usually settle a transfer first, and the job catches
+ * any that were missed.
  */
 export function transfersJob(deps: { results: TransferResultsService; schedule: string }): JobDefinition {
   return {

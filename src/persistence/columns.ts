@@ -4,7 +4,7 @@ import type { DbEngine } from './data-source.js';
 /**
  * Portable column builders for migrations, so one migration file runs on SQLite and MySQL (STYLE: Persistence).
  * Instants are stored as BIGINT epoch milliseconds (UTC by construction, no driver time-zone surprises,
- * reliability §6.4); calendar dates (birthdays) as 'YYYY-MM-DD' strings.
+ * docs/reliability.md §Dates through mysql2); calendar dates (birthdays) as 'YYYY-MM-DD' strings.
  */
 export function columns(engine: DbEngine) {
   const isMysql = engine === 'mysql';
@@ -55,7 +55,10 @@ export function columns(engine: DbEngine) {
       isNullable: false,
       ...opts,
     }),
-    /** A calendar date 'YYYY-MM-DD' kept as a string (never an instant: reliability §2). */
+    /**
+     * A calendar date 'YYYY-MM-DD' kept as a string (never an instant:
+     * docs/reliability.md §Time zones and calendar dates).
+     */
     date: (name: string, opts: Partial<TableColumnOptions> = {}): TableColumnOptions => ({
       name,
       type: 'varchar',

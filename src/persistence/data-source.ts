@@ -21,8 +21,8 @@ export interface DataSourceInput {
 /**
  * Build (not initialize) the TypeORM DataSource for a DATABASE_URL.
  * SQLite: better-sqlite3 in WAL mode with a busy timeout, so several processes can share the file.
- * MySQL: mysql2 with utf8mb4, UTC on the wire (`timezone: 'Z'`; mysql2 ignores IANA names, reliability §6.4)
- * and DATE columns as strings so birthdays never shift a day.
+ * MySQL: mysql2 with utf8mb4, UTC on the wire (`timezone: 'Z'`; mysql2 ignores IANA names,
+ * docs/reliability.md §Dates through mysql2) and DATE columns as strings so birthdays never shift a day.
  */
 export function createDataSource(input: DataSourceInput): DataSource {
   const common = {

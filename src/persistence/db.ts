@@ -38,7 +38,8 @@ class Mutex {
  * `transaction()` calls (or a `save()` during someone else's transaction) silently join one transaction; a
  * rollback would then take an already-acknowledged callback with it. On SQLite every unit of work is therefore
  * serialized through a mutex (SQLite has one writer anyway, and better-sqlite3 is synchronous). On MySQL work runs
- * on the pool, and transactions retry on deadlock (1213) and lock-wait timeout (1205) (reliability §5).
+ * on the pool, and transactions retry on deadlock (1213) and lock-wait timeout (1205)
+ * (docs/reliability.md §Database idioms).
  */
 export class Db {
   readonly engine: DbEngine;
@@ -180,8 +181,9 @@ export class Db {
 
   /**
    * A write that may hit a unique key: true when it went in, false when the key was already taken (ER_DUP_ENTRY /
-   * SQLITE_CONSTRAINT). The plain-INSERT-and-catch idiom of reliability §5: `affectedRows` of an upsert cannot tell
-   * an insert from a no-op duplicate, and `INSERT IGNORE` would swallow other errors too. Any other error throws.
+   * SQLITE_CONSTRAINT). The plain-INSERT-and-catch idiom of docs/reliability.md §Database idioms: `affectedRows` of an
+   * upsert cannot tell an insert from a no-op duplicate, and `INSERT IGNORE` would swallow other errors too. Any other
+   * error throws.
    */
   async writeUnique(sql: string, params: unknown[] = []): Promise<boolean> {
     try {

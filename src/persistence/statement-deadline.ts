@@ -29,7 +29,8 @@ const guarded = new WeakSet<object>();
  * sets a timeout keeps it.
  *
  * Install after migrations: DDL on a large table may rightly run longer than any deadline for ordinary statements.
- * The outcome of a timed-out write is unknown, as with any lost connection: callers are idempotent (reliability §5).
+ * The outcome of a timed-out write is unknown, as with any lost connection: callers are idempotent
+ * (docs/reliability.md §Database idioms).
  */
 export function installStatementDeadline(dataSource: DataSource, timeoutMs: number): void {
   if (timeoutMs <= 0) return;

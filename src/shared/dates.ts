@@ -2,8 +2,8 @@
  * Calendar-date arithmetic in an explicit IANA time zone.
  *
  * Everything here goes through Intl with a named zone and through UTC-only Date methods, so the
- * answers never depend on the process TZ (reliability.md §2: run the suite under TZ=UTC and
- * TZ=Asia/Shanghai). Calendar dates travel as 'YYYY-MM-DD' strings, never as Date instants, because
+ * answers never depend on the process TZ (docs/reliability.md §Time zones and calendar dates: run the suite under
+ * TZ=UTC and TZ=Asia/Shanghai). Calendar dates travel as 'YYYY-MM-DD' strings, never as Date instants, because
  * an instant can land on a different day in another zone, and Asia/Shanghai had DST from 1986 to 1991
  * (1990-07-01 was UTC+9).
  */

@@ -65,7 +65,10 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
-/** A WeCom API answered with a non-zero errcode. Branch on errcode, never on errmsg (reference §0). */
+/**
+ * A WeCom API answered with a non-zero errcode. Branch on errcode, never on errmsg
+ * (docs/wecom-protocol.md §Conventions).
+ */
 export class WecomApiError extends AppError {
   constructor(
     readonly api: string,

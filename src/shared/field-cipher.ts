@@ -36,11 +36,12 @@ export function keyIdOf(base64: string): string {
 
 /**
  * Field-level encryption for PII at rest: AES-256-GCM with a fresh random 96-bit nonce per value and AAD that
- * binds the value to its table, column and row, so a ciphertext copied elsewhere fails to open (reliability §3.2).
+ * binds the value to its table, column and row, so a ciphertext copied elsewhere fails to open
+ * (docs/reliability.md §Personal data at rest).
  *
- * Keys rotate (reliability §3.2 "Keys and rotation", test 23): values are written under DATA_KEY and read under it
- * or any key in DATA_KEY_READ_ONLY, so a new key can be introduced, everything re-encrypted by `wecom-ops keys
- * rotate`, and the old key retired once `keys status` shows nothing left under it.
+ * Keys rotate (docs/reliability.md §Personal data at rest, §Reliability tests, test 23): values are written under
+ * DATA_KEY and read under it or any key in DATA_KEY_READ_ONLY, so a new key can be introduced, everything re-encrypted
+ * by `wecom-ops keys rotate`, and the old key retired once `keys status` shows nothing left under it.
  *
  * Format: `v2:<key id>:<nonce b64>:<ciphertext b64>:<tag b64>`. Values written before rotation existed are
  * `v1:<nonce>:<ciphertext>:<tag>` without a key id; they are tried under each key (GCM's tag tells the right one).

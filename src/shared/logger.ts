@@ -14,7 +14,7 @@ export const logContext = new AsyncLocalStorage<LogContext>();
 
 /**
  * Paths pino censors. Tokens, secrets, the AES key, phone numbers and message text never reach a log
- * (reliability §3.3); free text is not scanned, so callers must not log payloads at all.
+ * (docs/reliability.md §Logging and redaction); free text is not scanned, so callers must not log payloads at all.
  */
 export const REDACT_PATHS = [
   'token',

@@ -9,7 +9,7 @@
 /** Values a template can refer to; null and undefined render empty. */
 export type TemplateVars = Readonly<Record<string, string | number | null | undefined>>;
 
-/** WeCom's limit on `text.content` for customer messages (wecom-api.md: externalcontact welcome/群发). */
+/** WeCom's limit on `text.content` for customer messages (docs/wecom-protocol.md §Welcome messages, §Mass messages). */
 export const WECOM_TEXT_MAX_BYTES = 4000;
 
 /** WeCom's limit on `text.content` for app messages to staff (message/send truncates beyond it). */

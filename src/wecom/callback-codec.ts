@@ -27,7 +27,9 @@ export class CallbackRejection extends Error {
   }
 }
 
-/** The query parameters of a callback (reference §1.2–1.3). */
+/**
+ * The query parameters of a callback (docs/wecom-protocol.md §URL verification, §Callback encryption and signatures).
+ */
 export interface CallbackQuery {
   msg_signature?: string;
   timestamp?: string;
@@ -37,7 +39,7 @@ export interface CallbackQuery {
 
 /**
  * Parse a raw query string WITHOUT turning '+' into a space: WeCom's base64 echostr may contain '+', and
- * querystring-style decoding would corrupt it (reference §1.2).
+ * querystring-style decoding would corrupt it (docs/wecom-protocol.md §URL verification).
  */
 export function parseCallbackQuery(raw: string): CallbackQuery {
   const out: Record<string, string> = {};
@@ -72,13 +74,16 @@ function wrapCrypto(err: unknown): never {
 export interface DecodeOptions {
   creds: CallbackCredentials;
   nowMs: number;
-  /** Reject timestamps further than this from now; 0 disables the check (reliability §1.2). */
+  /** Reject timestamps further than this from now; 0 disables the check (docs/reliability.md §Replay window). */
   replayWindowSeconds: number;
   /** Called when a callback verified only under `creds.next`: WeCom has switched to the new pair. */
   onNextKey?: () => void;
 }
 
-/** GET URL verification: verify the signature over echostr, decrypt, return the bare plaintext (reference §1.2). */
+/**
+ * GET URL verification: verify the signature over echostr, decrypt, return the bare plaintext
+ * (docs/wecom-protocol.md §URL verification).
+ */
 export function decodeEcho(q: CallbackQuery, o: DecodeOptions): string {
   if (!q.echostr) throw new CallbackRejection('bad_envelope', 'echostr is missing');
   return open(q, q.echostr, o);

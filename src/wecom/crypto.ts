@@ -23,24 +23,31 @@ export class CallbackCryptoError extends Error {
 export interface CallbackCredentials {
   token: string;
   encodingAesKey: string;
-  /** The expected receive id: the CorpID for a self-built app (reference §1.1). */
+  /** The expected receive id: the CorpID for a self-built app (docs/wecom-protocol.md §Where callbacks come from). */
   receiveId: string;
   /**
    * A second Token/EncodingAESKey pair accepted alongside the first while the app's 接收消息 settings are being
    * changed. WeCom checks a new pair with a GET to the URL when the admin saves it and refuses to save if that
-   * fails (reference §1.2), so the server must accept the new pair before the save and the old one until it.
+   * fails (docs/wecom-protocol.md §URL verification), so the server must accept the new pair before the save and the
+   * old one until it.
    */
   next?: { token: string; encodingAesKey: string };
 }
 
-/** AESKey = base64(EncodingAESKey + "="), 32 bytes; IV = its first 16 bytes (reference §1.5). */
+/**
+ * AESKey = base64(EncodingAESKey + "="), 32 bytes; IV = its first 16 bytes
+ * (docs/wecom-protocol.md §Callback encryption and signatures).
+ */
 function aesKey(encodingAesKey: string): Buffer {
   const key = Buffer.from(`${encodingAesKey}=`, 'base64');
   if (key.length !== 32) throw new Error('EncodingAESKey must decode to 32 bytes');
   return key;
 }
 
-/** sha1 of the sorted [token, timestamp, nonce, encrypt], lower-case hex (reference §1.4). */
+/**
+ * sha1 of the sorted [token, timestamp, nonce, encrypt], lower-case hex
+ * (docs/wecom-protocol.md §Callback encryption and signatures).
+ */
 export function signCallback(token: string, timestamp: string, nonce: string, encrypt: string): string {
   return getSignature(token, timestamp, nonce, encrypt);
 }
@@ -65,7 +72,8 @@ export function verifySignature(
 
 /**
  * Decrypt a WeCom ciphertext: AES-256-CBC, PKCS#7 padded to 32-byte blocks,
- * plaintext = random(16) ‖ msg_len(4, big-endian, bytes) ‖ msg ‖ receiveid (reference §1.5).
+ * plaintext = random(16) ‖ msg_len(4, big-endian, bytes) ‖ msg ‖ receiveid
+ * (docs/wecom-protocol.md §Callback encryption and signatures).
  *
  * @wecom/crypto's decrypt() silently keeps a pad byte outside 1..32, does not bound the length prefix and
  * does not check the receive id, so this does the decipher itself and checks all three.
@@ -78,7 +86,7 @@ export function decryptMessage(encodingAesKey: string, encrypt: string, expected
     throw new CallbackCryptoError('bad_ciphertext', 'ciphertext is not base64 of whole 32-byte blocks');
   }
   const decipher = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16));
-  decipher.setAutoPadding(false); // Node's PKCS#7 is 16-byte; WeCom pads to 32 (reference §8 fact 1).
+  decipher.setAutoPadding(false); // Node's PKCS#7 is 16-byte; WeCom pads to 32 (docs/wecom-protocol.md §Callback encryption and signatures).
   const plain = Buffer.concat([decipher.update(cipherText), decipher.final()]);
   const pad = plain[plain.length - 1];
   if (pad < 1 || pad > 32 || !plain.subarray(plain.length - pad).every((b) => b === pad)) {

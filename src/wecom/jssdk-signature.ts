@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** What the page passes to ww.register's getConfigSignature / getAgentConfigSignature (reference §6.1). */
+/**
+ * What the page passes to ww.register's getConfigSignature / getAgentConfigSignature
+ * (docs/wecom-protocol.md §JS-SDK registration).
+ */
 export interface JsapiSignature {
   timestamp: number;
   nonceStr: string;
@@ -8,8 +11,9 @@ export interface JsapiSignature {
 }
 
 /**
- * The URL as WeCom signs it: the full page URL without `#` and what follows (reference §6.3). No other
- * normalisation and no URL-encoding: the client signs the string it is on, byte for byte.
+ * The URL as WeCom signs it: the full page URL without `#` and what follows
+ * (docs/wecom-protocol.md §JS-SDK tickets and signatures). No other normalisation and no URL-encoding: the client signs
+ * the string it is on, byte for byte.
  */
 export function signableUrl(url: string): string {
   const hash = url.indexOf('#');
@@ -17,7 +21,7 @@ export function signableUrl(url: string): string {
 }
 
 /**
- * JS-SDK 签名算法 (doc path/96909, reference §6.3): sha1 over
+ * JS-SDK 签名算法 (doc path/96909, docs/wecom-protocol.md §JS-SDK tickets and signatures): sha1 over
  * `jsapi_ticket=…&noncestr=…&timestamp=…&url=…` in that fixed order, hex lower case.
  * The corp ticket signs wx.config, the app (agent_config) ticket signs wx.agentConfig; mixing them gives 40093.
  */
@@ -28,7 +32,10 @@ export function jsapiSignature(input: { ticket: string; nonceStr: string; timest
 
 const NONCE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-/** A 16-character [A-Za-z0-9] nonceStr like the official sample's (reference §6.3). */
+/**
+ * A 16-character [A-Za-z0-9] nonceStr like the official sample's
+ * (docs/wecom-protocol.md §JS-SDK tickets and signatures).
+ */
 export function newNonceStr(length = 16): string {
   const bytes = randomBytes(length);
   let s = '';

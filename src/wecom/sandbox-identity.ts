@@ -33,7 +33,7 @@ function randomAlnum(length: number): string {
   return out;
 }
 
-/** Fresh random callback keys (Token ≤ 32 characters, reference §1.2). */
+/** Fresh random callback keys (Token ≤ 32 characters, docs/wecom-protocol.md §URL verification). */
 export function randomSandboxKeys(): SandboxCallbackKeys {
   return { token: randomAlnum(32), encodingAesKey: randomAlnum(43) };
 }

@@ -8,7 +8,10 @@ export class XmlParseError extends Error {
   }
 }
 
-/** A parsed WeCom XML document: every leaf is a string (MsgId is 64-bit, reference §2.6), lists stay arrays. */
+/**
+ * A parsed WeCom XML document: every leaf is a string (MsgId is 64-bit,
+ * docs/wecom-protocol.md §App messages from members), lists stay arrays.
+ */
 export type XmlObject = { [key: string]: string | XmlObject | Array<string | XmlObject> };
 
 const parser = new XMLParser({
@@ -21,7 +24,7 @@ const parser = new XMLParser({
   // Only the five built-in XML entities are decoded; documents with a DTD are rejected before parsing.
   processEntities: true,
   htmlEntities: false,
-  // CDATA and bare text both land as the element's text (reference §2.1).
+  // CDATA and bare text both land as the element's text (docs/wecom-protocol.md §Event XML).
   cdataPropName: false,
 });
 
@@ -40,11 +43,12 @@ const ENVELOPE = /^\s*(?:<\?xml[^>]*\?>\s*)?<xml>([\s\S]*)<\/xml>\s*$/;
 const ENCRYPT = /<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=]+)\]\]>|([A-Za-z0-9+/=]+))\s*<\/Encrypt>/g;
 
 /**
- * The `<Encrypt>` of a callback envelope (reference §1.3), read without a general XML parse. Nothing else in the
- * envelope is trusted: the signature covers Encrypt alone (§1.4) and ToUserName/AgentID come again, authenticated,
- * inside the decrypted message. So the envelope only needs to yield exactly one base64 Encrypt inside one <xml>
- * root; a parse costing as much as the decryption bought nothing (a sixth of the CPU per callback). The decrypted
- * message still goes through parseWecomXml.
+ * The `<Encrypt>` of a callback envelope (docs/wecom-protocol.md §Callback encryption and signatures), read without a
+ * general XML parse. Nothing else in the envelope is trusted: the signature covers Encrypt alone
+ * (docs/wecom-protocol.md §Callback encryption and signatures) and ToUserName/AgentID come again, authenticated, inside
+ * the decrypted message. So the envelope only needs to yield exactly one base64 Encrypt inside one <xml> root; a parse
+ * costing as much as the decryption bought nothing (a sixth of the CPU per callback). The decrypted message still goes
+ * through parseWecomXml.
  */
 export function extractEncrypt(body: string): string {
   if (/<!DOCTYPE|<!ENTITY/i.test(body)) throw new XmlParseError('DTDs and entity declarations are not accepted');
@@ -58,7 +62,10 @@ export function extractEncrypt(body: string): string {
   return found[0][1] ?? found[0][2];
 }
 
-/** Read `<Key><Item>a</Item><Item>b</Item></Key>` as ['a', 'b'] (e.g. MemChangeList, reference §2.3). */
+/**
+ * Read `<Key><Item>a</Item><Item>b</Item></Key>` as ['a', 'b'] (e.g. MemChangeList,
+ * docs/wecom-protocol.md §Customer group events).
+ */
 export function xmlItems(obj: XmlObject, key: string): string[] {
   const v = obj[key];
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return [];

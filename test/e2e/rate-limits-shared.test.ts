@@ -60,7 +60,7 @@ async function resultOf(b: Burner): Promise<{ ok: number; failed: number; errcod
 }
 
 /**
- * Issue #18 "Two instances, shared limits": two app processes on one database call one WeCom API as hard as they can,
+ * Two instances, shared limits: two app processes on one database call one WeCom API as hard as they can,
  * against a standalone sandbox that allows N calls per aligned window. The sandbox never sees more than N (1 %
  * tolerance) in any window, and the two together get at least 90 % of N (docs/rate-limits.md).
  */

@@ -23,7 +23,7 @@ if (!canRun) process.stderr.write('[wecom-ops tests] scheduler multi-process tes
 /**
  * Two real `serve` processes on one MySQL whose clocks (libfaketime) start at 08:59:35 Asia/Shanghai on the same
  * day, half a second apart (25 s ahead of the fire, so a slow start on a loaded machine is still before 09:00): node-cron fires the 09:00 care slot in both, and the durable job_runs claim lets exactly
- * one of them run it (reliability §6.3).
+ * one of them run it (docs/reliability.md §Scheduler claims across instances).
  */
 describe.runIf(canRun)('the 09:00 care fire across two server processes on one MySQL', () => {
   let db: TestDatabase;

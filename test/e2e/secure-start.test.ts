@@ -9,9 +9,9 @@ import { contactEventXml, postCallback, SANDBOX_CREDS, TEST_SANDBOX_KEYS } from 
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 
 /**
- * Issue #10, the start-up half of findings 7, 9 and 10, on real `wecom-ops serve` processes:
- * - real WeCom credentials without PUBLIC_URL stop the start with exit code 78 (docs/security.md §Proxies and the
- *   public origin);
+ * The start-up half of the public origin, sandbox exposure and files at rest, on real `wecom-ops serve` processes:
+ * - real WeCom credentials without PUBLIC_URL stop the start with exit code 78
+ *   (docs/security.md §Proxies and the public origin);
  * - sandbox mode binds 127.0.0.1 unless HOST is set, and says so; its callback keys are this data directory's
  *   (docs/security.md §Sandbox exposure);
  * - the SQLite files are 0600, and looser ones are tightened at start (docs/security.md §Files at rest).

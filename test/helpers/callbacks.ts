@@ -18,7 +18,7 @@ export const SANDBOX_CREDS: CallbackCredentials = {
   receiveId: SANDBOX_CORP.corpId,
 };
 
-/** Build the decrypted XML of a customer-contact event (reference §2.2). */
+/** Build the decrypted XML of a customer-contact event (docs/wecom-protocol.md §Customer contact events). */
 export function contactEventXml(
   changeType: string,
   f: { userId?: string; externalUserId?: string; state?: string; welcomeCode?: string; source?: string; createTime?: number } = {},

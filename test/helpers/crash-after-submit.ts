@@ -1,6 +1,7 @@
 /**
  * `wecom-ops job run …` that SIGKILLs itself the instant WeCom has accepted an add_msg_template, before the ledger
- * records the msgid: the crash window of issue 5. argv: the job-run arguments (e.g. `care --at <ISO>`).
+ * records the msgid: the crash window of docs/reliability.md §Sending without an idempotency key. argv: the job-run
+ * arguments (e.g. `care --at <ISO>`).
  */
 import { loadConfig } from '../../src/config/load.js';
 import { buildContainer } from '../../src/container.js';

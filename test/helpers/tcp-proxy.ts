@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A loopback TCP proxy that can black-hole traffic: sockets stay open but nothing gets through either way, as in a
- * network partition (reliability §4: pg-boss's half-open proxy). `restore()` lets new and existing connections flow.
+ * network partition (docs/reliability.md §Fault injection: pg-boss's half-open proxy). `restore()` lets new and
+ * existing connections flow.
  */
 export interface TcpProxy {
   port: number;

@@ -5,7 +5,8 @@ import { performance } from 'node:perf_hooks';
 
 /**
  * A small stand-in for WeCom's HTTP API, for testing the client: a real HTTP server on 127.0.0.1
- * with an ephemeral port, WeCom's token rules (§3, §7), per-path handlers, faults and a call log.
+ * with an ephemeral port, WeCom's token rules (docs/wecom-protocol.md §Access tokens, §Error codes), per-path handlers,
+ * faults and a call log.
  */
 
 /** One request the stub received. */
@@ -98,7 +99,7 @@ export class WecomStub {
     return this;
   }
 
-  /** Make every issued token invalid, as WeCom may do at any time (§3). */
+  /** Make every issued token invalid, as WeCom may do at any time (docs/wecom-protocol.md §Access tokens). */
   invalidateTokens(): void {
     this.validTokens.clear();
   }
@@ -169,7 +170,7 @@ export class WecomStub {
       return { errcode: 0, errmsg: 'ok', access_token: token, expires_in: this.expiresIn };
     }
     const token = call.query.access_token;
-    // §7: the token must be in the URL (41001 otherwise); an unknown token is 40014.
+    // docs/wecom-protocol.md §Error codes: the token must be in the URL (41001 otherwise); an unknown token is 40014.
     if (!token) return errcode(41001, 'access_token missing');
     const secret = this.validTokens.get(token);
     if (!secret) return errcode(40014, 'invalid access_token');

@@ -9,9 +9,9 @@ import { systemClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 
 /**
- * A client guessing API tokens (reliability §3.1, §7 test 20): 401s, then 429 with Retry-After, on every instance.
- * Behind one load balancer (TRUST_PROXY=1): the address it appended is the client's (docs/security.md §Proxies and
- * the public origin).
+ * A client guessing API tokens (docs/reliability.md §Access control, §Reliability tests, test 20): 401s, then 429 with
+ * Retry-After, on every instance. Behind one load balancer (TRUST_PROXY=1): the address it appended is the client's
+ * (docs/security.md §Proxies and the public origin).
  */
 describe.each(testEngines())('failed API authentications behind one trusted proxy (TRUST_PROXY=1) on %s', (engine) => {
   let app: TestApp;

@@ -64,7 +64,8 @@ describe.each(testEngines())('callback ingress on %s', (engine) => {
   });
 
   describe('while the callback Token/EncodingAESKey is being changed (WECOM_NEXT_*)', () => {
-    // The new pair an admin is about to save in 接收消息 settings; WeCom checks it with a GET first (reference §1.2).
+    // The new pair an admin is about to save in 接收消息 settings; WeCom checks it with a GET first
+    // (docs/wecom-protocol.md §URL verification).
     const NEXT = { token: 'NewTokenAfterRotation', encodingAesKey: 'Rotated0Key1For2The3Sandbox4Corp5Is6Here789', receiveId: SANDBOX_CREDS.receiveId };
     let app: TestApp;
     beforeAll(async () => {

@@ -29,8 +29,9 @@ function editEvent(ext: string, createTime: number) {
 }
 
 /**
- * DATA_KEY rotation end to end (reliability §3.2, §7 test 23): data written under key A, instances restarted with
- * B as DATA_KEY and A read-only, `keys rotate` run while callbacks arrive and the archive is read, then A retired.
+ * DATA_KEY rotation end to end (docs/reliability.md §Personal data at rest, §Reliability tests, test 23): data written
+ * under key A, instances restarted with B as DATA_KEY and A read-only, `keys rotate` run while callbacks arrive and the
+ * archive is read, then A retired.
  */
 describe.each(testEngines())('DATA_KEY rotation on %s', (engine) => {
   let db: TestDatabase;

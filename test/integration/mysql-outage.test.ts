@@ -21,8 +21,8 @@ const xml = (ext: string) =>
 /**
  * The database stops answering (a partition: the socket stays open, nothing comes back). The callback must get a 503
  * inside WeCom's 5 s, never a 200, and once the database answers again the retried event is stored exactly once
- * (reliability §7 test 6). Every other statement (API, workers, jobs) gives up after DB_STATEMENT_TIMEOUT_MS and
- * its connection is replaced, so the instance recovers by itself.
+ * (docs/reliability.md §Reliability tests, test 6). Every other statement (API, workers, jobs) gives up after
+ * DB_STATEMENT_TIMEOUT_MS and its connection is replaced, so the instance recovers by itself.
  */
 describe.skipIf(!process.env.TEST_MYSQL_URL)('while MySQL stops answering', () => {
   let db: TestDatabase;

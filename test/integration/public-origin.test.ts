@@ -4,7 +4,7 @@ import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
 
 /**
- * Issue #10 finding 7: this site's origin (JS-SDK signatures, OAuth redirect_uri) never comes from the request.
+ * This site's origin (JS-SDK signatures, OAuth redirect_uri) never comes from the request.
  * docs/security.md §Proxies and the public origin.
  */
 

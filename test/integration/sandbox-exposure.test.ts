@@ -5,7 +5,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 
 /**
- * Issue #10 finding 9: the sandbox's controls answer only connections from this machine, judged by the TCP peer
+ * The sandbox's controls answer only connections from this machine, judged by the TCP peer
  * alone; the sign-in stand-in sends codes only to this site. docs/security.md §Sandbox exposure.
  *
  * This machine's network is loopback only, so a "remote" peer is simulated by overriding the accepted socket's

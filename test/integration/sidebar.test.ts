@@ -257,7 +257,7 @@ describe.each(testEngines())('staff sidebar (聊天工具栏) over HTTP with the
       (await api(app, 'POST', '/sandbox/_control/jssdk/verify', { kind, url: pageUrl, ...sig })).body;
     expect(await verify('config', r.body.config)).toEqual({ ok: true, errcode: 0 });
     expect(await verify('agentConfig', r.body.agentConfig)).toEqual({ ok: true, errcode: 0 });
-    // Crossed, each fails as WeCom would (40093): the two tickets differ (reference §6.2).
+    // Crossed, each fails as WeCom would (40093): the two tickets differ (docs/wecom-protocol.md §JS-SDK registration).
     expect(await verify('agentConfig', r.body.config)).toEqual({ ok: false, errcode: 40093 });
     expect(await verify('config', r.body.agentConfig)).toEqual({ ok: false, errcode: 40093 });
 
@@ -302,7 +302,8 @@ describe.each(testEngines())('staff sidebar (聊天工具栏) over HTTP with the
     expect(added.status).toBe(200);
     expect(added.body.tags).toEqual(expect.arrayContaining([expect.objectContaining({ id: vipId, name: 'VIP', group: '客户等级' })]));
     expect(relation().tagIds).toContain(vipId);
-    // Tags are per (staff, customer) relation in WeCom; the archive's rule tags every active relation (§4.7).
+    // Tags are per (staff, customer) relation in WeCom; the archive's rule tags every active relation
+    // (docs/wecom-protocol.md §Tagging a customer).
     expect(app.sandbox.calls('externalcontact/mark_tag').slice(before)).toContainEqual(
       expect.objectContaining({ errcode: 0, params: { userid: 'zhangsan', external_userid: mine.externalUserId, add_tag: [vipId] } }),
     );

@@ -10,9 +10,10 @@ import { Db } from '../../src/persistence/db.js';
 import { StaffMessageRepository } from '../../src/persistence/repositories/staff-message.repository.js';
 
 /**
- * WeCom delivers at most 30 app messages a minute to one member and drops the rest without an error (reference
- * §5.3; the sandbox does the same). A burst of 删人提醒 (here 40 customers deleting one member within a minute) must
- * reach the member and the admin in full: the first alerts directly, the rest in a digest once their budget allows.
+ * WeCom delivers at most 30 app messages a minute to one member and drops the rest without an error
+ * (docs/wecom-protocol.md §API rate limits; the sandbox does the same). A burst of 删人提醒 (here 40 customers deleting one
+ * member within a minute) must reach the member and the admin in full: the first alerts directly, the rest in a digest
+ * once their budget allows.
  */
 describe.each(testEngines())('churn alerts within the per-member message cap on %s', (engine) => {
   let app: TestApp;

@@ -8,8 +8,9 @@ import type { SidebarModule } from '../../src/domain/sidebar/register.js';
 
 /**
  * An admin changes a member's account in WeCom (修改账号, once per member): the 通讯录 callback carries NewUserID
- * (reference §2.5) and WeCom's APIs answer with the new userid from then on. The archive must follow, or the member's
- * customers stay "active" under a userid WeCom no longer knows, and the next sync adds them all a second time.
+ * (docs/wecom-protocol.md §Member events) and WeCom's APIs answer with the new userid from then on. The archive must
+ * follow, or the member's customers stay "active" under a userid WeCom no longer knows, and the next sync adds them all
+ * a second time.
  */
 describe.each(testEngines())('a member whose userid changes in WeCom (%s)', (engine) => {
   let app: ArchiveApp;

@@ -89,7 +89,8 @@ describe.each(testEngines())('customer transfers (客户继承) over HTTP and th
     for (const item of created.body.items) {
       expect(item).toMatchObject({ status: 'waiting', errcode: 0, message: null, alreadyRequested: false, takeoverAt: new Date(clock.now().getTime() + DAY_MS).toISOString() });
     }
-    // One WeCom call for both customers, with the message the customer will see (reference §4.14).
+    // One WeCom call for both customers, with the message the customer will see
+    // (docs/wecom-protocol.md §Customer transfers).
     const calls = app.container.sandbox!.calls('externalcontact/transfer_customer');
     expect(calls).toHaveLength(1);
     expect(calls[0].params).toMatchObject({ handover_userid: 'zhangsan', takeover_userid: 'lisi', external_userid: [c1, c2], transfer_success_msg: '您好，后续由同事李四为您服务' });

@@ -26,9 +26,10 @@ const MAX_DAYS = 200_000;
  * semantics of `matchAudience` (the reference). Every fragment evaluates to true or false, never NULL, so NOT
  * behaves as in the matcher. User-supplied values only ever travel as params.
  *
- * The shape is chosen so a million customers count in well under a second (docs/audiences.md §How a count stays
- * fast): a tag or owner term is a semi-join (`c.external_user_id IN (…)`) the engine can drive the whole statement
- * from, through an index that ends in the customer id, instead of a probe per customer.
+ * The shape is chosen so a million customers count in well under a second
+ * (docs/audiences.md §How a count stays fast): a tag or owner term is a semi-join (`c.external_user_id IN (…)`) the
+ * engine can drive the whole statement from, through an index that ends in the customer id, instead of a probe per
+ * customer.
  */
 export function compileAudience(expr: AudienceExpr, ctx: AudienceCompileContext): CompiledAudience {
   const params: unknown[] = [];

@@ -11,11 +11,11 @@ export interface AuthThrottleSettings {
 export const DEFAULT_AUTH_THROTTLE: Readonly<AuthThrottleSettings> = Object.freeze({ maxFailures: 20, windowMs: 10 * 60_000 });
 
 /**
- * Refuses a client that keeps presenting wrong API tokens (reliability §3.1, §7 test 20), counted per address and
- * fixed window in the database, so every instance behind the load balancer refuses it alike. Only failures are
- * counted and only a failing request is refused: a valid token is never locked out by someone else's guesses from
- * the same NAT, and a successful request costs no extra query. (Tokens are 256 random bits, so this sheds load and
- * noise rather than stopping a guess that could succeed.)
+ * Refuses a client that keeps presenting wrong API tokens (docs/reliability.md §Access control, §Reliability tests,
+ * test 20), counted per address and fixed window in the database, so every instance behind the load balancer refuses it
+ * alike. Only failures are counted and only a failing request is refused: a valid token is never locked out by someone
+ * else's guesses from the same NAT, and a successful request costs no extra query. (Tokens are 256 random bits, so this
+ * sheds load and noise rather than stopping a guess that could succeed.)
  */
 export class AuthThrottle {
   private lastPurge = 0;

@@ -8,8 +8,9 @@ import { SignedTokens } from '../../shared/signed-token.js';
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 
 /**
- * How long a started sign-in may take. WeCom's code lives 5 minutes (reference §4.16); the extra minutes cover
- * the sandbox's sign-in page, where a person picks a member by hand.
+ * How long a started sign-in may take. WeCom's code lives 5 minutes
+ * (docs/wecom-protocol.md §Staff sign-in for web pages); the extra minutes cover the sandbox's sign-in page, where a
+ * person picks a member by hand.
  */
 export const SIGN_IN_TTL_MS = 10 * 60 * 1000;
 
@@ -35,9 +36,10 @@ export interface SignInStart {
 }
 
 /**
- * Staff identity for the sidebar (聊天工具栏), reference §4.16 and §6.4: WeCom's OAuth code is exchanged server-side
- * with auth/getuserinfo for the member's userid, and the bot then keeps its own session, a token signed with a key
- * derived from DATA_KEY. Sessions are stateless: nothing is stored, and each expires after SESSION_TTL_MS.
+ * Staff identity for the sidebar (聊天工具栏), docs/wecom-protocol.md §Staff sign-in for web pages, §Chat toolbar sidebar:
+ * WeCom's OAuth code is exchanged server-side with auth/getuserinfo for the member's userid, and the bot then keeps its
+ * own session, a token signed with a key derived from DATA_KEY. Sessions are stateless: nothing is stored, and each
+ * expires after SESSION_TTL_MS.
  *
  * Against login CSRF (someone making a victim's browser finish a sign-in with the attacker's code) the OAuth
  * `state` is a random nonce that must equal the one inside a signed, short-lived binding cookie set on the same
@@ -81,7 +83,7 @@ export class StaffSessionService {
    * while testing outside WeCom), restored afterwards; it is capped, and only ever appended to `/sidebar/`.
    */
   begin(returnQuery: string): SignInStart {
-    // state: a-zA-Z0-9, ≤ 128 bytes (reference §4.16); hex fits.
+    // state: a-zA-Z0-9, ≤ 128 bytes (docs/wecom-protocol.md §Staff sign-in for web pages); hex fits.
     const state = randomBytes(16).toString('hex');
     const q = returnQuery.length <= 512 ? returnQuery : '';
     const binding = this.signIns.sign({ n: state, q, exp: this.clock.now().getTime() + SIGN_IN_TTL_MS });
@@ -89,9 +91,9 @@ export class StaffSessionService {
   }
 
   /**
-   * Finish a sign-in: check `state` against the binding cookie, then spend the code (auth/getuserinfo, §4.16).
-   * Throws SignInError for a bad state (400), a used or expired code (401, errcode 40029) or a non-member (403);
-   * any other WeCom error propagates.
+   * Finish a sign-in: check `state` against the binding cookie, then spend the code (auth/getuserinfo,
+   * docs/wecom-protocol.md §Staff sign-in for web pages). Throws SignInError for a bad state (400), a used or expired
+   * code (401, errcode 40029) or a non-member (403); any other WeCom error propagates.
    */
   async complete(input: { code: string; state: string; binding: string | undefined }): Promise<{ userid: string; returnQuery: string }> {
     const bound = this.signIns.open(input.binding, this.clock.now().getTime());
@@ -104,11 +106,13 @@ export class StaffSessionService {
     try {
       identity = await this.wecom.getUserInfoByCode(input.code);
     } catch (err) {
-      // 40029: the code was used already or is older than 5 minutes (reference §4.16, §7).
+      // 40029: the code was used already or is older than 5 minutes
+      // (docs/wecom-protocol.md §Staff sign-in for web pages, §Error codes).
       if (err instanceof WecomApiError && err.errcode === 40029) throw new SignInError(401, 'oauth_code_invalid', '登录码已使用或已过期，请重新打开侧边栏');
       throw err;
     }
-    // A non-member (a WeChat user, or a customer opening the link) has no userid (reference §4.16).
+    // A non-member (a WeChat user, or a customer opening the link) has no userid
+    // (docs/wecom-protocol.md §Staff sign-in for web pages).
     if (identity.kind !== 'member') throw new SignInError(403, 'not_a_member', '侧边栏仅供本企业成员使用，请在企业微信中以员工身份打开');
     return { userid: identity.userId, returnQuery: typeof bound?.q === 'string' ? bound.q : '' };
   }

@@ -23,7 +23,10 @@ export const SEND_AT_GRACE_MS = 60_000;
  */
 export const BROADCAST_WINDOW_MS = 2 * 86_400_000;
 
-/** 400 unless the text uses only known variables and fits WeCom's 4000-byte text limit (reference §4.10). */
+/**
+ * 400 unless the text uses only known variables and fits WeCom's 4000-byte text limit
+ * (docs/wecom-protocol.md §Mass messages).
+ */
 export function checkBroadcastText(text: string): void {
   const unknown = listVariables(text).filter((v) => !(BROADCAST_VARIABLES as readonly string[]).includes(v));
   if (unknown.length > 0) {
@@ -55,8 +58,8 @@ export function isPersonalized(text: string): boolean {
 
 /**
  * add_msg_template tasks a broadcast is expected to create: one per customer when personalized; otherwise one per
- * sender and 10,000 customers (reference §4.10). `perFollower` counts each follower's reachable customers, so for a
- * customer followed by several staff it is an upper bound (only one of them sends).
+ * sender and 10,000 customers (docs/wecom-protocol.md §Mass messages). `perFollower` counts each follower's reachable
+ * customers, so for a customer followed by several staff it is an upper bound (only one of them sends).
  */
 export function estimateTasks(input: { isPersonalized: boolean; reachable: number; perFollower: number[] }): number {
   if (input.isPersonalized) return input.reachable;

@@ -13,10 +13,10 @@ import { SkipReason } from '../delivery/delivery.types.js';
 import { checkBroadcastText, checkSendAt, estimateTasks, isPersonalized, summarizeStats } from './broadcast-rules.js';
 import type { Broadcast, BroadcastInput, BroadcastStatus, BroadcastView, CancelOutcome } from './broadcast.types.js';
 
-// get_groupmsg_* right after add_msg_template may answer 41063 "still dispatching" (reference §4.11): such a task
-// cannot have been confirmed yet.
+// get_groupmsg_* right after add_msg_template may answer 41063 "still dispatching"
+// (docs/wecom-protocol.md §Mass message results): such a task cannot have been confirmed yet.
 const ERR_DISPATCHING = 41063;
-// cancel_groupmsg_send on a task already cancelled (reference §4.11).
+// cancel_groupmsg_send on a task already cancelled (docs/wecom-protocol.md §Mass message results).
 const ERR_ALREADY_CANCELLED = 41093;
 const SKIP_PAGE = 5000;
 const CANCELLED = `${SkipReason.Cancelled}: 群发已取消 / the broadcast was cancelled`;
@@ -88,9 +88,9 @@ export class BroadcastService {
   /**
    * Cancel a broadcast. Scheduled: nothing was planned, it simply never goes out. Sending: its planned rows are
    * skipped (reason `cancelled`) and each WeCom task the sender has not confirmed is cancelled with
-   * cancel_groupmsg_send (reference §4.11) and its rows expire; confirmed tasks have gone out and keep reporting.
-   * Cancelling a cancelled broadcast again retries tasks that were in flight. 409 while it is being planned and once
-   * it is done or failed.
+   * cancel_groupmsg_send (docs/wecom-protocol.md §Mass message results) and its rows expire; confirmed tasks have gone
+   * out and keep reporting. Cancelling a cancelled broadcast again retries tasks that were in flight. 409 while it is
+   * being planned and once it is done or failed.
    */
   async cancel(id: string): Promise<BroadcastView & { cancellation: CancelOutcome }> {
     const outcome: CancelOutcome = { skippedRows: 0, cancelledTasks: 0, confirmedTasks: 0, inFlightRows: 0, sharedTasks: 0, failedTasks: 0 };
@@ -160,7 +160,7 @@ export class BroadcastService {
     }
   }
 
-  /** Whether the sender already sent the task (task status non-zero, reference §4.11). */
+  /** Whether the sender already sent the task (task status non-zero, docs/wecom-protocol.md §Mass message results). */
   private async isConfirmed(msgId: string, sender: string): Promise<boolean> {
     try {
       const task = (await this.wecom().getGroupMsgTask(msgId)).find((t) => t.userId === sender);

@@ -9,7 +9,8 @@ export const BROADCAST_STATUSES = ['scheduled', 'planning', 'sending', 'done', '
 /** A broadcast status. */
 export type BroadcastStatus = (typeof BROADCAST_STATUSES)[number];
 
-// ≤ 9 attachments per add_msg_template (reference §4.10); the shapes are checked by the gateway and WeCom.
+// ≤ 9 attachments per add_msg_template (docs/wecom-protocol.md §Mass messages); the shapes are checked by the gateway
+// and WeCom.
 const attachments = z
   .array(z.looseObject({ kind: z.enum(['image', 'link', 'miniprogram', 'video', 'file']) }))
   .max(9)

@@ -96,7 +96,8 @@ export class CarePlanner {
       attachments: rule.attachments,
       localDate: today,
       notBefore: zonedTimeToUtc(today, rule.sendTime, tz),
-      // Policy (reliability §2): a care message is for its day; if it cannot go out that day it expires.
+      // Policy (docs/reliability.md §Catch-up and expiry): a care message is for its day; if it cannot go out that day
+      // it expires.
       expiresAt: zonedTimeToUtc(addDays(today, 1), '00:00', tz),
     };
   }

@@ -8,7 +8,7 @@ export type Channel = (typeof CHANNELS)[number];
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, '应为 HH:mm / must be HH:mm');
 
-// ≤ 9 attachments per message (reference §4.10); the shapes are checked by WeCom and the gateway.
+// ≤ 9 attachments per message (docs/wecom-protocol.md §Mass messages); the shapes are checked by WeCom and the gateway.
 const attachments = z
   .array(z.looseObject({ kind: z.enum(['image', 'link', 'miniprogram', 'video', 'file']) }))
   .max(9)

@@ -19,15 +19,21 @@ export const careSettingsSchema = z.object({
       sync: z.string().default('0 4 * * *'),
       /** Personal-data retention purge (src/jobs/retention.job.ts); after `sync`, before the morning's sends. */
       retention: z.string().default('10 4 * * *'),
-      /** Customer transfer results (src/jobs/transfers.job.ts): a takeover completes 24 h after the request (reference §4.14). */
+      /**
+       * Customer transfer results (src/jobs/transfers.job.ts): a takeover completes 24 h after the request
+       * (docs/wecom-protocol.md §Customer transfers).
+       */
       transfers: z.string().default('*/30 * * * *'),
       /** Digests of staff alerts that waited for WeCom's per-member message cap (src/jobs/staff-digest.job.ts). */
       'staff-digest': z.string().default('* * * * *'),
     })
     .prefault({}),
-  /** Nothing is submitted to WeCom inside this local window; planned rows wait (reliability §2). */
+  /**
+   * Nothing is submitted to WeCom inside this local window; planned rows wait
+   * (docs/reliability.md §Quiet hours and caps).
+   */
   quietHours: z.object({ start: hhmm, end: hhmm }).default({ start: '21:00', end: '09:00' }),
-  /** The corp's 群发规则, which the API cannot read (reference §5.1). */
+  /** The corp's 群发规则, which the API cannot read (docs/wecom-protocol.md §Mass message quota). */
   massQuotaRule: z.enum(['days_of_month', 'seven_per_week', 'one_per_day']).default('days_of_month'),
   /** Our own cap: customer-facing care/win-back messages per customer per local day. */
   perCustomerPerDay: z.number().int().min(1).max(20).default(1),

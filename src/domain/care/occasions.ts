@@ -2,7 +2,7 @@
  * When care occasions fall: birthdays (solar or lunar), holidays, and days-since-added anniversaries.
  *
  * Pure calendar rules on 'YYYY-MM-DD' strings; no instants, so no time zone is involved here — callers
- * first turn "now" into the local date with `localDate(now, tz)` (reliability.md §2).
+ * first turn "now" into the local date with `localDate(now, tz)` (docs/reliability.md §Time zones and calendar dates).
  *
  * Every occurrence carries a `year`: the calendar year it belongs to. For solar rules that is the
  * Gregorian year of its date. For lunar rules it is the lunar year, because a lunar date of lunar year Y
@@ -124,7 +124,7 @@ function lunarOccurrencesIn(year: number, month: number, day: number, leapMonth:
 
 function solarOccurrence(year: number, month: number, day: number): Occurrence {
   // 29 February is kept on 28 February in common years: still inside February, the month the customer
-  // thinks of as theirs (reliability.md §2 asks for an explicit rule).
+  // thinks of as theirs (docs/reliability.md §Time zones and calendar dates: the rule is stated).
   const d = month === 2 && day === 29 && !isLeapYear(year) ? 28 : day;
   return { date: toLocalDate(year, month, d), year };
 }

@@ -1,6 +1,7 @@
 /**
  * Quiet hours: a daily local-time window in which care messages are held, not dropped
- * (reliability.md §2, Braze's semantics: the message waits until the window ends, in the recipient's zone).
+ * (docs/reliability.md §Quiet hours and caps, Braze's semantics: the message waits until the window ends, in the
+ * recipient's zone).
  */
 import { addDays, localDate, localParts, zonedTimeToUtc } from '../../shared/dates.js';
 

@@ -26,13 +26,13 @@ export interface ChannelInput {
 }
 
 // 41050 expired code, 41051 chat already started / another app won, 41096 already sending: the welcome window
-// is gone and retrying cannot help (reference §4.9, §5.2).
+// is gone and retrying cannot help (docs/wecom-protocol.md §Welcome messages).
 const WELCOME_GONE = new Set([41050, 41051, 41096]);
 
 /**
- * How long a channel, as an add event finds it by state, is reused without reading it again (docs/inbox.md §Cheap
- * handlers). A surge brings thousands of adds through one channel a minute; an edit made on this instance takes
- * effect at once, one made on another instance within this long.
+ * How long a channel, as an add event finds it by state, is reused without reading it again
+ * (docs/inbox.md §Cheap handlers). A surge brings thousands of adds through one channel a minute; an edit made on this
+ * instance takes effect at once, one made on another instance within this long.
  */
 const CHANNEL_REUSE_MS = 5_000;
 
@@ -66,8 +66,8 @@ export class ChannelService {
 
   /**
    * Create the channel: its tags exist in WeCom first (so an add can be tagged at once), then the contact way
-   * with a fresh state ≤ 30 chars (reference §4.8). The config_id is persisted: API-made contact ways are not
-   * visible in the admin console.
+   * with a fresh state ≤ 30 chars (docs/wecom-protocol.md §Contact ways). The config_id is persisted: API-made contact
+   * ways are not visible in the admin console.
    */
   async create(input: ChannelInput): Promise<Channel> {
     this.validate(input);
@@ -134,7 +134,8 @@ export class ChannelService {
 
   /**
    * The welcome's {{staff}} shows the member's name, so names of staff new since the last sync are read now,
-   * off the 20 s welcome path (reference §4.9). A failure only leaves the userid showing until the next sync.
+   * off the 20 s welcome path (docs/wecom-protocol.md §Welcome messages). A failure only leaves the userid showing
+   * until the next sync.
    */
   private async lookUpStaffNames(userids: string[]): Promise<void> {
     try {
@@ -181,7 +182,8 @@ export class ChannelService {
 
   /**
    * Send the channel's welcome for an add event, at most once per welcome_code. Time-critical: the code lives
-   * 20 s and works once (reference §4.9), so callers do this before any other work. Returns whether it was sent.
+   * 20 s and works once (docs/wecom-protocol.md §Welcome messages), so callers do this before any other work. Returns
+   * whether it was sent.
    */
   async sendWelcome(channel: Channel, e: { userid: string; externalUserId: string; welcomeCode: string; customerName: string; staffName?: string }): Promise<boolean> {
     if (!this.hasWelcome(channel)) return false;

@@ -22,8 +22,9 @@ export interface LossOutcome {
 
 /**
  * Relation losses (删人提醒): marks the relation, keeps activity and channel stats right, and alerts people by app
- * message (message/send, reference §4.13). `DELETE_BY_TRANSFER` is an on-job transfer, not a loss (§2.2).
- * Alerts are sent at most once per event: a timeline record (source `alert`) is checked before and written after.
+ * message (message/send, docs/wecom-protocol.md §App messages to staff). `DELETE_BY_TRANSFER` is an on-job transfer,
+ * not a loss (docs/wecom-protocol.md §Customer contact events). Alerts are sent at most once per event: a timeline
+ * record (source `alert`) is checked before and written after.
  */
 export class ChurnService {
   constructor(
@@ -69,12 +70,14 @@ export class ChurnService {
     const what = e.loss === 'customer_deleted_staff' ? `客户「${name}」删除了员工 ${member}` : `员工 ${member} 删除了客户「${name}」`;
     const content = e.loss === 'customer_deleted_staff' ? `【删人提醒】${what}，请及时跟进挽回。` : `【删人提醒】${what}。`;
     try {
-      // Members over WeCom's per-member cap get the alert in their next digest instead of losing it (§5.3).
+      // Members over WeCom's per-member cap get the alert in their next digest instead of losing it
+      // (docs/wecom-protocol.md §API rate limits).
       const sent = await this.messenger.send(recipients, content, { kind: 'churn_alert', digestLine: `删人提醒：${what}`, externalUserId: e.externalUserId });
       this.log.info({ loss: e.loss, recipients: sent.sent.length, deferred: sent.deferred.length }, 'churn alert sent');
     } catch (err) {
-      // 81013/40031: every recipient is invalid or outside the app's visible range (reference §4.13). Retrying
-      // cannot help; the miss is recorded on the timeline and logged for the operator to fix the config.
+      // 81013/40031: every recipient is invalid or outside the app's visible range
+      // (docs/wecom-protocol.md §App messages to staff). Retrying cannot help; the miss is recorded on the timeline and
+      // logged for the operator to fix the config.
       if (!(err instanceof WecomApiError && (err.errcode === 81013 || err.errcode === 40031))) throw err;
       this.log.warn({ errcode: err.errcode, recipients: recipients.length }, 'churn alert recipients invalid');
     }

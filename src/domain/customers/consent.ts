@@ -13,7 +13,7 @@ export function isOptOutRequest(text: string): boolean {
 
 /**
  * The timeline record of a consent change (PIPL art. 15–16, 24: withdrawal must be easy and is honoured at send time;
- * reliability §3.4). `sourceId` makes it idempotent: a replayed KF message records nothing twice.
+ * docs/reliability.md §PIPL duties). `sourceId` makes it idempotent: a replayed KF message records nothing twice.
  */
 export function consentEntry(input: {
   externalUserId: string;

@@ -21,7 +21,8 @@ interface FollowSnapshot extends Omit<FollowInfo, 'tagIds'> {
 
 /**
  * Writes WeCom's view of customers into the archive: profile, relations and each relation's enterprise tags.
- * Used by the event handlers (which re-read the customer, reference §2.2, §8 fact 4) and by the full sync.
+ * Used by the event handlers (which re-read the customer,
+ * docs/wecom-protocol.md §Customer contact events, §Follow relations) and by the full sync.
  */
 export class CustomerArchiveService {
   constructor(
@@ -61,13 +62,17 @@ export class CustomerArchiveService {
   ): Promise<RelationChange[]> {
     const follows: FollowSnapshot[] = detail.followUsers.map((f) => ({
       ...f,
-      // Personal tags (type 2) have no id and cannot be managed; strategy tags (3) share the corp library (§4.3).
+      // Personal tags (type 2) have no id and cannot be managed; strategy tags (3) share the corp library
+      // (docs/wecom-protocol.md §Customer details).
       tagIds: f.tags.filter((t) => t.tagId && t.type !== 2).map((t) => t.tagId!),
     }));
     return this.storeFollows(detail.contact, follows, opts);
   }
 
-  /** Store (customer, follower) pairs from batch/get_by_user (reference §4.4), marking them seen by a sync run. */
+  /**
+   * Store (customer, follower) pairs from batch/get_by_user (docs/wecom-protocol.md §Batch customer details), marking
+   * them seen by a sync run.
+   */
   async storePairs(allPairs: { contact: ExternalContact; followInfo: FollowInfo }[], syncRunId: string): Promise<void> {
     const erased = await this.erasedAt([...new Set(allPairs.map((p) => p.contact.externalUserId))]);
     const pairs = allPairs.filter((p) => !isErasedRelation(erased.get(p.contact.externalUserId), p.followInfo.addedAt));

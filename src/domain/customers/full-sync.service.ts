@@ -10,7 +10,10 @@ import type { CustomerArchiveService } from './customer-archive.service.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
 import type { StaffService } from './staff.service.js';
 
-/** batch/get_by_user takes ≤ 100 userids and returns ≤ 100 pairs per page (reference §4.4). */
+/**
+ * batch/get_by_user takes ≤ 100 userids and returns ≤ 100 pairs per page
+ * (docs/wecom-protocol.md §Batch customer details).
+ */
 const USERS_PER_CALL = 100;
 const PAGE_LIMIT = 100;
 
@@ -116,7 +119,7 @@ export class FullSyncService {
    * Set by the transfers feature (客户继承): relations that an open transfer is handing over. WeCom drops the
    * handover's relation when the takeover happens, possibly before the bot hears of it (callbacks held up, the job
    * not run yet); such a relation is left for the transfer to close as `transferred`, not marked deleted by the staff
-   * member (reference §4.14). Returns keys `userid|externalUserId`.
+   * member (docs/wecom-protocol.md §Customer transfers). Returns keys `userid|externalUserId`.
    */
   setPendingTransferCheck(check: (relations: { userid: string; externalUserId: string }[]) => Promise<Set<string>>): void {
     this.pendingTransfers = check;
@@ -124,8 +127,8 @@ export class FullSyncService {
 
   /**
    * Relations still active locally that this run never saw: the staff member deleted the customer while the bot was
-   * not listening (a customer-side delete keeps a one-way relation WeCom still lists, reference §7 84061), unless an
-   * open transfer is moving them.
+   * not listening (a customer-side delete keeps a one-way relation WeCom still lists: 84061 in
+   * docs/wecom-protocol.md §Error codes), unless an open transfer is moving them.
    */
   private async markVanished(runId: string, userIds: string[]): Promise<number> {
     const vanished = await this.relations.findVanished(runId, userIds);

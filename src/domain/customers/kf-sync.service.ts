@@ -14,10 +14,10 @@ export function kfMessageText(m: KfMessage): string {
 }
 
 /**
- * Pulls WeChat-KF messages (kf_msg_or_event carries only a pull token, reference §2.7): kf/sync_msg from the
- * cursor persisted per open_kfid, looping while has_more. Each message becomes a timeline entry (source `kf`,
- * unique per msgid) and customer text runs the keyword rules; both are idempotent, so a crash between a batch
- * and its cursor save only repeats harmless work.
+ * Pulls WeChat-KF messages (kf_msg_or_event carries only a pull token,
+ * docs/wecom-protocol.md §WeChat customer service): kf/sync_msg from the cursor persisted per open_kfid, looping while
+ * has_more. Each message becomes a timeline entry (source `kf`, unique per msgid) and customer text runs the keyword
+ * rules; both are idempotent, so a crash between a batch and its cursor save only repeats harmless work.
  */
 export class KfSyncService {
   constructor(

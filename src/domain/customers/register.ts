@@ -49,7 +49,7 @@ import { ordersRouter } from '../../http/routes/orders.router.js';
 import { staffRouter } from '../../http/routes/staff.router.js';
 import { StaffAccessService } from '../auth/staff-access.service.js';
 
-/** Everything issue 4 builds, for the CLI (sync) and tests. */
+/** Everything the customer archive builds, for the CLI (sync) and tests. */
 export interface ArchiveModule {
   repos: {
     customers: CustomerRepository;
@@ -152,8 +152,8 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
 }
 
 /**
- * Wire issue 4 into the container: event handlers, `/api/v1` routers, and the default keyword rules seeded into
- * an empty table. Needs `c.wecom`; without a gateway the archive cannot work, so nothing is registered.
+ * Wire the customer archive into the container: event handlers, `/api/v1` routers, and the default keyword rules seeded
+ * into an empty table. Needs `c.wecom`; without a gateway the archive cannot work, so nothing is registered.
  */
 export async function registerArchive(c: Container): Promise<void> {
   const holder = c as Container & { wecom?: WecomGateway; archive?: ArchiveModule };

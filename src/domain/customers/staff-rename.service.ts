@@ -10,8 +10,8 @@ export type RenameCounts = Record<string, number>;
 
 /**
  * A member's account (userid) changed in WeCom, which an admin may do once per member (change_contact update_user
- * with NewUserID, reference §2.5). WeCom's APIs answer with the new userid from then on, so every row the bot keeps
- * under the old one moves to the new one, in one transaction:
+ * with NewUserID, docs/wecom-protocol.md §Member events). WeCom's APIs answer with the new userid from then on, so
+ * every row the bot keeps under the old one moves to the new one, in one transaction:
  *
  * - without it, the member's relations stayed `active` under the old userid for good (the nightly sync only
  *   reconciles members WeCom still lists), care messages planned the old userid as sender and WeCom refused them,

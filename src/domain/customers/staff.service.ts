@@ -6,12 +6,14 @@ import { NotFoundError, WecomApiError } from '../../shared/errors.js';
 
 /**
  * errcodes with which user/get (读取成员, doc path/90196) refuses one member while the API itself works
- * (reference §7): 60011 outside the app's visible range, 60111 no such userid, 40003 an invalid or resigned
- * userid. The member keeps whatever name the bot has; anything else is an operational error and propagates.
+ * (docs/wecom-protocol.md §Error codes): 60011 outside the app's visible range, 60111 no such userid, 40003 an invalid
+ * or resigned userid. The member keeps whatever name the bot has; anything else is an operational error and propagates.
  */
 const MEMBER_HIDDEN = new Set([60011, 60111, 40003]);
 
-/** user/get calls in flight at once: parallel reads draw 45033 (reference §5.3 "practical"). */
+/**
+ * user/get calls in flight at once: parallel reads draw 45033 (docs/wecom-protocol.md §API rate limits).
+ */
 const NAME_CONCURRENCY = 5;
 
 /** The staff.name column holds 100 characters; WeCom's names are 1–64 (doc path/90195). */
@@ -51,7 +53,10 @@ export class StaffService {
     return member;
   }
 
-  /** Record the members a sync listed (get_follow_user_list, reference §4.1); names are left alone. */
+  /**
+   * Record the members a sync listed (get_follow_user_list, docs/wecom-protocol.md §Staff and customer lists); names
+   * are left alone.
+   */
   recordListed(userids: string[]): Promise<void> {
     return this.staff.upsertMany(userids, this.clock.now().getTime());
   }
@@ -92,7 +97,7 @@ export class StaffService {
   /**
    * Look up the names of members never looked up before (new since the last sync). Channels call this when
    * their staff change, so the welcome's {{staff}} has a name without a WeCom call on the 20 s welcome path
-   * (reference §4.9).
+   * (docs/wecom-protocol.md §Welcome messages).
    */
   async ensureNames(userids: string[]): Promise<StaffNamesReport> {
     const unnamed = await this.staff.findUnnamed([...new Set(userids)]);

@@ -8,15 +8,19 @@ import type { DeliveryBatch, DeliveryRepository } from '../../persistence/reposi
 import type { Delivery } from './delivery.types.js';
 import { SkipReason } from './delivery.types.js';
 
-/** add_msg_template takes at most 10,000 external_userids per call (reference §4.10). */
+/** add_msg_template takes at most 10,000 external_userids per call (docs/wecom-protocol.md §Mass messages). */
 export const MAX_RECIPIENTS_PER_TASK = 10_000;
-// The KF 48-hour window: a customer can be messaged only within 48 h of their last message (reference §2.7).
+// The KF 48-hour window: a customer can be messaged only within 48 h of their last message
+// (docs/wecom-protocol.md §WeChat customer service).
 const KF_WINDOW_MS = 48 * 3_600_000;
-// message/send dedupe window: WeCom drops an identical message within it (≤ 4 h, reference §4.13). Resending a
-// reminder after a crash is therefore harmless.
+// message/send dedupe window: WeCom drops an identical message within it (≤ 4 h,
+// docs/wecom-protocol.md §App messages to staff). Resending a reminder after a crash is therefore harmless.
 const APP_DUP_CHECK_SECONDS = 4 * 3600;
 
-/** What the dispatcher reads about customers at send time (consent is re-checked when sending, reliability §2). */
+/**
+ * What the dispatcher reads about customers at send time (consent is re-checked when sending,
+ * docs/reliability.md §Consent at send time).
+ */
 export interface SendTimeFacts {
   /** Customers among `ids` who opted out of messages. */
   optedOut(ids: string[]): Promise<Set<string>>;
@@ -48,9 +52,10 @@ export interface DispatchCounts {
 
 /**
  * Sends due ledger rows. Mass messages are grouped by sender and identical content, ≤ 10,000 per
- * add_msg_template (reference §4.10), and each sender is reminded by app message. Inside quiet hours nothing is
- * submitted. Each call is bracketed: rows go `submitting` (with a batch row) before it, and get the msgid after
- * it; batches found still `submitting` later are reconciled against get_groupmsg_list_v2 before any re-send.
+ * add_msg_template (docs/wecom-protocol.md §Mass messages), and each sender is reminded by app message. Inside quiet
+ * hours nothing is submitted. Each call is bracketed: rows go `submitting` (with a batch row) before it, and get the
+ * msgid after it; batches found still `submitting` later are reconciled against get_groupmsg_list_v2 before any
+ * re-send.
  */
 export class DeliveryDispatcher {
   constructor(
@@ -62,7 +67,8 @@ export class DeliveryDispatcher {
     private readonly log: Logger,
     /**
      * Takes one app message from a member's share of WeCom's per-member cap (StaffMessenger.reserve); false when
-     * they are at it, since WeCom would drop the message silently (reference §5.3). Unset: no shared budget.
+     * they are at it, since WeCom would drop the message silently (docs/wecom-protocol.md §API rate limits). Unset: no
+     * shared budget.
      */
     private readonly appMessageBudget: (userid: string) => Promise<boolean> = async () => true,
   ) {}
@@ -73,7 +79,8 @@ export class DeliveryDispatcher {
     counts.reconciled = await this.reconcile(now);
     counts.expired = await this.repo.expireDue(now);
     if (isQuietTime(now, this.settings.quietHours)) {
-      // Held, not dropped: the rows stay planned until the window ends or they expire (reliability §2).
+      // Held, not dropped: the rows stay planned until the window ends or they expire
+      // (docs/reliability.md §Quiet hours and caps).
       counts.deferredQuiet = await this.repo.countDue(now);
       return counts;
     }
@@ -266,9 +273,9 @@ export class DeliveryDispatcher {
   private async reconcileMassTask(batch: DeliveryBatch, now: Date): Promise<void> {
     const rows = (await this.repo.batchDeliveries(batch.id)).filter((r) => r.status === 'submitting');
     const mine = new Set(rows.map((r) => r.externalUserId));
-    // The list range is ≤ 1 month (reference §4.11); the call happened within seconds after created_at. The lower
-    // bound is generous because created_at is stamped by WeCom's clock, not ours: missing the task here would mean
-    // sending it a second time (found by the SIGKILL test in test/e2e/care-birthday.test.ts).
+    // The list range is ≤ 1 month (docs/wecom-protocol.md §Mass message results); the call happened within seconds
+    // after created_at. The lower bound is generous because created_at is stamped by WeCom's clock, not ours: missing
+    // the task here would mean sending it a second time (found by the SIGKILL test in test/e2e/care-birthday.test.ts).
     const start = new Date(batch.createdAt.getTime() - 10 * 60_000);
     const end = new Date(Math.min(now.getTime(), batch.createdAt.getTime() + 86_400_000));
     let cursor: string | undefined;
@@ -303,7 +310,8 @@ function groupBy<T>(items: T[], key: (t: T) => string): T[][] {
   return [...m.values()];
 }
 
-// App messages are ≤ 2048 bytes (reference §4.13) and ≤ 30 per minute per member: pack reminders into few messages.
+// App messages are ≤ 2048 bytes (docs/wecom-protocol.md §App messages to staff) and ≤ 30 per minute per member: pack
+// reminders into few messages.
 function chunkReminders(rows: Delivery[]): Delivery[][] {
   const out: Delivery[][] = [];
   let cur: Delivery[] = [];

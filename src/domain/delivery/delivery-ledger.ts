@@ -36,8 +36,8 @@ function precheck(d: NewDelivery): string | null {
 /**
  * Plans messages into the ledger. The row is inserted first, under UNIQUE(source, customer, occasion), so a
  * repeated run finds the key taken and adds nothing. Then the caps are claimed as slots: our own per-day cap
- * and WeCom's mass quota (reference §5.1). Callers plan a customer's candidates in priority order, so the
- * highest-priority rule takes the day's slot and the others are recorded as skipped with the reason.
+ * and WeCom's mass quota (docs/wecom-protocol.md §Mass message quota). Callers plan a customer's candidates in priority
+ * order, so the highest-priority rule takes the day's slot and the others are recorded as skipped with the reason.
  */
 export class DeliveryLedger implements PlanSink {
   constructor(

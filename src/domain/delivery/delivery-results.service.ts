@@ -3,7 +3,10 @@ import { WecomApiError, toError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
 
-/** get_groupmsg_* right after creation may answer 41063 "still dispatching" (reference §4.11): just poll later. */
+/**
+ * get_groupmsg_* right after creation may answer 41063 "still dispatching"
+ * (docs/wecom-protocol.md §Mass message results): just poll later.
+ */
 const ERR_DISPATCHING = 41063;
 
 /** Counts of one poll. */
@@ -19,8 +22,9 @@ export interface ResultCounts {
 /**
  * The `delivery-results` job's work: for each submitted mass task due a poll, read the sender's task status
  * (get_groupmsg_task) and, once confirmed, every recipient's result (get_groupmsg_send_result) into the ledger:
- * 1 → sent, 2 → failed (not a friend), 3 → over_quota (reference §4.11, §5.1). A task nobody confirmed within
- * `taskExpiryDays` is cancelled and its rows expire.
+ * 1 → sent, 2 → failed (not a friend), 3 → over_quota
+ * (docs/wecom-protocol.md §Mass message results, §Mass message quota). A task nobody confirmed within `taskExpiryDays`
+ * is cancelled and its rows expire.
  */
 export class DeliveryResultsService {
   constructor(
@@ -40,7 +44,8 @@ export class DeliveryResultsService {
       try {
         const tasks = await this.wecom().getGroupMsgTask(batch.msgId);
         const task = tasks.find((t) => t.userId === batch.senderUserid);
-        // Task status 0 = not sent yet; any non-zero is sent (the doc says 2, its sample 1; reference §4.11).
+        // Task status 0 = not sent yet; any non-zero is sent (the doc says 2, its sample 1;
+        // docs/wecom-protocol.md §Mass message results).
         if (!task || task.status === 0) {
           const age = now.getTime() - (batch.submittedAt ?? batch.createdAt).getTime();
           if (age >= this.settings.taskExpiryDays * 86_400_000) {

@@ -1,6 +1,9 @@
 import { addDays, daysInMonth, parseLocalDate, weekdayOf } from '../../shared/dates.js';
 
-/** The corp's per-customer mass-message rule (reference §5.1: days-of-month by default, or 7/week, or 1/day). */
+/**
+ * The corp's per-customer mass-message rule (docs/wecom-protocol.md §Mass message quota: days-of-month by default, or
+ * 7/week, or 1/day).
+ */
 export type MassQuotaRule = 'days_of_month' | 'seven_per_week' | 'one_per_day';
 
 /** A cap period: its id (unique within the scope) and how many messages it allows. */
@@ -16,8 +19,9 @@ export function dailyCapPeriod(localDate: string, perDay: number): CapPeriod {
 }
 
 /**
- * WeCom's per-customer mass-message allowance for the period containing `localDate` (reference §5.1). Calendar
- * periods: a month allows as many messages as it has days; a week (Monday first, China's convention) allows 7.
+ * WeCom's per-customer mass-message allowance for the period containing `localDate`
+ * (docs/wecom-protocol.md §Mass message quota). Calendar periods: a month allows as many messages as it has days; a
+ * week (Monday first, China's convention) allows 7.
  */
 export function massQuotaPeriod(rule: MassQuotaRule, localDate: string): CapPeriod {
   const { year, month } = parseLocalDate(localDate);

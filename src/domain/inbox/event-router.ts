@@ -23,7 +23,7 @@ export interface HandlerContext {
 
 /**
  * A handler for one or more event kinds. Handlers must be idempotent: an event can run again after a crash or a
- * lost lease, and replaying it must change nothing (issue 4). Throwing means "retry later".
+ * lost lease, and replaying it must change nothing. Throwing means "retry later".
  */
 export interface EventHandler {
   readonly name: string;

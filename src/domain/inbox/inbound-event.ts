@@ -27,7 +27,7 @@ export function eventField(e: { fields: EventFields }, key: string): string | un
 }
 
 /**
- * The routing kind: MsgType, then Event, then ChangeType when present (reference §2.1).
+ * The routing kind: MsgType, then Event, then ChangeType when present (docs/wecom-protocol.md §Event XML).
  * `event/change_external_contact/add_external_contact`, `event/kf_msg_or_event`, `text`.
  */
 export function eventKind(fields: EventFields): string {
@@ -59,9 +59,10 @@ export function eventSubject(fields: EventFields): string | null {
 }
 
 /**
- * The idempotency key, built from the decrypted content (reference §1.6): a retry re-encrypts with a new random
- * prefix, so the ciphertext differs, but the plaintext does not. Messages with a MsgId dedupe on it; events hash
- * every field, because `FromUserName+CreateTime` collides for `sys` events raised in the same second.
+ * The idempotency key, built from the decrypted content (docs/wecom-protocol.md §Acknowledging callbacks): a retry
+ * re-encrypts with a new random prefix, so the ciphertext differs, but the plaintext does not. Messages with a MsgId
+ * dedupe on it; events hash every field, because `FromUserName+CreateTime` collides for `sys` events raised in the same
+ * second.
  */
 export function eventDedupeKey(fields: EventFields): string {
   const msgId = field(fields, 'MsgId');
@@ -91,10 +92,11 @@ export function deferredState<T>(e: { fields: EventFields }, handler: string): T
 
 /** Kinds whose handling races a WeCom deadline, claimed ahead of any backlog (the inbox's priority lane). */
 const URGENT_KINDS: ReadonlySet<string> = new Set([
-  // The welcome_code in an add event works for 20 s only (reference §4.9, §8 fact 7).
+  // The welcome_code in an add event works for 20 s only (docs/wecom-protocol.md §Welcome messages).
   'event/change_external_contact/add_external_contact',
   'event/change_external_contact/add_half_external_contact',
-  // A KF session's enter_session welcome_code is short-lived too, and it arrives only through kf/sync_msg (§2.7).
+  // A KF session's enter_session welcome_code is short-lived too, and it arrives only through kf/sync_msg
+  // (docs/wecom-protocol.md §WeChat customer service).
   'event/kf_msg_or_event',
 ]);
 

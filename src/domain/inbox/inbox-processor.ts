@@ -44,8 +44,9 @@ export interface InboxProcessorHooks {
 
 /**
  * Runs stored callbacks through their handlers. Any number of processes may run this against one database: claims
- * are leased and disjoint. A worker wakes the moment the local writer commits (a welcome_code lives 20 s, reference
- * §1.6), and otherwise polls, which is how events stored by another instance or left by a crash are picked up.
+ * are leased and disjoint. A worker wakes the moment the local writer commits (a welcome_code lives 20 s,
+ * docs/wecom-protocol.md §Welcome messages), and otherwise polls, which is how events stored by another instance
+ * or left by a crash are picked up.
  */
 export class InboxProcessor {
   private running = false;

@@ -20,7 +20,7 @@ interface Pending {
  * Stores callbacks durably with group commit: while one batch is being committed, arriving events queue up and
  * go in the next batch, so N concurrent callbacks cost one transaction instead of N. There is no artificial
  * delay: a lone event is written at once. `store()` resolves only after the commit, so the HTTP 200 that follows
- * always means "on disk" (reliability §0.1).
+ * always means "on disk" (docs/reliability.md §Acknowledge only what is stored).
  */
 export class InboxWriter {
   /** Emits 'stored' after each commit that added new events, to wake the workers (no polling delay). */

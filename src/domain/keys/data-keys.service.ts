@@ -44,7 +44,7 @@ export const ERASURE_KEY = 'erasure_key';
 
 /**
  * DATA_KEY management: the start-up check that the configured keys open this database, the stable erasure key, and
- * the rotation of every sealed value to the write key (reliability §3.2 "Keys and rotation"; §7 test 23).
+ * the rotation of every sealed value to the write key (docs/reliability.md §Personal data at rest, §Reliability tests, test 23).
  */
 export class DataKeysService {
   constructor(

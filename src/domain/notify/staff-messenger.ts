@@ -5,9 +5,10 @@ import type { Logger } from '../../shared/logger.js';
 import { WECOM_APP_TEXT_MAX_BYTES, byteLength } from '../../shared/template.js';
 
 /**
- * Half of WeCom's per-member caps (≤ 30 app messages per minute, ≤ 1,000 per hour, reference §5.3), counted in
- * calendar buckets: a sliding minute overlaps two calendar minutes, so 15 per calendar minute keeps every sliding
- * minute at 30 or under, and 500 per calendar hour every sliding hour at 1,000 or under.
+ * Half of WeCom's per-member caps (≤ 30 app messages per minute, ≤ 1,000 per hour,
+ * docs/wecom-protocol.md §API rate limits), counted in calendar buckets: a sliding minute overlaps two calendar
+ * minutes, so 15 per calendar minute keeps every sliding minute at 30 or under, and 500 per calendar hour every sliding
+ * hour at 1,000 or under.
  */
 export const STAFF_MESSAGE_CAPS: Readonly<BucketCaps> = Object.freeze({ perMinute: 15, perHour: 500 });
 
@@ -24,9 +25,10 @@ const DIGEST_LINES_MAX = 50;
 
 /**
  * App messages to staff (message/send) within WeCom's per-member caps. WeCom drops messages over the cap without an
- * error (reference §5.3), so a burst of churn alerts (a member's account blocked, many customers deleting them in a
- * minute) used to lose alerts silently. Each recipient's share is reserved first, across instances; members over
- * their cap get the text in a digest message, sent by the `staff-digest` job as soon as their budget allows.
+ * error (docs/wecom-protocol.md §API rate limits), so a burst of churn alerts (a member's account blocked, many
+ * customers deleting them in a minute) used to lose alerts silently. Each recipient's share is reserved first, across
+ * instances; members over their cap get the text in a digest message, sent by the `staff-digest` job as soon as their
+ * budget allows.
  */
 export class StaffMessenger {
   constructor(

@@ -32,7 +32,8 @@ const REMAINS_IN_WECOM = [
 ];
 
 /**
- * 删除个人信息: erase one customer's personal data from every table (PIPL art. 47; reliability §3.4, §7 test 25).
+ * 删除个人信息: erase one customer's personal data from every table (PIPL art. 47; docs/reliability.md §PIPL duties,
+ * §Reliability tests, test 25).
  *
  * The ExternalUserID is personal information only together with what it links to (PIPL art. 4: information
  * "related to an identified or identifiable natural person"). Once the profile, relations, timeline, notes, orders,

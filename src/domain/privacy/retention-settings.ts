@@ -4,7 +4,8 @@ const days = (d: number) => z.number().int().min(0).max(36_500).default(d);
 
 /**
  * How long personal data is kept (PIPL art. 19: the shortest period necessary; art. 17: the notice states it;
- * reliability §3.4). `config/care-rules.json` → `settings.retention`. Every period is in days; 0 keeps forever.
+ * docs/reliability.md §PIPL duties). `config/care-rules.json` → `settings.retention`. Every period is in days; 0 keeps
+ * forever.
  */
 export const retentionSettingsSchema = z.object({
   /**

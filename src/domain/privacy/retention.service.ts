@@ -16,8 +16,8 @@ export interface RetentionCounts {
 
 /**
  * Applies the retention periods (PIPL art. 19: keep personal information only as long as the purpose needs; art. 47
- * (1): delete once the period has expired; reliability §3.4). Each rule is independent and idempotent, so a run cut
- * short is finished by the next one.
+ * (1): delete once the period has expired; docs/reliability.md §PIPL duties). Each rule is independent and idempotent,
+ * so a run cut short is finished by the next one.
  */
 export class RetentionService {
   constructor(

@@ -3,7 +3,10 @@ import { signJsapi, signableUrl, type JsapiSignature } from '../../wecom/jssdk-s
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ValidationError } from '../../shared/errors.js';
 
-/** What ww.register needs from the server (reference §6.1): identity plus one signature per ticket. */
+/**
+ * What ww.register needs from the server (docs/wecom-protocol.md §JS-SDK registration): identity plus one signature per
+ * ticket.
+ */
 export interface JssdkConfig {
   corpId: string;
   agentId: number;
@@ -14,9 +17,9 @@ export interface JssdkConfig {
 }
 
 /**
- * Signs the sidebar page for the JS-SDK (reference §6.3). getCurExternalContact and sendChatMessage must be
- * registered with the app's identity, so both signatures are returned; the two tickets are different, and mixing
- * them up fails with 40093 in the client.
+ * Signs the sidebar page for the JS-SDK (docs/wecom-protocol.md §JS-SDK tickets and signatures). getCurExternalContact
+ * and sendChatMessage must be registered with the app's identity, so both signatures are returned; the two tickets are
+ * different, and mixing them up fails with 40093 in the client.
  */
 export class JssdkConfigService {
   constructor(
@@ -38,7 +41,8 @@ export class JssdkConfigService {
       throw new ValidationError(`只能为本站侧边栏页面签名（${origin}/sidebar/…）；经反向代理访问时请设置 PUBLIC_URL`, undefined, 'invalid_url');
     }
     if (this.identity.agentId === undefined) {
-      // agentConfig needs the app's AgentId (reference §6.1); without it the sidebar APIs cannot be registered.
+      // agentConfig needs the app's AgentId (docs/wecom-protocol.md §JS-SDK registration); without it the sidebar APIs
+      // cannot be registered.
       throw new AppError(503, 'agent_id_missing', '未配置 WECOM_AGENT_ID，无法为侧边栏签名', true);
     }
     const [corpTicket, agentTicket] = await Promise.all([this.wecom.getJsapiTicket(), this.wecom.getAgentTicket()]);

@@ -15,7 +15,7 @@ import { SelfOrigin } from '../../http/origin.js';
 /** Default quick replies shipped in config/. */
 export const DEFAULT_QUICK_REPLIES_FILE = resolve('config/quick-replies.json');
 
-/** WeCom's OAuth2 authorize page for web apps (reference §4.16). */
+/** WeCom's OAuth2 authorize page for web apps (docs/wecom-protocol.md §Staff sign-in for web pages). */
 export const WECOM_OAUTH_AUTHORIZE_URL = 'https://open.weixin.qq.com/connect/oauth2/authorize';
 
 /** The sidebar's parts, for tests. */
@@ -36,8 +36,9 @@ function authorizeUrlOf(c: Container): string {
 }
 
 /**
- * Wire the staff sidebar (聊天工具栏, reference §6.4) and its quick replies: `/sidebar/` pages and OAuth sign-in,
- * `/sidebar/api/*`, and `/api/v1/quick-replies`; seeds the default replies. Needs the archive (registerArchive).
+ * Wire the staff sidebar (聊天工具栏, docs/wecom-protocol.md §Chat toolbar sidebar) and its quick replies: `/sidebar/` pages
+ * and OAuth sign-in, `/sidebar/api/*`, and `/api/v1/quick-replies`; seeds the default replies. Needs the archive
+ * (registerArchive).
  */
 export async function registerSidebar(c: Container): Promise<void> {
   const holder = c as Container & { archive?: ArchiveModule; sidebar?: SidebarModule };

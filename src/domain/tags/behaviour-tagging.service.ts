@@ -52,11 +52,12 @@ const ORPHAN_BATCH = 5000;
  * tag, not a WeCom corp tag. Unlike a keyword or channel tag (one customer, one event), a behaviour rule can flip
  * hundreds of thousands of customers in one night (an RFM baseline moves, a cohort turns dormant), and WeCom tags
  * are per (staff, customer) relation: that is one mark_tag per relation per change against a corp-wide budget of
- * 10,000 calls/min shared with channel, keyword and manual tagging (reference §4.7, §5.3), with no callback to
- * confirm. Corp tags also count towards WeCom's 3000-tag limit (§4.6). They stay usable everywhere the bot
- * selects customers (`tag:沉睡`, broadcasts, care rules); to show one in the WeCom client, tag by hand or by a
- * keyword rule. If the rule names a tag that already exists in WeCom, the local rows reuse it (one tag in the
- * archive, not two), still without mark_tag.
+ * 10,000 calls/min shared with channel, keyword and manual tagging
+ * (docs/wecom-protocol.md §Tagging a customer, §API rate limits), with no callback to confirm. Corp tags also count
+ * towards WeCom's 3000-tag limit (docs/wecom-protocol.md §Corp tag library). They stay usable everywhere the bot
+ * selects customers (`tag:沉睡`, broadcasts, care rules); to show one in the WeCom client, tag by hand or by a keyword
+ * rule. If the rule names a tag that already exists in WeCom, the local rows reuse it (one tag in the archive, not
+ * two), still without mark_tag.
  */
 export class BehaviourTaggingService {
   constructor(

@@ -7,7 +7,7 @@ import type { Logger } from '../../shared/logger.js';
 import { WecomApiError } from '../../shared/errors.js';
 
 // 84061: no such relation (the staff deleted the customer or the add is half-done); 40096: id not visible.
-// Such a relation cannot be tagged; the local record still holds (reference §7).
+// Such a relation cannot be tagged; the local record still holds (docs/wecom-protocol.md §Error codes).
 const NO_RELATION_ERRCODES = new Set([84061, 40096]);
 
 /** rule_id on a relation's `wecom` row that the bot itself marked (so a rule may take it back later). */
@@ -15,8 +15,9 @@ export const BOT_MARK = '@bot';
 
 /**
  * Puts tags on customers and takes them off, locally and in WeCom. WeCom tags are per (staff, customer)
- * relation and API writes raise no callback (reference §4.7, §8 fact 4), so every write is mirrored into the
- * relation's `wecom` rows here. Each source owns its rows: a rule never removes what a person or WeCom put there.
+ * relation and API writes raise no callback (docs/wecom-protocol.md §Tagging a customer, §Follow relations), so every
+ * write is mirrored into the relation's `wecom` rows here. Each source owns its rows: a rule never removes what a
+ * person or WeCom put there.
  */
 export class CustomerTaggingService {
   constructor(

@@ -8,8 +8,9 @@ import { newId } from '../../shared/ids.js';
 import { DEFAULT_TAG_GROUP, parseTagRef } from './tag-ref.js';
 
 /**
- * Keeps the local tag library in step with WeCom's corp tags (reference §4.6, §2.4) and creates tags on demand.
- * Tag events carry only an id, so every change is handled by re-reading WeCom, which also makes replays harmless.
+ * Keeps the local tag library in step with WeCom's corp tags
+ * (docs/wecom-protocol.md §Corp tag library, §Tag library events) and creates tags on demand. Tag events carry only an
+ * id, so every change is handled by re-reading WeCom, which also makes replays harmless.
  */
 export class TagLibraryService {
   constructor(
@@ -39,8 +40,9 @@ export class TagLibraryService {
   }
 
   /**
-   * Apply a change_external_tag event (reference §2.4) by re-reading the tag or group. An id WeCom no longer
-   * returns is deleted; `shuffle` (order changes, possibly with an empty id) re-reads the whole library.
+   * Apply a change_external_tag event (docs/wecom-protocol.md §Tag library events) by re-reading the tag or group. An
+   * id WeCom no longer returns is deleted; `shuffle` (order changes, possibly with an empty id) re-reads the whole
+   * library.
    */
   async applyTagEvent(e: { id: string | undefined; tagType: string | undefined; changeType: string }): Promise<void> {
     const now = this.clock.now().getTime();
@@ -103,8 +105,9 @@ export class TagLibraryService {
   }
 
   /**
-   * The tags for these references, creating missing ones as WeCom corp tags (add_corp_tag, reference §4.6), in
-   * their named group or in 自动标签. add_corp_tag is not idempotent, so we always look locally first.
+   * The tags for these references, creating missing ones as WeCom corp tags (add_corp_tag,
+   * docs/wecom-protocol.md §Corp tag library), in their named group or in 自动标签. add_corp_tag is not idempotent, so we
+   * always look locally first.
    */
   async ensureTags(refs: string[]): Promise<Tag[]> {
     const out: Tag[] = [];

@@ -12,8 +12,9 @@ const PRESENCE_TTL_MS = 10_000;
  * Whether any transfer could explain a callback, asked at most every 10 s. Every add and delete callback reaches the
  * handler, and almost none belongs to a transfer; a lookup per callback cost the welcome path a query per add when
  * there was nothing to find. A transfer this instance starts clears the answer at once. One started on another
- * instance is seen within 10 s, and WeCom's takeover callbacks come 24 h after the request (reference §4.14); a
- * refusal that arrives sooner still ends up recorded by the `transfers` job.
+ * instance is seen within 10 s, and WeCom's takeover callbacks come 24 h after the request
+ * (docs/wecom-protocol.md §Customer transfers); a refusal that arrives sooner still ends up recorded by the `transfers`
+ * job.
  */
 export class TransferPresence {
   private knownNoneUntil = 0;
@@ -49,11 +50,12 @@ export class TransferPresence {
 }
 
 /**
- * The callbacks a transfer causes (reference §2.2, doc path/92125): the taker's add_external_contact, the handover's
- * del_external_contact with Source DELETE_BY_TRANSFER (在职继承), and transfer_fail, whose UserID is the taker's
- * (WeCom's answer on its developer forum). Registered after the archive's handlers, which keep doing their part
- * (relations, the DELETE_BY_TRANSFER no-alert rule); this one settles the transfer and, when the event belongs to a
- * transfer the bot requested, silences the inbox's own timeline line: the transfer's single entry tells the story.
+ * The callbacks a transfer causes (docs/wecom-protocol.md §Customer contact events, doc path/92125): the taker's
+ * add_external_contact, the handover's del_external_contact with Source DELETE_BY_TRANSFER (在职继承), and transfer_fail,
+ * whose UserID is the taker's (WeCom's answer on its developer forum). Registered after the archive's handlers, which
+ * keep doing their part (relations, the DELETE_BY_TRANSFER no-alert rule); this one settles the transfer and, when the
+ * event belongs to a transfer the bot requested, silences the inbox's own timeline line: the transfer's single entry
+ * tells the story.
  */
 export class TransferCallbackHandler implements EventHandler {
   readonly name = 'transfers.callbacks';

@@ -1,6 +1,7 @@
 /**
- * Chinese explanations of the WeCom errcodes a transfer can meet (reference §7, §4.14), shown per customer in the
- * API and the list. Pure, so the wording is tested without WeCom.
+ * Chinese explanations of the WeCom errcodes a transfer can meet
+ * (docs/wecom-protocol.md §Error codes, §Customer transfers), shown per customer in the API and the list. Pure, so the
+ * wording is tested without WeCom.
  */
 const MESSAGES: Record<number, string> = {
   40003: '成员不存在或已离职（无效的 UserID）',
@@ -24,5 +25,5 @@ export function transferKindLabel(kind: 'onjob' | 'resigned'): string {
   return kind === 'onjob' ? '在职继承' : '离职继承';
 }
 
-/** transfer_result statuses (reference §4.14) and what the bot records for each. */
+/** transfer_result statuses (docs/wecom-protocol.md §Customer transfers) and what the bot records for each. */
 export const RESULT_STATUS = { done: 1, waiting: 2, refused: 3, takerLimit: 4, noRecord: 5 } as const;

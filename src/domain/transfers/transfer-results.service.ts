@@ -25,9 +25,9 @@ export interface TransferPollCounts {
 
 /**
  * The `transfers` job's work: read transfer_result for every (kind, handover, takeover) pair with open transfers
- * (reference §4.14, cursor-paged) and record each customer's status. WeCom keeps one record per transfer, so a
- * customer transferred twice between the same pair has two; the last one listed is the newest, which is the open
- * one (older ones were recorded when they finished).
+ * (docs/wecom-protocol.md §Customer transfers, cursor-paged) and record each customer's status. WeCom keeps one record
+ * per transfer, so a customer transferred twice between the same pair has two; the last one listed is the newest, which
+ * is the open one (older ones were recorded when they finished).
  */
 export class TransferResultsService {
   constructor(
@@ -65,7 +65,8 @@ export class TransferResultsService {
 
   private async apply(t: Transfer, listed: TransferResult | undefined, now: Date, counts: TransferPollCounts): Promise<void> {
     // For a call whose outcome we never heard, only a record planned after it is ours: WeCom sets takeover_time to
-    // the request time + 24 h (reference §4.14), and an older record belongs to an earlier, finished transfer.
+    // the request time + 24 h (docs/wecom-protocol.md §Customer transfers), and an older record belongs to an earlier,
+    // finished transfer.
     const r = t.status === 'requested' && (!listed?.takeoverAt || listed.takeoverAt.getTime() < t.requestedAt.getTime()) ? undefined : listed;
     if (!r) {
       if (t.status === 'requested') {
@@ -89,7 +90,7 @@ export class TransferResultsService {
         if (await this.settlement.reject(t, 'taker_limit', now)) counts.takerLimit++;
         return;
       default:
-        // 5 (no transfer record) or a status the reference does not list: nothing will happen to this customer.
+        // 5 (no transfer record) or a status WeCom does not document: nothing will happen to this customer.
         if (await this.transfers.setOutcome(t.id, { status: 'failed', message: `企业微信无接替记录（状态 ${r.status}）` }, now)) counts.failed++;
     }
   }

@@ -12,8 +12,9 @@ export const TRANSFER_TIMELINE_SOURCE = 'transfer';
 
 /**
  * Applies a transfer's final outcome, whoever learns it first: the `transfers` job (transfer_result) or a callback
- * (add_external_contact / del_external_contact DELETE_BY_TRANSFER / transfer_fail, reference §2.2). The status
- * change is a compare-and-set on an open row, so the second to arrive changes nothing and writes no second entry.
+ * (add_external_contact / del_external_contact DELETE_BY_TRANSFER / transfer_fail,
+ * docs/wecom-protocol.md §Customer contact events). The status change is a compare-and-set on an open row, so the
+ * second to arrive changes nothing and writes no second entry.
  */
 export class TransferSettlement {
   constructor(

@@ -8,9 +8,9 @@ import { ValidationError, WecomApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { transferErrorMessage } from './transfer-messages.js';
 
-/** ≤ 100 customers per transfer_customer call (reference §4.14). */
+/** ≤ 100 customers per transfer_customer call (docs/wecom-protocol.md §Customer transfers). */
 export const TRANSFER_BATCH = 100;
-/** The takeover happens 24 h after WeCom accepts the request (reference §4.14). */
+/** The takeover happens 24 h after WeCom accepts the request (docs/wecom-protocol.md §Customer transfers). */
 const TAKEOVER_DELAY_MS = 24 * 3600 * 1000;
 /** One request covers at most this many customers: 100 WeCom calls, answered within one HTTP request. */
 export const MAX_CUSTOMERS_PER_REQUEST = 10_000;
@@ -22,13 +22,13 @@ export interface TransferRequestInput {
   takeover: string;
   customers?: string[];
   audience?: string;
-  /** transfer_success_msg, on-job only, ≤ 200 characters (reference §4.14). */
+  /** transfer_success_msg, on-job only, ≤ 200 characters (docs/wecom-protocol.md §Customer transfers). */
   message?: string;
 }
 
 /**
  * At most this many entries of get_unassigned_list are read for one request (100 calls of 1000), to stay well inside
- * WeCom's rate limits (§5.3); beyond it the answer says `isTruncated`.
+ * WeCom's rate limits (docs/wecom-protocol.md §API rate limits); beyond it the answer says `isTruncated`.
  */
 export const UNASSIGNED_MAX = 100_000;
 
@@ -63,7 +63,8 @@ export type AudienceResolver = (audience: string) => { sql: string; params: unkn
 
 /**
  * 客户继承: an operator hands a staff member's customers to another, on-job (在职继承) or after they left (离职继承),
- * reference §4.14. Each customer is one row; a WeCom error for one customer never blocks the others.
+ * docs/wecom-protocol.md §Customer transfers. Each customer is one row; a WeCom error for one customer never blocks the
+ * others.
  */
 export class TransferService {
   constructor(
@@ -76,7 +77,7 @@ export class TransferService {
     private readonly presence?: { invalidate(): void },
     /**
      * Told when WeCom accepted a resigned transfer (离职继承) of `handover`'s customers: WeCom refuses those with
-     * 40097 while the member still works, so the member has left (reference §4.14).
+     * 40097 while the member still works, so the member has left (docs/wecom-protocol.md §Customer transfers).
      */
     private readonly onResignationConfirmed?: (handover: string) => Promise<void>,
   ) {}
@@ -137,8 +138,9 @@ export class TransferService {
 
   /**
    * 离职待分配: customers of members who left that nobody has taken over yet, as WeCom lists them
-   * (get_unassigned_list, §4.14), read in full (at most UNASSIGNED_MAX) and paged here, with the archive's names.
-   * They may include customers the bot never archived; `POST /transfers` with kind `resigned` hands them over.
+   * (get_unassigned_list, docs/wecom-protocol.md §Customer transfers), read in full (at most UNASSIGNED_MAX) and paged
+   * here, with the archive's names. They may include customers the bot never archived; `POST /transfers` with kind
+   * `resigned` hands them over.
    */
   async unassigned(filter: { handover?: string; page: number; pageSize: number }): Promise<{ items: UnassignedItem[]; total: number; isTruncated: boolean }> {
     const all: UnassignedCustomer[] = [];

@@ -15,7 +15,7 @@ export function presentTags(rows: CustomerTag[]) {
   return [...byId.values()];
 }
 
-/** Phone numbers are shown to admins and operators; staff see a mask (issue 4: PII by role). */
+/** Phone numbers are shown to admins and operators; staff see a mask (personal data by role). */
 export function presentPhone(phone: string | null, viewer: Viewer): string | null {
   if (!phone) return null;
   if (viewer.role !== 'staff') return phone;

@@ -23,7 +23,10 @@ export interface CallbackRouterDeps {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
-  /** Answer 503 when the durable commit has not happened by then (WeCom waits 5 s, reference §1.6). */
+  /**
+   * Answer 503 when the durable commit has not happened by then (WeCom waits 5 s,
+   * docs/wecom-protocol.md §Acknowledging callbacks).
+   */
   storeTimeoutMs?: number;
 }
 
@@ -49,7 +52,8 @@ async function readBody(ctx: Context, limit: number): Promise<string> {
 /**
  * `GET/POST /wecom/callback`. POST answers 200 with an empty body only after the event is committed; a redelivery
  * also gets 200 and stores nothing; refused input gets 400/403 and is never processed; a database that cannot take
- * the event gets 503 so that WeCom retries (reference §1.6, reliability §0.1).
+ * the event gets 503 so that WeCom retries (docs/wecom-protocol.md §Acknowledging callbacks,
+ * docs/reliability.md §Acknowledge only what is stored).
  */
 export function callbackRouter(d: CallbackRouterDeps): Router {
   const router = new Router({ sensitive: true });
@@ -76,7 +80,7 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
         replayWindowSeconds: d.replayWindowSeconds,
         onNextKey,
       });
-      // The bare plaintext: no quotes, no BOM, no newline (reference §1.2).
+      // The bare plaintext: no quotes, no BOM, no newline (docs/wecom-protocol.md §URL verification).
       ctx.type = 'text/plain';
       ctx.body = echo;
     } catch (err) {
@@ -107,8 +111,9 @@ export function callbackRouter(d: CallbackRouterDeps): Router {
       d.metrics.callbackReceived.inc({ kind, result: isNew ? 'new' : 'duplicate' });
       if (!isNew) d.log.info({ kind }, 'duplicate callback acknowledged');
     } catch (err) {
-      // Not stored means not acknowledged: WeCom will deliver it again (reference §1.6). After a DeadlineError the
-      // commit may still land, and WeCom's retry is then a duplicate.
+      // Not stored means not acknowledged: WeCom will deliver it again
+      // (docs/wecom-protocol.md §Acknowledging callbacks). After a DeadlineError the commit may still land, and WeCom's
+      // retry is then a duplicate.
       d.metrics.callbackRejected.inc({ reason: err instanceof DeadlineError ? 'store_timeout' : 'store_failed' });
       d.log.warn({ err: toError(err).message }, 'callback could not be stored; answering 503');
       ctx.status = 503;

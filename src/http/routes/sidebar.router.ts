@@ -40,7 +40,10 @@ export interface SidebarPageDeps {
   sessions: StaffSessionService;
   corpId: string;
   agentId: number | undefined;
-  /** WeCom's OAuth authorize endpoint (reference §4.16), or the sandbox's stand-in when offline. */
+  /**
+   * WeCom's OAuth authorize endpoint (docs/wecom-protocol.md §Staff sign-in for web pages), or the sandbox's stand-in
+   * when offline.
+   */
   authorizeUrl: string;
   /**
    * This site's origin (PUBLIC_URL, or in sandbox mode the listen URL): the OAuth redirect_uri's, which must be the
@@ -53,9 +56,9 @@ export interface SidebarPageDeps {
 }
 
 /**
- * `/sidebar/`: the staff sidebar page (聊天工具栏, reference §6.4), its assets, and the OAuth sign-in that gives it a
- * staff identity (§4.16): without a session the page redirects to WeCom's authorize URL, and
- * `/sidebar/oauth/callback` turns the code into a session cookie.
+ * `/sidebar/`: the staff sidebar page (聊天工具栏, docs/wecom-protocol.md §Chat toolbar sidebar), its assets, and the OAuth
+ * sign-in that gives it a staff identity (docs/wecom-protocol.md §Staff sign-in for web pages): without a session the
+ * page redirects to WeCom's authorize URL, and `/sidebar/oauth/callback` turns the code into a session cookie.
  */
 export function sidebarRouter(d: SidebarPageDeps): Router {
   const wecomJs = readFileSync(require.resolve('@wecom/jssdk/dist/wecom.global.prod.js'), 'utf8');
@@ -70,7 +73,8 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
       appid: d.corpId,
       redirect_uri: `${d.origin.get()}/sidebar/oauth/callback`,
       response_type: 'code',
-      // snsapi_base: silent, userid only; agentid names the app whose 可信域名 the redirect must match (§4.16).
+      // snsapi_base: silent, userid only; agentid names the app whose 可信域名 the redirect must match
+      // (docs/wecom-protocol.md §Staff sign-in for web pages).
       scope: 'snsapi_base',
       state,
     });
@@ -130,7 +134,8 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
         d.log.info({ code: err.code }, 'sidebar sign-in refused');
         return errorPage(ctx, err.status, err.status === 403 ? '无法使用侧边栏' : '登录失败', err.message, err.status !== 403);
       }
-      // WeCom unreachable or refusing (e.g. 60020 untrusted IP, reference §7): operational, the person can retry.
+      // WeCom unreachable or refusing (e.g. 60020 untrusted IP, docs/wecom-protocol.md §Error codes): operational, the
+      // person can retry.
       d.log.warn({ err: toError(err).message }, 'sidebar sign-in failed');
       return errorPage(ctx, 502, '暂时无法登录', '暂时无法连接企业微信，请稍后重试');
     }
@@ -142,7 +147,8 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.body = body;
   };
-  // The JS-SDK's browser build (global `ww`) from node_modules, so the page needs no CDN (reference §6.1).
+  // The JS-SDK's browser build (global `ww`) from node_modules, so the page needs no CDN
+  // (docs/wecom-protocol.md §JS-SDK registration).
   router.get('/sidebar/assets/wecom.js', allow(publicRoute('the sidebar page and its sign-in: OAuth proves who the member is')), asset(wecomJs));
   router.get('/sidebar/assets/sidebar.js', allow(publicRoute('the sidebar page and its sign-in: OAuth proves who the member is')), asset(pageJs));
   return router;

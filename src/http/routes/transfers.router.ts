@@ -18,7 +18,8 @@ const createBody = z
     takeover: userid,
     customers: z.array(z.string().trim().min(1).max(64)).min(1, '至少一位客户').max(MAX_CUSTOMERS_PER_REQUEST).optional(),
     audience: z.string().max(4000).optional(),
-    // transfer_success_msg: ≤ 200 characters (reference §4.14), counted as WeCom does, by code point.
+    // transfer_success_msg: ≤ 200 characters (docs/wecom-protocol.md §Customer transfers), counted as WeCom does, by
+    // code point.
     message: z
       .string()
       .trim()
@@ -46,7 +47,8 @@ export function transfersRouter(transfers: TransferService): Router {
     const { items, total } = await transfers.list({ ...q, status: q.status as (typeof TRANSFER_STATUSES)[number] | undefined });
     ctx.body = { items: items.map(presentTransfer), total };
   });
-  // 离职待分配: customers of departed members nobody has taken over yet (WeCom's list, §4.14).
+  // 离职待分配: customers of departed members nobody has taken over yet (WeCom's list,
+  // docs/wecom-protocol.md §Customer transfers).
   router.get('/unassigned', allow(api(OPERATORS, 'all')), async (ctx) => {
     const q = parseInput(pageQuery.extend({ handover: userid.optional() }), ctx.query);
     const { items, total, isTruncated } = await transfers.unassigned(q);

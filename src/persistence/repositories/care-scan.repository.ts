@@ -77,7 +77,7 @@ function toScanned(r: Row): ScannedCustomer {
 const marks = (n: number) => Array(n).fill('?').join(',');
 
 /**
- * Read-only queries over the archive (issue 4's tables) for care planning, win-back and send-time checks.
+ * Read-only queries over the customer archive's tables for care planning, win-back and send-time checks.
  * Every scan is keyset-paged on the primary key, so memory stays flat whatever the number of customers.
  */
 export class CareScanRepository {
@@ -105,7 +105,8 @@ export class CareScanRepository {
 
   /**
    * The sender of each customer: among active follow relations, the most recently added one ('latest', which
-   * approximates WeCom's "last interacted" member, reference §4.10) or the first ('earliest'); ties by userid.
+   * approximates WeCom's "last interacted" member, docs/wecom-protocol.md §Mass messages) or the first ('earliest');
+   * ties by userid.
    */
   async sendersOf(ids: string[], policy: 'latest' | 'earliest'): Promise<Map<string, Sender>> {
     const out = new Map<string, Sender>();

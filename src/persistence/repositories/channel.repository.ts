@@ -8,7 +8,7 @@ export interface ChannelWelcome {
   attachments?: unknown[];
 }
 
-/** A channel QR code (渠道活码): a 「联系我」 contact way with a unique state (reference §4.8). */
+/** A channel QR code (渠道活码): a 「联系我」 contact way with a unique state (docs/wecom-protocol.md §Contact ways). */
 export interface Channel {
   id: string;
   name: string;

@@ -18,7 +18,10 @@ export interface CustomerBirthday {
   leapMonth: boolean;
 }
 
-/** The customer profile fields WeCom owns (externalcontact/get `external_contact`, reference §4.3). */
+/**
+ * The customer profile fields WeCom owns (externalcontact/get `external_contact`,
+ * docs/wecom-protocol.md §Customer details).
+ */
 export interface CustomerProfile {
   externalUserId: string;
   name: string;
@@ -274,8 +277,9 @@ export class CustomerRepository {
     const clauses = [where.sql];
     const params = [...where.params];
     if (q) {
-      // A phone matches by its whole number only, and only when q is written as one (docs/security.md §Phone
-      // search). Under every configured DATA_KEY: during a key rotation some phones are still indexed under the old one.
+      // A phone matches by its whole number only, and only when q is written as one
+      // (docs/security.md §Phone search). Under every configured DATA_KEY: during a key rotation some phones are still
+      // indexed under the old one.
       const phone = wholePhoneQuery(q);
       const phoneIndexes = phone ? this.cipher.blindIndexes(phone) : [];
       const byPhone = phoneIndexes.length > 0 ? ` OR c.phone_index IN (${phoneIndexes.map(() => '?').join(',')})` : '';

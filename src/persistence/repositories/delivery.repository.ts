@@ -128,7 +128,7 @@ function toBatch(r: BatchRow): DeliveryBatch {
 
 const marks = (n: number) => Array(n).fill('?').join(',');
 
-/** A recipient's result as WeCom reported it (reference §4.11). */
+/** A recipient's result as WeCom reported it (docs/wecom-protocol.md §Mass message results). */
 export interface RecipientResult {
   externalUserId: string;
   /** 0 not sent, 1 sent, 2 not a friend, 3 over quota. */
@@ -286,7 +286,10 @@ export class DeliveryRepository {
     });
   }
 
-  /** WeCom accepted a mass task: store its msgid; `failList` customers are failed (reference §4.10 fail_list). */
+  /**
+   * WeCom accepted a mass task: store its msgid; `failList` customers are failed (`fail_list`,
+   * docs/wecom-protocol.md §Mass messages).
+   */
   async markBatchSubmitted(batchId: string, msgId: string, failList: string[], now: Date, nextPollAt: Date): Promise<void> {
     await this.db.tx(async (em) => {
       await em.query(`UPDATE delivery_batches SET status = 'submitted', msgid = ?, submitted_at = ?, next_poll_at = ? WHERE id = ? AND status = 'submitting'`, [
@@ -372,7 +375,10 @@ export class DeliveryRepository {
     return r ? toBatch(r) : null;
   }
 
-  /** Apply WeCom's per-recipient results (reference §4.11): 1 sent, 2 not a friend, 3 over quota; 0 stays. */
+  /**
+   * Apply WeCom's per-recipient results (docs/wecom-protocol.md §Mass message results): 1 sent, 2 not a friend, 3 over
+   * quota; 0 stays.
+   */
   async applyResults(batchId: string, results: RecipientResult[], now: Date): Promise<number> {
     let changed = 0;
     await this.db.tx(async (em) => {

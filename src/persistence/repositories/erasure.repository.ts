@@ -29,9 +29,9 @@ export interface ErasureRecord {
 }
 
 /**
- * The SQL of a customer's erasure (PIPL art. 47, reliability §3.4 and §7 test 25), one method per table group, each
- * its own transaction: a group is all-or-nothing, and a crash between groups is finished by erasing again (every
- * statement matches on the raw ExternalUserID, which a finished group no longer holds).
+ * The SQL of a customer's erasure (PIPL art. 47, docs/reliability.md §PIPL duties, §Reliability tests, test 25), one
+ * method per table group, each its own transaction: a group is all-or-nothing, and a crash between groups is finished
+ * by erasing again (every statement matches on the raw ExternalUserID, which a finished group no longer holds).
  */
 export class ErasureRepository {
   constructor(private readonly db: Db) {}
@@ -51,7 +51,8 @@ export class ErasureRepository {
       customer_tags: await execIn(em, 'DELETE FROM customer_tags WHERE external_user_id = ?', [ext]),
       notes: await execIn(em, 'DELETE FROM notes WHERE external_user_id = ?', [ext]),
       orders: await execIn(em, 'DELETE FROM orders WHERE external_user_id = ?', [ext]),
-      // type 2 = external contact (reference §4.12); a staff member with the same id string is not this person.
+      // type 2 = external contact (docs/wecom-protocol.md §Customer groups); a staff member with the same id string is
+      // not this person.
       group_chat_members: await execIn(em, 'DELETE FROM group_chat_members WHERE member_id = ? AND type = 2', [ext]),
       follow_relations: await execIn(em, 'DELETE FROM follow_relations WHERE external_user_id = ?', [ext]),
       // Transfer records (客户继承) name the customer; an open one is dropped too, and WeCom's later callbacks about

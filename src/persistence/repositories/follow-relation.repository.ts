@@ -83,8 +83,9 @@ export class FollowRelationRepository {
 
   /**
    * Write WeCom's view of a relation. A relation the customer or staff ended stays ended unless `reactivate` (a
-   * newer add event): WeCom keeps serving a one-way relation after del_follow_user (reference §7, 84061), so a
-   * re-read alone must not resurrect it. Returns the status before (null: new) and after.
+   * newer add event): WeCom keeps serving a one-way relation after del_follow_user
+   * (docs/wecom-protocol.md §Error codes, 84061), so a re-read alone must not resurrect it. Returns the status before
+   * (null: new) and after.
    */
   async upsertProfileInTx(
     em: EntityManager,

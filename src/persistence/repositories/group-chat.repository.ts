@@ -1,7 +1,7 @@
 import type { Db } from '../db.js';
 import { upsertSql } from './sql-upsert.js';
 
-/** A customer group and its members as groupchat/get reports them (reference §4.12). */
+/** A customer group and its members as groupchat/get reports them (docs/wecom-protocol.md §Customer groups). */
 export interface GroupChatSnapshot {
   chatId: string;
   name: string;

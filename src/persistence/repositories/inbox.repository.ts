@@ -106,7 +106,8 @@ export class InboxRepository {
   /**
    * Insert a batch as one multi-row statement (group commit: one fsync for many callbacks). Returns, per input, whether it
    * was new. A duplicate in the batch fails the multi-row insert, so the batch then falls back to row-by-row inserts
-   * where ER_DUP_ENTRY / SQLITE_CONSTRAINT means "already stored" (reliability §5: never trust affectedRows).
+   * where ER_DUP_ENTRY / SQLITE_CONSTRAINT means "already stored" (docs/reliability.md §Database idioms: never trust
+   * affectedRows).
    *
    * A deadlock takes the same fallback. Several instances behind a load balancer receive the same redelivered events,
    * and two multi-row inserts that share keys in different orders lock them in different orders (InnoDB 1213). The
@@ -115,8 +116,9 @@ export class InboxRepository {
    */
   async insertBatch(events: NewInboxEvent[], now: number, opts: { timeoutMs?: number } = {}): Promise<boolean[]> {
     if (events.length === 0) return [];
-    // The queue lane is decided in the statement itself, against committed rows (docs/inbox.md §Claims that stay
-    // flat): an event waits (NULL) when its subject has an unfinished event, or an earlier one in this batch.
+    // The queue lane is decided in the statement itself, against committed rows
+    // (docs/inbox.md §Claims that stay flat): an event waits (NULL) when its subject has an unfinished event, or an
+    // earlier one in this batch.
     const rows = (inBatch: boolean) => {
       const seen = new Set<string>();
       return events.map((e) => {
@@ -163,7 +165,7 @@ export class InboxRepository {
    * Claim up to `limit` due events with a lease. An event is due when it is pending (or its lease ran out) and no
    * earlier event of the same subject is still pending or running, so one customer's events run in received order.
    * Parked (`failed`) events do not block later ones. Due events in the priority lane go first, so an add whose
-   * welcome_code expires in 20 s does not wait behind a backlog (reference §4.9).
+   * welcome_code expires in 20 s does not wait behind a backlog (docs/wecom-protocol.md §Welcome messages).
    */
   async claim(limit: number | LaneLimits, now: number, leaseMs: number, urgentLeaseMs = leaseMs): Promise<ClaimedEvent[]> {
     const leaseOwner = randomUUID();
@@ -192,9 +194,9 @@ export class InboxRepository {
       rows.sort((a, b) => Number(b.priority ?? 0) - Number(a.priority ?? 0) || Number(a.id) - Number(b.id));
     } else {
       rows = await this.db.withMysqlTransaction(async (query) => {
-        // SKIP LOCKED: concurrent workers in any process take disjoint rows without waiting (reliability §6.2).
-        // The lane first, through its own index, then the backlog; rows locked by this transaction may come back
-        // from the second read and are dropped.
+        // SKIP LOCKED: concurrent workers in any process take disjoint rows without waiting
+        // (docs/reliability.md §Claiming queue rows). The lane first, through its own index, then the backlog; rows
+        // locked by this transaction may come back from the second read and are dropped.
         // Only ready rows are read (docs/inbox.md §Claims that stay flat).
         const urgent: Row[] = lanes.urgent <= 0 ? [] : await query(
           `SELECT * FROM inbox_events WHERE queue_lane = 1 AND status IN ${ACTIVE} AND available_at <= ?
@@ -490,9 +492,9 @@ export class InboxRepository {
     if (!row) throw new NotFoundError(`事件 ${id} 不存在`, 'event_not_found');
     const [stored] = await this.db.query<{ payload: string | null; dedupe_key: string }>('SELECT payload, dedupe_key FROM inbox_events WHERE id = ?', [id]);
     if (!stored?.payload) throw new ConflictError(`事件 ${id} 的内容已按保留期限或删除请求清除，无法重放 / its payload was purged`, 'event_purged');
-    // A replay handles the event from the start: what an urgent part kept for the rest (docs/inbox.md §Deadline
-    // first) is WeCom's view at that time, and handling it again would write that old view back over a newer one.
-    // (A payload this key cannot open is left as it is: the claim parks it, saying why.)
+    // A replay handles the event from the start: what an urgent part kept for the rest
+    // (docs/inbox.md §Deadline first) is WeCom's view at that time, and handling it again would write that old view
+    // back over a newer one. (A payload this key cannot open is left as it is: the claim parks it, saying why.)
     let fresh: string | null = null;
     try {
       const fields = this.open({ payload: stored.payload, dedupe_key: stored.dedupe_key } as Row);

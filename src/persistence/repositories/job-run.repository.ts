@@ -68,7 +68,8 @@ export interface ClaimInput {
 
 /**
  * `job_runs`: the durable claim and the record of every run. The UNIQUE (job, occasion_key) key elects exactly one
- * instance per occasion; claim rows are never deleted on completion (reliability §6.3).
+ * instance per occasion; claim rows are never deleted on completion
+ * (docs/reliability.md §Scheduler claims across instances).
  */
 export class JobRunRepository {
   constructor(private readonly db: Db) {}

@@ -1,7 +1,10 @@
 import type { Db } from '../db.js';
 import { upsertSql } from './sql-upsert.js';
 
-/** kf/sync_msg cursors, one per open_kfid (reference §2.7: persist next_cursor per account). */
+/**
+ * kf/sync_msg cursors, one per open_kfid (docs/wecom-protocol.md §WeChat customer service: persist next_cursor per
+ * account).
+ */
 export class KfCursorRepository {
   constructor(private readonly db: Db) {}
 

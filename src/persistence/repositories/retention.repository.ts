@@ -13,10 +13,10 @@ export interface SweepOptions {
 }
 
 /**
- * The retention purge's SQL (PIPL art. 19, reliability §3.4). Every sweep walks its table in keyset order (id > last)
- * and changes at most `batch` rows per autocommitted statement, so no statement holds a lock for long however large
- * the table; a dry run walks the same keys and only counts. The rows picked are re-checked in the write, so a row
- * that changed in between (an event replayed, a delivery still moving) is left alone.
+ * The retention purge's SQL (PIPL art. 19, docs/reliability.md §PIPL duties). Every sweep walks its table in keyset
+ * order (id > last) and changes at most `batch` rows per autocommitted statement, so no statement holds a lock for long
+ * however large the table; a dry run walks the same keys and only counts. The rows picked are re-checked in the write,
+ * so a row that changed in between (an event replayed, a delivery still moving) is left alone.
  */
 export class RetentionRepository {
   constructor(private readonly db: Db) {}

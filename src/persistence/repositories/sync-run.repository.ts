@@ -3,7 +3,10 @@ import type { Db } from '../db.js';
 /** Where a full sync is; persisted after every page so a crashed run resumes there. */
 export interface SyncProgress {
   userIds: string[];
-  /** Index of the current chunk of ≤ 100 userids (batch/get_by_user's limit, reference §4.4). */
+  /**
+   * Index of the current chunk of ≤ 100 userids (batch/get_by_user's limit,
+   * docs/wecom-protocol.md §Batch customer details).
+   */
   chunk: number;
   cursor: string;
   pairs: number;

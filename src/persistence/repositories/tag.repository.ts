@@ -105,7 +105,10 @@ export class TagRepository {
     return { groupIds: groups.map((g) => g.id), tagIds: tags.map((t) => t.id) };
   }
 
-  /** The live library, groups then tags in WeCom's order (larger `order` first, reference §4.6). */
+  /**
+   * The live library, groups then tags in WeCom's order (larger `order` first,
+   * docs/wecom-protocol.md §Corp tag library).
+   */
   async listLibrary(): Promise<{ groups: TagGroup[]; tags: Tag[] }> {
     const groups = await this.db.query<{ id: string; name: string; sort_order: number | string; source: TagSource; deleted_at: null }>(
       'SELECT * FROM tag_groups WHERE deleted_at IS NULL ORDER BY sort_order DESC, name',
@@ -142,8 +145,8 @@ export class TagRepository {
   }
 
   /**
-   * Make the `wecom` tags of one relation exactly `tagIds` (WeCom's view after a re-read, reference §4.7).
-   * Returns whether anything changed.
+   * Make the `wecom` tags of one relation exactly `tagIds` (WeCom's view after a re-read,
+   * docs/wecom-protocol.md §Tagging a customer). Returns whether anything changed.
    */
   async replaceRelationWecomTagsInTx(em: EntityManager, ext: string, userid: string, tagIds: string[], now: number): Promise<boolean> {
     const rows: { tag_id: string }[] = await em.query("SELECT tag_id FROM customer_tags WHERE external_user_id = ? AND userid = ? AND source = 'wecom'", [ext, userid]);

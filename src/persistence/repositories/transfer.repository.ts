@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import { placeholders } from './sql-upsert.js';
 
-/** 在职继承 (on-job) or 离职继承 (resigned), reference §4.14. */
+/** 在职继承 (on-job) or 离职继承 (resigned), docs/wecom-protocol.md §Customer transfers. */
 export type TransferKind = 'onjob' | 'resigned';
 
 /** Lifecycle of one customer's transfer. `requested` and `waiting` are open; the rest are final. */

@@ -4,10 +4,11 @@ import { aad } from '../sealed-columns.js';
 import { refreshAtFor, type Expiring, type SharedCredentialStore } from '../../wecom/client/token-cache.js';
 
 /**
- * WeCom access tokens and JS-SDK tickets shared by every instance on one MySQL (reliability §3.5): one row per
- * credential, refreshed by whoever holds its row lock while the others wait and then reuse the result, so gettoken
- * runs once per expiry however many instances there are ("不能频繁调用gettoken", reference §3). Values are
- * credentials, so they are encrypted like any other secret at rest.
+ * WeCom access tokens and JS-SDK tickets shared by every instance on one MySQL
+ * (docs/reliability.md §Shared WeCom credentials): one row per credential, refreshed by whoever holds its row lock
+ * while the others wait and then reuse the result, so gettoken runs once per expiry however many instances there are
+ * ("不能频繁调用gettoken", docs/wecom-protocol.md §Access tokens). Values are credentials, so they are encrypted like any
+ * other secret at rest.
  */
 export class WecomCredentialRepository implements SharedCredentialStore {
   constructor(

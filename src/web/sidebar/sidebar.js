@@ -1,5 +1,6 @@
-// The staff sidebar (聊天工具栏, reference §6.4). It talks only to /sidebar/api/*, authenticated by the HttpOnly session
-// cookie the server set after WeCom's OAuth; every write carries X-Requested-With, which the server requires (CSRF).
+// The staff sidebar (聊天工具栏, docs/wecom-protocol.md §Chat toolbar sidebar). It talks only to /sidebar/api/*,
+// authenticated by the HttpOnly session cookie the server set after WeCom's OAuth; every write carries
+// X-Requested-With, which the server requires (CSRF).
 (() => {
   'use strict';
   const $ = (id) => document.getElementById(id);
@@ -43,7 +44,8 @@
     return data;
   }
 
-  // ─── JS-SDK registration (reference §6.1, §6.3) ─────────────────────────────────────────────────────────
+  // ─── JS-SDK registration (docs/wecom-protocol.md §JS-SDK registration, §JS-SDK tickets and signatures)
+  // ─────────────────────────────────────────────────────────
   const signatures = new Map();
   /** Both signatures for one page URL, fetched once; the SDK asks again only when the URL changes. */
   function signaturesFor(url) {

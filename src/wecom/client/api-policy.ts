@@ -64,7 +64,8 @@ export interface ApiLimit {
  * cancels are listed as idempotent: the second call may answer a "not found"/"already cancelled"
  * errcode (40068, 41093), but it can never do anything twice.
  * `false`: a repeat could do the thing twice — a second tag, a second QR code, a second message in a
- * customer's chat or a second mass-send task eating their monthly quota (reference §4.10, §5.1).
+ * customer's chat or a second mass-send task eating their monthly quota
+ * (docs/wecom-protocol.md §Mass messages, §Mass message quota).
  *
  * Errors that WeCom answers with an errcode are known outcomes (the call was rejected), so those are
  * retried per the errcode rules whatever this table says.
@@ -84,76 +85,87 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   'externalcontact/get_groupmsg_send_result': true,
   'externalcontact/groupchat/list': true,
   'externalcontact/groupchat/get': true,
-  // 查询客户接替状态 (§4.14): cursor reads of the transfer records.
+  // 查询客户接替状态 (docs/wecom-protocol.md §Customer transfers): cursor reads of the transfer records.
   'externalcontact/transfer_result': true,
   'externalcontact/resigned/transfer_result': true,
-  // 获取待分配的离职成员列表 (§4.14): a cursor read.
+  // 获取待分配的离职成员列表 (docs/wecom-protocol.md §Customer transfers): a cursor read.
   'externalcontact/get_unassigned_list': true,
   // 读取成员 (doc path/90196): a read of one member.
   'user/get': true,
-  // Cursor reads: re-reading from the same cursor returns the same messages (reference §2.7).
+  // Cursor reads: re-reading from the same cursor returns the same messages
+  // (docs/wecom-protocol.md §WeChat customer service).
   'kf/sync_msg': true,
-  // Overwrites: remark_mobiles and the other remark fields replace what is there (reference §4.5).
+  // Overwrites: remark_mobiles and the other remark fields replace what is there (docs/wecom-protocol.md §Remarks).
   'externalcontact/remark': true,
-  // Sets: adding a tag the follower already has, or removing one they lack, changes nothing (§4.7).
+  // Sets: adding a tag the follower already has, or removing one they lack, changes nothing
+  // (docs/wecom-protocol.md §Tagging a customer).
   'externalcontact/mark_tag': true,
   'externalcontact/edit_corp_tag': true,
-  // update_contact_way overwrites its lists (reference §4.8).
+  // update_contact_way overwrites its lists (docs/wecom-protocol.md §Contact ways).
   'externalcontact/update_contact_way': true,
   'externalcontact/del_corp_tag': true,
   'externalcontact/del_contact_way': true,
   'externalcontact/cancel_groupmsg_send': true,
-  // A duplicate upload only leaves an unused temporary media_id that expires in 3 days (§4.15).
+  // A duplicate upload only leaves an unused temporary media_id that expires in 3 days (docs/wecom-protocol.md §Media).
   'media/upload': true,
-  // Creates a second tag with a new id (or fails on the name), §4.6.
+  // Creates a second tag with a new id (or fails on the name), docs/wecom-protocol.md §Corp tag library.
   'externalcontact/add_corp_tag': false,
-  // Creates a second 「联系我」 config with its own QR code; API-created ones are invisible in the console (§4.8).
+  // Creates a second 「联系我」 config with its own QR code; API-created ones are invisible in the console
+  // (docs/wecom-protocol.md §Contact ways).
   'externalcontact/add_contact_way': false,
-  // welcome_code works once (§4.9); a repeat after success fails, a repeat after an unknown outcome is a guess.
+  // welcome_code works once (docs/wecom-protocol.md §Welcome messages); a repeat after success fails, a repeat after an
+  // unknown outcome is a guess.
   'externalcontact/send_welcome_msg': false,
-  // A second mass-send task would reach the customer twice and eat their quota (§4.10, §5.1).
+  // A second mass-send task would reach the customer twice and eat their quota (docs/wecom-protocol.md §Mass messages,
+  // §Mass message quota).
   'externalcontact/add_msg_template': false,
-  // Re-notifies staff and counts against 3 reminders per msgid per 24 h (§4.11).
+  // Re-notifies staff and counts against 3 reminders per msgid per 24 h (docs/wecom-protocol.md §Mass message results).
   'externalcontact/remind_groupmsg_send': false,
-  // A second copy of an internal notification (§4.13).
+  // A second copy of an internal notification (docs/wecom-protocol.md §App messages to staff).
   'message/send': false,
-  // A second message in the customer's KF chat, counting against the 5-per-48 h allowance (§2.7).
+  // A second message in the customer's KF chat, counting against the 5-per-48 h allowance
+  // (docs/wecom-protocol.md §WeChat customer service).
   'kf/send_msg': false,
   // A repeat after an unknown outcome would start a second 在职继承 for the same customers: WeCom counts each
-  // against the 2-per-90-days allowance (§4.14, 40128), so the domain records the outcome as unknown instead.
+  // against the 2-per-90-days allowance (docs/wecom-protocol.md §Customer transfers, 40128), so the domain records the
+  // outcome as unknown instead.
   'externalcontact/transfer_customer': false,
   // 离职继承 has no such allowance, but a repeat of a started transfer answers per-customer errors that would
   // overwrite the first (successful) outcome; the domain reconciles through resigned/transfer_result instead.
   'externalcontact/resigned/transfer_customer': false,
-  // The OAuth code is single use (§4.16): after an unknown outcome a repeat can only answer 40029.
+  // The OAuth code is single use (docs/wecom-protocol.md §Staff sign-in for web pages): after an unknown outcome a
+  // repeat can only answer 40029.
   'auth/getuserinfo': false,
 });
 
 /**
- * Default per-API limits (docs/rate-limits.md §Defaults). Reference §5.3 allows 10,000 calls/min and 150,000/hour per
- * corp per API. The counts are shared by every instance (the app's database or Redis), so the defaults are the whole
- * corp's budget less a margin for other apps on the same corp: 90 % of the minute (9,000; 100 adds/s make 6,000
- * externalcontact/get a minute) and 80 % of the hour (120,000), a wider margin because going over the hour blocks
- * the API for an hour and other apps' calls add up over it. Two windows, because one cannot express both. `burst`
- * only applies to a client without a shared store (the in-memory sliding bucket, rate-limiter.ts).
+ * Default per-API limits (docs/rate-limits.md §Defaults). WeCom allows 10,000 calls/min and 150,000/hour per corp
+ * per API (docs/wecom-protocol.md §API rate limits). The counts are shared by every instance (the app's database or
+ * Redis), so the defaults are the whole corp's budget less a margin for other apps on the same corp: 90 % of the minute
+ * (9,000; 100 adds/s make 6,000 externalcontact/get a minute) and 80 % of the hour (120,000), a wider margin because
+ * going over the hour blocks the API for an hour and other apps' calls add up over it. Two windows, because one cannot
+ * express both. `burst` only applies to a client without a shared store (the in-memory sliding bucket,
+ * rate-limiter.ts).
  */
 export const DEFAULT_LIMIT: Readonly<ApiLimit> = Object.freeze({ perMinute: 9000, burst: 900, perHour: 120_000, concurrency: 10 });
 
 /** APIs whose defaults differ from DEFAULT_LIMIT, and why. */
 export const DEFAULT_LIMITS: Readonly<Partial<Record<WecomApi, ApiLimit>>> = Object.freeze({
-  // "不能频繁调用gettoken接口" (§3); the cache means one call per ~2 h, so a low cap only bites bugs.
-  // A burst of 3 lets an early invalidation (§3) right after start-up refresh without waiting.
+  // "不能频繁调用gettoken接口" (docs/wecom-protocol.md §Access tokens); the cache means one call per ~2 h, so a low cap only
+  // bites bugs. A burst of 3 lets an early invalidation (docs/wecom-protocol.md §Access tokens) right after start-up
+  // refresh without waiting.
   gettoken: { perMinute: 10, concurrency: 1, burst: 3 },
-  // Tickets: ≤ 400/h per corp and ≤ 100/h per app (§5.3, §6.3); 1/min stays under both.
+  // Tickets: ≤ 400/h per corp and ≤ 100/h per app
+  // (docs/wecom-protocol.md §API rate limits, §JS-SDK tickets and signatures); 1/min stays under both.
   get_jsapi_ticket: { perMinute: 1, concurrency: 1 },
   'ticket/get': { perMinute: 1, concurrency: 1 },
-  // Parallel pulls of customer lists draw 45033 (§5.3 "practical"): ≤ 5 in flight. externalcontact/get, one
-  // customer at a time, keeps the default 10: it is on the welcome's 20 s path, and 5 in flight at 30–60 ms a call
-  // cap an instance near 100 adds/s, a live event's surge (docs/rate-limits.md §Defaults).
+  // Parallel pulls of customer lists draw 45033 (docs/wecom-protocol.md §API rate limits): ≤ 5 in flight.
+  // externalcontact/get, one customer at a time, keeps the default 10: it is on the welcome's 20 s path, and 5 in
+  // flight at 30–60 ms a call cap an instance near 100 adds/s, a live event's surge (docs/rate-limits.md §Defaults).
   'externalcontact/batch/get_by_user': { ...DEFAULT_LIMIT, concurrency: 5 },
   'externalcontact/groupchat/get': { ...DEFAULT_LIMIT, concurrency: 5 },
   'externalcontact/groupchat/list': { ...DEFAULT_LIMIT, concurrency: 5 },
-  // Repeatedly fetching/uploading media is another 45033 trigger (§5.3).
+  // Repeatedly fetching/uploading media is another 45033 trigger (docs/wecom-protocol.md §API rate limits).
   'media/upload': { ...DEFAULT_LIMIT, concurrency: 3 },
 });
 
@@ -162,11 +174,20 @@ export function limitFor(api: WecomApi, overrides: Partial<Record<WecomApi, ApiL
   return overrides?.[api] ?? DEFAULT_LIMITS[api] ?? DEFAULT_LIMIT;
 }
 
-/** errcodes that mean "this access_token is no good": invalidate, refresh once, retry once (§3, §7). */
+/**
+ * errcodes that mean "this access_token is no good": invalidate, refresh once, retry once
+ * (docs/wecom-protocol.md §Access tokens, §Error codes).
+ */
 export const TOKEN_ERRCODES: ReadonlySet<number> = new Set([40014, 42001, 40001]);
 
-/** errcodes that are transient on WeCom's side and retried with backoff (§7: -1 system busy, 45033 concurrency). */
+/**
+ * errcodes that are transient on WeCom's side and retried with backoff (docs/wecom-protocol.md §Error codes: -1 system
+ * busy, 45033 concurrency).
+ */
 export const RETRYABLE_ERRCODES: ReadonlySet<number> = new Set([-1, 45033]);
 
-/** Frequency limit hit: the API is blocked for a period (60 s for the per-minute limit, §5.3). */
+/**
+ * Frequency limit hit: the API is blocked for a period (60 s for the per-minute limit,
+ * docs/wecom-protocol.md §API rate limits).
+ */
 export const ERRCODE_RATE_LIMITED = 45009;

@@ -8,7 +8,8 @@ export type TransportFailure = 'timeout' | 'network' | 'http_status' | 'bad_resp
  * A WeCom call failed in transport: no errcode came back. Operational, logged at warn (STYLE "Errors").
  *
  * It deliberately carries no URL, request config or cause: the access_token travels in the query
- * string (reference §8) and an axios error would carry it into any log that serialises the error.
+ * string (docs/wecom-protocol.md §Conventions) and an axios error would carry it into any log that serialises the
+ * error.
  */
 export class WecomTransportError extends AppError {
   constructor(

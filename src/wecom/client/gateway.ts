@@ -49,91 +49,122 @@ export type * from './types.js';
  * error, and `WecomTransportError` when no answer came back (see errors.ts).
  */
 export interface WecomGateway {
-  /** The corp jsapi_ticket for wx.config (§6.3), cached until shortly before it expires. */
+  /**
+   * The corp jsapi_ticket for wx.config (docs/wecom-protocol.md §JS-SDK tickets and signatures), cached until shortly
+   * before it expires.
+   */
   getJsapiTicket(): Promise<string>;
-  /** The app ticket for wx.agentConfig (§6.3), cached until shortly before it expires. */
+  /**
+   * The app ticket for wx.agentConfig (docs/wecom-protocol.md §JS-SDK tickets and signatures), cached until shortly
+   * before it expires.
+   */
   getAgentTicket(): Promise<string>;
 
-  /** Staff with 客户联系 inside the app's visible range (§4.1). */
+  /** Staff with 客户联系 inside the app's visible range (docs/wecom-protocol.md §Staff and customer lists). */
   getFollowUserList(): Promise<string[]>;
-  /** A member's customers' external_userids; [] when the member has none (§4.2, 84061). */
+  /**
+   * A member's customers' external_userids; [] when the member has none
+   * (docs/wecom-protocol.md §Staff and customer lists, 84061).
+   */
   listExternalContacts(userId: string): Promise<string[]>;
-  /** A customer with all followers, following next_cursor past 500 followers (§4.3). */
+  /**
+   * A customer with all followers, following next_cursor past 500 followers (docs/wecom-protocol.md §Customer details).
+   */
   getExternalContact(externalUserId: string): Promise<ExternalContactDetail>;
-  /** One page of (customer, follower) pairs for ≤ 100 members (§4.4). */
+  /** One page of (customer, follower) pairs for ≤ 100 members (docs/wecom-protocol.md §Batch customer details). */
   batchGetByUser(input: BatchGetByUserInput): Promise<Page<CustomerFollow>>;
   /** Every page of batch/get_by_user for any number of members (chunked by 100). */
   iterateBatchGetByUser(userIds: string[], options?: { limit?: number }): AsyncIterable<Page<CustomerFollow>>;
-  /** Set a follower's remark fields for a customer (§4.5). */
+  /** Set a follower's remark fields for a customer (docs/wecom-protocol.md §Remarks). */
   remark(input: RemarkInput): Promise<void>;
 
-  /** The enterprise tag library, optionally filtered (§4.6). */
+  /** The enterprise tag library, optionally filtered (docs/wecom-protocol.md §Corp tag library). */
   getCorpTagList(filter?: CorpTagFilter): Promise<CorpTagGroup[]>;
-  /** Add tags to a group, creating it when only a name is given (§4.6). Not idempotent. */
+  /**
+   * Add tags to a group, creating it when only a name is given (docs/wecom-protocol.md §Corp tag library). Not
+   * idempotent.
+   */
   addCorpTag(input: AddCorpTagInput): Promise<CorpTagGroup>;
-  /** Rename or reorder a tag or group (§4.6). */
+  /** Rename or reorder a tag or group (docs/wecom-protocol.md §Corp tag library). */
   editCorpTag(input: EditCorpTagInput): Promise<void>;
-  /** Delete tags or groups (§4.6). */
+  /** Delete tags or groups (docs/wecom-protocol.md §Corp tag library). */
   delCorpTag(input: DelCorpTagInput): Promise<void>;
-  /** Add/remove enterprise tags on one (follower, customer) pair (§4.7). */
+  /** Add/remove enterprise tags on one (follower, customer) pair (docs/wecom-protocol.md §Tagging a customer). */
   markTag(input: MarkTagInput): Promise<void>;
 
-  /** Create a 「联系我」 config; persist the configId (§4.8). Not idempotent. */
+  /** Create a 「联系我」 config; persist the configId (docs/wecom-protocol.md §Contact ways). Not idempotent. */
   addContactWay(input: ContactWayInput): Promise<{ configId: string; qrCode?: string }>;
-  /** Read a 「联系我」 config (§4.8). */
+  /** Read a 「联系我」 config (docs/wecom-protocol.md §Contact ways). */
   getContactWay(configId: string): Promise<ContactWay>;
-  /** Change a 「联系我」 config; lists overwrite (§4.8). */
+  /** Change a 「联系我」 config; lists overwrite (docs/wecom-protocol.md §Contact ways). */
   updateContactWay(configId: string, changes: ContactWayChanges): Promise<void>;
-  /** Delete a 「联系我」 config (§4.8). */
+  /** Delete a 「联系我」 config (docs/wecom-protocol.md §Contact ways). */
   delContactWay(configId: string): Promise<void>;
 
-  /** Send the welcome message for a welcome_code (20 s, once; §4.9). Not idempotent. */
+  /**
+   * Send the welcome message for a welcome_code (20 s, once; docs/wecom-protocol.md §Welcome messages). Not idempotent.
+   */
   sendWelcomeMsg(input: WelcomeMsgInput): Promise<void>;
-  /** Create a mass-send task staff must confirm (§4.10). Not idempotent. */
+  /** Create a mass-send task staff must confirm (docs/wecom-protocol.md §Mass messages). Not idempotent. */
   addMsgTemplate(input: MsgTemplateInput): Promise<MsgTemplateResult>;
-  /** One page of mass messages in a ≤ 1 month range (§4.11). */
+  /** One page of mass messages in a ≤ 1 month range (docs/wecom-protocol.md §Mass message results). */
   getGroupMsgListV2(query: GroupMsgListQuery): Promise<Page<GroupMsg>>;
-  /** Every member task of a mass message, all pages (§4.11). */
+  /** Every member task of a mass message, all pages (docs/wecom-protocol.md §Mass message results). */
   getGroupMsgTask(msgId: string): Promise<GroupMsgTask[]>;
-  /** Every recipient result of a mass message, optionally for one sender, all pages (§4.11). */
+  /**
+   * Every recipient result of a mass message, optionally for one sender, all pages
+   * (docs/wecom-protocol.md §Mass message results).
+   */
   getGroupMsgSendResult(msgId: string, userId?: string): Promise<GroupMsgSendResult[]>;
-  /** Re-notify staff of a mass message; ≤ 3 per 24 h (§4.11). Not idempotent. */
+  /** Re-notify staff of a mass message; ≤ 3 per 24 h (docs/wecom-protocol.md §Mass message results). Not idempotent. */
   remindGroupMsgSend(msgId: string): Promise<void>;
-  /** Stop a mass message staff have not sent yet (§4.11). */
+  /** Stop a mass message staff have not sent yet (docs/wecom-protocol.md §Mass message results). */
   cancelGroupMsgSend(msgId: string): Promise<void>;
 
-  /** One page of customer groups (§4.12). */
+  /** One page of customer groups (docs/wecom-protocol.md §Customer groups). */
   groupChatList(query: GroupChatListQuery): Promise<Page<GroupChatRef>>;
-  /** A customer group's details (§4.12). */
+  /** A customer group's details (docs/wecom-protocol.md §Customer groups). */
   groupChatGet(chatId: string, options?: { needName?: boolean }): Promise<GroupChat>;
 
   /**
-   * Hand ≤ 100 of a member's customers to another member (§4.14): `onjob` calls transfer_customer (在职继承),
-   * `resigned` resigned/transfer_customer (离职继承). Each customer gets its own errcode; 0 only means the 24 h
-   * takeover started. A whole-call errcode (e.g. 40097 handover not resigned) throws. Not idempotent.
+   * Hand ≤ 100 of a member's customers to another member (docs/wecom-protocol.md §Customer transfers): `onjob` calls
+   * transfer_customer (在职继承), `resigned` resigned/transfer_customer (离职继承). Each customer gets its own errcode; 0 only
+   * means the 24 h takeover started. A whole-call errcode (e.g. 40097 handover not resigned) throws. Not idempotent.
    */
   transferCustomers(input: TransferCustomersInput): Promise<TransferCustomerOutcome[]>;
-  /** Every transfer record between a handover and a takeover member, all cursor pages (§4.14 transfer_result). */
+  /**
+   * Every transfer record between a handover and a takeover member, all cursor pages (transfer_result,
+   * docs/wecom-protocol.md §Customer transfers).
+   */
   getTransferResults(kind: TransferKind, handoverUserId: string, takeoverUserId: string): Promise<TransferResult[]>;
-  /** One page (≤ 1000) of customers of members who left and are not assigned yet (§4.14 get_unassigned_list). */
+  /**
+   * One page (≤ 1000) of customers of members who left and are not assigned yet (get_unassigned_list,
+   * docs/wecom-protocol.md §Customer transfers).
+   */
   getUnassignedList(input: { cursor?: string; pageSize?: number }): Promise<Page<UnassignedCustomer>>;
 
-  /** Send an internal notification from the app (§4.13). Not idempotent. */
+  /** Send an internal notification from the app (docs/wecom-protocol.md §App messages to staff). Not idempotent. */
   sendAppMessage(message: AppMessage): Promise<AppMessageResult>;
-  /** Upload a temporary media file, valid 3 days (§4.15). */
+  /** Upload a temporary media file, valid 3 days (docs/wecom-protocol.md §Media). */
   uploadMedia(input: MediaUploadInput): Promise<UploadedMedia>;
 
-  /** Pull WeChat-KF messages with the KF secret's token when configured (§2.7). */
+  /**
+   * Pull WeChat-KF messages with the KF secret's token when configured
+   * (docs/wecom-protocol.md §WeChat customer service).
+   */
   kfSyncMsg(input: KfSyncInput): Promise<KfSyncResult>;
-  /** Send a WeChat-KF message (§2.7). Not idempotent. */
+  /** Send a WeChat-KF message (docs/wecom-protocol.md §WeChat customer service). Not idempotent. */
   kfSendMsg(input: KfSendInput): Promise<{ msgId: string }>;
 
-  /** Resolve a single-use OAuth code to a member or an external user (§4.16). */
+  /**
+   * Resolve a single-use OAuth code to a member or an external user
+   * (docs/wecom-protocol.md §Staff sign-in for web pages).
+   */
   getUserInfoByCode(code: string): Promise<UserIdentity>;
 
   /**
    * Read one member (读取成员 user/get, doc path/90196): name, position, status. 60011 when the member is
-   * outside the app's visible range, 60111 when the userid does not exist (reference §7).
+   * outside the app's visible range, 60111 when the userid does not exist (docs/wecom-protocol.md §Error codes).
    */
   getMember(userId: string): Promise<Member>;
 }

@@ -38,12 +38,14 @@ import type {
   WireMember,
 } from './wire.js';
 
-/** WeCom timestamps are Unix seconds, sometimes as strings (media/upload created_at, §4.15). */
+/** WeCom timestamps are Unix seconds, sometimes as strings (media/upload created_at, docs/wecom-protocol.md §Media). */
 export function fromUnixSeconds(value: number | string): Date {
   return new Date(Number(value) * 1000);
 }
 
-/** Optional Unix seconds; 0 and absent both mean "not yet" (send_time, §4.11). */
+/**
+ * Optional Unix seconds; 0 and absent both mean "not yet" (send_time, docs/wecom-protocol.md §Mass message results).
+ */
 function optionalDate(value: number | undefined): Date | undefined {
   return value ? fromUnixSeconds(value) : undefined;
 }
@@ -58,12 +60,12 @@ export function compact<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** "a|b" lists in message/send responses (§4.13). */
+/** "a|b" lists in message/send responses (docs/wecom-protocol.md §App messages to staff). */
 function splitBar(value: string | undefined): string[] {
   return value ? value.split('|').filter(Boolean) : [];
 }
 
-/** §4.3 external_contact. */
+/** external_contact (docs/wecom-protocol.md §Customer details). */
 export function toExternalContact(w: WireExternalContact): ExternalContact {
   return compact({
     externalUserId: w.external_userid,
@@ -78,7 +80,7 @@ export function toExternalContact(w: WireExternalContact): ExternalContact {
   });
 }
 
-/** §4.3 follow_user[]. */
+/** follow_user[] (docs/wecom-protocol.md §Customer details). */
 export function toFollowUser(w: WireFollowUser): FollowUser {
   return compact({
     userId: w.userid,
@@ -94,7 +96,7 @@ export function toFollowUser(w: WireFollowUser): FollowUser {
   });
 }
 
-/** §4.4 one external_contact_list entry. */
+/** one external_contact_list entry (docs/wecom-protocol.md §Batch customer details). */
 export function toCustomerFollow(w: NonNullable<WireBatchGetByUser['external_contact_list']>[number]): CustomerFollow {
   const f = w.follow_info;
   return {
@@ -125,7 +127,7 @@ export function toMember(w: WireMember): Member {
   });
 }
 
-/** §4.6 tag_group. */
+/** tag_group (docs/wecom-protocol.md §Corp tag library). */
 export function toCorpTagGroup(w: WireCorpTagGroup): CorpTagGroup {
   return compact({
     groupId: w.group_id,
@@ -139,7 +141,7 @@ export function toCorpTagGroup(w: WireCorpTagGroup): CorpTagGroup {
   });
 }
 
-/** §4.9 attachments, domain → wire. */
+/** attachments, domain → wire (docs/wecom-protocol.md §Welcome messages). */
 export function toWireAttachment(a: MessageAttachment): WireAttachment {
   switch (a.kind) {
     case 'image':
@@ -155,7 +157,7 @@ export function toWireAttachment(a: MessageAttachment): WireAttachment {
   }
 }
 
-/** §4.9 attachments, wire → domain. */
+/** attachments, wire → domain (docs/wecom-protocol.md §Welcome messages). */
 export function fromWireAttachment(w: WireAttachment): MessageAttachment {
   switch (w.msgtype) {
     case 'image':
@@ -199,7 +201,7 @@ function fromWireConclusions(w: WireConclusions): ContactWayConclusions {
   });
 }
 
-/** §4.8 the fields update_contact_way accepts. */
+/** the fields update_contact_way accepts (docs/wecom-protocol.md §Contact ways). */
 export function toWireContactWayChanges(c: ContactWayChanges): WireContactWayRequest {
   return compact({
     style: c.style,
@@ -215,7 +217,9 @@ export function toWireContactWayChanges(c: ContactWayChanges): WireContactWayReq
   });
 }
 
-/** §4.8 add_contact_way: type 1 single / 2 multi, scene 1 mini-program / 2 QR code. */
+/**
+ * add_contact_way: type 1 single / 2 multi, scene 1 mini-program / 2 QR code (docs/wecom-protocol.md §Contact ways).
+ */
 export function toWireContactWay(c: ContactWayInput): WireContactWayRequest {
   return compact({
     type: c.type === 'single' ? 1 : 2,
@@ -225,7 +229,7 @@ export function toWireContactWay(c: ContactWayInput): WireContactWayRequest {
   });
 }
 
-/** §4.8 get_contact_way. */
+/** get_contact_way (docs/wecom-protocol.md §Contact ways). */
 export function toContactWay(w: WireGetContactWay['contact_way']): ContactWay {
   return compact({
     configId: w.config_id,
@@ -246,7 +250,7 @@ export function toContactWay(w: WireGetContactWay['contact_way']): ContactWay {
   });
 }
 
-/** §4.11 group_msg_list entry. */
+/** group_msg_list entry (docs/wecom-protocol.md §Mass message results). */
 export function toGroupMsg(w: NonNullable<WireGroupMsgList['group_msg_list']>[number]): GroupMsg {
   return compact({
     msgId: w.msgid,
@@ -258,7 +262,7 @@ export function toGroupMsg(w: NonNullable<WireGroupMsgList['group_msg_list']>[nu
   });
 }
 
-/** §4.12 group_chat. */
+/** group_chat (docs/wecom-protocol.md §Customer groups). */
 export function toGroupChat(w: WireGroupChat['group_chat']): GroupChat {
   return compact({
     chatId: w.chat_id,
@@ -282,7 +286,7 @@ export function toGroupChat(w: WireGroupChat['group_chat']): GroupChat {
   });
 }
 
-/** §4.13 message/send body; recipient lists are "|"-joined. */
+/** message/send body; recipient lists are "|"-joined (docs/wecom-protocol.md §App messages to staff). */
 export function toWireAppMessage(m: AppMessage, agentId: number): WireAppMessageRequest {
   const c = m.content;
   const body: WireAppMessageRequest = compact({
@@ -312,7 +316,7 @@ export function toWireAppMessage(m: AppMessage, agentId: number): WireAppMessage
   return body;
 }
 
-/** §4.13 message/send response. */
+/** message/send response (docs/wecom-protocol.md §App messages to staff). */
 export function toAppMessageResult(w: WireAppMessage): AppMessageResult {
   return compact({
     msgId: w.msgid,
@@ -323,7 +327,10 @@ export function toAppMessageResult(w: WireAppMessage): AppMessageResult {
   });
 }
 
-/** §2.7 msg_list entry; the msgtype-specific object is passed through as `body`. */
+/**
+ * msg_list entry; the msgtype-specific object is passed through as `body`
+ * (docs/wecom-protocol.md §WeChat customer service).
+ */
 export function toKfMessage(w: NonNullable<WireKfSync['msg_list']>[number]): KfMessage {
   return compact({
     msgId: w.msgid,

@@ -45,10 +45,10 @@ export class Semaphore {
  * however the calls are timed.
  *
  * A plain bucket with capacity C refilling at limit/window admits C + limit calls in the window that
- * starts with a full bucket — a burst WeCom would count against the per-minute limit (§5.3). Here the
- * refill rate is (limit − burst)/window, so any window holds at most the `burst` tokens present at its
- * start plus (limit − burst) refilled during it: `limit` in total. The price is a slightly lower
- * steady rate; the default burst of a tenth keeps that to 10%. With limit 1 the bucket refills one
+ * starts with a full bucket — a burst WeCom would count against the per-minute limit
+ * (docs/wecom-protocol.md §API rate limits). Here the refill rate is (limit − burst)/window, so any window holds at
+ * most the `burst` tokens present at its start plus (limit − burst) refilled during it: `limit` in total. The price is
+ * a slightly lower steady rate; the default burst of a tenth keeps that to 10%. With limit 1 the bucket refills one
  * token per window, which still admits one call per window.
  *
  * WeCom counts calls when they arrive, we count them when they leave; network jitter can squeeze
@@ -100,14 +100,17 @@ export class WindowSafeTokenBucket {
 
 /**
  * Everything that stands between a caller and one WeCom API: a concurrency cap, a window-safe token
- * bucket, and a block imposed by 45009. Callers queue in FIFO order instead of hammering (§5.3).
- * It counts this process's calls only: the client uses it when it has no shared store; with one
- * (the app's database or Redis), SharedApiGate counts for every instance (docs/rate-limits.md).
+ * bucket, and a block imposed by 45009. Callers queue in FIFO order instead of hammering
+ * (docs/wecom-protocol.md §API rate limits). It counts this process's calls only: the client uses it when it has no
+ * shared store; with one (the app's database or Redis), SharedApiGate counts for every instance (docs/rate-limits.md).
  */
 export class ApiGate {
   private readonly slots: Semaphore;
   private readonly bucket: WindowSafeTokenBucket;
-  /** WeCom's hourly limit (§5.3), as a second bucket over 60 windows; a call needs a token from both. */
+  /**
+   * WeCom's hourly limit (docs/wecom-protocol.md §API rate limits), as a second bucket over 60 windows; a call needs a
+   * token from both.
+   */
   private readonly hourly: WindowSafeTokenBucket | null;
   private blockedUntil = 0;
   // Serialises the wait for a token so the queue stays FIFO and each token goes to exactly one caller.
@@ -138,7 +141,10 @@ export class ApiGate {
     }
   }
 
-  /** Stop all calls to this API until `ms` from now (45009, reference §5.3: per-minute block is 60 s). */
+  /**
+   * Stop all calls to this API until `ms` from now (45009, docs/wecom-protocol.md §API rate limits: per-minute block is
+   * 60 s).
+   */
   block(ms: number): void {
     this.blockedUntil = Math.max(this.blockedUntil, this.timer.now() + ms);
   }

@@ -64,7 +64,7 @@ export interface SharedGateOptions {
   windowMs: number;
   /**
    * No call starts in the last `guardMs` of a window: it could reach WeCom in the next window, where it was not
-   * counted. Default 1 % of the window, at most 500 ms (docs/rate-limits.md §Guard).
+   * counted. Default 1 % of the window, at most 500 ms (docs/rate-limits.md §Windows and the guard).
    */
   guardMs?: number;
   /** While spending leased tokens, re-read the stored 45009 block at most this often. Default min(1000, window/20). */

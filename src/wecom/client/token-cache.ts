@@ -7,8 +7,9 @@ export interface Expiring<T> {
 }
 
 /**
- * Where several instances share a credential (reliability §3.5: one cached token per app, refreshed under a row lock,
- * compare-and-swap on invalidation), so N instances call gettoken once per expiry instead of N times.
+ * Where several instances share a credential (docs/reliability.md §Shared WeCom credentials: one cached token per app,
+ * refreshed under a row lock, compare-and-swap on invalidation), so N instances call gettoken once per expiry instead
+ * of N times.
  */
 export interface SharedCredentialStore {
   /**
@@ -34,8 +35,8 @@ export function refreshAtFor(fetchedAt: number, expiresInSeconds: number, margin
 /**
  * One cached, expiring credential (an access_token or a jsapi ticket) with a single-flight refresh.
  *
- * Reference §3: cache for `expires_in − margin`, never call gettoken per request ("不能频繁调用"), let
- * concurrent callers share one refresh, and re-fetch when WeCom invalidates the token early.
+ * docs/wecom-protocol.md §Access tokens: cache for `expires_in − margin`, never call gettoken per request ("不能频繁调用"),
+ * let concurrent callers share one refresh, and re-fetch when WeCom invalidates the token early.
  */
 export class SingleFlightCache<T> {
   private current: { value: T; expiresAt: number } | null = null;
@@ -46,7 +47,10 @@ export class SingleFlightCache<T> {
   constructor(
     private readonly fetch: () => Promise<Expiring<T>>,
     private readonly clock: Clock,
-    /** Refresh this many seconds before WeCom's expiry (§3 suggests 5 min). */
+    /**
+     * Refresh this many seconds before WeCom's expiry (five minutes is suggested:
+     * docs/wecom-protocol.md §Access tokens).
+     */
     private readonly marginSeconds = 300,
     /** Share the credential with other instances through this store, under this name (MySQL deployments). */
     private readonly shared?: { store: SharedCredentialStore; name: string },
@@ -89,10 +93,10 @@ export class SingleFlightCache<T> {
   }
 
   /**
-   * Drop the cached value, but only if it is still `rejected` (compare-and-swap, reliability §3.5):
-   * when 100 calls fail with the same stale token, the first invalidates and the other 99 find the
-   * fresh one already in place, so there is exactly one refresh. With a shared store the same compare
-   * happens there, across instances.
+   * Drop the cached value, but only if it is still `rejected` (compare-and-swap,
+   * docs/reliability.md §Shared WeCom credentials): when 100 calls fail with the same stale token, the first
+   * invalidates and the other 99 find the fresh one already in place, so there is exactly one refresh. With a shared
+   * store the same compare happens there, across instances.
    */
   invalidate(rejected: T): void {
     if (this.current && this.current.value === rejected) {

@@ -1,6 +1,6 @@
 /**
  * The camelCase domain view of WeCom's data, as the WecomGateway returns and accepts it.
- * Timestamps are Dates; WeCom's numeric enums keep their documented numbers (reference section cited).
+ * Timestamps are Dates; WeCom's numeric enums keep their documented numbers (docs/wecom-protocol.md, the section cited).
  */
 
 /** One page of a cursor-paged list; `nextCursor` is '' on the last page. */
@@ -9,7 +9,10 @@ export interface Page<T> {
   nextCursor: string;
 }
 
-/** A customer (§4.3 `external_contact`). `type` 1 = WeChat user, 2 = WeCom user; `gender` 0/1/2. */
+/**
+ * A customer (`external_contact`, docs/wecom-protocol.md §Customer details). `type` 1 = WeChat user, 2 = WeCom user;
+ * `gender` 0/1/2.
+ */
 export interface ExternalContact {
   externalUserId: string;
   name: string;
@@ -22,7 +25,10 @@ export interface ExternalContact {
   unionId?: string;
 }
 
-/** A tag on a follow relation (§4.3). `type` 1 enterprise, 2 personal (no id), 3 strategy. */
+/**
+ * A tag on a follow relation (docs/wecom-protocol.md §Customer details). `type` 1 enterprise, 2 personal (no id), 3
+ * strategy.
+ */
 export interface FollowUserTag {
   groupName: string;
   tagName: string;
@@ -30,7 +36,7 @@ export interface FollowUserTag {
   type: number;
 }
 
-/** Fields common to a follow relation in §4.3 and §4.4. */
+/** Fields common to a follow relation in docs/wecom-protocol.md §Customer details, §Batch customer details. */
 interface FollowBase {
   userId: string;
   remark: string;
@@ -38,44 +44,53 @@ interface FollowBase {
   addedAt: Date;
   remarkCorpName?: string;
   remarkMobiles: string[];
-  /** Who initiated the add: a member userid, or the customer's external_userid (§4.3). */
+  /**
+   * Who initiated the add: a member userid, or the customer's external_userid
+   * (docs/wecom-protocol.md §Customer details).
+   */
   operUserId?: string;
-  /** 来源 (§4.3); unknown numbers are possible, treat them generically. */
+  /** 来源 (docs/wecom-protocol.md §Customer details); unknown numbers are possible, treat them generically. */
   addWay: number;
   /** The 「联系我」 state that brought the customer in. */
   state?: string;
 }
 
-/** A staff member following a customer, with that relation's tags (§4.3 `follow_user`). */
+/**
+ * A staff member following a customer, with that relation's tags (`follow_user`,
+ * docs/wecom-protocol.md §Customer details).
+ */
 export interface FollowUser extends FollowBase {
   tags: FollowUserTag[];
 }
 
-/** A customer with every follower, all pages merged (§4.3). */
+/** A customer with every follower, all pages merged (docs/wecom-protocol.md §Customer details). */
 export interface ExternalContactDetail {
   contact: ExternalContact;
   followUsers: FollowUser[];
 }
 
-/** A follow relation from batch/get_by_user: enterprise and strategy tag ids only (§4.4). */
+/**
+ * A follow relation from batch/get_by_user: enterprise and strategy tag ids only
+ * (docs/wecom-protocol.md §Batch customer details).
+ */
 export interface FollowInfo extends FollowBase {
   tagIds: string[];
 }
 
-/** One (customer, follower) pair from batch/get_by_user (§4.4). */
+/** One (customer, follower) pair from batch/get_by_user (docs/wecom-protocol.md §Batch customer details). */
 export interface CustomerFollow {
   contact: ExternalContact;
   followInfo: FollowInfo;
 }
 
-/** Input of batchGetByUser (§4.4): ≤ 100 userids, limit ≤ 100. */
+/** Input of batchGetByUser (docs/wecom-protocol.md §Batch customer details): ≤ 100 userids, limit ≤ 100. */
 export interface BatchGetByUserInput {
   userIds: string[];
   cursor?: string;
   limit?: number;
 }
 
-/** Input of remark (§4.5). `remarkMobiles` overwrites; `['']` clears. */
+/** Input of remark (docs/wecom-protocol.md §Remarks). `remarkMobiles` overwrites; `['']` clears. */
 export interface RemarkInput {
   userId: string;
   externalUserId: string;
@@ -86,7 +101,7 @@ export interface RemarkInput {
   remarkPicMediaId?: string;
 }
 
-/** An enterprise tag (§4.6). */
+/** An enterprise tag (docs/wecom-protocol.md §Corp tag library). */
 export interface CorpTag {
   id: string;
   name: string;
@@ -95,7 +110,7 @@ export interface CorpTag {
   deleted?: boolean;
 }
 
-/** An enterprise tag group with its tags (§4.6). */
+/** An enterprise tag group with its tags (docs/wecom-protocol.md §Corp tag library). */
 export interface CorpTagGroup {
   groupId: string;
   groupName: string;
@@ -105,13 +120,16 @@ export interface CorpTagGroup {
   tags: CorpTag[];
 }
 
-/** Filter for getCorpTagList; both empty means all (§4.6). */
+/** Filter for getCorpTagList; both empty means all (docs/wecom-protocol.md §Corp tag library). */
 export interface CorpTagFilter {
   tagIds?: string[];
   groupIds?: string[];
 }
 
-/** Input of addCorpTag: `groupId` adds to a group, otherwise `groupName` creates one (§4.6). */
+/**
+ * Input of addCorpTag: `groupId` adds to a group, otherwise `groupName` creates one
+ * (docs/wecom-protocol.md §Corp tag library).
+ */
 export interface AddCorpTagInput {
   groupId?: string;
   groupName?: string;
@@ -119,20 +137,20 @@ export interface AddCorpTagInput {
   tags: Array<{ name: string; order?: number }>;
 }
 
-/** Input of editCorpTag; `id` is a tag or a group id (§4.6). */
+/** Input of editCorpTag; `id` is a tag or a group id (docs/wecom-protocol.md §Corp tag library). */
 export interface EditCorpTagInput {
   id: string;
   name?: string;
   order?: number;
 }
 
-/** Input of delCorpTag; not both empty (§4.6). */
+/** Input of delCorpTag; not both empty (docs/wecom-protocol.md §Corp tag library). */
 export interface DelCorpTagInput {
   tagIds?: string[];
   groupIds?: string[];
 }
 
-/** Input of markTag; tags are per (follower, customer) pair (§4.7). */
+/** Input of markTag; tags are per (follower, customer) pair (docs/wecom-protocol.md §Tagging a customer). */
 export interface MarkTagInput {
   userId: string;
   externalUserId: string;
@@ -140,7 +158,7 @@ export interface MarkTagInput {
   removeTagIds?: string[];
 }
 
-/** An attachment of a welcome or mass message (§4.9). */
+/** An attachment of a welcome or mass message (docs/wecom-protocol.md §Welcome messages). */
 export type MessageAttachment =
   | { kind: 'image'; mediaId?: string; picUrl?: string }
   | { kind: 'link'; title: string; url: string; picUrl?: string; desc?: string }
@@ -148,7 +166,7 @@ export type MessageAttachment =
   | { kind: 'video'; mediaId: string }
   | { kind: 'file'; mediaId: string };
 
-/** Message shown when a temporary contact-way session ends (§4.8 `conclusions`). */
+/** Message shown when a temporary contact-way session ends (`conclusions`, docs/wecom-protocol.md §Contact ways). */
 export interface ContactWayConclusions {
   text?: string;
   image?: { mediaId?: string; picUrl?: string };
@@ -156,7 +174,9 @@ export interface ContactWayConclusions {
   miniprogram?: { title: string; picMediaId: string; appId: string; page: string };
 }
 
-/** Fields of a 「联系我」 config that update_contact_way may change (§4.8; lists overwrite). */
+/**
+ * Fields of a 「联系我」 config that update_contact_way may change (docs/wecom-protocol.md §Contact ways; lists overwrite).
+ */
 export interface ContactWayChanges {
   style?: number;
   remark?: string;
@@ -171,27 +191,33 @@ export interface ContactWayChanges {
   conclusions?: ContactWayConclusions;
 }
 
-/** Input of addContactWay (§4.8). */
+/** Input of addContactWay (docs/wecom-protocol.md §Contact ways). */
 export interface ContactWayInput extends ContactWayChanges {
   type: 'single' | 'multi';
   scene: 'miniprogram' | 'qrcode';
   isTemp?: boolean;
 }
 
-/** A 「联系我」 config as WeCom stores it (§4.8). */
+/** A 「联系我」 config as WeCom stores it (docs/wecom-protocol.md §Contact ways). */
 export interface ContactWay extends ContactWayInput {
   configId: string;
   qrCode?: string;
 }
 
-/** Input of sendWelcomeMsg; text and attachments not both empty, ≤ 9 attachments (§4.9). */
+/**
+ * Input of sendWelcomeMsg; text and attachments not both empty, ≤ 9 attachments
+ * (docs/wecom-protocol.md §Welcome messages).
+ */
 export interface WelcomeMsgInput {
   welcomeCode: string;
   text?: string;
   attachments?: MessageAttachment[];
 }
 
-/** Input of addMsgTemplate (§4.10). `tagFilter`: OR within an inner list, AND across lists. */
+/**
+ * Input of addMsgTemplate (docs/wecom-protocol.md §Mass messages). `tagFilter`: OR within an inner list, AND across
+ * lists.
+ */
 export interface MsgTemplateInput {
   chatType?: 'single' | 'group';
   externalUserIds?: string[];
@@ -203,14 +229,14 @@ export interface MsgTemplateInput {
   attachments?: MessageAttachment[];
 }
 
-/** Result of addMsgTemplate: keep `msgId` for tracking (§4.10). */
+/** Result of addMsgTemplate: keep `msgId` for tracking (docs/wecom-protocol.md §Mass messages). */
 export interface MsgTemplateResult {
   msgId: string;
   /** external_userids WeCom could not send to. */
   failList: string[];
 }
 
-/** Query of getGroupMsgListV2; the range is ≤ 1 month (§4.11). */
+/** Query of getGroupMsgListV2; the range is ≤ 1 month (docs/wecom-protocol.md §Mass message results). */
 export interface GroupMsgListQuery {
   chatType: 'single' | 'group';
   startTime: Date;
@@ -222,7 +248,9 @@ export interface GroupMsgListQuery {
   cursor?: string;
 }
 
-/** A mass message (§4.11 group_msg_list). `createType` 0 enterprise, 1 member. */
+/**
+ * A mass message (`group_msg_list`, docs/wecom-protocol.md §Mass message results). `createType` 0 enterprise, 1 member.
+ */
 export interface GroupMsg {
   msgId: string;
   creator?: string;
@@ -232,14 +260,20 @@ export interface GroupMsg {
   attachments: MessageAttachment[];
 }
 
-/** A member's task for a mass message. `status` 0 not sent; any non-zero is sent (§4.11). */
+/**
+ * A member's task for a mass message. `status` 0 not sent; any non-zero is sent
+ * (docs/wecom-protocol.md §Mass message results).
+ */
 export interface GroupMsgTask {
   userId: string;
   status: number;
   sentAt?: Date;
 }
 
-/** One recipient's result. `status` 0 not sent, 1 sent, 2 not a friend, 3 quota exceeded (§4.11). */
+/**
+ * One recipient's result. `status` 0 not sent, 1 sent, 2 not a friend, 3 quota exceeded
+ * (docs/wecom-protocol.md §Mass message results).
+ */
 export interface GroupMsgSendResult {
   userId: string;
   externalUserId?: string;
@@ -248,7 +282,7 @@ export interface GroupMsgSendResult {
   sentAt?: Date;
 }
 
-/** Query of groupChatList (§4.12). `limit` 1–1000. */
+/** Query of groupChatList (docs/wecom-protocol.md §Customer groups). `limit` 1–1000. */
 export interface GroupChatListQuery {
   statusFilter?: number;
   ownerUserIds?: string[];
@@ -256,13 +290,13 @@ export interface GroupChatListQuery {
   limit: number;
 }
 
-/** A group chat id and status from groupChatList (§4.12). */
+/** A group chat id and status from groupChatList (docs/wecom-protocol.md §Customer groups). */
 export interface GroupChatRef {
   chatId: string;
   status: number;
 }
 
-/** A member of a customer group (§4.12). `type` 1 member, 2 external. */
+/** A member of a customer group (docs/wecom-protocol.md §Customer groups). `type` 1 member, 2 external. */
 export interface GroupChatMember {
   userId: string;
   type: number;
@@ -274,7 +308,7 @@ export interface GroupChatMember {
   name?: string;
 }
 
-/** A customer group's details (§4.12). */
+/** A customer group's details (docs/wecom-protocol.md §Customer groups). */
 export interface GroupChat {
   chatId: string;
   name: string;
@@ -285,14 +319,16 @@ export interface GroupChat {
   adminUserIds: string[];
 }
 
-/** The content of an internal app message (§4.13). */
+/** The content of an internal app message (docs/wecom-protocol.md §App messages to staff). */
 export type AppMessageContent =
   | { msgtype: 'text'; content: string }
   | { msgtype: 'markdown'; content: string }
   | { msgtype: 'textcard'; title: string; description: string; url: string; btnText?: string }
   | { msgtype: 'template_card'; card: Record<string, unknown> };
 
-/** An internal app message (§4.13): at least one of toUsers/toParties/toTags. */
+/**
+ * An internal app message (docs/wecom-protocol.md §App messages to staff): at least one of toUsers/toParties/toTags.
+ */
 export interface AppMessage {
   toUsers?: string[] | '@all';
   toParties?: string[];
@@ -304,7 +340,7 @@ export interface AppMessage {
   duplicateCheckIntervalSeconds?: number;
 }
 
-/** Result of sendAppMessage; recipients WeCom rejected are listed (§4.13). */
+/** Result of sendAppMessage; recipients WeCom rejected are listed (docs/wecom-protocol.md §App messages to staff). */
 export interface AppMessageResult {
   msgId?: string;
   invalidUsers: string[];
@@ -313,7 +349,7 @@ export interface AppMessageResult {
   unlicensedUsers: string[];
 }
 
-/** Input of uploadMedia (§4.15): type, file name and bytes. */
+/** Input of uploadMedia (docs/wecom-protocol.md §Media): type, file name and bytes. */
 export interface MediaUploadInput {
   type: 'image' | 'voice' | 'video' | 'file';
   filename: string;
@@ -321,14 +357,16 @@ export interface MediaUploadInput {
   contentType?: string;
 }
 
-/** An uploaded temporary media; `mediaId` is valid 3 days (§4.15). */
+/** An uploaded temporary media; `mediaId` is valid 3 days (docs/wecom-protocol.md §Media). */
 export interface UploadedMedia {
   type: string;
   mediaId: string;
   createdAt: Date;
 }
 
-/** Input of kfSyncMsg (§2.7). `token` is the callback's Token (valid 10 min). */
+/**
+ * Input of kfSyncMsg (docs/wecom-protocol.md §WeChat customer service). `token` is the callback's Token (valid 10 min).
+ */
 export interface KfSyncInput {
   cursor?: string;
   token?: string;
@@ -337,7 +375,10 @@ export interface KfSyncInput {
   openKfId?: string;
 }
 
-/** A WeChat-KF message (§2.7). `origin` 3 customer, 4 system event, 5 servicer. */
+/**
+ * A WeChat-KF message (docs/wecom-protocol.md §WeChat customer service). `origin` 3 customer, 4 system event, 5
+ * servicer.
+ */
 export interface KfMessage {
   msgId: string;
   openKfId: string;
@@ -350,7 +391,7 @@ export interface KfMessage {
   body: unknown;
 }
 
-/** One batch from kfSyncMsg; persist `nextCursor` per open_kfid (§2.7). */
+/** One batch from kfSyncMsg; persist `nextCursor` per open_kfid (docs/wecom-protocol.md §WeChat customer service). */
 export interface KfSyncResult {
   nextCursor: string;
   hasMore: boolean;
@@ -368,8 +409,8 @@ export interface KfSendInput {
 
 /**
  * A member as user/get (读取成员, doc path/90196) shows them to a self-built app. `status` 1 activated,
- * 2 disabled, 4 not activated, 5 left (reference §2.5). No avatar, gender, mobile or email: WeCom stopped
- * returning them to apps created after 2022-06-20.
+ * 2 disabled, 4 not activated, 5 left (docs/wecom-protocol.md §Member events). No avatar, gender, mobile or email:
+ * WeCom stopped returning them to apps created after 2022-06-20.
  */
 export interface Member {
   userId: string;
@@ -380,15 +421,15 @@ export interface Member {
   departmentIds: number[];
 }
 
-/** Who an OAuth code belongs to (§4.16). */
+/** Who an OAuth code belongs to (docs/wecom-protocol.md §Staff sign-in for web pages). */
 export type UserIdentity =
   | { kind: 'member'; userId: string; userTicket?: string }
   | { kind: 'external'; openId?: string; externalUserId?: string };
 
-/** Which 客户继承 API: 在职继承 (on-job) or 离职继承 (resigned), reference §4.14. */
+/** Which 客户继承 API: 在职继承 (on-job) or 离职继承 (resigned), docs/wecom-protocol.md §Customer transfers. */
 export type TransferKind = 'onjob' | 'resigned';
 
-/** Input of transferCustomers (§4.14): ≤ 100 customers of `handoverUserId`. */
+/** Input of transferCustomers (docs/wecom-protocol.md §Customer transfers): ≤ 100 customers of `handoverUserId`. */
 export interface TransferCustomersInput {
   kind: TransferKind;
   handoverUserId: string;
@@ -398,13 +439,19 @@ export interface TransferCustomersInput {
   successMessage?: string;
 }
 
-/** One customer's answer to a transfer call: errcode 0 means the 24 h takeover started, not that it succeeded (§4.14). */
+/**
+ * One customer's answer to a transfer call: errcode 0 means the 24 h takeover started, not that it succeeded
+ * (docs/wecom-protocol.md §Customer transfers).
+ */
 export interface TransferCustomerOutcome {
   externalUserId: string;
   errcode: number;
 }
 
-/** A customer of a member who left, not yet handed to anyone (§4.14 get_unassigned_list). */
+/**
+ * A customer of a member who left, not yet handed to anyone (get_unassigned_list,
+ * docs/wecom-protocol.md §Customer transfers).
+ */
 export interface UnassignedCustomer {
   handoverUserId: string;
   externalUserId: string;
@@ -413,8 +460,9 @@ export interface UnassignedCustomer {
 }
 
 /**
- * One customer's transfer state (§4.14 transfer_result). `status` 1 done, 2 waiting, 3 customer refused,
- * 4 the taker's customer limit is reached, 5 no transfer record. `takeoverAt` is the planned instant while waiting.
+ * One customer's transfer state (transfer_result, docs/wecom-protocol.md §Customer transfers). `status` 1 done, 2
+ * waiting, 3 customer refused, 4 the taker's customer limit is reached, 5 no transfer record. `takeoverAt` is the
+ * planned instant while waiting.
  */
 export interface TransferResult {
   externalUserId: string;

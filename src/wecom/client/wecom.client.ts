@@ -114,7 +114,10 @@ import type {
 
 /** Exponential backoff for transient failures. */
 export interface RetryPolicy {
-  /** Attempts per call, the first included. Reference §3/§7: retry -1 at most 3 times, so 4. */
+  /**
+   * Attempts per call, the first included. docs/wecom-protocol.md §Access tokens, §Error codes: retry -1 at most 3
+   * times, so 4.
+   */
   maxAttempts: number;
   /** Delay before the first retry; doubles each time. */
   baseMs: number;
@@ -128,15 +131,21 @@ export interface WecomClientOptions {
   apiBase: string;
   /** The CorpID. */
   corpId: string;
-  /** The self-built app's secret (the app in 客户联系 → 可调用接口的应用, §3). */
+  /** The self-built app's secret (the app in 客户联系 → 可调用接口的应用, docs/wecom-protocol.md §Access tokens). */
   secret: string;
-  /** The 微信客服 secret; kf/* calls use its token when set, the app's otherwise (§2.7, §3). */
+  /**
+   * The 微信客服 secret; kf/* calls use its token when set, the app's otherwise
+   * (docs/wecom-protocol.md §WeChat customer service, §Access tokens).
+   */
   kfSecret?: string;
-  /** The app's agentid; message/send needs it (§4.13). */
+  /** The app's agentid; message/send needs it (docs/wecom-protocol.md §App messages to staff). */
   agentId?: number;
   /** Per-attempt HTTP timeout. Default 10 000 ms. */
   timeoutMs?: number;
-  /** Per-attempt timeout of media/upload (files up to 20 MB, §4.15). Default max(timeoutMs, 60 000). */
+  /**
+   * Per-attempt timeout of media/upload (files up to 20 MB, docs/wecom-protocol.md §Media). Default
+   * max(timeoutMs, 60 000).
+   */
   uploadTimeoutMs?: number;
   /** Per-API rate and concurrency overrides; the rest use DEFAULT_LIMITS (api-policy.ts). */
   limits?: Partial<Record<WecomApi, ApiLimit>>;
@@ -155,9 +164,15 @@ export interface WecomClientOptions {
   rateStore?: RateLeaseStore;
   /** Backoff for -1, 45033, network errors and 5xx. Default { maxAttempts: 4, baseMs: 1000, maxMs: 30 000 }. */
   retry?: Partial<RetryPolicy>;
-  /** How long 45009 pauses the API: the per-minute block is 60 s (§5.3). Default 60 000 ms. */
+  /**
+   * How long 45009 pauses the API: the per-minute block is 60 s (docs/wecom-protocol.md §API rate limits). Default
+   * 60 000 ms.
+   */
   blockMs45009?: number;
-  /** Refresh tokens and tickets this long before expires_in runs out (§3 suggests 5 min). Default 300 s. */
+  /**
+   * Refresh tokens and tickets this long before expires_in runs out
+   * (five minutes is suggested: docs/wecom-protocol.md §Access tokens). Default 300 s.
+   */
   tokenMarginSeconds?: number;
   /**
    * Time source for token expiry, limits and backoff. Default the system clock. A FixedClock suits
@@ -170,7 +185,10 @@ export interface WecomClientOptions {
   random?: () => number;
   /** Where the client logs retries and refreshes; it never logs tokens, secrets or URLs. */
   logger: Logger;
-  /** Share tokens and tickets with other instances (MySQL deployments, reliability §3.5); in memory when absent. */
+  /**
+   * Share tokens and tickets with other instances (MySQL deployments, docs/reliability.md §Shared WeCom credentials);
+   * in memory when absent.
+   */
   credentialStore?: SharedCredentialStore;
   /** Prometheus registry for the client's metrics. Default a private registry. */
   registry?: Registry;
@@ -195,7 +213,7 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
 
 const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseMs: 1000, maxMs: 30_000 };
 
-/** Most groupmsg pages WeCom returns at once (§4.11: limit max 1000). */
+/** Most groupmsg pages WeCom returns at once (docs/wecom-protocol.md §Mass message results: limit max 1000). */
 const GROUPMSG_PAGE_LIMIT = 1000;
 
 /**
@@ -287,7 +305,7 @@ export class WecomClient implements WecomGateway {
     return this.agentTicket.get();
   }
 
-  // ─── customers (§4.1–4.5) ──────────────────────────────────────────────────────────────────────────
+  // ─── customers (docs/wecom-protocol.md §Customer details, §Batch customer details, §Remarks) ───────
 
   async getFollowUserList(): Promise<string[]> {
     const res = await this.call<WireFollowUserList>('externalcontact/get_follow_user_list', { method: 'GET' });
@@ -299,7 +317,8 @@ export class WecomClient implements WecomGateway {
       const res = await this.call<WireExternalContactList>('externalcontact/list', { method: 'GET', query: { userid: userId } });
       return res.external_userid ?? [];
     } catch (err) {
-      // §4.2: a member with no customers can answer 84061 instead of an empty list.
+      // docs/wecom-protocol.md §Staff and customer lists: a member with no customers can answer 84061 instead of an
+      // empty list.
       if (err instanceof WecomApiError && err.errcode === 84061) return [];
       throw err;
     }
@@ -308,7 +327,7 @@ export class WecomClient implements WecomGateway {
   async getExternalContact(externalUserId: string): Promise<ExternalContactDetail> {
     let first: WireExternalContactDetail | undefined;
     const followUsers: FollowUser[] = [];
-    // §4.3: follow_user pages at 500 followers; next_cursor continues.
+    // docs/wecom-protocol.md §Customer details: follow_user pages at 500 followers; next_cursor continues.
     await followCursor(async (cursor) => {
       const page = await this.call<WireExternalContactDetail>('externalcontact/get', {
         method: 'GET',
@@ -322,7 +341,8 @@ export class WecomClient implements WecomGateway {
   }
 
   async batchGetByUser(input: BatchGetByUserInput): Promise<Page<CustomerFollow>> {
-    // §4.4: userid_list ≤ 100; a longer list is a caller bug, so fail before spending a call.
+    // docs/wecom-protocol.md §Batch customer details: userid_list ≤ 100; a longer list is a caller bug, so fail before
+    // spending a call.
     if (input.userIds.length < 1 || input.userIds.length > 100) {
       throw new RangeError(`batchGetByUser takes 1–100 userIds, got ${input.userIds.length}`);
     }
@@ -331,7 +351,8 @@ export class WecomClient implements WecomGateway {
       body: compact({
         userid_list: input.userIds,
         cursor: input.cursor || undefined,
-        // §4.4: limit max 100 (WeCom clamps; we clamp first so the request is what we mean).
+        // docs/wecom-protocol.md §Batch customer details: limit max 100 (WeCom clamps; we clamp first so the request is
+        // what we mean).
         limit: input.limit === undefined ? undefined : Math.min(Math.max(1, input.limit), 100),
       }),
     });
@@ -366,7 +387,7 @@ export class WecomClient implements WecomGateway {
     });
   }
 
-  // ─── tags (§4.6, §4.7) ─────────────────────────────────────────────────────────────────────────────
+  // ─── tags (docs/wecom-protocol.md §Corp tag library, §Tagging a customer) ──────────────────────────
 
   async getCorpTagList(filter: CorpTagFilter = {}): Promise<CorpTagGroup[]> {
     const res = await this.call<WireCorpTagList>('externalcontact/get_corp_tag_list', {
@@ -409,7 +430,7 @@ export class WecomClient implements WecomGateway {
     });
   }
 
-  // ─── 联系我 (§4.8) ─────────────────────────────────────────────────────────────────────────────────
+  // ─── 联系我 (docs/wecom-protocol.md §Contact ways) ────────────────────────────────────────────────────
 
   async addContactWay(input: ContactWayInput): Promise<{ configId: string; qrCode?: string }> {
     const res = await this.call<WireAddContactWay>('externalcontact/add_contact_way', { method: 'POST', body: toWireContactWay(input) });
@@ -432,7 +453,7 @@ export class WecomClient implements WecomGateway {
     await this.call('externalcontact/del_contact_way', { method: 'POST', body: { config_id: configId } });
   }
 
-  // ─── welcome and mass messages (§4.9–4.11) ─────────────────────────────────────────────────────────
+  // ─── welcome and mass messages (docs/wecom-protocol.md §Welcome messages, §Mass messages) ──────────
 
   async sendWelcomeMsg(input: WelcomeMsgInput): Promise<void> {
     await this.call('externalcontact/send_welcome_msg', {
@@ -524,7 +545,7 @@ export class WecomClient implements WecomGateway {
     await this.call('externalcontact/cancel_groupmsg_send', { method: 'POST', body: { msgid: msgId } });
   }
 
-  // ─── customer groups (§4.12) ───────────────────────────────────────────────────────────────────────
+  // ─── customer groups (docs/wecom-protocol.md §Customer groups) ─────────────────────────────────────
 
   async groupChatList(query: GroupChatListQuery): Promise<Page<GroupChatRef>> {
     const res = await this.call<WireGroupChatList>('externalcontact/groupchat/list', {
@@ -550,10 +571,11 @@ export class WecomClient implements WecomGateway {
     return toGroupChat(res.group_chat);
   }
 
-  // ─── transfers (客户继承, §4.14) ──────────────────────────────────────────────────────────────────────
+  // ─── transfers (客户继承, docs/wecom-protocol.md §Customer transfers) ──────────────────────────────────
 
   async transferCustomers(input: TransferCustomersInput): Promise<TransferCustomerOutcome[]> {
-    // §4.14: external_userid ≤ 100 per call; a longer list is a caller bug, so fail before spending a call.
+    // docs/wecom-protocol.md §Customer transfers: external_userid ≤ 100 per call; a longer list is a caller bug, so
+    // fail before spending a call.
     if (input.externalUserIds.length < 1 || input.externalUserIds.length > 100) {
       throw new RangeError(`transferCustomers takes 1–100 externalUserIds, got ${input.externalUserIds.length}`);
     }
@@ -564,7 +586,8 @@ export class WecomClient implements WecomGateway {
         handover_userid: input.handoverUserId,
         takeover_userid: input.takeoverUserId,
         external_userid: input.externalUserIds,
-        // Only the on-job API takes a success message (≤ 200 chars, §4.14); the resigned one has no such field.
+        // Only the on-job API takes a success message (≤ 200 chars, docs/wecom-protocol.md §Customer transfers); the
+        // resigned one has no such field.
         transfer_success_msg: isOnJob ? input.successMessage : undefined,
       }),
     });
@@ -574,7 +597,7 @@ export class WecomClient implements WecomGateway {
   async getTransferResults(kind: TransferKind, handoverUserId: string, takeoverUserId: string): Promise<TransferResult[]> {
     const api = kind === 'onjob' ? 'externalcontact/transfer_result' : 'externalcontact/resigned/transfer_result';
     const results: TransferResult[] = [];
-    // §4.14: ≤ 1000 records per page; next_cursor continues.
+    // docs/wecom-protocol.md §Customer transfers: ≤ 1000 records per page; next_cursor continues.
     await followCursor(async (cursor) => {
       const res = await this.call<WireTransferResult>(api, {
         method: 'POST',
@@ -591,7 +614,7 @@ export class WecomClient implements WecomGateway {
   async getUnassignedList(input: { cursor?: string; pageSize?: number } = {}): Promise<Page<UnassignedCustomer>> {
     const res = await this.call<WireUnassignedList>('externalcontact/get_unassigned_list', {
       method: 'POST',
-      // §4.14: page_size defaults to and is at most 1000.
+      // docs/wecom-protocol.md §Customer transfers: page_size defaults to and is at most 1000.
       body: compact({ cursor: input.cursor || undefined, page_size: input.pageSize === undefined ? undefined : Math.min(Math.max(1, input.pageSize), 1000) }),
     });
     const items = (res.info ?? []).map((i) => ({ handoverUserId: i.handover_userid, externalUserId: i.external_userid, dimissionAt: fromUnixSeconds(i.dimission_time) }));
@@ -603,14 +626,14 @@ export class WecomClient implements WecomGateway {
 
   async sendAppMessage(message: AppMessage): Promise<AppMessageResult> {
     if (this.options.agentId === undefined) {
-      throw new Error('sendAppMessage needs agentId in WecomClientOptions (message/send requires agentid, §4.13)');
+      throw new Error('sendAppMessage needs agentId in WecomClientOptions (message/send requires agentid, docs/wecom-protocol.md §App messages to staff)');
     }
     const res = await this.call<WireAppMessage>('message/send', { method: 'POST', body: toWireAppMessage(message, this.options.agentId) });
     return toAppMessageResult(res);
   }
 
   async uploadMedia(input: MediaUploadInput): Promise<UploadedMedia> {
-    // §4.15: multipart field `media` with a filename; the type goes in the query string.
+    // docs/wecom-protocol.md §Media: multipart field `media` with a filename; the type goes in the query string.
     const form = new FormData();
     form.append('media', new Blob([input.data], { type: input.contentType ?? 'application/octet-stream' }), input.filename);
     const res = await this.call<WireMediaUpload>('media/upload', {
@@ -656,14 +679,20 @@ export class WecomClient implements WecomGateway {
 
   // ─── tokens ────────────────────────────────────────────────────────────────────────────────────────
 
-  /** The cached token for an API: kf/* use the KF secret's token when configured (§2.7), the rest the app's. */
+  /**
+   * The cached token for an API: kf/* use the KF secret's token when configured
+   * (docs/wecom-protocol.md §WeChat customer service), the rest the app's.
+   */
   private tokenCacheFor(api: WecomApi): SingleFlightCache<string> | null {
     if (api === 'gettoken') return null;
     if (api.startsWith('kf/') && this.kfToken) return this.kfToken;
     return this.appToken;
   }
 
-  /** gettoken (§3). Goes through the same limits and retries as any read; 40001/40013 are not retried. */
+  /**
+   * gettoken (docs/wecom-protocol.md §Access tokens). Goes through the same limits and retries as any read; 40001/40013
+   * are not retried.
+   */
   private async fetchToken(secret: string): Promise<{ value: string; expiresInSeconds: number }> {
     const res = await this.call<WireToken>('gettoken', {
       method: 'GET',
@@ -696,9 +725,9 @@ export class WecomClient implements WecomGateway {
 
       if (result.kind === 'errcode') {
         const { errcode, errmsg } = result;
-        // §3: 40014/42001 (and 40001, as WxJava does) mean the token is stale: refresh once, retry once.
-        // The refresh does not count as a backoff attempt. 41001 is deliberately absent: a missing token
-        // is our bug, and refreshing would hide it.
+        // docs/wecom-protocol.md §Access tokens: 40014/42001 (and 40001, as WxJava does) mean the token is stale:
+        // refresh once, retry once. The refresh does not count as a backoff attempt. 41001 is deliberately absent: a
+        // missing token is our bug, and refreshing would hide it.
         if (tokens && token !== undefined && TOKEN_ERRCODES.has(errcode) && !hasRefreshedToken) {
           hasRefreshedToken = true;
           attempt--;
@@ -746,7 +775,7 @@ export class WecomClient implements WecomGateway {
       const res = await this.http.request<unknown>({
         method: spec.method,
         url: `/cgi-bin/${api}`,
-        // The token rides in the query string, never the body (§8: "access_token must be in the query string").
+        // The token rides in the query string, never the body (docs/wecom-protocol.md §Conventions).
         params: token === undefined ? spec.query : { ...spec.query, access_token: token },
         data: spec.body,
         timeout: spec.timeoutMs ?? this.timeoutMs,
@@ -756,7 +785,8 @@ export class WecomClient implements WecomGateway {
     } catch (err) {
       result = classifyError(err);
     }
-    // Block before releasing the slot, so no queued caller slips a request in after a 45009 (§5.3).
+    // Block before releasing the slot, so no queued caller slips a request in after a 45009
+    // (docs/wecom-protocol.md §API rate limits).
     if (result.kind === 'errcode' && result.errcode === ERRCODE_RATE_LIMITED) gate.block(this.blockMs45009);
     release();
     this.record(api, result, (performance.now() - started) / 1000);

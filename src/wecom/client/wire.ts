@@ -1,5 +1,5 @@
 /**
- * WeCom's wire shapes, snake_case exactly as the API sends them (reference §3, §4, §2.7, §6.3).
+ * WeCom's wire shapes, snake_case exactly as the API sends them (docs/wecom-protocol.md, a section per API).
  * Only the client and its mappers see these; the rest of the code uses the camelCase types in types.ts.
  */
 
@@ -9,29 +9,29 @@ export interface WireResponse {
   errmsg?: string;
 }
 
-/** §3 gettoken. */
+/** gettoken (docs/wecom-protocol.md §Access tokens). */
 export interface WireToken extends WireResponse {
   access_token: string;
   expires_in: number;
 }
 
-/** §6.3 get_jsapi_ticket and ticket/get?type=agent_config. */
+/** get_jsapi_ticket and ticket/get?type=agent_config (docs/wecom-protocol.md §JS-SDK tickets and signatures). */
 export interface WireTicket extends WireResponse {
   ticket: string;
   expires_in: number;
 }
 
-/** §4.1 */
+/** get_follow_user_list response (docs/wecom-protocol.md §Staff and customer lists). */
 export interface WireFollowUserList extends WireResponse {
   follow_user?: string[];
 }
 
-/** §4.2 */
+/** externalcontact/list response (docs/wecom-protocol.md §Staff and customer lists). */
 export interface WireExternalContactList extends WireResponse {
   external_userid?: string[];
 }
 
-/** §4.3 `external_contact`. */
+/** `external_contact` (docs/wecom-protocol.md §Customer details). */
 export interface WireExternalContact {
   external_userid: string;
   name: string;
@@ -45,7 +45,7 @@ export interface WireExternalContact {
   external_profile?: unknown;
 }
 
-/** §4.3 `follow_user[].tags[]`; personal tags (type 2) have no tag_id. */
+/** `follow_user[].tags[]`; personal tags (type 2) have no tag_id (docs/wecom-protocol.md §Customer details). */
 export interface WireFollowUserTag {
   group_name?: string;
   tag_name: string;
@@ -53,7 +53,7 @@ export interface WireFollowUserTag {
   type: number;
 }
 
-/** §4.3 `follow_user[]`. */
+/** `follow_user[]` (docs/wecom-protocol.md §Customer details). */
 export interface WireFollowUser {
   userid: string;
   remark?: string;
@@ -67,14 +67,14 @@ export interface WireFollowUser {
   state?: string;
 }
 
-/** §4.3 externalcontact/get. */
+/** externalcontact/get (docs/wecom-protocol.md §Customer details). */
 export interface WireExternalContactDetail extends WireResponse {
   external_contact: WireExternalContact;
   follow_user?: WireFollowUser[];
   next_cursor?: string;
 }
 
-/** §4.4 `follow_info`: tag ids only, enterprise and strategy. */
+/** `follow_info`: tag ids only, enterprise and strategy (docs/wecom-protocol.md §Batch customer details). */
 export interface WireFollowInfo {
   userid: string;
   remark?: string;
@@ -88,20 +88,20 @@ export interface WireFollowInfo {
   state?: string;
 }
 
-/** §4.4 batch/get_by_user request. */
+/** batch/get_by_user request (docs/wecom-protocol.md §Batch customer details). */
 export interface WireBatchGetByUserRequest {
   userid_list: string[];
   cursor?: string;
   limit?: number;
 }
 
-/** §4.4 batch/get_by_user response. */
+/** batch/get_by_user response (docs/wecom-protocol.md §Batch customer details). */
 export interface WireBatchGetByUser extends WireResponse {
   external_contact_list?: Array<{ external_contact: WireExternalContact; follow_info: WireFollowInfo }>;
   next_cursor?: string;
 }
 
-/** §4.5 remark request. */
+/** remark request (docs/wecom-protocol.md §Remarks). */
 export interface WireRemarkRequest {
   userid: string;
   external_userid: string;
@@ -112,7 +112,7 @@ export interface WireRemarkRequest {
   remark_pic_mediaid?: string;
 }
 
-/** §4.6 one tag. */
+/** one tag (docs/wecom-protocol.md §Corp tag library). */
 export interface WireCorpTag {
   id: string;
   name: string;
@@ -121,7 +121,7 @@ export interface WireCorpTag {
   deleted?: boolean;
 }
 
-/** §4.6 one tag group. */
+/** one tag group (docs/wecom-protocol.md §Corp tag library). */
 export interface WireCorpTagGroup {
   group_id: string;
   group_name: string;
@@ -131,12 +131,12 @@ export interface WireCorpTagGroup {
   tag?: WireCorpTag[];
 }
 
-/** §4.6 get_corp_tag_list response. */
+/** get_corp_tag_list response (docs/wecom-protocol.md §Corp tag library). */
 export interface WireCorpTagList extends WireResponse {
   tag_group?: WireCorpTagGroup[];
 }
 
-/** §4.6 add_corp_tag request. */
+/** add_corp_tag request (docs/wecom-protocol.md §Corp tag library). */
 export interface WireAddCorpTagRequest {
   group_id?: string;
   group_name?: string;
@@ -144,12 +144,12 @@ export interface WireAddCorpTagRequest {
   tag: Array<{ name: string; order?: number }>;
 }
 
-/** §4.6 add_corp_tag response. */
+/** add_corp_tag response (docs/wecom-protocol.md §Corp tag library). */
 export interface WireAddCorpTag extends WireResponse {
   tag_group: WireCorpTagGroup;
 }
 
-/** §4.7 mark_tag request. */
+/** mark_tag request (docs/wecom-protocol.md §Tagging a customer). */
 export interface WireMarkTagRequest {
   userid: string;
   external_userid: string;
@@ -157,7 +157,7 @@ export interface WireMarkTagRequest {
   remove_tag?: string[];
 }
 
-/** §4.9 / §4.10 attachments. */
+/** attachments (docs/wecom-protocol.md §Welcome messages, §Mass messages). */
 export type WireAttachment =
   | { msgtype: 'image'; image: { media_id?: string; pic_url?: string } }
   | { msgtype: 'link'; link: { title: string; picurl?: string; desc?: string; url: string } }
@@ -165,7 +165,7 @@ export type WireAttachment =
   | { msgtype: 'video'; video: { media_id: string } }
   | { msgtype: 'file'; file: { media_id: string } };
 
-/** §4.8 `conclusions` (message after a temporary session ends). */
+/** `conclusions` (message after a temporary session ends) (docs/wecom-protocol.md §Contact ways). */
 export interface WireConclusions {
   text?: { content: string };
   image?: { media_id?: string; pic_url?: string };
@@ -173,7 +173,9 @@ export interface WireConclusions {
   miniprogram?: { title: string; pic_media_id: string; appid: string; page: string };
 }
 
-/** §4.8 add_contact_way request, also the body of update_contact_way (with config_id). */
+/**
+ * add_contact_way request, also the body of update_contact_way (with config_id) (docs/wecom-protocol.md §Contact ways).
+ */
 export interface WireContactWayRequest {
   config_id?: string;
   type?: number;
@@ -191,25 +193,25 @@ export interface WireContactWayRequest {
   conclusions?: WireConclusions;
 }
 
-/** §4.8 add_contact_way response. */
+/** add_contact_way response (docs/wecom-protocol.md §Contact ways). */
 export interface WireAddContactWay extends WireResponse {
   config_id: string;
   qr_code?: string;
 }
 
-/** §4.8 get_contact_way response. */
+/** get_contact_way response (docs/wecom-protocol.md §Contact ways). */
 export interface WireGetContactWay extends WireResponse {
   contact_way: WireContactWayRequest & { config_id: string; type: number; scene: number; qr_code?: string };
 }
 
-/** §4.9 send_welcome_msg request. */
+/** send_welcome_msg request (docs/wecom-protocol.md §Welcome messages). */
 export interface WireWelcomeMsgRequest {
   welcome_code: string;
   text?: { content: string };
   attachments?: WireAttachment[];
 }
 
-/** §4.10 add_msg_template request. */
+/** add_msg_template request (docs/wecom-protocol.md §Mass messages). */
 export interface WireMsgTemplateRequest {
   chat_type?: 'single' | 'group';
   external_userid?: string[];
@@ -221,13 +223,13 @@ export interface WireMsgTemplateRequest {
   attachments?: WireAttachment[];
 }
 
-/** §4.10 add_msg_template response. */
+/** add_msg_template response (docs/wecom-protocol.md §Mass messages). */
 export interface WireAddMsgTemplate extends WireResponse {
   msgid: string;
   fail_list?: string[];
 }
 
-/** §4.11 get_groupmsg_list_v2 request. */
+/** get_groupmsg_list_v2 request (docs/wecom-protocol.md §Mass message results). */
 export interface WireGroupMsgListRequest {
   chat_type: 'single' | 'group';
   start_time: number;
@@ -238,7 +240,7 @@ export interface WireGroupMsgListRequest {
   cursor?: string;
 }
 
-/** §4.11 get_groupmsg_list_v2 response. */
+/** get_groupmsg_list_v2 response (docs/wecom-protocol.md §Mass message results). */
 export interface WireGroupMsgList extends WireResponse {
   next_cursor?: string;
   group_msg_list?: Array<{
@@ -251,19 +253,19 @@ export interface WireGroupMsgList extends WireResponse {
   }>;
 }
 
-/** §4.11 get_groupmsg_task response. */
+/** get_groupmsg_task response (docs/wecom-protocol.md §Mass message results). */
 export interface WireGroupMsgTask extends WireResponse {
   next_cursor?: string;
   task_list?: Array<{ userid: string; status: number; send_time?: number }>;
 }
 
-/** §4.11 get_groupmsg_send_result response. */
+/** get_groupmsg_send_result response (docs/wecom-protocol.md §Mass message results). */
 export interface WireGroupMsgSendResult extends WireResponse {
   next_cursor?: string;
   send_list?: Array<{ external_userid?: string; chat_id?: string; userid: string; status: number; send_time?: number }>;
 }
 
-/** §4.12 groupchat/list request. */
+/** groupchat/list request (docs/wecom-protocol.md §Customer groups). */
 export interface WireGroupChatListRequest {
   status_filter?: number;
   owner_filter?: { userid_list: string[] };
@@ -271,13 +273,13 @@ export interface WireGroupChatListRequest {
   limit: number;
 }
 
-/** §4.12 groupchat/list response. */
+/** groupchat/list response (docs/wecom-protocol.md §Customer groups). */
 export interface WireGroupChatList extends WireResponse {
   group_chat_list?: Array<{ chat_id: string; status: number }>;
   next_cursor?: string;
 }
 
-/** §4.12 groupchat/get response. */
+/** groupchat/get response (docs/wecom-protocol.md §Customer groups). */
 export interface WireGroupChat extends WireResponse {
   group_chat: {
     chat_id: string;
@@ -299,7 +301,7 @@ export interface WireGroupChat extends WireResponse {
   };
 }
 
-/** §4.13 message/send request (the payload key is named after msgtype). */
+/** message/send request (the payload key is named after msgtype) (docs/wecom-protocol.md §App messages to staff). */
 export interface WireAppMessageRequest {
   touser?: string;
   toparty?: string;
@@ -315,7 +317,7 @@ export interface WireAppMessageRequest {
   template_card?: Record<string, unknown>;
 }
 
-/** §4.13 message/send response; the invalid* fields are "|"-joined lists. */
+/** message/send response; the invalid* fields are "|"-joined lists (docs/wecom-protocol.md §App messages to staff). */
 export interface WireAppMessage extends WireResponse {
   invaliduser?: string;
   invalidparty?: string;
@@ -325,14 +327,14 @@ export interface WireAppMessage extends WireResponse {
   response_code?: string;
 }
 
-/** §4.15 media/upload response; created_at is a string. */
+/** media/upload response; created_at is a string (docs/wecom-protocol.md §Media). */
 export interface WireMediaUpload extends WireResponse {
   type: string;
   media_id: string;
   created_at: string | number;
 }
 
-/** §2.7 kf/sync_msg request. */
+/** kf/sync_msg request (docs/wecom-protocol.md §WeChat customer service). */
 export interface WireKfSyncRequest {
   cursor?: string;
   token?: string;
@@ -341,7 +343,7 @@ export interface WireKfSyncRequest {
   open_kfid?: string;
 }
 
-/** §2.7 kf/sync_msg response. */
+/** kf/sync_msg response (docs/wecom-protocol.md §WeChat customer service). */
 export interface WireKfSync extends WireResponse {
   next_cursor?: string;
   has_more?: number;
@@ -372,7 +374,10 @@ export interface WireKfSend extends WireResponse {
   msgid: string;
 }
 
-/** §4.16 auth/getuserinfo: members get userid, non-members openid/external_userid. */
+/**
+ * auth/getuserinfo: members get userid, non-members openid/external_userid
+ * (docs/wecom-protocol.md §Staff sign-in for web pages).
+ */
 export interface WireUserInfo extends WireResponse {
   userid?: string;
   user_ticket?: string;
@@ -382,7 +387,8 @@ export interface WireUserInfo extends WireResponse {
 
 /**
  * user/get (读取成员, doc path/90196). A self-built app reads members inside its visible range only (60011
- * otherwise, reference §7); since 2022-06-20 new apps no longer get avatar, gender, mobile, email or address.
+ * otherwise, docs/wecom-protocol.md §Error codes); since 2022-06-20 new apps no longer get avatar, gender, mobile,
+ * email or address.
  */
 export interface WireMember extends WireResponse {
   userid: string;
@@ -390,11 +396,14 @@ export interface WireMember extends WireResponse {
   department?: number[];
   main_department?: number;
   position?: string;
-  /** 1 activated, 2 disabled, 4 not activated, 5 left the corp (reference §2.5). */
+  /** 1 activated, 2 disabled, 4 not activated, 5 left the corp (docs/wecom-protocol.md §Member events). */
   status?: number;
 }
 
-/** §4.14 transfer_customer / resigned/transfer_customer request (the resigned variant has no transfer_success_msg). */
+/**
+ * transfer_customer / resigned/transfer_customer request (the resigned variant has no transfer_success_msg)
+ * (docs/wecom-protocol.md §Customer transfers).
+ */
 export interface WireTransferCustomerRequest {
   handover_userid: string;
   takeover_userid: string;
@@ -402,26 +411,34 @@ export interface WireTransferCustomerRequest {
   transfer_success_msg?: string;
 }
 
-/** §4.14 transfer_customer / resigned/transfer_customer response: one errcode per customer, 0 = started. */
+/**
+ * transfer_customer / resigned/transfer_customer response: one errcode per customer, 0 = started
+ * (docs/wecom-protocol.md §Customer transfers).
+ */
 export interface WireTransferCustomer extends WireResponse {
   customer?: Array<{ external_userid: string; errcode: number }>;
 }
 
-/** §4.14 get_unassigned_list response (request: `{ cursor?, page_size ≤ 1000 }`). */
+/**
+ * get_unassigned_list response (request: `{ cursor?, page_size ≤ 1000 }`) (docs/wecom-protocol.md §Customer transfers).
+ */
 export interface WireUnassignedList extends WireResponse {
   info?: Array<{ handover_userid: string; external_userid: string; dimission_time: number }>;
   is_last?: boolean;
   next_cursor?: string;
 }
 
-/** §4.14 transfer_result / resigned/transfer_result request. */
+/** transfer_result / resigned/transfer_result request (docs/wecom-protocol.md §Customer transfers). */
 export interface WireTransferResultRequest {
   handover_userid: string;
   takeover_userid: string;
   cursor?: string;
 }
 
-/** §4.14 transfer_result response. `takeover_time` is the (future, when waiting) takeover instant in unix seconds. */
+/**
+ * transfer_result response. `takeover_time` is the (future, when waiting) takeover instant in unix seconds
+ * (docs/wecom-protocol.md §Customer transfers).
+ */
 export interface WireTransferResult extends WireResponse {
   customer?: Array<{ external_userid: string; status: number; takeover_time?: number }>;
   next_cursor?: string;

@@ -16,9 +16,12 @@ export interface ResolvedSandboxOptions {
   corp: SandboxCorp;
   tokenTtlSeconds: number;
   massQuota: MassQuotaRule;
-  /** externalcontact/get pages follow_user beyond this many (WeCom: 500, reference §4.3). */
+  /** externalcontact/get pages follow_user beyond this many (WeCom: 500, docs/wecom-protocol.md §Customer details). */
   followUserPageSize: number;
-  /** get_groupmsg_* answer 41063 for this long after add_msg_template (reference §4.11); 0 turns it off. */
+  /**
+   * get_groupmsg_* answer 41063 for this long after add_msg_template (docs/wecom-protocol.md §Mass message results); 0
+   * turns it off.
+   */
   groupMsgDispatchMs: number;
 }
 
@@ -52,7 +55,7 @@ export type ApiAuth = 'none' | 'agent' | 'kf' | 'any';
 export interface ApiDefinition {
   method: 'GET' | 'POST';
   auth: ApiAuth;
-  /** auth/getuserinfo with a valid code is exempt from frequency limits (reference §5.3). */
+  /** auth/getuserinfo with a valid code is exempt from frequency limits (docs/wecom-protocol.md §API rate limits). */
   isRateLimitExempt?: boolean;
   handle(req: ApiRequest, ctx: ApiContext): Record<string, unknown>;
 }

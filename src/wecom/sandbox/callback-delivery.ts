@@ -29,9 +29,9 @@ export interface CallbackDeliveryOptions {
   logger: Logger;
   /** Read on every delivery, so the URL can be set after the bot starts listening. */
   getUrl: () => string | undefined;
-  /** WeCom waits 5 s for a 200 (reference §1.6). */
+  /** WeCom waits 5 s for a 200 (docs/wecom-protocol.md §Acknowledging callbacks). */
   timeoutMs: number;
-  /** Waits before each retry; WeCom retries up to three times (reference §1.6, §8 fact 3). */
+  /** Waits before each retry; WeCom retries up to three times (docs/wecom-protocol.md §Acknowledging callbacks). */
   retryDelaysMs: number[];
 }
 
@@ -73,7 +73,7 @@ export class CallbackDeliverer {
         });
         result.httpStatus = res.status;
         await res.arrayBuffer().catch(() => undefined);
-        // Only HTTP 200 counts as received; anything else is retried (reference §1.6).
+        // Only HTTP 200 counts as received; anything else is retried (docs/wecom-protocol.md §Acknowledging callbacks).
         if (res.status === 200) {
           record.status = 'delivered';
           return record;

@@ -1,6 +1,7 @@
 /**
- * Builders for the decrypted callback XML WeCom posts (reference §2.1–§2.4, §2.7). Field names and order
- * follow the official samples; strings are CDATA-wrapped, CreateTime is bare unix seconds.
+ * Builders for the decrypted callback XML WeCom posts (docs/wecom-protocol.md §Event XML, §Customer contact events,
+ * §Customer group events, §Tag library events, §WeChat customer service). Field names and order follow the official
+ * samples; strings are CDATA-wrapped, CreateTime is bare unix seconds.
  */
 
 type XmlField = [name: string, value: string | number | undefined];
@@ -19,7 +20,7 @@ export function buildXml(fields: XmlField[]): string {
   return `<xml>${body}</xml>`;
 }
 
-/** The shared envelope of a system event: ToUserName CorpID, FromUserName sys (reference §2.1). */
+/** The shared envelope of a system event: ToUserName CorpID, FromUserName sys (docs/wecom-protocol.md §Event XML). */
 function eventEnvelope(corpId: string, createTime: number, event: string): XmlField[] {
   return [
     ['ToUserName', corpId],
@@ -30,7 +31,10 @@ function eventEnvelope(corpId: string, createTime: number, event: string): XmlFi
   ];
 }
 
-/** A 通讯录 member change (change_contact update_user, reference §2.5): only the changed fields are sent. */
+/**
+ * A 通讯录 member change (change_contact update_user, docs/wecom-protocol.md §Member events): only the changed fields are
+ * sent.
+ */
 export function contactUserUpdateXml(input: { corpId: string; createTime: number; userid: string; newUserid?: string; name?: string }): string {
   return buildXml([
     ...eventEnvelope(input.corpId, input.createTime, 'change_contact'),
@@ -41,7 +45,7 @@ export function contactUserUpdateXml(input: { corpId: string; createTime: number
   ]);
 }
 
-/** The change types of change_external_contact (reference §2.2). */
+/** The change types of change_external_contact (docs/wecom-protocol.md §Customer contact events). */
 export type ExternalContactChange =
   | 'add_external_contact'
   | 'edit_external_contact'
@@ -50,7 +54,7 @@ export type ExternalContactChange =
   | 'del_follow_user'
   | 'transfer_fail';
 
-/** A change_external_contact event (reference §2.2). */
+/** A change_external_contact event (docs/wecom-protocol.md §Customer contact events). */
 export function externalContactEventXml(input: {
   corpId: string;
   createTime: number;
@@ -74,7 +78,7 @@ export function externalContactEventXml(input: {
   ]);
 }
 
-/** A change_external_tag event (reference §2.4). */
+/** A change_external_tag event (docs/wecom-protocol.md §Tag library events). */
 export function externalTagEventXml(input: {
   corpId: string;
   createTime: number;
@@ -90,7 +94,10 @@ export function externalTagEventXml(input: {
   ]);
 }
 
-/** A kf_msg_or_event: no content, only a pull Token and the KF account (reference §2.7 sample, which has no FromUserName). */
+/**
+ * A kf_msg_or_event: no content, only a pull Token and the KF account (the doc's sample has no FromUserName;
+ * docs/wecom-protocol.md §WeChat customer service).
+ */
 export function kfEventXml(input: { corpId: string; createTime: number; token: string; openKfId: string }): string {
   return buildXml([
     ['ToUserName', input.corpId],

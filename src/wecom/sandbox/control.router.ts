@@ -40,7 +40,8 @@ const schemas = {
   }),
   kfMessage: z.object({ openKfId: nonEmpty, externalUserId: nonEmpty.optional(), text: nonEmpty }),
   confirm: z.object({ msgid: nonEmpty, userid: nonEmpty.optional() }),
-  // A member's code (userid), or a non-member's (external: true, optionally an external_userid), reference §4.16.
+  // A member's code (userid), or a non-member's (external: true, optionally an external_userid),
+  // docs/wecom-protocol.md §Staff sign-in for web pages.
   oauth: z.union([z.object({ userid: nonEmpty }), z.object({ external: z.literal(true), externalUserId: nonEmpty.optional() })]),
   jssdkVerify: z.object({
     kind: z.enum(['config', 'agentConfig']),
@@ -102,10 +103,12 @@ const routes: Record<string, Handler> = {
     const who = schemas.oauth.parse(body);
     return { code: 'userid' in who ? s.issueOauthCode(who.userid) : s.issueExternalOauthCode({ externalUserId: who.externalUserId }) };
   },
-  // What the WeCom client does with the signatures a page passes to wx.config / wx.agentConfig (reference §6.3).
+  // What the WeCom client does with the signatures a page passes to wx.config / wx.agentConfig
+  // (docs/wecom-protocol.md §JS-SDK tickets and signatures).
   'POST jssdk/verify': (s, body) => s.verifyJsapiSignature(schemas.jssdkVerify.parse(body)),
   'POST staff/visibility': (s, body) => s.setStaffVisibility(schemas.visibility.parse(body)),
-  // 客户继承 (reference §4.14): a member leaves; waiting takeovers complete now (instead of after 24 h) or fail.
+  // 客户继承 (docs/wecom-protocol.md §Customer transfers): a member leaves; waiting takeovers complete now (instead of
+  // after 24 h) or fail.
   'POST staff/resign': (s, body) => s.resignStaff(schemas.resign.parse(body)),
   'POST staff/rename': (s, body) => s.renameStaff(schemas.rename.parse(body)),
   'GET transfers': (s) => ({ items: s.transfers() }),

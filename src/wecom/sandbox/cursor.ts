@@ -1,8 +1,9 @@
 import { Errcode, SandboxApiError } from './errcodes.js';
 
 /**
- * Opaque paging cursors. WeCom cursors are opaque strings that are empty on the last page (reference §4.4),
- * so the sandbox hands out base64url JSON a client cannot usefully parse and must pass back verbatim.
+ * Opaque paging cursors. WeCom cursors are opaque strings that are empty on the last page
+ * (docs/wecom-protocol.md §Batch customer details), so the sandbox hands out base64url JSON a client cannot usefully
+ * parse and must pass back verbatim.
  */
 export function encodeCursor(position: Record<string, number>): string {
   return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');

@@ -1,7 +1,7 @@
 /**
  * WeCom errcodes the sandbox answers with, and the error a handler throws to produce one.
- * Codes and meanings come from reference §7; where the reference gives no code for a case we use the
- * closest documented one and say so next to the throw.
+ * Codes and meanings come from docs/wecom-protocol.md §Error codes; where that table gives no code for a case we use
+ * the closest documented one and say so next to the throw.
  */
 export const Errcode = {
   SystemBusy: -1,
@@ -95,7 +95,7 @@ const MESSAGES: Record<number, string> = {
   95007: 'invalid msg token',
 };
 
-/** The errmsg WeCom pairs with an errcode. Callers branch on errcode only (reference conventions). */
+/** The errmsg WeCom pairs with an errcode. Callers branch on errcode only (docs/wecom-protocol.md §Conventions). */
 export function errmsgFor(errcode: number, detail?: string): string {
   const base = MESSAGES[errcode] ?? 'error';
   // Real errmsgs carry a "hint: [...]" suffix; a readable detail in the same spot helps debugging.

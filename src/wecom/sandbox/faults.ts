@@ -43,7 +43,8 @@ export class FaultInjector {
       return head.errcode;
     }
     const rate = this.errorRates.get(api) ?? this.errorRates.get(ANY_API) ?? 0;
-    // -1 is WeCom's "system busy", the error the reference tells clients to retry (§7).
+    // -1 is WeCom's "system busy", the error WeCom tells clients to retry
+    // (docs/wecom-protocol.md §Error codes).
     if (rate > 0 && this.random() < rate) return -1;
     return undefined;
   }
@@ -69,7 +70,7 @@ export class FaultInjector {
   }
 }
 
-/** WeCom's default per-corp, per-API limit (reference §5.3). */
+/** WeCom's default per-corp, per-API limit (docs/wecom-protocol.md §API rate limits). */
 export const DEFAULT_PER_MINUTE = 10_000;
 const MINUTE_MS = 60_000;
 
@@ -79,7 +80,7 @@ export interface RateWindowSpec {
   windowMs?: number;
   /**
    * `true`: fixed windows aligned to the sandbox clock (floor(now / windowMs)), the model the shared limiter assumes
-   * (docs/rate-limits.md §Guard). Default `false`: a sliding window, the stricter reading.
+   * (docs/rate-limits.md §Windows and the guard). Default `false`: a sliding window, the stricter reading.
    */
   aligned?: boolean;
 }
@@ -110,7 +111,8 @@ export class RateLimiter {
     const alignedStart = Math.floor(nowMs / this.windowMs) * this.windowMs;
     const window = (this.windows.get(api) ?? []).filter((t) => (this.aligned ? t >= alignedStart : nowMs - t < this.windowMs));
     this.windows.set(api, window);
-    // Rejected calls do not count, so a client that backs off for the window regains access (reference §5.3).
+    // Rejected calls do not count, so a client that backs off for the window regains access
+    // (docs/wecom-protocol.md §API rate limits).
     if (window.length >= limit) return false;
     window.push(nowMs);
     return true;

@@ -1,7 +1,7 @@
 import type { UploadedFile } from './api-types.js';
 
 /**
- * A small multipart/form-data reader for media/upload (reference §4.15). The sandbox only needs named
+ * A small multipart/form-data reader for media/upload (docs/wecom-protocol.md §Media). The sandbox only needs named
  * file parts and plain fields, so this avoids adding a body-parser dependency.
  */
 export function parseMultipart(body: Buffer, contentType: string): { fields: Record<string, string>; files: Record<string, UploadedFile> } {

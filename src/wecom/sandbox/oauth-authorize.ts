@@ -2,11 +2,12 @@ import type { ResolvedSandboxOptions } from './api-types.js';
 import type { SandboxStore } from './store.js';
 
 /**
- * The sandbox's stand-in for `https://open.weixin.qq.com/connect/oauth2/authorize` (reference §4.16), served at
- * `<sandbox>/connect/oauth2/authorize`. In WeCom the client already knows who is signed in and redirects at once;
- * offline there is nobody signed in, so the page lets you pick a member (or a non-member) and then redirects to
- * `redirect_uri?code=CODE&state=STATE` exactly as WeCom does. Sandbox-only query parameters skip the page:
- * `userid=<member>` signs in as that member, `external=1` as a WeChat user who is not a member.
+ * The sandbox's stand-in for `https://open.weixin.qq.com/connect/oauth2/authorize`
+ * (docs/wecom-protocol.md §Staff sign-in for web pages), served at `<sandbox>/connect/oauth2/authorize`. In WeCom the
+ * client already knows who is signed in and redirects at once; offline there is nobody signed in, so the page lets you
+ * pick a member (or a non-member) and then redirects to `redirect_uri?code=CODE&state=STATE` exactly as WeCom does.
+ * Sandbox-only query parameters skip the page: `userid=<member>` signs in as that member, `external=1` as a WeChat user
+ * who is not a member.
  */
 
 /** What the authorize endpoint answers: a redirect or an HTML page. */
@@ -24,7 +25,7 @@ export interface AuthorizeHost {
   issueExternalOauthCode(input?: { externalUserId?: string }): string;
 }
 
-// state: a-zA-Z0-9, at most 128 bytes (reference §4.16).
+// state: a-zA-Z0-9, at most 128 bytes (docs/wecom-protocol.md §Staff sign-in for web pages).
 const STATE = /^[a-zA-Z0-9]{0,128}$/;
 
 /** Where the bot's sidebar receives the code (src/http/routes/sidebar.router.ts). */
@@ -51,12 +52,13 @@ export function handleAuthorize(host: AuthorizeHost, query: Record<string, strin
   return { httpStatus: 200, html: pickerPage(host, query) };
 }
 
-/** What WeCom itself would refuse, in its words where the reference has them. */
+/** What WeCom itself would refuse, in its words where its docs have them. */
 function checkRequest(options: ResolvedSandboxOptions, q: Record<string, string>, siteOrigins: string[]): string | null {
   if (q.appid !== options.corp.corpId) return `appid 不是本企业的 CorpID（40013 invalid corpid）`;
   if (q.response_type !== 'code') return 'response_type 必须为 code';
   if (q.scope !== 'snsapi_base' && q.scope !== 'snsapi_privateinfo') return 'scope 必须为 snsapi_base 或 snsapi_privateinfo';
-  // snsapi_privateinfo needs agentid; when given it must be the app's (reference §4.16).
+  // snsapi_privateinfo needs agentid; when given it must be the app's
+  // (docs/wecom-protocol.md §Staff sign-in for web pages).
   if (q.scope === 'snsapi_privateinfo' && !q.agentid) return 'scope 为 snsapi_privateinfo 时必须带 agentid';
   if (q.agentid && q.agentid !== String(options.corp.agentId)) return `agentid ${q.agentid} 不是本企业的应用（40056 invalid agentid）`;
   if (!STATE.test(q.state ?? '')) return 'state 只能是 a-zA-Z0-9，且不超过 128 字节';

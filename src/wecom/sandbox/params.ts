@@ -58,7 +58,7 @@ export function charLength(s: string): number {
   return [...s].length;
 }
 
-/** UTF-8 bytes, for "≤ N bytes" limits such as text.content ≤ 4000 bytes (reference §4.9). */
+/** UTF-8 bytes, for "≤ N bytes" limits such as text.content ≤ 4000 bytes (docs/wecom-protocol.md §Welcome messages). */
 export function byteLength(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }

@@ -1,6 +1,7 @@
 /**
- * The per-customer mass-message quota (reference §5.1): enterprise- and member-created mass messages share
- * one allowance per customer. The admin picks the rule; the API cannot read it, so it is a sandbox option.
+ * The per-customer mass-message quota (docs/wecom-protocol.md §Mass message quota): enterprise- and member-created mass
+ * messages share one allowance per customer. The admin picks the rule; the API cannot read it, so it is a sandbox
+ * option.
  */
 export type MassQuotaRule = 'days_of_month' | 'seven_per_week' | 'one_per_day';
 

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type { UploadedFile } from './api-types.js';
 import { parseMultipart } from './multipart.js';
 
-/** media/upload allows files up to 20 MB (reference §4.15); leave room for multipart framing. */
+/** media/upload allows files up to 20 MB (docs/wecom-protocol.md §Media); leave room for multipart framing. */
 const MAX_BODY_BYTES = 25 * 1024 * 1024;
 
 /** A decoded request body, or why it could not be decoded. */

@@ -37,23 +37,29 @@ export interface WecomSandboxOptions {
    * origin>/sidebar/oauth/callback` (docs/security.md §Sandbox exposure).
    */
   siteOrigin?: string;
-  /** Lifetime of access tokens (WeCom: 7200 s, reference §3). */
+  /** Lifetime of access tokens (WeCom: 7200 s, docs/wecom-protocol.md §Access tokens). */
   tokenTtlSeconds?: number;
   /** Where callbacks are POSTed; without one they are only recorded. */
   callbackUrl?: string;
-  /** The admin's per-customer mass-message rule (reference §5.1). */
+  /** The admin's per-customer mass-message rule (docs/wecom-protocol.md §Mass message quota). */
   massQuota?: MassQuotaRule;
-  /** Per-API calls per minute, keyed by api name (`externalcontact/get`); `'*'` sets the default (10,000, reference §5.3). */
+  /**
+   * Per-API calls per minute, keyed by api name (`externalcontact/get`); `'*'` sets the default (10,000,
+   * docs/wecom-protocol.md §API rate limits).
+   */
   rateLimits?: Record<string, number>;
   /** How `rateLimits` are counted: window length and sliding or aligned (default a sliding minute). */
   rateWindow?: RateWindowSpec;
   /** externalcontact/get follow_user page size (WeCom: 500); smaller values make paging testable. */
   followUserPageSize?: number;
-  /** How long get_groupmsg_task/send_result answer 41063 after creation (reference §4.11); default 0 = never. */
+  /**
+   * How long get_groupmsg_task/send_result answer 41063 after creation (docs/wecom-protocol.md §Mass message results);
+   * default 0 = never.
+   */
   groupMsgDispatchMs?: number;
-  /** Callback response timeout (WeCom: 5 s, reference §1.6). */
+  /** Callback response timeout (WeCom: 5 s, docs/wecom-protocol.md §Acknowledging callbacks). */
   callbackTimeoutMs?: number;
-  /** Delay before each of the up-to-three retries (reference §1.6). */
+  /** Delay before each of the up-to-three retries (docs/wecom-protocol.md §Acknowledging callbacks). */
   callbackRetryDelaysMs?: number[];
   /** Random source for errorRate faults; inject for determinism. */
   random?: () => number;
@@ -82,13 +88,14 @@ const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWay
 
 /**
  * Finds the sandbox part of a path: `/cgi-bin/...`, `/_control/...` or the OAuth authorize stand-in
- * `/connect/oauth2/authorize` (open.weixin.qq.com's path, reference §4.16) after an optional mount prefix.
+ * `/connect/oauth2/authorize` (open.weixin.qq.com's path, docs/wecom-protocol.md §Staff sign-in for web pages) after an
+ * optional mount prefix.
  */
 const SANDBOX_PATH = /^(.*?)\/(cgi-bin|_control|connect)\/(.+)$/;
 
 /**
  * An in-memory emulator of WeCom's server APIs and of WeCom's side of callbacks. The bot talks to it only
- * over the wire protocol, so it follows the reference's shapes, cursors, limits and errcodes.
+ * over the wire protocol, so it follows WeCom's documented shapes, cursors, limits and errcodes (docs/wecom-protocol.md).
  */
 export class WecomSandbox {
   readonly store = new SandboxStore();
@@ -171,12 +178,14 @@ export class WecomSandbox {
     try {
       const injected = this.faults.takeError(api);
       if (injected !== undefined) throw new SandboxApiError(injected, 'injected fault');
-      // GET-documented APIs tolerate POST, but a POST API called with GET has no body (reference §7, 40035).
+      // GET-documented APIs tolerate POST, but a POST API called with GET has no body
+      // (docs/wecom-protocol.md §Error codes, 40035).
       if (def.method === 'POST' && method.toUpperCase() !== 'POST') throw new SandboxApiError(Errcode.InvalidParameter, 'use POST');
       const owner = def.auth === 'none' ? null : this.authorise(def.auth, query, body);
       if (!def.isRateLimitExempt && !this.limiter.tryAcquire(api, at)) throw new SandboxApiError(Errcode.RateLimited);
-      // WeCom takes customers over 24 h after a transfer whether or not anyone is looking (reference §4.14); the
-      // sandbox has no timer, so every authorised call first settles what fell due, and then sees the result.
+      // WeCom takes customers over 24 h after a transfer whether or not anyone is looking
+      // (docs/wecom-protocol.md §Customer transfers); the sandbox has no timer, so every authorised call first settles
+      // what fell due, and then sees the result.
       if (owner !== null) await this.settleDueTransfers();
       const request: ApiRequest = { query: queryParams, body, files, owner };
       response = { errcode: 0, errmsg: 'ok', ...def.handle(request, this.ctx) };
@@ -202,12 +211,14 @@ export class WecomSandbox {
   /** Check access_token: query only (41001), known (40014), not expired (42001), right secret (48002). */
   private authorise(auth: 'agent' | 'kf' | 'any', query: Record<string, string>, body: Record<string, unknown>) {
     const token = query.access_token;
-    // A token in the body does not count: it must be in the query string (reference conventions, §3).
+    // A token in the body does not count: it must be in the query string
+    // (docs/wecom-protocol.md §Conventions).
     if (!token) throw new SandboxApiError(Errcode.MissingAccessToken, body.access_token ? 'access_token must be in the query string' : undefined);
     const record = this.store.accessTokens.get(token);
     if (!record || record.isRevoked) throw new SandboxApiError(Errcode.InvalidAccessToken);
     if (this.nowMs() >= record.expiresAtMs) throw new SandboxApiError(Errcode.AccessTokenExpired);
-    // Customer-contact and app APIs need the self-built app's token, not the KF secret's (reference §3).
+    // Customer-contact and app APIs need the self-built app's token, not the KF secret's
+    // (docs/wecom-protocol.md §Access tokens).
     if (auth === 'agent' && record.owner !== 'agent') throw new SandboxApiError(Errcode.NoApiPermission);
     if (auth === 'kf' && record.owner !== 'kf') throw new SandboxApiError(Errcode.NoApiPermission);
     return record.owner;
@@ -273,7 +284,7 @@ export class WecomSandbox {
   /** Apply a fault (same shapes as POST /_control/faults). */
   injectFault(spec: FaultSpec): void {
     if ('invalidateTokens' in spec) {
-      // WeCom may invalidate tokens early (reference §3); clients must refresh on 40014.
+      // WeCom may invalidate tokens early (docs/wecom-protocol.md §Access tokens); clients must refresh on 40014.
       for (const t of this.store.accessTokens.values()) t.isRevoked = true;
       return;
     }
@@ -343,14 +354,20 @@ export class WecomSandbox {
     return this.callbackUrl;
   }
 
-  /** Encrypt, sign and POST one decrypted callback XML, retrying like WeCom (reference §1.6). */
+  /**
+   * Encrypt, sign and POST one decrypted callback XML, retrying like WeCom
+   * (docs/wecom-protocol.md §Acknowledging callbacks).
+   */
   deliverCallback(xml: string): Promise<CallbackRecord> {
     return this.deliverer.deliver(xml);
   }
 
   // ---------------------------------------------------------------- simulated users
 
-  /** A customer adds a member (directly or via a contact way): relation, welcome code, add_external_contact (reference §2.2). */
+  /**
+   * A customer adds a member (directly or via a contact way): relation, welcome code, add_external_contact
+   * (docs/wecom-protocol.md §Customer contact events).
+   */
   async addCustomer(input: {
     userid?: string;
     state?: string;
@@ -396,10 +413,10 @@ export class WecomSandbox {
       description: '',
       remarkMobiles: [],
       createtime: nowS,
-      // Scanning a 「联系我」 QR code is add_way 1 (reference §4.3).
+      // Scanning a 「联系我」 QR code is add_way 1 (docs/wecom-protocol.md §Customer details).
       addWay: input.addWay ?? 1,
       state,
-      // The customer initiated, so oper_userid is the customer's id (reference §4.3).
+      // The customer initiated, so oper_userid is the customer's id (docs/wecom-protocol.md §Customer details).
       operUserid: id,
       tagIds: [],
       isDeletedByCustomer: false,
@@ -419,21 +436,30 @@ export class WecomSandbox {
     return { externalUserId: id, userid, welcomeCode, callback };
   }
 
-  /** The customer deletes the member: a one-way relation remains, del_follow_user fires (reference §2.2, §7 84061). */
+  /**
+   * The customer deletes the member: a one-way relation remains, del_follow_user fires
+   * (docs/wecom-protocol.md §Customer contact events, §Error codes: 84061).
+   */
   async customerDeletesStaff(input: { userid: string; externalUserId: string }): Promise<{ callback: CallbackRecord }> {
     const relation = this.requireRelationForControl(input.userid, input.externalUserId);
     relation.isDeletedByCustomer = true;
     return { callback: await this.deliverContactEvent('del_follow_user', input.userid, input.externalUserId) };
   }
 
-  /** The member deletes the customer: the relation ends, del_external_contact fires (reference §2.2). */
+  /**
+   * The member deletes the customer: the relation ends, del_external_contact fires
+   * (docs/wecom-protocol.md §Customer contact events).
+   */
   async staffDeletesCustomer(input: { userid: string; externalUserId: string; source?: 'DELETE_BY_TRANSFER' }): Promise<{ callback: CallbackRecord }> {
     this.requireRelationForControl(input.userid, input.externalUserId);
     this.store.removeRelation(input.userid, input.externalUserId);
     return { callback: await this.deliverContactEvent('del_external_contact', input.userid, input.externalUserId, { source: input.source }) };
   }
 
-  /** The member edits remark/description/tags in the client: edit_external_contact, no detail (reference §2.2, §8 fact 4). */
+  /**
+   * The member edits remark/description/tags in the client: edit_external_contact, no detail
+   * (docs/wecom-protocol.md §Customer contact events, §Follow relations).
+   */
   async editRelation(input: {
     userid: string;
     externalUserId: string;
@@ -452,7 +478,10 @@ export class WecomSandbox {
     return { tagIds: [...relation.tagIds], callback };
   }
 
-  /** An admin changes the tag library in the console: change_external_tag per changed tag/group (reference §2.4). */
+  /**
+   * An admin changes the tag library in the console: change_external_tag per changed tag/group
+   * (docs/wecom-protocol.md §Tag library events).
+   */
   async changeTag(input: {
     action: 'create' | 'update' | 'delete';
     id?: string;
@@ -471,7 +500,8 @@ export class WecomSandbox {
           groupName: input.groupName,
           tags: names.map((name) => ({ name, order: input.order })),
         });
-        // A console-created group with tags emits several events in the same second (reference §2.4).
+        // A console-created group with tags emits several events in the same second
+        // (docs/wecom-protocol.md §Tag library events).
         if (isGroupNew) events.push({ id: group.groupId, tagType: 'tag_group', changeType: 'create' });
         for (const t of created) events.push({ id: t.id, tagType: 'tag', changeType: 'create' });
       } else {
@@ -497,7 +527,10 @@ export class WecomSandbox {
     return { ids: events.map((e) => e.id), callbacks };
   }
 
-  /** A WeChat customer writes to a KF account: stored for kf/sync_msg, then kf_msg_or_event with a pull Token (reference §2.7). */
+  /**
+   * A WeChat customer writes to a KF account: stored for kf/sync_msg, then kf_msg_or_event with a pull Token
+   * (docs/wecom-protocol.md §WeChat customer service).
+   */
   async sendKfMessage(input: { openKfId: string; externalUserId?: string; text: string }): Promise<{ msgid: string; token: string; externalUserId: string; callback: CallbackRecord }> {
     const nowMs = this.nowMs();
     const externalUserId = input.externalUserId ?? this.store.newId('wm', 30);
@@ -520,7 +553,10 @@ export class WecomSandbox {
     return { msgid, token, externalUserId, callback };
   }
 
-  /** A member confirms a mass-send task in the client; quota-exceeded customers get status 3 (reference §4.11, §5.1). */
+  /**
+   * A member confirms a mass-send task in the client; quota-exceeded customers get status 3
+   * (docs/wecom-protocol.md §Mass message results, §Mass message quota).
+   */
   confirmGroupMsg(input: { msgid: string; userid?: string }): ConfirmOutcome {
     try {
       return confirmMassTask(this.ctx, input.msgid, input.userid);
@@ -535,7 +571,7 @@ export class WecomSandbox {
 
   /**
    * An admin moves a member out of (or back into) the app's visible range: user/get then answers 60011 for them
-   * (reference §7). Returns the member's new visibility.
+   * (docs/wecom-protocol.md §Error codes). Returns the member's new visibility.
    */
   setStaffVisibility(input: { userid: string; visible: boolean }): { userid: string; visible: boolean } {
     const member = this.store.staff.get(input.userid);
@@ -544,7 +580,9 @@ export class WecomSandbox {
     return { userid: input.userid, visible: input.visible };
   }
 
-  /** Issue an OAuth2 code as the WeCom client would on redirect (reference §4.16). */
+  /**
+   * Issue an OAuth2 code as the WeCom client would on redirect (docs/wecom-protocol.md §Staff sign-in for web pages).
+   */
   issueOauthCode(userid: string): string {
     if (!this.store.staff.has(userid)) throw new NotFoundError(`staff ${userid} not found`);
     const code = randomBytes(24).toString('base64url');
@@ -554,7 +592,7 @@ export class WecomSandbox {
 
   /**
    * Issue an OAuth2 code for someone who is not a member: auth/getuserinfo then answers `openid` (and
-   * `external_userid` when given), never a userid (reference §4.16).
+   * `external_userid` when given), never a userid (docs/wecom-protocol.md §Staff sign-in for web pages).
    */
   issueExternalOauthCode(input: { externalUserId?: string } = {}): string {
     const code = randomBytes(24).toString('base64url');
@@ -565,8 +603,9 @@ export class WecomSandbox {
 
   /**
    * Check a JS-SDK signature the way the WeCom client checks wx.config (`config`, corp ticket) or wx.agentConfig
-   * (`agentConfig`, app ticket) against the tickets this sandbox issued and that are still valid (reference §6.3).
-   * 40093 (jsapi签名错误) when no such ticket signs it, e.g. when the corp ticket signed an agentConfig.
+   * (`agentConfig`, app ticket) against the tickets this sandbox issued and that are still valid
+   * (docs/wecom-protocol.md §JS-SDK tickets and signatures). 40093 (jsapi签名错误) when no such ticket signs it, e.g. when
+   * the corp ticket signed an agentConfig.
    */
   verifyJsapiSignature(input: { kind: 'config' | 'agentConfig'; url: string; timestamp: number | string; nonceStr: string; signature: string }): { ok: boolean; errcode: number } {
     const kind = input.kind === 'config' ? 'corp' : 'agent';
@@ -580,7 +619,8 @@ export class WecomSandbox {
 
   /**
    * An admin changes a member's account (userid), which WeCom allows once: the member and their customer
-   * relations answer to the new userid from now on, and the 通讯录 callback carries NewUserID (reference §2.5).
+   * relations answer to the new userid from now on, and the 通讯录 callback carries NewUserID
+   * (docs/wecom-protocol.md §Member events).
    */
   async renameStaff(input: { userid: string; newUserid: string }): Promise<{ callback: CallbackRecord }> {
     const member = this.store.staff.get(input.userid);
@@ -596,7 +636,7 @@ export class WecomSandbox {
     return { callback: await this.deliverCallback(xml) };
   }
 
-  /** A member leaves the corp (离职): their customers wait for 离职继承 (reference §4.14). */
+  /** A member leaves the corp (离职): their customers wait for 离职继承 (docs/wecom-protocol.md §Customer transfers). */
   resignStaff(input: { userid: string }): { userid: string; resignedAt: string } {
     const member = this.store.staff.get(input.userid);
     if (!member) throw new NotFoundError(`staff ${input.userid} not found`);
@@ -609,7 +649,10 @@ export class WecomSandbox {
     return this.store.transfers.map((t) => ({ ...t }));
   }
 
-  /** Complete every waiting transfer whose 24 h have passed on WeCom's clock (reference §4.14). */
+  /**
+   * Complete every waiting transfer whose 24 h have passed on WeCom's clock
+   * (docs/wecom-protocol.md §Customer transfers).
+   */
   async settleDueTransfers(): Promise<SandboxTransfer[]> {
     const now = this.nowMs();
     return this.completeTransfers(this.store.transfers.filter((t) => t.status === 2 && t.takeoverAtMs <= now));
@@ -625,7 +668,8 @@ export class WecomSandbox {
   /**
    * The takeover of a waiting transfer fails: the customer refused (在职继承 only lets the customer decline) or the
    * taker has too many customers. transfer_result then answers 3 / 4 and WeCom sends transfer_fail with the taker's
-   * UserID (reference §2.2; WeCom's answer on the developer forum: the UserID is the takeover member's).
+   * UserID (docs/wecom-protocol.md §Customer contact events; WeCom's answer on the developer forum: the UserID is the
+   * takeover member's).
    */
   async failTransfer(input: { externalUserId: string; reason: 'customer_refused' | 'customer_limit_exceed' }): Promise<{ transfer: SandboxTransfer; callback: CallbackRecord }> {
     const t = this.store.transfers.find((x) => x.externalUserId === input.externalUserId && x.status === 2);
@@ -646,10 +690,11 @@ export class WecomSandbox {
   }
 
   /**
-   * Take customers over: the taker gets the relation (add_way 202 管理员/负责人分配, reference §4.3) and, unless the
-   * customer already was their friend, add_external_contact; the handover loses it, and for 在职继承 gets
-   * del_external_contact with Source DELETE_BY_TRANSFER (§2.2). The add goes first, so the customer is never without
-   * a follower in between. Statuses change before any callback is awaited, so concurrent calls settle each once.
+   * Take customers over: the taker gets the relation (add_way 202 管理员/负责人分配, docs/wecom-protocol.md §Customer details)
+   * and, unless the customer already was their friend, add_external_contact; the handover loses it, and for 在职继承 gets
+   * del_external_contact with Source DELETE_BY_TRANSFER (docs/wecom-protocol.md §Customer contact events). The add goes
+   * first, so the customer is never without a follower in between. Statuses change before any callback is awaited, so
+   * concurrent calls settle each once.
    */
   private async completeTransfers(due: SandboxTransfer[]): Promise<SandboxTransfer[]> {
     const events: Array<{ change: 'add_external_contact' | 'del_external_contact'; userid: string; ext: string; source?: string }> = [];

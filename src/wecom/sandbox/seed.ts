@@ -51,7 +51,10 @@ function chineseName(rand: () => number): string {
   return pick(rand, SURNAMES) + given;
 }
 
-/** 32 characters of [A-Za-z0-9] after a prefix, like WeCom's external ids (reference §2.2 notes). */
+/**
+ * 32 characters of [A-Za-z0-9] after a prefix, like WeCom's external ids
+ * (docs/wecom-protocol.md §Customer contact events).
+ */
 function wecomLikeId(rand: () => number, prefix: string, length = 32): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
   let s = prefix;
@@ -70,7 +73,7 @@ function ensureTagLibrary(store: SandboxStore, nowS: number): void {
       groupId: store.newId('et'),
       name: spec.group,
       createTime: nowS - 400 * 86400,
-      // Larger order sorts first (reference §4.6), so the first group gets the largest.
+      // Larger order sorts first (docs/wecom-protocol.md §Corp tag library), so the first group gets the largest.
       order: (DEMO_TAG_LIBRARY.length - gi) * 10,
       isDeleted: false,
       tags: [],

@@ -13,19 +13,20 @@ export interface SandboxStaff {
   /** Department ids; the root department is 1. */
   department?: number[];
   /**
-   * The app may not read this member: user/get answers 60011 (reference §7), as when an admin narrows the app's
-   * visible range. The member stays in get_follow_user_list, so a test can reproduce a member listed by the
-   * sync whose details are then refused.
+   * The app may not read this member: user/get answers 60011 (docs/wecom-protocol.md §Error codes), as when an admin
+   * narrows the app's visible range. The member stays in get_follow_user_list, so a test can reproduce a member listed
+   * by the sync whose details are then refused.
    */
   isOutsideVisibleRange?: boolean;
   /**
    * When the member left (离职). Their relations stay, waiting to be assigned with resigned/transfer_customer
-   * (离职继承, reference §4.14); the on-job API refuses them and the resigned one requires it (40097).
+   * (离职继承, docs/wecom-protocol.md §Customer transfers); the on-job API refuses them and the resigned one requires it
+   * (40097).
    */
   resignedAtMs?: number;
 }
 
-/** A customer (external contact) as WeCom knows it (reference §4.3 external_contact). */
+/** A customer (external contact) as WeCom knows it (`external_contact`, docs/wecom-protocol.md §Customer details). */
 export interface SandboxCustomer {
   externalUserId: string;
   name: string;
@@ -40,7 +41,10 @@ export interface SandboxCustomer {
   corpFullName?: string;
 }
 
-/** One staff×customer follow relation; remark, state and tags live here, not on the customer (reference §8 fact 4). */
+/**
+ * One staff×customer follow relation; remark, state and tags live here, not on the customer
+ * (docs/wecom-protocol.md §Follow relations).
+ */
 export interface SandboxRelation {
   /** Monotonic creation order; cursors resume after a seq so deletions never shift a page. */
   seq: number;
@@ -56,11 +60,17 @@ export interface SandboxRelation {
   state?: string;
   operUserid: string;
   tagIds: string[];
-  /** The customer deleted the member: WeCom keeps a one-way relation that APIs still serve (reference §7, 84061). */
+  /**
+   * The customer deleted the member: WeCom keeps a one-way relation that APIs still serve
+   * (docs/wecom-protocol.md §Error codes, 84061).
+   */
   isDeletedByCustomer: boolean;
 }
 
-/** An enterprise tag (ids start with `et`, reference §4.3); soft-deleted so id filters can report `deleted`. */
+/**
+ * An enterprise tag (ids start with `et`, docs/wecom-protocol.md §Customer details); soft-deleted so id filters can
+ * report `deleted`.
+ */
 export interface SandboxTag {
   id: string;
   groupId: string;
@@ -71,7 +81,7 @@ export interface SandboxTag {
   isDeleted: boolean;
 }
 
-/** A tag group with its tags (reference §4.6). */
+/** A tag group with its tags (docs/wecom-protocol.md §Corp tag library). */
 export interface SandboxTagGroup {
   groupId: string;
   name: string;
@@ -81,7 +91,7 @@ export interface SandboxTagGroup {
   tags: SandboxTag[];
 }
 
-/** A 「联系我」 configuration (reference §4.8). */
+/** A 「联系我」 configuration (docs/wecom-protocol.md §Contact ways). */
 export interface SandboxContactWay {
   configId: string;
   type: number;
@@ -101,7 +111,7 @@ export interface SandboxContactWay {
   createdAtMs: number;
 }
 
-/** A welcome_code: valid 20 s after the add event and usable once (reference §4.9). */
+/** A welcome_code: valid 20 s after the add event and usable once (docs/wecom-protocol.md §Welcome messages). */
 export interface SandboxWelcomeCode {
   code: string;
   userid: string;
@@ -110,7 +120,7 @@ export interface SandboxWelcomeCode {
   usedAtMs?: number;
 }
 
-/** One sender's share of a mass-send task (reference §4.11 task_list). */
+/** One sender's share of a mass-send task (`task_list`, docs/wecom-protocol.md §Mass message results). */
 export interface SandboxMassSender {
   userid: string;
   /** 0 not sent, 2 sent. */
@@ -118,7 +128,7 @@ export interface SandboxMassSender {
   sendTime?: number;
 }
 
-/** One recipient row of a mass-send task (reference §4.11 send_list). */
+/** One recipient row of a mass-send task (`send_list`, docs/wecom-protocol.md §Mass message results). */
 export interface SandboxMassRecipient {
   externalUserId?: string;
   chatId?: string;
@@ -128,7 +138,7 @@ export interface SandboxMassRecipient {
   sendTime?: number;
 }
 
-/** A task created by add_msg_template (reference §4.10). */
+/** A task created by add_msg_template (docs/wecom-protocol.md §Mass messages). */
 export interface SandboxMassTask {
   msgid: string;
   chatType: 'single' | 'group';
@@ -144,7 +154,7 @@ export interface SandboxMassTask {
   recipients: SandboxMassRecipient[];
 }
 
-/** A message in a KF account's stream, as kf/sync_msg returns it (reference §2.7). */
+/** A message in a KF account's stream, as kf/sync_msg returns it (docs/wecom-protocol.md §WeChat customer service). */
 export interface SandboxKfMessage {
   seq: number;
   msgid: string;
@@ -170,7 +180,10 @@ export interface SandboxKfSent {
   body: Record<string, unknown>;
 }
 
-/** A pull token carried by a kf_msg_or_event callback; valid 10 minutes (reference §2.7). */
+/**
+ * A pull token carried by a kf_msg_or_event callback; valid 10 minutes
+ * (docs/wecom-protocol.md §WeChat customer service).
+ */
 export interface SandboxKfToken {
   token: string;
   openKfId: string;
@@ -186,7 +199,7 @@ export interface SandboxAppMessage {
   invaliduser: string[];
   /**
    * Recipients WeCom accepted but did not deliver to: over the per-member cap of 30 a minute or 1,000 an hour for
-   * the app, dropped without an error (reference §5.3).
+   * the app, dropped without an error (docs/wecom-protocol.md §API rate limits).
    */
   dropped: string[];
   msgtype: string;
@@ -203,7 +216,7 @@ export interface SandboxWelcomeSent {
   attachments?: unknown[];
 }
 
-/** An uploaded temporary media; valid 3 days (reference §4.15). */
+/** An uploaded temporary media; valid 3 days (docs/wecom-protocol.md §Media). */
 export interface SandboxMedia {
   mediaId: string;
   type: string;
@@ -212,7 +225,7 @@ export interface SandboxMedia {
   createdAtMs: number;
 }
 
-/** One member of a customer group chat (reference §4.12 member_list). */
+/** One member of a customer group chat (`member_list`, docs/wecom-protocol.md §Customer groups). */
 export interface SandboxGroupChatMember {
   userid: string;
   /** 1 member, 2 external. */
@@ -225,7 +238,7 @@ export interface SandboxGroupChatMember {
   name: string;
 }
 
-/** A customer group chat (reference §4.12). */
+/** A customer group chat (docs/wecom-protocol.md §Customer groups). */
 export interface SandboxGroupChat {
   chatId: string;
   name: string;
@@ -239,8 +252,9 @@ export interface SandboxGroupChat {
 }
 
 /**
- * An OAuth2 code: single use, 5 minutes (reference §4.16). A member's code resolves to `userid`; a non-member's
- * (a WeChat user or an external contact opening the page) to `openid` and maybe `externalUserId`.
+ * An OAuth2 code: single use, 5 minutes (docs/wecom-protocol.md §Staff sign-in for web pages). A member's code resolves
+ * to `userid`; a non-member's (a WeChat user or an external contact opening the page) to `openid` and maybe
+ * `externalUserId`.
  */
 export interface SandboxOauthCode {
   code: string;
@@ -251,7 +265,10 @@ export interface SandboxOauthCode {
   isUsed: boolean;
 }
 
-/** An issued JS-SDK ticket: `corp` from get_jsapi_ticket (wx.config), `agent` from ticket/get (wx.agentConfig), §6.3. */
+/**
+ * An issued JS-SDK ticket: `corp` from get_jsapi_ticket (wx.config), `agent` from ticket/get (wx.agentConfig),
+ * docs/wecom-protocol.md §JS-SDK tickets and signatures.
+ */
 export interface SandboxJsapiTicket {
   ticket: string;
   kind: 'corp' | 'agent';
@@ -259,8 +276,9 @@ export interface SandboxJsapiTicket {
 }
 
 /**
- * One customer's 客户继承 (reference §4.14). `status` as transfer_result reports it: 1 done, 2 waiting (the takeover
- * happens 24 h after the request), 3 the customer refused, 4 the taker's customer limit was reached.
+ * One customer's 客户继承 (docs/wecom-protocol.md §Customer transfers). `status` as transfer_result reports it: 1 done, 2
+ * waiting (the takeover happens 24 h after the request), 3 the customer refused, 4 the taker's customer limit was
+ * reached.
  */
 export interface SandboxTransfer {
   kind: 'onjob' | 'resigned';
@@ -274,7 +292,10 @@ export interface SandboxTransfer {
   successMsg?: string;
 }
 
-/** Which secret a token was issued for: the self-built app's or the WeChat-KF one (reference §3). */
+/**
+ * Which secret a token was issued for: the self-built app's or the WeChat-KF one
+ * (docs/wecom-protocol.md §Access tokens).
+ */
 export type TokenOwner = 'agent' | 'kf';
 
 /** An issued access_token and when it stops working. */
@@ -295,7 +316,10 @@ export class SandboxStore {
   contactWays = new Map<string, SandboxContactWay>();
   welcomeCodes = new Map<string, SandboxWelcomeCode>();
   massTasks = new Map<string, SandboxMassTask>();
-  /** Per customer (or chat id), when each mass message reached them: the quota ledger (reference §5.1). */
+  /**
+   * Per customer (or chat id), when each mass message reached them: the quota ledger
+   * (docs/wecom-protocol.md §Mass message quota).
+   */
   massReceipts = new Map<string, number[]>();
   kfMessages: SandboxKfMessage[] = [];
   kfSent: SandboxKfSent[] = [];
@@ -380,7 +404,9 @@ export class SandboxStore {
     return this.tagGroups.find((g) => g.groupId === groupId);
   }
 
-  /** Live (not deleted) enterprise tags across the corp, for the 3000 limit (reference §4.6). */
+  /**
+   * Live (not deleted) enterprise tags across the corp, for the 3000 limit (docs/wecom-protocol.md §Corp tag library).
+   */
   liveTagCount(): number {
     return this.tagGroups.reduce((n, g) => n + (g.isDeleted ? 0 : g.tags.filter((t) => !t.isDeleted).length), 0);
   }

@@ -2,7 +2,7 @@ import type { SandboxContactWay, SandboxCustomer, SandboxRelation, SandboxStore,
 
 /** Presenters from sandbox state to WeCom's wire JSON (snake_case stays in src/wecom, STYLE "Naming"). */
 
-/** `external_contact` of externalcontact/get and batch/get_by_user (reference §4.3). */
+/** `external_contact` of externalcontact/get and batch/get_by_user (docs/wecom-protocol.md §Customer details). */
 export function presentExternalContact(c: SandboxCustomer): Record<string, unknown> {
   const out: Record<string, unknown> = {
     external_userid: c.externalUserId,
@@ -12,14 +12,17 @@ export function presentExternalContact(c: SandboxCustomer): Record<string, unkno
     gender: c.gender,
   };
   if (c.position) out.position = c.position;
-  // corp_name / corp_full_name only exist for WeCom-user customers (type 2), reference §4.3.
+  // corp_name / corp_full_name only exist for WeCom-user customers (type 2), docs/wecom-protocol.md §Customer details.
   if (c.type === 2 && c.corpName) out.corp_name = c.corpName;
   if (c.type === 2 && c.corpFullName) out.corp_full_name = c.corpFullName;
   if (c.unionid) out.unionid = c.unionid;
   return out;
 }
 
-/** `follow_user[]` of externalcontact/get, with tags expanded to group/tag names (reference §4.3). */
+/**
+ * `follow_user[]` of externalcontact/get, with tags expanded to group/tag names
+ * (docs/wecom-protocol.md §Customer details).
+ */
 export function presentFollowUser(r: SandboxRelation, store: SandboxStore): Record<string, unknown> {
   const tags = r.tagIds.flatMap((id) => {
     const tag = store.findTag(id);
@@ -42,7 +45,9 @@ export function presentFollowUser(r: SandboxRelation, store: SandboxStore): Reco
   return out;
 }
 
-/** `follow_info` of batch/get_by_user: tag ids only, no personal tags (reference §4.4). */
+/**
+ * `follow_info` of batch/get_by_user: tag ids only, no personal tags (docs/wecom-protocol.md §Batch customer details).
+ */
 export function presentFollowInfo(r: SandboxRelation, store: SandboxStore): Record<string, unknown> {
   const out: Record<string, unknown> = {
     userid: r.userid,
@@ -59,7 +64,7 @@ export function presentFollowInfo(r: SandboxRelation, store: SandboxStore): Reco
   return out;
 }
 
-/** One `tag_group` entry; `deleted` only when the caller filtered by id (reference §4.6). */
+/** One `tag_group` entry; `deleted` only when the caller filtered by id (docs/wecom-protocol.md §Corp tag library). */
 export function presentTagGroup(
   g: SandboxTagGroup,
   opts: { withDeleted: boolean; tagIds?: ReadonlySet<string> },
@@ -67,7 +72,7 @@ export function presentTagGroup(
   const tags = g.tags
     .filter((t) => (opts.tagIds ? opts.tagIds.has(t.id) : !t.isDeleted))
     .filter((t) => opts.withDeleted || !t.isDeleted)
-    .sort((a, b) => b.order - a.order) // larger order sorts first (reference §4.6)
+    .sort((a, b) => b.order - a.order) // larger order sorts first (docs/wecom-protocol.md §Corp tag library)
     .map((t) => ({
       id: t.id,
       name: t.name,
@@ -85,7 +90,7 @@ export function presentTagGroup(
   };
 }
 
-/** `contact_way` of get_contact_way (reference §4.8). */
+/** `contact_way` of get_contact_way (docs/wecom-protocol.md §Contact ways). */
 export function presentContactWay(w: SandboxContactWay): Record<string, unknown> {
   const out: Record<string, unknown> = {
     config_id: w.configId,

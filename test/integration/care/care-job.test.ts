@@ -31,7 +31,7 @@ describe.each(testEngines())('care job on %s', (engine) => {
     expect(tasks).toHaveLength(1);
     expect(tasks[0].params).toMatchObject({ sender: 'zhangsan', external_userid: [id] });
     expect(JSON.stringify(tasks[0].params.text)).toContain('王小明，生日快乐');
-    // The owner is reminded by app message to confirm the task (reference §4.13).
+    // The owner is reminded by app message to confirm the task (docs/wecom-protocol.md §App messages to staff).
     expect(calls('message/send').some((c) => (c.params as { touser?: string }).touser === 'zhangsan')).toBe(true);
     const [row] = await ledgerOf(app.container.db, id);
     expect(row).toMatchObject({ status: 'submitted', occasion: 'birthday:2026' });
@@ -110,7 +110,8 @@ describe.each(testEngines())('care job on %s', (engine) => {
     clock.set(sh('2026-06-10T09:00:00'));
     const a = await addSandboxCustomer(app.container, 'lisi', { name: '甲', birthday: { calendar: 'solar', month: 6, day: 10 } });
     const b = await addSandboxCustomer(app.container, 'lisi', { name: '乙', birthday: { calendar: 'solar', month: 6, day: 10 } });
-    // b already received this month's allowance from other mass messages (reference §5.1: days of month).
+    // b already received this month's allowance from other mass messages (docs/wecom-protocol.md §Mass message quota:
+    // days of month).
     app.container.sandbox!.store.massReceipts.set(b, Array.from({ length: 30 }, () => clock.now().getTime() - 3600_000));
     await m.scheduler.runNow('care');
     for (const id of [a, b]) {
@@ -140,7 +141,8 @@ describe.each(testEngines())('care job on %s', (engine) => {
     expect(created.status).toBe(201);
     const talking = await addSandboxCustomer(app.container, 'zhangsan', { name: '客服甲', birthday: { calendar: 'solar', month: 5, day: 20 } });
     const silent = await addSandboxCustomer(app.container, 'zhangsan', { name: '客服乙', birthday: { calendar: 'solar', month: 5, day: 20 } });
-    // 客服甲 wrote to the KF account yesterday evening: the window is open (reference §2.7: 48 h after a message).
+    // 客服甲 wrote to the KF account yesterday evening: the window is open
+    // (docs/wecom-protocol.md §WeChat customer service: 48 h after a message).
     clock.set(sh('2026-05-19T20:00:00'));
     await app.container.sandbox!.sendKfMessage({ openKfId: 'wkSandboxKf01', externalUserId: talking, text: '你好，在吗？' });
     await app.container.inboxProcessor.drain();

@@ -4,12 +4,15 @@ import { SANDBOX_CORP } from '../../../src/wecom/sandbox-identity.js';
 import { http, startMountedSandbox } from './harness.js';
 import { shapeMismatches } from './shape.js';
 
-/** A reference sample response from test/fixtures/wecom (reference §3–§4). */
+/** A sample WeCom response from test/fixtures/wecom (shapes: docs/wecom-protocol.md, a section per API). */
 function fixture(name: string): unknown {
   return JSON.parse(readFileSync(new URL(`../../fixtures/wecom/${name}.json`, import.meta.url), 'utf8'));
 }
 
-/** Keys the samples show that the sandbox legitimately omits for its data (reference §4.3: corp_* only for WeCom users, etc.). */
+/**
+ * Keys the samples show that the sandbox legitimately omits for its data (docs/wecom-protocol.md §Customer details:
+ * corp_* only for WeCom users, etc.).
+ */
 const CONTACT_OPTIONAL = ['position', 'corp_name', 'corp_full_name', 'unionid', 'external_profile'];
 
 describe('shapeMismatches', () => {
@@ -21,7 +24,7 @@ describe('shapeMismatches', () => {
   });
 });
 
-describe('WecomSandbox conformance with the reference samples', () => {
+describe('WecomSandbox conformance with WeCom\'s samples', () => {
   let env: Awaited<ReturnType<typeof startMountedSandbox>>;
   let token: string;
   const api = (path: string, query: Record<string, string> = {}) =>

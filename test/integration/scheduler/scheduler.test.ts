@@ -58,7 +58,8 @@ describe.each(testEngines())('scheduler across instances on %s', (engine) => {
     setBoth(slot, 500);
     expect((await schedulingOf(a.container).scheduler.fire('care', slot)).status).toBe('done');
     clockB.set(new Date(slot.getTime() + 100));
-    // The claim row was kept (never released on completion), so the skewed fire loses (reliability §6.3).
+    // The claim row was kept (never released on completion), so the skewed fire loses
+    // (docs/reliability.md §Scheduler claims across instances).
     expect((await schedulingOf(b).scheduler.fire('care', slot)).status).toBe('skipped');
     expect(await careRuns('2026-03-16')).toBe(1);
   });

@@ -17,9 +17,10 @@ import type { ArchiveModule } from '../../../src/domain/customers/register.js';
 import { FixedClock } from '../../../src/shared/clock.js';
 import { addDays, zonedTimeToUtc } from '../../../src/shared/dates.js';
 
-// Property test of the audience parser and compiler (docs/security.md §Audience
-// queries): for random expressions and hostile strings, on each engine, the answer is either the parser's 400 or a
-// query that runs within a bounded time and selects exactly the customers the in-memory matcher selects.
+// Property test of the audience parser and compiler
+// (docs/security.md §Audience queries): for random expressions and hostile strings, on each engine, the answer is
+// either the parser's 400 or a query that runs within a bounded time and selects exactly the customers the in-memory
+// matcher selects.
 
 const TZ = 'Asia/Shanghai';
 const TODAY = '2026-03-10';

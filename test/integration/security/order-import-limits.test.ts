@@ -36,7 +36,7 @@ function postCsvChunked(url: string, token: string, pieces: string[]): Promise<{
 }
 
 /**
- * Issue 10, finding 5: a CSV import is read as a stream and capped at MAX_IMPORT_ROWS rows (the JSON import's cap
+ * A CSV import is read as a stream and capped at MAX_IMPORT_ROWS rows (the JSON import's cap
  * too); one row more is a 413 naming the limit and imports nothing. docs/security.md §Order import limits.
  */
 describe.each(testEngines())('order import limits (%s)', (engine) => {

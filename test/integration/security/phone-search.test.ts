@@ -12,7 +12,7 @@ const THEIRS = { externalUserId: 'wmPhoneTheirs', phone: '13987654321' };
 const START = '2026-03-10T02:00:10.000Z';
 
 /**
- * Issue 10, finding 4: a staff member saw 138****5678 and found the hidden digits by searching `q=138123?5678`
+ * A staff member saw 138****5678 and found the hidden digits by searching `q=138123?5678`
  * 200 times in 1.3 s. Now a phone matches only by its whole number, a staff member's search covers only customers
  * they follow, and every principal has a search budget (30 a minute, 600 a day by default). docs/security.md
  * §Phone search.

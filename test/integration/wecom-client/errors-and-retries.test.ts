@@ -36,7 +36,7 @@ describe(WecomClient.name, () => {
       expect(stub.callsTo(MARK)).toHaveLength(1);
     });
 
-    it('maps 84061 from externalcontact/list to an empty list (§4.2)', async () => {
+    it('maps 84061 from externalcontact/list to an empty list (docs/wecom-protocol.md §Staff and customer lists)', async () => {
       stub.fault('externalcontact/list', 84061);
       sut = clientFor(stub);
 

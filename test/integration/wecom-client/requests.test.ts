@@ -29,7 +29,7 @@ describe(WecomClient.name, () => {
       expect(call.body).toEqual({ userid: 'zhangsan', external_userid: 'wmCustomer1', add_tag: ['etVIP'] });
     });
 
-    it('uploads media as multipart field "media" with the type in the query (§4.15)', async () => {
+    it('uploads media as multipart field "media" with the type in the query (docs/wecom-protocol.md §Media)', async () => {
       stub.on('media/upload', () => ({ type: 'image', media_id: 'MEDIA1', created_at: '1380000000' }));
 
       const media = await sut.uploadMedia({ type: 'image', filename: 'cover.png', data: Buffer.from('PNGDATA!'), contentType: 'image/png' });
@@ -42,7 +42,7 @@ describe(WecomClient.name, () => {
       expect(media).toEqual({ type: 'image', mediaId: 'MEDIA1', createdAt: new Date(1_380_000_000_000) });
     });
 
-    it('sends app messages with the agentid and "|"-joined recipients (§4.13)', async () => {
+    it('sends app messages with the agentid and "|"-joined recipients (docs/wecom-protocol.md §App messages to staff)', async () => {
       stub.on('message/send', () => ({ invaliduser: 'ghost|gone', msgid: 'm1' }));
 
       const result = await sut.sendAppMessage({ toUsers: ['a', 'b', 'ghost', 'gone'], content: { msgtype: 'markdown', content: '**hi**' } });
@@ -51,7 +51,7 @@ describe(WecomClient.name, () => {
       expect(result).toEqual({ msgId: 'm1', invalidUsers: ['ghost', 'gone'], invalidParties: [], invalidTags: [], unlicensedUsers: [] });
     });
 
-    it('creates contact ways with WeCom numbers for type and scene (§4.8)', async () => {
+    it('creates contact ways with WeCom numbers for type and scene (docs/wecom-protocol.md §Contact ways)', async () => {
       stub.on('externalcontact/add_contact_way', () => ({ config_id: 'cfg1', qr_code: 'https://qr/1' }));
 
       const created = await sut.addContactWay({ type: 'single', scene: 'qrcode', users: ['zhangsan'], state: 'ch_1', skipVerify: true });
@@ -60,7 +60,7 @@ describe(WecomClient.name, () => {
       expect(created).toEqual({ configId: 'cfg1', qrCode: 'https://qr/1' });
     });
 
-    it('resolves OAuth codes to members and external users (§4.16)', async () => {
+    it('resolves OAuth codes to members and external users (docs/wecom-protocol.md §Staff sign-in for web pages)', async () => {
       stub.on('auth/getuserinfo', (call) => (call.query.code === 'member-code' ? { userid: 'zhangsan' } : { openid: 'o1', external_userid: 'wm1' }));
 
       await expect(sut.getUserInfoByCode('member-code')).resolves.toEqual({ kind: 'member', userId: 'zhangsan' });
@@ -69,7 +69,7 @@ describe(WecomClient.name, () => {
   });
 
   describe('paging', () => {
-    it('merges every follow_user page of externalcontact/get (§4.3)', async () => {
+    it('merges every follow_user page of externalcontact/get (docs/wecom-protocol.md §Customer details)', async () => {
       const pages: Record<string, unknown> = {
         '': { external_contact: contact, follow_user: [follower('u1'), follower('u2')], next_cursor: 'p2' },
         p2: { external_contact: contact, follow_user: [follower('u3')], next_cursor: 'p3' },
@@ -92,7 +92,7 @@ describe(WecomClient.name, () => {
       expect(stub.callsTo('externalcontact/get')).toHaveLength(2);
     });
 
-    it('iterates batch/get_by_user over chunks of 100 userids and every cursor (§4.4)', async () => {
+    it('iterates batch/get_by_user over chunks of 100 userids and every cursor (docs/wecom-protocol.md §Batch customer details)', async () => {
       stub.on('externalcontact/batch/get_by_user', (call: StubCall) => {
         const body = call.body as { userid_list: string[]; cursor?: string };
         const entry = { external_contact: contact, follow_info: { ...follower(body.userid_list[0]), tag_id: ['etA'] } };
@@ -118,7 +118,7 @@ describe(WecomClient.name, () => {
       expect(stub.callsTo('externalcontact/batch/get_by_user')).toHaveLength(0);
     });
 
-    it('collects every page of get_groupmsg_send_result (§4.11)', async () => {
+    it('collects every page of get_groupmsg_send_result (docs/wecom-protocol.md §Mass message results)', async () => {
       stub.on('externalcontact/get_groupmsg_send_result', (call) => {
         const body = call.body as { cursor?: string };
         return body.cursor

@@ -13,8 +13,8 @@ import { startTestApp, TEST_DATA_KEY, type TestApp } from '../../helpers/app.js'
 noteMysqlSkipped();
 
 /**
- * Several instances on one MySQL share one access token (reliability §3.5): gettoken runs once per expiry, and a
- * token WeCom invalidates early is replaced once, not once per instance.
+ * Several instances on one MySQL share one access token (docs/reliability.md §Shared WeCom credentials): gettoken runs
+ * once per expiry, and a token WeCom invalidates early is replaced once, not once per instance.
  */
 describe.skipIf(!process.env.TEST_MYSQL_URL)('access tokens shared across instances on MySQL', () => {
   let app: TestApp;

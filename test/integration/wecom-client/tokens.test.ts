@@ -36,7 +36,8 @@ describe(WecomClient.name, () => {
     it('refreshes once and completes every call when the token is invalidated mid-run', async () => {
       let served = 0;
       stub.on(FOLLOW, () => {
-        // WeCom may invalidate a token early (§3); do it while other calls are in flight.
+        // WeCom may invalidate a token early (docs/wecom-protocol.md §Access tokens); do it while other calls are in
+        // flight.
         if (++served === 10) stub.invalidateTokens();
         return { follow_user: ['zhangsan'] };
       });
@@ -115,7 +116,8 @@ describe(WecomClient.name, () => {
 
       const err = await sut.getFollowUserList().catch((e: unknown) => e);
 
-      // §3: repeated wrong secrets get the IP blocked for an hour, so one attempt only.
+      // docs/wecom-protocol.md §Access tokens: repeated wrong secrets get the IP blocked for an hour, so one attempt
+      // only.
       expect(err).toMatchObject({ api: 'gettoken', errcode: 40001 });
       expect(stub.callsTo('gettoken')).toHaveLength(1);
       expect(stub.callsTo(FOLLOW)).toHaveLength(0);

@@ -21,7 +21,7 @@ describe(WecomClient.name, () => {
   });
 
   describe('transferCustomers', () => {
-    it('reports each customer’s errcode, and sends the success message on-job only (§4.14)', async () => {
+    it('reports each customer’s errcode, and sends the success message on-job only (docs/wecom-protocol.md §Customer transfers)', async () => {
       stub.on(ONJOB, () => ({ customer: [{ external_userid: 'wmA', errcode: 0 }, { external_userid: 'wmB', errcode: 40128 }] }));
       stub.on(RESIGNED, () => ({ customer: [{ external_userid: 'wmA', errcode: 84061 }] }));
       sut = clientFor(stub);
@@ -90,7 +90,7 @@ describe(WecomClient.name, () => {
   });
 
   describe('getUnassignedList', () => {
-    it('maps one page and ends the list on is_last even when a cursor comes back (§4.14)', async () => {
+    it('maps one page and ends the list on is_last even when a cursor comes back (docs/wecom-protocol.md §Customer transfers)', async () => {
       const UNASSIGNED = 'externalcontact/get_unassigned_list';
       stub.on(UNASSIGNED, (req) =>
         (req.body as { cursor?: string }).cursor

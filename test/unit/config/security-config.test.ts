@@ -6,7 +6,10 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/load.js';
 
-/** Issue #10 findings 7 and 9, as configuration: docs/security.md §Proxies and the public origin, §Sandbox exposure. */
+/**
+ * The public origin and the sandbox's exposure, as configuration: docs/security.md §Proxies and the public origin,
+ * §Sandbox exposure.
+ */
 const configDir = resolve(import.meta.dirname, '../../../config');
 const KEY = Buffer.alloc(32, 5).toString('base64');
 const REAL = { WECOM_CORP_ID: 'ww0123456789abcdef', WECOM_SECRET: 's', WECOM_TOKEN: 'T', WECOM_ENCODING_AES_KEY: 'A'.repeat(43) };

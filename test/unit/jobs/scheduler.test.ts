@@ -111,7 +111,7 @@ describe(Scheduler.name, () => {
 });
 
 describe(DbRunCoordinator.name, () => {
-  it('keeps the claim on completion, so a skewed instance cannot win the same key later (reliability §6.3)', async () => {
+  it('keeps the claim on completion, so a skewed instance cannot win the same key later (docs/reliability.md §Scheduler claims across instances)', async () => {
     const runs = new FakeRuns();
     const clock = new FixedClock(sh('2026-03-15T09:00:00'));
     const resolve = (_job: string, slot: Date) => dailyOccasion(slot, 'Asia/Shanghai');

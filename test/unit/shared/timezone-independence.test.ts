@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-// reliability.md §2: the date rules must give the same answers under TZ=UTC and TZ=Asia/Shanghai. The
-// process TZ is fixed at start-up, so each zone gets its own child process running the same probe.
+// docs/reliability.md §Time zones and calendar dates: the date rules must give the same answers under TZ=UTC and
+// TZ=Asia/Shanghai. The process TZ is fixed at start-up, so each zone gets its own child process running the same
+// probe.
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const mod = (path: string) => JSON.stringify(pathToFileURL(`${root}${path}`).href);
 

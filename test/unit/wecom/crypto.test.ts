@@ -26,7 +26,7 @@ function pad32(b: Buffer, padValue?: number): Buffer {
 }
 
 describe('WeCom callback crypto', () => {
-  describe('official vectors (reference §1.9)', () => {
+  describe('official vectors (docs/wecom-protocol.md §Official test vectors)', () => {
     it('verifies and decrypts vector A (URL check echostr)', () => {
       const e = OFFICIAL.echo;
       expect(() => verifySignature(OFFICIAL.token, e.timestamp, e.nonce, e.echostr, e.msg_signature)).not.toThrow();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { jsapiSignature, newNonceStr, signJsapi, signableUrl } from '../../../src/wecom/jssdk-signature.js';
 
-// The official test vector of "JS-SDK 签名算法" (doc path/96909), copied from reference §6.3.
+// The official test vector of "JS-SDK 签名算法" (doc path/96909; docs/wecom-protocol.md §JS-SDK tickets and signatures).
 const VECTOR = {
   nonceStr: 'Wm3WZYTPz0wzccnW',
   ticket: 'sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg',

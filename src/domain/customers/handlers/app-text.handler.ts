@@ -5,7 +5,8 @@ import type { TagRuleService } from '../../tags/tag-rule.service.js';
 
 /**
  * App `text` messages run the keyword rules when the sender is a known customer. Staff–customer chats never
- * reach app callbacks (reference §2.6), so text from a member is not about any customer and is left alone.
+ * reach app callbacks (docs/wecom-protocol.md §App messages from members), so text from a member is not about any
+ * customer and is left alone.
  */
 export class AppTextHandler implements EventHandler {
   readonly name = 'tags.app-text';

@@ -10,11 +10,11 @@ import { isRelationGone } from './relation-gone.js';
 type Kept = { detail: ExternalContactDetail } | { gone: true };
 
 /**
- * add_external_contact / add_half_external_contact (reference §2.2). The welcome_code lives 20 s (§4.9), so reading
- * the customer and sending the channel's welcome is the urgent part, run from the priority lane; the archive, the
- * channel's tags and the channel's stats (counted in the same transaction as the relation becoming active, so a
- * replay counts nothing twice) follow in the ordinary lane, with the customer as read then (docs/inbox.md §Deadline
- * first). An add with no welcome to send is handled whole, at once.
+ * add_external_contact / add_half_external_contact (docs/wecom-protocol.md §Customer contact events). The welcome_code
+ * lives 20 s (docs/wecom-protocol.md §Welcome messages), so reading the customer and sending the channel's welcome is
+ * the urgent part, run from the priority lane; the archive, the channel's tags and the channel's stats (counted in the
+ * same transaction as the relation becoming active, so a replay counts nothing twice) follow in the ordinary lane, with
+ * the customer as read then (docs/inbox.md §Deadline first). An add with no welcome to send is handled whole, at once.
  */
 export class ContactAddedHandler implements EventHandler {
   readonly name = 'customers.contact-added';

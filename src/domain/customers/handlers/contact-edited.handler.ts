@@ -4,8 +4,9 @@ import type { CustomerArchiveService } from '../customer-archive.service.js';
 import { isRelationGone } from './relation-gone.js';
 
 /**
- * edit_external_contact only says "something changed" (remark, description or enterprise tags, reference §2.2),
- * so the customer is re-read and stored whole. Our own mark_tag echo, if any, re-reads the same state: harmless.
+ * edit_external_contact only says "something changed" (remark, description or enterprise tags,
+ * docs/wecom-protocol.md §Customer contact events), so the customer is re-read and stored whole. Our own mark_tag echo,
+ * if any, re-reads the same state: harmless.
  */
 export class ContactEditedHandler implements EventHandler {
   readonly name = 'customers.contact-edited';

@@ -4,7 +4,7 @@ import type { ChurnService } from '../churn.service.js';
 
 /**
  * del_follow_user (the customer deleted the staff member) and del_external_contact (the staff member deleted the
- * customer; `Source=DELETE_BY_TRANSFER` for an on-job transfer), reference §2.2.
+ * customer; `Source=DELETE_BY_TRANSFER` for an on-job transfer), docs/wecom-protocol.md §Customer contact events.
  */
 export class ContactLostHandler implements EventHandler {
   readonly name = 'customers.contact-lost';

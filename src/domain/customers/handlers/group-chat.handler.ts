@@ -5,8 +5,9 @@ import type { WecomGateway } from '../../../wecom/client/gateway.js';
 import type { Clock } from '../../../shared/clock.js';
 
 /**
- * change_external_chat create/update/dismiss (reference §2.3). Member-version gaps make incremental updates
- * unreliable, so every change re-reads the group with groupchat/get (§4.12) and replaces the member list.
+ * change_external_chat create/update/dismiss (docs/wecom-protocol.md §Customer group events). Member-version gaps make
+ * incremental updates unreliable, so every change re-reads the group with groupchat/get
+ * (docs/wecom-protocol.md §Customer groups) and replaces the member list.
  */
 export class GroupChatHandler implements EventHandler {
   readonly name = 'customers.group-chat';

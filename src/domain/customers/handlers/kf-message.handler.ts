@@ -2,7 +2,10 @@ import type { EventHandler, HandlerContext, TimelineNote } from '../../inbox/eve
 import { eventField, type InboundEvent } from '../../inbox/inbound-event.js';
 import type { KfSyncService } from '../kf-sync.service.js';
 
-/** kf_msg_or_event (reference §2.7): the callback is only a pull token; pull with the stored cursor. */
+/**
+ * kf_msg_or_event (docs/wecom-protocol.md §WeChat customer service): the callback is only a pull token; pull with the
+ * stored cursor.
+ */
 export class KfMessageHandler implements EventHandler {
   readonly name = 'customers.kf-message';
   readonly kinds = ['event/kf_msg_or_event'];

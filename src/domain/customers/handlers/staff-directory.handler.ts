@@ -5,13 +5,14 @@ import type { StaffRepository } from '../../../persistence/repositories/staff.re
 import { NotFoundError } from '../../../shared/errors.js';
 import type { StaffRenameService } from '../staff-rename.service.js';
 
-/** change_contact `Status` 2: the member is disabled (禁用) in the directory (reference §2.5). */
+/** change_contact `Status` 2: the member is disabled (禁用) in the directory (docs/wecom-protocol.md §Member events). */
 const STATUS_DISABLED = '2';
 
 /**
- * Member changes (change_contact, reference §2.5). WeCom sends them to the 通讯录同步 callback, not to a self-built
- * app (§1.1); they reach the bot when the admin points 管理工具 → 通讯录同步 → 设置接收事件服务器 at this server's
- * `/wecom/callback` with the app's Token and EncodingAESKey (the receive id is the CorpID for both).
+ * Member changes (change_contact, docs/wecom-protocol.md §Member events). WeCom sends them to the 通讯录同步 callback, not
+ * to a self-built app (docs/wecom-protocol.md §Where callbacks come from); they reach the bot when the admin points
+ * 管理工具 → 通讯录同步 → 设置接收事件服务器 at this server's `/wecom/callback` with the app's Token and EncodingAESKey (the receive id
+ * is the CorpID for both).
  *
  * - `delete_user`: the member left. They are marked resigned and lose the sidebar and their staff tokens at once
  *   (StaffAccessService), instead of keeping a session for up to 8 hours.

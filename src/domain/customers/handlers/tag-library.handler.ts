@@ -2,7 +2,10 @@ import type { EventHandler, TimelineNote } from '../../inbox/event-router.js';
 import { eventField, type InboundEvent } from '../../inbox/inbound-event.js';
 import type { TagLibraryService } from '../../tags/tag-library.service.js';
 
-/** change_external_tag create/update/delete/shuffle for tags and groups (reference §2.4): re-read and store. */
+/**
+ * change_external_tag create/update/delete/shuffle for tags and groups (docs/wecom-protocol.md §Tag library events):
+ * re-read and store.
+ */
 export class TagLibraryHandler implements EventHandler {
   readonly name = 'tags.library';
   readonly kinds = ['event/change_external_tag/*'];

@@ -3,7 +3,7 @@ import { eventField, type InboundEvent } from '../../inbox/inbound-event.js';
 
 const REASONS: Record<string, string> = { customer_refused: '客户拒绝', customer_limit_exceed: '接替成员的客户数已达上限' };
 
-/** transfer_fail (reference §2.2): nothing changes hands; the timeline says why. */
+/** transfer_fail (docs/wecom-protocol.md §Customer contact events): nothing changes hands; the timeline says why. */
 export class TransferFailedHandler implements EventHandler {
   readonly name = 'customers.transfer-failed';
   readonly kinds = ['event/change_external_contact/transfer_fail'];

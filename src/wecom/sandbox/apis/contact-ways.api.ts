@@ -5,12 +5,15 @@ import { assertMaxChars, byteLength, optionalBool, optionalInt, optionalObject, 
 import type { SandboxContactWay } from '../store.js';
 import { presentContactWay } from '../wire.js';
 
-/** A welcome_code lives 20 s after the add event (reference §4.9, §8 fact 7). */
+/** A welcome_code lives 20 s after the add event (docs/wecom-protocol.md §Welcome messages). */
 export const WELCOME_CODE_TTL_MS = 20_000;
-/** Temporary media expire after 3 days (reference §4.15). */
+/** Temporary media expire after 3 days (docs/wecom-protocol.md §Media). */
 export const MEDIA_TTL_MS = 3 * 86400 * 1000;
 
-/** Read the writable contact-way fields; `base` supplies current values on update (lists overwrite, reference §4.8). */
+/**
+ * Read the writable contact-way fields; `base` supplies current values on update (lists overwrite,
+ * docs/wecom-protocol.md §Contact ways).
+ */
 function readContactWay(ctx: ApiContext, body: Record<string, unknown>, base?: SandboxContactWay): Omit<SandboxContactWay, 'configId' | 'createdAtMs' | 'qrCode'> {
   const type = base?.type ?? optionalInt(body, 'type');
   const scene = base?.scene ?? optionalInt(body, 'scene');
@@ -18,7 +21,7 @@ function readContactWay(ctx: ApiContext, body: Record<string, unknown>, base?: S
   if (scene !== 1 && scene !== 2) throw new SandboxApiError(Errcode.InvalidParameterValue, 'scene must be 1 or 2');
   const remark = optionalString(body, 'remark') ?? base?.remark ?? '';
   const state = optionalString(body, 'state') ?? base?.state;
-  // remark and state are ≤ 30 characters (reference §4.8).
+  // remark and state are ≤ 30 characters (docs/wecom-protocol.md §Contact ways).
   assertMaxChars(remark, 30, 'remark');
   assertMaxChars(state, 30, 'state');
   const rawUser = body.user;
@@ -27,7 +30,8 @@ function readContactWay(ctx: ApiContext, body: Record<string, unknown>, base?: S
   const rawParty = body.party;
   const party = rawParty === undefined ? (base?.party ?? []) : (rawParty as unknown);
   if (!Array.isArray(party) || party.some((p) => typeof p !== 'number')) throw new SandboxApiError(Errcode.InvalidParameterValue, 'party must be an array of ints');
-  // Single-person ways need exactly one member; party is only for multi-person ways (reference §4.8).
+  // Single-person ways need exactly one member; party is only for multi-person ways
+  // (docs/wecom-protocol.md §Contact ways).
   if (type === 1 && (user.length !== 1 || party.length > 0)) throw new SandboxApiError(Errcode.InvalidParameterValue, 'type 1 needs exactly one user');
   if (user.length === 0 && party.length === 0) throw new SandboxApiError(Errcode.ParameterEmpty, 'user is required');
   if (user.length > 100) throw new SandboxApiError(Errcode.InvalidParameterValue, 'at most 100 members per contact way');
@@ -51,7 +55,10 @@ function readContactWay(ctx: ApiContext, body: Record<string, unknown>, base?: S
   };
 }
 
-/** Validate welcome/mass-message content: text and attachments (reference §4.9, §4.10). */
+/**
+ * Validate welcome/mass-message content: text and attachments
+ * (docs/wecom-protocol.md §Welcome messages, §Mass messages).
+ */
 export function validateMessageContent(ctx: ApiContext, body: Record<string, unknown>): { text?: unknown; attachments?: unknown[] } {
   const text = optionalObject(body, 'text');
   const rawAttachments = body.attachments;
@@ -59,7 +66,7 @@ export function validateMessageContent(ctx: ApiContext, body: Record<string, unk
   const attachments = (rawAttachments ?? []) as unknown[];
   const content = text ? optionalString(text, 'content') : undefined;
   if (!content && attachments.length === 0) throw new SandboxApiError(Errcode.ParameterEmpty, 'text and attachments are both empty');
-  // text.content ≤ 4000 bytes; attachments ≤ 9 (reference §4.9, §5.1).
+  // text.content ≤ 4000 bytes; attachments ≤ 9 (docs/wecom-protocol.md §Welcome messages, §Mass messages).
   if (content && byteLength(content) > 4000) throw new SandboxApiError(Errcode.ContentTooLong, 'text.content exceeds 4000 bytes');
   if (attachments.length > 9) throw new SandboxApiError(Errcode.TooManyAttachments);
   for (const a of attachments) {
@@ -70,7 +77,7 @@ export function validateMessageContent(ctx: ApiContext, body: Record<string, unk
     }
     const inner = (att[msgtype] ?? {}) as Record<string, unknown>;
     if (msgtype === 'link' && typeof inner.url !== 'string') throw new SandboxApiError(Errcode.ParameterEmpty, 'link.url is required');
-    // media ids must come from media/upload and be < 3 days old (reference §4.15, 40007).
+    // media ids must come from media/upload and be < 3 days old (docs/wecom-protocol.md §Media, 40007).
     const mediaId = msgtype === 'miniprogram' ? inner.pic_media_id : inner.media_id;
     if (typeof mediaId === 'string') {
       const media = ctx.store.media.get(mediaId);
@@ -82,7 +89,7 @@ export function validateMessageContent(ctx: ApiContext, body: Record<string, unk
   return { text, attachments: rawAttachments === undefined ? undefined : attachments };
 }
 
-/** 「联系我」 management and welcome messages (reference §4.8, §4.9). */
+/** 「联系我」 management and welcome messages (docs/wecom-protocol.md §Contact ways, §Welcome messages). */
 export const contactWayApis: ApiTable = {
   'externalcontact/add_contact_way': {
     method: 'POST',
@@ -90,7 +97,7 @@ export const contactWayApis: ApiTable = {
     handle(req, ctx) {
       const fields = readContactWay(ctx, req.body);
       const configId = ctx.store.newId('cw', 30).toLowerCase();
-      // qr_code only for scene 2 (reference §4.8).
+      // qr_code only for scene 2 (docs/wecom-protocol.md §Contact ways).
       const qrCode = fields.scene === 2 ? `https://wework.qpic.cn/wwpic/sandbox/${configId}/0` : undefined;
       ctx.store.contactWays.set(configId, { ...fields, configId, qrCode, createdAtMs: ctx.nowMs() });
       return qrCode ? { config_id: configId, qr_code: qrCode } : { config_id: configId };
@@ -113,7 +120,7 @@ export const contactWayApis: ApiTable = {
     auth: 'agent',
     handle(req, ctx) {
       const nowS = Math.floor(ctx.nowMs() / 1000);
-      // Defaults: the last 90 days; limit default 100, max 1000 (reference §4.8).
+      // Defaults: the last 90 days; limit default 100, max 1000 (docs/wecom-protocol.md §Contact ways).
       const start = optionalInt(req.body, 'start_time') ?? nowS - 90 * 86400;
       const end = optionalInt(req.body, 'end_time') ?? nowS;
       const limit = Math.min(Math.max(optionalInt(req.body, 'limit') ?? 100, 1), 1000);
@@ -157,7 +164,8 @@ export const contactWayApis: ApiTable = {
     handle(req, ctx) {
       const code = requireString(req.body, 'welcome_code');
       const issued = ctx.store.welcomeCodes.get(code);
-      // Unknown or older than 20 s → 41050; already used → 41051 ("first app wins", reference §4.9).
+      // Unknown or older than 20 s → 41050; already used → 41051 ("first app wins",
+      // docs/wecom-protocol.md §Welcome messages).
       if (!issued || ctx.nowMs() - issued.issuedAtMs > WELCOME_CODE_TTL_MS) throw new SandboxApiError(Errcode.InvalidWelcomeCode);
       if (issued.usedAtMs !== undefined) throw new SandboxApiError(Errcode.ChatAlreadyStarted);
       const content = validateMessageContent(ctx, req.body);

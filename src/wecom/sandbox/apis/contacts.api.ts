@@ -5,14 +5,15 @@ import { assertMaxChars, optionalInt, optionalString, requireString, stringArray
 import type { SandboxRelation } from '../store.js';
 import { presentExternalContact, presentFollowInfo, presentFollowUser } from '../wire.js';
 
-/** The member must exist; WeCom answers 40003 for an unknown userid (reference §7). */
+/** The member must exist; WeCom answers 40003 for an unknown userid (docs/wecom-protocol.md §Error codes). */
 function requireStaff(ctx: ApiContext, userid: string): void {
   if (!ctx.store.staff.has(userid)) throw new SandboxApiError(Errcode.InvalidUserid, userid);
 }
 
 /**
  * The live relation between a member and a customer: unknown customer → 40096, no relation → 84061
- * (reference §4.7, §7). A relation the customer deleted is one-way but still served (reference §7, 84061).
+ * (docs/wecom-protocol.md §Tagging a customer, §Error codes). A relation the customer deleted is one-way but still
+ * served (docs/wecom-protocol.md §Error codes, 84061).
  */
 export function requireRelation(ctx: ApiContext, userid: string, externalUserId: string): SandboxRelation {
   requireStaff(ctx, userid);
@@ -22,7 +23,10 @@ export function requireRelation(ctx: ApiContext, userid: string, externalUserId:
   return relation;
 }
 
-/** Customer-contact reads and per-relation writes (reference §4.1–§4.5, §4.7). */
+/**
+ * Customer-contact reads and per-relation writes (docs/wecom-protocol.md §Staff and customer lists, §Customer details,
+ * §Batch customer details, §Remarks, §Tagging a customer).
+ */
 export const contactApis: ApiTable = {
   'externalcontact/get_follow_user_list': {
     method: 'GET',
@@ -39,7 +43,7 @@ export const contactApis: ApiTable = {
       const userid = requireString(req.query, 'userid');
       requireStaff(ctx, userid);
       const ids = ctx.store.relationsOfUser(userid).map((r) => r.externalUserId);
-      // "A member with no customers/no relation can return 84061" (reference §4.2).
+      // "A member with no customers/no relation can return 84061" (docs/wecom-protocol.md §Staff and customer lists).
       if (ids.length === 0) throw new SandboxApiError(Errcode.NoExternalContactRelation);
       return { external_userid: ids };
     },
@@ -54,7 +58,8 @@ export const contactApis: ApiTable = {
       if (!customer) throw new SandboxApiError(Errcode.InvalidExternalUserid, externalUserId);
       const followers = ctx.store.relationsOfCustomer(externalUserId);
       if (followers.length === 0) throw new SandboxApiError(Errcode.NoExternalContactRelation);
-      // follow_user pages beyond 500 followers (reference §4.3); the cursor remembers the last seq served.
+      // follow_user pages beyond 500 followers (docs/wecom-protocol.md §Customer details); the cursor remembers the
+      // last seq served.
       const after = decodeCursor(req.query.cursor)?.seq ?? 0;
       const remaining = followers.filter((r) => r.seq > after);
       const page = remaining.slice(0, ctx.options.followUserPageSize);
@@ -73,10 +78,10 @@ export const contactApis: ApiTable = {
     handle(req, ctx) {
       const userids = stringArray(req.body, 'userid_list');
       if (userids.length === 0) throw new SandboxApiError(Errcode.ParameterEmpty, 'userid_list is required');
-      // ≤ 100 members per call (reference §4.4).
+      // ≤ 100 members per call (docs/wecom-protocol.md §Batch customer details).
       if (userids.length > 100) throw new SandboxApiError(Errcode.InvalidParameterValue, 'userid_list exceeds 100');
       for (const u of userids) requireStaff(ctx, u);
-      // limit defaults to 50 and larger values are clamped to 100 (reference §4.4).
+      // limit defaults to 50 and larger values are clamped to 100 (docs/wecom-protocol.md §Batch customer details).
       const limit = Math.min(Math.max(optionalInt(req.body, 'limit') ?? 50, 1), 100);
       const position = decodeCursor(req.body.cursor) ?? { u: 0, seq: 0 };
       const out: Array<Record<string, unknown>> = [];
@@ -122,7 +127,7 @@ export const contactApis: ApiTable = {
       const hasMobiles = req.body.remark_mobiles !== undefined;
       const mobiles = stringArray(req.body, 'remark_mobiles');
       const pic = optionalString(req.body, 'remark_pic_mediaid');
-      // Limits from reference §4.5.
+      // Limits from docs/wecom-protocol.md §Remarks.
       assertMaxChars(remark, 20, 'remark');
       assertMaxChars(description, 150, 'description');
       assertMaxChars(remarkCompany, 20, 'remark_company');
@@ -133,9 +138,9 @@ export const contactApis: ApiTable = {
       if (pic !== undefined && !ctx.store.media.has(pic)) throw new SandboxApiError(Errcode.InvalidMediaId);
       if (remark !== undefined) relation.remark = remark;
       if (description !== undefined) relation.description = description;
-      // remark_company only takes effect for WeChat-user customers (reference §4.5).
+      // remark_company only takes effect for WeChat-user customers (docs/wecom-protocol.md §Remarks).
       if (remarkCompany !== undefined && ctx.store.customers.get(externalUserId)?.type === 1) relation.remarkCorpName = remarkCompany;
-      // remark_mobiles overwrites; [""] clears all (reference §4.5).
+      // remark_mobiles overwrites; [""] clears all (docs/wecom-protocol.md §Remarks).
       if (hasMobiles) relation.remarkMobiles = mobiles.filter((m) => m !== '');
       return {};
     },
@@ -155,7 +160,8 @@ export const contactApis: ApiTable = {
         const tag = ctx.store.findTag(id);
         if (!tag || tag.isDeleted) throw new SandboxApiError(Errcode.InvalidTagId, id);
       }
-      // Tags belong to this (member, customer) pair only (reference §4.7); no callback for API writes (§8 fact 4).
+      // Tags belong to this (member, customer) pair only (docs/wecom-protocol.md §Tagging a customer); no callback for
+      // API writes (docs/wecom-protocol.md §Follow relations).
       const next = new Set(relation.tagIds);
       for (const id of add) next.add(id);
       for (const id of remove) next.delete(id);

@@ -6,17 +6,17 @@ import { hasMassQuota } from '../quota.js';
 import type { SandboxMassRecipient, SandboxMassTask, SandboxRelation } from '../store.js';
 import { validateMessageContent } from './contact-ways.api.js';
 
-/** Per-call caps from reference §4.10 / §5.1. */
+/** Per-call caps from docs/wecom-protocol.md §Mass messages, §Mass message quota. */
 const MAX_EXTERNAL_USERIDS = 10_000;
 const MAX_CHAT_IDS = 2000;
 const MAX_TAGS_PER_FILTER_GROUP = 100;
-/** remind_groupmsg_send: ≤ 3 per msgid per 24 h (reference §4.11). */
+/** remind_groupmsg_send: ≤ 3 per msgid per 24 h (docs/wecom-protocol.md §Mass message results). */
 const MAX_REMINDS_PER_DAY = 3;
 const DAY_MS = 86400 * 1000;
-/** get_groupmsg_list_v2 accepts a range of at most one month (reference §4.11). */
+/** get_groupmsg_list_v2 accepts a range of at most one month (docs/wecom-protocol.md §Mass message results). */
 const MAX_LIST_RANGE_S = 31 * 86400;
 
-/** tag_filter: OR within a group, AND across groups (reference §4.10). */
+/** tag_filter: OR within a group, AND across groups (docs/wecom-protocol.md §Mass messages). */
 function matchesTagFilter(tagIds: readonly string[], groups: string[][]): boolean {
   return groups.every((anyOf) => anyOf.some((id) => tagIds.includes(id)));
 }
@@ -33,7 +33,10 @@ function readTagFilter(body: Record<string, unknown>): string[][] {
   });
 }
 
-/** The task goes to the member who last interacted with the customer (reference §4.10); the newest relation stands in for that. */
+/**
+ * The task goes to the member who last interacted with the customer (docs/wecom-protocol.md §Mass messages); the newest
+ * relation stands in for that.
+ */
 function lastInteracted(relations: SandboxRelation[]): SandboxRelation | undefined {
   return relations.reduce<SandboxRelation | undefined>((best, r) => (!best || r.createtime > best.createtime || (r.createtime === best.createtime && r.seq > best.seq) ? r : best), undefined);
 }
@@ -41,7 +44,8 @@ function lastInteracted(relations: SandboxRelation[]): SandboxRelation | undefin
 function requireTask(ctx: ApiContext, msgid: string, { checkDispatch }: { checkDispatch: boolean }): SandboxMassTask {
   const task = ctx.store.massTasks.get(msgid);
   if (!task) throw new SandboxApiError(Errcode.InvalidParameterValue, 'invalid msgid');
-  // Querying right after creation can answer 41063 (reference §4.11); opt-in via groupMsgDispatchMs.
+  // Querying right after creation can answer 41063 (docs/wecom-protocol.md §Mass message results); opt-in via
+  // groupMsgDispatchMs.
   if (checkDispatch && ctx.nowMs() - task.createdAtMs < ctx.options.groupMsgDispatchMs) {
     throw new SandboxApiError(Errcode.GroupMsgDispatching);
   }
@@ -64,7 +68,8 @@ export interface ConfirmOutcome {
 
 /**
  * A sender confirms the task in the WeCom client (群发助手): their rows go out, except to customers who
- * are no longer friends (status 2) or whose per-customer quota is used up (status 3, reference §5.1).
+ * are no longer friends (status 2) or whose per-customer quota is used up (status 3,
+ * docs/wecom-protocol.md §Mass message quota).
  */
 export function confirmMassTask(ctx: ApiContext, msgid: string, userid?: string): ConfirmOutcome {
   const task = ctx.store.massTasks.get(msgid);
@@ -105,7 +110,7 @@ export function confirmMassTask(ctx: ApiContext, msgid: string, userid?: string)
   return outcome;
 }
 
-/** Mass messages: create, track, remind, cancel (reference §4.10, §4.11). */
+/** Mass messages: create, track, remind, cancel (docs/wecom-protocol.md §Mass messages, §Mass message results). */
 export const groupMsgApis: ApiTable = {
   'externalcontact/add_msg_template': {
     method: 'POST',
@@ -120,7 +125,7 @@ export const groupMsgApis: ApiTable = {
       const failList: string[] = [];
       const recipients: SandboxMassRecipient[] = [];
       if (chatType === 'group') {
-        // Group broadcasts need a sender (reference §4.10).
+        // Group broadcasts need a sender (docs/wecom-protocol.md §Mass messages).
         if (!sender) throw new SandboxApiError(Errcode.ParameterEmpty, 'sender is required for chat_type group');
         const chatIds = stringArray(req.body, 'chat_id_list');
         if (chatIds.length > MAX_CHAT_IDS) throw new SandboxApiError(Errcode.InvalidParameterValue, 'chat_id_list exceeds 2000');
@@ -131,9 +136,9 @@ export const groupMsgApis: ApiTable = {
         }
       } else {
         const ids = stringArray(req.body, 'external_userid');
-        // ≤ 10,000 external_userid per call (reference §4.10, §5.1).
+        // ≤ 10,000 external_userid per call (docs/wecom-protocol.md §Mass messages, §Mass message quota).
         if (ids.length > MAX_EXTERNAL_USERIDS) throw new SandboxApiError(Errcode.InvalidParameterValue, 'external_userid exceeds 10000');
-        // external_userid and sender may not both be empty (reference §4.10).
+        // external_userid and sender may not both be empty (docs/wecom-protocol.md §Mass messages).
         if (ids.length === 0 && !sender) throw new SandboxApiError(Errcode.ParameterEmpty, 'external_userid and sender are both empty');
         const tagFilter = readTagFilter(req.body);
         const candidates = ids.length > 0 ? [...new Set(ids)] : store.relationsOfUser(sender!).map((r) => r.externalUserId);
@@ -158,13 +163,13 @@ export const groupMsgApis: ApiTable = {
         msgid,
         chatType,
         createdAtMs: ctx.nowMs(),
-        // API-created tasks are enterprise-created and carry no creator (reference §4.11).
+        // API-created tasks are enterprise-created and carry no creator (docs/wecom-protocol.md §Mass message results).
         createType: 0,
         text: content.text,
         attachments: content.attachments,
         isCancelled: false,
         remindsMs: [],
-        // Nothing is sent until each member confirms in the client (reference §4.10, §8 fact 8).
+        // Nothing is sent until each member confirms in the client (docs/wecom-protocol.md §Mass messages).
         senders: senderIds.map((userid) => ({ userid, status: 0 })),
         recipients,
       });
@@ -232,7 +237,7 @@ export const groupMsgApis: ApiTable = {
           ...(r.externalUserId ? { external_userid: r.externalUserId } : { chat_id: r.chatId }),
           userid: r.userid,
           status: r.status,
-          // send_time only when status = 1 (reference §4.11).
+          // send_time only when status = 1 (docs/wecom-protocol.md §Mass message results).
           ...(r.status === 1 ? { send_time: r.sendTime } : {}),
         })),
       };

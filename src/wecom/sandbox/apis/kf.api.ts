@@ -4,15 +4,18 @@ import { Errcode, SandboxApiError } from '../errcodes.js';
 import { optionalInt, optionalObject, optionalString, requireString } from '../params.js';
 import type { SandboxKfMessage } from '../store.js';
 
-/** sync_msg without a cursor starts at the earliest message of the last 3 days (reference §2.7). */
+/**
+ * sync_msg without a cursor starts at the earliest message of the last 3 days
+ * (docs/wecom-protocol.md §WeChat customer service).
+ */
 const KF_HISTORY_MS = 3 * 86400 * 1000;
-/** The callback Token is valid for 10 minutes (reference §2.7). */
+/** The callback Token is valid for 10 minutes (docs/wecom-protocol.md §WeChat customer service). */
 export const KF_TOKEN_TTL_MS = 10 * 60 * 1000;
-/** After a customer message: ≤ 5 replies within 48 h (reference §2.7, 95001/95002). */
+/** After a customer message: ≤ 5 replies within 48 h (docs/wecom-protocol.md §WeChat customer service, 95001/95002). */
 const KF_REPLY_WINDOW_MS = 48 * 3600 * 1000;
 const KF_MAX_REPLIES = 5;
 
-/** kf/sync_msg's wire shape for one message (reference §2.7). */
+/** kf/sync_msg's wire shape for one message (docs/wecom-protocol.md §WeChat customer service). */
 function presentKfMessage(m: SandboxKfMessage): Record<string, unknown> {
   return {
     msgid: m.msgid,
@@ -26,7 +29,7 @@ function presentKfMessage(m: SandboxKfMessage): Record<string, unknown> {
   };
 }
 
-/** WeChat-KF message pull and reply (reference §2.7). */
+/** WeChat-KF message pull and reply (docs/wecom-protocol.md §WeChat customer service). */
 export const kfApis: ApiTable = {
   'kf/sync_msg': {
     method: 'POST',
@@ -38,7 +41,7 @@ export const kfApis: ApiTable = {
         if (!issued || nowMs() - issued.issuedAtMs > KF_TOKEN_TTL_MS) throw new SandboxApiError(Errcode.KfInvalidMsgToken);
       }
       const openKfId = optionalString(req.body, 'open_kfid');
-      // limit: default and max 1000 (reference §2.7).
+      // limit: default and max 1000 (docs/wecom-protocol.md §WeChat customer service).
       const limit = Math.min(Math.max(optionalInt(req.body, 'limit') ?? 1000, 1), 1000);
       const cursor = decodeCursor(req.body.cursor);
       const afterSeq = cursor?.seq ?? 0;

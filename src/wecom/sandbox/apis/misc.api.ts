@@ -4,7 +4,7 @@ import { Errcode, SandboxApiError } from '../errcodes.js';
 import { byteLength, optionalInt, optionalObject, optionalString, requireString } from '../params.js';
 import type { SandboxGroupChat } from '../store.js';
 
-/** media/upload size limits in bytes per type (reference §4.15); everything must exceed 5 bytes. */
+/** media/upload size limits in bytes per type (docs/wecom-protocol.md §Media); everything must exceed 5 bytes. */
 const MEDIA_MAX_BYTES: Record<string, number> = {
   image: 10 * 1024 * 1024,
   voice: 2 * 1024 * 1024,
@@ -27,14 +27,16 @@ function presentGroupChat(c: SandboxGroupChat, needName: boolean): Record<string
       join_scene: m.joinScene,
       ...(m.invitor ? { invitor: { userid: m.invitor } } : {}),
       group_nickname: m.groupNickname,
-      // name only when need_name=1 (reference §4.12).
+      // name only when need_name=1 (docs/wecom-protocol.md §Customer groups).
       ...(needName ? { name: m.name } : {}),
     })),
     admin_list: c.admins.map((userid) => ({ userid })),
   };
 }
 
-/** App messages, media and customer groups (reference §4.12, §4.13, §4.15). */
+/**
+ * App messages, media and customer groups (docs/wecom-protocol.md §Customer groups, §App messages to staff, §Media).
+ */
 export const miscApis: ApiTable = {
   'message/send': {
     method: 'POST',
@@ -45,7 +47,7 @@ export const miscApis: ApiTable = {
       const msgtype = requireString(req.body, 'msgtype');
       const payload = optionalObject(req.body, msgtype);
       if (!payload) throw new SandboxApiError(Errcode.ParameterEmpty, `${msgtype} is required`);
-      // text and markdown are ≤ 2048 bytes (reference §4.13).
+      // text and markdown are ≤ 2048 bytes (docs/wecom-protocol.md §App messages to staff).
       const content = optionalString(payload, 'content');
       if ((msgtype === 'text' || msgtype === 'markdown') && content !== undefined && byteLength(content) > 2048) {
         throw new SandboxApiError(Errcode.ContentTooLong);
@@ -55,10 +57,12 @@ export const miscApis: ApiTable = {
       if (requested.length > 1000) throw new SandboxApiError(Errcode.InvalidParameterValue, 'touser exceeds 1000');
       const valid = requested.filter((u) => store.staff.has(u));
       const invalid = requested.filter((u) => !store.staff.has(u));
-      // All recipients invalid → 81013; otherwise the bad ones come back in invaliduser (reference §4.13).
+      // All recipients invalid → 81013; otherwise the bad ones come back in invaliduser
+      // (docs/wecom-protocol.md §App messages to staff).
       if (valid.length === 0) throw new SandboxApiError(Errcode.AllRecipientsInvalid);
       const msgid = store.newId('appmsg', 24);
-      // Per app and member: ≤ 30 a minute and ≤ 1,000 an hour; WeCom drops the excess silently (reference §5.3).
+      // Per app and member: ≤ 30 a minute and ≤ 1,000 an hour; WeCom drops the excess silently
+      // (docs/wecom-protocol.md §API rate limits).
       const at = nowMs();
       const deliveredSince = (userid: string, sinceMs: number) =>
         store.appMessages.filter((m) => m.atMs > sinceMs && m.agentid === agentid && m.touser.includes(userid) && !m.dropped.includes(userid)).length;
@@ -75,14 +79,14 @@ export const miscApis: ApiTable = {
       const type = req.query.type ?? '';
       const max = MEDIA_MAX_BYTES[type];
       if (max === undefined) throw new SandboxApiError(Errcode.InvalidMediaType, type);
-      // The multipart field must be named `media` (reference §4.15).
+      // The multipart field must be named `media` (docs/wecom-protocol.md §Media).
       const file = req.files.media;
       if (!file) throw new SandboxApiError(Errcode.MissingMediaData);
       if (file.data.length <= 5 || file.data.length > max) throw new SandboxApiError(Errcode.InvalidFileSize);
       const mediaId = store.newId('3sbx', 40);
       const createdAtMs = nowMs();
       store.media.set(mediaId, { mediaId, type, filename: file.filename, size: file.data.length, createdAtMs });
-      // created_at is a string on the wire (reference §4.15, §8).
+      // created_at is a string on the wire (docs/wecom-protocol.md §Media, §Conventions).
       return { type, media_id: mediaId, created_at: String(Math.floor(createdAtMs / 1000)) };
     },
   },
@@ -91,7 +95,7 @@ export const miscApis: ApiTable = {
     method: 'POST',
     auth: 'agent',
     handle(req, { store }) {
-      // limit 1–1000 and required (reference §4.12).
+      // limit 1–1000 and required (docs/wecom-protocol.md §Customer groups).
       const limit = optionalInt(req.body, 'limit');
       if (limit === undefined || limit < 1 || limit > 1000) throw new SandboxApiError(Errcode.InvalidParameterValue, 'limit must be 1..1000');
       const statusFilter = optionalInt(req.body, 'status_filter') ?? 0;

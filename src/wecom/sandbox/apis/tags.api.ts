@@ -4,9 +4,9 @@ import { assertMaxChars, optionalInt, optionalString, stringArray } from '../par
 import type { SandboxTag, SandboxTagGroup } from '../store.js';
 import { presentTagGroup } from '../wire.js';
 
-/** Corp-wide enterprise tag limit (reference §4.6, 40126). */
+/** Corp-wide enterprise tag limit (docs/wecom-protocol.md §Corp tag library, 40126). */
 export const MAX_CORP_TAGS = 3000;
-/** Tag and group names are ≤ 30 characters (reference §4.6). */
+/** Tag and group names are ≤ 30 characters (docs/wecom-protocol.md §Corp tag library). */
 const MAX_TAG_NAME = 30;
 
 /** Create a tag group and/or tags the way add_corp_tag does; shared with the admin-console control. */
@@ -55,7 +55,7 @@ export function createCorpTags(
   return { group, created, isGroupNew };
 }
 
-/** Delete tags and groups; a group whose last tag goes is deleted too (reference §4.6). */
+/** Delete tags and groups; a group whose last tag goes is deleted too (docs/wecom-protocol.md §Corp tag library). */
 export function deleteCorpTags(ctx: ApiContext, tagIds: string[], groupIds: string[]): { tags: SandboxTag[]; groups: SandboxTagGroup[] } {
   const { store } = ctx;
   const tags = tagIds.map((id) => {
@@ -101,7 +101,7 @@ export function editCorpTag(ctx: ApiContext, id: string, name?: string, order?: 
   return { kind: group ? 'tag_group' : 'tag' };
 }
 
-/** The enterprise tag library (reference §4.6). */
+/** The enterprise tag library (docs/wecom-protocol.md §Corp tag library). */
 export const tagApis: ApiTable = {
   'externalcontact/get_corp_tag_list': {
     method: 'POST',
@@ -110,7 +110,7 @@ export const tagApis: ApiTable = {
       const tagIds = stringArray(req.body, 'tag_id');
       const groupIds = stringArray(req.body, 'group_id');
       const byOrder = (a: SandboxTagGroup, b: SandboxTagGroup) => b.order - a.order;
-      // Both given → tag_id is ignored and only group_id filters (reference §4.6).
+      // Both given → tag_id is ignored and only group_id filters (docs/wecom-protocol.md §Corp tag library).
       if (groupIds.length > 0) {
         const wanted = new Set(groupIds);
         const groups = store.tagGroups.filter((g) => wanted.has(g.groupId)).sort(byOrder);
@@ -142,7 +142,7 @@ export const tagApis: ApiTable = {
         groupOrder: optionalInt(req.body, 'order'),
         tags,
       });
-      // The response carries the group with only the newly created tags (reference §4.6).
+      // The response carries the group with only the newly created tags (docs/wecom-protocol.md §Corp tag library).
       const presented = presentTagGroup(group, { withDeleted: false, tagIds: new Set(created.map((t) => t.id)) });
       return { tag_group: presented };
     },

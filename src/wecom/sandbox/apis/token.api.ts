@@ -3,10 +3,13 @@ import type { ApiContext, ApiTable } from '../api-types.js';
 import { Errcode, SandboxApiError } from '../errcodes.js';
 import { requireString } from '../params.js';
 
-/** Tickets live 7200 s (reference §6.3). */
+/** Tickets live 7200 s (docs/wecom-protocol.md §JS-SDK tickets and signatures). */
 const TICKET_TTL_SECONDS = 7200;
 
-/** gettoken, the two JS-SDK tickets and OAuth code exchange (reference §3, §4.16, §6.3). */
+/**
+ * gettoken, the two JS-SDK tickets and OAuth code exchange
+ * (docs/wecom-protocol.md §Access tokens, §Staff sign-in for web pages, §JS-SDK tickets and signatures).
+ */
 export const tokenApis: ApiTable = {
   gettoken: {
     method: 'GET',
@@ -15,10 +18,12 @@ export const tokenApis: ApiTable = {
       const corpid = req.query.corpid ?? '';
       const secret = req.query.corpsecret ?? '';
       if (corpid !== options.corp.corpId) throw new SandboxApiError(Errcode.InvalidCorpId);
-      // Each secret has its own independent token (reference §3): the app secret and the KF secret.
+      // Each secret has its own independent token (docs/wecom-protocol.md §Access tokens): the app secret and the KF
+      // secret.
       const owner = secret === options.corp.secret ? 'agent' : secret === options.corp.kfSecret ? 'kf' : null;
       if (!owner) throw new SandboxApiError(Errcode.InvalidSecret);
-      // A fresh token on every call: the current doc no longer promises "same token within validity" (reference §3).
+      // A fresh token on every call: the current doc no longer promises "same token within validity"
+      // (docs/wecom-protocol.md §Access tokens).
       const token = `sbx_${owner}_${randomBytes(48).toString('base64url')}`;
       // Drop expired tokens so a long-running sandbox does not accumulate them.
       for (const [t, record] of store.accessTokens) if (record.expiresAtMs <= nowMs()) store.accessTokens.delete(t);
@@ -44,7 +49,8 @@ export const tokenApis: ApiTable = {
     method: 'GET',
     auth: 'agent',
     handle(req, ctx) {
-      // Only the app ticket exists on this path; it signs wx.agentConfig (reference §6.3, §8 fact 10).
+      // Only the app ticket exists on this path; it signs wx.agentConfig
+      // (docs/wecom-protocol.md §JS-SDK tickets and signatures).
       if (req.query.type !== 'agent_config') throw new SandboxApiError(Errcode.InvalidParameterValue, 'type must be agent_config');
       return { ticket: issueTicket(ctx, 'agent'), expires_in: TICKET_TTL_SECONDS };
     },
@@ -57,13 +63,14 @@ export const tokenApis: ApiTable = {
     handle(req, { store, nowMs }) {
       const code = requireString(req.query, 'code', Errcode.InvalidOauthCode);
       const issued = store.oauthCodes.get(code);
-      // Single use and 5 minutes (reference §4.16) → 40029 either way.
+      // Single use and 5 minutes (docs/wecom-protocol.md §Staff sign-in for web pages) → 40029 either way.
       if (!issued || issued.isUsed || nowMs() - issued.issuedAtMs > 5 * 60 * 1000) {
         throw new SandboxApiError(Errcode.InvalidOauthCode);
       }
       issued.isUsed = true;
       if (issued.userid) return { userid: issued.userid };
-      // A non-member gets openid (and external_userid when they are a customer), never a userid (§4.16).
+      // A non-member gets openid (and external_userid when they are a customer), never a userid
+      // (docs/wecom-protocol.md §Staff sign-in for web pages).
       return { openid: issued.openid, ...(issued.externalUserId ? { external_userid: issued.externalUserId } : {}) };
     },
   },

@@ -4,17 +4,22 @@ import { Errcode, SandboxApiError } from '../errcodes.js';
 import { assertMaxChars, optionalInt, optionalString, requireString, stringArray } from '../params.js';
 import type { SandboxTransfer } from '../store.js';
 
-/** The takeover happens 24 h after the request (reference §4.14: "待24小时后自动接替"). */
+/** The takeover happens 24 h after the request (docs/wecom-protocol.md §Customer transfers: "待24小时后自动接替"). */
 export const TRANSFER_DELAY_MS = 24 * 3600 * 1000;
-/** 在职继承: each customer may be transferred at most 2 times in 90 days (reference §4.14, 40128). */
+/**
+ * 在职继承: each customer may be transferred at most 2 times in 90 days (docs/wecom-protocol.md §Customer transfers,
+ * 40128).
+ */
 const ONJOB_LIMIT = 2;
 const ONJOB_WINDOW_MS = 90 * 86400 * 1000;
-/** ≤ 100 customers per call (reference §4.14). */
+/** ≤ 100 customers per call (docs/wecom-protocol.md §Customer transfers). */
 const MAX_CUSTOMERS = 100;
 /** transfer_result pages hold at most 1000 records (doc path/94088, "每个分页返回的数据不会超过1000条"). */
 const RESULT_PAGE = 1000;
 
-/** A member who exists and has not left; 40003 otherwise (reference §7: "exists, not resigned"). */
+/**
+ * A member who exists and has not left; 40003 otherwise (docs/wecom-protocol.md §Error codes: "exists, not resigned").
+ */
 function requireActiveStaff(ctx: ApiContext, userid: string): void {
   const member = ctx.store.staff.get(userid);
   if (!member || member.resignedAtMs !== undefined) throw new SandboxApiError(Errcode.InvalidUserid, userid);
@@ -22,7 +27,8 @@ function requireActiveStaff(ctx: ApiContext, userid: string): void {
 
 /**
  * One transfer call, shared by both APIs: whole-call checks throw (the call fails), per-customer checks become that
- * customer's errcode and never block the others (reference §4.14's sample answers 40096 for one and 0 for another).
+ * customer's errcode and never block the others (the doc's sample answers 40096 for one and 0 for another;
+ * docs/wecom-protocol.md §Customer transfers).
  */
 function transfer(kind: SandboxTransfer['kind'], req: ApiRequest, ctx: ApiContext): Record<string, unknown> {
   const handover = requireString(req.body, 'handover_userid');
@@ -36,9 +42,9 @@ function transfer(kind: SandboxTransfer['kind'], req: ApiRequest, ctx: ApiContex
   if (!member) throw new SandboxApiError(Errcode.InvalidUserid, handover);
   if (kind === 'resigned' && member.resignedAtMs === undefined) throw new SandboxApiError(Errcode.HandoverNotResigned, handover);
   if (kind === 'onjob' && member.resignedAtMs !== undefined) throw new SandboxApiError(Errcode.InvalidUserid, `${handover} has resigned`);
-  // The taker must be an active member with 客户联系 (reference §4.14 权限说明).
+  // The taker must be an active member with 客户联系 (the doc's 权限说明; docs/wecom-protocol.md §Customer transfers).
   requireActiveStaff(ctx, takeover);
-  // The reference gives no code for handing customers to their own follower; 40058 is the closest documented one.
+  // WeCom documents no code for handing customers to their own follower; 40058 is the closest documented one.
   if (handover === takeover) throw new SandboxApiError(Errcode.InvalidParameterValue, 'handover_userid equals takeover_userid');
 
   const now = ctx.nowMs();
@@ -54,9 +60,10 @@ function transfer(kind: SandboxTransfer['kind'], req: ApiRequest, ctx: ApiContex
 
 function customerErrcode(kind: SandboxTransfer['kind'], ctx: ApiContext, handover: string, externalUserId: string, now: number): number {
   if (!ctx.store.customers.has(externalUserId)) return Errcode.InvalidExternalUserid;
-  // "external_userid必须是handover_userid的客户" (reference §4.14); no relation is 84061 (§7).
+  // "external_userid必须是handover_userid的客户" (docs/wecom-protocol.md §Customer transfers); no relation is 84061
+  // (docs/wecom-protocol.md §Error codes).
   if (!ctx.store.findRelation(handover, externalUserId)) return Errcode.NoExternalContactRelation;
-  // A customer already waiting for a takeover cannot start a second one; the reference names no code, 40058 is the
+  // A customer already waiting for a takeover cannot start a second one; WeCom documents no code, 40058 is the
   // closest documented one.
   if (ctx.store.transfers.some((t) => t.externalUserId === externalUserId && t.status === 2)) return Errcode.InvalidParameterValue;
   if (kind === 'onjob') {
@@ -77,7 +84,8 @@ function results(kind: SandboxTransfer['kind'], req: ApiRequest, ctx: ApiContext
     customer: page.map((t) => ({
       external_userid: t.externalUserId,
       status: t.status,
-      // "如果是等待接替状态,则为未来的自动接替时间"; the doc's sample answers 0 for a refused customer (§4.14).
+      // "如果是等待接替状态,则为未来的自动接替时间"; the doc's sample answers 0 for a refused customer
+      // (docs/wecom-protocol.md §Customer transfers).
       takeover_time: t.status === 1 || t.status === 2 ? Math.floor(t.takeoverAtMs / 1000) : 0,
     })),
     next_cursor: offset + RESULT_PAGE < rows.length ? encodeCursor({ offset: offset + RESULT_PAGE }) : '',
@@ -85,8 +93,9 @@ function results(kind: SandboxTransfer['kind'], req: ApiRequest, ctx: ApiContext
 }
 
 /**
- * get_unassigned_list (§4.14 获取待分配的离职成员列表): the customers of members who left that are not handed over yet
- * (none waiting for, or done with, a transfer from that member), oldest departure first, ≤ page_size (1000) a page.
+ * get_unassigned_list (获取待分配的离职成员列表, docs/wecom-protocol.md §Customer transfers): the customers of members who left
+ * that are not handed over yet (none waiting for, or done with, a transfer from that member), oldest departure first, ≤
+ * page_size (1000) a page.
  */
 function unassigned(req: ApiRequest, ctx: ApiContext): Record<string, unknown> {
   const pageSize = Math.min(Math.max(optionalInt(req.body, 'page_size') ?? 1000, 1), 1000);
@@ -105,7 +114,10 @@ function unassigned(req: ApiRequest, ctx: ApiContext): Record<string, unknown> {
   return { info: page, is_last: isLast, next_cursor: isLast ? '' : encodeCursor({ offset: offset + pageSize }) };
 }
 
-/** 在职继承 and 离职继承 (reference §4.14). Completion after 24 h and the callbacks are the sandbox's (sandbox.ts). */
+/**
+ * 在职继承 and 离职继承 (docs/wecom-protocol.md §Customer transfers). Completion after 24 h and the callbacks are the sandbox's
+ * (sandbox.ts).
+ */
 export const transferApis: ApiTable = {
   'externalcontact/transfer_customer': { method: 'POST', auth: 'agent', handle: (req, ctx) => transfer('onjob', req, ctx) },
   'externalcontact/resigned/transfer_customer': { method: 'POST', auth: 'agent', handle: (req, ctx) => transfer('resigned', req, ctx) },

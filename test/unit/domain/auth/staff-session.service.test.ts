@@ -6,7 +6,9 @@ import { FixedClock } from '../../../../src/shared/clock.js';
 
 const KEY = Buffer.alloc(32, 9).toString('base64');
 
-/** A fake auth/getuserinfo: each code works once (reference §4.16), as WeCom's do. */
+/**
+ * A fake auth/getuserinfo: each code works once (docs/wecom-protocol.md §Staff sign-in for web pages), as WeCom's do.
+ */
 class FakeOauth {
   readonly spent: string[] = [];
   constructor(private readonly codes: Record<string, UserIdentity>) {}

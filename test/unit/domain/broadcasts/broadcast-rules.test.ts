@@ -16,7 +16,7 @@ const sh = (local: string) => new Date(`${local}+08:00`);
 const quiet = { start: '21:00', end: '09:00', tz: 'Asia/Shanghai' };
 
 describe('checkBroadcastText', () => {
-  it("accepts {{name}} and {{staff}} and up to WeCom's 4000 bytes (reference §4.10)", () => {
+  it("accepts {{name}} and {{staff}} and up to WeCom's 4000 bytes (docs/wecom-protocol.md §Mass messages)", () => {
     expect(() => checkBroadcastText('{{name}}，你好 —— {{ staff }}')).not.toThrow();
     expect(() => checkBroadcastText('好'.repeat(1333))).not.toThrow(); // 3999 bytes
   });

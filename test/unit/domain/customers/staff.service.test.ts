@@ -55,7 +55,7 @@ describe(StaffService.name, () => {
       expect(log.warn.mock.calls.map((c) => (c[0] as { userid: string; errcode: number }).errcode).sort()).toEqual([60011, 60111]);
     });
 
-    it('keeps at most 5 user/get calls in flight (reference §5.3)', async () => {
+    it('keeps at most 5 user/get calls in flight (docs/wecom-protocol.md §API rate limits)', async () => {
       const directory = Object.fromEntries(Array.from({ length: 23 }, (_, i) => [`u${i}`, `员工${i}`]));
       const { sut, wecom } = build(directory);
 

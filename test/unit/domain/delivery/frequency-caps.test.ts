@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dailyCapPeriod, freeSlots, massQuotaPeriod } from '../../../../src/domain/delivery/frequency-caps.js';
 
 describe('massQuotaPeriod', () => {
-  it('days_of_month: the calendar month allows as many messages as it has days (reference §5.1)', () => {
+  it('days_of_month: the calendar month allows as many messages as it has days (docs/wecom-protocol.md §Mass message quota)', () => {
     expect(massQuotaPeriod('days_of_month', '2026-02-10')).toEqual({ scope: 'wecom_mass', period: '2026-02', limit: 28 });
     expect(massQuotaPeriod('days_of_month', '2028-02-29')).toEqual({ scope: 'wecom_mass', period: '2028-02', limit: 29 });
     expect(massQuotaPeriod('days_of_month', '2026-07-31').limit).toBe(31);

@@ -11,7 +11,8 @@ describe('IDEMPOTENT', () => {
       'externalcontact/add_corp_tag',
       'externalcontact/add_msg_template',
       'externalcontact/remind_groupmsg_send',
-      // A repeated transfer would count against the customer's 2 on-job transfers per 90 days (reference §4.14).
+      // A repeated transfer would count against the customer's 2 on-job transfers per 90 days
+      // (docs/wecom-protocol.md §Customer transfers).
       'externalcontact/resigned/transfer_customer',
       'externalcontact/send_welcome_msg',
       'externalcontact/transfer_customer',
@@ -22,7 +23,7 @@ describe('IDEMPOTENT', () => {
 });
 
 describe('limitFor', () => {
-  it('keeps the default (a budget shared by every instance) a margin under the per-minute and hourly limits (§5.3, docs/rate-limits.md)', () => {
+  it('keeps the default (a budget shared by every instance) a margin under the per-minute and hourly limits (docs/wecom-protocol.md §API rate limits, docs/rate-limits.md)', () => {
     expect(DEFAULT_LIMIT.perMinute).toBeLessThanOrEqual(10_000 * 0.9);
     // 100 adds/s make 6,000 externalcontact/get a minute during a surge: the default must let that through.
     expect(limitFor('externalcontact/get', undefined).perMinute).toBeGreaterThanOrEqual(6000);
@@ -34,13 +35,13 @@ describe('limitFor', () => {
     }
   });
 
-  it('caps batch/get_by_user and groupchat/get at 5 in flight (§5.3) unless overridden', () => {
+  it('caps batch/get_by_user and groupchat/get at 5 in flight (docs/wecom-protocol.md §API rate limits) unless overridden', () => {
     expect(limitFor('externalcontact/batch/get_by_user', undefined).concurrency).toBe(5);
     expect(limitFor('externalcontact/groupchat/get', undefined).concurrency).toBe(5);
     expect(limitFor('externalcontact/groupchat/get', { 'externalcontact/groupchat/get': { perMinute: 10, concurrency: 1 } })).toEqual({ perMinute: 10, concurrency: 1 });
   });
 
-  it('does not treat 41001 as a token error (§3)', () => {
+  it('does not treat 41001 as a token error (docs/wecom-protocol.md §Access tokens)', () => {
     expect(TOKEN_ERRCODES.has(41001)).toBe(false);
     expect([...TOKEN_ERRCODES].sort()).toEqual([40001, 40014, 42001]);
   });

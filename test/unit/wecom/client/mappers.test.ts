@@ -3,7 +3,7 @@ import { fromWireAttachment, toFollowUser, toKfMessage, toMember, toWireAttachme
 import type { MessageAttachment } from '../../../../src/wecom/client/types.js';
 
 describe('toFollowUser', () => {
-  it('maps §4.3 follow_user, keeping personal tags without an id', () => {
+  it('maps follow_user (docs/wecom-protocol.md §Customer details), keeping personal tags without an id', () => {
     const sut = toFollowUser({
       userid: 'tommy',
       remark: '李总',
@@ -41,7 +41,7 @@ describe('attachments', () => {
     { kind: 'miniprogram', title: 't', picMediaId: 'P', appId: 'wx1', page: '/p' },
     { kind: 'video', mediaId: 'V' },
     { kind: 'file', mediaId: 'F' },
-  ])('round-trips $kind through the §4.9 wire shape', (attachment) => {
+  ])('round-trips $kind through the wire shape (docs/wecom-protocol.md §Welcome messages)', (attachment) => {
     const wire = toWireAttachment(attachment);
 
     expect(wire.msgtype).toBe(attachment.kind);
@@ -50,7 +50,7 @@ describe('attachments', () => {
 });
 
 describe('KF', () => {
-  it('names the payload key after msgtype both ways (§2.7)', () => {
+  it('names the payload key after msgtype both ways (docs/wecom-protocol.md §WeChat customer service)', () => {
     expect(toWireKfSend({ toUser: 'wm1', openKfId: 'wk1', content: { msgtype: 'text', content: '您好' } })).toEqual({
       touser: 'wm1',
       open_kfid: 'wk1',

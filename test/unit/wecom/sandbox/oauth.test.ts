@@ -17,7 +17,7 @@ const authorize = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-describe('WecomSandbox OAuth authorize stand-in (reference §4.16)', () => {
+describe('WecomSandbox OAuth authorize stand-in (docs/wecom-protocol.md §Staff sign-in for web pages)', () => {
   it('without a chosen identity shows a zh-CN page listing the members', () => {
     const { sut } = buildSandbox();
     sut.seed();
@@ -74,7 +74,7 @@ describe('WecomSandbox OAuth authorize stand-in (reference §4.16)', () => {
   });
 });
 
-describe('WecomSandbox JS-SDK signature check (reference §6.3)', () => {
+describe('WecomSandbox JS-SDK signature check (docs/wecom-protocol.md §JS-SDK tickets and signatures)', () => {
   it('accepts a config signed with a live corp ticket and an agentConfig signed with a live app ticket, nothing crossed', async () => {
     const { sut, clock } = buildSandbox();
     const token = await tokenFor(sut);
