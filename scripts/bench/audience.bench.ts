@@ -5,7 +5,6 @@ import { createTestDatabase, type TestDatabase } from '../../test/helpers/databa
 import { spawnServer, type ChildServer } from '../../test/helpers/child-server.js';
 import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
 import { migrations } from '../../migrations/index.js';
-import { json } from '../../test/helpers/json-fetch.js';
 import { botEnv } from './bot-env.js';
 import { seedCorp, tagName } from './audience-corp.js';
 
@@ -16,7 +15,8 @@ import { seedCorp, tagName } from './audience-corp.js';
  * own process:
  * - counts through `POST /api/v1/audiences/count` with an operator token, BENCH_AUDIENCE_REPS (20) times per
  *   expression, p50/p95; the headline is the 4-term `tag AND tag AND NOT activity AND spent`; also the full preview
- *   (`/preview`: count, per-staff counts, a sample) of the same expression;
+ *   (`/preview`: count, per-staff counts, a sample) of the same expression; answers past the API read deadline
+ *   (503 after API_STATEMENT_TIMEOUT_MS, 5 s) are counted as timeouts, not timed;
  * - BENCH_AUDIENCE_RUNS (3) rounds of that, figures as the median round with the spread;
  * - once per engine, planning a broadcast to all customers in a separate process (scripts/bench/audience-plan.ts):
  *   wall time and that process's peak RSS, stopped after BENCH_AUDIENCE_PLAN_LIMIT_S (600) if it has not finished.
@@ -36,17 +36,25 @@ const pct = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil(sorted
 const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 0.5);
 const spread = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
 
-async function timed(url: string, token: string, audience: string, reps: number): Promise<{ p50: number; p95: number; count: number }> {
+/** p50/p95 of the answered requests; a 503 (the API read deadline, API_STATEMENT_TIMEOUT_MS) is counted, not timed. */
+async function timed(url: string, token: string, audience: string, reps: number): Promise<{ p50: number; p95: number; count: number; timeouts: number }> {
   const ms: number[] = [];
-  let count = 0;
+  let count = NaN;
+  let timeouts = 0;
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
-    const r = await json<{ count: number }>(url, { token, body: { audience } });
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ audience }) });
+    const body = (await res.json()) as { count?: number };
+    if (res.status === 503) {
+      timeouts++;
+      continue;
+    }
+    if (!res.ok) throw new Error(`${url} → ${res.status} ${JSON.stringify(body)}`);
     ms.push(performance.now() - t0);
-    count = r.count;
+    count = body.count ?? NaN;
   }
   ms.sort((a, b) => a - b);
-  return { p50: Math.round(pct(ms, 0.5)), p95: Math.round(pct(ms, 0.95)), count };
+  return { p50: ms.length ? Math.round(pct(ms, 0.5)) : NaN, p95: ms.length ? Math.round(pct(ms, 0.95)) : NaN, count, timeouts };
 }
 
 function plan(env: Record<string, string>, limitS: number): Promise<Record<string, number | string>> {
@@ -91,12 +99,12 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
     for (let r = 0; r < runs; r++) {
       const row: Record<string, number> = {};
       const h = await timed(count, corp.operatorToken, HEADLINE, reps);
-      Object.assign(row, { countP50Ms: h.p50, countP95Ms: h.p95, matched: h.count });
+      Object.assign(row, { countP50Ms: h.p50, countP95Ms: h.p95, matched: h.count, countTimeouts: h.timeouts });
       const p = await timed(`${bot.url}/api/v1/audiences/preview`, corp.operatorToken, HEADLINE, Math.max(5, Math.round(reps / 4)));
-      Object.assign(row, { previewP50Ms: p.p50, previewP95Ms: p.p95 });
+      Object.assign(row, { previewP50Ms: p.p50, previewP95Ms: p.p95, previewTimeouts: p.timeouts });
       for (const [i, text] of OTHERS.entries()) {
         const o = await timed(count, corp.operatorToken, text, Math.max(5, Math.round(reps / 4)));
-        Object.assign(row, { [`other${i + 1}P50Ms`]: o.p50, [`other${i + 1}P95Ms`]: o.p95, [`other${i + 1}Matched`]: o.count });
+        Object.assign(row, { [`other${i + 1}P50Ms`]: o.p50, [`other${i + 1}P95Ms`]: o.p95, [`other${i + 1}Matched`]: o.count, [`other${i + 1}Timeouts`]: o.timeouts });
       }
       process.stderr.write(`audience ${engine} round ${r + 1}/${runs}: ${JSON.stringify(row)}\n`);
       rounds.push(row);
