@@ -67,9 +67,9 @@ export class InboxProcessor {
   /** Bumped by every reason to look; a short claim only clears `mayFind` if none arrived while it ran. */
   private lookGen = 0;
   /** Handlers running, per lane they were claimed from. */
-  private running_ = { urgent: 0, ordinary: 0 };
+  private busy = { urgent: 0, ordinary: 0 };
   private loop: Promise<void> | null = null;
-  /** How many handlers may run at once now: `opts.workers`, lowered while the event loop runs late. */
+  /** How many ordinary-lane handlers may run at once now: `opts.workers`, lowered while the event loop runs late. */
   private allowed = 0;
   private lagTimer: NodeJS.Timeout | null = null;
   private readonly onStored = () => this.poke();
@@ -179,8 +179,8 @@ export class InboxProcessor {
       // Each lane has its own slots (docs/inbox.md §Deadline first): the priority lane's work mostly waits on WeCom
       // and must not queue behind ordinary handlers, so only the ordinary lane's slots shrink while the loop is late.
       const want = {
-        urgent: this.mayFind.urgent ? Math.min(this.opts.workers - this.running_.urgent, this.opts.claimBatch) : 0,
-        ordinary: this.mayFind.ordinary ? Math.min(this.allowed - this.running_.ordinary, this.opts.claimBatch) : 0,
+        urgent: this.mayFind.urgent ? Math.min(this.opts.workers - this.busy.urgent, this.opts.claimBatch) : 0,
+        ordinary: this.mayFind.ordinary ? Math.min(this.allowed - this.busy.ordinary, this.opts.claimBatch) : 0,
       };
       let claimed: ClaimedEvent[] = [];
       if (want.urgent > 0 || want.ordinary > 0) {
@@ -206,11 +206,11 @@ export class InboxProcessor {
         const leaseMs = lane === 'urgent' ? this.urgentLeaseMs : this.opts.leaseMs;
         this.inFlight.set(c.event.id, c);
         this.leases.set(c.event.id, { until: this.clock.now().getTime() + leaseMs, ms: leaseMs });
-        this.running_[lane]++;
+        this.busy[lane]++;
         void this.process(c).then((freed) => {
           this.inFlight.delete(c.event.id);
           this.leases.delete(c.event.id);
-          this.running_[lane]--;
+          this.busy[lane]--;
           // A freed slot is worth a claim only if something may be waiting for it.
           if (freed) this.poke();
           else this.nudge();
@@ -265,7 +265,7 @@ export class InboxProcessor {
   }
 
   /**
-   * Sample how late a short timer fires; halve the handler slots when the loop runs late, grow them back slowly
+   * Sample how late a short timer fires; halve the ordinary lane's slots when the loop runs late, grow them back slowly
    * when it is on time. Callbacks are acknowledged on this same loop, so this is what keeps their latency low while
    * a backlog is worked off.
    */
