@@ -72,9 +72,12 @@ function track(p: Promise<unknown>): void {
   void p.finally(() => inFlight.delete(p));
 }
 
-async function control(path: string, body: unknown): Promise<{ status: number; json: any }> {
+/** What the sandbox's control answers for an add or a KF message (null when it answered no JSON). */
+type ControlAnswer = { welcomeCode?: string; callback?: { lastHttpStatus?: number } } | null;
+
+async function control(path: string, body: unknown): Promise<{ status: number; json: ControlAnswer }> {
   const res = await fetch(`${plan.sandboxUrl}/_control/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, json: await res.json().catch(() => null) };
+  return { status: res.status, json: (await res.json().catch(() => null)) as ControlAnswer };
 }
 
 function sendAdd(i: number): void {

@@ -12,6 +12,8 @@ export function engineOf(databaseUrl: string): DbEngine {
 
 export interface DataSourceInput {
   databaseUrl: string;
+  // TypeORM's schemas are generic in their entity; a list of different ones has no narrower common type.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   entities?: EntitySchema<any>[];
   migrations?: (new () => MigrationInterface)[];
   /** mysql2 pool size (default 20: 16 inbox workers, the group-committing inbox writer and the API share it). */

@@ -75,9 +75,9 @@ export class WecomStub {
 
   /** Start listening on 127.0.0.1 with an ephemeral port. */
   static async start(options: WecomStubOptions = {}): Promise<WecomStub> {
-    let stub!: WecomStub;
+    // The handler runs only once the server listens, after `stub` is set.
     const server = http.createServer((req, res) => void stub.handle(req, res));
-    stub = new WecomStub(server, options);
+    const stub = new WecomStub(server, options);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return stub;
   }

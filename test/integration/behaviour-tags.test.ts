@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
-import { addDays, localDate } from '../../src/shared/dates.js';
+import { addDays } from '../../src/shared/dates.js';
 import { parseAudience } from '../../src/domain/audiences/index.js';
 import { buildScheduling, type SchedulingModule } from '../../src/jobs/register-scheduling.js';
 import type { JobCounts } from '../../src/jobs/job.types.js';
