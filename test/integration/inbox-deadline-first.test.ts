@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../helpers/databases.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { api as adminApi, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import type { WecomSandbox } from '../../src/wecom/sandbox/sandbox.js';
-
-async function waitFor<T>(probe: () => Promise<T | null | false> | T | null | false, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /**
  * Deadline first (docs/inbox.md §Deadline first): an add's welcome goes out from the priority lane, and the rest of
@@ -31,14 +21,7 @@ describe.each(testEngines())('deadline first on %s', (engine) => {
   });
   afterAll(() => app?.close());
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${app.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${app.config.adminToken}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const api = (method: string, path: string, body?: unknown) => adminApi(app, method, path, body);
   const welcomedCodes = () => new Set(sandbox.calls('externalcontact/send_welcome_msg').filter((c) => c.errcode === 0).map((c) => String(c.params.welcome_code)));
   const addStatus = async (ext: string) =>
     (
@@ -89,19 +72,13 @@ describe.each(testEngines())('deadline first on %s', (engine) => {
     expect(sent.sort()).toEqual([first, ...later].map((a) => a.welcomeCode).sort());
 
     // The edit ran after the add had finished, not alongside its archive work.
-    const rows = await app.container.db.query<{ kind: string; processed_at: number | string }>(
-      'SELECT kind, processed_at FROM inbox_events WHERE subject_key = ? ORDER BY id',
-      [`customer:${first.externalUserId}`],
-    );
-    await waitFor(async () => {
-      const r = await app.container.db.query<{ status: string }>('SELECT status FROM inbox_events WHERE subject_key = ?', [`customer:${first.externalUserId}`]);
-      return r.every((x) => x.status === 'done');
-    }, 10_000, 'edit handled');
-    const done = await app.container.db.query<{ kind: string; processed_at: number | string }>(
-      'SELECT kind, processed_at FROM inbox_events WHERE subject_key = ? ORDER BY id',
-      [`customer:${first.externalUserId}`],
-    );
-    expect(rows.map((r) => r.kind.split('/').pop())).toEqual(['add_external_contact', 'edit_external_contact']);
+    const ofFirst = () =>
+      app.container.db.query<{ kind: string; status: string; processed_at: number | string }>(
+        'SELECT kind, status, processed_at FROM inbox_events WHERE subject_key = ? ORDER BY id',
+        [`customer:${first.externalUserId}`],
+      );
+    const done = (await waitFor(async () => ((await ofFirst()).every((r) => r.status === 'done') ? ofFirst() : null), 10_000, 'edit handled'))!;
+    expect(done.map((r) => r.kind.split('/').pop())).toEqual(['add_external_contact', 'edit_external_contact']);
     expect(Number(done[1].processed_at)).toBeGreaterThanOrEqual(Number(done[0].processed_at));
   });
 });

@@ -10,6 +10,20 @@ import type { InboxWriter } from '../../../../src/domain/inbox/inbox-writer.js';
 
 const opts = { workers: 2, pollIntervalMs: 60_000, leaseMs: 60_000, maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 100, claimBatch: 10 };
 
+/** A repository that claims nothing and accepts every outcome, with `over` replacing some of its methods. */
+function fakeRepo(over: Record<string, unknown>): InboxRepository {
+  return {
+    claim: async () => [],
+    renew: async () => true,
+    finish: async () => ({ kept: true, promoted: false }),
+    fail: async () => true,
+    release: async () => undefined,
+    healQueue: async () => 0,
+    newestId: async () => 0,
+    ...over,
+  } as unknown as InboxRepository;
+}
+
 describe(InboxProcessor.name, () => {
   it('does not lose a wake-up that arrives while a claim is in progress', async () => {
     const writer = { events: new EventEmitter() } as unknown as InboxWriter;
@@ -18,7 +32,7 @@ describe(InboxProcessor.name, () => {
     const event: ClaimedEvent = { leaseOwner: 'l', event: { id: 1, kind: 'event/probe', fields: {}, receivedAt: new Date(), attempts: 1 } };
     // The first claim reads nothing, and the event commits (and is announced) before that claim returns: the race
     // between a claim's read and a concurrent insert.
-    const repo = {
+    const repo = fakeRepo({
       claim: async () => {
         claims++;
         if (claims === 1) {
@@ -27,12 +41,7 @@ describe(InboxProcessor.name, () => {
         }
         return claims === 2 ? [event] : [];
       },
-      finish: async () => ({ kept: true, promoted: false }),
-      fail: async () => true,
-      release: async () => undefined,
-      healQueue: async () => 0,
-      newestId: async () => 0,
-    } as unknown as InboxRepository;
+    });
     const router = new EventRouter().register({ name: 'probe', kinds: ['event/probe'], handle: async (e) => void handled.push(e.id) });
     const sut = new InboxProcessor(repo, {} as TimelineRepository, router, writer, systemClock, silentLogger, opts);
     sut.start();
@@ -45,17 +54,12 @@ describe(InboxProcessor.name, () => {
 
   it('runs fewer handlers at once while the event loop runs late, and goes back to all of them once it is on time', async () => {
     const claimed: number[] = [];
-    const repo = {
+    const repo = fakeRepo({
       claim: async (limit: { ordinary: number }) => {
         claimed.push(limit.ordinary);
         return [];
       },
-      finish: async () => ({ kept: true, promoted: false }),
-      fail: async () => true,
-      release: async () => undefined,
-      healQueue: async () => 0,
-      newestId: async () => 0,
-    } as unknown as InboxRepository;
+    });
     const sut = new InboxProcessor(repo, {} as TimelineRepository, new EventRouter(), null, systemClock, silentLogger, { ...opts, workers: 16, pollIntervalMs: 20 });
     sut.start();
     expect(sut.concurrency).toBe(16);
@@ -83,17 +87,13 @@ describe(InboxProcessor.name, () => {
     const ev = (id: number): ClaimedEvent => ({ leaseOwner: 'l', subjectKey: 'customer:x', event: { id, kind: 'event/probe', fields: {}, receivedAt: new Date(), attempts: 1 } });
     // Event 1 finishes and makes event 2 ready (its subject's next); event 2 finishes making nothing ready.
     const queue: ClaimedEvent[][] = [[ev(1)], [ev(2)]];
-    const repo = {
+    const repo = fakeRepo({
       claim: async () => {
         claims++;
         return queue.shift() ?? [];
       },
       finish: async (c: ClaimedEvent) => ({ kept: true, promoted: c.event.id === 1 }),
-      fail: async () => true,
-      release: async () => undefined,
-      healQueue: async () => 0,
-      newestId: async () => 0,
-    } as unknown as InboxRepository;
+    });
     const router = new EventRouter().register({ name: 'probe', kinds: ['event/probe'], handle: async (e) => void handled.push(e.id) });
     const sut = new InboxProcessor(repo, {} as TimelineRepository, router, null, systemClock, silentLogger, { ...opts, pollIntervalMs: 300 });
     sut.start();
@@ -112,7 +112,7 @@ describe(InboxProcessor.name, () => {
   it('renews the short lease of a priority-lane handler that runs long', async () => {
     const renewals: number[] = [];
     let served = false;
-    const repo = {
+    const repo = fakeRepo({
       claim: async () => {
         if (served) return [];
         served = true;
@@ -122,12 +122,7 @@ describe(InboxProcessor.name, () => {
         renewals.push(until);
         return true;
       },
-      finish: async () => ({ kept: true, promoted: false }),
-      fail: async () => true,
-      release: async () => undefined,
-      healQueue: async () => 0,
-      newestId: async () => 0,
-    } as unknown as InboxRepository;
+    });
     const router = new EventRouter().register({ name: 'slow', kinds: ['event/probe'], handle: () => new Promise((r) => setTimeout(r, 900)) });
     const sut = new InboxProcessor(repo, {} as TimelineRepository, router, null, systemClock, silentLogger, { ...opts, leaseMs: 60_000, urgentLeaseMs: 300 });
     const started = Date.now();
