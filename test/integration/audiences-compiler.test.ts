@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../helpers/databases.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { compileAudience } from '../../src/domain/audiences/audience.compiler.js';
-import { matchAudience, parseAudience, type AudienceExpr, type AudiencePredicate } from '../../src/domain/audiences/index.js';
+import { matchAudience, parseAudience, resolveAudienceTags, type AudienceExpr, type AudiencePredicate } from '../../src/domain/audiences/index.js';
 import { customerFacts } from '../../src/domain/customers/customer-facts.js';
 import type { ArchiveModule } from '../../src/domain/customers/register.js';
 import { zonedTimeToUtc, addDays } from '../../src/shared/dates.js';
@@ -137,11 +137,22 @@ describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (
     }));
   }
 
+  /**
+   * The customers the compiled statement selects, checked in both shapes: tags matched by name inside the
+   * statement, and tag names resolved to ids first (resolveAudienceTags, docs/audiences.md §Tag names become ids).
+   */
   async function sqlIds(expr: AudienceExpr): Promise<string[]> {
-    const w = compileAudience(expr, { engine, today: TODAY, timezone: TZ });
-    expect(w.sql).not.toMatch(/VIP|北京|zhangsan|重要价值|DROP/);
-    const rows = await app.container.db.query<{ id: string }>(`SELECT c.external_user_id AS id FROM customers c WHERE ${w.sql} ORDER BY c.external_user_id`, w.params);
-    return rows.map((r) => r.id);
+    const db = app.container.db;
+    const select = async (w: { sql: string; params: unknown[] }) => {
+      expect(w.sql).not.toMatch(/VIP|北京|zhangsan|重要价值|DROP/);
+      const rows = await db.query<{ id: string }>(`SELECT c.external_user_id AS id FROM customers c WHERE ${w.sql} ORDER BY c.external_user_id`, w.params);
+      return rows.map((r) => r.id);
+    };
+    const byName = await select(compileAudience(expr, { engine, today: TODAY, timezone: TZ }));
+    const tagIds = await resolveAudienceTags((sql, params) => db.query(sql, params), engine, expr);
+    const byId = await select(compileAudience(expr, { engine, today: TODAY, timezone: TZ, tagIds }));
+    expect(byId, `resolved tag ids ${JSON.stringify([...tagIds])}`).toEqual(byName);
+    return byName;
   }
 
   it('selects exactly the customers the matcher selects, for 400 random audiences over the seeded vocabulary', async () => {
@@ -156,6 +167,29 @@ describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (
       expect(actual, JSON.stringify(expr)).toEqual(expected);
     }
     expect(nonTrivial).toBeGreaterThan(200);
+  });
+
+  it('resolves tag names to live tag ids with the matcher\'s rule: exact case and spaces, name or group/name, never a deleted tag', async () => {
+    const db = app.container.db;
+    const expr = parseAudience('tag:VIP OR tag:"等级/VIP" OR tag:vip OR tag:"VIP " OR tag:"a/b/c" OR tag:"b/c" OR tag:"门店/北京 门店" OR tag:无此标签');
+    const ids = await resolveAudienceTags((sql, params) => db.query(sql, params), engine, expr);
+    expect(Object.fromEntries(ids)).toEqual({
+      VIP: ['t1'],
+      '等级/VIP': ['t1'],
+      vip: ['t6'],
+      'VIP ': [],
+      'a/b/c': ['t4', 't5'],
+      'b/c': ['t4'],
+      '门店/北京 门店': ['t2'],
+      无此标签: [],
+    });
+    const w = compileAudience(parseAudience('tag:VIP AND NOT tag:无此标签'), { engine, today: TODAY, timezone: TZ, tagIds: ids });
+    expect(w.sql).not.toMatch(/FROM tags/);
+    expect(w.params).toEqual(['t1']);
+    // Tag terms of one OR share a semi-join over the union of their tags.
+    const or = compileAudience(parseAudience('tag:VIP OR activity:active OR tag:"a/b/c" OR NOT tag:vip'), { engine, today: TODAY, timezone: TZ, tagIds: ids });
+    expect(or.sql.match(/FROM customer_tags/g)).toHaveLength(2);
+    expect(or.params).toEqual(['t1', 't4', 't5', 'active', 't6']);
   });
 
   it('stays correct and injection-safe on adversarial values from the parser test generator', async () => {

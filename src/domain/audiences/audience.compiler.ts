@@ -1,6 +1,7 @@
 import type { DbEngine } from '../../persistence/data-source.js';
 import { addDays, zonedTimeToUtc } from '../../shared/dates.js';
 import { birthdayDateInYear, isValidBirthday, type Birthday } from '../care/occasions.js';
+import type { AudienceTagIds } from './audience.tags.js';
 import type { AudienceExpr, AudiencePredicate, CompareOp } from './audience.types.js';
 import { toDayNumber } from './audience.values.js';
 
@@ -16,6 +17,12 @@ export interface AudienceCompileContext {
   /** 'YYYY-MM-DD' in `timezone`. */
   today: string;
   timezone: string;
+  /**
+   * The live tags each `tag:` value means (resolveAudienceTags), read just before compiling: the statement then
+   * names tag ids, which the engine can size from its index (docs/audiences.md §Tag names become ids). A value
+   * missing here is matched by name inside the statement, as without it.
+   */
+  tagIds?: AudienceTagIds;
 }
 
 // Silent-day counts beyond this (≈ 550 years) behave like infinity for any stored date.
@@ -70,8 +77,16 @@ function compile(expr: AudienceExpr, ctx: AudienceCompileContext, params: unknow
       return `NOT (${compile(expr.item, ctx, params)})`;
     case 'and':
       return expr.items.length === 0 ? '1=1' : `(${expr.items.map((i) => compile(i, ctx, params)).join(' AND ')})`;
-    case 'or':
-      return expr.items.length === 0 ? '1=0' : `(${expr.items.map((i) => compile(i, ctx, params)).join(' OR ')})`;
+    case 'or': {
+      if (expr.items.length === 0) return '1=0';
+      // `tag:X OR tag:Y` with resolved ids is one semi-join over both tags' links: an engine cannot drive a
+      // statement from an OR of two semi-joins, and probing both for every customer is what timed out on MySQL.
+      const tags = ctx.tagIds ? expr.items.filter((i) => i.type === 'pred' && i.field === 'tag' && ctx.tagIds!.has(i.value)) : [];
+      if (tags.length < 2) return `(${expr.items.map((i) => compile(i, ctx, params)).join(' OR ')})`;
+      const ids = [...new Set(tags.flatMap((t) => ctx.tagIds!.get((t as AudiencePredicate).value as string)!))].sort();
+      const parts = [tagIdsIn(ids, params), ...expr.items.filter((i) => !tags.includes(i)).map((i) => compile(i, ctx, params))];
+      return `(${parts.join(' OR ')})`;
+    }
     case 'pred':
       return predicate(expr, ctx, params);
   }
@@ -95,6 +110,9 @@ const ADDED_AT = 'COALESCE(c.first_added_at, c.created_at)';
 function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: unknown[]): string {
   switch (p.field) {
     case 'tag': {
+      const ids = ctx.tagIds?.get(p.value);
+      // The same semi-join over the tag's links, with the tags already resolved (same rule, audience.tags.ts).
+      if (ids) return tagIdsIn(ids, params);
       // Match by name, or by "group/name" (either part may itself contain a slash). The value is compared once with
       // the joined "group/name" rather than split at every slash: splitting made the SQL and its parameters grow
       // with the square of the value's length (docs/security.md §Audience queries). Same semantics as the matcher's
@@ -151,6 +169,13 @@ function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: un
     case 'birthday':
       return birthday(p.value, ctx, params);
   }
+}
+
+/** Customers with a link to any of the tags `ids` (none: no one). */
+function tagIdsIn(ids: readonly string[], params: unknown[]): string {
+  if (ids.length === 0) return '1=0';
+  params.push(...ids);
+  return `c.external_user_id IN (SELECT ct.external_user_id FROM customer_tags ct WHERE ct.tag_id IN (${ids.map(() => '?').join(', ')}))`;
 }
 
 /** `localDate(col) op D`, given D's local-midnight `start` and the next day's `next`. */

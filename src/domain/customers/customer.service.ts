@@ -14,6 +14,7 @@ import { localDate } from '../../shared/dates.js';
 import { isValidBirthday } from '../care/occasions.js';
 import { compileAudience } from '../audiences/audience.compiler.js';
 import { parseAudience } from '../audiences/audience.parser.js';
+import { resolveAudienceTags } from '../audiences/audience.tags.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
 import type { CustomerTaggingService } from '../tags/customer-tagging.service.js';
 import type { SearchBudget } from './search-budget.js';
@@ -80,10 +81,14 @@ export class CustomerService {
     private readonly options: CustomerServiceOptions = {},
   ) {}
 
-  /** The WHERE fragment for an audience expression (400 on a syntax error), scoped to a staff viewer. */
-  audienceWhere(audience: string | undefined, viewer: Viewer): { sql: string; params: unknown[] } {
+  /**
+   * The WHERE fragment for an audience expression (400 on a syntax error), scoped to a staff viewer. Its tag names
+   * are resolved to ids first, with an API read (docs/audiences.md §Tag names become ids).
+   */
+  async audienceWhere(audience: string | undefined, viewer: Viewer): Promise<{ sql: string; params: unknown[] }> {
     const expr = parseAudience(audience ?? '');
-    const compiled = compileAudience(expr, { engine: this.db.engine, today: localDate(this.clock.now(), this.timezone), timezone: this.timezone });
+    const tagIds = await resolveAudienceTags((sql, params) => this.db.apiRead(sql, params), this.db.engine, expr);
+    const compiled = compileAudience(expr, { engine: this.db.engine, today: localDate(this.clock.now(), this.timezone), timezone: this.timezone, tagIds });
     if (viewer.role !== 'staff') return compiled;
     return {
       sql: `(${compiled.sql}) AND EXISTS (SELECT 1 FROM follow_relations sv WHERE sv.external_user_id = c.external_user_id AND sv.userid = ? AND sv.status = 'active')`,
@@ -99,7 +104,7 @@ export class CustomerService {
    * (docs/security.md §Phone search).
    */
   async list(input: { audience?: string; q?: string; page: number; pageSize: number }, viewer: Viewer): Promise<{ items: CustomerListItem[]; total: number }> {
-    const where = this.audienceWhere(input.audience, viewer);
+    const where = await this.audienceWhere(input.audience, viewer);
     if (input.q && viewer.principal && this.options.searchBudget) await this.options.searchBudget.spend(viewer.principal);
     const { items, total } = await this.customers.search(where, input.q, input.page, input.pageSize);
     return { items: await this.decorate(items), total };
@@ -107,14 +112,14 @@ export class CustomerService {
 
   /** How many customers an audience holds (for a staff viewer: of those they follow). An API read (Db.apiRead). */
   async count(audience: string, viewer: Viewer): Promise<number> {
-    const where = this.audienceWhere(audience, viewer);
+    const where = await this.audienceWhere(audience, viewer);
     const [{ n }] = await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${where.sql}`, where.params);
     return Number(n);
   }
 
   /** Preview an audience: size, per-staff counts and a sample. */
   async preview(audience: string, viewer: Viewer): Promise<{ count: number; byStaff: { userid: string; count: number }[]; sample: CustomerListItem[] }> {
-    const where = this.audienceWhere(audience, viewer);
+    const where = await this.audienceWhere(audience, viewer);
     const sample = await this.customers.search(where, undefined, 1, 10);
     const byStaff = await this.db.apiRead<{ userid: string; n: number | string }>(
       `SELECT fr.userid AS userid, COUNT(DISTINCT fr.external_user_id) AS n FROM follow_relations fr JOIN customers c ON c.external_user_id = fr.external_user_id

@@ -59,7 +59,7 @@ export interface TransferRequestResult {
 }
 
 /** Resolves an audience expression to a SQL fragment over customers `c` (the customers feature's compiler). */
-export type AudienceResolver = (audience: string) => { sql: string; params: unknown[] };
+export type AudienceResolver = (audience: string) => Promise<{ sql: string; params: unknown[] }>;
 
 /**
  * 客户继承: an operator hands a staff member's customers to another, on-job (在职继承) or after they left (离职继承),
@@ -91,7 +91,7 @@ export class TransferService {
     }
     const ids = input.customers
       ? [...new Set(input.customers)]
-      : await this.transfers.activeCustomersOf(input.handover, input.audience !== undefined ? this.audienceWhere(input.audience) : undefined);
+      : await this.transfers.activeCustomersOf(input.handover, input.audience !== undefined ? await this.audienceWhere(input.audience) : undefined);
     if (ids.length === 0) throw new ValidationError(`原跟进成员 ${input.handover} 没有符合条件的客户可转接`, undefined, 'no_customers');
     if (ids.length > MAX_CUSTOMERS_PER_REQUEST) {
       throw new ValidationError(`一次最多转接 ${MAX_CUSTOMERS_PER_REQUEST} 位客户，本次 ${ids.length} 位；请用 audience 分批`, undefined, 'too_many_customers');
