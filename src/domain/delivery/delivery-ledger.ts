@@ -1,6 +1,6 @@
-import type { DeliveryRepository, LedgerTx } from '../../persistence/repositories/delivery.repository.js';
+import { ledgerKey, type DeliveryRepository, type LedgerTx } from '../../persistence/repositories/delivery.repository.js';
 import { fitsByteLimit, WECOM_APP_TEXT_MAX_BYTES, WECOM_TEXT_MAX_BYTES } from '../../shared/template.js';
-import { dailyCapPeriod, massQuotaPeriod, type MassQuotaRule } from './frequency-caps.js';
+import { dailyCapPeriod, freeSlots, massQuotaPeriod, type CapPeriod, type MassQuotaRule } from './frequency-caps.js';
 import { SkipReason, type NewDelivery } from './delivery.types.js';
 
 /** What planning one message came to. */
@@ -60,13 +60,103 @@ export class DeliveryLedger implements PlanSink {
   /**
    * Plan a page in one transaction: one commit instead of one per statement (MySQL fsyncs each commit). A
    * duplicate key fails only its statement, never the transaction, on both engines.
+   *
+   * The page is first planned with a few multi-row statements (planPage); when one of them meets a duplicate key,
+   * some other planner took a key or slot meanwhile, and the page is planned again one message at a time, with the
+   * unique keys deciding each step as before (docs/audiences.md §Planning a broadcast).
    */
   planMany(ds: NewDelivery[]): Promise<PlanOutcome[]> {
     if (ds.length === 0) return Promise.resolve([]);
     return this.repo.inTx(async (em) => {
+      const bulk = await this.repo.underSavepoint(em, () => this.planPage(ds, em));
+      if (bulk) return bulk;
       const out: PlanOutcome[] = [];
       for (const d of ds) out.push(await this.planOne(d, em));
       return out;
+    });
+  }
+
+  /**
+   * The same decisions as planOne for every message of the page, in order, made in memory from one read of the keys
+   * and of the slots the page's customers already hold; then the rows (planned, or skipped with the reason) and the
+   * claimed slots are written with multi-row inserts. A message whose key is already in the ledger, or earlier in
+   * the page, is a duplicate; a slot is the lowest free number, as claimSlot takes it; a message refused the mass
+   * quota gives its day's slot back to the customer's next message, as markSkipped does. Any duplicate key on
+   * writing means the reads are stale, and the caller redoes the page (planMany).
+   */
+  private async planPage(ds: NewDelivery[], em: LedgerTx): Promise<PlanOutcome[]> {
+    const now = this.now();
+    const existing = await this.repo.idsOfKeys(ds, em);
+    type Claim = { externalUserId: string; scope: string; period: string; n: number };
+    type Decision = { d: NewDelivery; key: string; reason: string | null; claims: Claim[] } | null;
+    // The cap periods the page touches, and the slots its customers hold in each.
+    const periodsOf = (d: NewDelivery): CapPeriod[] =>
+      !isCustomerFacing(d) || precheck(d)
+        ? []
+        : [dailyCapPeriod(d.localDate, this.caps.perCustomerPerDay), ...(d.channel === 'mass_task' ? [massQuotaPeriod(this.caps.massQuotaRule, d.localDate)] : [])];
+    const taken = new Map<string, Set<number>>();
+    const slotKey = (ext: string, p: { scope: string; period: string }) => JSON.stringify([ext, p.scope, p.period]);
+    const customersByPeriod = new Map<string, { p: CapPeriod; customers: string[] }>();
+    for (const d of ds) {
+      for (const p of periodsOf(d)) {
+        const k = JSON.stringify([p.scope, p.period]);
+        const entry = customersByPeriod.get(k) ?? { p, customers: [] };
+        entry.customers.push(d.externalUserId);
+        customersByPeriod.set(k, entry);
+      }
+    }
+    for (const { p, customers } of customersByPeriod.values()) {
+      const held = await this.repo.slotsTaken(customers, p.scope, p.period, em);
+      for (const ext of new Set(customers)) taken.set(slotKey(ext, p), new Set(held.get(ext) ?? []));
+    }
+    const claim = (ext: string, p: CapPeriod): Claim | null => {
+      const used = taken.get(slotKey(ext, p))!;
+      const [n] = freeSlots(p.limit, [...used]);
+      if (n === undefined) return null;
+      used.add(n);
+      return { externalUserId: ext, scope: p.scope, period: p.period, n };
+    };
+
+    const seen = new Set<string>(existing.keys());
+    const decisions: Decision[] = ds.map((d) => {
+      const key = ledgerKey(d);
+      if (seen.has(key)) return null;
+      seen.add(key);
+      const problem = precheck(d);
+      if (problem) return { d, key, reason: problem, claims: [] };
+      if (!isCustomerFacing(d)) return { d, key, reason: null, claims: [] };
+      const [dailyP, quotaP] = periodsOf(d);
+      const daily = claim(d.externalUserId, dailyP);
+      if (!daily) return { d, key, reason: `${SkipReason.DailyCap}: 今天已安排更高优先级的消息 / a higher-priority message holds today's slot`, claims: [] };
+      if (quotaP) {
+        const quota = claim(d.externalUserId, quotaP);
+        if (!quota) {
+          taken.get(slotKey(d.externalUserId, dailyP))!.delete(daily.n);
+          return { d, key, reason: `${SkipReason.WecomQuota}: 本期企业群发额度已用完 (${this.caps.massQuotaRule}, ${quotaP.limit}/${quotaP.period})`, claims: [] };
+        }
+        return { d, key, reason: null, claims: [daily, quota] };
+      }
+      return { d, key, reason: null, claims: [daily] };
+    });
+
+    const rows = decisions.filter((x): x is NonNullable<Decision> => x !== null);
+    await this.repo.insertMany(
+      rows.map((x) => ({ d: x.d, status: x.reason === null ? ('planned' as const) : ('skipped' as const), reason: x.reason })),
+      this.runId,
+      now,
+      em,
+    );
+    const ids = await this.repo.idsOfKeys(rows.map((x) => x.d), em);
+    const idOf = (key: string): number => {
+      const id = ids.get(key);
+      if (id === undefined) throw new Error(`ledger row ${key} missing right after its insert`);
+      return id;
+    };
+    await this.repo.insertSlots(rows.flatMap((x) => x.claims.map((c) => ({ ...c, deliveryId: idOf(x.key) }))), now, em);
+    return decisions.map((x): PlanOutcome => {
+      if (x === null) return { result: 'duplicate' };
+      const id = idOf(x.key);
+      return x.reason === null ? { result: 'planned', id } : { result: 'skipped', id, reason: x.reason };
     });
   }
 

@@ -128,6 +128,15 @@ function toBatch(r: BatchRow): DeliveryBatch {
 
 const marks = (n: number) => Array(n).fill('?').join(',');
 
+// Rows per multi-row statement when a page is planned at once: 500 rows × 19 columns stay far below SQLite's 32,766
+// variables and MySQL's packet size.
+const BULK_CHUNK = 500;
+
+/** A ledger key (source, customer, occasion) as one exact string. */
+export function ledgerKey(k: { source: string; externalUserId: string; occasion: string }): string {
+  return JSON.stringify([k.source, k.externalUserId, k.occasion]);
+}
+
 /** A recipient's result as WeCom reported it (docs/wecom-protocol.md §Mass message results). */
 export interface RecipientResult {
   externalUserId: string;
@@ -173,6 +182,106 @@ export class DeliveryRepository {
     } catch (err) {
       if (isDuplicateKeyError(err)) return null;
       throw err;
+    }
+  }
+
+  /**
+   * Run `fn` under a savepoint of the open transaction `em`: when it fails on a duplicate key (a concurrent planner
+   * took a ledger key or a slot this page meant to take), everything it wrote is undone and the answer is null, so
+   * the caller can plan the page one statement at a time instead. Other errors propagate.
+   */
+  async underSavepoint<T>(em: EntityManager, fn: () => Promise<T>): Promise<T | null> {
+    await em.query('SAVEPOINT ledger_page', []);
+    try {
+      const out = await fn();
+      await em.query('RELEASE SAVEPOINT ledger_page', []);
+      return out;
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      await em.query('ROLLBACK TO SAVEPOINT ledger_page', []);
+      await em.query('RELEASE SAVEPOINT ledger_page', []);
+      return null;
+    }
+  }
+
+  /**
+   * Ids of the ledger rows with the given (source, customer, occasion) keys, keyed by ledgerKey. The keys are
+   * compared exactly, here: MySQL's collation would also return a row whose key differs only in case, which is a
+   * different key to the caller (and a duplicate to MySQL's unique index, which makes a later INSERT fail).
+   */
+  async idsOfKeys(keys: readonly { source: string; externalUserId: string; occasion: string }[], em: EntityManager): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const wanted = new Set(keys.map(ledgerKey));
+    const bySource = new Map<string, Set<string>>();
+    for (const k of keys) {
+      let set = bySource.get(k.source);
+      if (!set) bySource.set(k.source, (set = new Set()));
+      set.add(k.externalUserId);
+    }
+    for (const [source, customers] of bySource) {
+      const list = [...customers];
+      for (let i = 0; i < list.length; i += BULK_CHUNK) {
+        const chunk = list.slice(i, i + BULK_CHUNK);
+        const rows = await this.q<{ id: number | string; source: string; external_user_id: string; occasion: string }>(
+          em,
+          `SELECT id, source, external_user_id, occasion FROM deliveries WHERE source = ? AND external_user_id IN (${marks(chunk.length)})`,
+          [source, ...chunk],
+        );
+        for (const r of rows) {
+          const key = ledgerKey({ source: r.source, externalUserId: r.external_user_id, occasion: r.occasion });
+          if (wanted.has(key)) out.set(key, Number(r.id));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Insert ledger rows, many per statement, each `planned` or already `skipped` with its reason. */
+  async insertMany(rows: readonly { d: NewDelivery; status: 'planned' | 'skipped'; reason: string | null }[], runId: string | null, now: Date, em: EntityManager): Promise<void> {
+    const one = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
+    for (let i = 0; i < rows.length; i += BULK_CHUNK) {
+      const chunk = rows.slice(i, i + BULK_CHUNK);
+      const params = chunk.flatMap(({ d, status, reason }) => [
+        d.source, d.kind, d.ruleId ?? null, d.broadcastId ?? null, d.externalUserId, d.occasion, d.channel, d.priority, d.senderUserid,
+        d.text, d.attachments.length ? JSON.stringify(d.attachments) : null, d.localDate, d.notBefore.getTime(), d.expiresAt.getTime(),
+        status, reason === null ? null : reason.slice(0, 200), runId, now.getTime(), now.getTime(),
+      ]);
+      await this.q(
+        em,
+        `INSERT INTO deliveries (source, kind, rule_id, broadcast_id, external_user_id, occasion, channel, priority, sender_userid,
+            text, attachments, local_date, not_before, expires_at, status, reason, run_id, created_at, updated_at)
+          VALUES ${Array(chunk.length).fill(one).join(',')}`,
+        params,
+      );
+    }
+  }
+
+  /** The slot numbers the given customers hold in one cap period, keyed by customer. */
+  async slotsTaken(customers: readonly string[], scope: string, period: string, em: EntityManager): Promise<Map<string, number[]>> {
+    const out = new Map<string, number[]>();
+    const list = [...new Set(customers)];
+    for (let i = 0; i < list.length; i += BULK_CHUNK) {
+      const chunk = list.slice(i, i + BULK_CHUNK);
+      const rows = await this.q<{ external_user_id: string; n: number | string }>(
+        em,
+        `SELECT external_user_id, n FROM send_slots WHERE scope = ? AND period = ? AND external_user_id IN (${marks(chunk.length)})`,
+        [scope, period, ...chunk],
+      );
+      // Exact keys, as in idsOfKeys: a customer id differing only in case is another customer.
+      for (const r of rows) out.set(r.external_user_id, [...(out.get(r.external_user_id) ?? []), Number(r.n)]);
+    }
+    return out;
+  }
+
+  /** Insert claimed slots, many per statement; a slot someone else took meanwhile fails the statement (duplicate key). */
+  async insertSlots(slots: readonly { externalUserId: string; scope: string; period: string; n: number; deliveryId: number }[], now: Date, em: EntityManager): Promise<void> {
+    for (let i = 0; i < slots.length; i += BULK_CHUNK) {
+      const chunk = slots.slice(i, i + BULK_CHUNK);
+      await this.q(
+        em,
+        `INSERT INTO send_slots (external_user_id, scope, period, n, delivery_id, created_at) VALUES ${Array(chunk.length).fill('(?,?,?,?,?,?)').join(',')}`,
+        chunk.flatMap((x) => [x.externalUserId, x.scope, x.period, x.n, x.deliveryId, now.getTime()]),
+      );
     }
   }
 

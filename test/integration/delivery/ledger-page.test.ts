@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../../helpers/app.js';
+import { testEngines } from '../../helpers/databases.js';
+import { DeliveryRepository } from '../../../src/persistence/repositories/delivery.repository.js';
+import { DeliveryLedger, type CapSettings, type PlanOutcome } from '../../../src/domain/delivery/delivery-ledger.js';
+import type { NewDelivery } from '../../../src/domain/delivery/delivery.types.js';
+import type { Channel } from '../../../src/domain/care/care-rule.types.js';
+import { createRandom } from '../../unit/domain/audiences/audience.generator.js';
+
+// DeliveryLedger.planMany plans a page with a few multi-row statements (docs/audiences.md §Planning a broadcast). It
+// must decide exactly as planning the same messages one at a time does: the same outcomes, the same rows and the same
+// cap slots, including several messages for one customer in priority order, duplicates inside the page and against
+// the ledger, caps already partly used, and a concurrent planner that took a slot the page had read as free.
+
+const DAY = '2026-03-10';
+const AT = new Date('2026-03-10T02:00:00Z');
+
+describe.each(testEngines())('the ledger plans a page as it plans one message at a time (%s)', (engine) => {
+  let app: TestApp;
+  let repo: DeliveryRepository;
+  beforeAll(async () => {
+    app = await startTestApp(engine);
+    repo = new DeliveryRepository(app.container.db);
+  });
+  afterAll(async () => app?.close());
+
+  const db = () => app.container.db;
+  async function clear(): Promise<void> {
+    await db().query('DELETE FROM send_slots');
+    await db().query('DELETE FROM deliveries');
+  }
+
+  /** The ledger and the slots, without ids: what the outcome of planning is. */
+  async function snapshot(): Promise<{ rows: string[]; slots: string[] }> {
+    const rows = await db().query<Record<string, unknown>>(
+      'SELECT source, external_user_id, occasion, kind, channel, priority, sender_userid, text, status, reason, run_id, local_date, not_before, expires_at FROM deliveries',
+    );
+    const slots = await db().query<Record<string, unknown>>(
+      'SELECT s.external_user_id, s.scope, s.period, s.n, d.source, d.occasion FROM send_slots s LEFT JOIN deliveries d ON d.id = s.delivery_id',
+    );
+    const norm = (r: Record<string, unknown>) => JSON.stringify(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)]));
+    return { rows: rows.map(norm).sort(), slots: slots.map(norm).sort() };
+  }
+
+  const strip = (o: PlanOutcome) => (o.result === 'duplicate' ? o : { result: o.result, reason: o.result === 'skipped' ? o.reason : undefined });
+
+  function message(p: Partial<NewDelivery> & { externalUserId: string; source: string }): NewDelivery {
+    return {
+      kind: 'care',
+      occasion: `birthday:2026`,
+      channel: 'mass_task',
+      priority: 100,
+      senderUserid: 'zhangsan',
+      text: '生日快乐',
+      attachments: [],
+      localDate: DAY,
+      notBefore: AT,
+      expiresAt: new Date(AT.getTime() + 3_600_000),
+      ...p,
+    };
+  }
+
+  /** Random pages over few customers, so caps, duplicates and several messages per customer are common. */
+  function scenario(seed: number): { before: NewDelivery[]; pages: NewDelivery[][]; caps: CapSettings } {
+    const random = createRandom(seed);
+    const int = (n: number) => Math.floor(random() * n);
+    const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)];
+    const customers = ['wmA', 'wmB', 'wmC', 'wmD', 'wmE'];
+    const one = (): NewDelivery => {
+      const channel = pick<Channel>(['mass_task', 'mass_task', 'kf', 'staff_reminder']);
+      return message({
+        externalUserId: pick(customers),
+        source: pick(['care:r1', 'care:r2', 'winback:w1', 'broadcast:b1']),
+        occasion: pick(['birthday:2026', 'holiday:x:2026', 'step:1:2026-03-10']),
+        channel,
+        priority: pick([300, 200, 100, 50]),
+        senderUserid: random() < 0.1 ? null : 'zhangsan',
+        text: random() < 0.05 ? '长'.repeat(1500) : `消息${int(100)}`,
+        skipReason: random() < 0.1 ? 'opted_out: 客户已退订 / customer opted out' : null,
+        localDate: random() < 0.8 ? DAY : '2026-03-11',
+      });
+    };
+    const caps: CapSettings = { perCustomerPerDay: 1 + int(2), massQuotaRule: pick(['one_per_day', 'seven_per_week', 'days_of_month'] as const) };
+    const before = Array.from({ length: int(4) }, one);
+    const pages = Array.from({ length: 1 + int(3) }, () => Array.from({ length: 1 + int(12) }, one));
+    return { before, pages, caps };
+  }
+
+  async function run(s: ReturnType<typeof scenario>, mode: 'page' | 'single'): Promise<{ outcomes: unknown[]; state: Awaited<ReturnType<typeof snapshot>> }> {
+    await clear();
+    // Counts the one-at-a-time inserts, so the page path is seen to do the work (no fallback without a race).
+    let single = 0;
+    const counting = Object.create(repo) as DeliveryRepository;
+    counting.insertPlanned = (...args) => (single++, repo.insertPlanned(...args));
+    const ledger = new DeliveryLedger(counting, s.caps, () => AT, 'run-1');
+    for (const d of s.before) await ledger.plan(d);
+    single = 0;
+    const outcomes: unknown[] = [];
+    for (const page of s.pages) {
+      if (mode === 'page') outcomes.push(...(await ledger.planMany(page)).map(strip));
+      else for (const d of page) outcomes.push(strip(await ledger.plan(d)));
+    }
+    if (mode === 'page') expect(single).toBe(0);
+    return { outcomes, state: await snapshot() };
+  }
+
+  it('gives the same outcomes, rows and slots for 60 random scenarios', async () => {
+    let skipped = 0;
+    let duplicates = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const s = scenario(seed);
+      const single = await run(s, 'single');
+      const page = await run(s, 'page');
+      expect(page.outcomes, `seed ${seed}`).toEqual(single.outcomes);
+      expect(page.state, `seed ${seed}`).toEqual(single.state);
+      skipped += single.outcomes.filter((o) => (o as PlanOutcome).result === 'skipped').length;
+      duplicates += single.outcomes.filter((o) => (o as PlanOutcome).result === 'duplicate').length;
+    }
+    // The scenarios must reach the interesting cases.
+    expect(skipped).toBeGreaterThan(30);
+    expect(duplicates).toBeGreaterThan(10);
+  }, 120_000);
+
+  it('a customer with several messages: the first in the page takes the day, the mass quota refusal gives the day back', async () => {
+    await clear();
+    const ledger = new DeliveryLedger(repo, { perCustomerPerDay: 1, massQuotaRule: 'one_per_day' }, () => AT);
+    // Yesterday's quota is irrelevant; today's is already used by an earlier mass message of another source.
+    await ledger.plan(message({ externalUserId: 'wmQ', source: 'broadcast:b0', occasion: 'broadcast', localDate: DAY }));
+    await db().query("DELETE FROM send_slots WHERE scope = 'daily'");
+    const out = await ledger.planMany([
+      message({ externalUserId: 'wmQ', source: 'care:r1', priority: 300 }),
+      message({ externalUserId: 'wmQ', source: 'care:r2', priority: 200, channel: 'kf' }),
+      message({ externalUserId: 'wmQ', source: 'care:r2', priority: 200, channel: 'kf' }),
+      message({ externalUserId: 'wmR', source: 'care:r1', priority: 300 }),
+    ]);
+    expect(out.map((o) => [o.result, o.result === 'skipped' ? o.reason.split(':')[0] : null])).toEqual([
+      ['skipped', 'wecom_quota'],
+      ['planned', null],
+      ['duplicate', null],
+      ['planned', null],
+    ]);
+    const slots = await db().query<{ external_user_id: string; scope: string; n: number | string }>(
+      'SELECT external_user_id, scope, n FROM send_slots ORDER BY external_user_id, scope',
+    );
+    expect(slots.map((s) => `${s.external_user_id}/${s.scope}/${Number(s.n)}`)).toEqual(['wmQ/daily/1', 'wmQ/wecom_mass/1', 'wmR/daily/1', 'wmR/wecom_mass/1']);
+  });
+
+  it('when another planner took a slot the page read as free, the page is planned again one message at a time', async () => {
+    await clear();
+    const caps: CapSettings = { perCustomerPerDay: 2, massQuotaRule: 'one_per_day' };
+    const ledger = new DeliveryLedger(repo, caps, () => AT);
+    // A repository whose slot read is stale: it does not see the slot another planner committed.
+    const stale = Object.create(repo) as DeliveryRepository;
+    stale.slotsTaken = async () => new Map();
+    const racing = new DeliveryLedger(stale, caps, () => AT);
+    await ledger.plan(message({ externalUserId: 'wmS', source: 'care:other', occasion: 'x' }));
+    const out = await racing.planMany([message({ externalUserId: 'wmS', source: 'care:r1' }), message({ externalUserId: 'wmT', source: 'care:r1' })]);
+    expect(out.map((o) => (o.result === 'skipped' ? o.reason.split(':')[0] : o.result))).toEqual(['wecom_quota', 'planned']);
+    const [{ n }] = await db().query<{ n: number | string }>("SELECT COUNT(*) AS n FROM send_slots WHERE external_user_id = 'wmS'");
+    expect(Number(n)).toBe(2);
+    const [{ n: rows }] = await db().query<{ n: number | string }>('SELECT COUNT(*) AS n FROM deliveries');
+    expect(Number(rows)).toBe(3);
+  });
+});
