@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../helpers/databases.js';
 import { api as adminApi, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import type { WecomSandbox } from '../../src/wecom/sandbox/sandbox.js';
+import { FieldCipher } from '../../src/shared/field-cipher.js';
+import { aad } from '../../src/persistence/sealed-columns.js';
 
 /**
  * Deadline first (docs/inbox.md §Deadline first): an add's welcome goes out from the priority lane, and the rest of
@@ -67,6 +69,11 @@ describe.each(testEngines())('deadline first on %s', (engine) => {
       expect(timeline.filter((e) => e.source === 'inbox').length).toBeGreaterThanOrEqual(1);
       expect(timeline.some((e) => e.source === 'welcome')).toBe(true);
     }
+    // The profile the urgent part kept for the rest is gone from the handled events' payloads.
+    const cipher = new FieldCipher(app.config.dataKey!);
+    const stored = await app.container.db.query<{ payload: string; dedupe_key: string }>("SELECT payload, dedupe_key FROM inbox_events WHERE kind LIKE '%/add_external_contact'");
+    expect(stored.length).toBeGreaterThanOrEqual(3);
+    for (const r of stored) expect(Object.keys(JSON.parse(cipher.decrypt(r.payload, aad.inboxPayload(r.dedupe_key))) as object)).not.toContain('__deferred');
     // Each welcome exactly once.
     const sent = sandbox.calls('externalcontact/send_welcome_msg').filter((c) => c.errcode === 0).map((c) => String(c.params.welcome_code));
     expect(sent.sort()).toEqual([first, ...later].map((a) => a.welcomeCode).sort());

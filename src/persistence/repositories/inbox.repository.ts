@@ -410,11 +410,19 @@ export class InboxRepository {
     now: number,
     extra?: (em: import('typeorm').EntityManager) => Promise<void>,
   ): Promise<{ kept: boolean; promoted: boolean }> {
+    // What an urgent part kept for the rest (for an add: the customer's profile, remark phone numbers included) is
+    // dropped from the payload once the rest has run: the handled event keeps only what WeCom sent (docs/inbox.md
+    // §Deadline first).
+    const fields = claimed.event.fields;
+    const payload =
+      DEFERRED_FIELD in fields && claimed.dedupeKey
+        ? this.cipher.encrypt(JSON.stringify(withoutKey(fields, DEFERRED_FIELD)), aad.inboxPayload(claimed.dedupeKey))
+        : null;
     return this.db.tx(async (em) => {
       const changed = await execIn(
         em,
-        `UPDATE inbox_events SET status = ?, processed_at = ?, lease_owner = NULL, error = NULL, queue_lane = NULL WHERE id = ? AND lease_owner = ?`,
-        [status, now, claimed.event.id, claimed.leaseOwner],
+        `UPDATE inbox_events SET status = ?, processed_at = ?, lease_owner = NULL, error = NULL, queue_lane = NULL${payload ? ', payload = ?' : ''} WHERE id = ? AND lease_owner = ?`,
+        payload ? [status, now, payload, claimed.event.id, claimed.leaseOwner] : [status, now, claimed.event.id, claimed.leaseOwner],
       );
       if (changed !== 1) return { kept: false, promoted: false };
       if (claimed.absorbed?.length) await this.settleAbsorbed(claimed.absorbed, claimed.leaseOwner, status, now, em);
