@@ -166,4 +166,24 @@ describe.each(testEngines())('inbox ready queue on %s', (engine) => {
     const claims = await repo().claim(10, now(), 60_000);
     expect(claims.map((c) => c.event.fields.ExternalUserID)).toEqual(['wmRace']);
   });
+
+  it('a deferred event erased meanwhile stays erased: neither deferring nor finishing writes its payload back', async () => {
+    const payloadOf = async (id: number) => (await app.container.db.query<{ payload: string }>('SELECT payload FROM inbox_events WHERE id = ?', [id]))[0].payload;
+    const erase = (id: number) => app.container.db.query("UPDATE inbox_events SET payload = '' WHERE id = ?", [id]);
+    // Erased between the claim and the defer.
+    await repo().insertBatch([edit('wmErasedA')], now());
+    const [a] = await repo().claim(10, now(), 60_000);
+    await erase(a.event.id);
+    expect(await repo().defer(a, { ...a.event.fields, __deferred: JSON.stringify({ h: { detail: { name: '李四' } } }) }, now())).toBe(true);
+    expect(await payloadOf(a.event.id)).toBe('');
+    // Erased between the deferred claim and the finish.
+    await repo().insertBatch([edit('wmErasedB')], now());
+    const [b] = (await repo().claim(10, now(), 60_000)).filter((c) => c.event.fields.ExternalUserID === 'wmErasedB');
+    expect(await repo().defer(b, { ...b.event.fields, __deferred: '{}' }, now())).toBe(true);
+    const [again] = (await repo().claim(10, now(), 60_000)).filter((c) => c.event.fields.ExternalUserID === 'wmErasedB');
+    expect(again.event.fields.__deferred).toBe('{}');
+    await erase(b.event.id);
+    expect((await repo().finish(again, 'done', now())).kept).toBe(true);
+    expect(await payloadOf(b.event.id)).toBe('');
+  });
 });

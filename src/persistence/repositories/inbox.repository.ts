@@ -46,6 +46,12 @@ export interface ClaimedEvent {
   absorbed?: number[];
 }
 
+/**
+ * A new payload (one placeholder) for a handled row, unless an erasure emptied it meanwhile: writing it back would
+ * undo the erasure (docs/reliability.md §PIPL duties).
+ */
+const UNLESS_ERASED = "CASE WHEN payload = '' THEN payload ELSE ? END";
+
 /** Subjects whose pending notifications only say "something changed", so one handling covers them all. */
 const COALESCED_SUBJECTS = ['kf:', 'tag:'];
 /** How many notifications one claim folds into its head at most (bounds the statement). */
@@ -421,7 +427,7 @@ export class InboxRepository {
     return this.db.tx(async (em) => {
       const changed = await execIn(
         em,
-        `UPDATE inbox_events SET status = ?, processed_at = ?, lease_owner = NULL, error = NULL, queue_lane = NULL${payload ? ', payload = ?' : ''} WHERE id = ? AND lease_owner = ?`,
+        `UPDATE inbox_events SET status = ?, processed_at = ?, lease_owner = NULL, error = NULL, queue_lane = NULL${payload ? `, payload = ${UNLESS_ERASED}` : ''} WHERE id = ? AND lease_owner = ?`,
         payload ? [status, now, payload, claimed.event.id, claimed.leaseOwner] : [status, now, claimed.event.id, claimed.leaseOwner],
       );
       if (changed !== 1) return { kept: false, promoted: false };
@@ -457,7 +463,7 @@ export class InboxRepository {
     if (!claimed.dedupeKey) throw new Error('defer needs the claimed row’s dedupe key');
     const payload = this.cipher.encrypt(JSON.stringify(fields), aad.inboxPayload(claimed.dedupeKey));
     const changed = await this.db.exec(
-      `UPDATE inbox_events SET status = 'pending', lease_owner = NULL, available_at = ?, attempts = attempts - 1, priority = 0, queue_lane = 0, payload = ?, error = NULL
+      `UPDATE inbox_events SET status = 'pending', lease_owner = NULL, available_at = ?, attempts = attempts - 1, priority = 0, queue_lane = 0, payload = ${UNLESS_ERASED}, error = NULL
        WHERE id = ? AND lease_owner = ?`,
       [now, payload, claimed.event.id, claimed.leaseOwner],
     );
