@@ -6,6 +6,7 @@ import type { ChannelService } from '../../channels/channel.service.js';
 import type { Channel } from '../../../persistence/repositories/channel.repository.js';
 import type { ExternalContactDetail } from '../../../wecom/client/types.js';
 import { isRelationGone } from './relation-gone.js';
+
 /** What the urgent part keeps for the rest: the customer as externalcontact/get returned it, or that it was gone. */
 type Kept = { detail: ExternalContactDetail } | { gone: true };
 
