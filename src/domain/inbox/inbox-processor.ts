@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { logContext, type Logger } from '../../shared/logger.js';
 import { toError } from '../../shared/errors.js';
 import { DEFERRED_FIELD, eventCreateTimeMs, eventField, isDeferred, type InboundEvent } from './inbound-event.js';
-import { KIND_LABELS, type EventRouter, type TimelineNote } from './event-router.js';
+import { KIND_LABELS, type EventHandler, type EventRouter, type TimelineNote } from './event-router.js';
 import type { InboxWriter } from './inbox-writer.js';
 
 /**
@@ -34,6 +34,17 @@ export interface InboxProcessorOptions {
   claimBatch: number;
 }
 
+type Lane = 'urgent' | 'ordinary';
+
+/** A claimed event being handled: its lane, and its lease (renewed while it runs). */
+interface Running {
+  claimed: ClaimedEvent;
+  lane: Lane;
+  leaseMs: number;
+  leaseUntil: number;
+  isRenewing: boolean;
+}
+
 /** How one handling of a claimed event ended; `deferred`: its urgent part ran, the rest waits in the ordinary lane. */
 export type ProcessOutcome = 'done' | 'ignored' | 'deferred' | 'retry' | 'failed' | 'lease_lost';
 
@@ -50,9 +61,8 @@ export interface InboxProcessorHooks {
  */
 export class InboxProcessor {
   private running = false;
-  private inFlight = new Map<number, ClaimedEvent>();
-  /** When each running event's lease ends, and how long a renewal extends it by. */
-  private leases = new Map<number, { until: number; ms: number; renewing?: boolean }>();
+  /** Events being handled, with the lane they came from and when their lease ends. */
+  private inFlight = new Map<number, Running>();
   private renewTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   /** A poke that arrived while the loop was not waiting (e.g. mid-claim); the loop re-claims instead of sleeping. */
@@ -66,8 +76,6 @@ export class InboxProcessor {
   private mayFind = { urgent: true, ordinary: true };
   /** Bumped by every reason to look; a short claim only clears `mayFind` if none arrived while it ran. */
   private lookGen = 0;
-  /** Handlers running, per lane they were claimed from. */
-  private busy = { urgent: 0, ordinary: 0 };
   private loop: Promise<void> | null = null;
   /** How many ordinary-lane handlers may run at once now: `opts.workers`, lowered while the event loop runs late. */
   private allowed = 0;
@@ -128,7 +136,7 @@ export class InboxProcessor {
     while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(20);
     await this.loop;
     if (this.inFlight.size > 0) {
-      await this.repo.release([...this.inFlight.values()], this.clock.now().getTime());
+      await this.repo.release([...this.inFlight.values()].map((r) => r.claimed), this.clock.now().getTime());
       this.log.warn({ released: this.inFlight.size }, 'released in-flight inbox events on shutdown');
     }
   }
@@ -178,20 +186,16 @@ export class InboxProcessor {
       this.poked = false;
       // Each lane has its own slots (docs/inbox.md §Deadline first): the priority lane's work mostly waits on WeCom
       // and must not queue behind ordinary handlers, so only the ordinary lane's slots shrink while the loop is late.
+      const free = { urgent: this.opts.workers - this.busyIn('urgent'), ordinary: this.allowed - this.busyIn('ordinary') };
       const want = {
-        urgent: this.mayFind.urgent ? Math.min(this.opts.workers - this.busy.urgent, this.opts.claimBatch) : 0,
-        ordinary: this.mayFind.ordinary ? Math.min(this.allowed - this.busy.ordinary, this.opts.claimBatch) : 0,
+        urgent: this.mayFind.urgent ? Math.max(0, Math.min(free.urgent, this.opts.claimBatch)) : 0,
+        ordinary: this.mayFind.ordinary ? Math.max(0, Math.min(free.ordinary, this.opts.claimBatch)) : 0,
       };
       let claimed: ClaimedEvent[] = [];
       if (want.urgent > 0 || want.ordinary > 0) {
         const gen = this.lookGen;
         try {
-          claimed = await this.repo.claim(
-            { urgent: Math.max(0, want.urgent), ordinary: Math.max(0, want.ordinary) },
-            this.clock.now().getTime(),
-            this.opts.leaseMs,
-            this.urgentLeaseMs,
-          );
+          claimed = await this.repo.claim(want, this.clock.now().getTime(), this.opts.leaseMs, this.urgentLeaseMs);
           if (gen === this.lookGen) {
             for (const lane of ['urgent', 'ordinary'] as const) {
               if (want[lane] > 0 && claimed.filter((c) => (c.lane ?? 'ordinary') === lane).length < want[lane]) this.mayFind[lane] = false;
@@ -204,13 +208,9 @@ export class InboxProcessor {
       for (const c of claimed) {
         const lane = c.lane ?? 'ordinary';
         const leaseMs = lane === 'urgent' ? this.urgentLeaseMs : this.opts.leaseMs;
-        this.inFlight.set(c.event.id, c);
-        this.leases.set(c.event.id, { until: this.clock.now().getTime() + leaseMs, ms: leaseMs });
-        this.busy[lane]++;
+        this.inFlight.set(c.event.id, { claimed: c, lane, leaseMs, leaseUntil: this.clock.now().getTime() + leaseMs, isRenewing: false });
         void this.process(c).then((freed) => {
           this.inFlight.delete(c.event.id);
-          this.leases.delete(c.event.id);
-          this.busy[lane]--;
           // A freed slot is worth a claim only if something may be waiting for it.
           if (freed) this.poke();
           else this.nudge();
@@ -227,6 +227,13 @@ export class InboxProcessor {
     }
   }
 
+  /** Handlers running that were claimed from `lane`. */
+  private busyIn(lane: Lane): number {
+    let n = 0;
+    for (const r of this.inFlight.values()) if (r.lane === lane) n++;
+    return n;
+  }
+
   private get urgentLeaseMs(): number {
     return Math.min(this.opts.urgentLeaseMs ?? this.opts.leaseMs, this.opts.leaseMs);
   }
@@ -240,20 +247,18 @@ export class InboxProcessor {
     const every = Math.max(100, Math.floor(this.urgentLeaseMs / 6));
     this.renewTimer = setInterval(() => {
       const now = this.clock.now().getTime();
-      for (const [id, lease] of this.leases) {
-        const c = this.inFlight.get(id);
-        if (!c || lease.renewing || lease.until - now > lease.ms / 3) continue;
-        const until = now + lease.ms;
-        lease.renewing = true;
+      for (const [id, r] of this.inFlight) {
+        if (r.isRenewing || r.leaseUntil - now > r.leaseMs / 3) continue;
+        const until = now + r.leaseMs;
+        r.isRenewing = true;
         this.repo
-          .renew(c, until)
+          .renew(r.claimed, until)
           .then((isKept) => {
-            // A lost lease is left to finish(), which notices it and writes nothing.
-            if (isKept) lease.until = until;
-            else this.leases.delete(id);
+            // A lost lease is left to finish(), which notices it and writes nothing; renewing stops.
+            r.leaseUntil = isKept ? until : Infinity;
           })
           .catch((err) => this.log.warn({ err: toError(err).message, eventId: id }, 'inbox lease renewal failed; will retry'))
-          .finally(() => (lease.renewing = false));
+          .finally(() => (r.isRenewing = false));
       }
     }, every);
     this.renewTimer.unref();
@@ -299,34 +304,24 @@ export class InboxProcessor {
         // The deadline first (docs/inbox.md §Deadline first): the urgent parts run now, and if any of them kept
         // something, the rest of the handling waits its turn in the ordinary lane, freeing this slot for the next
         // urgent event. Folded notifications share one handling, so they are never split this way.
-        const urgent = isDeferred(event) || claimed.absorbed?.length ? [] : handlers.filter((h) => h.handleUrgent);
-        if (urgent.length > 0) {
-          const kept: Record<string, unknown> = {};
-          for (const h of urgent) {
-            const state = await h.handleUrgent!(event, { log: this.log.child({ handler: h.name }), now: this.clock.now() });
-            if (state !== undefined) kept[h.name] = state;
+        const deferred = await this.runUrgentParts(claimed, handlers);
+        if (deferred !== null) {
+          // The event itself is ready again, in the ordinary lane.
+          mayHaveFreed = deferred;
+          outcome = deferred ? 'deferred' : 'lease_lost';
+        } else {
+          const notes: TimelineNote[] = [];
+          for (const h of handlers) {
+            const note = await h.handle(event, { log: this.log.child({ handler: h.name }), now: this.clock.now() });
+            if (note) notes.push(note);
           }
-          if (Object.keys(kept).length > 0) {
-            const fields = { ...event.fields, [DEFERRED_FIELD]: JSON.stringify(kept) };
-            const isKept = await this.repo.defer(claimed, fields, this.clock.now().getTime());
-            outcome = isKept ? 'deferred' : 'lease_lost';
-            // The event itself is ready again, in the ordinary lane.
-            mayHaveFreed = isKept;
-            this.hooks.onProcessed?.(event.kind, outcome, Date.now() - started, Date.now() - event.receivedAt.getTime());
-            return;
-          }
+          const status = handlers.length === 0 ? 'ignored' : 'done';
+          const now = this.clock.now();
+          const { kept, promoted } = await this.repo.finish(claimed, status, now.getTime(), (em) => this.writeTimeline(em, event, notes, now));
+          mayHaveFreed = promoted;
+          outcome = kept ? status : 'lease_lost';
         }
-        const notes: TimelineNote[] = [];
-        for (const h of handlers) {
-          const note = await h.handle(event, { log: this.log.child({ handler: h.name }), now: this.clock.now() });
-          if (note) notes.push(note);
-        }
-        const status = handlers.length === 0 ? 'ignored' : 'done';
-        const now = this.clock.now();
-        const { kept, promoted } = await this.repo.finish(claimed, status, now.getTime(), (em) => this.writeTimeline(em, event, notes, now));
-        mayHaveFreed = promoted;
-        outcome = kept ? status : 'lease_lost';
-        if (!kept) this.log.warn({ kind: event.kind }, 'inbox lease lost before completion; another worker owns the event');
+        if (outcome === 'lease_lost') this.log.warn({ kind: event.kind }, 'inbox lease lost before completion; another worker owns the event');
       } catch (err) {
         const error = toError(err);
         const parked = event.attempts >= this.opts.maxAttempts;
@@ -343,6 +338,25 @@ export class InboxProcessor {
       this.hooks.onProcessed?.(event.kind, outcome, Date.now() - started, Date.now() - event.receivedAt.getTime());
     });
     return mayHaveFreed;
+  }
+
+  /**
+   * Deadline first (docs/inbox.md §Deadline first): run the handlers' urgent parts; if any of them kept something,
+   * put the event back in the ordinary lane with it and return whether the lease still held. Null when there is
+   * nothing urgent to do (no urgent part, already deferred, folded notifications, which are never split) or nothing
+   * was kept: the whole handling then runs now.
+   */
+  private async runUrgentParts(claimed: ClaimedEvent, handlers: EventHandler[]): Promise<boolean | null> {
+    const { event } = claimed;
+    if (isDeferred(event) || claimed.absorbed?.length) return null;
+    const kept: Record<string, unknown> = {};
+    for (const h of handlers) {
+      if (!h.handleUrgent) continue;
+      const state = await h.handleUrgent(event, { log: this.log.child({ handler: h.name }), now: this.clock.now() });
+      if (state !== undefined) kept[h.name] = state;
+    }
+    if (Object.keys(kept).length === 0) return null;
+    return this.repo.defer(claimed, { ...event.fields, [DEFERRED_FIELD]: JSON.stringify(kept) }, this.clock.now().getTime());
   }
 
   /** Exponential backoff with full jitter, capped. */

@@ -101,11 +101,21 @@ export class InboxRepository {
     private readonly cipher: FieldCipher,
   ) {}
 
-  private seal(e: NewInboxEvent): string {
-    return this.cipher.encrypt(JSON.stringify(e.fields), aad.inboxPayload(e.dedupeKey));
+  private seal(fields: EventFields, dedupeKey: string): string {
+    return this.cipher.encrypt(JSON.stringify(fields), aad.inboxPayload(dedupeKey));
   }
 
-  private open(row: Row): EventFields {
+  /**
+   * The payload as WeCom sent it, when what an urgent part kept (docs/inbox.md §Deadline first) must go: null when
+   * there is nothing to drop.
+   */
+  private sealWithoutKept(fields: EventFields, dedupeKey: string): string | null {
+    if (!(DEFERRED_FIELD in fields)) return null;
+    const { [DEFERRED_FIELD]: _kept, ...asSent } = fields;
+    return this.seal(asSent, dedupeKey);
+  }
+
+  private open(row: Pick<Row, 'payload' | 'dedupe_key'>): EventFields {
     return JSON.parse(this.cipher.decrypt(row.payload, aad.inboxPayload(row.dedupe_key))) as EventFields;
   }
 
@@ -128,7 +138,7 @@ export class InboxRepository {
     const rows = (inBatch: boolean) => {
       const seen = new Set<string>();
       return events.map((e) => {
-        const base = [e.dedupeKey, e.kind, e.subjectKey, 'pending', 0, now, now, this.seal(e), e.createTimeMs, e.priority ?? 0];
+        const base = [e.dedupeKey, e.kind, e.subjectKey, 'pending', 0, now, now, this.seal(e.fields, e.dedupeKey), e.createTimeMs, e.priority ?? 0];
         const lane = e.priority ?? 0;
         if (e.subjectKey === null) return { sql: '(?,?,?,?,?,?,?,?,?,?,?)', params: [...base, lane] };
         if (inBatch && seen.has(e.subjectKey)) return { sql: '(?,?,?,?,?,?,?,?,?,?,NULL)', params: base };
@@ -419,11 +429,7 @@ export class InboxRepository {
     // What an urgent part kept for the rest (for an add: the customer's profile, remark phone numbers included) is
     // dropped from the payload once the rest has run: the handled event keeps only what WeCom sent (docs/inbox.md
     // §Deadline first).
-    const fields = claimed.event.fields;
-    const payload =
-      DEFERRED_FIELD in fields && claimed.dedupeKey
-        ? this.cipher.encrypt(JSON.stringify(withoutKey(fields, DEFERRED_FIELD)), aad.inboxPayload(claimed.dedupeKey))
-        : null;
+    const payload = claimed.dedupeKey ? this.sealWithoutKept(claimed.event.fields, claimed.dedupeKey) : null;
     return this.db.tx(async (em) => {
       const changed = await execIn(
         em,
@@ -461,7 +467,7 @@ export class InboxRepository {
    */
   async defer(claimed: ClaimedEvent, fields: EventFields, now: number): Promise<boolean> {
     if (!claimed.dedupeKey) throw new Error('defer needs the claimed row’s dedupe key');
-    const payload = this.cipher.encrypt(JSON.stringify(fields), aad.inboxPayload(claimed.dedupeKey));
+    const payload = this.seal(fields, claimed.dedupeKey);
     const changed = await this.db.exec(
       `UPDATE inbox_events SET status = 'pending', lease_owner = NULL, available_at = ?, attempts = attempts - 1, priority = 0, queue_lane = 0, payload = ${UNLESS_ERASED}, error = NULL
        WHERE id = ? AND lease_owner = ?`,
@@ -511,10 +517,9 @@ export class InboxRepository {
     // back over a newer one. (A payload this key cannot open is left as it is: the claim parks it, saying why.)
     let fresh: string | null = null;
     try {
-      const fields = this.open({ payload: stored.payload, dedupe_key: stored.dedupe_key } as Row);
-      if (DEFERRED_FIELD in fields) fresh = this.cipher.encrypt(JSON.stringify(withoutKey(fields, DEFERRED_FIELD)), aad.inboxPayload(stored.dedupe_key));
+      fresh = this.sealWithoutKept(this.open({ payload: stored.payload, dedupe_key: stored.dedupe_key }), stored.dedupe_key);
     } catch {
-      fresh = null;
+      // Unreadable: left as it is.
     }
     await this.db.tx(async (em) => {
       if (fresh) await execIn(em, 'UPDATE inbox_events SET payload = ? WHERE id = ?', [fresh, id]);
@@ -557,11 +562,6 @@ export class InboxRepository {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
-}
-
-function withoutKey(fields: EventFields, key: string): EventFields {
-  const { [key]: _dropped, ...rest } = fields;
-  return rest;
 }
 
 function toSummary(r: Row): InboxEventSummary {
