@@ -3,7 +3,6 @@ import { deferredState, eventCreateTimeMs, eventField, type InboundEvent } from 
 import type { StaffRepository } from '../../../persistence/repositories/staff.repository.js';
 import type { CustomerArchiveService } from '../customer-archive.service.js';
 import type { ChannelService } from '../../channels/channel.service.js';
-import type { Channel } from '../../../persistence/repositories/channel.repository.js';
 import type { ExternalContactDetail } from '../../../wecom/client/types.js';
 import { isRelationGone } from './relation-gone.js';
 
@@ -37,7 +36,13 @@ export class ContactAddedHandler implements EventHandler {
     if (!channel || !this.channels.hasWelcome(channel)) return undefined;
     const detail = await this.read(ext);
     if (!detail) return { gone: true };
-    await this.sendWelcome(channel, detail, { userid, ext, welcomeCode });
+    await this.channels.sendWelcome(channel, {
+      userid,
+      externalUserId: ext,
+      welcomeCode,
+      customerName: detail.contact.name,
+      staffName: await this.staff.displayName(userid),
+    });
     return { detail };
   }
 
@@ -50,10 +55,9 @@ export class ContactAddedHandler implements EventHandler {
     const channel = await this.channels.findByState(eventField(event, 'State'));
     const kept = deferredState<Kept>(event, this.name);
     if (kept && 'gone' in kept) return GONE_NOTE;
+    // Without a kept read there was no welcome to send (handleUrgent says why), so only the archive needs the customer.
     const detail = kept ? revive(kept.detail) : await this.read(ext);
     if (!detail) return GONE_NOTE;
-    const welcomeCode = eventField(event, 'WelcomeCode');
-    if (!kept && channel && welcomeCode) await this.sendWelcome(channel, detail, { userid, ext, welcomeCode });
     const at = new Date(eventTime ?? ctx.now.getTime());
     await this.archive.store(detail, {
       eventTime,
@@ -75,16 +79,6 @@ export class ContactAddedHandler implements EventHandler {
       if (isRelationGone(err)) return null;
       throw err;
     }
-  }
-
-  private async sendWelcome(channel: Channel, detail: ExternalContactDetail, e: { userid: string; ext: string; welcomeCode: string }): Promise<void> {
-    await this.channels.sendWelcome(channel, {
-      userid: e.userid,
-      externalUserId: e.ext,
-      welcomeCode: e.welcomeCode,
-      customerName: detail.contact.name,
-      staffName: await this.staff.displayName(e.userid),
-    });
   }
 }
 
