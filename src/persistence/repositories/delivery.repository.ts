@@ -132,6 +132,18 @@ const marks = (n: number) => Array(n).fill('?').join(',');
 // variables and MySQL's packet size.
 const BULK_CHUNK = 500;
 
+/** The columns a new ledger row is written with; `deliveryValues` gives the first fourteen, in this order. */
+const DELIVERY_COLUMNS = `source, kind, rule_id, broadcast_id, external_user_id, occasion, channel, priority, sender_userid,
+  text, attachments, local_date, not_before, expires_at, status, run_id, created_at, updated_at`;
+
+/** A new message's values for the first fourteen of DELIVERY_COLUMNS (through `expires_at`). */
+function deliveryValues(d: NewDelivery): unknown[] {
+  return [
+    d.source, d.kind, d.ruleId ?? null, d.broadcastId ?? null, d.externalUserId, d.occasion, d.channel, d.priority, d.senderUserid,
+    d.text, d.attachments.length ? JSON.stringify(d.attachments) : null, d.localDate, d.notBefore.getTime(), d.expiresAt.getTime(),
+  ];
+}
+
 /** A ledger key (source, customer, occasion) as one exact string. */
 export function ledgerKey(k: { source: string; externalUserId: string; occasion: string }): string {
   return JSON.stringify([k.source, k.externalUserId, k.occasion]);
@@ -164,14 +176,8 @@ export class DeliveryRepository {
 
   /** Insert a planned row; null when (source, customer, occasion) already exists: the unique key decides. */
   async insertPlanned(d: NewDelivery, runId: string | null, now: Date, em?: EntityManager): Promise<number | null> {
-    const params = [
-      d.source, d.kind, d.ruleId ?? null, d.broadcastId ?? null, d.externalUserId, d.occasion, d.channel, d.priority, d.senderUserid,
-      d.text, d.attachments.length ? JSON.stringify(d.attachments) : null, d.localDate, d.notBefore.getTime(), d.expiresAt.getTime(),
-      runId, now.getTime(), now.getTime(),
-    ];
-    const sql = `INSERT INTO deliveries (source, kind, rule_id, broadcast_id, external_user_id, occasion, channel, priority, sender_userid,
-        text, attachments, local_date, not_before, expires_at, status, run_id, created_at, updated_at)
-      VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)`;
+    const params = [...deliveryValues(d), runId, now.getTime(), now.getTime()];
+    const sql = `INSERT INTO deliveries (${DELIVERY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)`;
     try {
       if (this.db.engine === 'sqlite') {
         const rows = await this.q<{ id: number }>(em, `${sql} RETURNING id`, params);
@@ -242,17 +248,10 @@ export class DeliveryRepository {
     for (let i = 0; i < rows.length; i += BULK_CHUNK) {
       const chunk = rows.slice(i, i + BULK_CHUNK);
       const params = chunk.flatMap(({ d, status, reason }) => [
-        d.source, d.kind, d.ruleId ?? null, d.broadcastId ?? null, d.externalUserId, d.occasion, d.channel, d.priority, d.senderUserid,
-        d.text, d.attachments.length ? JSON.stringify(d.attachments) : null, d.localDate, d.notBefore.getTime(), d.expiresAt.getTime(),
-        status, reason === null ? null : reason.slice(0, 200), runId, now.getTime(), now.getTime(),
+        ...deliveryValues(d),
+        status, runId, now.getTime(), now.getTime(), reason === null ? null : reason.slice(0, 200),
       ]);
-      await this.q(
-        em,
-        `INSERT INTO deliveries (source, kind, rule_id, broadcast_id, external_user_id, occasion, channel, priority, sender_userid,
-            text, attachments, local_date, not_before, expires_at, status, reason, run_id, created_at, updated_at)
-          VALUES ${Array(chunk.length).fill(one).join(',')}`,
-        params,
-      );
+      await this.q(em, `INSERT INTO deliveries (${DELIVERY_COLUMNS}, reason) VALUES ${Array(chunk.length).fill(one).join(',')}`, params);
     }
   }
 
