@@ -1,5 +1,6 @@
 import type { Activity, AudienceExpr, AudiencePredicate, CompareOp, Gender } from './audience.types.js';
 import { isIsoDate, toDayNumber } from './audience.values.js';
+import { tagMeans } from './audience.tags.js';
 
 /** What the matcher needs to know about one customer. Dates are calendar dates in APP_TIMEZONE. */
 export interface CustomerFacts {
@@ -58,8 +59,9 @@ function evaluate(expr: AudienceExpr, facts: CustomerFacts, ctx: AudienceMatchCo
 function matchPredicate(pred: AudiencePredicate, facts: CustomerFacts, ctx: AudienceMatchContext): boolean {
   switch (pred.field) {
     case 'tag':
-      // A tag whose own name contains "/" still matches by name; "group/name" pins the group.
-      return facts.tags.some((tag) => tag.name === pred.value || `${tag.group}/${tag.name}` === pred.value);
+      // A tag whose own name contains "/" still matches by name; "group/name" pins the group. The one rule the SQL
+      // follows too (audience.tags.ts): a tag without a group ('') has no "group/name" form.
+      return facts.tags.some((tag) => tagMeans(pred.value, { name: tag.name, group: tag.group || null }));
     case 'owner':
       return facts.owners.includes(pred.value);
     case 'stage':
