@@ -44,8 +44,7 @@
     return data;
   }
 
-  // ─── JS-SDK registration (docs/wecom-protocol.md §JS-SDK registration, §JS-SDK tickets and signatures)
-  // ─────────────────────────────────────────────────────────
+  // ─── JS-SDK registration (docs/wecom-protocol.md §JS-SDK registration, §JS-SDK tickets and signatures) ───
   const signatures = new Map();
   /** Both signatures for one page URL, fetched once; the SDK asks again only when the URL changes. */
   function signaturesFor(url) {
