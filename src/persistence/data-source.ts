@@ -55,15 +55,15 @@ export function createDataSource(input: DataSourceInput): DataSource {
       ...common,
       type: 'better-sqlite3',
       database: file,
-      prepareDatabase: (db: { pragma(s: string): unknown; prepare(sql: string): unknown }) => {
+      prepareDatabase: async (db: { pragma(s: string): unknown; prepare(sql: string): unknown }) => {
         // TypeORM begins SQLite transactions DEFERRED. With a second writer on the file (the durable inbox writer's
         // thread, another process), a deferred transaction that reads and then writes fails with
         // SQLITE_BUSY_SNAPSHOT if the other committed in between, without waiting. IMMEDIATE takes the write lock
         // at BEGIN, waiting up to busy_timeout for it.
         const prepare = db.prepare.bind(db);
         db.prepare = (sql: string) => prepare(sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE TRANSACTION' : sql);
-        db.pragma('journal_mode = WAL');
         db.pragma('busy_timeout = 10000');
+        await switchToWal(db);
         // NORMAL in WAL mode survives a process crash; commits that acknowledge something to the outside world
         // (the callback inbox) are made with FULL, see Db.queryDurable().
         db.pragma('synchronous = NORMAL');
@@ -72,6 +72,26 @@ export function createDataSource(input: DataSourceInput): DataSource {
     };
   }
   return new DataSource(options);
+}
+
+/**
+ * Puts the file in WAL mode, retrying while another connection holds the lock. Switching the journal mode needs the
+ * file to itself, and SQLite answers SQLITE_BUSY at once, without its busy handler, when another process is opening
+ * or closing the same file at that moment (an ingress and a worker starting together; a worker replaced after a
+ * crash). The retry gives up after `budgetMs` with the driver's own error.
+ */
+export async function switchToWal(db: { pragma(s: string): unknown }, budgetMs = 10_000): Promise<void> {
+  const until = Date.now() + budgetMs;
+  for (let wait = 10; ; wait = Math.min(wait * 2, 250)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') || Date.now() + wait > until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 /**

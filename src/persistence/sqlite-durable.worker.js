@@ -7,8 +7,19 @@ import Database from 'better-sqlite3';
 let db;
 try {
   db = new Database(workerData.file);
-  db.pragma('journal_mode = WAL');
   db.pragma(`busy_timeout = ${Number(workerData.busyTimeoutMs)}`);
+  // Switching to WAL needs the file to itself and fails at once, without the busy handler, while another process
+  // opens or closes it; retry as switchToWal() in data-source.ts does, blocking only this thread.
+  const until = Date.now() + Number(workerData.busyTimeoutMs);
+  for (let wait = 10; ; wait = Math.min(wait * 2, 250)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      break;
+    } catch (err) {
+      if (!String(err.code).startsWith('SQLITE_BUSY') || Date.now() + wait > until) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
+  }
   // Every statement here acknowledges something to the outside world: its commit must be on disk.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
