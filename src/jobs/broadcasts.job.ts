@@ -1,4 +1,5 @@
 import type { DeliveryRepository } from '../persistence/repositories/delivery.repository.js';
+import type { SendSlotRepository } from '../persistence/repositories/send-slot.repository.js';
 import type { BroadcastPlanner } from '../domain/broadcasts/broadcast-planner.js';
 import { DeliveryLedger, DryRunLedger, type CapSettings } from '../domain/delivery/delivery-ledger.js';
 import type { DeliveryDispatcher } from '../domain/delivery/delivery-dispatcher.js';
@@ -9,6 +10,7 @@ import type { JobContext, JobCounts } from './job.types.js';
 export interface BroadcastsJobDeps {
   planner: BroadcastPlanner;
   deliveries: DeliveryRepository;
+  slots: SendSlotRepository;
   dispatcher: DeliveryDispatcher;
   caps: CapSettings;
 }
@@ -24,7 +26,7 @@ export function broadcastsRun(deps: BroadcastsJobDeps): (ctx: JobContext) => Pro
     const now = ctx.clock.now();
     const clock = () => ctx.clock.now();
     if (ctx.isDryRun) {
-      const sink = new DryRunLedger(deps.deliveries, deps.caps);
+      const sink = new DryRunLedger(deps.deliveries, deps.slots, deps.caps);
       const plan = await deps.planner.planDue({ now, clock, sink, isDryRun: true, report: ctx.report });
       // The dispatcher's batching: one task per sender and identical content, ≤ 10,000 customers
       // (docs/wecom-protocol.md §Mass messages).
@@ -45,7 +47,7 @@ export function broadcastsRun(deps: BroadcastsJobDeps): (ctx: JobContext) => Pro
       if (preview.quiet) ctx.report('免打扰时段：不会提交，计划的消息将等待 / quiet hours: nothing would be submitted now');
       return { ...plan, tasks: taskCount };
     }
-    const sink = new DeliveryLedger(deps.deliveries, deps.caps, clock, ctx.runId);
+    const sink = new DeliveryLedger(deps.deliveries, deps.slots, deps.caps, clock, ctx.runId);
     const plan = await deps.planner.planDue({ now, clock, sink, isDryRun: false, report: ctx.report });
     // Only after planning something: rows held by quiet hours, crashes and results are `delivery-results`' work, and
     // this job fires every minute.

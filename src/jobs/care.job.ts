@@ -1,6 +1,7 @@
 import { localDate } from '../shared/dates.js';
 import type { CareRuleRepository } from '../persistence/repositories/care-rule.repository.js';
 import type { DeliveryRepository } from '../persistence/repositories/delivery.repository.js';
+import type { SendSlotRepository } from '../persistence/repositories/send-slot.repository.js';
 import type { CarePlanner } from '../domain/care/care-planner.js';
 import { DeliveryLedger, DryRunLedger, type CapSettings } from '../domain/delivery/delivery-ledger.js';
 import type { DeliveryDispatcher } from '../domain/delivery/delivery-dispatcher.js';
@@ -10,6 +11,7 @@ import { dailyCron, dailyOccasion, type JobDefinition } from './job.types.js';
 export interface CareJobDeps {
   rules: CareRuleRepository;
   deliveries: DeliveryRepository;
+  slots: SendSlotRepository;
   planner: CarePlanner;
   dispatcher: DeliveryDispatcher;
   caps: CapSettings;
@@ -33,8 +35,8 @@ export function careJob(deps: CareJobDeps): JobDefinition {
       const today = localDate(ctx.at, deps.tz);
       const rules = await deps.rules.list({ enabledOnly: true });
       const sink = ctx.isDryRun
-        ? new DryRunLedger(deps.deliveries, deps.caps)
-        : new DeliveryLedger(deps.deliveries, deps.caps, () => ctx.clock.now(), ctx.runId);
+        ? new DryRunLedger(deps.deliveries, deps.slots, deps.caps)
+        : new DeliveryLedger(deps.deliveries, deps.slots, deps.caps, () => ctx.clock.now(), ctx.runId);
       const plan = await deps.planner.planDay({ today, now: ctx.clock.now(), rules, sink, report: ctx.report });
       if (ctx.isDryRun) {
         const preview = await deps.dispatcher.preview(ctx.clock.now());

@@ -6,6 +6,8 @@ import type { Clock } from '../shared/clock.js';
 import type { WecomGateway } from '../wecom/client/gateway.js';
 import { JobRunRepository } from '../persistence/repositories/job-run.repository.js';
 import { DeliveryRepository } from '../persistence/repositories/delivery.repository.js';
+import { DeliveryBatchRepository } from '../persistence/repositories/delivery-batch.repository.js';
+import { SendSlotRepository } from '../persistence/repositories/send-slot.repository.js';
 import { CareRuleRepository } from '../persistence/repositories/care-rule.repository.js';
 import { CareScanRepository } from '../persistence/repositories/care-scan.repository.js';
 import { CampaignEnrolmentRepository } from '../persistence/repositories/campaign-enrolment.repository.js';
@@ -45,6 +47,8 @@ export interface SchedulingModule {
   repos: {
     jobRuns: JobRunRepository;
     deliveries: DeliveryRepository;
+    deliveryBatches: DeliveryBatchRepository;
+    sendSlots: SendSlotRepository;
     careRules: CareRuleRepository;
     scan: CareScanRepository;
     enrolments: CampaignEnrolmentRepository;
@@ -92,6 +96,8 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
   const repos = {
     jobRuns: new JobRunRepository(c.db),
     deliveries: new DeliveryRepository(c.db),
+    deliveryBatches: new DeliveryBatchRepository(c.db),
+    sendSlots: new SendSlotRepository(c.db),
     careRules: new CareRuleRepository(c.db),
     scan: new CareScanRepository(c.db),
     enrolments: new CampaignEnrolmentRepository(c.db),
@@ -101,6 +107,7 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
   const planner = new CarePlanner(repos.scan, c.db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy }, log);
   const dispatcher = new DeliveryDispatcher(
     repos.deliveries,
+    repos.deliveryBatches,
     wecom,
     { optedOut: (ids) => repos.scan.optedOut(ids), kfConversation: (id, since) => repos.scan.kfConversation(id, since) },
     { quietHours: { ...settings.quietHours, tz }, reconcileAfterSeconds: settings.reconcileAfterSeconds, resultPollMinutes: settings.resultPollMinutes },
@@ -110,15 +117,15 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
     // docs/wecom-protocol.md §API rate limits).
     (userid) => archive?.messenger.reserve(userid) ?? Promise.resolve(true),
   );
-  const results = new DeliveryResultsService(repos.deliveries, wecom, settings, log);
+  const results = new DeliveryResultsService(repos.deliveries, repos.deliveryBatches, wecom, settings, log);
   const winback = new WinbackService(repos.scan, repos.enrolments, repos.careRules, c.db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, activity: settings.activity }, log);
   const scoring = new ScoringService(new ScoringRepository(c.db), { tz, pageSize: settings.pageSize, activity: settings.activity, ...settings.scoring }, log);
   const behaviourTags = archive
     ? new BehaviourTaggingService(new BehaviourTagRepository(c.db), archive.repos.tagRules, archive.library, c.db.engine, { tz, pageSize: settings.pageSize }, log)
     : null;
   const jobs = new JobRegistry();
-  jobs.register(careJob({ rules: repos.careRules, deliveries: repos.deliveries, planner, dispatcher, caps, careTime: settings.careTime, tz }));
-  jobs.register(winbackJob({ winback, deliveries: repos.deliveries, dispatcher, caps, schedule: settings.schedules.winback, tz }));
+  jobs.register(careJob({ rules: repos.careRules, deliveries: repos.deliveries, slots: repos.sendSlots, planner, dispatcher, caps, careTime: settings.careTime, tz }));
+  jobs.register(winbackJob({ winback, deliveries: repos.deliveries, slots: repos.sendSlots, dispatcher, caps, schedule: settings.schedules.winback, tz }));
   jobs.register(scoringJob({ winback, scoring, behaviourTags, schedule: settings.schedules.scoring, tz }));
   jobs.register(broadcastsJob(settings.schedules.broadcasts));
   jobs.register(deliveryResultsJob({ dispatcher, results, schedule: settings.schedules['delivery-results'] }));
@@ -135,7 +142,7 @@ export function buildScheduling(c: Container, opts: SchedulingOptions = {}): Sch
     scheduler,
     careRules: new CareRuleService(repos.careRules, clock, log),
     planner,
-    ledger: new DeliveryLedger(repos.deliveries, caps, () => clock.now()),
+    ledger: new DeliveryLedger(repos.deliveries, repos.sendSlots, caps, () => clock.now()),
     dispatcher,
     results,
     winback,

@@ -1,5 +1,6 @@
 import { localDate } from '../shared/dates.js';
 import type { DeliveryRepository } from '../persistence/repositories/delivery.repository.js';
+import type { SendSlotRepository } from '../persistence/repositories/send-slot.repository.js';
 import type { WinbackService } from '../domain/campaigns/winback.service.js';
 import { DeliveryLedger, DryRunLedger, type CapSettings } from '../domain/delivery/delivery-ledger.js';
 import type { DeliveryDispatcher } from '../domain/delivery/delivery-dispatcher.js';
@@ -12,6 +13,7 @@ import { dailyOccasion, type JobDefinition } from './job.types.js';
 export function winbackJob(deps: {
   winback: WinbackService;
   deliveries: DeliveryRepository;
+  slots: SendSlotRepository;
   dispatcher: DeliveryDispatcher;
   caps: CapSettings;
   schedule: string;
@@ -26,7 +28,7 @@ export function winbackJob(deps: {
       const today = localDate(ctx.at, deps.tz);
       const now = ctx.clock.now();
       const scoring = await deps.winback.classify(today, now, ctx.isDryRun);
-      const sink = ctx.isDryRun ? new DryRunLedger(deps.deliveries, deps.caps) : new DeliveryLedger(deps.deliveries, deps.caps, () => ctx.clock.now(), ctx.runId);
+      const sink = ctx.isDryRun ? new DryRunLedger(deps.deliveries, deps.slots, deps.caps) : new DeliveryLedger(deps.deliveries, deps.slots, deps.caps, () => ctx.clock.now(), ctx.runId);
       const campaigns = await deps.winback.run({ today, now, sink, isDryRun: ctx.isDryRun, report: ctx.report });
       if (ctx.isDryRun) return { dormant: scoring.dormant, ...campaigns };
       const sent = await deps.dispatcher.dispatch(ctx.clock.now());

@@ -1,6 +1,7 @@
 import type { DbEngine } from '../../persistence/data-source.js';
 import type { AudienceSummary, BroadcastRepository } from '../../persistence/repositories/broadcast.repository.js';
 import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
+import type { DeliveryBatchRepository } from '../../persistence/repositories/delivery-batch.repository.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import { localDate } from '../../shared/dates.js';
@@ -31,6 +32,7 @@ export class BroadcastService {
   constructor(
     private readonly repo: BroadcastRepository,
     private readonly deliveries: DeliveryRepository,
+    private readonly batches: DeliveryBatchRepository,
     private readonly wecom: () => WecomGateway,
     private readonly engine: DbEngine,
     private readonly clock: Clock,
@@ -129,7 +131,7 @@ export class BroadcastService {
       out.skippedRows += await this.deliveries.markSkipped(ids, CANCELLED, this.clock.now());
     }
     for (const open of await this.deliveries.openBatchesOfBroadcast(id)) {
-      const batch = await this.deliveries.findBatch(open.batchId);
+      const batch = await this.batches.findBatch(open.batchId);
       if (!batch || batch.status !== 'submitted' || !batch.msgId || !batch.senderUserid) {
         out.inFlightRows += open.rows;
         continue;
@@ -151,7 +153,7 @@ export class BroadcastService {
           });
         const now = this.clock.now();
         await this.deliveries.expireBatch(batch.id, CANCELLED, now);
-        await this.deliveries.updateBatchPoll(batch.id, null, now);
+        await this.batches.updateBatchPoll(batch.id, null, now);
         out.cancelledTasks += 1;
       } catch (err) {
         out.failedTasks += 1;

@@ -34,9 +34,9 @@ export function buildBroadcasts(c: Container, m: SchedulingModule): BroadcastsMo
     log,
   );
   // Resolved per call, like the scheduling module's gateway, so a gateway swapped in later is used.
-  const service = new BroadcastService(repo, m.repos.deliveries, () => c.wecom, c.db.engine, c.clock, tz, log);
+  const service = new BroadcastService(repo, m.repos.deliveries, m.repos.deliveryBatches, () => c.wecom, c.db.engine, c.clock, tz, log);
   const caps = { massQuotaRule: settings.massQuotaRule, perCustomerPerDay: settings.perCustomerPerDay };
-  return { repo, service, planner, run: broadcastsRun({ planner, deliveries: m.repos.deliveries, dispatcher: m.dispatcher, caps }) };
+  return { repo, service, planner, run: broadcastsRun({ planner, deliveries: m.repos.deliveries, slots: m.repos.sendSlots, dispatcher: m.dispatcher, caps }) };
 }
 
 /** Fill a scheduling module's `broadcasts` job slot with this feature (tests attach a second "instance" this way). */

@@ -1,10 +1,6 @@
 import { z } from 'zod';
 import type { MessageAttachment } from '../../wecom/client/types.js';
-
-/** How a message reaches the customer: a mass-send task the staff member confirms, a reminder to staff only, or WeChat-KF. */
-export const CHANNELS = ['mass_task', 'staff_reminder', 'kf'] as const;
-/** A delivery channel. */
-export type Channel = (typeof CHANNELS)[number];
+import { DELIVERY_CHANNELS, type DeliveryChannel } from '../delivery/delivery.types.js';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, '应为 HH:mm / must be HH:mm');
 
@@ -17,7 +13,7 @@ const attachments = z
 /** One step of a win-back campaign: `day` days after enrolment. */
 export const winbackStep = z.object({
   day: z.number().int().min(0).max(365),
-  channel: z.enum(CHANNELS).default('mass_task'),
+  channel: z.enum(DELIVERY_CHANNELS).default('mass_task'),
   template: z.string().min(1).max(4000),
   attachments,
 });
@@ -49,7 +45,7 @@ const ruleFields = {
   attachments: z.array(z.looseObject({ kind: z.enum(['image', 'link', 'miniprogram', 'video', 'file']) })).max(9),
   sendTime: hhmm,
   priority: z.number().int().min(0).max(1000),
-  channel: z.enum(CHANNELS),
+  channel: z.enum(DELIVERY_CHANNELS),
   enabled: z.boolean(),
 };
 
@@ -81,13 +77,13 @@ export interface CareRule {
   attachments: MessageAttachment[];
   sendTime: string;
   priority: number;
-  channel: Channel;
+  channel: DeliveryChannel;
   enabled: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** Follow-ups and due notes remind staff; they never message the customer, whatever channel was asked for. */
-export function effectiveChannel(rule: Pick<CareRule, 'occasion' | 'channel'>): Channel {
+export function effectiveChannel(rule: Pick<CareRule, 'occasion' | 'channel'>): DeliveryChannel {
   return rule.occasion.type === 'followup' || rule.occasion.type === 'note_due' ? 'staff_reminder' : rule.channel;
 }

@@ -4,8 +4,9 @@ import { WecomApiError, toError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { byteLength, WECOM_APP_TEXT_MAX_BYTES } from '../../shared/template.js';
 import { isQuietTime, type QuietHours } from '../care/quiet-hours.js';
-import type { DeliveryBatch, DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
-import type { Delivery } from './delivery.types.js';
+import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
+import type { DeliveryBatchRepository } from '../../persistence/repositories/delivery-batch.repository.js';
+import type { Delivery, DeliveryBatch } from './delivery.types.js';
 import { SkipReason } from './delivery.types.js';
 
 /** add_msg_template takes at most 10,000 external_userids per call (docs/wecom-protocol.md §Mass messages). */
@@ -60,6 +61,7 @@ export interface DispatchCounts {
 export class DeliveryDispatcher {
   constructor(
     private readonly repo: DeliveryRepository,
+    private readonly batches: DeliveryBatchRepository,
     private readonly wecom: () => WecomGateway,
     private readonly facts: SendTimeFacts,
     private readonly settings: DispatchSettings,
@@ -137,7 +139,7 @@ export class DeliveryDispatcher {
     for (let i = 0; i < group.length; i += MAX_RECIPIENTS_PER_TASK) {
       const chunk = group.slice(i, i + MAX_RECIPIENTS_PER_TASK);
       const head = chunk[0];
-      const opened = await this.repo.openBatch(
+      const opened = await this.batches.openBatch(
         { channel: 'mass_task', senderUserid: head.senderUserid, text: head.text, attachments: head.attachments, instanceId: this.instanceId },
         chunk.map((d) => d.id),
         now,
@@ -152,7 +154,7 @@ export class DeliveryDispatcher {
           text: head.text || undefined,
           attachments: head.attachments.length ? head.attachments : undefined,
         });
-        await this.repo.markBatchSubmitted(batch.id, res.msgId, res.failList, now, this.nextPoll(now));
+        await this.batches.markBatchSubmitted(batch.id, res.msgId, res.failList, now, this.nextPoll(now));
         counts.submittedTasks += 1;
         counts.submittedRows += deliveries.length - res.failList.length;
         counts.failed += res.failList.length;
@@ -171,7 +173,7 @@ export class DeliveryDispatcher {
       return;
     }
     const text = chunk.map((d) => d.text).join('\n');
-    const opened = await this.repo.openBatch(
+    const opened = await this.batches.openBatch(
       { channel: 'staff_reminder', senderUserid: chunk[0].senderUserid, text, attachments: [], instanceId: this.instanceId },
       chunk.map((d) => d.id),
       now,
@@ -181,7 +183,7 @@ export class DeliveryDispatcher {
     const content = opened.deliveries.map((d) => d.text).join('\n');
     try {
       const res = await this.sendAppText(opened.batch.senderUserid!, content);
-      await this.repo.markBatchSent(opened.batch.id, res, now);
+      await this.batches.markBatchSent(opened.batch.id, res, now);
       counts.remindersSent += opened.deliveries.length;
     } catch (err) {
       await this.onCallError(opened.batch, err, now, counts, opened.deliveries.length);
@@ -194,12 +196,12 @@ export class DeliveryDispatcher {
       counts.skipped += await this.repo.markSkipped([d.id], `${SkipReason.KfWindowClosed}: 48 小时会话窗口未开 / the 48 h KF window is closed`, now);
       return;
     }
-    const opened = await this.repo.openBatch({ channel: 'kf', senderUserid: d.senderUserid, text: d.text, attachments: [], instanceId: this.instanceId }, [d.id], now);
+    const opened = await this.batches.openBatch({ channel: 'kf', senderUserid: d.senderUserid, text: d.text, attachments: [], instanceId: this.instanceId }, [d.id], now);
     if (!opened) return;
     try {
       // A caller-chosen msgid derived from the row makes a re-send after a crash the same message.
       const res = await this.wecom().kfSendMsg({ toUser: conv.kfUserId, openKfId: conv.openKfId, msgId: `wo-delivery-${d.id}`, content: { msgtype: 'text', content: d.text } });
-      await this.repo.markBatchSent(opened.batch.id, res.msgId, now);
+      await this.batches.markBatchSent(opened.batch.id, res.msgId, now);
       counts.kfSent += 1;
     } catch (err) {
       await this.onCallError(opened.batch, err, now, counts, 1);
@@ -223,11 +225,11 @@ export class DeliveryDispatcher {
    */
   private async onCallError(batch: DeliveryBatch, err: unknown, now: Date, counts: DispatchCounts, rows: number): Promise<void> {
     if (err instanceof WecomApiError) {
-      await this.repo.failBatch(batch.id, `wecom ${err.errcode}: ${err.errmsg}`, now);
+      await this.batches.failBatch(batch.id, `wecom ${err.errcode}: ${err.errmsg}`, now);
       counts.failed += rows;
       this.log.warn({ batchId: batch.id, errcode: err.errcode, api: err.api }, 'wecom refused a delivery batch');
     } else if (err instanceof WecomTransportError && !err.isOutcomeUnknown) {
-      await this.repo.abandonBatch(batch.id, err.message, now);
+      await this.batches.abandonBatch(batch.id, err.message, now);
       this.log.warn({ batchId: batch.id, failure: err.failure }, 'delivery batch not sent; will retry');
     } else {
       this.log.warn({ batchId: batch.id, err: toError(err) }, 'delivery batch outcome unknown; left for reconciliation');
@@ -245,21 +247,21 @@ export class DeliveryDispatcher {
    * msgid is adopted; if WeCom has no such task, the rows return to `planned`. Nothing is re-sent blindly.
    */
   async reconcile(now: Date): Promise<number> {
-    const stale = await this.repo.findStaleSubmitting(new Date(now.getTime() - this.settings.reconcileAfterSeconds * 1000));
+    const stale = await this.batches.findStaleSubmitting(new Date(now.getTime() - this.settings.reconcileAfterSeconds * 1000));
     let done = 0;
     for (const batch of stale) {
       try {
         if (batch.channel === 'mass_task') await this.reconcileMassTask(batch, now);
         else if (batch.channel === 'staff_reminder') {
           const rows = await this.repo.batchDeliveries(batch.id);
-          await this.repo.markBatchSent(batch.id, await this.sendAppText(batch.senderUserid!, rows.filter((r) => r.status === 'submitting').map((r) => r.text).join('\n')), now);
+          await this.batches.markBatchSent(batch.id, await this.sendAppText(batch.senderUserid!, rows.filter((r) => r.status === 'submitting').map((r) => r.text).join('\n')), now);
         } else {
           const [d] = await this.repo.batchDeliveries(batch.id);
           const conv = d ? await this.facts.kfConversation(d.externalUserId, new Date(now.getTime() - KF_WINDOW_MS)) : null;
-          if (!d || !conv) await this.repo.failBatch(batch.id, SkipReason.KfWindowClosed, now);
+          if (!d || !conv) await this.batches.failBatch(batch.id, SkipReason.KfWindowClosed, now);
           else {
             const res = await this.wecom().kfSendMsg({ toUser: conv.kfUserId, openKfId: conv.openKfId, msgId: `wo-delivery-${d.id}`, content: { msgtype: 'text', content: d.text } });
-            await this.repo.markBatchSent(batch.id, res.msgId, now);
+            await this.batches.markBatchSent(batch.id, res.msgId, now);
           }
         }
         done += 1;
@@ -283,18 +285,18 @@ export class DeliveryDispatcher {
       const page = await this.wecom().getGroupMsgListV2({ chatType: 'single', startTime: start, endTime: end, filterType: 0, limit: 100, cursor });
       for (const msg of page.items) {
         if ((msg.text ?? '') !== batch.text || msg.createdAt.getTime() < start.getTime()) continue;
-        if (await this.repo.isMsgIdKnown(msg.msgId)) continue;
+        if (await this.batches.isMsgIdKnown(msg.msgId)) continue;
         const results = await this.wecom().getGroupMsgSendResult(msg.msgId, batch.senderUserid ?? undefined);
         const theirs = results.map((r) => r.externalUserId).filter((id): id is string => !!id);
         if (theirs.length === 0 || !theirs.every((id) => mine.has(id))) continue;
         const accepted = new Set(theirs);
-        await this.repo.markBatchSubmitted(batch.id, msg.msgId, [...mine].filter((id) => !accepted.has(id)), now, this.nextPoll(now));
+        await this.batches.markBatchSubmitted(batch.id, msg.msgId, [...mine].filter((id) => !accepted.has(id)), now, this.nextPoll(now));
         this.log.info({ batchId: batch.id, msgId: msg.msgId }, 'reconciled a mass task created before a crash');
         return;
       }
       cursor = page.nextCursor || undefined;
     } while (cursor);
-    await this.repo.abandonBatch(batch.id, 'WeCom has no matching task: the call never took effect', now);
+    await this.batches.abandonBatch(batch.id, 'WeCom has no matching task: the call never took effect', now);
     this.log.info({ batchId: batch.id }, 'reconciled: no task in WeCom, rows re-planned');
   }
 }

@@ -1,4 +1,5 @@
 import { ledgerKey, type DeliveryRepository, type LedgerTx } from '../../persistence/repositories/delivery.repository.js';
+import type { SendSlotRepository } from '../../persistence/repositories/send-slot.repository.js';
 import { fitsByteLimit, WECOM_APP_TEXT_MAX_BYTES, WECOM_TEXT_MAX_BYTES } from '../../shared/template.js';
 import { dailyCapPeriod, freeSlots, massQuotaPeriod, type CapPeriod, type MassQuotaRule } from './frequency-caps.js';
 import { SkipReason, type NewDelivery } from './delivery.types.js';
@@ -42,6 +43,7 @@ function precheck(d: NewDelivery): string | null {
 export class DeliveryLedger implements PlanSink {
   constructor(
     private readonly repo: DeliveryRepository,
+    private readonly slots: SendSlotRepository,
     private readonly caps: CapSettings,
     private readonly now: () => Date,
     private readonly runId: string | null = null,
@@ -49,7 +51,7 @@ export class DeliveryLedger implements PlanSink {
 
   /** The same ledger recording a different run id on new rows. */
   forRun(runId: string | null, now: () => Date): DeliveryLedger {
-    return new DeliveryLedger(this.repo, this.caps, now, runId);
+    return new DeliveryLedger(this.repo, this.slots, this.caps, now, runId);
   }
 
   /** Insert one planned message and claim its caps; see the class comment. */
@@ -106,7 +108,7 @@ export class DeliveryLedger implements PlanSink {
       }
     }
     for (const { p, customers } of customersByPeriod.values()) {
-      const held = await this.repo.slotsTaken(customers, p.scope, p.period, em);
+      const held = await this.slots.slotsTaken(customers, p.scope, p.period, em);
       for (const ext of new Set(customers)) taken.set(slotKey(ext, p), new Set(held.get(ext) ?? []));
     }
     const claim = (ext: string, p: CapPeriod): Claim | null => {
@@ -152,7 +154,7 @@ export class DeliveryLedger implements PlanSink {
       if (id === undefined) throw new Error(`ledger row ${key} missing right after its insert`);
       return id;
     };
-    await this.repo.insertSlots(rows.flatMap((x) => x.claims.map((c) => ({ ...c, deliveryId: idOf(x.key) }))), now, em);
+    await this.slots.insertSlots(rows.flatMap((x) => x.claims.map((c) => ({ ...c, deliveryId: idOf(x.key) }))), now, em);
     return decisions.map((x): PlanOutcome => {
       if (x === null) return { result: 'duplicate' };
       const id = idOf(x.key);
@@ -168,12 +170,12 @@ export class DeliveryLedger implements PlanSink {
     if (problem) return this.skip(id, problem, em);
     if (!isCustomerFacing(d)) return { result: 'planned', id };
     const daily = dailyCapPeriod(d.localDate, this.caps.perCustomerPerDay);
-    if (!(await this.repo.claimSlot(d.externalUserId, daily, id, now, em))) {
+    if (!(await this.slots.claimSlot(d.externalUserId, daily, id, now, em))) {
       return this.skip(id, `${SkipReason.DailyCap}: 今天已安排更高优先级的消息 / a higher-priority message holds today's slot`, em);
     }
     if (d.channel === 'mass_task') {
       const quota = massQuotaPeriod(this.caps.massQuotaRule, d.localDate);
-      if (!(await this.repo.claimSlot(d.externalUserId, quota, id, now, em))) {
+      if (!(await this.slots.claimSlot(d.externalUserId, quota, id, now, em))) {
         return this.skip(id, `${SkipReason.WecomQuota}: 本期企业群发额度已用完 (${this.caps.massQuotaRule}, ${quota.limit}/${quota.period})`, em);
       }
     }
@@ -197,6 +199,7 @@ export class DryRunLedger implements PlanSink {
 
   constructor(
     private readonly repo: DeliveryRepository,
+    private readonly slots: SendSlotRepository,
     private readonly caps: CapSettings,
   ) {}
 
@@ -210,12 +213,12 @@ export class DryRunLedger implements PlanSink {
       if (d.channel === 'mass_task') periods.push(massQuotaPeriod(this.caps.massQuotaRule, d.localDate));
       for (const p of periods) {
         const key = `${d.externalUserId}|${p.scope}|${p.period}`;
-        const used = (this.used.get(key) ?? (await this.repo.countSlots(d.externalUserId, p.scope, p.period)));
+        const used = (this.used.get(key) ?? (await this.slots.countSlots(d.externalUserId, p.scope, p.period)));
         if (used >= p.limit) return { result: 'skipped', id: null, reason: p.scope === 'daily' ? SkipReason.DailyCap : SkipReason.WecomQuota };
       }
       for (const p of periods) {
         const key = `${d.externalUserId}|${p.scope}|${p.period}`;
-        this.used.set(key, (this.used.get(key) ?? (await this.repo.countSlots(d.externalUserId, p.scope, p.period))) + 1);
+        this.used.set(key, (this.used.get(key) ?? (await this.slots.countSlots(d.externalUserId, p.scope, p.period))) + 1);
       }
     }
     this.planned.push(d);

@@ -2,6 +2,7 @@ import type { WecomGateway } from '../../wecom/client/gateway.js';
 import { WecomApiError, toError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
+import type { DeliveryBatchRepository } from '../../persistence/repositories/delivery-batch.repository.js';
 
 /**
  * get_groupmsg_* right after creation may answer 41063 "still dispatching"
@@ -29,6 +30,7 @@ export interface ResultCounts {
 export class DeliveryResultsService {
   constructor(
     private readonly repo: DeliveryRepository,
+    private readonly batches: DeliveryBatchRepository,
     private readonly wecom: () => WecomGateway,
     private readonly settings: { resultPollMinutes: number; taskExpiryDays: number },
     private readonly log: Logger,
@@ -38,7 +40,7 @@ export class DeliveryResultsService {
   async poll(now: Date): Promise<ResultCounts> {
     const counts: ResultCounts = { polled: 0, sent: 0, overQuota: 0, failed: 0, expired: 0, pending: 0 };
     const next = new Date(now.getTime() + this.settings.resultPollMinutes * 60_000);
-    for (const batch of await this.repo.findBatchesToPoll(now)) {
+    for (const batch of await this.batches.findBatchesToPoll(now)) {
       if (!batch.msgId || !batch.senderUserid) continue;
       counts.polled += 1;
       try {
@@ -51,10 +53,10 @@ export class DeliveryResultsService {
           if (age >= this.settings.taskExpiryDays * 86_400_000) {
             await this.wecom().cancelGroupMsgSend(batch.msgId).catch((err) => this.log.warn({ err: toError(err), batchId: batch.id }, 'cancel failed'));
             counts.expired += await this.repo.expireBatch(batch.id, 'not_confirmed: 成员未确认发送 / the staff member never sent the task', now);
-            await this.repo.updateBatchPoll(batch.id, null, now);
+            await this.batches.updateBatchPoll(batch.id, null, now);
           } else {
             counts.pending += 1;
-            await this.repo.updateBatchPoll(batch.id, next, now);
+            await this.batches.updateBatchPoll(batch.id, next, now);
           }
           continue;
         }
@@ -69,13 +71,13 @@ export class DeliveryResultsService {
           else if (r.status === 2) counts.failed += 1;
         }
         const stillPending = (await this.repo.batchDeliveries(batch.id)).some((d) => d.status === 'submitted');
-        await this.repo.updateBatchPoll(batch.id, stillPending ? next : null, now);
+        await this.batches.updateBatchPoll(batch.id, stillPending ? next : null, now);
         if (stillPending) counts.pending += 1;
       } catch (err) {
         if (!(err instanceof WecomApiError && err.errcode === ERR_DISPATCHING)) {
           this.log.warn({ err: toError(err), batchId: batch.id }, 'polling mass task results failed');
         }
-        await this.repo.updateBatchPoll(batch.id, next, now);
+        await this.batches.updateBatchPoll(batch.id, next, now);
       }
     }
     return counts;

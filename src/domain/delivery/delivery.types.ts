@@ -1,5 +1,9 @@
 import type { MessageAttachment } from '../../wecom/client/types.js';
-import type { Channel } from '../care/care-rule.types.js';
+
+/** How a message reaches the customer: a mass-send task the staff member confirms, a reminder to staff only, or WeChat-KF. */
+export const DELIVERY_CHANNELS = ['mass_task', 'staff_reminder', 'kf'] as const;
+/** A delivery channel (not a QR channel code: that is the channels feature's `Channel`). */
+export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
 
 /**
  * Where a ledger row is. planned → submitting → submitted (WeCom msgid) → sent | failed | over_quota, or
@@ -22,7 +26,7 @@ export interface NewDelivery {
   externalUserId: string;
   /** e.g. `birthday:2026`, `holiday:mid-autumn:2026`, `step:1:2026-01-05`. */
   occasion: string;
-  channel: Channel;
+  channel: DeliveryChannel;
   priority: number;
   senderUserid: string | null;
   text: string;
@@ -72,4 +76,65 @@ export interface DeliveryFilter {
   kind?: DeliveryKind;
   page: number;
   pageSize: number;
+}
+
+/** Where a WeCom batch is. */
+export type BatchStatus = 'submitting' | 'submitted' | 'done' | 'abandoned' | 'failed';
+
+/** One WeCom call covering a chunk of deliveries. */
+export interface DeliveryBatch {
+  id: string;
+  channel: DeliveryChannel;
+  senderUserid: string | null;
+  text: string;
+  attachments: MessageAttachment[];
+  status: BatchStatus;
+  msgId: string | null;
+  recipients: number;
+  instanceId: string;
+  createdAt: Date;
+  submittedAt: Date | null;
+  nextPollAt: Date | null;
+  finishedAt: Date | null;
+  error: string | null;
+}
+
+/** What a new batch is sent as. */
+export interface NewDeliveryBatch {
+  channel: DeliveryChannel;
+  senderUserid: string | null;
+  text: string;
+  attachments: MessageAttachment[];
+  instanceId: string;
+}
+
+/** A recipient's result as WeCom reported it (docs/wecom-protocol.md §Mass message results). */
+export interface RecipientResult {
+  externalUserId: string;
+  /** 0 not sent, 1 sent, 2 not a friend, 3 over quota. */
+  status: number;
+  sentAt?: Date;
+}
+
+/** A cap period: its id (unique within the scope) and how many messages it allows. */
+export interface CapPeriod {
+  scope: 'daily' | 'wecom_mass';
+  period: string;
+  limit: number;
+}
+
+/** A cap slot to claim for a ledger row (one of the `n` numbers of a cap period). */
+export interface SlotClaim {
+  externalUserId: string;
+  scope: string;
+  period: string;
+  n: number;
+  deliveryId: number;
+}
+
+/** A ledger key: one message per (source, customer, occasion). */
+export interface LedgerKey {
+  source: string;
+  externalUserId: string;
+  occasion: string;
 }

@@ -1,17 +1,13 @@
 import { addDays, daysInMonth, parseLocalDate, weekdayOf } from '../../shared/dates.js';
+import type { CapPeriod } from './delivery.types.js';
+
+export type { CapPeriod };
 
 /**
  * The corp's per-customer mass-message rule (docs/wecom-protocol.md §Mass message quota: days-of-month by default, or
  * 7/week, or 1/day).
  */
 export type MassQuotaRule = 'days_of_month' | 'seven_per_week' | 'one_per_day';
-
-/** A cap period: its id (unique within the scope) and how many messages it allows. */
-export interface CapPeriod {
-  scope: 'daily' | 'wecom_mass';
-  period: string;
-  limit: number;
-}
 
 /** Our own cap: `perDay` customer-facing care/win-back messages per customer per local day. */
 export function dailyCapPeriod(localDate: string, perDay: number): CapPeriod {

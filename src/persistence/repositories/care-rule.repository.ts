@@ -1,7 +1,8 @@
 import type { Db } from '../db.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
-import type { CareRule, Channel, Occasion } from '../../domain/care/care-rule.types.js';
+import type { CareRule, Occasion } from '../../domain/care/care-rule.types.js';
+import type { DeliveryChannel } from '../../domain/delivery/delivery.types.js';
 
 interface Row {
   id: string;
@@ -14,7 +15,7 @@ interface Row {
   attachments: string | null;
   send_time: string;
   priority: number | string;
-  channel: Channel;
+  channel: DeliveryChannel;
   enabled: number | string | boolean;
   created_at: number | string;
   updated_at: number | string;

@@ -1,36 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import { isDuplicateKeyError } from '../data-source.js';
-import { newId } from '../../shared/ids.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
-import type { Channel } from '../../domain/care/care-rule.types.js';
-import type { Delivery, DeliveryFilter, DeliveryKind, DeliveryStatus, NewDelivery } from '../../domain/delivery/delivery.types.js';
-import type { CapPeriod } from '../../domain/delivery/frequency-caps.js';
-import { freeSlots } from '../../domain/delivery/frequency-caps.js';
+import type { Delivery, DeliveryChannel, DeliveryFilter, DeliveryKind, DeliveryStatus, LedgerKey, NewDelivery, RecipientResult } from '../../domain/delivery/delivery.types.js';
+import { deleteSlotsOfDeliveries } from './send-slot.repository.js';
 
 /** An open ledger transaction (opaque to the domain). */
 export type LedgerTx = EntityManager;
-
-/** Where a WeCom batch is. */
-export type BatchStatus = 'submitting' | 'submitted' | 'done' | 'abandoned' | 'failed';
-
-/** One WeCom call covering a chunk of deliveries. */
-export interface DeliveryBatch {
-  id: string;
-  channel: Channel;
-  senderUserid: string | null;
-  text: string;
-  attachments: MessageAttachment[];
-  status: BatchStatus;
-  msgId: string | null;
-  recipients: number;
-  instanceId: string;
-  createdAt: Date;
-  submittedAt: Date | null;
-  nextPollAt: Date | null;
-  finishedAt: Date | null;
-  error: string | null;
-}
 
 interface DeliveryRow {
   id: number | string;
@@ -40,7 +16,7 @@ interface DeliveryRow {
   broadcast_id: string | null;
   external_user_id: string;
   occasion: string;
-  channel: Channel;
+  channel: DeliveryChannel;
   priority: number | string;
   sender_userid: string | null;
   text: string | null;
@@ -57,23 +33,6 @@ interface DeliveryRow {
   updated_at: number | string;
   submitted_at: number | string | null;
   sent_at: number | string | null;
-}
-
-interface BatchRow {
-  id: string;
-  channel: Channel;
-  sender_userid: string | null;
-  text: string | null;
-  attachments: string | null;
-  status: BatchStatus;
-  msgid: string | null;
-  recipients: number | string;
-  instance_id: string;
-  created_at: number | string;
-  submitted_at: number | string | null;
-  next_poll_at: number | string | null;
-  finished_at: number | string | null;
-  error: string | null;
 }
 
 const ms = (v: number | string | null): Date | null => (v === null ? null : new Date(Number(v)));
@@ -107,25 +66,6 @@ function toDelivery(r: DeliveryRow): Delivery {
   };
 }
 
-function toBatch(r: BatchRow): DeliveryBatch {
-  return {
-    id: r.id,
-    channel: r.channel,
-    senderUserid: r.sender_userid,
-    text: r.text ?? '',
-    attachments: r.attachments ? (JSON.parse(r.attachments) as MessageAttachment[]) : [],
-    status: r.status,
-    msgId: r.msgid,
-    recipients: Number(r.recipients),
-    instanceId: r.instance_id,
-    createdAt: new Date(Number(r.created_at)),
-    submittedAt: ms(r.submitted_at),
-    nextPollAt: ms(r.next_poll_at),
-    finishedAt: ms(r.finished_at),
-    error: r.error,
-  };
-}
-
 const marks = (n: number) => Array(n).fill('?').join(',');
 
 // Rows per multi-row statement when a page is planned at once: 500 rows × 19 columns stay far below SQLite's 32,766
@@ -145,22 +85,68 @@ function deliveryValues(d: NewDelivery): unknown[] {
 }
 
 /** A ledger key (source, customer, occasion) as one exact string. */
-export function ledgerKey(k: { source: string; externalUserId: string; occasion: string }): string {
+export function ledgerKey(k: LedgerKey): string {
   return JSON.stringify([k.source, k.externalUserId, k.occasion]);
 }
 
-/** A recipient's result as WeCom reported it (docs/wecom-protocol.md §Mass message results). */
-export interface RecipientResult {
-  externalUserId: string;
-  /** 0 not sent, 1 sent, 2 not a friend, 3 over quota. */
-  status: number;
-  sentAt?: Date;
-}
+/**
+ * The statements on a batch's ledger rows. DeliveryBatchRepository runs them inside its own transactions, since a
+ * batch and its rows change together; each carries the expected current status in its WHERE clause.
+ */
+export const batchRows = {
+  /** Move the given planned rows into a new batch; how many moved (another dispatcher may have taken some). */
+  moveIn(em: EntityManager, deliveryIds: readonly number[], batchId: string, now: Date): Promise<number> {
+    return execIn(
+      em,
+      `UPDATE deliveries SET status = 'submitting', batch_id = ?, updated_at = ? WHERE id IN (${marks(deliveryIds.length)}) AND status = 'planned'`,
+      [batchId, now.getTime(), ...deliveryIds],
+    );
+  },
+
+  /** The rows of a batch, in id order. */
+  async ofBatch(em: EntityManager, batchId: string): Promise<Delivery[]> {
+    return ((await em.query('SELECT * FROM deliveries WHERE batch_id = ? ORDER BY id', [batchId])) as DeliveryRow[]).map(toDelivery);
+  },
+
+  /** WeCom accepted the batch: its rows get the msgid; the `failList` customers fail. */
+  async submitted(em: EntityManager, batchId: string, msgId: string, failList: readonly string[], now: Date): Promise<void> {
+    await em.query(`UPDATE deliveries SET status = 'submitted', msgid = ?, submitted_at = ?, updated_at = ? WHERE batch_id = ? AND status = 'submitting'`, [
+      msgId, now.getTime(), now.getTime(), batchId,
+    ]);
+    if (failList.length > 0) {
+      await em.query(
+        `UPDATE deliveries SET status = 'failed', reason = 'wecom_fail_list', updated_at = ? WHERE batch_id = ? AND status = 'submitted' AND external_user_id IN (${marks(failList.length)})`,
+        [now.getTime(), batchId, ...failList],
+      );
+    }
+  },
+
+  /** The batch went out with no later confirmation (app message, KF): its rows are sent. */
+  async sent(em: EntityManager, batchId: string, msgId: string | null, now: Date): Promise<void> {
+    await em.query(
+      `UPDATE deliveries SET status = 'sent', msgid = ?, submitted_at = ?, sent_at = ?, updated_at = ? WHERE batch_id = ? AND status = 'submitting'`,
+      [msgId, now.getTime(), now.getTime(), now.getTime(), batchId],
+    );
+  },
+
+  /** The call never reached WeCom: the rows go back to `planned`, out of the batch. */
+  async backToPlanned(em: EntityManager, batchId: string, now: Date): Promise<void> {
+    await em.query(`UPDATE deliveries SET status = 'planned', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND status = 'submitting'`, [now.getTime(), batchId]);
+  },
+
+  /** WeCom refused the call for good: the rows fail with the reason. */
+  async failed(em: EntityManager, batchId: string, reason: string, now: Date): Promise<void> {
+    await em.query(`UPDATE deliveries SET status = 'failed', reason = ?, updated_at = ? WHERE batch_id = ? AND status = 'submitting'`, [
+      reason.slice(0, 200), now.getTime(), batchId,
+    ]);
+  },
+};
 
 /**
- * The delivery ledger (`deliveries`), its WeCom batches (`delivery_batches`) and the cap slots (`send_slots`).
- * Every status change carries the expected current status in its WHERE clause, so concurrent dispatchers on
- * several instances never both move the same row.
+ * The delivery ledger (`deliveries`): one row per (source, customer, occasion). Its WeCom batches are
+ * DeliveryBatchRepository's, its cap slots SendSlotRepository's; a row skipped or expired here gives back its slots in
+ * the same step. Every status change carries the expected current status in its WHERE clause, so concurrent
+ * dispatchers on several instances never both move the same row.
  */
 export class DeliveryRepository {
   constructor(private readonly db: Db) {}
@@ -215,7 +201,7 @@ export class DeliveryRepository {
    * compared exactly, here: MySQL's collation would also return a row whose key differs only in case, which is a
    * different key to the caller (and a duplicate to MySQL's unique index, which makes a later INSERT fail).
    */
-  async idsOfKeys(keys: readonly { source: string; externalUserId: string; occasion: string }[], em: EntityManager): Promise<Map<string, number>> {
+  async idsOfKeys(keys: readonly LedgerKey[], em: EntityManager): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const wanted = new Set(keys.map(ledgerKey));
     const bySource = new Map<string, Set<string>>();
@@ -255,76 +241,10 @@ export class DeliveryRepository {
     }
   }
 
-  /** The slot numbers the given customers hold in one cap period, keyed by customer. */
-  async slotsTaken(customers: readonly string[], scope: string, period: string, em: EntityManager): Promise<Map<string, number[]>> {
-    const out = new Map<string, number[]>();
-    const list = [...new Set(customers)];
-    for (let i = 0; i < list.length; i += BULK_CHUNK) {
-      const chunk = list.slice(i, i + BULK_CHUNK);
-      const rows = await this.q<{ external_user_id: string; n: number | string }>(
-        em,
-        `SELECT external_user_id, n FROM send_slots WHERE scope = ? AND period = ? AND external_user_id IN (${marks(chunk.length)})`,
-        [scope, period, ...chunk],
-      );
-      // Exact keys, as in idsOfKeys: a customer id differing only in case is another customer.
-      for (const r of rows) out.set(r.external_user_id, [...(out.get(r.external_user_id) ?? []), Number(r.n)]);
-    }
-    return out;
-  }
-
-  /** Insert claimed slots, many per statement; a slot someone else took meanwhile fails the statement (duplicate key). */
-  async insertSlots(slots: readonly { externalUserId: string; scope: string; period: string; n: number; deliveryId: number }[], now: Date, em: EntityManager): Promise<void> {
-    for (let i = 0; i < slots.length; i += BULK_CHUNK) {
-      const chunk = slots.slice(i, i + BULK_CHUNK);
-      await this.q(
-        em,
-        `INSERT INTO send_slots (external_user_id, scope, period, n, delivery_id, created_at) VALUES ${Array(chunk.length).fill('(?,?,?,?,?,?)').join(',')}`,
-        chunk.flatMap((x) => [x.externalUserId, x.scope, x.period, x.n, x.deliveryId, now.getTime()]),
-      );
-    }
-  }
-
   /** Whether (source, customer, occasion) is already in the ledger (dry runs only; real planning inserts). */
   async exists(source: string, externalUserId: string, occasion: string): Promise<boolean> {
     const rows = await this.db.query('SELECT 1 AS x FROM deliveries WHERE source = ? AND external_user_id = ? AND occasion = ?', [source, externalUserId, occasion]);
     return rows.length > 0;
-  }
-
-  /**
-   * Claim one slot of a cap period for a delivery: the lowest free n in 1..limit whose INSERT succeeds. Racing
-   * claimers collide on UNIQUE(customer, scope, period, n); false when every slot is taken.
-   */
-  async claimSlot(externalUserId: string, cap: CapPeriod, deliveryId: number, now: Date, em?: EntityManager): Promise<boolean> {
-    const taken = await this.q<{ n: number | string }>(
-      em,
-      'SELECT n FROM send_slots WHERE external_user_id = ? AND scope = ? AND period = ?',
-      [externalUserId, cap.scope, cap.period],
-    );
-    for (const n of freeSlots(cap.limit, taken.map((t) => Number(t.n)))) {
-      try {
-        await this.q(em, 'INSERT INTO send_slots (external_user_id, scope, period, n, delivery_id, created_at) VALUES (?,?,?,?,?,?)', [
-          externalUserId, cap.scope, cap.period, n, deliveryId, now.getTime(),
-        ]);
-        return true;
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-      }
-    }
-    return false;
-  }
-
-  /** Give back every slot a delivery holds (it was skipped or expired before reaching anyone). */
-  async releaseSlots(deliveryIds: number[], em?: EntityManager): Promise<void> {
-    if (deliveryIds.length === 0) return;
-    await this.q(em, `DELETE FROM send_slots WHERE delivery_id IN (${marks(deliveryIds.length)})`, deliveryIds);
-  }
-
-  /** How many slots of a scope a customer holds in a period. */
-  async countSlots(externalUserId: string, scope: string, period: string): Promise<number> {
-    const [r] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM send_slots WHERE external_user_id = ? AND scope = ? AND period = ?', [
-      externalUserId, scope, period,
-    ]);
-    return Number(r.n);
   }
 
   /** Move planned rows to `skipped` with a reason. */
@@ -333,7 +253,7 @@ export class DeliveryRepository {
     const sql = `UPDATE deliveries SET status = 'skipped', reason = ?, updated_at = ? WHERE id IN (${marks(ids.length)}) AND status = 'planned'`;
     const params = [reason.slice(0, 200), now.getTime(), ...ids];
     const n = em ? await execIn(em, sql, params) : await this.db.exec(sql, params);
-    await this.releaseSlots(ids, em);
+    await deleteSlotsOfDeliveries((sql, params) => this.q(em, sql, params), ids);
     return n;
   }
 
@@ -347,7 +267,7 @@ export class DeliveryRepository {
        WHERE id IN (${marks(ids.length)}) AND status = 'planned'`,
       [now.getTime(), ...ids],
     );
-    await this.releaseSlots(ids);
+    await deleteSlotsOfDeliveries((sql, params) => this.q(undefined, sql, params), ids);
     return n;
   }
 
@@ -366,121 +286,9 @@ export class DeliveryRepository {
     return Number(r.n);
   }
 
-  /**
-   * Create a `submitting` batch and move the given planned rows into it, in one transaction. Only rows still
-   * `planned` move (another dispatcher may have taken some), so the returned rows are exactly this batch's.
-   */
-  async openBatch(
-    input: { channel: Channel; senderUserid: string | null; text: string; attachments: MessageAttachment[]; instanceId: string },
-    deliveryIds: number[],
-    now: Date,
-  ): Promise<{ batch: DeliveryBatch; deliveries: Delivery[] } | null> {
-    const id = newId(now.getTime());
-    return this.db.tx(async (em) => {
-      const moved = await execIn(
-        em,
-        `UPDATE deliveries SET status = 'submitting', batch_id = ?, updated_at = ? WHERE id IN (${marks(deliveryIds.length)}) AND status = 'planned'`,
-        [id, now.getTime(), ...deliveryIds],
-      );
-      if (moved === 0) return null;
-      await em.query(
-        `INSERT INTO delivery_batches (id, channel, sender_userid, text, attachments, status, recipients, instance_id, created_at)
-         VALUES (?,?,?,?,?,'submitting',?,?,?)`,
-        [id, input.channel, input.senderUserid, input.text, input.attachments.length ? JSON.stringify(input.attachments) : null, moved, input.instanceId, now.getTime()],
-      );
-      const rows = (await em.query('SELECT * FROM deliveries WHERE batch_id = ? ORDER BY id', [id])) as DeliveryRow[];
-      const [b] = (await em.query('SELECT * FROM delivery_batches WHERE id = ?', [id])) as BatchRow[];
-      return { batch: toBatch(b), deliveries: rows.map(toDelivery) };
-    });
-  }
-
-  /**
-   * WeCom accepted a mass task: store its msgid; `failList` customers are failed (`fail_list`,
-   * docs/wecom-protocol.md §Mass messages).
-   */
-  async markBatchSubmitted(batchId: string, msgId: string, failList: string[], now: Date, nextPollAt: Date): Promise<void> {
-    await this.db.tx(async (em) => {
-      await em.query(`UPDATE delivery_batches SET status = 'submitted', msgid = ?, submitted_at = ?, next_poll_at = ? WHERE id = ? AND status = 'submitting'`, [
-        msgId, now.getTime(), nextPollAt.getTime(), batchId,
-      ]);
-      await em.query(`UPDATE deliveries SET status = 'submitted', msgid = ?, submitted_at = ?, updated_at = ? WHERE batch_id = ? AND status = 'submitting'`, [
-        msgId, now.getTime(), now.getTime(), batchId,
-      ]);
-      if (failList.length > 0) {
-        await em.query(
-          `UPDATE deliveries SET status = 'failed', reason = 'wecom_fail_list', updated_at = ? WHERE batch_id = ? AND status = 'submitted' AND external_user_id IN (${marks(failList.length)})`,
-          [now.getTime(), batchId, ...failList],
-        );
-      }
-    });
-  }
-
-  /** A message with no later confirmation (app message, KF) went out: the batch and its rows are done. */
-  async markBatchSent(batchId: string, msgId: string | null, now: Date): Promise<void> {
-    await this.db.tx(async (em) => {
-      await em.query(`UPDATE delivery_batches SET status = 'done', msgid = ?, submitted_at = ?, finished_at = ? WHERE id = ? AND status = 'submitting'`, [
-        msgId, now.getTime(), now.getTime(), batchId,
-      ]);
-      await em.query(
-        `UPDATE deliveries SET status = 'sent', msgid = ?, submitted_at = ?, sent_at = ?, updated_at = ? WHERE batch_id = ? AND status = 'submitting'`,
-        [msgId, now.getTime(), now.getTime(), now.getTime(), batchId],
-      );
-    });
-  }
-
-  /** The call certainly did not reach WeCom: the rows go back to `planned` for the next dispatch. */
-  async abandonBatch(batchId: string, error: string, now: Date): Promise<void> {
-    await this.db.tx(async (em) => {
-      await em.query(`UPDATE delivery_batches SET status = 'abandoned', error = ?, finished_at = ? WHERE id = ? AND status = 'submitting'`, [
-        error.slice(0, 4000), now.getTime(), batchId,
-      ]);
-      await em.query(`UPDATE deliveries SET status = 'planned', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND status = 'submitting'`, [now.getTime(), batchId]);
-    });
-  }
-
-  /** WeCom refused the call for good (a business errcode): the rows fail with the reason. */
-  async failBatch(batchId: string, reason: string, now: Date): Promise<void> {
-    await this.db.tx(async (em) => {
-      await em.query(`UPDATE delivery_batches SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status = 'submitting'`, [
-        reason.slice(0, 4000), now.getTime(), batchId,
-      ]);
-      await em.query(`UPDATE deliveries SET status = 'failed', reason = ?, updated_at = ? WHERE batch_id = ? AND status = 'submitting'`, [
-        reason.slice(0, 200), now.getTime(), batchId,
-      ]);
-    });
-  }
-
-  /** Batches left `submitting` since before `before`: their process may have died mid-call. */
-  async findStaleSubmitting(before: Date, limit = 100): Promise<DeliveryBatch[]> {
-    const rows = await this.db.query<BatchRow>("SELECT * FROM delivery_batches WHERE status = 'submitting' AND created_at < ? ORDER BY created_at LIMIT ?", [
-      before.getTime(), limit,
-    ]);
-    return rows.map(toBatch);
-  }
-
-  /** Whether some batch already owns a WeCom msgid. */
-  async isMsgIdKnown(msgId: string): Promise<boolean> {
-    return (await this.db.query('SELECT 1 AS x FROM delivery_batches WHERE msgid = ?', [msgId])).length > 0;
-  }
-
-  /** Mass-task batches due for a result poll. */
-  async findBatchesToPoll(now: Date, limit = 100): Promise<DeliveryBatch[]> {
-    const rows = await this.db.query<BatchRow>(
-      "SELECT * FROM delivery_batches WHERE status = 'submitted' AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?",
-      [now.getTime(), limit],
-    );
-    return rows.map(toBatch);
-  }
-
   /** Rows of a batch. */
   async batchDeliveries(batchId: string): Promise<Delivery[]> {
     return (await this.db.query<DeliveryRow>('SELECT * FROM deliveries WHERE batch_id = ? ORDER BY id', [batchId])).map(toDelivery);
-  }
-
-  /** A batch by id. */
-  async findBatch(batchId: string): Promise<DeliveryBatch | null> {
-    const [r] = await this.db.query<BatchRow>('SELECT * FROM delivery_batches WHERE id = ?', [batchId]);
-    return r ? toBatch(r) : null;
   }
 
   /**
@@ -509,15 +317,6 @@ export class DeliveryRepository {
     return this.db.exec(`UPDATE deliveries SET status = 'expired', reason = ?, updated_at = ? WHERE batch_id = ? AND status = 'submitted'`, [
       reason.slice(0, 200), now.getTime(), batchId,
     ]);
-  }
-
-  /** Schedule the next poll, or finish the batch when nothing is pending. */
-  async updateBatchPoll(batchId: string, nextPollAt: Date | null, now: Date): Promise<void> {
-    if (nextPollAt) {
-      await this.db.query('UPDATE delivery_batches SET next_poll_at = ? WHERE id = ?', [nextPollAt.getTime(), batchId]);
-    } else {
-      await this.db.query("UPDATE delivery_batches SET status = 'done', finished_at = ?, next_poll_at = NULL WHERE id = ? AND status = 'submitted'", [now.getTime(), batchId]);
-    }
   }
 
   /** A page of the ledger, newest first. */

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
 import { DeliveryRepository } from '../../../src/persistence/repositories/delivery.repository.js';
+import { SendSlotRepository } from '../../../src/persistence/repositories/send-slot.repository.js';
 import { DeliveryLedger, type CapSettings, type PlanOutcome } from '../../../src/domain/delivery/delivery-ledger.js';
-import type { NewDelivery } from '../../../src/domain/delivery/delivery.types.js';
-import type { Channel } from '../../../src/domain/care/care-rule.types.js';
+import type { DeliveryChannel, NewDelivery } from '../../../src/domain/delivery/delivery.types.js';
 import { createRandom } from '../../unit/domain/audiences/audience.generator.js';
 
 // DeliveryLedger.planMany plans a page with a few multi-row statements (docs/audiences.md §Planning a broadcast). It
@@ -18,9 +18,11 @@ const AT = new Date('2026-03-10T02:00:00Z');
 describe.each(testEngines())('the ledger plans a page as it plans one message at a time (%s)', (engine) => {
   let app: TestApp;
   let repo: DeliveryRepository;
+  let sendSlots: SendSlotRepository;
   beforeAll(async () => {
     app = await startTestApp(engine);
     repo = new DeliveryRepository(app.container.db);
+    sendSlots = new SendSlotRepository(app.container.db);
   });
   afterAll(async () => app?.close());
 
@@ -67,7 +69,7 @@ describe.each(testEngines())('the ledger plans a page as it plans one message at
     const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)];
     const customers = ['wmA', 'wmB', 'wmC', 'wmD', 'wmE'];
     const one = (): NewDelivery => {
-      const channel = pick<Channel>(['mass_task', 'mass_task', 'kf', 'staff_reminder']);
+      const channel = pick<DeliveryChannel>(['mass_task', 'mass_task', 'kf', 'staff_reminder']);
       return message({
         externalUserId: pick(customers),
         source: pick(['care:r1', 'care:r2', 'winback:w1', 'broadcast:b1']),
@@ -92,7 +94,7 @@ describe.each(testEngines())('the ledger plans a page as it plans one message at
     let single = 0;
     const counting = Object.create(repo) as DeliveryRepository;
     counting.insertPlanned = (...args) => (single++, repo.insertPlanned(...args));
-    const ledger = new DeliveryLedger(counting, s.caps, () => AT, 'run-1');
+    const ledger = new DeliveryLedger(counting, sendSlots, s.caps, () => AT, 'run-1');
     for (const d of s.before) await ledger.plan(d);
     single = 0;
     const outcomes: unknown[] = [];
@@ -123,7 +125,7 @@ describe.each(testEngines())('the ledger plans a page as it plans one message at
 
   it('a customer with several messages: the first in the page takes the day, the mass quota refusal gives the day back', async () => {
     await clear();
-    const ledger = new DeliveryLedger(repo, { perCustomerPerDay: 1, massQuotaRule: 'one_per_day' }, () => AT);
+    const ledger = new DeliveryLedger(repo, sendSlots, { perCustomerPerDay: 1, massQuotaRule: 'one_per_day' }, () => AT);
     // Yesterday's quota is irrelevant; today's is already used by an earlier mass message of another source.
     await ledger.plan(message({ externalUserId: 'wmQ', source: 'broadcast:b0', occasion: 'broadcast', localDate: DAY }));
     await db().query("DELETE FROM send_slots WHERE scope = 'daily'");
@@ -148,11 +150,11 @@ describe.each(testEngines())('the ledger plans a page as it plans one message at
   it('when another planner took a slot the page read as free, the page is planned again one message at a time', async () => {
     await clear();
     const caps: CapSettings = { perCustomerPerDay: 2, massQuotaRule: 'one_per_day' };
-    const ledger = new DeliveryLedger(repo, caps, () => AT);
+    const ledger = new DeliveryLedger(repo, sendSlots, caps, () => AT);
     // A repository whose slot read is stale: it does not see the slot another planner committed.
-    const stale = Object.create(repo) as DeliveryRepository;
+    const stale = Object.create(sendSlots) as SendSlotRepository;
     stale.slotsTaken = async () => new Map();
-    const racing = new DeliveryLedger(stale, caps, () => AT);
+    const racing = new DeliveryLedger(repo, stale, caps, () => AT);
     await ledger.plan(message({ externalUserId: 'wmS', source: 'care:other', occasion: 'x' }));
     const out = await racing.planMany([message({ externalUserId: 'wmS', source: 'care:r1' }), message({ externalUserId: 'wmT', source: 'care:r1' })]);
     expect(out.map((o) => (o.result === 'skipped' ? o.reason.split(':')[0] : o.result))).toEqual(['wecom_quota', 'planned']);
