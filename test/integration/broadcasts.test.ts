@@ -5,7 +5,8 @@ import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { buildContainer } from '../../src/container.js';
-import { buildScheduling, type SchedulingModule } from '../../src/container.js';
+import { buildScheduling, schedulingOf, type SchedulingModule } from '../../src/jobs/register-scheduling.js';
+import { attachBroadcasts } from '../../src/domain/broadcasts/register.js';
 import { DeliveryLedger } from '../../src/domain/delivery/delivery-ledger.js';
 import type { JobContext } from '../../src/jobs/job.types.js';
 import { addSandboxCustomer, ledgerOf } from '../fixtures/scheduling.js';
@@ -64,7 +65,7 @@ describe.each(testEngines())('broadcasts on %s', (engine) => {
 
   beforeAll(async () => {
     app = await startTestApp(engine, { build: { clock } });
-    m = app.container.scheduling;
+    m = schedulingOf(app.container);
   });
   afterAll(() => app?.close());
 
@@ -281,6 +282,7 @@ describe.each(testEngines())('broadcasts on %s', (engine) => {
     app.container.sandbox!.clearCalls();
     const created = await api(app, 'POST', '/api/v1/broadcasts', { name: '并发', audience: 'tag:并发', message: { text: '并发测试' } });
     const second = buildScheduling(app.container, { clock, instanceId: 'instance-b' });
+    attachBroadcasts(app.container, second);
 
     // Bypassing the job_runs claim (as two instances whose cron slots differ would), only the broadcast's claim decides.
     const [x, y] = await Promise.all([m.jobs.get('broadcasts').run(jobCtx('a')), second.jobs.get('broadcasts').run(jobCtx('b'))]);
@@ -308,7 +310,7 @@ describe.each(testEngines())('broadcasts on %s', (engine) => {
 
     // A planner whose process dies right after its rows were committed.
     const real = new DeliveryLedger(m.repos.deliveries, m.repos.sendSlots, { massQuotaRule: m.settings.massQuotaRule, perCustomerPerDay: m.settings.perCustomerPerDay }, () => clock.now());
-    const dying = buildScheduling(app.container, { clock, instanceId: 'instance-dead' }).broadcasts;
+    const dying = attachBroadcasts(app.container, buildScheduling(app.container, { clock, instanceId: 'instance-dead' }));
     await dying.planner.planDue({
       now: clock.now(),
       clock: () => clock.now(),
@@ -377,9 +379,9 @@ describe.each(testEngines())('broadcasts on %s', (engine) => {
       const at = (minutes: number) => ({ at: new Date(clock.now().getTime() + minutes * 60_000) });
       const runs = await Promise.all([
         m.scheduler.runNow('broadcasts', at(1)),
-        other.scheduling.scheduler.runNow('broadcasts', at(2)),
+        schedulingOf(other).scheduler.runNow('broadcasts', at(2)),
         m.scheduler.runNow('broadcasts', at(3)),
-        other.scheduling.scheduler.runNow('broadcasts', at(4)),
+        schedulingOf(other).scheduler.runNow('broadcasts', at(4)),
       ]);
       expect(runs.map((r) => r.error ?? r.status)).toEqual(['done', 'done', 'done', 'done']);
       expect(runs.reduce((n, r) => n + (r.counts!.claimed ?? 0), 0)).toBe(1);
