@@ -1,5 +1,6 @@
 // ESLint (flat config): typescript-eslint's recommended rules over the sources, tests and scripts (`npm run lint`,
-// run by .ci/run). The layer boundaries the architecture notes describe are not enforced yet.
+// run by .ci/run). The layer boundaries and import cycles are checked by dependency-cruiser (.dependency-cruiser.cjs),
+// which `npm run lint` runs after ESLint.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
