@@ -22,6 +22,7 @@ import { ChurnService } from './churn.service.js';
 import { StaffMessenger } from '../notify/staff-messenger.js';
 import { StaffRenameService } from './staff-rename.service.js';
 import { StaffMessageRepository } from '../../persistence/repositories/staff-message.repository.js';
+import { StaffRenameRepository } from '../../persistence/repositories/staff-rename.repository.js';
 import { KfSyncService } from './kf-sync.service.js';
 import { CustomerService } from './customer.service.js';
 import { SearchBudget } from './search-budget.js';
@@ -131,7 +132,7 @@ export function buildArchive(c: Container, wecom: WecomGateway): ArchiveModule {
     new ContactEditedHandler(archive),
     new ContactLostHandler(churn),
     new TransferFailedHandler(),
-    new StaffDirectoryHandler(staff, access, new StaffRenameService(db, c.cipher, log.child({ component: 'staff-rename' }))),
+    new StaffDirectoryHandler(staff, access, new StaffRenameService(new StaffRenameRepository(db), c.cipher, log.child({ component: 'staff-rename' }))),
     new TagLibraryHandler(library),
     new GroupChatHandler(repos.groupChats, wecom, clock),
     new KfMessageHandler(kf),
