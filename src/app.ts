@@ -1,15 +1,25 @@
 import Koa from 'koa';
-import type { Container } from './container.js';
+import type { AppConfig } from './config/schema.js';
+import type { Logger } from './shared/logger.js';
+import type { ApiTokenService } from './domain/auth/api-token.service.js';
+import type { AuthThrottle } from './domain/auth/auth-throttle.js';
+import type { Routes } from './http/routes/index.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { requestContext } from './http/middleware/request-context.js';
 import { installGate, recordRoutes, routeTable } from './http/access.js';
-import { callbackRouter } from './http/routes/callback.router.js';
-import { healthRouter } from './http/routes/health.router.js';
-import { eventsRouter } from './http/routes/events.router.js';
-import { InboxBacklog } from './domain/inbox/inbox-backlog.js';
+
+/** What the app is made of: a built container has all of it (src/container.ts). */
+export interface AppParts {
+  config: AppConfig;
+  log: Logger;
+  tokens: ApiTokenService;
+  authThrottle: AuthThrottle;
+  /** Null when the container was built without HTTP (one-shot CLI commands). */
+  http: Routes | null;
+}
 
 /** Build the Koa app. Never listens: tests drive `createApp(c).callback()`. */
-export function createApp(c: Container): Koa {
+export function createApp(c: AppParts): Koa {
   // X-Forwarded-* only with TRUST_PROXY=N proxies in front: then the client address is the one the Nth-nearest proxy
   // appended, not whatever a client wrote itself (it keys the API's failure throttle). Default 0: the socket's
   // address, X-Forwarded-* ignored (docs/security.md §Proxies and the public origin).
@@ -17,7 +27,9 @@ export function createApp(c: Container): Koa {
   app.use(errorHandler(c.log));
   app.use(requestContext());
 
-  for (const m of c.config.serveRole === 'worker' ? [] : c.mounts) {
+  const http = c.http;
+  if (!http) throw new Error('this container was built without HTTP routes (BuildOptions.http = false)');
+  for (const m of c.config.serveRole === 'worker' ? [] : http.mounts) {
     app.use(async (ctx, next) => {
       if (ctx.path !== m.prefix && !ctx.path.startsWith(`${m.prefix}/`)) return next();
       const original = ctx.path;
@@ -33,45 +45,11 @@ export function createApp(c: Container): Koa {
     });
   }
 
-  const callback = callbackRouter({
-    inbox: c.inbox,
-    creds: {
-      token: c.config.wecom.token!,
-      encodingAesKey: c.config.wecom.encodingAesKey!,
-      receiveId: c.config.wecomCorpId,
-      next: c.config.wecom.nextToken ? { token: c.config.wecom.nextToken, encodingAesKey: c.config.wecom.nextEncodingAesKey! } : undefined,
-    },
-    replayWindowSeconds: c.config.wecom.replayWindowSeconds,
-    clock: c.clock,
-    log: c.log,
-    metrics: c.metrics,
-    storeTimeoutMs: c.config.inbox.storeTimeoutMs,
-  });
-
-  const backlog = new InboxBacklog(c.db, c.clock);
-  const health = healthRouter({
-    dataSource: c.dataSource,
-    registry: c.metrics.registry,
-    inbox: () => backlog.snapshot(),
-    beforeMetrics: async () => {
-      const counts = await c.repos.inbox.countByStatus();
-      for (const s of ['pending', 'running', 'done', 'failed', 'ignored']) c.metrics.inboxBacklog.set({ status: s }, counts[s] ?? 0);
-      const b = await backlog.snapshot();
-      c.metrics.inboxLaneBacklog.set({ lane: 'urgent' }, b.urgent.count);
-      c.metrics.inboxLaneBacklog.set({ lane: 'ordinary' }, b.ordinary.count);
-      c.metrics.inboxLaneBacklog.set({ lane: 'waiting' }, b.waiting);
-      c.metrics.inboxOldestReadyAge.set({ lane: 'urgent' }, b.urgent.oldestAgeSeconds ?? 0);
-      c.metrics.inboxOldestReadyAge.set({ lane: 'ordinary' }, b.ordinary.oldestAgeSeconds ?? 0);
-      c.metrics.inboxHandledRate.set(b.handledPerSecond ?? NaN);
-      c.metrics.inboxDrainEstimate.set(b.drainSecondsEstimate ?? NaN);
-    },
-  });
-
   // Every router is mounted on the app itself, never behind a prefix middleware: each route carries its own access
   // policy (docs/security.md §Access policies), and routeTable refuses a route without one.
-  installGate(app, { tokens: c.tokens, throttle: c.authThrottle, sessions: c.sidebarAuth?.sessions, access: c.sidebarAuth?.access, metricsToken: c.config.metricsToken });
+  installGate(app, { tokens: c.tokens, throttle: c.authThrottle, sessions: http.sidebarAuth.sessions, access: http.sidebarAuth.access, metricsToken: c.config.metricsToken });
   // A worker-role process serves its own health and metrics only: no callbacks, no API, no pages (docs/inbox.md §Roles).
-  const routers = c.config.serveRole === 'worker' ? [health] : [callback, health, ...c.publicRouters, eventsRouter(c.inbox), ...c.apiRouters];
+  const routers = c.config.serveRole === 'worker' ? [http.health] : [...http.publicRouters, ...http.apiRouters];
   recordRoutes(app, routeTable(routers));
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
   return app;

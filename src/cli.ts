@@ -3,11 +3,10 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config/load.js';
 import type { AppConfig } from './config/schema.js';
 import { createLogger, type Logger } from './shared/logger.js';
-import { startServer } from './main.js';
-import { buildContainer, type Container } from './container.js';
+import { buildContainer, type BuildOptions, type Container } from './container.js';
+import { AppError } from './shared/errors.js';
 import type { Role } from './domain/auth/api-token.service.js';
 import type { InboxStatus } from './domain/inbox/inbound-event.js';
-import type { ArchiveModule } from './domain/customers/register.js';
 import { ensureDemoChannel } from './domain/channels/demo-channel.js';
 import { SANDBOX_CORP } from './wecom/sandbox-identity.js';
 
@@ -45,9 +44,9 @@ function config(): AppConfig {
   }
 }
 
-/** A container for one-shot commands: no HTTP, no background services. */
-async function withContainer<T>(cfg: AppConfig, log: Logger, fn: (c: Container) => Promise<T>): Promise<T> {
-  const c = await buildContainer(cfg, log);
+/** A container for one-shot commands: no HTTP routes (Koa is never loaded), no background services. */
+async function withContainer<T>(cfg: AppConfig, log: Logger, fn: (c: Container) => Promise<T>, opts: BuildOptions = { http: false }): Promise<T> {
+  const c = await buildContainer(cfg, log, opts);
   try {
     return await fn(c);
   } finally {
@@ -55,8 +54,23 @@ async function withContainer<T>(cfg: AppConfig, log: Logger, fn: (c: Container) 
   }
 }
 
-/** Dispatch `wecom-ops <command>`. */
+/**
+ * Dispatch `wecom-ops <command>`. An error meant for the operator (an unknown job or event, a bad role: an AppError
+ * whose message may be shown) prints its message and exits 2, without a stack trace.
+ */
 export async function main(argv: string[]): Promise<void> {
+  try {
+    await dispatch(argv);
+  } catch (err) {
+    if (err instanceof AppError && err.expose) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function dispatch(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') {
     process.stdout.write(USAGE);
@@ -82,19 +96,20 @@ export async function main(argv: string[]): Promise<void> {
 
   switch (command) {
     case 'serve': {
+      const { startServer } = await import('./main.js');
       const running = await startServer(cfg, log);
       const c = running.container;
       log.info({ url: running.url, role: cfg.serveRole, database: cfg.databaseUrl.replace(/\/\/[^@]*@/, '//***@'), sandbox: cfg.sandboxEnabled }, 'wecom-ops listening');
       if (cfg.sandboxEnabled) {
-        const archive = (c as Container & { archive?: ArchiveModule }).archive;
-        const demo = archive ? await ensureDemoChannel(archive.channels, archive.repos.channels).catch((err) => {
+        const { archive } = c;
+        const demo = await ensureDemoChannel(archive.channels, archive.repos.channels).catch((err) => {
           log.warn({ err: (err as Error).message }, 'could not create the demo channel');
           return null;
-        }) : null;
+        });
         printSandboxBanner(running.url, demo?.state ?? 'demo', cfg.hostIsSandboxDefault);
         // First start against the sandbox: pull its demo corp (5 staff, 200 customers) into the archive.
         const [{ n }] = await c.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM follow_relations');
-        if (archive && Number(n) === 0) {
+        if (Number(n) === 0) {
           void archive.fullSync.run().then(
             (r) => log.info({ customers: r.customers, pairs: r.pairs, ms: r.ms }, 'sandbox corp synced into the archive'),
             (err) => log.warn({ err: (err as Error).message }, 'initial sandbox sync failed; run wecom-ops sync'),
@@ -155,10 +170,10 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'sync': {
+      // With the built-in sandbox the client talks HTTP to it, so this run serves it on a loopback port: the one
+      // one-shot command that builds the HTTP side.
       await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
-        const archive = (c as Container & { archive?: import('./domain/customers/register.js').ArchiveModule }).archive;
-        if (!archive) fail('客户档案模块未启用 / archive module not wired');
-        // With the built-in sandbox the client talks HTTP to it, so serve it on a loopback port for this run.
+        const { archive } = c;
         let server: import('node:http').Server | null = null;
         if (c.sandbox) {
           const { createServer } = await import('node:http');
@@ -185,7 +200,7 @@ export async function main(argv: string[]): Promise<void> {
         } finally {
           server?.close();
         }
-      });
+      }, { http: cfg.sandboxEnabled });
       return;
     }
     case 'token': {
@@ -202,36 +217,32 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'job': {
-      const { jobCommand } = await import('./jobs/job.cli.js');
+      const { jobCommand } = await import('./cli/job.cli.js');
       await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
-        process.exitCode = await jobCommand(sub, rest, c, process.stdout);
+        process.exitCode = await jobCommand(sub, rest, { scheduler: c.scheduling.scheduler, tz: cfg.appTimezone }, process.stdout);
       });
       return;
     }
     case 'orders': {
-      const { ordersCommand } = await import('./domain/orders/orders.cli.js');
+      const { ordersCommand } = await import('./cli/orders.cli.js');
       // The report goes to stdout; logs go to stderr so `--json` output stays parseable.
       const quiet = createLogger({ level: cfg.logLevel === 'silent' ? 'silent' : 'warn', destination: process.stderr });
       await withContainer(cfg, quiet, async (c) => {
-        const archive = (c as Container & { archive?: ArchiveModule }).archive;
-        if (!archive) fail('客户档案模块未启用 / archive module not wired');
-        process.exitCode = await ordersCommand(sub, rest, archive.orders, process.stdout, process.stderr);
+        process.exitCode = await ordersCommand(sub, rest, c.archive.orders, process.stdout, process.stderr);
       });
       return;
     }
     case 'keys': {
-      const { keysCommand } = await import('./domain/keys/keys.cli.js');
-      const { keysOf } = await import('./domain/keys/register.js');
+      const { keysCommand } = await import('./cli/keys.cli.js');
       await withContainer({ ...cfg, logLevel: cfg.logLevel === 'silent' ? 'silent' : 'warn' }, log, async (c) => {
-        process.exitCode = await keysCommand(sub, rest, keysOf(c).keys, c.cipher, process.stdout);
+        process.exitCode = await keysCommand(sub, rest, c.keys.keys, c.cipher, process.stdout);
       });
       return;
     }
     case 'customers': {
-      const { customersCommand } = await import('./domain/privacy/privacy.cli.js');
-      const { privacyOf } = await import('./domain/privacy/register.js');
+      const { customersCommand } = await import('./cli/customers.cli.js');
       await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
-        process.exitCode = await customersCommand(sub, rest, privacyOf(c).erasure, process.stdout);
+        process.exitCode = await customersCommand(sub, rest, c.privacy.erasure, process.stdout);
       });
       return;
     }

@@ -1,7 +1,16 @@
-import type Router from '@koa/router';
+// The composition root: the only file that wires. Three flat blocks, in order:
+//   1. repositories: leaf objects over Db;
+//   2. services: each gets everything through its constructor, in dependency order; what one feature needs of
+//      another ("was this customer erased", "is a transfer open") is a constructor port, a plain function;
+//   3. adapters: the event handlers (one ordered list), the jobs (src/jobs/index.ts), the HTTP routes
+//      (src/http/routes/index.ts, only when the caller serves HTTP) and the background services.
+// Nothing else builds services or reaches into a built container; tests change parts through BuildOptions.
 import type { DataSource } from 'typeorm';
+import { randomBytes, createHmac } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import type { AppConfig } from './config/schema.js';
+import { DEFAULT_QUICK_REPLIES_FILE, DEFAULT_TAG_RULES_FILE } from './config/files.js';
 import { installStatementDeadline } from './persistence/statement-deadline.js';
 import { createDataSource } from './persistence/data-source.js';
 import { runMigrationsExclusively } from './persistence/migrate.js';
@@ -10,33 +19,104 @@ import { migrations } from '../migrations/index.js';
 import { InboxRepository } from './persistence/repositories/inbox.repository.js';
 import { TimelineRepository } from './persistence/repositories/timeline.repository.js';
 import { ApiTokenRepository } from './persistence/repositories/api-token.repository.js';
+import { AuthFailureRepository } from './persistence/repositories/auth-failure.repository.js';
+import { SecretRepository } from './persistence/repositories/secret.repository.js';
+import { WecomCredentialRepository } from './persistence/repositories/wecom-credential.repository.js';
+import { WecomRateRepository } from './persistence/repositories/wecom-rate.repository.js';
+import { CustomerRepository } from './persistence/repositories/customer.repository.js';
+import { FollowRelationRepository } from './persistence/repositories/follow-relation.repository.js';
+import { TagRepository } from './persistence/repositories/tag.repository.js';
+import { ChannelRepository } from './persistence/repositories/channel.repository.js';
+import { TagRuleRepository } from './persistence/repositories/tag-rule.repository.js';
+import { KfCursorRepository } from './persistence/repositories/kf-cursor.repository.js';
+import { GroupChatRepository } from './persistence/repositories/group-chat.repository.js';
+import { SyncRunRepository } from './persistence/repositories/sync-run.repository.js';
+import { StaffRepository } from './persistence/repositories/staff.repository.js';
+import { TimelineSourceRepository } from './persistence/repositories/timeline-source.repository.js';
+import { NoteRepository } from './persistence/repositories/note.repository.js';
+import { OrderRepository } from './persistence/repositories/order.repository.js';
+import { StaffMessageRepository } from './persistence/repositories/staff-message.repository.js';
+import { SearchBudgetRepository } from './persistence/repositories/search-budget.repository.js';
+import { ErasureRepository } from './persistence/repositories/erasure.repository.js';
+import { TransferRepository } from './persistence/repositories/transfer.repository.js';
+import { QuickReplyRepository } from './persistence/repositories/quick-reply.repository.js';
+import { JobRunRepository } from './persistence/repositories/job-run.repository.js';
+import { DeliveryRepository } from './persistence/repositories/delivery.repository.js';
+import { DeliveryBatchRepository } from './persistence/repositories/delivery-batch.repository.js';
+import { SendSlotRepository } from './persistence/repositories/send-slot.repository.js';
+import { StaffRenameRepository } from './persistence/repositories/staff-rename.repository.js';
+import { CareRuleRepository } from './persistence/repositories/care-rule.repository.js';
+import { CareScanRepository } from './persistence/repositories/care-scan.repository.js';
+import { CampaignEnrolmentRepository } from './persistence/repositories/campaign-enrolment.repository.js';
+import { ScoringRepository } from './persistence/repositories/scoring.repository.js';
+import { BehaviourTagRepository } from './persistence/repositories/behaviour-tag.repository.js';
+import { RetentionRepository } from './persistence/repositories/retention.repository.js';
+import { BroadcastRepository } from './persistence/repositories/broadcast.repository.js';
 import { InboxWriter } from './domain/inbox/inbox-writer.js';
 import { InboxService } from './domain/inbox/inbox.service.js';
 import { EventRouter, type EventHandler } from './domain/inbox/event-router.js';
 import { InboxProcessor } from './domain/inbox/inbox-processor.js';
 import { ApiTokenService } from './domain/auth/api-token.service.js';
+import { AuthThrottle } from './domain/auth/auth-throttle.js';
+import { StaffAccessService } from './domain/auth/staff-access.service.js';
+import { StaffSessionService } from './domain/auth/staff-session.service.js';
+import { DataKeysService } from './domain/keys/data-keys.service.js';
+import { TagLibraryService } from './domain/tags/tag-library.service.js';
+import { CustomerTaggingService } from './domain/tags/customer-tagging.service.js';
+import { TagRuleService } from './domain/tags/tag-rule.service.js';
+import { BehaviourTaggingService } from './domain/tags/behaviour-tagging.service.js';
+import { ChannelService } from './domain/channels/channel.service.js';
+import { CustomerArchiveService } from './domain/customers/customer-archive.service.js';
+import { ChurnService } from './domain/customers/churn.service.js';
+import { StaffRenameService } from './domain/customers/staff-rename.service.js';
+import { KfSyncService } from './domain/customers/kf-sync.service.js';
+import { CustomerService } from './domain/customers/customer.service.js';
+import { SearchBudget } from './domain/customers/search-budget.js';
+import { FullSyncService } from './domain/customers/full-sync.service.js';
+import { NoteService } from './domain/customers/note.service.js';
+import { StaffService } from './domain/customers/staff.service.js';
+import { OrderService } from './domain/orders/order.service.js';
+import { StaffMessenger } from './domain/notify/staff-messenger.js';
+import { ErasureService } from './domain/privacy/erasure.service.js';
+import { RetentionService } from './domain/privacy/retention.service.js';
+import { TransferService } from './domain/transfers/transfer.service.js';
+import { TransferSettlement } from './domain/transfers/transfer-settlement.js';
+import { TransferResultsService } from './domain/transfers/transfer-results.service.js';
+import { TransferCallbackHandler, TransferPresence } from './domain/transfers/transfer-callback.handler.js';
+import { QuickReplyService } from './domain/quick-replies/quick-reply.service.js';
+import { JssdkConfigService } from './domain/sidebar/jssdk-config.service.js';
+import { loadCareConfig, type CareConfig, type CareSettings } from './domain/care/care-settings.js';
+import { CareRuleService } from './domain/care/care-rule.service.js';
+import { CarePlanner } from './domain/care/care-planner.js';
+import { DeliveryLedger, type CapSettings } from './domain/delivery/delivery-ledger.js';
+import { DeliveryDispatcher } from './domain/delivery/delivery-dispatcher.js';
+import { DeliveryResultsService } from './domain/delivery/delivery-results.service.js';
+import { WinbackService } from './domain/campaigns/winback.service.js';
+import { ScoringService } from './domain/scoring/scoring.service.js';
+import { BroadcastPlanner } from './domain/broadcasts/broadcast-planner.js';
+import { BroadcastService } from './domain/broadcasts/broadcast.service.js';
+import { ContactAddedHandler } from './domain/customers/handlers/contact-added.handler.js';
+import { ContactEditedHandler } from './domain/customers/handlers/contact-edited.handler.js';
+import { ContactLostHandler } from './domain/customers/handlers/contact-lost.handler.js';
+import { TransferFailedHandler } from './domain/customers/handlers/transfer-failed.handler.js';
+import { StaffDirectoryHandler } from './domain/customers/handlers/staff-directory.handler.js';
+import { TagLibraryHandler } from './domain/customers/handlers/tag-library.handler.js';
+import { GroupChatHandler } from './domain/customers/handlers/group-chat.handler.js';
+import { KfMessageHandler } from './domain/customers/handlers/kf-message.handler.js';
+import { AppTextHandler } from './domain/customers/handlers/app-text.handler.js';
+import { buildJobs } from './jobs/index.js';
+import { JobRegistry } from './jobs/job-registry.js';
+import { Scheduler } from './jobs/scheduler.js';
 import { FieldCipher } from './shared/field-cipher.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
 import type { Logger } from './shared/logger.js';
 import { WecomClient, type WecomClientOptions } from './wecom/client/wecom.client.js';
 import type { WecomGateway } from './wecom/client/gateway.js';
-import { WecomSandbox } from './wecom/sandbox/sandbox.js';
+import type { WecomSandbox, WecomSandboxOptions } from './wecom/sandbox/sandbox.js';
+import type { Routes } from './http/routes/index.js';
 import { SANDBOX_CORP } from './wecom/sandbox-identity.js';
-import { WecomCredentialRepository } from './persistence/repositories/wecom-credential.repository.js';
-import { WecomRateRepository } from './persistence/repositories/wecom-rate.repository.js';
 import { RedisRateLeaseStore } from './wecom/client/redis-rate-store.js';
-import { registerArchive } from './domain/customers/register.js';
-import { registerScheduling } from './jobs/register-scheduling.js';
-import { registerNightlySync } from './jobs/sync.hook.js';
-import { registerBroadcasts } from './domain/broadcasts/register.js';
-import { webRouter } from './http/routes/web.router.js';
-import { registerSidebar } from './domain/sidebar/register.js';
-import { registerPrivacy } from './domain/privacy/register.js';
-import { registerTransfers } from './domain/transfers/register.js';
-import { registerKeys } from './domain/keys/register.js';
-import { AuthThrottle } from './domain/auth/auth-throttle.js';
-import { AuthFailureRepository } from './persistence/repositories/auth-failure.repository.js';
 
 /** Something with a start and a stop, run by `serve` after listen and stopped in reverse order on SIGTERM. */
 export interface Service {
@@ -45,7 +125,124 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Everything the app is made of, built once with plain constructors (the composition root). */
+/** Every repository, one instance each (block 1). */
+export interface Repositories {
+  inbox: InboxRepository;
+  timeline: TimelineRepository;
+  timelineSources: TimelineSourceRepository;
+  apiTokens: ApiTokenRepository;
+  authFailures: AuthFailureRepository;
+  secrets: SecretRepository;
+  customers: CustomerRepository;
+  relations: FollowRelationRepository;
+  tags: TagRepository;
+  channels: ChannelRepository;
+  tagRules: TagRuleRepository;
+  groupChats: GroupChatRepository;
+  syncRuns: SyncRunRepository;
+  kfCursors: KfCursorRepository;
+  notes: NoteRepository;
+  orders: OrderRepository;
+  staff: StaffRepository;
+  staffMessages: StaffMessageRepository;
+  staffRenames: StaffRenameRepository;
+  searchBudget: SearchBudgetRepository;
+  erasures: ErasureRepository;
+  transfers: TransferRepository;
+  quickReplies: QuickReplyRepository;
+  jobRuns: JobRunRepository;
+  deliveries: DeliveryRepository;
+  deliveryBatches: DeliveryBatchRepository;
+  sendSlots: SendSlotRepository;
+  careRules: CareRuleRepository;
+  scan: CareScanRepository;
+  enrolments: CampaignEnrolmentRepository;
+  scoring: ScoringRepository;
+  behaviourTags: BehaviourTagRepository;
+  retention: RetentionRepository;
+  broadcasts: BroadcastRepository;
+}
+
+/** The customer archive's services (and the repositories its callers use), for the CLI and tests. */
+export interface ArchiveModule {
+  repos: Pick<Repositories, 'customers' | 'relations' | 'tags' | 'channels' | 'tagRules' | 'groupChats' | 'syncRuns' | 'kfCursors' | 'notes' | 'orders'>;
+  library: TagLibraryService;
+  tagging: CustomerTaggingService;
+  tagRules: TagRuleService;
+  channels: ChannelService;
+  archive: CustomerArchiveService;
+  churn: ChurnService;
+  /** App messages to staff within WeCom's per-member caps (churn alerts; digests of what had to wait). */
+  messenger: StaffMessenger;
+  kf: KfSyncService;
+  customers: CustomerService;
+  fullSync: FullSyncService;
+  notes: NoteService;
+  orders: OrderService;
+  staff: StaffService;
+  /** Revoking a member's sidebar sessions and staff tokens (sidebar and transfers use it too). */
+  access: StaffAccessService;
+}
+
+/** DATA_KEY management, for the CLI and tests. */
+export interface KeysModule {
+  keys: DataKeysService;
+  /** The stable key erased customers' ids are hashed under (see DataKeysService.erasureKey). */
+  erasureKey: Buffer;
+}
+
+/** Personal-data features (删除个人信息), for the CLI and tests. */
+export interface PrivacyModule {
+  erasure: ErasureService;
+  repo: ErasureRepository;
+}
+
+/** The transfers feature (客户继承), for tests. */
+export interface TransfersModule {
+  repo: TransferRepository;
+  service: TransferService;
+  settlement: TransferSettlement;
+  results: TransferResultsService;
+}
+
+/** The sidebar's services, for tests. */
+export interface SidebarModule {
+  sessions: StaffSessionService;
+  replies: QuickReplyService;
+  jssdk: JssdkConfigService;
+}
+
+/** Broadcasts: the API service, and the planner the `broadcasts` job runs. */
+export interface BroadcastsModule {
+  repo: BroadcastRepository;
+  service: BroadcastService;
+  planner: BroadcastPlanner;
+}
+
+/**
+ * Everything one instance schedules and sends: settings, ledger, dispatcher, planners and the job table. Built per
+ * instance id (the dispatcher and planners claim work under it); tests build a second one with buildScheduling().
+ */
+export interface SchedulingModule {
+  settings: CareSettings;
+  instanceId: string;
+  repos: Pick<Repositories, 'jobRuns' | 'deliveries' | 'deliveryBatches' | 'sendSlots' | 'careRules' | 'scan' | 'enrolments'>;
+  jobs: JobRegistry;
+  scheduler: Scheduler;
+  careRules: CareRuleService;
+  planner: CarePlanner;
+  ledger: DeliveryLedger;
+  dispatcher: DeliveryDispatcher;
+  results: DeliveryResultsService;
+  winback: WinbackService;
+  /** RFM segments and lifecycle stages (the `scoring` job). */
+  scoring: ScoringService;
+  /** Behaviour tag rules (the `scoring` job). */
+  behaviourTags: BehaviourTaggingService;
+  broadcasts: BroadcastsModule;
+}
+
+/** Everything the app is made of, built once with plain constructors. */
 export interface Container {
   config: AppConfig;
   log: Logger;
@@ -54,48 +251,68 @@ export interface Container {
   db: Db;
   metrics: Metrics;
   cipher: FieldCipher;
-  repos: { inbox: InboxRepository; timeline: TimelineRepository; apiTokens: ApiTokenRepository };
-  inbox: InboxService;
-  inboxWriter: InboxWriter;
-  eventRouter: EventRouter;
-  inboxProcessor: InboxProcessor;
-  tokens: ApiTokenService;
-  /** Refuses clients that keep presenting wrong API tokens (429), shared by every instance. */
-  authThrottle: AuthThrottle;
+  repos: Repositories;
   /** Every WeCom call goes through this (rate-limited, retried, token-cached). */
   wecom: WecomGateway;
   /** The concrete client, for wiring (base URL) and shutdown. */
   wecomClient: WecomClient;
   /** The built-in WeCom sandbox, when no real corp is configured (served under /sandbox). */
   sandbox: WecomSandbox | null;
+  inbox: InboxService;
+  inboxWriter: InboxWriter;
+  tokens: ApiTokenService;
+  /** Refuses clients that keep presenting wrong API tokens (429), shared by every instance. */
+  authThrottle: AuthThrottle;
+  keys: KeysModule;
+  archive: ArchiveModule;
+  privacy: PrivacyModule;
+  transfers: TransfersModule;
+  sidebar: SidebarModule;
+  scheduling: SchedulingModule;
+  /** The event handlers, in the order they run for an event several of them take. */
+  handlers: EventHandler[];
+  eventRouter: EventRouter;
+  inboxProcessor: InboxProcessor;
+  /** Null for one-shot CLI commands, which never serve HTTP. */
+  http: Routes | null;
   /** Called with the server's base URL once it listens (the sandbox and client learn the real port here). */
   onListen: ((baseUrl: string) => void)[];
-  /** Extra `/api/v1` routers from feature modules; mounted behind authentication. */
-  apiRouters: Router[];
-  /** Routers mounted without API authentication (sandbox, static pages). */
-  publicRouters: Router[];
-  /** The sidebar's session check, for routes whose policy is the sidebar session (set by registerSidebar). */
-  sidebarAuth?: { sessions: import('./domain/auth/staff-session.service.js').StaffSessionService; access?: Pick<import('./domain/auth/staff-access.service.js').StaffAccessService, 'checkSession'> };
-  /** Koa middleware mounted at a path prefix (e.g. the sandbox under /sandbox). */
-  mounts: { prefix: string; middleware: import('koa').Middleware }[];
   /** Background services, started after listen. */
   services: Service[];
   /** Close everything (database last). */
   close(): Promise<void>;
 }
 
+/** Options for scheduling (tests override settings, the clock or the instance id). */
+export interface SchedulingOptions {
+  config?: CareConfig;
+  settings?: Partial<CareSettings>;
+  clock?: Clock;
+  instanceId?: string;
+}
+
 export interface BuildOptions {
   clock?: Clock;
   /** Options for the in-process sandbox (tests shorten its retry delays, seed it differently…). */
-  sandbox?: Partial<ConstructorParameters<typeof WecomSandbox>[0]>;
+  sandbox?: Partial<WecomSandboxOptions>;
   registry?: Registry;
-  /** Extra event handlers (tests register probes here). */
+  /** Extra event handlers, run before the product's own (tests register probes here). */
   handlers?: EventHandler[];
+  /** Wraps the WeCom gateway every service uses (tests inject failures at a chosen call). */
+  wecom?: (client: WecomGateway) => WecomGateway;
+  /** Scheduling settings over config/care-rules.json. */
+  scheduling?: SchedulingOptions;
+  /**
+   * Build the HTTP routes and the sandbox's HTTP mount (default true). One-shot CLI commands pass false and never
+   * load Koa or the routers.
+   */
+  http?: boolean;
 }
 
 /** Connect, migrate (unless DB_SKIP_MIGRATIONS), and wire the app. */
 export async function buildContainer(config: AppConfig, log: Logger, opts: BuildOptions = {}): Promise<Container> {
   const clock = opts.clock ?? systemClock;
+  const tz = config.appTimezone;
   // One connection per handler slot (INBOX_WORKERS in each of the two lanes, docs/inbox.md §Deadline first), plus
   // room for the inbox writer, the API and jobs: a handler waiting for a connection holds up its event as surely as
   // one waiting for WeCom.
@@ -109,22 +326,49 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const db = new Db(dataSource, { apiReadTimeoutMs: config.apiStatementTimeoutMs });
   const metrics = createMetrics(opts.registry ?? new Registry(), { defaults: !opts.registry });
   const cipher = new FieldCipher(config.dataKey!, config.dataKeyReadOnly);
-  const repos = {
+
+  // ── 1. Repositories ────────────────────────────────────────────────────────────────────────────────────────────
+  const repos: Repositories = {
     inbox: new InboxRepository(db, cipher),
     timeline: new TimelineRepository(db),
+    timelineSources: new TimelineSourceRepository(db),
     apiTokens: new ApiTokenRepository(db),
+    authFailures: new AuthFailureRepository(db),
+    secrets: new SecretRepository(db, cipher),
+    customers: new CustomerRepository(db, cipher),
+    relations: new FollowRelationRepository(db, cipher),
+    tags: new TagRepository(db),
+    channels: new ChannelRepository(db),
+    tagRules: new TagRuleRepository(db),
+    groupChats: new GroupChatRepository(db),
+    syncRuns: new SyncRunRepository(db),
+    kfCursors: new KfCursorRepository(db),
+    notes: new NoteRepository(db),
+    orders: new OrderRepository(db),
+    staff: new StaffRepository(db),
+    staffMessages: new StaffMessageRepository(db),
+    staffRenames: new StaffRenameRepository(db),
+    searchBudget: new SearchBudgetRepository(db),
+    erasures: new ErasureRepository(db),
+    transfers: new TransferRepository(db),
+    quickReplies: new QuickReplyRepository(db),
+    jobRuns: new JobRunRepository(db),
+    deliveries: new DeliveryRepository(db),
+    deliveryBatches: new DeliveryBatchRepository(db),
+    sendSlots: new SendSlotRepository(db),
+    careRules: new CareRuleRepository(db),
+    scan: new CareScanRepository(db),
+    enrolments: new CampaignEnrolmentRepository(db),
+    scoring: new ScoringRepository(db),
+    behaviourTags: new BehaviourTagRepository(db),
+    retention: new RetentionRepository(db),
+    broadcasts: new BroadcastRepository(db),
   };
-  const inboxWriter = new InboxWriter(repos.inbox, clock, 200, db.engine === 'mysql' ? 4 : 1, (n) => metrics.inboxBatchSize.observe(n), config.inbox.storeTimeoutMs + 1000);
-  const eventRouter = new EventRouter();
-  for (const h of opts.handlers ?? []) eventRouter.register(h);
-  const inboxProcessor = new InboxProcessor(repos.inbox, repos.timeline, eventRouter, inboxWriter, clock, log, config.inbox, {
-    onProcessed: (kind, outcome, _ms, storedToHandledMs) => {
-      metrics.inboxProcessed.inc({ kind, outcome });
-      if (outcome === 'done' || outcome === 'ignored') metrics.inboxStoredToHandledSeconds.observe(storedToHandledMs / 1000);
-    },
-  });
+
+  // ── 2. Services, in dependency order ────────────────────────────────────────────────────────────────────────────
+  // WeCom: the sandbox (loaded only when it plays WeCom), then the client every service calls through.
   const sandbox = config.sandboxEnabled
-    ? new WecomSandbox({
+    ? new (await import('./wecom/sandbox/sandbox.js')).WecomSandbox({
         clock,
         logger: log.child({ component: 'sandbox' }),
         // The callback keys are this data directory's (config/load.ts ensureSandboxKeys), not public constants.
@@ -151,7 +395,190 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     credentialStore: db.engine === 'mysql' && !sandbox ? new WecomCredentialRepository(db, cipher) : undefined,
     rateStore: redisRates ?? new WecomRateRepository(db),
   });
-  const c: Container = {
+  const wecom: WecomGateway = opts.wecom ? opts.wecom(wecomClient) : wecomClient;
+
+  // Keys first: a DATA_KEY that does not open this database stops the start here, before anything is written under it.
+  const keys = new DataKeysService(db, cipher, repos.secrets, log.child({ component: 'keys' }));
+  const erasureKey = await keys.erasureKey(clock.now().getTime());
+  // Erased customers are known by a hash under the erasure key (kept in `secrets`, stable across DATA_KEY rotations:
+  // the ids behind these hashes are gone, so they could never be re-hashed), with a domain prefix so a hash never
+  // equals another index value.
+  const erasureHash = (ext: string) => createHmac('sha256', erasureKey).update(`erasure|${ext}`).digest('hex').slice(0, 32);
+
+  // Inbox (storing callbacks) and API authentication.
+  const inboxWriter = new InboxWriter(repos.inbox, clock, 200, db.engine === 'mysql' ? 4 : 1, (n) => metrics.inboxBatchSize.observe(n), config.inbox.storeTimeoutMs + 1000);
+  const inbox = new InboxService(inboxWriter, repos.inbox, clock);
+  const tokens = new ApiTokenService(repos.apiTokens, clock, config.adminToken);
+  const authThrottle = new AuthThrottle(repos.authFailures, clock, log.child({ component: 'auth' }), config.auth);
+
+  // The customer archive: staff, tags, channels, customers.
+  const archiveLog = log.child({ module: 'archive' });
+  const staff = new StaffService(repos.staff, wecom, clock, archiveLog);
+  const access = new StaffAccessService(repos.staff, repos.apiTokens, clock, archiveLog.child({ component: 'staff-access' }));
+  const library = new TagLibraryService(db, repos.tags, wecom, clock, archiveLog);
+  const tagging = new CustomerTaggingService(db, repos.tags, repos.relations, wecom, clock, archiveLog);
+  const tagRules = new TagRuleService(repos.tagRules, repos.tags, library, tagging, clock, archiveLog);
+  const channels = new ChannelService(db, repos.channels, repos.customers, repos.timeline, repos.timelineSources, library, tagging, wecom, clock, archiveLog, tz, staff);
+  // Port from privacy: erased customers stay out of the archive until a new relation (an add after the erasure)
+  // brings them back.
+  const erasedAt = async (ids: string[]) => {
+    const hashes = new Map(ids.map((id) => [erasureHash(id), id]));
+    const at = await repos.erasures.lastErasedAt([...hashes.keys()]);
+    return new Map([...at].map(([hash, ms]) => [hashes.get(hash)!, ms]));
+  };
+  const archiveService = new CustomerArchiveService(db, repos.customers, repos.relations, repos.tags, library, wecom, clock, erasedAt);
+  const messenger = new StaffMessenger(repos.staffMessages, wecom, clock, archiveLog.child({ component: 'staff-messages' }), tz);
+  const churn = new ChurnService(db, repos.customers, repos.relations, repos.timeline, repos.timelineSources, channels, messenger, clock, archiveLog, config.alerts?.adminUserids ?? [], repos.staff);
+  const kf = new KfSyncService(db, repos.kfCursors, repos.customers, repos.timeline, tagRules, wecom, clock);
+  const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders, {
+    staffMayCreateTags: config.staffMayCreateTags,
+    searchBudget: new SearchBudget(repos.searchBudget, clock, archiveLog.child({ component: 'search-budget' }), config.search),
+  });
+  const notes = new NoteService(db, repos.notes, repos.timeline, customers, repos.staff, clock);
+  const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz);
+  // A sync creates the corp tags that channels and keyword rules hand out. Behaviour tags are local only
+  // (BehaviourTaggingService), so a sync never creates them in WeCom.
+  const requiredTags = async () => [
+    ...(await repos.channels.list(1, 10_000)).items.flatMap((ch) => ch.tags),
+    ...(await repos.tagRules.list()).filter((r) => r.isEnabled && r.kind !== 'behaviour').flatMap((r) => r.tags),
+  ];
+  // Port from transfers: relations an open transfer is moving are left for the transfer to close.
+  const pendingTransfers = async (relations: { userid: string; externalUserId: string }[]) => {
+    const ids = [...new Set(relations.map((r) => r.externalUserId))];
+    const moving = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const t of (await repos.transfers.findOpen(ids.slice(i, i + 500))).values()) moving.add(`${t.handoverUserid}|${t.externalUserId}`);
+    }
+    return moving;
+  };
+  const fullSync = new FullSyncService(db, repos.syncRuns, staff, repos.customers, repos.relations, archiveService, library, wecom, clock, archiveLog, requiredTags, pendingTransfers);
+  const archive: ArchiveModule = {
+    repos: {
+      customers: repos.customers,
+      relations: repos.relations,
+      tags: repos.tags,
+      channels: repos.channels,
+      tagRules: repos.tagRules,
+      groupChats: repos.groupChats,
+      syncRuns: repos.syncRuns,
+      kfCursors: repos.kfCursors,
+      notes: repos.notes,
+      orders: repos.orders,
+    },
+    library,
+    tagging,
+    tagRules,
+    channels,
+    archive: archiveService,
+    churn,
+    messenger,
+    kf,
+    customers,
+    fullSync,
+    notes,
+    orders,
+    staff,
+    access,
+  };
+
+  // Privacy (删除个人信息).
+  const privacy: PrivacyModule = { erasure: new ErasureService(repos.erasures, erasureHash, clock, log.child({ component: 'privacy' })), repo: repos.erasures };
+
+  // Transfers (客户继承).
+  const transfersLog = log.child({ component: 'transfers' });
+  const settlement = new TransferSettlement(db, repos.transfers, repos.relations, repos.customers, repos.timeline, repos.staff, clock);
+  const presence = new TransferPresence(repos.transfers);
+  const transfers: TransfersModule = {
+    repo: repos.transfers,
+    settlement,
+    service: new TransferService(
+      repos.transfers,
+      wecom,
+      (audience) => customers.audienceWhere(audience, { role: 'admin', userid: null }),
+      clock,
+      transfersLog,
+      presence,
+      // A member WeCom lets go by 离职继承 has left: their sidebar sessions end and they cannot sign in again.
+      async (handover) => {
+        await access.revoke(handover, { resigned: true, by: 'transfers' });
+      },
+    ),
+    results: new TransferResultsService(repos.transfers, wecom, settlement, transfersLog),
+  };
+
+  // The staff sidebar and its quick replies.
+  const sidebar: SidebarModule = {
+    sessions: new StaffSessionService([config.dataKey!, ...config.dataKeyReadOnly], wecom, clock),
+    replies: new QuickReplyService(repos.quickReplies, customers, repos.staff, clock, log.child({ module: 'quick-replies' })),
+    jssdk: new JssdkConfigService(wecom, clock, { corpId: config.wecomCorpId, agentId: config.wecom.agentId }),
+  };
+
+  // Scheduling: care, win-back, scoring, broadcasts and the delivery ledger, with the job table.
+  const parts = { config, log, clock, db, repos, wecom, archive, transfers };
+  const careConfig = opts.scheduling?.config ?? loadCareConfig();
+  const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
+
+  // Defaults shipped in config/, seeded into empty tables.
+  await tagRules.seedDefaults(DEFAULT_TAG_RULES_FILE);
+  await scheduling.careRules.seed(careConfig.rules);
+  await sidebar.replies.seedDefaults(DEFAULT_QUICK_REPLIES_FILE);
+
+  // ── 3. Adapters ────────────────────────────────────────────────────────────────────────────────────────────────
+  // The event handlers. Several may take one kind; they run in this order. The transfer handler comes after the
+  // archive's contact handlers: it sees their relation changes and has the last word on the timeline line
+  // (docs/architecture.md §Handler order).
+  const handlers: EventHandler[] = [
+    ...(opts.handlers ?? []),
+    new ContactAddedHandler(archiveService, channels, repos.staff),
+    new ContactEditedHandler(archiveService),
+    new ContactLostHandler(churn),
+    new TransferFailedHandler(),
+    new StaffDirectoryHandler(repos.staff, access, new StaffRenameService(repos.staffRenames, cipher, log.child({ component: 'staff-rename' }))),
+    new TagLibraryHandler(library),
+    new GroupChatHandler(repos.groupChats, wecom, clock),
+    new KfMessageHandler(kf),
+    new AppTextHandler(repos.customers, tagRules),
+    new TransferCallbackHandler(repos.transfers, settlement, presence),
+  ];
+  const eventRouter = new EventRouter();
+  for (const h of handlers) eventRouter.register(h);
+  const inboxProcessor = new InboxProcessor(repos.inbox, repos.timeline, eventRouter, inboxWriter, clock, log, config.inbox, {
+    onProcessed: (kind, outcome, _ms, storedToHandledMs) => {
+      metrics.inboxProcessed.inc({ kind, outcome });
+      if (outcome === 'done' || outcome === 'ignored') metrics.inboxStoredToHandledSeconds.observe(storedToHandledMs / 1000);
+    },
+  });
+
+  const onListen: ((baseUrl: string) => void)[] = [];
+  if (sandbox) {
+    onListen.push((baseUrl) => {
+      sandbox.setCallbackUrl(`${baseUrl}/wecom/callback`);
+      // Unless WECOM_API_BASE points elsewhere, talk to the in-process sandbox on the port we actually got.
+      if (config.wecom.apiBase.startsWith('http://127.0.0.1:') && config.wecom.apiBase.endsWith('/sandbox')) {
+        wecomClient.setApiBase(`${baseUrl}/sandbox`);
+      }
+    });
+  }
+  // The HTTP routes, loaded only for callers that serve HTTP.
+  let http: Routes | null = null;
+  if (opts.http !== false) {
+    const { buildRoutes } = await import('./http/routes/index.js');
+    http = buildRoutes({ config, clock, log, metrics, dataSource, db, repos, sandbox, inbox, archive, privacy, transfers, sidebar, scheduling, onListen });
+  }
+
+  const services: Service[] = [
+    { name: 'inbox-workers', start: () => inboxProcessor.start(), stop: () => inboxProcessor.stop() },
+    {
+      name: 'scheduler',
+      start: async () => {
+        await scheduling.scheduler.prune().catch((err) => log.warn({ err }, 'pruning job runs failed'));
+        await scheduling.scheduler.start();
+      },
+      stop: () => scheduling.scheduler.stop(),
+    },
+  ];
+
+  return {
     config,
     log,
     clock,
@@ -160,26 +587,25 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     metrics,
     cipher,
     repos,
-    inbox: new InboxService(inboxWriter, repos.inbox, clock),
-    inboxWriter,
-    eventRouter,
-    inboxProcessor,
-    tokens: new ApiTokenService(repos.apiTokens, clock, config.adminToken),
-    authThrottle: new AuthThrottle(new AuthFailureRepository(db), clock, log.child({ component: 'auth' }), config.auth),
-    wecom: wecomClient,
+    wecom,
     wecomClient,
     sandbox,
-    onListen: [],
-    apiRouters: [],
-    publicRouters: [webRouter()],
-    mounts: [],
-    services: [
-      {
-        name: 'inbox-workers',
-        start: () => inboxProcessor.start(),
-        stop: () => inboxProcessor.stop(),
-      },
-    ],
+    inbox,
+    inboxWriter,
+    tokens,
+    authThrottle,
+    keys: { keys, erasureKey },
+    archive,
+    privacy,
+    transfers,
+    sidebar,
+    scheduling,
+    handlers,
+    eventRouter,
+    inboxProcessor,
+    http,
+    onListen,
+    services,
     close: async () => {
       wecomClient.close();
       await redisRates?.close();
@@ -187,25 +613,87 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };
-  if (sandbox) {
-    c.mounts.push({ prefix: '/sandbox', middleware: sandbox.router() });
-    c.onListen.push((baseUrl) => {
-      sandbox.setCallbackUrl(`${baseUrl}/wecom/callback`);
-      // Unless WECOM_API_BASE points elsewhere, talk to the in-process sandbox on the port we actually got.
-      if (config.wecom.apiBase.startsWith('http://127.0.0.1:') && config.wecom.apiBase.endsWith('/sandbox')) {
-        wecomClient.setApiBase(`${baseUrl}/sandbox`);
-      }
-    });
-  }
-  await wireFeatures(c);
-  return c;
 }
 
+/** What scheduling is built from: the container's core, repositories, gateway and the services it plans over. */
+export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'>;
+
 /**
- * Feature modules register their handlers, routers and services here. Each `register*` lives next to its
- * feature so this file stays a table of contents.
+ * Build one instance's scheduling over a container's parts. buildContainer builds the instance's own; tests build a
+ * second with another instance id or other settings, as a second process would have (nothing in the container
+ * changes).
  */
-async function wireFeatures(c: Container): Promise<void> {
-  const features: ((c: Container) => void | Promise<void>)[] = [registerKeys, registerArchive, registerScheduling, registerNightlySync, registerBroadcasts, registerSidebar, registerPrivacy, registerTransfers];
-  for (const f of features) await f(c);
+export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}): SchedulingModule {
+  const config = opts.config ?? loadCareConfig();
+  const settings: CareSettings = { ...config.settings, ...opts.settings };
+  const clock = opts.clock ?? c.clock;
+  const tz = c.config.appTimezone;
+  const { repos, db } = c;
+  const log = c.log.child({ component: 'scheduling' });
+  const instanceId = opts.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const caps: CapSettings = { massQuotaRule: settings.massQuotaRule, perCustomerPerDay: settings.perCustomerPerDay };
+  const quietHours = { ...settings.quietHours, tz };
+  const planner = new CarePlanner(repos.scan, db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy }, log);
+  const dispatcher = new DeliveryDispatcher(
+    repos.deliveries,
+    repos.deliveryBatches,
+    c.wecom,
+    { optedOut: (ids) => repos.scan.optedOut(ids), kfConversation: (id, since) => repos.scan.kfConversation(id, since) },
+    { quietHours, reconcileAfterSeconds: settings.reconcileAfterSeconds, resultPollMinutes: settings.resultPollMinutes },
+    instanceId,
+    log,
+    // Reminders share each member's app message budget with churn alerts (StaffMessenger,
+    // docs/wecom-protocol.md §API rate limits).
+    (userid) => c.archive.messenger.reserve(userid),
+  );
+  const results = new DeliveryResultsService(repos.deliveries, repos.deliveryBatches, c.wecom, settings, log);
+  const winback = new WinbackService(repos.scan, repos.enrolments, repos.careRules, db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, activity: settings.activity }, log);
+  const scoring = new ScoringService(repos.scoring, { tz, pageSize: settings.pageSize, activity: settings.activity, ...settings.scoring }, log);
+  const behaviourTags = new BehaviourTaggingService(repos.behaviourTags, repos.tagRules, c.archive.library, db.engine, { tz, pageSize: settings.pageSize }, log);
+  // Broadcasts obey exactly the rules care messages do: the same ledger, caps, sender policy, quiet hours,
+  // dispatcher and instance id.
+  const broadcastsLog = c.log.child({ component: 'broadcasts' });
+  const broadcasts: BroadcastsModule = {
+    repo: repos.broadcasts,
+    service: new BroadcastService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, c.wecom, db.engine, clock, tz, broadcastsLog),
+    planner: new BroadcastPlanner(repos.broadcasts, repos.scan, repos.deliveries, db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, quietHours }, instanceId, broadcastsLog),
+  };
+  const retention = new RetentionService(repos.retention, settings.retention, log);
+  const jobs = new JobRegistry(
+    buildJobs({
+      settings,
+      tz,
+      caps,
+      careRules: repos.careRules,
+      deliveries: repos.deliveries,
+      slots: repos.sendSlots,
+      carePlanner: planner,
+      broadcastPlanner: broadcasts.planner,
+      dispatcher,
+      results,
+      winback,
+      scoring,
+      behaviourTags,
+      fullSync: c.archive.fullSync,
+      retention,
+      messenger: c.archive.messenger,
+      transferResults: c.transfers.results,
+    }),
+  );
+  return {
+    settings,
+    instanceId,
+    repos: { jobRuns: repos.jobRuns, deliveries: repos.deliveries, deliveryBatches: repos.deliveryBatches, sendSlots: repos.sendSlots, careRules: repos.careRules, scan: repos.scan, enrolments: repos.enrolments },
+    jobs,
+    scheduler: new Scheduler({ registry: jobs, runs: repos.jobRuns, clock, tz, instanceId, log }),
+    careRules: new CareRuleService(repos.careRules, clock, log),
+    planner,
+    ledger: new DeliveryLedger(repos.deliveries, repos.sendSlots, caps, () => clock.now()),
+    dispatcher,
+    results,
+    winback,
+    scoring,
+    behaviourTags,
+    broadcasts,
+  };
 }

@@ -9,8 +9,6 @@ import { loadConfig } from '../../src/config/load.js';
 import { buildContainer } from '../../src/container.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { newId } from '../../src/shared/ids.js';
-import { schedulingOf } from '../../src/jobs/register-scheduling.js';
-import { buildBroadcasts } from '../../src/domain/broadcasts/register.js';
 import { DeliveryLedger } from '../../src/domain/delivery/delivery-ledger.js';
 
 const hwm = () => Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024);
@@ -18,8 +16,8 @@ const hwm = () => Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc
 const config = loadConfig();
 const c = await buildContainer(config, silentLogger, { registry: new Registry() });
 try {
-  const m = schedulingOf(c);
-  const b = buildBroadcasts(c, m);
+  const m = c.scheduling;
+  const b = m.broadcasts;
   const now = new Date();
   await b.repo.insert(
     { id: newId(now.getTime()), name: '全员通知', audience: process.env.BENCH_PLAN_AUDIENCE ?? 'all', text: '{{name}}您好，春季新品已上架。', attachments: [], senderPolicy: 'owner', sendAt: now, audienceCount: 0, tasksEstimate: 0, isPersonalized: true, createdBy: null },

@@ -4,7 +4,7 @@ import type { BroadcastPlanner } from '../domain/broadcasts/broadcast-planner.js
 import { DeliveryLedger, DryRunLedger, type CapSettings } from '../domain/delivery/delivery-ledger.js';
 import type { DeliveryDispatcher } from '../domain/delivery/delivery-dispatcher.js';
 import { MAX_RECIPIENTS_PER_TASK } from '../domain/delivery/delivery-dispatcher.js';
-import type { JobContext, JobCounts } from './job.types.js';
+import { minuteOccasion, type JobContext, type JobCounts, type JobDefinition } from './job.types.js';
 
 /** What the `broadcasts` run needs. */
 export interface BroadcastsJobDeps {
@@ -16,7 +16,21 @@ export interface BroadcastsJobDeps {
 }
 
 /**
- * The `broadcasts` job's run (hooked into the slot src/jobs/hook.jobs.ts declares): plan due broadcasts into the
+ * `broadcasts`, every minute: plan due broadcasts into the ledger and send them. Rows already in the ledger that
+ * this run does not send (quiet hours, a crash) are `delivery-results`' work.
+ */
+export function broadcastsJob(deps: BroadcastsJobDeps & { schedule: string }): JobDefinition {
+  return {
+    name: 'broadcasts',
+    description: '定时群发 / scheduled broadcasts',
+    schedule: deps.schedule,
+    occasionKey: minuteOccasion,
+    run: broadcastsRun(deps),
+  };
+}
+
+/**
+ * The `broadcasts` job's run: plan due broadcasts into the
  * ledger (claimed once across instances, BroadcastPlanner), dispatch what is due through the shared dispatcher when
  * it planned something, and mark broadcasts whose rows are all final as done. A dry run prints each row it would plan and the add_msg_template
  * tasks that would follow, and writes nothing.

@@ -1,21 +1,18 @@
-import type { JobContext, JobCounts, JobDefinition } from './job.types.js';
+import type { JobDefinition } from './job.types.js';
 import { NotFoundError } from '../shared/errors.js';
 
-/**
- * The job table. Features register or replace jobs (the `sync` run is a hook the archive feature fills); the
- * scheduler reads the table when it starts, so registration order does not matter.
- */
+/** The job table (src/jobs/index.ts builds its contents), by name, in the order given. */
 export class JobRegistry {
   private readonly jobs = new Map<string, JobDefinition>();
 
-  /** Add or replace a job. */
-  register(job: JobDefinition): void {
-    this.jobs.set(job.name, job);
+  constructor(jobs: JobDefinition[] = []) {
+    for (const job of jobs) this.register(job);
   }
 
-  /** Replace only the run function of a registered job (keeps its schedule and occasion rule). */
-  hook(name: string, run: (ctx: JobContext) => Promise<JobCounts>): void {
-    this.jobs.set(name, { ...this.get(name), run });
+  /** Add a job; a name can be taken once. */
+  register(job: JobDefinition): void {
+    if (this.jobs.has(job.name)) throw new Error(`job ${job.name} is defined twice`);
+    this.jobs.set(job.name, job);
   }
 
   /** A job by name, or NotFoundError. */

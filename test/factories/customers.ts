@@ -1,12 +1,12 @@
 import type { Container } from '../../src/container.js';
-import type { ArchiveModule } from '../../src/domain/customers/register.js';
+import type { ArchiveModule } from '../../src/container.js';
 
 /** A customer persisted through the repositories, followed (actively) by `owners`. */
 export async function buildCustomer(
   c: Container,
   overrides: { externalUserId: string; name?: string; owners?: string[]; addedAt?: Date },
 ): Promise<{ externalUserId: string; name: string; owners: string[] }> {
-  const { repos } = (c as Container & { archive: ArchiveModule }).archive;
+  const { repos } = c.archive;
   const name = overrides.name ?? overrides.externalUserId;
   const owners = overrides.owners ?? [];
   const now = c.clock.now().getTime();

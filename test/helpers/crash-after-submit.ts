@@ -5,22 +5,25 @@
  */
 import { loadConfig } from '../../src/config/load.js';
 import { buildContainer } from '../../src/container.js';
-import { jobCommand } from '../../src/jobs/job.cli.js';
+import { jobCommand } from '../../src/cli/job.cli.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import type { WecomGateway } from '../../src/wecom/client/gateway.js';
 
-const c = await buildContainer(loadConfig(), silentLogger);
-const real = c.wecom;
-c.wecom = new Proxy(real, {
-  get(target, prop) {
-    const v: unknown = Reflect.get(target, prop, target);
-    if (prop !== 'addMsgTemplate') return typeof v === 'function' ? v.bind(target) : v;
-    return async (input: Parameters<WecomGateway['addMsgTemplate']>[0]) => {
-      await real.addMsgTemplate(input);
-      process.kill(process.pid, 'SIGKILL');
-      await new Promise(() => undefined);
-    };
-  },
+const config = loadConfig();
+const c = await buildContainer(config, silentLogger, {
+  http: false,
+  wecom: (real) =>
+    new Proxy(real, {
+      get(target, prop) {
+        const v: unknown = Reflect.get(target, prop, target);
+        if (prop !== 'addMsgTemplate') return typeof v === 'function' ? v.bind(target) : v;
+        return async (input: Parameters<WecomGateway['addMsgTemplate']>[0]) => {
+          await real.addMsgTemplate(input);
+          process.kill(process.pid, 'SIGKILL');
+          await new Promise(() => undefined);
+        };
+      },
+    }),
 });
-process.exitCode = await jobCommand('run', process.argv.slice(2), c, process.stdout);
+process.exitCode = await jobCommand('run', process.argv.slice(2), { scheduler: c.scheduling.scheduler, tz: config.appTimezone }, process.stdout);
 await c.close();

@@ -76,7 +76,7 @@ describe.each(testEngines())('access matrix over every registered route (%s)', (
     routes = registeredRoutes(app.koa);
     tokens.staff = (await app.container.tokens.create({ role: 'staff', userid: 'zhangsan' })).token;
     tokens.operator = (await app.container.tokens.create({ role: 'operator' })).token;
-    cookie = `wo_sidebar=${app.container.sidebarAuth!.sessions.issue('zhangsan').token}`;
+    cookie = `wo_sidebar=${app.container.http!.sidebarAuth.sessions.issue('zhangsan').token}`;
     // Two staff members with known customers: one followed by zhangsan only, one by lisi only.
     const only = async (userid: string) => {
       const rows = await app.container.db.query<{ id: string; name: string }>(

@@ -4,7 +4,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { compileAudience } from '../../src/domain/audiences/audience.compiler.js';
 import { matchAudience, parseAudience, resolveAudienceTags, type AudienceExpr, type AudiencePredicate } from '../../src/domain/audiences/index.js';
 import { customerFacts } from '../../src/domain/customers/customer-facts.js';
-import type { ArchiveModule } from '../../src/domain/customers/register.js';
+import type { ArchiveModule } from '../../src/container.js';
 import { zonedTimeToUtc, addDays } from '../../src/shared/dates.js';
 import { createExprGenerator, createRandom } from '../unit/domain/audiences/audience.generator.js';
 

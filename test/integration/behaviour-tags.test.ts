@@ -4,7 +4,7 @@ import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays } from '../../src/shared/dates.js';
 import { parseAudience } from '../../src/domain/audiences/index.js';
-import { buildScheduling, type SchedulingModule } from '../../src/jobs/register-scheduling.js';
+import { buildScheduling, type SchedulingModule } from '../../src/container.js';
 import type { JobCounts } from '../../src/jobs/job.types.js';
 import { addSandboxCustomer } from '../fixtures/scheduling.js';
 

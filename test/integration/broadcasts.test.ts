@@ -5,8 +5,7 @@ import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { buildContainer } from '../../src/container.js';
-import { buildScheduling, schedulingOf, type SchedulingModule } from '../../src/jobs/register-scheduling.js';
-import { attachBroadcasts } from '../../src/domain/broadcasts/register.js';
+import { buildScheduling, type SchedulingModule } from '../../src/container.js';
 import { DeliveryLedger } from '../../src/domain/delivery/delivery-ledger.js';
 import type { JobContext } from '../../src/jobs/job.types.js';
 import { addSandboxCustomer, ledgerOf } from '../fixtures/scheduling.js';
@@ -65,7 +64,7 @@ describe.each(testEngines())('broadcasts on %s', (engine) => {
 
   beforeAll(async () => {
     app = await startTestApp(engine, { build: { clock } });
-    m = schedulingOf(app.container);
+    m = app.container.scheduling;
   });
   afterAll(() => app?.close());
 
@@ -282,7 +281,6 @@ describe.each(testEngines())('broadcasts on %s', (engine) => {
     app.container.sandbox!.clearCalls();
     const created = await api(app, 'POST', '/api/v1/broadcasts', { name: '并发', audience: 'tag:并发', message: { text: '并发测试' } });
     const second = buildScheduling(app.container, { clock, instanceId: 'instance-b' });
-    attachBroadcasts(app.container, second);
 
     // Bypassing the job_runs claim (as two instances whose cron slots differ would), only the broadcast's claim decides.
     const [x, y] = await Promise.all([m.jobs.get('broadcasts').run(jobCtx('a')), second.jobs.get('broadcasts').run(jobCtx('b'))]);
@@ -310,7 +308,7 @@ describe.each(testEngines())('broadcasts on %s', (engine) => {
 
     // A planner whose process dies right after its rows were committed.
     const real = new DeliveryLedger(m.repos.deliveries, m.repos.sendSlots, { massQuotaRule: m.settings.massQuotaRule, perCustomerPerDay: m.settings.perCustomerPerDay }, () => clock.now());
-    const dying = attachBroadcasts(app.container, buildScheduling(app.container, { clock, instanceId: 'instance-dead' }));
+    const dying = buildScheduling(app.container, { clock, instanceId: 'instance-dead' }).broadcasts;
     await dying.planner.planDue({
       now: clock.now(),
       clock: () => clock.now(),
@@ -379,9 +377,9 @@ describe.each(testEngines())('broadcasts on %s', (engine) => {
       const at = (minutes: number) => ({ at: new Date(clock.now().getTime() + minutes * 60_000) });
       const runs = await Promise.all([
         m.scheduler.runNow('broadcasts', at(1)),
-        schedulingOf(other).scheduler.runNow('broadcasts', at(2)),
+        other.scheduling.scheduler.runNow('broadcasts', at(2)),
         m.scheduler.runNow('broadcasts', at(3)),
-        schedulingOf(other).scheduler.runNow('broadcasts', at(4)),
+        other.scheduling.scheduler.runNow('broadcasts', at(4)),
       ]);
       expect(runs.map((r) => r.error ?? r.status)).toEqual(['done', 'done', 'done', 'done']);
       expect(runs.reduce((n, r) => n + (r.counts!.claimed ?? 0), 0)).toBe(1);

@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import type { Container } from '../../src/container.js';
 import type { WecomSandbox } from '../../src/wecom/sandbox/sandbox.js';
 import type { WecomGateway } from '../../src/wecom/client/gateway.js';
-import type { ArchiveModule } from '../../src/domain/customers/register.js';
+import type { ArchiveModule } from '../../src/container.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
 import { startTestApp } from '../helpers/app.js';
 
@@ -26,9 +26,8 @@ export async function startArchiveApp(engine: DbEngine, opts: { adminUserids?: s
     build: { sandbox: { callbackRetryDelaysMs: [100, 100, 100] } },
     startServices: opts.startServices ?? true,
   });
-  const holder = app.container as Container & { archive?: ArchiveModule };
-  if (!holder.archive || !app.container.sandbox) throw new Error('archive or sandbox not wired');
-  return { url: app.url, koa: app.koa, sandbox: app.container.sandbox, container: app.container, archive: holder.archive, wecom: app.container.wecom, close: app.close };
+  if (!app.container.sandbox) throw new Error('sandbox not wired');
+  return { url: app.url, koa: app.koa, sandbox: app.container.sandbox, container: app.container, archive: app.container.archive, wecom: app.container.wecom, close: app.close };
 }
 
 /** Everything the archive holds, as comparable JSON, for replay tests (timeline ids excluded: ordering only). */

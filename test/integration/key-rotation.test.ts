@@ -8,8 +8,7 @@ import { buildContainer, type Container } from '../../src/container.js';
 import { createApp } from '../../src/app.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { keyIdOf } from '../../src/shared/field-cipher.js';
-import { keysOf } from '../../src/domain/keys/register.js';
-import type { ArchiveModule } from '../../src/domain/customers/register.js';
+import type { ArchiveModule } from '../../src/container.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -61,7 +60,7 @@ describe.each(testEngines())('DATA_KEY rotation on %s', (engine) => {
       },
     };
   }
-  const archiveOf = (c: Container) => (c as Container & { archive: ArchiveModule }).archive;
+  const archiveOf = (c: Container) => c.archive;
   const search = async (r: Running, q: string) => (await api<{ items: { externalUserId: string }[] }>(r, 'GET', `/api/v1/customers?q=${q}`)).body.items.map((i) => i.externalUserId);
 
   beforeAll(async () => {
@@ -91,7 +90,7 @@ describe.each(testEngines())('DATA_KEY rotation on %s', (engine) => {
       expect((await api(r, 'PATCH', `/api/v1/customers/${withFreshPhone}`, { phone: phones.fresh })).status).toBe(200);
       expect(await search(r, phones.old)).toEqual([withOldPhone]);
       expect(await search(r, phones.fresh)).toEqual([withFreshPhone]);
-      const status = await keysOf(r.c).keys.status();
+      const status = await r.c.keys.keys.status();
       const phone = status.find((s) => s.table === 'customers')!;
       expect(phone.byKey).toEqual({ [keyIdOf(A)]: 1, [keyIdOf(B)]: 1 });
       expect(phone.remaining).toBe(1);
@@ -103,7 +102,7 @@ describe.each(testEngines())('DATA_KEY rotation on %s', (engine) => {
   it('keys rotate re-seals everything under B while callbacks arrive and the archive is read, without one failed read', async () => {
     const r = await boot({ DATA_KEY: B, DATA_KEY_READ_ONLY: A });
     try {
-      const keys = keysOf(r.c).keys;
+      const keys = r.c.keys.keys;
       expect((await keys.status()).reduce((n, s) => n + s.remaining, 0)).toBeGreaterThan(10);
       let rotating = true;
       const reads: number[] = [];

@@ -3,12 +3,11 @@ import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { normalizePhone } from '../../src/shared/phone.js';
-import { buildScheduling, schedulingOf } from '../../src/jobs/register-scheduling.js';
-import { privacyOf } from '../../src/domain/privacy/register.js';
+import { buildScheduling } from '../../src/container.js';
 import { KF_REDACTED_SUMMARY } from '../../src/persistence/repositories/retention.repository.js';
 import type { Db } from '../../src/persistence/db.js';
 import type { Container } from '../../src/container.js';
-import type { ArchiveModule } from '../../src/domain/customers/register.js';
+import type { ArchiveModule } from '../../src/container.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
 const DAY = 86_400_000;
@@ -174,12 +173,12 @@ describe.each(testEngines())('personal data on %s', (engine) => {
       expect(again.status).toBe(200);
       expect(again.body.totalRows).toBe(0);
       expect(Object.values(again.body.counts).every((n) => n === 0)).toBe(true);
-      expect(await privacyOf(app.container).repo.listBySubject(again.body.subjectHash)).toHaveLength(2);
+      expect(await app.container.privacy.repo.listBySubject(again.body.subjectHash)).toHaveLength(2);
     });
 
     it('stays out while WeCom still holds the old relation (an edit event, the nightly sync); a new add brings back a fresh, minimal archive', async () => {
       const c = app.container;
-      const archiveModule = (c as Container & { archive: ArchiveModule }).archive;
+      const archiveModule = c.archive;
       // The friendship is still in WeCom: an edit callback would re-read the profile, and so would the full sync.
       await c.inbox.accept(editEvent(ext, Math.floor(clock.now().getTime() / 1000) + 60));
       await c.inboxProcessor.drain();
@@ -268,7 +267,7 @@ describe.each(testEngines())('personal data on %s', (engine) => {
 
     it('a dry run counts what the real run then removes; the real run is claimed once per day across instances', async () => {
       const c = app.container;
-      const m = schedulingOf(c);
+      const m = c.scheduling;
       const other = buildScheduling(c, { instanceId: 'retention-other' });
       // The clock moved forward a day: the same rows are past their periods either way.
       clock.set(new Date(BASE + DAY));
@@ -315,7 +314,7 @@ describe.each(testEngines())('personal data on %s', (engine) => {
 
     it('works in batches smaller than the data', async () => {
       const c = app.container;
-      const small = buildScheduling(c, { instanceId: 'retention-small', settings: { retention: { ...schedulingOf(c).settings.retention, batchSize: 10 } } });
+      const small = buildScheduling(c, { instanceId: 'retention-small', settings: { retention: { ...c.scheduling.settings.retention, batchSize: 10 } } });
       clock.set(new Date(BASE));
       for (let i = 0; i < 25; i++) await c.inbox.accept({ ...editEvent(`wm-batch-${i}`, BASE / 1000 - i), Marker: `b${i}` });
       await c.db.query("UPDATE inbox_events SET status = 'done' WHERE kind LIKE '%edit_external_contact%' AND status = 'pending' AND subject_key LIKE 'customer:wm-batch-%'");

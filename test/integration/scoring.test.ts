@@ -3,7 +3,7 @@ import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays, localDate } from '../../src/shared/dates.js';
-import { buildScheduling, type SchedulingModule } from '../../src/jobs/register-scheduling.js';
+import { buildScheduling, type SchedulingModule } from '../../src/container.js';
 import type { JobCounts } from '../../src/jobs/job.types.js';
 import type { Db } from '../../src/persistence/db.js';
 import { insertCustomer, insertRelation, insertStaff } from '../fixtures/scheduling.js';

@@ -5,8 +5,8 @@ import { api, TEST_DATA_KEY, waitFor } from '../helpers/app.js';
 import { postCallback } from '../helpers/callbacks.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
 import type { Container } from '../../src/container.js';
-import type { SidebarModule } from '../../src/domain/sidebar/register.js';
-import { DEFAULT_QUICK_REPLIES_FILE } from '../../src/domain/sidebar/register.js';
+import type { SidebarModule } from '../../src/container.js';
+import { DEFAULT_QUICK_REPLIES_FILE } from '../../src/config/files.js';
 import { StaffSessionService } from '../../src/domain/auth/staff-session.service.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
@@ -23,7 +23,7 @@ describe.each(testEngines())('staff sidebar (聊天工具栏) over HTTP with the
   beforeAll(async () => {
     app = await startArchiveApp(engine);
     await app.archive.fullSync.run();
-    sidebar = (app.container as Container & { sidebar: SidebarModule }).sidebar;
+    sidebar = app.container.sidebar;
     const own = app.sandbox.store.relationsOfUser('zhangsan').find((r) => !r.isDeletedByCustomer)!;
     mine = { externalUserId: own.externalUserId, name: app.sandbox.store.customers.get(own.externalUserId)!.name };
     notMine = [...app.sandbox.store.customers.keys()].find((id) => !app.sandbox.store.findRelation('zhangsan', id))!;

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
-import { schedulingOf } from '../../src/jobs/register-scheduling.js';
 import type { Container } from '../../src/container.js';
-import type { ArchiveModule } from '../../src/domain/customers/register.js';
+import type { ArchiveModule } from '../../src/container.js';
 import { createDataSource } from '../../src/persistence/data-source.js';
 import { Db } from '../../src/persistence/db.js';
 import { StaffMessageRepository } from '../../src/persistence/repositories/staff-message.repository.js';
@@ -20,7 +19,7 @@ describe.each(testEngines())('churn alerts within the per-member message cap on 
   const clock = new FixedClock(new Date('2026-04-01T02:00:00Z'));
   beforeAll(async () => {
     app = await startTestApp(engine, { build: { clock }, overrides: { alerts: { adminUserids: ['lisi'] } } });
-    await (app.container as Container & { archive: ArchiveModule }).archive.fullSync.run();
+    await app.container.archive.fullSync.run();
   }, 60_000);
   afterAll(() => app?.close());
 
@@ -49,7 +48,7 @@ describe.each(testEngines())('churn alerts within the per-member message cap on 
     expect(received('zhangsan').length).toBeLessThan(40);
 
     // The digest job, a minute at a time, sends what waited.
-    const m = schedulingOf(c);
+    const m = c.scheduling;
     for (let minute = 0; minute < 5; minute++) {
       clock.advance(60_000);
       await m.scheduler.runNow('staff-digest');
@@ -67,8 +66,8 @@ describe.each(testEngines())('churn alerts within the per-member message cap on 
 
   it('a follow-up reminder for a member at the cap stays planned and goes out in the next minute, not dropped', async () => {
     const c = app.container;
-    const m = schedulingOf(c);
-    const archive = (c as Container & { archive: ArchiveModule }).archive;
+    const m = c.scheduling;
+    const archive = c.archive;
     // wangwu's minute is used up (by alerts, say).
     while (await archive.messenger.reserve('wangwu'));
     const ext = c.sandbox!.store.relationsOfUser('wangwu')[0].externalUserId;

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, waitFor } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
-import { schedulingOf } from '../../src/jobs/register-scheduling.js';
 import type { Container } from '../../src/container.js';
-import type { SidebarModule } from '../../src/domain/sidebar/register.js';
+import type { SidebarModule } from '../../src/container.js';
 
 /**
  * An admin changes a member's account in WeCom (修改账号, once per member): the 通讯录 callback carries NewUserID
@@ -38,13 +37,13 @@ describe.each(testEngines())('a member whose userid changes in WeCom (%s)', (eng
     const ext = withMobiles.externalUserId;
     await app.archive.notes.add(ext, { text: '改账号前的跟进', userid: 'zhangsan' }, { role: 'admin', userid: null });
     const now = new Date();
-    await schedulingOf(c).ledger.plan({
+    await c.scheduling.ledger.plan({
       source: 'care:rename-test', kind: 'care', externalUserId: ext, occasion: 'birthday:rename', channel: 'mass_task', priority: 1, senderUserid: 'zhangsan',
       text: '生日快乐', attachments: [], localDate: '2026-04-01', notBefore: new Date(now.getTime() + 86_400_000), expiresAt: new Date(now.getTime() + 2 * 86_400_000),
     });
 
     // zhangsan has the sidebar open (a session signed for the old userid).
-    const session = (c as Container & { sidebar: SidebarModule }).sidebar.sessions.issue('zhangsan').token;
+    const session = c.sidebar.sessions.issue('zhangsan').token;
     const me = () => fetch(`${app.url}/sidebar/api/me`, { headers: { cookie: `wo_sidebar=${session}`, 'x-requested-with': 'XMLHttpRequest' } });
     expect((await me()).status).toBe(200);
 

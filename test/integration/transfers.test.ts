@@ -3,8 +3,8 @@ import { api, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { insertStaff } from '../fixtures/scheduling.js';
 import { FixedClock } from '../../src/shared/clock.js';
-import { schedulingOf, type SchedulingModule } from '../../src/jobs/register-scheduling.js';
-import type { ArchiveModule } from '../../src/domain/customers/register.js';
+import { type SchedulingModule } from '../../src/container.js';
+import type { ArchiveModule } from '../../src/container.js';
 import type { Container } from '../../src/container.js';
 
 interface TimelineItem {
@@ -72,7 +72,7 @@ describe.each(testEngines())('customer transfers (客户继承) over HTTP and th
 
   beforeAll(async () => {
     app = await startTestApp(engine, { build: { clock } });
-    m = schedulingOf(app.container);
+    m = app.container.scheduling;
     for (const [userid, name] of [['zhangsan', '张三'], ['lisi', '李四'], ['wangwu', '王五'], ['zhaoliu', '赵六']]) await insertStaff(app.container.db, userid, name);
     // Only the inbox workers: the scheduler's jobs run when a test says so.
     await app.container.services.find((s) => s.name === 'inbox-workers')!.start();
@@ -282,7 +282,7 @@ describe.each(testEngines())('customer transfers (客户继承) over HTTP and th
     await control('config', { callbackUrl: null });
     try {
       await control('transfers/complete', { externalUserId: c5 });
-      const archive = (app.container as Container & { archive: ArchiveModule }).archive;
+      const archive = app.container.archive;
       await archive.fullSync.run();
       // The sync sees zhaoliu no longer follows c5; an open transfer explains it, so it is not a staff-side delete.
       expect(statusOf(await archiveOf(c5))).toMatchObject({ zhaoliu: 'active', lisi: 'active' });

@@ -33,7 +33,7 @@ export class BroadcastService {
     private readonly repo: BroadcastRepository,
     private readonly deliveries: DeliveryRepository,
     private readonly batches: DeliveryBatchRepository,
-    private readonly wecom: () => WecomGateway,
+    private readonly wecom: WecomGateway,
     private readonly engine: DbEngine,
     private readonly clock: Clock,
     private readonly tz: string,
@@ -146,7 +146,7 @@ export class BroadcastService {
           out.confirmedTasks += 1;
           continue;
         }
-        await this.wecom()
+        await this.wecom
           .cancelGroupMsgSend(batch.msgId)
           .catch((err: unknown) => {
             if (!(err instanceof WecomApiError && err.errcode === ERR_ALREADY_CANCELLED)) throw err;
@@ -165,7 +165,7 @@ export class BroadcastService {
   /** Whether the sender already sent the task (task status non-zero, docs/wecom-protocol.md §Mass message results). */
   private async isConfirmed(msgId: string, sender: string): Promise<boolean> {
     try {
-      const task = (await this.wecom().getGroupMsgTask(msgId)).find((t) => t.userId === sender);
+      const task = (await this.wecom.getGroupMsgTask(msgId)).find((t) => t.userId === sender);
       return !!task && task.status !== 0;
     } catch (err) {
       if (err instanceof WecomApiError && err.errcode === ERR_DISPATCHING) return false;

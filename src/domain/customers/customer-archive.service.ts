@@ -6,6 +6,9 @@ import type { ExternalContact, ExternalContactDetail, FollowInfo, WecomGateway }
 import type { Clock } from '../../shared/clock.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
 
+/** Port: when each customer's personal data was last erased (epoch ms), for those erased at all. */
+export type ErasureCheck = (externalUserIds: string[]) => Promise<Map<string, number>>;
+
 /** What changed on one relation when WeCom's view was written. */
 export interface RelationChange {
   userid: string;
@@ -33,19 +36,14 @@ export class CustomerArchiveService {
     private readonly library: TagLibraryService,
     private readonly wecom: WecomGateway,
     private readonly clock: Clock,
+    /**
+     * When each of these customers' personal data was last erased (epoch ms), from the privacy feature. WeCom still
+     * holds an erased customer's relation (the friendship is theirs), so without this the nightly sync or an edit
+     * event would read the profile straight back in; only a relation added after the erasure (a new add) brings the
+     * customer back (PIPL art. 47).
+     */
+    private readonly erasedAt: ErasureCheck = async () => new Map(),
   ) {}
-
-  /** When each of these customers' personal data was last erased (epoch ms); set by the privacy module. */
-  private erasedAt: (externalUserIds: string[]) => Promise<Map<string, number>> = async () => new Map();
-
-  /**
-   * Let the privacy module say who was erased. WeCom still holds an erased customer's relation (the friendship is
-   * theirs), so without this the nightly sync or an edit event would read the profile straight back in; only a
-   * relation added after the erasure (a new add) brings the customer back (PIPL art. 47).
-   */
-  setErasureCheck(check: (externalUserIds: string[]) => Promise<Map<string, number>>): void {
-    this.erasedAt = check;
-  }
 
   /** Read the customer from WeCom (externalcontact/get, every follower page). */
   fetch(externalUserId: string): Promise<ExternalContactDetail> {

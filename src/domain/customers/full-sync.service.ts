@@ -10,6 +10,8 @@ import type { CustomerArchiveService } from './customer-archive.service.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
 import type { StaffService } from './staff.service.js';
 
+/** Port: which of these (staff, customer) relations an open transfer is moving, as keys `userid|externalUserId`. */
+export type PendingTransferCheck = (relations: { userid: string; externalUserId: string }[]) => Promise<Set<string>>;
 /**
  * batch/get_by_user takes ≤ 100 userids and returns ≤ 100 pairs per page
  * (docs/wecom-protocol.md §Batch customer details).
@@ -52,6 +54,13 @@ export class FullSyncService {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly requiredTags: () => Promise<string[]> = async () => [],
+    /**
+     * From the transfers feature (客户继承): relations that an open transfer is handing over. WeCom drops the
+     * handover's relation when the takeover happens, possibly before the bot hears of it (callbacks held up, the job
+     * not run yet); such a relation is left for the transfer to close as `transferred`, not marked deleted by the
+     * staff member (docs/wecom-protocol.md §Customer transfers).
+     */
+    private readonly pendingTransfers: PendingTransferCheck = async () => new Set(),
   ) {}
 
   /** Run (or resume) a full sync to completion. */
@@ -110,19 +119,6 @@ export class FullSyncService {
 
   private save(id: string, p: SyncProgress): Promise<void> {
     return this.runs.saveProgress(id, p, this.clock.now().getTime());
-  }
-
-  /** Which (staff, customer) relations an open transfer is moving; see setPendingTransferCheck. */
-  private pendingTransfers: (relations: { userid: string; externalUserId: string }[]) => Promise<Set<string>> = async () => new Set();
-
-  /**
-   * Set by the transfers feature (客户继承): relations that an open transfer is handing over. WeCom drops the
-   * handover's relation when the takeover happens, possibly before the bot hears of it (callbacks held up, the job
-   * not run yet); such a relation is left for the transfer to close as `transferred`, not marked deleted by the staff
-   * member (docs/wecom-protocol.md §Customer transfers). Returns keys `userid|externalUserId`.
-   */
-  setPendingTransferCheck(check: (relations: { userid: string; externalUserId: string }[]) => Promise<Set<string>>): void {
-    this.pendingTransfers = check;
   }
 
   /**

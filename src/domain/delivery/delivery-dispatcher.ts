@@ -62,7 +62,7 @@ export class DeliveryDispatcher {
   constructor(
     private readonly repo: DeliveryRepository,
     private readonly batches: DeliveryBatchRepository,
-    private readonly wecom: () => WecomGateway,
+    private readonly wecom: WecomGateway,
     private readonly facts: SendTimeFacts,
     private readonly settings: DispatchSettings,
     private readonly instanceId: string,
@@ -116,7 +116,7 @@ export class DeliveryDispatcher {
       // member at their message cap simply does not get this one.
       try {
         if (!(await this.appMessageBudget(sender))) continue;
-        await this.wecom().sendAppMessage({
+        await this.wecom.sendAppMessage({
           toUsers: [sender],
           content: { msgtype: 'text', content: massTaskReminder(waiting) },
           enableDuplicateCheck: true,
@@ -147,7 +147,7 @@ export class DeliveryDispatcher {
       if (!opened) continue;
       const { batch, deliveries } = opened;
       try {
-        const res = await this.wecom().addMsgTemplate({
+        const res = await this.wecom.addMsgTemplate({
           chatType: 'single',
           sender: head.senderUserid!,
           externalUserIds: deliveries.map((d) => d.externalUserId),
@@ -200,7 +200,7 @@ export class DeliveryDispatcher {
     if (!opened) return;
     try {
       // A caller-chosen msgid derived from the row makes a re-send after a crash the same message.
-      const res = await this.wecom().kfSendMsg({ toUser: conv.kfUserId, openKfId: conv.openKfId, msgId: `wo-delivery-${d.id}`, content: { msgtype: 'text', content: d.text } });
+      const res = await this.wecom.kfSendMsg({ toUser: conv.kfUserId, openKfId: conv.openKfId, msgId: `wo-delivery-${d.id}`, content: { msgtype: 'text', content: d.text } });
       await this.batches.markBatchSent(opened.batch.id, res.msgId, now);
       counts.kfSent += 1;
     } catch (err) {
@@ -209,7 +209,7 @@ export class DeliveryDispatcher {
   }
 
   private async sendAppText(userid: string, content: string): Promise<string | null> {
-    const res = await this.wecom().sendAppMessage({
+    const res = await this.wecom.sendAppMessage({
       toUsers: [userid],
       content: { msgtype: 'text', content },
       enableDuplicateCheck: true,
@@ -260,7 +260,7 @@ export class DeliveryDispatcher {
           const conv = d ? await this.facts.kfConversation(d.externalUserId, new Date(now.getTime() - KF_WINDOW_MS)) : null;
           if (!d || !conv) await this.batches.failBatch(batch.id, SkipReason.KfWindowClosed, now);
           else {
-            const res = await this.wecom().kfSendMsg({ toUser: conv.kfUserId, openKfId: conv.openKfId, msgId: `wo-delivery-${d.id}`, content: { msgtype: 'text', content: d.text } });
+            const res = await this.wecom.kfSendMsg({ toUser: conv.kfUserId, openKfId: conv.openKfId, msgId: `wo-delivery-${d.id}`, content: { msgtype: 'text', content: d.text } });
             await this.batches.markBatchSent(batch.id, res.msgId, now);
           }
         }
@@ -282,11 +282,11 @@ export class DeliveryDispatcher {
     const end = new Date(Math.min(now.getTime(), batch.createdAt.getTime() + 86_400_000));
     let cursor: string | undefined;
     do {
-      const page = await this.wecom().getGroupMsgListV2({ chatType: 'single', startTime: start, endTime: end, filterType: 0, limit: 100, cursor });
+      const page = await this.wecom.getGroupMsgListV2({ chatType: 'single', startTime: start, endTime: end, filterType: 0, limit: 100, cursor });
       for (const msg of page.items) {
         if ((msg.text ?? '') !== batch.text || msg.createdAt.getTime() < start.getTime()) continue;
         if (await this.batches.isMsgIdKnown(msg.msgId)) continue;
-        const results = await this.wecom().getGroupMsgSendResult(msg.msgId, batch.senderUserid ?? undefined);
+        const results = await this.wecom.getGroupMsgSendResult(msg.msgId, batch.senderUserid ?? undefined);
         const theirs = results.map((r) => r.externalUserId).filter((id): id is string => !!id);
         if (theirs.length === 0 || !theirs.every((id) => mine.has(id))) continue;
         const accepted = new Set(theirs);

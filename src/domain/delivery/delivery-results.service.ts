@@ -31,7 +31,7 @@ export class DeliveryResultsService {
   constructor(
     private readonly repo: DeliveryRepository,
     private readonly batches: DeliveryBatchRepository,
-    private readonly wecom: () => WecomGateway,
+    private readonly wecom: WecomGateway,
     private readonly settings: { resultPollMinutes: number; taskExpiryDays: number },
     private readonly log: Logger,
   ) {}
@@ -44,14 +44,14 @@ export class DeliveryResultsService {
       if (!batch.msgId || !batch.senderUserid) continue;
       counts.polled += 1;
       try {
-        const tasks = await this.wecom().getGroupMsgTask(batch.msgId);
+        const tasks = await this.wecom.getGroupMsgTask(batch.msgId);
         const task = tasks.find((t) => t.userId === batch.senderUserid);
         // Task status 0 = not sent yet; any non-zero is sent (the doc says 2, its sample 1;
         // docs/wecom-protocol.md §Mass message results).
         if (!task || task.status === 0) {
           const age = now.getTime() - (batch.submittedAt ?? batch.createdAt).getTime();
           if (age >= this.settings.taskExpiryDays * 86_400_000) {
-            await this.wecom().cancelGroupMsgSend(batch.msgId).catch((err) => this.log.warn({ err: toError(err), batchId: batch.id }, 'cancel failed'));
+            await this.wecom.cancelGroupMsgSend(batch.msgId).catch((err) => this.log.warn({ err: toError(err), batchId: batch.id }, 'cancel failed'));
             counts.expired += await this.repo.expireBatch(batch.id, 'not_confirmed: 成员未确认发送 / the staff member never sent the task', now);
             await this.batches.updateBatchPoll(batch.id, null, now);
           } else {
@@ -60,7 +60,7 @@ export class DeliveryResultsService {
           }
           continue;
         }
-        const results = await this.wecom().getGroupMsgSendResult(batch.msgId, batch.senderUserid);
+        const results = await this.wecom.getGroupMsgSendResult(batch.msgId, batch.senderUserid);
         const mapped = results
           .filter((r) => r.externalUserId)
           .map((r) => ({ externalUserId: r.externalUserId!, status: r.status, sentAt: r.sentAt }));

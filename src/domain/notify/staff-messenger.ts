@@ -33,7 +33,7 @@ const DIGEST_LINES_MAX = 50;
 export class StaffMessenger {
   constructor(
     private readonly repo: StaffMessageRepository,
-    private readonly wecom: () => Pick<WecomGateway, 'sendAppMessage'>,
+    private readonly wecom: Pick<WecomGateway, 'sendAppMessage'>,
     private readonly clock: Clock,
     private readonly log: Logger,
     /** The time zone digest lines show their time in (APP_TIMEZONE). */
@@ -51,7 +51,7 @@ export class StaffMessenger {
     const deferred: string[] = [];
     for (const userid of new Set(recipients)) ((await this.repo.reserve(userid, now, this.caps)) ? sent : deferred).push(userid);
     // The send first: if it fails, the caller's retry runs all of this again, and no digest line is queued twice.
-    if (sent.length > 0) await this.wecom().sendAppMessage({ toUsers: sent, content: { msgtype: 'text', content: text } });
+    if (sent.length > 0) await this.wecom.sendAppMessage({ toUsers: sent, content: { msgtype: 'text', content: text } });
     if (deferred.length > 0) {
       await this.repo.addDigestLines(deferred.map((userid) => ({ userid, kind: opts.kind, line: opts.digestLine, externalUserId: opts.externalUserId })), now);
       this.log.info({ kind: opts.kind, deferred: deferred.length }, 'members over their app message cap; the alert waits for their digest');
@@ -77,7 +77,7 @@ export class StaffMessenger {
       const waiting = await this.repo.waitingFor(userid, DIGEST_LINES_MAX);
       if (waiting.length === 0 || !(await this.repo.reserve(userid, now, this.caps))) continue;
       const { text, taken } = composeDigest(waiting, this.tz);
-      const res = await this.wecom().sendAppMessage({
+      const res = await this.wecom.sendAppMessage({
         toUsers: [userid],
         content: { msgtype: 'text', content: text },
         enableDuplicateCheck: true,

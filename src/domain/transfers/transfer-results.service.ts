@@ -32,7 +32,7 @@ export interface TransferPollCounts {
 export class TransferResultsService {
   constructor(
     private readonly transfers: TransferRepository,
-    private readonly wecom: () => WecomGateway,
+    private readonly wecom: WecomGateway,
     private readonly settlement: TransferSettlement,
     private readonly log: Logger,
   ) {}
@@ -45,7 +45,7 @@ export class TransferResultsService {
       counts.pairs++;
       let results: TransferResult[];
       try {
-        results = await this.wecom().getTransferResults(pair.kind, pair.handoverUserid, pair.takeoverUserid);
+        results = await this.wecom.getTransferResults(pair.kind, pair.handoverUserid, pair.takeoverUserid);
       } catch (err) {
         // One pair's failure (a member who left the app's visible range, a network blip) never stops the others.
         if (!(err instanceof WecomApiError || err instanceof WecomTransportError)) throw err;

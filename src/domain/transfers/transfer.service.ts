@@ -69,7 +69,7 @@ export type AudienceResolver = (audience: string) => Promise<{ sql: string; para
 export class TransferService {
   constructor(
     private readonly transfers: TransferRepository,
-    private readonly wecom: () => WecomGateway,
+    private readonly wecom: WecomGateway,
     private readonly audienceWhere: AudienceResolver,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -148,7 +148,7 @@ export class TransferService {
     let isTruncated = false;
     const seen = new Set<string>();
     do {
-      const page = await this.wecom().getUnassignedList({ cursor, pageSize: 1000 });
+      const page = await this.wecom.getUnassignedList({ cursor, pageSize: 1000 });
       all.push(...page.items);
       cursor = page.nextCursor;
       // A cursor WeCom repeats would loop for ever; the list so far is what there is.
@@ -179,7 +179,7 @@ export class TransferService {
     const now = this.clock.now();
     let answers: Map<string, number>;
     try {
-      const res = await this.wecom().transferCustomers({
+      const res = await this.wecom.transferCustomers({
         kind: input.kind,
         handoverUserId: input.handover,
         takeoverUserId: input.takeover,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
 import { FixedClock } from '../../../src/shared/clock.js';
-import { buildScheduling, schedulingOf, type SchedulingModule } from '../../../src/jobs/register-scheduling.js';
+import { buildScheduling, type SchedulingModule } from '../../../src/container.js';
 import { addSandboxCustomer, ledgerOf } from '../../fixtures/scheduling.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
@@ -15,7 +15,7 @@ describe.each(testEngines())('care job on %s', (engine) => {
 
   beforeAll(async () => {
     app = await startTestApp(engine, { build: { clock } });
-    m = schedulingOf(app.container);
+    m = app.container.scheduling;
   });
   afterAll(() => app?.close());
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
 import { FixedClock } from '../../../src/shared/clock.js';
-import { schedulingOf, type SchedulingModule } from '../../../src/jobs/register-scheduling.js';
+import { type SchedulingModule } from '../../../src/container.js';
 import { birthdayDateInYear, holidaysOn } from '../../../src/domain/care/occasions.js';
 import { addDays } from '../../../src/shared/dates.js';
 import { addSandboxCustomer, ledgerOf } from '../../fixtures/scheduling.js';
@@ -19,7 +19,7 @@ describe.each(testEngines())('care occasions through the planner on %s', (engine
 
   beforeAll(async () => {
     app = await startTestApp(engine, { build: { clock } });
-    m = schedulingOf(app.container);
+    m = app.container.scheduling;
   });
   afterAll(() => app?.close());
 

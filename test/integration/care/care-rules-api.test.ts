@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
 import { FixedClock } from '../../../src/shared/clock.js';
-import { schedulingOf } from '../../../src/jobs/register-scheduling.js';
 import { addSandboxCustomer, ledgerOf } from '../../fixtures/scheduling.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
@@ -48,7 +47,7 @@ describe.each(testEngines())('care rules, follow-ups, win-back and the ledger AP
     clock.set(sh('2026-08-03T09:00:00'));
     const id = await addSandboxCustomer(app.container, 'wangwu', { name: '新客', firstAddedAt: sh('2026-07-31T15:00:00') });
     app.container.sandbox!.clearCalls();
-    await schedulingOf(app.container).scheduler.runNow('care');
+    await app.container.scheduling.scheduler.runNow('care');
     const [row] = await ledgerOf(app.container.db, id);
     expect(row).toMatchObject({ occasion: 'followup:3d', status: 'sent' });
     const sent = app.container.sandbox!.calls('message/send').filter((c) => (c.params as { touser?: string }).touser === 'wangwu');
@@ -70,7 +69,7 @@ describe.each(testEngines())('care rules, follow-ups, win-back and the ledger AP
   });
 
   it('win-back: a dormant customer is enrolled, messaged on day 0 and 7, leaves as reactivated, and stats show it', async () => {
-    const m = schedulingOf(app.container);
+    const m = app.container.scheduling;
     const rules = (await api(app, 'GET', '/api/v1/care-rules')).body.items as { id: string; name: string }[];
     const winback = rules.find((r) => r.name === '沉睡客户唤醒')!;
     expect((await api(app, 'PATCH', `/api/v1/care-rules/${winback.id}`, { enabled: true })).status).toBe(200);

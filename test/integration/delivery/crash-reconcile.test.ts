@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
 import { FixedClock } from '../../../src/shared/clock.js';
-import { schedulingOf } from '../../../src/jobs/register-scheduling.js';
 import type { WecomGateway } from '../../../src/wecom/client/gateway.js';
 import { addSandboxCustomer, ledgerOf } from '../../fixtures/scheduling.js';
 
@@ -18,33 +17,33 @@ describe.each(testEngines())('crash between submit and record on %s', (engine) =
   const clock = new FixedClock(sh('2026-07-01T09:00:00'));
   const tasks = () => app.container.sandbox!.calls('externalcontact/add_msg_template');
 
-  /** Swap the container's gateway for one whose addMsgTemplate crashes before (or after) reaching WeCom. */
+  /** When set, the gateway's addMsgTemplate crashes before (or after) reaching WeCom, as a killed process would. */
+  let crash: 'before' | 'after' | null = null;
   function crashing(when: 'before' | 'after'): () => void {
-    const c = app.container as { wecom: WecomGateway };
-    const real = c.wecom;
-    c.wecom = new Proxy(real, {
+    crash = when;
+    return () => void (crash = null);
+  }
+  const crashingGateway = (real: WecomGateway): WecomGateway =>
+    new Proxy(real, {
       get(target, prop) {
-        if (prop !== 'addMsgTemplate') {
-          const v: unknown = Reflect.get(target, prop, target);
-          return typeof v === 'function' ? v.bind(target) : v;
-        }
+        const v: unknown = Reflect.get(target, prop, target);
+        if (prop !== 'addMsgTemplate') return typeof v === 'function' ? v.bind(target) : v;
         return async (input: Parameters<WecomGateway['addMsgTemplate']>[0]) => {
-          if (when === 'after') await real.addMsgTemplate(input);
+          if (crash === null) return real.addMsgTemplate(input);
+          if (crash === 'after') await real.addMsgTemplate(input);
           throw new Error('process killed');
         };
       },
     });
-    return () => void (c.wecom = real);
-  }
 
   beforeAll(async () => {
-    app = await startTestApp(engine, { build: { clock } });
+    app = await startTestApp(engine, { build: { clock, wecom: crashingGateway } });
   });
   afterAll(() => app?.close());
 
   it('a task WeCom created before the crash is adopted on restart, never sent twice', async () => {
     clock.set(sh('2026-07-01T09:00:00'));
-    const m = schedulingOf(app.container);
+    const m = app.container.scheduling;
     const id = await addSandboxCustomer(app.container, 'zhangsan', { name: '崩溃后', birthday: { calendar: 'solar', month: 7, day: 1 } });
     app.container.sandbox!.clearCalls();
     const restore = crashing('after');
@@ -76,7 +75,7 @@ describe.each(testEngines())('crash between submit and record on %s', (engine) =
 
   it('a call that never reached WeCom is re-planned and sent exactly once', async () => {
     clock.set(sh('2026-07-02T09:00:00'));
-    const m = schedulingOf(app.container);
+    const m = app.container.scheduling;
     const id = await addSandboxCustomer(app.container, 'lisi', { name: '未送达', birthday: { calendar: 'solar', month: 7, day: 2 } });
     app.container.sandbox!.clearCalls();
     const restore = crashing('before');

@@ -5,7 +5,6 @@ import { testEngines } from '../../helpers/databases.js';
 import { buildContainer, type Container } from '../../../src/container.js';
 import { FixedClock, systemClock } from '../../../src/shared/clock.js';
 import { silentLogger } from '../../../src/shared/logger.js';
-import { schedulingOf } from '../../../src/jobs/register-scheduling.js';
 import { JobRegistry } from '../../../src/jobs/job-registry.js';
 import { Scheduler } from '../../../src/jobs/scheduler.js';
 import { JobRunRepository } from '../../../src/persistence/repositories/job-run.repository.js';
@@ -46,7 +45,7 @@ describe.each(testEngines())('scheduler across instances on %s', (engine) => {
     a.container.sandbox!.clearCalls();
     const slot = sh('2026-03-15T09:00:00');
     setBoth(slot);
-    const outcomes = await Promise.all([schedulingOf(a.container).scheduler.fire('care', slot), schedulingOf(b).scheduler.fire('care', slot)]);
+    const outcomes = await Promise.all([a.container.scheduling.scheduler.fire('care', slot), b.scheduling.scheduler.fire('care', slot)]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['done', 'skipped']);
     expect(await careRuns('2026-03-15')).toBe(1);
     expect(tasks()).toHaveLength(1);
@@ -56,11 +55,11 @@ describe.each(testEngines())('scheduler across instances on %s', (engine) => {
   it('an instance whose clock runs late fires the same slot after the first finished, and does not run it again', async () => {
     const slot = sh('2026-03-16T09:00:00');
     setBoth(slot, 500);
-    expect((await schedulingOf(a.container).scheduler.fire('care', slot)).status).toBe('done');
+    expect((await a.container.scheduling.scheduler.fire('care', slot)).status).toBe('done');
     clockB.set(new Date(slot.getTime() + 100));
     // The claim row was kept (never released on completion), so the skewed fire loses
     // (docs/reliability.md §Scheduler claims across instances).
-    expect((await schedulingOf(b).scheduler.fire('care', slot)).status).toBe('skipped');
+    expect((await b.scheduling.scheduler.fire('care', slot)).status).toBe('skipped');
     expect(await careRuns('2026-03-16')).toBe(1);
   });
 
@@ -68,16 +67,16 @@ describe.each(testEngines())('scheduler across instances on %s', (engine) => {
     const id = await addSandboxCustomer(a.container, 'lisi', { name: '停机', birthday: { calendar: 'solar', month: 3, day: 17 } });
     a.container.sandbox!.clearCalls();
     setBoth(sh('2026-03-17T08:59:00'));
-    expect(await schedulingOf(a.container).scheduler.catchUp()).toEqual([]);
+    expect(await a.container.scheduling.scheduler.catchUp()).toEqual([]);
     setBoth(sh('2026-03-17T10:30:00'));
-    const [ra, rb] = await Promise.all([schedulingOf(a.container).scheduler.catchUp(), schedulingOf(b).scheduler.catchUp()]);
+    const [ra, rb] = await Promise.all([a.container.scheduling.scheduler.catchUp(), b.scheduling.scheduler.catchUp()]);
     const care = [...ra, ...rb].filter((o) => o.job === 'care');
     expect(care).toHaveLength(1);
     expect(care[0].status).toBe('done');
     expect(care[0].run?.trigger).toBe('catch-up');
     // A restart later the same day, or a belated 09:00 fire, finds the day's run.
-    expect((await schedulingOf(b).scheduler.catchUp()).filter((o) => o.job === 'care')).toEqual([]);
-    expect((await schedulingOf(a.container).scheduler.fire('care', sh('2026-03-17T09:00:00'))).status).toBe('skipped');
+    expect((await b.scheduling.scheduler.catchUp()).filter((o) => o.job === 'care')).toEqual([]);
+    expect((await a.container.scheduling.scheduler.fire('care', sh('2026-03-17T09:00:00'))).status).toBe('skipped');
     expect(await careRuns('2026-03-17')).toBe(1);
     expect(tasks()).toHaveLength(1);
     expect((await ledgerOf(a.container.db, id))[0].status).toBe('submitted');
@@ -85,7 +84,7 @@ describe.each(testEngines())('scheduler across instances on %s', (engine) => {
 
   it('job list shows every contract job with its schedule, next run and last run', async () => {
     setBoth(sh('2026-03-17T10:31:00'));
-    const jobs = await schedulingOf(a.container).scheduler.list();
+    const jobs = await a.container.scheduling.scheduler.list();
     // The contract's six, then `retention` (personal-data purge), `staff-digest` (alerts that waited for the per-member
     // message cap) and `transfers` (客户继承 results), extensions listed in the README.
     expect(jobs.map((j) => j.name)).toEqual(['care', 'winback', 'scoring', 'broadcasts', 'delivery-results', 'sync', 'retention', 'staff-digest', 'transfers']);

@@ -13,7 +13,7 @@ import {
   type CustomerFacts,
 } from '../../../src/domain/audiences/index.js';
 import { customerFacts } from '../../../src/domain/customers/customer-facts.js';
-import type { ArchiveModule } from '../../../src/domain/customers/register.js';
+import type { ArchiveModule } from '../../../src/container.js';
 import { FixedClock } from '../../../src/shared/clock.js';
 import { addDays, zonedTimeToUtc } from '../../../src/shared/dates.js';
 

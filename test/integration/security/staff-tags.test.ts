@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../../helpers/databases.js';
 import { api, startTestApp } from '../../helpers/app.js';
 import type { Container } from '../../../src/container.js';
-import type { ArchiveModule } from '../../../src/domain/customers/register.js';
+import type { ArchiveModule } from '../../../src/container.js';
 import type { WecomSandbox } from '../../../src/wecom/sandbox/sandbox.js';
 import type { DbEngine } from '../../../src/persistence/data-source.js';
 import { CookieJar } from '../../helpers/cookie-jar.js';
@@ -23,7 +23,7 @@ async function startArchiveApp(engine: DbEngine, opts: { env?: NodeJS.ProcessEnv
     build: { sandbox: { callbackRetryDelaysMs: [100, 100, 100] } },
     startServices: true,
   });
-  const archive = (app.container as Container & { archive?: ArchiveModule }).archive;
+  const archive = app.container.archive;
   if (!archive || !app.container.sandbox) throw new Error('archive or sandbox not wired');
   return { url: app.url, container: app.container, sandbox: app.container.sandbox, archive, close: app.close };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { retentionSettingsSchema } from '../../../../src/domain/privacy/retention-settings.js';
 import { careSettingsSchema } from '../../../../src/domain/care/care-settings.js';
-import { customersCommand } from '../../../../src/domain/privacy/privacy.cli.js';
+import { customersCommand } from '../../../../src/cli/customers.cli.js';
 import type { ErasureResult, ErasureService } from '../../../../src/domain/privacy/erasure.service.js';
 
 function sink() {

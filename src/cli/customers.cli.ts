@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { ErasureService } from './erasure.service.js';
+import type { ErasureService } from '../domain/privacy/erasure.service.js';
 
 const USAGE = `用法 / usage:
   wecom-ops customers erase <externalUserId> [--yes] [--json]

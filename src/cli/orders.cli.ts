@@ -2,8 +2,8 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AppError } from '../../shared/errors.js';
-import { MAX_CSV_BYTES, MAX_IMPORT_ROWS, type OrderImportReport, type OrderService } from './order.service.js';
+import { AppError } from '../shared/errors.js';
+import { MAX_CSV_BYTES, MAX_IMPORT_ROWS, type OrderImportReport, type OrderService } from '../domain/orders/order.service.js';
 
 const USAGE = `用法 / usage:
   wecom-ops orders import <file.csv|file.json> [--json]

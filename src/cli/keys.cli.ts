@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
-import type { FieldCipher } from '../../shared/field-cipher.js';
-import type { DataKeysService } from './data-keys.service.js';
+import type { FieldCipher } from '../shared/field-cipher.js';
+import type { DataKeysService } from '../domain/keys/data-keys.service.js';
 
 export const KEYS_USAGE = `用法 / usage:
   wecom-ops keys new                      print a new random DATA_KEY (base64 of 32 bytes)

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { Container } from '../container.js';
+import type { Scheduler } from '../jobs/scheduler.js';
 import { localDate, localParts } from '../shared/dates.js';
-import { schedulingOf } from './register-scheduling.js';
 
 const USAGE = `用法 / usage:
   wecom-ops job list [--json]
@@ -18,14 +17,13 @@ function local(d: Date | null, tz: string): string {
  * `wecom-ops job list|run` (CONTRACT "Setup and commands"). Returns the process exit code: 0 done or nothing to
  * do, 1 the run failed, 2 bad usage.
  */
-export async function jobCommand(sub: string | undefined, args: string[], c: Container, out: NodeJS.WritableStream): Promise<number> {
+export async function jobCommand(sub: string | undefined, args: string[], m: { scheduler: Scheduler; tz: string }, out: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { at: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
     allowPositionals: true,
   });
-  const m = schedulingOf(c);
-  const tz = c.config.appTimezone;
+  const { tz } = m;
   if (sub === 'list') {
     const jobs = await m.scheduler.list();
     if (values.json) {

@@ -1,0 +1,7 @@
+import { resolve } from 'node:path';
+
+/** Default keyword tag rules, seeded into an empty `tag_rules` table. */
+export const DEFAULT_TAG_RULES_FILE = resolve('config/tag-rules.json');
+
+/** Default quick replies, seeded into an empty `quick_replies` table. */
+export const DEFAULT_QUICK_REPLIES_FILE = resolve('config/quick-replies.json');

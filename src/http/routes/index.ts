@@ -1,0 +1,190 @@
+import type Router from '@koa/router';
+import type { Middleware } from 'koa';
+import type { DataSource } from 'typeorm';
+import type { AppConfig } from '../../config/schema.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Metrics } from '../../shared/metrics.js';
+import type { Db } from '../../persistence/db.js';
+import type { InboxRepository } from '../../persistence/repositories/inbox.repository.js';
+import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
+import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
+import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
+import type { InboxService } from '../../domain/inbox/inbox.service.js';
+import { InboxBacklog } from '../../domain/inbox/inbox-backlog.js';
+import type { CustomerService } from '../../domain/customers/customer.service.js';
+import type { NoteService } from '../../domain/customers/note.service.js';
+import type { StaffService } from '../../domain/customers/staff.service.js';
+import type { OrderService } from '../../domain/orders/order.service.js';
+import type { ChannelService } from '../../domain/channels/channel.service.js';
+import type { TagLibraryService } from '../../domain/tags/tag-library.service.js';
+import type { TagRuleService } from '../../domain/tags/tag-rule.service.js';
+import type { StaffAccessService } from '../../domain/auth/staff-access.service.js';
+import type { StaffSessionService } from '../../domain/auth/staff-session.service.js';
+import type { CareRuleService } from '../../domain/care/care-rule.service.js';
+import type { WinbackService } from '../../domain/campaigns/winback.service.js';
+import type { BroadcastService } from '../../domain/broadcasts/broadcast.service.js';
+import type { QuickReplyService } from '../../domain/quick-replies/quick-reply.service.js';
+import type { JssdkConfigService } from '../../domain/sidebar/jssdk-config.service.js';
+import type { ErasureService } from '../../domain/privacy/erasure.service.js';
+import type { TransferService } from '../../domain/transfers/transfer.service.js';
+import type { WecomSandbox } from '../../wecom/sandbox/sandbox.js';
+import { SANDBOX_CORP } from '../../wecom/sandbox-identity.js';
+import { SelfOrigin } from '../origin.js';
+import { callbackRouter } from './callback.router.js';
+import { healthRouter } from './health.router.js';
+import { eventsRouter } from './events.router.js';
+import { webRouter } from './web.router.js';
+import { sidebarRouter } from './sidebar.router.js';
+import { sidebarApiRouter } from './sidebar-api.router.js';
+import { customersRouter } from './customers.router.js';
+import { audiencesRouter } from './audiences.router.js';
+import { channelsRouter } from './channels.router.js';
+import { tagsRouter } from './tags.router.js';
+import { tagRulesRouter } from './tag-rules.router.js';
+import { notesRouter } from './notes.router.js';
+import { ordersRouter } from './orders.router.js';
+import { staffRouter } from './staff.router.js';
+import { deliveriesRouter } from './deliveries.router.js';
+import { careRulesRouter } from './care-rules.router.js';
+import { broadcastsRouter } from './broadcasts.router.js';
+import { quickRepliesRouter } from './quick-replies.router.js';
+import { erasureRouter } from './erasure.router.js';
+import { transfersRouter } from './transfers.router.js';
+
+/** WeCom's OAuth2 authorize page for web apps (docs/wecom-protocol.md §Staff sign-in for web pages). */
+export const WECOM_OAUTH_AUTHORIZE_URL = 'https://open.weixin.qq.com/connect/oauth2/authorize';
+
+/** The services the routes call, handed over by the composition root. */
+export interface RouteDeps {
+  config: AppConfig;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  dataSource: DataSource;
+  db: Db;
+  repos: { inbox: InboxRepository; deliveries: DeliveryRepository; tags: TagRepository; staff: StaffRepository };
+  sandbox: Pick<WecomSandbox, 'router'> | null;
+  inbox: InboxService;
+  archive: {
+    customers: CustomerService;
+    channels: ChannelService;
+    library: TagLibraryService;
+    tagRules: TagRuleService;
+    notes: NoteService;
+    orders: OrderService;
+    staff: StaffService;
+    access: StaffAccessService;
+  };
+  privacy: { erasure: ErasureService };
+  transfers: { service: TransferService };
+  sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService };
+  scheduling: { careRules: CareRuleService; winback: WinbackService; broadcasts: { service: BroadcastService } };
+  /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
+  onListen: ((baseUrl: string) => void)[];
+}
+
+/** What the app mounts (src/app.ts). */
+export interface Routes {
+  /** `/api/v1` routers, behind authentication. */
+  apiRouters: Router[];
+  /** Callbacks, pages and the sidebar: each route states its own policy (docs/security.md §Access policies). */
+  publicRouters: Router[];
+  /** Health and metrics: the only router a worker-role process serves (docs/inbox.md §Roles). */
+  health: Router;
+  /** Middleware mounted at a path prefix (the sandbox under /sandbox). */
+  mounts: { prefix: string; middleware: Middleware }[];
+  /** The sidebar's session check, for routes whose policy is the sidebar session. */
+  sidebarAuth: { sessions: StaffSessionService; access: Pick<StaffAccessService, 'checkSession'> };
+}
+
+/**
+ * Where staff sign in: WeCom's authorize page, or offline the sandbox's stand-in (in-process under /sandbox, or
+ * the standalone `wecom-ops sandbox` at WECOM_API_BASE when the sandbox corp is configured without it).
+ */
+function authorizeUrl(d: RouteDeps): string {
+  if (d.sandbox) return '/sandbox/connect/oauth2/authorize';
+  if (d.config.wecomCorpId === SANDBOX_CORP.corpId) return `${d.config.wecom.apiBase.replace(/\/$/, '')}/connect/oauth2/authorize`;
+  return WECOM_OAUTH_AUTHORIZE_URL;
+}
+
+/** Build every router from the services. The order is the mount order. */
+export function buildRoutes(d: RouteDeps): Routes {
+  const { config, archive, sidebar, scheduling } = d;
+  const callback = callbackRouter({
+    inbox: d.inbox,
+    creds: {
+      token: config.wecom.token!,
+      encodingAesKey: config.wecom.encodingAesKey!,
+      receiveId: config.wecomCorpId,
+      next: config.wecom.nextToken ? { token: config.wecom.nextToken, encodingAesKey: config.wecom.nextEncodingAesKey! } : undefined,
+    },
+    replayWindowSeconds: config.wecom.replayWindowSeconds,
+    clock: d.clock,
+    log: d.log,
+    metrics: d.metrics,
+    storeTimeoutMs: config.inbox.storeTimeoutMs,
+  });
+
+  const backlog = new InboxBacklog(d.db, d.clock);
+  const { metrics } = d;
+  const health = healthRouter({
+    dataSource: d.dataSource,
+    registry: metrics.registry,
+    inbox: () => backlog.snapshot(),
+    beforeMetrics: async () => {
+      const counts = await d.repos.inbox.countByStatus();
+      for (const s of ['pending', 'running', 'done', 'failed', 'ignored']) metrics.inboxBacklog.set({ status: s }, counts[s] ?? 0);
+      const b = await backlog.snapshot();
+      metrics.inboxLaneBacklog.set({ lane: 'urgent' }, b.urgent.count);
+      metrics.inboxLaneBacklog.set({ lane: 'ordinary' }, b.ordinary.count);
+      metrics.inboxLaneBacklog.set({ lane: 'waiting' }, b.waiting);
+      metrics.inboxOldestReadyAge.set({ lane: 'urgent' }, b.urgent.oldestAgeSeconds ?? 0);
+      metrics.inboxOldestReadyAge.set({ lane: 'ordinary' }, b.ordinary.oldestAgeSeconds ?? 0);
+      metrics.inboxHandledRate.set(b.handledPerSecond ?? NaN);
+      metrics.inboxDrainEstimate.set(b.drainSecondsEstimate ?? NaN);
+    },
+  });
+
+  // PUBLIC_URL, or (sandbox mode only: it is required otherwise) the URL the server listens on.
+  const origin = new SelfOrigin(config.publicUrl);
+  d.onListen.push((url) => origin.learn(url));
+
+  return {
+    health,
+    publicRouters: [
+      callback,
+      health,
+      webRouter(),
+      sidebarRouter({
+        sessions: sidebar.sessions,
+        corpId: config.wecomCorpId,
+        agentId: config.wecom.agentId,
+        authorizeUrl: authorizeUrl(d),
+        origin,
+        access: archive.access,
+        log: d.log.child({ module: 'sidebar' }),
+      }),
+      sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: d.repos.staff, origin }),
+      eventsRouter(d.inbox),
+    ],
+    apiRouters: [
+      customersRouter(archive.customers),
+      audiencesRouter(archive.customers),
+      channelsRouter(archive.channels),
+      tagsRouter(archive.library, d.repos.tags),
+      tagRulesRouter(archive.tagRules),
+      notesRouter(archive.notes),
+      ordersRouter(archive.orders),
+      staffRouter(archive.staff, archive.access),
+      deliveriesRouter(d.repos.deliveries),
+      careRulesRouter(scheduling.careRules, scheduling.winback),
+      broadcastsRouter(scheduling.broadcasts.service),
+      quickRepliesRouter(sidebar.replies),
+      erasureRouter(d.privacy.erasure),
+      transfersRouter(d.transfers.service),
+    ],
+    mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],
+    sidebarAuth: { sessions: sidebar.sessions, access: archive.access },
+  };
+}

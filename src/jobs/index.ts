@@ -1,0 +1,67 @@
+import type { CareSettings } from '../domain/care/care-settings.js';
+import type { CarePlanner } from '../domain/care/care-planner.js';
+import type { CapSettings } from '../domain/delivery/delivery-ledger.js';
+import type { DeliveryDispatcher } from '../domain/delivery/delivery-dispatcher.js';
+import type { DeliveryResultsService } from '../domain/delivery/delivery-results.service.js';
+import type { WinbackService } from '../domain/campaigns/winback.service.js';
+import type { ScoringService } from '../domain/scoring/scoring.service.js';
+import type { BehaviourTaggingService } from '../domain/tags/behaviour-tagging.service.js';
+import type { BroadcastPlanner } from '../domain/broadcasts/broadcast-planner.js';
+import type { FullSyncService } from '../domain/customers/full-sync.service.js';
+import type { RetentionService } from '../domain/privacy/retention.service.js';
+import type { StaffMessenger } from '../domain/notify/staff-messenger.js';
+import type { TransferResultsService } from '../domain/transfers/transfer-results.service.js';
+import type { CareRuleRepository } from '../persistence/repositories/care-rule.repository.js';
+import type { DeliveryRepository } from '../persistence/repositories/delivery.repository.js';
+import type { SendSlotRepository } from '../persistence/repositories/send-slot.repository.js';
+import type { JobDefinition } from './job.types.js';
+import { careJob } from './care.job.js';
+import { winbackJob } from './winback.job.js';
+import { scoringJob } from './scoring.job.js';
+import { broadcastsJob } from './broadcasts.job.js';
+import { deliveryResultsJob } from './delivery-results.job.js';
+import { syncJob } from './sync.job.js';
+import { retentionJob } from './retention.job.js';
+import { staffDigestJob } from './staff-digest.job.js';
+import { transfersJob } from './transfers.job.js';
+
+/** What the jobs run on: built by the composition root (src/container.ts) and handed over whole. */
+export interface JobDeps {
+  settings: CareSettings;
+  tz: string;
+  caps: CapSettings;
+  careRules: CareRuleRepository;
+  deliveries: DeliveryRepository;
+  slots: SendSlotRepository;
+  carePlanner: CarePlanner;
+  broadcastPlanner: BroadcastPlanner;
+  dispatcher: DeliveryDispatcher;
+  results: DeliveryResultsService;
+  winback: WinbackService;
+  scoring: ScoringService;
+  behaviourTags: BehaviourTaggingService;
+  fullSync: Pick<FullSyncService, 'run'>;
+  retention: RetentionService;
+  messenger: Pick<StaffMessenger, 'flushDigests'>;
+  transferResults: TransferResultsService;
+}
+
+/**
+ * Every scheduled job, complete: its schedule next to its body. The order is the order of `wecom-ops job list`.
+ * The scheduler reads this table when it starts; schedules come from config/care.json `schedules` (CareSettings).
+ */
+export function buildJobs(d: JobDeps): JobDefinition[] {
+  const { settings, tz, caps } = d;
+  const schedules = settings.schedules;
+  return [
+    careJob({ rules: d.careRules, deliveries: d.deliveries, slots: d.slots, planner: d.carePlanner, dispatcher: d.dispatcher, caps, careTime: settings.careTime, tz }),
+    winbackJob({ winback: d.winback, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.winback, tz }),
+    scoringJob({ winback: d.winback, scoring: d.scoring, behaviourTags: d.behaviourTags, schedule: schedules.scoring, tz }),
+    broadcastsJob({ planner: d.broadcastPlanner, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.broadcasts }),
+    deliveryResultsJob({ dispatcher: d.dispatcher, results: d.results, schedule: schedules['delivery-results'] }),
+    syncJob({ fullSync: d.fullSync, schedule: schedules.sync }),
+    retentionJob({ retention: d.retention, settings: settings.retention, schedule: schedules.retention }),
+    staffDigestJob({ messenger: d.messenger, schedule: schedules['staff-digest'] }),
+    transfersJob({ results: d.transferResults, schedule: schedules.transfers }),
+  ];
+}
