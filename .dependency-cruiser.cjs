@@ -78,15 +78,6 @@ const TEMPORARY_ALLOWLIST = [
   ['http-imports', 'src/http/presenters/tag.presenter.ts', 'src/persistence/repositories/tag.repository.ts'],
   ['http-imports', 'src/http/presenters/transfer.presenter.ts', 'src/persistence/repositories/transfer.repository.ts'],
   ['http-imports', 'src/http/routes/transfers.router.ts', 'src/persistence/repositories/transfer.repository.ts'],
-  // Routers handed repositories (and Db) instead of services.
-  ['http-imports', 'src/http/routes/deliveries.router.ts', 'src/persistence/repositories/delivery.repository.ts'],
-  ['http-imports', 'src/http/routes/index.ts', 'src/persistence/db.ts'],
-  ['http-imports', 'src/http/routes/index.ts', 'src/persistence/repositories/delivery.repository.ts'],
-  ['http-imports', 'src/http/routes/index.ts', 'src/persistence/repositories/inbox.repository.ts'],
-  ['http-imports', 'src/http/routes/index.ts', 'src/persistence/repositories/staff.repository.ts'],
-  ['http-imports', 'src/http/routes/index.ts', 'src/persistence/repositories/tag.repository.ts'],
-  ['http-imports', 'src/http/routes/sidebar-api.router.ts', 'src/persistence/repositories/staff.repository.ts'],
-  ['http-imports', 'src/http/routes/tags.router.ts', 'src/persistence/repositories/tag.repository.ts'],
   // Repositories importing domain code that is not a *.types.ts file.
   ['persistence-imports', 'src/persistence/repositories/care-scan.repository.ts', 'src/domain/care/occasions.ts'],
   ['persistence-imports', 'src/persistence/repositories/inbox.repository.ts', 'src/domain/inbox/inbound-event.ts'],

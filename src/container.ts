@@ -56,6 +56,8 @@ import { InboxWriter } from './domain/inbox/inbox-writer.js';
 import { InboxService } from './domain/inbox/inbox.service.js';
 import { EventRouter, type EventHandler } from './domain/inbox/event-router.js';
 import { InboxProcessor } from './domain/inbox/inbox-processor.js';
+import { InboxBacklog } from './domain/inbox/inbox-backlog.js';
+import { DeliveryLogService } from './domain/delivery/delivery-log.service.js';
 import { ApiTokenService } from './domain/auth/api-token.service.js';
 import { AuthThrottle } from './domain/auth/auth-throttle.js';
 import { StaffAccessService } from './domain/auth/staff-access.service.js';
@@ -563,7 +565,23 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   let http: Routes | null = null;
   if (opts.http !== false) {
     const { buildRoutes } = await import('./http/routes/index.js');
-    http = buildRoutes({ config, clock, log, metrics, dataSource, db, repos, sandbox, inbox, archive, privacy, transfers, sidebar, scheduling, onListen });
+    http = buildRoutes({
+      config,
+      clock,
+      log,
+      metrics,
+      dataSource,
+      backlog: new InboxBacklog(db, clock),
+      deliveryLog: new DeliveryLogService(repos.deliveries),
+      sandbox,
+      inbox,
+      archive,
+      privacy,
+      transfers,
+      sidebar,
+      scheduling,
+      onListen,
+    });
   }
 
   const services: Service[] = [

@@ -41,6 +41,11 @@ export class StaffService {
     private readonly log: Logger,
   ) {}
 
+  /** The name to show for a member (templates' {{staff}}, the sidebar): their WeCom name, else the userid. */
+  displayName(userid: string): Promise<string> {
+    return this.staff.displayName(userid);
+  }
+
   /** A page of staff, by userid. */
   list(page: number, pageSize: number): Promise<{ items: StaffMember[]; total: number }> {
     return this.staff.list(page, pageSize);

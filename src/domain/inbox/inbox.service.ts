@@ -32,6 +32,11 @@ export class InboxService {
   }
 
   /** Events newest first. */
+  /** How many events are in each status (the `wecom_inbox_events` gauge). */
+  countByStatus(): Promise<Record<string, number>> {
+    return this.repo.countByStatus();
+  }
+
   list(opts: { status?: InboxStatus; page: number; pageSize: number }): Promise<{ items: InboxEventSummary[]; total: number }> {
     return this.repo.list({ status: opts.status, limit: opts.pageSize, offset: (opts.page - 1) * opts.pageSize });
   }

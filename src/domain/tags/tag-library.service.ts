@@ -21,6 +21,11 @@ export class TagLibraryService {
     private readonly log: Logger,
   ) {}
 
+  /** The whole library: groups and tags, deleted ones included (the API's view). */
+  listLibrary(): ReturnType<TagRepository['listLibrary']> {
+    return this.tags.listLibrary();
+  }
+
   /** Upsert groups and tags as WeCom reported them; entries flagged `deleted` are marked deleted. */
   async store(groups: CorpTagGroup[]): Promise<void> {
     const now = this.clock.now().getTime();

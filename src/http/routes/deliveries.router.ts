@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
-import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
+import type { DeliveryLogService } from '../../domain/delivery/delivery-log.service.js';
 import { DELIVERY_STATUSES, type Delivery } from '../../domain/delivery/delivery.types.js';
 import { pageQuery, parseInput } from '../pagination.js';
 
@@ -41,7 +41,7 @@ export function presentDelivery(d: Delivery) {
 }
 
 /** `GET /api/v1/deliveries?customer=&rule=&broadcast=&status=`: the delivery ledger, newest first. */
-export function deliveriesRouter(deliveries: DeliveryRepository): Router {
+export function deliveriesRouter(deliveries: DeliveryLogService): Router {
   const router = new Router({ prefix: '/api/v1/deliveries', sensitive: true });
   router.get('/', allow(api(OPERATORS, 'all')), async (ctx) => {
     const q = parseInput(listQuery, ctx.query);

@@ -5,13 +5,9 @@ import type { AppConfig } from '../../config/schema.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
-import type { Db } from '../../persistence/db.js';
-import type { InboxRepository } from '../../persistence/repositories/inbox.repository.js';
-import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
-import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
-import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
 import type { InboxService } from '../../domain/inbox/inbox.service.js';
-import { InboxBacklog } from '../../domain/inbox/inbox-backlog.js';
+import type { InboxBacklog } from '../../domain/inbox/inbox-backlog.js';
+import type { DeliveryLogService } from '../../domain/delivery/delivery-log.service.js';
 import type { CustomerService } from '../../domain/customers/customer.service.js';
 import type { NoteService } from '../../domain/customers/note.service.js';
 import type { StaffService } from '../../domain/customers/staff.service.js';
@@ -62,8 +58,9 @@ export interface RouteDeps {
   log: Logger;
   metrics: Metrics;
   dataSource: DataSource;
-  db: Db;
-  repos: { inbox: InboxRepository; deliveries: DeliveryRepository; tags: TagRepository; staff: StaffRepository };
+  /** The inbox backlog, for `/readyz` and the lane gauges (docs/inbox.md §Backlog and readiness). */
+  backlog: Pick<InboxBacklog, 'snapshot'>;
+  deliveryLog: DeliveryLogService;
   sandbox: Pick<WecomSandbox, 'router'> | null;
   inbox: InboxService;
   archive: {
@@ -126,14 +123,13 @@ export function buildRoutes(d: RouteDeps): Routes {
     storeTimeoutMs: config.inbox.storeTimeoutMs,
   });
 
-  const backlog = new InboxBacklog(d.db, d.clock);
-  const { metrics } = d;
+  const { metrics, backlog } = d;
   const health = healthRouter({
     dataSource: d.dataSource,
     registry: metrics.registry,
     inbox: () => backlog.snapshot(),
     beforeMetrics: async () => {
-      const counts = await d.repos.inbox.countByStatus();
+      const counts = await d.inbox.countByStatus();
       for (const s of ['pending', 'running', 'done', 'failed', 'ignored']) metrics.inboxBacklog.set({ status: s }, counts[s] ?? 0);
       const b = await backlog.snapshot();
       metrics.inboxLaneBacklog.set({ lane: 'urgent' }, b.urgent.count);
@@ -165,19 +161,19 @@ export function buildRoutes(d: RouteDeps): Routes {
         access: archive.access,
         log: d.log.child({ module: 'sidebar' }),
       }),
-      sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: d.repos.staff, origin }),
+      sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: archive.staff, origin }),
       eventsRouter(d.inbox),
     ],
     apiRouters: [
       customersRouter(archive.customers),
       audiencesRouter(archive.customers),
       channelsRouter(archive.channels),
-      tagsRouter(archive.library, d.repos.tags),
+      tagsRouter(archive.library),
       tagRulesRouter(archive.tagRules),
       notesRouter(archive.notes),
       ordersRouter(archive.orders),
       staffRouter(archive.staff, archive.access),
-      deliveriesRouter(d.repos.deliveries),
+      deliveriesRouter(d.deliveryLog),
       careRulesRouter(scheduling.careRules, scheduling.winback),
       broadcastsRouter(scheduling.broadcasts.service),
       quickRepliesRouter(sidebar.replies),

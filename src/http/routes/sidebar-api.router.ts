@@ -5,7 +5,7 @@ import type { CustomerService } from '../../domain/customers/customer.service.js
 import type { NoteService } from '../../domain/customers/note.service.js';
 import type { QuickReplyService } from '../../domain/quick-replies/quick-reply.service.js';
 import type { JssdkConfigService } from '../../domain/sidebar/jssdk-config.service.js';
-import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
+import type { StaffService } from '../../domain/customers/staff.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import type { SelfOrigin } from '../origin.js';
@@ -27,7 +27,7 @@ export interface SidebarApiDeps {
   notes: NoteService;
   replies: QuickReplyService;
   jssdk: JssdkConfigService;
-  staff: Pick<StaffRepository, 'displayName'>;
+  staff: Pick<StaffService, 'displayName'>;
   /** This site's origin (PUBLIC_URL or the listen URL, never the request's): the only one whose pages are signed. */
   origin: Pick<SelfOrigin, 'get'>;
 }
