@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../../persistence/db.js';
-import type { Channel, ChannelDayStats, ChannelRepository, ChannelWelcome } from '../../persistence/repositories/channel.repository.js';
+import type { ChannelRepository } from '../../persistence/repositories/channel.repository.js';
+import type { Channel, ChannelDayStats, ChannelWelcome } from './channel.types.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
 import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
 import type { TimelineSourceRepository } from '../../persistence/repositories/timeline-source.repository.js';

@@ -1,6 +1,6 @@
 import type { ChannelService } from './channel.service.js';
 import type { ChannelRepository } from '../../persistence/repositories/channel.repository.js';
-import type { Channel } from '../../persistence/repositories/channel.repository.js';
+import type { Channel } from './channel.types.js';
 
 /** The name of the channel created for the sandbox tour. */
 export const DEMO_CHANNEL_NAME = '演示渠道';

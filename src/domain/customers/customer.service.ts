@@ -5,7 +5,8 @@ import type { Customer, CustomerBirthday, CustomerRepository } from '../../persi
 import type { FollowRelation, FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
 import type { CustomerTag, TagRepository } from '../../persistence/repositories/tag.repository.js';
 import type { TimelineEntry, TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
-import type { Channel, ChannelRepository } from '../../persistence/repositories/channel.repository.js';
+import type { ChannelRepository } from '../../persistence/repositories/channel.repository.js';
+import type { Channel } from '../channels/channel.types.js';
 import type { Note, NoteRepository } from '../../persistence/repositories/note.repository.js';
 import type { OrderRepository, OrderSummary } from '../../persistence/repositories/order.repository.js';
 import type { Clock } from '../../shared/clock.js';

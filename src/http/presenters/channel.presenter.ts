@@ -1,4 +1,4 @@
-import type { Channel, ChannelDayStats } from '../../persistence/repositories/channel.repository.js';
+import type { Channel, ChannelDayStats } from '../../domain/channels/channel.types.js';
 
 /** A channel (contract: `{ id, state, qrCode }` plus its definition). */
 export function presentChannel(c: Channel, stats?: ChannelDayStats[]) {

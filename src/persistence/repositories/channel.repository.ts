@@ -1,33 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import { NotFoundError } from '../../shared/errors.js';
-
-/** A welcome message template; attachments use the gateway's MessageAttachment shape. */
-export interface ChannelWelcome {
-  text: string;
-  attachments?: unknown[];
-}
-
-/** A channel QR code (渠道活码): a 「联系我」 contact way with a unique state (docs/wecom-protocol.md §Contact ways). */
-export interface Channel {
-  id: string;
-  name: string;
-  state: string;
-  configId: string | null;
-  qrCode: string | null;
-  staff: string[];
-  tags: string[];
-  welcome: ChannelWelcome | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-/** Per-day adds and deletes of a channel. */
-export interface ChannelDayStats {
-  day: string;
-  adds: number;
-  deletes: number;
-}
+import type { Channel, ChannelDayStats, ChannelWelcome } from '../../domain/channels/channel.types.js';
 
 interface Row {
   id: string;
