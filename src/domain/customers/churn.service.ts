@@ -1,7 +1,8 @@
 import type { Db } from '../../persistence/db.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
 import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
-import type { FollowRelationRepository, RelationStatus } from '../../persistence/repositories/follow-relation.repository.js';
+import type { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
+import type { RelationStatus } from './follow-relation.types.js';
 import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
 import type { TimelineSourceRepository } from '../../persistence/repositories/timeline-source.repository.js';
 import type { StaffMessenger } from '../notify/staff-messenger.js';

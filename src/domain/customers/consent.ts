@@ -1,4 +1,4 @@
-import type { TimelineEntry } from '../../persistence/repositories/timeline.repository.js';
+import type { TimelineEntry } from './timeline.types.js';
 
 /**
  * What a customer sends to stop marketing messages: the conventions of Chinese SMS and WeChat (回复TD退订). Only a

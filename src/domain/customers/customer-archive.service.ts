@@ -1,6 +1,7 @@
 import type { Db } from '../../persistence/db.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
-import type { FollowRelationRepository, RelationStatus } from '../../persistence/repositories/follow-relation.repository.js';
+import type { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
+import type { RelationStatus } from './follow-relation.types.js';
 import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
 import type { ExternalContact, ExternalContactDetail, FollowInfo, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';

@@ -1,4 +1,4 @@
-import type { Customer } from '../../persistence/repositories/customer.repository.js';
+import type { Customer } from './customer.types.js';
 import type { CustomerTag } from '../../persistence/repositories/tag.repository.js';
 import type { CustomerFacts } from '../audiences/audience.matcher.js';
 import type { Gender } from '../audiences/audience.types.js';

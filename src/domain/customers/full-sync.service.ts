@@ -1,5 +1,6 @@
 import type { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
-import type { SyncProgress, SyncRun, SyncRunRepository } from '../../persistence/repositories/sync-run.repository.js';
+import type { SyncRunRepository } from '../../persistence/repositories/sync-run.repository.js';
+import type { SyncProgress, SyncRun } from './sync-run.types.js';
 import type { Db } from '../../persistence/db.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';

@@ -1,5 +1,6 @@
 import type { Db } from '../../persistence/db.js';
-import type { Note, NoteChanges, NoteRepository } from '../../persistence/repositories/note.repository.js';
+import type { NoteRepository } from '../../persistence/repositories/note.repository.js';
+import type { Note, NoteChanges } from './note.types.js';
 import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
 import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
 import type { Clock } from '../../shared/clock.js';

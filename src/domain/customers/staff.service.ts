@@ -1,4 +1,5 @@
-import type { StaffMember, StaffRepository } from '../../persistence/repositories/staff.repository.js';
+import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
+import type { StaffMember } from './staff.types.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';

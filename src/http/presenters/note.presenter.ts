@@ -1,4 +1,4 @@
-import type { Note } from '../../persistence/repositories/note.repository.js';
+import type { Note } from '../../domain/customers/note.types.js';
 
 /** A follow-up note: `dueDate` is a local 'YYYY-MM-DD' date, `doneAt` null while open. */
 export function presentNote(n: Note) {

@@ -1,4 +1,4 @@
-import type { StaffMember } from '../../persistence/repositories/staff.repository.js';
+import type { StaffMember } from '../../domain/customers/staff.types.js';
 
 /**
  * A staff member: `name` is '' when unknown (templates then show the userid); `nameSource` 'wecom' | 'manual' | null;

@@ -5,59 +5,7 @@ import { NotFoundError } from '../../shared/errors.js';
 import { forUpdate } from './sql-upsert.js';
 import { normalizePhone, wholePhoneQuery } from '../../shared/phone.js';
 import { aad } from '../sealed-columns.js';
-
-/** Customer activity, as audiences see it. */
-export type CustomerActivity = 'active' | 'dormant' | 'churned';
-
-/** A customer's birthday (solar or lunar). */
-export interface CustomerBirthday {
-  calendar: 'solar' | 'lunar';
-  month: number;
-  day: number;
-  year: number | null;
-  leapMonth: boolean;
-}
-
-/**
- * The customer profile fields WeCom owns (externalcontact/get `external_contact`,
- * docs/wecom-protocol.md §Customer details).
- */
-export interface CustomerProfile {
-  externalUserId: string;
-  name: string;
-  avatar?: string | null;
-  type: number;
-  gender: number;
-  unionid?: string | null;
-  corpName?: string | null;
-  corpFullName?: string | null;
-  position?: string | null;
-}
-
-/** A customer row with PII decrypted. */
-export interface Customer extends CustomerProfile {
-  phone: string | null;
-  region: string | null;
-  birthday: CustomerBirthday | null;
-  channelId: string | null;
-  firstAddedAt: Date | null;
-  lastInteractionAt: Date | null;
-  activity: CustomerActivity;
-  stage: string | null;
-  rfm: string | null;
-  note: string | null;
-  isOptedOut: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-/** Fields an operator may edit (PATCH). `undefined` leaves a field alone, `null` clears it. */
-export interface CustomerEdits {
-  birthday?: CustomerBirthday | null;
-  phone?: string | null;
-  note?: string | null;
-  region?: string | null;
-}
+import type { Customer, CustomerActivity, CustomerEdits, CustomerProfile } from '../../domain/customers/customer.types.js';
 
 interface Row {
   external_user_id: string;
@@ -89,7 +37,6 @@ interface Row {
 }
 
 const date = (v: number | string | null): Date | null => (v === null || v === undefined ? null : new Date(Number(v)));
-
 
 /** Customers. Phone numbers are encrypted at rest (AAD `customers.phone|<id>`) with a blind index for lookups. */
 export class CustomerRepository {

@@ -1,14 +1,6 @@
 import type { Db } from '../db.js';
 import { upsertSql } from './sql-upsert.js';
-
-/** A customer group and its members as groupchat/get reports them (docs/wecom-protocol.md §Customer groups). */
-export interface GroupChatSnapshot {
-  chatId: string;
-  name: string;
-  owner: string | null;
-  createdAt: Date | null;
-  members: { memberId: string; type: number; joinedAt: Date | null }[];
-}
+import type { GroupChatSnapshot } from '../../domain/customers/group-chat.types.js';
 
 /** Customer groups (客户群) and their membership. */
 export class GroupChatRepository {

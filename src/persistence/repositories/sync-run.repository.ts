@@ -1,30 +1,5 @@
 import type { Db } from '../db.js';
-
-/** Where a full sync is; persisted after every page so a crashed run resumes there. */
-export interface SyncProgress {
-  userIds: string[];
-  /**
-   * Index of the current chunk of ≤ 100 userids (batch/get_by_user's limit,
-   * docs/wecom-protocol.md §Batch customer details).
-   */
-  chunk: number;
-  cursor: string;
-  pairs: number;
-  customers: number;
-  /** A run saved before the 'staff' phase existed resumes at 'tags' and skips the names. */
-  phase: 'staff' | 'tags' | 'relations' | 'vanished' | 'done';
-  /** The staff phase's outcome: names read from WeCom, and members WeCom would not show. */
-  staffNames?: { named: number; unavailable: string[] };
-}
-
-/** One full-sync run. */
-export interface SyncRun {
-  id: string;
-  startedAt: Date;
-  finishedAt: Date | null;
-  status: 'running' | 'done' | 'failed';
-  progress: SyncProgress;
-}
+import type { SyncProgress, SyncRun } from '../../domain/customers/sync-run.types.js';
 
 interface Row {
   id: string;

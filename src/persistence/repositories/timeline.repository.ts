@@ -1,20 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import { isDuplicateKeyError } from '../data-source.js';
-
-/** One line of a customer's history. */
-export interface TimelineEntry {
-  id?: number;
-  externalUserId: string | null;
-  staffUserid: string | null;
-  kind: string;
-  summary: string;
-  data?: Record<string, unknown> | null;
-  /** Where it came from (`inbox`, `kf`, `note`, `delivery`…) and that record's id: unique together. */
-  source: string;
-  sourceId: string;
-  occurredAt: Date;
-}
+import type { TimelineEntry } from '../../domain/customers/timeline.types.js';
 
 interface Row {
   id: number | string;

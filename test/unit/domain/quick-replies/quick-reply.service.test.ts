@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QuickReplyService, quickReplyInput } from '../../../../src/domain/quick-replies/quick-reply.service.js';
 import type { QuickReply, QuickReplyRepository } from '../../../../src/persistence/repositories/quick-reply.repository.js';
-import type { Customer } from '../../../../src/persistence/repositories/customer.repository.js';
+import type { Customer } from '../../../../src/domain/customers/customer.types.js';
 import { NotFoundError } from '../../../../src/shared/errors.js';
 import { FixedClock } from '../../../../src/shared/clock.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
