@@ -13,7 +13,7 @@ import { ValidationError, WecomApiError, toError } from '../../shared/errors.js'
 import { newId } from '../../shared/ids.js';
 import { localDate } from '../../shared/dates.js';
 import { renderTemplate, fitsByteLimit } from '../../shared/template.js';
-import type { Tag } from '../../persistence/repositories/tag.repository.js';
+import type { Tag } from '../tags/tag.types.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
 import type { CustomerTaggingService } from '../tags/customer-tagging.service.js';
 import type { StaffService } from '../customers/staff.service.js';

@@ -1,5 +1,5 @@
 import type { Customer } from './customer.types.js';
-import type { CustomerTag } from '../../persistence/repositories/tag.repository.js';
+import type { CustomerTag } from '../tags/tag.types.js';
 import type { CustomerFacts } from '../audiences/audience.matcher.js';
 import type { Gender } from '../audiences/audience.types.js';
 import { localDate } from '../../shared/dates.js';

@@ -5,7 +5,8 @@ import type { CustomerRepository } from '../../persistence/repositories/customer
 import type { Customer, CustomerBirthday } from './customer.types.js';
 import type { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
 import type { FollowRelation } from './follow-relation.types.js';
-import type { CustomerTag, TagRepository } from '../../persistence/repositories/tag.repository.js';
+import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
+import type { CustomerTag } from '../tags/tag.types.js';
 import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
 import type { TimelineEntry } from './timeline.types.js';
 import type { ChannelRepository } from '../../persistence/repositories/channel.repository.js';

@@ -1,7 +1,9 @@
 import type { DbEngine } from '../../persistence/data-source.js';
-import type { BehaviourTagRepository, CustomerCondition, KeyRange } from '../../persistence/repositories/behaviour-tag.repository.js';
-import type { TagRule, TagRuleRepository } from '../../persistence/repositories/tag-rule.repository.js';
-import type { Tag } from '../../persistence/repositories/tag.repository.js';
+import type { BehaviourTagRepository } from '../../persistence/repositories/behaviour-tag.repository.js';
+import type { CustomerCondition, KeyRange } from './behaviour-tag.types.js';
+import type { TagRuleRepository } from '../../persistence/repositories/tag-rule.repository.js';
+import type { TagRule } from './tag-rule.types.js';
+import type { Tag } from './tag.types.js';
 import type { Logger } from '../../shared/logger.js';
 import { compileAudience } from '../audiences/audience.compiler.js';
 import { parseAudience } from '../audiences/audience.parser.js';

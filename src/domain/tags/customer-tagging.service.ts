@@ -1,5 +1,6 @@
 import type { Db } from '../../persistence/db.js';
-import type { CustomerTagSource, Tag, TagRepository } from '../../persistence/repositories/tag.repository.js';
+import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
+import type { CustomerTagSource, Tag } from './tag.types.js';
 import type { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';

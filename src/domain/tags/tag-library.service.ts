@@ -1,5 +1,6 @@
 import type { Db } from '../../persistence/db.js';
-import type { Tag, TagRepository } from '../../persistence/repositories/tag.repository.js';
+import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
+import type { Tag } from './tag.types.js';
 import type { CorpTagGroup, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { TagRule, TagRuleRepository } from '../../persistence/repositories/tag-rule.repository.js';
+import type { TagRuleRepository } from '../../persistence/repositories/tag-rule.repository.js';
+import type { TagRule } from './tag-rule.types.js';
 import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';

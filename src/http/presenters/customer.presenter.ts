@@ -1,5 +1,5 @@
 import type { CustomerArchive, CustomerListItem, Viewer } from '../../domain/customers/customer.service.js';
-import type { CustomerTag } from '../../persistence/repositories/tag.repository.js';
+import type { CustomerTag } from '../../domain/tags/tag.types.js';
 import type { TimelineEntry } from '../../domain/customers/timeline.types.js';
 import { presentNote } from './note.presenter.js';
 import { presentOrderSummary } from './order.presenter.js';

@@ -1,5 +1,5 @@
-import type { Tag, TagGroup } from '../../persistence/repositories/tag.repository.js';
-import type { TagRule } from '../../persistence/repositories/tag-rule.repository.js';
+import type { Tag, TagGroup } from '../../domain/tags/tag.types.js';
+import type { TagRule } from '../../domain/tags/tag-rule.types.js';
 
 /** A tag of the library. */
 export function presentTag(t: Tag) {

@@ -1,17 +1,6 @@
 import type { Db } from '../db.js';
 import { placeholders } from './sql-upsert.js';
-
-/** A WHERE fragment over `customers c` with its params (a compiled audience). */
-export interface CustomerCondition {
-  sql: string;
-  params: unknown[];
-}
-
-/** Customers with external_user_id in (after, upTo]; `upTo` null means no upper bound. */
-export interface KeyRange {
-  after: string;
-  upTo: string | null;
-}
+import type { CustomerCondition, KeyRange } from '../../domain/tags/behaviour-tag.types.js';
 
 // Rows of the `behaviour` source are customer-level: userid '' (never a relation, never mirrored into WeCom).
 const SOURCE = 'behaviour';
