@@ -72,7 +72,6 @@ const TEMPORARY_ALLOWLIST = [
   ['http-imports', 'src/http/presenters/transfer.presenter.ts', 'src/persistence/repositories/transfer.repository.ts'],
   ['http-imports', 'src/http/routes/transfers.router.ts', 'src/persistence/repositories/transfer.repository.ts'],
   // Repositories importing domain code that is not a *.types.ts file.
-  ['persistence-imports', 'src/persistence/repositories/care-scan.repository.ts', 'src/domain/care/occasions.ts'],
   ['persistence-imports', 'src/persistence/repositories/inbox.repository.ts', 'src/domain/inbox/inbound-event.ts'],
   // Domain type files that define zod schemas.
   ['domain-types-import-only-type-files', 'src/domain/broadcasts/broadcast.types.ts', 'node_modules/zod/index.cjs'],

@@ -1,6 +1,7 @@
 import type { DbEngine } from '../../persistence/data-source.js';
 import { addDays, zonedTimeToUtc } from '../../shared/dates.js';
-import { birthdayDateInYear, isValidBirthday, type Birthday } from '../care/occasions.js';
+import { birthdayDateInYear, isValidBirthday } from '../care/occasions.js';
+import type { Birthday } from '../care/occasion.types.js';
 import type { AudienceTagIds } from './audience.tags.js';
 import type { AudienceExpr, AudiencePredicate, CompareOp } from './audience.types.js';
 import { toDayNumber } from './audience.values.js';

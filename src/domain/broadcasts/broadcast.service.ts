@@ -1,5 +1,6 @@
 import type { DbEngine } from '../../persistence/data-source.js';
-import type { AudienceSummary, BroadcastRepository } from '../../persistence/repositories/broadcast.repository.js';
+import type { BroadcastRepository } from '../../persistence/repositories/broadcast.repository.js';
+import type { AudienceSummary, Broadcast, BroadcastInput, BroadcastStatus, BroadcastView, CancelOutcome } from './broadcast.types.js';
 import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
 import type { DeliveryBatchRepository } from '../../persistence/repositories/delivery-batch.repository.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';
@@ -12,7 +13,6 @@ import { parseAudience } from '../audiences/index.js';
 import { compileAudience } from '../audiences/audience.compiler.js';
 import { SkipReason } from '../delivery/delivery.types.js';
 import { checkBroadcastText, checkSendAt, estimateTasks, isPersonalized, summarizeStats } from './broadcast-rules.js';
-import type { Broadcast, BroadcastInput, BroadcastStatus, BroadcastView, CancelOutcome } from './broadcast.types.js';
 
 // get_groupmsg_* right after add_msg_template may answer 41063 "still dispatching"
 // (docs/wecom-protocol.md §Mass message results): such a task cannot have been confirmed yet.

@@ -95,3 +95,19 @@ export interface CancelOutcome {
   /** Tasks WeCom would not cancel (see the log); their rows stay submitted. */
   failedTasks: number;
 }
+
+/** What a new broadcast row needs. */
+export type NewBroadcast = Pick<
+  Broadcast,
+  'id' | 'name' | 'audience' | 'text' | 'attachments' | 'senderPolicy' | 'sendAt' | 'audienceCount' | 'tasksEstimate' | 'isPersonalized' | 'createdBy'
+>;
+
+/** How an audience looks right now: its size, who of it can be messaged, and per follower. */
+export interface AudienceSummary {
+  count: number;
+  optedOut: number;
+  /** Not opted out and with at least one active follow relation. */
+  reachable: number;
+  /** Reachable customers per active follower (a customer counts once for each of their followers). */
+  perFollower: number[];
+}

@@ -1,6 +1,8 @@
 import type { DbEngine } from '../../persistence/data-source.js';
-import type { CareScanRepository, SqlCondition } from '../../persistence/repositories/care-scan.repository.js';
-import type { CampaignEnrolmentRepository, CampaignStats } from '../../persistence/repositories/campaign-enrolment.repository.js';
+import type { CareScanRepository } from '../../persistence/repositories/care-scan.repository.js';
+import type { SqlCondition } from '../care/care-scan.types.js';
+import type { CampaignEnrolmentRepository } from '../../persistence/repositories/campaign-enrolment.repository.js';
+import type { CampaignStats } from './enrolment.types.js';
 import type { CareRuleRepository } from '../../persistence/repositories/care-rule.repository.js';
 import { addDays, daysBetween, zonedTimeToUtc } from '../../shared/dates.js';
 import type { Logger } from '../../shared/logger.js';

@@ -1,6 +1,7 @@
 import { LunarMonth, Solar } from 'lunar-typescript';
 import type { DbEngine } from '../../persistence/data-source.js';
-import type { CareScanRepository, ScannedCustomer, Sender, SqlCondition } from '../../persistence/repositories/care-scan.repository.js';
+import type { CareScanRepository } from '../../persistence/repositories/care-scan.repository.js';
+import type { ScannedCustomer, Sender, SqlCondition } from './care-scan.types.js';
 import { addDays, isLeapYear, localDate, parseLocalDate, zonedTimeToUtc } from '../../shared/dates.js';
 import type { Logger } from '../../shared/logger.js';
 import { renderTemplate, type TemplateVars } from '../../shared/template.js';

@@ -11,15 +11,7 @@
  */
 import { Lunar, LunarMonth, LunarYear } from 'lunar-typescript';
 import { daysBetween, daysInMonth, isLeapYear, parseLocalDate, toLocalDate } from '../../shared/dates.js';
-
-/** A customer's birthday; `leapMonth` marks a lunar birthday in a leap month (闰月). */
-export type Birthday = {
-  calendar: 'solar' | 'lunar';
-  month: number;
-  day: number;
-  year?: number;
-  leapMonth?: boolean;
-};
+import type { Birthday } from './occasion.types.js';
 
 /** One dated occurrence of a yearly rule, with the (solar or lunar) year it belongs to. */
 export type Occurrence = { date: string; year: number };

@@ -1,8 +1,8 @@
 import type { Db } from '../db.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
-import type { Broadcast, BroadcastStatus } from '../../domain/broadcasts/broadcast.types.js';
-import type { SqlCondition } from './care-scan.repository.js';
+import type { AudienceSummary, Broadcast, BroadcastStatus, NewBroadcast } from '../../domain/broadcasts/broadcast.types.js';
+import type { SqlCondition } from '../../domain/care/care-scan.types.js';
 
 interface Row {
   id: string;
@@ -56,22 +56,6 @@ function toBroadcast(r: Row): Broadcast {
     createdAt: new Date(Number(r.created_at)),
     updatedAt: new Date(Number(r.updated_at)),
   };
-}
-
-/** What a new broadcast row needs. */
-export type NewBroadcast = Pick<
-  Broadcast,
-  'id' | 'name' | 'audience' | 'text' | 'attachments' | 'senderPolicy' | 'sendAt' | 'audienceCount' | 'tasksEstimate' | 'isPersonalized' | 'createdBy'
->;
-
-/** How an audience looks right now: its size, who of it can be messaged, and per follower. */
-export interface AudienceSummary {
-  count: number;
-  optedOut: number;
-  /** Not opted out and with at least one active follow relation. */
-  reachable: number;
-  /** Reachable customers per active follower (a customer counts once for each of their followers). */
-  perFollower: number[];
 }
 
 const reason = (text: string) => text.slice(0, 200);

@@ -1,21 +1,5 @@
 import type { Db } from '../db.js';
-
-/** Where an enrolment is. */
-export type EnrolmentStatus = 'active' | 'reactivated' | 'completed';
-
-/** One customer's passage through a win-back campaign for one silence. */
-export interface Enrolment {
-  id: number;
-  ruleId: string;
-  externalUserId: string;
-  cycle: string;
-  enrolledDate: string;
-  enrolledAt: Date;
-  status: EnrolmentStatus;
-  lastStep: number;
-  messaged: number;
-  exitedAt: Date | null;
-}
+import type { CampaignStats, Enrolment, EnrolmentStatus } from '../../domain/campaigns/enrolment.types.js';
 
 interface Row {
   id: number | string;
@@ -43,17 +27,6 @@ function toEnrolment(r: Row): Enrolment {
     messaged: Number(r.messaged),
     exitedAt: r.exited_at === null ? null : new Date(Number(r.exited_at)),
   };
-}
-
-/** Campaign statistics. */
-export interface CampaignStats {
-  enrolled: number;
-  active: number;
-  messaged: number;
-  reactivated: number;
-  completed: number;
-  /** reactivated / enrolled, 0 when nobody is enrolled. */
-  rate: number;
 }
 
 /** `campaign_enrolments`. */

@@ -1,36 +1,6 @@
 import type { Db } from '../db.js';
-import type { Birthday } from '../../domain/care/occasions.js';
-
-/** A customer as care planning needs it. */
-export interface ScannedCustomer {
-  externalUserId: string;
-  name: string;
-  birthday: Birthday | null;
-  firstAddedAt: Date | null;
-  lastInteractionAt: Date | null;
-  activity: string;
-  isOptedOut: boolean;
-}
-
-/** A WHERE fragment over `customers c` with its params (e.g. a compiled audience). */
-export interface SqlCondition {
-  sql: string;
-  params: unknown[];
-}
-
-/** A note due for follow-up. */
-export interface DueNote {
-  id: string;
-  externalUserId: string;
-  userid: string | null;
-  text: string;
-}
-
-/** The staff member who sends to a customer. */
-export interface Sender {
-  userid: string;
-  name: string;
-}
+import type { Birthday } from '../../domain/care/occasion.types.js';
+import type { DueNote, ScannedCustomer, Sender, SqlCondition } from '../../domain/care/care-scan.types.js';
 
 interface Row {
   external_user_id: string;

@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  HOLIDAYS,
-  anniversaryDue,
-  anniversaryYearsDue,
-  birthdayDateInYear,
-  birthdayOccurrencesInYear,
-  birthdayOn,
-  holidayDate,
-  holidayOccurrencesInYear,
-  holidaysOn,
-  isValidBirthday,
-  lunarToSolar,
-  occasionKey,
-  type Birthday,
-  type Holiday,
-} from '../../../../src/domain/care/occasions.js';
+import { HOLIDAYS, anniversaryDue, anniversaryYearsDue, birthdayDateInYear, birthdayOccurrencesInYear, birthdayOn, holidayDate, holidayOccurrencesInYear, holidaysOn, isValidBirthday, lunarToSolar, occasionKey, type Holiday } from '../../../../src/domain/care/occasions.js';
+import type { Birthday } from '../../../../src/domain/care/occasion.types.js';
 
 const holiday = (key: string): Holiday => {
   const h = HOLIDAYS.find((x) => x.key === key);
