@@ -67,10 +67,6 @@ const TEMPORARY_ALLOWLIST = [
   ['container-only-from-main-and-cli', 'src/app.ts', 'src/container.ts'],
   // Entity types still exported by repositories (they move to src/domain/**/*.types.ts).
   ['http-imports', 'src/http/presenters/event.presenter.ts', 'src/persistence/repositories/inbox.repository.ts'],
-  ['http-imports', 'src/http/presenters/order.presenter.ts', 'src/persistence/repositories/order.repository.ts'],
-  ['http-imports', 'src/http/presenters/quick-reply.presenter.ts', 'src/persistence/repositories/quick-reply.repository.ts'],
-  ['http-imports', 'src/http/presenters/transfer.presenter.ts', 'src/persistence/repositories/transfer.repository.ts'],
-  ['http-imports', 'src/http/routes/transfers.router.ts', 'src/persistence/repositories/transfer.repository.ts'],
   // Repositories importing domain code that is not a *.types.ts file.
   ['persistence-imports', 'src/persistence/repositories/inbox.repository.ts', 'src/domain/inbox/inbound-event.ts'],
   // Domain type files that define zod schemas.

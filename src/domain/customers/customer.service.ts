@@ -13,7 +13,8 @@ import type { ChannelRepository } from '../../persistence/repositories/channel.r
 import type { Channel } from '../channels/channel.types.js';
 import type { NoteRepository } from '../../persistence/repositories/note.repository.js';
 import type { Note } from './note.types.js';
-import type { OrderRepository, OrderSummary } from '../../persistence/repositories/order.repository.js';
+import type { OrderRepository } from '../../persistence/repositories/order.repository.js';
+import type { OrderSummary } from '../orders/order.types.js';
 import type { Clock } from '../../shared/clock.js';
 import { NotFoundError, ValidationError } from '../../shared/errors.js';
 import { localDate } from '../../shared/dates.js';

@@ -1,4 +1,5 @@
-import type { StaffMessageRepository, BucketCaps } from '../../persistence/repositories/staff-message.repository.js';
+import type { StaffMessageRepository } from '../../persistence/repositories/staff-message.repository.js';
+import type { BucketCaps } from './staff-message.types.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';

@@ -1,6 +1,7 @@
 import type { Db } from '../../persistence/db.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
-import type { Order, OrderRepository } from '../../persistence/repositories/order.repository.js';
+import type { OrderRepository } from '../../persistence/repositories/order.repository.js';
+import type { Order } from './order.types.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { newId } from '../../shared/ids.js';

@@ -1,6 +1,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import type { ErasureCounts, ErasureRepository } from '../../persistence/repositories/erasure.repository.js';
+import type { ErasureRepository } from '../../persistence/repositories/erasure.repository.js';
+import type { ErasureCounts } from './erasure.types.js';
 
 /** What an erasure did and what it could not do. */
 export interface ErasureResult {

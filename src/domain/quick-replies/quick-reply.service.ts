@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { QuickReply, QuickReplyRepository } from '../../persistence/repositories/quick-reply.repository.js';
+import type { QuickReplyRepository } from '../../persistence/repositories/quick-reply.repository.js';
+import type { QuickReply } from './quick-reply.types.js';
 import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';

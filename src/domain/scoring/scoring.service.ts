@@ -1,4 +1,5 @@
-import type { ScoringCustomer, ScoringRepository, CustomerOrderFacts, OrderWindow } from '../../persistence/repositories/scoring.repository.js';
+import type { ScoringRepository } from '../../persistence/repositories/scoring.repository.js';
+import type { CustomerOrderFacts, OrderWindow, ScoringCustomer } from './scoring.types.js';
 import { addDays, daysBetween, localDate, zonedTimeToUtc } from '../../shared/dates.js';
 import type { Logger } from '../../shared/logger.js';
 import { classifyActivity, type ActivityThresholds } from '../campaigns/activity.js';

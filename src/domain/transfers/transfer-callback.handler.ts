@@ -1,6 +1,7 @@
 import type { EventHandler, HandlerContext, TimelineNote } from '../inbox/event-router.js';
 import { eventCreateTimeMs, eventField, type InboundEvent } from '../inbox/inbound-event.js';
-import type { Transfer, TransferRepository } from '../../persistence/repositories/transfer.repository.js';
+import type { TransferRepository } from '../../persistence/repositories/transfer.repository.js';
+import type { Transfer } from './transfer.types.js';
 import type { TransferSettlement } from './transfer-settlement.js';
 
 /** A finished transfer explains a callback this close to its takeover (the job may have recorded it first). */

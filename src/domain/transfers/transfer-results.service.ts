@@ -1,4 +1,5 @@
-import type { Transfer, TransferRepository } from '../../persistence/repositories/transfer.repository.js';
+import type { TransferRepository } from '../../persistence/repositories/transfer.repository.js';
+import type { Transfer } from './transfer.types.js';
 import type { TransferResult, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Logger } from '../../shared/logger.js';
 import { WecomApiError } from '../../shared/errors.js';

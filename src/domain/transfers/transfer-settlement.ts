@@ -3,7 +3,8 @@ import type { CustomerRepository } from '../../persistence/repositories/customer
 import type { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
 import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
 import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
-import type { Transfer, TransferRepository } from '../../persistence/repositories/transfer.repository.js';
+import type { TransferRepository } from '../../persistence/repositories/transfer.repository.js';
+import type { Transfer } from './transfer.types.js';
 import type { Clock } from '../../shared/clock.js';
 import { transferKindLabel } from './transfer-messages.js';
 

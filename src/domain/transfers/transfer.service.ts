@@ -1,4 +1,5 @@
-import type { Transfer, TransferKind, TransferListItem, TransferRepository, TransferStatus } from '../../persistence/repositories/transfer.repository.js';
+import type { TransferRepository } from '../../persistence/repositories/transfer.repository.js';
+import type { Transfer, TransferKind, TransferListItem, TransferStatus } from './transfer.types.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';
 import type { UnassignedCustomer } from '../../wecom/client/types.js';
 import { WecomTransportError } from '../../wecom/client/errors.js';

@@ -1,4 +1,4 @@
-import type { Order, OrderSummary } from '../../persistence/repositories/order.repository.js';
+import type { Order, OrderSummary } from '../../domain/orders/order.types.js';
 import type { OrderImportReport } from '../../domain/orders/order.service.js';
 
 /** An order; amounts stay in whole cents (分) so no client adds up floats. */

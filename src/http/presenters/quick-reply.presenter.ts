@@ -1,4 +1,4 @@
-import type { QuickReply } from '../../persistence/repositories/quick-reply.repository.js';
+import type { QuickReply } from '../../domain/quick-replies/quick-reply.types.js';
 import type { RenderedQuickReply } from '../../domain/quick-replies/quick-reply.service.js';
 
 /** A quick reply as operators manage it: `text` is the template, with {{name}} and {{staff}} unrendered. */

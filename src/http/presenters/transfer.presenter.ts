@@ -1,5 +1,5 @@
 import type { CustomerTransferOutcome, TransferRequestResult } from '../../domain/transfers/transfer.service.js';
-import type { TransferListItem } from '../../persistence/repositories/transfer.repository.js';
+import type { TransferListItem } from '../../domain/transfers/transfer.types.js';
 
 /** One customer's outcome in the answer to `POST /api/v1/transfers`. */
 function presentOutcome(o: CustomerTransferOutcome) {

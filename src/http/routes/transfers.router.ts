@@ -3,7 +3,7 @@ import { OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { TransferService } from '../../domain/transfers/transfer.service.js';
 import { MAX_CUSTOMERS_PER_REQUEST } from '../../domain/transfers/transfer.service.js';
-import { TRANSFER_STATUSES } from '../../persistence/repositories/transfer.repository.js';
+import { TRANSFER_STATUSES } from '../../domain/transfers/transfer.types.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
 import { principalLabel } from './erasure.router.js';
 import { pageQuery, parseInput } from '../pagination.js';

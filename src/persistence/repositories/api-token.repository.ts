@@ -1,15 +1,6 @@
 import type { Db } from '../db.js';
 import { newId } from '../../shared/ids.js';
-
-/** A stored API token (hash only). */
-export interface ApiTokenRow {
-  id: string;
-  name: string;
-  role: string;
-  userid: string | null;
-  tokenHash: string;
-  createdAt: number;
-}
+import type { ApiTokenRow } from '../../domain/auth/api-token.types.js';
 
 /** API tokens; the plaintext is never stored. */
 export class ApiTokenRepository {

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import { newId } from '../../shared/ids.js';
+import type { ErasureCounts, ErasureRecord } from '../../domain/privacy/erasure.types.js';
 
 const marks = (n: number) => Array(n).fill('?').join(',');
 
@@ -14,18 +15,6 @@ async function rowsCollidingWithStub(em: EntityManager, table: string, keyColumn
     id: number | string;
   }[];
   return rows.map((r) => Number(r.id));
-}
-
-/** Rows removed or stubbed per table by one erasure. */
-export type ErasureCounts = Record<string, number>;
-
-/** One audit row of the `erasures` table (no personal data). */
-export interface ErasureRecord {
-  id: string;
-  subjectHash: string;
-  erasedAt: Date;
-  byPrincipal: string;
-  countsPerTable: ErasureCounts;
 }
 
 /**

@@ -1,16 +1,10 @@
 import type { Db } from '../db.js';
+import type { SweepOptions } from '../../domain/privacy/retention.types.js';
 
 const marks = (n: number) => Array(n).fill('?').join(',');
 const FINAL_DELIVERY = "('sent', 'failed', 'over_quota', 'skipped', 'expired')";
 /** What a KF entry's summary says once its text is gone (kf-sync.service.ts writes `微信客服：<text>`). */
 export const KF_REDACTED_SUMMARY = '微信客服 [内容已过保留期清除 / text removed after retention period]';
-
-/** One sweep's options: rows older than `cutoff` (epoch ms), `batch` rows per statement, or only count. */
-export interface SweepOptions {
-  cutoff: number;
-  batch: number;
-  isDryRun: boolean;
-}
 
 /**
  * The retention purge's SQL (PIPL art. 19, docs/reliability.md §PIPL duties). Every sweep walks its table in keyset

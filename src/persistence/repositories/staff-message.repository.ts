@@ -1,20 +1,6 @@
 import type { Db } from '../db.js';
 import { incrementSql, placeholders } from './sql-upsert.js';
-
-/** A line waiting for a member's next digest. */
-export interface DigestLine {
-  id: number;
-  userid: string;
-  kind: string;
-  line: string;
-  createdAt: Date;
-}
-
-/** Caps per fixed bucket: `perMinute` per calendar minute, `perHour` per calendar hour. */
-export interface BucketCaps {
-  perMinute: number;
-  perHour: number;
-}
+import type { BucketCaps, DigestLine } from '../../domain/notify/staff-message.types.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QuickReplyService, quickReplyInput } from '../../../../src/domain/quick-replies/quick-reply.service.js';
-import type { QuickReply, QuickReplyRepository } from '../../../../src/persistence/repositories/quick-reply.repository.js';
+import type { QuickReplyRepository } from '../../../../src/persistence/repositories/quick-reply.repository.js';
+import type { QuickReply } from '../../../../src/domain/quick-replies/quick-reply.types.js';
 import type { Customer } from '../../../../src/domain/customers/customer.types.js';
 import { NotFoundError } from '../../../../src/shared/errors.js';
 import { FixedClock } from '../../../../src/shared/clock.js';
