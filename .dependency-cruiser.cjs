@@ -66,7 +66,6 @@ const TEMPORARY_ALLOWLIST = [
   // src/app.ts takes the built Container.
   ['container-only-from-main-and-cli', 'src/app.ts', 'src/container.ts'],
   // Entity types still exported by repositories (they move to src/domain/**/*.types.ts).
-  ['http-imports', 'src/http/presenters/event.presenter.ts', 'src/persistence/repositories/inbox.repository.ts'],
   // Repositories importing domain code that is not a *.types.ts file.
   ['persistence-imports', 'src/persistence/repositories/inbox.repository.ts', 'src/domain/inbox/inbound-event.ts'],
   // Domain type files that define zod schemas.

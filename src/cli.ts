@@ -6,7 +6,7 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { buildContainer, type BuildOptions, type Container } from './container.js';
 import { AppError } from './shared/errors.js';
 import type { Role } from './domain/auth/api-token.service.js';
-import type { InboxStatus } from './domain/inbox/inbound-event.js';
+import type { InboxStatus } from './domain/inbox/inbox.types.js';
 import { ensureDemoChannel } from './domain/channels/demo-channel.js';
 import { SANDBOX_CORP } from './wecom/sandbox-identity.js';
 

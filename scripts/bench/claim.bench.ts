@@ -5,7 +5,7 @@ import { buildContainer } from '../../src/container.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
-import type { NewInboxEvent } from '../../src/persistence/repositories/inbox.repository.js';
+import type { NewInboxEvent } from '../../src/domain/inbox/inbox.types.js';
 
 /**
  * `npm run bench -- claim`: what claiming the next due event costs as the backlog grows

@@ -6,7 +6,7 @@ import { contactEventXml, postCallback, SANDBOX_CREDS } from '../helpers/callbac
 import { OFFICIAL } from '../fixtures/official-vectors.js';
 import { encryptMessage, sealCallback, signCallback } from '../../src/wecom/crypto.js';
 import type { EventHandler } from '../../src/domain/inbox/event-router.js';
-import type { InboundEvent } from '../../src/domain/inbox/inbound-event.js';
+import type { InboundEvent } from '../../src/domain/inbox/inbox.types.js';
 
 const OFFICIAL_ENV = {
   WECOM_CORP_ID: OFFICIAL.corpId,

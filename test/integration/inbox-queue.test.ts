@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
-import type { NewInboxEvent } from '../../src/persistence/repositories/inbox.repository.js';
+import type { NewInboxEvent } from '../../src/domain/inbox/inbox.types.js';
 
 /**
  * The inbox's ready queue and coalescing (docs/inbox.md §Claims that stay flat, §Coalescing), on the repository

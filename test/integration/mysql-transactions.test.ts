@@ -5,7 +5,8 @@ import { FollowRelationRepository } from '../../src/persistence/repositories/fol
 import type { FieldCipher } from '../../src/shared/field-cipher.js';
 import { createDataSource } from '../../src/persistence/data-source.js';
 import { Db } from '../../src/persistence/db.js';
-import { InboxRepository, type NewInboxEvent } from '../../src/persistence/repositories/inbox.repository.js';
+import { InboxRepository } from '../../src/persistence/repositories/inbox.repository.js';
+import type { NewInboxEvent } from '../../src/domain/inbox/inbox.types.js';
 
 noteMysqlSkipped();
 

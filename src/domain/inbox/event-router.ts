@@ -1,5 +1,5 @@
 import type { Logger } from '../../shared/logger.js';
-import type { InboundEvent } from './inbound-event.js';
+import type { InboundEvent } from './inbox.types.js';
 
 /** What a handler may say about the event's timeline entry. */
 export interface TimelineNote {

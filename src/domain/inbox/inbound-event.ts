@@ -1,20 +1,5 @@
 import { createHash } from 'node:crypto';
-
-/** The decrypted fields of one callback, as strings (lists as string arrays). */
-export type EventFields = Record<string, string | string[]>;
-
-/** Lifecycle of an inbox row. `failed` is parked for an operator; `ignored` had no handler. */
-export type InboxStatus = 'pending' | 'running' | 'done' | 'failed' | 'ignored';
-
-/** A stored callback event as handlers see it. */
-export interface InboundEvent {
-  id: number;
-  /** Routing key, e.g. `event/change_external_contact/add_external_contact` or `text`. */
-  kind: string;
-  fields: EventFields;
-  receivedAt: Date;
-  attempts: number;
-}
+import type { EventFields } from './inbox.types.js';
 
 function field(fields: EventFields, key: string): string | undefined {
   const v = fields[key];

@@ -1,9 +1,10 @@
-import type { ClaimedEvent, InboxRepository } from '../../persistence/repositories/inbox.repository.js';
+import type { InboxRepository } from '../../persistence/repositories/inbox.repository.js';
+import type { ClaimedEvent, InboundEvent } from './inbox.types.js';
 import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
 import type { Clock } from '../../shared/clock.js';
 import { logContext, type Logger } from '../../shared/logger.js';
 import { toError } from '../../shared/errors.js';
-import { DEFERRED_FIELD, eventCreateTimeMs, eventField, isDeferred, type InboundEvent } from './inbound-event.js';
+import { DEFERRED_FIELD, eventCreateTimeMs, eventField, isDeferred } from './inbound-event.js';
 import { KIND_LABELS, type EventHandler, type EventRouter, type TimelineNote } from './event-router.js';
 import type { InboxWriter } from './inbox-writer.js';
 

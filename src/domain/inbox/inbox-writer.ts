@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { InboxRepository, NewInboxEvent } from '../../persistence/repositories/inbox.repository.js';
+import type { InboxRepository } from '../../persistence/repositories/inbox.repository.js';
+import type { NewInboxEvent } from './inbox.types.js';
 import type { Clock } from '../../shared/clock.js';
 
 /** Too many callbacks are waiting for a commit; the database is slow or gone. */

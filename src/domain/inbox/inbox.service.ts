@@ -1,6 +1,7 @@
-import type { InboxEventSummary, InboxRepository } from '../../persistence/repositories/inbox.repository.js';
+import type { InboxRepository } from '../../persistence/repositories/inbox.repository.js';
+import type { EventFields, InboxEventSummary, InboxStatus } from './inbox.types.js';
 import type { Clock } from '../../shared/clock.js';
-import { eventCreateTimeMs, eventDedupeKey, eventKind, eventPriority, eventSubject, type EventFields, type InboxStatus } from './inbound-event.js';
+import { eventCreateTimeMs, eventDedupeKey, eventKind, eventPriority, eventSubject } from './inbound-event.js';
 import type { InboxWriter } from './inbox-writer.js';
 
 /** Result of accepting one decrypted callback. */

@@ -1,5 +1,6 @@
 import type { EventHandler, HandlerContext, TimelineNote } from '../inbox/event-router.js';
-import { eventCreateTimeMs, eventField, type InboundEvent } from '../inbox/inbound-event.js';
+import { eventCreateTimeMs, eventField } from '../inbox/inbound-event.js';
+import type { InboundEvent } from '../inbox/inbox.types.js';
 import type { TransferRepository } from '../../persistence/repositories/transfer.repository.js';
 import type { Transfer } from './transfer.types.js';
 import type { TransferSettlement } from './transfer-settlement.js';

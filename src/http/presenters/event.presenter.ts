@@ -1,4 +1,4 @@
-import type { InboxEventSummary } from '../../persistence/repositories/inbox.repository.js';
+import type { InboxEventSummary } from '../../domain/inbox/inbox.types.js';
 
 /** The admin API's shape of an inbox event (contract: `id, receivedAt, kind, status, attempts, error`). */
 export function presentEvent(e: InboxEventSummary) {

@@ -3,48 +3,9 @@ import { execIn, type Db } from '../db.js';
 import { isDuplicateKeyError, isRetryableLockError } from '../data-source.js';
 import { aad } from '../sealed-columns.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
-import { DEFERRED_FIELD, type EventFields, type InboundEvent, type InboxStatus } from '../../domain/inbox/inbound-event.js';
+import { DEFERRED_FIELD } from '../../domain/inbox/inbound-event.js';
+import type { ClaimedEvent, EventFields, InboxEventSummary, InboxStatus, LaneLimits, NewInboxEvent } from '../../domain/inbox/inbox.types.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
-
-/** A row to insert into the inbox. */
-export interface NewInboxEvent {
-  dedupeKey: string;
-  kind: string;
-  subjectKey: string | null;
-  fields: EventFields;
-  createTimeMs: number | null;
-  /** 1: claimed ahead of ordinary events (a deadline is running, see eventPriority); default 0. */
-  priority?: number;
-}
-
-/** An inbox row as the admin API shows it (payload excluded). */
-export interface InboxEventSummary {
-  id: number;
-  receivedAt: Date;
-  kind: string;
-  status: InboxStatus;
-  attempts: number;
-  error: string | null;
-  subjectKey: string | null;
-  processedAt: Date | null;
-}
-
-/** A claimed event and the lease token that must accompany its completion. */
-export interface ClaimedEvent {
-  event: InboundEvent;
-  leaseOwner: string;
-  /** The row's idempotency key, which also binds its sealed payload (needed to write the payload again on defer). */
-  dedupeKey?: string;
-  /** The lane it was claimed from. */
-  lane?: 'urgent' | 'ordinary';
-  /** Its subject (ordering key), whose next event becomes ready when this one finishes. */
-  subjectKey?: string | null;
-  /**
-   * Later notifications of the same subject folded into this one (docs/inbox.md §Coalescing): they share its lease
-   * and its outcome. `event.fields` are the newest one's (a KF notification's Token is then the freshest).
-   */
-  absorbed?: number[];
-}
 
 /**
  * A new payload (one placeholder) for a handled row, unless an erasure emptied it meanwhile: writing it back would
@@ -56,12 +17,6 @@ const UNLESS_ERASED = "CASE WHEN payload = '' THEN payload ELSE ? END";
 const COALESCED_SUBJECTS = ['kf:', 'tag:'];
 /** How many notifications one claim folds into its head at most (bounds the statement). */
 const MAX_ABSORBED = 10_000;
-
-/** How many events to claim from each lane (docs/inbox.md §Deadline first). */
-export interface LaneLimits {
-  urgent: number;
-  ordinary: number;
-}
 
 interface Row {
   id: number | string;

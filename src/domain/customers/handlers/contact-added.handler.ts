@@ -1,5 +1,6 @@
 import type { EventHandler, HandlerContext, TimelineNote } from '../../inbox/event-router.js';
-import { deferredState, eventCreateTimeMs, eventField, type InboundEvent } from '../../inbox/inbound-event.js';
+import { deferredState, eventCreateTimeMs, eventField } from '../../inbox/inbound-event.js';
+import type { InboundEvent } from '../../inbox/inbox.types.js';
 import type { StaffRepository } from '../../../persistence/repositories/staff.repository.js';
 import type { CustomerArchiveService } from '../customer-archive.service.js';
 import type { ChannelService } from '../../channels/channel.service.js';

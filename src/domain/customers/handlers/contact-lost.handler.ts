@@ -1,5 +1,6 @@
 import type { EventHandler, TimelineNote } from '../../inbox/event-router.js';
-import { eventCreateTimeMs, eventField, type InboundEvent } from '../../inbox/inbound-event.js';
+import { eventCreateTimeMs, eventField } from '../../inbox/inbound-event.js';
+import type { InboundEvent } from '../../inbox/inbox.types.js';
 import type { ChurnService } from '../churn.service.js';
 
 /**

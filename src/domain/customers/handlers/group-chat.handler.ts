@@ -1,5 +1,6 @@
 import type { EventHandler, TimelineNote } from '../../inbox/event-router.js';
-import { eventCreateTimeMs, eventField, type InboundEvent } from '../../inbox/inbound-event.js';
+import { eventCreateTimeMs, eventField } from '../../inbox/inbound-event.js';
+import type { InboundEvent } from '../../inbox/inbox.types.js';
 import type { GroupChatRepository } from '../../../persistence/repositories/group-chat.repository.js';
 import type { WecomGateway } from '../../../wecom/client/gateway.js';
 import type { Clock } from '../../../shared/clock.js';

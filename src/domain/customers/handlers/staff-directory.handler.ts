@@ -1,5 +1,6 @@
 import type { EventHandler, HandlerContext, TimelineNote } from '../../inbox/event-router.js';
-import { eventField, type InboundEvent } from '../../inbox/inbound-event.js';
+import { eventField } from '../../inbox/inbound-event.js';
+import type { InboundEvent } from '../../inbox/inbox.types.js';
 import type { StaffAccessService } from '../../auth/staff-access.service.js';
 import type { StaffRepository } from '../../../persistence/repositories/staff.repository.js';
 import { NotFoundError } from '../../../shared/errors.js';

@@ -1,5 +1,6 @@
 import type { EventHandler, TimelineNote } from '../../inbox/event-router.js';
-import { eventField, type InboundEvent } from '../../inbox/inbound-event.js';
+import { eventField } from '../../inbox/inbound-event.js';
+import type { InboundEvent } from '../../inbox/inbox.types.js';
 import type { TagLibraryService } from '../../tags/tag-library.service.js';
 
 /**

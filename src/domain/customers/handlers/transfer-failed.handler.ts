@@ -1,5 +1,6 @@
 import type { EventHandler, TimelineNote } from '../../inbox/event-router.js';
-import { eventField, type InboundEvent } from '../../inbox/inbound-event.js';
+import { eventField } from '../../inbox/inbound-event.js';
+import type { InboundEvent } from '../../inbox/inbox.types.js';
 
 const REASONS: Record<string, string> = { customer_refused: '客户拒绝', customer_limit_exceed: '接替成员的客户数已达上限' };
 

@@ -4,7 +4,8 @@ import { InboxProcessor } from '../../../../src/domain/inbox/inbox-processor.js'
 import { EventRouter } from '../../../../src/domain/inbox/event-router.js';
 import { systemClock } from '../../../../src/shared/clock.js';
 import { silentLogger } from '../../../../src/shared/logger.js';
-import type { ClaimedEvent, InboxRepository } from '../../../../src/persistence/repositories/inbox.repository.js';
+import type { InboxRepository } from '../../../../src/persistence/repositories/inbox.repository.js';
+import type { ClaimedEvent } from '../../../../src/domain/inbox/inbox.types.js';
 import type { TimelineRepository } from '../../../../src/persistence/repositories/timeline.repository.js';
 import type { InboxWriter } from '../../../../src/domain/inbox/inbox-writer.js';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InboxWriter } from '../../../../src/domain/inbox/inbox-writer.js';
 import { systemClock } from '../../../../src/shared/clock.js';
-import type { InboxRepository, NewInboxEvent } from '../../../../src/persistence/repositories/inbox.repository.js';
+import type { InboxRepository } from '../../../../src/persistence/repositories/inbox.repository.js';
+import type { NewInboxEvent } from '../../../../src/domain/inbox/inbox.types.js';
 
 const event = (i: number): NewInboxEvent => ({ dedupeKey: `k${i}`, kind: 'event/probe', subjectKey: null, fields: {}, createTimeMs: null });
 
