@@ -1,5 +1,6 @@
 import type { Clock } from '../shared/clock.js';
-import type { JobRun, JobRunRepository, JobTrigger } from '../persistence/repositories/job-run.repository.js';
+import type { JobRunRepository } from '../persistence/repositories/job-run.repository.js';
+import type { JobRun, JobTrigger } from '../domain/scheduling/job-run.types.js';
 
 /** node-cron v4's RunCoordinator shape (declared here so scheduler.ts stays the only node-cron import). */
 export interface CronRunCoordinator {

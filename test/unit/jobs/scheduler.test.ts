@@ -3,7 +3,8 @@ import { Scheduler, nextRunAfter } from '../../../src/jobs/scheduler.js';
 import { JobRegistry } from '../../../src/jobs/job-registry.js';
 import { dailyOccasion, type JobContext } from '../../../src/jobs/job.types.js';
 import { DbRunCoordinator } from '../../../src/jobs/run-coordinator.js';
-import type { ClaimInput, JobRun, JobRunRepository } from '../../../src/persistence/repositories/job-run.repository.js';
+import type { JobRunRepository } from '../../../src/persistence/repositories/job-run.repository.js';
+import type { ClaimInput, JobRun } from '../../../src/domain/scheduling/job-run.types.js';
 import { FixedClock } from '../../../src/shared/clock.js';
 import { silentLogger } from '../../../src/shared/logger.js';
 
