@@ -91,13 +91,18 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
   try {
     sandbox = await spawnServer('scripts/bench/sandbox-server.ts', { LOG_LEVEL: 'silent' });
     db = await createTestDatabase(engine, { mysqlUrl: process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test', prefix: 'wecom_ops_bench' });
-    const env = {
-      ...botEnv(db.url, sandbox.url, ADMIN),
-      // BENCH_CPU_PROFILE=/tmp/bot.cpuprofile: a CPU profile of the (first) bot process.
-      ...(process.env.BENCH_CPU_PROFILE ? { BENCH_CPU_PROFILE: process.env.BENCH_CPU_PROFILE } : {}),
-    };
+    const env = botEnv(db.url, sandbox.url, ADMIN);
     const roles: string[] = mode === 'split' ? ['ingress', 'worker'] : mode === 'pair' ? ['all', 'all'] : ['all'];
-    for (const role of roles) bots.push(await spawnServer('scripts/bench/ingress-server.ts', { ...env, ...(role === 'all' ? {} : { SERVE_ROLE: role }) }, 60_000));
+    // BENCH_CPU_PROFILE=/tmp/bot.cpuprofile: a CPU profile of each bot process; with several, each its own file
+    // (/tmp/bot-ingress1.cpuprofile, /tmp/bot-worker2.cpuprofile).
+    const profileOf = (role: string, i: number): Record<string, string> => {
+      const path = process.env.BENCH_CPU_PROFILE;
+      if (!path) return {};
+      return { BENCH_CPU_PROFILE: roles.length === 1 ? path : path.replace(/(\.cpuprofile)?$/, (ext) => `-${role}${i + 1}${ext}`) };
+    };
+    for (const [i, role] of roles.entries()) {
+      bots.push(await spawnServer('scripts/bench/ingress-server.ts', { ...env, ...profileOf(role, i), ...(role === 'all' ? {} : { SERVE_ROLE: role }) }, 60_000));
+    }
     const front = bots.filter((_, i) => roles[i] !== 'worker');
     await json(`${sandbox.url}/_control/config`, { body: { callbackUrl: `${front[0].url}/wecom/callback` } });
 
