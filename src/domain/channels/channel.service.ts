@@ -37,6 +37,20 @@ const WELCOME_GONE = new Set([41050, 41051, 41096]);
  */
 const CHANNEL_REUSE_MS = 5_000;
 
+/** A welcome WeCom accepted: what its timeline entry says (kept with the add as JSON, so plain values). */
+export interface SentWelcome {
+  channelId: string;
+  channelName: string;
+  text: string;
+  /** Epoch ms. */
+  sentAt: number;
+}
+
+/** The timeline source id that marks a welcome_code as used (at most one welcome per code). */
+function welcomeSourceId(welcomeCode: string): string {
+  return `welcome|${welcomeCode}`.slice(0, 128);
+}
+
 /** Channel QR codes (渠道活码): contact ways with a unique state, their welcome, tags and daily stats. */
 export class ChannelService {
   constructor(
@@ -184,12 +198,12 @@ export class ChannelService {
   /**
    * Send the channel's welcome for an add event, at most once per welcome_code. Time-critical: the code lives
    * 20 s and works once (docs/wecom-protocol.md §Welcome messages), so callers do this before any other work. Returns
-   * whether it was sent.
+   * what was sent, or null when nothing was. The caller writes its timeline entry (recordWelcomeInTx) with the rest of
+   * the add, off the deadline's path (docs/inbox.md §Deadline first); that entry is what a re-run finds here.
    */
-  async sendWelcome(channel: Channel, e: { userid: string; externalUserId: string; welcomeCode: string; customerName: string; staffName?: string }): Promise<boolean> {
-    if (!this.hasWelcome(channel)) return false;
-    const sourceId = `welcome|${e.welcomeCode}`.slice(0, 128);
-    if (await this.sources.has('welcome', sourceId)) return false;
+  async sendWelcome(channel: Channel, e: { userid: string; externalUserId: string; welcomeCode: string; customerName: string; staffName?: string }): Promise<SentWelcome | null> {
+    if (!this.hasWelcome(channel)) return null;
+    if (await this.sources.has('welcome', welcomeSourceId(e.welcomeCode))) return null;
     const text = renderTemplate(channel.welcome.text ?? '', { name: e.customerName, staff: e.staffName ?? e.userid, 姓名: e.customerName });
     try {
       await this.wecom.sendWelcomeMsg({
@@ -200,28 +214,56 @@ export class ChannelService {
     } catch (err) {
       if (err instanceof WecomApiError && WELCOME_GONE.has(err.errcode)) {
         this.log.info({ errcode: err.errcode, channelId: channel.id }, 'welcome not sent: code no longer usable');
-        return false;
+        return null;
       }
       throw err;
     }
-    const now = this.clock.now();
-    await this.timeline.add(
-      { externalUserId: e.externalUserId, staffUserid: e.userid, kind: 'welcome', summary: `发送欢迎语（渠道：${channel.name}）`, data: { channelId: channel.id, text }, source: 'welcome', sourceId, occurredAt: now },
-      now,
-    );
-    return true;
+    return { channelId: channel.id, channelName: channel.name, text, sentAt: this.clock.now().getTime() };
   }
 
-  /** Put the channel's tags on the customer: in WeCom on the adding relation, locally as source `channel`. */
-  async applyTags(channel: Channel, e: { userid: string; externalUserId: string }): Promise<void> {
-    if (channel.tags.length === 0) return;
+  /** The timeline entry of a sent welcome (source `welcome|<code>`), in the caller's transaction. */
+  async recordWelcomeInTx(em: import('typeorm').EntityManager, e: { userid: string; externalUserId: string; welcomeCode: string }, sent: SentWelcome): Promise<void> {
+    const at = new Date(sent.sentAt);
+    await this.timeline.addInTx(
+      em,
+      {
+        externalUserId: e.externalUserId,
+        staffUserid: e.userid,
+        kind: 'welcome',
+        summary: `发送欢迎语（渠道：${sent.channelName}）`,
+        data: { channelId: sent.channelId, text: sent.text },
+        source: 'welcome',
+        sourceId: welcomeSourceId(e.welcomeCode),
+        occurredAt: at,
+      },
+      this.clock.now(),
+    );
+  }
+
+  /**
+   * Put the channel's tags on the customer: in WeCom on the adding relation now, locally (source `channel`) by the
+   * returned write, which the caller runs in the transaction that stores the relation (null: nothing to write).
+   * `shown`: the tag ids WeCom showed on the adding relation when the customer was read, so that read tells what to
+   * mark and no query is needed (CustomerTaggingService.prepareAdd).
+   */
+  async prepareTags(
+    channel: Channel,
+    e: { userid: string; externalUserId: string; shown?: readonly string[] },
+  ): Promise<((em: import('typeorm').EntityManager) => Promise<void>) | null> {
+    if (channel.tags.length === 0) return null;
     const key = `${channel.id}@${channel.updatedAt.getTime()}`;
     let tags = this.channelTags.get(key);
     if (!tags) {
       tags = await this.library.ensureTags(channel.tags);
       this.channelTags.set(key, tags);
     }
-    await this.tagging.addTags({ externalUserId: e.externalUserId, tags, source: 'channel', userids: [e.userid] });
+    const shown = e.shown;
+    return this.tagging.prepareAdd({ externalUserId: e.externalUserId, tags, source: 'channel', userids: [e.userid], ...(shown ? { shown: () => shown } : {}) });
+  }
+
+  /** Run a `prepareTags` write in a transaction of its own, when there was no relation's transaction to join. */
+  async writeTags(write: (em: import('typeorm').EntityManager) => Promise<void>): Promise<void> {
+    await this.db.tx(write);
   }
 
   /** Record the source channel and count the add on the event's local day, in the relation's transaction. */

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { Db } from '../../persistence/db.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
 import type { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
@@ -9,6 +10,14 @@ import type { TagLibraryService } from '../tags/tag-library.service.js';
 
 /** Port: when each customer's personal data was last erased (epoch ms), for those erased at all. */
 export type ErasureCheck = (externalUserIds: string[]) => Promise<Map<string, number>>;
+
+/** How a customer is stored (CustomerArchiveService.store). */
+export interface StoreOptions {
+  eventTime?: number | null;
+  reactivateUserid?: string;
+  /** The caller's bookkeeping, last in the same transaction, with what changed on each relation. */
+  inTx?: (em: EntityManager, changes: RelationChange[]) => Promise<void>;
+}
 
 /** What changed on one relation when WeCom's view was written. */
 export interface RelationChange {
@@ -55,17 +64,24 @@ export class CustomerArchiveService {
    * Store a customer as externalcontact/get returned it. `reactivate` names the relation a newer add event
    * re-opened; `eventTime` (the event's CreateTime) lets stale events leave newer state alone.
    */
-  async store(
-    detail: ExternalContactDetail,
-    opts: { eventTime?: number | null; reactivateUserid?: string; inTx?: (em: import('typeorm').EntityManager, changes: RelationChange[]) => Promise<void> } = {},
-  ): Promise<RelationChange[]> {
+  async store(detail: ExternalContactDetail, opts: StoreOptions = {}): Promise<RelationChange[]> {
+    const write = await this.prepareStore(detail, opts);
+    return write ? this.db.tx(write) : [];
+  }
+
+  /**
+   * `store` in two steps, so the writes can commit in a caller's transaction (an add's, with its inbox finish,
+   * docs/inbox.md §Cheap handlers): the reads that come first now, and the writes as a function of the caller's
+   * transaction. Null when there is nothing to write (no relation, or only ones older than the customer's erasure).
+   */
+  async prepareStore(detail: ExternalContactDetail, opts: StoreOptions = {}): Promise<((em: EntityManager) => Promise<RelationChange[]>) | null> {
     const follows: FollowSnapshot[] = detail.followUsers.map((f) => ({
       ...f,
       // Personal tags (type 2) have no id and cannot be managed; strategy tags (3) share the corp library
       // (docs/wecom-protocol.md §Customer details).
       tagIds: f.tags.filter((t) => t.tagId && t.type !== 2).map((t) => t.tagId!),
     }));
-    return this.storeFollows(detail.contact, follows, opts);
+    return this.prepareFollows(detail.contact, follows, opts);
   }
 
   /**
@@ -86,32 +102,34 @@ export class CustomerArchiveService {
     });
   }
 
-  private async storeFollows(
-    contact: ExternalContact,
-    follows: FollowSnapshot[],
-    opts: { eventTime?: number | null; reactivateUserid?: string; inTx?: (em: import('typeorm').EntityManager, changes: RelationChange[]) => Promise<void> },
-  ): Promise<RelationChange[]> {
+  private async prepareFollows(contact: ExternalContact, follows: FollowSnapshot[], opts: StoreOptions): Promise<((em: EntityManager) => Promise<RelationChange[]>) | null> {
     const erasedAt = (await this.erasedAt([contact.externalUserId])).get(contact.externalUserId);
-    if (follows.every((f) => isErasedRelation(erasedAt, f.addedAt))) return [];
+    if (follows.every((f) => isErasedRelation(erasedAt, f.addedAt))) return null;
     await this.library.ensureKnown([...new Set(follows.flatMap((f) => f.tagIds))]);
     const now = this.clock.now().getTime();
-    return this.db.tx(async (em) => {
-      await this.writeContact(em, contact, now);
+    // The earliest add goes in with the profile, one statement instead of one per relation (docs/inbox.md §Cheap
+    // handlers: an add's archive write is most of its statements).
+    const added = follows.flatMap((f) => (f.addedAt ? [f.addedAt.getTime()] : []));
+    const firstAddedAt = added.length > 0 ? Math.min(...added) : null;
+    return async (em) => {
+      const isNew = await this.writeContact(em, contact, now, firstAddedAt);
       const changes: RelationChange[] = [];
       for (const f of follows) {
-        const r = await this.writeFollow(em, contact.externalUserId, f, { now, eventTime: opts.eventTime, reactivate: f.userId === opts.reactivateUserid });
+        const r = await this.writeFollow(em, contact.externalUserId, f, { now, eventTime: opts.eventTime, reactivate: f.userId === opts.reactivateUserid, isAddNoted: true });
         changes.push({ userid: f.userId, before: r.before, after: r.after, state: f.state ?? null });
       }
-      await this.customers.refreshActivityInTx(em, contact.externalUserId, now);
+      // A customer inserted just now as active, with an active relation, stays active: nothing to refresh.
+      if (!isNew || !changes.some((c) => c.after === 'active')) await this.customers.refreshActivityInTx(em, contact.externalUserId, now);
       // The caller's bookkeeping (channel stats) commits with the relation change it counts: exactly once. Last,
       // because it updates a row every add through the channel shares; its lock is then held only for the commit.
       await opts.inTx?.(em, changes);
       return changes;
-    });
+    };
   }
 
-  private async writeContact(em: import('typeorm').EntityManager, c: ExternalContact, now: number): Promise<void> {
-    await this.customers.upsertProfileInTx(
+  /** Write the profile; true when the customer was inserted. */
+  private async writeContact(em: import('typeorm').EntityManager, c: ExternalContact, now: number, firstAddedAt: number | null = null): Promise<boolean> {
+    return this.customers.upsertProfileInTx(
       em,
       {
         externalUserId: c.externalUserId,
@@ -125,6 +143,7 @@ export class CustomerArchiveService {
         position: c.position ?? null,
       },
       now,
+      { firstAddedAt },
     );
   }
 
@@ -132,7 +151,7 @@ export class CustomerArchiveService {
     em: import('typeorm').EntityManager,
     ext: string,
     f: FollowSnapshot,
-    opts: { now: number; eventTime?: number | null; reactivate?: boolean; syncRunId?: string },
+    opts: { now: number; eventTime?: number | null; reactivate?: boolean; syncRunId?: string; isAddNoted?: boolean },
   ) {
     await this.relations.ensureStaffInTx(em, f.userId, opts.now);
     const r = await this.relations.upsertProfileInTx(
@@ -151,7 +170,8 @@ export class CustomerArchiveService {
       { now: opts.now, eventTime: opts.eventTime, reactivate: opts.reactivate, syncRunId: opts.syncRunId ?? null },
     );
     await this.tags.replaceRelationWecomTagsInTx(em, ext, f.userId, f.tagIds, opts.now);
-    if (f.addedAt) await this.customers.noteAddedInTx(em, ext, f.addedAt.getTime());
+    // Unless writeContact already kept the earliest add.
+    if (f.addedAt && !opts.isAddNoted) await this.customers.noteAddedInTx(em, ext, f.addedAt.getTime());
     return r;
   }
 }

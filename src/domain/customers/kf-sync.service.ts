@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { Db } from '../../persistence/db.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
 import type { KfCursorRepository } from '../../persistence/repositories/kf-cursor.repository.js';
@@ -6,6 +7,12 @@ import type { KfMessage, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import { consentEntry, isOptOutRequest } from './consent.js';
 import type { TagRuleService } from '../tags/tag-rule.service.js';
+
+/**
+ * How many KF messages of a page are written in one transaction: enough to save most transactions' round trips and
+ * commits, few enough that the transaction holds SQLite's write lock (which the callback path waits on) only briefly.
+ */
+const MESSAGES_PER_TX = 20;
 
 /** The text of a KF message, when it has one. */
 export function kfMessageText(m: KfMessage): string {
@@ -36,7 +43,18 @@ export class KfSyncService {
     let seen = 0;
     for (let batch = 0; batch < 10_000; batch++) {
       const res = await this.wecom.kfSyncMsg({ cursor: cursor || undefined, token, limit: 1000, openKfId });
-      for (const m of res.messages) await this.handle(m);
+      // A page's messages are written a chunk per transaction, not one each: a livestream brings many a second and
+      // each transaction costs its own round trips and commit (docs/inbox.md §Cheap handlers).
+      for (let i = 0; i < res.messages.length; i += MESSAGES_PER_TX) {
+        const chunk = res.messages.slice(i, i + MESSAGES_PER_TX);
+        await this.db.tx(async (em) => {
+          for (const m of chunk) await this.write(em, m);
+        });
+        for (const m of chunk) {
+          const text = kfMessageText(m);
+          if (m.externalUserId && m.origin === 3 && text) await this.tagRules.applyKeywordRules(m.externalUserId, text);
+        }
+      }
       seen += res.messages.length;
       if (res.nextCursor) {
         cursor = res.nextCursor;
@@ -47,34 +65,32 @@ export class KfSyncService {
     return seen;
   }
 
-  private async handle(m: KfMessage): Promise<void> {
+  /** One message's rows: its customer, its timeline entry, the customer's last interaction and an opt-out. */
+  private async write(em: EntityManager, m: KfMessage): Promise<void> {
     const ext = m.externalUserId;
     if (!ext) return;
     const text = kfMessageText(m);
     const now = this.clock.now();
     const isFromCustomer = m.origin === 3;
-    await this.db.tx(async (em) => {
-      await this.customers.ensureInTx(em, ext, now.getTime());
-      await this.timeline.addInTx(
-        em,
-        {
-          externalUserId: ext,
-          staffUserid: m.servicerUserId ?? null,
-          kind: `kf/${m.msgType}`,
-          summary: (text ? `微信客服：${text}` : `微信客服 [${m.msgType}]`).slice(0, 500),
-          data: { openKfId: m.openKfId, origin: m.origin, msgType: m.msgType },
-          source: 'kf',
-          sourceId: m.msgId,
-          occurredAt: m.sentAt,
-        },
-        now,
-      );
-      if (isFromCustomer) await this.customers.touchInteractionInTx(em, ext, m.sentAt.getTime());
-      // "退订" stops care messages, win-back and broadcasts from now on; the planners read opted_out at send time.
-      if (isFromCustomer && isOptOutRequest(text) && (await this.customers.setOptedOutInTx(em, ext, true, now.getTime()))) {
-        await this.timeline.addInTx(em, consentEntry({ externalUserId: ext, isOptedOut: true, via: 'kf', staffUserid: null, sourceId: `kf:${m.msgId}`, at: m.sentAt }), now);
-      }
-    });
-    if (isFromCustomer && text) await this.tagRules.applyKeywordRules(ext, text);
+    await this.customers.ensureInTx(em, ext, now.getTime());
+    await this.timeline.addInTx(
+      em,
+      {
+        externalUserId: ext,
+        staffUserid: m.servicerUserId ?? null,
+        kind: `kf/${m.msgType}`,
+        summary: (text ? `微信客服：${text}` : `微信客服 [${m.msgType}]`).slice(0, 500),
+        data: { openKfId: m.openKfId, origin: m.origin, msgType: m.msgType },
+        source: 'kf',
+        sourceId: m.msgId,
+        occurredAt: m.sentAt,
+      },
+      now,
+    );
+    if (isFromCustomer) await this.customers.touchInteractionInTx(em, ext, m.sentAt.getTime());
+    // "退订" stops care messages, win-back and broadcasts from now on; the planners read opted_out at send time.
+    if (isFromCustomer && isOptOutRequest(text) && (await this.customers.setOptedOutInTx(em, ext, true, now.getTime()))) {
+      await this.timeline.addInTx(em, consentEntry({ externalUserId: ext, isOptedOut: true, via: 'kf', staffUserid: null, sourceId: `kf:${m.msgId}`, at: m.sentAt }), now);
+    }
   }
 }

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { Logger } from '../../shared/logger.js';
 import type { InboundEvent } from './inbox.types.js';
 
@@ -13,6 +14,12 @@ export interface TimelineNote {
    * and callbacks share one entry), so the inbox adds none.
    */
   isSilent?: boolean;
+  /**
+   * The handler's own writes, run in the transaction that finishes the event (after the lease check), so a handled
+   * event costs one transaction, not two, and its effects commit with its `done` (docs/inbox.md §Cheap handlers). Use
+   * only `em` inside. If the lease was lost they do not run: the worker that took the event over handles it whole.
+   */
+  inFinish?: (em: EntityManager) => Promise<void>;
 }
 
 /** Context handed to a handler. */

@@ -318,7 +318,12 @@ export class InboxProcessor {
           }
           const status = handlers.length === 0 ? 'ignored' : 'done';
           const now = this.clock.now();
-          const { kept, promoted } = await this.repo.finish(claimed, status, now.getTime(), (em) => this.writeTimeline(em, event, notes, now));
+          // The handlers' own writes commit with the finish (TimelineNote.inFinish), last: an add's channel stats row
+          // is shared by every add through the channel, so its lock is held only for the commit.
+          const { kept, promoted } = await this.repo.finish(claimed, status, now.getTime(), async (em) => {
+            await this.writeTimeline(em, event, notes, now);
+            for (const n of notes) if (n.inFinish) await n.inFinish(em);
+          });
           mayHaveFreed = promoted;
           outcome = kept ? status : 'lease_lost';
         }
@@ -372,7 +377,7 @@ export class InboxProcessor {
     notes: TimelineNote[],
     now: Date,
   ): Promise<void> {
-    const note = Object.assign({}, ...notes) as TimelineNote;
+    const note = Object.assign({}, ...notes.map(({ inFinish: _writes, ...n }) => n)) as TimelineNote;
     if (note.isSilent) return;
     const externalUserId = note.externalUserId ?? eventField(event, 'ExternalUserID') ?? null;
     if (!externalUserId) return;

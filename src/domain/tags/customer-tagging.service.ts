@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { Db } from '../../persistence/db.js';
 import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
 import type { CustomerTagSource, Tag } from './tag.types.js';
@@ -35,27 +36,47 @@ export class CustomerTaggingService {
    * `userids` limits the WeCom write to some relations (a channel tags the relation it created).
    */
   async addTags(input: { externalUserId: string; tags: Tag[]; source: CustomerTagSource; ruleId?: string | null; userids?: string[] }): Promise<void> {
-    if (input.tags.length === 0) return;
+    const write = await this.prepareAdd(input);
+    if (write) await this.db.tx(write);
+  }
+
+  /**
+   * `addTags` in two steps, so the local rows can commit inside a caller's transaction: the WeCom calls now, and the
+   * returned write for the caller's transaction (null when there is nothing to write). `shown` says which tag ids WeCom
+   * shows on a relation, when the caller has just read them (an add's customer as externalcontact/get returned it);
+   * without it they are read from the archive.
+   */
+  async prepareAdd(input: {
+    externalUserId: string;
+    tags: Tag[];
+    source: CustomerTagSource;
+    ruleId?: string | null;
+    userids?: string[];
+    shown?: (userid: string) => readonly string[];
+  }): Promise<((em: EntityManager) => Promise<void>) | null> {
+    if (input.tags.length === 0) return null;
     const ext = input.externalUserId;
     const targets = input.userids ?? (await this.relations.activeUserids(ext));
     const wecomTagIds = input.tags.filter((t) => t.source === 'wecom').map((t) => t.id);
     // Only what WeCom does not already show on a relation: a replayed event then makes no WeCom call at all.
-    const have = await this.tags.listForCustomer(ext);
+    let shown = input.shown;
+    if (!shown && wecomTagIds.length > 0) {
+      const have = await this.tags.listForCustomer(ext);
+      shown = (userid) => have.filter((r) => r.source === 'wecom' && r.userid === userid).map((r) => r.tagId);
+    }
     const marked: string[] = [];
     for (const userid of targets) {
-      const missing = wecomTagIds.filter((id) => !have.some((r) => r.source === 'wecom' && r.userid === userid && r.tagId === id));
+      const on = shown?.(userid) ?? [];
+      const missing = wecomTagIds.filter((id) => !on.includes(id));
       if (missing.length === 0) continue;
       marked.push(...(await this.markEach(ext, [userid], missing, [])));
     }
     const now = this.clock.now().getTime();
-    await this.db.tx(async (em) => {
-      for (const t of input.tags) {
-        await this.tags.addInTx(em, { externalUserId: ext, tagId: t.id, userid: '', source: input.source, ruleId: input.ruleId ?? null }, now);
-      }
-      for (const userid of marked) {
-        for (const tagId of wecomTagIds) await this.tags.addInTx(em, { externalUserId: ext, tagId, userid, source: 'wecom', ruleId: BOT_MARK }, now);
-      }
-    });
+    const rows = [
+      ...input.tags.map((t) => ({ externalUserId: ext, tagId: t.id, userid: '', source: input.source, ruleId: input.ruleId ?? null })),
+      ...marked.flatMap((userid) => wecomTagIds.map((tagId) => ({ externalUserId: ext, tagId, userid, source: 'wecom' as const, ruleId: BOT_MARK }))),
+    ];
+    return (em) => this.tags.addManyInTx(em, rows, now);
   }
 
   /**

@@ -42,8 +42,18 @@ export const tagRulePatch = z.object(ruleFields).partial();
 /** Parsed rule changes. */
 export type TagRulePatch = z.infer<typeof tagRulePatch>;
 
+/**
+ * How long the enabled keyword rules are reused without reading them again: a livestream brings many customer messages
+ * a second, each run through the same rules (docs/inbox.md §Cheap handlers). A change made on this instance takes
+ * effect at once, one made on another instance within this long.
+ */
+const KEYWORD_RULES_REUSE_MS = 5_000;
+
 /** Manages tag rules and applies keyword rules to incoming customer messages (behaviour rules run in the `scoring` job). */
 export class TagRuleService {
+  /** The enabled keyword rules as last read, and until when they are reused (KEYWORD_RULES_REUSE_MS). */
+  private keywordRules: { rules: Promise<TagRule[]>; until: number } | null = null;
+
   constructor(
     private readonly rules: TagRuleRepository,
     private readonly tags: TagRepository,
@@ -80,6 +90,7 @@ export class TagRuleService {
     });
     this.validate(rule);
     if (!(await this.rules.insert(rule))) throw new ConflictError(`规则名已存在：${input.name}`, 'tag_rule_exists');
+    this.keywordRules = null;
     return rule;
   }
 
@@ -102,6 +113,7 @@ export class TagRuleService {
     });
     this.validate(next);
     await this.rules.update(next);
+    this.keywordRules = null;
     return next;
   }
 
@@ -109,6 +121,7 @@ export class TagRuleService {
   async remove(id: string): Promise<void> {
     await this.rules.get(id);
     await this.rules.delete(id);
+    this.keywordRules = null;
   }
 
   /** Seed the default rules from config/tag-rules.json into an empty table (first boot only). */
@@ -139,7 +152,7 @@ export class TagRuleService {
    */
   async applyKeywordRules(externalUserId: string, text: string): Promise<string[]> {
     const matched: string[] = [];
-    for (const rule of await this.rules.listEnabled('keyword')) {
+    for (const rule of await this.enabledKeywordRules()) {
       if (!matchesKeyword(rule, text)) continue;
       matched.push(rule.name);
       const want = await this.library.ensureTags(rule.tags);
@@ -151,6 +164,20 @@ export class TagRuleService {
       await this.tagging.addTags({ externalUserId, tags: missing, source: 'keyword', ruleId: rule.id });
     }
     return matched;
+  }
+
+  /** The enabled keyword rules, read at most every KEYWORD_RULES_REUSE_MS; a failed read is not kept. */
+  private enabledKeywordRules(): Promise<TagRule[]> {
+    const now = Date.now();
+    if (!this.keywordRules || this.keywordRules.until <= now) {
+      const rules = this.rules.listEnabled('keyword');
+      const entry = { rules, until: now + KEYWORD_RULES_REUSE_MS };
+      this.keywordRules = entry;
+      rules.catch(() => {
+        if (this.keywordRules === entry) this.keywordRules = null;
+      });
+    }
+    return this.keywordRules.rules;
   }
 
   private async tagIdsOfRule(ext: string, ruleId: string): Promise<string[]> {

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import { NotFoundError } from '../../shared/errors.js';
-import { forUpdate } from './sql-upsert.js';
+import { forUpdate, upsertSql } from './sql-upsert.js';
 import { normalizePhone, wholePhoneQuery } from '../../shared/phone.js';
 import { aad } from '../sealed-columns.js';
 import type { Customer, CustomerActivity, CustomerEdits, CustomerProfile } from '../../domain/customers/customer.types.js';
@@ -81,8 +81,13 @@ export class CustomerRepository {
     };
   }
 
-  /** Insert or refresh the WeCom-owned profile; local fields (birthday, phone, note…) are never touched. */
-  async upsertProfileInTx(em: EntityManager, p: CustomerProfile, now: number): Promise<boolean> {
+  /**
+   * Insert or refresh the WeCom-owned profile; local fields (birthday, phone, note…) are never touched. Returns true
+   * when the row was inserted. `firstAddedAt`: the earliest add among the relations being stored, kept as
+   * noteAddedInTx keeps it, in the same statement (one round trip less per add).
+   */
+  async upsertProfileInTx(em: EntityManager, p: CustomerProfile, now: number, opts: { firstAddedAt?: number | null } = {}): Promise<boolean> {
+    const firstAdded = opts.firstAddedAt ?? null;
     const exists: unknown[] = await em.query(`SELECT external_user_id FROM customers WHERE external_user_id = ?${forUpdate(this.db.engine)}`, [p.externalUserId]);
     const values = [
       p.name.slice(0, 100),
@@ -97,25 +102,23 @@ export class CustomerRepository {
     if (exists.length === 0) {
       await em.query(
         `INSERT INTO customers (external_user_id, name, avatar, type, gender, unionid, corp_name, corp_full_name, position,
-           activity, profile_synced_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-        [p.externalUserId, ...values, 'active', now, now, now],
+           activity, profile_synced_at, created_at, updated_at, first_added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        [p.externalUserId, ...values, 'active', now, now, now, firstAdded],
       );
       return true;
     }
     await em.query(
       `UPDATE customers SET name = ?, avatar = ?, type = ?, gender = ?, unionid = ?, corp_name = ?, corp_full_name = ?, position = ?,
-         profile_synced_at = ?, updated_at = ? WHERE external_user_id = ?`,
-      [...values, now, now, p.externalUserId],
+         profile_synced_at = ?, updated_at = ?${firstAdded === null ? '' : ', first_added_at = CASE WHEN first_added_at IS NULL OR first_added_at > ? THEN ? ELSE first_added_at END'}
+       WHERE external_user_id = ?`,
+      [...values, now, now, ...(firstAdded === null ? [] : [firstAdded, firstAdded]), p.externalUserId],
     );
     return false;
   }
 
-  /** Make sure a row exists (a KF customer may message before any profile is known). */
+  /** Make sure a row exists (a KF customer may message before any profile is known); one statement either way. */
   async ensureInTx(em: EntityManager, ext: string, now: number): Promise<void> {
-    const exists: unknown[] = await em.query('SELECT external_user_id FROM customers WHERE external_user_id = ?', [ext]);
-    if (exists.length === 0) {
-      await em.query('INSERT INTO customers (external_user_id, activity, created_at, updated_at) VALUES (?,?,?,?)', [ext, 'active', now, now]);
-    }
+    await em.query(upsertSql(this.db.engine, 'customers', ['external_user_id', 'activity', 'created_at', 'updated_at'], ['external_user_id'], []), [ext, 'active', now, now]);
   }
 
   /** Keep the earliest known add time (anniversaries count from the first add). */

@@ -393,8 +393,10 @@ export class InboxRepository {
       );
       if (changed !== 1) return { kept: false, promoted: false };
       if (claimed.absorbed?.length) await this.settleAbsorbed(claimed.absorbed, claimed.leaseOwner, status, now, em);
+      const promoted = await this.promoteNext(em, claimed.subjectKey ?? null);
+      // Last, so that locks the caller's writes take (an add's shared channel stats row) are held only for the commit.
       if (extra) await extra(em);
-      return { kept: true, promoted: await this.promoteNext(em, claimed.subjectKey ?? null) };
+      return { kept: true, promoted };
     });
   }
 

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
-import { placeholders, upsertSql } from './sql-upsert.js';
+import { placeholders, upsertManySql, upsertSql } from './sql-upsert.js';
 import type { CustomerTag, CustomerTagSource, Tag, TagGroup, TagSource } from '../../domain/tags/tag.types.js';
 
 interface TagRow {
@@ -131,6 +131,15 @@ export class TagRepository {
     await em.query(
       upsertSql(this.db.engine, 'customer_tags', ['external_user_id', 'tag_id', 'userid', 'source', 'rule_id', 'created_at'], ['external_user_id', 'tag_id', 'userid', 'source'], []),
       [t.externalUserId, t.tagId, t.userid, t.source, t.ruleId, now],
+    );
+  }
+
+  /** `addInTx` for several rows in one statement (an add's channel tags cost one round trip, not one per row). */
+  async addManyInTx(em: EntityManager, rows: { externalUserId: string; tagId: string; userid: string; source: CustomerTagSource; ruleId: string | null }[], now: number): Promise<void> {
+    if (rows.length === 0) return;
+    await em.query(
+      upsertManySql(this.db.engine, 'customer_tags', ['external_user_id', 'tag_id', 'userid', 'source', 'rule_id', 'created_at'], ['external_user_id', 'tag_id', 'userid', 'source'], [], rows.length),
+      rows.flatMap((t) => [t.externalUserId, t.tagId, t.userid, t.source, t.ruleId, now]),
     );
   }
 

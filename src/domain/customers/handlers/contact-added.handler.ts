@@ -3,12 +3,15 @@ import { deferredState, eventCreateTimeMs, eventField } from '../../inbox/inboun
 import type { InboundEvent } from '../../inbox/inbox.types.js';
 import type { StaffRepository } from '../../../persistence/repositories/staff.repository.js';
 import type { CustomerArchiveService } from '../customer-archive.service.js';
-import type { ChannelService } from '../../channels/channel.service.js';
+import type { ChannelService, SentWelcome } from '../../channels/channel.service.js';
 import type { ExternalContactDetail } from '../../../wecom/client/types.js';
 import { isRelationGone } from './relation-gone.js';
 
-/** What the urgent part keeps for the rest: the customer as externalcontact/get returned it, or that it was gone. */
-type Kept = { detail: ExternalContactDetail } | { gone: true };
+/**
+ * What the urgent part keeps for the rest: the customer as externalcontact/get returned it and the welcome it sent
+ * (whose timeline entry the rest writes), or that the customer was gone.
+ */
+type Kept = { detail: ExternalContactDetail; welcome?: SentWelcome } | { gone: true };
 
 /**
  * add_external_contact / add_half_external_contact (docs/wecom-protocol.md §Customer contact events). The welcome_code
@@ -37,14 +40,14 @@ export class ContactAddedHandler implements EventHandler {
     if (!channel || !this.channels.hasWelcome(channel)) return undefined;
     const detail = await this.read(ext);
     if (!detail) return { gone: true };
-    await this.channels.sendWelcome(channel, {
+    const welcome = await this.channels.sendWelcome(channel, {
       userid,
       externalUserId: ext,
       welcomeCode,
       customerName: detail.contact.name,
       staffName: await this.staff.displayName(userid),
     });
-    return { detail };
+    return welcome ? { detail, welcome } : { detail };
   }
 
   /** Handle one add event: all of it, or what its urgent part left. */
@@ -60,16 +63,33 @@ export class ContactAddedHandler implements EventHandler {
     const detail = kept ? revive(kept.detail) : await this.read(ext);
     if (!detail) return GONE_NOTE;
     const at = new Date(eventTime ?? ctx.now.getTime());
-    await this.archive.store(detail, {
+    // The channel's tags are marked in WeCom now (never inside a transaction); what WeCom showed on the relation when
+    // it was read says what is missing there.
+    const shown = detail.followUsers.find((f) => f.userId === userid)?.tags.filter((t) => t.tagId && t.type !== 2).map((t) => t.tagId!) ?? [];
+    const tagWrite = channel ? await this.channels.prepareTags(channel, { userid, externalUserId: ext, shown }) : null;
+    const archiveWrite = await this.archive.prepareStore(detail, {
       eventTime,
       reactivateUserid: userid,
       inTx: async (em, changes) => {
+        if (tagWrite) await tagWrite(em);
+        // Last: the channel's stats row is shared by every add through it, so its lock is held only for the commit.
         const mine = changes.find((c) => c.userid === userid);
         if (channel && mine && mine.before !== 'active' && mine.after === 'active') await this.channels.recordAdd(em, channel, ext, at);
       },
     });
-    if (channel) await this.channels.applyTags(channel, { userid, externalUserId: ext });
-    return channel ? { summary: `通过渠道「${channel.name}」添加了客户`, data: { state: channel.state, channelId: channel.id } } : undefined;
+    const welcome = kept && 'welcome' in kept ? kept.welcome : undefined;
+    const welcomeCode = eventField(event, 'WelcomeCode');
+    return {
+      ...(channel ? { summary: `通过渠道「${channel.name}」添加了客户`, data: { state: channel.state, channelId: channel.id } } : {}),
+      // Every write of the add (the welcome's timeline entry, the archive, the channel's tags and stats) commits with
+      // the event's finish: one transaction (docs/inbox.md §Cheap handlers). The archive writes nothing when there is
+      // no relation to store or only one older than the customer's erasure; the tags are then written as before.
+      inFinish: async (em) => {
+        if (welcome && welcomeCode) await this.channels.recordWelcomeInTx(em, { userid, externalUserId: ext, welcomeCode }, welcome);
+        if (archiveWrite) await archiveWrite(em);
+        else if (tagWrite) await tagWrite(em);
+      },
+    };
   }
 
   /** The customer from WeCom, or null when the relation is already gone (deleted before we read it). */

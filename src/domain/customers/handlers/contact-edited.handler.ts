@@ -15,14 +15,17 @@ export class ContactEditedHandler implements EventHandler {
 
   constructor(private readonly archive: CustomerArchiveService) {}
 
-  /** Re-read and store the customer. */
+  /** Re-read the customer; it is stored in the transaction that finishes the event (docs/inbox.md §Cheap handlers). */
   async handle(event: InboundEvent): Promise<TimelineNote | void> {
     const ext = eventField(event, 'ExternalUserID');
     if (!ext) return;
+    let write: Awaited<ReturnType<CustomerArchiveService['prepareStore']>>;
     try {
-      await this.archive.store(await this.archive.fetch(ext), { eventTime: eventCreateTimeMs(event.fields) });
+      write = await this.archive.prepareStore(await this.archive.fetch(ext), { eventTime: eventCreateTimeMs(event.fields) });
     } catch (err) {
       if (!isRelationGone(err)) throw err;
+      return;
     }
+    if (write) return { inFinish: async (em) => void (await write(em)) };
   }
 }
