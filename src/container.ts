@@ -45,6 +45,8 @@ import { DeliveryRepository } from './persistence/repositories/delivery.reposito
 import { DeliveryBatchRepository } from './persistence/repositories/delivery-batch.repository.js';
 import { SendSlotRepository } from './persistence/repositories/send-slot.repository.js';
 import { StaffRenameRepository } from './persistence/repositories/staff-rename.repository.js';
+import { SealedValueRepository } from './persistence/repositories/sealed-value.repository.js';
+import { InboxBacklogRepository } from './persistence/repositories/inbox-backlog.repository.js';
 import { CareRuleRepository } from './persistence/repositories/care-rule.repository.js';
 import { CareScanRepository } from './persistence/repositories/care-scan.repository.js';
 import { CampaignEnrolmentRepository } from './persistence/repositories/campaign-enrolment.repository.js';
@@ -148,6 +150,8 @@ export interface Repositories {
   staff: StaffRepository;
   staffMessages: StaffMessageRepository;
   staffRenames: StaffRenameRepository;
+  sealedValues: SealedValueRepository;
+  inboxBacklog: InboxBacklogRepository;
   searchBudget: SearchBudgetRepository;
   erasures: ErasureRepository;
   transfers: TransferRepository;
@@ -350,6 +354,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     staff: new StaffRepository(db),
     staffMessages: new StaffMessageRepository(db),
     staffRenames: new StaffRenameRepository(db),
+    sealedValues: new SealedValueRepository(db),
+    inboxBacklog: new InboxBacklogRepository(db),
     searchBudget: new SearchBudgetRepository(db),
     erasures: new ErasureRepository(db),
     transfers: new TransferRepository(db),
@@ -400,7 +406,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const wecom: WecomGateway = opts.wecom ? opts.wecom(wecomClient) : wecomClient;
 
   // Keys first: a DATA_KEY that does not open this database stops the start here, before anything is written under it.
-  const keys = new DataKeysService(db, cipher, repos.secrets, log.child({ component: 'keys' }));
+  const keys = new DataKeysService(repos.sealedValues, cipher, repos.secrets, log.child({ component: 'keys' }));
   const erasureKey = await keys.erasureKey(clock.now().getTime());
   // Erased customers are known by a hash under the erasure key (kept in `secrets`, stable across DATA_KEY rotations:
   // the ids behind these hashes are gone, so they could never be re-hashed), with a domain prefix so a hash never
@@ -571,7 +577,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       log,
       metrics,
       dataSource,
-      backlog: new InboxBacklog(db, clock),
+      backlog: new InboxBacklog(repos.inboxBacklog, clock),
       deliveryLog: new DeliveryLogService(repos.deliveries),
       sandbox,
       inbox,

@@ -1,4 +1,4 @@
-import type { Db } from '../../persistence/db.js';
+import type { InboxBacklogRepository } from '../../persistence/repositories/inbox-backlog.repository.js';
 import type { Clock } from '../../shared/clock.js';
 
 /** Counts stop here: past it the backlog reads "at least this many", and a count never walks more index entries. */
@@ -49,7 +49,7 @@ export class InboxBacklog {
   private cached: { at: number; value: Promise<InboxBacklogSnapshot> } | null = null;
 
   constructor(
-    private readonly db: Db,
+    private readonly repo: InboxBacklogRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -68,28 +68,17 @@ export class InboxBacklog {
   private async read(): Promise<InboxBacklogSnapshot> {
     const nowMs = this.clock.now().getTime();
     const lane = async (n: 0 | 1): Promise<LaneBacklog> => {
-      const [{ c }] = await this.db.query<{ c: number | string }>(
-        `SELECT COUNT(*) AS c FROM (SELECT 1 AS x FROM inbox_events WHERE queue_lane = ? LIMIT ${BACKLOG_COUNT_CAP}) t`,
-        [n],
-      );
-      const count = Number(c);
+      const count = await this.repo.laneCount(n, BACKLOG_COUNT_CAP);
       if (count === 0) return { count, oldestAgeSeconds: null };
-      const oldest = await this.db.query<{ received_at: number | string }>(
-        'SELECT received_at FROM inbox_events WHERE queue_lane = ? ORDER BY id LIMIT 1',
-        [n],
-      );
-      const at = oldest.length > 0 ? Number(oldest[0].received_at) : nowMs;
+      const at = (await this.repo.laneOldestReceivedAt(n)) ?? nowMs;
       return { count, oldestAgeSeconds: Math.max(0, Math.round((nowMs - at) / 100) / 10) };
     };
     const urgent = await lane(1);
     const ordinary = await lane(0);
-    const [{ c: active }] = await this.db.query<{ c: number | string }>(
-      `SELECT COUNT(*) AS c FROM (SELECT 1 AS x FROM inbox_events WHERE status IN ('pending','running') LIMIT ${BACKLOG_COUNT_CAP}) t`,
-    );
-    const [{ m }] = await this.db.query<{ m: number | string | null }>('SELECT MAX(id) AS m FROM inbox_events');
-    const backlog = Number(active);
+    const backlog = await this.repo.unfinishedCount(BACKLOG_COUNT_CAP);
+    const maxId = await this.repo.maxId();
     const waiting = Math.max(0, backlog - urgent.count - ordinary.count);
-    const rate = this.rate({ at: Date.now(), maxId: Number(m ?? 0), backlog });
+    const rate = this.rate({ at: Date.now(), maxId, backlog });
     const drainSecondsEstimate = backlog === 0 ? 0 : rate && rate > 0 ? Math.round((backlog / rate) * 10) / 10 : null;
     return { urgent, ordinary, waiting, handledPerSecond: rate === null ? null : Math.round(rate * 10) / 10, drainSecondsEstimate };
   }

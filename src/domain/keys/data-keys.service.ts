@@ -1,5 +1,5 @@
-import { execIn, type Db } from '../../persistence/db.js';
-import { SEALED_COLUMNS, type SealedColumn } from '../../persistence/sealed-columns.js';
+import { SEALED_COLUMNS } from '../../persistence/sealed-columns.js';
+import type { SealedValueRepository, SealedWrite } from '../../persistence/repositories/sealed-value.repository.js';
 import type { SecretRepository } from '../../persistence/repositories/secret.repository.js';
 import { FieldDecryptError, type FieldCipher } from '../../shared/field-cipher.js';
 import type { Logger } from '../../shared/logger.js';
@@ -48,7 +48,7 @@ export const ERASURE_KEY = 'erasure_key';
  */
 export class DataKeysService {
   constructor(
-    private readonly db: Db,
+    private readonly sealed: SealedValueRepository,
     private readonly cipher: FieldCipher,
     private readonly secrets: SecretRepository,
     private readonly log: Logger,
@@ -76,9 +76,7 @@ export class DataKeysService {
 
   /** One stored phone must open, or this is the wrong key for an existing database. */
   private async checkSample(): Promise<void> {
-    const [row] = await this.db.query<{ external_user_id: string; phone_enc: string }>(
-      'SELECT external_user_id, phone_enc FROM customers WHERE phone_enc IS NOT NULL ORDER BY external_user_id LIMIT 1',
-    );
+    const row = await this.sealed.samplePhone();
     if (!row) return;
     const column = SEALED_COLUMNS.find((c) => c.table === 'customers')!;
     try {
@@ -93,15 +91,9 @@ export class DataKeysService {
   async status(): Promise<SealedColumnStatus[]> {
     const out: SealedColumnStatus[] = [];
     for (const col of SEALED_COLUMNS) {
-      const c = col.column;
-      // 'v2:' + the 8-character key id; 'v1:' values carry none.
-      const rows = await this.db.query<{ k: string; n: number | string }>(
-        `SELECT CASE WHEN ${c} LIKE 'v2:%' THEN SUBSTR(${c}, 4, 8) WHEN ${c} LIKE 'v1:%' THEN 'v1' ELSE 'other' END AS k, COUNT(*) AS n
-         FROM ${col.table} WHERE ${c} IS NOT NULL AND ${c} <> '' GROUP BY 1`,
-      );
-      const byKey = Object.fromEntries(rows.map((r) => [r.k, Number(r.n)]));
+      const byKey = await this.sealed.countByKey(col);
       const remaining = Object.entries(byKey).reduce((sum, [k, n]) => (k === this.cipher.keyId ? sum : sum + n), 0);
-      out.push({ table: col.table, column: c, byKey, remaining });
+      out.push({ table: col.table, column: col.column, byKey, remaining });
     }
     return out;
   }
@@ -119,10 +111,10 @@ export class DataKeysService {
       const progress: RotationProgress = { table: col.table, column: col.column, rotated: 0, skipped: 0, unreadable: 0 };
       let after: string | number | null = null;
       for (;;) {
-        const rows = await this.pendingPage(col, after, batch);
+        const rows = await this.sealed.pendingPage(col, this.cipher.keyId, after, batch);
         if (rows.length === 0) break;
         after = rows[rows.length - 1][col.pk] as string | number;
-        const writes: { row: Record<string, unknown>; sealed: string; derived: Record<string, unknown> }[] = [];
+        const writes: SealedWrite[] = [];
         for (const row of rows) {
           const stored = String(row[col.column]);
           let plain: string;
@@ -136,20 +128,7 @@ export class DataKeysService {
           }
           writes.push({ row, sealed: this.cipher.encrypt(plain, col.aad(row)), derived: col.derived?.(plain, this.cipher) ?? {} });
         }
-        const changed = await this.db.tx(async (em) => {
-          let n = 0;
-          for (const w of writes) {
-            const sets = [`${col.column} = ?`, ...Object.keys(w.derived).map((k) => `${k} = ?`)];
-            const affected = await execIn(em, `UPDATE ${col.table} SET ${sets.join(', ')} WHERE ${col.pk} = ? AND ${col.column} = ?`, [
-              w.sealed,
-              ...Object.values(w.derived),
-              w.row[col.pk],
-              w.row[col.column],
-            ]);
-            n += affected > 0 ? 1 : 0;
-          }
-          return n;
-        });
+        const changed = await this.sealed.writeIfUnchanged(col, writes);
         progress.rotated += changed;
         progress.skipped += writes.length - changed;
         opts.onProgress?.({ ...progress });
@@ -157,18 +136,5 @@ export class DataKeysService {
       results.push(progress);
     }
     return results;
-  }
-
-  /** The next page of values not under the write key, after `after` in primary-key order. */
-  private pendingPage(col: SealedColumn, after: string | number | null, limit: number): Promise<Record<string, unknown>[]> {
-    const columns = [col.pk, ...col.aadColumns, col.column].join(', ');
-    const params: unknown[] = [`v2:${this.cipher.keyId}:%`];
-    let where = `${col.column} IS NOT NULL AND ${col.column} <> '' AND ${col.column} NOT LIKE ?`;
-    if (after !== null) {
-      where += ` AND ${col.pk} > ?`;
-      params.push(after);
-    }
-    params.push(limit);
-    return this.db.query(`SELECT ${columns} FROM ${col.table} WHERE ${where} ORDER BY ${col.pk} LIMIT ?`, params);
   }
 }
