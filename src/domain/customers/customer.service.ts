@@ -97,10 +97,7 @@ export class CustomerService {
     const tagIds = await resolveAudienceTags((sql, params) => this.db.apiRead(sql, params), this.db.engine, expr);
     const compiled = compileAudience(expr, { engine: this.db.engine, today: localDate(this.clock.now(), this.timezone), timezone: this.timezone, tagIds });
     if (viewer.role !== 'staff') return compiled;
-    return {
-      sql: `(${compiled.sql}) AND EXISTS (SELECT 1 FROM follow_relations sv WHERE sv.external_user_id = c.external_user_id AND sv.userid = ? AND sv.status = 'active')`,
-      params: [...compiled.params, viewer.userid ?? ''],
-    };
+    return this.customers.followedBy(compiled, viewer.userid ?? '');
   }
 
   /**
@@ -120,20 +117,15 @@ export class CustomerService {
   /** How many customers an audience holds (for a staff viewer: of those they follow). An API read (Db.apiRead). */
   async count(audience: string, viewer: Viewer): Promise<number> {
     const where = await this.audienceWhere(audience, viewer);
-    const [{ n }] = await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${where.sql}`, where.params);
-    return Number(n);
+    return this.customers.countWhere(where);
   }
 
   /** Preview an audience: size, per-staff counts and a sample. */
   async preview(audience: string, viewer: Viewer): Promise<{ count: number; byStaff: { userid: string; count: number }[]; sample: CustomerListItem[] }> {
     const where = await this.audienceWhere(audience, viewer);
     const sample = await this.customers.search(where, undefined, 1, 10);
-    const byStaff = await this.db.apiRead<{ userid: string; n: number | string }>(
-      `SELECT fr.userid AS userid, COUNT(DISTINCT fr.external_user_id) AS n FROM follow_relations fr JOIN customers c ON c.external_user_id = fr.external_user_id
-       WHERE fr.status = 'active' AND ${where.sql} GROUP BY fr.userid ORDER BY n DESC, fr.userid`,
-      where.params,
-    );
-    return { count: sample.total, byStaff: byStaff.map((r) => ({ userid: r.userid, count: Number(r.n) })), sample: await this.decorate(sample.items) };
+    const byStaff = await this.customers.followerCountsWhere(where);
+    return { count: sample.total, byStaff, sample: await this.decorate(sample.items) };
   }
 
   /** The archive, or 404 (also when a staff viewer does not follow the customer). */

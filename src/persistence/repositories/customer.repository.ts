@@ -219,6 +219,30 @@ export class CustomerRepository {
     await this.db.query(`UPDATE customers SET ${sets.join(', ')} WHERE external_user_id = ?`, params);
   }
 
+  /** An audience WHERE fragment over `customers c`, narrowed to the customers a staff member actively follows. */
+  followedBy(where: { sql: string; params: unknown[] }, userid: string): { sql: string; params: unknown[] } {
+    return {
+      sql: `(${where.sql}) AND EXISTS (SELECT 1 FROM follow_relations sv WHERE sv.external_user_id = c.external_user_id AND sv.userid = ? AND sv.status = 'active')`,
+      params: [...where.params, userid],
+    };
+  }
+
+  /** How many customers match a WHERE fragment over `customers c` (an API read, docs/security.md §Audience queries). */
+  async countWhere(where: { sql: string; params: unknown[] }): Promise<number> {
+    const [{ n }] = await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${where.sql}`, where.params);
+    return Number(n);
+  }
+
+  /** Per active follower, how many of the customers matching the fragment they follow, most first (an API read). */
+  async followerCountsWhere(where: { sql: string; params: unknown[] }): Promise<{ userid: string; count: number }[]> {
+    const rows = await this.db.apiRead<{ userid: string; n: number | string }>(
+      `SELECT fr.userid AS userid, COUNT(DISTINCT fr.external_user_id) AS n FROM follow_relations fr JOIN customers c ON c.external_user_id = fr.external_user_id
+       WHERE fr.status = 'active' AND ${where.sql} GROUP BY fr.userid ORDER BY n DESC, fr.userid`,
+      where.params,
+    );
+    return rows.map((r) => ({ userid: r.userid, count: Number(r.n) }));
+  }
+
   /**
    * One page of customers matching a compiled WHERE fragment (alias `c`) and its bound params, plus the total.
    * `q` searches name, remark and the phone's blind index.
