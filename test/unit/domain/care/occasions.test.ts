@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { HOLIDAYS, anniversaryDue, anniversaryYearsDue, birthdayDateInYear, birthdayOccurrencesInYear, birthdayOn, holidayDate, holidayOccurrencesInYear, holidaysOn, isValidBirthday, lunarToSolar, occasionKey, type Holiday } from '../../../../src/domain/care/occasions.js';
+import {
+  HOLIDAYS,
+  anniversaryDue,
+  anniversaryYearsDue,
+  birthdayDateInYear,
+  birthdayOccurrencesInYear,
+  birthdayOn,
+  holidayDate,
+  holidayOccurrencesInYear,
+  holidaysOn,
+  isValidBirthday,
+  lunarToSolar,
+  occasionKey,
+  type Holiday,
+} from '../../../../src/domain/care/occasions.js';
 import type { Birthday } from '../../../../src/domain/care/occasion.types.js';
 
 const holiday = (key: string): Holiday => {
