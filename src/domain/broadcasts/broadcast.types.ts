@@ -1,5 +1,6 @@
-import { z } from 'zod';
+// Broadcasts: what the API accepts, what is stored, what it shows. The API's checks are broadcast.schema.ts.
 import type { MessageAttachment } from '../../wecom/client/types.js';
+import type { AttachmentInput } from '../delivery/delivery.types.js';
 
 /**
  * Where a broadcast is: scheduled → planning (one instance writes its ledger rows) → sending (the dispatcher submits
@@ -9,32 +10,16 @@ export const BROADCAST_STATUSES = ['scheduled', 'planning', 'sending', 'done', '
 /** A broadcast status. */
 export type BroadcastStatus = (typeof BROADCAST_STATUSES)[number];
 
-// ≤ 9 attachments per add_msg_template (docs/wecom-protocol.md §Mass messages); the shapes are checked by the gateway
-// and WeCom.
-const attachments = z
-  .array(z.looseObject({ kind: z.enum(['image', 'link', 'miniprogram', 'video', 'file']) }))
-  .max(9)
-  .default([]);
-
-const isNotBlank = (s: string) => s.trim() !== '';
-
-/** A broadcast as `POST /api/v1/broadcasts` accepts it. The text's byte limit is checked by the service. */
-export const broadcastInput = z.object({
-  name: z.string().trim().min(1).max(100),
-  // Blank would mean "everyone" to the parser; a broadcast to every customer must say `all` on purpose.
-  audience: z.string().max(4000).refine(isNotBlank, { message: '受众不能为空；发给全部客户请写 all / required: write `all` for every customer' }),
-  message: z.object({
-    text: z.string().max(20_000).refine(isNotBlank, { message: '消息文本不能为空 / text must not be empty' }),
-    attachments,
-  }),
+/** A broadcast as `POST /api/v1/broadcasts` accepts it, validated (defaults filled in). */
+export interface BroadcastInput {
+  name: string;
+  audience: string;
+  message: { text: string; attachments: AttachmentInput[] };
   /** ISO-8601 with an offset; default now. */
-  sendAt: z.iso.datetime({ offset: true }).optional(),
+  sendAt?: string;
   /** Who sends: the customer's owner, chosen by the care flow's sender policy among active followers. */
-  sender: z.literal('owner').default('owner'),
-});
-
-/** Validated input of a new broadcast. */
-export type BroadcastInput = z.infer<typeof broadcastInput>;
+  sender: 'owner';
+}
 
 /** A stored broadcast. */
 export interface Broadcast {

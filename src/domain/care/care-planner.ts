@@ -10,7 +10,8 @@ import { parseAudience } from '../audiences/index.js';
 import type { PlanOutcome, PlanSink } from '../delivery/delivery-ledger.js';
 import type { NewDelivery } from '../delivery/delivery.types.js';
 import { anniversaryDue, anniversaryYearsDue, birthdayOn, HOLIDAYS, holidaysOn, isValidBirthday, occasionKey } from './occasions.js';
-import { effectiveChannel, type CareRule } from './care-rule.types.js';
+import type { CareRule } from './care-rule.types.js';
+import type { DeliveryChannel } from '../delivery/delivery.types.js';
 
 /** Counts of one planning pass. */
 export interface PlanCounts {
@@ -238,4 +239,9 @@ function tally(counts: PlanCounts, o: PlanOutcome): void {
 function describe(rule: CareRule, d: NewDelivery, o: PlanOutcome): string {
   const what = o.result === 'planned' ? '计划 planned' : o.result === 'skipped' ? `跳过 skipped (${o.reason})` : '已存在 duplicate';
   return `${what}\t${rule.name}\t${d.occasion}\t${d.externalUserId}\tvia ${d.channel}${d.senderUserid ? `/${d.senderUserid}` : ''}\t${d.text}`;
+}
+
+/** Follow-ups and due notes remind staff; they never message the customer, whatever channel was asked for. */
+export function effectiveChannel(rule: Pick<CareRule, 'occasion' | 'channel'>): DeliveryChannel {
+  return rule.occasion.type === 'followup' || rule.occasion.type === 'note_due' ? 'staff_reminder' : rule.channel;
 }

@@ -6,7 +6,8 @@ import type { Logger } from '../../shared/logger.js';
 import type { CareRuleRepository } from '../../persistence/repositories/care-rule.repository.js';
 import { parseAudience } from '../audiences/index.js';
 import { HOLIDAYS } from './occasions.js';
-import { careRulePatch, type CareRule, type CareRuleInput } from './care-rule.types.js';
+import type { CareRule, CareRuleInput } from './care-rule.types.js';
+import { careRulePatch } from './care-rule.schema.js';
 
 /** A PATCH body. */
 export type CareRulePatch = z.infer<typeof careRulePatch>;

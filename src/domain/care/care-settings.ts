@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { careRuleInput, type CareRuleInput } from './care-rule.types.js';
+import type { CareRuleInput } from './care-rule.types.js';
+import { careRuleInput } from './care-rule.schema.js';
 import { retentionSettingsSchema } from '../privacy/retention-settings.js';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:mm');

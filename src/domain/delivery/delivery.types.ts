@@ -5,6 +5,9 @@ export const DELIVERY_CHANNELS = ['mass_task', 'staff_reminder', 'kf'] as const;
 /** A delivery channel (not a QR channel code: that is the channels feature's `Channel`). */
 export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
 
+/** A message attachment as the API accepts it: its kind is checked there, its shape by the gateway and WeCom. */
+export type AttachmentInput = { [key: string]: unknown; kind: 'image' | 'link' | 'miniprogram' | 'video' | 'file' };
+
 /**
  * Where a ledger row is. planned → submitting → submitted (WeCom msgid) → sent | failed | over_quota, or
  * planned → skipped (with the reason) | expired. `submitting` exists only around the WeCom call (crash safety).

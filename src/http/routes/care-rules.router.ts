@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import { OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { CareRuleService } from '../../domain/care/care-rule.service.js';
-import { careRuleInput, careRulePatch, type CareRule } from '../../domain/care/care-rule.types.js';
+import type { CareRule } from '../../domain/care/care-rule.types.js';
+import { careRuleInput, careRulePatch } from '../../domain/care/care-rule.schema.js';
 import type { WinbackService } from '../../domain/campaigns/winback.service.js';
 import { parseInput } from '../pagination.js';
 

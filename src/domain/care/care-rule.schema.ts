@@ -1,0 +1,66 @@
+// The API's checks of care and win-back rules (zod); the types they produce are care-rule.types.ts's.
+import { z } from 'zod';
+import { DELIVERY_CHANNELS } from '../delivery/delivery.types.js';
+import type { CareRuleInput, Occasion, WinbackStep } from './care-rule.types.js';
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, '应为 HH:mm / must be HH:mm');
+
+// ≤ 9 attachments per message (docs/wecom-protocol.md §Mass messages); the shapes are checked by WeCom and the gateway.
+const attachments = z
+  .array(z.looseObject({ kind: z.enum(['image', 'link', 'miniprogram', 'video', 'file']) }))
+  .max(9)
+  .default([]);
+
+/** One step of a win-back campaign: `day` days after enrolment. */
+export const winbackStep = z.object({
+  day: z.number().int().min(0).max(365),
+  channel: z.enum(DELIVERY_CHANNELS).default('mass_task'),
+  template: z.string().min(1).max(4000),
+  attachments,
+});
+
+/** What a rule fires on. */
+export const occasionSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('birthday') }),
+  z.object({ type: z.literal('holiday'), holidays: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1) }),
+  z.object({ type: z.literal('anniversary'), days: z.array(z.number().int().min(1).max(36500)).default([]), years: z.boolean().default(false) }),
+  // N days after the customer was added, if nobody has interacted since: a reminder to staff, never a customer message.
+  z.object({ type: z.literal('followup'), afterDays: z.number().int().min(1).max(365) }),
+  // Notes whose due date is today: a reminder to the note's author (or the owner).
+  z.object({ type: z.literal('note_due') }),
+  z.object({ type: z.literal('winback'), steps: z.array(winbackStep).min(1).max(10) }),
+]);
+
+// The fields without defaults: a PATCH must not reset what it does not mention (zod's partial() keeps defaults).
+const ruleFields = {
+  name: z.string().min(1).max(100),
+  occasion: occasionSchema,
+  /** An audience expression (CONTRACT "Audience expressions"); null = all customers. */
+  audience: z.string().max(4000).nullable(),
+  template: z.string().min(1).max(4000),
+  attachments: z.array(z.looseObject({ kind: z.enum(['image', 'link', 'miniprogram', 'video', 'file']) })).max(9),
+  sendTime: hhmm,
+  priority: z.number().int().min(0).max(1000),
+  channel: z.enum(DELIVERY_CHANNELS),
+  enabled: z.boolean(),
+};
+
+/** A care or win-back rule as the API accepts it. */
+export const careRuleInput = z.object({
+  ...ruleFields,
+  audience: ruleFields.audience.default(null),
+  attachments: ruleFields.attachments.default([]),
+  sendTime: ruleFields.sendTime.default('09:00'),
+  priority: ruleFields.priority.default(100),
+  channel: ruleFields.channel.default('mass_task'),
+  enabled: ruleFields.enabled.default(true),
+});
+
+/** A PATCH: any subset of the fields, none defaulted. */
+export const careRulePatch = z.object(ruleFields).partial();
+
+// The schemas above and the types in care-rule.types.ts describe the same shapes: each must accept the other's.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _occasion: Same<z.infer<typeof occasionSchema>, Occasion> = true;
+const _step: Same<z.infer<typeof winbackStep>, WinbackStep> = true;
+const _input: Same<z.infer<typeof careRuleInput>, CareRuleInput> = true;
