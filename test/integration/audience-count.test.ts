@@ -3,6 +3,7 @@ import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { compileAudience } from '../../src/domain/audiences/audience.compiler.js';
 import { parseAudience } from '../../src/domain/audiences/index.js';
+import { resolveAudienceTags } from '../../src/domain/audiences/audience.tags.js';
 
 // docs/audiences.md: the count endpoint, the compiled shape that keeps a count fast, and the reader it runs on.
 
@@ -58,6 +59,23 @@ describe.each(testEngines())('audience count (%s)', (engine) => {
     expect(w.sql).not.toMatch(/GROUP BY/);
   });
 
+  it('on MySQL counts from the required tags first and looks their customers up in the covering index', async () => {
+    const db = app.container.db;
+    const expr = parseAudience(HEADLINE);
+    const tagIds = await resolveAudienceTags((sql, params) => db.query(sql, params), engine, expr);
+    const w = compileAudience(expr, { engine, today: '2026-03-17', timezone: 'Asia/Shanghai', tagIds });
+    if (engine === 'sqlite') return expect(w.count).toBeUndefined();
+    expect(w.count!.from).toMatch(/^\(SELECT DISTINCT t0\.external_user_id AS id FROM customer_tags t0 WHERE t0\.tag_id IN \(\?\) AND t0\.external_user_id IN \(SELECT t1\.external_user_id/);
+    expect(w.count!.from).toMatch(/\) d STRAIGHT_JOIN customers c FORCE INDEX FOR JOIN \(ix_customers_audience\) ON c\.external_user_id = d\.id$/);
+    expect(w.count!.where).not.toMatch(/customer_tags/);
+    expect(w.count!.params.slice(0, 2)).toEqual(['vip', 'bj']);
+    // A term that reads another customer column keeps the table's rows.
+    const gendered = compileAudience(parseAudience(`${HEADLINE} AND gender:male`), { engine, today: '2026-03-17', timezone: 'Asia/Shanghai', tagIds });
+    expect(gendered.count!.from).not.toMatch(/FORCE INDEX/);
+    // One required tag: the plain statement.
+    expect(compileAudience(parseAudience('tag:VIP AND spent>=100'), { engine, today: '2026-03-17', timezone: 'Asia/Shanghai', tagIds: new Map([['VIP', ['vip']]]) }).count).toBeUndefined();
+  });
+
   it('runs every statement of a count and a preview as an API read (on an SQLite file: the reader thread, off the event loop)', async () => {
     const db = app.container.db;
     const viaReader: string[] = [];
@@ -79,10 +97,11 @@ describe.each(testEngines())('audience count (%s)', (engine) => {
       db.apiRead = apiRead;
       db.query = query;
     }
-    // The compiled audience (its tag semi-join) is in the count, and in the preview's count, sample and per-staff
-    // counts; the sample's own tags are then read by id, which is not an audience query. The tag names are resolved
-    // to ids before each compilation, also as an API read (docs/audiences.md §Tag names become ids).
-    const audienceSql = (s: string) => s.includes('c.external_user_id IN (SELECT ct.external_user_id FROM customer_tags ct');
+    // The compiled audience (its tag semi-join, or on MySQL the count's tag intersection) is in the count, and in the
+    // preview's count, sample and per-staff counts; the sample's own tags are then read by id, which is not an
+    // audience query. The tag names are resolved to ids before each compilation, also as an API read
+    // (docs/audiences.md §Tag names become ids).
+    const audienceSql = (s: string) => s.includes('c.external_user_id IN (SELECT ct.external_user_id FROM customer_tags ct') || s.includes('FROM customer_tags t0');
     const tagLookup = (s: string) => s.includes('FROM tags t LEFT JOIN tag_groups g');
     expect(viaReader.filter(audienceSql)).toHaveLength(4);
     expect(viaReader.filter(tagLookup)).toHaveLength(2);

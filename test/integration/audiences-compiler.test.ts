@@ -71,6 +71,21 @@ function vocabularyGenerator(seed: number) {
   return () => expr(3, null);
 }
 
+/**
+ * Expressions that require two or three tags at the top level next to other terms, the shape MySQL counts from
+ * the tags first (docs/audiences.md §Counting from the tags first).
+ */
+function tagIntersectionGenerator(seed: number) {
+  const random = createRandom(seed);
+  const others = vocabularyGenerator(seed + 1);
+  const tag = (): AudiencePredicate => ({ type: 'pred', field: 'tag', op: ':', value: TAGS.flatMap((t) => [t.name, `${t.group}/${t.name}`])[Math.floor(random() * TAGS.length * 2)] });
+  return (): AudienceExpr => {
+    const items: AudienceExpr[] = Array.from({ length: 2 + Math.floor(random() * 2) }, tag);
+    for (let k = Math.floor(random() * 3); k > 0; k--) items.push(others());
+    return { type: 'and', items };
+  };
+}
+
 describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (engine) => {
   let app: TestApp;
   let archive: ArchiveModule;
@@ -150,10 +165,18 @@ describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (
     };
     const byName = await select(compileAudience(expr, { engine, today: TODAY, timezone: TZ }));
     const tagIds = await resolveAudienceTags((sql, params) => db.query(sql, params), engine, expr);
-    const byId = await select(compileAudience(expr, { engine, today: TODAY, timezone: TZ, tagIds }));
+    const compiled = compileAudience(expr, { engine, today: TODAY, timezone: TZ, tagIds });
+    const byId = await select(compiled);
     expect(byId, `resolved tag ids ${JSON.stringify([...tagIds])}`).toEqual(byName);
+    // MySQL's count shape (tags intersected first, docs/audiences.md §Counting from the tags first) counts the same.
+    if (compiled.count) {
+      countShapes++;
+      const [{ n }] = await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${compiled.count.from} WHERE ${compiled.count.where}`, compiled.count.params);
+      expect(Number(n), `count shape of ${JSON.stringify(expr)}`).toBe(byName.length);
+    }
     return byName;
   }
+  let countShapes = 0;
 
   it('selects exactly the customers the matcher selects, for 400 random audiences over the seeded vocabulary', async () => {
     const all = await factsById();
@@ -167,6 +190,18 @@ describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (
       expect(actual, JSON.stringify(expr)).toEqual(expected);
     }
     expect(nonTrivial).toBeGreaterThan(200);
+  });
+
+  it('selects exactly the matcher\'s customers when two or three tags are required next to other terms (MySQL: counted from the tags first)', async () => {
+    const all = await factsById();
+    const next = tagIntersectionGenerator(5);
+    countShapes = 0;
+    for (let i = 0; i < 150; i++) {
+      const expr = next();
+      const expected = all.filter((x) => matchAudience(expr, x.facts, { today: TODAY })).map((x) => x.id).sort();
+      expect(await sqlIds(expr), JSON.stringify(expr)).toEqual(expected);
+    }
+    if (engine === 'mysql') expect(countShapes).toBeGreaterThan(100);
   });
 
   it('resolves tag names to live tag ids with the matcher\'s rule: exact case and spaces, name or group/name, never a deleted tag', async () => {

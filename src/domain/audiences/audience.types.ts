@@ -138,3 +138,15 @@ export interface AudienceJunction {
 
 /** A parsed audience expression: plain data, safe to serialise and to compile. */
 export type AudienceExpr = AudienceAll | AudienceNot | AudienceJunction | AudiencePredicate;
+
+/** A compiled audience (compileAudience): a parameterized SQL condition over `customers c`; `sql` holds only `?` placeholders for user values. */
+export interface AudienceCondition {
+  sql: string;
+  params: unknown[];
+  /**
+   * MySQL, for a count only: the same customers as `FROM ${from} WHERE ${where}`, with `params` in that order. The
+   * tags the expression requires are intersected from their links first and only their customers are looked up
+   * (docs/audiences.md §Counting from the tags first). Absent when the plain condition is the better statement.
+   */
+  count?: { from: string; where: string; params: unknown[] };
+}

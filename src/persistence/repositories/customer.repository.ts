@@ -6,6 +6,7 @@ import { forUpdate, upsertSql } from './sql-upsert.js';
 import { normalizePhone, wholePhoneQuery } from '../../shared/phone.js';
 import { aad } from '../sealed-columns.js';
 import type { Customer, CustomerActivity, CustomerEdits, CustomerProfile } from '../../domain/customers/customer.types.js';
+import type { AudienceCondition } from '../../domain/audiences/audience.types.js';
 
 interface Row {
   external_user_id: string;
@@ -220,16 +221,23 @@ export class CustomerRepository {
   }
 
   /** An audience WHERE fragment over `customers c`, narrowed to the customers a staff member actively follows. */
-  followedBy(where: { sql: string; params: unknown[] }, userid: string): { sql: string; params: unknown[] } {
+  followedBy(where: AudienceCondition, userid: string): AudienceCondition {
+    const followed = "EXISTS (SELECT 1 FROM follow_relations sv WHERE sv.external_user_id = c.external_user_id AND sv.userid = ? AND sv.status = 'active')";
     return {
-      sql: `(${where.sql}) AND EXISTS (SELECT 1 FROM follow_relations sv WHERE sv.external_user_id = c.external_user_id AND sv.userid = ? AND sv.status = 'active')`,
+      sql: `(${where.sql}) AND ${followed}`,
       params: [...where.params, userid],
+      // Reads only c.external_user_id, so the count keeps its covering lookups.
+      ...(where.count ? { count: { from: where.count.from, where: `(${where.count.where}) AND ${followed}`, params: [...where.count.params, userid] } } : {}),
     };
   }
 
-  /** How many customers match a WHERE fragment over `customers c` (an API read, docs/security.md §Audience queries). */
-  async countWhere(where: { sql: string; params: unknown[] }): Promise<number> {
-    const [{ n }] = await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${where.sql}`, where.params);
+  /**
+   * How many customers match a WHERE fragment over `customers c` (an API read, docs/security.md §Audience queries),
+   * in the fragment's count shape when it has one (docs/audiences.md §Counting from the tags first).
+   */
+  async countWhere(where: AudienceCondition): Promise<number> {
+    const sql = where.count ? `SELECT COUNT(*) AS n FROM ${where.count.from} WHERE ${where.count.where}` : `SELECT COUNT(*) AS n FROM customers c WHERE ${where.sql}`;
+    const [{ n }] = await this.db.apiRead<{ n: number | string }>(sql, where.count ? where.count.params : where.params);
     return Number(n);
   }
 
