@@ -19,7 +19,8 @@ import { SearchBudget1795000000017 } from './0017-search-budget.js';
 import { WecomRateLimits1795000000018 } from './0018-wecom-rate-limits.js';
 import { InboxQueueLane1795000000019 } from './0019-inbox-queue-lane.js';
 import { AudienceIndexes1795000000020 } from './0020-audience-indexes.js';
+import { ConsoleAccess1795000000021 } from './0021-console-access.js';
 import { AudienceCoveringIndex1795000000022 } from './0022-audience-covering-index.js';
 
 /** Every migration, in the order it runs. Append only; never edit a shipped migration. */
-export const migrations: (new () => MigrationInterface)[] = [InboxTokensTimeline1795000000001, Archive1795000000002, Scheduling1795000000003, Scoring1795000000004, StaffNames1795000000005, Broadcasts1795000000006, QuickReplies1795000000007, InboxPriority1795000000008, WecomCredentials1795000000009, PersonalData1795000000010, Transfers1795000000011, StaffAccess1795000000012, Secrets1795000000013, StaffMessages1795000000014, AuthFailures1795000000015, StaffRenames1795000000016, SearchBudget1795000000017, WecomRateLimits1795000000018, InboxQueueLane1795000000019, AudienceIndexes1795000000020, AudienceCoveringIndex1795000000022];
+export const migrations: (new () => MigrationInterface)[] = [InboxTokensTimeline1795000000001, Archive1795000000002, Scheduling1795000000003, Scoring1795000000004, StaffNames1795000000005, Broadcasts1795000000006, QuickReplies1795000000007, InboxPriority1795000000008, WecomCredentials1795000000009, PersonalData1795000000010, Transfers1795000000011, StaffAccess1795000000012, Secrets1795000000013, StaffMessages1795000000014, AuthFailures1795000000015, StaffRenames1795000000016, SearchBudget1795000000017, WecomRateLimits1795000000018, InboxQueueLane1795000000019, AudienceIndexes1795000000020, ConsoleAccess1795000000021, AudienceCoveringIndex1795000000022];

@@ -47,7 +47,15 @@ export function createApp(c: AppParts): Koa {
 
   // Every router is mounted on the app itself, never behind a prefix middleware: each route carries its own access
   // policy (docs/security.md §Access policies), and routeTable refuses a route without one.
-  installGate(app, { tokens: c.tokens, throttle: c.authThrottle, sessions: http.sidebarAuth.sessions, access: http.sidebarAuth.access, metricsToken: c.config.metricsToken });
+  installGate(app, {
+    tokens: c.tokens,
+    throttle: c.authThrottle,
+    sessions: http.sidebarAuth.sessions,
+    access: http.sidebarAuth.access,
+    metricsToken: c.config.metricsToken,
+    // The console's cookie, the audit log and Idempotency-Key (docs/security.md §Console sign-in and roles).
+    ...http.consoleGate,
+  });
   // A worker-role process serves its own health and metrics only: no callbacks, no API, no pages (docs/inbox.md §Roles).
   const routers = c.config.serveRole === 'worker' ? [http.health] : [...http.publicRouters, ...http.apiRouters];
   recordRoutes(app, routeTable(routers));

@@ -25,6 +25,7 @@ const USAGE = `用法 / usage: wecom-ops <command>
   orders import <file.csv|file.json> [--json]  import orders (idempotent by order number)
   customers erase <externalUserId> [--yes]  erase one customer's personal data (PIPL art. 47)
   keys new | status | rotate [--batch N]  DATA_KEY: a new key, what each key holds, re-seal under DATA_KEY
+  users list | grant <userid> admin|operator|staff | revoke <userid>   console roles of WeCom members
 `;
 
 function fail(message: string): never {
@@ -211,6 +212,7 @@ async function dispatch(argv: string[]): Promise<void> {
       });
       await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
         const t = await c.tokens.create({ role: values.role as Role, userid: values.userid, name: values.name });
+        await c.console.audit.recordCli('tokens.create', t.id, { request: { role: t.role, userid: values.userid ?? null, name: values.name ?? null } });
         process.stdout.write(`${t.token}\n`);
         process.stderr.write(`已创建 ${t.role} 令牌（只显示这一次）/ created ${t.role} token ${t.id}; only its hash is stored\n`);
       });
@@ -242,7 +244,14 @@ async function dispatch(argv: string[]): Promise<void> {
     case 'customers': {
       const { customersCommand } = await import('./cli/customers.cli.js');
       await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
-        process.exitCode = await customersCommand(sub, rest, c.privacy.erasure, process.stdout);
+        process.exitCode = await customersCommand(sub, rest, c.privacy.erasure, process.stdout, c.console.audit);
+      });
+      return;
+    }
+    case 'users': {
+      const { usersCommand } = await import('./cli/users.cli.js');
+      await withContainer({ ...cfg, logLevel: 'warn' }, log, async (c) => {
+        process.exitCode = await usersCommand(sub, rest, c.console.roles, c.console.audit, process.stdout);
       });
       return;
     }

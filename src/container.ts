@@ -54,6 +54,10 @@ import { ScoringRepository } from './persistence/repositories/scoring.repository
 import { BehaviourTagRepository } from './persistence/repositories/behaviour-tag.repository.js';
 import { RetentionRepository } from './persistence/repositories/retention.repository.js';
 import { BroadcastRepository } from './persistence/repositories/broadcast.repository.js';
+import { MemberRoleRepository } from './persistence/repositories/member-role.repository.js';
+import { ConsoleSessionRepository } from './persistence/repositories/console-session.repository.js';
+import { AuditLogRepository } from './persistence/repositories/audit-log.repository.js';
+import { IdempotencyRepository } from './persistence/repositories/idempotency.repository.js';
 import { InboxWriter } from './domain/inbox/inbox-writer.js';
 import { InboxService } from './domain/inbox/inbox.service.js';
 import { EventRouter, type EventHandler } from './domain/inbox/event-router.js';
@@ -64,6 +68,10 @@ import { ApiTokenService } from './domain/auth/api-token.service.js';
 import { AuthThrottle } from './domain/auth/auth-throttle.js';
 import { StaffAccessService } from './domain/auth/staff-access.service.js';
 import { StaffSessionService } from './domain/auth/staff-session.service.js';
+import { MemberRoleService } from './domain/auth/member-role.service.js';
+import { ConsoleSessionService, CONSOLE_IDLE_MS } from './domain/auth/console-session.service.js';
+import { AuditLogService } from './domain/audit/audit-log.service.js';
+import { IdempotencyService } from './domain/audit/idempotency.service.js';
 import { DataKeysService } from './domain/keys/data-keys.service.js';
 import { TagLibraryService } from './domain/tags/tag-library.service.js';
 import { CustomerTaggingService } from './domain/tags/customer-tagging.service.js';
@@ -167,6 +175,11 @@ export interface Repositories {
   behaviourTags: BehaviourTagRepository;
   retention: RetentionRepository;
   broadcasts: BroadcastRepository;
+  // The operator console's access (docs/security.md §Console sign-in and roles, §Audit log).
+  memberRoles: MemberRoleRepository;
+  consoleSessions: ConsoleSessionRepository;
+  auditLog: AuditLogRepository;
+  idempotency: IdempotencyRepository;
 }
 
 /** The customer archive's services (and the repositories its callers use), for the CLI and tests. */
@@ -216,6 +229,14 @@ export interface SidebarModule {
   sessions: StaffSessionService;
   replies: QuickReplyService;
   jssdk: JssdkConfigService;
+}
+
+/** The operator console's sign-in, roles, audit log and idempotency keys (docs/security.md §Console sign-in and roles). */
+export interface ConsoleModule {
+  roles: MemberRoleService;
+  sessions: ConsoleSessionService;
+  audit: AuditLogService;
+  idempotency: IdempotencyService;
 }
 
 /** Broadcasts: the API service, and the planner the `broadcasts` job runs. */
@@ -274,6 +295,7 @@ export interface Container {
   privacy: PrivacyModule;
   transfers: TransfersModule;
   sidebar: SidebarModule;
+  console: ConsoleModule;
   scheduling: SchedulingModule;
   /** The event handlers, in the order they run for an event several of them take. */
   handlers: EventHandler[];
@@ -371,6 +393,10 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     behaviourTags: new BehaviourTagRepository(db),
     retention: new RetentionRepository(db),
     broadcasts: new BroadcastRepository(db),
+    memberRoles: new MemberRoleRepository(db),
+    consoleSessions: new ConsoleSessionRepository(db),
+    auditLog: new AuditLogRepository(db),
+    idempotency: new IdempotencyRepository(db),
   };
 
   // ── 2. Services, in dependency order ────────────────────────────────────────────────────────────────────────────
@@ -490,7 +516,11 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   };
 
   // Privacy (删除个人信息).
-  const privacy: PrivacyModule = { erasure: new ErasureService(repos.erasures, erasureHash, clock, log.child({ component: 'privacy' })), repo: repos.erasures };
+  const privacy: PrivacyModule = {
+    // Port to the audit log: an erasure redacts the customer's data from its rows (docs/security.md §Audit log).
+    erasure: new ErasureService(repos.erasures, erasureHash, clock, log.child({ component: 'privacy' }), (id, stub, now) => repos.auditLog.redactCustomer(id, stub, now)),
+    repo: repos.erasures,
+  };
 
   // Transfers (客户继承).
   const transfersLog = log.child({ component: 'transfers' });
@@ -519,6 +549,24 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     sessions: new StaffSessionService([config.dataKey!, ...config.dataKeyReadOnly], wecom, clock),
     replies: new QuickReplyService(repos.quickReplies, customers, repos.staff, clock, log.child({ module: 'quick-replies' })),
     jssdk: new JssdkConfigService(wecom, clock, { corpId: config.wecomCorpId, agentId: config.wecom.agentId }),
+  };
+
+  // The operator console: member roles, console sessions (企业微信扫码登录), the audit log and idempotency keys.
+  const consoleLog = log.child({ component: 'console' });
+  const roles = new MemberRoleService(
+    repos.memberRoles,
+    async () => (await staff.list(1, 100_000)).items.map((m) => ({ userid: m.userid, name: m.name, status: m.status })),
+    clock,
+    consoleLog,
+    config.console.adminUserids,
+    // A changed role ends the member's console sessions.
+    (userid) => repos.consoleSessions.deleteForUserid(userid),
+  );
+  const consoleModule: ConsoleModule = {
+    roles,
+    sessions: new ConsoleSessionService(repos.consoleSessions, roles, access, wecom, (userid) => staff.displayName(userid), [config.dataKey!, ...config.dataKeyReadOnly], clock, consoleLog, CONSOLE_IDLE_MS),
+    audit: new AuditLogService(repos.auditLog, clock, consoleLog),
+    idempotency: new IdempotencyService(repos.idempotency, clock),
   };
 
   // Scheduling: care, win-back, scoring, broadcasts and the delivery ledger, with the job table.
@@ -585,6 +633,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       privacy,
       transfers,
       sidebar,
+      console: consoleModule,
       scheduling,
       onListen,
     });
@@ -623,6 +672,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     privacy,
     transfers,
     sidebar,
+    console: consoleModule,
     scheduling,
     handlers,
     eventRouter,
@@ -682,7 +732,16 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     service: new BroadcastService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, c.wecom, db.engine, clock, tz, broadcastsLog),
     planner: new BroadcastPlanner(repos.broadcasts, repos.scan, repos.deliveries, db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, quietHours }, instanceId, broadcastsLog),
   };
-  const retention = new RetentionService(repos.retention, settings.retention, log);
+  // The audit log's period comes from AUDIT_RETENTION_DAYS; the same daily run sweeps idle console sessions and
+  // idempotency keys past 24 h (docs/security.md §Audit log).
+  const retention = new RetentionService(repos.retention, settings.retention, log, {
+    days: c.config.audit.retentionDays,
+    purge: (o) => repos.auditLog.purge(o),
+    housekeeping: async (now) => {
+      await repos.consoleSessions.purgeIdle(new Date(now.getTime() - CONSOLE_IDLE_MS));
+      await repos.idempotency.purge(new Date(now.getTime() - 24 * 60 * 60 * 1000));
+    },
+  });
   const jobs = new JobRegistry(
     buildJobs({
       settings,

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { ErasureService } from '../domain/privacy/erasure.service.js';
+import { erasedStubId, type ErasureService } from '../domain/privacy/erasure.service.js';
+import type { AuditLogService } from '../domain/audit/audit-log.service.js';
 
 const USAGE = `用法 / usage:
   wecom-ops customers erase <externalUserId> [--yes] [--json]
@@ -9,7 +10,13 @@ const USAGE = `用法 / usage:
  * `wecom-ops customers erase <id>` (PIPL art. 47). Without `--yes` it only says what it would do: erasure cannot be
  * undone. Returns the exit code: 0 erased, 1 not confirmed, 2 bad usage.
  */
-export async function customersCommand(sub: string | undefined, args: string[], erasure: ErasureService, out: NodeJS.WritableStream): Promise<number> {
+export async function customersCommand(
+  sub: string | undefined,
+  args: string[],
+  erasure: ErasureService,
+  out: NodeJS.WritableStream,
+  audit?: Pick<AuditLogService, 'recordCli'>,
+): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { yes: { type: 'boolean' }, json: { type: 'boolean' } }, allowPositionals: true });
   const id = positionals[0];
   if (sub !== 'erase' || !id || id.length > 64) {
@@ -22,6 +29,8 @@ export async function customersCommand(sub: string | undefined, args: string[], 
     return 1;
   }
   const r = await erasure.erase(id, 'cli');
+  // The audit row names the customer by the erasure's stub, never by the id just erased (docs/security.md §Audit log).
+  await audit?.recordCli('customers.erase', erasedStubId(r.subjectHash), { after: { erasureId: r.erasureId, totalRows: r.totalRows } });
   if (values.json) {
     out.write(`${JSON.stringify({ ...r, erasedAt: r.erasedAt.toISOString() })}\n`);
     return 0;

@@ -30,6 +30,8 @@ const ENV_MAP: Record<string, string> = {
   SEARCH_MAX_PER_DAY: 'search.maxPerDay',
   STAFF_MAY_CREATE_TAGS: 'staffMayCreateTags',
   ADMIN_TOKEN: 'adminToken',
+  ADMIN_USERIDS: 'console.adminUserids',
+  AUDIT_RETENTION_DAYS: 'audit.retentionDays',
   METRICS_TOKEN: 'metricsToken',
   PUBLIC_URL: 'publicUrl',
   REDIS_URL: 'redisUrl',

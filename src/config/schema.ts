@@ -75,6 +75,20 @@ export const configSchema = z
     /** Staff may name tags that do not exist yet, which creates them as company-wide corp tags (docs/security.md §Staff tags). */
     staffMayCreateTags: bool.default(false),
     adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * The operator console (docs/security.md §Console sign-in and roles): WeCom members who are admins whatever the
+     * roles table says (ADMIN_USERIDS, comma-separated), so the first admin can sign in before anyone grants roles.
+     */
+    console: z
+      .object({
+        adminUserids: z.preprocess(
+          (v) => (typeof v === 'string' ? v.split(',').map((u) => u.trim()).filter(Boolean) : v),
+          z.array(z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'each must be a WeCom userid')).default([]),
+        ),
+      })
+      .prefault({}),
+    /** The audit log (docs/security.md §Audit log): rows older than `retentionDays` go in the `retention` job; 0 keeps them. */
+    audit: z.object({ retentionDays: int(0, 36_500).default(180) }).prefault({}),
     /** When set, `/metrics` needs `Authorization: Bearer <METRICS_TOKEN>` (docs/security.md §Access policies). */
     metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
     publicUrl: z.string().url().optional(),

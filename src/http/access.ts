@@ -7,8 +7,13 @@ import type { ApiTokenService, Principal, Role } from '../domain/auth/api-token.
 import type { AuthThrottle } from '../domain/auth/auth-throttle.js';
 import type { StaffSessionService } from '../domain/auth/staff-session.service.js';
 import type { StaffAccessService } from '../domain/auth/staff-access.service.js';
+import type { ConsoleSessionService } from '../domain/auth/console-session.service.js';
+import type { AuditLogService } from '../domain/audit/audit-log.service.js';
+import type { IdempotencyService } from '../domain/audit/idempotency.service.js';
 import { ForbiddenError, TooManyRequestsError, UnauthorizedError } from '../shared/errors.js';
 import { SESSION_COOKIE, cookieOptions } from './middleware/sidebar-session.js';
+import { CONSOLE_COOKIE, consoleCookie } from './middleware/console-session.js';
+import { auditWrite, withIdempotency } from './write-guards.js';
 
 /**
  * Access policies (docs/security.md §Access policies). Every route declares, where it is defined, who may call it
@@ -36,7 +41,10 @@ export type AccessPolicy =
    * (docs/wecom-protocol.md §Callback encryption and signatures).
    */
   | { kind: 'wecom-signature'; scope: 'none' }
-  /** `Authorization: Bearer <API token>`, of one of `roles`. */
+  /**
+   * `Authorization: Bearer <API token>`, or the console's session cookie (with `X-CSRF-Token` on writes), of one of
+   * `roles` (docs/security.md §Console sign-in and roles).
+   */
   | { kind: 'token'; roles: readonly Role[]; scope: Scope }
   /** The sidebar's session cookie: the member acts as themself (staff), never a bearer token. */
   | { kind: 'session'; scope: 'own' }
@@ -71,6 +79,14 @@ export interface AccessGate {
   sessions?: StaffSessionService;
   access?: Pick<StaffAccessService, 'checkSession'>;
   metricsToken?: string;
+  /** The console's sessions (企业微信扫码登录); without it only bearer tokens reach the API. */
+  console?: Pick<ConsoleSessionService, 'check'>;
+  /** Whether the console cookie is Secure (PUBLIC_URL is https). */
+  consoleSecure?: boolean;
+  /** Every write is recorded here (docs/security.md §Audit log). */
+  audit?: Pick<AuditLogService, 'record'>;
+  /** `Idempotency-Key` on POST (docs/security.md §Idempotency keys). */
+  idempotency?: Pick<IdempotencyService, 'begin'>;
 }
 
 const gates = new WeakMap<Koa, AccessGate>();
@@ -116,7 +132,37 @@ async function sessionPrincipal(ctx: Context, gate: AccessGate): Promise<Princip
     ctx.cookies.set(SESSION_COOKIE, null, cookieOptions(ctx, '/sidebar', undefined));
     throw new UnauthorizedError(refusal === 'resigned' ? '该成员已离职，侧边栏不可用' : '侧边栏访问已被管理员收回，请重新打开侧边栏登录');
   }
-  return { tokenId: null, role: 'staff', userid: session.userid };
+  return { tokenId: null, role: 'staff', userid: session.userid, via: 'sidebar' };
+}
+
+const CONSOLE_ENDED: Record<string, string> = {
+  none: '控制台登录已失效，请重新扫码登录',
+  idle: '控制台已超过 8 小时无操作，请重新扫码登录',
+  no_role: '您的控制台权限已被收回，如有疑问请联系管理员',
+  revoked: '您的访问权限已被管理员收回，请重新扫码登录',
+  resigned: '该成员已离职，无法使用运营控制台',
+};
+
+/**
+ * The member behind the console's cookie (docs/security.md §Console sign-in and roles). A write must carry the
+ * session's CSRF token in `X-CSRF-Token` (GET /api/v1/me hands it to the page): a cross-site page can make the browser
+ * send the cookie, but cannot read the token.
+ */
+async function consolePrincipal(ctx: Context, gate: AccessGate, cookie: string): Promise<Principal> {
+  const check = await gate.console!.check(cookie);
+  if (!check.ok) {
+    ctx.cookies.set(CONSOLE_COOKIE, null, consoleCookie(ctx, gate.consoleSecure === true, '/', undefined));
+    throw new UnauthorizedError(CONSOLE_ENDED[check.reason]);
+  }
+  const id = check.identity;
+  if (!SAFE_METHODS.has(ctx.method)) {
+    const given = ctx.get('x-csrf-token');
+    if (!given || !sameSecret(given, id.csrfToken)) throw new ForbiddenError('缺少或错误的 X-CSRF-Token 请求头（CSRF 防护），请刷新页面后重试', 'csrf_check_failed');
+    const site = ctx.get('sec-fetch-site');
+    if (site && site !== 'same-origin') throw new ForbiddenError('不接受跨站请求（CSRF 防护）', 'csrf_check_failed');
+  }
+  ctx.state.console = id;
+  return { tokenId: null, role: id.role, userid: id.userid, name: id.name, via: 'console' };
 }
 
 /**
@@ -151,15 +197,20 @@ async function enforce(policy: AccessPolicy, ctx: Context, next: Next): Promise<
       return next();
     }
     case 'token': {
-      const principal = await bearerPrincipal(ctx, gateOf(ctx));
+      const gate = gateOf(ctx);
+      // A bearer token wins: scripts keep working whatever cookies the client holds.
+      const cookie = gate.console && !ctx.get('authorization') ? ctx.cookies.get(CONSOLE_COOKIE) : undefined;
+      const principal = cookie ? await consolePrincipal(ctx, gate, cookie) : await bearerPrincipal(ctx, gate);
       if (!policy.roles.includes(principal.role)) throw new ForbiddenError();
       ctx.state.principal = principal;
-      return apiBody(ctx, next);
+      return apiBody(ctx, () => (SAFE_METHODS.has(ctx.method) ? next() : withIdempotency(ctx, gate.idempotency, principal, () => auditWrite(ctx, gate.audit, principal, next))));
     }
     case 'session': {
-      ctx.state.principal = await sessionPrincipal(ctx, gateOf(ctx));
+      const gate = gateOf(ctx);
+      const principal = await sessionPrincipal(ctx, gate);
+      ctx.state.principal = principal;
       checkSameOriginWrite(ctx);
-      return sidebarBody(ctx, next);
+      return sidebarBody(ctx, () => (SAFE_METHODS.has(ctx.method) ? next() : auditWrite(ctx, gate.audit, principal, next)));
     }
   }
 }
@@ -226,7 +277,7 @@ function who(p: AccessPolicy): string {
     case 'session':
       return '侧边栏会话 sidebar session (staff)';
     case 'token':
-      return `API 令牌 token: ${p.roles.map((r) => WHO[r]).join(', ')}`;
+      return `API 令牌或控制台登录 token or console: ${p.roles.map((r) => WHO[r]).join(', ')}`;
   }
 }
 

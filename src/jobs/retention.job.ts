@@ -22,6 +22,8 @@ export function retentionJob(deps: { retention: RetentionService; settings: Rete
       ctx.report(`客服消息文本 KF text (> ${days(s.kfTextDays)})\t${counts.kfTextRedacted}`);
       ctx.report(`消息文本 delivery text (> ${days(s.deliveryTextDays)})\t${counts.deliveryTextCleared}`);
       ctx.report(`离开客户的时间线 departed timelines (> ${days(s.departedTimelineDays)})\t${counts.departedCustomers} customers, ${counts.departedTimelineDeleted} entries`);
+      // The audit log's period is AUDIT_RETENTION_DAYS (configuration), not a care-rules setting; -1 means it is kept.
+      ctx.report(`操作日志 audit log (AUDIT_RETENTION_DAYS)\t${counts.auditLogDeleted < 0 ? 'keep' : counts.auditLogDeleted}`);
       return { ...counts };
     },
   };

@@ -11,6 +11,10 @@ export interface Principal {
   tokenId: string | null;
   role: Role;
   userid: string | null;
+  /** The token's name, or the signed-in member's (the audit log's actor). */
+  name?: string;
+  /** How the caller proved who they are: an API token (default), the console's cookie, the sidebar's. */
+  via?: 'token' | 'console' | 'sidebar';
 }
 
 /** Hex sha256 of a token: only this is stored. */
@@ -46,10 +50,10 @@ export class ApiTokenService {
     if (this.adminToken) {
       const a = Buffer.from(hashToken(token));
       const b = Buffer.from(hashToken(this.adminToken));
-      if (timingSafeEqual(a, b)) return { tokenId: null, role: 'admin', userid: null };
+      if (timingSafeEqual(a, b)) return { tokenId: null, role: 'admin', userid: null, name: 'ADMIN_TOKEN' };
     }
     const row = await this.repo.findActiveByHash(hashToken(token));
     if (!row) return null;
-    return { tokenId: row.id, role: row.role as Role, userid: row.userid };
+    return { tokenId: row.id, role: row.role as Role, userid: row.userid, name: row.name };
   }
 }

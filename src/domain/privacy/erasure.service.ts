@@ -48,6 +48,11 @@ export class ErasureService {
     private readonly hashSubject: SubjectHasher,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /**
+     * Port from the audit log: redact the customer's data from its rows, leaving who, when and which action
+     * (docs/security.md §Audit log). Returns the rows redacted.
+     */
+    private readonly redactAudit?: (externalUserId: string, stub: string, now: Date) => Promise<number>,
   ) {}
 
   /** Erase a customer; idempotent (a second call erases nothing and records zero counts). */
@@ -62,6 +67,7 @@ export class ErasureService {
       ...(await this.repo.eraseTimeline(externalUserId)),
       ...(await this.repo.stubLedger(externalUserId, erasedStubId(subjectHash), now.getTime())),
       ...(await this.repo.eraseInbox(externalUserId)),
+      ...(this.redactAudit ? { audit_log: await this.redactAudit(externalUserId, erasedStubId(subjectHash), now) } : {}),
     };
     const record = await this.repo.record({ subjectHash, erasedAt: now, byPrincipal, countsPerTable: counts });
     const totalRows = Object.values(counts).reduce((a, b) => a + b, 0);

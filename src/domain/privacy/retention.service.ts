@@ -12,6 +12,18 @@ export interface RetentionCounts {
   deliveryTextCleared: number;
   departedCustomers: number;
   departedTimelineDeleted: number;
+  /** Audit log rows past AUDIT_RETENTION_DAYS (docs/security.md §Audit log). */
+  auditLogDeleted: number;
+}
+
+/**
+ * The audit log's retention, from the audit feature: its period (AUDIT_RETENTION_DAYS, 0 keeps rows), its sweep, and
+ * the housekeeping of the console's short-lived rows (idle sessions, idempotency keys past 24 h).
+ */
+export interface AuditRetention {
+  days: number;
+  purge(o: { cutoff: number; batch: number; isDryRun: boolean }): Promise<number>;
+  housekeeping(now: Date): Promise<void>;
 }
 
 /**
@@ -24,6 +36,7 @@ export class RetentionService {
     private readonly repo: RetentionRepository,
     private readonly settings: RetentionSettings,
     private readonly log: Logger,
+    private readonly audit?: AuditRetention,
   ) {}
 
   /** Run every rule whose period is not 0, as of `now`. */
@@ -39,7 +52,9 @@ export class RetentionService {
       deliveryTextCleared: await rule(s.deliveryTextDays, (o) => this.repo.clearDeliveryText(o)),
       departedCustomers: departed.customers,
       departedTimelineDeleted: departed.entries,
+      auditLogDeleted: this.audit ? await rule(this.audit.days, (o) => this.audit!.purge(o)) : -1,
     };
+    if (!isDryRun) await this.audit?.housekeeping(now);
     this.log.info({ ...counts, isDryRun }, 'retention purge finished');
     return counts;
   }

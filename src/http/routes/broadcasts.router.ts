@@ -8,6 +8,7 @@ import type { Principal } from '../../domain/auth/api-token.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import { presentBroadcast, presentCancelledBroadcast, presentCreatedBroadcast } from '../presenters/broadcast.presenter.js';
+import { auditNote } from '../write-guards.js';
 
 const idParam = z.object({ id: z.string().min(1).max(36) });
 const listQuery = pageQuery.extend({ status: z.enum(BROADCAST_STATUSES).optional() });
@@ -32,7 +33,10 @@ export function broadcastsRouter(broadcasts: BroadcastService): Router {
     ctx.body = presentCreatedBroadcast(created);
   });
   router.post('/:id/cancel', allow(api(OPERATORS, 'none')), async (ctx) => {
-    ctx.body = presentCancelledBroadcast(await broadcasts.cancel(parseInput(idParam, ctx.params).id));
+    const { id } = parseInput(idParam, ctx.params);
+    // The audit log's before/after (docs/security.md §Audit log).
+    auditNote(ctx, { before: presentBroadcast(await broadcasts.get(id)) });
+    ctx.body = presentCancelledBroadcast(await broadcasts.cancel(id));
   });
   return router;
 }

@@ -6,6 +6,7 @@ import type { CareRule } from '../../domain/care/care-rule.types.js';
 import { careRuleInput, careRulePatch } from '../../domain/care/care-rule.schema.js';
 import type { WinbackService } from '../../domain/campaigns/winback.service.js';
 import { parseInput } from '../pagination.js';
+import { auditNote } from '../write-guards.js';
 
 const idParam = z.object({ id: z.string().min(1).max(36) });
 
@@ -47,7 +48,10 @@ export function careRulesRouter(rules: CareRuleService, winback: WinbackService)
   });
   router.patch('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { id } = parseInput(idParam, ctx.params);
-    ctx.body = presentCareRule(await rules.update(id, parseInput(careRulePatch, ctx.request.body)));
+    const changes = parseInput(careRulePatch, ctx.request.body);
+    // The audit log's before/after (docs/security.md §Audit log).
+    auditNote(ctx, { before: presentCareRule(await rules.get(id)) });
+    ctx.body = presentCareRule(await rules.update(id, changes));
   });
   return router;
 }

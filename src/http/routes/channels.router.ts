@@ -5,6 +5,7 @@ import type { ChannelService } from '../../domain/channels/channel.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import { presentChannel } from '../presenters/channel.presenter.js';
+import { auditNote } from '../write-guards.js';
 
 const welcome = z.object({ text: z.string().max(4000).default(''), attachments: z.array(z.record(z.string(), z.unknown())).max(9).optional() });
 const channelBody = z.object({
@@ -34,7 +35,10 @@ export function channelsRouter(channels: ChannelService): Router {
   });
   router.patch('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { id } = parseInput(idParams, ctx.params);
-    ctx.body = presentChannel(await channels.update(id, parseInput(channelBody.partial(), bodyOf(ctx))));
+    const changes = parseInput(channelBody.partial(), bodyOf(ctx));
+    // The audit log's before/after (docs/security.md §Audit log).
+    auditNote(ctx, { before: presentChannel(await channels.get(id)) });
+    ctx.body = presentChannel(await channels.update(id, changes));
   });
   return router;
 }

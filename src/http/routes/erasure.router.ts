@@ -5,6 +5,8 @@ import type { ErasureService } from '../../domain/privacy/erasure.service.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
 import { parseInput } from '../pagination.js';
 import { presentErasure } from '../presenters/erasure.presenter.js';
+import { auditNote } from '../write-guards.js';
+import { erasedStubId } from '../../domain/privacy/erasure.service.js';
 
 const idParams = z.object({ externalUserId: z.string().min(1).max(64) });
 
@@ -18,7 +20,11 @@ export function erasureRouter(erasure: ErasureService): Router {
   const router = new Router({ prefix: '/api/v1/customers', sensitive: true });
   router.post('/:externalUserId/erase', allow(api(ADMINS, 'all')), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
-    ctx.body = presentErasure(await erasure.erase(externalUserId, principalLabel(ctx.state.principal as Principal)));
+    const result = await erasure.erase(externalUserId, principalLabel(ctx.state.principal as Principal));
+    // The audit row of an erasure names the erased customer by the stub, never by the id it just removed.
+    const stub = erasedStubId(result.subjectHash);
+    auditNote(ctx, { targetId: stub, customerId: stub });
+    ctx.body = presentErasure(result);
   });
   return router;
 }

@@ -24,6 +24,10 @@ import type { QuickReplyService } from '../../domain/quick-replies/quick-reply.s
 import type { JssdkConfigService } from '../../domain/sidebar/jssdk-config.service.js';
 import type { ErasureService } from '../../domain/privacy/erasure.service.js';
 import type { TransferService } from '../../domain/transfers/transfer.service.js';
+import type { MemberRoleService } from '../../domain/auth/member-role.service.js';
+import type { ConsoleSessionService } from '../../domain/auth/console-session.service.js';
+import type { AuditLogService } from '../../domain/audit/audit-log.service.js';
+import type { IdempotencyService } from '../../domain/audit/idempotency.service.js';
 import type { WecomSandbox } from '../../wecom/sandbox/sandbox.js';
 import { SANDBOX_CORP } from '../../wecom/sandbox-identity.js';
 import { SelfOrigin } from '../origin.js';
@@ -47,9 +51,15 @@ import { broadcastsRouter } from './broadcasts.router.js';
 import { quickRepliesRouter } from './quick-replies.router.js';
 import { erasureRouter } from './erasure.router.js';
 import { transfersRouter } from './transfers.router.js';
+import { consoleAuthRouter } from './console-auth.router.js';
+import { sessionRouter } from './session.router.js';
+import { usersRouter } from './users.router.js';
+import { auditLogRouter } from './audit-log.router.js';
 
 /** WeCom's OAuth2 authorize page for web apps (docs/wecom-protocol.md §Staff sign-in for web pages). */
 export const WECOM_OAUTH_AUTHORIZE_URL = 'https://open.weixin.qq.com/connect/oauth2/authorize';
+/** WeCom's web login page for self-built apps (docs/wecom-protocol.md §Web login for the console). */
+export const WECOM_WEB_LOGIN_URL = 'https://login.work.weixin.qq.com/wwlogin/sso/login';
 
 /** The services the routes call, handed over by the composition root. */
 export interface RouteDeps {
@@ -77,6 +87,8 @@ export interface RouteDeps {
   transfers: { service: TransferService };
   sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService };
   scheduling: { careRules: CareRuleService; winback: WinbackService; broadcasts: { service: BroadcastService } };
+  /** The operator console's sign-in, roles, audit log and idempotency keys. */
+  console: { roles: MemberRoleService; sessions: ConsoleSessionService; audit: AuditLogService; idempotency: IdempotencyService };
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
 }
@@ -93,6 +105,8 @@ export interface Routes {
   mounts: { prefix: string; middleware: Middleware }[];
   /** The sidebar's session check, for routes whose policy is the sidebar session. */
   sidebarAuth: { sessions: StaffSessionService; access: Pick<StaffAccessService, 'checkSession'> };
+  /** The console's cookie sessions, the audit log and idempotency keys, for every API route (src/http/access.ts). */
+  consoleGate: { console: ConsoleSessionService; consoleSecure: boolean; audit: AuditLogService; idempotency: IdempotencyService };
 }
 
 /**
@@ -103,6 +117,13 @@ function authorizeUrl(d: RouteDeps): string {
   if (d.sandbox) return '/sandbox/connect/oauth2/authorize';
   if (d.config.wecomCorpId === SANDBOX_CORP.corpId) return `${d.config.wecom.apiBase.replace(/\/$/, '')}/connect/oauth2/authorize`;
   return WECOM_OAUTH_AUTHORIZE_URL;
+}
+
+/** Where the console signs in: WeCom's web login page, or offline the sandbox's stand-in (as authorizeUrl). */
+function webLoginUrl(d: RouteDeps): string {
+  if (d.sandbox) return '/sandbox/wwlogin/sso/login';
+  if (d.config.wecomCorpId === SANDBOX_CORP.corpId) return `${d.config.wecom.apiBase.replace(/\/$/, '')}/wwlogin/sso/login`;
+  return WECOM_WEB_LOGIN_URL;
 }
 
 /** Build every router from the services. The order is the mount order. */
@@ -145,12 +166,24 @@ export function buildRoutes(d: RouteDeps): Routes {
   // PUBLIC_URL, or (sandbox mode only: it is required otherwise) the URL the server listens on.
   const origin = new SelfOrigin(config.publicUrl);
   d.onListen.push((url) => origin.learn(url));
+  // The console's cookies are Secure when the site is https (PUBLIC_URL), whatever the request looked like.
+  const consoleSecure = config.publicUrl?.startsWith('https:') ?? false;
 
   return {
     health,
     publicRouters: [
       callback,
       health,
+      // Before the console's pages, so /console/login and /console/auth/callback are never taken for a page.
+      consoleAuthRouter({
+        sessions: d.console.sessions,
+        corpId: config.wecomCorpId,
+        agentId: config.wecom.agentId,
+        loginUrl: webLoginUrl(d),
+        origin,
+        secure: consoleSecure,
+        log: d.log.child({ module: 'console-auth' }),
+      }),
       webRouter(),
       sidebarRouter({
         sessions: sidebar.sessions,
@@ -179,8 +212,12 @@ export function buildRoutes(d: RouteDeps): Routes {
       quickRepliesRouter(sidebar.replies),
       erasureRouter(d.privacy.erasure),
       transfersRouter(d.transfers.service),
+      sessionRouter({ sessions: d.console.sessions, secure: consoleSecure }),
+      usersRouter(d.console.roles),
+      auditLogRouter(d.console.audit),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],
     sidebarAuth: { sessions: sidebar.sessions, access: archive.access },
+    consoleGate: { console: d.console.sessions, consoleSecure, audit: d.console.audit, idempotency: d.console.idempotency },
   };
 }

@@ -5,6 +5,7 @@ import { quickReplyInput, quickReplyPatch, type QuickReplyService } from '../../
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import { presentQuickReply } from '../presenters/quick-reply.presenter.js';
+import { auditNote } from '../write-guards.js';
 
 const idParams = z.object({ id: z.string().min(1).max(36) });
 const listQuery = pageQuery.extend({ category: z.string().trim().min(1).max(32).optional() });
@@ -28,10 +29,15 @@ export function quickRepliesRouter(replies: QuickReplyService): Router {
   });
   router.patch('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { id } = parseInput(idParams, ctx.params);
-    ctx.body = presentQuickReply(await replies.update(id, parseInput(quickReplyPatch, bodyOf(ctx))));
+    const changes = parseInput(quickReplyPatch, bodyOf(ctx));
+    // The audit log's before/after (docs/security.md §Audit log).
+    auditNote(ctx, { before: presentQuickReply(await replies.get(id)) });
+    ctx.body = presentQuickReply(await replies.update(id, changes));
   });
   router.delete('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
-    await replies.remove(parseInput(idParams, ctx.params).id);
+    const { id } = parseInput(idParams, ctx.params);
+    auditNote(ctx, { before: presentQuickReply(await replies.get(id)) });
+    await replies.remove(id);
     ctx.status = 204;
   });
   return router;

@@ -5,6 +5,7 @@ import { tagRuleInput, tagRulePatch, type TagRuleService } from '../../domain/ta
 import { parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import { presentTagRule } from '../presenters/tag.presenter.js';
+import { auditNote } from '../write-guards.js';
 
 const idParams = z.object({ id: z.string().min(1).max(36) });
 
@@ -24,10 +25,15 @@ export function tagRulesRouter(rules: TagRuleService): Router {
   });
   router.patch('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { id } = parseInput(idParams, ctx.params);
-    ctx.body = presentTagRule(await rules.update(id, parseInput(tagRulePatch, bodyOf(ctx))));
+    const changes = parseInput(tagRulePatch, bodyOf(ctx));
+    // The audit log's before/after (docs/security.md §Audit log).
+    auditNote(ctx, { before: presentTagRule(await rules.get(id)) });
+    ctx.body = presentTagRule(await rules.update(id, changes));
   });
   router.delete('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
-    await rules.remove(parseInput(idParams, ctx.params).id);
+    const { id } = parseInput(idParams, ctx.params);
+    auditNote(ctx, { before: presentTagRule(await rules.get(id)) });
+    await rules.remove(id);
     ctx.status = 204;
   });
   return router;

@@ -94,7 +94,8 @@ function pickerPage(host: AuthorizeHost, query: Record<string, string>): string 
   return page('企业微信沙箱 · 模拟登录', body);
 }
 
-function page(title: string, body: string): string {
+/** The sandbox's sign-in pages' frame (shared with the web login stand-in). */
+export function page(title: string, body: string): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title><style>
 body{font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;padding:16px;color:#1f2329;background:#f5f6f7;font-size:15px}
@@ -103,6 +104,6 @@ h1{font-size:18px;color:#07c160}ul{list-style:none;padding:0}li a{display:block;
 </style></head><body><h1>${esc(title)}</h1>${body}</body></html>`;
 }
 
-function esc(v: unknown): string {
+export function esc(v: unknown): string {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }

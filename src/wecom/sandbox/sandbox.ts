@@ -18,6 +18,7 @@ import { CallbackDeliverer, type CallbackRecord } from './callback-delivery.js';
 import { contactUserUpdateXml, externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
 import { handleControl } from './control.router.js';
 import { handleAuthorize } from './oauth-authorize.js';
+import { handleWebLogin } from './web-login.js';
 import { jsapiSignature } from '../jssdk-signature.js';
 import { Errcode, SandboxApiError, errmsgFor } from './errcodes.js';
 import { FaultInjector, RateLimiter, type FaultSpec, type RateWindowSpec } from './faults.js';
@@ -88,10 +89,11 @@ const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWay
 
 /**
  * Finds the sandbox part of a path: `/cgi-bin/...`, `/_control/...` or the OAuth authorize stand-in
- * `/connect/oauth2/authorize` (open.weixin.qq.com's path, docs/wecom-protocol.md §Staff sign-in for web pages) after an
- * optional mount prefix.
+ * `/connect/oauth2/authorize` (open.weixin.qq.com's path, docs/wecom-protocol.md §Staff sign-in for web pages), or the
+ * web login stand-in `/wwlogin/sso/login` (login.work.weixin.qq.com's, docs/wecom-protocol.md §Web login for the
+ * console), after an optional mount prefix.
  */
-const SANDBOX_PATH = /^(.*?)\/(cgi-bin|_control|connect)\/(.+)$/;
+const SANDBOX_PATH = /^(.*?)\/(cgi-bin|_control|connect|wwlogin)\/(.+)$/;
 
 /**
  * An in-memory emulator of WeCom's server APIs and of WeCom's side of callbacks. The bot talks to it only
@@ -234,9 +236,11 @@ export class WecomSandbox {
       if (!match || (opts.prefix !== undefined && match[1] !== opts.prefix.replace(/\/$/, ''))) return next();
       const [, , area, rest] = match;
       const query = Object.fromEntries(Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]));
-      if (area === 'connect') {
-        if (rest !== 'oauth2/authorize' || ctx.method !== 'GET') return next();
-        const result = handleAuthorize(this, query, this.siteRedirectOrigins());
+      if (area === 'connect' || area === 'wwlogin') {
+        // The sidebar's OAuth page, or the console's web login page (login.work.weixin.qq.com/wwlogin/sso/login).
+        const page = area === 'connect' ? rest === 'oauth2/authorize' : rest === 'sso/login';
+        if (!page || ctx.method !== 'GET') return next();
+        const result = area === 'connect' ? handleAuthorize(this, query, this.siteRedirectOrigins()) : handleWebLogin(this, query, this.siteRedirectOrigins());
         ctx.status = result.httpStatus;
         ctx.set('Cache-Control', 'no-store');
         if (result.location) ctx.set('Location', result.location);
