@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EventFields } from './inbox.types.js';
+import type { DeferredField, EventFields } from './inbox.types.js';
 
 function field(fields: EventFields, key: string): string | undefined {
   const v = fields[key];
@@ -61,7 +61,7 @@ export function eventDedupeKey(fields: EventFields): string {
  * The field an event carries once its urgent part has run (docs/inbox.md §Deadline first): JSON of what each
  * handler's `handleUrgent` returned, by handler name. WeCom's own fields are CamelCase, so this one cannot collide.
  */
-export const DEFERRED_FIELD = '__deferred';
+export const DEFERRED_FIELD: DeferredField = '__deferred';
 
 /** Whether the event's urgent part has already run (it was deferred to the ordinary lane). */
 export function isDeferred(e: { fields: EventFields }): boolean {

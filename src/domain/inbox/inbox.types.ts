@@ -6,6 +6,12 @@ export type EventFields = Record<string, string | string[]>;
 /** Lifecycle of an inbox row. `failed` is parked for an operator; `ignored` had no handler. */
 export type InboxStatus = 'pending' | 'running' | 'done' | 'failed' | 'ignored';
 
+/**
+ * The name of the field an event carries once its urgent part has run (docs/inbox.md §Deadline first). A type, so
+ * the inbox (DEFERRED_FIELD) and the repository that drops the field again name the same one.
+ */
+export type DeferredField = '__deferred';
+
 /** A stored callback event as handlers see it. */
 export interface InboundEvent {
   id: number;

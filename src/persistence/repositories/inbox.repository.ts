@@ -3,9 +3,11 @@ import { execIn, type Db } from '../db.js';
 import { isDuplicateKeyError, isRetryableLockError } from '../data-source.js';
 import { aad } from '../sealed-columns.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
-import { DEFERRED_FIELD } from '../../domain/inbox/inbound-event.js';
-import type { ClaimedEvent, EventFields, InboxEventSummary, InboxStatus, LaneLimits, NewInboxEvent } from '../../domain/inbox/inbox.types.js';
+import type { ClaimedEvent, DeferredField, EventFields, InboxEventSummary, InboxStatus, LaneLimits, NewInboxEvent } from '../../domain/inbox/inbox.types.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
+
+/** The field the inbox adds once an event's urgent part has run (inbound-event.ts's DEFERRED_FIELD: same type). */
+const DEFERRED_FIELD: DeferredField = '__deferred';
 
 /**
  * A new payload (one placeholder) for a handled row, unless an erasure emptied it meanwhile: writing it back would
