@@ -1,5 +1,5 @@
 import type { DbEngine } from '../../persistence/data-source.js';
-import type { CareScanRepository } from '../../persistence/repositories/care-scan.repository.js';
+import { scanWhere, type CareScanRepository } from '../../persistence/repositories/care-scan.repository.js';
 import type { SqlCondition } from '../care/care-scan.types.js';
 import type { CampaignEnrolmentRepository } from '../../persistence/repositories/campaign-enrolment.repository.js';
 import type { CampaignStats } from './enrolment.types.js';
@@ -100,7 +100,7 @@ export class WinbackService {
   }
 
   private async enrol(rule: CareRule, input: { today: string; now: Date; isDryRun: boolean; report?: (l: string) => void }, counts: WinbackCounts): Promise<void> {
-    const conds: SqlCondition[] = [{ sql: "c.activity = 'dormant'", params: [] }, { sql: 'c.opted_out = 0', params: [] }];
+    const conds: SqlCondition[] = [scanWhere.dormant(), scanWhere.notOptedOut()];
     if (rule.audience) conds.push(compileAudience(parseAudience(rule.audience), { engine: this.engine, today: input.today, timezone: this.settings.tz }));
     for await (const page of this.scan.stream(conds, this.settings.pageSize)) {
       for (const c of page) {

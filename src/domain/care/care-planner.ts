@@ -1,6 +1,6 @@
 import { LunarMonth, Solar } from 'lunar-typescript';
 import type { DbEngine } from '../../persistence/data-source.js';
-import type { CareScanRepository } from '../../persistence/repositories/care-scan.repository.js';
+import { scanWhere, type CareScanRepository } from '../../persistence/repositories/care-scan.repository.js';
 import type { ScannedCustomer, Sender, SqlCondition } from './care-scan.types.js';
 import { addDays, isLeapYear, localDate, parseLocalDate, zonedTimeToUtc } from '../../shared/dates.js';
 import type { Logger } from '../../shared/logger.js';
@@ -110,7 +110,7 @@ export class CarePlanner {
     const base: SqlCondition[] = [];
     if (rule.audience) base.push(compileAudience(parseAudience(rule.audience), { engine: this.engine, today, timezone: tz }));
     // Consent: customers who opted out are never planned for customer-facing messages (re-checked at send time).
-    if (effectiveChannel(rule) !== 'staff_reminder') base.push({ sql: 'c.opted_out = 0', params: [] });
+    if (effectiveChannel(rule) !== 'staff_reminder') base.push(scanWhere.notOptedOut());
     const occ = rule.occasion;
     switch (occ.type) {
       case 'birthday': {
@@ -148,7 +148,7 @@ export class CarePlanner {
         }
         if (addedDays.length === 0) return;
         const windows = addedDays.map((d) => this.addedOn(d));
-        const anyDay = { sql: windows.map((w) => `(${w.sql})`).join(' OR '), params: windows.flatMap((w) => w.params) };
+        const anyDay = scanWhere.anyOf(windows);
         for await (const page of this.scan.stream([...base, anyDay], pageSize)) {
           const out: Candidate[] = [];
           for (const customer of page) {
@@ -166,7 +166,7 @@ export class CarePlanner {
       case 'followup': {
         const added = addDays(today, -occ.afterDays);
         // "No interaction since being added": nothing recorded after the add itself.
-        const silent = { sql: '(c.last_interaction_at IS NULL OR c.last_interaction_at <= c.first_added_at)', params: [] };
+        const silent = scanWhere.silentSinceAdded();
         for await (const page of this.scan.stream([...base, this.addedOn(added), silent], pageSize)) {
           yield page.map((customer) => ({ customer, occasion: `followup:${occ.afterDays}d`, vars: { days: occ.afterDays } }));
         }
@@ -197,10 +197,7 @@ export class CarePlanner {
   /** Customers first added on local date `date`. */
   private addedOn(date: string): SqlCondition {
     const { tz } = this.settings;
-    return {
-      sql: 'c.first_added_at >= ? AND c.first_added_at < ?',
-      params: [zonedTimeToUtc(date, '00:00', tz).getTime(), zonedTimeToUtc(addDays(date, 1), '00:00', tz).getTime()],
-    };
+    return scanWhere.addedBetween(zonedTimeToUtc(date, '00:00', tz).getTime(), zonedTimeToUtc(addDays(date, 1), '00:00', tz).getTime());
   }
 }
 
@@ -222,12 +219,7 @@ export function birthdayPrefilter(today: string): SqlCondition {
   const lunarDays = [lunar.getDay()];
   const dayCount = LunarMonth.fromYm(lunar.getYear(), lunar.getMonth())?.getDayCount() ?? 30;
   if (lunar.getDay() === dayCount && dayCount === 29) lunarDays.push(30);
-  return {
-    sql:
-      `(c.birthday_calendar = 'solar' AND c.birthday_month = ? AND c.birthday_day IN (${solarDays.map(() => '?').join(',')}))` +
-      ` OR (c.birthday_calendar = 'lunar' AND c.birthday_month = ? AND c.birthday_day IN (${lunarDays.map(() => '?').join(',')}))`,
-    params: [month, ...solarDays, lunarMonth, ...lunarDays],
-  };
+  return scanWhere.birthdayOn({ month, days: solarDays }, { month: lunarMonth, days: lunarDays });
 }
 
 function tally(counts: PlanCounts, o: PlanOutcome): void {

@@ -47,6 +47,30 @@ function toScanned(r: Row): ScannedCustomer {
 const marks = (n: number) => Array(n).fill('?').join(',');
 
 /**
+ * The WHERE fragments over `customers c` that the care and win-back planners combine with a compiled audience;
+ * CareScanRepository.page ANDs them.
+ */
+export const scanWhere = {
+  /** Customers who did not opt out of messages. */
+  notOptedOut: (): SqlCondition => ({ sql: 'c.opted_out = 0', params: [] }),
+  /** Customers whose activity is `dormant`. */
+  dormant: (): SqlCondition => ({ sql: "c.activity = 'dormant'", params: [] }),
+  /** No interaction recorded after the add itself. */
+  silentSinceAdded: (): SqlCondition => ({ sql: '(c.last_interaction_at IS NULL OR c.last_interaction_at <= c.first_added_at)', params: [] }),
+  /** First added in [fromMs, toMs). */
+  addedBetween: (fromMs: number, toMs: number): SqlCondition => ({ sql: 'c.first_added_at >= ? AND c.first_added_at < ?', params: [fromMs, toMs] }),
+  /** Any of the conditions. */
+  anyOf: (conds: readonly SqlCondition[]): SqlCondition => ({ sql: conds.map((w) => `(${w.sql})`).join(' OR '), params: conds.flatMap((w) => w.params) }),
+  /** A solar birthday on one of `solar.days` of its month, or a lunar one on one of `lunar.days`. */
+  birthdayOn: (solar: { month: number; days: readonly number[] }, lunar: { month: number; days: readonly number[] }): SqlCondition => ({
+    sql:
+      `(c.birthday_calendar = 'solar' AND c.birthday_month = ? AND c.birthday_day IN (${marks(solar.days.length)}))` +
+      ` OR (c.birthday_calendar = 'lunar' AND c.birthday_month = ? AND c.birthday_day IN (${marks(lunar.days.length)}))`,
+    params: [solar.month, ...solar.days, lunar.month, ...lunar.days],
+  }),
+};
+
+/**
  * Read-only queries over the customer archive's tables for care planning, win-back and send-time checks.
  * Every scan is keyset-paged on the primary key, so memory stays flat whatever the number of customers.
  */
