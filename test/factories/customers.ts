@@ -1,5 +1,4 @@
 import type { Container } from '../../src/container.js';
-import type { ArchiveModule } from '../../src/container.js';
 
 /** A customer persisted through the repositories, followed (actively) by `owners`. */
 export async function buildCustomer(

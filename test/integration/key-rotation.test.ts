@@ -8,7 +8,6 @@ import { buildContainer, type Container } from '../../src/container.js';
 import { createApp } from '../../src/app.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { keyIdOf } from '../../src/shared/field-cipher.js';
-import type { ArchiveModule } from '../../src/container.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 

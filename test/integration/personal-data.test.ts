@@ -7,7 +7,6 @@ import { buildScheduling } from '../../src/container.js';
 import { KF_REDACTED_SUMMARY } from '../../src/persistence/repositories/retention.repository.js';
 import type { Db } from '../../src/persistence/db.js';
 import type { Container } from '../../src/container.js';
-import type { ArchiveModule } from '../../src/container.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
 const DAY = 86_400_000;

@@ -4,7 +4,6 @@ import { testEngines } from '../helpers/databases.js';
 import { api, TEST_DATA_KEY, waitFor } from '../helpers/app.js';
 import { postCallback } from '../helpers/callbacks.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
-import type { Container } from '../../src/container.js';
 import type { SidebarModule } from '../../src/container.js';
 import { DEFAULT_QUICK_REPLIES_FILE } from '../../src/config/files.js';
 import { StaffSessionService } from '../../src/domain/auth/staff-session.service.js';

@@ -2,8 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
-import type { Container } from '../../src/container.js';
-import type { ArchiveModule } from '../../src/container.js';
 import { createDataSource } from '../../src/persistence/data-source.js';
 import { Db } from '../../src/persistence/db.js';
 import { StaffMessageRepository } from '../../src/persistence/repositories/staff-message.repository.js';

@@ -2,8 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, waitFor } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
-import type { Container } from '../../src/container.js';
-import type { SidebarModule } from '../../src/container.js';
 
 /**
  * An admin changes a member's account in WeCom (修改账号, once per member): the 通讯录 callback carries NewUserID

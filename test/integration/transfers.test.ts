@@ -4,8 +4,6 @@ import { testEngines } from '../helpers/databases.js';
 import { insertStaff } from '../fixtures/scheduling.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { type SchedulingModule } from '../../src/container.js';
-import type { ArchiveModule } from '../../src/container.js';
-import type { Container } from '../../src/container.js';
 
 interface TimelineItem {
   kind: string;
