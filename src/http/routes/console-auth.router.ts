@@ -30,9 +30,10 @@ export interface ConsoleAuthDeps {
 }
 
 /**
- * 企业微信扫码登录 for the console (docs/wecom-protocol.md §Web login for the console, docs/security.md §Console sign-in
- * and roles): `/console/login` sends the browser to WeCom's web login page with a state bound to this browser,
- * `/console/auth/callback` turns the code into a console session cookie and lands on the console.
+ * 企业微信扫码登录 for the console: `/console/login` sends the browser to WeCom's web login page with a state bound to
+ * this browser, `/console/auth/callback` turns the code into a console session cookie and lands on the console.
+ * Protocol: docs/wecom-protocol.md §Web login for the console. Sessions and refusals:
+ * docs/security.md §Console sign-in and roles.
  */
 export function consoleAuthRouter(d: ConsoleAuthDeps): Router {
   const page = (ctx: Context, status: number, title: string, message: string, retry: boolean) => {

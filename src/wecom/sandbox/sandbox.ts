@@ -90,8 +90,8 @@ const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWay
 /**
  * Finds the sandbox part of a path: `/cgi-bin/...`, `/_control/...` or the OAuth authorize stand-in
  * `/connect/oauth2/authorize` (open.weixin.qq.com's path, docs/wecom-protocol.md §Staff sign-in for web pages), or the
- * web login stand-in `/wwlogin/sso/login` (login.work.weixin.qq.com's, docs/wecom-protocol.md §Web login for the
- * console), after an optional mount prefix.
+ * web login stand-in `/wwlogin/sso/login` (login.work.weixin.qq.com's path), after an optional mount prefix. The web
+ * login: docs/wecom-protocol.md §Web login for the console.
  */
 const SANDBOX_PATH = /^(.*?)\/(cgi-bin|_control|connect|wwlogin)\/(.+)$/;
 
