@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registeredRoutes, renderAccessTable, type AccessPolicy, type RouteEntry } from '../../src/http/access.js';
@@ -9,7 +10,7 @@ import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
 /**
  * The access matrix (docs/security.md §Access policies). It reads every route the app actually
  * registered, with the policy the route declares, and tries each with no credentials, each role's API token, a
- * metrics token and a sidebar session cookie, spelled as written, upper-cased, mixed-case, with a trailing slash, with
+ * metrics token, a sidebar session cookie and a staff member's console session (cookie and CSRF token), spelled as written, upper-cased, mixed-case, with a trailing slash, with
  * `%2F` and with `//`. The declared outcome is derived from the policy alone, so a route added without a policy, or a
  * middleware that stops enforcing one, fails here.
  *
@@ -18,8 +19,8 @@ import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
  */
 
 const METRICS_TOKEN = 'matrix-metrics-token-0123456789';
-type Cred = 'none' | 'staff' | 'operator' | 'admin' | 'metrics' | 'cookie';
-const CREDS: Cred[] = ['none', 'staff', 'operator', 'admin', 'metrics', 'cookie'];
+type Cred = 'none' | 'staff' | 'operator' | 'admin' | 'metrics' | 'cookie' | 'console';
+const CREDS: Cred[] = ['none', 'staff', 'operator', 'admin', 'metrics', 'cookie', 'console'];
 type Spelling = 'as written' | 'upper-case' | 'mixed-case' | 'trailing slash' | '%2F' | '//';
 const SPELLINGS: Spelling[] = ['as written', 'upper-case', 'mixed-case', 'trailing slash', '%2F', '//'];
 /** A write never touches a real row: its path names nobody and its body is not a valid request. */
@@ -37,7 +38,8 @@ function declared(policy: AccessPolicy, cred: Cred): number | 'admitted' {
       return cred === 'cookie' ? 'admitted' : 401;
     case 'token':
       if (cred === 'none' || cred === 'cookie' || cred === 'metrics') return 401;
-      return policy.roles.includes(cred) ? 'admitted' : 403;
+      // A console session acts with its member's role (zhangsan: staff), like that role's token.
+      return policy.roles.includes(cred === 'console' ? 'staff' : cred) ? 'admitted' : 403;
   }
 }
 
@@ -65,6 +67,8 @@ describe.each(testEngines())('access matrix over every registered route (%s)', (
   let routes: RouteEntry[];
   const tokens: Record<'staff' | 'operator' | 'admin', string> = { staff: '', operator: '', admin: TEST_ADMIN_TOKEN };
   let cookie = '';
+  /** zhangsan's console session (role staff): the cookie, and the row that backs it (re-inserted after a logout). */
+  const consoleSession = { cookie: '', csrf: '', restore: async () => {} };
   let mine: { id: string; name: string };
   let theirs: { id: string; name: string };
   let cases = 0;
@@ -77,6 +81,18 @@ describe.each(testEngines())('access matrix over every registered route (%s)', (
     tokens.staff = (await app.container.tokens.create({ role: 'staff', userid: 'zhangsan' })).token;
     tokens.operator = (await app.container.tokens.create({ role: 'operator' })).token;
     cookie = `wo_sidebar=${app.container.http!.sidebarAuth.sessions.issue('zhangsan').token}`;
+    await app.container.console.roles.set('zhangsan', 'staff', 'matrix', { knownOnly: false });
+    const consoleToken = `wc_${randomBytes(32).toString('base64url')}`;
+    consoleSession.cookie = `wo_console=${consoleToken}`;
+    consoleSession.csrf = randomBytes(24).toString('base64url');
+    consoleSession.restore = async () => {
+      const repo = app.container.repos.consoleSessions;
+      const id = createHash('sha256').update(consoleToken).digest('hex');
+      if (await repo.find(id)) return;
+      const now = app.container.clock.now();
+      await repo.insert({ id, userid: 'zhangsan', name: '张三', csrfToken: consoleSession.csrf, createdAt: now, lastSeenAt: now, ip: '127.0.0.1' });
+    };
+    await consoleSession.restore();
     // Two staff members with known customers: one followed by zhangsan only, one by lisi only.
     const only = async (userid: string) => {
       const rows = await app.container.db.query<{ id: string; name: string }>(
@@ -101,6 +117,11 @@ describe.each(testEngines())('access matrix over every registered route (%s)', (
     if (cred === 'cookie') {
       headers.cookie = cookie;
       headers['x-requested-with'] = 'XMLHttpRequest';
+    } else if (cred === 'console') {
+      // POST /api/v1/session/logout ends the session: bring it back before each request.
+      await consoleSession.restore();
+      headers.cookie = consoleSession.cookie;
+      headers['x-csrf-token'] = consoleSession.csrf;
     } else if (cred === 'metrics') headers.authorization = `Bearer ${METRICS_TOKEN}`;
     else if (cred !== 'none') headers.authorization = `Bearer ${tokens[cred]}`;
     const write = method !== 'GET';
@@ -120,7 +141,7 @@ describe.each(testEngines())('access matrix over every registered route (%s)', (
 
   /** What an admitted answer may show this credential (docs/security.md §Access policies, scopes). */
   function checkScope(route: RouteEntry, cred: Cred, text: string, where: string) {
-    if (route.policy.scope === 'none' || cred === 'staff' || cred === 'cookie') {
+    if (route.policy.scope === 'none' || cred === 'staff' || cred === 'cookie' || cred === 'console') {
       expect(text, `${where}: another member's customer leaked`).not.toContain(theirs.id);
       expect(text, `${where}: another member's customer leaked`).not.toContain(theirs.name);
     }
@@ -167,7 +188,7 @@ describe.each(testEngines())('access matrix over every registered route (%s)', (
         for (const cred of CREDS) {
           if (declared(route.policy, cred) !== 'admitted') continue;
           const { status, text } = await send('GET', path, cred);
-          const staffLike = cred === 'staff' || cred === 'cookie';
+          const staffLike = cred === 'staff' || cred === 'cookie' || cred === 'console';
           if (staffLike ? status !== 404 : status !== 200) failures.push(`${cred} GET ${path} (another member's customer): got ${status} ${text.slice(0, 120)}`);
           if (staffLike) checkScope(route, cred, text, `${cred} GET ${path}`);
         }
