@@ -53,6 +53,28 @@ describe.each(testEngines())('wecom-ops CLI on %s', (engine) => {
     }
   });
 
+  it('users grant, list and revoke give WeCom members console roles; they and token create are in the audit log', async () => {
+    const token = await cli('token', 'create', '--role', 'operator', '--name', 'audit-probe');
+    expect(token.stderr).toContain('created operator token');
+    const granted = await cli('users', 'grant', 'zhangsan', 'admin');
+    expect(granted.stdout).toContain('zhangsan → admin');
+    const listed = await cli('users', 'list');
+    expect(listed.stdout).toMatch(/zhangsan\t.*admin（管理员）/);
+    // A role that does not exist: one line, exit 2, no stack.
+    await expect(cli('users', 'grant', 'lisi', 'boss')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^角色必须是 admin、operator、staff 之一[^\n]*\n$/) });
+    // The last admin stays (docs/security.md §Console sign-in and roles).
+    await expect(cli('users', 'revoke', 'zhangsan')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('唯一的管理员') });
+    await cli('users', 'grant', 'lisi', 'admin');
+    expect((await cli('users', 'revoke', 'zhangsan')).stdout).toContain('已收回');
+    const ds = createDataSource({ databaseUrl: db.url });
+    await ds.initialize();
+    const rows: { source: string; action: string; target_id: string }[] = await ds.query("SELECT source, action, target_id FROM audit_log WHERE source = 'cli' ORDER BY id");
+    await ds.destroy();
+    expect(rows.map((r) => r.action)).toContain('tokens.create');
+    expect(rows.map((r) => `${r.action} ${r.target_id}`)).toEqual(expect.arrayContaining(['users.role zhangsan', 'users.role lisi']));
+    expect(rows.filter((r) => r.action === 'users.role')).toHaveLength(3);
+  });
+
   it('token create refuses a staff token without --userid', async () => {
     await expect(cli('token', 'create', '--role', 'staff')).rejects.toMatchObject({ stderr: expect.stringContaining('userid') });
   });
