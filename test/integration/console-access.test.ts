@@ -133,6 +133,35 @@ describe.each(testEngines())('operator console: WeCom sign-in, roles, audit log,
     expect((await call(new CookieJar(), 'GET', '/api/v1/me')).status).toBe(401);
   });
 
+  it('the stand-in refuses what WeCom refuses; a cancelled sign-in and a foreign next= land safely', async () => {
+    const base = { login_type: 'CorpApp', appid: SANDBOX_CORP.corpId, agentid: String(SANDBOX_CORP.agentId), redirect_uri: `${app.url}/console/auth/callback`, state: 'abc123' };
+    const page = (q: Record<string, string>) => fetch(`${app.url}/sandbox/wwlogin/sso/login?${new URLSearchParams(q).toString()}`, { redirect: 'manual' });
+    expect((await page(base)).status).toBe(200);
+    expect((await page({ ...base, login_type: 'ServiceApp' })).status).toBe(400);
+    expect((await page({ ...base, agentid: '999' })).status).toBe(400);
+    expect((await page({ ...base, redirect_uri: 'https://evil.example/console/auth/callback', userid: 'zhangsan' })).status).toBe(400);
+    expect((await page({ ...base, redirect_uri: `${app.url}/sidebar/oauth/callback`, userid: 'zhangsan' })).status).toBe(400);
+
+    // WeCom comes back with state only when the member cancels.
+    const jar = new CookieJar();
+    const start = await browse(jar, '/console/login');
+    const state = new URL(start.headers.get('location')!, app.url).searchParams.get('state')!;
+    const cancelled = await browse(jar, `/console/auth/callback?state=${state}`);
+    expect(cancelled.status).toBe(400);
+    expect(await cancelled.text()).toContain('重新扫码登录');
+
+    // next= may only name a console page.
+    await app.container.console.roles.set('zhaoliu', 'operator', 'test', { knownOnly: false });
+    const evil = new CookieJar();
+    const s2 = await browse(evil, '/console/login?next=//evil.example/x');
+    const login = new URL(s2.headers.get('location')!, app.url);
+    login.searchParams.set('userid', 'zhaoliu');
+    const picked = await browse(evil, login.toString());
+    const done = await browse(evil, picked.headers.get('location')!);
+    expect(done.status).toBe(302);
+    expect(done.headers.get('location')).toBe('/console/');
+  });
+
   it('refuses writes without the session CSRF token, and accepts them with it', async () => {
     const { jar, csrf } = await signedIn('zhangsan');
     const reply = { category: '售前', title: '问候', text: '您好，{{name}}' };
