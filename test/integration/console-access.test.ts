@@ -281,6 +281,35 @@ describe.each(testEngines())('operator console: WeCom sign-in, roles, audit log,
     // One audit row for the create, none for the replay.
     const rows = await api(app, 'GET', `/api/v1/audit-log?action=quick-replies.create&target=${first.body.id}`);
     expect(rows.body.total).toBe(1);
+
+    // Remembered for 24 hours: after that the key is new again.
+    const post = (key: string, title: string) =>
+      fetch(`${app.url}/api/v1/quick-replies`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer test-admin-token-0123456789', 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ ...body, title }),
+      });
+    const day1 = await post('day-key', '次日');
+    expect((await post('day-key', '次日')).headers.get('idempotent-replayed')).toBe('true');
+    clock.advance(24 * HOUR + 1000);
+    const day2 = await post('day-key', '次日');
+    expect(day2.status).toBe(201);
+    expect(day2.headers.get('idempotent-replayed')).toBeNull();
+    expect(((await day2.json()) as { id: string }).id).not.toBe(((await day1.json()) as { id: string }).id);
+    expect((await post('bad key with spaces', '坏')).status).toBe(400);
+  });
+
+  it('records the sidebar’s writes too (source sidebar)', async () => {
+    const own = sandbox.store.relationsOfUser('zhaoliu').find((r) => !r.isDeletedByCustomer)!.externalUserId;
+    const session = app.container.sidebar.sessions.issue('zhaoliu').token;
+    const res = await fetch(`${app.url}/sidebar/api/customers/${own}/notes`, {
+      method: 'POST',
+      headers: { cookie: `wo_sidebar=${session}`, 'x-requested-with': 'XMLHttpRequest', 'content-type': 'application/json' },
+      body: JSON.stringify({ text: '侧边栏跟进' }),
+    });
+    expect(res.status).toBe(201);
+    const rows = await api(app, 'GET', `/api/v1/audit-log?actor=zhaoliu&target=${own}`);
+    expect(rows.body.items[0]).toMatchObject({ source: 'sidebar', actor: { kind: 'member', id: 'zhaoliu', role: 'staff' }, action: 'customers.notes', request: { text: '侧边栏跟进' } });
   });
 
   it('records writes in the audit log with before/after, and an erasure redacts the customer from it', async () => {
