@@ -1,35 +1,104 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Koa from 'koa';
+import { webRouter } from '../../src/http/routes/web.router.js';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
 
-describe('operator console', () => {
+/** Serve webRouter over `dir` on a loopback port; what a request for another path gets is a bare 404. */
+async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const koa = new Koa();
+  const router = webRouter({ dir });
+  koa.use(router.routes()).use(router.allowedMethods());
+  const server: Server = await new Promise((ok) => {
+    const s = koa.listen(0, '127.0.0.1', () => ok(s));
+  });
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((ok) => server.close(() => ok())) };
+}
+
+describe('operator console files (dist/console/)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'wo-console-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('without a build, every console path says in Chinese that it is not built: never a blank page', async () => {
+    const s = await serve(join(root, 'missing'));
+    try {
+      for (const path of ['/console/', '/console/customers/wm123']) {
+        const res = await fetch(`${s.url}${path}`);
+        expect(res.status, path).toBe(503);
+        expect(res.headers.get('content-type')).toContain('text/html');
+        expect(res.headers.get('x-frame-options')).toBe('DENY');
+        const html = await res.text();
+        expect(html).toContain('控制台尚未构建');
+        expect(html).toContain('npm run build:console');
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('serves the app for every page path (history mode), hashed assets for a year, and nothing else', async () => {
+    const dir = join(root, 'built');
+    mkdirSync(join(dir, 'assets'), { recursive: true });
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><html lang="zh-CN"><title>wecom-ops 运营控制台</title><script type="module" src="/console/assets/index-AbC123.js"></script></html>');
+    writeFileSync(join(dir, 'assets/index-AbC123.js'), 'console.log(1)');
+    writeFileSync(join(dir, 'assets/index-AbC123.css'), 'body{}');
+    writeFileSync(join(root, 'secret.js'), 'nope');
+    const s = await serve(dir);
+    try {
+      for (const path of ['/console/', '/console/customers', '/console/customers/wm%E5%BC%A0', '/console/channels/x/y']) {
+        const res = await fetch(`${s.url}${path}`);
+        expect(res.status, path).toBe(200);
+        expect(res.headers.get('cache-control')).toBe('no-store');
+        expect(res.headers.get('x-frame-options')).toBe('DENY');
+        expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+        expect(await res.text()).toContain('运营控制台');
+      }
+      const js = await fetch(`${s.url}/console/assets/index-AbC123.js`);
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(await js.text()).toBe('console.log(1)');
+      expect((await fetch(`${s.url}/console/assets/index-AbC123.css`)).headers.get('content-type')).toContain('text/css');
+      // A missing asset is a 404, not the app's page (a stale tab asking for an old chunk must see the error).
+      for (const path of ['/console/assets/gone-123.js', '/console/assets/..%2Fsecret.js', '/console/assets/.hidden.js', '/console/assets/x.exe']) {
+        expect((await fetch(`${s.url}${path}`)).status, path).toBe(404);
+      }
+      // The server's own sign-in paths are never answered with the app (another router owns them).
+      for (const path of ['/console/login', '/console/auth/callback', '/console//login', '/console//customers']) expect((await fetch(`${s.url}${path}`)).status, path).toBe(404);
+      const redirect = await fetch(`${s.url}/console`, { redirect: 'manual' });
+      expect(redirect.status).toBe(302);
+      expect(redirect.headers.get('location')).toBe('/console/');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('operator console API use', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp('sqlite');
   });
   afterAll(() => app.close());
 
-  it('serves the zh-CN console page, unframeable and uncached', async () => {
-    const res = await fetch(`${app.url}/console/`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toContain('text/html');
-    expect(res.headers.get('x-frame-options')).toBe('DENY');
-    expect(res.headers.get('cache-control')).toBe('no-store');
-    const html = await res.text();
-    expect(html).toContain('lang="zh-CN"');
-    expect(html).toContain('运营控制台');
-    const redirect = await fetch(`${app.url}/console`, { redirect: 'manual' });
-    expect(redirect.status).toBe(302);
-  });
-
-  it('every admin API list the page calls exists and answers { items, total } for a token', async () => {
-    const html = readFileSync(resolve(import.meta.dirname, '../../src/web/console/index.html'), 'utf8');
-    // The lists the page GETs (its POSTs, such as /api/v1/audiences/preview, are not lists).
-    const paths = [...new Set([...html.matchAll(/call\('GET', [`'](\/api\/v1\/[a-z/-]+)/g)].map((m) => m[1]))];
-    expect(paths).toEqual(
-      expect.arrayContaining(['/api/v1/customers', '/api/v1/events', '/api/v1/channels', '/api/v1/deliveries', '/api/v1/broadcasts', '/api/v1/transfers', '/api/v1/transfers/unassigned', '/api/v1/staff']),
-    );
+  it('every list the console pages through exists and answers { items, total } for a token', async () => {
+    const dir = resolve(import.meta.dirname, '../../src/web/console');
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const n of readdirSync(d)) {
+        const p = join(d, n);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (/\.(ts|vue)$/.test(n)) files.push(p);
+      }
+    };
+    walk(dir);
+    const source = files.map((f) => readFileSync(f, 'utf8')).join('\n');
+    const paths = [...new Set([...source.matchAll(/get<Page<\w+>>\('(\/api\/v1\/[a-z/-]+)'/g)].map((m) => m[1]))];
+    expect(paths).toEqual(expect.arrayContaining(['/api/v1/customers', '/api/v1/events', '/api/v1/channels', '/api/v1/deliveries', '/api/v1/broadcasts', '/api/v1/staff', '/api/v1/tags']));
     for (const p of paths) {
       const { status, body } = await api(app, 'GET', `${p}?pageSize=5`);
       expect(status, p).toBe(200);

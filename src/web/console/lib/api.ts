@@ -1,0 +1,87 @@
+// The console's only way to the server: fetch to /api/v1 (and /readyz) on the same origin. Everything the console
+// shows can also be scripted with a token against the same API.
+
+/** An error the API answered with (`{ error: { code, message } }`), or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const TOKEN_KEY = 'wecomOpsToken';
+
+/** The advanced sign-in: a pasted API token, kept in this browser only. */
+export const tokenStore = {
+  get: (): string => localStorage.getItem(TOKEN_KEY) ?? '',
+  set: (t: string) => (t ? localStorage.setItem(TOKEN_KEY, t) : localStorage.removeItem(TOKEN_KEY)),
+};
+
+let csrfToken: string | null = null;
+/** The session's CSRF token from /api/v1/me: sent on every write made with the session cookie. */
+export function setCsrfToken(t: string | null): void {
+  csrfToken = t;
+}
+
+let onUnauthorized: (() => void) | null = null;
+/** Called when the API says the session or token is no longer valid (401), so the app can show the sign-in page. */
+export function handleUnauthorized(fn: () => void): void {
+  onUnauthorized = fn;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: '请求有误',
+  401: '未登录或登录已过期',
+  403: '没有权限执行此操作',
+  404: '未找到',
+  409: '状态冲突，请刷新后再试',
+  429: '请求过于频繁，请稍后再试',
+  503: '服务暂不可用，请稍后再试',
+};
+
+export interface CallOptions {
+  /** Do not route a 401 to the sign-in page (the sign-in check itself). */
+  quiet401?: boolean;
+}
+
+export async function call<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const token = tokenStore.get();
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') {
+    headers['x-requested-with'] = 'XMLHttpRequest';
+    if (csrfToken) headers['x-csrf-token'] = csrfToken;
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', '无法连接服务器，请检查网络');
+  }
+  const data = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  if (!res.ok) {
+    if (res.status === 401 && !opts.quiet401) onUnauthorized?.();
+    throw new ApiError(res.status, data?.error?.code ?? `http_${res.status}`, data?.error?.message ?? STATUS_TEXT[res.status] ?? `请求失败（HTTP ${res.status}）`);
+  }
+  return data as T;
+}
+
+export const get = <T>(path: string, query?: Record<string, string | number | undefined | null>) => {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return call<T>('GET', s ? `${path}?${s}` : path);
+};
+export const post = <T>(path: string, body?: unknown) => call<T>('POST', path, body ?? {});
+export const patch = <T>(path: string, body: unknown) => call<T>('PATCH', path, body);
+export const del = <T>(path: string) => call<T>('DELETE', path);
+
+/** A list answer: `{ items, total }`. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+}

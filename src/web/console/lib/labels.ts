@@ -1,0 +1,172 @@
+// Every value the API speaks in codes, in the words an operator reads (zh-CN). The console never shows a raw code:
+// an unknown one reads as 其他 with the code in the tooltip only.
+
+type Labels = Record<string, string>;
+
+export const ROLE: Labels = { admin: '管理员', operator: '运营', staff: '员工' };
+
+export const ACTIVITY: Labels = { active: '活跃', dormant: '沉睡', churned: '流失' };
+
+export const STAGE: Labels = {
+  new: '新客户',
+  prospect: '潜在客户',
+  customer: '成交客户',
+  loyal: '忠诚客户',
+  at_risk: '流失风险',
+  churned: '已流失',
+};
+
+/** RFM segments are Chinese already (README: Scoring). */
+export const RFM_SEGMENTS = ['重要价值', '重要发展', '重要保持', '重要挽留', '一般价值', '一般发展', '一般保持', '一般挽留'];
+
+export const GENDER: Labels = { '0': '未知', '1': '男', '2': '女' };
+
+export const CUSTOMER_TYPE: Labels = { '1': '微信用户', '2': '企业微信用户' };
+
+export const RELATION_STATUS: Labels = {
+  active: '跟进中',
+  deleted_by_staff: '员工已删除',
+  deleted_by_customer: '客户已删除',
+  transferred: '已转接',
+};
+
+/** WeCom's add_way codes (客户联系 get 接口的 add_way). */
+export const ADD_WAY: Labels = {
+  '0': '未知来源',
+  '1': '扫描二维码',
+  '2': '搜索手机号',
+  '3': '名片分享',
+  '4': '群聊',
+  '5': '手机通讯录',
+  '6': '微信联系人',
+  '8': '安装第三方应用时自动添加',
+  '9': '搜索邮箱',
+  '10': '视频号添加',
+  '11': '日程参与人',
+  '12': '会议参与人',
+  '13': '添加微信好友对应的企业微信',
+  '14': '智慧硬件专属客服',
+  '15': '上门服务客服',
+  '16': '获客链接',
+  '17': '定制开发',
+  '18': '需求回复',
+  '201': '内部成员共享',
+  '202': '管理员/负责人分配',
+};
+
+export const TAG_SOURCE: Labels = {
+  wecom: '企业微信',
+  manual: '手动',
+  channel: '渠道活码',
+  keyword: '关键词规则',
+  behaviour: '行为规则',
+  rule: '规则',
+  local: '本地',
+};
+
+export const EVENT_STATUS: Labels = { pending: '待处理', running: '处理中', done: '已完成', failed: '失败', ignored: '已忽略' };
+
+export const EVENT_KIND: Labels = {
+  'event/change_external_contact/add_external_contact': '添加客户',
+  'event/change_external_contact/add_half_external_contact': '客户添加（待通过）',
+  'event/change_external_contact/edit_external_contact': '编辑客户',
+  'event/change_external_contact/del_external_contact': '员工删除客户',
+  'event/change_external_contact/del_follow_user': '客户删除员工',
+  'event/change_external_contact/transfer_fail': '客户转接失败',
+  'event/change_external_tag/create': '新建标签',
+  'event/change_external_tag/update': '修改标签',
+  'event/change_external_tag/delete': '删除标签',
+  'event/change_external_tag/shuffle': '标签重排',
+  'event/change_external_chat/create': '客户群创建',
+  'event/change_external_chat/update': '客户群变更',
+  'event/change_external_chat/dismiss': '客户群解散',
+  'event/change_contact/create_user': '新增成员',
+  'event/change_contact/update_user': '成员变更',
+  'event/change_contact/delete_user': '成员离开',
+  'event/kf_msg_or_event': '微信客服消息',
+  'msg/text': '应用文本消息',
+};
+
+export const TIMELINE_KIND: Labels = {
+  add: '添加',
+  added: '添加',
+  add_external_contact: '添加',
+  delete: '删除',
+  deleted: '删除',
+  del_external_contact: '员工删除',
+  del_follow_user: '客户删除',
+  edit: '编辑',
+  tag: '标签',
+  tags: '标签',
+  message: '消息',
+  kf: '客服消息',
+  kf_message: '客服消息',
+  keyword: '关键词',
+  note: '跟进记录',
+  consent: '退订设置',
+  transfer: '客户继承',
+  welcome: '欢迎语',
+  care: '关怀',
+  birthday: '生日关怀',
+  holiday: '节日关怀',
+  anniversary: '纪念日关怀',
+  winback: '挽回',
+  broadcast: '群发',
+  delivery: '消息投递',
+  order: '订单',
+  churn_alert: '删人提醒',
+  alert: '提醒',
+  group: '客户群',
+  channel: '渠道',
+};
+
+export const BROADCAST_STATUS: Labels = {
+  scheduled: '待发送',
+  planning: '规划中',
+  sending: '发送中',
+  done: '已完成',
+  cancelled: '已取消',
+  failed: '失败',
+};
+
+export const BROADCAST_REASON: Labels = { missed_window: '错过发送窗口（48 小时内未能规划）', planning_failed: '规划失败（已重试 3 次）' };
+
+export const DELIVERY_STATUS: Labels = {
+  planned: '待发送',
+  submitting: '提交中',
+  submitted: '待员工确认',
+  sent: '已发送',
+  failed: '失败',
+  over_quota: '超出群发额度',
+  skipped: '已跳过',
+  expired: '已过期',
+};
+
+export const DELIVERY_KIND: Labels = { care: '关怀', winback: '挽回', broadcast: '群发' };
+
+export const SKIP_REASON: Labels = {
+  opted_out: '客户已退订',
+  daily_cap: '超出每日上限',
+  wecom_quota: '超出企业微信群发额度',
+  no_sender: '没有可发送的员工',
+  cancelled: '群发已取消',
+  quiet_hours: '免打扰时段',
+};
+
+export const STAFF_STATUS: Labels = { active: '在职', resigned: '已离职' };
+
+export const CALENDAR: Labels = { solar: '公历', lunar: '农历' };
+
+/** The label of a code, or 其他 when the console does not know it (never the raw code). */
+export function label(map: Labels, code: string | number | null | undefined, none = '—'): string {
+  if (code === null || code === undefined || code === '') return none;
+  return map[String(code)] ?? '其他';
+}
+
+/** A ledger reason such as `opted_out` or `daily_cap: 3/day`: the code's words, then any detail after it. */
+export function reasonLabel(reason: string | null): string {
+  if (!reason) return '';
+  const m = /^([a-z_]+)(.*)$/.exec(reason);
+  if (!m) return reason;
+  return SKIP_REASON[m[1]] ? `${SKIP_REASON[m[1]]}${m[2]}` : reason;
+}

@@ -1,0 +1,188 @@
+// What the API answers, as the console reads it (README §HTTP lists the routes).
+
+export type Role = 'admin' | 'operator' | 'staff';
+
+export interface Me {
+  userid: string | null;
+  name: string;
+  role: Role;
+  /** Null for a token: only the cookie session needs it. */
+  csrfToken?: string | null;
+  via?: 'cookie' | 'token' | 'session';
+}
+
+export interface CustomerTag {
+  id: string;
+  name: string;
+  group: string | null;
+  sources?: string[];
+}
+
+export interface CustomerItem {
+  externalUserId: string;
+  name: string;
+  avatar: string | null;
+  type: number;
+  gender: number;
+  corpName: string | null;
+  activity: string | null;
+  tags: CustomerTag[];
+  owners: string[];
+}
+
+export interface Birthday {
+  calendar: 'solar' | 'lunar';
+  month: number;
+  day: number;
+  year: number | null;
+  leapMonth?: boolean;
+}
+
+export interface FollowUser {
+  userid: string;
+  remark: string | null;
+  description: string | null;
+  state: string | null;
+  addWay: number | null;
+  addedAt: string | null;
+  status: string;
+  remarkMobiles: (string | null)[];
+}
+
+export interface TimelineItem {
+  id: number;
+  kind: string;
+  summary: string;
+  staffUserid: string | null;
+  source: string;
+  occurredAt: string;
+}
+
+export interface Note {
+  id: number;
+  externalUserId: string;
+  text: string;
+  dueDate: string | null;
+  userid: string;
+  createdAt: string;
+  doneAt: string | null;
+}
+
+export interface CustomerArchive extends CustomerItem {
+  unionid: string | null;
+  position: string | null;
+  corpFullName: string | null;
+  phone: string | null;
+  region: string | null;
+  note: string | null;
+  optedOut: boolean;
+  stage: string | null;
+  rfm: string | null;
+  birthday: Birthday | null;
+  channel: { id: string; name: string; state: string } | null;
+  firstAddedAt: string | null;
+  lastInteractionAt: string | null;
+  followUsers: FollowUser[];
+  timeline: TimelineItem[];
+  notes: Note[];
+  orders: { count: number; totalCents: number; lastOrderedAt: string | null };
+}
+
+export interface Order {
+  id: number;
+  orderNo: string;
+  externalUserId: string;
+  amountCents: number;
+  orderedAt: string;
+}
+
+export interface LibraryTag {
+  id: string;
+  name: string;
+  group: string | null;
+  groupId: string | null;
+  source: string;
+}
+
+export interface TagGroup {
+  id: string;
+  name: string;
+  source: string;
+  tags: LibraryTag[];
+}
+
+export interface Staff {
+  userid: string;
+  name: string;
+  status: string;
+  nameSource: string | null;
+  accessRevokedAt: string | null;
+}
+
+export interface Channel {
+  id: string;
+  name: string;
+  state: string;
+  qrCode: string | null;
+  configId: string | null;
+  staff: string[];
+  tags: string[];
+  welcome: { text: string; attachments?: unknown[] } | null;
+  createdAt: string;
+  updatedAt: string;
+  stats?: { day: string; adds: number; deletes: number; net: number }[];
+}
+
+export interface InboxEvent {
+  id: number;
+  receivedAt: string;
+  kind: string;
+  status: string;
+  attempts: number;
+  error: string | null;
+  processedAt: string | null;
+}
+
+export interface Delivery {
+  id: number;
+  kind: string;
+  source: string;
+  externalUserId: string;
+  occasion: string;
+  sender: string | null;
+  text: string;
+  status: string;
+  reason: string | null;
+  localDate: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}
+
+export interface Broadcast {
+  id: string;
+  name: string;
+  audience: string;
+  message: { text: string };
+  sendAt: string;
+  status: string;
+  reason: string | null;
+  audienceCount: number;
+  tasksEstimate: number;
+  personalized: boolean;
+  tasksNote: string;
+  createdBy: string | null;
+  createdAt: string;
+  stats: { total: number; byStatus: Record<string, number>; skippedByReason?: Record<string, number> };
+}
+
+export interface Readiness {
+  status: string;
+  checks: Record<string, string>;
+  inbox?: {
+    urgent: { count: number; oldestAgeSeconds: number | null };
+    ordinary: { count: number; oldestAgeSeconds: number | null };
+    waiting: number;
+    handledPerSecond: number | null;
+    drainSecondsEstimate: number | null;
+  };
+}

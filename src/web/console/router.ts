@@ -1,0 +1,57 @@
+import { createRouter, createWebHistory } from 'vue-router';
+import { handleUnauthorized } from './lib/api';
+import { isOperator, loadSession, session } from './lib/session';
+import AppLayout from './views/AppLayout.vue';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    title?: string;
+    /** Hidden from staff in the menu and refused by the API. */
+    operator?: boolean;
+  }
+}
+
+// Pages load on demand: the first screen carries the layout and its own page only.
+export const router = createRouter({
+  history: createWebHistory('/console/'),
+  routes: [
+    // Not /login: /console/login is the server's redirect to WeCom's QR page.
+    { path: '/signin', name: 'login', component: () => import('./views/LoginView.vue'), meta: { title: '登录' } },
+    {
+      path: '/',
+      component: AppLayout,
+      children: [
+        { path: '', name: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { title: '数据看板' } },
+        { path: 'customers', name: 'customers', component: () => import('./views/CustomersView.vue'), meta: { title: '客户' } },
+        { path: 'customers/:id', name: 'customer', component: () => import('./views/CustomerDetailView.vue'), meta: { title: '客户详情' } },
+        { path: 'channels', name: 'channels', component: () => import('./views/ChannelsView.vue'), meta: { title: '渠道活码', operator: true } },
+        { path: 'broadcasts', name: 'broadcasts', component: () => import('./views/BroadcastsView.vue'), meta: { title: '群发' } },
+        { path: 'events', name: 'events', component: () => import('./views/EventsView.vue'), meta: { title: '回调事件', operator: true } },
+        { path: ':rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在' } },
+      ],
+    },
+  ],
+});
+
+router.beforeEach(async (to) => {
+  if (!session.checked) await loadSession().catch(() => null);
+  if (to.name === 'login') {
+    if (!session.me) return true;
+    const back = typeof to.query.redirect === 'string' && to.query.redirect.startsWith('/') ? to.query.redirect : '/';
+    return back;
+  }
+  if (!session.me) return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } };
+  if (to.meta.operator && !isOperator()) return { name: 'dashboard' };
+  return true;
+});
+
+router.afterEach((to) => {
+  document.title = to.meta.title ? `${to.meta.title} · wecom-ops 运营控制台` : 'wecom-ops 运营控制台';
+});
+
+// A session that ends (idle timeout, logout elsewhere, a revoked token) lands on the sign-in page.
+handleUnauthorized(() => {
+  session.me = null;
+  const current = router.currentRoute.value;
+  if (current.name !== 'login') void router.push({ name: 'login', query: { redirect: current.fullPath, expired: '1' } });
+});
