@@ -1,0 +1,279 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startArchiveApp, type ArchiveApp } from '../integration/customers.harness.js';
+import { api } from '../helpers/app.js';
+
+vi.setConfig({ testTimeout: 90_000 });
+
+/**
+ * The operator console (the Vue app built into dist/console/ by `npm ci`) in a real browser: sign in through the
+ * sandbox's stand-in for WeCom's QR login page, walk every page, and make the writes an operator makes. Every page
+ * is screenshotted into test-results/console/ (gitignored) for a reviewer to look at, and the run fails on any
+ * script error or failed request. The first test also measures the budget the README reports (README §Operator
+ * console): the JavaScript the first page loads, gzipped, and how long until it shows its first API data with a
+ * cold cache. Chromium comes from the system, as in browser.test.ts.
+ */
+const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
+if (!CHROMIUM && process.env.CI) throw new Error('CI=true but no Chromium was found (set CHROMIUM_PATH or apt-get install chromium)');
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BUILT = existsSync(resolve(ROOT, 'dist/console/index.html'));
+// `npm ci` builds the console (prepare); a checkout that skipped it must say so rather than test a missing page.
+if (CHROMIUM && !BUILT) throw new Error('dist/console/ is not built: run `npm run build:console` (npm ci does it)');
+
+const SHOTS = resolve(ROOT, 'test-results/console');
+/** A 1×1 PNG standing in for WeCom's image hosts (avatars, QR codes), which this machine cannot reach. */
+const PIXEL = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+
+describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
+  let app: ArchiveApp;
+  let browser: Browser;
+  /** The signed-in member's browser (张三, admin through ADMIN_USERIDS), shared by the page walks. */
+  let admin: BrowserContext;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    app = await startArchiveApp('sqlite', { env: { ADMIN_USERIDS: 'zhangsan' } });
+    await app.archive.fullSync.run();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--lang=zh-CN'] });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  /** A fresh browser profile (cold cache) whose pages report every script error and failed request. */
+  async function newContext(): Promise<BrowserContext> {
+    const ctx = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', viewport: { width: 1440, height: 900 } });
+    await ctx.route(/^https?:\/\/(?!127\.0\.0\.1|localhost)/, (route) => route.fulfill({ status: 200, contentType: 'image/png', body: PIXEL }));
+    ctx.on('page', watch);
+    return ctx;
+  }
+
+  function watch(page: Page): void {
+    const where = () => new URL(page.url()).pathname;
+    page.on('pageerror', (err) => problems.push(`${where()}: ${err.message}`));
+    // Chromium logs every 4xx as "Failed to load resource"; those are judged by the response listener below.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`${where()}: console: ${m.text()}`);
+    });
+    // ERR_ABORTED: the page was left while a request was in flight (a navigation), not a failure.
+    page.on('requestfailed', (r) => r.failure()?.errorText !== 'net::ERR_ABORTED' && problems.push(`${where()}: request failed ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+    page.on('response', (r) => {
+      const url = new URL(r.url());
+      // Signed out, the console asks who is signed in and gets 401: that is how it knows to show the sign-in page.
+      const expected = r.status() === 401 && url.pathname === '/api/v1/me';
+      if (r.status() >= 400 && !expected) problems.push(`${where()}: ${r.status()} ${r.request().method()} ${url.pathname}`);
+    });
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    // Let charts and transitions settle before the picture.
+    await page.waitForTimeout(400);
+    await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  /** Element Plus puts a field's attributes on its native input or textarea, a select's on its wrapper. */
+  const field = (page: Page, name: string) => page.locator(`:is(input, textarea)[data-test="${name}"], [data-test="${name}"] :is(input, textarea)`).first();
+
+  const count = async (audience: string) => (await api<{ count: number }>(app, 'POST', '/api/v1/audiences/count', { audience })).body.count;
+
+  it('signs in with 企业微信扫码登录 through the sandbox stand-in, and the first page is within budget', async () => {
+    admin = await newContext();
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/`);
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/console/signin');
+    await expect.poll(() => page.locator('[data-test="wecom-login"]').isVisible()).toBe(true);
+    await shot(page, '01-login');
+
+    await page.click('[data-test="wecom-login"]');
+    // The sandbox's member picker plays WeCom's QR page: pick 张三, and WeCom's redirect comes back with a code.
+    await page.click('a:has-text("张三")');
+    await expect.poll(() => new URL(page.url()).pathname, { timeout: 15_000 }).toBe('/console/');
+    const total = await count('all');
+    await expect.poll(() => page.locator('[data-test="stat-total"]').innerText()).toContain(String(total));
+    expect(await page.locator('[data-test="who"]').innerText()).toContain('管理员');
+    const cookies = await admin.cookies();
+    const session = cookies.find((c) => c.name === 'wo_console');
+    expect(session?.httpOnly).toBe(true);
+
+    // The budget, in a second profile with the same session and an empty cache.
+    const cold = await newContext();
+    await cold.addCookies(cookies);
+    const coldPage = await cold.newPage();
+    const scripts: Promise<number>[] = [];
+    coldPage.on('response', (r) => {
+      if (new URL(r.url()).pathname.endsWith('.js')) scripts.push(r.body().then((b) => gzipSync(b).length));
+    });
+    await coldPage.goto(`${app.url}/console/`);
+    // The moment the first number from the API is on screen, in the page's own clock (ms since navigation start).
+    const firstDataMs = await (
+      // A string, evaluated in the page (this file is type-checked without the DOM's types).
+      await coldPage.waitForFunction(
+        `(document.querySelector('[data-test="stat-total"]')?.textContent ?? '').includes(${JSON.stringify(String(total))}) && Math.round(performance.now())`,
+        undefined,
+        { polling: 'raf' },
+      )
+    ).jsonValue();
+    await coldPage.waitForLoadState('networkidle');
+    const jsGzipBytes = (await Promise.all(scripts)).reduce((a, b) => a + b, 0);
+    const figures = { jsGzipKiB: Math.round(jsGzipBytes / 1024), jsFiles: scripts.length, firstDataMs, at: new Date().toISOString() };
+    writeFileSync(resolve(SHOTS, 'budget.json'), `${JSON.stringify(figures, null, 2)}\n`);
+    process.stdout.write(`[console budget] initial JS ${figures.jsGzipKiB} KiB gzipped in ${figures.jsFiles} files; first API data on screen after ${firstDataMs} ms\n`);
+    expect(jsGzipBytes).toBeLessThanOrEqual(400 * 1024);
+    await shot(coldPage, '02-dashboard');
+    await cold.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('lists customers with filters whose count matches the API, and opens a profile to edit a tag and a birthday', async () => {
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/customers`);
+    await expect.poll(() => page.locator('[data-test="customers"] .el-table__row').count()).toBeGreaterThan(5);
+    await expect.poll(() => page.locator('.el-pagination__total').innerText()).toContain(String(await count('all')));
+    await shot(page, '03-customers');
+
+    // 负责员工 = 张三 through the filter: the list's total is the API's count of the expression it shows.
+    await page.locator('.el-form-item', { hasText: '负责员工' }).locator('.el-select').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '张三' }).click();
+    await page.click('[data-test="search"]');
+    await expect.poll(() => page.locator('[data-test="audience"]').innerText()).toBe('owner:"zhangsan"');
+    const own = await count('owner:"zhangsan"');
+    await expect.poll(() => page.locator('.el-pagination__total').innerText()).toContain(String(own));
+    await shot(page, '04-customers-filtered');
+
+    await page.locator('[data-test="customers"] .el-table__row').first().click();
+    await expect.poll(() => new URL(page.url()).pathname).toMatch(/^\/console\/customers\/.+/);
+    const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    await expect.poll(() => page.locator('[data-test="profile"]').isVisible()).toBe(true);
+
+    // Add a tag from the library.
+    const library = (await api<{ items: { name: string; tags: { name: string }[] }[] }>(app, 'GET', '/api/v1/tags')).body.items;
+    const group = library.find((g) => g.tags.length > 0)!;
+    const tag = group.tags[0].name;
+    await page.locator('.add-tags .el-select').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: tag }).first().click();
+    await page.keyboard.press('Escape');
+    await page.click('[data-test="add-tags"]');
+    await expect.poll(() => page.locator('[data-test="customer-tags"]').innerText()).toContain(`${group.name}/${tag}`);
+
+    // A lunar birthday: 农历八月十五.
+    await page.click('[data-test="edit-birthday"]');
+    await page.locator('.el-dialog').getByText('农历').click();
+    await field(page, 'bd-month').fill('8');
+    await field(page, 'bd-day').fill('15');
+    await page.click('[data-test="bd-save"]');
+    await expect.poll(() => page.locator('[data-test="birthday"]').innerText()).toContain('农历');
+    const archive = (await api<{ birthday: unknown; tags: { name: string }[] }>(app, 'GET', `/api/v1/customers/${encodeURIComponent(id)}`)).body;
+    expect(archive.birthday).toMatchObject({ calendar: 'lunar', month: 8, day: 15 });
+    expect(archive.tags.map((t) => t.name)).toContain(tag);
+    await shot(page, '05-customer-profile');
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('creates a channel code and sees it listed with its QR image and its chart', async () => {
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/channels`);
+    await expect.poll(() => page.locator('.el-pagination__total').innerText()).toMatch(/\d/);
+    await page.click('[data-test="new-channel"]');
+    // Client-side validation first: nothing is sent without a name and a member.
+    await page.click('[data-test="channel-save"]');
+    await expect.poll(() => page.locator('[data-test="channel-form"]').innerText()).toContain('请填写渠道名称');
+    await field(page, 'channel-name').fill('浏览器建的活码');
+    await page.locator('[data-test="channel-staff"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '李四' }).click();
+    await page.keyboard.press('Escape');
+    await field(page, 'channel-welcome').fill('{{name}}您好，我是{{staff}}');
+    await shot(page, '06-channel-form');
+    await page.click('[data-test="channel-save"]');
+    const row = page.locator('[data-test="channels"] .el-table__row', { hasText: '浏览器建的活码' });
+    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.locator('[data-test="qr"] img').count()).toBe(1);
+    const listed = (await api<{ items: { name: string; staff: string[] }[] }>(app, 'GET', '/api/v1/channels?pageSize=100')).body.items;
+    expect(listed.find((c) => c.name === '浏览器建的活码')?.staff).toEqual(['lisi']);
+    await shot(page, '07-channels');
+    await row.getByText('数据').click();
+    await expect.poll(() => page.locator('.el-drawer').isVisible()).toBe(true);
+    await shot(page, '08-channel-stats');
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('creates a broadcast with a live audience count, then cancels it after a confirmation that says what it does', async () => {
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/broadcasts`);
+    await expect.poll(() => page.locator('[data-test="broadcasts"]').isVisible()).toBe(true);
+    await page.click('[data-test="new-broadcast"]');
+    await field(page, 'bc-name').fill('控制台群发');
+    await field(page, 'bc-audience').fill('owner:zhangsan');
+    const expected = await count('owner:zhangsan');
+    await expect.poll(() => page.locator('[data-test="bc-count"]').innerText()).toBe(`匹配 ${expected} 位客户`);
+    await field(page, 'bc-text').fill('周末门店有活动～');
+    const at = new Date(Date.now() + 3 * 86_400_000);
+    const local = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(at);
+    await page.getByPlaceholder('立即发送').fill(local);
+    await page.keyboard.press('Enter');
+    await shot(page, '09-broadcast-form');
+    await page.click('[data-test="bc-create"]');
+    const row = page.locator('[data-test="broadcasts"] .el-table__row', { hasText: '控制台群发' });
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.innerText()).toContain('待发送');
+    const created = (await api<{ items: { name: string; sendAt: string; audienceCount: number }[] }>(app, 'GET', '/api/v1/broadcasts?pageSize=100')).body.items.find((b) => b.name === '控制台群发')!;
+    expect(created.audienceCount).toBe(expected);
+    expect(created.sendAt).toBe(new Date(`${local.replace(' ', 'T')}+08:00`).toISOString());
+    await shot(page, '10-broadcasts');
+
+    await row.getByText('取消').click();
+    await expect.poll(() => page.locator('.el-message-box').innerText()).toContain(`不会向 ${expected} 位客户发送`);
+    await shot(page, '11-broadcast-cancel-confirm');
+    await page.locator('.el-message-box').getByRole('button', { name: '确定取消' }).click();
+    await expect.poll(() => row.innerText()).toContain('已取消');
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('lists callback events with translated kinds and statuses, and shows a page for an unknown path', async () => {
+    // One callback at least: a customer adds 张三 through a channel code.
+    await fetch(`${app.url}/sandbox/_control/customers/add`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userid: 'zhangsan', state: 'demo' }) });
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/events`);
+    await expect.poll(() => page.locator('.el-pagination__total').innerText()).toMatch(/\d+/);
+    const text = await page.locator('[data-test="events"]').innerText();
+    expect(text).not.toMatch(/\b(pending|done|failed|ignored|running)\b/);
+    await shot(page, '12-events');
+    await page.goto(`${app.url}/console/no-such-page`);
+    await expect.poll(() => page.locator('.el-result').innerText()).toContain('页面不存在');
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('a staff member sees their own customers and no operator pages', async () => {
+    const staffToken = (await app.container.tokens.create({ role: 'staff', userid: 'lisi' })).token;
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${app.url}/console/signin`);
+    await page.getByText('高级：使用 API 令牌').click();
+    await field(page, 'token-input').fill(staffToken);
+    await page.click('[data-test="token-submit"]');
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/console/');
+    const menu = await page.locator('[data-test="menu"]').innerText();
+    expect(menu).toContain('客户');
+    expect(menu).not.toContain('渠道活码');
+    expect(menu).not.toContain('回调事件');
+    await page.goto(`${app.url}/console/customers`);
+    const own = (await api<{ total: number }>(app, 'GET', '/api/v1/customers?pageSize=1', undefined, staffToken)).body.total;
+    await expect.poll(() => page.locator('.el-pagination__total').innerText()).toContain(String(own));
+    expect(own).toBeLessThan(await count('all'));
+    await shot(page, '13-staff-customers');
+    // An operator page typed into the address bar lands on the dashboard.
+    await page.goto(`${app.url}/console/channels`);
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/console/');
+    await ctx.close();
+    expect(problems).toEqual([]);
+  });
+});
