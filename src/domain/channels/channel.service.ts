@@ -196,14 +196,22 @@ export class ChannelService {
   }
 
   /**
-   * Send the channel's welcome for an add event, at most once per welcome_code. Time-critical: the code lives
-   * 20 s and works once (docs/wecom-protocol.md §Welcome messages), so callers do this before any other work. Returns
-   * what was sent, or null when nothing was. The caller writes its timeline entry (recordWelcomeInTx) with the rest of
-   * the add, off the deadline's path (docs/inbox.md §Deadline first); that entry is what a re-run finds here.
+   * Whether a welcome was already sent with this welcome_code (its timeline entry exists, recordWelcomeInTx): then
+   * sendWelcome must not be called again for it.
+   */
+  isWelcomed(welcomeCode: string): Promise<boolean> {
+    return this.sources.has('welcome', welcomeSourceId(welcomeCode));
+  }
+
+  /**
+   * Send the channel's welcome for an add event; the caller has checked isWelcomed, so a code gets at most one welcome.
+   * Time-critical: the code lives 20 s and works once (docs/wecom-protocol.md §Welcome messages), so callers do this
+   * before any other work, and check while they read the customer. Returns what was sent, or null when nothing was.
+   * The caller writes its timeline entry (recordWelcomeInTx) with the rest of the add, off the deadline's path
+   * (docs/inbox.md §Deadline first); that entry is what a re-run's isWelcomed finds.
    */
   async sendWelcome(channel: Channel, e: { userid: string; externalUserId: string; welcomeCode: string; customerName: string; staffName?: string }): Promise<SentWelcome | null> {
     if (!this.hasWelcome(channel)) return null;
-    if (await this.sources.has('welcome', welcomeSourceId(e.welcomeCode))) return null;
     const text = renderTemplate(channel.welcome.text ?? '', { name: e.customerName, staff: e.staffName ?? e.userid, 姓名: e.customerName });
     try {
       await this.wecom.sendWelcomeMsg({

@@ -17,6 +17,15 @@ const LAG_SAMPLE_MS = 10;
 const LAG_HIGH_MS = 8;
 const LAG_LOW_MS = 3;
 
+/**
+ * Extra priority-lane slots per ordinary-lane slot allowed now (docs/inbox.md §Deadline first). The lane's handlers
+ * mostly wait: on WeCom (externalcontact/get, send_welcome_msg, each capped per API) and on a few single statements.
+ * Under a surge every round trip slows, and with `workers` slots the lane filled and adds queued for a slot while
+ * their welcome_code ran out, however idle the process was. The extra slots follow the event loop's lag as the
+ * ordinary lane's do, so in one process they give way to acknowledgements; the first `workers` never shrink.
+ */
+const EXTRA_URGENT_SLOTS_PER_ALLOWED = 2;
+
 /** How often waiting heads left by a MySQL race are repaired. */
 const HEAL_EVERY_MS = 5000;
 /** Every this many repairs (5 minutes) one looks at every waiting event instead of the recent ones. */
@@ -186,8 +195,8 @@ export class InboxProcessor {
       // Cleared before the claim: an event committed after the claim's read pokes us, and that poke must not be lost.
       this.poked = false;
       // Each lane has its own slots (docs/inbox.md §Deadline first): the priority lane's work mostly waits on WeCom
-      // and must not queue behind ordinary handlers, so only the ordinary lane's slots shrink while the loop is late.
-      const free = { urgent: this.opts.workers - this.busyIn('urgent'), ordinary: this.allowed - this.busyIn('ordinary') };
+      // and must not queue behind ordinary handlers, so its first `workers` slots never shrink while the loop is late.
+      const free = { urgent: this.urgentSlots - this.busyIn('urgent'), ordinary: this.allowed - this.busyIn('ordinary') };
       const want = {
         urgent: this.mayFind.urgent ? Math.max(0, Math.min(free.urgent, this.opts.claimBatch)) : 0,
         ordinary: this.mayFind.ordinary ? Math.max(0, Math.min(free.ordinary, this.opts.claimBatch)) : 0,
@@ -235,6 +244,11 @@ export class InboxProcessor {
     return n;
   }
 
+  /** The priority lane's slots now: `workers`, plus EXTRA_URGENT_SLOTS_PER_ALLOWED for each ordinary slot allowed. */
+  private get urgentSlots(): number {
+    return this.opts.workers + EXTRA_URGENT_SLOTS_PER_ALLOWED * this.allowed;
+  }
+
   private get urgentLeaseMs(): number {
     return Math.min(this.opts.urgentLeaseMs ?? this.opts.leaseMs, this.opts.leaseMs);
   }
@@ -271,8 +285,8 @@ export class InboxProcessor {
   }
 
   /**
-   * Sample how late a short timer fires; halve the ordinary lane's slots when the loop runs late, grow them back slowly
-   * when it is on time. Callbacks are acknowledged on this same loop, so this is what keeps their latency low while
+   * Sample how late a short timer fires; halve the ordinary lane's slots (and with them the priority lane's extra ones)
+   * when the loop runs late, grow them back slowly when it is on time. Callbacks are acknowledged on this same loop, so this is what keeps their latency low while
    * a backlog is worked off.
    */
   private watchLag(): void {

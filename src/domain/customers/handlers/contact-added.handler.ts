@@ -38,15 +38,11 @@ export class ContactAddedHandler implements EventHandler {
     if (!ext || !userid || !welcomeCode) return undefined;
     const channel = await this.channels.findByState(eventField(event, 'State'));
     if (!channel || !this.channels.hasWelcome(channel)) return undefined;
-    const detail = await this.read(ext);
+    // The reads the welcome needs go out together: under a surge each round trip is what holds a priority slot.
+    const [detail, isWelcomed, staffName] = await Promise.all([this.read(ext), this.channels.isWelcomed(welcomeCode), this.staff.displayName(userid)]);
     if (!detail) return { gone: true };
-    const welcome = await this.channels.sendWelcome(channel, {
-      userid,
-      externalUserId: ext,
-      welcomeCode,
-      customerName: detail.contact.name,
-      staffName: await this.staff.displayName(userid),
-    });
+    if (isWelcomed) return { detail };
+    const welcome = await this.channels.sendWelcome(channel, { userid, externalUserId: ext, welcomeCode, customerName: detail.contact.name, staffName });
     return welcome ? { detail, welcome } : { detail };
   }
 
