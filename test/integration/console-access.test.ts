@@ -299,17 +299,33 @@ describe.each(testEngines())('operator console: WeCom sign-in, roles, audit log,
     expect((await post('bad key with spaces', '坏')).status).toBe(400);
   });
 
+  it('收回访问 ends a member’s console sessions as it ends their sidebar ones; 标记离职 keeps them out', async () => {
+    await app.container.console.roles.set('zhaoliu', 'operator', 'test', { knownOnly: false });
+    const before = await signedIn('zhaoliu');
+    expect((await api(app, 'POST', '/api/v1/staff/zhaoliu/revoke-access', { resigned: false })).status).toBe(200);
+    clock.advance(1000);
+    expect((await call(before.jar, 'GET', '/api/v1/me')).status).toBe(401);
+    // A new sign-in after the revocation works.
+    const after = await signedIn('zhaoliu');
+    expect((await api(app, 'POST', '/api/v1/staff/zhaoliu/revoke-access', { resigned: true })).status).toBe(200);
+    clock.advance(1000);
+    expect((await call(after.jar, 'GET', '/api/v1/me')).status).toBe(401);
+    const refused = await signIn('zhaoliu');
+    expect(refused.done.status).toBe(403);
+    expect(await refused.done.text()).toContain('已离职');
+  });
+
   it('records the sidebar’s writes too (source sidebar)', async () => {
-    const own = sandbox.store.relationsOfUser('zhaoliu').find((r) => !r.isDeletedByCustomer)!.externalUserId;
-    const session = app.container.sidebar.sessions.issue('zhaoliu').token;
+    const own = sandbox.store.relationsOfUser('wangwu').find((r) => !r.isDeletedByCustomer)!.externalUserId;
+    const session = app.container.sidebar.sessions.issue('wangwu').token;
     const res = await fetch(`${app.url}/sidebar/api/customers/${own}/notes`, {
       method: 'POST',
       headers: { cookie: `wo_sidebar=${session}`, 'x-requested-with': 'XMLHttpRequest', 'content-type': 'application/json' },
       body: JSON.stringify({ text: '侧边栏跟进' }),
     });
     expect(res.status).toBe(201);
-    const rows = await api(app, 'GET', `/api/v1/audit-log?actor=zhaoliu&target=${own}`);
-    expect(rows.body.items[0]).toMatchObject({ source: 'sidebar', actor: { kind: 'member', id: 'zhaoliu', role: 'staff' }, action: 'customers.notes', request: { text: '侧边栏跟进' } });
+    const rows = await api(app, 'GET', `/api/v1/audit-log?actor=wangwu&target=${own}`);
+    expect(rows.body.items[0]).toMatchObject({ source: 'sidebar', actor: { kind: 'member', id: 'wangwu', role: 'staff' }, action: 'customers.notes', request: { text: '侧边栏跟进' } });
   });
 
   it('records writes in the audit log with before/after, and an erasure redacts the customer from it', async () => {
