@@ -344,6 +344,29 @@ describe.each(testEngines())('broadcasts on %s', (engine) => {
     expect(view.body).toMatchObject({ status: 'sending', attempts: 2, stats: { total: 2, byStatus: { submitted: 2 } } });
   });
 
+  it('plans an audience over several pages once each (on MySQL the next page is read while the ledger writes this one)', async () => {
+    clock.set(sh('2026-09-05T10:00:00'));
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push(await customer(i % 2 ? 'zhangsan' : 'lisi', `分页${i}`, '分页'));
+    await runJob();
+    const created = await api(app, 'POST', '/api/v1/broadcasts', { name: '分页', audience: 'tag:分页', message: { text: '分页计划' } });
+    const id = created.body.id as string;
+    const paged = buildScheduling(app.container, { settings: { pageSize: 2 }, clock, instanceId: 'instance-paged' }).broadcasts;
+    const ledger = new DeliveryLedger(m.repos.deliveries, m.repos.sendSlots, { massQuotaRule: m.settings.massQuotaRule, perCustomerPerDay: m.settings.perCustomerPerDay }, () => clock.now());
+    const counts = await paged.planner.planDue({ now: clock.now(), clock: () => clock.now(), isDryRun: false, sink: ledger });
+    expect(counts).toMatchObject({ claimed: 1, planned: 7, skipped: 0, duplicate: 0, failed: 0 });
+    const rows = await api(app, 'GET', `/api/v1/deliveries?broadcast=${id}&pageSize=50`);
+    expect(rows.body.items.map((d: { externalUserId: string }) => d.externalUserId).sort()).toEqual([...ids].sort());
+    // A page that fails stops the run without an unhandled read ahead; the broadcast is retried.
+    await app.container.db.query("UPDATE broadcasts SET status = 'scheduled', claim_token = NULL WHERE id = ?", [id]);
+    let calls = 0;
+    const failing = await paged.planner.planDue({
+      now: clock.now(), clock: () => clock.now(), isDryRun: false,
+      sink: { plan: (d) => ledger.plan(d), planMany: async (ds) => (++calls === 2 ? Promise.reject(new Error('ledger down')) : ledger.planMany(ds)) },
+    });
+    expect(failing).toMatchObject({ claimed: 1, planned: 0, duplicate: 2, failed: 0 });
+  });
+
   it('fails with a reason, sending nothing, when the bot comes back more than two days after sendAt', async () => {
     clock.set(sh('2026-09-11T10:00:00'));
     const c = await customer('zhaoliu', '过期', '过期测试');

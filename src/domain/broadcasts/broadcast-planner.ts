@@ -155,9 +155,18 @@ export class BroadcastPlanner {
     // silent>=30d or birthday:today mean "at send time").
     const where = compileAudience(parseAudience(b.audience), { engine: this.engine, today: localDate(now, tz), timezone: tz });
     const window = deliveryWindow(b.sendAt, now, quietHours);
-    for await (const page of this.scan.stream([where], pageSize)) {
+    const pages = this.scan.stream([where], pageSize)[Symbol.asyncIterator]();
+    // On MySQL the next page (its customers, their senders, its rows) is read while the ledger writes this one: the
+    // reads run on another connection, so the two halves of the work overlap instead of taking turns
+    // (docs/audiences.md §Planning a broadcast). On SQLite they would only wait for the ledger's transaction, and
+    // holding two pages costs memory, so pages are read one after the other.
+    const readAhead = this.engine === 'mysql';
+    const nextRows = async (): Promise<NewDelivery[] | null> => {
+      const r = await pages.next();
+      if (r.done) return null;
+      const page = r.value;
       const senders = await this.scan.sendersOf(page.map((c) => c.externalUserId), senderPolicy);
-      const rows: NewDelivery[] = page.map((customer) => {
+      return page.map((customer) => {
         const sender = senders.get(customer.externalUserId) ?? null;
         return {
           source: `broadcast:${b.id}`,
@@ -179,12 +188,27 @@ export class BroadcastPlanner {
           skipReason: customer.isOptedOut ? `${SkipReason.OptedOut}: 客户已退订 / customer opted out` : null,
         };
       });
-      const outcomes = await sink.planMany(rows);
-      outcomes.forEach((o, i) => {
-        tally(counts, o);
-        report?.(describe(b, rows[i], o));
-      });
-      if (token && !(await this.broadcasts.renewClaim(b.id, token, clock()))) throw new LostClaimError();
+    };
+    let next = nextRows();
+    try {
+      for (let rows = await next; rows !== null; rows = await next) {
+        if (readAhead) {
+          next = nextRows();
+          // A failure below leaves the read ahead unawaited; it is ended in `finally`, and its error is not the one
+          // to report.
+          next.catch(() => undefined);
+        }
+        const outcomes = await sink.planMany(rows);
+        outcomes.forEach((o, i) => {
+          tally(counts, o);
+          report?.(describe(b, rows[i], o));
+        });
+        if (token && !(await this.broadcasts.renewClaim(b.id, token, clock()))) throw new LostClaimError();
+        if (!readAhead) next = nextRows();
+      }
+    } finally {
+      await next.catch(() => undefined);
+      await pages.return?.(undefined);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { ledgerKey, type DeliveryRepository, type LedgerTx } from '../../persistence/repositories/delivery.repository.js';
 import type { SendSlotRepository } from '../../persistence/repositories/send-slot.repository.js';
 import { fitsByteLimit, WECOM_APP_TEXT_MAX_BYTES, WECOM_TEXT_MAX_BYTES } from '../../shared/template.js';
-import { dailyCapPeriod, freeSlots, massQuotaPeriod, type CapPeriod, type MassQuotaRule } from './frequency-caps.js';
+import { dailyCapPeriod, massQuotaPeriod, type CapPeriod, type MassQuotaRule } from './frequency-caps.js';
 import { SkipReason, type NewDelivery } from './delivery.types.js';
 
 /** What planning one message came to. */
@@ -91,16 +91,26 @@ export class DeliveryLedger implements PlanSink {
     const existing = await this.repo.idsOfKeys(ds, em);
     type Claim = { externalUserId: string; scope: string; period: string; n: number };
     type Decision = { d: NewDelivery; key: string; reason: string | null; claims: Claim[] } | null;
-    // The cap periods the page touches, and the slots its customers hold in each.
-    const periodsOf = (d: NewDelivery): CapPeriod[] =>
-      !isCustomerFacing(d) || precheck(d)
-        ? []
-        : [dailyCapPeriod(d.localDate, this.caps.perCustomerPerDay), ...(d.channel === 'mass_task' ? [massQuotaPeriod(this.caps.massQuotaRule, d.localDate)] : [])];
+    // Each message's precheck once, and the cap periods once per (day, channel kind): a page of a broadcast shares them.
+    const problems = ds.map(precheck);
+    const periodCache = new Map<string, CapPeriod[]>();
+    const periodsOf = (d: NewDelivery, i: number): CapPeriod[] => {
+      if (!isCustomerFacing(d) || problems[i]) return [];
+      const k = `${d.channel === 'mass_task' ? 'm' : 'o'}${d.localDate}`;
+      let periods = periodCache.get(k);
+      if (!periods) {
+        periods = [dailyCapPeriod(d.localDate, this.caps.perCustomerPerDay), ...(d.channel === 'mass_task' ? [massQuotaPeriod(this.caps.massQuotaRule, d.localDate)] : [])];
+        periodCache.set(k, periods);
+      }
+      return periods;
+    };
+    // The slots its customers hold in each period the page touches. Scope and period never contain NUL, so the key
+    // is unambiguous whatever the customer id holds.
     const taken = new Map<string, Set<number>>();
-    const slotKey = (ext: string, p: { scope: string; period: string }) => JSON.stringify([ext, p.scope, p.period]);
+    const slotKey = (ext: string, p: { scope: string; period: string }) => `${p.scope}\u0000${p.period}\u0000${ext}`;
     const customersByPeriod = new Map<string, { p: CapPeriod; customers: string[] }>();
-    for (const d of ds) {
-      for (const p of periodsOf(d)) {
+    for (const [i, d] of ds.entries()) {
+      for (const p of periodsOf(d, i)) {
         const k = JSON.stringify([p.scope, p.period]);
         const entry = customersByPeriod.get(k) ?? { p, customers: [] };
         entry.customers.push(d.externalUserId);
@@ -113,21 +123,23 @@ export class DeliveryLedger implements PlanSink {
     }
     const claim = (ext: string, p: CapPeriod): Claim | null => {
       const used = taken.get(slotKey(ext, p))!;
-      const [n] = freeSlots(p.limit, [...used]);
-      if (n === undefined) return null;
+      // The lowest free slot, as freeSlots(p.limit, used)[0] and claimSlot take it.
+      let n = 1;
+      while (n <= p.limit && used.has(n)) n++;
+      if (n > p.limit) return null;
       used.add(n);
       return { externalUserId: ext, scope: p.scope, period: p.period, n };
     };
 
     const seen = new Set<string>(existing.keys());
-    const decisions: Decision[] = ds.map((d) => {
+    const decisions: Decision[] = ds.map((d, i) => {
       const key = ledgerKey(d);
       if (seen.has(key)) return null;
       seen.add(key);
-      const problem = precheck(d);
+      const problem = problems[i];
       if (problem) return { d, key, reason: problem, claims: [] };
       if (!isCustomerFacing(d)) return { d, key, reason: null, claims: [] };
-      const [dailyP, quotaP] = periodsOf(d);
+      const [dailyP, quotaP] = periodsOf(d, i);
       const daily = claim(d.externalUserId, dailyP);
       if (!daily) return { d, key, reason: `${SkipReason.DailyCap}: 今天已安排更高优先级的消息 / a higher-priority message holds today's slot`, claims: [] };
       if (quotaP) {
