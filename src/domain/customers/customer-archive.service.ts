@@ -107,8 +107,8 @@ export class CustomerArchiveService {
     if (follows.every((f) => isErasedRelation(erasedAt, f.addedAt))) return null;
     await this.library.ensureKnown([...new Set(follows.flatMap((f) => f.tagIds))]);
     const now = this.clock.now().getTime();
-    // The earliest add goes in with the profile, one statement instead of one per relation (docs/inbox.md §Cheap
-    // handlers: an add's archive write is most of its statements).
+    // The earliest add goes in with the profile: one statement instead of one per relation, and an add's archive
+    // write is most of its statements (docs/inbox.md §Cheap handlers).
     const added = follows.flatMap((f) => (f.addedAt ? [f.addedAt.getTime()] : []));
     const firstAddedAt = added.length > 0 ? Math.min(...added) : null;
     return async (em) => {
