@@ -112,10 +112,13 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     await coldPage.goto(`${app.url}/console/`);
     // The moment the first number from the API is on screen, in the page's own clock (ms since navigation start).
     const firstDataMs = await (
-      // A string, evaluated in the page (this file is type-checked without the DOM's types).
       await coldPage.waitForFunction(
-        `(document.querySelector('[data-test="stat-total"]')?.textContent ?? '').includes(${JSON.stringify(String(total))}) && Math.round(performance.now())`,
-        undefined,
+        (want) => {
+          // Runs in the page; this file is type-checked without the DOM's types.
+          const doc = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
+          return (doc.querySelector('[data-test="stat-total"]')?.textContent ?? '').includes(want) && Math.round(performance.now());
+        },
+        String(total),
         { polling: 'raf' },
       )
     ).jsonValue();
@@ -237,6 +240,39 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     expect(problems).toEqual([]);
   });
 
+  it('shows the tag library and rules, creates a local tag, and edits a care rule', async () => {
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/tags`);
+    await expect.poll(() => page.locator('[data-test="tag-groups"] .el-card').count()).toBeGreaterThan(0);
+    await page.click('[data-test="new-tag"]');
+    await field(page, 'tag-name').fill('控制台标签');
+    await page.locator('[data-test="tag-form"] .el-switch').click();
+    await page.click('[data-test="tag-save"]');
+    await expect.poll(() => page.locator('[data-test="tag-groups"]').innerText()).toContain('控制台标签');
+    await shot(page, '12-tags');
+    await page.getByRole('tab', { name: /自动打标签规则/ }).click();
+    await expect.poll(() => page.locator('[data-test="tag-rules"] .el-table__row').count()).toBeGreaterThan(0);
+    expect(await page.locator('[data-test="tag-rules"]').innerText()).not.toMatch(/\b(keyword|behaviour|substring|regex)\b/);
+    await shot(page, '13-tag-rules');
+
+    await page.goto(`${app.url}/console/care-rules`);
+    const rows = page.locator('[data-test="care-rules"] .el-table__row');
+    await expect.poll(() => rows.count()).toBeGreaterThan(0);
+    expect(await page.locator('[data-test="care-rules"]').innerText()).not.toMatch(/\b(mass_task|staff_reminder|note_due|followup|anniversary)\b/);
+    await shot(page, '14-care-rules');
+    await rows.first().getByText('编辑').click();
+    await expect.poll(() => page.locator('[data-test="care-form"]').innerText()).toMatch(/当前匹配 \d+ 位客户/);
+    await field(page, 'care-audience').fill('activity:active');
+    await expect.poll(() => page.locator('[data-test="care-form"]').innerText()).toContain(`当前匹配 ${await count('activity:active')} 位客户`);
+    await shot(page, '15-care-rule-form');
+    await page.click('[data-test="care-save"]');
+    await expect.poll(() => page.locator('[data-test="care-rules"]').innerText()).toContain('activity:active');
+    const stored = (await api<{ items: { audience: string | null }[] }>(app, 'GET', '/api/v1/care-rules')).body.items;
+    expect(stored.map((r) => r.audience)).toContain('activity:active');
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
   it('lists callback events with translated kinds and statuses, and shows a page for an unknown path', async () => {
     // One callback at least: a customer adds 张三 through a channel code.
     await fetch(`${app.url}/sandbox/_control/customers/add`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userid: 'zhangsan', state: 'demo' }) });
@@ -245,7 +281,7 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     await expect.poll(() => page.locator('.el-pagination__total').innerText()).toMatch(/\d+/);
     const text = await page.locator('[data-test="events"]').innerText();
     expect(text).not.toMatch(/\b(pending|done|failed|ignored|running)\b/);
-    await shot(page, '12-events');
+    await shot(page, '16-events');
     await page.goto(`${app.url}/console/no-such-page`);
     await expect.poll(() => page.locator('.el-result').innerText()).toContain('页面不存在');
     await page.close();
@@ -265,11 +301,12 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     expect(menu).toContain('客户');
     expect(menu).not.toContain('渠道活码');
     expect(menu).not.toContain('回调事件');
+    expect(menu).not.toContain('关怀规则');
     await page.goto(`${app.url}/console/customers`);
     const own = (await api<{ total: number }>(app, 'GET', '/api/v1/customers?pageSize=1', undefined, staffToken)).body.total;
     await expect.poll(() => page.locator('.el-pagination__total').innerText()).toContain(String(own));
     expect(own).toBeLessThan(await count('all'));
-    await shot(page, '13-staff-customers');
+    await shot(page, '17-staff-customers');
     // An operator page typed into the address bar lands on the dashboard.
     await page.goto(`${app.url}/console/channels`);
     await expect.poll(() => new URL(page.url()).pathname).toBe('/console/');

@@ -25,6 +25,8 @@ export const router = createRouter({
         { path: 'customers', name: 'customers', component: () => import('./views/CustomersView.vue'), meta: { title: '客户' } },
         { path: 'customers/:id', name: 'customer', component: () => import('./views/CustomerDetailView.vue'), meta: { title: '客户详情' } },
         { path: 'channels', name: 'channels', component: () => import('./views/ChannelsView.vue'), meta: { title: '渠道活码', operator: true } },
+        { path: 'tags', name: 'tags', component: () => import('./views/TagsView.vue'), meta: { title: '标签', operator: true } },
+        { path: 'care-rules', name: 'care-rules', component: () => import('./views/CareRulesView.vue'), meta: { title: '关怀规则', operator: true } },
         { path: 'broadcasts', name: 'broadcasts', component: () => import('./views/BroadcastsView.vue'), meta: { title: '群发' } },
         { path: 'events', name: 'events', component: () => import('./views/EventsView.vue'), meta: { title: '回调事件', operator: true } },
         { path: ':rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在' } },
@@ -34,7 +36,15 @@ export const router = createRouter({
 });
 
 router.beforeEach(async (to) => {
-  if (!session.checked) await loadSession().catch(() => null);
+  if (!session.checked) {
+    // The first page's code downloads while the session is checked, not after (the first screen's time budget,
+    // README §Operator console); the browser's module cache hands it to the router afterwards.
+    for (const r of to.matched) {
+      const c = r.components?.default;
+      if (typeof c === 'function') void (c as () => Promise<unknown>)();
+    }
+    await loadSession().catch(() => null);
+  }
   if (to.name === 'login') {
     if (!session.me) return true;
     const back = typeof to.query.redirect === 'string' && to.query.redirect.startsWith('/') ? to.query.redirect : '/';

@@ -7,6 +7,3 @@ import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/compon
 use([CanvasRenderer, BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent]);
 
 export { default as VChart } from 'vue-echarts';
-
-/** The console's palette: WeCom green first. */
-export const COLORS = ['#07c160', '#f0a020', '#d83931', '#3370ff', '#8f959e', '#7b61ff'];

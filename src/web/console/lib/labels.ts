@@ -170,3 +170,47 @@ export function reasonLabel(reason: string | null): string {
   if (!m) return reason;
   return SKIP_REASON[m[1]] ? `${SKIP_REASON[m[1]]}${m[2]}` : reason;
 }
+
+export const HOLIDAY: Labels = {
+  'new-year': '元旦',
+  'spring-festival': '春节',
+  lantern: '元宵节',
+  valentine: '情人节',
+  'womens-day': '妇女节',
+  'labour-day': '劳动节',
+  'dragon-boat': '端午节',
+  qixi: '七夕',
+  'mid-autumn': '中秋节',
+  'national-day': '国庆节',
+  'double-ninth': '重阳节',
+  'winter-solstice': '冬至',
+  christmas: '圣诞节',
+};
+
+export const DELIVERY_CHANNEL: Labels = { mass_task: '群发助手（员工确认）', staff_reminder: '提醒员工', kf: '微信客服' };
+
+export const TAG_RULE_KIND: Labels = { keyword: '关键词', behaviour: '行为' };
+
+export const MATCH_TYPE: Labels = { substring: '包含关键词', regex: '正则表达式' };
+
+/** A care rule's occasion in words: 生日, 节日（春节、中秋节）, 添加后 7 天未互动… */
+export function occasionText(o: { type: string; holidays?: string[]; days?: number[]; years?: boolean; afterDays?: number; steps?: unknown[] }): string {
+  switch (o.type) {
+    case 'birthday':
+      return '生日';
+    case 'holiday':
+      return `节日（${(o.holidays ?? []).map((h) => HOLIDAY[h] ?? '其他').join('、')}）`;
+    case 'anniversary': {
+      const parts = [...(o.days ?? []).map((d) => `添加满 ${d} 天`), ...(o.years ? ['每个添加周年'] : [])];
+      return `纪念日（${parts.join('、') || '未设置'}）`;
+    }
+    case 'followup':
+      return `添加后 ${o.afterDays} 天未互动，提醒员工跟进`;
+    case 'note_due':
+      return '跟进记录到期，提醒员工';
+    case 'winback':
+      return `沉睡客户挽回（${(o.steps ?? []).length} 步）`;
+    default:
+      return '其他';
+  }
+}

@@ -186,3 +186,29 @@ export interface Readiness {
     drainSecondsEstimate: number | null;
   };
 }
+
+export interface CareRule {
+  id: string;
+  name: string;
+  occasion: { type: string; holidays?: string[]; days?: number[]; years?: boolean; afterDays?: number; steps?: { day: number; template: string }[] };
+  audience: string | null;
+  template: string;
+  sendTime: string;
+  priority: number;
+  channel: string;
+  enabled: boolean;
+  seedKey: string | null;
+  updatedAt: string;
+}
+
+export interface TagRule {
+  id: string;
+  name: string;
+  kind: 'keyword' | 'behaviour';
+  pattern: string;
+  matchType: string;
+  audience: string | null;
+  tags: string[];
+  enabled: boolean;
+  updatedAt: string;
+}
