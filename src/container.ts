@@ -120,6 +120,7 @@ import { buildJobs } from './jobs/index.js';
 import { JobRegistry } from './jobs/job-registry.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { FieldCipher } from './shared/field-cipher.js';
+import { WecomApiError } from './shared/errors.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
 import type { Logger } from './shared/logger.js';
@@ -561,6 +562,17 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     config.console.adminUserids,
     // A changed role ends the member's console sessions.
     (userid) => repos.consoleSessions.deleteForUserid(userid),
+    // A member the archive has not seen (no 客户联系) may still be given a role: ask WeCom (user/get).
+    async (userid) => {
+      try {
+        await wecom.getMember(userid);
+        return 'exists';
+      } catch (err) {
+        if (err instanceof WecomApiError && err.errcode === 60011) return 'invisible';
+        if (err instanceof WecomApiError && (err.errcode === 60111 || err.errcode === 40003)) return 'missing';
+        throw err;
+      }
+    },
   );
   const consoleModule: ConsoleModule = {
     roles,

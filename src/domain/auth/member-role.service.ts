@@ -31,6 +31,12 @@ export interface MemberWithRole {
 export type MemberDirectory = () => Promise<{ userid: string; name: string; status: string }[]>;
 
 /**
+ * Whether WeCom knows a member the archive has not seen (one without 客户联系, who follows no customers): `invisible`
+ * when they are outside the app's visible range and could not sign in anyway.
+ */
+export type MemberLookup = (userid: string) => Promise<'exists' | 'missing' | 'invisible'>;
+
+/**
  * Console roles given to WeCom members (docs/security.md §Console sign-in and roles). A member listed in
  * `ADMIN_USERIDS` is an admin whatever the table says, so the first admin exists before anyone can grant, and an admin
  * cannot lock the install out by mistake; everyone else has the role granted to them (CLI or an admin), or none and
@@ -47,6 +53,7 @@ export class MemberRoleService {
     configAdmins: readonly string[],
     /** Ends a member's console sessions (their role changed or went). */
     private readonly endSessions: (userid: string) => Promise<number>,
+    private readonly lookup?: MemberLookup,
   ) {
     this.configAdmins = new Set(configAdmins);
   }
@@ -69,8 +76,13 @@ export class MemberRoleService {
       throw new ConflictError(`${userid} 由配置 ADMIN_USERIDS 指定为管理员，请修改配置后重启 / ${userid} is an admin through ADMIN_USERIDS; change the configuration instead`, 'role_from_config');
     }
     const before = await this.roleOf(userid);
-    if (opts.knownOnly && !before && !(await this.directory()).some((m) => m.userid === userid)) {
-      throw new NotFoundError(`未找到成员 ${userid}（请先同步通讯录：wecom-ops sync）`, 'member_not_found');
+    if (opts.knownOnly && role !== null && !before && !(await this.directory()).some((m) => m.userid === userid)) {
+      // Not in the archive: an operations member without 客户联系 is still a member WeCom knows.
+      const found = this.lookup ? await this.lookup(userid) : 'missing';
+      if (found === 'missing') throw new NotFoundError(`未找到成员 ${userid}（请确认企业微信账号，或先同步：wecom-ops sync）`, 'member_not_found');
+      if (found === 'invisible') {
+        throw new ConflictError(`成员 ${userid} 不在本应用的可见范围内，无法登录控制台；请先在企业微信管理后台把该成员加入应用的可见范围`, 'outside_visible_range');
+      }
     }
     if (before?.role === 'admin' && role !== 'admin' && (await this.adminCount()) <= 1) {
       throw new ConflictError('这是唯一的管理员，不能取消其管理员角色；请先指定另一位管理员 / the last admin cannot be demoted', 'last_admin');
