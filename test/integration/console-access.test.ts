@@ -207,6 +207,18 @@ describe.each(testEngines())('operator console: WeCom sign-in, roles, audit log,
     expect(fixed.status).toBe(409);
     expect(fixed.body.error.code).toBe('role_from_config');
     expect((await call(admin.jar, 'PUT', '/api/v1/users/nobody/role', { role: 'staff' }, { 'x-csrf-token': admin.csrf })).status).toBe(404);
+    // Members WeCom knows but the archive has not seen (no 客户联系): granted after user/get finds them.
+    sandbox.store.staff.set('zhouba', { userid: 'zhouba', name: '周八' });
+    sandbox.store.staff.set('wujiu', { userid: 'wujiu', name: '吴九', isOutsideVisibleRange: true });
+    try {
+      expect((await call(admin.jar, 'PUT', '/api/v1/users/zhouba/role', { role: 'operator' }, { 'x-csrf-token': admin.csrf })).body).toMatchObject({ role: 'operator' });
+      const hidden = await call(admin.jar, 'PUT', '/api/v1/users/wujiu/role', { role: 'operator' }, { 'x-csrf-token': admin.csrf });
+      expect(hidden.status).toBe(409);
+      expect(hidden.body.error.code).toBe('outside_visible_range');
+    } finally {
+      sandbox.store.staff.delete('zhouba');
+      sandbox.store.staff.delete('wujiu');
+    }
     const granted = await call(admin.jar, 'PUT', '/api/v1/users/lisi/role', { role: 'staff' }, { 'x-csrf-token': admin.csrf });
     expect(granted.status).toBe(200);
     expect(granted.body).toMatchObject({ userid: 'lisi', role: 'staff', before: null });
