@@ -273,6 +273,37 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     expect(problems).toEqual([]);
   });
 
+  it('gives a member a role in 员工与权限, and finds every write of this run in 操作日志', async () => {
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/users`);
+    const row = page.locator('[data-test="users"] .el-table__row', { hasText: 'wangwu' });
+    await expect.poll(() => row.count()).toBe(1);
+    await row.locator('.el-select').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '运营' }).click();
+    await expect.poll(() => page.locator('.el-message-box').innerText()).toContain('的角色从「无」改为「运营」');
+    await page.locator('.el-message-box').getByRole('button', { name: '确定' }).click();
+    await expect.poll(async () => (await api<{ items: { userid: string; role: string | null }[] }>(app, 'GET', '/api/v1/users?q=wangwu')).body.items[0]?.role).toBe('operator');
+    await shot(page, '16-users');
+
+    await page.goto(`${app.url}/console/audit-log`);
+    const table = page.locator('[data-test="audit"]');
+    await expect.poll(() => table.locator('.el-table__row').count()).toBeGreaterThan(5);
+    const text = await table.innerText();
+    for (const what of ['客户 · 修改标签', '客户 · 修改', '渠道活码 · 新建', '群发 · 新建', '群发 · 取消', '标签 · 新建', '关怀规则 · 修改', '成员角色 · 设置角色']) expect(text).toContain(what);
+    // Done in the console by 张三, so recorded as the member, from the console.
+    expect(await table.locator('.el-table__row', { hasText: '渠道活码 · 新建' }).innerText()).toMatch(/张三[\s\S]*成员[\s\S]*控制台/);
+    await shot(page, '17-audit-log');
+    await page.locator('[data-test="audit-action"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '关怀规则' }).click();
+    await page.click('[data-test="audit-search"]');
+    await expect.poll(() => table.innerText()).not.toContain('渠道活码');
+    await table.locator('.el-table__expand-icon').first().click();
+    await expect.poll(() => table.innerText()).toContain('修改前');
+    await shot(page, '18-audit-log-care-rule');
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
   it('lists callback events with translated kinds and statuses, and shows a page for an unknown path', async () => {
     // One callback at least: a customer adds 张三 through a channel code.
     await fetch(`${app.url}/sandbox/_control/customers/add`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userid: 'zhangsan', state: 'demo' }) });
@@ -281,7 +312,7 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     await expect.poll(() => page.locator('.el-pagination__total').innerText()).toMatch(/\d+/);
     const text = await page.locator('[data-test="events"]').innerText();
     expect(text).not.toMatch(/\b(pending|done|failed|ignored|running)\b/);
-    await shot(page, '16-events');
+    await shot(page, '19-events');
     await page.goto(`${app.url}/console/no-such-page`);
     await expect.poll(() => page.locator('.el-result').innerText()).toContain('页面不存在');
     await page.close();
@@ -302,11 +333,12 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     expect(menu).not.toContain('渠道活码');
     expect(menu).not.toContain('回调事件');
     expect(menu).not.toContain('关怀规则');
+    expect(menu).not.toContain('操作日志');
     await page.goto(`${app.url}/console/customers`);
     const own = (await api<{ total: number }>(app, 'GET', '/api/v1/customers?pageSize=1', undefined, staffToken)).body.total;
     await expect.poll(() => page.locator('.el-pagination__total').innerText()).toContain(String(own));
     expect(own).toBeLessThan(await count('all'));
-    await shot(page, '17-staff-customers');
+    await shot(page, '20-staff-customers');
     // An operator page typed into the address bar lands on the dashboard.
     await page.goto(`${app.url}/console/channels`);
     await expect.poll(() => new URL(page.url()).pathname).toBe('/console/');

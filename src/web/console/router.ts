@@ -28,6 +28,8 @@ export const router = createRouter({
         { path: 'tags', name: 'tags', component: () => import('./views/TagsView.vue'), meta: { title: '标签', operator: true } },
         { path: 'care-rules', name: 'care-rules', component: () => import('./views/CareRulesView.vue'), meta: { title: '关怀规则', operator: true } },
         { path: 'broadcasts', name: 'broadcasts', component: () => import('./views/BroadcastsView.vue'), meta: { title: '群发' } },
+        { path: 'users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { title: '员工与权限', operator: true } },
+        { path: 'audit-log', name: 'audit-log', component: () => import('./views/AuditView.vue'), meta: { title: '操作日志', operator: true } },
         { path: 'events', name: 'events', component: () => import('./views/EventsView.vue'), meta: { title: '回调事件', operator: true } },
         { path: ':rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在' } },
       ],

@@ -47,7 +47,7 @@ export interface CallOptions {
   quiet401?: boolean;
 }
 
-export async function call<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
+export async function call<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = tokenStore.get();
   if (token) headers.authorization = `Bearer ${token}`;
@@ -78,6 +78,7 @@ export const get = <T>(path: string, query?: Record<string, string | number | un
 };
 export const post = <T>(path: string, body?: unknown) => call<T>('POST', path, body ?? {});
 export const patch = <T>(path: string, body: unknown) => call<T>('PATCH', path, body);
+export const put = <T>(path: string, body: unknown) => call<T>('PUT', path, body);
 export const del = <T>(path: string) => call<T>('DELETE', path);
 
 /** A list answer: `{ items, total }`. */

@@ -214,3 +214,53 @@ export function occasionText(o: { type: string; holidays?: string[]; days?: numb
       return '其他';
   }
 }
+
+export const ACTOR_KIND: Labels = { member: '成员', token: 'API 令牌', admin_token: '管理员令牌', cli: '命令行' };
+
+export const AUDIT_SOURCE: Labels = { console: '控制台', api: 'API', sidebar: '侧边栏', cli: '命令行' };
+
+export const ROLE_SOURCE: Labels = { config: '配置（ADMIN_USERIDS）', granted: '授予' };
+
+/** What the audit log's resources are called; the filter offers them as `resource.` prefixes. */
+export const AUDIT_RESOURCE: Labels = {
+  channels: '渠道活码',
+  'care-rules': '关怀规则',
+  'tag-rules': '标签规则',
+  tags: '标签',
+  broadcasts: '群发',
+  customers: '客户',
+  notes: '跟进记录',
+  transfers: '客户继承',
+  'quick-replies': '快捷回复',
+  users: '成员角色',
+  staff: '员工',
+  events: '回调事件',
+  orders: '订单',
+  session: '登录',
+  tokens: 'API 令牌',
+};
+
+const AUDIT_VERB: Labels = {
+  create: '新建',
+  update: '修改',
+  delete: '删除',
+  cancel: '取消',
+  replay: '重试',
+  role: '设置角色',
+  erase: '删除个人信息',
+  tags: '修改标签',
+  notes: '新建',
+  import: '导入',
+  'revoke-access': '收回访问',
+  logout: '退出登录',
+  grant: '授予角色',
+  revoke: '收回角色',
+};
+
+/** `channels.create` → 渠道活码 · 新建. */
+export function auditActionText(action: string): string {
+  const dot = action.indexOf('.');
+  const resource = dot < 0 ? action : action.slice(0, dot);
+  const verb = dot < 0 ? '' : action.slice(dot + 1);
+  return `${AUDIT_RESOURCE[resource] ?? '其他'} · ${AUDIT_VERB[verb] ?? '其他操作'}`;
+}

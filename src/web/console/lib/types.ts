@@ -212,3 +212,30 @@ export interface TagRule {
   enabled: boolean;
   updatedAt: string;
 }
+
+export interface Member {
+  userid: string;
+  name: string;
+  status: string;
+  role: Role | null;
+  roleSource: 'config' | 'granted' | null;
+  grantedBy: string | null;
+  grantedAt: string | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: { kind: string; id: string; name: string; role: string | null };
+  source: string;
+  ip: string | null;
+  method: string;
+  route: string;
+  action: string;
+  targetId: string | null;
+  status: number;
+  request: unknown;
+  before: unknown;
+  after: unknown;
+  redacted: boolean;
+}
