@@ -72,8 +72,9 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
   }
 
   async function shot(page: Page, name: string): Promise<void> {
-    // Let charts and transitions settle before the picture.
+    // Let charts and transitions settle before the picture, taken from the top (the menu is sticky).
     await page.waitForTimeout(400);
+    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
     await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
   }
 
