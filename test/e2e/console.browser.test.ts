@@ -194,7 +194,10 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     await page.keyboard.press('Escape');
     await field(page, 'channel-welcome').fill('{{name}}您好，我是{{staff}}');
     await shot(page, '06-channel-form');
+    const sent = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/channels');
     await page.click('[data-test="channel-save"]');
+    // A create carries an Idempotency-Key, so a retry after a lost answer makes no second code.
+    expect((await sent).headers()['idempotency-key']).toMatch(/^[0-9a-f]{32}$/);
     const row = page.locator('[data-test="channels"] .el-table__row', { hasText: '浏览器建的活码' });
     await expect.poll(() => row.count()).toBe(1);
     await expect.poll(() => row.locator('[data-test="qr"] img').count()).toBe(1);

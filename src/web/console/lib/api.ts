@@ -45,6 +45,22 @@ const STATUS_TEXT: Record<number, string> = {
 export interface CallOptions {
   /** Do not route a 401 to the sign-in page (the sign-in check itself). */
   quiet401?: boolean;
+  /** Sent as `Idempotency-Key`: the server answers a repeat with the first answer and creates nothing new. */
+  idempotencyKey?: string;
+}
+
+/** A fresh key for one form's create (random; crypto.randomUUID needs a secure context, getRandomValues does not). */
+/**
+ * The key for the next submit after `e`: the same one only when no answer came (the server may have created it), a new
+ * one once the server has answered, so a corrected form is a new request.
+ */
+export function keyAfterError(e: unknown, key: string): string {
+  return e instanceof ApiError && e.status === 0 ? key : newIdempotencyKey();
+}
+
+export function newIdempotencyKey(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
 export async function call<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
@@ -55,6 +71,7 @@ export async function call<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH'
   if (method !== 'GET') {
     headers['x-requested-with'] = 'XMLHttpRequest';
     if (csrfToken) headers['x-csrf-token'] = csrfToken;
+    if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
   }
   let res: Response;
   try {
@@ -76,7 +93,7 @@ export const get = <T>(path: string, query?: Record<string, string | number | un
   const s = q.toString();
   return call<T>('GET', s ? `${path}?${s}` : path);
 };
-export const post = <T>(path: string, body?: unknown) => call<T>('POST', path, body ?? {});
+export const post = <T>(path: string, body?: unknown, opts?: CallOptions) => call<T>('POST', path, body ?? {}, opts);
 export const patch = <T>(path: string, body: unknown) => call<T>('PATCH', path, body);
 export const put = <T>(path: string, body: unknown) => call<T>('PUT', path, body);
 export const del = <T>(path: string) => call<T>('DELETE', path);
