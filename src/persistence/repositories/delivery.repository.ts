@@ -70,8 +70,8 @@ const marks = (n: number) => Array(n).fill('?').join(',');
 
 // Rows and keys per statement when a page is planned at once (docs/audiences.md §Planning a broadcast). On MySQL
 // 1,000 rows × 19 columns and 5,000 keys stay far below the packet size, and a page of 5,000 takes a few round trips
-// instead of dozens. On SQLite, whose statements cost no round trip, 500: its prepared statements are cached by
-// text, and one with thousands of variables holds megabytes (planning peaked 160 MB higher with the larger chunks).
+// instead of dozens. On SQLite, whose statements cost no round trip, 500: with the larger chunks planning took the
+// same time and peaked 160 MB higher.
 const chunks = (engine: string) => (engine === 'mysql' ? { rows: 1000, keys: 5000 } : { rows: 500, keys: 500 });
 
 /** The columns a new ledger row is written with; `deliveryValues` gives the first fourteen, in this order. */

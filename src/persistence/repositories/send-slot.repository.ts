@@ -5,8 +5,8 @@ import type { CapPeriod, SlotClaim } from '../../domain/delivery/delivery.types.
 
 const marks = (n: number) => Array(n).fill('?').join(',');
 
-// Customers or slots per statement: on MySQL 5,000 (a page's worth, one round trip each), on SQLite 500, whose
-// prepared statements are cached by text (see delivery.repository.ts).
+// Customers or slots per statement: on MySQL 5,000 (a page's worth, one round trip each), on SQLite 500 (larger
+// chunks only cost memory there, see delivery.repository.ts).
 const chunkOf = (engine: string) => (engine === 'mysql' ? 5000 : 500);
 
 /** Runs one statement, in a transaction or on its own. */
