@@ -1,9 +1,10 @@
 /**
  * The planning half of the audience benchmark, in its own process so its peak RSS is its own: schedules one
  * broadcast to every customer (`all`) and runs the broadcasts planner once, as the `broadcasts` job does. Prints
- * `RESULT {"planMs":…,"planned":…,"peakRssMb":…}`.
+ * `RESULT {"planMs":…,"planned":…,"peakRssMb":…,"loopMaxMs":…}`.
  */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config/load.js';
 import { buildContainer } from '../../src/container.js';
@@ -24,11 +25,17 @@ try {
     now,
   );
   const rssBefore = hwm();
+  // How long the event loop went without a turn while planning: a callback arriving then would wait that long
+  // (docs/inbox.md §Long jobs share the loop).
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const t0 = performance.now();
   const sink = new DeliveryLedger(m.repos.deliveries, m.repos.sendSlots, { massQuotaRule: m.settings.massQuotaRule, perCustomerPerDay: m.settings.perCustomerPerDay }, () => new Date(), 'bench');
   const counts = await b.planner.planDue({ now, clock: () => new Date(), sink, isDryRun: false });
   const planMs = Math.round(performance.now() - t0);
-  process.stdout.write(`RESULT ${JSON.stringify({ planMs, planned: counts.planned, skipped: counts.skipped, failed: counts.failed, rssBeforeMb: rssBefore, peakRssMb: hwm() })}\n`);
+  loop.disable();
+  const loopDelay = { loopP99Ms: Math.round(loop.percentile(99) / 1e6), loopMaxMs: Math.round(loop.max / 1e6) };
+  process.stdout.write(`RESULT ${JSON.stringify({ planMs, planned: counts.planned, skipped: counts.skipped, failed: counts.failed, rssBeforeMb: rssBefore, peakRssMb: hwm(), ...loopDelay })}\n`);
 } finally {
   await c.close();
 }

@@ -14,6 +14,7 @@ import type { CareRule } from '../care/care-rule.types.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
 import type { PlanSink } from '../delivery/delivery-ledger.js';
 import { classifyActivity, silenceStart, type Activity, type ActivityThresholds } from './activity.js';
+import { yieldToEventLoop } from '../../shared/yield.js';
 
 /** Counts of a classification pass. */
 export interface ScoringCounts {
@@ -123,6 +124,7 @@ export class WinbackService {
     const { tz } = this.settings;
     let after = 0;
     for (;;) {
+      await yieldToEventLoop();
       const page = await this.enrolments.activePage(rule.id, after, this.settings.pageSize);
       if (page.length === 0) return;
       after = page[page.length - 1].id;

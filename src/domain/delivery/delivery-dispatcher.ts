@@ -8,6 +8,7 @@ import type { DeliveryRepository } from '../../persistence/repositories/delivery
 import type { DeliveryBatchRepository } from '../../persistence/repositories/delivery-batch.repository.js';
 import type { Delivery, DeliveryBatch } from './delivery.types.js';
 import { SkipReason } from './delivery.types.js';
+import { yieldToEventLoop } from '../../shared/yield.js';
 
 /** add_msg_template takes at most 10,000 external_userids per call (docs/wecom-protocol.md §Mass messages). */
 export const MAX_RECIPIENTS_PER_TASK = 10_000;
@@ -90,6 +91,7 @@ export class DeliveryDispatcher {
     const remind = new Map<string, { care: number; broadcast: number }>();
     let afterId = 0;
     for (;;) {
+      await yieldToEventLoop();
       const due = await this.repo.findDue(now, MAX_RECIPIENTS_PER_TASK, afterId);
       if (due.length === 0) break;
       afterId = due[due.length - 1].id;

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import { classifyActivity, type ActivityThresholds } from '../campaigns/activity.js';
 import { lifecycleStage, STAGES, type Stage } from './lifecycle.js';
 import { rfmSegment, RFM_SEGMENTS, type RfmBaseline, type RfmSegment } from './rfm.js';
+import { yieldToEventLoop } from '../../shared/yield.js';
 
 /** Scoring settings (config/care-rules.json `settings.scoring` and `settings.activity`). */
 export interface ScoringSettings {
@@ -63,6 +64,7 @@ export class ScoringService {
     this.log.info({ customersWithOrders: totals.customers, orders: totals.orders }, 'rfm baseline');
     let after = '';
     for (;;) {
+      await yieldToEventLoop();
       const page = await this.repo.page(after, this.settings.pageSize);
       if (page.length === 0) break;
       const last = page[page.length - 1].externalUserId;

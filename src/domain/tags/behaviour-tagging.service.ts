@@ -9,6 +9,7 @@ import { compileAudience } from '../audiences/audience.compiler.js';
 import { parseAudience } from '../audiences/audience.parser.js';
 import type { TagLibraryService } from './tag-library.service.js';
 import { parseTagRef } from './tag-ref.js';
+import { yieldToEventLoop } from '../../shared/yield.js';
 
 /** Settings. */
 export interface BehaviourTaggingSettings {
@@ -92,6 +93,7 @@ export class BehaviourTaggingService {
     if (input.isDryRun) counts.tagsOrphaned = await this.repo.countOrphans(live);
     else {
       for (;;) {
+        await yieldToEventLoop();
         const ids = await this.repo.orphanRowIds(live, ORPHAN_BATCH);
         if (ids.length === 0) break;
         counts.tagsOrphaned += await this.repo.deleteRows(ids);
@@ -102,6 +104,7 @@ export class BehaviourTaggingService {
     if (prepared.length > 0) {
       let after = '';
       for (;;) {
+        await yieldToEventLoop();
         const upTo = await this.repo.rangeEnd(after, this.settings.pageSize);
         await this.applyRange(prepared, { after, upTo }, input);
         if (upTo === null) break;

@@ -1,6 +1,7 @@
 import type { Db } from '../db.js';
 import type { AuditEntry, AuditFilter, NewAuditEntry } from '../../domain/audit/audit.types.js';
 import type { SweepOptions } from '../../domain/privacy/retention.types.js';
+import { yieldToEventLoop } from '../../shared/yield.js';
 
 type Row = {
   id: number | string;
@@ -149,6 +150,7 @@ export class AuditLogRepository {
     let total = 0;
     let last = 0;
     for (;;) {
+      await yieldToEventLoop();
       const rows = await this.db.query<{ id: number | string }>('SELECT id FROM audit_log WHERE id > ? AND at < ? ORDER BY id LIMIT ?', [last, o.cutoff, o.batch]);
       if (rows.length === 0) break;
       const ids = rows.map((r) => Number(r.id));

@@ -1,6 +1,7 @@
 import type { Db } from '../db.js';
 import type { Birthday } from '../../domain/care/occasion.types.js';
 import type { DueNote, ScannedCustomer, Sender, SqlCondition } from '../../domain/care/care-scan.types.js';
+import { yieldToEventLoop } from '../../shared/yield.js';
 
 interface Row {
   external_user_id: string;
@@ -89,6 +90,7 @@ export class CareScanRepository {
   async *stream(conditions: SqlCondition[], pageSize: number): AsyncGenerator<ScannedCustomer[]> {
     let after = '';
     for (;;) {
+      await yieldToEventLoop();
       const page = await this.page(conditions, after, pageSize);
       if (page.length === 0) return;
       yield page;

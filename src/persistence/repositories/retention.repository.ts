@@ -1,5 +1,6 @@
 import type { Db } from '../db.js';
 import type { SweepOptions } from '../../domain/privacy/retention.types.js';
+import { yieldToEventLoop } from '../../shared/yield.js';
 
 const marks = (n: number) => Array(n).fill('?').join(',');
 const FINAL_DELIVERY = "('sent', 'failed', 'over_quota', 'skipped', 'expired')";
@@ -72,6 +73,7 @@ export class RetentionRepository {
     let customers = 0;
     let entries = 0;
     for (;;) {
+      await yieldToEventLoop();
       const page = await this.db.query<{ external_user_id: string }>(
         `SELECT c.external_user_id FROM customers c
          WHERE c.external_user_id > ? AND COALESCE(c.last_interaction_at, c.created_at) < ?
@@ -114,6 +116,7 @@ export class RetentionRepository {
     let last: number | string = start;
     let total = 0;
     for (;;) {
+      await yieldToEventLoop();
       const rows = await this.db.query<{ id: number | string }>(select, [last, ...params, o.batch]);
       if (rows.length === 0) break;
       const ids = rows.map((r) => (typeof start === 'number' ? Number(r.id) : r.id));
