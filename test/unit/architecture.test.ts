@@ -10,21 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * The layer boundaries and the no-cycle rule of `.dependency-cruiser.cjs` (run by `npm run lint`), checked two ways:
  * - planted imports: files written into a scratch copy of the paths they import, cruised with the same rules. A
  *   wrong-direction import must be reported under the rule that names the direction; a right one must pass.
- * - the real src/: no cycle, nothing refused outside the temporary allowlist, and no allowlist entry that no
- *   longer occurs (a fixed import leaves the list in the same commit).
+ * - the real src/: no cycle and nothing refused.
  */
 
 const root = join(import.meta.dirname, '..', '..');
 const config = createRequire(import.meta.url)(join(root, '.dependency-cruiser.cjs'));
 const tsConfig = extractTSConfig(join(root, 'tsconfig.json'));
 
-type Allowed = { rule: { name: string }; from: string; to: string };
-const allowlist: Allowed[] = config.options.knownViolations;
-
 async function violations(files: string[], baseDir: string, maxDepth = 0): Promise<IViolation[]> {
   const { output } = await cruise(
     files,
-    { ...config.options, knownViolations: [], validate: true, ruleSet: { forbidden: config.forbidden }, baseDir, maxDepth },
+    { ...config.options, validate: true, ruleSet: { forbidden: config.forbidden }, baseDir, maxDepth },
     {},
     { tsConfig },
   );
@@ -138,13 +134,7 @@ describe('layer boundaries: src/', () => {
     expect(found.filter((v) => v.rule.name.startsWith('no-circular')).map(show)).toEqual([]);
   });
 
-  it('refuses nothing outside the temporary allowlist', () => {
-    const allowed = (v: IViolation) => allowlist.some((a) => a.rule.name === v.rule.name && a.from === v.from && a.to === v.to);
-    expect(found.filter((v) => !allowed(v)).map(show)).toEqual([]);
-  });
-
-  it('holds no allowlist entry that no longer occurs (delete it from .dependency-cruiser.cjs)', () => {
-    const occurs = (a: Allowed) => found.some((v) => a.rule.name === v.rule.name && a.from === v.from && a.to === v.to);
-    expect(allowlist.filter((a) => !occurs(a)).map((a) => `${a.rule.name}: ${a.from} → ${a.to}`)).toEqual([]);
+  it('refuses nothing', () => {
+    expect(found.map(show)).toEqual([]);
   });
 });
