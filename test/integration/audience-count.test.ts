@@ -4,6 +4,7 @@ import { testEngines } from '../helpers/databases.js';
 import { compileAudience } from '../../src/domain/audiences/audience.compiler.js';
 import { parseAudience } from '../../src/domain/audiences/index.js';
 import { resolveAudienceTags } from '../../src/domain/audiences/audience.tags.js';
+import { TagRepository } from '../../src/persistence/repositories/tag.repository.js';
 
 // docs/audiences.md: the count endpoint, the compiled shape that keeps a count fast, and the reader it runs on.
 
@@ -62,7 +63,7 @@ describe.each(testEngines())('audience count (%s)', (engine) => {
   it('on MySQL counts from the required tags first and looks their customers up in the covering index', async () => {
     const db = app.container.db;
     const expr = parseAudience(HEADLINE);
-    const tagIds = await resolveAudienceTags((sql, params) => db.query(sql, params), engine, expr);
+    const tagIds = await resolveAudienceTags((values) => new TagRepository(db).liveTagsNamed(values), expr);
     const w = compileAudience(expr, { engine, today: '2026-03-17', timezone: 'Asia/Shanghai', tagIds });
     if (engine === 'sqlite') return expect(w.count).toBeUndefined();
     expect(w.count!.from).toMatch(/^\(SELECT DISTINCT t0\.external_user_id AS id FROM customer_tags t0 WHERE t0\.tag_id IN \(\?\) AND t0\.external_user_id IN \(SELECT t1\.external_user_id/);

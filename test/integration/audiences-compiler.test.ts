@@ -7,6 +7,7 @@ import { customerFacts } from '../../src/domain/customers/customer-facts.js';
 import type { ArchiveModule } from '../../src/container.js';
 import { zonedTimeToUtc, addDays } from '../../src/shared/dates.js';
 import { createExprGenerator, createRandom } from '../unit/domain/audiences/audience.generator.js';
+import { TagRepository } from '../../src/persistence/repositories/tag.repository.js';
 
 const TZ = 'Asia/Shanghai';
 const TODAY = '2026-03-10';
@@ -164,7 +165,7 @@ describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (
       return rows.map((r) => r.id);
     };
     const byName = await select(compileAudience(expr, { engine, today: TODAY, timezone: TZ }));
-    const tagIds = await resolveAudienceTags((sql, params) => db.query(sql, params), engine, expr);
+    const tagIds = await resolveAudienceTags((values) => new TagRepository(db).liveTagsNamed(values), expr);
     const compiled = compileAudience(expr, { engine, today: TODAY, timezone: TZ, tagIds });
     const byId = await select(compiled);
     expect(byId, `resolved tag ids ${JSON.stringify([...tagIds])}`).toEqual(byName);
@@ -207,7 +208,7 @@ describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (
   it('resolves tag names to live tag ids with the matcher\'s rule: exact case and spaces, name or group/name, never a deleted tag', async () => {
     const db = app.container.db;
     const expr = parseAudience('tag:VIP OR tag:"等级/VIP" OR tag:vip OR tag:"VIP " OR tag:"a/b/c" OR tag:"b/c" OR tag:"门店/北京 门店" OR tag:无此标签');
-    const ids = await resolveAudienceTags((sql, params) => db.query(sql, params), engine, expr);
+    const ids = await resolveAudienceTags((values) => new TagRepository(db).liveTagsNamed(values), expr);
     expect(Object.fromEntries(ids)).toEqual({
       VIP: ['t1'],
       '等级/VIP': ['t1'],

@@ -94,7 +94,7 @@ export class CustomerService {
    */
   async audienceWhere(audience: string | undefined, viewer: Viewer): Promise<{ sql: string; params: unknown[] }> {
     const expr = parseAudience(audience ?? '');
-    const tagIds = await resolveAudienceTags((sql, params) => this.db.apiRead(sql, params), this.db.engine, expr);
+    const tagIds = await resolveAudienceTags((values) => this.tags.liveTagsNamed(values, { isApiRead: true }), expr);
     const compiled = compileAudience(expr, { engine: this.db.engine, today: localDate(this.clock.now(), this.timezone), timezone: this.timezone, tagIds });
     if (viewer.role !== 'staff') return compiled;
     return this.customers.followedBy(compiled, viewer.userid ?? '');

@@ -31,6 +31,25 @@ function mapTag(r: TagRow): Tag {
 export class TagRepository {
   constructor(private readonly db: Db) {}
 
+  /**
+   * Live tags whose name, or group/name path, is one of `values`: the candidates for what an audience's `tag:` values
+   * mean (resolveAudienceTags makes the exact comparison). Two parameters per value, as in the name-based audience
+   * shape (docs/security.md §Audience queries). `isApiRead` runs it as an API read (off the event loop on SQLite,
+   * under the API's statement deadline).
+   */
+  async liveTagsNamed(values: string[], opts: { isApiRead?: boolean } = {}): Promise<{ id: string; name: string; group: string | null }[]> {
+    if (values.length === 0) return [];
+    const marks = values.map(() => '?').join(', ');
+    const path = this.db.engine === 'mysql' ? "CONCAT(g.name, '/', t.name)" : "(g.name || '/' || t.name)";
+    const sql = `SELECT t.id AS id, t.name AS name, g.name AS grp FROM tags t LEFT JOIN tag_groups g ON g.id = t.group_id
+     WHERE t.deleted_at IS NULL AND (t.name IN (${marks}) OR (g.name IS NOT NULL AND ${path} IN (${marks})))`;
+    const params = [...values, ...values];
+    const rows = opts.isApiRead
+      ? await this.db.apiRead<{ id: string; name: string; grp: string | null }>(sql, params)
+      : await this.db.query<{ id: string; name: string; grp: string | null }>(sql, params);
+    return rows.map((r) => ({ id: String(r.id), name: String(r.name), group: r.grp === null ? null : String(r.grp) }));
+  }
+
   /** Insert or refresh a group; an upsert undeletes (WeCom said it exists). */
   async upsertGroupInTx(em: EntityManager, g: { id: string; name: string; sortOrder: number; source: TagSource }, now: number): Promise<void> {
     await em.query(upsertSql(this.db.engine, 'tag_groups', ['id', 'name', 'sort_order', 'source', 'deleted_at', 'updated_at'], ['id'], ['name', 'sort_order', 'deleted_at', 'updated_at']), [
