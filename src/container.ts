@@ -181,6 +181,8 @@ export interface Repositories {
   consoleSessions: ConsoleSessionRepository;
   auditLog: AuditLogRepository;
   idempotency: IdempotencyRepository;
+  wecomCredentials: WecomCredentialRepository;
+  wecomRates: WecomRateRepository;
 }
 
 /** The customer archive's services (and the repositories its callers use), for the CLI and tests. */
@@ -398,6 +400,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     consoleSessions: new ConsoleSessionRepository(db),
     auditLog: new AuditLogRepository(db),
     idempotency: new IdempotencyRepository(db),
+    wecomCredentials: new WecomCredentialRepository(db, cipher),
+    wecomRates: new WecomRateRepository(db),
   };
 
   // ── 2. Services, in dependency order ────────────────────────────────────────────────────────────────────────────
@@ -427,8 +431,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     registry: metrics.registry,
     limits: config.wecom.limits as WecomClientOptions['limits'],
     // Shared across instances on MySQL; an in-process sandbox issues tokens for its own process only.
-    credentialStore: db.engine === 'mysql' && !sandbox ? new WecomCredentialRepository(db, cipher) : undefined,
-    rateStore: redisRates ?? new WecomRateRepository(db),
+    credentialStore: db.engine === 'mysql' && !sandbox ? repos.wecomCredentials : undefined,
+    rateStore: redisRates ?? repos.wecomRates,
   });
   const wecom: WecomGateway = opts.wecom ? opts.wecom(wecomClient) : wecomClient;
 
