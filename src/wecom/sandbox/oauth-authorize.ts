@@ -25,8 +25,36 @@ export interface AuthorizeHost {
   issueExternalOauthCode(input?: { externalUserId?: string }): string;
 }
 
-// state: a-zA-Z0-9, at most 128 bytes (docs/wecom-protocol.md §Staff sign-in for web pages).
+// state: a-zA-Z0-9, at most 128 bytes (docs/wecom-protocol.md §Staff sign-in for web pages; the web login takes the same).
 const STATE = /^[a-zA-Z0-9]{0,128}$/;
+
+/**
+ * The checks both sign-in stand-ins share: `state`'s form, and a `redirect_uri` that can only be this site's own
+ * `callbackPath`. WeCom checks the domain against the app's configured one; the sandbox knows exactly one site, the
+ * bot, so a code for any member never goes anywhere else (docs/security.md §Sandbox exposure). `zh`/`en` name the
+ * callback in the refusal, and `code` is WeCom's errcode for the redirect, where its docs give one.
+ */
+export function checkStateAndRedirect(
+  q: Record<string, string>,
+  siteOrigins: string[],
+  callback: { path: string; zh: string; en: string; code?: string },
+): string | null {
+  if (!STATE.test(q.state ?? '')) return 'state 只能是 a-zA-Z0-9，且不超过 128 字节';
+  let url: URL;
+  try {
+    url = new URL(q.redirect_uri ?? '');
+  } catch {
+    return 'redirect_uri 不是有效的网址';
+  }
+  const code = callback.code ? `（${callback.code}）` : '';
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `redirect_uri 必须是 http 或 https 网址${code}`;
+  if (!siteOrigins.includes(url.origin) || url.pathname !== callback.path) {
+    const allowed = siteOrigins.length ? siteOrigins.map((o) => `${o}${callback.path}`).join('、') : '（尚未知道本站地址 / site address not known yet）';
+    const why = callback.code ? `${callback.code} redirect_uri 与可信域名不一致` : '与应用的授权回调域不一致';
+    return `redirect_uri 只能是本站的${callback.zh}：${allowed}（${why}）/ redirect_uri must be this site's ${callback.en}`;
+  }
+  return null;
+}
 
 /** Where the bot's sidebar receives the code (src/http/routes/sidebar.router.ts). */
 export const SIDEBAR_OAUTH_CALLBACK_PATH = '/sidebar/oauth/callback';
@@ -61,21 +89,8 @@ function checkRequest(options: ResolvedSandboxOptions, q: Record<string, string>
   // (docs/wecom-protocol.md §Staff sign-in for web pages).
   if (q.scope === 'snsapi_privateinfo' && !q.agentid) return 'scope 为 snsapi_privateinfo 时必须带 agentid';
   if (q.agentid && q.agentid !== String(options.corp.agentId)) return `agentid ${q.agentid} 不是本企业的应用（40056 invalid agentid）`;
-  if (!STATE.test(q.state ?? '')) return 'state 只能是 a-zA-Z0-9，且不超过 128 字节';
-  let url: URL;
-  try {
-    url = new URL(q.redirect_uri ?? '');
-  } catch {
-    return 'redirect_uri 不是有效的网址';
-  }
-  // WeCom checks the domain against the app's 可信域名 (50001). The sandbox knows exactly one site, the bot, so a
-  // code for any member never goes anywhere else (docs/security.md §Sandbox exposure).
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'redirect_uri 必须是 http 或 https 网址（50001）';
-  if (!siteOrigins.includes(url.origin) || url.pathname !== SIDEBAR_OAUTH_CALLBACK_PATH) {
-    const allowed = siteOrigins.length ? siteOrigins.map((o) => `${o}${SIDEBAR_OAUTH_CALLBACK_PATH}`).join('、') : '（尚未知道本站地址 / site address not known yet）';
-    return `redirect_uri 只能是本站的侧边栏登录回调：${allowed}（50001 redirect_uri 与可信域名不一致）/ redirect_uri must be this site's sidebar sign-in callback`;
-  }
-  return null;
+  // WeCom checks the domain against the app's 可信域名 (50001).
+  return checkStateAndRedirect(q, siteOrigins, { path: SIDEBAR_OAUTH_CALLBACK_PATH, zh: '侧边栏登录回调', en: 'sidebar sign-in callback', code: '50001' });
 }
 
 function pickerPage(host: AuthorizeHost, query: Record<string, string>): string {

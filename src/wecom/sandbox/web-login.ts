@@ -1,5 +1,5 @@
 import type { AuthorizeHost, AuthorizeResponse } from './oauth-authorize.js';
-import { esc, page } from './oauth-authorize.js';
+import { checkStateAndRedirect, esc, page } from './oauth-authorize.js';
 
 /**
  * The sandbox's stand-in for WeCom's web login page `https://login.work.weixin.qq.com/wwlogin/sso/login`
@@ -9,9 +9,6 @@ import { esc, page } from './oauth-authorize.js';
  * to `redirect_uri?code=CODE&state=STATE` exactly as WeCom does. A member outside the app's visible range is refused
  * on this page, as WeCom's page refuses them ("无权限"). Sandbox-only query parameter: `userid=<member>` skips the page.
  */
-
-// state: a-zA-Z0-9, at most 128 bytes, as for OAuth.
-const STATE = /^[a-zA-Z0-9]{0,128}$/;
 
 /** Where the bot's console receives the code (src/http/routes/console-auth.router.ts). */
 export const CONSOLE_LOGIN_CALLBACK_PATH = '/console/auth/callback';
@@ -41,21 +38,8 @@ function checkRequest(host: AuthorizeHost, q: Record<string, string>, siteOrigin
   if (q.appid !== corp.corpId) return 'appid 不是本企业的 CorpID（40013 invalid corpid）';
   if (!q.agentid) return 'login_type 为 CorpApp 时必须带 agentid';
   if (q.agentid !== String(corp.agentId)) return `agentid ${q.agentid} 不是本企业的应用（40056 invalid agentid）`;
-  if (!STATE.test(q.state ?? '')) return 'state 只能是 a-zA-Z0-9，且不超过 128 字节';
-  let url: URL;
-  try {
-    url = new URL(q.redirect_uri ?? '');
-  } catch {
-    return 'redirect_uri 不是有效的网址';
-  }
-  // WeCom checks redirect_uri against the app's 企业微信授权登录 callback domain ("该链接无法访问"). The sandbox knows one
-  // site, the bot, so a code for any member never goes anywhere else (docs/security.md §Sandbox exposure).
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'redirect_uri 必须是 http 或 https 网址';
-  if (!siteOrigins.includes(url.origin) || url.pathname !== CONSOLE_LOGIN_CALLBACK_PATH) {
-    const allowed = siteOrigins.length ? siteOrigins.map((o) => `${o}${CONSOLE_LOGIN_CALLBACK_PATH}`).join('、') : '（尚未知道本站地址 / site address not known yet）';
-    return `redirect_uri 只能是本站的控制台登录回调：${allowed}（与应用的授权回调域不一致）/ redirect_uri must be this site's console sign-in callback`;
-  }
-  return null;
+  // WeCom checks redirect_uri against the app's 企业微信授权登录 callback domain ("该链接无法访问").
+  return checkStateAndRedirect(q, siteOrigins, { path: CONSOLE_LOGIN_CALLBACK_PATH, zh: '控制台登录回调', en: 'console sign-in callback' });
 }
 
 function pickerPage(host: AuthorizeHost, query: Record<string, string>): string {
