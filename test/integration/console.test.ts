@@ -97,7 +97,8 @@ describe('operator console API use', () => {
     };
     walk(dir);
     const source = files.map((f) => readFileSync(f, 'utf8')).join('\n');
-    const paths = [...new Set([...source.matchAll(/get<Page<\w+>>\('(\/api\/v1\/[a-z/-]+)'/g)].map((m) => m[1]))];
+    // A list is read with get<Page<T>>(path) or through usePagedList<T>(path) (src/web/console/lib/paged.ts).
+    const paths = [...new Set([...source.matchAll(/(?:get<Page<\w+>>|usePagedList<\w+>)\('(\/api\/v1\/[a-z/-]+)'/g)].map((m) => m[1]))];
     expect(paths).toEqual(expect.arrayContaining(['/api/v1/customers', '/api/v1/events', '/api/v1/channels', '/api/v1/deliveries', '/api/v1/broadcasts', '/api/v1/staff', '/api/v1/tags']));
     for (const p of paths) {
       const { status, body } = await api(app, 'GET', `${p}?pageSize=5`);
