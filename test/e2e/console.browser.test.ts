@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startArchiveApp, type ArchiveApp } from '../integration/customers.harness.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import type { ArchiveApp } from '../integration/customers.harness.js';
 import { api } from '../helpers/app.js';
+import { CHROMIUM, SHOTS, field, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
 
 vi.setConfig({ testTimeout: 90_000 });
 
@@ -14,74 +15,27 @@ vi.setConfig({ testTimeout: 90_000 });
  * is screenshotted into test-results/console/ (gitignored) for a reviewer to look at, and the run fails on any
  * script error or failed request. The first test also measures the budget the README reports (README §Operator
  * console): the JavaScript the first page loads, gzipped, and how long until it shows its first API data with a
- * cold cache. Chromium comes from the system, as in browser.test.ts.
+ * cold cache. Chromium comes from the system, as in browser.test.ts. Other console pages have browser tests of
+ * their own (test/e2e/console-*.browser.test.ts), on the same harness (test/helpers/console-browser.ts).
  */
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
-if (!CHROMIUM && process.env.CI) throw new Error('CI=true but no Chromium was found (set CHROMIUM_PATH or apt-get install chromium)');
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BUILT = existsSync(resolve(ROOT, 'dist/console/index.html'));
-// `npm ci` builds the console (prepare); a checkout that skipped it must say so rather than test a missing page.
-if (CHROMIUM && !BUILT) throw new Error('dist/console/ is not built: run `npm run build:console` (npm ci does it)');
-
-const SHOTS = resolve(ROOT, 'test-results/console');
-/** A 1×1 PNG standing in for WeCom's image hosts (avatars, QR codes), which this machine cannot reach. */
-const PIXEL = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
-
 describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
+  let h: ConsoleHarness;
   let app: ArchiveApp;
-  let browser: Browser;
   /** The signed-in member's browser (张三, admin through ADMIN_USERIDS), shared by the page walks. */
   let admin: BrowserContext;
-  const problems: string[] = [];
+  let problems: string[];
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    app = await startArchiveApp('sqlite', { env: { ADMIN_USERIDS: 'zhangsan' } });
-    await app.archive.fullSync.run();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--lang=zh-CN'] });
+    h = await startConsoleHarness();
+    ({ app, problems } = h);
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
-    await app?.close();
+    await h?.close();
   });
 
-  /** A fresh browser profile (cold cache) whose pages report every script error and failed request. */
-  async function newContext(): Promise<BrowserContext> {
-    const ctx = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', viewport: { width: 1440, height: 900 } });
-    await ctx.route(/^https?:\/\/(?!127\.0\.0\.1|localhost)/, (route) => route.fulfill({ status: 200, contentType: 'image/png', body: PIXEL }));
-    ctx.on('page', watch);
-    return ctx;
-  }
-
-  function watch(page: Page): void {
-    const where = () => new URL(page.url()).pathname;
-    page.on('pageerror', (err) => problems.push(`${where()}: ${err.message}`));
-    // Chromium logs every 4xx as "Failed to load resource"; those are judged by the response listener below.
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`${where()}: console: ${m.text()}`);
-    });
-    // ERR_ABORTED: the page was left while a request was in flight (a navigation), not a failure.
-    page.on('requestfailed', (r) => r.failure()?.errorText !== 'net::ERR_ABORTED' && problems.push(`${where()}: request failed ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
-    page.on('response', (r) => {
-      const url = new URL(r.url());
-      // Signed out, the console asks who is signed in and gets 401: that is how it knows to show the sign-in page.
-      const expected = r.status() === 401 && url.pathname === '/api/v1/me';
-      if (r.status() >= 400 && !expected) problems.push(`${where()}: ${r.status()} ${r.request().method()} ${url.pathname}`);
-    });
-  }
-
-  async function shot(page: Page, name: string): Promise<void> {
-    // Let charts and transitions settle before the picture, taken from the top (the menu is sticky).
-    await page.waitForTimeout(400);
-    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
-    await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
-  }
-
-  /** Element Plus puts a field's attributes on its native input or textarea, a select's on its wrapper. */
-  const field = (page: Page, name: string) => page.locator(`:is(input, textarea)[data-test="${name}"], [data-test="${name}"] :is(input, textarea)`).first();
-
-  const count = async (audience: string) => (await api<{ count: number }>(app, 'POST', '/api/v1/audiences/count', { audience })).body.count;
+  const newContext = () => h.newContext();
+  const shot = (page: Page, name: string) => h.shot(page, name);
+  const count = (audience: string) => h.count(audience);
 
   it('signs in with 企业微信扫码登录 through the sandbox stand-in, and the first page is within budget', async () => {
     admin = await newContext();
