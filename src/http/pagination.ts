@@ -12,7 +12,13 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.in
   const r = schema.safeParse(input);
   if (!r.success) {
     const problems = r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
-    throw new ValidationError(`请求参数有误：${problems.join('; ')}`, { problems });
+    // The first problem of each field, keyed by its path, for forms that show it next to the field (invalidField).
+    const fields: Record<string, string> = {};
+    for (const i of r.error.issues) {
+      const path = i.path.map(String).join('.');
+      if (path && !(path in fields)) fields[path] = i.message;
+    }
+    throw new ValidationError(`请求参数有误：${problems.join('; ')}`, { problems, fields });
   }
   return r.data;
 }

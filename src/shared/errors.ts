@@ -19,6 +19,14 @@ export class ValidationError extends AppError {
   }
 }
 
+/**
+ * A 400 about one field of the request body, so a form can show the message next to that field (README
+ * §HTTP): `details.fields` maps the field's path in the body (dot-joined, e.g. `welcome.text`) to the message.
+ */
+export function invalidField(field: string, message: string, code = 'validation_error'): ValidationError {
+  return new ValidationError(message, { fields: { [field]: message } }, code);
+}
+
 /** 401: no or unknown credentials. */
 export class UnauthorizedError extends AppError {
   constructor(message = '需要有效的 API 令牌') {

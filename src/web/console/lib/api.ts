@@ -1,12 +1,17 @@
 // The console's only way to the server: fetch to /api/v1 (and /readyz) on the same origin. Everything the console
 // shows can also be scripted with a token against the same API.
 
-/** An error the API answered with (`{ error: { code, message } }`), or a network failure (status 0). */
+/**
+ * An error the API answered with (`{ error: { code, message, details } }`), or a network failure (status 0).
+ * `fields` is a 400's `details.fields`: the message for each body field the server refused, by its path.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly fields: Record<string, string> = {},
+    readonly details: unknown = undefined,
   ) {
     super(message);
   }
@@ -79,10 +84,17 @@ export async function call<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH'
   } catch {
     throw new ApiError(0, 'network', '无法连接服务器，请检查网络');
   }
-  const data = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  const data = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: { fields?: Record<string, string> } } } | null;
   if (!res.ok) {
     if (res.status === 401 && !opts.quiet401) onUnauthorized?.();
-    throw new ApiError(res.status, data?.error?.code ?? `http_${res.status}`, data?.error?.message ?? STATUS_TEXT[res.status] ?? `请求失败（HTTP ${res.status}）`);
+    const fields = data?.error?.details?.fields;
+    throw new ApiError(
+      res.status,
+      data?.error?.code ?? `http_${res.status}`,
+      data?.error?.message ?? STATUS_TEXT[res.status] ?? `请求失败（HTTP ${res.status}）`,
+      fields && typeof fields === 'object' ? fields : {},
+      data?.error?.details,
+    );
   }
   return data as T;
 }
