@@ -75,11 +75,14 @@ export class TagLibraryService {
    * deleted, and tag names the bot needs (`required`, e.g. from channels and rules) are created in WeCom.
    */
   async reconcile(required: string[] = []): Promise<{ groups: number; tags: number; markedDeleted: number; created: number }> {
+    // A tag stored locally after WeCom's list was read (created by a channel or rule meanwhile, or re-read for an event)
+    // is missing from the list only because the list is older: it is no evidence of a deletion.
+    const listedAt = this.clock.now().getTime();
     const groups = await this.wecom.getCorpTagList();
     await this.store(groups);
     const remoteGroups = new Set(groups.filter((g) => !g.deleted).map((g) => g.groupId));
     const remoteTags = new Set(groups.flatMap((g) => g.tags.filter((t) => !t.deleted).map((t) => t.id)));
-    const local = await this.tags.liveWecomIds();
+    const local = await this.tags.liveWecomIds(listedAt);
     const goneGroups = local.groupIds.filter((id) => !remoteGroups.has(id));
     const goneTags = local.tagIds.filter((id) => !remoteTags.has(id));
     const now = this.clock.now().getTime();
@@ -188,10 +191,15 @@ export class TagLibraryService {
     return (await this.tags.findByIds([id]))[0];
   }
 
-  /** Make sure these WeCom tag ids are known locally (a relation may carry a tag created since the last sync). */
+  /**
+   * Make sure these WeCom tag ids are known locally and live. A relation may carry a tag created since the last sync;
+   * and a relation WeCom reports with a tag we hold as deleted is evidence our copy is stale (a library re-read that
+   * raced with an edit, a delete event for a tag re-created since), so those ids are re-read too. Otherwise the
+   * customer would keep the link but show without the tag (reads list live tags only) until the next full sync.
+   */
   async ensureKnown(tagIds: string[]): Promise<void> {
     if (tagIds.length === 0) return;
-    const known = new Set((await this.tags.findByIds(tagIds)).map((t) => t.id));
+    const known = new Set((await this.tags.findByIds(tagIds)).filter((t) => t.deletedAt === null).map((t) => t.id));
     const missing = tagIds.filter((id) => !known.has(id));
     if (missing.length > 0) await this.store(await this.wecom.getCorpTagList({ tagIds: missing }));
   }

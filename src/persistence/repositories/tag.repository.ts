@@ -82,10 +82,13 @@ export class TagRepository {
     await em.query(`UPDATE tags SET deleted_at = ?, updated_at = ? WHERE deleted_at IS NULL AND id IN (${placeholders(tagIds.length)})`, [now, now, ...tagIds]);
   }
 
-  /** WeCom tag/group ids not in `keepIds` among live `wecom` rows: the library-side half of a reconcile. */
-  async liveWecomIds(): Promise<{ groupIds: string[]; tagIds: string[] }> {
-    const groups = await this.db.query<{ id: string }>("SELECT id FROM tag_groups WHERE source = 'wecom' AND deleted_at IS NULL");
-    const tags = await this.db.query<{ id: string }>("SELECT id FROM tags WHERE source = 'wecom' AND deleted_at IS NULL");
+  /**
+   * Live `wecom` group and tag ids last written at or before `notUpdatedAfter` (epoch ms): the library-side half of a
+   * reconcile, which may mark deleted only what it could have seen in WeCom's list (TagLibraryService.reconcile).
+   */
+  async liveWecomIds(notUpdatedAfter: number): Promise<{ groupIds: string[]; tagIds: string[] }> {
+    const groups = await this.db.query<{ id: string }>("SELECT id FROM tag_groups WHERE source = 'wecom' AND deleted_at IS NULL AND updated_at <= ?", [notUpdatedAfter]);
+    const tags = await this.db.query<{ id: string }>("SELECT id FROM tags WHERE source = 'wecom' AND deleted_at IS NULL AND updated_at <= ?", [notUpdatedAfter]);
     return { groupIds: groups.map((g) => g.id), tagIds: tags.map((t) => t.id) };
   }
 
