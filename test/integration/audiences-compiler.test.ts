@@ -228,6 +228,29 @@ describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (
     expect(or.params).toEqual(['t1', 't4', 't5', 'active', 't6']);
   });
 
+  it('selects hand-picked customers by id (id:a,b) exactly as the matcher does, alone and with other terms', async () => {
+    const all = await factsById();
+    const random = createRandom(3);
+    const others = vocabularyGenerator(13);
+    // Seeded ids, the same ids in another case (another customer for the matcher; MySQL's collation would fold them),
+    // and ids no customer has.
+    const pool = [...ids.slice(0, 30), 'WMCMP0001', 'wmcmp0002', 'wmNobody', "wm'); --"];
+    const idTerm = (): AudiencePredicate => ({
+      type: 'pred',
+      field: 'id',
+      op: ':',
+      value: Array.from({ length: 1 + Math.floor(random() * 12) }, () => pool[Math.floor(random() * pool.length)]).join(','),
+    });
+    for (let i = 0; i < 120; i++) {
+      const roll = random();
+      const expr: AudienceExpr =
+        roll < 0.3 ? idTerm() : roll < 0.5 ? { type: 'not', item: idTerm() } : { type: random() < 0.5 ? 'and' : 'or', items: [idTerm(), others(), ...(random() < 0.3 ? [idTerm()] : [])] };
+      const expected = all.filter((x) => matchAudience(expr, x.facts, { today: TODAY })).map((x) => x.id).sort();
+      expect(await sqlIds(expr), JSON.stringify(expr)).toEqual(expected);
+    }
+    expect(await sqlIds(parseAudience(`id:${ids[3]},${ids[5]},WMCMP0001`))).toEqual([ids[3], ids[5]]);
+  });
+
   it('stays correct and injection-safe on adversarial values from the parser test generator', async () => {
     const all = await factsById();
     const next = createExprGenerator(11);

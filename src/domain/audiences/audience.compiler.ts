@@ -4,7 +4,7 @@ import { birthdayDateInYear, isValidBirthday } from '../care/occasions.js';
 import type { Birthday } from '../care/occasion.types.js';
 import type { AudienceTagIds } from './audience.tags.js';
 import type { AudienceCondition, AudienceExpr, AudiencePredicate, CompareOp } from './audience.types.js';
-import { toDayNumber } from './audience.values.js';
+import { audienceIds, toDayNumber } from './audience.values.js';
 
 /** A parameterized SQL condition over `customers c`, with a count shape on MySQL when one is better. */
 export type CompiledAudience = AudienceCondition;
@@ -105,7 +105,7 @@ function readsOnlyCovered(expr: AudienceExpr): boolean {
     case 'or':
       return expr.items.every(readsOnlyCovered);
     case 'pred':
-      return ['tag', 'owner', 'orders', 'spent', 'activity'].includes(expr.field);
+      return ['id', 'tag', 'owner', 'orders', 'spent', 'activity'].includes(expr.field);
   }
 }
 
@@ -163,6 +163,16 @@ const ADDED_AT = 'COALESCE(c.first_added_at, c.created_at)';
 
 function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: unknown[]): string {
   switch (p.field) {
+    case 'id': {
+      // The primary key: an index lookup per id. MySQL's `IN` uses the key with the collation (case-folding), then
+      // the binary comparison keeps the matcher's exact equality.
+      const ids = audienceIds(p.value);
+      const marks = ids.map(() => '?').join(', ');
+      params.push(...ids);
+      if (ctx.engine !== 'mysql') return `c.external_user_id IN (${marks})`;
+      params.push(...ids);
+      return `(c.external_user_id IN (${marks}) AND CAST(c.external_user_id AS BINARY) IN (${ids.map(() => 'CAST(? AS BINARY)').join(', ')}))`;
+    }
     case 'tag': {
       const ids = ctx.tagIds?.get(p.value);
       // The same semi-join over the tag's links, with the tags already resolved (same rule, audience.tags.ts).

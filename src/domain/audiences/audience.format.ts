@@ -41,7 +41,8 @@ function formatPredicate(pred: AudiencePredicate): string {
     (AUDIENCE_FIELDS as readonly string[]).includes(pred.field) &&
     expectedOperator(pred.field).ops.includes(pred.op) && isSame(buildPredicate(pred.field, pred.op, raw), pred);
   if (!valid) throw new TypeError(`Cannot format audience predicate ${JSON.stringify(pred)}`);
-  return `${pred.field}${pred.op}${isTextField(pred.field) ? formatText(raw) : raw}`;
+  // An id list is text too: an id may hold a character that ends a bare word.
+  return `${pred.field}${pred.op}${isTextField(pred.field) || pred.field === 'id' ? formatText(raw) : raw}`;
 }
 
 function isSame(built: AudiencePredicate | null, pred: AudiencePredicate): boolean {

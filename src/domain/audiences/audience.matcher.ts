@@ -1,9 +1,11 @@
 import type { Activity, AudienceExpr, AudiencePredicate, CompareOp, Gender } from './audience.types.js';
-import { isIsoDate, toDayNumber } from './audience.values.js';
+import { audienceIds, isIsoDate, toDayNumber } from './audience.values.js';
 import { tagMeans } from './audience.tags.js';
 
 /** What the matcher needs to know about one customer. Dates are calendar dates in APP_TIMEZONE. */
 export interface CustomerFacts {
+  /** The customer's external_userid, for `id:` terms; a customer without one matches no `id:` term. */
+  externalUserId?: string;
   /** Corp tags on the customer; WeCom puts every corp tag in a group. */
   tags: readonly { name: string; group: string }[];
   /** userids of the staff who follow the customer. */
@@ -58,6 +60,9 @@ function evaluate(expr: AudienceExpr, facts: CustomerFacts, ctx: AudienceMatchCo
 
 function matchPredicate(pred: AudiencePredicate, facts: CustomerFacts, ctx: AudienceMatchContext): boolean {
   switch (pred.field) {
+    case 'id':
+      // Exact, like every other comparison here: an id differing in case is another customer.
+      return facts.externalUserId !== undefined && audienceIds(pred.value).includes(facts.externalUserId);
     case 'tag':
       // A tag whose own name contains "/" still matches by name; "group/name" pins the group. The one rule the SQL
       // follows too (audience.tags.ts): a tag without a group ('') has no "group/name" form.

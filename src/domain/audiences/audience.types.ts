@@ -42,6 +42,7 @@ export const AUDIENCE_FIELDS = [
   'silent',
   'orders',
   'spent',
+  'id',
 ] as const;
 /** Any field of a predicate. */
 export type AudienceField = (typeof AUDIENCE_FIELDS)[number];
@@ -105,8 +106,20 @@ export interface NumberPredicate {
   value: number;
 }
 
+/**
+ * `id:wmA,wmB`: customers named by their external_userid, one or a comma-separated list (a hand-picked selection,
+ * e.g. the customer list's checked rows sent to a broadcast). The value is the list as written; `audienceIds` splits it.
+ */
+export interface IdPredicate {
+  type: 'pred';
+  field: 'id';
+  op: ':';
+  value: string;
+}
+
 /** One condition on one field. Narrow on `field` to get the value's type. */
 export type AudiencePredicate =
+  | IdPredicate
   | TextPredicate
   | ActivityPredicate
   | BirthdayPredicate

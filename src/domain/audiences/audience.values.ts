@@ -11,6 +11,16 @@ import {
   type CompareOp,
 } from './audience.types.js';
 
+/** Longest external_userid an `id:` term takes (the column is varchar(64)). */
+export const MAX_ID_LENGTH = 64;
+// One or more ids separated by commas; no blanks, so `id:a,b` and `id:"a,b"` are the same list.
+const ID_LIST = new RegExp(`^[^,\\s]{1,${MAX_ID_LENGTH}}(,[^,\\s]{1,${MAX_ID_LENGTH}})*$`, 'u');
+
+/** The customer ids an `id:` value names, in order, without repeats. */
+export function audienceIds(value: string): string[] {
+  return [...new Set(value.split(','))];
+}
+
 /** The operators a field accepts, and how to say so in an error. */
 export function expectedOperator(field: AudienceField): { ops: readonly string[]; expectation: Expectation } {
   if (isCompareField(field)) {
@@ -39,6 +49,8 @@ export function expectedValue(field: AudienceField): Expectation {
       return { zh: '非负整数', en: 'a non-negative integer' };
     case 'spent':
       return { zh: '金额（如 500 或 99.5）', en: 'an amount such as 500 or 99.5' };
+    case 'id':
+      return { zh: `客户 ID，多个用英文逗号分隔（不含空格，每个不超过 ${MAX_ID_LENGTH} 个字符）`, en: `customer ids separated by commas (no spaces, each at most ${MAX_ID_LENGTH} characters)` };
     default:
       return { zh: '非空的值', en: 'a non-empty value' };
   }
@@ -72,6 +84,8 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
       return /^\d{1,12}(\.\d{1,2})?$/.test(raw)
         ? { type: 'pred', field, op: op as CompareOp, value: Number(raw) }
         : null;
+    case 'id':
+      return ID_LIST.test(raw) ? { type: 'pred', field, op: ':', value: raw } : null;
     default:
       return raw.length > 0 ? { type: 'pred', field, op: ':', value: raw } : null;
   }

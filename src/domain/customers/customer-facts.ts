@@ -18,6 +18,7 @@ export function customerFacts(
   const b = c.birthday ? { calendar: c.birthday.calendar, month: c.birthday.month, day: c.birthday.day, leapMonth: c.birthday.calendar === 'lunar' && c.birthday.leapMonth } : null;
   const added = c.firstAddedAt ?? c.createdAt;
   return {
+    externalUserId: c.externalUserId,
     tags: extra.tags.map((t) => ({ name: t.name, group: t.groupName })),
     owners: extra.owners,
     activity: c.activity,

@@ -54,6 +54,12 @@ const hostileText = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }) },
 );
 
+// A hand-picked selection (`id:a,b`): seeded ids, one in another case, and hostile ids (never a blank or a comma).
+const hostileId = fc.oneof(
+  fc.constantFrom('wmProp001', 'wmProp017', 'wmProp029', 'WMPROP002', 'wmNobody'),
+  fc.array(fc.constantFrom(...HOSTILE_CHARS.filter((c) => !/\s/.test(c))), { minLength: 1, maxLength: 12 }).map((cs) => cs.join('')),
+);
+
 const op = fc.constantFrom('>=', '<=', '>', '<' as const);
 const predicate: fc.Arbitrary<AudiencePredicate> = fc.oneof(
   hostileText.map((value) => ({ type: 'pred', field: 'tag', op: ':', value }) as const),
@@ -66,6 +72,7 @@ const predicate: fc.Arbitrary<AudiencePredicate> = fc.oneof(
   fc.tuple(op, fc.integer({ min: 0, max: 99_999 })).map(([o, value]) => ({ type: 'pred', field: 'silent', op: o, value }) as const),
   fc.tuple(op, fc.integer({ min: 0, max: 5 })).map(([o, value]) => ({ type: 'pred', field: 'orders', op: o, value }) as const),
   fc.tuple(op, fc.integer({ min: 0, max: 60_000 })).map(([o, cents]) => ({ type: 'pred', field: 'spent', op: o, value: cents / 100 }) as const),
+  fc.array(hostileId, { minLength: 1, maxLength: 5 }).map((ids) => ({ type: 'pred', field: 'id', op: ':', value: ids.join(',') }) as const),
 );
 
 const expr: fc.Arbitrary<AudienceExpr> = fc.letrec<{ e: AudienceExpr }>((tie) => ({

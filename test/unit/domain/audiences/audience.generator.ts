@@ -75,6 +75,11 @@ export function createExprGenerator(seed: number) {
         return { type: 'pred', field: 'orders', op, value: int(1000) };
       case 9:
         return { type: 'pred', field: 'spent', op, value: int(100000) / 100 };
+      case 10: {
+        // Ids never hold a blank or a comma (the list separator); anything else may need quoting.
+        const id = () => Array.from({ length: 1 + int(8) }, () => pick(ALPHABET.filter((c) => c !== ' '))).join('');
+        return { type: 'pred', field: 'id', op: ':', value: Array.from({ length: 1 + int(3) }, id).join(',') };
+      }
       default:
         return { type: 'pred', field: 'tag', op: ':', value: text() };
     }

@@ -52,6 +52,20 @@ describe(matchAudience.name, () => {
     expect(sut('(tag:VIP OR tag:nope) AND tag:nope2')).toBe(false);
   });
 
+  describe('id', () => {
+    it('matches a customer named in the list, exactly', () => {
+      const facts = buildFacts({ externalUserId: 'wmB' });
+      expect(sut('id:wmA,wmB', facts)).toBe(true);
+      expect(sut('id:wmA', facts)).toBe(false);
+      expect(sut('id:wmb', facts)).toBe(false);
+      expect(sut('NOT id:wmA', facts)).toBe(true);
+    });
+
+    it('matches no customer whose id is not known', () => {
+      expect(sut('id:wmB')).toBe(false);
+    });
+  });
+
   describe('tag', () => {
     it('matches by name or by group/name', () => {
       expect(sut('tag:VIP')).toBe(true);

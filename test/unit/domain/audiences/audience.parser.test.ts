@@ -190,11 +190,29 @@ describe(parseAudience.name, () => {
       expect(sut(text)).toEqual(expected);
     });
 
+    it.each([
+      ['id:wmA', 'wmA'],
+      ['id:wmA,wmB,wm-c_9', 'wmA,wmB,wm-c_9'],
+      ['id:"wmA,wmB"', 'wmA,wmB'],
+      ['ID:wmA', 'wmA'],
+    ])('parses the id list %s', (text, value) => {
+      expect(sut(text)).toEqual({ type: 'pred', field: 'id', op: ':', value });
+    });
+
+    it.each(['id:"wmA, wmB"', 'id:wmA,', 'id:,wmA', 'id:wmA,,wmB', 'id:""', `id:${'x'.repeat(65)}`, 'id>=wmA'])('refuses the id list %s', (text) => {
+      expect(() => sut(text)).toThrow(AudienceSyntaxError);
+    });
+
+    it('counts an id list as one condition however many ids it names', () => {
+      const ids = Array.from({ length: 100 }, (_, i) => `wm${String(i).padStart(30, '0')}`);
+      expect(sut(`id:${ids.join(',')}`)).toMatchObject({ field: 'id', value: ids.join(',') });
+    });
+
     it('covers every field', () => {
       const seen = new Set<string>();
       const text =
         'tag:a AND owner:u AND activity:active AND stage:s AND rfm:r AND channel:c AND birthday:today' +
-        ' AND gender:male AND added>=2026-01-01 AND silent>=1d AND orders>=1 AND spent>=1';
+        ' AND gender:male AND added>=2026-01-01 AND silent>=1d AND orders>=1 AND spent>=1 AND id:wm1';
       for (const item of (sut(text) as { items: AudiencePredicate[] }).items) seen.add(item.field);
       expect([...seen]).toEqual([...AUDIENCE_FIELDS]);
     });
