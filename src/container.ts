@@ -107,6 +107,8 @@ import { WinbackService } from './domain/campaigns/winback.service.js';
 import { ScoringService } from './domain/scoring/scoring.service.js';
 import { BroadcastPlanner } from './domain/broadcasts/broadcast-planner.js';
 import { BroadcastService } from './domain/broadcasts/broadcast.service.js';
+import { BroadcastPreviewService } from './domain/broadcasts/broadcast-preview.service.js';
+import { BroadcastProgressService } from './domain/broadcasts/broadcast-progress.service.js';
 import { ContactAddedHandler } from './domain/customers/handlers/contact-added.handler.js';
 import { ContactEditedHandler } from './domain/customers/handlers/contact-edited.handler.js';
 import { ContactLostHandler } from './domain/customers/handlers/contact-lost.handler.js';
@@ -247,6 +249,10 @@ export interface BroadcastsModule {
   repo: BroadcastRepository;
   service: BroadcastService;
   planner: BroadcastPlanner;
+  /** The create page's preview: the message rendered for one customer of the audience. */
+  preview: BroadcastPreviewService;
+  /** The detail page's progress: each member's tasks and the delivery funnel, from the ledger. */
+  progress: BroadcastProgressService;
 }
 
 /**
@@ -747,6 +753,20 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     repo: repos.broadcasts,
     service: new BroadcastService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, c.wecom, db.engine, clock, tz, broadcastsLog),
     planner: new BroadcastPlanner(repos.broadcasts, repos.scan, repos.deliveries, db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, quietHours }, instanceId, broadcastsLog),
+    preview: new BroadcastPreviewService(
+      { sampleOfAudience: (where, id) => repos.broadcasts.sampleOfAudience(where, id), sendersOf: (ids, policy) => repos.scan.sendersOf(ids, policy) },
+      (v) => repos.tags.liveTagsNamed(v, { isApiRead: true }),
+      db.engine,
+      clock,
+      tz,
+      settings.senderPolicy,
+    ),
+    progress: new BroadcastProgressService({
+      exists: (id) => repos.broadcasts.get(id),
+      broadcastRowGroups: (id, sender) => repos.deliveries.broadcastRowGroups(id, sender),
+      broadcastTaskStates: (id, sender) => repos.deliveries.broadcastTaskStates(id, sender),
+      staffNames: (userids) => repos.scan.staffNames(userids),
+    }),
   };
   // The audit log's period comes from AUDIT_RETENTION_DAYS; the same daily run sweeps idle console sessions and
   // idempotency keys past 24 h (docs/security.md §Audit log).

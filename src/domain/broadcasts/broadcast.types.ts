@@ -1,6 +1,5 @@
 // Broadcasts: what the API accepts, what is stored, what it shows. The API's checks are broadcast.schema.ts.
 import type { MessageAttachment } from '../../wecom/client/types.js';
-import type { AttachmentInput } from '../delivery/delivery.types.js';
 
 /**
  * Where a broadcast is: scheduled → planning (one instance writes its ledger rows) → sending (the dispatcher submits
@@ -14,7 +13,7 @@ export type BroadcastStatus = (typeof BROADCAST_STATUSES)[number];
 export interface BroadcastInput {
   name: string;
   audience: string;
-  message: { text: string; attachments: AttachmentInput[] };
+  message: { text: string; attachments: MessageAttachment[] };
   /** ISO-8601 with an offset; default now. */
   sendAt?: string;
   /** Who sends: the customer's owner, chosen by the care flow's sender policy among active followers. */
@@ -95,4 +94,73 @@ export interface AudienceSummary {
   reachable: number;
   /** Reachable customers per active follower (a customer counts once for each of their followers). */
   perFollower: number[];
+}
+
+/** `POST /api/v1/broadcasts/preview`, validated. */
+export interface BroadcastPreviewInput {
+  audience: string;
+  message: { text: string; attachments: MessageAttachment[] };
+  /** A customer of the audience to render for; default the first (newest) one. */
+  externalUserId?: string;
+}
+
+/** A message rendered for one customer of the audience, as they would receive it. */
+export interface BroadcastPreview {
+  customer: { externalUserId: string; name: string };
+  /** The member whose task would carry it (the sender policy among active followers), or null: nobody could send it. */
+  sender: { userid: string; name: string } | null;
+  text: string;
+  attachments: MessageAttachment[];
+  /** The customer opted out: the planner would skip them. */
+  isOptedOut: boolean;
+}
+
+/** Ledger rows per status, every status present. */
+export type RowCounts = Record<string, number>;
+
+/** One member's part of a broadcast: their add_msg_template tasks and their customers' rows. */
+export interface StaffProgress {
+  userid: string;
+  name: string;
+  /** Tasks created for this member (one per sender and identical content, or per customer when personalized). */
+  tasks: number;
+  /** Tasks the member sent from 群发助手 (WeCom reported results for them). */
+  confirmedTasks: number;
+  /** Tasks waiting for the member to confirm: these are what a cancel withdraws. */
+  waitingTasks: number;
+  /** Tasks withdrawn (cancelled) or expired unconfirmed. */
+  withdrawnTasks: number;
+  /** Tasks WeCom refused (add_msg_template failed). */
+  refusedTasks: number;
+  rows: RowCounts;
+}
+
+/**
+ * Where a broadcast's customers are, as a funnel over ledger rows: planned (every row) → submitted (in a WeCom task)
+ * → confirmed (the task was sent by its member) → sent; and what fell out at each step.
+ */
+export interface BroadcastFunnel {
+  planned: number;
+  submitted: number;
+  confirmed: number;
+  sent: number;
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  overQuota: number;
+  /** Failed rows: WeCom's fail_list, a refused task, or the customer no longer a contact. */
+  failed: number;
+  /** Rows whose task was withdrawn or never confirmed in time. */
+  expired: number;
+  /** Not yet in a task (planned or being submitted). */
+  pending: number;
+}
+
+/** `GET /api/v1/broadcasts/:id/progress`: per member and the funnel, for everyone or for one member. */
+export interface BroadcastProgress {
+  staff: StaffProgress[];
+  funnel: BroadcastFunnel;
+  /** Tasks a cancel would try to withdraw now (waiting for confirmation, not shared with another source's rows). */
+  withdrawableTasks: number;
+  /** Only this member's part (a staff caller). */
+  onlyUserid: string | null;
 }

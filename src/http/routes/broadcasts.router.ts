@@ -2,9 +2,12 @@ import Router from '@koa/router';
 import { ANY_ROLE, OPERATORS, allow, api } from '../access.js';
 import { z } from 'zod';
 import type { BroadcastService } from '../../domain/broadcasts/broadcast.service.js';
+import type { BroadcastPreviewService } from '../../domain/broadcasts/broadcast-preview.service.js';
+import type { BroadcastProgressService } from '../../domain/broadcasts/broadcast-progress.service.js';
 import { BROADCAST_STATUSES } from '../../domain/broadcasts/broadcast.types.js';
-import { broadcastInput } from '../../domain/broadcasts/broadcast.schema.js';
+import { broadcastInput, broadcastPreviewInput } from '../../domain/broadcasts/broadcast.schema.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
+import { ValidationError } from '../../shared/errors.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import { presentBroadcast, presentCancelledBroadcast, presentCreatedBroadcast } from '../presenters/broadcast.presenter.js';
@@ -13,11 +16,31 @@ import { auditNote } from '../write-guards.js';
 const idParam = z.object({ id: z.string().min(1).max(36) });
 const listQuery = pageQuery.extend({ status: z.enum(BROADCAST_STATUSES).optional() });
 
+/** The body field each of the service's 400 codes is about, so a form shows it next to that field. */
+const FIELD_OF_CODE: Record<string, string> = {
+  invalid_audience: 'audience',
+  unknown_variable: 'message.text',
+  text_too_long: 'message.text',
+  send_at_in_past: 'sendAt',
+};
+
+/** A service's 400 with `details.fields` added when its code names a field (README §HTTP, errors). */
+function withField(err: unknown): unknown {
+  if (!(err instanceof ValidationError)) return err;
+  const field = FIELD_OF_CODE[err.code];
+  const details = (err.details ?? {}) as Record<string, unknown>;
+  if (!field || details.fields) return err;
+  const out = new ValidationError(err.message, { ...details, fields: { [field]: err.message } }, err.code);
+  out.stack = err.stack;
+  return out;
+}
+
 /**
- * Broadcasts (定时群发): `GET/POST /api/v1/broadcasts`, `GET /api/v1/broadcasts/:id`, `POST …/:id/cancel`.
- * Operators and admins create and cancel; staff may list and read.
+ * Broadcasts (定时群发): `GET/POST /api/v1/broadcasts`, `GET /api/v1/broadcasts/:id`, `GET …/:id/progress`,
+ * `POST …/preview`, `POST …/:id/cancel`. Operators and admins create, preview and cancel; staff may list and read, and
+ * see only their own part of a broadcast's progress.
  */
-export function broadcastsRouter(broadcasts: BroadcastService): Router {
+export function broadcastsRouter(broadcasts: BroadcastService, more: { preview: BroadcastPreviewService; progress: BroadcastProgressService }): Router {
   const router = new Router({ prefix: '/api/v1/broadcasts', sensitive: true });
   router.get('/', allow(api(ANY_ROLE, 'none')), async (ctx) => {
     const { items, total } = await broadcasts.list(parseInput(listQuery, ctx.query));
@@ -26,9 +49,20 @@ export function broadcastsRouter(broadcasts: BroadcastService): Router {
   router.get('/:id', allow(api(ANY_ROLE, 'none')), async (ctx) => {
     ctx.body = presentBroadcast(await broadcasts.get(parseInput(idParam, ctx.params).id));
   });
+  // Counts per member and the funnel, no customer data; a staff caller gets their own tasks and rows only.
+  router.get('/:id/progress', allow(api(ANY_ROLE, 'none')), async (ctx) => {
+    const principal = ctx.state.principal as Principal;
+    const only = principal.role === 'staff' ? (principal.userid ?? '') : null;
+    ctx.body = await more.progress.progress(parseInput(idParam, ctx.params).id, only);
+  });
+  // A read: the message rendered for one customer of the audience (a customer's name, so operators only).
+  router.post('/preview', allow(api(OPERATORS, 'all')), async (ctx) => {
+    auditNote(ctx, { skip: true });
+    ctx.body = await more.preview.preview(parseInput(broadcastPreviewInput, bodyOf(ctx))).catch((err: unknown) => Promise.reject(withField(err)));
+  });
   router.post('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     const principal = ctx.state.principal as Principal;
-    const created = await broadcasts.create(parseInput(broadcastInput, bodyOf(ctx)), principal.userid ?? principal.role);
+    const created = await broadcasts.create(parseInput(broadcastInput, bodyOf(ctx)), principal.userid ?? principal.role).catch((err: unknown) => Promise.reject(withField(err)));
     ctx.status = 201;
     ctx.body = presentCreatedBroadcast(created);
   });

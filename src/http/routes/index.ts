@@ -20,6 +20,8 @@ import type { StaffSessionService } from '../../domain/auth/staff-session.servic
 import type { CareRuleService } from '../../domain/care/care-rule.service.js';
 import type { WinbackService } from '../../domain/campaigns/winback.service.js';
 import type { BroadcastService } from '../../domain/broadcasts/broadcast.service.js';
+import type { BroadcastPreviewService } from '../../domain/broadcasts/broadcast-preview.service.js';
+import type { BroadcastProgressService } from '../../domain/broadcasts/broadcast-progress.service.js';
 import type { QuickReplyService } from '../../domain/quick-replies/quick-reply.service.js';
 import type { JssdkConfigService } from '../../domain/sidebar/jssdk-config.service.js';
 import type { ErasureService } from '../../domain/privacy/erasure.service.js';
@@ -86,7 +88,7 @@ export interface RouteDeps {
   privacy: { erasure: ErasureService };
   transfers: { service: TransferService };
   sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService };
-  scheduling: { careRules: CareRuleService; winback: WinbackService; broadcasts: { service: BroadcastService } };
+  scheduling: { careRules: CareRuleService; winback: WinbackService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService } };
   /** The operator console's sign-in, roles, audit log and idempotency keys. */
   console: { roles: MemberRoleService; sessions: ConsoleSessionService; audit: AuditLogService; idempotency: IdempotencyService };
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
@@ -208,7 +210,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       staffRouter(archive.staff, archive.access),
       deliveriesRouter(d.deliveryLog),
       careRulesRouter(scheduling.careRules, scheduling.winback),
-      broadcastsRouter(scheduling.broadcasts.service),
+      broadcastsRouter(scheduling.broadcasts.service, scheduling.broadcasts),
       quickRepliesRouter(sidebar.replies),
       erasureRouter(d.privacy.erasure),
       transfersRouter(d.transfers.service),

@@ -210,4 +210,18 @@ export class BroadcastRepository {
     );
     return { count: Number(t.n), optedOut: Number(t.opted ?? 0), reachable: Number(t.reachable ?? 0), perFollower: per.map((r) => Number(r.n)) };
   }
+
+  /**
+   * One customer of an audience to preview a message for: the one named when they are in it, else the newest. Null
+   * when there is none. An API read, like the counts above.
+   */
+  async sampleOfAudience(where: SqlCondition, externalUserId?: string): Promise<{ externalUserId: string; name: string; isOptedOut: boolean } | null> {
+    const rows = await this.db.apiRead<{ external_user_id: string; name: string | null; opted_out: number | string | boolean }>(
+      `SELECT c.external_user_id, c.name, c.opted_out FROM customers c WHERE (${where.sql})${externalUserId === undefined ? '' : ' AND c.external_user_id = ?'}
+       ORDER BY c.created_at DESC, c.external_user_id LIMIT 1`,
+      externalUserId === undefined ? where.params : [...where.params, externalUserId],
+    );
+    const r = rows[0];
+    return r ? { externalUserId: r.external_user_id, name: r.name ?? '', isOptedOut: r.opted_out === true || Number(r.opted_out) === 1 } : null;
+  }
 }

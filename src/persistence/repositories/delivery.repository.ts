@@ -384,6 +384,54 @@ export class DeliveryRepository {
     return rows.map((r) => ({ batchId: r.batch_id, rows: Number(r.mine), foreignRows: Number(r.foreign_rows) }));
   }
 
+  /**
+   * A broadcast's rows per (sender, status, reason, whether they reached a WeCom task), optionally of one sender: the
+   * broadcast detail page's funnel and per-member counts. Few groups (statuses × reasons × senders), read through
+   * ix_deliveries_broadcast.
+   */
+  async broadcastRowGroups(broadcastId: string, sender?: string): Promise<{ sender: string | null; status: DeliveryStatus; reason: string | null; inTask: boolean; n: number }[]> {
+    const rows = await this.db.query<{ sender_userid: string | null; status: DeliveryStatus; reason: string | null; in_task: number | string; n: number | string }>(
+      `SELECT sender_userid, status, reason, CASE WHEN msgid IS NULL THEN 0 ELSE 1 END AS in_task, COUNT(*) AS n
+       FROM deliveries WHERE broadcast_id = ?${sender === undefined ? '' : ' AND sender_userid = ?'}
+       GROUP BY sender_userid, status, reason, CASE WHEN msgid IS NULL THEN 0 ELSE 1 END`,
+      sender === undefined ? [broadcastId] : [broadcastId, sender],
+    );
+    return rows.map((r) => ({ sender: r.sender_userid, status: r.status, reason: r.reason, inTask: Number(r.in_task) === 1, n: Number(r.n) }));
+  }
+
+  /**
+   * A broadcast's WeCom tasks (batches) per sender, by what became of them: confirmed (WeCom reported a result for a
+   * recipient: sent, over quota or no longer a contact), waiting (rows still `submitted`, nothing confirmed), withdrawn
+   * (expired: cancelled or never confirmed), refused (WeCom refused add_msg_template). Optionally of one sender.
+   */
+  async broadcastTaskStates(broadcastId: string, sender?: string): Promise<{ sender: string | null; tasks: number; confirmed: number; waiting: number; withdrawn: number; refused: number }[]> {
+    const rows = await this.db.query<Record<'sender_userid' | 'tasks' | 'confirmed' | 'waiting' | 'withdrawn' | 'refused', number | string | null>>(
+      `SELECT t.sender_userid, COUNT(*) AS tasks, SUM(t.confirmed) AS confirmed,
+         SUM(CASE WHEN t.confirmed = 0 AND t.waiting = 1 THEN 1 ELSE 0 END) AS waiting,
+         SUM(CASE WHEN t.confirmed = 0 AND t.waiting = 0 AND t.expired = 1 THEN 1 ELSE 0 END) AS withdrawn,
+         SUM(CASE WHEN t.confirmed = 0 AND t.waiting = 0 AND t.expired = 0 AND t.refused = 1 THEN 1 ELSE 0 END) AS refused
+       FROM (
+         SELECT sender_userid, batch_id,
+           MAX(CASE WHEN status IN ('sent', 'over_quota') OR (status = 'failed' AND reason LIKE 'not_friend%') THEN 1 ELSE 0 END) AS confirmed,
+           MAX(CASE WHEN status = 'submitted' THEN 1 ELSE 0 END) AS waiting,
+           MAX(CASE WHEN status = 'expired' THEN 1 ELSE 0 END) AS expired,
+           MAX(CASE WHEN status = 'failed' AND msgid IS NULL THEN 1 ELSE 0 END) AS refused
+         FROM deliveries WHERE broadcast_id = ? AND batch_id IS NOT NULL${sender === undefined ? '' : ' AND sender_userid = ?'}
+         GROUP BY sender_userid, batch_id
+       ) t
+       GROUP BY t.sender_userid`,
+      sender === undefined ? [broadcastId] : [broadcastId, sender],
+    );
+    return rows.map((r) => ({
+      sender: r.sender_userid === null ? null : String(r.sender_userid),
+      tasks: Number(r.tasks ?? 0),
+      confirmed: Number(r.confirmed ?? 0),
+      waiting: Number(r.waiting ?? 0),
+      withdrawn: Number(r.withdrawn ?? 0),
+      refused: Number(r.refused ?? 0),
+    }));
+  }
+
   /** Ledger rows per status, optionally of one rule. */
   async countByStatus(where: { ruleId?: string } = {}): Promise<Record<string, number>> {
     const rows = where.ruleId

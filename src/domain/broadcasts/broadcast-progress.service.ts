@@ -1,0 +1,67 @@
+import type { DeliveryStatus } from '../delivery/delivery.types.js';
+import { DELIVERY_STATUSES } from '../delivery/delivery.types.js';
+import { reasonCode } from './broadcast-rules.js';
+import type { BroadcastFunnel, BroadcastProgress, StaffProgress } from './broadcast.types.js';
+
+/** What the progress reads from the ledger (DeliveryRepository), the broadcast itself, and staff names. */
+export interface ProgressReads {
+  exists(broadcastId: string): Promise<unknown>;
+  broadcastRowGroups(broadcastId: string, sender?: string): Promise<{ sender: string | null; status: DeliveryStatus; reason: string | null; inTask: boolean; n: number }[]>;
+  broadcastTaskStates(broadcastId: string, sender?: string): Promise<{ sender: string | null; tasks: number; confirmed: number; waiting: number; withdrawn: number; refused: number }[]>;
+  staffNames(userids: string[]): Promise<Map<string, string>>;
+}
+
+/** Rows WeCom reported a result for, so their task was sent by its member (docs/wecom-protocol.md §Mass message results). */
+function isConfirmedRow(status: DeliveryStatus, reason: string | null): boolean {
+  return status === 'sent' || status === 'over_quota' || (status === 'failed' && (reason ?? '').startsWith('not_friend'));
+}
+
+const emptyRows = (): Record<string, number> => Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0]));
+
+/**
+ * A broadcast's progress read from the delivery ledger: each member's add_msg_template tasks (confirmed in 群发助手 or
+ * not, as far as the `delivery-results` job has polled WeCom) and the delivery funnel. A member sees only their part.
+ */
+export class BroadcastProgressService {
+  constructor(private readonly reads: ProgressReads) {}
+
+  /** The progress of a broadcast (404 when there is none); `onlyUserid` limits it to that member's tasks and rows. */
+  async progress(broadcastId: string, onlyUserid: string | null = null): Promise<BroadcastProgress> {
+    await this.reads.exists(broadcastId);
+    const sender = onlyUserid ?? undefined;
+    const [groups, tasks] = await Promise.all([this.reads.broadcastRowGroups(broadcastId, sender), this.reads.broadcastTaskStates(broadcastId, sender)]);
+    const funnel: BroadcastFunnel = { planned: 0, submitted: 0, confirmed: 0, sent: 0, skipped: 0, skippedByReason: {}, overQuota: 0, failed: 0, expired: 0, pending: 0 };
+    const bySender = new Map<string, StaffProgress>();
+    const of = (userid: string): StaffProgress => {
+      let p = bySender.get(userid);
+      if (!p) bySender.set(userid, (p = { userid, name: userid, tasks: 0, confirmedTasks: 0, waitingTasks: 0, withdrawnTasks: 0, refusedTasks: 0, rows: emptyRows() }));
+      return p;
+    };
+    for (const g of groups) {
+      funnel.planned += g.n;
+      if (g.inTask) funnel.submitted += g.n;
+      if (isConfirmedRow(g.status, g.reason)) funnel.confirmed += g.n;
+      if (g.status === 'sent') funnel.sent += g.n;
+      else if (g.status === 'over_quota') funnel.overQuota += g.n;
+      else if (g.status === 'failed') funnel.failed += g.n;
+      else if (g.status === 'expired') funnel.expired += g.n;
+      else if (g.status === 'planned' || g.status === 'submitting') funnel.pending += g.n;
+      else if (g.status === 'skipped') {
+        funnel.skipped += g.n;
+        const code = reasonCode(g.reason);
+        funnel.skippedByReason[code] = (funnel.skippedByReason[code] ?? 0) + g.n;
+      }
+      // Rows nobody could send (no active follower) have no member: they show in the funnel only.
+      if (g.sender) of(g.sender).rows[g.status] += g.n;
+    }
+    for (const t of tasks) {
+      if (!t.sender) continue;
+      Object.assign(of(t.sender), { tasks: t.tasks, confirmedTasks: t.confirmed, waitingTasks: t.waiting, withdrawnTasks: t.withdrawn, refusedTasks: t.refused });
+    }
+    const names = await this.reads.staffNames([...bySender.keys()]);
+    const staff = [...bySender.values()]
+      .map((p) => ({ ...p, name: names.get(p.userid) ?? p.userid }))
+      .sort((a, b) => b.tasks - a.tasks || a.userid.localeCompare(b.userid));
+    return { staff, funnel, withdrawableTasks: staff.reduce((n, p) => n + p.waitingTasks, 0), onlyUserid };
+  }
+}

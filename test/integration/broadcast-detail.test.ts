@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, startTestApp, type TestApp } from '../helpers/app.js';
+import { testEngines } from '../helpers/databases.js';
+import { FixedClock } from '../../src/shared/clock.js';
+import type { SchedulingModule } from '../../src/container.js';
+import { addSandboxCustomer } from '../fixtures/scheduling.js';
+
+const sh = (local: string) => new Date(`${local}+08:00`);
+
+interface StaffRow {
+  userid: string;
+  name: string;
+  tasks: number;
+  confirmedTasks: number;
+  waitingTasks: number;
+  withdrawnTasks: number;
+  refusedTasks: number;
+  rows: Record<string, number>;
+}
+
+/**
+ * The broadcast pages' server side: a message with attachments checked field by field, its preview for one customer
+ * of the audience, and the detail page's progress (each member's tasks, confirmed in 群发助手 or not, and the funnel)
+ * read from the ledger as the sandbox plays WeCom, then a cancel that withdraws exactly the unconfirmed tasks.
+ */
+describe.each(testEngines())('broadcast preview and progress on %s', (engine) => {
+  let app: TestApp;
+  let m: SchedulingModule;
+  const clock = new FixedClock(sh('2026-10-01T10:00:00'));
+
+  async function customer(userid: string, name: string, tag: string): Promise<string> {
+    const id = await addSandboxCustomer(app.container, userid, { name });
+    expect((await api(app, 'POST', `/api/v1/customers/${id}/tags`, { add: [tag], remove: [] })).status).toBe(200);
+    return id;
+  }
+  async function confirm(msgid: string, userid: string) {
+    const res = await fetch(`${app.url}/sandbox/_control/groupmsg/confirm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ msgid, userid }) });
+    expect(res.status).toBe(200);
+  }
+
+  beforeAll(async () => {
+    app = await startTestApp(engine, { build: { clock } });
+    m = app.container.scheduling;
+  });
+  afterAll(() => app?.close());
+
+  it('refuses a malformed attachment next to its field, and keeps the attachments it accepts', async () => {
+    const bad = await api(app, 'POST', '/api/v1/broadcasts', {
+      name: '坏附件', audience: 'all', message: { text: '你好', attachments: [{ kind: 'link', title: '活动', url: 'ftp://x' }] },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.fields['message.attachments.0.url']).toContain('http');
+    const noTitle = await api(app, 'POST', '/api/v1/broadcasts/preview', { audience: 'all', message: { text: '', attachments: [{ kind: 'miniprogram', appId: 'nope', page: '/p', picMediaId: 'm' }] } });
+    expect(noTitle.status).toBe(400);
+    expect(Object.keys(noTitle.body.error.details.fields)).toEqual(expect.arrayContaining(['message.attachments.0.title', 'message.attachments.0.appId']));
+    const unknownVar = await api(app, 'POST', '/api/v1/broadcasts', { name: '变量', audience: 'all', message: { text: '{{城市}}' } });
+    expect(unknownVar.status).toBe(400);
+    expect(unknownVar.body.error.details.fields['message.text']).toContain('{{城市}}');
+    const badAudience = await api(app, 'POST', '/api/v1/broadcasts', { name: '受众', audience: 'tag:(', message: { text: '你好' } });
+    expect(badAudience.body.error.details.fields.audience).toMatch(/第 \d+ 个字符/);
+  });
+
+  it('previews the message for a customer of the audience with their name and sender, and only for one in it', async () => {
+    const a = await customer('zhangsan', '预览甲', '预览');
+    await customer('lisi', '预览乙', '预览');
+    const outsider = await customer('lisi', '局外人', '别的');
+    const message = { text: '{{name}}您好，我是{{staff}}', attachments: [{ kind: 'link', title: '秋季新品', url: 'https://shop.example.com/autumn' }] };
+    const chosen = await api(app, 'POST', '/api/v1/broadcasts/preview', { audience: 'tag:预览', message, externalUserId: a });
+    expect(chosen.status).toBe(200);
+    expect(chosen.body).toMatchObject({ customer: { externalUserId: a, name: '预览甲' }, sender: { userid: 'zhangsan', name: '张三' }, text: '预览甲您好，我是张三', attachments: message.attachments });
+    const sampled = await api(app, 'POST', '/api/v1/broadcasts/preview', { audience: 'tag:预览', message });
+    expect(['预览甲', '预览乙']).toContain(sampled.body.customer.name);
+    expect(sampled.body.text).toBe(`${sampled.body.customer.name}您好，我是${sampled.body.sender.name}`);
+    const notIn = await api(app, 'POST', '/api/v1/broadcasts/preview', { audience: 'tag:预览', message, externalUserId: outsider });
+    expect(notIn.status).toBe(400);
+    expect(notIn.body.error.details.fields.externalUserId).toContain('不在受众中');
+    const empty = await api(app, 'POST', '/api/v1/broadcasts/preview', { audience: 'tag:没有这个标签', message });
+    expect(empty.body.error.details.fields.audience).toContain('没有客户');
+    // Operators only (it shows a customer's name); it writes nothing to the audit log.
+    const staff = (await app.container.tokens.create({ role: 'staff', userid: 'zhangsan' })).token;
+    expect((await api(app, 'POST', '/api/v1/broadcasts/preview', { audience: 'tag:预览', message }, staff)).status).toBe(403);
+    const audit = await app.container.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'broadcasts.preview'");
+    expect(Number(audit[0].n)).toBe(0);
+  });
+
+  it('shows each member their tasks, confirmed or not, and the funnel; a cancel withdraws the unconfirmed ones', async () => {
+    clock.set(sh('2026-10-02T10:00:00'));
+    const z1 = await customer('zhangsan', '进度一', '进度');
+    const z2 = await customer('zhangsan', '进度二', '进度');
+    await customer('lisi', '进度三', '进度');
+    await customer('wangwu', '进度四', '进度');
+    await app.container.db.query('UPDATE customers SET opted_out = 1 WHERE external_user_id = ?', [z2]);
+    const attachments = [{ kind: 'image', picUrl: 'https://img.example.com/a.png' }];
+    const created = await api(app, 'POST', '/api/v1/broadcasts', { name: '进度', audience: 'tag:进度', message: { text: '国庆快乐', attachments } });
+    expect(created.status).toBe(201);
+    expect(created.body.message.attachments).toEqual(attachments);
+    const id = created.body.id as string;
+
+    const before = await api(app, 'GET', `/api/v1/broadcasts/${id}/progress`);
+    expect(before.body).toMatchObject({ staff: [], withdrawableTasks: 0, funnel: { planned: 0 } });
+
+    clock.advance(60_000);
+    expect((await m.scheduler.runNow('broadcasts')).counts).toMatchObject({ planned: 3, skipped: 1, submittedTasks: 3 });
+    // The task carries the attachment to WeCom.
+    const call = app.container.sandbox!.calls('externalcontact/add_msg_template').at(-1)!.params as { attachments?: unknown[] };
+    expect(call.attachments).toEqual([{ msgtype: 'image', image: { pic_url: 'https://img.example.com/a.png' } }]);
+
+    const sending = await api(app, 'GET', `/api/v1/broadcasts/${id}/progress`);
+    expect(sending.body.funnel).toMatchObject({ planned: 4, submitted: 3, confirmed: 0, sent: 0, skipped: 1, skippedByReason: { opted_out: 1 } });
+    expect(sending.body.withdrawableTasks).toBe(3);
+    const zs = (sending.body.staff as StaffRow[]).find((s) => s.userid === 'zhangsan')!;
+    expect(zs).toMatchObject({ name: '张三', tasks: 1, confirmedTasks: 0, waitingTasks: 1, rows: { submitted: 1, skipped: 1 } });
+
+    // 张三 sends his task from 群发助手; the results job reads it back.
+    const [row] = await app.container.db.query<{ msgid: string }>('SELECT msgid FROM deliveries WHERE external_user_id = ?', [z1]);
+    await confirm(row.msgid, 'zhangsan');
+    clock.advance(60 * 60_000);
+    expect((await m.scheduler.runNow('delivery-results')).counts).toMatchObject({ results_sent: 1 });
+    const confirmed = await api(app, 'GET', `/api/v1/broadcasts/${id}/progress`);
+    expect(confirmed.body.funnel).toMatchObject({ planned: 4, submitted: 3, confirmed: 1, sent: 1 });
+    expect((confirmed.body.staff as StaffRow[]).find((s) => s.userid === 'zhangsan')).toMatchObject({ confirmedTasks: 1, waitingTasks: 0, rows: { sent: 1 } });
+    expect(confirmed.body.withdrawableTasks).toBe(2);
+
+    // A member sees only their own part.
+    const lisi = (await app.container.tokens.create({ role: 'staff', userid: 'lisi' })).token;
+    const own = await api(app, 'GET', `/api/v1/broadcasts/${id}/progress`, undefined, lisi);
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ onlyUserid: 'lisi', withdrawableTasks: 1, funnel: { planned: 1, submitted: 1, sent: 0, skipped: 0 } });
+    expect((own.body.staff as StaffRow[]).map((s) => s.userid)).toEqual(['lisi']);
+
+    // Cancel withdraws the two tasks nobody confirmed; 张三's stays sent.
+    const cancelled = await api(app, 'POST', `/api/v1/broadcasts/${id}/cancel`);
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', cancellation: { cancelledTasks: 2, confirmedTasks: 0 } });
+    const after = await api(app, 'GET', `/api/v1/broadcasts/${id}/progress`);
+    expect(after.body.funnel).toMatchObject({ planned: 4, submitted: 3, confirmed: 1, sent: 1, expired: 2 });
+    expect(after.body.withdrawableTasks).toBe(0);
+    expect((after.body.staff as StaffRow[]).filter((s) => s.withdrawnTasks === 1).map((s) => s.userid).sort()).toEqual(['lisi', 'wangwu']);
+    expect((await api(app, 'GET', '/api/v1/broadcasts/00000000-0000-7000-8000-000000000000/progress')).status).toBe(404);
+  });
+});
