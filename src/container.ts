@@ -729,7 +729,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
   const instanceId = opts.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const caps: CapSettings = { massQuotaRule: settings.massQuotaRule, perCustomerPerDay: settings.perCustomerPerDay };
   const quietHours = { ...settings.quietHours, tz };
-  const planner = new CarePlanner(repos.scan, db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy }, log);
+  const planner = new CarePlanner(repos.scan, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy }, log);
   const dispatcher = new DeliveryDispatcher(
     repos.deliveries,
     repos.deliveryBatches,
@@ -743,16 +743,16 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     (userid) => c.archive.messenger.reserve(userid),
   );
   const results = new DeliveryResultsService(repos.deliveries, repos.deliveryBatches, c.wecom, settings, log);
-  const winback = new WinbackService(repos.scan, repos.enrolments, repos.careRules, db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, activity: settings.activity }, log);
+  const winback = new WinbackService(repos.scan, repos.enrolments, repos.careRules, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, activity: settings.activity }, log);
   const scoring = new ScoringService(repos.scoring, { tz, pageSize: settings.pageSize, activity: settings.activity, ...settings.scoring }, log);
-  const behaviourTags = new BehaviourTaggingService(repos.behaviourTags, repos.tagRules, c.archive.library, db.engine, { tz, pageSize: settings.pageSize }, log);
+  const behaviourTags = new BehaviourTaggingService(repos.behaviourTags, repos.tagRules, c.archive.library, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize }, log);
   // Broadcasts obey exactly the rules care messages do: the same ledger, caps, sender policy, quiet hours,
   // dispatcher and instance id.
   const broadcastsLog = c.log.child({ component: 'broadcasts' });
   const broadcasts: BroadcastsModule = {
     repo: repos.broadcasts,
-    service: new BroadcastService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, c.wecom, db.engine, clock, tz, broadcastsLog),
-    planner: new BroadcastPlanner(repos.broadcasts, repos.scan, repos.deliveries, db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, quietHours }, instanceId, broadcastsLog),
+    service: new BroadcastService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, c.wecom, (v) => repos.tags.liveTagsNamed(v, { isApiRead: true }), db.engine, clock, tz, broadcastsLog),
+    planner: new BroadcastPlanner(repos.broadcasts, repos.scan, repos.deliveries, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, quietHours }, instanceId, broadcastsLog),
     preview: new BroadcastPreviewService(
       { sampleOfAudience: (where, id) => repos.broadcasts.sampleOfAudience(where, id), sendersOf: (ids, policy) => repos.scan.sendersOf(ids, policy) },
       (v) => repos.tags.liveTagsNamed(v, { isApiRead: true }),

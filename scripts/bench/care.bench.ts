@@ -16,6 +16,7 @@ import { zonedTimeToUtc } from '../../src/shared/dates.js';
 import { loadCareConfig } from '../../src/domain/care/care-settings.js';
 import { CareRuleRepository } from '../../src/persistence/repositories/care-rule.repository.js';
 import { CareScanRepository } from '../../src/persistence/repositories/care-scan.repository.js';
+import { TagRepository } from '../../src/persistence/repositories/tag.repository.js';
 import { DeliveryRepository } from '../../src/persistence/repositories/delivery.repository.js';
 import { SendSlotRepository } from '../../src/persistence/repositories/send-slot.repository.js';
 import { CarePlanner } from '../../src/domain/care/care-planner.js';
@@ -87,7 +88,7 @@ async function benchEngine(engine: DbEngine, n: number): Promise<Record<string, 
       .map((r, i) => ({ ...r, id: `rule-${i}`, seedKey: r.seedKey, attachments: [], createdAt: now, updatedAt: now }) as CareRule);
     const ruleRepo = new CareRuleRepository(db);
     for (const r of rules) await ruleRepo.insert(r, now);
-    const planner = new CarePlanner(new CareScanRepository(db), engine, { tz: TZ, pageSize: config.settings.pageSize, senderPolicy: 'latest' }, silentLogger);
+    const planner = new CarePlanner(new CareScanRepository(db), (v) => new TagRepository(db).liveTagsNamed(v), engine, { tz: TZ, pageSize: config.settings.pageSize, senderPolicy: 'latest' }, silentLogger);
     const ledger = new DeliveryLedger(new DeliveryRepository(db), new SendSlotRepository(db), { massQuotaRule: 'days_of_month', perCustomerPerDay: 1 }, () => now, newId());
 
     global.gc?.();

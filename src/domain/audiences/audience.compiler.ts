@@ -2,7 +2,7 @@ import type { DbEngine } from '../../persistence/data-source.js';
 import { addDays, zonedTimeToUtc } from '../../shared/dates.js';
 import { birthdayDateInYear, isValidBirthday } from '../care/occasions.js';
 import type { Birthday } from '../care/occasion.types.js';
-import type { AudienceTagIds } from './audience.tags.js';
+import { resolveAudienceTags, type AudienceTagIds, type AudienceTagLookup } from './audience.tags.js';
 import type { AudienceCondition, AudienceExpr, AudiencePredicate, CompareOp } from './audience.types.js';
 import { audienceIds, toDayNumber } from './audience.values.js';
 
@@ -39,6 +39,16 @@ const MAX_DAYS = 200_000;
 export function compileAudience(expr: AudienceExpr, ctx: AudienceCompileContext): CompiledAudience {
   const count = countShape(expr, ctx);
   return count ? { ...compileWhere(expr, ctx), count } : compileWhere(expr, ctx);
+}
+
+/**
+ * Resolve the expression's `tag:` values to the ids of the live tags they mean (one read through `lookup`), then
+ * compile with those ids: what a background run (a broadcast, care rules, win-back, behaviour tags) does once per run,
+ * so its pages match tag ids rather than names (docs/audiences.md §Tag names become ids). A tag renamed before the run
+ * is found under its new name, and a deleted one matches no one, as with names; the ids are those of the run's start.
+ */
+export async function compileAudienceWithTags(expr: AudienceExpr, lookup: AudienceTagLookup, ctx: Omit<AudienceCompileContext, 'tagIds'>): Promise<CompiledAudience> {
+  return compileAudience(expr, { ...ctx, tagIds: await resolveAudienceTags(lookup, expr) });
 }
 
 function compileWhere(expr: AudienceExpr, ctx: AudienceCompileContext): CompiledAudience {

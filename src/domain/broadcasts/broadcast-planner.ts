@@ -8,7 +8,8 @@ import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { renderTemplate } from '../../shared/template.js';
 import { AudienceSyntaxError, parseAudience } from '../audiences/index.js';
-import { compileAudience } from '../audiences/audience.compiler.js';
+import { compileAudienceWithTags } from '../audiences/audience.compiler.js';
+import type { AudienceTagLookup } from '../audiences/audience.tags.js';
 import type { QuietHours } from '../care/quiet-hours.js';
 import type { PlanOutcome, PlanSink } from '../delivery/delivery-ledger.js';
 import { SkipReason, type NewDelivery } from '../delivery/delivery.types.js';
@@ -64,6 +65,8 @@ export class BroadcastPlanner {
     private readonly broadcasts: BroadcastRepository,
     private readonly scan: CareScanRepository,
     private readonly deliveries: DeliveryRepository,
+    /** The live tags an audience's `tag:` values mean (TagRepository.liveTagsNamed), read once per broadcast. */
+    private readonly tags: AudienceTagLookup,
     private readonly engine: DbEngine,
     private readonly settings: BroadcastPlannerSettings,
     private readonly instanceId: string,
@@ -152,8 +155,8 @@ export class BroadcastPlanner {
   ): Promise<void> {
     const { tz, pageSize, senderPolicy, quietHours } = this.settings;
     // The audience is evaluated when the broadcast goes out, not when it was created (relative terms such as
-    // silent>=30d or birthday:today mean "at send time").
-    const where = compileAudience(parseAudience(b.audience), { engine: this.engine, today: localDate(now, tz), timezone: tz });
+    // silent>=30d or birthday:today mean "at send time"), and its tag names are resolved to ids once, at the start.
+    const where = await compileAudienceWithTags(parseAudience(b.audience), this.tags, { engine: this.engine, today: localDate(now, tz), timezone: tz });
     const window = deliveryWindow(b.sendAt, now, quietHours);
     const pages = this.scan.stream([where], pageSize)[Symbol.asyncIterator]();
     // On MySQL the next page (its customers, their senders, its rows) is read while the ledger writes this one: the

@@ -10,7 +10,8 @@ import { ConflictError, WecomApiError, toError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { parseAudience } from '../audiences/index.js';
-import { compileAudience } from '../audiences/audience.compiler.js';
+import { compileAudienceWithTags } from '../audiences/audience.compiler.js';
+import type { AudienceTagLookup } from '../audiences/audience.tags.js';
 import { SkipReason } from '../delivery/delivery.types.js';
 import { checkBroadcastText, checkSendAt, estimateTasks, isPersonalized, summarizeStats } from './broadcast-rules.js';
 
@@ -34,6 +35,8 @@ export class BroadcastService {
     private readonly deliveries: DeliveryRepository,
     private readonly batches: DeliveryBatchRepository,
     private readonly wecom: WecomGateway,
+    /** The live tags an audience's `tag:` values mean (TagRepository.liveTagsNamed), read when one is scheduled. */
+    private readonly tags: AudienceTagLookup,
     private readonly engine: DbEngine,
     private readonly clock: Clock,
     private readonly tz: string,
@@ -49,7 +52,7 @@ export class BroadcastService {
     const sendAt = input.sendAt ? new Date(input.sendAt) : now;
     checkSendAt(sendAt, now);
     checkBroadcastText(input.message.text);
-    const where = compileAudience(parseAudience(input.audience), { engine: this.engine, today: localDate(now, this.tz), timezone: this.tz });
+    const where = await compileAudienceWithTags(parseAudience(input.audience), this.tags, { engine: this.engine, today: localDate(now, this.tz), timezone: this.tz });
     const audienceNow = await this.repo.summarizeAudience(where);
     const personalized = isPersonalized(input.message.text);
     const id = newId(now.getTime());

@@ -8,7 +8,8 @@ import { addDays, daysBetween, zonedTimeToUtc } from '../../shared/dates.js';
 import type { Logger } from '../../shared/logger.js';
 import { renderTemplate } from '../../shared/template.js';
 import { ValidationError } from '../../shared/errors.js';
-import { compileAudience } from '../audiences/audience.compiler.js';
+import { compileAudienceWithTags } from '../audiences/audience.compiler.js';
+import type { AudienceTagLookup } from '../audiences/audience.tags.js';
 import { parseAudience } from '../audiences/index.js';
 import type { CareRule } from '../care/care-rule.types.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
@@ -57,6 +58,8 @@ export class WinbackService {
     private readonly scan: CareScanRepository,
     private readonly enrolments: CampaignEnrolmentRepository,
     private readonly rules: CareRuleRepository,
+    /** The live tags an audience's `tag:` values mean (TagRepository.liveTagsNamed), read once per rule and run. */
+    private readonly tags: AudienceTagLookup,
     private readonly engine: DbEngine,
     private readonly settings: WinbackSettings,
     private readonly log: Logger,
@@ -102,7 +105,8 @@ export class WinbackService {
 
   private async enrol(rule: CareRule, input: { today: string; now: Date; isDryRun: boolean; report?: (l: string) => void }, counts: WinbackCounts): Promise<void> {
     const conds: SqlCondition[] = [scanWhere.dormant(), scanWhere.notOptedOut()];
-    if (rule.audience) conds.push(compileAudience(parseAudience(rule.audience), { engine: this.engine, today: input.today, timezone: this.settings.tz }));
+    // Tag names resolved to ids once per rule and run (docs/audiences.md §Tag names become ids).
+    if (rule.audience) conds.push(await compileAudienceWithTags(parseAudience(rule.audience), this.tags, { engine: this.engine, today: input.today, timezone: this.settings.tz }));
     for await (const page of this.scan.stream(conds, this.settings.pageSize)) {
       for (const c of page) {
         const cycle = silenceStart(c, this.settings.tz);

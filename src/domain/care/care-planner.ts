@@ -5,7 +5,8 @@ import type { ScannedCustomer, Sender, SqlCondition } from './care-scan.types.js
 import { addDays, isLeapYear, localDate, parseLocalDate, zonedTimeToUtc } from '../../shared/dates.js';
 import type { Logger } from '../../shared/logger.js';
 import { renderTemplate, type TemplateVars } from '../../shared/template.js';
-import { compileAudience } from '../audiences/audience.compiler.js';
+import { compileAudienceWithTags } from '../audiences/audience.compiler.js';
+import type { AudienceTagLookup } from '../audiences/audience.tags.js';
 import { parseAudience } from '../audiences/index.js';
 import type { PlanOutcome, PlanSink } from '../delivery/delivery-ledger.js';
 import type { NewDelivery } from '../delivery/delivery.types.js';
@@ -50,6 +51,8 @@ const MAX_ANNIVERSARY_YEARS = 50;
 export class CarePlanner {
   constructor(
     private readonly scan: CareScanRepository,
+    /** The live tags an audience's `tag:` values mean (TagRepository.liveTagsNamed), read once per rule and run. */
+    private readonly tags: AudienceTagLookup,
     private readonly engine: DbEngine,
     private readonly settings: PlannerSettings,
     private readonly log: Logger,
@@ -108,7 +111,8 @@ export class CarePlanner {
   private async *candidates(rule: CareRule, today: string): AsyncGenerator<Candidate[]> {
     const { tz, pageSize } = this.settings;
     const base: SqlCondition[] = [];
-    if (rule.audience) base.push(compileAudience(parseAudience(rule.audience), { engine: this.engine, today, timezone: tz }));
+    // Tag names resolved to ids once per rule and run (docs/audiences.md §Tag names become ids).
+    if (rule.audience) base.push(await compileAudienceWithTags(parseAudience(rule.audience), this.tags, { engine: this.engine, today, timezone: tz }));
     // Consent: customers who opted out are never planned for customer-facing messages (re-checked at send time).
     if (effectiveChannel(rule) !== 'staff_reminder') base.push(scanWhere.notOptedOut());
     const occ = rule.occasion;

@@ -5,8 +5,10 @@ import type { TagRuleRepository } from '../../persistence/repositories/tag-rule.
 import type { TagRule } from './tag-rule.types.js';
 import type { Tag } from './tag.types.js';
 import type { Logger } from '../../shared/logger.js';
-import { compileAudience } from '../audiences/audience.compiler.js';
+import { compileAudienceWithTags } from '../audiences/audience.compiler.js';
+import type { AudienceTagLookup } from '../audiences/audience.tags.js';
 import { parseAudience } from '../audiences/audience.parser.js';
+import type { AudienceExpr } from '../audiences/audience.types.js';
 import type { TagLibraryService } from './tag-library.service.js';
 import { parseTagRef } from './tag-ref.js';
 import { yieldToEventLoop } from '../../shared/yield.js';
@@ -35,6 +37,7 @@ export interface BehaviourTagCounts {
 
 interface PreparedRule {
   rule: TagRule;
+  expr: AudienceExpr;
   cond: CustomerCondition;
   tagIds: string[];
   /** Tag names not in the library yet (a dry run does not create them). */
@@ -67,6 +70,8 @@ export class BehaviourTaggingService {
     private readonly repo: BehaviourTagRepository,
     private readonly rules: TagRuleRepository,
     private readonly library: TagLibraryService,
+    /** The live tags an audience's `tag:` values mean (TagRepository.liveTagsNamed), read once per rule and run. */
+    private readonly tags: AudienceTagLookup,
     private readonly engine: DbEngine,
     private readonly settings: BehaviourTaggingSettings,
     private readonly log: Logger,
@@ -76,17 +81,21 @@ export class BehaviourTaggingService {
   async apply(input: { today: string; now: Date; isDryRun: boolean; report?: (line: string) => void }): Promise<BehaviourTagCounts> {
     const counts: BehaviourTagCounts = { behaviourRules: 0, rulesInvalid: 0, tagsAdded: 0, tagsRemoved: 0, tagsOrphaned: 0, tagsCreated: 0 };
     const rules = await this.rules.listEnabled('behaviour');
-    const prepared: PreparedRule[] = [];
+    const parsed: Omit<PreparedRule, 'cond'>[] = [];
     for (const rule of rules) {
       counts.behaviourRules += 1;
-      const cond = this.compile(rule, input.today);
-      if (!cond) {
+      const expr = this.parse(rule);
+      if (!expr) {
         counts.rulesInvalid += 1;
         continue;
       }
       const { tags, unresolved } = await this.tagsOf(rule, input.isDryRun, counts);
-      prepared.push({ rule, cond, tagIds: tags.map((t) => t.id), unresolved, added: 0, removed: 0 });
+      parsed.push({ rule, expr, tagIds: tags.map((t) => t.id), unresolved, added: 0, removed: 0 });
     }
+    // Audiences are compiled once every rule's tags exist, with their tag names resolved to ids once per run
+    // (docs/audiences.md §Tag names become ids): a rule may select by a tag another rule creates tonight.
+    const prepared: PreparedRule[] = [];
+    for (const p of parsed) prepared.push({ ...p, cond: await compileAudienceWithTags(p.expr, this.tags, { engine: this.engine, today: input.today, timezone: this.settings.tz }) });
 
     // A rule that is gone leaves nobody to maintain its rows, and a stale "沉睡" on an active customer misleads.
     const live = rules.map((r) => r.id);
@@ -138,15 +147,15 @@ export class BehaviourTaggingService {
     }
   }
 
-  /** The rule's audience as SQL, or null (logged) when it does not parse. */
-  private compile(rule: TagRule, today: string): CustomerCondition | null {
+  /** The rule's audience, or null (logged) when it does not parse. */
+  private parse(rule: TagRule): AudienceExpr | null {
     // A blank audience would mean "everyone": never what a stored behaviour rule meant, so it is not applied.
     if (!rule.audience?.trim()) {
       this.log.warn({ ruleId: rule.id }, 'behaviour rule without an audience skipped');
       return null;
     }
     try {
-      return compileAudience(parseAudience(rule.audience), { engine: this.engine, today, timezone: this.settings.tz });
+      return parseAudience(rule.audience);
     } catch (err) {
       this.log.warn({ ruleId: rule.id, err: (err as Error).message }, 'behaviour rule audience invalid; rule skipped');
       return null;
