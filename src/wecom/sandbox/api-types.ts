@@ -46,6 +46,8 @@ export interface ApiContext {
   store: SandboxStore;
   options: ResolvedSandboxOptions;
   nowMs(): number;
+  /** The address the call came in on (origin plus mount prefix), '' in-process: where the QR images are served. */
+  baseUrl: string;
 }
 
 /** Which token an API accepts: none (gettoken), the app's, the KF secret's, or either. */

@@ -55,3 +55,13 @@ export async function readRequestBody(ctx: Context): Promise<ParsedBody> {
     return { body: {}, files: {}, error: 'body is not valid JSON' };
   }
 }
+
+/** Read a small form body (`application/x-www-form-urlencoded`) as text; one already parsed upstream is re-encoded. */
+export async function readRequestText(ctx: Context): Promise<string> {
+  const preParsed = (ctx.request as { body?: unknown }).body;
+  if (preParsed !== undefined && typeof preParsed === 'object' && preParsed !== null && !Buffer.isBuffer(preParsed)) {
+    return new URLSearchParams(Object.entries(preParsed as Record<string, unknown>).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  }
+  if (ctx.req.readableEnded) return '';
+  return (await readRaw(ctx)).toString('utf8');
+}

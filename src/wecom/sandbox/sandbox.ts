@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { Clock } from '../../shared/clock.js';
-import { ConflictError, NotFoundError, ValidationError, toError } from '../../shared/errors.js';
+import { AppError, ConflictError, NotFoundError, ValidationError, toError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { SANDBOX_CORP, randomSandboxKeys } from '../sandbox-identity.js';
 import type { ApiContext, ApiRequest, ApiTable, ResolvedSandboxOptions, SandboxCorp, UploadedFile } from './api-types.js';
@@ -24,7 +24,8 @@ import { Errcode, SandboxApiError, errmsgFor } from './errcodes.js';
 import { FaultInjector, RateLimiter, type FaultSpec, type RateWindowSpec } from './faults.js';
 import type { MassQuotaRule } from './quota.js';
 import { seedDemoCorp, seedLargeCorp, type SeedSummary } from './seed.js';
-import { readRequestBody } from './sandbox-http.js';
+import { readRequestBody, readRequestText } from './sandbox-http.js';
+import { handleQr, qrErrorPage } from './contact-way-qr.js';
 import { SandboxStore, type SandboxTag, type SandboxTransfer } from './store.js';
 
 /** Constructor options of {@link WecomSandbox}. */
@@ -90,10 +91,10 @@ const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWay
 /**
  * Finds the sandbox part of a path: `/cgi-bin/...`, `/_control/...` or the OAuth authorize stand-in
  * `/connect/oauth2/authorize` (open.weixin.qq.com's path, docs/wecom-protocol.md §Staff sign-in for web pages), or the
- * web login stand-in `/wwlogin/sso/login` (login.work.weixin.qq.com's path), after an optional mount prefix. The web
- * login: docs/wecom-protocol.md §Web login for the console.
+ * web login stand-in `/wwlogin/sso/login` (login.work.weixin.qq.com's path), or a contact way's QR code `/qr/…`
+ * (contact-way-qr.ts), after an optional mount prefix. The web login: docs/wecom-protocol.md §Web login for the console.
  */
-const SANDBOX_PATH = /^(.*?)\/(cgi-bin|_control|connect|wwlogin)\/(.+)$/;
+const SANDBOX_PATH = /^(.*?)\/(cgi-bin|_control|connect|wwlogin|qr)\/(.+)$/;
 
 /**
  * An in-memory emulator of WeCom's server APIs and of WeCom's side of callbacks. The bot talks to it only
@@ -138,8 +139,8 @@ export class WecomSandbox {
     });
   }
 
-  private get ctx(): ApiContext {
-    return { store: this.store, options: this.options, nowMs: () => this.clock.now().getTime() };
+  private ctxFor(baseUrl: string): ApiContext {
+    return { store: this.store, options: this.options, nowMs: () => this.clock.now().getTime(), baseUrl };
   }
 
   private nowMs(): number {
@@ -155,7 +156,8 @@ export class WecomSandbox {
 
   /**
    * Run one API call exactly as the HTTP route would: faults, token checks, frequency limit, handler,
-   * then the call log. Tests can use it in-process; the router uses it for every /cgi-bin/ request.
+   * then the call log. Tests can use it in-process; the router uses it for every /cgi-bin/ request, with `baseUrl`
+   * the address the call came in on (the contact ways' `qr_code` images are served there).
    */
   async invoke(
     method: string,
@@ -163,6 +165,7 @@ export class WecomSandbox {
     query: Record<string, string>,
     body: Record<string, unknown> = {},
     files: Record<string, UploadedFile> = {},
+    baseUrl = '',
   ): Promise<SandboxResponse> {
     const at = this.nowMs();
     const { access_token: _token, ...queryParams } = query;
@@ -190,7 +193,7 @@ export class WecomSandbox {
       // what fell due, and then sees the result.
       if (owner !== null) await this.settleDueTransfers();
       const request: ApiRequest = { query: queryParams, body, files, owner };
-      response = { errcode: 0, errmsg: 'ok', ...def.handle(request, this.ctx) };
+      response = { errcode: 0, errmsg: 'ok', ...def.handle(request, this.ctxFor(baseUrl)) };
     } catch (err) {
       if (err instanceof SandboxApiError) {
         response = { errcode: err.errcode, errmsg: err.message };
@@ -234,7 +237,9 @@ export class WecomSandbox {
     return async (ctx, next) => {
       const match = SANDBOX_PATH.exec(ctx.path);
       if (!match || (opts.prefix !== undefined && match[1] !== opts.prefix.replace(/\/$/, ''))) return next();
-      const [, , area, rest] = match;
+      const [, prefix, area, rest] = match;
+      // Where this sandbox is reached, as the caller reached it: the QR images are served there.
+      const baseUrl = `${ctx.protocol}://${ctx.host}${prefix}`;
       const query = Object.fromEntries(Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]));
       if (area === 'connect' || area === 'wwlogin') {
         // The sidebar's OAuth page, or the console's web login page (login.work.weixin.qq.com/wwlogin/sso/login).
@@ -252,6 +257,7 @@ export class WecomSandbox {
         }
         return;
       }
+      if (area === 'qr') return this.serveQr(ctx, rest, baseUrl, next);
       if (area === '_control' && !isLoopbackAddress(ctx.req.socket?.remoteAddress)) {
         // The controls act as WeCom and its users (mint sign-in codes, add customers, read every callback): only
         // from this machine, judged by the TCP peer alone, never by ctx.ip / X-Forwarded-For, which a client
@@ -272,7 +278,7 @@ export class WecomSandbox {
           ctx.body = { errcode: Errcode.InvalidParameter, errmsg: errmsgFor(Errcode.InvalidParameter, parsed.error) };
           return;
         }
-        const result = await this.invoke(ctx.method, rest, query, parsed.body, parsed.files);
+        const result = await this.invoke(ctx.method, rest, query, parsed.body, parsed.files, baseUrl);
         ctx.status = result.httpStatus;
         ctx.body = result.body;
         return;
@@ -281,6 +287,43 @@ export class WecomSandbox {
       ctx.status = result.httpStatus;
       ctx.body = result.body;
     };
+  }
+
+  /**
+   * A contact way's QR image, and the add page its link opens (contact-way-qr.ts). The page's POST acts as a WeChat
+   * user adding the member, so, like the controls, only this machine may send it (docs/security.md §Sandbox exposure).
+   */
+  private async serveQr(ctx: Context, rest: string, baseUrl: string, next: Next): Promise<void> {
+    if (ctx.method !== 'GET' && ctx.method !== 'POST') return next();
+    let form = new URLSearchParams();
+    if (ctx.method === 'POST') {
+      if (!isLoopbackAddress(ctx.req.socket?.remoteAddress)) {
+        ctx.status = 403;
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = '沙箱只接受本机（127.0.0.1 / ::1）模拟客户添加 / the sandbox takes simulated adds from this machine only';
+        return;
+      }
+      form = new URLSearchParams((await readRequestText(ctx)).slice(0, 4096));
+    }
+    let result;
+    try {
+      result = await handleQr(this, ctx.method, rest, baseUrl, form);
+    } catch (err) {
+      if (!(err instanceof AppError && err.expose)) throw err;
+      result = { httpStatus: err.status, type: 'html' as const, body: qrErrorPage(err.message) };
+    }
+    if (!result) return next();
+    ctx.status = result.httpStatus;
+    if (result.type === 'png') {
+      ctx.type = 'image/png';
+      // The picture depends only on the config id, which a contact way keeps for life.
+      ctx.set('Cache-Control', 'public, max-age=3600');
+    } else {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+    }
+    ctx.body = result.body;
   }
 
   // ---------------------------------------------------------------- faults, limits, logs
@@ -499,7 +542,7 @@ export class WecomSandbox {
     try {
       if (input.action === 'create') {
         const names = input.names ?? (input.name ? [input.name] : []);
-        const { group, created, isGroupNew } = createCorpTags(this.ctx, {
+        const { group, created, isGroupNew } = createCorpTags(this.ctxFor(''), {
           groupId: input.groupId,
           groupName: input.groupName,
           tags: names.map((name) => ({ name, order: input.order })),
@@ -511,11 +554,11 @@ export class WecomSandbox {
       } else {
         if (!input.id) throw new ValidationError('id is required');
         if (input.action === 'update') {
-          const { kind } = editCorpTag(this.ctx, input.id, input.name, input.order);
+          const { kind } = editCorpTag(this.ctxFor(''), input.id, input.name, input.order);
           events.push({ id: input.id, tagType: kind, changeType: 'update' });
         } else {
           const isGroup = this.store.findTagGroup(input.id) !== undefined;
-          deleteCorpTags(this.ctx, isGroup ? [] : [input.id], isGroup ? [input.id] : []);
+          deleteCorpTags(this.ctxFor(''), isGroup ? [] : [input.id], isGroup ? [input.id] : []);
           events.push({ id: input.id, tagType: isGroup ? 'tag_group' : 'tag', changeType: 'delete' });
         }
       }
@@ -563,7 +606,7 @@ export class WecomSandbox {
    */
   confirmGroupMsg(input: { msgid: string; userid?: string }): ConfirmOutcome {
     try {
-      return confirmMassTask(this.ctx, input.msgid, input.userid);
+      return confirmMassTask(this.ctxFor(''), input.msgid, input.userid);
     } catch (err) {
       if (err instanceof SandboxApiError) {
         if (err.errcode === Errcode.GroupMsgCancelled) throw new ConflictError(err.message, 'task_cancelled');

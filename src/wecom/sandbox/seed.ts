@@ -172,7 +172,6 @@ export function seedDemoCorp(store: SandboxStore, nowMs: number): SeedSummary {
     user: ['zhangsan'],
     party: [],
     isTemp: false,
-    qrCode: `https://wework.qpic.cn/wwpic/sandbox/${configId}/0`,
     createdAtMs: nowMs - 30 * 86400 * 1000,
   });
   const chats: Array<[string, string]> = [

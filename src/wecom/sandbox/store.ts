@@ -107,7 +107,6 @@ export interface SandboxContactWay {
   chatExpiresIn?: number;
   unionid?: string;
   conclusions?: unknown;
-  qrCode?: string;
   createdAtMs: number;
 }
 

@@ -1,4 +1,5 @@
 import type { SandboxContactWay, SandboxCustomer, SandboxRelation, SandboxStore, SandboxTagGroup } from './store.js';
+import { qrImageUrl } from './contact-way-qr.js';
 
 /** Presenters from sandbox state to WeCom's wire JSON (snake_case stays in src/wecom, STYLE "Naming"). */
 
@@ -90,8 +91,8 @@ export function presentTagGroup(
   };
 }
 
-/** `contact_way` of get_contact_way (docs/wecom-protocol.md §Contact ways). */
-export function presentContactWay(w: SandboxContactWay): Record<string, unknown> {
+/** `contact_way` of get_contact_way (docs/wecom-protocol.md §Contact ways); `baseUrl` as ApiContext's. */
+export function presentContactWay(w: SandboxContactWay, baseUrl: string): Record<string, unknown> {
   const out: Record<string, unknown> = {
     config_id: w.configId,
     type: w.type,
@@ -101,7 +102,7 @@ export function presentContactWay(w: SandboxContactWay): Record<string, unknown>
   out.remark = w.remark;
   out.skip_verify = w.skipVerify;
   if (w.state !== undefined) out.state = w.state;
-  if (w.qrCode) out.qr_code = w.qrCode;
+  if (w.scene === 2) out.qr_code = qrImageUrl(baseUrl, w.configId);
   out.user = [...w.user];
   out.party = [...w.party];
   out.is_temp = w.isTemp;

@@ -4,6 +4,7 @@ import { Errcode, SandboxApiError } from '../errcodes.js';
 import { assertMaxChars, byteLength, optionalBool, optionalInt, optionalObject, optionalString, requireString } from '../params.js';
 import type { SandboxContactWay } from '../store.js';
 import { presentContactWay } from '../wire.js';
+import { qrImageUrl } from '../contact-way-qr.js';
 
 /** A welcome_code lives 20 s after the add event (docs/wecom-protocol.md §Welcome messages). */
 export const WELCOME_CODE_TTL_MS = 20_000;
@@ -14,7 +15,7 @@ export const MEDIA_TTL_MS = 3 * 86400 * 1000;
  * Read the writable contact-way fields; `base` supplies current values on update (lists overwrite,
  * docs/wecom-protocol.md §Contact ways).
  */
-function readContactWay(ctx: ApiContext, body: Record<string, unknown>, base?: SandboxContactWay): Omit<SandboxContactWay, 'configId' | 'createdAtMs' | 'qrCode'> {
+function readContactWay(ctx: ApiContext, body: Record<string, unknown>, base?: SandboxContactWay): Omit<SandboxContactWay, 'configId' | 'createdAtMs'> {
   const type = base?.type ?? optionalInt(body, 'type');
   const scene = base?.scene ?? optionalInt(body, 'scene');
   if (type !== 1 && type !== 2) throw new SandboxApiError(Errcode.InvalidParameterValue, 'type must be 1 or 2');
@@ -97,10 +98,9 @@ export const contactWayApis: ApiTable = {
     handle(req, ctx) {
       const fields = readContactWay(ctx, req.body);
       const configId = ctx.store.newId('cw', 30).toLowerCase();
-      // qr_code only for scene 2 (docs/wecom-protocol.md §Contact ways).
-      const qrCode = fields.scene === 2 ? `https://wework.qpic.cn/wwpic/sandbox/${configId}/0` : undefined;
-      ctx.store.contactWays.set(configId, { ...fields, configId, qrCode, createdAtMs: ctx.nowMs() });
-      return qrCode ? { config_id: configId, qr_code: qrCode } : { config_id: configId };
+      ctx.store.contactWays.set(configId, { ...fields, configId, createdAtMs: ctx.nowMs() });
+      // qr_code only for scene 2 (docs/wecom-protocol.md §Contact ways): a real PNG the sandbox serves.
+      return fields.scene === 2 ? { config_id: configId, qr_code: qrImageUrl(ctx.baseUrl, configId) } : { config_id: configId };
     },
   },
 
@@ -111,7 +111,7 @@ export const contactWayApis: ApiTable = {
       const configId = requireString(req.body, 'config_id');
       const way = ctx.store.contactWays.get(configId);
       if (!way) throw new SandboxApiError(Errcode.InvalidParameterValue, 'invalid config_id');
-      return { contact_way: presentContactWay(way) };
+      return { contact_way: presentContactWay(way, ctx.baseUrl) };
     },
   },
 
