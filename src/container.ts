@@ -100,6 +100,7 @@ import { JssdkConfigService } from './domain/sidebar/jssdk-config.service.js';
 import { loadCareConfig, type CareConfig, type CareSettings } from './domain/care/care-settings.js';
 import { CareRuleService } from './domain/care/care-rule.service.js';
 import { CarePlanner } from './domain/care/care-planner.js';
+import { CareCalendarService } from './domain/care/care-calendar.service.js';
 import { DeliveryLedger, type CapSettings } from './domain/delivery/delivery-ledger.js';
 import { DeliveryDispatcher } from './domain/delivery/delivery-dispatcher.js';
 import { DeliveryResultsService } from './domain/delivery/delivery-results.service.js';
@@ -267,6 +268,8 @@ export interface SchedulingModule {
   scheduler: Scheduler;
   careRules: CareRuleService;
   planner: CarePlanner;
+  /** The care calendar: what the planner would plan on each of the coming days. */
+  calendar: CareCalendarService;
   ledger: DeliveryLedger;
   dispatcher: DeliveryDispatcher;
   results: DeliveryResultsService;
@@ -648,7 +651,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       metrics,
       dataSource,
       backlog: new InboxBacklog(repos.inboxBacklog, clock),
-      deliveryLog: new DeliveryLogService(repos.deliveries),
+      deliveryLog: new DeliveryLogService(repos.deliveries, (ids) => repos.scan.byIds(ids)),
       sandbox,
       inbox,
       archive,
@@ -807,6 +810,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     scheduler: new Scheduler({ registry: jobs, runs: repos.jobRuns, clock, tz, instanceId, log }),
     careRules: new CareRuleService(repos.careRules, clock, log),
     planner,
+    calendar: new CareCalendarService(repos.careRules, planner, repos.deliveries, repos.sendSlots, { tz, careTime: settings.careTime, quietHours, caps }, clock),
     ledger: new DeliveryLedger(repos.deliveries, repos.sendSlots, caps, () => clock.now()),
     dispatcher,
     results,

@@ -21,7 +21,10 @@ export interface Enrolment {
 export interface CampaignStats {
   enrolled: number;
   active: number;
+  /** Enrolments a customer-facing step was planned for (the task went to the staff member, or to WeChat-KF). */
   messaged: number;
+  /** Enrolments with a step WeCom reports as sent (the staff member confirmed it in 群发助手). */
+  sent: number;
   reactivated: number;
   completed: number;
   /** reactivated / enrolled, 0 when nobody is enrolled. */

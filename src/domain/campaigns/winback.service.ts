@@ -97,10 +97,10 @@ export class WinbackService {
     return counts;
   }
 
-  /** A campaign's enrolled / messaged / reactivated / rate. */
-  async stats(rule: CareRule): Promise<CampaignStats> {
+  /** A campaign's enrolled / messaged / sent / reactivated / rate, of the enrolments begun in `period` (local dates). */
+  async stats(rule: CareRule, period: { from?: string; to?: string } = {}): Promise<CampaignStats> {
     if (rule.occasion.type !== 'winback') throw new ValidationError('只有唤醒规则有活动统计 / only win-back rules have campaign stats');
-    return this.enrolments.stats(rule.id);
+    return this.enrolments.stats(rule.id, period);
   }
 
   private async enrol(rule: CareRule, input: { today: string; now: Date; isDryRun: boolean; report?: (l: string) => void }, counts: WinbackCounts): Promise<void> {

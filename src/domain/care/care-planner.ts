@@ -23,6 +23,19 @@ export interface PlanCounts {
   duplicate: number;
 }
 
+/** One page of a rule's ledger rows for a day (CarePlanner.pagesOf). */
+export interface PlannedPage {
+  rule: CareRule;
+  rows: { delivery: NewDelivery; customer: ScannedCustomer; sender: Sender | null }[];
+  /** Customers the rule matched who opted out: never planned; listed only when asked for (the care calendar). */
+  optedOut: ScannedCustomer[];
+}
+
+/** The enabled care rules (not win-back) in the order a day is planned: highest priority first, then by id. */
+export function careRulesInPlanOrder(rules: CareRule[]): CareRule[] {
+  return rules.filter((r) => r.enabled && r.occasion.type !== 'winback').sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id));
+}
+
 /** Planner settings. */
 export interface PlannerSettings {
   tz: string;
@@ -61,28 +74,48 @@ export class CarePlanner {
   /** Plan every enabled care rule (not win-back) for local date `today`. */
   async planDay(input: { today: string; now: Date; rules: CareRule[]; sink: PlanSink; report?: (line: string) => void }): Promise<PlanCounts> {
     const counts: PlanCounts = { rules: 0, candidates: 0, planned: 0, skipped: 0, duplicate: 0 };
-    const rules = input.rules.filter((r) => r.enabled && r.occasion.type !== 'winback').sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id));
+    const rules = careRulesInPlanOrder(input.rules);
+    counts.rules = rules.length;
+    for await (const page of this.pagesOf(rules, input.today)) {
+      const deliveries = page.rows.map((r) => r.delivery);
+      const outcomes = await input.sink.planMany(deliveries);
+      counts.candidates += deliveries.length;
+      outcomes.forEach((o, i) => {
+        tally(counts, o);
+        input.report?.(describe(page.rule, deliveries[i], o));
+      });
+    }
+    return counts;
+  }
+
+  /**
+   * The ledger rows of `rules` (in careRulesInPlanOrder) for local date `today`, page by page, as planDay hands them
+   * to its sink: planDay plans them, the care calendar hands them to a ForecastLedger, so both make the same
+   * decisions. With `withOptedOut`, the customers a customer-facing rule matched but who opted out come along in
+   * `optedOut` (planDay leaves them out in SQL and never sees them).
+   */
+  async *pagesOf(rules: CareRule[], today: string, opts: { withOptedOut?: boolean } = {}): AsyncGenerator<PlannedPage> {
     for (const rule of rules) {
-      counts.rules += 1;
-      for await (const page of this.candidates(rule, input.today)) {
-        const senders = await this.scan.sendersOf(page.map((c) => c.customer.externalUserId), this.settings.senderPolicy);
-        const overrides = [...new Set(page.map((c) => c.senderOverride).filter((u): u is string => !!u))];
+      const isCustomerFacing = effectiveChannel(rule) !== 'staff_reminder';
+      for await (const page of this.candidates(rule, today, opts.withOptedOut === true)) {
+        const optedOut = page.filter((c) => isCustomerFacing && c.customer.isOptedOut).map((c) => c.customer);
+        const kept = optedOut.length ? page.filter((c) => !(isCustomerFacing && c.customer.isOptedOut)) : page;
+        if (kept.length === 0) {
+          yield { rule, rows: [], optedOut };
+          continue;
+        }
+        const senders = await this.scan.sendersOf(kept.map((c) => c.customer.externalUserId), this.settings.senderPolicy);
+        const overrides = [...new Set(kept.map((c) => c.senderOverride).filter((u): u is string => !!u))];
         const names = await this.scan.staffNames(overrides);
-        const deliveries = page.map((cand) => {
+        const rows = kept.map((cand) => {
           const sender: Sender | null = cand.senderOverride
             ? { userid: cand.senderOverride, name: names.get(cand.senderOverride) ?? cand.senderOverride }
             : (senders.get(cand.customer.externalUserId) ?? null);
-          return this.toDelivery(rule, cand, sender, input.today);
+          return { delivery: this.toDelivery(rule, cand, sender, today), customer: cand.customer, sender };
         });
-        const outcomes = await input.sink.planMany(deliveries);
-        counts.candidates += deliveries.length;
-        outcomes.forEach((o, i) => {
-          tally(counts, o);
-          input.report?.(describe(rule, deliveries[i], o));
-        });
+        yield { rule, rows, optedOut };
       }
     }
-    return counts;
   }
 
   /** Build the ledger row for a candidate. */
@@ -108,13 +141,13 @@ export class CarePlanner {
   }
 
   /** Pages of candidates for a rule on `today`. */
-  private async *candidates(rule: CareRule, today: string): AsyncGenerator<Candidate[]> {
+  private async *candidates(rule: CareRule, today: string, withOptedOut = false): AsyncGenerator<Candidate[]> {
     const { tz, pageSize } = this.settings;
     const base: SqlCondition[] = [];
     // Tag names resolved to ids once per rule and run (docs/audiences.md §Tag names become ids).
     if (rule.audience) base.push(await compileAudienceWithTags(parseAudience(rule.audience), this.tags, { engine: this.engine, today, timezone: tz }));
     // Consent: customers who opted out are never planned for customer-facing messages (re-checked at send time).
-    if (effectiveChannel(rule) !== 'staff_reminder') base.push(scanWhere.notOptedOut());
+    if (effectiveChannel(rule) !== 'staff_reminder' && !withOptedOut) base.push(scanWhere.notOptedOut());
     const occ = rule.occasion;
     switch (occ.type) {
       case 'birthday': {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from '../../shared/clock.js';
-import { ConflictError, ValidationError } from '../../shared/errors.js';
+import { AppError, ConflictError, invalidField } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CareRuleRepository } from '../../persistence/repositories/care-rule.repository.js';
@@ -68,12 +68,29 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Rules whose audience does not parse or whose holidays are unknown are rejected with a 400. */
+/**
+ * Rules whose audience does not parse, whose holidays are unknown or whose win-back steps go back in time are
+ * rejected with a 400 naming the field, so the console shows it next to that field.
+ */
 function validateRule(rule: Pick<CareRuleInput, 'audience' | 'occasion' | 'channel'>): void {
-  if (rule.audience?.trim()) parseAudience(rule.audience);
+  if (rule.audience?.trim()) {
+    try {
+      parseAudience(rule.audience);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 400) throw invalidField('audience', err.message, err.code);
+      throw err;
+    }
+  }
   if (rule.occasion.type === 'holiday') {
     const known = new Set(HOLIDAYS.map((h) => h.key));
     const unknown = rule.occasion.holidays.filter((k) => !known.has(k));
-    if (unknown.length) throw new ValidationError(`未知节日 / unknown holidays: ${unknown.join(', ')}（可用 / known: ${[...known].join(', ')}）`);
+    if (unknown.length) throw invalidField('occasion.holidays', `未知节日 / unknown holidays: ${unknown.join(', ')}（可用 / known: ${[...known].join(', ')}）`);
+  }
+  if (rule.occasion.type === 'winback') {
+    // Steps run in order, each once its day is reached (WinbackService.runSteps): a step whose day is not after the
+    // previous one's would go out together with it.
+    const days = rule.occasion.steps.map((s) => s.day);
+    const back = days.findIndex((d, i) => i > 0 && d <= days[i - 1]);
+    if (back > 0) throw invalidField(`occasion.steps.${back}.day`, `第 ${back + 1} 步的天数应大于第 ${back} 步（${days[back - 1]} 天）/ step days must increase`);
   }
 }

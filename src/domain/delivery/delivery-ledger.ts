@@ -34,6 +34,102 @@ function precheck(d: NewDelivery): string | null {
   return null;
 }
 
+type Claim = { externalUserId: string; scope: string; period: string; n: number };
+/** One message's decision in a page: null for a duplicate, else the row to write (planned when `reason` is null) and its slots. */
+type Decision = { d: NewDelivery; key: string; reason: string | null; claims: Claim[] } | null;
+
+/**
+ * The cap slots customers hold, per cap period, as page planning reads and claims them. The ledger reads a fresh
+ * book for each page; a forecast keeps one for a whole day, so what its earlier pages claimed counts for the later
+ * ones exactly as the rows the real planner wrote would.
+ */
+export class SlotBook {
+  private readonly taken = new Map<string, Set<number>>();
+  private readonly periodCache = new Map<string, CapPeriod[]>();
+
+  constructor(readonly caps: CapSettings) {}
+
+  /** The cap periods a message claims, in claim order (none for a staff reminder or a message already refused). */
+  periodsOf(d: NewDelivery, problem: string | null): CapPeriod[] {
+    if (!isCustomerFacing(d) || problem) return [];
+    // The cap periods once per (day, channel kind): a page of a broadcast shares them.
+    const k = `${d.channel === 'mass_task' ? 'm' : 'o'}${d.localDate}`;
+    let periods = this.periodCache.get(k);
+    if (!periods) {
+      periods = [dailyCapPeriod(d.localDate, this.caps.perCustomerPerDay), ...(d.channel === 'mass_task' ? [massQuotaPeriod(this.caps.massQuotaRule, d.localDate)] : [])];
+      this.periodCache.set(k, periods);
+    }
+    return periods;
+  }
+
+  /** Read the slots held in the ledger for each (customer, period) of `ds` that the book does not know yet. */
+  async load(ds: readonly NewDelivery[], problems: readonly (string | null)[], slots: Pick<SendSlotRepository, 'slotsTaken'>, em?: LedgerTx): Promise<void> {
+    const customersByPeriod = new Map<string, { p: CapPeriod; customers: string[] }>();
+    for (const [i, d] of ds.entries()) {
+      for (const p of this.periodsOf(d, problems[i])) {
+        if (this.taken.has(slotKey(d.externalUserId, p))) continue;
+        const k = JSON.stringify([p.scope, p.period]);
+        const entry = customersByPeriod.get(k) ?? { p, customers: [] };
+        entry.customers.push(d.externalUserId);
+        customersByPeriod.set(k, entry);
+      }
+    }
+    for (const { p, customers } of customersByPeriod.values()) {
+      const held = await slots.slotsTaken(customers, p.scope, p.period, em);
+      for (const ext of new Set(customers)) this.taken.set(slotKey(ext, p), new Set(held.get(ext) ?? []));
+    }
+  }
+
+  /** Claim the lowest free slot, as freeSlots(p.limit, used)[0] and claimSlot take it; null when the period is full. */
+  claim(ext: string, p: CapPeriod): Claim | null {
+    const used = this.taken.get(slotKey(ext, p))!;
+    let n = 1;
+    while (n <= p.limit && used.has(n)) n++;
+    if (n > p.limit) return null;
+    used.add(n);
+    return { externalUserId: ext, scope: p.scope, period: p.period, n };
+  }
+
+  /** Give a claimed slot back (a message refused a later cap releases its earlier one, as markSkipped does). */
+  release(c: Claim): void {
+    this.taken.get(slotKey(c.externalUserId, c))!.delete(c.n);
+  }
+}
+
+// Scope and period never contain NUL, so the key is unambiguous whatever the customer id holds.
+const slotKey = (ext: string, p: { scope: string; period: string }) => `${p.scope}\u0000${p.period}\u0000${ext}`;
+
+/**
+ * The same decisions as planOne for every message of a page, in order, made in memory (`problems` is each message's
+ * precheck, computed once by the caller): a message whose key is in
+ * `seen` (already in the ledger, or earlier in the page) is a duplicate; a slot is the lowest free number, as
+ * claimSlot takes it; a message refused the mass quota gives its day's slot back to the customer's next message, as
+ * markSkipped does. `seen` and `book` are updated as the page claims keys and slots. The ledger writes what this
+ * decides; the care calendar (CareCalendarService) only counts it.
+ */
+export function decidePage(ds: readonly NewDelivery[], problems: readonly (string | null)[], seen: Set<string>, book: SlotBook): Decision[] {
+  return ds.map((d, i): Decision => {
+    const key = ledgerKey(d);
+    if (seen.has(key)) return null;
+    seen.add(key);
+    const problem = problems[i];
+    if (problem) return { d, key, reason: problem, claims: [] };
+    if (!isCustomerFacing(d)) return { d, key, reason: null, claims: [] };
+    const [dailyP, quotaP] = book.periodsOf(d, problem);
+    const daily = book.claim(d.externalUserId, dailyP);
+    if (!daily) return { d, key, reason: `${SkipReason.DailyCap}: 今天已安排更高优先级的消息 / a higher-priority message holds today's slot`, claims: [] };
+    if (quotaP) {
+      const quota = book.claim(d.externalUserId, quotaP);
+      if (!quota) {
+        book.release(daily);
+        return { d, key, reason: `${SkipReason.WecomQuota}: 本期企业群发额度已用完 (${book.caps.massQuotaRule}, ${quotaP.limit}/${quotaP.period})`, claims: [] };
+      }
+      return { d, key, reason: null, claims: [daily, quota] };
+    }
+    return { d, key, reason: null, claims: [daily] };
+  });
+}
+
 /**
  * Plans messages into the ledger. The row is inserted first, under UNIQUE(source, customer, occasion), so a
  * repeated run finds the key taken and adds nothing. Then the caps are claimed as slots: our own per-day cap
@@ -79,79 +175,18 @@ export class DeliveryLedger implements PlanSink {
   }
 
   /**
-   * The same decisions as planOne for every message of the page, in order, made in memory from one read of the keys
-   * and of the slots the page's customers already hold; then the rows (planned, or skipped with the reason) and the
-   * claimed slots are written with multi-row inserts. A message whose key is already in the ledger, or earlier in
-   * the page, is a duplicate; a slot is the lowest free number, as claimSlot takes it; a message refused the mass
-   * quota gives its day's slot back to the customer's next message, as markSkipped does. Any duplicate key on
-   * writing means the reads are stale, and the caller redoes the page (planMany).
+   * The same decisions as planOne for every message of the page (decidePage), from one read of the keys and of the
+   * slots the page's customers already hold; then the rows (planned, or skipped with the reason) and the claimed
+   * slots are written with multi-row inserts. Any duplicate key on writing means the reads are stale, and the caller
+   * redoes the page (planMany).
    */
   private async planPage(ds: NewDelivery[], em: LedgerTx): Promise<PlanOutcome[]> {
     const now = this.now();
-    const existing = await this.repo.idsOfKeys(ds, em);
-    type Claim = { externalUserId: string; scope: string; period: string; n: number };
-    type Decision = { d: NewDelivery; key: string; reason: string | null; claims: Claim[] } | null;
-    // Each message's precheck once, and the cap periods once per (day, channel kind): a page of a broadcast shares them.
     const problems = ds.map(precheck);
-    const periodCache = new Map<string, CapPeriod[]>();
-    const periodsOf = (d: NewDelivery, i: number): CapPeriod[] => {
-      if (!isCustomerFacing(d) || problems[i]) return [];
-      const k = `${d.channel === 'mass_task' ? 'm' : 'o'}${d.localDate}`;
-      let periods = periodCache.get(k);
-      if (!periods) {
-        periods = [dailyCapPeriod(d.localDate, this.caps.perCustomerPerDay), ...(d.channel === 'mass_task' ? [massQuotaPeriod(this.caps.massQuotaRule, d.localDate)] : [])];
-        periodCache.set(k, periods);
-      }
-      return periods;
-    };
-    // The slots its customers hold in each period the page touches. Scope and period never contain NUL, so the key
-    // is unambiguous whatever the customer id holds.
-    const taken = new Map<string, Set<number>>();
-    const slotKey = (ext: string, p: { scope: string; period: string }) => `${p.scope}\u0000${p.period}\u0000${ext}`;
-    const customersByPeriod = new Map<string, { p: CapPeriod; customers: string[] }>();
-    for (const [i, d] of ds.entries()) {
-      for (const p of periodsOf(d, i)) {
-        const k = JSON.stringify([p.scope, p.period]);
-        const entry = customersByPeriod.get(k) ?? { p, customers: [] };
-        entry.customers.push(d.externalUserId);
-        customersByPeriod.set(k, entry);
-      }
-    }
-    for (const { p, customers } of customersByPeriod.values()) {
-      const held = await this.slots.slotsTaken(customers, p.scope, p.period, em);
-      for (const ext of new Set(customers)) taken.set(slotKey(ext, p), new Set(held.get(ext) ?? []));
-    }
-    const claim = (ext: string, p: CapPeriod): Claim | null => {
-      const used = taken.get(slotKey(ext, p))!;
-      // The lowest free slot, as freeSlots(p.limit, used)[0] and claimSlot take it.
-      let n = 1;
-      while (n <= p.limit && used.has(n)) n++;
-      if (n > p.limit) return null;
-      used.add(n);
-      return { externalUserId: ext, scope: p.scope, period: p.period, n };
-    };
-
-    const seen = new Set<string>(existing.keys());
-    const decisions: Decision[] = ds.map((d, i) => {
-      const key = ledgerKey(d);
-      if (seen.has(key)) return null;
-      seen.add(key);
-      const problem = problems[i];
-      if (problem) return { d, key, reason: problem, claims: [] };
-      if (!isCustomerFacing(d)) return { d, key, reason: null, claims: [] };
-      const [dailyP, quotaP] = periodsOf(d, i);
-      const daily = claim(d.externalUserId, dailyP);
-      if (!daily) return { d, key, reason: `${SkipReason.DailyCap}: 今天已安排更高优先级的消息 / a higher-priority message holds today's slot`, claims: [] };
-      if (quotaP) {
-        const quota = claim(d.externalUserId, quotaP);
-        if (!quota) {
-          taken.get(slotKey(d.externalUserId, dailyP))!.delete(daily.n);
-          return { d, key, reason: `${SkipReason.WecomQuota}: 本期企业群发额度已用完 (${this.caps.massQuotaRule}, ${quotaP.limit}/${quotaP.period})`, claims: [] };
-        }
-        return { d, key, reason: null, claims: [daily, quota] };
-      }
-      return { d, key, reason: null, claims: [daily] };
-    });
+    const book = new SlotBook(this.caps);
+    const existing = await this.repo.idsOfKeys(ds, em);
+    await book.load(ds, problems, this.slots, em);
+    const decisions = decidePage(ds, problems, new Set(existing.keys()), book);
 
     const rows = decisions.filter((x): x is NonNullable<Decision> => x !== null);
     await this.repo.insertMany(
@@ -198,6 +233,41 @@ export class DeliveryLedger implements PlanSink {
     // markSkipped also releases any slot the row took.
     await this.repo.markSkipped([id], reason, this.now(), em);
     return { result: 'skipped', id, reason };
+  }
+}
+
+/**
+ * A forecast (the care calendar's): the ledger's own page decisions (decidePage) for one day's pages, written
+ * nowhere. Keys and slots are those in the ledger as it stands, plus what the forecast's earlier pages claimed, so a
+ * higher-priority rule's message takes the customer's day slot before a lower one's, as when the day is planned.
+ */
+export class ForecastLedger implements PlanSink {
+  private readonly seen = new Set<string>();
+  private readonly book: SlotBook;
+
+  constructor(
+    private readonly repo: Pick<DeliveryRepository, 'idsOfKeys'>,
+    private readonly slots: Pick<SendSlotRepository, 'slotsTaken'>,
+    caps: CapSettings,
+  ) {
+    this.book = new SlotBook(caps);
+  }
+
+  /** Decide one message. */
+  async plan(d: NewDelivery): Promise<PlanOutcome> {
+    return (await this.planMany([d]))[0];
+  }
+
+  /** Decide a page as the ledger's planPage would, remembering its keys and slots for the next pages. */
+  async planMany(ds: NewDelivery[]): Promise<PlanOutcome[]> {
+    if (ds.length === 0) return [];
+    const problems = ds.map(precheck);
+    for (const key of (await this.repo.idsOfKeys(ds)).keys()) this.seen.add(key);
+    await this.book.load(ds, problems, this.slots);
+    return decidePage(ds, problems, this.seen, this.book).map((x): PlanOutcome => {
+      if (x === null) return { result: 'duplicate' };
+      return x.reason === null ? { result: 'planned', id: null } : { result: 'skipped', id: null, reason: x.reason };
+    });
   }
 }
 

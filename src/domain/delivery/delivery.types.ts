@@ -77,6 +77,9 @@ export interface DeliveryFilter {
   broadcastId?: string;
   status?: DeliveryStatus;
   kind?: DeliveryKind;
+  /** Rows meant for local dates from `from` through `to` (inclusive, YYYY-MM-DD). */
+  from?: string;
+  to?: string;
   page: number;
   pageSize: number;
 }

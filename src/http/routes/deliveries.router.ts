@@ -4,6 +4,9 @@ import { z } from 'zod';
 import type { DeliveryLogService } from '../../domain/delivery/delivery-log.service.js';
 import { DELIVERY_STATUSES, type Delivery } from '../../domain/delivery/delivery.types.js';
 import { pageQuery, parseInput } from '../pagination.js';
+import { isLocalDate } from '../../shared/dates.js';
+
+const localDay = z.string().refine(isLocalDate, '应为日期 YYYY-MM-DD / must be a date YYYY-MM-DD');
 
 const listQuery = pageQuery.extend({
   customer: z.string().min(1).max(64).optional(),
@@ -11,10 +14,13 @@ const listQuery = pageQuery.extend({
   broadcast: z.string().min(1).max(36).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
   kind: z.enum(['care', 'winback', 'broadcast']).optional(),
+  /** Local dates the rows are meant for, inclusive. */
+  from: localDay.optional(),
+  to: localDay.optional(),
 });
 
 /** A ledger row as the API shows it. */
-export function presentDelivery(d: Delivery) {
+export function presentDelivery(d: Delivery, customerName: string | null = null) {
   return {
     id: d.id,
     kind: d.kind,
@@ -22,6 +28,7 @@ export function presentDelivery(d: Delivery) {
     ruleId: d.ruleId,
     broadcastId: d.broadcastId,
     externalUserId: d.externalUserId,
+    customerName,
     occasion: d.occasion,
     channel: d.channel,
     priority: d.priority,
@@ -40,15 +47,15 @@ export function presentDelivery(d: Delivery) {
   };
 }
 
-/** `GET /api/v1/deliveries?customer=&rule=&broadcast=&status=`: the delivery ledger, newest first. */
+/** `GET /api/v1/deliveries?customer=&rule=&broadcast=&status=&kind=&from=&to=`: the delivery ledger, newest first. */
 export function deliveriesRouter(deliveries: DeliveryLogService): Router {
   const router = new Router({ prefix: '/api/v1/deliveries', sensitive: true });
   router.get('/', allow(api(OPERATORS, 'all')), async (ctx) => {
     const q = parseInput(listQuery, ctx.query);
-    const { items, total } = await deliveries.list({
-      externalUserId: q.customer, ruleId: q.rule, broadcastId: q.broadcast, status: q.status, kind: q.kind, page: q.page, pageSize: q.pageSize,
+    const { items, total, names } = await deliveries.list({
+      externalUserId: q.customer, ruleId: q.rule, broadcastId: q.broadcast, status: q.status, kind: q.kind, from: q.from, to: q.to, page: q.page, pageSize: q.pageSize,
     });
-    ctx.body = { items: items.map(presentDelivery), total };
+    ctx.body = { items: items.map((d) => presentDelivery(d, names.get(d.externalUserId) ?? null)), total };
   });
   return router;
 }

@@ -19,6 +19,7 @@ import type { StaffAccessService } from '../../domain/auth/staff-access.service.
 import type { StaffSessionService } from '../../domain/auth/staff-session.service.js';
 import type { CareRuleService } from '../../domain/care/care-rule.service.js';
 import type { WinbackService } from '../../domain/campaigns/winback.service.js';
+import type { CareCalendarService } from '../../domain/care/care-calendar.service.js';
 import type { BroadcastService } from '../../domain/broadcasts/broadcast.service.js';
 import type { BroadcastPreviewService } from '../../domain/broadcasts/broadcast-preview.service.js';
 import type { BroadcastProgressService } from '../../domain/broadcasts/broadcast-progress.service.js';
@@ -88,7 +89,7 @@ export interface RouteDeps {
   privacy: { erasure: ErasureService };
   transfers: { service: TransferService };
   sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService };
-  scheduling: { careRules: CareRuleService; winback: WinbackService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService } };
+  scheduling: { careRules: CareRuleService; winback: WinbackService; calendar: CareCalendarService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService } };
   /** The operator console's sign-in, roles, audit log and idempotency keys. */
   console: { roles: MemberRoleService; sessions: ConsoleSessionService; audit: AuditLogService; idempotency: IdempotencyService };
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
@@ -209,7 +210,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       ordersRouter(archive.orders),
       staffRouter(archive.staff, archive.access),
       deliveriesRouter(d.deliveryLog),
-      careRulesRouter(scheduling.careRules, scheduling.winback),
+      careRulesRouter(scheduling.careRules, scheduling.winback, scheduling.calendar),
       broadcastsRouter(scheduling.broadcasts.service, scheduling.broadcasts),
       quickRepliesRouter(sidebar.replies),
       erasureRouter(d.privacy.erasure),

@@ -84,17 +84,27 @@ export class CampaignEnrolmentRepository {
   }
 
   /** Enrolled / messaged / reactivated / rate of a campaign. */
-  async stats(ruleId: string): Promise<CampaignStats> {
+  async stats(ruleId: string, period: { from?: string; to?: string } = {}): Promise<CampaignStats> {
+    // A period counts the enrolments that began in it (local dates, inclusive), whatever happened to them since.
+    const where = ['e.rule_id = ?'];
+    const params: unknown[] = [ruleId];
+    if (period.from) (where.push('e.enrolled_date >= ?'), params.push(period.from));
+    if (period.to) (where.push('e.enrolled_date <= ?'), params.push(period.to));
     const [r] = await this.db.query<Record<string, number | string | null>>(
       `SELECT COUNT(*) AS enrolled,
-         SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS active,
-         SUM(CASE WHEN messaged > 0 THEN 1 ELSE 0 END) AS messaged,
-         SUM(CASE WHEN status = 'reactivated' THEN 1 ELSE 0 END) AS reactivated,
-         SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed
-       FROM campaign_enrolments WHERE rule_id = ?`,
-      [ruleId],
+         SUM(CASE WHEN e.status = 'active' THEN 1 ELSE 0 END) AS active,
+         SUM(CASE WHEN e.messaged > 0 THEN 1 ELSE 0 END) AS messaged,
+         SUM(CASE WHEN EXISTS (SELECT 1 FROM deliveries d WHERE d.source = ? AND d.external_user_id = e.external_user_id
+               AND d.local_date >= e.enrolled_date AND d.status = 'sent') THEN 1 ELSE 0 END) AS sent,
+         SUM(CASE WHEN e.status = 'reactivated' THEN 1 ELSE 0 END) AS reactivated,
+         SUM(CASE WHEN e.status = 'completed' THEN 1 ELSE 0 END) AS completed
+       FROM campaign_enrolments e WHERE ${where.join(' AND ')}`,
+      [`winback:${ruleId}`, ...params],
     );
     const n = (k: string) => Number(r[k] ?? 0);
-    return { enrolled: n('enrolled'), active: n('active'), messaged: n('messaged'), reactivated: n('reactivated'), completed: n('completed'), rate: n('enrolled') ? n('reactivated') / n('enrolled') : 0 };
+    return {
+      enrolled: n('enrolled'), active: n('active'), messaged: n('messaged'), sent: n('sent'), reactivated: n('reactivated'), completed: n('completed'),
+      rate: n('enrolled') ? n('reactivated') / n('enrolled') : 0,
+    };
   }
 }

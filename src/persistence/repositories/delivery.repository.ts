@@ -203,7 +203,7 @@ export class DeliveryRepository {
    * compared exactly, here: MySQL's collation would also return a row whose key differs only in case, which is a
    * different key to the caller (and a duplicate to MySQL's unique index, which makes a later INSERT fail).
    */
-  async idsOfKeys(keys: readonly LedgerKey[], em: EntityManager): Promise<Map<string, number>> {
+  async idsOfKeys(keys: readonly LedgerKey[], em?: EntityManager): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const wanted = new Set(keys.map(ledgerKey));
     const bySource = new Map<string, Set<string>>();
@@ -332,6 +332,8 @@ export class DeliveryRepository {
     if (f.broadcastId) (where.push('broadcast_id = ?'), params.push(f.broadcastId));
     if (f.status) (where.push('status = ?'), params.push(f.status));
     if (f.kind) (where.push('kind = ?'), params.push(f.kind));
+    if (f.from) (where.push('local_date >= ?'), params.push(f.from));
+    if (f.to) (where.push('local_date <= ?'), params.push(f.to));
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const [{ n }] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM deliveries ${clause}`, params);
     const rows = await this.db.query<DeliveryRow>(`SELECT * FROM deliveries ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`, [

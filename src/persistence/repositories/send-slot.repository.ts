@@ -33,7 +33,7 @@ export class SendSlotRepository {
   }
 
   /** The slot numbers the given customers hold in one cap period, keyed by customer. */
-  async slotsTaken(customers: readonly string[], scope: string, period: string, em: EntityManager): Promise<Map<string, number[]>> {
+  async slotsTaken(customers: readonly string[], scope: string, period: string, em?: EntityManager): Promise<Map<string, number[]>> {
     const out = new Map<string, number[]>();
     const list = [...new Set(customers)];
     const per = chunkOf(this.db.engine);

@@ -3,7 +3,7 @@ import { startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
 import { DeliveryRepository } from '../../../src/persistence/repositories/delivery.repository.js';
 import { SendSlotRepository } from '../../../src/persistence/repositories/send-slot.repository.js';
-import { DeliveryLedger, type CapSettings, type PlanOutcome } from '../../../src/domain/delivery/delivery-ledger.js';
+import { DeliveryLedger, ForecastLedger, type CapSettings, type PlanOutcome } from '../../../src/domain/delivery/delivery-ledger.js';
 import type { DeliveryChannel, NewDelivery } from '../../../src/domain/delivery/delivery.types.js';
 import { createRandom } from '../../unit/domain/audiences/audience.generator.js';
 
@@ -121,6 +121,23 @@ describe.each(testEngines())('the ledger plans a page as it plans one message at
     // The scenarios must reach the interesting cases.
     expect(skipped).toBeGreaterThan(30);
     expect(duplicates).toBeGreaterThan(10);
+  }, 120_000);
+
+  it('a forecast (the care calendar) decides as the ledger does, writing nothing, for 60 random scenarios', async () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const s = scenario(seed);
+      const real = await run(s, 'page');
+      // The same ledger before the pages, then the forecast of the pages over it.
+      await clear();
+      const ledger = new DeliveryLedger(repo, sendSlots, s.caps, () => AT, 'run-1');
+      for (const d of s.before) await ledger.plan(d);
+      const before = await snapshot();
+      const forecast = new ForecastLedger(repo, sendSlots, s.caps);
+      const outcomes: unknown[] = [];
+      for (const page of s.pages) outcomes.push(...(await forecast.planMany(page)).map(strip));
+      expect(outcomes, `seed ${seed}`).toEqual(real.outcomes);
+      expect(await snapshot(), `seed ${seed}`).toEqual(before);
+    }
   }, 120_000);
 
   it('a customer with several messages: the first in the page takes the day, the mass quota refusal gives the day back', async () => {
