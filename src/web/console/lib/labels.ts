@@ -249,6 +249,7 @@ const AUDIT_VERB: Labels = {
   role: '设置角色',
   erase: '删除个人信息',
   tags: '修改标签',
+  'bulk-tags': '批量修改标签',
   notes: '新建',
   import: '导入',
   'revoke-access': '收回访问',
@@ -264,3 +265,30 @@ export function auditActionText(action: string): string {
   const verb = dot < 0 ? '' : action.slice(dot + 1);
   return `${AUDIT_RESOURCE[resource] ?? '其他'} · ${AUDIT_VERB[verb] ?? '其他操作'}`;
 }
+
+/** The audience builder's fields (docs/audiences.md §The language). */
+export const AUDIENCE_FIELD: Labels = {
+  tag: '标签',
+  owner: '负责员工',
+  activity: '活跃度',
+  stage: '阶段',
+  rfm: 'RFM 分层',
+  channel: '渠道',
+  birthday: '生日',
+  gender: '性别',
+  added: '添加日期',
+  silent: '未互动天数',
+  orders: '订单数',
+  spent: '累计消费（元）',
+  id: '指定客户',
+};
+
+export const BIRTHDAY_WINDOW: Labels = { today: '今天过生日', 'this-week': '本周过生日', 'this-month': '本月过生日', none: '未填写生日' };
+
+export const AUDIENCE_GENDER: Labels = { male: '男', female: '女', unknown: '未知' };
+
+/** Comparisons of numbers (天数、订单数、金额). */
+export const COMPARE_NUMBER: Labels = { '>=': '不少于', '<=': '不多于', '>': '多于', '<': '少于' };
+
+/** Comparisons of dates (添加日期). */
+export const COMPARE_DATE: Labels = { '>=': '当天或之后', '<=': '当天或之前', '>': '之后', '<': '之前' };
