@@ -98,6 +98,7 @@ import { TransferCallbackHandler, TransferPresence } from './domain/transfers/tr
 import { QuickReplyService } from './domain/quick-replies/quick-reply.service.js';
 import { JssdkConfigService } from './domain/sidebar/jssdk-config.service.js';
 import { loadCareConfig, type CareConfig, type CareSettings } from './domain/care/care-settings.js';
+import { SettingsService } from './domain/settings/settings.service.js';
 import { CareRuleService } from './domain/care/care-rule.service.js';
 import { CarePlanner } from './domain/care/care-planner.js';
 import { CareCalendarService } from './domain/care/care-calendar.service.js';
@@ -660,6 +661,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       sidebar,
       console: consoleModule,
       scheduling,
+      settings: new SettingsService({ config, care: scheduling.settings, jobs: scheduling.jobs.all() }),
       onListen,
     });
   }

@@ -84,6 +84,11 @@ function setPath(obj: Json, path: string, value: unknown): void {
   cur[keys[keys.length - 1]] = value;
 }
 
+/** Every leaf path of a config object (an array or a scalar is a leaf), for `AppConfig.sources`. */
+function leafPaths(obj: Json, prefix = ''): string[] {
+  return Object.entries(obj).flatMap(([k, v]) => (isObject(v) && Object.keys(v).length > 0 ? leafPaths(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
+}
+
 function readJson(file: string, problems: string[]): Json {
   if (!existsSync(file)) return {};
   try {
@@ -111,10 +116,20 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   const nodeEnv = env.NODE_ENV ?? 'development';
   const problems: string[] = [];
   let raw: Json = { env: nodeEnv };
-  for (const file of ['default.json', `${nodeEnv}.json`, 'local.json']) raw = merge(raw, readJson(join(dir, file), problems));
+  // Later sources win, so a path's entry is overwritten by each source that sets it (shown by the settings page).
+  const sources: Record<string, string> = {};
+  for (const file of ['default.json', `${nodeEnv}.json`, 'local.json']) {
+    const json = readJson(join(dir, file), problems);
+    for (const path of leafPaths(json)) sources[path] = `file:config/${file}`;
+    raw = merge(raw, json);
+  }
   for (const [name, path] of Object.entries(ENV_MAP)) {
     const value = env[name];
-    if (value !== undefined && value !== '') setPath(raw, path, value);
+    if (value !== undefined && value !== '') {
+      setPath(raw, path, value);
+      for (const p of Object.keys(sources)) if (p.startsWith(`${path}.`)) delete sources[p];
+      sources[path] = `env:${name}`;
+    }
   }
   if (options.overrides) raw = merge(raw, options.overrides);
 
@@ -164,7 +179,7 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   }
   let dataKey = c.dataKey;
   if (!dataKey && c.databaseUrl.startsWith('sqlite:')) dataKey = ensureLocalDataKey(c.databaseUrl);
-  return Object.freeze({ ...c, host, hostIsSandboxDefault, wecom, dataKey, sandboxEnabled, wecomCorpId: wecom.corpId });
+  return Object.freeze({ ...c, host, hostIsSandboxDefault, wecom, dataKey, sandboxEnabled, wecomCorpId: wecom.corpId, sources: Object.freeze(sources) });
 }
 
 /** The data directory: the SQLite file's directory, else ./data (MySQL, `sqlite::memory:`). */

@@ -231,4 +231,9 @@ export type AppConfig = z.infer<typeof configSchema> & {
   host: string;
   /** True when HOST was not set and sandbox mode chose 127.0.0.1 (said at start). */
   hostIsSandboxDefault: boolean;
+  /**
+   * Where each value set explicitly came from, by config path (`audit.retentionDays`): `env:AUDIT_RETENTION_DAYS` or
+   * `file:config/default.json`; a path absent here has its schema default. Config built in tests has none.
+   */
+  sources?: Readonly<Record<string, string>>;
 };

@@ -9,9 +9,9 @@ import type { TimelineSourceRepository } from '../../persistence/repositories/ti
 import type { MessageAttachment, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { ValidationError, WecomApiError, toError } from '../../shared/errors.js';
+import { WecomApiError, invalidField, toError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import { localDate } from '../../shared/dates.js';
+import { addDays, daysBetween, localDate } from '../../shared/dates.js';
 import { renderTemplate, fitsByteLimit } from '../../shared/template.js';
 import type { Tag } from '../tags/tag.types.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
@@ -29,6 +29,10 @@ export interface ChannelInput {
 // 41050 expired code, 41051 chat already started / another app won, 41096 already sending: the welcome window
 // is gone and retrying cannot help (docs/wecom-protocol.md §Welcome messages).
 const WELCOME_GONE = new Set([41050, 41051, 41096]);
+/** Errcodes of a contact way whose members cannot take customers (see staffRefusal). */
+const STAFF_REFUSED = new Set([40003, 60011, 60111]);
+
+const minDate = (a: string, b: string) => (a < b ? a : b);
 
 /**
  * How long a channel, as an add event finds it by state, is reused without reading it again
@@ -104,14 +108,14 @@ export class ChannelService {
     if (!(await this.channels.insert(channel))) throw new Error('channel state collision');
     this.forgetChannels();
     try {
-      const way = await this.wecom.addContactWay({
+      const way = await this.staffRefusal(() => this.wecom.addContactWay({
         type: input.staff.length > 1 ? 'multi' : 'single',
         scene: 'qrcode',
         remark: input.name.slice(0, 30),
         skipVerify: true,
         state: channel.state,
         users: input.staff,
-      });
+      }));
       channel.configId = way.configId;
       channel.qrCode = way.qrCode ?? null;
     } catch (err) {
@@ -139,7 +143,7 @@ export class ChannelService {
     this.validate(next);
     if (changes.tags) await this.library.ensureTags(next.tags);
     if (current.configId && (changes.staff || changes.name)) {
-      await this.wecom.updateContactWay(current.configId, { users: next.staff, remark: next.name.slice(0, 30) });
+      await this.staffRefusal(() => this.wecom.updateContactWay(current.configId!, { users: next.staff, remark: next.name.slice(0, 30) }));
     }
     await this.channels.update(next);
     this.forgetChannels();
@@ -173,6 +177,26 @@ export class ChannelService {
   /** Daily adds/deletes of a channel. */
   stats(id: string): Promise<ChannelDayStats[]> {
     return this.channels.stats(id);
+  }
+
+  /**
+   * A channel's adds, deletions and net per local day from `from` to `to` (inclusive, APP_TIMEZONE dates; default the
+   * last 30 days to today), every day present, 0 where nothing happened. At most 366 days.
+   */
+  async daily(id: string, range: { from?: string; to?: string }): Promise<{ from: string; to: string; days: (ChannelDayStats & { net: number })[] }> {
+    await this.channels.get(id);
+    const today = localDate(this.clock.now(), this.timezone);
+    const to = range.to ?? (range.from ? minDate(addDays(range.from, 29), today) : today);
+    const from = range.from ?? addDays(to, -29);
+    if (from > to) throw invalidField('from', '开始日期不能晚于结束日期');
+    if (daysBetween(from, to) > 365) throw invalidField('from', '一次最多查看 366 天');
+    const counted = new Map((await this.channels.statsBetween(id, from, to)).map((d) => [d.day, d]));
+    const days: (ChannelDayStats & { net: number })[] = [];
+    for (let day = from; day <= to; day = addDays(day, 1)) {
+      const d = counted.get(day);
+      days.push({ day, adds: d?.adds ?? 0, deletes: d?.deletes ?? 0, net: (d?.adds ?? 0) - (d?.deletes ?? 0) });
+    }
+    return { from, to, days };
   }
 
   /** The channel behind a contact-way state, or null (states from other tools are ignored). */
@@ -285,9 +309,27 @@ export class ChannelService {
     await this.channels.bumpInTx(em, channel.id, localDate(eventTime, this.timezone), 'deletes');
   }
 
+  // text.content ≤ 4000 bytes (UTF-8) and ≤ 9 attachments (docs/wecom-protocol.md §Welcome messages); the text is
+  // checked before rendering, as the form shows it.
   private validate(input: ChannelInput): void {
-    if (input.staff.length === 0 || input.staff.length > 100) throw new ValidationError('渠道成员需为 1–100 人');
-    if (input.welcome?.text && !fitsByteLimit(input.welcome.text)) throw new ValidationError('欢迎语超过 4000 字节');
-    if ((input.welcome?.attachments?.length ?? 0) > 9) throw new ValidationError('欢迎语附件最多 9 个');
+    if (input.staff.length === 0 || input.staff.length > 100) throw invalidField('staff', '接待员工需为 1–100 人');
+    if (input.welcome?.text && !fitsByteLimit(input.welcome.text)) throw invalidField('welcome.text', '欢迎语不能超过 4000 字节（约 1333 个汉字）');
+    if ((input.welcome?.attachments?.length ?? 0) > 9) throw invalidField('welcome.attachments', '欢迎语附件最多 9 个');
+  }
+
+  /**
+   * WeCom refuses a contact way whose members cannot take customers: unknown or departed (40003, 60111), outside the
+   * app's visible range (60011), without 客户联系 or unverified (docs/wecom-protocol.md §Contact ways, §Error codes).
+   * That is the form's staff field, so it answers 400 next to it; other errors pass through.
+   */
+  private async staffRefusal<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof WecomApiError && STAFF_REFUSED.has(err.errcode)) {
+        throw invalidField('staff', `企业微信拒绝了所选员工（错误码 ${err.errcode}）：请确认他们在职、在应用可见范围内并已开通客户联系`);
+      }
+      throw err;
+    }
   }
 }

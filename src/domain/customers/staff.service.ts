@@ -47,6 +47,11 @@ export class StaffService {
     return this.staff.displayName(userid);
   }
 
+  /** One member, or null when the archive has not seen them. */
+  find(userid: string): Promise<StaffMember | null> {
+    return this.staff.find(userid);
+  }
+
   /** A page of staff, by userid. */
   list(page: number, pageSize: number): Promise<{ items: StaffMember[]; total: number }> {
     return this.staff.list(page, pageSize);

@@ -31,6 +31,7 @@ import type { MemberRoleService } from '../../domain/auth/member-role.service.js
 import type { ConsoleSessionService } from '../../domain/auth/console-session.service.js';
 import type { AuditLogService } from '../../domain/audit/audit-log.service.js';
 import type { IdempotencyService } from '../../domain/audit/idempotency.service.js';
+import type { SettingsService } from '../../domain/settings/settings.service.js';
 import type { WecomSandbox } from '../../wecom/sandbox/sandbox.js';
 import { SANDBOX_CORP } from '../../wecom/sandbox-identity.js';
 import { SelfOrigin } from '../origin.js';
@@ -58,6 +59,7 @@ import { consoleAuthRouter } from './console-auth.router.js';
 import { sessionRouter } from './session.router.js';
 import { usersRouter } from './users.router.js';
 import { auditLogRouter } from './audit-log.router.js';
+import { settingsRouter } from './settings.router.js';
 
 /** WeCom's OAuth2 authorize page for web apps (docs/wecom-protocol.md §Staff sign-in for web pages). */
 export const WECOM_OAUTH_AUTHORIZE_URL = 'https://open.weixin.qq.com/connect/oauth2/authorize';
@@ -92,6 +94,8 @@ export interface RouteDeps {
   scheduling: { careRules: CareRuleService; winback: WinbackService; calendar: CareCalendarService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService } };
   /** The operator console's sign-in, roles, audit log and idempotency keys. */
   console: { roles: MemberRoleService; sessions: ConsoleSessionService; audit: AuditLogService; idempotency: IdempotencyService };
+  /** The settings page's read-only view of the configuration. */
+  settings: SettingsService;
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
 }
@@ -218,6 +222,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       sessionRouter({ sessions: d.console.sessions, secure: consoleSecure }),
       usersRouter(d.console.roles),
       auditLogRouter(d.console.audit),
+      settingsRouter(d.settings),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],
     sidebarAuth: { sessions: sidebar.sessions, access: archive.access },

@@ -7,6 +7,7 @@ import type { Principal } from '../../domain/auth/api-token.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import { presentStaff } from '../presenters/staff.presenter.js';
+import { auditNote } from '../write-guards.js';
 
 const useridParams = z.object({ userid: z.string().min(1).max(64) });
 // WeCom names are 1–64 characters (doc path/90195); '' clears the manual name and hands it back to WeCom.
@@ -24,6 +25,9 @@ export function staffRouter(staff: StaffService, access: StaffAccessService): Ro
   router.patch('/:userid', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { userid } = parseInput(useridParams, ctx.params);
     const { name } = parseInput(staffPatch, bodyOf(ctx));
+    // The audit log's before/after (docs/security.md §Audit log); an unknown member is refused below and not recorded.
+    const before = await staff.find(userid);
+    if (before) auditNote(ctx, { before: presentStaff(before) });
     ctx.body = presentStaff(await staff.rename(userid, name));
   });
   // 收回访问: sign the member out of the sidebar everywhere and revoke their staff tokens; `resigned` also keeps
@@ -32,6 +36,8 @@ export function staffRouter(staff: StaffService, access: StaffAccessService): Ro
     const { userid } = parseInput(useridParams, ctx.params);
     const { resigned } = parseInput(revokeBody, bodyOf(ctx));
     const p = ctx.state.principal as Principal;
+    const before = await staff.find(userid);
+    if (before) auditNote(ctx, { before: presentStaff(before) });
     const r = await access.revoke(userid, { resigned, by: p.tokenId ? `${p.role}:${p.tokenId}` : `${p.role}:ADMIN_TOKEN` });
     ctx.body = { ...presentStaff(r.member), revokedTokens: r.revokedTokens };
   });

@@ -97,6 +97,15 @@ export class ChannelRepository {
     await em.query(insert, [channelId, day, field === 'adds' ? 1 : 0, field === 'deletes' ? 1 : 0]);
   }
 
+  /** Daily stats of a channel on the days from `from` to `to` (inclusive, YYYY-MM-DD), oldest first. */
+  async statsBetween(channelId: string, from: string, to: string): Promise<ChannelDayStats[]> {
+    const rows = await this.db.query<{ day: string; adds: number | string; deletes: number | string }>(
+      'SELECT day, adds, deletes FROM channel_stats WHERE channel_id = ? AND day >= ? AND day <= ? ORDER BY day',
+      [channelId, from, to],
+    );
+    return rows.map((r) => ({ day: r.day, adds: Number(r.adds), deletes: Number(r.deletes) }));
+  }
+
   /** Daily stats of a channel, oldest first. */
   async stats(channelId: string): Promise<ChannelDayStats[]> {
     const rows = await this.db.query<{ day: string; adds: number | string; deletes: number | string }>(

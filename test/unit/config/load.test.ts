@@ -29,6 +29,21 @@ describe(loadConfig.name, () => {
     expect(c.wecom.apiBase).toBe(`http://127.0.0.1:${c.sandbox.port}`);
   });
 
+  it('records where each value set explicitly came from: the last file or variable that set it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-sources-'));
+    copyFileSync(join(configDir, 'default.json'), join(dir, 'default.json'));
+    writeFileSync(join(dir, 'local.json'), JSON.stringify({ audit: { retentionDays: 30 }, wecom: { limits: { 'externalcontact/get': { perMinute: 2500, concurrency: 5 } } } }));
+    const c = loadConfig({ configDir: dir, env: { NODE_ENV: 'production', DATABASE_URL: 'sqlite::memory:', DATA_KEY: Buffer.alloc(32).toString('base64'), AUDIT_RETENTION_DAYS: '60' } });
+    expect(c.audit.retentionDays).toBe(60);
+    expect(c.sources).toMatchObject({
+      'audit.retentionDays': 'env:AUDIT_RETENTION_DAYS',
+      appTimezone: 'file:config/default.json',
+      'wecom.limits.externalcontact/get.perMinute': 'file:config/local.json',
+      databaseUrl: 'env:DATABASE_URL',
+    });
+    expect(c.sources).not.toHaveProperty('search.maxPerDay');
+  });
+
   it('takes per-API WeCom rate limits from config/local.json and refuses nonsense ones', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-limits-'));
     copyFileSync(join(configDir, 'default.json'), join(dir, 'default.json'));
