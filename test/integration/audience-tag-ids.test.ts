@@ -22,8 +22,8 @@ function collectingSink(): PlanSink & { ids: string[] } {
 
 /**
  * The background runs that select customers by audience (broadcasts, care rules, win-back, behaviour tags) resolve
- * the audience's tag names to ids once per run and match ids in their statements (docs/audiences.md §Tag names
- * become ids): a tag renamed in WeCom is found under its new name with the same customers, a new tag that took the old
+ * the audience's tag names to ids once per run and match ids in their statements
+ * (docs/audiences.md §Tag names become ids): a tag renamed in WeCom is found under its new name with the same customers, a new tag that took the old
  * name brings its own customers, and a deleted tag matches no one, though its links are still stored.
  */
 describe.each(testEngines())('audiences of background runs match tag ids on %s', (engine) => {

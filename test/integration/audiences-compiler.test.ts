@@ -8,6 +8,7 @@ import type { ArchiveModule } from '../../src/container.js';
 import { zonedTimeToUtc, addDays } from '../../src/shared/dates.js';
 import { createExprGenerator, createRandom } from '../unit/domain/audiences/audience.generator.js';
 import { TagRepository } from '../../src/persistence/repositories/tag.repository.js';
+import { insertOrders, type OrderSeed } from '../factories/orders.js';
 
 const TZ = 'Asia/Shanghai';
 const TODAY = '2026-03-10';
@@ -103,6 +104,7 @@ describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (
     await db.query('INSERT INTO tags (id, group_id, name, sort_order, source, deleted_at, updated_at) VALUES (?,?,?,?,?,?,?)', ['tdead', 'g:等级', 'VIP', 0, 'wecom', 1, 0]);
     for (const ch of CHANNELS) await db.query("INSERT INTO channels (id, name, state, staff, tags, created_at, updated_at) VALUES (?,?,?,'[]','[]',0,0)", [ch.id, ch.name, ch.id.slice(-8)]);
     const midnight = (d: string) => zonedTimeToUtc(d, '00:00', TZ).getTime();
+    const orders: OrderSeed[] = [];
     for (let i = 0; i < 80; i++) {
       const ext = `wmCmp${String(i).padStart(4, '0')}`;
       ids.push(ext);
@@ -119,8 +121,10 @@ describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (
       );
       for (const o of OWNERS) if (random() < 0.35) await db.query('INSERT INTO follow_relations (userid, external_user_id, add_way, status, created_at, updated_at) VALUES (?,?,?,?,?,?)', [o, ext, 1, random() < 0.8 ? 'active' : 'deleted_by_customer', 0, 0]);
       for (const t of [...TAGS.map((x) => x.id), 'tdead']) if (random() < 0.25) await db.query('INSERT INTO customer_tags (external_user_id, tag_id, userid, source, created_at) VALUES (?,?,?,?,?)', [ext, t, '', 'manual', 0]);
-      for (let k = int(4); k > 0; k--) await db.query('INSERT INTO orders (id, external_user_id, order_no, amount_cents, ordered_at, created_at) VALUES (?,?,?,?,?,?)', [`${ext}-${k}`, ext, `${ext}-${k}`, int(20000), 0, 0]);
+      for (let k = int(4); k > 0; k--) orders.push({ externalUserId: ext, orderNo: `${ext}-${k}`, amountCents: int(20000) });
     }
+    // Through the order writer, which keeps each customer's stored count and total; the facts count the orders.
+    await insertOrders(db, orders);
   });
   afterAll(async () => app?.close());
 

@@ -53,23 +53,11 @@ export async function compileAudienceWithTags(expr: AudienceExpr, lookup: Audien
 
 function compileWhere(expr: AudienceExpr, ctx: AudienceCompileContext): CompiledAudience {
   const params: unknown[] = [];
-  if (!usesOrders(expr)) return { sql: compile(expr, ctx, params), params };
-  // Order terms read one aggregate of the customer's orders (count, sum), computed once per customer however many
-  // order terms there are: the terms that need it are evaluated inside one correlated aggregate over that
-  // customer's orders (an index seek on ix_orders_customer_ordered). Terms of a top-level AND that need no orders
-  // stay outside it, so they still drive the statement and the aggregate runs only for the customers they leave.
-  // docs/security.md §Audience queries: 330 `spent>=1` terms must not become 330 subqueries per customer.
-  const items = expr.type === 'and' ? expr.items : [expr];
-  const plain = items.filter((i) => !usesOrders(i));
-  const withOrders = items.filter(usesOrders);
-  const parts = plain.map((i) => compile(i, ctx, params));
-  const inner = withOrders.map((i) => compile(i, ctx, params)).join(' AND ');
-  parts.push(`(SELECT CASE WHEN ${inner} THEN 1 ELSE 0 END FROM orders oa WHERE oa.external_user_id = c.external_user_id) = 1`);
-  return { sql: parts.length === 1 ? parts[0] : `(${parts.join(' AND ')})`, params };
+  return { sql: compile(expr, ctx, params), params };
 }
 
-/** The covering index a MySQL count looks its candidates up in (migration 0022). */
-const COUNT_INDEX = 'ix_customers_audience';
+/** The covering index a MySQL count looks its candidates up in (migration 0023: id, activity, order count and total). */
+const COUNT_INDEX = 'ix_customers_audience_orders';
 
 /**
  * The count shape for MySQL, when the top-level AND requires two or more tags (resolved to ids). MariaDB, given
@@ -77,7 +65,7 @@ const COUNT_INDEX = 'ix_customers_audience';
  * orders aggregate for them, and only then checks the second tag: 94,478 row lookups and 75,418 aggregates for the
  * 15,628 customers both tags leave. Here a derived table intersects the tags from
  * ix_customer_tags_tag_customer alone, STRAIGHT_JOIN keeps it first, and the remaining terms run for its customers
- * only; when they read no customer column but `activity`, the lookups use the covering (external_user_id, activity)
+ * only; when they read no customer column but `activity` and the stored order totals, the lookups use the covering
  * index, whose pages stay in the buffer pool, instead of the table rows, which do not.
  */
 function countShape(expr: AudienceExpr, ctx: AudienceCompileContext): CompiledAudience['count'] {
@@ -116,20 +104,6 @@ function readsOnlyCovered(expr: AudienceExpr): boolean {
       return expr.items.every(readsOnlyCovered);
     case 'pred':
       return ['id', 'tag', 'owner', 'orders', 'spent', 'activity'].includes(expr.field);
-  }
-}
-
-function usesOrders(expr: AudienceExpr): boolean {
-  switch (expr.type) {
-    case 'all':
-      return false;
-    case 'not':
-      return usesOrders(expr.item);
-    case 'and':
-    case 'or':
-      return expr.items.some(usesOrders);
-    case 'pred':
-      return expr.field === 'orders' || expr.field === 'spent';
   }
 }
 
@@ -232,14 +206,16 @@ function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: un
       const flipped: Record<CompareOp, CompareOp> = { '>=': '<=', '<=': '>=', '>': '<', '<': '>' };
       return instantCompare(since, flipped[p.op], dayStart(pivot, ctx.timezone), dayStart(addDays(pivot, 1), ctx.timezone), params);
     }
-    // Inside compileAudience's aggregate over the customer's orders `oa` (no rows: COUNT 0, SUM NULL).
+    // The customer's order count and total as stored with the customer, recounted by every order writer
+    // (docs/audiences.md §Order totals on the customer): a column comparison, so no statement reads orders, and 330
+    // `spent>=1` terms cost 330 comparisons per candidate, not 330 aggregates (docs/security.md §Audience queries).
     case 'orders':
       params.push(p.value);
-      return `(COUNT(*) ${p.op} ?)`;
+      return `(c.order_count ${p.op} ?)`;
     case 'spent':
       // Whole cents on both sides: exact, and equal to the matcher's yuan comparison for ≤ 2 decimals.
       params.push(Math.round(p.value * 100));
-      return `(COALESCE(SUM(oa.amount_cents), 0) ${p.op} ?)`;
+      return `(c.order_total_cents ${p.op} ?)`;
     case 'birthday':
       return birthday(p.value, ctx, params);
   }

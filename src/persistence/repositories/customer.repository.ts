@@ -186,12 +186,18 @@ export class CustomerRepository {
   }
 
   /**
-   * Which of these ids are customers, compared exactly: MySQL's collation would also match an id differing only in
-   * case, which SQLite would not, so the engines agree only if the caller trusts the stored spelling alone.
+   * Lock these customers' rows for the rest of a caller's transaction (MySQL; SQLite has one writer) and return which
+   * of them exist. Rows are locked in key order, so two writers locking overlapping sets take turns instead of
+   * deadlocking. Order writers lock the customers whose stored totals they recompute
+   * (docs/audiences.md §Order totals on the customer). Ids are compared exactly: MySQL's collation would also match an id differing only in case,
+   * which SQLite would not, so the engines agree only if the caller trusts the stored spelling alone.
    */
-  async existingIds(exts: string[]): Promise<Set<string>> {
+  async lockExistingInTx(em: EntityManager, exts: string[]): Promise<Set<string>> {
     if (exts.length === 0) return new Set();
-    const rows = await this.db.query<{ external_user_id: string }>(`SELECT external_user_id FROM customers WHERE external_user_id IN (${exts.map(() => '?').join(',')})`, exts);
+    const rows: { external_user_id: string }[] = await em.query(
+      `SELECT external_user_id FROM customers WHERE external_user_id IN (${exts.map(() => '?').join(',')}) ORDER BY external_user_id${forUpdate(this.db.engine)}`,
+      exts,
+    );
     const wanted = new Set(exts);
     return new Set(rows.map((r) => r.external_user_id).filter((id) => wanted.has(id)));
   }

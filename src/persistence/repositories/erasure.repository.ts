@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import { newId } from '../../shared/ids.js';
+import { forUpdate } from './sql-upsert.js';
 import type { ErasureCounts, ErasureRecord } from '../../domain/privacy/erasure.types.js';
 
 const marks = (n: number) => Array(n).fill('?').join(',');
@@ -36,21 +37,27 @@ export class ErasureRepository {
    * once the person is gone, and orders are a copy: the shop system keeps its own record under its own retention.
    */
   async eraseArchive(ext: string): Promise<ErasureCounts> {
-    return this.db.tx(async (em) => ({
-      customer_tags: await execIn(em, 'DELETE FROM customer_tags WHERE external_user_id = ?', [ext]),
-      notes: await execIn(em, 'DELETE FROM notes WHERE external_user_id = ?', [ext]),
-      orders: await execIn(em, 'DELETE FROM orders WHERE external_user_id = ?', [ext]),
-      // type 2 = external contact (docs/wecom-protocol.md §Customer groups); a staff member with the same id string is
-      // not this person.
-      group_chat_members: await execIn(em, 'DELETE FROM group_chat_members WHERE member_id = ? AND type = 2', [ext]),
-      follow_relations: await execIn(em, 'DELETE FROM follow_relations WHERE external_user_id = ?', [ext]),
-      // Transfer records (客户继承) name the customer; an open one is dropped too, and WeCom's later callbacks about
-      // it are then handled like any add or delete.
-      transfers: await execIn(em, 'DELETE FROM transfers WHERE external_user_id = ?', [ext]),
-      // Alerts waiting for a member's digest name the customer.
-      staff_message_digest: await execIn(em, 'DELETE FROM staff_message_digest WHERE external_user_id = ?', [ext]),
-      customers: await execIn(em, 'DELETE FROM customers WHERE external_user_id = ?', [ext]),
-    }));
+    return this.db.tx(async (em) => {
+      // The customer's row first, as an order import locks it before writing its orders: an import either finishes
+      // before this or finds the customer gone, and leaves no order behind
+      // (docs/audiences.md §Order totals on the customer).
+      await em.query(`SELECT external_user_id FROM customers WHERE external_user_id = ?${forUpdate(this.db.engine)}`, [ext]);
+      return {
+        customer_tags: await execIn(em, 'DELETE FROM customer_tags WHERE external_user_id = ?', [ext]),
+        notes: await execIn(em, 'DELETE FROM notes WHERE external_user_id = ?', [ext]),
+        orders: await execIn(em, 'DELETE FROM orders WHERE external_user_id = ?', [ext]),
+        // type 2 = external contact (docs/wecom-protocol.md §Customer groups); a staff member with the same id string is
+        // not this person.
+        group_chat_members: await execIn(em, 'DELETE FROM group_chat_members WHERE member_id = ? AND type = 2', [ext]),
+        follow_relations: await execIn(em, 'DELETE FROM follow_relations WHERE external_user_id = ?', [ext]),
+        // Transfer records (客户继承) name the customer; an open one is dropped too, and WeCom's later callbacks about
+        // it are then handled like any add or delete.
+        transfers: await execIn(em, 'DELETE FROM transfers WHERE external_user_id = ?', [ext]),
+        // Alerts waiting for a member's digest name the customer.
+        staff_message_digest: await execIn(em, 'DELETE FROM staff_message_digest WHERE external_user_id = ?', [ext]),
+        customers: await execIn(em, 'DELETE FROM customers WHERE external_user_id = ?', [ext]),
+      };
+    });
   }
 
   /** The timeline (KF message text, consent entries, welcome and care texts…): deleted; it is the person's history. */

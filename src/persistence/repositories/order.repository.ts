@@ -26,6 +26,8 @@ function toOrder(r: Row): Order {
 const COLS = ['id', 'external_user_id', 'order_no', 'amount_cents', 'ordered_at', 'created_at'] as const;
 // On a known order_no only what an import may correct changes; id and created_at stay the first import's.
 const UPDATED = ['external_user_id', 'amount_cents', 'ordered_at'] as const;
+// Customers per recount statement: far below SQLite's bound-parameter limit.
+const TOTALS_PER_STATEMENT = 1000;
 
 /** Orders, unique by order_no. */
 export class OrderRepository {
@@ -38,11 +40,38 @@ export class OrderRepository {
     return new Map(rows.map((r) => [r.order_no, toOrder(r)]));
   }
 
-  /** Insert new orders and overwrite changed ones (by order_no) in one statement, inside a caller's transaction. */
+  /**
+   * Insert new orders and overwrite changed ones (by order_no) in one statement, inside a caller's transaction, and
+   * recompute the order count and total stored on every customer this touches: each order's customer and, for an
+   * order moved to another customer, the one it had (docs/audiences.md §Order totals on the customer). The caller
+   * locks those customers first (CustomerRepository.lockExistingInTx), so concurrent writers take turns per customer.
+   */
   async upsertManyInTx(em: EntityManager, orders: Order[]): Promise<void> {
     if (orders.length === 0) return;
+    const nos = orders.map((o) => o.orderNo);
+    const before: { external_user_id: string }[] = await em.query(`SELECT DISTINCT external_user_id FROM orders WHERE order_no IN (${placeholders(nos.length)})`, nos);
     const params = orders.flatMap((o) => [o.id, o.externalUserId, o.orderNo, o.amountCents, o.orderedAt.getTime(), o.createdAt.getTime()]);
     await em.query(upsertManySql(this.db.engine, 'orders', COLS, ['order_no'], UPDATED, orders.length), params);
+    await this.refreshCustomerTotalsInTx(em, [...new Set([...orders.map((o) => o.externalUserId), ...before.map((r) => r.external_user_id)])]);
+  }
+
+  /**
+   * Recompute `customers.order_count` and `order_total_cents` of these customers from their orders, inside a caller's
+   * transaction: a recount rather than an increment, so a re-import, a changed amount or an order moved between
+   * customers can never leave a total that disagrees with the orders. An index seek per customer
+   * (ix_orders_customer_ordered covers both sums).
+   */
+  async refreshCustomerTotalsInTx(em: EntityManager, exts: string[]): Promise<void> {
+    for (let i = 0; i < exts.length; i += TOTALS_PER_STATEMENT) {
+      const ids = exts.slice(i, i + TOTALS_PER_STATEMENT);
+      await em.query(
+        `UPDATE customers SET
+           order_count = (SELECT COUNT(*) FROM orders o WHERE o.external_user_id = customers.external_user_id),
+           order_total_cents = (SELECT COALESCE(SUM(o.amount_cents), 0) FROM orders o WHERE o.external_user_id = customers.external_user_id)
+         WHERE external_user_id IN (${placeholders(ids.length)})`,
+        ids,
+      );
+    }
   }
 
   /** A page of a customer's orders, newest first. */

@@ -6,6 +6,7 @@ import { Db } from '../../../src/persistence/db.js';
 import { QueryTimeoutError } from '../../../src/persistence/query-timeout.error.js';
 import { MAX_AUDIENCE_TERMS, parseAudience } from '../../../src/domain/audiences/index.js';
 import { compileAudience } from '../../../src/domain/audiences/audience.compiler.js';
+import { insertOrders } from '../../factories/orders.js';
 
 // One staff query used to freeze the bot on SQLite. docs/security.md §Audience queries.
 
@@ -23,8 +24,7 @@ async function seed(app: TestApp): Promise<void> {
       ids.flatMap((id) => [id, `客户${id}`]),
     );
     await db.query(`INSERT INTO customer_tags (external_user_id, tag_id, userid, source, created_at) VALUES ${ids.map(() => "(?, ?, '', 'manual', 0)").join(',')}`, ids.flatMap((id, i) => [id, `t${i % 10}`]));
-    const orders = ids.flatMap((id, i) => Array.from({ length: i % 4 }, (_, k) => [`${id}-${k}`, id, `${id}-${k}`, 100 * (k + 1), 0, 0]));
-    await db.query(`INSERT INTO orders (id, external_user_id, order_no, amount_cents, ordered_at, created_at) VALUES ${orders.map(() => '(?,?,?,?,?,?)').join(',')}`, orders.flat());
+    await insertOrders(db, ids.flatMap((id, i) => Array.from({ length: i % 4 }, (_, k) => ({ externalUserId: id, orderNo: `${id}-${k}`, amountCents: 100 * (k + 1) }))));
   }
 }
 
@@ -82,10 +82,10 @@ describe.each(testEngines())('security: audience queries never hold up callback 
     expect(answered[0].body.total).toBe(CUSTOMERS);
   }, 60_000);
 
-  it('compiles order terms to one aggregate join, not a subquery per term', async () => {
+  it('compiles order terms to comparisons of the totals stored on the customer, not a subquery per term', async () => {
     const text = Array.from({ length: MAX_AUDIENCE_TERMS }, (_, i) => (i % 2 ? `spent>=${i}` : `orders<${i}`)).join(' OR ');
     const where = compileAudience(parseAudience(text), { engine, today: '2026-03-10', timezone: 'Asia/Shanghai' });
-    expect(where.sql.match(/FROM orders/g)).toHaveLength(1);
+    expect(where.sql).not.toMatch(/FROM orders|SELECT/);
     expect(where.params).toHaveLength(MAX_AUDIENCE_TERMS);
   });
 

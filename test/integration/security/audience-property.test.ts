@@ -112,6 +112,7 @@ describe.each(testEngines())('property: audience parser and compiler on %s', (en
     for (const ch of CHANNELS) await db.query("INSERT INTO channels (id, name, state, staff, tags, created_at, updated_at) VALUES (?,?,?,'[]','[]',0,0)", [ch.id, ch.name, ch.id.slice(-8)]);
     const midnight = (d: string) => zonedTimeToUtc(d, '00:00', TZ).getTime();
     const ids: string[] = [];
+    const imported: { orderNo: string; externalUserId: string; amount: number; orderedAt: string }[] = [];
     for (let i = 0; i < 30; i++) {
       const ext = `wmProp${String(i).padStart(3, '0')}`;
       ids.push(ext);
@@ -127,8 +128,16 @@ describe.each(testEngines())('property: audience parser and compiler on %s', (en
       );
       for (const o of OWNERS) if (int(3) === 0) await db.query('INSERT INTO follow_relations (userid, external_user_id, add_way, status, created_at, updated_at) VALUES (?,?,?,?,?,?)', [o, ext, 1, int(5) ? 'active' : 'deleted_by_customer', 0, 0]);
       for (const t of TAGS) if (int(3) === 0) await db.query('INSERT INTO customer_tags (external_user_id, tag_id, userid, source, created_at) VALUES (?,?,?,?,?)', [ext, t.id, '', 'manual', 0]);
-      for (let n = int(4); n > 0; n--) await db.query('INSERT INTO orders (id, external_user_id, order_no, amount_cents, ordered_at, created_at) VALUES (?,?,?,?,?,?)', [`${ext}-${n}`, ext, `${ext}-${n}`, int(30_000), 0, 0]);
+      for (let n = int(4); n > 0; n--) imported.push({ orderNo: `${ext}-${n}`, externalUserId: ext, amount: int(30_000) / 100, orderedAt: '2026-03-01 10:00' });
     }
+    // Orders go in through the import, as an operator's would, so the order count and total stored on each customer
+    // (what the SQL compares) are the import's: the file, the same file again (nothing counts twice), then a file
+    // that changes amounts and moves orders to other customers (docs/audiences.md §Order totals on the customer).
+    // The matcher's facts are counted from the orders themselves.
+    expect(await archive.orders.importJson(imported)).toMatchObject({ imported: imported.length, failed: 0 });
+    expect(await archive.orders.importJson(imported)).toMatchObject({ unchanged: imported.length, failed: 0 });
+    const changed = imported.filter(() => int(3) === 0).map((o) => ({ ...o, amount: int(30_000) / 100, externalUserId: int(3) === 0 ? ids[int(ids.length)] : o.externalUserId }));
+    expect(await archive.orders.importJson(changed)).toMatchObject({ failed: 0 });
     const customers = await archive.repos.customers.findMany(ids);
     const tags = await archive.repos.tags.listForCustomers(ids);
     const owners = await archive.repos.relations.activeOwnersOf(ids);
