@@ -83,6 +83,8 @@ import { ChurnService } from './domain/customers/churn.service.js';
 import { StaffRenameService } from './domain/customers/staff-rename.service.js';
 import { KfSyncService } from './domain/customers/kf-sync.service.js';
 import { CustomerService } from './domain/customers/customer.service.js';
+import { BulkTaggingService } from './domain/customers/bulk-tagging.service.js';
+import { BulkTagJobRepository } from './persistence/repositories/bulk-tag-job.repository.js';
 import { SearchBudget } from './domain/customers/search-budget.js';
 import { FullSyncService } from './domain/customers/full-sync.service.js';
 import { NoteService } from './domain/customers/note.service.js';
@@ -202,6 +204,8 @@ export interface ArchiveModule {
   messenger: StaffMessenger;
   kf: KfSyncService;
   customers: CustomerService;
+  /** 批量打标签 / 移除标签 from the customer list, as durable jobs. */
+  bulkTags: BulkTaggingService;
   fullSync: FullSyncService;
   notes: NoteService;
   orders: OrderService;
@@ -483,6 +487,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     staffMayCreateTags: config.staffMayCreateTags,
     searchBudget: new SearchBudget(repos.searchBudget, clock, archiveLog.child({ component: 'search-budget' }), config.search),
   });
+  const bulkTags = new BulkTaggingService(new BulkTagJobRepository(db), customers, repos.tags, clock, archiveLog.child({ component: 'bulk-tags' }), `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
   const notes = new NoteService(db, repos.notes, repos.timeline, customers, repos.staff, clock);
   const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz);
   // A sync creates the corp tags that channels and keyword rules hand out. Behaviour tags are local only
@@ -523,6 +528,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     messenger,
     kf,
     customers,
+    bulkTags,
     fullSync,
     notes,
     orders,
@@ -802,6 +808,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       retention,
       messenger: c.archive.messenger,
       transferResults: c.transfers.results,
+      bulkTags: c.archive.bulkTags,
     }),
   );
   return {

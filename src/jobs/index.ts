@@ -24,6 +24,8 @@ import { syncJob } from './sync.job.js';
 import { retentionJob } from './retention.job.js';
 import { staffDigestJob } from './staff-digest.job.js';
 import { transfersJob } from './transfers.job.js';
+import { bulkTagsJob } from './bulk-tags.job.js';
+import type { BulkTaggingService } from '../domain/customers/bulk-tagging.service.js';
 
 /** What the jobs run on: built by the composition root (src/container.ts) and handed over whole. */
 export interface JobDeps {
@@ -44,6 +46,7 @@ export interface JobDeps {
   retention: RetentionService;
   messenger: Pick<StaffMessenger, 'flushDigests'>;
   transferResults: TransferResultsService;
+  bulkTags: Pick<BulkTaggingService, 'resumeAbandoned'>;
 }
 
 /**
@@ -63,5 +66,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     retentionJob({ retention: d.retention, settings: settings.retention, schedule: schedules.retention }),
     staffDigestJob({ messenger: d.messenger, schedule: schedules['staff-digest'] }),
     transfersJob({ results: d.transferResults, schedule: schedules.transfers }),
+    bulkTagsJob({ bulkTags: d.bulkTags, schedule: schedules['bulk-tags'] }),
   ];
 }

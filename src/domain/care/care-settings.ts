@@ -25,6 +25,8 @@ export const careSettingsSchema = z.object({
        * (docs/wecom-protocol.md §Customer transfers).
        */
       transfers: z.string().default('*/30 * * * *'),
+      /** Bulk tag changes no process is working on (src/jobs/bulk-tags.job.ts): resumed within a minute. */
+      'bulk-tags': z.string().default('* * * * *'),
       /** Digests of staff alerts that waited for WeCom's per-member message cap (src/jobs/staff-digest.job.ts). */
       'staff-digest': z.string().default('* * * * *'),
     })

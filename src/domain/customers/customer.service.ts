@@ -6,7 +6,7 @@ import type { Customer, CustomerBirthday } from './customer.types.js';
 import type { FollowRelationRepository } from '../../persistence/repositories/follow-relation.repository.js';
 import type { FollowRelation } from './follow-relation.types.js';
 import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
-import type { CustomerTag } from '../tags/tag.types.js';
+import type { CustomerTag, Tag } from '../tags/tag.types.js';
 import type { TimelineRepository } from '../../persistence/repositories/timeline.repository.js';
 import type { TimelineEntry } from './timeline.types.js';
 import type { ChannelRepository } from '../../persistence/repositories/channel.repository.js';
@@ -22,6 +22,8 @@ import { isValidBirthday } from '../care/occasions.js';
 import { compileAudience } from '../audiences/audience.compiler.js';
 import { parseAudience } from '../audiences/audience.parser.js';
 import { resolveAudienceTags } from '../audiences/audience.tags.js';
+import { buildPredicate } from '../audiences/audience.values.js';
+import type { AudienceExpr } from '../audiences/audience.types.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
 import type { CustomerTaggingService } from '../tags/customer-tagging.service.js';
 import type { SearchBudget } from './search-budget.js';
@@ -178,24 +180,55 @@ export class CustomerService {
   async changeTags(ext: string, change: { add: string[]; remove: string[] }, viewer: Viewer): Promise<CustomerTag[]> {
     await this.assertVisible(ext, viewer);
     await this.customers.get(ext);
-    // Corp tags are company-wide, and POST /api/v1/tags refuses staff: staff apply existing tags only, unless an
-    // operator allows more (STAFF_MAY_CREATE_TAGS; docs/security.md §Staff tags). Checked for every name before
-    // anything is applied, so a refused request changes nothing.
+    const { add, removeIds } = await this.resolveTagChange(change, viewer);
+    await this.applyTagChange(ext, add, removeIds);
+    return this.tags.listForCustomer(ext);
+  }
+
+  /**
+   * The tags a change names, resolved once for one customer or many (a bulk change). Corp tags are company-wide, and
+   * POST /api/v1/tags refuses staff: staff apply existing tags only, unless an operator allows more
+   * (STAFF_MAY_CREATE_TAGS; docs/security.md §Staff tags). Checked for every name before anything is applied, so a
+   * refused request changes nothing.
+   */
+  async resolveTagChange(change: { add: string[]; remove: string[] }, viewer: Viewer): Promise<{ add: Tag[]; removeIds: string[] }> {
     const mayCreate = viewer.role !== 'staff' || this.options.staffMayCreateTags === true;
-    const toAdd = mayCreate ? await this.library.ensureTags(change.add) : await this.library.existingTags(change.add);
-    await this.tagging.addTags({ externalUserId: ext, tags: toAdd, source: 'manual' });
+    const add = mayCreate ? await this.library.ensureTags(change.add) : await this.library.existingTags(change.add);
     const removeIds: string[] = [];
     for (const ref of change.remove) {
       const t = await this.library.resolve(ref);
       if (t) removeIds.push(t.id);
     }
+    return { add, removeIds };
+  }
+
+  /** Apply resolved tags to one customer: WeCom's mark_tag on every active relation, then the archive. */
+  async applyTagChange(ext: string, add: Tag[], removeIds: string[]): Promise<void> {
+    await this.tagging.addTags({ externalUserId: ext, tags: add, source: 'manual' });
     // A person removing a tag removes it whatever put it there.
     const current = await this.tags.listForCustomer(ext);
     for (const source of new Set(current.filter((t) => removeIds.includes(t.tagId) && t.source !== 'wecom').map((t) => t.source))) {
       await this.tagging.removeTags({ externalUserId: ext, tagIds: removeIds, source });
     }
     if (removeIds.length > 0) await this.tagging.removeTags({ externalUserId: ext, tagIds: removeIds, source: 'manual' });
-    return this.tags.listForCustomer(ext);
+  }
+
+  /**
+   * The customers a hand-picked list or an audience names that this viewer may see (a staff viewer: those they
+   * follow), in id order, at most `limit` (the caller asks one more than its bound to tell "too many").
+   */
+  async visibleIds(target: { customers?: string[]; audience?: string }, viewer: Viewer, limit: number): Promise<string[]> {
+    let expr: AudienceExpr;
+    if (target.customers) {
+      // Only ids an `id:` term can name (anything else names no customer); the list is not bound by the language's length.
+      const ids = [...new Set(target.customers)].filter((id) => buildPredicate('id', ':', id) !== null);
+      if (ids.length === 0) return [];
+      expr = { type: 'pred', field: 'id', op: ':', value: ids.join(',') };
+    } else expr = parseAudience(target.audience ?? '');
+    const tagIds = await resolveAudienceTags((values) => this.tags.liveTagsNamed(values, { isApiRead: true }), expr);
+    const compiled = compileAudience(expr, { engine: this.db.engine, today: localDate(this.clock.now(), this.timezone), timezone: this.timezone, tagIds });
+    const where = viewer.role === 'staff' ? this.customers.followedBy(compiled, viewer.userid ?? '') : compiled;
+    return this.customers.idsWhere(where, limit);
   }
 
   private async assertVisible(ext: string, viewer: Viewer): Promise<void> {

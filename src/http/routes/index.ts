@@ -42,6 +42,8 @@ import { webRouter } from './web.router.js';
 import { sidebarRouter } from './sidebar.router.js';
 import { sidebarApiRouter } from './sidebar-api.router.js';
 import { customersRouter } from './customers.router.js';
+import { customersBulkRouter } from './customers-bulk.router.js';
+import type { BulkTaggingService } from '../../domain/customers/bulk-tagging.service.js';
 import { audiencesRouter } from './audiences.router.js';
 import { channelsRouter } from './channels.router.js';
 import { tagsRouter } from './tags.router.js';
@@ -80,6 +82,7 @@ export interface RouteDeps {
   inbox: InboxService;
   archive: {
     customers: CustomerService;
+    bulkTags: BulkTaggingService;
     channels: ChannelService;
     library: TagLibraryService;
     tagRules: TagRuleService;
@@ -205,6 +208,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       eventsRouter(d.inbox),
     ],
     apiRouters: [
+      customersBulkRouter(archive.bulkTags),
       customersRouter(archive.customers),
       audiencesRouter(archive.customers),
       channelsRouter(archive.channels),

@@ -247,6 +247,12 @@ export class CustomerRepository {
     return Number(n);
   }
 
+  /** The ids of the customers matching the fragment, in id order, at most `limit` (an API read). */
+  async idsWhere(where: { sql: string; params: unknown[] }, limit: number): Promise<string[]> {
+    const rows = await this.db.apiRead<{ id: string }>(`SELECT c.external_user_id AS id FROM customers c WHERE ${where.sql} ORDER BY c.external_user_id LIMIT ?`, [...where.params, limit]);
+    return rows.map((r) => r.id);
+  }
+
   /** Per active follower, how many of the customers matching the fragment they follow, most first (an API read). */
   async followerCountsWhere(where: { sql: string; params: unknown[] }): Promise<{ userid: string; count: number }[]> {
     const rows = await this.db.apiRead<{ userid: string; n: number | string }>(
