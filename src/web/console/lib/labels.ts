@@ -129,7 +129,23 @@ export const BROADCAST_STATUS: Labels = {
   failed: '失败',
 };
 
-export const BROADCAST_REASON: Labels = { missed_window: '错过发送窗口（48 小时内未能规划）', planning_failed: '规划失败（已重试 3 次）' };
+export const BROADCAST_REASON: Labels = { missed_window: '错过发送窗口（48 小时内未能规划）', planning_failed: '规划失败（已重试 3 次）', invalid_audience: '受众表达式无效', cancelled: '运营取消' };
+
+/** Attachment kinds of a broadcast (add_msg_template). */
+export const ATTACHMENT_KIND: Labels = { image: '图片', link: '链接', miniprogram: '小程序', video: '视频', file: '文件' };
+
+/** The steps and outcomes of a broadcast's delivery funnel (GET /api/v1/broadcasts/:id/progress). */
+export const BROADCAST_FUNNEL: Labels = {
+  planned: '计划发送',
+  submitted: '已生成群发任务',
+  confirmed: '员工已确认',
+  sent: '已送达',
+  pending: '等待提交',
+  skipped: '已跳过',
+  overQuota: '超出群发额度',
+  failed: '发送失败',
+  expired: '已撤回或过期',
+};
 
 export const DELIVERY_STATUS: Labels = {
   planned: '待发送',
@@ -151,6 +167,8 @@ export const SKIP_REASON: Labels = {
   no_sender: '没有可发送的员工',
   cancelled: '群发已取消',
   quiet_hours: '免打扰时段',
+  kf_window_closed: '48 小时会话窗口已关闭',
+  text_too_long: '消息超长',
 };
 
 export const STAFF_STATUS: Labels = { active: '在职', resigned: '已离职' };
