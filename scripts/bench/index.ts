@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   ingress: async () => (await import('./ingress.bench.js')).runIngressBench(),
   client: async () => (await import('./client.bench.js')).runClientBench(),
   care: async () => (await import('./care.bench.js')).runCareBench(),
+  'care-calendar': async () => (await import('./care-calendar.bench.js')).runCareCalendarBench(),
   welcome: async () => (await import('./welcome.bench.js')).runWelcomeBench(),
   surge: async () => (await import('./surge.bench.js')).runSurgeBench(),
   claim: async () => (await import('./claim.bench.js')).runClaimBench(),

@@ -205,6 +205,21 @@ export function holidayOccurrencesInYear(h: Holiday, year: number): Occurrence[]
   return [{ date: solarTermDate(rule.term, year), year }];
 }
 
+// A holiday's dates in a year never change, and computing the lunar and solar-term ones costs milliseconds each:
+// the care calendar asks for 30 days at a time. Keyed by the rule itself, so a configured holiday is never confused
+// with a default one of the same key.
+const occurrenceCache = new Map<string, Occurrence[]>();
+function occurrencesCached(h: Holiday, year: number): Occurrence[] {
+  const key = `${JSON.stringify(h.rule)}|${year}`;
+  let found = occurrenceCache.get(key);
+  if (!found) {
+    found = holidayOccurrencesInYear(h, year);
+    if (occurrenceCache.size > 10_000) occurrenceCache.clear();
+    occurrenceCache.set(key, found);
+  }
+  return found;
+}
+
 /**
  * The solar date of a holiday in Gregorian `year` (春节 2026 → '2026-02-17').
  * Null only for a configured lunar holiday with no occurrence that year; see `holidayOccurrencesInYear`.
@@ -222,7 +237,7 @@ export function holidaysOn(
   const { year } = parseLocalDate(localDate);
   const out: Array<{ holiday: Holiday; occurrence: Occurrence }> = [];
   for (const holiday of list) {
-    const occurrence = holidayOccurrencesInYear(holiday, year).find((o) => o.date === localDate);
+    const occurrence = occurrencesCached(holiday, year).find((o) => o.date === localDate);
     if (occurrence) out.push({ holiday, occurrence });
   }
   return out;

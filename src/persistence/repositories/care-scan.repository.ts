@@ -60,6 +60,15 @@ export const scanWhere = {
   silentSinceAdded: (): SqlCondition => ({ sql: '(c.last_interaction_at IS NULL OR c.last_interaction_at <= c.first_added_at)', params: [] }),
   /** First added in [fromMs, toMs). */
   addedBetween: (fromMs: number, toMs: number): SqlCondition => ({ sql: 'c.first_added_at >= ? AND c.first_added_at < ?', params: [fromMs, toMs] }),
+  /**
+   * First added in any of the [fromMs, toMs) windows, as a subquery over ix_customers_first_added: the same rows as
+   * anyOf(addedBetween…), but the windows are looked up in the index instead of tested on every row of the keyset
+   * scan (50 yearly anniversaries made that a full scan, 39 ms a day at 20,000 customers on SQLite).
+   */
+  addedInAny: (windows: readonly { fromMs: number; toMs: number }[]): SqlCondition => ({
+    sql: `c.external_user_id IN (SELECT a.external_user_id FROM customers a WHERE ${windows.map(() => '(a.first_added_at >= ? AND a.first_added_at < ?)').join(' OR ')})`,
+    params: windows.flatMap((w) => [w.fromMs, w.toMs]),
+  }),
   /** Any of the conditions. */
   anyOf: (conds: readonly SqlCondition[]): SqlCondition => ({ sql: conds.map((w) => `(${w.sql})`).join(' OR '), params: conds.flatMap((w) => w.params) }),
   /** A solar birthday on one of `solar.days` of its month, or a lunar one on one of `lunar.days`. */

@@ -1,0 +1,137 @@
+/**
+ * `npm run bench -- care-calendar`: the care calendar (GET /api/v1/care-rules/calendar) over a generated archive of
+ * BENCH_CALENDAR_CUSTOMERS customers (default 20,000: the sandbox's large corp; birthdays spread over the year, 10 %
+ * lunar, each followed by one of 20 staff), with the default rules. Times 30 days from 2026-09-20, a window with two
+ * holidays the default rules pick (中秋 and 国庆, each reaching every customer), and 30 plain days from 2026-04-01,
+ * then one page of the largest day's customers. BENCH_CALENDAR_RUNS runs each (default 3); the median and range
+ * are reported. SQLite and MySQL (BENCH_MYSQL_URL, else TEST_MYSQL_URL, else the local MariaDB);
+ * BENCH_CALENDAR_ENGINES=sqlite|mysql narrows it.
+ */
+import { createTestDatabase } from '../../test/helpers/databases.js';
+import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
+import { Db } from '../../src/persistence/db.js';
+import { createPrng } from '../../src/shared/prng.js';
+import { migrations } from '../../migrations/index.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { FixedClock } from '../../src/shared/clock.js';
+import { zonedTimeToUtc } from '../../src/shared/dates.js';
+import { loadCareConfig } from '../../src/domain/care/care-settings.js';
+import { CareRuleRepository } from '../../src/persistence/repositories/care-rule.repository.js';
+import { CareScanRepository } from '../../src/persistence/repositories/care-scan.repository.js';
+import { TagRepository } from '../../src/persistence/repositories/tag.repository.js';
+import { DeliveryRepository } from '../../src/persistence/repositories/delivery.repository.js';
+import { SendSlotRepository } from '../../src/persistence/repositories/send-slot.repository.js';
+import { CarePlanner } from '../../src/domain/care/care-planner.js';
+import { CareCalendarService } from '../../src/domain/care/care-calendar.service.js';
+import type { CareRule } from '../../src/domain/care/care-rule.types.js';
+
+const TZ = 'Asia/Shanghai';
+const STAFF = 20;
+const WINDOWS = [
+  { name: 'holidays', from: '2026-09-20' },
+  { name: 'plain', from: '2026-04-01' },
+];
+const BENCH_MYSQL_URL = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+
+async function generate(db: Db, n: number): Promise<void> {
+  const rand = createPrng(7);
+  for (let i = 0; i < STAFF; i++) await db.query("INSERT INTO staff (userid, name, status, updated_at) VALUES (?, ?, 'active', 0)", [`staff${i}`, `员工${i}`]);
+  const batch = 1000;
+  const day0 = zonedTimeToUtc('2022-01-01', '09:00', TZ).getTime();
+  for (let start = 0; start < n; start += batch) {
+    const cust: unknown[] = [];
+    const rel: unknown[] = [];
+    const count = Math.min(batch, n - start);
+    for (let k = 0; k < count; k++) {
+      const i = start + k;
+      const id = `wm${String(i).padStart(10, '0')}`;
+      const lunar = rand() < 0.1;
+      const month = 1 + Math.floor(rand() * 12);
+      const day = 1 + Math.floor(rand() * (lunar ? 30 : [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]));
+      const hasBirthday = rand() < 0.95;
+      const added = day0 + Math.floor(rand() * 1700) * 86_400_000;
+      const last = rand() < 0.7 ? added + Math.floor(rand() * 300) * 86_400_000 : null;
+      cust.push(id, `客户${i}`, hasBirthday ? (lunar ? 'lunar' : 'solar') : null, hasBirthday ? month : null, hasBirthday ? day : null, added, last, rand() < 0.03 ? 1 : 0);
+      rel.push(`staff${i % STAFF}`, id, added);
+    }
+    await db.tx(async (em) => {
+      await em.query(
+        `INSERT INTO customers (external_user_id, name, type, gender, birthday_calendar, birthday_month, birthday_day, birthday_leap, first_added_at, last_interaction_at, activity, opted_out, created_at, updated_at)
+         VALUES ${Array(count).fill("(?,?,1,0,?,?,?,0,?,?,'active',?,0,0)").join(',')}`,
+        cust,
+      );
+      await em.query(`INSERT INTO follow_relations (userid, external_user_id, add_way, added_at, status, created_at, updated_at) VALUES ${Array(count).fill("(?,?,1,?,'active',0,0)").join(',')}`, rel);
+    });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function benchEngine(engine: DbEngine, n: number, runs: number): Promise<Record<string, number | string>[]> {
+  const target = await createTestDatabase(engine, { mysqlUrl: BENCH_MYSQL_URL, prefix: 'wecom_ops_calendar_bench' });
+  const ds = createDataSource({ databaseUrl: target.url, migrations });
+  await ds.initialize();
+  try {
+    await ds.runMigrations({ transaction: 'each' });
+    const db = new Db(ds);
+    await generate(db, n);
+    const config = loadCareConfig();
+    const now = zonedTimeToUtc('2026-01-01', '09:00', TZ);
+    const ruleRepo = new CareRuleRepository(db);
+    const rules = config.rules.map((r, i) => ({ ...r, id: `rule-${i}`, seedKey: r.seedKey, attachments: [], createdAt: now, updatedAt: now }) as CareRule);
+    for (const r of rules) await ruleRepo.insert(r, now);
+    const settings = config.settings;
+    const planner = new CarePlanner(new CareScanRepository(db), (v) => new TagRepository(db).liveTagsNamed(v), engine, { tz: TZ, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy }, silentLogger);
+    const calendar = new CareCalendarService(
+      ruleRepo,
+      planner,
+      new DeliveryRepository(db),
+      new SendSlotRepository(db),
+      { tz: TZ, careTime: settings.careTime, quietHours: { ...settings.quietHours, tz: TZ }, caps: { massQuotaRule: settings.massQuotaRule, perCustomerPerDay: settings.perCustomerPerDay } },
+      new FixedClock(now),
+    );
+    const out: Record<string, number | string>[] = [];
+    for (const w of WINDOWS) {
+      const times: number[] = [];
+      const drill: number[] = [];
+      let reach = 0;
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        const { days } = await calendar.days({ from: w.from, days: 30 });
+        times.push(performance.now() - t0);
+        const lines = days.flatMap((d) => d.rules.map((l) => ({ date: d.date, l })));
+        reach = lines.reduce((s, x) => s + x.l.planned + x.l.already, 0);
+        const big = lines.sort((a, b) => b.l.planned - a.l.planned)[0];
+        const t1 = performance.now();
+        await calendar.customers({ date: big.date, ruleId: big.l.ruleId, page: 1, pageSize: 20 });
+        drill.push(performance.now() - t1);
+      }
+      out.push({
+        engine,
+        customers: n,
+        window: `${w.name} (${w.from}, 30 days)`,
+        reach,
+        calendarMs: Math.round(median(times)),
+        calendarMinMs: Math.round(Math.min(...times)),
+        calendarMaxMs: Math.round(Math.max(...times)),
+        largestDayPageMs: Math.round(median(drill)),
+        largestDayPageMaxMs: Math.round(Math.max(...drill)),
+        runs,
+      });
+    }
+    return out;
+  } finally {
+    await ds.destroy();
+    await target.drop();
+  }
+}
+
+/** Run the care calendar benchmark. */
+export async function runCareCalendarBench(): Promise<Record<string, number | string>[]> {
+  const n = Number(process.env.BENCH_CALENDAR_CUSTOMERS ?? 20_000);
+  const runs = Number(process.env.BENCH_CALENDAR_RUNS ?? 3);
+  const engines = (process.env.BENCH_CALENDAR_ENGINES?.split(',') as DbEngine[] | undefined) ?? (['sqlite', 'mysql'] as DbEngine[]);
+  const out: Record<string, number | string>[] = [];
+  for (const engine of engines) out.push(...(await benchEngine(engine, n, runs)));
+  return out;
+}
