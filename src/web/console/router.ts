@@ -27,6 +27,7 @@ export const router = createRouter({
         { path: 'channels', name: 'channels', component: () => import('./views/ChannelsView.vue'), meta: { title: '渠道活码', operator: true } },
         { path: 'tags', name: 'tags', component: () => import('./views/TagsView.vue'), meta: { title: '标签', operator: true } },
         { path: 'care-rules', name: 'care-rules', component: () => import('./views/CareRulesView.vue'), meta: { title: '关怀规则', operator: true } },
+        { path: 'winback', name: 'winback', component: () => import('./views/WinbackView.vue'), meta: { title: '挽回', operator: true } },
         { path: 'broadcasts', name: 'broadcasts', component: () => import('./views/BroadcastsView.vue'), meta: { title: '群发' } },
         { path: 'broadcasts/new', name: 'broadcast-new', component: () => import('./views/BroadcastCreateView.vue'), meta: { title: '新建群发', operator: true } },
         { path: 'broadcasts/:id', name: 'broadcast', component: () => import('./views/BroadcastDetailView.vue'), meta: { title: '群发详情' } },

@@ -205,6 +205,15 @@ export const HOLIDAY: Labels = {
   christmas: '圣诞节',
 };
 
+/** What a care rule fires on (the rule form's choices). */
+export const OCCASION_TYPE: Labels = { birthday: '生日', holiday: '节日', anniversary: '纪念日', followup: '新客跟进', note_due: '跟进记录到期', winback: '沉睡挽回' };
+
+/** WeCom's per-customer mass message rule as the corp set it (config/care-rules.json settings.massQuotaRule). */
+export const MASS_QUOTA_RULE: Labels = { days_of_month: '每月不超过当月天数', seven_per_week: '每周 7 条', one_per_day: '每天 1 条' };
+
+/** What the care calendar says becomes of a customer on a day. */
+export const CALENDAR_OUTCOME: Labels = { planned: '将发送', already: '已安排', skipped: '将跳过', opted_out: '已退订，不发送' };
+
 export const DELIVERY_CHANNEL: Labels = { mass_task: '群发助手（员工确认）', staff_reminder: '提醒员工', kf: '微信客服' };
 
 export const TAG_RULE_KIND: Labels = { keyword: '关键词', behaviour: '行为' };
