@@ -114,6 +114,10 @@ import { BroadcastService } from './domain/broadcasts/broadcast.service.js';
 import { BroadcastPreviewService } from './domain/broadcasts/broadcast-preview.service.js';
 import { BroadcastProgressService } from './domain/broadcasts/broadcast-progress.service.js';
 import { ContactAddedHandler } from './domain/customers/handlers/contact-added.handler.js';
+import { AnalyticsRepository } from './persistence/repositories/analytics.repository.js';
+import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
+import { AnalyticsService } from './domain/analytics/analytics.service.js';
+import { AnalyticsRollupService } from './domain/analytics/analytics-rollup.service.js';
 import { ContactEditedHandler } from './domain/customers/handlers/contact-edited.handler.js';
 import { ContactLostHandler } from './domain/customers/handlers/contact-lost.handler.js';
 import { TransferFailedHandler } from './domain/customers/handlers/transfer-failed.handler.js';
@@ -189,6 +193,7 @@ export interface Repositories {
   idempotency: IdempotencyRepository;
   wecomCredentials: WecomCredentialRepository;
   wecomRates: WecomRateRepository;
+  analytics: AnalyticsRepository;
 }
 
 /** The customer archive's services (and the repositories its callers use), for the CLI and tests. */
@@ -284,6 +289,8 @@ export interface SchedulingModule {
   /** Behaviour tag rules (the `scoring` job). */
   behaviourTags: BehaviourTaggingService;
   broadcasts: BroadcastsModule;
+  /** Analytics rollups and the nightly snapshot (the `analytics` job). */
+  analytics: AnalyticsRollupService;
 }
 
 /** Everything the app is made of, built once with plain constructors. */
@@ -416,6 +423,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     idempotency: new IdempotencyRepository(db),
     wecomCredentials: new WecomCredentialRepository(db, cipher),
     wecomRates: new WecomRateRepository(db),
+    analytics: new AnalyticsRepository(db),
   };
 
   // ── 2. Services, in dependency order ────────────────────────────────────────────────────────────────────────────
@@ -480,8 +488,10 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     return new Map([...at].map(([hash, ms]) => [hashes.get(hash)!, ms]));
   };
   const archiveService = new CustomerArchiveService(db, repos.customers, repos.relations, repos.tags, library, wecom, clock, erasedAt);
+  // Analytics: relation changes are counted in the transaction that applied them (docs/analytics.md).
+  const analyticsRecorder = new AnalyticsRecorder(repos.analytics, clock, tz);
   const messenger = new StaffMessenger(repos.staffMessages, wecom, clock, archiveLog.child({ component: 'staff-messages' }), tz);
-  const churn = new ChurnService(db, repos.customers, repos.relations, repos.timeline, repos.timelineSources, channels, messenger, clock, archiveLog, config.alerts?.adminUserids ?? [], repos.staff);
+  const churn = new ChurnService(db, repos.customers, repos.relations, repos.timeline, repos.timelineSources, channels, messenger, clock, archiveLog, config.alerts?.adminUserids ?? [], repos.staff, analyticsRecorder.record);
   const kf = new KfSyncService(db, repos.kfCursors, repos.customers, repos.timeline, tagRules, wecom, clock);
   const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders, {
     staffMayCreateTags: config.staffMayCreateTags,
@@ -545,7 +555,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 
   // Transfers (客户继承).
   const transfersLog = log.child({ component: 'transfers' });
-  const settlement = new TransferSettlement(db, repos.transfers, repos.relations, repos.customers, repos.timeline, repos.staff, clock);
+  const settlement = new TransferSettlement(db, repos.transfers, repos.relations, repos.customers, repos.timeline, repos.staff, clock, analyticsRecorder.record);
   const presence = new TransferPresence(repos.transfers);
   const transfers: TransfersModule = {
     repo: repos.transfers,
@@ -617,7 +627,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   // (docs/architecture.md §Handler order).
   const handlers: EventHandler[] = [
     ...(opts.handlers ?? []),
-    new ContactAddedHandler(archiveService, channels, repos.staff),
+    new ContactAddedHandler(archiveService, channels, repos.staff, analyticsRecorder.record),
     new ContactEditedHandler(archiveService),
     new ContactLostHandler(churn),
     new TransferFailedHandler(),
@@ -668,6 +678,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       console: consoleModule,
       scheduling,
       settings: new SettingsService({ config, care: scheduling.settings, jobs: scheduling.jobs.all() }),
+      analytics: new AnalyticsService(repos.analytics, clock, tz),
       onListen,
     });
   }
@@ -789,6 +800,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       await repos.idempotency.purge(new Date(now.getTime() - 24 * 60 * 60 * 1000));
     },
   });
+  const analytics = new AnalyticsRollupService(repos.analytics, tz, c.log.child({ component: 'analytics' }));
   const jobs = new JobRegistry(
     buildJobs({
       settings,
@@ -808,6 +820,8 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       retention,
       messenger: c.archive.messenger,
       transferResults: c.transfers.results,
+      analytics,
+      clock,
       bulkTags: c.archive.bulkTags,
     }),
   );
@@ -827,5 +841,6 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     scoring,
     behaviourTags,
     broadcasts,
+    analytics,
   };
 }

@@ -14,6 +14,8 @@ import type { TransferResultsService } from '../domain/transfers/transfer-result
 import type { CareRuleRepository } from '../persistence/repositories/care-rule.repository.js';
 import type { DeliveryRepository } from '../persistence/repositories/delivery.repository.js';
 import type { SendSlotRepository } from '../persistence/repositories/send-slot.repository.js';
+import type { AnalyticsRollupService } from '../domain/analytics/analytics-rollup.service.js';
+import type { Clock } from '../shared/clock.js';
 import type { JobDefinition } from './job.types.js';
 import { careJob } from './care.job.js';
 import { winbackJob } from './winback.job.js';
@@ -26,6 +28,7 @@ import { staffDigestJob } from './staff-digest.job.js';
 import { transfersJob } from './transfers.job.js';
 import { bulkTagsJob } from './bulk-tags.job.js';
 import type { BulkTaggingService } from '../domain/customers/bulk-tagging.service.js';
+import { analyticsJob } from './analytics.job.js';
 
 /** What the jobs run on: built by the composition root (src/container.ts) and handed over whole. */
 export interface JobDeps {
@@ -47,6 +50,9 @@ export interface JobDeps {
   messenger: Pick<StaffMessenger, 'flushDigests'>;
   transferResults: TransferResultsService;
   bulkTags: Pick<BulkTaggingService, 'resumeAbandoned'>;
+  analytics: AnalyticsRollupService;
+  /** The real clock: the analytics snapshot is of the state now, whatever time a run stands for. */
+  clock: Clock;
 }
 
 /**
@@ -67,5 +73,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     staffDigestJob({ messenger: d.messenger, schedule: schedules['staff-digest'] }),
     transfersJob({ results: d.transferResults, schedule: schedules.transfers }),
     bulkTagsJob({ bulkTags: d.bulkTags, schedule: schedules['bulk-tags'] }),
+    analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock }),
   ];
 }

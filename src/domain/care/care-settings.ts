@@ -29,6 +29,8 @@ export const careSettingsSchema = z.object({
       'bulk-tags': z.string().default('* * * * *'),
       /** Digests of staff alerts that waited for WeCom's per-member message cap (src/jobs/staff-digest.job.ts). */
       'staff-digest': z.string().default('* * * * *'),
+      /** Analytics rollups and the nightly snapshot (src/jobs/analytics.job.ts): just after the day ends. */
+      analytics: z.string().default('20 0 * * *'),
     })
     .prefault({}),
   /**

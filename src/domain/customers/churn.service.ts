@@ -10,6 +10,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ChannelService } from '../channels/channel.service.js';
 import { WecomApiError } from '../../shared/errors.js';
+import type { RecordRelationChange } from '../analytics/analytics-recorder.js';
 
 /** Which side ended a relation. */
 export type RelationLoss = 'customer_deleted_staff' | 'staff_deleted_customer';
@@ -40,6 +41,8 @@ export class ChurnService {
     private readonly log: Logger,
     private readonly adminUserids: readonly string[],
     private readonly staff: Pick<StaffRepository, 'displayName'>,
+    /** Port to analytics: the loss (or transfer) is counted in the transaction that applied it. */
+    private readonly recordChange?: RecordRelationChange,
   ) {}
 
   /** Apply a del_follow_user / del_external_contact event. */
@@ -50,9 +53,11 @@ export class ChurnService {
     const at = new Date(e.eventTime ?? now.getTime());
     const result = await this.db.tx(async (em) => {
       const r = await this.relations.setStatusInTx(em, e.userid, e.externalUserId, status, e.eventTime, now.getTime());
-      if (r.applied && r.before === 'active' && !isTransfer && r.relation?.state) {
-        const channel = await this.channels.findByStateInTx(em, r.relation.state);
-        if (channel) await this.channels.recordDelete(em, channel, at);
+      if (r.applied && r.before === 'active') {
+        const channel = r.relation?.state ? await this.channels.findByStateInTx(em, r.relation.state) : null;
+        if (channel && !isTransfer) await this.channels.recordDelete(em, channel, at);
+        const kind = isTransfer ? 'transferred_out' : e.loss === 'customer_deleted_staff' ? 'lost_by_customer' : 'lost_by_staff';
+        if (this.recordChange) await this.recordChange(em, { kind, userid: e.userid, externalUserId: e.externalUserId, channelId: channel?.id ?? null, occurredAt: at });
       }
       await this.customers.refreshActivityInTx(em, e.externalUserId, now.getTime());
       return r;

@@ -7,6 +7,7 @@ import type { TransferRepository } from '../../persistence/repositories/transfer
 import type { Transfer } from './transfer.types.js';
 import type { Clock } from '../../shared/clock.js';
 import { transferKindLabel } from './transfer-messages.js';
+import type { RecordRelationChange } from '../analytics/analytics-recorder.js';
 
 /** The timeline source of transfer entries; the source id is the transfer's id, so each outcome is written once. */
 export const TRANSFER_TIMELINE_SOURCE = 'transfer';
@@ -26,6 +27,8 @@ export class TransferSettlement {
     private readonly timeline: TimelineRepository,
     private readonly staff: Pick<StaffRepository, 'displayName'>,
     private readonly clock: Clock,
+    /** Port to analytics: the relations the transfer moves are counted in the transaction that moves them. */
+    private readonly recordChange?: RecordRelationChange,
   ) {}
 
   /**
@@ -44,10 +47,16 @@ export class TransferSettlement {
       // The taker first, so the customer never counts as churned in between (refreshActivity below).
       await this.relations.ensureStaffInTx(em, t.takeoverUserid, nowMs);
       const taker = await this.relations.findForUpdateInTx(em, t.takeoverUserid, t.externalUserId);
-      if (taker?.status !== 'active') await this.relations.setStatusInTx(em, t.takeoverUserid, t.externalUserId, 'active', null, nowMs);
+      if (taker?.status !== 'active') {
+        await this.relations.setStatusInTx(em, t.takeoverUserid, t.externalUserId, 'active', null, nowMs);
+        await this.recordChange?.(em, { kind: 'transferred_in', userid: t.takeoverUserid, externalUserId: t.externalUserId, channelId: null, occurredAt: takeoverAt });
+      }
       // The DELETE_BY_TRANSFER callback may have marked it already; a relation the customer ended stays as it is.
       const giver = await this.relations.findForUpdateInTx(em, t.handoverUserid, t.externalUserId);
-      if (giver?.status === 'active') await this.relations.setStatusInTx(em, t.handoverUserid, t.externalUserId, 'transferred', null, nowMs);
+      if (giver?.status === 'active') {
+        await this.relations.setStatusInTx(em, t.handoverUserid, t.externalUserId, 'transferred', null, nowMs);
+        await this.recordChange?.(em, { kind: 'transferred_out', userid: t.handoverUserid, externalUserId: t.externalUserId, channelId: null, state: giver.state, occurredAt: takeoverAt });
+      }
       await this.customers.refreshActivityInTx(em, t.externalUserId, nowMs);
       await this.timeline.addInTx(
         em,

@@ -32,6 +32,7 @@ import type { ConsoleSessionService } from '../../domain/auth/console-session.se
 import type { AuditLogService } from '../../domain/audit/audit-log.service.js';
 import type { IdempotencyService } from '../../domain/audit/idempotency.service.js';
 import type { SettingsService } from '../../domain/settings/settings.service.js';
+import type { AnalyticsService } from '../../domain/analytics/analytics.service.js';
 import type { WecomSandbox } from '../../wecom/sandbox/sandbox.js';
 import { SANDBOX_CORP } from '../../wecom/sandbox-identity.js';
 import { SelfOrigin } from '../origin.js';
@@ -61,6 +62,7 @@ import { consoleAuthRouter } from './console-auth.router.js';
 import { sessionRouter } from './session.router.js';
 import { usersRouter } from './users.router.js';
 import { auditLogRouter } from './audit-log.router.js';
+import { analyticsRouter } from './analytics.router.js';
 import { settingsRouter } from './settings.router.js';
 
 /** WeCom's OAuth2 authorize page for web apps (docs/wecom-protocol.md §Staff sign-in for web pages). */
@@ -99,6 +101,8 @@ export interface RouteDeps {
   console: { roles: MemberRoleService; sessions: ConsoleSessionService; audit: AuditLogService; idempotency: IdempotencyService };
   /** The settings page's read-only view of the configuration. */
   settings: SettingsService;
+  /** 数据分析: answers from the rollups (docs/analytics.md). */
+  analytics: AnalyticsService;
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
 }
@@ -226,6 +230,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       sessionRouter({ sessions: d.console.sessions, secure: consoleSecure }),
       usersRouter(d.console.roles),
       auditLogRouter(d.console.audit),
+      analyticsRouter(d.analytics),
       settingsRouter(d.settings),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],

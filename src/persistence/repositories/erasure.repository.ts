@@ -99,11 +99,15 @@ export class ErasureRepository {
       // An active enrolment is closed so the win-back steps never look for the stub.
       await execIn(em, "UPDATE campaign_enrolments SET status = 'completed', exited_at = ? WHERE external_user_id = ? AND status = 'active'", [now, ext]);
       const enrolments = await execIn(em, 'UPDATE campaign_enrolments SET external_user_id = ? WHERE external_user_id = ?', [stubId, ext]);
+      // The analytics ledger's relation changes are kept under the stub, so a past day rolled again keeps its counts
+      // (docs/analytics.md §Erasure).
+      const analytics = await execIn(em, 'UPDATE analytics_relation_events SET external_user_id = ? WHERE external_user_id = ?', [stubId, ext]);
       return {
         deliveries: deliveries + dupes.length,
         delivery_batches: batches,
         send_slots: slots + dupes.length,
         campaign_enrolments: enrolments + enrolDupes.length,
+        analytics_relation_events: analytics,
       };
     });
   }

@@ -6,6 +6,7 @@ import type { CustomerArchiveService } from '../customer-archive.service.js';
 import type { ChannelService, SentWelcome } from '../../channels/channel.service.js';
 import type { ExternalContactDetail } from '../../../wecom/client/types.js';
 import { isRelationGone } from './relation-gone.js';
+import type { RecordRelationChange } from '../../analytics/analytics-recorder.js';
 
 /**
  * What the urgent part keeps for the rest: the customer as externalcontact/get returned it and the welcome it sent
@@ -28,6 +29,8 @@ export class ContactAddedHandler implements EventHandler {
     private readonly archive: CustomerArchiveService,
     private readonly channels: ChannelService,
     private readonly staff: StaffRepository,
+    /** Port to analytics: the add is counted in the transaction that made the relation active. */
+    private readonly recordChange?: RecordRelationChange,
   ) {}
 
   /** Read the customer and send the welcome; nothing when the add brings no welcome to send. */
@@ -68,8 +71,11 @@ export class ContactAddedHandler implements EventHandler {
       reactivateUserid: userid,
       inTx: async (em, changes) => {
         if (tagWrite) await tagWrite(em);
-        // Last: the channel's stats row is shared by every add through it, so its lock is held only for the commit.
         const mine = changes.find((c) => c.userid === userid);
+        if (this.recordChange && mine && mine.before !== 'active' && mine.after === 'active') {
+          await this.recordChange(em, { kind: 'added', userid, externalUserId: ext, channelId: channel?.id ?? null, occurredAt: at });
+        }
+        // Last: the channel's stats row is shared by every add through it, so its lock is held only for the commit.
         if (channel && mine && mine.before !== 'active' && mine.after === 'active') await this.channels.recordAdd(em, channel, ext, at);
       },
     });

@@ -1,0 +1,97 @@
+// Analytics (数据分析): the relation changes it counts and the figures it answers with (docs/analytics.md).
+
+/**
+ * What happened to one (member, customer) relation. A transfer moves a customer between members: the taker's add is
+ * `transferred_in` and the handover's removal `transferred_out`, and neither is growth or a loss.
+ */
+export type RelationChangeKind = 'added' | 'lost_by_customer' | 'lost_by_staff' | 'transferred_in' | 'transferred_out';
+
+/** One relation change, as the handler that applied it saw it. */
+export interface RelationChange {
+  kind: RelationChangeKind;
+  userid: string;
+  externalUserId: string;
+  /** The channel the relation came through, or null. */
+  channelId: string | null;
+  /** The relation's contact-way state, when the caller knows no channel: the recorder looks the channel up by it. */
+  state?: string | null;
+  /** WeCom's CreateTime of the event, or when it was handled when the event had none. */
+  occurredAt: Date;
+}
+
+/** One recorded change, with the tags the customer carried then (over all their relations). */
+export interface RecordedRelationChange extends RelationChange {
+  id: number;
+  tagIds: string[];
+}
+
+/** Counts of relation changes. `net` = added − both losses; transfers are neither. */
+export interface GrowthCounts {
+  added: number;
+  lostByCustomer: number;
+  lostByStaff: number;
+  net: number;
+  transferredIn: number;
+  transferredOut: number;
+}
+
+/**
+ * The outcomes of a day's adds, known only once their windows have closed. `matured7d` / `matured30d` count the adds
+ * whose 7- or 30-day window had closed when the day was last rolled; the rates are taken over those only.
+ */
+export interface AddOutcomes {
+  adds: number;
+  matured7d: number;
+  retained7d: number;
+  matured30d: number;
+  retained30d: number;
+  ordered30d: number;
+  revenue30dCents: number;
+}
+
+/** A rollup row of `analytics_daily_growth`. */
+export interface GrowthRow {
+  day: string;
+  userid: string;
+  /** '' for no channel. */
+  channelId: string;
+  added: number;
+  lostByCustomer: number;
+  lostByStaff: number;
+  transferredIn: number;
+  transferredOut: number;
+  /** Of this row's adds: relations not ended by a deletion within 7 / 30 days; customers who ordered within 30 days. */
+  retained7d: number;
+  retained30d: number;
+  ordered30d: number;
+  revenue30dCents: number;
+  /** The last day the outcome columns were computed through; null before the day was first rolled. */
+  outcomesThrough: string | null;
+}
+
+/** A rollup row of `analytics_daily_growth_tags`. */
+export interface GrowthTagRow {
+  day: string;
+  groupId: string;
+  tagId: string;
+  userid: string;
+  added: number;
+  lostByCustomer: number;
+  lostByStaff: number;
+}
+
+/** A snapshot row of `analytics_daily_totals`; userid '' is the corp. */
+export interface TotalsRow {
+  day: string;
+  userid: string;
+  customers: number;
+}
+
+/** How figures are bucketed. Weeks start on Monday, as in China. */
+export type Granularity = 'day' | 'week' | 'month';
+
+/** Whose numbers a caller may see: staff only their own, operators and admins everyone's. */
+export interface AnalyticsViewer {
+  role: 'staff' | 'operator' | 'admin';
+  userid: string | null;
+}

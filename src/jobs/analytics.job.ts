@@ -1,0 +1,46 @@
+import type { Clock } from '../shared/clock.js';
+import { addDays, localDate, localParts } from '../shared/dates.js';
+import { OUTCOME_WINDOW_DAYS, type AnalyticsRollupService } from '../domain/analytics/analytics-rollup.service.js';
+import type { JobDefinition } from './job.types.js';
+
+/**
+ * `analytics`: nightly, just after midnight. Re-rolls the day that just ended and the 30 before it from the ledger
+ * (so late events and late orders of the past month are counted, and the 7- and 30-day outcomes of those days' adds
+ * mature), then takes the day's snapshot of customers in an active relation
+ * (docs/analytics.md §How the rollups stay right). `job run analytics --at <time>` rolls the 31 days before that time's local date: a backfill, idempotent. The
+ * snapshot is a state and is taken only on the night after the day it stands for, never for a past day.
+ */
+export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: string; tz: string; clock: Clock }): JobDefinition {
+  return {
+    name: 'analytics',
+    description: '数据分析汇总 / roll up growth and channel figures, and the nightly snapshot',
+    schedule: deps.schedule,
+    // To the second, so a backfill can be run again for the same day (late events) while every instance's cron fire
+    // of one night still maps to one occasion.
+    occasionKey: (at, tz) => {
+      const p = localParts(at, tz);
+      return `${localDate(at, tz)}T${[p.hour, p.minute, p.second].map((v) => String(v).padStart(2, '0')).join(':')}`;
+    },
+    async run(ctx) {
+      const lastDay = addDays(localDate(ctx.at, deps.tz), -1);
+      const firstDay = addDays(lastDay, -OUTCOME_WINDOW_DAYS);
+      // The real time, not the run's: `--at` fixes the run's clock, and a snapshot must be of the state now.
+      const realNow = deps.clock.now();
+      const isNightAfter = localDate(realNow, deps.tz) === addDays(lastDay, 1);
+      if (ctx.isDryRun) {
+        ctx.report(`将重算 would roll\t${firstDay} … ${lastDay}`);
+        ctx.report(`客户总数快照 snapshot\t${isNightAfter ? lastDay : '不拍摄（非当晚）/ not taken for a past day'}`);
+        return {};
+      }
+      const counts = await deps.rollup.rollWindow(lastDay, realNow);
+      ctx.report(`已重算 rolled\t${firstDay} … ${lastDay}\t${counts.changes} changes\t${counts.growthRows} rows\t${counts.tagRows} tag rows`);
+      if (!isNightAfter) {
+        ctx.report(`客户总数快照 snapshot\t不拍摄：${lastDay} 已过去，状态无法重算 / not taken for a past day`);
+        return { ...counts, snapshot: 0 };
+      }
+      const snap = await deps.rollup.takeSnapshot(lastDay, realNow);
+      ctx.report(`客户总数快照 snapshot\t${lastDay}\t${snap.customers} customers\t${snap.staff} staff`);
+      return { ...counts, snapshot: 1, customers: snap.customers };
+    },
+  };
+}

@@ -1,0 +1,349 @@
+import type { EntityManager } from 'typeorm';
+import type { Db } from '../db.js';
+import { placeholders, upsertSql } from './sql-upsert.js';
+import type {
+  GrowthRow,
+  GrowthTagRow,
+  RecordedRelationChange,
+  RelationChange,
+  RelationChangeKind,
+  TotalsRow,
+} from '../../domain/analytics/analytics.types.js';
+
+type Num = number | string;
+const n = (v: Num | null | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+
+/** Rollup column of each change kind (growth table); tags have only the first three. */
+const GROWTH_COLUMN: Record<RelationChangeKind, string> = {
+  added: 'added',
+  lost_by_customer: 'lost_by_customer',
+  lost_by_staff: 'lost_by_staff',
+  transferred_in: 'transferred_in',
+  transferred_out: 'transferred_out',
+};
+const TAGGED_KINDS = new Set<RelationChangeKind>(['added', 'lost_by_customer', 'lost_by_staff']);
+
+const GROWTH_COLS = [
+  'day',
+  'userid',
+  'channel_id',
+  'added',
+  'lost_by_customer',
+  'lost_by_staff',
+  'transferred_in',
+  'transferred_out',
+  'retained_7d',
+  'retained_30d',
+  'ordered_30d',
+  'revenue_30d_cents',
+  'outcomes_through',
+] as const;
+const TAG_COLS = ['day', 'group_id', 'tag_id', 'userid', 'added', 'lost_by_customer', 'lost_by_staff'] as const;
+/** Rows per multi-row INSERT: 13 columns × 500 stays far under SQLite's bound-parameter limit. */
+const INSERT_CHUNK = 500;
+
+/** Filters of a dashboard read; every one optional. */
+export interface GrowthFilter {
+  userid?: string;
+  channelId?: string;
+}
+
+/**
+ * Analytics (docs/analytics.md): the relation-change ledger, the daily rollups and the nightly snapshot. Dashboard reads
+ * touch only the rollups, through `apiRead` (its own deadline, off the event loop on SQLite).
+ */
+export class AnalyticsRepository {
+  constructor(private readonly db: Db) {}
+
+  // ── Recording, inside the transaction that applied the change ─────────────────────────────────────────────────────
+
+  /** The live tags the customer carries on any relation, each once, with their groups. */
+  async customerTagsInTx(em: EntityManager, ext: string): Promise<{ tagId: string; groupId: string }[]> {
+    const rows: { tag_id: string; group_id: string }[] = await em.query(
+      `SELECT DISTINCT ct.tag_id, t.group_id FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
+        WHERE ct.external_user_id = ? AND t.deleted_at IS NULL ORDER BY ct.tag_id`,
+      [ext],
+    );
+    return rows.map((r) => ({ tagId: r.tag_id, groupId: r.group_id }));
+  }
+
+  /** The channel whose contact way carries this state, or null. */
+  async channelIdByStateInTx(em: EntityManager, state: string): Promise<string | null> {
+    const rows: { id: string }[] = await em.query('SELECT id FROM channels WHERE state = ?', [state]);
+    return rows[0]?.id ?? null;
+  }
+
+  /**
+   * Whether a transfer to `userid` explains an add of `ext` at `at`: one whose takeover (done, or expected) is within
+   * `windowMs` of it, or one requested without a takeover time yet within `windowMs` plus WeCom's 24 hours before it
+   * (docs/wecom-protocol.md §Customer transfers). An old transfer left open does not make a later add a transfer.
+   */
+  async isTakeoverInTx(em: EntityManager, ext: string, userid: string, at: number, windowMs: number): Promise<boolean> {
+    const rows = await em.query(
+      `SELECT 1 AS x FROM transfers WHERE external_user_id = ? AND takeover_userid = ? AND requested_at <= ? AND status IN ('requested', 'waiting', 'done')
+         AND (COALESCE(takeover_at, finished_at) BETWEEN ? AND ? OR (takeover_at IS NULL AND finished_at IS NULL AND requested_at >= ?))
+       LIMIT 1`,
+      [ext, userid, at, at - windowMs, at + windowMs, at - windowMs - 86_400_000],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Append the change to the ledger and count it on its day's rollup rows (the growth row, and one row per tag), in
+   * the caller's transaction: the change and its counts commit together or not at all.
+   */
+  async recordInTx(em: EntityManager, c: RelationChange, day: string, tags: { tagId: string; groupId: string }[], now: number): Promise<void> {
+    await em.query(
+      'INSERT INTO analytics_relation_events (occurred_at, kind, userid, external_user_id, channel_id, tag_ids, created_at) VALUES (?,?,?,?,?,?,?)',
+      [c.occurredAt.getTime(), c.kind, c.userid, c.externalUserId, c.channelId, JSON.stringify(tags.map((t) => t.tagId)), now],
+    );
+    const col = GROWTH_COLUMN[c.kind];
+    await em.query(this.incrementSql('analytics_daily_growth', ['day', 'userid', 'channel_id'], col, 1), [day, c.userid, c.channelId ?? '', 1]);
+    if (TAGGED_KINDS.has(c.kind) && tags.length > 0) {
+      await em.query(
+        this.incrementSql('analytics_daily_growth_tags', ['day', 'group_id', 'tag_id', 'userid'], col, tags.length, ['day', 'tag_id', 'userid']),
+        tags.flatMap((t) => [day, t.groupId, t.tagId, c.userid, 1]),
+      );
+    }
+  }
+
+  /** `INSERT … (keys, col) VALUES … ` adding to `col` when the row exists. */
+  private incrementSql(table: string, keys: string[], col: string, rows: number, conflict: string[] = keys): string {
+    const cols = [...keys, col];
+    const insert = `INSERT INTO ${table} (${cols.join(', ')}) VALUES ${Array(rows).fill(`(${cols.map(() => '?').join(', ')})`).join(', ')}`;
+    // An add counted on a day already rolled has no outcomes yet: the row says so until the day is rolled again.
+    const reset = table === 'analytics_daily_growth' && col === 'added' ? ', outcomes_through = NULL' : '';
+    return this.db.engine === 'mysql'
+      ? `${insert} ON DUPLICATE KEY UPDATE ${col} = ${col} + VALUES(${col})${reset}`
+      : `${insert} ON CONFLICT(${conflict.join(', ')}) DO UPDATE SET ${col} = ${col} + excluded.${col}${reset}`;
+  }
+
+  // ── Rolling a day from the ledger ─────────────────────────────────────────────────────────────────────────────────
+
+  /** A page of the ledger in [from, to), by id. */
+  async changesBetween(from: number, to: number, afterId: number, limit: number): Promise<RecordedRelationChange[]> {
+    const rows = await this.db.query<{ id: Num; occurred_at: Num; kind: RelationChangeKind; userid: string; external_user_id: string; channel_id: string | null; tag_ids: string | null }>(
+      `SELECT id, occurred_at, kind, userid, external_user_id, channel_id, tag_ids FROM analytics_relation_events
+        WHERE occurred_at >= ? AND occurred_at < ? AND id > ? ORDER BY id LIMIT ?`,
+      [from, to, afterId, limit],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      occurredAt: new Date(Number(r.occurred_at)),
+      kind: r.kind,
+      userid: r.userid,
+      externalUserId: r.external_user_id,
+      channelId: r.channel_id,
+      tagIds: r.tag_ids ? (JSON.parse(r.tag_ids) as string[]) : [],
+    }));
+  }
+
+  /** Deletions (either side) of these customers' relations in [from, to). */
+  async lossesOf(exts: string[], from: number, to: number): Promise<{ userid: string; externalUserId: string; at: number }[]> {
+    if (exts.length === 0) return [];
+    const rows = await this.db.query<{ userid: string; external_user_id: string; occurred_at: Num }>(
+      `SELECT userid, external_user_id, occurred_at FROM analytics_relation_events
+        WHERE external_user_id IN (${placeholders(exts.length)}) AND occurred_at >= ? AND occurred_at < ? AND kind IN ('lost_by_customer', 'lost_by_staff')`,
+      [...exts, from, to],
+    );
+    return rows.map((r) => ({ userid: r.userid, externalUserId: r.external_user_id, at: Number(r.occurred_at) }));
+  }
+
+  /** These customers' orders in [from, to). */
+  async ordersOf(exts: string[], from: number, to: number): Promise<{ externalUserId: string; at: number; amountCents: number }[]> {
+    if (exts.length === 0) return [];
+    const rows = await this.db.query<{ external_user_id: string; ordered_at: Num; amount_cents: Num }>(
+      `SELECT external_user_id, ordered_at, amount_cents FROM orders WHERE external_user_id IN (${placeholders(exts.length)}) AND ordered_at >= ? AND ordered_at < ?`,
+      [...exts, from, to],
+    );
+    return rows.map((r) => ({ externalUserId: r.external_user_id, at: Number(r.ordered_at), amountCents: Number(r.amount_cents) }));
+  }
+
+  /** The group of each tag id that still has a row (deleted tags keep theirs). */
+  async groupsOf(tagIds: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < tagIds.length; i += INSERT_CHUNK) {
+      const ids = tagIds.slice(i, i + INSERT_CHUNK);
+      for (const r of await this.db.query<{ id: string; group_id: string }>(`SELECT id, group_id FROM tags WHERE id IN (${placeholders(ids.length)})`, ids)) out.set(r.id, r.group_id);
+    }
+    return out;
+  }
+
+  /** Replace a day's rollup rows with these, in one transaction, and note when it was rolled. */
+  async replaceDay(day: string, growth: GrowthRow[], tags: GrowthTagRow[], rolledAt: number): Promise<void> {
+    await this.db.tx(async (em) => {
+      await em.query('DELETE FROM analytics_daily_growth WHERE day = ?', [day]);
+      await em.query('DELETE FROM analytics_daily_growth_tags WHERE day = ?', [day]);
+      for (let i = 0; i < growth.length; i += INSERT_CHUNK) {
+        const chunk = growth.slice(i, i + INSERT_CHUNK);
+        await em.query(
+          `INSERT INTO analytics_daily_growth (${GROWTH_COLS.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(GROWTH_COLS.length)})`).join(', ')}`,
+          chunk.flatMap((r) => [
+            r.day,
+            r.userid,
+            r.channelId,
+            r.added,
+            r.lostByCustomer,
+            r.lostByStaff,
+            r.transferredIn,
+            r.transferredOut,
+            r.retained7d,
+            r.retained30d,
+            r.ordered30d,
+            r.revenue30dCents,
+            r.outcomesThrough,
+          ]),
+        );
+      }
+      for (let i = 0; i < tags.length; i += INSERT_CHUNK) {
+        const chunk = tags.slice(i, i + INSERT_CHUNK);
+        await em.query(
+          `INSERT INTO analytics_daily_growth_tags (${TAG_COLS.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(TAG_COLS.length)})`).join(', ')}`,
+          chunk.flatMap((r) => [r.day, r.groupId, r.tagId, r.userid, r.added, r.lostByCustomer, r.lostByStaff]),
+        );
+      }
+      await em.query(upsertSql(this.db.engine, 'analytics_days', ['day', 'rolled_at'], ['day'], ['rolled_at']), [day, rolledAt]);
+    });
+  }
+
+  // ── The nightly snapshot ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** A page of active relations after the (customer, member) cursor, in that order. */
+  async activeRelationsAfter(cursor: { ext: string; userid: string } | null, limit: number): Promise<{ externalUserId: string; userid: string }[]> {
+    const rows = cursor
+      ? await this.db.query<{ external_user_id: string; userid: string }>(
+          `SELECT external_user_id, userid FROM follow_relations
+            WHERE status = 'active' AND (external_user_id > ? OR (external_user_id = ? AND userid > ?))
+            ORDER BY external_user_id, userid LIMIT ?`,
+          [cursor.ext, cursor.ext, cursor.userid, limit],
+        )
+      : await this.db.query<{ external_user_id: string; userid: string }>(
+          "SELECT external_user_id, userid FROM follow_relations WHERE status = 'active' ORDER BY external_user_id, userid LIMIT ?",
+          [limit],
+        );
+    return rows.map((r) => ({ externalUserId: r.external_user_id, userid: r.userid }));
+  }
+
+  /** Replace a day's snapshot with these rows and note when it was taken. */
+  async replaceTotals(day: string, rows: TotalsRow[], takenAt: number): Promise<void> {
+    await this.db.tx(async (em) => {
+      await em.query('DELETE FROM analytics_daily_totals WHERE day = ?', [day]);
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        const chunk = rows.slice(i, i + INSERT_CHUNK);
+        await em.query(
+          `INSERT INTO analytics_daily_totals (day, userid, customers, taken_at) VALUES ${chunk.map(() => '(?,?,?,?)').join(', ')}`,
+          chunk.flatMap((r) => [r.day, r.userid, r.customers, takenAt]),
+        );
+      }
+      await em.query(upsertSql(this.db.engine, 'analytics_days', ['day', 'snapshot_at'], ['day'], ['snapshot_at']), [day, takenAt]);
+    });
+  }
+
+  // ── Dashboard reads (rollups only) ────────────────────────────────────────────────────────────────────────────────
+
+  /** Growth rollup rows in [from, to] (local days), summed per day and the chosen key. */
+  async growthByDay(from: string, to: string, key: 'none' | 'channel' | 'staff', f: GrowthFilter): Promise<(GrowthRow & { key: string })[]> {
+    const where = ['day >= ?', 'day <= ?'];
+    const params: unknown[] = [from, to];
+    if (f.userid !== undefined) (where.push('userid = ?'), params.push(f.userid));
+    if (f.channelId !== undefined) (where.push('channel_id = ?'), params.push(f.channelId));
+    const keyCol = key === 'channel' ? 'channel_id' : key === 'staff' ? 'userid' : "''";
+    const rows = await this.db.apiRead<Record<string, Num | null>>(
+      `SELECT day, ${keyCol} AS k, SUM(added) AS added, SUM(lost_by_customer) AS lbc, SUM(lost_by_staff) AS lbs,
+              SUM(transferred_in) AS tin, SUM(transferred_out) AS tout, SUM(retained_7d) AS r7, SUM(retained_30d) AS r30,
+              SUM(ordered_30d) AS o30, SUM(revenue_30d_cents) AS rev, MIN(outcomes_through) AS thru, COUNT(outcomes_through) AS rolled, COUNT(*) AS rows_n
+         FROM analytics_daily_growth WHERE ${where.join(' AND ')} GROUP BY day${keyCol === "''" ? '' : `, ${keyCol}`} ORDER BY day`,
+      params,
+    );
+    return rows.map((r) => ({
+      day: String(r.day),
+      key: String(r.k ?? ''),
+      userid: key === 'staff' ? String(r.k) : '',
+      channelId: key === 'channel' ? String(r.k) : '',
+      added: n(r.added),
+      lostByCustomer: n(r.lbc),
+      lostByStaff: n(r.lbs),
+      transferredIn: n(r.tin),
+      transferredOut: n(r.tout),
+      retained7d: n(r.r7),
+      retained30d: n(r.r30),
+      ordered30d: n(r.o30),
+      revenue30dCents: n(r.rev),
+      // A row counted after the day's roll has no outcomes yet: the group's outcomes are then not complete.
+      outcomesThrough: n(r.rolled) === n(r.rows_n) && r.thru !== null ? String(r.thru) : null,
+    }));
+  }
+
+  /** Tag rollup rows in [from, to], summed per day and tag. */
+  async growthTagsByDay(from: string, to: string, f: { userid?: string; groupId?: string }): Promise<GrowthTagRow[]> {
+    const where = ['day >= ?', 'day <= ?'];
+    const params: unknown[] = [from, to];
+    if (f.groupId !== undefined) (where.push('group_id = ?'), params.push(f.groupId));
+    if (f.userid !== undefined) (where.push('userid = ?'), params.push(f.userid));
+    const rows = await this.db.apiRead<Record<string, Num>>(
+      `SELECT day, group_id, tag_id, SUM(added) AS added, SUM(lost_by_customer) AS lbc, SUM(lost_by_staff) AS lbs
+         FROM analytics_daily_growth_tags WHERE ${where.join(' AND ')} GROUP BY day, group_id, tag_id ORDER BY day`,
+      params,
+    );
+    return rows.map((r) => ({ day: String(r.day), groupId: String(r.group_id), tagId: String(r.tag_id), userid: '', added: n(r.added), lostByCustomer: n(r.lbc), lostByStaff: n(r.lbs) }));
+  }
+
+  /** Snapshot rows in [from, to] of one member, or of the corp (''). */
+  async totals(from: string, to: string, userid: string): Promise<TotalsRow[]> {
+    const rows = await this.db.apiRead<{ day: string; customers: Num }>(
+      'SELECT day, customers FROM analytics_daily_totals WHERE userid = ? AND day >= ? AND day <= ? ORDER BY day',
+      [userid, from, to],
+    );
+    return rows.map((r) => ({ day: String(r.day), userid, customers: n(r.customers) }));
+  }
+
+  /** Per member, the snapshot rows in [from, to] (staff split of the totals). */
+  async totalsByStaff(from: string, to: string): Promise<TotalsRow[]> {
+    const rows = await this.db.apiRead<{ day: string; userid: string; customers: Num }>(
+      "SELECT day, userid, customers FROM analytics_daily_totals WHERE userid <> '' AND day >= ? AND day <= ? ORDER BY day, userid",
+      [from, to],
+    );
+    return rows.map((r) => ({ day: String(r.day), userid: r.userid, customers: n(r.customers) }));
+  }
+
+  /** When the days in [from, to] were last rolled and snapshotted. */
+  async days(from: string, to: string): Promise<{ day: string; rolledAt: number | null; snapshotAt: number | null }[]> {
+    const rows = await this.db.apiRead<{ day: string; rolled_at: Num | null; snapshot_at: Num | null }>(
+      'SELECT day, rolled_at, snapshot_at FROM analytics_days WHERE day >= ? AND day <= ? ORDER BY day',
+      [from, to],
+    );
+    return rows.map((r) => ({ day: String(r.day), rolledAt: r.rolled_at === null ? null : Number(r.rolled_at), snapshotAt: r.snapshot_at === null ? null : Number(r.snapshot_at) }));
+  }
+
+  /** Display names: channels, members, tags and tag groups, by id (small tables, read whole or by id). */
+  async channelNames(ids: string[]): Promise<Map<string, string>> {
+    return this.names('SELECT id, name FROM channels WHERE id IN', ids);
+  }
+
+  async staffNames(ids: string[]): Promise<Map<string, string>> {
+    return this.names('SELECT userid AS id, name FROM staff WHERE userid IN', ids);
+  }
+
+  async tagNames(ids: string[]): Promise<Map<string, string>> {
+    return this.names('SELECT id, name FROM tags WHERE id IN', ids);
+  }
+
+  async tagGroupNames(ids: string[]): Promise<Map<string, string>> {
+    return this.names('SELECT id, name FROM tag_groups WHERE id IN', ids);
+  }
+
+  /** Whether a tag group exists (deleted or not). */
+  async hasTagGroup(id: string): Promise<boolean> {
+    return (await this.db.apiRead('SELECT 1 AS x FROM tag_groups WHERE id = ?', [id])).length > 0;
+  }
+
+  private async names(sqlHead: string, ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const wanted = [...new Set(ids.filter((i) => i !== ''))];
+    for (let i = 0; i < wanted.length; i += INSERT_CHUNK) {
+      const chunk = wanted.slice(i, i + INSERT_CHUNK);
+      for (const r of await this.db.apiRead<{ id: string; name: string }>(`${sqlHead} (${placeholders(chunk.length)})`, chunk)) out.set(r.id, r.name);
+    }
+    return out;
+  }
+}
