@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   surge: async () => (await import('./surge.bench.js')).runSurgeBench(),
   claim: async () => (await import('./claim.bench.js')).runClaimBench(),
   audience: async () => (await import('./audience.bench.js')).runAudienceBench(),
+  console: async () => (await import('./console.bench.js')).runConsoleBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

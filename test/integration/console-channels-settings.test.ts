@@ -25,6 +25,8 @@ describe.each(testEngines())('channel codes, settings and staff audit through th
     const created = await api(app, 'POST', '/api/v1/channels', { name: '附件渠道', staff: ['lisi'], tags: [], welcome: { text: '{{name}}您好', attachments } });
     expect(created.status).toBe(201);
     expect(created.body.welcome.attachments).toEqual(attachments);
+    // The sandbox's QR image, on the address the bot reaches it at (under its /sandbox mount).
+    expect(created.body.qrCode).toBe(`${app.url}/sandbox/qr/${created.body.configId}.png`);
     const way = [...app.sandbox.store.contactWays.values()].find((w) => w.state === created.body.state)!;
     const added = await app.sandbox.addCustomer({ configId: way.configId, name: '王五' });
     const sent = (await waitFor(() => app.sandbox.store.welcomeSent.find((w) => w.welcomeCode === added.welcomeCode), 5000, 'welcome'))!;
@@ -91,7 +93,8 @@ describe.each(testEngines())('channel codes, settings and staff audit through th
     expect(byKey['audit.retentionDays']).toMatchObject({ value: 90, source: { kind: 'env', name: 'AUDIT_RETENTION_DAYS' } });
     expect(byKey['search.maxPerDay']).toMatchObject({ value: 600, source: { kind: 'default', env: 'SEARCH_MAX_PER_DAY' } });
     expect(byKey['job:care']).toMatchObject({ value: { schedule: expect.any(String) }, source: { key: 'settings.careTime' } });
-    expect(byKey['wecom:gettoken']).toMatchObject({ value: { perMinute: 10 }, source: { kind: 'builtin' } });
+    expect(byKey['wecom:gettoken']).toMatchObject({ value: { perMinute: 10 }, source: { kind: 'default', file: 'config/local.json', key: 'wecom.limits' } });
+    expect(byKey.staffMessages).toMatchObject({ value: { perMinute: 15, perHour: 500 }, source: { kind: 'builtin' } });
     expect(all.every((s) => s.isEditable === false)).toBe(true);
     const text = JSON.stringify(res.body);
     for (const secret of [TEST_ADMIN_TOKEN, TEST_DATA_KEY, METRICS_TOKEN, app.container.config.wecom.secret!, app.container.config.wecom.encodingAesKey!, app.container.config.wecom.token!]) {

@@ -21,6 +21,9 @@ export interface SettingsSources {
   jobs: readonly ScheduledJob[];
 }
 
+/** Where a WeCom API's limit would be overridden. */
+const LIMITS_DEFAULT: SettingSource = { kind: 'default', file: 'config/local.json', key: 'wecom.limits' };
+
 /** AppConfig paths the page shows, with the environment variable that sets each (src/config/load.ts ENV_MAP). */
 const ENV_OF: Record<string, string> = {
   appTimezone: 'APP_TIMEZONE',
@@ -87,10 +90,11 @@ function buildView({ config, care, jobs }: SettingsSources): SettingsView {
       item('audit.retentionDays', config.audit.retentionDays, appSource('audit.retentionDays')),
     ],
     rateLimits: [
-      item('wecom:*', limitOf(DEFAULT_LIMIT), { kind: 'builtin' }),
+      // Per-API overrides go in wecom.limits of a config file (docs/rate-limits.md); the defaults are the code's.
+      item('wecom:*', limitOf(DEFAULT_LIMIT), LIMITS_DEFAULT),
       ...apis.map((api) => {
         const override = limits?.[api];
-        return item(`wecom:${api}`, limitOf(override ?? DEFAULT_LIMITS[api as keyof typeof DEFAULT_LIMITS] ?? DEFAULT_LIMIT), override ? appSource(`wecom.limits`) : { kind: 'builtin' });
+        return item(`wecom:${api}`, limitOf(override ?? DEFAULT_LIMITS[api as keyof typeof DEFAULT_LIMITS] ?? DEFAULT_LIMIT), override ? appSource('wecom.limits') : LIMITS_DEFAULT);
       }),
       item('staffMessages', { perMinute: STAFF_MESSAGE_CAPS.perMinute, perHour: STAFF_MESSAGE_CAPS.perHour, concurrency: null }, { kind: 'builtin' }),
       item('auth.maxFailures', { count: config.auth.maxFailures, windowMinutes: Math.round(config.auth.windowMs / 60_000) }, appSource('auth.maxFailures')),

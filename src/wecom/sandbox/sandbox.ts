@@ -238,8 +238,11 @@ export class WecomSandbox {
       const match = SANDBOX_PATH.exec(ctx.path);
       if (!match || (opts.prefix !== undefined && match[1] !== opts.prefix.replace(/\/$/, ''))) return next();
       const [, prefix, area, rest] = match;
-      // Where this sandbox is reached, as the caller reached it: the QR images are served there.
-      const baseUrl = `${ctx.protocol}://${ctx.host}${prefix}`;
+      // Where this sandbox is reached, as the caller reached it: the QR images are served there. A host app that mounts
+      // the sandbox under a prefix (the bot's /sandbox) strips it from ctx.path; originalUrl still has it.
+      const originalPath = ctx.originalUrl.split('?')[0];
+      const mountedAt = originalPath.endsWith(ctx.path) ? originalPath.slice(0, originalPath.length - ctx.path.length) : '';
+      const baseUrl = `${ctx.protocol}://${ctx.host}${mountedAt}${prefix}`;
       const query = Object.fromEntries(Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]));
       if (area === 'connect' || area === 'wwlogin') {
         // The sidebar's OAuth page, or the console's web login page (login.work.weixin.qq.com/wwlogin/sso/login).

@@ -319,3 +319,18 @@ export const COMPARE_NUMBER: Labels = { '>=': '不少于', '<=': '不多于', '>
 
 /** Comparisons of dates (添加日期). */
 export const COMPARE_DATE: Labels = { '>=': '当天或之后', '<=': '当天或之前', '>': '之后', '<': '之前' };
+
+/** A customer transfer's status (GET /api/v1/transfers; README §客户继承). */
+export const TRANSFER_STATUS: Labels = {
+  requested: '已提交，等待企业微信确认',
+  waiting: '等待接替（24 小时内）',
+  done: '已接替',
+  refused: '客户拒绝',
+  taker_limit: '接替成员客户数已满',
+  failed: '失败',
+};
+
+export const TRANSFER_KIND: Labels = { onjob: '在职继承', resigned: '离职继承' };
+
+/** Who sends when a customer has several followers (config/care-rules.json settings.senderPolicy). */
+export const SENDER_POLICY: Labels = { latest: '最近添加客户的员工', earliest: '最早添加客户的员工' };
