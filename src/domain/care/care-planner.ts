@@ -151,12 +151,16 @@ export class CarePlanner {
     const occ = rule.occasion;
     switch (occ.type) {
       case 'birthday': {
-        for await (const page of this.scan.stream([...base, birthdayPrefilter(today)], pageSize)) {
+        // The birthdays falling `daysBefore` days from today (today's own when 0). The key is the birthday's year,
+        // so a rule whose offset is changed never sends a second message for the same birthday.
+        const ahead = occ.daysBefore ?? 0;
+        const day = addDays(today, ahead);
+        for await (const page of this.scan.stream([...base, birthdayPrefilter(day)], pageSize)) {
           const out: Candidate[] = [];
           for (const customer of page) {
             if (!customer.birthday || !isValidBirthday(customer.birthday)) continue;
-            const hit = birthdayOn(customer.birthday, today);
-            if (hit) out.push({ customer, occasion: occasionKey({ kind: 'birthday', year: hit.year }), vars: {} });
+            const hit = birthdayOn(customer.birthday, day);
+            if (hit) out.push({ customer, occasion: occasionKey({ kind: 'birthday', year: hit.year }), vars: { days: ahead } });
           }
           if (out.length) yield out;
         }

@@ -21,7 +21,8 @@ export const winbackStep = z.object({
 
 /** What a rule fires on. */
 export const occasionSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('birthday') }),
+  // daysBefore: fire that many days ahead of the birthday (0 or absent: on the day).
+  z.object({ type: z.literal('birthday'), daysBefore: z.number().int().min(0).max(30).optional() }),
   z.object({ type: z.literal('holiday'), holidays: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1) }),
   z.object({ type: z.literal('anniversary'), days: z.array(z.number().int().min(1).max(36500)).default([]), years: z.boolean().default(false) }),
   // N days after the customer was added, if nobody has interacted since: a reminder to staff, never a customer message.

@@ -13,7 +13,8 @@ export interface WinbackStep {
 
 /** What a rule fires on. */
 export type Occasion =
-  | { type: 'birthday' }
+  /** On the customer's birthday, or `daysBefore` days ahead of it (a reminder to prepare). */
+  | { type: 'birthday'; daysBefore?: number }
   | { type: 'holiday'; holidays: string[] }
   | { type: 'anniversary'; days: number[]; years: boolean }
   /** N days after the customer was added, if nobody has interacted since: a reminder to staff, never a customer message. */

@@ -125,6 +125,35 @@ describe.each(testEngines())('care calendar on %s', (engine) => {
     expect(line(midAutumn, ruleIds.holidays)).toMatchObject({ planned: 0, already: 7, optedOut: 1 });
   });
 
+  it('a birthday rule that fires days ahead: the calendar shows it on that day, and the planner plans the same', async () => {
+    const created = await api(app, 'POST', '/api/v1/care-rules', {
+      name: '生日前提醒员工',
+      occasion: { type: 'birthday', daysBefore: 2 },
+      channel: 'staff_reminder',
+      template: '客户{{name}}还有 {{days}} 天过生日，准备一份礼物吧',
+      priority: 10,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.occasion).toEqual({ type: 'birthday', daysBefore: 2 });
+    const id = created.body.id as string;
+    // Birthdays on 24 September: the reminder is on the 22nd, to staff (so the opted-out customer too), and nobody
+    // follows one of them.
+    const cal = await calendar(`&rule=${id}`);
+    expect(cal.items.filter((d) => d.rules.length).map((d) => d.date)).toEqual(expect.arrayContaining(['2026-09-22']));
+    expect(line(cal.items.find((d) => d.date === '2026-09-22'), id)).toMatchObject({ planned: 2, optedOut: 0, skipped: { no_sender: 1 } });
+    const who = await api(app, 'GET', `/api/v1/care-rules/calendar/2026-09-22/customers?rule=${id}`);
+    expect(who.body.items.find((c: { externalUserId: string }) => c.externalUserId === ids.solar)).toMatchObject({ outcome: 'planned', text: '客户公历寿星还有 2 天过生日，准备一份礼物吧' });
+
+    // The planner on that day (its run was already recorded above, so planned directly into the ledger).
+    const m = app.container.scheduling;
+    const rules = (await m.careRules.list()).filter((r) => r.id === id);
+    const counts = await m.planner.planDay({ today: '2026-09-22', now: sh('2026-09-22T09:00:00'), rules, sink: m.ledger });
+    expect(counts).toMatchObject({ planned: 2, skipped: 1 });
+    const rows = await app.container.db.query<{ status: string }>("SELECT status FROM deliveries WHERE rule_id = ? AND local_date = '2026-09-22'", [id]);
+    expect(rows).toHaveLength(3);
+    expect((await api(app, 'POST', '/api/v1/care-rules', { name: 'x', occasion: { type: 'birthday', daysBefore: 40 }, template: 't' })).body.error.details.fields).toHaveProperty(['occasion.daysBefore']);
+  });
+
   it('follows an edit of a rule: a birthday rule limited to VIPs drops the day it no longer reaches', async () => {
     clock.set(sh(`${FROM}T08:00:00`));
     const patched = await api(app, 'PATCH', `/api/v1/care-rules/${ruleIds.birthday}`, { audience: 'tag:VIP客户' });

@@ -11,7 +11,7 @@ export interface WinbackStep {
 }
 
 export type Occasion =
-  | { type: 'birthday' }
+  | { type: 'birthday'; daysBefore?: number }
   | { type: 'holiday'; holidays: string[] }
   | { type: 'anniversary'; days: number[]; years: boolean }
   | { type: 'followup'; afterDays: number }
@@ -101,6 +101,8 @@ export function templateVariables(type: OccasionType): { name: string; meaning: 
     { name: 'staff', meaning: '发送员工' },
   ];
   switch (type) {
+    case 'birthday':
+      return [...common, { name: 'days', meaning: '距生日天数' }];
     case 'holiday':
       return [...common, { name: 'holiday', meaning: '节日名称' }];
     case 'anniversary':
@@ -127,7 +129,7 @@ export function unknownVariables(template: string, type: OccasionType): string[]
 /** A template rendered with example values, as the planner renders it (an unknown variable renders empty). */
 export function renderExample(template: string, occasion: Occasion, staff: string): string {
   const holiday = occasion.type === 'holiday' ? (HOLIDAY[occasion.holidays[0]] ?? '节日') : '中秋节';
-  const days = occasion.type === 'anniversary' ? (occasion.days[0] ?? 365) : occasion.type === 'followup' ? occasion.afterDays : 7;
+  const days = occasion.type === 'anniversary' ? (occasion.days[0] ?? 365) : occasion.type === 'followup' ? occasion.afterDays : occasion.type === 'birthday' ? (occasion.daysBefore ?? 0) : 7;
   const values: Record<string, string> = { name: '王小明', staff, holiday, days: String(days), years: '1', note: '回访上次购买的体验' };
   return template.replace(VARIABLE, (_whole, v: string) => values[v] ?? '');
 }

@@ -221,10 +221,10 @@ export const TAG_RULE_KIND: Labels = { keyword: '关键词', behaviour: '行为'
 export const MATCH_TYPE: Labels = { substring: '包含关键词', regex: '正则表达式' };
 
 /** A care rule's occasion in words: 生日, 节日（春节、中秋节）, 添加后 7 天未互动… */
-export function occasionText(o: { type: string; holidays?: string[]; days?: number[]; years?: boolean; afterDays?: number; steps?: unknown[] }): string {
+export function occasionText(o: { type: string; holidays?: string[]; days?: number[]; years?: boolean; afterDays?: number; steps?: unknown[]; daysBefore?: number }): string {
   switch (o.type) {
     case 'birthday':
-      return '生日';
+      return o.daysBefore ? `生日（提前 ${o.daysBefore} 天）` : '生日';
     case 'holiday':
       return `节日（${(o.holidays ?? []).map((h) => HOLIDAY[h] ?? '其他').join('、')}）`;
     case 'anniversary': {
