@@ -800,7 +800,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       await repos.idempotency.purge(new Date(now.getTime() - 24 * 60 * 60 * 1000));
     },
   });
-  const analytics = new AnalyticsRollupService(repos.analytics, tz, c.log.child({ component: 'analytics' }));
+  const analytics = new AnalyticsRollupService(repos.analytics, tz, c.log.child({ component: 'analytics' }), settings.pageSize);
   const jobs = new JobRegistry(
     buildJobs({
       settings,

@@ -6,14 +6,16 @@ import type { JobDefinition } from './job.types.js';
 /**
  * `analytics`: nightly, just after midnight. Re-rolls the day that just ended and the 30 before it from the ledger
  * (so late events and late orders of the past month are counted, and the 7- and 30-day outcomes of those days' adds
- * mature), then takes the day's snapshot of customers in an active relation
- * (docs/analytics.md §How the rollups stay right). `job run analytics --at <time>` rolls the 31 days before that time's local date: a backfill, idempotent. The
- * snapshot is a state and is taken only on the night after the day it stands for, never for a past day.
+ * mature), then takes the day's snapshots: customers in an active relation, and the activity / RFM / stage mix with its
+ * changes since the night before (docs/analytics.md §How the rollups stay right). The `scoring` job runs later in the
+ * night, so the mix of a day is what scoring left that morning. `job run analytics --at <time>` rolls the 31 days
+ * before that time's local date: a backfill, idempotent. Snapshots are states, taken only on the night after the day
+ * they stand for, never for a past day.
  */
 export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: string; tz: string; clock: Clock }): JobDefinition {
   return {
     name: 'analytics',
-    description: '数据分析汇总 / roll up growth and channel figures, and the nightly snapshot',
+    description: '数据分析汇总 / roll up growth and channel figures; nightly customer and mix snapshots',
     schedule: deps.schedule,
     // To the second, so a backfill can be run again for the same day (late events) while every instance's cron fire
     // of one night still maps to one occasion.
@@ -29,7 +31,7 @@ export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: s
       const isNightAfter = localDate(realNow, deps.tz) === addDays(lastDay, 1);
       if (ctx.isDryRun) {
         ctx.report(`将重算 would roll\t${firstDay} … ${lastDay}`);
-        ctx.report(`客户总数快照 snapshot\t${isNightAfter ? lastDay : '不拍摄（非当晚）/ not taken for a past day'}`);
+        ctx.report(`客户总数与结构快照 snapshots\t${isNightAfter ? lastDay : '不拍摄（非当晚）/ not taken for a past day'}`);
         return {};
       }
       const counts = await deps.rollup.rollWindow(lastDay, realNow);
@@ -40,7 +42,9 @@ export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: s
       }
       const snap = await deps.rollup.takeSnapshot(lastDay, realNow);
       ctx.report(`客户总数快照 snapshot\t${lastDay}\t${snap.customers} customers\t${snap.staff} staff`);
-      return { ...counts, snapshot: 1, customers: snap.customers };
+      const mix = await deps.rollup.takeMixSnapshot(lastDay, realNow);
+      ctx.report(`客户结构快照 mix\t${lastDay}\t${mix.customers} customers\t${mix.transitions} changes`);
+      return { ...counts, snapshot: 1, customers: snap.customers, mixCustomers: mix.customers, transitions: mix.transitions };
     },
   };
 }

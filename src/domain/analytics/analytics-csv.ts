@@ -1,4 +1,5 @@
-import type { ChannelFigures, ChannelsAnswer, GrowthAnswer, TotalsAnswer } from './analytics.service.js';
+import type { ChannelFigures, ChannelsAnswer, GrowthAnswer, MixAnswer, TotalsAnswer, TransitionsAnswer } from './analytics.service.js';
+import { DIMENSION_LABELS } from './analytics-labels.js';
 
 /**
  * A UTF-8 byte order mark first: without it Excel on Windows reads a CSV as the system's ANSI code page and the Chinese
@@ -62,4 +63,15 @@ function channelCells(c: ChannelFigures): (string | number)[] {
 export function channelsCsv(a: ChannelsAnswer, table: 'ranking' | 'periods'): string {
   if (table === 'periods') return csv(['周期', '开始日期', '结束日期', ...CHANNEL_HEADER], a.lines.map((l) => [l.period, l.periodStart, l.periodEnd, ...channelCells(l)]));
   return csv(['排名', ...CHANNEL_HEADER], a.ranking.map((r) => [r.rank, ...channelCells(r)]));
+}
+
+/** 客户结构 as CSV: one line per period and value. */
+export function mixCsv(a: MixAnswer): string {
+  return csv(['周期', '截至日期', DIMENSION_LABELS[a.dimension], '客户数', '占比'], a.lines.map((l) => [l.period, l.asOf, l.label, l.customers, percent(l.share)]));
+}
+
+/** 客户结构变化 as CSV: one line per period and change. */
+export function transitionsCsv(a: TransitionsAnswer): string {
+  const dim = DIMENSION_LABELS[a.dimension];
+  return csv(['周期', '开始日期', '结束日期', `原${dim}`, `新${dim}`, '客户数'], a.lines.map((l) => [l.period, l.periodStart, l.periodEnd, l.fromLabel, l.toLabel, l.customers]));
 }

@@ -2,7 +2,7 @@ import type { AnalyticsRepository } from '../../persistence/repositories/analyti
 import type { Logger } from '../../shared/logger.js';
 import { addDays, zonedTimeToUtc } from '../../shared/dates.js';
 import { yieldToEventLoop } from '../../shared/yield.js';
-import type { GrowthRow, GrowthTagRow, RecordedRelationChange, TotalsRow } from './analytics.types.js';
+import { MIX_DIMENSIONS, type GrowthRow, type GrowthTagRow, type MixRow, type MixValues, type RecordedRelationChange, type StoredMixState, type TotalsRow, type TransitionRow } from './analytics.types.js';
 
 const DAY_MS = 86_400_000;
 /** The longest outcome window: a day's adds are re-rolled nightly until their 30 days have passed. */
@@ -161,5 +161,64 @@ export class AnalyticsRollupService {
     const rows: TotalsRow[] = [{ day, userid: '', customers }, ...[...perStaff].map(([userid, c]) => ({ day, userid, customers: c }))];
     await this.repo.replaceTotals(day, rows, now.getTime());
     return { customers, staff: perStaff.size };
+  }
+  /**
+   * The nightly mix snapshot for `day` (docs/analytics.md §Activity and value mix): customers of the corp's members (any
+   * relation, current or ended) per activity, RFM segment and lifecycle stage as the `scoring` job last left them, for
+   * the corp and per member, and the customers whose value changed since the snapshot before. Taking it twice the same
+   * night counts the changes against the same earlier snapshot, so the answer is the same.
+   */
+  async takeMixSnapshot(day: string, now: Date): Promise<{ customers: number; transitions: number }> {
+    const mix = new Map<string, MixRow>();
+    const trans = new Map<string, TransitionRow>();
+    let customers = 0;
+    let transitions = 0;
+    let after: string | null = null;
+    for (;;) {
+      await yieldToEventLoop();
+      const page = await this.repo.customersWithStatesAfter(after, this.pageSize);
+      if (page.length === 0) break;
+      after = page[page.length - 1].externalUserId;
+      const members = await this.repo.membersOf(page.map((c) => c.externalUserId));
+      const states: StoredMixState[] = [];
+      for (const c of page) {
+        const users = members.get(c.externalUserId);
+        // Contacts known only from WeChat customer service (KF) follow no member: not the corp's customers here.
+        if (!users || users.length === 0) continue;
+        const s = c.state;
+        // A snapshot already taken tonight compares against the one before it, as the first did.
+        if (s && s.asOf > day) continue;
+        const baseline: MixValues | null = !s ? null : s.asOf === day ? s.prev : s.values;
+        customers++;
+        for (const dimension of MIX_DIMENSIONS) {
+          const value = c.values[dimension];
+          const changed = baseline !== null && baseline[dimension] !== value;
+          if (changed) transitions++;
+          for (const userid of ['', ...users]) {
+            const mk = `${dimension}\u0000${value}\u0000${userid}`;
+            const m = mix.get(mk) ?? { day, dimension, value, userid, customers: 0 };
+            m.customers++;
+            mix.set(mk, m);
+            if (!changed) continue;
+            const tk = `${dimension}\u0000${baseline[dimension]}\u0000${value}\u0000${userid}`;
+            const t = trans.get(tk) ?? { day, dimension, from: baseline[dimension], to: value, userid, customers: 0 };
+            t.customers++;
+            trans.set(tk, t);
+          }
+        }
+        states.push(
+          !s
+            ? { externalUserId: c.externalUserId, asOf: day, values: c.values, prevAsOf: null, prev: null }
+            : s.asOf === day
+              ? { ...s, values: c.values }
+              : { externalUserId: c.externalUserId, asOf: day, values: c.values, prevAsOf: s.asOf, prev: s.values },
+        );
+      }
+      await this.repo.saveStates(states);
+      if (page.length < this.pageSize) break;
+    }
+    await this.repo.replaceMix(day, [...mix.values()], [...trans.values()]);
+    this.log.debug({ day, customers, transitions, at: now.toISOString() }, 'analytics mix snapshot taken');
+    return { customers, transitions };
   }
 }

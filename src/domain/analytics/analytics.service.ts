@@ -3,7 +3,8 @@ import type { Clock } from '../../shared/clock.js';
 import { ForbiddenError, invalidField } from '../../shared/errors.js';
 import { addDays, daysBetween, localDate } from '../../shared/dates.js';
 import { periodOf, periodsOf } from './analytics-periods.js';
-import type { AnalyticsViewer, Granularity, GrowthCounts, GrowthRow } from './analytics.types.js';
+import type { AnalyticsViewer, Granularity, GrowthCounts, GrowthRow, MixDimension } from './analytics.types.js';
+import { mixLabel } from './analytics-labels.js';
 
 /** The longest range one request may ask for: two years and a little. */
 export const MAX_RANGE_DAYS = 800;
@@ -108,6 +109,45 @@ export interface ChannelsAnswer extends Frame {
   lines: ChannelLine[];
 }
 
+/** One value's customers at the end of a period (its last snapshot day). */
+export interface MixLine {
+  period: string;
+  asOf: string;
+  value: string;
+  label: string;
+  customers: number;
+  /** Of the customers counted that day (a customer counts once in each dimension). */
+  share: number | null;
+}
+
+export interface MixAnswer extends Frame {
+  kind: 'snapshot';
+  dimension: MixDimension;
+  lines: MixLine[];
+  /** The newest snapshot in the range: the mix as it is. */
+  latest: { asOf: string; values: Omit<MixLine, 'period' | 'asOf'>[] } | null;
+}
+
+/** Customers whose value went from → to within a period (each night's changes, summed). */
+export interface TransitionLine {
+  period: string;
+  periodStart: string;
+  periodEnd: string;
+  fromValue: string;
+  fromLabel: string;
+  toValue: string;
+  toLabel: string;
+  customers: number;
+}
+
+export interface TransitionsAnswer extends Frame {
+  kind: 'snapshot';
+  dimension: MixDimension;
+  lines: TransitionLine[];
+  /** Over the whole range, per (from, to). */
+  total: Omit<TransitionLine, 'period' | 'periodStart' | 'periodEnd'>[];
+}
+
 const zeroCounts = (): GrowthCounts => ({ added: 0, lostByCustomer: 0, lostByStaff: 0, net: 0, transferredIn: 0, transferredOut: 0 });
 
 function addCounts(into: GrowthCounts, r: { added: number; lostByCustomer: number; lostByStaff: number; transferredIn?: number; transferredOut?: number }): void {
@@ -122,7 +162,8 @@ function addCounts(into: GrowthCounts, r: { added: number; lostByCustomer: numbe
 const rate = (num: number, den: number): number | null => (den > 0 ? Math.round((num / den) * 10_000) / 10_000 : null);
 
 /**
- * The analytics questions (docs/analytics.md): growth and total customers (客户增长) and channel effectiveness (渠道效果).
+ * The analytics questions (docs/analytics.md): growth and total customers (客户增长), channel effectiveness (渠道效果) and
+ * the activity and value mix with its transitions (客户结构).
  * Every answer is read from the rollup tables, never from the raw ones, and says whether its figures are events
  * (recomputable) or snapshots.
  */
@@ -216,6 +257,58 @@ export class AnalyticsService {
     const lines = [...last.values()].map((l) => ({ ...l, label: l.key === '' ? '全部' : names.get(l.key) || l.key }));
     lines.sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : a.key.localeCompare(b.key)));
     return { kind: 'snapshot', ...f, by: f.userid !== null ? 'staff' : q.by, lines };
+  }
+
+  /**
+   * The activity (ADC), RFM or lifecycle-stage mix at the end of each period, from the nightly snapshots: the corp's,
+   * or a member's customers (any relation, current or ended).
+   */
+  async mix(q: RangeQuery & { dimension: MixDimension }, viewer: AnalyticsViewer): Promise<MixAnswer> {
+    const f = this.frame(q, viewer);
+    const rows = await this.repo.mixByDay(f.from, f.to, q.dimension, f.userid ?? '');
+    const byDay = new Map<string, Map<string, number>>();
+    for (const r of rows) byDay.set(r.day, (byDay.get(r.day) ?? new Map<string, number>()).set(r.value, r.customers));
+    const values = (day: string) => {
+      const m = byDay.get(day)!;
+      const total = [...m.values()].reduce((a, b) => a + b, 0);
+      return [...m].map(([value, customers]) => ({ value, label: mixLabel(q.dimension, value), customers, share: rate(customers, total) })).sort((a, b) => b.customers - a.customers || a.value.localeCompare(b.value));
+    };
+    // The days come in order: a later snapshot of the period replaces an earlier one.
+    const lastOfPeriod = new Map<string, string>();
+    for (const day of byDay.keys()) lastOfPeriod.set(periodOf(day, f.granularity), day);
+    const lines = [...lastOfPeriod].flatMap(([period, asOf]) => values(asOf).map((v) => ({ period, asOf, ...v })));
+    const newest = [...byDay.keys()].pop();
+    return { kind: 'snapshot', ...f, dimension: q.dimension, lines, latest: newest ? { asOf: newest, values: values(newest) } : null };
+  }
+
+  /** Changes between values (e.g. loyal → at_risk) per period, summed over the nights in it. */
+  async transitions(q: RangeQuery & { dimension: MixDimension; fromValue?: string; toValue?: string }, viewer: AnalyticsViewer): Promise<TransitionsAnswer> {
+    const f = this.frame(q, viewer);
+    const rows = await this.repo.transitionsByDay(f.from, f.to, q.dimension, f.userid ?? '', { fromValue: q.fromValue, toValue: q.toValue });
+    const periods = new Map(periodsOf(f.from, f.to, f.granularity).map((p) => [p.period, p]));
+    const lines = new Map<string, TransitionLine>();
+    const total = new Map<string, TransitionsAnswer['total'][number]>();
+    const pair = (from: string, to: string) => ({ fromValue: from, fromLabel: mixLabel(q.dimension, from), toValue: to, toLabel: mixLabel(q.dimension, to) });
+    for (const r of rows) {
+      const p = periods.get(periodOf(r.day, f.granularity))!;
+      const k = `${p.period}\u0000${r.from}\u0000${r.to}`;
+      const l = lines.get(k) ?? { period: p.period, periodStart: p.start, periodEnd: p.end, ...pair(r.from, r.to), customers: 0 };
+      l.customers += r.customers;
+      lines.set(k, l);
+      const tk = `${r.from}\u0000${r.to}`;
+      const t = total.get(tk) ?? { ...pair(r.from, r.to), customers: 0 };
+      t.customers += r.customers;
+      total.set(tk, t);
+    }
+    const byCount = (a: { customers: number; fromValue: string; toValue: string }, b: { customers: number; fromValue: string; toValue: string }) =>
+      b.customers - a.customers || a.fromValue.localeCompare(b.fromValue) || a.toValue.localeCompare(b.toValue);
+    return {
+      kind: 'snapshot',
+      ...f,
+      dimension: q.dimension,
+      lines: [...lines.values()].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : byCount(a, b))),
+      total: [...total.values()].sort(byCount),
+    };
   }
 
   /** Channel effectiveness over the range, ranked, and per period. */

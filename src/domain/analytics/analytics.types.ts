@@ -95,3 +95,38 @@ export interface AnalyticsViewer {
   role: 'staff' | 'operator' | 'admin';
   userid: string | null;
 }
+
+/** The three ways a customer is classified nightly by the `scoring` job (客户结构). */
+export type MixDimension = 'activity' | 'rfm' | 'stage';
+export const MIX_DIMENSIONS: readonly MixDimension[] = ['activity', 'rfm', 'stage'];
+
+/** A customer's values in each dimension; '' where there is none (no RFM segment without orders). */
+export type MixValues = Record<MixDimension, string>;
+
+/** What the last mix snapshot saw of a customer, and what the one before it saw. */
+export interface StoredMixState {
+  externalUserId: string;
+  asOf: string;
+  values: MixValues;
+  prevAsOf: string | null;
+  prev: MixValues | null;
+}
+
+/** A row of `analytics_daily_mix`; userid '' is the corp. */
+export interface MixRow {
+  day: string;
+  dimension: MixDimension;
+  value: string;
+  userid: string;
+  customers: number;
+}
+
+/** A row of `analytics_daily_transitions`: customers whose value went from → to since the night before. */
+export interface TransitionRow {
+  day: string;
+  dimension: MixDimension;
+  from: string;
+  to: string;
+  userid: string;
+  customers: number;
+}

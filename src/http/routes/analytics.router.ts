@@ -6,7 +6,7 @@ import { parseInput } from '../pagination.js';
 import { isLocalDate } from '../../shared/dates.js';
 import type { AnalyticsService } from '../../domain/analytics/analytics.service.js';
 import type { AnalyticsViewer } from '../../domain/analytics/analytics.types.js';
-import { channelsCsv, growthCsv, totalsCsv } from '../../domain/analytics/analytics-csv.js';
+import { channelsCsv, growthCsv, mixCsv, totalsCsv, transitionsCsv } from '../../domain/analytics/analytics-csv.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
 
 const day = (what: string) => z.string().refine(isLocalDate, `${what}须为 YYYY-MM-DD 格式的日期`).optional();
@@ -31,6 +31,15 @@ const channelsQuery = z.object({
   table: z.enum(['ranking', 'periods'], { message: 'table 须为 ranking 或 periods' }).default('ranking'),
 });
 
+const dimension = z.enum(['activity', 'rfm', 'stage'], { message: '维度须为 activity、rfm 或 stage' }).default('activity');
+const mixQuery = z.object({ ...range, dimension });
+const transitionsQuery = z.object({
+  ...range,
+  dimension,
+  fromValue: z.string().max(32, '原分级最长 32 个字符').optional(),
+  toValue: z.string().max(32, '新分级最长 32 个字符').optional(),
+});
+
 function viewerOf(p: Principal): AnalyticsViewer {
   return { role: p.role, userid: p.userid };
 }
@@ -43,9 +52,9 @@ function sendCsv(ctx: Context, body: string, ascii: string, zh: string, from: st
 }
 
 /**
- * 数据分析 (docs/analytics.md): `GET /api/v1/analytics/growth`, `/customer-totals` and `/channels`, each with a local
- * date range, a granularity and filters, as JSON or CSV (`format=csv`). Answers are read from the rollups only. Staff
- * get their own numbers; operators and admins everyone's.
+ * 数据分析 (docs/analytics.md): `GET /api/v1/analytics/growth`, `/customer-totals`, `/channels`, `/mix` and
+ * `/transitions`, each with a local date range, a granularity and filters, as JSON or CSV (`format=csv`). Answers are
+ * read from the rollups only. Staff get their own numbers; operators and admins everyone's.
  */
 export function analyticsRouter(analytics: AnalyticsService): Router {
   const router = new Router({ prefix: '/api/v1/analytics', sensitive: true });
@@ -65,6 +74,18 @@ export function analyticsRouter(analytics: AnalyticsService): Router {
     const q = parseInput(channelsQuery, ctx.query);
     const a = await analytics.channels({ ...q, channelId: q.channel }, viewerOf(ctx.state.principal));
     if (q.format === 'csv') sendCsv(ctx, channelsCsv(a, q.table), 'channel-effectiveness', '渠道效果', a.from, a.to);
+    else ctx.body = a;
+  });
+  router.get('/mix', allow(api(ANY_ROLE, 'own')), async (ctx) => {
+    const q = parseInput(mixQuery, ctx.query);
+    const a = await analytics.mix(q, viewerOf(ctx.state.principal));
+    if (q.format === 'csv') sendCsv(ctx, mixCsv(a), `customer-mix-${q.dimension}`, '客户结构', a.from, a.to);
+    else ctx.body = a;
+  });
+  router.get('/transitions', allow(api(ANY_ROLE, 'own')), async (ctx) => {
+    const q = parseInput(transitionsQuery, ctx.query);
+    const a = await analytics.transitions(q, viewerOf(ctx.state.principal));
+    if (q.format === 'csv') sendCsv(ctx, transitionsCsv(a), `customer-transitions-${q.dimension}`, '客户结构变化', a.from, a.to);
     else ctx.body = a;
   });
   return router;

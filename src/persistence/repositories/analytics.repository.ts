@@ -1,9 +1,14 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
-import { placeholders, upsertSql } from './sql-upsert.js';
+import { placeholders, upsertManySql, upsertSql } from './sql-upsert.js';
 import type {
   GrowthRow,
   GrowthTagRow,
+  MixDimension,
+  MixRow,
+  MixValues,
+  StoredMixState,
+  TransitionRow,
   RecordedRelationChange,
   RelationChange,
   RelationChangeKind,
@@ -237,6 +242,103 @@ export class AnalyticsRepository {
       }
       await em.query(upsertSql(this.db.engine, 'analytics_days', ['day', 'snapshot_at'], ['day'], ['snapshot_at']), [day, takenAt]);
     });
+  }
+
+  // ── The nightly mix snapshot (客户结构) ──────────────────────────────────────────────────────────────────────────────
+
+  /** A page of customers after `after` (by id), with their values now and what the last snapshot stored of them. */
+  async customersWithStatesAfter(after: string | null, limit: number): Promise<{ externalUserId: string; values: MixValues; state: StoredMixState | null }[]> {
+    const rows = await this.db.query<Record<string, string | null>>(
+      `SELECT c.external_user_id AS ext, c.activity, c.rfm, c.stage, s.as_of, s.activity AS s_activity, s.rfm AS s_rfm, s.stage AS s_stage,
+              s.prev_as_of, s.prev_activity, s.prev_rfm, s.prev_stage
+         FROM customers c LEFT JOIN analytics_customer_states s ON s.external_user_id = c.external_user_id
+        ${after === null ? '' : 'WHERE c.external_user_id > ?'} ORDER BY c.external_user_id LIMIT ?`,
+      after === null ? [limit] : [after, limit],
+    );
+    return rows.map((r) => ({
+      externalUserId: String(r.ext),
+      values: { activity: r.activity ?? '', rfm: r.rfm ?? '', stage: r.stage ?? '' },
+      state:
+        r.as_of === null
+          ? null
+          : {
+              externalUserId: String(r.ext),
+              asOf: String(r.as_of),
+              values: { activity: r.s_activity ?? '', rfm: r.s_rfm ?? '', stage: r.s_stage ?? '' },
+              prevAsOf: r.prev_as_of === null ? null : String(r.prev_as_of),
+              prev: r.prev_as_of === null ? null : { activity: r.prev_activity ?? '', rfm: r.prev_rfm ?? '', stage: r.prev_stage ?? '' },
+            },
+    }));
+  }
+
+  /** The members each customer has (or had) a relation with. */
+  async membersOf(exts: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (let i = 0; i < exts.length; i += INSERT_CHUNK) {
+      const chunk = exts.slice(i, i + INSERT_CHUNK);
+      const rows = await this.db.query<{ external_user_id: string; userid: string }>(
+        `SELECT DISTINCT external_user_id, userid FROM follow_relations WHERE external_user_id IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const r of rows) out.set(r.external_user_id, [...(out.get(r.external_user_id) ?? []), r.userid]);
+    }
+    return out;
+  }
+
+  /** Store what this snapshot saw of these customers (and what the one before saw). */
+  async saveStates(rows: StoredMixState[]): Promise<void> {
+    const cols = ['external_user_id', 'as_of', 'activity', 'rfm', 'stage', 'prev_as_of', 'prev_activity', 'prev_rfm', 'prev_stage'];
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const chunk = rows.slice(i, i + INSERT_CHUNK);
+      await this.db.query(
+        upsertManySql(this.db.engine, 'analytics_customer_states', cols, ['external_user_id'], cols.slice(1), chunk.length),
+        chunk.flatMap((r) => [r.externalUserId, r.asOf, r.values.activity, r.values.rfm, r.values.stage, r.prevAsOf, r.prev?.activity ?? '', r.prev?.rfm ?? '', r.prev?.stage ?? '']),
+      );
+    }
+  }
+
+  /** Replace a night's mix and transitions with these rows. */
+  async replaceMix(day: string, mix: MixRow[], transitions: TransitionRow[]): Promise<void> {
+    await this.db.tx(async (em) => {
+      await em.query('DELETE FROM analytics_daily_mix WHERE day = ?', [day]);
+      await em.query('DELETE FROM analytics_daily_transitions WHERE day = ?', [day]);
+      for (let i = 0; i < mix.length; i += INSERT_CHUNK) {
+        const chunk = mix.slice(i, i + INSERT_CHUNK);
+        await em.query(
+          `INSERT INTO analytics_daily_mix (day, dimension, value, userid, customers) VALUES ${chunk.map(() => '(?,?,?,?,?)').join(', ')}`,
+          chunk.flatMap((r) => [r.day, r.dimension, r.value, r.userid, r.customers]),
+        );
+      }
+      for (let i = 0; i < transitions.length; i += INSERT_CHUNK) {
+        const chunk = transitions.slice(i, i + INSERT_CHUNK);
+        await em.query(
+          `INSERT INTO analytics_daily_transitions (day, dimension, from_value, to_value, userid, customers) VALUES ${chunk.map(() => '(?,?,?,?,?,?)').join(', ')}`,
+          chunk.flatMap((r) => [r.day, r.dimension, r.from, r.to, r.userid, r.customers]),
+        );
+      }
+    });
+  }
+
+  /** Mix snapshot rows of one dimension in [from, to], of one member or the corp (''). */
+  async mixByDay(from: string, to: string, dimension: MixDimension, userid: string): Promise<MixRow[]> {
+    const rows = await this.db.apiRead<{ day: string; value: string; customers: Num }>(
+      'SELECT day, value, customers FROM analytics_daily_mix WHERE dimension = ? AND userid = ? AND day >= ? AND day <= ? ORDER BY day, value',
+      [dimension, userid, from, to],
+    );
+    return rows.map((r) => ({ day: String(r.day), dimension, value: r.value ?? '', userid, customers: n(r.customers) }));
+  }
+
+  /** Transition rows of one dimension in [from, to], of one member or the corp (''), optionally one pair's side. */
+  async transitionsByDay(from: string, to: string, dimension: MixDimension, userid: string, f: { fromValue?: string; toValue?: string }): Promise<TransitionRow[]> {
+    const where = ['dimension = ?', 'userid = ?', 'day >= ?', 'day <= ?'];
+    const params: unknown[] = [dimension, userid, from, to];
+    if (f.fromValue !== undefined) (where.push('from_value = ?'), params.push(f.fromValue));
+    if (f.toValue !== undefined) (where.push('to_value = ?'), params.push(f.toValue));
+    const rows = await this.db.apiRead<{ day: string; from_value: string; to_value: string; customers: Num }>(
+      `SELECT day, from_value, to_value, customers FROM analytics_daily_transitions WHERE ${where.join(' AND ')} ORDER BY day`,
+      params,
+    );
+    return rows.map((r) => ({ day: String(r.day), dimension, from: r.from_value ?? '', to: r.to_value ?? '', userid, customers: n(r.customers) }));
   }
 
   // ── Dashboard reads (rollups only) ────────────────────────────────────────────────────────────────────────────────

@@ -102,12 +102,15 @@ export class ErasureRepository {
       // The analytics ledger's relation changes are kept under the stub, so a past day rolled again keeps its counts
       // (docs/analytics.md §Erasure).
       const analytics = await execIn(em, 'UPDATE analytics_relation_events SET external_user_id = ? WHERE external_user_id = ?', [stubId, ext]);
+      // What the last mix snapshot saw of them goes: it only matters for the next night's changes.
+      const mixState = await execIn(em, 'DELETE FROM analytics_customer_states WHERE external_user_id = ?', [ext]);
       return {
         deliveries: deliveries + dupes.length,
         delivery_batches: batches,
         send_slots: slots + dupes.length,
         campaign_enrolments: enrolments + enrolDupes.length,
         analytics_relation_events: analytics,
+        analytics_customer_states: mixState,
       };
     });
   }
