@@ -113,6 +113,7 @@ import { BroadcastPlanner } from './domain/broadcasts/broadcast-planner.js';
 import { BroadcastService } from './domain/broadcasts/broadcast.service.js';
 import { BroadcastPreviewService } from './domain/broadcasts/broadcast-preview.service.js';
 import { BroadcastProgressService } from './domain/broadcasts/broadcast-progress.service.js';
+import { BroadcastImageService } from './domain/broadcasts/broadcast-image.service.js';
 import { ContactAddedHandler } from './domain/customers/handlers/contact-added.handler.js';
 import { AnalyticsRepository } from './persistence/repositories/analytics.repository.js';
 import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
@@ -264,6 +265,8 @@ export interface BroadcastsModule {
   preview: BroadcastPreviewService;
   /** The detail page's progress: each member's tasks and the delivery funnel, from the ledger. */
   progress: BroadcastProgressService;
+  /** Images for attachments, uploaded to WeCom for a permanent URL. */
+  images: BroadcastImageService;
 }
 
 /**
@@ -789,6 +792,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       broadcastTaskStates: (id, sender) => repos.deliveries.broadcastTaskStates(id, sender),
       staffNames: (userids) => repos.scan.staffNames(userids),
     }),
+    images: new BroadcastImageService(c.wecom, broadcastsLog),
   };
   // The audit log's period comes from AUDIT_RETENTION_DAYS; the same daily run sweeps idle console sessions and
   // idempotency keys past 24 h (docs/security.md §Audit log).

@@ -8,6 +8,11 @@ import { FixedClock } from '../../src/shared/clock.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
+/** expect.poll with room for a loaded machine (cancel withdraws tasks one WeCom call at a time). */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
+/** A 1×1 PNG: the poster an operator uploads. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+
 interface Progress {
   staff: { userid: string; name: string; tasks: number; confirmedTasks: number; waitingTasks: number; rows: Record<string, number> }[];
   funnel: { planned: number; submitted: number; confirmed: number; sent: number; skipped: number; pending: number; expired: number };
@@ -56,19 +61,19 @@ describe.skipIf(!CHROMIUM)('群发 pages in a real browser', () => {
     admin = await h.signIn('张三');
     const page = await admin.newPage();
     await page.goto(`${app.url}/console/broadcasts`);
-    await expect.poll(() => page.locator('[data-test="broadcasts"]').isVisible()).toBe(true);
+    await poll(() => page.locator('[data-test="broadcasts"]').isVisible()).toBe(true);
     await page.click('[data-test="new-broadcast"]');
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/console/broadcasts/new');
+    await poll(() => new URL(page.url()).pathname).toBe('/console/broadcasts/new');
     // The customer list's 发起群发 opens this page with the selection as ?audience=.
     await page.goto(`${app.url}/console/broadcasts/new?audience=${encodeURIComponent(AUDIENCE)}`);
-    await expect.poll(() => field(page, 'audience-text').inputValue()).toBe(AUDIENCE);
+    await poll(() => field(page, 'audience-text').inputValue()).toBe(AUDIENCE);
     const expected = await h.count(AUDIENCE);
     expect(expected).toBeGreaterThan(2);
-    await expect.poll(() => page.locator('[data-test="audience-count"]').innerText()).toContain(`匹配 ${expected} 位客户`);
+    await poll(() => page.locator('[data-test="audience-count"]').innerText()).toContain(`匹配 ${expected} 位客户`);
 
     // Submitting empty says what is missing next to each field, and sends nothing.
     await page.click('[data-test="bc-create"]');
-    await expect.poll(() => page.locator('[data-test="broadcast-form"]').innerText()).toContain('请填写群发名称');
+    await poll(() => page.locator('[data-test="broadcast-form"]').innerText()).toContain('请填写群发名称');
     expect(await page.locator('[data-test="broadcast-form"]').innerText()).toContain('请填写消息内容');
 
     await field(page, 'bc-name').fill('线下活动回访');
@@ -79,14 +84,20 @@ describe.skipIf(!CHROMIUM)('群发 pages in a real browser', () => {
     await field(page, 'bc-att-url').fill('https://shop.example.com/event');
     await page.click('[data-test="bc-add-attachment"]');
     await page.locator('[data-test="bc-add-image"]:visible').click();
-    await field(page, 'bc-att-picurl').fill('https://img.example.com/poster.png');
+    // The image goes to WeCom's media/uploadimg (through the API) and comes back as a permanent URL.
+    const chooser = page.waitForEvent('filechooser');
+    await page.click('[data-test="bc-att-upload"]');
+    await (await chooser).setFiles({ name: 'poster.png', mimeType: 'image/png', buffer: PNG });
+    await poll(() => field(page, 'bc-att-picurl').inputValue()).toMatch(/^https:\/\/wework\.qpic\.cn\//);
+    const imageUrl = await field(page, 'bc-att-picurl').inputValue();
+    expect(app.sandbox.calls('media/uploadimg').filter((c) => c.errcode === 0)).toHaveLength(1);
 
     // The preview: the server renders {{name}} for the customer picked from the audience, with the sender's name.
     const chosen = page.locator('[data-test="bc-preview-customer"] .el-select__selected-item:not(.is-hidden)').first();
-    await expect.poll(() => chosen.innerText()).not.toBe('');
+    await poll(() => chosen.innerText()).not.toBe('');
     const customerName = (await chosen.innerText()).trim();
-    await expect.poll(() => page.locator('[data-test="bc-bubble-text"]').innerText()).toBe(`${customerName}您好，感谢参加线下活动，本周到店有礼～`);
-    await expect.poll(() => page.locator('[data-test="bc-bubble-link"]').innerText()).toContain('活动回顾');
+    await poll(() => page.locator('[data-test="bc-bubble-text"]').innerText()).toBe(`${customerName}您好，感谢参加线下活动，本周到店有礼～`);
+    await poll(() => page.locator('[data-test="bc-bubble-link"]').innerText()).toContain('活动回顾');
     const meta = await page.locator('[data-test="bc-preview-meta"]').innerText();
     expect(meta).toContain(customerName);
     await h.shot(page, 'bc-01-create');
@@ -97,14 +108,14 @@ describe.skipIf(!CHROMIUM)('群发 pages in a real browser', () => {
     expect(created.status()).toBe(201);
     expect(created.request().headers()['idempotency-key']).toMatch(/^[0-9a-f]{32}$/);
     id = ((await created.json()) as { id: string }).id;
-    await expect.poll(() => new URL(page.url()).pathname).toBe(`/console/broadcasts/${id}`);
+    await poll(() => new URL(page.url()).pathname).toBe(`/console/broadcasts/${id}`);
     const stored = (await api<{ audience: string; message: { text: string; attachments: unknown[] } }>(app, 'GET', `/api/v1/broadcasts/${id}`)).body;
     expect(stored.audience).toBe(AUDIENCE);
     expect(stored.message.attachments).toEqual([
       { kind: 'link', title: '活动回顾', url: 'https://shop.example.com/event' },
-      { kind: 'image', picUrl: 'https://img.example.com/poster.png' },
+      { kind: 'image', picUrl: imageUrl },
     ]);
-    await expect.poll(() => page.locator('[data-test="bc-status"]').innerText()).toMatch(/待发送|发送中/);
+    await poll(() => page.locator('[data-test="bc-status"]').innerText()).toMatch(/待发送|发送中/);
     await h.shot(page, 'bc-02-detail-scheduled');
     await page.close();
     expect(h.problems).toEqual([]);
@@ -129,12 +140,12 @@ describe.skipIf(!CHROMIUM)('群发 pages in a real browser', () => {
     const page = await admin.newPage();
     await page.goto(`${app.url}/console/broadcasts`);
     await page.locator('[data-test="broadcasts"] .el-table__row', { hasText: '线下活动回访' }).locator('[data-test="bc-open"]').click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe(`/console/broadcasts/${id}`);
-    await expect.poll(() => page.locator('[data-test="bc-status"]').innerText()).toBe('发送中');
-    await expect.poll(() => shownFunnel(page)).toMatchObject({ 计划发送: p.funnel.planned, 已生成群发任务: p.funnel.submitted, 员工已确认: 0, 已送达: 0 });
+    await poll(() => new URL(page.url()).pathname).toBe(`/console/broadcasts/${id}`);
+    await poll(() => page.locator('[data-test="bc-status"]').innerText()).toBe('发送中');
+    await poll(() => shownFunnel(page)).toMatchObject({ 计划发送: p.funnel.planned, 已生成群发任务: p.funnel.submitted, 员工已确认: 0, 已送达: 0 });
     for (const s of p.staff) {
       const row = staffRow(page, s.name);
-      await expect.poll(() => row.innerText()).toContain('待确认');
+      await poll(() => row.innerText()).toContain('待确认');
       expect((await row.locator('td').allInnerTexts()).map((t) => t.trim()).slice(2, 5)).toEqual([String(s.tasks), '0', String(s.waitingTasks)]);
     }
     await h.shot(page, 'bc-03-detail-sending');
@@ -157,8 +168,8 @@ describe.skipIf(!CHROMIUM)('群发 pages in a real browser', () => {
     expect(after.funnel.confirmed).toBe(confirmer.rows.submitted);
     expect(after.staff.find((s) => s.userid === confirmer.userid)).toMatchObject({ confirmedTasks: confirmer.tasks, waitingTasks: 0 });
     await page.click('[data-test="bc-refresh"]');
-    await expect.poll(() => staffRow(page, confirmer.name).innerText()).toContain('已确认');
-    await expect.poll(() => shownFunnel(page)).toMatchObject({ 计划发送: after.funnel.planned, 员工已确认: after.funnel.confirmed, 已送达: after.funnel.sent });
+    await poll(() => staffRow(page, confirmer.name).innerText()).toContain('已确认');
+    await poll(() => shownFunnel(page)).toMatchObject({ 计划发送: after.funnel.planned, 员工已确认: after.funnel.confirmed, 已送达: after.funnel.sent });
     await h.shot(page, 'bc-04-detail-confirmed');
     await page.close();
     expect(h.problems).toEqual([]);
@@ -170,11 +181,11 @@ describe.skipIf(!CHROMIUM)('群发 pages in a real browser', () => {
     const page = await staff.newPage();
     await page.goto(`${app.url}/console/broadcasts/${id}`);
     const rows = page.locator('[data-test="bc-staff"] .el-table__row');
-    await expect.poll(() => rows.count()).toBe(1);
+    await poll(() => rows.count()).toBe(1);
     expect(await rows.first().innerText()).toContain(member.name);
     expect(await page.locator('[data-test="bc-cancel"]').count()).toBe(0);
     const own = (await progressApi((await app.container.tokens.create({ role: 'staff', userid: member.userid })).token)).funnel;
-    await expect.poll(() => shownFunnel(page)).toMatchObject({ 计划发送: own.planned, 员工已确认: own.confirmed });
+    await poll(() => shownFunnel(page)).toMatchObject({ 计划发送: own.planned, 员工已确认: own.confirmed });
     await h.shot(page, 'bc-05-detail-staff');
     await staff.close();
     expect(h.problems).toEqual([]);
@@ -187,20 +198,20 @@ describe.skipIf(!CHROMIUM)('群发 pages in a real browser', () => {
     expect(before.withdrawableTasks).toBeGreaterThan(0);
     await page.click('[data-test="bc-cancel"]');
     const box = page.locator('.el-message-box');
-    await expect.poll(() => box.innerText()).toContain(`将撤回 ${before.withdrawableTasks} 个未确认的群发任务`);
+    await poll(() => box.innerText()).toContain(`将撤回 ${before.withdrawableTasks} 个未确认的群发任务`);
     await h.shot(page, 'bc-06-cancel-confirm');
     await box.getByRole('button', { name: '确定取消' }).click();
-    await expect.poll(() => page.locator('[data-test="bc-status"]').innerText()).toBe('已取消');
-    await expect.poll(() => page.locator('.el-message').first().innerText()).toContain(`已撤回 ${before.withdrawableTasks} 个群发任务`);
+    await poll(() => page.locator('[data-test="bc-status"]').innerText()).toBe('已取消');
+    await poll(() => page.locator('.el-message').first().innerText()).toContain(`已撤回 ${before.withdrawableTasks} 个群发任务`);
     const after = await progressApi();
     expect(after.withdrawableTasks).toBe(0);
     expect(app.sandbox.calls('externalcontact/cancel_groupmsg_send')).toHaveLength(before.withdrawableTasks);
-    await expect.poll(() => shownFunnel(page)).toMatchObject({ 已撤回或过期: after.funnel.expired, 员工已确认: after.funnel.confirmed });
+    await poll(() => shownFunnel(page)).toMatchObject({ 已撤回或过期: after.funnel.expired, 员工已确认: after.funnel.confirmed });
     await h.shot(page, 'bc-07-detail-cancelled');
 
     await page.goto(`${app.url}/console/audit-log`);
     const table = page.locator('[data-test="audit"]');
-    await expect.poll(() => table.innerText()).toContain('群发 · 取消');
+    await poll(() => table.innerText()).toContain('群发 · 取消');
     expect(await table.innerText()).toContain('群发 · 新建');
     expect(await table.locator('.el-table__row', { hasText: '群发 · 取消' }).first().innerText()).toMatch(/张三[\s\S]*控制台/);
     await h.shot(page, 'bc-08-audit-log');

@@ -60,6 +60,25 @@ describe.each(testEngines())('broadcast preview and progress on %s', (engine) =>
     expect(badAudience.body.error.details.fields.audience).toMatch(/第 \d+ 个字符/);
   });
 
+  it('uploads an attachment image to WeCom for a permanent URL, and refuses what is not a JPG or PNG', async () => {
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 1)]);
+    const up = await api(app, 'POST', '/api/v1/broadcasts/images', { filename: 'poster.png', data: png.toString('base64') });
+    expect(up.status).toBe(201);
+    expect(up.body).toEqual({ url: expect.stringMatching(/^https:\/\//), size: png.length });
+    const call = app.container.sandbox!.calls('media/uploadimg').at(-1)!;
+    expect(call.errcode).toBe(0);
+    const text = await api(app, 'POST', '/api/v1/broadcasts/images', { filename: 'a.txt', data: Buffer.from('hello, not an image').toString('base64') });
+    expect(text.status).toBe(400);
+    expect(text.body.error.details.fields.data).toContain('JPG 或 PNG');
+    const staff = (await app.container.tokens.create({ role: 'staff', userid: 'zhangsan' })).token;
+    expect((await api(app, 'POST', '/api/v1/broadcasts/images', { data: png.toString('base64') }, staff)).status).toBe(403);
+    // The URL is what a broadcast's image attachment carries.
+    const created = await api(app, 'POST', '/api/v1/broadcasts', { name: '图片', audience: 'all', message: { text: '新品海报', attachments: [{ kind: 'image', picUrl: up.body.url }] }, sendAt: new Date(clock.now().getTime() + 86_400_000).toISOString() });
+    expect(created.status).toBe(201);
+    expect(created.body.message.attachments).toEqual([{ kind: 'image', picUrl: up.body.url }]);
+    expect((await api(app, 'POST', `/api/v1/broadcasts/${created.body.id}/cancel`)).status).toBe(200);
+  });
+
   it('previews the message for a customer of the audience with their name and sender, and only for one in it', async () => {
     const a = await customer('zhangsan', '预览甲', '预览');
     await customer('lisi', '预览乙', '预览');

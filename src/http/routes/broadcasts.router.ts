@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { BroadcastService } from '../../domain/broadcasts/broadcast.service.js';
 import type { BroadcastPreviewService } from '../../domain/broadcasts/broadcast-preview.service.js';
 import type { BroadcastProgressService } from '../../domain/broadcasts/broadcast-progress.service.js';
+import type { BroadcastImageService } from '../../domain/broadcasts/broadcast-image.service.js';
 import { BROADCAST_STATUSES } from '../../domain/broadcasts/broadcast.types.js';
 import { broadcastInput, broadcastPreviewInput } from '../../domain/broadcasts/broadcast.schema.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
@@ -15,6 +16,11 @@ import { auditNote } from '../write-guards.js';
 
 const idParam = z.object({ id: z.string().min(1).max(36) });
 const listQuery = pageQuery.extend({ status: z.enum(BROADCAST_STATUSES).optional() });
+// Base64 in JSON: the API's 1 MB body limit leaves room for an image of about 750 KB.
+const imageBody = z.object({
+  filename: z.string().trim().max(200).default('image'),
+  data: z.base64('图片数据须为 base64 / data must be base64').min(8, '请选择图片'),
+});
 
 /** The body field each of the service's 400 codes is about, so a form shows it next to that field. */
 const FIELD_OF_CODE: Record<string, string> = {
@@ -37,10 +43,10 @@ function withField(err: unknown): unknown {
 
 /**
  * Broadcasts (定时群发): `GET/POST /api/v1/broadcasts`, `GET /api/v1/broadcasts/:id`, `GET …/:id/progress`,
- * `POST …/preview`, `POST …/:id/cancel`. Operators and admins create, preview and cancel; staff may list and read, and
+ * `POST …/preview`, `POST …/images`, `POST …/:id/cancel`. Operators and admins create, preview and cancel; staff may list and read, and
  * see only their own part of a broadcast's progress.
  */
-export function broadcastsRouter(broadcasts: BroadcastService, more: { preview: BroadcastPreviewService; progress: BroadcastProgressService }): Router {
+export function broadcastsRouter(broadcasts: BroadcastService, more: { preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService }): Router {
   const router = new Router({ prefix: '/api/v1/broadcasts', sensitive: true });
   router.get('/', allow(api(ANY_ROLE, 'none')), async (ctx) => {
     const { items, total } = await broadcasts.list(parseInput(listQuery, ctx.query));
@@ -59,6 +65,14 @@ export function broadcastsRouter(broadcasts: BroadcastService, more: { preview: 
   router.post('/preview', allow(api(OPERATORS, 'all')), async (ctx) => {
     auditNote(ctx, { skip: true });
     ctx.body = await more.preview.preview(parseInput(broadcastPreviewInput, bodyOf(ctx))).catch((err: unknown) => Promise.reject(withField(err)));
+  });
+  // An image for an attachment, uploaded to WeCom's media/uploadimg; the answer's url goes into `picUrl`.
+  router.post('/images', allow(api(OPERATORS, 'none')), async (ctx) => {
+    const { filename, data } = parseInput(imageBody, bodyOf(ctx));
+    const uploaded = await more.images.upload({ filename, data: Buffer.from(data, 'base64') });
+    auditNote(ctx, { after: { filename, ...uploaded } });
+    ctx.status = 201;
+    ctx.body = uploaded;
   });
   router.post('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     const principal = ctx.state.principal as Principal;

@@ -38,6 +38,7 @@ export type WecomApi =
   | 'externalcontact/get_unassigned_list'
   | 'message/send'
   | 'media/upload'
+  | 'media/uploadimg'
   | 'kf/sync_msg'
   | 'kf/send_msg'
   | 'auth/getuserinfo'
@@ -108,6 +109,9 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   'externalcontact/cancel_groupmsg_send': true,
   // A duplicate upload only leaves an unused temporary media_id that expires in 3 days (docs/wecom-protocol.md §Media).
   'media/upload': true,
+  // A duplicate leaves a second permanent URL and spends one more of the corp's monthly image budget
+  // (docs/wecom-protocol.md §Media): not repeated blindly.
+  'media/uploadimg': false,
   // Creates a second tag with a new id (or fails on the name), docs/wecom-protocol.md §Corp tag library.
   'externalcontact/add_corp_tag': false,
   // Creates a second 「联系我」 config with its own QR code; API-created ones are invisible in the console
@@ -167,6 +171,7 @@ export const DEFAULT_LIMITS: Readonly<Partial<Record<WecomApi, ApiLimit>>> = Obj
   'externalcontact/groupchat/list': { ...DEFAULT_LIMIT, concurrency: 5 },
   // Repeatedly fetching/uploading media is another 45033 trigger (docs/wecom-protocol.md §API rate limits).
   'media/upload': { ...DEFAULT_LIMIT, concurrency: 3 },
+  'media/uploadimg': { ...DEFAULT_LIMIT, concurrency: 3 },
 });
 
 /** The limit for `api`, after applying overrides. */

@@ -24,6 +24,7 @@ import type {
   KfSyncResult,
   MarkTagInput,
   MediaUploadInput,
+  ImageUploadInput,
   Member,
   MsgTemplateInput,
   MsgTemplateResult,
@@ -147,6 +148,11 @@ export interface WecomGateway {
   sendAppMessage(message: AppMessage): Promise<AppMessageResult>;
   /** Upload a temporary media file, valid 3 days (docs/wecom-protocol.md §Media). */
   uploadMedia(input: MediaUploadInput): Promise<UploadedMedia>;
+  /**
+   * Upload an image for good (media/uploadimg): its URL serves as `pic_url` of welcome and mass messages with no 3-day
+   * expiry, within a per-corp monthly and daily budget (docs/wecom-protocol.md §Media). Not idempotent.
+   */
+  uploadImage(input: ImageUploadInput): Promise<{ url: string }>;
 
   /**
    * Pull WeChat-KF messages with the KF secret's token when configured

@@ -357,6 +357,13 @@ export interface MediaUploadInput {
   contentType?: string;
 }
 
+/** Input of uploadImage (docs/wecom-protocol.md §Media): a JPG or PNG, its file name and bytes. */
+export interface ImageUploadInput {
+  filename: string;
+  data: Uint8Array;
+  contentType?: string;
+}
+
 /** An uploaded temporary media; `mediaId` is valid 3 days (docs/wecom-protocol.md §Media). */
 export interface UploadedMedia {
   type: string;

@@ -69,6 +69,7 @@ import type {
   KfSyncResult,
   MarkTagInput,
   MediaUploadInput,
+  ImageUploadInput,
   Member,
   MsgTemplateInput,
   MsgTemplateResult,
@@ -102,6 +103,7 @@ import type {
   WireKfSend,
   WireKfSync,
   WireMediaUpload,
+  WireImageUpload,
   WireMember,
   WireResponse,
   WireTicket,
@@ -643,6 +645,14 @@ export class WecomClient implements WecomGateway {
       timeoutMs: this.uploadTimeoutMs,
     });
     return { type: res.type, mediaId: res.media_id, createdAt: fromUnixSeconds(res.created_at) };
+  }
+
+  async uploadImage(input: ImageUploadInput): Promise<{ url: string }> {
+    // docs/wecom-protocol.md §Media: multipart field `media` with a filename, as media/upload; the answer is a URL.
+    const form = new FormData();
+    form.append('media', new Blob([input.data], { type: input.contentType ?? 'application/octet-stream' }), input.filename);
+    const res = await this.call<WireImageUpload>('media/uploadimg', { method: 'POST', body: form, timeoutMs: this.uploadTimeoutMs });
+    return { url: res.url };
   }
 
   async kfSyncMsg(input: KfSyncInput): Promise<KfSyncResult> {

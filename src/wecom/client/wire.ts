@@ -328,6 +328,11 @@ export interface WireAppMessage extends WireResponse {
 }
 
 /** media/upload response; created_at is a string (docs/wecom-protocol.md §Media). */
+/** media/uploadimg response: a permanent image URL (docs/wecom-protocol.md §Media). */
+export interface WireImageUpload extends WireResponse {
+  url: string;
+}
+
 export interface WireMediaUpload extends WireResponse {
   type: string;
   media_id: string;

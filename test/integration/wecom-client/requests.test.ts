@@ -42,6 +42,17 @@ describe(WecomClient.name, () => {
       expect(media).toEqual({ type: 'image', mediaId: 'MEDIA1', createdAt: new Date(1_380_000_000_000) });
     });
 
+    it('uploads a permanent image as multipart field "media" and answers its URL (docs/wecom-protocol.md §Media)', async () => {
+      stub.on('media/uploadimg', () => ({ url: 'https://wework.qpic.cn/wwpic/1/0' }));
+
+      const image = await sut.uploadImage({ filename: 'poster.png', data: Buffer.from('PNGDATA!'), contentType: 'image/png' });
+
+      const [call] = stub.callsTo('media/uploadimg');
+      expect(call.contentType).toMatch(/^multipart\/form-data; boundary=/);
+      expect(call.rawBody.toString()).toMatch(/name="media"; filename="poster.png"/);
+      expect(image).toEqual({ url: 'https://wework.qpic.cn/wwpic/1/0' });
+    });
+
     it('sends app messages with the agentid and "|"-joined recipients (docs/wecom-protocol.md §App messages to staff)', async () => {
       stub.on('message/send', () => ({ invaliduser: 'ghost|gone', msgid: 'm1' }));
 

@@ -12,6 +12,10 @@ const MEDIA_MAX_BYTES: Record<string, number> = {
   file: 20 * 1024 * 1024,
 };
 
+/** media/uploadimg: JPG or PNG up to 2 MB (docs/wecom-protocol.md §Media). */
+const UPLOADIMG_MAX_BYTES = 2 * 1024 * 1024;
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 function presentGroupChat(c: SandboxGroupChat, needName: boolean): Record<string, unknown> {
   return {
     chat_id: c.chatId,
@@ -88,6 +92,21 @@ export const miscApis: ApiTable = {
       store.media.set(mediaId, { mediaId, type, filename: file.filename, size: file.data.length, createdAtMs });
       // created_at is a string on the wire (docs/wecom-protocol.md §Media, §Conventions).
       return { type, media_id: mediaId, created_at: String(Math.floor(createdAtMs / 1000)) };
+    },
+  },
+
+  // A permanent image URL for pic_url (docs/wecom-protocol.md §Media): JPG or PNG, at most 2 MB.
+  'media/uploadimg': {
+    method: 'POST',
+    auth: 'agent',
+    handle(req, { store }) {
+      const file = req.files.media;
+      if (!file) throw new SandboxApiError(Errcode.MissingMediaData);
+      const isPng = file.data.subarray(0, 8).equals(PNG_MAGIC);
+      const isJpeg = file.data[0] === 0xff && file.data[1] === 0xd8 && file.data[2] === 0xff;
+      if (!isPng && !isJpeg) throw new SandboxApiError(Errcode.InvalidMediaType, 'uploadimg takes JPG or PNG');
+      if (file.data.length <= 5 || file.data.length > UPLOADIMG_MAX_BYTES) throw new SandboxApiError(Errcode.InvalidFileSize);
+      return { url: `https://wework.qpic.cn/wwpic/sandbox/${store.newId('img', 24).toLowerCase()}/0` };
     },
   },
 

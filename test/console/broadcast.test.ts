@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { cancelMessage, canCancel, reasonText, type BroadcastProgress } from '../../src/web/console/lib/broadcast';
+
+/** The words of the broadcast pages: what a cancel will do, and why a broadcast or a row stopped (never a raw code). */
+describe('console broadcast words', () => {
+  const progress = (over: Partial<BroadcastProgress['funnel']>, staff: { confirmedTasks: number; waitingTasks: number }[], withdrawable: number): BroadcastProgress => ({
+    staff: staff.map((s, i) => ({ userid: `u${i}`, name: `员工${i}`, tasks: s.confirmedTasks + s.waitingTasks, withdrawnTasks: 0, refusedTasks: 0, rows: {}, ...s })),
+    funnel: { planned: 0, submitted: 0, confirmed: 0, sent: 0, skipped: 0, skippedByReason: {}, overQuota: 0, failed: 0, expired: 0, pending: 0, ...over },
+    withdrawableTasks: withdrawable,
+    onlyUserid: null,
+  });
+
+  it('names the unconfirmed tasks a cancel withdraws, the rows it stops and the confirmed tasks it cannot reach', () => {
+    const b = { name: '国庆活动', status: 'sending', audienceCount: 50 };
+    const p = progress({ pending: 4 }, [{ confirmedTasks: 2, waitingTasks: 1 }, { confirmedTasks: 0, waitingTasks: 2 }], 3);
+    expect(cancelMessage(b, p)).toBe('将撤回 3 个未确认的群发任务，4 位客户的消息不再提交。员工已确认发送的 2 个任务已送出，不受影响。');
+    expect(cancelMessage({ ...b, status: 'scheduled' }, p)).toBe('将取消群发「国庆活动」，不会向 50 位客户发送。');
+    expect(cancelMessage({ ...b, status: 'cancelled' }, p)).toContain('将再次撤回 3 个');
+  });
+
+  it('offers cancel while scheduled or sending, and on a cancelled broadcast only while tasks are left to withdraw', () => {
+    expect(canCancel({ status: 'scheduled' })).toBe(true);
+    expect(canCancel({ status: 'sending' })).toBe(true);
+    expect(canCancel({ status: 'planning' })).toBe(false);
+    expect(canCancel({ status: 'done' })).toBe(false);
+    expect(canCancel({ status: 'cancelled' }, progress({}, [], 0))).toBe(false);
+    expect(canCancel({ status: 'cancelled' }, progress({}, [], 1))).toBe(true);
+  });
+
+  it('reads a reason by its code, else by the Chinese half of the server text, never as a bare code', () => {
+    expect(reasonText('missed_window: 超过发送时间 48 小时仍未发出 / not sent within 48 h of sendAt')).toBe('错过发送窗口（48 小时内未能规划）');
+    expect(reasonText('cancelled: 运营取消 / cancelled by an operator')).toBe('运营取消');
+    expect(reasonText('opted_out')).toBe('客户已退订');
+    expect(reasonText('wecom 41001: 某个新错误 / something new')).toBe('某个新错误');
+    expect(reasonText('some_code: english only')).toBe('其他原因');
+    expect(reasonText(null)).toBe('');
+  });
+});
