@@ -27,6 +27,32 @@ export function renderTemplate(tpl: string, vars: TemplateVars): string {
   });
 }
 
+/**
+ * renderTemplate for one template and many sets of values: the template is split at its variables once, and each
+ * rendering only joins the pieces. A broadcast renders its text for every customer of a page of thousands; the
+ * regex pass per customer allocated its match arrays each time. Same output as renderTemplate.
+ */
+export function compileTemplate(tpl: string): (vars: TemplateVars) => string {
+  const pieces: string[] = [];
+  const names: string[] = [];
+  let last = 0;
+  for (const m of tpl.matchAll(VARIABLE)) {
+    pieces.push(tpl.slice(last, m.index));
+    names.push(m[1]);
+    last = m.index + m[0].length;
+  }
+  if (names.length === 0) return () => tpl;
+  pieces.push(tpl.slice(last));
+  return (vars) => {
+    let out = pieces[0];
+    for (let i = 0; i < names.length; i++) {
+      const value = Object.hasOwn(vars, names[i]) ? vars[names[i]] : undefined;
+      out += (value === null || value === undefined ? '' : String(value)) + pieces[i + 1];
+    }
+    return out;
+  };
+}
+
 /** The distinct variable names a template uses, in order of first appearance. */
 export function listVariables(tpl: string): string[] {
   return [...new Set(Array.from(tpl.matchAll(VARIABLE), (m) => m[1]))];

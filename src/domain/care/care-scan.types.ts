@@ -12,6 +12,13 @@ export interface ScannedCustomer {
   isOptedOut: boolean;
 }
 
+/** A customer as a broadcast addresses them: only what the message and the ledger row need. */
+export interface Recipient {
+  externalUserId: string;
+  name: string;
+  isOptedOut: boolean;
+}
+
 /** A WHERE fragment over `customers c` with its params (e.g. a compiled audience). */
 export interface SqlCondition {
   sql: string;

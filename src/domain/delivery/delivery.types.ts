@@ -129,13 +129,12 @@ export interface CapPeriod {
   limit: number;
 }
 
-/** A cap slot to claim for a ledger row (one of the `n` numbers of a cap period). */
+/** A cap slot claimed for a ledger row (one of the `n` numbers of a cap period); the row's id is given beside it. */
 export interface SlotClaim {
   externalUserId: string;
   scope: string;
   period: string;
   n: number;
-  deliveryId: number;
 }
 
 /** A ledger key: one message per (source, customer, occasion). */

@@ -1,7 +1,8 @@
 import type { Db } from '../db.js';
 import type { Birthday } from '../../domain/care/occasion.types.js';
-import type { DueNote, ScannedCustomer, Sender, SqlCondition } from '../../domain/care/care-scan.types.js';
+import type { DueNote, Recipient, ScannedCustomer, Sender, SqlCondition } from '../../domain/care/care-scan.types.js';
 import { yieldToEventLoop } from '../../shared/yield.js';
+import { sqlByCount } from './sql-by-count.js';
 
 interface Row {
   external_user_id: string;
@@ -46,6 +47,27 @@ function toScanned(r: Row): ScannedCustomer {
 }
 
 const marks = (n: number) => Array(n).fill('?').join(',');
+// Built once per count: every page of a planning run asks for the senders of as many customers (sql-by-count.ts).
+const sendersSql = sqlByCount(
+  (n) => `SELECT r.external_user_id, r.userid, r.added_at, s.name FROM follow_relations r LEFT JOIN staff s ON s.userid = r.userid
+       WHERE r.status = 'active' AND r.external_user_id IN (${marks(n)})`,
+);
+
+/**
+ * Keyset pages on the customer id: each page starts after the last id of the one before, and the event loop gets a
+ * turn before every page (docs/inbox.md §Long jobs share the loop).
+ */
+async function* keyset<T extends { externalUserId: string }>(page: (afterId: string) => Promise<T[]>, pageSize: number): AsyncGenerator<T[]> {
+  let after = '';
+  for (;;) {
+    await yieldToEventLoop();
+    const rows = await page(after);
+    if (rows.length === 0) return;
+    yield rows;
+    after = rows[rows.length - 1].externalUserId;
+    if (rows.length < pageSize) return;
+  }
+}
 
 /**
  * The WHERE fragments over `customers c` that the care and win-back planners combine with a compiled audience;
@@ -96,16 +118,23 @@ export class CareScanRepository {
   }
 
   /** Stream every matching customer page by page. */
-  async *stream(conditions: SqlCondition[], pageSize: number): AsyncGenerator<ScannedCustomer[]> {
-    let after = '';
-    for (;;) {
-      await yieldToEventLoop();
-      const page = await this.page(conditions, after, pageSize);
-      if (page.length === 0) return;
-      yield page;
-      after = page[page.length - 1].externalUserId;
-      if (page.length < pageSize) return;
-    }
+  stream(conditions: SqlCondition[], pageSize: number): AsyncGenerator<ScannedCustomer[]> {
+    return keyset((after) => this.page(conditions, after, pageSize), pageSize);
+  }
+
+  /**
+   * Stream every matching customer page by page as a broadcast addresses them: three columns instead of the eleven
+   * care planning reads, and no birthday or dates built per customer (docs/audiences.md §Planning a broadcast).
+   */
+  recipients(conditions: SqlCondition[], pageSize: number): AsyncGenerator<Recipient[]> {
+    return keyset(async (after) => {
+      const where = ['c.external_user_id > ?', ...conditions.map((c) => `(${c.sql})`)];
+      const rows = await this.db.query<{ external_user_id: string; name: string; opted_out: Row['opted_out'] }>(
+        `SELECT c.external_user_id, c.name, c.opted_out FROM customers c WHERE ${where.join(' AND ')} ORDER BY c.external_user_id LIMIT ?`,
+        [after, ...conditions.flatMap((c) => c.params), pageSize],
+      );
+      return rows.map((r) => ({ externalUserId: r.external_user_id, name: r.name, isOptedOut: truthy(r.opted_out) }));
+    }, pageSize);
   }
 
   /**
@@ -114,22 +143,18 @@ export class CareScanRepository {
    * ties by userid.
    */
   async sendersOf(ids: string[], policy: 'latest' | 'earliest'): Promise<Map<string, Sender>> {
-    const out = new Map<string, Sender>();
-    if (ids.length === 0) return out;
-    const rows = await this.db.query<{ external_user_id: string; userid: string; added_at: number | string | null; name: string | null }>(
-      `SELECT r.external_user_id, r.userid, r.added_at, s.name FROM follow_relations r LEFT JOIN staff s ON s.userid = r.userid
-       WHERE r.status = 'active' AND r.external_user_id IN (${marks(ids.length)})`,
-      ids,
-    );
-    const best = new Map<string, { userid: string; at: number; name: string }>();
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.query<{ external_user_id: string; userid: string; added_at: number | string | null; name: string | null }>(sendersSql(ids.length), ids);
+    // One map, answered as it is (a Sender with the time it was chosen by): a page of 5,000 customers builds no
+    // second map.
+    const best = new Map<string, Sender & { at: number }>();
     for (const r of rows) {
       const at = r.added_at === null ? 0 : Number(r.added_at);
       const cur = best.get(r.external_user_id);
       const better = !cur || (policy === 'latest' ? at > cur.at : at < cur.at) || (at === cur.at && r.userid < cur.userid);
-      if (better) best.set(r.external_user_id, { userid: r.userid, at, name: r.name ?? r.userid });
+      if (better) best.set(r.external_user_id, { userid: r.userid, name: r.name || r.userid, at });
     }
-    for (const [id, b] of best) out.set(id, { userid: b.userid, name: b.name || b.userid });
-    return out;
+    return best;
   }
 
   /** Staff display names. */

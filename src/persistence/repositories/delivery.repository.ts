@@ -4,6 +4,7 @@ import { isDuplicateKeyError } from '../data-source.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
 import type { Delivery, DeliveryChannel, DeliveryFilter, DeliveryKind, DeliveryStatus, LedgerKey, NewDelivery, RecipientResult } from '../../domain/delivery/delivery.types.js';
 import { deleteSlotsOfDeliveries } from './send-slot.repository.js';
+import { sqlByCount } from './sql-by-count.js';
 
 /** An open ledger transaction (opaque to the domain). */
 export type LedgerTx = EntityManager;
@@ -78,12 +79,39 @@ const chunks = (engine: string) => (engine === 'mysql' ? { rows: 1000, keys: 500
 const DELIVERY_COLUMNS = `source, kind, rule_id, broadcast_id, external_user_id, occasion, channel, priority, sender_userid,
   text, attachments, local_date, not_before, expires_at, status, run_id, created_at, updated_at`;
 
+// The texts of the page statements, one per number of rows or keys: a planning run repeats the same few, so each is
+// built once rather than once per page (and the driver's statement cache finds the same string).
+const insertRowsSql = sqlByCount((n) => `INSERT INTO deliveries (${DELIVERY_COLUMNS}, reason) VALUES ${Array(n).fill(`(${marks(19)})`).join(',')}`);
+const insertRowsReturningSql = sqlByCount((n) => `${insertRowsSql(n)} RETURNING id, source, external_user_id, occasion`);
+const keysSql = sqlByCount((n) => `SELECT id, external_user_id, occasion FROM deliveries WHERE source = ? AND external_user_id IN (${marks(n)})`);
+
 /** A new message's values for the first fourteen of DELIVERY_COLUMNS (through `expires_at`). */
 function deliveryValues(d: NewDelivery): unknown[] {
-  return [
-    d.source, d.kind, d.ruleId ?? null, d.broadcastId ?? null, d.externalUserId, d.occasion, d.channel, d.priority, d.senderUserid,
-    d.text, d.attachments.length ? JSON.stringify(d.attachments) : null, d.localDate, d.notBefore.getTime(), d.expiresAt.getTime(),
-  ];
+  const out = new Array<unknown>(14);
+  setDeliveryValues(out, 0, d, d.attachments.length ? JSON.stringify(d.attachments) : null);
+  return out;
+}
+
+/**
+ * Write deliveryValues(d) into `out` from index `k`, with the attachments already serialised (a page's rows usually
+ * share them); answers the index after them.
+ */
+function setDeliveryValues(out: unknown[], k: number, d: NewDelivery, attachments: string | null): number {
+  out[k++] = d.source;
+  out[k++] = d.kind;
+  out[k++] = d.ruleId ?? null;
+  out[k++] = d.broadcastId ?? null;
+  out[k++] = d.externalUserId;
+  out[k++] = d.occasion;
+  out[k++] = d.channel;
+  out[k++] = d.priority;
+  out[k++] = d.senderUserid;
+  out[k++] = d.text;
+  out[k++] = attachments;
+  out[k++] = d.localDate;
+  out[k++] = d.notBefore.getTime();
+  out[k++] = d.expiresAt.getTime();
+  return k;
 }
 
 /** A ledger key (source, customer, occasion) as one exact string. */
@@ -205,25 +233,26 @@ export class DeliveryRepository {
    */
   async idsOfKeys(keys: readonly LedgerKey[], em?: EntityManager): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    const wanted = new Set(keys.map(ledgerKey));
+    // The exact keys are only needed to filter rows that came back; a new broadcast's pages find none.
+    let wanted: Set<string> | undefined;
     const bySource = new Map<string, Set<string>>();
     for (const k of keys) {
       let set = bySource.get(k.source);
       if (!set) bySource.set(k.source, (set = new Set()));
       set.add(k.externalUserId);
     }
+    const per = chunks(this.db.engine).keys;
     for (const [source, customers] of bySource) {
       const list = [...customers];
-      const per = chunks(this.db.engine).keys;
       for (let i = 0; i < list.length; i += per) {
-        const chunk = list.slice(i, i + per);
-        const rows = await this.q<{ id: number | string; source: string; external_user_id: string; occasion: string }>(
-          em,
-          `SELECT id, source, external_user_id, occasion FROM deliveries WHERE source = ? AND external_user_id IN (${marks(chunk.length)})`,
-          [source, ...chunk],
-        );
+        const n = Math.min(per, list.length - i);
+        const params = new Array<unknown>(n + 1);
+        params[0] = source;
+        for (let j = 0; j < n; j++) params[j + 1] = list[i + j];
+        const rows = await this.q<{ id: number | string; external_user_id: string; occasion: string }>(em, keysSql(n), params);
         for (const r of rows) {
-          const key = ledgerKey({ source: r.source, externalUserId: r.external_user_id, occasion: r.occasion });
+          const key = ledgerKey({ source, externalUserId: r.external_user_id, occasion: r.occasion });
+          wanted ??= new Set(keys.map(ledgerKey));
           if (wanted.has(key)) out.set(key, Number(r.id));
         }
       }
@@ -231,18 +260,45 @@ export class DeliveryRepository {
     return out;
   }
 
-  /** Insert ledger rows, many per statement, each `planned` or already `skipped` with its reason. */
-  async insertMany(rows: readonly { d: NewDelivery; status: 'planned' | 'skipped'; reason: string | null }[], runId: string | null, now: Date, em: EntityManager): Promise<void> {
-    const one = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
+  /**
+   * Insert ledger rows, many per statement, each `planned`, or already `skipped` when it has a reason; answers their
+   * ids by ledgerKey. On SQLite the insert returns them (RETURNING); on MySQL, which cannot, they are read back by
+   * key. Each statement's parameters go straight into one array: a page of 5,000 rows is planned with no per-row
+   * arrays or objects beyond the rows themselves (docs/audiences.md §Planning a broadcast).
+   */
+  async insertMany(rows: readonly { d: NewDelivery; reason: string | null }[], runId: string | null, now: Date, em: EntityManager): Promise<Map<string, number>> {
     const per = chunks(this.db.engine).rows;
+    const at = now.getTime();
+    const returning = this.db.engine === 'sqlite';
+    const ids = new Map<string, number>();
+    // A broadcast's rows share one attachments array: serialised once, not once per row.
+    let attachments: NewDelivery['attachments'] | undefined;
+    let attachmentsJson: string | null = null;
     for (let i = 0; i < rows.length; i += per) {
-      const chunk = rows.slice(i, i + per);
-      const params = chunk.flatMap(({ d, status, reason }) => [
-        ...deliveryValues(d),
-        status, runId, now.getTime(), now.getTime(), reason === null ? null : reason.slice(0, 200),
-      ]);
-      await this.q(em, `INSERT INTO deliveries (${DELIVERY_COLUMNS}, reason) VALUES ${Array(chunk.length).fill(one).join(',')}`, params);
+      const n = Math.min(per, rows.length - i);
+      // Sized once: pushing 19 values per row grew the array a dozen times over, each growth a copy.
+      const params = new Array<unknown>(n * 19);
+      for (let j = 0, k = 0; j < n; j++) {
+        const { d, reason } = rows[i + j];
+        if (d.attachments !== attachments) {
+          attachments = d.attachments;
+          attachmentsJson = attachments.length ? JSON.stringify(attachments) : null;
+        }
+        k = setDeliveryValues(params, k, d, attachmentsJson);
+        params[k++] = reason === null ? 'planned' : 'skipped';
+        params[k++] = runId;
+        params[k++] = at;
+        params[k++] = at;
+        params[k++] = reason === null ? null : reason.slice(0, 200);
+      }
+      if (!returning) {
+        await this.q(em, insertRowsSql(n), params);
+        continue;
+      }
+      const back = await this.q<{ id: number | string; source: string; external_user_id: string; occasion: string }>(em, insertRowsReturningSql(n), params);
+      for (const r of back) ids.set(ledgerKey({ source: r.source, externalUserId: r.external_user_id, occasion: r.occasion }), Number(r.id));
     }
+    return returning ? ids : this.idsOfKeys(rows.map((r) => r.d), em);
   }
 
   /** Whether (source, customer, occasion) is already in the ledger (dry runs only; real planning inserts). */

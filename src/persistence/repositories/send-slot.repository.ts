@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import { isDuplicateKeyError } from '../data-source.js';
+import { sqlByCount } from './sql-by-count.js';
 import type { CapPeriod, SlotClaim } from '../../domain/delivery/delivery.types.js';
 
 const marks = (n: number) => Array(n).fill('?').join(',');
@@ -8,6 +9,9 @@ const marks = (n: number) => Array(n).fill('?').join(',');
 // Customers or slots per statement: on MySQL 5,000 (a page's worth, one round trip each), on SQLite 500 (larger
 // chunks only cost memory there, see delivery.repository.ts).
 const chunkOf = (engine: string) => (engine === 'mysql' ? 5000 : 500);
+// Built once per count: a planning run repeats the same few (see sql-by-count.ts).
+const slotsTakenSql = sqlByCount((n) => `SELECT external_user_id, n FROM send_slots WHERE scope = ? AND period = ? AND external_user_id IN (${marks(n)})`);
+const insertSlotsSql = sqlByCount((n) => `INSERT INTO send_slots (external_user_id, scope, period, n, delivery_id, created_at) VALUES ${Array(n).fill('(?,?,?,?,?,?)').join(',')}`);
 
 /** Runs one statement, in a transaction or on its own. */
 type Run = (sql: string, params: unknown[]) => Promise<unknown>;
@@ -38,28 +42,43 @@ export class SendSlotRepository {
     const list = [...new Set(customers)];
     const per = chunkOf(this.db.engine);
     for (let i = 0; i < list.length; i += per) {
-      const chunk = list.slice(i, i + per);
-      const rows = await this.q<{ external_user_id: string; n: number | string }>(
-        em,
-        `SELECT external_user_id, n FROM send_slots WHERE scope = ? AND period = ? AND external_user_id IN (${marks(chunk.length)})`,
-        [scope, period, ...chunk],
-      );
+      const n = Math.min(per, list.length - i);
+      const params = new Array<unknown>(n + 2);
+      params[0] = scope;
+      params[1] = period;
+      for (let j = 0; j < n; j++) params[j + 2] = list[i + j];
+      const rows = await this.q<{ external_user_id: string; n: number | string }>(em, slotsTakenSql(n), params);
       // Exact keys, as in DeliveryRepository.idsOfKeys: a customer id differing only in case is another customer.
-      for (const r of rows) out.set(r.external_user_id, [...(out.get(r.external_user_id) ?? []), Number(r.n)]);
+      for (const r of rows) {
+        const held = out.get(r.external_user_id);
+        if (held) held.push(Number(r.n));
+        else out.set(r.external_user_id, [Number(r.n)]);
+      }
     }
     return out;
   }
 
-  /** Insert claimed slots, many per statement; a slot someone else took meanwhile fails the statement (duplicate key). */
-  async insertSlots(slots: readonly SlotClaim[], now: Date, em: EntityManager): Promise<void> {
+  /**
+   * Insert claimed slots, many per statement, slot i held by ledger row deliveryIds[i]; a slot someone else took
+   * meanwhile fails the statement (duplicate key). The ids come as a separate list so that a page's claims are written
+   * as the planner made them, with no object per slot to carry its row's id.
+   */
+  async insertSlots(slots: readonly SlotClaim[], deliveryIds: readonly number[], now: Date, em: EntityManager): Promise<void> {
     const per = chunkOf(this.db.engine);
+    const at = now.getTime();
     for (let i = 0; i < slots.length; i += per) {
-      const chunk = slots.slice(i, i + per);
-      await this.q(
-        em,
-        `INSERT INTO send_slots (external_user_id, scope, period, n, delivery_id, created_at) VALUES ${Array(chunk.length).fill('(?,?,?,?,?,?)').join(',')}`,
-        chunk.flatMap((x) => [x.externalUserId, x.scope, x.period, x.n, x.deliveryId, now.getTime()]),
-      );
+      const n = Math.min(per, slots.length - i);
+      const params = new Array<unknown>(n * 6);
+      for (let j = 0, k = 0; j < n; j++) {
+        const x = slots[i + j];
+        params[k++] = x.externalUserId;
+        params[k++] = x.scope;
+        params[k++] = x.period;
+        params[k++] = x.n;
+        params[k++] = deliveryIds[i + j];
+        params[k++] = at;
+      }
+      await this.q(em, insertSlotsSql(n), params);
     }
   }
 

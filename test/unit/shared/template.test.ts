@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   WECOM_TEXT_MAX_BYTES,
   byteLength,
+  compileTemplate,
   fitsByteLimit,
   listVariables,
   renderTemplate,
@@ -67,5 +69,24 @@ describe(fitsByteLimit.name, () => {
     expect(fitsByteLimit('a'.repeat(4000))).toBe(true);
     expect(fitsByteLimit('a'.repeat(4001))).toBe(false);
     expect(fitsByteLimit('中中', 5)).toBe(false);
+  });
+});
+
+describe(compileTemplate.name, () => {
+  // Templates built from literal text, variables (known, unknown, spaced, Chinese) and stray braces.
+  const piece = fc.oneof(
+    fc.string({ maxLength: 6 }),
+    fc.constantFrom('{{name}}', '{{ staff }}', '{{姓名}}', '{{missing}}', '{{constructor}}', '{{', '}}', '{{name', '{name}'),
+  );
+  const vars = fc.record({ name: fc.oneof(fc.string({ maxLength: 4 }), fc.constant(null), fc.constant('{{staff}}')), staff: fc.string({ maxLength: 4 }), 姓名: fc.integer() });
+
+  it('renders exactly what renderTemplate renders, for the same template and values', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), fc.array(vars, { minLength: 1, maxLength: 3 }), (parts, values) => {
+        const tpl = parts.join('');
+        const render = compileTemplate(tpl);
+        for (const v of values) expect(render(v)).toBe(renderTemplate(tpl, v));
+      }),
+    );
   });
 });
