@@ -3,6 +3,9 @@ import { testEngines } from '../helpers/databases.js';
 import { api, waitFor } from '../helpers/app.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
 import { BulkTagJobRepository } from '../../src/persistence/repositories/bulk-tag-job.repository.js';
+import { BulkTaggingService } from '../../src/domain/customers/bulk-tagging.service.js';
+import { ValidationError } from '../../src/shared/errors.js';
+import { createLogger } from '../../src/shared/logger.js';
 
 interface Job {
   id: string;
@@ -138,6 +141,11 @@ describe.each(testEngines())('bulk tag changes from the customer list (%s)', (en
     expect(noTags.body.error.details.fields.add).toBeTruthy();
     const both = await api(app, 'POST', '/api/v1/customers/bulk-tags', { customers: ids.slice(0, 1), audience: 'all', add: ['客户等级/VIP'] });
     expect(both.status).toBe(400);
+    // An audience past the bound: refused before anything is written, next to `audience`.
+    const small = new BulkTaggingService(new BulkTagJobRepository(app.container.db), app.archive.customers, app.archive.repos.tags, app.container.clock, createLogger({ level: 'silent' }), 'test', 3);
+    const refused = await small.request({ audience: 'all', add: ['客户等级/VIP'], remove: [] }, { role: 'admin', userid: null }, 'test').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as ValidationError).details).toEqual({ fields: { audience: '一次最多为 3 位客户批量修改标签，请缩小筛选条件后分批进行' } });
     const bad = await api(app, 'POST', '/api/v1/customers/bulk-tags', { audience: 'tag:(', add: ['客户等级/VIP'] });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_audience');

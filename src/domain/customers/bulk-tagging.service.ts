@@ -50,6 +50,8 @@ export class BulkTaggingService {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly instanceId: string,
+    /** Most customers per request (MAX_BULK_CUSTOMERS); tests lower it to reach the bound. */
+    private readonly maxCustomers = MAX_BULK_CUSTOMERS,
   ) {}
 
   /** Record the job and start it; answers once it is done or after a few seconds, whichever is first. */
@@ -61,9 +63,9 @@ export class BulkTaggingService {
       throw new ValidationError('请选择要添加或移除的标签', { fields: { add: '请选择要添加或移除的标签' } }, 'no_tags');
     }
     const field = input.customers ? 'customers' : 'audience';
-    const ids = await this.customers.visibleIds(input, viewer, MAX_BULK_CUSTOMERS + 1);
-    if (ids.length > MAX_BULK_CUSTOMERS) {
-      const message = `一次最多为 ${MAX_BULK_CUSTOMERS} 位客户批量修改标签，请缩小筛选条件后分批进行`;
+    const ids = await this.customers.visibleIds(input, viewer, this.maxCustomers + 1);
+    if (ids.length > this.maxCustomers) {
+      const message = `一次最多为 ${this.maxCustomers} 位客户批量修改标签，请缩小筛选条件后分批进行`;
       throw new ValidationError(message, { fields: { [field]: message } }, 'too_many_customers');
     }
     if (ids.length === 0) {
