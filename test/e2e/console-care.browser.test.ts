@@ -250,6 +250,26 @@ describe.skipIf(!CHROMIUM)('关怀 and 挽回 pages in a real browser', () => {
     expect(h.problems).toEqual([]);
   });
 
+  it('a staff member has neither page: not in the menu, sent back from the address, refused by the API', async () => {
+    const staffToken = (await app.container.tokens.create({ role: 'staff', userid: 'lisi' })).token;
+    const ctx = await h.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${app.url}/console/signin`);
+    await page.getByText('高级：使用 API 令牌').click();
+    await field(page, 'token-input').fill(staffToken);
+    await page.click('[data-test="token-submit"]');
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/console/');
+    const menu = await page.locator('[data-test="menu"]').innerText();
+    expect(menu).not.toContain('挽回');
+    expect(menu).not.toContain('关怀规则');
+    await page.goto(`${app.url}/console/winback`);
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/console/');
+    expect((await api(app, 'GET', `/api/v1/care-rules/calendar?days=1`, undefined, staffToken)).status).toBe(403);
+    expect((await api(app, 'GET', `/api/v1/care-rules/${ruleIds.winback}/stats`, undefined, staffToken)).status).toBe(403);
+    await ctx.close();
+    expect(h.problems).toEqual([]);
+  });
+
   it('finds the rule edits in 操作日志 with before and after', async () => {
     const page = await (await signedIn()).newPage();
     await page.goto(`${app.url}/console/audit-log`);
