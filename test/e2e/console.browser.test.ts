@@ -157,7 +157,7 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     const page = await admin.newPage();
     await page.goto(`${app.url}/console/users`);
     const row = page.locator('[data-test="users"] .el-table__row', { hasText: 'wangwu' });
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
     await row.locator('.el-select').click();
     await page.locator('.el-select-dropdown__item:visible', { hasText: '运营' }).click();
     await expect.poll(() => page.locator('.el-message-box').innerText()).toContain('的角色从「无」改为「运营」');
@@ -167,7 +167,8 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
 
     await page.goto(`${app.url}/console/audit-log`);
     const table = page.locator('[data-test="audit"]');
-    await expect.poll(() => table.locator('.el-table__row').count()).toBeGreaterThan(5);
+    // The four writes this file still makes: a customer's tag and birthday, a tag, a role.
+    await expect.poll(() => table.locator('.el-table__row').count()).toBeGreaterThanOrEqual(4);
     const text = await table.innerText();
     // Broadcasts' create and cancel are checked by console-broadcasts.browser.test.ts, channel codes by
     // console-channels.browser.test.ts.
