@@ -54,9 +54,16 @@ describe.each(testEngines())('bulk tag changes from the customer list (%s)', (en
     expect(row.request.customers).toEqual([...picked, 'wmNobodyHere']);
     expect(row.after.total).toBe(3);
 
+    // An erasure (PIPL) takes the customer out of the job's items too; the audit row's request is redacted.
+    expect((await api(app, 'POST', `/api/v1/customers/${picked[2]}/erase`, {})).status).toBe(200);
+    expect(await app.container.db.query('SELECT * FROM bulk_tag_items WHERE external_user_id = ?', [picked[2]])).toEqual([]);
+    const redacted = (await api<{ items: { targetId: string; request: unknown }[] }>(app, 'GET', '/api/v1/audit-log?action=customers.bulk-tags')).body.items.find((r) => r.targetId === res.body.id)!;
+    expect(JSON.stringify(redacted)).not.toContain(picked[2]);
+    picked.pop();
+
     // Removing by audience (every customer the filter matches), through the same path.
     const removed = await api<Job>(app, 'POST', '/api/v1/customers/bulk-tags', { audience: `id:${picked.join(',')} AND tag:"客户等级/VIP"`, remove: ['客户等级/VIP'] });
-    expect(removed.body).toMatchObject({ status: 'done', total: 3, done: 3 });
+    expect(removed.body).toMatchObject({ status: 'done', total: 2, done: 2 });
     for (const ext of picked) expect(await tagged(ext, vipId)).toBe(false);
   });
 

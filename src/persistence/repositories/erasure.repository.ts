@@ -55,6 +55,8 @@ export class ErasureRepository {
         transfers: await execIn(em, 'DELETE FROM transfers WHERE external_user_id = ?', [ext]),
         // Alerts waiting for a member's digest name the customer.
         staff_message_digest: await execIn(em, 'DELETE FROM staff_message_digest WHERE external_user_id = ?', [ext]),
+        // A bulk tag job's item names the customer (its job keeps only counts and tag ids).
+        bulk_tag_items: await execIn(em, 'DELETE FROM bulk_tag_items WHERE external_user_id = ?', [ext]),
         customers: await execIn(em, 'DELETE FROM customers WHERE external_user_id = ?', [ext]),
       };
     });
