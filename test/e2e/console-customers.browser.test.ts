@@ -233,6 +233,28 @@ describe.skipIf(!CHROMIUM)('客户 page in a real browser', () => {
     expect(h.problems).toEqual([]);
   });
 
+  it('a staff member signed in to the console counts and lists only their own customers, with the tag actions and without the operator ones', async () => {
+    expect((await api(app, 'PUT', '/api/v1/users/lisi/role', { role: 'staff' })).status).toBe(200);
+    const staffCtx = await h.signIn('李四');
+    const sp = await staffCtx.newPage();
+    await sp.goto(`${app.url}/console/customers`);
+    await sp.locator('[data-test="filter-mode"]').getByText('受众构建器').click();
+    await field(sp, 'audience-text').fill('activity:active');
+    const own = (await api<{ items: Archive[]; total: number }>(app, 'GET', `/api/v1/customers?audience=activity:active&pageSize=100`, undefined, (await app.container.tokens.create({ role: 'staff', userid: 'lisi' })).token)).body;
+    expect(own.total).toBeLessThan(await h.count('activity:active'));
+    await expect.poll(() => sp.locator('[data-test="audience-count"]').innerText(), { timeout: 15_000 }).toBe(`匹配 ${own.total} 位客户`);
+    await expect.poll(() => sp.locator('.el-pagination__total').innerText(), { timeout: 15_000 }).toContain(String(own.total));
+    await sp.locator('[data-test="customers"] .el-table__row').nth(0).locator('.el-checkbox').click();
+    const bar = sp.locator('[data-test="bulk-bar"]');
+    await expect.poll(() => bar.innerText(), { timeout: 15_000 }).toContain('批量打标签');
+    expect(await bar.innerText()).not.toContain('发起群发');
+    expect(await bar.innerText()).not.toContain('分配给其他员工');
+    await h.shot(sp, 'cu-09-staff');
+    expect(own.items.every((c) => c.owners.includes('lisi'))).toBe(true);
+    await staffCtx.close();
+    expect(h.problems).toEqual([]);
+  });
+
   it('finds the bulk writes in 操作日志', async () => {
     const audit = (await api<{ items: { action: string; source: string; actor: { name: string } }[] }>(app, 'GET', '/api/v1/audit-log?pageSize=50')).body.items;
     expect(audit.find((r) => r.action === 'customers.bulk-tags')).toMatchObject({ source: 'console', actor: { kind: 'member', name: '张三' } });
