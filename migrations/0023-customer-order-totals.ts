@@ -8,8 +8,8 @@ const BACKFILL_ORDERS = 10_000;
  * Each customer's order count and total (whole cents) stored on the customer
  * (docs/audiences.md §Order totals on the customer), kept by every order writer in the same transaction (OrderRepository.upsertManyInTx). Audience terms
  * `orders` and `spent` compare these columns instead of aggregating the customer's orders in every statement: on
- * MariaDB that aggregate read about 4,150 pages of the orders index per count of a million customers. The covering
- * index a MySQL count looks its candidates up in gains both columns.
+ * MariaDB that aggregate read about 4,150 pages of the orders index per count of a million customers. On MySQL the
+ * covering index a count looks its candidates up in gains both columns.
  *
  * The backfill runs in key ranges of the orders' customers, a statement per range: on MySQL the columns are added
  * first (an implicit commit), so each range commits on its own; on SQLite the whole migration is one transaction.
@@ -43,6 +43,10 @@ export class CustomerOrderTotals1795000000023 implements MigrationInterface {
       );
       lo = hi;
     }
+    // MySQL's count looks its candidates up in this index alone (docs/audiences.md §Counting from the tags first).
+    // SQLite never counts in that shape, and there the wider index doubled the cost of recounting a customer's totals,
+    // so it keeps (external_user_id, activity).
+    if (!isMysql) return;
     const indices = (await q.getTable('customers'))?.indices.map((i) => i.name) ?? [];
     if (!indices.includes('ix_customers_audience_orders')) {
       await q.createIndex('customers', new TableIndex({ name: 'ix_customers_audience_orders', columnNames: ['external_user_id', 'activity', 'order_count', 'order_total_cents'] }));
@@ -51,8 +55,10 @@ export class CustomerOrderTotals1795000000023 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.createIndex('customers', new TableIndex({ name: 'ix_customers_audience', columnNames: ['external_user_id', 'activity'] }));
-    await q.dropIndex('customers', 'ix_customers_audience_orders');
+    if (engineOfDataSource(q.connection) === 'mysql') {
+      await q.createIndex('customers', new TableIndex({ name: 'ix_customers_audience', columnNames: ['external_user_id', 'activity'] }));
+      await q.dropIndex('customers', 'ix_customers_audience_orders');
+    }
     await q.query('ALTER TABLE customers DROP COLUMN order_total_cents');
     await q.query('ALTER TABLE customers DROP COLUMN order_count');
   }

@@ -184,11 +184,18 @@ export async function seedCorp(engine: DbEngine, url: string, n: number, log: (s
             links.push([id, tagId, ownerIds[k], 'wecom', added]);
           }
         }
+        // The customer's order count and total go on its row, as the order import keeps them
+        // (docs/audiences.md §Order totals on the customer).
+        const totals = [0, 0];
+        cust[cust.length - 1].push(totals);
         if (rand() < 0.4) {
           const count = 1 + Math.floor(rand() * 4);
           for (let k = 0; k < count; k++) {
             const no = `${id}-${k}`;
-            ords.push([`o${String(i).padStart(10, '0')}-${k}`.padEnd(36, '0'), id, no, 1000 + Math.floor(rand() * 300_00), added + k * 7 * DAY, added]);
+            const cents = 1000 + Math.floor(rand() * 300_00);
+            ords.push([`o${String(i).padStart(10, '0')}-${k}`.padEnd(36, '0'), id, no, cents, added + k * 7 * DAY, added]);
+            totals[0] += 1;
+            totals[1] += cents;
           }
         }
       }
@@ -197,8 +204,8 @@ export async function seedCorp(engine: DbEngine, url: string, n: number, log: (s
       await w.begin();
       await w.insert(
         'customers',
-        ['external_user_id', 'name', 'type', 'gender', 'activity', 'birthday_calendar', 'birthday_month', 'birthday_day', 'birthday_leap', 'first_added_at', 'last_interaction_at', 'opted_out', 'created_at', 'updated_at'],
-        cust,
+        ['external_user_id', 'name', 'type', 'gender', 'activity', 'birthday_calendar', 'birthday_month', 'birthday_day', 'birthday_leap', 'first_added_at', 'last_interaction_at', 'opted_out', 'created_at', 'updated_at', 'order_count', 'order_total_cents'],
+        cust.map((row) => [...row.slice(0, -1), ...(row.at(-1) as number[])]),
       );
       await w.insert('follow_relations', ['userid', 'external_user_id', 'add_way', 'added_at', 'status', 'created_at', 'updated_at'], rel);
       await w.insert('customer_tags', ['external_user_id', 'tag_id', 'userid', 'source', 'created_at'], links);

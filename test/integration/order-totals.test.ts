@@ -149,8 +149,9 @@ describe.each(testEngines())('migration 0023 backfills the stored order totals (
     }
     expect(withOrders).toBe(CUSTOMERS * 0.8);
     const indexNames = async () => ((await ds.createQueryRunner().getTable('customers'))?.indices.map((i) => i.name) ?? []).sort();
-    expect(await indexNames()).toContain('ix_customers_audience_orders');
-    expect(await indexNames()).not.toContain('ix_customers_audience');
+    // MySQL counts look candidates up in the covering index with the totals; SQLite keeps the narrower one.
+    expect(await indexNames()).toContain(engine === 'mysql' ? 'ix_customers_audience_orders' : 'ix_customers_audience');
+    expect(await indexNames()).not.toContain(engine === 'mysql' ? 'ix_customers_audience' : 'ix_customers_audience_orders');
 
     await ds.undoLastMigration({ transaction: 'each' });
     const cols = ((await ds.createQueryRunner().getTable('customers'))?.columns.map((c) => c.name) ?? []);
