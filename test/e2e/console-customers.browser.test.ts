@@ -130,6 +130,13 @@ describe.skipIf(!CHROMIUM)('客户 page in a real browser', () => {
 
     await text().fill('owner:zhangsan');
     await expectCountOf('owner:zhangsan');
+    // The expression rides in the address: a profile's 返回 comes back to the same audience.
+    await expect.poll(() => new URL(page.url()).searchParams.get('audience'), { timeout: 15_000 }).toBe('owner:zhangsan');
+    await rows().nth(0).locator('td').nth(1).click();
+    await expect.poll(() => new URL(page.url()).pathname, { timeout: 15_000 }).toMatch(/^\/console\/customers\/.+/);
+    await page.locator('.el-page-header__back').click();
+    await expect.poll(() => text().inputValue(), { timeout: 15_000 }).toBe('owner:zhangsan');
+    await expectCountOf('owner:zhangsan');
     expect(h.problems).toEqual([]);
   });
 
