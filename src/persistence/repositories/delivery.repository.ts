@@ -448,7 +448,8 @@ export class DeliveryRepository {
    * ix_deliveries_broadcast.
    */
   async broadcastRowGroups(broadcastId: string, sender?: string): Promise<{ sender: string | null; status: DeliveryStatus; reason: string | null; inTask: boolean; n: number }[]> {
-    const rows = await this.db.query<{ sender_userid: string | null; status: DeliveryStatus; reason: string | null; in_task: number | string; n: number | string }>(
+    // An API read (the detail page asks it every 15 s): off the event loop on SQLite, under the API deadline on MySQL.
+    const rows = await this.db.apiRead<{ sender_userid: string | null; status: DeliveryStatus; reason: string | null; in_task: number | string; n: number | string }>(
       `SELECT sender_userid, status, reason, CASE WHEN msgid IS NULL THEN 0 ELSE 1 END AS in_task, COUNT(*) AS n
        FROM deliveries WHERE broadcast_id = ?${sender === undefined ? '' : ' AND sender_userid = ?'}
        GROUP BY sender_userid, status, reason, CASE WHEN msgid IS NULL THEN 0 ELSE 1 END`,
@@ -463,7 +464,7 @@ export class DeliveryRepository {
    * (expired: cancelled or never confirmed), refused (WeCom refused add_msg_template). Optionally of one sender.
    */
   async broadcastTaskStates(broadcastId: string, sender?: string): Promise<{ sender: string | null; tasks: number; confirmed: number; waiting: number; withdrawn: number; refused: number }[]> {
-    const rows = await this.db.query<Record<'sender_userid' | 'tasks' | 'confirmed' | 'waiting' | 'withdrawn' | 'refused', number | string | null>>(
+    const rows = await this.db.apiRead<Record<'sender_userid' | 'tasks' | 'confirmed' | 'waiting' | 'withdrawn' | 'refused', number | string | null>>(
       `SELECT t.sender_userid, COUNT(*) AS tasks, SUM(t.confirmed) AS confirmed,
          SUM(CASE WHEN t.confirmed = 0 AND t.waiting = 1 THEN 1 ELSE 0 END) AS waiting,
          SUM(CASE WHEN t.confirmed = 0 AND t.waiting = 0 AND t.expired = 1 THEN 1 ELSE 0 END) AS withdrawn,
