@@ -1,7 +1,7 @@
 /**
  * The planning half of the audience benchmark, in its own process so its peak RSS is its own: schedules one
  * broadcast to every customer (`all`) and runs the broadcasts planner once, as the `broadcasts` job does. Prints
- * `RESULT {"planMs":…,"planned":…,"peakRssMb":…,"loopMaxMs":…}`.
+ * `RESULT {"planMs":…,"planned":…,"peakRssMb":…,"loopMaxMs":…,"heap":…}`.
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -11,6 +11,10 @@ import { buildContainer } from '../../src/container.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { newId } from '../../src/shared/ids.js';
 import { DeliveryLedger } from '../../src/domain/delivery/delivery-ledger.js';
+import { limitHeapGrowth } from '../../bin/heap-growth.js';
+
+// The heap growth the bot runs with (bin/wecom-ops.js); BENCH_PLAN_V8_DEFAULT=1 measures V8's own instead.
+const heapFlag = process.env.BENCH_PLAN_V8_DEFAULT === '1' ? null : limitHeapGrowth();
 
 const hwm = () => Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024);
 
@@ -35,7 +39,7 @@ try {
   const planMs = Math.round(performance.now() - t0);
   loop.disable();
   const loopDelay = { loopP99Ms: Math.round(loop.percentile(99) / 1e6), loopMaxMs: Math.round(loop.max / 1e6) };
-  process.stdout.write(`RESULT ${JSON.stringify({ planMs, planned: counts.planned, skipped: counts.skipped, failed: counts.failed, rssBeforeMb: rssBefore, peakRssMb: hwm(), ...loopDelay })}\n`);
+  process.stdout.write(`RESULT ${JSON.stringify({ planMs, planned: counts.planned, skipped: counts.skipped, failed: counts.failed, rssBeforeMb: rssBefore, peakRssMb: hwm(), ...loopDelay, heap: heapFlag ?? 'v8 default' })}\n`);
 } finally {
   await c.close();
 }
