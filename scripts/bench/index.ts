@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   claim: async () => (await import('./claim.bench.js')).runClaimBench(),
   audience: async () => (await import('./audience.bench.js')).runAudienceBench(),
   console: async () => (await import('./console.bench.js')).runConsoleBench(),
+  analytics: async () => (await import('./analytics.bench.js')).runAnalyticsBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -24,10 +24,14 @@ export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: s
       return `${localDate(at, tz)}T${[p.hour, p.minute, p.second].map((v) => String(v).padStart(2, '0')).join(':')}`;
     },
     async run(ctx) {
-      const lastDay = addDays(localDate(ctx.at, deps.tz), -1);
-      const firstDay = addDays(lastDay, -OUTCOME_WINDOW_DAYS);
       // The real time, not the run's: `--at` fixes the run's clock, and a snapshot must be of the state now.
       const realNow = deps.clock.now();
+      // Never today or later: today's changes are still coming, and only a rolled day has summary rows for the
+      // handlers to keep (docs/analytics.md §Size).
+      const atDay = localDate(ctx.at, deps.tz);
+      const today = localDate(realNow, deps.tz);
+      const lastDay = addDays(atDay < today ? atDay : today, -1);
+      const firstDay = addDays(lastDay, -OUTCOME_WINDOW_DAYS);
       const isNightAfter = localDate(realNow, deps.tz) === addDays(lastDay, 1);
       if (ctx.isDryRun) {
         ctx.report(`将重算 would roll\t${firstDay} … ${lastDay}`);

@@ -2,6 +2,7 @@ import type { Container } from '../../src/container.js';
 import type { FixedClock } from '../../src/shared/clock.js';
 import { addDays, localDate, zonedTimeToUtc } from '../../src/shared/dates.js';
 import type { RelationChangeKind } from '../../src/domain/analytics/analytics.types.js';
+import { createPrng } from '../../src/shared/prng.js';
 
 /**
  * A generated corp with known answers for the analytics tests: a seeded walk over `days` days in which customers add
@@ -10,17 +11,8 @@ import type { RelationChangeKind } from '../../src/domain/analytics/analytics.ty
  * its own record of what happened (`truth`), from which the tests compute each figure the slow way.
  */
 
-/** mulberry32: a small seeded PRNG, so a failing run can be repeated exactly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the sandbox and benches use, so a failing run can be repeated exactly. */
+export const rng = createPrng;
 
 export const TZ = 'Asia/Shanghai';
 export const STAFF = ['zhangsan', 'lisi', 'wangwu', 'zhaoliu', 'sunqi'];

@@ -37,6 +37,10 @@ export class AnalyticsRecorder {
       c = { ...c, kind: 'transferred_in' };
     }
     const tags = c.kind === 'transferred_in' || c.kind === 'transferred_out' ? [] : await this.repo.customerTagsInTx(em, c.externalUserId);
-    await this.repo.recordInTx(em, c, localDate(c.occurredAt, this.tz), tags, this.clock.now().getTime());
+    const day = localDate(c.occurredAt, this.tz);
+    const now = this.clock.now();
+    // Only a past day can have been rolled (the job never rolls today), so a change of today asks nothing more.
+    const isRolled = day < localDate(now, this.tz) && (await this.repo.isRolledInTx(em, day));
+    await this.repo.recordInTx(em, c, day, tags, now.getTime(), isRolled);
   };
 }

@@ -1,4 +1,4 @@
-import type { AnalyticsRepository } from '../../persistence/repositories/analytics.repository.js';
+import { ALL_CHANNELS, ALL_MEMBERS, type AnalyticsRepository } from '../../persistence/repositories/analytics.repository.js';
 import type { Logger } from '../../shared/logger.js';
 import { addDays, zonedTimeToUtc } from '../../shared/dates.js';
 import { yieldToEventLoop } from '../../shared/yield.js';
@@ -71,8 +71,8 @@ export class AnalyticsRollupService {
       if (page.length < this.pageSize) break;
     }
     const groups = await this.repo.groupsOf([...new Set([...tags.values()].map((t) => t.tagId))]);
-    const tagRows = [...tags.values()].flatMap((t) => (groups.has(t.tagId) ? [{ ...t, groupId: groups.get(t.tagId)! }] : []));
-    const growthRows = [...growth.values()];
+    const tagRows = withTagSummaries([...tags.values()].flatMap((t) => (groups.has(t.tagId) ? [{ ...t, groupId: groups.get(t.tagId)! }] : [])));
+    const growthRows = withGrowthSummaries([...growth.values()]);
     await this.repo.replaceDay(day, growthRows, tagRows, now.getTime());
     this.log.debug({ day, changes, growthRows: growthRows.length, tagRows: tagRows.length }, 'analytics day rolled');
     return { days: 1, changes, growthRows: growthRows.length, tagRows: tagRows.length };
@@ -221,4 +221,43 @@ export class AnalyticsRollupService {
     this.log.debug({ day, customers, transitions, at: now.toISOString() }, 'analytics mix snapshot taken');
     return { customers, transitions };
   }
+}
+
+/** The detail rows of a day and its summaries: all members per channel, each member over all channels, and the corp. */
+function withGrowthSummaries(rows: GrowthRow[]): GrowthRow[] {
+  const sums = new Map<string, GrowthRow>();
+  for (const r of rows) {
+    for (const [userid, channelId] of [
+      [ALL_MEMBERS, r.channelId],
+      [r.userid, ALL_CHANNELS],
+      [ALL_MEMBERS, ALL_CHANNELS],
+    ]) {
+      const k = `${userid}\u0000${channelId}`;
+      const s = sums.get(k) ?? { ...r, userid, channelId, added: 0, lostByCustomer: 0, lostByStaff: 0, transferredIn: 0, transferredOut: 0, retained7d: 0, retained30d: 0, ordered30d: 0, revenue30dCents: 0 };
+      s.added += r.added;
+      s.lostByCustomer += r.lostByCustomer;
+      s.lostByStaff += r.lostByStaff;
+      s.transferredIn += r.transferredIn;
+      s.transferredOut += r.transferredOut;
+      s.retained7d += r.retained7d;
+      s.retained30d += r.retained30d;
+      s.ordered30d += r.ordered30d;
+      s.revenue30dCents += r.revenue30dCents;
+      sums.set(k, s);
+    }
+  }
+  return [...rows, ...sums.values()];
+}
+
+/** The tag rows of a day and their all-members summaries. */
+function withTagSummaries(rows: GrowthTagRow[]): GrowthTagRow[] {
+  const sums = new Map<string, GrowthTagRow>();
+  for (const r of rows) {
+    const s = sums.get(r.tagId) ?? { ...r, userid: ALL_MEMBERS, added: 0, lostByCustomer: 0, lostByStaff: 0 };
+    s.added += r.added;
+    s.lostByCustomer += r.lostByCustomer;
+    s.lostByStaff += r.lostByStaff;
+    sums.set(r.tagId, s);
+  }
+  return [...rows, ...sums.values()];
 }

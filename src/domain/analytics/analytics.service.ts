@@ -1,9 +1,9 @@
-import type { AnalyticsRepository } from '../../persistence/repositories/analytics.repository.js';
+import type { AnalyticsRepository, GrowthFilter } from '../../persistence/repositories/analytics.repository.js';
 import type { Clock } from '../../shared/clock.js';
 import { ForbiddenError, invalidField } from '../../shared/errors.js';
 import { addDays, daysBetween, localDate } from '../../shared/dates.js';
 import { periodOf, periodsOf } from './analytics-periods.js';
-import type { AnalyticsViewer, Granularity, GrowthCounts, GrowthRow, MixDimension } from './analytics.types.js';
+import type { AnalyticsViewer, Granularity, GrowthCounts, GrowthRow, GrowthTagRow, MixDimension } from './analytics.types.js';
 import { mixLabel } from './analytics-labels.js';
 
 /** The longest range one request may ask for: two years and a little. */
@@ -148,6 +148,11 @@ export interface TransitionsAnswer extends Frame {
   total: Omit<TransitionLine, 'period' | 'periodStart' | 'periodEnd'>[];
 }
 
+/** Names sort as a Chinese reader expects; one collator, built once (localeCompare with a locale builds one per call). */
+const zhCollator = new Intl.Collator('zh-CN');
+/** Ids and codes in code-point order. */
+const byCode = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 const zeroCounts = (): GrowthCounts => ({ added: 0, lostByCustomer: 0, lostByStaff: 0, net: 0, transferredIn: 0, transferredOut: 0 });
 
 function addCounts(into: GrowthCounts, r: { added: number; lostByCustomer: number; lostByStaff: number; transferredIn?: number; transferredOut?: number }): void {
@@ -173,6 +178,23 @@ export class AnalyticsService {
     private readonly clock: Clock,
     private readonly tz: string,
   ) {}
+
+  /**
+   * The growth rows of [from, to]: rolled days from their summary rows, the rest (today, and any day not rolled yet)
+   * from the detail rows, each run of either with one statement (docs/analytics.md §Size).
+   */
+  private async growthRows(from: string, to: string, key: 'none' | 'channel' | 'staff', f: GrowthFilter, withOutcomes = false): Promise<(GrowthRow & { key: string })[]> {
+    const out: (GrowthRow & { key: string })[] = [];
+    for (const [a, b, isRolled] of runsOf(from, to, await this.repo.rolledDays(from, to))) out.push(...(await this.repo.growthByDay(a, b, key, f, isRolled, withOutcomes)));
+    return out;
+  }
+
+  /** The tag rows of [from, to], as growthRows. */
+  private async tagRows(from: string, to: string, f: { userid?: string; groupId?: string }): Promise<GrowthTagRow[]> {
+    const out: GrowthTagRow[] = [];
+    for (const [a, b, isRolled] of runsOf(from, to, await this.repo.rolledDays(from, to))) out.push(...(await this.repo.growthTagsByDay(a, b, f, isRolled)));
+    return out;
+  }
 
   /** The range, granularity and whose numbers, checked; staff get their own numbers only. */
   frame(q: RangeQuery, viewer: AnalyticsViewer): Frame {
@@ -212,7 +234,7 @@ export class AnalyticsService {
       return l;
     };
     if (q.by === 'tag') {
-      const rows = await this.repo.growthTagsByDay(f.from, f.to, { userid: f.userid ?? undefined, groupId: q.tagGroupId });
+      const rows = await this.tagRows(f.from, f.to, { userid: f.userid ?? undefined, groupId: q.tagGroupId });
       const groupOf = new Map(rows.map((r) => [r.tagId, r.groupId]));
       for (const r of rows) addCounts(line(r.day, r.tagId), r);
       const [tagNames, groupNames] = await Promise.all([this.repo.tagNames([...groupOf.keys()]), this.repo.tagGroupNames([...new Set(groupOf.values())])]);
@@ -222,9 +244,9 @@ export class AnalyticsService {
         l.groupName = groupNames.get(l.groupId ?? '') ?? l.groupId;
       }
       // The total of a tag split would count a customer once per tag: the whole is the unsplit total.
-      for (const r of await this.repo.growthByDay(f.from, f.to, 'none', { userid: f.userid ?? undefined })) addCounts(total, r);
+      for (const r of await this.growthRows(f.from, f.to, 'none', { userid: f.userid ?? undefined })) addCounts(total, r);
     } else {
-      const rows = await this.repo.growthByDay(f.from, f.to, q.by, { userid: f.userid ?? undefined, channelId: q.channelId });
+      const rows = await this.growthRows(f.from, f.to, q.by, { userid: f.userid ?? undefined, channelId: q.channelId });
       for (const r of rows) {
         addCounts(line(r.day, r.key), r);
         addCounts(total, r);
@@ -235,7 +257,7 @@ export class AnalyticsService {
         l.label = q.by === 'none' ? '全部' : q.by === 'channel' && l.key === '' ? NO_CHANNEL_LABEL : names.get(l.key) || l.key;
       }
     }
-    const sorted = [...lines.values()].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : a.label.localeCompare(b.label, 'zh-CN') || a.key.localeCompare(b.key)));
+    const sorted = [...lines.values()].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : zhCollator.compare(a.label, b.label) || byCode(a.key, b.key)));
     return { kind: 'event', ...f, by: q.by, unit: q.by === 'tag' ? 'customer_per_tag' : 'relation', lines: sorted, total };
   }
 
@@ -255,7 +277,7 @@ export class AnalyticsService {
     }
     const names = await this.repo.staffNames([...new Set([...last.values()].map((l) => l.key))]);
     const lines = [...last.values()].map((l) => ({ ...l, label: l.key === '' ? '全部' : names.get(l.key) || l.key }));
-    lines.sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : a.key.localeCompare(b.key)));
+    lines.sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : byCode(a.key, b.key)));
     return { kind: 'snapshot', ...f, by: f.userid !== null ? 'staff' : q.by, lines };
   }
 
@@ -271,7 +293,7 @@ export class AnalyticsService {
     const values = (day: string) => {
       const m = byDay.get(day)!;
       const total = [...m.values()].reduce((a, b) => a + b, 0);
-      return [...m].map(([value, customers]) => ({ value, label: mixLabel(q.dimension, value), customers, share: rate(customers, total) })).sort((a, b) => b.customers - a.customers || a.value.localeCompare(b.value));
+      return [...m].map(([value, customers]) => ({ value, label: mixLabel(q.dimension, value), customers, share: rate(customers, total) })).sort((a, b) => b.customers - a.customers || byCode(a.value, b.value));
     };
     // The days come in order: a later snapshot of the period replaces an earlier one.
     const lastOfPeriod = new Map<string, string>();
@@ -301,7 +323,7 @@ export class AnalyticsService {
       total.set(tk, t);
     }
     const byCount = (a: { customers: number; fromValue: string; toValue: string }, b: { customers: number; fromValue: string; toValue: string }) =>
-      b.customers - a.customers || a.fromValue.localeCompare(b.fromValue) || a.toValue.localeCompare(b.toValue);
+      b.customers - a.customers || byCode(a.fromValue, b.fromValue) || byCode(a.toValue, b.toValue);
     return {
       kind: 'snapshot',
       ...f,
@@ -314,7 +336,7 @@ export class AnalyticsService {
   /** Channel effectiveness over the range, ranked, and per period. */
   async channels(q: RangeQuery & { sort: ChannelSort; channelId?: string }, viewer: AnalyticsViewer): Promise<ChannelsAnswer> {
     const f = this.frame(q, viewer);
-    const rows = await this.repo.growthByDay(f.from, f.to, 'channel', { userid: f.userid ?? undefined, channelId: q.channelId });
+    const rows = await this.growthRows(f.from, f.to, 'channel', { userid: f.userid ?? undefined, channelId: q.channelId }, true);
     const names = await this.repo.channelNames([...new Set(rows.map((r) => r.key))]);
     const periods = new Map(periodsOf(f.from, f.to, f.granularity).map((p) => [p.period, p]));
     const whole = new Map<string, Acc>();
@@ -332,13 +354,13 @@ export class AnalyticsService {
     const label = (id: string) => (id === '' ? NO_CHANNEL_LABEL : names.get(id) || id);
     const figures = (a: Acc): ChannelFigures => finish(a, label(a.channelId));
     const ranked = [...whole.values()].filter((a) => a.channelId !== '').map(figures);
-    ranked.sort((a, b) => compareBy(q.sort, a, b) || a.channelName.localeCompare(b.channelName, 'zh-CN') || a.channelId.localeCompare(b.channelId));
+    ranked.sort((a, b) => compareBy(q.sort, a, b) || zhCollator.compare(a.channelName, b.channelName) || byCode(a.channelId, b.channelId));
     const lines = [...perPeriod.values()]
       .map((a) => {
         const p = periods.get(a.period)!;
         return { period: a.period, periodStart: p.start, periodEnd: p.end, ...figures(a) };
       })
-      .sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : a.channelName.localeCompare(b.channelName, 'zh-CN')));
+      .sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : zhCollator.compare(a.channelName, b.channelName)));
     return {
       kind: 'event',
       ...f,
@@ -416,4 +438,16 @@ function compareBy(sort: ChannelSort, a: ChannelFigures, b: ChannelFigures): num
   if (va === null) return 1;
   if (vb === null) return -1;
   return vb - va;
+}
+
+/** [from, to] cut into maximal runs of rolled and of not-rolled days, as [first, last, isRolled]. */
+function runsOf(from: string, to: string, rolled: Set<string>): [string, string, boolean][] {
+  const runs: [string, string, boolean][] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) {
+    const isRolled = rolled.has(d);
+    const last = runs[runs.length - 1];
+    if (last && last[2] === isRolled) last[1] = d;
+    else runs.push([d, d, isRolled]);
+  }
+  return runs;
 }

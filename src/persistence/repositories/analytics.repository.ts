@@ -28,6 +28,14 @@ const GROWTH_COLUMN: Record<RelationChangeKind, string> = {
 };
 const TAGGED_KINDS = new Set<RelationChangeKind>(['added', 'lost_by_customer', 'lost_by_staff']);
 
+/**
+ * Sentinels of the summary rows a rolled day also has (docs/analytics.md §Size): userid '' sums every member, channel_id
+ * '*' every channel. A year of a million customers' detail rows is too many to sum per request; the summaries are a
+ * few dozen rows a day.
+ */
+export const ALL_MEMBERS = '';
+export const ALL_CHANNELS = '*';
+
 const GROWTH_COLS = [
   'day',
   'userid',
@@ -97,19 +105,36 @@ export class AnalyticsRepository {
    * Append the change to the ledger and count it on its day's rollup rows (the growth row, and one row per tag), in
    * the caller's transaction: the change and its counts commit together or not at all.
    */
-  async recordInTx(em: EntityManager, c: RelationChange, day: string, tags: { tagId: string; groupId: string }[], now: number): Promise<void> {
+  async recordInTx(em: EntityManager, c: RelationChange, day: string, tags: { tagId: string; groupId: string }[], now: number, isRolled: boolean): Promise<void> {
     await em.query(
       'INSERT INTO analytics_relation_events (occurred_at, kind, userid, external_user_id, channel_id, tag_ids, created_at) VALUES (?,?,?,?,?,?,?)',
       [c.occurredAt.getTime(), c.kind, c.userid, c.externalUserId, c.channelId, JSON.stringify(tags.map((t) => t.tagId)), now],
     );
     const col = GROWTH_COLUMN[c.kind];
-    await em.query(this.incrementSql('analytics_daily_growth', ['day', 'userid', 'channel_id'], col, 1), [day, c.userid, c.channelId ?? '', 1]);
+    const channel = c.channelId ?? '';
+    // A day already rolled has summary rows, which a late change must count too; today's have none until the night's
+    // roll builds them, so the common case touches no row shared by every add.
+    const keys: [string, string][] = isRolled
+      ? [
+          [c.userid, channel],
+          [ALL_MEMBERS, channel],
+          [c.userid, ALL_CHANNELS],
+          [ALL_MEMBERS, ALL_CHANNELS],
+        ]
+      : [[c.userid, channel]];
+    await em.query(this.incrementSql('analytics_daily_growth', ['day', 'userid', 'channel_id'], col, keys.length), keys.flatMap(([u, ch]) => [day, u, ch, 1]));
     if (TAGGED_KINDS.has(c.kind) && tags.length > 0) {
+      const members = isRolled ? [c.userid, ALL_MEMBERS] : [c.userid];
       await em.query(
-        this.incrementSql('analytics_daily_growth_tags', ['day', 'group_id', 'tag_id', 'userid'], col, tags.length, ['day', 'tag_id', 'userid']),
-        tags.flatMap((t) => [day, t.groupId, t.tagId, c.userid, 1]),
+        this.incrementSql('analytics_daily_growth_tags', ['day', 'group_id', 'tag_id', 'userid'], col, tags.length * members.length, ['day', 'tag_id', 'userid']),
+        members.flatMap((u) => tags.flatMap((t) => [day, t.groupId, t.tagId, u, 1])),
       );
     }
+  }
+
+  /** Whether the day has been rolled (and so has summary rows). */
+  async isRolledInTx(em: EntityManager, day: string): Promise<boolean> {
+    return (await em.query('SELECT 1 AS x FROM analytics_days WHERE day = ? AND rolled_at IS NOT NULL', [day])).length > 0;
   }
 
   /** `INSERT … (keys, col) VALUES … ` adding to `col` when the row exists. */
@@ -343,18 +368,42 @@ export class AnalyticsRepository {
 
   // ── Dashboard reads (rollups only) ────────────────────────────────────────────────────────────────────────────────
 
-  /** Growth rollup rows in [from, to] (local days), summed per day and the chosen key. */
-  async growthByDay(from: string, to: string, key: 'none' | 'channel' | 'staff', f: GrowthFilter): Promise<(GrowthRow & { key: string })[]> {
+  /**
+   * Growth rollup rows in [from, to] (local days), summed per day and the chosen key: from the summary rows of rolled
+   * days (`summary`), or from the detail rows of days not rolled yet.
+   */
+  async growthByDay(from: string, to: string, key: 'none' | 'channel' | 'staff', f: GrowthFilter, summary: boolean, withOutcomes = false): Promise<(GrowthRow & { key: string })[]> {
     const where = ['day >= ?', 'day <= ?'];
     const params: unknown[] = [from, to];
-    if (f.userid !== undefined) (where.push('userid = ?'), params.push(f.userid));
-    if (f.channelId !== undefined) (where.push('channel_id = ?'), params.push(f.channelId));
+    const eq = (col: string, v: string) => (where.push(`${col} = ?`), params.push(v));
+    const ne = (col: string, v: string) => (where.push(`${col} <> ?`), params.push(v));
+    if (!summary) {
+      ne('userid', ALL_MEMBERS);
+      ne('channel_id', ALL_CHANNELS);
+      if (f.userid !== undefined) eq('userid', f.userid);
+      if (f.channelId !== undefined) eq('channel_id', f.channelId);
+    } else {
+      // Members: one member's rows, each member's (split by member), or the all-members summary.
+      if (f.userid !== undefined) eq('userid', f.userid);
+      else if (key === 'staff') ne('userid', ALL_MEMBERS);
+      else eq('userid', ALL_MEMBERS);
+      // Channels: one channel's rows, each channel's (split by channel), or the all-channels summary.
+      if (f.channelId !== undefined) eq('channel_id', f.channelId);
+      else if (key === 'channel') ne('channel_id', ALL_CHANNELS);
+      else eq('channel_id', ALL_CHANNELS);
+    }
     const keyCol = key === 'channel' ? 'channel_id' : key === 'staff' ? 'userid' : "''";
+    // A summary row is already the sum of its (day, key): it is read as it is, with no grouping to do. Detail rows
+    // of a day are summed per key. Callers bucket and sort, so no order is asked for.
+    const col = (c: string, as: string) => (summary ? `${c} AS ${as}` : `SUM(${c}) AS ${as}`);
+    const outcomes = withOutcomes
+      ? `, ${col('retained_7d', 'r7')}, ${col('retained_30d', 'r30')}, ${col('ordered_30d', 'o30')}, ${col('revenue_30d_cents', 'rev')}, ` +
+        (summary ? 'outcomes_through AS thru, 1 AS rolled, 1 AS rows_n' : 'MIN(outcomes_through) AS thru, COUNT(outcomes_through) AS rolled, COUNT(*) AS rows_n')
+      : '';
     const rows = await this.db.apiRead<Record<string, Num | null>>(
-      `SELECT day, ${keyCol} AS k, SUM(added) AS added, SUM(lost_by_customer) AS lbc, SUM(lost_by_staff) AS lbs,
-              SUM(transferred_in) AS tin, SUM(transferred_out) AS tout, SUM(retained_7d) AS r7, SUM(retained_30d) AS r30,
-              SUM(ordered_30d) AS o30, SUM(revenue_30d_cents) AS rev, MIN(outcomes_through) AS thru, COUNT(outcomes_through) AS rolled, COUNT(*) AS rows_n
-         FROM analytics_daily_growth WHERE ${where.join(' AND ')} GROUP BY day${keyCol === "''" ? '' : `, ${keyCol}`} ORDER BY day`,
+      `SELECT day, ${keyCol} AS k, ${col('added', 'added')}, ${col('lost_by_customer', 'lbc')}, ${col('lost_by_staff', 'lbs')},
+              ${col('transferred_in', 'tin')}, ${col('transferred_out', 'tout')}${outcomes}
+         FROM analytics_daily_growth WHERE ${where.join(' AND ')}${summary ? '' : ` GROUP BY day${keyCol === "''" ? '' : `, ${keyCol}`}`}`,
       params,
     );
     return rows.map((r) => ({
@@ -372,19 +421,24 @@ export class AnalyticsRepository {
       ordered30d: n(r.o30),
       revenue30dCents: n(r.rev),
       // A row counted after the day's roll has no outcomes yet: the group's outcomes are then not complete.
-      outcomesThrough: n(r.rolled) === n(r.rows_n) && r.thru !== null ? String(r.thru) : null,
+      outcomesThrough: withOutcomes && n(r.rolled) === n(r.rows_n) && r.thru !== null && r.thru !== undefined ? String(r.thru) : null,
     }));
   }
 
-  /** Tag rollup rows in [from, to], summed per day and tag. */
-  async growthTagsByDay(from: string, to: string, f: { userid?: string; groupId?: string }): Promise<GrowthTagRow[]> {
+  /** Tag rollup rows in [from, to], summed per day and tag: summary rows of rolled days, or detail rows. */
+  async growthTagsByDay(from: string, to: string, f: { userid?: string; groupId?: string }, summary: boolean): Promise<GrowthTagRow[]> {
     const where = ['day >= ?', 'day <= ?'];
     const params: unknown[] = [from, to];
     if (f.groupId !== undefined) (where.push('group_id = ?'), params.push(f.groupId));
     if (f.userid !== undefined) (where.push('userid = ?'), params.push(f.userid));
+    else (where.push(summary ? 'userid = ?' : 'userid <> ?'), params.push(ALL_MEMBERS));
+    // One member's rows and the summary rows are one per (day, tag) already; only every member's detail is summed.
+    const isOnePerTag = summary || f.userid !== undefined;
     const rows = await this.db.apiRead<Record<string, Num>>(
-      `SELECT day, group_id, tag_id, SUM(added) AS added, SUM(lost_by_customer) AS lbc, SUM(lost_by_staff) AS lbs
-         FROM analytics_daily_growth_tags WHERE ${where.join(' AND ')} GROUP BY day, group_id, tag_id ORDER BY day`,
+      isOnePerTag
+        ? `SELECT day, group_id, tag_id, added, lost_by_customer AS lbc, lost_by_staff AS lbs FROM analytics_daily_growth_tags WHERE ${where.join(' AND ')}`
+        : `SELECT day, group_id, tag_id, SUM(added) AS added, SUM(lost_by_customer) AS lbc, SUM(lost_by_staff) AS lbs
+             FROM analytics_daily_growth_tags WHERE ${where.join(' AND ')} GROUP BY day, group_id, tag_id`,
       params,
     );
     return rows.map((r) => ({ day: String(r.day), groupId: String(r.group_id), tagId: String(r.tag_id), userid: '', added: n(r.added), lostByCustomer: n(r.lbc), lostByStaff: n(r.lbs) }));
@@ -406,6 +460,12 @@ export class AnalyticsRepository {
       [from, to],
     );
     return rows.map((r) => ({ day: String(r.day), userid: r.userid, customers: n(r.customers) }));
+  }
+
+  /** The days in [from, to] that have been rolled (and so have summary rows). */
+  async rolledDays(from: string, to: string): Promise<Set<string>> {
+    const rows = await this.db.apiRead<{ day: string }>('SELECT day FROM analytics_days WHERE day >= ? AND day <= ? AND rolled_at IS NOT NULL', [from, to]);
+    return new Set(rows.map((r) => String(r.day)));
   }
 
   /** When the days in [from, to] were last rolled and snapshotted. */
