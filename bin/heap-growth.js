@@ -7,7 +7,7 @@
 // job itself held one page. Collecting once the heap has grown by half keeps that planning under 260 MB (SQLite,
 // 945,101 rows) at the cost of more frequent, short full collections. This is a growth limit, not a cap: unlike
 // --max-old-space-size the heap can still grow as far as live data needs, so nothing fails for being large.
-// docs/audiences.md §Planning a broadcast has the measurements.
+// The measurements: docs/audiences.md §Memory while planning
 import { setFlagsFromString } from 'node:v8';
 
 /** The growth, in percent of the live heap, that the bot allows between full collections. */

@@ -14,7 +14,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { sc
 
 /**
  * The bot's processes let the heap grow by at most half of its live data between full collections (bin/heap-growth.js,
- * docs/audiences.md §Planning a broadcast): the CLI entry sets the flag before it loads anything, for `serve` as for
+ * docs/audiences.md §Memory while planning): the CLI entry sets the flag before it loads anything, for `serve` as for
  * every other command, and an operator's own flag on the node command line wins. The child records the V8 flags it
  * sets (test/helpers/record-v8-flags.mjs).
  */
