@@ -59,12 +59,13 @@ describe.each(testEngines())('audiences of background runs match tag ids on %s',
 
   /** The audience conditions the planners hand to the scan, recorded while `fn` runs. */
   async function scanned<T>(fn: () => Promise<T>): Promise<{ result: T; conds: SqlCondition[] }> {
-    const spy = vi.spyOn(app.container.repos.scan, 'stream');
+    // Care and win-back read whole customers (stream); a broadcast reads only what a recipient needs (recipients).
+    const spies = [vi.spyOn(app.container.repos.scan, 'stream'), vi.spyOn(app.container.repos.scan, 'recipients')];
     try {
       const result = await fn();
-      return { result, conds: spy.mock.calls.flatMap((call) => call[0]) };
+      return { result, conds: spies.flatMap((spy) => spy.mock.calls.flatMap((call) => call[0])) };
     } finally {
-      spy.mockRestore();
+      for (const spy of spies) spy.mockRestore();
     }
   }
 
