@@ -22,10 +22,10 @@ import { AudienceIndexes1795000000020 } from './0020-audience-indexes.js';
 import { ConsoleAccess1795000000021 } from './0021-console-access.js';
 import { AudienceCoveringIndex1795000000022 } from './0022-audience-covering-index.js';
 import { CustomerOrderTotals1795000000023 } from './0023-customer-order-totals.js';
-import { BulkTagJobs1795000000028 } from './0028-bulk-tag-jobs.js';
-import { Analytics1795000000027 } from './0027-analytics.js';
-import { AnalyticsMix1795000000029 } from './0029-analytics-mix.js';
-import { AnalyticsSummaryIndex1795000000030 } from './0030-analytics-summary-index.js';
+import { Analytics1795000000024 } from './0024-analytics.js';
+import { BulkTagJobs1795000000025 } from './0025-bulk-tag-jobs.js';
+import { AnalyticsMix1795000000026 } from './0026-analytics-mix.js';
+import { AnalyticsSummaryIndex1795000000027 } from './0027-analytics-summary-index.js';
 
 /** Every migration, in the order it runs. Append only; never edit a shipped migration. */
-export const migrations: (new () => MigrationInterface)[] = [InboxTokensTimeline1795000000001, Archive1795000000002, Scheduling1795000000003, Scoring1795000000004, StaffNames1795000000005, Broadcasts1795000000006, QuickReplies1795000000007, InboxPriority1795000000008, WecomCredentials1795000000009, PersonalData1795000000010, Transfers1795000000011, StaffAccess1795000000012, Secrets1795000000013, StaffMessages1795000000014, AuthFailures1795000000015, StaffRenames1795000000016, SearchBudget1795000000017, WecomRateLimits1795000000018, InboxQueueLane1795000000019, AudienceIndexes1795000000020, ConsoleAccess1795000000021, AudienceCoveringIndex1795000000022, CustomerOrderTotals1795000000023, BulkTagJobs1795000000028, Analytics1795000000027, AnalyticsMix1795000000029, AnalyticsSummaryIndex1795000000030];
+export const migrations: (new () => MigrationInterface)[] = [InboxTokensTimeline1795000000001, Archive1795000000002, Scheduling1795000000003, Scoring1795000000004, StaffNames1795000000005, Broadcasts1795000000006, QuickReplies1795000000007, InboxPriority1795000000008, WecomCredentials1795000000009, PersonalData1795000000010, Transfers1795000000011, StaffAccess1795000000012, Secrets1795000000013, StaffMessages1795000000014, AuthFailures1795000000015, StaffRenames1795000000016, SearchBudget1795000000017, WecomRateLimits1795000000018, InboxQueueLane1795000000019, AudienceIndexes1795000000020, ConsoleAccess1795000000021, AudienceCoveringIndex1795000000022, CustomerOrderTotals1795000000023, Analytics1795000000024, BulkTagJobs1795000000025, AnalyticsMix1795000000026, AnalyticsSummaryIndex1795000000027];

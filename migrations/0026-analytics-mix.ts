@@ -10,8 +10,8 @@ import { engineOfDataSource } from '../src/persistence/data-source.js';
  * - `analytics_customer_states`: each customer's values at the last snapshot and before it, which the next night's
  *   transitions are counted against (one row per customer; erased with the customer).
  */
-export class AnalyticsMix1795000000029 implements MigrationInterface {
-  name = 'AnalyticsMix1795000000029';
+export class AnalyticsMix1795000000026 implements MigrationInterface {
+  name = 'AnalyticsMix1795000000026';
 
   async up(q: QueryRunner): Promise<void> {
     const c = columns(engineOfDataSource(q.connection));

@@ -7,8 +7,8 @@ import { engineOfDataSource } from '../src/persistence/data-source.js';
  * A job is worked through its items under a lease, so a restart or a second instance picks it up where it stopped
  * (docs/customers-bulk.md).
  */
-export class BulkTagJobs1795000000028 implements MigrationInterface {
-  name = 'BulkTagJobs1795000000028';
+export class BulkTagJobs1795000000025 implements MigrationInterface {
+  name = 'BulkTagJobs1795000000025';
 
   async up(q: QueryRunner): Promise<void> {
     const c = columns(engineOfDataSource(q.connection));

@@ -13,8 +13,8 @@ import { engineOfDataSource } from '../src/persistence/data-source.js';
  * - `analytics_daily_totals`: the nightly snapshot of customers in an active relation, per member and for the corp;
  * - `analytics_days`: when each day was last rolled and snapshotted.
  */
-export class Analytics1795000000027 implements MigrationInterface {
-  name = 'Analytics1795000000027';
+export class Analytics1795000000024 implements MigrationInterface {
+  name = 'Analytics1795000000024';
 
   async up(q: QueryRunner): Promise<void> {
     const c = columns(engineOfDataSource(q.connection));

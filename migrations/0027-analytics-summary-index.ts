@@ -10,8 +10,8 @@ const OUTCOMES = ['retained_7d', 'retained_30d', 'ordered_30d', 'revenue_30d_cen
  * narrower (userid, day) and (channel_id, day) indexes, which are their prefixes. The tag split's summary rows
  * are read by member and tag group over days.
  */
-export class AnalyticsSummaryIndex1795000000030 implements MigrationInterface {
-  name = 'AnalyticsSummaryIndex1795000000030';
+export class AnalyticsSummaryIndex1795000000027 implements MigrationInterface {
+  name = 'AnalyticsSummaryIndex1795000000027';
 
   async up(q: QueryRunner): Promise<void> {
     await q.dropIndex('analytics_daily_growth', 'ix_analytics_growth_staff');
