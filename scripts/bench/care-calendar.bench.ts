@@ -10,8 +10,8 @@
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
 import { Db } from '../../src/persistence/db.js';
-import { createPrng } from '../../src/shared/prng.js';
 import { migrations } from '../../migrations/index.js';
+import { seedCareCorp } from './care-corp.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { zonedTimeToUtc } from '../../src/shared/dates.js';
@@ -34,35 +34,7 @@ const WINDOWS = [
 const BENCH_MYSQL_URL = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 async function generate(db: Db, n: number): Promise<void> {
-  const rand = createPrng(7);
-  for (let i = 0; i < STAFF; i++) await db.query("INSERT INTO staff (userid, name, status, updated_at) VALUES (?, ?, 'active', 0)", [`staff${i}`, `员工${i}`]);
-  const batch = 1000;
-  const day0 = zonedTimeToUtc('2022-01-01', '09:00', TZ).getTime();
-  for (let start = 0; start < n; start += batch) {
-    const cust: unknown[] = [];
-    const rel: unknown[] = [];
-    const count = Math.min(batch, n - start);
-    for (let k = 0; k < count; k++) {
-      const i = start + k;
-      const id = `wm${String(i).padStart(10, '0')}`;
-      const lunar = rand() < 0.1;
-      const month = 1 + Math.floor(rand() * 12);
-      const day = 1 + Math.floor(rand() * (lunar ? 30 : [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]));
-      const hasBirthday = rand() < 0.95;
-      const added = day0 + Math.floor(rand() * 1700) * 86_400_000;
-      const last = rand() < 0.7 ? added + Math.floor(rand() * 300) * 86_400_000 : null;
-      cust.push(id, `客户${i}`, hasBirthday ? (lunar ? 'lunar' : 'solar') : null, hasBirthday ? month : null, hasBirthday ? day : null, added, last, rand() < 0.03 ? 1 : 0);
-      rel.push(`staff${i % STAFF}`, id, added);
-    }
-    await db.tx(async (em) => {
-      await em.query(
-        `INSERT INTO customers (external_user_id, name, type, gender, birthday_calendar, birthday_month, birthday_day, birthday_leap, first_added_at, last_interaction_at, activity, opted_out, created_at, updated_at)
-         VALUES ${Array(count).fill("(?,?,1,0,?,?,?,0,?,?,'active',?,0,0)").join(',')}`,
-        cust,
-      );
-      await em.query(`INSERT INTO follow_relations (userid, external_user_id, add_way, added_at, status, created_at, updated_at) VALUES ${Array(count).fill("(?,?,1,?,'active',0,0)").join(',')}`, rel);
-    });
-  }
+  await seedCareCorp(db, n, { seed: 7, staff: STAFF, batch: 1000, spanDays: 1700, tz: TZ, optedOutShare: 0.03 });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
