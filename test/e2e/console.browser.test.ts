@@ -143,10 +143,26 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     await page.locator('[data-test="tag-form"] .el-switch').click();
     await page.click('[data-test="tag-save"]');
     await expect.poll(() => page.locator('[data-test="tag-groups"]').innerText()).toContain('控制台标签');
+    // Rename it: the library (and the API) show the new name.
+    await page.locator('[data-test="tag-item"]', { hasText: '控制台标签' }).locator('[data-test="tag-rename"]').click();
+    await field(page, 'tag-rename-name').fill('控制台标签2');
+    await page.click('[data-test="tag-rename-save"]');
+    await expect.poll(() => page.locator('[data-test="tag-groups"]').innerText()).toContain('控制台标签2');
+    const renamed = (await api<{ items: { tags: { name: string }[] }[] }>(app, 'GET', '/api/v1/tags')).body.items.flatMap((g) => g.tags.map((t) => t.name));
+    expect(renamed).toContain('控制台标签2');
+    expect(renamed).not.toContain('控制台标签');
     await shot(page, '12-tags');
     await page.getByRole('tab', { name: /自动打标签规则/ }).click();
     await expect.poll(() => page.locator('[data-test="tag-rules"] .el-table__row').count()).toBeGreaterThan(0);
     expect(await page.locator('[data-test="tag-rules"]').innerText()).not.toMatch(/\b(keyword|behaviour|substring|regex)\b/);
+    // The 测试消息 box names the rules a message would fire and the tags they would add.
+    await field(page, 'rule-test-text').fill('这个多少钱？坏了能维修吗');
+    await page.click('[data-test="rule-test-run"]');
+    await expect.poll(() => page.locator('[data-test="rule-test-result"]').innerText()).toContain('询价');
+    const result = await page.locator('[data-test="rule-test-result"]').innerText();
+    expect(result).toContain('售后');
+    expect(result).toContain('意向:询价');
+    expect(result).not.toContain('预约到店');
     await shot(page, '13-tag-rules');
 
     await page.close();
@@ -167,12 +183,12 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
 
     await page.goto(`${app.url}/console/audit-log`);
     const table = page.locator('[data-test="audit"]');
-    // The four writes this file still makes: a customer's tag and birthday, a tag, a role.
+    // The writes this file still makes: a customer's tag and birthday, a tag and its new name, a role.
     await expect.poll(() => table.locator('.el-table__row').count()).toBeGreaterThanOrEqual(4);
     const text = await table.innerText();
     // Broadcasts' create and cancel are checked by console-broadcasts.browser.test.ts, channel codes by
     // console-channels.browser.test.ts.
-    for (const what of ['客户 · 修改标签', '客户 · 修改', '标签 · 新建', '成员角色 · 设置角色']) expect(text).toContain(what);
+    for (const what of ['客户 · 修改标签', '客户 · 修改', '标签 · 新建', '标签 · 修改', '成员角色 · 设置角色']) expect(text).toContain(what);
     // Done in the console by 张三, so recorded as the member, from the console.
     expect(await table.locator('.el-table__row', { hasText: '标签 · 新建' }).innerText()).toMatch(/张三[\s\S]*成员[\s\S]*控制台/);
     await shot(page, '17-audit-log');

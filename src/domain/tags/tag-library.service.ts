@@ -4,7 +4,7 @@ import type { Tag } from './tag.types.js';
 import type { CorpTagGroup, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { ValidationError } from '../../shared/errors.js';
+import { NotFoundError, ValidationError, invalidField } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { DEFAULT_TAG_GROUP, parseTagRef } from './tag-ref.js';
 
@@ -189,6 +189,49 @@ export class TagLibraryService {
       await this.tags.upsertTagInTx(em, { id, groupId: group.id, name: input.name, sortOrder: 0, source: 'local' }, now);
     });
     return (await this.tags.findByIds([id]))[0];
+  }
+
+  /** A live tag by id, or NotFoundError. */
+  async liveTag(id: string): Promise<Tag> {
+    const tag = (await this.tags.findByIds([id]))[0];
+    if (!tag || tag.deletedAt !== null) throw new NotFoundError(`标签不存在：${id}`, 'tag_not_found');
+    return tag;
+  }
+
+  /** How many customers carry the tag (what deleting it takes away). */
+  customerCount(tagId: string): Promise<number> {
+    return this.tags.countCustomersWithTag(tagId);
+  }
+
+  /**
+   * Rename a tag. A WeCom tag is renamed in WeCom first (edit_corp_tag, docs/wecom-protocol.md §Corp tag library), so
+   * the library never shows a name WeCom refused; a local tag only here. Names are unique within a group.
+   */
+  async renameTag(id: string, name: string): Promise<{ before: Tag; after: Tag }> {
+    const before = await this.liveTag(id);
+    const trimmed = name.trim();
+    if (!trimmed) throw invalidField('name', '请填写标签名称');
+    if (trimmed.length > 30) throw invalidField('name', '标签名称不超过 30 个字');
+    if (trimmed === before.name) return { before, after: before };
+    const clash = (await this.tags.findLiveByName(trimmed, before.groupName)).some((t) => t.id !== id && t.groupId === before.groupId);
+    if (clash) throw invalidField('name', `标签组「${before.groupName}」中已有标签「${trimmed}」`);
+    if (before.source === 'wecom') await this.wecom.editCorpTag({ id, name: trimmed });
+    const now = this.clock.now().getTime();
+    await this.db.tx((em) => this.tags.upsertTagInTx(em, { id, groupId: before.groupId, name: trimmed, sortOrder: before.sortOrder, source: before.source }, now));
+    return { before, after: (await this.tags.findByIds([id]))[0] };
+  }
+
+  /**
+   * Delete a tag. A WeCom tag is deleted in WeCom first (del_corp_tag, docs/wecom-protocol.md §Corp tag library), which
+   * takes it off every customer there; here it is marked deleted, so reads stop listing it on customers.
+   */
+  async deleteTag(id: string): Promise<Tag> {
+    const tag = await this.liveTag(id);
+    if (tag.source === 'wecom') await this.wecom.delCorpTag({ tagIds: [id] });
+    const now = this.clock.now().getTime();
+    await this.db.tx((em) => this.tags.markTagsDeletedInTx(em, [id], now));
+    this.log.info({ tagId: id, source: tag.source }, 'tag deleted');
+    return tag;
   }
 
   /**

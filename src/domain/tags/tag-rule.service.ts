@@ -166,6 +166,14 @@ export class TagRuleService {
     return matched;
   }
 
+  /**
+   * The enabled keyword rules that would fire for a message, with the tags they would add: the same matcher and
+   * the same rules as applyKeywordRules, writing nothing (the console's 测试消息 box).
+   */
+  async testKeywordRules(text: string): Promise<TagRule[]> {
+    return (await this.rules.listEnabled('keyword')).filter((rule) => matchesKeyword(rule, text));
+  }
+
   /** The enabled keyword rules, read at most every KEYWORD_RULES_REUSE_MS; a failed read is not kept. */
   private enabledKeywordRules(): Promise<TagRule[]> {
     const now = Date.now();

@@ -20,6 +20,13 @@ export function tagRulesRouter(rules: TagRuleService): Router {
     ctx.status = 201;
     ctx.body = presentTagRule(await rules.create(parseInput(tagRuleInput, bodyOf(ctx))));
   });
+  router.post('/test', allow(api(OPERATORS, 'none')), async (ctx) => {
+    const { text } = parseInput(z.object({ text: z.string().min(1, '请输入要测试的消息').max(2000) }), bodyOf(ctx));
+    // A dry run: nothing is written, so nothing to audit.
+    auditNote(ctx, { skip: true });
+    const fired = await rules.testKeywordRules(text);
+    ctx.body = { items: fired.map((r) => ({ id: r.id, name: r.name, pattern: r.pattern, matchType: r.matchType, tags: r.tags })), total: fired.length };
+  });
   router.get('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     ctx.body = presentTagRule(await rules.get(parseInput(idParams, ctx.params).id));
   });

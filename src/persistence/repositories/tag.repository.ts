@@ -207,6 +207,12 @@ export class TagRepository {
     return out;
   }
 
+  /** How many customers carry a tag. */
+  async countCustomersWithTag(tagId: string): Promise<number> {
+    const [{ n }] = await this.db.query<{ n: number | string }>('SELECT COUNT(DISTINCT external_user_id) AS n FROM customer_tags WHERE tag_id = ?', [tagId]);
+    return Number(n);
+  }
+
   /** Count customer_tags rows, for tests. */
   async countCustomerTags(): Promise<number> {
     const [{ n }] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM customer_tags');
