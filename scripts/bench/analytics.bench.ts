@@ -8,7 +8,9 @@
  * night's job (the 31-day re-roll, the totals snapshot and the mix snapshot) with the event loop's longest wait,
  * BENCH_ANALYTICS_RUNS times (default 3; median and range). SQLite and MySQL (BENCH_MYSQL_URL, else TEST_MYSQL_URL,
  * else the local MariaDB); BENCH_ANALYTICS_ENGINES=sqlite|mysql narrows it. The machine is shared: run it under
- * `flock /tmp/bench.lock`.
+ * `flock /tmp/bench.lock`. The questions are timed as calls into AnalyticsService in this process, not through a
+ * running bot's HTTP API with its workers on (on SQLite, not on the bot's reader thread): a lower bound on what an
+ * operator waits for, not the product as it runs.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createTestDatabase } from '../../test/helpers/databases.js';

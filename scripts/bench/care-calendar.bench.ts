@@ -5,7 +5,8 @@
  * holidays the default rules pick (中秋 and 国庆, each reaching every customer), and 30 plain days from 2026-04-01,
  * then one page of the largest day's customers. BENCH_CALENDAR_RUNS runs each (default 3); the median and range
  * are reported. SQLite and MySQL (BENCH_MYSQL_URL, else TEST_MYSQL_URL, else the local MariaDB);
- * BENCH_CALENDAR_ENGINES=sqlite|mysql narrows it.
+ * BENCH_CALENDAR_ENGINES=sqlite|mysql narrows it. The calendar is timed as calls into CareCalendarService in this
+ * process, not through a running bot's HTTP API: a lower bound on what the page waits for.
  */
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
