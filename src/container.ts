@@ -119,6 +119,9 @@ import { AnalyticsRepository } from './persistence/repositories/analytics.reposi
 import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
 import { AnalyticsService } from './domain/analytics/analytics.service.js';
 import { AnalyticsRollupService } from './domain/analytics/analytics-rollup.service.js';
+import { ReachRepository } from './persistence/repositories/reach.repository.js';
+import { ReachRollupService } from './domain/analytics/reach-rollup.service.js';
+import { ReachService } from './domain/analytics/reach.service.js';
 import { ContactEditedHandler } from './domain/customers/handlers/contact-edited.handler.js';
 import { ContactLostHandler } from './domain/customers/handlers/contact-lost.handler.js';
 import { TransferFailedHandler } from './domain/customers/handlers/transfer-failed.handler.js';
@@ -682,6 +685,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       scheduling,
       settings: new SettingsService({ config, care: scheduling.settings, jobs: scheduling.jobs.all() }),
       analytics: new AnalyticsService(repos.analytics, clock, tz),
+      reach: new ReachService(new ReachRepository(db), new AnalyticsService(repos.analytics, clock, tz)),
       onListen,
     });
   }
@@ -805,6 +809,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     },
   });
   const analytics = new AnalyticsRollupService(repos.analytics, tz, c.log.child({ component: 'analytics' }), settings.pageSize);
+  const reach = new ReachRollupService(new ReachRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize);
   const jobs = new JobRegistry(
     buildJobs({
       settings,
@@ -825,6 +830,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       messenger: c.archive.messenger,
       transferResults: c.transfers.results,
       analytics,
+      reach,
       clock,
       bulkTags: c.archive.bulkTags,
     }),

@@ -1,6 +1,7 @@
 import type { Clock } from '../shared/clock.js';
 import { addDays, localDate, localParts } from '../shared/dates.js';
 import { OUTCOME_WINDOW_DAYS, type AnalyticsRollupService } from '../domain/analytics/analytics-rollup.service.js';
+import type { ReachRollupService } from '../domain/analytics/reach-rollup.service.js';
 import type { JobDefinition } from './job.types.js';
 
 /**
@@ -12,7 +13,7 @@ import type { JobDefinition } from './job.types.js';
  * before that time's local date: a backfill, idempotent. Snapshots are states, taken only on the night after the day
  * they stand for, never for a past day.
  */
-export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: string; tz: string; clock: Clock }): JobDefinition {
+export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: string; tz: string; clock: Clock; reach?: ReachRollupService }): JobDefinition {
   return {
     name: 'analytics',
     description: '数据分析汇总 / roll up growth and channel figures; nightly customer and mix snapshots',
@@ -40,6 +41,13 @@ export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: s
       }
       const counts = await deps.rollup.rollWindow(lastDay, realNow);
       ctx.report(`已重算 rolled\t${firstDay} … ${lastDay}\t${counts.changes} changes\t${counts.growthRows} rows\t${counts.tagRows} tag rows`);
+      // Care and campaign results (docs/analytics.md §Care and campaign results): the same 31 days, from the delivery
+      // ledger, the orders and the KF messages. Events, so a backfill recomputes them too.
+      if (deps.reach) {
+        const reach = await deps.reach.rollDays(firstDay, lastDay, realNow);
+        Object.assign(counts, { reachMessages: reach.messages, reachRows: reach.rows });
+        ctx.report(`触达效果 reach\t${firstDay} … ${lastDay}\t${reach.messages} messages\t${reach.rows} rows`);
+      }
       if (!isNightAfter) {
         ctx.report(`客户总数快照 snapshot\t不拍摄：${lastDay} 已过去，状态无法重算 / not taken for a past day`);
         return { ...counts, snapshot: 0 };

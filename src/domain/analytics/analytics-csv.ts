@@ -16,7 +16,8 @@ function field(v: string | number | null | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csv(header: string[], rows: (string | number | null | undefined)[][]): string {
+/** A CSV document: the BOM, a header line and the rows, CRLF line ends. */
+export function csv(header: string[], rows: (string | number | null | undefined)[][]): string {
   return UTF8_BOM + [header, ...rows].map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
 }
 

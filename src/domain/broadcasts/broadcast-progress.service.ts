@@ -12,7 +12,7 @@ export interface ProgressReads {
 }
 
 /** Rows WeCom reported a result for, so their task was sent by its member (docs/wecom-protocol.md §Mass message results). */
-function isConfirmedRow(status: DeliveryStatus, reason: string | null): boolean {
+export function isConfirmedRow(status: DeliveryStatus, reason: string | null): boolean {
   return status === 'sent' || status === 'over_quota' || (status === 'failed' && (reason ?? '').startsWith('not_friend'));
 }
 

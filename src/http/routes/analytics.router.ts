@@ -10,7 +10,8 @@ import { channelsCsv, growthCsv, mixCsv, totalsCsv, transitionsCsv } from '../..
 import type { Principal } from '../../domain/auth/api-token.service.js';
 
 const day = (what: string) => z.string().refine(isLocalDate, `${what}须为 YYYY-MM-DD 格式的日期`).optional();
-const range = {
+/** The range, granularity, member and format every analytics question takes. */
+export const range = {
   from: day('开始日期'),
   to: day('结束日期'),
   granularity: z.enum(['day', 'week', 'month'], { message: '粒度须为 day、week 或 month' }).default('day'),
@@ -40,12 +41,12 @@ const transitionsQuery = z.object({
   toValue: z.string().max(32, '新分级最长 32 个字符').optional(),
 });
 
-function viewerOf(p: Principal): AnalyticsViewer {
+export function viewerOf(p: Principal): AnalyticsViewer {
   return { role: p.role, userid: p.userid };
 }
 
 /** Answer with a CSV download: UTF-8 with a BOM, an ASCII file name and the zh-CN one (RFC 6266). */
-function sendCsv(ctx: Context, body: string, ascii: string, zh: string, from: string, to: string): void {
+export function sendCsv(ctx: Context, body: string, ascii: string, zh: string, from: string, to: string): void {
   ctx.type = 'text/csv; charset=utf-8';
   ctx.set('Content-Disposition', `attachment; filename="${ascii}-${from}_${to}.csv"; filename*=UTF-8''${encodeURIComponent(`${zh}-${from}_${to}.csv`)}`);
   ctx.body = body;

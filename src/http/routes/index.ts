@@ -64,6 +64,8 @@ import { sessionRouter } from './session.router.js';
 import { usersRouter } from './users.router.js';
 import { auditLogRouter } from './audit-log.router.js';
 import { analyticsRouter } from './analytics.router.js';
+import { reachRouter } from './reach.router.js';
+import type { ReachService } from '../../domain/analytics/reach.service.js';
 import { settingsRouter } from './settings.router.js';
 
 /** WeCom's OAuth2 authorize page for web apps (docs/wecom-protocol.md §Staff sign-in for web pages). */
@@ -104,6 +106,8 @@ export interface RouteDeps {
   settings: SettingsService;
   /** 数据分析: answers from the rollups (docs/analytics.md). */
   analytics: AnalyticsService;
+  /** 触达效果: care and campaign results from their rollup (docs/analytics.md §Care and campaign results). */
+  reach: ReachService;
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
 }
@@ -232,6 +236,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       usersRouter(d.console.roles),
       auditLogRouter(d.console.audit),
       analyticsRouter(d.analytics),
+      reachRouter(d.reach),
       settingsRouter(d.settings),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],

@@ -1,0 +1,198 @@
+import type { Db } from '../db.js';
+import { placeholders, upsertSql } from './sql-upsert.js';
+import type { DeliveryKind, DeliveryStatus } from '../../domain/delivery/delivery.types.js';
+import type { ReachLedgerRow, ReachRow } from '../../domain/analytics/reach.types.js';
+
+type Num = number | string;
+const n = (v: Num | null | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+
+const REACH_COLS = [
+  'day',
+  'kind',
+  'source_id',
+  'userid',
+  'status',
+  'reason',
+  'messages',
+  'submitted',
+  'confirmed',
+  'matured',
+  'ordered',
+  'ordered_matured',
+  'orders',
+  'revenue_cents',
+  'replied',
+  'replied_matured',
+] as const;
+/** Rows per multi-row statement: 16 columns × 500 stays far under SQLite's bound-parameter limit. */
+const CHUNK = 500;
+
+/** Filters of a dashboard read. */
+export interface ReachFilter {
+  /** One member's rows, or the all-senders summary ('*'). */
+  userid: string;
+  kind?: DeliveryKind;
+  sourceId?: string;
+}
+
+/**
+ * Care and campaign results (docs/analytics.md §Care and campaign results): a day's roll reads the delivery ledger by
+ * `local_date`, with the orders and WeChat-KF messages of its customers; dashboards read only `analytics_daily_reach`
+ * (through `apiRead`).
+ */
+export class ReachRepository {
+  constructor(private readonly db: Db) {}
+
+  /** A page of one local day's ledger rows, by id. */
+  async ledgerPage(day: string, afterId: number, limit: number): Promise<ReachLedgerRow[]> {
+    const rows = await this.db.query<Record<string, Num | string | null>>(
+      `SELECT id, kind, rule_id, broadcast_id, external_user_id, sender_userid, status, reason, not_before, submitted_at, sent_at
+         FROM deliveries WHERE local_date = ? AND id > ? ORDER BY id LIMIT ?`,
+      [day, afterId, limit],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      kind: r.kind as DeliveryKind,
+      sourceId: String((r.kind === 'broadcast' ? r.broadcast_id : r.rule_id) ?? ''),
+      externalUserId: String(r.external_user_id),
+      userid: r.sender_userid === null ? '' : String(r.sender_userid),
+      status: r.status as DeliveryStatus,
+      reason: r.reason === null ? null : String(r.reason),
+      notBefore: Number(r.not_before),
+      submittedAt: r.submitted_at === null ? null : Number(r.submitted_at),
+      sentAt: r.sent_at === null ? null : Number(r.sent_at),
+    }));
+  }
+
+  /** These customers' orders in [from, to). */
+  async ordersOf(exts: string[], from: number, to: number): Promise<{ externalUserId: string; at: number; amountCents: number }[]> {
+    const out: { externalUserId: string; at: number; amountCents: number }[] = [];
+    for (let i = 0; i < exts.length; i += CHUNK) {
+      const chunk = exts.slice(i, i + CHUNK);
+      const rows = await this.db.query<{ external_user_id: string; ordered_at: Num; amount_cents: Num }>(
+        `SELECT external_user_id, ordered_at, amount_cents FROM orders WHERE external_user_id IN (${placeholders(chunk.length)}) AND ordered_at >= ? AND ordered_at < ?`,
+        [...chunk, from, to],
+      );
+      for (const r of rows) out.push({ externalUserId: r.external_user_id, at: Number(r.ordered_at), amountCents: Number(r.amount_cents) });
+    }
+    return out;
+  }
+
+  /**
+   * When these customers wrote to WeChat-KF in [from, to): the timeline's KF entries (source `kf`) whose origin is the
+   * customer (3), docs/wecom-protocol.md §WeChat customer service. 1:1 chat content is not visible to the bot.
+   */
+  async kfRepliesOf(exts: string[], from: number, to: number): Promise<{ externalUserId: string; at: number }[]> {
+    const out: { externalUserId: string; at: number }[] = [];
+    for (let i = 0; i < exts.length; i += CHUNK) {
+      const chunk = exts.slice(i, i + CHUNK);
+      const rows = await this.db.query<{ external_user_id: string; occurred_at: Num; data: string | null }>(
+        `SELECT external_user_id, occurred_at, data FROM timeline_entries
+          WHERE external_user_id IN (${placeholders(chunk.length)}) AND occurred_at >= ? AND occurred_at < ? AND source = 'kf'`,
+        [...chunk, from, to],
+      );
+      for (const r of rows) {
+        let origin: unknown;
+        try {
+          origin = r.data ? (JSON.parse(r.data) as { origin?: unknown }).origin : undefined;
+        } catch {
+          origin = undefined;
+        }
+        if (Number(origin) === 3) out.push({ externalUserId: r.external_user_id, at: Number(r.occurred_at) });
+      }
+    }
+    return out;
+  }
+
+  /** Replace a day's rows with these, in one transaction, and note when it was rolled and its outcomes' end. */
+  async replaceDay(day: string, rows: ReachRow[], rolledAt: number, outcomesThrough: string): Promise<void> {
+    await this.db.tx(async (em) => {
+      await em.query('DELETE FROM analytics_daily_reach WHERE day = ?', [day]);
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const chunk = rows.slice(i, i + CHUNK);
+        await em.query(
+          `INSERT INTO analytics_daily_reach (${REACH_COLS.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(REACH_COLS.length)})`).join(', ')}`,
+          chunk.flatMap((r) => [
+            r.day,
+            r.kind,
+            r.sourceId,
+            r.userid,
+            r.status,
+            r.reason,
+            r.messages,
+            r.submitted,
+            r.confirmed,
+            r.matured,
+            r.ordered,
+            r.orderedMatured,
+            r.orders,
+            r.revenueCents,
+            r.replied,
+            r.repliedMatured,
+          ]),
+        );
+      }
+      await em.query(upsertSql(this.db.engine, 'analytics_reach_days', ['day', 'rolled_at', 'outcomes_through'], ['day'], ['rolled_at', 'outcomes_through']), [day, rolledAt, outcomesThrough]);
+    });
+  }
+
+  // ── Dashboard reads (the rollup only) ─────────────────────────────────────────────────────────────────────────────
+
+  /** Rollup rows in [from, to] of one member (or '*'), optionally one kind and source. */
+  async rows(from: string, to: string, f: ReachFilter): Promise<ReachRow[]> {
+    const where = ['userid = ?', 'day >= ?', 'day <= ?'];
+    const params: unknown[] = [f.userid, from, to];
+    if (f.kind !== undefined) (where.push('kind = ?'), params.push(f.kind));
+    if (f.sourceId !== undefined) (where.push('source_id = ?'), params.push(f.sourceId));
+    const rows = await this.db.apiRead<Record<string, Num | null>>(`SELECT ${REACH_COLS.join(', ')} FROM analytics_daily_reach WHERE ${where.join(' AND ')}`, params);
+    return rows.map((r) => ({
+      day: String(r.day),
+      kind: String(r.kind) as DeliveryKind,
+      sourceId: String(r.source_id),
+      userid: String(r.userid),
+      status: String(r.status) as DeliveryStatus,
+      reason: String(r.reason ?? ''),
+      messages: n(r.messages),
+      submitted: n(r.submitted),
+      confirmed: n(r.confirmed),
+      matured: n(r.matured),
+      ordered: n(r.ordered),
+      orderedMatured: n(r.ordered_matured),
+      orders: n(r.orders),
+      revenueCents: n(r.revenue_cents),
+      replied: n(r.replied),
+      repliedMatured: n(r.replied_matured),
+    }));
+  }
+
+  /** The rolled days in [from, to], with the day their outcomes were counted through. */
+  async rolledDays(from: string, to: string): Promise<Map<string, string>> {
+    const rows = await this.db.apiRead<{ day: string; outcomes_through: string }>('SELECT day, outcomes_through FROM analytics_reach_days WHERE day >= ? AND day <= ?', [from, to]);
+    return new Map(rows.map((r) => [String(r.day), String(r.outcomes_through)]));
+  }
+
+  /** Names and holdout shares of the sources: care and win-back rules, broadcasts (deleted ones have none). */
+  async sources(ids: { rules: string[]; broadcasts: string[] }): Promise<Map<string, { name: string; holdoutPercent: number }>> {
+    const out = new Map<string, { name: string; holdoutPercent: number }>();
+    for (const [table, list] of [
+      ['care_rules', ids.rules],
+      ['broadcasts', ids.broadcasts],
+    ] as const) {
+      for (let i = 0; i < list.length; i += CHUNK) {
+        const chunk = list.slice(i, i + CHUNK);
+        for (const r of await this.db.apiRead<{ id: string; name: string; holdout_percent?: Num }>(`SELECT id, name FROM ${table} WHERE id IN (${placeholders(chunk.length)})`, chunk)) {
+          out.set(r.id, { name: r.name, holdoutPercent: n(r.holdout_percent) });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Whether a source exists: a care or win-back rule of that kind, or a broadcast. */
+  async sourceExists(kind: DeliveryKind, id: string): Promise<boolean> {
+    if (kind === 'broadcast') return (await this.db.apiRead('SELECT 1 AS x FROM broadcasts WHERE id = ?', [id])).length > 0;
+    const rows = await this.db.apiRead<{ kind: string }>('SELECT kind FROM care_rules WHERE id = ?', [id]);
+    return rows.length > 0 && (kind === 'winback') === (rows[0].kind === 'winback');
+  }
+}
+
