@@ -60,36 +60,73 @@ function compileWhere(expr: AudienceExpr, ctx: AudienceCompileContext): Compiled
 const COUNT_INDEX = 'ix_customers_audience_orders';
 
 /**
- * The count shape for MySQL, when the top-level AND requires two or more tags (resolved to ids). MariaDB, given
- * the plain fragment, drives the statement from one tag, then looks up each of its customers' rows and runs the
- * orders aggregate for them, and only then checks the second tag: 94,478 row lookups and 75,418 aggregates for the
- * 15,628 customers both tags leave. Here a derived table intersects the tags from
- * ix_customer_tags_tag_customer alone, STRAIGHT_JOIN keeps it first, and the remaining terms run for its customers
- * only; when they read no customer column but `activity` and the stored order totals, the lookups use the covering
- * index, whose pages stay in the buffer pool, instead of the table rows, which do not.
+ * The count shape for MySQL (docs/audiences.md §Counting from the tags first). Three cases, by what the top-level AND
+ * holds:
+ * - **Two or more required tags** (resolved to ids). MariaDB, given the plain fragment, drives the statement from one
+ *   tag, looks up each of its customers' rows, and only then checks the second tag: 94,478 row lookups for the 15,628
+ *   customers both tags leave. Here a derived table intersects the tags from ix_customer_tags_tag_customer alone,
+ *   STRAIGHT_JOIN keeps it first, and the remaining terms run for its customers only.
+ * - **An OR of tags only, and no required tag.** The plain statement probes every customer's links (the `OR` of two
+ *   large tags passed the 5 s deadline). Here each of the OR's tag ids contributes the customers it has and none of the
+ *   ids before it has, one index range each, grouped by customer in index order, so the parts are disjoint and their
+ *   `UNION ALL` holds each customer once without a deduplicating temporary table.
+ * - **One required tag**: the plain statement, whose semi-join already streams the tag's customers.
+ * In every case, when the other terms read no customer column but those of COUNT_INDEX, the customers are looked up
+ * in that covering index, whose pages stay in the buffer pool, instead of the table rows, which do not: for one tag
+ * of 158,885 customers that halved the count (0.78 s → 0.36 s).
  */
 function countShape(expr: AudienceExpr, ctx: AudienceCompileContext): CompiledAudience['count'] {
   if (ctx.engine !== 'mysql' || !ctx.tagIds) return undefined;
+  const tagIds = ctx.tagIds;
   const items = expr.type === 'and' ? expr.items : [expr];
   const idsOf = (i: AudienceExpr): readonly string[] | undefined =>
-    i.type === 'pred' && i.field === 'tag' && (ctx.tagIds!.get(i.value)?.length ?? 0) > 0 ? ctx.tagIds!.get(i.value) : undefined;
+    i.type === 'pred' && i.field === 'tag' && (tagIds.get(i.value)?.length ?? 0) > 0 ? tagIds.get(i.value) : undefined;
   const drivers = items.filter((i) => idsOf(i) !== undefined);
-  if (drivers.length < 2) return undefined;
+  const marks = (ids: readonly string[]) => ids.map(() => '?').join(', ');
   const params: unknown[] = [];
-  const [first, ...others] = drivers.map((d) => {
-    const ids = idsOf(d)!;
-    params.push(...ids);
-    return ids.map(() => '?').join(', ');
-  });
-  const also = others.map((marks, k) => ` AND t0.external_user_id IN (SELECT t${k + 1}.external_user_id FROM customer_tags t${k + 1} WHERE t${k + 1}.tag_id IN (${marks}))`);
-  const rest = items.filter((i) => !drivers.includes(i));
+  let derived: string;
+  let used: AudienceExpr[];
+  if (drivers.length >= 2) {
+    const [first, ...others] = drivers.map((d) => {
+      const ids = idsOf(d)!;
+      params.push(...ids);
+      return marks(ids);
+    });
+    const also = others.map((m, k) => ` AND t0.external_user_id IN (SELECT t${k + 1}.external_user_id FROM customer_tags t${k + 1} WHERE t${k + 1}.tag_id IN (${m}))`);
+    derived = `SELECT DISTINCT t0.external_user_id AS id FROM customer_tags t0 WHERE t0.tag_id IN (${first})${also.join('')}`;
+    used = drivers;
+  } else {
+    const union = drivers.length === 0 ? items.find((i) => isOrOfResolvedTags(i, tagIds)) : undefined;
+    if (!union) {
+      // One required tag, or tags only inside other shapes: the plain statement, on the covering index when it can be.
+      if (!items.some((i) => i.type === 'pred' && (i.field === 'tag' || i.field === 'owner')) || !items.every(readsOnlyCovered)) return undefined;
+      const where = compileWhere(expr, ctx);
+      return { from: `customers c FORCE INDEX FOR JOIN (${COUNT_INDEX})`, where: where.sql, params: where.params };
+    }
+    const ids = [...new Set((union as { items: AudiencePredicate[] }).items.flatMap((t) => tagIds.get(t.value as string) ?? []))].sort();
+    const parts = ids.map((id, k) => {
+      params.push(id, ...ids.slice(0, k));
+      const before = k === 0 ? '' : ` AND NOT EXISTS (SELECT 1 FROM customer_tags u WHERE u.tag_id IN (${marks(ids.slice(0, k))}) AND u.external_user_id = t.external_user_id)`;
+      return `SELECT t.external_user_id AS id FROM customer_tags t WHERE t.tag_id = ?${before} GROUP BY t.external_user_id`;
+    });
+    derived = parts.join(' UNION ALL ');
+    used = [union];
+  }
+  const rest = items.filter((i) => !used.includes(i));
   const where = compileWhere({ type: 'and', items: rest }, ctx);
   const hint = rest.every(readsOnlyCovered) ? ` FORCE INDEX FOR JOIN (${COUNT_INDEX})` : '';
   return {
-    from: `(SELECT DISTINCT t0.external_user_id AS id FROM customer_tags t0 WHERE t0.tag_id IN (${first})${also.join('')}) d STRAIGHT_JOIN customers c${hint} ON c.external_user_id = d.id`,
+    from: `(${derived}) d STRAIGHT_JOIN customers c${hint} ON c.external_user_id = d.id`,
     where: where.sql,
     params: [...params, ...where.params],
   };
+}
+
+/** An `OR` of two or more tag ids and nothing else: `tag:A OR tag:B`, every value resolved to at least one live tag. */
+function isOrOfResolvedTags(expr: AudienceExpr, tagIds: AudienceTagIds): boolean {
+  if (expr.type !== 'or' || expr.items.length === 0) return false;
+  if (!expr.items.every((i) => i.type === 'pred' && i.field === 'tag' && (tagIds.get(i.value)?.length ?? 0) > 0)) return false;
+  return new Set(expr.items.flatMap((i) => tagIds.get((i as AudiencePredicate).value as string)!)).size >= 2;
 }
 
 /** Whether the compiled expression reads no column of `customers c` other than those of COUNT_INDEX. */
