@@ -60,7 +60,7 @@ function compileWhere(expr: AudienceExpr, ctx: AudienceCompileContext): Compiled
 const COUNT_INDEX = 'ix_customers_audience_orders';
 
 /**
- * The count shape for MySQL (docs/audiences.md §Counting from the tags first). Three cases, by what the top-level AND
+ * The count shape for MySQL (docs/audiences.md §Counting from the tags first, §An OR of tags). Three cases, by what the top-level AND
  * holds:
  * - **Two or more required tags** (resolved to ids). MariaDB, given the plain fragment, drives the statement from one
  *   tag, looks up each of its customers' rows, and only then checks the second tag: 94,478 row lookups for the 15,628
