@@ -119,6 +119,9 @@ import { AnalyticsRepository } from './persistence/repositories/analytics.reposi
 import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
 import { AnalyticsService } from './domain/analytics/analytics.service.js';
 import { AnalyticsRollupService } from './domain/analytics/analytics-rollup.service.js';
+import { StaffStatsRepository } from './persistence/repositories/staff-stats.repository.js';
+import { StaffStatsService } from './domain/analytics/staff-stats.service.js';
+import { StaffPerformanceService } from './domain/analytics/staff-performance.service.js';
 import { ReachRepository } from './persistence/repositories/reach.repository.js';
 import { ReachRollupService } from './domain/analytics/reach-rollup.service.js';
 import { ReachService } from './domain/analytics/reach.service.js';
@@ -685,6 +688,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       scheduling,
       settings: new SettingsService({ config, care: scheduling.settings, jobs: scheduling.jobs.all() }),
       analytics: new AnalyticsService(repos.analytics, clock, tz),
+      staffPerformance: new StaffPerformanceService(new StaffStatsRepository(db), (q, v) => new AnalyticsService(repos.analytics, clock, tz).frame(q, v)),
       reach: new ReachService(new ReachRepository(db), new AnalyticsService(repos.analytics, clock, tz)),
       onListen,
     });
@@ -809,6 +813,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     },
   });
   const analytics = new AnalyticsRollupService(repos.analytics, tz, c.log.child({ component: 'analytics' }), settings.pageSize);
+  const staffStats = new StaffStatsService(new StaffStatsRepository(db), c.wecom, tz, c.log.child({ component: 'analytics' }));
   const reach = new ReachRollupService(new ReachRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize);
   const jobs = new JobRegistry(
     buildJobs({
@@ -830,6 +835,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       messenger: c.archive.messenger,
       transferResults: c.transfers.results,
       analytics,
+      staffStats,
       reach,
       clock,
       bulkTags: c.archive.bulkTags,

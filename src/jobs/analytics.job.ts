@@ -2,6 +2,8 @@ import type { Clock } from '../shared/clock.js';
 import { addDays, localDate, localParts } from '../shared/dates.js';
 import { OUTCOME_WINDOW_DAYS, type AnalyticsRollupService } from '../domain/analytics/analytics-rollup.service.js';
 import type { ReachRollupService } from '../domain/analytics/reach-rollup.service.js';
+import type { StaffStatsService } from '../domain/analytics/staff-stats.service.js';
+import { runStaffStats } from './analytics-staff.js';
 import type { JobDefinition } from './job.types.js';
 
 /**
@@ -13,7 +15,7 @@ import type { JobDefinition } from './job.types.js';
  * before that time's local date: a backfill, idempotent. Snapshots are states, taken only on the night after the day
  * they stand for, never for a past day.
  */
-export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: string; tz: string; clock: Clock; reach?: ReachRollupService }): JobDefinition {
+export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: string; tz: string; clock: Clock; staff?: StaffStatsService; reach?: ReachRollupService }): JobDefinition {
   return {
     name: 'analytics',
     description: '数据分析汇总 / roll up growth and channel figures; nightly customer and mix snapshots',
@@ -37,9 +39,13 @@ export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: s
       if (ctx.isDryRun) {
         ctx.report(`将重算 would roll\t${firstDay} … ${lastDay}`);
         ctx.report(`客户总数与结构快照 snapshots\t${isNightAfter ? lastDay : '不拍摄（非当晚）/ not taken for a past day'}`);
+        if (deps.staff) await runStaffStats(ctx, deps.staff, { firstDay, lastDay }, realNow);
         return {};
       }
-      const counts = await deps.rollup.rollWindow(lastDay, realNow);
+      // Staff figures first (docs/analytics.md §Staff performance): their own rows, so the growth roll and snapshots
+      // below are as before; a WeCom failure there is reported, not thrown.
+      const staffCounts = deps.staff ? await runStaffStats(ctx, deps.staff, { firstDay, lastDay }, realNow) : {};
+      const counts = { ...(await deps.rollup.rollWindow(lastDay, realNow)), ...staffCounts };
       ctx.report(`已重算 rolled\t${firstDay} … ${lastDay}\t${counts.changes} changes\t${counts.growthRows} rows\t${counts.tagRows} tag rows`);
       // Care and campaign results (docs/analytics.md §Care and campaign results): the same 31 days, from the delivery
       // ledger, the orders and the KF messages. Events, so a backfill recomputes them too.

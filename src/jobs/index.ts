@@ -15,6 +15,7 @@ import type { CareRuleRepository } from '../persistence/repositories/care-rule.r
 import type { DeliveryRepository } from '../persistence/repositories/delivery.repository.js';
 import type { SendSlotRepository } from '../persistence/repositories/send-slot.repository.js';
 import type { AnalyticsRollupService } from '../domain/analytics/analytics-rollup.service.js';
+import type { StaffStatsService } from '../domain/analytics/staff-stats.service.js';
 import type { ReachRollupService } from '../domain/analytics/reach-rollup.service.js';
 import type { Clock } from '../shared/clock.js';
 import type { JobDefinition } from './job.types.js';
@@ -52,6 +53,8 @@ export interface JobDeps {
   transferResults: TransferResultsService;
   bulkTags: Pick<BulkTaggingService, 'resumeAbandoned'>;
   analytics: AnalyticsRollupService;
+  /** Staff performance: WeCom's per-member figures and the bot's own (docs/analytics.md §Staff performance). */
+  staffStats?: StaffStatsService;
   /** Care and campaign results, rolled by the `analytics` job (docs/analytics.md §Care and campaign results). */
   reach?: ReachRollupService;
   /** The real clock: the analytics snapshot is of the state now, whatever time a run stands for. */
@@ -76,6 +79,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     staffDigestJob({ messenger: d.messenger, schedule: schedules['staff-digest'] }),
     transfersJob({ results: d.transferResults, schedule: schedules.transfers }),
     bulkTagsJob({ bulkTags: d.bulkTags, schedule: schedules['bulk-tags'] }),
-    analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, reach: d.reach }),
+    analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, staff: d.staffStats, reach: d.reach }),
   ];
 }

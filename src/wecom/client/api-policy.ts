@@ -36,6 +36,7 @@ export type WecomApi =
   | 'externalcontact/transfer_result'
   | 'externalcontact/resigned/transfer_result'
   | 'externalcontact/get_unassigned_list'
+  | 'externalcontact/get_user_behavior_data'
   | 'message/send'
   | 'media/upload'
   | 'media/uploadimg'
@@ -91,6 +92,8 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   'externalcontact/resigned/transfer_result': true,
   // 获取待分配的离职成员列表 (docs/wecom-protocol.md §Customer transfers): a cursor read.
   'externalcontact/get_unassigned_list': true,
+  // 获取「联系客户统计」数据 (docs/wecom-protocol.md §Contact statistics): a read of daily figures.
+  'externalcontact/get_user_behavior_data': true,
   // 读取成员 (doc path/90196): a read of one member.
   'user/get': true,
   // Cursor reads: re-reading from the same cursor returns the same messages

@@ -36,6 +36,8 @@ import type {
   TransferResult,
   UnassignedCustomer,
   UploadedMedia,
+  UserBehaviorDay,
+  UserBehaviorQuery,
   UserIdentity,
   WelcomeMsgInput,
 } from './types.js';
@@ -121,6 +123,13 @@ export interface WecomGateway {
   remindGroupMsgSend(msgId: string): Promise<void>;
   /** Stop a mass message staff have not sent yet (docs/wecom-protocol.md §Mass message results). */
   cancelGroupMsgSend(msgId: string): Promise<void>;
+
+  /**
+   * 联系客户统计, one entry per day of the range (docs/wecom-protocol.md §Contact statistics). Several members answer
+   * their sum, so ask for one member at a time for per-member figures. The range must be ≤ 30 days and ≤ 180 days back
+   * (600018 otherwise).
+   */
+  getUserBehaviorData(query: UserBehaviorQuery): Promise<UserBehaviorDay[]>;
 
   /** One page of customer groups (docs/wecom-protocol.md §Customer groups). */
   groupChatList(query: GroupChatListQuery): Promise<Page<GroupChatRef>>;

@@ -261,6 +261,41 @@ export interface GroupMsg {
 }
 
 /**
+ * What get_user_behavior_data is asked (docs/wecom-protocol.md §Contact statistics): members and/or departments (each
+ * ≤ 100, not both empty) and a range of whole days, both ends included, at most 30 days long and at most 180 days back.
+ * Several members or departments answer ONE summed row per day, so a caller wanting a member's own figures asks for
+ * that member alone.
+ */
+export interface UserBehaviorQuery {
+  userIds?: string[];
+  partyIds?: number[];
+  /** Any instant of the first day; WeCom rounds it down to that day's 00:00 (China time). */
+  startTime: Date;
+  /** Any instant of the last day, included. */
+  endTime: Date;
+}
+
+/** One day of WeCom's 联系客户统计 for the members asked. */
+export interface UserBehaviorDay {
+  /** 00:00 of the day, China time (stat_time). */
+  statTime: Date;
+  /** 聊天总数: one-to-one chats in which the member sent a message. */
+  chatCnt: number;
+  /** 发送消息数: messages the member sent in one-to-one chats. */
+  messageCnt: number;
+  /** 已回复聊天占比, a percentage (0–100, may have decimals); null on days without chats (WeCom leaves it out). */
+  replyPercentage: number | null;
+  /** 平均首次回复时长 in minutes; null on days without chats (WeCom leaves it out). */
+  avgReplyTime: number | null;
+  /** 删除/拉黑成员的客户数: customers who deleted or blocked the member. */
+  negativeFeedbackCnt: number;
+  /** 发起申请数: friend requests the member sent. */
+  newApplyCnt: number;
+  /** 新增客户数: customers added. */
+  newContactCnt: number;
+}
+
+/**
  * A member's task for a mass message. `status` 0 not sent; any non-zero is sent
  * (docs/wecom-protocol.md §Mass message results).
  */

@@ -81,6 +81,8 @@ import type {
   TransferResult,
   UnassignedCustomer,
   UploadedMedia,
+  UserBehaviorDay,
+  UserBehaviorQuery,
   UserIdentity,
   WelcomeMsgInput,
 } from './types.js';
@@ -111,6 +113,7 @@ import type {
   WireTransferCustomer,
   WireTransferResult,
   WireUnassignedList,
+  WireUserBehaviorData,
   WireUserInfo,
 } from './wire.js';
 
@@ -545,6 +548,33 @@ export class WecomClient implements WecomGateway {
 
   async cancelGroupMsgSend(msgId: string): Promise<void> {
     await this.call('externalcontact/cancel_groupmsg_send', { method: 'POST', body: { msgid: msgId } });
+  }
+
+  // ─── 联系客户统计 (docs/wecom-protocol.md §Contact statistics) ─────────────────────────────────────────
+
+  async getUserBehaviorData(query: UserBehaviorQuery): Promise<UserBehaviorDay[]> {
+    const userIds = query.userIds ?? [];
+    const partyIds = query.partyIds ?? [];
+    // ≤ 100 of each and not both empty: a caller bug, so fail before spending a call.
+    if ((userIds.length === 0 && partyIds.length === 0) || userIds.length > 100 || partyIds.length > 100) {
+      throw new RangeError(`getUserBehaviorData takes 1–100 userIds and/or partyIds, got ${userIds.length} and ${partyIds.length}`);
+    }
+    const res = await this.call<WireUserBehaviorData>('externalcontact/get_user_behavior_data', {
+      method: 'POST',
+      // Seconds, not milliseconds: milliseconds answer 600018 (docs/wecom-protocol.md §Contact statistics).
+      body: compact({ userid: userIds.length ? userIds : undefined, partyid: partyIds.length ? partyIds : undefined, start_time: toUnixSeconds(query.startTime), end_time: toUnixSeconds(query.endTime) }),
+    });
+    return (res.behavior_data ?? []).map((d) => ({
+      statTime: fromUnixSeconds(d.stat_time),
+      chatCnt: d.chat_cnt ?? 0,
+      messageCnt: d.message_cnt ?? 0,
+      // Absent on days without chats: unknown, not zero.
+      replyPercentage: typeof d.reply_percentage === 'number' ? d.reply_percentage : null,
+      avgReplyTime: typeof d.avg_reply_time === 'number' ? d.avg_reply_time : null,
+      negativeFeedbackCnt: d.negative_feedback_cnt ?? 0,
+      newApplyCnt: d.new_apply_cnt ?? 0,
+      newContactCnt: d.new_contact_cnt ?? 0,
+    }));
   }
 
   // ─── customer groups (docs/wecom-protocol.md §Customer groups) ─────────────────────────────────────

@@ -259,6 +259,22 @@ export interface WireGroupMsgTask extends WireResponse {
   task_list?: Array<{ userid: string; status: number; send_time?: number }>;
 }
 
+/** get_user_behavior_data response (docs/wecom-protocol.md §Contact statistics): one entry per day of the range. */
+export interface WireUserBehaviorData extends WireResponse {
+  behavior_data?: Array<{
+    stat_time: number;
+    chat_cnt?: number;
+    message_cnt?: number;
+    /** Only on days with chats. */
+    reply_percentage?: number;
+    /** Only on days with chats. */
+    avg_reply_time?: number;
+    negative_feedback_cnt?: number;
+    new_apply_cnt?: number;
+    new_contact_cnt?: number;
+  }>;
+}
+
 /** get_groupmsg_send_result response (docs/wecom-protocol.md §Mass message results). */
 export interface WireGroupMsgSendResult extends WireResponse {
   next_cursor?: string;

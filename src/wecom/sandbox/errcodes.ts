@@ -47,6 +47,7 @@ export const Errcode = {
   KfMessageLimit: 95001,
   KfWindowExpired: 95002,
   KfInvalidMsgToken: 95007,
+  InvalidStartEndTime: 600018,
 } as const;
 
 const MESSAGES: Record<number, string> = {
@@ -93,6 +94,7 @@ const MESSAGES: Record<number, string> = {
   95001: 'send msg count limit',
   95002: 'send msg time window expired',
   95007: 'invalid msg token',
+  600018: 'invalid start endtime',
 };
 
 /** The errmsg WeCom pairs with an errcode. Callers branch on errcode only (docs/wecom-protocol.md §Conventions). */

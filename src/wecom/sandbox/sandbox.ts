@@ -12,6 +12,7 @@ import { kfApis } from './apis/kf.api.js';
 import { miscApis } from './apis/misc.api.js';
 import { createCorpTags, deleteCorpTags, editCorpTag, tagApis } from './apis/tags.api.js';
 import { tokenApis } from './apis/token.api.js';
+import { statsApis } from './apis/stats.api.js';
 import { transferApis } from './apis/transfers.api.js';
 import { userApis } from './apis/users.api.js';
 import { CallbackDeliverer, type CallbackRecord } from './callback-delivery.js';
@@ -86,7 +87,7 @@ export interface SandboxResponse {
 /** The call log keeps the most recent calls only, so a long-running standalone sandbox stays bounded. */
 const MAX_LOGGED_CALLS = 100_000;
 
-const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis, ...userApis, ...transferApis };
+const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis, ...userApis, ...transferApis, ...statsApis };
 
 /**
  * Finds the sandbox part of a path: `/cgi-bin/...`, `/_control/...` or the OAuth authorize stand-in

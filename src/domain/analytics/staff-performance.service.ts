@@ -1,0 +1,221 @@
+import type { StaffBehaviorRow, StaffDailyRow, StaffStatsRepository } from '../../persistence/repositories/staff-stats.repository.js';
+import { periodOf, periodsOf } from './analytics-periods.js';
+import type { Frame, RangeQuery } from './analytics.service.js';
+import type { AnalyticsViewer } from './analytics.types.js';
+import { LATE_CONFIRM_HOURS } from './staff-stats.service.js';
+
+/** One member's figures over a period or the whole range (docs/analytics.md §Staff performance). */
+export interface StaffFigures {
+  userid: string;
+  name: string;
+  // WeCom's figures (get_user_behavior_data), summed over the days pulled.
+  /** Days of the range with WeCom figures stored. */
+  wecomDays: number;
+  chatCnt: number;
+  messageCnt: number;
+  /** Chat-weighted mean over the days that have it (days without chats have none); null when no day has. */
+  replyPercentage: number | null;
+  /** Minutes, chat-weighted like replyPercentage. */
+  avgReplyTime: number | null;
+  /** Days that had the reply figures. */
+  replyDays: number;
+  negativeFeedbackCnt: number;
+  newApplyCnt: number;
+  newContactCnt: number;
+  // The bot's own figures.
+  /** Customers in an active relation with the member at the last nightly snapshot of the period; null with none. */
+  customers: number | null;
+  customersAsOf: string | null;
+  /** Mass-send tasks that reached the member (by the day they did), and how they were confirmed. */
+  massTasks: number;
+  confirmedLate: number;
+  neverConfirmed: number;
+  awaiting: number;
+  /** Follow-ups (notes with a due date by the member) falling due in the period, and how many of them are done. */
+  followupsDue: number;
+  followupsDone: number;
+}
+
+export interface StaffLine extends StaffFigures {
+  period: string;
+  periodStart: string;
+  periodEnd: string;
+}
+
+/** Where a member's nightly WeCom pull stands. */
+export interface StaffPullInfo {
+  lastDay: string | null;
+  lastPulledAt: string | null;
+  failures: number;
+  failedAt: string | null;
+  lastError: string | null;
+}
+
+export interface StaffAnswer extends Frame {
+  /** WeCom's figures are pulled, the mass tasks and follow-ups events, the customers a snapshot. */
+  kind: 'mixed';
+  figureKinds: { wecom: 'pulled'; bot: 'event'; customers: 'snapshot' };
+  lateConfirmHours: number;
+  lines: StaffLine[];
+  /** Each member over the whole range, with their pull's state. */
+  members: (StaffFigures & { status: string; pull: StaffPullInfo | null })[];
+}
+
+interface Acc {
+  wecomDays: number;
+  chatCnt: number;
+  messageCnt: number;
+  replyWeight: number;
+  replyWeighted: number;
+  replyTimeWeighted: number;
+  replyDays: number;
+  negativeFeedbackCnt: number;
+  newApplyCnt: number;
+  newContactCnt: number;
+  customers: number | null;
+  customersAsOf: string | null;
+  massTasks: number;
+  confirmedLate: number;
+  neverConfirmed: number;
+  awaiting: number;
+  followupsDue: number;
+  followupsDone: number;
+}
+
+const newAcc = (): Acc => ({
+  wecomDays: 0, chatCnt: 0, messageCnt: 0, replyWeight: 0, replyWeighted: 0, replyTimeWeighted: 0, replyDays: 0, negativeFeedbackCnt: 0, newApplyCnt: 0, newContactCnt: 0,
+  customers: null, customersAsOf: null, massTasks: 0, confirmedLate: 0, neverConfirmed: 0, awaiting: 0, followupsDue: 0, followupsDone: 0,
+});
+
+function addBehavior(a: Acc, r: StaffBehaviorRow): void {
+  a.wecomDays++;
+  a.chatCnt += r.chatCnt;
+  a.messageCnt += r.messageCnt;
+  a.negativeFeedbackCnt += r.negativeFeedbackCnt;
+  a.newApplyCnt += r.newApplyCnt;
+  a.newContactCnt += r.newContactCnt;
+  // A day without the reply figures had no chats: it says nothing about replies, so it is left out rather than read
+  // as 0 %. The others weigh by their chats, so a day of 40 chats counts forty times a day of one.
+  if (r.replyPercentage !== null) {
+    a.replyDays++;
+    const w = Math.max(r.chatCnt, 1);
+    a.replyWeight += w;
+    a.replyWeighted += w * r.replyPercentage;
+    a.replyTimeWeighted += w * (r.avgReplyTime ?? 0);
+  }
+}
+
+function addDaily(a: Acc, r: StaffDailyRow): void {
+  a.massTasks += r.massTasks;
+  a.confirmedLate += r.confirmedLate;
+  a.neverConfirmed += r.neverConfirmed;
+  a.awaiting += r.awaiting;
+  a.followupsDue += r.followupsDue;
+  a.followupsDone += r.followupsDone;
+}
+
+function finish(userid: string, name: string, a: Acc): StaffFigures {
+  return {
+    userid,
+    name,
+    wecomDays: a.wecomDays,
+    chatCnt: a.chatCnt,
+    messageCnt: a.messageCnt,
+    replyPercentage: a.replyWeight > 0 ? Math.round((a.replyWeighted / a.replyWeight) * 100) / 100 : null,
+    avgReplyTime: a.replyWeight > 0 ? Math.round((a.replyTimeWeighted / a.replyWeight) * 10) / 10 : null,
+    replyDays: a.replyDays,
+    negativeFeedbackCnt: a.negativeFeedbackCnt,
+    newApplyCnt: a.newApplyCnt,
+    newContactCnt: a.newContactCnt,
+    customers: a.customers,
+    customersAsOf: a.customersAsOf,
+    massTasks: a.massTasks,
+    confirmedLate: a.confirmedLate,
+    neverConfirmed: a.neverConfirmed,
+    awaiting: a.awaiting,
+    followupsDue: a.followupsDue,
+    followupsDone: a.followupsDone,
+  };
+}
+
+const zhCollator = new Intl.Collator('zh-CN');
+
+/**
+ * 员工统计 (docs/analytics.md §Staff performance): per member and period, WeCom's own figures next to the bot's. Read from
+ * the rollups only: `analytics_staff_behavior`, `analytics_staff_daily` and the nightly customer snapshots.
+ */
+export class StaffPerformanceService {
+  constructor(
+    private readonly repo: StaffStatsRepository,
+    private readonly frameOf: (q: RangeQuery, viewer: AnalyticsViewer) => Frame,
+  ) {}
+
+  async staff(q: RangeQuery, viewer: AnalyticsViewer): Promise<StaffAnswer> {
+    const f = this.frameOf(q, viewer);
+    const [behavior, daily, snapshots] = await Promise.all([
+      this.repo.behaviorRows(f.from, f.to, f.userid),
+      this.repo.dailyRows(f.from, f.to, f.userid),
+      this.repo.customerSnapshots(f.from, f.to, f.userid),
+    ]);
+    const periods = new Map(periodsOf(f.from, f.to, f.granularity).map((p) => [p.period, p]));
+    const lines = new Map<string, { period: string; userid: string; acc: Acc }>();
+    const whole = new Map<string, Acc>();
+    const accOf = (day: string, userid: string): [Acc, Acc] => {
+      const period = periodOf(day, f.granularity);
+      const k = `${period}\u0000${userid}`;
+      let l = lines.get(k);
+      if (!l) lines.set(k, (l = { period, userid, acc: newAcc() }));
+      let w = whole.get(userid);
+      if (!w) whole.set(userid, (w = newAcc()));
+      return [l.acc, w];
+    };
+    for (const r of behavior) for (const a of accOf(r.day, r.userid)) addBehavior(a, r);
+    for (const r of daily) for (const a of accOf(r.day, r.userid)) addDaily(a, r);
+    // A snapshot day is one the corp's row ('') exists for; a member without a row that day had no customers then.
+    const snapshotDays = [...new Set(snapshots.filter((s) => s.userid === '').map((s) => s.day))].sort();
+    const onDay = new Map(snapshots.filter((s) => s.userid !== '').map((s) => [`${s.day}\u0000${s.userid}`, s.customers]));
+    const members = new Set<string>([...whole.keys(), ...snapshots.filter((s) => s.userid !== '').map((s) => s.userid)]);
+    if (f.userid !== null) members.add(f.userid);
+    else for (const m of await this.repo.members(null)) if (m.status === 'active') members.add(m.userid);
+    const lastSnapshotOfPeriod = new Map<string, string>();
+    for (const d of snapshotDays) lastSnapshotOfPeriod.set(periodOf(d, f.granularity), d);
+    for (const userid of members) {
+      for (const [period, day] of lastSnapshotOfPeriod) {
+        const customers = onDay.get(`${day}\u0000${userid}`) ?? 0;
+        // A member with no customers and nothing else in the period gets no line of zeros.
+        if (customers === 0 && !lines.has(`${period}\u0000${userid}`)) continue;
+        const [a] = accOf(day, userid);
+        a.customers = customers;
+        a.customersAsOf = day;
+      }
+      const last = snapshotDays[snapshotDays.length - 1];
+      if (last !== undefined) {
+        const w = whole.get(userid) ?? newAcc();
+        whole.set(userid, w);
+        w.customers = onDay.get(`${last}\u0000${userid}`) ?? 0;
+        w.customersAsOf = last;
+      }
+    }
+    const info = await this.repo.members([...members]);
+    const names = new Map(info.map((m) => [m.userid, m]));
+    const pulls = await this.repo.pullStatesForApi([...members]);
+    const label = (u: string) => names.get(u)?.name || u;
+    const staffLines = [...lines.values()]
+      .map((l) => {
+        const p = periods.get(l.period)!;
+        return { period: l.period, periodStart: p.start, periodEnd: p.end, ...finish(l.userid, label(l.userid), l.acc) };
+      })
+      .sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : zhCollator.compare(a.name, b.name) || (a.userid < b.userid ? -1 : 1)));
+    const memberFigures = [...members]
+      .map((u) => {
+        const p = pulls.get(u);
+        return {
+          ...finish(u, label(u), whole.get(u) ?? newAcc()),
+          status: names.get(u)?.status ?? 'unknown',
+          pull: p ? { lastDay: p.lastDay, lastPulledAt: p.lastPulledAt?.toISOString() ?? null, failures: p.failures, failedAt: p.failedAt?.toISOString() ?? null, lastError: p.lastError } : null,
+        };
+      })
+      .sort((a, b) => zhCollator.compare(a.name, b.name) || (a.userid < b.userid ? -1 : 1));
+    return { kind: 'mixed', ...f, figureKinds: { wecom: 'pulled', bot: 'event', customers: 'snapshot' }, lateConfirmHours: LATE_CONFIRM_HOURS, lines: staffLines, members: memberFigures };
+  }
+}

@@ -1,0 +1,257 @@
+import type { Db } from '../db.js';
+import { placeholders, upsertManySql, upsertSql } from './sql-upsert.js';
+
+type Num = number | string;
+const n = (v: Num | null | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+const nOrNull = (v: Num | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** One member's WeCom figures for one day, as stored (docs/analytics.md §Staff performance). */
+export interface StaffBehaviorRow {
+  userid: string;
+  day: string;
+  chatCnt: number;
+  messageCnt: number;
+  /** A percentage (60.25); null when WeCom gave none (no chats that day). */
+  replyPercentage: number | null;
+  /** Minutes; null when WeCom gave none. */
+  avgReplyTime: number | null;
+  negativeFeedbackCnt: number;
+  newApplyCnt: number;
+  newContactCnt: number;
+}
+
+/** Where a member's nightly pull stands. */
+export interface StaffPullState {
+  userid: string;
+  lastDay: string | null;
+  lastPulledAt: Date | null;
+  failures: number;
+  failedAt: Date | null;
+  lastError: string | null;
+}
+
+/** The bot's own figures of a member on a day (`analytics_staff_daily`). */
+export interface StaffDailyRow {
+  userid: string;
+  day: string;
+  massTasks: number;
+  confirmedLate: number;
+  neverConfirmed: number;
+  awaiting: number;
+  followupsDue: number;
+  followupsDone: number;
+}
+
+/** A mass-send task as the nightly roll sees it. */
+export interface MassTaskOutcome {
+  senderUserid: string;
+  submittedAt: number;
+  /** The earliest send time of a recipient: when the member confirmed the task. */
+  firstSentAt: number | null;
+  /** Recipients expired because the member never confirmed the task. */
+  expiredUnconfirmed: number;
+  /** Recipients still waiting for the member. */
+  waiting: number;
+}
+
+const BEHAVIOR_COLS = ['userid', 'day', 'chat_cnt', 'message_cnt', 'reply_percentage_x100', 'avg_reply_time', 'negative_feedback_cnt', 'new_apply_cnt', 'new_contact_cnt', 'pulled_at'] as const;
+const DAILY_COLS = ['userid', 'day', 'mass_tasks', 'confirmed_late', 'never_confirmed', 'awaiting', 'followups_due', 'followups_done', 'rolled_at'] as const;
+const CHUNK = 500;
+
+/**
+ * Staff performance (员工统计, docs/analytics.md §Staff performance): WeCom's daily figures pulled per member, the state of
+ * each member's pull, and the bot's own per-member rollup. Dashboard reads go through `apiRead`.
+ */
+export class StaffStatsRepository {
+  constructor(private readonly db: Db) {}
+
+  // ── The nightly pull ─────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Members the bot knows as working (staff.status 'active'), by userid. */
+  async activeMembers(): Promise<string[]> {
+    const rows = await this.db.query<{ userid: string }>("SELECT userid FROM staff WHERE status = 'active' ORDER BY userid");
+    return rows.map((r) => r.userid);
+  }
+
+  async pullStates(userids?: string[]): Promise<Map<string, StaffPullState>> {
+    if (userids && userids.length === 0) return new Map();
+    const rows = await this.db.query<{ userid: string; last_day: string | null; last_pulled_at: Num | null; failures: Num; failed_at: Num | null; last_error: string | null }>(
+      `SELECT userid, last_day, last_pulled_at, failures, failed_at, last_error FROM analytics_staff_pulls${userids ? ` WHERE userid IN (${placeholders(userids.length)})` : ''}`,
+      userids ?? [],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.userid,
+        {
+          userid: r.userid,
+          lastDay: r.last_day === null ? null : String(r.last_day),
+          lastPulledAt: r.last_pulled_at === null ? null : new Date(n(r.last_pulled_at)),
+          failures: n(r.failures),
+          failedAt: r.failed_at === null ? null : new Date(n(r.failed_at)),
+          lastError: r.last_error,
+        },
+      ]),
+    );
+  }
+
+  /**
+   * Store one pull's days (replacing what an earlier pull stored for them) and move the member's last day forward, in
+   * one transaction: the figures and the mark of how far they go commit together.
+   */
+  async savePull(userid: string, rows: StaffBehaviorRow[], now: Date): Promise<void> {
+    const at = now.getTime();
+    await this.db.tx(async (em) => {
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const chunk = rows.slice(i, i + CHUNK);
+        await em.query(
+          upsertManySql(this.db.engine, 'analytics_staff_behavior', BEHAVIOR_COLS, ['userid', 'day'], BEHAVIOR_COLS.slice(2), chunk.length),
+          chunk.flatMap((r) => [
+            r.userid,
+            r.day,
+            r.chatCnt,
+            r.messageCnt,
+            r.replyPercentage === null ? null : Math.round(r.replyPercentage * 100),
+            r.avgReplyTime,
+            r.negativeFeedbackCnt,
+            r.newApplyCnt,
+            r.newContactCnt,
+            at,
+          ]),
+        );
+      }
+      const last = rows.reduce<string | null>((m, r) => (m === null || r.day > m ? r.day : m), null);
+      const [cur] = (await em.query('SELECT last_day FROM analytics_staff_pulls WHERE userid = ?', [userid])) as { last_day: string | null }[];
+      const lastDay = cur?.last_day && (last === null || String(cur.last_day) > last) ? String(cur.last_day) : last;
+      await em.query(upsertSql(this.db.engine, 'analytics_staff_pulls', ['userid', 'last_day', 'last_pulled_at', 'failures', 'failed_at', 'last_error'], ['userid'], ['last_day', 'last_pulled_at', 'failures', 'failed_at', 'last_error']), [
+        userid, lastDay, at, 0, null, null,
+      ]);
+    });
+  }
+
+  /** A pull that failed: counted and kept with its error, the last day untouched, so the next night starts from it. */
+  async recordFailure(userid: string, error: string, now: Date): Promise<void> {
+    await this.db.tx(async (em) => {
+      const [cur] = (await em.query('SELECT failures FROM analytics_staff_pulls WHERE userid = ?', [userid])) as { failures: Num }[];
+      if (!cur) {
+        await em.query('INSERT INTO analytics_staff_pulls (userid, last_day, last_pulled_at, failures, failed_at, last_error) VALUES (?, NULL, NULL, 1, ?, ?)', [userid, now.getTime(), error.slice(0, 300)]);
+      } else {
+        await em.query('UPDATE analytics_staff_pulls SET failures = failures + 1, failed_at = ?, last_error = ? WHERE userid = ?', [now.getTime(), error.slice(0, 300), userid]);
+      }
+    });
+  }
+
+  // ── The nightly roll of the bot's own figures ────────────────────────────────────────────────────────────────────
+
+  /** Mass-send tasks submitted to WeCom in [startMs, endMs), with what became of their recipients. */
+  async massTasksSubmitted(startMs: number, endMs: number): Promise<MassTaskOutcome[]> {
+    const rows = await this.db.query<{ sender_userid: string; submitted_at: Num; first_sent: Num | null; expired_unconfirmed: Num | null; waiting: Num | null }>(
+      `SELECT b.sender_userid, b.submitted_at,
+              MIN(CASE WHEN d.status = 'sent' THEN d.sent_at END) AS first_sent,
+              SUM(CASE WHEN d.status = 'expired' AND SUBSTR(d.reason, 1, 13) = 'not_confirmed' THEN 1 ELSE 0 END) AS expired_unconfirmed,
+              SUM(CASE WHEN d.status = 'submitted' THEN 1 ELSE 0 END) AS waiting
+         FROM delivery_batches b LEFT JOIN deliveries d ON d.batch_id = b.id
+        WHERE b.submitted_at >= ? AND b.submitted_at < ? AND b.channel = 'mass_task' AND b.msgid IS NOT NULL AND b.sender_userid IS NOT NULL
+        GROUP BY b.id, b.sender_userid, b.submitted_at`,
+      [startMs, endMs],
+    );
+    return rows.map((r) => ({ senderUserid: r.sender_userid, submittedAt: n(r.submitted_at), firstSentAt: nOrNull(r.first_sent), expiredUnconfirmed: n(r.expired_unconfirmed), waiting: n(r.waiting) }));
+  }
+
+  /** Follow-ups (notes with a due date) due on `day`, per author, and how many of them are done. */
+  async followupsDue(day: string): Promise<{ userid: string; due: number; done: number }[]> {
+    const rows = await this.db.query<{ userid: string; due: Num; done: Num }>(
+      'SELECT userid, COUNT(*) AS due, SUM(CASE WHEN done_at IS NOT NULL THEN 1 ELSE 0 END) AS done FROM notes WHERE due_date = ? AND userid IS NOT NULL GROUP BY userid',
+      [day],
+    );
+    return rows.map((r) => ({ userid: r.userid, due: n(r.due), done: n(r.done) }));
+  }
+
+  /** Replace a day's rows of the bot's own figures. */
+  async replaceDaily(day: string, rows: StaffDailyRow[], now: Date): Promise<void> {
+    await this.db.tx(async (em) => {
+      await em.query('DELETE FROM analytics_staff_daily WHERE day = ?', [day]);
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const chunk = rows.slice(i, i + CHUNK);
+        await em.query(
+          `INSERT INTO analytics_staff_daily (${DAILY_COLS.join(', ')}) VALUES ${chunk.map(() => `(${DAILY_COLS.map(() => '?').join(', ')})`).join(', ')}`,
+          chunk.flatMap((r) => [r.userid, r.day, r.massTasks, r.confirmedLate, r.neverConfirmed, r.awaiting, r.followupsDue, r.followupsDone, now.getTime()]),
+        );
+      }
+    });
+  }
+
+  // ── Dashboard reads (rollups only) ───────────────────────────────────────────────────────────────────────────────
+
+  async behaviorRows(from: string, to: string, userid: string | null): Promise<StaffBehaviorRow[]> {
+    const rows = await this.db.apiRead<Record<string, Num | null>>(
+      `SELECT userid, day, chat_cnt, message_cnt, reply_percentage_x100, avg_reply_time, negative_feedback_cnt, new_apply_cnt, new_contact_cnt
+         FROM analytics_staff_behavior WHERE day >= ? AND day <= ?${userid === null ? '' : ' AND userid = ?'} ORDER BY day, userid`,
+      userid === null ? [from, to] : [from, to, userid],
+    );
+    return rows.map((r) => ({
+      userid: String(r.userid),
+      day: String(r.day),
+      chatCnt: n(r.chat_cnt),
+      messageCnt: n(r.message_cnt),
+      replyPercentage: r.reply_percentage_x100 === null ? null : n(r.reply_percentage_x100) / 100,
+      avgReplyTime: nOrNull(r.avg_reply_time),
+      negativeFeedbackCnt: n(r.negative_feedback_cnt),
+      newApplyCnt: n(r.new_apply_cnt),
+      newContactCnt: n(r.new_contact_cnt),
+    }));
+  }
+
+  async dailyRows(from: string, to: string, userid: string | null): Promise<StaffDailyRow[]> {
+    const rows = await this.db.apiRead<Record<string, Num>>(
+      `SELECT userid, day, mass_tasks, confirmed_late, never_confirmed, awaiting, followups_due, followups_done
+         FROM analytics_staff_daily WHERE day >= ? AND day <= ?${userid === null ? '' : ' AND userid = ?'} ORDER BY day, userid`,
+      userid === null ? [from, to] : [from, to, userid],
+    );
+    return rows.map((r) => ({
+      userid: String(r.userid),
+      day: String(r.day),
+      massTasks: n(r.mass_tasks),
+      confirmedLate: n(r.confirmed_late),
+      neverConfirmed: n(r.never_confirmed),
+      awaiting: n(r.awaiting),
+      followupsDue: n(r.followups_due),
+      followupsDone: n(r.followups_done),
+    }));
+  }
+
+  /**
+   * The nightly customer snapshots (analytics_daily_totals) in [from, to], by day: the corp's rows (userid ''), which
+   * say which nights were taken, and the members' (all, or one).
+   */
+  async customerSnapshots(from: string, to: string, userid: string | null): Promise<{ day: string; userid: string; customers: number }[]> {
+    const rows = await this.db.apiRead<{ day: string; userid: string; customers: Num }>(
+      `SELECT day, userid, customers FROM analytics_daily_totals WHERE day >= ? AND day <= ?${userid === null ? '' : " AND userid IN ('', ?)"} ORDER BY day, userid`,
+      userid === null ? [from, to] : [from, to, userid],
+    );
+    return rows.map((r) => ({ day: String(r.day), userid: r.userid, customers: n(r.customers) }));
+  }
+
+  /** Members with their names and status, all or some. */
+  async members(userids: string[] | null): Promise<{ userid: string; name: string; status: string }[]> {
+    if (userids && userids.length === 0) return [];
+    const rows = await this.db.apiRead<{ userid: string; name: string | null; status: string }>(
+      `SELECT userid, name, status FROM staff${userids ? ` WHERE userid IN (${placeholders(userids.length)})` : ''}`,
+      userids ?? [],
+    );
+    return rows.map((r) => ({ userid: r.userid, name: r.name ?? '', status: r.status }));
+  }
+
+  async pullStatesForApi(userids: string[]): Promise<Map<string, StaffPullState>> {
+    if (userids.length === 0) return new Map();
+    const rows = await this.db.apiRead<{ userid: string; last_day: string | null; last_pulled_at: Num | null; failures: Num; failed_at: Num | null; last_error: string | null }>(
+      `SELECT userid, last_day, last_pulled_at, failures, failed_at, last_error FROM analytics_staff_pulls WHERE userid IN (${placeholders(userids.length)})`,
+      userids,
+    );
+    return new Map(
+      rows.map((r) => [
+        r.userid,
+        { userid: r.userid, lastDay: r.last_day === null ? null : String(r.last_day), lastPulledAt: r.last_pulled_at === null ? null : new Date(n(r.last_pulled_at)), failures: n(r.failures), failedAt: r.failed_at === null ? null : new Date(n(r.failed_at)), lastError: r.last_error },
+      ]),
+    );
+  }
+}

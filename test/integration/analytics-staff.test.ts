@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
+import { testEngines } from '../helpers/databases.js';
+import { insertRelation, insertStaff } from '../fixtures/scheduling.js';
+import { FixedClock } from '../../src/shared/clock.js';
+import { addDays, daysBetween, localDate, zonedTimeToUtc } from '../../src/shared/dates.js';
+import { periodOf } from '../../src/domain/analytics/analytics-periods.js';
+import { behaviorOf, chinaDayStart } from '../../src/wecom/sandbox/apis/stats.api.js';
+import type { Db } from '../../src/persistence/db.js';
+
+const TZ = 'Asia/Shanghai';
+/** The first night the job runs: 00:20 of this day rolls and pulls the day before. */
+const NIGHT1 = '2026-06-10';
+const API = 'externalcontact/get_user_behavior_data';
+const MEMBERS = ['lisi', 'wangwu', 'zhangsan'];
+const H = 3_600_000;
+
+const dayStartS = (day: string) => Math.floor(zonedTimeToUtc(day, '00:00', TZ).getTime() / 1000);
+const sandboxDay = (statS: number) => localDate(new Date(statS * 1000), TZ);
+
+/**
+ * 员工统计: WeCom's 联系客户统计 pulled through the real client over HTTP from the sandbox once per member, the bot's own
+ * figures rolled from the ledger and the notes, and GET /api/v1/analytics/staff compared with a slow reference computed
+ * from the raw rows (both engines).
+ */
+describe.each(testEngines())('analytics staff performance on %s', (engine) => {
+  let app: TestApp;
+  let db: Db;
+  const clock = new FixedClock(zonedTimeToUtc(NIGHT1, '00:20', TZ));
+  let staffToken = '';
+  const get = (path: string, token = TEST_ADMIN_TOKEN) => api(app, 'GET', path, undefined, token);
+  const calls = () => app.container.sandbox!.calls(API);
+  const run = (offsetMs: number) => app.container.scheduling.scheduler.runNow('analytics', { at: new Date(clock.now().getTime() + offsetMs) });
+  const stored = async (userid?: string) =>
+    (await db.query<Record<string, unknown>>(
+      `SELECT userid, day, chat_cnt, message_cnt, reply_percentage_x100, avg_reply_time, negative_feedback_cnt, new_apply_cnt, new_contact_cnt FROM analytics_staff_behavior${userid ? ' WHERE userid = ?' : ''} ORDER BY userid, day`,
+      userid ? [userid] : [],
+    )).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || k === 'userid' || k === 'day' ? v : Number(v)])));
+
+  beforeAll(async () => {
+    app = await startTestApp(engine, { build: { clock } });
+    db = app.container.db;
+    const sb = app.container.sandbox!;
+    for (const u of [...MEMBERS, 'outside']) sb.store.staff.set(u, { userid: u, name: `员工${u}`, department: [1], isOutsideVisibleRange: u === 'outside' });
+    for (const u of MEMBERS) await insertStaff(db, u, `员工${u}`);
+    // In the bot's staff list but outside the app's visible range: WeCom refuses it (60011).
+    await insertStaff(db, 'outside', '范围外');
+    // Left the company: not pulled.
+    await insertStaff(db, 'gone', '已离职');
+    await db.query("UPDATE staff SET status = 'resigned' WHERE userid = 'gone'");
+    staffToken = (await app.container.tokens.create({ role: 'staff', userid: 'zhangsan' })).token;
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('first night: one call per member over HTTP, 30 days back, reply fields missing where WeCom left them out', async () => {
+    const out = await run(0);
+    expect(out.status).toBe('done');
+    const c = calls();
+    // One call per working member, each naming that member alone: several would come back summed into one row.
+    expect(c.map((x) => (x.params.userid as string[]).join(',')).sort()).toEqual(['lisi', 'outside', 'wangwu', 'zhangsan']);
+    const yesterday = addDays(NIGHT1, -1);
+    for (const call of c) {
+      const start = call.params.start_time as number;
+      const end = call.params.end_time as number;
+      expect(sandboxDay(start)).toBe(addDays(yesterday, -29));
+      expect(sandboxDay(end)).toBe(yesterday);
+      expect((chinaDayStart(end) - chinaDayStart(start)) / 86_400).toBeLessThanOrEqual(29);
+    }
+    expect(c.filter((x) => x.errcode === 0)).toHaveLength(3);
+    expect(c.find((x) => (x.params.userid as string[])[0] === 'outside')!.errcode).toBe(60011);
+    expect(out.counts).toMatchObject({ staffPullMembers: 4, staffPullCalls: 4, staffPullDays: 90, staffPullFailed: 1 });
+    expect(out.lines.some((l) => l.includes('outside') && l.includes('60011'))).toBe(true);
+
+    // What is stored is what the sandbox's seeded figures say for each (member, day), and a day without chats has no
+    // reply figures (NULL), not zeros.
+    const rows = await stored();
+    expect(rows).toHaveLength(90);
+    let missing = 0;
+    for (const r of rows) {
+      const f = behaviorOf(r.userid as string, dayStartS(r.day as string));
+      expect(r).toEqual({
+        userid: r.userid,
+        day: r.day,
+        chat_cnt: f.chat_cnt,
+        message_cnt: f.message_cnt,
+        reply_percentage_x100: f.reply_percentage === undefined ? null : Math.round(f.reply_percentage * 100),
+        avg_reply_time: f.avg_reply_time ?? null,
+        negative_feedback_cnt: f.negative_feedback_cnt,
+        new_apply_cnt: f.new_apply_cnt,
+        new_contact_cnt: f.new_contact_cnt,
+      });
+      if (f.chat_cnt === 0) {
+        missing++;
+        expect(r.reply_percentage_x100).toBeNull();
+        expect(r.avg_reply_time).toBeNull();
+      }
+    }
+    expect(missing).toBeGreaterThan(0);
+    // The refused member is parked with its error, visible to an operator; nothing stored for it.
+    const res = await get(`/api/v1/analytics/staff?from=${addDays(yesterday, -29)}&to=${yesterday}`);
+    expect(res.status).toBe(200);
+    const outside = res.body.members.find((m: { userid: string }) => m.userid === 'outside');
+    expect(outside.pull).toMatchObject({ lastDay: null, failures: 1 });
+    expect(outside.pull.lastError).toContain('60011');
+    expect(res.body.members.find((m: { userid: string }) => m.userid === 'zhangsan').pull).toMatchObject({ lastDay: yesterday, failures: 0, lastError: null });
+  });
+
+  it('running the night again pulls again and stores the same rows', async () => {
+    const before = await stored();
+    const n = calls().length;
+    const out = await run(1000);
+    expect(out.status).toBe('done');
+    const again = calls().slice(n);
+    expect(again).toHaveLength(4);
+    expect(await stored()).toEqual(before);
+  });
+
+  it('the next night pulls the days since the last one (its last days again), a newly seen member its 30 days', async () => {
+    clock.set(zonedTimeToUtc(addDays(NIGHT1, 1), '00:20', TZ));
+    app.container.sandbox!.store.staff.set('zhaoliu', { userid: 'zhaoliu', name: '赵六', department: [1] });
+    await insertStaff(db, 'zhaoliu', '赵六');
+    const n = calls().length;
+    const out = await run(0);
+    expect(out.status).toBe('done');
+    const night2 = calls().slice(n);
+    const byMember = new Map(night2.map((x) => [(x.params.userid as string[])[0], x]));
+    expect([...byMember.keys()].sort()).toEqual(['lisi', 'outside', 'wangwu', 'zhangsan', 'zhaoliu']);
+    expect(night2).toHaveLength(5);
+    const yesterday = addDays(NIGHT1, 0);
+    for (const u of MEMBERS) {
+      const x = byMember.get(u)!;
+      // The newest days already pulled are pulled again (a day asked for just after midnight may not be final).
+      expect(sandboxDay(x.params.start_time as number)).toBe(addDays(yesterday, -2));
+      expect(sandboxDay(x.params.end_time as number)).toBe(yesterday);
+      expect(await stored(u)).toHaveLength(31);
+    }
+    // The refused member still starts from its first night; the new one gets its 30 days.
+    expect(sandboxDay(byMember.get('outside')!.params.start_time as number)).toBe(addDays(yesterday, -29));
+    expect(sandboxDay(byMember.get('zhaoliu')!.params.start_time as number)).toBe(addDays(yesterday, -29));
+    expect(await stored('zhaoliu')).toHaveLength(30);
+  });
+
+  it('a member far behind is pulled in calls of at most 30 days, never more than 180 days back', async () => {
+    const today = localDate(clock.now(), TZ);
+    await db.query('UPDATE analytics_staff_pulls SET last_day = ? WHERE userid = ?', [addDays(today, -250), 'lisi']);
+    const n = calls().length;
+    expect((await run(2000)).status).toBe('done');
+    const lisi = calls().slice(n).filter((x) => (x.params.userid as string[])[0] === 'lisi');
+    expect(lisi.length).toBe(6);
+    const days: string[] = [];
+    for (const x of lisi) {
+      expect(x.errcode).toBe(0);
+      const a = sandboxDay(x.params.start_time as number);
+      const b = sandboxDay(x.params.end_time as number);
+      expect(daysBetween(a, b)).toBeLessThanOrEqual(29);
+      expect(daysBetween(a, today)).toBeLessThanOrEqual(180);
+      for (let d = a; d <= b; d = addDays(d, 1)) days.push(d);
+    }
+    // Contiguous, from the oldest day WeCom still has (a day inside its 180) through yesterday.
+    expect(days[0]).toBe(addDays(today, -179));
+    expect(days[days.length - 1]).toBe(addDays(today, -1));
+    expect(new Set(days).size).toBe(days.length);
+    expect(days).toHaveLength(179);
+  });
+
+  it('the sandbox plays WeCom: 600018 past 30 days or 180 days back, several members summed into one row', async () => {
+    const sb = app.container.sandbox!;
+    const token = (await sb.invoke('GET', 'gettoken', { corpid: sb.options.corp.corpId, corpsecret: sb.options.corp.secret })).body.access_token as string;
+    const today = localDate(clock.now(), TZ);
+    const call = (body: Record<string, unknown>) => sb.invoke('POST', API, { access_token: token }, body);
+    const s = (d: string) => dayStartS(d);
+    expect((await call({ userid: ['lisi'], start_time: s(addDays(today, -40)), end_time: s(addDays(today, -9)) })).body.errcode).toBe(600018);
+    expect((await call({ userid: ['lisi'], start_time: s(addDays(today, -40)), end_time: s(addDays(today, -10)) })).body.errcode).toBe(0);
+    expect((await call({ userid: ['lisi'], start_time: s(addDays(today, -181)), end_time: s(addDays(today, -170)) })).body.errcode).toBe(600018);
+    expect((await call({ userid: ['lisi'], start_time: s(addDays(today, -3)) * 1000, end_time: s(addDays(today, -1)) * 1000 })).body.errcode).toBe(600018);
+    expect((await call({ start_time: s(addDays(today, -3)), end_time: s(addDays(today, -1)) })).body.errcode).toBe(40058);
+    // Not at 00:00: rounded down to the day.
+    const both = await call({ userid: ['lisi', 'wangwu'], start_time: s(addDays(today, -7)) + 3600 * 13, end_time: s(addDays(today, -1)) + 60 });
+    const rows = both.body.behavior_data as Record<string, number>[];
+    expect(rows).toHaveLength(7);
+    for (const r of rows) {
+      const a = behaviorOf('lisi', r.stat_time);
+      const b = behaviorOf('wangwu', r.stat_time);
+      expect(r.chat_cnt).toBe(a.chat_cnt + b.chat_cnt);
+      expect(r.new_contact_cnt).toBe(a.new_contact_cnt + b.new_contact_cnt);
+      expect('reply_percentage' in r).toBe(a.chat_cnt + b.chat_cnt > 0);
+    }
+  });
+
+  it('GET /analytics/staff matches a slow reference from the raw rows, per week, with the bot figures next to WeCom’s', async () => {
+    const today = localDate(clock.now(), TZ);
+    const from = addDays(today, -28);
+    const to = addDays(today, -1);
+    // The bot's own raw facts: mass tasks with their outcomes, follow-ups, relations.
+    const tasks: { sender: string; submittedAt: number; sentAfterH: number | null; expired: boolean }[] = [];
+    let k = 0;
+    for (let d = from; d <= to; d = addDays(d, 1)) {
+      for (const sender of MEMBERS) {
+        k++;
+        if (k % 3 !== 0) continue;
+        const submittedAt = zonedTimeToUtc(d, '09:00', TZ).getTime() + (k % 5) * H;
+        const kind = k % 4;
+        tasks.push({ sender, submittedAt, sentAfterH: kind === 0 ? 2 : kind === 1 ? 30 : null, expired: kind === 2 });
+      }
+    }
+    for (const t of tasks) await insertTask(db, t);
+    const notes: { userid: string; due: string; done: boolean }[] = [];
+    for (let i = 0; i < 40; i++) notes.push({ userid: MEMBERS[i % 3], due: addDays(from, (i * 7) % 28), done: i % 3 !== 0 });
+    for (const n of notes) {
+      await db.query('INSERT INTO notes (id, external_user_id, userid, text, due_date, done_at, created_at) VALUES (?,?,?,?,?,?,?)', [randomUUID(), 'wm_x', n.userid, '回访', n.due, n.done ? clock.now().getTime() : null, 0]);
+    }
+    const relations: Record<string, number> = { zhangsan: 5, lisi: 3, wangwu: 0 };
+    for (const [u, count] of Object.entries(relations)) for (let i = 0; i < count; i++) await insertRelation(db, u, `wm_${u}_${i}`, new Date(0));
+    await insertRelation(db, 'wangwu', 'wm_gone', new Date(0), 'deleted_by_customer');
+    expect((await run(3000)).status).toBe('done');
+
+    const res = await get(`/api/v1/analytics/staff?from=${from}&to=${to}&granularity=week`);
+    expect(res.status).toBe(200);
+    expect(res.body.lateConfirmHours).toBe(24);
+    type Ref = Record<string, number | null>;
+    const ref = new Map<string, Ref & { w: number; rp: number; rt: number }>();
+    const at = (period: string, u: string) => {
+      const key = `${period}|${u}`;
+      let r = ref.get(key);
+      if (!r) ref.set(key, (r = { chatCnt: 0, messageCnt: 0, newContactCnt: 0, negativeFeedbackCnt: 0, replyDays: 0, massTasks: 0, confirmedLate: 0, neverConfirmed: 0, awaiting: 0, followupsDue: 0, followupsDone: 0, w: 0, rp: 0, rt: 0 }));
+      return r;
+    };
+    for (const u of MEMBERS) {
+      for (let d = from; d <= to; d = addDays(d, 1)) {
+        const f = behaviorOf(u, dayStartS(d));
+        const r = at(periodOf(d, 'week'), u);
+        (r.chatCnt as number) += f.chat_cnt;
+        (r.messageCnt as number) += f.message_cnt;
+        (r.newContactCnt as number) += f.new_contact_cnt;
+        (r.negativeFeedbackCnt as number) += f.negative_feedback_cnt;
+        if (f.reply_percentage !== undefined) {
+          (r.replyDays as number)++;
+          r.w += f.chat_cnt;
+          r.rp += f.chat_cnt * f.reply_percentage;
+          r.rt += f.chat_cnt * f.avg_reply_time!;
+        }
+      }
+    }
+    for (const t of tasks) {
+      const r = at(periodOf(localDate(new Date(t.submittedAt), TZ), 'week'), t.sender);
+      (r.massTasks as number)++;
+      if (t.sentAfterH !== null && t.sentAfterH > 24) (r.confirmedLate as number)++;
+      if (t.expired) (r.neverConfirmed as number)++;
+      if (t.sentAfterH === null && !t.expired) (r.awaiting as number)++;
+    }
+    for (const n of notes) {
+      const r = at(periodOf(n.due, 'week'), n.userid);
+      (r.followupsDue as number)++;
+      if (n.done) (r.followupsDone as number)++;
+    }
+    const lines = res.body.lines.filter((l: { userid: string }) => MEMBERS.includes(l.userid));
+    expect(lines).toHaveLength(ref.size);
+    for (const l of lines) {
+      const r = ref.get(`${l.period}|${l.userid}`)!;
+      expect(r).toBeDefined();
+      const { w, rp, rt, ...counts } = r;
+      expect(l).toMatchObject(counts);
+      expect(l.replyPercentage).toBe(w > 0 ? Math.round((rp / w) * 100) / 100 : null);
+      expect(l.avgReplyTime).toBe(w > 0 ? Math.round((rt / w) * 10) / 10 : null);
+    }
+    // Customers: the last snapshot (taken tonight, for yesterday) counts the active relations.
+    for (const u of MEMBERS) {
+      const m = res.body.members.find((x: { userid: string }) => x.userid === u);
+      expect(m).toMatchObject({ customers: relations[u], customersAsOf: to });
+      const last = lines.filter((l: { userid: string }) => l.userid === u).pop();
+      if (last.periodEnd === to) expect(last.customers).toBe(relations[u]);
+    }
+  });
+
+  it('staff see themselves only; CSV has a BOM and Chinese headers; bad parameters name their fields', async () => {
+    const today = localDate(clock.now(), TZ);
+    const own = await get(`/api/v1/analytics/staff?from=${addDays(today, -7)}&to=${addDays(today, -1)}`, staffToken);
+    expect(own.status).toBe(200);
+    expect(own.body.scope).toBe('own');
+    expect(new Set(own.body.members.map((m: { userid: string }) => m.userid))).toEqual(new Set(['zhangsan']));
+    expect(new Set(own.body.lines.map((m: { userid: string }) => m.userid))).toEqual(new Set(['zhangsan']));
+    expect((await get('/api/v1/analytics/staff?userid=lisi', staffToken)).status).toBe(403);
+
+    const csv = await fetch(`${app.url}/api/v1/analytics/staff?from=${addDays(today, -7)}&to=${addDays(today, -1)}&format=csv&table=members`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    const bytes = new Uint8Array(await csv.arrayBuffer());
+    expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const text = new TextDecoder().decode(bytes);
+    expect(text.split('\r\n')[0]).toContain('员工,企业微信统计天数,聊天总数');
+    expect(text).toContain('员工zhangsan');
+
+    const bad = await get('/api/v1/analytics/staff?from=2026-13-01&granularity=year&table=x');
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.error.details.fields).sort()).toEqual(['from', 'granularity', 'table']);
+  });
+});
+
+/** A mass task as the delivery ledger keeps it: the batch and one recipient row. */
+async function insertTask(db: Db, t: { sender: string; submittedAt: number; sentAfterH: number | null; expired: boolean }): Promise<void> {
+  const id = randomUUID();
+  await db.query(
+    "INSERT INTO delivery_batches (id, channel, sender_userid, text, attachments, status, msgid, recipients, instance_id, created_at, submitted_at) VALUES (?, 'mass_task', ?, 'hi', '[]', ?, ?, 1, 'i', ?, ?)",
+    [id, t.sender, t.sentAfterH === null && !t.expired ? 'submitted' : 'done', `msg-${id}`, t.submittedAt, t.submittedAt],
+  );
+  const status = t.sentAfterH !== null ? 'sent' : t.expired ? 'expired' : 'submitted';
+  await db.query(
+    `INSERT INTO deliveries (source, external_user_id, occasion, kind, channel, priority, sender_userid, text, attachments, local_date, not_before, expires_at, status, reason, batch_id, msgid, created_at, updated_at, submitted_at, sent_at)
+     VALUES (?, ?, 'o', 'broadcast', 'mass_task', 0, ?, 'hi', '[]', '2026-01-01', 0, 0, ?, ?, ?, ?, 0, 0, ?, ?)`,
+    [`broadcast:${id}`, `wm_${id}`, t.sender, status, t.expired ? 'not_confirmed: 成员未确认发送 / the staff member never sent the task' : null, id, `msg-${id}`, t.submittedAt, t.sentAfterH === null ? null : t.submittedAt + t.sentAfterH * H],
+  );
+}
