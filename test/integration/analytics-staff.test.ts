@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
-import { testEngines } from '../helpers/databases.js';
+import type { DataSource } from 'typeorm';
+import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
+import { createDataSource } from '../../src/persistence/data-source.js';
+import { migrations } from '../../migrations/index.js';
+import { AnalyticsStaff1795000000029 } from '../../migrations/0029-analytics-staff.js';
 import { insertRelation, insertStaff } from '../fixtures/scheduling.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays, daysBetween, localDate, zonedTimeToUtc } from '../../src/shared/dates.js';
@@ -166,6 +170,20 @@ describe.each(testEngines())('analytics staff performance on %s', (engine) => {
     expect(days).toHaveLength(179);
   });
 
+  it('WeCom busy (-1) is retried by the client with backoff, so nothing is parked', async () => {
+    app.container.sandbox!.injectFault({ api: API, errcode: -1, count: 2 });
+    const n = calls().length;
+    const out = await run(5000);
+    expect(out.status).toBe('done');
+    const c = calls().slice(n);
+    expect(c.filter((x) => x.errcode === -1)).toHaveLength(2);
+    // Only the member outside the visible range is still refused (its fifth night in a row); the busy answers were
+    // retried into successes.
+    expect(out.counts).toMatchObject({ staffPullFailed: 1 });
+    const pulls = await db.query<{ userid: string; failures: number | string }>('SELECT userid, failures FROM analytics_staff_pulls ORDER BY userid');
+    expect(pulls.map((p) => [p.userid, Number(p.failures)])).toEqual([['lisi', 0], ['outside', 5], ['wangwu', 0], ['zhangsan', 0], ['zhaoliu', 0]]);
+  });
+
   it('the sandbox plays WeCom: 600018 past 30 days or 180 days back, several members summed into one row', async () => {
     const sb = app.container.sandbox!;
     const token = (await sb.invoke('GET', 'gettoken', { corpid: sb.options.corp.corpId, corpsecret: sb.options.corp.secret })).body.access_token as string;
@@ -313,3 +331,41 @@ async function insertTask(db: Db, t: { sender: string; submittedAt: number; sent
     [`broadcast:${id}`, `wm_${id}`, t.sender, status, t.expired ? 'not_confirmed: 成员未确认发送 / the staff member never sent the task' : null, id, `msg-${id}`, t.submittedAt, t.sentAfterH === null ? null : t.submittedAt + t.sentAfterH * H],
   );
 }
+
+describe.each(testEngines())('migration 0029 (analytics staff) can be undone and redone (%s)', (engine) => {
+  let tdb: TestDatabase;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase(engine);
+    // Every migration but this one first, so undoing the last one undoes exactly it.
+    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== AnalyticsStaff1795000000029) });
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+  }, 60_000);
+  afterAll(async () => {
+    await ds?.destroy();
+    await tdb?.drop();
+  });
+
+  it('creates its three tables and the batches index, and removes them again', async () => {
+    const tables = async () => {
+      const qr = ds.createQueryRunner();
+      try {
+        const names = ['analytics_staff_behavior', 'analytics_staff_pulls', 'analytics_staff_daily'];
+        const present = await Promise.all(names.map((n) => qr.hasTable(n)));
+        const batches = await qr.getTable('delivery_batches');
+        return { present, batchIndex: batches?.indices.some((i) => i.name === 'ix_delivery_batches_submitted') ?? false };
+      } finally {
+        await qr.release();
+      }
+    };
+    ds.migrations.push(new AnalyticsStaff1795000000029());
+    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsStaff1795000000029']);
+    expect(await tables()).toEqual({ present: [true, true, true], batchIndex: true });
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await tables()).toEqual({ present: [false, false, false], batchIndex: false });
+    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsStaff1795000000029']);
+    expect(await tables()).toEqual({ present: [true, true, true], batchIndex: true });
+  }, 60_000);
+});
