@@ -51,6 +51,8 @@ export interface ReachFigures {
   sourceKind: DeliveryKind;
   sourceId: string;
   name: string;
+  /** The share the source holds out now (it may have been another when a past day was planned). */
+  holdoutPercent: number;
   funnel: ReachFunnel;
   outcomes: {
     /** Every row drawn for the message (not held out), whatever became of it: the honest comparison with the holdout. */
@@ -157,13 +159,14 @@ function finishOutcome(o: OutcomeAcc): ReachOutcome {
   };
 }
 
-function finish(a: Acc, name: string): ReachFigures {
+function finish(a: Acc, name: string, holdoutPercent: number): ReachFigures {
   const targeted = finishOutcome(a.targeted);
   const holdout = finishOutcome(a.holdout);
   return {
     sourceKind: a.sourceKind,
     sourceId: a.sourceId,
     name,
+    holdoutPercent,
     funnel: a.funnel,
     outcomes: { targeted, sent: finishOutcome(a.sent), holdout },
     lift: { orderedRate7d: diff(targeted.orderedRate7d, holdout.orderedRate7d), replyRate7d: diff(targeted.replyRate7d, holdout.replyRate7d) },
@@ -210,11 +213,12 @@ export class ReachService {
     });
     const nameOf = (a: Acc) => names.get(a.sourceId)?.name ?? `已删除（${a.sourceId}）`;
     const bySource = (a: ReachFigures, b: ReachFigures) => KIND_ORDER[a.sourceKind] - KIND_ORDER[b.sourceKind] || zhCollator.compare(a.name, b.name) || (a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0);
-    const sources = [...whole.values()].map((a) => finish(a, nameOf(a))).sort(bySource);
+    const holdoutOf = (a: Acc) => names.get(a.sourceId)?.holdoutPercent ?? 0;
+    const sources = [...whole.values()].map((a) => finish(a, nameOf(a), holdoutOf(a))).sort(bySource);
     const lines = [...perPeriod.values()]
       .map((a) => {
         const p = periods.get(a.period)!;
-        return { period: a.period, periodStart: p.start, periodEnd: p.end, ...finish(a, nameOf(a)) };
+        return { period: a.period, periodStart: p.start, periodEnd: p.end, ...finish(a, nameOf(a), holdoutOf(a)) };
       })
       .sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : bySource(a, b)));
     const unrolled: { from: string; to: string }[] = [];

@@ -196,6 +196,7 @@ export class BroadcastPlanner {
           expiresAt: window.expiresAt,
           // Opted-out customers are recorded as skipped rather than left out, so the ledger says why (PIPL Art. 24).
           skipReason: customer.isOptedOut ? optedOut : null,
+          holdoutPercent: b.holdoutPercent,
         };
       });
     };

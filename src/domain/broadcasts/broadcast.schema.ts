@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { MessageAttachment } from '../../wecom/client/types.js';
 import type { BroadcastInput } from './broadcast.types.js';
+import { MAX_HOLDOUT_PERCENT } from '../delivery/holdout.js';
 
 const isNotBlank = (s: string) => s.trim() !== '';
 const required = (what: string, max: number) => z.string().trim().min(1, `请填写${what}`).max(max, `${what}最多 ${max} 个字`);
@@ -48,6 +49,13 @@ export const broadcastInput = z.object({
   sendAt: z.iso.datetime({ offset: true, message: '发送时间格式有误' }).optional(),
   /** Who sends: the customer's owner, chosen by the care flow's sender policy among active followers. */
   sender: z.literal('owner').default('owner'),
+  /** The share of the audience held out to measure the lift (docs/analytics.md §Holdout). */
+  holdoutPercent: z
+    .number({ message: '对照组比例须为 0–50 的整数' })
+    .int('对照组比例须为 0–50 的整数')
+    .min(0, '对照组比例须为 0–50 的整数')
+    .max(MAX_HOLDOUT_PERCENT, `对照组比例最多 ${MAX_HOLDOUT_PERCENT}%`)
+    .default(0),
 });
 
 /**

@@ -68,6 +68,7 @@ export class BroadcastService {
         audienceCount: audienceNow.count,
         tasksEstimate: estimateTasks({ isPersonalized: personalized, reachable: audienceNow.reachable, perFollower: audienceNow.perFollower }),
         isPersonalized: personalized,
+        holdoutPercent: input.holdoutPercent,
         createdBy,
       },
       now,

@@ -18,6 +18,8 @@ export interface BroadcastInput {
   sendAt?: string;
   /** Who sends: the customer's owner, chosen by the care flow's sender policy among active followers. */
   sender: 'owner';
+  /** The share of the audience held out to measure the lift, 0–50 (docs/analytics.md §Holdout). */
+  holdoutPercent: number;
 }
 
 /** A stored broadcast. */
@@ -37,6 +39,8 @@ export interface Broadcast {
   tasksEstimate: number;
   /** The text has per-customer variables, so every customer costs one task. */
   isPersonalized: boolean;
+  /** The share of the audience held out to measure the lift, 0–50 (docs/analytics.md §Holdout). */
+  holdoutPercent: number;
   createdBy: string | null;
   claimToken: string | null;
   claimedBy: string | null;
@@ -84,7 +88,7 @@ export interface CancelOutcome {
 export type NewBroadcast = Pick<
   Broadcast,
   'id' | 'name' | 'audience' | 'text' | 'attachments' | 'senderPolicy' | 'sendAt' | 'audienceCount' | 'tasksEstimate' | 'isPersonalized' | 'createdBy'
->;
+> & { holdoutPercent?: number };
 
 /** How an audience looks right now: its size, who of it can be messaged, and per follower. */
 export interface AudienceSummary {

@@ -163,6 +163,8 @@ export class WinbackService {
           notBefore: zonedTimeToUtc(input.today, rule.sendTime, tz),
           // A win-back step may wait a little (quiet hours, a full day's cap elsewhere) but not into the next step.
           expiresAt: zonedTimeToUtc(addDays(input.today, 3), '00:00', tz),
+          // The campaign's holdout is drawn per customer, not per step: a held-out customer gets no step at all.
+          holdoutPercent: rule.holdoutPercent,
         });
         if (outcome.result === 'planned') counts.planned += 1;
         else if (outcome.result === 'skipped') counts.skipped += 1;

@@ -137,6 +137,7 @@ export class CarePlanner {
       // Policy (docs/reliability.md §Catch-up and expiry): a care message is for its day; if it cannot go out that day
       // it expires.
       expiresAt: zonedInstant(addDays(today, 1), '00:00', tz),
+      holdoutPercent: rule.holdoutPercent,
     };
   }
 

@@ -1,6 +1,7 @@
 // The API's checks of care and win-back rules (zod); the types they produce are care-rule.types.ts's.
 import { z } from 'zod';
 import { DELIVERY_CHANNELS } from '../delivery/delivery.types.js';
+import { MAX_HOLDOUT_PERCENT } from '../delivery/holdout.js';
 import type { CareRuleInput, Occasion, WinbackStep } from './care-rule.types.js';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, '应为 HH:mm / must be HH:mm');
@@ -44,6 +45,12 @@ const ruleFields = {
   priority: z.number().int().min(0).max(1000),
   channel: z.enum(DELIVERY_CHANNELS),
   enabled: z.boolean(),
+  /** The share of the audience held out to measure the lift (docs/analytics.md §Holdout). */
+  holdoutPercent: z
+    .number({ message: '对照组比例须为 0–50 的整数' })
+    .int('对照组比例须为 0–50 的整数')
+    .min(0, '对照组比例须为 0–50 的整数')
+    .max(MAX_HOLDOUT_PERCENT, `对照组比例最多 ${MAX_HOLDOUT_PERCENT}%`),
 };
 
 /** A care or win-back rule as the API accepts it. */
@@ -55,6 +62,7 @@ export const careRuleInput = z.object({
   priority: ruleFields.priority.default(100),
   channel: ruleFields.channel.default('mass_task'),
   enabled: ruleFields.enabled.default(true),
+  holdoutPercent: ruleFields.holdoutPercent.default(0),
 });
 
 /** A PATCH: any subset of the fields, none defaulted. */

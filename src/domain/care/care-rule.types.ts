@@ -38,6 +38,8 @@ export interface CareRuleInput {
   priority: number;
   channel: DeliveryChannel;
   enabled: boolean;
+  /** The share of the audience held out to measure the lift, 0–50 (docs/analytics.md §Holdout). */
+  holdoutPercent: number;
 }
 
 /** A stored rule. */
@@ -53,6 +55,7 @@ export interface CareRule {
   priority: number;
   channel: DeliveryChannel;
   enabled: boolean;
+  holdoutPercent: number;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -3,6 +3,7 @@ import type { SendSlotRepository } from '../../persistence/repositories/send-slo
 import { fitsByteLimit, WECOM_APP_TEXT_MAX_BYTES, WECOM_TEXT_MAX_BYTES } from '../../shared/template.js';
 import { dailyCapPeriod, massQuotaPeriod, type CapPeriod, type MassQuotaRule } from './frequency-caps.js';
 import { SkipReason, type NewDelivery, type SlotClaim } from './delivery.types.js';
+import { holdoutReason, isHeldOut } from './holdout.js';
 
 /** What planning one message came to. */
 export type PlanOutcome =
@@ -31,6 +32,9 @@ function precheck(d: NewDelivery): string | null {
   if (!d.senderUserid && d.channel !== 'kf') return `${SkipReason.NoSender}: 客户没有有效的跟进成员 / no active follower`;
   const max = d.channel === 'staff_reminder' ? WECOM_APP_TEXT_MAX_BYTES : WECOM_TEXT_MAX_BYTES;
   if (!fitsByteLimit(d.text, max)) return `${SkipReason.TooLong}: > ${max} bytes`;
+  // The holdout is drawn last, among the rows that could go out, and before any cap: a held-out row claims no slot,
+  // so it takes nothing from the customer's day or from WeCom's quota (docs/analytics.md §Holdout).
+  if (d.holdoutPercent && isHeldOut(d.kind, d.broadcastId ?? d.ruleId ?? '', d.externalUserId, d.holdoutPercent)) return holdoutReason(d.holdoutPercent);
   return null;
 }
 

@@ -43,6 +43,11 @@ export interface NewDelivery {
    * still recorded, as `skipped` with this reason, so an operator sees why, and it claims no cap slot.
    */
   skipReason?: string | null;
+  /**
+   * The share of the source's audience held out to measure its lift (0–50, docs/analytics.md §Holdout): a customer
+   * the source's holdout draws is recorded as `skipped` with reason `holdout`, sent nothing, and claims no cap slot.
+   */
+  holdoutPercent?: number;
 }
 
 /** A ledger row. */
@@ -67,6 +72,7 @@ export const SkipReason = {
   OptedOut: 'opted_out',
   KfWindowClosed: 'kf_window_closed',
   TooLong: 'text_too_long',
+  Holdout: 'holdout',
   Cancelled: 'cancelled',
 } as const;
 

@@ -20,6 +20,7 @@ export function presentBroadcast(v: BroadcastView) {
     audienceCount: b.audienceCount,
     tasksEstimate: b.tasksEstimate,
     personalized: b.isPersonalized,
+    holdoutPercent: b.holdoutPercent,
     tasksNote: b.isPersonalized
       ? '文本含 {{name}}，每位客户单独一个群发任务 / {{name}} renders per customer: one task per customer'
       : '相同文本按发送员工合并，每位员工一个群发任务（每任务 ≤ 10000 位客户）/ identical text: one task per sender (≤ 10,000 customers each)',

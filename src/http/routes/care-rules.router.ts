@@ -35,6 +35,7 @@ export function presentCareRule(r: CareRule) {
     priority: r.priority,
     channel: r.channel,
     enabled: r.enabled,
+    holdoutPercent: r.holdoutPercent,
     seedKey: r.seedKey,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),

@@ -17,6 +17,7 @@ interface Row {
   audience_count: number | string;
   tasks_estimate: number | string;
   personalized: number | string | boolean;
+  holdout_percent?: number | string | null;
   created_by: string | null;
   claim_token: string | null;
   claimed_by: string | null;
@@ -45,6 +46,7 @@ function toBroadcast(r: Row): Broadcast {
     audienceCount: Number(r.audience_count),
     tasksEstimate: Number(r.tasks_estimate),
     isPersonalized: r.personalized === true || Number(r.personalized) === 1,
+    holdoutPercent: Number(r.holdout_percent ?? 0),
     createdBy: r.created_by,
     claimToken: r.claim_token,
     claimedBy: r.claimed_by,
@@ -71,11 +73,11 @@ export class BroadcastRepository {
   async insert(b: NewBroadcast, now: Date): Promise<void> {
     await this.db.query(
       `INSERT INTO broadcasts (id, name, audience, text, attachments, sender_policy, send_at, status, audience_count, tasks_estimate, personalized,
-         created_by, attempts, created_at, updated_at)
-       VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?,?,0,?,?)`,
+         holdout_percent, created_by, attempts, created_at, updated_at)
+       VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?,?,?,0,?,?)`,
       [
         b.id, b.name, b.audience, b.text, b.attachments.length ? JSON.stringify(b.attachments) : null, b.senderPolicy, b.sendAt.getTime(),
-        b.audienceCount, b.tasksEstimate, b.isPersonalized ? 1 : 0, b.createdBy, now.getTime(), now.getTime(),
+        b.audienceCount, b.tasksEstimate, b.isPersonalized ? 1 : 0, b.holdoutPercent ?? 0, b.createdBy, now.getTime(), now.getTime(),
       ],
     );
   }

@@ -17,6 +17,7 @@ interface Row {
   priority: number | string;
   channel: DeliveryChannel;
   enabled: number | string | boolean;
+  holdout_percent?: number | string | null;
   created_at: number | string;
   updated_at: number | string;
 }
@@ -34,6 +35,7 @@ function toRule(r: Row): CareRule {
     priority: Number(r.priority),
     channel: r.channel,
     enabled: r.enabled === true || Number(r.enabled) === 1,
+    holdoutPercent: Number(r.holdout_percent ?? 0),
     createdAt: new Date(Number(r.created_at)),
     updatedAt: new Date(Number(r.updated_at)),
   };
@@ -46,12 +48,12 @@ export class CareRuleRepository {
   /** Insert a rule; false when its name (or seed key) already exists. */
   async insert(rule: Omit<CareRule, 'createdAt' | 'updatedAt'>, now: Date): Promise<boolean> {
     return this.db.writeUnique(
-      `INSERT INTO care_rules (id, seed_key, name, kind, occasion, audience, template, attachments, send_time, priority, channel, enabled, created_at, updated_at)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      `INSERT INTO care_rules (id, seed_key, name, kind, occasion, audience, template, attachments, send_time, priority, channel, enabled, holdout_percent, created_at, updated_at)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [
         rule.id, rule.seedKey, rule.name, rule.occasion.type, JSON.stringify(rule.occasion), rule.audience, rule.template,
         rule.attachments.length ? JSON.stringify(rule.attachments) : null, rule.sendTime, rule.priority, rule.channel, rule.enabled ? 1 : 0,
-        now.getTime(), now.getTime(),
+        rule.holdoutPercent ?? 0, now.getTime(), now.getTime(),
       ],
     );
   }
@@ -60,11 +62,11 @@ export class CareRuleRepository {
   async update(rule: CareRule, now: Date): Promise<boolean> {
     return this.db.writeUnique(
       `UPDATE care_rules SET name = ?, kind = ?, occasion = ?, audience = ?, template = ?, attachments = ?, send_time = ?, priority = ?,
-         channel = ?, enabled = ?, updated_at = ? WHERE id = ?`,
+         channel = ?, enabled = ?, holdout_percent = ?, updated_at = ? WHERE id = ?`,
       [
         rule.name, rule.occasion.type, JSON.stringify(rule.occasion), rule.audience, rule.template,
         rule.attachments.length ? JSON.stringify(rule.attachments) : null, rule.sendTime, rule.priority, rule.channel, rule.enabled ? 1 : 0,
-        now.getTime(), rule.id,
+        rule.holdoutPercent ?? 0, now.getTime(), rule.id,
       ],
     );
   }

@@ -419,10 +419,12 @@ export class DeliveryRepository {
   /**
    * Make a broadcast's planned rows due from `notBefore`, in one statement. Rows are planned held (not_before =
    * expires_at, never due) so a dispatcher running while planning is half done cannot split a sender's customers
-   * over several tasks; this releases them all at once.
+   * over several tasks; this releases them all at once. Rows skipped when planned (held out, opted out, capped) get
+   * the same time, which the dispatcher never reads (they are not `planned`): their 7 days of outcomes start when the
+   * broadcast went out, as the sent rows' do (docs/analytics.md §Care and campaign results).
    */
   async releaseBroadcast(broadcastId: string, notBefore: Date, now: Date): Promise<number> {
-    return this.db.exec("UPDATE deliveries SET not_before = ?, updated_at = ? WHERE broadcast_id = ? AND status = 'planned' AND not_before <> ?", [
+    return this.db.exec("UPDATE deliveries SET not_before = ?, updated_at = ? WHERE broadcast_id = ? AND status IN ('planned', 'skipped') AND not_before <> ?", [
       notBefore.getTime(), now.getTime(), broadcastId, notBefore.getTime(),
     ]);
   }

@@ -180,7 +180,7 @@ export class ReachRepository {
     ] as const) {
       for (let i = 0; i < list.length; i += CHUNK) {
         const chunk = list.slice(i, i + CHUNK);
-        for (const r of await this.db.apiRead<{ id: string; name: string; holdout_percent?: Num }>(`SELECT id, name FROM ${table} WHERE id IN (${placeholders(chunk.length)})`, chunk)) {
+        for (const r of await this.db.apiRead<{ id: string; name: string; holdout_percent?: Num }>(`SELECT id, name, holdout_percent FROM ${table} WHERE id IN (${placeholders(chunk.length)})`, chunk)) {
           out.set(r.id, { name: r.name, holdoutPercent: n(r.holdout_percent) });
         }
       }
