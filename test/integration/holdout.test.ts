@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
-import { testEngines } from '../helpers/databases.js';
+import type { DataSource } from 'typeorm';
+import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
+import { createDataSource } from '../../src/persistence/data-source.js';
+import { migrations } from '../../migrations/index.js';
+import { AnalyticsReach1795000000030 } from '../../migrations/0030-analytics-reach.js';
+import { Holdout1795000000032 } from '../../migrations/0032-holdout.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays } from '../../src/shared/dates.js';
 import { insertStaff } from '../fixtures/scheduling.js';
@@ -211,4 +216,46 @@ describe.each(testEngines())('holdout on %s', (engine) => {
     expect(patch.status).toBe(400);
     expect(patch.body.error.details.fields.holdoutPercent).toBe('对照组比例最多 50%');
   });
+});
+
+describe.each(testEngines())('migrations 0030 (reach) and 0032 (holdout) can be undone and redone (%s)', (engine) => {
+  let tdb: TestDatabase;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase(engine);
+    // Every other migration first, so undoing the last two undoes exactly these.
+    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== AnalyticsReach1795000000030 && m !== Holdout1795000000032) });
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+  }, 60_000);
+  afterAll(async () => {
+    await ds?.destroy();
+    await tdb?.drop();
+  });
+
+  it('adds the reach tables, the ledger index and the holdout columns, and removes them again', async () => {
+    const state = async () => {
+      const qr = ds.createQueryRunner();
+      try {
+        const [reach, days, deliveries, rules, broadcasts] = await Promise.all(['analytics_daily_reach', 'analytics_reach_days', 'deliveries', 'care_rules', 'broadcasts'].map((t) => qr.getTable(t)));
+        return {
+          tables: [!!reach, !!days],
+          index: deliveries!.indices.some((i) => i.name === 'ix_deliveries_local_date'),
+          holdout: [rules!.columns.some((c) => c.name === 'holdout_percent'), broadcasts!.columns.some((c) => c.name === 'holdout_percent')],
+        };
+      } finally {
+        await qr.release();
+      }
+    };
+    ds.migrations.push(new AnalyticsReach1795000000030(), new Holdout1795000000032());
+    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsReach1795000000030', 'Holdout1795000000032']);
+    expect(await state()).toEqual({ tables: [true, true], index: true, holdout: [true, true] });
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await state()).toEqual({ tables: [true, true], index: true, holdout: [false, false] });
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await state()).toEqual({ tables: [false, false], index: false, holdout: [false, false] });
+    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsReach1795000000030', 'Holdout1795000000032']);
+    expect(await state()).toEqual({ tables: [true, true], index: true, holdout: [true, true] });
+  }, 60_000);
 });
