@@ -1,0 +1,202 @@
+// 数据看板: what the analytics API answers (README §数据分析, docs/analytics.md), the periods a range is bucketed into,
+// the words for its codes, and its CSV downloads. Every panel of the dashboard takes the same range (from, to,
+// granularity), so a new question of the API (cohorts, churn, staff, reach) is one more panel over the same range.
+import { ApiError, tokenStore } from './api';
+import { ACTIVITY, RFM_SEGMENTS, STAGE } from './labels';
+import { todayShanghai } from './format';
+
+export type Granularity = 'day' | 'week' | 'month';
+export type FigureKind = 'event' | 'snapshot';
+export type MixDimension = 'activity' | 'rfm' | 'stage';
+export type GrowthSplit = 'none' | 'channel' | 'staff' | 'tag';
+
+/** The range every panel reads: Shanghai local dates, inclusive. */
+export interface AnalyticsRange {
+  from: string;
+  to: string;
+  granularity: Granularity;
+}
+
+interface Frame {
+  from: string;
+  to: string;
+  granularity: Granularity;
+  scope: 'all' | 'own';
+  userid: string | null;
+}
+
+export interface GrowthCounts {
+  added: number;
+  lostByCustomer: number;
+  lostByStaff: number;
+  net: number;
+  transferredIn: number;
+  transferredOut: number;
+}
+
+export interface GrowthLine extends GrowthCounts {
+  period: string;
+  key: string;
+  label: string;
+  groupName?: string;
+}
+
+export interface GrowthAnswer extends Frame {
+  kind: 'event';
+  by: GrowthSplit;
+  unit: 'relation' | 'customer_per_tag';
+  lines: GrowthLine[];
+  total: GrowthCounts;
+}
+
+export interface TotalsAnswer extends Frame {
+  kind: 'snapshot';
+  lines: { period: string; asOf: string; key: string; label: string; customers: number }[];
+}
+
+export interface ChannelFigures {
+  channelId: string;
+  channelName: string;
+  adds: number;
+  lostByCustomer: number;
+  lostByStaff: number;
+  net: number;
+  matured7d: number;
+  retention7d: number | null;
+  matured30d: number;
+  retention30d: number | null;
+  ordered30d: number;
+  orderedShare30d: number | null;
+  revenue30dCents: number;
+}
+
+export type ChannelSort = 'adds' | 'net' | 'retention7d' | 'retention30d' | 'orderedShare30d' | 'revenue';
+
+export interface ChannelsAnswer extends Frame {
+  kind: 'event';
+  ranking: (ChannelFigures & { rank: number })[];
+  unattributed: ChannelFigures;
+}
+
+export interface MixValue {
+  value: string;
+  customers: number;
+  share: number | null;
+}
+
+export interface MixAnswer extends Frame {
+  kind: 'snapshot';
+  dimension: MixDimension;
+  lines: (MixValue & { period: string; asOf: string })[];
+  latest: { asOf: string; values: MixValue[] } | null;
+}
+
+export interface TransitionsAnswer extends Frame {
+  kind: 'snapshot';
+  dimension: MixDimension;
+  total: { fromValue: string; toValue: string; customers: number }[];
+}
+
+export const GRANULARITY: Record<Granularity, string> = { day: '日', week: '周', month: '月' };
+
+export const GROWTH_SPLIT: Record<GrowthSplit, string> = { none: '不拆分', channel: '渠道', staff: '员工', tag: '标签组' };
+
+/** The growth figures, in the words of docs/analytics.md §Figures. */
+export const GROWTH_FIGURE: Record<'added' | 'lostByCustomer' | 'lostByStaff' | 'net', string> = {
+  added: '新增客户',
+  lostByCustomer: '客户删除员工',
+  lostByStaff: '员工删除客户',
+  net: '净增',
+};
+
+export const MIX_DIMENSION: Record<MixDimension, string> = { activity: '活跃度', rfm: 'RFM 分层', stage: '生命周期阶段' };
+
+export const FIGURE_KIND: Record<FigureKind, { text: string; hint: string }> = {
+  event: { text: '事件', hint: '按发生的日期统计；过去的日期可以从记录中重新计算' },
+  snapshot: { text: '快照', hint: '每晚 00:20 记录的当时状态；没有夜间任务运行的日期没有数据，也不能补拍' },
+};
+
+/** A mix value in words: the console's own maps; '' is a customer without one (no orders: no RFM segment). */
+export function mixValueLabel(dimension: MixDimension, value: string): string {
+  if (value === '') return dimension === 'rfm' ? '未评分' : '未分级';
+  if (dimension === 'rfm') return RFM_SEGMENTS.includes(value) ? value : '其他';
+  return (dimension === 'activity' ? ACTIVITY : STAGE)[value] ?? '其他';
+}
+
+/** The values of a dimension in the order the dashboard shows them. */
+export function mixValues(dimension: MixDimension): string[] {
+  if (dimension === 'activity') return Object.keys(ACTIVITY);
+  if (dimension === 'stage') return Object.keys(STAGE);
+  return RFM_SEGMENTS;
+}
+
+/** `YYYY-MM-DD` ± days, in calendar days (no time zone: these are local dates already). */
+export function addDays(day: string, n: number): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The bucket a day falls in, as the API names it: the day, the week's Monday, or `YYYY-MM`. */
+export function periodOf(day: string, g: Granularity): string {
+  if (g === 'day') return day;
+  if (g === 'month') return day.slice(0, 7);
+  const weekday = new Date(`${day}T00:00:00Z`).getUTCDay();
+  return addDays(day, -((weekday + 6) % 7));
+}
+
+/** Every period of a range, in order: the API answers only the periods that have rows, a chart needs all of them. */
+export function periodsOf(r: AnalyticsRange): string[] {
+  const out: string[] = [];
+  for (let d = r.from; d <= r.to; d = addDays(d, 1)) {
+    const p = periodOf(d, r.granularity);
+    if (out[out.length - 1] !== p) out.push(p);
+  }
+  return out;
+}
+
+/** A period as an axis label: 04-07, 04-07 周, 2026-04. */
+export function periodLabel(p: string, g: Granularity): string {
+  if (g === 'month') return p;
+  return g === 'week' ? `${p.slice(5)} 起` : p.slice(5);
+}
+
+/** The last `days` days to today (Shanghai). */
+export function lastDays(days: number, today = todayShanghai()): [string, string] {
+  return [addDays(today, -(days - 1)), today];
+}
+
+export const percent = (r: number | null): string => (r === null ? '—' : `${(r * 100).toFixed(1)}%`);
+
+/**
+ * Download the API's CSV of a question (`format=csv`): fetched with the session cookie or the pasted token, then
+ * saved under the zh-CN file name the server gives (Content-Disposition filename*).
+ */
+export async function downloadCsv(path: string, query: Record<string, string | undefined>): Promise<string> {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...query, format: 'csv' })) if (v !== undefined && v !== '') q.set(k, v);
+  const headers: Record<string, string> = {};
+  const token = tokenStore.get();
+  if (token) headers.authorization = `Bearer ${token}`;
+  let res: Response;
+  try {
+    res = await fetch(`${path}?${q.toString()}`, { headers, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', '无法连接服务器，请检查网络');
+  }
+  if (!res.ok) {
+    const data = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    throw new ApiError(res.status, data?.error?.code ?? `http_${res.status}`, data?.error?.message ?? `导出失败（HTTP ${res.status}）`);
+  }
+  const disposition = res.headers.get('content-disposition') ?? '';
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  const plain = /filename="([^"]+)"/i.exec(disposition);
+  const name = star ? decodeURIComponent(star[1]) : (plain?.[1] ?? 'export.csv');
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  return name;
+}
