@@ -21,10 +21,15 @@ export const TZ = 'Asia/Shanghai';
 /** The tag at popularity rank r (0 = most used) is `分组{g}/标签{rr}`. */
 export function tagName(rank: number): { id: string; group: string; name: string; groupId: string } {
   const g = rank % GROUPS;
-  return { id: `tag${String(rank).padStart(3, '0')}`, group: `分组${g}`, name: `标签${String(rank).padStart(2, '0')}`, groupId: `grp${g}` };
+  return { id: `etAJ2GCAAA${String(rank).padStart(22, '0')}`, group: `分组${g}`, name: `标签${String(rank).padStart(2, '0')}`, groupId: `grp${g}` };
 }
 
-export const customerId = (i: number) => `wm${String(i).padStart(10, '0')}`;
+/**
+ * WeCom's ids are 32 characters that share a corp-wide prefix (external_userid `wmAJ2GCAAA…`, corp tag id
+ * `etAJ2GCAAA…`), and an index entry's size, so what a count reads, follows from them: shorter ids would flatter
+ * every figure.
+ */
+export const customerId = (i: number) => `wmAJ2GCAAA${String(i).padStart(22, '0')}`;
 
 /** Row writer: `insert(table, columns, rows)` many rows per statement; `tx` groups statements. */
 interface Writer {

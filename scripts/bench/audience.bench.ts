@@ -69,7 +69,8 @@ async function timed(url: string, token: string, audience: string, reps: number)
  * and the DATA_KEY the bot used on it (anything the bot sealed stays readable). Never dropped by the bench.
  */
 async function keptDatabase(engine: DbEngine, n: number, mysqlUrl: string): Promise<{ db: TestDatabase; dataKey: string }> {
-  const name = `wecom_ops_aud_bench_keep_${engine}_${n}`;
+  // `_id32`: generated with WeCom-length ids (audience-corp.ts); a database kept from the shorter ids is not reused.
+  const name = `wecom_ops_aud_bench_keep_${engine}_${n}_id32`;
   const dir = join(tmpdir(), name);
   mkdirSync(dir, { recursive: true });
   const keyFile = join(dir, 'data-key');
