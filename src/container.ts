@@ -119,6 +119,9 @@ import { AnalyticsRepository } from './persistence/repositories/analytics.reposi
 import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
 import { AnalyticsService } from './domain/analytics/analytics.service.js';
 import { AnalyticsRollupService } from './domain/analytics/analytics-rollup.service.js';
+import { AnalyticsRetentionRepository } from './persistence/repositories/analytics-retention.repository.js';
+import { LossRecorder, RetentionRollupService, withLossProfile } from './domain/analytics/retention-rollup.service.js';
+import { RetentionAnalyticsService } from './domain/analytics/retention.service.js';
 import { StaffStatsRepository } from './persistence/repositories/staff-stats.repository.js';
 import { StaffStatsService } from './domain/analytics/staff-stats.service.js';
 import { StaffPerformanceService } from './domain/analytics/staff-performance.service.js';
@@ -300,6 +303,8 @@ export interface SchedulingModule {
   broadcasts: BroadcastsModule;
   /** Analytics rollups and the nightly snapshot (the `analytics` job). */
   analytics: AnalyticsRollupService;
+  /** Retention cohorts, churn rows and the churn base snapshot (the `analytics` job). */
+  retention: RetentionRollupService;
 }
 
 /** Everything the app is made of, built once with plain constructors. */
@@ -500,7 +505,9 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   // Analytics: relation changes are counted in the transaction that applied them (docs/analytics.md).
   const analyticsRecorder = new AnalyticsRecorder(repos.analytics, clock, tz);
   const messenger = new StaffMessenger(repos.staffMessages, wecom, clock, archiveLog.child({ component: 'staff-messages' }), tz);
-  const churn = new ChurnService(db, repos.customers, repos.relations, repos.timeline, repos.timelineSources, channels, messenger, clock, archiveLog, config.alerts?.adminUserids ?? [], repos.staff, analyticsRecorder.record);
+  // A loss also keeps what the churn analysis needs, as it was at that moment (docs/analytics.md §Churn analysis).
+  const lossRecorder = new LossRecorder(new AnalyticsRetentionRepository(db), clock, tz);
+  const churn = new ChurnService(db, repos.customers, repos.relations, repos.timeline, repos.timelineSources, channels, messenger, clock, archiveLog, config.alerts?.adminUserids ?? [], repos.staff, withLossProfile(analyticsRecorder.record, lossRecorder));
   const kf = new KfSyncService(db, repos.kfCursors, repos.customers, repos.timeline, tagRules, wecom, clock);
   const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders, {
     staffMayCreateTags: config.staffMayCreateTags,
@@ -688,6 +695,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       scheduling,
       settings: new SettingsService({ config, care: scheduling.settings, jobs: scheduling.jobs.all() }),
       analytics: new AnalyticsService(repos.analytics, clock, tz),
+      retention: new RetentionAnalyticsService(new AnalyticsRetentionRepository(db), repos.analytics, new AnalyticsService(repos.analytics, clock, tz)),
       staffPerformance: new StaffPerformanceService(new StaffStatsRepository(db), (q, v) => new AnalyticsService(repos.analytics, clock, tz).frame(q, v)),
       reach: new ReachService(new ReachRepository(db), new AnalyticsService(repos.analytics, clock, tz)),
       onListen,
@@ -813,6 +821,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     },
   });
   const analytics = new AnalyticsRollupService(repos.analytics, tz, c.log.child({ component: 'analytics' }), settings.pageSize);
+  const retentionRollup = new RetentionRollupService(new AnalyticsRetentionRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize);
   const staffStats = new StaffStatsService(new StaffStatsRepository(db), c.wecom, tz, c.log.child({ component: 'analytics' }));
   const reach = new ReachRollupService(new ReachRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize);
   const jobs = new JobRegistry(
@@ -835,6 +844,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       messenger: c.archive.messenger,
       transferResults: c.transfers.results,
       analytics,
+      retentionAnalytics: retentionRollup,
       staffStats,
       reach,
       clock,
@@ -858,5 +868,6 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     behaviourTags,
     broadcasts,
     analytics,
+    retention: retentionRollup,
   };
 }

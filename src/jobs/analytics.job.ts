@@ -2,6 +2,8 @@ import type { Clock } from '../shared/clock.js';
 import { addDays, localDate, localParts } from '../shared/dates.js';
 import { OUTCOME_WINDOW_DAYS, type AnalyticsRollupService } from '../domain/analytics/analytics-rollup.service.js';
 import type { ReachRollupService } from '../domain/analytics/reach-rollup.service.js';
+import type { RetentionRollupService } from '../domain/analytics/retention-rollup.service.js';
+import { runRetention } from './analytics-retention.js';
 import type { StaffStatsService } from '../domain/analytics/staff-stats.service.js';
 import { runStaffStats } from './analytics-staff.js';
 import type { JobDefinition } from './job.types.js';
@@ -15,7 +17,7 @@ import type { JobDefinition } from './job.types.js';
  * before that time's local date: a backfill, idempotent. Snapshots are states, taken only on the night after the day
  * they stand for, never for a past day.
  */
-export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: string; tz: string; clock: Clock; staff?: StaffStatsService; reach?: ReachRollupService }): JobDefinition {
+export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: string; tz: string; clock: Clock; staff?: StaffStatsService; reach?: ReachRollupService; retention?: RetentionRollupService }): JobDefinition {
   return {
     name: 'analytics',
     description: '数据分析汇总 / roll up growth and channel figures; nightly customer and mix snapshots',
@@ -40,6 +42,7 @@ export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: s
         ctx.report(`将重算 would roll\t${firstDay} … ${lastDay}`);
         ctx.report(`客户总数与结构快照 snapshots\t${isNightAfter ? lastDay : '不拍摄（非当晚）/ not taken for a past day'}`);
         if (deps.staff) await runStaffStats(ctx, deps.staff, { firstDay, lastDay }, realNow);
+        if (deps.retention) await runRetention(ctx, deps.retention, lastDay, realNow, isNightAfter);
         return {};
       }
       // Staff figures first (docs/analytics.md §Staff performance): their own rows, so the growth roll and snapshots
@@ -54,6 +57,9 @@ export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: s
         Object.assign(counts, { reachMessages: reach.messages, reachRows: reach.rows });
         ctx.report(`触达效果 reach\t${firstDay} … ${lastDay}\t${reach.messages} messages\t${reach.rows} rows`);
       }
+      // Retention cohorts and churn (docs/analytics.md §Retention cohorts, §Churn analysis): their own rows; the churn
+      // base is a snapshot, taken on the night after only.
+      if (deps.retention) Object.assign(counts, await runRetention(ctx, deps.retention, lastDay, realNow, isNightAfter));
       if (!isNightAfter) {
         ctx.report(`客户总数快照 snapshot\t不拍摄：${lastDay} 已过去，状态无法重算 / not taken for a past day`);
         return { ...counts, snapshot: 0 };

@@ -15,6 +15,7 @@ import type { CareRuleRepository } from '../persistence/repositories/care-rule.r
 import type { DeliveryRepository } from '../persistence/repositories/delivery.repository.js';
 import type { SendSlotRepository } from '../persistence/repositories/send-slot.repository.js';
 import type { AnalyticsRollupService } from '../domain/analytics/analytics-rollup.service.js';
+import type { RetentionRollupService } from '../domain/analytics/retention-rollup.service.js';
 import type { StaffStatsService } from '../domain/analytics/staff-stats.service.js';
 import type { ReachRollupService } from '../domain/analytics/reach-rollup.service.js';
 import type { Clock } from '../shared/clock.js';
@@ -53,6 +54,8 @@ export interface JobDeps {
   transferResults: TransferResultsService;
   bulkTags: Pick<BulkTaggingService, 'resumeAbandoned'>;
   analytics: AnalyticsRollupService;
+  /** Retention cohorts and churn analysis, rolled by the `analytics` job (docs/analytics.md §Retention cohorts). */
+  retentionAnalytics?: RetentionRollupService;
   /** Staff performance: WeCom's per-member figures and the bot's own (docs/analytics.md §Staff performance). */
   staffStats?: StaffStatsService;
   /** Care and campaign results, rolled by the `analytics` job (docs/analytics.md §Care and campaign results). */
@@ -79,6 +82,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     staffDigestJob({ messenger: d.messenger, schedule: schedules['staff-digest'] }),
     transfersJob({ results: d.transferResults, schedule: schedules.transfers }),
     bulkTagsJob({ bulkTags: d.bulkTags, schedule: schedules['bulk-tags'] }),
-    analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, staff: d.staffStats, reach: d.reach }),
+    analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, retention: d.retentionAnalytics, staff: d.staffStats, reach: d.reach }),
   ];
 }

@@ -58,7 +58,14 @@ interface Rel {
 }
 
 /** Drive the walk. The clock is set to each event's time; the inbox is drained after each. */
-export async function generateCorp(c: Container, clock: FixedClock, opts: { seed: number; firstDay: string; days: number; newPerDay: [number, number] }): Promise<Truth> {
+export interface CorpHooks {
+  /** Called at 07:00 of each day, before its events (the clock is set there): a test adds what else happens that day. */
+  onDay?: (day: string, at: number) => Promise<void>;
+  /** Called after each night's snapshot, with the clock at 00:20 the next day. */
+  onNight?: (day: string, night: Date) => Promise<void>;
+}
+
+export async function generateCorp(c: Container, clock: FixedClock, opts: { seed: number; firstDay: string; days: number; newPerDay: [number, number] } & CorpHooks): Promise<Truth> {
   const rand = rng(opts.seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
   const sandbox = c.sandbox!;
@@ -100,6 +107,10 @@ export async function generateCorp(c: Container, clock: FixedClock, opts: { seed
   for (let d = 0; d < opts.days; d++) {
     const day = addDays(opts.firstDay, d);
     const dayStart = zonedTimeToUtc(day, '08:00', TZ).getTime();
+    if (opts.onDay) {
+      clock.set(new Date(dayStart - 3600_000));
+      await opts.onDay(day, dayStart - 3600_000);
+    }
     // Event times within the day, kept in order.
     const times = Array.from({ length: 40 }, () => dayStart + Math.floor(rand() * 14 * 3600_000)).sort((a, b) => a - b);
     let slot = 0;
@@ -182,6 +193,7 @@ export async function generateCorp(c: Container, clock: FixedClock, opts: { seed
     const night = zonedTimeToUtc(addDays(day, 1), '00:20', TZ);
     clock.set(night);
     await c.scheduling.analytics.takeSnapshot(day, night);
+    await opts.onNight?.(day, night);
   }
   // Orders arrive from the shop's export afterwards, as an import would bring them.
   const rows = truth.orders.map((o, i) => ({ orderNo: `AN-${i}`, externalUserId: o.ext, amount: (o.cents / 100).toFixed(2), orderedAt: new Date(o.at).toISOString() }));

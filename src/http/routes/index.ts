@@ -64,6 +64,8 @@ import { sessionRouter } from './session.router.js';
 import { usersRouter } from './users.router.js';
 import { auditLogRouter } from './audit-log.router.js';
 import { analyticsRouter } from './analytics.router.js';
+import { analyticsRetentionRouter } from './analytics-retention.router.js';
+import type { RetentionAnalyticsService } from '../../domain/analytics/retention.service.js';
 import { analyticsStaffRouter } from './analytics-staff.router.js';
 import type { StaffPerformanceService } from '../../domain/analytics/staff-performance.service.js';
 import { reachRouter } from './reach.router.js';
@@ -108,6 +110,8 @@ export interface RouteDeps {
   settings: SettingsService;
   /** 数据分析: answers from the rollups (docs/analytics.md). */
   analytics: AnalyticsService;
+  /** 留存 and 流失分析 (docs/analytics.md §Retention cohorts, §Churn analysis). */
+  retention: RetentionAnalyticsService;
   /** 员工统计: WeCom's per-member figures next to the bot's (docs/analytics.md §Staff performance). */
   staffPerformance: StaffPerformanceService;
   /** 触达效果: care and campaign results from their rollup (docs/analytics.md §Care and campaign results). */
@@ -240,6 +244,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       usersRouter(d.console.roles),
       auditLogRouter(d.console.audit),
       analyticsRouter(d.analytics),
+      analyticsRetentionRouter(d.retention),
       analyticsStaffRouter(d.staffPerformance),
       reachRouter(d.reach),
       settingsRouter(d.settings),

@@ -1,0 +1,317 @@
+import type { EntityManager } from 'typeorm';
+import type { Db } from '../db.js';
+import { placeholders, upsertSql } from './sql-upsert.js';
+import { ALL_CHANNELS, ALL_MEMBERS } from './analytics.repository.js';
+import type { ChurnBucketRow, CohortDayRow, LossFacts, LossProfile } from '../../domain/analytics/retention.types.js';
+import { COHORT_WEEKS } from '../../domain/analytics/retention.types.js';
+
+type Num = number | string;
+const n = (v: Num | null | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+const orNull = (v: Num | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
+
+const WEEK_COLS = Array.from({ length: COHORT_WEEKS }, (_, i) => `retained_w${i + 1}`);
+const COHORT_COLS = ['day', 'userid', 'channel_id', 'adds', ...WEEK_COLS, 'marks_through'];
+/** Rows per multi-row INSERT: 17 columns × 500 stays far under SQLite's bound-parameter limit. */
+const CHUNK = 500;
+
+/** Which churn table: the losses (events) or the nightly population (snapshot). */
+export type ChurnTable = 'analytics_daily_churn' | 'analytics_daily_churn_base';
+
+/** How a churn read is split: one line per bucket, or per member or channel too. */
+export interface ChurnReadFilter {
+  userid?: string;
+  channelId?: string;
+  /** Lines per member (userid) or per channel (channel_id) instead of the one the filters leave. */
+  split?: 'owner' | 'channel';
+  /** Only this dimension's rows. */
+  dimension?: string;
+}
+
+/**
+ * Retention cohorts and churn analysis (docs/analytics.md §Retention cohorts, §Churn analysis): rolled from the
+ * relation ledger, the loss profiles recorded at each loss, and a nightly snapshot of active relations. Dashboard reads
+ * touch only the rollups, through `apiRead`.
+ */
+export class AnalyticsRetentionRepository {
+  constructor(private readonly db: Db) {}
+
+  // ── Cohorts ───────────────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** A page of the ledger's adds in [from, to), by id. */
+  async addsBetween(from: number, to: number, afterId: number, limit: number): Promise<{ id: number; at: number; userid: string; externalUserId: string; channelId: string }[]> {
+    const rows = await this.db.query<{ id: Num; occurred_at: Num; userid: string; external_user_id: string; channel_id: string | null }>(
+      `SELECT id, occurred_at, userid, external_user_id, channel_id FROM analytics_relation_events
+        WHERE occurred_at >= ? AND occurred_at < ? AND id > ? AND kind = 'added' ORDER BY id LIMIT ?`,
+      [from, to, afterId, limit],
+    );
+    return rows.map((r) => ({ id: Number(r.id), at: Number(r.occurred_at), userid: r.userid, externalUserId: r.external_user_id, channelId: r.channel_id ?? '' }));
+  }
+
+  /** Every ledger change of these customers in [from, to), in time order. */
+  async changesOf(exts: string[], from: number, to: number): Promise<{ id: number; at: number; kind: string; userid: string; externalUserId: string }[]> {
+    const out: { id: number; at: number; kind: string; userid: string; externalUserId: string }[] = [];
+    for (let i = 0; i < exts.length; i += CHUNK) {
+      const chunk = exts.slice(i, i + CHUNK);
+      const rows = await this.db.query<{ id: Num; occurred_at: Num; kind: string; userid: string; external_user_id: string }>(
+        `SELECT id, occurred_at, kind, userid, external_user_id FROM analytics_relation_events
+          WHERE external_user_id IN (${placeholders(chunk.length)}) AND occurred_at >= ? AND occurred_at < ?`,
+        [...chunk, from, to],
+      );
+      for (const r of rows) out.push({ id: Number(r.id), at: Number(r.occurred_at), kind: r.kind, userid: r.userid, externalUserId: r.external_user_id });
+    }
+    return out.sort((a, b) => a.at - b.at || a.id - b.id);
+  }
+
+  /** Replace an add day's cohort rows (detail and summaries) and note how far its marks were counted. */
+  async replaceCohortDay(day: string, rows: CohortDayRow[], through: string): Promise<void> {
+    await this.db.tx(async (em) => {
+      await em.query('DELETE FROM analytics_cohort_days WHERE day = ?', [day]);
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const chunk = rows.slice(i, i + CHUNK);
+        await em.query(
+          `INSERT INTO analytics_cohort_days (${COHORT_COLS.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(COHORT_COLS.length)})`).join(', ')}`,
+          chunk.flatMap((r) => [r.day, r.userid, r.channelId, r.adds, ...r.retained, r.marksThrough]),
+        );
+      }
+      await em.query(upsertSql(this.db.engine, 'analytics_retention_days', ['day', 'cohorts_through'], ['day'], ['cohorts_through']), [day, through]);
+    });
+  }
+
+  /** The cohort rows of [from, to] for the filters: one row per day (the summary or detail row that answers). */
+  async cohortRows(from: string, to: string, f: { userid?: string; channelId?: string }): Promise<CohortDayRow[]> {
+    const rows = await this.db.apiRead<Record<string, Num | string>>(
+      `SELECT ${COHORT_COLS.join(', ')} FROM analytics_cohort_days WHERE userid = ? AND channel_id = ? AND day >= ? AND day <= ? ORDER BY day`,
+      [f.userid ?? ALL_MEMBERS, f.channelId ?? ALL_CHANNELS, from, to],
+    );
+    return rows.map((r) => ({
+      day: String(r.day),
+      userid: String(r.userid),
+      channelId: String(r.channel_id),
+      adds: n(r.adds as Num),
+      retained: WEEK_COLS.map((c) => n(r[c] as Num)),
+      marksThrough: String(r.marks_through),
+    }));
+  }
+
+  /** The add days in [from, to] whose cohorts were rolled, and through which day. */
+  async cohortDays(from: string, to: string): Promise<Map<string, string>> {
+    const rows = await this.db.apiRead<{ day: string; cohorts_through: string }>(
+      'SELECT day, cohorts_through FROM analytics_retention_days WHERE day >= ? AND day <= ? AND cohorts_through IS NOT NULL',
+      [from, to],
+    );
+    return new Map(rows.map((r) => [String(r.day), String(r.cohorts_through)]));
+  }
+
+  // ── Losses, as they are recorded ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * What the bot knows of a customer at a loss at `at`: the last interaction (else the first add), the last order at
+   * or before it, the bot's messages sent in [since, at) (all, and broadcasts) and the customer's KF messages then.
+   */
+  async lossFactsInTx(em: EntityManager, ext: string, since: number, at: number): Promise<LossFacts> {
+    const [c] = (await em.query('SELECT last_interaction_at, first_added_at FROM customers WHERE external_user_id = ?', [ext])) as { last_interaction_at: Num | null; first_added_at: Num | null }[];
+    const [o] = (await em.query('SELECT MAX(ordered_at) AS last_at FROM orders WHERE external_user_id = ? AND ordered_at <= ?', [ext, at])) as { last_at: Num | null }[];
+    const [d] = (await em.query(
+      `SELECT COUNT(*) AS n, SUM(CASE WHEN kind = 'broadcast' THEN 1 ELSE 0 END) AS b FROM deliveries
+        WHERE external_user_id = ? AND status = 'sent' AND sent_at >= ? AND sent_at < ?`,
+      [ext, since, at],
+    )) as { n: Num; b: Num | null }[];
+    const [k] = (await em.query(`SELECT COUNT(*) AS n FROM timeline_entries WHERE external_user_id = ? AND occurred_at >= ? AND occurred_at < ? AND ${KF_FROM_CUSTOMER}`, [ext, since, at])) as { n: Num }[];
+    return {
+      lastInteractionAt: orNull(c?.last_interaction_at),
+      firstAddedAt: orNull(c?.first_added_at),
+      lastOrderAt: orNull(o?.last_at),
+      botMessages: n(d?.n),
+      broadcasts: n(d?.b),
+      kfMessages: n(k?.n),
+    };
+  }
+
+  /** Whether the day's churn rows were rolled (and so have summary rows). */
+  async isChurnRolledInTx(em: EntityManager, day: string): Promise<boolean> {
+    return (await em.query('SELECT 1 AS x FROM analytics_retention_days WHERE day = ? AND churn_rolled_at IS NOT NULL', [day])).length > 0;
+  }
+
+  /**
+   * Keep the loss's profile and count it on its day's churn rows, in the caller's transaction: the detail row of each
+   * dimension, and when the day was rolled already its summaries too.
+   */
+  async recordLossInTx(em: EntityManager, p: LossProfile, buckets: [string, string][], isRolled: boolean, now: number): Promise<void> {
+    await em.query(
+      `INSERT INTO analytics_loss_profiles (occurred_at, day, kind, userid, channel_id, since_interaction_days, since_order_days, bot_messages_30d, broadcasts_30d, kf_messages_30d, created_at)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+      [p.at, p.day, p.kind, p.userid, p.channelId, p.sinceInteractionDays, p.sinceOrderDays, p.botMessages, p.broadcasts, p.kfMessages, now],
+    );
+    const col = p.kind === 'lost_by_customer' ? 'lost_by_customer' : 'lost_by_staff';
+    const keys: [string, string][] = isRolled
+      ? [
+          [p.userid, p.channelId],
+          [ALL_MEMBERS, p.channelId],
+          [p.userid, ALL_CHANNELS],
+          [ALL_MEMBERS, ALL_CHANNELS],
+        ]
+      : [[p.userid, p.channelId]];
+    const rows = keys.flatMap(([u, ch]) => buckets.map(([dim, b]) => [p.day, dim, b, u, ch, 1]));
+    const cols = ['day', 'dimension', 'bucket', 'userid', 'channel_id', col];
+    const insert = `INSERT INTO analytics_daily_churn (${cols.join(', ')}) VALUES ${rows.map(() => `(${placeholders(cols.length)})`).join(', ')}`;
+    await em.query(
+      this.db.engine === 'mysql'
+        ? `${insert} ON DUPLICATE KEY UPDATE ${col} = ${col} + VALUES(${col})`
+        : `${insert} ON CONFLICT(day, dimension, bucket, userid, channel_id) DO UPDATE SET ${col} = ${col} + excluded.${col}`,
+      rows.flat(),
+    );
+  }
+
+  // ── Rolling churn days and the nightly base ───────────────────────────────────────────────────────────────────────
+
+  /** The loss profiles of a local day. */
+  async profilesOfDay(day: string): Promise<LossProfile[]> {
+    const rows = await this.db.query<Record<string, Num | string | null>>(
+      `SELECT occurred_at, day, kind, userid, channel_id, since_interaction_days, since_order_days, bot_messages_30d, broadcasts_30d, kf_messages_30d
+         FROM analytics_loss_profiles WHERE day = ?`,
+      [day],
+    );
+    return rows.map((r) => ({
+      at: Number(r.occurred_at),
+      day: String(r.day),
+      kind: String(r.kind) as LossProfile['kind'],
+      userid: String(r.userid),
+      channelId: String(r.channel_id ?? ''),
+      sinceInteractionDays: orNull(r.since_interaction_days as Num | null),
+      sinceOrderDays: orNull(r.since_order_days as Num | null),
+      botMessages: n(r.bot_messages_30d as Num),
+      broadcasts: n(r.broadcasts_30d as Num),
+      kfMessages: n(r.kf_messages_30d as Num),
+    }));
+  }
+
+  /** Replace a day's rows of one churn table and note when (rolled for losses, taken for the base). */
+  async replaceChurnDay(table: ChurnTable, day: string, rows: ChurnBucketRow[], at: number): Promise<void> {
+    const counts = table === 'analytics_daily_churn' ? ['lost_by_customer', 'lost_by_staff'] : ['relations'];
+    const cols = ['day', 'dimension', 'bucket', 'userid', 'channel_id', ...counts];
+    await this.db.tx(async (em) => {
+      await em.query(`DELETE FROM ${table} WHERE day = ?`, [day]);
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const chunk = rows.slice(i, i + CHUNK);
+        await em.query(
+          `INSERT INTO ${table} (${cols.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(cols.length)})`).join(', ')}`,
+          chunk.flatMap((r) => [day, r.dimension, r.bucket, r.userid, r.channelId, ...(table === 'analytics_daily_churn' ? [r.lostByCustomer, r.lostByStaff] : [r.relations])]),
+        );
+      }
+      const stamp = table === 'analytics_daily_churn' ? 'churn_rolled_at' : 'churn_base_at';
+      await em.query(upsertSql(this.db.engine, 'analytics_retention_days', ['day', stamp], ['day'], [stamp]), [day, at]);
+    });
+  }
+
+  /** A page of active relations after the (customer, member) cursor, with the contact-way state they came through. */
+  async activeRelationsAfter(cursor: { ext: string; userid: string } | null, limit: number): Promise<{ externalUserId: string; userid: string; state: string | null }[]> {
+    const rows = await this.db.query<{ external_user_id: string; userid: string; state: string | null }>(
+      `SELECT external_user_id, userid, state FROM follow_relations
+        WHERE status = 'active'${cursor ? ' AND (external_user_id > ? OR (external_user_id = ? AND userid > ?))' : ''}
+        ORDER BY external_user_id, userid LIMIT ?`,
+      cursor ? [cursor.ext, cursor.ext, cursor.userid, limit] : [limit],
+    );
+    return rows.map((r) => ({ externalUserId: r.external_user_id, userid: r.userid, state: r.state }));
+  }
+
+  /** Every channel's contact-way state (a small table). */
+  async channelStates(): Promise<Map<string, string>> {
+    const rows = await this.db.query<{ id: string; state: string }>('SELECT id, state FROM channels');
+    return new Map(rows.map((r) => [r.state, r.id]));
+  }
+
+  /** For a page of customers: what lossFactsInTx reads for one, at `at`, with one statement per table. */
+  async factsOf(exts: string[], since: number, at: number): Promise<Map<string, LossFacts>> {
+    const out = new Map<string, LossFacts>();
+    for (let i = 0; i < exts.length; i += CHUNK) {
+      const chunk = exts.slice(i, i + CHUNK);
+      const ph = placeholders(chunk.length);
+      for (const ext of chunk) out.set(ext, { lastInteractionAt: null, firstAddedAt: null, lastOrderAt: null, botMessages: 0, broadcasts: 0, kfMessages: 0 });
+      for (const r of await this.db.query<{ id: string; li: Num | null; fa: Num | null }>(`SELECT external_user_id AS id, last_interaction_at AS li, first_added_at AS fa FROM customers WHERE external_user_id IN (${ph})`, chunk)) {
+        const f = out.get(r.id)!;
+        f.lastInteractionAt = orNull(r.li);
+        f.firstAddedAt = orNull(r.fa);
+      }
+      for (const r of await this.db.query<{ id: string; last_at: Num | null }>(`SELECT external_user_id AS id, MAX(ordered_at) AS last_at FROM orders WHERE external_user_id IN (${ph}) AND ordered_at <= ? GROUP BY external_user_id`, [...chunk, at])) {
+        out.get(r.id)!.lastOrderAt = orNull(r.last_at);
+      }
+      for (const r of await this.db.query<{ id: string; n: Num; b: Num | null }>(
+        `SELECT external_user_id AS id, COUNT(*) AS n, SUM(CASE WHEN kind = 'broadcast' THEN 1 ELSE 0 END) AS b FROM deliveries
+          WHERE external_user_id IN (${ph}) AND status = 'sent' AND sent_at >= ? AND sent_at < ? GROUP BY external_user_id`,
+        [...chunk, since, at],
+      )) {
+        const f = out.get(r.id)!;
+        f.botMessages = n(r.n);
+        f.broadcasts = n(r.b);
+      }
+      for (const r of await this.db.query<{ id: string; n: Num }>(
+        `SELECT external_user_id AS id, COUNT(*) AS n FROM timeline_entries WHERE external_user_id IN (${ph}) AND occurred_at >= ? AND occurred_at < ? AND ${KF_FROM_CUSTOMER} GROUP BY external_user_id`,
+        [...chunk, since, at],
+      )) {
+        out.get(r.id)!.kfMessages = n(r.n);
+      }
+    }
+    return out;
+  }
+
+  // ── Dashboard reads (rollups only) ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Churn rows of [from, to], summed per day, dimension, bucket and the split's key: from the summary rows of days
+   * that have them (`summary`), or from the detail rows (days not rolled yet).
+   */
+  async churnRows(table: ChurnTable, from: string, to: string, f: ChurnReadFilter, summary: boolean): Promise<(ChurnBucketRow & { day: string; key: string })[]> {
+    const where = ['day >= ?', 'day <= ?'];
+    const params: unknown[] = [from, to];
+    const add = (sql: string, v: string) => (where.push(sql), params.push(v));
+    if (f.dimension !== undefined) add('dimension = ?', f.dimension);
+    if (summary) {
+      if (f.userid !== undefined) add('userid = ?', f.userid);
+      else add(f.split === 'owner' ? 'userid <> ?' : 'userid = ?', ALL_MEMBERS);
+      if (f.channelId !== undefined) add('channel_id = ?', f.channelId);
+      else add(f.split === 'channel' ? 'channel_id <> ?' : 'channel_id = ?', ALL_CHANNELS);
+    } else {
+      add('userid <> ?', ALL_MEMBERS);
+      add('channel_id <> ?', ALL_CHANNELS);
+      if (f.userid !== undefined) add('userid = ?', f.userid);
+      if (f.channelId !== undefined) add('channel_id = ?', f.channelId);
+    }
+    const keyCol = f.split === 'owner' ? 'userid' : f.split === 'channel' ? 'channel_id' : "''";
+    const counts = table === 'analytics_daily_churn' ? ['lost_by_customer', 'lost_by_staff'] : ['relations'];
+    const rows = await this.db.apiRead<Record<string, Num | string | null>>(
+      `SELECT day, dimension, bucket, ${keyCol} AS k, ${counts.map((c) => (summary ? c : `SUM(${c}) AS ${c}`)).join(', ')}
+         FROM ${table} WHERE ${where.join(' AND ')}${summary ? '' : ` GROUP BY day, dimension, bucket${keyCol === "''" ? '' : `, ${keyCol}`}`}`,
+      params,
+    );
+    return rows.map((r) => ({
+      day: String(r.day),
+      key: String(r.k ?? ''),
+      dimension: String(r.dimension),
+      bucket: String(r.bucket),
+      userid: f.split === 'owner' ? String(r.k) : '',
+      channelId: f.split === 'channel' ? String(r.k) : '',
+      lostByCustomer: n(r.lost_by_customer as Num),
+      lostByStaff: n(r.lost_by_staff as Num),
+      relations: n(r.relations as Num),
+    }));
+  }
+
+  /** Days in [from, to] whose churn rows were rolled, and those whose base snapshot was taken. */
+  async churnDays(from: string, to: string): Promise<{ rolled: Set<string>; based: Set<string> }> {
+    const rows = await this.db.apiRead<{ day: string; churn_rolled_at: Num | null; churn_base_at: Num | null }>(
+      'SELECT day, churn_rolled_at, churn_base_at FROM analytics_retention_days WHERE day >= ? AND day <= ?',
+      [from, to],
+    );
+    return {
+      rolled: new Set(rows.filter((r) => r.churn_rolled_at !== null).map((r) => String(r.day))),
+      based: new Set(rows.filter((r) => r.churn_base_at !== null).map((r) => String(r.day))),
+    };
+  }
+}
+
+/**
+ * A message the customer wrote through WeChat customer service, as the KF sync keeps it in the timeline: source `kf`
+ * and origin 3 (the customer) in the entry's JSON (docs/wecom-protocol.md §WeChat customer service). The data column is
+ * plain text on both engines, so a LIKE reads it.
+ */
+const KF_FROM_CUSTOMER = `source = 'kf' AND data LIKE '%"origin":3%'`;
