@@ -203,6 +203,13 @@ export class TagLibraryService {
     return this.tags.countCustomersWithTag(tagId);
   }
 
+  /** Customers carrying each of these tags (a tag no customer has counts 0), in one grouped read. */
+  async customerCounts(tagIds: string[]): Promise<Record<string, number>> {
+    const ids = [...new Set(tagIds)];
+    const found = await this.tags.countCustomersByTag(ids);
+    return Object.fromEntries(ids.map((id) => [id, found.get(id) ?? 0]));
+  }
+
   /**
    * Rename a tag. A WeCom tag is renamed in WeCom first (edit_corp_tag, docs/wecom-protocol.md §Corp tag library), so
    * the library never shows a name WeCom refused; a local tag only here. Names are unique within a group.
