@@ -5,7 +5,7 @@ import type { TagRule } from './tag-rule.types.js';
 import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { ConflictError, ValidationError } from '../../shared/errors.js';
+import { AppError, ValidationError, invalidField } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { parseAudience } from '../audiences/audience.parser.js';
 import { compileRulePattern, matchesKeyword } from './keyword-matcher.js';
@@ -89,7 +89,7 @@ export class TagRuleService {
       updatedAt: now,
     });
     this.validate(rule);
-    if (!(await this.rules.insert(rule))) throw new ConflictError(`规则名已存在：${input.name}`, 'tag_rule_exists');
+    if (!(await this.rules.insert(rule))) throw nameTaken(rule.name);
     this.keywordRules = null;
     return rule;
   }
@@ -112,6 +112,8 @@ export class TagRuleService {
       updatedAt: this.clock.now(),
     });
     this.validate(next);
+    // Names are unique (the table's unique key): a rename onto another rule's name is the caller's 409, not a 500.
+    if (next.name !== current.name && (await this.rules.list()).some((r) => r.id !== id && r.name === next.name)) throw nameTaken(next.name);
     await this.rules.update(next);
     this.keywordRules = null;
     return next;
@@ -140,7 +142,7 @@ export class TagRuleService {
         await this.create(r);
         n++;
       } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
+        if (!(err instanceof AppError && err.code === 'tag_rule_exists')) throw err;
       }
     }
     return n;
@@ -193,15 +195,28 @@ export class TagRuleService {
   }
 
   private validate(rule: TagRule): void {
+    // Each refusal names its field (details.fields), so the console shows it next to that field; the codes stay.
     if (rule.kind === 'behaviour') {
-      if (!rule.audience) throw new ValidationError('行为规则需要受众表达式 audience / a behaviour rule needs an audience', undefined, 'invalid_audience');
-      // The parser's AudienceSyntaxError is a 400 `invalid_audience` naming the position and what was expected.
-      parseAudience(rule.audience);
+      if (!rule.audience) throw invalidField('audience', '行为规则需要受众表达式 audience / a behaviour rule needs an audience', 'invalid_audience');
+      try {
+        parseAudience(rule.audience);
+      } catch (err) {
+        // The parser's AudienceSyntaxError is a 400 `invalid_audience` naming the position and what was expected;
+        // those details stay, and the field is named too.
+        if (err instanceof AppError && err.status === 400) throw new ValidationError(err.message, { ...(err.details as object), fields: { audience: err.message } }, err.code);
+        throw err;
+      }
       return;
     }
-    if (!rule.pattern.trim()) throw new ValidationError('关键词规则需要 pattern / a keyword rule needs a pattern', undefined, 'invalid_pattern');
-    if (rule.matchType === 'regex' && compileRulePattern(rule.pattern) === null) throw new ValidationError('正则表达式无效', undefined, 'invalid_pattern');
+    if (!rule.pattern.trim()) throw invalidField('pattern', '关键词规则需要 pattern / a keyword rule needs a pattern', 'invalid_pattern');
+    if (rule.matchType === 'regex' && compileRulePattern(rule.pattern) === null) throw invalidField('pattern', '正则表达式无效', 'invalid_pattern');
   }
+}
+
+/** 409 `tag_rule_exists`, naming the field so a form shows it next to the name. */
+function nameTaken(name: string): AppError {
+  const message = `规则名已存在：${name}`;
+  return new AppError(409, 'tag_rule_exists', message, true, { fields: { name: message } });
 }
 
 /** Each kind keeps only its own condition, so a rule switched between kinds carries no stale one. */
