@@ -1,7 +1,7 @@
 /**
  * The WeCom sandbox in its own process for benchmarks: WeCom is another machine in production, so its CPU must not
  * be billed to the bot. Seeds the demo corp; the callback URL is set later through `PUT /_control/config`.
- * Prints `READY <url>`.
+ * BENCH_SANDBOX_STAFF=N adds members staff0…staff{N-1} (the analytics bench's generated corp). Prints `READY <url>`.
  */
 import { startSandboxServer } from '../../src/wecom/sandbox/server.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
@@ -12,5 +12,6 @@ const running = await startSandboxServer({
   seed: true,
   corp: { ...SANDBOX_CORP, token: process.env.WECOM_TOKEN!, encodingAesKey: process.env.WECOM_ENCODING_AES_KEY! },
 });
+for (let i = 0; i < Number(process.env.BENCH_SANDBOX_STAFF ?? 0); i++) running.sandbox.store.staff.set(`staff${i}`, { userid: `staff${i}`, name: `员工${i}`, department: [1] });
 process.stdout.write(`READY ${running.url}\n`);
 process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));

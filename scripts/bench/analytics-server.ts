@@ -1,0 +1,33 @@
+/**
+ * The bot of the analytics benchmark, in its own process: the production boot (startServer, the role SERVE_ROLE says,
+ * `all` by default: the API, the inbox workers, the scheduler and dispatch). On SIGUSR2 it runs the nightly `analytics`
+ * job now, as `wecom-ops job run analytics` would (Scheduler.runNow: the claim, the run, its record), but inside this
+ * running bot, and prints `NIGHT {"seconds":…,"loopMaxMs":…,…}`: the run's wall time and the longest the event loop
+ * waited meanwhile (a callback arriving then would have waited that long to be acknowledged). Prints `READY <url>`.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loadConfig } from '../../src/config/load.js';
+import { startServer } from '../../src/main.js';
+import { silentLogger } from '../../src/shared/logger.js';
+
+const running = await startServer(loadConfig(), silentLogger);
+process.stdout.write(`READY ${running.url}\n`);
+let busy = false;
+process.on('SIGUSR2', () => {
+  if (busy) return;
+  busy = true;
+  void (async () => {
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const t0 = performance.now();
+    const outcome = await running.container.scheduling.scheduler.runNow('analytics', { at: new Date() });
+    const seconds = (performance.now() - t0) / 1000;
+    loop.disable();
+    const night = { seconds: Math.round(seconds * 100) / 100, loopMaxMs: Math.round(loop.max / 1e5) / 10, loopP99Ms: Math.round(loop.percentile(99) / 1e5) / 10, status: outcome.status, error: outcome.error ?? null, counts: outcome.counts ?? null, lines: outcome.lines };
+    process.stdout.write(`NIGHT ${JSON.stringify(night)}\n`);
+    busy = false;
+  })();
+});
+process.on('SIGTERM', () => {
+  void running.stop().then(() => process.exit(0));
+});
