@@ -10,7 +10,9 @@ import { spawnServer, type ChildServer } from '../../test/helpers/child-server.j
 import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
 import { migrations } from '../../migrations/index.js';
 import { botEnv } from './bot-env.js';
-import { seedCorp, tagName, type CorpFacts } from './audience-corp.js';
+import { customerId, seedCorp, tagName, type CorpFacts } from './audience-corp.js';
+
+const customerIdLength = customerId(0).length;
 
 /**
  * `npm run bench -- audience`: audiences and broadcasts at a million customers (docs/audiences.md §Benchmark).
@@ -226,6 +228,10 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
       orders: corp.orders,
       // A kept database seeded by an earlier run says so rather than a seeding time of 0.
       seedSeconds: reused ? 'kept' : Math.round(corp.seedMs / 1000),
+      // What MariaDB may keep in memory decides whether a count reads its index pages from disk (docs/audiences.md
+      // §Benchmark), so each row says what the server had.
+      ...(engine === 'mysql' ? { mysqlBufferPoolMb: await withDriver(engine, db.url, async (q) => Math.round(Number((await q('SELECT @@innodb_buffer_pool_size AS b'))[0].b) / 1048576)) } : {}),
+      idChars: customerIdLength,
       expression: HEADLINE,
       others: OTHERS.join(' | '),
       reps,

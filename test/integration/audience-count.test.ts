@@ -77,8 +77,19 @@ describe.each(testEngines())('audience count (%s)', (engine) => {
     // A term that reads another customer column keeps the table's rows.
     const gendered = compileAudience(parseAudience(`${HEADLINE} AND gender:male`), { engine, today: '2026-03-17', timezone: 'Asia/Shanghai', tagIds });
     expect(gendered.count!.from).not.toMatch(/FORCE INDEX/);
-    // One required tag: the plain statement.
-    expect(compileAudience(parseAudience('tag:VIP AND spent>=100'), { engine, today: '2026-03-17', timezone: 'Asia/Shanghai', tagIds: new Map([['VIP', ['vip']]]) }).count).toBeUndefined();
+    // Pages and joins read the same intersection.
+    expect(w.narrowed).toEqual(w.count);
+    // One required tag: the plain statement, its customers looked up in the covering index; nothing narrowed.
+    const one = compileAudience(parseAudience('tag:VIP AND spent>=100'), { engine, today: '2026-03-17', timezone: 'Asia/Shanghai', tagIds: new Map([['VIP', ['vip']]]) });
+    expect(one.count).toEqual({ from: 'customers c FORCE INDEX FOR JOIN (ix_customers_audience_orders)', where: one.sql, params: one.params });
+    expect(one.narrowed).toBeUndefined();
+    // One tag next to a term the index does not hold: the plain statement as it is.
+    expect(compileAudience(parseAudience('tag:VIP AND gender:male'), { engine, today: '2026-03-17', timezone: 'Asia/Shanghai', tagIds: new Map([['VIP', ['vip']]]) }).count).toBeUndefined();
+    // An OR of tags: a union of disjoint index ranges, for the count only.
+    const either = compileAudience(parseAudience('tag:VIP OR tag:北京'), { engine, today: '2026-03-17', timezone: 'Asia/Shanghai', tagIds: new Map([['VIP', ['vip']], ['北京', ['bj']]]) });
+    expect(either.count!.from).toContain(' UNION ALL ');
+    expect(either.count!.params).toEqual(['bj', 'vip', 'bj']);
+    expect(either.narrowed).toBeUndefined();
   });
 
   it('runs every statement of a count and a preview as an API read (on an SQLite file: the reader thread, off the event loop)', async () => {

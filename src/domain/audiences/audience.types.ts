@@ -162,4 +162,9 @@ export interface AudienceCondition {
    * (docs/audiences.md §Counting from the tags first). Absent when the plain condition is the better statement.
    */
   count?: { from: string; where: string; params: unknown[] };
+  /**
+   * MySQL, when the top-level AND requires two or more tags: the same customers as `FROM ${from} WHERE ${where}`, for
+   * any statement over `c` (a page of rows, a join with the relations), the tags intersected first as in `count`.
+   */
+  narrowed?: { from: string; where: string; params: unknown[] };
 }

@@ -234,6 +234,7 @@ export class CustomerRepository {
       params: [...where.params, userid],
       // Reads only c.external_user_id, so the count keeps its covering lookups.
       ...(where.count ? { count: { from: where.count.from, where: `(${where.count.where}) AND ${followed}`, params: [...where.count.params, userid] } } : {}),
+      ...(where.narrowed ? { narrowed: { from: where.narrowed.from, where: `(${where.narrowed.where}) AND ${followed}`, params: [...where.narrowed.params, userid] } } : {}),
     };
   }
 
@@ -248,17 +249,19 @@ export class CustomerRepository {
   }
 
   /** The ids of the customers matching the fragment, in id order, at most `limit` (an API read). */
-  async idsWhere(where: { sql: string; params: unknown[] }, limit: number): Promise<string[]> {
-    const rows = await this.db.apiRead<{ id: string }>(`SELECT c.external_user_id AS id FROM customers c WHERE ${where.sql} ORDER BY c.external_user_id LIMIT ?`, [...where.params, limit]);
+  async idsWhere(where: AudienceCondition, limit: number): Promise<string[]> {
+    const { from, sql, params } = narrowedFrom(where);
+    const rows = await this.db.apiRead<{ id: string }>(`SELECT c.external_user_id AS id FROM ${from} WHERE ${sql} ORDER BY c.external_user_id LIMIT ?`, [...params, limit]);
     return rows.map((r) => r.id);
   }
 
   /** Per active follower, how many of the customers matching the fragment they follow, most first (an API read). */
-  async followerCountsWhere(where: { sql: string; params: unknown[] }): Promise<{ userid: string; count: number }[]> {
+  async followerCountsWhere(where: AudienceCondition): Promise<{ userid: string; count: number }[]> {
+    const { from, sql, params } = narrowedFrom(where);
     const rows = await this.db.apiRead<{ userid: string; n: number | string }>(
-      `SELECT fr.userid AS userid, COUNT(DISTINCT fr.external_user_id) AS n FROM follow_relations fr JOIN customers c ON c.external_user_id = fr.external_user_id
-       WHERE fr.status = 'active' AND ${where.sql} GROUP BY fr.userid ORDER BY n DESC, fr.userid`,
-      where.params,
+      `SELECT fr.userid AS userid, COUNT(DISTINCT fr.external_user_id) AS n FROM ${from} JOIN follow_relations fr ON fr.external_user_id = c.external_user_id
+       WHERE fr.status = 'active' AND ${sql} GROUP BY fr.userid ORDER BY n DESC, fr.userid`,
+      params,
     );
     return rows.map((r) => ({ userid: r.userid, count: Number(r.n) }));
   }
@@ -267,9 +270,10 @@ export class CustomerRepository {
    * One page of customers matching a compiled WHERE fragment (alias `c`) and its bound params, plus the total.
    * `q` searches name, remark and the phone's blind index.
    */
-  async search(where: { sql: string; params: unknown[] }, q: string | undefined, page: number, pageSize: number): Promise<{ items: Customer[]; total: number }> {
-    const clauses = [where.sql];
-    const params = [...where.params];
+  async search(where: AudienceCondition, q: string | undefined, page: number, pageSize: number): Promise<{ items: Customer[]; total: number }> {
+    const base = narrowedFrom(where);
+    const clauses = [base.sql];
+    const params = [...base.params];
     if (q) {
       // A phone matches by its whole number only, and only when q is written as one
       // (docs/security.md §Phone search). Under every configured DATA_KEY: during a key rotation some phones are still
@@ -286,8 +290,10 @@ export class CustomerRepository {
     }
     const sqlWhere = clauses.join(' AND ');
     // API reads: off the event loop on SQLite, with the short API deadline on MySQL (docs/security.md §Audience queries).
-    const [{ n }] = await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${sqlWhere}`, params);
-    const rows = await this.db.apiRead<Row>(`SELECT c.* FROM customers c WHERE ${sqlWhere} ORDER BY c.created_at DESC, c.external_user_id LIMIT ? OFFSET ?`, [
+    // Without a search the total is the audience's count, in its count shape (docs/audiences.md §Counting from the tags first).
+    const total = q ? undefined : await this.countWhere(where);
+    const [{ n }] = total !== undefined ? [{ n: total }] : await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${base.from} WHERE ${sqlWhere}`, params);
+    const rows = await this.db.apiRead<Row>(`SELECT c.* FROM ${base.from} WHERE ${sqlWhere} ORDER BY c.created_at DESC, c.external_user_id LIMIT ? OFFSET ?`, [
       ...params,
       pageSize,
       (page - 1) * pageSize,
@@ -306,4 +312,12 @@ export class CustomerRepository {
     const [{ n }] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM customers');
     return Number(n);
   }
+}
+
+/**
+ * The audience as a FROM clause over `c` and its condition: the required tags' intersection first where the compiler
+ * gave one (MySQL, docs/audiences.md §Counting from the tags first), else the customers table.
+ */
+function narrowedFrom(where: AudienceCondition): { from: string; sql: string; params: unknown[] } {
+  return where.narrowed ? { from: where.narrowed.from, sql: where.narrowed.where, params: where.narrowed.params } : { from: 'customers c', sql: where.sql, params: where.params };
 }
