@@ -3,7 +3,8 @@
  * `all` by default: the API, the inbox workers, the scheduler and dispatch). On SIGUSR2 it runs the nightly `analytics`
  * job now, as `wecom-ops job run analytics` would (Scheduler.runNow: the claim, the run, its record), but inside this
  * running bot, and prints `NIGHT {"seconds":…,"loopMaxMs":…,…}`: the run's wall time and the longest the event loop
- * waited meanwhile (a callback arriving then would have waited that long to be acknowledged). Prints `READY <url>`.
+ * waited meanwhile (a callback arriving then would have waited that long to be acknowledged); each line the job reports
+ * gets the wall time and longest wait of the part it ends. Prints `READY <url>`.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config/load.js';
@@ -12,18 +13,34 @@ import { silentLogger } from '../../src/shared/logger.js';
 
 const running = await startServer(loadConfig(), silentLogger);
 process.stdout.write(`READY ${running.url}\n`);
+// Each line the job reports ends one of its parts: the line gets the part's wall time and the loop's longest wait in it.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+const job = running.container.scheduling.jobs.get('analytics');
+const run = job.run.bind(job);
+job.run = (ctx) => {
+  let mark = performance.now();
+  loop.reset();
+  const report = (line: string) => {
+    ctx.report(`${line}\t[${((performance.now() - mark) / 1000).toFixed(2)} s, loop max ${(loop.max / 1e6).toFixed(0)} ms]`);
+    mark = performance.now();
+    loop.reset();
+  };
+  return run({ ...ctx, report });
+};
 let busy = false;
 process.on('SIGUSR2', () => {
   if (busy) return;
   busy = true;
   void (async () => {
-    const loop = monitorEventLoopDelay({ resolution: 10 });
+    const whole = monitorEventLoopDelay({ resolution: 10 });
+    whole.enable();
     loop.enable();
     const t0 = performance.now();
     const outcome = await running.container.scheduling.scheduler.runNow('analytics', { at: new Date() });
     const seconds = (performance.now() - t0) / 1000;
+    whole.disable();
     loop.disable();
-    const night = { seconds: Math.round(seconds * 100) / 100, loopMaxMs: Math.round(loop.max / 1e5) / 10, loopP99Ms: Math.round(loop.percentile(99) / 1e5) / 10, status: outcome.status, error: outcome.error ?? null, counts: outcome.counts ?? null, lines: outcome.lines };
+    const night = { seconds: Math.round(seconds * 100) / 100, loopMaxMs: Math.round(whole.max / 1e5) / 10, loopP99Ms: Math.round(whole.percentile(99) / 1e5) / 10, status: outcome.status, error: outcome.error ?? null, counts: outcome.counts ?? null, lines: outcome.lines };
     process.stdout.write(`NIGHT ${JSON.stringify(night)}\n`);
     busy = false;
   })();

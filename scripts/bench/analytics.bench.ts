@@ -185,7 +185,7 @@ async function careRanToday(engine: DbEngine, url: string): Promise<void> {
 }
 
 /** Send SIGUSR2 and wait for the bot's `NIGHT {…}` line. */
-async function night(bot: ChildServer): Promise<{ seconds: number; loopMaxMs: number; loopP99Ms: number; status: string; error: string | null; counts: Record<string, unknown> | null }> {
+async function night(bot: ChildServer): Promise<{ seconds: number; loopMaxMs: number; loopP99Ms: number; status: string; error: string | null; counts: Record<string, unknown> | null; lines: string[] }> {
   const before = (bot.stdout().match(/NIGHT /g) ?? []).length;
   bot.proc.kill('SIGUSR2');
   for (;;) {
@@ -273,6 +273,8 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
       out.nightLoopMaxMsSpread = spread(nightRuns.map((x) => x.loopMaxMs));
       out.nightStatus = [...new Set(nightRuns.map((x) => x.status))].join(',');
       out.nightCounts = nightRuns.at(-1)!.counts;
+      // Each part of the last night with its wall time and the loop's longest wait in it.
+      out.nightParts = nightRuns.at(-1)!.lines;
       const errors = nightRuns.map((x) => x.error).filter(Boolean);
       if (errors.length) out.nightErrors = errors;
     }
