@@ -29,6 +29,8 @@ export interface Rule {
   priority: number;
   channel: Channel;
   enabled: boolean;
+  /** The share of the audience held out to measure the lift, 0–50 (docs/analytics.md §Holdout). */
+  holdoutPercent: number;
   seedKey: string | null;
   createdAt: string;
   updatedAt: string;

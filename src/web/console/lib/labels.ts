@@ -169,6 +169,8 @@ export const SKIP_REASON: Labels = {
   quiet_hours: '免打扰时段',
   kf_window_closed: '48 小时会话窗口已关闭',
   text_too_long: '消息超长',
+  // Held out on purpose to measure the lift (docs/analytics.md §Holdout): nothing was wrong with the customer.
+  holdout: '对照组（不发送）',
 };
 
 export const STAFF_STATUS: Labels = { active: '在职', resigned: '已离职' };
@@ -181,13 +183,20 @@ export function label(map: Labels, code: string | number | null | undefined, non
   return map[String(code)] ?? '其他';
 }
 
-/** A ledger reason such as `opted_out` or `daily_cap: 3/day`: the code's words, then any detail after it. */
+/**
+ * A ledger reason such as `opted_out` or `daily_cap: 3/day`: the code's words, then any detail after it. A detail in
+ * the server's `中文 / English` form (`holdout: 对照组，不发送 / held out…`) only says the code again, and is left out.
+ */
 export function reasonLabel(reason: string | null): string {
   if (!reason) return '';
   const m = /^([a-z_]+)(.*)$/.exec(reason);
   if (!m) return reason;
-  return SKIP_REASON[m[1]] ? `${SKIP_REASON[m[1]]}${m[2]}` : reason;
+  if (!SKIP_REASON[m[1]]) return reason;
+  return m[2].includes(' / ') ? SKIP_REASON[m[1]] : `${SKIP_REASON[m[1]]}${m[2]}`;
 }
+
+/** A holdout share as the pages show it: 20%, or 不设 for none. */
+export const holdoutText = (percent: number | null | undefined): string => (percent ? `${percent}%` : '不设');
 
 export const HOLIDAY: Labels = {
   'new-year': '元旦',

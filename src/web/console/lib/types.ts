@@ -170,6 +170,8 @@ export interface Broadcast {
   tasksEstimate: number;
   personalized: boolean;
   tasksNote: string;
+  /** The share of the audience held out to measure the lift, 0–50 (docs/analytics.md §Holdout). */
+  holdoutPercent: number;
   createdBy: string | null;
   createdAt: string;
   stats: { total: number; byStatus: Record<string, number>; skippedByReason?: Record<string, number> };
