@@ -253,15 +253,24 @@ describe.each(testEngines())('customer transfers (客户继承) over HTTP and th
     const same = await transfer({ kind: 'onjob', handover: 'lisi', takeover: 'lisi', customers: ['wmX'] });
     expect(same.status).toBe(400);
     expect(same.body.error).toMatchObject({ code: 'same_staff', message: '接替成员不能与原跟进成员相同' });
+    // Each refusal names the body field it is about, so the console shows it next to that field.
+    expect(same.body.error.details.fields).toEqual({ takeover: '接替成员不能与原跟进成员相同' });
     const badKind = await transfer({ kind: 'later', handover: 'lisi', takeover: 'zhangsan' });
     expect(badKind.status).toBe(400);
     expect(badKind.body.error.message).toContain('onjob（在职继承）或 resigned（离职继承）');
     const longMessage = await transfer({ kind: 'onjob', handover: 'lisi', takeover: 'zhangsan', message: '好'.repeat(201) });
     expect(longMessage.body.error.message).toContain('最多 200 个字');
+    expect(longMessage.body.error.details.fields).toEqual({ message: '转接提示语最多 200 个字' });
     const badAudience = await transfer({ kind: 'onjob', handover: 'lisi', takeover: 'zhangsan', audience: 'tag:(' });
     expect(badAudience.status).toBe(400);
+    expect(badAudience.body.error.details.fields.audience).toMatch(/^第 \d+ 个字符处/);
     const nobody = await transfer({ kind: 'onjob', handover: 'sunqi', takeover: 'zhangsan' });
     expect(nobody.body.error.code).toBe('no_customers');
+    expect(Object.keys(nobody.body.error.details.fields)).toEqual(['handover']);
+    const noneMatch = await transfer({ kind: 'onjob', handover: 'sunqi', takeover: 'zhangsan', audience: 'tag:VIP' });
+    expect(Object.keys(noneMatch.body.error.details.fields)).toEqual(['audience']);
+    const resignedMessage = await transfer({ kind: 'resigned', handover: 'sunqi', takeover: 'zhangsan', message: '你好' });
+    expect(resignedMessage.body.error).toMatchObject({ code: 'message_not_supported', details: { fields: { message: expect.stringContaining('离职继承') } } });
 
     const staff = (await app.container.tokens.create({ role: 'staff', userid: 'lisi' })).token;
     expect((await api(app, 'GET', '/api/v1/transfers', undefined, staff)).status).toBe(403);

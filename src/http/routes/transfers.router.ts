@@ -8,6 +8,7 @@ import type { Principal } from '../../domain/auth/api-token.service.js';
 import { principalLabel } from './erasure.router.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
+import { ValidationError } from '../../shared/errors.js';
 import { presentTransfer, presentTransferRequest } from '../presenters/transfer.presenter.js';
 
 const userid = z.string().trim().min(1, '不能为空').max(64, '最长 64 个字符');
@@ -37,6 +38,33 @@ const listQuery = pageQuery.extend({
 });
 
 /**
+ * The body field a service 400 is about, so the console's 在职继承 form shows it next to that field (README §HTTP):
+ * an empty or too large selection is about whatever chose the customers (the audience, the list, or the member).
+ */
+function fieldOf(code: string, body: { audience?: string; customers?: string[] }): string | null {
+  const selection = body.audience !== undefined ? 'audience' : body.customers ? 'customers' : 'handover';
+  const fields: Record<string, string> = {
+    same_staff: 'takeover',
+    customers_and_audience: 'audience',
+    message_not_supported: 'message',
+    invalid_audience: 'audience',
+    no_customers: selection,
+    too_many_customers: selection,
+  };
+  return fields[code] ?? null;
+}
+
+function withField(err: unknown, body: { audience?: string; customers?: string[] }): unknown {
+  if (!(err instanceof ValidationError)) return err;
+  const field = fieldOf(err.code, body);
+  const details = (err.details ?? {}) as Record<string, unknown>;
+  if (!field || details.fields) return err;
+  const out = new ValidationError(err.message, { ...details, fields: { [field]: err.message } }, err.code);
+  out.stack = err.stack;
+  return out;
+}
+
+/**
  * Customer transfers (客户继承: 在职继承 / 离职继承): `POST /api/v1/transfers` starts them and answers each customer's
  * outcome; `GET /api/v1/transfers?status=&handover=&takeover=&customer=&requestId=` lists them. Operators and admins.
  */
@@ -60,7 +88,10 @@ export function transfersRouter(transfers: TransferService): Router {
   });
   router.post('/', allow(api(OPERATORS, 'all')), async (ctx) => {
     const principal = ctx.state.principal as Principal;
-    const result = await transfers.request(parseInput(createBody, bodyOf(ctx)), principalLabel(principal));
+    const input = parseInput(createBody, bodyOf(ctx));
+    const result = await transfers.request(input, principalLabel(principal)).catch((err: unknown) => {
+      throw withField(err, input);
+    });
     ctx.status = 201;
     ctx.body = presentTransferRequest(result);
   });
