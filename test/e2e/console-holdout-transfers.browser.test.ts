@@ -5,6 +5,8 @@ import { api, waitFor } from '../helpers/app.js';
 import { CHROMIUM, field, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
 import { buildScheduling, type SchedulingModule } from '../../src/container.js';
 import { FixedClock } from '../../src/shared/clock.js';
+import { addDays, localDate } from '../../src/shared/dates.js';
+import { holidaysOn } from '../../src/domain/care/occasions.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -17,7 +19,7 @@ type Outcome = { externalUserId: string; status: string; errcode: number | null;
  * 对照组 (holdout) and 在职继承 in a real browser, signed in as 张三 (admin), through the real API: a care rule saved with
  * a holdout share and read back from the API, edited, and the server's 400 for a share over 50 shown next to the field;
  * a win-back campaign's share; a broadcast created with a share, planned through the sandbox, its held-out customers
- * counted on the detail page as 跳过·对照组（不发送）as the API counts them; an on-job transfer (在职继承) of two picked
+ * counted on the detail page as 跳过·对照组，不发送 as the API counts them; the care calendar's held-out birthdays; an on-job transfer (在职继承) of two picked
  * customers, one of them already moved twice in 90 days, which WeCom (the sandbox) refuses with 40128 — each outcome
  * shown in words; a broken customer condition kept in the browser, and the server's 400 for a transfer message over
  * 200 characters shown next to its field. Screenshots ho-*, oj-* under test-results/console/.
@@ -116,6 +118,39 @@ describe.skipIf(!CHROMIUM)('对照组 and 在职继承 in a real browser', () =>
     h.problems.length = 0;
   });
 
+  it('counts a birthday rule\'s held-out customers in the care calendar as 对照组, as the API forecasts them', async () => {
+    // Twenty birthdays on a plain day ahead (no holiday rule competes), and the birthday rule holding out half.
+    const today = localDate(new Date(), 'Asia/Shanghai');
+    const day = Array.from({ length: 20 }, (_, i) => addDays(today, i + 3)).find((d) => holidaysOn(d).length === 0)!;
+    const customers = (await api<{ items: { externalUserId: string }[] }>(app, 'GET', '/api/v1/customers?pageSize=20&audience=NOT%20activity:churned')).body.items;
+    for (const c of customers) {
+      const birthday = { calendar: 'solar', month: Number(day.slice(5, 7)), day: Number(day.slice(8, 10)) };
+      expect((await api(app, 'PATCH', `/api/v1/customers/${c.externalUserId}`, { birthday })).status).toBe(200);
+    }
+    const birthdayRule = (await api<{ items: RuleAnswer[] }>(app, 'GET', '/api/v1/care-rules')).body.items.find((r) => r.seedKey === 'birthday')!;
+    expect((await api(app, 'PATCH', `/api/v1/care-rules/${birthdayRule.id}`, { holdoutPercent: 50 })).status).toBe(200);
+    type Line = { ruleId: string; planned: number; skipped: Record<string, number> };
+    const cal = (await api<{ items: { date: string; rules: Line[] }[] }>(app, 'GET', `/api/v1/care-rules/calendar?from=${today}&days=30`)).body;
+    const line = cal.items.find((d) => d.date === day)!.rules.find((l) => l.ruleId === birthdayRule.id)!;
+    const held = line.skipped.holdout ?? 0;
+    expect(held).toBeGreaterThan(0);
+    expect(held + line.planned).toBe(customers.length);
+
+    const page = await (await signedIn()).newPage();
+    await page.goto(`${app.url}/console/care-rules`);
+    await page.getByRole('tab', { name: '未来 30 天' }).click();
+    const cell = page.locator(`[data-test="cal-day-${day}"] [data-test="cal-line-${birthdayRule.id}"]`);
+    await expect.poll(() => cell.locator('[data-test="cal-count"]').innerText(), { timeout: 20_000 }).toBe(String(line.planned));
+    await cell.click();
+    const drill = page.locator('[data-test="cal-drill"]');
+    await poll(() => drill.innerText()).toContain(`跳过 ${held}（对照组，不发送）`);
+    expect(await drill.innerText()).not.toMatch(/holdout|held out/);
+    await h.shot(page, 'ho-03b-calendar');
+    await page.close();
+    expect((await api(app, 'PATCH', `/api/v1/care-rules/${birthdayRule.id}`, { holdoutPercent: 0 })).status).toBe(200);
+    expect(h.problems).toEqual([]);
+  });
+
   it('gives a win-back campaign a holdout share and shows it on its card', async () => {
     const winback = (await api<{ items: RuleAnswer[] }>(app, 'GET', '/api/v1/care-rules')).body.items.find((r) => r.seedKey === 'winback')!;
     const page = await (await signedIn()).newPage();
@@ -167,7 +202,7 @@ describe.skipIf(!CHROMIUM)('对照组 and 在职继承 in a real browser', () =>
     const held = f.skippedByReason.holdout ?? 0;
     expect(held).toBeGreaterThan(0);
     await page.click('[data-test="bc-refresh"]');
-    await poll(() => page.locator('[data-test="bc-funnel"]').innerText()).toContain(`跳过·对照组（不发送） ${held}`);
+    await poll(() => page.locator('[data-test="bc-funnel"]').innerText()).toContain(`跳过·对照组，不发送 ${held}`);
     expect(await page.locator('[data-test="bc-funnel"]').innerText()).not.toMatch(/holdout|held out/);
     await h.shot(page, 'ho-06-broadcast-detail');
 
@@ -177,7 +212,7 @@ describe.skipIf(!CHROMIUM)('对照组 and 在职继承 in a real browser', () =>
     await row.locator('.el-table__expand-icon').click();
     const detail = page.locator('[data-test="broadcasts"] .detail').first();
     await poll(() => detail.innerText()).toContain('对照组：30%');
-    expect(await detail.innerText()).toContain(`跳过·对照组（不发送） ${held}`);
+    expect(await detail.innerText()).toContain(`跳过·对照组，不发送 ${held}`);
     await h.shot(page, 'ho-07-broadcast-list');
     await page.close();
     expect(h.problems).toEqual([]);

@@ -170,7 +170,7 @@ export const SKIP_REASON: Labels = {
   kf_window_closed: '48 小时会话窗口已关闭',
   text_too_long: '消息超长',
   // Held out on purpose to measure the lift (docs/analytics.md §Holdout): nothing was wrong with the customer.
-  holdout: '对照组（不发送）',
+  holdout: '对照组，不发送',
 };
 
 export const STAFF_STATUS: Labels = { active: '在职', resigned: '已离职' };
