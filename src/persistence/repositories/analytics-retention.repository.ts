@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import { placeholders, upsertSql } from './sql-upsert.js';
-import { ALL_CHANNELS, ALL_MEMBERS } from './analytics.repository.js';
+import { activeRelationsOfNextCustomers, ALL_CHANNELS, ALL_MEMBERS } from './analytics.repository.js';
 import type { ChurnBucketRow, CohortDayRow, LossFacts, LossProfile } from '../../domain/analytics/retention.types.js';
 import { COHORT_WEEKS } from '../../domain/analytics/retention.types.js';
 
@@ -203,15 +203,13 @@ export class AnalyticsRetentionRepository {
     });
   }
 
-  /** A page of active relations after the (customer, member) cursor, with the contact-way state they came through. */
+  /**
+   * A page of active relations with the contact-way state they came through: those of the next `limit` customers after
+   * the cursor's customer (AnalyticsRepository's walk; a (customer, member) keyset made MySQL sort every relation after
+   * the cursor for each page, docs/analytics.md §Size).
+   */
   async activeRelationsAfter(cursor: { ext: string; userid: string } | null, limit: number): Promise<{ externalUserId: string; userid: string; state: string | null }[]> {
-    const rows = await this.db.query<{ external_user_id: string; userid: string; state: string | null }>(
-      `SELECT external_user_id, userid, state FROM follow_relations
-        WHERE status = 'active'${cursor ? ' AND (external_user_id > ? OR (external_user_id = ? AND userid > ?))' : ''}
-        ORDER BY external_user_id, userid LIMIT ?`,
-      cursor ? [cursor.ext, cursor.ext, cursor.userid, limit] : [limit],
-    );
-    return rows.map((r) => ({ externalUserId: r.external_user_id, userid: r.userid, state: r.state }));
+    return activeRelationsOfNextCustomers(this.db, cursor?.ext ?? null, limit);
   }
 
   /** Every channel's contact-way state (a small table). */

@@ -238,20 +238,14 @@ export class AnalyticsRepository {
 
   // ── The nightly snapshot ──────────────────────────────────────────────────────────────────────────────────────────
 
-  /** A page of active relations after the (customer, member) cursor, in that order. */
+  /**
+   * A page of active relations: those of the next `limit` customers (by id) after the cursor's customer, ordered by
+   * customer and member. Whole customers, so the cursor's customer is done and a page has at least `limit` rows unless
+   * it is the last. Not a (customer, member) keyset: no index orders relations that way, so MySQL sorted every relation
+   * after the cursor for each page, a night quadratic in the relations (docs/analytics.md §Size).
+   */
   async activeRelationsAfter(cursor: { ext: string; userid: string } | null, limit: number): Promise<{ externalUserId: string; userid: string }[]> {
-    const rows = cursor
-      ? await this.db.query<{ external_user_id: string; userid: string }>(
-          `SELECT external_user_id, userid FROM follow_relations
-            WHERE status = 'active' AND (external_user_id > ? OR (external_user_id = ? AND userid > ?))
-            ORDER BY external_user_id, userid LIMIT ?`,
-          [cursor.ext, cursor.ext, cursor.userid, limit],
-        )
-      : await this.db.query<{ external_user_id: string; userid: string }>(
-          "SELECT external_user_id, userid FROM follow_relations WHERE status = 'active' ORDER BY external_user_id, userid LIMIT ?",
-          [limit],
-        );
-    return rows.map((r) => ({ externalUserId: r.external_user_id, userid: r.userid }));
+    return (await activeRelationsOfNextCustomers(this.db, cursor?.ext ?? null, limit)).map((r) => ({ externalUserId: r.externalUserId, userid: r.userid }));
   }
 
   /** Replace a day's snapshot with these rows and note when it was taken. */
@@ -508,4 +502,30 @@ export class AnalyticsRepository {
     }
     return out;
   }
+}
+
+/**
+ * The active relations of the next `limit` customers after `afterExt` that have one (by id; the customers through the
+ * (external_user_id, status) index in its order, then their relations), ordered by customer and member. Shared by the
+ * nightly snapshots that walk every active relation (totals, the churn base).
+ */
+export async function activeRelationsOfNextCustomers(db: Db, afterExt: string | null, limit: number): Promise<{ externalUserId: string; userid: string; state: string | null }[]> {
+  const ids = (
+    await db.query<{ external_user_id: string }>(
+      `SELECT DISTINCT external_user_id FROM follow_relations WHERE status = 'active'${afterExt === null ? '' : ' AND external_user_id > ?'} ORDER BY external_user_id LIMIT ?`,
+      afterExt === null ? [limit] : [afterExt, limit],
+    )
+  ).map((r) => r.external_user_id);
+  if (ids.length === 0) return [];
+  const order = new Map(ids.map((id, i) => [id, i]));
+  const rows: { externalUserId: string; userid: string; state: string | null }[] = [];
+  for (let i = 0; i < ids.length; i += 1000) {
+    const chunk = ids.slice(i, i + 1000);
+    const found = await db.query<{ external_user_id: string; userid: string; state: string | null }>(
+      `SELECT external_user_id, userid, state FROM follow_relations WHERE status = 'active' AND external_user_id IN (${placeholders(chunk.length)})`,
+      chunk,
+    );
+    for (const r of found) rows.push({ externalUserId: r.external_user_id, userid: r.userid, state: r.state });
+  }
+  return rows.sort((a, b) => order.get(a.externalUserId)! - order.get(b.externalUserId)! || (a.userid < b.userid ? -1 : a.userid > b.userid ? 1 : 0));
 }
