@@ -33,10 +33,13 @@ export class AnalyticsRecorder {
   readonly record: RecordRelationChange = async (em, change) => {
     let c = change;
     if (c.channelId === null && c.state) c = { ...c, channelId: await this.repo.channelIdByStateInTx(em, c.state) };
-    if (c.kind === 'added' && (await this.repo.isTakeoverInTx(em, c.externalUserId, c.userid, c.occurredAt.getTime(), TAKEOVER_WINDOW_MS))) {
-      c = { ...c, kind: 'transferred_in' };
-    }
-    const tags = c.kind === 'transferred_in' || c.kind === 'transferred_out' ? [] : await this.repo.customerTagsInTx(em, c.externalUserId);
+    let tags: { tagId: string; groupId: string }[];
+    if (c.kind === 'added') {
+      // One statement for both questions an add asks (docs/inbox.md §Statements per event).
+      const facts = await this.repo.addFactsInTx(em, c.externalUserId, c.userid, c.occurredAt.getTime(), TAKEOVER_WINDOW_MS);
+      if (facts.isTakeover) c = { ...c, kind: 'transferred_in' };
+      tags = facts.isTakeover ? [] : facts.tags;
+    } else tags = c.kind === 'transferred_in' || c.kind === 'transferred_out' ? [] : await this.repo.customerTagsInTx(em, c.externalUserId);
     const day = localDate(c.occurredAt, this.tz);
     const now = this.clock.now();
     // Only a past day can have been rolled (the job never rolls today), so a change of today asks nothing more.

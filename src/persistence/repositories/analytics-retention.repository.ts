@@ -109,21 +109,24 @@ export class AnalyticsRetentionRepository {
    * or before it, the bot's messages sent in [since, at) (all, and broadcasts) and the customer's KF messages then.
    */
   async lossFactsInTx(em: EntityManager, ext: string, since: number, at: number): Promise<LossFacts> {
-    const [c] = (await em.query('SELECT last_interaction_at, first_added_at FROM customers WHERE external_user_id = ?', [ext])) as { last_interaction_at: Num | null; first_added_at: Num | null }[];
-    const [o] = (await em.query('SELECT MAX(ordered_at) AS last_at FROM orders WHERE external_user_id = ? AND ordered_at <= ?', [ext, at])) as { last_at: Num | null }[];
-    const [d] = (await em.query(
-      `SELECT COUNT(*) AS n, SUM(CASE WHEN kind = 'broadcast' THEN 1 ELSE 0 END) AS b FROM deliveries
-        WHERE external_user_id = ? AND status = 'sent' AND sent_at >= ? AND sent_at < ?`,
-      [ext, since, at],
-    )) as { n: Num; b: Num | null }[];
-    const [k] = (await em.query(`SELECT COUNT(*) AS n FROM timeline_entries WHERE external_user_id = ? AND occurred_at >= ? AND occurred_at < ? AND ${KF_FROM_CUSTOMER}`, [ext, since, at])) as { n: Num }[];
+    // One statement of scalar subqueries, not four: each is a round trip on MySQL, inside the loss's transaction
+    // (docs/inbox.md §Statements per event).
+    const [r] = (await em.query(
+      `SELECT (SELECT last_interaction_at FROM customers WHERE external_user_id = ?) AS last_interaction_at,
+              (SELECT first_added_at FROM customers WHERE external_user_id = ?) AS first_added_at,
+              (SELECT MAX(ordered_at) FROM orders WHERE external_user_id = ? AND ordered_at <= ?) AS last_order_at,
+              (SELECT COUNT(*) FROM deliveries WHERE external_user_id = ? AND status = 'sent' AND sent_at >= ? AND sent_at < ?) AS bot_messages,
+              (SELECT COUNT(*) FROM deliveries WHERE external_user_id = ? AND status = 'sent' AND sent_at >= ? AND sent_at < ? AND kind = 'broadcast') AS broadcasts,
+              (SELECT COUNT(*) FROM timeline_entries WHERE external_user_id = ? AND occurred_at >= ? AND occurred_at < ? AND ${KF_FROM_CUSTOMER}) AS kf_messages`,
+      [ext, ext, ext, at, ext, since, at, ext, since, at, ext, since, at],
+    )) as { last_interaction_at: Num | null; first_added_at: Num | null; last_order_at: Num | null; bot_messages: Num; broadcasts: Num; kf_messages: Num }[];
     return {
-      lastInteractionAt: orNull(c?.last_interaction_at),
-      firstAddedAt: orNull(c?.first_added_at),
-      lastOrderAt: orNull(o?.last_at),
-      botMessages: n(d?.n),
-      broadcasts: n(d?.b),
-      kfMessages: n(k?.n),
+      lastInteractionAt: orNull(r?.last_interaction_at),
+      firstAddedAt: orNull(r?.first_added_at),
+      lastOrderAt: orNull(r?.last_order_at),
+      botMessages: n(r?.bot_messages),
+      broadcasts: n(r?.broadcasts),
+      kfMessages: n(r?.kf_messages),
     };
   }
 

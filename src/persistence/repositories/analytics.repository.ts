@@ -80,6 +80,27 @@ export class AnalyticsRepository {
     return rows.map((r) => ({ tagId: r.tag_id, groupId: r.group_id }));
   }
 
+  /**
+   * An add's facts in one round trip: whether a transfer to `userid` explains it (isTakeoverInTx's rule), and the
+   * customer's live tags as customerTagsInTx reads them. Every add asks both, and on MySQL each statement is a round
+   * trip the surge pays 100 times a second (docs/inbox.md §Statements per event).
+   */
+  async addFactsInTx(em: EntityManager, ext: string, userid: string, at: number, windowMs: number): Promise<{ isTakeover: boolean; tags: { tagId: string; groupId: string }[] }> {
+    const rows: { tag_id: string | null; group_id: string | null; takeover: number | string }[] = await em.query(
+      `SELECT DISTINCT ct.tag_id AS tag_id, t.group_id AS group_id, 0 AS takeover FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
+        WHERE ct.external_user_id = ? AND t.deleted_at IS NULL
+       UNION ALL
+       SELECT NULL, NULL, 1 FROM transfers WHERE external_user_id = ? AND takeover_userid = ? AND requested_at <= ? AND status IN ('requested', 'waiting', 'done')
+         AND (COALESCE(takeover_at, finished_at) BETWEEN ? AND ? OR (takeover_at IS NULL AND finished_at IS NULL AND requested_at >= ?))
+       ORDER BY tag_id`,
+      [ext, ext, userid, at, at - windowMs, at + windowMs, at - windowMs - 86_400_000],
+    );
+    const tags = rows
+      .filter((r) => Number(r.takeover) === 0 && r.tag_id !== null)
+      .map((r) => ({ tagId: r.tag_id!, groupId: r.group_id! }));
+    return { isTakeover: rows.some((r) => Number(r.takeover) === 1), tags };
+  }
+
   /** The channel whose contact way carries this state, or null. */
   async channelIdByStateInTx(em: EntityManager, state: string): Promise<string | null> {
     const rows: { id: string }[] = await em.query('SELECT id FROM channels WHERE state = ?', [state]);
