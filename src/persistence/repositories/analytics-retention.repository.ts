@@ -3,13 +3,14 @@ import type { Db } from '../db.js';
 import { placeholders, upsertSql } from './sql-upsert.js';
 import { activeRelationsOfNextCustomers, ALL_CHANNELS, ALL_MEMBERS } from './analytics.repository.js';
 import type { ChurnBucketRow, CohortDayRow, LossFacts, LossProfile } from '../../domain/analytics/retention.types.js';
-import { COHORT_WEEKS } from '../../domain/analytics/retention.types.js';
 
 type Num = number | string;
 const n = (v: Num | null | undefined): number => (v === null || v === undefined ? 0 : Number(v));
 const orNull = (v: Num | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
-const WEEK_COLS = Array.from({ length: COHORT_WEEKS }, (_, i) => `retained_w${i + 1}`);
+/** The week columns migration 0028 gave analytics_cohort_days (retained_w1 … retained_w12): a fact of the schema. */
+const COHORT_WEEK_COLUMNS = 12;
+const WEEK_COLS = Array.from({ length: COHORT_WEEK_COLUMNS }, (_, i) => `retained_w${i + 1}`);
 const COHORT_COLS = ['day', 'userid', 'channel_id', 'adds', ...WEEK_COLS, 'marks_through'];
 /** Rows per multi-row INSERT: 17 columns × 500 stays far under SQLite's bound-parameter limit. */
 const CHUNK = 500;
