@@ -31,6 +31,8 @@ const KF_ACCOUNT = 'wkSurgeBench0001';
 
 
 const pct = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.max(0, Math.ceil(sorted.length * p) - 1)]);
+/** The failed events of the runs of one row (kind and error), which the row keeps. */
+const failureLog: string[] = [];
 const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 0.5);
 const spread = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
 
@@ -46,13 +48,17 @@ function peakRssMb(pid: number | undefined): number {
 }
 
 /** Counts of the inbox by status, read from the database directly so the probe does not load the bot. */
-async function inboxProbe(engine: DbEngine, url: string): Promise<{ counts(): Promise<Record<string, number>>; close(): Promise<void> }> {
+async function inboxProbe(engine: DbEngine, url: string): Promise<{ counts(): Promise<Record<string, number>>; failures(): Promise<string[]>; close(): Promise<void> }> {
   const sql = `SELECT status, COUNT(*) AS n FROM inbox_events GROUP BY status`;
+  // A failed event's kind and error, kept in the result: the bench drops its database, and with it the only record.
+  const failedSql = `SELECT kind, error FROM inbox_events WHERE status = 'failed' ORDER BY id LIMIT 5`;
+  const describe = (rows: { kind: string; error: string | null }[]) => rows.map((r) => `${r.kind}: ${(r.error ?? '').slice(0, 300)}`);
   if (engine === 'sqlite') {
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(url.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
     return {
       counts: async () => Object.fromEntries((db.prepare(sql).all() as { status: string; n: number }[]).map((r) => [r.status, Number(r.n)])),
+      failures: async () => describe(db.prepare(failedSql).all() as { kind: string; error: string | null }[]),
       close: async () => void db.close(),
     };
   }
@@ -60,6 +66,7 @@ async function inboxProbe(engine: DbEngine, url: string): Promise<{ counts(): Pr
   const conn = await mysql.createConnection(url);
   return {
     counts: async () => Object.fromEntries(((await conn.query(sql))[0] as { status: string; n: number }[]).map((r) => [r.status, Number(r.n)])),
+    failures: async () => describe((await conn.query(failedSql))[0] as { kind: string; error: string | null }[]),
     close: () => conn.end(),
   };
 }
@@ -168,6 +175,9 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     sampling = false;
     await sampler;
     const counts = await probe.counts();
+    const failures = (counts.failed ?? 0) > 0 ? await probe.failures() : [];
+    for (const f of failures) process.stderr.write(`surge ${engine}: failed event ${f}\n`);
+    failureLog.push(...failures);
     await probe.close();
 
     const acks = load.requests.map((r) => r.ms).sort((a, b) => a - b);
@@ -226,6 +236,9 @@ export async function runSurgeBench(): Promise<Record<string, unknown>[]> {
         row[key] = median(xs);
         if (runs > 1 && new Set(xs).size > 1) row[`${key}Spread`] = spread(xs);
       }
+      // A failure in any run counts: the median alone would hide one run's lost event.
+      row.failedTotal = results.reduce((sum, r) => sum + r.failed, 0);
+      if (failureLog.length > 0) row.failedErrors = failureLog.splice(0).join(' | ');
       row.targets = 'ack p99 < 50 ms, welcome p99 < 2 s, 0 missed, 0 failed, drain < 15 s';
       rows.push(row);
     }
