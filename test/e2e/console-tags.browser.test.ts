@@ -12,8 +12,9 @@ interface Rule { id: string; name: string; kind: string; pattern: string; matchT
 /**
  * 标签 in a real browser, signed in as 张三 (admin): every tag of the library with its customers (the API's count, and
  * 3 for a tag the test gives three customers); a keyword rule created through the form (the client's checks, then
- * the server's 409 next to the name), edited, tried in the 测试消息 box, and firing on a real WeChat-KF message.
- * Screenshots tag-* under test-results/console/.
+ * the server's 409 next to the name), edited, tried in the 测试消息 box, and firing on a real WeChat-KF message; a
+ * tag group renamed (after the server's 409) and deleted with its tags, WeCom's copy too. Screenshots tag-* under
+ * test-results/console/.
  */
 describe.skipIf(!CHROMIUM)('标签 page: customer counts and rule editing in a real browser', () => {
   let h: ConsoleHarness;
@@ -123,6 +124,53 @@ describe.skipIf(!CHROMIUM)('标签 page: customer counts and rule editing in a r
       return t.some((x) => x.name === '团购') ? t : null;
     }, 10_000, 'the rule’s tags on the customer');
     expect(tags!.filter((t) => t.group === '意向').map((t) => t.name).sort()).toEqual(['团购', '多件'].sort());
+    await page.close();
+    expect(h.problems).toEqual([]);
+  });
+
+  it('renames a WeCom tag group (the server’s 409 next to the name first) and deletes it, saying what it takes', async () => {
+    const three = (await api<{ items: { externalUserId: string }[] }>(app, 'GET', '/api/v1/customers?pageSize=3')).body.items.map((c) => c.externalUserId);
+    // Two customers carry both of the group's tags, a third one of them: the delete touches three customers.
+    expect((await api(app, 'POST', '/api/v1/customers/bulk-tags', { customers: three.slice(0, 2), add: ['待整理/老客', '待整理/复购'] })).status).toBe(200);
+    expect((await api(app, 'POST', '/api/v1/customers/bulk-tags', { customers: three.slice(2), add: ['待整理/老客'] })).status).toBe(200);
+    const before = (await api<{ items: Group[] }>(app, 'GET', '/api/v1/tags')).body.items;
+    const group = before.find((g) => g.name === '待整理')!;
+    const other = before.find((g) => g.id !== group.id)!;
+
+    const page = await (await signedIn()).newPage();
+    await page.goto(`${app.url}/console/tags`);
+    const card = (name: string) => page.locator('[data-test="tag-groups"] .group', { has: page.locator('.group-name', { hasText: new RegExp(`^${name}$`) }) });
+    await expect.poll(() => card('待整理').count()).toBe(1);
+    await card('待整理').locator('[data-test="group-rename"]').click();
+    const nameItem = page.locator('[data-test="group-rename-form"] .el-form-item');
+    expect(await field(page, 'group-rename-name').inputValue()).toBe('待整理');
+    // Another group's name: the server's 409 shows next to the field, and nothing changes in WeCom.
+    await field(page, 'group-rename-name').fill(other.name);
+    await page.click('[data-test="group-rename-save"]');
+    await expect.poll(() => nameItem.locator('.el-form-item__error').innerText()).toBe(`已有标签组「${other.name}」`);
+    await h.shot(page, 'tag-05-group-rename-409');
+    expect(h.problems).toEqual([`/console/tags: 409 PATCH /api/v1/tag-groups/${group.id}`]);
+    h.problems.length = 0;
+    expect(app.sandbox.store.findTagGroup(group.id)!.name).toBe('待整理');
+
+    await field(page, 'group-rename-name').fill('老客维护');
+    await page.click('[data-test="group-rename-save"]');
+    await expect.poll(() => card('老客维护').count()).toBe(1);
+    expect(await card('待整理').count()).toBe(0);
+    expect(app.sandbox.store.findTagGroup(group.id)!.name).toBe('老客维护');
+
+    // Delete: the confirmation says WeCom, two tags, three customers, and that it cannot be undone.
+    await card('老客维护').locator('[data-test="group-delete"]').click();
+    const box = page.locator('.el-message-box');
+    await expect.poll(() => box.innerText()).toContain('将在企业微信中删除标签组「老客维护」及其中 2 个标签，3 位客户将不再带有这些标签。此操作不能撤销。');
+    await h.shot(page, 'tag-06-group-delete-confirm');
+    await box.getByRole('button', { name: '删除' }).click();
+    await expect.poll(() => card('老客维护').count()).toBe(0);
+    expect(app.sandbox.store.findTagGroup(group.id)!.isDeleted).toBe(true);
+    expect((await api<{ items: Group[] }>(app, 'GET', '/api/v1/tags')).body.items.some((g) => g.id === group.id)).toBe(false);
+    const customer = await api(app, 'GET', `/api/v1/customers/${three[0]}`);
+    expect(JSON.stringify(customer.body)).not.toContain('老客');
+    await h.shot(page, 'tag-07-group-deleted');
     await page.close();
     expect(h.problems).toEqual([]);
   });

@@ -1,10 +1,10 @@
 import type { Db } from '../../persistence/db.js';
 import type { TagRepository } from '../../persistence/repositories/tag.repository.js';
-import type { Tag } from './tag.types.js';
+import type { Tag, TagGroup } from './tag.types.js';
 import type { CorpTagGroup, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { NotFoundError, ValidationError, invalidField } from '../../shared/errors.js';
+import { AppError, NotFoundError, ValidationError, invalidField } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { DEFAULT_TAG_GROUP, parseTagRef } from './tag-ref.js';
 
@@ -239,6 +239,56 @@ export class TagLibraryService {
     await this.db.tx((em) => this.tags.markTagsDeletedInTx(em, [id], now));
     this.log.info({ tagId: id, source: tag.source }, 'tag deleted');
     return tag;
+  }
+
+  /** A live group by id, or NotFoundError. */
+  async liveGroup(id: string): Promise<TagGroup> {
+    const group = await this.tags.findGroupById(id);
+    if (!group || group.deletedAt !== null) throw new NotFoundError(`标签组不存在：${id}`, 'tag_group_not_found');
+    return group;
+  }
+
+  /** A group's live tags, and the customers carrying at least one of them (each customer once). */
+  async groupReach(id: string): Promise<{ tags: number; customers: number }> {
+    return { tags: (await this.tags.liveTagIdsOfGroup(id)).length, customers: await this.tags.countCustomersInGroup(id) };
+  }
+
+  /**
+   * Rename a group. edit_corp_tag takes a group id as well as a tag id (docs/wecom-protocol.md §Corp tag library), so a
+   * WeCom group is renamed there first and the library never shows a name WeCom refused; a local group only here.
+   * Group names are unique among live groups: add_corp_tag with an existing group's name adds to that group, and tag
+   * references (`组/标签`) name groups by name, so two live groups of one name would make both ambiguous.
+   */
+  async renameGroup(id: string, name: string): Promise<{ before: TagGroup; after: TagGroup }> {
+    const before = await this.liveGroup(id);
+    const trimmed = name.trim();
+    if (!trimmed) throw invalidField('name', '请填写标签组名称');
+    if (trimmed.length > 30) throw invalidField('name', '标签组名称不超过 30 个字');
+    if (trimmed === before.name) return { before, after: before };
+    const other = await this.tags.findLiveGroupByName(trimmed);
+    if (other && other.id !== id) {
+      const message = `已有标签组「${trimmed}」`;
+      throw new AppError(409, 'tag_group_exists', message, true, { fields: { name: message } });
+    }
+    if (before.source === 'wecom') await this.wecom.editCorpTag({ id, name: trimmed });
+    const now = this.clock.now().getTime();
+    await this.db.tx((em) => this.tags.upsertGroupInTx(em, { id, name: trimmed, sortOrder: before.sortOrder, source: before.source }, now));
+    return { before, after: (await this.tags.findGroupById(id))! };
+  }
+
+  /**
+   * Delete a group and all its tags. A WeCom group is deleted in WeCom first (del_corp_tag with `group_id`,
+   * docs/wecom-protocol.md §Corp tag library), which deletes its tags and takes them off every customer there; here the
+   * group and its tags are marked deleted, as a tag delete does. Answers what it touched, counted before the delete.
+   */
+  async deleteGroup(id: string): Promise<{ group: TagGroup; tags: number; customers: number }> {
+    const group = await this.liveGroup(id);
+    const { tags, customers } = await this.groupReach(id);
+    if (group.source === 'wecom') await this.wecom.delCorpTag({ groupIds: [id] });
+    const now = this.clock.now().getTime();
+    await this.db.tx((em) => this.tags.markGroupDeletedInTx(em, id, now));
+    this.log.info({ groupId: id, source: group.source, tags, customers }, 'tag group deleted');
+    return { group, tags, customers };
   }
 
   /**

@@ -49,6 +49,7 @@ import type { BulkTaggingService } from '../../domain/customers/bulk-tagging.ser
 import { audiencesRouter } from './audiences.router.js';
 import { channelsRouter } from './channels.router.js';
 import { tagsRouter } from './tags.router.js';
+import { tagGroupsRouter } from './tag-groups.router.js';
 import { tagRulesRouter } from './tag-rules.router.js';
 import { notesRouter } from './notes.router.js';
 import { ordersRouter } from './orders.router.js';
@@ -230,6 +231,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       audiencesRouter(archive.customers),
       channelsRouter(archive.channels),
       tagsRouter(archive.library),
+      tagGroupsRouter(archive.library),
       tagRulesRouter(archive.tagRules),
       notesRouter(archive.notes),
       ordersRouter(archive.orders),

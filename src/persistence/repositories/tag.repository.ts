@@ -131,6 +131,31 @@ export class TagRepository {
     return rows[0] ? { id: rows[0].id, name: rows[0].name, sortOrder: Number(rows[0].sort_order), source: rows[0].source, deletedAt: null } : null;
   }
 
+  /** A group by id (a deleted one included), or null. */
+  async findGroupById(id: string): Promise<TagGroup | null> {
+    const rows = await this.db.query<{ id: string; name: string; sort_order: number | string; source: TagSource; deleted_at: number | string | null }>(
+      'SELECT id, name, sort_order, source, deleted_at FROM tag_groups WHERE id = ?',
+      [id],
+    );
+    const r = rows[0];
+    return r ? { id: r.id, name: r.name, sortOrder: Number(r.sort_order), source: r.source, deletedAt: r.deleted_at === null ? null : new Date(Number(r.deleted_at)) } : null;
+  }
+
+  /** Ids of a group's live tags. */
+  async liveTagIdsOfGroup(groupId: string): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>('SELECT id FROM tags WHERE group_id = ? AND deleted_at IS NULL', [groupId]);
+    return rows.map((r) => r.id);
+  }
+
+  /** How many customers carry at least one live tag of a group (each customer once): what deleting the group touches. */
+  async countCustomersInGroup(groupId: string): Promise<number> {
+    const [{ n }] = await this.db.query<{ n: number | string }>(
+      'SELECT COUNT(DISTINCT ct.external_user_id) AS n FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE t.group_id = ? AND t.deleted_at IS NULL',
+      [groupId],
+    );
+    return Number(n);
+  }
+
   /**
    * Make the `wecom` tags of one relation exactly `tagIds` (WeCom's view after a re-read,
    * docs/wecom-protocol.md §Tagging a customer). Returns whether anything changed.

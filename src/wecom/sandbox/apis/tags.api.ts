@@ -96,6 +96,10 @@ export function editCorpTag(ctx: ApiContext, id: string, name?: string, order?: 
     const siblings = ctx.store.findTagGroup(tag.groupId)?.tags ?? [];
     if (siblings.some((t) => t !== tag && !t.isDeleted && t.name === name)) throw new SandboxApiError(Errcode.TagNameExists, name);
   }
+  // Group names are unique too: add_corp_tag with a live group's name adds to that group (see createCorpTags).
+  if (name !== undefined && group && ctx.store.tagGroups.some((g) => g !== group && !g.isDeleted && g.name === name)) {
+    throw new SandboxApiError(Errcode.TagNameExists, name);
+  }
   if (name !== undefined) target.name = name;
   if (order !== undefined) target.order = order;
   return { kind: group ? 'tag_group' : 'tag' };

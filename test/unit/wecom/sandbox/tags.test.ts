@@ -56,4 +56,25 @@ describe('WecomSandbox corp tags', () => {
     expect((await callApi(sut, token, 'externalcontact/del_corp_tag', {})).errcode).toBe(40063);
     expect((await callApi(sut, token, 'externalcontact/edit_corp_tag', { id: 'etNope', name: 'x' })).errcode).toBe(40068);
   });
+
+  it('renames a group by its id (not a name another group has) and deletes a group with its tags and their links', async () => {
+    const { sut } = buildSandbox();
+    sut.seed();
+    const token = await tokenFor(sut);
+    const [group, other] = sut.store.tagGroups.filter((g) => !g.isDeleted && g.tags.length > 0);
+    const tagIds = group.tags.map((t) => t.id);
+    expect((await callApi(sut, token, 'externalcontact/edit_corp_tag', { id: group.groupId, name: '会员等级' })).errcode).toBe(0);
+    expect(sut.store.findTagGroup(group.groupId)!.name).toBe('会员等级');
+    expect(group.tags.map((t) => t.id)).toEqual(tagIds);
+    expect((await callApi(sut, token, 'externalcontact/edit_corp_tag', { id: group.groupId, name: other.name })).errcode).toBe(40071);
+    expect(sut.store.findTagGroup(group.groupId)!.name).toBe('会员等级');
+    expect(sut.store.allRelations().some((r) => r.tagIds.some((id) => tagIds.includes(id)))).toBe(true);
+    expect((await callApi(sut, token, 'externalcontact/del_corp_tag', { group_id: [group.groupId] })).errcode).toBe(0);
+    expect(sut.store.findTagGroup(group.groupId)!.isDeleted).toBe(true);
+    for (const id of tagIds) expect(sut.store.findTag(id)!.isDeleted).toBe(true);
+    expect(sut.store.allRelations().some((r) => r.tagIds.some((id) => tagIds.includes(id)))).toBe(false);
+    const all = await callApi(sut, token, 'externalcontact/get_corp_tag_list', {});
+    expect(all.tag_group.map((g: any) => g.group_id)).not.toContain(group.groupId);
+    expect((await callApi(sut, token, 'externalcontact/del_corp_tag', { group_id: [group.groupId] })).errcode).toBe(40068);
+  });
 });
