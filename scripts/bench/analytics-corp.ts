@@ -137,37 +137,44 @@ export interface AnalyticsCorpFacts {
   operatorToken: string;
 }
 
-/** Buffered rows per table, flushed in one transaction once `limit` rows are waiting. */
+/**
+ * Buffered rows per table, written in one transaction once `limit` rows are waiting. One write is in flight while the
+ * next batch is generated (on MySQL the server inserts while this process generates; better-sqlite3 writes at once).
+ */
 class Buffers {
   private rows = new Map<string, { cols: string[]; rows: unknown[][] }>();
   private waiting = 0;
+  private inflight: Promise<void> = Promise.resolve();
   readonly written: Record<string, number> = {};
   constructor(
     private readonly w: Writer,
     private readonly present: Set<string>,
     private readonly limit: number,
   ) {}
-  has(table: string): boolean {
-    return this.present.has(table);
-  }
   async add(table: string, cols: string[], row: unknown[]): Promise<void> {
     if (!this.present.has(table)) return;
     let b = this.rows.get(table);
     if (!b) this.rows.set(table, (b = { cols, rows: [] }));
     b.rows.push(row);
-    if (++this.waiting >= this.limit) await this.flush();
+    if (++this.waiting >= this.limit) await this.flush(false);
   }
-  async flush(): Promise<void> {
-    if (this.waiting === 0) return;
-    await this.w.begin();
-    for (const [table, b] of this.rows) {
-      if (b.rows.length === 0) continue;
-      await this.w.insert(table, b.cols, b.rows);
-      this.written[table] = (this.written[table] ?? 0) + b.rows.length;
-      b.rows = [];
+  /** Hand the waiting rows to the writer; `wait` until every write is done. */
+  async flush(wait = true): Promise<void> {
+    await this.inflight;
+    if (this.waiting > 0) {
+      const batch = [...this.rows].filter(([, b]) => b.rows.length > 0).map(([table, b]) => ({ table, cols: b.cols, rows: b.rows }));
+      for (const b of this.rows.values()) b.rows = [];
+      this.waiting = 0;
+      this.inflight = (async () => {
+        await this.w.begin();
+        for (const b of batch) {
+          await this.w.insert(b.table, b.cols, b.rows);
+          this.written[b.table] = (this.written[b.table] ?? 0) + b.rows.length;
+        }
+        await this.w.commit();
+      })();
     }
-    await this.w.commit();
-    this.waiting = 0;
+    if (wait) await this.inflight;
   }
 }
 
@@ -199,7 +206,7 @@ const C = {
 /** The newer rollups' tables: generated when present. */
 const NEWER = ['analytics_cohort_days', 'analytics_loss_profiles', 'analytics_daily_churn', 'analytics_daily_churn_base', 'analytics_retention_days', 'analytics_staff_behavior', 'analytics_staff_pulls', 'analytics_staff_daily', 'analytics_daily_reach', 'analytics_reach_days'];
 
-/** Churn buckets as docs/analytics.md §Churn analysis defines them (retention.types.ts `bucketsOf`). */
+/** Churn buckets, as retention.types.ts `bucketsOf` makes them (docs/analytics.md §Churn analysis). */
 const countBucket = (k: number) => (k === 0 ? '0' : k <= 2 ? '1-2' : k <= 5 ? '3-5' : '6+');
 function churnBuckets(p: { sinceInteractionDays: number | null; sinceOrderDays: number | null; botMessages: number; broadcasts: number; kfMessages: number }): [string, string][] {
   const o = p.sinceOrderDays;
