@@ -22,6 +22,8 @@ import { hashToken } from '../../src/domain/auth/api-token.service.js';
 import { ALL_CHANNELS, ALL_MEMBERS } from '../../src/persistence/repositories/analytics.repository.js';
 import { RFM_SEGMENTS } from '../../src/domain/scoring/rfm.js';
 import { STAGES } from '../../src/domain/scoring/lifecycle.js';
+// The product's own buckets: the generated churn rows must fall where the product's would (docs/analytics.md §Churn analysis).
+import { bucketsOf } from '../../src/domain/analytics/retention.types.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
 
 export const TZ = 'Asia/Shanghai';
@@ -205,21 +207,6 @@ const C = {
 
 /** The newer rollups' tables: generated when present. */
 const NEWER = ['analytics_cohort_days', 'analytics_loss_profiles', 'analytics_daily_churn', 'analytics_daily_churn_base', 'analytics_retention_days', 'analytics_staff_behavior', 'analytics_staff_pulls', 'analytics_staff_daily', 'analytics_daily_reach', 'analytics_reach_days'];
-
-/** Churn buckets, as retention.types.ts `bucketsOf` makes them (docs/analytics.md §Churn analysis). */
-const countBucket = (k: number) => (k === 0 ? '0' : k <= 2 ? '1-2' : k <= 5 ? '3-5' : '6+');
-function churnBuckets(p: { sinceInteractionDays: number | null; sinceOrderDays: number | null; botMessages: number; broadcasts: number; kfMessages: number }): [string, string][] {
-  const o = p.sinceOrderDays;
-  const i = p.sinceInteractionDays;
-  return [
-    ['all', 'all'],
-    ['botMessages', countBucket(p.botMessages)],
-    ['broadcasts', countBucket(p.broadcasts)],
-    ['kfMessages', countBucket(p.kfMessages)],
-    ['sinceOrder', o === null ? 'none' : o <= 30 ? '0-30' : o <= 90 ? '31-90' : o <= 180 ? '91-180' : '181+'],
-    ['sinceInteraction', i === null ? 'none' : i <= 7 ? '0-7' : i <= 30 ? '8-30' : i <= 90 ? '31-90' : '91+'],
-  ];
-}
 
 type Counts = number[];
 /** A map of counters per key; `sumInto` adds a detail row into its summaries (userid '' and channel '*'). */
@@ -479,7 +466,7 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
             kfMessages: kfFromCustomer.filter((x) => x >= since && x < r.lostAt!).length,
           };
           await b.add('analytics_loss_profiles', C.lossProfiles, [r.lostAt, dayName[ld], r.lossKind, r.userid, ch, p.sinceInteractionDays, p.sinceOrderDays, p.botMessages, p.broadcasts, p.kfMessages, r.lostAt]);
-          for (const [dim, bucket] of churnBuckets(p)) l.churn.bump([dim, bucket, r.userid, ch], col - 1);
+          for (const [dim, bucket] of bucketsOf(p)) l.churn.bump([dim, bucket, r.userid, ch], col - 1);
         }
         active.set(r.userid, (active.get(r.userid) ?? 0) + 1);
         active.set(ALL_MEMBERS, (active.get(ALL_MEMBERS) ?? 0) + 1);
