@@ -1,15 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createConnection } from 'mysql2/promise';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/databases.js';
 import { spawnServer, type ChildServer } from '../../test/helpers/child-server.js';
-import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
-import { migrations } from '../../migrations/index.js';
+import type { DbEngine } from '../../src/persistence/data-source.js';
 import { hashToken } from '../../src/domain/auth/api-token.service.js';
 import { addDays, localDate } from '../../src/shared/dates.js';
 import { botEnv } from './bot-env.js';
+import { keptDatabase, migrate, resetKept, withDriver } from './bench-db.js';
 import { DAYS, TZ, generateAnalyticsCorp, staffCount } from './analytics-corp.js';
 
 /**
@@ -94,70 +90,9 @@ async function timed(url: string, token: string, reps: number): Promise<{ p50: n
   return { p50: round1(pct(ms, 0.5)), p95: round1(pct(ms, 0.95)) };
 }
 
-/** Statements on the bench's database through the engine's driver, outside the bot. */
-async function withDriver<T>(engine: DbEngine, url: string, fn: (q: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
-  if (engine === 'sqlite') {
-    const Database = (await import('better-sqlite3')).default;
-    const db = new Database(url.slice('sqlite:'.length));
-    try {
-      return await fn(async (sql, params = []) => {
-        const st = db.prepare(sql);
-        return st.reader ? (st.all(...params) as Record<string, unknown>[]) : (st.run(...params), []);
-      });
-    } finally {
-      db.close();
-    }
-  }
-  const conn = await createConnection(url);
-  try {
-    return await fn(async (sql, params = []) => {
-      const [rows] = await conn.query(sql, params);
-      return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
-    });
-  } finally {
-    await conn.end();
-  }
-}
 
-/** BENCH_ANALYTICS_KEEP=1: a fixed SQLite file or MySQL schema per engine and size, with its DATA_KEY; never dropped. */
-async function keptDatabase(engine: DbEngine, n: number, mysqlUrl: string): Promise<{ db: TestDatabase; dataKey: string }> {
-  const name = `wecom_ops_analytics_bench_keep_${engine}_${n}`;
-  const dir = join(tmpdir(), name);
-  mkdirSync(dir, { recursive: true });
-  const keyFile = join(dir, 'data-key');
-  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-  const dataKey = readFileSync(keyFile, 'utf8').trim();
-  const drop = async () => undefined;
-  if (engine === 'sqlite') return { db: { engine, url: `sqlite:${join(dir, 'db.sqlite')}`, drop }, dataKey };
-  const admin = await createConnection(mysqlUrl);
-  await admin.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-  const u = new URL(mysqlUrl);
-  u.pathname = `/${name}`;
-  return { db: { engine, url: u.toString(), drop }, dataKey };
-}
 
-async function resetKept(engine: DbEngine, url: string): Promise<void> {
-  if (engine === 'sqlite') {
-    const file = url.slice('sqlite:'.length);
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-    return;
-  }
-  const u = new URL(url);
-  const name = u.pathname.slice(1);
-  u.pathname = '/';
-  const admin = await createConnection(u.toString());
-  await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-}
 
-async function migrate(url: string): Promise<void> {
-  const ds = createDataSource({ databaseUrl: url, migrations });
-  await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
-  await ds.destroy();
-}
 
 /** A kept corp of this size, fully generated (its two years of days rolled)? Then a fresh operator token for it. */
 async function keptCorp(engine: DbEngine, url: string, n: number): Promise<{ token: string; end: string } | null> {
@@ -207,7 +142,7 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
   let bot: ChildServer | undefined;
   let sandbox: ChildServer | undefined;
   try {
-    const kept = process.env.BENCH_ANALYTICS_KEEP === '1' ? await keptDatabase(engine, n, mysqlUrl) : undefined;
+    const kept = process.env.BENCH_ANALYTICS_KEEP === '1' ? await keptDatabase(engine, `wecom_ops_analytics_bench_keep_${engine}_${n}`, mysqlUrl) : undefined;
     db = kept?.db ?? (await createTestDatabase(engine, { mysqlUrl, prefix: 'wecom_ops_analytics_bench' }));
     await migrate(db.url);
     const out: Record<string, unknown> = { engine, customers: n };

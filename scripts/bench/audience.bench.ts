@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createConnection } from 'mysql2/promise';
+import { resolve } from 'node:path';
 import { hashToken } from '../../src/domain/auth/api-token.service.js';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/databases.js';
 import { spawnServer, type ChildServer } from '../../test/helpers/child-server.js';
-import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
-import { migrations } from '../../migrations/index.js';
+import type { DbEngine } from '../../src/persistence/data-source.js';
 import { botEnv } from './bot-env.js';
+import { keptDatabase, migrate, resetKept, withDriver } from './bench-db.js';
 import { customerId, seedCorp, tagName, type CorpFacts } from './audience-corp.js';
 
 const customerIdLength = customerId(0).length;
@@ -66,52 +63,7 @@ async function timed(url: string, token: string, audience: string, reps: number)
   return { p50: ms.length ? Math.round(pct(ms, 0.5)) : NaN, p95: ms.length ? Math.round(pct(ms, 0.95)) : NaN, count, timeouts };
 }
 
-/**
- * The database a kept run reuses (BENCH_AUDIENCE_KEEP=1): a fixed SQLite file or MySQL schema per engine and size,
- * and the DATA_KEY the bot used on it (anything the bot sealed stays readable). Never dropped by the bench.
- */
-async function keptDatabase(engine: DbEngine, n: number, mysqlUrl: string): Promise<{ db: TestDatabase; dataKey: string }> {
-  // `_id32`: generated with WeCom-length ids (audience-corp.ts); a database kept from the shorter ids is not reused.
-  const name = `wecom_ops_aud_bench_keep_${engine}_${n}_id32`;
-  const dir = join(tmpdir(), name);
-  mkdirSync(dir, { recursive: true });
-  const keyFile = join(dir, 'data-key');
-  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-  const dataKey = readFileSync(keyFile, 'utf8').trim();
-  const drop = async () => undefined;
-  if (engine === 'sqlite') return { db: { engine, url: `sqlite:${join(dir, 'db.sqlite')}`, drop }, dataKey };
-  const admin = await createConnection(mysqlUrl);
-  await admin.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-  const u = new URL(mysqlUrl);
-  u.pathname = `/${name}`;
-  return { db: { engine, url: u.toString(), drop }, dataKey };
-}
 
-/** Run statements on the bench's database through the engine's driver (outside the bot). */
-async function withDriver<T>(engine: DbEngine, url: string, fn: (q: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
-  if (engine === 'sqlite') {
-    const Database = (await import('better-sqlite3')).default;
-    const db = new Database(url.slice('sqlite:'.length));
-    try {
-      return await fn(async (sql, params = []) => {
-        const st = db.prepare(sql);
-        return st.reader ? (st.all(...params) as Record<string, unknown>[]) : (st.run(...params), []);
-      });
-    } finally {
-      db.close();
-    }
-  }
-  const conn = await createConnection(url);
-  try {
-    return await fn(async (sql, params = []) => {
-      const [rows] = await conn.query(sql, params);
-      return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
-    });
-  } finally {
-    await conn.end();
-  }
-}
 
 /** The facts of a corp seeded by an earlier kept run, with a new operator token; null when it is not fully seeded. */
 async function seededCorp(engine: DbEngine, url: string, n: number): Promise<CorpFacts | null> {
@@ -125,28 +77,7 @@ async function seededCorp(engine: DbEngine, url: string, n: number): Promise<Cor
   });
 }
 
-async function migrate(url: string): Promise<void> {
-  const ds = createDataSource({ databaseUrl: url, migrations });
-  await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
-  await ds.destroy();
-}
 
-/** Start a kept database again from nothing (the file removed, or the schema dropped and created). */
-async function resetKept(engine: DbEngine, url: string): Promise<void> {
-  if (engine === 'sqlite') {
-    const file = url.slice('sqlite:'.length);
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-    return;
-  }
-  const u = new URL(url);
-  const name = u.pathname.slice(1);
-  u.pathname = '/';
-  const admin = await createConnection(u.toString());
-  await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-}
 
 /** Empty what a planning run wrote (the ledger, its slots, the broadcasts), so the next run plans every customer anew. */
 async function clearPlanning(engine: DbEngine, url: string): Promise<void> {
@@ -183,7 +114,7 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
   let db: TestDatabase | undefined;
   let bot: ChildServer | undefined;
   try {
-    const kept = process.env.BENCH_AUDIENCE_KEEP === '1' ? await keptDatabase(engine, n, mysqlUrl) : undefined;
+    const kept = process.env.BENCH_AUDIENCE_KEEP === '1' ? await keptDatabase(engine, `wecom_ops_aud_bench_keep_${engine}_${n}_id32`, mysqlUrl) : undefined;
     db = kept?.db ?? (await createTestDatabase(engine, { mysqlUrl, prefix: 'wecom_ops_aud_bench' }));
     await migrate(db.url);
     let corp = kept ? await seededCorp(engine, db.url, n) : null;
