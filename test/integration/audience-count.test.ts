@@ -49,6 +49,16 @@ describe.each(testEngines())('audience count (%s)', (engine) => {
     expect(count.body).toEqual({ count: expected.length });
     const preview = await api(app, 'POST', '/api/v1/audiences/preview', { audience: HEADLINE });
     expect(preview.body.count).toBe(expected.length);
+    // The sample and the per-member counts read the same customers (on MySQL from the tags' intersection first).
+    const sample = (preview.body.sample as { externalUserId: string }[]).map((c) => c.externalUserId);
+    expect(sample).toHaveLength(Math.min(10, expected.length));
+    for (const id of sample) expect(expected).toContain(id);
+    const lisi = expected.filter((ext) => Number(ext.slice(-3)) % 4 === 0).length;
+    expect(preview.body.byStaff).toEqual([{ userid: 'zhangsan', count: expected.length }, ...(lisi > 0 ? [{ userid: 'lisi', count: lisi }] : [])]);
+    // …and so does the customer list, page and total.
+    const list = await api(app, 'GET', `/api/v1/customers?audience=${encodeURIComponent(HEADLINE)}&pageSize=100`);
+    expect(list.body.total).toBe(expected.length);
+    expect((list.body.items as { externalUserId: string }[]).map((c) => c.externalUserId).sort()).toEqual([...expected].sort());
     const bad = await api(app, 'POST', '/api/v1/audiences/count', { audience: 'tag:' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_audience');
