@@ -8,7 +8,7 @@
 import type { DataSource } from 'typeorm';
 import { randomBytes, createHmac } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Registry } from 'prom-client';
+import { Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { AppConfig } from './config/schema.js';
 import { DEFAULT_QUICK_REPLIES_FILE, DEFAULT_TAG_RULES_FILE } from './config/files.js';
 import { installStatementDeadline } from './persistence/statement-deadline.js';
@@ -345,6 +345,10 @@ export interface Container {
   onListen: ((baseUrl: string) => void)[];
   /** Background services, started after listen. */
   services: Service[];
+  /** Metrics of other threads of this process, merged into /metrics (docs/inbox.md §Handler thread). */
+  metricsFrom: (() => Promise<MetricObjectWithValues<MetricValue<string>>[]>)[];
+  /** Checks of other parts of this process, added to /readyz; informative, never a reason for 503. */
+  readiness: (() => Record<string, string>)[];
   /** Close everything (database last). */
   close(): Promise<void>;
 }
@@ -664,6 +668,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   });
 
   const onListen: ((baseUrl: string) => void)[] = [];
+  const metricsFrom: Container['metricsFrom'] = [];
+  const readiness: Container['readiness'] = [];
   if (sandbox) {
     onListen.push((baseUrl) => {
       sandbox.setCallbackUrl(`${baseUrl}/wecom/callback`);
@@ -699,6 +705,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       staffPerformance: new StaffPerformanceService(new StaffStatsRepository(db), (q, v) => new AnalyticsService(repos.analytics, clock, tz).frame(q, v)),
       reach: new ReachService(new ReachRepository(db), new AnalyticsService(repos.analytics, clock, tz)),
       onListen,
+      metricsFrom,
+      readiness,
     });
   }
 
@@ -743,6 +751,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     http,
     onListen,
     services,
+    metricsFrom,
+    readiness,
     close: async () => {
       wecomClient.close();
       await redisRates?.close();

@@ -5,6 +5,8 @@ import { buildContainer, type BuildOptions, type Container } from './container.j
 import type { AppConfig } from './config/schema.js';
 import type { Logger } from './shared/logger.js';
 import { secureSqliteFiles } from './persistence/data-source.js';
+import { isMemoryDatabase } from './config/load.js';
+import { HandlerThread } from './handler-thread.js';
 
 /** A running server, for `serve` and in-process tests. */
 export interface Running {
@@ -34,6 +36,9 @@ export async function startServer(config: AppConfig, log: Logger, opts: BuildOpt
       }
     }
   }
+  // Role all may run its handlers in a thread of their own (docs/inbox.md §Handler thread). Test overrides in opts
+  // (a fake clock, probes, a wrapped gateway) live in this thread's memory, so with any of them it stays in one.
+  const threaded = role === 'all' && usesHandlerThread(config) && Object.keys(opts).length === 0;
   const container = await buildContainer(config, log, opts);
   const app = createApp(container);
   const server = createServer(app.callback());
@@ -54,10 +59,26 @@ export async function startServer(config: AppConfig, log: Logger, opts: BuildOpt
     );
   }
   for (const f of container.onListen) f(url);
-  log.info({ role, url }, ROLE_BANNER[role]);
+  log.info({ role, url, handlerThread: threaded }, ROLE_BANNER[role]);
   // Background services (inbox workers, scheduler and the jobs it runs, delivery dispatch) belong to the worker role;
-  // an ingress process only answers (docs/inbox.md §Roles).
-  if (role !== 'ingress') for (const s of container.services) await s.start();
+  // an ingress process only answers (docs/inbox.md §Roles). Threaded, they run in the handler thread instead.
+  let thread: HandlerThread | null = null;
+  const inThisThread = role !== 'ingress' && !threaded;
+  if (threaded) {
+    thread = new HandlerThread({ config, logLevel: log.level, logPretty: config.logPretty }, log);
+    const t = thread;
+    container.readiness.push(() => ({ handlerThread: t.state }));
+    try {
+      await thread.start();
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await container.close();
+      throw err;
+    }
+    container.inboxWriter.events.on('stored', () => t.stored());
+    container.metricsFrom.push(() => t.metrics());
+  }
+  if (inThisThread) for (const s of container.services) await s.start();
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
@@ -65,12 +86,38 @@ export async function startServer(config: AppConfig, log: Logger, opts: BuildOpt
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      for (const s of role === 'ingress' ? [] : [...container.services].reverse()) {
+      await thread?.stop();
+      for (const s of inThisThread ? [...container.services].reverse() : []) {
         await s.stop().catch((err) => log.error({ err, service: s.name }, 'service did not stop cleanly'));
       }
       await container.close();
     })());
   return { container, server, url, stop };
+}
+
+/** Whether role all runs its handlers in a thread: HANDLER_THREAD, and `auto` decides as config/schema.ts says. */
+export function usesHandlerThread(config: AppConfig): boolean {
+  if (config.handlerThread === 'off') return false;
+  if (config.handlerThread === 'on') return true;
+  return !config.sandboxEnabled && !isMemoryDatabase(config.databaseUrl);
+}
+
+/**
+ * The background services of a `worker` role without an HTTP port: the handler thread's side of role `all`
+ * (docs/inbox.md §Handler thread). The database was migrated by the main thread before the thread started.
+ */
+export async function startBackground(config: AppConfig, log: Logger): Promise<{ container: Container; stop(): Promise<void> }> {
+  const container = await buildContainer({ ...config, serveRole: 'worker', dbSkipMigrations: true }, log, { http: false });
+  for (const s of container.services) await s.start();
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const s of [...container.services].reverse()) {
+        await s.stop().catch((err) => log.error({ err, service: s.name }, 'service did not stop cleanly'));
+      }
+      await container.close();
+    })());
+  return { container, stop };
 }
 
 /** What each role runs, said once at start (zh-CN first). */

@@ -36,6 +36,7 @@ const ENV_MAP: Record<string, string> = {
   PUBLIC_URL: 'publicUrl',
   REDIS_URL: 'redisUrl',
   SERVE_ROLE: 'serveRole',
+  HANDLER_THREAD: 'handlerThread',
   WECOM_CORP_ID: 'wecom.corpId',
   WECOM_AGENT_ID: 'wecom.agentId',
   WECOM_SECRET: 'wecom.secret',
@@ -154,6 +155,13 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
         ` / the built-in sandbox runs only with --role all; to split roles set SANDBOX=false and point WECOM_API_BASE at WeCom or a standalone sandbox (wecom-ops sandbox)`,
     ]);
   }
+  if (c.handlerThread === 'on' && (sandboxEnabled || isMemoryDatabase(c.databaseUrl))) {
+    // A second thread has its own memory: it could not see an in-memory database or the sandbox's customers.
+    throw new ConfigError([
+      `handlerThread (HANDLER_THREAD=on): 内存数据库（sqlite::memory:）和内置沙箱只能在一个线程中使用；请设置 HANDLER_THREAD=auto 或 off` +
+        ` / an in-memory database and the built-in sandbox live in one thread; set HANDLER_THREAD=auto or off (docs/inbox.md §Handler thread)`,
+    ]);
+  }
   // Sandbox mode (no real corp, or the in-process sandbox) listens on loopback unless HOST says otherwise:
   // its controls and demo identity must not face the network (docs/security.md §Sandbox exposure).
   const sandboxMode = sandboxEnabled || !c.wecom.corpId;
@@ -231,4 +239,9 @@ function ensureLocalDataKey(databaseUrl: string): string {
   const key = randomBytes(32).toString('base64');
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
+}
+
+/** True for an SQLite database that lives in this process's memory only. */
+export function isMemoryDatabase(databaseUrl: string): boolean {
+  return databaseUrl === 'sqlite::memory:' || databaseUrl === 'sqlite:' || databaseUrl.startsWith('sqlite::memory:');
 }

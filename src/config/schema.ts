@@ -102,6 +102,15 @@ export const configSchema = z
     serveRole: z
       .enum(['all', 'ingress', 'worker'], { message: '角色只能是 all、ingress 或 worker / must be all, ingress or worker' })
       .default('all'),
+    /**
+     * Where role `all` runs its handlers, scheduler and dispatcher (docs/inbox.md §Handler thread): `on`, in a worker
+     * thread of the same process, so the acknowledgement path has the main thread's event loop to itself; `off`, on
+     * the main thread as before; `auto` (default), `on` unless the database is in memory or the built-in sandbox plays
+     * WeCom, neither of which a second thread can share.
+     */
+    handlerThread: z
+      .enum(['auto', 'on', 'off'], { message: '只能是 auto、on 或 off / must be auto, on or off' })
+      .default('auto'),
     wecom: z.object({
       corpId: z.string().min(1).optional(),
       agentId: z.coerce.number().int().positive().optional(),

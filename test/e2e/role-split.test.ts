@@ -1,11 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
 import { contactEventXml, postCallback, TEST_SANDBOX_KEYS } from '../helpers/callbacks.js';
 import { TEST_DATA_KEY, waitFor } from '../helpers/app.js';
+import { serveProcess, type ServeProcess } from '../helpers/serve-process.js';
 import { createDataSource } from '../../src/persistence/data-source.js';
 import { startSandboxServer, type RunningSandbox } from '../../src/wecom/sandbox/server.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
@@ -14,57 +11,10 @@ import { json } from '../helpers/json-fetch.js';
 // Real processes (tsx start-up, migrations) take seconds each; on a loaded 2-core machine 30 s is too tight.
 vi.setConfig({ testTimeout: 120_000 });
 
-const root = resolve(import.meta.dirname, '../..');
 const ADMIN = 'role-split-admin-token-0123456789';
 
-/** `wecom-ops serve --role <role>` as its own process, on a free port, once /healthz answers. */
-interface Serve {
-  url: string;
-  proc: ChildProcess;
-  output(): string;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as import('node:net').AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function serve(role: 'ingress' | 'worker', env: Record<string, string>): Promise<Serve> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [resolve(root, 'bin/wecom-ops.js'), 'serve', '--role', role], {
-    cwd: root,
-    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += String(d)));
-  proc.stderr!.on('data', (d) => (out += String(d)));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`${role} exited with ${proc.exitCode}: ${out}`);
-      return fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-    },
-    60_000,
-    `${role} listening (${out})`,
-  );
-  return {
-    url,
-    proc,
-    output: () => out,
-    kill: async (signal = 'SIGKILL') => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = once(proc, 'exit');
-      proc.kill(signal);
-      await exited;
-    },
-  };
-}
-
+type Serve = ServeProcess;
+const serve = (role: 'ingress' | 'worker', env: Record<string, string>): Promise<Serve> => serveProcess(['--role', role], env);
 
 describe.each(testEngines())('serve --role ingress + --role worker as separate processes on %s', (engine) => {
   let db: TestDatabase;

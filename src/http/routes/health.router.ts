@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { allow, metricsPolicy, publicRoute } from '../access.js';
 import type { DataSource } from 'typeorm';
-import type { Registry } from 'prom-client';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
 import { withDeadline } from '../../shared/deadline.js';
 
 /**
@@ -15,6 +15,10 @@ export function healthRouter(d: {
   readyTimeoutMs?: number;
   /** The inbox backlog for `/readyz` (docs/inbox.md §Backlog and readiness); informative, never a reason for 503. */
   inbox?: () => Promise<unknown>;
+  /** Other threads' metrics, merged into this registry's (docs/inbox.md §Handler thread). */
+  metricsFrom?: (() => Promise<MetricObjectWithValues<MetricValue<string>>[]>)[];
+  /** Other parts' checks, reported with the database's but never a reason for 503. */
+  readiness?: (() => Record<string, string>)[];
 }): Router {
   const router = new Router({ sensitive: true });
   router.get('/healthz', allow(publicRoute('liveness and readiness hold no data')), (ctx) => {
@@ -41,13 +45,27 @@ export function healthRouter(d: {
         inbox = { error: (err as Error).message };
       }
     }
+    // A restarting handler thread is reported, not refused: callbacks are still stored and wait for it.
+    for (const check of d.readiness ?? []) Object.assign(checks, check());
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not_ready', checks, ...(inbox === undefined ? {} : { inbox }) };
   });
   router.get('/metrics', allow(metricsPolicy), async (ctx) => {
     await d.beforeMetrics?.();
     ctx.type = d.registry.contentType;
-    ctx.body = await d.registry.metrics();
+    const others = d.metricsFrom?.length ? await Promise.all(d.metricsFrom.map((f) => f())) : [];
+    if (others.every((m) => m.length === 0)) {
+      ctx.body = await d.registry.metrics();
+      return;
+    }
+    // Counters and histograms of the threads add up. The process's own figures (CPU, memory, handles) are the same
+    // process seen from each thread: the main thread's are kept, the others' dropped so they are not counted twice.
+    const own = (name: string) => name.startsWith('process_') || name.startsWith('nodejs_');
+    const merged = AggregatorRegistry.aggregate([
+      await d.registry.getMetricsAsJSON(),
+      ...others.map((m) => m.filter((x) => !own(x.name))),
+    ]);
+    ctx.body = await merged.metrics();
   });
   return router;
 }

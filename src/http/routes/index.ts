@@ -1,3 +1,4 @@
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { DataSource } from 'typeorm';
@@ -119,6 +120,9 @@ export interface RouteDeps {
   reach: ReachService;
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
+  /** Metrics and readiness checks of other threads of this process (docs/inbox.md §Handler thread). */
+  metricsFrom: (() => Promise<MetricObjectWithValues<MetricValue<string>>[]>)[];
+  readiness: (() => Record<string, string>)[];
 }
 
 /** What the app mounts (src/app.ts). */
@@ -177,6 +181,8 @@ export function buildRoutes(d: RouteDeps): Routes {
     dataSource: d.dataSource,
     registry: metrics.registry,
     inbox: () => backlog.snapshot(),
+    metricsFrom: d.metricsFrom,
+    readiness: d.readiness,
     beforeMetrics: async () => {
       const counts = await d.inbox.countByStatus();
       for (const s of ['pending', 'running', 'done', 'failed', 'ignored']) metrics.inboxBacklog.set({ status: s }, counts[s] ?? 0);
