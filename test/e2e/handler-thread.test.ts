@@ -1,12 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { once } from 'node:events';
-import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
-import { contactEventXml, postCallback, TEST_SANDBOX_KEYS } from '../helpers/callbacks.js';
+import { testEngines } from '../helpers/databases.js';
+import { contactEventXml, postCallback } from '../helpers/callbacks.js';
 import { TEST_DATA_KEY, waitFor } from '../helpers/app.js';
-import { serveProcess, type ServeProcess } from '../helpers/serve-process.js';
-import { createDataSource } from '../../src/persistence/data-source.js';
-import { startSandboxServer, type RunningSandbox } from '../../src/wecom/sandbox/server.js';
-import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
+import { serveProcess, useServeFixture } from '../helpers/serve-process.js';
 import { json } from '../helpers/json-fetch.js';
 
 // A real process (tsx start-up, migrations, a second thread that loads the same sources) takes seconds.
@@ -20,40 +17,14 @@ const ADMIN = 'handler-thread-admin-token-0123456789';
  * once, every event done, the metrics of the handlers on the process's /metrics, and a clean stop.
  */
 describe.each(testEngines())('serve (role all) with its handlers in a thread on %s', (engine) => {
-  let db: TestDatabase;
-  let sandbox: RunningSandbox;
-  let probe: import('typeorm').DataSource;
-  const procs: ServeProcess[] = [];
-
-  beforeAll(async () => {
-    db = await createTestDatabase(engine);
-    sandbox = await startSandboxServer({ port: 0, seed: true, corp: { ...SANDBOX_CORP, token: TEST_SANDBOX_KEYS.token, encodingAesKey: TEST_SANDBOX_KEYS.encodingAesKey } });
-  });
-  afterEach(async () => {
-    for (const p of procs.splice(0)) await p.kill();
-  });
-  afterAll(async () => {
-    if (probe?.isInitialized) await probe.destroy();
-    await sandbox?.close();
-    await db?.drop();
-  });
-
-  const env = () => ({
-    DATABASE_URL: db.url,
-    DATA_KEY: TEST_DATA_KEY,
-    ADMIN_TOKEN: ADMIN,
-    SANDBOX: 'false',
-    WECOM_API_BASE: sandbox.url,
-    WECOM_TOKEN: TEST_SANDBOX_KEYS.token,
-    WECOM_ENCODING_AES_KEY: TEST_SANDBOX_KEYS.encodingAesKey,
-    LOG_LEVEL: 'info',
-  });
+  const fx = useServeFixture(engine);
+  const env = () => ({ ...fx.env(ADMIN), LOG_LEVEL: 'info' });
+  const statuses = fx.statuses;
 
   it('handles adds and edits in the thread, reports its metrics and readiness, and stops cleanly on SIGTERM', async () => {
+    const sandbox = fx.sandbox;
     const bot = await serveProcess([], env());
-    procs.push(bot);
-    probe = createDataSource({ databaseUrl: db.url });
-    await probe.initialize();
+    fx.procs.push(bot);
     // The start-up line says where the handlers run.
     expect(bot.output()).toMatch(/"handlerThread":true/);
     // /healthz answers once the port listens; /readyz says when the thread's services run.
@@ -83,10 +54,6 @@ describe.each(testEngines())('serve (role all) with its handlers in a thread on 
     }
     expect(acks.filter((s) => s !== 200)).toEqual([]);
     const total = 2 * adds.length;
-    const statuses = async () =>
-      Object.fromEntries(
-        ((await probe.query('SELECT status, COUNT(*) AS n FROM inbox_events GROUP BY status')) as { status: string; n: number | string }[]).map((r) => [r.status, Number(r.n)]),
-      );
     await waitFor(async () => (await statuses()).done === total, 40_000, `all ${total} events done (${JSON.stringify(await statuses())})`);
     expect(await statuses()).toEqual({ done: total });
 
@@ -112,7 +79,7 @@ describe.each(testEngines())('serve (role all) with its handlers in a thread on 
   });
 
   it('refuses HANDLER_THREAD=on with the built-in sandbox, which lives in one thread', async () => {
-    const err = await serveProcess([], { DATABASE_URL: db.url, DATA_KEY: TEST_DATA_KEY, HANDLER_THREAD: 'on', SANDBOX: 'true' }).catch((e: Error) => e);
+    const err = await serveProcess([], { DATABASE_URL: fx.db.url, DATA_KEY: TEST_DATA_KEY, HANDLER_THREAD: 'on', SANDBOX: 'true' }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/HANDLER_THREAD=on/);
   });

@@ -1,11 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
-import { contactEventXml, postCallback, TEST_SANDBOX_KEYS } from '../helpers/callbacks.js';
-import { TEST_DATA_KEY, waitFor } from '../helpers/app.js';
-import { serveProcess, type ServeProcess } from '../helpers/serve-process.js';
-import { createDataSource } from '../../src/persistence/data-source.js';
-import { startSandboxServer, type RunningSandbox } from '../../src/wecom/sandbox/server.js';
-import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
+import { describe, expect, it, vi } from 'vitest';
+import { testEngines } from '../helpers/databases.js';
+import { contactEventXml, postCallback } from '../helpers/callbacks.js';
+import { waitFor } from '../helpers/app.js';
+import { serveProcess, useServeFixture, type ServeProcess } from '../helpers/serve-process.js';
 import { json } from '../helpers/json-fetch.js';
 
 // Real processes (tsx start-up, migrations) take seconds each; on a loaded 2-core machine 30 s is too tight.
@@ -17,47 +14,20 @@ type Serve = ServeProcess;
 const serve = (role: 'ingress' | 'worker', env: Record<string, string>): Promise<Serve> => serveProcess(['--role', role], env);
 
 describe.each(testEngines())('serve --role ingress + --role worker as separate processes on %s', (engine) => {
-  let db: TestDatabase;
-  let sandbox: RunningSandbox;
-  let probe: import('typeorm').DataSource;
-  const procs: Serve[] = [];
-
-  beforeAll(async () => {
-    db = await createTestDatabase(engine);
-    // WeCom, in the test process: it records every API call the workers make.
-    sandbox = await startSandboxServer({ port: 0, seed: true, corp: { ...SANDBOX_CORP, token: TEST_SANDBOX_KEYS.token, encodingAesKey: TEST_SANDBOX_KEYS.encodingAesKey } });
-  });
-  afterEach(async () => {
-    for (const p of procs.splice(0)) await p.kill();
-  });
-  afterAll(async () => {
-    if (probe?.isInitialized) await probe.destroy();
-    await sandbox?.close();
-    await db?.drop();
-  });
-
-  const statuses = async (): Promise<Record<string, number>> => {
-    const rows: { status: string; n: number | string }[] = await probe.query('SELECT status, COUNT(*) AS n FROM inbox_events GROUP BY status');
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-  };
+  const fx = useServeFixture(engine);
+  const procs = fx.procs;
+  const statuses = fx.statuses;
 
   it('handles a surge exactly once in effect when the worker is SIGKILLed mid-surge and replaced', async () => {
+    const sandbox = fx.sandbox;
     const env = {
-      DATABASE_URL: db.url,
-      DATA_KEY: TEST_DATA_KEY,
-      ADMIN_TOKEN: ADMIN,
-      SANDBOX: 'false',
-      WECOM_API_BASE: sandbox.url,
-      WECOM_TOKEN: TEST_SANDBOX_KEYS.token,
-      WECOM_ENCODING_AES_KEY: TEST_SANDBOX_KEYS.encodingAesKey,
+      ...fx.env(ADMIN),
       // A killed worker's leases must lapse well inside a welcome_code's 20 s (docs/inbox.md §Roles).
       INBOX_LEASE_MS: '3000',
     };
     // Both start at once on a fresh database: one runs the migrations, the other waits for them.
     const [ingress, worker1] = await Promise.all([serve('ingress', env), serve('worker', env)]);
     procs.push(ingress, worker1);
-    probe = createDataSource({ databaseUrl: db.url });
-    await probe.initialize();
 
     // The worker's port has its health and metrics, and nothing else.
     expect((await fetch(`${worker1.url}/readyz`)).status).toBe(200);
@@ -121,16 +91,16 @@ describe.each(testEngines())('serve --role ingress + --role worker as separate p
     for (const c of calls.items) if (c.errcode === 0) sent.set(String(c.params.welcome_code), (sent.get(String(c.params.welcome_code)) ?? 0) + 1);
     expect(adds.filter((a) => sent.get(a.welcomeCode) !== 1).map((a) => [a.externalUserId, sent.get(a.welcomeCode) ?? 0])).toEqual([]);
     expect(sent.size).toBe(adds.length);
-    const retried: { n: number | string }[] = await probe.query('SELECT COUNT(*) AS n FROM inbox_events WHERE attempts > 1');
+    const retried: { n: number | string }[] = await fx.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM inbox_events WHERE attempts > 1');
     // What the kill interrupted (events claimed twice, welcomes refused as already used), for the log.
     console.info(`[role-split ${engine}] ${total} events; claimed again after the kill: ${Number(retried[0].n)}; welcome calls refused: ${calls.items.filter((c) => c.errcode !== 0).length}; backlog seen: ${JSON.stringify(backlogged)}`);
 
     // The timeline holds each handled event once, and never two welcomes for one customer.
-    const perEvent: { source_id: string; n: number | string }[] = await probe.query(
+    const perEvent = await fx.query<{ source_id: string; n: number | string }>(
       "SELECT source_id, COUNT(*) AS n FROM timeline_entries WHERE source = 'inbox' GROUP BY source_id HAVING COUNT(*) > 1",
     );
     expect(perEvent).toEqual([]);
-    const welcomes: { external_user_id: string; n: number | string }[] = await probe.query(
+    const welcomes = await fx.query<{ external_user_id: string; n: number | string }>(
       "SELECT external_user_id, COUNT(*) AS n FROM timeline_entries WHERE source = 'welcome' GROUP BY external_user_id HAVING COUNT(*) > 1",
     );
     expect(welcomes).toEqual([]);
