@@ -34,6 +34,35 @@ const writeProfile = () =>
       });
     });
   });
+// BENCH_SQL_PROFILE=<file>: on SQLite, the time better-sqlite3 spends in each statement (by its SQL text, numbers
+// folded), written on SIGTERM as JSON sorted by total time: which statements hold the event loop.
+const sqlTimes = new Map<string, { n: number; ms: number; maxMs: number }>();
+if (process.env.BENCH_SQL_PROFILE) {
+  const Sqlite = (await import('better-sqlite3')).default;
+  const proto = Object.getPrototypeOf(new Sqlite(':memory:').prepare('SELECT 1')) as Record<string, (...a: unknown[]) => unknown>;
+  for (const m of ['run', 'all', 'get'] as const) {
+    const orig = proto[m];
+    proto[m] = function (this: { source: string }, ...args: unknown[]) {
+      const t = performance.now();
+      try {
+        return orig.apply(this, args);
+      } finally {
+        const ms = performance.now() - t;
+        const key = this.source.replace(/\(\?(, ?\?)*\)(, ?\(\?(, ?\?)*\))*/g, '(?…)').slice(0, 300);
+        const e = sqlTimes.get(key) ?? { n: 0, ms: 0, maxMs: 0 };
+        e.n++;
+        e.ms += ms;
+        e.maxMs = Math.max(e.maxMs, ms);
+        sqlTimes.set(key, e);
+      }
+    };
+  }
+}
+const writeSqlProfile = async () => {
+  if (!process.env.BENCH_SQL_PROFILE) return;
+  const rows = [...sqlTimes].map(([sql, e]) => ({ sql, n: e.n, ms: Math.round(e.ms), meanMs: +(e.ms / e.n).toFixed(3), maxMs: +e.maxMs.toFixed(1) }));
+  (await import('node:fs')).writeFileSync(process.env.BENCH_SQL_PROFILE, JSON.stringify(rows.sort((a, b) => b.ms - a.ms), null, 1));
+};
 let stop: () => Promise<void>;
 let url: string;
 let batchStats: () => Promise<Record<string, number>> = async () => ({});
@@ -67,7 +96,7 @@ if (process.env.BENCH_MODE === 'ceiling') {
 }
 process.stdout.write(`READY ${url}\n`);
 process.on('SIGTERM', () => {
-  void writeProfile().then(stop).then(async () => {
+  void writeProfile().then(writeSqlProfile).then(stop).then(async () => {
     const stats = { maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ...(await batchStats()) };
     process.stdout.write(`STATS ${JSON.stringify(stats)}\n`);
     process.exit(0);

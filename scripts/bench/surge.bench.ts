@@ -102,10 +102,15 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     const roles: string[] = mode === 'split' ? ['ingress', 'worker'] : mode === 'pair' ? ['all', 'all'] : ['all'];
     // BENCH_CPU_PROFILE=/tmp/bot.cpuprofile: a CPU profile of each bot process; with several, each its own file
     // (/tmp/bot-ingress1.cpuprofile, /tmp/bot-worker2.cpuprofile).
+    // BENCH_SQL_PROFILE=/tmp/sql.json: on SQLite, the time each statement held the event loop (ingress-server.ts),
+    // likewise one file per bot process.
     const profileOf = (role: string, i: number): Record<string, string> => {
-      const path = process.env.BENCH_CPU_PROFILE;
-      if (!path) return {};
-      return { BENCH_CPU_PROFILE: roles.length === 1 ? path : path.replace(/(\.cpuprofile)?$/, (ext) => `-${role}${i + 1}${ext}`) };
+      const out: Record<string, string> = {};
+      for (const [name, ext] of [['BENCH_CPU_PROFILE', '.cpuprofile'], ['BENCH_SQL_PROFILE', '.json']] as const) {
+        const path = process.env[name];
+        if (path) out[name] = roles.length === 1 ? path : path.endsWith(ext) ? `${path.slice(0, -ext.length)}-${role}${i + 1}${ext}` : `${path}-${role}${i + 1}`;
+      }
+      return out;
     };
     for (const [i, role] of roles.entries()) {
       bots.push(await spawnServer('scripts/bench/ingress-server.ts', { ...env, ...profileOf(role, i), ...(role === 'all' ? {} : { SERVE_ROLE: role }) }, 60_000));
