@@ -857,6 +857,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       retentionAnalytics: retentionRollup,
       staffStats,
       reach,
+      analyticsSideBySide: db.engine === 'mysql',
       clock,
       bulkTags: c.archive.bulkTags,
     }),

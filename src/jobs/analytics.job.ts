@@ -6,7 +6,7 @@ import type { RetentionRollupService } from '../domain/analytics/retention-rollu
 import { runRetention } from './analytics-retention.js';
 import type { StaffStatsService } from '../domain/analytics/staff-stats.service.js';
 import { runStaffStats } from './analytics-staff.js';
-import type { JobDefinition } from './job.types.js';
+import type { JobCounts, JobDefinition } from './job.types.js';
 
 /**
  * `analytics`: nightly, just after midnight. Re-rolls the day that just ended and the 30 before it from the ledger
@@ -17,7 +17,17 @@ import type { JobDefinition } from './job.types.js';
  * before that time's local date: a backfill, idempotent. Snapshots are states, taken only on the night after the day
  * they stand for, never for a past day.
  */
-export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: string; tz: string; clock: Clock; staff?: StaffStatsService; reach?: ReachRollupService; retention?: RetentionRollupService }): JobDefinition {
+export function analyticsJob(deps: {
+  rollup: AnalyticsRollupService;
+  schedule: string;
+  tz: string;
+  clock: Clock;
+  staff?: StaffStatsService;
+  reach?: ReachRollupService;
+  retention?: RetentionRollupService;
+  /** Run the retention part beside the others (MySQL), not after them. */
+  sideBySide?: boolean;
+}): JobDefinition {
   return {
     name: 'analytics',
     description: '数据分析汇总 / roll up growth and channel figures; nightly customer and mix snapshots',
@@ -45,30 +55,42 @@ export function analyticsJob(deps: { rollup: AnalyticsRollupService; schedule: s
         if (deps.retention) await runRetention(ctx, deps.retention, lastDay, realNow, isNightAfter);
         return {};
       }
-      // Staff figures first (docs/analytics.md §Staff performance): their own rows, so the growth roll and snapshots
-      // below are as before; a WeCom failure there is reported, not thrown.
-      const staffCounts = deps.staff ? await runStaffStats(ctx, deps.staff, { firstDay, lastDay }, realNow) : {};
-      const counts = { ...(await deps.rollup.rollWindow(lastDay, realNow)), ...staffCounts };
-      ctx.report(`已重算 rolled\t${firstDay} … ${lastDay}\t${counts.changes} changes\t${counts.growthRows} rows\t${counts.tagRows} tag rows`);
-      // Care and campaign results (docs/analytics.md §Care and campaign results): the same 31 days, from the delivery
-      // ledger, the orders and the KF messages. Events, so a backfill recomputes them too.
-      if (deps.reach) {
-        const reach = await deps.reach.rollDays(firstDay, lastDay, realNow);
-        Object.assign(counts, { reachMessages: reach.messages, reachRows: reach.rows });
-        ctx.report(`触达效果 reach\t${firstDay} … ${lastDay}\t${reach.messages} messages\t${reach.rows} rows`);
-      }
+      // Two lanes: the growth, reach and snapshot parts, and retention with the churn base. They write rows of their own,
+      // so on MySQL they run side by side on two connections (the server does the work, on its cores); on SQLite one after
+      // the other, since every statement runs on the one connection (docs/analytics.md §Size).
+      const main = async (): Promise<JobCounts> => {
+        // Staff figures first (docs/analytics.md §Staff performance): their own rows, so the growth roll and snapshots
+        // below are as before; a WeCom failure there is reported, not thrown.
+        const staffCounts = deps.staff ? await runStaffStats(ctx, deps.staff, { firstDay, lastDay }, realNow) : {};
+        const counts: JobCounts = { ...(await deps.rollup.rollWindow(lastDay, realNow)), ...staffCounts };
+        ctx.report(`已重算 rolled\t${firstDay} … ${lastDay}\t${counts.changes} changes\t${counts.growthRows} rows\t${counts.tagRows} tag rows`);
+        // Care and campaign results (docs/analytics.md §Care and campaign results): the same 31 days, from the delivery
+        // ledger, the orders and the KF messages. Events, so a backfill recomputes them too; the night skips the days a
+        // roll could not change, a backfill (`--at` a past day) rolls every day.
+        if (deps.reach) {
+          const reach = await deps.reach.rollDays(firstDay, lastDay, realNow, { skipSettled: isNightAfter });
+          Object.assign(counts, { reachMessages: reach.messages, reachRows: reach.rows, reachDaysSkipped: reach.skipped });
+          ctx.report(`触达效果 reach\t${firstDay} … ${lastDay}\t${reach.messages} messages\t${reach.rows} rows\t${reach.skipped} settled days kept`);
+        }
+        if (!isNightAfter) {
+          ctx.report(`客户总数快照 snapshot\t不拍摄：${lastDay} 已过去，状态无法重算 / not taken for a past day`);
+          return { ...counts, snapshot: 0 };
+        }
+        const snap = await deps.rollup.takeSnapshot(lastDay, realNow);
+        ctx.report(`客户总数快照 snapshot\t${lastDay}\t${snap.customers} customers\t${snap.staff} staff`);
+        const mix = await deps.rollup.takeMixSnapshot(lastDay, realNow);
+        ctx.report(`客户结构快照 mix\t${lastDay}\t${mix.customers} customers\t${mix.transitions} changes`);
+        return { ...counts, snapshot: 1, customers: snap.customers, mixCustomers: mix.customers, transitions: mix.transitions };
+      };
       // Retention cohorts and churn (docs/analytics.md §Retention cohorts, §Churn analysis): their own rows; the churn
       // base is a snapshot, taken on the night after only.
-      if (deps.retention) Object.assign(counts, await runRetention(ctx, deps.retention, lastDay, realNow, isNightAfter));
-      if (!isNightAfter) {
-        ctx.report(`客户总数快照 snapshot\t不拍摄：${lastDay} 已过去，状态无法重算 / not taken for a past day`);
-        return { ...counts, snapshot: 0 };
+      const retention = async (): Promise<JobCounts> => (deps.retention ? runRetention(ctx, deps.retention, lastDay, realNow, isNightAfter) : {});
+      if (deps.sideBySide) {
+        const [a, b] = await Promise.all([main(), retention()]);
+        return { ...a, ...b };
       }
-      const snap = await deps.rollup.takeSnapshot(lastDay, realNow);
-      ctx.report(`客户总数快照 snapshot\t${lastDay}\t${snap.customers} customers\t${snap.staff} staff`);
-      const mix = await deps.rollup.takeMixSnapshot(lastDay, realNow);
-      ctx.report(`客户结构快照 mix\t${lastDay}\t${mix.customers} customers\t${mix.transitions} changes`);
-      return { ...counts, snapshot: 1, customers: snap.customers, mixCustomers: mix.customers, transitions: mix.transitions };
+      const a = await main();
+      return { ...a, ...(await retention()) };
     },
   };
 }

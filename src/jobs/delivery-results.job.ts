@@ -1,13 +1,16 @@
 import type { DeliveryDispatcher } from '../domain/delivery/delivery-dispatcher.js';
 import type { DeliveryResultsService } from '../domain/delivery/delivery-results.service.js';
+import type { Clock } from '../shared/clock.js';
+import type { ReachRollupService } from '../domain/analytics/reach-rollup.service.js';
 import { minuteOccasion, type JobDefinition } from './job.types.js';
 
 /**
  * `delivery-results`: every few minutes, submit ledger rows that became due (a later send time, the end of quiet
  * hours, a reconciled crash), then poll submitted mass tasks for their results
- * (docs/wecom-protocol.md §Mass message results).
+ * (docs/wecom-protocol.md §Mass message results). Then, where the ledger has changed, today's reach funnel is counted
+ * again (docs/analytics.md §Care and campaign results).
  */
-export function deliveryResultsJob(deps: { dispatcher: DeliveryDispatcher; results: DeliveryResultsService; schedule: string }): JobDefinition {
+export function deliveryResultsJob(deps: { dispatcher: DeliveryDispatcher; results: DeliveryResultsService; schedule: string; reach?: Pick<ReachRollupService, 'rollLive'>; clock?: Clock }): JobDefinition {
   return {
     name: 'delivery-results',
     description: '提交到期消息并回收群发结果 / submit due messages, poll mass-task results',
@@ -23,7 +26,9 @@ export function deliveryResultsJob(deps: { dispatcher: DeliveryDispatcher; resul
       }
       const sent = await deps.dispatcher.dispatch(now);
       const results = await deps.results.poll(now);
-      return { ...(sent as unknown as Record<string, number>), ...prefix('results_', results) };
+      // The real clock's today, whatever time a run stands for.
+      const live = deps.reach ? await deps.reach.rollLive((deps.clock ?? ctx.clock).now()) : null;
+      return { ...(sent as unknown as Record<string, number>), ...prefix('results_', results), ...(live ? { reachLiveMessages: live.messages, reachLiveRows: live.rows } : {}) };
     },
   };
 }

@@ -60,6 +60,8 @@ export interface JobDeps {
   staffStats?: StaffStatsService;
   /** Care and campaign results, rolled by the `analytics` job (docs/analytics.md §Care and campaign results). */
   reach?: ReachRollupService;
+  /** The nightly analytics parts run side by side (MySQL: the server's work, on its own connections). */
+  analyticsSideBySide?: boolean;
   /** The real clock: the analytics snapshot is of the state now, whatever time a run stands for. */
   clock: Clock;
 }
@@ -76,12 +78,12 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     winbackJob({ winback: d.winback, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.winback, tz }),
     scoringJob({ winback: d.winback, scoring: d.scoring, behaviourTags: d.behaviourTags, schedule: schedules.scoring, tz }),
     broadcastsJob({ planner: d.broadcastPlanner, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.broadcasts }),
-    deliveryResultsJob({ dispatcher: d.dispatcher, results: d.results, schedule: schedules['delivery-results'] }),
+    deliveryResultsJob({ dispatcher: d.dispatcher, results: d.results, schedule: schedules['delivery-results'], reach: d.reach, clock: d.clock }),
     syncJob({ fullSync: d.fullSync, schedule: schedules.sync }),
     retentionJob({ retention: d.retention, settings: settings.retention, schedule: schedules.retention }),
     staffDigestJob({ messenger: d.messenger, schedule: schedules['staff-digest'] }),
     transfersJob({ results: d.transferResults, schedule: schedules.transfers }),
     bulkTagsJob({ bulkTags: d.bulkTags, schedule: schedules['bulk-tags'] }),
-    analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, retention: d.retentionAnalytics, staff: d.staffStats, reach: d.reach }),
+    analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, retention: d.retentionAnalytics, staff: d.staffStats, reach: d.reach, sideBySide: d.analyticsSideBySide }),
   ];
 }

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DataSource } from 'typeorm';
 import { api, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
-import { testEngines } from '../helpers/databases.js';
+import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
+import { createDataSource } from '../../src/persistence/data-source.js';
+import { migrations } from '../../migrations/index.js';
+import { ReachLive1795000000033 } from '../../migrations/0033-reach-live.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays, daysBetween, localDate, zonedTimeToUtc } from '../../src/shared/dates.js';
 import { createPrng } from '../../src/shared/prng.js';
@@ -360,4 +364,156 @@ describe.each(testEngines())('care and campaign results (触达效果) on %s', (
     const gran = await get('/api/v1/analytics/reach?granularity=year');
     expect(gran.body.error.details.fields.granularity).toBe('粒度须为 day、week 或 month');
   });
+
+  it("counts today's funnel live as the ledger changes (the delivery-results pass), and the night's roll takes the day over", async () => {
+    const db = app.container.db;
+    const scheduler = app.container.scheduling.scheduler;
+    const today = localDate(clock.now(), TZ);
+    const funnels = (body: Parameters<typeof fromApi>[0]) => Object.fromEntries(Object.entries(fromApi(body).sources).map(([k, f]) => [k, f.funnel]));
+    const live = async () => (await get(`/api/v1/analytics/reach?from=${today}&to=${today}`)).body;
+    const expected = async () => {
+      const ref = await reference(app, { from: today, to: today, granularity: 'day' }, today);
+      return Object.fromEntries(Object.entries(ref.sources).map(([k, f]) => [k, f.funnel]));
+    };
+    const pass = async (minutes: number) => {
+      clock.set(new Date(clock.now().getTime() + minutes * 60_000));
+      const run = await scheduler.runNow('delivery-results');
+      expect(run.status, run.error ?? '').toBe('done');
+      return run.counts ?? {};
+    };
+    // Nothing planned for today yet: the pass writes nothing.
+    expect((await pass(1)).reachLiveMessages).toBeUndefined();
+    // Today's ledger: a broadcast's rows planned, held out and skipped, and a care rule's, not due before 09:00.
+    const stamp = clock.now().getTime();
+    const nine = at(today, '09:00');
+    const rows: unknown[][] = [];
+    for (let i = 0; i < 30; i++) {
+      const bc = i < 20;
+      const [status, reason] = i % 10 === 0 ? ['skipped', 'holdout: 对照组 / held out'] : i % 10 === 1 ? ['skipped', 'opted_out: 客户已退订'] : ['planned', null];
+      rows.push([bc ? `broadcast:${ids.broadcast}` : `care:${ids.care}`, bc ? 'broadcast' : 'care', bc ? null : ids.care, bc ? ids.broadcast : null, `wm-reach-${i}`, `live:${today}:${i}`, 'mass_task', 100, STAFF[i % 3], 'x', today, nine, nine + DAY, status, reason, null, null, null, stamp, stamp]);
+    }
+    await db.query(
+      `INSERT INTO deliveries (source, kind, rule_id, broadcast_id, external_user_id, occasion, channel, priority, sender_userid, text, local_date, not_before, expires_at,
+         status, reason, msgid, submitted_at, sent_at, created_at, updated_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)').join(',')}`,
+      rows.flat(),
+    );
+    expect(await pass(1)).toMatchObject({ reachLiveMessages: 30 });
+    const first = await live();
+    expect(first.unrolled).toEqual([{ from: today, to: today }]);
+    expect(funnels(first)).toEqual(await expected());
+    expect(first.sources.find((s: { sourceId: string }) => s.sourceId === ids.broadcast).funnel).toMatchObject({ planned: 20, pending: 16, holdout: 2 });
+    // Deliveries happen: some submitted, some sent, one failed.
+    const t = clock.now().getTime() + 30_000;
+    await db.query("UPDATE deliveries SET status = 'submitted', msgid = 'm-live', submitted_at = ?, updated_at = ? WHERE local_date = ? AND status = 'planned' AND external_user_id IN ('wm-reach-2', 'wm-reach-3', 'wm-reach-4', 'wm-reach-22')", [t, t, today]);
+    await db.query("UPDATE deliveries SET status = 'sent', sent_at = ?, updated_at = ? WHERE local_date = ? AND external_user_id IN ('wm-reach-2', 'wm-reach-22')", [t, t, today]);
+    await db.query("UPDATE deliveries SET status = 'failed', reason = 'not_friend (WeCom status 2)', updated_at = ? WHERE local_date = ? AND external_user_id = 'wm-reach-3'", [t, today]);
+    expect(await pass(2)).toMatchObject({ reachLiveMessages: 30 });
+    const moved = await live();
+    expect(funnels(moved)).toEqual(await expected());
+    expect(moved.sources.find((s: { sourceId: string }) => s.sourceId === ids.broadcast).funnel).toMatchObject({ submitted: 3, confirmed: 2, sent: 1, failed: 1, pending: 14 });
+    // Passed again once the changes have settled, nothing is counted again, and the rows stay as they were.
+    const dump = () => db.query('SELECT * FROM analytics_daily_reach WHERE day = ? ORDER BY kind, source_id, userid, status, reason', [today]);
+    const settled = await dump();
+    expect((await pass(10)).reachLiveMessages).toBeUndefined();
+    expect(await dump()).toEqual(settled);
+    // The night after: the roll replaces the live rows with its own (the same funnel, and the outcomes), and later passes
+    // leave the rolled day alone.
+    clock.set(new Date(at(addDays(today, 1), '00:20')));
+    const night = await scheduler.runNow('analytics');
+    expect(night.status, night.error ?? '').toBe('done');
+    const rolled = await get(`/api/v1/analytics/reach?from=${today}&to=${today}`);
+    expect(rolled.body.unrolled).toEqual([]);
+    expect(fromApi(rolled.body)).toEqual(await reference(app, { from: today, to: today, granularity: 'day' }, today));
+    expect(funnels(rolled.body)).toEqual(funnels(moved));
+    const afterNight = await dump();
+    await db.query("UPDATE deliveries SET status = 'sent', sent_at = ?, updated_at = ? WHERE local_date = ? AND external_user_id = 'wm-reach-4'", [clock.now().getTime(), clock.now().getTime(), today]);
+    await pass(1);
+    expect(await dump()).toEqual(afterNight);
+  });
+
+  it('keeps settled days at night as they are, and rolls one again after a late result or a late order in its windows', async () => {
+    const db = app.container.db;
+    const scheduler = app.container.scheduling.scheduler;
+    const lastDay = addDays(localDate(clock.now(), TZ), -1);
+    const dump = () => db.query('SELECT day, kind, source_id, userid, status, reason, messages, submitted, confirmed, matured, ordered, ordered_matured, orders, revenue_cents, replied, replied_matured FROM analytics_daily_reach ORDER BY day, kind, source_id, userid, status, reason');
+    const night = async () => {
+      clock.set(new Date(clock.now().getTime() + 60_000));
+      const run = await scheduler.runNow('analytics', { at: clock.now() });
+      expect(run.status, run.error ?? '').toBe('done');
+      return run.counts as Record<string, number>;
+    };
+    // The night before this one: the day the last test changed after its roll is rolled again.
+    await night();
+    const before = await dump();
+    const again = await night();
+    // The first days' windows closed long before the last roll: kept. The same rows as rolling every day.
+    expect(again.reachDaysSkipped).toBeGreaterThan(5);
+    expect(await dump()).toEqual(before);
+    const whole = await get(`/api/v1/analytics/reach?from=${FIRST_DAY}&to=${lastDay}&granularity=week`);
+    expect(fromApi(whole.body)).toEqual(await reference(app, { from: FIRST_DAY, to: lastDay, granularity: 'week' }, lastDay));
+    // A member confirms an old task late (its row sent days after), and an order of a settled day's window is imported
+    // late: those days are rolled again.
+    const [late] = await db.query<{ id: number }>("SELECT id FROM deliveries WHERE local_date = ? AND status = 'submitted' ORDER BY id LIMIT 1", [FIRST_DAY]);
+    const now = clock.now().getTime();
+    await db.query("UPDATE deliveries SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ?", [at(addDays(FIRST_DAY, 1), '12:00'), now, late.id]);
+    const day2 = addDays(FIRST_DAY, 2);
+    const [sent] = await db.query<{ external_user_id: string; sent_at: number | string }>("SELECT external_user_id, sent_at FROM deliveries WHERE local_date = ? AND status = 'sent' ORDER BY id LIMIT 1", [day2]);
+    await db.query('INSERT INTO orders (id, external_user_id, order_no, amount_cents, ordered_at, created_at) VALUES (?,?,?,?,?,?)', ['late-2', sent.external_user_id, 'LATE-2', 77_700, Number(sent.sent_at) + 3 * DAY, now]);
+    const third = await night();
+    // Every settled day whose windows the order's time falls in is rolled (whoever's they are), and the first day.
+    expect(third.reachDaysSkipped).toBeLessThan(again.reachDaysSkipped - 1);
+    const after = await get(`/api/v1/analytics/reach?from=${FIRST_DAY}&to=${lastDay}&granularity=day`);
+    expect(fromApi(after.body)).toEqual(await reference(app, { from: FIRST_DAY, to: lastDay, granularity: 'day' }, lastDay));
+    // A backfill (a past day) rolls every day, settled or not; the night after it gives the rows of before.
+    const settled = await dump();
+    const backfill = await scheduler.runNow('analytics', { at: new Date(at(lastDay, '12:00')) });
+    expect(backfill.status, backfill.error ?? '').toBe('done');
+    expect((backfill.counts as Record<string, number>).reachDaysSkipped).toBe(0);
+    await night();
+    expect(await dump()).toEqual(settled);
+  });
+});
+
+describe.each(testEngines())('migration 0033 (reach live, settled days, covering index) can be undone and redone (%s)', (engine) => {
+  let tdb: TestDatabase;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase(engine);
+    // Every other migration first, so undoing the last one undoes exactly it.
+    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== ReachLive1795000000033) });
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+  }, 60_000);
+  afterAll(async () => {
+    await ds?.destroy();
+    await tdb?.drop();
+  });
+
+  it('adds the ledger and orders indexes, the windows column and the covering index, and removes them again', async () => {
+    const state = async () => {
+      const qr = ds.createQueryRunner();
+      try {
+        const [deliveries, orders, days, reach] = await Promise.all(['deliveries', 'orders', 'analytics_reach_days', 'analytics_daily_reach'].map((t) => qr.getTable(t)));
+        return {
+          ledger: deliveries!.indices.some((i) => i.name === 'ix_deliveries_local_date_updated'),
+          orders: orders!.indices.some((i) => i.name === 'ix_orders_created'),
+          windows: days!.columns.some((c) => c.name === 'windows_end'),
+          reach: reach!.indices.map((i) => i.name).filter((n) => n?.startsWith('ix_analytics_reach_member')),
+        };
+      } finally {
+        await qr.release();
+      }
+    };
+    const before = { ledger: false, orders: false, windows: false, reach: ['ix_analytics_reach_member'] };
+    const after = { ledger: true, orders: true, windows: true, reach: ['ix_analytics_reach_member_cover'] };
+    expect(await state()).toEqual(before);
+    ds.migrations.push(new ReachLive1795000000033());
+    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['ReachLive1795000000033']);
+    expect(await state()).toEqual(after);
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await state()).toEqual(before);
+    await ds.runMigrations({ transaction: 'each' });
+    expect(await state()).toEqual(after);
+  }, 60_000);
 });

@@ -6,6 +6,7 @@ import { createDataSource } from '../../src/persistence/data-source.js';
 import { migrations } from '../../migrations/index.js';
 import { AnalyticsReach1795000000030 } from '../../migrations/0030-analytics-reach.js';
 import { Holdout1795000000032 } from '../../migrations/0032-holdout.js';
+import { ReachLive1795000000033 } from '../../migrations/0033-reach-live.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays } from '../../src/shared/dates.js';
 import { insertStaff } from '../fixtures/scheduling.js';
@@ -224,8 +225,8 @@ describe.each(testEngines())('migrations 0030 (reach) and 0032 (holdout) can be 
 
   beforeAll(async () => {
     tdb = await createTestDatabase(engine);
-    // Every other migration first, so undoing the last two undoes exactly these.
-    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== AnalyticsReach1795000000030 && m !== Holdout1795000000032) });
+    // Every other migration first (but 0033, which changes the reach tables), so undoing the last two undoes exactly these.
+    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== AnalyticsReach1795000000030 && m !== Holdout1795000000032 && m !== ReachLive1795000000033) });
     await ds.initialize();
     await ds.runMigrations({ transaction: 'each' });
   }, 60_000);

@@ -206,6 +206,10 @@ export class AnalyticsRollupService {
             trans.set(tk, t);
           }
         }
+        // Only a changed state is written: a customer whose values are those of their last stored snapshot keeps that row,
+        // whose values are the baseline tonight and on any later night alike (most customers, most nights).
+        const same = s !== null && MIX_DIMENSIONS.every((dim) => s.values[dim] === c.values[dim]);
+        if (same) continue;
         states.push(
           !s
             ? { externalUserId: c.externalUserId, asOf: day, values: c.values, prevAsOf: null, prev: null }

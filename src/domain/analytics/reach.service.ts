@@ -80,7 +80,10 @@ export interface ReachAnswer extends Frame {
   sources: ReachFigures[];
   /** Per period and source. */
   lines: ReachLine[];
-  /** Days of the range not rolled yet (today, or a day the nightly job has not reached): they count nothing yet. */
+  /**
+   * Days of the range not rolled yet (today, or a day the nightly job has not reached): today's funnel is counted live
+   * (docs/analytics.md §Care and campaign results), its orders and replies from the night after.
+   */
   unrolled: { from: string; to: string }[];
 }
 
@@ -189,7 +192,7 @@ export class ReachService {
     if (q.sourceId !== undefined && q.sourceKind === undefined) throw invalidField('id', '按 ID 筛选时须同时指定类型（kind）');
     if (q.sourceId !== undefined && !(await this.repo.sourceExists(q.sourceKind!, q.sourceId))) throw invalidField('id', '没有这个关怀规则、唤醒活动或群发');
     const [rows, rolled] = await Promise.all([
-      this.repo.rows(f.from, f.to, { userid: f.userid ?? ALL_SENDERS, kind: q.sourceKind, sourceId: q.sourceId }),
+      this.repo.rows(f.from, f.to, { userid: f.userid ?? ALL_SENDERS, kind: q.sourceKind, sourceId: q.sourceId }, { byMonth: f.granularity === 'month' }),
       this.repo.rolledDays(f.from, f.to),
     ]);
     const periods = new Map(periodsOf(f.from, f.to, f.granularity).map((p) => [p.period, p]));

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import { placeholders, upsertSql } from './sql-upsert.js';
 import type { DeliveryKind, DeliveryStatus } from '../../domain/delivery/delivery.types.js';
@@ -106,47 +107,103 @@ export class ReachRepository {
     return out;
   }
 
-  /** Replace a day's rows with these, in one transaction, and note when it was rolled and its outcomes' end. */
-  async replaceDay(day: string, rows: ReachRow[], rolledAt: number, outcomesThrough: string): Promise<void> {
+  /**
+   * When a local day's ledger last changed (the newest `updated_at` of its rows, through
+   * `ix_deliveries_local_date_updated`), null for a day without rows: the live pass recounts a day only after this moved.
+   */
+  async lastChange(day: string): Promise<number | null> {
+    const [r] = await this.db.query<{ at: Num | null }>('SELECT MAX(updated_at) AS at FROM deliveries WHERE local_date = ?', [day]);
+    return r?.at === null || r?.at === undefined ? null : Number(r.at);
+  }
+
+  /**
+   * Replace the rows of a day the nightly job has not rolled (today) with its live funnel: false, and nothing written,
+   * once the day has been rolled (its rows are the roll's, with the outcomes).
+   */
+  async replaceLive(day: string, rows: ReachRow[]): Promise<boolean> {
+    return this.db.tx(async (em) => {
+      if ((await em.query('SELECT 1 AS x FROM analytics_reach_days WHERE day = ?', [day])).length > 0) return false;
+      await em.query('DELETE FROM analytics_daily_reach WHERE day = ?', [day]);
+      await this.insertRows(em, rows);
+      return true;
+    });
+  }
+
+  private async insertRows(em: EntityManager, rows: ReachRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      await em.query(
+        `INSERT INTO analytics_daily_reach (${REACH_COLS.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(REACH_COLS.length)})`).join(', ')}`,
+        chunk.flatMap((r) => [
+          r.day,
+          r.kind,
+          r.sourceId,
+          r.userid,
+          r.status,
+          r.reason,
+          r.messages,
+          r.submitted,
+          r.confirmed,
+          r.matured,
+          r.ordered,
+          r.orderedMatured,
+          r.orders,
+          r.revenueCents,
+          r.replied,
+          r.repliedMatured,
+        ]),
+      );
+    }
+  }
+
+  /**
+   * Replace a day's rows with these, in one transaction, and note when it was rolled, its outcomes' end and when the
+   * last 7-day window of its rows ends.
+   */
+  async replaceDay(day: string, rows: ReachRow[], rolledAt: number, outcomesThrough: string, windowsEnd: number): Promise<void> {
     await this.db.tx(async (em) => {
       await em.query('DELETE FROM analytics_daily_reach WHERE day = ?', [day]);
-      for (let i = 0; i < rows.length; i += CHUNK) {
-        const chunk = rows.slice(i, i + CHUNK);
-        await em.query(
-          `INSERT INTO analytics_daily_reach (${REACH_COLS.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(REACH_COLS.length)})`).join(', ')}`,
-          chunk.flatMap((r) => [
-            r.day,
-            r.kind,
-            r.sourceId,
-            r.userid,
-            r.status,
-            r.reason,
-            r.messages,
-            r.submitted,
-            r.confirmed,
-            r.matured,
-            r.ordered,
-            r.orderedMatured,
-            r.orders,
-            r.revenueCents,
-            r.replied,
-            r.repliedMatured,
-          ]),
-        );
-      }
-      await em.query(upsertSql(this.db.engine, 'analytics_reach_days', ['day', 'rolled_at', 'outcomes_through'], ['day'], ['rolled_at', 'outcomes_through']), [day, rolledAt, outcomesThrough]);
+      await this.insertRows(em, rows);
+      await em.query(upsertSql(this.db.engine, 'analytics_reach_days', ['day', 'rolled_at', 'outcomes_through', 'windows_end'], ['day'], ['rolled_at', 'outcomes_through', 'windows_end']), [day, rolledAt, outcomesThrough, windowsEnd]);
     });
+  }
+
+  /** The last roll of each of these days: when, the day its outcomes were counted through, when its windows end. */
+  async rollsOf(from: string, to: string): Promise<Map<string, { rolledAt: number; outcomesThrough: string; windowsEnd: number | null }>> {
+    const rows = await this.db.query<{ day: string; rolled_at: Num; outcomes_through: string; windows_end: Num | null }>('SELECT day, rolled_at, outcomes_through, windows_end FROM analytics_reach_days WHERE day >= ? AND day <= ?', [from, to]);
+    return new Map(rows.map((r) => [String(r.day), { rolledAt: Number(r.rolled_at), outcomesThrough: String(r.outcomes_through), windowsEnd: r.windows_end === null ? null : Number(r.windows_end) }]));
+  }
+
+  /** Whether a local day's ledger rows changed at or after `since` (through `ix_deliveries_local_date_updated`). */
+  async changedSince(day: string, since: number): Promise<boolean> {
+    return (await this.db.query('SELECT 1 AS x FROM deliveries WHERE local_date = ? AND updated_at >= ? LIMIT 1', [day, since])).length > 0;
+  }
+
+  /** The orders recorded at or after `since`, when recorded and when placed (through `ix_orders_created`): late imports. */
+  async ordersRecordedSince(since: number): Promise<{ createdAt: number; orderedAt: number }[]> {
+    const rows = await this.db.query<{ created_at: Num; ordered_at: Num }>('SELECT created_at, ordered_at FROM orders WHERE created_at >= ?', [since]);
+    return rows.map((r) => ({ createdAt: Number(r.created_at), orderedAt: Number(r.ordered_at) }));
   }
 
   // ── Dashboard reads (the rollup only) ─────────────────────────────────────────────────────────────────────────────
 
-  /** Rollup rows in [from, to] of one member (or '*'), optionally one kind and source. */
-  async rows(from: string, to: string, f: ReachFilter): Promise<ReachRow[]> {
+  /**
+   * Rollup rows in [from, to] of one member (or '*'), optionally one kind and source. With `byMonth` the statement
+   * sums each month's days into one row (its `day` the month's first day in the range): a year is some 30,000 daily
+   * rows, which the database sums faster than it hands them over (docs/analytics.md §Size).
+   */
+  async rows(from: string, to: string, f: ReachFilter, opts: { byMonth?: boolean } = {}): Promise<ReachRow[]> {
     const where = ['userid = ?', 'day >= ?', 'day <= ?'];
     const params: unknown[] = [f.userid, from, to];
     if (f.kind !== undefined) (where.push('kind = ?'), params.push(f.kind));
     if (f.sourceId !== undefined) (where.push('source_id = ?'), params.push(f.sourceId));
-    const rows = await this.db.apiRead<Record<string, Num | null>>(`SELECT ${REACH_COLS.join(', ')} FROM analytics_daily_reach WHERE ${where.join(' AND ')}`, params);
+    const keys = ['kind', 'source_id', 'userid', 'status', 'reason'];
+    const sql = opts.byMonth
+      ? `SELECT MIN(day) AS day, ${keys.join(', ')}, ${REACH_COLS.filter((c) => c !== 'day' && !keys.includes(c))
+          .map((c) => `SUM(${c}) AS ${c}`)
+          .join(', ')} FROM analytics_daily_reach WHERE ${where.join(' AND ')} GROUP BY SUBSTR(day, 1, 7), ${keys.join(', ')}`
+      : `SELECT ${REACH_COLS.join(', ')} FROM analytics_daily_reach WHERE ${where.join(' AND ')}`;
+    const rows = await this.db.apiRead<Record<string, Num | null>>(sql, params);
     return rows.map((r) => ({
       day: String(r.day),
       kind: String(r.kind) as DeliveryKind,
