@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import { placeholders, upsertSql } from './sql-upsert.js';
+import { yieldToEventLoop } from '../../shared/yield.js';
 import { activeRelationsOfNextCustomers, ALL_CHANNELS, ALL_MEMBERS } from './analytics.repository.js';
 import type { ChurnBucketRow, CohortDayRow, LossFacts, LossProfile } from '../../domain/analytics/retention.types.js';
 
@@ -14,6 +15,8 @@ const WEEK_COLS = Array.from({ length: COHORT_WEEK_COLUMNS }, (_, i) => `retaine
 const COHORT_COLS = ['day', 'userid', 'channel_id', 'adds', ...WEEK_COLS, 'marks_through'];
 /** Rows per multi-row INSERT: 17 columns × 500 stays far under SQLite's bound-parameter limit. */
 const CHUNK = 500;
+/** Rows per transaction when SQLite writes a night's churn base in slices. */
+const SLICE = 5000;
 
 /** Which churn table: the losses (events) or the nightly population (snapshot). */
 export type ChurnTable = 'analytics_daily_churn' | 'analytics_daily_churn_base';
@@ -193,16 +196,36 @@ export class AnalyticsRetentionRepository {
   async replaceChurnDay(table: ChurnTable, day: string, rows: ChurnBucketRow[], at: number): Promise<void> {
     const counts = table === 'analytics_daily_churn' ? ['lost_by_customer', 'lost_by_staff'] : ['relations'];
     const cols = ['day', 'dimension', 'bucket', 'userid', 'channel_id', ...counts];
-    await this.db.tx(async (em) => {
-      await em.query(`DELETE FROM ${table} WHERE day = ?`, [day]);
-      for (let i = 0; i < rows.length; i += CHUNK) {
-        const chunk = rows.slice(i, i + CHUNK);
+    const stamp = table === 'analytics_daily_churn' ? 'churn_rolled_at' : 'churn_base_at';
+    const insert = async (em: EntityManager, part: ChurnBucketRow[]) => {
+      for (let i = 0; i < part.length; i += CHUNK) {
+        const chunk = part.slice(i, i + CHUNK);
         await em.query(
           `INSERT INTO ${table} (${cols.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(cols.length)})`).join(', ')}`,
           chunk.flatMap((r) => [day, r.dimension, r.bucket, r.userid, r.channelId, ...(table === 'analytics_daily_churn' ? [r.lostByCustomer, r.lostByStaff] : [r.relations])]),
         );
       }
-      const stamp = table === 'analytics_daily_churn' ? 'churn_rolled_at' : 'churn_base_at';
+    };
+    if (this.db.engine === 'sqlite' && table === 'analytics_daily_churn_base') {
+      // A night's base is some 70,000 rows: in one transaction SQLite held the event loop for most of a second
+      // (docs/analytics.md §Size). In slices, with a turn for the loop between them; the night's stamp is cleared
+      // first and set last, so no reader takes a half-written base for that night's.
+      await this.db.tx((em) => em.query(`UPDATE analytics_retention_days SET ${stamp} = NULL WHERE day = ?`, [day]));
+      for (;;) {
+        await yieldToEventLoop();
+        const gone = await this.db.exec(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE day = ? LIMIT ${SLICE})`, [day]);
+        if (gone < SLICE) break;
+      }
+      for (let i = 0; i < rows.length; i += SLICE) {
+        await yieldToEventLoop();
+        await this.db.tx((em) => insert(em, rows.slice(i, i + SLICE)));
+      }
+      await this.db.tx((em) => em.query(upsertSql(this.db.engine, 'analytics_retention_days', ['day', stamp], ['day'], [stamp]), [day, at]));
+      return;
+    }
+    await this.db.tx(async (em) => {
+      await em.query(`DELETE FROM ${table} WHERE day = ?`, [day]);
+      await insert(em, rows);
       await em.query(upsertSql(this.db.engine, 'analytics_retention_days', ['day', stamp], ['day'], [stamp]), [day, at]);
     });
   }
