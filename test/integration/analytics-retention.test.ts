@@ -5,6 +5,7 @@ import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/d
 import { createDataSource } from '../../src/persistence/data-source.js';
 import { migrations } from '../../migrations/index.js';
 import { AnalyticsRetention1795000000028 } from '../../migrations/0028-analytics-retention.js';
+import { AnalyticsChurnIndex1795000000031 } from '../../migrations/0031-analytics-churn-index.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays, zonedTimeToUtc } from '../../src/shared/dates.js';
 import { periodOf } from '../../src/domain/analytics/analytics-periods.js';
@@ -349,8 +350,8 @@ describe.each(testEngines())('migration 0028 (retention cohorts and churn) can b
 
   beforeAll(async () => {
     tdb = await createTestDatabase(engine);
-    // Every migration but this one first, so undoing the last one undoes exactly it.
-    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== AnalyticsRetention1795000000028) });
+    // Every migration but this one (and 0031, which indexes its tables) first, so undoing the last one undoes exactly it.
+    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== AnalyticsRetention1795000000028 && m !== AnalyticsChurnIndex1795000000031) });
     await ds.initialize();
     await ds.runMigrations({ transaction: 'each' });
   }, 60_000);
@@ -375,5 +376,26 @@ describe.each(testEngines())('migration 0028 (retention cohorts and churn) can b
     expect(await present()).toEqual(TABLES.map(() => false));
     expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsRetention1795000000028']);
     expect(await present()).toEqual(TABLES.map(() => true));
+  }, 60_000);
+
+  it('migration 0031 replaces the churn member index with covering ones and can be undone', async () => {
+    const indexes = async () => {
+      const qr = ds.createQueryRunner();
+      try {
+        return (await qr.getTable('analytics_daily_churn'))!.indices.map((i) => i.name).filter((n) => n?.startsWith('ix_')).sort();
+      } finally {
+        await qr.release();
+      }
+    };
+    const before = ['ix_analytics_daily_churn_channel', 'ix_analytics_daily_churn_member'];
+    const after = ['ix_analytics_daily_churn_channel', 'ix_analytics_daily_churn_dim_channel', 'ix_analytics_daily_churn_dim_member', 'ix_analytics_daily_churn_member_cover'];
+    expect(await indexes()).toEqual(before);
+    ds.migrations.push(new AnalyticsChurnIndex1795000000031());
+    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsChurnIndex1795000000031']);
+    expect(await indexes()).toEqual(after);
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await indexes()).toEqual(before);
+    await ds.runMigrations({ transaction: 'each' });
+    expect(await indexes()).toEqual(after);
   }, 60_000);
 });

@@ -291,6 +291,18 @@ describe.each(testEngines())('analytics staff performance on %s', (engine) => {
       const last = lines.filter((l: { userid: string }) => l.userid === u).pop();
       if (last.periodEnd === to) expect(last.customers).toBe(relations[u]);
     }
+    // Summed per period in SQL: by day and by month each member's whole range is the same, and its lines add up to it.
+    for (const granularity of ['day', 'month']) {
+      const other = await get(`/api/v1/analytics/staff?from=${from}&to=${to}&granularity=${granularity}`);
+      expect(other.status).toBe(200);
+      expect(other.body.members).toEqual(res.body.members);
+      for (const m of other.body.members as Record<string, number | string>[]) {
+        const mine = (other.body.lines as Record<string, number | string>[]).filter((l) => l.userid === m.userid);
+        for (const k of ['wecomDays', 'chatCnt', 'messageCnt', 'replyDays', 'massTasks', 'confirmedLate', 'followupsDue', 'followupsDone']) {
+          expect(mine.reduce((s, l) => s + Number(l[k]), 0), `${granularity} ${m.userid} ${k}`).toBe(m[k]);
+        }
+      }
+    }
   });
 
   it('staff see themselves only; CSV has a BOM and Chinese headers; bad parameters name their fields', async () => {

@@ -131,16 +131,19 @@ export class RetentionAnalyticsService {
     const f = this.analytics.frame(q, viewer);
     const filter = { userid: f.userid ?? undefined, channelId: q.channelId };
     const days = await this.repo.churnDays(addDays(f.from, -1), f.to);
-    const read = async (split: ChurnReadFilter['split'], dimension?: string) => {
-      const out: (ChurnBucketRow & { day: string; key: string })[] = [];
-      for (const [a, b, isRolled] of runsOf(f.from, f.to, days.rolled)) out.push(...(await this.repo.churnRows('analytics_daily_churn', a, b, { ...filter, split, dimension }, isRolled)));
+    // Each read is summed in its statement (over the range, or per day for the lines), one statement per run of
+    // rolled or unrolled days (docs/analytics.md §Size).
+    const read = async (split: ChurnReadFilter['split'], dimension?: string, perDay = false) => {
+      const out: (ChurnBucketRow & { day: string | null })[] = [];
+      for (const [a, b, isRolled] of runsOf(f.from, f.to, days.rolled)) out.push(...(await this.repo.churnSums('analytics_daily_churn', a, b, { ...filter, split, dimension, perDay }, isRolled)));
       return out;
     };
     const baseAsOf = [...days.based].sort()[0] ?? null;
     const base = (split: ChurnReadFilter['split'], dimension?: string) =>
-      baseAsOf === null ? Promise.resolve([]) : this.repo.churnRows('analytics_daily_churn_base' as ChurnTable, baseAsOf, baseAsOf, { ...filter, split, dimension }, true);
-    const [lossRows, ownerLosses, channelLosses, baseRows, ownerBase, channelBase] = await Promise.all([
+      baseAsOf === null ? Promise.resolve([]) : this.repo.churnSums('analytics_daily_churn_base' as ChurnTable, baseAsOf, baseAsOf, { ...filter, split, dimension }, true);
+    const [lossRows, dayRows, ownerLosses, channelLosses, baseRows, ownerBase, channelBase] = await Promise.all([
       read(undefined),
+      read(undefined, 'all', true),
       read('owner', 'all'),
       read('channel', 'all'),
       base(undefined),
@@ -198,9 +201,8 @@ export class RetentionAnalyticsService {
     dimensions.push(await keyed('owner', ownerLosses, ownerBase), await keyed('channel', channelLosses, channelBase));
     const periods = periodsOf(f.from, f.to, f.granularity);
     const perPeriod = new Map(periods.map((p) => [p.period, { period: p.period, periodStart: p.start, periodEnd: p.end, losses: 0, lostByCustomer: 0, lostByStaff: 0 }]));
-    for (const r of lossRows) {
-      if (r.dimension !== 'all') continue;
-      const line = perPeriod.get(periodOf(r.day, f.granularity))!;
+    for (const r of dayRows) {
+      const line = perPeriod.get(periodOf(r.day!, f.granularity))!;
       line.lostByCustomer += r.lostByCustomer;
       line.lostByStaff += r.lostByStaff;
       line.losses += r.lostByCustomer + r.lostByStaff;

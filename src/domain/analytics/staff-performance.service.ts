@@ -1,4 +1,4 @@
-import type { StaffBehaviorRow, StaffDailyRow, StaffStatsRepository } from '../../persistence/repositories/staff-stats.repository.js';
+import type { StaffBehaviorSum, StaffDailyRow, StaffStatsRepository } from '../../persistence/repositories/staff-stats.repository.js';
 import { periodOf, periodsOf } from './analytics-periods.js';
 import type { Frame, RangeQuery } from './analytics.service.js';
 import type { AnalyticsViewer } from './analytics.types.js';
@@ -66,7 +66,8 @@ interface Acc {
   chatCnt: number;
   messageCnt: number;
   replyWeight: number;
-  replyWeighted: number;
+  /** Σ weight × percentage × 100: whole numbers, so any grouping of days sums the same. */
+  replyWeightedX100: number;
   replyTimeWeighted: number;
   replyDays: number;
   negativeFeedbackCnt: number;
@@ -83,29 +84,26 @@ interface Acc {
 }
 
 const newAcc = (): Acc => ({
-  wecomDays: 0, chatCnt: 0, messageCnt: 0, replyWeight: 0, replyWeighted: 0, replyTimeWeighted: 0, replyDays: 0, negativeFeedbackCnt: 0, newApplyCnt: 0, newContactCnt: 0,
+  wecomDays: 0, chatCnt: 0, messageCnt: 0, replyWeight: 0, replyWeightedX100: 0, replyTimeWeighted: 0, replyDays: 0, negativeFeedbackCnt: 0, newApplyCnt: 0, newContactCnt: 0,
   customers: null, customersAsOf: null, massTasks: 0, confirmedLate: 0, neverConfirmed: 0, awaiting: 0, followupsDue: 0, followupsDone: 0,
 });
 
-function addBehavior(a: Acc, r: StaffBehaviorRow): void {
-  a.wecomDays++;
+function addBehavior(a: Acc, r: StaffBehaviorSum): void {
+  a.wecomDays += r.days;
   a.chatCnt += r.chatCnt;
   a.messageCnt += r.messageCnt;
   a.negativeFeedbackCnt += r.negativeFeedbackCnt;
   a.newApplyCnt += r.newApplyCnt;
   a.newContactCnt += r.newContactCnt;
   // A day without the reply figures had no chats: it says nothing about replies, so it is left out rather than read
-  // as 0 %. The others weigh by their chats, so a day of 40 chats counts forty times a day of one.
-  if (r.replyPercentage !== null) {
-    a.replyDays++;
-    const w = Math.max(r.chatCnt, 1);
-    a.replyWeight += w;
-    a.replyWeighted += w * r.replyPercentage;
-    a.replyTimeWeighted += w * (r.avgReplyTime ?? 0);
-  }
+  // as 0 %. The others weigh by their chats, so a day of 40 chats counts forty times a day of one (summed in SQL).
+  a.replyDays += r.replyDays;
+  a.replyWeight += r.replyWeight;
+  a.replyWeightedX100 += r.replyWeightedX100;
+  a.replyTimeWeighted += r.replyTimeWeighted;
 }
 
-function addDaily(a: Acc, r: StaffDailyRow): void {
+function addDaily(a: Acc, r: Omit<StaffDailyRow, 'userid' | 'day'>): void {
   a.massTasks += r.massTasks;
   a.confirmedLate += r.confirmedLate;
   a.neverConfirmed += r.neverConfirmed;
@@ -121,8 +119,9 @@ function finish(userid: string, name: string, a: Acc): StaffFigures {
     wecomDays: a.wecomDays,
     chatCnt: a.chatCnt,
     messageCnt: a.messageCnt,
-    replyPercentage: a.replyWeight > 0 ? Math.round((a.replyWeighted / a.replyWeight) * 100) / 100 : null,
-    avgReplyTime: a.replyWeight > 0 ? Math.round((a.replyTimeWeighted / a.replyWeight) * 10) / 10 : null,
+    // Rounded half up in whole numbers (the sums are), so a tie such as 77.545 % reads 77.55 whatever the grouping.
+    replyPercentage: a.replyWeight > 0 ? Math.floor((2 * a.replyWeightedX100 + a.replyWeight) / (2 * a.replyWeight)) / 100 : null,
+    avgReplyTime: a.replyWeight > 0 ? Math.floor((20 * a.replyTimeWeighted + a.replyWeight) / (2 * a.replyWeight)) / 10 : null,
     replyDays: a.replyDays,
     negativeFeedbackCnt: a.negativeFeedbackCnt,
     newApplyCnt: a.newApplyCnt,
@@ -152,16 +151,20 @@ export class StaffPerformanceService {
 
   async staff(q: RangeQuery, viewer: AnalyticsViewer): Promise<StaffAnswer> {
     const f = this.frameOf(q, viewer);
-    const [behavior, daily, snapshots] = await Promise.all([
-      this.repo.behaviorRows(f.from, f.to, f.userid),
-      this.repo.dailyRows(f.from, f.to, f.userid),
-      this.repo.customerSnapshots(f.from, f.to, f.userid),
+    // Summed per member and period in the statements, and the snapshots read only on each period's last night: a
+    // year by month is about a thousand rows per table rather than one per member and day (docs/analytics.md §Size).
+    const periodList = periodsOf(f.from, f.to, f.granularity);
+    const bounds = { byDay: f.granularity === 'day', periods: periodList.map((p) => ({ period: p.period, end: p.end })) };
+    const [behavior, daily, snapshotDays, snapshotMembers] = await Promise.all([
+      this.repo.behaviorSums(f.from, f.to, f.userid, bounds),
+      this.repo.dailySums(f.from, f.to, f.userid, bounds),
+      this.repo.snapshotDays(f.from, f.to),
+      this.repo.snapshotMembers(f.from, f.to, f.userid),
     ]);
-    const periods = new Map(periodsOf(f.from, f.to, f.granularity).map((p) => [p.period, p]));
+    const periods = new Map(periodList.map((p) => [p.period, p]));
     const lines = new Map<string, { period: string; userid: string; acc: Acc }>();
     const whole = new Map<string, Acc>();
-    const accOf = (day: string, userid: string): [Acc, Acc] => {
-      const period = periodOf(day, f.granularity);
+    const accOfPeriod = (period: string, userid: string): [Acc, Acc] => {
       const k = `${period}\u0000${userid}`;
       let l = lines.get(k);
       if (!l) lines.set(k, (l = { period, userid, acc: newAcc() }));
@@ -169,26 +172,25 @@ export class StaffPerformanceService {
       if (!w) whole.set(userid, (w = newAcc()));
       return [l.acc, w];
     };
-    for (const r of behavior) for (const a of accOf(r.day, r.userid)) addBehavior(a, r);
-    for (const r of daily) for (const a of accOf(r.day, r.userid)) addDaily(a, r);
+    for (const r of behavior) for (const a of accOfPeriod(r.period, r.userid)) addBehavior(a, r);
+    for (const r of daily) for (const a of accOfPeriod(r.period, r.userid)) addDaily(a, r);
     // A snapshot day is one the corp's row ('') exists for; a member without a row that day had no customers then.
-    const snapshotDays = [...new Set(snapshots.filter((s) => s.userid === '').map((s) => s.day))].sort();
-    const onDay = new Map(snapshots.filter((s) => s.userid !== '').map((s) => [`${s.day}\u0000${s.userid}`, s.customers]));
-    const members = new Set<string>([...whole.keys(), ...snapshots.filter((s) => s.userid !== '').map((s) => s.userid)]);
-    if (f.userid !== null) members.add(f.userid);
-    else for (const m of await this.repo.members(null)) if (m.status === 'active') members.add(m.userid);
     const lastSnapshotOfPeriod = new Map<string, string>();
     for (const d of snapshotDays) lastSnapshotOfPeriod.set(periodOf(d, f.granularity), d);
+    const last = snapshotDays[snapshotDays.length - 1];
+    const onDay = new Map((await this.repo.customersOn([...new Set([...lastSnapshotOfPeriod.values(), ...(last === undefined ? [] : [last])])], f.userid)).map((s) => [`${s.day}\u0000${s.userid}`, s.customers]));
+    const members = new Set<string>([...whole.keys(), ...snapshotMembers]);
+    if (f.userid !== null) members.add(f.userid);
+    else for (const m of await this.repo.members(null)) if (m.status === 'active') members.add(m.userid);
     for (const userid of members) {
       for (const [period, day] of lastSnapshotOfPeriod) {
         const customers = onDay.get(`${day}\u0000${userid}`) ?? 0;
         // A member with no customers and nothing else in the period gets no line of zeros.
         if (customers === 0 && !lines.has(`${period}\u0000${userid}`)) continue;
-        const [a] = accOf(day, userid);
+        const [a] = accOfPeriod(period, userid);
         a.customers = customers;
         a.customersAsOf = day;
       }
-      const last = snapshotDays[snapshotDays.length - 1];
       if (last !== undefined) {
         const w = whole.get(userid) ?? newAcc();
         whole.set(userid, w);

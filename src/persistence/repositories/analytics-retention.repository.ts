@@ -286,12 +286,15 @@ export class AnalyticsRetentionRepository {
   // ── Dashboard reads (rollups only) ────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Churn rows of [from, to], summed per day, dimension, bucket and the split's key: from the summary rows of days
-   * that have them (`summary`), or from the detail rows (days not rolled yet).
+   * Churn rows of [from, to] summed in the statement per dimension, bucket and the split's key (and per day with
+   * `perDay`): from the summary rows of days that have them (`summary`), or from the detail rows (days not rolled yet).
+   * A year answers in a few hundred rows rather than one per day and key; the indexes of migration 0031 hold what each
+   * shape reads (docs/analytics.md §Size).
    */
-  async churnRows(table: ChurnTable, from: string, to: string, f: ChurnReadFilter, summary: boolean): Promise<(ChurnBucketRow & { day: string; key: string })[]> {
-    const where = ['day >= ?', 'day <= ?'];
-    const params: unknown[] = [from, to];
+  async churnSums(table: ChurnTable, from: string, to: string, f: ChurnReadFilter & { perDay?: boolean }, summary: boolean): Promise<(ChurnBucketRow & { day: string | null; key: string })[]> {
+    // One day (the base's night) as an equality, so the planner leads with the day rather than a member or channel.
+    const where = from === to ? ['day = ?'] : ['day >= ?', 'day <= ?'];
+    const params: unknown[] = from === to ? [from] : [from, to];
     const add = (sql: string, v: string) => (where.push(sql), params.push(v));
     if (f.dimension !== undefined) add('dimension = ?', f.dimension);
     if (summary) {
@@ -305,24 +308,33 @@ export class AnalyticsRetentionRepository {
       if (f.userid !== undefined) add('userid = ?', f.userid);
       if (f.channelId !== undefined) add('channel_id = ?', f.channelId);
     }
-    const keyCol = f.split === 'owner' ? 'userid' : f.split === 'channel' ? 'channel_id' : "''";
+    const keyCol = f.split === 'owner' ? 'userid' : f.split === 'channel' ? 'channel_id' : undefined;
+    const groupBy = [...(f.perDay ? ['day'] : []), 'dimension', 'bucket', ...(keyCol ? [keyCol] : [])];
     const counts = table === 'analytics_daily_churn' ? ['lost_by_customer', 'lost_by_staff'] : ['relations'];
+    // One day's corp or filtered summary rows are one per bucket already. Without a GROUP BY to order by, SQLite reads
+    // them through the (userid, channel_id, day) index rather than every row of the night in (day, dimension, bucket)
+    // order; a split keeps it, which leads SQLite with (day, dimension) instead of the split's other column.
+    const grouped = !(summary && from === to && f.split === undefined);
     const rows = await this.db.apiRead<Record<string, Num | string | null>>(
-      `SELECT day, dimension, bucket, ${keyCol} AS k, ${counts.map((c) => (summary ? c : `SUM(${c}) AS ${c}`)).join(', ')}
-         FROM ${table} WHERE ${where.join(' AND ')}${summary ? '' : ` GROUP BY day, dimension, bucket${keyCol === "''" ? '' : `, ${keyCol}`}`}`,
+      grouped
+        ? `SELECT ${groupBy.join(', ')}, ${counts.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM ${table} WHERE ${where.join(' AND ')} GROUP BY ${groupBy.join(', ')}`
+        : `SELECT ${groupBy.join(', ')}, ${counts.join(', ')} FROM ${table} WHERE ${where.join(' AND ')}`,
       params,
     );
-    return rows.map((r) => ({
-      day: String(r.day),
-      key: String(r.k ?? ''),
-      dimension: String(r.dimension),
-      bucket: String(r.bucket),
-      userid: f.split === 'owner' ? String(r.k) : '',
-      channelId: f.split === 'channel' ? String(r.k) : '',
-      lostByCustomer: n(r.lost_by_customer as Num),
-      lostByStaff: n(r.lost_by_staff as Num),
-      relations: n(r.relations as Num),
-    }));
+    return rows.map((r) => {
+      const key = keyCol ? String(r[keyCol] ?? '') : '';
+      return {
+        day: f.perDay ? String(r.day) : null,
+        key,
+        dimension: String(r.dimension),
+        bucket: String(r.bucket),
+        userid: f.split === 'owner' ? key : '',
+        channelId: f.split === 'channel' ? key : '',
+        lostByCustomer: n(r.lost_by_customer as Num),
+        lostByStaff: n(r.lost_by_staff as Num),
+        relations: n(r.relations as Num),
+      };
+    });
   }
 
   /** Days in [from, to] whose churn rows were rolled, and those whose base snapshot was taken. */

@@ -42,6 +42,37 @@ export interface StaffDailyRow {
   followupsDone: number;
 }
 
+/** One member's WeCom figures summed over the days of a period that have them. */
+export interface StaffBehaviorSum {
+  userid: string;
+  period: string;
+  /** Days stored. */
+  days: number;
+  chatCnt: number;
+  messageCnt: number;
+  negativeFeedbackCnt: number;
+  newApplyCnt: number;
+  newContactCnt: number;
+  /** Days with the reply figures, their chats (each day at least 1), and the figures weighted by those. */
+  replyDays: number;
+  replyWeight: number;
+  /** Σ weight × percentage × 100. */
+  replyWeightedX100: number;
+  replyTimeWeighted: number;
+}
+
+/** The periods a read is summed by, in order, each with its last day; `byDay` when each period is one day. */
+export interface PeriodBounds {
+  byDay: boolean;
+  periods: { period: string; end: string }[];
+}
+
+/** The period of `day` as SQL: the day itself, or the first period whose last day is not before it. */
+function periodSql(b: PeriodBounds): { sql: string; params: string[] } {
+  if (b.byDay || b.periods.length === 0) return { sql: 'day', params: [] };
+  return { sql: `CASE ${b.periods.map(() => 'WHEN day <= ? THEN ?').join(' ')} END`, params: b.periods.flatMap((p) => [p.end, p.period]) };
+}
+
 /** A mass-send task as the nightly roll sees it. */
 export interface MassTaskOutcome {
   senderUserid: string;
@@ -182,34 +213,51 @@ export class StaffStatsRepository {
 
   // ── Dashboard reads (rollups only) ───────────────────────────────────────────────────────────────────────────────
 
-  async behaviorRows(from: string, to: string, userid: string | null): Promise<StaffBehaviorRow[]> {
+  /**
+   * WeCom's figures of [from, to] summed per member and period in the statement (docs/analytics.md §Staff performance):
+   * the reply figures over the days that have them, each weighted by the day's chats (at least 1).
+   */
+  async behaviorSums(from: string, to: string, userid: string | null, periods: PeriodBounds): Promise<StaffBehaviorSum[]> {
+    const p = periodSql(periods);
+    const w = 'CASE WHEN chat_cnt > 1 THEN chat_cnt ELSE 1 END';
     const rows = await this.db.apiRead<Record<string, Num | null>>(
-      `SELECT userid, day, chat_cnt, message_cnt, reply_percentage_x100, avg_reply_time, negative_feedback_cnt, new_apply_cnt, new_contact_cnt
-         FROM analytics_staff_behavior WHERE day >= ? AND day <= ?${userid === null ? '' : ' AND userid = ?'} ORDER BY day, userid`,
-      userid === null ? [from, to] : [from, to, userid],
+      `SELECT userid, ${p.sql} AS p, COUNT(*) AS days, SUM(chat_cnt) AS chat_cnt, SUM(message_cnt) AS message_cnt,
+              SUM(negative_feedback_cnt) AS negative_feedback_cnt, SUM(new_apply_cnt) AS new_apply_cnt, SUM(new_contact_cnt) AS new_contact_cnt,
+              SUM(CASE WHEN reply_percentage_x100 IS NULL THEN 0 ELSE 1 END) AS reply_days,
+              SUM(CASE WHEN reply_percentage_x100 IS NULL THEN 0 ELSE ${w} END) AS reply_weight,
+              SUM(CASE WHEN reply_percentage_x100 IS NULL THEN 0 ELSE ${w} * reply_percentage_x100 END) AS reply_weighted_x100,
+              SUM(CASE WHEN reply_percentage_x100 IS NULL THEN 0 ELSE ${w} * COALESCE(avg_reply_time, 0) END) AS reply_time_weighted
+         FROM analytics_staff_behavior WHERE day >= ? AND day <= ?${userid === null ? '' : ' AND userid = ?'} GROUP BY userid, p`,
+      [...p.params, from, to, ...(userid === null ? [] : [userid])],
     );
     return rows.map((r) => ({
       userid: String(r.userid),
-      day: String(r.day),
+      period: String(r.p),
+      days: n(r.days),
       chatCnt: n(r.chat_cnt),
       messageCnt: n(r.message_cnt),
-      replyPercentage: r.reply_percentage_x100 === null ? null : n(r.reply_percentage_x100) / 100,
-      avgReplyTime: nOrNull(r.avg_reply_time),
       negativeFeedbackCnt: n(r.negative_feedback_cnt),
       newApplyCnt: n(r.new_apply_cnt),
       newContactCnt: n(r.new_contact_cnt),
+      replyDays: n(r.reply_days),
+      replyWeight: n(r.reply_weight),
+      replyWeightedX100: n(r.reply_weighted_x100),
+      replyTimeWeighted: n(r.reply_time_weighted),
     }));
   }
 
-  async dailyRows(from: string, to: string, userid: string | null): Promise<StaffDailyRow[]> {
+  /** The bot's own figures of [from, to] summed per member and period in the statement. */
+  async dailySums(from: string, to: string, userid: string | null, periods: PeriodBounds): Promise<(Omit<StaffDailyRow, 'day'> & { period: string })[]> {
+    const p = periodSql(periods);
     const rows = await this.db.apiRead<Record<string, Num>>(
-      `SELECT userid, day, mass_tasks, confirmed_late, never_confirmed, awaiting, followups_due, followups_done
-         FROM analytics_staff_daily WHERE day >= ? AND day <= ?${userid === null ? '' : ' AND userid = ?'} ORDER BY day, userid`,
-      userid === null ? [from, to] : [from, to, userid],
+      `SELECT userid, ${p.sql} AS p, SUM(mass_tasks) AS mass_tasks, SUM(confirmed_late) AS confirmed_late, SUM(never_confirmed) AS never_confirmed,
+              SUM(awaiting) AS awaiting, SUM(followups_due) AS followups_due, SUM(followups_done) AS followups_done
+         FROM analytics_staff_daily WHERE day >= ? AND day <= ?${userid === null ? '' : ' AND userid = ?'} GROUP BY userid, p`,
+      [...p.params, from, to, ...(userid === null ? [] : [userid])],
     );
     return rows.map((r) => ({
       userid: String(r.userid),
-      day: String(r.day),
+      period: String(r.p),
       massTasks: n(r.mass_tasks),
       confirmedLate: n(r.confirmed_late),
       neverConfirmed: n(r.never_confirmed),
@@ -219,14 +267,27 @@ export class StaffStatsRepository {
     }));
   }
 
-  /**
-   * The nightly customer snapshots (analytics_daily_totals) in [from, to], by day: the corp's rows (userid ''), which
-   * say which nights were taken, and the members' (all, or one).
-   */
-  async customerSnapshots(from: string, to: string, userid: string | null): Promise<{ day: string; userid: string; customers: number }[]> {
-    const rows = await this.db.apiRead<{ day: string; userid: string; customers: Num }>(
-      `SELECT day, userid, customers FROM analytics_daily_totals WHERE day >= ? AND day <= ?${userid === null ? '' : " AND userid IN ('', ?)"} ORDER BY day, userid`,
+  /** The nights in [from, to] with a customer snapshot (the corp's row of analytics_daily_totals), in order. */
+  async snapshotDays(from: string, to: string): Promise<string[]> {
+    const rows = await this.db.apiRead<{ day: string }>("SELECT day FROM analytics_daily_totals WHERE userid = '' AND day >= ? AND day <= ? ORDER BY day", [from, to]);
+    return rows.map((r) => String(r.day));
+  }
+
+  /** Members with a row in the snapshots of [from, to] (all, or the one). */
+  async snapshotMembers(from: string, to: string, userid: string | null): Promise<string[]> {
+    const rows = await this.db.apiRead<{ userid: string }>(
+      `SELECT DISTINCT userid FROM analytics_daily_totals WHERE day >= ? AND day <= ? AND userid <> ''${userid === null ? '' : ' AND userid = ?'}`,
       userid === null ? [from, to] : [from, to, userid],
+    );
+    return rows.map((r) => r.userid);
+  }
+
+  /** The members' customers at these nights' snapshots (all members, or the one). */
+  async customersOn(days: string[], userid: string | null): Promise<{ day: string; userid: string; customers: number }[]> {
+    if (days.length === 0) return [];
+    const rows = await this.db.apiRead<{ day: string; userid: string; customers: Num }>(
+      `SELECT day, userid, customers FROM analytics_daily_totals WHERE day IN (${placeholders(days.length)}) AND userid <> ''${userid === null ? '' : ' AND userid = ?'}`,
+      userid === null ? days : [...days, userid],
     );
     return rows.map((r) => ({ day: String(r.day), userid: r.userid, customers: n(r.customers) }));
   }
