@@ -26,8 +26,15 @@ export function deliveryResultsJob(deps: { dispatcher: DeliveryDispatcher; resul
       }
       const sent = await deps.dispatcher.dispatch(now);
       const results = await deps.results.poll(now);
-      // The real clock's today, whatever time a run stands for.
-      const live = deps.reach ? await deps.reach.rollLive((deps.clock ?? ctx.clock).now()) : null;
+      // The real clock's today, whatever time a run stands for. A failure here is the figures' alone: reported, and the
+      // deliveries' run still succeeds (the next run, or the night, counts the day).
+      const live = deps.reach
+        ? await deps.reach.rollLive((deps.clock ?? ctx.clock).now()).catch((err: unknown) => {
+            ctx.log.warn({ err }, 'reach live pass failed');
+            ctx.report(`触达效果实时统计失败 reach live pass failed\t${err instanceof Error ? err.message : String(err)}`);
+            return null;
+          })
+        : null;
       return { ...(sent as unknown as Record<string, number>), ...prefix('results_', results), ...(live ? { reachLiveMessages: live.messages, reachLiveRows: live.rows } : {}) };
     },
   };
