@@ -1,12 +1,12 @@
 // 数据看板: what the analytics API answers (README §数据分析, docs/analytics.md), the periods a range is bucketed into,
 // the words for its codes, and its CSV downloads. Every panel of the dashboard takes the same range (from, to,
-// granularity), so a new question of the API (cohorts, churn, staff, reach) is one more panel over the same range.
+// granularity), so each question of the API is one panel over the same range.
 import { ApiError, tokenStore } from './api';
 import { ACTIVITY, RFM_SEGMENTS, STAGE } from './labels';
 import { todayShanghai } from './format';
 
 export type Granularity = 'day' | 'week' | 'month';
-export type FigureKind = 'event' | 'snapshot';
+export type FigureKind = 'event' | 'snapshot' | 'mixed';
 export type MixDimension = 'activity' | 'rfm' | 'stage';
 export type GrowthSplit = 'none' | 'channel' | 'staff' | 'tag';
 
@@ -114,6 +114,7 @@ export const MIX_DIMENSION: Record<MixDimension, string> = { activity: '活跃�
 export const FIGURE_KIND: Record<FigureKind, { text: string; hint: string }> = {
   event: { text: '事件', hint: '按发生的日期统计；过去的日期可以从记录中重新计算' },
   snapshot: { text: '快照', hint: '每晚 00:20 记录的当时状态；没有夜间任务运行的日期没有数据，也不能补拍' },
+  mixed: { text: '混合', hint: '企业微信的统计每晚拉取；群发任务和跟进按发生日统计（事件）；客户数是夜间快照' },
 };
 
 /** A mix value in words: the console's own maps; '' is a customer without one (no orders: no RFM segment). */
@@ -200,3 +201,129 @@ export async function downloadCsv(path: string, query: Record<string, string | u
   setTimeout(() => URL.revokeObjectURL(url), 1000);
   return name;
 }
+
+// 留存, 流失分析, 员工统计 and 触达效果 (docs/analytics.md §Retention cohorts, §Churn analysis, §Staff performance,
+// §Care and campaign results): the answers of the four questions the lower panels ask.
+
+export interface CohortCell {
+  week: number;
+  retained: number | null;
+  share: number | null;
+}
+
+export interface CohortsAnswer extends Frame {
+  kind: 'event';
+  weeks: number;
+  cohorts: { cohort: string; periodStart: string; periodEnd: string; adds: number; complete: boolean; cells: CohortCell[] }[];
+  average: CohortCell[];
+}
+
+export interface ChurnBucket {
+  bucket: string;
+  label: string;
+  losses: number;
+  lostByCustomer: number;
+  lostByStaff: number;
+  relations: number;
+  rate: number | null;
+  ratio: number | null;
+}
+
+export type ChurnDimension = 'botMessages' | 'broadcasts' | 'kfMessages' | 'sinceOrder' | 'sinceInteraction' | 'owner' | 'channel';
+
+export interface ChurnAnswer extends Frame {
+  kind: 'snapshot';
+  baseAsOf: string | null;
+  total: { losses: number; lostByCustomer: number; lostByStaff: number; relations: number; rate: number | null };
+  dimensions: { dimension: ChurnDimension; label: string; buckets: ChurnBucket[] }[];
+  lines: { period: string; losses: number; lostByCustomer: number; lostByStaff: number }[];
+}
+
+/** The churn dimensions as the panel's switch names them (the API's own labels are longer, for the CSV). */
+export const CHURN_DIMENSION: Record<ChurnDimension, string> = {
+  botMessages: '机器人消息',
+  broadcasts: '群发消息',
+  kfMessages: '客服消息',
+  sinceOrder: '距上次下单',
+  sinceInteraction: '距上次互动',
+  owner: '所属员工',
+  channel: '渠道',
+};
+
+export interface StaffFigures {
+  userid: string;
+  name: string;
+  wecomDays: number;
+  chatCnt: number;
+  messageCnt: number;
+  replyPercentage: number | null;
+  avgReplyTime: number | null;
+  replyDays: number;
+  negativeFeedbackCnt: number;
+  newApplyCnt: number;
+  newContactCnt: number;
+  customers: number | null;
+  customersAsOf: string | null;
+  massTasks: number;
+  confirmedLate: number;
+  neverConfirmed: number;
+  awaiting: number;
+  followupsDue: number;
+  followupsDone: number;
+}
+
+export interface StaffAnswer extends Frame {
+  kind: 'mixed';
+  lateConfirmHours: number;
+  lines: (StaffFigures & { period: string })[];
+  members: (StaffFigures & { status: string; pull: { lastDay: string | null; lastPulledAt: string | null; failures: number; failedAt: string | null; lastError: string | null } | null })[];
+}
+
+export type ReachKind = 'care' | 'winback' | 'broadcast';
+
+export interface ReachFunnel {
+  planned: number;
+  submitted: number;
+  confirmed: number;
+  sent: number;
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  holdout: number;
+  overQuota: number;
+  failed: number;
+  failedByReason: Record<string, number>;
+  expired: number;
+  pending: number;
+}
+
+export interface ReachOutcome {
+  messages: number;
+  matured: number;
+  ordered7d: number;
+  orderedRate7d: number | null;
+  orders7d: number;
+  revenue7dCents: number;
+  replied7d: number;
+  replyRate7d: number | null;
+}
+
+export interface ReachFigures {
+  sourceKind: ReachKind;
+  sourceId: string;
+  name: string;
+  holdoutPercent: number;
+  funnel: ReachFunnel;
+  outcomes: { targeted: ReachOutcome; sent: ReachOutcome; holdout: ReachOutcome };
+  lift: { orderedRate7d: number | null; replyRate7d: number | null };
+}
+
+export interface ReachAnswer extends Frame {
+  kind: 'event';
+  windowDays: number;
+  sources: ReachFigures[];
+  lines: (ReachFigures & { period: string })[];
+  unrolled: { from: string; to: string }[];
+}
+
+/** A difference of two rates in percentage points: +3.2 个百分点, — when either is unknown. */
+export const points = (d: number | null): string => (d === null ? '—' : `${d > 0 ? '+' : d < 0 ? '−' : ''}${Math.abs(d * 100).toFixed(1)} 个百分点`);

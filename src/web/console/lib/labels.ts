@@ -173,6 +173,23 @@ export const SKIP_REASON: Labels = {
   holdout: '对照组，不发送',
 };
 
+/**
+ * The reason codes 触达效果 groups skipped and failed rows by (the ledger reason's leading code, docs/analytics.md
+ * §Care and campaign results): the skip reasons, and what WeCom or the planner gave for a failure or a withdrawal.
+ */
+export const LEDGER_REASON: Labels = {
+  ...SKIP_REASON,
+  erased: '已删除个人信息',
+  missed_window: '错过发送窗口',
+  invalid_audience: '受众表达式无效',
+  planning_failed: '规划失败',
+  not_friend: '已不是好友',
+  wecom_fail_list: '企业微信拒绝发送',
+  not_confirmed: '员工未确认',
+  errcode: '企业微信接口错误',
+  unknown: '未注明原因',
+};
+
 export const STAFF_STATUS: Labels = { active: '在职', resigned: '已离职' };
 
 export const CALENDAR: Labels = { solar: '公历', lunar: '农历' };
