@@ -154,10 +154,9 @@ export class StaffPerformanceService {
     // Summed per member and period in the statements, and the snapshots read only on each period's last night: a
     // year by month is about a thousand rows per table rather than one per member and day (docs/analytics.md §Size).
     const periodList = periodsOf(f.from, f.to, f.granularity);
-    const bounds = { byDay: f.granularity === 'day', periods: periodList.map((p) => ({ period: p.period, end: p.end })) };
     const [behavior, daily, snapshotDays, snapshotMembers] = await Promise.all([
-      this.repo.behaviorSums(f.from, f.to, f.userid, bounds),
-      this.repo.dailySums(f.from, f.to, f.userid, bounds),
+      this.repo.behaviorSums(f.from, f.to, f.userid, f.granularity),
+      this.repo.dailySums(f.from, f.to, f.userid, f.granularity),
       this.repo.snapshotDays(f.from, f.to),
       this.repo.snapshotMembers(f.from, f.to, f.userid),
     ]);
