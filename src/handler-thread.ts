@@ -11,7 +11,7 @@ export interface HandlerThreadData {
 }
 
 /** Messages between the two threads. */
-export type ToHandlerThread = { type: 'stored' } | { type: 'metrics'; id: number } | { type: 'stop' };
+export type ToHandlerThread = { type: 'stored'; storeMs: number } | { type: 'metrics'; id: number } | { type: 'stop' };
 export type FromHandlerThread =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
@@ -57,9 +57,12 @@ export class HandlerThread {
     return this.restarts === 0 && !this.everStarted ? 'starting' : 'restarting';
   }
 
-  /** The main thread stored callbacks: wake the handlers now rather than at their next poll. */
-  stored(): void {
-    this.post({ type: 'stored' });
+  /**
+   * The main thread stored callbacks, committing them in `storeMs`: wake the handlers now rather than at their next
+   * poll, and let them give way if the commit was slow.
+   */
+  stored(storeMs: number): void {
+    this.post({ type: 'stored', storeMs });
   }
 
   /** The thread's metrics, to be merged with the main thread's on /metrics; none while it is down. */

@@ -17,6 +17,7 @@ try {
   port.on('message', (m: ToHandlerThread) => {
     switch (m.type) {
       case 'stored':
+        running.container.inboxProcessor.storeTook(m.storeMs);
         running.container.inboxProcessor.poke();
         break;
       case 'metrics':

@@ -75,7 +75,7 @@ export async function startServer(config: AppConfig, log: Logger, opts: BuildOpt
       await container.close();
       throw err;
     }
-    container.inboxWriter.events.on('stored', () => t.stored());
+    container.inboxWriter.events.on('stored', (ms: number) => t.stored(ms));
     container.metricsFrom.push(() => t.metrics());
   }
   if (inThisThread) for (const s of container.services) await s.start();

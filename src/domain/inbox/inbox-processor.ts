@@ -18,6 +18,14 @@ const LAG_HIGH_MS = 8;
 const LAG_LOW_MS = 3;
 
 /**
+ * In a handler thread the acknowledgements run on another loop, and what they wait for is the inbox's commit
+ * (docs/inbox.md §Handler thread): a commit of the main thread's slower than STORE_HIGH_MS halves the ordinary
+ * lane's handlers, as a late loop does, and they grow back only once no slow commit was seen for STORE_CALM_MS.
+ */
+const STORE_HIGH_MS = 20;
+const STORE_CALM_MS = 250;
+
+/**
  * Extra priority-lane slots per ordinary-lane slot allowed now (docs/inbox.md §Deadline first). The lane's handlers
  * mostly wait: on WeCom (externalcontact/get, send_welcome_msg, each capped per API) and on a few single statements.
  * Under a surge every round trip slows, and with `workers` slots the lane filled and adds queued for a slot while
@@ -90,6 +98,9 @@ export class InboxProcessor {
   /** How many ordinary-lane handlers may run at once now: `opts.workers`, lowered while the event loop runs late. */
   private allowed = 0;
   private lagTimer: NodeJS.Timeout | null = null;
+  /** When a commit of the acknowledgement path was last seen slow (performance.now()); see STORE_HIGH_MS. */
+  private slowStoreAt = -Infinity;
+  private lastHalvedAt = -Infinity;
   private readonly onStored = () => this.poke();
 
   constructor(
@@ -112,6 +123,22 @@ export class InboxProcessor {
     this.renewLeases();
     this.writer?.events.on('stored', this.onStored);
     this.loop = this.run();
+  }
+
+  /**
+   * The acknowledgement path (in another thread) committed stored callbacks in `ms`: slow commits mean the handlers'
+   * database work is holding the acknowledgements up, so the ordinary lane gives way (STORE_HIGH_MS).
+   */
+  storeTook(ms: number): void {
+    if (ms <= STORE_HIGH_MS || !this.running) return;
+    const now = performance.now();
+    // One halving per STORE_CALM_MS at most: a burst of slow commits is one signal, not ten; slow commits that go on
+    // keep halving, down to one handler.
+    if (now - this.lastHalvedAt >= STORE_CALM_MS) {
+      this.allowed = Math.max(1, Math.floor(this.allowed / 2));
+      this.lastHalvedAt = now;
+    }
+    this.slowStoreAt = now;
   }
 
   /** Something may be ready (an event was stored, or the caller knows better): claim now. */
@@ -296,7 +323,7 @@ export class InboxProcessor {
       const lag = Math.max(0, now - expected);
       expected = now + LAG_SAMPLE_MS;
       if (lag > LAG_HIGH_MS) this.allowed = Math.max(1, Math.floor(this.allowed / 2));
-      else if (lag < LAG_LOW_MS && this.allowed < this.opts.workers) {
+      else if (lag < LAG_LOW_MS && this.allowed < this.opts.workers && now - this.slowStoreAt >= STORE_CALM_MS) {
         this.allowed++;
         this.nudge();
       }

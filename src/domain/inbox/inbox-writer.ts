@@ -24,7 +24,7 @@ interface Pending {
  * always means "on disk" (docs/reliability.md §Acknowledge only what is stored).
  */
 export class InboxWriter {
-  /** Emits 'stored' after each commit that added new events, to wake the workers (no polling delay). */
+  /** Emits 'stored' (with the commit's milliseconds) after each commit that added new events, to wake the workers. */
   readonly events = new EventEmitter();
   private queue: Pending[] = [];
   private flushing = 0;
@@ -76,6 +76,7 @@ export class InboxWriter {
     this.flushing++;
     const batch = this.queue.splice(0, this.maxBatch);
     this.onBatch?.(batch.length);
+    const started = performance.now();
     try {
       const results = await this.repo.insertBatch(
         batch.map((p) => p.event),
@@ -83,7 +84,8 @@ export class InboxWriter {
         this.statementTimeoutMs > 0 ? { timeoutMs: this.statementTimeoutMs } : {},
       );
       batch.forEach((p, i) => p.resolve(results[i]));
-      if (results.some(Boolean)) this.events.emit('stored');
+      // With how long the commit took: a handler thread backs off when acknowledgements wait (docs/inbox.md §Handler thread).
+      if (results.some(Boolean)) this.events.emit('stored', performance.now() - started);
     } catch (err) {
       for (const p of batch) p.reject(err);
     } finally {
