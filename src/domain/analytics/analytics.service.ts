@@ -183,9 +183,9 @@ export class AnalyticsService {
    * The growth rows of [from, to]: rolled days from their summary rows, the rest (today, and any day not rolled yet)
    * from the detail rows, each run of either with one statement (docs/analytics.md §Size).
    */
-  private async growthRows(from: string, to: string, key: 'none' | 'channel' | 'staff', f: GrowthFilter, withOutcomes = false): Promise<(GrowthRow & { key: string })[]> {
+  private async growthRows(from: string, to: string, key: 'none' | 'channel' | 'staff', f: GrowthFilter, withOutcomes = false, g?: Granularity): Promise<(GrowthRow & { key: string })[]> {
     const out: (GrowthRow & { key: string })[] = [];
-    for (const [a, b, isRolled] of runsOf(from, to, await this.repo.rolledDays(from, to))) out.push(...(await this.repo.growthByDay(a, b, key, f, isRolled, withOutcomes)));
+    for (const [a, b, isRolled] of runsOf(from, to, await this.repo.rolledDays(from, to))) out.push(...(await this.repo.growthByDay(a, b, key, f, isRolled, withOutcomes, g)));
     return out;
   }
 
@@ -244,9 +244,10 @@ export class AnalyticsService {
         l.groupName = groupNames.get(l.groupId ?? '') ?? l.groupId;
       }
       // The total of a tag split would count a customer once per tag: the whole is the unsplit total.
-      for (const r of await this.growthRows(f.from, f.to, 'none', { userid: f.userid ?? undefined })) addCounts(total, r);
+      for (const r of await this.growthRows(f.from, f.to, 'none', { userid: f.userid ?? undefined }, false, f.granularity)) addCounts(total, r);
     } else {
-      const rows = await this.growthRows(f.from, f.to, q.by, { userid: f.userid ?? undefined, channelId: q.channelId });
+      // Summed per period in the statement: each row's `day` is its period's label, which periodOf keeps as it is.
+      const rows = await this.growthRows(f.from, f.to, q.by, { userid: f.userid ?? undefined, channelId: q.channelId }, false, f.granularity);
       for (const r of rows) {
         addCounts(line(r.day, r.key), r);
         addCounts(total, r);

@@ -1,7 +1,7 @@
 import type { Db } from '../db.js';
-import type { DbEngine } from '../data-source.js';
 import type { Granularity } from '../../domain/analytics/analytics.types.js';
 import { placeholders, upsertManySql, upsertSql } from './sql-upsert.js';
+import { periodSql } from './period-sql.js';
 
 type Num = number | string;
 const n = (v: Num | null | undefined): number => (v === null || v === undefined ? 0 : Number(v));
@@ -61,16 +61,6 @@ export interface StaffBehaviorSum {
   /** Σ weight × percentage × 100. */
   replyWeightedX100: number;
   replyTimeWeighted: number;
-}
-
-/**
- * The period label of `day` as SQL, as periodOf makes it: the day, its Monday (weeks start on Monday), or `YYYY-MM`.
- * A function of the row alone, cheaper per row than a CASE over the periods' bounds.
- */
-function periodSql(engine: DbEngine, g: Granularity): string {
-  if (g === 'day') return 'day';
-  if (g === 'month') return engine === 'mysql' ? "DATE_FORMAT(day, '%Y-%m')" : 'substr(day, 1, 7)';
-  return engine === 'mysql' ? 'DATE_SUB(day, INTERVAL WEEKDAY(day) DAY)' : "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')";
 }
 
 /** A mass-send task as the nightly roll sees it. */
