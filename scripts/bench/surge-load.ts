@@ -28,7 +28,10 @@ export interface SurgeLoadPlan {
 export interface SurgeRequest {
   kind: 'add' | 'kf' | 'tag' | 'edit' | 'del';
   startMs: number;
+  /** The whole request: for an add or a KF message, the sandbox's control call, which includes the sandbox's work. */
   ms: number;
+  /** For an add or a KF message: the callback's own POST → answer, timed by the sandbox as WeCom would see it. */
+  callbackMs?: number;
   status: number;
   welcomeCode?: string;
 }
@@ -73,7 +76,7 @@ function track(p: Promise<unknown>): void {
 }
 
 /** What the sandbox's control answers for an add or a KF message (null when it answered no JSON). */
-type ControlAnswer = { welcomeCode?: string; callback?: { lastHttpStatus?: number } } | null;
+type ControlAnswer = { welcomeCode?: string; callback?: { lastHttpStatus?: number; lastMs?: number } } | null;
 
 async function control(path: string, body: unknown): Promise<{ status: number; json: ControlAnswer }> {
   const res = await fetch(`${plan.sandboxUrl}/_control/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -87,7 +90,7 @@ function sendAdd(i: number): void {
       ({ status, json }) => {
         // The control answers after the sandbox delivered the callback: its last HTTP status is the bot's answer.
         const botStatus = status === 200 ? Number(json?.callback?.lastHttpStatus ?? 0) : status;
-        requests.push({ kind: 'add', startMs, ms: Date.now() - startMs, status: botStatus, welcomeCode: json?.welcomeCode });
+        requests.push({ kind: 'add', startMs, ms: Date.now() - startMs, callbackMs: json?.callback?.lastMs, status: botStatus, welcomeCode: json?.welcomeCode });
       },
       () => requests.push({ kind: 'add', startMs, ms: Date.now() - startMs, status: 0 }),
     ),
@@ -100,7 +103,8 @@ function sendOther(n: number): void {
   if (!('xml' in e)) {
     track(
       control('kf/message', { openKfId: plan.openKfId, text: `咨询${n}` }).then(
-        ({ status, json }) => requests.push({ kind: 'kf', startMs, ms: Date.now() - startMs, status: status === 200 ? Number(json?.callback?.lastHttpStatus ?? 0) : status }),
+        ({ status, json }) =>
+          requests.push({ kind: 'kf', startMs, ms: Date.now() - startMs, callbackMs: json?.callback?.lastMs, status: status === 200 ? Number(json?.callback?.lastHttpStatus ?? 0) : status }),
         () => requests.push({ kind: 'kf', startMs, ms: Date.now() - startMs, status: 0 }),
       ),
     );

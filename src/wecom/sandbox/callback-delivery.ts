@@ -8,6 +8,8 @@ import type { SandboxCorp } from './api-types.js';
 /** One HTTP attempt at delivering a callback. */
 export interface CallbackAttempt {
   atMs: number;
+  /** From sending the POST to its answer (or failure), in ms: the receiver's acknowledgement time as WeCom sees it. */
+  ms?: number;
   httpStatus?: number;
   error?: string;
 }
@@ -64,6 +66,7 @@ export class CallbackDeliverer {
       for (const [k, v] of Object.entries(sealed.query)) target.searchParams.set(k, v);
       const result: CallbackAttempt = { atMs: this.options.clock.now().getTime() };
       record.attempts.push(result);
+      const sentAt = performance.now();
       try {
         const res = await fetch(target, {
           method: 'POST',
@@ -73,6 +76,7 @@ export class CallbackDeliverer {
         });
         result.httpStatus = res.status;
         await res.arrayBuffer().catch(() => undefined);
+        result.ms = Math.round((performance.now() - sentAt) * 10) / 10;
         // Only HTTP 200 counts as received; anything else is retried (docs/wecom-protocol.md §Acknowledging callbacks).
         if (res.status === 200) {
           record.status = 'delivered';

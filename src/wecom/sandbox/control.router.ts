@@ -75,8 +75,8 @@ const schemas = {
 type Handler = (sandbox: WecomSandbox, body: unknown, query: Record<string, string>) => unknown;
 
 /** Strip the decrypted XML's delivery detail down to what a test or operator needs. */
-function presentCallback(r: { id: number; status: string; attempts: Array<{ httpStatus?: number; error?: string }> }) {
-  return { id: r.id, status: r.status, attempts: r.attempts.length, lastHttpStatus: r.attempts.at(-1)?.httpStatus };
+function presentCallback(r: { id: number; status: string; attempts: Array<{ httpStatus?: number; ms?: number; error?: string }> }) {
+  return { id: r.id, status: r.status, attempts: r.attempts.length, lastHttpStatus: r.attempts.at(-1)?.httpStatus, lastMs: r.attempts.at(-1)?.ms };
 }
 
 const routes: Record<string, Handler> = {
