@@ -12,13 +12,13 @@ vi.setConfig({ testTimeout: 120_000 });
 const ADMIN = 'handler-thread-admin-token-0123456789';
 
 /**
- * `serve` with role all against a database file or MySQL and WeCom elsewhere: its handlers run in a worker thread
- * of the process (docs/inbox.md §Handler thread). What a user sees must be what one thread gave: every add welcomed
+ * `serve` with role all and HANDLER_THREAD=auto against a database file or MySQL and WeCom elsewhere: its handlers
+ * run in a worker thread of the process (docs/inbox.md §Handler thread). What a user sees must be what one thread gave: every add welcomed
  * once, every event done, the metrics of the handlers on the process's /metrics, and a clean stop.
  */
 describe.each(testEngines())('serve (role all) with its handlers in a thread on %s', (engine) => {
   const fx = useServeFixture(engine);
-  const env = () => ({ ...fx.env(ADMIN), LOG_LEVEL: 'info' });
+  const env = () => ({ ...fx.env(ADMIN), HANDLER_THREAD: 'auto', LOG_LEVEL: 'info' });
   const statuses = fx.statuses;
 
   it('handles adds and edits in the thread, reports its metrics and readiness, and stops cleanly on SIGTERM', async () => {
@@ -76,6 +76,14 @@ describe.each(testEngines())('serve (role all) with its handlers in a thread on 
     const [code] = (await Promise.race([exited, new Promise((_, rej) => setTimeout(() => rej(new Error(`no exit after SIGTERM: ${bot.output()}`)), 30_000))])) as [number];
     expect(code).toBe(0);
     expect(await statuses()).toEqual({ done: total });
+  });
+
+  it('keeps the handlers on the main thread by default', async () => {
+    const bot = await serveProcess([], { ...fx.env(ADMIN), LOG_LEVEL: 'info' });
+    fx.procs.push(bot);
+    expect(bot.output()).toMatch(/"handlerThread":false/);
+    const ready = await json<{ checks: Record<string, string> }>(`${bot.url}/readyz`);
+    expect(ready.checks.handlerThread).toBeUndefined();
   });
 
   it('refuses HANDLER_THREAD=on with the built-in sandbox, which lives in one thread', async () => {
