@@ -81,7 +81,9 @@ describe('WecomSandbox callbacks', () => {
   it('retries after a non-200 answer and after a timeout, like WeCom', async () => {
     const { receiver, env } = await setup([500, 'hang', 200]);
     const res = await http(`${env.base}/_control/customers/add`, { json: { userid: 'lisi' } });
-    expect(res.body.callback).toEqual({ id: 1, status: 'delivered', attempts: 3, lastHttpStatus: 200 });
+    // lastMs: the answered attempt's POST → answer, as WeCom would time the receiver's acknowledgement.
+    expect(res.body.callback).toEqual({ id: 1, status: 'delivered', attempts: 3, lastHttpStatus: 200, lastMs: expect.any(Number) });
+    expect(res.body.callback.lastMs).toBeLessThan(2000);
     expect(receiver.received).toHaveLength(3);
     // Every attempt is independently signed and decrypts to the same event.
     const payloads = receiver.received.map((r) => decrypt(r, env.sandbox.options.corp).ExternalUserID);
