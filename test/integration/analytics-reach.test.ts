@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DataSource } from 'typeorm';
 import { api, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
-import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
-import { createDataSource } from '../../src/persistence/data-source.js';
-import { migrations } from '../../migrations/index.js';
+import { testEngines } from '../helpers/databases.js';
 import { ReachLive1795000000033 } from '../../migrations/0033-reach-live.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays, daysBetween, localDate, zonedTimeToUtc } from '../../src/shared/dates.js';
 import { createPrng } from '../../src/shared/prng.js';
 import { periodOf } from '../../src/domain/analytics/analytics-periods.js';
 import type { Granularity } from '../../src/domain/analytics/analytics.types.js';
+import { useMigratedWithout } from '../helpers/migrated-without.js';
 
 /**
  * 触达效果 (docs/analytics.md §Care and campaign results): a generated ledger of care, win-back and broadcast rows in
@@ -475,24 +473,12 @@ describe.each(testEngines())('care and campaign results (触达效果) on %s', (
 });
 
 describe.each(testEngines())('migration 0033 (reach live, settled days, covering index) can be undone and redone (%s)', (engine) => {
-  let tdb: TestDatabase;
-  let ds: DataSource;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    // Every other migration first, so undoing the last one undoes exactly it.
-    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== ReachLive1795000000033) });
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
-  }, 60_000);
-  afterAll(async () => {
-    await ds?.destroy();
-    await tdb?.drop();
-  });
+  // Every other migration first, so undoing the last one undoes exactly it.
+  const mig = useMigratedWithout(engine, [ReachLive1795000000033]);
 
   it('adds the ledger and orders indexes, the windows column and the covering index, and removes them again', async () => {
     const state = async () => {
-      const qr = ds.createQueryRunner();
+      const qr = mig.ds.createQueryRunner();
       try {
         const [deliveries, orders, days, reach] = await Promise.all(['deliveries', 'orders', 'analytics_reach_days', 'analytics_daily_reach'].map((t) => qr.getTable(t)));
         return {
@@ -508,12 +494,12 @@ describe.each(testEngines())('migration 0033 (reach live, settled days, covering
     const before = { ledger: false, orders: false, windows: false, reach: ['ix_analytics_reach_member'] };
     const after = { ledger: true, orders: true, windows: true, reach: ['ix_analytics_reach_member_cover'] };
     expect(await state()).toEqual(before);
-    ds.migrations.push(new ReachLive1795000000033());
-    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['ReachLive1795000000033']);
+    mig.ds.migrations.push(new ReachLive1795000000033());
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['ReachLive1795000000033']);
     expect(await state()).toEqual(after);
-    await ds.undoLastMigration({ transaction: 'each' });
+    await mig.ds.undoLastMigration({ transaction: 'each' });
     expect(await state()).toEqual(before);
-    await ds.runMigrations({ transaction: 'each' });
+    await mig.ds.runMigrations({ transaction: 'each' });
     expect(await state()).toEqual(after);
   }, 60_000);
 });

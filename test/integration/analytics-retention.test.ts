@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
-import type { DataSource } from 'typeorm';
-import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
-import { createDataSource } from '../../src/persistence/data-source.js';
-import { migrations } from '../../migrations/index.js';
+import { testEngines } from '../helpers/databases.js';
 import { AnalyticsRetention1795000000028 } from '../../migrations/0028-analytics-retention.js';
 import { AnalyticsChurnIndex1795000000031 } from '../../migrations/0031-analytics-churn-index.js';
 import { FixedClock } from '../../src/shared/clock.js';
@@ -12,6 +9,7 @@ import { periodOf } from '../../src/domain/analytics/analytics-periods.js';
 import type { Granularity } from '../../src/domain/analytics/analytics.types.js';
 import { externalContactEventXml } from '../../src/wecom/sandbox/callback-xml.js';
 import { dayOf, generateCorp, rng, TZ, type Truth, type TruthChange } from './analytics-corp.js';
+import { useMigratedWithout } from '../helpers/migrated-without.js';
 
 const DAY = 86_400_000;
 const FIRST_DAY = '2026-01-05';
@@ -344,43 +342,31 @@ describe.each(testEngines())('retention cohorts and churn analysis on %s', (engi
 });
 
 describe.each(testEngines())('migration 0028 (retention cohorts and churn) can be undone and redone (%s)', (engine) => {
-  let tdb: TestDatabase;
-  let ds: DataSource;
   const TABLES = ['analytics_cohort_days', 'analytics_loss_profiles', 'analytics_daily_churn', 'analytics_daily_churn_base', 'analytics_retention_days'];
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    // Every migration but this one (and 0031, which indexes its tables) first, so undoing the last one undoes exactly it.
-    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== AnalyticsRetention1795000000028 && m !== AnalyticsChurnIndex1795000000031) });
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
-  }, 60_000);
-  afterAll(async () => {
-    await ds?.destroy();
-    await tdb?.drop();
-  });
+  // Every migration but this one (and 0031, which indexes its tables) first, so undoing the last one undoes exactly it.
+  const mig = useMigratedWithout(engine, [AnalyticsRetention1795000000028, AnalyticsChurnIndex1795000000031]);
 
   it('creates its five tables and removes them again', async () => {
     const present = async () => {
-      const qr = ds.createQueryRunner();
+      const qr = mig.ds.createQueryRunner();
       try {
         return await Promise.all(TABLES.map((t) => qr.hasTable(t)));
       } finally {
         await qr.release();
       }
     };
-    ds.migrations.push(new AnalyticsRetention1795000000028());
-    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsRetention1795000000028']);
+    mig.ds.migrations.push(new AnalyticsRetention1795000000028());
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsRetention1795000000028']);
     expect(await present()).toEqual(TABLES.map(() => true));
-    await ds.undoLastMigration({ transaction: 'each' });
+    await mig.ds.undoLastMigration({ transaction: 'each' });
     expect(await present()).toEqual(TABLES.map(() => false));
-    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsRetention1795000000028']);
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsRetention1795000000028']);
     expect(await present()).toEqual(TABLES.map(() => true));
   }, 60_000);
 
   it('migration 0031 replaces the churn member index with covering ones and can be undone', async () => {
     const indexes = async () => {
-      const qr = ds.createQueryRunner();
+      const qr = mig.ds.createQueryRunner();
       try {
         return (await qr.getTable('analytics_daily_churn'))!.indices.map((i) => i.name).filter((n) => n?.startsWith('ix_')).sort();
       } finally {
@@ -390,12 +376,12 @@ describe.each(testEngines())('migration 0028 (retention cohorts and churn) can b
     const before = ['ix_analytics_daily_churn_channel', 'ix_analytics_daily_churn_member'];
     const after = ['ix_analytics_daily_churn_channel', 'ix_analytics_daily_churn_dim_channel', 'ix_analytics_daily_churn_dim_member', 'ix_analytics_daily_churn_member_cover'];
     expect(await indexes()).toEqual(before);
-    ds.migrations.push(new AnalyticsChurnIndex1795000000031());
-    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsChurnIndex1795000000031']);
+    mig.ds.migrations.push(new AnalyticsChurnIndex1795000000031());
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsChurnIndex1795000000031']);
     expect(await indexes()).toEqual(after);
-    await ds.undoLastMigration({ transaction: 'each' });
+    await mig.ds.undoLastMigration({ transaction: 'each' });
     expect(await indexes()).toEqual(before);
-    await ds.runMigrations({ transaction: 'each' });
+    await mig.ds.runMigrations({ transaction: 'each' });
     expect(await indexes()).toEqual(after);
   }, 60_000);
 });

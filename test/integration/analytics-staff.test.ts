@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
-import type { DataSource } from 'typeorm';
-import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
-import { createDataSource } from '../../src/persistence/data-source.js';
-import { migrations } from '../../migrations/index.js';
+import { testEngines } from '../helpers/databases.js';
 import { AnalyticsStaff1795000000029 } from '../../migrations/0029-analytics-staff.js';
 import { insertRelation, insertStaff } from '../fixtures/scheduling.js';
 import { FixedClock } from '../../src/shared/clock.js';
@@ -12,6 +9,7 @@ import { addDays, daysBetween, localDate, zonedTimeToUtc } from '../../src/share
 import { periodOf } from '../../src/domain/analytics/analytics-periods.js';
 import { behaviorOf, chinaDayStart } from '../../src/wecom/sandbox/apis/stats.api.js';
 import type { Db } from '../../src/persistence/db.js';
+import { useMigratedWithout } from '../helpers/migrated-without.js';
 
 const TZ = 'Asia/Shanghai';
 /** The first night the job runs: 00:20 of this day rolls and pulls the day before. */
@@ -345,24 +343,12 @@ async function insertTask(db: Db, t: { sender: string; submittedAt: number; sent
 }
 
 describe.each(testEngines())('migration 0029 (analytics staff) can be undone and redone (%s)', (engine) => {
-  let tdb: TestDatabase;
-  let ds: DataSource;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    // Every migration but this one first, so undoing the last one undoes exactly it.
-    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== AnalyticsStaff1795000000029) });
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
-  }, 60_000);
-  afterAll(async () => {
-    await ds?.destroy();
-    await tdb?.drop();
-  });
+  // Every migration but this one first, so undoing the last one undoes exactly it.
+  const mig = useMigratedWithout(engine, [AnalyticsStaff1795000000029]);
 
   it('creates its three tables and the batches index, and removes them again', async () => {
     const tables = async () => {
-      const qr = ds.createQueryRunner();
+      const qr = mig.ds.createQueryRunner();
       try {
         const names = ['analytics_staff_behavior', 'analytics_staff_pulls', 'analytics_staff_daily'];
         const present = await Promise.all(names.map((n) => qr.hasTable(n)));
@@ -372,12 +358,12 @@ describe.each(testEngines())('migration 0029 (analytics staff) can be undone and
         await qr.release();
       }
     };
-    ds.migrations.push(new AnalyticsStaff1795000000029());
-    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsStaff1795000000029']);
+    mig.ds.migrations.push(new AnalyticsStaff1795000000029());
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsStaff1795000000029']);
     expect(await tables()).toEqual({ present: [true, true, true], batchIndex: true });
-    await ds.undoLastMigration({ transaction: 'each' });
+    await mig.ds.undoLastMigration({ transaction: 'each' });
     expect(await tables()).toEqual({ present: [false, false, false], batchIndex: false });
-    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsStaff1795000000029']);
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsStaff1795000000029']);
     expect(await tables()).toEqual({ present: [true, true, true], batchIndex: true });
   }, 60_000);
 });

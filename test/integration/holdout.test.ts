@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
-import type { DataSource } from 'typeorm';
-import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
-import { createDataSource } from '../../src/persistence/data-source.js';
-import { migrations } from '../../migrations/index.js';
+import { testEngines } from '../helpers/databases.js';
 import { AnalyticsReach1795000000030 } from '../../migrations/0030-analytics-reach.js';
 import { Holdout1795000000032 } from '../../migrations/0032-holdout.js';
 import { ReachLive1795000000033 } from '../../migrations/0033-reach-live.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays } from '../../src/shared/dates.js';
 import { insertStaff } from '../fixtures/scheduling.js';
+import { useMigratedWithout } from '../helpers/migrated-without.js';
 
 /**
  * Holdout (docs/analytics.md §Holdout), one mechanism for care rules, broadcasts and win-back campaigns, through the
@@ -220,24 +218,12 @@ describe.each(testEngines())('holdout on %s', (engine) => {
 });
 
 describe.each(testEngines())('migrations 0030 (reach) and 0032 (holdout) can be undone and redone (%s)', (engine) => {
-  let tdb: TestDatabase;
-  let ds: DataSource;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    // Every other migration first (but 0033, which changes the reach tables), so undoing the last two undoes exactly these.
-    ds = createDataSource({ databaseUrl: tdb.url, migrations: migrations.filter((m) => m !== AnalyticsReach1795000000030 && m !== Holdout1795000000032 && m !== ReachLive1795000000033) });
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
-  }, 60_000);
-  afterAll(async () => {
-    await ds?.destroy();
-    await tdb?.drop();
-  });
+  // Every other migration first (but 0033, which changes the reach tables), so undoing the last two undoes exactly these.
+  const mig = useMigratedWithout(engine, [AnalyticsReach1795000000030, Holdout1795000000032, ReachLive1795000000033]);
 
   it('adds the reach tables, the ledger index and the holdout columns, and removes them again', async () => {
     const state = async () => {
-      const qr = ds.createQueryRunner();
+      const qr = mig.ds.createQueryRunner();
       try {
         const [reach, days, deliveries, rules, broadcasts] = await Promise.all(['analytics_daily_reach', 'analytics_reach_days', 'deliveries', 'care_rules', 'broadcasts'].map((t) => qr.getTable(t)));
         return {
@@ -249,14 +235,14 @@ describe.each(testEngines())('migrations 0030 (reach) and 0032 (holdout) can be 
         await qr.release();
       }
     };
-    ds.migrations.push(new AnalyticsReach1795000000030(), new Holdout1795000000032());
-    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsReach1795000000030', 'Holdout1795000000032']);
+    mig.ds.migrations.push(new AnalyticsReach1795000000030(), new Holdout1795000000032());
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsReach1795000000030', 'Holdout1795000000032']);
     expect(await state()).toEqual({ tables: [true, true], index: true, holdout: [true, true] });
-    await ds.undoLastMigration({ transaction: 'each' });
+    await mig.ds.undoLastMigration({ transaction: 'each' });
     expect(await state()).toEqual({ tables: [true, true], index: true, holdout: [false, false] });
-    await ds.undoLastMigration({ transaction: 'each' });
+    await mig.ds.undoLastMigration({ transaction: 'each' });
     expect(await state()).toEqual({ tables: [false, false], index: false, holdout: [false, false] });
-    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsReach1795000000030', 'Holdout1795000000032']);
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsReach1795000000030', 'Holdout1795000000032']);
     expect(await state()).toEqual({ tables: [true, true], index: true, holdout: [true, true] });
   }, 60_000);
 });

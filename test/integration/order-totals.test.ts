@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DataSource } from 'typeorm';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
-import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
+import { testEngines } from '../helpers/databases.js';
 import { buildCustomer } from '../factories/customers.js';
-import { createDataSource } from '../../src/persistence/data-source.js';
-import { migrations } from '../../migrations/index.js';
 import { CustomerOrderTotals1795000000023 } from '../../migrations/0023-customer-order-totals.js';
 import type { Db } from '../../src/persistence/db.js';
+import { useMigratedWithout } from '../helpers/migrated-without.js';
 
 // docs/audiences.md §Order totals on the customer: each customer's order count and total are stored on the customer,
 // recounted by every order writer, and the `orders`/`spent` audience terms compare them.
@@ -106,40 +104,27 @@ describe.each(testEngines())('order totals stored on the customer (%s)', (engine
 });
 
 describe.each(testEngines())('migration 0023 backfills the stored order totals (%s)', (engine) => {
-  let tdb: TestDatabase;
-  let ds: DataSource;
   const CUSTOMERS = 9000;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase(engine);
-    const before = migrations.filter((m) => m !== CustomerOrderTotals1795000000023);
-    ds = createDataSource({ databaseUrl: tdb.url, migrations: before });
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
-  }, 60_000);
-  afterAll(async () => {
-    await ds?.destroy();
-    await tdb?.drop();
-  });
+  const mig = useMigratedWithout(engine, [CustomerOrderTotals1795000000023]);
 
   it('counts every customer’s orders across several ranges, leaves customers without orders at 0, and can be undone', async () => {
     // 0–4 orders per customer: about 18,000 orders, two backfill ranges and a last open one.
     const expected = new Map<string, Totals>();
     for (let start = 0; start < CUSTOMERS; start += 500) {
       const ids = Array.from({ length: 500 }, (_, i) => `wmMig${String(start + i).padStart(5, '0')}`);
-      await ds.query(`INSERT INTO customers (external_user_id, name, type, gender, activity, created_at, updated_at) VALUES ${ids.map(() => "(?, '', 1, 0, 'active', 0, 0)").join(',')}`, ids);
+      await mig.ds.query(`INSERT INTO customers (external_user_id, name, type, gender, activity, created_at, updated_at) VALUES ${ids.map(() => "(?, '', 1, 0, 'active', 0, 0)").join(',')}`, ids);
       const orders = ids.flatMap((id, i) => Array.from({ length: (start + i) % 5 }, (_, k) => [`${id}-${k}`, id, `${id}-${k}`, 100 * (k + 1) + i, 0, 0]));
       for (const o of orders) {
         const t = expected.get(o[1] as string) ?? { count: 0, cents: 0 };
         expected.set(o[1] as string, { count: t.count + 1, cents: t.cents + (o[3] as number) });
       }
-      await ds.query(`INSERT INTO orders (id, external_user_id, order_no, amount_cents, ordered_at, created_at) VALUES ${orders.map(() => '(?,?,?,?,?,?)').join(',')}`, orders.flat());
+      await mig.ds.query(`INSERT INTO orders (id, external_user_id, order_no, amount_cents, ordered_at, created_at) VALUES ${orders.map(() => '(?,?,?,?,?,?)').join(',')}`, orders.flat());
     }
-    expect(await ds.showMigrations()).toBe(false);
-    ds.migrations.push(new CustomerOrderTotals1795000000023());
-    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['CustomerOrderTotals1795000000023']);
+    expect(await mig.ds.showMigrations()).toBe(false);
+    mig.ds.migrations.push(new CustomerOrderTotals1795000000023());
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['CustomerOrderTotals1795000000023']);
 
-    const rows = (await ds.query('SELECT external_user_id AS id, order_count AS n, order_total_cents AS s FROM customers')) as { id: string; n: number | string; s: number | string }[];
+    const rows = (await mig.ds.query('SELECT external_user_id AS id, order_count AS n, order_total_cents AS s FROM customers')) as { id: string; n: number | string; s: number | string }[];
     expect(rows).toHaveLength(CUSTOMERS);
     let withOrders = 0;
     for (const r of rows) {
@@ -148,13 +133,13 @@ describe.each(testEngines())('migration 0023 backfills the stored order totals (
       expect({ id: r.id, count: Number(r.n), cents: Number(r.s) }).toEqual({ id: r.id, ...want });
     }
     expect(withOrders).toBe(CUSTOMERS * 0.8);
-    const indexNames = async () => ((await ds.createQueryRunner().getTable('customers'))?.indices.map((i) => i.name) ?? []).sort();
+    const indexNames = async () => ((await mig.ds.createQueryRunner().getTable('customers'))?.indices.map((i) => i.name) ?? []).sort();
     // MySQL counts look candidates up in the covering index with the totals; SQLite keeps the narrower one.
     expect(await indexNames()).toContain(engine === 'mysql' ? 'ix_customers_audience_orders' : 'ix_customers_audience');
     expect(await indexNames()).not.toContain(engine === 'mysql' ? 'ix_customers_audience' : 'ix_customers_audience_orders');
 
-    await ds.undoLastMigration({ transaction: 'each' });
-    const cols = ((await ds.createQueryRunner().getTable('customers'))?.columns.map((c) => c.name) ?? []);
+    await mig.ds.undoLastMigration({ transaction: 'each' });
+    const cols = ((await mig.ds.createQueryRunner().getTable('customers'))?.columns.map((c) => c.name) ?? []);
     expect(cols).not.toContain('order_count');
     expect(cols).not.toContain('order_total_cents');
     expect(await indexNames()).toContain('ix_customers_audience');
