@@ -105,6 +105,10 @@ import { CareRuleService } from './domain/care/care-rule.service.js';
 import { CarePlanner } from './domain/care/care-planner.js';
 import { CareCalendarService } from './domain/care/care-calendar.service.js';
 import { DeliveryLedger, type CapSettings } from './domain/delivery/delivery-ledger.js';
+import { LoyaltyRepository } from './persistence/repositories/loyalty.repository.js';
+import { LoyaltyService } from './domain/loyalty/loyalty.service.js';
+import { TierMessages } from './domain/loyalty/tier-messages.js';
+import { linkKeyFrom } from './domain/loyalty/loyalty-link.js';
 import { DeliveryDispatcher } from './domain/delivery/delivery-dispatcher.js';
 import { DeliveryResultsService } from './domain/delivery/delivery-results.service.js';
 import { WinbackService } from './domain/campaigns/winback.service.js';
@@ -120,7 +124,7 @@ import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
 import { AnalyticsService } from './domain/analytics/analytics.service.js';
 import { AnalyticsRollupService } from './domain/analytics/analytics-rollup.service.js';
 import { AnalyticsRetentionRepository } from './persistence/repositories/analytics-retention.repository.js';
-import { BASE_SLICE_CUSTOMERS, LossRecorder, RetentionRollupService, withLossProfile } from './domain/analytics/retention-rollup.service.js';
+import { LossRecorder, RetentionRollupService, withLossProfile } from './domain/analytics/retention-rollup.service.js';
 import { RetentionAnalyticsService } from './domain/analytics/retention.service.js';
 import { StaffStatsRepository } from './persistence/repositories/staff-stats.repository.js';
 import { StaffStatsService } from './domain/analytics/staff-stats.service.js';
@@ -204,6 +208,7 @@ export interface Repositories {
   wecomCredentials: WecomCredentialRepository;
   wecomRates: WecomRateRepository;
   analytics: AnalyticsRepository;
+  loyalty: LoyaltyRepository;
 }
 
 /** The customer archive's services (and the repositories its callers use), for the CLI and tests. */
@@ -335,6 +340,8 @@ export interface Container {
   sidebar: SidebarModule;
   console: ConsoleModule;
   scheduling: SchedulingModule;
+  /** 积分与会员: the points ledger, tiers and the customer's signed link (docs/loyalty.md). */
+  loyalty: LoyaltyService;
   /** The event handlers, in the order they run for an event several of them take. */
   handlers: EventHandler[];
   eventRouter: EventRouter;
@@ -442,6 +449,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     wecomCredentials: new WecomCredentialRepository(db, cipher),
     wecomRates: new WecomRateRepository(db),
     analytics: new AnalyticsRepository(db),
+    loyalty: new LoyaltyRepository(db),
   };
 
   // ── 2. Services, in dependency order ────────────────────────────────────────────────────────────────────────────
@@ -519,7 +527,24 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   });
   const bulkTags = new BulkTaggingService(new BulkTagJobRepository(db), customers, repos.tags, clock, archiveLog.child({ component: 'bulk-tags' }), `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
   const notes = new NoteService(db, repos.notes, repos.timeline, customers, repos.staff, clock);
-  const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz);
+  // 积分与会员 (docs/loyalty.md), before orders: an import credits points in its own transaction. An upgrade's
+  // congratulation goes through the delivery ledger under the care settings' caps, like any care message.
+  const careConfig = opts.scheduling?.config ?? loadCareConfig();
+  const careCaps = { ...careConfig.settings, ...opts.scheduling?.settings };
+  const tierMessages = new TierMessages(
+    new DeliveryLedger(repos.deliveries, repos.sendSlots, { massQuotaRule: careCaps.massQuotaRule, perCustomerPerDay: careCaps.perCustomerPerDay }, () => clock.now()),
+    {
+      names: async (ids) => new Map([...(await repos.scan.byIds(ids))].map(([id, c]) => [id, c.name])),
+      senders: (ids) => repos.scan.sendersOf(ids, careCaps.senderPolicy),
+      optedOut: (ids) => repos.scan.optedOut(ids),
+    },
+    config.loyalty.tiers,
+    config.loyalty.upgradeMessage,
+    clock,
+    tz,
+  );
+  const loyalty = new LoyaltyService(db, repos.loyalty, customers, clock, log.child({ component: 'loyalty' }), { ...config.loyalty, tz }, linkKeyFrom(erasureKey), (changes) => tierMessages.plan(changes));
+  const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz, loyalty);
   // A sync creates the corp tags that channels and keyword rules hand out. Behaviour tags are local only
   // (BehaviourTaggingService), so a sync never creates them in WeCom.
   const requiredTags = async () => [
@@ -632,14 +657,14 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   };
 
   // Scheduling: care, win-back, scoring, broadcasts and the delivery ledger, with the job table.
-  const parts = { config, log, clock, db, repos, wecom, archive, transfers };
-  const careConfig = opts.scheduling?.config ?? loadCareConfig();
+  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
 
   // Defaults shipped in config/, seeded into empty tables.
   await tagRules.seedDefaults(DEFAULT_TAG_RULES_FILE);
   await scheduling.careRules.seed(careConfig.rules);
   await sidebar.replies.seedDefaults(DEFAULT_QUICK_REPLIES_FILE);
+  await loyalty.start();
 
   // ── 3. Adapters ────────────────────────────────────────────────────────────────────────────────────────────────
   // The event handlers. Several may take one kind; they run in this order. The transfer handler comes after the
@@ -704,6 +729,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       retention: new RetentionAnalyticsService(new AnalyticsRetentionRepository(db), repos.analytics, new AnalyticsService(repos.analytics, clock, tz)),
       staffPerformance: new StaffPerformanceService(new StaffStatsRepository(db), (q, v) => new AnalyticsService(repos.analytics, clock, tz).frame(q, v)),
       reach: new ReachService(new ReachRepository(db), new AnalyticsService(repos.analytics, clock, tz)),
+      loyalty,
       onListen,
       metricsFrom,
       readiness,
@@ -745,6 +771,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     sidebar,
     console: consoleModule,
     scheduling,
+    loyalty,
     handlers,
     eventRouter,
     inboxProcessor,
@@ -763,7 +790,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 }
 
 /** What scheduling is built from: the container's core, repositories, gateway and the services it plans over. */
-export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'>;
+export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty'>>;
 
 /**
  * Build one instance's scheduling over a container's parts. buildContainer builds the instance's own; tests build a
@@ -831,7 +858,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     },
   });
   const analytics = new AnalyticsRollupService(repos.analytics, tz, c.log.child({ component: 'analytics' }), settings.pageSize);
-  const retentionRollup = new RetentionRollupService(new AnalyticsRetentionRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize, db.engine === 'mysql' ? BASE_SLICE_CUSTOMERS : 0);
+  const retentionRollup = new RetentionRollupService(new AnalyticsRetentionRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize);
   const staffStats = new StaffStatsService(new StaffStatsRepository(db), c.wecom, tz, c.log.child({ component: 'analytics' }));
   const reach = new ReachRollupService(new ReachRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize);
   const jobs = new JobRegistry(
@@ -860,6 +887,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       analyticsSideBySide: db.engine === 'mysql',
       clock,
       bulkTags: c.archive.bulkTags,
+      loyalty: c.loyalty,
     }),
   );
   return {

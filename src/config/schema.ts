@@ -112,6 +112,56 @@ export const configSchema = z
     handlerThread: z
       .enum(['auto', 'on', 'off'], { message: '只能是 auto、on 或 off / must be auto, on or off' })
       .default('off'),
+    /**
+     * 积分与会员 (docs/loyalty.md): how orders earn points, when points expire, the tiers and their thresholds, the
+     * customer's signed "我的积分" link and its rate limits.
+     */
+    loyalty: z
+      .object({
+        /** Points per yuan of an imported order (rounded down per order); 0 earns nothing. */
+        pointsPerYuan: z.coerce.number().min(0).max(1000).default(1),
+        /** Points of an order placed in the customer's birthday month are multiplied by this. */
+        birthdayMultiplier: z.coerce.number().min(1).max(10).default(2),
+        /** Points earned in year Y expire at the end of year Y + N (local time); 0: never. */
+        expiryYears: int(0, 10).default(1),
+        /** What a tier is measured by: the points balance, or the spend (yuan) within `spendWindowDays`. */
+        tierBasis: z.enum(['points', 'spend'], { message: '只能是 points 或 spend / must be points or spend' }).default('points'),
+        spendWindowDays: int(1, 3650).default(365),
+        /** Tiers from the lowest (threshold 0) up: JSON in LOYALTY_TIERS. */
+        tiers: z.preprocess(
+          (v) => {
+            if (typeof v !== 'string') return v;
+            try {
+              return JSON.parse(v) as unknown;
+            } catch {
+              return v;
+            }
+          },
+          z
+            .array(z.object({ name: z.string().trim().min(1).max(32), threshold: z.number().int().min(0).max(1_000_000_000), benefits: z.string().max(500).default('') }))
+            .min(1)
+            .max(10)
+            .refine((t) => t[0].threshold === 0, '第一个等级的门槛必须是 0 / the first tier must have threshold 0')
+            .refine((t) => t.every((x, i) => i === 0 || x.threshold > t[i - 1].threshold), '门槛必须逐级递增 / thresholds must increase')
+            .refine((t) => new Set(t.map((x) => x.name)).size === t.length, '等级名称不能重复 / tier names must be unique')
+            .default([
+              { name: '普通', threshold: 0, benefits: '积分累计与兑换' },
+              { name: '银卡', threshold: 1000, benefits: '会员价 98 折，生日双倍积分' },
+              { name: '金卡', threshold: 5000, benefits: '会员价 95 折，专属客服，优先发货' },
+              { name: '钻石', threshold: 20000, benefits: '会员价 9 折，专属客服一对一，新品优先体验' },
+            ]),
+        ),
+        /** A customer below their tier's threshold keeps the tier this many days before moving down. */
+        downgradeGraceDays: int(0, 3650).default(30),
+        /** How long a "我的积分" link works. */
+        linkTtlDays: int(1, 365).default(30),
+        /** Requests per minute to the "我的积分" page per client address and per link, before 429. */
+        pagePerMinutePerAddress: int(1, 1_000_000).default(600),
+        pagePerMinutePerToken: int(1, 100_000).default(60),
+        /** The congratulation an upgrade queues ({{name}}, {{tier}}, {{benefits}}, {{staff}}); its sender is the owner. */
+        upgradeMessage: z.string().min(1).max(1000).default('{{name}}您好，恭喜您升级为{{tier}}会员！会员权益：{{benefits}}。感谢您一直以来的支持。'),
+      })
+      .prefault({}),
     wecom: z.object({
       corpId: z.string().min(1).optional(),
       agentId: z.coerce.number().int().positive().optional(),

@@ -32,6 +32,8 @@ import { transfersJob } from './transfers.job.js';
 import { bulkTagsJob } from './bulk-tags.job.js';
 import type { BulkTaggingService } from '../domain/customers/bulk-tagging.service.js';
 import { analyticsJob } from './analytics.job.js';
+import { loyaltyJob } from './loyalty.job.js';
+import type { LoyaltyService } from '../domain/loyalty/loyalty.service.js';
 
 /** What the jobs run on: built by the composition root (src/container.ts) and handed over whole. */
 export interface JobDeps {
@@ -64,6 +66,8 @@ export interface JobDeps {
   analyticsSideBySide?: boolean;
   /** The real clock: the analytics snapshot is of the state now, whatever time a run stands for. */
   clock: Clock;
+  /** 积分与会员: the nightly expiry and tier pass (docs/loyalty.md §The nightly job). */
+  loyalty?: Pick<LoyaltyService, 'expireAll' | 'evaluateAll'>;
 }
 
 /**
@@ -85,5 +89,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     transfersJob({ results: d.transferResults, schedule: schedules.transfers }),
     bulkTagsJob({ bulkTags: d.bulkTags, schedule: schedules['bulk-tags'] }),
     analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, retention: d.retentionAnalytics, staff: d.staffStats, reach: d.reach, sideBySide: d.analyticsSideBySide }),
+    ...(d.loyalty ? [loyaltyJob({ loyalty: d.loyalty, schedule: schedules.loyalty })] : []),
   ];
 }

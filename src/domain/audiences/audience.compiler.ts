@@ -257,6 +257,24 @@ function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: un
       return `(c.order_total_cents ${p.op} ?)`;
     case 'birthday':
       return birthday(p.value, ctx, params);
+    case 'points': {
+      // A customer without an account has 0 points (docs/loyalty.md §Audiences): when 0 satisfies the comparison, the
+      // customers are those whose account does not fail it; otherwise those whose account passes it. Either way one
+      // semi-join through ix_loyalty_accounts_balance.
+      params.push(p.value);
+      const zeroPasses = { '>=': 0 >= p.value, '>': 0 > p.value, '<=': 0 <= p.value, '<': 0 < p.value }[p.op];
+      const negated: Record<CompareOp, CompareOp> = { '>=': '<', '>': '<=', '<=': '>', '<': '>=' };
+      return zeroPasses
+        ? `c.external_user_id NOT IN (SELECT la.external_user_id FROM loyalty_accounts la WHERE la.balance ${negated[p.op]} ?)`
+        : `c.external_user_id IN (SELECT la.external_user_id FROM loyalty_accounts la WHERE la.balance ${p.op} ?)`;
+    }
+    case 'tier':
+      // By the name in loyalty_tiers (the configured tiers, stored at start); a customer without an account is in the
+      // lowest tier (rank 0).
+      params.push(p.value, p.value);
+      return `(c.external_user_id IN (SELECT la.external_user_id FROM loyalty_accounts la JOIN loyalty_tiers lt ON lt.tier_rank = la.tier_rank WHERE ${eq(ctx, 'lt.name')})
+        OR (EXISTS (SELECT 1 FROM loyalty_tiers lt0 WHERE lt0.tier_rank = 0 AND ${eq(ctx, 'lt0.name')})
+          AND c.external_user_id NOT IN (SELECT la0.external_user_id FROM loyalty_accounts la0 WHERE la0.tier_rank <> 0)))`;
   }
 }
 

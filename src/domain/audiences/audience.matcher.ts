@@ -27,6 +27,10 @@ export interface CustomerFacts {
   orderCount: number;
   /** Total spent, in yuan. */
   totalSpent: number;
+  /** The points balance (0 without an account, docs/loyalty.md §Audiences). */
+  points?: number;
+  /** The tier's name (the lowest tier's without an account). */
+  tier?: string | null;
 }
 
 /** The evaluation context: "today" in APP_TIMEZONE, injected so tests and dry runs can move it. */
@@ -72,6 +76,7 @@ function matchPredicate(pred: AudiencePredicate, facts: CustomerFacts, ctx: Audi
     case 'stage':
     case 'rfm':
     case 'channel':
+    case 'tier':
       return facts[pred.field] === pred.value;
     case 'activity':
       return facts.activity === pred.value;
@@ -92,6 +97,8 @@ function matchPredicate(pred: AudiencePredicate, facts: CustomerFacts, ctx: Audi
       return compare(facts.orderCount, pred.op, pred.value);
     case 'spent':
       return compare(facts.totalSpent, pred.op, pred.value);
+    case 'points':
+      return compare(facts.points ?? 0, pred.op, pred.value);
   }
 }
 

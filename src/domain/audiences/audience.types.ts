@@ -1,5 +1,5 @@
 /** Fields compared for equality with a free-text value: `tag:VIP`, `owner:zhangsan`. */
-export const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel'] as const;
+export const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel', 'tier'] as const;
 /** A field whose value is any non-empty text. */
 export type TextField = (typeof TEXT_FIELDS)[number];
 
@@ -18,13 +18,13 @@ export const GENDERS = ['male', 'female', 'unknown'] as const;
 /** A customer's gender. */
 export type Gender = (typeof GENDERS)[number];
 
-/** Ordering comparisons used by `added`, `silent`, `orders` and `spent`. */
+/** Ordering comparisons used by `added`, `silent`, `orders`, `spent` and `points`. */
 export const COMPARE_OPS = ['>=', '<=', '>', '<'] as const;
 /** An ordering comparison. */
 export type CompareOp = (typeof COMPARE_OPS)[number];
 
 /** Fields compared with an ordering operator. */
-export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent'] as const;
+export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points'] as const;
 /** A field compared with an ordering operator. */
 export type CompareField = (typeof COMPARE_FIELDS)[number];
 
@@ -42,6 +42,8 @@ export const AUDIENCE_FIELDS = [
   'silent',
   'orders',
   'spent',
+  'points',
+  'tier',
   'id',
 ] as const;
 /** Any field of a predicate. */
@@ -98,10 +100,13 @@ export interface SilentPredicate {
   value: number;
 }
 
-/** `orders>=3` (a non-negative integer) and `spent>=500` (an amount, up to two decimals). */
+/**
+ * `orders>=3` (a non-negative integer), `spent>=500` (an amount, up to two decimals) and `points>=1000` (the points
+ * balance, a non-negative integer; docs/loyalty.md §Audiences).
+ */
 export interface NumberPredicate {
   type: 'pred';
-  field: 'orders' | 'spent';
+  field: 'orders' | 'spent' | 'points';
   op: CompareOp;
   value: number;
 }

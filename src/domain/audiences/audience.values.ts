@@ -46,6 +46,7 @@ export function expectedValue(field: AudienceField): Expectation {
     case 'silent':
       return { zh: '天数（如 30d）', en: 'a number of days such as 30d' };
     case 'orders':
+    case 'points':
       return { zh: '非负整数', en: 'a non-negative integer' };
     case 'spent':
       return { zh: '金额（如 500 或 99.5）', en: 'an amount such as 500 or 99.5' };
@@ -78,6 +79,7 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
       return match ? { type: 'pred', field, op: op as CompareOp, value: Number(match[1]) } : null;
     }
     case 'orders':
+    case 'points':
       return /^\d{1,9}$/.test(raw) ? { type: 'pred', field, op: op as CompareOp, value: Number(raw) } : null;
     case 'spent':
       // Amounts are in yuan with at most fen precision; the bound keeps them exact doubles.

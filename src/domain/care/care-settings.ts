@@ -31,6 +31,8 @@ export const careSettingsSchema = z.object({
       'staff-digest': z.string().default('* * * * *'),
       /** Analytics rollups and the nightly snapshot (src/jobs/analytics.job.ts): just after the day ends. */
       analytics: z.string().default('20 0 * * *'),
+      /** Points expiry and tier evaluation (src/jobs/loyalty.job.ts): after midnight, before the morning's sends. */
+      loyalty: z.string().default('40 2 * * *'),
     })
     .prefault({}),
   /**

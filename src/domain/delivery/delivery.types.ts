@@ -16,12 +16,12 @@ export const DELIVERY_STATUSES = ['planned', 'submitting', 'submitted', 'sent', 
 /** A ledger status. */
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-/** Which feature a row belongs to. */
-export type DeliveryKind = 'care' | 'winback' | 'broadcast';
+/** Which feature a row belongs to (`loyalty`: a tier upgrade's congratulation, docs/loyalty.md §Tiers). */
+export type DeliveryKind = 'care' | 'winback' | 'broadcast' | 'loyalty';
 
 /** A row to plan. */
 export interface NewDelivery {
-  /** `care:<ruleId>`, `winback:<ruleId>`, `broadcast:<id>`: unique with the customer and the occasion. */
+  /** `care:<ruleId>`, `winback:<ruleId>`, `broadcast:<id>`, `loyalty:tier`: unique with the customer and the occasion. */
   source: string;
   kind: DeliveryKind;
   ruleId?: string | null;

@@ -8,6 +8,7 @@ import { newId } from '../../shared/ids.js';
 import type { CustomerService, Viewer } from '../customers/customer.service.js';
 import { parseOrderRow, type OrderRow, type OrderRowError, type RawOrderRow } from './order-input.js';
 import { readOrdersCsv, tooManyRowsError, type CsvImportLimits } from './orders-csv.js';
+import type { LoyaltyService } from '../loyalty/loyalty.service.js';
 
 /** What an import did. Re-importing the same rows reports them all as unchanged. */
 export interface OrderImportReport {
@@ -43,6 +44,11 @@ export class OrderService {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly timezone: string,
+    /**
+     * Port to the loyalty programme: points for new orders in the import's own transaction (so an order is credited
+     * once and never lost), then the tiers of the customers touched (docs/loyalty.md §Points from orders).
+     */
+    private readonly loyalty?: Pick<LoyaltyService, 'creditOrdersInTx' | 'afterImport'>,
   ) {}
 
   /** A page of a customer's orders, newest first (404 when the viewer may not see the customer). */
@@ -103,6 +109,7 @@ export class OrderService {
     }
 
     const report = { imported: 0, updated: 0, unchanged: 0 };
+    const touched = new Set<string>();
     for (let i = 0; i < valid.length; i += IMPORT_CHUNK_ROWS) {
       const chunk = valid.slice(i, i + IMPORT_CHUNK_ROWS);
       // Counted from the committed attempt: Db.tx re-runs the whole function after a deadlock.
@@ -115,6 +122,7 @@ export class OrderService {
         const known = await this.customerRows.lockExistingInTx(em, [...new Set([...chunk.map((o) => o.externalUserId), ...[...existing.values()].map((e) => e.externalUserId)])]);
         const byFolded = new Map([...existing.values()].map((e) => [e.orderNo.toLowerCase(), e]));
         const writes: Order[] = [];
+        const fresh: Order[] = [];
         const c = { imported: 0, updated: 0, unchanged: 0, refused: [] as OrderRowError[] };
         for (const o of chunk) {
           if (!known.has(o.externalUserId)) {
@@ -128,7 +136,9 @@ export class OrderService {
             c.refused.push({ line: o.line, code: 'order_no_conflict', message: `订单号 ${o.orderNo} 与已有订单 ${caseTwin.orderNo} 仅大小写不同，未导入` });
           } else if (!before) {
             c.imported++;
-            writes.push({ id: newId(now.getTime()), externalUserId: o.externalUserId, orderNo: o.orderNo, amountCents: o.amountCents, orderedAt: o.orderedAt, createdAt: now });
+            const order = { id: newId(now.getTime()), externalUserId: o.externalUserId, orderNo: o.orderNo, amountCents: o.amountCents, orderedAt: o.orderedAt, createdAt: now };
+            writes.push(order);
+            fresh.push(order);
           } else if (before.externalUserId === o.externalUserId && before.amountCents === o.amountCents && before.orderedAt.getTime() === o.orderedAt.getTime()) {
             c.unchanged++;
           } else {
@@ -137,14 +147,17 @@ export class OrderService {
           }
         }
         await this.orders.upsertManyInTx(em, writes);
-        return c;
+        await this.loyalty?.creditOrdersInTx(em, fresh, now);
+        return { ...c, touched: writes.map((w) => w.externalUserId) };
       });
+      for (const ext of counts.touched) touched.add(ext);
       report.imported += counts.imported;
       report.updated += counts.updated;
       report.unchanged += counts.unchanged;
       errors.push(...counts.refused);
     }
 
+    if (touched.size > 0) await this.loyalty?.afterImport([...touched]);
     errors.sort((a, b) => a.line - b.line);
     this.log.info({ ...report, failed: errors.length, rows: raw.length + refused.length, ms: Date.now() - started }, 'orders imported');
     return { ...report, failed: errors.length, errors: errors.slice(0, MAX_REPORTED_ERRORS) };

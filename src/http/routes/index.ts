@@ -73,6 +73,8 @@ import type { StaffPerformanceService } from '../../domain/analytics/staff-perfo
 import { reachRouter } from './reach.router.js';
 import type { ReachService } from '../../domain/analytics/reach.service.js';
 import { settingsRouter } from './settings.router.js';
+import { loyaltyApiRouter, loyaltySidebarRouter, pointsPageRouter } from './loyalty.router.js';
+import type { LoyaltyService } from '../../domain/loyalty/loyalty.service.js';
 
 /** WeCom's OAuth2 authorize page for web apps (docs/wecom-protocol.md §Staff sign-in for web pages). */
 export const WECOM_OAUTH_AUTHORIZE_URL = 'https://open.weixin.qq.com/connect/oauth2/authorize';
@@ -118,6 +120,8 @@ export interface RouteDeps {
   staffPerformance: StaffPerformanceService;
   /** 触达效果: care and campaign results from their rollup (docs/analytics.md §Care and campaign results). */
   reach: ReachService;
+  /** 积分与会员: points, tiers and the customer's signed page (docs/loyalty.md). */
+  loyalty: LoyaltyService;
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
   /** Metrics and readiness checks of other threads of this process (docs/inbox.md §Handler thread). */
@@ -202,6 +206,7 @@ export function buildRoutes(d: RouteDeps): Routes {
   d.onListen.push((url) => origin.learn(url));
   // The console's cookies are Secure when the site is https (PUBLIC_URL), whatever the request looked like.
   const consoleSecure = config.publicUrl?.startsWith('https:') ?? false;
+  const loyaltyDeps = { loyalty: d.loyalty, origin, clock: d.clock, tz: config.appTimezone };
 
   return {
     health,
@@ -230,6 +235,8 @@ export function buildRoutes(d: RouteDeps): Routes {
       }),
       sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: archive.staff, origin }),
       eventsRouter(d.inbox),
+      loyaltySidebarRouter(loyaltyDeps),
+      pointsPageRouter({ ...loyaltyDeps, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
     ],
     apiRouters: [
       customersBulkRouter(archive.bulkTags),
@@ -256,6 +263,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       analyticsStaffRouter(d.staffPerformance),
       reachRouter(d.reach),
       settingsRouter(d.settings),
+      loyaltyApiRouter(loyaltyDeps),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],
     sidebarAuth: { sessions: sidebar.sessions, access: archive.access },

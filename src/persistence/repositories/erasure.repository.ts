@@ -106,7 +106,15 @@ export class ErasureRepository {
       const analytics = await execIn(em, 'UPDATE analytics_relation_events SET external_user_id = ? WHERE external_user_id = ?', [stubId, ext]);
       // What the last mix snapshot saw of them goes: it only matters for the next night's changes.
       const mixState = await execIn(em, 'DELETE FROM analytics_customer_states WHERE external_user_id = ?', [ext]);
+      // The points ledger keeps non-personal stubs (kind, reason, points, times) under the stub id, so the programme's
+      // totals stay right; the reference (an order number) and the note go, and each stub's reference is its own row
+      // id, unique however often a customer is erased. The account, with the link id, goes (docs/loyalty.md §Erasure).
+      const stubRef = this.db.engine === 'mysql' ? "CONCAT('erased:', id)" : "'erased:' || id";
+      const points = await execIn(em, `UPDATE loyalty_points SET external_user_id = ?, reference = ${stubRef}, note = NULL WHERE external_user_id = ?`, [stubId, ext]);
+      const accounts = await execIn(em, 'DELETE FROM loyalty_accounts WHERE external_user_id = ?', [ext]);
       return {
+        loyalty_points: points,
+        loyalty_accounts: accounts,
         deliveries: deliveries + dupes.length,
         delivery_batches: batches,
         send_slots: slots + dupes.length,

@@ -114,7 +114,49 @@
     const c = await call('GET', `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}`);
     state.customer = c;
     renderCustomer(c);
+    loadLoyalty().catch((err) => { $('loyalty-progress').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
   }
+
+  // ─── points and tier (docs/loyalty.md §Staff sidebar) ─────────────────────────────────────────────────
+  const loyaltyPath = (rest = '') => `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}/loyalty${rest}`;
+  async function loadLoyalty() {
+    const s = await call('GET', loyaltyPath());
+    $('loyalty-balance').textContent = s.balance.toLocaleString('zh-CN');
+    $('loyalty-tier').textContent = `${s.tier.name}会员`;
+    const unit = s.basis === 'spend' ? '元' : '积分';
+    $('loyalty-progress').innerHTML = (s.next
+      ? `<div class="bar"><i style="width:${Number(s.next.progressPercent)}%"></i></div><div class="muted">距「${esc(s.next.name)}」还差 ${esc(s.next.missing.toLocaleString('zh-CN'))} ${unit}</div>`
+      : '<div class="muted">已是最高等级</div>') + (s.expiring ? `<div class="muted">${esc(s.expiring.points)} 积分将于 ${esc(day(new Date(new Date(s.expiring.at).getTime() - 1)))} 到期</div>` : '');
+    $('loyalty-recent').innerHTML = s.recent.slice(0, 5).map((e) => `<li style="display:flex;justify-content:space-between"><span>${esc(e.words)}${e.note ? ` <span class="muted">${esc(e.note)}</span>` : ''}<div class="muted">${esc(time(e.createdAt))}</div></span><b class="${e.points >= 0 ? 'plus' : 'minus'}">${e.points >= 0 ? '+' : '−'}${esc(Math.abs(e.points))}</b></li>`).join('') || '<li class="muted">暂无积分记录</li>';
+  }
+  const newRequestId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`).replace(/[^A-Za-z0-9_-]/g, '');
+  let pendingRedeem = null;
+  $('redeem-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const points = Number($('redeem-points').value);
+    if (!Number.isInteger(points) || points <= 0) { toast('请输入要兑换的积分（正整数）'); return; }
+    // One request id per confirmation: a retried or double-tapped confirm is recorded once.
+    pendingRedeem = { points, note: $('redeem-note').value.trim(), requestId: newRequestId(), confirm: true };
+    $('redeem-confirm-text').textContent = `确认为客户兑换 ${points} 积分${pendingRedeem.note ? `（${pendingRedeem.note}）` : ''}？兑换后积分立即扣减。`;
+    $('redeem-confirm').hidden = false;
+  });
+  $('redeem-no').addEventListener('click', () => { pendingRedeem = null; $('redeem-confirm').hidden = true; });
+  $('redeem-yes').addEventListener('click', () => {
+    if (!pendingRedeem) return;
+    $('redeem-yes').disabled = true;
+    call('POST', loyaltyPath('/redeem'), pendingRedeem)
+      .then((r) => { toast(`已兑换，剩余 ${r.balance} 积分`); pendingRedeem = null; $('redeem-confirm').hidden = true; $('redeem-points').value = ''; $('redeem-note').value = ''; return loadLoyalty(); })
+      .catch((err) => toast(err.message))
+      .finally(() => { $('redeem-yes').disabled = false; });
+  });
+  $('loyalty-link').addEventListener('click', () => {
+    call('POST', loyaltyPath('/link'))
+      .then(async (r) => {
+        await navigator.clipboard.writeText(r.url);
+        toast('链接已复制，可发给客户');
+      })
+      .catch((err) => toast(err.message || '复制失败'));
+  });
 
   // ─── quick replies ─────────────────────────────────────────────────────────────────────────────────────
   async function loadReplies() {

@@ -3,15 +3,15 @@
 // §The language) token for token: the same tree, the same refusals at the same position. The server stays the judge
 // (its count answers the syntax error shown under the box); test/console/audience-parse.test.ts checks the two agree.
 
-export const AUDIENCE_FIELDS = ['tag', 'owner', 'activity', 'stage', 'rfm', 'channel', 'birthday', 'gender', 'added', 'silent', 'orders', 'spent', 'id'] as const;
+export const AUDIENCE_FIELDS = ['tag', 'owner', 'activity', 'stage', 'rfm', 'channel', 'birthday', 'gender', 'added', 'silent', 'orders', 'spent', 'points', 'tier', 'id'] as const;
 export type AudienceField = (typeof AUDIENCE_FIELDS)[number];
-export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent'] as const;
+export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points'] as const;
 export const COMPARE_OPS = ['>=', '<=', '>', '<'] as const;
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export const ACTIVITIES = ['active', 'dormant', 'churned'] as const;
 export const BIRTHDAY_WINDOWS = ['today', 'this-week', 'this-month', 'none'] as const;
 export const GENDERS = ['male', 'female', 'unknown'] as const;
-const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel'] as const;
+const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel', 'tier'] as const;
 
 export const MAX_AUDIENCE_LENGTH = 4000;
 export const MAX_AUDIENCE_DEPTH = 64;
@@ -95,6 +95,7 @@ function expectedValue(field: AudienceField): Expectation {
     case 'silent':
       return { zh: '天数（如 30d）', en: 'a number of days such as 30d' };
     case 'orders':
+    case 'points':
       return { zh: '非负整数', en: 'a non-negative integer' };
     case 'spent':
       return { zh: '金额（如 500 或 99.5）', en: 'an amount such as 500 or 99.5' };
@@ -122,6 +123,7 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
       return m ? { type: 'pred', field, op: op as CompareOp, value: Number(m[1]) } : null;
     }
     case 'orders':
+    case 'points':
       return /^\d{1,9}$/.test(raw) ? { type: 'pred', field, op: op as CompareOp, value: Number(raw) } : null;
     case 'spent':
       return /^\d{1,12}(\.\d{1,2})?$/.test(raw) ? { type: 'pred', field, op: op as CompareOp, value: Number(raw) } : null;

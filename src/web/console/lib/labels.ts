@@ -333,6 +333,8 @@ export const AUDIENCE_FIELD: Labels = {
   silent: '未互动天数',
   orders: '订单数',
   spent: '累计消费（元）',
+  points: '积分余额',
+  tier: '会员等级',
   id: '指定客户',
 };
 
