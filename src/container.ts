@@ -124,7 +124,7 @@ import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
 import { AnalyticsService } from './domain/analytics/analytics.service.js';
 import { AnalyticsRollupService } from './domain/analytics/analytics-rollup.service.js';
 import { AnalyticsRetentionRepository } from './persistence/repositories/analytics-retention.repository.js';
-import { LossRecorder, RetentionRollupService, withLossProfile } from './domain/analytics/retention-rollup.service.js';
+import { BASE_SLICE_CUSTOMERS, LossRecorder, RetentionRollupService, withLossProfile } from './domain/analytics/retention-rollup.service.js';
 import { RetentionAnalyticsService } from './domain/analytics/retention.service.js';
 import { StaffStatsRepository } from './persistence/repositories/staff-stats.repository.js';
 import { StaffStatsService } from './domain/analytics/staff-stats.service.js';
@@ -858,7 +858,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     },
   });
   const analytics = new AnalyticsRollupService(repos.analytics, tz, c.log.child({ component: 'analytics' }), settings.pageSize);
-  const retentionRollup = new RetentionRollupService(new AnalyticsRetentionRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize);
+  const retentionRollup = new RetentionRollupService(new AnalyticsRetentionRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize, db.engine === 'mysql' ? BASE_SLICE_CUSTOMERS : 0);
   const staffStats = new StaffStatsService(new StaffStatsRepository(db), c.wecom, tz, c.log.child({ component: 'analytics' }));
   const reach = new ReachRollupService(new ReachRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize);
   const jobs = new JobRegistry(

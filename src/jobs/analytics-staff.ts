@@ -19,5 +19,9 @@ export async function runStaffStats(ctx: JobContext, staff: StaffStatsService, w
   const pulled = await staff.pull(realNow);
   ctx.report(`企业微信员工统计 pulled\t${pulled.members} members\t${pulled.calls} calls\t${pulled.days} days`);
   for (const f of pulled.failures) ctx.report(`企业微信员工统计失败 pull failed\t${f.userid}\t${f.error}\t下次从上次成功的日期继续 / retried from its last day next night`);
+  // Every week and month the days above fell in, summed again per member, so a long range reads whole periods.
+  const from = pulled.firstDay !== null && pulled.firstDay < window.firstDay ? pulled.firstDay : window.firstDay;
+  const periodRows = await staff.rollPeriods(from, realNow);
+  ctx.report(`员工数据按周月汇总 periods\t${from} …\t${periodRows} rows`);
   return { staffRows: rolled.rows, staffPullMembers: pulled.members, staffPullCalls: pulled.calls, staffPullDays: pulled.days, staffPullFailed: pulled.failed };
 }

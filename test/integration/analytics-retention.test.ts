@@ -10,6 +10,9 @@ import type { Granularity } from '../../src/domain/analytics/analytics.types.js'
 import { externalContactEventXml } from '../../src/wecom/sandbox/callback-xml.js';
 import { dayOf, generateCorp, rng, TZ, type Truth, type TruthChange } from './analytics-corp.js';
 import { useMigratedWithout } from '../helpers/migrated-without.js';
+import { AnalyticsRetentionRepository } from '../../src/persistence/repositories/analytics-retention.repository.js';
+import { RetentionRollupService } from '../../src/domain/analytics/retention-rollup.service.js';
+import { silentLogger } from '../../src/shared/logger.js';
 
 const DAY = 86_400_000;
 const FIRST_DAY = '2026-01-05';
@@ -285,6 +288,26 @@ describe.each(testEngines())('retention cohorts and churn analysis on %s', (engi
     await c.scheduling.retention.rollCohortDay(dayOf(add.at), LAST_DAY);
     await c.scheduling.retention.rollChurnDay(dayOf(lateAt), clock.now());
     expect(await dump()).toEqual(rolled);
+  });
+
+  it('takes the same nightly base bucketed in one statement per slice of customers (MySQL\'s way) as bucketed page by page', async () => {
+    const c = app.container;
+    const repo = new AnalyticsRetentionRepository(c.db);
+    // A night no other check reads, taken at the test's last night.
+    const day = '2027-03-01';
+    const base = () => c.db.query('SELECT dimension, bucket, userid, channel_id, relations FROM analytics_daily_churn_base WHERE day = ? ORDER BY dimension, bucket, userid, channel_id', [day]);
+    const byPage = await new RetentionRollupService(repo, TZ, silentLogger, 5).takeChurnBase(day, clock.now());
+    const pageRows = await base();
+    // Slices of 7 customers: many statements, and customers with two relations on a slice's edge.
+    const bySlice = await new RetentionRollupService(repo, TZ, silentLogger, 5, 7).takeChurnBase(day, clock.now());
+    expect(bySlice).toEqual(byPage);
+    expect(await base()).toEqual(pageRows);
+    expect(byPage.relations).toBeGreaterThan(50);
+    const buckets = new Set(pageRows.map((r) => `${String(r.dimension)}|${String(r.bucket)}`));
+    // Every dimension has more than one bucket filled, so the statement's bucketing is really compared.
+    for (const dim of ['botMessages', 'kfMessages', 'sinceOrder', 'sinceInteraction']) expect([...buckets].filter((b) => b.startsWith(`${dim}|`)).length, dim).toBeGreaterThan(1);
+    await c.db.query('DELETE FROM analytics_daily_churn_base WHERE day = ?', [day]);
+    await c.db.query('DELETE FROM analytics_retention_days WHERE day = ?', [day]);
   });
 
   it('gives staff their own relations only', async () => {

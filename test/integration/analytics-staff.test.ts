@@ -10,6 +10,13 @@ import { periodOf } from '../../src/domain/analytics/analytics-periods.js';
 import { behaviorOf, chinaDayStart } from '../../src/wecom/sandbox/apis/stats.api.js';
 import type { Db } from '../../src/persistence/db.js';
 import { useMigratedWithout } from '../helpers/migrated-without.js';
+import { AnalyticsStaffPeriods1795000000035 } from '../../migrations/0035-analytics-staff-periods.js';
+import { StaffPerformanceService } from '../../src/domain/analytics/staff-performance.service.js';
+import { StaffStatsRepository } from '../../src/persistence/repositories/staff-stats.repository.js';
+import { StaffStatsService } from '../../src/domain/analytics/staff-stats.service.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { AnalyticsService } from '../../src/domain/analytics/analytics.service.js';
+import { AnalyticsRepository } from '../../src/persistence/repositories/analytics.repository.js';
 
 const TZ = 'Asia/Shanghai';
 /** The first night the job runs: 00:20 of this day rolls and pulls the day before. */
@@ -303,6 +310,40 @@ describe.each(testEngines())('analytics staff performance on %s', (engine) => {
     }
   });
 
+  it('whole weeks and months read from their nightly sums answer as summing every day does', async () => {
+    const today = localDate(clock.now(), TZ);
+    // lisi has 179 days of WeCom's figures (the far-behind pull), the others 30 or so, the bot's figures a month.
+    const bySumming = new StaffPerformanceService(new StaffStatsRepository(db), (q, v) => new AnalyticsService(new AnalyticsRepository(db), clock, TZ).frame(q, v), false);
+    const admin = { role: 'admin' as const, userid: null };
+    const ranges: [string, string][] = [
+      [addDays(today, -179), addDays(today, -1)],
+      // Starting on a Monday and the first of a month, and ending on a Sunday or a month's last day.
+      ['2026-01-05', '2026-06-28'],
+      ['2026-02-01', '2026-05-31'],
+      // Inside one period: no whole period at all.
+      [addDays(today, -3), addDays(today, -2)],
+    ];
+    let wholeRead = 0;
+    for (const [from, to] of ranges) {
+      for (const granularity of ['week', 'month'] as const) {
+        for (const userid of [undefined, 'lisi']) {
+          const res = await get(`/api/v1/analytics/staff?from=${from}&to=${to}&granularity=${granularity}${userid ? `&userid=${userid}` : ''}`);
+          expect(res.status).toBe(200);
+          const ref = JSON.parse(JSON.stringify(await bySumming.staff({ from, to, granularity, userid }, admin)));
+          expect(res.body, `${from}…${to} ${granularity} ${userid ?? 'all'}`).toEqual(ref);
+          wholeRead += res.body.lines.filter((l: { period: string; periodStart: string; periodEnd: string }) => periodOf(addDays(l.periodStart, -1), granularity) !== l.period && periodOf(addDays(l.periodEnd, 1), granularity) !== l.period).length;
+        }
+      }
+    }
+    expect(wholeRead).toBeGreaterThan(50);
+    // The sums are the night's: rolling them again writes the same rows.
+    const sums = () => db.query('SELECT granularity, period, userid, behavior_days, chat_cnt, reply_weighted_x100, mass_tasks, followups_due FROM analytics_staff_periods ORDER BY granularity, period, userid');
+    const before = await sums();
+    expect(before.length).toBeGreaterThan(20);
+    await new StaffStatsService(new StaffStatsRepository(db), { getUserBehaviorData: async () => [] }, TZ, silentLogger).rollPeriods(addDays(today, -200), clock.now());
+    expect(await sums()).toEqual(before);
+  });
+
   it('staff see themselves only; CSV has a BOM and Chinese headers; bad parameters name their fields', async () => {
     const today = localDate(clock.now(), TZ);
     const own = await get(`/api/v1/analytics/staff?from=${addDays(today, -7)}&to=${addDays(today, -1)}`, staffToken);
@@ -342,9 +383,48 @@ async function insertTask(db: Db, t: { sender: string; submittedAt: number; sent
   );
 }
 
+describe.each(testEngines())('migration 0035 (staff sums per week and month) can be undone and redone (%s)', (engine) => {
+  const mig = useMigratedWithout(engine, [AnalyticsStaffPeriods1795000000035]);
+
+  it('creates the sums table, filled from the days already stored, and removes it again', async () => {
+    const q = (sql: string, p: unknown[] = []) => mig.ds.query(sql, p);
+    const has = async () => {
+      const qr = mig.ds.createQueryRunner();
+      try {
+        return await qr.hasTable('analytics_staff_periods');
+      } finally {
+        await qr.release();
+      }
+    };
+    // Two members' days before the migration: a Monday-to-Wednesday of June (one week, one month), with a day WeCom
+    // gave no reply figures.
+    for (const [userid, day, chats, pct] of [['lisi', '2026-06-01', 10, 5000], ['lisi', '2026-06-02', 0, null], ['lisi', '2026-06-03', 30, 9000], ['wangwu', '2026-06-03', 4, 10000]] as const) {
+      await q('INSERT INTO analytics_staff_behavior (userid, day, chat_cnt, message_cnt, reply_percentage_x100, avg_reply_time, negative_feedback_cnt, new_apply_cnt, new_contact_cnt, pulled_at) VALUES (?,?,?,?,?,?,?,?,?,?)', [userid, day, chats, chats * 2, pct, pct === null ? null : 3, 0, 1, 1, 0]);
+    }
+    await q("INSERT INTO analytics_staff_daily (userid, day, mass_tasks, confirmed_late, never_confirmed, awaiting, followups_due, followups_done, rolled_at) VALUES ('lisi', '2026-06-02', 2, 1, 0, 0, 3, 1, 0)");
+    mig.ds.migrations.push(new AnalyticsStaffPeriods1795000000035());
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsStaffPeriods1795000000035']);
+    const rows = (await q('SELECT granularity, period, userid, behavior_days, chat_cnt, reply_days, reply_weight, reply_weighted_x100, reply_time_weighted, daily_days, mass_tasks, followups_due FROM analytics_staff_periods ORDER BY granularity, userid')).map((r: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v])),
+    );
+    const lisi = { userid: 'lisi', behavior_days: 3, chat_cnt: 40, reply_days: 2, reply_weight: 40, reply_weighted_x100: 10 * 5000 + 30 * 9000, reply_time_weighted: 40 * 3, daily_days: 1, mass_tasks: 2, followups_due: 3 };
+    const wangwu = { userid: 'wangwu', behavior_days: 1, chat_cnt: 4, reply_days: 1, reply_weight: 4, reply_weighted_x100: 40000, reply_time_weighted: 12, daily_days: 0, mass_tasks: 0, followups_due: 0 };
+    expect(rows).toEqual([
+      { granularity: 'month', period: '2026-06', ...lisi },
+      { granularity: 'month', period: '2026-06', ...wangwu },
+      { granularity: 'week', period: '2026-06-01', ...lisi },
+      { granularity: 'week', period: '2026-06-01', ...wangwu },
+    ]);
+    await mig.ds.undoLastMigration({ transaction: 'each' });
+    expect(await has()).toBe(false);
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsStaffPeriods1795000000035']);
+    expect(await has()).toBe(true);
+  }, 60_000);
+});
+
 describe.each(testEngines())('migration 0029 (analytics staff) can be undone and redone (%s)', (engine) => {
-  // Every migration but this one first, so undoing the last one undoes exactly it.
-  const mig = useMigratedWithout(engine, [AnalyticsStaff1795000000029]);
+  // Every migration but this one first, so undoing the last one undoes exactly it; and but 0035, which sums its tables.
+  const mig = useMigratedWithout(engine, [AnalyticsStaff1795000000029, AnalyticsStaffPeriods1795000000035]);
 
   it('creates its three tables and the batches index, and removes them again', async () => {
     const tables = async () => {

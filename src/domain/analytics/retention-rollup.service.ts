@@ -5,13 +5,16 @@ import type { Logger } from '../../shared/logger.js';
 import { addDays, localDate, zonedTimeToUtc } from '../../shared/dates.js';
 import { yieldToEventLoop } from '../../shared/yield.js';
 import type { RecordRelationChange } from './analytics-recorder.js';
-import { bucketsOf, CHURN_WINDOW_DAYS, COHORT_WEEKS, profileOf, type ChurnBucketRow, type CohortDayRow, type LossProfile } from './retention.types.js';
+import { bucketsOf, churnBaseSpec, CHURN_WINDOW_DAYS, COHORT_WEEKS, profileOf, type ChurnBucketRow, type CohortDayRow, type LossProfile } from './retention.types.js';
 
 const DAY_MS = 86_400_000;
 /** Late events up to this many days old are picked up by the nightly re-roll, as the growth roll does. */
 const LATE_DAYS = 30;
 /** The add days the nightly job re-rolls: every day with a weekly mark in the last LATE_DAYS + 1 days, and the newest adds. */
 export const COHORT_ROLL_DAYS = COHORT_WEEKS * 7 + LATE_DAYS;
+
+/** Customers per statement of the nightly base on MySQL (RetentionRollupService's `baseSlice`). */
+export const BASE_SLICE_CUSTOMERS = 50_000;
 
 /**
  * Records what the churn analysis needs at the moment a relation is lost (docs/analytics.md §Churn analysis): the
@@ -60,6 +63,12 @@ export class RetentionRollupService {
     private readonly tz: string,
     private readonly log: Logger,
     private readonly pageSize = 2000,
+    /**
+     * Customers per statement when the nightly base is bucketed in SQL (MySQL: the server does the work off the event
+     * loop, docs/analytics.md §Size); 0 reads the facts in pages and buckets them here (SQLite, where one such statement
+     * would hold the loop).
+     */
+    private readonly baseSlice = 0,
   ) {}
 
   private startOf(day: string): number {
@@ -150,6 +159,29 @@ export class RetentionRollupService {
     const channels = await this.repo.channelStates();
     const rows = new Map<string, ChurnBucketRow>();
     let relations = 0;
+    if (this.baseSlice > 0) {
+      const spec = churnBaseSpec(at);
+      let after: string | null = null;
+      for (;;) {
+        await yieldToEventLoop();
+        const last = await this.repo.activeCustomerSliceEnd(after, this.baseSlice);
+        if (last === null) break;
+        for (const g of await this.repo.churnBaseSlice(after, last, spec)) {
+          const channelId = (g.state && channels.get(g.state)) || '';
+          relations += g.counts.get('all\u0000all') ?? 0;
+          for (const [key, count] of g.counts) {
+            // A bucket no relation fell in gets no row, as when each relation is bucketed here.
+            if (count === 0) continue;
+            const [dimension, bucket] = key.split('\u0000');
+            bucketRow(rows, dimension, bucket, g.userid, channelId).relations += count;
+          }
+        }
+        after = last;
+      }
+      await this.repo.replaceChurnDay('analytics_daily_churn_base', day, churnSummaries([...rows.values()]), at);
+      this.log.debug({ day, relations }, 'analytics churn base taken');
+      return { relations };
+    }
     let cursor: { ext: string; userid: string } | null = null;
     for (;;) {
       await yieldToEventLoop();

@@ -114,16 +114,45 @@ export function profileOf(f: LossFacts, at: number): Pick<LossProfile, 'sinceInt
   };
 }
 
+/**
+ * The day buckets: [most days, bucket] in order, then the bucket past the last. One table for bucketsOf and for the
+ * statement that buckets the nightly base on MySQL (AnalyticsRetentionRepository.churnBaseSlice).
+ */
+export const DAY_BUCKETS: Record<'sinceOrder' | 'sinceInteraction', { upTo: readonly [number, string][]; over: string }> = {
+  sinceOrder: { upTo: [[30, '0-30'], [90, '31-90'], [180, '91-180']], over: '181+' },
+  sinceInteraction: { upTo: [[7, '0-7'], [30, '8-30'], [90, '31-90']], over: '91+' },
+};
+
+/**
+ * What the nightly base is bucketed by when a statement does it (MySQL, AnalyticsRetentionRepository.churnBaseSlice):
+ * the instant, the start of the message window, each day dimension's buckets as "counted from later than this instant"
+ * in order (at most N whole days is later than at − (N + 1) days; an instant after `at` is 0 days, as daysSince has it),
+ * and the buckets of the other dimensions.
+ */
+export interface ChurnBaseSpec {
+  at: number;
+  since: number;
+  days: Record<'sinceOrder' | 'sinceInteraction', { laterThan: [number, string][]; over: string }>;
+  buckets: Record<Exclude<ChurnDimension, 'all'>, readonly string[]>;
+}
+
+/** The ChurnBaseSpec of an instant, from the same tables bucketsOf uses. */
+export function churnBaseSpec(at: number): ChurnBaseSpec {
+  const days = (dim: 'sinceOrder' | 'sinceInteraction') => ({ laterThan: DAY_BUCKETS[dim].upTo.map(([max, b]): [number, string] => [at - (max + 1) * DAY_MS, b]), over: DAY_BUCKETS[dim].over });
+  const { all: _all, ...buckets } = CHURN_BUCKETS;
+  return { at, since: at - CHURN_WINDOW_DAYS * DAY_MS, days: { sinceOrder: days('sinceOrder'), sinceInteraction: days('sinceInteraction') }, buckets };
+}
+
+const dayBucket = (dim: 'sinceOrder' | 'sinceInteraction', days: number | null): string => (days === null ? 'none' : (DAY_BUCKETS[dim].upTo.find(([max]) => days <= max)?.[1] ?? DAY_BUCKETS[dim].over));
+
 /** The bucket of each dimension a profile falls in, `all` first. */
 export function bucketsOf(p: Pick<LossProfile, 'sinceInteractionDays' | 'sinceOrderDays' | 'botMessages' | 'broadcasts' | 'kfMessages'>): [ChurnDimension, string][] {
-  const o = p.sinceOrderDays;
-  const i = p.sinceInteractionDays;
   return [
     ['all', 'all'],
     ['botMessages', countBucket(p.botMessages)],
     ['broadcasts', countBucket(p.broadcasts)],
     ['kfMessages', countBucket(p.kfMessages)],
-    ['sinceOrder', o === null ? 'none' : o <= 30 ? '0-30' : o <= 90 ? '31-90' : o <= 180 ? '91-180' : '181+'],
-    ['sinceInteraction', i === null ? 'none' : i <= 7 ? '0-7' : i <= 30 ? '8-30' : i <= 90 ? '31-90' : '91+'],
+    ['sinceOrder', dayBucket('sinceOrder', p.sinceOrderDays)],
+    ['sinceInteraction', dayBucket('sinceInteraction', p.sinceInteractionDays)],
   ];
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import { addDays, localDate, zonedTimeToUtc } from '../../shared/dates.js';
 import { yieldToEventLoop } from '../../shared/yield.js';
 import { OUTCOME_WINDOW_DAYS } from './analytics-rollup.service.js';
+import { periodOf } from './analytics-periods.js';
 
 /** WeCom counts its statistics by China's calendar day, whatever APP_TIMEZONE says (docs/wecom-protocol.md §Contact statistics). */
 export const WECOM_STATS_TZ = 'Asia/Shanghai';
@@ -33,6 +34,8 @@ export interface PullCounts {
   failed: number;
   /** userid → the error, for the run's report. */
   failures: { userid: string; error: string }[];
+  /** The earliest day stored tonight; null when none. */
+  firstDay: string | null;
 }
 
 /** The range one member is pulled over tonight, or null when it has nothing to pull. */
@@ -86,7 +89,7 @@ export class StaffStatsService {
    */
   async pull(now: Date): Promise<PullCounts> {
     const today = localDate(now, WECOM_STATS_TZ);
-    const counts: PullCounts = { members: 0, calls: 0, days: 0, failed: 0, failures: [] };
+    const counts: PullCounts = { members: 0, calls: 0, days: 0, failed: 0, failures: [], firstDay: null };
     const states = await this.repo.pullStates();
     for (const userid of await this.repo.activeMembers()) {
       await yieldToEventLoop();
@@ -119,6 +122,7 @@ export class StaffStatsService {
           // Each call's days are saved as they come: a later call failing keeps what was pulled.
           await this.repo.savePull(userid, rows, now);
           counts.days += rows.length;
+          for (const r of rows) if (counts.firstDay === null || r.day < counts.firstDay) counts.firstDay = r.day;
         }
       } catch (err) {
         const e = toError(err);
@@ -130,6 +134,21 @@ export class StaffStatsService {
       }
     }
     return counts;
+  }
+
+  /**
+   * Sum the weeks and months per member again from the one `fromDay` falls in (migration 0035): the night's staff part
+   * wrote the days from there on, so whole periods can be read summed (docs/analytics.md §Staff performance).
+   */
+  async rollPeriods(fromDay: string, now: Date): Promise<number> {
+    await yieldToEventLoop();
+    return this.repo.rollPeriods(
+      (['week', 'month'] as const).map((granularity) => {
+        const label = periodOf(fromDay, granularity);
+        return { granularity, label, start: granularity === 'month' ? `${label}-01` : label };
+      }),
+      now,
+    );
   }
 
   /** Roll the bot's own figures of the `OUTCOME_WINDOW_DAYS + 1` days ending with `lastDay` (local days). */

@@ -3,7 +3,7 @@ import type { Db } from '../db.js';
 import { placeholders, upsertSql } from './sql-upsert.js';
 import { yieldToEventLoop } from '../../shared/yield.js';
 import { activeRelationsOfNextCustomers, ALL_CHANNELS, ALL_MEMBERS } from './analytics.repository.js';
-import type { ChurnBucketRow, CohortDayRow, LossFacts, LossProfile } from '../../domain/analytics/retention.types.js';
+import type { ChurnBaseSpec, ChurnBucketRow, CohortDayRow, LossFacts, LossProfile } from '../../domain/analytics/retention.types.js';
 
 type Num = number | string;
 const n = (v: Num | null | undefined): number => (v === null || v === undefined ? 0 : Number(v));
@@ -281,6 +281,70 @@ export class AnalyticsRetentionRepository {
       }
     }
     return out;
+  }
+
+  /** The last of the next `count` customers with an active relation after `afterExt`, in index order; null when none. */
+  async activeCustomerSliceEnd(afterExt: string | null, count: number): Promise<string | null> {
+    const [r] = await this.db.query<{ last: string | null }>(
+      `SELECT MAX(external_user_id) AS last FROM (SELECT DISTINCT external_user_id FROM follow_relations
+        WHERE status = 'active'${afterExt === null ? '' : ' AND external_user_id > ?'} ORDER BY external_user_id LIMIT ?) x`,
+      afterExt === null ? [count] : [afterExt, count],
+    );
+    return r?.last ?? null;
+  }
+
+  /**
+   * The nightly churn base of the customers in (afterExt, lastExt], bucketed in one statement: per member and
+   * contact-way state, the active relations and how many fall in each bucket of each dimension, as profileOf and
+   * bucketsOf would put them at the spec's instant from what factsOf reads (docs/analytics.md §Churn analysis). A few
+   * thousand rows a slice instead of every relation and four reads per page of customers (docs/analytics.md §Size).
+   */
+  async churnBaseSlice(afterExt: string | null, lastExt: string, spec: ChurnBaseSpec): Promise<{ userid: string; state: string | null; counts: Map<string, number> }[]> {
+    const range = (col: string) => (afterExt === null ? `${col} <= ?` : `${col} > ? AND ${col} <= ?`);
+    const bounds = afterExt === null ? [lastExt] : [afterExt, lastExt];
+    const params: unknown[] = [];
+    const dayCase = (then: string, dim: 'sinceOrder' | 'sinceInteraction') => {
+      const { laterThan, over } = spec.days[dim];
+      params.push(...laterThan.map(([instant]) => instant));
+      return `CASE WHEN ${then} IS NULL THEN 'none' ${laterThan.map(([, b]) => `WHEN ${then} > ? THEN '${b}'`).join(' ')} ELSE '${over}' END`;
+    };
+    const sinceOrder = dayCase('o.last_at', 'sinceOrder');
+    const sinceInteraction = dayCase('COALESCE(c.last_interaction_at, c.first_added_at)', 'sinceInteraction');
+    params.push(...bounds, spec.at, ...bounds, spec.since, spec.at, ...bounds, spec.since, spec.at, ...bounds);
+    const column = { botMessages: 'x.bot', broadcasts: 'x.bc', kfMessages: 'x.kf', sinceOrder: 'x.since_order', sinceInteraction: 'x.since_interaction' } as const;
+    const cols: { alias: string; key: string; sql: string }[] = [];
+    for (const [dim, buckets] of Object.entries(spec.buckets) as [keyof typeof column, readonly string[]][]) {
+      for (const b of buckets) {
+        const col = column[dim];
+        // Count buckets are '0', '1', '2' and 'N+'; day buckets are compared by name.
+        const test = dim === 'sinceOrder' || dim === 'sinceInteraction' ? `${col} = '${b}'` : b.endsWith('+') ? `${col} >= ${Number(b.slice(0, -1))}` : `${col} = ${Number(b)}`;
+        cols.push({ alias: `c${cols.length}`, key: `${dim}\u0000${b}`, sql: `SUM(CASE WHEN ${test} THEN 1 ELSE 0 END)` });
+      }
+    }
+    const rows = await this.db.query<Record<string, Num | string | null>>(
+      `SELECT x.userid, x.state, COUNT(*) AS n_all, ${cols.map((c) => `${c.sql} AS ${c.alias}`).join(', ')}
+         FROM (SELECT r.userid, r.state, COALESCE(d.n, 0) AS bot, COALESCE(d.b, 0) AS bc, COALESCE(t.n, 0) AS kf,
+                      ${sinceOrder} AS since_order, ${sinceInteraction} AS since_interaction
+                 FROM follow_relations r
+                 LEFT JOIN customers c ON c.external_user_id = r.external_user_id
+                 LEFT JOIN (SELECT external_user_id, MAX(ordered_at) AS last_at FROM orders WHERE ${range('external_user_id')} AND ordered_at <= ?
+                             GROUP BY external_user_id) o ON o.external_user_id = r.external_user_id
+                 LEFT JOIN (SELECT external_user_id, SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) AS n,
+                                   SUM(CASE WHEN status = 'sent' AND kind = 'broadcast' THEN 1 ELSE 0 END) AS b
+                              FROM deliveries WHERE ${range('external_user_id')} AND sent_at >= ? AND sent_at < ? GROUP BY external_user_id) d
+                        ON d.external_user_id = r.external_user_id
+                 LEFT JOIN (SELECT external_user_id, SUM(CASE WHEN ${KF_FROM_CUSTOMER} THEN 1 ELSE 0 END) AS n
+                              FROM timeline_entries WHERE ${range('external_user_id')} AND occurred_at >= ? AND occurred_at < ? GROUP BY external_user_id) t
+                        ON t.external_user_id = r.external_user_id
+                WHERE r.status = 'active' AND ${range('r.external_user_id')}) x
+        GROUP BY x.userid, x.state`,
+      params,
+    );
+    return rows.map((r) => {
+      const counts = new Map<string, number>([[`all\u0000all`, n(r.n_all as Num)]]);
+      for (const c of cols) counts.set(c.key, n(r[c.alias] as Num));
+      return { userid: String(r.userid), state: r.state === null ? null : String(r.state), counts };
+    });
   }
 
   // ── Dashboard reads (rollups only) ────────────────────────────────────────────────────────────────────────────────

@@ -78,6 +78,11 @@ export interface MassTaskOutcome {
 const BEHAVIOR_COLS = ['userid', 'day', 'chat_cnt', 'message_cnt', 'reply_percentage_x100', 'avg_reply_time', 'negative_feedback_cnt', 'new_apply_cnt', 'new_contact_cnt', 'pulled_at'] as const;
 const DAILY_COLS = ['userid', 'day', 'mass_tasks', 'confirmed_late', 'never_confirmed', 'awaiting', 'followups_due', 'followups_done', 'rolled_at'] as const;
 const CHUNK = 500;
+/** The summed columns of analytics_staff_periods (migration 0035). */
+const PERIOD_COLS = [
+  'behavior_days', 'chat_cnt', 'message_cnt', 'negative_feedback_cnt', 'new_apply_cnt', 'new_contact_cnt', 'reply_days', 'reply_weight', 'reply_weighted_x100', 'reply_time_weighted',
+  'daily_days', 'mass_tasks', 'confirmed_late', 'never_confirmed', 'awaiting', 'followups_due', 'followups_done',
+] as const;
 
 /**
  * Staff performance (员工统计, docs/analytics.md §Staff performance): WeCom's daily figures pulled per member, the state of
@@ -199,6 +204,87 @@ export class StaffStatsRepository {
         );
       }
     });
+  }
+
+  // ── The nightly sums per member and week or month ────────────────────────────────────────────────────────────────
+
+  /**
+   * Sum again, per member, every period of each granularity from the one given on (its label and first day): both
+   * tables' days from that day on, in one transaction per granularity, so a reader sees the periods before or after,
+   * never half (docs/analytics.md §Staff performance). Returns the rows written.
+   */
+  async rollPeriods(from: { granularity: 'week' | 'month'; label: string; start: string }[], now: Date): Promise<number> {
+    let written = 0;
+    for (const { granularity: g, label, start } of from) {
+      const p = periodSql(this.db.engine, g);
+      const w = this.db.engine === 'mysql' ? 'GREATEST(chat_cnt, 1)' : 'MAX(chat_cnt, 1)';
+      await this.db.tx(async (em) => {
+        await em.query('DELETE FROM analytics_staff_periods WHERE granularity = ? AND period >= ?', [g, label]);
+        await em.query(
+          `INSERT INTO analytics_staff_periods (granularity, period, userid, ${PERIOD_COLS.join(', ')}, rolled_at)
+           SELECT ?, p, userid, ${PERIOD_COLS.map((c) => `SUM(${c})`).join(', ')}, ?
+             FROM (SELECT userid, ${p} AS p, COUNT(*) AS behavior_days, SUM(chat_cnt) AS chat_cnt, SUM(message_cnt) AS message_cnt,
+                          SUM(negative_feedback_cnt) AS negative_feedback_cnt, SUM(new_apply_cnt) AS new_apply_cnt, SUM(new_contact_cnt) AS new_contact_cnt,
+                          COUNT(reply_percentage_x100) AS reply_days, SUM(CASE WHEN reply_percentage_x100 IS NULL THEN 0 ELSE ${w} END) AS reply_weight,
+                          COALESCE(SUM(${w} * reply_percentage_x100), 0) AS reply_weighted_x100,
+                          SUM(CASE WHEN reply_percentage_x100 IS NULL THEN 0 ELSE ${w} * COALESCE(avg_reply_time, 0) END) AS reply_time_weighted,
+                          0 AS daily_days, 0 AS mass_tasks, 0 AS confirmed_late, 0 AS never_confirmed, 0 AS awaiting, 0 AS followups_due, 0 AS followups_done
+                     FROM analytics_staff_behavior WHERE day >= ? GROUP BY userid, ${p}
+                   UNION ALL
+                   SELECT userid, ${p} AS p, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, COUNT(*), SUM(mass_tasks), SUM(confirmed_late), SUM(never_confirmed), SUM(awaiting),
+                          SUM(followups_due), SUM(followups_done)
+                     FROM analytics_staff_daily WHERE day >= ? GROUP BY userid, ${p}) u
+            GROUP BY userid, p`,
+          [g, now.getTime(), start, start],
+        );
+        const [c] = (await em.query('SELECT COUNT(*) AS n FROM analytics_staff_periods WHERE granularity = ? AND period >= ?', [g, label])) as { n: Num }[];
+        written += n(c?.n);
+      });
+    }
+    return written;
+  }
+
+  /**
+   * The sums of whole periods [firstPeriod, lastPeriod] (labels) per member: WeCom's figures where the member had days
+   * of them, the bot's where it had those (docs/analytics.md §Staff performance).
+   */
+  async periodSums(g: 'week' | 'month', firstPeriod: string, lastPeriod: string, userid: string | null): Promise<{ behavior: StaffBehaviorSum[]; daily: (Omit<StaffDailyRow, 'day'> & { period: string })[] }> {
+    const rows = await this.db.apiRead<Record<string, Num | string>>(
+      `SELECT period, userid, ${PERIOD_COLS.join(', ')} FROM analytics_staff_periods WHERE granularity = ? AND period >= ? AND period <= ?${userid === null ? '' : ' AND userid = ?'}`,
+      [g, firstPeriod, lastPeriod, ...(userid === null ? [] : [userid])],
+    );
+    const behavior: StaffBehaviorSum[] = [];
+    const daily: (Omit<StaffDailyRow, 'day'> & { period: string })[] = [];
+    for (const r of rows) {
+      const base = { userid: String(r.userid), period: String(r.period) };
+      if (n(r.behavior_days as Num) > 0) {
+        behavior.push({
+          ...base,
+          days: n(r.behavior_days as Num),
+          chatCnt: n(r.chat_cnt as Num),
+          messageCnt: n(r.message_cnt as Num),
+          negativeFeedbackCnt: n(r.negative_feedback_cnt as Num),
+          newApplyCnt: n(r.new_apply_cnt as Num),
+          newContactCnt: n(r.new_contact_cnt as Num),
+          replyDays: n(r.reply_days as Num),
+          replyWeight: n(r.reply_weight as Num),
+          replyWeightedX100: n(r.reply_weighted_x100 as Num),
+          replyTimeWeighted: n(r.reply_time_weighted as Num),
+        });
+      }
+      if (n(r.daily_days as Num) > 0) {
+        daily.push({
+          ...base,
+          massTasks: n(r.mass_tasks as Num),
+          confirmedLate: n(r.confirmed_late as Num),
+          neverConfirmed: n(r.never_confirmed as Num),
+          awaiting: n(r.awaiting as Num),
+          followupsDue: n(r.followups_due as Num),
+          followupsDone: n(r.followups_done as Num),
+        });
+      }
+    }
+    return { behavior, daily };
   }
 
   // ── Dashboard reads (rollups only) ───────────────────────────────────────────────────────────────────────────────
