@@ -10,8 +10,9 @@
  * they were first added, so each day of the two years is generated in turn and its rollup rows written as soon as
  * the day is complete (nothing later can change it): the growth, tag, cohort and churn rows as the roll would have
  * written them from these events, with their summary rows; the nightly snapshots (totals, mix, transitions, churn base)
- * from the running state; WeCom's staff figures and the bot's per member and day. The reach rollup and the mass-send
- * batches are aggregated from the generated ledger by one grouped INSERT … SELECT each. Never by running 730 rolls.
+ * from the running state; WeCom's staff figures and the bot's per member and day; the mass-send batches as the ledger
+ * rows of a day are complete. The reach rollup is aggregated from the generated ledger by a grouped INSERT … SELECT, the
+ * staff sums per week and month from the staff days likewise. Never by running 730 rolls.
  *
  * The newer rollups are generated only when their tables exist (the migrations that bring them may not have landed).
  */
@@ -25,6 +26,7 @@ import { STAGES } from '../../src/domain/scoring/lifecycle.js';
 // The product's own buckets: the generated churn rows must fall where the product's would (docs/analytics.md §Churn analysis).
 import { bucketsOf } from '../../src/domain/analytics/retention.types.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
+import { periodSql } from '../../src/persistence/repositories/period-sql.js';
 
 export const TZ = 'Asia/Shanghai';
 export const DAYS = 730;
@@ -140,19 +142,33 @@ export interface AnalyticsCorpFacts {
 }
 
 /**
- * Buffered rows per table, written in one transaction once `limit` rows are waiting. One write is in flight while the
- * next batch is generated (on MySQL the server inserts while this process generates; better-sqlite3 writes at once).
+ * Buffered rows per table, written once `limit` rows are waiting. One flush is in flight while the next batch is
+ * generated (on MySQL the server inserts while this process generates; better-sqlite3 writes at once). With several
+ * writers (MySQL: connections of their own) each table always goes through the same one, so its rows are inserted in the
+ * same order and get the same ids as through one; a flush writes each writer's tables in a transaction, the writers side
+ * by side: MariaDB here waits on its disk (a 128 MB buffer pool, O_DIRECT), and another connection uses the wait.
  */
 class Buffers {
   private rows = new Map<string, { cols: string[]; rows: unknown[][] }>();
   private waiting = 0;
   private inflight: Promise<void> = Promise.resolve();
+  private readonly laneOf = new Map<string, number>();
   readonly written: Record<string, number> = {};
   constructor(
-    private readonly w: Writer,
+    private readonly ws: Writer[],
     private readonly present: Set<string>,
     private readonly limit: number,
   ) {}
+  /** The writer of a table: the timeline (10 M rows, half the bytes) has the first to itself, the others take turns. */
+  private lane(table: string): number {
+    let l = this.laneOf.get(table);
+    if (l === undefined) {
+      const others = this.ws.length - 1;
+      l = others === 0 || table === 'timeline_entries' ? 0 : 1 + ([...this.laneOf.keys()].filter((t) => t !== 'timeline_entries').length % others);
+      this.laneOf.set(table, l);
+    }
+    return l;
+  }
   async add(table: string, cols: string[], row: unknown[]): Promise<void> {
     if (!this.present.has(table)) return;
     let b = this.rows.get(table);
@@ -167,14 +183,18 @@ class Buffers {
       const batch = [...this.rows].filter(([, b]) => b.rows.length > 0).map(([table, b]) => ({ table, cols: b.cols, rows: b.rows }));
       for (const b of this.rows.values()) b.rows = [];
       this.waiting = 0;
-      this.inflight = (async () => {
-        await this.w.begin();
-        for (const b of batch) {
-          await this.w.insert(b.table, b.cols, b.rows);
-          this.written[b.table] = (this.written[b.table] ?? 0) + b.rows.length;
-        }
-        await this.w.commit();
-      })();
+      this.inflight = Promise.all(
+        this.ws.map(async (w, lane) => {
+          const mine = batch.filter((b) => this.lane(b.table) === lane);
+          if (mine.length === 0) return;
+          await w.begin();
+          for (const b of mine) {
+            await w.insert(b.table, b.cols, b.rows);
+            this.written[b.table] = (this.written[b.table] ?? 0) + b.rows.length;
+          }
+          await w.commit();
+        }),
+      ).then(() => undefined);
     }
     if (wait) await this.inflight;
   }
@@ -203,10 +223,11 @@ const C = {
   behavior: ['userid', 'day', 'chat_cnt', 'message_cnt', 'reply_percentage_x100', 'avg_reply_time', 'negative_feedback_cnt', 'new_apply_cnt', 'new_contact_cnt', 'pulled_at'],
   staffDaily: ['userid', 'day', 'mass_tasks', 'confirmed_late', 'never_confirmed', 'awaiting', 'followups_due', 'followups_done', 'rolled_at'],
   reachDays: ['day', 'rolled_at', 'outcomes_through'],
+  batches: ['id', 'channel', 'sender_userid', 'text', 'status', 'msgid', 'recipients', 'instance_id', 'created_at', 'submitted_at', 'finished_at'],
 };
 
 /** The newer rollups' tables: generated when present. */
-const NEWER = ['analytics_cohort_days', 'analytics_loss_profiles', 'analytics_daily_churn', 'analytics_daily_churn_base', 'analytics_retention_days', 'analytics_staff_behavior', 'analytics_staff_pulls', 'analytics_staff_daily', 'analytics_daily_reach', 'analytics_reach_days'];
+const NEWER = ['analytics_cohort_days', 'analytics_loss_profiles', 'analytics_daily_churn', 'analytics_daily_churn_base', 'analytics_retention_days', 'analytics_staff_behavior', 'analytics_staff_pulls', 'analytics_staff_daily', 'analytics_staff_periods', 'analytics_daily_reach', 'analytics_reach_days'];
 
 type Counts = number[];
 /** A map of counters per key; `sumInto` adds a detail row into its summaries (userid '' and channel '*'). */
@@ -244,7 +265,9 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
   const t0 = Date.now();
   const w = engine === 'sqlite' ? await sqliteWriter(url.slice('sqlite:'.length)) : await mysqlWriter(url);
   const present = await w.tables();
-  const b = new Buffers(w, present, engine === 'sqlite' ? 200_000 : 100_000);
+  // MySQL: two more connections for the bulk rows (Buffers); SQLite has one writer anyway.
+  const lanes = engine === 'mysql' ? await Promise.all([mysqlWriter(url), mysqlWriter(url)]) : [];
+  const b = new Buffers([w, ...lanes], present, engine === 'sqlite' ? 200_000 : 100_000);
   const rand = createPrng(20261206);
   const first = addDays(end, -(DAYS - 1));
   const dayStart = (d: number) => zonedTimeToUtc(addDays(first, d), '00:00', TZ).getTime();
@@ -317,6 +340,8 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
   const active = new Map<string, number>(); // member → active relations ('' the corp)
   const mix = new Map<string, number>(); // dimension|value|member → customers
   let churnBaseRelations = 0;
+  // Mass-send batches per delivery day, until the day is complete: batch id → what the batch row sums.
+  const batchesOfDay = new Map<number, Map<string, { sender: string; recipients: number; created: number; submitted: number; finished: number }>>();
   let tlSeq = 0;
   let evSeq = 0;
   let lastLogged = Date.now();
@@ -403,6 +428,19 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
         const batch = isSubmitted ? `b-${source}-${owner}-${dd}` : null;
         await b.add('deliveries', C.deliveries, [source, ext, occasion, kind, ruleId, bcId, 'mass_task', 100, owner, null, dayName[dd], notBefore, notBefore + 3 * DAY, status, reason, batch, null, notBefore - 3600_000, sentAt ?? submittedAt ?? notBefore, submittedAt, sentAt]);
         facts.deliveries++;
+        if (batch !== null) {
+          // Its mass-send batch, as an INSERT … SELECT grouping the ledger by batch_id would make it (written when day dd
+          // is complete: every delivery of a day comes from a customer added on or before it).
+          let ofDay = batchesOfDay.get(dd);
+          if (!ofDay) batchesOfDay.set(dd, (ofDay = new Map()));
+          const t = ofDay.get(batch);
+          const updated = sentAt ?? submittedAt!;
+          if (!t) ofDay.set(batch, { sender: owner, recipients: 1, created: notBefore - 3600_000, submitted: submittedAt!, finished: updated });
+          else {
+            t.recipients++;
+            if (updated > t.finished) t.finished = updated;
+          }
+        }
         if (sentAt !== null) sent.push({ at: sentAt, isBroadcast: kind === 'broadcast' });
       }
       // The customer row, its scores and its snapshot state.
@@ -477,6 +515,8 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
     // Day d is complete: its rollup rows, as the roll and that night's snapshots would have written them.
     const g = at(d);
     pending.delete(d);
+    for (const [id, t] of batchesOfDay.get(d) ?? []) await b.add('delivery_batches', C.batches, [id, 'mass_task', t.sender, '', 'done', id, t.recipients, 'bench', t.created, t.submitted, t.finished]);
+    batchesOfDay.delete(d);
     const day = dayName[d];
     const rolledAt = starts[d + 1] + 20 * 60_000;
     for (const { key, v } of withSummaries(g.growth, 0)) await b.add('analytics_daily_growth', C.growth, [day, key[0], key[1], v[0], v[1], v[2], 0, 0, v[5], v[6], v[7], v[8], end]);
@@ -531,16 +571,12 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
   }
   for (const s of staff) await b.add('analytics_staff_pulls', ['userid', 'last_day', 'last_pulled_at', 'failures'], [s, addDays(end, -1), endMs - DAY, 0]);
   await b.flush();
+  for (const x of lanes) await x.close();
 
-  // Mass-send batches and the reach rollup, aggregated from the generated ledger in SQL.
+  // The reach rollup, aggregated from the generated ledger in SQL.
   const extra: Record<string, number> = {};
-  log(' batches and reach from the ledger');
+  log(' reach from the ledger');
   await w.begin();
-  await w.exec(
-    `INSERT INTO delivery_batches (id, channel, sender_userid, text, status, msgid, recipients, instance_id, created_at, submitted_at, finished_at)
-     SELECT batch_id, 'mass_task', MIN(sender_userid), '', 'done', batch_id, COUNT(*), 'bench', MIN(created_at), MIN(submitted_at), MAX(updated_at)
-       FROM deliveries WHERE batch_id IS NOT NULL GROUP BY batch_id`,
-  );
   if (present.has('analytics_daily_reach')) {
     // What followed each message is approximated from its id (orders 1 in 12, KF replies 1 in 9): the shape of the rows
     // is what the questions pay for, and it is as the roll writes it.
@@ -562,6 +598,30 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
               SUM(orders), SUM(revenue_cents), SUM(replied), SUM(replied_matured)
          FROM analytics_daily_reach WHERE userid <> '*' GROUP BY day, kind, source_id, status, reason`,
     );
+  }
+  if (present.has('analytics_staff_periods')) {
+    // The staff figures per member and week or month, as the night sums them (StaffStatsRepository.rollPeriods).
+    for (const g of ['week', 'month'] as const) {
+      const p = periodSql(engine, g);
+      const wt = engine === 'mysql' ? 'GREATEST(chat_cnt, 1)' : 'MAX(chat_cnt, 1)';
+      await w.exec(
+        `INSERT INTO analytics_staff_periods (granularity, period, userid, behavior_days, chat_cnt, message_cnt, negative_feedback_cnt, new_apply_cnt, new_contact_cnt,
+                reply_days, reply_weight, reply_weighted_x100, reply_time_weighted, daily_days, mass_tasks, confirmed_late, never_confirmed, awaiting, followups_due, followups_done, rolled_at)
+         SELECT ?, p, userid, SUM(bd), SUM(cc), SUM(mc), SUM(nf), SUM(na), SUM(nc), SUM(rd), SUM(rw), SUM(rp), SUM(rt), SUM(dd), SUM(mt), SUM(cl), SUM(nv), SUM(aw), SUM(fd), SUM(fo), ?
+           FROM (SELECT userid, ${p} AS p, COUNT(*) AS bd, SUM(chat_cnt) AS cc, SUM(message_cnt) AS mc, SUM(negative_feedback_cnt) AS nf, SUM(new_apply_cnt) AS na,
+                        SUM(new_contact_cnt) AS nc, COUNT(reply_percentage_x100) AS rd, SUM(CASE WHEN reply_percentage_x100 IS NULL THEN 0 ELSE ${wt} END) AS rw,
+                        COALESCE(SUM(${wt} * reply_percentage_x100), 0) AS rp,
+                        SUM(CASE WHEN reply_percentage_x100 IS NULL THEN 0 ELSE ${wt} * COALESCE(avg_reply_time, 0) END) AS rt,
+                        0 AS dd, 0 AS mt, 0 AS cl, 0 AS nv, 0 AS aw, 0 AS fd, 0 AS fo
+                   FROM analytics_staff_behavior GROUP BY userid, ${p}
+                 UNION ALL
+                 SELECT userid, ${p} AS p, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, COUNT(*), SUM(mass_tasks), SUM(confirmed_late), SUM(never_confirmed), SUM(awaiting),
+                        SUM(followups_due), SUM(followups_done)
+                   FROM analytics_staff_daily GROUP BY userid, ${p}) u
+          GROUP BY userid, p`,
+        [g, endMs],
+      );
+    }
   }
   await w.commit();
   await w.close();
