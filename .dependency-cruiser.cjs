@@ -54,7 +54,14 @@ const LAYERS = {
     mayTypes: ['^src/config/'],
     why: 'job definitions, the scheduler and the run coordinator',
   },
-  web: { path: '^src/web/', may: [], why: 'the console and the sidebar, which run in the browser and call the API' },
+  web: {
+    path: '^src/web/',
+    may: [],
+    // The API's answer shapes, where the domain declares them in type files (they import only other type files), so
+    // the console does not restate them; nothing of the server reaches the browser bundle.
+    mayTypes: [DOMAIN_TYPES, '^src/wecom/client/types[.]ts$'],
+    why: 'the console and the sidebar, which run in the browser and call the API',
+  },
 };
 
 const allLayerPaths = Object.values(LAYERS).map((l) => l.path);

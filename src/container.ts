@@ -118,6 +118,8 @@ import { BroadcastService } from './domain/broadcasts/broadcast.service.js';
 import { BroadcastPreviewService } from './domain/broadcasts/broadcast-preview.service.js';
 import { BroadcastProgressService } from './domain/broadcasts/broadcast-progress.service.js';
 import { BroadcastImageService } from './domain/broadcasts/broadcast-image.service.js';
+import { BroadcastRemindService } from './domain/broadcasts/broadcast-remind.service.js';
+import { BroadcastReminderRepository } from './persistence/repositories/broadcast-reminder.repository.js';
 import { ContactAddedHandler } from './domain/customers/handlers/contact-added.handler.js';
 import { AnalyticsRepository } from './persistence/repositories/analytics.repository.js';
 import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
@@ -281,6 +283,8 @@ export interface BroadcastsModule {
   progress: BroadcastProgressService;
   /** Images for attachments, uploaded to WeCom for a permanent URL. */
   images: BroadcastImageService;
+  /** 提醒成员群发: remind_groupmsg_send for the tasks members have not confirmed. */
+  remind: BroadcastRemindService;
 }
 
 /**
@@ -827,6 +831,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
   // Broadcasts obey exactly the rules care messages do: the same ledger, caps, sender policy, quiet hours,
   // dispatcher and instance id.
   const broadcastsLog = c.log.child({ component: 'broadcasts' });
+  const reminders = new BroadcastReminderRepository(db);
   const broadcasts: BroadcastsModule = {
     repo: repos.broadcasts,
     service: new BroadcastService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, c.wecom, (v) => repos.tags.liveTagsNamed(v, { isApiRead: true }), db.engine, clock, tz, broadcastsLog),
@@ -841,11 +846,12 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     ),
     progress: new BroadcastProgressService({
       exists: (id) => repos.broadcasts.get(id),
-      broadcastRowGroups: (id, sender) => repos.deliveries.broadcastRowGroups(id, sender),
-      broadcastTaskStates: (id, sender) => repos.deliveries.broadcastTaskStates(id, sender),
+      progressGroups: (id, sender) => repos.deliveries.broadcastProgressGroups(id, sender),
       staffNames: (userids) => repos.scan.staffNames(userids),
+      reminders: (id, sender) => reminders.perSender(id, new Date(clock.now().getTime() - 24 * 60 * 60 * 1000), sender),
     }),
     images: new BroadcastImageService(c.wecom, broadcastsLog),
+    remind: new BroadcastRemindService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, reminders, c.wecom, clock, tz, broadcastsLog),
   };
   // The audit log's period comes from AUDIT_RETENTION_DAYS; the same daily run sweeps idle console sessions and
   // idempotency keys past 24 h (docs/security.md §Audit log).

@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   audience: async () => (await import('./audience.bench.js')).runAudienceBench(),
   console: async () => (await import('./console.bench.js')).runConsoleBench(),
   analytics: async () => (await import('./analytics.bench.js')).runAnalyticsBench(),
+  'broadcast-progress': async () => (await import('./broadcast-progress.bench.js')).runBroadcastProgressBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { cancelMessage, canCancel, reasonText, type BroadcastProgress } from '../../src/web/console/lib/broadcast';
+import { cancelMessage, canCancel, reasonText, remindMessage, remindable, type BroadcastProgress } from '../../src/web/console/lib/broadcast';
 
 /** The words of the broadcast pages: what a cancel will do, and why a broadcast or a row stopped (never a raw code). */
 describe('console broadcast words', () => {
   const progress = (over: Partial<BroadcastProgress['funnel']>, staff: { confirmedTasks: number; waitingTasks: number }[], withdrawable: number): BroadcastProgress => ({
-    staff: staff.map((s, i) => ({ userid: `u${i}`, name: `员工${i}`, tasks: s.confirmedTasks + s.waitingTasks, withdrawnTasks: 0, refusedTasks: 0, rows: {}, ...s })),
+    staff: staff.map((s, i) => ({ userid: `u${i}`, name: `员工${i}`, tasks: s.confirmedTasks + s.waitingTasks, withdrawnTasks: 0, refusedTasks: 0, rows: {}, reminders: { last24h: 0, lastAt: null }, ...s })),
     funnel: { planned: 0, submitted: 0, confirmed: 0, sent: 0, skipped: 0, skippedByReason: {}, overQuota: 0, failed: 0, expired: 0, pending: 0, ...over },
     withdrawableTasks: withdrawable,
     onlyUserid: null,
@@ -25,6 +25,14 @@ describe('console broadcast words', () => {
     expect(canCancel({ status: 'done' })).toBe(false);
     expect(canCancel({ status: 'cancelled' }, progress({}, [], 0))).toBe(false);
     expect(canCancel({ status: 'cancelled' }, progress({}, [], 1))).toBe(true);
+  });
+
+  it('offers 提醒成员群发 for the members with waiting tasks of a sending broadcast, and says what it will do', () => {
+    const p = progress({}, [{ confirmedTasks: 1, waitingTasks: 0 }, { confirmedTasks: 0, waitingTasks: 2 }, { confirmedTasks: 1, waitingTasks: 1 }], 3);
+    expect(remindable({ status: 'sending' }, p).map((s) => s.userid)).toEqual(['u1', 'u2']);
+    expect(remindable({ status: 'cancelled' }, p)).toEqual([]);
+    expect(remindMessage(remindable({ status: 'sending' }, p))).toBe('将通过企业微信提醒 2 位成员在「群发助手」中确认发送（3 个待确认的群发任务）。企业微信限制每个任务 24 小时内最多提醒 3 次。');
+    expect(remindMessage([p.staff[1]])).toContain('提醒成员「员工1」');
   });
 
   it('reads a reason by its code, else by the Chinese half of the server text, never as a bare code', () => {

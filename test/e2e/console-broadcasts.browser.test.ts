@@ -191,6 +191,42 @@ describe.skipIf(!CHROMIUM)('群发 pages in a real browser', () => {
     expect(h.problems).toEqual([]);
   });
 
+  it('reminds the members who have not confirmed (提醒成员群发), all or one, within WeCom’s 3 a day', async () => {
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/broadcasts/${id}`);
+    const before = await progressApi();
+    const waiting = before.staff.filter((s) => s.waitingTasks > 0);
+    expect(waiting.length).toBeGreaterThan(0);
+    const tasks = waiting.reduce((n, s) => n + s.waitingTasks, 0);
+    await poll(() => page.locator('[data-test="bc-remind"]').innerText()).toBe(`提醒未确认成员（${waiting.length}）`);
+    await page.click('[data-test="bc-remind"]');
+    const box = page.locator('.el-message-box');
+    await poll(() => box.innerText()).toContain(`（${tasks} 个待确认的群发任务）`);
+    expect(await box.innerText()).toContain('24 小时内最多提醒 3 次');
+    await h.shot(page, 'bc-06a-remind-confirm');
+    await box.getByRole('button', { name: '确定提醒' }).click();
+    await poll(() => page.locator('.el-message').first().innerText()).toContain(`已提醒 ${waiting.length} 位成员在群发助手中确认发送（${tasks} 个任务）`);
+    // The sandbox (WeCom) reminded each waiting task's member once.
+    const reminders = async () => ((await (await fetch(`${app.url}/sandbox/_control/groupmsg/reminders`)).json()) as { items: { reminders: { userids: string[] }[] }[] }).items;
+    expect((await reminders()).flatMap((t) => t.reminders.flatMap((r) => r.userids)).sort()).toEqual(waiting.flatMap((s) => Array(s.waitingTasks).fill(s.userid)).sort());
+    for (const s of waiting) await poll(() => page.locator(`[data-test="bc-reminded-${s.userid}"]`).innerText()).toBe(`24 小时内 ${s.waitingTasks} 次`);
+
+    // One member again, twice: the third reminder of the day; a fourth is not sent, and the answer says when it may be.
+    const one = waiting[0];
+    for (let i = 0; i < 3; i++) {
+      await page.click(`[data-test="bc-remind-${one.userid}"]`);
+      await poll(() => box.innerText()).toContain(`提醒成员「${one.name}」`);
+      await box.getByRole('button', { name: '确定提醒' }).click();
+      await poll(() => box.count()).toBe(0);
+    }
+    await poll(() => page.locator('.el-message').last().innerText()).toMatch(new RegExp(`${one.waitingTasks} 个任务 24 小时内已提醒 3 次（企业微信上限），\\d+ 月 \\d+ 日 \\d\\d:\\d\\d 后可再提醒`));
+    expect(app.sandbox.calls('externalcontact/remind_groupmsg_send').length).toBe(tasks + 2 * one.waitingTasks);
+    await poll(() => page.locator(`[data-test="bc-reminded-${one.userid}"]`).innerText()).toBe(`24 小时内 ${3 * one.waitingTasks} 次`);
+    await h.shot(page, 'bc-06b-reminded');
+    await page.close();
+    expect(h.problems).toEqual([]);
+  });
+
   it('cancels after a confirmation that names the unconfirmed tasks, and both writes are in 操作日志', async () => {
     const page = await admin.newPage();
     await page.goto(`${app.url}/console/broadcasts/${id}`);
@@ -213,6 +249,7 @@ describe.skipIf(!CHROMIUM)('群发 pages in a real browser', () => {
     const table = page.locator('[data-test="audit"]');
     await poll(() => table.innerText()).toContain('群发 · 取消');
     expect(await table.innerText()).toContain('群发 · 新建');
+    expect(await table.innerText()).toContain('群发 · 提醒成员群发');
     expect(await table.locator('.el-table__row', { hasText: '群发 · 取消' }).first().innerText()).toMatch(/张三[\s\S]*控制台/);
     await h.shot(page, 'bc-08-audit-log');
     await page.close();

@@ -4,6 +4,8 @@ import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import type { SchedulingModule } from '../../src/container.js';
 import { addSandboxCustomer } from '../fixtures/scheduling.js';
+import { useMigratedWithout } from '../helpers/migrated-without.js';
+import { BroadcastProgress1795000000034 } from '../../migrations/0034-broadcast-progress.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
 
@@ -156,4 +158,90 @@ describe.each(testEngines())('broadcast preview and progress on %s', (engine) =>
     expect((after.body.staff as StaffRow[]).filter((s) => s.withdrawnTasks === 1).map((s) => s.userid).sort()).toEqual(['lisi', 'wangwu']);
     expect((await api(app, 'GET', '/api/v1/broadcasts/00000000-0000-7000-8000-000000000000/progress')).status).toBe(404);
   });
+
+  it('reminds the members who have not confirmed, skips one who sent meanwhile, and keeps to 3 per task per 24 h', async () => {
+    clock.set(sh('2026-10-05T10:00:00'));
+    await customer('zhangsan', '提醒一', '提醒');
+    await customer('lisi', '提醒二', '提醒');
+    await customer('wangwu', '提醒三', '提醒');
+    const later = await api(app, 'POST', '/api/v1/broadcasts', { name: '以后', audience: 'tag:提醒', message: { text: '稍后' }, sendAt: sh('2026-10-09T10:00:00').toISOString() });
+    const notYet = await api(app, 'POST', `/api/v1/broadcasts/${later.body.id}/remind`);
+    expect(notYet.status).toBe(409);
+    expect(notYet.body.error.code).toBe('broadcast_not_sending');
+    expect((await api(app, 'POST', `/api/v1/broadcasts/${later.body.id}/cancel`)).status).toBe(200);
+
+    const created = await api(app, 'POST', '/api/v1/broadcasts', { name: '提醒', audience: 'tag:提醒', message: { text: '双十一预告' } });
+    const id = created.body.id as string;
+    clock.advance(60_000);
+    expect((await m.scheduler.runNow('broadcasts')).counts).toMatchObject({ submittedTasks: 3 });
+    const msgOf = async (userid: string) =>
+      (await app.container.db.query<{ msgid: string }>('SELECT msgid FROM deliveries WHERE broadcast_id = ? AND sender_userid = ?', [id, userid]))[0].msgid;
+    const [zs, ls, ww] = [await msgOf('zhangsan'), await msgOf('lisi'), await msgOf('wangwu')];
+
+    // 张三 sends from 群发助手 before the results job has read it: the ledger still says waiting, WeCom does not.
+    await confirm(zs, 'zhangsan');
+    const staff = (await app.container.tokens.create({ role: 'staff', userid: 'lisi' })).token;
+    expect((await api(app, 'POST', `/api/v1/broadcasts/${id}/remind`, {}, staff)).status).toBe(403);
+    const all = await api(app, 'POST', `/api/v1/broadcasts/${id}/remind`);
+    expect(all.status).toBe(200);
+    expect(all.body).toMatchObject({ remindedTasks: 2, remindedMembers: ['lisi', 'wangwu'], confirmedTasks: 1, limitedTasks: 0, failedTasks: 0, nextAllowedAt: null });
+    expect(all.body.message).toBe('已提醒 2 位成员在群发助手中确认发送（2 个任务）；1 个任务成员已发送，无需提醒。');
+    const reminded = async (msgid: string) => {
+      const res = await fetch(`${app.url}/sandbox/_control/groupmsg/reminders?msgid=${msgid}`);
+      return ((await res.json()) as { items: { reminders: { userids: string[] }[] }[] }).items[0]?.reminders ?? [];
+    };
+    expect(await reminded(ls)).toEqual([{ at: clock.now().toISOString(), userids: ['lisi'] }]);
+    expect(await reminded(ww)).toHaveLength(1);
+    expect(await reminded(zs)).toEqual([]);
+
+    // 李四 alone, twice more: the third of the day; a fourth is not sent to WeCom, and the answer says when it may be.
+    clock.advance(60 * 60_000);
+    expect((await api(app, 'POST', `/api/v1/broadcasts/${id}/remind`, { userid: 'lisi' })).body).toMatchObject({ remindedTasks: 1, remindedMembers: ['lisi'] });
+    expect((await api(app, 'POST', `/api/v1/broadcasts/${id}/remind`, { userid: 'lisi' })).body).toMatchObject({ remindedTasks: 1 });
+    const calls = () => app.container.sandbox!.calls('externalcontact/remind_groupmsg_send').filter((c) => (c.params as { msgid: string }).msgid === ls).length;
+    expect(calls()).toBe(3);
+    const fourth = await api(app, 'POST', `/api/v1/broadcasts/${id}/remind`, { userid: 'lisi' });
+    expect(fourth.body).toMatchObject({ remindedTasks: 0, limitedTasks: 1, nextAllowedAt: sh('2026-10-06T10:01:00').toISOString() });
+    expect(fourth.body.message).toBe('1 个任务 24 小时内已提醒 3 次（企业微信上限），10 月 6 日 10:01 后可再提醒。');
+    expect(calls()).toBe(3);
+    const progress = await api(app, 'GET', `/api/v1/broadcasts/${id}/progress`);
+    const row = (u: string) => (progress.body.staff as (StaffRow & { reminders: { last24h: number; lastAt: string | null } })[]).find((s) => s.userid === u)!;
+    expect(row('lisi').reminders).toEqual({ last24h: 3, lastAt: sh('2026-10-05T11:01:00').toISOString() });
+    expect(row('wangwu').reminders.last24h).toBe(1);
+    expect(row('zhangsan').reminders).toEqual({ last24h: 0, lastAt: null });
+
+    // A day after the first, one may go again; every reminder is in the audit log with who asked.
+    clock.set(sh('2026-10-06T10:02:00'));
+    expect((await api(app, 'POST', `/api/v1/broadcasts/${id}/remind`, { userid: 'lisi' })).body).toMatchObject({ remindedTasks: 1, limitedTasks: 0 });
+    expect(calls()).toBe(4);
+    const audit = await app.container.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'broadcasts.remind' AND target_id = ?", [id]);
+    expect(Number(audit[0].n)).toBe(5);
+    // A member with no task waiting: nothing to remind, and WeCom is not asked.
+    expect((await api(app, 'POST', `/api/v1/broadcasts/${id}/remind`, { userid: 'zhaoliu' })).body).toMatchObject({ remindedTasks: 0, message: '没有等待成员确认的群发任务，无需提醒' });
+    expect(app.container.sandbox!.calls('externalcontact/remind_groupmsg_send')).toHaveLength(5);
+  });
+});
+
+describe.each(testEngines())('migration 0034 (broadcast progress) on %s', (engine) => {
+  const mig = useMigratedWithout(engine, [BroadcastProgress1795000000034]);
+
+  it('widens the ledger index for the progress, adds the reminders table, and takes both back', async () => {
+    const state = async () => {
+      const qr = mig.ds.createQueryRunner();
+      try {
+        const [deliveries, reminders] = await Promise.all([qr.getTable('deliveries'), qr.getTable('broadcast_reminders')]);
+        return { progressIndex: deliveries!.indices.some((i) => i.name === 'ix_deliveries_broadcast_progress'), oldIndex: deliveries!.indices.some((i) => i.name === 'ix_deliveries_broadcast'), reminders: !!reminders };
+      } finally {
+        await qr.release();
+      }
+    };
+    expect(await state()).toEqual({ progressIndex: false, oldIndex: true, reminders: false });
+    mig.ds.migrations.push(new BroadcastProgress1795000000034());
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['BroadcastProgress1795000000034']);
+    expect(await state()).toEqual({ progressIndex: true, oldIndex: false, reminders: true });
+    await mig.ds.undoLastMigration({ transaction: 'each' });
+    expect(await state()).toEqual({ progressIndex: false, oldIndex: true, reminders: false });
+    expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['BroadcastProgress1795000000034']);
+    expect(await state()).toEqual({ progressIndex: true, oldIndex: false, reminders: true });
+  }, 60_000);
 });

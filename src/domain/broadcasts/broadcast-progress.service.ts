@@ -6,9 +6,11 @@ import type { BroadcastFunnel, BroadcastProgress, StaffProgress } from './broadc
 /** What the progress reads from the ledger (DeliveryRepository), the broadcast itself, and staff names. */
 export interface ProgressReads {
   exists(broadcastId: string): Promise<unknown>;
-  broadcastRowGroups(broadcastId: string, sender?: string): Promise<{ sender: string | null; status: DeliveryStatus; reason: string | null; inTask: boolean; n: number }[]>;
-  broadcastTaskStates(broadcastId: string, sender?: string): Promise<{ sender: string | null; tasks: number; confirmed: number; waiting: number; withdrawn: number; refused: number }[]>;
+  /** The broadcast's rows per (sender, task, status, reason, in a task), one pass (DeliveryRepository.broadcastProgressGroups). */
+  progressGroups(broadcastId: string, sender?: string): Promise<{ sender: string | null; batchId: string | null; status: DeliveryStatus; reason: string | null; inTask: boolean; n: number }[]>;
   staffNames(userids: string[]): Promise<Map<string, string>>;
+  /** 提醒成员群发 per member: in the last 24 h, and the last one (BroadcastReminderRepository.perSender). */
+  reminders(broadcastId: string, sender?: string): Promise<{ sender: string; recent: number; lastAt: Date }[]>;
 }
 
 /** Rows WeCom reported a result for, so their task was sent by its member (docs/wecom-protocol.md §Mass message results). */
@@ -29,12 +31,14 @@ export class BroadcastProgressService {
   async progress(broadcastId: string, onlyUserid: string | null = null): Promise<BroadcastProgress> {
     await this.reads.exists(broadcastId);
     const sender = onlyUserid ?? undefined;
-    const [groups, tasks] = await Promise.all([this.reads.broadcastRowGroups(broadcastId, sender), this.reads.broadcastTaskStates(broadcastId, sender)]);
+    const [groups, reminders] = await Promise.all([this.reads.progressGroups(broadcastId, sender), this.reads.reminders(broadcastId, sender)]);
+    // Each WeCom task (batch) of a member, by what became of its rows.
+    const taskStates = new Map<string, { sender: string; confirmed: boolean; waiting: boolean; expired: boolean; refused: boolean }>();
     const funnel: BroadcastFunnel = { planned: 0, submitted: 0, confirmed: 0, sent: 0, skipped: 0, skippedByReason: {}, overQuota: 0, failed: 0, expired: 0, pending: 0 };
     const bySender = new Map<string, StaffProgress>();
     const of = (userid: string): StaffProgress => {
       let p = bySender.get(userid);
-      if (!p) bySender.set(userid, (p = { userid, name: userid, tasks: 0, confirmedTasks: 0, waitingTasks: 0, withdrawnTasks: 0, refusedTasks: 0, rows: emptyRows() }));
+      if (!p) bySender.set(userid, (p = { userid, name: userid, tasks: 0, confirmedTasks: 0, waitingTasks: 0, withdrawnTasks: 0, refusedTasks: 0, rows: emptyRows(), reminders: { last24h: 0, lastAt: null } }));
       return p;
     };
     for (const g of groups) {
@@ -52,11 +56,31 @@ export class BroadcastProgressService {
         funnel.skippedByReason[code] = (funnel.skippedByReason[code] ?? 0) + g.n;
       }
       // Rows nobody could send (no active follower) have no member: they show in the funnel only.
-      if (g.sender) of(g.sender).rows[g.status] += g.n;
+      if (!g.sender) continue;
+      of(g.sender).rows[g.status] += g.n;
+      if (g.batchId === null) continue;
+      const key = `${g.sender}\u0000${g.batchId}`;
+      let t = taskStates.get(key);
+      if (!t) taskStates.set(key, (t = { sender: g.sender, confirmed: false, waiting: false, expired: false, refused: false }));
+      t.confirmed ||= isConfirmedRow(g.status, g.reason);
+      t.waiting ||= g.status === 'submitted';
+      t.expired ||= g.status === 'expired';
+      // add_msg_template refused: failed without a msgid.
+      t.refused ||= g.status === 'failed' && !g.inTask;
     }
-    for (const t of tasks) {
-      if (!t.sender) continue;
-      Object.assign(of(t.sender), { tasks: t.tasks, confirmedTasks: t.confirmed, waitingTasks: t.waiting, withdrawnTasks: t.withdrawn, refusedTasks: t.refused });
+    // A task is confirmed once any of its rows has a result; else waiting while any row is submitted; else withdrawn
+    // (expired) or refused.
+    for (const t of taskStates.values()) {
+      const p = of(t.sender);
+      p.tasks += 1;
+      if (t.confirmed) p.confirmedTasks += 1;
+      else if (t.waiting) p.waitingTasks += 1;
+      else if (t.expired) p.withdrawnTasks += 1;
+      else if (t.refused) p.refusedTasks += 1;
+    }
+    for (const r of reminders) {
+      const p = bySender.get(r.sender);
+      if (p) p.reminders = { last24h: r.recent, lastAt: r.lastAt.toISOString() };
     }
     const names = await this.reads.staffNames([...bySender.keys()]);
     const staff = [...bySender.values()]

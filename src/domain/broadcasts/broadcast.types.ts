@@ -137,6 +137,8 @@ export interface StaffProgress {
   /** Tasks WeCom refused (add_msg_template failed). */
   refusedTasks: number;
   rows: RowCounts;
+  /** 提醒成员群发 sent for this member's tasks: in the last 24 h, and the last one (ISO), or null. */
+  reminders: { last24h: number; lastAt: string | null };
 }
 
 /**
@@ -167,4 +169,21 @@ export interface BroadcastProgress {
   withdrawableTasks: number;
   /** Only this member's part (a staff caller). */
   onlyUserid: string | null;
+}
+
+/** What a 提醒成员群发 did (POST /api/v1/broadcasts/:id/remind). */
+export interface RemindOutcome {
+  /** Tasks reminded with remind_groupmsg_send. */
+  remindedTasks: number;
+  /** The members those tasks are waiting for. */
+  remindedMembers: string[];
+  /** Tasks the member had sent meanwhile (the ledger learns it at the next result poll): not reminded. */
+  confirmedTasks: number;
+  /** Tasks already reminded 3 times in 24 h (WeCom's limit): not reminded. */
+  limitedTasks: number;
+  failedTasks: number;
+  /** When the first of the limited tasks may be reminded again (ISO), or null. */
+  nextAllowedAt: string | null;
+  /** The outcome in a zh-CN sentence. */
+  message: string;
 }

@@ -5,6 +5,7 @@ import type { BroadcastService } from '../../domain/broadcasts/broadcast.service
 import type { BroadcastPreviewService } from '../../domain/broadcasts/broadcast-preview.service.js';
 import type { BroadcastProgressService } from '../../domain/broadcasts/broadcast-progress.service.js';
 import type { BroadcastImageService } from '../../domain/broadcasts/broadcast-image.service.js';
+import type { BroadcastRemindService } from '../../domain/broadcasts/broadcast-remind.service.js';
 import { BROADCAST_STATUSES } from '../../domain/broadcasts/broadcast.types.js';
 import { broadcastInput, broadcastPreviewInput } from '../../domain/broadcasts/broadcast.schema.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
@@ -13,8 +14,10 @@ import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import { presentBroadcast, presentCancelledBroadcast, presentCreatedBroadcast } from '../presenters/broadcast.presenter.js';
 import { auditNote } from '../write-guards.js';
+import { principalLabel } from './erasure.router.js';
 
 const idParam = z.object({ id: z.string().min(1).max(36) });
+const remindBody = z.object({ userid: z.string().trim().min(1).max(64).optional() }).default({});
 const listQuery = pageQuery.extend({ status: z.enum(BROADCAST_STATUSES).optional() });
 // Base64 in JSON: the API's 1 MB body limit leaves room for an image of about 750 KB.
 const imageBody = z.object({
@@ -43,10 +46,10 @@ function withField(err: unknown): unknown {
 
 /**
  * Broadcasts (定时群发): `GET/POST /api/v1/broadcasts`, `GET /api/v1/broadcasts/:id`, `GET …/:id/progress`,
- * `POST …/preview`, `POST …/images`, `POST …/:id/cancel`. Operators and admins create, preview and cancel; staff may list and read, and
- * see only their own part of a broadcast's progress.
+ * `POST …/preview`, `POST …/images`, `POST …/:id/cancel`, `POST …/:id/remind`. Operators and admins create, preview,
+ * cancel and remind; staff may list and read, and see only their own part of a broadcast's progress.
  */
-export function broadcastsRouter(broadcasts: BroadcastService, more: { preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService }): Router {
+export function broadcastsRouter(broadcasts: BroadcastService, more: { preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService; remind: BroadcastRemindService }): Router {
   const router = new Router({ prefix: '/api/v1/broadcasts', sensitive: true });
   router.get('/', allow(api(ANY_ROLE, 'none')), async (ctx) => {
     const { items, total } = await broadcasts.list(parseInput(listQuery, ctx.query));
@@ -85,6 +88,15 @@ export function broadcastsRouter(broadcasts: BroadcastService, more: { preview: 
     // The audit log's before/after (docs/security.md §Audit log).
     auditNote(ctx, { before: presentBroadcast(await broadcasts.get(id)) });
     ctx.body = presentCancelledBroadcast(await broadcasts.cancel(id));
+  });
+  // 提醒成员群发: remind_groupmsg_send for the tasks members have not confirmed in 群发助手, all or one member's
+  // (docs/wecom-protocol.md §Reminding members of a mass message). It notifies staff, so it is audit-logged.
+  router.post('/:id/remind', allow(api(OPERATORS, 'none')), async (ctx) => {
+    const { id } = parseInput(idParam, ctx.params);
+    const { userid } = parseInput(remindBody, bodyOf(ctx));
+    const outcome = await more.remind.remind(id, { userid, requestedBy: principalLabel(ctx.state.principal as Principal) });
+    auditNote(ctx, { after: { userid: userid ?? null, ...outcome } });
+    ctx.body = outcome;
   });
   return router;
 }

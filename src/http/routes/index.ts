@@ -25,6 +25,7 @@ import type { BroadcastService } from '../../domain/broadcasts/broadcast.service
 import type { BroadcastPreviewService } from '../../domain/broadcasts/broadcast-preview.service.js';
 import type { BroadcastProgressService } from '../../domain/broadcasts/broadcast-progress.service.js';
 import type { BroadcastImageService } from '../../domain/broadcasts/broadcast-image.service.js';
+import type { BroadcastRemindService } from '../../domain/broadcasts/broadcast-remind.service.js';
 import type { QuickReplyService } from '../../domain/quick-replies/quick-reply.service.js';
 import type { JssdkConfigService } from '../../domain/sidebar/jssdk-config.service.js';
 import type { ErasureService } from '../../domain/privacy/erasure.service.js';
@@ -107,7 +108,7 @@ export interface RouteDeps {
   privacy: { erasure: ErasureService };
   transfers: { service: TransferService };
   sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService };
-  scheduling: { careRules: CareRuleService; winback: WinbackService; calendar: CareCalendarService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService } };
+  scheduling: { careRules: CareRuleService; winback: WinbackService; calendar: CareCalendarService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService; remind: BroadcastRemindService } };
   /** The operator console's sign-in, roles, audit log and idempotency keys. */
   console: { roles: MemberRoleService; sessions: ConsoleSessionService; audit: AuditLogService; idempotency: IdempotencyService };
   /** The settings page's read-only view of the configuration. */

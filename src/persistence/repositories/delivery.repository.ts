@@ -445,52 +445,37 @@ export class DeliveryRepository {
   }
 
   /**
-   * A broadcast's rows per (sender, status, reason, whether they reached a WeCom task), optionally of one sender: the
-   * broadcast detail page's funnel and per-member counts. Few groups (statuses × reasons × senders), read through
-   * ix_deliveries_broadcast.
+   * A broadcast's rows counted per (sender, task, status, reason, in a WeCom task or not), optionally of one sender:
+   * everything the detail page's progress needs (the funnel, each member's rows, each task's state) in one pass over
+   * ix_deliveries_broadcast_progress (migration 0034), grouped in the index's own order so nothing is sorted. Few
+   * groups: a task's rows share its msgid, so there are about tasks × statuses × reasons of them.
    */
-  async broadcastRowGroups(broadcastId: string, sender?: string): Promise<{ sender: string | null; status: DeliveryStatus; reason: string | null; inTask: boolean; n: number }[]> {
+  async broadcastProgressGroups(broadcastId: string, sender?: string): Promise<{ sender: string | null; batchId: string | null; status: DeliveryStatus; reason: string | null; inTask: boolean; n: number }[]> {
     // An API read (the detail page asks it every 15 s): off the event loop on SQLite, under the API deadline on MySQL.
-    const rows = await this.db.apiRead<{ sender_userid: string | null; status: DeliveryStatus; reason: string | null; in_task: number | string; n: number | string }>(
-      `SELECT sender_userid, status, reason, CASE WHEN msgid IS NULL THEN 0 ELSE 1 END AS in_task, COUNT(*) AS n
+    const rows = await this.db.apiRead<{ sender_userid: string | null; batch_id: string | null; status: DeliveryStatus; reason: string | null; msgid: string | null; n: number | string }>(
+      `SELECT sender_userid, batch_id, status, reason, msgid, COUNT(*) AS n
        FROM deliveries WHERE broadcast_id = ?${sender === undefined ? '' : ' AND sender_userid = ?'}
-       GROUP BY sender_userid, status, reason, CASE WHEN msgid IS NULL THEN 0 ELSE 1 END`,
+       GROUP BY sender_userid, batch_id, status, reason, msgid`,
       sender === undefined ? [broadcastId] : [broadcastId, sender],
     );
-    return rows.map((r) => ({ sender: r.sender_userid, status: r.status, reason: r.reason, inTask: Number(r.in_task) === 1, n: Number(r.n) }));
+    return rows.map((r) => ({ sender: r.sender_userid, batchId: r.batch_id, status: r.status, reason: r.reason, inTask: r.msgid !== null, n: Number(r.n) }));
   }
 
   /**
-   * A broadcast's WeCom tasks (batches) per sender, by what became of them: confirmed (WeCom reported a result for a
-   * recipient: sent, over quota or no longer a contact), waiting (rows still `submitted`, nothing confirmed), withdrawn
-   * (expired: cancelled or never confirmed), refused (WeCom refused add_msg_template). Optionally of one sender.
+   * A broadcast's WeCom tasks still waiting for their member in 群发助手 (rows `submitted`, no result read for any of
+   * them yet, as the progress counts a task waiting), optionally of one member: what 提醒成员群发 reminds.
    */
-  async broadcastTaskStates(broadcastId: string, sender?: string): Promise<{ sender: string | null; tasks: number; confirmed: number; waiting: number; withdrawn: number; refused: number }[]> {
-    const rows = await this.db.apiRead<Record<'sender_userid' | 'tasks' | 'confirmed' | 'waiting' | 'withdrawn' | 'refused', number | string | null>>(
-      `SELECT t.sender_userid, COUNT(*) AS tasks, SUM(t.confirmed) AS confirmed,
-         SUM(CASE WHEN t.confirmed = 0 AND t.waiting = 1 THEN 1 ELSE 0 END) AS waiting,
-         SUM(CASE WHEN t.confirmed = 0 AND t.waiting = 0 AND t.expired = 1 THEN 1 ELSE 0 END) AS withdrawn,
-         SUM(CASE WHEN t.confirmed = 0 AND t.waiting = 0 AND t.expired = 0 AND t.refused = 1 THEN 1 ELSE 0 END) AS refused
-       FROM (
-         SELECT sender_userid, batch_id,
-           MAX(CASE WHEN status IN ('sent', 'over_quota') OR (status = 'failed' AND reason LIKE 'not_friend%') THEN 1 ELSE 0 END) AS confirmed,
-           MAX(CASE WHEN status = 'submitted' THEN 1 ELSE 0 END) AS waiting,
-           MAX(CASE WHEN status = 'expired' THEN 1 ELSE 0 END) AS expired,
-           MAX(CASE WHEN status = 'failed' AND msgid IS NULL THEN 1 ELSE 0 END) AS refused
-         FROM deliveries WHERE broadcast_id = ? AND batch_id IS NOT NULL${sender === undefined ? '' : ' AND sender_userid = ?'}
-         GROUP BY sender_userid, batch_id
-       ) t
-       GROUP BY t.sender_userid`,
+  async waitingTasksOfBroadcast(broadcastId: string, sender?: string): Promise<{ batchId: string; sender: string }[]> {
+    const rows = await this.db.query<{ batch_id: string; sender_userid: string }>(
+      `SELECT batch_id, sender_userid FROM deliveries
+       WHERE broadcast_id = ? AND batch_id IS NOT NULL AND sender_userid IS NOT NULL${sender === undefined ? '' : ' AND sender_userid = ?'}
+       GROUP BY sender_userid, batch_id
+       HAVING MAX(CASE WHEN status IN ('sent', 'over_quota') OR (status = 'failed' AND reason LIKE 'not_friend%') THEN 1 ELSE 0 END) = 0
+         AND MAX(CASE WHEN status = 'submitted' THEN 1 ELSE 0 END) = 1
+       ORDER BY sender_userid, batch_id`,
       sender === undefined ? [broadcastId] : [broadcastId, sender],
     );
-    return rows.map((r) => ({
-      sender: r.sender_userid === null ? null : String(r.sender_userid),
-      tasks: Number(r.tasks ?? 0),
-      confirmed: Number(r.confirmed ?? 0),
-      waiting: Number(r.waiting ?? 0),
-      withdrawn: Number(r.withdrawn ?? 0),
-      refused: Number(r.refused ?? 0),
-    }));
+    return rows.map((r) => ({ batchId: r.batch_id, sender: r.sender_userid }));
   }
 
   /** Ledger rows per status, optionally of one rule. */

@@ -99,6 +99,7 @@ const routes: Record<string, Handler> = {
     return { msgid: result.msgid, token: result.token, externalUserId: result.externalUserId, callback: presentCallback(result.callback) };
   },
   'POST groupmsg/confirm': (s, body) => s.confirmGroupMsg(schemas.confirm.parse(body)),
+  'GET groupmsg/reminders': (s, _body, query) => ({ items: s.groupMsgReminders(query.msgid || undefined) }),
   'POST oauth/code': (s, body) => {
     const who = schemas.oauth.parse(body);
     return { code: 'userid' in who ? s.issueOauthCode(who.userid) : s.issueExternalOauthCode({ externalUserId: who.externalUserId }) };

@@ -605,6 +605,17 @@ export class WecomSandbox {
   }
 
   /**
+   * The reminders remind_groupmsg_send delivered, newest task first, optionally of one task: when, and which members
+   * (those who had not sent) got them (docs/wecom-protocol.md §Reminding members of a mass message).
+   */
+  groupMsgReminders(msgid?: string): { msgid: string; reminders: { at: string; userids: string[] }[] }[] {
+    return [...this.store.massTasks.values()]
+      .filter((t) => (msgid ? t.msgid === msgid : t.reminders.length > 0))
+      .reverse()
+      .map((t) => ({ msgid: t.msgid, reminders: t.reminders.map((r) => ({ at: new Date(r.atMs).toISOString(), userids: r.userids })) }));
+  }
+
+  /**
    * A member confirms a mass-send task in the client; quota-exceeded customers get status 3
    * (docs/wecom-protocol.md §Mass message results, §Mass message quota).
    */

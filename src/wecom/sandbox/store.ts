@@ -148,7 +148,10 @@ export interface SandboxMassTask {
   text?: unknown;
   attachments?: unknown[];
   isCancelled: boolean;
+  /** remind_groupmsg_send calls answered ok in the last 24 h (the 3-a-day limit counts these). */
   remindsMs: number[];
+  /** Every reminder, with the members it reached (those who had not sent yet): what a member's client showed. */
+  reminders: { atMs: number; userids: string[] }[];
   senders: SandboxMassSender[];
   recipients: SandboxMassRecipient[];
 }

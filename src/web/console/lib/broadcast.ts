@@ -1,6 +1,7 @@
 // The broadcast pages' shapes (GET/POST /api/v1/broadcasts…) and their words: what a cancel will do, why a broadcast
 // or a row stopped. No UI here (lib/broadcast-cancel.ts asks and cancels), so unit tests load it as it is.
 import type { Broadcast } from './types';
+import type { BroadcastProgress, StaffProgress } from '../../../domain/broadcasts/broadcast.types';
 import { BROADCAST_REASON, SKIP_REASON } from './labels';
 
 /** An attachment as the API takes it (the gateway's shape; docs/wecom-protocol.md §Mass messages). */
@@ -20,37 +21,8 @@ export type BroadcastDetail = Omit<Broadcast, 'message'> & {
   cancelledAt: string | null;
 };
 
-export interface StaffProgress {
-  userid: string;
-  name: string;
-  tasks: number;
-  confirmedTasks: number;
-  waitingTasks: number;
-  withdrawnTasks: number;
-  refusedTasks: number;
-  rows: Record<string, number>;
-}
-
-export interface BroadcastFunnel {
-  planned: number;
-  submitted: number;
-  confirmed: number;
-  sent: number;
-  skipped: number;
-  skippedByReason: Record<string, number>;
-  overQuota: number;
-  failed: number;
-  expired: number;
-  pending: number;
-}
-
-/** GET /api/v1/broadcasts/:id/progress. */
-export interface BroadcastProgress {
-  staff: StaffProgress[];
-  funnel: BroadcastFunnel;
-  withdrawableTasks: number;
-  onlyUserid: string | null;
-}
+// The progress, cancel and remind answers are the server's own types (type-only: nothing of the server is bundled).
+export type { BroadcastFunnel, BroadcastProgress, CancelOutcome, RemindOutcome, StaffProgress } from '../../../domain/broadcasts/broadcast.types';
 
 /** POST /api/v1/broadcasts/preview. */
 export interface BroadcastPreview {
@@ -61,14 +33,18 @@ export interface BroadcastPreview {
   isOptedOut: boolean;
 }
 
-/** What POST …/cancel did (its `cancellation`). */
-export interface CancelOutcome {
-  skippedRows: number;
-  cancelledTasks: number;
-  confirmedTasks: number;
-  inFlightRows: number;
-  sharedTasks: number;
-  failedTasks: number;
+/** WeCom's limit on reminders: 3 per task per 24 h (docs/wecom-protocol.md §Reminding members of a mass message). */
+export const REMINDS_PER_DAY = 3;
+
+/** Members whose tasks wait for them in 群发助手 (what 提醒成员群发 reminds), only while the broadcast is sending. */
+export const remindable = (b: { status: string }, p: BroadcastProgress | null | undefined): StaffProgress[] =>
+  b.status === 'sending' ? (p?.staff ?? []).filter((s) => s.waitingTasks > 0) : [];
+
+/** The confirmation's words for reminding all waiting members, or one. */
+export function remindMessage(members: StaffProgress[]): string {
+  const tasks = members.reduce((n, s) => n + s.waitingTasks, 0);
+  const who = members.length === 1 ? `成员「${members[0].name}」` : ` ${members.length} 位成员`;
+  return `将通过企业微信提醒${who}在「群发助手」中确认发送（${tasks} 个待确认的群发任务）。企业微信限制每个任务 24 小时内最多提醒 ${REMINDS_PER_DAY} 次。`;
 }
 
 /** A broadcast may be cancelled while scheduled or sending, and cancelled again to retry tasks not yet withdrawn. */

@@ -298,6 +298,7 @@ const AUDIT_VERB: Labels = {
   update: '修改',
   delete: '删除',
   cancel: '取消',
+  remind: '提醒成员群发',
   replay: '重试',
   role: '设置角色',
   erase: '删除个人信息',

@@ -10,7 +10,7 @@ import { validateMessageContent } from './contact-ways.api.js';
 const MAX_EXTERNAL_USERIDS = 10_000;
 const MAX_CHAT_IDS = 2000;
 const MAX_TAGS_PER_FILTER_GROUP = 100;
-/** remind_groupmsg_send: ≤ 3 per msgid per 24 h (docs/wecom-protocol.md §Mass message results). */
+/** remind_groupmsg_send: ≤ 3 per msgid per 24 h (docs/wecom-protocol.md §Reminding members of a mass message). */
 const MAX_REMINDS_PER_DAY = 3;
 const DAY_MS = 86400 * 1000;
 /** get_groupmsg_list_v2 accepts a range of at most one month (docs/wecom-protocol.md §Mass message results). */
@@ -169,6 +169,7 @@ export const groupMsgApis: ApiTable = {
         attachments: content.attachments,
         isCancelled: false,
         remindsMs: [],
+        reminders: [],
         // Nothing is sent until each member confirms in the client (docs/wecom-protocol.md §Mass messages).
         senders: senderIds.map((userid) => ({ userid, status: 0 })),
         recipients,
@@ -254,6 +255,9 @@ export const groupMsgApis: ApiTable = {
       task.remindsMs = task.remindsMs.filter((t) => now - t < DAY_MS);
       if (task.remindsMs.length >= MAX_REMINDS_PER_DAY) throw new SandboxApiError(Errcode.RemindTooOften);
       task.remindsMs.push(now);
+      // WeCom notifies the members who have not sent the task yet; the sandbox keeps whom, for tests and the control
+      // API (docs/wecom-protocol.md §Reminding members of a mass message).
+      task.reminders.push({ atMs: now, userids: task.senders.filter((x) => x.status === 0).map((x) => x.userid) });
       return {};
     },
   },

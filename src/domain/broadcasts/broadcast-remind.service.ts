@@ -1,0 +1,118 @@
+import type { BroadcastRepository } from '../../persistence/repositories/broadcast.repository.js';
+import type { BroadcastReminderRepository } from '../../persistence/repositories/broadcast-reminder.repository.js';
+import type { DeliveryBatchRepository } from '../../persistence/repositories/delivery-batch.repository.js';
+import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
+import type { WecomGateway } from '../../wecom/client/gateway.js';
+import type { Clock } from '../../shared/clock.js';
+import { localParts } from '../../shared/dates.js';
+import { ConflictError, WecomApiError, toError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import type { RemindOutcome } from './broadcast.types.js';
+
+/** WeCom's limit: 3 reminders per task per 24 hours, 41094 past it (docs/wecom-protocol.md §Reminding members of a mass message). */
+export const REMINDS_PER_DAY = 3;
+const DAY_MS = 24 * 60 * 60 * 1000;
+const ERR_REMIND_TOO_OFTEN = 41094;
+// get_groupmsg_task right after add_msg_template (docs/wecom-protocol.md §Mass message results).
+const ERR_DISPATCHING = 41063;
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * 提醒成员群发: remind_groupmsg_send for each of a broadcast's tasks still waiting for its member in 群发助手, or one
+ * member's. Keeps to WeCom's 3 per task per 24 h with its own record (a reminder past it is not sent) and checks each
+ * task with get_groupmsg_task first, since the ledger learns of a confirmation only at the next result poll.
+ */
+export class BroadcastRemindService {
+  constructor(
+    private readonly broadcasts: BroadcastRepository,
+    private readonly deliveries: DeliveryRepository,
+    private readonly batches: DeliveryBatchRepository,
+    private readonly reminders: BroadcastReminderRepository,
+    private readonly wecom: WecomGateway,
+    private readonly clock: Clock,
+    private readonly tz: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Remind the members (or `userid` alone) of a sending broadcast's unconfirmed tasks; 409 when it is not sending. */
+  async remind(broadcastId: string, opts: { userid?: string; requestedBy: string }): Promise<RemindOutcome> {
+    const b = await this.broadcasts.get(broadcastId);
+    if (b.status !== 'sending') {
+      throw new ConflictError('群发不在发送中（未开始、已取消或已结束），没有可提醒的任务 / only a sending broadcast has tasks to remind', 'broadcast_not_sending');
+    }
+    const out: RemindOutcome = { remindedTasks: 0, remindedMembers: [], confirmedTasks: 0, limitedTasks: 0, failedTasks: 0, nextAllowedAt: null, message: '' };
+    const waiting = await this.deliveries.waitingTasksOfBroadcast(broadcastId, opts.userid);
+    const tasks: { batchId: string; msgId: string; sender: string }[] = [];
+    for (const w of waiting) {
+      const batch = await this.batches.findBatch(w.batchId);
+      // Still being submitted, or already finished: nothing in 群发助手 to remind of.
+      if (batch?.status === 'submitted' && batch.msgId) tasks.push({ batchId: w.batchId, msgId: batch.msgId, sender: w.sender });
+    }
+    const now = this.clock.now();
+    const recent = await this.reminders.sinceByMsgid(tasks.map((t) => t.msgId), new Date(now.getTime() - DAY_MS));
+    const members = new Set<string>();
+    let nextAllowed: number | null = null;
+    for (const t of tasks) {
+      const times = recent.get(t.msgId) ?? [];
+      if (times.length >= REMINDS_PER_DAY) {
+        out.limitedTasks += 1;
+        const at = times[times.length - REMINDS_PER_DAY].getTime() + DAY_MS;
+        nextAllowed = nextAllowed === null ? at : Math.min(nextAllowed, at);
+        continue;
+      }
+      try {
+        if (await this.isConfirmed(t.msgId, t.sender)) {
+          out.confirmedTasks += 1;
+          continue;
+        }
+        await this.wecom.remindGroupMsgSend(t.msgId);
+        await this.reminders.insert({ broadcastId, batchId: t.batchId, msgId: t.msgId, senderUserid: t.sender, requestedBy: opts.requestedBy, remindedAt: this.clock.now() });
+        out.remindedTasks += 1;
+        members.add(t.sender);
+      } catch (err) {
+        // Reminded elsewhere (another instance, WeCom's own console): WeCom's count is the one that holds.
+        if (err instanceof WecomApiError && err.errcode === ERR_REMIND_TOO_OFTEN) {
+          out.limitedTasks += 1;
+          continue;
+        }
+        out.failedTasks += 1;
+        this.log.warn({ err: toError(err), broadcastId, batchId: t.batchId }, 'reminding a broadcast task failed');
+      }
+    }
+    out.remindedMembers = [...members].sort();
+    out.nextAllowedAt = nextAllowed === null ? null : new Date(nextAllowed).toISOString();
+    out.message = this.describe(out, tasks.length);
+    this.log.info({ broadcastId, userid: opts.userid, ...out, message: undefined }, 'broadcast reminders sent');
+    return out;
+  }
+
+  /** Whether the sender already sent the task (task status non-zero, docs/wecom-protocol.md §Mass message results). */
+  private async isConfirmed(msgId: string, sender: string): Promise<boolean> {
+    try {
+      const task = (await this.wecom.getGroupMsgTask(msgId)).find((t) => t.userId === sender);
+      return !!task && task.status !== 0;
+    } catch (err) {
+      if (err instanceof WecomApiError && err.errcode === ERR_DISPATCHING) return false;
+      throw err;
+    }
+  }
+
+  /** The zh-CN sentence the console shows after a reminder. */
+  private describe(o: RemindOutcome, tasks: number): string {
+    if (tasks === 0) return '没有等待成员确认的群发任务，无需提醒';
+    const parts: string[] = [];
+    if (o.remindedTasks > 0) parts.push(`已提醒 ${o.remindedMembers.length} 位成员在群发助手中确认发送（${o.remindedTasks} 个任务）`);
+    if (o.confirmedTasks > 0) parts.push(`${o.confirmedTasks} 个任务成员已发送，无需提醒`);
+    if (o.limitedTasks > 0) {
+      let s = `${o.limitedTasks} 个任务 24 小时内已提醒 ${REMINDS_PER_DAY} 次（企业微信上限）`;
+      if (o.nextAllowedAt) {
+        const p = localParts(new Date(o.nextAllowedAt), this.tz);
+        s += `，${p.month} 月 ${p.day} 日 ${pad(p.hour)}:${pad(p.minute)} 后可再提醒`;
+      }
+      parts.push(s);
+    }
+    if (o.failedTasks > 0) parts.push(`${o.failedTasks} 个任务提醒失败，请稍后重试`);
+    return `${parts.join('；')}。`;
+  }
+}
