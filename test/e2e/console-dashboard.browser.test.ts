@@ -36,6 +36,7 @@ describe.skipIf(!CHROMIUM)('数据看板 in a real browser', () => {
   let admin: BrowserContext | undefined;
   const signedIn = async (): Promise<BrowserContext> => (admin ??= await h.signIn('张三'));
   let staffToken = '';
+  let channelId = '';
   const today = localDate(new Date(), TZ);
   const T = (n: number) => addDays(today, -n);
 
@@ -45,7 +46,7 @@ describe.skipIf(!CHROMIUM)('数据看板 in a real browser', () => {
     const c = app.container;
     const created = await api<{ id: string }>(app, 'POST', '/api/v1/channels', { name: '春季海报', staff: ['lisi'] });
     expect(created.status).toBe(201);
-    const channelId = created.body.id;
+    channelId = created.body.id;
     const customersOf = async (userid: string) =>
       (await c.db.query<{ external_user_id: string }>("SELECT external_user_id FROM follow_relations WHERE userid = ? AND status = 'active' ORDER BY external_user_id", [userid])).map((r) => r.external_user_id);
     const lisi = await customersOf('lisi');
@@ -85,6 +86,24 @@ describe.skipIf(!CHROMIUM)('数据看板 in a real browser', () => {
   const growthApi = async (q: string, token?: string) => (await api<Growth>(app, 'GET', `/api/v1/analytics/growth?${q}`, undefined, token)).body;
   const cells = (page: Page, table: string) =>
     page.locator(`[data-test="${table}"] tbody tr:not(.dt-empty)`).evaluateAll((rows) => rows.map((r) => Array.from((r as unknown as { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> }).querySelectorAll('td')).map((td) => (td.textContent ?? '').trim())));
+
+  /**
+   * A full-page screenshot with the lower panels drawn, not their placeholders: each lazy panel is scrolled to (it
+   * loads when near the screen), its figures waited for, then the page goes back to the top for the picture.
+   */
+  async function fullShot(page: Page, name: string) {
+    for (const id of ['cohorts', 'churn', 'reach', 'staff']) {
+      const lazy = page.locator(`[data-test="lazy-panel-${id}"]`);
+      if ((await lazy.count()) > 0) await lazy.scrollIntoViewIfNeeded({ timeout: 5_000 }).catch(() => undefined);
+      await expect.poll(() => page.locator(`[data-test="panel-${id}"]`).count()).toBe(1);
+      await page.locator(`[data-test="panel-${id}"]`).scrollIntoViewIfNeeded();
+    }
+    await expect.poll(() => page.locator('.el-loading-mask:visible').count()).toBe(0);
+    await page.evaluate('window.scrollTo(0, 0)');
+    // ECharts animates for a second: the picture is of the drawn charts.
+    await page.waitForTimeout(1_200);
+    await h.shot(page, name);
+  }
 
   it('shows growth, totals, the channel ranking and the stage mix with the figures recorded, as the API gives them', async () => {
     const page = await (await signedIn()).newPage();
@@ -128,7 +147,7 @@ describe.skipIf(!CHROMIUM)('数据看板 in a real browser', () => {
     expect((await cells(page, 'channel-ranking'))[0][4]).toBe('100.0%');
     expect(await page.locator('[data-test="panel-growth"] [data-test="figure-kind"]').innerText()).toBe('事件');
     expect(await page.locator('[data-test="panel-mix"] [data-test="figure-kind"]').innerText()).toBe('快照');
-    await h.shot(page, 'dash-01-admin');
+    await fullShot(page, 'dash-01-admin');
 
     // 客户结构 by lifecycle stage: c1 still loyal, c2 and c3 at risk; two customers went 忠诚客户 → 流失风险.
     await page.locator('[data-test="mix-dimension"] label', { hasText: '生命周期阶段' }).click();
@@ -143,7 +162,7 @@ describe.skipIf(!CHROMIUM)('数据看板 in a real browser', () => {
     expect(pie.find((p) => p.name === '忠诚客户')?.value).toBe(1);
     const panelText = await page.locator('[data-test="panel-mix"]').innerText();
     expect(panelText).not.toMatch(/\b(loyal|at_risk|prospect|active|dormant)\b/);
-    await h.shot(page, 'dash-02-stage-mix');
+    await fullShot(page, 'dash-02-stage-mix');
     await page.close();
     expect(h.problems).toEqual([]);
   });
@@ -181,7 +200,7 @@ describe.skipIf(!CHROMIUM)('数据看板 in a real browser', () => {
       ['春季海报', 5],
       ['未通过渠道', 1],
     ]);
-    await h.shot(page, 'dash-03-week-by-channel');
+    await fullShot(page, 'dash-03-week-by-channel');
     await page.locator('[data-test="growth-figure"]').click();
     await page.locator('.el-select-dropdown__item:visible', { hasText: '员工删除客户' }).click();
     // Drawing 员工删除客户: only 张三 deleting z1 (no channel); 春季海报 had none, so no flat line for it.
@@ -202,11 +221,58 @@ describe.skipIf(!CHROMIUM)('数据看板 in a real browser', () => {
     expect(h.problems).toEqual([]);
   });
 
+  it('filters every panel by one member and by one channel, where the question takes a channel', async () => {
+    const page = await (await signedIn()).newPage();
+    await page.goto(`${app.url}/console/`);
+    await expect.poll(() => text(page, 'growth-added')).toBe('7');
+    const asks = (path: string, test: (q: URLSearchParams) => boolean) => page.waitForRequest((r) => new URL(r.url()).pathname === `/api/v1/analytics/${path}` && test(new URL(r.url()).searchParams));
+
+    // 春季海报 only: 李四's six adds; z1 came through no channel. The customer totals are over every channel.
+    const growthByChannel = asks('growth', (q) => q.get('channel') === channelId);
+    const rankingByChannel = asks('channels', (q) => q.get('channel') === channelId);
+    await page.locator('[data-test="dash-channel"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '春季海报' }).click();
+    await growthByChannel;
+    await rankingByChannel;
+    expect((await growthApi(`channel=${channelId}`)).total.added).toBe(6);
+    await expect.poll(() => text(page, 'growth-added')).toBe('6');
+    expect(await text(page, 'dash-channel-note')).toContain('其余面板统计全部渠道');
+
+    // And 张三: none of his adds came through it. Every panel asks for his figures; the totals without the channel.
+    const growthOfBoth = asks('growth', (q) => q.get('channel') === channelId && q.get('userid') === 'zhangsan');
+    const totalsOfHim = asks('customer-totals', (q) => q.get('userid') === 'zhangsan');
+    await page.locator('[data-test="dash-member"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '张三' }).click();
+    await growthOfBoth;
+    expect((await totalsOfHim).url()).not.toContain('channel=');
+    expect((await growthApi(`channel=${channelId}&userid=zhangsan`)).total.added).toBe(0);
+    await expect.poll(() => text(page, 'growth-added')).toBe('0');
+    const totals = (await api<Totals>(app, 'GET', '/api/v1/analytics/customer-totals?userid=zhangsan')).body;
+    await expect.poll(() => text(page, 'totals-latest')).toBe(String(totals.lines.at(-1)!.customers));
+    await fullShot(page, 'dash-05-member-and-channel');
+
+    // 李四 over every channel again: his 6 adds and 1 loss.
+    await page.locator('[data-test="dash-member"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '李四' }).click();
+    await page.locator('[data-test="dash-channel"]').hover();
+    await page.locator('[data-test="dash-channel"] .el-select__clear').click();
+    await expect.poll(() => text(page, 'growth-lostByCustomer')).toBe('1');
+    expect((await growthApi('userid=lisi')).total).toMatchObject({ added: 6, lostByCustomer: 1 });
+    await expect.poll(() => text(page, 'growth-added')).toBe('6');
+    expect(await page.locator('[data-test="dash-channel-note"]').count()).toBe(0);
+    await page.close();
+    expect(h.problems).toEqual([]);
+  });
+
   it('shows a staff member their own numbers only', async () => {
     const ctx = await h.signIn('李四');
     const page = await ctx.newPage();
     await page.goto(`${app.url}/console/`);
     expect(await page.locator('[data-test="dash-scope"]').innerText()).toContain('只统计你自己的客户');
+    // The member filter is fixed to himself; the channel filter is the operators' (they list the channels).
+    await expect.poll(() => page.locator('[data-test="dash-member"]').innerText()).toContain('李四');
+    expect(await page.locator('[data-test="dash-member"].is-disabled, [data-test="dash-member"] .is-disabled').count()).toBeGreaterThan(0);
+    expect(await page.locator('[data-test="dash-channel"]').count()).toBe(0);
     // 李四: 6 adds through 春季海报, c1 deleting him; 张三's z1 is not his.
     const own = await growthApi('', staffToken);
     expect(own.total).toMatchObject({ added: 6, lostByCustomer: 1, lostByStaff: 0, net: 5 });
@@ -220,7 +286,7 @@ describe.skipIf(!CHROMIUM)('数据看板 in a real browser', () => {
     await expect.poll(async () => (await cells(page, 'channel-ranking'))[0]?.slice(1, 4)).toEqual(['春季海报', '6', '5']);
     await page.locator('[data-test="mix-dimension"] label', { hasText: '生命周期阶段' }).click();
     await expect.poll(() => cells(page, 'mix-transitions')).toEqual([['忠诚客户', '→', '流失风险', '2']]);
-    await h.shot(page, 'dash-04-staff');
+    await fullShot(page, 'dash-04-staff');
 
     const download = page.waitForEvent('download');
     await page.locator('[data-test="panel-growth"] [data-test="export-csv"]').click();

@@ -10,11 +10,33 @@ export type FigureKind = 'event' | 'snapshot' | 'mixed';
 export type MixDimension = 'activity' | 'rfm' | 'stage';
 export type GrowthSplit = 'none' | 'channel' | 'staff' | 'tag';
 
-/** The range every panel reads: Shanghai local dates, inclusive. */
+/** The range every panel reads: Shanghai local dates, inclusive, and the dashboard's member and channel filters. */
 export interface AnalyticsRange {
   from: string;
   to: string;
   granularity: Granularity;
+  /** One member's customers only (a staff user's own are the API's scope anyway). */
+  userid?: string;
+  /** One channel's customers only: the questions that take a channel (CHANNEL_FILTERED). */
+  channel?: string;
+}
+
+/** The questions the API answers per channel (README §数据分析); the others are over every channel. */
+export const CHANNEL_FILTERED = ['客户增长', '渠道效果', '留存', '流失分析'];
+
+/** A panel's query of the range: dates, granularity, member, and the channel when its question takes one. */
+export function rangeQuery(r: AnalyticsRange, opts: { channel?: boolean } = {}): Record<string, string> {
+  const q: Record<string, string> = { from: r.from, to: r.to, granularity: r.granularity };
+  if (r.userid) q.userid = r.userid;
+  if (opts.channel && r.channel) q.channel = r.channel;
+  return q;
+}
+
+/** What a panel reloads on: the range, the member, and the channel when its question takes one. */
+export function rangeSources(r: AnalyticsRange, opts: { channel?: boolean } = {}): (() => unknown)[] {
+  const s: (() => unknown)[] = [() => r.from, () => r.to, () => r.granularity, () => r.userid];
+  if (opts.channel) s.push(() => r.channel);
+  return s;
 }
 
 interface Frame {
