@@ -5,6 +5,7 @@ import type { ApiTokenService } from './domain/auth/api-token.service.js';
 import type { AuthThrottle } from './domain/auth/auth-throttle.js';
 import type { Routes } from './http/routes/index.js';
 import { errorHandler } from './http/middleware/error-handler.js';
+import { onAppError } from './http/middleware/client-gone.js';
 import { requestContext } from './http/middleware/request-context.js';
 import { installGate, recordRoutes, routeTable } from './http/access.js';
 
@@ -24,6 +25,8 @@ export function createApp(c: AppParts): Koa {
   // appended, not whatever a client wrote itself (it keys the API's failure throttle). Default 0: the socket's
   // address, X-Forwarded-* ignored (docs/security.md §Proxies and the public origin).
   const app = new Koa(c.config.trustProxy > 0 ? { proxy: true, maxIpsCount: c.config.trustProxy } : { proxy: false });
+  // Errors Koa sees after a response began (a stream cut short when the client left): no stack on stderr for those.
+  app.on('error', onAppError(c.log));
   app.use(errorHandler(c.log));
   app.use(requestContext());
 
