@@ -302,15 +302,15 @@ export class AnalyticsRetentionRepository {
   async churnBaseSlice(afterExt: string | null, lastExt: string, spec: ChurnBaseSpec): Promise<{ userid: string; state: string | null; counts: Map<string, number> }[]> {
     const range = (col: string) => (afterExt === null ? `${col} <= ?` : `${col} > ? AND ${col} <= ?`);
     const bounds = afterExt === null ? [lastExt] : [afterExt, lastExt];
-    const params: unknown[] = [];
     const dayCase = (then: string, dim: 'sinceOrder' | 'sinceInteraction') => {
       const { laterThan, over } = spec.days[dim];
-      params.push(...laterThan.map(([instant]) => instant));
-      return `CASE WHEN ${then} IS NULL THEN 'none' ${laterThan.map(([, b]) => `WHEN ${then} > ? THEN '${b}'`).join(' ')} ELSE '${over}' END`;
+      return {
+        sql: `CASE WHEN ${then} IS NULL THEN 'none' ${laterThan.map(([, b]) => `WHEN ${then} > ? THEN '${b}'`).join(' ')} ELSE '${over}' END`,
+        params: laterThan.map(([instant]) => instant),
+      };
     };
     const sinceOrder = dayCase('o.last_at', 'sinceOrder');
     const sinceInteraction = dayCase('COALESCE(c.last_interaction_at, c.first_added_at)', 'sinceInteraction');
-    params.push(...bounds, spec.at, ...bounds, spec.since, spec.at, ...bounds, spec.since, spec.at, ...bounds);
     const column = { botMessages: 'x.bot', broadcasts: 'x.bc', kfMessages: 'x.kf', sinceOrder: 'x.since_order', sinceInteraction: 'x.since_interaction' } as const;
     const cols: { alias: string; key: string; sql: string }[] = [];
     for (const [dim, buckets] of Object.entries(spec.buckets) as [keyof typeof column, readonly string[]][]) {
@@ -321,10 +321,18 @@ export class AnalyticsRetentionRepository {
         cols.push({ alias: `c${cols.length}`, key: `${dim}\u0000${b}`, sql: `SUM(CASE WHEN ${test} THEN 1 ELSE 0 END)` });
       }
     }
+    // The KF messages are read only for customers whose last interaction is in the window: the KF sync moves
+    // last_interaction_at to every message the customer writes, in the message's transaction (kf-sync.service.ts), so
+    // a customer silent since before the window wrote none in it. Most customers, most nights: their timeline rows,
+    // the largest table, are not read at all (docs/analytics.md §Churn analysis).
     const rows = await this.db.query<Record<string, Num | string | null>>(
       `SELECT x.userid, x.state, COUNT(*) AS n_all, ${cols.map((c) => `${c.sql} AS ${c.alias}`).join(', ')}
-         FROM (SELECT r.userid, r.state, COALESCE(d.n, 0) AS bot, COALESCE(d.b, 0) AS bc, COALESCE(t.n, 0) AS kf,
-                      ${sinceOrder} AS since_order, ${sinceInteraction} AS since_interaction
+         FROM (SELECT r.userid, r.state, COALESCE(d.n, 0) AS bot, COALESCE(d.b, 0) AS bc,
+                      CASE WHEN c.last_interaction_at >= ? THEN
+                        (SELECT COALESCE(SUM(CASE WHEN ${KF_FROM_CUSTOMER} THEN 1 ELSE 0 END), 0) FROM timeline_entries
+                          WHERE external_user_id = r.external_user_id AND occurred_at >= ? AND occurred_at < ?)
+                      ELSE 0 END AS kf,
+                      ${sinceOrder.sql} AS since_order, ${sinceInteraction.sql} AS since_interaction
                  FROM follow_relations r
                  LEFT JOIN customers c ON c.external_user_id = r.external_user_id
                  LEFT JOIN (SELECT external_user_id, MAX(ordered_at) AS last_at FROM orders WHERE ${range('external_user_id')} AND ordered_at <= ?
@@ -333,12 +341,9 @@ export class AnalyticsRetentionRepository {
                                    SUM(CASE WHEN status = 'sent' AND kind = 'broadcast' THEN 1 ELSE 0 END) AS b
                               FROM deliveries WHERE ${range('external_user_id')} AND sent_at >= ? AND sent_at < ? GROUP BY external_user_id) d
                         ON d.external_user_id = r.external_user_id
-                 LEFT JOIN (SELECT external_user_id, SUM(CASE WHEN ${KF_FROM_CUSTOMER} THEN 1 ELSE 0 END) AS n
-                              FROM timeline_entries WHERE ${range('external_user_id')} AND occurred_at >= ? AND occurred_at < ? GROUP BY external_user_id) t
-                        ON t.external_user_id = r.external_user_id
                 WHERE r.status = 'active' AND ${range('r.external_user_id')}) x
         GROUP BY x.userid, x.state`,
-      params,
+      [spec.since, spec.since, spec.at, ...sinceOrder.params, ...sinceInteraction.params, ...bounds, spec.at, ...bounds, spec.since, spec.at, ...bounds],
     );
     return rows.map((r) => {
       const counts = new Map<string, number>([[`all\u0000all`, n(r.n_all as Num)]]);
