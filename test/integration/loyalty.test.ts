@@ -195,6 +195,17 @@ describe.each(testEngines())('loyalty programme (%s)', (engine) => {
     expect(page.status).toBe(404);
     expect(await page.text()).toContain('未找到积分信息');
   });
+
+  it('records the congratulation of an opted-out customer as skipped, and sends it to nobody', async () => {
+    await buildCustomer(app.container, { externalUserId: 'wmLoyOut', owners: ['zhangsan'] });
+    expect((await api(app, 'PATCH', '/api/v1/customers/wmLoyOut', { optedOut: true })).status).toBe(200);
+    await importOrders([{ orderNo: 'L-OUT', externalUserId: 'wmLoyOut', amount: 150 }]);
+    expect((await summary('wmLoyOut')).tier.name).toBe('银卡');
+    const rows = await app.container.db.query<{ status: string; reason: string | null }>("SELECT status, reason FROM deliveries WHERE external_user_id = 'wmLoyOut'");
+    expect(rows).toHaveLength(1);
+    expect(rows[0].status).toBe('skipped');
+    expect(rows[0].reason).toMatch(/^opted_out/);
+  });
 });
 
 describe.each(testEngines())('migration 0036 loyalty undone and redone (%s)', (engine) => {
