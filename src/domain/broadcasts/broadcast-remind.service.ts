@@ -8,13 +8,12 @@ import { localParts } from '../../shared/dates.js';
 import { ConflictError, WecomApiError, toError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RemindOutcome } from './broadcast.types.js';
+import { isTaskSent } from './broadcast.service.js';
 
 /** WeCom's limit: 3 reminders per task per 24 hours, 41094 past it (docs/wecom-protocol.md §Reminding members of a mass message). */
 export const REMINDS_PER_DAY = 3;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const ERR_REMIND_TOO_OFTEN = 41094;
-// get_groupmsg_task right after add_msg_template (docs/wecom-protocol.md §Mass message results).
-const ERR_DISPATCHING = 41063;
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -62,7 +61,7 @@ export class BroadcastRemindService {
         continue;
       }
       try {
-        if (await this.isConfirmed(t.msgId, t.sender)) {
+        if (await isTaskSent(this.wecom, t.msgId, t.sender)) {
           out.confirmedTasks += 1;
           continue;
         }
@@ -85,17 +84,6 @@ export class BroadcastRemindService {
     out.message = this.describe(out, tasks.length);
     this.log.info({ broadcastId, userid: opts.userid, ...out, message: undefined }, 'broadcast reminders sent');
     return out;
-  }
-
-  /** Whether the sender already sent the task (task status non-zero, docs/wecom-protocol.md §Mass message results). */
-  private async isConfirmed(msgId: string, sender: string): Promise<boolean> {
-    try {
-      const task = (await this.wecom.getGroupMsgTask(msgId)).find((t) => t.userId === sender);
-      return !!task && task.status !== 0;
-    } catch (err) {
-      if (err instanceof WecomApiError && err.errcode === ERR_DISPATCHING) return false;
-      throw err;
-    }
   }
 
   /** The zh-CN sentence the console shows after a reminder. */

@@ -146,7 +146,7 @@ export class BroadcastService {
         continue;
       }
       try {
-        if (await this.isConfirmed(batch.msgId, batch.senderUserid)) {
+        if (await isTaskSent(this.wecom, batch.msgId, batch.senderUserid)) {
           out.confirmedTasks += 1;
           continue;
         }
@@ -165,15 +165,18 @@ export class BroadcastService {
       }
     }
   }
+}
 
-  /** Whether the sender already sent the task (task status non-zero, docs/wecom-protocol.md §Mass message results). */
-  private async isConfirmed(msgId: string, sender: string): Promise<boolean> {
-    try {
-      const task = (await this.wecom.getGroupMsgTask(msgId)).find((t) => t.userId === sender);
-      return !!task && task.status !== 0;
-    } catch (err) {
-      if (err instanceof WecomApiError && err.errcode === ERR_DISPATCHING) return false;
-      throw err;
-    }
+/**
+ * Whether the sender already sent a mass task, asked of WeCom (a task status other than 0): the ledger learns it only
+ * at the next result poll. Still dispatching (41063): not sent yet. docs/wecom-protocol.md §Mass message results
+ */
+export async function isTaskSent(wecom: Pick<WecomGateway, 'getGroupMsgTask'>, msgId: string, sender: string): Promise<boolean> {
+  try {
+    const task = (await wecom.getGroupMsgTask(msgId)).find((t) => t.userId === sender);
+    return !!task && task.status !== 0;
+  } catch (err) {
+    if (err instanceof WecomApiError && err.errcode === ERR_DISPATCHING) return false;
+    throw err;
   }
 }
