@@ -123,6 +123,8 @@ import { BroadcastReminderRepository } from './persistence/repositories/broadcas
 import { ContactAddedHandler } from './domain/customers/handlers/contact-added.handler.js';
 import { AnalyticsRepository } from './persistence/repositories/analytics.repository.js';
 import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
+import { CounterFolder } from './domain/analytics/counter-folder.js';
+import { CounterDeltaRepository } from './persistence/repositories/counter-delta.repository.js';
 import { AnalyticsService } from './domain/analytics/analytics.service.js';
 import { AnalyticsRollupService } from './domain/analytics/analytics-rollup.service.js';
 import { AnalyticsRetentionRepository } from './persistence/repositories/analytics-retention.repository.js';
@@ -740,8 +742,11 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     });
   }
 
+  // On MySQL the rollups every add shares are counted through deltas, folded here (docs/analytics.md §Counters every add shares).
+  const counterFolder = db.engine === 'mysql' ? new CounterFolder(() => new CounterDeltaRepository(db).fold(), log) : null;
   const services: Service[] = [
     { name: 'inbox-workers', start: () => inboxProcessor.start(), stop: () => inboxProcessor.stop() },
+    ...(counterFolder ? [{ name: 'counter-folder', start: () => counterFolder.start(), stop: () => counterFolder.stop() }] : []),
     {
       name: 'scheduler',
       start: async () => {

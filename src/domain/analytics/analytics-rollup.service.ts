@@ -73,7 +73,7 @@ export class AnalyticsRollupService {
     const groups = await this.repo.groupsOf([...new Set([...tags.values()].map((t) => t.tagId))]);
     const tagRows = withTagSummaries([...tags.values()].flatMap((t) => (groups.has(t.tagId) ? [{ ...t, groupId: groups.get(t.tagId)! }] : [])));
     const growthRows = withGrowthSummaries([...growth.values()]);
-    await this.repo.replaceDay(day, growthRows, tagRows, now.getTime());
+    await this.repo.replaceDay(day, growthRows, tagRows, now.getTime(), afterId);
     this.log.debug({ day, changes, growthRows: growthRows.length, tagRows: tagRows.length }, 'analytics day rolled');
     return { days: 1, changes, growthRows: growthRows.length, tagRows: tagRows.length };
   }

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import { placeholders, upsertManySql, upsertSql } from './sql-upsert.js';
 import { periodSql } from './period-sql.js';
+import { CounterDeltaRepository } from './counter-delta.repository.js';
 import type {
   Granularity,
   GrowthRow,
@@ -68,7 +69,12 @@ export interface GrowthFilter {
  * touch only the rollups, through `apiRead` (its own deadline, off the event loop on SQLite).
  */
 export class AnalyticsRepository {
-  constructor(private readonly db: Db) {}
+  /** On MySQL the rollups every add shares are counted through deltas (docs/analytics.md §Counters every add shares). */
+  private readonly deltas: CounterDeltaRepository;
+
+  constructor(private readonly db: Db) {
+    this.deltas = new CounterDeltaRepository(db);
+  }
 
   // ── Recording, inside the transaction that applied the change ─────────────────────────────────────────────────────
 
@@ -129,10 +135,10 @@ export class AnalyticsRepository {
    * the caller's transaction: the change and its counts commit together or not at all.
    */
   async recordInTx(em: EntityManager, c: RelationChange, day: string, tags: { tagId: string; groupId: string }[], now: number, isRolled: boolean): Promise<void> {
-    await em.query(
+    const inserted = (await em.query(
       'INSERT INTO analytics_relation_events (occurred_at, kind, userid, external_user_id, channel_id, tag_ids, created_at) VALUES (?,?,?,?,?,?,?)',
       [c.occurredAt.getTime(), c.kind, c.userid, c.externalUserId, c.channelId, JSON.stringify(tags.map((t) => t.tagId)), now],
-    );
+    )) as { insertId?: number | string };
     const col = GROWTH_COLUMN[c.kind];
     const channel = c.channelId ?? '';
     // A day already rolled has summary rows, which a late change must count too; today's have none until the night's
@@ -145,9 +151,20 @@ export class AnalyticsRepository {
           [ALL_MEMBERS, ALL_CHANNELS],
         ]
       : [[c.userid, channel]];
+    const members = isRolled ? [c.userid, ALL_MEMBERS] : [c.userid];
+    const tagged = TAGGED_KINDS.has(c.kind) ? tags : [];
+    if (this.deltas.isDeferred) {
+      // MySQL: every add through one QR code updates the same rows; append deltas instead of locking them until the
+      // commit. Each names this change, so a night that rebuilds the day from the ledger drops what it counted.
+      const ledgerId = Number(inserted.insertId);
+      await this.deltas.addInTx(em, [
+        ...keys.map(([u, ch]) => ({ target: 'growth' as const, day, userid: u, channelId: ch, col, delta: 1, ledgerId })),
+        ...members.flatMap((u) => tagged.map((t) => ({ target: 'growth_tags' as const, day, groupId: t.groupId, tagId: t.tagId, userid: u, col, delta: 1, ledgerId }))),
+      ]);
+      return;
+    }
     await em.query(this.incrementSql('analytics_daily_growth', ['day', 'userid', 'channel_id'], col, keys.length), keys.flatMap(([u, ch]) => [day, u, ch, 1]));
-    if (TAGGED_KINDS.has(c.kind) && tags.length > 0) {
-      const members = isRolled ? [c.userid, ALL_MEMBERS] : [c.userid];
+    if (tagged.length > 0) {
       await em.query(
         this.incrementSql('analytics_daily_growth_tags', ['day', 'group_id', 'tag_id', 'userid'], col, tags.length * members.length, ['day', 'tag_id', 'userid']),
         members.flatMap((u) => tags.flatMap((t) => [day, t.groupId, t.tagId, u, 1])),
@@ -222,9 +239,13 @@ export class AnalyticsRepository {
     return out;
   }
 
-  /** Replace a day's rollup rows with these, in one transaction, and note when it was rolled. */
-  async replaceDay(day: string, growth: GrowthRow[], tags: GrowthTagRow[], rolledAt: number): Promise<void> {
+  /**
+   * Replace a day's rollup rows with these, in one transaction, and note when it was rolled. The rows count the
+   * ledger's changes up to `ledgerThroughId`; on MySQL their deltas still waiting are dropped with them.
+   */
+  async replaceDay(day: string, growth: GrowthRow[], tags: GrowthTagRow[], rolledAt: number, ledgerThroughId = 0): Promise<void> {
     await this.db.tx(async (em) => {
+      await this.deltas.dropCountedInTx(em, day, ledgerThroughId);
       await em.query('DELETE FROM analytics_daily_growth WHERE day = ?', [day]);
       await em.query('DELETE FROM analytics_daily_growth_tags WHERE day = ?', [day]);
       for (let i = 0; i < growth.length; i += INSERT_CHUNK) {
@@ -394,6 +415,8 @@ export class AnalyticsRepository {
    * (periodOf's): a year split by member is about 1,300 rows instead of 36,500 (docs/analytics.md §Size).
    */
   async growthByDay(from: string, to: string, key: 'none' | 'channel' | 'staff', f: GrowthFilter, summary: boolean, withOutcomes = false, g?: Granularity): Promise<(GrowthRow & { key: string })[]> {
+    // Counts still waiting as deltas (MySQL) are added first, so the answer has every committed change.
+    await this.deltas.foldIfPending();
     const where = ['day >= ?', 'day <= ?'];
     const params: unknown[] = [from, to];
     const eq = (col: string, v: string) => (where.push(`${col} = ?`), params.push(v));
@@ -449,6 +472,7 @@ export class AnalyticsRepository {
 
   /** Tag rollup rows in [from, to], summed per day and tag: summary rows of rolled days, or detail rows. */
   async growthTagsByDay(from: string, to: string, f: { userid?: string; groupId?: string }, summary: boolean): Promise<GrowthTagRow[]> {
+    await this.deltas.foldIfPending();
     const where = ['day >= ?', 'day <= ?'];
     const params: unknown[] = [from, to];
     if (f.groupId !== undefined) (where.push('group_id = ?'), params.push(f.groupId));

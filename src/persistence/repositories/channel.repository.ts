@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
+import { CounterDeltaRepository } from './counter-delta.repository.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { Channel, ChannelDayStats, ChannelWelcome } from '../../domain/channels/channel.types.js';
 
@@ -33,7 +34,12 @@ function map(r: Row): Channel {
 
 /** Channels and their daily statistics. */
 export class ChannelRepository {
-  constructor(private readonly db: Db) {}
+  /** On MySQL a channel's day row is counted through deltas (docs/analytics.md §Counters every add shares). */
+  private readonly deltas: CounterDeltaRepository;
+
+  constructor(private readonly db: Db) {
+    this.deltas = new CounterDeltaRepository(db);
+  }
 
   /** Insert a channel; false when the state is already taken. */
   async insert(c: Channel): Promise<boolean> {
@@ -90,6 +96,8 @@ export class ChannelRepository {
 
   /** Count one add or delete on a channel's day, inside the transaction that made the relation change. */
   async bumpInTx(em: EntityManager, channelId: string, day: string, field: 'adds' | 'deletes'): Promise<void> {
+    // Every add through a live QR code counts on this one row: on MySQL its lock would be held to each add's commit.
+    if (this.deltas.isDeferred) return this.deltas.addInTx(em, [{ target: 'channel_stats', day, channelId, col: field, delta: 1 }]);
     const insert =
       this.db.engine === 'mysql'
         ? `INSERT INTO channel_stats (channel_id, day, adds, deletes) VALUES (?,?,?,?) ON DUPLICATE KEY UPDATE ${field} = ${field} + 1`
@@ -99,6 +107,7 @@ export class ChannelRepository {
 
   /** Daily stats of a channel on the days from `from` to `to` (inclusive, YYYY-MM-DD), oldest first. */
   async statsBetween(channelId: string, from: string, to: string): Promise<ChannelDayStats[]> {
+    await this.deltas.foldIfPending();
     const rows = await this.db.query<{ day: string; adds: number | string; deletes: number | string }>(
       'SELECT day, adds, deletes FROM channel_stats WHERE channel_id = ? AND day >= ? AND day <= ? ORDER BY day',
       [channelId, from, to],
@@ -108,6 +117,7 @@ export class ChannelRepository {
 
   /** Daily stats of a channel, oldest first. */
   async stats(channelId: string): Promise<ChannelDayStats[]> {
+    await this.deltas.foldIfPending();
     const rows = await this.db.query<{ day: string; adds: number | string; deletes: number | string }>(
       'SELECT day, adds, deletes FROM channel_stats WHERE channel_id = ? ORDER BY day',
       [channelId],
