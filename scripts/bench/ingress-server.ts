@@ -58,6 +58,28 @@ if (process.env.BENCH_SQL_PROFILE) {
     };
   }
 }
+// On MySQL the same file counts each statement and the time from sending it to its answer (round trip and queueing,
+// not event-loop time): how many statements each event costs.
+if (process.env.BENCH_SQL_PROFILE && /^mysql:/.test(process.env.DATABASE_URL ?? '')) {
+  const mysql2 = (await import('mysql2')).default as unknown as { Connection: { prototype: object } };
+  const base = Object.getPrototypeOf(mysql2.Connection.prototype) as { query: (...a: unknown[]) => unknown };
+  const orig = base.query;
+  base.query = function (this: unknown, sql: unknown, values: unknown, cb: unknown) {
+    const text = typeof sql === 'string' ? sql : ((sql as { sql?: string }).sql ?? '?');
+    if (typeof cb !== 'function') return orig.call(this, sql, values, cb);
+    const t = performance.now();
+    return orig.call(this, sql, values, (...r: unknown[]) => {
+      const ms = performance.now() - t;
+      const key = text.replace(/\(\?(, ?\?)*\)(, ?\(\?(, ?\?)*\))*/g, '(?…)').replace(/\?(,\s*\?)+/g, '?…').replace(/\s+/g, ' ').slice(0, 300);
+      const e = sqlTimes.get(key) ?? { n: 0, ms: 0, maxMs: 0 };
+      e.n++;
+      e.ms += ms;
+      e.maxMs = Math.max(e.maxMs, ms);
+      sqlTimes.set(key, e);
+      (cb as (...a: unknown[]) => void)(...r);
+    });
+  };
+}
 const writeSqlProfile = async () => {
   if (!process.env.BENCH_SQL_PROFILE) return;
   const rows = [...sqlTimes].map(([sql, e]) => ({ sql, n: e.n, ms: Math.round(e.ms), meanMs: +(e.ms / e.n).toFixed(3), maxMs: +e.maxMs.toFixed(1) }));
