@@ -104,9 +104,14 @@ export class CounterDeltaRepository {
     }
   }
 
-  /** Fold first when deltas wait, so a read of the rollups sees every committed change. */
+  /**
+   * Fold first when deltas wait, so a read of the rollups sees every committed change. A fold that fails here (a lock
+   * timeout, say) does not fail the read: it answers with what was folded, and the background fold, which logs, tries
+   * again within a second.
+   */
   async foldIfPending(): Promise<void> {
-    if (await this.hasPending()) await this.fold();
+    if (!(await this.hasPending())) return;
+    await this.fold().catch(() => undefined);
   }
 
   /**
