@@ -95,14 +95,8 @@ export class InboxProcessor {
   /** Bumped by every reason to look; a short claim only clears `mayFind` if none arrived while it ran. */
   private lookGen = 0;
   private loop: Promise<void> | null = null;
-  /** Ordinary-lane handlers the event loop's lag allows now: `opts.workers`, lowered while the loop runs late. */
-  private lagAllowed = 0;
-  /**
-   * Ordinary-lane handlers the inbox's commits allow now (a handler thread, STORE_HIGH_MS). Only the ordinary lane
-   * gives way to slow commits: the priority lane's extra slots follow the loop's lag alone, since an add waiting for
-   * a slot loses its welcome_code while the commits it would slow are milliseconds (docs/inbox.md §Handler thread).
-   */
-  private storeAllowed = 0;
+  /** How many ordinary-lane handlers may run at once now: `opts.workers`, lowered while the event loop runs late. */
+  private allowed = 0;
   private lagTimer: NodeJS.Timeout | null = null;
   /** When a commit of the acknowledgement path was last seen slow (performance.now()); see STORE_HIGH_MS. */
   private slowStoreAt = -Infinity;
@@ -124,8 +118,7 @@ export class InboxProcessor {
   start(): void {
     if (this.running || this.opts.workers === 0) return;
     this.running = true;
-    this.lagAllowed = this.opts.workers;
-    this.storeAllowed = this.opts.workers;
+    this.allowed = this.opts.workers;
     this.watchLag();
     this.renewLeases();
     this.writer?.events.on('stored', this.onStored);
@@ -142,7 +135,7 @@ export class InboxProcessor {
     // One halving per STORE_CALM_MS at most: a burst of slow commits is one signal, not ten; slow commits that go on
     // keep halving, down to one handler.
     if (now - this.lastHalvedAt >= STORE_CALM_MS) {
-      this.storeAllowed = Math.max(1, Math.floor(this.storeAllowed / 2));
+      this.allowed = Math.max(1, Math.floor(this.allowed / 2));
       this.lastHalvedAt = now;
     }
     this.slowStoreAt = now;
@@ -278,17 +271,9 @@ export class InboxProcessor {
     return n;
   }
 
-  /** How many ordinary-lane handlers may run at once now: the lower of what the lag and the commits allow. */
-  private get allowed(): number {
-    return Math.min(this.lagAllowed, this.storeAllowed);
-  }
-
-  /**
-   * The priority lane's slots now: `workers`, plus EXTRA_URGENT_SLOTS_PER_ALLOWED for each ordinary slot the loop's
-   * lag allows (not the commits: see storeAllowed).
-   */
+  /** The priority lane's slots now: `workers`, plus EXTRA_URGENT_SLOTS_PER_ALLOWED for each ordinary slot allowed. */
   private get urgentSlots(): number {
-    return this.opts.workers + EXTRA_URGENT_SLOTS_PER_ALLOWED * this.lagAllowed;
+    return this.opts.workers + EXTRA_URGENT_SLOTS_PER_ALLOWED * this.allowed;
   }
 
   private get urgentLeaseMs(): number {
@@ -337,13 +322,10 @@ export class InboxProcessor {
       const now = performance.now();
       const lag = Math.max(0, now - expected);
       expected = now + LAG_SAMPLE_MS;
-      if (lag > LAG_HIGH_MS) this.lagAllowed = Math.max(1, Math.floor(this.lagAllowed / 2));
-      else if (lag < LAG_LOW_MS) {
-        // A slot opened in either lane is worth a look (an urgent one opens when only the lag had held it).
-        const grew = this.lagAllowed < this.opts.workers || (this.storeAllowed < this.opts.workers && now - this.slowStoreAt >= STORE_CALM_MS);
-        if (this.lagAllowed < this.opts.workers) this.lagAllowed++;
-        if (this.storeAllowed < this.opts.workers && now - this.slowStoreAt >= STORE_CALM_MS) this.storeAllowed++;
-        if (grew) this.nudge();
+      if (lag > LAG_HIGH_MS) this.allowed = Math.max(1, Math.floor(this.allowed / 2));
+      else if (lag < LAG_LOW_MS && this.allowed < this.opts.workers && now - this.slowStoreAt >= STORE_CALM_MS) {
+        this.allowed++;
+        this.nudge();
       }
     }, LAG_SAMPLE_MS);
     this.lagTimer.unref();
