@@ -10,6 +10,7 @@ import type { DbEngine } from '../../src/persistence/data-source.js';
 import type { SurgeLoadPlan, SurgeRequest } from './surge-load.js';
 import { json } from '../../test/helpers/json-fetch.js';
 import { botEnv } from './bot-env.js';
+import { cpuWindow } from './cpu-share.js';
 
 /**
  * `npm run bench -- surge`: a live-campaign surge, measured as the product runs. WeCom is the sandbox in its own
@@ -19,7 +20,8 @@ import { botEnv } from './bot-env.js';
  *
  * Reported per run: acknowledgement p50/p99/max; add → send_welcome_msg at WeCom p50/p99/max and how many missed the
  * 20 s welcome_code; the inbox backlog's peak and the time it took to drain after the load stopped; events that
- * failed; each process's peak RSS. Targets (2 cores, both engines): ack p99 < 50 ms, welcome p99 < 2 s, none past
+ * failed; each process's peak RSS; the machine's CPU over the run, and how much of it went to processes outside the
+ * bench and the database server (otherCpuPct: a run with a large one measured its neighbours too). Targets (2 cores, both engines): ack p99 < 50 ms, welcome p99 < 2 s, none past
  * 20 s, none failed, drained within 15 s. Figures are medians over BENCH_SURGE_RUNS runs (default 3) with the spread.
  *
  * Env: BENCH_ENGINES=sqlite,mysql  BENCH_SURGE_SECONDS=60  BENCH_SURGE_ADDS=100  BENCH_SURGE_OTHER=200
@@ -48,8 +50,20 @@ function peakRssMb(pid: number | undefined): number {
 }
 
 /** Counts of the inbox by status, read from the database directly so the probe does not load the bot. */
-async function inboxProbe(engine: DbEngine, url: string): Promise<{ counts(): Promise<Record<string, number>>; failures(): Promise<string[]>; close(): Promise<void> }> {
-  const sql = `SELECT status, COUNT(*) AS n FROM inbox_events GROUP BY status`;
+/** Inbox counts by status, with the waiting events split by lane (`pending:urgent`, `pending:ordinary`). */
+type InboxCounts = Record<string, number>;
+
+function byStatus(rows: { status: string; priority: number | string; n: number | string }[]): InboxCounts {
+  const out: InboxCounts = {};
+  for (const r of rows) {
+    out[r.status] = (out[r.status] ?? 0) + Number(r.n);
+    if (r.status === 'pending') out[`pending:${Number(r.priority) > 0 ? 'urgent' : 'ordinary'}`] = (out[`pending:${Number(r.priority) > 0 ? 'urgent' : 'ordinary'}`] ?? 0) + Number(r.n);
+  }
+  return out;
+}
+
+async function inboxProbe(engine: DbEngine, url: string): Promise<{ counts(): Promise<InboxCounts>; failures(): Promise<string[]>; close(): Promise<void> }> {
+  const sql = `SELECT status, priority, COUNT(*) AS n FROM inbox_events GROUP BY status, priority`;
   // A failed event's kind and error, kept in the result: the bench drops its database, and with it the only record.
   const failedSql = `SELECT kind, error FROM inbox_events WHERE status = 'failed' ORDER BY id LIMIT 5`;
   const describe = (rows: { kind: string; error: string | null }[]) => rows.map((r) => `${r.kind}: ${(r.error ?? '').slice(0, 300)}`);
@@ -57,7 +71,7 @@ async function inboxProbe(engine: DbEngine, url: string): Promise<{ counts(): Pr
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(url.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
     return {
-      counts: async () => Object.fromEntries((db.prepare(sql).all() as { status: string; n: number }[]).map((r) => [r.status, Number(r.n)])),
+      counts: async () => byStatus(db.prepare(sql).all() as { status: string; priority: number; n: number }[]),
       failures: async () => describe(db.prepare(failedSql).all() as { kind: string; error: string | null }[]),
       close: async () => void db.close(),
     };
@@ -65,16 +79,17 @@ async function inboxProbe(engine: DbEngine, url: string): Promise<{ counts(): Pr
   const mysql = await import('mysql2/promise');
   const conn = await mysql.createConnection(url);
   return {
-    counts: async () => Object.fromEntries(((await conn.query(sql))[0] as { status: string; n: number }[]).map((r) => [r.status, Number(r.n)])),
+    counts: async () => byStatus((await conn.query(sql))[0] as { status: string; priority: number; n: number }[]),
     failures: async () => describe((await conn.query(failedSql))[0] as { kind: string; error: string | null }[]),
     close: () => conn.end(),
   };
 }
 
-function runLoad(plan: SurgeLoadPlan): Promise<{ t0: number; sentAt: number; requests: SurgeRequest[]; maxRssMb: number }> {
+function runLoad(plan: SurgeLoadPlan, onSpawn: (pid: number | undefined) => void): Promise<{ t0: number; sentAt: number; requests: SurgeRequest[]; maxRssMb: number }> {
   return new Promise((resolvePromise, reject) => {
     const root = resolve(import.meta.dirname, '../..');
     const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'scripts/bench/surge-load.ts'), JSON.stringify(plan)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn(child.pid);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
@@ -134,8 +149,9 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     const lib = await json<{ items: { tags: { id: string }[] }[] }>(`${front[0].url}/api/v1/tags`, { token: ADMIN });
     const tagIds = lib.items.flatMap((g) => g.tags.map((t) => t.id)).slice(0, 20);
     const probe = await inboxProbe(engine, db.url);
+    let lastCounts: InboxCounts = {};
     const active = async () => {
-      const c = await probe.counts();
+      const c = (lastCounts = await probe.counts());
       return (c.pending ?? 0) + (c.running ?? 0);
     };
     const settleDeadline = Date.now() + 60_000;
@@ -143,14 +159,16 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     await json(`${sandbox.url}/_control/calls`, { method: 'DELETE' });
     await json(`${sandbox.url}/_control/faults`, { body: { latencyMs: 30 } });
 
-    // The surge, with the backlog sampled every 250 ms until it is drained.
+    // The surge, with the backlog sampled every 250 ms until it is drained, and the machine's CPU accounted over it.
     let peak = 0;
     let sampling = true;
-    const samples: { at: number; n: number }[] = [];
+    const samples: { at: number; n: number; urgent: number; ordinary: number; running: number }[] = [];
+    const cpu = cpuWindow([sandbox.proc.pid, ...bots.map((b) => b.proc.pid)]);
     const sampler = (async () => {
       while (sampling) {
         const n = await active();
-        samples.push({ at: Date.now(), n });
+        cpu.sample();
+        samples.push({ at: Date.now(), n, urgent: lastCounts['pending:urgent'] ?? 0, ordinary: lastCounts['pending:ordinary'] ?? 0, running: lastCounts.running ?? 0 });
         peak = Math.max(peak, n);
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -167,7 +185,7 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
       openKfId: KF_ACCOUNT,
       tagIds,
       relations,
-    });
+    }, (pid) => cpu.track(pid));
     const drainDeadline = Date.now() + 15 * 60_000;
     let drainedAt = NaN;
     while (Date.now() < drainDeadline) {
@@ -179,6 +197,14 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     }
     sampling = false;
     await sampler;
+    const cpuShare = cpu.end();
+    // The backlog every 5 s (waiting in the priority lane / the ordinary lane / running), to tell a run that fell
+    // behind on adds from one that fell behind on the rest.
+    const t0 = samples[0]?.at ?? 0;
+    const series = samples
+      .filter((x, i) => i === 0 || Math.floor((x.at - t0) / 5000) !== Math.floor((samples[i - 1].at - t0) / 5000))
+      .map((x) => `${Math.round((x.at - t0) / 1000)}s ${x.urgent}/${x.ordinary}/${x.running}`);
+    process.stdout.write(`surge ${engine} ${mode} backlog (urgent/ordinary/running): ${series.join(', ')}\n`);
     const counts = await probe.counts();
     const failures = (counts.failed ?? 0) > 0 ? await probe.failures() : [];
     for (const f of failures) process.stderr.write(`surge ${engine}: failed event ${f}\n`);
@@ -217,6 +243,7 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
       drainSeconds: Number.isNaN(drainedAt) ? NaN : Math.max(0, Math.round((drainedAt - load.sentAt) / 100) / 10),
       failed: counts.failed ?? 0,
       ...rss,
+      ...cpuShare,
     };
   } finally {
     for (const b of bots) await b.kill('SIGTERM').catch(() => undefined);
