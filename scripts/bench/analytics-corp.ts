@@ -11,12 +11,24 @@
  * the day is complete (nothing later can change it): the growth, tag, cohort and churn rows as the roll would have
  * written them from these events, with their summary rows; the nightly snapshots (totals, mix, transitions, churn base)
  * from the running state; WeCom's staff figures and the bot's per member and day; the mass-send batches as the ledger
- * rows of a day are complete. The reach rollup is aggregated from the generated ledger by a grouped INSERT … SELECT, the
- * staff sums per week and month from the staff days likewise. Never by running 730 rolls.
+ * rows of a day are complete. The reach rollup is aggregated from the generated ledger by a grouped INSERT … SELECT; the
+ * staff sums per week and month are made by the product's own night step (StaffStatsService.rollPeriods). Never by
+ * running 730 rolls.
+ *
+ * The bulk tables' secondary indexes and unique keys are dropped before the rows go in and added again after them, with
+ * the migrations' own definitions read back from the database (as a restore of a dump does): on MariaDB with a buffer
+ * pool far smaller than the corp, each row inserted into an index out of its order reads that index's page from disk,
+ * where an index added afterwards is sorted once. Adding a unique key back checks it over every row. SQLite keeps the
+ * unique keys of its CREATE TABLE (they cannot be dropped) and defers the rest the same way.
  *
  * The newer rollups are generated only when their tables exist (the migrations that bring them may not have landed).
  */
 import { randomBytes } from 'node:crypto';
+import { createDataSource } from '../../src/persistence/data-source.js';
+import { Db } from '../../src/persistence/db.js';
+import { StaffStatsRepository } from '../../src/persistence/repositories/staff-stats.repository.js';
+import { StaffStatsService } from '../../src/domain/analytics/staff-stats.service.js';
+import { silentLogger } from '../../src/shared/logger.js';
 import { createPrng } from '../../src/shared/prng.js';
 import { addDays, zonedTimeToUtc } from '../../src/shared/dates.js';
 import { hashToken } from '../../src/domain/auth/api-token.service.js';
@@ -26,7 +38,6 @@ import { STAGES } from '../../src/domain/scoring/lifecycle.js';
 // The product's own buckets: the generated churn rows must fall where the product's would (docs/analytics.md §Churn analysis).
 import { bucketsOf } from '../../src/domain/analytics/retention.types.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
-import { periodSql } from '../../src/persistence/repositories/period-sql.js';
 
 export const TZ = 'Asia/Shanghai';
 export const DAYS = 730;
@@ -49,6 +60,7 @@ export const channelId = (c: number) => `ch-${String(c).padStart(4, '0')}`;
 interface Writer {
   insert(table: string, cols: string[], rows: unknown[][]): Promise<void>;
   exec(sql: string, params?: unknown[]): Promise<void>;
+  query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   tables(): Promise<Set<string>>;
   begin(): Promise<void>;
   commit(): Promise<void>;
@@ -79,6 +91,9 @@ async function sqliteWriter(file: string): Promise<Writer> {
     async exec(sql, params = []) {
       db.prepare(sql).run(...params);
     },
+    async query(sql, params = []) {
+      return db.prepare(sql).all(...params) as Record<string, unknown>[];
+    },
     async tables() {
       return new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
     },
@@ -106,6 +121,10 @@ async function mysqlWriter(url: string): Promise<Writer> {
     async exec(sql, params = []) {
       await conn.query(sql, params);
     },
+    async query(sql, params = []) {
+      const [rows] = await conn.query(sql, params);
+      return rows as Record<string, unknown>[];
+    },
     async tables() {
       const [rows] = await conn.query('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()');
       return new Set((rows as { name: string }[]).map((r) => r.name));
@@ -120,6 +139,95 @@ async function mysqlWriter(url: string): Promise<Writer> {
       await conn.end();
     },
   };
+}
+
+/** The tables the corp fills in bulk: their secondary indexes (and on MySQL their unique keys) wait for the rows. */
+const BULK_TABLES = [
+  'customers', 'analytics_customer_states', 'customer_tags', 'orders', 'timeline_entries', 'deliveries', 'delivery_batches', 'follow_relations',
+  'analytics_relation_events', 'analytics_daily_growth', 'analytics_daily_growth_tags', 'analytics_cohort_days', 'analytics_daily_churn',
+  'analytics_daily_churn_base', 'analytics_loss_profiles', 'analytics_daily_totals', 'analytics_daily_mix', 'analytics_daily_transitions',
+  'analytics_staff_behavior', 'analytics_staff_daily', 'analytics_staff_periods', 'analytics_daily_reach',
+];
+
+/** A table's deferred indexes: the statement that adds them back. */
+interface Deferred {
+  table: string;
+  indexes: number;
+  restore: string[];
+}
+
+/**
+ * Drop the secondary indexes of `tables` (not the primary keys; on SQLite not the unique keys of CREATE TABLE, which
+ * cannot be dropped), remembering their definitions as the migrations made them, to add back after the bulk rows.
+ */
+async function deferIndexes(engine: DbEngine, w: Writer, tables: string[]): Promise<Deferred[]> {
+  const out: Deferred[] = [];
+  if (engine === 'sqlite') {
+    const rows = await w.query(`SELECT tbl_name AS t, name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${tables.map(() => '?').join(',')})`, tables);
+    for (const t of tables) {
+      const mine = rows.filter((r) => r.t === t);
+      if (mine.length === 0) continue;
+      for (const r of mine) await w.exec(`DROP INDEX "${String(r.name)}"`);
+      out.push({ table: t, indexes: mine.length, restore: mine.map((r) => String(r.sql)) });
+    }
+    return out;
+  }
+  const rows = await w.query(
+    `SELECT table_name AS t, index_name AS i, non_unique AS nu, column_name AS c, sub_part AS sp, index_type AS it
+       FROM information_schema.statistics
+      WHERE table_schema = DATABASE() AND index_name <> 'PRIMARY' AND table_name IN (?)
+      ORDER BY table_name, index_name, seq_in_index`,
+    [tables],
+  );
+  for (const t of tables) {
+    const byIndex = new Map<string, { unique: boolean; cols: string[]; btree: boolean }>();
+    for (const r of rows.filter((x) => x.t === t)) {
+      const name = String(r.i);
+      let ix = byIndex.get(name);
+      if (!ix) byIndex.set(name, (ix = { unique: Number(r.nu) === 0, cols: [], btree: true }));
+      ix.cols.push(`\`${String(r.c)}\`${r.sp === null ? '' : `(${Number(r.sp)})`}`);
+      if (String(r.it) !== 'BTREE') ix.btree = false;
+    }
+    const ixs = [...byIndex].filter(([, ix]) => ix.btree);
+    if (ixs.length === 0) continue;
+    await w.exec(`ALTER TABLE \`${t}\` ${ixs.map(([name]) => `DROP INDEX \`${name}\``).join(', ')}`);
+    // One ALTER adds them all back: InnoDB reads the table once and sorts each index.
+    out.push({ table: t, indexes: ixs.length, restore: [`ALTER TABLE \`${t}\` ${ixs.map(([name, ix]) => `ADD ${ix.unique ? 'UNIQUE ' : ''}INDEX \`${name}\` (${ix.cols.join(', ')})`).join(', ')}`] });
+  }
+  return out;
+}
+
+/** Add the deferred indexes back, the largest tables first, each writer taking the next table. Seconds per table. */
+async function restoreIndexes(ws: Writer[], deferred: Deferred[], rowsOf: Record<string, number>): Promise<Record<string, number>> {
+  const queue = [...deferred].sort((a, b) => (rowsOf[b.table] ?? 0) - (rowsOf[a.table] ?? 0));
+  const seconds: Record<string, number> = {};
+  await Promise.all(
+    ws.map(async (w) => {
+      for (let d = queue.shift(); d; d = queue.shift()) {
+        const t0 = Date.now();
+        for (const sql of d.restore) await w.exec(sql);
+        seconds[d.table] = Math.round((Date.now() - t0) / 100) / 10;
+      }
+    }),
+  );
+  return seconds;
+}
+
+/**
+ * The staff sums per member and week or month, made by the night's own step (StaffStatsService.rollPeriods, migration
+ * 0035) over every generated day, through the product's Db. Returns the rows written.
+ */
+async function rollStaffPeriods(url: string, first: string, nowMs: number): Promise<number> {
+  const ds = createDataSource({ databaseUrl: url });
+  await ds.initialize();
+  const db = new Db(ds);
+  try {
+    const unused = { getUserBehaviorData: async () => Promise.reject(new Error('the bench corp pulls nothing from WeCom')) };
+    return await new StaffStatsService(new StaffStatsRepository(db), unused, TZ, silentLogger).rollPeriods(first, new Date(nowMs));
+  } finally {
+    await db.close();
+    await ds.destroy();
+  }
 }
 
 /** What was generated, for the report. */
@@ -138,6 +246,8 @@ export interface AnalyticsCorpFacts {
   first: string;
   end: string;
   seconds: number;
+  /** Where the seconds went: the rows in bulk, the reach rollup, the staff sums, the deferred indexes (and per table). */
+  phases: Record<string, number | Record<string, number>>;
   operatorToken: string;
 }
 
@@ -268,6 +378,8 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
   // MySQL: two more connections for the bulk rows (Buffers); SQLite has one writer anyway.
   const lanes = engine === 'mysql' ? await Promise.all([mysqlWriter(url), mysqlWriter(url)]) : [];
   const b = new Buffers([w, ...lanes], present, engine === 'sqlite' ? 200_000 : 100_000);
+  const deferred = await deferIndexes(engine, w, BULK_TABLES.filter((t) => present.has(t)));
+  log(` ${deferred.reduce((k, d) => k + d.indexes, 0)} indexes of ${deferred.length} tables deferred until the rows are in`);
   const rand = createPrng(20261206);
   const first = addDays(end, -(DAYS - 1));
   const dayStart = (d: number) => zonedTimeToUtc(addDays(first, d), '00:00', TZ).getTime();
@@ -571,10 +683,10 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
   }
   for (const s of staff) await b.add('analytics_staff_pulls', ['userid', 'last_day', 'last_pulled_at', 'failures'], [s, addDays(end, -1), endMs - DAY, 0]);
   await b.flush();
-  for (const x of lanes) await x.close();
+  const phases: AnalyticsCorpFacts['phases'] = { rowsSeconds: Math.round((Date.now() - t0) / 1000) };
 
   // The reach rollup, aggregated from the generated ledger in SQL.
-  const extra: Record<string, number> = {};
+  let t1 = Date.now();
   log(' reach from the ledger');
   await w.begin();
   if (present.has('analytics_daily_reach')) {
@@ -599,31 +711,19 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
          FROM analytics_daily_reach WHERE userid <> '*' GROUP BY day, kind, source_id, status, reason`,
     );
   }
-  if (present.has('analytics_staff_periods')) {
-    // The staff figures per member and week or month, as the night sums them (StaffStatsRepository.rollPeriods).
-    for (const g of ['week', 'month'] as const) {
-      const p = periodSql(engine, g);
-      const wt = engine === 'mysql' ? 'GREATEST(chat_cnt, 1)' : 'MAX(chat_cnt, 1)';
-      await w.exec(
-        `INSERT INTO analytics_staff_periods (granularity, period, userid, behavior_days, chat_cnt, message_cnt, negative_feedback_cnt, new_apply_cnt, new_contact_cnt,
-                reply_days, reply_weight, reply_weighted_x100, reply_time_weighted, daily_days, mass_tasks, confirmed_late, never_confirmed, awaiting, followups_due, followups_done, rolled_at)
-         SELECT ?, p, userid, SUM(bd), SUM(cc), SUM(mc), SUM(nf), SUM(na), SUM(nc), SUM(rd), SUM(rw), SUM(rp), SUM(rt), SUM(dd), SUM(mt), SUM(cl), SUM(nv), SUM(aw), SUM(fd), SUM(fo), ?
-           FROM (SELECT userid, ${p} AS p, COUNT(*) AS bd, SUM(chat_cnt) AS cc, SUM(message_cnt) AS mc, SUM(negative_feedback_cnt) AS nf, SUM(new_apply_cnt) AS na,
-                        SUM(new_contact_cnt) AS nc, COUNT(reply_percentage_x100) AS rd, SUM(CASE WHEN reply_percentage_x100 IS NULL THEN 0 ELSE ${wt} END) AS rw,
-                        COALESCE(SUM(${wt} * reply_percentage_x100), 0) AS rp,
-                        SUM(CASE WHEN reply_percentage_x100 IS NULL THEN 0 ELSE ${wt} * COALESCE(avg_reply_time, 0) END) AS rt,
-                        0 AS dd, 0 AS mt, 0 AS cl, 0 AS nv, 0 AS aw, 0 AS fd, 0 AS fo
-                   FROM analytics_staff_behavior GROUP BY userid, ${p}
-                 UNION ALL
-                 SELECT userid, ${p} AS p, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, COUNT(*), SUM(mass_tasks), SUM(confirmed_late), SUM(never_confirmed), SUM(awaiting),
-                        SUM(followups_due), SUM(followups_done)
-                   FROM analytics_staff_daily GROUP BY userid, ${p}) u
-          GROUP BY userid, p`,
-        [g, endMs],
-      );
-    }
-  }
   await w.commit();
+  phases.reachSeconds = Math.round((Date.now() - t1) / 1000);
+  const extra: Record<string, number> = {};
+  if (present.has('analytics_staff_periods')) {
+    t1 = Date.now();
+    extra.analytics_staff_periods = await rollStaffPeriods(url, first, endMs);
+    phases.staffPeriodsSeconds = Math.round((Date.now() - t1) / 1000);
+  }
+  t1 = Date.now();
+  log(' adding the deferred indexes');
+  phases.indexTableSeconds = await restoreIndexes([w, ...lanes], deferred, b.written);
+  phases.indexSeconds = Math.round((Date.now() - t1) / 1000);
+  for (const x of lanes) await x.close();
   await w.close();
   const rollupRows = Object.fromEntries(Object.entries(b.written).filter(([t]) => t.startsWith('analytics_')));
   for (const [k, v] of Object.entries(extra)) rollupRows[k] = v;
@@ -636,6 +736,7 @@ export async function generateAnalyticsCorp(engine: DbEngine, url: string, n: nu
     first,
     end,
     seconds: Math.round((Date.now() - t0) / 1000),
+    phases,
     operatorToken,
   };
 }

@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   console: async () => (await import('./console.bench.js')).runConsoleBench(),
   analytics: async () => (await import('./analytics.bench.js')).runAnalyticsBench(),
   'broadcast-progress': async () => (await import('./broadcast-progress.bench.js')).runBroadcastProgressBench(),
+  'ledger-writes': async () => (await import('./ledger-writes.bench.js')).runLedgerWritesBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

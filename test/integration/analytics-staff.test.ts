@@ -8,7 +8,7 @@ import { FixedClock } from '../../src/shared/clock.js';
 import { addDays, daysBetween, localDate, zonedTimeToUtc } from '../../src/shared/dates.js';
 import { periodOf } from '../../src/domain/analytics/analytics-periods.js';
 import { behaviorOf, chinaDayStart } from '../../src/wecom/sandbox/apis/stats.api.js';
-import type { Db } from '../../src/persistence/db.js';
+import { Db } from '../../src/persistence/db.js';
 import { useMigratedWithout } from '../helpers/migrated-without.js';
 import { AnalyticsStaffPeriods1795000000035 } from '../../migrations/0035-analytics-staff-periods.js';
 import { StaffPerformanceService } from '../../src/domain/analytics/staff-performance.service.js';
@@ -17,6 +17,7 @@ import { StaffStatsService } from '../../src/domain/analytics/staff-stats.servic
 import { silentLogger } from '../../src/shared/logger.js';
 import { AnalyticsService } from '../../src/domain/analytics/analytics.service.js';
 import { AnalyticsRepository } from '../../src/persistence/repositories/analytics.repository.js';
+import { StaffRollCovering1795000000039 } from '../../migrations/0039-staff-roll-covering.js';
 
 const TZ = 'Asia/Shanghai';
 /** The first night the job runs: 00:20 of this day rolls and pulls the day before. */
@@ -423,8 +424,9 @@ describe.each(testEngines())('migration 0035 (staff sums per week and month) can
 });
 
 describe.each(testEngines())('migration 0029 (analytics staff) can be undone and redone (%s)', (engine) => {
-  // Every migration but this one first, so undoing the last one undoes exactly it; and but 0035, which sums its tables.
-  const mig = useMigratedWithout(engine, [AnalyticsStaff1795000000029, AnalyticsStaffPeriods1795000000035]);
+  // Every migration but this one first, so undoing the last one undoes exactly it; and but 0035, which sums its tables,
+  // and 0039, which widens its batches index.
+  const mig = useMigratedWithout(engine, [AnalyticsStaff1795000000029, AnalyticsStaffPeriods1795000000035, StaffRollCovering1795000000039]);
 
   it('creates its three tables and the batches index, and removes them again', async () => {
     const tables = async () => {
@@ -445,5 +447,81 @@ describe.each(testEngines())('migration 0029 (analytics staff) can be undone and
     expect(await tables()).toEqual({ present: [false, false, false], batchIndex: false });
     expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['AnalyticsStaff1795000000029']);
     expect(await tables()).toEqual({ present: [true, true, true], batchIndex: true });
+  }, 60_000);
+});
+
+describe.each(testEngines())('migration 0039 (the staff roll reads its indexes alone) can be undone and redone (%s)', (engine) => {
+  const mig = useMigratedWithout(engine, [StaffRollCovering1795000000039]);
+
+  it('rolls the same figures before, after and undone; on SQLite the roll reads both indexes alone', async () => {
+    const db = new Db(mig.ds);
+    // The roll's statements, to ask SQLite how it reads them.
+    const statements: string[] = [];
+    const seen = new Proxy(db, {
+      get(target, prop, receiver) {
+        if (prop === 'query') return (sql: string, params?: unknown[]) => (statements.push(sql), target.query(sql, params));
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const staff = new StaffStatsService(new StaffStatsRepository(seen), { getUserBehaviorData: async () => [] }, TZ, silentLogger);
+    const day = '2026-06-01';
+    const at = zonedTimeToUtc(day, '10:00', TZ).getTime();
+    // lisi: a task confirmed 30 h late and one never confirmed; wangwu: one on time and one still waiting.
+    for (const t of [
+      { sender: 'lisi', submittedAt: at, sentAfterH: 30, expired: false },
+      { sender: 'lisi', submittedAt: at + H, sentAfterH: null, expired: true },
+      { sender: 'wangwu', submittedAt: at, sentAfterH: 1, expired: false },
+      { sender: 'wangwu', submittedAt: at + 2 * H, sentAfterH: null, expired: false },
+      // The day after: not this day's.
+      { sender: 'lisi', submittedAt: at + 24 * H, sentAfterH: 1, expired: false },
+    ]) await insertTask(db, t);
+    const rolled = async () => {
+      await staff.rollDay(day, new Date(at + 48 * H));
+      return (await db.query<Record<string, unknown>>('SELECT userid, mass_tasks, confirmed_late, never_confirmed, awaiting FROM analytics_staff_daily WHERE day = ? ORDER BY userid', [day])).map((r) =>
+        Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === 'userid' ? v : Number(v)])),
+      );
+    };
+    const expected = [
+      { userid: 'lisi', mass_tasks: 2, confirmed_late: 1, never_confirmed: 1, awaiting: 0 },
+      { userid: 'wangwu', mass_tasks: 2, confirmed_late: 0, never_confirmed: 0, awaiting: 1 },
+    ];
+    const indexes = async () => {
+      const qr = mig.ds.createQueryRunner();
+      try {
+        const names = async (t: string) => ((await qr.getTable(t))?.indices ?? []).map((i) => i.name).filter((n) => n?.startsWith('ix_deliveries_batch') || n?.startsWith('ix_delivery_batches_submitted')).sort();
+        return [...(await names('deliveries')), ...(await names('delivery_batches'))];
+      } finally {
+        await qr.release();
+      }
+    };
+    const plan = async () => {
+      const sql = statements.find((x) => x.includes('FROM delivery_batches b'))!;
+      const rows = (await db.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, [0, 1])).map((r) => r.detail);
+      return rows.filter((d) => / (b|d) /.test(`${d} `) || d.includes('INDEX')).join(' | ');
+    };
+    try {
+      expect(await indexes()).toEqual(['ix_deliveries_batch', 'ix_delivery_batches_submitted']);
+      expect(await rolled()).toEqual(expected);
+      // Before: each task's row and each recipient's row read from the table.
+      if (engine === 'sqlite') expect(await plan()).not.toContain('COVERING');
+
+      mig.ds.migrations.push(new StaffRollCovering1795000000039());
+      expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['StaffRollCovering1795000000039']);
+      expect(await indexes()).toEqual(['ix_deliveries_batch_outcome', 'ix_delivery_batches_submitted_cover']);
+      expect(await rolled()).toEqual(expected);
+      if (engine === 'sqlite') {
+        const p = await plan();
+        expect(p).toContain('COVERING INDEX ix_delivery_batches_submitted_cover');
+        expect(p).toContain('COVERING INDEX ix_deliveries_batch_outcome');
+      }
+
+      await mig.ds.undoLastMigration({ transaction: 'each' });
+      expect(await indexes()).toEqual(['ix_deliveries_batch', 'ix_delivery_batches_submitted']);
+      expect(await rolled()).toEqual(expected);
+      expect((await mig.ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['StaffRollCovering1795000000039']);
+      expect(await indexes()).toEqual(['ix_deliveries_batch_outcome', 'ix_delivery_batches_submitted_cover']);
+    } finally {
+      await db.close();
+    }
   }, 60_000);
 });

@@ -168,7 +168,11 @@ export class StaffStatsRepository {
 
   // ── The nightly roll of the bot's own figures ────────────────────────────────────────────────────────────────────
 
-  /** Mass-send tasks submitted to WeCom in [startMs, endMs), with what became of their recipients. */
+  /**
+   * Mass-send tasks submitted to WeCom in [startMs, endMs), with what became of their recipients. Both tables are read
+   * from their indexes alone (migration 0039), and the tasks are grouped in the order of theirs, so SQLite, which keeps
+   * no statistics, takes the day's range of that index rather than every task in id order (docs/analytics.md §Size).
+   */
   async massTasksSubmitted(startMs: number, endMs: number): Promise<MassTaskOutcome[]> {
     const rows = await this.db.query<{ sender_userid: string; submitted_at: Num; first_sent: Num | null; expired_unconfirmed: Num | null; waiting: Num | null }>(
       `SELECT b.sender_userid, b.submitted_at,
@@ -177,7 +181,7 @@ export class StaffStatsRepository {
               SUM(CASE WHEN d.status = 'submitted' THEN 1 ELSE 0 END) AS waiting
          FROM delivery_batches b LEFT JOIN deliveries d ON d.batch_id = b.id
         WHERE b.submitted_at >= ? AND b.submitted_at < ? AND b.channel = 'mass_task' AND b.msgid IS NOT NULL AND b.sender_userid IS NOT NULL
-        GROUP BY b.id, b.sender_userid, b.submitted_at`,
+        GROUP BY b.submitted_at, b.channel, b.sender_userid, b.msgid, b.id`,
       [startMs, endMs],
     );
     return rows.map((r) => ({ senderUserid: r.sender_userid, submittedAt: n(r.submitted_at), firstSentAt: nOrNull(r.first_sent), expiredUnconfirmed: n(r.expired_unconfirmed), waiting: n(r.waiting) }));
