@@ -853,7 +853,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       exists: (id) => repos.broadcasts.get(id),
       progressGroups: (id, sender) => repos.deliveries.broadcastProgressGroups(id, sender),
       staffNames: (userids) => repos.scan.staffNames(userids),
-      reminders: (id, sender) => reminders.perSender(id, new Date(clock.now().getTime() - 24 * 60 * 60 * 1000), sender),
+      reminders: (id, sender) => reminders.perTask(id, new Date(clock.now().getTime() - 24 * 60 * 60 * 1000), sender),
     }),
     images: new BroadcastImageService(c.wecom, broadcastsLog),
     remind: new BroadcastRemindService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, reminders, c.wecom, clock, tz, broadcastsLog),

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { cancelMessage, canCancel, reasonText, remindMessage, remindable, type BroadcastProgress } from '../../src/web/console/lib/broadcast';
+import { cancelMessage, canCancel, reasonText, remindBlockedText, remindCountText, remindMessage, remindable, waiting, type BroadcastProgress, type StaffProgress } from '../../src/web/console/lib/broadcast';
 
 /** The words of the broadcast pages: what a cancel will do, and why a broadcast or a row stopped (never a raw code). */
 describe('console broadcast words', () => {
-  const progress = (over: Partial<BroadcastProgress['funnel']>, staff: { confirmedTasks: number; waitingTasks: number }[], withdrawable: number): BroadcastProgress => ({
-    staff: staff.map((s, i) => ({ userid: `u${i}`, name: `员工${i}`, tasks: s.confirmedTasks + s.waitingTasks, withdrawnTasks: 0, refusedTasks: 0, rows: {}, reminders: { last24h: 0, lastAt: null }, ...s })),
+  const progress = (over: Partial<BroadcastProgress['funnel']>, staff: { confirmedTasks: number; waitingTasks: number; reminders?: StaffProgress['reminders'] }[], withdrawable: number): BroadcastProgress => ({
+    staff: staff.map((s, i) => ({ userid: `u${i}`, name: `员工${i}`, tasks: s.confirmedTasks + s.waitingTasks, withdrawnTasks: 0, refusedTasks: 0, rows: {}, reminders: { last24h: 0, maxPerTask: 0, limitedTasks: 0, nextAllowedAt: null, lastAt: null }, ...s })),
     funnel: { planned: 0, submitted: 0, confirmed: 0, sent: 0, skipped: 0, skippedByReason: {}, overQuota: 0, failed: 0, expired: 0, pending: 0, ...over },
     withdrawableTasks: withdrawable,
     onlyUserid: null,
@@ -33,6 +33,21 @@ describe('console broadcast words', () => {
     expect(remindable({ status: 'cancelled' }, p)).toEqual([]);
     expect(remindMessage(remindable({ status: 'sending' }, p))).toBe('将通过企业微信提醒 2 位成员在「群发助手」中确认发送（3 个待确认的群发任务）。企业微信限制每个任务 24 小时内最多提醒 3 次。');
     expect(remindMessage([p.staff[1]])).toContain('提醒成员「员工1」');
+  });
+
+  it('counts reminders per task as WeCom limits them, and holds back a member whose every waiting task is at 3', () => {
+    const fmt = (iso: string) => iso.slice(0, 16);
+    const at = (limitedTasks: number, maxPerTask: number) => ({ last24h: 9, maxPerTask, limitedTasks, nextAllowedAt: limitedTasks ? '2026-12-07T10:00:00.000Z' : null, lastAt: '2026-12-06T10:00:00.000Z' });
+    // 3 tasks reminded 3 times each: 9 in all, but each task is at 3/3, and none can go now.
+    const p = progress({}, [{ confirmedTasks: 0, waitingTasks: 3, reminders: at(3, 3) }, { confirmedTasks: 0, waitingTasks: 2, reminders: at(1, 3) }], 5);
+    const [full, part] = p.staff;
+    expect(remindCountText(full, fmt)).toBe('单个任务 24 小时内最多 3/3 次');
+    expect(remindBlockedText(full, fmt)).toBe('该成员待确认的 3 个群发任务 24 小时内都已提醒 3 次（企业微信上限），2026-12-07T10:00 后可再提醒');
+    expect(remindBlockedText(part, fmt)).toBe('');
+    expect(waiting({ status: 'sending' }, p)).toHaveLength(2);
+    expect(remindable({ status: 'sending' }, p).map((s) => s.userid)).toEqual(['u1']);
+    expect(remindMessage([part])).toBe('将通过企业微信提醒成员「员工1」在「群发助手」中确认发送（1 个待确认的群发任务）。另有 1 个任务 24 小时内已提醒 3 次，本次跳过。企业微信限制每个任务 24 小时内最多提醒 3 次。');
+    expect(remindCountText({ ...part, reminders: { ...at(0, 0), last24h: 0 } }, fmt)).toBe('上次 2026-12-06T10:00');
   });
 
   it('reads a reason by its code, else by the Chinese half of the server text, never as a bare code', () => {

@@ -6,6 +6,7 @@ import type { SchedulingModule } from '../../src/container.js';
 import { addSandboxCustomer } from '../fixtures/scheduling.js';
 import { useMigratedWithout } from '../helpers/migrated-without.js';
 import { BroadcastProgress1795000000034 } from '../../migrations/0034-broadcast-progress.js';
+import type { StaffReminders } from '../../src/domain/broadcasts/broadcast.types.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
 
@@ -205,10 +206,11 @@ describe.each(testEngines())('broadcast preview and progress on %s', (engine) =>
     expect(fourth.body.message).toBe('1 个任务 24 小时内已提醒 3 次（企业微信上限），10 月 6 日 10:01 后可再提醒。');
     expect(calls()).toBe(3);
     const progress = await api(app, 'GET', `/api/v1/broadcasts/${id}/progress`);
-    const row = (u: string) => (progress.body.staff as (StaffRow & { reminders: { last24h: number; lastAt: string | null } })[]).find((s) => s.userid === u)!;
-    expect(row('lisi').reminders).toEqual({ last24h: 3, lastAt: sh('2026-10-05T11:01:00').toISOString() });
-    expect(row('wangwu').reminders.last24h).toBe(1);
-    expect(row('zhangsan').reminders).toEqual({ last24h: 0, lastAt: null });
+    const row = (u: string) => (progress.body.staff as (StaffRow & { reminders: StaffReminders })[]).find((s) => s.userid === u)!;
+    // Counted per task, as WeCom limits them: 李四's one waiting task is at 3 and may go again a day after its first.
+    expect(row('lisi').reminders).toEqual({ last24h: 3, maxPerTask: 3, limitedTasks: 1, nextAllowedAt: sh('2026-10-06T10:01:00').toISOString(), lastAt: sh('2026-10-05T11:01:00').toISOString() });
+    expect(row('wangwu').reminders).toMatchObject({ last24h: 1, maxPerTask: 1, limitedTasks: 0, nextAllowedAt: null });
+    expect(row('zhangsan').reminders).toEqual({ last24h: 0, maxPerTask: 0, limitedTasks: 0, nextAllowedAt: null, lastAt: null });
 
     // A day after the first, one may go again; every reminder is in the audit log with who asked.
     clock.set(sh('2026-10-06T10:02:00'));

@@ -1,7 +1,10 @@
 import type { DeliveryStatus } from '../delivery/delivery.types.js';
 import { DELIVERY_STATUSES } from '../delivery/delivery.types.js';
 import { reasonCode } from './broadcast-rules.js';
+import { REMINDS_PER_DAY } from './broadcast-remind.service.js';
 import type { BroadcastFunnel, BroadcastProgress, StaffProgress } from './broadcast.types.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** What the progress reads from the ledger (DeliveryRepository), the broadcast itself, and staff names. */
 export interface ProgressReads {
@@ -9,8 +12,8 @@ export interface ProgressReads {
   /** The broadcast's rows per (sender, task, status, reason, in a task), one pass (DeliveryRepository.broadcastProgressGroups). */
   progressGroups(broadcastId: string, sender?: string): Promise<{ sender: string | null; batchId: string | null; status: DeliveryStatus; reason: string | null; inTask: boolean; n: number }[]>;
   staffNames(userids: string[]): Promise<Map<string, string>>;
-  /** 提醒成员群发 per member: in the last 24 h, and the last one (BroadcastReminderRepository.perSender). */
-  reminders(broadcastId: string, sender?: string): Promise<{ sender: string; recent: number; lastAt: Date }[]>;
+  /** 提醒成员群发 per task: in the last 24 h, the first of those, and the last one (BroadcastReminderRepository.perTask). */
+  reminders(broadcastId: string, sender?: string): Promise<{ sender: string; batchId: string; recent: number; firstRecentAt: Date | null; lastAt: Date }[]>;
 }
 
 /** Rows WeCom reported a result for, so their task was sent by its member (docs/wecom-protocol.md §Mass message results). */
@@ -38,7 +41,7 @@ export class BroadcastProgressService {
     const bySender = new Map<string, StaffProgress>();
     const of = (userid: string): StaffProgress => {
       let p = bySender.get(userid);
-      if (!p) bySender.set(userid, (p = { userid, name: userid, tasks: 0, confirmedTasks: 0, waitingTasks: 0, withdrawnTasks: 0, refusedTasks: 0, rows: emptyRows(), reminders: { last24h: 0, lastAt: null } }));
+      if (!p) bySender.set(userid, (p = { userid, name: userid, tasks: 0, confirmedTasks: 0, waitingTasks: 0, withdrawnTasks: 0, refusedTasks: 0, rows: emptyRows(), reminders: { last24h: 0, maxPerTask: 0, limitedTasks: 0, nextAllowedAt: null, lastAt: null } }));
       return p;
     };
     for (const g of groups) {
@@ -78,9 +81,20 @@ export class BroadcastProgressService {
       else if (t.expired) p.withdrawnTasks += 1;
       else if (t.refused) p.refusedTasks += 1;
     }
+    // Reminders count per task (WeCom's 3 per task per 24 h): a member's waiting task at the limit is one 提醒 skips.
     for (const r of reminders) {
       const p = bySender.get(r.sender);
-      if (p) p.reminders = { last24h: r.recent, lastAt: r.lastAt.toISOString() };
+      if (!p) continue;
+      const m = p.reminders;
+      m.last24h += r.recent;
+      m.maxPerTask = Math.max(m.maxPerTask, r.recent);
+      if (m.lastAt === null || r.lastAt.toISOString() > m.lastAt) m.lastAt = r.lastAt.toISOString();
+      const t = taskStates.get(`${r.sender}\u0000${r.batchId}`);
+      if (t && !t.confirmed && t.waiting && r.recent >= REMINDS_PER_DAY && r.firstRecentAt) {
+        m.limitedTasks += 1;
+        const next = new Date(r.firstRecentAt.getTime() + DAY_MS).toISOString();
+        if (m.nextAllowedAt === null || next < m.nextAllowedAt) m.nextAllowedAt = next;
+      }
     }
     const names = await this.reads.staffNames([...bySender.keys()]);
     const staff = [...bySender.values()]

@@ -137,8 +137,25 @@ export interface StaffProgress {
   /** Tasks WeCom refused (add_msg_template failed). */
   refusedTasks: number;
   rows: RowCounts;
-  /** 提醒成员群发 sent for this member's tasks: in the last 24 h, and the last one (ISO), or null. */
-  reminders: { last24h: number; lastAt: string | null };
+  /** 提醒成员群发 sent for this member's tasks. */
+  reminders: StaffReminders;
+}
+
+/**
+ * A member's reminders (提醒成员群发) for one broadcast. WeCom allows 3 per task per 24 h (docs/wecom-protocol.md
+ * §Reminding members of a mass message), so what matters is each task's count, not the member's sum.
+ */
+export interface StaffReminders {
+  /** Reminders in the last 24 h, summed over the member's tasks. */
+  last24h: number;
+  /** The most reminders any one of the member's tasks had in the last 24 h. */
+  maxPerTask: number;
+  /** The member's waiting tasks already reminded 3 times in the last 24 h: a reminder now skips them. */
+  limitedTasks: number;
+  /** When the first of those may be reminded again (ISO), or null. */
+  nextAllowedAt: string | null;
+  /** The last reminder ever (ISO), or null. */
+  lastAt: string | null;
 }
 
 /**

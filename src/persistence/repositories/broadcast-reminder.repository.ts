@@ -41,14 +41,24 @@ export class BroadcastReminderRepository {
     return out;
   }
 
-  /** Per member of a broadcast: reminders since `since` and the last one ever; optionally of one member. */
-  async perSender(broadcastId: string, since: Date, sender?: string): Promise<{ sender: string; recent: number; lastAt: Date }[]> {
-    const rows = await this.db.apiRead<{ sender_userid: string; recent: number | string | null; last_at: number | string }>(
-      `SELECT sender_userid, SUM(CASE WHEN reminded_at > ? THEN 1 ELSE 0 END) AS recent, MAX(reminded_at) AS last_at
+  /**
+   * Per task (member and batch) of a broadcast: reminders since `since`, the first of those, and the last one ever;
+   * optionally of one member. WeCom's limit is per task, so the page reads it per task (never summed over a member).
+   */
+  async perTask(broadcastId: string, since: Date, sender?: string): Promise<{ sender: string; batchId: string; recent: number; firstRecentAt: Date | null; lastAt: Date }[]> {
+    const rows = await this.db.apiRead<{ sender_userid: string; batch_id: string; recent: number | string | null; first_recent: number | string | null; last_at: number | string }>(
+      `SELECT sender_userid, batch_id, SUM(CASE WHEN reminded_at > ? THEN 1 ELSE 0 END) AS recent,
+              MIN(CASE WHEN reminded_at > ? THEN reminded_at END) AS first_recent, MAX(reminded_at) AS last_at
        FROM broadcast_reminders WHERE broadcast_id = ?${sender === undefined ? '' : ' AND sender_userid = ?'}
-       GROUP BY sender_userid`,
-      sender === undefined ? [since.getTime(), broadcastId] : [since.getTime(), broadcastId, sender],
+       GROUP BY sender_userid, batch_id`,
+      sender === undefined ? [since.getTime(), since.getTime(), broadcastId] : [since.getTime(), since.getTime(), broadcastId, sender],
     );
-    return rows.map((r) => ({ sender: r.sender_userid, recent: Number(r.recent ?? 0), lastAt: new Date(Number(r.last_at)) }));
+    return rows.map((r) => ({
+      sender: r.sender_userid,
+      batchId: r.batch_id,
+      recent: Number(r.recent ?? 0),
+      firstRecentAt: r.first_recent === null ? null : new Date(Number(r.first_recent)),
+      lastAt: new Date(Number(r.last_at)),
+    }));
   }
 }

@@ -36,15 +36,38 @@ export interface BroadcastPreview {
 /** WeCom's limit on reminders: 3 per task per 24 h (docs/wecom-protocol.md §Reminding members of a mass message). */
 export const REMINDS_PER_DAY = 3;
 
-/** Members whose tasks wait for them in 群发助手 (what 提醒成员群发 reminds), only while the broadcast is sending. */
-export const remindable = (b: { status: string }, p: BroadcastProgress | null | undefined): StaffProgress[] =>
+/** Members whose tasks wait for them in 群发助手, only while the broadcast is sending (reminded or not). */
+export const waiting = (b: { status: string }, p: BroadcastProgress | null | undefined): StaffProgress[] =>
   b.status === 'sending' ? (p?.staff ?? []).filter((s) => s.waitingTasks > 0) : [];
+
+/** A member's waiting tasks a reminder would reach now: those not yet reminded 3 times in 24 h (WeCom counts per task). */
+export const remindableTasks = (s: StaffProgress): number => Math.max(0, s.waitingTasks - s.reminders.limitedTasks);
+
+/** Members with a waiting task under WeCom's limit: what 提醒成员群发 reminds. */
+export const remindable = (b: { status: string }, p: BroadcastProgress | null | undefined): StaffProgress[] =>
+  waiting(b, p).filter((s) => remindableTasks(s) > 0);
+
+/** A member's reminders in the last 24 h, read per task as WeCom limits them ("单个任务 24 小时内最多 2/3 次"). */
+export function remindCountText(s: StaffProgress, fmt: (iso: string) => string): string {
+  if (s.reminders.maxPerTask > 0) return `单个任务 24 小时内最多 ${s.reminders.maxPerTask}/${REMINDS_PER_DAY} 次`;
+  return s.reminders.lastAt ? `上次 ${fmt(s.reminders.lastAt)}` : '';
+}
+
+/** Why a member cannot be reminded now (every waiting task at the limit), or '' when they can. */
+export function remindBlockedText(s: StaffProgress, fmt: (iso: string) => string): string {
+  if (s.waitingTasks === 0 || remindableTasks(s) > 0) return '';
+  const when = s.reminders.nextAllowedAt ? `，${fmt(s.reminders.nextAllowedAt)} 后可再提醒` : '';
+  const what = s.waitingTasks === 1 ? '该成员待确认的群发任务 24 小时内已' : `该成员待确认的 ${s.waitingTasks} 个群发任务 24 小时内都已`;
+  return `${what}提醒 ${REMINDS_PER_DAY} 次（企业微信上限）${when}`;
+}
 
 /** The confirmation's words for reminding all waiting members, or one. */
 export function remindMessage(members: StaffProgress[]): string {
-  const tasks = members.reduce((n, s) => n + s.waitingTasks, 0);
+  const tasks = members.reduce((n, s) => n + remindableTasks(s), 0);
+  const limited = members.reduce((n, s) => n + s.reminders.limitedTasks, 0);
   const who = members.length === 1 ? `成员「${members[0].name}」` : ` ${members.length} 位成员`;
-  return `将通过企业微信提醒${who}在「群发助手」中确认发送（${tasks} 个待确认的群发任务）。企业微信限制每个任务 24 小时内最多提醒 ${REMINDS_PER_DAY} 次。`;
+  const skip = limited > 0 ? `另有 ${limited} 个任务 24 小时内已提醒 ${REMINDS_PER_DAY} 次，本次跳过。` : '';
+  return `将通过企业微信提醒${who}在「群发助手」中确认发送（${tasks} 个待确认的群发任务）。${skip}企业微信限制每个任务 24 小时内最多提醒 ${REMINDS_PER_DAY} 次。`;
 }
 
 /** A broadcast may be cancelled while scheduled or sending, and cancelled again to retry tasks not yet withdrawn. */
