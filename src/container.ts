@@ -10,7 +10,7 @@ import { randomBytes, createHmac } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { AppConfig } from './config/schema.js';
-import { DEFAULT_QUICK_REPLIES_FILE, DEFAULT_TAG_RULES_FILE } from './config/files.js';
+import { DEFAULT_FEEDBACK_RULES_FILE, DEFAULT_QUICK_REPLIES_FILE, DEFAULT_TAG_RULES_FILE } from './config/files.js';
 import { installStatementDeadline } from './persistence/statement-deadline.js';
 import { createDataSource } from './persistence/data-source.js';
 import { runMigrationsExclusively } from './persistence/migrate.js';
@@ -107,6 +107,9 @@ import { CareCalendarService } from './domain/care/care-calendar.service.js';
 import { DeliveryLedger, type CapSettings } from './domain/delivery/delivery-ledger.js';
 import { LoyaltyRepository } from './persistence/repositories/loyalty.repository.js';
 import { LoyaltyService } from './domain/loyalty/loyalty.service.js';
+import { FeedbackRepository } from './persistence/repositories/feedback.repository.js';
+import { FeedbackService } from './domain/feedback/feedback.service.js';
+import { FeedbackRuleService } from './domain/feedback/feedback-rule.service.js';
 import { TierMessages } from './domain/loyalty/tier-messages.js';
 import { linkKeyFrom } from './domain/loyalty/loyalty-link.js';
 import { DeliveryDispatcher } from './domain/delivery/delivery-dispatcher.js';
@@ -213,6 +216,7 @@ export interface Repositories {
   wecomRates: WecomRateRepository;
   analytics: AnalyticsRepository;
   loyalty: LoyaltyRepository;
+  feedback: FeedbackRepository;
 }
 
 /** The customer archive's services (and the repositories its callers use), for the CLI and tests. */
@@ -348,6 +352,8 @@ export interface Container {
   scheduling: SchedulingModule;
   /** 积分与会员: the points ledger, tiers and the customer's signed link (docs/loyalty.md). */
   loyalty: LoyaltyService;
+  /** 客户反馈处理: feedback tickets, their rules, routing and SLA (docs/feedback.md). */
+  feedback: FeedbackService;
   /** The event handlers, in the order they run for an event several of them take. */
   handlers: EventHandler[];
   eventRouter: EventRouter;
@@ -456,6 +462,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     wecomRates: new WecomRateRepository(db),
     analytics: new AnalyticsRepository(db),
     loyalty: new LoyaltyRepository(db),
+    feedback: new FeedbackRepository(db),
   };
 
   // ── 2. Services, in dependency order ────────────────────────────────────────────────────────────────────────────
@@ -526,7 +533,6 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   // A loss also keeps what the churn analysis needs, as it was at that moment (docs/analytics.md §Churn analysis).
   const lossRecorder = new LossRecorder(new AnalyticsRetentionRepository(db), clock, tz);
   const churn = new ChurnService(db, repos.customers, repos.relations, repos.timeline, repos.timelineSources, channels, messenger, clock, archiveLog, config.alerts?.adminUserids ?? [], repos.staff, withLossProfile(analyticsRecorder.record, lossRecorder));
-  const kf = new KfSyncService(db, repos.kfCursors, repos.customers, repos.timeline, tagRules, wecom, clock);
   const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders, {
     staffMayCreateTags: config.staffMayCreateTags,
     searchBudget: new SearchBudget(repos.searchBudget, clock, archiveLog.child({ component: 'search-budget' }), config.search),
@@ -551,6 +557,23 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   );
   const loyalty = new LoyaltyService(db, repos.loyalty, customers, clock, log.child({ component: 'loyalty' }), { ...config.loyalty, tz }, linkKeyFrom(erasureKey), (changes) => tierMessages.plan(changes));
   const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz, loyalty);
+  // 客户反馈处理 (docs/feedback.md): tickets go to the customer's owner by the care settings' sender policy; a missed
+  // SLA, or a customer without an owner, to FEEDBACK_ESCALATE_TO (else ADMIN_USERIDS). Before the KF sync, whose
+  // customer texts it reads for complaints.
+  const feedback = new FeedbackService(
+    db,
+    repos.feedback,
+    new FeedbackRuleService(repos.feedback, clock, log.child({ component: 'feedback' })),
+    customers,
+    repos.timeline,
+    messenger,
+    async (ext) => (await repos.scan.sendersOf([ext], careCaps.senderPolicy)).get(ext) ?? null,
+    (userid) => staff.displayName(userid),
+    clock,
+    log.child({ component: 'feedback' }),
+    { firstContactHours: config.feedback.firstContactHours, escalateTo: config.feedback.escalateTo.length > 0 ? config.feedback.escalateTo : config.console.adminUserids, tz },
+  );
+  const kf = new KfSyncService(db, repos.kfCursors, repos.customers, repos.timeline, tagRules, wecom, clock, (m) => feedback.onKfText(m));
   // A sync creates the corp tags that channels and keyword rules hand out. Behaviour tags are local only
   // (BehaviourTaggingService), so a sync never creates them in WeCom.
   const requiredTags = async () => [
@@ -663,7 +686,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   };
 
   // Scheduling: care, win-back, scoring, broadcasts and the delivery ledger, with the job table.
-  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty };
+  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, feedback };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
 
   // Defaults shipped in config/, seeded into empty tables.
@@ -671,6 +694,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   await scheduling.careRules.seed(careConfig.rules);
   await sidebar.replies.seedDefaults(DEFAULT_QUICK_REPLIES_FILE);
   await loyalty.start();
+  await feedback.rules.seedDefaults(DEFAULT_FEEDBACK_RULES_FILE);
 
   // ── 3. Adapters ────────────────────────────────────────────────────────────────────────────────────────────────
   // The event handlers. Several may take one kind; they run in this order. The transfer handler comes after the
@@ -736,6 +760,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       staffPerformance: new StaffPerformanceService(new StaffStatsRepository(db), (q, v) => new AnalyticsService(repos.analytics, clock, tz).frame(q, v)),
       reach: new ReachService(new ReachRepository(db), new AnalyticsService(repos.analytics, clock, tz)),
       loyalty,
+      feedback,
       onListen,
       metricsFrom,
       readiness,
@@ -781,6 +806,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     console: consoleModule,
     scheduling,
     loyalty,
+    feedback,
     handlers,
     eventRouter,
     inboxProcessor,
@@ -799,7 +825,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 }
 
 /** What scheduling is built from: the container's core, repositories, gateway and the services it plans over. */
-export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty'>>;
+export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'feedback'>>;
 
 /**
  * Build one instance's scheduling over a container's parts. buildContainer builds the instance's own; tests build a
@@ -899,6 +925,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       clock,
       bulkTags: c.archive.bulkTags,
       loyalty: c.loyalty,
+      feedback: c.feedback,
     }),
   );
   return {

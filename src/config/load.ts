@@ -48,6 +48,8 @@ const ENV_MAP: Record<string, string> = {
   LOYALTY_PAGE_PER_MINUTE_ADDRESS: 'loyalty.pagePerMinutePerAddress',
   LOYALTY_PAGE_PER_MINUTE_TOKEN: 'loyalty.pagePerMinutePerToken',
   LOYALTY_UPGRADE_MESSAGE: 'loyalty.upgradeMessage',
+  FEEDBACK_FIRST_CONTACT_HOURS: 'feedback.firstContactHours',
+  FEEDBACK_ESCALATE_TO: 'feedback.escalateTo',
   WECOM_CORP_ID: 'wecom.corpId',
   WECOM_AGENT_ID: 'wecom.agentId',
   WECOM_SECRET: 'wecom.secret',

@@ -162,6 +162,20 @@ export const configSchema = z
         upgradeMessage: z.string().min(1).max(1000).default('{{name}}您好，恭喜您升级为{{tier}}会员！会员权益：{{benefits}}。感谢您一直以来的支持。'),
       })
       .prefault({}),
+    /**
+     * 客户反馈处理 (docs/feedback.md): the first-contact SLA of a feedback ticket and who hears when it is missed.
+     */
+    feedback: z
+      .object({
+        /** Hours from a ticket's opening by which its owner must have contacted the customer (docs/feedback.md §SLA and escalation). */
+        firstContactHours: z.coerce.number().min(0.25, '至少 0.25 小时 / at least 0.25 h').max(720).default(24),
+        /** WeCom userids told when a ticket misses its SLA (comma-separated); empty: ADMIN_USERIDS. */
+        escalateTo: z.preprocess(
+          (v) => (typeof v === 'string' ? v.split(',').map((u) => u.trim()).filter(Boolean) : v),
+          z.array(z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'each must be a WeCom userid')).default([]),
+        ),
+      })
+      .prefault({}),
     wecom: z.object({
       corpId: z.string().min(1).optional(),
       agentId: z.coerce.number().int().positive().optional(),

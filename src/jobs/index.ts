@@ -34,6 +34,8 @@ import type { BulkTaggingService } from '../domain/customers/bulk-tagging.servic
 import { analyticsJob } from './analytics.job.js';
 import { loyaltyJob } from './loyalty.job.js';
 import type { LoyaltyService } from '../domain/loyalty/loyalty.service.js';
+import { feedbackJob } from './feedback.job.js';
+import type { FeedbackService } from '../domain/feedback/feedback.service.js';
 
 /** What the jobs run on: built by the composition root (src/container.ts) and handed over whole. */
 export interface JobDeps {
@@ -68,6 +70,8 @@ export interface JobDeps {
   clock: Clock;
   /** 积分与会员: the nightly expiry and tier pass (docs/loyalty.md §The nightly job). */
   loyalty?: Pick<LoyaltyService, 'expireAll' | 'evaluateAll'>;
+  /** 客户反馈处理: owner notices and SLA escalation (docs/feedback.md §SLA and escalation). */
+  feedback?: Pick<FeedbackService, 'runPending'>;
 }
 
 /**
@@ -90,5 +94,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     bulkTagsJob({ bulkTags: d.bulkTags, schedule: schedules['bulk-tags'] }),
     analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, retention: d.retentionAnalytics, staff: d.staffStats, reach: d.reach, sideBySide: d.analyticsSideBySide }),
     ...(d.loyalty ? [loyaltyJob({ loyalty: d.loyalty, schedule: schedules.loyalty })] : []),
+    ...(d.feedback ? [feedbackJob({ feedback: d.feedback, schedule: schedules.feedback })] : []),
   ];
 }

@@ -33,6 +33,8 @@ export const careSettingsSchema = z.object({
       analytics: z.string().default('20 0 * * *'),
       /** Points expiry and tier evaluation (src/jobs/loyalty.job.ts): after midnight, before the morning's sends. */
       loyalty: z.string().default('40 2 * * *'),
+      /** Feedback tickets: owner notices still to send, and missed first-contact SLAs escalated (src/jobs/feedback.job.ts). */
+      feedback: z.string().default('* * * * *'),
     })
     .prefault({}),
   /**

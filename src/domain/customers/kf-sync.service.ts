@@ -35,6 +35,8 @@ export class KfSyncService {
     private readonly tagRules: TagRuleService,
     private readonly wecom: WecomGateway,
     private readonly clock: Clock,
+    /** Port to feedback: a customer's text, after its transaction, may open a complaint ticket (docs/feedback.md §Opening a ticket). */
+    private readonly onCustomerText?: (m: { externalUserId: string; text: string; msgId: string }) => Promise<unknown>,
   ) {}
 
   /** Pull everything new for one KF account. Returns how many messages were seen. */
@@ -52,7 +54,11 @@ export class KfSyncService {
         });
         for (const m of chunk) {
           const text = kfMessageText(m);
-          if (m.externalUserId && m.origin === 3 && text) await this.tagRules.applyKeywordRules(m.externalUserId, text);
+          if (m.externalUserId && m.origin === 3 && text) {
+            await this.tagRules.applyKeywordRules(m.externalUserId, text);
+            // Once per msgid (the ticket's event is unique per message), so a repeated page opens nothing twice.
+            if (this.onCustomerText) await this.onCustomerText({ externalUserId: m.externalUserId, text, msgId: m.msgId });
+          }
         }
       }
       seen += res.messages.length;

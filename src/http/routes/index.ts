@@ -76,6 +76,8 @@ import type { ReachService } from '../../domain/analytics/reach.service.js';
 import { settingsRouter } from './settings.router.js';
 import { loyaltyApiRouter, loyaltySidebarRouter, pointsPageRouter } from './loyalty.router.js';
 import type { LoyaltyService } from '../../domain/loyalty/loyalty.service.js';
+import { feedbackApiRouter, feedbackSidebarRouter } from './feedback.router.js';
+import type { FeedbackService } from '../../domain/feedback/feedback.service.js';
 
 /** WeCom's OAuth2 authorize page for web apps (docs/wecom-protocol.md §Staff sign-in for web pages). */
 export const WECOM_OAUTH_AUTHORIZE_URL = 'https://open.weixin.qq.com/connect/oauth2/authorize';
@@ -123,6 +125,8 @@ export interface RouteDeps {
   reach: ReachService;
   /** 积分与会员: points, tiers and the customer's signed page (docs/loyalty.md). */
   loyalty: LoyaltyService;
+  /** 客户反馈处理: feedback tickets for the sidebar and the API (docs/feedback.md). */
+  feedback: FeedbackService;
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
   /** Metrics and readiness checks of other threads of this process (docs/inbox.md §Handler thread). */
@@ -237,6 +241,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: archive.staff, origin }),
       eventsRouter(d.inbox),
       loyaltySidebarRouter(loyaltyDeps),
+      feedbackSidebarRouter(d.feedback),
       pointsPageRouter({ ...loyaltyDeps, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
     ],
     apiRouters: [
@@ -265,6 +270,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       reachRouter(d.reach),
       settingsRouter(d.settings),
       loyaltyApiRouter(loyaltyDeps),
+      feedbackApiRouter(d.feedback),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],
     sidebarAuth: { sessions: sidebar.sessions, access: archive.access },

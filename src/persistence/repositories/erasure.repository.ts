@@ -112,9 +112,23 @@ export class ErasureRepository {
       const stubRef = this.db.engine === 'mysql' ? "CONCAT('erased:', id)" : "'erased:' || id";
       const points = await execIn(em, `UPDATE loyalty_points SET external_user_id = ?, reference = ${stubRef}, note = NULL WHERE external_user_id = ?`, [stubId, ext]);
       const accounts = await execIn(em, 'DELETE FROM loyalty_accounts WHERE external_user_id = ?', [ext]);
+      // Feedback tickets keep non-personal stubs (source, status, category, score, times) for the analysis; what the
+      // customer said, the notes and the owner go, and an open one is never notified or escalated (docs/feedback.md §Erasure).
+      await execIn(
+        em,
+        'UPDATE feedback_ticket_events SET note = NULL WHERE ticket_id IN (SELECT id FROM feedback_tickets WHERE external_user_id = ?)',
+        [ext],
+      );
+      const tickets = await execIn(
+        em,
+        `UPDATE feedback_tickets SET external_user_id = ?, active_key = NULL, summary = '', resolution_note = NULL, owner_userid = NULL,
+                notified_at = COALESCE(notified_at, ?), escalated_at = COALESCE(escalated_at, ?), updated_at = ? WHERE external_user_id = ?`,
+        [stubId, now, now, now, ext],
+      );
       return {
         loyalty_points: points,
         loyalty_accounts: accounts,
+        feedback_tickets: tickets,
         deliveries: deliveries + dupes.length,
         delivery_batches: batches,
         send_slots: slots + dupes.length,
