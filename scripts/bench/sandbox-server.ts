@@ -2,9 +2,27 @@
  * The WeCom sandbox in its own process for benchmarks: WeCom is another machine in production, so its CPU must not
  * be billed to the bot. Seeds the demo corp; the callback URL is set later through `PUT /_control/config`.
  * BENCH_SANDBOX_STAFF=N adds members staff0…staff{N-1} (the analytics bench's generated corp). Prints `READY <url>`.
+ * BENCH_SANDBOX_CPU_PROFILE=<file>: a V8 CPU profile of the sandbox, written on SIGTERM: on the bench's 2 cores the
+ * sandbox's CPU is taken from the bot's, so what it spends is worth knowing.
  */
 import { startSandboxServer } from '../../src/wecom/sandbox/server.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
+
+const profiler = process.env.BENCH_SANDBOX_CPU_PROFILE ? new (await import('node:inspector')).Session() : null;
+if (profiler) {
+  profiler.connect();
+  await new Promise<void>((r) => profiler.post('Profiler.enable', () => profiler.post('Profiler.start', () => r())));
+}
+const writeProfile = () =>
+  new Promise<void>((r) => {
+    if (!profiler) return r();
+    profiler.post('Profiler.stop', (_err, res) => {
+      void import('node:fs').then((fs) => {
+        fs.writeFileSync(process.env.BENCH_SANDBOX_CPU_PROFILE!, JSON.stringify(res.profile));
+        r();
+      });
+    });
+  });
 
 // The callback keys spawnServer hands every child (WECOM_TOKEN/WECOM_ENCODING_AES_KEY), so the bot accepts them.
 const running = await startSandboxServer({
@@ -14,4 +32,4 @@ const running = await startSandboxServer({
 });
 for (let i = 0; i < Number(process.env.BENCH_SANDBOX_STAFF ?? 0); i++) running.sandbox.store.staff.set(`staff${i}`, { userid: `staff${i}`, name: `员工${i}`, department: [1] });
 process.stdout.write(`READY ${running.url}\n`);
-process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));
+process.on('SIGTERM', () => void writeProfile().then(() => running.close()).then(() => process.exit(0)));

@@ -97,12 +97,12 @@ export class ChannelRepository {
   /** Count one add or delete on a channel's day, inside the transaction that made the relation change. */
   async bumpInTx(em: EntityManager, channelId: string, day: string, field: 'adds' | 'deletes'): Promise<void> {
     // Every add through a live QR code counts on this one row: on MySQL its lock would be held to each add's commit.
+    // (MySQL counts through deltas; SQLite, with one writer at a time, updates the row in place.)
     if (this.deltas.isDeferred) return this.deltas.addInTx(em, [{ target: 'channel_stats', day, channelId, col: field, delta: 1 }]);
-    const insert =
-      this.db.engine === 'mysql'
-        ? `INSERT INTO channel_stats (channel_id, day, adds, deletes) VALUES (?,?,?,?) ON DUPLICATE KEY UPDATE ${field} = ${field} + 1`
-        : `INSERT INTO channel_stats (channel_id, day, adds, deletes) VALUES (?,?,?,?) ON CONFLICT(channel_id, day) DO UPDATE SET ${field} = ${field} + 1`;
-    await em.query(insert, [channelId, day, field === 'adds' ? 1 : 0, field === 'deletes' ? 1 : 0]);
+    await em.query(
+      `INSERT INTO channel_stats (channel_id, day, adds, deletes) VALUES (?,?,?,?) ON CONFLICT(channel_id, day) DO UPDATE SET ${field} = ${field} + 1`,
+      [channelId, day, field === 'adds' ? 1 : 0, field === 'deletes' ? 1 : 0],
+    );
   }
 
   /** Daily stats of a channel on the days from `from` to `to` (inclusive, YYYY-MM-DD), oldest first. */
