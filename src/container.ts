@@ -112,6 +112,11 @@ import { FeedbackService } from './domain/feedback/feedback.service.js';
 import { FeedbackRuleService } from './domain/feedback/feedback-rule.service.js';
 import { TierMessages } from './domain/loyalty/tier-messages.js';
 import { linkKeyFrom } from './domain/loyalty/loyalty-link.js';
+import { SurveyRepository } from './persistence/repositories/survey.repository.js';
+import { SurveyService } from './domain/surveys/survey.service.js';
+import { SurveySender } from './domain/surveys/survey-sender.js';
+import { SurveyResultsService } from './domain/surveys/survey-results.service.js';
+import { OpaqueLinks } from './shared/opaque-link.js';
 import { DeliveryDispatcher } from './domain/delivery/delivery-dispatcher.js';
 import { DeliveryResultsService } from './domain/delivery/delivery-results.service.js';
 import { WinbackService } from './domain/campaigns/winback.service.js';
@@ -278,6 +283,14 @@ export interface ConsoleModule {
   idempotency: IdempotencyService;
 }
 
+/** 满意度调查 (docs/surveys.md): definitions, links and answers; the sender that plans invitations; the results. */
+export interface SurveysModule {
+  repo: SurveyRepository;
+  service: SurveyService;
+  sender: SurveySender;
+  results: SurveyResultsService;
+}
+
 /** Broadcasts: the API service, and the planner the `broadcasts` job runs. */
 export interface BroadcastsModule {
   repo: BroadcastRepository;
@@ -352,6 +365,8 @@ export interface Container {
   scheduling: SchedulingModule;
   /** 积分与会员: the points ledger, tiers and the customer's signed link (docs/loyalty.md). */
   loyalty: LoyaltyService;
+  /** 满意度调查: surveys, their signed page's answers, invitations through the ledger, results (docs/surveys.md). */
+  surveys: SurveysModule;
   /** 客户反馈处理: feedback tickets, their rules, routing and SLA (docs/feedback.md). */
   feedback: FeedbackService;
   /** The event handlers, in the order they run for an event several of them take. */
@@ -557,6 +572,31 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   );
   const loyalty = new LoyaltyService(db, repos.loyalty, customers, clock, log.child({ component: 'loyalty' }), { ...config.loyalty, tz }, linkKeyFrom(erasureKey), (changes) => tierMessages.plan(changes));
   const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz, loyalty);
+  // 满意度调查 (docs/surveys.md): an answer's points go through the loyalty service in the answer's transaction;
+  // invitations through the delivery ledger like care messages, with a link on this site's origin (PUBLIC_URL, or
+  // the listen URL in sandbox mode, learned below). `onScored` is the feedback feature's port (no-op until it is wired).
+  const surveySite = { listened: null as string | null };
+  const surveyRepo = new SurveyRepository(db);
+  const surveyLinks = new OpaqueLinks('s1', createHmac('sha256', erasureKey).update('survey-link|v1').digest());
+  const surveyService = new SurveyService(db, surveyRepo, repos.timeline, customers, loyalty, surveyLinks, clock, log.child({ component: 'surveys' }), tz, async () => {});
+  const surveys: SurveysModule = {
+    repo: surveyRepo,
+    service: surveyService,
+    sender: new SurveySender(
+      surveyService,
+      surveyRepo,
+      (audience) => customers.audienceWhere(audience ?? '', { role: 'admin', userid: null }),
+      {
+        names: async (ids) => new Map([...(await repos.scan.byIds(ids))].map(([id, c]) => [id, c.name])),
+        senders: (ids) => repos.scan.sendersOf(ids, careCaps.senderPolicy),
+        optedOut: (ids) => repos.scan.optedOut(ids),
+      },
+      () => (config.publicUrl ? new URL(config.publicUrl).origin : surveySite.listened),
+      clock,
+      tz,
+    ),
+    results: new SurveyResultsService(surveyRepo, (userids) => repos.scan.staffNames(userids), clock, tz),
+  };
   // 客户反馈处理 (docs/feedback.md): tickets go to the customer's owner by the care settings' sender policy; a missed
   // SLA, or a customer without an owner, to FEEDBACK_ESCALATE_TO (else ADMIN_USERIDS). Before the KF sync, whose
   // customer texts it reads for complaints.
@@ -686,7 +726,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   };
 
   // Scheduling: care, win-back, scoring, broadcasts and the delivery ledger, with the job table.
-  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, feedback };
+  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
 
   // Defaults shipped in config/, seeded into empty tables.
@@ -723,6 +763,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   });
 
   const onListen: ((baseUrl: string) => void)[] = [];
+  onListen.push((url) => (surveySite.listened = new URL(url).origin));
   const metricsFrom: Container['metricsFrom'] = [];
   const readiness: Container['readiness'] = [];
   if (sandbox) {
@@ -760,6 +801,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       staffPerformance: new StaffPerformanceService(new StaffStatsRepository(db), (q, v) => new AnalyticsService(repos.analytics, clock, tz).frame(q, v)),
       reach: new ReachService(new ReachRepository(db), new AnalyticsService(repos.analytics, clock, tz)),
       loyalty,
+      surveys: { ...surveys, ledger: () => scheduling.ledger, audienceIds: (where, after, limit) => surveyRepo.candidates(where, { by: null, from: 0, to: 0 }, after, limit) },
       feedback,
       onListen,
       metricsFrom,
@@ -806,6 +848,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     console: consoleModule,
     scheduling,
     loyalty,
+    surveys,
     feedback,
     handlers,
     eventRouter,
@@ -825,7 +868,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 }
 
 /** What scheduling is built from: the container's core, repositories, gateway and the services it plans over. */
-export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'feedback'>>;
+export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback'>>;
 
 /**
  * Build one instance's scheduling over a container's parts. buildContainer builds the instance's own; tests build a
@@ -925,6 +968,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       clock,
       bulkTags: c.archive.bulkTags,
       loyalty: c.loyalty,
+      surveys: c.surveys ? { surveys: () => c.surveys!.service.list(), sender: c.surveys.sender } : undefined,
       feedback: c.feedback,
     }),
   );

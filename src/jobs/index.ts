@@ -34,6 +34,7 @@ import type { BulkTaggingService } from '../domain/customers/bulk-tagging.servic
 import { analyticsJob } from './analytics.job.js';
 import { loyaltyJob } from './loyalty.job.js';
 import type { LoyaltyService } from '../domain/loyalty/loyalty.service.js';
+import { surveysJob, type SurveysJobDeps } from './surveys.job.js';
 import { feedbackJob } from './feedback.job.js';
 import type { FeedbackService } from '../domain/feedback/feedback.service.js';
 
@@ -70,6 +71,8 @@ export interface JobDeps {
   clock: Clock;
   /** 积分与会员: the nightly expiry and tier pass (docs/loyalty.md §The nightly job). */
   loyalty?: Pick<LoyaltyService, 'expireAll' | 'evaluateAll'>;
+  /** 满意度调查: invitations by trigger (docs/surveys.md §Triggers). */
+  surveys?: Pick<SurveysJobDeps, 'surveys' | 'sender'>;
   /** 客户反馈处理: owner notices and SLA escalation (docs/feedback.md §SLA and escalation). */
   feedback?: Pick<FeedbackService, 'runPending'>;
 }
@@ -94,6 +97,7 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     bulkTagsJob({ bulkTags: d.bulkTags, schedule: schedules['bulk-tags'] }),
     analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, retention: d.retentionAnalytics, staff: d.staffStats, reach: d.reach, sideBySide: d.analyticsSideBySide }),
     ...(d.loyalty ? [loyaltyJob({ loyalty: d.loyalty, schedule: schedules.loyalty })] : []),
+    ...(d.surveys ? [surveysJob({ ...d.surveys, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.surveys })] : []),
     ...(d.feedback ? [feedbackJob({ feedback: d.feedback, schedule: schedules.feedback })] : []),
   ];
 }

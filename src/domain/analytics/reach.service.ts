@@ -87,7 +87,7 @@ export interface ReachAnswer extends Frame {
   unrolled: { from: string; to: string }[];
 }
 
-const KIND_ORDER: Record<DeliveryKind, number> = { care: 0, winback: 1, broadcast: 2, loyalty: 3 };
+const KIND_ORDER: Record<DeliveryKind, number> = { care: 0, winback: 1, broadcast: 2, loyalty: 3, survey: 4 };
 const zhCollator = new Intl.Collator('zh-CN');
 const rate = (num: number, den: number): number | null => (den > 0 ? Math.round((num / den) * 10_000) / 10_000 : null);
 const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Math.round((a - b) * 10_000) / 10_000);

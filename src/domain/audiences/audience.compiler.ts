@@ -268,6 +268,19 @@ function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: un
         ? `c.external_user_id NOT IN (SELECT la.external_user_id FROM loyalty_accounts la WHERE la.balance ${negated[p.op]} ?)`
         : `c.external_user_id IN (SELECT la.external_user_id FROM loyalty_accounts la WHERE la.balance ${p.op} ?)`;
     }
+    case 'nps': {
+      // The band of the latest NPS score (docs/surveys.md §Audiences): one semi-join through ix_survey_scores_nps.
+      const [lo, hi] = { detractor: [0, 6], passive: [7, 8], promoter: [9, 10] }[p.value];
+      params.push(lo, hi);
+      return 'c.external_user_id IN (SELECT scs.external_user_id FROM survey_customer_scores scs WHERE scs.nps_score >= ? AND scs.nps_score <= ?)';
+    }
+    case 'csat':
+      // A customer without a CSAT score has none to compare: never in, whatever the operator.
+      params.push(p.value);
+      return `c.external_user_id IN (SELECT scs.external_user_id FROM survey_customer_scores scs WHERE scs.csat_score ${p.op} ?)`;
+    case 'answered':
+      params.push(p.value);
+      return 'c.external_user_id IN (SELECT sa.external_user_id FROM survey_answers sa WHERE sa.survey_id = ?)';
     case 'tier':
       // By the name in loyalty_tiers (the configured tiers, stored at start); a customer without an account is in the
       // lowest tier (rank 0).

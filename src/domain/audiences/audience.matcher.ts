@@ -31,6 +31,11 @@ export interface CustomerFacts {
   points?: number;
   /** The tier's name (the lowest tier's without an account). */
   tier?: string | null;
+  /** The latest NPS score (0–10) and CSAT score (1–5) of any survey; null or absent without one (docs/surveys.md §Audiences). */
+  nps?: number | null;
+  csat?: number | null;
+  /** The ids of the surveys the customer answered. */
+  answeredSurveys?: readonly number[];
 }
 
 /** The evaluation context: "today" in APP_TIMEZONE, injected so tests and dry runs can move it. */
@@ -99,6 +104,15 @@ function matchPredicate(pred: AudiencePredicate, facts: CustomerFacts, ctx: Audi
       return compare(facts.totalSpent, pred.op, pred.value);
     case 'points':
       return compare(facts.points ?? 0, pred.op, pred.value);
+    case 'nps': {
+      const n = facts.nps;
+      if (n === null || n === undefined) return false;
+      return pred.value === (n <= 6 ? 'detractor' : n <= 8 ? 'passive' : 'promoter');
+    }
+    case 'csat':
+      return facts.csat !== null && facts.csat !== undefined && compare(facts.csat, pred.op, pred.value);
+    case 'answered':
+      return (facts.answeredSurveys ?? []).includes(pred.value);
   }
 }
 

@@ -13,18 +13,23 @@ export const BIRTHDAY_WINDOWS = ['today', 'this-week', 'this-month', 'none'] as 
 /** A window relative to "today" in which the customer's birthday falls. */
 export type BirthdayWindow = (typeof BIRTHDAY_WINDOWS)[number];
 
+/** NPS bands (`nps:detractor`): the customer's latest NPS score 0–6, 7–8 or 9–10 (docs/surveys.md §Audiences). */
+export const NPS_BANDS = ['detractor', 'passive', 'promoter'] as const;
+/** An NPS band. */
+export type NpsBand = (typeof NPS_BANDS)[number];
+
 /** Genders as WeCom reports them (0 unknown, 1 male, 2 female). */
 export const GENDERS = ['male', 'female', 'unknown'] as const;
 /** A customer's gender. */
 export type Gender = (typeof GENDERS)[number];
 
-/** Ordering comparisons used by `added`, `silent`, `orders`, `spent` and `points`. */
+/** Ordering comparisons used by `added`, `silent`, `orders`, `spent`, `points` and `csat`. */
 export const COMPARE_OPS = ['>=', '<=', '>', '<'] as const;
 /** An ordering comparison. */
 export type CompareOp = (typeof COMPARE_OPS)[number];
 
 /** Fields compared with an ordering operator. */
-export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points'] as const;
+export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points', 'csat'] as const;
 /** A field compared with an ordering operator. */
 export type CompareField = (typeof COMPARE_FIELDS)[number];
 
@@ -44,6 +49,9 @@ export const AUDIENCE_FIELDS = [
   'spent',
   'points',
   'tier',
+  'nps',
+  'csat',
+  'answered',
   'id',
 ] as const;
 /** Any field of a predicate. */
@@ -84,6 +92,22 @@ export interface GenderPredicate {
   value: Gender;
 }
 
+/** `nps:detractor|passive|promoter`: the band of the customer's latest NPS score (none without one). */
+export interface NpsPredicate {
+  type: 'pred';
+  field: 'nps';
+  op: ':';
+  value: NpsBand;
+}
+
+/** `answered:12`: the customer answered survey 12 (any period). */
+export interface AnsweredPredicate {
+  type: 'pred';
+  field: 'answered';
+  op: ':';
+  value: number;
+}
+
 /** `added>=2026-01-01`: the date the customer was first added, value `YYYY-MM-DD`. */
 export interface AddedPredicate {
   type: 'pred';
@@ -102,11 +126,12 @@ export interface SilentPredicate {
 
 /**
  * `orders>=3` (a non-negative integer), `spent>=500` (an amount, up to two decimals) and `points>=1000` (the points
- * balance, a non-negative integer; docs/loyalty.md §Audiences).
+ * balance, a non-negative integer; docs/loyalty.md §Audiences) and `csat<=2` (the customer's latest CSAT score 1–5; none
+ * without one, docs/surveys.md §Audiences).
  */
 export interface NumberPredicate {
   type: 'pred';
-  field: 'orders' | 'spent' | 'points';
+  field: 'orders' | 'spent' | 'points' | 'csat';
   op: CompareOp;
   value: number;
 }
@@ -129,6 +154,8 @@ export type AudiencePredicate =
   | ActivityPredicate
   | BirthdayPredicate
   | GenderPredicate
+  | NpsPredicate
+  | AnsweredPredicate
   | AddedPredicate
   | SilentPredicate
   | NumberPredicate;

@@ -5,6 +5,7 @@ import {
   COMPARE_FIELDS,
   COMPARE_OPS,
   GENDERS,
+  NPS_BANDS,
   TEXT_FIELDS,
   type AudienceField,
   type AudiencePredicate,
@@ -41,6 +42,12 @@ export function expectedValue(field: AudienceField): Expectation {
       return { zh: 'today、this-week、this-month 或 none', en: 'today, this-week, this-month or none' };
     case 'gender':
       return { zh: 'male、female 或 unknown', en: 'male, female or unknown' };
+    case 'nps':
+      return { zh: 'detractor、passive 或 promoter', en: 'detractor, passive or promoter' };
+    case 'csat':
+      return { zh: '1–5 的整数', en: 'an integer from 1 to 5' };
+    case 'answered':
+      return { zh: '问卷编号（正整数）', en: 'a survey id (a positive integer)' };
     case 'added':
       return { zh: 'YYYY-MM-DD 格式的日期', en: 'a date as YYYY-MM-DD' };
     case 'silent':
@@ -66,9 +73,10 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
   switch (field) {
     case 'activity':
     case 'birthday':
-    case 'gender': {
+    case 'gender':
+    case 'nps': {
       const allowed: readonly string[] =
-        field === 'activity' ? ACTIVITIES : field === 'birthday' ? BIRTHDAY_WINDOWS : GENDERS;
+        field === 'activity' ? ACTIVITIES : field === 'birthday' ? BIRTHDAY_WINDOWS : field === 'nps' ? NPS_BANDS : GENDERS;
       const value = raw.toLowerCase();
       return allowed.includes(value) ? ({ type: 'pred', field, op: ':', value } as AudiencePredicate) : null;
     }
@@ -81,6 +89,10 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
     case 'orders':
     case 'points':
       return /^\d{1,9}$/.test(raw) ? { type: 'pred', field, op: op as CompareOp, value: Number(raw) } : null;
+    case 'csat':
+      return /^[1-5]$/.test(raw) ? { type: 'pred', field, op: op as CompareOp, value: Number(raw) } : null;
+    case 'answered':
+      return /^[1-9]\d{0,8}$/.test(raw) ? { type: 'pred', field, op: ':', value: Number(raw) } : null;
     case 'spent':
       // Amounts are in yuan with at most fen precision; the bound keeps them exact doubles.
       return /^\d{1,12}(\.\d{1,2})?$/.test(raw)

@@ -33,6 +33,8 @@ export const careSettingsSchema = z.object({
       analytics: z.string().default('20 0 * * *'),
       /** Points expiry and tier evaluation (src/jobs/loyalty.job.ts): after midnight, before the morning's sends. */
       loyalty: z.string().default('40 2 * * *'),
+      /** Survey invitations by trigger (src/jobs/surveys.job.ts): after the care run, so a greeting keeps the day. */
+      surveys: z.string().default('30 10 * * *'),
       /** Feedback tickets: owner notices still to send, and missed first-contact SLAs escalated (src/jobs/feedback.job.ts). */
       feedback: z.string().default('* * * * *'),
     })

@@ -161,6 +161,25 @@ export class LoyaltyService {
   }
 
   /**
+   * Credit points from another feature inside that feature's own transaction (a survey's reward, written with the
+   * answer: docs/surveys.md §Points): the account is locked, points due to expire go first, and a repeated reference
+   * writes nothing (false). The caller evaluates the tier after its commit (afterImport).
+   */
+  async creditInTx(em: EntityManager, input: CreditInput, now: Date): Promise<boolean> {
+    if (!Number.isInteger(input.points) || input.points <= 0) throw invalidField('points', '积分须为正整数');
+    if (input.reference.length === 0 || input.reference.length > REFERENCE_MAX) throw invalidField('reference', `引用须为 1–${REFERENCE_MAX} 个字符`);
+    await this.repo.lockAccountsInTx(em, [input.externalUserId], now.getTime());
+    if (await this.repo.entryByReferenceInTx(em, input.externalUserId, input.reference)) return false;
+    await this.expireDueInTx(em, input.externalUserId, now);
+    await this.repo.appendInTx(
+      em,
+      { externalUserId: input.externalUserId, kind: 'earn', reason: input.reason, reference: input.reference, points: input.points, expiresAt: this.expiryOf(now), actor: input.actor, note: input.note ?? null },
+      now.getTime(),
+    );
+    return true;
+  }
+
+  /**
    * Give (points > 0) or deduct (points < 0) by hand: operators only (the route), recorded in the audit log by the
    * route. `requestId` makes a retried request a replay.
    */

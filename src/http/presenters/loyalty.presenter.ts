@@ -2,6 +2,7 @@ import type { LoyaltySummary, WriteOutcome } from '../../domain/loyalty/loyalty.
 import type { PointEntry } from '../../domain/loyalty/loyalty.types.js';
 import { entryWords } from '../../domain/loyalty/loyalty-words.js';
 import { localDate, localParts } from '../../shared/dates.js';
+import { esc, h5ErrorPage, h5Page } from './h5-page.js';
 
 /** An entry for staff and operators: the words, the points, the time; the reference only as its kind of thing. */
 export function presentPointEntry(e: PointEntry & { words?: string }) {
@@ -36,23 +37,15 @@ export function presentWrite(o: WriteOutcome) {
   return { entry: presentPointEntry(o.entry), replayed: o.replayed, balance: o.balance };
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-const STYLE = `*{box-sizing:border-box}body{margin:0;font:15px/1.6 -apple-system,BlinkMacSystemFont,"PingFang SC","Hiragino Sans GB","Microsoft YaHei",sans-serif;background:#f5f6f8;color:#1f2329}
-main{max-width:480px;margin:0 auto;padding:16px}
-.card{background:#fff;border-radius:12px;padding:16px;margin-bottom:12px;box-shadow:0 1px 2px rgba(0,0,0,.05)}
-.hero{background:linear-gradient(135deg,#b8860b,#e6b422);color:#fff}
+// The page's own style; the shell and the shared style are h5Page's.
+const STYLE = `.hero{background:linear-gradient(135deg,#b8860b,#e6b422);color:#fff}
 .hero h1{font-size:15px;font-weight:normal;margin:0;opacity:.9}.balance{font-size:40px;font-weight:600;line-height:1.2;margin:4px 0}
 .tier{display:inline-block;background:rgba(255,255,255,.25);border-radius:999px;padding:2px 12px;font-size:14px}
 .bar{height:8px;background:#eceef2;border-radius:4px;overflow:hidden;margin:8px 0}.bar i{display:block;height:100%;background:#e6b422}
-h2{font-size:16px;margin:0 0 8px}.muted{color:#8f959e;font-size:13px}
 ul{list-style:none;margin:0;padding:0}li{display:flex;justify-content:space-between;align-items:center;padding:10px 0;border-top:1px solid #f0f1f3}li:first-child{border-top:0}
-.plus{color:#d4380d;font-weight:600}.minus{color:#1f2329;font-weight:600}
-.err{text-align:center;padding:48px 16px}.err h1{font-size:20px}`;
+.plus{color:#d4380d;font-weight:600}.minus{color:#1f2329;font-weight:600}`;
 
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1,viewport-fit=cover"><meta name="robots" content="noindex"><title>${esc(title)}</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
-}
+const page = (title: string, body: string) => h5Page(title, body, STYLE);
 
 const fmtDate = (d: Date, tz: string) => localDate(d, tz).replace(/^(\d{4})-(\d{2})-(\d{2})$/, '$1年$2月$3日');
 const fmtTime = (d: Date, tz: string) => {
@@ -97,5 +90,5 @@ export function renderPointsError(kind: 'malformed' | 'tampered' | 'expired' | '
     limited: ['访问太频繁', '请稍候一分钟再刷新页面。'],
   };
   const [title, body] = text[kind];
-  return page(title, `<section class="card err"><h1>${title}</h1><p class="muted">${body}</p></section>`);
+  return h5ErrorPage(title, body);
 }

@@ -76,6 +76,11 @@ import type { ReachService } from '../../domain/analytics/reach.service.js';
 import { settingsRouter } from './settings.router.js';
 import { loyaltyApiRouter, loyaltySidebarRouter, pointsPageRouter } from './loyalty.router.js';
 import type { LoyaltyService } from '../../domain/loyalty/loyalty.service.js';
+import { surveyPageRouter, surveysApiRouter, surveysSidebarRouter, type SurveyRouteDeps } from './surveys.router.js';
+import type { SurveyService } from '../../domain/surveys/survey.service.js';
+import type { SurveySender } from '../../domain/surveys/survey-sender.js';
+import type { SurveyResultsService } from '../../domain/surveys/survey-results.service.js';
+import type { PlanSink } from '../../domain/delivery/delivery-ledger.js';
 import { feedbackApiRouter, feedbackSidebarRouter } from './feedback.router.js';
 import type { FeedbackService } from '../../domain/feedback/feedback.service.js';
 
@@ -125,6 +130,8 @@ export interface RouteDeps {
   reach: ReachService;
   /** 积分与会员: points, tiers and the customer's signed page (docs/loyalty.md). */
   loyalty: LoyaltyService;
+  /** 满意度调查: definitions, sends by hand through the ledger, results and the customer's page (docs/surveys.md). */
+  surveys: { service: SurveyService; sender: SurveySender; results: SurveyResultsService; audienceIds: SurveyRouteDeps['audienceIds']; ledger: () => PlanSink };
   /** 客户反馈处理: feedback tickets for the sidebar and the API (docs/feedback.md). */
   feedback: FeedbackService;
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
@@ -212,6 +219,17 @@ export function buildRoutes(d: RouteDeps): Routes {
   // The console's cookies are Secure when the site is https (PUBLIC_URL), whatever the request looked like.
   const consoleSecure = config.publicUrl?.startsWith('https:') ?? false;
   const loyaltyDeps = { loyalty: d.loyalty, origin, clock: d.clock, tz: config.appTimezone };
+  const surveyDeps: SurveyRouteDeps = {
+    surveys: d.surveys.service,
+    sender: d.surveys.sender,
+    results: d.surveys.results,
+    customers: archive.customers,
+    ledger: d.surveys.ledger,
+    audienceIds: d.surveys.audienceIds,
+    origin,
+    clock: d.clock,
+    tz: config.appTimezone,
+  };
 
   return {
     health,
@@ -241,6 +259,9 @@ export function buildRoutes(d: RouteDeps): Routes {
       sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: archive.staff, origin }),
       eventsRouter(d.inbox),
       loyaltySidebarRouter(loyaltyDeps),
+      surveysSidebarRouter(surveyDeps),
+      // The survey page counts against the same per-address and per-token limits as the points page (their own windows).
+      surveyPageRouter({ ...surveyDeps, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
       feedbackSidebarRouter(d.feedback),
       pointsPageRouter({ ...loyaltyDeps, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
     ],
@@ -270,6 +291,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       reachRouter(d.reach),
       settingsRouter(d.settings),
       loyaltyApiRouter(loyaltyDeps),
+      surveysApiRouter(surveyDeps),
       feedbackApiRouter(d.feedback),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],

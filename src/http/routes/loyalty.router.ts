@@ -10,9 +10,8 @@ import { bodyOf } from '../body.js';
 import type { SelfOrigin } from '../origin.js';
 import { auditNote } from '../write-guards.js';
 import { presentLoyaltySummary, presentWrite, renderPointsError, renderPointsPage } from '../presenters/loyalty.presenter.js';
-import { RateWindow } from '../rate-window.js';
+import { PublicPageGuard } from '../public-page.js';
 import { viewerOf } from './customers.router.js';
-import { MAX_TOKEN_LENGTH } from '../../domain/loyalty/loyalty-link.js';
 
 const idParams = z.object({ externalUserId: z.string().min(1).max(64) });
 const requestId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, '请求编号须为 8–64 位字母、数字、- 或 _（重试时沿用同一个）');
@@ -113,7 +112,6 @@ async function link(ctx: Context, d: LoyaltyRouteDeps): Promise<void> {
   ctx.body = { url: `${d.origin.get().replace(/\/$/, '')}${l.path}`, expiresAt: l.expiresAt.toISOString() };
 }
 
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const REFUSAL_STATUS = { malformed: 400, tampered: 403, expired: 410, gone: 404 } as const;
 
 /**
@@ -123,26 +121,11 @@ const REFUSAL_STATUS = { malformed: 400, tampered: 403, expired: 410, gone: 404 
  */
 export function pointsPageRouter(d: LoyaltyRouteDeps & { perMinutePerAddress: number; perMinutePerToken: number }): Router {
   const router = new Router({ sensitive: true });
-  const now = () => d.clock.now().getTime();
-  const byAddress = new RateWindow(d.perMinutePerAddress, now);
-  const byToken = new RateWindow(d.perMinutePerToken, now);
+  const guard = new PublicPageGuard({ perMinutePerAddress: d.perMinutePerAddress, perMinutePerToken: d.perMinutePerToken, now: () => d.clock.now().getTime() });
   const policy = publicRoute('the signed link is the credential: one customer, expiring, HMAC-checked before any read (docs/loyalty.md §The signed link)');
   router.get('/p/:token', allow(policy), async (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('Content-Security-Policy', PAGE_CSP);
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('X-Robots-Tag', 'noindex, nofollow');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.type = 'text/html; charset=utf-8';
     const token = String(ctx.params.token ?? '');
-    // The address first, so made-up tokens from one place are limited like real ones.
-    const wait = byAddress.hit(ctx.ip) || byToken.hit(token.slice(0, MAX_TOKEN_LENGTH + 1));
-    if (wait > 0) {
-      ctx.status = 429;
-      ctx.set('Retry-After', String(wait));
-      ctx.body = renderPointsError('limited');
-      return;
-    }
+    if (!guard.admit(ctx, token, renderPointsError('limited'))) return;
     const opened = await d.loyalty.openLink(token);
     if (!opened.ok) {
       ctx.status = REFUSAL_STATUS[opened.reason];

@@ -106,6 +106,17 @@ export class ErasureRepository {
       const analytics = await execIn(em, 'UPDATE analytics_relation_events SET external_user_id = ? WHERE external_user_id = ?', [stubId, ext]);
       // What the last mix snapshot saw of them goes: it only matters for the next night's changes.
       const mixState = await execIn(em, 'DELETE FROM analytics_customer_states WHERE external_user_id = ?', [ext]);
+      // Survey answers keep non-personal stubs (survey, period, kind, score, times) under the stub id, so the results
+      // stay right; the texts go. Invitations lose their link id, so every survey link of theirs opens nothing, and the
+      // latest scores audiences read go (docs/surveys.md §Erasure).
+      for (const table of ['survey_answers', 'survey_invites']) {
+        // Erased before, re-added and erased again in the same period: the earlier stub already counts that answer.
+        const clash = await rowsCollidingWithStub(em, table, ['survey_id', 'period'], ext, stubId);
+        if (clash.length > 0) await execIn(em, `DELETE FROM ${table} WHERE id IN (${marks(clash.length)})`, clash);
+      }
+      const surveyAnswers = await execIn(em, `UPDATE survey_answers SET external_user_id = ?, comment = NULL, answers = '[]', staff_userid = NULL WHERE external_user_id = ?`, [stubId, ext]);
+      const surveyInvites = await execIn(em, 'UPDATE survey_invites SET external_user_id = ?, link_id = NULL, staff_userid = NULL WHERE external_user_id = ?', [stubId, ext]);
+      const surveyScores = await execIn(em, 'DELETE FROM survey_customer_scores WHERE external_user_id = ?', [ext]);
       // The points ledger keeps non-personal stubs (kind, reason, points, times) under the stub id, so the programme's
       // totals stay right; the reference (an order number) and the note go, and each stub's reference is its own row
       // id, unique however often a customer is erased. The account, with the link id, goes (docs/loyalty.md §Erasure).
@@ -128,6 +139,9 @@ export class ErasureRepository {
       return {
         loyalty_points: points,
         loyalty_accounts: accounts,
+        survey_answers: surveyAnswers,
+        survey_invites: surveyInvites,
+        survey_customer_scores: surveyScores,
         feedback_tickets: tickets,
         deliveries: deliveries + dupes.length,
         delivery_batches: batches,

@@ -315,12 +315,13 @@ export class SurveyRepository {
   }
 
   /**
-   * The scores answered in [from, to), of one survey or all, of one kind, optionally only of customers `visibleTo`
-   * follows (a staff member's own). One row per answer: a survey's results are at most its answers in the range.
+   * The scores of `kind` answered in [from, to), of one survey or all, optionally only of customers `visibleTo` follows
+   * (a staff member's own): each answer's first question of that kind that has a value (a survey may ask NPS and CSAT).
+   * One row per answer: the results of a range are at most its answers.
    */
   async scores(q: { kind: ScoreKind; surveyId: number | null; from: number; to: number; visibleTo: string | null }): Promise<ScoreRow[]> {
-    const where = ['a.kind = ?', 'a.answered_at >= ?', 'a.answered_at < ?', 'a.score IS NOT NULL'];
-    const params: unknown[] = [q.kind, q.from, q.to];
+    const where = ['a.answered_at >= ?', 'a.answered_at < ?'];
+    const params: unknown[] = [q.from, q.to];
     if (q.surveyId !== null) {
       where.push('a.survey_id = ?');
       params.push(q.surveyId);
@@ -329,11 +330,20 @@ export class SurveyRepository {
       where.push("a.external_user_id IN (SELECT fr.external_user_id FROM follow_relations fr WHERE fr.userid = ? AND fr.status = 'active')");
       params.push(q.visibleTo);
     }
-    const rows = await this.db.apiRead<{ kind: string; score: Num; answered_at: Num; staff_userid: string | null; channel_id: string | null; segment: string | null }>(
-      `SELECT a.kind, a.score, a.answered_at, a.staff_userid, a.channel_id, a.segment FROM survey_answers a WHERE ${where.join(' AND ')}`,
+    const rows = await this.db.apiRead<{ kind: string | null; score: Num | null; answers: string | null; answered_at: Num; staff_userid: string | null; channel_id: string | null; segment: string | null }>(
+      `SELECT a.kind, a.score, a.answers, a.answered_at, a.staff_userid, a.channel_id, a.segment FROM survey_answers a WHERE ${where.join(' AND ')}`,
       params,
     );
-    return rows.map((r) => ({ kind: r.kind as ScoreKind, score: Number(r.score), answeredAt: Number(r.answered_at), staffUserid: r.staff_userid, channelId: r.channel_id, segment: r.segment }));
+    const out: ScoreRow[] = [];
+    for (const r of rows) {
+      let score: number | null = r.kind === q.kind && r.score !== null ? Number(r.score) : null;
+      if (score === null && r.answers) {
+        const hit = (JSON.parse(r.answers) as QuestionAnswer[]).find((x) => x.kind === q.kind && typeof x.value === 'number');
+        score = hit ? (hit.value as number) : null;
+      }
+      if (score !== null) out.push({ kind: q.kind, score, answeredAt: Number(r.answered_at), staffUserid: r.staff_userid, channelId: r.channel_id, segment: r.segment });
+    }
+    return out;
   }
 
   /** Invitations made and opened in [from, to), of one survey or all (the response rate). */
@@ -349,5 +359,55 @@ export class SurveyRepository {
       params,
     );
     return { invited: Number(r?.invited ?? 0), opened: Number(r?.opened ?? 0) };
+  }
+
+  /** What the customer is now, kept on the answer: the acquisition channel and the RFM segment. */
+  async customerSnapshotInTx(em: EntityManager, ext: string): Promise<{ channelId: string | null; segment: string | null } | null> {
+    const rows = (await em.query('SELECT channel_id, rfm FROM customers WHERE external_user_id = ?', [ext])) as { channel_id: string | null; rfm: string | null }[];
+    return rows[0] ? { channelId: rows[0].channel_id, segment: rows[0].rfm } : null;
+  }
+
+  /**
+   * Of `exts`, the customers the survey already reached in `period`: a ledger row of `source` for an occasion of the
+   * period that is not skipped, expired or failed (it is planned, on its way, or sent). "Never twice per survey per
+   * period" (docs/surveys.md §Sending).
+   */
+  async reachedInPeriod(source: string, period: string, exts: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < exts.length; i += 500) {
+      const part = exts.slice(i, i + 500);
+      const rows = await this.db.query<{ external_user_id: string }>(
+        `SELECT DISTINCT external_user_id FROM deliveries WHERE source = ? AND occasion LIKE ? AND external_user_id IN (${part.map(() => '?').join(',')})
+           AND status NOT IN ('skipped', 'expired', 'failed', 'over_quota')`,
+        [source, `${period}#%`, ...part],
+      );
+      for (const r of rows) out.add(r.external_user_id);
+    }
+    return out;
+  }
+
+  /**
+   * A page of customer ids (by id, after `after`) matching a compiled audience and, when given, first added or first
+   * ordering within [from, to). The candidates of a survey's trigger (docs/surveys.md §Triggers).
+   */
+  async candidates(where: { sql: string; params: unknown[] }, q: { by: 'first_order' | 'added' | null; from: number; to: number }, after: string, limit: number): Promise<string[]> {
+    const cond = [`(${where.sql})`, 'c.external_user_id > ?'];
+    const params: unknown[] = [...where.params, after];
+    if (q.by === 'added') {
+      cond.push('c.first_added_at >= ?', 'c.first_added_at < ?');
+      params.push(q.from, q.to);
+    } else if (q.by === 'first_order') {
+      cond.push('c.external_user_id IN (SELECT o.external_user_id FROM orders o GROUP BY o.external_user_id HAVING MIN(o.ordered_at) >= ? AND MIN(o.ordered_at) < ?)');
+      params.push(q.from, q.to);
+    }
+    const rows = await this.db.query<{ id: string }>(`SELECT c.external_user_id AS id FROM customers c WHERE ${cond.join(' AND ')} ORDER BY c.external_user_id LIMIT ?`, [...params, limit]);
+    return rows.map((r) => r.id);
+  }
+
+  /** The names of channels (QR codes), by id. */
+  async channelNames(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.query<{ id: string; name: string }>(`SELECT id, name FROM channels WHERE id IN (${ids.map(() => '?').join(',')})`, ids);
+    return new Map(rows.map((r) => [r.id, r.name]));
   }
 }

@@ -34,7 +34,7 @@ export interface BuilderModel {
 export const JOIN_WORD: Record<Join, string> = { and: 'AND', or: 'OR' };
 
 /** The operator a field starts with. */
-export const defaultOp = (field: AudienceField): ConditionRow['op'] => (['added', 'silent', 'orders', 'spent'].includes(field) ? '>=' : ':');
+export const defaultOp = (field: AudienceField): ConditionRow['op'] => (['added', 'silent', 'orders', 'spent', 'points', 'csat'].includes(field) ? '>=' : ':');
 
 export const newRow = (field: AudienceField = 'tag'): ConditionRow => ({ kind: 'row', field, op: defaultOp(field), value: '', negate: false });
 export const newGroup = (join: Join): ConditionGroup => ({ kind: 'group', join, negate: false, rows: [newRow(), newRow()] });

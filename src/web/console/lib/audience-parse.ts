@@ -3,14 +3,15 @@
 // §The language) token for token: the same tree, the same refusals at the same position. The server stays the judge
 // (its count answers the syntax error shown under the box); test/console/audience-parse.test.ts checks the two agree.
 
-export const AUDIENCE_FIELDS = ['tag', 'owner', 'activity', 'stage', 'rfm', 'channel', 'birthday', 'gender', 'added', 'silent', 'orders', 'spent', 'points', 'tier', 'id'] as const;
+export const AUDIENCE_FIELDS = ['tag', 'owner', 'activity', 'stage', 'rfm', 'channel', 'birthday', 'gender', 'added', 'silent', 'orders', 'spent', 'points', 'tier', 'nps', 'csat', 'answered', 'id'] as const;
 export type AudienceField = (typeof AUDIENCE_FIELDS)[number];
-export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points'] as const;
+export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points', 'csat'] as const;
 export const COMPARE_OPS = ['>=', '<=', '>', '<'] as const;
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export const ACTIVITIES = ['active', 'dormant', 'churned'] as const;
 export const BIRTHDAY_WINDOWS = ['today', 'this-week', 'this-month', 'none'] as const;
 export const GENDERS = ['male', 'female', 'unknown'] as const;
+export const NPS_BANDS = ['detractor', 'passive', 'promoter'] as const;
 const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel', 'tier'] as const;
 
 export const MAX_AUDIENCE_LENGTH = 4000;
@@ -90,6 +91,12 @@ function expectedValue(field: AudienceField): Expectation {
       return { zh: 'today、this-week、this-month 或 none', en: 'today, this-week, this-month or none' };
     case 'gender':
       return { zh: 'male、female 或 unknown', en: 'male, female or unknown' };
+    case 'nps':
+      return { zh: 'detractor、passive 或 promoter', en: 'detractor, passive or promoter' };
+    case 'csat':
+      return { zh: '1–5 的整数', en: 'an integer from 1 to 5' };
+    case 'answered':
+      return { zh: '问卷编号（正整数）', en: 'a survey id (a positive integer)' };
     case 'added':
       return { zh: 'YYYY-MM-DD 格式的日期', en: 'a date as YYYY-MM-DD' };
     case 'silent':
@@ -111,8 +118,9 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
   switch (field) {
     case 'activity':
     case 'birthday':
-    case 'gender': {
-      const allowed: readonly string[] = field === 'activity' ? ACTIVITIES : field === 'birthday' ? BIRTHDAY_WINDOWS : GENDERS;
+    case 'gender':
+    case 'nps': {
+      const allowed: readonly string[] = field === 'activity' ? ACTIVITIES : field === 'birthday' ? BIRTHDAY_WINDOWS : field === 'nps' ? NPS_BANDS : GENDERS;
       const value = raw.toLowerCase();
       return allowed.includes(value) ? { type: 'pred', field, op: ':', value } : null;
     }
@@ -125,6 +133,10 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
     case 'orders':
     case 'points':
       return /^\d{1,9}$/.test(raw) ? { type: 'pred', field, op: op as CompareOp, value: Number(raw) } : null;
+    case 'csat':
+      return /^[1-5]$/.test(raw) ? { type: 'pred', field, op: op as CompareOp, value: Number(raw) } : null;
+    case 'answered':
+      return /^[1-9]\d{0,8}$/.test(raw) ? { type: 'pred', field, op: ':', value: Number(raw) } : null;
     case 'spent':
       return /^\d{1,12}(\.\d{1,2})?$/.test(raw) ? { type: 'pred', field, op: op as CompareOp, value: Number(raw) } : null;
     case 'id':

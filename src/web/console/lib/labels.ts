@@ -158,7 +158,7 @@ export const DELIVERY_STATUS: Labels = {
   expired: '已过期',
 };
 
-export const DELIVERY_KIND: Labels = { care: '关怀', winback: '挽回', broadcast: '群发' };
+export const DELIVERY_KIND: Labels = { care: '关怀', winback: '挽回', broadcast: '群发', loyalty: '会员升级' };
 
 export const SKIP_REASON: Labels = {
   opted_out: '客户已退订',
@@ -291,6 +291,7 @@ export const AUDIT_RESOURCE: Labels = {
   orders: '订单',
   session: '登录',
   tokens: 'API 令牌',
+  surveys: '满意度调查',
 };
 
 const AUDIT_VERB: Labels = {
@@ -310,6 +311,9 @@ const AUDIT_VERB: Labels = {
   logout: '退出登录',
   grant: '授予角色',
   revoke: '收回角色',
+  status: '修改状态',
+  send: '发送',
+  link: '生成链接',
 };
 
 /** `channels.create` → 渠道活码 · 新建. */
@@ -319,6 +323,9 @@ export function auditActionText(action: string): string {
   const verb = dot < 0 ? '' : action.slice(dot + 1);
   return `${AUDIT_RESOURCE[resource] ?? '其他'} · ${AUDIT_VERB[verb] ?? '其他操作'}`;
 }
+
+/** NPS bands (`nps:`), as the audience builder offers them. */
+export const NPS_BAND: Labels = { detractor: '贬损者（0–6 分）', passive: '中立者（7–8 分）', promoter: '推荐者（9–10 分）' };
 
 /** The audience builder's fields (docs/audiences.md §The language). */
 export const AUDIENCE_FIELD: Labels = {
@@ -336,6 +343,9 @@ export const AUDIENCE_FIELD: Labels = {
   spent: '累计消费（元）',
   points: '积分余额',
   tier: '会员等级',
+  nps: 'NPS 分组',
+  csat: '最近满意度（1–5）',
+  answered: '已答问卷（编号）',
   id: '指定客户',
 };
 
