@@ -574,11 +574,14 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz, loyalty);
   // 满意度调查 (docs/surveys.md): an answer's points go through the loyalty service in the answer's transaction;
   // invitations through the delivery ledger like care messages, with a link on this site's origin (PUBLIC_URL, or
-  // the listen URL in sandbox mode, learned below). `onScored` is the feedback feature's port (no-op until it is wired).
+  // the listen URL in sandbox mode, learned below). `onScored` is the feedback feature's port (docs/surveys.md §Answering).
   const surveySite = { listened: null as string | null };
   const surveyRepo = new SurveyRepository(db);
   const surveyLinks = new OpaqueLinks('s1', createHmac('sha256', erasureKey).update('survey-link|v1').digest());
-  const surveyService = new SurveyService(db, surveyRepo, repos.timeline, customers, loyalty, surveyLinks, clock, log.child({ component: 'surveys' }), tz, async () => {});
+  const surveyService = new SurveyService(db, surveyRepo, repos.timeline, customers, loyalty, surveyLinks, clock, log.child({ component: 'surveys' }), tz, async (s) => {
+    // The feedback feature (built below) opens or reopens a ticket for a detractor; called after the answer commits.
+    await feedback.onSurveyScored(s);
+  });
   const surveys: SurveysModule = {
     repo: surveyRepo,
     service: surveyService,

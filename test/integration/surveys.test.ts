@@ -146,6 +146,9 @@ describe.each(testEngines())('满意度调查 surveys (%s)', (engine) => {
     expect(points.body.recent[0].words).toBe('完成满意度调查');
     const timeline = await rows<{ kind: string; summary: string }>("SELECT kind, summary FROM timeline_entries WHERE external_user_id = ? AND source = 'survey'", ['wmSvA']);
     expect(timeline).toEqual([{ kind: 'survey_answered', summary: '填写了问卷「季度满意度调查」，推荐意愿 4 分（0–10）' }]);
+    // A detractor: the feedback feature heard it through onScored and opened one ticket for the owner.
+    const tickets = await rows<{ source: string; owner_userid: string }>('SELECT source, owner_userid FROM feedback_tickets WHERE external_user_id = ?', ['wmSvA']);
+    expect(tickets).toEqual([{ source: 'survey', owner_userid: 'zhangsan' }]);
     // The archive: staff see their own customer's answers; the comment is there for the owner to follow up.
     const archive = await api(app, 'GET', '/api/v1/customers/wmSvA/surveys', undefined, staffToken);
     expect(archive.body.items[0]).toMatchObject({ surveyName: '季度满意度调查', periodWords: '2026年第4季度', score: 4, comment: '顾问回复太慢了' });

@@ -158,7 +158,7 @@ export const DELIVERY_STATUS: Labels = {
   expired: '已过期',
 };
 
-export const DELIVERY_KIND: Labels = { care: '关怀', winback: '挽回', broadcast: '群发', loyalty: '会员升级' };
+export const DELIVERY_KIND: Labels = { care: '关怀', winback: '挽回', broadcast: '群发', loyalty: '会员升级', survey: '满意度调查' };
 
 export const SKIP_REASON: Labels = {
   opted_out: '客户已退订',
