@@ -115,6 +115,7 @@
     state.customer = c;
     renderCustomer(c);
     loadLoyalty().catch((err) => { $('loyalty-progress').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
+    loadSurveys().catch((err) => { $('survey-answers').innerHTML = `<li class="err">${esc(err.message)}</li>`; });
   }
 
   // ─── points and tier (docs/loyalty.md §Staff sidebar) ─────────────────────────────────────────────────
@@ -154,6 +155,36 @@
       .then(async (r) => {
         await navigator.clipboard.writeText(r.url);
         toast('链接已复制，可发给客户');
+      })
+      .catch((err) => toast(err.message || '复制失败'));
+  });
+
+  // ─── satisfaction surveys (docs/surveys.md §API) ───────────────────────────────────────────────────────
+  const surveyPath = (id, rest = '') => `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}/surveys${id ? `/${encodeURIComponent(id)}${rest}` : ''}`;
+  const SCORE_WORDS = { nps: '推荐意愿', csat: '满意度' };
+  async function loadSurveys() {
+    const [mine, active] = await Promise.all([call('GET', surveyPath()), call('GET', '/sidebar/api/surveys')]);
+    $('survey-answers').innerHTML = mine.items.slice(0, 3).map((a) => `<li>${esc(a.surveyName)}${a.kind ? ` · ${SCORE_WORDS[a.kind]} <b>${esc(a.score)}</b> 分` : ''}${a.comment ? `<div>「${esc(a.comment)}」</div>` : ''}<div class="muted">${esc(a.periodWords || '')} · ${esc(time(a.answeredAt))}</div></li>`).join('') || '<li class="muted">暂无问卷回答</li>';
+    $('survey-pick').innerHTML = active.items.map((s) => `<option value="${esc(s.id)}">${esc(s.name)}${s.rewardPoints ? `（答完得 ${esc(s.rewardPoints)} 积分）` : ''}</option>`).join('') || '<option value="">暂无启用的问卷</option>';
+    $('survey-send').disabled = $('survey-link').disabled = active.items.length === 0;
+  }
+  // 发送问卷 plans the invitation in the delivery ledger: a mass-send task the member confirms in 群发助手, never twice a period.
+  $('survey-send').addEventListener('click', () => {
+    const id = $('survey-pick').value;
+    if (!id) return;
+    $('survey-send').disabled = true;
+    call('POST', surveyPath(id, '/send'))
+      .then((r) => toast(r.planned ? '已加入群发任务，请在企业微信群发助手中确认发送' : r.alreadyThisPeriod ? '本期已邀请过该客户，不再重复发送' : r.skipped ? '未能安排发送（客户已退订或今日已有其他消息）' : '今天已安排过该问卷'))
+      .catch((err) => toast(err.message))
+      .finally(() => { $('survey-send').disabled = false; });
+  });
+  $('survey-link').addEventListener('click', () => {
+    const id = $('survey-pick').value;
+    if (!id) return;
+    call('POST', surveyPath(id, '/link'))
+      .then(async (r) => {
+        await navigator.clipboard.writeText(r.url);
+        toast('问卷链接已复制，可发给客户');
       })
       .catch((err) => toast(err.message || '复制失败'));
   });
