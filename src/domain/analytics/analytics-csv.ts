@@ -1,4 +1,4 @@
-import type { ChannelFigures, ChannelsAnswer, GrowthAnswer, MixAnswer, TotalsAnswer, TransitionsAnswer } from './analytics.service.js';
+import type { ChannelFigures, ChannelsAnswer, GrowthAnswer, MixAnswer, TotalsAnswer, TransitionsAnswer } from './analytics.types.js';
 import { DIMENSION_LABELS } from './analytics-labels.js';
 
 /**

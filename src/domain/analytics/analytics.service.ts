@@ -3,150 +3,32 @@ import type { Clock } from '../../shared/clock.js';
 import { ForbiddenError, invalidField } from '../../shared/errors.js';
 import { addDays, daysBetween, localDate } from '../../shared/dates.js';
 import { periodOf, periodsOf } from './analytics-periods.js';
-import type { AnalyticsViewer, Granularity, GrowthCounts, GrowthRow, GrowthTagRow, MixDimension } from './analytics.types.js';
+import type {
+  AnalyticsViewer,
+  ChannelFigures,
+  ChannelSort,
+  ChannelsAnswer,
+  Frame,
+  GrowthAnswer,
+  Granularity,
+  GrowthCounts,
+  GrowthLine,
+  GrowthRow,
+  GrowthTagRow,
+  MixAnswer,
+  MixDimension,
+  RangeQuery,
+  TotalsAnswer,
+  TotalsLine,
+  TransitionLine,
+  TransitionsAnswer,
+} from './analytics.types.js';
 import { mixLabel } from './analytics-labels.js';
 
 /** The longest range one request may ask for: two years and a little. */
 export const MAX_RANGE_DAYS = 800;
 /** The label of relations that came through no channel of ours. */
 export const NO_CHANNEL_LABEL = '未通过渠道';
-
-/** What every analytics question takes. */
-export interface RangeQuery {
-  from?: string;
-  to?: string;
-  granularity: Granularity;
-  /** One member's numbers (staff callers get only their own). */
-  userid?: string;
-}
-
-/** Which figures a series shows: events can be recomputed for any past day, snapshots cannot. */
-export type FigureKind = 'event' | 'snapshot';
-
-/** The resolved frame of an answer. */
-export interface Frame {
-  from: string;
-  to: string;
-  granularity: Granularity;
-  timezone: string;
-  /** 'own' when the numbers are the caller's only (a staff member). */
-  scope: 'all' | 'own';
-  userid: string | null;
-}
-
-/** One growth line: a period and, when split, one channel, member or tag. */
-export interface GrowthLine extends GrowthCounts {
-  period: string;
-  periodStart: string;
-  periodEnd: string;
-  key: string;
-  label: string;
-  /** For the tag split: the tag's group. */
-  groupId?: string;
-  groupName?: string;
-}
-
-export interface GrowthAnswer extends Frame {
-  kind: 'event';
-  by: 'none' | 'channel' | 'staff' | 'tag';
-  /** For the tag split: each customer counts once per tag, whichever of their relations carry it. */
-  unit: 'relation' | 'customer_per_tag';
-  lines: GrowthLine[];
-  total: GrowthCounts;
-}
-
-export interface TotalsLine {
-  period: string;
-  /** The snapshot day the figure is from: the period's last day that has one. */
-  asOf: string;
-  key: string;
-  label: string;
-  customers: number;
-}
-
-export interface TotalsAnswer extends Frame {
-  kind: 'snapshot';
-  by: 'none' | 'staff';
-  lines: TotalsLine[];
-}
-
-/** One channel's effectiveness over the range (or one period of it). */
-export interface ChannelFigures {
-  channelId: string;
-  channelName: string;
-  adds: number;
-  lostByCustomer: number;
-  lostByStaff: number;
-  net: number;
-  /** Adds whose 7-day window had closed when last rolled, and of those how many were still not deleted. */
-  matured7d: number;
-  retained7d: number;
-  retention7d: number | null;
-  matured30d: number;
-  retained30d: number;
-  retention30d: number | null;
-  /** Adds who ordered within 30 days (windows still open count what happened so far), and their order total. */
-  ordered30d: number;
-  /** Share of the matured 30-day adds who ordered within 30 days. */
-  orderedShare30d: number | null;
-  revenue30dCents: number;
-}
-
-export interface ChannelLine extends ChannelFigures {
-  period: string;
-  periodStart: string;
-  periodEnd: string;
-}
-
-export type ChannelSort = 'adds' | 'net' | 'retention7d' | 'retention30d' | 'orderedShare30d' | 'revenue';
-
-export interface ChannelsAnswer extends Frame {
-  kind: 'event';
-  sort: ChannelSort;
-  ranking: (ChannelFigures & { rank: number })[];
-  /** Relations that came through no channel, for comparison; not ranked. */
-  unattributed: ChannelFigures;
-  lines: ChannelLine[];
-}
-
-/** One value's customers at the end of a period (its last snapshot day). */
-export interface MixLine {
-  period: string;
-  asOf: string;
-  value: string;
-  label: string;
-  customers: number;
-  /** Of the customers counted that day (a customer counts once in each dimension). */
-  share: number | null;
-}
-
-export interface MixAnswer extends Frame {
-  kind: 'snapshot';
-  dimension: MixDimension;
-  lines: MixLine[];
-  /** The newest snapshot in the range: the mix as it is. */
-  latest: { asOf: string; values: Omit<MixLine, 'period' | 'asOf'>[] } | null;
-}
-
-/** Customers whose value went from → to within a period (each night's changes, summed). */
-export interface TransitionLine {
-  period: string;
-  periodStart: string;
-  periodEnd: string;
-  fromValue: string;
-  fromLabel: string;
-  toValue: string;
-  toLabel: string;
-  customers: number;
-}
-
-export interface TransitionsAnswer extends Frame {
-  kind: 'snapshot';
-  dimension: MixDimension;
-  lines: TransitionLine[];
-  /** Over the whole range, per (from, to). */
-  total: Omit<TransitionLine, 'period' | 'periodStart' | 'periodEnd'>[];
-}
 
 /** Names sort as a Chinese reader expects; one collator, built once (localeCompare with a locale builds one per call). */
 const zhCollator = new Intl.Collator('zh-CN');

@@ -1,5 +1,5 @@
 import { csv } from './analytics-csv.js';
-import type { ReachAnswer, ReachFigures, ReachOutcome } from './reach.service.js';
+import type { ReachAnswer, ReachFigures, ReachOutcome } from './reach.types.js';
 
 /** The words for the ledger's reason codes (the console's lib/labels.ts says the same), so no raw code reaches a sheet. */
 const REASONS: Record<string, string> = {

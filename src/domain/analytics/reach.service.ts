@@ -3,89 +3,14 @@ import { invalidField } from '../../shared/errors.js';
 import { addDays } from '../../shared/dates.js';
 import type { DeliveryKind } from '../delivery/delivery.types.js';
 import { periodOf, periodsOf } from './analytics-periods.js';
-import type { AnalyticsService, Frame, RangeQuery } from './analytics.service.js';
-import type { AnalyticsViewer } from './analytics.types.js';
-import { ALL_SENDERS, REACH_WINDOW_DAYS, type ReachRow } from './reach.types.js';
+import type { AnalyticsService } from './analytics.service.js';
+import type { AnalyticsViewer, RangeQuery } from './analytics.types.js';
+import { ALL_SENDERS, REACH_WINDOW_DAYS, type ReachAnswer, type ReachFigures, type ReachFunnel, type ReachOutcome, type ReachRow } from './reach.types.js';
 
 /** Skip reasons decided before the holdout draw (the ledger's precheck): such rows are in neither group. */
 export const PRE_DRAW_REASONS: ReadonlySet<string> = new Set(['opted_out', 'no_sender', 'text_too_long']);
 /** The skip reason of a customer held out of a rule, broadcast or campaign to measure its lift. */
 export const HOLDOUT_REASON = 'holdout';
-
-/** How far a source's ledger rows got (the broadcast progress funnel, summed over days). */
-export interface ReachFunnel {
-  /** Every ledger row: the audience as planned, held-out and skipped customers included. */
-  planned: number;
-  submitted: number;
-  confirmed: number;
-  sent: number;
-  skipped: number;
-  skippedByReason: Record<string, number>;
-  /** Held out (skipped with reason `holdout`): sent nothing, to compare against. */
-  holdout: number;
-  overQuota: number;
-  failed: number;
-  failedByReason: Record<string, number>;
-  expired: number;
-  /** Still planned or being submitted. */
-  pending: number;
-}
-
-/** What followed the messages of one group within 7 days. Rates are over the matured rows only. */
-export interface ReachOutcome {
-  messages: number;
-  /** Rows whose 7-day window has closed (as of the last roll). */
-  matured: number;
-  /** Rows whose customer ordered within 7 days (a window still open counts what happened so far). */
-  ordered7d: number;
-  orderedRate7d: number | null;
-  orders7d: number;
-  revenue7dCents: number;
-  /** Rows whose customer wrote to WeChat-KF within 7 days (1:1 chat content is not visible to the bot). */
-  replied7d: number;
-  replyRate7d: number | null;
-}
-
-/** One source's figures: a care rule, a win-back campaign or a broadcast. */
-export interface ReachFigures {
-  sourceKind: DeliveryKind;
-  sourceId: string;
-  name: string;
-  /** The share the source holds out now (it may have been another when a past day was planned). */
-  holdoutPercent: number;
-  funnel: ReachFunnel;
-  outcomes: {
-    /** Every row drawn for the message (not held out), whatever became of it: the honest comparison with the holdout. */
-    targeted: ReachOutcome;
-    /** Rows WeCom reports as delivered. */
-    sent: ReachOutcome;
-    holdout: ReachOutcome;
-  };
-  /** targeted rate − holdout rate; null until both groups have matured rows. */
-  lift: { orderedRate7d: number | null; replyRate7d: number | null };
-}
-
-export interface ReachLine extends ReachFigures {
-  period: string;
-  periodStart: string;
-  periodEnd: string;
-}
-
-export interface ReachAnswer extends Frame {
-  kind: 'event';
-  sourceKind: DeliveryKind | null;
-  sourceId: string | null;
-  windowDays: number;
-  /** Over the whole range, per source. */
-  sources: ReachFigures[];
-  /** Per period and source. */
-  lines: ReachLine[];
-  /**
-   * Days of the range not rolled yet (today, or a day the nightly job has not reached): today's funnel is counted live
-   * (docs/analytics.md §Care and campaign results), its orders and replies from the night after.
-   */
-  unrolled: { from: string; to: string }[];
-}
 
 const KIND_ORDER: Record<DeliveryKind, number> = { care: 0, winback: 1, broadcast: 2, loyalty: 3, survey: 4 };
 const zhCollator = new Intl.Collator('zh-CN');

@@ -1,5 +1,5 @@
 import { csv } from './analytics-csv.js';
-import type { ChurnAnswer, CohortsAnswer } from './retention.service.js';
+import type { ChurnAnswer, CohortsAnswer } from './retention.types.js';
 
 const percent = (r: number | null): string => (r === null ? '' : `${(r * 100).toFixed(2)}%`);
 

@@ -2,78 +2,21 @@ import type { AnalyticsRepository } from '../../persistence/repositories/analyti
 import type { AnalyticsRetentionRepository, ChurnReadFilter, ChurnTable } from '../../persistence/repositories/analytics-retention.repository.js';
 import { addDays } from '../../shared/dates.js';
 import { periodOf, periodsOf } from './analytics-periods.js';
-import { NO_CHANNEL_LABEL, type AnalyticsService, type Frame, type RangeQuery } from './analytics.service.js';
-import type { AnalyticsViewer } from './analytics.types.js';
-import { BUCKETED_DIMENSIONS, CHURN_BUCKETS, CHURN_DIMENSION_LABELS, churnBucketLabel, COHORT_WEEKS, type ChurnBucketRow, type ChurnDimension } from './retention.types.js';
-
-/** One weekly mark of a cohort: null while any add day of the cohort has not reached it. */
-export interface CohortCell {
-  week: number;
-  retained: number | null;
-  share: number | null;
-}
-
-export interface CohortLine {
-  /** The cohort: the add days of one period (a week by default), clipped to the range. */
-  cohort: string;
-  periodStart: string;
-  periodEnd: string;
-  adds: number;
-  /** False while a day of the cohort has not been rolled yet (today): its adds are not all counted. */
-  complete: boolean;
-  cells: CohortCell[];
-}
-
-export interface CohortsAnswer extends Frame {
-  kind: 'event';
-  channel: string | null;
-  weeks: number;
-  cohorts: CohortLine[];
-  /** Per week, over the cohorts that have reached it: their retained relations over their adds. */
-  average: CohortCell[];
-}
-
-/** One bucket of a churn dimension over the range. */
-export interface ChurnBucket {
-  bucket: string;
-  label: string;
-  losses: number;
-  lostByCustomer: number;
-  lostByStaff: number;
-  /** Active relations in this bucket at the base snapshot (`baseAsOf`). */
-  relations: number;
-  /** losses / relations; null without relations. */
-  rate: number | null;
-  /** rate / the whole's rate: 2.1 reads "left at 2.1× the rate". */
-  ratio: number | null;
-}
-
-export interface ChurnDimensionAnswer {
-  dimension: ChurnDimension | 'owner' | 'channel';
-  label: string;
-  buckets: ChurnBucket[];
-}
-
-export interface ChurnLine {
-  period: string;
-  periodStart: string;
-  periodEnd: string;
-  losses: number;
-  lostByCustomer: number;
-  lostByStaff: number;
-}
-
-export interface ChurnAnswer extends Frame {
-  /** Rates divide losses (events, recorded at each loss) by a nightly base (a snapshot): the answer is a snapshot's. */
-  kind: 'snapshot';
-  kinds: { losses: 'event'; relations: 'snapshot' };
-  channel: string | null;
-  /** The night whose snapshot of active relations is the base: the night before `from`, else the first in the range. */
-  baseAsOf: string | null;
-  total: Omit<ChurnBucket, 'bucket' | 'label' | 'ratio'>;
-  dimensions: ChurnDimensionAnswer[];
-  lines: ChurnLine[];
-}
+import { NO_CHANNEL_LABEL, type AnalyticsService } from './analytics.service.js';
+import type { AnalyticsViewer, RangeQuery } from './analytics.types.js';
+import {
+  BUCKETED_DIMENSIONS,
+  CHURN_BUCKETS,
+  CHURN_DIMENSION_LABELS,
+  churnBucketLabel,
+  COHORT_WEEKS,
+  type ChurnAnswer,
+  type ChurnBucket,
+  type ChurnBucketRow,
+  type ChurnDimensionAnswer,
+  type CohortLine,
+  type CohortsAnswer,
+} from './retention.types.js';
 
 const rate = (num: number, den: number): number | null => (den > 0 ? Math.round((num / den) * 10_000) / 10_000 : null);
 const zhCollator = new Intl.Collator('zh-CN');

@@ -1,5 +1,6 @@
 // Retention cohorts (留存) and churn analysis (流失分析): what they store and answer
 // (docs/analytics.md §Retention cohorts, §Churn analysis).
+import type { Frame } from './analytics.types.js';
 
 /** Weeks after the add a cohort is followed for. */
 export const COHORT_WEEKS = 12;
@@ -155,4 +156,75 @@ export function bucketsOf(p: Pick<LossProfile, 'sinceInteractionDays' | 'sinceOr
     ['sinceOrder', dayBucket('sinceOrder', p.sinceOrderDays)],
     ['sinceInteraction', dayBucket('sinceInteraction', p.sinceInteractionDays)],
   ];
+}
+
+// What the API answers for 留存 and 流失分析.
+
+/** One weekly mark of a cohort: null while any add day of the cohort has not reached it. */
+export interface CohortCell {
+  week: number;
+  retained: number | null;
+  share: number | null;
+}
+
+export interface CohortLine {
+  /** The cohort: the add days of one period (a week by default), clipped to the range. */
+  cohort: string;
+  periodStart: string;
+  periodEnd: string;
+  adds: number;
+  /** False while a day of the cohort has not been rolled yet (today): its adds are not all counted. */
+  complete: boolean;
+  cells: CohortCell[];
+}
+
+export interface CohortsAnswer extends Frame {
+  kind: 'event';
+  channel: string | null;
+  weeks: number;
+  cohorts: CohortLine[];
+  /** Per week, over the cohorts that have reached it: their retained relations over their adds. */
+  average: CohortCell[];
+}
+
+/** One bucket of a churn dimension over the range. */
+export interface ChurnBucket {
+  bucket: string;
+  label: string;
+  losses: number;
+  lostByCustomer: number;
+  lostByStaff: number;
+  /** Active relations in this bucket at the base snapshot (`baseAsOf`). */
+  relations: number;
+  /** losses / relations; null without relations. */
+  rate: number | null;
+  /** rate / the whole's rate: 2.1 reads "left at 2.1× the rate". */
+  ratio: number | null;
+}
+
+export interface ChurnDimensionAnswer {
+  dimension: ChurnDimension | 'owner' | 'channel';
+  label: string;
+  buckets: ChurnBucket[];
+}
+
+export interface ChurnLine {
+  period: string;
+  periodStart: string;
+  periodEnd: string;
+  losses: number;
+  lostByCustomer: number;
+  lostByStaff: number;
+}
+
+export interface ChurnAnswer extends Frame {
+  /** Rates divide losses (events, recorded at each loss) by a nightly base (a snapshot): the answer is a snapshot's. */
+  kind: 'snapshot';
+  kinds: { losses: 'event'; relations: 'snapshot' };
+  channel: string | null;
+  /** The night whose snapshot of active relations is the base: the night before `from`, else the first in the range. */
+  baseAsOf: string | null;
+  total: Omit<ChurnBucket, 'bucket' | 'label' | 'ratio'>;
+  dimensions: ChurnDimensionAnswer[];
+  lines: ChurnLine[];
 }

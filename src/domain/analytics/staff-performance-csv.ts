@@ -1,5 +1,5 @@
 import { csv } from './analytics-csv.js';
-import type { StaffAnswer, StaffFigures } from './staff-performance.service.js';
+import type { StaffAnswer, StaffFigures } from './staff-performance.types.js';
 
 const percent = (r: number | null): string => (r === null ? '' : `${r.toFixed(2)}%`);
 

@@ -4,11 +4,36 @@
 import { ApiError, tokenStore } from './api';
 import { ACTIVITY, RFM_SEGMENTS, STAGE } from './labels';
 import { todayShanghai } from './format';
+import type { ChurnDimensionAnswer } from '../../../domain/analytics/retention.types';
+import type { GrowthAnswer, Granularity, MixDimension } from '../../../domain/analytics/analytics.types';
+import type { DeliveryKind } from '../../../domain/delivery/delivery.types';
 
-export type Granularity = 'day' | 'week' | 'month';
+// The answers are the server's own types (type-only: nothing of the server is bundled), so there is one definition.
+export type {
+  ChannelFigures,
+  ChannelSort,
+  ChannelsAnswer,
+  Granularity,
+  GrowthAnswer,
+  GrowthCounts,
+  GrowthLine,
+  MixAnswer,
+  MixDimension,
+  TotalsAnswer,
+  TransitionsAnswer,
+} from '../../../domain/analytics/analytics.types';
+export type { ChurnAnswer, ChurnBucket, CohortCell, CohortsAnswer } from '../../../domain/analytics/retention.types';
+export type { StaffAnswer, StaffFigures } from '../../../domain/analytics/staff-performance.types';
+export type { ReachAnswer, ReachFigures, ReachFunnel, ReachOutcome } from '../../../domain/analytics/reach.types';
+
+/** How a panel's figures are made: the API's event and snapshot, and 员工统计's mix of the two with WeCom's pulls. */
 export type FigureKind = 'event' | 'snapshot' | 'mixed';
-export type MixDimension = 'activity' | 'rfm' | 'stage';
-export type GrowthSplit = 'none' | 'channel' | 'staff' | 'tag';
+/** How 客户增长 is split (`by` of the growth question). */
+export type GrowthSplit = GrowthAnswer['by'];
+/** The churn dimensions the panel switches between (`all` is the totals, not a dimension shown). */
+export type ChurnDimension = Exclude<ChurnDimensionAnswer['dimension'], 'all'>;
+/** A source kind of 触达效果: every kind of the delivery ledger. */
+export type ReachKind = DeliveryKind;
 
 /** The range every panel reads: Shanghai local dates, inclusive, and the dashboard's member and channel filters. */
 export interface AnalyticsRange {
@@ -37,86 +62,6 @@ export function rangeSources(r: AnalyticsRange, opts: { channel?: boolean } = {}
   const s: (() => unknown)[] = [() => r.from, () => r.to, () => r.granularity, () => r.userid];
   if (opts.channel) s.push(() => r.channel);
   return s;
-}
-
-interface Frame {
-  from: string;
-  to: string;
-  granularity: Granularity;
-  scope: 'all' | 'own';
-  userid: string | null;
-}
-
-export interface GrowthCounts {
-  added: number;
-  lostByCustomer: number;
-  lostByStaff: number;
-  net: number;
-  transferredIn: number;
-  transferredOut: number;
-}
-
-export interface GrowthLine extends GrowthCounts {
-  period: string;
-  key: string;
-  label: string;
-  groupName?: string;
-}
-
-export interface GrowthAnswer extends Frame {
-  kind: 'event';
-  by: GrowthSplit;
-  unit: 'relation' | 'customer_per_tag';
-  lines: GrowthLine[];
-  total: GrowthCounts;
-}
-
-export interface TotalsAnswer extends Frame {
-  kind: 'snapshot';
-  lines: { period: string; asOf: string; key: string; label: string; customers: number }[];
-}
-
-export interface ChannelFigures {
-  channelId: string;
-  channelName: string;
-  adds: number;
-  lostByCustomer: number;
-  lostByStaff: number;
-  net: number;
-  matured7d: number;
-  retention7d: number | null;
-  matured30d: number;
-  retention30d: number | null;
-  ordered30d: number;
-  orderedShare30d: number | null;
-  revenue30dCents: number;
-}
-
-export type ChannelSort = 'adds' | 'net' | 'retention7d' | 'retention30d' | 'orderedShare30d' | 'revenue';
-
-export interface ChannelsAnswer extends Frame {
-  kind: 'event';
-  ranking: (ChannelFigures & { rank: number })[];
-  unattributed: ChannelFigures;
-}
-
-export interface MixValue {
-  value: string;
-  customers: number;
-  share: number | null;
-}
-
-export interface MixAnswer extends Frame {
-  kind: 'snapshot';
-  dimension: MixDimension;
-  lines: (MixValue & { period: string; asOf: string })[];
-  latest: { asOf: string; values: MixValue[] } | null;
-}
-
-export interface TransitionsAnswer extends Frame {
-  kind: 'snapshot';
-  dimension: MixDimension;
-  total: { fromValue: string; toValue: string; customers: number }[];
 }
 
 export const GRANULARITY: Record<Granularity, string> = { day: '日', week: '周', month: '月' };
@@ -224,43 +169,6 @@ export async function downloadCsv(path: string, query: Record<string, string | u
   return name;
 }
 
-// 留存, 流失分析, 员工统计 and 触达效果 (docs/analytics.md §Retention cohorts, §Churn analysis, §Staff performance,
-// §Care and campaign results): the answers of the four questions the lower panels ask.
-
-export interface CohortCell {
-  week: number;
-  retained: number | null;
-  share: number | null;
-}
-
-export interface CohortsAnswer extends Frame {
-  kind: 'event';
-  weeks: number;
-  cohorts: { cohort: string; periodStart: string; periodEnd: string; adds: number; complete: boolean; cells: CohortCell[] }[];
-  average: CohortCell[];
-}
-
-export interface ChurnBucket {
-  bucket: string;
-  label: string;
-  losses: number;
-  lostByCustomer: number;
-  lostByStaff: number;
-  relations: number;
-  rate: number | null;
-  ratio: number | null;
-}
-
-export type ChurnDimension = 'botMessages' | 'broadcasts' | 'kfMessages' | 'sinceOrder' | 'sinceInteraction' | 'owner' | 'channel';
-
-export interface ChurnAnswer extends Frame {
-  kind: 'snapshot';
-  baseAsOf: string | null;
-  total: { losses: number; lostByCustomer: number; lostByStaff: number; relations: number; rate: number | null };
-  dimensions: { dimension: ChurnDimension; label: string; buckets: ChurnBucket[] }[];
-  lines: { period: string; losses: number; lostByCustomer: number; lostByStaff: number }[];
-}
-
 /** The churn dimensions as the panel's switch names them (the API's own labels are longer, for the CSV). */
 export const CHURN_DIMENSION: Record<ChurnDimension, string> = {
   botMessages: '机器人消息',
@@ -271,81 +179,6 @@ export const CHURN_DIMENSION: Record<ChurnDimension, string> = {
   owner: '所属员工',
   channel: '渠道',
 };
-
-export interface StaffFigures {
-  userid: string;
-  name: string;
-  wecomDays: number;
-  chatCnt: number;
-  messageCnt: number;
-  replyPercentage: number | null;
-  avgReplyTime: number | null;
-  replyDays: number;
-  negativeFeedbackCnt: number;
-  newApplyCnt: number;
-  newContactCnt: number;
-  customers: number | null;
-  customersAsOf: string | null;
-  massTasks: number;
-  confirmedLate: number;
-  neverConfirmed: number;
-  awaiting: number;
-  followupsDue: number;
-  followupsDone: number;
-}
-
-export interface StaffAnswer extends Frame {
-  kind: 'mixed';
-  lateConfirmHours: number;
-  lines: (StaffFigures & { period: string })[];
-  members: (StaffFigures & { status: string; pull: { lastDay: string | null; lastPulledAt: string | null; failures: number; failedAt: string | null; lastError: string | null } | null })[];
-}
-
-export type ReachKind = 'care' | 'winback' | 'broadcast';
-
-export interface ReachFunnel {
-  planned: number;
-  submitted: number;
-  confirmed: number;
-  sent: number;
-  skipped: number;
-  skippedByReason: Record<string, number>;
-  holdout: number;
-  overQuota: number;
-  failed: number;
-  failedByReason: Record<string, number>;
-  expired: number;
-  pending: number;
-}
-
-export interface ReachOutcome {
-  messages: number;
-  matured: number;
-  ordered7d: number;
-  orderedRate7d: number | null;
-  orders7d: number;
-  revenue7dCents: number;
-  replied7d: number;
-  replyRate7d: number | null;
-}
-
-export interface ReachFigures {
-  sourceKind: ReachKind;
-  sourceId: string;
-  name: string;
-  holdoutPercent: number;
-  funnel: ReachFunnel;
-  outcomes: { targeted: ReachOutcome; sent: ReachOutcome; holdout: ReachOutcome };
-  lift: { orderedRate7d: number | null; replyRate7d: number | null };
-}
-
-export interface ReachAnswer extends Frame {
-  kind: 'event';
-  windowDays: number;
-  sources: ReachFigures[];
-  lines: (ReachFigures & { period: string })[];
-  unrolled: { from: string; to: string }[];
-}
 
 /** A difference of two rates in percentage points: +3.2 个百分点, — when either is unknown. */
 export const points = (d: number | null): string => (d === null ? '—' : `${d > 0 ? '+' : d < 0 ? '−' : ''}${Math.abs(d * 100).toFixed(1)} 个百分点`);
