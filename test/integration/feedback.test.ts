@@ -148,6 +148,22 @@ describe.each(testEngines())('feedback tickets (%s)', (engine) => {
     expect((await sidebar('POST', '/sidebar/api/customers/wmFbLisi/feedback', { text: '投诉', requestId: 'fb-record-0003' })).status).toBe(404);
   });
 
+  it('keeps a ticket whose notice WeCom refused, and the feedback job sends the notice once on its next run', async () => {
+    await buildCustomer(app.container, { externalUserId: 'wmFbC', name: '顾客丁', owners: ['zhangsan'] });
+    const notices = () => received('zhangsan').filter((t) => t.includes('【客户反馈】') && t.includes('顾客丁'));
+    app.container.sandbox!.injectFault({ api: 'message/send', errcode: 60020, count: 1 });
+    expect(await scored('wmFbC', 5, '不太满意')).toBe('opened');
+    expect(notices()).toHaveLength(0);
+    clock.advance(60_000);
+    await app.container.scheduling.scheduler.runNow('feedback');
+    clock.advance(60_000);
+    await app.container.scheduling.scheduler.runNow('feedback');
+    expect(notices()).toHaveLength(1);
+    // Resolved now, so it plays no part in the SLA test below.
+    const [t] = await ticketsOf('wmFbC');
+    expect((await api(app, 'POST', `/api/v1/feedback/tickets/${t.id}/resolve`, { note: '已回访', category: '其他' })).status).toBe(200);
+  });
+
   it('lets staff list and act on only their own customers’ tickets; operators see all', async () => {
     await scored('wmFbLisi', 2, '服务态度不好');
     const mine = await api(app, 'GET', '/api/v1/feedback/tickets', undefined, staffToken);
@@ -192,14 +208,15 @@ describe.each(testEngines())('feedback tickets (%s)', (engine) => {
     const res = await api(app, 'GET', '/api/v1/feedback/analysis?from=2026-12-01&to=2026-12-31');
     expect(res.status).toBe(200);
     const a = res.body;
-    // wmFbA opened and reopened, the KF complaint, wmFbB's record, wmFbLisi's score.
-    expect(a.openings).toBe(5);
-    expect(a.tickets).toBe(4);
-    expect(a.resolved).toBe(1);
-    expect(a.resolutionRate).toBe(0.2);
-    expect(a.contactHours.median).toBe(2);
-    expect(a.resolveHours.median).toBe(3);
-    expect(a.withinSla).toBe(1);
+    // wmFbA opened and reopened, the KF complaint, wmFbB's record, wmFbC's and wmFbLisi's scores.
+    expect(a.openings).toBe(6);
+    expect(a.tickets).toBe(5);
+    // wmFbA's first round (contacted after 2 h, resolved after 3 h) and wmFbC's (resolved 2 minutes after opening).
+    expect(a.resolved).toBe(2);
+    expect(a.resolutionRate).toBe(0.333);
+    expect(a.contactHours.median).toBe(1);
+    expect(a.resolveHours.median).toBe(1.5);
+    expect(a.withinSla).toBe(2);
     expect(a.escalated).toBeGreaterThanOrEqual(2);
     const logistics = a.byCategory.find((x: { category: string }) => x.category === '物流');
     expect(logistics).toMatchObject({ openings: 2, resolved: 1, resolutionRate: 0.5, medianResolveHours: 3 });

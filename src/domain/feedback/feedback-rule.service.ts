@@ -58,9 +58,10 @@ export class FeedbackRuleService {
     return this.repo.listRules();
   }
 
-  /** Create a rule; a regex must compile and the name be free. */
-  async create(input: FeedbackRuleInput): Promise<FeedbackRule> {
-    const now = this.clock.now();
+  /** Create a rule; a regex must compile and the name be free. `order` spaces rules made in one go a millisecond apart. */
+  async create(input: FeedbackRuleInput, order = 0): Promise<FeedbackRule> {
+    // Rules apply in the order they were made (created_at): seeded ones keep the file's order.
+    const now = new Date(this.clock.now().getTime() + order);
     const rule: FeedbackRule = { id: newId(now.getTime()), name: input.name, pattern: input.pattern, matchType: input.matchType, category: input.category, opensTicket: input.opensTicket, isEnabled: input.enabled, createdAt: now, updatedAt: now };
     validate(rule);
     if (!(await this.repo.insertRule(rule))) throw nameTaken(rule.name);
@@ -110,9 +111,9 @@ export class FeedbackRuleService {
       return 0;
     }
     let n = 0;
-    for (const r of parsed.rules) {
+    for (const [i, r] of parsed.rules.entries()) {
       try {
-        await this.create(r);
+        await this.create(r, i);
         n++;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;

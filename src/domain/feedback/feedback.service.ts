@@ -246,6 +246,8 @@ export class FeedbackService {
    */
   private async open(r: OpenRequest): Promise<{ outcome: OpenOutcome; ticketId: number | null }> {
     const owner = r.ownerUserid !== undefined ? r.ownerUserid : ((await this.ownerOf(r.externalUserId))?.userid ?? null);
+    // A member's own record needs no message to themself: it is marked told when it is written.
+    const isOwnRecord = r.source === 'staff' && owner !== null && owner === r.actor;
     const dueAt = (now: Date) => new Date(now.getTime() + this.settings.firstContactHours * HOUR_MS);
     let done: { outcome: OpenOutcome; ticketId: number | null } | null = null;
     for (let attempt = 1; !done; attempt++) {
@@ -263,7 +265,7 @@ export class FeedbackService {
             await this.event(em, resolved, 'reopened', r.actor, clip(describe(r), 500), r.sourceRef, now);
             return { outcome: 'reopened' as const, ticketId: resolved.id };
           }
-          const id = await this.repo.insertTicketInTx(em, { ...r, ownerUserid: owner, dueAt: dueAt(now), createdBy: r.actor }, now.getTime());
+          const id = await this.repo.insertTicketInTx(em, { ...r, ownerUserid: owner, dueAt: dueAt(now), createdBy: r.actor, notifiedAt: isOwnRecord ? now.getTime() : null }, now.getTime());
           const ticket = (await this.repo.findInTx(em, id))!;
           await this.event(em, ticket, 'opened', r.actor, clip(describe(r), 500), r.sourceRef, now);
           return { outcome: 'opened' as const, ticketId: id };
@@ -273,15 +275,12 @@ export class FeedbackService {
         if (!isDuplicateKeyError(err) || attempt >= 3) throw err;
       }
     }
-    if ((done.outcome === 'opened' || done.outcome === 'reopened') && done.ticketId !== null) {
+    if ((done.outcome === 'opened' || done.outcome === 'reopened') && done.ticketId !== null && !isOwnRecord) {
       const ticket = await this.repo.get(done.ticketId);
-      // A staff member's own record needs no message to themself.
-      if (r.source === 'staff' && owner !== null && owner === r.actor) await this.repo.claimNotice(ticket.id, this.clock.now().getTime());
-      else
-        await this.notify(ticket).catch((err: unknown) => {
-          // The ticket is kept; the `feedback` job sends the notice on its next run.
-          this.log.warn({ err, ticketId: ticket.id }, 'feedback ticket notice failed; the feedback job retries');
-        });
+      await this.notify(ticket).catch((err: unknown) => {
+        // The ticket is kept; the `feedback` job sends the notice on its next run.
+        this.log.warn({ err, ticketId: ticket.id }, 'feedback ticket notice failed; the feedback job retries');
+      });
     }
     return done;
   }

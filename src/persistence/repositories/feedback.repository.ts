@@ -117,6 +117,8 @@ export interface NewTicket {
   ownerUserid: string | null;
   dueAt: Date;
   createdBy: string;
+  /** Set when nobody needs telling (a member's own record), so the `feedback` job never picks it up. */
+  notifiedAt?: number | null;
 }
 
 /** An event to append. */
@@ -187,9 +189,9 @@ export class FeedbackRepository {
   async insertTicketInTx(em: EntityManager, t: NewTicket, now: number): Promise<number> {
     return this.insertId(
       em,
-      `INSERT INTO feedback_tickets (external_user_id, active_key, source, status, category, summary, score, score_kind, owner_userid, opened_at, reopen_count, due_at, created_by, updated_at)
-       VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
-      [t.externalUserId, t.externalUserId, t.source, t.category, t.summary.slice(0, 500), t.score, t.scoreKind, t.ownerUserid, now, t.dueAt.getTime(), t.createdBy, now],
+      `INSERT INTO feedback_tickets (external_user_id, active_key, source, status, category, summary, score, score_kind, owner_userid, opened_at, reopen_count, due_at, notified_at, created_by, updated_at)
+       VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+      [t.externalUserId, t.externalUserId, t.source, t.category, t.summary.slice(0, 500), t.score, t.scoreKind, t.ownerUserid, now, t.dueAt.getTime(), t.notifiedAt ?? null, t.createdBy, now],
     );
   }
 

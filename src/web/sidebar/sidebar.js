@@ -115,6 +115,7 @@
     state.customer = c;
     renderCustomer(c);
     loadLoyalty().catch((err) => { $('loyalty-progress').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
+    loadFeedback().catch((err) => { $('feedback-list').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
     loadSurveys().catch((err) => { $('survey-answers').innerHTML = `<li class="err">${esc(err.message)}</li>`; });
   }
 
@@ -187,6 +188,68 @@
         toast('问卷链接已复制，可发给客户');
       })
       .catch((err) => toast(err.message || '复制失败'));
+  });
+
+  // ─── feedback tickets (docs/feedback.md §Routing) ──────────────────────────────────────────────────────
+  const feedbackPath = () => `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}/feedback`;
+  // One request id per complaint typed: a retried or double-tapped 记录反馈 records it once; a new text gets a new id.
+  let feedbackRequest = null;
+  function ticketHtml(t) {
+    const said = t.summary ? `<div class="said">「${esc(t.summary)}」</div>` : '';
+    const head = `<span class="badge ${esc(t.status)}">${esc(t.statusWords)}</span> ${esc(t.sourceWords)}${t.scoreWords ? ` · ${esc(t.scoreWords)}` : ''}${t.category ? ` · ${esc(t.category)}` : ''}`;
+    const due = t.status === 'open' ? (t.isOverdue ? `<div class="overdue">已超过首次联系时限（${esc(time(t.dueAt))}）</div>` : `<div class="muted">请于 ${esc(time(t.dueAt))} 前联系客户</div>`) : '';
+    const resolved = t.status === 'resolved' ? `<div class="muted">处理结果：${esc(t.resolutionNote || '')}（${esc(time(t.resolvedAt))}）</div>` : '';
+    const acts = t.status === 'resolved' ? '' : `<div class="acts">${t.status === 'open' ? `<button class="ghost" type="button" data-contact="${t.id}">已联系客户</button>` : ''}<button class="act" type="button" data-resolve="${t.id}">解决</button></div>
+      <form class="resolve" data-resolve-form="${t.id}" hidden><textarea maxlength="500" placeholder="处理结果，如：已补发并致歉" required></textarea><div style="display:flex;gap:6px;margin-top:6px"><select>${(state.feedbackCategories || []).map((c) => `<option${c === (t.category || '其他') ? ' selected' : ''}>${esc(c)}</option>`).join('')}</select><button class="act" type="submit">确认解决</button></div></form>`;
+    return `<div class="ticket" data-ticket="${t.id}">${head}<div class="muted">工单 #${t.id} · ${esc(time(t.reopenedAt || t.openedAt))}${t.reopenCount ? ` · 第 ${t.reopenCount + 1} 次打开` : ''}</div>${said}${due}${resolved}${acts}</div>`;
+  }
+  async function loadFeedback() {
+    const { items, categories } = await call('GET', feedbackPath());
+    state.feedbackCategories = categories;
+    const current = $('feedback-category').value;
+    $('feedback-category').innerHTML = '<option value="">自动分类</option>' + categories.map((c) => `<option${c === current ? ' selected' : ''}>${esc(c)}</option>`).join('');
+    $('feedback-list').innerHTML = items.slice(0, 5).map(ticketHtml).join('') || '<div class="muted">暂无反馈工单</div>';
+  }
+  $('feedback-text').addEventListener('input', () => { feedbackRequest = null; });
+  $('feedback-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = $('feedback-text').value.trim();
+    if (!text || !state.externalUserId) { toast('请填写客户反馈的内容'); return; }
+    if (!feedbackRequest) feedbackRequest = newRequestId();
+    const body = { text, requestId: feedbackRequest };
+    if ($('feedback-category').value) body.category = $('feedback-category').value;
+    const button = e.submitter || $('feedback-form').querySelector('button');
+    button.disabled = true;
+    call('POST', feedbackPath(), body)
+      .then((t) => { feedbackRequest = null; $('feedback-text').value = ''; toast(t.outcome === 'again' ? `已记入工单 #${t.id}` : `已创建工单 #${t.id}`); return loadFeedback(); })
+      .catch((err) => toast(err.message))
+      .finally(() => { button.disabled = false; });
+  });
+  $('feedback-list').addEventListener('click', (e) => {
+    const contact = e.target.dataset.contact;
+    const resolve = e.target.dataset.resolve;
+    if (contact) {
+      e.target.disabled = true;
+      call('POST', `/sidebar/api/feedback/tickets/${contact}/contact`, {})
+        .then(() => { toast('已标记为已联系'); return loadFeedback(); })
+        .catch((err) => { toast(err.message); e.target.disabled = false; });
+    } else if (resolve) {
+      const form = $('feedback-list').querySelector(`[data-resolve-form="${resolve}"]`);
+      form.hidden = !form.hidden;
+      if (!form.hidden) form.querySelector('textarea').focus();
+    }
+  });
+  $('feedback-list').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const form = e.target.closest('[data-resolve-form]');
+    if (!form) return;
+    const note = form.querySelector('textarea').value.trim();
+    if (!note) { toast('请填写处理结果'); return; }
+    const button = form.querySelector('button');
+    button.disabled = true;
+    call('POST', `/sidebar/api/feedback/tickets/${form.dataset.resolveForm}/resolve`, { note, category: form.querySelector('select').value })
+      .then(() => { toast('工单已解决'); return loadFeedback(); })
+      .catch((err) => { toast(err.message); button.disabled = false; });
   });
 
   // ─── quick replies ─────────────────────────────────────────────────────────────────────────────────────
