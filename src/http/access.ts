@@ -34,8 +34,11 @@ export type Scope =
   | 'none';
 
 export type AccessPolicy =
-  /** Anyone: pages that hold no data, health, and the sign-in flow (which proves identity itself). */
-  | { kind: 'public'; scope: 'none'; why: string }
+  /**
+   * Anyone: pages that hold no data, health, and the sign-in flow (which proves identity itself); or a page opened by
+   * a customer's signed link, which shows that one customer's own data to whoever holds the link (scope `holder`).
+   */
+  | { kind: 'public'; scope: 'none' | 'holder'; why: string }
   /**
    * WeCom's own callbacks: authenticated by their signature inside the handler
    * (docs/wecom-protocol.md §Callback encryption and signatures).
@@ -68,6 +71,8 @@ export const api = (roles: readonly Role[], scope: Scope): AccessPolicy => {
 };
 export const sidebarSession: AccessPolicy = { kind: 'session', scope: 'own' };
 export const publicRoute = (why: string): AccessPolicy => ({ kind: 'public', scope: 'none', why });
+/** A public page whose signed link is the credential: it shows the one customer the link names, to its holder. */
+export const signedLinkRoute = (why: string): AccessPolicy => ({ kind: 'public', scope: 'holder', why });
 export const wecomSigned: AccessPolicy = { kind: 'wecom-signature', scope: 'none' };
 export const metricsPolicy: AccessPolicy = { kind: 'metrics', scope: 'none' };
 
@@ -260,10 +265,11 @@ export function registeredRoutes(app: Koa): RouteEntry[] {
 }
 
 const WHO: Record<Role, string> = { staff: '员工 staff', operator: '运营 operator', admin: '管理员 admin' };
-const SCOPE: Record<Scope, string> = {
+const SCOPE: Record<AccessPolicy['scope'], string> = {
   own: '员工只见自己跟进的客户 / staff: own customers only',
   all: '全部客户 / every customer',
   none: '无客户数据 / no customer data',
+  holder: '仅链接所属客户本人的数据 / only the data of the customer the signed link names',
 };
 
 function who(p: AccessPolicy): string {

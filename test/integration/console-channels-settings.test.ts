@@ -11,7 +11,7 @@ describe.each(testEngines())('channel codes, settings and staff audit through th
   let app: ArchiveApp;
 
   beforeAll(async () => {
-    app = await startArchiveApp(engine, { env: { METRICS_TOKEN, AUDIT_RETENTION_DAYS: '90' } });
+    app = await startArchiveApp(engine, { env: { METRICS_TOKEN, AUDIT_RETENTION_DAYS: '90', LOYALTY_POINTS_PER_YUAN: '2' } });
   });
   afterAll(async () => app?.close());
 
@@ -95,6 +95,11 @@ describe.each(testEngines())('channel codes, settings and staff audit through th
     expect(byKey['job:care']).toMatchObject({ value: { schedule: expect.any(String) }, source: { key: 'settings.careTime' } });
     expect(byKey['wecom:gettoken']).toMatchObject({ value: { perMinute: 10 }, source: { kind: 'default', file: 'config/local.json', key: 'wecom.limits' } });
     expect(byKey.staffMessages).toMatchObject({ value: { perMinute: 15, perHour: 500 }, source: { kind: 'builtin' } });
+    // 积分与会员: every LOYALTY_* variable, set or not, with the variable that sets it.
+    expect(res.body.loyalty.map((s: { key: string }) => s.key)).toHaveLength(11);
+    expect(byKey['loyalty.pointsPerYuan']).toMatchObject({ value: 2, source: { kind: 'env', name: 'LOYALTY_POINTS_PER_YUAN' } });
+    expect(byKey['loyalty.tiers']).toMatchObject({ value: expect.arrayContaining([expect.objectContaining({ name: '金卡', threshold: 5000 })]), source: { kind: 'default', env: 'LOYALTY_TIERS' } });
+    expect(byKey['loyalty.expiryYears']).toMatchObject({ value: 1, source: { kind: 'default', env: 'LOYALTY_EXPIRY_YEARS' } });
     expect(all.every((s) => s.isEditable === false)).toBe(true);
     const text = JSON.stringify(res.body);
     for (const secret of [TEST_ADMIN_TOKEN, TEST_DATA_KEY, METRICS_TOKEN, app.container.config.wecom.secret!, app.container.config.wecom.encodingAesKey!, app.container.config.wecom.token!]) {

@@ -16,7 +16,7 @@ export interface ScheduledJob {
 
 /** What the service reads: the loaded config, the care settings and the jobs with their schedules. */
 export interface SettingsSources {
-  config: Pick<AppConfig, 'appTimezone' | 'audit' | 'auth' | 'search' | 'wecom' | 'sources'>;
+  config: Pick<AppConfig, 'appTimezone' | 'audit' | 'auth' | 'search' | 'wecom' | 'loyalty' | 'sources'>;
   care: CareSettings;
   jobs: readonly ScheduledJob[];
 }
@@ -31,7 +31,32 @@ const ENV_OF: Record<string, string> = {
   'auth.maxFailures': 'AUTH_MAX_FAILURES',
   'search.maxPerMinute': 'SEARCH_MAX_PER_MINUTE',
   'search.maxPerDay': 'SEARCH_MAX_PER_DAY',
+  'loyalty.pointsPerYuan': 'LOYALTY_POINTS_PER_YUAN',
+  'loyalty.birthdayMultiplier': 'LOYALTY_BIRTHDAY_MULTIPLIER',
+  'loyalty.expiryYears': 'LOYALTY_EXPIRY_YEARS',
+  'loyalty.tierBasis': 'LOYALTY_TIER_BASIS',
+  'loyalty.spendWindowDays': 'LOYALTY_SPEND_WINDOW_DAYS',
+  'loyalty.tiers': 'LOYALTY_TIERS',
+  'loyalty.downgradeGraceDays': 'LOYALTY_DOWNGRADE_GRACE_DAYS',
+  'loyalty.linkTtlDays': 'LOYALTY_LINK_TTL_DAYS',
+  'loyalty.pagePerMinutePerAddress': 'LOYALTY_PAGE_PER_MINUTE_ADDRESS',
+  'loyalty.pagePerMinutePerToken': 'LOYALTY_PAGE_PER_MINUTE_TOKEN',
+  'loyalty.upgradeMessage': 'LOYALTY_UPGRADE_MESSAGE',
 };
+/** The 积分与会员 settings the page lists, in order (docs/loyalty.md; every one is a LOYALTY_* variable). */
+const LOYALTY_KEYS = [
+  'pointsPerYuan',
+  'birthdayMultiplier',
+  'expiryYears',
+  'tierBasis',
+  'spendWindowDays',
+  'tiers',
+  'downgradeGraceDays',
+  'linkTtlDays',
+  'pagePerMinutePerAddress',
+  'pagePerMinutePerToken',
+  'upgradeMessage',
+] as const;
 
 /**
  * The settings the engine runs with, read-only, each with where it comes from (系统设置). Every value is read once at
@@ -108,5 +133,6 @@ function buildView({ config, care, jobs }: SettingsSources): SettingsView {
       item('scoring.newDays', care.scoring.newDays, careFile('scoring.newDays')),
       item('scoring.loyalOrders', care.scoring.loyalOrders, careFile('scoring.loyalOrders')),
     ],
+    loyalty: LOYALTY_KEYS.map((k) => item(`loyalty.${k}`, config.loyalty[k], appSource(`loyalty.${k}`))),
   };
 }

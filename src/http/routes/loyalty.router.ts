@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { ANY_ROLE, OPERATORS, allow, api, publicRoute, sidebarSession } from '../access.js';
+import { ANY_ROLE, OPERATORS, allow, api, sidebarSession, signedLinkRoute } from '../access.js';
 import type { LoyaltyService } from '../../domain/loyalty/loyalty.service.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
 import type { Clock } from '../../shared/clock.js';
@@ -122,7 +122,7 @@ const REFUSAL_STATUS = { malformed: 400, tampered: 403, expired: 410, gone: 404 
 export function pointsPageRouter(d: LoyaltyRouteDeps & { perMinutePerAddress: number; perMinutePerToken: number }): Router {
   const router = new Router({ sensitive: true });
   const guard = new PublicPageGuard({ perMinutePerAddress: d.perMinutePerAddress, perMinutePerToken: d.perMinutePerToken, now: () => d.clock.now().getTime() });
-  const policy = publicRoute('the signed link is the credential: one customer, expiring, HMAC-checked before any read (docs/loyalty.md §The signed link)');
+  const policy = signedLinkRoute('the signed link is the credential: one customer, expiring, HMAC-checked before any read (docs/loyalty.md §The signed link)');
   router.get('/p/:token', allow(policy), async (ctx) => {
     const token = String(ctx.params.token ?? '');
     if (!guard.admit(ctx, token, renderPointsError('limited'))) return;

@@ -290,6 +290,7 @@ export const AUDIT_RESOURCE: Labels = {
   events: '回调事件',
   orders: '订单',
   session: '登录',
+  loyalty: '积分与会员',
   tokens: 'API 令牌',
   surveys: '满意度调查',
 };
@@ -311,6 +312,8 @@ const AUDIT_VERB: Labels = {
   logout: '退出登录',
   grant: '授予角色',
   revoke: '收回角色',
+  adjust: '调整积分',
+  redeem: '兑换积分',
   status: '修改状态',
   send: '发送',
   link: '生成链接',
