@@ -13,7 +13,7 @@ const listQuery = pageQuery.extend({
   rule: z.string().min(1).max(36).optional(),
   broadcast: z.string().min(1).max(36).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
-  kind: z.enum(['care', 'winback', 'broadcast']).optional(),
+  kind: z.enum(['care', 'winback', 'broadcast', 'loyalty', 'survey']).optional(),
   /** Local dates the rows are meant for, inclusive. */
   from: localDay.optional(),
   to: localDay.optional(),
