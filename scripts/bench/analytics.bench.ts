@@ -160,7 +160,7 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
       log(` generating ${n} customers, two years through ${end}`);
       const f = await generateAnalyticsCorp(engine, db.url, n, end, log);
       log(` generated in ${f.seconds} s: ${JSON.stringify({ ...f, operatorToken: undefined })}`);
-      Object.assign(out, { end, generationSeconds: f.seconds, staff: f.staff, relations: f.relations, tagLinks: f.tagLinks, timeline: f.timeline, deliveries: f.deliveries, orders: f.orders, ledger: f.ledger, rollupRows: f.rollupRows, missingTables: f.missingTables });
+      Object.assign(out, { end, generationSeconds: f.seconds, generationPhases: f.phases, staff: f.staff, relations: f.relations, tagLinks: f.tagLinks, timeline: f.timeline, deliveries: f.deliveries, orders: f.orders, ledger: f.ledger, rollupRows: f.rollupRows, missingTables: f.missingTables });
       corp = { token: f.operatorToken, end };
     }
     await careRanToday(engine, db.url);

@@ -7,9 +7,10 @@
  * .openBatch), WeCom's acceptance (→ submitted, with 1 % on its fail list), the results poll (each recipient's result,
  * DeliveryRepository.applyResults: 70 % sent, 15 % no longer a contact, 5 % over quota, 10 % still waiting) and the
  * expiry of the rest. Since 0039 each status change also moves the row's entry in (batch_id, status, sent_at, reason).
- * Figures are milliseconds per step (median run, range), and on MySQL the plan of applyResults' UPDATE. Called in this
- * process, not through the bot. SQLite and MySQL (BENCH_MYSQL_URL, else TEST_MYSQL_URL, else the local MariaDB);
- * BENCH_LEDGER_ENGINES=sqlite|mysql narrows it. A benchmark: run it under `flock /tmp/bench.lock`.
+ * Figures are milliseconds per step (median run, range), and on MySQL the plan of applyResults' read of the task's
+ * waiting rows. Called in this process, not through the bot. SQLite and MySQL (BENCH_MYSQL_URL, else TEST_MYSQL_URL,
+ * else the local MariaDB); BENCH_LEDGER_ENGINES=sqlite|mysql narrows it. A benchmark: run it under
+ * `flock /tmp/bench.lock`.
  */
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
@@ -40,7 +41,7 @@ async function plantHistory(db: Db, n: number, customers: number, t0: number): P
   for (let k = 0; k < n; k++) {
     const task = Math.floor(k / 500);
     const at = t0 - (n - k) * 1000;
-    rows.push([`care:rule-${task % 7}`, customer((k * 7919) % customers), `day:${task}`, 'care', `rule-${task % 7}`, 'mass_task', 3, `staff${task % 40}`, '生日快乐', null, '2026-11-01', at, at + 3 * DAY, 'sent', null, `hist-${String(task).padStart(6, '0')}-0000-4000-8000-000000000000`, `hmsg-${task}`, at, at, at, at + 60_000]);
+    rows.push([`care:rule-${task % 7}`, customer((k * 7919) % customers), `day:${task}`, 'care', `rule-${task % 7}`, 'mass_task', 3, `staff${task % 40}`, '生日快乐', null, '2026-11-01', at, at + 3 * DAY, 'sent', null, `h${String(task).padStart(7, '0')}-0000-4000-8000-000000000000`, `hmsg-${task}`, at, at, at, at + 60_000]);
     if (rows.length >= 10_000) await insertRows(db, rows.splice(0));
   }
   await insertRows(db, rows);
@@ -132,8 +133,8 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>[]>
         process.stderr.write(`[bench] ${engine} ${variant} run ${r + 1}/${runs}: ${JSON.stringify(x)}\n`);
         byVariant[variant].push(x);
         if (engine === 'mysql' && !plans[variant]) {
-          const [task] = await db.query<{ batch_id: string; external_user_id: string }>("SELECT batch_id, external_user_id FROM deliveries WHERE source = ? AND batch_id IS NOT NULL LIMIT 1", [`care:bench-${round - 1}`]);
-          const plan = await db.query<Record<string, unknown>>("EXPLAIN UPDATE deliveries SET status = 'sent', reason = NULL, sent_at = 1, updated_at = 1 WHERE batch_id = ? AND external_user_id = ? AND status = 'submitted'", [task.batch_id, task.external_user_id]);
+          const [task] = await db.query<{ batch_id: string }>("SELECT batch_id FROM deliveries WHERE source = ? AND batch_id IS NOT NULL LIMIT 1", [`care:bench-${round - 1}`]);
+          const plan = await db.query<Record<string, unknown>>("EXPLAIN SELECT id, external_user_id FROM deliveries WHERE batch_id = ? AND status = 'submitted'", [task.batch_id]);
           plans[variant] = plan.map((p) => `${String(p.type)} ${String(p.key)} rows=${String(p.rows)}`).join('; ');
         }
       }

@@ -353,20 +353,32 @@ export class DeliveryRepository {
 
   /**
    * Apply WeCom's per-recipient results (docs/wecom-protocol.md §Mass message results): 1 sent, 2 not a friend, 3 over
-   * quota; 0 stays.
+   * quota; 0 stays. The batch's waiting rows are read once, through the batch index, and each result updates its
+   * customer's rows by id, still only while `submitted`: a statement per recipient by batch and customer let SQLite,
+   * which keeps no statistics, take (batch_id, status, …) since migration 0039 and read every waiting row of the task
+   * for each recipient (docs/analytics.md §Size).
    */
   async applyResults(batchId: string, results: RecipientResult[], now: Date): Promise<number> {
     let changed = 0;
     await this.db.tx(async (em) => {
+      const idsOf = new Map<string, number[]>();
+      for (const w of (await em.query("SELECT id, external_user_id FROM deliveries WHERE batch_id = ? AND status = 'submitted'", [batchId])) as { id: number | string; external_user_id: string }[]) {
+        const ids = idsOf.get(w.external_user_id);
+        if (ids) ids.push(Number(w.id));
+        else idsOf.set(w.external_user_id, [Number(w.id)]);
+      }
       for (const r of results) {
-        if (r.status === 0) continue;
+        const ids = idsOf.get(r.externalUserId);
+        if (r.status === 0 || !ids) continue;
         const [status, reason] =
           r.status === 1 ? ['sent', null] : r.status === 3 ? ['over_quota', '客户本期群发次数已满 / WeCom status 3'] : ['failed', 'not_friend (WeCom status 2)'];
-        changed += await execIn(
-          em,
-          `UPDATE deliveries SET status = ?, reason = ?, sent_at = ?, updated_at = ? WHERE batch_id = ? AND external_user_id = ? AND status = 'submitted'`,
-          [status, reason, status === 'sent' ? (r.sentAt ?? now).getTime() : null, now.getTime(), batchId, r.externalUserId],
-        );
+        changed += await execIn(em, `UPDATE deliveries SET status = ?, reason = ?, sent_at = ?, updated_at = ? WHERE id IN (${marks(ids.length)}) AND status = 'submitted'`, [
+          status,
+          reason,
+          status === 'sent' ? (r.sentAt ?? now).getTime() : null,
+          now.getTime(),
+          ...ids,
+        ]);
       }
     });
     return changed;
