@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/databases.js';
@@ -10,7 +10,7 @@ import type { DbEngine } from '../../src/persistence/data-source.js';
 import type { SurgeLoadPlan, SurgeRequest } from './surge-load.js';
 import { json } from '../../test/helpers/json-fetch.js';
 import { botEnv } from './bot-env.js';
-import { cpuWindow } from './cpu-share.js';
+import { cpuCalibrationMs, cpuWindow } from './cpu-share.js';
 
 /**
  * `npm run bench -- surge`: a live-campaign surge, measured as the product runs. WeCom is the sandbox in its own
@@ -21,11 +21,13 @@ import { cpuWindow } from './cpu-share.js';
  * Reported per run: acknowledgement p50/p99/max; add → send_welcome_msg at WeCom p50/p99/max and how many missed the
  * 20 s welcome_code; the inbox backlog's peak and the time it took to drain after the load stopped; events that
  * failed; each process's peak RSS; the machine's CPU over the run, and how much of it went to processes outside the
- * bench and the database server (otherCpuPct: a run with a large one measured its neighbours too). Targets (2 cores, both engines): ack p99 < 50 ms, welcome p99 < 2 s, none past
+ * bench and the database server (otherCpuPct: a run with a large one measured its neighbours too), and the time of a
+ * fixed piece of CPU work just before the load (calibrationMs: a slow one means a slower machine that hour). Targets (2 cores, both engines): ack p99 < 50 ms, welcome p99 < 2 s, none past
  * 20 s, none failed, drained within 15 s. Figures are medians over BENCH_SURGE_RUNS runs (default 3) with the spread.
  *
  * Env: BENCH_ENGINES=sqlite,mysql  BENCH_SURGE_SECONDS=60  BENCH_SURGE_ADDS=100  BENCH_SURGE_OTHER=200
  *      BENCH_SURGE_RUNS=3  BENCH_SURGE_MODES=all (all | split: 1 ingress + 1 worker | pair: 2 instances, MySQL)
+ *      BENCH_MYSQL_VIA=tcp (tcp | socket: the bot reaches MariaDB through its Unix socket)
  */
 
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
@@ -103,6 +105,22 @@ function runLoad(plan: SurgeLoadPlan, onSpawn: (pid: number | undefined) => void
 
 type Mode = 'all' | 'split' | 'pair';
 
+/** The MySQL server's Unix socket, asked of the server itself; it must exist on this machine. */
+async function mysqlSocket(url: string): Promise<string> {
+  const mysql = await import('mysql2/promise');
+  const conn = await mysql.createConnection(url);
+  try {
+    const [rows] = await conn.query('SELECT @@socket AS s');
+    const path = String((rows as { s: string }[])[0].s);
+    if (!existsSync(path)) throw new Error(`BENCH_MYSQL_VIA=socket: the server's socket ${path} is not on this machine`);
+    return path;
+  } finally {
+    await conn.end();
+  }
+}
+
+const via = process.env.BENCH_MYSQL_VIA === 'socket' ? 'socket' : 'tcp';
+
 async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, number>> {
   const seconds = Number(process.env.BENCH_SURGE_SECONDS ?? 60);
   const addsPerSec = Number(process.env.BENCH_SURGE_ADDS ?? 100);
@@ -113,7 +131,10 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
   try {
     sandbox = await spawnServer('scripts/bench/sandbox-server.ts', { LOG_LEVEL: 'silent' });
     db = await createTestDatabase(engine, { mysqlUrl: process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test', prefix: 'wecom_ops_bench' });
-    const env = botEnv(db.url, sandbox.url, ADMIN);
+    // BENCH_MYSQL_VIA=socket: the bot reaches MariaDB through its Unix socket (DATABASE_URL ?socket=,
+    // docs/reliability.md §MySQL on the same host) instead of TCP on 127.0.0.1; the row says which (dbVia).
+    const dbUrl = engine === 'mysql' && via === 'socket' ? `${db.url}${db.url.includes('?') ? '&' : '?'}socket=${encodeURIComponent(await mysqlSocket(db.url))}` : db.url;
+    const env = botEnv(dbUrl, sandbox.url, ADMIN);
     const roles: string[] = mode === 'split' ? ['ingress', 'worker'] : mode === 'pair' ? ['all', 'all'] : ['all'];
     // BENCH_CPU_PROFILE=/tmp/bot.cpuprofile: a CPU profile of each bot process; with several, each its own file
     // (/tmp/bot-ingress1.cpuprofile, /tmp/bot-worker2.cpuprofile).
@@ -159,6 +180,7 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     await json(`${sandbox.url}/_control/calls`, { method: 'DELETE' });
     await json(`${sandbox.url}/_control/faults`, { body: { latencyMs: 30 } });
 
+    const calibrationMs = cpuCalibrationMs();
     // The surge, with the backlog sampled every 250 ms until it is drained, and the machine's CPU accounted over it.
     let peak = 0;
     let sampling = true;
@@ -244,6 +266,7 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
       failed: counts.failed ?? 0,
       ...rss,
       ...cpuShare,
+      calibrationMs,
     };
   } finally {
     for (const b of bots) await b.kill('SIGTERM').catch(() => undefined);
@@ -266,7 +289,7 @@ export async function runSurgeBench(): Promise<Record<string, unknown>[]> {
         process.stderr.write(`surge ${mode} ${engine} run ${i + 1}/${runs}: ${JSON.stringify(r)}\n`);
         results.push(r);
       }
-      const row: Record<string, unknown> = { engine, mode, runs, seconds: Number(process.env.BENCH_SURGE_SECONDS ?? 60) };
+      const row: Record<string, unknown> = { engine, mode, ...(engine === 'mysql' ? { dbVia: via } : {}), runs, seconds: Number(process.env.BENCH_SURGE_SECONDS ?? 60) };
       for (const key of Object.keys(results[0])) {
         const xs = results.map((r) => r[key]);
         row[key] = median(xs);

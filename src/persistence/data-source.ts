@@ -36,10 +36,12 @@ export function createDataSource(input: DataSourceInput): DataSource {
   };
   let options: DataSourceOptions;
   if (engineOf(input.databaseUrl) === 'mysql') {
+    const { url, socketPath } = mysqlSocketOf(input.databaseUrl);
     options = {
       ...common,
       type: 'mysql',
-      url: input.databaseUrl,
+      url,
+      ...(socketPath ? { socketPath } : {}),
       charset: 'utf8mb4_unicode_ci',
       timezone: 'Z',
       dateStrings: ['DATE'],
@@ -72,6 +74,21 @@ export function createDataSource(input: DataSourceInput): DataSource {
     };
   }
   return new DataSource(options);
+}
+
+/**
+ * A MySQL URL's `socket` parameter (`mysql://wecom@localhost/wecom_ops?socket=/run/mysqld/mysqld.sock`): the
+ * database on the same host, reached through its Unix socket instead of TCP
+ * (docs/reliability.md §MySQL on the same host). Returns the URL without the parameter, which TypeORM's URL parser
+ * would take for part of the database name.
+ */
+export function mysqlSocketOf(databaseUrl: string): { url: string; socketPath?: string } {
+  const parsed = new URL(databaseUrl);
+  const socketPath = parsed.searchParams.get('socket');
+  if (socketPath === null) return { url: databaseUrl };
+  if (!socketPath.startsWith('/')) throw new Error(`DATABASE_URL: socket must be an absolute path to the server's Unix socket, got "${socketPath}"`);
+  parsed.searchParams.delete('socket');
+  return { url: parsed.toString(), socketPath };
 }
 
 /**
