@@ -30,7 +30,7 @@ describe.skipIf(!CHROMIUM).each(testEngines())('order → survey → answer → 
       headers: { cookie, 'x-requested-with': 'XMLHttpRequest', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
-    return { status: res.status, body: await res.json() };
+    return { status: res.status, body: (await res.json()) as { items: { id: number; status: string; summary: string }[] } };
   };
 
   beforeAll(async () => {
@@ -85,7 +85,7 @@ describe.skipIf(!CHROMIUM).each(testEngines())('order → survey → answer → 
     cookie = `wo_sidebar=${app.container.http!.sidebarAuth.sessions.issue('zhangsan').token}`;
     const tickets = await sidebar('GET', '/sidebar/api/customers/wmFlow/feedback');
     expect(tickets.status).toBe(200);
-    const ticket = (tickets.body.items ?? tickets.body.tickets ?? tickets.body)[0] as { id: number; status: string; summary: string };
+    const ticket = tickets.body.items[0];
     expect(ticket).toMatchObject({ status: 'open', summary: '包装破损，客服也没回复' });
     expect((await sidebar('POST', `/sidebar/api/feedback/tickets/${ticket.id}/contact`, {})).status).toBe(200);
     expect((await sidebar('POST', `/sidebar/api/feedback/tickets/${ticket.id}/resolve`, { note: '已补发，客户满意' })).status).toBe(200);
