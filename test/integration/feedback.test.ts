@@ -224,6 +224,50 @@ describe.each(testEngines())('feedback tickets (%s)', (engine) => {
     expect((await api(app, 'GET', '/api/v1/feedback/analysis?from=2026-12-31&to=2026-12-01')).status).toBe(400);
   });
 
+  it('says whether resolved customers scored higher in their next survey answer', async () => {
+    // A month later, so the range holds only this customer's ticket.
+    clock.set('2027-01-10T02:00:00Z');
+    await buildCustomer(app.container, { externalUserId: 'wmFbImp', name: '顾客戊', owners: ['zhangsan'] });
+    // The surveys feature's answers (migration 0040), as its service writes them: the detractor score, then a later one.
+    const answer = async (id: number, score: number, at: Date) =>
+      app.container.db.query(
+        `INSERT INTO survey_answers (id, survey_id, invite_id, external_user_id, period, kind, score, comment, answers, via, submission, revisions, first_answered_at, answered_at)
+         VALUES (?, 1, ?, 'wmFbImp', ?, 'nps', ?, NULL, '[]', 'link', ?, 0, ?, ?)`,
+        [id, id, `p${id}`, score, `sub${id}`, at.getTime(), at.getTime()],
+      );
+    await answer(5001, 3, clock.now());
+    await app.container.feedback.onSurveyScored({ externalUserid: 'wmFbImp', surveyId: 1, answerId: 5001, kind: 'nps', score: 3, comment: '发货太慢', answeredAt: clock.now() });
+    const range = '/api/v1/feedback/analysis?from=2027-01-01&to=2027-01-31';
+    const [t] = await ticketsOf('wmFbImp');
+    clock.advance(3_600_000);
+    expect((await api(app, 'POST', `/api/v1/feedback/tickets/${t.id}/resolve`, { note: '加急补发', category: '物流' })).status).toBe(200);
+    expect((await api(app, 'GET', range)).body.scores).toEqual({ resolvedWithScore: 1, answeredAgain: 0, improved: 0, same: 0, worse: 0, averageChange: null });
+    clock.advance(5 * 86_400_000);
+    await answer(5002, 9, clock.now());
+    const a = (await api(app, 'GET', range)).body;
+    expect(a.scores).toEqual({ resolvedWithScore: 1, answeredAgain: 1, improved: 1, same: 0, worse: 0, averageChange: 6 });
+    expect(a).toMatchObject({ openings: 1, resolved: 1, resolutionRate: 1 });
+  });
+
+  it('keeps only non-personal stubs of an erased customer\'s tickets, never notified or escalated again', async () => {
+    const [open] = await ticketsOf('wmFbB');
+    expect(open.status).toBe('open');
+    expect((await api(app, 'POST', '/api/v1/customers/wmFbB/erase')).status).toBe(200);
+    const rows = await app.container.db.query<{ external_user_id: string; summary: string; active_key: string | null; owner_userid: string | null; notified_at: unknown; escalated_at: unknown; category: string }>(
+      'SELECT external_user_id, summary, active_key, owner_userid, notified_at, escalated_at, category FROM feedback_tickets WHERE id = ?',
+      [open.id],
+    );
+    expect(rows[0]).toMatchObject({ summary: '', active_key: null, owner_userid: null, category: '质量' });
+    expect(rows[0].external_user_id).toMatch(/^erased:/);
+    expect(rows[0].notified_at).not.toBeNull();
+    expect(rows[0].escalated_at).not.toBeNull();
+    const notes = await app.container.db.query<{ note: string | null }>('SELECT note FROM feedback_ticket_events WHERE ticket_id = ?', [open.id]);
+    expect(notes.every((n) => n.note === null)).toBe(true);
+    const list = JSON.stringify((await api(app, 'GET', '/api/v1/feedback/tickets?pageSize=100')).body);
+    expect(list).not.toContain('wmFbB');
+    expect(list).not.toContain('杯子有破损');
+  });
+
   it('keeps the category rules like keyword tag rules: a bad regex and a taken name are refused next to the field', async () => {
     const rules = await api(app, 'GET', '/api/v1/feedback/rules');
     expect(rules.body.items.length).toBeGreaterThan(3);
