@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Who used the machine's CPU during a measured window, from the kernel's own counters (/proc/stat and
@@ -108,4 +110,29 @@ export function cpuCalibrationMs(): number {
     best = Math.min(best, performance.now() - t);
   }
   return Math.round(best);
+}
+
+/**
+ * How long a durable write takes on this machine's disk right now: the median of 30 small writes each followed by
+ * fdatasync, in the system's temporary directory. Every acknowledgement waits for one such flush (SQLite's inbox commit,
+ * or MariaDB's redo log), and on a shared host it can take longer at one hour than another while the CPU is as fast.
+ */
+export function fsyncCalibrationMs(): number {
+  const path = join(tmpdir(), `wecom-ops-fsync-${process.pid}`);
+  const fd = openSync(path, 'w');
+  const block = Buffer.alloc(4096, 1);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      writeSync(fd, block, 0, block.length, (i % 8) * 4096);
+      fdatasyncSync(fd);
+      times.push(performance.now() - t);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[15] * 100) / 100;
 }

@@ -10,7 +10,7 @@ import type { DbEngine } from '../../src/persistence/data-source.js';
 import type { SurgeLoadPlan, SurgeRequest } from './surge-load.js';
 import { json } from '../../test/helpers/json-fetch.js';
 import { botEnv } from './bot-env.js';
-import { cpuCalibrationMs, cpuWindow } from './cpu-share.js';
+import { cpuCalibrationMs, cpuWindow, fsyncCalibrationMs } from './cpu-share.js';
 
 /**
  * `npm run bench -- surge`: a live-campaign surge, measured as the product runs. WeCom is the sandbox in its own
@@ -22,7 +22,8 @@ import { cpuCalibrationMs, cpuWindow } from './cpu-share.js';
  * 20 s welcome_code; the inbox backlog's peak and the time it took to drain after the load stopped; events that
  * failed; each process's peak RSS; the machine's CPU over the run, and how much of it went to processes outside the
  * bench and the database server (otherCpuPct: a run with a large one measured its neighbours too), and the time of a
- * fixed piece of CPU work just before the load (calibrationMs: a slow one means a slower machine that hour). Targets (2 cores, both engines): ack p99 < 50 ms, welcome p99 < 2 s, none past
+ * fixed piece of CPU work just before the load (calibrationMs: a slow one means a slower machine that hour) and the
+ * median of a small write flushed to disk (fsyncMs: each acknowledgement waits for one). Targets (2 cores, both engines): ack p99 < 50 ms, welcome p99 < 2 s, none past
  * 20 s, none failed, drained within 15 s. Figures are medians over BENCH_SURGE_RUNS runs (default 3) with the spread.
  *
  * Env: BENCH_ENGINES=sqlite,mysql  BENCH_SURGE_SECONDS=60  BENCH_SURGE_ADDS=100  BENCH_SURGE_OTHER=200
@@ -181,6 +182,7 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     await json(`${sandbox.url}/_control/faults`, { body: { latencyMs: 30 } });
 
     const calibrationMs = cpuCalibrationMs();
+    const fsyncMs = fsyncCalibrationMs();
     // The surge, with the backlog sampled every 250 ms until it is drained, and the machine's CPU accounted over it.
     let peak = 0;
     let sampling = true;
@@ -267,6 +269,7 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
       ...rss,
       ...cpuShare,
       calibrationMs,
+      fsyncMs,
     };
   } finally {
     for (const b of bots) await b.kill('SIGTERM').catch(() => undefined);

@@ -219,6 +219,10 @@ export class InboxProcessor {
         nextPollAt = Date.now() + this.opts.pollIntervalMs;
         this.mayFind = { urgent: true, ordinary: true };
       }
+      // One turn of the event loop before claiming (docs/inbox.md §Cheap handlers): handlers that finish in the same
+      // turn each poke the loop, and without the wait each poke claimed one event for its one free slot, a
+      // transaction each; after it, one claim fills every slot freed meanwhile.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       // Cleared before the claim: an event committed after the claim's read pokes us, and that poke must not be lost.
       this.poked = false;
       // Each lane has its own slots (docs/inbox.md §Deadline first): the priority lane's work mostly waits on WeCom
