@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import { z } from 'zod';
-import { ANY_ROLE, OPERATORS, allow, api, publicRoute, sidebarSession } from '../access.js';
+import { ANY_ROLE, OPERATORS, allow, api, sidebarSession, signedLinkRoute } from '../access.js';
 import type { SurveyService } from '../../domain/surveys/survey.service.js';
 import type { SurveySender } from '../../domain/surveys/survey-sender.js';
 import type { SurveyResultsService } from '../../domain/surveys/survey-results.service.js';
@@ -197,7 +197,7 @@ function formOf(ctx: Context): Record<string, string> {
 export function surveyPageRouter(d: SurveyRouteDeps & { perMinutePerAddress: number; perMinutePerToken: number }): Router {
   const router = new Router({ sensitive: true });
   const guard = new PublicPageGuard({ perMinutePerAddress: d.perMinutePerAddress, perMinutePerToken: d.perMinutePerToken, now: () => d.clock.now().getTime(), formAction: "'self'" });
-  const policy = publicRoute('the signed link is the credential: one customer and period, expiring, HMAC-checked before any read (docs/surveys.md §The signed link)');
+  const policy = signedLinkRoute('the signed link is the credential: one customer and period, expiring, HMAC-checked before any read (docs/surveys.md §The signed link)');
   router.get('/s/:token', allow(policy), async (ctx) => {
     const token = String(ctx.params.token ?? '');
     if (!guard.admit(ctx, token, renderSurveyError('limited'))) return;
