@@ -16,24 +16,11 @@ import { createMetrics } from '../../src/shared/metrics.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { eventKind } from '../../src/domain/inbox/inbound-event.js';
 import type { InboxService } from '../../src/domain/inbox/inbox.service.js';
+import { startCpuProfile } from './cpu-profile.js';
 
 const config = loadConfig();
 // BENCH_CPU_PROFILE=<file>: a V8 CPU profile of this process, written on SIGTERM (open it in Chrome DevTools).
-const profiler = process.env.BENCH_CPU_PROFILE ? new (await import('node:inspector')).Session() : null;
-if (profiler) {
-  profiler.connect();
-  await new Promise<void>((r) => profiler.post('Profiler.enable', () => profiler.post('Profiler.start', () => r())));
-}
-const writeProfile = () =>
-  new Promise<void>((r) => {
-    if (!profiler) return r();
-    profiler.post('Profiler.stop', (_err, res) => {
-      void import('node:fs').then((fs) => {
-        fs.writeFileSync(process.env.BENCH_CPU_PROFILE!, JSON.stringify(res.profile));
-        r();
-      });
-    });
-  });
+const writeProfile = await startCpuProfile(process.env.BENCH_CPU_PROFILE);
 // BENCH_SQL_PROFILE=<file>: on SQLite, the time better-sqlite3 spends in each statement (by its SQL text, numbers
 // folded), written on SIGTERM as JSON sorted by total time: which statements hold the event loop.
 const sqlTimes = new Map<string, { n: number; ms: number; maxMs: number }>();

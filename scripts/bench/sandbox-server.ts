@@ -7,22 +7,9 @@
  */
 import { startSandboxServer } from '../../src/wecom/sandbox/server.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
+import { startCpuProfile } from './cpu-profile.js';
 
-const profiler = process.env.BENCH_SANDBOX_CPU_PROFILE ? new (await import('node:inspector')).Session() : null;
-if (profiler) {
-  profiler.connect();
-  await new Promise<void>((r) => profiler.post('Profiler.enable', () => profiler.post('Profiler.start', () => r())));
-}
-const writeProfile = () =>
-  new Promise<void>((r) => {
-    if (!profiler) return r();
-    profiler.post('Profiler.stop', (_err, res) => {
-      void import('node:fs').then((fs) => {
-        fs.writeFileSync(process.env.BENCH_SANDBOX_CPU_PROFILE!, JSON.stringify(res.profile));
-        r();
-      });
-    });
-  });
+const writeProfile = await startCpuProfile(process.env.BENCH_SANDBOX_CPU_PROFILE);
 
 // The callback keys spawnServer hands every child (WECOM_TOKEN/WECOM_ENCODING_AES_KEY), so the bot accepts them.
 const running = await startSandboxServer({
