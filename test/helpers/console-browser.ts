@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startArchiveApp, type ArchiveApp } from '../integration/customers.harness.js';
 import { api } from './app.js';
+import type { SchedulingOptions } from '../../src/container.js';
 
 /**
  * What every browser test of the operator console shares: the system Chromium, a bot with the sandbox's corp synced
@@ -43,9 +44,9 @@ export interface ConsoleHarness {
 export const field = (page: Page, name: string) => page.locator(`:is(input, textarea)[data-test="${name}"], [data-test="${name}"] :is(input, textarea)`).first();
 
 /** Starts the bot on SQLite (ADMIN_USERIDS=zhangsan unless `env` says otherwise), syncs the sandbox corp, and launches Chromium. */
-export async function startConsoleHarness(options: { env?: Record<string, string> } = {}): Promise<ConsoleHarness> {
+export async function startConsoleHarness(options: { env?: Record<string, string>; scheduling?: SchedulingOptions } = {}): Promise<ConsoleHarness> {
   mkdirSync(SHOTS, { recursive: true });
-  const app = await startArchiveApp('sqlite', { env: { ADMIN_USERIDS: 'zhangsan', ...options.env } });
+  const app = await startArchiveApp('sqlite', { env: { ADMIN_USERIDS: 'zhangsan', ...options.env }, scheduling: options.scheduling });
   await app.archive.fullSync.run();
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--lang=zh-CN'] });
   const problems: string[] = [];

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import type { Container } from '../../src/container.js';
+import type { Container, SchedulingOptions } from '../../src/container.js';
 import type { WecomSandbox } from '../../src/wecom/sandbox/sandbox.js';
 import type { WecomGateway } from '../../src/wecom/client/gateway.js';
 import type { ArchiveModule } from '../../src/container.js';
@@ -20,11 +20,14 @@ export interface ArchiveApp {
 }
 
 /** Start the bot (workers running) with the archive wired to the container's sandbox-backed client. */
-export async function startArchiveApp(engine: DbEngine, opts: { adminUserids?: string[]; startServices?: boolean; seed?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ArchiveApp> {
+export async function startArchiveApp(
+  engine: DbEngine,
+  opts: { adminUserids?: string[]; startServices?: boolean; seed?: boolean; env?: NodeJS.ProcessEnv; scheduling?: SchedulingOptions } = {},
+): Promise<ArchiveApp> {
   const app = await startTestApp(engine, {
     env: opts.env,
     overrides: { alerts: { adminUserids: opts.adminUserids ?? [] }, inbox: { pollIntervalMs: 200 }, sandbox: { seed: opts.seed ?? true } },
-    build: { sandbox: { callbackRetryDelaysMs: [100, 100, 100] } },
+    build: { sandbox: { callbackRetryDelaysMs: [100, 100, 100] }, ...(opts.scheduling ? { scheduling: opts.scheduling } : {}) },
     startServices: opts.startServices ?? true,
   });
   if (!app.container.sandbox) throw new Error('sandbox not wired');
