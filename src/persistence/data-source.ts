@@ -83,9 +83,10 @@ export function createDataSource(input: DataSourceInput): DataSource {
  * would take for part of the database name.
  */
 export function mysqlSocketOf(databaseUrl: string): { url: string; socketPath?: string } {
+  // Any other URL goes to TypeORM untouched, as before (no second parser's idea of its password).
+  if (!/[?&]socket=/.test(databaseUrl)) return { url: databaseUrl };
   const parsed = new URL(databaseUrl);
-  const socketPath = parsed.searchParams.get('socket');
-  if (socketPath === null) return { url: databaseUrl };
+  const socketPath = parsed.searchParams.get('socket') ?? '';
   if (!socketPath.startsWith('/')) throw new Error(`DATABASE_URL: socket must be an absolute path to the server's Unix socket, got "${socketPath}"`);
   parsed.searchParams.delete('socket');
   return { url: parsed.toString(), socketPath };
