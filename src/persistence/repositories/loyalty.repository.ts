@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import { placeholders, upsertManySql } from './sql-upsert.js';
+import { isDuplicateKeyError, isRetryableLockError } from '../data-source.js';
 import type { LoyaltyAccount, NewPointEntry, PointEntry, PointKind, Tier } from '../../domain/loyalty/loyalty.types.js';
 
 type Num = number | string;
@@ -257,8 +258,23 @@ export class LoyaltyRepository {
     ]);
   }
 
-  /** Replace the stored tiers with the configured ones (each start): audiences read tier names from here. */
+  /**
+   * Replace the stored tiers with the configured ones (each start): audiences read tier names from here. Instances
+   * that start together on one MySQL each find the table empty and insert the same ranks; the loser's duplicate key
+   * (or deadlock) is retried, and its second look finds the tiers already as configured.
+   */
   async replaceTiers(tiers: readonly Tier[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.writeTiers(tiers);
+      } catch (err) {
+        if (attempt >= 5 || !(isDuplicateKeyError(err) || isRetryableLockError(err))) throw err;
+        await new Promise((r) => setTimeout(r, 20 * attempt));
+      }
+    }
+  }
+
+  private async writeTiers(tiers: readonly Tier[]): Promise<void> {
     await this.db.tx(async (em) => {
       const stored: { tier_rank: Num; name: string; threshold: Num; benefits: string }[] = await em.query('SELECT tier_rank, name, threshold, benefits FROM loyalty_tiers ORDER BY tier_rank');
       const same = stored.length === tiers.length && stored.every((s, i) => s.name === tiers[i].name && Number(s.threshold) === tiers[i].threshold && s.benefits === tiers[i].benefits);
