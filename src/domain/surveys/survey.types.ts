@@ -123,3 +123,40 @@ export type OnScored = (s: SurveyScored) => Promise<void>;
 export const NPS_BANDS = ['detractor', 'passive', 'promoter'] as const;
 /** An NPS band (`nps:detractor`). */
 export type NpsBand = (typeof NPS_BANDS)[number];
+
+// ── Results: what GET /api/v1/surveys/results answers (the console imports these type-only) ──
+
+/** The figures of a set of scores: NPS (promoters % − detractors %) or CSAT (the mean, and the share of 4 and 5). */
+export interface ScoreFigures {
+  responses: number;
+  /** NPS: −100…100, one decimal; CSAT: null. */
+  nps: number | null;
+  promoters?: number;
+  passives?: number;
+  detractors?: number;
+  /** CSAT: the mean 1–5, two decimals; NPS: null. */
+  csat: number | null;
+  /** CSAT: the share of 4 and 5, one decimal. */
+  satisfiedPercent?: number | null;
+}
+
+/** A group of the results (a period, a member, a channel, a segment). */
+export type ResultGroup = ScoreFigures & { key: string | null; label: string };
+
+/** The results of one question (docs/surveys.md §Results). */
+export interface SurveyResults {
+  kind: ScoreKind;
+  surveyId: number | null;
+  from: string;
+  to: string;
+  granularity: 'day' | 'week' | 'month';
+  total: ScoreFigures;
+  overTime: ResultGroup[];
+  byStaff: ResultGroup[];
+  byChannel: ResultGroup[];
+  bySegment: ResultGroup[];
+  /** Invitations made in the range, how many were opened, and responses per invitation (%); null without one. */
+  invited: number;
+  opened: number;
+  responseRate: number | null;
+}

@@ -131,22 +131,8 @@ export interface NewInvite {
   expiresAt: number;
 }
 
-/** An answer to write (insert, or replace the period's earlier one). */
-export interface AnswerWrite {
-  surveyId: number;
-  inviteId: number;
-  externalUserId: string;
-  period: string;
-  kind: ScoreKind | null;
-  score: number | null;
-  comment: string | null;
-  answers: QuestionAnswer[];
-  staffUserid: string | null;
-  channelId: string | null;
-  segment: string | null;
-  via: InviteVia;
-  submission: string;
-}
+/** An answer to write (insert, or replace the period's earlier one): the answer less what the store assigns. */
+export type AnswerWrite = Omit<SurveyAnswer, 'id' | 'revisions' | 'firstAnsweredAt' | 'answeredAt'>;
 
 /** One answer's figures for the results: the score and what it is grouped by. */
 export interface ScoreRow {
