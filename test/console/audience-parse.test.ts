@@ -77,6 +77,11 @@ const CORPUS = [
   'tag:a\u3000AND tag:b',
   'tag:a>=b',
   'spent=1',
+  'nps:Detractor AND csat<=2 AND answered:3',
+  'ticket:open OR ticket:OVERDUE',
+  'NOT ticket:open',
+  'ticket:closed',
+  'ticket>=1',
 ];
 
 const HOSTILE = ['"', '\\', "'", '%', '_', '/', ' ', '(', ')', ':', '<', '>', '=', ',', 'a', 'Z', '中', '🎉', '\t', '：', 'tag', 'id', 'spent', 'NOT ', ' AND ', ' OR ', 'all', '>=', '1', '30d', '2026-01-01'];

@@ -21,6 +21,11 @@ export interface AudienceCompileContext {
    * missing here is matched by name inside the statement, as without it.
    */
   tagIds?: AudienceTagIds;
+  /**
+   * The instant (epoch ms) `ticket:overdue` compares first-contact deadlines with; the wall clock when absent. Callers
+   * with a clock pass its time, so a count and the run it previews agree.
+   */
+  now?: number;
 }
 
 // Silent-day counts beyond this (≈ 550 years) behave like infinity for any stored date.
@@ -142,7 +147,7 @@ function readsOnlyCovered(expr: AudienceExpr): boolean {
     case 'or':
       return expr.items.every(readsOnlyCovered);
     case 'pred':
-      return ['id', 'tag', 'owner', 'orders', 'spent', 'activity'].includes(expr.field);
+      return ['id', 'tag', 'owner', 'orders', 'spent', 'activity', 'ticket'].includes(expr.field);
   }
 }
 
@@ -281,6 +286,13 @@ function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: un
     case 'answered':
       params.push(p.value);
       return 'c.external_user_id IN (SELECT sa.external_user_id FROM survey_answers sa WHERE sa.survey_id = ?)';
+    case 'ticket':
+      // docs/feedback.md §Audiences. A ticket not yet resolved holds its customer in active_key (null once resolved):
+      // one range of the unique index ux_feedback_tickets_active. An overdue one is open with its deadline passed: one
+      // range of ix_feedback_tickets_status_due (status, due_at). Neither subquery yields a NULL, so NOT stays exact.
+      if (p.value === 'open') return 'c.external_user_id IN (SELECT ft.active_key FROM feedback_tickets ft WHERE ft.active_key IS NOT NULL)';
+      params.push(ctx.now ?? Date.now());
+      return "c.external_user_id IN (SELECT ft.external_user_id FROM feedback_tickets ft WHERE ft.status = 'open' AND ft.due_at <= ?)";
     case 'tier':
       // By the name in loyalty_tiers (the configured tiers, stored at start); a customer without an account is in the
       // lowest tier (rank 0).

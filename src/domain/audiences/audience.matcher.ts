@@ -36,6 +36,11 @@ export interface CustomerFacts {
   csat?: number | null;
   /** The ids of the surveys the customer answered. */
   answeredSurveys?: readonly number[];
+  /**
+   * The customer's feedback ticket not yet resolved, if any (docs/feedback.md §Audiences): whether it is still open
+   * past its first-contact deadline at the moment of evaluation. Absent or null: no active ticket.
+   */
+  activeTicket?: { isOverdue: boolean } | null;
 }
 
 /** The evaluation context: "today" in APP_TIMEZONE, injected so tests and dry runs can move it. */
@@ -113,6 +118,10 @@ function matchPredicate(pred: AudiencePredicate, facts: CustomerFacts, ctx: Audi
       return facts.csat !== null && facts.csat !== undefined && compare(facts.csat, pred.op, pred.value);
     case 'answered':
       return (facts.answeredSurveys ?? []).includes(pred.value);
+    case 'ticket': {
+      const t = facts.activeTicket;
+      return t !== null && t !== undefined && (pred.value === 'open' || t.isOverdue);
+    }
   }
 }
 

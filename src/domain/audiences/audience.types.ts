@@ -18,6 +18,14 @@ export const NPS_BANDS = ['detractor', 'passive', 'promoter'] as const;
 /** An NPS band. */
 export type NpsBand = (typeof NPS_BANDS)[number];
 
+/**
+ * Feedback ticket states (`ticket:open`): the customer has a ticket not yet resolved (open or contacted), or one still
+ * open past its first-contact deadline (docs/feedback.md §Audiences).
+ */
+export const TICKET_STATES = ['open', 'overdue'] as const;
+/** A feedback ticket state an audience asks for. */
+export type TicketState = (typeof TICKET_STATES)[number];
+
 /** Genders as WeCom reports them (0 unknown, 1 male, 2 female). */
 export const GENDERS = ['male', 'female', 'unknown'] as const;
 /** A customer's gender. */
@@ -52,6 +60,7 @@ export const AUDIENCE_FIELDS = [
   'nps',
   'csat',
   'answered',
+  'ticket',
   'id',
 ] as const;
 /** Any field of a predicate. */
@@ -108,6 +117,14 @@ export interface AnsweredPredicate {
   value: number;
 }
 
+/** `ticket:open|overdue`: the customer has a feedback ticket not yet resolved, or one past its first-contact deadline. */
+export interface TicketPredicate {
+  type: 'pred';
+  field: 'ticket';
+  op: ':';
+  value: TicketState;
+}
+
 /** `added>=2026-01-01`: the date the customer was first added, value `YYYY-MM-DD`. */
 export interface AddedPredicate {
   type: 'pred';
@@ -156,6 +173,7 @@ export type AudiencePredicate =
   | GenderPredicate
   | NpsPredicate
   | AnsweredPredicate
+  | TicketPredicate
   | AddedPredicate
   | SilentPredicate
   | NumberPredicate;

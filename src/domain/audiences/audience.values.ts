@@ -7,6 +7,7 @@ import {
   GENDERS,
   NPS_BANDS,
   TEXT_FIELDS,
+  TICKET_STATES,
   type AudienceField,
   type AudiencePredicate,
   type CompareOp,
@@ -48,6 +49,8 @@ export function expectedValue(field: AudienceField): Expectation {
       return { zh: '1–5 的整数', en: 'an integer from 1 to 5' };
     case 'answered':
       return { zh: '问卷编号（正整数）', en: 'a survey id (a positive integer)' };
+    case 'ticket':
+      return { zh: 'open 或 overdue', en: 'open or overdue' };
     case 'added':
       return { zh: 'YYYY-MM-DD 格式的日期', en: 'a date as YYYY-MM-DD' };
     case 'silent':
@@ -74,9 +77,10 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
     case 'activity':
     case 'birthday':
     case 'gender':
-    case 'nps': {
+    case 'nps':
+    case 'ticket': {
       const allowed: readonly string[] =
-        field === 'activity' ? ACTIVITIES : field === 'birthday' ? BIRTHDAY_WINDOWS : field === 'nps' ? NPS_BANDS : GENDERS;
+        field === 'activity' ? ACTIVITIES : field === 'birthday' ? BIRTHDAY_WINDOWS : field === 'nps' ? NPS_BANDS : field === 'ticket' ? TICKET_STATES : GENDERS;
       const value = raw.toLowerCase();
       return allowed.includes(value) ? ({ type: 'pred', field, op: ':', value } as AudiencePredicate) : null;
     }

@@ -156,7 +156,7 @@ export class BroadcastPlanner {
     const { tz, pageSize, senderPolicy, quietHours } = this.settings;
     // The audience is evaluated when the broadcast goes out, not when it was created (relative terms such as
     // silent>=30d or birthday:today mean "at send time"), and its tag names are resolved to ids once, at the start.
-    const where = await compileAudienceWithTags(parseAudience(b.audience), this.tags, { engine: this.engine, today: localDate(now, tz), timezone: tz });
+    const where = await compileAudienceWithTags(parseAudience(b.audience), this.tags, { engine: this.engine, today: localDate(now, tz), timezone: tz, now: now.getTime() });
     const window = deliveryWindow(b.sendAt, now, quietHours);
     const pages = this.scan.recipients([where], pageSize)[Symbol.asyncIterator]();
     // On MySQL the next page (its customers, their senders, its rows) is read while the ledger writes this one: the

@@ -40,7 +40,7 @@ export class BroadcastPreviewService {
     const expr = parseAudience(input.audience);
     // Tag names resolved to the live tags' ids, as the planner does when the broadcast goes out.
     const tagIds = await resolveAudienceTags(this.tags, expr);
-    const where = compileAudience(expr, { engine: this.engine, today: localDate(this.clock.now(), this.tz), timezone: this.tz, tagIds });
+    const where = compileAudience(expr, { engine: this.engine, today: localDate(this.clock.now(), this.tz), timezone: this.tz, tagIds, now: this.clock.now().getTime() });
     const customer = await this.reads.sampleOfAudience(where, input.externalUserId);
     if (!customer) {
       throw input.externalUserId === undefined

@@ -52,7 +52,7 @@ export class BroadcastService {
     const sendAt = input.sendAt ? new Date(input.sendAt) : now;
     checkSendAt(sendAt, now);
     checkBroadcastText(input.message.text);
-    const where = await compileAudienceWithTags(parseAudience(input.audience), this.tags, { engine: this.engine, today: localDate(now, this.tz), timezone: this.tz });
+    const where = await compileAudienceWithTags(parseAudience(input.audience), this.tags, { engine: this.engine, today: localDate(now, this.tz), timezone: this.tz, now: now.getTime() });
     const audienceNow = await this.repo.summarizeAudience(where);
     const personalized = isPersonalized(input.message.text);
     const id = newId(now.getTime());

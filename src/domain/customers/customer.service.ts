@@ -97,7 +97,7 @@ export class CustomerService {
   async audienceWhere(audience: string | undefined, viewer: Viewer): Promise<{ sql: string; params: unknown[] }> {
     const expr = parseAudience(audience ?? '');
     const tagIds = await resolveAudienceTags((values) => this.tags.liveTagsNamed(values, { isApiRead: true }), expr);
-    const compiled = compileAudience(expr, { engine: this.db.engine, today: localDate(this.clock.now(), this.timezone), timezone: this.timezone, tagIds });
+    const compiled = compileAudience(expr, { engine: this.db.engine, today: localDate(this.clock.now(), this.timezone), timezone: this.timezone, tagIds, now: this.clock.now().getTime() });
     if (viewer.role !== 'staff') return compiled;
     return this.customers.followedBy(compiled, viewer.userid ?? '');
   }
@@ -226,7 +226,7 @@ export class CustomerService {
       expr = { type: 'pred', field: 'id', op: ':', value: ids.join(',') };
     } else expr = parseAudience(target.audience ?? '');
     const tagIds = await resolveAudienceTags((values) => this.tags.liveTagsNamed(values, { isApiRead: true }), expr);
-    const compiled = compileAudience(expr, { engine: this.db.engine, today: localDate(this.clock.now(), this.timezone), timezone: this.timezone, tagIds });
+    const compiled = compileAudience(expr, { engine: this.db.engine, today: localDate(this.clock.now(), this.timezone), timezone: this.timezone, tagIds, now: this.clock.now().getTime() });
     const where = viewer.role === 'staff' ? this.customers.followedBy(compiled, viewer.userid ?? '') : compiled;
     return this.customers.idsWhere(where, limit);
   }

@@ -168,6 +168,7 @@ export const SKIP_REASON: Labels = {
   cancelled: '群发已取消',
   quiet_hours: '免打扰时段',
   kf_window_closed: '48 小时会话窗口已关闭',
+  outcome_unknown: '发送结果未知，未重发',
   text_too_long: '消息超长',
   // Held out on purpose to measure the lift (docs/analytics.md §Holdout): nothing was wrong with the customer.
   holdout: '对照组，不发送',
@@ -330,6 +331,9 @@ export function auditActionText(action: string): string {
 /** NPS bands (`nps:`), as the audience builder offers them. */
 export const NPS_BAND: Labels = { detractor: '贬损者（0–6 分）', passive: '中立者（7–8 分）', promoter: '推荐者（9–10 分）' };
 
+/** Feedback ticket states (`ticket:`, docs/feedback.md §Audiences), as the audience builder offers them. */
+export const TICKET_STATE: Labels = { open: '有未解决的反馈工单', overdue: '有超时未联系的反馈工单' };
+
 /** The audience builder's fields (docs/audiences.md §The language). */
 export const AUDIENCE_FIELD: Labels = {
   tag: '标签',
@@ -349,6 +353,7 @@ export const AUDIENCE_FIELD: Labels = {
   nps: 'NPS 分组',
   csat: '最近满意度（1–5）',
   answered: '已答问卷（编号）',
+  ticket: '客户反馈工单',
   id: '指定客户',
 };
 

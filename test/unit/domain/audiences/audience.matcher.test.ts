@@ -166,6 +166,13 @@ describe(matchAudience.name, () => {
     expect(sut('spent>599.5')).toBe(false);
   });
 
+  it('matches a feedback ticket not yet resolved, and one past its deadline (docs/feedback.md §Audiences)', () => {
+    expect(sut('ticket:open')).toBe(false);
+    expect(sut('NOT ticket:open AND NOT ticket:overdue', buildFacts({ activeTicket: null }))).toBe(true);
+    expect(sut('ticket:open AND NOT ticket:overdue', buildFacts({ activeTicket: { isOverdue: false } }))).toBe(true);
+    expect(sut('ticket:open AND ticket:overdue', buildFacts({ activeTicket: { isOverdue: true } }))).toBe(true);
+  });
+
   it('rejects a malformed today', () => {
     expect(() => matchAudience({ type: 'all' }, buildFacts(), { today: '2026-3-18' })).toThrow(TypeError);
   });
