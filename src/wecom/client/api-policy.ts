@@ -42,6 +42,7 @@ export type WecomApi =
   | 'media/uploadimg'
   | 'kf/sync_msg'
   | 'kf/send_msg'
+  | 'kf/send_msg_on_event'
   | 'auth/getuserinfo'
   | 'user/get';
 
@@ -133,6 +134,9 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   // A second message in the customer's KF chat, counting against the 5-per-48 h allowance
   // (docs/wecom-protocol.md §WeChat customer service).
   'kf/send_msg': false,
+  // The event's code works once (docs/wecom-protocol.md §KF sessions and event replies): a repeat after success is
+  // refused, and a repeat after an unknown outcome cannot tell whether the first arrived.
+  'kf/send_msg_on_event': false,
   // A repeat after an unknown outcome would start a second 在职继承 for the same customers: WeCom counts each
   // against the 2-per-90-days allowance (docs/wecom-protocol.md §Customer transfers, 40128), so the domain records the
   // outcome as unknown instead.

@@ -20,6 +20,7 @@ import type {
   GroupMsgSendResult,
   GroupMsgTask,
   KfSendInput,
+  KfSendOnEventInput,
   KfSyncInput,
   KfSyncResult,
   MarkTagInput,
@@ -170,6 +171,11 @@ export interface WecomGateway {
   kfSyncMsg(input: KfSyncInput): Promise<KfSyncResult>;
   /** Send a WeChat-KF message (docs/wecom-protocol.md §WeChat customer service). Not idempotent. */
   kfSendMsg(input: KfSendInput): Promise<{ msgId: string }>;
+  /**
+   * Reply to a KF event with its single-use code, e.g. the end of a session
+   * (docs/wecom-protocol.md §KF sessions and event replies). Not idempotent.
+   */
+  kfSendMsgOnEvent(input: KfSendOnEventInput): Promise<{ msgId: string }>;
 
   /**
    * Resolve a single-use OAuth code to a member or an external user

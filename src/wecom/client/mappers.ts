@@ -17,6 +17,7 @@ import type {
   GroupMsg,
   KfMessage,
   KfSendInput,
+  KfSendOnEventInput,
   Member,
   MessageAttachment,
 } from './types.js';
@@ -34,6 +35,7 @@ import type {
   WireGroupChat,
   WireGroupMsgList,
   WireKfSendRequest,
+  WireKfSendOnEventRequest,
   WireKfSync,
   WireMember,
 } from './wire.js';
@@ -349,4 +351,9 @@ export function toWireKfSend(m: KfSendInput): WireKfSendRequest {
   const c = m.content;
   const payload = c.msgtype === 'text' ? { content: c.content } : { media_id: c.mediaId };
   return compact({ touser: m.toUser, open_kfid: m.openKfId, msgid: m.msgId, msgtype: c.msgtype, [c.msgtype]: payload });
+}
+
+/** kf/send_msg_on_event body (docs/wecom-protocol.md §KF sessions and event replies). */
+export function toWireKfSendOnEvent(m: KfSendOnEventInput): WireKfSendOnEventRequest {
+  return compact({ code: m.code, msgid: m.msgId, msgtype: m.content.msgtype, text: { content: m.content.content } });
 }

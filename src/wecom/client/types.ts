@@ -450,6 +450,17 @@ export interface KfSendInput {
 }
 
 /**
+ * An event reply to a WeChat-KF customer: the `msg_code` of a session's end (or the welcome code of its start) lets one
+ * text through within 20 seconds (docs/wecom-protocol.md §KF sessions and event replies).
+ */
+export interface KfSendOnEventInput {
+  code: string;
+  /** Optional caller-chosen id (≤ 32 bytes of [0-9a-zA-Z_-]). */
+  msgId?: string;
+  content: { msgtype: 'text'; content: string };
+}
+
+/**
  * A member as user/get (读取成员, doc path/90196) shows them to a self-built app. `status` 1 activated,
  * 2 disabled, 4 not activated, 5 left (docs/wecom-protocol.md §Member events). No avatar, gender, mobile or email:
  * WeCom stopped returning them to apps created after 2022-06-20.

@@ -37,6 +37,7 @@ import {
   toWireContactWay,
   toWireContactWayChanges,
   toWireKfSend,
+  toWireKfSendOnEvent,
 } from './mappers.js';
 import { WecomClientMetrics, type CallOutcome } from './metrics.js';
 import { ApiGate, type Timer } from './rate-limiter.js';
@@ -65,6 +66,7 @@ import type {
   GroupMsgSendResult,
   GroupMsgTask,
   KfSendInput,
+  KfSendOnEventInput,
   KfSyncInput,
   KfSyncResult,
   MarkTagInput,
@@ -701,6 +703,11 @@ export class WecomClient implements WecomGateway {
 
   async kfSendMsg(input: KfSendInput): Promise<{ msgId: string }> {
     const res = await this.call<WireKfSend>('kf/send_msg', { method: 'POST', body: toWireKfSend(input) });
+    return { msgId: res.msgid };
+  }
+
+  async kfSendMsgOnEvent(input: KfSendOnEventInput): Promise<{ msgId: string }> {
+    const res = await this.call<WireKfSend>('kf/send_msg_on_event', { method: 'POST', body: toWireKfSendOnEvent(input) });
     return { msgId: res.msgid };
   }
 

@@ -395,6 +395,14 @@ export interface WireKfSend extends WireResponse {
   msgid: string;
 }
 
+/** kf/send_msg_on_event request (docs/wecom-protocol.md §KF sessions and event replies). */
+export interface WireKfSendOnEventRequest {
+  code: string;
+  msgid?: string;
+  msgtype: 'text';
+  text: { content: string };
+}
+
 /**
  * auth/getuserinfo: members get userid, non-members openid/external_userid
  * (docs/wecom-protocol.md §Staff sign-in for web pages).

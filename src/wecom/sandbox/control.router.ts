@@ -39,6 +39,7 @@ const schemas = {
     order: z.number().int().min(0).optional(),
   }),
   kfMessage: z.object({ openKfId: nonEmpty, externalUserId: nonEmpty.optional(), text: nonEmpty }),
+  kfSessionEnd: z.object({ openKfId: nonEmpty, externalUserId: nonEmpty, servicerUserid: nonEmpty.optional() }),
   confirm: z.object({ msgid: nonEmpty, userid: nonEmpty.optional() }),
   // A member's code (userid), or a non-member's (external: true, optionally an external_userid),
   // docs/wecom-protocol.md §Staff sign-in for web pages.
@@ -97,6 +98,10 @@ const routes: Record<string, Handler> = {
   'POST kf/message': async (s, body) => {
     const result = await s.sendKfMessage(schemas.kfMessage.parse(body));
     return { msgid: result.msgid, token: result.token, externalUserId: result.externalUserId, callback: presentCallback(result.callback) };
+  },
+  'POST kf/session-end': async (s, body) => {
+    const result = await s.endKfSession(schemas.kfSessionEnd.parse(body));
+    return { msgid: result.msgid, msgCode: result.msgCode, callback: presentCallback(result.callback) };
   },
   'POST groupmsg/confirm': (s, body) => s.confirmGroupMsg(schemas.confirm.parse(body)),
   'GET groupmsg/reminders': (s, _body, query) => ({ items: s.groupMsgReminders(query.msgid || undefined) }),

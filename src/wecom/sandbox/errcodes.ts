@@ -47,6 +47,8 @@ export const Errcode = {
   KfMessageLimit: 95001,
   KfWindowExpired: 95002,
   KfInvalidMsgToken: 95007,
+  KfSessionStateInvalid: 95018,
+  InvalidMsgType: 40008,
   InvalidStartEndTime: 600018,
 } as const;
 
@@ -94,6 +96,8 @@ const MESSAGES: Record<number, string> = {
   95001: 'send msg count limit',
   95002: 'send msg time window expired',
   95007: 'invalid msg token',
+  95018: 'send msg session status invalid',
+  40008: 'invalid message type',
   600018: 'invalid start endtime',
 };
 

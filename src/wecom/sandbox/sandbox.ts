@@ -27,7 +27,7 @@ import type { MassQuotaRule } from './quota.js';
 import { seedDemoCorp, seedLargeCorp, type SeedSummary } from './seed.js';
 import { readRequestBody, readRequestText } from './sandbox-http.js';
 import { handleQr, qrErrorPage } from './contact-way-qr.js';
-import { SandboxStore, type SandboxTag, type SandboxTransfer } from './store.js';
+import { SandboxStore, kfSessionKey, type SandboxTag, type SandboxTransfer } from './store.js';
 
 /** Constructor options of {@link WecomSandbox}. */
 export interface WecomSandboxOptions {
@@ -596,12 +596,58 @@ export class WecomSandbox {
       msgtype: 'text',
       body: { content: input.text },
     });
-    const token = `ENC${randomBytes(33).toString('base64url')}`;
-    this.store.kfTokens.set(token, { token, openKfId: input.openKfId, issuedAtMs: nowMs });
-    const callback = await this.deliverCallback(
-      kfEventXml({ corpId: this.options.corp.corpId, createTime: Math.floor(nowMs / 1000), token, openKfId: input.openKfId }),
-    );
+    // A message after the end (or before any start) opens a new, untouched session
+    // (docs/wecom-protocol.md §KF sessions and event replies).
+    const key = kfSessionKey(input.openKfId, externalUserId);
+    const session = this.store.kfSessions.get(key);
+    if (!session || session.state === 4) this.store.kfSessions.set(key, { state: 0 });
+    const { token, callback } = await this.notifyKf(input.openKfId, nowMs);
     return { msgid, token, externalUserId, callback };
+  }
+
+  /**
+   * A servicer ends a customer's KF session: the session goes to state 4 and kf/sync_msg gains a system event
+   * `session_status_change` (change_type 3) whose `msg_code` lets one event reply through within 20 s; then
+   * kf_msg_or_event (docs/wecom-protocol.md §KF sessions and event replies).
+   */
+  async endKfSession(input: { openKfId: string; externalUserId: string; servicerUserid?: string }): Promise<{ msgid: string; msgCode: string; callback: CallbackRecord }> {
+    const key = kfSessionKey(input.openKfId, input.externalUserId);
+    const session = this.store.kfSessions.get(key);
+    if (!session) throw new NotFoundError(`no KF conversation between ${input.openKfId} and ${input.externalUserId}`);
+    if (session.state === 4) throw new ConflictError('the KF session has already ended');
+    const nowMs = this.nowMs();
+    const servicer = input.servicerUserid ?? session.servicerUserid;
+    this.store.kfSessions.set(key, { state: 4 });
+    const msgCode = `MSGCODE${randomBytes(18).toString('base64url')}`;
+    this.store.kfEventCodes.set(msgCode, { code: msgCode, openKfId: input.openKfId, externalUserId: input.externalUserId, state: 4, issuedAtMs: nowMs, isUsed: false });
+    const msgid = this.store.newId('kfevt', 24);
+    this.store.kfMessages.push({
+      seq: this.store.nextSeq(),
+      msgid,
+      openKfId: input.openKfId,
+      externalUserId: input.externalUserId,
+      sendTime: Math.floor(nowMs / 1000),
+      origin: 4,
+      msgtype: 'event',
+      body: {
+        event_type: 'session_status_change',
+        open_kfid: input.openKfId,
+        external_userid: input.externalUserId,
+        change_type: 3,
+        ...(servicer ? { old_servicer_userid: servicer } : {}),
+        msg_code: msgCode,
+      },
+    });
+    const { callback } = await this.notifyKf(input.openKfId, nowMs);
+    return { msgid, msgCode, callback };
+  }
+
+  /** kf_msg_or_event with a fresh pull Token (valid 10 minutes, docs/wecom-protocol.md §WeChat customer service). */
+  private async notifyKf(openKfId: string, nowMs: number): Promise<{ token: string; callback: CallbackRecord }> {
+    const token = `ENC${randomBytes(33).toString('base64url')}`;
+    this.store.kfTokens.set(token, { token, openKfId, issuedAtMs: nowMs });
+    const callback = await this.deliverCallback(kfEventXml({ corpId: this.options.corp.corpId, createTime: Math.floor(nowMs / 1000), token, openKfId }));
+    return { token, callback };
   }
 
   /**

@@ -172,7 +172,7 @@ export interface SandboxKfMessage {
   body: Record<string, unknown>;
 }
 
-/** A message the bot sent through kf/send_msg (never returned by sync_msg). */
+/** A message the bot sent through kf/send_msg or kf/send_msg_on_event (never returned by sync_msg). */
 export interface SandboxKfSent {
   atMs: number;
   msgid: string;
@@ -180,6 +180,31 @@ export interface SandboxKfSent {
   externalUserId: string;
   msgtype: string;
   body: Record<string, unknown>;
+  /** Which API sent it: kf/send_msg, or an event reply with a session's code. */
+  via?: 'send_msg' | 'event';
+}
+
+/**
+ * A KF conversation's state (docs/wecom-protocol.md §KF sessions and event replies): 0 new, 1 smart assistant, 2 in the
+ * pool, 3 with a servicer, 4 ended.
+ */
+export interface SandboxKfSession {
+  state: 0 | 1 | 2 | 3 | 4;
+  servicerUserid?: string;
+}
+
+/** The key of a KF conversation in `SandboxStore.kfSessions`. */
+export const kfSessionKey = (openKfId: string, externalUserId: string): string => `${openKfId}|${externalUserId}`;
+
+/** A single-use event code (a session end's msg_code): one reply within 20 s while the session is still ended. */
+export interface SandboxKfEventCode {
+  code: string;
+  openKfId: string;
+  externalUserId: string;
+  /** The session state the code belongs to; a reply is refused once the session has moved on. */
+  state: SandboxKfSession['state'];
+  issuedAtMs: number;
+  isUsed: boolean;
 }
 
 /**
@@ -326,6 +351,9 @@ export class SandboxStore {
   kfMessages: SandboxKfMessage[] = [];
   kfSent: SandboxKfSent[] = [];
   kfTokens = new Map<string, SandboxKfToken>();
+  /** Per `<open_kfid>|<external_userid>`, the conversation's state. */
+  kfSessions = new Map<string, SandboxKfSession>();
+  kfEventCodes = new Map<string, SandboxKfEventCode>();
   appMessages: SandboxAppMessage[] = [];
   welcomeSent: SandboxWelcomeSent[] = [];
   media = new Map<string, SandboxMedia>();

@@ -2,7 +2,7 @@ import type { ApiTable } from '../api-types.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { Errcode, SandboxApiError } from '../errcodes.js';
 import { optionalInt, optionalObject, optionalString, requireString } from '../params.js';
-import type { SandboxKfMessage } from '../store.js';
+import { kfSessionKey, type SandboxKfMessage } from '../store.js';
 
 /**
  * sync_msg without a cursor starts at the earliest message of the last 3 days
@@ -14,6 +14,8 @@ export const KF_TOKEN_TTL_MS = 10 * 60 * 1000;
 /** After a customer message: ≤ 5 replies within 48 h (docs/wecom-protocol.md §WeChat customer service, 95001/95002). */
 const KF_REPLY_WINDOW_MS = 48 * 3600 * 1000;
 const KF_MAX_REPLIES = 5;
+/** An event code lets one reply through within 20 s (docs/wecom-protocol.md §KF sessions and event replies). */
+export const KF_EVENT_CODE_TTL_MS = 20_000;
 
 /** kf/sync_msg's wire shape for one message (docs/wecom-protocol.md §WeChat customer service). */
 function presentKfMessage(m: SandboxKfMessage): Record<string, unknown> {
@@ -72,13 +74,42 @@ export const kfApis: ApiTable = {
       if (!store.customers.has(touser) && !store.kfMessages.some((m) => m.externalUserId === touser)) {
         throw new SandboxApiError(Errcode.InvalidExternalUserid, touser);
       }
+      // kf/send_msg is refused outside the new and smart-assistant states, e.g. after the session ended, until the
+      // customer writes again (docs/wecom-protocol.md §KF sessions and event replies).
+      const session = store.kfSessions.get(kfSessionKey(openKfId, touser));
+      if (session && session.state !== 0 && session.state !== 1) throw new SandboxApiError(Errcode.KfSessionStateInvalid);
       const now = nowMs();
       const lastInbound = store.kfMessages.filter((m) => m.origin === 3 && m.externalUserId === touser && m.openKfId === openKfId).at(-1);
       if (!lastInbound || now - lastInbound.sendTime * 1000 > KF_REPLY_WINDOW_MS) throw new SandboxApiError(Errcode.KfWindowExpired);
       const repliesSince = store.kfSent.filter((s) => s.externalUserId === touser && s.openKfId === openKfId && s.atMs >= lastInbound.sendTime * 1000).length;
       if (repliesSince >= KF_MAX_REPLIES) throw new SandboxApiError(Errcode.KfMessageLimit);
       const msgid = optionalString(req.body, 'msgid') || store.newId('kfsent', 20);
-      store.kfSent.push({ atMs: now, msgid, openKfId, externalUserId: touser, msgtype, body });
+      store.kfSent.push({ atMs: now, msgid, openKfId, externalUserId: touser, msgtype, body, via: 'send_msg' });
+      return { msgid };
+    },
+  },
+
+  'kf/send_msg_on_event': {
+    method: 'POST',
+    auth: 'any',
+    handle(req, { store, nowMs }) {
+      const code = requireString(req.body, 'code');
+      const msgtype = requireString(req.body, 'msgtype');
+      // Event replies are text or a menu (docs/wecom-protocol.md §KF sessions and event replies).
+      if (msgtype !== 'text' && msgtype !== 'msgmenu') throw new SandboxApiError(Errcode.InvalidMsgType, msgtype);
+      const body = optionalObject(req.body, msgtype);
+      if (!body) throw new SandboxApiError(Errcode.ParameterEmpty, `${msgtype} is required`);
+      const msgidIn = optionalString(req.body, 'msgid');
+      if (msgidIn !== undefined && !/^[0-9a-zA-Z_-]{1,32}$/.test(msgidIn)) throw new SandboxApiError(Errcode.InvalidParameter, 'msgid');
+      const entry = store.kfEventCodes.get(code);
+      const now = nowMs();
+      // Once, within 20 s: WeCom documents no errcode for a spent or stale code; the sandbox answers 95007.
+      if (!entry || entry.isUsed || now - entry.issuedAtMs > KF_EVENT_CODE_TTL_MS) throw new SandboxApiError(Errcode.KfInvalidMsgToken, 'invalid code');
+      const session = store.kfSessions.get(kfSessionKey(entry.openKfId, entry.externalUserId));
+      if (!session || session.state !== entry.state) throw new SandboxApiError(Errcode.KfSessionStateInvalid);
+      entry.isUsed = true;
+      const msgid = msgidIn || store.newId('kfsent', 20);
+      store.kfSent.push({ atMs: now, msgid, openKfId: entry.openKfId, externalUserId: entry.externalUserId, msgtype, body, via: 'event' });
       return { msgid };
     },
   },

@@ -17,6 +17,7 @@ describe('IDEMPOTENT', () => {
       'externalcontact/send_welcome_msg',
       'externalcontact/transfer_customer',
       'kf/send_msg',
+      'kf/send_msg_on_event',
       // A second upload is a second permanent image, spending the corp's monthly image budget (docs/wecom-protocol.md §Media).
       'media/uploadimg',
       'message/send',
