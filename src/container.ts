@@ -81,7 +81,7 @@ import { ChannelService } from './domain/channels/channel.service.js';
 import { CustomerArchiveService } from './domain/customers/customer-archive.service.js';
 import { ChurnService } from './domain/customers/churn.service.js';
 import { StaffRenameService } from './domain/customers/staff-rename.service.js';
-import { KfSyncService } from './domain/customers/kf-sync.service.js';
+import { KfSyncService, type KfSyncPorts } from './domain/customers/kf-sync.service.js';
 import { CustomerService } from './domain/customers/customer.service.js';
 import { BulkTaggingService } from './domain/customers/bulk-tagging.service.js';
 import { BulkTagJobRepository } from './persistence/repositories/bulk-tag-job.repository.js';
@@ -116,6 +116,7 @@ import { SurveyRepository } from './persistence/repositories/survey.repository.j
 import { SurveyService } from './domain/surveys/survey.service.js';
 import { SurveySender } from './domain/surveys/survey-sender.js';
 import { SurveyResultsService } from './domain/surveys/survey-results.service.js';
+import { KfSessionSurveys } from './domain/surveys/kf-session-survey.js';
 import { OpaqueLinks } from './shared/opaque-link.js';
 import { DeliveryDispatcher } from './domain/delivery/delivery-dispatcher.js';
 import { DeliveryResultsService } from './domain/delivery/delivery-results.service.js';
@@ -616,7 +617,9 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     log.child({ component: 'feedback' }),
     { firstContactHours: config.feedback.firstContactHours, escalateTo: config.feedback.escalateTo.length > 0 ? config.feedback.escalateTo : config.console.adminUserids, tz },
   );
-  const kf = new KfSyncService(db, repos.kfCursors, repos.customers, repos.timeline, tagRules, wecom, clock, (m) => feedback.onKfText(m));
+  // The session-end survey is wired once scheduling (its ledger and dispatcher) exists, below.
+  const kfPorts: KfSyncPorts = { onCustomerText: (m) => feedback.onKfText(m) };
+  const kf = new KfSyncService(db, repos.kfCursors, repos.customers, repos.timeline, tagRules, wecom, clock, kfPorts);
   // A sync creates the corp tags that channels and keyword rules hand out. Behaviour tags are local only
   // (BehaviourTaggingService), so a sync never creates them in WeCom.
   const requiredTags = async () => [
@@ -731,6 +734,17 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   // Scheduling: care, win-back, scoring, broadcasts and the delivery ledger, with the job table.
   const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
+  // The survey after a WeChat-KF session (docs/surveys.md §After a WeChat-KF session): planned in this instance's
+  // ledger, and sent at once as the session end's event reply by its dispatcher.
+  const kfSessionSurveys = new KfSessionSurveys(
+    () => surveyService.list(),
+    surveys.sender,
+    () => scheduling.ledger,
+    (d, code, now) => scheduling.dispatcher.replyOnEvent(d, code, now),
+    clock,
+    log.child({ component: 'surveys' }),
+  );
+  kfPorts.onSessionEnd = (e) => kfSessionSurveys.onSessionEnd(e);
 
   // Defaults shipped in config/, seeded into empty tables.
   await tagRules.seedDefaults(DEFAULT_TAG_RULES_FILE);

@@ -57,6 +57,18 @@ describe.skipIf(!CHROMIUM)('满意度调查 in the console', () => {
     expect(results).toContain('按员工');
     expect(results).not.toContain('detractor');
     await h.shot(page, 'surveys-results');
+
+    // A survey sent after each WeChat-KF session (docs/surveys.md §After a WeChat-KF session): the form says how it goes.
+    await page.click('[data-test="survey-new"]');
+    await dialog.locator('input').first().fill('客服满意度');
+    await page.locator('[data-test="survey-trigger"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '微信客服会话结束后' }).click();
+    await expect.poll(() => page.locator('[data-test="survey-kf-hint"]').innerText()).toContain('20 秒内');
+    await dialog.locator('textarea').nth(1).fill('感谢您的咨询，请为本次服务打分：{{link}}');
+    await h.shot(page, 'surveys-kf-trigger');
+    await page.click('[data-test="survey-save"]');
+    await expect.poll(() => page.locator('[data-test="surveys"]').innerText()).toContain('客服满意度');
+    expect(await page.locator('[data-test="surveys"]').innerText()).toContain('微信客服会话结束后');
     expect(h.problems.filter((p) => !p.includes('400 POST /api/v1/surveys'))).toEqual([]);
     await ctx.close();
   });

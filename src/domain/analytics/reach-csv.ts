@@ -10,6 +10,7 @@ const REASONS: Record<string, string> = {
   no_sender: '没有可发送的员工',
   cancelled: '群发已取消',
   kf_window_closed: '48 小时会话窗口已关闭',
+  outcome_unknown: '发送结果未知，未重发',
   text_too_long: '消息超长',
   erased: '已删除个人信息',
   missed_window: '错过发送窗口',

@@ -30,6 +30,16 @@ export interface SendTimeFacts {
   kfConversation(externalUserId: string, since: Date): Promise<{ openKfId: string; kfUserId: string } | null>;
 }
 
+/**
+ * A survey invitation on the KF channel is a session-end survey's (docs/surveys.md §After a WeChat-KF session): sent by
+ * the session's event reply, else only once the customer writes after the end, since kf/send_msg is refused while the
+ * session is ended (docs/wecom-protocol.md §KF sessions and event replies).
+ */
+export const isKfSessionReply = (d: Pick<Delivery, 'kind' | 'channel'>): boolean => d.kind === 'survey' && d.channel === 'kf';
+
+/** What an event reply came to: sent; held by quiet hours; claimed elsewhere; refused (the row waits again); unknown. */
+export type EventReplyOutcome = 'sent' | 'quiet' | 'opted_out' | 'taken' | 'refused' | 'unknown';
+
 /** Dispatcher settings. */
 export interface DispatchSettings {
   quietHours: QuietHours;
@@ -192,8 +202,42 @@ export class DeliveryDispatcher {
     }
   }
 
+  /**
+   * Send one planned KF row now as the reply to a KF event, with the event's single-use code (a session end's
+   * `msg_code`, docs/wecom-protocol.md §KF sessions and event replies). Quiet hours hold it and consent is re-checked,
+   * as for every row. A refused code, or a call that never left, puts the row back to planned (it then waits for the
+   * customer's next message); an unknown outcome leaves it for reconciliation, which never repeats it.
+   */
+  async replyOnEvent(d: Pick<Delivery, 'id' | 'externalUserId' | 'text'>, code: string, now: Date): Promise<EventReplyOutcome> {
+    if (isQuietTime(now, this.settings.quietHours)) return 'quiet';
+    if ((await this.facts.optedOut([d.externalUserId])).has(d.externalUserId)) {
+      await this.repo.markSkipped([d.id], `${SkipReason.OptedOut}: 客户已退订 / customer opted out`, now);
+      return 'opted_out';
+    }
+    const opened = await this.batches.openBatch({ channel: 'kf', senderUserid: null, text: d.text, attachments: [], instanceId: this.instanceId }, [d.id], now);
+    if (!opened) return 'taken';
+    const row = opened.deliveries[0];
+    try {
+      // A caller-chosen msgid derived from the row, as for kf/send_msg.
+      const res = await this.wecom.kfSendMsgOnEvent({ code, msgId: `wo-delivery-${row.id}`, content: { msgtype: 'text', content: row.text } });
+      await this.batches.markBatchSent(opened.batch.id, res.msgId, now);
+      return 'sent';
+    } catch (err) {
+      if (err instanceof WecomApiError || (err instanceof WecomTransportError && !err.isOutcomeUnknown)) {
+        const why = err instanceof WecomApiError ? `wecom ${err.errcode}: ${err.errmsg}` : err.message;
+        await this.batches.abandonBatch(opened.batch.id, `event reply not sent (${why}); waiting for the customer's next message`, now);
+        this.log.info({ deliveryId: row.id, why }, 'KF event reply refused; the row waits for the 48 h window');
+        return 'refused';
+      }
+      this.log.warn({ batchId: opened.batch.id, err: toError(err) }, 'KF event reply outcome unknown; left for reconciliation');
+      return 'unknown';
+    }
+  }
+
   private async sendKf(d: Delivery, now: Date, counts: DispatchCounts): Promise<void> {
     const conv = await this.facts.kfConversation(d.externalUserId, new Date(now.getTime() - KF_WINDOW_MS));
+    // A session-end survey waits, planned, for the customer to write after the end (or for its expiry).
+    if (!conv && isKfSessionReply(d)) return;
     if (!conv) {
       counts.skipped += await this.repo.markSkipped([d.id], `${SkipReason.KfWindowClosed}: 48 小时会话窗口未开 / the 48 h KF window is closed`, now);
       return;
@@ -259,8 +303,11 @@ export class DeliveryDispatcher {
           await this.batches.markBatchSent(batch.id, await this.sendAppText(batch.senderUserid!, rows.filter((r) => r.status === 'submitting').map((r) => r.text).join('\n')), now);
         } else {
           const [d] = await this.repo.batchDeliveries(batch.id);
-          const conv = d ? await this.facts.kfConversation(d.externalUserId, new Date(now.getTime() - KF_WINDOW_MS)) : null;
-          if (!d || !conv) await this.batches.failBatch(batch.id, SkipReason.KfWindowClosed, now);
+          const conv = d && !isKfSessionReply(d) ? await this.facts.kfConversation(d.externalUserId, new Date(now.getTime() - KF_WINDOW_MS)) : null;
+          // A session-end survey may have gone out by its single-use event code, which cannot be asked again and whose
+          // message no API lists: it is failed as unknown rather than risk a second message.
+          if (d && isKfSessionReply(d)) await this.batches.failBatch(batch.id, `${SkipReason.OutcomeUnknown}: 发送结果未知，为免重复不再重发 / outcome unknown, not repeated`, now);
+          else if (!d || !conv) await this.batches.failBatch(batch.id, SkipReason.KfWindowClosed, now);
           else {
             const res = await this.wecom.kfSendMsg({ toUser: conv.kfUserId, openKfId: conv.openKfId, msgId: `wo-delivery-${d.id}`, content: { msgtype: 'text', content: d.text } });
             await this.batches.markBatchSent(batch.id, res.msgId, now);

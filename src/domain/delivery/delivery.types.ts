@@ -71,6 +71,8 @@ export const SkipReason = {
   NoSender: 'no_sender',
   OptedOut: 'opted_out',
   KfWindowClosed: 'kf_window_closed',
+  /** A KF event reply whose outcome is unknown and cannot be asked again: failed, never repeated. */
+  OutcomeUnknown: 'outcome_unknown',
   TooLong: 'text_too_long',
   Holdout: 'holdout',
   Cancelled: 'cancelled',

@@ -80,8 +80,8 @@ const URGENT_KINDS: ReadonlySet<string> = new Set([
   // The welcome_code in an add event works for 20 s only (docs/wecom-protocol.md §Welcome messages).
   'event/change_external_contact/add_external_contact',
   'event/change_external_contact/add_half_external_contact',
-  // A KF session's enter_session welcome_code is short-lived too, and it arrives only through kf/sync_msg
-  // (docs/wecom-protocol.md §WeChat customer service).
+  // A KF session's enter_session welcome_code is short-lived too, and so is a session end's msg_code (20 s, the
+  // session-end survey's reply); both arrive only through kf/sync_msg (docs/wecom-protocol.md §KF sessions and event replies).
   'event/kf_msg_or_event',
 ]);
 

@@ -8,6 +8,12 @@ import type { PlanSink } from '../delivery/delivery-ledger.js';
 import { SkipReason, type NewDelivery } from '../delivery/delivery.types.js';
 import type { SurveyService } from './survey.service.js';
 import type { Survey } from './survey.types.js';
+import type { KfSessionEnded } from '../customers/kf-sync.service.js';
+
+/** An event reply's code lets one message through within 20 s of the event (docs/wecom-protocol.md §KF sessions and event replies). */
+export const KF_EVENT_REPLY_MS = 20_000;
+/** After a customer's message, KF may write to them for 48 h (docs/wecom-protocol.md §WeChat customer service). */
+export const KF_WINDOW_MS = 48 * 3_600_000;
 
 /**
  * Where a survey invitation stands among the ledger's messages to one customer on one day (docs/surveys.md §Priority):
@@ -47,7 +53,7 @@ const noCounts = (): SendCounts => ({ planned: 0, skipped: 0, duplicate: 0, alre
 export class SurveySender {
   constructor(
     private readonly surveys: Pick<SurveyService, 'inviteLink' | 'periodAt'>,
-    private readonly repo: Pick<SurveyRepository, 'reachedInPeriod' | 'candidates'>,
+    private readonly repo: Pick<SurveyRepository, 'reachedInPeriod' | 'candidates' | 'inAudience'>,
     private readonly audienceWhere: (audience: string | null) => Promise<{ sql: string; params: unknown[] }>,
     private readonly lookups: SurveySendLookups,
     private readonly siteOrigin: () => string | null,
@@ -100,6 +106,62 @@ export class SurveySender {
       else counts.duplicate += 1;
     }
     return counts;
+  }
+
+  /**
+   * The invitation of a session-end survey for a customer whose WeChat-KF session just ended
+   * (docs/surveys.md §After a WeChat-KF session): one ledger row on the `kf` channel, under the daily cap, opt-out and
+   * "once per period", that the event reply may send at once. It is due only after the reply's 20 s, so the dispatcher never races the reply;
+   * after that it waits for the customer's next message (kf/send_msg), until 48 h after the end. Returns the row's id
+   * when one was planned.
+   */
+  async planAfterKfSession(s: Survey, e: Pick<KfSessionEnded, 'externalUserId' | 'endedAt' | 'servicerUserid'>, sink: PlanSink): Promise<{ counts: SendCounts; deliveryId: number | null; text: string }> {
+    const counts = noCounts();
+    const none = { counts, deliveryId: null, text: '' };
+    if (s.status !== 'active' || s.trigger !== 'kf_session_end') return none;
+    const origin = this.siteOrigin();
+    if (!origin) throw new ConflictError('尚不知道本站地址，无法生成问卷链接：请设置 PUBLIC_URL', 'origin_unknown');
+    const ext = e.externalUserId;
+    const now = this.clock.now();
+    const today = localDate(now, this.tz);
+    const period = this.surveys.periodAt(s, now);
+    const source = `survey:${s.id}`;
+    if ((await this.repo.reachedInPeriod(source, period, [ext])).has(ext)) {
+      counts.alreadyThisPeriod = 1;
+      return { ...none, counts };
+    }
+    if (s.audience && !(await this.repo.inAudience(await this.audienceWhere(s.audience), ext))) return none;
+    const [names, senders, optedOut] = await Promise.all([this.lookups.names([ext]), this.lookups.senders([ext]), this.lookups.optedOut([ext])]);
+    const owner = senders.get(ext) ?? null;
+    // Per-staff results credit whoever served the session, else the owner.
+    const link = await this.surveys.inviteLink(s, ext, 'kf', e.servicerUserid ?? owner?.userid ?? null);
+    const text = renderTemplate(s.message, { name: names.get(ext) ?? '', staff: owner?.name ?? '', link: `${origin.replace(/\/$/, '')}${link.path}` });
+    const [o] = await sink.planMany([
+      {
+        source,
+        kind: 'survey',
+        ruleId: null,
+        externalUserId: ext,
+        occasion: `${period}#${today}`,
+        // The message comes from the KF account, not from a member.
+        channel: 'kf',
+        priority: SURVEY_MESSAGE_PRIORITY,
+        senderUserid: null,
+        text,
+        attachments: [],
+        localDate: today,
+        notBefore: new Date(e.endedAt.getTime() + KF_EVENT_REPLY_MS),
+        expiresAt: new Date(e.endedAt.getTime() + KF_WINDOW_MS),
+        skipReason: optedOut.has(ext) ? `${SkipReason.OptedOut}: 客户已退订 / customer opted out` : null,
+      },
+    ]);
+    if (o.result === 'planned') {
+      counts.planned = 1;
+      return { counts, deliveryId: o.id, text };
+    }
+    if (o.result === 'skipped') counts.skipped = 1;
+    else counts.duplicate = 1;
+    return { ...none, counts };
   }
 
   /**

@@ -206,17 +206,23 @@ export class CareScanRepository {
   }
 
   /**
-   * The customer's latest WeChat-KF message since `since` (the 48 h window), from the timeline the inbox writes:
-   * KF entries carry `data.openKfId` and the KF-side `data.externalUserId`.
+   * The customer's open WeChat-KF conversation: their latest message since `since` (the 48 h window opens with the
+   * customer's own message, docs/wecom-protocol.md §WeChat customer service), unless a session end came after it
+   * (kf/send_msg is refused until they write again, docs/wecom-protocol.md §KF sessions and event replies). Read from
+   * the timeline the KF pull writes, in WeCom's order: entries carry `data.openKfId`, `data.origin` (3 the customer)
+   * and, for a session's change, `data.changeType`.
    */
   async kfConversation(externalUserId: string, since: Date): Promise<{ openKfId: string; kfUserId: string } | null> {
     const rows = await this.db.query<{ data: string | null }>(
-      "SELECT data FROM timeline_entries WHERE external_user_id = ? AND source = 'kf' AND occurred_at >= ? ORDER BY occurred_at DESC LIMIT 1",
+      "SELECT data FROM timeline_entries WHERE external_user_id = ? AND source = 'kf' AND occurred_at >= ? ORDER BY occurred_at DESC, id DESC LIMIT 50",
       [externalUserId, since.getTime()],
     );
-    if (rows.length === 0 || !rows[0].data) return null;
-    const data = JSON.parse(rows[0].data) as { openKfId?: string; externalUserId?: string };
-    return data.openKfId ? { openKfId: data.openKfId, kfUserId: data.externalUserId ?? externalUserId } : null;
+    for (const r of rows) {
+      const data = r.data ? (JSON.parse(r.data) as { openKfId?: string; origin?: number; eventType?: string; changeType?: number }) : null;
+      if (data?.eventType === 'session_status_change' && data.changeType === 3) return null;
+      if (data?.openKfId && data.origin === 3) return { openKfId: data.openKfId, kfUserId: externalUserId };
+    }
+    return null;
   }
 
   /**

@@ -390,6 +390,12 @@ export class SurveyRepository {
     return rows.map((r) => r.id);
   }
 
+  /** Whether one customer matches a compiled audience (the session-end survey's audience, docs/surveys.md §After a WeChat-KF session). */
+  async inAudience(where: { sql: string; params: unknown[] }, ext: string): Promise<boolean> {
+    const rows = await this.db.query<{ one: number }>(`SELECT 1 AS one FROM customers c WHERE (${where.sql}) AND c.external_user_id = ? LIMIT 1`, [...where.params, ext]);
+    return rows.length > 0;
+  }
+
   /** The names of channels (QR codes), by id. */
   async channelNames(ids: string[]): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();
