@@ -42,6 +42,10 @@ describe.skipIf(!CHROMIUM)('客户反馈 page in a real browser', () => {
     expect(row).toContain(customer.name);
     expect(row).toContain('NPS 2 分');
     expect(row).toContain('待联系');
+    // The owner by name, their userid in grey below it.
+    const listed = (await api<{ items: { ownerUserid: string; ownerName: string }[] }>(app, 'GET', '/api/v1/feedback/tickets')).body.items[0];
+    expect(listed.ownerName).not.toBe(listed.ownerUserid);
+    expect(await table.locator('[data-test="ticket-owner"]').first().innerText()).toBe(`${listed.ownerName}\n${listed.ownerUserid}`);
     await poll(() => page.locator('[data-test="feedback-analysis"]').innerText()).toContain('物流');
     expect(await page.locator('[data-test="feedback-rules"]').innerText()).toContain('投诉');
     await h.shot(page, 'feedback-01-list');
@@ -57,6 +61,9 @@ describe.skipIf(!CHROMIUM)('客户反馈 page in a real browser', () => {
 
     await table.locator('.el-table__expand-icon').first().click();
     await poll(() => table.innerText()).toContain('已解决：电话致歉并补发，客户满意');
+    // Who did each step: 系统 opened it, 张三 (signed in) resolved it, named rather than shown as a userid.
+    const actors = await table.locator('[data-test="event-actor"]').allInnerTexts();
+    expect(actors.map((a) => a.replace(/\s+/g, ' ').trim())).toEqual(['· 系统', '· 张三zhangsan']);
     await poll(() => page.locator('[data-test="feedback-analysis"]').innerText()).toContain('100%');
     await h.shot(page, 'feedback-02-resolved');
     expect(h.problems).toEqual([]);

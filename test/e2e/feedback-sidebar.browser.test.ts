@@ -24,6 +24,7 @@ describe.skipIf(!CHROMIUM)('the sidebar feedback card in a real browser', () => 
   beforeAll(async () => {
     app = await startTestApp('sqlite');
     await buildCustomer(app.container, { externalUserId: 'wmFbShot', name: '反馈客户', owners: ['zhangsan'] });
+    await app.container.db.exec("UPDATE staff SET name = '张三' WHERE userid = 'zhangsan'");
     await app.container.feedback.onSurveyScored({ externalUserid: 'wmFbShot', surveyId: 1, answerId: 501, kind: 'nps', score: 3, comment: '快递太慢了，等了一个星期', answeredAt: new Date() });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--lang=zh-CN'] });
   }, 120_000);
@@ -49,6 +50,8 @@ describe.skipIf(!CHROMIUM)('the sidebar feedback card in a real browser', () => 
     expect(first).toContain('满意度评分 · NPS 3 分 · 物流');
     expect(first).toContain('快递太慢了，等了一个星期');
     expect(first).toMatch(/请于 .+ 前联系客户/);
+    // The owner by name, not by userid.
+    expect(await card.locator('[data-owner]').first().innerText()).toBe('负责人：张三');
 
     const dir = process.env.FEEDBACK_SCREENSHOT_DIR ?? join(tmpdir(), 'wecom-ops-screenshots');
     mkdirSync(dir, { recursive: true });

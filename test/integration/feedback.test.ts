@@ -185,6 +185,25 @@ describe.each(testEngines())('feedback tickets (%s)', (engine) => {
     expect((await api(app, 'GET', '/api/v1/feedback/analysis', undefined, staffToken)).status).toBe(403);
   });
 
+  it('names the owner and the members in a ticket\'s history; a member without a name shows as their userid', async () => {
+    const c = app.container;
+    await c.db.tx((em) => c.archive.repos.relations.ensureStaffInTx(em, 'sunqi', clock.now().getTime()));
+    await c.db.exec("UPDATE staff SET name = CASE userid WHEN 'zhangsan' THEN '张三' WHEN 'sunqi' THEN '孙七' ELSE '' END WHERE userid IN ('zhangsan', 'lisi', 'sunqi')");
+    const listed = (await api(app, 'GET', '/api/v1/feedback/tickets?pageSize=100')).body.items as { externalUserId: string; ownerUserid: string | null; ownerName: string | null }[];
+    expect(listed.find((t) => t.externalUserId === 'wmFbA')).toMatchObject({ ownerUserid: 'zhangsan', ownerName: '张三' });
+    expect(listed.find((t) => t.externalUserId === 'wmFbLisi')).toMatchObject({ ownerUserid: 'lisi', ownerName: 'lisi' });
+    expect(listed.find((t) => t.ownerUserid === null)).toMatchObject({ ownerName: null });
+    const card = await sidebar('GET', '/sidebar/api/customers/wmFbA/feedback');
+    expect(card.body.items[0]).toMatchObject({ ownerName: '张三' });
+    const history = (await api(app, 'GET', `/api/v1/feedback/tickets/${card.body.items[0].id}`)).body.events as { kind: string; actorName: string; actorUserid: string | null }[];
+    expect(history.find((e) => e.kind === 'opened')).toMatchObject({ actorName: '系统', actorUserid: null });
+    expect(history.find((e) => e.kind === 'contacted')).toMatchObject({ actorName: '张三', actorUserid: 'zhangsan' });
+    // An operator's ADMIN_TOKEN is named as such, not shown as the variable's name.
+    const [c2] = await ticketsOf('wmFbC');
+    const byToken = (await api(app, 'GET', `/api/v1/feedback/tickets/${c2.id}`)).body.events as { kind: string; actorName: string }[];
+    expect(byToken.find((e) => e.kind === 'resolved')?.actorName).toBe('管理员令牌');
+  });
+
   it('escalates a ticket past its first-contact SLA to the configured admins once, with two instances running the job', async () => {
     const c = app.container;
     clock.advance(25 * 3_600_000);
@@ -202,6 +221,8 @@ describe.each(testEngines())('feedback tickets (%s)', (engine) => {
     const again = await api(app, 'GET', `/api/v1/feedback/tickets/${overdue.body.items[0].id}`);
     expect(again.body.escalatedAt).not.toBeNull();
     expect(again.body.events.filter((e: { kind: string }) => e.kind === 'escalated')).toHaveLength(1);
+    // The history names whom it told.
+    expect(again.body.events.find((e: { kind: string }) => e.kind === 'escalated').note).toBe('已提醒：孙七（sunqi）');
   });
 
   it('answers the analysis: categories, time to first contact and to resolve, resolution rate', async () => {

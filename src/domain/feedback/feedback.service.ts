@@ -33,7 +33,16 @@ export type OpenOutcome = 'opened' | 'reopened' | 'again' | 'replayed';
 /** A ticket with what the pages show next to it. */
 export interface TicketView extends FeedbackTicket {
   customerName: string;
+  /** The owner's display name: their userid when WeCom gave no name; null without an owner. */
+  ownerName: string | null;
   isOverdue: boolean;
+}
+
+/** An event with who did it in words: a member's name (their userid without one), 系统, or the kind of token. */
+export interface TicketEventView extends TicketEvent {
+  actorName: string;
+  /** The member's userid when a member did it; null for the system and tokens. */
+  actorUserid: string | null;
 }
 
 /** The analysis over a date range (docs/feedback.md §Analysis). */
@@ -168,18 +177,18 @@ export class FeedbackService {
   }
 
   /** One ticket with its events, for a viewer who may see its customer (404 otherwise). */
-  async get(id: number, viewer: Viewer): Promise<{ ticket: TicketView; events: TicketEvent[] }> {
+  async get(id: number, viewer: Viewer): Promise<{ ticket: TicketView; events: TicketEventView[] }> {
     const ticket = await this.visibleTicket(id, viewer);
-    return { ticket: await this.view(ticket), events: await this.repo.eventsOf(id) };
+    return { ticket: await this.view(ticket), events: await this.eventViews(await this.repo.eventsOf(id)) };
   }
 
   /** A customer's tickets, newest first, with each one's events. */
-  async forCustomer(ext: string, viewer: Viewer): Promise<{ items: (TicketView & { events: TicketEvent[] })[]; categories: string[] }> {
+  async forCustomer(ext: string, viewer: Viewer): Promise<{ items: (TicketView & { events: TicketEventView[] })[]; categories: string[] }> {
     await this.customers.getVisible(ext, viewer);
     const { items } = await this.repo.list({ externalUserId: ext, page: 1, pageSize: 20 }, this.clock.now().getTime());
     const views = await this.views(items);
     const out = [];
-    for (const v of views) out.push({ ...v, events: await this.repo.eventsOf(v.id) });
+    for (const v of views) out.push({ ...v, events: await this.eventViews(await this.repo.eventsOf(v.id)) });
     return { items: out, categories: await this.rules.categories() };
   }
 
@@ -336,7 +345,8 @@ export class FeedbackService {
         this.log.warn({ ticketId: t.id, errcode: err.errcode }, 'feedback escalation recipients invalid');
       }
     } else this.log.warn({ ticketId: t.id }, 'feedback ticket missed its SLA but FEEDBACK_ESCALATE_TO and ADMIN_USERIDS are empty');
-    await this.db.tx((em) => this.event(em, t, 'escalated', 'system', recipients.length ? `已提醒：${recipients.join('、')}` : '未配置升级对象', `escalate:${t.id}:${t.dueAt.getTime()}`, now));
+    const told = recipients.length ? `已提醒：${await this.membersInWords(recipients)}` : '未配置升级对象';
+    await this.db.tx((em) => this.event(em, t, 'escalated', 'system', told, `escalate:${t.id}:${t.dueAt.getTime()}`, now));
     return true;
   }
 
@@ -382,10 +392,39 @@ export class FeedbackService {
   }
 
   private async views(items: FeedbackTicket[]): Promise<TicketView[]> {
-    const names = await this.repo.customerNames([...new Set(items.map((t) => t.externalUserId))]);
+    const [names, staff] = await Promise.all([
+      this.repo.customerNames([...new Set(items.map((t) => t.externalUserId))]),
+      this.repo.staffNames([...new Set(items.flatMap((t) => (t.ownerUserid ? [t.ownerUserid] : [])))]),
+    ]);
     const now = this.clock.now().getTime();
-    return items.map((t) => ({ ...t, customerName: names.get(t.externalUserId) || '', isOverdue: t.status === 'open' && t.dueAt.getTime() <= now }));
+    return items.map((t) => ({
+      ...t,
+      customerName: names.get(t.externalUserId) || '',
+      ownerName: t.ownerUserid ? (staff.get(t.ownerUserid) ?? t.ownerUserid) : null,
+      isOverdue: t.status === 'open' && t.dueAt.getTime() <= now,
+    }));
   }
+
+  /** Events with their actors named (docs/feedback.md §Lifecycle lists the actors). */
+  private async eventViews(events: TicketEvent[]): Promise<TicketEventView[]> {
+    const members = [...new Set(events.map((e) => e.actor).filter(isMemberActor))];
+    const staff = await this.repo.staffNames(members);
+    return events.map((e) => {
+      if (!isMemberActor(e.actor)) return { ...e, actorName: e.actor === 'system' ? '系统' : e.actor === 'ADMIN_TOKEN' ? '管理员令牌' : 'API 令牌', actorUserid: null };
+      return { ...e, actorName: staff.get(e.actor) ?? e.actor, actorUserid: e.actor };
+    });
+  }
+
+  /** Members as the escalation note names them: 名字（userid）, or the userid of a member without a name. */
+  private async membersInWords(userids: readonly string[]): Promise<string> {
+    const staff = await this.repo.staffNames([...userids]);
+    return userids.map((u) => (staff.has(u) ? `${staff.get(u)}（${u}）` : u)).join('、');
+  }
+}
+
+/** Whether an event's actor is a member (a userid), not the system or a token. */
+function isMemberActor(actor: string): boolean {
+  return actor !== 'system' && actor !== 'ADMIN_TOKEN' && !actor.startsWith('token:');
 }
 
 /** What opened a ticket, in words, for its event note. */

@@ -1,5 +1,5 @@
-import type { TicketView } from '../../domain/feedback/feedback.service.js';
-import type { FeedbackRule, TicketEvent } from '../../domain/feedback/feedback.types.js';
+import type { TicketEventView, TicketView } from '../../domain/feedback/feedback.service.js';
+import type { FeedbackRule } from '../../domain/feedback/feedback.types.js';
 import { EVENT_WORDS, SOURCE_WORDS, STATUS_WORDS, scoreWords } from '../../domain/feedback/feedback-words.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -20,6 +20,7 @@ export function presentTicket(t: TicketView) {
     scoreKind: t.scoreKind,
     scoreWords: scoreWords(t.scoreKind, t.score) || null,
     ownerUserid: t.ownerUserid,
+    ownerName: t.ownerName,
     openedAt: iso(t.openedAt),
     reopenedAt: iso(t.reopenedAt),
     reopenCount: t.reopenCount,
@@ -34,8 +35,8 @@ export function presentTicket(t: TicketView) {
 }
 
 /** One event of a ticket's history; the cause is shown only as its kind (`answer`, `kf`, `staff`). */
-export function presentTicketEvent(e: TicketEvent) {
-  return { id: e.id, kind: e.kind, words: EVENT_WORDS[e.kind], actor: e.actor, note: e.note, cause: e.sourceRef?.split(':')[0] ?? null, createdAt: e.createdAt.toISOString() };
+export function presentTicketEvent(e: TicketEventView) {
+  return { id: e.id, kind: e.kind, words: EVENT_WORDS[e.kind], actor: e.actor, actorName: e.actorName, actorUserid: e.actorUserid, note: e.note, cause: e.sourceRef?.split(':')[0] ?? null, createdAt: e.createdAt.toISOString() };
 }
 
 /** A feedback rule. */

@@ -301,6 +301,13 @@ export class FeedbackRepository {
     return new Map(rows.map((r) => [r.external_user_id, r.name ?? '']));
   }
 
+  /** Members' display names (a member without one, or unknown to the archive, is left out). */
+  async staffNames(userids: string[]): Promise<Map<string, string>> {
+    if (userids.length === 0) return new Map();
+    const rows = await this.db.query<{ userid: string; name: string | null }>(`SELECT userid, name FROM staff WHERE userid IN (${marks(userids.length)})`, userids);
+    return new Map(rows.filter((r) => r.name).map((r) => [r.userid, String(r.name)]));
+  }
+
   /** Take the ticket's owner notice (false: another instance has it, or it was sent). */
   async claimNotice(id: number, now: number): Promise<boolean> {
     return (await this.db.exec('UPDATE feedback_tickets SET notified_at = ? WHERE id = ? AND notified_at IS NULL', [now, id])) > 0;

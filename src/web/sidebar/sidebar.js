@@ -201,7 +201,9 @@
     const resolved = t.status === 'resolved' ? `<div class="muted">处理结果：${esc(t.resolutionNote || '')}（${esc(time(t.resolvedAt))}）</div>` : '';
     const acts = t.status === 'resolved' ? '' : `<div class="acts">${t.status === 'open' ? `<button class="ghost" type="button" data-contact="${t.id}">已联系客户</button>` : ''}<button class="act" type="button" data-resolve="${t.id}">解决</button></div>
       <form class="resolve" data-resolve-form="${t.id}" hidden><textarea maxlength="500" placeholder="处理结果，如：已补发并致歉" required></textarea><div style="display:flex;gap:6px;margin-top:6px"><select>${(state.feedbackCategories || []).map((c) => `<option${c === (t.category || '其他') ? ' selected' : ''}>${esc(c)}</option>`).join('')}</select><button class="act" type="submit">确认解决</button></div></form>`;
-    return `<div class="ticket" data-ticket="${t.id}">${head}<div class="muted">工单 #${t.id} · ${esc(time(t.reopenedAt || t.openedAt))}${t.reopenCount ? ` · 第 ${t.reopenCount + 1} 次打开` : ''}</div>${said}${due}${resolved}${acts}</div>`;
+    // The owner by name; their userid only when WeCom gave no name (docs/feedback.md §Pages).
+    const owner = t.ownerUserid ? `负责人：${esc(t.ownerName || t.ownerUserid)}` : '暂无负责员工';
+    return `<div class="ticket" data-ticket="${t.id}">${head}<div class="muted">工单 #${t.id} · ${esc(time(t.reopenedAt || t.openedAt))}${t.reopenCount ? ` · 第 ${t.reopenCount + 1} 次打开` : ''}</div><div class="muted" data-owner>${owner}</div>${said}${due}${resolved}${acts}</div>`;
   }
   async function loadFeedback() {
     const { items, categories } = await call('GET', feedbackPath());
