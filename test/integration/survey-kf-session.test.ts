@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, waitFor } from '../helpers/app.js';
+import { api, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
 import { buildScheduling } from '../../src/container.js';
 import { KfSessionSurveys } from '../../src/domain/surveys/kf-session-survey.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { systemClock } from '../../src/shared/clock.js';
+import type { WecomGateway } from '../../src/wecom/client/gateway.js';
+import { WecomTransportError } from '../../src/wecom/client/errors.js';
 
 // docs/surveys.md §After a WeChat-KF session: a servicer ends a KF session; the sandbox (over HTTP) sends the
 // kf_msg_or_event callback, the inbox pulls the session_status_change event, the session-end survey is planned in the
@@ -158,5 +160,58 @@ describe.each(testEngines())('the survey after a WeChat-KF session (%s)', (engin
     expect(await surveys.onSessionEnd({ externalUserId: ext, openKfId: KF, msgCode: null, msgId: 'evt-old', endedAt: new Date(Date.now() - 49 * 3_600_000), servicerUserid: null })).toBe('stale');
     expect((await api(app, 'POST', `/api/v1/surveys/${surveyId}/status`, { status: 'paused' })).status).toBe(200);
     expect(await surveys.onSessionEnd({ externalUserId: 'wmNobody', openKfId: KF, msgCode: 'x', msgId: 'evt-none', endedAt: new Date(), servicerUserid: null })).toBe('no_survey');
+  });
+});
+
+// docs/surveys.md §After a WeChat-KF session, step 5: a reply whose outcome is unknown (the request left, no answer
+// came) is never repeated: the code cannot be asked again, so reconciliation fails the row as outcome_unknown.
+describe.each(testEngines())('a session-end reply whose outcome is unknown (%s)', (engine) => {
+  let app: TestApp;
+  let lose = false;
+  const lostAnswer = (real: WecomGateway): WecomGateway =>
+    new Proxy(real, {
+      get(target, prop) {
+        const v: unknown = Reflect.get(target, prop, target);
+        if (prop !== 'kfSendMsgOnEvent') return typeof v === 'function' ? v.bind(target) : v;
+        return async (input: Parameters<WecomGateway['kfSendMsgOnEvent']>[0]) => {
+          const res = await real.kfSendMsgOnEvent(input);
+          if (lose) throw new WecomTransportError('kf/send_msg_on_event', 'timeout', true);
+          return res;
+        };
+      },
+    });
+
+  beforeAll(async () => {
+    app = await startTestApp(engine, { build: { wecom: lostAnswer, scheduling: { settings: { quietHours: { start: '00:00', end: '00:00' } } } } });
+    const created = await api(app, 'POST', '/api/v1/surveys', {
+      name: '客服回访',
+      status: 'active',
+      trigger: 'kf_session_end',
+      questions: [{ kind: 'nps', title: '推荐意愿' }],
+      message: '请评价：{{link}}',
+    });
+    expect(created.status).toBe(201);
+  }, 60_000);
+  afterAll(() => app?.close());
+
+  it('is failed as outcome_unknown by reconciliation and never sent again, even after the customer writes', async () => {
+    const sandbox = app.container.sandbox!;
+    const { externalUserId: ext } = await sandbox.sendKfMessage({ openKfId: 'wkLost', text: '你好' });
+    await sandbox.endKfSession({ openKfId: 'wkLost', externalUserId: ext });
+    lose = true;
+    await app.container.archive.kf.pull('wkLost');
+    lose = false;
+    expect(sandbox.store.kfSent.map((m) => m.via)).toEqual(['event']);
+    const row = async () => (await app.container.db.query<{ status: string; reason: string | null }>('SELECT status, reason FROM deliveries WHERE external_user_id = ?', [ext]))[0];
+    expect((await row()).status).toBe('submitting');
+
+    const dispatcher = app.container.scheduling.dispatcher;
+    await dispatcher.dispatch(new Date(Date.now() + 10 * 60_000));
+    expect(await row()).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^outcome_unknown/) });
+    await sandbox.sendKfMessage({ openKfId: 'wkLost', externalUserId: ext, text: '收到了吗？' });
+    await app.container.archive.kf.pull('wkLost');
+    await dispatcher.dispatch(new Date(Date.now() + 20 * 60_000));
+    expect(sandbox.store.kfSent).toHaveLength(1);
+    expect(sandbox.calls('kf/send_msg')).toEqual([]);
   });
 });
