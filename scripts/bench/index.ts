@@ -19,6 +19,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   analytics: async () => (await import('./analytics.bench.js')).runAnalyticsBench(),
   'broadcast-progress': async () => (await import('./broadcast-progress.bench.js')).runBroadcastProgressBench(),
   'ledger-writes': async () => (await import('./ledger-writes.bench.js')).runLedgerWritesBench(),
+  'survey-pages': async () => (await import('./survey-pages.bench.js')).runSurveyPagesBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
