@@ -14,6 +14,8 @@ export const HOLDOUT_REASON = 'holdout';
 
 const KIND_ORDER: Record<DeliveryKind, number> = { care: 0, winback: 1, broadcast: 2, loyalty: 3, survey: 4 };
 const zhCollator = new Intl.Collator('zh-CN');
+/** The loyalty programme's messages by their source id (`loyalty:tier` → `tier`). */
+const LOYALTY_SOURCE_NAMES: Record<string, string> = { tier: '会员等级升级祝贺' };
 const rate = (num: number, den: number): number | null => (den > 0 ? Math.round((num / den) * 10_000) / 10_000 : null);
 const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Math.round((a - b) * 10_000) / 10_000);
 
@@ -115,7 +117,7 @@ export class ReachService {
   async reach(q: RangeQuery & { sourceKind?: DeliveryKind; sourceId?: string }, viewer: AnalyticsViewer): Promise<ReachAnswer> {
     const f = this.analytics.frame(q, viewer);
     if (q.sourceId !== undefined && q.sourceKind === undefined) throw invalidField('id', '按 ID 筛选时须同时指定类型（kind）');
-    if (q.sourceId !== undefined && !(await this.repo.sourceExists(q.sourceKind!, q.sourceId))) throw invalidField('id', '没有这个关怀规则、唤醒活动或群发');
+    if (q.sourceId !== undefined && !(await this.repo.sourceExists(q.sourceKind!, q.sourceId))) throw invalidField('id', '没有这个关怀规则、唤醒活动、群发或问卷');
     const [rows, rolled] = await Promise.all([
       this.repo.rows(f.from, f.to, { userid: f.userid ?? ALL_SENDERS, kind: q.sourceKind, sourceId: q.sourceId }, { byMonth: f.granularity === 'month' }),
       this.repo.rolledDays(f.from, f.to),
@@ -135,13 +137,22 @@ export class ReachService {
       if (!pa) perPeriod.set(pk, (pa = { ...accOf(r), period }));
       accumulate(pa, r);
     }
-    const names = await this.repo.sources({
-      rules: [...whole.values()].filter((a) => a.sourceKind !== 'broadcast').map((a) => a.sourceId),
-      broadcasts: [...whole.values()].filter((a) => a.sourceKind === 'broadcast').map((a) => a.sourceId),
-    });
-    const nameOf = (a: Acc) => names.get(a.sourceId)?.name ?? `已删除（${a.sourceId}）`;
+    const accs = [...whole.values()];
+    const [names, surveys] = await Promise.all([
+      this.repo.sources({
+        rules: accs.filter((a) => a.sourceKind === 'care' || a.sourceKind === 'winback').map((a) => a.sourceId),
+        broadcasts: accs.filter((a) => a.sourceKind === 'broadcast').map((a) => a.sourceId),
+      }),
+      this.repo.surveyNames(accs.filter((a) => a.sourceKind === 'survey').map((a) => a.sourceId)),
+    ]);
+    const nameOf = (a: Acc): string => {
+      // A survey by its name, tier congratulations in words: never the ledger's raw source (docs/analytics.md §Care and campaign results).
+      if (a.sourceKind === 'survey') return surveys.get(a.sourceId) ?? (a.sourceId ? `已删除的问卷（#${a.sourceId}）` : '问卷（未区分）');
+      if (a.sourceKind === 'loyalty') return LOYALTY_SOURCE_NAMES[a.sourceId] ?? '会员消息';
+      return names.get(a.sourceId)?.name ?? `已删除（${a.sourceId}）`;
+    };
     const bySource = (a: ReachFigures, b: ReachFigures) => KIND_ORDER[a.sourceKind] - KIND_ORDER[b.sourceKind] || zhCollator.compare(a.name, b.name) || (a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0);
-    const holdoutOf = (a: Acc) => names.get(a.sourceId)?.holdoutPercent ?? 0;
+    const holdoutOf = (a: Acc) => (a.sourceKind === 'survey' || a.sourceKind === 'loyalty' ? 0 : (names.get(a.sourceId)?.holdoutPercent ?? 0));
     const sources = [...whole.values()].map((a) => finish(a, nameOf(a), holdoutOf(a))).sort(bySource);
     const lines = [...perPeriod.values()]
       .map((a) => {

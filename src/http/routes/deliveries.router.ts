@@ -20,11 +20,13 @@ const listQuery = pageQuery.extend({
 });
 
 /** A ledger row as the API shows it. */
-export function presentDelivery(d: Delivery, customerName: string | null = null) {
+export function presentDelivery(d: Delivery, customerName: string | null = null, sourceName: string | null = null) {
   return {
     id: d.id,
     kind: d.kind,
     source: d.source,
+    /** The source in words (关怀规则「…」, 群发「…」, 满意度调查：…, 会员等级升级祝贺); null where not looked up. */
+    sourceName,
     ruleId: d.ruleId,
     broadcastId: d.broadcastId,
     externalUserId: d.externalUserId,
@@ -52,10 +54,10 @@ export function deliveriesRouter(deliveries: DeliveryLogService): Router {
   const router = new Router({ prefix: '/api/v1/deliveries', sensitive: true });
   router.get('/', allow(api(OPERATORS, 'all')), async (ctx) => {
     const q = parseInput(listQuery, ctx.query);
-    const { items, total, names } = await deliveries.list({
+    const { items, total, names, sources } = await deliveries.list({
       externalUserId: q.customer, ruleId: q.rule, broadcastId: q.broadcast, status: q.status, kind: q.kind, from: q.from, to: q.to, page: q.page, pageSize: q.pageSize,
     });
-    ctx.body = { items: items.map((d) => presentDelivery(d, names.get(d.externalUserId) ?? null)), total };
+    ctx.body = { items: items.map((d) => presentDelivery(d, names.get(d.externalUserId) ?? null, sources.get(d.source) ?? null)), total };
   });
   return router;
 }

@@ -410,6 +410,21 @@ export class DeliveryRepository {
     return { items: rows.map(toDelivery), total: Number(n) };
   }
 
+  /**
+   * The names of the rules, broadcasts and surveys some ledger rows came from, by kind and id (`care`/`winback` rule ids,
+   * `broadcast` ids, `survey` ids); a deleted one is absent.
+   */
+  async namesOfSources(ids: { rules: string[]; broadcasts: string[]; surveys: number[] }): Promise<{ rules: Map<string, string>; broadcasts: Map<string, string>; surveys: Map<number, string> }> {
+    const read = async <K extends string | number>(table: string, list: K[]): Promise<Map<K, string>> => {
+      const unique = [...new Set(list)];
+      if (unique.length === 0) return new Map();
+      const rows = await this.db.query<{ id: K; name: string }>(`SELECT id, name FROM ${table} WHERE id IN (${marks(unique.length)})`, unique);
+      return new Map(rows.map((r) => [(typeof unique[0] === 'number' ? Number(r.id) : String(r.id)) as K, r.name]));
+    };
+    const [rules, broadcasts, surveys] = await Promise.all([read('care_rules', ids.rules), read('broadcasts', ids.broadcasts), read('surveys', ids.surveys)]);
+    return { rules, broadcasts, surveys };
+  }
+
   /** Ledger rows of some broadcasts, counted per (broadcast, status, reason). */
   async countByBroadcasts(broadcastIds: string[]): Promise<{ broadcastId: string; status: DeliveryStatus; reason: string | null; n: number }[]> {
     if (broadcastIds.length === 0) return [];

@@ -28,6 +28,18 @@ const REACH_COLS = [
 /** Rows per multi-row statement: 16 columns × 500 stays far under SQLite's bound-parameter limit. */
 const CHUNK = 500;
 
+/**
+ * The source a ledger row counts toward (docs/analytics.md §Care and campaign results): the rule of a care or win-back
+ * row, the broadcast of a broadcast row, and for the others what follows the kind in the row's `source`: the survey's
+ * id of `survey:<id>`, `tier` of `loyalty:tier`.
+ */
+function reachSourceId(kind: DeliveryKind, r: Record<string, Num | string | null>): string {
+  if (kind === 'broadcast') return String(r.broadcast_id ?? '');
+  if (kind === 'care' || kind === 'winback') return String(r.rule_id ?? '');
+  const source = String(r.source ?? '');
+  return source.startsWith(`${kind}:`) ? source.slice(kind.length + 1) : '';
+}
+
 /** Filters of a dashboard read. */
 export interface ReachFilter {
   /** One member's rows, or the all-senders summary ('*'). */
@@ -47,14 +59,14 @@ export class ReachRepository {
   /** A page of one local day's ledger rows, by id. */
   async ledgerPage(day: string, afterId: number, limit: number): Promise<ReachLedgerRow[]> {
     const rows = await this.db.query<Record<string, Num | string | null>>(
-      `SELECT id, kind, rule_id, broadcast_id, external_user_id, sender_userid, status, reason, not_before, submitted_at, sent_at
+      `SELECT id, source, kind, rule_id, broadcast_id, external_user_id, sender_userid, status, reason, not_before, submitted_at, sent_at
          FROM deliveries WHERE local_date = ? AND id > ? ORDER BY id LIMIT ?`,
       [day, afterId, limit],
     );
     return rows.map((r) => ({
       id: Number(r.id),
       kind: r.kind as DeliveryKind,
-      sourceId: String((r.kind === 'broadcast' ? r.broadcast_id : r.rule_id) ?? ''),
+      sourceId: reachSourceId(r.kind as DeliveryKind, r),
       externalUserId: String(r.external_user_id),
       userid: r.sender_userid === null ? '' : String(r.sender_userid),
       status: r.status as DeliveryStatus,
@@ -231,6 +243,17 @@ export class ReachRepository {
     return new Map(rows.map((r) => [String(r.day), String(r.outcomes_through)]));
   }
 
+  /** Survey names by id (as text, the reach rows' source id); a deleted survey has none. */
+  async surveyNames(ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const numeric = ids.filter((id) => /^\d{1,12}$/.test(id));
+    for (let i = 0; i < numeric.length; i += CHUNK) {
+      const chunk = numeric.slice(i, i + CHUNK);
+      for (const r of await this.db.apiRead<{ id: Num; name: string }>(`SELECT id, name FROM surveys WHERE id IN (${placeholders(chunk.length)})`, chunk.map(Number))) out.set(String(r.id), r.name);
+    }
+    return out;
+  }
+
   /** Names and holdout shares of the sources: care and win-back rules, broadcasts (deleted ones have none). */
   async sources(ids: { rules: string[]; broadcasts: string[] }): Promise<Map<string, { name: string; holdoutPercent: number }>> {
     const out = new Map<string, { name: string; holdoutPercent: number }>();
@@ -248,8 +271,10 @@ export class ReachRepository {
     return out;
   }
 
-  /** Whether a source exists: a care or win-back rule of that kind, or a broadcast. */
+  /** Whether a source exists: a care or win-back rule of that kind, a broadcast, a survey, or the tier congratulations. */
   async sourceExists(kind: DeliveryKind, id: string): Promise<boolean> {
+    if (kind === 'loyalty') return id === 'tier';
+    if (kind === 'survey') return (await this.surveyNames([id])).size > 0;
     if (kind === 'broadcast') return (await this.db.apiRead('SELECT 1 AS x FROM broadcasts WHERE id = ?', [id])).length > 0;
     const rows = await this.db.apiRead<{ kind: string }>('SELECT kind FROM care_rules WHERE id = ?', [id]);
     return rows.length > 0 && (kind === 'winback') === (rows[0].kind === 'winback');

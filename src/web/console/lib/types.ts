@@ -147,6 +147,8 @@ export interface Delivery {
   id: number;
   kind: string;
   source: string;
+  /** The source in words (关怀规则「…」, 群发「…」, 满意度调查：…, 会员等级升级祝贺); never show `source` itself. */
+  sourceName: string | null;
   externalUserId: string;
   occasion: string;
   sender: string | null;
