@@ -4,7 +4,9 @@
  * job now, as `wecom-ops job run analytics` would (Scheduler.runNow: the claim, the run, its record), but inside this
  * running bot, and prints `NIGHT {"seconds":…,"loopMaxMs":…,…}`: the run's wall time and the longest the event loop
  * waited meanwhile (a callback arriving then would have waited that long to be acknowledged); each line the job reports
- * gets the wall time and longest wait of the part it ends. Prints `READY <url>`.
+ * gets the wall time and longest wait of the part it ends, and when it ended (seconds since the night began: on MySQL
+ * the job's two lanes run side by side, so a part's own time is since the last line of either lane, and a lane's parts
+ * are told apart by their ends). Prints `READY <url>`.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config/load.js';
@@ -18,10 +20,11 @@ const loop = monitorEventLoopDelay({ resolution: 10 });
 const job = running.container.scheduling.jobs.get('analytics');
 const run = job.run.bind(job);
 job.run = (ctx) => {
-  let mark = performance.now();
+  const start = performance.now();
+  let mark = start;
   loop.reset();
   const report = (line: string) => {
-    ctx.report(`${line}\t[${((performance.now() - mark) / 1000).toFixed(2)} s, loop max ${(loop.max / 1e6).toFixed(0)} ms]`);
+    ctx.report(`${line}\t[${((performance.now() - mark) / 1000).toFixed(2)} s, ends at ${((performance.now() - start) / 1000).toFixed(1)} s, loop max ${(loop.max / 1e6).toFixed(0)} ms]`);
     mark = performance.now();
     loop.reset();
   };

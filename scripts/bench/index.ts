@@ -1,7 +1,9 @@
 /**
  * `npm run bench -- <name>`: runs a benchmark, prints its figures and appends them to bench/results.jsonl with the
- * machine facts (cores, Node version). Benchmarks never run in `npm test`; no test asserts on speed.
+ * machine facts (cores, Node version), the commit it ran and BENCH_NOTE. Benchmarks never run in `npm test`; no test
+ * asserts on speed.
  */
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
@@ -29,7 +31,18 @@ if (names.length === 0 || names.some((n) => !benches[n])) {
 }
 const out = resolve(import.meta.dirname, '../../bench/results.jsonl');
 mkdirSync(resolve(out, '..'), { recursive: true });
-const env = { at: new Date().toISOString(), node: process.version, cores: cpus().length, memGb: Math.round(totalmem() / 2 ** 30) };
+// BENCH_NOTE says what a run is (which build, what it is compared with); the code is the commit checked out, with
+// `+changes` when the tree differs from it (a run of uncommitted work).
+const code = (() => {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return undefined;
+  }
+})();
+const env = { at: new Date().toISOString(), node: process.version, cores: cpus().length, memGb: Math.round(totalmem() / 2 ** 30), code, ...(process.env.BENCH_NOTE ? { note: process.env.BENCH_NOTE } : {}) };
 for (const name of names) {
   const result = await benches[name]();
   const rows = Array.isArray(result) ? result : [result];

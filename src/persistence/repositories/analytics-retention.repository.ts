@@ -3,6 +3,7 @@ import type { Db } from '../db.js';
 import { placeholders, upsertSql } from './sql-upsert.js';
 import { yieldToEventLoop } from '../../shared/yield.js';
 import { activeRelationsOfNextCustomers, ALL_CHANNELS, ALL_MEMBERS } from './analytics.repository.js';
+import { replaceDayRowsInTx, type DayRowsTable } from './day-rows.js';
 import type { ChurnBaseSpec, ChurnBucketRow, CohortDayRow, LossFacts, LossProfile } from '../../domain/analytics/retention.types.js';
 
 type Num = number | string;
@@ -13,6 +14,8 @@ const orNull = (v: Num | null | undefined): number | null => (v === null || v ==
 const COHORT_WEEK_COLUMNS = 12;
 const WEEK_COLS = Array.from({ length: COHORT_WEEK_COLUMNS }, (_, i) => `retained_w${i + 1}`);
 const COHORT_COLS = ['day', 'userid', 'channel_id', 'adds', ...WEEK_COLS, 'marks_through'];
+const COHORT_TABLE: DayRowsTable = { table: 'analytics_cohort_days', key: ['userid', 'channel_id'], values: ['adds', ...WEEK_COLS, 'marks_through'] };
+const CHURN_KEY = ['dimension', 'bucket', 'userid', 'channel_id'];
 /** Rows per multi-row INSERT: 17 columns × 500 stays far under SQLite's bound-parameter limit. */
 const CHUNK = 500;
 /** Rows per transaction when SQLite writes a night's churn base in slices. */
@@ -69,14 +72,8 @@ export class AnalyticsRetentionRepository {
   /** Replace an add day's cohort rows (detail and summaries) and note how far its marks were counted. */
   async replaceCohortDay(day: string, rows: CohortDayRow[], through: string): Promise<void> {
     await this.db.tx(async (em) => {
-      await em.query('DELETE FROM analytics_cohort_days WHERE day = ?', [day]);
-      for (let i = 0; i < rows.length; i += CHUNK) {
-        const chunk = rows.slice(i, i + CHUNK);
-        await em.query(
-          `INSERT INTO analytics_cohort_days (${COHORT_COLS.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(COHORT_COLS.length)})`).join(', ')}`,
-          chunk.flatMap((r) => [r.day, r.userid, r.channelId, r.adds, ...r.retained, r.marksThrough]),
-        );
-      }
+      // In place (docs/analytics.md §Rolling in place): most of the 115 days' rows differ only in marks_through.
+      await replaceDayRowsInTx(em, this.db.engine, COHORT_TABLE, day, rows.map((r) => [r.userid, r.channelId, r.adds, ...r.retained, r.marksThrough]));
       await em.query(upsertSql(this.db.engine, 'analytics_retention_days', ['day', 'cohorts_through'], ['day'], ['cohorts_through']), [day, through]);
     });
   }
@@ -224,8 +221,9 @@ export class AnalyticsRetentionRepository {
       return;
     }
     await this.db.tx(async (em) => {
-      await em.query(`DELETE FROM ${table} WHERE day = ?`, [day]);
-      await insert(em, rows);
+      // In place (docs/analytics.md §Rolling in place): the losses were counted as they were recorded, so a re-roll
+      // mostly finds its rows as they are.
+      await replaceDayRowsInTx(em, this.db.engine, { table, key: CHURN_KEY, values: counts }, day, rows.map((r) => [r.dimension, r.bucket, r.userid, r.channelId, ...(table === 'analytics_daily_churn' ? [r.lostByCustomer, r.lostByStaff] : [r.relations])]));
       await em.query(upsertSql(this.db.engine, 'analytics_retention_days', ['day', stamp], ['day'], [stamp]), [day, at]);
     });
   }

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import { placeholders, upsertManySql, upsertSql } from './sql-upsert.js';
 import { periodSql } from './period-sql.js';
+import { replaceDayRowsInTx, type DayRowsTable } from './day-rows.js';
 import { CounterDeltaRepository } from './counter-delta.repository.js';
 import type {
   Granularity,
@@ -54,9 +55,11 @@ const GROWTH_COLS = [
   'revenue_30d_cents',
   'outcomes_through',
 ] as const;
-const TAG_COLS = ['day', 'group_id', 'tag_id', 'userid', 'added', 'lost_by_customer', 'lost_by_staff'] as const;
 /** Rows per multi-row INSERT: 13 columns × 500 stays far under SQLite's bound-parameter limit. */
 const INSERT_CHUNK = 500;
+/** The day rows of growth and tags as the roll replaces them: keyed as their unique keys are, after the day. */
+const GROWTH_TABLE: DayRowsTable = { table: 'analytics_daily_growth', key: ['userid', 'channel_id'], values: GROWTH_COLS.slice(3) };
+const TAG_TABLE: DayRowsTable = { table: 'analytics_daily_growth_tags', key: ['tag_id', 'userid'], values: ['group_id', 'added', 'lost_by_customer', 'lost_by_staff'] };
 
 /** Filters of a dashboard read; every one optional. */
 export interface GrowthFilter {
@@ -246,36 +249,9 @@ export class AnalyticsRepository {
   async replaceDay(day: string, growth: GrowthRow[], tags: GrowthTagRow[], rolledAt: number, ledgerThroughId = 0): Promise<void> {
     await this.db.tx(async (em) => {
       await this.deltas.dropCountedInTx(em, day, ledgerThroughId);
-      await em.query('DELETE FROM analytics_daily_growth WHERE day = ?', [day]);
-      await em.query('DELETE FROM analytics_daily_growth_tags WHERE day = ?', [day]);
-      for (let i = 0; i < growth.length; i += INSERT_CHUNK) {
-        const chunk = growth.slice(i, i + INSERT_CHUNK);
-        await em.query(
-          `INSERT INTO analytics_daily_growth (${GROWTH_COLS.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(GROWTH_COLS.length)})`).join(', ')}`,
-          chunk.flatMap((r) => [
-            r.day,
-            r.userid,
-            r.channelId,
-            r.added,
-            r.lostByCustomer,
-            r.lostByStaff,
-            r.transferredIn,
-            r.transferredOut,
-            r.retained7d,
-            r.retained30d,
-            r.ordered30d,
-            r.revenue30dCents,
-            r.outcomesThrough,
-          ]),
-        );
-      }
-      for (let i = 0; i < tags.length; i += INSERT_CHUNK) {
-        const chunk = tags.slice(i, i + INSERT_CHUNK);
-        await em.query(
-          `INSERT INTO analytics_daily_growth_tags (${TAG_COLS.join(', ')}) VALUES ${chunk.map(() => `(${placeholders(TAG_COLS.length)})`).join(', ')}`,
-          chunk.flatMap((r) => [r.day, r.groupId, r.tagId, r.userid, r.added, r.lostByCustomer, r.lostByStaff]),
-        );
-      }
+      // In place (docs/analytics.md §Rolling in place): a re-roll mostly finds the rows the handlers counted.
+      await replaceDayRowsInTx(em, this.db.engine, GROWTH_TABLE, day, growth.map((r) => [r.userid, r.channelId, r.added, r.lostByCustomer, r.lostByStaff, r.transferredIn, r.transferredOut, r.retained7d, r.retained30d, r.ordered30d, r.revenue30dCents, r.outcomesThrough]));
+      await replaceDayRowsInTx(em, this.db.engine, TAG_TABLE, day, tags.map((r) => [r.tagId, r.userid, r.groupId, r.added, r.lostByCustomer, r.lostByStaff]));
       await em.query(upsertSql(this.db.engine, 'analytics_days', ['day', 'rolled_at'], ['day'], ['rolled_at']), [day, rolledAt]);
     });
   }
