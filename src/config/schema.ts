@@ -168,12 +168,31 @@ export const configSchema = z
     feedback: z
       .object({
         /** Hours from a ticket's opening by which its owner must have contacted the customer (docs/feedback.md §SLA and escalation). */
-        firstContactHours: z.coerce.number().min(0.25, '至少 0.25 小时 / at least 0.25 h').max(720).default(24),
+        firstContactHours: z.coerce
+          .number({ message: '须为小时数，如 24 / must be a number of hours such as 24' })
+          .min(0.25, '至少 0.25 小时（15 分钟）/ at least 0.25 h')
+          .max(720, '至多 720 小时（30 天）/ at most 720 h')
+          .default(24),
         /** WeCom userids told when a ticket misses its SLA (comma-separated); empty: ADMIN_USERIDS. */
         escalateTo: z.preprocess(
           (v) => (typeof v === 'string' ? v.split(',').map((u) => u.trim()).filter(Boolean) : v),
-          z.array(z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'each must be a WeCom userid')).default([]),
+          z
+            .array(z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, '须为企业微信成员账号（userid：字母、数字或 _ . @ -，至多 64 个字符），多个用英文逗号分隔 / each must be a WeCom userid'))
+            .max(50, '至多 50 人 / at most 50 userids')
+            .default([]),
         ),
+      })
+      .prefault({}),
+    /** 流失预警 (docs/churn.md). */
+    churn: z
+      .object({
+        /** The churn-risk score (0–100) at which a customer is 高风险 (docs/churn.md §Levels). */
+        threshold: z.coerce
+          .number({ message: '须为 1–100 的分数 / must be a score from 1 to 100' })
+          .int('须为整数 / must be a whole number')
+          .min(1, '至少 1 分 / at least 1')
+          .max(100, '至多 100 分 / at most 100')
+          .default(60),
       })
       .prefault({}),
     wecom: z.object({

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { ArchiveApp } from '../integration/customers.harness.js';
 import { api, waitFor } from '../helpers/app.js';
-import { CHROMIUM, field, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
+import { CHROMIUM, SHOTS, field, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
 import { decodeQrPng } from '../helpers/qr.js';
 import { addDays, localDate } from '../../src/shared/dates.js';
 
@@ -234,8 +235,16 @@ describe.skipIf(!CHROMIUM)('渠道活码, 客户继承 and 系统设置 pages in
     expect(await valueOf('job:care')).toMatch(/^每天 \d\d:\d\d（/);
     expect(await sourceOf('wecom:gettoken')).toBe('默认值（可在 config/local.json 的 wecom.limits 设置）');
     expect(await sourceOf('staffMessages')).toBe('内置（不可配置）');
+    // 客户反馈: the SLA in words, the escalation list by name (ADMIN_USERIDS here: FEEDBACK_ESCALATE_TO is unset), help under each.
+    expect(await valueOf('feedback.firstContactHours')).toBe('24 小时（1 天）');
+    expect(await sourceOf('feedback.firstContactHours')).toBe('默认值（可用环境变量 FEEDBACK_FIRST_CONTACT_HOURS 设置）');
+    await expect.poll(() => valueOf('feedback.escalateTo')).toBe('未单独设置，通知管理员：张三');
+    const feedback = page.locator('[data-test="set-feedback"]');
+    expect(await feedback.innerText()).toContain('未设置时使用管理员（ADMIN_USERIDS）');
+    expect(await feedback.locator('[data-test="set-help"]').count()).toBe(2);
+    await feedback.screenshot({ path: resolve(SHOTS, 'set-02-feedback.png') });
     const text = await page.locator('[data-test="settings"]').innerText();
-    expect(text).not.toMatch(/\b(days_of_month|latest|earliest|builtin|env|file)\b/);
+    expect(text).not.toMatch(/\b(days_of_month|latest|earliest|builtin|env|file|fromAdmins|userids)\b/);
     await shot(page, 'set-01-settings');
     await page.close();
     expect(h.problems).toEqual([]);

@@ -11,7 +11,7 @@ describe.each(testEngines())('channel codes, settings and staff audit through th
   let app: ArchiveApp;
 
   beforeAll(async () => {
-    app = await startArchiveApp(engine, { env: { METRICS_TOKEN, AUDIT_RETENTION_DAYS: '90', LOYALTY_POINTS_PER_YUAN: '2' } });
+    app = await startArchiveApp(engine, { env: { METRICS_TOKEN, AUDIT_RETENTION_DAYS: '90', LOYALTY_POINTS_PER_YUAN: '2', FEEDBACK_FIRST_CONTACT_HOURS: '8' } });
   });
   afterAll(async () => app?.close());
 
@@ -100,6 +100,13 @@ describe.each(testEngines())('channel codes, settings and staff audit through th
     expect(byKey['loyalty.pointsPerYuan']).toMatchObject({ value: 2, source: { kind: 'env', name: 'LOYALTY_POINTS_PER_YUAN' } });
     expect(byKey['loyalty.tiers']).toMatchObject({ value: expect.arrayContaining([expect.objectContaining({ name: '金卡', threshold: 5000 })]), source: { kind: 'default', env: 'LOYALTY_TIERS' } });
     expect(byKey['loyalty.expiryYears']).toMatchObject({ value: 1, source: { kind: 'default', env: 'LOYALTY_EXPIRY_YEARS' } });
+    // 客户反馈: the SLA with its variable; the escalation list, which falls back to ADMIN_USERIDS when none is set.
+    expect(res.body.feedback.map((s: { key: string }) => s.key)).toEqual(['feedback.firstContactHours', 'feedback.escalateTo']);
+    expect(byKey['feedback.firstContactHours']).toMatchObject({ value: 8, source: { kind: 'env', name: 'FEEDBACK_FIRST_CONTACT_HOURS' } });
+    expect(byKey['feedback.escalateTo']).toMatchObject({
+      value: { userids: app.container.config.console.adminUserids, fromAdmins: true },
+      source: { kind: 'default', env: 'FEEDBACK_ESCALATE_TO' },
+    });
     expect(all.every((s) => s.isEditable === false)).toBe(true);
     const text = JSON.stringify(res.body);
     for (const secret of [TEST_ADMIN_TOKEN, TEST_DATA_KEY, METRICS_TOKEN, app.container.config.wecom.secret!, app.container.config.wecom.encodingAesKey!, app.container.config.wecom.token!]) {

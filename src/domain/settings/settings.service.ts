@@ -16,7 +16,12 @@ export interface ScheduledJob {
 
 /** What the service reads: the loaded config, the care settings and the jobs with their schedules. */
 export interface SettingsSources {
-  config: Pick<AppConfig, 'appTimezone' | 'audit' | 'auth' | 'search' | 'wecom' | 'loyalty' | 'sources'>;
+  config: Pick<AppConfig, 'appTimezone' | 'audit' | 'auth' | 'search' | 'wecom' | 'loyalty' | 'sources'> & {
+    /** The feedback SLA and escalation list (docs/feedback.md §SLA and escalation); absent in callers that predate it. */
+    feedback?: AppConfig['feedback'];
+    /** Who is escalated to when FEEDBACK_ESCALATE_TO is empty. */
+    console?: Pick<AppConfig['console'], 'adminUserids'>;
+  };
   care: CareSettings;
   jobs: readonly ScheduledJob[];
 }
@@ -42,6 +47,8 @@ const ENV_OF: Record<string, string> = {
   'loyalty.pagePerMinutePerAddress': 'LOYALTY_PAGE_PER_MINUTE_ADDRESS',
   'loyalty.pagePerMinutePerToken': 'LOYALTY_PAGE_PER_MINUTE_TOKEN',
   'loyalty.upgradeMessage': 'LOYALTY_UPGRADE_MESSAGE',
+  'feedback.firstContactHours': 'FEEDBACK_FIRST_CONTACT_HOURS',
+  'feedback.escalateTo': 'FEEDBACK_ESCALATE_TO',
 };
 /** The 积分与会员 settings the page lists, in order (docs/loyalty.md; every one is a LOYALTY_* variable). */
 const LOYALTY_KEYS = [
@@ -134,5 +141,17 @@ function buildView({ config, care, jobs }: SettingsSources): SettingsView {
       item('scoring.loyalOrders', care.scoring.loyalOrders, careFile('scoring.loyalOrders')),
     ],
     loyalty: LOYALTY_KEYS.map((k) => item(`loyalty.${k}`, config.loyalty[k], appSource(`loyalty.${k}`))),
+    // 客户反馈处理 (docs/feedback.md §SLA and escalation): the escalation list as the feedback job uses it, saying when
+    // it is ADMIN_USERIDS because FEEDBACK_ESCALATE_TO is empty.
+    feedback: [
+      item('feedback.firstContactHours', config.feedback?.firstContactHours ?? 24, appSource('feedback.firstContactHours')),
+      item(
+        'feedback.escalateTo',
+        config.feedback?.escalateTo.length
+          ? { userids: [...config.feedback.escalateTo], fromAdmins: false }
+          : { userids: [...(config.console?.adminUserids ?? [])], fromAdmins: true },
+        appSource('feedback.escalateTo'),
+      ),
+    ],
   };
 }

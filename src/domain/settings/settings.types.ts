@@ -20,7 +20,7 @@ export interface Setting {
 }
 
 /** The groups the settings page shows, in order. */
-export const SETTING_GROUPS = ['delivery', 'schedules', 'retention', 'rateLimits', 'scoring', 'loyalty'] as const;
+export const SETTING_GROUPS = ['delivery', 'schedules', 'retention', 'rateLimits', 'scoring', 'loyalty', 'feedback'] as const;
 /** A group of settings. */
 export type SettingGroup = (typeof SETTING_GROUPS)[number];
 

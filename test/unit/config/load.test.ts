@@ -104,4 +104,40 @@ describe(loadConfig.name, () => {
     expect((err as { stderr: string }).stderr).toContain('PORT');
     expect((err as { stderr: string }).stderr).toContain('APP_TIMEZONE');
   });
+
+  it('refuses bad FEEDBACK_* values in zh-CN, naming the variable (docs/feedback.md §SLA and escalation)', () => {
+    const base = { NODE_ENV: 'test', DATABASE_URL: 'sqlite::memory:' };
+    const problems = (env: Record<string, string>): string => {
+      try {
+        loadConfig({ configDir, env: { ...base, ...env } });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems.join('\n');
+      }
+      return '';
+    };
+    expect(problems({ FEEDBACK_FIRST_CONTACT_HOURS: '一天' })).toContain('FEEDBACK_FIRST_CONTACT_HOURS): 须为小时数，如 24');
+    expect(problems({ FEEDBACK_FIRST_CONTACT_HOURS: '0.1' })).toContain('至少 0.25 小时（15 分钟）');
+    expect(problems({ FEEDBACK_FIRST_CONTACT_HOURS: '1000' })).toContain('至多 720 小时（30 天）');
+    expect(problems({ FEEDBACK_ESCALATE_TO: 'sunqi,王五' })).toMatch(/FEEDBACK_ESCALATE_TO\): 须为企业微信成员账号/);
+    const c = loadConfig({ configDir, env: { ...base, FEEDBACK_FIRST_CONTACT_HOURS: '8', FEEDBACK_ESCALATE_TO: ' sunqi , wangwu ' } });
+    expect(c.feedback).toEqual({ firstContactHours: 8, escalateTo: ['sunqi', 'wangwu'] });
+  });
+
+  it('reads CHURN_RISK_THRESHOLD (docs/churn.md §Levels) with zh-CN errors', () => {
+    const base = { NODE_ENV: 'test', DATABASE_URL: 'sqlite::memory:' };
+    const problems = (env: Record<string, string>): string => {
+      try {
+        loadConfig({ configDir, env: { ...base, ...env } });
+      } catch (err) {
+        return (err as ConfigError).problems.join('\n');
+      }
+      return '';
+    };
+    expect(loadConfig({ configDir, env: base }).churn).toEqual({ threshold: 60 });
+    expect(loadConfig({ configDir, env: { ...base, CHURN_RISK_THRESHOLD: '70' } }).churn).toEqual({ threshold: 70 });
+    expect(problems({ CHURN_RISK_THRESHOLD: '高' })).toContain('CHURN_RISK_THRESHOLD): 须为 1–100 的分数');
+    expect(problems({ CHURN_RISK_THRESHOLD: '0' })).toContain('至少 1 分');
+    expect(problems({ CHURN_RISK_THRESHOLD: '101' })).toContain('至多 100 分');
+  });
 });
