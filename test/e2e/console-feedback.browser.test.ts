@@ -68,4 +68,23 @@ describe.skipIf(!CHROMIUM)('客户反馈 page in a real browser', () => {
     await h.shot(page, 'feedback-02-resolved');
     expect(h.problems).toEqual([]);
   });
+
+  it('finds the customers with a ticket not yet resolved through the audience builder (ticket:open)', async () => {
+    const other = (await api<{ items: { externalUserId: string }[] }>(app, 'GET', '/api/v1/customers?pageSize=2')).body.items[1];
+    expect((await api(app, 'POST', '/api/v1/feedback/tickets', { externalUserId: other.externalUserId, text: '电话里说收到的杯子有破损', requestId: 'browser-ticket-open-1' })).status).toBe(201);
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/customers`);
+    await page.locator('[data-test="filter-mode"]').getByText('受众构建器').click();
+    const builder = page.locator('[data-test="audience-builder"]');
+    await poll(() => builder.isVisible()).toBe(true);
+    await field(page, 'audience-text').fill('ticket:open');
+    // The expression reads back as a row in words, and the count is the API's.
+    await poll(() => builder.locator('[data-test="cond-field"]').first().innerText()).toContain('客户反馈工单');
+    expect(await builder.locator('[data-test="cond-value"]').first().innerText()).toContain('有未解决的反馈工单');
+    expect(await h.count('ticket:open')).toBe(1);
+    await poll(() => page.locator('[data-test="audience-count"]').innerText()).toBe('匹配 1 位客户');
+    await h.shot(page, 'feedback-03-audience');
+    await page.close();
+    expect(h.problems).toEqual([]);
+  });
 });
