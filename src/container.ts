@@ -117,6 +117,8 @@ import { SurveyService } from './domain/surveys/survey.service.js';
 import { SurveySender } from './domain/surveys/survey-sender.js';
 import { SurveyResultsService } from './domain/surveys/survey-results.service.js';
 import { KfSessionSurveys } from './domain/surveys/kf-session-survey.js';
+import { ChurnRiskRepository } from './persistence/repositories/churn-risk.repository.js';
+import { ChurnRiskService } from './domain/churn/churn-risk.service.js';
 import { OpaqueLinks } from './shared/opaque-link.js';
 import { DeliveryDispatcher } from './domain/delivery/delivery-dispatcher.js';
 import { DeliveryResultsService } from './domain/delivery/delivery-results.service.js';
@@ -370,6 +372,8 @@ export interface Container {
   surveys: SurveysModule;
   /** 客户反馈处理: feedback tickets, their rules, routing and SLA (docs/feedback.md). */
   feedback: FeedbackService;
+  /** 流失预警: churn-risk scores with their reasons, and the warning threshold (docs/churn.md). */
+  churn: ChurnRiskService;
   /** The event handlers, in the order they run for an event several of them take. */
   handlers: EventHandler[];
   eventRouter: EventRouter;
@@ -732,7 +736,9 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   };
 
   // Scheduling: care, win-back, scoring, broadcasts and the delivery ledger, with the job table.
-  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback };
+  // 流失预警 (docs/churn.md): scored nightly by the `churn` job, read by the archive.
+  const churnRisk = new ChurnRiskService(new ChurnRiskRepository(db), log.child({ component: 'churn' }), { threshold: config.churn.threshold, pageSize: 500 }, (ext, viewer) => customers.getVisible(ext, viewer));
+  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
   // The survey after a WeChat-KF session (docs/surveys.md §After a WeChat-KF session): planned in this instance's
   // ledger, and sent at once as the session end's event reply by its dispatcher.
@@ -820,6 +826,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       loyalty,
       surveys: { ...surveys, ledger: () => scheduling.ledger, audienceIds: (where, after, limit) => surveyRepo.candidates(where, { by: null, from: 0, to: 0 }, after, limit) },
       feedback,
+      churn: churnRisk,
       onListen,
       metricsFrom,
       readiness,
@@ -867,6 +874,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     loyalty,
     surveys,
     feedback,
+    churn: churnRisk,
     handlers,
     eventRouter,
     inboxProcessor,
@@ -885,7 +893,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 }
 
 /** What scheduling is built from: the container's core, repositories, gateway and the services it plans over. */
-export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback'>>;
+export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn'>>;
 
 /**
  * Build one instance's scheduling over a container's parts. buildContainer builds the instance's own; tests build a
@@ -987,6 +995,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       loyalty: c.loyalty,
       surveys: c.surveys ? { surveys: () => c.surveys!.service.list(), sender: c.surveys.sender } : undefined,
       feedback: c.feedback,
+      churn: c.churn,
     }),
   );
   return {

@@ -49,6 +49,7 @@ const ENV_MAP: Record<string, string> = {
   LOYALTY_PAGE_PER_MINUTE_TOKEN: 'loyalty.pagePerMinutePerToken',
   LOYALTY_UPGRADE_MESSAGE: 'loyalty.upgradeMessage',
   FEEDBACK_FIRST_CONTACT_HOURS: 'feedback.firstContactHours',
+  CHURN_RISK_THRESHOLD: 'churn.threshold',
   FEEDBACK_ESCALATE_TO: 'feedback.escalateTo',
   WECOM_CORP_ID: 'wecom.corpId',
   WECOM_AGENT_ID: 'wecom.agentId',

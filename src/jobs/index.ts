@@ -36,6 +36,8 @@ import { loyaltyJob } from './loyalty.job.js';
 import type { LoyaltyService } from '../domain/loyalty/loyalty.service.js';
 import { surveysJob, type SurveysJobDeps } from './surveys.job.js';
 import { feedbackJob } from './feedback.job.js';
+import { churnJob } from './churn.job.js';
+import type { ChurnRiskService } from '../domain/churn/churn-risk.service.js';
 import type { FeedbackService } from '../domain/feedback/feedback.service.js';
 
 /** What the jobs run on: built by the composition root (src/container.ts) and handed over whole. */
@@ -75,6 +77,8 @@ export interface JobDeps {
   surveys?: Pick<SurveysJobDeps, 'surveys' | 'sender'>;
   /** 客户反馈处理: owner notices and SLA escalation (docs/feedback.md §SLA and escalation). */
   feedback?: Pick<FeedbackService, 'runPending'>;
+  /** 流失预警: the nightly churn-risk scores (docs/churn.md §The nightly job). */
+  churn?: Pick<ChurnRiskService, 'scoreAll' | 'threshold'>;
 }
 
 /**
@@ -88,6 +92,7 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     careJob({ rules: d.careRules, deliveries: d.deliveries, slots: d.slots, planner: d.carePlanner, dispatcher: d.dispatcher, caps, careTime: settings.careTime, tz }),
     winbackJob({ winback: d.winback, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.winback, tz }),
     scoringJob({ winback: d.winback, scoring: d.scoring, behaviourTags: d.behaviourTags, schedule: schedules.scoring, tz }),
+    ...(d.churn ? [churnJob({ churn: d.churn, schedule: schedules.churn })] : []),
     broadcastsJob({ planner: d.broadcastPlanner, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.broadcasts }),
     deliveryResultsJob({ dispatcher: d.dispatcher, results: d.results, schedule: schedules['delivery-results'], reach: d.reach, clock: d.clock }),
     syncJob({ fullSync: d.fullSync, schedule: schedules.sync }),

@@ -31,6 +31,8 @@ export const careSettingsSchema = z.object({
       'staff-digest': z.string().default('* * * * *'),
       /** Analytics rollups and the nightly snapshot (src/jobs/analytics.job.ts): just after the day ends. */
       analytics: z.string().default('20 0 * * *'),
+      /** Churn-risk scores (src/jobs/churn.job.ts): after `scoring`, before the morning. */
+      churn: z.string().default('45 3 * * *'),
       /** Points expiry and tier evaluation (src/jobs/loyalty.job.ts): after midnight, before the morning's sends. */
       loyalty: z.string().default('40 2 * * *'),
       /** Survey invitations by trigger (src/jobs/surveys.job.ts): after the care run, so a greeting keeps the day. */

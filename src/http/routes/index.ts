@@ -75,6 +75,8 @@ import { reachRouter } from './reach.router.js';
 import type { ReachService } from '../../domain/analytics/reach.service.js';
 import { settingsRouter } from './settings.router.js';
 import { loyaltyApiRouter, loyaltySidebarRouter, pointsPageRouter } from './loyalty.router.js';
+import { churnApiRouter, churnSidebarRouter } from './churn.router.js';
+import type { ChurnRiskService } from '../../domain/churn/churn-risk.service.js';
 import type { LoyaltyService } from '../../domain/loyalty/loyalty.service.js';
 import { surveyPageRouter, surveysApiRouter, surveysSidebarRouter, type SurveyRouteDeps } from './surveys.router.js';
 import type { SurveyService } from '../../domain/surveys/survey.service.js';
@@ -134,6 +136,8 @@ export interface RouteDeps {
   surveys: { service: SurveyService; sender: SurveySender; results: SurveyResultsService; audienceIds: SurveyRouteDeps['audienceIds']; ledger: () => PlanSink };
   /** 客户反馈处理: feedback tickets for the sidebar and the API (docs/feedback.md). */
   feedback: FeedbackService;
+  /** 流失预警: churn-risk scores (docs/churn.md §API). */
+  churn: ChurnRiskService;
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
   /** Metrics and readiness checks of other threads of this process (docs/inbox.md §Handler thread). */
@@ -263,6 +267,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       // The survey page counts against the same per-address and per-token limits as the points page (their own windows).
       surveyPageRouter({ ...surveyDeps, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
       feedbackSidebarRouter(d.feedback),
+      churnSidebarRouter(d.churn),
       pointsPageRouter({ ...loyaltyDeps, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
     ],
     apiRouters: [
@@ -293,6 +298,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       loyaltyApiRouter(loyaltyDeps),
       surveysApiRouter(surveyDeps),
       feedbackApiRouter(d.feedback),
+      churnApiRouter(d.churn),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],
     sidebarAuth: { sessions: sidebar.sessions, access: archive.access },

@@ -1,0 +1,77 @@
+import type { ChurnSignals, RiskLevel, RiskReason } from './churn-risk.types.js';
+
+const DAY_MS = 86_400_000;
+
+/** Points per signal at its strongest (docs/churn.md §Signals): they add up to the score, capped at 100. */
+export const RISK_POINTS = {
+  /** Overdue against the customer's own order interval: from 1× (0 points) to 3× (all). */
+  orderOverdue: 40,
+  /** One order only, long ago. */
+  singleOrderLapsed: 15,
+  /** Interactions fell to under half of the customer's usual rate. */
+  interactionDrop: 20,
+  /** Nothing at all for 60 days from a customer who used to interact. */
+  silent: 15,
+  /** A detractor score (NPS 0–6, CSAT 1–2) in the last 90 days. */
+  detractor: 25,
+  /** A feedback ticket not yet resolved; more if its first contact is late. */
+  openTicket: 10,
+  overdueTicket: 15,
+  /** Broadcasts without any response. */
+  broadcastsIgnored: 15,
+  /** Every member the customer follows has left. */
+  ownerResigned: 30,
+} as const;
+
+/** The score for an alert by default (CHURN_RISK_THRESHOLD). */
+export const DEFAULT_RISK_THRESHOLD = 60;
+
+const days = (ms: number) => Math.round(ms / DAY_MS);
+const isDetractor = (s: { kind: 'nps' | 'csat'; score: number }) => (s.kind === 'nps' ? s.score <= 6 : s.score <= 2);
+
+/**
+ * A customer's churn risk from their signals (docs/churn.md §Signals): each signal adds points up to its weight, the sum
+ * capped at 100, and every signal that adds points says why in zh-CN. Pure: the nightly pass reads the signals.
+ */
+export function scoreChurnRisk(s: ChurnSignals, now: number): { score: number; reasons: RiskReason[] } {
+  const reasons: RiskReason[] = [];
+  const add = (code: RiskReason['code'], points: number, text: string) => {
+    const p = Math.round(points);
+    if (p > 0) reasons.push({ code, points: p, text });
+  };
+  if (s.orders >= 2 && s.firstOrderAt !== null && s.lastOrderAt !== null) {
+    const interval = Math.max((s.lastOrderAt - s.firstOrderAt) / (s.orders - 1), DAY_MS);
+    const since = now - s.lastOrderAt;
+    const ratio = since / interval;
+    if (ratio > 1) {
+      add('order_overdue', (Math.min(ratio, 3) - 1) / 2 * RISK_POINTS.orderOverdue, `距上次下单 ${days(since)} 天，平时约 ${days(interval)} 天下一单（已是 ${ratio.toFixed(1)} 倍）`);
+    }
+  } else if (s.orders === 1 && s.lastOrderAt !== null && now - s.lastOrderAt > 90 * DAY_MS) {
+    add('single_order_lapsed', RISK_POINTS.singleOrderLapsed, `只下过一单，已 ${days(now - s.lastOrderAt)} 天未再下单`);
+  }
+  // The usual rate is per 30 days over the 150 days before the last 30; a customer seen at least every two months has one.
+  const usual = s.earlierInteractions / 5;
+  if (usual >= 0.5 && s.recentInteractions < usual / 2) {
+    add('interaction_drop', (1 - s.recentInteractions / usual) * RISK_POINTS.interactionDrop, `近 30 天互动 ${s.recentInteractions} 次，此前平均每 30 天 ${usual.toFixed(1)} 次`);
+  }
+  if (s.earlierInteractions > 0 && s.lastInteractionAt !== null && now - s.lastInteractionAt > 60 * DAY_MS) {
+    add('silent', RISK_POINTS.silent, `已 ${days(now - s.lastInteractionAt)} 天没有任何互动`);
+  }
+  if (s.latestScore && isDetractor(s.latestScore)) {
+    add('detractor', RISK_POINTS.detractor, `最近一次满意度评分为贬损（${s.latestScore.kind === 'nps' ? 'NPS' : 'CSAT'} ${s.latestScore.score} 分）`);
+  }
+  if (s.openTickets > 0) {
+    add('open_ticket', s.overdueTicket ? RISK_POINTS.overdueTicket : RISK_POINTS.openTicket, s.overdueTicket ? '有反馈工单超时未联系' : `有 ${s.openTickets} 张未解决的反馈工单`);
+  }
+  if (s.broadcastsIgnored >= 2) {
+    add('broadcasts_ignored', Math.min(s.broadcastsIgnored / 4, 1) * RISK_POINTS.broadcastsIgnored, `近 60 天收到 ${s.broadcastsIgnored} 次群发，之后没有回应`);
+  }
+  if (s.ownerResigned) add('owner_resigned', RISK_POINTS.ownerResigned, '跟进员工已离职，客户尚未继承给他人');
+  reasons.sort((a, b) => b.points - a.points);
+  return { score: Math.min(100, reasons.reduce((n, r) => n + r.points, 0)), reasons };
+}
+
+/** The level of a score against the warning threshold. */
+export function riskLevel(score: number, threshold: number): RiskLevel {
+  return score >= threshold ? 'high' : score >= threshold / 2 ? 'medium' : 'low';
+}

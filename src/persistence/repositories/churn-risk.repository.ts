@@ -1,0 +1,160 @@
+import type { Db } from '../db.js';
+import { upsertManySql } from './sql-upsert.js';
+import type { ChurnRisk, ChurnSignals, RiskLevel, RiskReason } from '../../domain/churn/churn-risk.types.js';
+
+const DAY_MS = 86_400_000;
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const instant = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const marks = (n: number) => Array(n).fill('?').join(',');
+
+/** A score to store. */
+export interface RiskWrite {
+  externalUserId: string;
+  score: number;
+  level: RiskLevel;
+  reasons: RiskReason[];
+}
+
+/**
+ * Reads of the signals the churn-risk score is made of, a page of customers at a time, each bounded by `now` so a pass
+ * "as of" a moment sees nothing later; and the scores' table (docs/churn.md §Signals). A handful of grouped statements
+ * per page, whatever the page size.
+ */
+export class ChurnRiskRepository {
+  constructor(private readonly db: Db) {}
+
+  /** A page of customers who still follow at least one member, after `afterId` in key order. */
+  async page(afterId: string, limit: number): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `SELECT c.external_user_id AS id FROM customers c
+       WHERE c.external_user_id > ? AND EXISTS (SELECT 1 FROM follow_relations r WHERE r.external_user_id = c.external_user_id AND r.status = 'active')
+       ORDER BY c.external_user_id LIMIT ?`,
+      [afterId, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Each customer's signals as of `now` (docs/churn.md §Signals). */
+  async signals(ids: string[], now: number): Promise<Map<string, ChurnSignals>> {
+    const out = new Map<string, ChurnSignals>();
+    if (ids.length === 0) return out;
+    for (const id of ids) {
+      out.set(id, { orders: 0, firstOrderAt: null, lastOrderAt: null, recentInteractions: 0, earlierInteractions: 0, lastInteractionAt: null, latestScore: null, openTickets: 0, overdueTicket: false, broadcastsIgnored: 0, ownerResigned: false });
+    }
+    const recent = now - 30 * DAY_MS;
+    // The usual rate is taken over the five months before the last 30 days (docs/churn.md §Signals).
+    const window = now - 180 * DAY_MS;
+    const seen = (s: ChurnSignals, at: number | null) => {
+      if (at !== null && (s.lastInteractionAt === null || at > s.lastInteractionAt)) s.lastInteractionAt = at;
+    };
+    // Orders: all of them up to now, and how many fell in the last 30 days and the 150 before.
+    for (const r of await this.db.query<{ id: string; n: unknown; first_at: unknown; last_at: unknown; rec: unknown; ear: unknown }>(
+      `SELECT external_user_id AS id, COUNT(*) AS n, MIN(ordered_at) AS first_at, MAX(ordered_at) AS last_at,
+              SUM(CASE WHEN ordered_at > ? THEN 1 ELSE 0 END) AS rec, SUM(CASE WHEN ordered_at > ? AND ordered_at <= ? THEN 1 ELSE 0 END) AS ear
+       FROM orders WHERE external_user_id IN (${marks(ids.length)}) AND ordered_at <= ? GROUP BY external_user_id`,
+      [recent, window, recent, ...ids, now],
+    )) {
+      const s = out.get(r.id)!;
+      s.orders = num(r.n);
+      s.firstOrderAt = instant(r.first_at);
+      s.lastOrderAt = instant(r.last_at);
+      s.recentInteractions += num(r.rec);
+      s.earlierInteractions += num(r.ear);
+      seen(s, s.lastOrderAt);
+    }
+    // The customer's own WeChat-KF messages (origin 3; docs/wecom-protocol.md §WeChat customer service) and the notes
+    // staff recorded: what the bot can see of a conversation, since 1:1 chats are invisible to it.
+    const activity = [
+      {
+        sql: `SELECT external_user_id AS id, MAX(occurred_at) AS last_at, SUM(CASE WHEN occurred_at > ? THEN 1 ELSE 0 END) AS rec, SUM(CASE WHEN occurred_at <= ? THEN 1 ELSE 0 END) AS ear
+              FROM timeline_entries WHERE external_user_id IN (${marks(ids.length)}) AND source = 'kf' AND data LIKE '%"origin":3%' AND occurred_at > ? AND occurred_at <= ? GROUP BY external_user_id`,
+      },
+      {
+        sql: `SELECT external_user_id AS id, MAX(created_at) AS last_at, SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END) AS rec, SUM(CASE WHEN created_at <= ? THEN 1 ELSE 0 END) AS ear
+              FROM notes WHERE external_user_id IN (${marks(ids.length)}) AND created_at > ? AND created_at <= ? GROUP BY external_user_id`,
+      },
+    ];
+    for (const a of activity) {
+      for (const r of await this.db.query<{ id: string; last_at: unknown; rec: unknown; ear: unknown }>(a.sql, [recent, recent, ...ids, window, now])) {
+        const s = out.get(r.id)!;
+        s.recentInteractions += num(r.rec);
+        s.earlierInteractions += num(r.ear);
+        seen(s, instant(r.last_at));
+      }
+    }
+    // The latest survey score of the last 90 days.
+    const scored = new Map<string, number>();
+    for (const r of await this.db.query<{ id: string; kind: string; score: unknown; at: unknown }>(
+      `SELECT external_user_id AS id, kind, score, answered_at AS at FROM survey_answers
+       WHERE external_user_id IN (${marks(ids.length)}) AND score IS NOT NULL AND kind IN ('nps', 'csat') AND answered_at > ? AND answered_at <= ?`,
+      [...ids, now - 90 * DAY_MS, now],
+    )) {
+      const at = num(r.at);
+      if ((scored.get(r.id) ?? -1) >= at) continue;
+      scored.set(r.id, at);
+      out.get(r.id)!.latestScore = { kind: r.kind as 'nps' | 'csat', score: num(r.score) };
+    }
+    // Feedback tickets not yet resolved, and whether one missed its first contact.
+    for (const r of await this.db.query<{ id: string; n: unknown; late: unknown }>(
+      `SELECT external_user_id AS id, COUNT(*) AS n, MAX(CASE WHEN contacted_at IS NULL AND due_at < ? THEN 1 ELSE 0 END) AS late
+       FROM feedback_tickets WHERE external_user_id IN (${marks(ids.length)}) AND status IN ('open', 'contacted') AND opened_at <= ? GROUP BY external_user_id`,
+      [now, ...ids, now],
+    )) {
+      const s = out.get(r.id)!;
+      s.openTickets = num(r.n);
+      s.overdueTicket = num(r.late) > 0;
+    }
+    // Broadcasts delivered in the last 60 days; ignored when nothing of the customer's came after.
+    for (const r of await this.db.query<{ id: string; at: unknown }>(
+      `SELECT external_user_id AS id, sent_at AS at FROM deliveries
+       WHERE external_user_id IN (${marks(ids.length)}) AND kind = 'broadcast' AND status = 'sent' AND sent_at > ? AND sent_at <= ?`,
+      [...ids, now - 60 * DAY_MS, now],
+    )) {
+      const s = out.get(r.id)!;
+      if (s.lastInteractionAt === null || num(r.at) > s.lastInteractionAt) s.broadcastsIgnored += 1;
+    }
+    // Every active relation is with a member who left (a transfer moves the relation, which ends this).
+    for (const r of await this.db.query<{ id: string; live: unknown }>(
+      `SELECT r.external_user_id AS id, SUM(CASE WHEN s.status = 'resigned' THEN 0 ELSE 1 END) AS live
+       FROM follow_relations r LEFT JOIN staff s ON s.userid = r.userid
+       WHERE r.external_user_id IN (${marks(ids.length)}) AND r.status = 'active' GROUP BY r.external_user_id`,
+      ids,
+    )) {
+      out.get(r.id)!.ownerResigned = num(r.live) === 0;
+    }
+    return out;
+  }
+
+  /** Store a page's scores (one statement). */
+  async write(rows: RiskWrite[], scoredAt: number): Promise<void> {
+    if (rows.length === 0) return;
+    const cols = ['external_user_id', 'score', 'level', 'reasons', 'scored_at'];
+    await this.db.exec(
+      upsertManySql(this.db.engine, 'churn_risk', cols, ['external_user_id'], ['score', 'level', 'reasons', 'scored_at'], rows.length),
+      rows.flatMap((r) => [r.externalUserId, r.score, r.level, JSON.stringify(r.reasons), scoredAt]),
+    );
+  }
+
+  /** Forget the scores of customers who no longer follow anyone (the pass scores only those who do). */
+  async dropUnfollowed(): Promise<number> {
+    return this.db.exec(
+      "DELETE FROM churn_risk WHERE NOT EXISTS (SELECT 1 FROM follow_relations r WHERE r.external_user_id = churn_risk.external_user_id AND r.status = 'active')",
+    );
+  }
+
+  /** One customer's latest score, if scored. */
+  async get(externalUserId: string): Promise<ChurnRisk | null> {
+    const [r] = await this.db.query<{ external_user_id: string; score: unknown; level: string; reasons: string | RiskReason[]; scored_at: unknown }>(
+      'SELECT external_user_id, score, level, reasons, scored_at FROM churn_risk WHERE external_user_id = ?',
+      [externalUserId],
+    );
+    if (!r) return null;
+    return { externalUserId: r.external_user_id, score: num(r.score), level: r.level as RiskLevel, reasons: typeof r.reasons === 'string' ? (JSON.parse(r.reasons) as RiskReason[]) : r.reasons, scoredAt: new Date(num(r.scored_at)) };
+  }
+
+  /** How many customers score at or above `threshold`. */
+  async countAtLeast(threshold: number): Promise<number> {
+    const [r] = await this.db.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM churn_risk WHERE score >= ?', [threshold]);
+    return num(r?.n);
+  }
+}

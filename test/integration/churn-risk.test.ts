@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, startTestApp, type TestApp } from '../helpers/app.js';
+import { testEngines } from '../helpers/databases.js';
+import { buildCustomer } from '../factories/customers.js';
+import { FixedClock } from '../../src/shared/clock.js';
+
+// docs/churn.md: the nightly `churn` job scores every customer who still follows a member from what the bot sees
+// (orders against their own interval, interactions falling off, detractor scores and open tickets, a resigned owner),
+// with the reasons in zh-CN; the API shows them, a staff member only for their own customers.
+
+describe.each(testEngines())('churn-risk scores (%s)', (engine) => {
+  let app: TestApp;
+  const clock = new FixedClock('2026-01-01T02:00:00Z');
+  let lisiToken = '';
+  let zhangsanToken = '';
+  const runJob = async () =>
+    app.container.scheduling.jobs.get('churn').run({ at: clock.now(), clock, occasionKey: clock.now().toISOString().slice(0, 10), isDryRun: false, runId: null, log: app.log, report: () => undefined });
+  const risk = async (ext: string, token?: string) => api(app, 'GET', `/api/v1/customers/${ext}/churn-risk`, undefined, token);
+
+  beforeAll(async () => {
+    app = await startTestApp(engine, { build: { clock }, env: { CHURN_RISK_THRESHOLD: '60', FEEDBACK_FIRST_CONTACT_HOURS: '24' } });
+    await buildCustomer(app.container, { externalUserId: 'wmCrMonthly', name: '月度客户', owners: ['zhangsan'] });
+    await buildCustomer(app.container, { externalUserId: 'wmCrUnhappy', name: '不满客户', owners: ['zhangsan'] });
+    await buildCustomer(app.container, { externalUserId: 'wmCrOrphan', name: '离职员工的客户', owners: ['wangwu'] });
+    await buildCustomer(app.container, { externalUserId: 'wmCrGone', name: '已删除', owners: ['zhangsan'] });
+    lisiToken = (await app.container.tokens.create({ role: 'staff', userid: 'lisi' })).token;
+    zhangsanToken = (await app.container.tokens.create({ role: 'staff', userid: 'zhangsan' })).token;
+    // Orders every 30 days, the last on 2026-05-01 (Beijing time).
+    const orders = ['2026-01-01', '2026-01-31', '2026-03-02', '2026-04-01', '2026-05-01'].map((d, i) => ({ orderNo: `CR-${i}`, externalUserId: 'wmCrMonthly', amount: 100, orderedAt: `${d} 12:00` }));
+    expect((await api(app, 'POST', '/api/v1/orders/import', { orders })).status).toBe(200);
+  });
+  afterAll(() => app?.close());
+
+  it('rises as a customer who orders every 30 days misses orders, with each reason in zh-CN', async () => {
+    clock.set('2026-05-20T02:00:00Z');
+    await runJob();
+    expect((await risk('wmCrMonthly')).body).toMatchObject({ score: 0, level: 'low', levelWords: '低风险', reasons: [], threshold: 60 });
+
+    // 40 days since the last order: overdue against their 30, and nothing in the last 30 days.
+    clock.set('2026-06-10T02:00:00Z');
+    await runJob();
+    const missedOne = (await risk('wmCrMonthly')).body;
+    expect(missedOne.reasons.map((r: { code: string }) => r.code)).toEqual(['interaction_drop', 'order_overdue']);
+    expect(missedOne.reasons[1].text).toBe('距上次下单 40 天，平时约 30 天下一单（已是 1.3 倍）');
+
+    // Three missed: the interval three times over, silent for two months, under the threshold no more.
+    clock.set('2026-07-31T02:00:00Z');
+    const counts = await runJob();
+    const missedThree = (await risk('wmCrMonthly')).body;
+    expect(missedThree.score).toBeGreaterThanOrEqual(60);
+    expect(missedThree.score).toBeGreaterThan(missedOne.score);
+    expect(missedThree).toMatchObject({ level: 'high', levelWords: '高风险' });
+    expect(missedThree.reasons[0]).toEqual({ code: 'order_overdue', points: 40, text: '距上次下单 91 天，平时约 30 天下一单（已是 3.0 倍）' });
+    expect(missedThree.reasons.map((r: { code: string }) => r.code)).toContain('silent');
+    expect(counts).toMatchObject({ atRisk: 1 });
+  });
+
+  it('counts a detractor’s answer and their open ticket, more once its first contact is late', async () => {
+    const survey = await api(app, 'POST', '/api/v1/surveys', { name: '满意度', status: 'active', questions: [{ kind: 'nps', title: '推荐意愿' }], message: '请评价：{{link}}' });
+    const { url } = (await api(app, 'POST', `/api/v1/customers/wmCrUnhappy/surveys/${survey.body.id}/link`)).body;
+    const html = await (await fetch(url)).text();
+    const submission = /name="submission" value="([^"]+)"/.exec(html)![1];
+    expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ submission, q0: '2' }) })).status).toBe(200);
+    await runJob();
+    expect((await risk('wmCrUnhappy')).body.reasons).toEqual([
+      { code: 'detractor', points: 25, text: '最近一次满意度评分为贬损（NPS 2 分）' },
+      { code: 'open_ticket', points: 10, text: '有 1 张未解决的反馈工单' },
+    ]);
+    clock.advance(25 * 3_600_000);
+    await runJob();
+    expect((await risk('wmCrUnhappy')).body).toMatchObject({ score: 40, level: 'medium', levelWords: '中风险' });
+  });
+
+  it('counts a customer whose only member resigned, and drops a customer who follows no one', async () => {
+    await app.container.db.query("UPDATE staff SET status = 'resigned' WHERE userid = 'wangwu'");
+    await app.container.db.query("UPDATE follow_relations SET status = 'deleted_by_customer' WHERE external_user_id = 'wmCrGone'");
+    await runJob();
+    expect((await risk('wmCrOrphan')).body.reasons).toEqual([{ code: 'owner_resigned', points: 30, text: '跟进员工已离职，客户尚未继承给他人' }]);
+    expect((await risk('wmCrGone')).body).toMatchObject({ score: null, level: null, levelWords: '尚未评分' });
+  });
+
+  it('shows a staff member only their own customers’ scores, and a dry run writes nothing', async () => {
+    expect((await risk('wmCrMonthly', zhangsanToken)).status).toBe(200);
+    expect((await risk('wmCrMonthly', lisiToken)).status).toBe(404);
+    const before = await app.container.db.query('SELECT external_user_id, score, scored_at FROM churn_risk ORDER BY external_user_id');
+    clock.advance(86_400_000);
+    const dry = await app.container.scheduling.jobs.get('churn').run({ at: clock.now(), clock, occasionKey: 'dry', isDryRun: true, runId: null, log: app.log, report: () => undefined });
+    expect(dry).toMatchObject({ scored: 3 });
+    expect(await app.container.db.query('SELECT external_user_id, score, scored_at FROM churn_risk ORDER BY external_user_id')).toEqual(before);
+  });
+});

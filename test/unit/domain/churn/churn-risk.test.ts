@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { riskLevel, RISK_POINTS, scoreChurnRisk } from '../../../../src/domain/churn/churn-risk.js';
+import type { ChurnSignals } from '../../../../src/domain/churn/churn-risk.types.js';
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 11, 6);
+const quiet: ChurnSignals = {
+  orders: 0,
+  firstOrderAt: null,
+  lastOrderAt: null,
+  recentInteractions: 0,
+  earlierInteractions: 0,
+  lastInteractionAt: null,
+  latestScore: null,
+  openTickets: 0,
+  overdueTicket: false,
+  broadcastsIgnored: 0,
+  ownerResigned: false,
+};
+const score = (s: Partial<ChurnSignals>) => scoreChurnRisk({ ...quiet, ...s }, NOW);
+
+// docs/churn.md §Signals
+describe('scoreChurnRisk', () => {
+  it('gives nothing for a customer with no signal, and says nothing', () => {
+    expect(score({})).toEqual({ score: 0, reasons: [] });
+  });
+
+  it('rises with the time since the last order against the customer’s own interval, from 1× to 3×', () => {
+    const every30 = (sinceDays: number) => score({ orders: 5, firstOrderAt: NOW - (120 + sinceDays) * DAY, lastOrderAt: NOW - sinceDays * DAY });
+    expect(every30(25).score).toBe(0);
+    expect(every30(45).score).toBe(Math.round(0.25 * RISK_POINTS.orderOverdue));
+    expect(every30(90).score).toBe(RISK_POINTS.orderOverdue);
+    expect(every30(200).score).toBe(RISK_POINTS.orderOverdue);
+    expect(every30(45).reasons[0]).toEqual({ code: 'order_overdue', points: 10, text: '距上次下单 45 天，平时约 30 天下一单（已是 1.5 倍）' });
+  });
+
+  it('counts one old order, a drop in interactions and silence', () => {
+    expect(score({ orders: 1, firstOrderAt: NOW - 100 * DAY, lastOrderAt: NOW - 100 * DAY }).reasons.map((r) => r.code)).toEqual(['single_order_lapsed']);
+    expect(score({ orders: 1, firstOrderAt: NOW - 80 * DAY, lastOrderAt: NOW - 80 * DAY }).score).toBe(0);
+    // 20 in the 150 days before (4 a month), 1 in the last 30: three quarters of the drop's points.
+    const drop = score({ recentInteractions: 1, earlierInteractions: 20, lastInteractionAt: NOW - 10 * DAY });
+    expect(drop.reasons).toEqual([{ code: 'interaction_drop', points: 15, text: '近 30 天互动 1 次，此前平均每 30 天 4.0 次' }]);
+    // Seen less than every two months before: no drop to speak of.
+    expect(score({ recentInteractions: 0, earlierInteractions: 2, lastInteractionAt: NOW - 40 * DAY }).score).toBe(0);
+    const silent = score({ recentInteractions: 0, earlierInteractions: 6, lastInteractionAt: NOW - 70 * DAY });
+    expect(silent.reasons.map((r) => r.code)).toEqual(['interaction_drop', 'silent']);
+    expect(silent.reasons[1].text).toBe('已 70 天没有任何互动');
+  });
+
+  it('counts a detractor score, open tickets, ignored broadcasts and a resigned owner, largest first', () => {
+    const r = score({ latestScore: { kind: 'nps', score: 3 }, openTickets: 1, overdueTicket: true, broadcastsIgnored: 3, ownerResigned: true });
+    expect(r.reasons.map((x) => [x.code, x.points])).toEqual([
+      ['owner_resigned', 30],
+      ['detractor', 25],
+      ['open_ticket', 15],
+      ['broadcasts_ignored', 11],
+    ]);
+    expect(r.score).toBe(81);
+    expect(r.reasons.map((x) => x.text)).toEqual(['跟进员工已离职，客户尚未继承给他人', '最近一次满意度评分为贬损（NPS 3 分）', '有反馈工单超时未联系', '近 60 天收到 3 次群发，之后没有回应']);
+    expect(score({ latestScore: { kind: 'nps', score: 7 } }).score).toBe(0);
+    expect(score({ latestScore: { kind: 'csat', score: 2 } }).reasons[0].text).toBe('最近一次满意度评分为贬损（CSAT 2 分）');
+    expect(score({ broadcastsIgnored: 1 }).score).toBe(0);
+  });
+
+  it('caps the score at 100', () => {
+    const r = score({ orders: 3, firstOrderAt: NOW - 400 * DAY, lastOrderAt: NOW - 300 * DAY, recentInteractions: 0, earlierInteractions: 9, lastInteractionAt: NOW - 100 * DAY, latestScore: { kind: 'nps', score: 0 }, openTickets: 1, broadcastsIgnored: 4, ownerResigned: true });
+    expect(r.score).toBe(100);
+    expect(r.reasons.reduce((n, x) => n + x.points, 0)).toBeGreaterThan(100);
+  });
+
+  it('names the level against the threshold', () => {
+    expect([riskLevel(60, 60), riskLevel(59, 60), riskLevel(30, 60), riskLevel(29, 60)]).toEqual(['high', 'medium', 'medium', 'low']);
+  });
+});
