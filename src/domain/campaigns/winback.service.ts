@@ -106,7 +106,7 @@ export class WinbackService {
   private async enrol(rule: CareRule, input: { today: string; now: Date; isDryRun: boolean; report?: (l: string) => void }, counts: WinbackCounts): Promise<void> {
     const conds: SqlCondition[] = [scanWhere.dormant(), scanWhere.notOptedOut()];
     // Tag names resolved to ids once per rule and run (docs/audiences.md §Tag names become ids).
-    if (rule.audience) conds.push(await compileAudienceWithTags(parseAudience(rule.audience), this.tags, { engine: this.engine, today: input.today, timezone: this.settings.tz }));
+    if (rule.audience) conds.push(await compileAudienceWithTags(parseAudience(rule.audience), this.tags, { engine: this.engine, today: input.today, timezone: this.settings.tz, now: input.now.getTime() }));
     for await (const page of this.scan.stream(conds, this.settings.pageSize)) {
       for (const c of page) {
         const cycle = silenceStart(c, this.settings.tz);

@@ -95,7 +95,7 @@ export class BehaviourTaggingService {
     // Audiences are compiled once every rule's tags exist, with their tag names resolved to ids once per run
     // (docs/audiences.md §Tag names become ids): a rule may select by a tag another rule creates tonight.
     const prepared: PreparedRule[] = [];
-    for (const p of parsed) prepared.push({ ...p, cond: await compileAudienceWithTags(p.expr, this.tags, { engine: this.engine, today: input.today, timezone: this.settings.tz }) });
+    for (const p of parsed) prepared.push({ ...p, cond: await compileAudienceWithTags(p.expr, this.tags, { engine: this.engine, today: input.today, timezone: this.settings.tz, now: input.now.getTime() }) });
 
     // A rule that is gone leaves nobody to maintain its rows, and a stale "沉睡" on an active customer misleads.
     const live = rules.map((r) => r.id);
