@@ -405,7 +405,9 @@ export class FeedbackService {
     }));
   }
 
-  /** Events with their actors named (docs/feedback.md §Lifecycle lists the actors). */
+  /**
+   * Events with their actors named; the actors are those of docs/feedback.md §Lifecycle
+   */
   private async eventViews(events: TicketEvent[]): Promise<TicketEventView[]> {
     const members = [...new Set(events.map((e) => e.actor).filter(isMemberActor))];
     const staff = await this.repo.staffNames(members);
