@@ -737,7 +737,13 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 
   // Scheduling: care, win-back, scoring, broadcasts and the delivery ledger, with the job table.
   // 流失预警 (docs/churn.md): scored nightly by the `churn` job, read by the archive.
-  const churnRisk = new ChurnRiskService(new ChurnRiskRepository(db), log.child({ component: 'churn' }), { threshold: config.churn.threshold, pageSize: 500 }, (ext, viewer) => customers.getVisible(ext, viewer));
+  const churnRisk = new ChurnRiskService(
+    new ChurnRiskRepository(db, repos.notes, repos.timeline),
+    log.child({ component: 'churn' }),
+    { threshold: config.churn.threshold, pageSize: 500, tz },
+    (ext, viewer) => customers.getVisible(ext, viewer),
+    (ids) => repos.scan.sendersOf(ids, careCaps.senderPolicy),
+  );
   const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
   // The survey after a WeChat-KF session (docs/surveys.md §After a WeChat-KF session): planned in this instance's

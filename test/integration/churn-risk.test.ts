@@ -52,7 +52,30 @@ describe.each(testEngines())('churn-risk scores (%s)', (engine) => {
     expect(missedThree).toMatchObject({ level: 'high', levelWords: '高风险' });
     expect(missedThree.reasons[0]).toEqual({ code: 'order_overdue', points: 40, text: '距上次下单 91 天，平时约 30 天下一单（已是 3.0 倍）' });
     expect(missedThree.reasons.map((r: { code: string }) => r.code)).toContain('silent');
-    expect(counts).toMatchObject({ atRisk: 1 });
+    expect(counts).toMatchObject({ atRisk: 1, warned: 1 });
+  });
+
+  it('gives the owner one warning task when a customer crosses the threshold, which the care run reminds them of', async () => {
+    // docs/churn.md §Warnings: a follow-up due that day for the owner, with the score and the largest reasons.
+    const notes = (await api(app, 'GET', '/api/v1/customers/wmCrMonthly/notes', undefined, zhangsanToken)).body.items as { text: string; dueDate: string; userid: string }[];
+    const warnings = notes.filter((n) => n.text.startsWith('【流失预警】'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ dueDate: '2026-07-31', userid: 'zhangsan' });
+    expect(warnings[0].text).toMatch(/^【流失预警】流失风险 \d+ 分：距上次下单 91 天，平时约 30 天下一单（已是 3\.0 倍）；.+。请尽快联系客户，了解情况并跟进。$/);
+    const archive = (await api(app, 'GET', '/api/v1/customers/wmCrMonthly')).body;
+    expect(archive.timeline.filter((e: { kind: string }) => e.kind === 'churn_warning').map((e: { summary: string }) => e.summary)).toEqual([expect.stringMatching(/^流失预警：风险 \d+ 分，已为 zhangsan 建立跟进任务$/)]);
+    // The care run (10:00 Beijing time) reminds the owner of the day's follow-ups by app message, within their cap.
+    expect((await app.container.scheduling.scheduler.runNow('care')).status).toBe('done');
+    const told = app.container.sandbox!.calls('message/send').filter((c) => JSON.stringify(c.params).includes('流失预警'));
+    expect(told).toHaveLength(1);
+    expect((told[0].params as { touser?: string }).touser).toBe('zhangsan');
+    // Still 高风险 the next nights: no second warning, and the bot's own task is no interaction of the customer's.
+    clock.advance(86_400_000);
+    expect(await runJob()).toMatchObject({ atRisk: 1, warned: 0 });
+    const again = (await api(app, 'GET', '/api/v1/customers/wmCrMonthly/notes')).body.items as { text: string }[];
+    expect(again.filter((n) => n.text.startsWith('【流失预警】'))).toHaveLength(1);
+    expect((await risk('wmCrMonthly')).body.reasons.map((r: { code: string }) => r.code)).toContain('silent');
+    clock.set('2026-07-31T02:00:00Z');
   });
 
   it('counts a detractor’s answer and their open ticket, more once its first contact is late', async () => {

@@ -1,6 +1,8 @@
-import type { ChurnRiskRepository, RiskWrite } from '../../persistence/repositories/churn-risk.repository.js';
+import type { ChurnRiskRepository, RiskWarning, RiskWrite } from '../../persistence/repositories/churn-risk.repository.js';
 import type { Logger } from '../../shared/logger.js';
 import { yieldToEventLoop } from '../../shared/yield.js';
+import { localDate } from '../../shared/dates.js';
+import { newId } from '../../shared/ids.js';
 import { riskLevel, scoreChurnRisk } from './churn-risk.js';
 import type { ChurnRisk, RiskLevel } from './churn-risk.types.js';
 import type { Viewer } from '../customers/customer.service.js';
@@ -10,7 +12,15 @@ export interface ChurnRiskCounts {
   scored: number;
   /** At or above the warning threshold. */
   atRisk: number;
+  /** Crossed it in this pass: their owner got a warning task (docs/churn.md §Warnings). */
+  warned: number;
   byLevel: Record<RiskLevel, number>;
+}
+
+/** A warning task's text: the score and the largest reasons, and what to do (docs/churn.md §Warnings). */
+export function warningText(score: number, reasons: { text: string }[]): string {
+  const why = reasons.slice(0, 2).map((r) => r.text).join('；');
+  return `【流失预警】流失风险 ${score} 分${why ? `：${why}` : ''}。请尽快联系客户，了解情况并跟进。`;
 }
 
 /**
@@ -22,9 +32,11 @@ export class ChurnRiskService {
   constructor(
     private readonly repo: ChurnRiskRepository,
     private readonly log: Logger,
-    private readonly settings: { threshold: number; pageSize: number },
+    private readonly settings: { threshold: number; pageSize: number; tz: string },
     /** Refuses a customer the viewer may not see (a staff member's are their own), as the archive does. */
     private readonly visible: (externalUserId: string, viewer: Viewer) => Promise<unknown> = async () => undefined,
+    /** Who follows a customer up: the care settings' sender policy, as for care messages and feedback tickets. */
+    private readonly owners: (ids: string[]) => Promise<Map<string, { userid: string }>> = async () => new Map(),
   ) {}
 
   /** The score at which a customer is 高风险 (CHURN_RISK_THRESHOLD). */
@@ -35,29 +47,58 @@ export class ChurnRiskService {
   /** Score every customer as of `now`. A dry run counts and writes nothing. */
   async scoreAll(input: { now: Date; isDryRun: boolean }): Promise<ChurnRiskCounts> {
     const now = input.now.getTime();
-    const counts: ChurnRiskCounts = { scored: 0, atRisk: 0, byLevel: { low: 0, medium: 0, high: 0 } };
+    const counts: ChurnRiskCounts = { scored: 0, atRisk: 0, warned: 0, byLevel: { low: 0, medium: 0, high: 0 } };
+    const today = localDate(input.now, this.settings.tz);
     let after = '';
     for (;;) {
       await yieldToEventLoop();
       const ids = await this.repo.page(after, this.settings.pageSize);
       if (ids.length === 0) break;
       after = ids[ids.length - 1];
-      const signals = await this.repo.signals(ids, now);
+      const [signals, previous] = await Promise.all([this.repo.signals(ids, now), this.repo.previous(ids)]);
       const rows: RiskWrite[] = [];
+      const crossed: RiskWrite[] = [];
       for (const id of ids) {
         const { score, reasons } = scoreChurnRisk(signals.get(id)!, now);
         const level = riskLevel(score, this.settings.threshold);
         counts.scored += 1;
         counts.byLevel[level] += 1;
-        if (score >= this.settings.threshold) counts.atRisk += 1;
-        rows.push({ externalUserId: id, score, level, reasons });
+        const before = previous.get(id)?.highSince ?? null;
+        // A customer stays "high since" their crossing while they stay 高风险; falling below ends it.
+        const row: RiskWrite = { externalUserId: id, score, level, reasons, highSince: level === 'high' ? (before ?? now) : null };
+        if (level === 'high') counts.atRisk += 1;
+        if (level === 'high' && before === null) crossed.push(row);
+        rows.push(row);
       }
-      if (!input.isDryRun) await this.repo.write(rows, now);
+      if (!input.isDryRun) counts.warned += await this.repo.write(rows, now, await this.warnings(crossed, input.now, today));
+      else counts.warned += crossed.length;
       if (ids.length < this.settings.pageSize) break;
     }
     if (!input.isDryRun) await this.repo.dropUnfollowed();
     this.log.info(counts, 'churn risk scored');
     return counts;
+  }
+
+  /**
+   * The warning tasks of customers who crossed into 高风险: a follow-up due today for their owner, which the sidebar
+   * lists and the care run's reminder tells them of by app message within WeCom's per-member cap
+   * (docs/churn.md §Warnings). A customer without an owner gets none.
+   */
+  private async warnings(crossed: RiskWrite[], now: Date, today: string): Promise<RiskWarning[]> {
+    if (crossed.length === 0) return [];
+    const owners = await this.owners(crossed.map((r) => r.externalUserId));
+    const out: RiskWarning[] = [];
+    for (const r of crossed) {
+      const owner = owners.get(r.externalUserId);
+      if (!owner) continue;
+      const text = warningText(r.score, r.reasons);
+      out.push({
+        note: { id: newId(now.getTime()), externalUserId: r.externalUserId, userid: owner.userid, text, dueDate: today, doneAt: null, createdAt: now, source: 'churn' },
+        summary: `流失预警：风险 ${r.score} 分，已为 ${owner.userid} 建立跟进任务`,
+        highSince: r.highSince!,
+      });
+    }
+    return out;
   }
 
   /** A customer's latest score, or null before the first pass that saw them. */

@@ -9,6 +9,8 @@ export interface Note {
   dueDate: string | null;
   doneAt: Date | null;
   createdAt: Date;
+  /** Who wrote it: staff (the default), or the bot's churn warning (docs/churn.md §Warnings). */
+  source?: 'staff' | 'churn';
 }
 
 /** Fields a PATCH may change. `undefined` leaves a field alone; `null` clears it. */

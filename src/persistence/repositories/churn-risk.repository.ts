@@ -1,6 +1,9 @@
 import type { Db } from '../db.js';
 import { upsertManySql } from './sql-upsert.js';
+import type { NoteRepository } from './note.repository.js';
+import type { TimelineRepository } from './timeline.repository.js';
 import type { ChurnRisk, ChurnSignals, RiskLevel, RiskReason } from '../../domain/churn/churn-risk.types.js';
+import type { Note } from '../../domain/customers/note.types.js';
 
 const DAY_MS = 86_400_000;
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
@@ -13,6 +16,16 @@ export interface RiskWrite {
   score: number;
   level: RiskLevel;
   reasons: RiskReason[];
+  /** Since when the customer is 高风险 (epoch ms), null below it. */
+  highSince: number | null;
+}
+
+/** A warning to write with the scores: the owner's follow-up task, and its line on the timeline. */
+export interface RiskWarning {
+  note: Note;
+  summary: string;
+  /** The crossing it is about: one warning per customer and crossing. */
+  highSince: number;
 }
 
 /**
@@ -21,7 +34,11 @@ export interface RiskWrite {
  * per page, whatever the page size.
  */
 export class ChurnRiskRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly notes: Pick<NoteRepository, 'insertInTx'>,
+    private readonly timeline: Pick<TimelineRepository, 'addInTx'>,
+  ) {}
 
   /** A page of customers who still follow at least one member, after `afterId` in key order. */
   async page(afterId: string, limit: number): Promise<string[]> {
@@ -71,7 +88,7 @@ export class ChurnRiskRepository {
       },
       {
         sql: `SELECT external_user_id AS id, MAX(created_at) AS last_at, SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END) AS rec, SUM(CASE WHEN created_at <= ? THEN 1 ELSE 0 END) AS ear
-              FROM notes WHERE external_user_id IN (${marks(ids.length)}) AND created_at > ? AND created_at <= ? GROUP BY external_user_id`,
+              FROM notes WHERE external_user_id IN (${marks(ids.length)}) AND source = 'staff' AND created_at > ? AND created_at <= ? GROUP BY external_user_id`,
       },
     ];
     for (const a of activity) {
@@ -125,14 +142,48 @@ export class ChurnRiskRepository {
     return out;
   }
 
-  /** Store a page's scores (one statement). */
-  async write(rows: RiskWrite[], scoredAt: number): Promise<void> {
-    if (rows.length === 0) return;
-    const cols = ['external_user_id', 'score', 'level', 'reasons', 'scored_at'];
-    await this.db.exec(
-      upsertManySql(this.db.engine, 'churn_risk', cols, ['external_user_id'], ['score', 'level', 'reasons', 'scored_at'], rows.length),
-      rows.flatMap((r) => [r.externalUserId, r.score, r.level, JSON.stringify(r.reasons), scoredAt]),
-    );
+  /** Each customer's level and since when they are 高风险, as the last pass left them. */
+  async previous(ids: string[]): Promise<Map<string, { level: RiskLevel; highSince: number | null }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.query<{ id: string; level: string; high_since: unknown }>(`SELECT external_user_id AS id, level, high_since FROM churn_risk WHERE external_user_id IN (${marks(ids.length)})`, ids);
+    return new Map(rows.map((r) => [r.id, { level: r.level as RiskLevel, highSince: instant(r.high_since) }]));
+  }
+
+  /**
+   * Store a page's scores and its warnings in one transaction, so a crash never leaves a crossing recorded without its
+   * warning or warned twice. A warning's timeline line is unique per customer and crossing; its note is written only
+   * with a new line.
+   */
+  async write(rows: RiskWrite[], scoredAt: number, warnings: RiskWarning[] = []): Promise<number> {
+    if (rows.length === 0) return 0;
+    const cols = ['external_user_id', 'score', 'level', 'reasons', 'scored_at', 'high_since'];
+    let warned = 0;
+    await this.db.tx(async (em) => {
+      await em.query(
+        upsertManySql(this.db.engine, 'churn_risk', cols, ['external_user_id'], ['score', 'level', 'reasons', 'scored_at', 'high_since'], rows.length),
+        rows.flatMap((r) => [r.externalUserId, r.score, r.level, JSON.stringify(r.reasons), scoredAt, r.highSince]),
+      );
+      for (const w of warnings) {
+        const isNew = await this.timeline.addInTx(
+          em,
+          {
+            externalUserId: w.note.externalUserId,
+            staffUserid: w.note.userid,
+            kind: 'churn_warning',
+            summary: w.summary.slice(0, 500),
+            data: { noteId: w.note.id, dueDate: w.note.dueDate },
+            source: 'churn',
+            sourceId: `warn:${w.note.externalUserId}:${w.highSince}`,
+            occurredAt: w.note.createdAt,
+          },
+          w.note.createdAt,
+        );
+        if (!isNew) continue;
+        await this.notes.insertInTx(em, w.note);
+        warned += 1;
+      }
+    });
+    return warned;
   }
 
   /** Forget the scores of customers who no longer follow anyone (the pass scores only those who do). */

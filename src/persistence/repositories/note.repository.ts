@@ -31,7 +31,7 @@ export class NoteRepository {
 
   /** Insert a note inside a caller's transaction (with its timeline entry). */
   async insertInTx(em: EntityManager, n: Note): Promise<void> {
-    await em.query('INSERT INTO notes (id, external_user_id, userid, text, due_date, done_at, created_at) VALUES (?,?,?,?,?,?,?)', [
+    await em.query('INSERT INTO notes (id, external_user_id, userid, text, due_date, done_at, created_at, source) VALUES (?,?,?,?,?,?,?,?)', [
       n.id,
       n.externalUserId,
       n.userid,
@@ -39,6 +39,7 @@ export class NoteRepository {
       n.dueDate,
       n.doneAt?.getTime() ?? null,
       n.createdAt.getTime(),
+      n.source ?? 'staff',
     ]);
   }
 
