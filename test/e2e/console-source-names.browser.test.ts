@@ -11,8 +11,8 @@ const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 
 
 /**
  * Where the console lists ledger rows or their sources, a survey's invitations read as the survey's name and tier
- * congratulations as 会员等级升级祝贺, never `survey:<id>` or `loyalty:tier` (docs/analytics.md §Care and campaign
- * results): the customer page's 消息投递 tab and the dashboard's 触达效果. Screenshots source-names-* under
+ * congratulations as 会员等级升级祝贺, never `survey:<id>` or `loyalty:tier`
+ * (docs/analytics.md §Care and campaign results): the customer page's 消息投递 tab and the dashboard's 触达效果. Screenshots source-names-* under
  * test-results/console/.
  */
 describe.skipIf(!CHROMIUM)('survey and tier sources named in the console', () => {
