@@ -126,6 +126,33 @@ export function judge(world: ChurnWorld, firstWarning: Map<string, number>, last
   };
 }
 
+/**
+ * A second reading, beside the first-warning one: every night a customer rises to the threshold from below (or on the
+ * first scored night) is a warning of its own, correct when the relation is deleted within the window after it; a
+ * deletion is caught when any such rise came within the window before it (docs/churn-backtest.md §Judging a warning).
+ */
+export function judgeRises(world: ChurnWorld, rises: Map<string, number[]>, lastNight: number): Record<string, number | null> {
+  const truth = new Map(world.truth.map((t) => [t.externalUserId, t]));
+  let n = 0;
+  let correct = 0;
+  for (const [ext, nights] of rises) {
+    const del = truth.get(ext)!.deletedDay;
+    for (const w of nights) {
+      n++;
+      if (del !== null && del > w && del <= w + WINDOW_DAYS) correct++;
+    }
+  }
+  let deletions = 0;
+  let caught = 0;
+  for (const t of world.truth) {
+    if (t.deletedDay === null || t.deletedDay <= WARM_UP_DAYS + 1 || t.deletedDay > lastNight) continue;
+    deletions++;
+    if ((rises.get(t.externalUserId) ?? []).some((w) => t.deletedDay! > w && t.deletedDay! <= w + WINDOW_DAYS)) caught++;
+  }
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return { rises: n, risePrecision: n ? round(correct / n) : null, riseRecall: deletions ? round(caught / deletions) : null };
+}
+
 /** Run the backtest on one seed and engine; returns the bench row. */
 export async function runChurnBacktest(opts: ChurnBacktestOptions = {}): Promise<Record<string, unknown>> {
   const seed = opts.seed ?? HELD_OUT_SEED;
@@ -145,6 +172,8 @@ export async function runChurnBacktest(opts: ChurnBacktestOptions = {}): Promise
   const counts: Record<string, number> = {};
   const bump = (k: string, n = 1) => (counts[k] = (counts[k] ?? 0) + n);
   const firstWarning = new Map<string, number>();
+  const rises = new Map<string, number[]>();
+  let above = new Set<string>();
   const deleted = new Set<string>();
   const timings = { replayMs: 0, scoreMs: 0, readMs: 0 };
   const spent: Record<string, number> = {};
@@ -335,7 +364,12 @@ export async function runChurnBacktest(opts: ChurnBacktestOptions = {}): Promise
         await scorer.scoreAll({ now: clock.now(), isDryRun: false });
         const t2 = Date.now();
         const rows = await c.db.query<{ external_user_id: string }>('SELECT external_user_id FROM churn_risk WHERE score >= ?', [scorer.threshold]);
-        for (const r of rows) if (!firstWarning.has(r.external_user_id) && !deleted.has(r.external_user_id)) firstWarning.set(r.external_user_id, day);
+        const tonight = new Set(rows.map((r) => r.external_user_id).filter((ext) => !deleted.has(ext)));
+        for (const ext of tonight) {
+          if (!firstWarning.has(ext)) firstWarning.set(ext, day);
+          if (!above.has(ext)) (rises.get(ext) ?? rises.set(ext, []).get(ext)!).push(day);
+        }
+        above = tonight;
         timings.scoreMs += t2 - t1;
         timings.readMs += Date.now() - t2;
       }
@@ -355,6 +389,7 @@ export async function runChurnBacktest(opts: ChurnBacktestOptions = {}): Promise
       threshold: scorer.threshold,
       windowDays: WINDOW_DAYS,
       ...figures,
+      ...judgeRises(world, rises, lastDay),
       goalPrecision: 0.6,
       goalRecall: 0.6,
       goalNoticeMedianDays: 14,
