@@ -124,6 +124,8 @@ import { DeliveryDispatcher } from './domain/delivery/delivery-dispatcher.js';
 import { DeliveryResultsService } from './domain/delivery/delivery-results.service.js';
 import { WinbackService } from './domain/campaigns/winback.service.js';
 import { ScoringService } from './domain/scoring/scoring.service.js';
+import { RepurchaseService } from './domain/repurchase/repurchase.service.js';
+import { RepurchaseRepository } from './persistence/repositories/repurchase.repository.js';
 import { BroadcastPlanner } from './domain/broadcasts/broadcast-planner.js';
 import { BroadcastService } from './domain/broadcasts/broadcast.service.js';
 import { BroadcastPreviewService } from './domain/broadcasts/broadcast-preview.service.js';
@@ -245,6 +247,8 @@ export interface ArchiveModule {
   fullSync: FullSyncService;
   notes: NoteService;
   orders: OrderService;
+  /** 需求预测: each customer's predicted next order (docs/repurchase.md). */
+  repurchase: RepurchaseService;
   staff: StaffService;
   /** Revoking a member's sidebar sessions and staff tokens (sidebar and transfers use it too). */
   access: StaffAccessService;
@@ -576,7 +580,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     tz,
   );
   const loyalty = new LoyaltyService(db, repos.loyalty, customers, clock, log.child({ component: 'loyalty' }), { ...config.loyalty, tz }, linkKeyFrom(erasureKey), (changes) => tierMessages.plan(changes));
-  const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz, loyalty);
+  const repurchase = new RepurchaseService(new RepurchaseRepository(db), tz, clock, archiveLog.child({ component: 'repurchase' }));
+  const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz, loyalty, repurchase);
   // 满意度调查 (docs/surveys.md): an answer's points go through the loyalty service in the answer's transaction;
   // invitations through the delivery ledger like care messages, with a link on this site's origin (PUBLIC_URL, or
   // the listen URL in sandbox mode, learned below). `onScored` is the feedback feature's port (docs/surveys.md §Answering).
@@ -666,6 +671,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     fullSync,
     notes,
     orders,
+    repurchase,
     staff,
     access,
   };
@@ -986,6 +992,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       results,
       winback,
       scoring,
+      repurchase: c.archive.repurchase,
       behaviourTags,
       fullSync: c.archive.fullSync,
       retention,

@@ -23,6 +23,7 @@ import type { JobDefinition } from './job.types.js';
 import { careJob } from './care.job.js';
 import { winbackJob } from './winback.job.js';
 import { scoringJob } from './scoring.job.js';
+import type { RepurchaseService } from '../domain/repurchase/repurchase.service.js';
 import { broadcastsJob } from './broadcasts.job.js';
 import { deliveryResultsJob } from './delivery-results.job.js';
 import { syncJob } from './sync.job.js';
@@ -54,6 +55,8 @@ export interface JobDeps {
   results: DeliveryResultsService;
   winback: WinbackService;
   scoring: ScoringService;
+  /** Predicted next orders, after the segments they shrink toward (docs/repurchase.md); absent in tests that build no archive. */
+  repurchase?: Pick<RepurchaseService, 'refreshAll'>;
   behaviourTags: BehaviourTaggingService;
   fullSync: Pick<FullSyncService, 'run'>;
   retention: RetentionService;
@@ -91,7 +94,7 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
   return [
     careJob({ rules: d.careRules, deliveries: d.deliveries, slots: d.slots, planner: d.carePlanner, dispatcher: d.dispatcher, caps, careTime: settings.careTime, tz }),
     winbackJob({ winback: d.winback, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.winback, tz }),
-    scoringJob({ winback: d.winback, scoring: d.scoring, behaviourTags: d.behaviourTags, schedule: schedules.scoring, tz }),
+    scoringJob({ winback: d.winback, scoring: d.scoring, repurchase: d.repurchase, behaviourTags: d.behaviourTags, schedule: schedules.scoring, tz }),
     ...(d.churn ? [churnJob({ churn: d.churn, schedule: schedules.churn })] : []),
     broadcastsJob({ planner: d.broadcastPlanner, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.broadcasts }),
     deliveryResultsJob({ dispatcher: d.dispatcher, results: d.results, schedule: schedules['delivery-results'], reach: d.reach, clock: d.clock }),

@@ -1,17 +1,20 @@
 import { localDate } from '../shared/dates.js';
 import type { WinbackService } from '../domain/campaigns/winback.service.js';
 import type { ScoringService } from '../domain/scoring/scoring.service.js';
+import type { RepurchaseService } from '../domain/repurchase/repurchase.service.js';
 import type { BehaviourTaggingService } from '../domain/tags/behaviour-tagging.service.js';
 import { dailyOccasion, type JobCounts, type JobDefinition } from './job.types.js';
 
 /**
  * `scoring`: nightly. In order, because each step reads what the one before wrote: activity (active / dormant /
- * churned), then RFM segment and lifecycle stage, then behaviour tag rules (whose audiences may name any of them).
+ * churned), then RFM segment and lifecycle stage, then the predicted next orders (shrunk toward each RFM segment's
+ * typical interval, docs/repurchase.md §When it is computed), then behaviour tag rules (whose audiences may name any of them).
  * A dry run writes nothing and reports what would change.
  */
 export function scoringJob(deps: {
   winback: WinbackService;
   scoring: ScoringService;
+  repurchase?: Pick<RepurchaseService, 'refreshAll'>;
   /** Null when the archive (tag library) is not wired: scoring still runs, behaviour tags do not. */
   behaviourTags: BehaviourTaggingService | null;
   schedule: string;
@@ -34,6 +37,11 @@ export function scoringJob(deps: {
       ctx.report(`活跃度 activity\tactive ${activity.active}\tdormant ${activity.dormant}\tchurned ${activity.churned}\tchanged ${activity.changed}`);
       ctx.report(`RFM\t${Object.entries(scores.bySegment).map(([s, n]) => `${s} ${n}`).join('\t')}\tchanged ${scores.rfmChanged}`);
       ctx.report(`阶段 stage\t${Object.entries(scores.byStage).map(([s, n]) => `${s} ${n}`).join('\t')}\tchanged ${scores.stageChanged}`);
+      if (deps.repurchase) {
+        const r = await deps.repurchase.refreshAll({ isDryRun: ctx.isDryRun });
+        Object.assign(counts, { repurchasePredicted: r.predicted, repurchaseRemoved: r.removed });
+        ctx.report(`复购预测 repurchase\tpredicted ${r.predicted}\tremoved ${r.removed}\ttypical ${r.typicalDays ?? '-'} d\tsegments ${r.segments}`);
+      }
       if (deps.behaviourTags) Object.assign(counts, await deps.behaviourTags.apply({ today, now, isDryRun: ctx.isDryRun, report: ctx.report }));
       return counts;
     },

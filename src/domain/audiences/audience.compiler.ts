@@ -293,6 +293,24 @@ function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: un
       if (p.value === 'open') return 'c.external_user_id IN (SELECT ft.active_key FROM feedback_tickets ft WHERE ft.active_key IS NOT NULL)';
       params.push(ctx.now ?? Date.now());
       return "c.external_user_id IN (SELECT ft.external_user_id FROM feedback_tickets ft WHERE ft.status = 'open' AND ft.due_at <= ?)";
+    case 'due_in':
+    case 'overdue': {
+      // docs/repurchase.md §Audiences. Days until (or past) the predicted date become a range of dates, one range of
+      // ix_repurchase_due (due_on, external_user_id); dates as 'YYYY-MM-DD' order as strings on both engines.
+      const n = Math.min(Math.max(p.value, 0), MAX_DAYS);
+      const conds: string[] = [];
+      if (p.field === 'due_in') {
+        // due_in = due − today, only from today on: due_in op N ⇔ due op today + N.
+        conds.push('rp.due_on >= ?', `rp.due_on ${p.op} ?`);
+        params.push(ctx.today, addDays(ctx.today, n));
+      } else {
+        // overdue = today − due, only once past: overdue op N ⇔ due op' today − N, the order reversed.
+        const flipped: Record<CompareOp, CompareOp> = { '>=': '<=', '<=': '>=', '>': '<', '<': '>' };
+        conds.push('rp.due_on < ?', `rp.due_on ${flipped[p.op]} ?`);
+        params.push(ctx.today, addDays(ctx.today, -n));
+      }
+      return `c.external_user_id IN (SELECT rp.external_user_id FROM repurchase_predictions rp WHERE ${conds.join(' AND ')})`;
+    }
     case 'tier':
       // By the name in loyalty_tiers (the configured tiers, stored at start); a customer without an account is in the
       // lowest tier (rank 0).

@@ -34,7 +34,7 @@ function formatNode(expr: AudienceExpr): string {
 
 function formatPredicate(pred: AudiencePredicate): string {
   let raw: string;
-  if (pred.field === 'silent') raw = `${pred.value}d`;
+  if (pred.field === 'silent' || pred.field === 'due_in' || pred.field === 'overdue') raw = `${pred.value}d`;
   else raw = String(pred.value);
 
   const valid =

@@ -41,6 +41,8 @@ export interface CustomerFacts {
    * past its first-contact deadline at the moment of evaluation. Absent or null: no active ticket.
    */
   activeTicket?: { isOverdue: boolean } | null;
+  /** The predicted next order's date (docs/repurchase.md §Audiences); null or absent without a prediction. */
+  repurchaseDueOn?: string | null;
 }
 
 /** The evaluation context: "today" in APP_TIMEZONE, injected so tests and dry runs can move it. */
@@ -118,6 +120,14 @@ function matchPredicate(pred: AudiencePredicate, facts: CustomerFacts, ctx: Audi
       return facts.csat !== null && facts.csat !== undefined && compare(facts.csat, pred.op, pred.value);
     case 'answered':
       return (facts.answeredSurveys ?? []).includes(pred.value);
+    case 'due_in':
+    case 'overdue': {
+      const due = facts.repurchaseDueOn;
+      if (due === null || due === undefined) return false;
+      const ahead = toDayNumber(due) - toDayNumber(ctx.today);
+      if (pred.field === 'due_in') return ahead >= 0 && compare(ahead, pred.op, pred.value);
+      return ahead < 0 && compare(-ahead, pred.op, pred.value);
+    }
     case 'ticket': {
       const t = facts.activeTicket;
       return t !== null && t !== undefined && (pred.value === 'open' || t.isOverdue);

@@ -31,13 +31,13 @@ export const GENDERS = ['male', 'female', 'unknown'] as const;
 /** A customer's gender. */
 export type Gender = (typeof GENDERS)[number];
 
-/** Ordering comparisons used by `added`, `silent`, `orders`, `spent`, `points` and `csat`. */
+/** Ordering comparisons used by `added`, `silent`, `orders`, `spent`, `points`, `csat`, `due_in` and `overdue`. */
 export const COMPARE_OPS = ['>=', '<=', '>', '<'] as const;
 /** An ordering comparison. */
 export type CompareOp = (typeof COMPARE_OPS)[number];
 
 /** Fields compared with an ordering operator. */
-export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points', 'csat'] as const;
+export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points', 'csat', 'due_in', 'overdue'] as const;
 /** A field compared with an ordering operator. */
 export type CompareField = (typeof COMPARE_FIELDS)[number];
 
@@ -61,6 +61,8 @@ export const AUDIENCE_FIELDS = [
   'csat',
   'answered',
   'ticket',
+  'due_in',
+  'overdue',
   'id',
 ] as const;
 /** Any field of a predicate. */
@@ -142,6 +144,18 @@ export interface SilentPredicate {
 }
 
 /**
+ * `due_in<=7d`: whole days until the predicted next order, for customers not yet past it (0 on the day);
+ * `overdue>=14d`: whole days past it (1 the day after). A customer without a prediction matches neither
+ * (docs/repurchase.md §Audiences).
+ */
+export interface RepurchasePredicate {
+  type: 'pred';
+  field: 'due_in' | 'overdue';
+  op: CompareOp;
+  value: number;
+}
+
+/**
  * `orders>=3` (a non-negative integer), `spent>=500` (an amount, up to two decimals) and `points>=1000` (the points
  * balance, a non-negative integer; docs/loyalty.md §Audiences) and `csat<=2` (the customer's latest CSAT score 1–5; none
  * without one, docs/surveys.md §Audiences).
@@ -176,6 +190,7 @@ export type AudiencePredicate =
   | TicketPredicate
   | AddedPredicate
   | SilentPredicate
+  | RepurchasePredicate
   | NumberPredicate;
 
 /** Every customer (`all` or an empty expression). */

@@ -54,6 +54,8 @@ export function expectedValue(field: AudienceField): Expectation {
     case 'added':
       return { zh: 'YYYY-MM-DD 格式的日期', en: 'a date as YYYY-MM-DD' };
     case 'silent':
+    case 'due_in':
+    case 'overdue':
       return { zh: '天数（如 30d）', en: 'a number of days such as 30d' };
     case 'orders':
     case 'points':
@@ -86,7 +88,9 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
     }
     case 'added':
       return isIsoDate(raw) ? { type: 'pred', field, op: op as CompareOp, value: raw } : null;
-    case 'silent': {
+    case 'silent':
+    case 'due_in':
+    case 'overdue': {
       const match = /^(\d{1,5})d$/i.exec(raw);
       return match ? { type: 'pred', field, op: op as CompareOp, value: Number(match[1]) } : null;
     }

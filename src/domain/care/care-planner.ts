@@ -2,7 +2,7 @@ import { LunarMonth, Solar } from 'lunar-typescript';
 import type { DbEngine } from '../../persistence/data-source.js';
 import { scanWhere, type CareScanRepository } from '../../persistence/repositories/care-scan.repository.js';
 import type { ScannedCustomer, Sender, SqlCondition } from './care-scan.types.js';
-import { addDays, isLeapYear, localDate, parseLocalDate, zonedTimeToUtc } from '../../shared/dates.js';
+import { addDays, daysBetween, isLeapYear, localDate, parseLocalDate, zonedTimeToUtc } from '../../shared/dates.js';
 import type { Logger } from '../../shared/logger.js';
 import { renderTemplate, type TemplateVars } from '../../shared/template.js';
 import { compileAudienceWithTags } from '../audiences/audience.compiler.js';
@@ -230,6 +230,24 @@ export class CarePlanner {
           if (out.length) yield out;
           if (notes.length < pageSize) return;
         }
+      }
+      case 'repurchase': {
+        // 复购提醒 (docs/repurchase.md §The care occasion): customers whose predicted next order falls within
+        // `daysBefore` days from today, keyed by the cycle (the last order's date), so each predicted cycle is reminded
+        // once — on the day it comes within reach, normally exactly `daysBefore` days ahead — whatever the nightly
+        // recomputation does to the date afterwards. A new order starts a new cycle.
+        const until = addDays(today, occ.daysBefore);
+        for await (const page of this.scan.stream([...base, scanWhere.repurchaseDueBetween(today, until)], pageSize)) {
+          const due = await this.scan.repurchaseOf(page.map((c) => c.externalUserId));
+          const out: Candidate[] = [];
+          for (const customer of page) {
+            const p = due.get(customer.externalUserId);
+            if (!p || p.dueOn < today || p.dueOn > until) continue;
+            out.push({ customer, occasion: `repurchase:${p.lastOrderOn}`, vars: { days: daysBetween(today, p.dueOn), date: p.dueOn } });
+          }
+          if (out.length) yield out;
+        }
+        return;
       }
       case 'winback':
         return;

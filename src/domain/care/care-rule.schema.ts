@@ -30,6 +30,8 @@ export const occasionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('followup'), afterDays: z.number().int().min(1).max(365) }),
   // Notes whose due date is today: a reminder to the note's author (or the owner).
   z.object({ type: z.literal('note_due') }),
+  // 复购提醒: daysBefore days ahead of the predicted next order (docs/repurchase.md §The care occasion).
+  z.object({ type: z.literal('repurchase'), daysBefore: z.number({ message: '复购提醒的提前天数须为 0–60 的整数' }).int('复购提醒的提前天数须为 0–60 的整数').min(0, '复购提醒的提前天数须为 0–60 的整数').max(60, '复购提醒的提前天数须为 0–60 的整数') }),
   z.object({ type: z.literal('winback'), steps: z.array(winbackStep).min(1).max(10) }),
 ]);
 

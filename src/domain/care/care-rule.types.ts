@@ -21,6 +21,11 @@ export type Occasion =
   | { type: 'followup'; afterDays: number }
   /** Notes whose due date is today: a reminder to the note's author (or the owner). */
   | { type: 'note_due' }
+  /**
+   * 复购提醒: `daysBefore` days ahead of the customer's predicted next order (docs/repurchase.md §The care occasion),
+   * once per predicted cycle.
+   */
+  | { type: 'repurchase'; daysBefore: number }
   | { type: 'winback'; steps: WinbackStep[] };
 
 /** The occasion kinds. */

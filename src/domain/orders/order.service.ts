@@ -9,6 +9,7 @@ import type { CustomerService, Viewer } from '../customers/customer.service.js';
 import { parseOrderRow, type OrderRow, type OrderRowError, type RawOrderRow } from './order-input.js';
 import { readOrdersCsv, tooManyRowsError, type CsvImportLimits } from './orders-csv.js';
 import type { LoyaltyService } from '../loyalty/loyalty.service.js';
+import type { RepurchaseService } from '../repurchase/repurchase.service.js';
 
 /** What an import did. Re-importing the same rows reports them all as unchanged. */
 export interface OrderImportReport {
@@ -49,6 +50,8 @@ export class OrderService {
      * once and never lost), then the tiers of the customers touched (docs/loyalty.md §Points from orders).
      */
     private readonly loyalty?: Pick<LoyaltyService, 'creditOrdersInTx' | 'afterImport'>,
+    /** Port to the repurchase predictions: the customers whose orders changed are predicted again (docs/repurchase.md §When it is computed). */
+    private readonly repurchase?: Pick<RepurchaseService, 'refreshCustomers'>,
   ) {}
 
   /** A page of a customer's orders, newest first (404 when the viewer may not see the customer). */
@@ -110,6 +113,7 @@ export class OrderService {
 
     const report = { imported: 0, updated: 0, unchanged: 0 };
     const touched = new Set<string>();
+    const movedFrom = new Set<string>();
     for (let i = 0; i < valid.length; i += IMPORT_CHUNK_ROWS) {
       const chunk = valid.slice(i, i + IMPORT_CHUNK_ROWS);
       // Counted from the committed attempt: Db.tx re-runs the whole function after a deadlock.
@@ -148,9 +152,12 @@ export class OrderService {
         }
         await this.orders.upsertManyInTx(em, writes);
         await this.loyalty?.creditOrdersInTx(em, fresh, now);
-        return { ...c, touched: writes.map((w) => w.externalUserId) };
+        // A moved order changes its previous customer's history too (for the predictions, not the points).
+        const moved = writes.flatMap((w) => [...existing.values()].filter((e) => e.id === w.id && e.externalUserId !== w.externalUserId).map((e) => e.externalUserId));
+        return { ...c, touched: writes.map((w) => w.externalUserId), moved };
       });
       for (const ext of counts.touched) touched.add(ext);
+      for (const ext of counts.moved) movedFrom.add(ext);
       report.imported += counts.imported;
       report.updated += counts.updated;
       report.unchanged += counts.unchanged;
@@ -158,6 +165,10 @@ export class OrderService {
     }
 
     if (touched.size > 0) await this.loyalty?.afterImport([...touched]);
+    if (touched.size + movedFrom.size > 0 && this.repurchase) {
+      // The orders are committed whatever happens here; a prediction that fails now is made by the nightly pass.
+      await this.repurchase.refreshCustomers([...new Set([...touched, ...movedFrom])]).catch((err: unknown) => this.log.warn({ err }, 'repurchase predictions after import failed'));
+    }
     errors.sort((a, b) => a.line - b.line);
     this.log.info({ ...report, failed: errors.length, rows: raw.length + refused.length, ms: Date.now() - started }, 'orders imported');
     return { ...report, failed: errors.length, errors: errors.slice(0, MAX_REPORTED_ERRORS) };

@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import { ANY_ROLE, allow, api } from '../access.js';
 import { z } from 'zod';
-import type { CustomerService, Viewer } from '../../domain/customers/customer.service.js';
+import type { CustomerArchive, CustomerService, Viewer } from '../../domain/customers/customer.service.js';
+import type { RepurchaseService } from '../../domain/repurchase/repurchase.service.js';
 import type { Principal } from '../../domain/auth/api-token.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
@@ -38,8 +39,13 @@ export function viewerOf(principal: Principal): Viewer {
 }
 
 /** `/api/v1/customers`: list with audience and search, archive, edits, manual tags. Staff see their own customers. */
-export function customersRouter(customers: CustomerService): Router {
+export function customersRouter(customers: CustomerService, repurchase?: Pick<RepurchaseService, 'forCustomer'>): Router {
   const router = new Router({ prefix: '/api/v1/customers', sensitive: true });
+  // The archive with the predicted next order (docs/repurchase.md §API), null without one.
+  const withPrediction = async (archive: CustomerArchive, viewer: Viewer) => ({
+    ...presentArchive(archive, viewer),
+    repurchase: repurchase ? await repurchase.forCustomer(archive.customer.externalUserId) : null,
+  });
   router.get('/', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const q = parseInput(listQuery, ctx.query);
     const { items, total } = await customers.list(q, viewerOf(ctx.state.principal)).catch((err: unknown) => {
@@ -52,12 +58,12 @@ export function customersRouter(customers: CustomerService): Router {
   router.get('/:externalUserId', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     const viewer = viewerOf(ctx.state.principal);
-    ctx.body = presentArchive(await customers.getArchive(externalUserId, viewer), viewer);
+    ctx.body = await withPrediction(await customers.getArchive(externalUserId, viewer), viewer);
   });
   router.patch('/:externalUserId', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     const viewer = viewerOf(ctx.state.principal);
-    ctx.body = presentArchive(await customers.patch(externalUserId, parseInput(patchBody, bodyOf(ctx)), viewer), viewer);
+    ctx.body = await withPrediction(await customers.patch(externalUserId, parseInput(patchBody, bodyOf(ctx)), viewer), viewer);
   });
   router.post('/:externalUserId/tags', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);

@@ -13,6 +13,7 @@ import type { CustomerService } from '../../domain/customers/customer.service.js
 import type { NoteService } from '../../domain/customers/note.service.js';
 import type { StaffService } from '../../domain/customers/staff.service.js';
 import type { OrderService } from '../../domain/orders/order.service.js';
+import type { RepurchaseService } from '../../domain/repurchase/repurchase.service.js';
 import type { ChannelService } from '../../domain/channels/channel.service.js';
 import type { TagLibraryService } from '../../domain/tags/tag-library.service.js';
 import type { TagRuleService } from '../../domain/tags/tag-rule.service.js';
@@ -111,6 +112,8 @@ export interface RouteDeps {
     tagRules: TagRuleService;
     notes: NoteService;
     orders: OrderService;
+    /** Absent where a test builds the routes without it: the archive then shows no prediction. */
+    repurchase?: Pick<RepurchaseService, 'forCustomer'>;
     staff: StaffService;
     access: StaffAccessService;
   };
@@ -260,7 +263,7 @@ export function buildRoutes(d: RouteDeps): Routes {
         access: archive.access,
         log: d.log.child({ module: 'sidebar' }),
       }),
-      sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: archive.staff, origin }),
+      sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: archive.staff, repurchase: archive.repurchase, origin }),
       eventsRouter(d.inbox),
       loyaltySidebarRouter(loyaltyDeps),
       surveysSidebarRouter(surveyDeps),
@@ -272,7 +275,7 @@ export function buildRoutes(d: RouteDeps): Routes {
     ],
     apiRouters: [
       customersBulkRouter(archive.bulkTags),
-      customersRouter(archive.customers),
+      customersRouter(archive.customers, archive.repurchase),
       audiencesRouter(archive.customers),
       channelsRouter(archive.channels),
       tagsRouter(archive.library),

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { RepurchaseService } from '../../domain/repurchase/repurchase.service.js';
 import { allow, sidebarSession } from '../access.js';
 import { z } from 'zod';
 import type { CustomerService } from '../../domain/customers/customer.service.js';
@@ -28,6 +29,8 @@ export interface SidebarApiDeps {
   replies: QuickReplyService;
   jssdk: JssdkConfigService;
   staff: Pick<StaffService, 'displayName'>;
+  /** The predicted next order on the customer card (docs/repurchase.md §Where it shows); absent: none shown. */
+  repurchase?: Pick<RepurchaseService, 'forCustomer'>;
   /** This site's origin (PUBLIC_URL or the listen URL, never the request's): the only one whose pages are signed. */
   origin: Pick<SelfOrigin, 'get'>;
 }
@@ -51,7 +54,8 @@ export function sidebarApiRouter(d: SidebarApiDeps): Router {
   router.get('/customers/:externalUserId', allow(sidebarSession), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);
     const viewer = viewerOf(ctx.state.principal);
-    ctx.body = presentArchive(await d.customers.getArchive(externalUserId, viewer), viewer);
+    const archive = presentArchive(await d.customers.getArchive(externalUserId, viewer), viewer);
+    ctx.body = { ...archive, repurchase: d.repurchase ? await d.repurchase.forCustomer(externalUserId) : null };
   });
   router.post('/customers/:externalUserId/tags', allow(sidebarSession), async (ctx) => {
     const { externalUserId } = parseInput(idParams, ctx.params);

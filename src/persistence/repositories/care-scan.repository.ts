@@ -91,6 +91,11 @@ export const scanWhere = {
     sql: `c.external_user_id IN (SELECT a.external_user_id FROM customers a WHERE ${windows.map(() => '(a.first_added_at >= ? AND a.first_added_at < ?)').join(' OR ')})`,
     params: windows.flatMap((w) => [w.fromMs, w.toMs]),
   }),
+  /** A predicted next order (repurchase_predictions) on a local date in [from, to], through ix_repurchase_due. */
+  repurchaseDueBetween: (from: string, to: string): SqlCondition => ({
+    sql: 'c.external_user_id IN (SELECT rp.external_user_id FROM repurchase_predictions rp WHERE rp.due_on >= ? AND rp.due_on <= ?)',
+    params: [from, to],
+  }),
   /** Any of the conditions. */
   anyOf: (conds: readonly SqlCondition[]): SqlCondition => ({ sql: conds.map((w) => `(${w.sql})`).join(' OR '), params: conds.flatMap((w) => w.params) }),
   /** A solar birthday on one of `solar.days` of its month, or a lunar one on one of `lunar.days`. */
@@ -187,6 +192,16 @@ export class CareScanRepository {
       for (const r of rows) out.add(r.external_user_id);
     }
     return out;
+  }
+
+  /** The predicted next order (its date and the cycle's last order date) of each customer among `ids` that has one. */
+  async repurchaseOf(ids: string[]): Promise<Map<string, { dueOn: string; lastOrderOn: string }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.query<{ external_user_id: string; due_on: string; last_order_on: string }>(
+      `SELECT external_user_id, due_on, last_order_on FROM repurchase_predictions WHERE external_user_id IN (${marks(ids.length)})`,
+      ids,
+    );
+    return new Map(rows.map((r) => [r.external_user_id, { dueOn: r.due_on, lastOrderOn: r.last_order_on }]));
   }
 
   /** Open notes due on `date` ('YYYY-MM-DD'), keyset-paged by note id. */

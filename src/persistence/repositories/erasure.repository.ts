@@ -123,6 +123,8 @@ export class ErasureRepository {
       const stubRef = this.db.engine === 'mysql' ? "CONCAT('erased:', id)" : "'erased:' || id";
       const points = await execIn(em, `UPDATE loyalty_points SET external_user_id = ?, reference = ${stubRef}, note = NULL WHERE external_user_id = ?`, [stubId, ext]);
       const accounts = await execIn(em, 'DELETE FROM loyalty_accounts WHERE external_user_id = ?', [ext]);
+      // The predicted next order goes with the orders it came from (docs/repurchase.md §Erasure).
+      const predictions = await execIn(em, 'DELETE FROM repurchase_predictions WHERE external_user_id = ?', [ext]);
       // Feedback tickets keep non-personal stubs (source, status, category, score, times) for the analysis; what the
       // customer said, the notes and the owner go, and an open one is never notified or escalated (docs/feedback.md §Erasure).
       await execIn(
@@ -139,6 +141,7 @@ export class ErasureRepository {
       return {
         loyalty_points: points,
         loyalty_accounts: accounts,
+        repurchase_predictions: predictions,
         survey_answers: surveyAnswers,
         survey_invites: surveyInvites,
         survey_customer_scores: surveyScores,

@@ -173,6 +173,23 @@ describe(matchAudience.name, () => {
     expect(sut('ticket:open AND ticket:overdue', buildFacts({ activeTicket: { isOverdue: true } }))).toBe(true);
   });
 
+  it('matches days until and past the predicted next order (docs/repurchase.md §Audiences)', () => {
+    // today 2026-03-18
+    const dueIn = (d: string) => buildFacts({ repurchaseDueOn: d });
+    expect(sut('due_in<=7d', dueIn('2026-03-25'))).toBe(true);
+    expect(sut('due_in<=7d', dueIn('2026-03-26'))).toBe(false);
+    expect(sut('due_in<=7d', dueIn('2026-03-18'))).toBe(true);
+    // Overdue is not "due in": a past date matches no due_in term, even due_in<=7d.
+    expect(sut('due_in<=7d', dueIn('2026-03-17'))).toBe(false);
+    expect(sut('overdue>=1d', dueIn('2026-03-17'))).toBe(true);
+    expect(sut('overdue>=14d', dueIn('2026-03-04'))).toBe(true);
+    expect(sut('overdue>=14d', dueIn('2026-03-05'))).toBe(false);
+    expect(sut('overdue<14d', dueIn('2026-03-05'))).toBe(true);
+    expect(sut('overdue<14d', dueIn('2026-03-18'))).toBe(false);
+    expect(sut('due_in>=0d OR overdue>=0d', buildFacts({ repurchaseDueOn: null }))).toBe(false);
+    expect(sut('NOT due_in>=0d AND NOT overdue>=0d', buildFacts())).toBe(true);
+  });
+
   it('rejects a malformed today', () => {
     expect(() => matchAudience({ type: 'all' }, buildFacts(), { today: '2026-3-18' })).toThrow(TypeError);
   });

@@ -186,6 +186,8 @@ describe(parseAudience.name, () => {
       ['orders<1', { type: 'pred', field: 'orders', op: '<', value: 1 }],
       ['spent>=500', { type: 'pred', field: 'spent', op: '>=', value: 500 }],
       ['spent<99.5', { type: 'pred', field: 'spent', op: '<', value: 99.5 }],
+      ['due_in<=7d', { type: 'pred', field: 'due_in', op: '<=', value: 7 }],
+      ['overdue>=14D', { type: 'pred', field: 'overdue', op: '>=', value: 14 }],
     ])('parses %s', (text, expected) => {
       expect(sut(text)).toEqual(expected);
     });
@@ -213,7 +215,7 @@ describe(parseAudience.name, () => {
       const text =
         'tag:a AND owner:u AND activity:active AND stage:s AND rfm:r AND channel:c AND birthday:today' +
         ' AND gender:male AND added>=2026-01-01 AND silent>=1d AND orders>=1 AND spent>=1 AND points>=1000 AND tier:金卡' +
-        ' AND nps:detractor AND csat<=2 AND answered:3 AND ticket:open AND id:wm1';
+        ' AND nps:detractor AND csat<=2 AND answered:3 AND ticket:open AND due_in<=7d AND overdue>=14d AND id:wm1';
       for (const item of (sut(text) as { items: AudiencePredicate[] }).items) seen.add(item.field);
       expect([...seen]).toEqual([...AUDIENCE_FIELDS]);
     });
