@@ -82,6 +82,10 @@ const CORPUS = [
   'NOT ticket:open',
   'ticket:closed',
   'ticket>=1',
+  'due_in<=7d OR overdue>=14D',
+  'NOT due_in<7d AND overdue<=30d',
+  'due_in:7d',
+  'overdue>=14',
 ];
 
 const HOSTILE = ['"', '\\', "'", '%', '_', '/', ' ', '(', ')', ':', '<', '>', '=', ',', 'a', 'Z', '中', '🎉', '\t', '：', 'tag', 'id', 'spent', 'NOT ', ' AND ', ' OR ', 'all', '>=', '1', '30d', '2026-01-01'];

@@ -136,6 +136,37 @@ describe.skipIf(!CHROMIUM)('关怀 and 挽回 pages in a real browser', () => {
     h.problems.length = 0;
   });
 
+  it('creates a 复购提醒 rule in zh-CN and shows a customer’s predicted next order on 客户详情 (docs/repurchase.md)', async () => {
+    const page = await (await signedIn()).newPage();
+    await page.goto(`${app.url}/console/care-rules`);
+    await page.click('[data-test="care-new"]');
+    await field(page, 'care-name').fill('复购提醒');
+    await page.locator('[data-test="care-type"]').getByText('复购提醒').click();
+    // A new rule of this occasion takes its place in the ledger at 110 (docs/surveys.md §Priority).
+    await expect.poll(() => field(page, 'care-priority').inputValue()).toBe('110');
+    await field(page, 'care-repurchase-days').fill('5');
+    await field(page, 'care-template').fill('{{name}}，您常买的商品预计 {{days}} 天后（{{date}}）就要用完啦');
+    await expect.poll(() => page.locator('[data-test="care-preview"]').innerText()).toBe('王小明，您常买的商品预计 5 天后（2026-12-20）就要用完啦');
+    expect(await page.locator('[data-test="care-repurchase-help"]').innerText()).toContain('每个购买周期只提醒一次');
+    await h.shot(page, 'care-05b-repurchase-form');
+    await page.click('[data-test="care-save"]');
+    await expect.poll(() => page.locator('[data-test="care-rules"]').innerText()).toContain('复购提醒（预计购买日前 5 天）');
+    const created = (await api<{ items: { name: string; occasion: unknown; priority: number }[] }>(app, 'GET', '/api/v1/care-rules')).body.items.filter((r) => r.name === '复购提醒');
+    expect(created).toEqual([expect.objectContaining({ occasion: { type: 'repurchase', daysBefore: 5 }, priority: 110 })]);
+    expect(await page.locator('[data-test="care-rules"]').innerText()).not.toMatch(/\brepurchase\b/);
+
+    // Orders 20 days apart, the latest 10 days ago: predicted (own interval only, nobody else to learn from) in 10 days.
+    const orders = [30, 10].map((ago, i) => ({ orderNo: `RP-${i}`, externalUserId: first.externalUserId, amount: '88.00', orderedAt: `${addDays(today, -ago)} 10:00` }));
+    expect((await api(app, 'POST', '/api/v1/orders/import', { orders })).body).toMatchObject({ imported: 2 });
+    await page.goto(`${app.url}/console/customers/${first.externalUserId}`);
+    await expect.poll(() => page.locator('[data-test="repurchase"]').innerText()).toBe(`${addDays(today, 10)}，还有 10 天`);
+    await h.shot(page, 'care-05c-customer-repurchase');
+    await page.goto(`${app.url}/console/customers/${second.externalUserId}`);
+    await expect.poll(() => page.locator('[data-test="repurchase"]').innerText()).toContain('暂不预测');
+    await page.close();
+    expect(h.problems).toEqual([]);
+  });
+
   it('opens the customers of one day and rule, paged as the API pages them', async () => {
     const page = await (await signedIn()).newPage();
     await page.goto(`${app.url}/console/care-rules`);

@@ -2,7 +2,7 @@
 // groups, each row or group excludable (排除, NOT). It turns into the audience expression the API takes
 // (docs/audiences.md §The language) and back: an expression typed or pasted into the box becomes rows when it has
 // this shape, and stays text when it does not (deeper nesting, `all` inside a condition, NOT NOT).
-import { buildPredicate, formatPredicate, parseAudience, type AudienceExpr, type AudienceField, type AudiencePredicate, type CompareOp } from './audience-parse';
+import { buildPredicate, formatPredicate, isDaysField, parseAudience, type AudienceExpr, type AudienceField, type AudiencePredicate, type CompareOp } from './audience-parse';
 
 export type Join = 'and' | 'or';
 
@@ -34,7 +34,7 @@ export interface BuilderModel {
 export const JOIN_WORD: Record<Join, string> = { and: 'AND', or: 'OR' };
 
 /** The operator a field starts with. */
-export const defaultOp = (field: AudienceField): ConditionRow['op'] => (['added', 'silent', 'orders', 'spent', 'points', 'csat'].includes(field) ? '>=' : ':');
+export const defaultOp = (field: AudienceField): ConditionRow['op'] => (field === 'due_in' ? '<=' : ['added', 'silent', 'orders', 'spent', 'points', 'csat', 'overdue'].includes(field) ? '>=' : ':');
 
 export const newRow = (field: AudienceField = 'tag'): ConditionRow => ({ kind: 'row', field, op: defaultOp(field), value: '', negate: false });
 export const newGroup = (join: Join): ConditionGroup => ({ kind: 'group', join, negate: false, rows: [newRow(), newRow()] });
@@ -43,7 +43,7 @@ export const emptyModel = (): BuilderModel => ({ join: 'and', items: [] });
 /** The predicate a row stands for, or null while it is incomplete or its value does not fit the field. */
 export function rowPredicate(row: ConditionRow): AudiencePredicate | null {
   if (row.value === '') return null;
-  return buildPredicate(row.field, row.op, row.field === 'silent' ? `${row.value}d` : row.value);
+  return buildPredicate(row.field, row.op, isDaysField(row.field) ? `${row.value}d` : row.value);
 }
 
 /** A complete row's text, NOT included; null for an incomplete row (left out of the expression). */

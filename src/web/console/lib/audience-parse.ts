@@ -3,9 +3,9 @@
 // §The language) token for token: the same tree, the same refusals at the same position. The server stays the judge
 // (its count answers the syntax error shown under the box); test/console/audience-parse.test.ts checks the two agree.
 
-export const AUDIENCE_FIELDS = ['tag', 'owner', 'activity', 'stage', 'rfm', 'channel', 'birthday', 'gender', 'added', 'silent', 'orders', 'spent', 'points', 'tier', 'nps', 'csat', 'answered', 'ticket', 'id'] as const;
+export const AUDIENCE_FIELDS = ['tag', 'owner', 'activity', 'stage', 'rfm', 'channel', 'birthday', 'gender', 'added', 'silent', 'orders', 'spent', 'points', 'tier', 'nps', 'csat', 'answered', 'ticket', 'due_in', 'overdue', 'id'] as const;
 export type AudienceField = (typeof AUDIENCE_FIELDS)[number];
-export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points', 'csat'] as const;
+export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points', 'csat', 'due_in', 'overdue'] as const;
 export const COMPARE_OPS = ['>=', '<=', '>', '<'] as const;
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export const ACTIVITIES = ['active', 'dormant', 'churned'] as const;
@@ -103,6 +103,8 @@ function expectedValue(field: AudienceField): Expectation {
     case 'added':
       return { zh: 'YYYY-MM-DD 格式的日期', en: 'a date as YYYY-MM-DD' };
     case 'silent':
+    case 'due_in':
+    case 'overdue':
       return { zh: '天数（如 30d）', en: 'a number of days such as 30d' };
     case 'orders':
     case 'points':
@@ -131,7 +133,9 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
     }
     case 'added':
       return isIsoDate(raw) ? { type: 'pred', field, op: op as CompareOp, value: raw } : null;
-    case 'silent': {
+    case 'silent':
+    case 'due_in':
+    case 'overdue': {
       const m = /^(\d{1,5})d$/i.exec(raw);
       return m ? { type: 'pred', field, op: op as CompareOp, value: Number(m[1]) } : null;
     }
@@ -167,9 +171,12 @@ export function formatValue(field: AudienceField, raw: string): string {
   return isBare ? raw : `"${raw.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-/** The text of one predicate (`silent` takes its `d`). */
+/** Fields whose value is a number of days written with `d`. */
+export const isDaysField = (field: AudienceField): boolean => field === 'silent' || field === 'due_in' || field === 'overdue';
+
+/** The text of one predicate (`silent`, `due_in` and `overdue` take their `d`). */
 export function formatPredicate(p: AudiencePredicate): string {
-  const raw = p.field === 'silent' ? `${p.value}d` : String(p.value);
+  const raw = isDaysField(p.field) ? `${p.value}d` : String(p.value);
   return `${p.field}${p.op}${formatValue(p.field, raw)}`;
 }
 

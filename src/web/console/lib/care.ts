@@ -1,7 +1,7 @@
 // Care and win-back rules as the 关怀 and 挽回 pages edit them, the care calendar's answers, and the template preview.
 import { HOLIDAY } from './labels';
 
-export type OccasionType = 'birthday' | 'holiday' | 'anniversary' | 'followup' | 'note_due' | 'winback';
+export type OccasionType = 'birthday' | 'holiday' | 'anniversary' | 'followup' | 'note_due' | 'repurchase' | 'winback';
 export type Channel = 'mass_task' | 'staff_reminder' | 'kf';
 
 export interface WinbackStep {
@@ -16,6 +16,7 @@ export type Occasion =
   | { type: 'anniversary'; days: number[]; years: boolean }
   | { type: 'followup'; afterDays: number }
   | { type: 'note_due' }
+  | { type: 'repurchase'; daysBefore: number }
   | { type: 'winback'; steps: WinbackStep[] };
 
 /** A rule as GET /api/v1/care-rules answers it. */
@@ -113,6 +114,8 @@ export function templateVariables(type: OccasionType): { name: string; meaning: 
       return [...common, { name: 'days', meaning: '添加天数' }];
     case 'note_due':
       return [...common, { name: 'note', meaning: '跟进记录内容' }];
+    case 'repurchase':
+      return [...common, { name: 'days', meaning: '距预计购买天数' }, { name: 'date', meaning: '预计购买日期' }];
     case 'winback':
       return [...common, { name: 'days', meaning: '入组天数' }];
     default:
@@ -131,8 +134,9 @@ export function unknownVariables(template: string, type: OccasionType): string[]
 /** A template rendered with example values, as the planner renders it (an unknown variable renders empty). */
 export function renderExample(template: string, occasion: Occasion, staff: string): string {
   const holiday = occasion.type === 'holiday' ? (HOLIDAY[occasion.holidays[0]] ?? '节日') : '中秋节';
-  const days = occasion.type === 'anniversary' ? (occasion.days[0] ?? 365) : occasion.type === 'followup' ? occasion.afterDays : occasion.type === 'birthday' ? (occasion.daysBefore ?? 0) : 7;
-  const values: Record<string, string> = { name: '王小明', staff, holiday, days: String(days), years: '1', note: '回访上次购买的体验' };
+  const days =
+    occasion.type === 'anniversary' ? (occasion.days[0] ?? 365) : occasion.type === 'followup' ? occasion.afterDays : occasion.type === 'birthday' || occasion.type === 'repurchase' ? (occasion.daysBefore ?? 0) : 7;
+  const values: Record<string, string> = { name: '王小明', staff, holiday, days: String(days), years: '1', note: '回访上次购买的体验', date: '2026-12-20' };
   return template.replace(VARIABLE, (_whole, v: string) => values[v] ?? '');
 }
 

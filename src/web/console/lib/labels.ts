@@ -233,7 +233,7 @@ export const HOLIDAY: Labels = {
 };
 
 /** What a care rule fires on (the rule form's choices). */
-export const OCCASION_TYPE: Labels = { birthday: '生日', holiday: '节日', anniversary: '纪念日', followup: '新客跟进', note_due: '跟进记录到期', winback: '沉睡挽回' };
+export const OCCASION_TYPE: Labels = { birthday: '生日', holiday: '节日', anniversary: '纪念日', followup: '新客跟进', note_due: '跟进记录到期', repurchase: '复购提醒', winback: '沉睡挽回' };
 
 /** WeCom's per-customer mass message rule as the corp set it (config/care-rules.json settings.massQuotaRule). */
 export const MASS_QUOTA_RULE: Labels = { days_of_month: '每月不超过当月天数', seven_per_week: '每周 7 条', one_per_day: '每天 1 条' };
@@ -262,6 +262,8 @@ export function occasionText(o: { type: string; holidays?: string[]; days?: numb
       return `添加后 ${o.afterDays} 天未互动，提醒员工跟进`;
     case 'note_due':
       return '跟进记录到期，提醒员工';
+    case 'repurchase':
+      return o.daysBefore ? `复购提醒（预计购买日前 ${o.daysBefore} 天）` : '复购提醒（预计购买日当天）';
     case 'winback':
       return `沉睡客户挽回（${(o.steps ?? []).length} 步）`;
     default:
@@ -354,6 +356,8 @@ export const AUDIENCE_FIELD: Labels = {
   csat: '最近满意度（1–5）',
   answered: '已答问卷（编号）',
   ticket: '客户反馈工单',
+  due_in: '距预计复购天数',
+  overdue: '复购逾期天数',
   id: '指定客户',
 };
 

@@ -86,6 +86,21 @@ export interface CustomerArchive extends CustomerItem {
   timeline: TimelineItem[];
   notes: Note[];
   orders: { count: number; totalCents: number; lastOrderedAt: string | null };
+  /** The predicted next order (docs/repurchase.md §API); null with fewer than two order days. */
+  repurchase?: Repurchase | null;
+}
+
+/** A customer's predicted next order, as the archive answers it. */
+export interface Repurchase {
+  dueOn: string;
+  /** Days from today: positive ahead, 0 today, negative once overdue. */
+  daysUntil: number;
+  intervalDays: number;
+  ownDays: number;
+  typicalDays: number | null;
+  segment: string | null;
+  orderDays: number;
+  lastOrderOn: string;
 }
 
 export interface Order {
