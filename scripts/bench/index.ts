@@ -22,6 +22,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'broadcast-progress': async () => (await import('./broadcast-progress.bench.js')).runBroadcastProgressBench(),
   'ledger-writes': async () => (await import('./ledger-writes.bench.js')).runLedgerWritesBench(),
   'survey-pages': async () => (await import('./survey-pages.bench.js')).runSurveyPagesBench(),
+  'repurchase-backtest': async () => (await import('./repurchase-backtest.bench.js')).runRepurchaseBacktest(),
   'churn-backtest': async () => (await import('./churn-backtest.bench.js')).runChurnBacktestBench(),
 };
 
