@@ -119,6 +119,8 @@ import { SurveyResultsService } from './domain/surveys/survey-results.service.js
 import { KfSessionSurveys } from './domain/surveys/kf-session-survey.js';
 import { ChurnRiskRepository } from './persistence/repositories/churn-risk.repository.js';
 import { ChurnRiskService } from './domain/churn/churn-risk.service.js';
+import { ChurnCauseRepository } from './persistence/repositories/churn-cause.repository.js';
+import { ChurnCauseService } from './domain/churn/churn-cause.service.js';
 import { OpaqueLinks } from './shared/opaque-link.js';
 import { DeliveryDispatcher } from './domain/delivery/delivery-dispatcher.js';
 import { DeliveryResultsService } from './domain/delivery/delivery-results.service.js';
@@ -556,7 +558,15 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const messenger = new StaffMessenger(repos.staffMessages, wecom, clock, archiveLog.child({ component: 'staff-messages' }), tz);
   // A loss also keeps what the churn analysis needs, as it was at that moment (docs/analytics.md §Churn analysis).
   const lossRecorder = new LossRecorder(new AnalyticsRetentionRepository(db), clock, tz);
-  const churn = new ChurnService(db, repos.customers, repos.relations, repos.timeline, repos.timelineSources, channels, messenger, clock, archiveLog, config.alerts?.adminUserids ?? [], repos.staff, withLossProfile(analyticsRecorder.record, lossRecorder));
+  // 流失原因 (docs/churn.md §Causes): a lost relation (not a transfer) keeps its causes, recorded in the loss's transaction.
+  const churnCauseRepo = new ChurnCauseRepository(db);
+  const recordLoss = withLossProfile(analyticsRecorder.record, lossRecorder);
+  const churn = new ChurnService(db, repos.customers, repos.relations, repos.timeline, repos.timelineSources, channels, messenger, clock, archiveLog, config.alerts?.adminUserids ?? [], repos.staff, async (em, c) => {
+    await recordLoss(em, c);
+    if (c.kind === 'lost_by_customer' || c.kind === 'lost_by_staff') {
+      await churnCauseRepo.recordInTx(em, { externalUserId: c.externalUserId, userid: c.userid, lostBy: c.kind === 'lost_by_customer' ? 'customer' : 'staff', lostAt: c.occurredAt.getTime() });
+    }
+  });
   const customers = new CustomerService(db, repos.customers, repos.relations, repos.tags, repos.timeline, repos.channels, library, tagging, clock, tz, repos.notes, repos.orders, {
     staffMayCreateTags: config.staffMayCreateTags,
     searchBudget: new SearchBudget(repos.searchBudget, clock, archiveLog.child({ component: 'search-budget' }), config.search),
@@ -839,6 +849,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       surveys: { ...surveys, ledger: () => scheduling.ledger, audienceIds: (where, after, limit) => surveyRepo.candidates(where, { by: null, from: 0, to: 0 }, after, limit) },
       feedback,
       churn: churnRisk,
+      churnCauses: new ChurnCauseService(churnCauseRepo, clock, tz, (ext, viewer) => customers.getVisible(ext, viewer)),
       onListen,
       metricsFrom,
       readiness,

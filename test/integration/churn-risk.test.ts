@@ -111,4 +111,40 @@ describe.each(testEngines())('churn-risk scores (%s)', (engine) => {
     expect(dry).toMatchObject({ scored: 3 });
     expect(await app.container.db.query('SELECT external_user_id, score, scored_at FROM churn_risk ORDER BY external_user_id')).toEqual(before);
   });
+
+  it('keeps the cause of a lost relation from the last score, lets its member record theirs, and counts losses by cause', async () => {
+    // docs/churn.md §Causes: the loss's transaction records the customer's largest reason as the bot's cause.
+    const before = (await risk('wmCrMonthly')).body;
+    const loss = { loss: 'customer_deleted_staff' as const, userid: 'zhangsan', externalUserId: 'wmCrMonthly', eventTime: clock.now().getTime() };
+    await app.container.archive.churn.onRelationLost(loss);
+    await app.container.archive.churn.onRelationLost(loss);
+    const listed = (await api(app, 'GET', '/api/v1/customers/wmCrMonthly/churn-causes')).body.items;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ userid: 'zhangsan', lostBy: 'customer', lostByWords: '客户删除了员工', score: before.score, cause: 'order_overdue', causeWords: '久未复购', staffCause: null });
+    expect(listed[0].reasons[0].text).toBe(before.reasons[0].text);
+    expect((await api(app, 'GET', '/api/v1/customers/wmCrMonthly/churn-causes', undefined, lisiToken)).status).toBe(404);
+    expect((await api(app, 'GET', '/api/v1/customers/wmCrMonthly/churn-causes', undefined, zhangsanToken)).body.items).toHaveLength(1);
+
+    // Its member records what they learned; another member cannot; a cause off the list is refused in zh-CN.
+    const id = listed[0].id as number;
+    expect((await api(app, 'POST', `/api/v1/churn-causes/${id}`, { cause: 'competitor', note: '去了隔壁店' }, lisiToken)).status).toBe(404);
+    const bad = await api(app, 'POST', `/api/v1/churn-causes/${id}`, { cause: 'weather' }, zhangsanToken);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('competitor（选择了竞品）');
+    const recorded = await api(app, 'POST', `/api/v1/churn-causes/${id}`, { cause: 'competitor', note: '去了隔壁店' }, zhangsanToken);
+    expect(recorded.status).toBe(200);
+    expect(recorded.body).toMatchObject({ staffCause: 'competitor', staffCauseWords: '选择了竞品', staffNote: '去了隔壁店', recordedBy: 'zhangsan' });
+
+    const counts = (await api(app, 'GET', '/api/v1/analytics/churn-causes?from=2026-07-01&to=2026-08-31')).body;
+    expect(counts).toEqual({
+      from: '2026-07-01',
+      to: '2026-08-31',
+      losses: 1,
+      byCause: [{ cause: 'order_overdue', words: '久未复购', count: 1, share: 1 }],
+      byStaffCause: [{ cause: 'competitor', words: '选择了竞品', count: 1, share: 1 }],
+      unrecorded: 0,
+    });
+    expect((await api(app, 'GET', '/api/v1/analytics/churn-causes?from=2026-07-01&to=2026-08-31', undefined, lisiToken)).body.losses).toBe(0);
+    expect((await api(app, 'GET', '/api/v1/analytics/churn-causes?from=2026-08-31&to=2026-07-01')).status).toBe(400);
+  });
 });

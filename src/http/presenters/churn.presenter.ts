@@ -1,4 +1,26 @@
 import type { ChurnRisk, RiskLevel } from '../../domain/churn/churn-risk.types.js';
+import { CAUSE_WORDS, type ChurnCause } from '../../domain/churn/churn-cause.types.js';
+
+/** One lost relation with its causes, in words (docs/churn.md §Causes). */
+export function presentChurnCause(c: ChurnCause): Record<string, unknown> {
+  return {
+    id: c.id,
+    externalUserId: c.externalUserId,
+    userid: c.userid,
+    lostBy: c.lostBy,
+    lostByWords: c.lostBy === 'customer' ? '客户删除了员工' : '员工删除了客户',
+    lostAt: c.lostAt.toISOString(),
+    score: c.score,
+    cause: c.cause,
+    causeWords: CAUSE_WORDS[c.cause],
+    reasons: c.reasons.map((r) => ({ code: r.code, points: r.points, text: r.text })),
+    staffCause: c.staffCause,
+    staffCauseWords: c.staffCause ? CAUSE_WORDS[c.staffCause] : null,
+    staffNote: c.staffNote,
+    recordedBy: c.recordedBy,
+    recordedAt: c.recordedAt?.toISOString() ?? null,
+  };
+}
 
 const LEVEL_WORDS: Record<RiskLevel, string> = { low: '低风险', medium: '中风险', high: '高风险' };
 

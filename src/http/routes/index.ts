@@ -76,7 +76,8 @@ import { reachRouter } from './reach.router.js';
 import type { ReachService } from '../../domain/analytics/reach.service.js';
 import { settingsRouter } from './settings.router.js';
 import { loyaltyApiRouter, loyaltySidebarRouter, pointsPageRouter } from './loyalty.router.js';
-import { churnApiRouter, churnSidebarRouter } from './churn.router.js';
+import { churnApiRouter, churnCausesRouter, churnSidebarRouter } from './churn.router.js';
+import type { ChurnCauseService } from '../../domain/churn/churn-cause.service.js';
 import type { ChurnRiskService } from '../../domain/churn/churn-risk.service.js';
 import type { LoyaltyService } from '../../domain/loyalty/loyalty.service.js';
 import { surveyPageRouter, surveysApiRouter, surveysSidebarRouter, type SurveyRouteDeps } from './surveys.router.js';
@@ -141,6 +142,8 @@ export interface RouteDeps {
   feedback: FeedbackService;
   /** 流失预警: churn-risk scores (docs/churn.md §API). */
   churn: ChurnRiskService;
+  /** 流失原因: lost relations' causes (docs/churn.md §Causes). */
+  churnCauses: ChurnCauseService;
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
   /** Metrics and readiness checks of other threads of this process (docs/inbox.md §Handler thread). */
@@ -302,6 +305,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       surveysApiRouter(surveyDeps),
       feedbackApiRouter(d.feedback),
       churnApiRouter(d.churn),
+      churnCausesRouter(d.churnCauses),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],
     sidebarAuth: { sessions: sidebar.sessions, access: archive.access },

@@ -138,7 +138,13 @@ export class ErasureRepository {
                 notified_at = COALESCE(notified_at, ?), escalated_at = COALESCE(escalated_at, ?), updated_at = ? WHERE external_user_id = ?`,
         [stubId, now, now, now, ext],
       );
+      // The churn-risk score goes; lost relations keep non-personal stubs (causes, score, times) for the counts by
+      // cause, without the member's note (docs/churn.md §Erasure).
+      const risk = await execIn(em, 'DELETE FROM churn_risk WHERE external_user_id = ?', [ext]);
+      const causes = await execIn(em, 'UPDATE churn_causes SET external_user_id = ?, staff_note = NULL WHERE external_user_id = ?', [stubId, ext]);
       return {
+        churn_risk: risk,
+        churn_causes: causes,
         loyalty_points: points,
         loyalty_accounts: accounts,
         repurchase_predictions: predictions,
