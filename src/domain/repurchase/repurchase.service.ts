@@ -89,16 +89,13 @@ export class RepurchaseService {
   }
 
   /**
-   * Recompute the customers an order import touched, with the typical intervals of the last full pass (learned now
-   * when there has been none yet). A customer left with fewer than two order days loses the prediction.
+   * Recompute the customers an order import touched, with the typical intervals of the last full pass. Before the
+   * first night there are none, and the customers' own medians are used: learning them here would read every
+   * customer's orders inside the import. A customer left with fewer than two order days loses the prediction.
    */
   async refreshCustomers(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    let typicals = await this.repo.typicals();
-    if (typicals.size === 0) {
-      await this.refreshAll({ isDryRun: false });
-      typicals = await this.repo.typicals();
-    }
+    const typicals = await this.repo.typicals();
     for (let i = 0; i < ids.length; i += this.pageSize) {
       const chunk = ids.slice(i, i + this.pageSize);
       const customers = await this.repo.customers(chunk);

@@ -51,9 +51,15 @@ describe.each(testEngines())('repurchase prediction on %s', (engine) => {
       ]),
     ).toMatchObject({ imported: 10, failed: 0 });
   });
+
+  it('predicts from the customers’ own intervals after an import before any night, and shrinks in the nightly job', async () => {
+    // No typical interval yet: B's own median, 10 days after 11-26.
+    expect((await archive(id.b)).repurchase).toMatchObject({ dueOn: '2026-12-06', daysUntil: 0, intervalDays: 10, typicalDays: null });
+    expect((await app.container.scheduling.scheduler.runNow('scoring')).status).toBe('done');
+  });
   afterAll(() => app?.close());
 
-  it('predicts after the import, shrunk toward the typical interval, and the archive shows it', async () => {
+  it('predicts shrunk toward the typical interval after the night, and the archive shows it', async () => {
     // Votes (own medians): A 30, B 10, D 30 → typical 30; the weight is 0.5. A: (3·30 + 0.5·30)/3.5 = 30 → 12-26.
     // B: (2·10 + 0.5·30)/2.5 = 14 → 12-10. D: (1·30 + 0.5·30)/1.5 = 30 → 10-31, overdue.
     expect((await archive(id.a)).repurchase).toEqual({
@@ -82,9 +88,7 @@ describe.each(testEngines())('repurchase prediction on %s', (engine) => {
     expect(JSON.stringify(bad.body)).toContain('天数');
   });
 
-  it('keeps the predictions in the nightly scoring job, and an import that moves an order re-predicts both customers', async () => {
-    expect((await app.container.scheduling.scheduler.runNow('scoring')).status).toBe('done');
-    expect((await archive(id.a)).repurchase).toMatchObject({ dueOn: '2026-12-26' });
+  it('an import that moves an order re-predicts both customers, with the night’s typical interval', async () => {
     // D1 moves to C: D keeps one order (no prediction), C gets two.
     expect(await importOrders([{ orderNo: 'D1', externalUserId: id.c, orderedAt: '2026-09-01 10:00' }])).toMatchObject({ updated: 1 });
     expect((await archive(id.d)).repurchase).toBeNull();
