@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
 import { FixedClock } from '../../../src/shared/clock.js';
+import { compileAudience } from '../../../src/domain/audiences/audience.compiler.js';
+import { parseAudience } from '../../../src/domain/audiences/index.js';
 import { addSandboxCustomer, ledgerOf } from '../../fixtures/scheduling.js';
 
 // 需求预测 / 复购提醒 end to end over HTTP (docs/repurchase.md): an order import predicts, the archive and the sidebar
@@ -86,6 +88,17 @@ describe.each(testEngines())('repurchase prediction on %s', (engine) => {
     const bad = await api(app, 'POST', '/api/v1/audiences/count', { audience: 'due_in<=7' });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('天数');
+  });
+
+  it('reads the predictions through ix_repurchase_due, a range of dates', async () => {
+    const plan = async (text: string): Promise<string> => {
+      const c = compileAudience(parseAudience(text), { engine, today: '2026-12-06', timezone: 'Asia/Shanghai', now: clock.now().getTime() });
+      const sql = `SELECT COUNT(*) AS n FROM customers c WHERE ${c.sql}`;
+      const rows = await app.container.db.query<Record<string, unknown>>(engine === 'mysql' ? `EXPLAIN ${sql}` : `EXPLAIN QUERY PLAN ${sql}`, c.params);
+      return JSON.stringify(rows);
+    };
+    expect(await plan('due_in<=7d')).toContain('ix_repurchase_due');
+    expect(await plan('overdue>=14d')).toContain('ix_repurchase_due');
   });
 
   it('an import that moves an order re-predicts both customers, with the night’s typical interval', async () => {
