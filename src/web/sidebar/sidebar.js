@@ -80,7 +80,7 @@
     return `${b.calendar === 'lunar' ? '农历' : '公历'}${b.leapMonth ? '闰' : ''}${b.month}月${b.day}日${b.year ? `（${b.year}年）` : ''}`;
   }
 
-  // 预计下次购买 (docs/repurchase.md §Where it shows): the date, and how far ahead or overdue it is.
+  // 预计复购 (docs/repurchase.md §Where it shows): the date, and how far ahead or overdue it is.
   function repurchaseText(r) {
     if (!r) return '—';
     if (r.daysUntil > 0) return `${r.dueOn}，还有 ${r.daysUntil} 天`;
@@ -100,7 +100,7 @@
       ['添加时间', esc(day(mine?.addedAt || c.firstAddedAt) || '—')],
       ['手机', esc(c.phone || '—')],
       ['订单', c.orders && c.orders.count ? `${c.orders.count} 笔，共 ¥${(c.orders.totalCents / 100).toFixed(2)}` : '暂无'],
-      ...(c.repurchase ? [['预计下次购买', esc(repurchaseText(c.repurchase))]] : []),
+      ...(c.repurchase ? [['预计复购', esc(repurchaseText(c.repurchase))]] : []),
       ['备注', esc(c.note || mine?.description || '—')],
     ];
     $('facts').innerHTML = facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('');
