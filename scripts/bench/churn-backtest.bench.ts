@@ -153,6 +153,51 @@ export function judgeRises(world: ChurnWorld, rises: Map<string, number[]>, last
   return { rises: n, risePrecision: n ? round(correct / n) : null, riseRecall: deletions ? round(caught / deletions) : null };
 }
 
+/** The code of the largest reason in a churn_risk row's reasons (a JSON array of { code, points, text }, largest first). */
+function topReason(reasons: unknown): string {
+  try {
+    const list = (typeof reasons === 'string' ? JSON.parse(reasons) : reasons) as Array<{ code?: string; points?: number }>;
+    const top = [...list].sort((a, b) => (b.points ?? 0) - (a.points ?? 0))[0];
+    return top?.code ?? 'none';
+  } catch {
+    return 'unreadable';
+  }
+}
+
+/**
+ * Where the first warnings go wrong: per largest reason, warnings and how many were correct; and what the truth says of
+ * the customers warned wrongly (deleted too late, never deleted, and the hidden process they were in).
+ */
+export function diagnose(world: ChurnWorld, firstWarning: Map<string, number>, firstReason: Map<string, string>): { byTopReason: Record<string, [number, number]>; wrongByTruth: Record<string, number> } {
+  const truth = new Map(world.truth.map((t) => [t.externalUserId, t]));
+  const byTopReason: Record<string, [number, number]> = {};
+  const wrongByTruth: Record<string, number> = {};
+  for (const [ext, w] of firstWarning) {
+    const t = truth.get(ext)!;
+    const ok = t.deletedDay !== null && t.deletedDay > w && t.deletedDay <= w + WINDOW_DAYS;
+    const r = (byTopReason[firstReason.get(ext) ?? 'none'] ??= [0, 0]);
+    r[0]++;
+    if (ok) {
+      r[1]++;
+      continue;
+    }
+    const state =
+      t.deletedDay !== null && t.deletedDay > w + WINDOW_DAYS
+        ? `deleted_later_${t.cause}`
+        : t.unhappyFrom !== null && t.unhappyFrom <= w
+          ? t.recovered
+            ? 'unhappy_recovered'
+            : 'unhappy_not_yet_deleting'
+          : t.lapsedFrom !== null && t.lapsedFrom <= w
+            ? 'lapsed_staying'
+            : t.orphanedFrom !== null && t.orphanedFrom <= w
+              ? 'orphaned_staying'
+              : `content_${t.type}`;
+    wrongByTruth[state] = (wrongByTruth[state] ?? 0) + 1;
+  }
+  return { byTopReason, wrongByTruth };
+}
+
 /** Run the backtest on one seed and engine; returns the bench row. */
 export async function runChurnBacktest(opts: ChurnBacktestOptions = {}): Promise<Record<string, unknown>> {
   const seed = opts.seed ?? HELD_OUT_SEED;
@@ -172,6 +217,8 @@ export async function runChurnBacktest(opts: ChurnBacktestOptions = {}): Promise
   const counts: Record<string, number> = {};
   const bump = (k: string, n = 1) => (counts[k] = (counts[k] ?? 0) + n);
   const firstWarning = new Map<string, number>();
+  /** The largest reason of each first warning (the scorer's code), to see which signals are right how often. */
+  const firstReason = new Map<string, string>();
   const rises = new Map<string, number[]>();
   let above = new Set<string>();
   const deleted = new Set<string>();
@@ -363,10 +410,14 @@ export async function runChurnBacktest(opts: ChurnBacktestOptions = {}): Promise
         clock.set(zonedTimeToUtc(addDays(world.params.startDate, day + 1), '02:00', TZ));
         await scorer.scoreAll({ now: clock.now(), isDryRun: false });
         const t2 = Date.now();
-        const rows = await c.db.query<{ external_user_id: string }>('SELECT external_user_id FROM churn_risk WHERE score >= ?', [scorer.threshold]);
+        const rows = await c.db.query<{ external_user_id: string; reasons: unknown }>('SELECT external_user_id, reasons FROM churn_risk WHERE score >= ?', [scorer.threshold]);
+        const reasonsOf = new Map(rows.map((r) => [r.external_user_id, r.reasons]));
         const tonight = new Set(rows.map((r) => r.external_user_id).filter((ext) => !deleted.has(ext)));
         for (const ext of tonight) {
-          if (!firstWarning.has(ext)) firstWarning.set(ext, day);
+          if (!firstWarning.has(ext)) {
+            firstWarning.set(ext, day);
+            firstReason.set(ext, topReason(reasonsOf.get(ext)));
+          }
           if (!above.has(ext)) (rises.get(ext) ?? rises.set(ext, []).get(ext)!).push(day);
         }
         above = tonight;
@@ -377,6 +428,7 @@ export async function runChurnBacktest(opts: ChurnBacktestOptions = {}): Promise
     }
 
     const figures = judge(world, firstWarning, lastDay);
+    const diagnosis = diagnose(world, firstWarning, firstReason);
     // What the product holds at the end, to see the replay reached it (not a figure of the scorer).
     const productRows: Record<string, number> = {};
     for (const [k, sql] of Object.entries(PRODUCT_COUNTS)) productRows[k] = Number((await c.db.query<{ n: number }>(sql))[0]!.n);
@@ -390,6 +442,7 @@ export async function runChurnBacktest(opts: ChurnBacktestOptions = {}): Promise
       windowDays: WINDOW_DAYS,
       ...figures,
       ...judgeRises(world, rises, lastDay),
+      ...diagnosis,
       goalPrecision: 0.6,
       goalRecall: 0.6,
       goalNoticeMedianDays: 14,
