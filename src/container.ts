@@ -947,7 +947,8 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     (userid) => c.archive.messenger.reserve(userid),
   );
   const results = new DeliveryResultsService(repos.deliveries, repos.deliveryBatches, c.wecom, settings, log);
-  const winback = new WinbackService(repos.scan, repos.enrolments, repos.careRules, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, activity: settings.activity }, log);
+  const riskRepo = new ChurnRiskRepository(db, repos.notes, repos.timeline);
+  const winback = new WinbackService(repos.scan, repos.enrolments, repos.careRules, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, activity: settings.activity }, log, (ids) => riskRepo.highSince(ids));
   const scoring = new ScoringService(repos.scoring, { tz, pageSize: settings.pageSize, activity: settings.activity, ...settings.scoring }, log);
   const behaviourTags = new BehaviourTaggingService(repos.behaviourTags, repos.tagRules, c.archive.library, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize }, log);
   // Broadcasts obey exactly the rules care messages do: the same ledger, caps, sender policy, quiet hours,

@@ -261,6 +261,7 @@ describe.skipIf(!CHROMIUM)('关怀 and 挽回 pages in a real browser', () => {
     await expect.poll(() => page.locator(`[data-test="winback-funnel-${winbackId}"] canvas`).count()).toBe(1);
     const card = await page.locator(`[data-test="winback-${winbackId}"]`).innerText();
     expect(card).toContain('第 7 天');
+    expect(card).toContain('入组：进入沉睡');
     expect(card).not.toMatch(/\b(mass_task|staff_reminder)\b/);
     await h.shot(page, 'care-08-winback');
 
@@ -274,8 +275,13 @@ describe.skipIf(!CHROMIUM)('关怀 and 挽回 pages in a real browser', () => {
     const steps = page.locator('[data-test="winback-steps"]');
     await expect.poll(() => steps.locator('.step').count()).toBe(3);
     await steps.locator('textarea').nth(1).fill('{{name}}，回归礼包已为你留好。');
+    // Enrol by churn risk instead of dormancy (docs/churn.md §Win-back).
+    await page.locator('[data-test="winback-entry"]').getByText('流失风险达到预警线').click();
+    await h.shot(page, 'care-09-winback-form');
     await page.click('[data-test="care-save"]');
     await expect.poll(() => page.locator(`[data-test="winback-${winbackId}"]`).innerText()).toContain('回归礼包已为你留好');
+    expect(await page.locator(`[data-test="winback-entry-${winbackId}"]`).innerText()).toBe('入组：流失风险达到预警线');
+    expect((await api<{ occasion: { entry?: string } }>(app, 'GET', `/api/v1/care-rules/${winbackId}`)).body.occasion.entry).toBe('churn_risk');
     await h.shot(page, 'care-09-winback-edited');
     await page.close();
     expect(h.problems).toEqual([]);

@@ -78,6 +78,28 @@ describe.each(testEngines())('churn-risk scores (%s)', (engine) => {
     clock.set('2026-07-31T02:00:00Z');
   });
 
+  it('enrols 高风险 customers in a win-back campaign that enters by churn risk, once per silence (docs/churn.md §Win-back)', async () => {
+    const created = await api(app, 'POST', '/api/v1/care-rules', {
+      name: '流失预警挽回',
+      occasion: { type: 'winback', entry: 'churn_risk', steps: [{ day: 0, channel: 'mass_task', template: '{{name}}您好，好久不见，给您准备了一份回归礼' }] },
+      template: '{{name}}您好，好久不见，给您准备了一份回归礼',
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.occasion).toMatchObject({ type: 'winback', entry: 'churn_risk' });
+    const bad = await api(app, 'POST', '/api/v1/care-rules', { name: 'x', occasion: { type: 'winback', entry: 'vip', steps: [{ day: 0, template: 'x' }] }, template: 'x' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('入组条件须为 dormant（沉睡客户）或 churn_risk（流失高风险客户）');
+    const runWinback = () => app.container.scheduling.jobs.get('winback').run({ at: clock.now(), clock, occasionKey: clock.now().toISOString().slice(0, 10), isDryRun: false, runId: null, log: app.log, report: () => undefined });
+    expect(await runWinback()).toMatchObject({ enrolled: 1 });
+    const enrolled = await app.container.db.query<{ external_user_id: string }>('SELECT external_user_id FROM campaign_enrolments WHERE rule_id = ?', [created.body.id]);
+    expect(enrolled.map((e) => e.external_user_id)).toEqual(['wmCrMonthly']);
+    const planned = await app.container.db.query<{ text: string }>('SELECT text FROM deliveries WHERE source = ?', [`winback:${created.body.id}`]);
+    expect(planned.map((d) => d.text)).toEqual(['月度客户您好，好久不见，给您准备了一份回归礼']);
+    clock.advance(86_400_000);
+    expect(await runWinback()).toMatchObject({ enrolled: 0 });
+    clock.set('2026-07-31T02:00:00Z');
+  });
+
   it('counts a detractor’s answer and their open ticket, more once its first contact is late', async () => {
     const survey = await api(app, 'POST', '/api/v1/surveys', { name: '满意度', status: 'active', questions: [{ kind: 'nps', title: '推荐意愿' }], message: '请评价：{{link}}' });
     const { url } = (await api(app, 'POST', `/api/v1/customers/wmCrUnhappy/surveys/${survey.body.id}/link`)).body;

@@ -1,3 +1,4 @@
+import { localDate } from '../../shared/dates.js';
 import type { DbEngine } from '../../persistence/data-source.js';
 import { scanWhere, type CareScanRepository } from '../../persistence/repositories/care-scan.repository.js';
 import type { SqlCondition } from '../care/care-scan.types.js';
@@ -63,6 +64,8 @@ export class WinbackService {
     private readonly engine: DbEngine,
     private readonly settings: WinbackSettings,
     private readonly log: Logger,
+    /** Since when each of these customers is 高风险 (epoch ms; docs/churn.md §Win-back): the cycle of a churn-risk entry. */
+    private readonly riskSince: (ids: string[]) => Promise<Map<string, number>> = async () => new Map(),
   ) {}
 
   /** Classify every customer (streamed), writing only changes. A dry run counts without writing. */
@@ -104,12 +107,17 @@ export class WinbackService {
   }
 
   private async enrol(rule: CareRule, input: { today: string; now: Date; isDryRun: boolean; report?: (l: string) => void }, counts: WinbackCounts): Promise<void> {
-    const conds: SqlCondition[] = [scanWhere.dormant(), scanWhere.notOptedOut()];
+    // Who enters: dormant customers, once per silence (the cycle is when they last interacted), or (docs/churn.md
+    // §Win-back) customers whose churn risk reached the threshold, once per crossing (the cycle is the day they crossed).
+    const entry = rule.occasion.type === 'winback' ? (rule.occasion.entry ?? 'dormant') : 'dormant';
+    const conds: SqlCondition[] = [entry === 'churn_risk' ? scanWhere.atRisk() : scanWhere.dormant(), scanWhere.notOptedOut()];
     // Tag names resolved to ids once per rule and run (docs/audiences.md §Tag names become ids).
     if (rule.audience) conds.push(await compileAudienceWithTags(parseAudience(rule.audience), this.tags, { engine: this.engine, today: input.today, timezone: this.settings.tz, now: input.now.getTime() }));
     for await (const page of this.scan.stream(conds, this.settings.pageSize)) {
+      const since = entry === 'churn_risk' ? await this.riskSince(page.map((c) => c.externalUserId)) : null;
       for (const c of page) {
-        const cycle = silenceStart(c, this.settings.tz);
+        const crossed = since?.get(c.externalUserId);
+        const cycle = since ? (crossed === undefined ? null : localDate(new Date(crossed), this.settings.tz)) : silenceStart(c, this.settings.tz);
         if (!cycle) continue;
         const isNew = input.isDryRun
           ? !(await this.enrolments.isEnrolled(rule.id, c.externalUserId, cycle))

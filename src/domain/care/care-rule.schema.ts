@@ -32,7 +32,12 @@ export const occasionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('note_due') }),
   // 复购提醒: daysBefore days ahead of the predicted next order (docs/repurchase.md §The care occasion).
   z.object({ type: z.literal('repurchase'), daysBefore: z.number({ message: '复购提醒的提前天数须为 0–60 的整数' }).int('复购提醒的提前天数须为 0–60 的整数').min(0, '复购提醒的提前天数须为 0–60 的整数').max(60, '复购提醒的提前天数须为 0–60 的整数') }),
-  z.object({ type: z.literal('winback'), steps: z.array(winbackStep).min(1).max(10) }),
+  // entry: who enters (docs/churn.md §Win-back); absent: dormant customers, as before.
+  z.object({
+    type: z.literal('winback'),
+    steps: z.array(winbackStep).min(1).max(10),
+    entry: z.enum(['dormant', 'churn_risk'], { message: '入组条件须为 dormant（沉睡客户）或 churn_risk（流失高风险客户）' }).optional(),
+  }),
 ]);
 
 // The fields without defaults: a PATCH must not reset what it does not mention (zod's partial() keeps defaults).

@@ -12,6 +12,12 @@ export interface WinbackStep {
 }
 
 /** What a rule fires on. */
+/**
+ * Who enters a win-back campaign: customers who fell `dormant` (the default), or customers whose churn-risk score
+ * reached the warning threshold (docs/churn.md §Win-back).
+ */
+export type WinbackEntry = 'dormant' | 'churn_risk';
+
 export type Occasion =
   /** On the customer's birthday, or `daysBefore` days ahead of it (a reminder to prepare). */
   | { type: 'birthday'; daysBefore?: number }
@@ -26,7 +32,7 @@ export type Occasion =
    * once per predicted cycle.
    */
   | { type: 'repurchase'; daysBefore: number }
-  | { type: 'winback'; steps: WinbackStep[] };
+  | { type: 'winback'; steps: WinbackStep[]; entry?: WinbackEntry };
 
 /** The occasion kinds. */
 export type OccasionType = Occasion['type'];

@@ -78,6 +78,8 @@ export const scanWhere = {
   notOptedOut: (): SqlCondition => ({ sql: 'c.opted_out = 0', params: [] }),
   /** Customers whose activity is `dormant`. */
   dormant: (): SqlCondition => ({ sql: "c.activity = 'dormant'", params: [] }),
+  /** Customers who are 高风险 now (churn_risk.high_since set by the nightly pass, docs/churn.md §Warnings). */
+  atRisk: (): SqlCondition => ({ sql: 'c.external_user_id IN (SELECT cr.external_user_id FROM churn_risk cr WHERE cr.high_since IS NOT NULL)', params: [] }),
   /** No interaction recorded after the add itself. */
   silentSinceAdded: (): SqlCondition => ({ sql: '(c.last_interaction_at IS NULL OR c.last_interaction_at <= c.first_added_at)', params: [] }),
   /** First added in [fromMs, toMs). */

@@ -203,6 +203,13 @@ export class ChurnRiskRepository {
     return { externalUserId: r.external_user_id, score: num(r.score), level: r.level as RiskLevel, reasons: typeof r.reasons === 'string' ? (JSON.parse(r.reasons) as RiskReason[]) : r.reasons, scoredAt: new Date(num(r.scored_at)) };
   }
 
+  /** Since when each of these customers is 高风险 (epoch ms), for those who are. */
+  async highSince(ids: string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.query<{ id: string; at: unknown }>(`SELECT external_user_id AS id, high_since AS at FROM churn_risk WHERE external_user_id IN (${marks(ids.length)}) AND high_since IS NOT NULL`, ids);
+    return new Map(rows.map((r) => [r.id, num(r.at)]));
+  }
+
   /** How many customers score at or above `threshold`. */
   async countAtLeast(threshold: number): Promise<number> {
     const [r] = await this.db.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM churn_risk WHERE score >= ?', [threshold]);

@@ -85,11 +85,11 @@ describe.each(testEngines())('scheduler across instances on %s', (engine) => {
   it('job list shows every contract job with its schedule, next run and last run', async () => {
     setBoth(sh('2026-03-17T10:31:00'));
     const jobs = await a.container.scheduling.scheduler.list();
-    // The contract's six, then `retention` (personal-data purge), `staff-digest` (alerts that waited for the per-member
+    // The contract's six with `churn` (流失预警 scores, after scoring), then `retention` (personal-data purge), `staff-digest` (alerts that waited for the per-member
     // message cap), `transfers` (客户继承 results), `bulk-tags` (resuming bulk tag jobs) and `analytics` (the nightly
     // rollups), `loyalty` (points expiry and tiers), `surveys` (survey invitations by trigger) and `feedback` (ticket
     // notices and SLA escalation), extensions listed in the README.
-    expect(jobs.map((j) => j.name)).toEqual(['care', 'winback', 'scoring', 'broadcasts', 'delivery-results', 'sync', 'retention', 'staff-digest', 'transfers', 'bulk-tags', 'analytics', 'loyalty', 'surveys', 'feedback']);
+    expect(jobs.map((j) => j.name)).toEqual(['care', 'winback', 'scoring', 'churn', 'broadcasts', 'delivery-results', 'sync', 'retention', 'staff-digest', 'transfers', 'bulk-tags', 'analytics', 'loyalty', 'surveys', 'feedback']);
     const care = jobs.find((j) => j.name === 'care')!;
     expect(care.schedule).toBe('0 9 * * *');
     expect(care.nextRun?.toISOString()).toBe(sh('2026-03-18T09:00:00').toISOString());

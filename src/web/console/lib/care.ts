@@ -17,7 +17,7 @@ export type Occasion =
   | { type: 'followup'; afterDays: number }
   | { type: 'note_due' }
   | { type: 'repurchase'; daysBefore: number }
-  | { type: 'winback'; steps: WinbackStep[] };
+  | { type: 'winback'; steps: WinbackStep[]; entry?: 'dormant' | 'churn_risk' };
 
 /** A rule as GET /api/v1/care-rules answers it. */
 export interface Rule {
