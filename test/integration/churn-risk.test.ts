@@ -36,12 +36,11 @@ describe.each(testEngines())('churn-risk scores (%s)', (engine) => {
     await runJob();
     expect((await risk('wmCrMonthly')).body).toMatchObject({ score: 0, level: 'low', levelWords: '低风险', reasons: [], threshold: 60 });
 
-    // 40 days since the last order: overdue against their 30, and nothing in the last 30 days.
+    // 40 days since the last order: nothing in the last 30 days, but not yet overdue (from 1.5× their 30 days).
     clock.set('2026-06-10T02:00:00Z');
     await runJob();
     const missedOne = (await risk('wmCrMonthly')).body;
-    expect(missedOne.reasons.map((r: { code: string }) => r.code)).toEqual(['interaction_drop', 'order_overdue']);
-    expect(missedOne.reasons[1].text).toBe('距上次下单 40 天，平时约 30 天下一单（已是 1.3 倍）');
+    expect(missedOne.reasons).toEqual([{ code: 'interaction_drop', points: 10, text: '近 30 天互动 0 次，此前平均每 30 天 1.0 次' }]);
 
     // Three missed: the interval three times over, silent for two months, under the threshold no more.
     clock.set('2026-07-31T02:00:00Z');
@@ -50,7 +49,7 @@ describe.each(testEngines())('churn-risk scores (%s)', (engine) => {
     expect(missedThree.score).toBeGreaterThanOrEqual(60);
     expect(missedThree.score).toBeGreaterThan(missedOne.score);
     expect(missedThree).toMatchObject({ level: 'high', levelWords: '高风险' });
-    expect(missedThree.reasons[0]).toEqual({ code: 'order_overdue', points: 40, text: '距上次下单 91 天，平时约 30 天下一单（已是 3.0 倍）' });
+    expect(missedThree.reasons[0]).toEqual({ code: 'order_overdue', points: 45, text: '距上次下单 91 天，平时约 30 天下一单（已是 3.0 倍）' });
     expect(missedThree.reasons.map((r: { code: string }) => r.code)).toContain('silent');
     expect(counts).toMatchObject({ atRisk: 1, warned: 1 });
   });
@@ -108,19 +107,19 @@ describe.each(testEngines())('churn-risk scores (%s)', (engine) => {
     expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ submission, q0: '2' }) })).status).toBe(200);
     await runJob();
     expect((await risk('wmCrUnhappy')).body.reasons).toEqual([
-      { code: 'detractor', points: 25, text: '最近一次满意度评分为贬损（NPS 2 分）' },
-      { code: 'open_ticket', points: 10, text: '有 1 张未解决的反馈工单' },
+      { code: 'detractor', points: 20, text: '最近一次满意度评分为贬损（NPS 2 分）' },
+      { code: 'open_ticket', points: 5, text: '有 1 张未解决的反馈工单' },
     ]);
     clock.advance(25 * 3_600_000);
     await runJob();
-    expect((await risk('wmCrUnhappy')).body).toMatchObject({ score: 40, level: 'medium', levelWords: '中风险' });
+    expect((await risk('wmCrUnhappy')).body).toMatchObject({ score: 30, level: 'medium', levelWords: '中风险' });
   });
 
   it('counts a customer whose only member resigned, and drops a customer who follows no one', async () => {
     await app.container.db.query("UPDATE staff SET status = 'resigned' WHERE userid = 'wangwu'");
     await app.container.db.query("UPDATE follow_relations SET status = 'deleted_by_customer' WHERE external_user_id = 'wmCrGone'");
     await runJob();
-    expect((await risk('wmCrOrphan')).body.reasons).toEqual([{ code: 'owner_resigned', points: 30, text: '跟进员工已离职，客户尚未继承给他人' }]);
+    expect((await risk('wmCrOrphan')).body.reasons).toEqual([{ code: 'owner_resigned', points: 60, text: '跟进员工已离职，客户尚未继承给他人' }]);
     expect((await risk('wmCrGone')).body).toMatchObject({ score: null, level: null, levelWords: '尚未评分' });
   });
 

@@ -2,26 +2,35 @@ import type { ChurnSignals, RiskLevel, RiskReason } from './churn-risk.types.js'
 
 const DAY_MS = 86_400_000;
 
-/** Points per signal at its strongest (docs/churn.md §Signals): they add up to the score, capped at 100. */
+/**
+ * Points per signal at its strongest (docs/churn.md §Signals): they add up to the score, capped at 100. Tuned on the
+ * backtest's development seeds (docs/churn-backtest.md §Tuning on development seeds), never on a held-out one.
+ */
 export const RISK_POINTS = {
-  /** Overdue against the customer's own order interval: from 1× (0 points) to 3× (all). */
-  orderOverdue: 40,
+  /** Overdue against the customer's own order interval, once four orders give it: from 1.5× (0 points) to 2.5× (all). */
+  orderOverdue: 45,
   /** One order only, long ago. */
-  singleOrderLapsed: 15,
+  singleOrderLapsed: 5,
   /** Interactions fell to under half of the customer's usual rate. */
-  interactionDrop: 20,
+  interactionDrop: 10,
   /** Nothing at all for 60 days from a customer who used to interact. */
-  silent: 15,
+  silent: 5,
   /** A detractor score (NPS 0–6, CSAT 1–2) in the last 90 days. */
-  detractor: 25,
+  detractor: 20,
   /** A feedback ticket not yet resolved; more if its first contact is late. */
-  openTicket: 10,
-  overdueTicket: 15,
+  openTicket: 5,
+  overdueTicket: 10,
   /** Broadcasts without any response. */
-  broadcastsIgnored: 15,
-  /** Every member the customer follows has left. */
-  ownerResigned: 30,
+  broadcastsIgnored: 5,
+  /** Every member the customer follows has left: enough for a warning alone. */
+  ownerResigned: 60,
 } as const;
+
+/** Orders it takes before the customer's own interval counts (three gaps). */
+export const MIN_ORDERS_FOR_INTERVAL = 4;
+/** How far past the interval an order is overdue at all, and fully. */
+export const OVERDUE_FROM = 1.5;
+export const OVERDUE_FULL = 2.5;
 
 /** The score for an alert by default (CHURN_RISK_THRESHOLD). */
 export const DEFAULT_RISK_THRESHOLD = 60;
@@ -40,19 +49,21 @@ export function scoreChurnRisk(s: ChurnSignals, now: number): { score: number; r
     if (p > 0) reasons.push({ code, points: p, text });
   };
   if (s.orders >= 2 && s.firstOrderAt !== null && s.lastOrderAt !== null) {
+    // Two or three orders say little of a rhythm: the interval counts from the fourth order on.
     const interval = Math.max((s.lastOrderAt - s.firstOrderAt) / (s.orders - 1), DAY_MS);
     const since = now - s.lastOrderAt;
     const ratio = since / interval;
-    if (ratio > 1) {
-      add('order_overdue', (Math.min(ratio, 3) - 1) / 2 * RISK_POINTS.orderOverdue, `距上次下单 ${days(since)} 天，平时约 ${days(interval)} 天下一单（已是 ${ratio.toFixed(1)} 倍）`);
+    if (s.orders >= MIN_ORDERS_FOR_INTERVAL && ratio > OVERDUE_FROM) {
+      add('order_overdue', (Math.min(ratio, OVERDUE_FULL) - OVERDUE_FROM) / (OVERDUE_FULL - OVERDUE_FROM) * RISK_POINTS.orderOverdue, `距上次下单 ${days(since)} 天，平时约 ${days(interval)} 天下一单（已是 ${ratio.toFixed(1)} 倍）`);
     }
   } else if (s.orders === 1 && s.lastOrderAt !== null && now - s.lastOrderAt > 90 * DAY_MS) {
     add('single_order_lapsed', RISK_POINTS.singleOrderLapsed, `只下过一单，已 ${days(now - s.lastOrderAt)} 天未再下单`);
   }
   // The usual rate is per 30 days over the 150 days before the last 30; a customer seen at least every two months has one.
   const usual = s.earlierInteractions / 5;
-  if (usual >= 0.5 && s.recentInteractions < usual / 2) {
-    add('interaction_drop', (1 - s.recentInteractions / usual) * RISK_POINTS.interactionDrop, `近 30 天互动 ${s.recentInteractions} 次，此前平均每 30 天 ${usual.toFixed(1)} 次`);
+  const drop = usual >= 0.5 && s.recentInteractions < usual / 2 ? 1 - s.recentInteractions / usual : 0;
+  if (drop > 0) {
+    add('interaction_drop', drop * RISK_POINTS.interactionDrop, `近 30 天互动 ${s.recentInteractions} 次，此前平均每 30 天 ${usual.toFixed(1)} 次`);
   }
   if (s.earlierInteractions > 0 && s.lastInteractionAt !== null && now - s.lastInteractionAt > 60 * DAY_MS) {
     add('silent', RISK_POINTS.silent, `已 ${days(now - s.lastInteractionAt)} 天没有任何互动`);

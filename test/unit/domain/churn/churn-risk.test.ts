@@ -25,13 +25,16 @@ describe('scoreChurnRisk', () => {
     expect(score({})).toEqual({ score: 0, reasons: [] });
   });
 
-  it('rises with the time since the last order against the customer’s own interval, from 1× to 3×', () => {
+  it('rises with the time since the last order against the customer’s own interval, from 1.5× to 2.5×, once four orders give one', () => {
     const every30 = (sinceDays: number) => score({ orders: 5, firstOrderAt: NOW - (120 + sinceDays) * DAY, lastOrderAt: NOW - sinceDays * DAY });
     expect(every30(25).score).toBe(0);
-    expect(every30(45).score).toBe(Math.round(0.25 * RISK_POINTS.orderOverdue));
-    expect(every30(90).score).toBe(RISK_POINTS.orderOverdue);
+    expect(every30(40).score).toBe(0);
+    expect(every30(60).score).toBe(Math.round(0.5 * RISK_POINTS.orderOverdue));
+    expect(every30(75).score).toBe(RISK_POINTS.orderOverdue);
     expect(every30(200).score).toBe(RISK_POINTS.orderOverdue);
-    expect(every30(45).reasons[0]).toEqual({ code: 'order_overdue', points: 10, text: '距上次下单 45 天，平时约 30 天下一单（已是 1.5 倍）' });
+    expect(every30(60).reasons[0]).toEqual({ code: 'order_overdue', points: 23, text: '距上次下单 60 天，平时约 30 天下一单（已是 2.0 倍）' });
+    // Three orders (two gaps) say too little of a rhythm to be overdue against.
+    expect(score({ orders: 3, firstOrderAt: NOW - 260 * DAY, lastOrderAt: NOW - 200 * DAY }).score).toBe(0);
   });
 
   it('counts one old order, a drop in interactions and silence', () => {
@@ -39,7 +42,7 @@ describe('scoreChurnRisk', () => {
     expect(score({ orders: 1, firstOrderAt: NOW - 80 * DAY, lastOrderAt: NOW - 80 * DAY }).score).toBe(0);
     // 20 in the 150 days before (4 a month), 1 in the last 30: three quarters of the drop's points.
     const drop = score({ recentInteractions: 1, earlierInteractions: 20, lastInteractionAt: NOW - 10 * DAY });
-    expect(drop.reasons).toEqual([{ code: 'interaction_drop', points: 15, text: '近 30 天互动 1 次，此前平均每 30 天 4.0 次' }]);
+    expect(drop.reasons).toEqual([{ code: 'interaction_drop', points: 8, text: '近 30 天互动 1 次，此前平均每 30 天 4.0 次' }]);
     // Seen less than every two months before: no drop to speak of.
     expect(score({ recentInteractions: 0, earlierInteractions: 2, lastInteractionAt: NOW - 40 * DAY }).score).toBe(0);
     const silent = score({ recentInteractions: 0, earlierInteractions: 6, lastInteractionAt: NOW - 70 * DAY });
@@ -50,12 +53,12 @@ describe('scoreChurnRisk', () => {
   it('counts a detractor score, open tickets, ignored broadcasts and a resigned owner, largest first', () => {
     const r = score({ latestScore: { kind: 'nps', score: 3 }, openTickets: 1, overdueTicket: true, broadcastsIgnored: 3, ownerResigned: true });
     expect(r.reasons.map((x) => [x.code, x.points])).toEqual([
-      ['owner_resigned', 30],
-      ['detractor', 25],
-      ['open_ticket', 15],
-      ['broadcasts_ignored', 11],
+      ['owner_resigned', 60],
+      ['detractor', 20],
+      ['open_ticket', 10],
+      ['broadcasts_ignored', 4],
     ]);
-    expect(r.score).toBe(81);
+    expect(r.score).toBe(94);
     expect(r.reasons.map((x) => x.text)).toEqual(['跟进员工已离职，客户尚未继承给他人', '最近一次满意度评分为贬损（NPS 3 分）', '有反馈工单超时未联系', '近 60 天收到 3 次群发，之后没有回应']);
     expect(score({ latestScore: { kind: 'nps', score: 7 } }).score).toBe(0);
     expect(score({ latestScore: { kind: 'csat', score: 2 } }).reasons[0].text).toBe('最近一次满意度评分为贬损（CSAT 2 分）');
@@ -63,7 +66,7 @@ describe('scoreChurnRisk', () => {
   });
 
   it('caps the score at 100', () => {
-    const r = score({ orders: 3, firstOrderAt: NOW - 400 * DAY, lastOrderAt: NOW - 300 * DAY, recentInteractions: 0, earlierInteractions: 9, lastInteractionAt: NOW - 100 * DAY, latestScore: { kind: 'nps', score: 0 }, openTickets: 1, broadcastsIgnored: 4, ownerResigned: true });
+    const r = score({ orders: 4, firstOrderAt: NOW - 400 * DAY, lastOrderAt: NOW - 300 * DAY, recentInteractions: 0, earlierInteractions: 9, lastInteractionAt: NOW - 100 * DAY, latestScore: { kind: 'nps', score: 0 }, openTickets: 1, broadcastsIgnored: 4, ownerResigned: true });
     expect(r.score).toBe(100);
     expect(r.reasons.reduce((n, x) => n + x.points, 0)).toBeGreaterThan(100);
   });
