@@ -55,3 +55,22 @@ export interface CauseCounts {
   byStaffCause: { cause: StaffCause; words: string; count: number; share: number }[];
   unrecorded: number;
 }
+
+/** One lost relation as `GET …/churn-causes` answers it (docs/churn.md §Causes). */
+export interface ChurnCauseAnswer {
+  id: number;
+  externalUserId: string;
+  userid: string;
+  lostBy: 'customer' | 'staff';
+  lostByWords: string;
+  lostAt: string;
+  score: number | null;
+  cause: DerivedCause;
+  causeWords: string;
+  reasons: RiskReason[];
+  staffCause: StaffCause | null;
+  staffCauseWords: string | null;
+  staffNote: string | null;
+  recordedBy: string | null;
+  recordedAt: string | null;
+}

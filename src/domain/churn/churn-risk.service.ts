@@ -36,7 +36,7 @@ export class ChurnRiskService {
     /** Refuses a customer the viewer may not see (a staff member's are their own), as the archive does. */
     private readonly visible: (externalUserId: string, viewer: Viewer) => Promise<unknown> = async () => undefined,
     /** Who follows a customer up: the care settings' sender policy, as for care messages and feedback tickets. */
-    private readonly owners: (ids: string[]) => Promise<Map<string, { userid: string }>> = async () => new Map(),
+    private readonly owners: (ids: string[]) => Promise<Map<string, { userid: string; name?: string }>> = async () => new Map(),
   ) {}
 
   /** The score at which a customer is 高风险 (CHURN_RISK_THRESHOLD). */
@@ -94,7 +94,7 @@ export class ChurnRiskService {
       const text = warningText(r.score, r.reasons);
       out.push({
         note: { id: newId(now.getTime()), externalUserId: r.externalUserId, userid: owner.userid, text, dueDate: today, doneAt: null, createdAt: now, source: 'churn' },
-        summary: `流失预警：风险 ${r.score} 分，已为 ${owner.userid} 建立跟进任务`,
+        summary: `流失预警：风险 ${r.score} 分，已为 ${owner.name || owner.userid} 建立跟进任务`,
         highSince: r.highSince!,
       });
     }

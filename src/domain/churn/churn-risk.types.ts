@@ -49,3 +49,13 @@ export interface ChurnSignals {
   /** Every member the customer still follows has resigned (and no transfer has moved them yet). */
   ownerResigned: boolean;
 }
+
+/** `GET …/churn-risk`'s answer (docs/churn.md §API): the console and the sidebar read it as it is. */
+export interface ChurnRiskAnswer {
+  score: number | null;
+  level: RiskLevel | null;
+  levelWords: string;
+  reasons: RiskReason[];
+  scoredAt: string | null;
+  threshold: number;
+}

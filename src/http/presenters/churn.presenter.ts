@@ -1,8 +1,8 @@
-import type { ChurnRisk, RiskLevel } from '../../domain/churn/churn-risk.types.js';
-import { CAUSE_WORDS, type ChurnCause } from '../../domain/churn/churn-cause.types.js';
+import type { ChurnRisk, ChurnRiskAnswer, RiskLevel } from '../../domain/churn/churn-risk.types.js';
+import { CAUSE_WORDS, type ChurnCause, type ChurnCauseAnswer } from '../../domain/churn/churn-cause.types.js';
 
 /** One lost relation with its causes, in words (docs/churn.md §Causes). */
-export function presentChurnCause(c: ChurnCause): Record<string, unknown> {
+export function presentChurnCause(c: ChurnCause): ChurnCauseAnswer {
   return {
     id: c.id,
     externalUserId: c.externalUserId,
@@ -29,7 +29,7 @@ const LEVEL_WORDS: Record<RiskLevel, string> = { low: '低风险', medium: '中�
  * reasons largest first (each a zh-CN sentence), when it was scored and the threshold; `null` fields before the first
  * nightly pass saw the customer.
  */
-export function presentChurnRisk(r: ChurnRisk | null, threshold: number): Record<string, unknown> {
+export function presentChurnRisk(r: ChurnRisk | null, threshold: number): ChurnRiskAnswer {
   if (!r) return { score: null, level: null, levelWords: '尚未评分', reasons: [], scoredAt: null, threshold };
   return {
     score: r.score,

@@ -115,6 +115,7 @@ export const TIMELINE_KIND: Labels = {
   delivery: '消息投递',
   order: '订单',
   churn_alert: '删人提醒',
+  churn_warning: '流失预警',
   alert: '提醒',
   group: '客户群',
   channel: '渠道',
@@ -192,6 +193,9 @@ export const LEDGER_REASON: Labels = {
 };
 
 export const STAFF_STATUS: Labels = { active: '在职', resigned: '已离职' };
+
+/** The churn causes a member may record (docs/churn.md §Causes; the server's STAFF_CAUSES, in its order). */
+export const STAFF_CHURN_CAUSE: Labels = { price: '价格原因', service: '服务不满意', product: '产品问题', competitor: '选择了竞品', no_need: '不再需要', other: '其他' };
 
 export const CALENDAR: Labels = { solar: '公历', lunar: '农历' };
 
