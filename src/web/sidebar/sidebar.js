@@ -10,7 +10,7 @@
   // The WeCom client's user agent carries "wxwork"; outside it the JS-SDK cannot read the chat or send into it.
   const inWecom = /wxwork/i.test(navigator.userAgent);
   const params = new URLSearchParams(location.search);
-  const state = { me: null, externalUserId: null, entry: null };
+  const state = { me: null, externalUserId: null, entry: null, risk: null };
 
   function notice(html) {
     $('notice').innerHTML = html;
@@ -101,6 +101,10 @@
       ['手机', esc(c.phone || '—')],
       ['订单', c.orders && c.orders.count ? `${c.orders.count} 笔，共 ¥${(c.orders.totalCents / 100).toFixed(2)}` : '暂无'],
       ...(c.repurchase ? [['预计复购', esc(repurchaseText(c.repurchase))]] : []),
+      // 流失风险 (docs/churn.md §Console): the nightly score, its level and its largest reasons.
+      ...(state.risk && state.risk.score !== null
+        ? [['流失风险', `<span class="badge risk-${esc(state.risk.level)}" data-test="risk">${esc(state.risk.levelWords)} · ${state.risk.score} 分</span>${state.risk.reasons.length ? `<div class="muted">${state.risk.reasons.slice(0, 3).map((x) => esc(x.text)).join('；')}</div>` : ''}`]]
+        : []),
       ['备注', esc(c.note || mine?.description || '—')],
     ];
     $('facts').innerHTML = facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('');
@@ -123,6 +127,7 @@
     const c = await call('GET', `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}`);
     state.customer = c;
     renderCustomer(c);
+    loadRisk().catch(() => undefined);
     loadLoyalty().catch((err) => { $('loyalty-progress').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
     loadFeedback().catch((err) => { $('feedback-list').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
     loadSurveys().catch((err) => { $('survey-answers').innerHTML = `<li class="err">${esc(err.message)}</li>`; });
@@ -130,6 +135,11 @@
 
   // ─── points and tier (docs/loyalty.md §Staff sidebar) ─────────────────────────────────────────────────
   const loyaltyPath = (rest = '') => `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}/loyalty${rest}`;
+  async function loadRisk() {
+    state.risk = await call('GET', `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}/churn-risk`);
+    if (state.customer) renderCustomer(state.customer);
+  }
+
   async function loadLoyalty() {
     const s = await call('GET', loyaltyPath());
     $('loyalty-balance').textContent = s.balance.toLocaleString('zh-CN');
