@@ -52,6 +52,14 @@ describe.each(testEngines())('churn-risk scores (%s)', (engine) => {
     expect(missedThree.reasons[0]).toEqual({ code: 'order_overdue', points: 45, text: '距上次下单 91 天，平时约 30 天下一单（已是 3.0 倍）' });
     expect(missedThree.reasons.map((r: { code: string }) => r.code)).toContain('silent');
     expect(counts).toMatchObject({ atRisk: 1, warned: 1 });
+    // docs/churn.md §Audiences: the level is an audience term, for broadcasts and care rules.
+    const count = async (audience: string) => (await api(app, 'POST', '/api/v1/audiences/count', { audience })).body.count as number;
+    expect(await count('risk:high')).toBe(1);
+    expect(await count('risk:high AND owner:zhangsan')).toBe(1);
+    expect(await count('NOT risk:high')).toBe(3);
+    const bad = await api(app, 'POST', '/api/v1/audiences/count', { audience: 'risk:extreme' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('high、medium 或 low');
   });
 
   it('gives the owner one warning task when a customer crosses the threshold, which the care run reminds them of', async () => {

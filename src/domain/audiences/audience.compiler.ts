@@ -147,7 +147,7 @@ function readsOnlyCovered(expr: AudienceExpr): boolean {
     case 'or':
       return expr.items.every(readsOnlyCovered);
     case 'pred':
-      return ['id', 'tag', 'owner', 'orders', 'spent', 'activity', 'ticket'].includes(expr.field);
+      return ['id', 'tag', 'owner', 'orders', 'spent', 'activity', 'ticket', 'risk'].includes(expr.field);
   }
 }
 
@@ -286,6 +286,11 @@ function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: un
     case 'answered':
       params.push(p.value);
       return 'c.external_user_id IN (SELECT sa.external_user_id FROM survey_answers sa WHERE sa.survey_id = ?)';
+    case 'risk':
+      // docs/churn.md §Audiences: the level at the last nightly score, one range of ix_churn_risk_level; the subquery
+      // yields no NULL, so NOT stays exact (a customer never scored is in none of the levels).
+      params.push(p.value);
+      return 'c.external_user_id IN (SELECT cr.external_user_id FROM churn_risk cr WHERE cr.level = ?)';
     case 'ticket':
       // docs/feedback.md §Audiences. A ticket not yet resolved holds its customer in active_key (null once resolved):
       // one range of the unique index ux_feedback_tickets_active. An overdue one is open with its deadline passed: one

@@ -41,6 +41,8 @@ export interface CustomerFacts {
    * past its first-contact deadline at the moment of evaluation. Absent or null: no active ticket.
    */
   activeTicket?: { isOverdue: boolean } | null;
+  /** The churn-risk level at the last nightly score (docs/churn.md §Audiences); absent or null: never scored. */
+  churnLevel?: 'high' | 'medium' | 'low' | null;
   /** The predicted next order's date (docs/repurchase.md §Audiences); null or absent without a prediction. */
   repurchaseDueOn?: string | null;
 }
@@ -128,6 +130,8 @@ function matchPredicate(pred: AudiencePredicate, facts: CustomerFacts, ctx: Audi
       if (pred.field === 'due_in') return ahead >= 0 && compare(ahead, pred.op, pred.value);
       return ahead < 0 && compare(-ahead, pred.op, pred.value);
     }
+    case 'risk':
+      return facts.churnLevel !== null && facts.churnLevel !== undefined && facts.churnLevel === pred.value;
     case 'ticket': {
       const t = facts.activeTicket;
       return t !== null && t !== undefined && (pred.value === 'open' || t.isOverdue);

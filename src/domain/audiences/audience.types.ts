@@ -26,6 +26,11 @@ export const TICKET_STATES = ['open', 'overdue'] as const;
 /** A feedback ticket state an audience asks for. */
 export type TicketState = (typeof TICKET_STATES)[number];
 
+/** Churn-risk levels (`risk:high`): the customer's level at the last nightly score (docs/churn.md §Levels). */
+export const RISK_LEVELS = ['high', 'medium', 'low'] as const;
+/** A churn-risk level an audience asks for. */
+export type RiskLevelValue = (typeof RISK_LEVELS)[number];
+
 /** Genders as WeCom reports them (0 unknown, 1 male, 2 female). */
 export const GENDERS = ['male', 'female', 'unknown'] as const;
 /** A customer's gender. */
@@ -61,6 +66,7 @@ export const AUDIENCE_FIELDS = [
   'csat',
   'answered',
   'ticket',
+  'risk',
   'due_in',
   'overdue',
   'id',
@@ -127,6 +133,14 @@ export interface TicketPredicate {
   value: TicketState;
 }
 
+/** `risk:high|medium|low`: the customer's churn-risk level at the last nightly score (docs/churn.md §Audiences). */
+export interface RiskPredicate {
+  type: 'pred';
+  field: 'risk';
+  op: ':';
+  value: RiskLevelValue;
+}
+
 /** `added>=2026-01-01`: the date the customer was first added, value `YYYY-MM-DD`. */
 export interface AddedPredicate {
   type: 'pred';
@@ -188,6 +202,7 @@ export type AudiencePredicate =
   | NpsPredicate
   | AnsweredPredicate
   | TicketPredicate
+  | RiskPredicate
   | AddedPredicate
   | SilentPredicate
   | RepurchasePredicate

@@ -8,6 +8,7 @@ import {
   NPS_BANDS,
   TEXT_FIELDS,
   TICKET_STATES,
+  RISK_LEVELS,
   type AudienceField,
   type AudiencePredicate,
   type CompareOp,
@@ -51,6 +52,8 @@ export function expectedValue(field: AudienceField): Expectation {
       return { zh: '问卷编号（正整数）', en: 'a survey id (a positive integer)' };
     case 'ticket':
       return { zh: 'open 或 overdue', en: 'open or overdue' };
+    case 'risk':
+      return { zh: 'high、medium 或 low', en: 'high, medium or low' };
     case 'added':
       return { zh: 'YYYY-MM-DD 格式的日期', en: 'a date as YYYY-MM-DD' };
     case 'silent':
@@ -80,9 +83,20 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
     case 'birthday':
     case 'gender':
     case 'nps':
-    case 'ticket': {
+    case 'ticket':
+    case 'risk': {
       const allowed: readonly string[] =
-        field === 'activity' ? ACTIVITIES : field === 'birthday' ? BIRTHDAY_WINDOWS : field === 'nps' ? NPS_BANDS : field === 'ticket' ? TICKET_STATES : GENDERS;
+        field === 'activity'
+          ? ACTIVITIES
+          : field === 'birthday'
+            ? BIRTHDAY_WINDOWS
+            : field === 'nps'
+              ? NPS_BANDS
+              : field === 'ticket'
+                ? TICKET_STATES
+                : field === 'risk'
+                  ? RISK_LEVELS
+                  : GENDERS;
       const value = raw.toLowerCase();
       return allowed.includes(value) ? ({ type: 'pred', field, op: ':', value } as AudiencePredicate) : null;
     }

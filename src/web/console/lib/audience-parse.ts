@@ -3,7 +3,7 @@
 // §The language) token for token: the same tree, the same refusals at the same position. The server stays the judge
 // (its count answers the syntax error shown under the box); test/console/audience-parse.test.ts checks the two agree.
 
-export const AUDIENCE_FIELDS = ['tag', 'owner', 'activity', 'stage', 'rfm', 'channel', 'birthday', 'gender', 'added', 'silent', 'orders', 'spent', 'points', 'tier', 'nps', 'csat', 'answered', 'ticket', 'due_in', 'overdue', 'id'] as const;
+export const AUDIENCE_FIELDS = ['tag', 'owner', 'activity', 'stage', 'rfm', 'channel', 'birthday', 'gender', 'added', 'silent', 'orders', 'spent', 'points', 'tier', 'nps', 'csat', 'answered', 'ticket', 'risk', 'due_in', 'overdue', 'id'] as const;
 export type AudienceField = (typeof AUDIENCE_FIELDS)[number];
 export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points', 'csat', 'due_in', 'overdue'] as const;
 export const COMPARE_OPS = ['>=', '<=', '>', '<'] as const;
@@ -13,6 +13,7 @@ export const BIRTHDAY_WINDOWS = ['today', 'this-week', 'this-month', 'none'] as 
 export const GENDERS = ['male', 'female', 'unknown'] as const;
 export const NPS_BANDS = ['detractor', 'passive', 'promoter'] as const;
 export const TICKET_STATES = ['open', 'overdue'] as const;
+export const RISK_LEVELS = ['high', 'medium', 'low'] as const;
 const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel', 'tier'] as const;
 
 export const MAX_AUDIENCE_LENGTH = 4000;
@@ -100,6 +101,8 @@ function expectedValue(field: AudienceField): Expectation {
       return { zh: '问卷编号（正整数）', en: 'a survey id (a positive integer)' };
     case 'ticket':
       return { zh: 'open 或 overdue', en: 'open or overdue' };
+    case 'risk':
+      return { zh: 'high、medium 或 low', en: 'high, medium or low' };
     case 'added':
       return { zh: 'YYYY-MM-DD 格式的日期', en: 'a date as YYYY-MM-DD' };
     case 'silent':
@@ -125,9 +128,20 @@ export function buildPredicate(field: AudienceField, op: string, raw: string): A
     case 'birthday':
     case 'gender':
     case 'nps':
-    case 'ticket': {
+    case 'ticket':
+    case 'risk': {
       const allowed: readonly string[] =
-        field === 'activity' ? ACTIVITIES : field === 'birthday' ? BIRTHDAY_WINDOWS : field === 'nps' ? NPS_BANDS : field === 'ticket' ? TICKET_STATES : GENDERS;
+        field === 'activity'
+          ? ACTIVITIES
+          : field === 'birthday'
+            ? BIRTHDAY_WINDOWS
+            : field === 'nps'
+              ? NPS_BANDS
+              : field === 'ticket'
+                ? TICKET_STATES
+                : field === 'risk'
+                  ? RISK_LEVELS
+                  : GENDERS;
       const value = raw.toLowerCase();
       return allowed.includes(value) ? { type: 'pred', field, op: ':', value } : null;
     }

@@ -340,6 +340,9 @@ export const NPS_BAND: Labels = { detractor: '贬损者（0–6 分）', passive
 /** Feedback ticket states (`ticket:`, docs/feedback.md §Audiences), as the audience builder offers them. */
 export const TICKET_STATE: Labels = { open: '有未解决的反馈工单', overdue: '有超时未联系的反馈工单' };
 
+/** Churn-risk levels (`risk:`, docs/churn.md §Audiences), as the audience builder offers them. */
+export const RISK_LEVEL: Labels = { high: '高风险', medium: '中风险', low: '低风险' };
+
 /** The audience builder's fields (docs/audiences.md §The language). */
 export const AUDIENCE_FIELD: Labels = {
   tag: '标签',
@@ -360,6 +363,7 @@ export const AUDIENCE_FIELD: Labels = {
   csat: '最近满意度（1–5）',
   answered: '已答问卷（编号）',
   ticket: '客户反馈工单',
+  risk: '流失风险',
   due_in: '距预计复购天数',
   overdue: '复购逾期天数',
   id: '指定客户',

@@ -173,6 +173,13 @@ describe(matchAudience.name, () => {
     expect(sut('ticket:open AND ticket:overdue', buildFacts({ activeTicket: { isOverdue: true } }))).toBe(true);
   });
 
+  it('matches the churn-risk level of the last score, and no level before one (docs/churn.md §Audiences)', () => {
+    expect(sut('risk:high OR risk:medium OR risk:low')).toBe(false);
+    expect(sut('NOT risk:high', buildFacts({ churnLevel: null }))).toBe(true);
+    expect(sut('risk:high AND NOT risk:medium', buildFacts({ churnLevel: 'high' }))).toBe(true);
+    expect(sut('risk:low', buildFacts({ churnLevel: 'medium' }))).toBe(false);
+  });
+
   it('matches days until and past the predicted next order (docs/repurchase.md §Audiences)', () => {
     // today 2026-03-18
     const dueIn = (d: string) => buildFacts({ repurchaseDueOn: d });
