@@ -60,6 +60,20 @@ describe.skipIf(!CHROMIUM)('churn risk and causes on the customer page', () => {
     await h.shot(page, 'churn-02-loss');
     const counts = (await api<{ byStaffCause: { cause: string; count: number }[] }>(app, 'GET', '/api/v1/analytics/churn-causes')).body;
     expect(counts.byStaffCause).toEqual([expect.objectContaining({ cause: 'competitor', count: 1 })]);
+
+    // The dashboard's 流失分析 panel counts the range's losses by both causes (docs/churn.md §Causes).
+    await page.goto(`${app.url}/console/`);
+    const lazy = page.locator('[data-test="lazy-panel-churn"]');
+    const panel = page.locator('[data-test="panel-churn"]');
+    await poll(async () => (await lazy.count()) + (await panel.count())).toBe(1);
+    if ((await lazy.count()) > 0) await lazy.scrollIntoViewIfNeeded({ timeout: 5_000 }).catch(() => undefined);
+    await poll(() => panel.count()).toBe(1);
+    await panel.scrollIntoViewIfNeeded();
+    const causes = panel.locator('[data-test="churn-causes"]');
+    await poll(() => causes.innerText()).toContain('员工离职未交接 1');
+    expect(await causes.innerText()).toContain('选择了竞品 1');
+    expect(await causes.innerText()).toContain('未记录 0');
+    await panel.screenshot({ path: `${process.cwd()}/test-results/console/churn-03-panel.png` });
     expect(h.problems).toEqual([]);
     await page.close();
   });
