@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, launchSidebarBrowser, openSidebar } from '../helpers/sidebar-browser.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { buildCustomer } from '../factories/customers.js';
 
@@ -12,8 +13,6 @@ vi.setConfig({ testTimeout: 60_000 });
  * level in words with the score and the largest reasons, and nothing for a customer not yet scored. Screenshot
  * churn-sidebar.png under test-results/console/. One engine: the page does not depend on it.
  */
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
-
 describe.skipIf(!CHROMIUM)('the sidebar customer card with a churn-risk score', () => {
   let app: TestApp;
   let browser: Browser;
@@ -27,7 +26,7 @@ describe.skipIf(!CHROMIUM)('the sidebar customer card with a churn-risk score', 
     await app.container.churn.scoreAll({ now: new Date(), isDryRun: false });
     await app.container.db.exec("UPDATE staff SET status = 'active' WHERE userid = 'zhangsan'");
     await app.container.db.exec("DELETE FROM churn_risk WHERE external_user_id = 'wmCsNew'");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--lang=zh-CN'] });
+    browser = await launchSidebarBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -35,13 +34,7 @@ describe.skipIf(!CHROMIUM)('the sidebar customer card with a churn-risk score', 
   });
 
   it('shows the level, the score and the reasons, and nothing before a score', async () => {
-    const context = await browser.newContext({ viewport: { width: 360, height: 900 }, deviceScaleFactor: 2, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-    const { token } = app.container.http!.sidebarAuth.sessions.issue('zhangsan');
-    await context.addCookies([{ name: 'wo_sidebar', value: token, url: `${app.url}/sidebar/` }]);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    page.on('response', (r) => r.status() >= 400 && !r.url().endsWith('/favicon.ico') && problems.push(`${r.status()} ${r.url()}`));
+    const { context, page, problems } = await openSidebar(browser, app, 'zhangsan');
     await page.goto(`${app.url}/sidebar/?externalUserId=wmCsRisk`);
     const facts = page.locator('#facts');
     await expect.poll(() => facts.innerText(), { timeout: 15_000 }).toContain('流失风险');

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, launchSidebarBrowser, openSidebar } from '../helpers/sidebar-browser.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { buildCustomer } from '../factories/customers.js';
 
@@ -14,7 +15,6 @@ vi.setConfig({ testTimeout: 60_000 });
  * each step is saved on the server. A screenshot is written for a person to look at (FEEDBACK_SCREENSHOT_DIR, or the
  * temp directory). One engine: the page does not depend on it.
  */
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
 if (!CHROMIUM && process.env.CI) throw new Error('CI=true but no Chromium was found (set CHROMIUM_PATH or apt-get install chromium)');
 
 describe.skipIf(!CHROMIUM)('the sidebar feedback card in a real browser', () => {
@@ -26,7 +26,7 @@ describe.skipIf(!CHROMIUM)('the sidebar feedback card in a real browser', () => 
     await buildCustomer(app.container, { externalUserId: 'wmFbShot', name: '反馈客户', owners: ['zhangsan'] });
     await app.container.db.exec("UPDATE staff SET name = '张三' WHERE userid = 'zhangsan'");
     await app.container.feedback.onSurveyScored({ externalUserid: 'wmFbShot', surveyId: 1, answerId: 501, kind: 'nps', score: 3, comment: '快递太慢了，等了一个星期', answeredAt: new Date() });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--lang=zh-CN'] });
+    browser = await launchSidebarBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -34,15 +34,7 @@ describe.skipIf(!CHROMIUM)('the sidebar feedback card in a real browser', () => 
   });
 
   it('shows the ticket, contacts, resolves and records a complaint, with no script error', async () => {
-    const context = await browser.newContext({ viewport: { width: 360, height: 900 }, deviceScaleFactor: 2, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-    const { token } = app.container.http!.sidebarAuth.sessions.issue('zhangsan');
-    await context.addCookies([{ name: 'wo_sidebar', value: token, url: `${app.url}/sidebar/` }]);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    // Chromium logs every 4xx (the favicon) as a console error; responses are judged by the listener below.
-    page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && problems.push(m.text()));
-    page.on('response', (r) => r.status() >= 400 && !r.url().endsWith('/favicon.ico') && problems.push(`${r.status()} ${r.url()}`));
+    const { context, page, problems } = await openSidebar(browser, app, 'zhangsan');
     await page.goto(`${app.url}/sidebar/?externalUserId=wmFbShot`);
     const card = page.locator('#feedback-card');
     await expect.poll(() => card.innerText(), { timeout: 15_000 }).toContain('待联系');

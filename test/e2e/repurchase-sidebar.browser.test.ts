@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, launchSidebarBrowser, openSidebar } from '../helpers/sidebar-browser.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { buildCustomer } from '../factories/customers.js';
 import { addDays, localDate } from '../../src/shared/dates.js';
@@ -14,8 +15,6 @@ vi.setConfig({ testTimeout: 60_000 });
  * sidebar's size, after an order import predicted it. A screenshot is written for a person to look at
  * (REPURCHASE_SCREENSHOT_DIR, or the temp directory). One engine: the page does not depend on it.
  */
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
-
 describe.skipIf(!CHROMIUM)('the sidebar customer card with a predicted next order', () => {
   let app: TestApp;
   let browser: Browser;
@@ -31,7 +30,7 @@ describe.skipIf(!CHROMIUM)('the sidebar customer card with a predicted next orde
       { orderNo: 'RS-2', externalUserId: 'wmRpShot', amount: '66.00', orderedAt: `${addDays(today, -40)} 10:00` },
     ]);
     expect(report).toMatchObject({ imported: 2 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--lang=zh-CN'] });
+    browser = await launchSidebarBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -39,13 +38,7 @@ describe.skipIf(!CHROMIUM)('the sidebar customer card with a predicted next orde
   });
 
   it('shows 预计复购 with how long it is overdue, and nothing for a customer without a prediction', async () => {
-    const context = await browser.newContext({ viewport: { width: 360, height: 900 }, deviceScaleFactor: 2, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-    const { token } = app.container.http!.sidebarAuth.sessions.issue('zhangsan');
-    await context.addCookies([{ name: 'wo_sidebar', value: token, url: `${app.url}/sidebar/` }]);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    page.on('response', (r) => r.status() >= 400 && !r.url().endsWith('/favicon.ico') && problems.push(`${r.status()} ${r.url()}`));
+    const { context, page, problems } = await openSidebar(browser, app, 'zhangsan');
     await page.goto(`${app.url}/sidebar/?externalUserId=wmRpShot`);
     const facts = page.locator('#facts');
     await expect.poll(() => facts.innerText(), { timeout: 15_000 }).toContain('预计复购');

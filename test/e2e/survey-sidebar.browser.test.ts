@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, launchSidebarBrowser, openSidebar } from '../helpers/sidebar-browser.js';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { buildCustomer } from '../factories/customers.js';
 
@@ -14,7 +15,6 @@ vi.setConfig({ testTimeout: 60_000 });
  * for them, once per period. A screenshot is written for a person to look at (SURVEY_SCREENSHOT_DIR, or the temp
  * directory). One engine: the card does not depend on it.
  */
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
 if (!CHROMIUM && process.env.CI) throw new Error('CI=true but no Chromium was found (set CHROMIUM_PATH or apt-get install chromium)');
 
 describe.skipIf(!CHROMIUM)('the sidebar survey card in a real browser', () => {
@@ -33,7 +33,7 @@ describe.skipIf(!CHROMIUM)('the sidebar survey card in a real browser', () => {
     const html = await (await fetch(url)).text();
     const submission = /name="submission" value="([^"]+)"/.exec(html)![1];
     await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ submission, q0: '2', q1: '等了很久才有人回复' }) });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--lang=zh-CN'] });
+    browser = await launchSidebarBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -41,15 +41,7 @@ describe.skipIf(!CHROMIUM)('the sidebar survey card in a real browser', () => {
   });
 
   it('shows the last answer and sends the survey through the ledger once, with no script error', async () => {
-    const context = await browser.newContext({ viewport: { width: 360, height: 900 }, deviceScaleFactor: 2, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-    const { token } = app.container.http!.sidebarAuth.sessions.issue('zhangsan');
-    await context.addCookies([{ name: 'wo_sidebar', value: token, url: `${app.url}/sidebar/` }]);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    // Chromium logs every 4xx as "Failed to load resource" (the favicon's 404 too); the response listener judges those.
-    page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && problems.push(m.text()));
-    page.on('response', (r) => r.status() >= 400 && !r.url().endsWith('/favicon.ico') && problems.push(`${r.status()} ${r.url()}`));
+    const { context, page, problems } = await openSidebar(browser, app, 'zhangsan');
     const dir = process.env.SURVEY_SCREENSHOT_DIR ?? join(tmpdir(), 'wecom-ops-screenshots');
     mkdirSync(dir, { recursive: true });
 
