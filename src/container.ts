@@ -947,8 +947,10 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     (userid) => c.archive.messenger.reserve(userid),
   );
   const results = new DeliveryResultsService(repos.deliveries, repos.deliveryBatches, c.wecom, settings, log);
-  const riskRepo = new ChurnRiskRepository(db, repos.notes, repos.timeline);
-  const winback = new WinbackService(repos.scan, repos.enrolments, repos.careRules, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, activity: settings.activity }, log, (ids) => riskRepo.highSince(ids));
+  // A campaign entering by churn risk reads the crossings the churn pass recorded (docs/churn.md §Win-back).
+  const churnRisk = c.churn;
+  const riskSince = churnRisk ? (ids: string[]) => churnRisk.highSince(ids) : undefined;
+  const winback = new WinbackService(repos.scan, repos.enrolments, repos.careRules, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, activity: settings.activity }, log, riskSince);
   const scoring = new ScoringService(repos.scoring, { tz, pageSize: settings.pageSize, activity: settings.activity, ...settings.scoring }, log);
   const behaviourTags = new BehaviourTaggingService(repos.behaviourTags, repos.tagRules, c.archive.library, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize }, log);
   // Broadcasts obey exactly the rules care messages do: the same ledger, caps, sender policy, quiet hours,

@@ -1,15 +1,12 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/databases.js';
 import { spawnServer, type ChildServer } from '../../test/helpers/child-server.js';
-import { TEST_SANDBOX_KEYS } from '../../test/helpers/callbacks.js';
 import { json } from '../../test/helpers/json-fetch.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
 import { botEnv } from './bot-env.js';
+import { runScript } from './child-run.js';
 
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
-const ROOT = resolve(import.meta.dirname, '../..');
 /** The demo corp the sandbox seeds first has this many customers; the large corp adds the rest. */
 const DEMO_CUSTOMERS = 200;
 
@@ -18,19 +15,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** `wecom-ops <args>` against the bench's database and sandbox, in its own process, as an operator would run it. */
-function cli(args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'src/cli.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, WECOM_TOKEN: TEST_SANDBOX_KEYS.token, WECOM_ENCODING_AES_KEY: TEST_SANDBOX_KEYS.encodingAesKey },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolveRun(out) : reject(new Error(`wecom-ops ${args.join(' ')} exited ${code}: ${out.slice(-2000)}`))));
-  });
-}
+const cli = (args: string[], env: Record<string, string>): Promise<string> => runScript('src/cli.ts', args, env);
 
 /** One timed GET: ms until the whole answer is read; a non-2xx answer fails the bench. */
 async function timedGet(url: string): Promise<number> {

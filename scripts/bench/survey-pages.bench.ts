@@ -1,38 +1,22 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/databases.js';
 import { spawnServer, type ChildServer } from '../../test/helpers/child-server.js';
-import { TEST_SANDBOX_KEYS } from '../../test/helpers/callbacks.js';
 import { json } from '../../test/helpers/json-fetch.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
 import { botEnv } from './bot-env.js';
 import { withDriver } from './bench-db.js';
+import { runScript } from './child-run.js';
 
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
-const ROOT = resolve(import.meta.dirname, '../..');
 /** The demo corp the sandbox seeds first has this many customers; the large corp adds the rest. */
 const DEMO_CUSTOMERS = 200;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-/** A script of ours in its own process (the CLI, the load generator); resolves with what it printed. */
-function run(script: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, script), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, WECOM_TOKEN: TEST_SANDBOX_KEYS.token, WECOM_ENCODING_AES_KEY: TEST_SANDBOX_KEYS.encodingAesKey },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolveRun(out) : reject(new Error(`${script} ${args.join(' ')} exited ${code}: ${out.slice(-2000)}`))));
-  });
-}
 
 interface StepFigures {
   n: number;
@@ -76,7 +60,7 @@ export async function runSurveyPagesBench(): Promise<Record<string, unknown>[]> 
         db = await createTestDatabase(engine, { mysqlUrl: process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test', prefix: 'wecom_ops_bench' });
         // The pages sit behind a reverse proxy that appends the phone's address (TRUST_PROXY=1, README §Deploying).
         const env = { ...botEnv(db.url, sandbox.url, ADMIN), TRUST_PROXY: '1' };
-        await run('src/cli.ts', ['sync'], { ...env, LOG_LEVEL: 'warn' });
+        await runScript('src/cli.ts', ['sync'], { ...env, LOG_LEVEL: 'warn' });
         bot = await spawnServer('scripts/bench/ingress-server.ts', env, 60_000);
         const api = (path: string) => `${bot!.url}${path}`;
 
@@ -93,7 +77,7 @@ export async function runSurveyPagesBench(): Promise<Record<string, unknown>[]> 
           },
         });
         const t0 = Date.now();
-        const planned = await run('src/cli.ts', ['job', 'run', 'surveys'], { ...env, LOG_LEVEL: 'warn' });
+        const planned = await runScript('src/cli.ts', ['job', 'run', 'surveys'], { ...env, LOG_LEVEL: 'warn' });
         const planMs = Date.now() - t0;
         const invitations = await withDriver(engine, db.url, (q) =>
           q("SELECT external_user_id, text FROM deliveries WHERE source = ? AND status = 'planned' ORDER BY id", [`survey:${survey.id}`]),
@@ -113,9 +97,9 @@ export async function runSurveyPagesBench(): Promise<Record<string, unknown>[]> 
         const perRun: Record<string, StepFigures[]> = {};
         const failures: Record<string, number>[] = [];
         // Warm-up: JIT, statement caches, pools.
-        await run('scripts/bench/page-load.ts', [bot.url, file, '3', String(connections)]);
+        await runScript('scripts/bench/page-load.ts', [bot.url, file, '3', String(connections)]);
         for (let r = 0; r < runs; r++) {
-          const out = JSON.parse((await run('scripts/bench/page-load.ts', [bot.url, file, String(seconds), String(connections)])).trim().split('\n').at(-1)!) as Record<string, unknown>;
+          const out = JSON.parse((await runScript('scripts/bench/page-load.ts', [bot.url, file, String(seconds), String(connections)])).trim().split('\n').at(-1)!) as Record<string, unknown>;
           failures.push(out.failures as Record<string, number>);
           for (const step of ['page', 'answer', 'points']) (perRun[step] ??= []).push(out[step] as StepFigures);
         }

@@ -106,6 +106,11 @@ export class ChurnRiskService {
     return this.repo.get(externalUserId);
   }
 
+  /** Since when each of these customers is 高风险 (epoch ms), for win-back's churn-risk entry (docs/churn.md §Win-back). */
+  highSince(ids: string[]): Promise<Map<string, number>> {
+    return this.repo.highSince(ids);
+  }
+
   /** `of`, for a viewer allowed to see the customer. */
   async forViewer(externalUserId: string, viewer: Viewer): Promise<ChurnRisk | null> {
     await this.visible(externalUserId, viewer);

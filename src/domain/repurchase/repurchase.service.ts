@@ -1,3 +1,4 @@
+import type { RepurchaseView } from './repurchase.types.js';
 import type { RepurchaseRepository, StoredPrediction } from '../../persistence/repositories/repurchase.repository.js';
 import type { Clock } from '../../shared/clock.js';
 import { localDate } from '../../shared/dates.js';
@@ -17,22 +18,6 @@ export interface RepurchaseCounts {
   typicalDays: number | null;
 }
 
-/** The prediction as the archive shows it (docs/repurchase.md §API). */
-export interface RepurchaseView {
-  /** The predicted next order's local date. */
-  dueOn: string;
-  /** Whole days from today: positive ahead, 0 today, negative once overdue. */
-  daysUntil: number;
-  intervalDays: number;
-  /** The median of the customer's own intervals. */
-  ownDays: number;
-  /** The segment's typical interval it was shrunk toward, null when none was known. */
-  typicalDays: number | null;
-  /** The segment (RFM) whose typical interval was used, null for the corp-wide one. */
-  segment: string | null;
-  orderDays: number;
-  lastOrderOn: string;
-}
 
 /**
  * Keeps every customer's predicted next order (需求预测, docs/repurchase.md): a full pass in the nightly `scoring` job

@@ -1,4 +1,5 @@
 // What the API answers, as the console reads it (README §HTTP lists the routes).
+import type { RepurchaseView } from '../../../domain/repurchase/repurchase.types';
 
 export type Role = 'admin' | 'operator' | 'staff';
 
@@ -90,18 +91,8 @@ export interface CustomerArchive extends CustomerItem {
   repurchase?: Repurchase | null;
 }
 
-/** A customer's predicted next order, as the archive answers it. */
-export interface Repurchase {
-  dueOn: string;
-  /** Days from today: positive ahead, 0 today, negative once overdue. */
-  daysUntil: number;
-  intervalDays: number;
-  ownDays: number;
-  typicalDays: number | null;
-  segment: string | null;
-  orderDays: number;
-  lastOrderOn: string;
-}
+/** A customer's predicted next order, as the archive answers it (the domain's type, docs/repurchase.md §API). */
+export type Repurchase = RepurchaseView;
 
 export interface Order {
   id: number;
