@@ -31,6 +31,14 @@ export type WecomApi =
   | 'externalcontact/cancel_groupmsg_send'
   | 'externalcontact/groupchat/list'
   | 'externalcontact/groupchat/get'
+  | 'externalcontact/groupchat/add_join_way'
+  | 'externalcontact/groupchat/get_join_way'
+  | 'externalcontact/groupchat/update_join_way'
+  | 'externalcontact/groupchat/del_join_way'
+  | 'externalcontact/group_welcome_template/add'
+  | 'externalcontact/group_welcome_template/edit'
+  | 'externalcontact/group_welcome_template/get'
+  | 'externalcontact/group_welcome_template/del'
   | 'externalcontact/transfer_customer'
   | 'externalcontact/resigned/transfer_customer'
   | 'externalcontact/transfer_result'
@@ -88,6 +96,19 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   'externalcontact/get_groupmsg_send_result': true,
   'externalcontact/groupchat/list': true,
   'externalcontact/groupchat/get': true,
+  'externalcontact/groupchat/get_join_way': true,
+  'externalcontact/group_welcome_template/get': true,
+  // update_join_way takes the whole configuration again and overwrites its lists; a template edit replaces its fields
+  // (docs/wecom-protocol.md §Group join ways, §Group welcome templates).
+  'externalcontact/groupchat/update_join_way': true,
+  'externalcontact/group_welcome_template/edit': true,
+  // Deletes: a repeat can only answer "unknown id".
+  'externalcontact/groupchat/del_join_way': true,
+  'externalcontact/group_welcome_template/del': true,
+  // A second join way is a second QR code (docs/wecom-protocol.md §Group join ways); a second template takes one more of
+  // the corp's 100 and may notify members twice (docs/wecom-protocol.md §Group welcome templates).
+  'externalcontact/groupchat/add_join_way': false,
+  'externalcontact/group_welcome_template/add': false,
   // 查询客户接替状态 (docs/wecom-protocol.md §Customer transfers): cursor reads of the transfer records.
   'externalcontact/transfer_result': true,
   'externalcontact/resigned/transfer_result': true,

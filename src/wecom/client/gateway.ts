@@ -19,6 +19,9 @@ import type {
   GroupMsgListQuery,
   GroupMsgSendResult,
   GroupMsgTask,
+  GroupWelcomeTemplateInput,
+  JoinWay,
+  JoinWayInput,
   KfSendInput,
   KfSendOnEventInput,
   KfSyncInput,
@@ -136,6 +139,27 @@ export interface WecomGateway {
   groupChatList(query: GroupChatListQuery): Promise<Page<GroupChatRef>>;
   /** A customer group's details (docs/wecom-protocol.md §Customer groups). */
   groupChatGet(chatId: string, options?: { needName?: boolean }): Promise<GroupChat>;
+
+  /**
+   * Create a 群活码 (「加入群聊」 join way) for 1–5 groups; persist the configId (docs/wecom-protocol.md §Group join ways).
+   * Not idempotent.
+   */
+  addJoinWay(input: JoinWayInput): Promise<{ configId: string }>;
+  /** Read a join way, with its groups (including rooms WeCom opened) and QR code (docs/wecom-protocol.md §Group join ways). */
+  getJoinWay(configId: string): Promise<JoinWay>;
+  /** Replace a join way's configuration; lists overwrite (docs/wecom-protocol.md §Group join ways). */
+  updateJoinWay(configId: string, input: JoinWayInput): Promise<void>;
+  /** Delete a join way; its QR code stops working (docs/wecom-protocol.md §Group join ways). */
+  delJoinWay(configId: string): Promise<void>;
+
+  /** Add a group welcome template, ≤ 100 per corp (docs/wecom-protocol.md §Group welcome templates). Not idempotent. */
+  addGroupWelcomeTemplate(input: GroupWelcomeTemplateInput): Promise<{ templateId: string }>;
+  /** Replace a group welcome template's content (docs/wecom-protocol.md §Group welcome templates). */
+  editGroupWelcomeTemplate(templateId: string, input: GroupWelcomeTemplateInput): Promise<void>;
+  /** Read a group welcome template (docs/wecom-protocol.md §Group welcome templates). */
+  getGroupWelcomeTemplate(templateId: string): Promise<GroupWelcomeTemplateInput>;
+  /** Delete a group welcome template (docs/wecom-protocol.md §Group welcome templates). */
+  delGroupWelcomeTemplate(templateId: string): Promise<void>;
 
   /**
    * Hand ≤ 100 of a member's customers to another member (docs/wecom-protocol.md §Customer transfers): `onjob` calls

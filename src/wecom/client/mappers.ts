@@ -15,6 +15,9 @@ import type {
   FollowUser,
   GroupChat,
   GroupMsg,
+  GroupWelcomeTemplateInput,
+  JoinWay,
+  JoinWayInput,
   KfMessage,
   KfSendInput,
   KfSendOnEventInput,
@@ -34,6 +37,9 @@ import type {
   WireGetContactWay,
   WireGroupChat,
   WireGroupMsgList,
+  WireGroupWelcomeTemplate,
+  WireGetJoinWay,
+  WireJoinWayRequest,
   WireKfSendRequest,
   WireKfSendOnEventRequest,
   WireKfSync,
@@ -282,6 +288,7 @@ export function toGroupChat(w: WireGroupChat['group_chat']): GroupChat {
         invitorUserId: m.invitor?.userid,
         groupNickname: m.group_nickname,
         name: m.name,
+        state: m.state || undefined,
       }),
     ),
     adminUserIds: (w.admin_list ?? []).map((a) => a.userid),
@@ -356,4 +363,58 @@ export function toWireKfSend(m: KfSendInput): WireKfSendRequest {
 /** kf/send_msg_on_event body (docs/wecom-protocol.md §KF sessions and event replies). */
 export function toWireKfSendOnEvent(m: KfSendOnEventInput): WireKfSendOnEventRequest {
   return compact({ code: m.code, msgid: m.msgId, msgtype: m.content.msgtype, text: { content: m.content.content } });
+}
+
+/** A join way, domain → wire (docs/wecom-protocol.md §Group join ways). */
+export function toWireJoinWay(w: JoinWayInput): WireJoinWayRequest {
+  return compact({
+    scene: w.scene === 'qrcode' ? (2 as const) : (1 as const),
+    remark: w.remark,
+    auto_create_room: w.autoCreateRoom ? (1 as const) : (0 as const),
+    // The naming only counts with auto-create on (docs/wecom-protocol.md §Group join ways).
+    room_base_name: w.autoCreateRoom ? w.roomBaseName : undefined,
+    room_base_id: w.autoCreateRoom ? w.roomBaseId : undefined,
+    chat_id_list: w.chatIds,
+    state: w.state,
+  });
+}
+
+/** join_way, wire → domain (docs/wecom-protocol.md §Group join ways). */
+export function toJoinWay(w: WireGetJoinWay['join_way']): JoinWay {
+  return compact({
+    configId: w.config_id,
+    scene: w.scene === 1 ? ('miniprogram' as const) : ('qrcode' as const),
+    chatIds: w.chat_id_list ?? [],
+    state: w.state || undefined,
+    remark: w.remark || undefined,
+    // auto_create_room defaults to 1 when absent.
+    autoCreateRoom: w.auto_create_room !== 0,
+    roomBaseName: w.room_base_name || undefined,
+    roomBaseId: w.room_base_id,
+    qrCode: w.qr_code || undefined,
+  });
+}
+
+/** A group welcome template, domain → wire (docs/wecom-protocol.md §Group welcome templates). */
+export function toWireGroupWelcomeTemplate(t: GroupWelcomeTemplateInput): WireGroupWelcomeTemplate {
+  return compact({
+    text: t.text ? { content: t.text } : undefined,
+    image: t.image && compact({ media_id: t.image.mediaId, pic_url: t.image.picUrl }),
+    link: t.link && compact({ title: t.link.title, picurl: t.link.picUrl, desc: t.link.desc, url: t.link.url }),
+    miniprogram: t.miniprogram && { title: t.miniprogram.title, pic_media_id: t.miniprogram.picMediaId, appid: t.miniprogram.appId, page: t.miniprogram.page },
+    file: t.file && { media_id: t.file.mediaId },
+    video: t.video && { media_id: t.video.mediaId },
+  });
+}
+
+/** A group welcome template, wire → domain (docs/wecom-protocol.md §Group welcome templates). */
+export function toGroupWelcomeTemplate(w: WireGroupWelcomeTemplate): GroupWelcomeTemplateInput {
+  return compact({
+    text: w.text?.content || undefined,
+    image: w.image && compact({ mediaId: w.image.media_id, picUrl: w.image.pic_url }),
+    link: w.link && compact({ title: w.link.title, url: w.link.url, picUrl: w.link.picurl, desc: w.link.desc }),
+    miniprogram: w.miniprogram && { title: w.miniprogram.title, picMediaId: w.miniprogram.pic_media_id, appId: w.miniprogram.appid, page: w.miniprogram.page },
+    file: w.file && { mediaId: w.file.media_id },
+    video: w.video && { mediaId: w.video.media_id },
+  });
 }

@@ -341,6 +341,8 @@ export interface GroupChatMember {
   invitorUserId?: string;
   groupNickname?: string;
   name?: string;
+  /** The join way's state when the member joined through a 群活码 that carries one (docs/wecom-protocol.md §Group join ways). */
+  state?: string;
 }
 
 /** A customer group's details (docs/wecom-protocol.md §Customer groups). */
@@ -352,6 +354,41 @@ export interface GroupChat {
   notice?: string;
   members: GroupChatMember[];
   adminUserIds: string[];
+}
+
+/**
+ * A 「加入群聊」 join way as add/update_join_way take it (docs/wecom-protocol.md §Group join ways): 1–5 groups, a state
+ * ≤ 30 characters, and the naming of rooms WeCom opens when every listed group is full.
+ */
+export interface JoinWayInput {
+  /** `qrcode` (scene 2) answers a QR code; `miniprogram` (scene 1) a mini-program button. */
+  scene: 'qrcode' | 'miniprogram';
+  chatIds: string[];
+  state?: string;
+  remark?: string;
+  autoCreateRoom: boolean;
+  roomBaseName?: string;
+  roomBaseId?: number;
+}
+
+/** A join way as get_join_way answers it (docs/wecom-protocol.md §Group join ways). */
+export interface JoinWay extends JoinWayInput {
+  configId: string;
+  qrCode?: string;
+}
+
+/**
+ * A group welcome template's content (docs/wecom-protocol.md §Group welcome templates): text ≤ 3000 bytes and at most one
+ * attachment of each kind; `notify` tells members a new template is available.
+ */
+export interface GroupWelcomeTemplateInput {
+  text?: string;
+  image?: { mediaId?: string; picUrl?: string };
+  link?: { title: string; url: string; picUrl?: string; desc?: string };
+  miniprogram?: { title: string; picMediaId: string; appId: string; page: string };
+  file?: { mediaId: string };
+  video?: { mediaId: string };
+  notify?: boolean;
 }
 
 /** The content of an internal app message (docs/wecom-protocol.md §App messages to staff). */

@@ -29,6 +29,8 @@ import {
   toFollowUser,
   toGroupChat,
   toGroupMsg,
+  toGroupWelcomeTemplate,
+  toJoinWay,
   toKfMessage,
   toMember,
   toUnixSeconds,
@@ -36,6 +38,8 @@ import {
   toWireAttachment,
   toWireContactWay,
   toWireContactWayChanges,
+  toWireGroupWelcomeTemplate,
+  toWireJoinWay,
   toWireKfSend,
   toWireKfSendOnEvent,
 } from './mappers.js';
@@ -65,6 +69,9 @@ import type {
   GroupMsgListQuery,
   GroupMsgSendResult,
   GroupMsgTask,
+  GroupWelcomeTemplateInput,
+  JoinWay,
+  JoinWayInput,
   KfSendInput,
   KfSendOnEventInput,
   KfSyncInput,
@@ -91,6 +98,8 @@ import type {
 import type {
   WireAddContactWay,
   WireAddCorpTag,
+  WireAddGroupWelcomeTemplate,
+  WireAddJoinWay,
   WireAddMsgTemplate,
   WireAppMessage,
   WireBatchGetByUser,
@@ -99,6 +108,8 @@ import type {
   WireExternalContactList,
   WireFollowUserList,
   WireGetContactWay,
+  WireGetGroupWelcomeTemplate,
+  WireGetJoinWay,
   WireGroupChat,
   WireGroupChatList,
   WireGroupMsgList,
@@ -603,6 +614,48 @@ export class WecomClient implements WecomGateway {
       body: { chat_id: chatId, need_name: options.needName ? 1 : 0 },
     });
     return toGroupChat(res.group_chat);
+  }
+
+  // ─── 群活码 and group welcome templates (docs/wecom-protocol.md §Group join ways, §Group welcome templates) ──
+
+  async addJoinWay(input: JoinWayInput): Promise<{ configId: string }> {
+    const res = await this.call<WireAddJoinWay>('externalcontact/groupchat/add_join_way', { method: 'POST', body: toWireJoinWay(input) });
+    return { configId: res.config_id };
+  }
+
+  async getJoinWay(configId: string): Promise<JoinWay> {
+    const res = await this.call<WireGetJoinWay>('externalcontact/groupchat/get_join_way', { method: 'POST', body: { config_id: configId } });
+    return toJoinWay(res.join_way);
+  }
+
+  async updateJoinWay(configId: string, input: JoinWayInput): Promise<void> {
+    await this.call('externalcontact/groupchat/update_join_way', { method: 'POST', body: { config_id: configId, ...toWireJoinWay(input) } });
+  }
+
+  async delJoinWay(configId: string): Promise<void> {
+    await this.call('externalcontact/groupchat/del_join_way', { method: 'POST', body: { config_id: configId } });
+  }
+
+  async addGroupWelcomeTemplate(input: GroupWelcomeTemplateInput): Promise<{ templateId: string }> {
+    const res = await this.call<WireAddGroupWelcomeTemplate>('externalcontact/group_welcome_template/add', {
+      method: 'POST',
+      // notify defaults to 1 at WeCom; sent explicitly so the form's choice is what happens.
+      body: { ...toWireGroupWelcomeTemplate(input), notify: input.notify === false ? 0 : 1 },
+    });
+    return { templateId: res.template_id };
+  }
+
+  async editGroupWelcomeTemplate(templateId: string, input: GroupWelcomeTemplateInput): Promise<void> {
+    await this.call('externalcontact/group_welcome_template/edit', { method: 'POST', body: { template_id: templateId, ...toWireGroupWelcomeTemplate(input) } });
+  }
+
+  async getGroupWelcomeTemplate(templateId: string): Promise<GroupWelcomeTemplateInput> {
+    const res = await this.call<WireGetGroupWelcomeTemplate>('externalcontact/group_welcome_template/get', { method: 'POST', body: { template_id: templateId } });
+    return toGroupWelcomeTemplate(res);
+  }
+
+  async delGroupWelcomeTemplate(templateId: string): Promise<void> {
+    await this.call('externalcontact/group_welcome_template/del', { method: 'POST', body: { template_id: templateId } });
   }
 
   // ─── transfers (客户继承, docs/wecom-protocol.md §Customer transfers) ──────────────────────────────────

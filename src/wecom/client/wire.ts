@@ -312,10 +312,61 @@ export interface WireGroupChat extends WireResponse {
       invitor?: { userid: string };
       group_nickname?: string;
       name?: string;
+      state?: string;
     }>;
     admin_list?: Array<{ userid: string }>;
   };
 }
+
+/** add_join_way / update_join_way body (docs/wecom-protocol.md §Group join ways). */
+export interface WireJoinWayRequest {
+  config_id?: string;
+  scene: 1 | 2;
+  remark?: string;
+  auto_create_room: 0 | 1;
+  room_base_name?: string;
+  room_base_id?: number;
+  chat_id_list: string[];
+  state?: string;
+}
+
+/** add_join_way response (docs/wecom-protocol.md §Group join ways). */
+export interface WireAddJoinWay extends WireResponse {
+  config_id: string;
+}
+
+/** get_join_way response (docs/wecom-protocol.md §Group join ways). */
+export interface WireGetJoinWay extends WireResponse {
+  join_way: {
+    config_id: string;
+    scene: number;
+    remark?: string;
+    auto_create_room?: number;
+    room_base_name?: string;
+    room_base_id?: number;
+    chat_id_list?: string[];
+    qr_code?: string;
+    state?: string;
+  };
+}
+
+/** group_welcome_template add/edit body and get answer (docs/wecom-protocol.md §Group welcome templates). */
+export interface WireGroupWelcomeTemplate {
+  text?: { content: string };
+  image?: { media_id?: string; pic_url?: string };
+  link?: { title: string; picurl?: string; desc?: string; url: string };
+  miniprogram?: { title: string; pic_media_id: string; appid: string; page: string };
+  file?: { media_id: string };
+  video?: { media_id: string };
+}
+
+/** group_welcome_template/add response (docs/wecom-protocol.md §Group welcome templates). */
+export interface WireAddGroupWelcomeTemplate extends WireResponse {
+  template_id: string;
+}
+
+/** group_welcome_template/get response (docs/wecom-protocol.md §Group welcome templates). */
+export type WireGetGroupWelcomeTemplate = WireResponse & WireGroupWelcomeTemplate;
 
 /** message/send request (the payload key is named after msgtype) (docs/wecom-protocol.md §App messages to staff). */
 export interface WireAppMessageRequest {

@@ -108,3 +108,39 @@ export function kfEventXml(input: { corpId: string; createTime: number; token: s
     ['OpenKfId', input.openKfId],
   ]);
 }
+
+/**
+ * A change_external_chat event (docs/wecom-protocol.md §Customer group events): create, update with its UpdateDetail
+ * (member changes carry JoinScene or QuitScene, the count, the ids and the member-list versions), or dismiss.
+ */
+export function externalChatEventXml(input: {
+  corpId: string;
+  createTime: number;
+  chatId: string;
+  changeType: 'create' | 'update' | 'dismiss';
+  updateDetail?: 'add_member' | 'del_member' | 'change_owner' | 'change_name' | 'change_notice';
+  joinScene?: number;
+  quitScene?: number;
+  memberIds?: string[];
+  lastMemVer?: string;
+  curMemVer?: string;
+}): string {
+  const fields: XmlField[] = [
+    ...eventEnvelope(input.corpId, input.createTime, 'change_external_chat'),
+    ['ChatId', input.chatId],
+    ['ChangeType', input.changeType],
+    ['UpdateDetail', input.updateDetail],
+    ['JoinScene', input.joinScene],
+    ['QuitScene', input.quitScene],
+    ['MemChangeCnt', input.memberIds?.length],
+  ];
+  const xml = buildXml(fields);
+  if (!input.memberIds) return xml;
+  // MemChangeList nests <Item> elements, which buildXml's flat fields cannot express.
+  const items = input.memberIds.map((id) => `<Item>${cdata(id)}</Item>`).join('');
+  const versions = buildXml([
+    ['LastMemVer', input.lastMemVer],
+    ['CurMemVer', input.curMemVer],
+  ]).slice('<xml>'.length, -'</xml>'.length);
+  return `${xml.slice(0, -'</xml>'.length)}<MemChangeList>${items}</MemChangeList>${versions}</xml>`;
+}

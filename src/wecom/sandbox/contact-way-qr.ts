@@ -41,6 +41,7 @@ export interface QrResponse {
 export interface QrHost {
   store: SandboxStore;
   addCustomer(input: { configId: string; name?: string }): Promise<{ externalUserId: string; userid: string }>;
+  joinThroughCode(input: { configId: string; name?: string }): Promise<{ externalUserId: string; chatId: string }>;
 }
 
 const CONFIG_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -54,6 +55,8 @@ export async function handleQr(host: QrHost, method: string, rest: string, base:
   const isImage = rest.endsWith('.png');
   const configId = isImage ? rest.slice(0, -'.png'.length) : rest;
   if (!CONFIG_ID.test(configId)) return null;
+  const joinWay = host.store.joinWays.get(configId);
+  if (joinWay && joinWay.scene === 2) return handleJoinWayQr(host, method, configId, isImage, base, form);
   const way = host.store.contactWays.get(configId);
   if (!way || way.scene !== 2) {
     if (isImage) return null;
@@ -79,6 +82,34 @@ export async function handleQr(host: QrHost, method: string, rest: string, base:
       `<p>扫码后在微信里看到的页面（沙箱）：添加 ${esc(names)}${way.remark ? `（${esc(way.remark)}）` : ''}。</p>
 <form method="post"><p><label>你的微信昵称 <input name="name" maxlength="64" placeholder="微信用户"></label></p><p><button type="submit">添加到通讯录</button></p></form>
 <p class="muted">提交后，沙箱以一位新客户的身份通过这个二维码添加成员，并向机器人发送 add_external_contact 回调。</p>`,
+    ),
+  };
+}
+
+/**
+ * A 群活码's image and join page (docs/wecom-protocol.md §Group join ways): the same shapes as a contact way's, and the
+ * page's POST joins a simulated customer through the code.
+ */
+async function handleJoinWayQr(host: QrHost, method: string, configId: string, isImage: boolean, base: string, form: URLSearchParams): Promise<QrResponse> {
+  if (isImage) return { httpStatus: 200, type: 'png', body: await renderQrPng(qrAddUrl(base, configId)) };
+  if (method === 'POST') {
+    const name = (form.get('name') ?? '').trim().slice(0, 64) || undefined;
+    const joined = await host.joinThroughCode({ configId, name });
+    const chat = host.store.groupChats.get(joined.chatId);
+    return {
+      httpStatus: 200,
+      type: 'html',
+      body: page('已加入群聊', `<p>${esc(name ?? '微信用户')} 已加入群聊「${esc(chat?.name ?? joined.chatId)}」。</p><p class="muted">客户 ID：<span data-test="external-userid">${esc(joined.externalUserId)}</span></p>`),
+    };
+  }
+  return {
+    httpStatus: 200,
+    type: 'html',
+    body: page(
+      '加入群聊',
+      `<p>扫码后在微信里看到的页面（沙箱）：加入企业的客户群。</p>
+<form method="post"><p><label>你的微信昵称 <input name="name" maxlength="64" placeholder="微信用户"></label></p><p><button type="submit">加入群聊</button></p></form>
+<p class="muted">提交后，沙箱以一位新客户的身份通过这个群活码入群（群满时自动建群），并向机器人发送 change_external_chat 回调。</p>`,
     ),
   };
 }

@@ -64,12 +64,16 @@ const schemas = {
     z.object({ invalidateTokens: z.literal(true) }),
   ]),
   callback: z.object({ xml: nonEmpty }),
+  joinByCode: z.object({ configId: nonEmpty, externalUserId: nonEmpty.optional(), name: nonEmpty.max(64).optional() }),
+  applyWelcome: z.object({ userid: nonEmpty, chatId: nonEmpty, templateId: nonEmpty }),
   config: z.object({
     callbackUrl: z.url().nullable().optional(),
     rateLimits: z.record(z.string(), z.number().int().min(1)).optional(),
     /** With rateLimits: the window they count over (ms) and whether it is aligned to the clock (docs/rate-limits.md). */
     rateWindowMs: z.number().int().min(100).max(3_600_000).optional(),
     rateWindowAligned: z.boolean().optional(),
+    /** Members at which a 群活码 counts a group full (docs/wecom-protocol.md §Group join ways). */
+    roomFullSize: z.number().int().min(2).max(2000).optional(),
   }),
 };
 
@@ -103,6 +107,17 @@ const routes: Record<string, Handler> = {
     const result = await s.endKfSession(schemas.kfSessionEnd.parse(body));
     return { msgid: result.msgid, msgCode: result.msgCode, callback: presentCallback(result.callback) };
   },
+  // A customer scans a 群活码 (docs/wecom-protocol.md §Group join ways).
+  'POST groups/join-by-code': async (s, body) => {
+    const result = await s.joinThroughCode(schemas.joinByCode.parse(body));
+    return { externalUserId: result.externalUserId, chatId: result.chatId, openedChatId: result.openedChatId, callbacks: result.callbacks.map(presentCallback) };
+  },
+  // A group owner applies a welcome template in the client (docs/wecom-protocol.md §Group welcome templates).
+  'POST groups/apply-welcome-template': (s, body) => s.applyGroupWelcomeTemplate(schemas.applyWelcome.parse(body)),
+  'GET groups/welcomes': (s, _body, query) => ({
+    applied: Object.fromEntries(s.store.groupWelcomeApplied),
+    items: s.store.groupWelcomeSent.filter((w) => !query.chatId || w.chatId === query.chatId),
+  }),
   'POST groupmsg/confirm': (s, body) => s.confirmGroupMsg(schemas.confirm.parse(body)),
   'GET groupmsg/reminders': (s, _body, query) => ({ items: s.groupMsgReminders(query.msgid || undefined) }),
   'POST oauth/code': (s, body) => {
@@ -153,12 +168,13 @@ const routes: Record<string, Handler> = {
   },
   'GET callbacks': (s) => ({ items: s.callbacks() }),
   'POST callbacks': async (s, body) => presentCallback(await s.deliverCallback(schemas.callback.parse(body).xml)),
-  'GET config': (s) => ({ callbackUrl: s.getCallbackUrl() ?? null, corpId: s.options.corp.corpId, agentId: s.options.corp.agentId }),
+  'GET config': (s) => ({ callbackUrl: s.getCallbackUrl() ?? null, corpId: s.options.corp.corpId, agentId: s.options.corp.agentId, roomFullSize: s.roomFullSize }),
   'POST config': (s, body) => {
     const cfg = schemas.config.parse(body);
     if (cfg.callbackUrl !== undefined) s.setCallbackUrl(cfg.callbackUrl ?? undefined);
     if (cfg.rateLimits) s.setRateLimits(cfg.rateLimits, { windowMs: cfg.rateWindowMs, aligned: cfg.rateWindowAligned });
-    return { callbackUrl: s.getCallbackUrl() ?? null };
+    if (cfg.roomFullSize !== undefined) s.roomFullSize = cfg.roomFullSize;
+    return { callbackUrl: s.getCallbackUrl() ?? null, roomFullSize: s.roomFullSize };
   },
   'GET sent': (s) => ({
     welcomeMessages: s.store.welcomeSent,

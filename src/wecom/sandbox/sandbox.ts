@@ -7,6 +7,8 @@ import { SANDBOX_CORP, randomSandboxKeys } from '../sandbox-identity.js';
 import type { ApiContext, ApiRequest, ApiTable, ResolvedSandboxOptions, SandboxCorp, UploadedFile } from './api-types.js';
 import { contactApis } from './apis/contacts.api.js';
 import { contactWayApis } from './apis/contact-ways.api.js';
+import { groupWelcomeApis } from './apis/group-welcome.api.js';
+import { joinWayApis } from './apis/join-ways.api.js';
 import { confirmMassTask, groupMsgApis, type ConfirmOutcome } from './apis/groupmsg.api.js';
 import { kfApis } from './apis/kf.api.js';
 import { miscApis } from './apis/misc.api.js';
@@ -16,7 +18,8 @@ import { statsApis } from './apis/stats.api.js';
 import { transferApis } from './apis/transfers.api.js';
 import { userApis } from './apis/users.api.js';
 import { CallbackDeliverer, type CallbackRecord } from './callback-delivery.js';
-import { contactUserUpdateXml, externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
+import { contactUserUpdateXml, externalChatEventXml, externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
+import { applyWelcomeTemplate, greetJoiner, joinThroughWay } from './group-join.js';
 import { handleControl } from './control.router.js';
 import { handleAuthorize } from './oauth-authorize.js';
 import { handleWebLogin } from './web-login.js';
@@ -66,6 +69,11 @@ export interface WecomSandboxOptions {
   callbackRetryDelaysMs?: number[];
   /** Random source for errorRate faults; inject for determinism. */
   random?: () => number;
+  /**
+   * Members a customer group holds before a 群活码 counts it full and moves on (or opens a room); default 200
+   * (docs/wecom-protocol.md §Group join ways).
+   */
+  roomFullSize?: number;
 }
 
 /** One recorded API call, for tests that measure rates and side effects. */
@@ -87,7 +95,7 @@ export interface SandboxResponse {
 /** The call log keeps the most recent calls only, so a long-running standalone sandbox stays bounded. */
 const MAX_LOGGED_CALLS = 100_000;
 
-const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis, ...userApis, ...transferApis, ...statsApis };
+const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis, ...userApis, ...transferApis, ...statsApis, ...joinWayApis, ...groupWelcomeApis };
 
 /**
  * Finds the sandbox part of a path: `/cgi-bin/...`, `/_control/...` or the OAuth authorize stand-in
@@ -114,6 +122,8 @@ export class WecomSandbox {
   private readonly siteOrigin: string | undefined;
   /** Shift of the sandbox's "WeCom time" from the injected clock (see setClock). */
   private clockOffsetMs = 0;
+  /** See WecomSandboxOptions.roomFullSize; POST /_control/config can change it. */
+  roomFullSize: number;
 
   constructor(opts: WecomSandboxOptions) {
     // WeCom's own time: the injected clock plus an offset a demo or a test can move (POST /_control/clock).
@@ -128,6 +138,7 @@ export class WecomSandbox {
       followUserPageSize: opts.followUserPageSize ?? 500,
       groupMsgDispatchMs: opts.groupMsgDispatchMs ?? 0,
     };
+    this.roomFullSize = opts.roomFullSize ?? 200;
     this.faults = new FaultInjector(opts.random ?? Math.random);
     this.limiter = new RateLimiter(opts.rateLimits ?? {}, opts.rateWindow);
     this.deliverer = new CallbackDeliverer({
@@ -485,6 +496,59 @@ export class WecomSandbox {
     });
     const callback = await this.deliverCallback(xml);
     return { externalUserId: id, userid, welcomeCode, callback };
+  }
+
+  /**
+   * A customer scans a 群活码 (docs/wecom-protocol.md §Group join ways): they join the first of its groups with room, or a
+   * room the code opens when all are full (its `create` event first). The group's `update`/`add_member` event carries
+   * JoinScene 3; groupchat/get then shows the member with the code's state. The group greets them with the template its
+   * owner applied, if any.
+   */
+  async joinThroughCode(input: { configId: string; externalUserId?: string; name?: string }): Promise<{
+    externalUserId: string;
+    chatId: string;
+    openedChatId: string | null;
+    callbacks: CallbackRecord[];
+  }> {
+    const nowMs = this.nowMs();
+    const nowS = Math.floor(nowMs / 1000);
+    let externalUserId = input.externalUserId;
+    let customer = externalUserId ? this.store.customers.get(externalUserId) : undefined;
+    if (!customer) {
+      externalUserId ??= this.store.newId('wm', 30);
+      customer = { externalUserId, name: input.name ?? `微信用户${externalUserId.slice(-4)}`, type: 1, gender: 0, avatar: `https://wx.qlogo.cn/mmhead/sandbox/${externalUserId}/0` };
+      this.store.customers.set(externalUserId, customer);
+    }
+    const joined = joinThroughWay(this.store, { configId: input.configId, memberId: customer.externalUserId, name: customer.name, nowS, roomFullSize: this.roomFullSize });
+    const corpId = this.options.corp.corpId;
+    const callbacks: CallbackRecord[] = [];
+    if (joined.openedRoom) callbacks.push(await this.deliverCallback(externalChatEventXml({ corpId, createTime: nowS, chatId: joined.openedRoom.chatId, changeType: 'create' })));
+    callbacks.push(
+      await this.deliverCallback(
+        externalChatEventXml({
+          corpId,
+          createTime: nowS,
+          chatId: joined.chat.chatId,
+          changeType: 'update',
+          updateDetail: 'add_member',
+          joinScene: 3,
+          memberIds: [customer.externalUserId],
+          lastMemVer: joined.lastMemVer,
+          curMemVer: joined.curMemVer,
+        }),
+      ),
+    );
+    greetJoiner(this.store, joined.chat.chatId, customer.externalUserId, customer.name, nowMs);
+    return { externalUserId: customer.externalUserId, chatId: joined.chat.chatId, openedChatId: joined.openedRoom?.chatId ?? null, callbacks };
+  }
+
+  /**
+   * The group's owner (or an admin) picks a welcome template for it in the WeCom client; from then on the group greets
+   * joiners with it (docs/wecom-protocol.md §Group welcome templates). No callback: WeCom tells the bot nothing.
+   */
+  applyGroupWelcomeTemplate(input: { userid: string; chatId: string; templateId: string }): { chatId: string; templateId: string } {
+    applyWelcomeTemplate(this.store, input);
+    return { chatId: input.chatId, templateId: input.templateId };
   }
 
   /**

@@ -263,6 +263,8 @@ export interface SandboxGroupChatMember {
   invitor?: string;
   groupNickname: string;
   name: string;
+  /** The join way's state, for a member who joined through a 群活码 that carries one (docs/wecom-protocol.md §Group join ways). */
+  state?: string;
 }
 
 /** A customer group chat (docs/wecom-protocol.md §Customer groups). */
@@ -276,6 +278,45 @@ export interface SandboxGroupChat {
   status: number;
   members: SandboxGroupChatMember[];
   admins: string[];
+}
+
+/** A 「加入群聊」 join way (群活码, docs/wecom-protocol.md §Group join ways). */
+export interface SandboxJoinWay {
+  configId: string;
+  /** 1 mini-program button, 2 QR code. */
+  scene: 1 | 2;
+  remark: string;
+  autoCreateRoom: boolean;
+  roomBaseName: string;
+  roomBaseId: number;
+  /** The groups the code fills in order, including rooms it opened itself. */
+  chatIds: string[];
+  state?: string;
+  /** Rooms this code opened so far: the next one is named roomBaseName + (roomBaseId + roomsOpened). */
+  roomsOpened: number;
+  createdAtMs: number;
+}
+
+/** A group welcome template (入群欢迎语素材, docs/wecom-protocol.md §Group welcome templates), stored as its wire body. */
+export interface SandboxGroupWelcomeTemplate {
+  templateId: string;
+  /** text / image / link / miniprogram / file / video, as add or edit last set them. */
+  content: Record<string, unknown>;
+  notify: boolean;
+  createdAtMs: number;
+}
+
+/**
+ * A group welcome the sandbox "sent" on an owner's behalf: the template the owner applied to the group in the client,
+ * to a member who joined it.
+ */
+export interface SandboxGroupWelcomeSent {
+  atMs: number;
+  chatId: string;
+  templateId: string;
+  memberId: string;
+  /** The text with %NICKNAME% replaced, as the joiner saw it. */
+  text?: string;
 }
 
 /**
@@ -358,6 +399,12 @@ export class SandboxStore {
   welcomeSent: SandboxWelcomeSent[] = [];
   media = new Map<string, SandboxMedia>();
   groupChats = new Map<string, SandboxGroupChat>();
+  joinWays = new Map<string, SandboxJoinWay>();
+  groupWelcomeTemplates = new Map<string, SandboxGroupWelcomeTemplate>();
+  /** Per chat id, the welcome template its owner applied in the client (the API cannot read this). */
+  groupWelcomeApplied = new Map<string, string>();
+  /** Every group welcome the sandbox delivered, oldest first. */
+  groupWelcomeSent: SandboxGroupWelcomeSent[] = [];
   oauthCodes = new Map<string, SandboxOauthCode>();
   jsapiTickets = new Map<string, SandboxJsapiTicket>();
   accessTokens = new Map<string, SandboxAccessToken>();

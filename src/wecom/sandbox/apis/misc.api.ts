@@ -31,6 +31,8 @@ function presentGroupChat(c: SandboxGroupChat, needName: boolean): Record<string
       join_scene: m.joinScene,
       ...(m.invitor ? { invitor: { userid: m.invitor } } : {}),
       group_nickname: m.groupNickname,
+      // The join way's state, for members who came through a 群活码 with one (docs/wecom-protocol.md §Group join ways).
+      ...(m.state ? { state: m.state } : {}),
       // name only when need_name=1 (docs/wecom-protocol.md §Customer groups).
       ...(needName ? { name: m.name } : {}),
     })),
