@@ -156,7 +156,9 @@ import { ContactLostHandler } from './domain/customers/handlers/contact-lost.han
 import { TransferFailedHandler } from './domain/customers/handlers/transfer-failed.handler.js';
 import { StaffDirectoryHandler } from './domain/customers/handlers/staff-directory.handler.js';
 import { TagLibraryHandler } from './domain/customers/handlers/tag-library.handler.js';
-import { GroupChatHandler } from './domain/customers/handlers/group-chat.handler.js';
+import { GroupChatHandler } from './domain/groups/handlers/group-chat.handler.js';
+import { GroupArchiveService } from './domain/groups/group-archive.service.js';
+import { GroupLabelRepository } from './persistence/repositories/group-label.repository.js';
 import { KfMessageHandler } from './domain/customers/handlers/kf-message.handler.js';
 import { AppTextHandler } from './domain/customers/handlers/app-text.handler.js';
 import { buildJobs } from './jobs/index.js';
@@ -195,6 +197,7 @@ export interface Repositories {
   channels: ChannelRepository;
   tagRules: TagRuleRepository;
   groupChats: GroupChatRepository;
+  groupLabels: GroupLabelRepository;
   syncRuns: SyncRunRepository;
   kfCursors: KfCursorRepository;
   notes: NoteRepository;
@@ -344,6 +347,11 @@ export interface SchedulingModule {
   retention: RetentionRollupService;
 }
 
+/** 客户群: the group archive, its sync and labels (docs/groups.md). */
+export interface GroupsModule {
+  archive: GroupArchiveService;
+}
+
 /** Everything the app is made of, built once with plain constructors. */
 export interface Container {
   config: AppConfig;
@@ -367,6 +375,8 @@ export interface Container {
   authThrottle: AuthThrottle;
   keys: KeysModule;
   archive: ArchiveModule;
+  /** 客户群: the group archive, its sync and labels (docs/groups.md). */
+  groups: GroupsModule;
   privacy: PrivacyModule;
   transfers: TransfersModule;
   sidebar: SidebarModule;
@@ -456,6 +466,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     channels: new ChannelRepository(db),
     tagRules: new TagRuleRepository(db),
     groupChats: new GroupChatRepository(db),
+    groupLabels: new GroupLabelRepository(db),
     syncRuns: new SyncRunRepository(db),
     kfCursors: new KfCursorRepository(db),
     notes: new NoteRepository(db),
@@ -654,6 +665,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     }
     return moving;
   };
+  const groupArchive = new GroupArchiveService(db, repos.groupChats, repos.timeline, wecom, clock);
+  const groups: GroupsModule = { archive: groupArchive };
   const fullSync = new FullSyncService(db, repos.syncRuns, staff, repos.customers, repos.relations, archiveService, library, wecom, clock, archiveLog, requiredTags, pendingTransfers);
   const archive: ArchiveModule = {
     repos: {
@@ -793,7 +806,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     new TransferFailedHandler(),
     new StaffDirectoryHandler(repos.staff, access, new StaffRenameService(repos.staffRenames, cipher, log.child({ component: 'staff-rename' }))),
     new TagLibraryHandler(library),
-    new GroupChatHandler(repos.groupChats, wecom, clock),
+    new GroupChatHandler(groupArchive, clock),
     new KfMessageHandler(kf),
     new AppTextHandler(repos.customers, tagRules),
     new TransferCallbackHandler(repos.transfers, settlement, presence),
@@ -889,6 +902,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     authThrottle,
     keys: { keys, erasureKey },
     archive,
+    groups,
     privacy,
     transfers,
     sidebar,

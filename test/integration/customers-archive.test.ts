@@ -279,7 +279,7 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
       );
       expect(delivered.status).toBe('delivered');
       await processed('event/change_external_chat/update');
-      const members = await app.container.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM group_chat_members WHERE chat_id = ?', [chatId]);
+      const members = await app.container.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM group_memberships WHERE chat_id = ? AND current_mark = 1', [chatId]);
       expect(Number(members[0].n)).toBe(app.sandbox.store.groupChats.get(chatId)!.members.length);
       await expectReplaysChangeNothing('event/change_external_chat');
     });

@@ -48,7 +48,8 @@ export async function snapshotArchive(c: Container): Promise<string> {
     groups: await q('SELECT id, name, deleted_at FROM tag_groups ORDER BY id'),
     stats: await q('SELECT channel_id, day, adds, deletes FROM channel_stats ORDER BY channel_id, day'),
     timeline: await q('SELECT external_user_id, kind, source, source_id FROM timeline_entries ORDER BY source, source_id'),
-    chats: await q('SELECT chat_id, member_id FROM group_chat_members ORDER BY chat_id, member_id'),
+    chats: await q('SELECT chat_id, name, owner, notice, admin_list, status, member_count, external_count, dismissed_at FROM group_chats ORDER BY chat_id'),
+    memberships: await q('SELECT chat_id, member_id, type, join_time, join_scene, invitor, state, group_nickname, name, left_at, quit_scene, current_mark FROM group_memberships ORDER BY chat_id, member_id, id'),
     kf: await q('SELECT open_kfid, `cursor` FROM kf_cursors ORDER BY open_kfid'),
   };
   return JSON.stringify(out);

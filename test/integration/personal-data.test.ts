@@ -95,7 +95,7 @@ describe.each(testEngines())('personal data on %s', (engine) => {
         [ext, ext, now, now + DAY, now],
       );
       await c.db.query("INSERT INTO group_chats (chat_id, name, owner, updated_at) VALUES ('chat-pd', '群', 'zhangsan', 0)");
-      await c.db.query("INSERT INTO group_chat_members (chat_id, member_id, type, joined_at) VALUES ('chat-pd', ?, 2, 0)", [ext]);
+      await c.db.query("INSERT INTO group_memberships (chat_id, member_id, type, join_time, current_mark, created_at, updated_at) VALUES ('chat-pd', ?, 2, 0, 1, 0, 0)", [ext]);
       await c.db.query(
         `INSERT INTO delivery_batches (id, channel, sender_userid, text, status, recipients, instance_id, created_at, finished_at) VALUES ('b-pd', 'mass_task', 'zhangsan', ?, 'done', 1, 'i', ?, ?)`,
         [`${NAME}，生日快乐`, now, now],
@@ -133,7 +133,7 @@ describe.each(testEngines())('personal data on %s', (engine) => {
 
       const res = await api(app, 'POST', `/api/v1/customers/${ext}/erase`);
       expect(res.status).toBe(200);
-      expect(res.body.counts).toMatchObject({ customers: 1, follow_relations: 1, transfers: 1, notes: 1, orders: 1, group_chat_members: 1, deliveries: 2, send_slots: 1, campaign_enrolments: 1, delivery_batches: 1 });
+      expect(res.body.counts).toMatchObject({ customers: 1, follow_relations: 1, transfers: 1, notes: 1, orders: 1, group_memberships: 1, deliveries: 2, send_slots: 1, campaign_enrolments: 1, delivery_batches: 1 });
       expect(res.body.counts.customer_tags).toBeGreaterThan(0);
       expect(res.body.counts.timeline_entries).toBeGreaterThan(1);
       expect(res.body.counts.inbox_events).toBeGreaterThanOrEqual(2);

@@ -36,8 +36,8 @@ export class StaffRenameService {
       // Per-relation tags: a row the new userid already has wins.
       c.customer_tags = await this.repo.moveCustomerTags(tx, from, to);
       Object.assign(c, await this.repo.moveUseridColumns(tx, from, to));
-      // Group membership of the member; a chat that lists both keeps the new one.
-      c.group_chat_members = await this.repo.moveGroupMemberships(tx, from, to);
+      // Group membership spells of the member; a chat where both are in keeps the new one.
+      c.group_memberships = await this.repo.moveGroupMemberships(tx, from, to);
       c.channels = await this.moveChannelStaff(tx, from, to, now);
       // Remembered: sessions signed for the old userid before now are refused (StaffAccessService.checkSession).
       await this.repo.rememberRename(tx, from, to, now);

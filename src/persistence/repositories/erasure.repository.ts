@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import { newId } from '../../shared/ids.js';
 import { forUpdate } from './sql-upsert.js';
+import { RECOUNT_GROUPS_SQL } from './group-chat.repository.js';
 import type { ErasureCounts, ErasureRecord } from '../../domain/privacy/erasure.types.js';
 
 const marks = (n: number) => Array(n).fill('?').join(',');
@@ -48,7 +49,7 @@ export class ErasureRepository {
         orders: await execIn(em, 'DELETE FROM orders WHERE external_user_id = ?', [ext]),
         // type 2 = external contact (docs/wecom-protocol.md §Customer groups); a staff member with the same id string is
         // not this person.
-        group_chat_members: await execIn(em, 'DELETE FROM group_chat_members WHERE member_id = ? AND type = 2', [ext]),
+        group_memberships: await this.eraseGroupMemberships(em, ext),
         follow_relations: await execIn(em, 'DELETE FROM follow_relations WHERE external_user_id = ?', [ext]),
         // Transfer records (客户继承) name the customer; an open one is dropped too, and WeCom's later callbacks about
         // it are then handled like any add or delete.
@@ -60,6 +61,17 @@ export class ErasureRepository {
         customers: await execIn(em, 'DELETE FROM customers WHERE external_user_id = ?', [ext]),
       };
     });
+  }
+
+  /**
+   * A customer's group membership spells (type 2 = external contact, docs/wecom-protocol.md §Customer groups; a staff
+   * member with the same id string is not this person); the groups they were in are recounted. Rows deleted.
+   */
+  private async eraseGroupMemberships(em: EntityManager, ext: string): Promise<number> {
+    const chats = (await em.query('SELECT DISTINCT chat_id FROM group_memberships WHERE member_id = ? AND type = 2 AND current_mark = 1', [ext])) as { chat_id: string }[];
+    const n = await execIn(em, 'DELETE FROM group_memberships WHERE member_id = ? AND type = 2', [ext]);
+    if (chats.length > 0) await execIn(em, `${RECOUNT_GROUPS_SQL} WHERE chat_id IN (${chats.map(() => '?').join(',')})`, chats.map((r) => r.chat_id));
+    return n;
   }
 
   /** The timeline (KF message text, consent entries, welcome and care texts…): deleted; it is the person's history. */

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import { upsertSql } from './sql-upsert.js';
+import { RECOUNT_GROUPS_SQL } from './group-chat.repository.js';
 
 /** An open rename transaction (opaque to the domain). */
 export type RenameTx = EntityManager;
@@ -102,15 +103,20 @@ export class StaffRenameRepository {
     return out;
   }
 
-  /** Group membership of the member (type 1); a chat that lists both keeps the new one. Rows moved. */
+  /**
+   * Group membership spells of the member (type 1). A chat where both ids have an open spell keeps the new one's, and
+   * its member count is recounted. Rows moved.
+   */
   async moveGroupMemberships(tx: RenameTx, from: string, to: string): Promise<number> {
     const moved = await execIn(
       tx,
-      `UPDATE group_chat_members SET member_id = ? WHERE member_id = ? AND type = 1 AND chat_id NOT IN (
-         SELECT chat_id FROM (SELECT DISTINCT chat_id FROM group_chat_members WHERE member_id = ?) n)`,
+      `UPDATE group_memberships SET member_id = ? WHERE member_id = ? AND type = 1 AND (current_mark IS NULL OR chat_id NOT IN (
+         SELECT chat_id FROM (SELECT DISTINCT chat_id FROM group_memberships WHERE member_id = ? AND current_mark = 1) n))`,
       [to, from, to],
     );
-    await execIn(tx, 'DELETE FROM group_chat_members WHERE member_id = ? AND type = 1', [from]);
+    const both = (await tx.query('SELECT DISTINCT chat_id FROM group_memberships WHERE member_id = ? AND type = 1', [from])) as { chat_id: string }[];
+    await execIn(tx, 'DELETE FROM group_memberships WHERE member_id = ? AND type = 1', [from]);
+    if (both.length > 0) await execIn(tx, `${RECOUNT_GROUPS_SQL} WHERE chat_id IN (${both.map(() => '?').join(',')})`, both.map((r) => r.chat_id));
     return moved;
   }
 

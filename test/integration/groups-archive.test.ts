@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testEngines } from '../helpers/databases.js';
+import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
+import type { GroupChatSnapshot, GroupMemberSnapshot } from '../../src/domain/groups/group-chat.types.js';
+
+/**
+ * The group archive keeps membership as history (docs/groups.md §Archive): a join opens a spell, a leave closes it, a
+ * re-join opens a new one; the same snapshot applied again changes nothing; filters count groups and members.
+ */
+describe.each(testEngines())('group archive (%s)', (engine) => {
+  let app: ArchiveApp;
+  beforeAll(async () => {
+    app = await startArchiveApp(engine, { startServices: false, seed: false });
+  }, 60_000);
+  afterAll(() => app?.close());
+
+  const t0 = Date.UTC(2026, 5, 1, 2, 0, 0);
+  const member = (memberId: string, joinedAt: number, extra: Partial<GroupMemberSnapshot> = {}): GroupMemberSnapshot => ({
+    memberId,
+    type: memberId.startsWith('wm') ? 2 : 1,
+    joinedAt: new Date(joinedAt),
+    joinScene: 3,
+    ...extra,
+  });
+  const snap = (chatId: string, owner: string, members: GroupMemberSnapshot[], extra: Partial<GroupChatSnapshot> = {}): GroupChatSnapshot => ({
+    chatId,
+    name: `群-${chatId}`,
+    owner,
+    createdAt: new Date(t0),
+    notice: '群公告',
+    adminUserIds: [],
+    members,
+    ...extra,
+  });
+  const spells = async (chatId: string) =>
+    (await app.container.repos.groupChats.history(chatId)).map((s) => `${s.memberId}@${s.joinedAt?.getTime() ?? '-'}${s.leftAt ? `→${s.leftAt.getTime()}/${s.quitScene ?? '-'}` : ''}`);
+  const tables = async () =>
+    JSON.stringify([
+      await app.container.db.query('SELECT * FROM group_chats ORDER BY chat_id'),
+      await app.container.db.query('SELECT * FROM group_memberships ORDER BY id'),
+      await app.container.db.query("SELECT external_user_id, kind, source_id, occurred_at FROM timeline_entries WHERE source = 'group' ORDER BY source_id"),
+    ]);
+
+  it('opens a spell per join, closes it on leave, opens a new one on re-join, and a replay changes nothing', async () => {
+    const g = app.container.groups.archive;
+    await g.apply(snap('c1', 'zhangsan', [member('zhangsan', t0), member('wmA', t0 + 1000, { state: 'qr-1' }), member('wmB', t0 + 2000)]), t0 + 10_000);
+    expect(await app.container.repos.groupChats.members('c1')).toEqual(['wmA', 'wmB', 'zhangsan']);
+    // wmA leaves (a del_member named them, QuitScene 0); wmB vanished without an event.
+    await g.apply(snap('c1', 'zhangsan', [member('zhangsan', t0)]), t0 + 20_000, { leave: { memberIds: ['wmA'], at: t0 + 15_000, quitScene: 0 } });
+    // wmA comes back with a new join time.
+    await g.apply(snap('c1', 'zhangsan', [member('zhangsan', t0), member('wmA', t0 + 30_000, { joinScene: 1, invitor: 'zhangsan' })]), t0 + 40_000);
+    expect(await spells('c1')).toEqual([`zhangsan@${t0}`, `wmA@${t0 + 1000}→${t0 + 15_000}/0`, `wmB@${t0 + 2000}→${t0 + 20_000}/-`, `wmA@${t0 + 30_000}`]);
+    const first = (await app.container.repos.groupChats.history('c1', 'wmA'))[0]!;
+    expect(first.state).toBe('qr-1');
+    const timeline = await app.container.repos.timeline.listForCustomer('wmA');
+    expect(timeline.map((e) => e.kind).sort()).toEqual(['group_join', 'group_join', 'group_leave']);
+    expect(timeline.find((e) => e.kind === 'group_leave')!.summary).toBe('退出客户群「群-c1」');
+
+    const before = await tables();
+    for (let i = 0; i < 3; i++) {
+      await g.apply(snap('c1', 'zhangsan', [member('zhangsan', t0), member('wmA', t0 + 30_000, { joinScene: 1, invitor: 'zhangsan' })]), t0 + 50_000 + i);
+    }
+    expect(await tables()).toBe(before);
+    // A snapshot read before the applied one is ignored.
+    await g.apply(snap('c1', 'zhangsan', [member('zhangsan', t0)]), t0 + 35_000);
+    expect(await tables()).toBe(before);
+  });
+
+  it('groups of a customer, dismissal and filters with counts', async () => {
+    const g = app.container.groups.archive;
+    const repo = app.container.repos.groupChats;
+    await g.apply(snap('c2', 'lisi', [member('lisi', t0), member('wmA', t0), member('wmC', t0)], { name: '上海_VIP 100%' }), t0 + 60_000);
+    await g.apply(snap('c3', 'lisi', [member('lisi', t0)], { name: '北京群' }), t0 + 60_000);
+    expect((await repo.groupsOfCustomer('wmA')).map((x) => x.chatId).sort()).toEqual(['c1', 'c2']);
+
+    await app.container.repos.groupLabels.create({ id: 'lbl-1', name: '高价值', color: '' }, t0);
+    await app.container.repos.groupLabels.assign(['c2', 'c3'], ['lbl-1'], [], t0);
+    expect(await repo.count({ owners: ['lisi'] })).toEqual({ groups: 2, members: 4, externalMembers: 2 });
+    expect(await repo.count({ labelIds: ['lbl-1'], minMembers: 2 })).toEqual({ groups: 1, members: 3, externalMembers: 2 });
+    // `%` and `_` are literal in a name pattern.
+    expect((await repo.matching({ namePattern: '_VIP 100%' })).map((x) => x.chatId)).toEqual(['c2']);
+    expect((await repo.matching({ namePattern: 'VIP 1000' })).map((x) => x.chatId)).toEqual([]);
+    expect((await repo.list({ maxMembers: 1 }, 1, 10)).items.map((x) => x.chatId)).toEqual(['c3']);
+
+    const left = await g.dismiss('c2', t0 + 70_000);
+    expect(left).toBe(3);
+    expect(await g.dismiss('c2', t0 + 80_000)).toBe(0);
+    expect((await repo.groupsOfCustomer('wmA')).map((x) => x.chatId)).toEqual(['c1']);
+    expect((await repo.groupsOfCustomer('wmC', { isPastIncluded: true }))[0]).toMatchObject({ chatId: 'c2', isDismissed: true, leftAt: new Date(t0 + 70_000) });
+    expect(await repo.count({ labelIds: ['lbl-1'] })).toEqual({ groups: 1, members: 1, externalMembers: 0 });
+  });
+});
