@@ -96,6 +96,10 @@ import { RetentionService } from './domain/privacy/retention.service.js';
 import { TransferService } from './domain/transfers/transfer.service.js';
 import { TransferSettlement } from './domain/transfers/transfer-settlement.js';
 import { TransferResultsService } from './domain/transfers/transfer-results.service.js';
+import { GroupTransferService } from './domain/transfers/group-transfer.service.js';
+import { GroupTransferRepository } from './persistence/repositories/group-transfer.repository.js';
+import { GroupStatsService } from './domain/analytics/group-stats.service.js';
+import { GroupStatsRepository } from './persistence/repositories/group-stats.repository.js';
 import { TransferCallbackHandler, TransferPresence } from './domain/transfers/transfer-callback.handler.js';
 import { QuickReplyService } from './domain/quick-replies/quick-reply.service.js';
 import { JssdkConfigService } from './domain/sidebar/jssdk-config.service.js';
@@ -278,6 +282,8 @@ export interface TransfersModule {
   service: TransferService;
   settlement: TransferSettlement;
   results: TransferResultsService;
+  /** 客户群继承 (docs/groups.md §Group transfers). */
+  groups: GroupTransferService;
 }
 
 /** The sidebar's services, for tests. */
@@ -726,6 +732,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       },
     ),
     results: new TransferResultsService(repos.transfers, wecom, settlement, transfersLog),
+    groups: new GroupTransferService(new GroupTransferRepository(db), wecom, clock, transfersLog),
   };
 
   // The staff sidebar and its quick replies.
@@ -858,6 +865,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       retention: new RetentionAnalyticsService(new AnalyticsRetentionRepository(db), repos.analytics, new AnalyticsService(repos.analytics, clock, tz)),
       staffPerformance: new StaffPerformanceService(new StaffStatsRepository(db), (q, v) => new AnalyticsService(repos.analytics, clock, tz).frame(q, v)),
       reach: new ReachService(new ReachRepository(db), new AnalyticsService(repos.analytics, clock, tz)),
+      groupStats: new GroupStatsService(new GroupStatsRepository(db), wecom, log.child({ component: 'analytics' }), (q, v) => new AnalyticsService(repos.analytics, clock, tz).frame(q, v)),
       loyalty,
       surveys: { ...surveys, ledger: () => scheduling.ledger, audienceIds: (where, after, limit) => surveyRepo.candidates(where, { by: null, from: 0, to: 0 }, after, limit) },
       feedback,
@@ -1026,6 +1034,8 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       retention,
       messenger: c.archive.messenger,
       transferResults: c.transfers.results,
+      groupTransfers: c.transfers.groups,
+      groupStats: new GroupStatsService(new GroupStatsRepository(db), c.wecom, c.log.child({ component: 'analytics' })),
       analytics,
       retentionAnalytics: retentionRollup,
       staffStats,

@@ -6,6 +6,8 @@ import type { RetentionRollupService } from '../domain/analytics/retention-rollu
 import { runRetention } from './analytics-retention.js';
 import type { StaffStatsService } from '../domain/analytics/staff-stats.service.js';
 import { runStaffStats } from './analytics-staff.js';
+import type { GroupStatsService } from '../domain/analytics/group-stats.service.js';
+import { runGroupStats } from './analytics-groups.js';
 import type { JobCounts, JobDefinition } from './job.types.js';
 
 /**
@@ -23,6 +25,8 @@ export function analyticsJob(deps: {
   tz: string;
   clock: Clock;
   staff?: StaffStatsService;
+  /** 群聊数据统计 (docs/groups.md §Group statistics). */
+  groups?: GroupStatsService;
   reach?: ReachRollupService;
   retention?: RetentionRollupService;
   /** Run the retention part beside the others (MySQL), not after them. */
@@ -52,6 +56,7 @@ export function analyticsJob(deps: {
         ctx.report(`将重算 would roll\t${firstDay} … ${lastDay}`);
         ctx.report(`客户总数与结构快照 snapshots\t${isNightAfter ? lastDay : '不拍摄（非当晚）/ not taken for a past day'}`);
         if (deps.staff) await runStaffStats(ctx, deps.staff, { firstDay, lastDay }, realNow);
+        if (deps.groups) await runGroupStats(ctx, deps.groups, realNow);
         if (deps.retention) await runRetention(ctx, deps.retention, lastDay, realNow, isNightAfter);
         return {};
       }
@@ -62,7 +67,10 @@ export function analyticsJob(deps: {
         // Staff figures first (docs/analytics.md §Staff performance): their own rows, so the growth roll and snapshots
         // below are as before; a WeCom failure there is reported, not thrown.
         const staffCounts = deps.staff ? await runStaffStats(ctx, deps.staff, { firstDay, lastDay }, realNow) : {};
-        const counts: JobCounts = { ...(await deps.rollup.rollWindow(lastDay, realNow)), ...staffCounts };
+        // Group figures (docs/groups.md §Group statistics): their own table, and like the staff part a WeCom failure is
+        // reported, not thrown.
+        const groupCounts = deps.groups ? await runGroupStats(ctx, deps.groups, realNow) : {};
+        const counts: JobCounts = { ...(await deps.rollup.rollWindow(lastDay, realNow)), ...staffCounts, ...groupCounts };
         ctx.report(`已重算 rolled\t${firstDay} … ${lastDay}\t${counts.changes} changes\t${counts.growthRows} rows\t${counts.tagRows} tag rows`);
         // Care and campaign results (docs/analytics.md §Care and campaign results): the same 31 days, from the delivery
         // ledger, the orders and the KF messages. Events, so a backfill recomputes them too; the night skips the days a

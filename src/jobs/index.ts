@@ -30,6 +30,8 @@ import { syncJob } from './sync.job.js';
 import { retentionJob } from './retention.job.js';
 import { staffDigestJob } from './staff-digest.job.js';
 import { transfersJob } from './transfers.job.js';
+import type { GroupTransferService } from '../domain/transfers/group-transfer.service.js';
+import type { GroupStatsService } from '../domain/analytics/group-stats.service.js';
 import { bulkTagsJob } from './bulk-tags.job.js';
 import type { BulkTaggingService } from '../domain/customers/bulk-tagging.service.js';
 import { analyticsJob } from './analytics.job.js';
@@ -62,6 +64,10 @@ export interface JobDeps {
   retention: RetentionService;
   messenger: Pick<StaffMessenger, 'flushDigests'>;
   transferResults: TransferResultsService;
+  /** 客户群继承: settled by the `transfers` job (docs/groups.md §Group transfers). */
+  groupTransfers?: Pick<GroupTransferService, 'settle'>;
+  /** 群聊数据统计, pulled by the `analytics` job (docs/groups.md §Group statistics). */
+  groupStats?: GroupStatsService;
   bulkTags: Pick<BulkTaggingService, 'resumeAbandoned'>;
   analytics: AnalyticsRollupService;
   /** Retention cohorts and churn analysis, rolled by the `analytics` job (docs/analytics.md §Retention cohorts). */
@@ -101,9 +107,9 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     syncJob({ fullSync: d.fullSync, schedule: schedules.sync }),
     retentionJob({ retention: d.retention, settings: settings.retention, schedule: schedules.retention }),
     staffDigestJob({ messenger: d.messenger, schedule: schedules['staff-digest'] }),
-    transfersJob({ results: d.transferResults, schedule: schedules.transfers }),
+    transfersJob({ results: d.transferResults, groups: d.groupTransfers, schedule: schedules.transfers }),
     bulkTagsJob({ bulkTags: d.bulkTags, schedule: schedules['bulk-tags'] }),
-    analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, retention: d.retentionAnalytics, staff: d.staffStats, reach: d.reach, sideBySide: d.analyticsSideBySide }),
+    analyticsJob({ rollup: d.analytics, schedule: schedules.analytics, tz, clock: d.clock, retention: d.retentionAnalytics, staff: d.staffStats, groups: d.groupStats, reach: d.reach, sideBySide: d.analyticsSideBySide }),
     ...(d.loyalty ? [loyaltyJob({ loyalty: d.loyalty, schedule: schedules.loyalty })] : []),
     ...(d.surveys ? [surveysJob({ ...d.surveys, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.surveys })] : []),
     ...(d.feedback ? [feedbackJob({ feedback: d.feedback, schedule: schedules.feedback })] : []),

@@ -70,7 +70,10 @@ import { auditLogRouter } from './audit-log.router.js';
 import { analyticsRouter } from './analytics.router.js';
 import { analyticsRetentionRouter } from './analytics-retention.router.js';
 import type { RetentionAnalyticsService } from '../../domain/analytics/retention.service.js';
-import { analyticsStaffRouter } from './analytics-staff.router.js';
+import { analyticsGroupsRouter, analyticsStaffRouter } from './analytics-staff.router.js';
+import { groupTransfersRouter } from './group-transfers.router.js';
+import type { GroupTransferService } from '../../domain/transfers/group-transfer.service.js';
+import type { GroupStatsService } from '../../domain/analytics/group-stats.service.js';
 import type { StaffPerformanceService } from '../../domain/analytics/staff-performance.service.js';
 import { reachRouter } from './reach.router.js';
 import type { ReachService } from '../../domain/analytics/reach.service.js';
@@ -119,7 +122,7 @@ export interface RouteDeps {
     access: StaffAccessService;
   };
   privacy: { erasure: ErasureService };
-  transfers: { service: TransferService };
+  transfers: { service: TransferService; groups: GroupTransferService };
   sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService };
   scheduling: { careRules: CareRuleService; winback: WinbackService; calendar: CareCalendarService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService; remind: BroadcastRemindService } };
   /** The operator console's sign-in, roles, audit log and idempotency keys. */
@@ -132,6 +135,8 @@ export interface RouteDeps {
   retention: RetentionAnalyticsService;
   /** 员工统计: WeCom's per-member figures next to the bot's (docs/analytics.md §Staff performance). */
   staffPerformance: StaffPerformanceService;
+  /** 客户群数据: WeCom's group figures, pulled nightly (docs/groups.md §Group statistics). */
+  groupStats: GroupStatsService;
   /** 触达效果: care and campaign results from their rollup (docs/analytics.md §Care and campaign results). */
   reach: ReachService;
   /** 积分与会员: points, tiers and the customer's signed page (docs/loyalty.md). */
@@ -293,12 +298,14 @@ export function buildRoutes(d: RouteDeps): Routes {
       quickRepliesRouter(sidebar.replies),
       erasureRouter(d.privacy.erasure),
       transfersRouter(d.transfers.service),
+      groupTransfersRouter(d.transfers.groups),
       sessionRouter({ sessions: d.console.sessions, secure: consoleSecure }),
       usersRouter(d.console.roles),
       auditLogRouter(d.console.audit),
       analyticsRouter(d.analytics),
       analyticsRetentionRouter(d.retention),
       analyticsStaffRouter(d.staffPerformance),
+      analyticsGroupsRouter(d.groupStats),
       reachRouter(d.reach),
       settingsRouter(d.settings),
       loyaltyApiRouter(loyaltyDeps),

@@ -39,6 +39,10 @@ export type WecomApi =
   | 'externalcontact/group_welcome_template/edit'
   | 'externalcontact/group_welcome_template/get'
   | 'externalcontact/group_welcome_template/del'
+  | 'externalcontact/groupchat/transfer'
+  | 'externalcontact/groupchat/onjob_transfer'
+  | 'externalcontact/groupchat/statistic'
+  | 'externalcontact/groupchat/statistic_group_by_day'
   | 'externalcontact/transfer_customer'
   | 'externalcontact/resigned/transfer_customer'
   | 'externalcontact/transfer_result'
@@ -109,6 +113,9 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   // the corp's 100 and may notify members twice (docs/wecom-protocol.md §Group welcome templates).
   'externalcontact/groupchat/add_join_way': false,
   'externalcontact/group_welcome_template/add': false,
+  // 群聊数据统计 (docs/wecom-protocol.md §Group statistics): reads of daily figures.
+  'externalcontact/groupchat/statistic': true,
+  'externalcontact/groupchat/statistic_group_by_day': true,
   // 查询客户接替状态 (docs/wecom-protocol.md §Customer transfers): cursor reads of the transfer records.
   'externalcontact/transfer_result': true,
   'externalcontact/resigned/transfer_result': true,
@@ -165,6 +172,11 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   // 离职继承 has no such allowance, but a repeat of a started transfer answers per-customer errors that would
   // overwrite the first (successful) outcome; the domain reconciles through resigned/transfer_result instead.
   'externalcontact/resigned/transfer_customer': false,
+  // A group handed over cannot be handed over again by a repeat (90504 owner unchanged, 90508 already inherited), but
+  // 在职继承 counts each group against 2 per 90 days (docs/wecom-protocol.md §Group transfers): after an unknown outcome
+  // the domain reads the group's owner back instead of calling again.
+  'externalcontact/groupchat/transfer': false,
+  'externalcontact/groupchat/onjob_transfer': false,
   // The OAuth code is single use (docs/wecom-protocol.md §Staff sign-in for web pages): after an unknown outcome a
   // repeat can only answer 40029.
   'auth/getuserinfo': false,

@@ -15,6 +15,9 @@ import type {
   GroupChat,
   GroupChatListQuery,
   GroupChatRef,
+  GroupChatStatFigures,
+  GroupChatStatQuery,
+  GroupChatTransferFailure,
   GroupMsg,
   GroupMsgListQuery,
   GroupMsgSendResult,
@@ -36,6 +39,7 @@ import type {
   RemarkInput,
   TransferCustomerOutcome,
   TransferCustomersInput,
+  TransferGroupChatsInput,
   TransferKind,
   TransferResult,
   UnassignedCustomer,
@@ -160,6 +164,23 @@ export interface WecomGateway {
   getGroupWelcomeTemplate(templateId: string): Promise<GroupWelcomeTemplateInput>;
   /** Delete a group welcome template (docs/wecom-protocol.md §Group welcome templates). */
   delGroupWelcomeTemplate(templateId: string): Promise<void>;
+
+  /**
+   * Hand 1–100 groups to `newOwner` (docs/wecom-protocol.md §Group transfers): `resigned` calls groupchat/transfer
+   * (离职继承, the owner has left), `onjob` groupchat/onjob_transfer (在职继承). Answers only the groups WeCom refused,
+   * each with its errcode; a group not listed was handed over. A whole-call errcode throws. Not idempotent.
+   */
+  transferGroupChats(input: TransferGroupChatsInput): Promise<GroupChatTransferFailure[]>;
+  /**
+   * 群聊数据统计 by owner (groupchat/statistic, docs/wecom-protocol.md §Group statistics): one entry per owner, the range
+   * summed. Ask for a single day to get that day's figures per owner.
+   */
+  groupChatStatistic(query: GroupChatStatQuery): Promise<{ owner: string; figures: GroupChatStatFigures }[]>;
+  /**
+   * 群聊数据统计 by day (groupchat/statistic_group_by_day, docs/wecom-protocol.md §Group statistics): one entry per day,
+   * the owners asked summed.
+   */
+  groupChatStatisticByDay(query: GroupChatStatQuery): Promise<{ day: string; figures: GroupChatStatFigures }[]>;
 
   /**
    * Hand ≤ 100 of a member's customers to another member (docs/wecom-protocol.md §Customer transfers): `onjob` calls

@@ -559,3 +559,51 @@ export interface TransferResult {
   status: number;
   takeoverAt?: Date;
 }
+
+/**
+ * Input of transferGroupChats (docs/wecom-protocol.md §Group transfers): `resigned` calls groupchat/transfer (the
+ * owner has left), `onjob` groupchat/onjob_transfer; 1–100 groups, all handed to `newOwner`.
+ */
+export interface TransferGroupChatsInput {
+  kind: TransferKind;
+  chatIds: string[];
+  newOwner: string;
+}
+
+/** A group WeCom refused to hand over, with its own errcode (failed_chat_list). Groups not listed were handed over. */
+export interface GroupChatTransferFailure {
+  chatId: string;
+  errcode: number;
+  errmsg: string;
+}
+
+/** The figures of 群聊数据统计 for one owner or one day (docs/wecom-protocol.md §Group statistics). */
+export interface GroupChatStatFigures {
+  /** 新增客户群数量 */
+  newChatCnt: number;
+  /** 截至当天客户群总数量 */
+  chatTotal: number;
+  /** 有发过消息的客户群数量 */
+  chatHasMsg: number;
+  /** 客户群新增群人数 */
+  newMemberCnt: number;
+  /** 截至当天客户群总人数 */
+  memberTotal: number;
+  /** 有发过消息的群成员数 */
+  memberHasMsg: number;
+  /** 客户群消息总数 */
+  msgTotal: number;
+  /** 新增迁移群数 (教培 corps only; 0 elsewhere) */
+  migrateTraineeChatCnt: number;
+}
+
+/**
+ * A query of group statistics: whole China days `fromDay`..`toDay` (both included, ≤ 30 days apart, ≤ 180 days back)
+ * and 1–100 owners (docs/wecom-protocol.md §Group statistics).
+ */
+export interface GroupChatStatQuery {
+  /** `YYYY-MM-DD`, a China calendar day. */
+  fromDay: string;
+  toDay: string;
+  ownerUserIds: string[];
+}

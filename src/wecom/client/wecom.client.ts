@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import axios, { type AxiosInstance, type Method } from 'axios';
 import { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../../shared/clock.js';
+import { localDate, zonedTimeToUtc } from '../../shared/dates.js';
 import { WecomApiError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import {
@@ -65,6 +66,9 @@ import type {
   GroupChat,
   GroupChatListQuery,
   GroupChatRef,
+  GroupChatStatFigures,
+  GroupChatStatQuery,
+  GroupChatTransferFailure,
   GroupMsg,
   GroupMsgListQuery,
   GroupMsgSendResult,
@@ -86,6 +90,7 @@ import type {
   RemarkInput,
   TransferCustomerOutcome,
   TransferCustomersInput,
+  TransferGroupChatsInput,
   TransferKind,
   TransferResult,
   UnassignedCustomer,
@@ -96,6 +101,10 @@ import type {
   WelcomeMsgInput,
 } from './types.js';
 import type {
+  WireGroupChatStatData,
+  WireGroupChatStatistic,
+  WireGroupChatStatisticByDay,
+  WireGroupChatTransfer,
   WireAddContactWay,
   WireAddCorpTag,
   WireAddGroupWelcomeTemplate,
@@ -658,6 +667,43 @@ export class WecomClient implements WecomGateway {
     await this.call('externalcontact/group_welcome_template/del', { method: 'POST', body: { template_id: templateId } });
   }
 
+  // ─── group transfers and statistics (docs/wecom-protocol.md §Group transfers, §Group statistics) ────────
+
+  async transferGroupChats(input: TransferGroupChatsInput): Promise<GroupChatTransferFailure[]> {
+    // chat_id_list holds 1–100 groups (docs/wecom-protocol.md §Group transfers); more is a caller bug.
+    if (input.chatIds.length < 1 || input.chatIds.length > 100) throw new RangeError(`transferGroupChats takes 1–100 chatIds, got ${input.chatIds.length}`);
+    const res = await this.call<WireGroupChatTransfer>(input.kind === 'onjob' ? 'externalcontact/groupchat/onjob_transfer' : 'externalcontact/groupchat/transfer', {
+      method: 'POST',
+      body: { chat_id_list: input.chatIds, new_owner: input.newOwner },
+    });
+    return (res.failed_chat_list ?? []).map((f) => ({ chatId: f.chat_id, errcode: Number(f.errcode), errmsg: f.errmsg ?? '' }));
+  }
+
+  async groupChatStatistic(query: GroupChatStatQuery): Promise<{ owner: string; figures: GroupChatStatFigures }[]> {
+    assertStatOwners(query.ownerUserIds);
+    const out: { owner: string; figures: GroupChatStatFigures }[] = [];
+    // offset-paged, limit ≤ 1000 (docs/wecom-protocol.md §Group statistics); ≤ 100 owners fit one page, the loop is
+    // for an answer that pages anyway.
+    for (let offset = 0, guard = 0; guard < 100; guard++) {
+      const res = await this.call<WireGroupChatStatistic>('externalcontact/groupchat/statistic', {
+        method: 'POST',
+        body: { ...statRange(query), order_by: 1, order_asc: 0, offset, limit: 1000 },
+      });
+      const items = res.items ?? [];
+      for (const i of items) out.push({ owner: i.owner, figures: statFigures(i.data) });
+      const next = Number(res.next_offset ?? 0);
+      if (items.length === 0 || next <= offset || next >= Number(res.total ?? 0)) break;
+      offset = next;
+    }
+    return out;
+  }
+
+  async groupChatStatisticByDay(query: GroupChatStatQuery): Promise<{ day: string; figures: GroupChatStatFigures }[]> {
+    assertStatOwners(query.ownerUserIds);
+    const res = await this.call<WireGroupChatStatisticByDay>('externalcontact/groupchat/statistic_group_by_day', { method: 'POST', body: statRange(query) });
+    return (res.items ?? []).map((i) => ({ day: localDate(fromUnixSeconds(i.stat_time), WECOM_DAY_TZ), figures: statFigures(i.data) }));
+  }
+
   // ─── transfers (客户继承, docs/wecom-protocol.md §Customer transfers) ──────────────────────────────────
 
   async transferCustomers(input: TransferCustomersInput): Promise<TransferCustomerOutcome[]> {
@@ -971,4 +1017,36 @@ function guardCursor(next: string, seen: Set<string>, api: string): string {
   if (next && seen.has(next)) throw new Error(`WeCom ${api} returned a cursor it had already returned`);
   seen.add(next);
   return next;
+}
+
+/** WeCom's statistics count China's calendar days (docs/wecom-protocol.md §Group statistics). */
+const WECOM_DAY_TZ = 'Asia/Shanghai';
+
+/** owner_filter.userid_list holds 1–100 owners (docs/wecom-protocol.md §Group statistics); more is a caller bug. */
+function assertStatOwners(owners: string[]): void {
+  if (owners.length < 1 || owners.length > 100) throw new RangeError(`group statistics take 1–100 owners, got ${owners.length}`);
+}
+
+/** day_begin_time / day_end_time as 00:00 China time of each day, in seconds, and the owner filter. */
+function statRange(q: GroupChatStatQuery): Record<string, unknown> {
+  return {
+    day_begin_time: toUnixSeconds(zonedTimeToUtc(q.fromDay, '00:00', WECOM_DAY_TZ)),
+    day_end_time: toUnixSeconds(zonedTimeToUtc(q.toDay, '00:00', WECOM_DAY_TZ)),
+    owner_filter: { userid_list: q.ownerUserIds },
+  };
+}
+
+/** A missing figure is 0 (migrate_trainee_chat_cnt is sent to 教培 corps only). */
+function statFigures(d: WireGroupChatStatData | undefined): GroupChatStatFigures {
+  const n = (v: number | undefined) => Number(v ?? 0);
+  return {
+    newChatCnt: n(d?.new_chat_cnt),
+    chatTotal: n(d?.chat_total),
+    chatHasMsg: n(d?.chat_has_msg),
+    newMemberCnt: n(d?.new_member_cnt),
+    memberTotal: n(d?.member_total),
+    memberHasMsg: n(d?.member_has_msg),
+    msgTotal: n(d?.msg_total),
+    migrateTraineeChatCnt: n(d?.migrate_trainee_chat_cnt),
+  };
 }

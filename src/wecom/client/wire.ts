@@ -523,3 +523,35 @@ export interface WireTransferResult extends WireResponse {
   customer?: Array<{ external_userid: string; status: number; takeover_time?: number }>;
   next_cursor?: string;
 }
+
+/**
+ * groupchat/transfer and groupchat/onjob_transfer response (request `{ chat_id_list ≤ 100, new_owner }`): only the
+ * groups WeCom refused are listed, each with its own errcode (docs/wecom-protocol.md §Group transfers).
+ */
+export interface WireGroupChatTransfer extends WireResponse {
+  failed_chat_list?: Array<{ chat_id: string; errcode: number; errmsg?: string }>;
+}
+
+/** The figures of 群聊数据统计, one owner or one day (docs/wecom-protocol.md §Group statistics). */
+export interface WireGroupChatStatData {
+  new_chat_cnt?: number;
+  chat_total?: number;
+  chat_has_msg?: number;
+  new_member_cnt?: number;
+  member_total?: number;
+  member_has_msg?: number;
+  msg_total?: number;
+  migrate_trainee_chat_cnt?: number;
+}
+
+/** groupchat/statistic response: per owner, offset-paged (docs/wecom-protocol.md §Group statistics). */
+export interface WireGroupChatStatistic extends WireResponse {
+  total?: number;
+  next_offset?: number;
+  items?: Array<{ owner: string; data: WireGroupChatStatData }>;
+}
+
+/** groupchat/statistic_group_by_day response: per day, the owners asked summed (docs/wecom-protocol.md §Group statistics). */
+export interface WireGroupChatStatisticByDay extends WireResponse {
+  items?: Array<{ stat_time: number; data: WireGroupChatStatData }>;
+}

@@ -50,6 +50,13 @@ export const Errcode = {
   KfSessionStateInvalid: 95018,
   InvalidMsgType: 40008,
   InvalidStartEndTime: 600018,
+  TooManyVisibleMembers: 81017,
+  ChatOwnerNotResigned: 90500,
+  NotCustomerGroup: 90501,
+  ChatOwnerResigned: 90502,
+  ChatOwnerUnchanged: 90504,
+  ChatInheriting: 90507,
+  ChatInherited: 90508,
 } as const;
 
 const MESSAGES: Record<number, string> = {
@@ -99,6 +106,14 @@ const MESSAGES: Record<number, string> = {
   95018: 'send msg session status invalid',
   40008: 'invalid message type',
   600018: 'invalid start endtime',
+  81017: 'too many members in the visible range, owner_filter required',
+  90500: 'the owner of this chat is not resigned',
+  90501: 'chat is not external group chat',
+  90502: 'the owner of this chat has resigned',
+  90503: 'chat is full and has 99 wechat members',
+  90504: 'the owner of this chat is not changed',
+  90507: 'the chat is being inherited',
+  90508: 'the chat has been inherited',
 };
 
 /** The errmsg WeCom pairs with an errcode. Callers branch on errcode only (docs/wecom-protocol.md §Conventions). */

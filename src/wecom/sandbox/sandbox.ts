@@ -16,6 +16,8 @@ import { createCorpTags, deleteCorpTags, editCorpTag, tagApis } from './apis/tag
 import { tokenApis } from './apis/token.api.js';
 import { statsApis } from './apis/stats.api.js';
 import { transferApis } from './apis/transfers.api.js';
+import { groupTransferApis } from './apis/group-transfers.api.js';
+import { groupStatsApis } from './apis/group-stats.api.js';
 import { userApis } from './apis/users.api.js';
 import { CallbackDeliverer, type CallbackRecord } from './callback-delivery.js';
 import { contactUserUpdateXml, externalChatEventXml, externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
@@ -95,7 +97,7 @@ export interface SandboxResponse {
 /** The call log keeps the most recent calls only, so a long-running standalone sandbox stays bounded. */
 const MAX_LOGGED_CALLS = 100_000;
 
-const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis, ...userApis, ...transferApis, ...statsApis, ...joinWayApis, ...groupWelcomeApis };
+const APIS: ApiTable = { ...tokenApis, ...contactApis, ...tagApis, ...contactWayApis, ...groupMsgApis, ...kfApis, ...miscApis, ...userApis, ...transferApis, ...statsApis, ...joinWayApis, ...groupWelcomeApis, ...groupTransferApis, ...groupStatsApis };
 
 /**
  * Finds the sandbox part of a path: `/cgi-bin/...`, `/_control/...` or the OAuth authorize stand-in
@@ -813,6 +815,8 @@ export class WecomSandbox {
     const member = this.store.staff.get(input.userid);
     if (!member) throw new NotFoundError(`staff ${input.userid} not found`);
     member.resignedAtMs ??= this.nowMs();
+    // Their groups are listed with status 1 (群主离职) until they are inherited (docs/wecom-protocol.md §Group transfers).
+    for (const chat of this.store.groupChats.values()) if (chat.owner === member.userid && chat.status === 0) chat.status = 1;
     return { userid: member.userid, resignedAt: new Date(member.resignedAtMs).toISOString() };
   }
 

@@ -360,6 +360,15 @@ export interface SandboxTransfer {
   successMsg?: string;
 }
 
+/** One group handed to a new owner (docs/wecom-protocol.md §Group transfers): the 90-day allowance counts these. */
+export interface SandboxGroupTransfer {
+  kind: 'onjob' | 'resigned';
+  chatId: string;
+  from: string;
+  to: string;
+  atMs: number;
+}
+
 /**
  * Which secret a token was issued for: the self-built app's or the WeChat-KF one
  * (docs/wecom-protocol.md §Access tokens).
@@ -410,6 +419,8 @@ export class SandboxStore {
   accessTokens = new Map<string, SandboxAccessToken>();
   /** Every transfer ever requested, oldest first: transfer_result reads it, the 90-day allowance counts it. */
   transfers: SandboxTransfer[] = [];
+  /** Every group handed over, oldest first (groupchat/transfer and groupchat/onjob_transfer). */
+  groupTransfers: SandboxGroupTransfer[] = [];
   private counter = 0;
 
   /** Forget everything, including the id counter, so a reset followed by a seed is repeatable. */
