@@ -10,6 +10,12 @@ describe('IDEMPOTENT', () => {
       'externalcontact/add_contact_way',
       'externalcontact/add_corp_tag',
       'externalcontact/add_msg_template',
+      // A second template or join way is a second one (docs/wecom-protocol.md §Group join ways, §Group welcome templates).
+      'externalcontact/group_welcome_template/add',
+      'externalcontact/groupchat/add_join_way',
+      // A repeated on-job group transfer would count against the group's 2 per 90 days (docs/wecom-protocol.md §Group transfers).
+      'externalcontact/groupchat/onjob_transfer',
+      'externalcontact/groupchat/transfer',
       'externalcontact/remind_groupmsg_send',
       // A repeated transfer would count against the customer's 2 on-job transfers per 90 days
       // (docs/wecom-protocol.md §Customer transfers).
