@@ -114,6 +114,10 @@ import { LoyaltyService } from './domain/loyalty/loyalty.service.js';
 import { FeedbackRepository } from './persistence/repositories/feedback.repository.js';
 import { FeedbackService } from './domain/feedback/feedback.service.js';
 import { FeedbackRuleService } from './domain/feedback/feedback-rule.service.js';
+import { GroupSopRepository } from './persistence/repositories/group-sop.repository.js';
+import { GroupSopService } from './domain/group-sop/group-sop.service.js';
+import { GroupSopRunner, type SopLinks } from './domain/group-sop/group-sop-runner.js';
+import type { GroupPostPort } from './domain/group-sop/group-sop.types.js';
 import { TierMessages } from './domain/loyalty/tier-messages.js';
 import { linkKeyFrom } from './domain/loyalty/loyalty-link.js';
 import { SurveyRepository } from './persistence/repositories/survey.repository.js';
@@ -351,6 +355,18 @@ export interface SchedulingModule {
   analytics: AnalyticsRollupService;
   /** Retention cohorts, churn rows and the churn base snapshot (the `analytics` job). */
   retention: RetentionRollupService;
+  /** 群SOP's runner under this instance's id (the `group-sop` job); absent when the container has no group SOP. */
+  groupSop?: GroupSopRunner;
+}
+
+/** 群SOP (docs/groups.md §Group SOP): plans and their report; each instance's scheduling builds its own runner. */
+export interface GroupSopModule {
+  repo: GroupSopRepository;
+  service: GroupSopService;
+  /** The owner's reminder links (signed, on this site's public origin). */
+  links: SopLinks;
+  /** The group broadcast service a post step sends through; null until one is wired. */
+  poster: GroupPostPort | null;
 }
 
 /** 客户群: the group archive, its sync and labels (docs/groups.md). */
@@ -396,6 +412,8 @@ export interface Container {
   feedback: FeedbackService;
   /** 流失预警: churn-risk scores with their reasons, and the warning threshold (docs/churn.md). */
   churn: ChurnRiskService;
+  /** 群SOP: plans for customer groups, their report and the owner's reminder page (docs/groups.md §Group SOP). */
+  groupSop: GroupSopModule;
   /** The event handlers, in the order they run for an event several of them take. */
   handlers: EventHandler[];
   eventRouter: EventRouter;
@@ -780,7 +798,31 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     (ext, viewer) => customers.getVisible(ext, viewer),
     (ids) => repos.scan.sendersOf(ids, careCaps.senderPolicy),
   );
-  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk };
+  // 群SOP (docs/groups.md §Group SOP): reminder links are signed with their own key and open on this site's origin.
+  const sopLinkSigner = new OpaqueLinks('g1', createHmac('sha256', erasureKey).update('group-sop-link|v1').digest());
+  const sopLinkIdKey = createHmac('sha256', erasureKey).update('group-sop-link-id|v1').digest();
+  const sopRepo = new GroupSopRepository(db);
+  const groupSop: GroupSopModule = {
+    repo: sopRepo,
+    service: new GroupSopService({
+      repo: sopRepo,
+      countGroups: async (target) => (await sopRepo.groupsMatching(target)).length,
+      links: sopLinkSigner,
+      clock,
+      tz,
+      massQuotaRule: careCaps.massQuotaRule,
+      hasLabels: false,
+    }),
+    links: {
+      idOf: (parts) => createHmac('sha256', sopLinkIdKey).update(parts).digest().subarray(0, 16).toString('base64url'),
+      urlOf: (linkId, expiresAt) => {
+        const origin = config.publicUrl ? new URL(config.publicUrl).origin : surveySite.listened;
+        return origin ? `${origin}/sop/${sopLinkSigner.sign(linkId, expiresAt)}` : null;
+      },
+    },
+    poster: null,
+  };
+  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
   // The survey after a WeChat-KF session (docs/surveys.md §After a WeChat-KF session): planned in this instance's
   // ledger, and sent at once as the session end's event reply by its dispatcher.
@@ -871,6 +913,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       feedback,
       churn: churnRisk,
       churnCauses: new ChurnCauseService(churnCauseRepo, clock, tz, (ext, viewer) => customers.getVisible(ext, viewer)),
+      groupSop,
       onListen,
       metricsFrom,
       readiness,
@@ -920,6 +963,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     surveys,
     feedback,
     churn: churnRisk,
+    groupSop,
     handlers,
     eventRouter,
     inboxProcessor,
@@ -938,7 +982,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 }
 
 /** What scheduling is built from: the container's core, repositories, gateway and the services it plans over. */
-export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn'>>;
+export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn' | 'groupSop'>>;
 
 /**
  * Build one instance's scheduling over a container's parts. buildContainer builds the instance's own; tests build a
@@ -1014,6 +1058,19 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
   const retentionRollup = new RetentionRollupService(new AnalyticsRetentionRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize, db.engine === 'mysql' ? BASE_SLICE_CUSTOMERS : 0);
   const staffStats = new StaffStatsService(new StaffStatsRepository(db), c.wecom, tz, c.log.child({ component: 'analytics' }));
   const reach = new ReachRollupService(new ReachRepository(db), tz, c.log.child({ component: 'analytics' }), settings.pageSize);
+  const sop = c.groupSop;
+  const groupSop = sop
+    ? new GroupSopRunner({
+        repo: sop.repo,
+        groups: (target) => sop.repo.groupsMatching(target),
+        poster: sop.poster,
+        messenger: c.archive.messenger,
+        links: sop.links,
+        tz,
+        instanceId,
+        log: c.log.child({ component: 'group-sop' }),
+      })
+    : undefined;
   const jobs = new JobRegistry(
     buildJobs({
       settings,
@@ -1047,6 +1104,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       surveys: c.surveys ? { surveys: () => c.surveys!.service.list(), sender: c.surveys.sender } : undefined,
       feedback: c.feedback,
       churn: c.churn,
+      groupSop,
     }),
   );
   return {
@@ -1067,5 +1125,6 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     broadcasts,
     analytics,
     retention: retentionRollup,
+    groupSop,
   };
 }

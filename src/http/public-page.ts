@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { bodyParser } from '@koa/bodyparser';
 import { RateWindow } from './rate-window.js';
 import { MAX_OPAQUE_TOKEN_LENGTH } from '../shared/opaque-link.js';
 
@@ -39,4 +40,19 @@ export class PublicPageGuard {
     ctx.body = limitedPage;
     return false;
   }
+}
+
+/** A signed page's form body: a survey of 10 questions with 500 characters each is about 15 KB urlencoded, so 32 KB leaves room and no more. */
+export const formBody = bodyParser({ enableTypes: ['form'], formLimit: '32kb', encoding: 'utf-8' });
+
+/** The posted form as plain strings (a repeated or nested field keeps its first string). */
+export function formOf(ctx: Context): Record<string, string> {
+  const raw = (ctx.request as { body?: unknown }).body;
+  const out: Record<string, string> = {};
+  if (!raw || typeof raw !== 'object') return out;
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (Array.isArray(v) && typeof v[0] === 'string') out[k] = v[0];
+  }
+  return out;
 }

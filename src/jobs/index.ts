@@ -42,6 +42,8 @@ import { feedbackJob } from './feedback.job.js';
 import { churnJob } from './churn.job.js';
 import type { ChurnRiskService } from '../domain/churn/churn-risk.service.js';
 import type { FeedbackService } from '../domain/feedback/feedback.service.js';
+import { groupSopJob } from './group-sop.job.js';
+import type { GroupSopRunner } from '../domain/group-sop/group-sop-runner.js';
 
 /** What the jobs run on: built by the composition root (src/container.ts) and handed over whole. */
 export interface JobDeps {
@@ -88,6 +90,8 @@ export interface JobDeps {
   feedback?: Pick<FeedbackService, 'runPending'>;
   /** 流失预警: the nightly churn-risk scores (docs/churn.md §The nightly job). */
   churn?: Pick<ChurnRiskService, 'scoreAll' | 'threshold'>;
+  /** 群SOP: plans for customer groups (docs/groups.md §Group SOP). */
+  groupSop?: Pick<GroupSopRunner, 'runDue'>;
 }
 
 /**
@@ -113,5 +117,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     ...(d.loyalty ? [loyaltyJob({ loyalty: d.loyalty, schedule: schedules.loyalty })] : []),
     ...(d.surveys ? [surveysJob({ ...d.surveys, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.surveys })] : []),
     ...(d.feedback ? [feedbackJob({ feedback: d.feedback, schedule: schedules.feedback })] : []),
+    ...(d.groupSop ? [groupSopJob({ runner: d.groupSop, schedule: schedules['group-sop'] })] : []),
   ];
 }

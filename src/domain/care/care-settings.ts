@@ -39,6 +39,8 @@ export const careSettingsSchema = z.object({
       surveys: z.string().default('30 10 * * *'),
       /** Feedback tickets: owner notices still to send, and missed first-contact SLAs escalated (src/jobs/feedback.job.ts). */
       feedback: z.string().default('* * * * *'),
+      /** 群SOP fires (src/jobs/group-sop.job.ts): every minute, so a step goes out at its minute. */
+      'group-sop': z.string().default('* * * * *'),
     })
     .prefault({}),
   /**

@@ -1,6 +1,7 @@
 import type { StaffMessageRepository } from '../../persistence/repositories/staff-message.repository.js';
 import type { BucketCaps } from './staff-message.types.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';
+import type { AppMessageContent } from '../../wecom/client/types.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { WECOM_APP_TEXT_MAX_BYTES, byteLength } from '../../shared/template.js';
@@ -46,13 +47,31 @@ export class StaffMessenger {
    * Send `text` to every recipient it can now; the rest get `digestLine` in their next digest. Errors from WeCom
    * propagate (the caller decides) before any line is queued.
    */
-  async send(recipients: string[], text: string, opts: { kind: string; digestLine: string; externalUserId?: string | null }): Promise<StaffSendResult> {
+  async send(
+    recipients: string[],
+    text: string,
+    opts: {
+      kind: string;
+      digestLine: string;
+      externalUserId?: string | null;
+      /** Send this instead of `text` as plain text (a card with a link); over-cap members still get `digestLine`. */
+      content?: AppMessageContent;
+      /** Let WeCom drop an identical message within 30 min: a retry after a crash between send and record reaches nobody twice. */
+      isDuplicateChecked?: boolean;
+    },
+  ): Promise<StaffSendResult> {
     const now = this.clock.now().getTime();
     const sent: string[] = [];
     const deferred: string[] = [];
     for (const userid of new Set(recipients)) ((await this.repo.reserve(userid, now, this.caps)) ? sent : deferred).push(userid);
     // The send first: if it fails, the caller's retry runs all of this again, and no digest line is queued twice.
-    if (sent.length > 0) await this.wecom.sendAppMessage({ toUsers: sent, content: { msgtype: 'text', content: text } });
+    if (sent.length > 0) {
+      await this.wecom.sendAppMessage({
+        toUsers: sent,
+        content: opts.content ?? { msgtype: 'text', content: text },
+        ...(opts.isDuplicateChecked ? { enableDuplicateCheck: true, duplicateCheckIntervalSeconds: 1800 } : {}),
+      });
+    }
     if (deferred.length > 0) {
       await this.repo.addDigestLines(deferred.map((userid) => ({ userid, kind: opts.kind, line: opts.digestLine, externalUserId: opts.externalUserId })), now);
       this.log.info({ kind: opts.kind, deferred: deferred.length }, 'members over their app message cap; the alert waits for their digest');

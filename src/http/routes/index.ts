@@ -90,6 +90,8 @@ import type { SurveyResultsService } from '../../domain/surveys/survey-results.s
 import type { PlanSink } from '../../domain/delivery/delivery-ledger.js';
 import { feedbackApiRouter, feedbackSidebarRouter } from './feedback.router.js';
 import type { FeedbackService } from '../../domain/feedback/feedback.service.js';
+import { groupSopApiRouter, groupSopPageRouter } from './group-sop.router.js';
+import type { GroupSopService } from '../../domain/group-sop/group-sop.service.js';
 
 /** WeCom's OAuth2 authorize page for web apps (docs/wecom-protocol.md §Staff sign-in for web pages). */
 export const WECOM_OAUTH_AUTHORIZE_URL = 'https://open.weixin.qq.com/connect/oauth2/authorize';
@@ -149,6 +151,8 @@ export interface RouteDeps {
   churn: ChurnRiskService;
   /** 流失原因: lost relations' causes (docs/churn.md §Causes). */
   churnCauses: ChurnCauseService;
+  /** 群SOP: plans, their report and the owner's reminder page (docs/groups.md §Group SOP). */
+  groupSop: { service: GroupSopService };
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
   /** Metrics and readiness checks of other threads of this process (docs/inbox.md §Handler thread). */
@@ -280,6 +284,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       feedbackSidebarRouter(d.feedback),
       churnSidebarRouter(d.churn),
       pointsPageRouter({ ...loyaltyDeps, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
+      groupSopPageRouter({ sop: d.groupSop.service, clock: d.clock, tz: config.appTimezone, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
     ],
     apiRouters: [
       customersBulkRouter(archive.bulkTags),
@@ -313,6 +318,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       feedbackApiRouter(d.feedback),
       churnApiRouter(d.churn),
       churnCausesRouter(d.churnCauses),
+      groupSopApiRouter(d.groupSop.service),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],
     sidebarAuth: { sessions: sidebar.sessions, access: archive.access },

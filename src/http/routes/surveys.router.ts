@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { bodyParser } from '@koa/bodyparser';
 import { z } from 'zod';
 import { ANY_ROLE, OPERATORS, allow, api, sidebarSession, signedLinkRoute } from '../access.js';
 import type { SurveyService } from '../../domain/surveys/survey.service.js';
@@ -15,7 +14,7 @@ import { parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import type { SelfOrigin } from '../origin.js';
 import { auditNote } from '../write-guards.js';
-import { PublicPageGuard } from '../public-page.js';
+import { PublicPageGuard, formBody, formOf } from '../public-page.js';
 import { viewerOf } from './customers.router.js';
 import { presentAnswer, presentSurvey, renderSurveyError, renderSurveyPage, renderSurveyThanks } from '../presenters/survey.presenter.js';
 
@@ -174,21 +173,6 @@ async function sendOne(ctx: Context, d: SurveyRouteDeps): Promise<void> {
 }
 
 const REFUSAL_STATUS = { malformed: 400, tampered: 403, expired: 410, gone: 404, closed: 410 } as const;
-// A survey of 10 questions with 500 characters each is about 15 KB urlencoded: 32 KB leaves room and no more.
-const formBody = bodyParser({ enableTypes: ['form'], formLimit: '32kb', encoding: 'utf-8' });
-
-/** The posted form as plain strings (a repeated or nested field keeps its first string). */
-function formOf(ctx: Context): Record<string, string> {
-  const raw = (ctx.request as { body?: unknown }).body;
-  const out: Record<string, string> = {};
-  if (!raw || typeof raw !== 'object') return out;
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof v === 'string') out[k] = v;
-    else if (Array.isArray(v) && typeof v[0] === 'string') out[k] = v[0];
-  }
-  return out;
-}
-
 /**
  * `GET|POST /s/<token>`: the customer's survey page (docs/surveys.md §The customer's page). The token is the only
  * credential: signed, one customer's and one period's, expiring, checked before anything is read. Rate limited per

@@ -89,7 +89,7 @@ describe.each(testEngines())('scheduler across instances on %s', (engine) => {
     // message cap), `transfers` (客户继承 results), `bulk-tags` (resuming bulk tag jobs) and `analytics` (the nightly
     // rollups), `loyalty` (points expiry and tiers), `surveys` (survey invitations by trigger) and `feedback` (ticket
     // notices and SLA escalation), extensions listed in the README.
-    expect(jobs.map((j) => j.name)).toEqual(['care', 'winback', 'scoring', 'churn', 'broadcasts', 'delivery-results', 'sync', 'retention', 'staff-digest', 'transfers', 'bulk-tags', 'analytics', 'loyalty', 'surveys', 'feedback']);
+    expect(jobs.map((j) => j.name)).toEqual(['care', 'winback', 'scoring', 'churn', 'broadcasts', 'delivery-results', 'sync', 'retention', 'staff-digest', 'transfers', 'bulk-tags', 'analytics', 'loyalty', 'surveys', 'feedback', 'group-sop']);
     const care = jobs.find((j) => j.name === 'care')!;
     expect(care.schedule).toBe('0 9 * * *');
     expect(care.nextRun?.toISOString()).toBe(sh('2026-03-18T09:00:00').toISOString());
