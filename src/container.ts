@@ -117,7 +117,8 @@ import { FeedbackRuleService } from './domain/feedback/feedback-rule.service.js'
 import { GroupSopRepository } from './persistence/repositories/group-sop.repository.js';
 import { GroupSopService } from './domain/group-sop/group-sop.service.js';
 import { GroupSopRunner, type SopLinks } from './domain/group-sop/group-sop-runner.js';
-import type { GroupPostPort } from './domain/group-sop/group-sop.types.js';
+import type { GroupPostPort, SopGroup, SopTarget } from './domain/group-sop/group-sop.types.js';
+import { sopTargetFilter } from './domain/group-sop/sop-target.js';
 import { TierMessages } from './domain/loyalty/tier-messages.js';
 import { linkKeyFrom } from './domain/loyalty/loyalty-link.js';
 import { SurveyRepository } from './persistence/repositories/survey.repository.js';
@@ -363,6 +364,8 @@ export interface SchedulingModule {
 export interface GroupSopModule {
   repo: GroupSopRepository;
   service: GroupSopService;
+  /** The groups a plan's target names now (the group archive's filter). */
+  groups: (target: SopTarget) => Promise<SopGroup[]>;
   /** The owner's reminder links (signed, on this site's public origin). */
   links: SopLinks;
   /** The group broadcast service a post step sends through; null until one is wired. */
@@ -802,17 +805,11 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const sopLinkSigner = new OpaqueLinks('g1', createHmac('sha256', erasureKey).update('group-sop-link|v1').digest());
   const sopLinkIdKey = createHmac('sha256', erasureKey).update('group-sop-link-id|v1').digest();
   const sopRepo = new GroupSopRepository(db);
+  const sopGroups = (target: SopTarget) => repos.groupChats.matching(sopTargetFilter(target));
   const groupSop: GroupSopModule = {
     repo: sopRepo,
-    service: new GroupSopService({
-      repo: sopRepo,
-      countGroups: async (target) => (await sopRepo.groupsMatching(target)).length,
-      links: sopLinkSigner,
-      clock,
-      tz,
-      massQuotaRule: careCaps.massQuotaRule,
-      hasLabels: false,
-    }),
+    groups: sopGroups,
+    service: new GroupSopService({ repo: sopRepo, groups: sopGroups, links: sopLinkSigner, clock, tz, massQuotaRule: careCaps.massQuotaRule }),
     links: {
       idOf: (parts) => createHmac('sha256', sopLinkIdKey).update(parts).digest().subarray(0, 16).toString('base64url'),
       urlOf: (linkId, expiresAt) => {
@@ -1062,7 +1059,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
   const groupSop = sop
     ? new GroupSopRunner({
         repo: sop.repo,
-        groups: (target) => sop.repo.groupsMatching(target),
+        groups: sop.groups,
         poster: sop.poster,
         messenger: c.archive.messenger,
         links: sop.links,

@@ -6,7 +6,7 @@ import { addDays, localDate, zonedTimeToUtc } from '../../shared/dates.js';
 import type { OpaqueLinks } from '../../shared/opaque-link.js';
 import type { MassQuotaRule } from '../delivery/frequency-caps.js';
 import type { SopPlanInput, SopPlanPatch } from './group-sop.schema.js';
-import type { SopAction, SopFire, SopOperation, SopOutcome, SopPlan, SopStep } from './group-sop.types.js';
+import type { SopAction, SopFire, SopGroup, SopOperation, SopOutcome, SopPlan, SopStep } from './group-sop.types.js';
 import { fireTimes, outcomeOf } from './sop-schedule.js';
 import { sopQuotaUse, type SopQuotaUse } from './sop-quota.js';
 
@@ -69,15 +69,13 @@ export type SopLinkRefusal = 'malformed' | 'tampered' | 'expired' | 'gone';
 /** What the service reads besides its own tables. */
 export interface GroupSopServiceDeps {
   repo: GroupSopRepository;
-  /** How many groups a target names (the group archive). */
-  countGroups: (target: SopPlan['target']) => Promise<number>;
+  /** The groups a target names now (the group archive). */
+  groups: (target: SopPlan['target']) => Promise<SopGroup[]>;
   links: OpaqueLinks;
   clock: Clock;
   tz: string;
   /** The corp's mass-message rule (care settings' massQuotaRule). */
   massQuotaRule: MassQuotaRule;
-  /** Whether the group archive can filter by local group labels. */
-  hasLabels: boolean;
 }
 
 /** Longest report range, in days. */
@@ -205,13 +203,13 @@ export class GroupSopService {
     const today = localDate(now, this.d.tz);
     const start = zonedTimeToUtc(today, '00:00', this.d.tz);
     const end = zonedTimeToUtc(addDays(today, 1), '00:00', this.d.tz);
-    const [group] = (await this.d.repo.groupsMatching({ chatIds: [chatId] })).filter((g) => g.chatId === chatId);
+    const [group] = await this.d.groups({ chatIds: [chatId] });
     if (!group) return [];
     const fired = new Map((await this.d.repo.firesOfChat(chatId, start, end)).map((f) => [`${f.planId}|${f.stepId}|${f.fireAt.getTime()}`, f]));
     const out: SopDueStep[] = [];
     for (const plan of await this.d.repo.activePlans()) {
       if (plan.target.chatIds?.length && !plan.target.chatIds.includes(chatId)) continue;
-      if ((await this.d.repo.groupsMatching({ ...plan.target, chatIds: [chatId] })).length === 0) continue;
+      if ((await this.d.groups({ ...plan.target, chatIds: [chatId] })).length === 0) continue;
       for (const step of plan.steps) {
         for (const at of fireTimes(plan.schedule, step, group, new Date(start.getTime() - 1), new Date(end.getTime() - 1), this.d.tz)) {
           const f = fired.get(`${plan.id}|${step.id}|${at.getTime()}`);
@@ -268,7 +266,6 @@ export class GroupSopService {
   }
 
   private checkTarget(t: SopPlan['target']): void {
-    if (t.labelIds?.length && !this.d.hasLabels) throw invalidField('target.labelIds', '群标签筛选尚不可用，请按群主、群名或指定群选择');
     if (t.minMembers !== undefined && t.maxMembers !== undefined && t.minMembers > t.maxMembers) throw invalidField('target.minMembers', '最少人数不能大于最多人数');
   }
 
@@ -279,7 +276,7 @@ export class GroupSopService {
   }
 
   private async view(p: SopPlan): Promise<SopPlanView> {
-    return { ...p, quota: this.quotaOf(p), groupCount: await this.d.countGroups(p.target) };
+    return { ...p, quota: this.quotaOf(p), groupCount: (await this.d.groups(p.target)).length };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Db } from '../db.js';
-import type { SopFire, SopFireStatus, SopGroup, SopPlan, SopSchedule, SopStep, SopTarget } from '../../domain/group-sop/group-sop.types.js';
+import type { SopFire, SopFireStatus, SopPlan, SopSchedule, SopStep, SopTarget } from '../../domain/group-sop/group-sop.types.js';
 
 interface PlanRow {
   id: string;
@@ -134,44 +134,6 @@ export class GroupSopRepository {
   /** Move the scan's watermark forward, never back (a slower run on another instance cannot undo a newer one). */
   async advanceScan(id: string, to: Date): Promise<void> {
     await this.db.query('UPDATE group_sop_plans SET scanned_until = ? WHERE id = ? AND scanned_until < ?', [to.getTime(), id, to.getTime()]);
-  }
-
-  /**
-   * The groups `target` names, from the group archive: not dismissed, narrowed by every field it sets. Local labels
-   * are the group archive's (docs/groups.md §Targets).
-   */
-  async groupsMatching(target: SopTarget): Promise<SopGroup[]> {
-    const where: string[] = ['g.dismissed_at IS NULL'];
-    const params: unknown[] = [];
-    if (target.owners?.length) {
-      where.push(`g.owner IN (${marks(target.owners.length)})`);
-      params.push(...target.owners);
-    }
-    if (target.chatIds?.length) {
-      where.push(`g.chat_id IN (${marks(target.chatIds.length)})`);
-      params.push(...target.chatIds);
-    }
-    if (target.namePattern) {
-      // LIKE's own wildcards in the operator's text are matched literally.
-      where.push("g.name LIKE ? ESCAPE '!'");
-      params.push(`%${target.namePattern.replace(/[!%_]/g, (c) => `!${c}`)}%`);
-    }
-    const counted = target.minMembers !== undefined || target.maxMembers !== undefined;
-    const having: string[] = [];
-    if (target.minMembers !== undefined) {
-      having.push('COUNT(m.member_id) >= ?');
-      params.push(target.minMembers);
-    }
-    if (target.maxMembers !== undefined) {
-      having.push('COUNT(m.member_id) <= ?');
-      params.push(target.maxMembers);
-    }
-    const sql = counted
-      ? `SELECT g.chat_id, g.name, g.owner, g.chat_created_at FROM group_chats g LEFT JOIN group_chat_members m ON m.chat_id = g.chat_id
-         WHERE ${where.join(' AND ')} GROUP BY g.chat_id, g.name, g.owner, g.chat_created_at HAVING ${having.join(' AND ')} ORDER BY g.chat_id`
-      : `SELECT g.chat_id, g.name, g.owner, g.chat_created_at FROM group_chats g WHERE ${where.join(' AND ')} ORDER BY g.chat_id`;
-    const rows = await this.db.query<{ chat_id: string; name: string; owner: string | null; chat_created_at: number | string | null }>(sql, params);
-    return rows.map((r) => ({ chatId: r.chat_id, name: r.name, owner: r.owner, createdAt: ms(r.chat_created_at) }));
   }
 
   /** Names and owners of groups, for reports. */

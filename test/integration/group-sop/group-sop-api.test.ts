@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../../helpers/app.js';
 import { testEngines } from '../../helpers/databases.js';
 import { FixedClock } from '../../../src/shared/clock.js';
+import { buildGroup } from '../../factories/groups.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
 
@@ -13,20 +14,9 @@ describe.each(testEngines())('group SOP API on %s', (engine) => {
 
   beforeAll(async () => {
     app = await startTestApp(engine, { build: { clock } });
-    const group = (chatId: string, name: string, owner: string | null, createdAt: Date, members: number) => ({
-      chatId,
-      name,
-      owner,
-      createdAt,
-      members: Array.from({ length: members }, (_, i) => ({ memberId: `wm_${chatId}_${i}`, type: 2, joinedAt: createdAt })),
-    });
-    for (const g of [
-      group('wrOld', '老客福利群', 'zhangsan', sh('2026-01-10T09:00:00'), 80),
-      group('wrNew', '新客福利群', 'zhangsan', sh('2026-04-05T15:00:00'), 8),
-      group('wrLi', '会员100%群', 'lisi', sh('2026-04-05T16:00:00'), 3),
-    ]) {
-      await app.container.repos.groupChats.applySnapshot(g, null, clock.now().getTime());
-    }
+    await buildGroup(app.container, { chatId: 'wrOld', name: '老客福利群', owner: 'zhangsan', createdAt: sh('2026-01-10T09:00:00'), members: 80 });
+    await buildGroup(app.container, { chatId: 'wrNew', name: '新客福利群', owner: 'zhangsan', createdAt: sh('2026-04-05T15:00:00'), members: 8 });
+    await buildGroup(app.container, { chatId: 'wrLi', name: '会员100%群', owner: 'lisi', createdAt: sh('2026-04-05T16:00:00'), members: 3 });
   });
   afterAll(async () => {
     await app?.close();
@@ -57,12 +47,18 @@ describe.each(testEngines())('group SOP API on %s', (engine) => {
     expect((await api(app, 'GET', '/api/v1/group-sops/nope')).status).toBe(404);
   });
 
-  it('targets by name (literally, % included) and member counts', async () => {
+  it('targets by name (literally, % included), member counts and local labels; an empty list narrows nothing', async () => {
     const byName = await api(app, 'POST', '/api/v1/group-sops', { name: '会员群', target: { namePattern: '100%' }, schedule: { kind: 'relative' }, steps: [{ ...tip, day: 1 }] });
     expect(byName.body.groupCount).toBe(1);
-    const bySize = await api(app, 'POST', '/api/v1/group-sops', { name: '小群', target: { maxMembers: 10 }, schedule: { kind: 'relative' }, steps: [{ ...tip, day: 1 }] });
+    const bySize = await api(app, 'POST', '/api/v1/group-sops', { name: '小群', target: { maxMembers: 10, owners: [] }, schedule: { kind: 'relative' }, steps: [{ ...tip, day: 1 }] });
     expect(bySize.body.groupCount).toBe(2);
-    for (const id of [byName.body.id, bySize.body.id]) expect((await api(app, 'DELETE', `/api/v1/group-sops/${id}`)).status).toBe(204);
+    // Local group labels (the archive's): groups carrying any of them.
+    const now = clock.now().getTime();
+    await app.container.repos.groupLabels.create({ id: 'lbl-vip', name: '高价值群', color: '#f5222d' }, now);
+    await app.container.repos.groupLabels.assign(['wrOld', 'wrLi'], ['lbl-vip'], [], now);
+    const byLabel = await api(app, 'POST', '/api/v1/group-sops', { name: '高价值群', target: { labelIds: ['lbl-vip'], owners: ['zhangsan'] }, schedule: { kind: 'relative' }, steps: [{ ...tip, day: 1 }] });
+    expect(byLabel.body.groupCount).toBe(1);
+    for (const id of [byName.body.id, bySize.body.id, byLabel.body.id]) expect((await api(app, 'DELETE', `/api/v1/group-sops/${id}`)).status).toBe(204);
     expect((await api(app, 'GET', `/api/v1/group-sops/${byName.body.id}`)).status).toBe(404);
   });
 

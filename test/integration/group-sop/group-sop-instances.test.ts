@@ -5,6 +5,7 @@ import { testEngines } from '../../helpers/databases.js';
 import { buildContainer, type Container } from '../../../src/container.js';
 import { FixedClock } from '../../../src/shared/clock.js';
 import { silentLogger } from '../../../src/shared/logger.js';
+import { buildGroup } from '../../factories/groups.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
 
@@ -33,15 +34,13 @@ describe.each(testEngines())('group SOP across instances on %s', (engine) => {
     b = await buildContainer(testConfig(a.db.url, { publicUrl: a.url }), silentLogger, { clock: clockB, registry: new Registry() });
     b.wecomClient.setApiBase(`${a.url}/sandbox`);
     const created = sh('2026-03-01T10:00:00');
-    const group = (chatId: string, name: string, owner: string, members: number) => ({
-      chatId,
-      name,
-      owner,
-      createdAt: created,
-      members: Array.from({ length: members }, (_, i) => ({ memberId: `wm_${chatId}_${i}`, type: 2, joinedAt: created })),
-    });
-    for (const g of [group('wrSopA', '北京门店1群', 'zhangsan', 30), group('wrSopB', '北京门店2群', 'zhangsan', 12), group('wrSopC', '上海门店群', 'lisi', 40), group('wrSopD', '员工内部群', 'lisi', 5)]) {
-      await a.container.repos.groupChats.applySnapshot(g, null, created.getTime());
+    for (const [chatId, name, owner, members] of [
+      ['wrSopA', '北京门店1群', 'zhangsan', 30],
+      ['wrSopB', '北京门店2群', 'zhangsan', 12],
+      ['wrSopC', '上海门店群', 'lisi', 40],
+      ['wrSopD', '员工内部群', 'lisi', 5],
+    ] as const) {
+      await buildGroup(a.container, { chatId, name, owner, members, createdAt: created });
     }
     const res = await api(a, 'POST', '/api/v1/group-sops', {
       name: '每日群公告',
