@@ -78,6 +78,10 @@ import { CustomerTaggingService } from './domain/tags/customer-tagging.service.j
 import { TagRuleService } from './domain/tags/tag-rule.service.js';
 import { BehaviourTaggingService } from './domain/tags/behaviour-tagging.service.js';
 import { ChannelService } from './domain/channels/channel.service.js';
+import { GroupCodeService } from './domain/groups/group-code.service.js';
+import { GroupWelcomeService } from './domain/groups/group-welcome.service.js';
+import { GroupCodeRepository } from './persistence/repositories/group-code.repository.js';
+import { GroupWelcomeTemplateRepository } from './persistence/repositories/group-welcome-template.repository.js';
 import { CustomerArchiveService } from './domain/customers/customer-archive.service.js';
 import { ChurnService } from './domain/customers/churn.service.js';
 import { StaffRenameService } from './domain/customers/staff-rename.service.js';
@@ -241,6 +245,8 @@ export interface Repositories {
   analytics: AnalyticsRepository;
   loyalty: LoyaltyRepository;
   feedback: FeedbackRepository;
+  groupCodes: GroupCodeRepository;
+  groupWelcomes: GroupWelcomeTemplateRepository;
 }
 
 /** The customer archive's services (and the repositories its callers use), for the CLI and tests. */
@@ -266,6 +272,12 @@ export interface ArchiveModule {
   staff: StaffService;
   /** Revoking a member's sidebar sessions and staff tokens (sidebar and transfers use it too). */
   access: StaffAccessService;
+}
+
+/** 群活码 and 入群欢迎语 (docs/groups.md §Group QR codes, §Group welcome templates). */
+export interface GroupAcquisitionModule {
+  codes: GroupCodeService;
+  welcomes: GroupWelcomeService;
 }
 
 /** DATA_KEY management, for the CLI and tests. */
@@ -417,6 +429,8 @@ export interface Container {
   churn: ChurnRiskService;
   /** 群SOP: plans for customer groups, their report and the owner's reminder page (docs/groups.md §Group SOP). */
   groupSop: GroupSopModule;
+  /** 群活码 and 入群欢迎语 (docs/groups.md). */
+  groupAcquisition: GroupAcquisitionModule;
   /** The event handlers, in the order they run for an event several of them take. */
   handlers: EventHandler[];
   eventRouter: EventRouter;
@@ -527,6 +541,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     analytics: new AnalyticsRepository(db),
     loyalty: new LoyaltyRepository(db),
     feedback: new FeedbackRepository(db),
+    groupCodes: new GroupCodeRepository(db),
+    groupWelcomes: new GroupWelcomeTemplateRepository(db),
   };
 
   // ── 2. Services, in dependency order ────────────────────────────────────────────────────────────────────────────
@@ -692,7 +708,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     }
     return moving;
   };
-  const groupArchive = new GroupArchiveService(db, repos.groupChats, repos.timeline, wecom, clock);
+  const groupArchive = new GroupArchiveService(db, repos.groupChats, repos.timeline, wecom, clock, (chatId, members, at) => groupAcquisition.codes.attributeSnapshot(chatId, members, at));
   const groups: GroupsModule = { archive: groupArchive };
   const fullSync = new FullSyncService(db, repos.syncRuns, staff, repos.customers, repos.relations, archiveService, library, wecom, clock, archiveLog, requiredTags, pendingTransfers);
   const archive: ArchiveModule = {
@@ -724,6 +740,13 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     repurchase,
     staff,
     access,
+  };
+
+  // 群活码 and 入群欢迎语: codes attribute the joins that group snapshots show (GroupChatHandler's port below).
+  const groupsLog = log.child({ component: 'groups' });
+  const groupAcquisition: GroupAcquisitionModule = {
+    codes: new GroupCodeService(db, repos.groupCodes, wecom, clock, groupsLog, tz),
+    welcomes: new GroupWelcomeService(repos.groupWelcomes, wecom, clock, groupsLog),
   };
 
   // Privacy (删除个人信息).
@@ -909,6 +932,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       surveys: { ...surveys, ledger: () => scheduling.ledger, audienceIds: (where, after, limit) => surveyRepo.candidates(where, { by: null, from: 0, to: 0 }, after, limit) },
       feedback,
       churn: churnRisk,
+      groupAcquisition,
       churnCauses: new ChurnCauseService(churnCauseRepo, clock, tz, (ext, viewer) => customers.getVisible(ext, viewer)),
       groupSop,
       onListen,
@@ -961,6 +985,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     feedback,
     churn: churnRisk,
     groupSop,
+    groupAcquisition,
     handlers,
     eventRouter,
     inboxProcessor,

@@ -6,6 +6,13 @@ import type { GroupChat } from '../../wecom/client/types.js';
 import type { Clock } from '../../shared/clock.js';
 import { WecomApiError } from '../../shared/errors.js';
 import type { GroupChatSnapshot, GroupMembership, MembershipDiff } from './group-chat.types.js';
+import type { GroupMemberSeen } from './group-code.types.js';
+
+/**
+ * Told every group snapshot the archive applied (a dismissed group with no members) and when members it no longer lists
+ * left: 群活码 attribute joins and leaves from it (docs/groups.md §Attribution).
+ */
+export type GroupSnapshotPort = (chatId: string, members: GroupMemberSeen[], at: Date) => Promise<void>;
 
 /** groupchat/get's answer for a chat WeCom does not know (dismissed, or never visible): 40050 (docs/wecom-protocol.md §Error codes). */
 export const ERR_CHAT_NOT_FOUND = 40050;
@@ -60,6 +67,7 @@ export class GroupArchiveService {
     private readonly timeline: TimelineRepository,
     private readonly wecom: WecomGateway,
     private readonly clock: Clock,
+    private readonly onSnapshot?: GroupSnapshotPort,
   ) {}
 
   /**
@@ -86,7 +94,7 @@ export class GroupArchiveService {
   async apply(s: GroupChatSnapshot, readAt: number, opts: { leave?: LeaveReport; syncRunId?: string } = {}): Promise<MembershipDiff> {
     const now = this.clock.now();
     const reported = new Set(opts.leave?.memberIds ?? []);
-    return this.db.tx(async (em) => {
+    const diff = await this.db.tx(async (em) => {
       const diff = await this.chats.applySnapshotInTx(em, s, {
         readAt,
         now: now.getTime(),
@@ -97,18 +105,23 @@ export class GroupArchiveService {
       for (const m of diff.left) if (m.type === 2) await this.timeline.addInTx(em, leaveEntry(m, s.name, s.owner, now), now);
       return diff;
     });
+    // After the archive's own write: attribution has its own idempotent ledger, and re-reads heal a missed call.
+    await this.onSnapshot?.(s.chatId, s.members.map((m) => ({ memberId: m.memberId, joinedAt: m.joinedAt ?? new Date(readAt), ...(m.state ? { state: m.state } : {}) })), new Date(opts.leave?.at ?? readAt));
+    return diff;
   }
 
   /** Dismiss a group (change_external_chat dismiss, or WeCom forgot it): every open spell closes at `at`. */
   async dismiss(chatId: string, at: number): Promise<number> {
     const now = this.clock.now();
-    return this.db.tx(async (em) => {
+    const count = await this.db.tx(async (em) => {
       const left = await this.chats.markDismissedInTx(em, chatId, at, now.getTime());
       const g = await em.query('SELECT name, owner FROM group_chats WHERE chat_id = ?', [chatId]);
       const { name, owner } = (g as { name: string; owner: string | null }[])[0] ?? { name: '', owner: null };
       for (const m of left) if (m.type === 2) await this.timeline.addInTx(em, leaveEntry(m, name, owner, now, true), now);
       return left.length;
     });
+    await this.onSnapshot?.(chatId, [], new Date(at));
+    return count;
   }
 }
 

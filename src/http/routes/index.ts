@@ -15,6 +15,8 @@ import type { StaffService } from '../../domain/customers/staff.service.js';
 import type { OrderService } from '../../domain/orders/order.service.js';
 import type { RepurchaseService } from '../../domain/repurchase/repurchase.service.js';
 import type { ChannelService } from '../../domain/channels/channel.service.js';
+import type { GroupCodeService } from '../../domain/groups/group-code.service.js';
+import type { GroupWelcomeService } from '../../domain/groups/group-welcome.service.js';
 import type { TagLibraryService } from '../../domain/tags/tag-library.service.js';
 import type { TagRuleService } from '../../domain/tags/tag-rule.service.js';
 import type { StaffAccessService } from '../../domain/auth/staff-access.service.js';
@@ -51,6 +53,8 @@ import { customersBulkRouter } from './customers-bulk.router.js';
 import type { BulkTaggingService } from '../../domain/customers/bulk-tagging.service.js';
 import { audiencesRouter } from './audiences.router.js';
 import { channelsRouter } from './channels.router.js';
+import { groupCodesRouter } from './group-codes.router.js';
+import { groupWelcomeTemplatesRouter } from './group-welcome-templates.router.js';
 import { tagsRouter } from './tags.router.js';
 import { tagGroupsRouter } from './tag-groups.router.js';
 import { tagRulesRouter } from './tag-rules.router.js';
@@ -125,6 +129,8 @@ export interface RouteDeps {
   };
   privacy: { erasure: ErasureService };
   transfers: { service: TransferService; groups: GroupTransferService };
+  /** 群活码 and 入群欢迎语 (docs/groups.md). */
+  groupAcquisition: { codes: GroupCodeService; welcomes: GroupWelcomeService };
   sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService };
   scheduling: { careRules: CareRuleService; winback: WinbackService; calendar: CareCalendarService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService; remind: BroadcastRemindService } };
   /** The operator console's sign-in, roles, audit log and idempotency keys. */
@@ -291,6 +297,8 @@ export function buildRoutes(d: RouteDeps): Routes {
       customersRouter(archive.customers, archive.repurchase),
       audiencesRouter(archive.customers),
       channelsRouter(archive.channels),
+      groupCodesRouter(d.groupAcquisition.codes),
+      groupWelcomeTemplatesRouter(d.groupAcquisition.welcomes),
       tagsRouter(archive.library),
       tagGroupsRouter(archive.library),
       tagRulesRouter(archive.tagRules),
