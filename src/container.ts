@@ -148,6 +148,10 @@ import { BroadcastProgressService } from './domain/broadcasts/broadcast-progress
 import { BroadcastImageService } from './domain/broadcasts/broadcast-image.service.js';
 import { BroadcastRemindService } from './domain/broadcasts/broadcast-remind.service.js';
 import { BroadcastReminderRepository } from './persistence/repositories/broadcast-reminder.repository.js';
+import { GroupBroadcastRepository } from './persistence/repositories/group-broadcast.repository.js';
+import { GroupBroadcastService } from './domain/group-broadcasts/group-broadcast.service.js';
+import { GroupBroadcastSender } from './domain/group-broadcasts/group-broadcast.sender.js';
+import { GroupQuotaService } from './domain/group-broadcasts/group-quota.service.js';
 import { ContactAddedHandler } from './domain/customers/handlers/contact-added.handler.js';
 import { AnalyticsRepository } from './persistence/repositories/analytics.repository.js';
 import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
@@ -364,6 +368,8 @@ export interface SchedulingModule {
   /** Behaviour tag rules (the `scoring` job). */
   behaviourTags: BehaviourTaggingService;
   broadcasts: BroadcastsModule;
+  /** 客户群群发 (docs/groups.md §Group broadcasts). */
+  groupBroadcasts: GroupBroadcastsModule;
   /** Analytics rollups and the nightly snapshot (the `analytics` job). */
   analytics: AnalyticsRollupService;
   /** Retention cohorts, churn rows and the churn base snapshot (the `analytics` job). */
@@ -387,6 +393,14 @@ export interface GroupSopModule {
 /** 客户群: the group archive, its sync and labels (docs/groups.md). */
 export interface GroupsModule {
   archive: GroupArchiveService;
+}
+
+/** 客户群群发: the service (preview, create, SOP submit, remind), the sender the job runs, the groups' quota. */
+export interface GroupBroadcastsModule {
+  repo: GroupBroadcastRepository;
+  service: GroupBroadcastService;
+  sender: GroupBroadcastSender;
+  quota: GroupQuotaService;
 }
 
 /** Everything the app is made of, built once with plain constructors. */
@@ -1066,6 +1080,24 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     images: new BroadcastImageService(c.wecom, broadcastsLog),
     remind: new BroadcastRemindService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, reminders, c.wecom, clock, tz, broadcastsLog),
   };
+  // Group broadcasts keep the 1:1 ledger's rules: quiet hours, reconcile grace, poll interval, task expiry, the corp's
+  // mass-message rule, the instance id, and the reminders' record (docs/groups.md §Group broadcasts).
+  const groupLog = c.log.child({ component: 'group-broadcasts' });
+  const groupRepo = new GroupBroadcastRepository(db);
+  const groupQuota = new GroupQuotaService(groupRepo, c.wecom, settings.massQuotaRule, clock, groupLog);
+  const groupBroadcasts: GroupBroadcastsModule = {
+    repo: groupRepo,
+    quota: groupQuota,
+    service: new GroupBroadcastService(groupRepo, repos.groupChats, groupQuota, reminders, c.wecom, (userids) => repos.scan.staffNames(userids), clock, tz, groupLog),
+    sender: new GroupBroadcastSender(
+      groupRepo,
+      c.wecom,
+      { quietHours, reconcileAfterSeconds: settings.reconcileAfterSeconds, resultPollMinutes: settings.resultPollMinutes, taskExpiryDays: settings.taskExpiryDays },
+      instanceId,
+      groupLog,
+      (rows) => groupRepo.addReceipts(rows.map((r) => ({ chatId: r.chatId, msgId: r.msgId, createType: 0, sender: r.sender, sentAt: r.sentAt }))),
+    ),
+  };
   // The audit log's period comes from AUDIT_RETENTION_DAYS; the same daily run sweeps idle console sessions and
   // idempotency keys past 24 h (docs/security.md §Audit log).
   const retention = new RetentionService(repos.retention, settings.retention, log, {
@@ -1085,7 +1117,11 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     ? new GroupSopRunner({
         repo: sop.repo,
         groups: sop.groups,
-        poster: sop.poster,
+        // Post steps go out through group broadcasts, one per fire under the fire's key (docs/groups.md §Group broadcasts).
+        poster: sop.poster ?? {
+          post: async (input) => void (await groupBroadcasts.service.postOnce({ key: input.key, chatIds: input.groups.map((g) => g.chatId), text: input.text })),
+          outcomes: (key, chatIds) => groupBroadcasts.service.postOutcomes(key, chatIds),
+        },
         messenger: c.archive.messenger,
         links: sop.links,
         tz,
@@ -1127,6 +1163,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       feedback: c.feedback,
       churn: c.churn,
       groupSop,
+      groupBroadcasts: { sender: groupBroadcasts.sender, quota: groupBroadcasts.quota },
     }),
   );
   return {
@@ -1145,6 +1182,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     scoring,
     behaviourTags,
     broadcasts,
+    groupBroadcasts,
     analytics,
     retention: retentionRollup,
     groupSop,

@@ -44,6 +44,9 @@ import type { ChurnRiskService } from '../domain/churn/churn-risk.service.js';
 import type { FeedbackService } from '../domain/feedback/feedback.service.js';
 import { groupSopJob } from './group-sop.job.js';
 import type { GroupSopRunner } from '../domain/group-sop/group-sop-runner.js';
+import { groupBroadcastsJob } from './group-broadcasts.job.js';
+import type { GroupBroadcastSender } from '../domain/group-broadcasts/group-broadcast.sender.js';
+import type { GroupQuotaService } from '../domain/group-broadcasts/group-quota.service.js';
 
 /** What the jobs run on: built by the composition root (src/container.ts) and handed over whole. */
 export interface JobDeps {
@@ -92,6 +95,8 @@ export interface JobDeps {
   churn?: Pick<ChurnRiskService, 'scoreAll' | 'threshold'>;
   /** 群SOP: plans for customer groups (docs/groups.md §Group SOP). */
   groupSop?: Pick<GroupSopRunner, 'runDue'>;
+  /** 客户群群发: group tasks and the groups' quota (docs/groups.md §Group broadcasts). */
+  groupBroadcasts?: { sender: GroupBroadcastSender; quota: Pick<GroupQuotaService, 'reconcile'> };
 }
 
 /**
@@ -108,6 +113,7 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     ...(d.churn ? [churnJob({ churn: d.churn, schedule: schedules.churn })] : []),
     broadcastsJob({ planner: d.broadcastPlanner, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.broadcasts }),
     deliveryResultsJob({ dispatcher: d.dispatcher, results: d.results, schedule: schedules['delivery-results'], reach: d.reach, clock: d.clock }),
+    ...(d.groupBroadcasts ? [groupBroadcastsJob({ ...d.groupBroadcasts, schedule: schedules['group-broadcasts'] })] : []),
     syncJob({ fullSync: d.fullSync, schedule: schedules.sync }),
     retentionJob({ retention: d.retention, settings: settings.retention, schedule: schedules.retention }),
     staffDigestJob({ messenger: d.messenger, schedule: schedules['staff-digest'] }),

@@ -33,8 +33,8 @@ const attachment = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('file'), mediaId }),
 ]);
 
-// ≤ 9 attachments per add_msg_template (docs/wecom-protocol.md §Mass messages).
-const attachments = z.array(attachment).max(9, '附件最多 9 个').default([]);
+/** ≤ 9 attachments per add_msg_template (docs/wecom-protocol.md §Mass messages); group broadcasts take the same. */
+export const attachments = z.array(attachment).max(9, '附件最多 9 个').default([]);
 
 /** A broadcast as `POST /api/v1/broadcasts` accepts it. The text's byte limit is checked by the service. */
 export const broadcastInput = z.object({

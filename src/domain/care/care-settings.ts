@@ -17,6 +17,8 @@ export const careSettingsSchema = z.object({
       scoring: z.string().default('30 3 * * *'),
       broadcasts: z.string().default('* * * * *'),
       'delivery-results': z.string().default('*/2 * * * *'),
+      /** 客户群群发: submit due group tasks, reconcile, poll results, count the groups' quota (src/jobs/group-broadcasts.job.ts). */
+      'group-broadcasts': z.string().default('*/2 * * * *'),
       sync: z.string().default('0 4 * * *'),
       /** Personal-data retention purge (src/jobs/retention.job.ts); after `sync`, before the morning's sends. */
       retention: z.string().default('10 4 * * *'),

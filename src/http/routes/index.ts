@@ -64,6 +64,8 @@ import { staffRouter } from './staff.router.js';
 import { deliveriesRouter } from './deliveries.router.js';
 import { careRulesRouter } from './care-rules.router.js';
 import { broadcastsRouter } from './broadcasts.router.js';
+import { groupBroadcastsRouter } from './group-broadcasts.router.js';
+import type { GroupBroadcastService } from '../../domain/group-broadcasts/group-broadcast.service.js';
 import { quickRepliesRouter } from './quick-replies.router.js';
 import { erasureRouter } from './erasure.router.js';
 import { transfersRouter } from './transfers.router.js';
@@ -132,7 +134,7 @@ export interface RouteDeps {
   /** 群活码 and 入群欢迎语 (docs/groups.md). */
   groupAcquisition: { codes: GroupCodeService; welcomes: GroupWelcomeService };
   sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService };
-  scheduling: { careRules: CareRuleService; winback: WinbackService; calendar: CareCalendarService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService; remind: BroadcastRemindService } };
+  scheduling: { careRules: CareRuleService; winback: WinbackService; calendar: CareCalendarService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService; remind: BroadcastRemindService }; groupBroadcasts?: { service: GroupBroadcastService } };
   /** The operator console's sign-in, roles, audit log and idempotency keys. */
   console: { roles: MemberRoleService; sessions: ConsoleSessionService; audit: AuditLogService; idempotency: IdempotencyService };
   /** The settings page's read-only view of the configuration. */
@@ -308,6 +310,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       deliveriesRouter(d.deliveryLog),
       careRulesRouter(scheduling.careRules, scheduling.winback, scheduling.calendar),
       broadcastsRouter(scheduling.broadcasts.service, scheduling.broadcasts),
+      ...(scheduling.groupBroadcasts ? [groupBroadcastsRouter(scheduling.groupBroadcasts.service)] : []),
       quickRepliesRouter(sidebar.replies),
       erasureRouter(d.privacy.erasure),
       transfersRouter(d.transfers.service),

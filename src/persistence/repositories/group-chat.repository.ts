@@ -367,14 +367,14 @@ export class GroupChatRepository {
     return { groups: Number(r?.n ?? 0), members: Number(r?.m ?? 0), externalMembers: Number(r?.e ?? 0) };
   }
 
-  /** Ids, owners, names and creation times of every group matching a filter (for broadcasts and SOP), by owner then id. */
-  async matching(f: GroupFilter): Promise<{ chatId: string; owner: string | null; memberCount: number; name: string; createdAt: Date | null }[]> {
+  /** Ids, owners, names, member counts and creation times of every group matching a filter (for broadcasts and SOP), by owner then id. */
+  async matching(f: GroupFilter): Promise<{ chatId: string; owner: string | null; memberCount: number; externalCount: number; name: string; createdAt: Date | null }[]> {
     const { where, params } = filterSql(f);
-    const rows = await this.db.query<{ chat_id: string; owner: string | null; member_count: number | string; name: string; chat_created_at: number | string | null }>(
-      `SELECT g.chat_id, g.owner, g.member_count, g.name, g.chat_created_at FROM group_chats g WHERE ${where} ORDER BY g.owner, g.chat_id`,
+    const rows = await this.db.query<{ chat_id: string; owner: string | null; member_count: number | string; external_count: number | string; name: string; chat_created_at: number | string | null }>(
+      `SELECT g.chat_id, g.owner, g.member_count, g.external_count, g.name, g.chat_created_at FROM group_chats g WHERE ${where} ORDER BY g.owner, g.chat_id`,
       params,
     );
-    return rows.map((r) => ({ chatId: r.chat_id, owner: r.owner, memberCount: Number(r.member_count), name: r.name, createdAt: date(r.chat_created_at) }));
+    return rows.map((r) => ({ chatId: r.chat_id, owner: r.owner, memberCount: Number(r.member_count), externalCount: Number(r.external_count), name: r.name, createdAt: date(r.chat_created_at) }));
   }
 
   /** Labels of these groups, by chat id. */

@@ -41,6 +41,7 @@ const schemas = {
   kfMessage: z.object({ openKfId: nonEmpty, externalUserId: nonEmpty.optional(), text: nonEmpty }),
   kfSessionEnd: z.object({ openKfId: nonEmpty, externalUserId: nonEmpty, servicerUserid: nonEmpty.optional() }),
   confirm: z.object({ msgid: nonEmpty, userid: nonEmpty.optional() }),
+  memberSend: z.object({ userid: nonEmpty, chatIds: z.array(nonEmpty).optional(), text: nonEmpty }),
   // A member's code (userid), or a non-member's (external: true, optionally an external_userid),
   // docs/wecom-protocol.md §Staff sign-in for web pages.
   oauth: z.union([z.object({ userid: nonEmpty }), z.object({ external: z.literal(true), externalUserId: nonEmpty.optional() })]),
@@ -74,6 +75,8 @@ const schemas = {
     rateWindowAligned: z.boolean().optional(),
     /** Members at which a 群活码 counts a group full (docs/wecom-protocol.md §Group join ways). */
     roomFullSize: z.number().int().min(2).max(2000).optional(),
+    /** 设置群发规则: the per-customer and per-group mass-message quota (docs/wecom-protocol.md §Mass message quota). */
+    massQuota: z.enum(['days_of_month', 'seven_per_week', 'one_per_day']).optional(),
   }),
 };
 
@@ -119,6 +122,7 @@ const routes: Record<string, Handler> = {
     items: s.store.groupWelcomeSent.filter((w) => !query.chatId || w.chatId === query.chatId),
   }),
   'POST groupmsg/confirm': (s, body) => s.confirmGroupMsg(schemas.confirm.parse(body)),
+  'POST groupmsg/member-send': (s, body) => s.memberGroupSend(schemas.memberSend.parse(body)),
   'GET groupmsg/reminders': (s, _body, query) => ({ items: s.groupMsgReminders(query.msgid || undefined) }),
   'POST oauth/code': (s, body) => {
     const who = schemas.oauth.parse(body);
@@ -168,13 +172,14 @@ const routes: Record<string, Handler> = {
   },
   'GET callbacks': (s) => ({ items: s.callbacks() }),
   'POST callbacks': async (s, body) => presentCallback(await s.deliverCallback(schemas.callback.parse(body).xml)),
-  'GET config': (s) => ({ callbackUrl: s.getCallbackUrl() ?? null, corpId: s.options.corp.corpId, agentId: s.options.corp.agentId, roomFullSize: s.roomFullSize }),
+  'GET config': (s) => ({ callbackUrl: s.getCallbackUrl() ?? null, corpId: s.options.corp.corpId, agentId: s.options.corp.agentId, roomFullSize: s.roomFullSize, massQuota: s.options.massQuota }),
   'POST config': (s, body) => {
     const cfg = schemas.config.parse(body);
     if (cfg.callbackUrl !== undefined) s.setCallbackUrl(cfg.callbackUrl ?? undefined);
     if (cfg.rateLimits) s.setRateLimits(cfg.rateLimits, { windowMs: cfg.rateWindowMs, aligned: cfg.rateWindowAligned });
     if (cfg.roomFullSize !== undefined) s.roomFullSize = cfg.roomFullSize;
-    return { callbackUrl: s.getCallbackUrl() ?? null, roomFullSize: s.roomFullSize };
+    if (cfg.massQuota) s.setMassQuota(cfg.massQuota);
+    return { callbackUrl: s.getCallbackUrl() ?? null, roomFullSize: s.roomFullSize, massQuota: s.options.massQuota };
   },
   'GET sent': (s) => ({
     welcomeMessages: s.store.welcomeSent,

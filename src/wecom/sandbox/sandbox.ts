@@ -9,7 +9,7 @@ import { contactApis } from './apis/contacts.api.js';
 import { contactWayApis } from './apis/contact-ways.api.js';
 import { groupWelcomeApis } from './apis/group-welcome.api.js';
 import { joinWayApis } from './apis/join-ways.api.js';
-import { confirmMassTask, groupMsgApis, type ConfirmOutcome } from './apis/groupmsg.api.js';
+import { confirmMassTask, groupMsgApis, memberGroupSend, type ConfirmOutcome, type MemberSendOutcome } from './apis/groupmsg.api.js';
 import { kfApis } from './apis/kf.api.js';
 import { miscApis } from './apis/misc.api.js';
 import { createCorpTags, deleteCorpTags, editCorpTag, tagApis } from './apis/tags.api.js';
@@ -741,6 +741,25 @@ export class WecomSandbox {
       }
       throw err;
     }
+  }
+
+  /**
+   * A member sends a mass message to their own customer groups from the client (create_type 1): it goes out at once
+   * and uses each group's quota (docs/wecom-protocol.md §Mass message quota). 400 for a group they do not own.
+   */
+  memberGroupSend(input: { userid: string; chatIds?: string[]; text: string }): MemberSendOutcome {
+    try {
+      return memberGroupSend(this.ctxFor(''), input);
+    } catch (err) {
+      if (err instanceof SandboxApiError) throw new ValidationError(`${err.errcode}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** The admin changes 设置群发规则 (docs/wecom-protocol.md §Mass message quota): customers and groups alike. */
+  setMassQuota(rule: MassQuotaRule): MassQuotaRule {
+    this.options.massQuota = rule;
+    return rule;
   }
 
   /**

@@ -110,6 +110,58 @@ export function confirmMassTask(ctx: ApiContext, msgid: string, userid?: string)
   return outcome;
 }
 
+/** What a member's own group send came to. */
+export interface MemberSendOutcome {
+  msgid: string;
+  sent: number;
+  overQuota: number;
+}
+
+/**
+ * A member sends a mass message to their customer groups from the WeCom client (群发助手 → 发送到客户群), not through
+ * the API: a member-created message (create_type 1, with its creator) that goes out as they send it and uses each
+ * group's quota like an enterprise one; a group past its quota gets status 3
+ * (docs/wecom-protocol.md §Mass message quota). Only groups the member owns can be chosen; none given means all.
+ */
+export function memberGroupSend(ctx: ApiContext, input: { userid: string; chatIds?: string[]; text: string }): MemberSendOutcome {
+  const { store } = ctx;
+  if (!store.staff.has(input.userid)) throw new SandboxApiError(Errcode.InvalidUserid, input.userid);
+  const owned = [...store.groupChats.values()].filter((c) => c.owner === input.userid).map((c) => c.chatId);
+  const chosen = input.chatIds?.length ? input.chatIds : owned;
+  const notOwned = chosen.filter((id) => !owned.includes(id));
+  if (notOwned.length > 0) throw new SandboxApiError(Errcode.InvalidParameterValue, `not the owner of ${notOwned.join(',')}`);
+  if (chosen.length === 0) throw new SandboxApiError(Errcode.NoSendableCustomer);
+  const now = ctx.nowMs();
+  const nowS = Math.floor(now / 1000);
+  const msgid = store.newId('msg', 24);
+  const out: MemberSendOutcome = { msgid, sent: 0, overQuota: 0 };
+  const recipients: SandboxMassRecipient[] = chosen.map((chatId) => {
+    const receipts = store.massReceipts.get(chatId) ?? [];
+    if (!hasMassQuota(ctx.options.massQuota, receipts, now)) {
+      out.overQuota += 1;
+      return { chatId, userid: input.userid, status: 3 };
+    }
+    receipts.push(now);
+    store.massReceipts.set(chatId, receipts);
+    out.sent += 1;
+    return { chatId, userid: input.userid, status: 1, sendTime: nowS };
+  });
+  store.massTasks.set(msgid, {
+    msgid,
+    chatType: 'group',
+    createdAtMs: now,
+    creator: input.userid,
+    createType: 1,
+    text: { content: input.text },
+    isCancelled: false,
+    remindsMs: [],
+    reminders: [],
+    senders: [{ userid: input.userid, status: 2, sendTime: nowS }],
+    recipients,
+  });
+  return out;
+}
+
 /** Mass messages: create, track, remind, cancel (docs/wecom-protocol.md §Mass messages, §Mass message results). */
 export const groupMsgApis: ApiTable = {
   'externalcontact/add_msg_template': {

@@ -1,0 +1,262 @@
+import type { GroupBroadcastRepository } from '../../persistence/repositories/group-broadcast.repository.js';
+import { emptyRowCounts } from '../../persistence/repositories/group-broadcast.repository.js';
+import type { BroadcastReminderRepository } from '../../persistence/repositories/broadcast-reminder.repository.js';
+import type { WecomGateway } from '../../wecom/client/gateway.js';
+import type { Clock } from '../../shared/clock.js';
+import { ConflictError, ValidationError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { Logger } from '../../shared/logger.js';
+import { fitsByteLimit, listVariables, WECOM_TEXT_MAX_BYTES } from '../../shared/template.js';
+import { SEND_AT_GRACE_MS } from '../broadcasts/broadcast-rules.js';
+import { describeReminders, remindTasks, REMINDS_PER_DAY } from '../broadcasts/broadcast-remind.service.js';
+import type { RemindOutcome } from '../broadcasts/broadcast.types.js';
+import type { GroupQuotaService } from './group-quota.service.js';
+import type { GroupChatRepository } from '../../persistence/repositories/group-chat.repository.js';
+import type { GroupPostOutcome } from '../group-sop/group-sop.types.js';
+import type {
+  GroupBroadcast,
+  GroupBroadcastInput,
+  GroupBroadcastOrigin,
+  GroupBroadcastPreview,
+  GroupBroadcastStatus,
+  GroupBroadcastView,
+  GroupFilter,
+  GroupOwnerProgress,
+  GroupRowCounts,
+  TargetGroup,
+} from './group-broadcast.types.js';
+
+/** add_msg_template takes at most 2000 chat ids per call (docs/wecom-protocol.md §Mass messages). */
+export const MAX_CHATS_PER_TASK = 2000;
+const DAY_MS = 86_400_000;
+/** The origin of broadcasts a group SOP post step makes; its request key is the fire's (postKey). */
+const SOP_ORIGIN = 'sop';
+
+/**
+ * Groups whose owner is in post (0 normal, 3 inherited by a new owner): a resigned owner's groups (1, 2) cannot be
+ * sent to by them (docs/wecom-protocol.md §Customer groups). A filter naming statuses overrides it.
+ */
+const SENDABLE_STATUSES = [0, 3];
+
+/** What create answers: the broadcast, and whether it already existed (the same request key again). */
+export interface SubmittedGroupBroadcast extends GroupBroadcastView {
+  isExisting: boolean;
+}
+
+/**
+ * 客户群群发 (docs/groups.md §Group broadcasts): choose groups by owner, local label, name and member count, preview
+ * them with the quota they would use, and create a broadcast: its ledger rows (one per group) and one WeCom task per
+ * owner are written at once; GroupBroadcastSender submits the tasks when due. A group SOP step submits through
+ * `submit` with its own request key.
+ */
+export class GroupBroadcastService {
+  constructor(
+    private readonly repo: GroupBroadcastRepository,
+    private readonly groupChats: Pick<GroupChatRepository, 'matching'>,
+    private readonly quota: GroupQuotaService,
+    private readonly reminders: BroadcastReminderRepository,
+    private readonly wecom: WecomGateway,
+    private readonly staffNames: (userids: string[]) => Promise<Map<string, string>>,
+    private readonly clock: Clock,
+    private readonly tz: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** The groups a filter selects now. */
+  async groups(filter: GroupFilter): Promise<TargetGroup[]> {
+    const found = await this.groupChats.matching({ ...filter, statuses: filter.statuses ?? SENDABLE_STATUSES });
+    // A group with no owner on record (an event not yet re-read) has nobody to send it.
+    return found
+      .filter((g) => g.owner)
+      .map((g) => ({ chatId: g.chatId, name: g.name, owner: g.owner!, members: g.memberCount, customers: g.externalCount }))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.chatId.localeCompare(b.chatId));
+  }
+
+  /** How many groups, members, owners (tasks) a filter selects, and what one more send does to their quota. */
+  async preview(filter: GroupFilter): Promise<GroupBroadcastPreview> {
+    const groups = await this.groups(filter);
+    const byOwner = new Map<string, { groups: number; members: number }>();
+    for (const g of groups) {
+      const o = byOwner.get(g.owner) ?? { groups: 0, members: 0 };
+      o.groups += 1;
+      o.members += g.members;
+      byOwner.set(g.owner, o);
+    }
+    const names = await this.staffNames([...byOwner.keys()]);
+    return {
+      groups: groups.length,
+      members: groups.reduce((n, g) => n + g.members, 0),
+      customers: groups.reduce((n, g) => n + g.customers, 0),
+      owners: [...byOwner].map(([userid, o]) => ({ userid, name: names.get(userid) ?? userid, ...o })).sort((a, b) => b.groups - a.groups || a.userid.localeCompare(b.userid)),
+      tasks: [...byOwner.values()].reduce((n, o) => n + Math.ceil(o.groups / MAX_CHATS_PER_TASK), 0),
+      sample: groups.slice(0, 20),
+      quota: await this.quota.forecast({ chatIds: groups.map((g) => g.chatId) }),
+    };
+  }
+
+  /** An operator's broadcast from the console. */
+  create(input: GroupBroadcastInput, createdBy: string | null): Promise<SubmittedGroupBroadcast> {
+    return this.submit(input, { origin: 'console', requestKey: null, createdBy });
+  }
+
+  /**
+   * Create a group broadcast: the groups the filter selects now, one ledger row each, one task per owner (per 2000 of
+   * their groups). With a request key, the same (origin, key) again answers the broadcast already made and sends
+   * nothing new: a group SOP step retried after a crash does not post twice. 400 for an empty or over-long text, a
+   * time in the past, or a filter that selects no group.
+   */
+  async submit(input: GroupBroadcastInput, origin: GroupBroadcastOrigin): Promise<SubmittedGroupBroadcast> {
+    if (origin.requestKey) {
+      const existing = await this.repo.findByRequest(origin.origin, origin.requestKey);
+      if (existing) return { ...(await this.view(existing)), isExisting: true };
+    }
+    const now = this.clock.now();
+    const sendAt = input.sendAt ? new Date(input.sendAt) : now;
+    if (sendAt.getTime() < now.getTime() - SEND_AT_GRACE_MS) throw new ValidationError('发送时间已过 / sendAt is in the past', { fields: { sendAt: '发送时间已过' } }, 'send_at_in_past');
+    checkGroupText(input.message.text, input.message.attachments.length);
+    const groups = await this.groups(input.filter);
+    if (groups.length === 0) throw new ValidationError('没有符合条件的客户群 / no group matches the filter', { fields: { filter: '没有符合条件的客户群' } }, 'no_groups');
+    const byOwner = new Map<string, TargetGroup[]>();
+    for (const g of groups) byOwner.set(g.owner, [...(byOwner.get(g.owner) ?? []), g]);
+    const tasks = [...byOwner].flatMap(([owner, chats]) =>
+      Array.from({ length: Math.ceil(chats.length / MAX_CHATS_PER_TASK) }, (_, part) => ({
+        id: newId(now.getTime()),
+        owner,
+        part,
+        chats: chats.slice(part * MAX_CHATS_PER_TASK, (part + 1) * MAX_CHATS_PER_TASK),
+      })),
+    );
+    const id = newId(now.getTime());
+    const inserted = await this.repo.insert(
+      {
+        broadcast: {
+          id,
+          name: input.name,
+          origin: origin.origin,
+          requestKey: origin.requestKey ?? null,
+          text: input.message.text,
+          attachments: input.message.attachments,
+          filter: input.filter,
+          groupsCount: groups.length,
+          membersCount: groups.reduce((n, g) => n + g.members, 0),
+          ownersCount: byOwner.size,
+          createdBy: origin.createdBy,
+          sendAt,
+        },
+        tasks,
+      },
+      now,
+    );
+    if (!inserted) {
+      // A concurrent request with the same key won the UNIQUE key: answer its broadcast.
+      const existing = await this.repo.findByRequest(origin.origin, origin.requestKey!);
+      if (existing) return { ...(await this.view(existing)), isExisting: true };
+      throw new ConflictError('群发正在创建，请重试 / the broadcast is being created; try again', 'group_broadcast_busy');
+    }
+    this.log.info({ groupBroadcastId: id, groups: groups.length, tasks: tasks.length, origin: origin.origin }, 'group broadcast created');
+    return { ...(await this.get(id)), isExisting: false };
+  }
+
+  /**
+   * A group SOP post step (GroupPostPort): `text` to these groups under the fire's key, once. The key is the request
+   * key, so the same fire again, also after a crash between submit and record, finds its broadcast and sends nothing
+   * new. Groups no longer sendable (dismissed, owner gone) are left out; none left: nothing is created.
+   */
+  async postOnce(input: { key: string; chatIds: string[]; text: string }): Promise<GroupBroadcast | null> {
+    const existing = await this.repo.findByRequest(SOP_ORIGIN, input.key);
+    if (existing) return existing;
+    if (input.chatIds.length === 0 || (await this.groups({ chatIds: input.chatIds })).length === 0) return null;
+    const created = await this.submit({ name: `群SOP ${input.key.slice(0, 90)}`, filter: { chatIds: input.chatIds }, message: { text: input.text, attachments: [] } }, { origin: SOP_ORIGIN, requestKey: input.key, createdBy: null });
+    return created.broadcast;
+  }
+
+  /** What became of each group's send under a SOP fire's key: sent (when), failed (why) or still pending. */
+  async postOutcomes(key: string, chatIds: string[]): Promise<Map<string, GroupPostOutcome>> {
+    const out = new Map<string, GroupPostOutcome>();
+    const b = await this.repo.findByRequest(SOP_ORIGIN, key);
+    if (!b) return out;
+    for (const t of await this.repo.targetsOf(b.id, chatIds)) {
+      if (t.status === 'sent') out.set(t.chatId, { state: 'sent', sentAt: t.sentAt ?? b.updatedAt });
+      else if (t.status === 'planned' || t.status === 'submitting' || t.status === 'submitted') out.set(t.chatId, { state: 'pending' });
+      else out.set(t.chatId, { state: 'failed', reason: t.reason ?? t.status });
+    }
+    return out;
+  }
+
+  /** A broadcast with its per-owner progress, or NotFoundError. */
+  async get(id: string): Promise<GroupBroadcastView> {
+    return this.view(await this.repo.get(id));
+  }
+
+  /** A page of broadcasts, newest first, with their rows per status. */
+  async list(f: { status?: GroupBroadcastStatus; page: number; pageSize: number }): Promise<{ items: { broadcast: GroupBroadcast; rows: GroupRowCounts }[]; total: number }> {
+    const { items, total } = await this.repo.list(f);
+    const rows = await this.repo.rowCounts(items.map((b) => b.id));
+    return { items: items.map((broadcast) => ({ broadcast, rows: rows.get(broadcast.id) ?? emptyRowCounts() })), total };
+  }
+
+  /**
+   * 提醒成员群发 for the tasks owners have not sent (all, or one owner's), with the 1:1 broadcasts' rules: 3 per task
+   * per 24 h, a task sent meanwhile skipped (docs/wecom-protocol.md §Reminding members of a mass message).
+   */
+  async remind(id: string, opts: { userid?: string; requestedBy: string }): Promise<RemindOutcome> {
+    const b = await this.repo.get(id);
+    if (b.status !== 'sending') throw new ConflictError('群发已结束或已取消，没有可提醒的任务 / only a sending group broadcast has tasks to remind', 'group_broadcast_not_sending');
+    const tasks = (await this.repo.tasksOf(id))
+      .filter((t) => t.status === 'submitted' && t.msgId && t.ownerStatus === 0 && (opts.userid === undefined || t.owner === opts.userid))
+      .map((t) => ({ batchId: t.id, msgId: t.msgId!, sender: t.owner }));
+    const out = await remindTasks(tasks, { broadcastId: id, requestedBy: opts.requestedBy }, { wecom: this.wecom, reminders: this.reminders, clock: this.clock, log: this.log });
+    return { ...out, message: describeReminders(out, tasks.length, this.tz) };
+  }
+
+  private async view(b: GroupBroadcast): Promise<GroupBroadcastView> {
+    const [tasks, byOwner, reminders] = await Promise.all([
+      this.repo.tasksOf(b.id),
+      this.repo.rowCountsByOwner(b.id),
+      this.reminders.perTask(b.id, new Date(this.clock.now().getTime() - DAY_MS)),
+    ]);
+    const names = await this.staffNames([...new Set(tasks.map((t) => t.owner))]);
+    const owners = new Map<string, GroupOwnerProgress>();
+    const of = (userid: string) => {
+      let p = owners.get(userid);
+      if (!p) {
+        owners.set(userid, (p = { userid, name: names.get(userid) ?? userid, tasks: 0, confirmedTasks: 0, waitingTasks: 0, pendingTasks: 0, failedTasks: 0, rows: emptyRowCounts(), remindersLast24h: 0, lastRemindedAt: null }));
+      }
+      return p;
+    };
+    for (const t of tasks) {
+      const p = of(t.owner);
+      p.tasks += 1;
+      if (t.ownerStatus !== 0) p.confirmedTasks += 1;
+      else if (t.status === 'submitted') p.waitingTasks += 1;
+      else if (t.status === 'failed') p.failedTasks += 1;
+      else if (t.status === 'planned' || t.status === 'submitting') p.pendingTasks += 1;
+    }
+    const rows = emptyRowCounts();
+    for (const r of byOwner) {
+      (of(r.owner).rows as Record<string, number>)[r.status] = r.n;
+      (rows as Record<string, number>)[r.status] += r.n;
+    }
+    for (const r of reminders) {
+      const p = of(r.sender);
+      p.remindersLast24h = Math.min(REMINDS_PER_DAY, Math.max(p.remindersLast24h, r.recent));
+      const last = r.lastAt.toISOString();
+      if (!p.lastRemindedAt || last > p.lastRemindedAt) p.lastRemindedAt = last;
+    }
+    return { broadcast: b, rows, owners: [...owners.values()].sort((a, b2) => a.userid.localeCompare(b2.userid)) };
+  }
+}
+
+/**
+ * 400 unless a group message has text or an attachment, its text fits WeCom's 4000 bytes and uses no template
+ * variable: a group message is one text for everyone in the group (docs/wecom-protocol.md §Mass messages).
+ */
+export function checkGroupText(text: string, attachments: number): void {
+  if (text.trim() === '' && attachments === 0) throw new ValidationError('消息文本和附件不能都为空 / text or an attachment is required', { fields: { 'message.text': '请填写消息文本' } }, 'empty_message');
+  if (listVariables(text).length > 0) {
+    throw new ValidationError('客户群群发不支持模板变量（同一条消息发给群里所有人）/ group messages take no template variables', { fields: { 'message.text': '不支持模板变量' } }, 'unknown_variable');
+  }
+  if (!fitsByteLimit(text, WECOM_TEXT_MAX_BYTES)) {
+    throw new ValidationError(`消息文本超过企业微信 ${WECOM_TEXT_MAX_BYTES} 字节上限 / text exceeds WeCom's ${WECOM_TEXT_MAX_BYTES}-byte limit`, { fields: { 'message.text': '消息过长' } }, 'text_too_long');
+  }
+}
