@@ -228,6 +228,10 @@ describe.skipIf(!CHROMIUM)('客户 page in a real browser', () => {
     await pick(dialog.locator('[data-test="handover-to"]'), `${to.name}（${to.userid}）`);
     const sentence = `将把 1 位客户从 ${from.name} 转给 ${to.name}，客户有 24 小时可拒绝`;
     await expect.poll(() => dialog.locator('[data-test="handover-summary"]').innerText(), { timeout: 15_000 }).toContain(sentence);
+    // The member's customer groups are offered with the customer, all checked (客户群继承, docs/groups.md §Group transfers).
+    const groups = [...app.sandbox.store.groupChats.values()].filter((g) => g.owner === from.userid && g.status === 0);
+    await expect.poll(() => dialog.locator('[data-test="group-handover-item"]').count(), { timeout: 15_000 }).toBe(groups.length);
+    if (groups.length) await expect.poll(() => dialog.locator('[data-test="handover-summary"]').innerText(), { timeout: 15_000 }).toContain(`另将 ${groups.length} 个客户群的群主改为 ${to.name}`);
     await h.shot(page, 'cu-07-handover');
     await dialog.locator('[data-test="handover-submit"]').click();
     await expect.poll(() => page.locator('.el-message-box').innerText(), { timeout: 15_000 }).toContain(sentence);
@@ -237,6 +241,10 @@ describe.skipIf(!CHROMIUM)('客户 page in a real browser', () => {
       takeover: to.userid,
       status: 'waiting',
     });
+    for (const g of groups) {
+      await expect.poll(async () => (await api<{ items: { status: string; takeover: string }[] }>(app, 'GET', `/api/v1/group-transfers?chatId=${g.chatId}`)).body.items[0], { timeout: 15_000 }).toMatchObject({ status: 'done', takeover: to.userid });
+      expect(app.sandbox.store.groupChats.get(g.chatId)!.owner).toBe(to.userid);
+    }
     expect(h.problems).toEqual([]);
   });
 

@@ -22,7 +22,9 @@ type Outcome = { externalUserId: string; status: string; errcode: number | null;
  * counted on the detail page as 跳过·对照组，不发送 as the API counts them; the care calendar's held-out birthdays; an on-job transfer (在职继承) of two picked
  * customers, one of them already moved twice in 90 days, which WeCom (the sandbox) refuses with 40128 — each outcome
  * shown in words; a broken customer condition kept in the browser, and the server's 400 for a transfer message over
- * 200 characters shown next to its field. Screenshots ho-*, oj-* under test-results/console/.
+ * 200 characters shown next to its field. 张三's customer groups are offered with the customers, handed over with them
+ * (groupchat/onjob_transfer) and each shown 已转交, then listed under 客户群继承记录. Screenshots ho-*, oj-* under
+ * test-results/console/.
  */
 describe.skipIf(!CHROMIUM)('对照组 and 在职继承 in a real browser', () => {
   let h: ConsoleHarness;
@@ -252,12 +254,20 @@ describe.skipIf(!CHROMIUM)('对照组 and 在职继承 in a real browser', () =>
     await page.keyboard.press('Escape');
     await field(page, 'onjob-message').fill('您好，之后由同事赵六为您服务');
     await poll(() => page.locator('[data-test="onjob-moving"]').innerText()).toBe('将转接 2 位客户');
+    // 张三's customer groups (the sandbox's, WeCom's list) are offered too, all checked.
+    const groupsOfZhangsan = [...app.sandbox.store.groupChats.values()].filter((g) => g.owner === 'zhangsan' && g.status === 0).map((g) => g.chatId);
+    expect(groupsOfZhangsan.length).toBeGreaterThan(0);
+    await poll(() => page.locator('[data-test="group-handover-item"]').count()).toBe(groupsOfZhangsan.length);
+    expect(await page.locator('[data-test="group-handover"]').innerText()).toContain(`（${groupsOfZhangsan.length} 个，已选 ${groupsOfZhangsan.length} 个）`);
+    // By name, WeCom's when the archive has not synced the group yet.
+    expect((await page.locator('[data-test="group-handover-item"]').allInnerTexts()).map((t) => t.trim()).sort()).toEqual(groupsOfZhangsan.map((id) => app.sandbox.store.groupChats.get(id)!.name).sort());
     await h.shot(page, 'oj-01-form');
 
     await page.click('[data-test="onjob-submit"]');
     const box = page.locator('.el-message-box');
     await poll(() => box.innerText()).toContain('将把 2 位客户从 张三 转给 赵六（在职继承）');
     expect(await box.innerText()).toContain('90 天内最多被在职转接 2 次');
+    expect(await box.innerText()).toContain(`另将 ${groupsOfZhangsan.length} 个客户群的群主改为 赵六`);
     const sent = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/transfers' && r.request().method() === 'POST');
     await box.getByRole('button', { name: '发起转接' }).click();
     const answer = await sent;
@@ -283,6 +293,15 @@ describe.skipIf(!CHROMIUM)('对照组 and 在职继承 in a real browser', () =>
     expect(await waitingRow.locator('[data-test="onjob-reason"]').innerText()).toMatch(/^客户 24 小时内可拒绝，预计 .+ 完成接替$/);
     expect(await page.locator('[data-test="onjob-summary"]').innerText()).toContain('已为 1 位客户发起在职继承（张三 → 赵六），1 位未能转接');
     expect(await page.locator('[data-test="onjob-result"]').innerText()).not.toMatch(/\b(failed|waiting|onjob|40128)\b/);
+    // Each group's outcome: WeCom (the sandbox) handed every one to 赵六.
+    const groupRows = page.locator('[data-test="onjob-group-outcomes"] .el-table__body .el-table__row');
+    await poll(() => groupRows.count()).toBe(groupsOfZhangsan.length);
+    expect(new Set(await page.locator('[data-test="onjob-group-outcome"]').allInnerTexts())).toEqual(new Set(['已转交']));
+    expect(await page.locator('[data-test="onjob-group-reason"]').first().innerText()).toBe('群主已改为 赵六');
+    for (const chatId of groupsOfZhangsan) expect(app.sandbox.store.groupChats.get(chatId)!.owner).toBe('zhaoliu');
+    expect(app.sandbox.calls('externalcontact/groupchat/onjob_transfer')).toHaveLength(1);
+    // WeCom's list is read again: 张三 owns no group now.
+    await poll(() => page.locator('[data-test="group-handover-none"]').innerText()).toBe('名下没有客户群');
     await h.shot(page, 'oj-02-result');
 
     // 转接记录 has both, in words.
@@ -291,6 +310,13 @@ describe.skipIf(!CHROMIUM)('对照组 and 在职继承 in a real browser', () =>
     await poll(() => records.locator('.el-table__row', { hasText: '公孙婉清' }).innerText()).toContain('等待接替（24 小时内）');
     expect(await records.locator('.el-table__row', { hasText: '申屠浩然' }).first().innerText()).toContain('90 天内已被在职转接 2 次');
     await h.shot(page, 'oj-03-records');
+    await page.getByRole('tab', { name: '客户群继承记录' }).click();
+    const groupRecords = page.locator('[data-test="tr-group-records"] .el-table__body .el-table__row');
+    await poll(() => groupRecords.count()).toBe(groupsOfZhangsan.length);
+    expect(await groupRecords.first().innerText()).toContain('张三 → 赵六');
+    expect(await groupRecords.first().innerText()).toContain(app.sandbox.store.groupChats.get(groupsOfZhangsan[0]!)!.name);
+    expect(new Set(await page.locator('[data-test="tr-group-status"]').allInnerTexts())).toEqual(new Set(['已转交']));
+    await h.shot(page, 'oj-04-group-records');
     await page.close();
     expect(h.problems).toEqual([]);
   });

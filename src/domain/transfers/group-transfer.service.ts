@@ -18,6 +18,8 @@ export const MAX_GROUP_ATTEMPTS = 5;
 const RETRY_BASE_MS = 5 * 60_000;
 /** A `requested` row untouched this long had its WeCom call end without an answer (or the process stopped). */
 const UNANSWERED_AFTER_MS = 10 * 60_000;
+/** At most this many unsynced groups are named from WeCom per answer (one groupchat/get each). */
+const NAME_LOOKUPS = 200;
 /** At most this many rows per job run, reconciled or retried. */
 const SETTLE_LIMIT = 1000;
 
@@ -102,7 +104,7 @@ export class GroupTransferService {
       seen.add(cursor);
     } while (cursor && refs.length < MAX_GROUPS_PER_REQUEST * 5);
     const ids = refs.map((r) => r.chatId);
-    const [names, open] = await Promise.all([this.repo.chatNames(ids), this.repo.findOpen(ids)]);
+    const [names, open] = await Promise.all([this.namesOf(ids), this.repo.findOpen(ids)]);
     return refs.map((r) => {
       const t = open.get(r.chatId);
       return { chatId: r.chatId, name: names.get(r.chatId) ?? null, status: r.status, openTransfer: t ? { id: t.id, newOwner: t.newOwner, status: t.status } : null };
@@ -132,7 +134,7 @@ export class GroupTransferService {
     for (let i = 0; i < fresh.length; i += GROUP_TRANSFER_BATCH) {
       for (const t of await this.submit(input.kind, input.takeover, fresh.slice(i, i + GROUP_TRANSFER_BATCH))) outcomes.set(t.chatId, { t, isAlreadyRequested: false });
     }
-    const names = await this.repo.chatNames(ids);
+    const names = await this.namesOf(ids);
     const items = ids.flatMap((chatId) => {
       const o = outcomes.get(chatId);
       if (!o) return [];
@@ -145,9 +147,34 @@ export class GroupTransferService {
     return { requestId, kind: input.kind, handover: input.handover, takeover: input.takeover, items };
   }
 
+  /**
+   * Groups' names: the archive's, and for up to NAME_LOOKUPS groups it has not synced yet WeCom's (groupchat/get), so
+   * an operator sees names, not ids. A group WeCom cannot read stays nameless.
+   */
+  private async namesOf(ids: string[]): Promise<Map<string, string>> {
+    const names = await this.repo.chatNames(ids);
+    const missing = ids.filter((id) => !names.get(id)).slice(0, NAME_LOOKUPS);
+    await Promise.all(
+      missing.map(async (id) => {
+        try {
+          const name = (await this.wecom.groupChatGet(id)).name;
+          if (name) names.set(id, name);
+        } catch (err) {
+          if (!(err instanceof WecomApiError || err instanceof WecomTransportError)) throw err;
+        }
+      }),
+    );
+    return names;
+  }
+
   /** A page of group transfers, newest first. */
-  list(filter: { status?: GroupTransferStatus; handover?: string; newOwner?: string; chatId?: string; requestId?: string; page: number; pageSize: number }): Promise<{ items: GroupTransferListItem[]; total: number }> {
-    return this.repo.list(filter);
+  async list(filter: { status?: GroupTransferStatus; handover?: string; newOwner?: string; chatId?: string; requestId?: string; page: number; pageSize: number }): Promise<{ items: GroupTransferListItem[]; total: number }> {
+    const page = await this.repo.list(filter);
+    // Groups the archive has not synced yet are named from WeCom (a page holds at most a few hundred).
+    const unnamed = [...new Set(page.items.filter((i) => !i.chatName).map((i) => i.chatId))];
+    if (unnamed.length === 0) return page;
+    const names = await this.namesOf(unnamed);
+    return { ...page, items: page.items.map((i) => (i.chatName ? i : { ...i, chatName: names.get(i.chatId) ?? null })) };
   }
 
   /**

@@ -391,5 +391,13 @@ export const TRANSFER_STATUS: Labels = {
 
 export const TRANSFER_KIND: Labels = { onjob: '在职继承', resigned: '离职继承' };
 
+/** A group transfer's status (docs/groups.md §Group transfers). */
+export const GROUP_TRANSFER_STATUS: Labels = {
+  requested: '已提交，结果核对中',
+  retrying: '等待自动重试',
+  done: '已转交',
+  failed: '失败',
+};
+
 /** Who sends when a customer has several followers (config/care-rules.json settings.senderPolicy). */
 export const SENDER_POLICY: Labels = { latest: '最近添加客户的员工', earliest: '最早添加客户的员工' };
