@@ -152,6 +152,7 @@ import { GroupBroadcastRepository } from './persistence/repositories/group-broad
 import { GroupBroadcastService } from './domain/group-broadcasts/group-broadcast.service.js';
 import { GroupBroadcastSender } from './domain/group-broadcasts/group-broadcast.sender.js';
 import { GroupQuotaService } from './domain/group-broadcasts/group-quota.service.js';
+import { quotaWindow } from './domain/group-broadcasts/group-quota.js';
 import { ContactAddedHandler } from './domain/customers/handlers/contact-added.handler.js';
 import { AnalyticsRepository } from './persistence/repositories/analytics.repository.js';
 import { AnalyticsRecorder } from './domain/analytics/analytics-recorder.js';
@@ -842,11 +843,22 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const sopLinkSigner = new OpaqueLinks('g1', createHmac('sha256', erasureKey).update('group-sop-link|v1').digest());
   const sopLinkIdKey = createHmac('sha256', erasureKey).update('group-sop-link-id|v1').digest();
   const sopRepo = new GroupSopRepository(db);
+  const sopQuota = new GroupQuotaService(new GroupBroadcastRepository(db), wecom, careCaps.massQuotaRule, clock, log.child({ component: 'group-sop' }));
   const sopGroups = (target: SopTarget) => repos.groupChats.matching(sopTargetFilter(target));
   const groupSop: GroupSopModule = {
     repo: sopRepo,
     groups: sopGroups,
-    service: new GroupSopService({ repo: sopRepo, groups: sopGroups, links: sopLinkSigner, clock, tz, massQuotaRule: careCaps.massQuotaRule }),
+    service: new GroupSopService({
+      repo: sopRepo,
+      groups: sopGroups,
+      links: sopLinkSigner,
+      clock,
+      tz,
+      massQuotaRule: careCaps.massQuotaRule,
+      // The group broadcasts' own count of each group's quota (docs/groups.md §Group mass-message quota); reads only.
+      forecast: (chatIds, sends) => sopQuota.forecast({ chatIds, sends }),
+      periodEnd: (at) => quotaWindow(careCaps.massQuotaRule, at).end,
+    }),
     links: {
       idOf: (parts) => createHmac('sha256', sopLinkIdKey).update(parts).digest().subarray(0, 16).toString('base64url'),
       urlOf: (linkId, expiresAt) => {
@@ -1119,7 +1131,12 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
         groups: sop.groups,
         // Post steps go out through group broadcasts, one per fire under the fire's key (docs/groups.md §Group broadcasts).
         poster: sop.poster ?? {
-          post: async (input) => void (await groupBroadcasts.service.postOnce({ key: input.key, chatIds: input.groups.map((g) => g.chatId), text: input.text })),
+          post: async (input) => {
+            const chatIds = input.groups.map((g) => g.chatId);
+            await groupBroadcasts.service.postOnce({ key: input.key, chatIds, text: input.text });
+            // The groups the broadcast took: those with a ledger row under the fire's key.
+            return { included: [...(await groupBroadcasts.service.postOutcomes(input.key, chatIds)).keys()] };
+          },
           outcomes: (key, chatIds) => groupBroadcasts.service.postOutcomes(key, chatIds),
         },
         messenger: c.archive.messenger,

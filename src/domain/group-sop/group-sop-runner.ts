@@ -147,9 +147,14 @@ export class GroupSopRunner {
       return;
     }
     // The key names the fire, so a retry after a crash is the same send and the broadcast service sends nothing twice.
-    await this.d.poster.post({ key: postKey(plan.id, step.id, fireAt), groups: batch.map((w) => ({ chatId: w.fire.chatId, owner: w.fire.owner! })), text: step.text });
-    await this.d.repo.markActed(ids, 'posted', now);
-    counts.posted += ids.length;
+    const { included } = await this.d.poster.post({ key: postKey(plan.id, step.id, fireAt), groups: batch.map((w) => ({ chatId: w.fire.chatId, owner: w.fire.owner! })), text: step.text });
+    const taken = new Set(included);
+    const posted = batch.filter((w) => taken.has(w.fire.chatId)).map((w) => w.fire.id);
+    const left = batch.filter((w) => !taken.has(w.fire.chatId)).map((w) => w.fire.id);
+    if (posted.length > 0) await this.d.repo.markActed(posted, 'posted', now);
+    if (left.length > 0) await this.d.repo.markFailed(left, '群不可发送：群主已离职或群已解散');
+    counts.posted += posted.length;
+    counts.failed += left.length;
   }
 
   private async remind(plan: SopPlan, step: SopStep, fireAt: Date, batch: { fire: SopFire; group: Pick<SopGroup, 'chatId' | 'name'> }[], now: Date, counts: SopRunCounts): Promise<void> {
@@ -230,13 +235,21 @@ export class GroupSopRunner {
           await this.d.repo.markDone([f.id], o.sentAt);
           counts.confirmed += 1;
         } else if (o?.state === 'failed') {
-          await this.d.repo.markFailed([f.id], o.reason);
+          await this.d.repo.markFailed([f.id], SOP_POST_FAILURE[o.reason] ?? `发送失败：${o.reason}`);
           counts.failed += 1;
         }
       }
     }
   }
 }
+
+/** Why a group send did not go out, in the report's words (the group broadcast ledger's row states). */
+const SOP_POST_FAILURE: Record<string, string> = {
+  over_quota: '超出该群的群发额度，企业微信未发送',
+  expired: '群主未在有效期内确认发送，任务已过期',
+  cancelled: '群发已取消',
+  failed: '企业微信拒绝发送',
+};
 
 /** The broadcast key of a post step's fire: one per (plan, step, time), one send per group under it. */
 export function postKey(planId: string, stepId: string, fireAt: Date): string {

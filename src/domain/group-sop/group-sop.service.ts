@@ -7,12 +7,23 @@ import type { OpaqueLinks } from '../../shared/opaque-link.js';
 import type { MassQuotaRule } from '../delivery/frequency-caps.js';
 import type { SopPlanInput, SopPlanPatch } from './group-sop.schema.js';
 import type { SopAction, SopFire, SopGroup, SopOperation, SopOutcome, SopPlan, SopStep } from './group-sop.types.js';
-import { fireTimes, outcomeOf } from './sop-schedule.js';
+import { dueFires, fireTimes, outcomeOf } from './sop-schedule.js';
 import { sopQuotaUse, type SopQuotaUse } from './sop-quota.js';
+
+/** What the plan's remaining posts this period would leave of its groups' quota (the group broadcasts' forecast). */
+export interface SopGroupsQuota {
+  /** Posts the plan still makes to each group in the current period. */
+  sends: number;
+  exhausted: number;
+  over: number;
+  warning: string | null;
+}
 
 /** A plan with what the editor shows next to it. */
 export interface SopPlanView extends SopPlan {
   quota: SopQuotaUse;
+  /** Null when the plan posts nothing more this period (or posts by group age, which differs per group). */
+  groupsQuota: SopGroupsQuota | null;
   /** How many groups the target names now. */
   groupCount: number;
 }
@@ -76,6 +87,10 @@ export interface GroupSopServiceDeps {
   tz: string;
   /** The corp's mass-message rule (care settings' massQuotaRule). */
   massQuotaRule: MassQuotaRule;
+  /** The group broadcasts' quota forecast: how `sends` more messages this period leave these groups, and its period's end. */
+  forecast?: (chatIds: string[], sends: number) => Promise<{ exhausted: number; over: number; warning: string | null }>;
+  /** When the current quota period ends. */
+  periodEnd?: (at: Date) => Date;
 }
 
 /** Longest report range, in days. */
@@ -276,7 +291,22 @@ export class GroupSopService {
   }
 
   private async view(p: SopPlan): Promise<SopPlanView> {
-    return { ...p, quota: this.quotaOf(p), groupCount: (await this.d.groups(p.target)).length };
+    const groups = await this.d.groups(p.target);
+    return { ...p, quota: this.quotaOf(p), groupCount: groups.length, groupsQuota: await this.groupsQuota(p, groups) };
+  }
+
+  /**
+   * A recurring plan's posts still to come this quota period, against what its groups have used (members' own sends
+   * included, as far as the bot knows them): the editor's second warning (docs/groups.md §Quota).
+   */
+  private async groupsQuota(p: SopPlan, groups: SopGroup[]): Promise<SopGroupsQuota | null> {
+    if (!this.d.forecast || !this.d.periodEnd || p.isPaused || p.schedule.kind !== 'recurring' || groups.length === 0) return null;
+    const now = this.d.clock.now();
+    const posts = { schedule: p.schedule, steps: p.steps.filter((s) => s.action === 'post') };
+    const sends = dueFires(posts, [{ chatId: '-', name: '', owner: null, createdAt: null }], now, this.d.periodEnd(now), this.d.tz).length;
+    if (sends === 0) return null;
+    const f = await this.d.forecast(groups.map((g) => g.chatId), sends);
+    return { sends, exhausted: f.exhausted, over: f.over, warning: f.warning };
   }
 }
 

@@ -98,9 +98,10 @@ export type SopOutcome = 'done' | 'late' | 'missed' | 'pending';
 export interface GroupPostPort {
   /**
    * Submit `text` to each group under `key` (one send per group; a repeat with the same key and group sends nothing
-   * again, also after a crash between submit and record).
+   * again, also after a crash between submit and record). Answers the groups it took; the others cannot be sent to
+   * (dismissed, or their owner left).
    */
-  post(input: { key: string; groups: { chatId: string; owner: string }[]; text: string }): Promise<void>;
+  post(input: { key: string; groups: { chatId: string; owner: string }[]; text: string }): Promise<{ included: string[] }>;
   /** What became of each group's send under `key`, for groups whose outcome is known. */
   outcomes(key: string, chatIds: string[]): Promise<Map<string, GroupPostOutcome>>;
 }

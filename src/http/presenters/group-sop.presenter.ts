@@ -15,6 +15,7 @@ export function presentSopPlan(p: SopPlanView) {
     windowMinutes: p.windowMinutes,
     groupCount: p.groupCount,
     quota: presentSopQuota(p.quota),
+    groupsQuota: p.groupsQuota,
     createdBy: p.createdBy,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),

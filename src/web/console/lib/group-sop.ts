@@ -43,6 +43,8 @@ export interface SopPlan {
   windowMinutes: number;
   groupCount: number;
   quota: SopQuota;
+  /** What this period's remaining posts leave of the groups' quota, by the bot's count of what they received. */
+  groupsQuota: { sends: number; exhausted: number; over: number; warning: string | null } | null;
   createdAt: string;
   updatedAt: string;
 }
