@@ -27,7 +27,7 @@ export type { StaffAnswer, StaffFigures } from '../../../domain/analytics/staff-
 export type { ReachAnswer, ReachFigures, ReachFunnel, ReachOutcome } from '../../../domain/analytics/reach.types';
 
 /** How a panel's figures are made: the API's event and snapshot, and 员工统计's mix of the two with WeCom's pulls. */
-export type FigureKind = 'event' | 'snapshot' | 'mixed';
+export type FigureKind = 'event' | 'snapshot' | 'mixed' | 'pulled';
 /** How 客户增长 is split (`by` of the growth question). */
 export type GrowthSplit = GrowthAnswer['by'];
 /** The churn dimensions the panel switches between (`all` is the totals, not a dimension shown). */
@@ -82,7 +82,30 @@ export const FIGURE_KIND: Record<FigureKind, { text: string; hint: string }> = {
   event: { text: '事件', hint: '按发生的日期统计；过去的日期可以从记录中重新计算' },
   snapshot: { text: '快照', hint: '每晚 00:20 记录的当时状态；没有夜间任务运行的日期没有数据，也不能补拍' },
   mixed: { text: '混合', hint: '企业微信的统计每晚拉取；群发任务和跟进按发生日统计（事件）；客户数是夜间快照' },
+  pulled: { text: '企业微信', hint: '企业微信「群聊数据统计」每晚拉取（按北京时间的自然日），最近 3 天会重新拉取；今天的数据明天才有' },
 };
+
+/** One period of 客户群数据 (GET /api/v1/analytics/groups, docs/groups.md §Group statistics). */
+export interface GroupFiguresLine {
+  period: string;
+  newGroups: number;
+  newMembers: number;
+  messages: number;
+  activeGroups: number;
+  speakingMembers: number;
+  groupTotal: number | null;
+  memberTotal: number | null;
+  asOf: string | null;
+  days: number;
+}
+
+/** GET /api/v1/analytics/groups. */
+export interface GroupsAnswer {
+  unit: 'corp' | 'owner';
+  lines: GroupFiguresLine[];
+  total: Omit<GroupFiguresLine, 'period'>;
+  lastPulledDay: string | null;
+}
 
 /** A mix value in words: the console's own maps; '' is a customer without one (no orders: no RFM segment). */
 export function mixValueLabel(dimension: MixDimension, value: string): string {
