@@ -121,6 +121,10 @@ const routes: Record<string, Handler> = {
     applied: Object.fromEntries(s.store.groupWelcomeApplied),
     items: s.store.groupWelcomeSent.filter((w) => !query.chatId || w.chatId === query.chatId),
   }),
+  // The customer groups WeCom holds, for a test or an operator to pick from (owner, name, members).
+  'GET groups': (s) => ({
+    items: [...s.store.groupChats.values()].map((g) => ({ chatId: g.chatId, name: g.name, owner: g.owner, status: g.status, members: g.members.length })),
+  }),
   'POST groupmsg/confirm': (s, body) => s.confirmGroupMsg(schemas.confirm.parse(body)),
   'POST groupmsg/member-send': (s, body) => s.memberGroupSend(schemas.memberSend.parse(body)),
   'GET groupmsg/reminders': (s, _body, query) => ({ items: s.groupMsgReminders(query.msgid || undefined) }),
