@@ -36,9 +36,9 @@ export function quotaWindow(rule: MassQuotaRule, at: Date): QuotaWindow {
 }
 
 const RULE_LABEL: Record<MassQuotaRule, string> = {
-  days_of_month: '每月当月天数条',
-  seven_per_week: '每周 7 条',
-  one_per_day: '每天 1 条',
+  days_of_month: '每月可收当月天数条',
+  seven_per_week: '每周可收 7 条',
+  one_per_day: '每天可收 1 条',
 };
 
 /**

@@ -16,7 +16,7 @@ export const GROUP_ROW_STATUS: Record<string, string> = {
 export const GROUP_BROADCAST_STATUS: Record<string, string> = { sending: '发送中', done: '已完成', cancelled: '已取消' };
 
 /** The corp's mass-message rule in words (docs/wecom-protocol.md §Mass message quota). */
-export const QUOTA_RULE: Record<string, string> = { days_of_month: '每月当月天数条', seven_per_week: '每周 7 条', one_per_day: '每天 1 条' };
+export const QUOTA_RULE: Record<string, string> = { days_of_month: '每月可收当月天数条', seven_per_week: '每周可收 7 条', one_per_day: '每天可收 1 条' };
 
 export interface GroupFilterForm {
   owners: string[];
