@@ -42,7 +42,7 @@ describe.skipIf(!CHROMIUM)('客户群群发 in a real browser', () => {
   it('previews, warns about the quota, sends to 3 owners and shows each owner’s confirmation', async () => {
     admin = await h.signIn('张三');
     const page = await admin.newPage();
-    await page.goto(`${h.app.url}/console/group-broadcasts`);
+    await page.goto(`${h.app.url}/console/groups?tab=broadcasts`);
     await poll(() => page.locator('[data-test="group-broadcasts"]').isVisible()).toBe(true);
 
     // A group near its quota: the preview says so in words.
