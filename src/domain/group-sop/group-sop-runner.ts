@@ -175,12 +175,18 @@ export class GroupSopRunner {
       const title = cutBytes(`群SOP：请${op}（${step.title}）`, 128);
       const description = cutBytes(`${plan.name}\n群：${groupsText}\n${due} 起 ${plan.windowMinutes} 分钟内完成，完成后在页面上确认。\n内容：${step.text}`, 512);
       const text = cutBytes(`【群SOP】请在 ${groupsText} ${op}（${step.title}，${due} 起 ${plan.windowMinutes} 分钟内）${url ? `\n内容与确认：${url}` : ''}\n\n${step.text}`, WECOM_APP_TEXT_MAX_BYTES);
-      await this.d.messenger.send([owner], text, {
-        kind: 'group_sop',
-        digestLine: `群SOP「${step.title}」：请在 ${groupsText} ${op}${url ? ` ${url}` : ''}`,
-        content: url ? { msgtype: 'textcard', title, description, url, btnText: '查看并确认' } : undefined,
-        isDuplicateChecked: true,
-      });
+      try {
+        await this.d.messenger.send([owner], text, {
+          kind: 'group_sop',
+          digestLine: `群SOP「${step.title}」：请在 ${groupsText} ${op}${url ? ` ${url}` : ''}`,
+          content: url ? { msgtype: 'textcard', title, description, url, btnText: '查看并确认' } : undefined,
+          isDuplicateChecked: true,
+        });
+      } catch (err) {
+        // This owner's fires stay `claimed` and are taken over later in their window; the other owners go on.
+        this.d.log.warn({ err: toError(err), planId: plan.id, stepId: step.id, owner }, 'group SOP reminder failed; retried while its window lasts');
+        continue;
+      }
       await this.d.repo.markActed(ws.map((w) => w.fire.id), 'reminded', now, linkId);
       counts.reminded += ws.length;
     }

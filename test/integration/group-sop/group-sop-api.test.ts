@@ -113,4 +113,13 @@ describe.each(testEngines())('group SOP API on %s', (engine) => {
     expect(tooLong.status).toBe(400);
     expect(tooLong.body.error.message).toContain('报告最多 62 天');
   });
+  it('`job run group-sop --dry-run` lists what a run would do and writes nothing', async () => {
+    const fires = async () => Number((await app.container.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM group_sop_fires'))[0].n);
+    const before = await fires();
+    clock.set(sh('2026-04-09T20:00:00'));
+    const out = await app.container.scheduling.scheduler.runNow('group-sop', { at: sh('2026-04-09T20:00:00'), isDryRun: true });
+    expect(out.status).toBe('dry-run');
+    expect(out.lines.filter((l) => l.startsWith('每日小贴士'))).toHaveLength(2);
+    expect(await fires()).toBe(before);
+  });
 });

@@ -146,4 +146,24 @@ describe.each(testEngines())('group SOP across instances on %s', (engine) => {
       ['missed', '到点时服务未运行，已过执行窗口'],
     ]);
   });
+  it("a WeCom error on the reminder leaves the fires claimed; 5 minutes on, still in the window, another instance takes them over and reminds once", async () => {
+    // 48002 (API forbidden) is not retried by the client: the run's call fails for both owners.
+    a.container.sandbox!.injectFault({ api: 'message/send', errcode: 48002, count: 2 });
+    setBoth(sh('2026-03-17T09:00:00'));
+    expect((await a.container.scheduling.scheduler.fire('group-sop', sh('2026-03-17T09:00:00'))).counts).toMatchObject({ claimed: 3, reminded: 0 });
+    const states = async () =>
+      (await a.container.db.query<{ status: string; attempts: number }>("SELECT status, attempts FROM group_sop_fires WHERE plan_id = ? AND fire_at = ? ORDER BY chat_id", [planId, sh('2026-03-17T09:00:00').getTime()])).map(
+        (r) => `${r.status}/${Number(r.attempts)}`,
+      );
+    expect(await states()).toEqual(['claimed/1', 'claimed/1', 'claimed/1']);
+    a.container.sandbox!.clearCalls();
+    // Too soon: the instance that claimed them may still be working.
+    setBoth(sh('2026-03-17T09:03:00'));
+    expect((await b.scheduling.scheduler.fire('group-sop', sh('2026-03-17T09:03:00'))).counts).toMatchObject({ takenOver: 0 });
+    setBoth(sh('2026-03-17T09:06:00'));
+    const [ra, rb] = await Promise.all([a.container.scheduling.scheduler.fire('group-sop', sh('2026-03-17T09:06:00')), b.scheduling.scheduler.fire('group-sop', sh('2026-03-17T09:06:00'))]);
+    expect([ra, rb].find((o) => o.status === 'done')!.counts).toMatchObject({ takenOver: 3, reminded: 3 });
+    expect(reminders().map((r) => r.touser).sort()).toEqual(['lisi', 'zhangsan']);
+    expect(await states()).toEqual(['reminded/2', 'reminded/2', 'reminded/2']);
+  });
 });
