@@ -838,6 +838,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     { threshold: config.churn.threshold, pageSize: 500, tz },
     (ext, viewer) => customers.getVisible(ext, viewer),
     (ids) => repos.scan.sendersOf(ids, careCaps.senderPolicy),
+    async (text) => (await feedback.rules.complaintRule(text)) !== null,
   );
   // 群SOP (docs/groups.md §Group SOP): reminder links are signed with their own key and open on this site's origin.
   const sopLinkSigner = new OpaqueLinks('g1', createHmac('sha256', erasureKey).update('group-sop-link|v1').digest());

@@ -19,6 +19,7 @@ export const CAUSE_WORDS: Record<DerivedCause | StaffCause, string> = {
   open_ticket: '反馈未解决',
   broadcasts_ignored: '群发无回应',
   owner_resigned: '员工离职未交接',
+  complaint: '客户投诉',
   no_signal: '无预警信号',
   price: '价格原因',
   service: '服务不满意',

@@ -3,8 +3,10 @@ import type { Logger } from '../../shared/logger.js';
 import { yieldToEventLoop } from '../../shared/yield.js';
 import { localDate } from '../../shared/dates.js';
 import { newId } from '../../shared/ids.js';
-import { riskLevel, scoreChurnRisk } from './churn-risk.js';
-import type { ChurnRisk, RiskLevel } from './churn-risk.types.js';
+import { COMPLAINT_DAYS, riskLevel, scoreChurnRisk } from './churn-risk.js';
+
+const DAY_MS = 86_400_000;
+import type { ChurnRisk, ChurnSignals, RiskLevel } from './churn-risk.types.js';
 import type { Viewer } from '../customers/customer.service.js';
 
 /** What one pass scored. */
@@ -37,7 +39,22 @@ export class ChurnRiskService {
     private readonly visible: (externalUserId: string, viewer: Viewer) => Promise<unknown> = async () => undefined,
     /** Who follows a customer up: the care settings' sender policy, as for care messages and feedback tickets. */
     private readonly owners: (ids: string[]) => Promise<Map<string, { userid: string; name?: string }>> = async () => new Map(),
+    /** Whether a text is a complaint: the feedback complaint rules (docs/feedback.md §Categories). */
+    private readonly isComplaint: (text: string) => Promise<boolean> = async () => false,
   ) {}
+
+  /**
+   * Each customer's signals as of `now` (docs/churn.md §Signals). A note staff wrote in the last 60 days that a complaint
+   * rule matches counts as a complaint, like a KF message: staff write down what customers tell them in 1:1 chats,
+   * which the bot cannot read.
+   */
+  async signals(ids: string[], now: number): Promise<Map<string, ChurnSignals>> {
+    const [signals, notes] = await Promise.all([this.repo.signals(ids, now), this.repo.staffNotes(ids, now - COMPLAINT_DAYS * DAY_MS, now)]);
+    for (const [id, texts] of notes) {
+      for (const text of texts) if (await this.isComplaint(text)) signals.get(id)!.complaints += 1;
+    }
+    return signals;
+  }
 
   /** The score at which a customer is 高风险 (CHURN_RISK_THRESHOLD). */
   get threshold(): number {
@@ -55,7 +72,7 @@ export class ChurnRiskService {
       const ids = await this.repo.page(after, this.settings.pageSize);
       if (ids.length === 0) break;
       after = ids[ids.length - 1];
-      const [signals, previous] = await Promise.all([this.repo.signals(ids, now), this.repo.previous(ids)]);
+      const [signals, previous] = await Promise.all([this.signals(ids, now), this.repo.previous(ids)]);
       const rows: RiskWrite[] = [];
       const crossed: RiskWrite[] = [];
       for (const id of ids) {

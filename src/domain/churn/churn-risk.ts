@@ -24,6 +24,8 @@ export const RISK_POINTS = {
   broadcastsIgnored: 5,
   /** Every member the customer follows has left: enough for a warning alone. */
   ownerResigned: 60,
+  /** A complaint in the last 60 days (a KF message or a staff note a complaint rule matches, or one staff recorded): a warning alone. */
+  complaint: 60,
 } as const;
 
 /** Orders it takes before the customer's own interval counts (three gaps). */
@@ -31,6 +33,15 @@ export const MIN_ORDERS_FOR_INTERVAL = 4;
 /** How far past the interval an order is overdue at all, and fully. */
 export const OVERDUE_FROM = 1.5;
 export const OVERDUE_FULL = 2.5;
+
+/**
+ * Days a resigned owner's customers wait for the admin's handover (离职继承) before it counts: most handovers come
+ * within days, and a warning about a customer about to be handed over tells nobody anything.
+ */
+export const HANDOVER_GRACE_DAYS = 14;
+
+/** How far back a complaint counts, from a KF message or from a note staff wrote. */
+export const COMPLAINT_DAYS = 60;
 
 /** The score for an alert by default (CHURN_RISK_THRESHOLD). */
 export const DEFAULT_RISK_THRESHOLD = 60;
@@ -77,7 +88,10 @@ export function scoreChurnRisk(s: ChurnSignals, now: number): { score: number; r
   if (s.broadcastsIgnored >= 2) {
     add('broadcasts_ignored', Math.min(s.broadcastsIgnored / 4, 1) * RISK_POINTS.broadcastsIgnored, `近 60 天收到 ${s.broadcastsIgnored} 次群发，之后没有回应`);
   }
-  if (s.ownerResigned) add('owner_resigned', RISK_POINTS.ownerResigned, '跟进员工已离职，客户尚未继承给他人');
+  if (s.complaints > 0) add('complaint', RISK_POINTS.complaint, `近 ${COMPLAINT_DAYS} 天有 ${s.complaints} 次投诉或不满（客服消息或员工记录）`);
+  if (s.ownerResigned && (s.ownerResignedAt === null || now - s.ownerResignedAt >= HANDOVER_GRACE_DAYS * DAY_MS)) {
+    add('owner_resigned', RISK_POINTS.ownerResigned, s.ownerResignedAt === null ? '跟进员工已离职，客户尚未继承给他人' : `跟进员工已离职 ${days(now - s.ownerResignedAt)} 天，客户尚未继承给他人`);
+  }
   reasons.sort((a, b) => b.points - a.points);
   return { score: Math.min(100, reasons.reduce((n, r) => n + r.points, 0)), reasons };
 }

@@ -6,7 +6,7 @@ export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
 export type RiskLevel = (typeof RISK_LEVELS)[number];
 
 /** Why a score is what it is (docs/churn.md §Signals): stable codes, each with its zh-CN sentence. */
-export const RISK_REASONS = ['order_overdue', 'single_order_lapsed', 'interaction_drop', 'silent', 'detractor', 'open_ticket', 'broadcasts_ignored', 'owner_resigned'] as const;
+export const RISK_REASONS = ['order_overdue', 'single_order_lapsed', 'interaction_drop', 'silent', 'detractor', 'open_ticket', 'broadcasts_ignored', 'owner_resigned', 'complaint'] as const;
 /** A reason code. */
 export type RiskReasonCode = (typeof RISK_REASONS)[number];
 
@@ -48,6 +48,10 @@ export interface ChurnSignals {
   broadcastsIgnored: number;
   /** Every member the customer still follows has resigned (and no transfer has moved them yet). */
   ownerResigned: boolean;
+  /** When the last of those members left (epoch ms); null when not known (they left before the bot kept it). */
+  ownerResignedAt: number | null;
+  /** Complaints in the last 60 days: KF messages and staff notes a complaint rule matches, and complaints staff recorded (docs/feedback.md). */
+  complaints: number;
 }
 
 /** `GET …/churn-risk`'s answer (docs/churn.md §API): the console and the sidebar read it as it is. */

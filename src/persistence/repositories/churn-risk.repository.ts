@@ -2,6 +2,7 @@ import type { Db } from '../db.js';
 import { upsertManySql } from './sql-upsert.js';
 import type { NoteRepository } from './note.repository.js';
 import type { TimelineRepository } from './timeline.repository.js';
+import { COMPLAINT_DAYS } from '../../domain/churn/churn-risk.js';
 import type { ChurnRisk, ChurnSignals, RiskLevel, RiskReason } from '../../domain/churn/churn-risk.types.js';
 import type { Note } from '../../domain/customers/note.types.js';
 
@@ -56,11 +57,12 @@ export class ChurnRiskRepository {
     const out = new Map<string, ChurnSignals>();
     if (ids.length === 0) return out;
     for (const id of ids) {
-      out.set(id, { orders: 0, firstOrderAt: null, lastOrderAt: null, recentInteractions: 0, earlierInteractions: 0, lastInteractionAt: null, latestScore: null, openTickets: 0, overdueTicket: false, broadcastsIgnored: 0, ownerResigned: false });
+      out.set(id, { orders: 0, firstOrderAt: null, lastOrderAt: null, recentInteractions: 0, earlierInteractions: 0, lastInteractionAt: null, latestScore: null, openTickets: 0, overdueTicket: false, broadcastsIgnored: 0, ownerResigned: false, ownerResignedAt: null, complaints: 0 });
     }
     const recent = now - 30 * DAY_MS;
     // The usual rate is taken over the five months before the last 30 days (docs/churn.md §Signals).
     const window = now - 180 * DAY_MS;
+    const complaintsFrom = now - COMPLAINT_DAYS * DAY_MS;
     const seen = (s: ChurnSignals, at: number | null) => {
       if (at !== null && (s.lastInteractionAt === null || at > s.lastInteractionAt)) s.lastInteractionAt = at;
     };
@@ -111,6 +113,16 @@ export class ChurnRiskRepository {
       scored.set(r.id, at);
       out.get(r.id)!.latestScore = { kind: r.kind as 'nps' | 'csat', score: num(r.score) };
     }
+    // Complaints of the last 60 days (COMPLAINT_DAYS): ticket causes from a KF message a complaint rule matched, or recorded by staff
+    // (docs/feedback.md §Opening a ticket); a detractor score is counted above, not here.
+    for (const r of await this.db.query<{ id: string; n: unknown }>(
+      `SELECT t.external_user_id AS id, COUNT(*) AS n FROM feedback_tickets t JOIN feedback_ticket_events e ON e.ticket_id = t.id
+       WHERE t.external_user_id IN (${marks(ids.length)}) AND (e.source_ref LIKE 'kf:%' OR e.source_ref LIKE 'staff:%') AND e.created_at > ? AND e.created_at <= ?
+       GROUP BY t.external_user_id`,
+      [...ids, complaintsFrom, now],
+    )) {
+      out.get(r.id)!.complaints = num(r.n);
+    }
     // Feedback tickets not yet resolved, and whether one missed its first contact.
     for (const r of await this.db.query<{ id: string; n: unknown; late: unknown }>(
       `SELECT external_user_id AS id, COUNT(*) AS n, MAX(CASE WHEN contacted_at IS NULL AND due_at < ? THEN 1 ELSE 0 END) AS late
@@ -131,13 +143,29 @@ export class ChurnRiskRepository {
       if (s.lastInteractionAt === null || num(r.at) > s.lastInteractionAt) s.broadcastsIgnored += 1;
     }
     // Every active relation is with a member who left (a transfer moves the relation, which ends this).
-    for (const r of await this.db.query<{ id: string; live: unknown }>(
-      `SELECT r.external_user_id AS id, SUM(CASE WHEN s.status = 'resigned' THEN 0 ELSE 1 END) AS live
+    // The latest of their leavings says how long the customer has waited for a handover.
+    for (const r of await this.db.query<{ id: string; live: unknown; left_at: unknown }>(
+      `SELECT r.external_user_id AS id, SUM(CASE WHEN s.status = 'resigned' THEN 0 ELSE 1 END) AS live, MAX(s.resigned_at) AS left_at
        FROM follow_relations r LEFT JOIN staff s ON s.userid = r.userid
        WHERE r.external_user_id IN (${marks(ids.length)}) AND r.status = 'active' GROUP BY r.external_user_id`,
       ids,
     )) {
-      out.get(r.id)!.ownerResigned = num(r.live) === 0;
+      const s = out.get(r.id)!;
+      s.ownerResigned = num(r.live) === 0;
+      s.ownerResignedAt = s.ownerResigned ? instant(r.left_at) : null;
+    }
+    return out;
+  }
+
+  /** What staff wrote about each customer after `since` (their own notes, not the bot's), oldest first. */
+  async staffNotes(ids: string[], since: number, now: number): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (ids.length === 0) return out;
+    for (const r of await this.db.query<{ id: string; text: string }>(
+      `SELECT external_user_id AS id, text FROM notes WHERE external_user_id IN (${marks(ids.length)}) AND source = 'staff' AND created_at > ? AND created_at <= ? ORDER BY created_at`,
+      [...ids, since, now],
+    )) {
+      (out.get(r.id) ?? out.set(r.id, []).get(r.id)!).push(r.text);
     }
     return out;
   }

@@ -32,7 +32,7 @@ export class StaffRepository {
   async upsertMany(userids: string[], now: number): Promise<void> {
     if (userids.length === 0) return;
     await this.db.tx(async (em) => {
-      for (const u of userids) await em.query(upsertSql(this.db.engine, 'staff', ['userid', 'name', 'status', 'updated_at'], ['userid'], ['status', 'updated_at']), [u, '', 'active', now]);
+      for (const u of userids) await em.query(upsertSql(this.db.engine, 'staff', ['userid', 'name', 'status', 'resigned_at', 'updated_at'], ['userid'], ['status', 'resigned_at', 'updated_at']), [u, '', 'active', null, now]);
     });
   }
 
@@ -97,8 +97,10 @@ export class StaffRepository {
    */
   async revokeAccess(userid: string, now: number, resigned: boolean): Promise<StaffMember | null> {
     await this.db.query(
-      `UPDATE staff SET access_revoked_at = ?, status = CASE WHEN ? = 1 THEN 'resigned' ELSE status END, updated_at = ? WHERE userid = ?`,
-      [now, resigned ? 1 : 0, now, userid],
+      // resigned_at keeps the first notice of leaving: a later revocation does not move it (docs/churn.md §Signals).
+      `UPDATE staff SET access_revoked_at = ?, status = CASE WHEN ? = 1 THEN 'resigned' ELSE status END,
+         resigned_at = CASE WHEN ? = 1 THEN COALESCE(resigned_at, ?) ELSE resigned_at END, updated_at = ? WHERE userid = ?`,
+      [now, resigned ? 1 : 0, resigned ? 1 : 0, now, now, userid],
     );
     return this.find(userid);
   }

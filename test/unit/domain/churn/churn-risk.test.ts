@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { riskLevel, RISK_POINTS, scoreChurnRisk } from '../../../../src/domain/churn/churn-risk.js';
+import { HANDOVER_GRACE_DAYS, riskLevel, RISK_POINTS, scoreChurnRisk } from '../../../../src/domain/churn/churn-risk.js';
 import type { ChurnSignals } from '../../../../src/domain/churn/churn-risk.types.js';
 
 const DAY = 86_400_000;
@@ -16,6 +16,8 @@ const quiet: ChurnSignals = {
   overdueTicket: false,
   broadcastsIgnored: 0,
   ownerResigned: false,
+  ownerResignedAt: null,
+  complaints: 0,
 };
 const score = (s: Partial<ChurnSignals>) => scoreChurnRisk({ ...quiet, ...s }, NOW);
 
@@ -63,6 +65,17 @@ describe('scoreChurnRisk', () => {
     expect(score({ latestScore: { kind: 'nps', score: 7 } }).score).toBe(0);
     expect(score({ latestScore: { kind: 'csat', score: 2 } }).reasons[0].text).toBe('最近一次满意度评分为贬损（CSAT 2 分）');
     expect(score({ broadcastsIgnored: 1 }).score).toBe(0);
+  });
+
+  it('warns on a complaint alone, and on a resigned owner once the handover is 14 days late', () => {
+    const complained = score({ complaints: 2 });
+    expect(complained).toEqual({ score: RISK_POINTS.complaint, reasons: [{ code: 'complaint', points: 60, text: '近 60 天有 2 次投诉或不满（客服消息或员工记录）' }] });
+    expect(riskLevel(complained.score, 60)).toBe('high');
+    // docs/churn.md §Signals: the admin usually hands a leaver's customers over within days.
+    expect(score({ ownerResigned: true, ownerResignedAt: NOW - 13 * DAY }).score).toBe(0);
+    expect(score({ ownerResigned: true, ownerResignedAt: NOW - HANDOVER_GRACE_DAYS * DAY }).reasons).toEqual([{ code: 'owner_resigned', points: 60, text: '跟进员工已离职 14 天，客户尚未继承给他人' }]);
+    // A member who left before the bot kept the moment counts at once.
+    expect(score({ ownerResigned: true, ownerResignedAt: null }).score).toBe(60);
   });
 
   it('caps the score at 100', () => {
