@@ -7,11 +7,13 @@
  * The replay: docs/churn-backtest.md §Replay
  * The judging: docs/churn-backtest.md §Judging a warning
  */
+import { appendFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays, zonedTimeToUtc } from '../../src/shared/dates.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
 import type { Container } from '../../src/container.js';
+import { ChurnRiskRepository } from '../../src/persistence/repositories/churn-risk.repository.js';
 import { api, startTestApp, type TestApp } from '../../test/helpers/app.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 import { CHURN_WORLD_PARAMS, generateChurnWorld, type ChurnWorld, type WorldEvent } from './churn-world.js';
@@ -54,6 +56,11 @@ export interface ChurnBacktestOptions {
   scorer?: (container: Container) => ChurnScorer;
   /** Stop after this day (development only: a short smoke run). */
   lastDay?: number;
+  /**
+   * Write every night's signals of the customers scored to this file, one JSON line per customer and night
+   * (development only: scripts/bench/churn-tune.ts tries scorers on them offline; BENCH_CHURN_SIGNALS).
+   */
+  signalsOut?: string;
   log?: (line: string) => void;
 }
 
@@ -199,6 +206,21 @@ export function diagnose(world: ChurnWorld, firstWarning: Map<string, number>, f
     wrongByTruth[state] = (wrongByTruth[state] ?? 0) + 1;
   }
   return { byTopReason, wrongByTruth };
+}
+
+/** One night's signals of every customer the pass scored (development only: ChurnBacktestOptions.signalsOut). */
+async function dumpSignals(c: Container, file: string, day: number, now: number, deleted: Set<string>): Promise<void> {
+  // Only page() is used, which writes nothing: the note and timeline ports are never reached.
+  const repo = new ChurnRiskRepository(c.db, null as never, null as never);
+  const service = (c as unknown as { churn: { signals(ids: string[], now: number): Promise<Map<string, unknown>> } }).churn;
+  const lines: string[] = [];
+  for (let after = ''; ; ) {
+    const ids = await repo.page(after, 500);
+    if (ids.length === 0) break;
+    after = ids[ids.length - 1]!;
+    for (const [id, s] of await service.signals(ids, now)) if (!deleted.has(id)) lines.push(JSON.stringify({ day, now, id, s }));
+  }
+  appendFileSync(file, lines.map((l) => `${l}\n`).join(''));
 }
 
 /** Run the backtest on one seed and engine; returns the bench row. */
@@ -413,6 +435,7 @@ export async function runChurnBacktest(opts: ChurnBacktestOptions = {}): Promise
         clock.set(zonedTimeToUtc(addDays(world.params.startDate, day + 1), '02:00', TZ));
         await scorer.scoreAll({ now: clock.now(), isDryRun: false });
         const t2 = Date.now();
+        if (opts.signalsOut) await dumpSignals(c, opts.signalsOut, day, clock.now().getTime(), deleted);
         const rows = await c.db.query<{ external_user_id: string; reasons: unknown }>('SELECT external_user_id, reasons FROM churn_risk WHERE score >= ?', [scorer.threshold]);
         const reasonsOf = new Map(rows.map((r) => [r.external_user_id, r.reasons]));
         const tonight = new Set(rows.map((r) => r.external_user_id).filter((ext) => !deleted.has(ext)));
@@ -467,6 +490,6 @@ export async function runChurnBacktestBench(): Promise<Record<string, unknown>[]
   const engines = (process.env.BENCH_ENGINES?.split(',') as DbEngine[] | undefined) ?? ['sqlite'];
   if (engines.includes('mysql')) process.env.TEST_MYSQL_URL ??= process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
   const out: Record<string, unknown>[] = [];
-  for (const engine of engines) out.push(await runChurnBacktest({ seed, engine }));
+  for (const engine of engines) out.push(await runChurnBacktest({ seed, engine, signalsOut: process.env.BENCH_CHURN_SIGNALS }));
   return out;
 }
