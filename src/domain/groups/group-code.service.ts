@@ -7,6 +7,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { ValidationError, WecomApiError, invalidField, toError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { describeWecomFailure } from './wecom-failure.js';
 import { addDays, daysBetween, localDate } from '../../shared/dates.js';
 import type { GroupCode, GroupMemberSeen } from './group-code.types.js';
 
@@ -50,11 +51,6 @@ const REFUSED: Record<number, string> = {
 
 const minDate = (a: string, b: string) => (a < b ? a : b);
 
-/** Why a call did not reach WeCom or was not taken, for the parked code's row (zh-CN, ≤ 500 characters). */
-function describeFailure(err: unknown): string {
-  if (err instanceof WecomApiError) return `企业微信返回错误码 ${err.errcode}：${err.message}`.slice(0, 500);
-  return `连接企业微信失败：${toError(err).message}`.slice(0, 500);
-}
 
 /**
  * 群活码 (docs/groups.md §Group QR codes): join ways with a unique state, created, edited and deleted in WeCom; a code
@@ -265,7 +261,7 @@ export class GroupCodeService {
         throw err;
       }
       this.log.warn({ codeId: code.id, err: toError(err).message }, 'group code not created in WeCom; parked');
-      const parked: GroupCode = { ...code, status: 'failed', lastError: describeFailure(err), updatedAt: this.clock.now() };
+      const parked: GroupCode = { ...code, status: 'failed', lastError: describeWecomFailure(err), updatedAt: this.clock.now() };
       await this.codes.update(parked);
       return parked;
     }

@@ -4,6 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { ConflictError, ValidationError, WecomApiError, invalidField, toError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { describeWecomFailure } from './wecom-failure.js';
 import type { GroupWelcomeAttachments, GroupWelcomeTemplate } from './group-code.types.js';
 
 /** A group welcome template as the API takes it (docs/groups.md §Group welcome templates). */
@@ -26,10 +27,6 @@ const REFUSED: Record<number, [field: string, message: string]> = {
   40007: ['attachments', '附件的素材 ID 无效或已过期（错误码 40007）：素材 ID 3 天后失效，请重新上传'],
 };
 
-function describeFailure(err: unknown): string {
-  if (err instanceof WecomApiError) return `企业微信返回错误码 ${err.errcode}：${err.message}`.slice(0, 500);
-  return `连接企业微信失败：${toError(err).message}`.slice(0, 500);
-}
 
 /**
  * 入群欢迎语 templates (docs/groups.md §Group welcome templates), kept in WeCom's library within its limits, checked
@@ -111,7 +108,7 @@ export class GroupWelcomeService {
         throw err;
       }
       this.log.warn({ templateId: t.id, err: toError(err).message }, 'group welcome template not created in WeCom; parked');
-      const parked: GroupWelcomeTemplate = { ...t, status: 'failed', lastError: describeFailure(err), updatedAt: this.clock.now() };
+      const parked: GroupWelcomeTemplate = { ...t, status: 'failed', lastError: describeWecomFailure(err), updatedAt: this.clock.now() };
       await this.templates.update(parked);
       return parked;
     }
