@@ -79,8 +79,16 @@ describe.skipIf(!CHROMIUM)('群SOP tab in a real browser', () => {
     // zhangsan confirms 北京门店1群 on the reminder's page.
     const [fire] = await app.container.db.query<{ link_id: string }>("SELECT link_id FROM group_sop_fires WHERE plan_id = ? AND chat_id = 'wrUiA' AND status = 'reminded'", [res.body.id]);
     const url = app.container.groupSop.links.urlOf(fire.link_id, new Date(now.getTime() + 86_400_000))!;
-    const done = await fetch(`${app.url}${new URL(url).pathname}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'chat=wrUiA' });
-    expect(done.status).toBe(200);
+    // The owner opens it on their phone (WeChat's browser at 375 px) and confirms 北京门店1群.
+    const phone = await h.newContext();
+    const owner = await phone.newPage();
+    await owner.setViewportSize({ width: 375, height: 720 });
+    await owner.goto(`${app.url}${new URL(url).pathname}`);
+    expect(await owner.locator('main').innerText()).toContain('今日活动：满100减20。');
+    await h.shot(owner, 'group-sop-04-owner-page');
+    await owner.locator('.g', { hasText: '北京门店1群' }).getByRole('button', { name: '确认完成' }).click();
+    await poll(() => owner.locator('main').innerText()).toContain('已记录，谢谢！');
+    await h.shot(owner, 'group-sop-05-owner-confirmed');
 
     const admin = await h.signIn('张三');
     const page = await admin.newPage();

@@ -58,11 +58,11 @@ export function renderSopLinkPage(v: SopLinkView, tz: string, opts: { confirmed?
   const rows = v.groups
     .map((g) => {
       const state = g.doneAt ? 'done' : g.outcome === 'missed' ? 'missed' : '';
-      const button = g.doneAt ? '' : `<form method="post"><input type="hidden" name="chat" value="${esc(g.chatId)}"><button type="submit">已完成</button></form>`;
+      const button = g.doneAt ? '' : `<form method="post"><input type="hidden" name="chat" value="${esc(g.chatId)}"><button type="submit">确认完成</button></form>`;
       return `<div class="g"><div><div>${esc(g.name)}</div><div class="s ${state}">${OUTCOME_TEXT[g.outcome]}</div></div>${button}</div>`;
     })
     .join('');
-  const all = open.length > 1 ? `<form method="post"><button class="all" type="submit">全部已完成</button></form>` : '';
+  const all = open.length > 1 ? `<form method="post"><button class="all" type="submit">全部确认完成</button></form>` : '';
   const body = `${opts.confirmed ? '<section class="card"><h2>已记录，谢谢！</h2></section>' : ''}<section class="card"><h2>群SOP：请${esc(op)}</h2>
 <p class="muted">${esc(v.planName)} · ${esc(v.step.title)} · ${esc(at)} 起 ${v.windowMinutes} 分钟内</p>
 <div class="content">${esc(v.step.text)}</div><p class="muted">复制以上内容，在企业微信里${esc(op)}，然后在下面确认。</p></section>
