@@ -1,6 +1,5 @@
 // 客户群群发: what the API accepts, what is stored, what it shows (docs/groups.md §Group broadcasts).
 import type { MessageAttachment } from '../../wecom/client/types.js';
-import type { MassQuotaRule } from '../delivery/frequency-caps.js';
 import type { GroupFilter as ArchiveGroupFilter } from '../groups/group-chat.types.js';
 
 /**
@@ -112,7 +111,8 @@ export interface GroupQuota {
 
 /** How a set of groups stands against WeCom's per-group mass-message quota, for a number of further sends. */
 export interface QuotaForecast {
-  rule: MassQuotaRule;
+  /** The corp's mass-message rule (MassQuotaRule, docs/wecom-protocol.md §Mass message quota). */
+  rule: 'days_of_month' | 'seven_per_week' | 'one_per_day';
   /** The period the first send falls in (`2026-07`, `w2026-06-29`, `2026-07-01`) and how many it allows. */
   period: string;
   limit: number;

@@ -169,6 +169,48 @@ describe.each(testEngines())('group broadcasts on %s', (engine) => {
     expect(groupTasks()).toHaveLength(2);
   });
 
+  it("a group SOP post step goes out through a group broadcast under its fire's key, once", async () => {
+    clock.set(sh('2026-07-03T10:55:00'));
+    app.container.sandbox!.setClock(sh('2026-07-03T10:55:00'));
+    app.container.sandbox!.clearCalls();
+    const target = [groups.zhangsan[1], groups.wangwu[1]];
+    const plan = await api(app, 'POST', '/api/v1/group-sops', {
+      name: '每日小贴士',
+      target: { chatIds: target },
+      schedule: { kind: 'recurring', weekdays: [1, 2, 3, 4, 5, 6, 7] },
+      steps: [{ time: '11:00', action: 'post', title: '小贴士', text: '今日小贴士：多喝水' }],
+    });
+    expect(plan.status).toBe(201);
+    const fire = async (local: string) => {
+      clock.set(sh(local));
+      return app.container.scheduling.scheduler.fire('group-sop', sh(local));
+    };
+    await fire('2026-07-03T11:00:00');
+    await fire('2026-07-03T11:01:00');
+    const sop = (await api(app, 'GET', '/api/v1/group-broadcasts')).body.items.filter((b: { origin: string }) => b.origin === 'sop');
+    expect(sop).toHaveLength(1);
+    expect(sop[0]).toMatchObject({ groups: 2, owners: 2, message: { text: '今日小贴士：多喝水' } });
+    await runJob();
+    expect(groupTasks().map((c) => c.params.chat_id_list)).toEqual(expect.arrayContaining([[groups.zhangsan[1]], [groups.wangwu[1]]]));
+    expect(groupTasks()).toHaveLength(2);
+    await fire('2026-07-03T11:05:00');
+    await runJob();
+    expect(groupTasks()).toHaveLength(2);
+  });
+
+  it('filters by local group label, and the sandbox refuses groups the sender does not own', async () => {
+    const now = clock.now().getTime();
+    await app.container.repos.groupLabels.create({ id: 'lbl-gb', name: '重点群', color: '#f5222d' }, now);
+    await app.container.repos.groupLabels.assign([groups.zhangsan[0], groups.lisi[1]], ['lbl-gb'], [], now);
+    const labelled = await api(app, 'POST', '/api/v1/group-broadcasts/preview', { filter: { labelIds: ['lbl-gb'] } });
+    expect(labelled.body).toMatchObject({ groups: 2, tasks: 2 });
+    // A member who owns one of two listed groups: the other comes back in fail_list (docs/wecom-protocol.md §Mass messages).
+    const res = await app.container.wecom.addMsgTemplate({ chatType: 'group', sender: 'zhangsan', chatIds: [groups.zhangsan[0], groups.lisi[0]], text: '非群主' });
+    expect(res.failList).toEqual([groups.lisi[0]]);
+    // None of them theirs: refused with 41048.
+    await expect(app.container.wecom.addMsgTemplate({ chatType: 'group', sender: 'zhangsan', chatIds: [groups.lisi[0]], text: '非群主' })).rejects.toMatchObject({ errcode: 41048 });
+  });
+
   it('refuses an empty message, template variables and a filter that selects nothing, in zh-CN', async () => {
     const empty = await api(app, 'POST', '/api/v1/group-broadcasts', { name: 'x', filter: {}, message: { text: ' ', attachments: [] } });
     expect(empty).toMatchObject({ status: 400, body: { error: { code: 'empty_message' } } });
