@@ -226,7 +226,9 @@ export class GroupSopService {
       if (plan.target.chatIds?.length && !plan.target.chatIds.includes(chatId)) continue;
       if ((await this.d.groups({ ...plan.target, chatIds: [chatId] })).length === 0) continue;
       for (const step of plan.steps) {
-        for (const at of fireTimes(plan.schedule, step, group, new Date(start.getTime() - 1), new Date(end.getTime() - 1), this.d.tz)) {
+        // A time before the plan was created or resumed is not the plan's (it never fires), so it is not listed.
+        const from = new Date(Math.max(start.getTime() - 1, plan.activeSince.getTime()));
+        for (const at of fireTimes(plan.schedule, step, group, from, new Date(end.getTime() - 1), this.d.tz)) {
           const f = fired.get(`${plan.id}|${step.id}|${at.getTime()}`);
           out.push({
             planId: plan.id,

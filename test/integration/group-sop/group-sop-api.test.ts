@@ -79,6 +79,10 @@ describe.each(testEngines())('group SOP API on %s', (engine) => {
       ['每日小贴士', '每日小贴士', sh('2026-04-06T20:00:00').toISOString(), 'upcoming'],
     ]);
     expect((await app.container.groupSop.service.dueToday('wrOld')).map((d) => d.title)).toEqual(['每日小贴士']);
+    // A plan made after a step's time today does not list it: that time is not the plan's and never fires.
+    const late = await api(app, 'POST', '/api/v1/group-sops', { name: '早间', target: { chatIds: ['wrOld'] }, schedule: { kind: 'recurring', weekdays: [1, 2, 3, 4, 5, 6, 7] }, steps: [{ ...tip, time: '07:00' }] });
+    expect((await app.container.groupSop.service.dueToday('wrOld')).map((d) => d.title)).toEqual(['每日小贴士']);
+    expect((await api(app, 'DELETE', `/api/v1/group-sops/${late.body.id}`)).status).toBe(204);
     // lisi's group is in no plan.
     expect(await app.container.groupSop.service.dueToday('wrLi')).toEqual([]);
 
