@@ -190,13 +190,19 @@ async function dispatch(argv: string[]): Promise<void> {
             const rate = p.pairs / Math.max(p.elapsedMs / 1000, 0.001);
             const total = Math.max(expected, p.pairs);
             const eta = total > p.pairs && rate > 0 ? `${Math.ceil((total - p.pairs) / rate)}s` : '—';
+            if (p.groups) {
+              const gRate = p.groups.fetched / Math.max(p.groups.elapsedMs / 1000, 0.001);
+              process.stdout.write(`\r同步客户群 / syncing groups: ${p.groups.fetched} groups read · ${gRate.toFixed(0)}/s   `);
+              return;
+            }
             process.stdout.write(`\r同步中 / syncing: ${p.pairs} pairs · ${rate.toFixed(0)}/s · staff chunk ${p.chunk}/${p.chunks} · ETA ${eta}   `);
           });
           process.stdout.write(
             `\n完成 / done: run ${report.runId}${report.resumed ? ' (resumed)' : ''} · ${report.pairs} pairs · ${report.customers} customers · ` +
               `${report.vanished} vanished relations marked · staff names ${report.staff.named}/${report.staff.listed}` +
               `${report.staff.unavailable.length ? ` (not readable in WeCom: ${report.staff.unavailable.join(', ')})` : ''} · ` +
-              `tags ${report.tags.tags} (${report.tags.markedDeleted} deleted, ${report.tags.created} created) · ${report.ms} ms\n`,
+              `tags ${report.tags.tags} (${report.tags.markedDeleted} deleted, ${report.tags.created} created) · ` +
+              `groups ${report.chats.listed} (${report.chats.joined} joins, ${report.chats.left} leaves, ${report.chats.dismissed} dismissed) · ${report.ms} ms\n`,
           );
         } finally {
           server?.close();

@@ -176,6 +176,8 @@ import { StaffDirectoryHandler } from './domain/customers/handlers/staff-directo
 import { TagLibraryHandler } from './domain/customers/handlers/tag-library.handler.js';
 import { GroupChatHandler } from './domain/groups/handlers/group-chat.handler.js';
 import { GroupArchiveService } from './domain/groups/group-archive.service.js';
+import { GroupSyncService } from './domain/groups/group-sync.service.js';
+import { GroupService } from './domain/groups/group.service.js';
 import { GroupLabelRepository } from './persistence/repositories/group-label.repository.js';
 import { KfMessageHandler } from './domain/customers/handlers/kf-message.handler.js';
 import { AppTextHandler } from './domain/customers/handlers/app-text.handler.js';
@@ -394,6 +396,10 @@ export interface GroupSopModule {
 /** 客户群: the group archive, its sync and labels (docs/groups.md). */
 export interface GroupsModule {
   archive: GroupArchiveService;
+  /** The group phase of the full sync (it runs inside `archive.fullSync`). */
+  sync: GroupSyncService;
+  /** Lists, detail with members, labels: what the API and console ask. */
+  service: GroupService;
 }
 
 /** 客户群群发: the service (preview, create, SOP submit, remind), the sender the job runs, the groups' quota. */
@@ -724,8 +730,9 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     return moving;
   };
   const groupArchive = new GroupArchiveService(db, repos.groupChats, repos.timeline, wecom, clock, (chatId, members, at) => groupAcquisition.codes.attributeSnapshot(chatId, members, at));
-  const groups: GroupsModule = { archive: groupArchive };
-  const fullSync = new FullSyncService(db, repos.syncRuns, staff, repos.customers, repos.relations, archiveService, library, wecom, clock, archiveLog, requiredTags, pendingTransfers);
+  const groupSync = new GroupSyncService(repos.groupChats, groupArchive, wecom, archiveLog.child({ component: 'group-sync' }));
+  const groups: GroupsModule = { archive: groupArchive, sync: groupSync, service: new GroupService(repos.groupChats, repos.groupLabels, repos.customers, repos.tags, clock) };
+  const fullSync = new FullSyncService(db, repos.syncRuns, staff, repos.customers, repos.relations, archiveService, library, wecom, clock, archiveLog, requiredTags, pendingTransfers, groupSync);
   const archive: ArchiveModule = {
     repos: {
       customers: repos.customers,
@@ -944,6 +951,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       sandbox,
       inbox,
       archive,
+      groups,
       privacy,
       transfers,
       sidebar,

@@ -90,6 +90,10 @@ const CORPUS = [
   'NOT due_in<7d AND overdue<=30d',
   'due_in:7d',
   'overdue>=14',
+  'group:wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA OR ingroup:zhangsan',
+  'NOT group:"wr 1" AND ingroup:lisi',
+  'group>=3',
+  'ingroup:',
 ];
 
 const HOSTILE = ['"', '\\', "'", '%', '_', '/', ' ', '(', ')', ':', '<', '>', '=', ',', 'a', 'Z', '中', '🎉', '\t', '：', 'tag', 'id', 'spent', 'NOT ', ' AND ', ' OR ', 'all', '>=', '1', '30d', '2026-01-01'];

@@ -147,7 +147,7 @@ function readsOnlyCovered(expr: AudienceExpr): boolean {
     case 'or':
       return expr.items.every(readsOnlyCovered);
     case 'pred':
-      return ['id', 'tag', 'owner', 'orders', 'spent', 'activity', 'ticket', 'risk'].includes(expr.field);
+      return ['id', 'tag', 'owner', 'orders', 'spent', 'activity', 'ticket', 'risk', 'group', 'ingroup'].includes(expr.field);
   }
 }
 
@@ -221,6 +221,19 @@ function predicate(p: AudiencePredicate, ctx: AudienceCompileContext, params: un
       if (ctx.engine === 'mysql') params.push(p.value);
       params.push(p.value);
       return `c.external_user_id IN (SELECT fr.external_user_id FROM follow_relations fr WHERE ${ctx.engine === 'mysql' ? 'fr.userid = ? AND ' : ''}${eq(ctx, 'fr.userid')} AND fr.status = 'active')`;
+    case 'group':
+      // docs/groups.md §Audiences: the customer's open spell in the group, one range of uq_group_memberships_current
+      // (chat_id, current_mark, member_id); on MySQL the collation's `=` first, for the index, then the exact comparison.
+      if (ctx.engine === 'mysql') params.push(p.value);
+      params.push(p.value);
+      return `c.external_user_id IN (SELECT gm.member_id FROM group_memberships gm WHERE ${ctx.engine === 'mysql' ? 'gm.chat_id = ? AND ' : ''}${eq(ctx, 'gm.chat_id')} AND gm.current_mark = 1 AND gm.type = 2)`;
+    case 'ingroup':
+      // In any group (not dismissed) the member owns: ix_group_chats_owner (owner, dismissed_at), then each group's
+      // open spells.
+      if (ctx.engine === 'mysql') params.push(p.value);
+      params.push(p.value);
+      return `c.external_user_id IN (SELECT gm.member_id FROM group_chats gc JOIN group_memberships gm ON gm.chat_id = gc.chat_id AND gm.current_mark = 1 AND gm.type = 2
+        WHERE ${ctx.engine === 'mysql' ? 'gc.owner = ? AND ' : ''}${eq(ctx, 'gc.owner')} AND gc.dismissed_at IS NULL)`;
     case 'stage':
     case 'rfm':
       params.push(p.value);

@@ -45,6 +45,8 @@ export interface CustomerFacts {
   churnLevel?: 'high' | 'medium' | 'low' | null;
   /** The predicted next order's date (docs/repurchase.md §Audiences); null or absent without a prediction. */
   repurchaseDueOn?: string | null;
+  /** The customer groups the customer is in now, with their owners (docs/groups.md §Audiences). */
+  groups?: readonly { chatId: string; owner: string | null }[];
 }
 
 /** The evaluation context: "today" in APP_TIMEZONE, injected so tests and dry runs can move it. */
@@ -87,6 +89,10 @@ function matchPredicate(pred: AudiencePredicate, facts: CustomerFacts, ctx: Audi
       return facts.tags.some((tag) => tagMeans(pred.value, { name: tag.name, group: tag.group || null }));
     case 'owner':
       return facts.owners.includes(pred.value);
+    case 'group':
+      return (facts.groups ?? []).some((g) => g.chatId === pred.value);
+    case 'ingroup':
+      return (facts.groups ?? []).some((g) => g.owner === pred.value);
     case 'stage':
     case 'rfm':
     case 'channel':

@@ -1,5 +1,8 @@
-/** Fields compared for equality with a free-text value: `tag:VIP`, `owner:zhangsan`. */
-export const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel', 'tier'] as const;
+/**
+ * Fields compared for equality with a free-text value: `tag:VIP`, `owner:zhangsan`, `group:<chat id>` (in that customer
+ * group now), `ingroup:<userid>` (in any group that member owns; docs/groups.md §Audiences).
+ */
+export const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel', 'tier', 'group', 'ingroup'] as const;
 /** A field whose value is any non-empty text. */
 export type TextField = (typeof TEXT_FIELDS)[number];
 
@@ -69,6 +72,8 @@ export const AUDIENCE_FIELDS = [
   'risk',
   'due_in',
   'overdue',
+  'group',
+  'ingroup',
   'id',
 ] as const;
 /** Any field of a predicate. */

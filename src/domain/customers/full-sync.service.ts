@@ -10,6 +10,7 @@ import { newId } from '../../shared/ids.js';
 import type { CustomerArchiveService } from './customer-archive.service.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
 import type { StaffService } from './staff.service.js';
+import { newGroupSyncProgress, type GroupSyncListener, type GroupSyncService } from '../groups/group-sync.service.js';
 
 /** Port: which of these (staff, customer) relations an open transfer is moving, as keys `userid|externalUserId`. */
 export type PendingTransferCheck = (relations: { userid: string; externalUserId: string }[]) => Promise<Set<string>>;
@@ -30,16 +31,18 @@ export interface SyncReport {
   /** Members listed, names read from WeCom, and members WeCom would not show (60011/60111): they keep their name, or the userid. */
   staff: { listed: number; named: number; unavailable: string[] };
   tags: { groups: number; tags: number; markedDeleted: number; created: number };
+  /** Customer groups listed, spells opened and closed, groups found dismissed (docs/groups.md §Full sync). */
+  chats: { listed: number; joined: number; left: number; dismissed: number };
   ms: number;
 }
 
 /** Called after every page; the CLI prints count, rate and ETA from it. */
-export type SyncProgressListener = (p: { pairs: number; chunk: number; chunks: number; elapsedMs: number }) => void;
+export type SyncProgressListener = (p: { pairs: number; chunk: number; chunks: number; elapsedMs: number; groups?: Parameters<GroupSyncListener>[0] }) => void;
 
 /**
  * Full reconcile from WeCom (`wecom-ops sync`): staff and their names (user/get), the tag library both ways, then
  * every staff member's customers through batch/get_by_user, paged, then relations that vanished while the bot was
- * not listening. Progress is saved after every phase and page, so a crashed run resumes where it was; pages
+ * not listening, then every customer group (docs/groups.md §Full sync). Progress is saved after every phase and page, so a crashed run resumes where it was; pages
  * already stored are simply re-stored (upserts), which is harmless.
  */
 export class FullSyncService {
@@ -62,6 +65,8 @@ export class FullSyncService {
      * staff member (docs/wecom-protocol.md §Customer transfers).
      */
     private readonly pendingTransfers: PendingTransferCheck = async () => new Set(),
+    /** The customer-group phase, after relations (docs/groups.md §Full sync); without it the run ends there. */
+    private readonly groupSync?: GroupSyncService,
   ) {}
 
   /** Run (or resume) a full sync to completion. */
@@ -97,16 +102,26 @@ export class FullSyncService {
       await this.save(run.id, p);
       onProgress?.({ pairs: p.pairs, chunk: p.chunk, chunks, elapsedMs: Date.now() - started });
     }
-    let vanished = 0;
     if (p.phase === 'relations') {
-      vanished = await this.markVanished(run.id, p.userIds);
+      p.vanished = await this.markVanished(run.id, p.userIds);
       p.customers = await this.customers.count();
+      p.phase = 'groups';
+      await this.save(run.id, p);
+    }
+    if (p.phase === 'groups') {
+      if (this.groupSync) {
+        p.groups ??= newGroupSyncProgress();
+        await this.groupSync.run(run.id, p.groups, p.userIds, () => this.save(run.id, p), (g) => onProgress?.({ pairs: p.pairs, chunk: chunks, chunks, elapsedMs: Date.now() - started, groups: g }));
+      }
       p.phase = 'done';
       await this.runs.finish(run.id, 'done', p, this.clock.now().getTime());
     }
+    const vanished = p.vanished ?? 0;
+    const g = p.groups;
+    const chats = { listed: g?.listed ?? 0, joined: g?.joined ?? 0, left: g?.left ?? 0, dismissed: g?.dismissed ?? 0 };
     const staff = { listed: p.userIds.length, named: p.staffNames?.named ?? 0, unavailable: p.staffNames?.unavailable ?? [] };
-    const report = { runId: run.id, resumed: existing !== null, pairs: p.pairs, customers: p.customers, vanished, staff, tags, ms: Date.now() - started };
-    this.log.info({ runId: run.id, pairs: p.pairs, vanished, staffNamed: staff.named, staffUnavailable: staff.unavailable.length, ms: report.ms }, 'full sync finished');
+    const report = { runId: run.id, resumed: existing !== null, pairs: p.pairs, customers: p.customers, vanished, staff, tags, chats, ms: Date.now() - started };
+    this.log.info({ runId: run.id, pairs: p.pairs, vanished, groups: chats.listed, groupJoins: chats.joined, groupLeaves: chats.left, staffNamed: staff.named, staffUnavailable: staff.unavailable.length, ms: report.ms }, 'full sync finished');
     return report;
   }
 

@@ -118,3 +118,17 @@ export interface CustomerGroup {
   leftAt: Date | null;
   isDismissed: boolean;
 }
+
+/** Where the group phase of a full sync is; saved with the run so a crashed sync resumes here. */
+export interface GroupSyncProgress {
+  /** groupchat/list's cursor of the page being read. */
+  cursor: string;
+  /** null: the list runs without owner_filter; a number: which chunk of ≤ 100 owners (after an 81017). */
+  ownerChunk: number | null;
+  isListed: boolean;
+  listed: number;
+  fetched: number;
+  joined: number;
+  left: number;
+  dismissed: number;
+}

@@ -9,6 +9,8 @@ import { bodyOf } from '../body.js';
 import { principalKey } from '../../domain/customers/search-budget.js';
 import { TooManyRequestsError } from '../../shared/errors.js';
 import { presentArchive, presentCustomerItem, presentTags } from '../presenters/customer.presenter.js';
+import { presentCustomerGroup } from '../presenters/group.presenter.js';
+import type { GroupService } from '../../domain/groups/group.service.js';
 
 const listQuery = pageQuery.extend({ audience: z.string().max(4000).optional(), q: z.string().trim().max(100).optional() });
 const idParams = z.object({ externalUserId: z.string().min(1).max(64) });
@@ -39,12 +41,14 @@ export function viewerOf(principal: Principal): Viewer {
 }
 
 /** `/api/v1/customers`: list with audience and search, archive, edits, manual tags. Staff see their own customers. */
-export function customersRouter(customers: CustomerService, repurchase?: Pick<RepurchaseService, 'forCustomer'>): Router {
+export function customersRouter(customers: CustomerService, repurchase?: Pick<RepurchaseService, 'forCustomer'>, groups?: Pick<GroupService, 'groupsOfCustomer'>): Router {
   const router = new Router({ prefix: '/api/v1/customers', sensitive: true });
-  // The archive with the predicted next order (docs/repurchase.md §API), null without one.
+  // The archive with the predicted next order (docs/repurchase.md §API), null without one, and the customer's groups,
+  // current and past (docs/groups.md §Archive).
   const withPrediction = async (archive: CustomerArchive, viewer: Viewer) => ({
     ...presentArchive(archive, viewer),
     repurchase: repurchase ? await repurchase.forCustomer(archive.customer.externalUserId) : null,
+    groups: groups ? (await groups.groupsOfCustomer(archive.customer.externalUserId)).map(presentCustomerGroup) : [],
   });
   router.get('/', allow(api(ANY_ROLE, 'own')), async (ctx) => {
     const q = parseInput(listQuery, ctx.query);

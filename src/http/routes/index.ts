@@ -50,6 +50,8 @@ import { sidebarRouter } from './sidebar.router.js';
 import { sidebarApiRouter } from './sidebar-api.router.js';
 import { customersRouter } from './customers.router.js';
 import { customersBulkRouter } from './customers-bulk.router.js';
+import { groupLabelsRouter, groupsRouter } from './groups.router.js';
+import type { GroupService } from '../../domain/groups/group.service.js';
 import type { BulkTaggingService } from '../../domain/customers/bulk-tagging.service.js';
 import { audiencesRouter } from './audiences.router.js';
 import { channelsRouter } from './channels.router.js';
@@ -129,6 +131,8 @@ export interface RouteDeps {
     staff: StaffService;
     access: StaffAccessService;
   };
+  /** 客户群: lists, detail, labels (docs/groups.md); absent where a test builds the routes without it. */
+  groups?: { service: GroupService };
   privacy: { erasure: ErasureService };
   transfers: { service: TransferService; groups: GroupTransferService };
   /** 群活码 and 入群欢迎语 (docs/groups.md). */
@@ -296,7 +300,8 @@ export function buildRoutes(d: RouteDeps): Routes {
     ],
     apiRouters: [
       customersBulkRouter(archive.bulkTags),
-      customersRouter(archive.customers, archive.repurchase),
+      customersRouter(archive.customers, archive.repurchase, d.groups?.service),
+      ...(d.groups ? [groupsRouter(d.groups.service), groupLabelsRouter(d.groups.service)] : []),
       audiencesRouter(archive.customers),
       channelsRouter(archive.channels),
       groupCodesRouter(d.groupAcquisition.codes),

@@ -145,7 +145,10 @@ export class GroupChatRepository {
   ): Promise<MembershipDiff> {
     const [row]: GroupRow[] = await em.query('SELECT * FROM group_chats WHERE chat_id = ?', [s.chatId]);
     const noChange: MembershipDiff = { isApplied: false, joined: [], left: [], isGroupChanged: false };
-    if (row && row.last_event_time !== null && o.readAt < Number(row.last_event_time)) return noChange;
+    if (row && row.last_event_time !== null && o.readAt < Number(row.last_event_time)) {
+      if (o.syncRunId) await em.query('UPDATE group_chats SET last_seen_sync = ? WHERE chat_id = ?', [o.syncRunId, s.chatId]);
+      return noChange;
+    }
 
     const open: SpellRow[] = await em.query(`SELECT ${SPELL_COLS} FROM group_memberships WHERE chat_id = ? AND current_mark = 1`, [s.chatId]);
     const openBy = new Map(open.map((r) => [r.member_id, r]));
@@ -281,6 +284,24 @@ export class GroupChatRepository {
     await em.query('UPDATE group_chats SET dismissed_at = COALESCE(dismissed_at, ?), member_count = 0, external_count = 0, updated_at = ? WHERE chat_id = ?', [at, now, chatId]);
     await em.query('UPDATE group_memberships SET left_at = ?, current_mark = NULL, updated_at = ? WHERE chat_id = ? AND current_mark = 1', [at, now, chatId]);
     return open.map((r) => mapSpell({ ...r, left_at: at }));
+  }
+
+  /** Which of these groups the full-sync run `runId` has already applied (a resumed page skips them). */
+  async seenIn(runId: string, chatIds: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < chatIds.length; i += 500) {
+      const slice = chatIds.slice(i, i + 500);
+      if (slice.length === 0) continue;
+      const rows = await this.db.query<{ chat_id: string }>(`SELECT chat_id FROM group_chats WHERE last_seen_sync = ? AND chat_id IN (${slice.map(() => '?').join(',')})`, [runId, ...slice]);
+      for (const r of rows) out.add(r.chat_id);
+    }
+    return out;
+  }
+
+  /** How many groups the full-sync run `runId` has applied. */
+  async countSeen(runId: string): Promise<number> {
+    const [r] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM group_chats WHERE last_seen_sync = ?', [runId]);
+    return Number(r?.n ?? 0);
   }
 
   /** Groups not dismissed that a finished full sync did not list: WeCom no longer has them. */

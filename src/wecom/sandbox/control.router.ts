@@ -67,6 +67,21 @@ const schemas = {
   callback: z.object({ xml: nonEmpty }),
   joinByCode: z.object({ configId: nonEmpty, externalUserId: nonEmpty.optional(), name: nonEmpty.max(64).optional() }),
   applyWelcome: z.object({ userid: nonEmpty, chatId: nonEmpty, templateId: nonEmpty }),
+  // `silent`: the change happens in WeCom but no callback reaches the bot (a full sync must heal it).
+  groupCreate: z.object({ owner: nonEmpty, name: z.string().max(100).optional(), externalUserIds: z.array(nonEmpty).max(1999).optional(), notice: z.string().optional(), silent: z.boolean().optional() }),
+  groupJoin: z.object({
+    chatId: nonEmpty,
+    externalUserIds: z.array(nonEmpty).min(1).max(1999),
+    joinScene: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
+    invitor: nonEmpty.optional(),
+    state: z.string().max(30).optional(),
+    silent: z.boolean().optional(),
+  }),
+  groupLeave: z.object({ chatId: nonEmpty, memberIds: z.array(nonEmpty).min(1), quitScene: z.union([z.literal(0), z.literal(1)]).optional(), silent: z.boolean().optional() }),
+  groupChange: z.object({ chatId: nonEmpty, name: z.string().max(100).optional(), notice: z.string().optional(), owner: nonEmpty.optional(), silent: z.boolean().optional() }),
+  groupDismiss: z.object({ chatId: nonEmpty, silent: z.boolean().optional() }),
+  groupBehindBack: z.object({ joins: z.number().int().min(0).max(10_000), leaves: z.number().int().min(0).max(10_000) }),
+  groupSeed: z.object({ groups: z.number().int().min(1).max(20_000), membersPerGroup: z.number().int().min(0).max(1999) }),
   config: z.object({
     callbackUrl: z.url().nullable().optional(),
     rateLimits: z.record(z.string(), z.number().int().min(1)).optional(),
@@ -115,6 +130,17 @@ const routes: Record<string, Handler> = {
     const result = await s.joinThroughCode(schemas.joinByCode.parse(body));
     return { externalUserId: result.externalUserId, chatId: result.chatId, openedChatId: result.openedChatId, callbacks: result.callbacks.map(presentCallback) };
   },
+  // Customer groups as people change them in the client (docs/wecom-protocol.md §Customer group events).
+  'POST groups/create': async (s, body) => {
+    const r = await s.createGroupChat(schemas.groupCreate.parse(body));
+    return { chatId: r.chatId, callbacks: r.callbacks.map(presentCallback) };
+  },
+  'POST groups/join': async (s, body) => ({ callbacks: (await s.joinGroupChat(schemas.groupJoin.parse(body))).callbacks.map(presentCallback) }),
+  'POST groups/leave': async (s, body) => ({ callbacks: (await s.leaveGroupChat(schemas.groupLeave.parse(body))).callbacks.map(presentCallback) }),
+  'POST groups/change': async (s, body) => ({ callbacks: (await s.changeGroupChat(schemas.groupChange.parse(body))).callbacks.map(presentCallback) }),
+  'POST groups/dismiss': async (s, body) => ({ callbacks: (await s.dismissGroupChat(schemas.groupDismiss.parse(body))).callbacks.map(presentCallback) }),
+  'POST groups/behind-back': (s, body) => s.changeMembershipBehindBack(schemas.groupBehindBack.parse(body)),
+  'POST groups/seed': (s, body) => s.seedGroupChats(schemas.groupSeed.parse(body)),
   // A group owner applies a welcome template in the client (docs/wecom-protocol.md §Group welcome templates).
   'POST groups/apply-welcome-template': (s, body) => s.applyGroupWelcomeTemplate(schemas.applyWelcome.parse(body)),
   'GET groups/welcomes': (s, _body, query) => ({

@@ -22,6 +22,7 @@ import { userApis } from './apis/users.api.js';
 import { CallbackDeliverer, type CallbackRecord } from './callback-delivery.js';
 import { contactUserUpdateXml, externalChatEventXml, externalContactEventXml, externalTagEventXml, kfEventXml } from './callback-xml.js';
 import { applyWelcomeTemplate, greetJoiner, joinThroughWay } from './group-join.js';
+import { addMembers, createGroup, eventJoinScene, pickMembershipChanges, removeMembers, requireGroup, seedGroups } from './group-members.js';
 import { handleControl } from './control.router.js';
 import { handleAuthorize } from './oauth-authorize.js';
 import { handleWebLogin } from './web-login.js';
@@ -551,6 +552,114 @@ export class WecomSandbox {
   applyGroupWelcomeTemplate(input: { userid: string; chatId: string; templateId: string }): { chatId: string; templateId: string } {
     applyWelcomeTemplate(this.store, input);
     return { chatId: input.chatId, templateId: input.templateId };
+  }
+
+  /**
+   * A member creates a customer group in the client, optionally with customers in it: change_external_chat `create`
+   * (docs/wecom-protocol.md §Customer group events), unless `silent` (the bot was not listening).
+   */
+  async createGroupChat(input: { owner: string; name?: string; externalUserIds?: string[]; notice?: string; silent?: boolean }): Promise<{ chatId: string; callbacks: CallbackRecord[] }> {
+    const nowS = Math.floor(this.nowMs() / 1000);
+    const chat = createGroup(this.store, { ...input, createTime: nowS });
+    const callbacks = input.silent ? [] : [await this.deliverCallback(externalChatEventXml({ corpId: this.options.corp.corpId, createTime: nowS, chatId: chat.chatId, changeType: 'create' }))];
+    return { chatId: chat.chatId, callbacks };
+  }
+
+  /**
+   * Customers join a group (join_scene 1 invited, 2 by link, 3 by QR code): `update`/`add_member` with JoinScene, the
+   * ids and the member-list versions, unless `silent`.
+   */
+  async joinGroupChat(input: { chatId: string; externalUserIds: string[]; joinScene?: 1 | 2 | 3; invitor?: string; state?: string; silent?: boolean }): Promise<{ callbacks: CallbackRecord[] }> {
+    const nowS = Math.floor(this.nowMs() / 1000);
+    const joinScene = input.joinScene ?? 1;
+    const change = addMembers(this.store, { ...input, joinScene, joinTime: nowS });
+    if (input.silent) return { callbacks: [] };
+    const xml = externalChatEventXml({
+      corpId: this.options.corp.corpId,
+      createTime: nowS,
+      chatId: input.chatId,
+      changeType: 'update',
+      updateDetail: 'add_member',
+      joinScene: eventJoinScene(joinScene),
+      memberIds: change.memberIds,
+      lastMemVer: change.lastMemVer,
+      curMemVer: change.curMemVer,
+    });
+    return { callbacks: [await this.deliverCallback(xml)] };
+  }
+
+  /** Members leave a group (quitScene 0) or are removed (1): `update`/`del_member` with QuitScene, unless `silent`. */
+  async leaveGroupChat(input: { chatId: string; memberIds: string[]; quitScene?: 0 | 1; silent?: boolean }): Promise<{ callbacks: CallbackRecord[] }> {
+    const nowS = Math.floor(this.nowMs() / 1000);
+    const change = removeMembers(this.store, input);
+    if (input.silent) return { callbacks: [] };
+    const xml = externalChatEventXml({
+      corpId: this.options.corp.corpId,
+      createTime: nowS,
+      chatId: input.chatId,
+      changeType: 'update',
+      updateDetail: 'del_member',
+      quitScene: input.quitScene ?? 0,
+      memberIds: change.memberIds,
+      lastMemVer: change.lastMemVer,
+      curMemVer: change.curMemVer,
+    });
+    return { callbacks: [await this.deliverCallback(xml)] };
+  }
+
+  /**
+   * The owner renames the group, posts a notice or hands it to another member: one `update` per change
+   * (change_name, change_notice, change_owner), unless `silent`.
+   */
+  async changeGroupChat(input: { chatId: string; name?: string; notice?: string; owner?: string; silent?: boolean }): Promise<{ callbacks: CallbackRecord[] }> {
+    const chat = requireGroup(this.store, input.chatId);
+    const details: ('change_name' | 'change_notice' | 'change_owner')[] = [];
+    if (input.name !== undefined && input.name !== chat.name) {
+      chat.name = input.name;
+      details.push('change_name');
+    }
+    if (input.notice !== undefined && input.notice !== chat.notice) {
+      chat.notice = input.notice;
+      details.push('change_notice');
+    }
+    if (input.owner !== undefined && input.owner !== chat.owner) {
+      if (!chat.members.some((m) => m.userid === input.owner && m.type === 1)) throw new ValidationError('the new owner must be a staff member in the group');
+      chat.owner = input.owner;
+      details.push('change_owner');
+    }
+    if (input.silent) return { callbacks: [] };
+    const nowS = Math.floor(this.nowMs() / 1000);
+    const callbacks: CallbackRecord[] = [];
+    for (const updateDetail of details) {
+      callbacks.push(await this.deliverCallback(externalChatEventXml({ corpId: this.options.corp.corpId, createTime: nowS, chatId: input.chatId, changeType: 'update', updateDetail })));
+    }
+    return { callbacks };
+  }
+
+  /** The owner dismisses the group: it is gone from groupchat/list and get (40050); `dismiss`, unless `silent`. */
+  async dismissGroupChat(input: { chatId: string; silent?: boolean }): Promise<{ callbacks: CallbackRecord[] }> {
+    requireGroup(this.store, input.chatId);
+    this.store.groupChats.delete(input.chatId);
+    if (input.silent) return { callbacks: [] };
+    const nowS = Math.floor(this.nowMs() / 1000);
+    return { callbacks: [await this.deliverCallback(externalChatEventXml({ corpId: this.options.corp.corpId, createTime: nowS, chatId: input.chatId, changeType: 'dismiss' }))] };
+  }
+
+  /**
+   * `joins` customers join and `leaves` leave groups without any callback (the bot was not listening): a full sync must
+   * heal them. Returns what changed, so a test can verify the archive afterwards.
+   */
+  changeMembershipBehindBack(input: { joins: number; leaves: number }): { joins: { chatId: string; memberId: string }[]; leaves: { chatId: string; memberId: string }[] } {
+    const picked = pickMembershipChanges(this.store, input);
+    const nowS = Math.floor(this.nowMs() / 1000);
+    for (const l of picked.leaves) removeMembers(this.store, { chatId: l.chatId, memberIds: [l.memberId] });
+    for (const j of picked.joins) addMembers(this.store, { chatId: j.chatId, externalUserIds: [j.memberId], joinScene: 2, joinTime: nowS });
+    return picked;
+  }
+
+  /** Bulk customer groups for sync tests and benches (no callbacks: they existed before the bot). */
+  seedGroupChats(input: { groups: number; membersPerGroup: number }): { groups: number; memberships: number } {
+    return seedGroups(this.store, { ...input, nowS: Math.floor(this.nowMs() / 1000) });
   }
 
   /**

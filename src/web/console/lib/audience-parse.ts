@@ -3,7 +3,7 @@
 // §The language) token for token: the same tree, the same refusals at the same position. The server stays the judge
 // (its count answers the syntax error shown under the box); test/console/audience-parse.test.ts checks the two agree.
 
-export const AUDIENCE_FIELDS = ['tag', 'owner', 'activity', 'stage', 'rfm', 'channel', 'birthday', 'gender', 'added', 'silent', 'orders', 'spent', 'points', 'tier', 'nps', 'csat', 'answered', 'ticket', 'risk', 'due_in', 'overdue', 'id'] as const;
+export const AUDIENCE_FIELDS = ['tag', 'owner', 'activity', 'stage', 'rfm', 'channel', 'birthday', 'gender', 'added', 'silent', 'orders', 'spent', 'points', 'tier', 'nps', 'csat', 'answered', 'ticket', 'risk', 'due_in', 'overdue', 'group', 'ingroup', 'id'] as const;
 export type AudienceField = (typeof AUDIENCE_FIELDS)[number];
 export const COMPARE_FIELDS = ['added', 'silent', 'orders', 'spent', 'points', 'csat', 'due_in', 'overdue'] as const;
 export const COMPARE_OPS = ['>=', '<=', '>', '<'] as const;
@@ -14,7 +14,7 @@ export const GENDERS = ['male', 'female', 'unknown'] as const;
 export const NPS_BANDS = ['detractor', 'passive', 'promoter'] as const;
 export const TICKET_STATES = ['open', 'overdue'] as const;
 export const RISK_LEVELS = ['high', 'medium', 'low'] as const;
-const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel', 'tier'] as const;
+const TEXT_FIELDS = ['tag', 'owner', 'stage', 'rfm', 'channel', 'tier', 'group', 'ingroup'] as const;
 
 export const MAX_AUDIENCE_LENGTH = 4000;
 export const MAX_AUDIENCE_DEPTH = 64;

@@ -366,6 +366,8 @@ export const AUDIENCE_FIELD: Labels = {
   risk: '流失风险',
   due_in: '距预计复购天数',
   overdue: '复购逾期天数',
+  group: '所在客户群（群 ID）',
+  ingroup: '在某员工的群里（群主）',
   id: '指定客户',
 };
 

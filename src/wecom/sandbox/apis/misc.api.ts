@@ -126,7 +126,11 @@ export const miscApis: ApiTable = {
         throw new SandboxApiError(Errcode.InvalidParameterValue, 'owner_filter.userid_list exceeds 100');
       }
       const ownerSet = Array.isArray(owners) && owners.length > 0 ? new Set(owners as string[]) : null;
-      const rows = [...store.groupChats.values()].filter((c) => c.status === statusFilter && (!ownerSet || ownerSet.has(c.owner)));
+      // Without an owner filter the list covers the app's whole visible range, refused over 1000 members
+      // (docs/wecom-protocol.md §Customer groups).
+      if (!ownerSet && [...store.staff.values()].filter((m) => !m.isOutsideVisibleRange).length > 1000) throw new SandboxApiError(Errcode.TooManyVisibleMembers);
+      // status_filter 0 lists every group; 1–3 only the groups whose owner resigned, being inherited, inherited.
+      const rows = [...store.groupChats.values()].filter((c) => (statusFilter === 0 || c.status === statusFilter) && (!ownerSet || ownerSet.has(c.owner)));
       const offset = decodeCursor(req.body.cursor)?.offset ?? 0;
       const page = rows.slice(offset, offset + limit);
       return {
