@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../helpers/databases.js';
+import { api } from '../helpers/app.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
 import type { GroupChatSnapshot, GroupMemberSnapshot } from '../../src/domain/groups/group-chat.types.js';
 
@@ -88,5 +89,54 @@ describe.each(testEngines())('group archive (%s)', (engine) => {
     expect((await repo.groupsOfCustomer('wmA')).map((x) => x.chatId)).toEqual(['c1']);
     expect((await repo.groupsOfCustomer('wmC', { isPastIncluded: true }))[0]).toMatchObject({ chatId: 'c2', isDismissed: true, leftAt: new Date(t0 + 70_000) });
     expect(await repo.count({ labelIds: ['lbl-1'] })).toEqual({ groups: 1, members: 1, externalMembers: 0 });
+  });
+
+  it('a del_member handled after a snapshot already showed the member gone gives the spell its time and QuitScene', async () => {
+    const g = app.container.groups.archive;
+    await g.apply(snap('c9', 'zhangsan', [member('zhangsan', t0), member('wmQ', t0 + 1000)]), t0 + 10_000);
+    // An add_member's snapshot, read after wmQ was removed: the spell closes when the bot noticed.
+    await g.apply(snap('c9', 'zhangsan', [member('zhangsan', t0)]), t0 + 30_000);
+    expect(await spells('c9')).toEqual([`zhangsan@${t0}`, `wmQ@${t0 + 1000}→${t0 + 30_000}/-`]);
+    // Then the del_member (removed by the owner at t0+20s) is handled.
+    const leave = { memberIds: ['wmQ'], at: t0 + 20_000, quitScene: 1 };
+    await g.apply(snap('c9', 'zhangsan', [member('zhangsan', t0)]), t0 + 40_000, { leave });
+    expect(await spells('c9')).toEqual([`zhangsan@${t0}`, `wmQ@${t0 + 1000}→${t0 + 20_000}/1`]);
+    const line = (await app.container.repos.timeline.listForCustomer('wmQ')).find((e) => e.kind === 'group_leave')!;
+    expect({ summary: line.summary, at: line.occurredAt.getTime() }).toEqual({ summary: '退出客户群「群-c9」（被移出）', at: t0 + 20_000 });
+    const before = await tables();
+    await g.apply(snap('c9', 'zhangsan', [member('zhangsan', t0)]), t0 + 50_000, { leave });
+    expect(await tables()).toBe(before);
+  });
+
+  it('the API lists groups by filter with counts, shows a group with members, and lets operators label groups; staff see their own', async () => {
+    const operator = (await app.container.tokens.create({ role: 'operator' })).token;
+    const staff = (await app.container.tokens.create({ role: 'staff', userid: 'lisi' })).token;
+    const created = await api(app, 'POST', '/api/v1/group-labels', { name: '活跃群', color: '#409EFF' }, operator);
+    expect(created.status).toBe(201);
+    expect((await api(app, 'POST', '/api/v1/group-labels', { name: '活跃群' }, operator)).body.error.code).toBe('group_label_exists');
+    expect((await api(app, 'POST', '/api/v1/group-labels', { name: '员工标签' }, staff)).status).toBe(403);
+    const bad = await api(app, 'POST', '/api/v1/group-labels', { name: '' }, operator);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/^请求参数有误/);
+    expect((await api(app, 'POST', '/api/v1/group-labels/assign', { chatIds: ['c1', 'nope'], add: [created.body.id] }, operator)).status).toBe(404);
+    expect((await api(app, 'POST', '/api/v1/group-labels/assign', { chatIds: ['c1', 'c3'], add: [created.body.id] }, operator)).status).toBe(204);
+
+    const list = await api(app, 'GET', `/api/v1/groups?label=${created.body.id}&minMembers=1`);
+    expect(list.body.items.map((g: { chatId: string }) => g.chatId).sort()).toEqual(['c1', 'c3']);
+    expect(list.body.counts).toEqual({ groups: 2, members: 3, externalMembers: 1 });
+    expect(list.body.items.find((g: { chatId: string }) => g.chatId === 'c1').labels).toEqual([{ id: created.body.id, name: '活跃群', color: '#409EFF' }]);
+    expect((await api(app, 'GET', '/api/v1/groups?name=VIP&dismissed=include')).body.items.map((g: { chatId: string }) => g.chatId)).toEqual(['c2']);
+    expect((await api(app, 'GET', '/api/v1/groups?status=9')).status).toBe(400);
+
+    const detail = await api(app, 'GET', '/api/v1/groups/c1');
+    expect(detail.body.members.map((m: { memberId: string }) => m.memberId)).toEqual(['zhangsan', 'wmA']);
+    expect(detail.body.departed.map((m: { memberId: string; quitScene: number | null }) => `${m.memberId}/${m.quitScene}`)).toEqual(['wmB/null', 'wmA/0']);
+    // Staff see only the groups they own.
+    expect((await api(app, 'GET', '/api/v1/groups', undefined, staff)).body.items.map((g: { chatId: string }) => g.chatId)).toEqual(['c3']);
+    expect((await api(app, 'GET', '/api/v1/groups/c1', undefined, staff)).status).toBe(404);
+    expect((await api(app, 'GET', '/api/v1/group-labels', undefined, staff)).body.items[0]).toMatchObject({ name: '活跃群', groups: 2 });
+
+    expect((await api(app, 'DELETE', `/api/v1/group-labels/${created.body.id}`, undefined, operator)).status).toBe(204);
+    expect((await api(app, 'GET', '/api/v1/groups/c1')).body.labels).toEqual([]);
   });
 });

@@ -103,6 +103,18 @@ export class GroupArchiveService {
       });
       for (const m of diff.joined) if (m.type === 2) await this.timeline.addInTx(em, joinEntry(m, s.name, s.owner, now), now);
       for (const m of diff.left) if (m.type === 2) await this.timeline.addInTx(em, leaveEntry(m, s.name, s.owner, now), now);
+      // An earlier event's snapshot may already have shown these members gone (events are handled after the fact):
+      // their spells then learn the time and QuitScene from this del_member, and their timeline lines are rewritten.
+      if (opts.leave) {
+        const closedNow = new Set(diff.left.map((m) => m.memberId));
+        const refined = await this.chats.refineLeavesInTx(em, s.chatId, opts.leave.memberIds.filter((id) => !closedNow.has(id)), opts.leave.at, opts.leave.quitScene, now.getTime());
+        for (const m of refined) {
+          if (m.type !== 2) continue;
+          const entry = leaveEntry(m, s.name, s.owner, now);
+          await this.timeline.removeInTx(em, entry.source, entry.sourceId);
+          await this.timeline.addInTx(em, entry, now);
+        }
+      }
       return diff;
     });
     // After the archive's own write: attribution has its own idempotent ledger, and re-reads heal a missed call.

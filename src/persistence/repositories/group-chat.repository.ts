@@ -275,6 +275,27 @@ export class GroupChatRepository {
     ]);
   }
 
+  /**
+   * A del_member event handled after a snapshot had already shown the members gone: their spells were closed when the
+   * bot noticed, without a QuitScene. Give those spells the event's time and QuitScene (spells closed at or after the
+   * event, and joined before it). Returns the spells changed; none on a replay.
+   */
+  async refineLeavesInTx(em: EntityManager, chatId: string, memberIds: string[], at: number, quitScene: number | null, now: number): Promise<GroupMembership[]> {
+    if (memberIds.length === 0) return [];
+    const rows: SpellRow[] = await em.query(
+      `SELECT ${SPELL_COLS} FROM group_memberships WHERE chat_id = ? AND member_id IN (${memberIds.map(() => '?').join(',')})
+       AND current_mark IS NULL AND quit_scene IS NULL AND left_at >= ? AND (join_time IS NULL OR join_time <= ?)`,
+      [chatId, ...memberIds, at, at],
+    );
+    const out: GroupMembership[] = [];
+    for (const r of rows) {
+      if (quitScene === null && Number(r.left_at) === at) continue;
+      await em.query('UPDATE group_memberships SET left_at = ?, quit_scene = ?, updated_at = ? WHERE id = ?', [at, quitScene, now, r.id]);
+      out.push(mapSpell({ ...r, left_at: at, quit_scene: quitScene }));
+    }
+    return out;
+  }
+
   /** Mark a group dismissed and close its open spells (at `at`). Idempotent: a second call closes nothing. */
   async markDismissedInTx(em: EntityManager, chatId: string, at: number, now: number): Promise<GroupMembership[]> {
     await em.query(upsertSql(this.db.engine, 'group_chats', ['chat_id', 'name', 'dismissed_at', 'created_at', 'updated_at'], ['chat_id'], []), [chatId, '', at, now, now]);

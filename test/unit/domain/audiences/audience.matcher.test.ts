@@ -66,6 +66,21 @@ describe(matchAudience.name, () => {
     });
   });
 
+  describe('group and ingroup', () => {
+    it('match the groups the customer is in now, by chat id and by owner, exactly', () => {
+      const facts = buildFacts({ groups: [{ chatId: 'wrA', owner: 'lisi' }] });
+      expect(sut('group:wrA', facts)).toBe(true);
+      expect(sut('group:wra', facts)).toBe(false);
+      expect(sut('ingroup:lisi', facts)).toBe(true);
+      expect(sut('ingroup:zhangsan', facts)).toBe(false);
+      expect(sut('NOT group:wrB', facts)).toBe(true);
+    });
+
+    it('match nobody outside every group', () => {
+      expect(sut('group:wrA OR ingroup:lisi')).toBe(false);
+    });
+  });
+
   describe('tag', () => {
     it('matches by name or by group/name', () => {
       expect(sut('tag:VIP')).toBe(true);

@@ -215,7 +215,7 @@ describe(parseAudience.name, () => {
       const text =
         'tag:a AND owner:u AND activity:active AND stage:s AND rfm:r AND channel:c AND birthday:today' +
         ' AND gender:male AND added>=2026-01-01 AND silent>=1d AND orders>=1 AND spent>=1 AND points>=1000 AND tier:金卡' +
-        ' AND nps:detractor AND csat<=2 AND answered:3 AND ticket:open AND risk:high AND due_in<=7d AND overdue>=14d AND id:wm1';
+        ' AND nps:detractor AND csat<=2 AND answered:3 AND ticket:open AND risk:high AND due_in<=7d AND overdue>=14d AND group:wr1 AND ingroup:u AND id:wm1';
       for (const item of (sut(text) as { items: AudiencePredicate[] }).items) seen.add(item.field);
       expect([...seen]).toEqual([...AUDIENCE_FIELDS]);
     });
