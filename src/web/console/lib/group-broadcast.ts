@@ -1,4 +1,5 @@
 // 客户群群发 in the console: the API's shapes and their zh-CN words (docs/groups.md §Group broadcasts).
+import type { GroupOwnerProgress } from '../../../domain/group-broadcasts/group-broadcast.types';
 
 /** A group ledger status in words. */
 export const GROUP_ROW_STATUS: Record<string, string> = {
@@ -35,39 +36,8 @@ export function filterBody(f: GroupFilterForm): Record<string, unknown> {
   };
 }
 
-export interface GroupQuotaRow {
-  chatId: string;
-  name: string;
-  owner: string;
-  used: number;
-  pending: number;
-  limit: number;
-  remaining: number;
-}
-
-export interface GroupPreview {
-  groups: number;
-  members: number;
-  customers: number;
-  tasks: number;
-  owners: { userid: string; name: string; groups: number; members: number }[];
-  sample: { chatId: string; name: string; owner: string; members: number }[];
-  quota: { rule: string; period: string; limit: number; exhausted: number; over: number; groups: GroupQuotaRow[]; warning: string | null };
-}
-
-export interface GroupOwnerProgress {
-  userid: string;
-  name: string;
-  tasks: number;
-  confirmedTasks: number;
-  waitingTasks: number;
-  pendingTasks: number;
-  failedTasks: number;
-  rows: Record<string, number>;
-  remindersLast24h: number;
-  lastRemindedAt: string | null;
-}
-
+/** The preview and each owner's progress as the API answers them (the domain's types, said once). */
+export type { GroupBroadcastPreview as GroupPreview, GroupOwnerProgress, GroupQuota as GroupQuotaRow } from '../../../domain/group-broadcasts/group-broadcast.types';
 export interface GroupBroadcastRow {
   id: string;
   name: string;
