@@ -1,29 +1,11 @@
 // 群SOP in the console: the API's shapes and the words the tab shows for them (docs/groups.md §Group SOP).
 
-export type SopAction = 'post' | 'remind';
-export type SopOperation = 'notice' | 'at_all' | 'other';
-export type SopOutcome = 'done' | 'late' | 'missed' | 'pending';
+import type { SopAction, SopOperation, SopOutcome, SopSchedule, SopStep as DomainStep, SopTarget } from '../../../domain/group-sop/group-sop.types';
 
-export interface SopStep {
-  id?: string;
-  day?: number;
-  time: string;
-  action: SopAction;
-  title: string;
-  text: string;
-  operation?: SopOperation;
-}
+export type { SopAction, SopOperation, SopOutcome, SopSchedule, SopTarget };
 
-export interface SopTarget {
-  owners?: string[];
-  labelIds?: string[];
-  namePattern?: string;
-  minMembers?: number;
-  maxMembers?: number;
-  chatIds?: string[];
-}
-
-export type SopSchedule = { kind: 'recurring'; weekdays: number[] } | { kind: 'relative' };
+/** A step as the editor holds it: a new one has no id yet. */
+export type SopStep = Omit<DomainStep, 'id'> & { id?: string };
 
 export interface SopQuota {
   rule: string;
