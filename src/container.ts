@@ -103,6 +103,7 @@ import { TransferResultsService } from './domain/transfers/transfer-results.serv
 import { GroupTransferService } from './domain/transfers/group-transfer.service.js';
 import { GroupTransferRepository } from './persistence/repositories/group-transfer.repository.js';
 import { GroupStatsService } from './domain/analytics/group-stats.service.js';
+import { GroupSidebarService } from './domain/sidebar/group-sidebar.service.js';
 import { GroupStatsRepository } from './persistence/repositories/group-stats.repository.js';
 import { TransferCallbackHandler, TransferPresence } from './domain/transfers/transfer-callback.handler.js';
 import { QuickReplyService } from './domain/quick-replies/quick-reply.service.js';
@@ -315,6 +316,8 @@ export interface SidebarModule {
   sessions: StaffSessionService;
   replies: QuickReplyService;
   jssdk: JssdkConfigService;
+  /** 客户群 in the sidebar (docs/groups.md §Sidebar in a group chat). */
+  groups: GroupSidebarService;
 }
 
 /** The operator console's sign-in, roles, audit log and idempotency keys (docs/security.md §Console sign-in and roles). */
@@ -806,6 +809,16 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     sessions: new StaffSessionService([config.dataKey!, ...config.dataKeyReadOnly], wecom, clock),
     replies: new QuickReplyService(repos.quickReplies, customers, repos.staff, clock, log.child({ module: 'quick-replies' })),
     jssdk: new JssdkConfigService(wecom, clock, { corpId: config.wecomCorpId, agentId: config.wecom.agentId }),
+    groups: new GroupSidebarService({
+      groupChats: repos.groupChats,
+      customers: repos.customers,
+      tags: repos.tags,
+      relations: repos.relations,
+      staffName: (userid) => repos.staff.displayName(userid),
+      wecom,
+      // Group SOP is built further down; the sidebar asks it at request time (docs/groups.md §In the sidebar).
+      sop: { dueToday: (chatId) => groupSop.service.dueToday(chatId) },
+    }),
   };
 
   // The operator console: member roles, console sessions (企业微信扫码登录), the audit log and idempotency keys.

@@ -82,6 +82,7 @@ import { analyticsGroupsRouter, analyticsStaffRouter } from './analytics-staff.r
 import { groupTransfersRouter } from './group-transfers.router.js';
 import type { GroupTransferService } from '../../domain/transfers/group-transfer.service.js';
 import type { GroupStatsService } from '../../domain/analytics/group-stats.service.js';
+import type { GroupSidebarService } from '../../domain/sidebar/group-sidebar.service.js';
 import type { StaffPerformanceService } from '../../domain/analytics/staff-performance.service.js';
 import { reachRouter } from './reach.router.js';
 import type { ReachService } from '../../domain/analytics/reach.service.js';
@@ -137,7 +138,7 @@ export interface RouteDeps {
   transfers: { service: TransferService; groups: GroupTransferService };
   /** 群活码 and 入群欢迎语 (docs/groups.md). */
   groupAcquisition: { codes: GroupCodeService; welcomes: GroupWelcomeService };
-  sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService };
+  sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService; groups?: GroupSidebarService };
   scheduling: { careRules: CareRuleService; winback: WinbackService; calendar: CareCalendarService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService; remind: BroadcastRemindService }; groupBroadcasts?: { service: GroupBroadcastService } };
   /** The operator console's sign-in, roles, audit log and idempotency keys. */
   console: { roles: MemberRoleService; sessions: ConsoleSessionService; audit: AuditLogService; idempotency: IdempotencyService };
@@ -287,7 +288,7 @@ export function buildRoutes(d: RouteDeps): Routes {
         access: archive.access,
         log: d.log.child({ module: 'sidebar' }),
       }),
-      sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: archive.staff, repurchase: archive.repurchase, origin }),
+      sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: archive.staff, repurchase: archive.repurchase, groups: sidebar.groups, origin }),
       eventsRouter(d.inbox),
       loyaltySidebarRouter(loyaltyDeps),
       surveysSidebarRouter(surveyDeps),

@@ -7,6 +7,7 @@ import type { NoteService } from '../../domain/customers/note.service.js';
 import type { QuickReplyService } from '../../domain/quick-replies/quick-reply.service.js';
 import type { JssdkConfigService } from '../../domain/sidebar/jssdk-config.service.js';
 import type { StaffService } from '../../domain/customers/staff.service.js';
+import type { GroupSidebarService, GroupSidebarView } from '../../domain/sidebar/group-sidebar.service.js';
 import { pageQuery, parseInput } from '../pagination.js';
 import { bodyOf } from '../body.js';
 import type { SelfOrigin } from '../origin.js';
@@ -14,8 +15,19 @@ import { presentArchive, presentTags } from '../presenters/customer.presenter.js
 import { presentNote } from '../presenters/note.presenter.js';
 import { presentRenderedQuickReply } from '../presenters/quick-reply.presenter.js';
 import { tagsBody, viewerOf } from './customers.router.js';
+import { NotFoundError } from '../../shared/errors.js';
+
+/** The group view with ISO times. */
+function presentGroupView(v: GroupSidebarView) {
+  return {
+    ...v,
+    members: v.members.map((m) => ({ ...m, joinedAt: m.joinedAt?.toISOString() ?? null })),
+    sop: v.sop?.map((s) => ({ planName: s.planName, title: s.title, action: s.action, operation: s.operation, text: s.text, dueAt: s.dueAt.toISOString(), outcome: s.outcome })) ?? null,
+  };
+}
 
 const idParams = z.object({ externalUserId: z.string().min(1).max(64) });
+const chatParams = z.object({ chatId: z.string().min(1, '群 ID 不能为空').max(64, '群 ID 最长 64 个字符') });
 const configQuery = z.object({ url: z.string().min(1).max(2048) });
 const repliesQuery = z.object({ externalUserId: z.string().min(1).max(64).optional() });
 const notesQuery = pageQuery.extend({ status: z.enum(['open', 'done']).optional() });
@@ -31,6 +43,8 @@ export interface SidebarApiDeps {
   staff: Pick<StaffService, 'displayName'>;
   /** The predicted next order on the customer card (docs/repurchase.md §Where it shows); absent: none shown. */
   repurchase?: Pick<RepurchaseService, 'forCustomer'>;
+  /** 客户群 in a group chat's sidebar (docs/groups.md §Sidebar in a group chat); absent: 404. */
+  groups?: Pick<GroupSidebarService, 'view'>;
   /** This site's origin (PUBLIC_URL or the listen URL, never the request's): the only one whose pages are signed. */
   origin: Pick<SelfOrigin, 'get'>;
 }
@@ -70,6 +84,13 @@ export function sidebarApiRouter(d: SidebarApiDeps): Router {
     const { externalUserId } = parseInput(idParams, ctx.params);
     ctx.status = 201;
     ctx.body = presentNote(await d.notes.add(externalUserId, parseInput(noteBody, bodyOf(ctx)), viewerOf(ctx.state.principal)));
+  });
+  // 客户群 (docs/groups.md §Sidebar in a group chat): the group the sidebar was opened in, for a member who owns,
+  // administers or is in it; any other group is the same 404 as one that does not exist.
+  router.get('/groups/:chatId', allow(sidebarSession), async (ctx) => {
+    const { chatId } = parseInput(chatParams, ctx.params);
+    if (!d.groups) throw new NotFoundError('没有找到这个客户群，或你不在群中', 'group_not_found');
+    ctx.body = presentGroupView(await d.groups.view(chatId, ctx.state.principal.userid));
   });
   router.get('/quick-replies', allow(sidebarSession), async (ctx) => {
     const { externalUserId } = parseInput(repliesQuery, ctx.query);

@@ -10,7 +10,7 @@
   // The WeCom client's user agent carries "wxwork"; outside it the JS-SDK cannot read the chat or send into it.
   const inWecom = /wxwork/i.test(navigator.userAgent);
   const params = new URLSearchParams(location.search);
-  const state = { me: null, externalUserId: null, entry: null, risk: null };
+  const state = { me: null, externalUserId: null, chatId: null, entry: null, risk: null, group: null };
 
   function notice(html) {
     $('notice').innerHTML = html;
@@ -58,17 +58,55 @@
     ww.register({
       corpId: first.corpId,
       agentId: first.agentId,
-      jsApiList: ['getContext', 'getCurExternalContact', 'sendChatMessage'],
+      jsApiList: ['getContext', 'getCurExternalContact', 'getCurExternalChat', 'sendChatMessage'],
       getConfigSignature: async (url) => (await signaturesFor(url)).config,
       getAgentConfigSignature: async (url) => (await signaturesFor(url)).agentConfig,
     });
     const context = await ww.getContext();
     state.entry = context.entry;
+    // In a customer group (group_chat_tools), getCurExternalChat gives the group's chat id.
+    // See docs/groups.md §Sidebar in a group chat
+    if (['group_chat_tools', 'chain_group_chat_tools'].includes(context.entry)) {
+      const chat = await ww.getCurExternalChat();
+      return { chatId: chat.chatId };
+    }
     if (!['single_chat_tools', 'contact_profile', 'single_kf_tools', 'chain_single_chat_tools'].includes(context.entry)) {
-      throw new Error('请在与客户的单聊中打开侧边栏，才能看到客户档案。');
+      throw new Error('请在与客户的单聊或客户群中打开侧边栏，才能看到客户档案。');
     }
     const contact = await ww.getCurExternalContact();
-    return contact.userId;
+    return { externalUserId: contact.userId };
+  }
+
+  // ─── the customer group (docs/groups.md §Sidebar in a group chat) ─────────────────────────────────────────
+  const SOP_OUTCOME = { upcoming: '待执行', pending: '进行中', done: '已完成', late: '已完成（迟了）', missed: '已错过' };
+  const SOP_OPERATION = { notice: '发布群公告', at_all: '@所有人 发送', other: '在群里完成' };
+  const clock = (v) => new Date(v).toLocaleTimeString('zh-CN', { hour12: false, hour: '2-digit', minute: '2-digit' });
+
+  function renderGroup(g) {
+    $('title').textContent = '客户群';
+    document.querySelector('#tabs button[data-tab="customer"]').textContent = '客户群';
+    $('group-name').textContent = g.name || '未命名的群';
+    const facts = [
+      ['群主', esc(g.ownerName || g.owner || '—')],
+      ['群成员', `${g.memberCount} 人，其中客户 ${g.customerCount} 位`],
+      ...(g.notice ? [['群公告', esc(g.notice)]] : []),
+    ];
+    $('group-facts').innerHTML = facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('');
+    if (g.sop === null) {
+      $('group-sop').innerHTML = '<li class="muted">群 SOP 未启用</li>';
+    } else {
+      $('group-sop').innerHTML = g.sop.map((s) => `<li data-test="sop-step"><div class="member"><div class="who2"><b>${esc(clock(s.dueAt))}</b> ${esc(s.title)}<div class="muted">${esc(s.planName)} · ${s.action === 'post' ? '群发到群' : `提醒群主${esc(SOP_OPERATION[s.operation] || '')}`}</div>${s.text ? `<div class="muted" style="white-space:pre-wrap">${esc(s.text)}</div>` : ''}</div><span class="badge sop-${esc(s.outcome)}">${esc(SOP_OUTCOME[s.outcome] || '其他')}</span></div></li>`).join('') || '<li class="muted">今天这个群没有 SOP 步骤</li>';
+    }
+    $('group-members-title').textContent = `群成员（${g.memberCount}）`;
+    const KIND = { staff: '员工', customer: '客户', external: '微信用户' };
+    $('group-members').innerHTML = g.members.map((m) => `<li data-test="group-member" data-kind="${esc(m.kind)}"><div class="member"><div class="who2"><span class="nm">${esc(m.name)}</span>${m.groupNickname && m.groupNickname !== m.name ? ` <span class="muted">（群昵称 ${esc(m.groupNickname)}）</span>` : ''} <span class="badge ${esc(m.kind)}">${m.memberId === g.owner ? '群主' : KIND[m.kind]}</span>${m.tags.length ? `<div class="tags" style="margin-top:3px">${m.tags.map((t) => `<span class="tag" style="padding-right:6px">${esc(t.group ? `${t.group}/${t.name}` : t.name)}</span>`).join('')}</div>` : ''}</div>${m.isMine ? `<a class="open" data-open="${esc(m.memberId)}">客户档案</a>` : ''}</div></li>`).join('') || '<li class="muted">没有成员</li>';
+    $('status').hidden = true;
+    $('group').hidden = false;
+  }
+
+  async function loadGroup() {
+    state.group = await call('GET', `/sidebar/api/groups/${encodeURIComponent(state.chatId)}`);
+    renderGroup(state.group);
   }
 
   // ─── the customer ──────────────────────────────────────────────────────────────────────────────────────
@@ -342,18 +380,42 @@
     sendReply(state.replies[Number(card.dataset.reply)]).catch((err) => toast(err.message || '发送失败'));
   });
 
+  // A customer of the group whom the member follows opens their card; 返回客户群 goes back.
+  $('group-members').addEventListener('click', (e) => {
+    const id = e.target.dataset.open;
+    if (!id) return;
+    state.externalUserId = id;
+    $('group').hidden = true;
+    $('back-to-group').hidden = false;
+    $('title').textContent = '客户档案';
+    loadCustomer().catch((err) => toast(err.message));
+  });
+  $('back-group').addEventListener('click', () => {
+    state.externalUserId = null;
+    $('customer').hidden = true;
+    $('back-to-group').hidden = true;
+    if (state.group) renderGroup(state.group);
+  });
+
   // ─── start ─────────────────────────────────────────────────────────────────────────────────────────────
   async function start() {
     try {
       state.me = await call('GET', '/sidebar/api/me');
       $('me').textContent = state.me.name;
       if (inWecom) {
-        state.externalUserId = await currentCustomerFromWecom();
+        const current = await currentCustomerFromWecom();
+        state.externalUserId = current.externalUserId || null;
+        state.chatId = current.chatId || null;
       } else {
-        notice('当前不在企业微信中打开：无法读取当前聊天的客户，也无法发送到聊天。本地测试可在网址后加 <b>?externalUserId=客户ID</b>（例如内置沙箱中的客户）。');
+        notice('当前不在企业微信中打开：无法读取当前聊天的客户，也无法发送到聊天。本地测试可在网址后加 <b>?externalUserId=客户ID</b> 或 <b>?chatId=客户群ID</b>（例如内置沙箱中的客户或群）。');
         state.externalUserId = params.get('externalUserId');
+        state.chatId = state.externalUserId ? null : params.get('chatId');
       }
       loadReplies().catch((err) => { $('replies-status').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
+      if (state.chatId) {
+        await loadGroup();
+        return;
+      }
       if (!state.externalUserId) {
         $('status').textContent = '没有当前客户。';
         return;
