@@ -49,7 +49,8 @@ export class ChurnRiskService {
    * which the bot cannot read.
    */
   async signals(ids: string[], now: number): Promise<Map<string, ChurnSignals>> {
-    const [signals, notes] = await Promise.all([this.repo.signals(ids, now), this.repo.staffNotes(ids, now - COMPLAINT_DAYS * DAY_MS, now)]);
+    const since = now - COMPLAINT_DAYS * DAY_MS;
+    const [signals, notes] = await Promise.all([this.repo.signals(ids, now, since), this.repo.staffNotes(ids, since, now)]);
     for (const [id, texts] of notes) {
       for (const text of texts) if (await this.isComplaint(text)) signals.get(id)!.complaints += 1;
     }

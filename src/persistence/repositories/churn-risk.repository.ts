@@ -2,7 +2,6 @@ import type { Db } from '../db.js';
 import { upsertManySql } from './sql-upsert.js';
 import type { NoteRepository } from './note.repository.js';
 import type { TimelineRepository } from './timeline.repository.js';
-import { COMPLAINT_DAYS } from '../../domain/churn/churn-risk.js';
 import type { ChurnRisk, ChurnSignals, RiskLevel, RiskReason } from '../../domain/churn/churn-risk.types.js';
 import type { Note } from '../../domain/customers/note.types.js';
 
@@ -52,8 +51,8 @@ export class ChurnRiskRepository {
     return rows.map((r) => r.id);
   }
 
-  /** Each customer's signals as of `now` (docs/churn.md §Signals). */
-  async signals(ids: string[], now: number): Promise<Map<string, ChurnSignals>> {
+  /** Each customer's signals as of `now` (docs/churn.md §Signals); complaints count from `complaintsFrom`. */
+  async signals(ids: string[], now: number, complaintsFrom: number): Promise<Map<string, ChurnSignals>> {
     const out = new Map<string, ChurnSignals>();
     if (ids.length === 0) return out;
     for (const id of ids) {
@@ -62,7 +61,6 @@ export class ChurnRiskRepository {
     const recent = now - 30 * DAY_MS;
     // The usual rate is taken over the five months before the last 30 days (docs/churn.md §Signals).
     const window = now - 180 * DAY_MS;
-    const complaintsFrom = now - COMPLAINT_DAYS * DAY_MS;
     const seen = (s: ChurnSignals, at: number | null) => {
       if (at !== null && (s.lastInteractionAt === null || at > s.lastInteractionAt)) s.lastInteractionAt = at;
     };
@@ -113,7 +111,7 @@ export class ChurnRiskRepository {
       scored.set(r.id, at);
       out.get(r.id)!.latestScore = { kind: r.kind as 'nps' | 'csat', score: num(r.score) };
     }
-    // Complaints of the last 60 days (COMPLAINT_DAYS): ticket causes from a KF message a complaint rule matched, or recorded by staff
+    // Complaints since `complaintsFrom`: ticket causes from a KF message a complaint rule matched, or recorded by staff
     // (docs/feedback.md §Opening a ticket); a detractor score is counted above, not here.
     for (const r of await this.db.query<{ id: string; n: unknown }>(
       `SELECT t.external_user_id AS id, COUNT(*) AS n FROM feedback_tickets t JOIN feedback_ticket_events e ON e.ticket_id = t.id
