@@ -202,7 +202,7 @@ async function dispatch(argv: string[]): Promise<void> {
               `${report.vanished} vanished relations marked · staff names ${report.staff.named}/${report.staff.listed}` +
               `${report.staff.unavailable.length ? ` (not readable in WeCom: ${report.staff.unavailable.join(', ')})` : ''} · ` +
               `tags ${report.tags.tags} (${report.tags.markedDeleted} deleted, ${report.tags.created} created) · ` +
-              `groups ${report.chats.listed} (${report.chats.joined} joins, ${report.chats.left} leaves, ${report.chats.dismissed} dismissed) · ${report.ms} ms\n`,
+              `groups ${report.chats.listed} (${report.chats.joined} joins, ${report.chats.left} leaves, ${report.chats.dismissed} dismissed, ${report.chats.ms} ms) · ${report.ms} ms\n`,
           );
         } finally {
           server?.close();

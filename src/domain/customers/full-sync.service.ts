@@ -32,7 +32,7 @@ export interface SyncReport {
   staff: { listed: number; named: number; unavailable: string[] };
   tags: { groups: number; tags: number; markedDeleted: number; created: number };
   /** Customer groups listed, spells opened and closed, groups found dismissed (docs/groups.md §Full sync). */
-  chats: { listed: number; joined: number; left: number; dismissed: number };
+  chats: { listed: number; joined: number; left: number; dismissed: number; ms: number };
   ms: number;
 }
 
@@ -108,17 +108,20 @@ export class FullSyncService {
       p.phase = 'groups';
       await this.save(run.id, p);
     }
+    let groupMs = 0;
     if (p.phase === 'groups') {
+      const groupStarted = Date.now();
       if (this.groupSync) {
         p.groups ??= newGroupSyncProgress();
         await this.groupSync.run(run.id, p.groups, p.userIds, () => this.save(run.id, p), (g) => onProgress?.({ pairs: p.pairs, chunk: chunks, chunks, elapsedMs: Date.now() - started, groups: g }));
       }
+      groupMs = Date.now() - groupStarted;
       p.phase = 'done';
       await this.runs.finish(run.id, 'done', p, this.clock.now().getTime());
     }
     const vanished = p.vanished ?? 0;
     const g = p.groups;
-    const chats = { listed: g?.listed ?? 0, joined: g?.joined ?? 0, left: g?.left ?? 0, dismissed: g?.dismissed ?? 0 };
+    const chats = { listed: g?.listed ?? 0, joined: g?.joined ?? 0, left: g?.left ?? 0, dismissed: g?.dismissed ?? 0, ms: groupMs };
     const staff = { listed: p.userIds.length, named: p.staffNames?.named ?? 0, unavailable: p.staffNames?.unavailable ?? [] };
     const report = { runId: run.id, resumed: existing !== null, pairs: p.pairs, customers: p.customers, vanished, staff, tags, chats, ms: Date.now() - started };
     this.log.info({ runId: run.id, pairs: p.pairs, vanished, groups: chats.listed, groupJoins: chats.joined, groupLeaves: chats.left, staffNamed: staff.named, staffUnavailable: staff.unavailable.length, ms: report.ms }, 'full sync finished');

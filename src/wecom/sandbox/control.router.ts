@@ -141,6 +141,8 @@ const routes: Record<string, Handler> = {
   'POST groups/dismiss': async (s, body) => ({ callbacks: (await s.dismissGroupChat(schemas.groupDismiss.parse(body))).callbacks.map(presentCallback) }),
   'POST groups/behind-back': (s, body) => s.changeMembershipBehindBack(schemas.groupBehindBack.parse(body)),
   'POST groups/seed': (s, body) => s.seedGroupChats(schemas.groupSeed.parse(body)),
+  // How many groups WeCom holds and their members (a bench checks the archive against it).
+  'GET groups/count': (s) => ({ groups: s.store.groupChats.size, memberships: [...s.store.groupChats.values()].reduce((n, c) => n + c.members.length, 0) }),
   // A group owner applies a welcome template in the client (docs/wecom-protocol.md §Group welcome templates).
   'POST groups/apply-welcome-template': (s, body) => s.applyGroupWelcomeTemplate(schemas.applyWelcome.parse(body)),
   'GET groups/welcomes': (s, _body, query) => ({
