@@ -36,6 +36,8 @@ describe.skipIf(!CHROMIUM)('群SOP tab in a real browser', () => {
     await page.goto(`${app.url}/console/`);
     await page.locator('[data-test="menu"] .el-menu-item', { hasText: '客户群' }).click();
     await poll(() => new URL(page.url()).pathname).toBe('/console/groups');
+    // The page opens on 群列表; 群SOP is a tab.
+    await page.locator('[data-test="groups-tabs"] .el-tabs__item', { hasText: '群SOP' }).click();
     await poll(() => page.locator('[data-test="sop-plans"]').innerText()).toContain('还没有群SOP计划');
 
     await page.locator('[data-test="sop-new"]').click();

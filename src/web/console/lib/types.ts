@@ -1,3 +1,4 @@
+import type { CustomerGroupRow } from './groups';
 // What the API answers, as the console reads it (README §HTTP lists the routes).
 import type { RepurchaseView } from '../../../domain/repurchase/repurchase.types';
 
@@ -89,6 +90,8 @@ export interface CustomerArchive extends CustomerItem {
   orders: { count: number; totalCents: number; lastOrderedAt: string | null };
   /** The predicted next order (docs/repurchase.md §API); null with fewer than two order days. */
   repurchase?: Repurchase | null;
+  /** The customer groups they are in and were in (docs/groups.md §Archive). */
+  groups?: CustomerGroupRow[];
 }
 
 /** A customer's predicted next order, as the archive answers it (the domain's type, docs/repurchase.md §API). */
