@@ -389,7 +389,7 @@ describe.each(testEngines())('staff sidebar (聊天工具栏) over HTTP with the
     expect(wecom.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(await wecom.text()).toContain('getCurExternalContact');
     const script = await (await fetch(`${app.url}/sidebar/assets/sidebar.js`)).text();
-    for (const s of ['ww.register', "'getContext', 'getCurExternalContact', 'sendChatMessage'", 'getAgentConfigSignature', "msgtype: 'text'", 'X-Requested-With']) expect(script).toContain(s);
+    for (const s of ['ww.register', "'getContext', 'getCurExternalContact', 'getCurExternalChat', 'sendChatMessage'", 'getAgentConfigSignature', "msgtype: 'text'", 'X-Requested-With']) expect(script).toContain(s);
     expect((await fetch(`${app.url}/sidebar`, { redirect: 'manual' })).headers.get('location')).toBe('/sidebar/');
   });
 
