@@ -1,6 +1,7 @@
 // What the 群活码 and 入群欢迎语 tabs read from the API (src/http/presenters/group-acquisition.presenter.ts), and the group
 // list both tabs pick groups from.
 import { get } from '../../lib/api';
+import type { GroupCodeStatus } from '../../../../domain/groups/group-code.types';
 
 /** A 群活码 as the API answers it. */
 export interface GroupCode {
@@ -13,7 +14,7 @@ export interface GroupCode {
   autoCreateRoom: boolean;
   roomBaseName: string;
   roomBaseId: number;
-  status: 'pending' | 'active' | 'failed' | 'deleted';
+  status: GroupCodeStatus;
   statusWords: string;
   lastError: string | null;
   createdAt: string;
