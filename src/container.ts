@@ -120,6 +120,8 @@ import { FeedbackRepository } from './persistence/repositories/feedback.reposito
 import { FeedbackService } from './domain/feedback/feedback.service.js';
 import { FeedbackRuleService } from './domain/feedback/feedback-rule.service.js';
 import { GroupSopRepository } from './persistence/repositories/group-sop.repository.js';
+import { StaffTaskRepository } from './persistence/repositories/staff-task.repository.js';
+import { StaffTaskService } from './domain/todo/staff-task.service.js';
 import { GroupSopService } from './domain/group-sop/group-sop.service.js';
 import { GroupSopRunner, type SopLinks } from './domain/group-sop/group-sop-runner.js';
 import type { GroupPostPort, SopGroup, SopTarget } from './domain/group-sop/group-sop.types.js';
@@ -396,6 +398,12 @@ export interface GroupSopModule {
   poster: GroupPostPort | null;
 }
 
+/** 今日待办 (docs/todo.md): staff tasks (journeys create them through ports) and each member's list. */
+export interface TodoModule {
+  repo: StaffTaskRepository;
+  tasks: StaffTaskService;
+}
+
 /** 客户群: the group archive, its sync and labels (docs/groups.md). */
 export interface GroupsModule {
   archive: GroupArchiveService;
@@ -455,6 +463,8 @@ export interface Container {
   groupSop: GroupSopModule;
   /** 群活码 and 入群欢迎语 (docs/groups.md). */
   groupAcquisition: GroupAcquisitionModule;
+  /** 今日待办: staff tasks and each member's to-do list (docs/todo.md). */
+  todo: TodoModule;
   /** The event handlers, in the order they run for an event several of them take. */
   handlers: EventHandler[];
   eventRouter: EventRouter;
@@ -714,6 +724,9 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     log.child({ component: 'feedback' }),
     { firstContactHours: config.feedback.firstContactHours, escalateTo: config.feedback.escalateTo.length > 0 ? config.feedback.escalateTo : config.console.adminUserids, tz },
   );
+  // 今日待办 (docs/todo.md): staff tasks, built before anything that creates them (journeys take them through ports).
+  const staffTaskRepo = new StaffTaskRepository(db);
+  const todo: TodoModule = { repo: staffTaskRepo, tasks: new StaffTaskService(staffTaskRepo, clock) };
   // The session-end survey is wired once scheduling (its ledger and dispatcher) exists, below.
   const kfPorts: KfSyncPorts = { onCustomerText: (m) => feedback.onKfText(m) };
   const kf = new KfSyncService(db, repos.kfCursors, repos.customers, repos.timeline, tagRules, wecom, clock, kfPorts);
@@ -1034,6 +1047,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     churn: churnRisk,
     groupSop,
     groupAcquisition,
+    todo,
     handlers,
     eventRouter,
     inboxProcessor,

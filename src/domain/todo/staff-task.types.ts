@@ -1,0 +1,31 @@
+// 员工任务 (docs/todo.md §Staff tasks): a piece of work for one member, from a journey step or entered by hand.
+import type { MessageAttachment } from '../../wecom/client/types.js';
+
+/** Where a task came from: a journey's staff-task step, or a person. */
+export type StaffTaskSource = 'journey' | 'manual';
+/** open → done | skipped. Snoozed is open with `snoozedUntil` in the future. */
+export type StaffTaskStatus = 'open' | 'done' | 'skipped';
+
+/** A task to create. */
+export interface NewStaffTask {
+  source: StaffTaskSource;
+  /** Unique with `source`: creating the same task twice returns the first (a journey uses `<membershipId>:<stepIndex>`). */
+  sourceRef: string;
+  userid: string; // the member who must do it
+  externalUserId: string | null;
+  title: string; // zh-CN, e.g. "第3天：亲自问候"
+  text: string; // prepared content, variables already rendered
+  attachments: MessageAttachment[];
+  dueAt: Date;
+}
+
+/** A stored task. */
+export interface StaffTask extends NewStaffTask {
+  id: string;
+  status: StaffTaskStatus;
+  snoozedUntil: Date | null;
+  skipReason: string | null;
+  doneAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}

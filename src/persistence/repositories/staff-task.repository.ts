@@ -1,0 +1,197 @@
+import type { Db } from '../db.js';
+import type { StaffTask, StaffTaskSource, StaffTaskStatus } from '../../domain/todo/staff-task.types.js';
+import type { MessageAttachment } from '../../wecom/client/types.js';
+
+interface TaskRow {
+  id: string;
+  source: StaffTaskSource;
+  source_ref: string;
+  userid: string;
+  external_user_id: string | null;
+  title: string;
+  text: string | null;
+  attachments: string | null;
+  due_at: number | string;
+  status: StaffTaskStatus;
+  snoozed_until: number | string | null;
+  skip_reason: string | null;
+  done_at: number | string | null;
+  closed_at: number | string | null;
+  closed_by: string | null;
+  created_by: string | null;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+const ms = (v: number | string | null): Date | null => (v === null ? null : new Date(Number(v)));
+const marks = (n: number) => Array(n).fill('?').join(',');
+
+function toTask(r: TaskRow): StaffTask {
+  return {
+    id: r.id,
+    source: r.source,
+    sourceRef: r.source_ref,
+    userid: r.userid,
+    externalUserId: r.external_user_id,
+    title: r.title,
+    text: r.text ?? '',
+    attachments: r.attachments ? (JSON.parse(r.attachments) as MessageAttachment[]) : [],
+    dueAt: new Date(Number(r.due_at)),
+    status: r.status,
+    snoozedUntil: ms(r.snoozed_until),
+    skipReason: r.skip_reason,
+    doneAt: ms(r.done_at),
+    createdAt: new Date(Number(r.created_at)),
+    updatedAt: new Date(Number(r.updated_at)),
+  };
+}
+
+/** One member's completion counts (docs/todo.md §Completion). */
+export interface CompletionRow {
+  userid: string;
+  total: number;
+  done: number;
+  late: number;
+  skipped: number;
+  overdue: number;
+  open: number;
+}
+
+/**
+ * 员工任务: `staff_tasks`. A task is created once per (source, source_ref) under UNIQUE uq_staff_tasks_source
+ * (docs/reliability.md §Database idioms): the plain INSERT that gets in creates it, every other reads the first.
+ */
+export class StaffTaskRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Insert a task; false when (source, source_ref) is already taken. */
+  async insert(t: StaffTask, createdBy: string | null): Promise<boolean> {
+    return this.db.writeUnique(
+      `INSERT INTO staff_tasks (id, source, source_ref, userid, external_user_id, title, text, attachments, due_at, status, snoozed_until, skip_reason, done_at, created_by, created_at, updated_at)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      [t.id, t.source, t.sourceRef, t.userid, t.externalUserId, t.title, t.text, JSON.stringify(t.attachments), t.dueAt.getTime(), t.status, null, null, null, createdBy, t.createdAt.getTime(), t.updatedAt.getTime()],
+    );
+  }
+
+  /** A task by its source key, or null. */
+  async bySource(source: StaffTaskSource, sourceRef: string): Promise<StaffTask | null> {
+    const [r] = await this.db.query<TaskRow>('SELECT * FROM staff_tasks WHERE source = ? AND source_ref = ?', [source, sourceRef]);
+    return r ? toTask(r) : null;
+  }
+
+  /** A task by id, or null. */
+  async byId(id: string): Promise<StaffTask | null> {
+    const [r] = await this.db.query<TaskRow>('SELECT * FROM staff_tasks WHERE id = ?', [id]);
+    return r ? toTask(r) : null;
+  }
+
+  /** Tasks by id (unknown ids are left out). */
+  async byIds(ids: string[]): Promise<Map<string, StaffTask>> {
+    const out = new Map<string, StaffTask>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const part = unique.slice(i, i + 500);
+      for (const r of await this.db.query<TaskRow>(`SELECT * FROM staff_tasks WHERE id IN (${marks(part.length)})`, part)) out.set(r.id, toTask(r));
+    }
+    return out;
+  }
+
+  /**
+   * A member's open tasks due before `dueBefore` and not snoozed past `now`, oldest due first; with a customer, only
+   * theirs.
+   */
+  async openFor(userid: string, dueBefore: Date, now: Date, externalUserId: string | null, limit = 500): Promise<StaffTask[]> {
+    const params: unknown[] = [userid, dueBefore.getTime(), now.getTime()];
+    let where = "userid = ? AND status = 'open' AND due_at < ? AND (snoozed_until IS NULL OR snoozed_until <= ?)";
+    if (externalUserId !== null) {
+      where += ' AND external_user_id = ?';
+      params.push(externalUserId);
+    }
+    const rows = await this.db.query<TaskRow>(`SELECT * FROM staff_tasks WHERE ${where} ORDER BY due_at, id LIMIT ${Math.max(1, Math.floor(limit))}`, params);
+    return rows.map(toTask);
+  }
+
+  /** A member's open tasks snoozed past `now` (the list shows them apart, so a snooze is never a lost task). */
+  async snoozedFor(userid: string, now: Date, externalUserId: string | null, limit = 200): Promise<StaffTask[]> {
+    const params: unknown[] = [userid, now.getTime()];
+    let where = "userid = ? AND status = 'open' AND snoozed_until > ?";
+    if (externalUserId !== null) {
+      where += ' AND external_user_id = ?';
+      params.push(externalUserId);
+    }
+    const rows = await this.db.query<TaskRow>(`SELECT * FROM staff_tasks WHERE ${where} ORDER BY snoozed_until, id LIMIT ${Math.max(1, Math.floor(limit))}`, params);
+    return rows.map(toTask);
+  }
+
+  /** Close an open task as done; false when it was not open any more (a second tap, another device). */
+  async markDone(id: string, by: string, at: Date): Promise<boolean> {
+    const n = await this.db.exec("UPDATE staff_tasks SET status = 'done', done_at = ?, closed_at = ?, closed_by = ?, snoozed_until = NULL, updated_at = ? WHERE id = ? AND status = 'open'", [
+      at.getTime(),
+      at.getTime(),
+      by,
+      at.getTime(),
+      id,
+    ]);
+    return n === 1;
+  }
+
+  /** Close an open task as skipped, with the member's reason; false when it was not open. */
+  async markSkipped(id: string, reason: string, by: string, at: Date): Promise<boolean> {
+    const n = await this.db.exec("UPDATE staff_tasks SET status = 'skipped', skip_reason = ?, closed_at = ?, closed_by = ?, snoozed_until = NULL, updated_at = ? WHERE id = ? AND status = 'open'", [
+      reason,
+      at.getTime(),
+      by,
+      at.getTime(),
+      id,
+    ]);
+    return n === 1;
+  }
+
+  /** Snooze an open task until `until`; false when it was not open. */
+  async snooze(id: string, until: Date, at: Date): Promise<boolean> {
+    const n = await this.db.exec("UPDATE staff_tasks SET snoozed_until = ?, updated_at = ? WHERE id = ? AND status = 'open'", [until.getTime(), at.getTime(), id]);
+    return n === 1;
+  }
+
+  /**
+   * Per member, the tasks due in [from, to): done (on time or late: done after due), skipped, and still open, of
+   * which overdue (past due at `now`). One grouped query (docs/todo.md §Completion).
+   */
+  async completion(from: Date, to: Date, now: Date, userid: string | null): Promise<CompletionRow[]> {
+    const params: unknown[] = [now.getTime(), from.getTime(), to.getTime()];
+    let where = 'due_at >= ? AND due_at < ?';
+    if (userid !== null) {
+      where += ' AND userid = ?';
+      params.push(userid);
+    }
+    const rows = await this.db.query<Record<string, number | string | null>>(
+      `SELECT userid,
+              COUNT(*) AS total,
+              SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done,
+              SUM(CASE WHEN status = 'done' AND done_at > due_at THEN 1 ELSE 0 END) AS late,
+              SUM(CASE WHEN status = 'skipped' THEN 1 ELSE 0 END) AS skipped,
+              SUM(CASE WHEN status = 'open' AND due_at < ? THEN 1 ELSE 0 END) AS overdue,
+              SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open_n
+         FROM staff_tasks WHERE ${where} GROUP BY userid ORDER BY userid`,
+      params,
+    );
+    return rows.map((r) => ({
+      userid: String(r.userid),
+      total: Number(r.total ?? 0),
+      done: Number(r.done ?? 0),
+      late: Number(r.late ?? 0),
+      skipped: Number(r.skipped ?? 0),
+      overdue: Number(r.overdue ?? 0),
+      open: Number(r.open_n ?? 0),
+    }));
+  }
+
+  /** Members with open tasks due before `dueBefore`, with how many (the morning digest's count). */
+  async openCounts(dueBefore: Date, now: Date): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ userid: string; n: number | string }>(
+      "SELECT userid, COUNT(*) AS n FROM staff_tasks WHERE status = 'open' AND due_at < ? AND (snoozed_until IS NULL OR snoozed_until <= ?) GROUP BY userid",
+      [dueBefore.getTime(), now.getTime()],
+    );
+    return new Map(rows.map((r) => [r.userid, Number(r.n)]));
+  }
+}
