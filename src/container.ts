@@ -122,6 +122,13 @@ import { FeedbackRuleService } from './domain/feedback/feedback-rule.service.js'
 import { GroupSopRepository } from './persistence/repositories/group-sop.repository.js';
 import { StaffTaskRepository } from './persistence/repositories/staff-task.repository.js';
 import { StaffTaskService } from './domain/todo/staff-task.service.js';
+import { JourneyRepository } from './persistence/repositories/journey.repository.js';
+import { JourneyService } from './domain/journeys/journey.service.js';
+import { JourneyRunner } from './domain/journeys/journey-runner.js';
+import type { JourneyTaskPort } from './domain/journeys/staff-task-port.types.js';
+import { compileAudienceWithTags } from './domain/audiences/audience.compiler.js';
+import { parseAudience } from './domain/audiences/index.js';
+import { localDate as localDateOf } from './shared/dates.js';
 import { GroupSopService } from './domain/group-sop/group-sop.service.js';
 import { GroupSopRunner, type SopLinks } from './domain/group-sop/group-sop-runner.js';
 import type { GroupPostPort, SopGroup, SopTarget } from './domain/group-sop/group-sop.types.js';
@@ -384,6 +391,16 @@ export interface SchedulingModule {
   retention: RetentionRollupService;
   /** 群SOP's runner under this instance's id (the `group-sop` job); absent when the container has no group SOP. */
   groupSop?: GroupSopRunner;
+  /** 客户旅程's runner under this instance's id (the `journeys` job); absent when the container has no journeys. */
+  journeys?: JourneyRunner;
+}
+
+/** 客户旅程 (docs/journeys.md): definitions, entries and exits; each instance's scheduling builds its own runner. */
+export interface JourneysModule {
+  repo: JourneyRepository;
+  service: JourneyService;
+  /** The staff to-do list a task step creates in (今日待办); null when none is wired (task steps then fail with the reason). */
+  tasks: JourneyTaskPort | null;
 }
 
 /** 群SOP (docs/groups.md §Group SOP): plans and their report; each instance's scheduling builds its own runner. */
@@ -461,6 +478,8 @@ export interface Container {
   churn: ChurnRiskService;
   /** 群SOP: plans for customer groups, their report and the owner's reminder page (docs/groups.md §Group SOP). */
   groupSop: GroupSopModule;
+  /** 客户旅程: journeys, their members and stats (docs/journeys.md). */
+  journeys: JourneysModule;
   /** 群活码 and 入群欢迎语 (docs/groups.md). */
   groupAcquisition: GroupAcquisitionModule;
   /** 今日待办: staff tasks and each member's to-do list (docs/todo.md). */
@@ -578,6 +597,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     groupCodes: new GroupCodeRepository(db),
     groupWelcomes: new GroupWelcomeTemplateRepository(db),
   };
+  // 客户旅程's tables: built first, because hook points all over the archive leave signals in it (docs/journeys.md §Signals).
+  const journeyRepo = new JourneyRepository(db);
 
   // ── 2. Services, in dependency order ────────────────────────────────────────────────────────────────────────────
   // WeCom: the sandbox (loaded only when it plays WeCom), then the client every service calls through.
@@ -689,6 +710,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const surveyService = new SurveyService(db, surveyRepo, repos.timeline, customers, loyalty, surveyLinks, clock, log.child({ component: 'surveys' }), tz, async (s) => {
     // The feedback feature (built below) opens or reopens a ticket for a detractor; called after the answer commits.
     await feedback.onSurveyScored(s);
+    await journeyRepo.signal({ kind: 'survey', externalUserId: s.externalUserid, surveyId: s.surveyId, score: s.score }, clock.now());
   });
   const surveys: SurveysModule = {
     repo: surveyRepo,
@@ -728,7 +750,13 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const staffTaskRepo = new StaffTaskRepository(db);
   const todo: TodoModule = { repo: staffTaskRepo, tasks: new StaffTaskService(staffTaskRepo, clock) };
   // The session-end survey is wired once scheduling (its ledger and dispatcher) exists, below.
-  const kfPorts: KfSyncPorts = { onCustomerText: (m) => feedback.onKfText(m) };
+  const kfPorts: KfSyncPorts = {
+    onCustomerText: async (m) => {
+      // A WeChat-KF message is a reply the bot sees: journeys whose exit rules include replies let the customer go.
+      await journeyRepo.signal({ kind: 'replied', externalUserId: m.externalUserId, userid: null, via: 'kf' }, clock.now());
+      return feedback.onKfText(m);
+    },
+  };
   const kf = new KfSyncService(db, repos.kfCursors, repos.customers, repos.timeline, tagRules, wecom, clock, kfPorts);
   // A sync creates the corp tags that channels and keyword rules hand out. Behaviour tags are local only
   // (BehaviourTaggingService), so a sync never creates them in WeCom.
@@ -902,7 +930,31 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     },
     poster: null,
   };
-  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop };
+  const journeys: JourneysModule = {
+    repo: journeyRepo,
+    service: new JourneyService(
+      journeyRepo,
+      {
+        ownerOf: async (ids) => new Map([...(await repos.scan.sendersOf(ids, careCaps.senderPolicy))].map(([id, s]) => [id, s.userid])),
+        known: async (ids) => new Set((await repos.scan.byIds(ids)).keys()),
+        cancelDeliveries: async (ids, reason, now) => {
+          await repos.deliveries.markSkipped(ids, reason, now);
+        },
+      },
+      clock,
+      tz,
+      log.child({ component: 'journeys' }),
+    ),
+    // A task step's task goes into the owner's to-do list; the tick reads the tasks' states back (no callbacks).
+    tasks: {
+      create: async (t) => {
+        const { task, created } = await todo.tasks.create(t);
+        return { id: task.id, created };
+      },
+      states: async (ids) => new Map([...(await todo.tasks.byIds(ids))].map(([id, t]) => [id, t.status])),
+    },
+  };
+  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop, journeys };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
   // The survey after a WeChat-KF session (docs/surveys.md §After a WeChat-KF session): planned in this instance's
   // ledger, and sent at once as the session end's event reply by its dispatcher.
@@ -929,7 +981,11 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   // (docs/architecture.md §Handler order).
   const handlers: EventHandler[] = [
     ...(opts.handlers ?? []),
-    new ContactAddedHandler(archiveService, channels, repos.staff, analyticsRecorder.record),
+    new ContactAddedHandler(archiveService, channels, repos.staff, async (em, change) => {
+      await analyticsRecorder.record(em, change);
+      // In the add's own transaction: a journey triggered by this channel hears of it exactly when the add commits.
+      if (change.kind === 'added') await journeyRepo.signal({ kind: 'added', externalUserId: change.externalUserId, userid: change.userid, channelId: change.channelId }, change.occurredAt, em);
+    }),
     new ContactEditedHandler(archiveService),
     new ContactLostHandler(churn),
     new TransferFailedHandler(),
@@ -1046,6 +1102,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     feedback,
     churn: churnRisk,
     groupSop,
+    journeys,
     groupAcquisition,
     todo,
     handlers,
@@ -1066,7 +1123,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 }
 
 /** What scheduling is built from: the container's core, repositories, gateway and the services it plans over. */
-export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn' | 'groupSop'>>;
+export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn' | 'groupSop' | 'journeys'>>;
 
 /**
  * Build one instance's scheduling over a container's parts. buildContainer builds the instance's own; tests build a
@@ -1182,6 +1239,43 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
         log: c.log.child({ component: 'group-sop' }),
       })
     : undefined;
+  const jm = c.journeys;
+  const journeyRunner = jm
+    ? new JourneyRunner({
+        repo: jm.repo,
+        service: jm.service,
+        // Messages go through this instance's ledger, under its caps, quiet hours, opt-out, quota and priority.
+        ledger: new DeliveryLedger(repos.deliveries, repos.sendSlots, caps, () => clock.now()),
+        ledgerRow: async (source, ext, occasion) => {
+          const [r] = await db.query<{ id: number | string; status: string; reason: string | null }>('SELECT id, status, reason FROM deliveries WHERE source = ? AND external_user_id = ? AND occasion = ?', [source, ext, occasion]);
+          return r ? { id: Number(r.id), status: r.status, reason: r.reason } : null;
+        },
+        dispatch: async (now) => {
+          await dispatcher.dispatch(now);
+        },
+        tasks: jm.tasks,
+        messenger: c.archive.messenger,
+        tag: async ({ externalUserId, add, remove }) => {
+          if (add.length > 0) await c.archive.tagging.addTags({ externalUserId, tags: await repos.tags.findByIds(add), source: 'rule', ruleId: null });
+          if (remove.length > 0) await c.archive.tagging.removeTags({ externalUserId, tagIds: remove, source: 'manual' });
+        },
+        optedOut: (ids) => repos.scan.optedOut(ids),
+        ownerOf: async (ids) => new Map([...(await repos.scan.sendersOf(ids, settings.senderPolicy))].map(([id, s]) => [id, s.userid])),
+        names: async (ids) => new Map([...(await repos.scan.byIds(ids))].map(([id, x]) => [id, x.name])),
+        staffNames: (userids) => repos.scan.staffNames(userids),
+        audience: (expression, now) => ({
+          async *[Symbol.asyncIterator]() {
+            const where = await compileAudienceWithTags(parseAudience(expression), (v) => repos.tags.liveTagsNamed(v), { engine: db.engine, today: localDateOf(now, tz), timezone: tz, now: now.getTime() });
+            for await (const page of repos.scan.stream([where], settings.pageSize)) yield page.map((x) => x.externalUserId);
+          },
+        }),
+        tz,
+        instanceId,
+        pageSize: 500,
+        budgetMs: 45_000,
+        log: c.log.child({ component: 'journeys' }),
+      })
+    : undefined;
   const jobs = new JobRegistry(
     buildJobs({
       settings,
@@ -1216,6 +1310,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       feedback: c.feedback,
       churn: c.churn,
       groupSop,
+      journeys: journeyRunner,
       groupBroadcasts: { sender: groupBroadcasts.sender, quota: groupBroadcasts.quota },
     }),
   );
@@ -1239,5 +1334,6 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     analytics,
     retention: retentionRollup,
     groupSop,
+    journeys: journeyRunner,
   };
 }

@@ -43,6 +43,8 @@ import { churnJob } from './churn.job.js';
 import type { ChurnRiskService } from '../domain/churn/churn-risk.service.js';
 import type { FeedbackService } from '../domain/feedback/feedback.service.js';
 import { groupSopJob } from './group-sop.job.js';
+import { journeysJob, journeysNightlyJob } from './journeys.job.js';
+import type { JourneyRunner } from '../domain/journeys/journey-runner.js';
 import type { GroupSopRunner } from '../domain/group-sop/group-sop-runner.js';
 import { groupBroadcastsJob } from './group-broadcasts.job.js';
 import type { GroupBroadcastSender } from '../domain/group-broadcasts/group-broadcast.sender.js';
@@ -95,6 +97,8 @@ export interface JobDeps {
   churn?: Pick<ChurnRiskService, 'scoreAll' | 'threshold'>;
   /** 群SOP: plans for customer groups (docs/groups.md §Group SOP). */
   groupSop?: Pick<GroupSopRunner, 'runDue'>;
+  /** 客户旅程: the per-minute tick and the nightly entries (docs/journeys.md §The tick). */
+  journeys?: Pick<JourneyRunner, 'tick' | 'nightly'>;
   /** 客户群群发: group tasks and the groups' quota (docs/groups.md §Group broadcasts). */
   groupBroadcasts?: { sender: GroupBroadcastSender; quota: Pick<GroupQuotaService, 'reconcile'> };
 }
@@ -124,5 +128,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     ...(d.surveys ? [surveysJob({ ...d.surveys, deliveries: d.deliveries, slots: d.slots, dispatcher: d.dispatcher, caps, schedule: schedules.surveys })] : []),
     ...(d.feedback ? [feedbackJob({ feedback: d.feedback, schedule: schedules.feedback })] : []),
     ...(d.groupSop ? [groupSopJob({ runner: d.groupSop, schedule: schedules['group-sop'] })] : []),
+    ...(d.journeys ? [journeysJob({ runner: d.journeys, schedule: schedules.journeys }), journeysNightlyJob({ runner: d.journeys, schedule: schedules['journeys-nightly'], tz })] : []),
   ];
 }

@@ -20,7 +20,7 @@ const REASONS: Record<string, string> = {
   wecom_fail_list: '企业微信拒绝',
   not_confirmed: '员工未确认',
 };
-const KINDS: Record<ReachFigures['sourceKind'], string> = { care: '关怀规则', winback: '唤醒活动', broadcast: '群发', loyalty: '会员升级祝贺', survey: '满意度调查' };
+const KINDS: Record<ReachFigures['sourceKind'], string> = { care: '关怀规则', winback: '唤醒活动', broadcast: '群发', loyalty: '会员升级祝贺', survey: '满意度调查', journey: '客户旅程' };
 
 function reasonsText(by: Record<string, number>): string {
   return Object.entries(by)

@@ -12,7 +12,7 @@ export const PRE_DRAW_REASONS: ReadonlySet<string> = new Set(['opted_out', 'no_s
 /** The skip reason of a customer held out of a rule, broadcast or campaign to measure its lift. */
 export const HOLDOUT_REASON = 'holdout';
 
-const KIND_ORDER: Record<DeliveryKind, number> = { care: 0, winback: 1, broadcast: 2, loyalty: 3, survey: 4 };
+const KIND_ORDER: Record<DeliveryKind, number> = { care: 0, winback: 1, broadcast: 2, loyalty: 3, survey: 4, journey: 5 };
 const zhCollator = new Intl.Collator('zh-CN');
 /** The loyalty programme's messages by their source id (`loyalty:tier` → `tier`). */
 const LOYALTY_SOURCE_NAMES: Record<string, string> = { tier: '会员等级升级祝贺' };

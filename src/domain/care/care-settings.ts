@@ -43,6 +43,10 @@ export const careSettingsSchema = z.object({
       feedback: z.string().default('* * * * *'),
       /** 群SOP fires (src/jobs/group-sop.job.ts): every minute, so a step goes out at its minute. */
       'group-sop': z.string().default('* * * * *'),
+      /** 客户旅程 (src/jobs/journeys.job.ts): every minute, so a step goes out at its minute. */
+      journeys: z.string().default('* * * * *'),
+      /** 客户旅程's nightly entries (birthdays, audiences, stages): after the scoring run has set stages. */
+      'journeys-nightly': z.string().default('30 4 * * *'),
     })
     .prefault({}),
   /**

@@ -16,8 +16,8 @@ export const DELIVERY_STATUSES = ['planned', 'submitting', 'submitted', 'sent', 
 /** A ledger status. */
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-/** Which feature a row belongs to (`loyalty`: a tier upgrade's congratulation, docs/loyalty.md §Tiers; `survey`: a survey invitation, docs/surveys.md §Sending). */
-export type DeliveryKind = 'care' | 'winback' | 'broadcast' | 'loyalty' | 'survey';
+/** Which feature a row belongs to (`loyalty`: a tier upgrade's congratulation, docs/loyalty.md §Tiers; `survey`: a survey invitation, docs/surveys.md §Sending; `journey`: a journey's message step, docs/journeys.md §Message steps). */
+export type DeliveryKind = 'care' | 'winback' | 'broadcast' | 'loyalty' | 'survey' | 'journey';
 
 /** A row to plan. */
 export interface NewDelivery {

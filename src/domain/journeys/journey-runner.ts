@@ -1,0 +1,425 @@
+import type { JourneyRepository } from '../../persistence/repositories/journey.repository.js';
+import type { Logger } from '../../shared/logger.js';
+import { toError } from '../../shared/errors.js';
+import { addDays, localDate, parseLocalDate } from '../../shared/dates.js';
+import { renderTemplate } from '../../shared/template.js';
+import type { MessageAttachment } from '../../wecom/client/types.js';
+import type { PlanSink } from '../delivery/delivery-ledger.js';
+import type { StaffMessenger } from '../notify/staff-messenger.js';
+import { stepDueAt } from './journey-schedule.js';
+import type { JourneyService } from './journey.service.js';
+import type { ExitReason, Journey, JourneyDefinition, JourneyMembership, JourneySignal, JourneyStep, StepRun, WaitCondition } from './journey.types.js';
+import type { JourneyTaskPort } from './staff-task-port.types.js';
+
+/** A claim not finished after this long is presumed dead (its instance crashed) and taken over. */
+export const JOURNEY_STALE_CLAIM_MS = 5 * 60_000;
+/** After this many attempts a step that keeps failing is recorded as failed and the member goes on. */
+export const JOURNEY_MAX_ATTEMPTS = 5;
+/** How often a wait step looks at its condition again. */
+export const JOURNEY_WAIT_CHECK_MS = 15 * 60_000;
+/** A message step's ledger row may wait this long (quiet hours, the owner's confirmation) before it expires. */
+const MESSAGE_EXPIRY_MS = 3 * 86_400_000;
+
+export interface JourneyRunCounts {
+  signals: number;
+  entered: number;
+  exited: number;
+  due: number;
+  claimed: number;
+  takenOver: number;
+  planned: number;
+  tasks: number;
+  tagged: number;
+  waiting: number;
+  advanced: number;
+  completed: number;
+  followed: number;
+}
+
+/** What the runner needs from other features (ports written in the container). */
+export interface JourneyRunnerDeps {
+  repo: JourneyRepository;
+  service: Pick<JourneyService, 'enter' | 'exitMembers' | 'replied' | 'version'>;
+  /** This instance's delivery ledger. */
+  ledger: PlanSink;
+  /** The ledger row of a key: its id and status. */
+  ledgerRow(source: string, externalUserId: string, occasion: string): Promise<{ id: number; status: string; reason: string | null } | null>;
+  /** Submit what is due (the dispatcher), after planning. */
+  dispatch(now: Date): Promise<void>;
+  tasks: JourneyTaskPort | null;
+  messenger: Pick<StaffMessenger, 'send'>;
+  /** Corp tags through the tagging path (WeCom first, then the archive). */
+  tag(input: { externalUserId: string; userid: string | null; add: string[]; remove: string[] }): Promise<void>;
+  optedOut(ids: string[]): Promise<Set<string>>;
+  /** The owner by the care settings' sender policy (a transfer's new owner). */
+  ownerOf(ids: string[]): Promise<Map<string, string>>;
+  names(ids: string[]): Promise<Map<string, string>>;
+  staffNames(userids: string[]): Promise<Map<string, string>>;
+  /** Customers of an audience expression, page by page (nightly triggers). */
+  audience(expression: string, now: Date): AsyncIterable<string[]>;
+  tz: string;
+  instanceId: string;
+  pageSize: number;
+  /** Stop taking new pages after this long in one tick (the next minute goes on). */
+  budgetMs: number;
+  log: Logger;
+}
+
+const zero = (): JourneyRunCounts => ({ signals: 0, entered: 0, exited: 0, due: 0, claimed: 0, takenOver: 0, planned: 0, tasks: 0, tagged: 0, waiting: 0, advanced: 0, completed: 0, followed: 0 });
+
+/**
+ * The journeys' tick (docs/journeys.md §The tick): match signals against triggers and exits, advance due memberships
+ * page by page, and follow waiting steps to their outcome. Each (membership, step) is claimed by a row under a UNIQUE
+ * key, so two instances, a catch-up run, or a restart after a crash act on it once (docs/journeys.md §Once per step).
+ */
+export class JourneyRunner {
+  constructor(private readonly d: JourneyRunnerDeps) {}
+
+  async tick(now: Date, opts: { clock?: () => Date } = {}): Promise<JourneyRunCounts> {
+    const counts = zero();
+    const clockNow = opts.clock ?? (() => now);
+    const journeys = new Map((await this.d.repo.withStatus('active')).map((j) => [j.id, j]));
+    await this.signals(now, journeys, counts);
+    const started = Date.now();
+    let planned = false;
+    for (;;) {
+      const page = await this.d.repo.due(now, this.d.pageSize);
+      if (page.length === 0) break;
+      counts.due += page.length;
+      planned = (await this.advancePage(page, now, journeys, counts)) || planned;
+      if (page.length < this.d.pageSize || Date.now() - started > this.d.budgetMs) break;
+    }
+    await this.follow(clockNow(), counts);
+    if (planned) await this.d.dispatch(clockNow());
+    return counts;
+  }
+
+  /** The nightly entries: birthdays N days ahead, and audiences (stage and activity triggers are checked here too). */
+  async nightly(today: string, now: Date): Promise<{ entered: number }> {
+    let entered = 0;
+    for (const j of await this.d.repo.withStatus('active')) {
+      const { trigger } = (await this.d.service.version(j.id, j.currentVersion)).definition;
+      const enterAll = async (ids: string[], by: string) => {
+        const owners = await this.d.ownerOf(ids);
+        for (const ext of ids) if (await this.d.service.enter(j, ext, by, now, owners.get(ext) ?? null)) entered += 1;
+      };
+      try {
+        if (trigger.kind === 'birthday') {
+          const { month, day } = parseLocalDate(addDays(today, trigger.daysBefore));
+          await enterAll(await this.d.repo.birthdaysOn(month, day), 'birthday');
+        } else if (trigger.kind === 'audience') {
+          for await (const ids of this.d.audience(trigger.audience, now)) await enterAll(ids, 'audience');
+        } else if (trigger.kind === 'stage') {
+          for await (const ids of this.d.audience(`${trigger.field}:${trigger.value}`, now)) await enterAll(ids, 'stage');
+        }
+      } catch (err) {
+        this.d.log.warn({ err: toError(err), journeyId: j.id }, 'journey nightly entries failed');
+      }
+    }
+    return { entered };
+  }
+
+  // ── signals ────────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private async signals(now: Date, journeys: Map<string, Journey>, counts: JourneyRunCounts): Promise<void> {
+    const defs = new Map<string, JourneyDefinition>();
+    for (const j of journeys.values()) defs.set(j.id, (await this.d.service.version(j.id, j.currentVersion)).definition);
+    for (;;) {
+      const batch = await this.d.repo.signals(500);
+      if (batch.length === 0) return;
+      for (const { signal } of batch) {
+        counts.signals += 1;
+        try {
+          if (signal.kind === 'replied') {
+            counts.exited += await this.d.service.replied(signal.externalUserId, now);
+            continue;
+          }
+          for (const j of journeys.values()) {
+            if (!matches(defs.get(j.id)!, signal)) continue;
+            const owner = signal.kind === 'added' ? signal.userid : null;
+            if (await this.d.service.enter(j, signal.externalUserId, signal.kind, now, owner)) counts.entered += 1;
+          }
+        } catch (err) {
+          // A signal that cannot be matched now is dropped with a warning rather than blocking the ones behind it.
+          this.d.log.warn({ err: toError(err), signal: signal.kind }, 'journey signal failed');
+        }
+      }
+      await this.d.repo.dropSignals(batch.map((b) => b.id));
+      if (batch.length < 500) return;
+    }
+  }
+
+  // ── due memberships ────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** One page: exits first (against the customer's state now), then each member's current step. True when something was planned. */
+  private async advancePage(page: JourneyMembership[], now: Date, journeys: Map<string, Journey>, counts: JourneyRunCounts): Promise<boolean> {
+    const ids = [...new Set(page.map((m) => m.externalUserId))];
+    const defs = new Map<number, JourneyDefinition>();
+    for (const m of page) defs.set(m.id, (await this.d.service.version(m.journeyId, m.version)).definition);
+    const [opted, owners, ordered, tags] = await Promise.all([
+      this.d.optedOut(ids),
+      this.d.repo.activeOwners(ids),
+      this.d.repo.orderedSince(page.filter((m) => defs.get(m.id)!.exits.ordered).map((m) => ({ externalUserId: m.externalUserId, since: m.enteredAt.getTime() + 1 }))),
+      page.some((m) => defs.get(m.id)!.exits.tagRemoved.length > 0) ? this.d.repo.tagsOf(ids) : Promise.resolve(new Map<string, Set<string>>()),
+    ]);
+    const leaving = new Map<ExitReason, JourneyMembership[]>();
+    const leave = (m: JourneyMembership, r: ExitReason) => {
+      const l = leaving.get(r);
+      if (l) l.push(m);
+      else leaving.set(r, [m]);
+    };
+    const staying: JourneyMembership[] = [];
+    const newOwners = await this.d.ownerOf(ids.filter((x) => (owners.get(x)?.size ?? 0) > 0));
+    for (const m of page) {
+      const def = defs.get(m.id)!;
+      const j = journeys.get(m.journeyId);
+      const rel = owners.get(m.externalUserId);
+      if (!j) {
+        // Paused (or archived meanwhile): looked at again in an hour.
+        await this.d.repo.setDue([m.id], new Date(now.getTime() + 3_600_000));
+        continue;
+      }
+      if (opted.has(m.externalUserId)) leave(m, 'opted_out');
+      else if (!rel || rel.size === 0) leave(m, 'relation_deleted');
+      else if (def.exits.ordered && ordered.has(m.externalUserId) && (await this.d.repo.hasOrderSince(m.externalUserId, m.enteredAt.getTime() + 1))) leave(m, 'ordered');
+      else if (def.exits.tagRemoved.some((t) => !tags.get(m.externalUserId)?.has(t))) leave(m, 'tag_removed');
+      else if (m.ownerUserid && !rel.has(m.ownerUserid)) {
+        // The owner no longer has the customer: a transfer. Follow the customer to the new owner, or stop.
+        const next = newOwners.get(m.externalUserId);
+        if (j.transferPolicy === 'follow' && next) {
+          await this.d.repo.setOwner(m.id, next);
+          staying.push({ ...m, ownerUserid: next });
+        } else leave(m, 'transferred');
+      } else staying.push(m);
+    }
+    for (const [reason, ms] of leaving) counts.exited += await this.d.service.exitMembers(ms, reason, now);
+
+    const runs = await this.d.repo.runsAt(staying.map((m) => ({ membershipId: m.id, stepIndex: m.currentStep })));
+    const names = await this.d.names(staying.map((m) => m.externalUserId));
+    const staff = await this.d.staffNames([...new Set(staying.map((m) => m.ownerUserid).filter((u): u is string => !!u))]);
+    let planned = false;
+    for (const m of staying) {
+      const def = defs.get(m.id)!;
+      const j = journeys.get(m.journeyId)!;
+      const step = def.steps[m.currentStep];
+      if (!step) {
+        // Migrated to a version with fewer steps: nothing left to run.
+        if (await this.d.repo.advance(m.id, m.currentStep - 1, null, now, true)) counts.completed += 1;
+        continue;
+      }
+      let run = runs.get(`${m.id}:${m.currentStep}`) ?? null;
+      try {
+        if (!run) {
+          run = await this.d.repo.claim(m, m.currentStep, step.kind, this.d.instanceId, now);
+          if (!run) {
+            // Another instance claimed it a moment ago: look again shortly.
+            await this.d.repo.setDue([m.id], new Date(now.getTime() + 60_000));
+            continue;
+          }
+          counts.claimed += 1;
+          planned = (await this.act(j, m, step, run, now, counts, { name: names.get(m.externalUserId) ?? '', staff: m.ownerUserid ? (staff.get(m.ownerUserid) ?? '') : '' })) || planned;
+        } else if (run.status === 'claimed') {
+          if (run.claimedAt.getTime() > now.getTime() - JOURNEY_STALE_CLAIM_MS) {
+            await this.d.repo.setDue([m.id], new Date(run.claimedAt.getTime() + JOURNEY_STALE_CLAIM_MS));
+            continue;
+          }
+          if (!(await this.d.repo.takeOver(run, this.d.instanceId, now))) continue;
+          counts.takenOver += 1;
+          const mine: StepRun = { ...run, claimedBy: this.d.instanceId, claimedAt: now, attempts: run.attempts + 1 };
+          if (mine.attempts > JOURNEY_MAX_ATTEMPTS) {
+            await this.d.repo.finish(run.id, 'claimed', 'failed', { result: `failed: 重试 ${JOURNEY_MAX_ATTEMPTS} 次仍未成功`, now, holder: this.d.instanceId });
+          } else {
+            planned = (await this.act(j, m, step, mine, now, counts, { name: names.get(m.externalUserId) ?? '', staff: m.ownerUserid ? (staff.get(m.ownerUserid) ?? '') : '' })) || planned;
+          }
+        }
+        await this.afterAct(m, def, step, now, counts);
+      } catch (err) {
+        // Left claimed: after JOURNEY_STALE_CLAIM_MS a later tick (any instance) takes it over.
+        this.d.log.warn({ err: toError(err), membershipId: m.id, step: m.currentStep }, 'journey step failed; retried after the claim goes stale');
+        await this.d.repo.setDue([m.id], new Date(now.getTime() + JOURNEY_STALE_CLAIM_MS)).catch(() => undefined);
+      }
+    }
+    return planned;
+  }
+
+  /**
+   * Act on a claimed step. Each action is idempotent on the step's key, so a takeover after a crash repeats nothing:
+   * the ledger's UNIQUE(source, customer, occasion), the task's (source, sourceRef), a tag already set.
+   */
+  private async act(j: Journey, m: JourneyMembership, step: JourneyStep, run: StepRun, now: Date, counts: JourneyRunCounts, vars: { name: string; staff: string }): Promise<boolean> {
+    const holder = this.d.instanceId;
+    if (step.kind === 'message') {
+      const source = `journey:${j.id}`;
+      const occasion = `m${m.id}:s${m.currentStep}`;
+      await this.d.ledger.plan({
+        source,
+        kind: 'journey',
+        ruleId: j.id,
+        externalUserId: m.externalUserId,
+        occasion,
+        channel: 'mass_task',
+        priority: j.priority,
+        senderUserid: m.ownerUserid,
+        text: renderTemplate(step.text, vars),
+        attachments: step.attachments as unknown as MessageAttachment[],
+        localDate: localDate(now, this.d.tz),
+        notBefore: now,
+        expiresAt: new Date(now.getTime() + MESSAGE_EXPIRY_MS),
+        // The journey's holdout is drawn per customer, as the membership's flag was (docs/analytics.md §Holdout).
+        holdoutPercent: j.holdoutPercent,
+      });
+      const row = await this.d.ledgerRow(source, m.externalUserId, occasion);
+      if (!row) throw new Error('ledger row missing after planning');
+      const outcome = ledgerOutcome(row.status, row.reason);
+      await this.d.repo.finish(run.id, 'claimed', outcome.status, { result: outcome.result, deliveryId: row.id, now, holder });
+      if (outcome.status === 'waiting') counts.planned += 1;
+      return row.status === 'planned';
+    }
+    if (step.kind === 'task') {
+      if (m.isHoldout) {
+        await this.d.repo.finish(run.id, 'claimed', 'skipped', { result: 'holdout: 对照组，不安排任务', now, holder });
+        return false;
+      }
+      if (!this.d.tasks) {
+        await this.d.repo.finish(run.id, 'claimed', 'failed', { result: 'no_tasks: 员工待办未启用', now, holder });
+        return false;
+      }
+      if (!m.ownerUserid) {
+        await this.d.repo.finish(run.id, 'claimed', 'failed', { result: 'no_sender: 客户没有有效的跟进成员', now, holder });
+        return false;
+      }
+      const text = renderTemplate(step.text, vars);
+      const task = await this.d.tasks.create({
+        source: 'journey',
+        sourceRef: `${m.id}:${m.currentStep}`,
+        userid: m.ownerUserid,
+        externalUserId: m.externalUserId,
+        title: step.title,
+        text,
+        attachments: step.attachments as unknown as MessageAttachment[],
+        dueAt: new Date(now.getTime() + step.dueHours * 3_600_000),
+      });
+      await this.d.repo.finish(run.id, 'claimed', 'waiting', { taskId: task.id, now, holder });
+      counts.tasks += 1;
+      if (task.created) {
+        // The reminder shares the member's app-message budget; over it, the line waits for their digest.
+        await this.d.messenger
+          .send([m.ownerUserid], `【客户旅程】${j.name}：${step.title}\n客户：${vars.name || m.externalUserId}\n请在侧边栏「今日待办」中完成。`, {
+            kind: 'journey_task',
+            digestLine: `客户旅程「${j.name}」：${step.title}（${vars.name || m.externalUserId}）`,
+            externalUserId: m.externalUserId,
+            isDuplicateChecked: true,
+          })
+          .catch((err: unknown) => this.d.log.warn({ err: toError(err), membershipId: m.id }, 'journey task reminder failed; the task is in the to-do list'));
+      }
+      return false;
+    }
+    if (step.kind === 'tag') {
+      await this.d.tag({ externalUserId: m.externalUserId, userid: m.ownerUserid, add: step.add, remove: step.remove });
+      await this.d.repo.finish(run.id, 'claimed', 'done', { result: null, now, holder });
+      counts.tagged += 1;
+      return false;
+    }
+    await this.d.repo.finish(run.id, 'claimed', 'waiting', { result: null, now, holder });
+    return false;
+  }
+
+  /** After the step's action: message, task and tag steps let the member go on; a wait step holds them until its condition or timeout. */
+  private async afterAct(m: JourneyMembership, def: JourneyDefinition, step: JourneyStep, now: Date, counts: JourneyRunCounts): Promise<void> {
+    const run = (await this.d.repo.runsAt([{ membershipId: m.id, stepIndex: m.currentStep }])).get(`${m.id}:${m.currentStep}`);
+    if (!run || run.status === 'claimed') return;
+    if (step.kind === 'wait' && run.status === 'waiting') {
+      if (await this.holds(m, step.until)) {
+        await this.d.repo.finish(run.id, 'waiting', 'done', { result: null, now });
+      } else if (now.getTime() >= m.stepSince.getTime() + step.timeoutHours * 3_600_000) {
+        if (step.onTimeout === 'exit') {
+          await this.d.repo.finish(run.id, 'waiting', 'failed', { result: 'timeout: 等待超时，退出旅程', now });
+          counts.exited += await this.d.service.exitMembers([m], 'wait_timeout', now);
+          return;
+        }
+        await this.d.repo.finish(run.id, 'waiting', 'skipped', { result: 'timeout: 等待超时，继续下一步', now });
+      } else {
+        counts.waiting += 1;
+        await this.d.repo.setDue([m.id], new Date(Math.min(now.getTime() + JOURNEY_WAIT_CHECK_MS, m.stepSince.getTime() + step.timeoutHours * 3_600_000)));
+        return;
+      }
+    }
+    const nextIndex = m.currentStep + 1;
+    const next = def.steps[nextIndex];
+    // The next step's delay counts from this step's action (a claim taken over counts from the takeover).
+    const isLast = !next;
+    if (await this.d.repo.advance(m.id, m.currentStep, isLast ? null : stepDueAt(next.delay, now, this.d.tz), now, isLast)) {
+      counts.advanced += 1;
+      if (isLast) counts.completed += 1;
+    }
+  }
+
+  private async holds(m: JourneyMembership, c: WaitCondition): Promise<boolean> {
+    if (c.kind === 'ordered') return this.d.repo.hasOrderSince(m.externalUserId, m.enteredAt.getTime() + 1);
+    if (c.kind === 'has_tag') return (await this.d.repo.tagsOf([m.externalUserId])).get(m.externalUserId)?.has(c.tagId) ?? false;
+    const s = (await this.d.repo.stagesOf([m.externalUserId])).get(m.externalUserId);
+    return (c.field === 'stage' ? s?.stage : s?.activity) === c.value;
+  }
+
+  // ── following waiting steps ────────────────────────────────────────────────────────────────────────────────────
+
+  /** Message steps are done when WeCom reports the message sent; task steps when the member marks the task done. */
+  private async follow(now: Date, counts: JourneyRunCounts): Promise<void> {
+    let after = 0;
+    for (;;) {
+      const runs = await this.d.repo.waiting('message', after, 1000);
+      if (runs.length === 0) break;
+      after = runs[runs.length - 1].id;
+      const states = await this.d.repo.deliveryStates(runs.map((r) => r.deliveryId!).filter((x) => x !== null));
+      for (const r of runs) {
+        const s = r.deliveryId === null ? null : states.get(r.deliveryId);
+        if (!s) continue;
+        const o = ledgerOutcome(s.status, s.reason);
+        if (o.status === 'waiting') continue;
+        if (await this.d.repo.finish(r.id, 'waiting', o.status, { result: o.result, now: s.sentAt ?? now })) counts.followed += 1;
+      }
+      if (runs.length < 1000) break;
+    }
+    if (!this.d.tasks) return;
+    after = 0;
+    for (;;) {
+      const runs = await this.d.repo.waiting('task', after, 1000);
+      if (runs.length === 0) break;
+      after = runs[runs.length - 1].id;
+      const states = await this.d.tasks.states(runs.map((r) => r.taskId!).filter((x) => x !== null));
+      for (const r of runs) {
+        const s = r.taskId ? states.get(r.taskId) : undefined;
+        if (s === 'done' && (await this.d.repo.finish(r.id, 'waiting', 'done', { now }))) counts.followed += 1;
+        if (s === 'skipped' && (await this.d.repo.finish(r.id, 'waiting', 'skipped', { result: 'task_skipped: 员工跳过了任务', now }))) counts.followed += 1;
+      }
+      if (runs.length < 1000) break;
+    }
+  }
+}
+
+/** Whether a journey's trigger takes this signal. */
+function matches(def: JourneyDefinition, s: JourneySignal): boolean {
+  const t = def.trigger;
+  switch (s.kind) {
+    case 'added':
+      return t.kind === 'channel' && s.channelId !== null && t.channelIds.includes(s.channelId);
+    case 'tag_added':
+      return t.kind === 'tag_added' && s.tagIds.some((x) => t.tagIds.includes(x));
+    case 'stage':
+      return t.kind === 'stage' && t.field === s.field && t.value === s.value;
+    case 'first_order':
+      return t.kind === 'first_order';
+    case 'survey':
+      return t.kind === 'survey' && (t.surveyId === null || t.surveyId === s.surveyId) && s.score >= t.minScore && s.score <= t.maxScore;
+    default:
+      return false;
+  }
+}
+
+/** A ledger row's status as the step's: still waiting, or its outcome with the ledger's reason. */
+function ledgerOutcome(status: string, reason: string | null): { status: 'waiting' | 'done' | 'skipped' | 'failed'; result: string | null } {
+  if (status === 'sent') return { status: 'done', result: null };
+  if (status === 'skipped') return { status: 'skipped', result: reason };
+  if (status === 'failed' || status === 'over_quota' || status === 'expired') return { status: 'failed', result: `${status}${reason ? `: ${reason}` : ''}` };
+  return { status: 'waiting', result: null };
+}

@@ -1,0 +1,9 @@
+// The staff to-do list as journeys use it: ports over the to-do feature's tasks (docs/todo.md §Staff tasks).
+import type { NewStaffTask, StaffTaskStatus } from '../todo/staff-task.types.js';
+
+/** The to-do feature's side, as ports written in the container. */
+export interface JourneyTaskPort {
+  /** Idempotent on (source, sourceRef): the same step asks twice (a takeover after a crash), one task. */
+  create(t: NewStaffTask): Promise<{ id: string; created: boolean }>;
+  states(ids: string[]): Promise<Map<string, StaffTaskStatus>>;
+}
