@@ -700,7 +700,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   );
   const loyalty = new LoyaltyService(db, repos.loyalty, customers, clock, log.child({ component: 'loyalty' }), { ...config.loyalty, tz }, linkKeyFrom(erasureKey), (changes) => tierMessages.plan(changes));
   const repurchase = new RepurchaseService(new RepurchaseRepository(db), tz, clock, archiveLog.child({ component: 'repurchase' }));
-  const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz, loyalty, repurchase);
+  const orders = new OrderService(db, repos.orders, repos.customers, customers, clock, archiveLog, tz, loyalty, repurchase, (em, fresh, now) => journeyRepo.firstOrdersInTx(em, fresh, now));
   // 满意度调查 (docs/surveys.md): an answer's points go through the loyalty service in the answer's transaction;
   // invitations through the delivery ledger like care messages, with a link on this site's origin (PUBLIC_URL, or
   // the listen URL in sandbox mode, learned below). `onScored` is the feedback feature's port (docs/surveys.md §Answering).
@@ -1052,6 +1052,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       groupAcquisition,
       churnCauses: new ChurnCauseService(churnCauseRepo, clock, tz, (ext, viewer) => customers.getVisible(ext, viewer)),
       groupSop,
+      journeys,
       onListen,
       metricsFrom,
       readiness,

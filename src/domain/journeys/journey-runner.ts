@@ -15,6 +15,12 @@ import type { JourneyTaskPort } from './staff-task-port.types.js';
 export const JOURNEY_STALE_CLAIM_MS = 5 * 60_000;
 /** After this many attempts a step that keeps failing is recorded as failed and the member goes on. */
 export const JOURNEY_MAX_ATTEMPTS = 5;
+/**
+ * A tag-added trigger looks at tags put on in this window before each tick: every path that tags a customer (rules,
+ * channels, people in the console or in the WeCom client) writes `customer_tags.created_at`, and an entry is decided
+ * by the unique key and the re-entry policy, so looking at the same tag again enters nobody twice.
+ */
+export const JOURNEY_TAG_LOOKBACK_MS = 10 * 60_000;
 /** How often a wait step looks at its condition again. */
 export const JOURNEY_WAIT_CHECK_MS = 15 * 60_000;
 /** A message step's ledger row may wait this long (quiet hours, the owner's confirmation) before it expires. */
@@ -80,6 +86,7 @@ export class JourneyRunner {
     const clockNow = opts.clock ?? (() => now);
     const journeys = new Map((await this.d.repo.withStatus('active')).map((j) => [j.id, j]));
     await this.signals(now, journeys, counts);
+    await this.tagTriggers(now, journeys, counts);
     const started = Date.now();
     let planned = false;
     for (;;) {
@@ -146,6 +153,22 @@ export class JourneyRunner {
       }
       await this.d.repo.dropSignals(batch.map((b) => b.id));
       if (batch.length < 500) return;
+    }
+  }
+
+  /** Tag-added triggers: customers tagged within the lookback, since the journey was activated. */
+  private async tagTriggers(now: Date, journeys: Map<string, Journey>, counts: JourneyRunCounts): Promise<void> {
+    for (const j of journeys.values()) {
+      const { trigger } = (await this.d.service.version(j.id, j.currentVersion)).definition;
+      if (trigger.kind !== 'tag_added') continue;
+      const since = new Date(Math.max(now.getTime() - JOURNEY_TAG_LOOKBACK_MS, j.activatedAt?.getTime() ?? 0));
+      try {
+        const ids = await this.d.repo.taggedSince(trigger.tagIds, since);
+        const owners = await this.d.ownerOf(ids);
+        for (const ext of ids) if (await this.d.service.enter(j, ext, 'tag_added', now, owners.get(ext) ?? null)) counts.entered += 1;
+      } catch (err) {
+        this.d.log.warn({ err: toError(err), journeyId: j.id }, 'journey tag trigger failed');
+      }
     }
   }
 
@@ -403,10 +426,6 @@ function matches(def: JourneyDefinition, s: JourneySignal): boolean {
   switch (s.kind) {
     case 'added':
       return t.kind === 'channel' && s.channelId !== null && t.channelIds.includes(s.channelId);
-    case 'tag_added':
-      return t.kind === 'tag_added' && s.tagIds.some((x) => t.tagIds.includes(x));
-    case 'stage':
-      return t.kind === 'stage' && t.field === s.field && t.value === s.value;
     case 'first_order':
       return t.kind === 'first_order';
     case 'survey':

@@ -16,6 +16,7 @@ import type {
   JourneyStatus,
   JourneyStepStats,
   JourneyVersion,
+  StepRun,
 } from './journey.types.js';
 
 /** Which status may follow which (archived is final). */
@@ -238,6 +239,18 @@ export class JourneyService {
     const leaving: JourneyMembership[] = [];
     for (const m of active) if ((await this.version(m.journeyId, m.version)).definition.exits.replied) leaving.push(m);
     return this.exitMembers(leaving, 'replied', now);
+  }
+
+  /** One member with their step runs. */
+  async member(journeyId: string, membershipId: number): Promise<{ membership: JourneyMembership; runs: StepRun[] }> {
+    const m = await this.repo.membership(membershipId);
+    if (!m || m.journeyId !== journeyId) throw new NotFoundError('没有这位旅程成员');
+    return { membership: m, runs: await this.repo.runsOf(m.id) };
+  }
+
+  /** Staff marked 客户已回复: the customer's memberships that exit on replies end now. */
+  async markReplied(externalUserId: string): Promise<{ exited: number }> {
+    return { exited: await this.replied(externalUserId, this.clock.now()) };
   }
 
   async members(id: string, opts: { status?: 'active' | 'completed' | 'exited'; page: number; pageSize: number }): Promise<{ items: JourneyMembership[]; total: number }> {

@@ -123,8 +123,6 @@ export interface StepRun {
 /** What a hook point reports for the tick to match against triggers and exits. */
 export type JourneySignal =
   | { kind: 'added'; externalUserId: string; userid: string; channelId: string | null }
-  | { kind: 'tag_added'; externalUserId: string; tagIds: string[] }
-  | { kind: 'stage'; externalUserId: string; field: 'stage' | 'activity'; value: string }
   | { kind: 'first_order'; externalUserId: string }
   | { kind: 'survey'; externalUserId: string; surveyId: number; score: number }
   | { kind: 'replied'; externalUserId: string; userid: string | null; via: 'kf' | 'staff' };

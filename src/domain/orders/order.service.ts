@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { Db } from '../../persistence/db.js';
 import type { CustomerRepository } from '../../persistence/repositories/customer.repository.js';
 import type { OrderRepository } from '../../persistence/repositories/order.repository.js';
@@ -52,6 +53,8 @@ export class OrderService {
     private readonly loyalty?: Pick<LoyaltyService, 'creditOrdersInTx' | 'afterImport'>,
     /** Port to the repurchase predictions: the customers whose orders changed are predicted again (docs/repurchase.md §When it is computed). */
     private readonly repurchase?: Pick<RepurchaseService, 'refreshCustomers'>,
+    /** Port to journeys: new orders, in the import's own transaction, so a first-order trigger is never lost (docs/journeys.md §Signals). */
+    private readonly onNewOrdersInTx?: (em: EntityManager, orders: { externalUserId: string }[], now: Date) => Promise<void>,
   ) {}
 
   /** A page of a customer's orders, newest first (404 when the viewer may not see the customer). */
@@ -152,6 +155,7 @@ export class OrderService {
         }
         await this.orders.upsertManyInTx(em, writes);
         await this.loyalty?.creditOrdersInTx(em, fresh, now);
+        if (fresh.length > 0) await this.onNewOrdersInTx?.(em, fresh, now);
         // A moved order changes its previous customer's history too (for the predictions, not the points).
         const moved = writes.flatMap((w) => [...existing.values()].filter((e) => e.id === w.id && e.externalUserId !== w.externalUserId).map((e) => e.externalUserId));
         return { ...c, touched: writes.map((w) => w.externalUserId), moved };

@@ -100,6 +100,8 @@ import type { PlanSink } from '../../domain/delivery/delivery-ledger.js';
 import { feedbackApiRouter, feedbackSidebarRouter } from './feedback.router.js';
 import type { FeedbackService } from '../../domain/feedback/feedback.service.js';
 import { groupSopApiRouter, groupSopPageRouter } from './group-sop.router.js';
+import { journeyRepliedRouters, journeysRouter } from './journeys.router.js';
+import type { JourneyService } from '../../domain/journeys/journey.service.js';
 import type { GroupSopService } from '../../domain/group-sop/group-sop.service.js';
 
 /** WeCom's OAuth2 authorize page for web apps (docs/wecom-protocol.md §Staff sign-in for web pages). */
@@ -166,6 +168,8 @@ export interface RouteDeps {
   churnCauses: ChurnCauseService;
   /** 群SOP: plans, their report and the owner's reminder page (docs/groups.md §Group SOP). */
   groupSop: { service: GroupSopService };
+  /** 客户旅程 (docs/journeys.md). */
+  journeys: { service: JourneyService };
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
   /** Metrics and readiness checks of other threads of this process (docs/inbox.md §Handler thread). */
@@ -336,6 +340,8 @@ export function buildRoutes(d: RouteDeps): Routes {
       churnApiRouter(d.churn),
       churnCausesRouter(d.churnCauses),
       groupSopApiRouter(d.groupSop.service),
+      journeysRouter({ journeys: d.journeys.service }),
+      ...journeyRepliedRouters({ journeys: d.journeys.service, customers: archive.customers }),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],
     sidebarAuth: { sessions: sidebar.sessions, access: archive.access },

@@ -484,6 +484,28 @@ export class JourneyRepository {
     else await this.db.query(sql, params);
   }
 
+  /**
+   * In an order import's transaction: a `first_order` signal for each customer all of whose orders are among the new
+   * ones (their first order just arrived).
+   */
+  async firstOrdersInTx(em: EntityManager, fresh: { externalUserId: string }[], now: Date): Promise<void> {
+    const newCount = new Map<string, number>();
+    for (const o of fresh) newCount.set(o.externalUserId, (newCount.get(o.externalUserId) ?? 0) + 1);
+    const ids = [...newCount.keys()];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const part = ids.slice(i, i + CHUNK);
+      const rows: { external_user_id: string; n: Num }[] = await em.query(`SELECT external_user_id, COUNT(*) AS n FROM orders WHERE external_user_id IN (${marks(part.length)}) GROUP BY external_user_id`, part);
+      for (const r of rows) if (Number(r.n) === newCount.get(r.external_user_id)) await this.signal({ kind: 'first_order', externalUserId: r.external_user_id }, now, em);
+    }
+  }
+
+  /** Customers a tag among `tagIds` was put on at or after `since` (any source: rules, channels, people, WeCom). */
+  async taggedSince(tagIds: string[], since: Date): Promise<string[]> {
+    if (tagIds.length === 0) return [];
+    const rows = await this.db.query<{ external_user_id: string }>(`SELECT DISTINCT external_user_id FROM customer_tags WHERE tag_id IN (${marks(tagIds.length)}) AND created_at >= ?`, [...tagIds, since.getTime()]);
+    return rows.map((r) => r.external_user_id);
+  }
+
   /** The oldest signals. */
   async signals(limit: number): Promise<{ id: number; signal: JourneySignal; occurredAt: Date }[]> {
     const rows = await this.db.query<{ id: Num; kind: JourneySignal['kind']; external_user_id: string; data: string; occurred_at: Num }>(
