@@ -129,6 +129,9 @@ import type { JourneyTaskPort } from './domain/journeys/staff-task-port.types.js
 import { compileAudienceWithTags } from './domain/audiences/audience.compiler.js';
 import { parseAudience } from './domain/audiences/index.js';
 import { localDate as localDateOf } from './shared/dates.js';
+import { TodoRepository } from './persistence/repositories/todo.repository.js';
+import { TodoService } from './domain/todo/todo.service.js';
+import { describeReminders, remindTasks } from './domain/broadcasts/broadcast-remind.service.js';
 import { GroupSopService } from './domain/group-sop/group-sop.service.js';
 import { GroupSopRunner, type SopLinks } from './domain/group-sop/group-sop-runner.js';
 import type { GroupPostPort, SopGroup, SopTarget } from './domain/group-sop/group-sop.types.js';
@@ -419,6 +422,8 @@ export interface GroupSopModule {
 export interface TodoModule {
   repo: StaffTaskRepository;
   tasks: StaffTaskService;
+  /** Each member's list across sources, the morning digest and the completion report. */
+  service: TodoService;
 }
 
 /** 客户群: the group archive, its sync and labels (docs/groups.md). */
@@ -748,7 +753,32 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   );
   // 今日待办 (docs/todo.md): staff tasks, built before anything that creates them (journeys take them through ports).
   const staffTaskRepo = new StaffTaskRepository(db);
-  const todo: TodoModule = { repo: staffTaskRepo, tasks: new StaffTaskService(staffTaskRepo, clock) };
+  const todoLog = log.child({ component: 'todo' });
+  const todoReminders = new BroadcastReminderRepository(db);
+  const todo: TodoModule = {
+    repo: staffTaskRepo,
+    tasks: new StaffTaskService(staffTaskRepo, clock, (ext, viewer) => customers.getVisible(ext, viewer)),
+    service: new TodoService(
+      staffTaskRepo,
+      new TodoRepository(db),
+      {
+        customerNames: async (ids) => new Map([...(await repos.scan.byIds(ids))].map(([id, c]) => [id, c.name])),
+        staffNames: (userids) => repos.scan.staffNames(userids),
+        closeNote: async (noteId, viewer) => {
+          await notes.update(noteId, { done: true }, viewer);
+        },
+        // 提醒成员群发 for one task, under WeCom's 3 per task per 24 h (recorded with the broadcasts' reminders).
+        remindMass: async (t, requestedBy) => {
+          const out = await remindTasks([{ batchId: t.batchId, msgId: t.msgId, sender: t.sender }], { broadcastId: t.broadcastId ?? t.batchId, requestedBy }, { wecom, reminders: todoReminders, clock, log: todoLog });
+          return { reminded: out.remindedTasks > 0, message: describeReminders({ ...out }, 1, tz) };
+        },
+        sendToMember: async (userid, text, digestLine) => ((await messenger.send([userid], text, { kind: 'todo-digest', digestLine, isDuplicateChecked: true })).sent.length > 0 ? 'sent' : 'deferred'),
+      },
+      clock,
+      tz,
+      todoLog,
+    ),
+  };
   // The session-end survey is wired once scheduling (its ledger and dispatcher) exists, below.
   const kfPorts: KfSyncPorts = {
     onCustomerText: async (m) => {
@@ -954,7 +984,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       states: async (ids) => new Map([...(await todo.tasks.byIds(ids))].map(([id, t]) => [id, t.status])),
     },
   };
-  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop, journeys };
+  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop, journeys, todo };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
   // The survey after a WeChat-KF session (docs/surveys.md §After a WeChat-KF session): planned in this instance's
   // ledger, and sent at once as the session end's event reply by its dispatcher.
@@ -1053,6 +1083,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       churnCauses: new ChurnCauseService(churnCauseRepo, clock, tz, (ext, viewer) => customers.getVisible(ext, viewer)),
       groupSop,
       journeys,
+      todo,
       onListen,
       metricsFrom,
       readiness,
@@ -1124,7 +1155,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 }
 
 /** What scheduling is built from: the container's core, repositories, gateway and the services it plans over. */
-export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn' | 'groupSop' | 'journeys'>>;
+export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn' | 'groupSop' | 'journeys' | 'todo'>>;
 
 /**
  * Build one instance's scheduling over a container's parts. buildContainer builds the instance's own; tests build a
@@ -1313,6 +1344,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       groupSop,
       journeys: journeyRunner,
       groupBroadcasts: { sender: groupBroadcasts.sender, quota: groupBroadcasts.quota },
+      todo: c.todo ? { sendDigests: () => c.todo!.service.sendDigests(instanceId) } : undefined,
     }),
   );
   return {

@@ -45,6 +45,7 @@ import type { FeedbackService } from '../domain/feedback/feedback.service.js';
 import { groupSopJob } from './group-sop.job.js';
 import { journeysJob, journeysNightlyJob } from './journeys.job.js';
 import type { JourneyRunner } from '../domain/journeys/journey-runner.js';
+import { todoDigestJob } from './todo-digest.job.js';
 import type { GroupSopRunner } from '../domain/group-sop/group-sop-runner.js';
 import { groupBroadcastsJob } from './group-broadcasts.job.js';
 import type { GroupBroadcastSender } from '../domain/group-broadcasts/group-broadcast.sender.js';
@@ -99,6 +100,8 @@ export interface JobDeps {
   groupSop?: Pick<GroupSopRunner, 'runDue'>;
   /** 客户旅程: the per-minute tick and the nightly entries (docs/journeys.md §The tick). */
   journeys?: Pick<JourneyRunner, 'tick' | 'nightly'>;
+  /** 今日待办's morning digest (docs/todo.md §Morning digest), under this instance's id. */
+  todo?: { sendDigests: () => Promise<Record<string, number>> };
   /** 客户群群发: group tasks and the groups' quota (docs/groups.md §Group broadcasts). */
   groupBroadcasts?: { sender: GroupBroadcastSender; quota: Pick<GroupQuotaService, 'reconcile'> };
 }
@@ -129,5 +132,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     ...(d.feedback ? [feedbackJob({ feedback: d.feedback, schedule: schedules.feedback })] : []),
     ...(d.groupSop ? [groupSopJob({ runner: d.groupSop, schedule: schedules['group-sop'] })] : []),
     ...(d.journeys ? [journeysJob({ runner: d.journeys, schedule: schedules.journeys }), journeysNightlyJob({ runner: d.journeys, schedule: schedules['journeys-nightly'], tz })] : []),
+    ...(d.todo ? [todoDigestJob({ todo: d.todo, schedule: schedules['todo-digest'] })] : []),
   ];
 }

@@ -58,6 +58,9 @@ describe.skipIf(!CHROMIUM)('sidebar in a real browser', () => {
     const page = await open(`/sidebar/?externalUserId=${own.externalUserId}`);
     await expect.poll(() => page.title()).toContain('沙箱');
     await page.click('a:has-text("张三")');
+    // 今日待办 is the first tab; the archive is under 客户.
+    await expect.poll(() => page.locator('#todo-status').innerText(), { timeout: 15_000 }).not.toBe('加载中…');
+    await page.click('#tabs [data-tab="customer"]');
     await expect.poll(async () => ((await page.locator('#customer').isVisible()) ? 'shown' : `${page.url()} ${await page.locator('body').innerText()}`.slice(0, 300)), { timeout: 15_000 }).toBe('shown');
     expect(await page.locator('#me').innerText()).toBe('张三');
     const shown = await page.locator('#name').innerText();

@@ -36,6 +36,8 @@ describe.skipIf(!CHROMIUM)('the sidebar customer card with a churn-risk score', 
   it('shows the level, the score and the reasons, and nothing before a score', async () => {
     const { context, page, problems } = await openSidebar(browser, app, 'zhangsan');
     await page.goto(`${app.url}/sidebar/?externalUserId=wmCsRisk`);
+    // 今日待办 is the first tab; the archive is under 客户.
+    await page.click('#tabs [data-tab="customer"]');
     const facts = page.locator('#facts');
     await expect.poll(() => facts.innerText(), { timeout: 15_000 }).toContain('流失风险');
     const risk = (await app.container.churn.of('wmCsRisk'))!;
@@ -48,6 +50,8 @@ describe.skipIf(!CHROMIUM)('the sidebar customer card with a churn-risk score', 
     await page.screenshot({ path: resolve(dir, 'churn-sidebar.png') });
 
     await page.goto(`${app.url}/sidebar/?externalUserId=wmCsNew`);
+    // 今日待办 is the first tab; the archive is under 客户.
+    await page.click('#tabs [data-tab="customer"]');
     await expect.poll(() => facts.innerText(), { timeout: 15_000 }).toContain('订单');
     expect(await facts.innerText()).not.toContain('流失风险');
     expect(problems).toEqual([]);

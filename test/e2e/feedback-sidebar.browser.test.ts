@@ -36,6 +36,8 @@ describe.skipIf(!CHROMIUM)('the sidebar feedback card in a real browser', () => 
   it('shows the ticket, contacts, resolves and records a complaint, with no script error', async () => {
     const { context, page, problems } = await openSidebar(browser, app, 'zhangsan');
     await page.goto(`${app.url}/sidebar/?externalUserId=wmFbShot`);
+    // 今日待办 is the first tab; the archive is under 客户.
+    await page.click('#tabs [data-tab="customer"]');
     const card = page.locator('#feedback-card');
     await expect.poll(() => card.innerText(), { timeout: 15_000 }).toContain('待联系');
     const first = await card.innerText();

@@ -40,6 +40,8 @@ describe.skipIf(!CHROMIUM)('the sidebar customer card with a predicted next orde
   it('shows 预计复购 with how long it is overdue, and nothing for a customer without a prediction', async () => {
     const { context, page, problems } = await openSidebar(browser, app, 'zhangsan');
     await page.goto(`${app.url}/sidebar/?externalUserId=wmRpShot`);
+    // 今日待办 is the first tab; the archive is under 客户.
+    await page.click('#tabs [data-tab="customer"]');
     const facts = page.locator('#facts');
     await expect.poll(() => facts.innerText(), { timeout: 15_000 }).toContain('预计复购');
     expect(await facts.innerText()).toContain(`${addDays(today, -10)}，已逾期 10 天`);
@@ -49,6 +51,8 @@ describe.skipIf(!CHROMIUM)('the sidebar customer card with a predicted next orde
     console.log(`sidebar repurchase screenshot: ${dir}/sidebar-repurchase.png`);
 
     await page.goto(`${app.url}/sidebar/?externalUserId=wmRpNone`);
+    // 今日待办 is the first tab; the archive is under 客户.
+    await page.click('#tabs [data-tab="customer"]');
     await expect.poll(() => facts.innerText(), { timeout: 15_000 }).toContain('订单');
     expect(await facts.innerText()).not.toContain('预计复购');
     expect(problems).toEqual([]);

@@ -46,6 +46,8 @@ describe.skipIf(!CHROMIUM)('the sidebar survey card in a real browser', () => {
     mkdirSync(dir, { recursive: true });
 
     await page.goto(`${app.url}/sidebar/?externalUserId=wmSvSide`);
+    // 今日待办 is the first tab; the archive is under 客户.
+    await page.click('#tabs [data-tab="customer"]');
     const card = page.locator('#survey-card');
     await expect.poll(() => card.innerText(), { timeout: 15_000 }).toContain('服务满意度 · 满意度 2 分');
     expect(await card.innerText()).toContain('等了很久才有人回复');
@@ -54,6 +56,8 @@ describe.skipIf(!CHROMIUM)('the sidebar survey card in a real browser', () => {
 
     // Another customer: 发送问卷 plans one mass-send task row for the signed-in member; again says it was sent this period.
     await page.goto(`${app.url}/sidebar/?externalUserId=wmSvSide2`);
+    // 今日待办 is the first tab; the archive is under 客户.
+    await page.click('#tabs [data-tab="customer"]');
     await expect.poll(() => card.innerText(), { timeout: 15_000 }).toContain('暂无问卷回答');
     await page.click('#survey-send');
     await expect.poll(() => page.locator('body').innerText()).toContain('已加入群发任务');

@@ -47,6 +47,8 @@ export const careSettingsSchema = z.object({
       journeys: z.string().default('* * * * *'),
       /** 客户旅程's nightly entries (birthdays, audiences, stages): after the scoring run has set stages. */
       'journeys-nightly': z.string().default('30 4 * * *'),
+      /** 今日待办's morning digest (src/jobs/todo-digest.job.ts): "今天有 N 项待办" to each member, once a day. */
+      'todo-digest': z.string().default('30 9 * * *'),
     })
     .prefault({}),
   /**

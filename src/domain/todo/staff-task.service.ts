@@ -18,7 +18,30 @@ export class StaffTaskService {
   constructor(
     private readonly repo: StaffTaskRepository,
     private readonly clock: Clock,
+    /** Throws NotFoundError when the viewer may not see the customer (the archive's rule); absent: not checked. */
+    private readonly visible?: (externalUserId: string, viewer: Viewer) => Promise<unknown>,
   ) {}
+
+  /**
+   * A task entered by hand (API): staff for themselves about a customer they follow, operators for any member. The
+   * caller's request id is the source key, so a retried request creates it once.
+   */
+  async createManual(
+    input: { requestId: string; userid?: string | null; externalUserId?: string | null; title: string; text?: string; dueAt: Date },
+    viewer: Viewer,
+  ): Promise<{ task: StaffTask; created: boolean }> {
+    const userid = viewer.role === 'staff' ? viewer.userid : (input.userid ?? viewer.userid);
+    if (viewer.role === 'staff' && input.userid && input.userid !== viewer.userid) throw new ForbiddenError('员工只能给自己添加待办', 'not_your_task');
+    if (!userid) throw invalidField('userid', '请指定负责的成员');
+    const ext = input.externalUserId ?? null;
+    if (ext !== null && this.visible) await this.visible(ext, viewer);
+    const { task, created } = await this.create(
+      { source: 'manual', sourceRef: `${userid}:${input.requestId}`, userid, externalUserId: ext, title: input.title, text: input.text ?? '', attachments: [], dueAt: input.dueAt },
+      viewer.userid ?? viewer.role,
+    );
+    if (!created && viewer.role === 'staff' && task.userid !== viewer.userid) throw new NotFoundError('待办不存在', 'task_not_found');
+    return { task, created };
+  }
 
   /**
    * Create a task, or return the one already created under the same (source, sourceRef): a unique key decides, so

@@ -98,6 +98,9 @@ import type { SurveySender } from '../../domain/surveys/survey-sender.js';
 import type { SurveyResultsService } from '../../domain/surveys/survey-results.service.js';
 import type { PlanSink } from '../../domain/delivery/delivery-ledger.js';
 import { feedbackApiRouter, feedbackSidebarRouter } from './feedback.router.js';
+import { todoApiRouter, todoSidebarRouter } from './todo.router.js';
+import type { TodoService } from '../../domain/todo/todo.service.js';
+import type { StaffTaskService } from '../../domain/todo/staff-task.service.js';
 import type { FeedbackService } from '../../domain/feedback/feedback.service.js';
 import { groupSopApiRouter, groupSopPageRouter } from './group-sop.router.js';
 import { journeyRepliedRouters, journeysRouter } from './journeys.router.js';
@@ -170,6 +173,8 @@ export interface RouteDeps {
   groupSop: { service: GroupSopService };
   /** 客户旅程 (docs/journeys.md). */
   journeys: { service: JourneyService };
+  /** 今日待办: each member's list, staff tasks and the completion report (docs/todo.md); absent where a test builds the routes without it. */
+  todo?: { service: TodoService; tasks: StaffTaskService };
   /** Called with the listen URL: the sidebar's origin learns it here in sandbox mode. */
   onListen: ((baseUrl: string) => void)[];
   /** Metrics and readiness checks of other threads of this process (docs/inbox.md §Handler thread). */
@@ -290,6 +295,7 @@ export function buildRoutes(d: RouteDeps): Routes {
         authorizeUrl: authorizeUrl(d),
         origin,
         access: archive.access,
+        jssdkTestMode: d.sandbox !== null,
         log: d.log.child({ module: 'sidebar' }),
       }),
       sidebarApiRouter({ customers: archive.customers, notes: archive.notes, replies: sidebar.replies, jssdk: sidebar.jssdk, staff: archive.staff, repurchase: archive.repurchase, groups: sidebar.groups, origin }),
@@ -299,6 +305,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       // The survey page counts against the same per-address and per-token limits as the points page (their own windows).
       surveyPageRouter({ ...surveyDeps, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
       feedbackSidebarRouter(d.feedback),
+      ...(d.todo ? [todoSidebarRouter(d.todo.service, d.todo.tasks)] : []),
       churnSidebarRouter(d.churn),
       pointsPageRouter({ ...loyaltyDeps, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
       groupSopPageRouter({ sop: d.groupSop.service, clock: d.clock, tz: config.appTimezone, perMinutePerAddress: config.loyalty.pagePerMinutePerAddress, perMinutePerToken: config.loyalty.pagePerMinutePerToken }),
@@ -342,6 +349,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       groupSopApiRouter(d.groupSop.service),
       journeysRouter({ journeys: d.journeys.service }),
       ...journeyRepliedRouters({ journeys: d.journeys.service, customers: archive.customers }),
+      ...(d.todo ? [todoApiRouter(d.todo.service, d.todo.tasks)] : []),
     ],
     mounts: d.sandbox ? [{ prefix: '/sandbox', middleware: d.sandbox.router() }] : [],
     sidebarAuth: { sessions: sidebar.sessions, access: archive.access },

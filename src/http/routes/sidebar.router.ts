@@ -50,6 +50,11 @@ export interface SidebarPageDeps {
    * app's 可信域名. Never the request's Host or X-Forwarded-Host (docs/security.md §Proxies and the public origin).
    */
   origin: Pick<SelfOrigin, 'get'>;
+  /**
+   * The built-in sandbox plays WeCom: the page also loads the JS-SDK test mode (/sidebar/assets/ww-test.js, active with
+   * ?wwTest=1), whose ww.sendChatMessage the sandbox records (docs/todo.md §One-tap send). Never with a real corp.
+   */
+  jssdkTestMode?: boolean;
   /** Refuses revoked sessions and resigned members' sign-ins (StaffAccessService). */
   access?: Pick<StaffAccessService, 'checkSession' | 'maySignIn'>;
   log: Logger;
@@ -64,7 +69,9 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
   const wecomJs = readFileSync(require.resolve('@wecom/jssdk/dist/wecom.global.prod.js'), 'utf8');
   const jssdkVersion = (require('@wecom/jssdk/package.json') as { version: string }).version;
   const pageJs = readFileSync(resolve(WEB_DIR, 'sidebar.js'), 'utf8');
+  const testJs = d.jssdkTestMode ? readFileSync(resolve(WEB_DIR, 'ww-test.js'), 'utf8') : null;
   const html = readFileSync(resolve(WEB_DIR, 'index.html'), 'utf8')
+    .replace('<!--WW_TEST-->', testJs ? `<script src="/sidebar/assets/ww-test.js?v=${createHash('sha256').update(testJs).digest('hex').slice(0, 12)}"></script>` : '')
     .replace('__WECOM_JSSDK_VERSION__', encodeURIComponent(jssdkVersion))
     .replace('__SIDEBAR_JS_VERSION__', createHash('sha256').update(pageJs).digest('hex').slice(0, 12));
 
@@ -151,5 +158,6 @@ export function sidebarRouter(d: SidebarPageDeps): Router {
   // (docs/wecom-protocol.md §JS-SDK registration).
   router.get('/sidebar/assets/wecom.js', allow(publicRoute('the sidebar page and its sign-in: OAuth proves who the member is')), asset(wecomJs));
   router.get('/sidebar/assets/sidebar.js', allow(publicRoute('the sidebar page and its sign-in: OAuth proves who the member is')), asset(pageJs));
+  if (testJs) router.get('/sidebar/assets/ww-test.js', allow(publicRoute('the sidebar page and its sign-in: OAuth proves who the member is')), asset(testJs));
   return router;
 }

@@ -36,6 +36,7 @@ export const router = createRouter({
         { path: 'feedback', name: 'feedback', component: () => import('./views/FeedbackView.vue'), meta: { title: '客户反馈' } },
         { path: 'surveys', name: 'surveys', component: () => import('./views/SurveysView.vue'), meta: { title: '满意度调查' } },
         { path: 'loyalty', name: 'loyalty', component: () => import('./views/LoyaltyView.vue'), meta: { title: '积分与会员' } },
+        { path: 'todo', name: 'todo', component: () => import('./views/TodoCompletionView.vue'), meta: { title: '待办完成', operator: true } },
         { path: 'transfers', name: 'transfers', component: () => import('./views/TransfersView.vue'), meta: { title: '客户继承', operator: true } },
         { path: 'users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { title: '员工与权限', operator: true } },
         { path: 'audit-log', name: 'audit-log', component: () => import('./views/AuditView.vue'), meta: { title: '操作日志', operator: true } },

@@ -7,8 +7,9 @@
   const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
   const time = (v) => (v ? new Date(v).toLocaleString('zh-CN', { hour12: false, month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : '');
   const day = (v) => (v ? new Date(v).toLocaleDateString('zh-CN') : '');
-  // The WeCom client's user agent carries "wxwork"; outside it the JS-SDK cannot read the chat or send into it.
-  const inWecom = /wxwork/i.test(navigator.userAgent);
+  // The WeCom client's user agent carries "wxwork"; outside it the JS-SDK cannot read the chat or send into it. The
+  // sandbox's JS-SDK test mode (ww-test.js, ?wwTest=1) plays the client (docs/todo.md §One-tap send).
+  const inWecom = /wxwork/i.test(navigator.userAgent) || window.__woWwTest === true;
   const params = new URLSearchParams(location.search);
   const state = { me: null, externalUserId: null, chatId: null, entry: null, risk: null, group: null };
 
@@ -165,6 +166,7 @@
     const c = await call('GET', `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}`);
     state.customer = c;
     renderCustomer(c);
+    if (todoState.list) renderTodo();
     loadRisk().catch(() => undefined);
     loadLoyalty().catch((err) => { $('loyalty-progress').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
     loadFeedback().catch((err) => { $('feedback-list').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
@@ -311,6 +313,119 @@
       .catch((err) => { toast(err.message); button.disabled = false; });
   });
 
+  // ─── 今日待办 (docs/todo.md §In the sidebar) ──────────────────────────────────────────────────────────────
+  // Opened in a customer's chat the list narrows to that customer; 查看全部待办 widens it to the member's whole day.
+  const todoState = { all: false, list: null };
+  const TODO_LABEL = { send: '一键发送', done: '完成', snooze: '推迟', skip: '跳过', note_done: '标记完成', open_ticket: '查看工单', remind_mass: '提醒我去群发助手发送' };
+  /** Snooze choices: in an hour, this evening at 18:00 (while it is still ahead), tomorrow at 09:00 (local time). */
+  function snoozeChoices() {
+    const now = new Date();
+    const hour = new Date(now.getTime() + 3600_000);
+    const evening = new Date(now); evening.setHours(18, 0, 0, 0);
+    const tomorrow = new Date(now); tomorrow.setDate(tomorrow.getDate() + 1); tomorrow.setHours(9, 0, 0, 0);
+    return [['1 小时后', hour], ...(evening > hour ? [['今天 18:00', evening]] : []), ['明天 09:00', tomorrow]];
+  }
+  const canSendHere = (i) => inWecom && state.entry && state.externalUserId && i.externalUserId === state.externalUserId;
+  function todoHtml(i, snoozed) {
+    const who = i.customerName ? `<span class="muted">客户：${esc(i.customerName)}${i.customerCount > 1 ? ` 等 ${esc(i.customerCount)} 位` : ''}</span>` : '';
+    const acts = snoozed ? '' : i.actions.map((a) => {
+      if (a === 'send' && !canSendHere(i)) return `<button class="ghost" type="button" data-act="copy">复制内容</button>`;
+      return `<button class="${a === 'send' || a === 'done' || a === 'note_done' ? 'act' : 'ghost'}" type="button" data-act="${a}">${TODO_LABEL[a]}</button>`;
+    }).join('');
+    const sendHint = i.actions.includes('send') && !canSendHere(i) && !snoozed ? '<div class="muted">在与该客户的聊天中打开侧边栏，可一键发送到聊天。</div>' : '';
+    const massHint = i.kind === 'mass_task' ? '<div class="muted">请在企业微信「工作台 › 客户联系 › 群发助手」中确认发送。</div>' : '';
+    const attach = (i.attachments || []).length ? `<div class="muted">附件 ${i.attachments.length} 个：${i.attachments.map((a) => esc(a.title || { image: '图片', video: '视频', file: '文件', link: '链接', miniprogram: '小程序' }[a.kind] || '附件')).join('、')}</div>` : '';
+    return `<div class="todo${i.isOverdue && !snoozed ? ' overdue-item' : ''}${snoozed ? ' snoozed-item' : ''}" data-todo="${esc(i.key)}" data-test="todo-item">
+      <div class="head"><span class="t"><span class="badge kind-${esc(i.kind)}">${esc(i.kindWords)}</span> ${esc(i.title)}</span><span class="due" data-test="todo-due">${esc(i.dueWords)}</span></div>
+      ${who}${i.text ? `<div class="body">${esc(i.text)}</div>` : ''}${attach}${sendHint}${massHint}
+      ${acts ? `<div class="acts">${acts}</div>` : ''}<div class="more" data-more hidden></div></div>`;
+  }
+  function renderTodo() {
+    const l = todoState.list;
+    const narrowed = Boolean(state.externalUserId) && !todoState.all;
+    const name = state.customer ? ((state.customer.followUsers || []).find((f) => f.userid === state.me?.userid)?.remark || state.customer.name) : null;
+    $('todo-scope').innerHTML = state.externalUserId ? (narrowed ? `只显示${name ? `「${esc(name)}」` : '当前客户'}的待办 · <a class="link" data-scope="all">查看全部待办</a>` : `全部待办 · <a class="link" data-scope="mine">只看当前客户</a>`) : '';
+    $('todo-scope').hidden = !state.externalUserId;
+    $('todo-status').textContent = l.items.length ? `${Number(l.date.slice(5, 7))}月${Number(l.date.slice(8))}日 · ${l.items.length} 项待办${l.items.some((i) => i.isOverdue) ? `，其中 ${l.items.filter((i) => i.isOverdue).length} 项已逾期` : ''}` : (narrowed ? '这位客户今天没有待办' : '今天没有待办，辛苦了');
+    $('todo-list').innerHTML = l.items.map((i) => todoHtml(i, false)).join('');
+    $('todo-snoozed').innerHTML = l.snoozed.map((i) => todoHtml(i, true)).join('');
+    $('todo-snoozed-card').hidden = l.snoozed.length === 0;
+    const tab = document.querySelector('#tabs button[data-tab="todo"]');
+    tab.textContent = l.items.length ? `今日待办 (${l.items.length})` : '今日待办';
+  }
+  async function loadTodo() {
+    const q = state.externalUserId && !todoState.all ? `?externalUserId=${encodeURIComponent(state.externalUserId)}` : '';
+    todoState.list = await call('GET', `/sidebar/api/todo${q}`);
+    renderTodo();
+  }
+  const todoItem = (key) => [...todoState.list.items, ...todoState.list.snoozed].find((i) => i.key === key);
+  const taskPath = (i, act) => `/sidebar/api/todo/tasks/${encodeURIComponent(i.id)}/${act}`;
+
+  /** The task's prepared content into the current chat: the text, then each link or image (docs/todo.md §One-tap send). */
+  async function sendTask(i) {
+    if (i.text) await ww.sendChatMessage({ msgtype: 'text', text: { content: i.text }, enterChat: true });
+    for (const a of i.attachments || []) {
+      if (a.kind === 'link') await ww.sendChatMessage({ msgtype: 'news', news: { link: a.url, title: a.title, desc: a.desc || '', imgUrl: a.picUrl || '' }, enterChat: true });
+      else if (a.kind === 'image' && a.mediaId) await ww.sendChatMessage({ msgtype: 'image', image: { mediaid: a.mediaId }, enterChat: true });
+    }
+  }
+
+  $('todo-scope').addEventListener('click', (e) => {
+    const scope = e.target.dataset.scope;
+    if (!scope) return;
+    todoState.all = scope === 'all';
+    loadTodo().catch((err) => toast(err.message));
+  });
+  $('view-todo').addEventListener('click', (e) => {
+    const card = e.target.closest('[data-todo]');
+    const act = e.target.dataset.act;
+    if (!card || !act) return;
+    const i = todoItem(card.dataset.todo);
+    if (!i) return;
+    const more = card.querySelector('[data-more]');
+    const busy = (p, done) => {
+      e.target.disabled = true;
+      return p.then(done).then(() => loadTodo()).catch((err) => { toast(err.message || err.errMsg || '操作失败'); e.target.disabled = false; });
+    };
+    if (act === 'send') busy(sendTask(i).then(() => call('POST', taskPath(i, 'done'), {})), () => toast('已发送，待办已完成'));
+    else if (act === 'copy') navigator.clipboard.writeText(i.text).then(() => toast('已复制')).catch(() => toast('复制失败'));
+    else if (act === 'done') busy(call('POST', taskPath(i, 'done'), {}), () => toast('已完成'));
+    else if (act === 'note_done') busy(call('POST', `/sidebar/api/todo/notes/${encodeURIComponent(i.id)}/done`, {}), () => toast('跟进记录已完成'));
+    else if (act === 'remind_mass') busy(call('POST', `/sidebar/api/todo/mass-tasks/${encodeURIComponent(i.id)}/remind`, {}), (r) => toast(r.message));
+    else if (act === 'open_ticket') openCustomer(i.externalUserId, 'feedback-card');
+    else if (act === 'snooze') {
+      more.innerHTML = `<div class="muted">推迟到：</div><div class="acts">${snoozeChoices().map(([label, at]) => `<button class="ghost" type="button" data-until="${at.toISOString()}">${label}</button>`).join('')}</div>`;
+      more.hidden = false;
+    } else if (act === 'skip') {
+      more.innerHTML = '<form data-skip><textarea maxlength="200" placeholder="跳过原因，如：客户出差，下周再联系" required></textarea><div class="acts"><button class="act" type="submit">确认跳过</button></div></form>';
+      more.hidden = false;
+      more.querySelector('textarea').focus();
+    }
+  });
+  $('view-todo').addEventListener('click', (e) => {
+    const until = e.target.dataset.until;
+    const card = e.target.closest('[data-todo]');
+    if (!until || !card) return;
+    const i = todoItem(card.dataset.todo);
+    e.target.disabled = true;
+    call('POST', taskPath(i, 'snooze'), { until })
+      .then(() => { toast(`已推迟到 ${time(until)}`); return loadTodo(); })
+      .catch((err) => { toast(err.message); e.target.disabled = false; });
+  });
+  $('view-todo').addEventListener('submit', (e) => {
+    const form = e.target.closest('[data-skip]');
+    if (!form) return;
+    e.preventDefault();
+    const i = todoItem(form.closest('[data-todo]').dataset.todo);
+    const reason = form.querySelector('textarea').value.trim();
+    if (!reason) { toast('请填写跳过原因'); return; }
+    const button = form.querySelector('button');
+    button.disabled = true;
+    call('POST', taskPath(i, 'skip'), { reason })
+      .then(() => { toast('已跳过'); return loadTodo(); })
+      .catch((err) => { toast(err.message); button.disabled = false; });
+  });
+
   // ─── quick replies ─────────────────────────────────────────────────────────────────────────────────────
   async function loadReplies() {
     const q = state.externalUserId ? `?externalUserId=${encodeURIComponent(state.externalUserId)}` : '';
@@ -339,13 +454,24 @@
   }
 
   // ─── events ────────────────────────────────────────────────────────────────────────────────────────────
-  $('tabs').addEventListener('click', (e) => {
-    const tab = e.target.dataset.tab;
-    if (!tab) return;
+  function showTab(tab) {
     for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('active', b.dataset.tab === tab);
+    $('view-todo').hidden = tab !== 'todo';
     $('view-customer').hidden = tab !== 'customer';
     $('view-replies').hidden = tab !== 'replies';
+    if (tab === 'todo' && todoState.list) loadTodo().catch((err) => toast(err.message));
+  }
+  $('tabs').addEventListener('click', (e) => {
+    const tab = e.target.dataset.tab;
+    if (tab) showTab(tab);
   });
+  /** A customer's archive from the to-do list (a ticket's customer), scrolled to a section. */
+  function openCustomer(id, sectionId) {
+    if (!id) return;
+    const load = state.externalUserId === id && state.customer ? Promise.resolve() : (state.externalUserId = id, state.customer = null, $('group').hidden = true, $('status').hidden = false, loadCustomer());
+    showTab('customer');
+    load.then(() => $(sectionId)?.scrollIntoView()).catch((err) => toast(err.message));
+  }
 
   async function changeTags(body) {
     const { tags } = await call('POST', `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}/tags`, body);
@@ -412,7 +538,10 @@
         state.chatId = state.externalUserId ? null : params.get('chatId');
       }
       loadReplies().catch((err) => { $('replies-status').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
+      loadTodo().catch((err) => { $('todo-status').innerHTML = `<span class="err">${esc(err.message)}</span>`; });
       if (state.chatId) {
+        // In a group chat the group comes first; 今日待办 stays the first tab, with the member's whole day.
+        showTab('customer');
         await loadGroup();
         return;
       }

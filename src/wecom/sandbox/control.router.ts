@@ -45,6 +45,11 @@ const schemas = {
   // A member's code (userid), or a non-member's (external: true, optionally an external_userid),
   // docs/wecom-protocol.md §Staff sign-in for web pages.
   oauth: z.union([z.object({ userid: nonEmpty }), z.object({ external: z.literal(true), externalUserId: nonEmpty.optional() })]),
+  chatMessage: z.object({
+    externalUserId: nonEmpty.nullish(),
+    chatId: nonEmpty.nullish(),
+    message: z.looseObject({ msgtype: z.enum(['text', 'image', 'video', 'file', 'news', 'miniprogram']) }),
+  }),
   jssdkVerify: z.object({
     kind: z.enum(['config', 'agentConfig']),
     url: nonEmpty,
@@ -163,6 +168,12 @@ const routes: Record<string, Handler> = {
   // What the WeCom client does with the signatures a page passes to wx.config / wx.agentConfig
   // (docs/wecom-protocol.md §JS-SDK tickets and signatures).
   'POST jssdk/verify': (s, body) => s.verifyJsapiSignature(schemas.jssdkVerify.parse(body)),
+  // The sidebar's JS-SDK test mode (/sidebar/assets/ww-test.js): ww.sendChatMessage lands here instead of a chat.
+  'POST jssdk/chat-message': (s, body) => {
+    const m = schemas.chatMessage.parse(body);
+    return s.recordChatMessage({ externalUserId: m.externalUserId ?? null, chatId: m.chatId ?? null, message: m.message });
+  },
+  'GET jssdk/chat-messages': (s, _body, query) => ({ items: s.store.chatMessages.filter((m) => !query.externalUserId || m.externalUserId === query.externalUserId) }),
   'POST staff/visibility': (s, body) => s.setStaffVisibility(schemas.visibility.parse(body)),
   // 客户继承 (docs/wecom-protocol.md §Customer transfers): a member leaves; waiting takeovers complete now (instead of
   // after 24 h) or fail.

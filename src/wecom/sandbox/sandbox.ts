@@ -162,6 +162,12 @@ export class WecomSandbox {
     return this.clock.now().getTime();
   }
 
+  /** The sidebar's JS-SDK test mode sent a message into the chat it was opened in (docs/todo.md §One-tap send). */
+  recordChatMessage(m: { externalUserId: string | null; chatId: string | null; message: Record<string, unknown> & { msgtype: string } }): { ok: true; errMsg: string } {
+    this.store.chatMessages.push({ externalUserId: m.externalUserId, chatId: m.chatId, msgtype: m.message.msgtype, message: m.message, at: new Date(this.nowMs()).toISOString() });
+    return { ok: true, errMsg: 'sendChatMessage:ok' };
+  }
+
   // ---------------------------------------------------------------- the WeCom API
 
   /** Names of every emulated API (paths after /cgi-bin/). */

@@ -383,6 +383,15 @@ export interface SandboxAccessToken {
   isRevoked: boolean;
 }
 
+/** One ww.sendChatMessage call of the sidebar's JS-SDK test mode: the chat it was opened in and the message. */
+export interface SandboxChatMessage {
+  externalUserId: string | null;
+  chatId: string | null;
+  msgtype: string;
+  message: Record<string, unknown>;
+  at: string;
+}
+
 /** Everything the emulated WeCom remembers. `reset()` empties it. */
 export class SandboxStore {
   staff = new Map<string, SandboxStaff>();
@@ -405,6 +414,11 @@ export class SandboxStore {
   kfSessions = new Map<string, SandboxKfSession>();
   kfEventCodes = new Map<string, SandboxKfEventCode>();
   appMessages: SandboxAppMessage[] = [];
+  /**
+   * What the sidebar's JS-SDK test mode sent into "the current chat" with ww.sendChatMessage, oldest first: the
+   * message as the page passed it (docs/todo.md §One-tap send).
+   */
+  chatMessages: SandboxChatMessage[] = [];
   welcomeSent: SandboxWelcomeSent[] = [];
   media = new Map<string, SandboxMedia>();
   groupChats = new Map<string, SandboxGroupChat>();

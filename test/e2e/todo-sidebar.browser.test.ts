@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, launchSidebarBrowser, openSidebar } from '../helpers/sidebar-browser.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { buildCustomer } from '../factories/customers.js';
+
+vi.setConfig({ testTimeout: 90_000 });
+
+const SHOTS = resolve(process.cwd(), 'test-results/sidebar');
+
+/**
+ * 今日待办 in a real Chromium at a WeCom sidebar's size (docs/todo.md §In the sidebar): the first tab lists the member's
+ * day across staff tasks and notes due; a task is skipped with a reason and snoozed; opened in a customer's chat
+ * (the sandbox's JS-SDK test mode plays the WeCom client, ?wwTest=1) the list narrows to that customer, and 一键发送
+ * puts the task's prepared text and link into the chat through ww.sendChatMessage and closes the task; a note is
+ * marked done. Each step is checked on the server. Screenshots todo-01…04 under test-results/sidebar/.
+ */
+if (!CHROMIUM && process.env.CI) throw new Error('CI=true but no Chromium was found (set CHROMIUM_PATH or apt-get install chromium)');
+
+describe.skipIf(!CHROMIUM)('今日待办 in the sidebar, in a real browser', () => {
+  let app: TestApp;
+  let browser: Browser;
+  const ids: Record<string, string> = {};
+  const taskOf = async (id: string) => (await app.container.todo.tasks.byIds([id])).get(id)!;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    app = await startTestApp('sqlite');
+    await buildCustomer(app.container, { externalUserId: 'wmTdA', name: '王女士', owners: ['zhangsan'] });
+    await buildCustomer(app.container, { externalUserId: 'wmTdB', name: '李先生', owners: ['zhangsan'] });
+    await app.container.db.exec("UPDATE staff SET name = '张三' WHERE userid = 'zhangsan'");
+    const now = Date.now();
+    const t = app.container.todo.tasks;
+    ids.greet = (
+      await t.create({
+        source: 'journey',
+        sourceRef: 'mTdA:2',
+        userid: 'zhangsan',
+        externalUserId: 'wmTdA',
+        title: '第3天：亲自问候',
+        text: '王女士您好，杯子用得还习惯吗？有问题随时找我。',
+        attachments: [{ kind: 'link', title: '保养指南', url: 'https://example.com/care', desc: '三步清洁' }],
+        dueAt: new Date(now + 2 * 3_600_000),
+      })
+    ).task.id;
+    ids.late = (await t.create({ source: 'journey', sourceRef: 'mTdB:3', userid: 'zhangsan', externalUserId: 'wmTdB', title: '第7天：问问使用感受', text: '李先生您好，用了一周感觉怎么样？', attachments: [], dueAt: new Date(now - 26 * 3_600_000) })).task.id;
+    ids.skip = (await t.create({ source: 'manual', sourceRef: 'zhangsan:tdskip01', userid: 'zhangsan', externalUserId: 'wmTdB', title: '寄样品', text: '', attachments: [], dueAt: new Date(now + 3_600_000) })).task.id;
+    const localToday = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai' }).format(new Date(now));
+    ids.note = (await app.container.archive.notes.add('wmTdA', { text: '确认收货地址', dueDate: localToday }, { role: 'staff', userid: 'zhangsan' })).id;
+    browser = await launchSidebarBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it("lists the member's day on the first tab, skips with a reason and snoozes", async () => {
+    const { context, page, problems } = await openSidebar(browser, app, 'zhangsan');
+    await page.goto(`${app.url}/sidebar/`);
+    expect(await page.locator('#tabs button').first().innerText()).toContain('今日待办');
+    const items = page.locator('#todo-list [data-test="todo-item"]');
+    await expect.poll(() => items.count(), { timeout: 15_000 }).toBe(4);
+    expect(await page.locator('#tabs button').first().innerText()).toBe('今日待办 (4)');
+    expect(await page.locator('#todo-status').innerText()).toMatch(/4 项待办，其中 1 项已逾期/);
+    // Overdue first, in words; each with its customer.
+    const first = await items.first().innerText();
+    expect(first).toContain('第7天：问问使用感受');
+    expect(first).toContain('已逾期 1 天');
+    expect(first).toContain('客户：李先生');
+    const all = await page.locator('#todo-list').innerText();
+    expect(all).toContain('旅程任务');
+    expect(all).toContain('跟进提醒');
+    expect(all).toContain('确认收货地址');
+    // Outside the customer's chat the prepared content is copied, not sent.
+    expect(all).toContain('在与该客户的聊天中打开侧边栏，可一键发送到聊天。');
+    expect(all).not.toMatch(/\b(journey|manual|task|note)\b/);
+    await page.screenshot({ path: resolve(SHOTS, 'todo-01-day.png'), fullPage: true });
+
+    // Skip with a reason.
+    const skip = page.locator(`[data-todo="task:${ids.skip}"]`);
+    await skip.locator('button[data-act="skip"]').click();
+    await skip.locator('[data-skip] textarea').fill('客户出差，下周再联系');
+    await page.screenshot({ path: resolve(SHOTS, 'todo-02-skip.png'), fullPage: true });
+    await skip.locator('button:has-text("确认跳过")').click();
+    await expect.poll(() => page.locator(`[data-todo="task:${ids.skip}"]`).count()).toBe(0);
+    expect(await taskOf(ids.skip)).toMatchObject({ status: 'skipped', skipReason: '客户出差，下周再联系' });
+
+    // Snooze the overdue one until tomorrow 09:00: it moves under 已推迟.
+    const late = page.locator(`#todo-list [data-todo="task:${ids.late}"]`);
+    await late.locator('button[data-act="snooze"]').click();
+    await late.locator('button:has-text("明天 09:00")').click();
+    await expect.poll(() => page.locator(`#todo-snoozed [data-todo="task:${ids.late}"]`).count()).toBe(1);
+    expect(await page.locator('#todo-snoozed').innerText()).toMatch(/已推迟到 \d+月\d+日 09:00/);
+    const snoozed = await taskOf(ids.late);
+    expect(snoozed.status).toBe('open');
+    expect(new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false }).format(snoozed.snoozedUntil!)).toBe('09:00');
+    expect(await items.count()).toBe(2);
+    await page.screenshot({ path: resolve(SHOTS, 'todo-03-snoozed.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("narrows to the chat's customer, sends a task's content into the chat in one tap, and marks a note done", async () => {
+    const { context, page, problems } = await openSidebar(browser, app, 'zhangsan');
+    await page.goto(`${app.url}/sidebar/?externalUserId=wmTdA&wwTest=1`);
+    const items = page.locator('#todo-list [data-test="todo-item"]');
+    await expect.poll(() => items.count(), { timeout: 15_000 }).toBe(2);
+    await expect.poll(() => page.locator('#todo-scope').innerText()).toContain('只显示「王女士」的待办');
+    // Inside the (test-mode) WeCom client, no "not in WeCom" notice, and the task can be sent here.
+    expect(await page.locator('#notice').isHidden()).toBe(true);
+    const greet = page.locator(`[data-todo="task:${ids.greet}"]`);
+    expect(await greet.innerText()).toContain('附件 1 个：保养指南');
+    await page.screenshot({ path: resolve(SHOTS, 'todo-04-in-chat.png'), fullPage: true });
+    await greet.locator('button:has-text("一键发送")').click();
+    await expect.poll(() => page.locator(`[data-todo="task:${ids.greet}"]`).count()).toBe(0);
+    const sent = app.container.sandbox!.store.chatMessages;
+    expect(sent.map((m) => [m.externalUserId, m.msgtype])).toEqual([
+      ['wmTdA', 'text'],
+      ['wmTdA', 'news'],
+    ]);
+    expect(sent[0].message).toEqual({ msgtype: 'text', text: { content: '王女士您好，杯子用得还习惯吗？有问题随时找我。' } });
+    expect(sent[1].message).toMatchObject({ msgtype: 'news', news: { link: 'https://example.com/care', title: '保养指南', desc: '三步清洁' } });
+    expect(await taskOf(ids.greet)).toMatchObject({ status: 'done' });
+
+    await page.locator(`[data-todo="note:${ids.note}"] button:has-text("标记完成")`).click();
+    await expect.poll(() => items.count()).toBe(0);
+    expect(await page.locator('#todo-status').innerText()).toBe('这位客户今天没有待办');
+    const [note] = await app.container.db.query<{ done_at: number | string | null }>('SELECT done_at FROM notes WHERE id = ?', [ids.note]);
+    expect(note.done_at).not.toBeNull();
+
+    // 查看全部待办 widens to the member's day (the snoozed task is under 已推迟).
+    await page.click('#todo-scope a[data-scope="all"]');
+    await expect.poll(() => page.locator('#todo-snoozed [data-test="todo-item"]').count()).toBe(1);
+    expect(await items.count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
