@@ -1278,10 +1278,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
         service: jm.service,
         // Messages go through this instance's ledger, under its caps, quiet hours, opt-out, quota and priority.
         ledger: new DeliveryLedger(repos.deliveries, repos.sendSlots, caps, () => clock.now()),
-        ledgerRow: async (source, ext, occasion) => {
-          const [r] = await db.query<{ id: number | string; status: string; reason: string | null }>('SELECT id, status, reason FROM deliveries WHERE source = ? AND external_user_id = ? AND occasion = ?', [source, ext, occasion]);
-          return r ? { id: Number(r.id), status: r.status, reason: r.reason } : null;
-        },
+        ledgerRows: (keys) => jm.repo.ledgerRows(keys),
         dispatch: async (now) => {
           await dispatcher.dispatch(now);
         },

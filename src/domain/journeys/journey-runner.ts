@@ -5,6 +5,7 @@ import { addDays, localDate, parseLocalDate } from '../../shared/dates.js';
 import { renderTemplate } from '../../shared/template.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
 import type { PlanSink } from '../delivery/delivery-ledger.js';
+import type { NewDelivery } from '../delivery/delivery.types.js';
 import type { StaffMessenger } from '../notify/staff-messenger.js';
 import { stepDueAt } from './journey-schedule.js';
 import type { JourneyService } from './journey.service.js';
@@ -48,8 +49,8 @@ export interface JourneyRunnerDeps {
   service: Pick<JourneyService, 'enter' | 'exitMembers' | 'replied' | 'version'>;
   /** This instance's delivery ledger. */
   ledger: PlanSink;
-  /** The ledger row of a key: its id and status. */
-  ledgerRow(source: string, externalUserId: string, occasion: string): Promise<{ id: number; status: string; reason: string | null } | null>;
+  /** The ledger rows of these keys (by ledgerKeyOf): id, status and reason. */
+  ledgerRows(keys: { source: string; externalUserId: string; occasion: string }[]): Promise<Map<string, { id: number; status: string; reason: string | null }>>;
   /** Submit what is due (the dispatcher), after planning. */
   dispatch(now: Date): Promise<void>;
   tasks: JourneyTaskPort | null;
@@ -218,9 +219,12 @@ export class JourneyRunner {
     for (const [reason, ms] of leaving) counts.exited += await this.d.service.exitMembers(ms, reason, now);
 
     const runs = await this.d.repo.runsAt(staying.map((m) => ({ membershipId: m.id, stepIndex: m.currentStep })));
-    const names = await this.d.names(staying.map((m) => m.externalUserId));
-    const staff = await this.d.staffNames([...new Set(staying.map((m) => m.ownerUserid).filter((u): u is string => !!u))]);
+    const vars = await this.varsOf(staying);
     let planned = false;
+    // Most members of a page are at a step nobody claimed yet: those are claimed, acted on (messages as one ledger
+    // page) and moved on in a few statements per page; the rest (a wait step, a claim to take over) one by one.
+    const toClaim: JourneyMembership[] = [];
+    const toAdvance: JourneyMembership[] = [];
     for (const m of staying) {
       const def = defs.get(m.id)!;
       const j = journeys.get(m.journeyId)!;
@@ -230,18 +234,10 @@ export class JourneyRunner {
         if (await this.d.repo.advance(m.id, m.currentStep - 1, null, now, true)) counts.completed += 1;
         continue;
       }
-      let run = runs.get(`${m.id}:${m.currentStep}`) ?? null;
-      try {
-        if (!run) {
-          run = await this.d.repo.claim(m, m.currentStep, step.kind, this.d.instanceId, now);
-          if (!run) {
-            // Another instance claimed it a moment ago: look again shortly.
-            await this.d.repo.setDue([m.id], new Date(now.getTime() + 60_000));
-            continue;
-          }
-          counts.claimed += 1;
-          planned = (await this.act(j, m, step, run, now, counts, { name: names.get(m.externalUserId) ?? '', staff: m.ownerUserid ? (staff.get(m.ownerUserid) ?? '') : '' })) || planned;
-        } else if (run.status === 'claimed') {
+      const run = runs.get(`${m.id}:${m.currentStep}`) ?? null;
+      if (!run) toClaim.push(m);
+      else if (run.status === 'claimed') {
+        try {
           if (run.claimedAt.getTime() > now.getTime() - JOURNEY_STALE_CLAIM_MS) {
             await this.d.repo.setDue([m.id], new Date(run.claimedAt.getTime() + JOURNEY_STALE_CLAIM_MS));
             continue;
@@ -252,17 +248,137 @@ export class JourneyRunner {
           if (mine.attempts > JOURNEY_MAX_ATTEMPTS) {
             await this.d.repo.finish(run.id, 'claimed', 'failed', { result: `failed: 重试 ${JOURNEY_MAX_ATTEMPTS} 次仍未成功`, now, holder: this.d.instanceId });
           } else {
-            planned = (await this.act(j, m, step, mine, now, counts, { name: names.get(m.externalUserId) ?? '', staff: m.ownerUserid ? (staff.get(m.ownerUserid) ?? '') : '' })) || planned;
+            planned = (await this.act(j, m, step, mine, now, counts, vars(m))) || planned;
           }
+          await this.afterAct(m, def, step, now, counts);
+        } catch (err) {
+          this.stepFailed(m, err, now);
         }
-        await this.afterAct(m, def, step, now, counts);
+      } else if (step.kind === 'wait' && run.status === 'waiting') {
+        await this.afterAct(m, def, step, now, counts).catch((err: unknown) => this.stepFailed(m, err, now));
+      } else toAdvance.push(m);
+    }
+
+    // Claim the page's new steps together: the UNIQUE key still decides each one (docs/journeys.md §Once per step).
+    const won = await this.d.repo.claimMany(
+      toClaim.map((m) => ({ membership: m, stepIndex: m.currentStep, kind: defs.get(m.id)!.steps[m.currentStep].kind })),
+      this.d.instanceId,
+      now,
+    );
+    const lost = toClaim.filter((m) => !won.has(m.id));
+    // Another instance claimed these a moment ago: look again shortly.
+    if (lost.length > 0) await this.d.repo.setDue(lost.map((m) => m.id), new Date(now.getTime() + 60_000));
+    counts.claimed += won.size;
+    const messages: { j: Journey; m: JourneyMembership; step: Extract<JourneyStep, { kind: 'message' }>; run: StepRun }[] = [];
+    for (const m of toClaim) {
+      const run = won.get(m.id);
+      if (!run) continue;
+      const step = defs.get(m.id)!.steps[m.currentStep];
+      const j = journeys.get(m.journeyId)!;
+      if (step.kind === 'message') {
+        messages.push({ j, m, step, run });
+        continue;
+      }
+      try {
+        planned = (await this.act(j, m, step, run, now, counts, vars(m))) || planned;
+        if (step.kind === 'wait') await this.afterAct(m, defs.get(m.id)!, step, now, counts);
+        else toAdvance.push(m);
       } catch (err) {
-        // Left claimed: after JOURNEY_STALE_CLAIM_MS a later tick (any instance) takes it over.
-        this.d.log.warn({ err: toError(err), membershipId: m.id, step: m.currentStep }, 'journey step failed; retried after the claim goes stale');
-        await this.d.repo.setDue([m.id], new Date(now.getTime() + JOURNEY_STALE_CLAIM_MS)).catch(() => undefined);
+        this.stepFailed(m, err, now);
       }
     }
+    if (messages.length > 0) {
+      try {
+        planned = (await this.actMessages(messages, now, counts, vars)) || planned;
+        toAdvance.push(...messages.map((x) => x.m));
+      } catch (err) {
+        // Left claimed: after JOURNEY_STALE_CLAIM_MS a later tick takes each over.
+        this.d.log.warn({ err: toError(err), n: messages.length }, 'journey message steps failed; retried after the claims go stale');
+        await this.d.repo.setDue(messages.map((x) => x.m.id), new Date(now.getTime() + JOURNEY_STALE_CLAIM_MS)).catch(() => undefined);
+      }
+    }
+    await this.advanceMany(toAdvance, defs, now, counts);
     return planned;
+  }
+
+  /** A step that threw: left claimed, taken over after JOURNEY_STALE_CLAIM_MS by a later tick (any instance). */
+  private stepFailed(m: JourneyMembership, err: unknown, now: Date): void {
+    this.d.log.warn({ err: toError(err), membershipId: m.id, step: m.currentStep }, 'journey step failed; retried after the claim goes stale');
+    void this.d.repo.setDue([m.id], new Date(now.getTime() + JOURNEY_STALE_CLAIM_MS)).catch(() => undefined);
+  }
+
+  /** The template variables of each member: their name and their owner's. */
+  private async varsOf(ms: JourneyMembership[]): Promise<(m: JourneyMembership) => { name: string; staff: string }> {
+    const names = await this.d.names(ms.map((m) => m.externalUserId));
+    const staff = await this.d.staffNames([...new Set(ms.map((m) => m.ownerUserid).filter((u): u is string => !!u))]);
+    return (m) => ({ name: names.get(m.externalUserId) ?? '', staff: m.ownerUserid ? (staff.get(m.ownerUserid) ?? '') : '' });
+  }
+
+  /** The ledger row of a message step (docs/journeys.md §Message steps). */
+  private delivery(j: Journey, m: JourneyMembership, step: Extract<JourneyStep, { kind: 'message' }>, now: Date, vars: { name: string; staff: string }): NewDelivery {
+    return {
+      source: `journey:${j.id}`,
+      kind: 'journey',
+      ruleId: j.id,
+      externalUserId: m.externalUserId,
+      occasion: `m${m.id}:s${m.currentStep}`,
+      channel: 'mass_task',
+      priority: j.priority,
+      senderUserid: m.ownerUserid,
+      text: renderTemplate(step.text, vars),
+      attachments: step.attachments as unknown as MessageAttachment[],
+      localDate: localDate(now, this.d.tz),
+      notBefore: now,
+      expiresAt: new Date(now.getTime() + MESSAGE_EXPIRY_MS),
+      // The journey's holdout is drawn per customer, as the membership's flag was (docs/analytics.md §Holdout).
+      holdoutPercent: j.holdoutPercent,
+    };
+  }
+
+  /**
+   * A page's message steps as one ledger page (one transaction, the ledger's unique key deciding each), then their
+   * runs recorded with the rows they made. True when something was planned.
+   */
+  private async actMessages(
+    items: { j: Journey; m: JourneyMembership; step: Extract<JourneyStep, { kind: 'message' }>; run: StepRun }[],
+    now: Date,
+    counts: JourneyRunCounts,
+    vars: (m: JourneyMembership) => { name: string; staff: string },
+  ): Promise<boolean> {
+    const ds = items.map((x) => this.delivery(x.j, x.m, x.step, now, vars(x.m)));
+    await this.d.ledger.planMany(ds);
+    const rows = await this.d.ledgerRows(ds.map((d) => ({ source: d.source, externalUserId: d.externalUserId, occasion: d.occasion })));
+    const finished: { id: number; status: 'waiting' | 'done' | 'skipped' | 'failed'; result: string | null; deliveryId: number }[] = [];
+    let planned = false;
+    for (let i = 0; i < items.length; i++) {
+      const row = rows.get(ledgerKeyOf(ds[i]));
+      if (!row) throw new Error('ledger row missing after planning');
+      const o = ledgerOutcome(row.status, row.reason);
+      finished.push({ id: items[i].run.id, status: o.status, result: o.result, deliveryId: row.id });
+      if (o.status === 'waiting') counts.planned += 1;
+      if (row.status === 'planned') planned = true;
+    }
+    await this.d.repo.finishMany(finished, this.d.instanceId, now);
+    return planned;
+  }
+
+  /** Move members past the step they finished, in groups that share the step and the next due time. */
+  private async advanceMany(ms: JourneyMembership[], defs: Map<number, JourneyDefinition>, now: Date, counts: JourneyRunCounts): Promise<void> {
+    const groups = new Map<string, { fromStep: number; due: Date | null; ids: number[] }>();
+    for (const m of ms) {
+      const next = defs.get(m.id)!.steps[m.currentStep + 1];
+      // The next step's delay counts from this step's action (a claim taken over counts from the takeover).
+      const due = next ? stepDueAt(next.delay, now, this.d.tz) : null;
+      const k = `${m.currentStep}|${due?.getTime() ?? 'end'}`;
+      const g = groups.get(k);
+      if (g) g.ids.push(m.id);
+      else groups.set(k, { fromStep: m.currentStep, due, ids: [m.id] });
+    }
+    for (const g of groups.values()) {
+      const n = await this.d.repo.advanceMany(g.ids, g.fromStep, g.due, now);
+      counts.advanced += n;
+      if (!g.due) counts.completed += n;
+    }
   }
 
   /**
@@ -272,26 +388,9 @@ export class JourneyRunner {
   private async act(j: Journey, m: JourneyMembership, step: JourneyStep, run: StepRun, now: Date, counts: JourneyRunCounts, vars: { name: string; staff: string }): Promise<boolean> {
     const holder = this.d.instanceId;
     if (step.kind === 'message') {
-      const source = `journey:${j.id}`;
-      const occasion = `m${m.id}:s${m.currentStep}`;
-      await this.d.ledger.plan({
-        source,
-        kind: 'journey',
-        ruleId: j.id,
-        externalUserId: m.externalUserId,
-        occasion,
-        channel: 'mass_task',
-        priority: j.priority,
-        senderUserid: m.ownerUserid,
-        text: renderTemplate(step.text, vars),
-        attachments: step.attachments as unknown as MessageAttachment[],
-        localDate: localDate(now, this.d.tz),
-        notBefore: now,
-        expiresAt: new Date(now.getTime() + MESSAGE_EXPIRY_MS),
-        // The journey's holdout is drawn per customer, as the membership's flag was (docs/analytics.md §Holdout).
-        holdoutPercent: j.holdoutPercent,
-      });
-      const row = await this.d.ledgerRow(source, m.externalUserId, occasion);
+      const d = this.delivery(j, m, step, now, vars);
+      await this.d.ledger.plan(d);
+      const row = (await this.d.ledgerRows([{ source: d.source, externalUserId: d.externalUserId, occasion: d.occasion }])).get(ledgerKeyOf(d));
       if (!row) throw new Error('ledger row missing after planning');
       const outcome = ledgerOutcome(row.status, row.reason);
       await this.d.repo.finish(run.id, 'claimed', outcome.status, { result: outcome.result, deliveryId: row.id, now, holder });
@@ -433,6 +532,11 @@ function matches(def: JourneyDefinition, s: JourneySignal): boolean {
     default:
       return false;
   }
+}
+
+/** The key ledgerRows answers under. */
+export function ledgerKeyOf(k: { source: string; externalUserId: string; occasion: string }): string {
+  return `${k.source}\u0000${k.externalUserId}\u0000${k.occasion}`;
 }
 
 /** A ledger row's status as the step's: still waiting, or its outcome with the ledger's reason. */

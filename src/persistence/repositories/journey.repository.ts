@@ -276,6 +276,27 @@ export class JourneyRepository {
     return n === 1;
   }
 
+  /** `advance` for many members at the same step with the same next due time (null: they complete). Answers how many moved. */
+  async advanceMany(ids: number[], fromStep: number, nextDueAt: Date | null, now: Date): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const part = ids.slice(i, i + CHUNK);
+      n += nextDueAt
+        ? await this.db.exec(`UPDATE journey_memberships SET current_step = ?, step_since = ?, next_due_at = ? WHERE id IN (${marks(part.length)}) AND current_step = ? AND status = 'active'`, [
+            fromStep + 1,
+            now.getTime(),
+            nextDueAt.getTime(),
+            ...part,
+            fromStep,
+          ])
+        : await this.db.exec(
+            `UPDATE journey_memberships SET current_step = ?, step_since = ?, next_due_at = NULL, status = 'completed', ended_at = ? WHERE id IN (${marks(part.length)}) AND current_step = ? AND status = 'active'`,
+            [fromStep + 1, now.getTime(), now.getTime(), ...part, fromStep],
+          );
+    }
+    return n;
+  }
+
   /** Look at the membership again at `at` (a wait step's next check, a claim another instance holds). */
   async setDue(ids: number[], at: Date): Promise<void> {
     for (let i = 0; i < ids.length; i += CHUNK) {
@@ -341,6 +362,56 @@ export class JourneyRepository {
     return (await this.runsAt([{ membershipId: m.id, stepIndex }])).get(`${m.id}:${stepIndex}`) ?? null;
   }
 
+  /**
+   * Claim a page of steps: one multi-row INSERT per 500, which the UNIQUE key refuses whole when any of them was
+   * claimed meanwhile; then those are claimed one by one, so the key still decides each (docs/reliability.md
+   * §Database idioms). Answers the runs this call won, by membership.
+   */
+  async claimMany(items: { membership: Pick<JourneyMembership, 'id' | 'journeyId'>; stepIndex: number; kind: StepRun['kind'] }[], instanceId: string, now: Date): Promise<Map<number, StepRun>> {
+    const won = new Map<number, StepRun>();
+    for (let i = 0; i < items.length; i += CHUNK) {
+      const part = items.slice(i, i + CHUNK);
+      const ok = await this.db.writeUnique(
+        `INSERT INTO journey_step_runs (membership_id, journey_id, step_index, kind, status, claimed_by, claimed_at, attempts) VALUES ${part.map(() => "(?,?,?,?,'claimed',?,?,1)").join(',')}`,
+        part.flatMap((x) => [x.membership.id, x.membership.journeyId, x.stepIndex, x.kind, instanceId, now.getTime()]),
+      );
+      if (ok) {
+        const runs = await this.runsAt(part.map((x) => ({ membershipId: x.membership.id, stepIndex: x.stepIndex })));
+        for (const r of runs.values()) if (r.claimedBy === instanceId && r.status === 'claimed' && r.claimedAt.getTime() === now.getTime()) won.set(r.membershipId, r);
+        continue;
+      }
+      for (const x of part) {
+        const r = await this.claim(x.membership, x.stepIndex, x.kind, instanceId, now);
+        if (r) won.set(r.membershipId, r);
+      }
+    }
+    return won;
+  }
+
+  /** Record what claimed runs came to, 500 per statement; only rows this holder still claims are written. */
+  async finishMany(rows: { id: number; status: StepRunStatus; result: string | null; deliveryId: number | null }[], holder: string, now: Date): Promise<void> {
+    const byStatus = new Map<StepRunStatus, typeof rows>();
+    for (const r of rows) {
+      const l = byStatus.get(r.status);
+      if (l) l.push(r);
+      else byStatus.set(r.status, [r]);
+    }
+    for (const [status, list] of byStatus) {
+      const isEnd = status === 'done' || status === 'skipped' || status === 'failed';
+      for (let i = 0; i < list.length; i += CHUNK) {
+        const part = list.slice(i, i + CHUNK);
+        const cases = (f: (r: (typeof part)[number]) => unknown) => ({ sql: `CASE id ${part.map(() => 'WHEN ? THEN ?').join(' ')} END`, params: part.flatMap((r) => [r.id, f(r)]) });
+        const result = cases((r) => r.result?.slice(0, 200) ?? null);
+        const delivery = cases((r) => r.deliveryId);
+        await this.db.query(
+          `UPDATE journey_step_runs SET status = ?, result = ${result.sql}, delivery_id = ${delivery.sql}, acted_at = COALESCE(acted_at, ?), done_at = ?
+            WHERE id IN (${marks(part.length)}) AND status = 'claimed' AND claimed_by = ?`,
+          [status, ...result.params, ...delivery.params, now.getTime(), isEnd ? now.getTime() : null, ...part.map((r) => r.id), holder],
+        );
+      }
+    }
+  }
+
   /** Take over a stale claim: a compare-and-set on its claim time and holder, so one instance of several gets it. */
   async takeOver(r: StepRun, instanceId: string, now: Date): Promise<boolean> {
     const n = await this.db.exec(
@@ -374,6 +445,29 @@ export class JourneyRepository {
       const part = ids.slice(i, i + CHUNK);
       const rows = await this.db.query<{ id: Num; status: string; reason: string | null; sent_at: Num | null }>(`SELECT id, status, reason, sent_at FROM deliveries WHERE id IN (${marks(part.length)})`, part);
       for (const r of rows) out.set(Number(r.id), { status: r.status, reason: r.reason, sentAt: ms(r.sent_at) });
+    }
+    return out;
+  }
+
+  /** Ledger rows by (source, customer, occasion), keyed `source NUL customer NUL occasion` (the unique key's order). */
+  async ledgerRows(keys: { source: string; externalUserId: string; occasion: string }[]): Promise<Map<string, { id: number; status: string; reason: string | null }>> {
+    const out = new Map<string, { id: number; status: string; reason: string | null }>();
+    const bySource = new Map<string, Set<string>>();
+    for (const k of keys) {
+      let s = bySource.get(k.source);
+      if (!s) bySource.set(k.source, (s = new Set()));
+      s.add(k.externalUserId);
+    }
+    for (const [source, set] of bySource) {
+      const ids = [...set];
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const part = ids.slice(i, i + CHUNK);
+        const rows = await this.db.query<{ id: Num; external_user_id: string; occasion: string; status: string; reason: string | null }>(
+          `SELECT id, external_user_id, occasion, status, reason FROM deliveries WHERE source = ? AND external_user_id IN (${marks(part.length)})`,
+          [source, ...part],
+        );
+        for (const r of rows) out.set(`${source}\u0000${r.external_user_id}\u0000${r.occasion}`, { id: Number(r.id), status: r.status, reason: r.reason });
+      }
     }
     return out;
   }
