@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { CHROMIUM, launchSidebarBrowser, openSidebar } from '../helpers/sidebar-browser.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { buildCustomer } from '../factories/customers.js';
 
 vi.setConfig({ testTimeout: 90_000 });
@@ -15,7 +15,8 @@ const SHOTS = resolve(process.cwd(), 'test-results/sidebar');
  * day across staff tasks and notes due; a task is skipped with a reason and snoozed; opened in a customer's chat
  * (the sandbox's JS-SDK test mode plays the WeCom client, ?wwTest=1) the list narrows to that customer, and 一键发送
  * puts the task's prepared text and link into the chat through ww.sendChatMessage and closes the task; a note is
- * marked done. Each step is checked on the server. Screenshots todo-01…04 under test-results/sidebar/.
+ * marked done; 客户已回复 on the customer's card ends a journey that exits on replies. Each step is checked on the
+ * server. Screenshots todo-01…05 under test-results/sidebar/.
  */
 if (!CHROMIUM && process.env.CI) throw new Error('CI=true but no Chromium was found (set CHROMIUM_PATH or apt-get install chromium)');
 
@@ -134,6 +135,18 @@ describe.skipIf(!CHROMIUM)('今日待办 in the sidebar, in a real browser', () 
     await page.click('#todo-scope a[data-scope="all"]');
     await expect.poll(() => page.locator('#todo-snoozed [data-test="todo-item"]').count()).toBe(1);
     expect(await items.count()).toBe(0);
+
+    // 客户已回复 on the customer's card ends the journeys that exit on a reply (docs/journeys.md §Exits).
+    const journey = await api(app, 'POST', '/api/v1/journeys', { name: '新客培育', definition: { trigger: { kind: 'manual' }, steps: [{ kind: 'message', title: '问候', delay: { kind: 'after', minutes: 60 }, text: '您好' }], exits: { replied: true } } });
+    expect(journey.status, JSON.stringify(journey.body)).toBe(201);
+    expect((await api(app, 'POST', `/api/v1/journeys/${journey.body.id}/status`, { status: 'active' })).status).toBe(200);
+    expect((await api(app, 'POST', `/api/v1/journeys/${journey.body.id}/enrol`, { externalUserIds: ['wmTdA'] })).body).toMatchObject({ entered: 1 });
+    await page.click('#tabs [data-tab="customer"]');
+    await page.locator('#mark-replied').click();
+    await expect.poll(() => page.locator('#toast').innerText()).toBe('已记录客户回复，1 个客户旅程已结束');
+    await page.screenshot({ path: resolve(SHOTS, 'todo-05-replied.png') });
+    const members = (await api(app, 'GET', `/api/v1/journeys/${journey.body.id}/members`)).body.items as { status: string; exitReason?: string }[];
+    expect(members).toEqual([expect.objectContaining({ status: 'exited' })]);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -459,6 +459,7 @@
     $('view-todo').hidden = tab !== 'todo';
     $('view-customer').hidden = tab !== 'customer';
     $('view-replies').hidden = tab !== 'replies';
+    $('title').textContent = tab === 'todo' ? '今日待办' : tab === 'replies' ? '快捷回复' : state.chatId && !state.externalUserId ? '客户群' : '客户档案';
     if (tab === 'todo' && todoState.list) loadTodo().catch((err) => toast(err.message));
   }
   $('tabs').addEventListener('click', (e) => {
@@ -489,6 +490,16 @@
     const name = $('tag-input').value.trim();
     if (!name || !state.externalUserId) return;
     changeTags({ add: [name], remove: [] }).then(() => { $('tag-input').value = ''; return loadCustomer(); }).catch((err) => toast(err.message));
+  });
+  // 客户已回复 (docs/journeys.md §Exits): a 1:1 reply is invisible to the bot, so the member says so; journeys whose exit
+  // rules include a reply let the customer go.
+  $('mark-replied').addEventListener('click', () => {
+    if (!state.externalUserId) return;
+    $('mark-replied').disabled = true;
+    call('POST', `/sidebar/api/customers/${encodeURIComponent(state.externalUserId)}/replied`, {})
+      .then((r) => { toast(r.exited ? `已记录客户回复，${r.exited} 个客户旅程已结束` : '已记录客户回复'); return loadTodo(); })
+      .catch((err) => toast(err.message))
+      .finally(() => { $('mark-replied').disabled = false; });
   });
   $('note-form').addEventListener('submit', (e) => {
     e.preventDefault();
