@@ -1,7 +1,7 @@
 import { dailyOccasion, type JobDefinition } from './job.types.js';
 
 /**
- * `todo-digest`: each morning (config/care.json `schedules.todo-digest`, default 09:30 in APP_TIMEZONE) every member
+ * `todo-digest`: each morning (`settings.schedules["todo-digest"]` in config/care-rules.json, default 09:30 in APP_TIMEZONE) every member
  * with items gets "今天有 N 项待办" as an app message within their per-member budget (docs/todo.md §Morning digest).
  * The scheduler runs the day's occasion once across instances, and each member's digest is claimed under a unique
  * (member, date) row, so a re-run or a second instance never sends it twice.
