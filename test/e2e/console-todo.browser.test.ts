@@ -51,8 +51,8 @@ describe.skipIf(!CHROMIUM)('待办完成 in the console', () => {
     const zhang = rows.find((r) => r.includes('张三'))!;
     const li = rows.find((r) => r.includes('李四'))!;
     // 成员, 任务, 已完成 (on time), 迟完成, 跳过, 逾期未完成, 未到期, 完成率
-    expect(zhang.replace(/\s+/g, ' ').trim()).toBe('张三（zhangsan） 4 1 1 1 1 0');
-    expect(li.replace(/\s+/g, ' ').trim()).toBe('李四（lisi） 3 1 0 0 2 0');
+    expect(zhang.replace(/\s+/g, ' ').trim()).toBe('张三（zhangsan） 4 1 1 1 1 0 50%');
+    expect(li.replace(/\s+/g, ' ').trim()).toBe('李四（lisi） 3 1 0 0 2 0 33.3%');
     // 完成率 as a bar: done (on time or late) of all.
     const bars = await table.locator('.el-table__body tr .el-progress').evaluateAll((els) => els.map((e) => e.getAttribute('aria-valuenow')));
     expect(bars.sort()).toEqual(['33.3', '50']);
