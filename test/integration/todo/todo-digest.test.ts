@@ -4,6 +4,7 @@ import { testEngines } from '../../helpers/databases.js';
 import { buildCustomer } from '../../factories/customers.js';
 import { FixedClock } from '../../../src/shared/clock.js';
 import { buildScheduling } from '../../../src/container.js';
+import { STAFF_MESSAGE_CAPS } from '../../../src/domain/notify/staff-messenger.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
 
@@ -31,8 +32,11 @@ describe.each(testEngines())('今日待办 morning digest (%s)', (engine) => {
   }, 60_000);
   afterAll(() => app?.close());
 
-  it('is scheduled at 09:30 by default', () => {
+  it('is scheduled at 09:30 by default, at another time when the settings say so', () => {
     expect(app.container.scheduling.jobs.all().find((j) => j.name === 'todo-digest')?.schedule).toBe('30 9 * * *');
+    const c = app.container;
+    const eight = buildScheduling(c, { instanceId: 'configured', clock, settings: { schedules: { ...c.scheduling.settings.schedules, 'todo-digest': '0 8 * * *' } } });
+    expect(eight.jobs.all().find((j) => j.name === 'todo-digest')?.schedule).toBe('0 8 * * *');
   });
 
   it('sends each member one digest a day, however many instances run it at once', async () => {
@@ -58,5 +62,22 @@ describe.each(testEngines())('今日待办 morning digest (%s)', (engine) => {
     // zhangsan: the two of yesterday (still open, overdue), tomorrow's which is now today's, and the overdue note.
     expect(digests('zhangsan').at(-1)).toBe('【今日待办】今天有 4 项待办：任务 3 项、跟进提醒 1 项。打开与客户的聊天，在侧边栏「今日待办」中处理。');
     expect(digests('zhangsan')).toHaveLength(2);
+  });
+
+  it("waits in the member's staff digest when they are over their app message cap, never dropped", async () => {
+    clock.set(sh('2026-12-09T09:30:00'));
+    const c = app.container;
+    // lisi has had 15 app messages this minute: WeCom's per-member cap as the messenger counts it.
+    for (let i = 0; i < 15; i++) expect(await c.repos.staffMessages.reserve('lisi', clock.now().getTime(), STAFF_MESSAGE_CAPS)).toBe(true);
+    const before = digests('lisi').length;
+    await c.scheduling.scheduler.runNow('todo-digest');
+    expect(digests('lisi')).toHaveLength(before);
+    const [row] = await c.db.query<{ outcome: string }>("SELECT outcome FROM todo_digests WHERE userid = 'lisi' AND local_date = '2026-12-09'");
+    expect(row.outcome).toBe('deferred');
+    // The next minute the staff digest job sends what waited.
+    clock.advance(60_000);
+    await c.scheduling.scheduler.runNow('staff-digest');
+    const all = c.sandbox!.store.appMessages.filter((m) => m.touser.includes('lisi')).map((m) => String((m.payload as { content: string }).content));
+    expect(all.at(-1)).toContain('今天有 1 项待办');
   });
 });
