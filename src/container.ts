@@ -8,6 +8,8 @@
 import type { DataSource } from 'typeorm';
 import { randomBytes, createHmac } from 'node:crypto';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { dataDirOf } from './config/load.js';
 import { Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { AppConfig } from './config/schema.js';
 import { DEFAULT_FEEDBACK_RULES_FILE, DEFAULT_QUICK_REPLIES_FILE, DEFAULT_TAG_RULES_FILE } from './config/files.js';
@@ -39,7 +41,10 @@ import { StaffMessageRepository } from './persistence/repositories/staff-message
 import { SearchBudgetRepository } from './persistence/repositories/search-budget.repository.js';
 import { ErasureRepository } from './persistence/repositories/erasure.repository.js';
 import { TransferRepository } from './persistence/repositories/transfer.repository.js';
-import { QuickReplyRepository } from './persistence/repositories/quick-reply.repository.js';
+import { ContentRepository } from './persistence/repositories/content.repository.js';
+import { ContentService } from './domain/content/content.service.js';
+import { ContentMediaService } from './domain/content/content-media.service.js';
+import { LocalDiskStorage, S3Storage, type ContentStorage } from './domain/content/storage/content-storage.js';
 import { JobRunRepository } from './persistence/repositories/job-run.repository.js';
 import { DeliveryRepository } from './persistence/repositories/delivery.repository.js';
 import { DeliveryBatchRepository } from './persistence/repositories/delivery-batch.repository.js';
@@ -243,7 +248,7 @@ export interface Repositories {
   searchBudget: SearchBudgetRepository;
   erasures: ErasureRepository;
   transfers: TransferRepository;
-  quickReplies: QuickReplyRepository;
+  content: ContentRepository;
   jobRuns: JobRunRepository;
   deliveries: DeliveryRepository;
   deliveryBatches: DeliveryBatchRepository;
@@ -330,6 +335,23 @@ export interface SidebarModule {
   jssdk: JssdkConfigService;
   /** 客户群 in the sidebar (docs/groups.md §Sidebar in a group chat). */
   groups: GroupSidebarService;
+}
+
+/** 素材库: content items, where their files are kept and their WeCom media (docs/content.md). */
+export interface ContentModule {
+  storage: ContentStorage;
+  media: ContentMediaService;
+  service: ContentService;
+}
+
+/** The library's file store from configuration (docs/content.md §Storage). */
+function buildContentStorage(config: AppConfig): ContentStorage {
+  const c = config.content;
+  if (c.storage === 's3') {
+    if (!c.s3.bucket) throw new Error('CONTENT_STORAGE=s3 需要 CONTENT_S3_BUCKET / CONTENT_STORAGE=s3 needs CONTENT_S3_BUCKET');
+    return new S3Storage({ ...c.s3, endpoint: c.s3.endpoint || undefined });
+  }
+  return new LocalDiskStorage(c.dir || join(dataDirOf(config.databaseUrl), 'content'));
 }
 
 /** The operator console's sign-in, roles, audit log and idempotency keys (docs/security.md §Console sign-in and roles). */
@@ -471,6 +493,8 @@ export interface Container {
   privacy: PrivacyModule;
   transfers: TransfersModule;
   sidebar: SidebarModule;
+  /** 素材库 / 话术库 (docs/content.md). */
+  content: ContentModule;
   console: ConsoleModule;
   scheduling: SchedulingModule;
   /** 积分与会员: the points ledger, tiers and the customer's signed link (docs/loyalty.md). */
@@ -578,7 +602,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     searchBudget: new SearchBudgetRepository(db),
     erasures: new ErasureRepository(db),
     transfers: new TransferRepository(db),
-    quickReplies: new QuickReplyRepository(db),
+    content: new ContentRepository(db),
     jobRuns: new JobRunRepository(db),
     deliveries: new DeliveryRepository(db),
     deliveryBatches: new DeliveryBatchRepository(db),
@@ -875,10 +899,24 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     groups: new GroupTransferService(new GroupTransferRepository(db), wecom, clock, transfersLog),
   };
 
-  // The staff sidebar and its quick replies.
+  // 素材库 (docs/content.md): files on local disk or in an S3-compatible bucket, WeCom media kept fresh by a job.
+  const contentLog = log.child({ module: 'content' });
+  const contentStorage = buildContentStorage(config);
+  const contentMedia = new ContentMediaService(repos.content, contentStorage, wecom, clock, contentLog, { timezone: tz });
+  const content: ContentModule = {
+    storage: contentStorage,
+    media: contentMedia,
+    service: new ContentService(repos.content, contentStorage, contentMedia, clock, contentLog, {
+      maxBytes: config.content.maxBytes,
+      linkedAppIds: config.content.miniprogramAppIds,
+      timezone: tz,
+    }),
+  };
+
+  // The staff sidebar and its quick replies (the library's items marked 快捷回复).
   const sidebar: SidebarModule = {
     sessions: new StaffSessionService([config.dataKey!, ...config.dataKeyReadOnly], wecom, clock),
-    replies: new QuickReplyService(repos.quickReplies, customers, repos.staff, clock, log.child({ module: 'quick-replies' })),
+    replies: new QuickReplyService(content.service, customers, repos.staff),
     jssdk: new JssdkConfigService(wecom, clock, { corpId: config.wecomCorpId, agentId: config.wecom.agentId }),
     groups: new GroupSidebarService({
       groupChats: repos.groupChats,
@@ -984,7 +1022,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       states: async (ids) => new Map([...(await todo.tasks.byIds(ids))].map(([id, t]) => [id, t.status])),
     },
   };
-  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop, journeys, todo };
+  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop, journeys, todo, content };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
   // The survey after a WeChat-KF session (docs/surveys.md §After a WeChat-KF session): planned in this instance's
   // ledger, and sent at once as the session end's event reply by its dispatcher.
@@ -1067,6 +1105,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       privacy,
       transfers,
       sidebar,
+      content,
       console: consoleModule,
       scheduling,
       settings: new SettingsService({ config, care: scheduling.settings, jobs: scheduling.jobs.all() }),
@@ -1127,6 +1166,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     privacy,
     transfers,
     sidebar,
+    content,
     console: consoleModule,
     scheduling,
     loyalty,
@@ -1155,7 +1195,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 }
 
 /** What scheduling is built from: the container's core, repositories, gateway and the services it plans over. */
-export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn' | 'groupSop' | 'journeys' | 'todo'>>;
+export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn' | 'groupSop' | 'journeys' | 'todo' | 'content'>>;
 
 /**
  * Build one instance's scheduling over a container's parts. buildContainer builds the instance's own; tests build a
@@ -1342,6 +1382,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       journeys: journeyRunner,
       groupBroadcasts: { sender: groupBroadcasts.sender, quota: groupBroadcasts.quota },
       todo: c.todo ? { sendDigests: () => c.todo!.service.sendDigests(instanceId) } : undefined,
+      contentMedia: c.content?.media,
     }),
   );
   return {

@@ -183,6 +183,34 @@ export const configSchema = z
         ),
       })
       .prefault({}),
+    /** 素材库 (docs/content.md §Storage): where files are kept and which mini-programs the corp has linked. */
+    content: z
+      .object({
+        /** `local` (a folder, the default) or `s3` (an S3-compatible bucket, for several instances). */
+        storage: z.enum(['local', 's3'], { message: '只能是 local 或 s3 / must be local or s3' }).default('local'),
+        /** The folder of `local` storage; empty: `content/` in the data directory. */
+        dir: z.string().optional(),
+        /** The largest file kept, in bytes (WeCom's own limits per kind apply too: docs/content.md §Limits). */
+        maxBytes: int(1024, 20 * 1024 * 1024).default(20 * 1024 * 1024),
+        /** AppIDs of the mini-programs linked to the corp (comma-separated); WeCom has no API that lists them. */
+        miniprogramAppIds: z.preprocess(
+          (v) => (typeof v === 'string' ? v.split(',').map((u) => u.trim()).filter(Boolean) : v),
+          z.array(z.string().regex(/^wx[0-9a-fA-F]{16}$/, '须为小程序 AppID（wx 加 16 位字母数字），多个用英文逗号分隔 / each must be a mini-program AppID')).max(100).default([]),
+        ),
+        s3: z
+          .object({
+            bucket: z.string().default(''),
+            region: z.string().default('us-east-1'),
+            /** The service's URL (MinIO, Ceph…); empty for AWS S3 itself. */
+            endpoint: z.string().default(''),
+            accessKeyId: z.string().default(''),
+            secretAccessKey: z.string().default(''),
+            forcePathStyle: bool.default(true),
+            prefix: z.string().default(''),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     /** 流失预警 (docs/churn.md). */
     churn: z
       .object({

@@ -50,6 +50,8 @@ import type { GroupSopRunner } from '../domain/group-sop/group-sop-runner.js';
 import { groupBroadcastsJob } from './group-broadcasts.job.js';
 import type { GroupBroadcastSender } from '../domain/group-broadcasts/group-broadcast.sender.js';
 import type { GroupQuotaService } from '../domain/group-broadcasts/group-quota.service.js';
+import { contentMediaJob } from './content-media.job.js';
+import type { ContentMediaService } from '../domain/content/content-media.service.js';
 
 /** What the jobs run on: built by the composition root (src/container.ts) and handed over whole. */
 export interface JobDeps {
@@ -104,6 +106,8 @@ export interface JobDeps {
   todo?: { sendDigests: () => Promise<Record<string, number>> };
   /** 客户群群发: group tasks and the groups' quota (docs/groups.md §Group broadcasts). */
   groupBroadcasts?: { sender: GroupBroadcastSender; quota: Pick<GroupQuotaService, 'reconcile'> };
+  /** 素材库: WeCom media re-made before it expires (docs/content.md §Media lifecycle). */
+  contentMedia?: Pick<ContentMediaService, 'refresh'>;
 }
 
 /**
@@ -133,5 +137,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     ...(d.groupSop ? [groupSopJob({ runner: d.groupSop, schedule: schedules['group-sop'] })] : []),
     ...(d.journeys ? [journeysJob({ runner: d.journeys, schedule: schedules.journeys }), journeysNightlyJob({ runner: d.journeys, schedule: schedules['journeys-nightly'], tz })] : []),
     ...(d.todo ? [todoDigestJob({ todo: d.todo, schedule: schedules['todo-digest'] })] : []),
+    ...(d.contentMedia ? [contentMediaJob({ media: d.contentMedia, schedule: schedules['content-media'] })] : []),
   ];
 }

@@ -21,6 +21,7 @@ export const REDACT_PATHS = [
   'accessToken',
   'access_token',
   'secret',
+  'secretAccessKey',
   'corpsecret',
   'encodingAesKey',
   'nextToken',

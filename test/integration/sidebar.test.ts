@@ -339,7 +339,9 @@ describe.each(testEngines())('staff sidebar (聊天工具栏) over HTTP with the
     const jar = await signIn('zhangsan');
     const r = await sidebarApi(jar, 'GET', `/sidebar/api/quick-replies?externalUserId=${mine.externalUserId}`);
     expect(r.status).toBe(200);
-    expect(r.body.items[0]).toEqual({ id: created.body.id, category: '问候', title: '测试问候', text: '{{name}}您好，我是{{staff}}，有什么可以帮您？', content: `${mine.name}您好，我是张三，有什么可以帮您？` });
+    const content = `${mine.name}您好，我是张三，有什么可以帮您？`;
+    // The same shape as before the library, plus the item's kind and what ww.sendChatMessage takes (docs/content.md §Quick replies).
+    expect(r.body.items[0]).toEqual({ id: created.body.id, kind: 'text', category: '问候', title: '测试问候', text: '{{name}}您好，我是{{staff}}，有什么可以帮您？', content, chat: { msgtype: 'text', text: { content } }, sendable: true });
     // The defaults from config/quick-replies.json are there, rendered too.
     const greeting = r.body.items.find((i: { title: string }) => i.title === '初次问候');
     expect(greeting.content).toBe(`${mine.name}您好，我是您的专属顾问张三，很高兴为您服务！有任何问题都可以随时在这里联系我。`);
@@ -354,7 +356,7 @@ describe.each(testEngines())('staff sidebar (聊天工具栏) over HTTP with the
     const list = await api(app, 'GET', '/api/v1/quick-replies?pageSize=100', undefined, staff);
     expect(list.status).toBe(200);
     expect(list.body.total).toBeGreaterThanOrEqual(5);
-    expect(list.body.items[0]).toEqual({ id: expect.any(String), category: expect.any(String), title: expect.any(String), text: expect.any(String), sort: expect.any(Number), createdAt: expect.any(String), updatedAt: expect.any(String) });
+    expect(list.body.items[0]).toEqual({ id: expect.any(String), kind: 'text', category: expect.any(String), title: expect.any(String), text: expect.any(String), sort: expect.any(Number), createdAt: expect.any(String), updatedAt: expect.any(String) });
     expect((await api(app, 'POST', '/api/v1/quick-replies', { title: 't', text: 'x' }, staff)).status).toBe(403);
     expect((await fetch(`${app.url}/api/v1/quick-replies`)).status).toBe(401);
 

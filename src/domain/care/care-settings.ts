@@ -49,6 +49,8 @@ export const careSettingsSchema = z.object({
       'journeys-nightly': z.string().default('30 4 * * *'),
       /** 今日待办's morning digest (src/jobs/todo-digest.job.ts): "今天有 N 项待办" to each member, once a day. */
       'todo-digest': z.string().default('30 9 * * *'),
+      /** 素材库: WeCom media ids re-made before their 3 days run out, failed image uploads retried (src/jobs/content-media.job.ts). */
+      'content-media': z.string().default('17 * * * *'),
     })
     .prefault({}),
   /**

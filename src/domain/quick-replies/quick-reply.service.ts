@@ -1,13 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { QuickReplyRepository } from '../../persistence/repositories/quick-reply.repository.js';
 import type { QuickReply } from './quick-reply.types.js';
 import type { StaffRepository } from '../../persistence/repositories/staff.repository.js';
-import type { Clock } from '../../shared/clock.js';
-import type { Logger } from '../../shared/logger.js';
-import { newId } from '../../shared/ids.js';
 import { fitsByteLimit, renderTemplate, WECOM_TEXT_MAX_BYTES } from '../../shared/template.js';
+import { NotFoundError } from '../../shared/errors.js';
 import type { CustomerService, Viewer } from '../customers/customer.service.js';
+import type { ChatMessage, ContentService } from '../content/content.service.js';
+import type { ContentItem } from '../content/content.types.js';
 
 // The fields without defaults: a PATCH must not reset what it does not mention (zod's partial() keeps defaults).
 const fields = {
@@ -32,65 +30,77 @@ export const quickReplyPatch = z.object(fields).partial().strict();
 /** Parsed reply changes. */
 export type QuickReplyPatch = z.infer<typeof quickReplyPatch>;
 
-/** A reply with its text rendered for one customer and staff member, as the sidebar sends it. */
+/**
+ * A reply rendered for one customer and staff member, as the sidebar sends it: `content` is the text rendered, and
+ * `chat` what `ww.sendChatMessage` takes (null while the item's WeCom media is not ready).
+ */
 export interface RenderedQuickReply {
   reply: QuickReply;
   content: string;
+  chat: ChatMessage | null;
 }
 
-const seedFile = z.object({ replies: z.array(quickReplyInput.extend({ key: z.string().trim().min(1).max(64) })) });
+type Library = Pick<ContentService, 'list' | 'get' | 'create' | 'update' | 'remove' | 'seedQuickReplies' | 'chatMessage' | 'recordUses'>;
+
+function toReply(item: ContentItem): QuickReply {
+  return {
+    id: item.id,
+    seedKey: item.seedKey,
+    kind: item.kind,
+    category: item.group,
+    title: item.title,
+    text: item.text ?? '',
+    sort: item.sort,
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt,
+  };
+}
 
 /**
- * Quick replies (快捷回复): operators manage them, the sidebar lists them rendered for the customer in the chat.
- * `{{name}}` is the customer's name and `{{staff}}` the staff member's display name, as in welcome and care
- * templates (shared/template.ts).
+ * Quick replies (快捷回复): the library items marked for the sidebar (docs/content.md §Quick replies), with their
+ * 话术分组 as `category`. Operators manage them here or in 素材库; the sidebar lists them rendered for the customer in
+ * the chat. `{{name}}` is the customer's name and `{{staff}}` the staff member's display name (shared/template.ts).
  */
 export class QuickReplyService {
   constructor(
-    private readonly replies: QuickReplyRepository,
+    private readonly library: Library,
     private readonly customers: Pick<CustomerService, 'getVisible'>,
     private readonly staff: Pick<StaffRepository, 'displayName'>,
-    private readonly clock: Clock,
-    private readonly log: Logger,
   ) {}
 
   /** A page of replies in display order. */
-  list(q: { category?: string; page: number; pageSize: number }): Promise<{ items: QuickReply[]; total: number }> {
-    return this.replies.list(q);
+  async list(q: { category?: string; page: number; pageSize: number }): Promise<{ items: QuickReply[]; total: number }> {
+    const { items, total } = await this.library.list({ quickReply: true, group: q.category, page: q.page, pageSize: q.pageSize });
+    return { items: items.map(toReply), total };
   }
 
-  /** One reply or NotFoundError. */
-  get(id: string): Promise<QuickReply> {
-    return this.replies.get(id);
+  /** One reply or NotFoundError (a library item not marked 快捷回复 is not one). */
+  async get(id: string): Promise<QuickReply> {
+    return toReply(await this.item(id));
   }
 
-  /** Create a reply. */
+  /** Create a reply: a text item marked 快捷回复. */
   async create(input: QuickReplyInput): Promise<QuickReply> {
-    const reply = this.build(input, null);
-    // Only seed_key is unique, and it is null here, so the insert cannot collide.
-    await this.replies.insert(reply);
-    return reply;
+    return toReply(await this.library.create({ kind: 'text', group: input.category, title: input.title, text: input.text, url: null, appId: null, page: null, tags: [], quickReply: true, sort: input.sort }, null, null));
   }
 
   /** Change some fields of a reply. */
   async update(id: string, patch: QuickReplyPatch): Promise<QuickReply> {
-    const current = await this.replies.get(id);
-    const next: QuickReply = {
-      ...current,
-      category: patch.category ?? current.category,
-      title: patch.title ?? current.title,
-      text: patch.text ?? current.text,
-      sort: patch.sort ?? current.sort,
-      updatedAt: this.clock.now(),
-    };
-    await this.replies.update(next);
-    return next;
+    const current = await this.item(id);
+    if (patch.text !== undefined && current.kind !== 'text') throw new NotFoundError('快捷回复不存在', 'quick_reply_not_found');
+    return toReply(await this.library.update(id, { group: patch.category, title: patch.title, text: patch.text, sort: patch.sort }));
   }
 
   /** Delete a reply; a seeded default stays deleted across restarts. */
   async remove(id: string): Promise<void> {
-    await this.replies.get(id);
-    await this.replies.softDelete(id, this.clock.now().getTime());
+    await this.item(id);
+    await this.library.remove(id);
+  }
+
+  /** A reply was sent from the sidebar: counted as a use of its library item. */
+  async recordSent(id: string): Promise<void> {
+    await this.item(id);
+    await this.library.recordUses([id]);
   }
 
   /**
@@ -101,32 +111,23 @@ export class QuickReplyService {
     const customer = externalUserId ? await this.customers.getVisible(externalUserId, viewer) : null;
     const staff = viewer.userid ? await this.staff.displayName(viewer.userid) : '';
     // The sidebar shows every reply at once; operators keep a short list, 500 is far beyond it.
-    const { items } = await this.replies.list({ page: 1, pageSize: 500 });
-    return items.map((reply) => ({ reply, content: renderTemplate(reply.text, { name: customer?.name ?? '', staff }) }));
+    const { items } = await this.library.list({ quickReply: true, page: 1, pageSize: 500 });
+    return items.map((item) => {
+      const content = item.kind === 'text' ? renderTemplate(item.text ?? '', { name: customer?.name ?? '', staff }) : '';
+      return { reply: toReply(item), content, chat: this.library.chatMessage(item, content) };
+    });
   }
 
   /** Insert each default from config/quick-replies.json once (by its key); deleted or edited ones are left alone. */
-  async seedDefaults(file: string): Promise<number> {
-    let parsed: z.infer<typeof seedFile>;
-    try {
-      parsed = seedFile.parse(JSON.parse(await readFile(file, 'utf8')));
-    } catch (err) {
-      this.log.warn({ file, err: (err as Error).message }, 'default quick replies not seeded');
-      return 0;
-    }
-    const seeded = await this.replies.seedKeys();
-    let added = 0;
-    for (const { key, ...input } of parsed.replies) {
-      if (seeded.has(key)) continue;
-      // A concurrent instance may seed the same key first; the unique seed_key makes that a no-op here.
-      if (await this.replies.insert(this.build(input, key))) added += 1;
-    }
-    if (added > 0) this.log.info({ added }, 'default quick replies seeded');
-    return added;
+  seedDefaults(file: string): Promise<number> {
+    return this.library.seedQuickReplies(file);
   }
 
-  private build(input: QuickReplyInput, seedKey: string | null): QuickReply {
-    const now = this.clock.now();
-    return { id: newId(now.getTime()), seedKey, category: input.category, title: input.title, text: input.text, sort: input.sort, createdAt: now, updatedAt: now };
+  private async item(id: string): Promise<ContentItem> {
+    const item = await this.library.get(id).catch((err: unknown) => {
+      throw err instanceof NotFoundError ? new NotFoundError('快捷回复不存在', 'quick_reply_not_found') : err;
+    });
+    if (!item.quickReply) throw new NotFoundError('快捷回复不存在', 'quick_reply_not_found');
+    return item;
   }
 }

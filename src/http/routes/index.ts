@@ -69,6 +69,9 @@ import { broadcastsRouter } from './broadcasts.router.js';
 import { groupBroadcastsRouter } from './group-broadcasts.router.js';
 import type { GroupBroadcastService } from '../../domain/group-broadcasts/group-broadcast.service.js';
 import { quickRepliesRouter } from './quick-replies.router.js';
+import { contentRouter } from './content.router.js';
+import type { ContentService } from '../../domain/content/content.service.js';
+import type { ContentMediaService } from '../../domain/content/content-media.service.js';
 import { erasureRouter } from './erasure.router.js';
 import { transfersRouter } from './transfers.router.js';
 import { consoleAuthRouter } from './console-auth.router.js';
@@ -144,6 +147,8 @@ export interface RouteDeps {
   /** 群活码 and 入群欢迎语 (docs/groups.md). */
   groupAcquisition: { codes: GroupCodeService; welcomes: GroupWelcomeService };
   sidebar: { sessions: StaffSessionService; replies: QuickReplyService; jssdk: JssdkConfigService; groups?: GroupSidebarService };
+  /** 素材库 (docs/content.md). */
+  content: { service: ContentService; media: Pick<ContentMediaService, 'isFresh'> };
   scheduling: { careRules: CareRuleService; winback: WinbackService; calendar: CareCalendarService; broadcasts: { service: BroadcastService; preview: BroadcastPreviewService; progress: BroadcastProgressService; images: BroadcastImageService; remind: BroadcastRemindService }; groupBroadcasts?: { service: GroupBroadcastService } };
   /** The operator console's sign-in, roles, audit log and idempotency keys. */
   console: { roles: MemberRoleService; sessions: ConsoleSessionService; audit: AuditLogService; idempotency: IdempotencyService };
@@ -329,6 +334,7 @@ export function buildRoutes(d: RouteDeps): Routes {
       broadcastsRouter(scheduling.broadcasts.service, scheduling.broadcasts),
       ...(scheduling.groupBroadcasts ? [groupBroadcastsRouter(scheduling.groupBroadcasts.service)] : []),
       quickRepliesRouter(sidebar.replies),
+      contentRouter({ content: d.content.service, media: d.content.media, clock: d.clock, maxBytes: config.content.maxBytes }),
       erasureRouter(d.privacy.erasure),
       transfersRouter(d.transfers.service),
       groupTransfersRouter(d.transfers.groups),

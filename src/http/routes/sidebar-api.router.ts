@@ -29,6 +29,7 @@ function presentGroupView(v: GroupSidebarView) {
 const idParams = z.object({ externalUserId: z.string().min(1).max(64) });
 const chatParams = z.object({ chatId: z.string().min(1, '群 ID 不能为空').max(64, '群 ID 最长 64 个字符') });
 const configQuery = z.object({ url: z.string().min(1).max(2048) });
+const replyParams = z.object({ id: z.string().min(1).max(36) });
 const repliesQuery = z.object({ externalUserId: z.string().min(1).max(64).optional() });
 const notesQuery = pageQuery.extend({ status: z.enum(['open', 'done']).optional() });
 // Staff always write as themselves here, so unlike the admin API there is no `userid` field.
@@ -96,6 +97,12 @@ export function sidebarApiRouter(d: SidebarApiDeps): Router {
     const { externalUserId } = parseInput(repliesQuery, ctx.query);
     const items = await d.replies.listRendered(externalUserId, viewerOf(ctx.state.principal));
     ctx.body = { items: items.map(presentRenderedQuickReply), total: items.length };
+  });
+  // The sidebar sent a quick reply through sendChatMessage: one use of its library item (docs/content.md §Use counts).
+  router.post('/quick-replies/:id/sent', allow(sidebarSession), async (ctx) => {
+    const { id } = parseInput(replyParams, ctx.params);
+    await d.replies.recordSent(id);
+    ctx.status = 204;
   });
   return router;
 }

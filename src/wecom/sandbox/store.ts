@@ -421,6 +421,8 @@ export class SandboxStore {
   chatMessages: SandboxChatMessage[] = [];
   welcomeSent: SandboxWelcomeSent[] = [];
   media = new Map<string, SandboxMedia>();
+  /** media/uploadimg calls per corp day and month (`d:YYYY-MM-DD`, `m:YYYY-MM`, UTC+8), for its budget. */
+  uploadImgCounts = new Map<string, number>();
   groupChats = new Map<string, SandboxGroupChat>();
   joinWays = new Map<string, SandboxJoinWay>();
   groupWelcomeTemplates = new Map<string, SandboxGroupWelcomeTemplate>();

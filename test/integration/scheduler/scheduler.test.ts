@@ -88,8 +88,8 @@ describe.each(testEngines())('scheduler across instances on %s', (engine) => {
     // The contract's six with `churn` (流失预警 scores, after scoring), then `retention` (personal-data purge), `staff-digest` (alerts that waited for the per-member
     // message cap), `transfers` (客户继承 results), `bulk-tags` (resuming bulk tag jobs) and `analytics` (the nightly
     // rollups), `loyalty` (points expiry and tiers), `surveys` (survey invitations by trigger) and `feedback` (ticket
-    // notices and SLA escalation), `group-broadcasts` (客户群群发 tasks and the groups' quota), `group-sop` (群SOP), `journeys` and `journeys-nightly` (客户旅程), `todo-digest` (今日待办's morning digest), extensions listed in the README.
-    expect(jobs.map((j) => j.name)).toEqual(['care', 'winback', 'scoring', 'churn', 'broadcasts', 'delivery-results', 'group-broadcasts', 'sync', 'retention', 'staff-digest', 'transfers', 'bulk-tags', 'analytics', 'loyalty', 'surveys', 'feedback', 'group-sop', 'journeys', 'journeys-nightly', 'todo-digest']);
+    // notices and SLA escalation), `group-broadcasts` (客户群群发 tasks and the groups' quota), `group-sop` (群SOP), `journeys` and `journeys-nightly` (客户旅程), `todo-digest` (今日待办's morning digest), `content-media` (素材库), extensions listed in the README.
+    expect(jobs.map((j) => j.name)).toEqual(['care', 'winback', 'scoring', 'churn', 'broadcasts', 'delivery-results', 'group-broadcasts', 'sync', 'retention', 'staff-digest', 'transfers', 'bulk-tags', 'analytics', 'loyalty', 'surveys', 'feedback', 'group-sop', 'journeys', 'journeys-nightly', 'todo-digest', 'content-media']);
     const care = jobs.find((j) => j.name === 'care')!;
     expect(care.schedule).toBe('0 9 * * *');
     expect(care.nextRun?.toISOString()).toBe(sh('2026-03-18T09:00:00').toISOString());

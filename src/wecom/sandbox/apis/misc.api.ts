@@ -14,6 +14,9 @@ const MEDIA_MAX_BYTES: Record<string, number> = {
 
 /** media/uploadimg: JPG or PNG up to 2 MB (docs/wecom-protocol.md §Media). */
 const UPLOADIMG_MAX_BYTES = 2 * 1024 * 1024;
+/** media/uploadimg's budget per corp (docs/wecom-protocol.md §Media). */
+const UPLOADIMG_PER_DAY = 1000;
+const UPLOADIMG_PER_MONTH = 3000;
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 function presentGroupChat(c: SandboxGroupChat, needName: boolean): Record<string, unknown> {
@@ -101,13 +104,19 @@ export const miscApis: ApiTable = {
   'media/uploadimg': {
     method: 'POST',
     auth: 'agent',
-    handle(req, { store }) {
+    handle(req, { store, nowMs }) {
       const file = req.files.media;
       if (!file) throw new SandboxApiError(Errcode.MissingMediaData);
+      // At most 1000 a day and 3000 a month per corp (docs/wecom-protocol.md §Media), counted on Beijing days.
+      const day = new Date(nowMs() + 8 * 3600_000).toISOString().slice(0, 10);
+      const periods = [`d:${day}`, `m:${day.slice(0, 7)}`];
+      const [usedDay, usedMonth] = periods.map((p) => store.uploadImgCounts.get(p) ?? 0);
+      if (usedDay >= UPLOADIMG_PER_DAY || usedMonth >= UPLOADIMG_PER_MONTH) throw new SandboxApiError(Errcode.RateLimited, 'uploadimg quota exceeded');
       const isPng = file.data.subarray(0, 8).equals(PNG_MAGIC);
       const isJpeg = file.data[0] === 0xff && file.data[1] === 0xd8 && file.data[2] === 0xff;
       if (!isPng && !isJpeg) throw new SandboxApiError(Errcode.InvalidMediaType, 'uploadimg takes JPG or PNG');
       if (file.data.length <= 5 || file.data.length > UPLOADIMG_MAX_BYTES) throw new SandboxApiError(Errcode.InvalidFileSize);
+      for (const p of periods) store.uploadImgCounts.set(p, (store.uploadImgCounts.get(p) ?? 0) + 1);
       return { url: `https://wework.qpic.cn/wwpic/sandbox/${store.newId('img', 24).toLowerCase()}/0` };
     },
   },

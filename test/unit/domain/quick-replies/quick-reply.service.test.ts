@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { QuickReplyService, quickReplyInput } from '../../../../src/domain/quick-replies/quick-reply.service.js';
-import type { QuickReplyRepository } from '../../../../src/persistence/repositories/quick-reply.repository.js';
-import type { QuickReply } from '../../../../src/domain/quick-replies/quick-reply.types.js';
+import type { ContentItem } from '../../../../src/domain/content/content.types.js';
 import type { Customer } from '../../../../src/domain/customers/customer.types.js';
 import { NotFoundError } from '../../../../src/shared/errors.js';
-import { FixedClock } from '../../../../src/shared/clock.js';
-import { silentLogger } from '../../../../src/shared/logger.js';
 
-const reply = (text: string, over: Partial<QuickReply> = {}): QuickReply => ({
-  id: 'r1', seedKey: null, category: '问候', title: '问候', text, sort: 0, createdAt: new Date(0), updatedAt: new Date(0), ...over,
+const reply = (text: string, over: Partial<ContentItem> = {}): ContentItem => ({
+  id: 'r1', seedKey: null, kind: 'text', group: '问候', title: '问候', text, url: null, appId: null, page: null, tags: [], quickReply: true, sort: 0,
+  file: null, picUrl: null, mediaId: null, mediaUploadedAt: null, mediaError: null, useCount: 0, lastUsedAt: null, createdBy: null,
+  createdAt: new Date(0), updatedAt: new Date(0), ...over,
 });
 
-function build(replies: QuickReply[], customers: Record<string, { name: string; owners: string[] }>) {
-  const repo = { list: async () => ({ items: replies, total: replies.length }) } as unknown as QuickReplyRepository;
+function build(replies: ContentItem[], customers: Record<string, { name: string; owners: string[] }>) {
+  const library = {
+    list: async () => ({ items: replies, total: replies.length }),
+    chatMessage: (_item: ContentItem, content: string) => ({ msgtype: 'text' as const, text: { content } }),
+  } as unknown as ConstructorParameters<typeof QuickReplyService>[0];
   const customerService = {
     async getVisible(ext: string, viewer: { role: string; userid: string | null }) {
       const c = customers[ext];
@@ -22,7 +24,7 @@ function build(replies: QuickReply[], customers: Record<string, { name: string; 
     },
   };
   const staff = { displayName: async (userid: string) => (userid === 'zhangsan' ? '张三' : userid) };
-  return new QuickReplyService(repo, customerService, staff, new FixedClock('2026-03-10T01:00:00Z'), silentLogger);
+  return new QuickReplyService(library, customerService, staff);
 }
 
 describe(QuickReplyService.name, () => {
@@ -33,6 +35,7 @@ describe(QuickReplyService.name, () => {
       const sut = build([reply('{{name}}您好，我是{{staff}}')], { wm1: { name: '王女士', owners: ['zhangsan'] } });
       const [r] = await sut.listRendered('wm1', staffViewer);
       expect(r.content).toBe('王女士您好，我是张三');
+      expect(r.chat).toEqual({ msgtype: 'text', text: { content: '王女士您好，我是张三' } });
       expect(r.reply.text).toBe('{{name}}您好，我是{{staff}}');
     });
 
