@@ -300,9 +300,17 @@ export const AUDIT_RESOURCE: Labels = {
   loyalty: '积分与会员',
   tokens: 'API 令牌',
   surveys: '满意度调查',
+  todo: '今日待办',
 };
 
 const AUDIT_VERB: Labels = {
+  // 今日待办 (docs/todo.md §API): todo.task.done and the like.
+  'task.create': '新建任务',
+  'task.done': '完成任务',
+  'task.snooze': '推迟任务',
+  'task.skip': '跳过任务',
+  'note.done': '完成跟进记录',
+  'mass.remind': '提醒去群发助手发送',
   create: '新建',
   update: '修改',
   delete: '删除',
