@@ -10,5 +10,7 @@ export default defineConfig({
     maxWorkers: 2,
     env: { NODE_ENV: 'test' },
     setupFiles: ['test/helpers/setup.ts'],
+    // Migrates one database per engine for the whole run; test apps start from copies (test/helpers/global-setup.ts).
+    globalSetup: ['test/helpers/global-setup.ts'],
   },
 });

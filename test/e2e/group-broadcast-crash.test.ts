@@ -3,7 +3,8 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { resolve } from 'node:path';
-import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
+import { testEngines, type TestDatabase } from '../helpers/databases.js';
+import { createMigratedTestDatabase } from '../helpers/migrated-template.js';
 import { spawnServer, type ChildServer } from '../helpers/child-server.js';
 import { TEST_ADMIN_TOKEN, TEST_DATA_KEY, api, waitFor } from '../helpers/app.js';
 import { addDays, localDate } from '../../src/shared/dates.js';
@@ -36,7 +37,7 @@ describe.each(testEngines())('group broadcast crash between submit and record on
     ((await control('calls?api=externalcontact/add_msg_template')) as { items: { params: Record<string, unknown> }[] }).items.filter((c) => c.params.chat_type === 'group');
 
   beforeAll(async () => {
-    db = await createTestDatabase(engine);
+    db = await createMigratedTestDatabase(engine);
     server = await spawnServer('test/helpers/probe-server.ts', env());
   });
   afterAll(async () => {

@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
+import { testEngines, type TestDatabase } from '../helpers/databases.js';
+import { createMigratedTestDatabase } from '../helpers/migrated-template.js';
 import { spawnServer, type ChildServer } from '../helpers/child-server.js';
 import { postCallback, SANDBOX_CREDS } from '../helpers/callbacks.js';
 import { TEST_DATA_KEY, waitFor } from '../helpers/app.js';
@@ -47,7 +48,7 @@ describe.each(testEngines())('inbox durability with real processes on %s', (engi
   const env = () => ({ DATABASE_URL: db.url, DATA_KEY: TEST_DATA_KEY, SANDBOX: 'false', WECOM_API_BASE: 'http://127.0.0.1:9/unused' });
 
   beforeAll(async () => {
-    db = await createTestDatabase(engine);
+    db = await createMigratedTestDatabase(engine);
     dir = mkdtempSync(join(tmpdir(), 'wecom-ops-probe-'));
   });
   afterEach(async () => {
@@ -93,7 +94,8 @@ describe.each(testEngines())('inbox durability with real processes on %s', (engi
     // Counted by status, so a failure names what came back (a 503 is the bot refusing, not a lost event).
     const byStatus = results.flat().reduce<Record<number, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
     expect(byStatus).toEqual({ 200: 2 * n });
-    await waitFor(async () => (await inboxStatuses(db.url)).done === before + n, 20000, `${n} events done`);
+    // 60 s: under a loaded CI run the two processes share 2 cores with the other test files; the claim is what is tested.
+    await waitFor(async () => (await inboxStatuses(db.url)).done === before + n, 60_000, `${n} events done`);
     const runs = runsById(logs);
     expect(runs.size).toBe(n);
     expect([...runs.values()].every((c) => c === 1)).toBe(true);

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/databases.js';
+import { testEngines, type TestDatabase } from '../helpers/databases.js';
+import { createMigratedTestDatabase } from '../helpers/migrated-template.js';
 import { TEST_DATA_KEY } from '../helpers/app.js';
 import { createDataSource } from '../../src/persistence/data-source.js';
 import { MAX_IMPORT_ROWS } from '../../src/domain/orders/order.service.js';
@@ -27,7 +28,7 @@ describe.each(testEngines())('wecom-ops orders import on %s', (engine) => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase(engine);
+    db = await createMigratedTestDatabase(engine);
     dir = mkdtempSync(join(tmpdir(), 'wecom-ops-orders-'));
     await cli('migrate');
     const ds = createDataSource({ databaseUrl: db.url });

@@ -7,7 +7,8 @@ import type { AppConfig } from '../../src/config/schema.js';
 import { buildContainer, type BuildOptions, type Container } from '../../src/container.js';
 import { createApp } from '../../src/app.js';
 import { silentLogger, type Logger } from '../../src/shared/logger.js';
-import { createTestDatabase, type TestDatabase } from './databases.js';
+import type { TestDatabase } from './databases.js';
+import { createMigratedTestDatabase } from './migrated-template.js';
 import type { DbEngine } from '../../src/persistence/data-source.js';
 import { TEST_SANDBOX_KEYS } from './callbacks.js';
 
@@ -56,7 +57,7 @@ export async function startTestApp(
   engine: DbEngine,
   opts: { overrides?: Record<string, unknown>; env?: NodeJS.ProcessEnv; build?: BuildOptions; startServices?: boolean; logger?: Logger } = {},
 ): Promise<TestApp> {
-  const db = await createTestDatabase(engine);
+  const db = await createMigratedTestDatabase(engine);
   const config = testConfig(db.url, opts.overrides, opts.env);
   const log = opts.logger ?? silentLogger;
   const container = await buildContainer(config, log, { registry: new Registry(), ...opts.build });

@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { TEST_DATA_KEY, waitFor } from './app.js';
 import { TEST_SANDBOX_KEYS } from './callbacks.js';
-import { createTestDatabase, type TestDatabase } from './databases.js';
+import { type TestDatabase } from './databases.js';
+import { createMigratedTestDatabase } from './migrated-template.js';
 import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
 import { startSandboxServer, type RunningSandbox } from '../../src/wecom/sandbox/server.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
@@ -97,7 +98,7 @@ export function useServeFixture(engine: DbEngine) {
     },
   };
   beforeAll(async () => {
-    f.db = await createTestDatabase(engine);
+    f.db = await createMigratedTestDatabase(engine);
     f.sandbox = await startSandboxServer({ port: 0, seed: true, corp: { ...SANDBOX_CORP, token: TEST_SANDBOX_KEYS.token, encodingAesKey: TEST_SANDBOX_KEYS.encodingAesKey } });
   });
   afterEach(async () => {
