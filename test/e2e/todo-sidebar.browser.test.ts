@@ -136,6 +136,18 @@ describe.skipIf(!CHROMIUM)('今日待办 in the sidebar, in a real browser', () 
     await expect.poll(() => page.locator('#todo-snoozed [data-test="todo-item"]').count()).toBe(1);
     expect(await items.count()).toBe(0);
 
+    // A quick reply goes into the chat the same way, as the message the library prepared, and counts as a use.
+    await page.click('#tabs [data-tab="replies"]');
+    await expect.poll(() => page.locator('#replies [data-test="quick-reply"]').count()).toBeGreaterThan(0);
+    expect(await page.locator('#replies-status').innerText()).toBe('点击即可发送到当前聊天');
+    const used = page.waitForResponse((r) => /\/sidebar\/api\/quick-replies\/[^/]+\/sent$/.test(new URL(r.url()).pathname));
+    await page.locator('#replies [data-test="quick-reply"]').first().click();
+    expect((await used).status()).toBe(204);
+    const replies = app.container.sandbox!.store.chatMessages.slice(2);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({ externalUserId: 'wmTdA', msgtype: 'text' });
+    expect(String((replies[0].message as { text: { content: string } }).text.content)).not.toContain('{{');
+
     // 客户已回复 on the customer's card ends the journeys that exit on a reply (docs/journeys.md §Exits).
     const journey = await api(app, 'POST', '/api/v1/journeys', { name: '新客培育', definition: { trigger: { kind: 'manual' }, steps: [{ kind: 'message', title: '问候', delay: { kind: 'after', minutes: 60 }, text: '您好' }], exits: { replied: true } } });
     expect(journey.status, JSON.stringify(journey.body)).toBe(201);

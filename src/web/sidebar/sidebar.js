@@ -438,15 +438,24 @@
         group = r.category;
         html += `<div class="group">${esc(group)}</div>`;
       }
-      html += `<section class="card reply" data-reply="${i}"><div class="title">${esc(r.title)}</div><div class="content">${esc(r.content)}</div></section>`;
+      const kind = r.kind && r.kind !== 'text' ? `<span class="badge">${esc(REPLY_KIND[r.kind] || '素材')}</span> ` : '';
+      html += `<section class="card reply" data-reply="${i}" data-test="quick-reply"><div class="title">${kind}${esc(r.title)}</div><div class="content">${esc(r.content)}</div>${inWecom && state.entry && !r.chat ? '<div class="muted">素材正在准备，暂时不能发送</div>' : ''}</section>`;
     });
     $('replies').innerHTML = html || '<div class="muted">还没有快捷回复，请运营在管理后台添加（/api/v1/quick-replies）。</div>';
     $('replies-status').textContent = inWecom ? '点击即可发送到当前聊天' : '不在企业微信中：点击复制内容';
   }
 
+  // A library item goes as the message the server prepared for sendChatMessage (`chat`: text, image, link or
+  // mini-program); null while its WeCom media is not ready, since a send never uploads (docs/content.md).
+  const REPLY_KIND = { image: '图片', link: '链接', miniprogram: '小程序', video: '视频', file: '文件' };
   async function sendReply(r) {
     if (inWecom && state.entry) {
-      await ww.sendChatMessage({ msgtype: 'text', text: { content: r.content }, enterChat: true });
+      const chat = r.chat ?? (r.kind && r.kind !== 'text' ? null : { msgtype: 'text', text: { content: r.content } });
+      if (!chat) { toast('素材正在上传到企业微信，请稍后再发'); return; }
+      await ww.sendChatMessage({ ...chat, enterChat: true });
+      // One use of the library item (its use count); a lost count is not worth an error on the member's screen.
+      if (r.id) call('POST', `/sidebar/api/quick-replies/${encodeURIComponent(r.id)}/sent`, {}).catch(() => undefined);
+      toast('已发送');
       return;
     }
     await navigator.clipboard.writeText(r.content);
