@@ -131,6 +131,7 @@ import { JourneyRepository } from './persistence/repositories/journey.repository
 import { JourneyService } from './domain/journeys/journey.service.js';
 import { JourneyRunner } from './domain/journeys/journey-runner.js';
 import type { JourneyTaskPort } from './domain/journeys/staff-task-port.types.js';
+import type { MessageAttachment } from './wecom/client/types.js';
 import { compileAudienceWithTags } from './domain/audiences/audience.compiler.js';
 import { parseAudience } from './domain/audiences/index.js';
 import { localDate as localDateOf } from './shared/dates.js';
@@ -426,6 +427,8 @@ export interface JourneysModule {
   service: JourneyService;
   /** The staff to-do list a task step creates in (今日待办); null when none is wired (task steps then fail with the reason). */
   tasks: JourneyTaskPort | null;
+  /** 素材库 items of a step as text and attachments at a send time; placeholders `{{name}}`, `{{staff}}` kept for each member. */
+  content: (ids: string[], at: Date) => Promise<{ text: string; attachments: MessageAttachment[] }>;
 }
 
 /** 群SOP (docs/groups.md §Group SOP): plans and their report; each instance's scheduling builds its own runner. */
@@ -1005,6 +1008,9 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       {
         ownerOf: async (ids) => new Map([...(await repos.scan.sendersOf(ids, careCaps.senderPolicy))].map(([id, s]) => [id, s.userid])),
         known: async (ids) => new Set((await repos.scan.byIds(ids)).keys()),
+        checkContent: async (ids, extra) => {
+          await content.service.checkMessage(ids, extra);
+        },
         cancelDeliveries: async (ids, reason, now) => {
           await repos.deliveries.markSkipped(ids, reason, now);
         },
@@ -1021,6 +1027,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       },
       states: async (ids) => new Map([...(await todo.tasks.byIds(ids))].map(([id, t]) => [id, t.status])),
     },
+    // Resolved once per step and tick; the variables are rendered per member by the runner.
+    content: (ids, at) => content.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' }, countUse: true }),
   };
   const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop, journeys, todo, content };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
@@ -1323,6 +1331,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
           await dispatcher.dispatch(now);
         },
         tasks: jm.tasks,
+        content: jm.content,
         messenger: c.archive.messenger,
         tag: async ({ externalUserId, add, remove }) => {
           if (add.length > 0) await c.archive.tagging.addTags({ externalUserId, tags: await repos.tags.findByIds(add), source: 'rule', ruleId: null });

@@ -54,6 +54,11 @@ export interface JourneyRunnerDeps {
   /** Submit what is due (the dispatcher), after planning. */
   dispatch(now: Date): Promise<void>;
   tasks: JourneyTaskPort | null;
+  /**
+   * 素材库 items as a message's text and attachments at `at` (cached WeCom media; refused when not fresh, and then the
+   * step is retried); `{{name}}` and `{{staff}}` are left for each member.
+   */
+  content(ids: string[], at: Date): Promise<{ text: string; attachments: MessageAttachment[] }>;
   messenger: Pick<StaffMessenger, 'send'>;
   /** Corp tags through the tagging path (WeCom first, then the archive). */
   tag(input: { externalUserId: string; userid: string | null; add: string[]; remove: string[] }): Promise<void>;
@@ -307,6 +312,11 @@ export class JourneyRunner {
     void this.d.repo.setDue([m.id], new Date(now.getTime() + JOURNEY_STALE_CLAIM_MS)).catch(() => undefined);
   }
 
+  /** A step's library items, resolved once for all the members acting on it now. */
+  private async stepContent(step: { contentIds?: string[] }, now: Date): Promise<StepContent> {
+    return step.contentIds && step.contentIds.length > 0 ? this.d.content(step.contentIds, now) : NO_CONTENT;
+  }
+
   /** The template variables of each member: their name and their owner's. */
   private async varsOf(ms: JourneyMembership[]): Promise<(m: JourneyMembership) => { name: string; staff: string }> {
     const names = await this.d.names(ms.map((m) => m.externalUserId));
@@ -315,7 +325,7 @@ export class JourneyRunner {
   }
 
   /** The ledger row of a message step (docs/journeys.md §Message steps). */
-  private delivery(j: Journey, m: JourneyMembership, step: Extract<JourneyStep, { kind: 'message' }>, now: Date, vars: { name: string; staff: string }): NewDelivery {
+  private delivery(j: Journey, m: JourneyMembership, step: Extract<JourneyStep, { kind: 'message' }>, now: Date, vars: { name: string; staff: string }, extra: StepContent): NewDelivery {
     return {
       source: `journey:${j.id}`,
       kind: 'journey',
@@ -325,8 +335,8 @@ export class JourneyRunner {
       channel: 'mass_task',
       priority: j.priority,
       senderUserid: m.ownerUserid,
-      text: renderTemplate(step.text, vars),
-      attachments: step.attachments as unknown as MessageAttachment[],
+      text: renderTemplate(joinText(step.text, extra.text), vars),
+      attachments: [...(step.attachments as unknown as MessageAttachment[]), ...extra.attachments],
       localDate: localDate(now, this.d.tz),
       notBefore: now,
       expiresAt: new Date(now.getTime() + MESSAGE_EXPIRY_MS),
@@ -345,7 +355,12 @@ export class JourneyRunner {
     counts: JourneyRunCounts,
     vars: (m: JourneyMembership) => { name: string; staff: string },
   ): Promise<boolean> {
-    const ds = items.map((x) => this.delivery(x.j, x.m, x.step, now, vars(x.m)));
+    const contents = new Map<string, StepContent>();
+    for (const x of items) {
+      const k = `${x.j.id}:${x.m.version}:${x.m.currentStep}`;
+      if (!contents.has(k)) contents.set(k, await this.stepContent(x.step, now));
+    }
+    const ds = items.map((x) => this.delivery(x.j, x.m, x.step, now, vars(x.m), contents.get(`${x.j.id}:${x.m.version}:${x.m.currentStep}`)!));
     await this.d.ledger.planMany(ds);
     const rows = await this.d.ledgerRows(ds.map((d) => ({ source: d.source, externalUserId: d.externalUserId, occasion: d.occasion })));
     const finished: { id: number; status: 'waiting' | 'done' | 'skipped' | 'failed'; result: string | null; deliveryId: number }[] = [];
@@ -388,7 +403,7 @@ export class JourneyRunner {
   private async act(j: Journey, m: JourneyMembership, step: JourneyStep, run: StepRun, now: Date, counts: JourneyRunCounts, vars: { name: string; staff: string }): Promise<boolean> {
     const holder = this.d.instanceId;
     if (step.kind === 'message') {
-      const d = this.delivery(j, m, step, now, vars);
+      const d = this.delivery(j, m, step, now, vars, await this.stepContent(step, now));
       await this.d.ledger.plan(d);
       const row = (await this.d.ledgerRows([{ source: d.source, externalUserId: d.externalUserId, occasion: d.occasion }])).get(ledgerKeyOf(d));
       if (!row) throw new Error('ledger row missing after planning');
@@ -410,7 +425,8 @@ export class JourneyRunner {
         await this.d.repo.finish(run.id, 'claimed', 'failed', { result: 'no_sender: 客户没有有效的跟进成员', now, holder });
         return false;
       }
-      const text = renderTemplate(step.text, vars);
+      const extra = await this.stepContent(step, now);
+      const text = renderTemplate(joinText(step.text, extra.text), vars);
       const task = await this.d.tasks.create({
         source: 'journey',
         sourceRef: `${m.id}:${m.currentStep}`,
@@ -418,7 +434,7 @@ export class JourneyRunner {
         externalUserId: m.externalUserId,
         title: step.title,
         text,
-        attachments: step.attachments as unknown as MessageAttachment[],
+        attachments: [...(step.attachments as unknown as MessageAttachment[]), ...extra.attachments],
         dueAt: new Date(now.getTime() + step.dueHours * 3_600_000),
       });
       await this.d.repo.finish(run.id, 'claimed', 'waiting', { taskId: task.id, now, holder });
@@ -533,6 +549,10 @@ function matches(def: JourneyDefinition, s: JourneySignal): boolean {
       return false;
   }
 }
+
+type StepContent = { text: string; attachments: MessageAttachment[] };
+const NO_CONTENT: StepContent = { text: '', attachments: [] };
+const joinText = (a: string, b: string) => (b ? (a ? `${a}\n\n${b}` : b) : a);
 
 /** The key ledgerRows answers under. */
 export function ledgerKeyOf(k: { source: string; externalUserId: string; occasion: string }): string {

@@ -21,14 +21,15 @@ const delay = z.discriminatedUnion(
 
 const title = z.string().trim().min(1, '请填写步骤名称').max(50, '步骤名称最多 50 个字');
 const text = z.string().trim().min(1, '请填写内容').max(4000, '内容最多 4000 个字');
+const contentIds = z.array(z.string().min(1).max(36)).max(9, '每条消息最多 9 个素材').default([]);
 const tagIds = z.array(z.string().min(1).max(64)).max(20, '最多 20 个标签');
 const stageField = z.enum(['stage', 'activity'], { message: '须为 stage（生命周期阶段）或 activity（活跃度）' });
 
 const step = z.discriminatedUnion(
   'kind',
   [
-    z.object({ kind: z.literal('message'), title, delay, text, attachments }),
-    z.object({ kind: z.literal('task'), title, delay, text, attachments, dueHours: z.number().int().min(1, '完成期限至少 1 小时').max(24 * 30, '完成期限最多 30 天').default(24) }),
+    z.object({ kind: z.literal('message'), title, delay, text, attachments, contentIds }),
+    z.object({ kind: z.literal('task'), title, delay, text, attachments, contentIds, dueHours: z.number().int().min(1, '完成期限至少 1 小时').max(24 * 30, '完成期限最多 30 天').default(24) }),
     z
       .object({ kind: z.literal('tag'), title, delay, add: tagIds.default([]), remove: tagIds.default([]) })
       .refine((s) => s.add.length + s.remove.length > 0, '标签步骤请至少添加或移除一个标签'),

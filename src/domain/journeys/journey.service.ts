@@ -48,6 +48,8 @@ export interface JourneyServicePorts {
   ownerOf(ids: string[]): Promise<Map<string, string>>;
   /** Customers among `ids` that exist in the archive. */
   known(ids: string[]): Promise<Set<string>>;
+  /** 素材库: refuses unknown items or more than 9 attachments in all, with the reason in zh-CN (docs/content.md). */
+  checkContent(ids: string[], extraAttachments: number): Promise<void>;
   /** Give back the ledger rows a leaving member will not need (planned, not yet sent). */
   cancelDeliveries(ids: number[], reason: string, now: Date): Promise<void>;
 }
@@ -94,7 +96,13 @@ export class JourneyService {
     return hit;
   }
 
+  /** Content items of message and task steps are checked when saved, not when sent. */
+  private async checkSteps(def: JourneyDefinition): Promise<void> {
+    for (const s of def.steps) if ((s.kind === 'message' || s.kind === 'task') && s.contentIds && s.contentIds.length > 0) await this.ports.checkContent(s.contentIds, s.attachments.length);
+  }
+
   async create(input: JourneyInput, by: string | null): Promise<Journey> {
+    await this.checkSteps(input.definition as JourneyDefinition);
     const now = this.clock.now();
     const j: Journey = {
       id: newId(now.getTime()),
@@ -120,6 +128,7 @@ export class JourneyService {
   async update(id: string, patch: JourneyPatch, by: string | null): Promise<{ journey: Journey; newVersion: number | null }> {
     const { journey } = await this.get(id);
     if (journey.status === 'archived') throw new ConflictError('已归档的旅程不能再修改');
+    if (patch.definition) await this.checkSteps(patch.definition as JourneyDefinition);
     const now = this.clock.now();
     const next: Journey = {
       ...journey,

@@ -16,8 +16,9 @@ export type WaitCondition =
   | { kind: 'stage'; field: 'stage' | 'activity'; value: string };
 
 export type JourneyStep =
-  | { kind: 'message'; title: string; delay: StepDelay; text: string; attachments: AttachmentInput[] }
-  | { kind: 'task'; title: string; delay: StepDelay; text: string; attachments: AttachmentInput[]; dueHours: number }
+  /** `contentIds`: 素材库 items added after the text and attachments (their text, then their attachments). */
+  | { kind: 'message'; title: string; delay: StepDelay; text: string; attachments: AttachmentInput[]; contentIds?: string[] }
+  | { kind: 'task'; title: string; delay: StepDelay; text: string; attachments: AttachmentInput[]; contentIds?: string[]; dueHours: number }
   | { kind: 'tag'; title: string; delay: StepDelay; add: string[]; remove: string[] }
   | { kind: 'wait'; title: string; delay: StepDelay; until: WaitCondition; timeoutHours: number; onTimeout: 'continue' | 'exit' };
 

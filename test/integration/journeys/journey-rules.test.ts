@@ -161,4 +161,21 @@ describe.each(testEngines())('journey rules on %s', (engine) => {
     const ystats = (await api(app, 'GET', `/api/v1/journeys/${cont}/stats`)).body;
     expect(ystats.steps[0]).toMatchObject({ done: 1, skipped: 1 });
   });
+
+  it('message steps take 素材库 items: their text (with the member’s variables) and attachments; unknown items are refused when saved', async () => {
+    clock.set(sh('2026-08-12T11:00:00'));
+    const text = await api(app, 'POST', '/api/v1/content', { kind: 'text', title: '新客券话术', text: '{{name}}，送您新客券一张' });
+    const link = await api(app, 'POST', '/api/v1/content', { kind: 'link', title: '会员权益', text: '查看权益', url: 'https://shop.example.com/vip' });
+    expect([text.status, link.status], JSON.stringify(link.body)).toEqual([201, 201]);
+    const bad = await api(app, 'POST', '/api/v1/journeys', { name: '坏素材', definition: { trigger: { kind: 'manual' }, steps: [{ ...message('券', 0, '您好'), contentIds: ['no-such-item'] }] } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('素材不存在或已删除');
+    const id = await create({ name: '素材旅程', definition: { trigger: { kind: 'manual' }, steps: [{ ...message('券', 0, '{{staff}}为您准备了：'), contentIds: [text.body.id, link.body.id] }] } });
+    const ext = await addSandboxCustomer(app.container, 'zhangsan', { name: '素材客户' });
+    await api(app, 'POST', `/api/v1/journeys/${id}/enrol`, { externalUserIds: [ext] });
+    await tick();
+    const [row] = await db().query<{ text: string; attachments: string }>('SELECT text, attachments FROM deliveries WHERE source = ?', [`journey:${id}`]);
+    expect(row.text).toBe('张三为您准备了：\n\n素材客户，送您新客券一张');
+    expect(JSON.stringify(JSON.parse(row.attachments))).toContain('https://shop.example.com/vip');
+  });
 });
