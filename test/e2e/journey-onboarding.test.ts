@@ -138,6 +138,9 @@ describe.each(testEngines())('onboarding journey end to end (%s)', (engine) => {
     expect(stats.steps.reduce((a: number, s: any) => a + s.done, 0)).toBe(3);
     expect(stats.steps.map((s: any) => s.done)).toEqual([1, 1, 1, 0]);
     expect(stats.steps[3].exitedList).toEqual([{ reason: 'ordered', words: '客户已下单', n: 1 }]);
+    // Every write over the API is in the audit log.
+    const actions = (await app.container.db.query<{ action: string }>("SELECT action FROM audit_log WHERE action LIKE 'journeys.%' ORDER BY id")).map((r) => r.action);
+    expect(actions).toEqual(['journeys.create', 'journeys.status']);
   }, 120_000);
 
   it('staff mark 客户已回复 for their own customer: the membership ends with reason replied; another member gets 404', async () => {

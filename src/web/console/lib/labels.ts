@@ -301,6 +301,7 @@ export const AUDIT_RESOURCE: Labels = {
   tokens: 'API 令牌',
   surveys: '满意度调查',
   todo: '今日待办',
+  journeys: '客户旅程',
 };
 
 const AUDIT_VERB: Labels = {
@@ -311,6 +312,10 @@ const AUDIT_VERB: Labels = {
   'task.skip': '跳过任务',
   'note.done': '完成跟进记录',
   'mass.remind': '提醒去群发助手发送',
+  // 客户旅程 (docs/journeys.md): journeys.enrol, journeys.migrate, customers.replied.
+  enrol: '手动加入客户',
+  migrate: '成员迁移到最新版本',
+  replied: '标记客户已回复',
   create: '新建',
   update: '修改',
   delete: '删除',
