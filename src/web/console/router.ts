@@ -32,6 +32,7 @@ export const router = createRouter({
         { path: 'broadcasts', name: 'broadcasts', component: () => import('./views/BroadcastsView.vue'), meta: { title: '群发' } },
         { path: 'broadcasts/new', name: 'broadcast-new', component: () => import('./views/BroadcastCreateView.vue'), meta: { title: '新建群发', operator: true } },
         { path: 'broadcasts/:id', name: 'broadcast', component: () => import('./views/BroadcastDetailView.vue'), meta: { title: '群发详情' } },
+        { path: 'content', name: 'content', component: () => import('./views/ContentView.vue'), meta: { title: '素材库' } },
         { path: 'groups', name: 'groups', component: () => import('./views/GroupsView.vue'), meta: { title: '客户群', operator: true } },
         { path: 'feedback', name: 'feedback', component: () => import('./views/FeedbackView.vue'), meta: { title: '客户反馈' } },
         { path: 'surveys', name: 'surveys', component: () => import('./views/SurveysView.vue'), meta: { title: '满意度调查' } },
