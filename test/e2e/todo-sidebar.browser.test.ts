@@ -16,7 +16,8 @@ const SHOTS = resolve(process.cwd(), 'test-results/sidebar');
  * (the sandbox's JS-SDK test mode plays the WeCom client, ?wwTest=1) the list narrows to that customer, and 一键发送
  * puts the task's prepared text and link into the chat through ww.sendChatMessage and closes the task; a note is
  * marked done; 客户已回复 on the customer's card ends a journey that exits on replies. Each step is checked on the
- * server. Screenshots todo-01…05 under test-results/sidebar/.
+ * server; a journey's staff-task step appears in the owner's list, is sent from the chat and the journey counts it done.
+ * Screenshots todo-01…06 under test-results/sidebar/.
  */
 if (!CHROMIUM && process.env.CI) throw new Error('CI=true but no Chromium was found (set CHROMIUM_PATH or apt-get install chromium)');
 
@@ -93,7 +94,7 @@ describe.skipIf(!CHROMIUM)('今日待办 in the sidebar, in a real browser', () 
     await late.locator('button[data-act="snooze"]').click();
     await late.locator('button:has-text("明天 09:00")').click();
     await expect.poll(() => page.locator(`#todo-snoozed [data-todo="task:${ids.late}"]`).count()).toBe(1);
-    expect(await page.locator('#todo-snoozed').innerText()).toMatch(/已推迟到 \d+月\d+日 09:00/);
+    expect(await page.locator('#todo-snoozed').innerText()).toMatch(/已推迟到 明天 09:00/);
     const snoozed = await taskOf(ids.late);
     expect(snoozed.status).toBe('open');
     expect(new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false }).format(snoozed.snoozedUntil!)).toBe('09:00');
@@ -159,6 +160,41 @@ describe.skipIf(!CHROMIUM)('今日待办 in the sidebar, in a real browser', () 
     await page.screenshot({ path: resolve(SHOTS, 'todo-05-replied.png') });
     const members = (await api(app, 'GET', `/api/v1/journeys/${journey.body.id}/members`)).body.items as { status: string; exitReason?: string }[];
     expect(members).toEqual([expect.objectContaining({ status: 'exited' })]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("shows a journey's staff-task step in the owner's list, sent from the chat, and the journey sees it done", async () => {
+    await buildCustomer(app.container, { externalUserId: 'wmTdJ', name: '新客小林', owners: ['zhangsan'] });
+    const created = await api(app, 'POST', '/api/v1/journeys', {
+      name: '新客问候',
+      definition: { trigger: { kind: 'manual' }, steps: [{ kind: 'task', title: '第3天：亲自问候', delay: { kind: 'after', minutes: 0 }, text: '{{name}} 您好，用得还习惯吗？', dueHours: 24 }] },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    expect((await api(app, 'POST', `/api/v1/journeys/${id}/status`, { status: 'active' })).status).toBe(200);
+    expect((await api(app, 'POST', `/api/v1/journeys/${id}/enrol`, { externalUserIds: ['wmTdJ'] })).body).toMatchObject({ entered: 1 });
+    const tick = () => app.container.scheduling.journeys!.tick(new Date());
+    expect(await tick()).toMatchObject({ tasks: 1 });
+
+    const { context, page, problems } = await openSidebar(browser, app, 'zhangsan');
+    await page.goto(`${app.url}/sidebar/?externalUserId=wmTdJ&wwTest=1`);
+    const item = page.locator('#todo-list [data-test="todo-item"]');
+    await expect.poll(() => item.count(), { timeout: 15_000 }).toBe(1);
+    const words = await item.innerText();
+    expect(words).toContain('旅程任务');
+    expect(words).toContain('第3天：亲自问候');
+    expect(words).toContain('新客小林 您好，用得还习惯吗？');
+    await page.screenshot({ path: resolve(SHOTS, 'todo-06-journey-task.png'), fullPage: true });
+    await item.locator('button:has-text("一键发送")').click();
+    await expect.poll(() => item.count()).toBe(0);
+    expect(app.container.sandbox!.store.chatMessages.at(-1)).toMatchObject({ externalUserId: 'wmTdJ', message: { msgtype: 'text', text: { content: '新客小林 您好，用得还习惯吗？' } } });
+
+    // The journey's next tick reads the task's state (no callback) and counts the step done.
+    await tick();
+    const members = (await api(app, 'GET', `/api/v1/journeys/${id}/members`)).body.items as { id: number }[];
+    const detail = (await api(app, 'GET', `/api/v1/journeys/${id}/members/${members[0].id}`)).body as { runs: { kind: string; status: string }[] };
+    expect(detail.runs).toEqual([expect.objectContaining({ kind: 'task', status: 'done' })]);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -8,6 +8,7 @@ import type { TodoRepository, WaitingMassTaskRow } from '../../persistence/repos
 import type { StaffTask } from './staff-task.types.js';
 import type { CompletionRow, TodoItem, TodoKind, TodoList } from './todo.types.js';
 
+const DAY_MS = 24 * 3_600_000;
 /** The widest completion report, in days. */
 const MAX_RANGE_DAYS = 366;
 
@@ -49,9 +50,8 @@ export class TodoService {
   async today(userid: string, externalUserId: string | null = null): Promise<TodoList> {
     const now = this.clock.now();
     const today = localDate(now, this.tz);
-    const endOfToday = zonedTimeToUtc(addDays(today, 1), '00:00', this.tz);
     const [tasks, snoozed, notes, tickets, mass] = await Promise.all([
-      this.tasks.openFor(userid, endOfToday, now, externalUserId),
+      this.tasks.openFor(userid, this.horizon(now, today), now, externalUserId),
       this.tasks.snoozedFor(userid, now, externalUserId),
       this.repo.notesDue(userid, today, externalUserId),
       this.repo.openTickets(userid, externalUserId),
@@ -116,6 +116,15 @@ export class TodoService {
     };
   }
 
+  /**
+   * Tasks due before this instant are today's: by the end of the local day, or within 24 hours, so a journey's task
+   * created this morning and due tomorrow morning is in the list from the moment it exists, while a task entered for
+   * next week waits for its day. See docs/todo.md §One list across sources
+   */
+  private horizon(now: Date, today: string): Date {
+    return new Date(Math.max(zonedTimeToUtc(addDays(today, 1), '00:00', this.tz).getTime(), now.getTime() + DAY_MS));
+  }
+
   private taskItem(t: StaffTask, customerName: string | null, now: Date, today: string): TodoItem {
     const isOverdue = t.dueAt.getTime() < now.getTime();
     const days = daysBetween(localDate(t.dueAt, this.tz), today);
@@ -160,11 +169,12 @@ export class TodoService {
     };
   }
 
-  /** "今天 10:00", or "12月5日 10:00" on another day. */
+  /** "今天 10:00", "明天 10:00", or "12月5日 10:00" on another day. */
   private when(at: Date, today: string): string {
     const p = localParts(at, this.tz);
     const hm = `${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}`;
-    return localDate(at, this.tz) === today ? `今天 ${hm}` : `${p.month}月${p.day}日 ${hm}`;
+    const day = localDate(at, this.tz);
+    return day === today ? `今天 ${hm}` : day === addDays(today, 1) ? `明天 ${hm}` : `${p.month}月${p.day}日 ${hm}`;
   }
 
   /** Mark a follow-up note of the list done (the notes feature checks it is the viewer's). */
@@ -185,7 +195,7 @@ export class TodoService {
     const now = this.clock.now();
     const today = localDate(now, this.tz);
     const [tasks, notes, tickets, mass] = await Promise.all([
-      this.tasks.openCounts(zonedTimeToUtc(addDays(today, 1), '00:00', this.tz), now),
+      this.tasks.openCounts(this.horizon(now, today), now),
       this.repo.notesDueCounts(today),
       this.repo.openTicketCounts(),
       this.repo.waitingMassTaskCounts(),
