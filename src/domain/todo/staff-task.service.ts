@@ -1,6 +1,6 @@
 import { newId } from '../../shared/ids.js';
 import type { Clock } from '../../shared/clock.js';
-import { ForbiddenError, NotFoundError, invalidField } from '../../shared/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, invalidField } from '../../shared/errors.js';
 import type { Viewer } from '../customers/customer.service.js';
 import type { StaffTaskRepository } from '../../persistence/repositories/staff-task.repository.js';
 import type { NewStaffTask, StaffTask } from './staff-task.types.js';
@@ -73,7 +73,7 @@ export class StaffTaskService {
   private async own(id: string, viewer: Viewer): Promise<StaffTask> {
     const t = await this.get(id, viewer);
     if (t.userid !== viewer.userid) throw new ForbiddenError('只能处理自己的待办', 'not_your_task');
-    if (t.status !== 'open') throw new ForbiddenError(t.status === 'done' ? '这项待办已完成' : '这项待办已跳过', 'task_closed');
+    if (t.status !== 'open') throw new ConflictError(t.status === 'done' ? '这项待办已完成' : '这项待办已跳过', 'task_closed');
     return t;
   }
 
@@ -81,7 +81,7 @@ export class StaffTaskService {
   async done(id: string, viewer: Viewer): Promise<StaffTask> {
     await this.own(id, viewer);
     const now = this.clock.now();
-    if (!(await this.repo.markDone(id, viewer.userid!, now))) throw new ForbiddenError('这项待办已处理', 'task_closed');
+    if (!(await this.repo.markDone(id, viewer.userid!, now))) throw new ConflictError('这项待办已处理', 'task_closed');
     return (await this.repo.byId(id))!;
   }
 
@@ -91,7 +91,7 @@ export class StaffTaskService {
     if (text === '') throw invalidField('reason', '请填写跳过原因');
     if ([...text].length > 200) throw invalidField('reason', '跳过原因最多 200 个字');
     await this.own(id, viewer);
-    if (!(await this.repo.markSkipped(id, text, viewer.userid!, this.clock.now()))) throw new ForbiddenError('这项待办已处理', 'task_closed');
+    if (!(await this.repo.markSkipped(id, text, viewer.userid!, this.clock.now()))) throw new ConflictError('这项待办已处理', 'task_closed');
     return (await this.repo.byId(id))!;
   }
 
@@ -103,7 +103,7 @@ export class StaffTaskService {
     if (at.getTime() <= now.getTime()) throw invalidField('until', '推迟到的时间必须晚于现在');
     if (at.getTime() - now.getTime() > MAX_SNOOZE_MS) throw invalidField('until', '最多推迟 7 天');
     await this.own(id, viewer);
-    if (!(await this.repo.snooze(id, at, now))) throw new ForbiddenError('这项待办已处理', 'task_closed');
+    if (!(await this.repo.snooze(id, at, now))) throw new ConflictError('这项待办已处理', 'task_closed');
     return (await this.repo.byId(id))!;
   }
 }

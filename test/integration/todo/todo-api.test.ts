@@ -159,8 +159,8 @@ describe.each(testEngines())('今日待办 API (%s)', (engine) => {
     expect((await sidebar('POST', `/sidebar/api/todo/tasks/${ids.yesterday}/skip`, { reason: '客户出差，下周再联系' })).body).toMatchObject({ status: 'skipped', statusWords: '已跳过', skipReason: '客户出差，下周再联系' });
     expect((await api(app, 'POST', `/api/v1/todo/tasks/${ids.today}/done`, {}, zhangToken)).body).toMatchObject({ status: 'done', statusWords: '已完成' });
     const again = await sidebar('POST', `/sidebar/api/todo/tasks/${ids.today}/done`, {});
-    expect(again.status).toBe(403);
-    expect(again.body.error.message).toBe('这项待办已完成');
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({ code: 'task_closed', message: '这项待办已完成' });
     // What is left is tomorrow's task, in the list now that it is due within 24 hours.
     expect((await list()).items.filter((i) => i.kind === 'task').map((i) => [i.key, i.dueWords])).toEqual([[`task:${ids.tomorrow}`, '明天 10:00 前']]);
 
