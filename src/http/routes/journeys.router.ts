@@ -27,7 +27,9 @@ export function journeysRouter(d: { journeys: JourneyService }): Router {
   const router = new Router({ prefix: '/api/v1/journeys', sensitive: true });
   router.get('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     const items = await d.journeys.list();
-    ctx.body = { items: items.map((j) => presentJourney(j)), total: items.length };
+    // With each current version (cached; versions never change), so a list can say what triggers each journey.
+    const versions = await Promise.all(items.map((j) => d.journeys.version(j.id, j.currentVersion)));
+    ctx.body = { items: items.map((j, i) => presentJourney(j, versions[i])), total: items.length };
   });
   router.post('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     const input = parseInput(journeyInput, bodyOf(ctx));
