@@ -1008,6 +1008,23 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       {
         ownerOf: async (ids) => new Map([...(await repos.scan.sendersOf(ids, careCaps.senderPolicy))].map(([id, s]) => [id, s.userid])),
         known: async (ids) => new Set((await repos.scan.byIds(ids)).keys()),
+        winback: {
+          rule: (id) => repos.careRules.find(id),
+          activeEnrolments: async (ruleId) => {
+            const out = [];
+            for (let after = 0; ; ) {
+              const page = await repos.enrolments.activePage(ruleId, after, 1000);
+              out.push(...page);
+              if (page.length < 1000) return out;
+              after = page[page.length - 1].id;
+            }
+          },
+          retire: async (ruleId, ids, now) => {
+            const rule = await repos.careRules.get(ruleId);
+            await repos.careRules.update({ ...rule, enabled: false }, now);
+            await repos.enrolments.completeMany(ids, now);
+          },
+        },
         checkContent: async (ids, extra) => {
           await content.service.checkMessage(ids, extra);
         },

@@ -5,7 +5,11 @@ import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { isHeldOut } from '../delivery/holdout.js';
 import { stepDueAt } from './journey-schedule.js';
-import type { JourneyInput, JourneyPatch } from './journey.schema.js';
+import { journeyInput, type JourneyInput, type JourneyPatch } from './journey.schema.js';
+import { winbackJourney } from './journey-templates.js';
+import type { CareRule } from '../care/care-rule.types.js';
+import type { Enrolment } from '../campaigns/enrolment.types.js';
+import { addDays, zonedTimeToUtc } from '../../shared/dates.js';
 import type {
   ExitReason,
   Journey,
@@ -50,6 +54,13 @@ export interface JourneyServicePorts {
   known(ids: string[]): Promise<Set<string>>;
   /** 素材库: refuses unknown items or more than 9 attachments in all, with the reason in zh-CN (docs/content.md). */
   checkContent(ids: string[], extraAttachments: number): Promise<void>;
+  /** The win-back campaigns a journey can be made from (docs/journeys.md §Win-back as a journey). */
+  winback: {
+    rule(id: string): Promise<CareRule | null>;
+    activeEnrolments(ruleId: string): Promise<Enrolment[]>;
+    /** The campaign stops: the rule is disabled and these enrolments end as completed (their history stays). */
+    retire(ruleId: string, enrolmentIds: number[], now: Date): Promise<void>;
+  };
   /** Give back the ledger rows a leaving member will not need (planned, not yet sent). */
   cancelDeliveries(ids: number[], reason: string, now: Date): Promise<void>;
 }
@@ -225,6 +236,57 @@ export class JourneyService {
   async migrate(id: string, membershipIds?: number[]): Promise<{ moved: number; version: number }> {
     const { journey } = await this.get(id);
     return { moved: await this.repo.migrate(id, journey.currentVersion, membershipIds), version: journey.currentVersion };
+  }
+
+  /** The journey a win-back campaign would become, for the editor to start from (nothing is saved). */
+  async winbackTemplate(ruleId: string): Promise<JourneyInput> {
+    const rule = await this.ports.winback.rule(ruleId);
+    if (!rule || rule.occasion.type !== 'winback') throw new NotFoundError('没有这个唤醒活动');
+    return journeyInput.parse(winbackJourney(rule));
+  }
+
+  /**
+   * Turn a win-back campaign into a journey with its data kept (docs/journeys.md §Win-back as a journey): the journey
+   * is made from the template and activated; each customer still inside the campaign becomes a member at the step
+   * after the last one the campaign ran (nothing is sent twice), due on the campaign's own schedule; the rule is
+   * disabled and those enrolments end as completed, so the campaign's history and stats stay as they were.
+   */
+  async fromWinback(ruleId: string, by: string | null): Promise<{ journey: Journey; moved: number }> {
+    const input = await this.winbackTemplate(ruleId);
+    const rule = (await this.ports.winback.rule(ruleId))!;
+    const created = await this.create(input, by);
+    const journey = await this.setStatus(created.id, 'active');
+    const steps = input.definition.steps;
+    const now = this.clock.now();
+    const enrolments = await this.ports.winback.activeEnrolments(ruleId);
+    const owners = await this.ports.ownerOf(enrolments.map((e) => e.externalUserId));
+    let moved = 0;
+    const done: number[] = [];
+    for (const e of enrolments) {
+      const next = e.lastStep + 1;
+      done.push(e.id);
+      // Past the last step: the campaign had nothing more to send them.
+      if (next >= steps.length || rule.occasion.type !== 'winback') continue;
+      const day = rule.occasion.steps[next].day;
+      const due = zonedTimeToUtc(addDays(e.enrolledDate, day), rule.sendTime, this.tz);
+      const entered = await this.repo.enter({
+        journeyId: journey.id,
+        version: journey.currentVersion,
+        externalUserId: e.externalUserId,
+        ownerUserid: owners.get(e.externalUserId) ?? null,
+        enteredBy: 'winback',
+        enteredAt: e.enrolledAt,
+        stepSince: now,
+        nextDueAt: due.getTime() < now.getTime() ? now : due,
+        isHoldout: isHeldOut('journey', journey.id, e.externalUserId, journey.holdoutPercent),
+        entryNumber: 1,
+        currentStep: next,
+      });
+      if (entered) moved += 1;
+    }
+    await this.ports.winback.retire(ruleId, done, now);
+    this.log.info({ ruleId, journeyId: journey.id, moved }, 'win-back campaign became a journey');
+    return { journey, moved };
   }
 
   /** End memberships early; their planned, unsent messages are given back to the ledger. */

@@ -14,6 +14,7 @@ const idParams = z.object({ id: z.string().min(1).max(36) });
 const memberParams = z.object({ id: z.string().min(1).max(36), membershipId: z.coerce.number().int().positive() });
 const statusInput = z.object({ status: z.enum(['active', 'paused', 'archived'], { message: '状态须为 active（启用）、paused（暂停）或 archived（归档）' }) });
 const membersQuery = pageQuery.extend({ status: z.enum(['active', 'completed', 'exited'], { message: '状态须为 active、completed 或 exited' }).optional() });
+const ruleParams = z.object({ ruleId: z.string().min(1).max(36) });
 const customerParams = z.object({ externalUserId: z.string().min(1).max(64) });
 
 const by = (ctx: { state: { principal?: { userid?: string | null; name?: string } } }) => ctx.state.principal?.userid ?? ctx.state.principal?.name ?? null;
@@ -21,7 +22,8 @@ const by = (ctx: { state: { principal?: { userid?: string | null; name?: string 
 /**
  * 客户旅程 (docs/journeys.md): `GET/POST /api/v1/journeys`, `GET/PATCH /api/v1/journeys/:id` (a definition makes a new
  * version), `POST /:id/status` (activate, pause, archive), `POST /:id/enrol` (a selection by hand), `POST /:id/migrate`
- * (members to the newest version), `GET /:id/stats`, `GET /:id/members`, `GET /:id/members/:membershipId`. Operators.
+ * (members to the newest version), `GET /:id/stats`, `GET /:id/members`, `GET /:id/members/:membershipId`,
+ * `GET /templates/winback/:ruleId` and `POST /from-winback/:ruleId` (a win-back campaign as a journey). Operators.
  */
 export function journeysRouter(d: { journeys: JourneyService }): Router {
   const router = new Router({ prefix: '/api/v1/journeys', sensitive: true });
@@ -37,6 +39,15 @@ export function journeysRouter(d: { journeys: JourneyService }): Router {
     const { version } = await d.journeys.get(j.id);
     ctx.status = 201;
     ctx.body = presentJourney(j, version);
+  });
+  // 唤醒活动 as a journey (docs/journeys.md §Win-back as a journey): the template to start from, and the conversion.
+  router.get('/templates/winback/:ruleId', allow(api(OPERATORS, 'none')), async (ctx) => {
+    ctx.body = await d.journeys.winbackTemplate(parseInput(ruleParams, ctx.params).ruleId);
+  });
+  router.post('/from-winback/:ruleId', allow(api(OPERATORS, 'none')), async (ctx) => {
+    const { journey, moved } = await d.journeys.fromWinback(parseInput(ruleParams, ctx.params).ruleId, by(ctx));
+    ctx.status = 201;
+    ctx.body = { ...presentJourney(journey, (await d.journeys.get(journey.id)).version), moved };
   });
   router.get('/:id', allow(api(OPERATORS, 'none')), async (ctx) => {
     const { journey, version, versions } = await d.journeys.get(parseInput(idParams, ctx.params).id);

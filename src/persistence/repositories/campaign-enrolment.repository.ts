@@ -78,6 +78,14 @@ export class CampaignEnrolmentRepository {
     await this.db.query("UPDATE campaign_enrolments SET status = 'completed', exited_at = ? WHERE id = ? AND status = 'active'", [now.getTime(), id]);
   }
 
+  /** End these active enrolments as completed (their campaign became a journey, docs/journeys.md §Win-back as a journey). */
+  async completeMany(ids: number[], now: Date): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      await this.db.query(`UPDATE campaign_enrolments SET status = 'completed', exited_at = ? WHERE status = 'active' AND id IN (${part.map(() => '?').join(',')})`, [now.getTime(), ...part]);
+    }
+  }
+
   /** A customer's enrolments (tests, archive). */
   async forCustomer(externalUserId: string): Promise<Enrolment[]> {
     return (await this.db.query<Row>('SELECT * FROM campaign_enrolments WHERE external_user_id = ? ORDER BY id', [externalUserId])).map(toEnrolment);

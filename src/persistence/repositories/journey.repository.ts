@@ -127,7 +127,7 @@ function toRun(r: RunRow): StepRun {
 }
 
 /** A membership to write: the fields entry decides. */
-export type NewMembership = Omit<JourneyMembership, 'id' | 'status' | 'exitReason' | 'currentStep' | 'endedAt'>;
+export type NewMembership = Omit<JourneyMembership, 'id' | 'status' | 'exitReason' | 'currentStep' | 'endedAt'> & { currentStep?: number };
 
 /**
  * The journeys' tables (docs/journeys.md). A step run row is the durable claim of one (membership, step) under UNIQUE
@@ -217,8 +217,8 @@ export class JourneyRepository {
   async enter(m: NewMembership): Promise<boolean> {
     return this.db.writeUnique(
       `INSERT INTO journey_memberships (journey_id, version, external_user_id, owner_userid, status, entered_by, entered_at, current_step, step_since, next_due_at, is_holdout, entry_number)
-       VALUES (?,?,?,?,'active',?,?,0,?,?,?,?)`,
-      [m.journeyId, m.version, m.externalUserId, m.ownerUserid, m.enteredBy, m.enteredAt.getTime(), m.stepSince.getTime(), m.nextDueAt?.getTime() ?? null, m.isHoldout ? 1 : 0, m.entryNumber],
+       VALUES (?,?,?,?,'active',?,?,?,?,?,?,?)`,
+      [m.journeyId, m.version, m.externalUserId, m.ownerUserid, m.enteredBy, m.enteredAt.getTime(), m.currentStep ?? 0, m.stepSince.getTime(), m.nextDueAt?.getTime() ?? null, m.isHoldout ? 1 : 0, m.entryNumber],
     );
   }
 

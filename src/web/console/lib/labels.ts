@@ -316,6 +316,7 @@ const AUDIT_VERB: Labels = {
   enrol: '手动加入客户',
   migrate: '成员迁移到最新版本',
   replied: '标记客户已回复',
+  'from-winback': '由唤醒活动转为客户旅程',
   create: '新建',
   update: '修改',
   delete: '删除',
