@@ -25,6 +25,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'repurchase-backtest': async () => (await import('./repurchase-backtest.bench.js')).runRepurchaseBacktest(),
   'churn-backtest': async () => (await import('./churn-backtest.bench.js')).runChurnBacktestBench(),
   'group-sync': async () => (await import('./group-sync.bench.js')).runGroupSyncBench(),
+  journeys: async () => (await import('./journeys.bench.js')).runJourneysBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
