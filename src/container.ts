@@ -1263,8 +1263,10 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
   const reminders = new BroadcastReminderRepository(db);
   const broadcasts: BroadcastsModule = {
     repo: repos.broadcasts,
-    service: new BroadcastService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, c.wecom, (v) => repos.tags.liveTagsNamed(v, { isApiRead: true }), db.engine, clock, tz, broadcastsLog),
-    planner: new BroadcastPlanner(repos.broadcasts, repos.scan, repos.deliveries, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, quietHours }, instanceId, broadcastsLog),
+    service: new BroadcastService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, c.wecom, (v) => repos.tags.liveTagsNamed(v, { isApiRead: true }), db.engine, clock, tz, broadcastsLog, c.content ? (ids, extra) => c.content!.service.checkMessage(ids, extra) : undefined),
+    planner: new BroadcastPlanner(repos.broadcasts, repos.scan, repos.deliveries, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, quietHours }, instanceId, broadcastsLog,
+      // Variables stay as written, so the planner fills them per customer like the broadcast's own text.
+      c.content ? (ids, at, countUse) => c.content!.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' }, countUse }) : undefined),
     preview: new BroadcastPreviewService(
       { sampleOfAudience: (where, id) => repos.broadcasts.sampleOfAudience(where, id), sendersOf: (ids, policy) => repos.scan.sendersOf(ids, policy) },
       (v) => repos.tags.liveTagsNamed(v, { isApiRead: true }),

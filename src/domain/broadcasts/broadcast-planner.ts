@@ -1,4 +1,5 @@
 import type { DbEngine } from '../../persistence/data-source.js';
+import type { MessageAttachment } from '../../wecom/client/types.js';
 import type { BroadcastRepository } from '../../persistence/repositories/broadcast.repository.js';
 import type { CareScanRepository } from '../../persistence/repositories/care-scan.repository.js';
 import type { DeliveryRepository } from '../../persistence/repositories/delivery.repository.js';
@@ -71,6 +72,11 @@ export class BroadcastPlanner {
     private readonly settings: BroadcastPlannerSettings,
     private readonly instanceId: string,
     private readonly log: Logger,
+    /**
+     * 素材库 items as a message sent at `at`, from cached WeCom media only (docs/content.md §Media lifecycle). It
+     * refuses an item whose media is not ready; planning then fails and is retried later, and never uploads.
+     */
+    private readonly content?: (ids: string[], at: Date, countUse: boolean) => Promise<{ text: string; attachments: MessageAttachment[] }>,
   ) {}
 
   /**
@@ -169,8 +175,17 @@ export class BroadcastPlanner {
     const source = `broadcast:${b.id}`;
     const notBefore = token ? window.expiresAt : window.notBefore;
     const optedOut = `${SkipReason.OptedOut}: 客户已退订 / customer opted out`;
-    const personal = listVariables(b.text).length > 0;
-    const render = compileTemplate(b.text);
+    // The library's items follow the broadcast's own text and attachments, resolved now, when it goes out.
+    let text = b.text;
+    let attachments = b.attachments;
+    if (b.contentIds.length > 0) {
+      if (!this.content) throw new Error('broadcast has contentIds but no content library is wired');
+      const extra = await this.content(b.contentIds, now, token !== null);
+      text = extra.text ? `${b.text}\n\n${extra.text}` : b.text;
+      attachments = [...b.attachments, ...extra.attachments];
+    }
+    const personal = listVariables(text).length > 0;
+    const render = compileTemplate(text);
     const nextRows = async (): Promise<NewDelivery[] | null> => {
       const r = await pages.next();
       if (r.done) return null;
@@ -188,8 +203,8 @@ export class BroadcastPlanner {
           channel: 'mass_task',
           priority: PRIORITY,
           senderUserid: sender?.userid ?? null,
-          text: personal ? render({ name: customer.name, staff: sender?.name ?? '' }) : b.text,
-          attachments: b.attachments,
+          text: personal ? render({ name: customer.name, staff: sender?.name ?? '' }) : text,
+          attachments,
           localDate: window.localDate,
           // Held until releaseBroadcast: not_before = expires_at is never due (see the class comment).
           notBefore,

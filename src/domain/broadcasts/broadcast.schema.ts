@@ -44,6 +44,8 @@ export const broadcastInput = z.object({
   message: z.object({
     text: z.string().max(20_000).refine(isNotBlank, { message: '消息文本不能为空 / text must not be empty' }),
     attachments,
+    /** 素材库 items after the text and attachments: checked now, resolved when planned (docs/content.md §Media lifecycle). */
+    contentIds: z.array(z.string().min(1).max(36)).max(9, '每条消息最多 9 个素材').default([]),
   }),
   /** ISO-8601 with an offset; default now. */
   sendAt: z.iso.datetime({ offset: true, message: '发送时间格式有误' }).optional(),

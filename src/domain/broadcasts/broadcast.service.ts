@@ -6,7 +6,7 @@ import type { DeliveryBatchRepository } from '../../persistence/repositories/del
 import type { WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import { localDate } from '../../shared/dates.js';
-import { ConflictError, WecomApiError, toError } from '../../shared/errors.js';
+import { ConflictError, WecomApiError, invalidField, toError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { parseAudience } from '../audiences/index.js';
@@ -41,6 +41,8 @@ export class BroadcastService {
     private readonly clock: Clock,
     private readonly tz: string,
     private readonly log: Logger,
+    /** 素材库's save-time check of `contentIds` (unknown items, more than 9 attachments in all); absent: none allowed. */
+    private readonly checkContent?: (ids: string[], extraAttachments: number) => Promise<unknown>,
   ) {}
 
   /**
@@ -52,6 +54,11 @@ export class BroadcastService {
     const sendAt = input.sendAt ? new Date(input.sendAt) : now;
     checkSendAt(sendAt, now);
     checkBroadcastText(input.message.text);
+    const contentIds = input.message.contentIds ?? [];
+    if (contentIds.length > 0) {
+      if (!this.checkContent) throw invalidField('message.contentIds', '本实例未启用素材库', 'content_unavailable');
+      await this.checkContent(contentIds, input.message.attachments.length);
+    }
     const where = await compileAudienceWithTags(parseAudience(input.audience), this.tags, { engine: this.engine, today: localDate(now, this.tz), timezone: this.tz, now: now.getTime() });
     const audienceNow = await this.repo.summarizeAudience(where);
     const personalized = isPersonalized(input.message.text);
@@ -63,6 +70,7 @@ export class BroadcastService {
         audience: input.audience.trim(),
         text: input.message.text,
         attachments: input.message.attachments as Broadcast['attachments'],
+        contentIds,
         senderPolicy: input.sender,
         sendAt,
         audienceCount: audienceNow.count,

@@ -13,7 +13,8 @@ export type BroadcastStatus = (typeof BROADCAST_STATUSES)[number];
 export interface BroadcastInput {
   name: string;
   audience: string;
-  message: { text: string; attachments: MessageAttachment[] };
+  /** `contentIds`: 素材库 items added after the text and attachments, resolved when the broadcast is planned. */
+  message: { text: string; attachments: MessageAttachment[]; contentIds: string[] };
   /** ISO-8601 with an offset; default now. */
   sendAt?: string;
   /** Who sends: the customer's owner, chosen by the care flow's sender policy among active followers. */
@@ -29,6 +30,8 @@ export interface Broadcast {
   audience: string;
   text: string;
   attachments: MessageAttachment[];
+  /** 素材库 items whose text and attachments follow the broadcast's own, resolved when it is planned (docs/content.md §Media lifecycle). */
+  contentIds: string[];
   senderPolicy: 'owner';
   sendAt: Date;
   status: BroadcastStatus;
@@ -88,7 +91,7 @@ export interface CancelOutcome {
 export type NewBroadcast = Pick<
   Broadcast,
   'id' | 'name' | 'audience' | 'text' | 'attachments' | 'senderPolicy' | 'sendAt' | 'audienceCount' | 'tasksEstimate' | 'isPersonalized' | 'createdBy'
-> & { holdoutPercent?: number };
+> & { holdoutPercent?: number; contentIds?: string[] };
 
 /** How an audience looks right now: its size, who of it can be messaged, and per follower. */
 export interface AudienceSummary {

@@ -12,7 +12,7 @@ export function presentBroadcast(v: BroadcastView) {
     id: b.id,
     name: b.name,
     audience: b.audience,
-    message: { text: b.text, attachments: b.attachments },
+    message: { text: b.text, attachments: b.attachments, contentIds: b.contentIds },
     sendAt: b.sendAt.toISOString(),
     sender: b.senderPolicy,
     status: b.status,

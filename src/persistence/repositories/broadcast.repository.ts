@@ -10,6 +10,7 @@ interface Row {
   audience: string;
   text: string;
   attachments: string | null;
+  content_ids?: string | null;
   sender_policy: string;
   send_at: number | string;
   status: BroadcastStatus;
@@ -39,6 +40,7 @@ function toBroadcast(r: Row): Broadcast {
     audience: r.audience,
     text: r.text,
     attachments: r.attachments ? (JSON.parse(r.attachments) as MessageAttachment[]) : [],
+    contentIds: r.content_ids ? (JSON.parse(r.content_ids) as string[]) : [],
     senderPolicy: 'owner',
     sendAt: new Date(Number(r.send_at)),
     status: r.status,
@@ -72,11 +74,11 @@ export class BroadcastRepository {
   /** Insert a scheduled broadcast. */
   async insert(b: NewBroadcast, now: Date): Promise<void> {
     await this.db.query(
-      `INSERT INTO broadcasts (id, name, audience, text, attachments, sender_policy, send_at, status, audience_count, tasks_estimate, personalized,
+      `INSERT INTO broadcasts (id, name, audience, text, attachments, content_ids, sender_policy, send_at, status, audience_count, tasks_estimate, personalized,
          holdout_percent, created_by, attempts, created_at, updated_at)
-       VALUES (?,?,?,?,?,?,?,'scheduled',?,?,?,?,?,0,?,?)`,
+       VALUES (?,?,?,?,?,?,?,?,'scheduled',?,?,?,?,?,0,?,?)`,
       [
-        b.id, b.name, b.audience, b.text, b.attachments.length ? JSON.stringify(b.attachments) : null, b.senderPolicy, b.sendAt.getTime(),
+        b.id, b.name, b.audience, b.text, b.attachments.length ? JSON.stringify(b.attachments) : null, b.contentIds?.length ? JSON.stringify(b.contentIds) : null, b.senderPolicy, b.sendAt.getTime(),
         b.audienceCount, b.tasksEstimate, b.isPersonalized ? 1 : 0, b.holdoutPercent ?? 0, b.createdBy, now.getTime(), now.getTime(),
       ],
     );
