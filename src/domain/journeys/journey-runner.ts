@@ -22,6 +22,8 @@ export const JOURNEY_MAX_ATTEMPTS = 5;
  * by the unique key and the re-entry policy, so looking at the same tag again enters nobody twice.
  */
 export const JOURNEY_TAG_LOOKBACK_MS = 10 * 60_000;
+/** A signal that still fails this long after it happened is dropped with an error, so it blocks none behind it. */
+const SIGNAL_GIVE_UP_MS = 3_600_000;
 /** How often a wait step looks at its condition again. */
 export const JOURNEY_WAIT_CHECK_MS = 15 * 60_000;
 /** A message step's ledger row may wait this long (quiet hours, the owner's confirmation) before it expires. */
@@ -140,25 +142,37 @@ export class JourneyRunner {
     for (;;) {
       const batch = await this.d.repo.signals(500);
       if (batch.length === 0) return;
-      for (const { signal } of batch) {
-        counts.signals += 1;
+      const handled: number[] = [];
+      let failed = false;
+      for (const { id, signal, occurredAt } of batch) {
         try {
           if (signal.kind === 'replied') {
             counts.exited += await this.d.service.replied(signal.externalUserId, now);
+          } else {
+            for (const j of journeys.values()) {
+              if (!matches(defs.get(j.id)!, signal)) continue;
+              const owner = signal.kind === 'added' ? signal.userid : null;
+              if (await this.d.service.enter(j, signal.externalUserId, signal.kind, now, owner)) counts.entered += 1;
+            }
+          }
+          handled.push(id);
+          counts.signals += 1;
+        } catch (err) {
+          if (now.getTime() - occurredAt.getTime() > SIGNAL_GIVE_UP_MS) {
+            // Failing for an hour: not a passing fault. Dropped where an operator sees it, so it blocks nothing behind it.
+            this.d.log.error({ err: toError(err), signal: signal.kind, externalUserId: signal.externalUserId }, 'journey signal dropped after failing for an hour');
+            handled.push(id);
             continue;
           }
-          for (const j of journeys.values()) {
-            if (!matches(defs.get(j.id)!, signal)) continue;
-            const owner = signal.kind === 'added' ? signal.userid : null;
-            if (await this.d.service.enter(j, signal.externalUserId, signal.kind, now, owner)) counts.entered += 1;
-          }
-        } catch (err) {
-          // A signal that cannot be matched now is dropped with a warning rather than blocking the ones behind it.
-          this.d.log.warn({ err: toError(err), signal: signal.kind }, 'journey signal failed');
+          // Kept, with the ones behind it, for the next tick (the database or a port failed): matching again is
+          // harmless (docs/journeys.md §Signals), losing a trigger is not.
+          this.d.log.warn({ err: toError(err), signal: signal.kind }, 'journey signal failed; retried next tick');
+          failed = true;
+          break;
         }
       }
-      await this.d.repo.dropSignals(batch.map((b) => b.id));
-      if (batch.length < 500) return;
+      await this.d.repo.dropSignals(handled);
+      if (failed || batch.length < 500) return;
     }
   }
 
