@@ -155,8 +155,9 @@ describe.skipIf(!CHROMIUM)('客户旅程 in the console', () => {
     expect((await steps.nth(2).innerText()).replace(/\s+/g, ' ').trim()).toBe('3. 第3天：亲自问候 员工任务 0 0 0 0 0 —');
     const member = page.locator('[data-test="journey-members"] .el-table__body tr');
     await poll(() => member.count()).toBe(1);
+    // The customer's name comes in a second request after the members.
+    await poll(() => member.first().innerText()).toContain('新客小林');
     const memberText = (await member.first().innerText()).replace(/\s+/g, ' ');
-    expect(memberText).toContain(ext);
     expect(memberText).toContain('张三');
     expect(memberText).toContain('第 2 步 · 产品指南');
     expect(memberText).toContain('进行中');
@@ -191,6 +192,24 @@ describe.skipIf(!CHROMIUM)('客户旅程 in the console', () => {
     await poll(() => new URL(page.url()).pathname).toBe(`/console/journeys/${journeyId}`);
     const m = (await api<any>(app, 'GET', `/api/v1/journeys/${journeyId}/members`)).body.items[0];
     expect(m).toMatchObject({ version: 2, currentStep: 1, status: 'active' });
+    expect(h.problems).toEqual([]);
+    await page.close();
+  });
+
+  it('手动加入 enrols pasted customers: the known one enters, the unknown one is named', async () => {
+    const someone = (await api<{ items: { externalUserId: string; name: string }[] }>(app, 'GET', '/api/v1/customers?audience=all&pageSize=50')).body.items.find((c) => c.name !== '新客小林')!;
+    const page = await (await h.signIn('张三')).newPage();
+    await page.goto(`${app.url}/console/journeys/${journeyId}`);
+    await page.click('[data-test="journey-enrol"]');
+    await field(page, 'journey-enrol-ids').fill(`${someone.externalUserId}\nwmNoSuchCustomer`);
+    await h.shot(page, 'journeys-05-enrol');
+    await page.click('[data-test="journey-enrol-submit"]');
+    await poll(() => page.locator('.el-message').last().innerText()).toBe('加入 1 位，1 位不是已知客户（wmNoSuchCustomer）');
+    const rows = page.locator('[data-test="journey-members"] .el-table__body tr');
+    await poll(() => rows.count()).toBe(2);
+    await poll(() => page.locator('[data-test="journey-members"]').innerText()).toContain(someone.name);
+    const members = (await api<{ items: { externalUserId: string; enteredBy: string }[] }>(app, 'GET', `/api/v1/journeys/${journeyId}/members`)).body.items;
+    expect(members.find((m) => m.externalUserId === someone.externalUserId)).toMatchObject({ enteredBy: 'manual' });
     expect(h.problems).toEqual([]);
     await page.close();
   });
