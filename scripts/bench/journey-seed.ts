@@ -5,7 +5,8 @@
  *   journey-seed.ts seed <engine> <customers> <journeyId>…  staff0…staff49, the customers and their relations, and
  *       one membership per customer in every journey: the first journey's due now, the others' in the days ahead.
  *   journey-seed.ts reset <engine> <journeyId>  the first journey's members back at step 0 and due now, with the
- *       step runs, the ledger and its batches and slots emptied, so each run advances the same 50,000.
+ *       step runs, the ledger and its batches and slots emptied, so each run advances the same 50,000. With
+ *       BENCH_JOURNEY_IDLE=1 they are due in 30 days instead: nothing is due, for the bot's memory without the tick's work.
  *
  * DATABASE_URL names the database. Prints `RESULT {"ms":…}`.
  */
@@ -41,7 +42,7 @@ await withDriver(engine, url, async (q) => {
     const [journeyId] = rest;
     await tx(async () => {
       for (const t of ['journey_step_runs', 'send_slots', 'delivery_batches', 'deliveries']) await q(`DELETE FROM ${t}`);
-      await q("UPDATE journey_memberships SET status = 'active', current_step = 0, step_since = entered_at, next_due_at = ?, ended_at = NULL WHERE journey_id = ?", [Date.now() - 30_000, journeyId]);
+      await q("UPDATE journey_memberships SET status = 'active', current_step = 0, step_since = entered_at, next_due_at = ?, ended_at = NULL WHERE journey_id = ?", [process.env.BENCH_JOURNEY_IDLE === '1' ? Date.now() + 30 * 86_400_000 : Date.now() - 30_000, journeyId]);
     });
   } else throw new Error(`unknown mode ${mode}`);
 });

@@ -32,6 +32,7 @@ async function journeyRuns(engine: DbEngine, url: string, since: number): Promis
  * text, 50). Figures: the job's time (started → finished, from job_runs) and the bot's peak RSS. Rows per engine
  * give the median of BENCH_JOURNEY_RUNS runs (default 3) and their spread. BENCH_TZ (default Pacific/Honolulu) is the
  * bot's APP_TIMEZONE: a zone where the bench's hour is outside quiet hours, so the dispatch is part of the figure.
+ * BENCH_JOURNEY_IDLE=1: the same database with nothing due, for the bot's peak RSS without the tick's work.
  */
 export async function runJourneysBench(): Promise<Record<string, unknown>[]> {
   const customers = Number(process.env.BENCH_JOURNEY_CUSTOMERS ?? 50_000);
@@ -105,11 +106,19 @@ export async function runJourneysBench(): Promise<Record<string, unknown>[]> {
         // The bot's own scheduler runs `journeys` at the next minute; a tick stops taking pages after 45 s and the next
         // minute goes on, so the runs are summed until every due member was taken.
         let mine: Awaited<ReturnType<typeof journeyRuns>> = [];
-        for (const deadline = Date.now() + 300_000; Date.now() < deadline; ) {
+        for (const deadline = Date.now() + 300_000; process.env.BENCH_JOURNEY_IDLE !== '1' && Date.now() < deadline; ) {
           await new Promise((ok) => setTimeout(ok, 1000));
           mine = (await journeyRuns(engine, db.url, since)).filter((x) => x.finished !== null);
           const withDue = mine.filter((x) => (x.counts.due ?? 0) > 0);
           if (withDue.reduce((n, x) => n + (x.counts.due ?? 0), 0) >= customers) break;
+        }
+        if (process.env.BENCH_JOURNEY_IDLE === '1') {
+          // Nothing due (the generator's idle reset): the bot's peak RSS through two ticks with nothing to advance.
+          while ((await journeyRuns(engine, db.url, since)).filter((x) => x.finished !== null).length < 2) await new Promise((ok) => setTimeout(ok, 1000));
+          const rssMb = await stopPair();
+          per.push({ tickMs: 0, dueFirstTick: 0, ticks: 0, allMs: 0, planned: 0, rssMb, tasks: 0, recipients: 0 });
+          process.stderr.write(`[journeys] ${engine} idle run ${r + 1}: peak RSS ${rssMb} MB\n`);
+          continue;
         }
         const withDue = mine.filter((x) => (x.counts.due ?? 0) > 0);
         if (withDue.length === 0) throw new Error(`no journeys run took the due members: ${JSON.stringify(mine)}`);
@@ -137,7 +146,7 @@ export async function runJourneysBench(): Promise<Record<string, unknown>[]> {
       rows.push({
         engine,
         memberships: Number(memberships),
-        due: customers,
+        due: process.env.BENCH_JOURNEY_IDLE === '1' ? 0 : customers,
         runs,
         tz,
         seedMs,
