@@ -116,7 +116,7 @@ import { JssdkConfigService } from './domain/sidebar/jssdk-config.service.js';
 import { loadCareConfig, type CareConfig, type CareSettings } from './domain/care/care-settings.js';
 import { SettingsService } from './domain/settings/settings.service.js';
 import { CareRuleService } from './domain/care/care-rule.service.js';
-import { CarePlanner } from './domain/care/care-planner.js';
+import { CARE_TEMPLATE_VARIABLES, CarePlanner } from './domain/care/care-planner.js';
 import { CareCalendarService } from './domain/care/care-calendar.service.js';
 import { DeliveryLedger, type CapSettings } from './domain/delivery/delivery-ledger.js';
 import { LoyaltyRepository } from './persistence/repositories/loyalty.repository.js';
@@ -1237,7 +1237,10 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
   const instanceId = opts.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const caps: CapSettings = { massQuotaRule: settings.massQuotaRule, perCustomerPerDay: settings.perCustomerPerDay };
   const quietHours = { ...settings.quietHours, tz };
-  const planner = new CarePlanner(repos.scan, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy }, log);
+  // A rule's 素材库 items keep their variables as written, so the planner fills them per customer like the template.
+  const careVars = Object.fromEntries(CARE_TEMPLATE_VARIABLES.map((v) => [v, `{{${v}}}`]));
+  const planner = new CarePlanner(repos.scan, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy }, log,
+    c.content ? { resolve: (ids, at) => c.content!.service.resolve(ids, { at, vars: careVars }), countUse: (ids) => c.content!.service.recordUses(ids) } : undefined);
   const dispatcher = new DeliveryDispatcher(
     repos.deliveries,
     repos.deliveryBatches,
@@ -1419,7 +1422,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     repos: { jobRuns: repos.jobRuns, deliveries: repos.deliveries, deliveryBatches: repos.deliveryBatches, sendSlots: repos.sendSlots, careRules: repos.careRules, scan: repos.scan, enrolments: repos.enrolments },
     jobs,
     scheduler: new Scheduler({ registry: jobs, runs: repos.jobRuns, clock, tz, instanceId, log }),
-    careRules: new CareRuleService(repos.careRules, clock, log),
+    careRules: new CareRuleService(repos.careRules, clock, log, c.content ? (ids, extra) => c.content!.service.checkMessage(ids, extra) : undefined),
     planner,
     calendar: new CareCalendarService(repos.careRules, planner, repos.deliveries, repos.sendSlots, { tz, careTime: settings.careTime, quietHours, caps }, clock),
     ledger: new DeliveryLedger(repos.deliveries, repos.sendSlots, caps, () => clock.now()),

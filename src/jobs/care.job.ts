@@ -37,13 +37,17 @@ export function careJob(deps: CareJobDeps): JobDefinition {
       const sink = ctx.isDryRun
         ? new DryRunLedger(deps.deliveries, deps.slots, deps.caps)
         : new DeliveryLedger(deps.deliveries, deps.slots, deps.caps, () => ctx.clock.now(), ctx.runId);
-      const plan = await deps.planner.planDay({ today, now: ctx.clock.now(), rules, sink, report: ctx.report });
+      const { deferredReasons, ...plan } = await deps.planner.planDay({ today, now: ctx.clock.now(), rules, sink, report: ctx.report, countUse: !ctx.isDryRun });
       if (ctx.isDryRun) {
         const preview = await deps.dispatcher.preview(ctx.clock.now());
         ctx.report(preview.quiet ? '免打扰时段：不会提交，计划的消息将等待 / quiet hours: nothing would be submitted now' : `将提交 / would submit ${plan.planned} new + ${preview.due.length} already due`);
         return { ...plan };
       }
       const sent = await deps.dispatcher.dispatch(ctx.clock.now());
+      // Rules deferred for 素材库 media fail the run after the others went out: the run shows as failed with the
+      // reasons, and running it again (job run care, or the catch-up at start) plans only what is missing, as the
+      // ledger's unique key keeps what was planned from going twice (docs/content.md §Composers).
+      if (deferredReasons.length > 0) throw new Error(`${deferredReasons.join('；')}。素材重新上传后（content-media 任务），请重新运行 care 任务`);
       return { ...plan, ...sent };
     },
   };

@@ -138,7 +138,7 @@ export class CareCalendarService {
   /** One day's forecast: the planner's pages through a ForecastLedger, each page with its outcomes. */
   private async forecast(date: string, rules: CareRule[], onPage: (page: PlannedPage, outcomes: PlanOutcome[]) => void): Promise<void> {
     const sink = new ForecastLedger(this.deliveries, this.slots, this.settings.caps);
-    for await (const page of this.planner.pagesOf(rules, date, { withOptedOut: true })) {
+    for await (const page of this.planner.pagesOf(rules, date, { withOptedOut: true, forecast: true })) {
       const outcomes = await sink.planMany(page.rows.map((r) => r.delivery));
       onPage(page, outcomes);
     }

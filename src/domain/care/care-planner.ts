@@ -13,6 +13,8 @@ import type { NewDelivery } from '../delivery/delivery.types.js';
 import { anniversaryDue, anniversaryYearsDue, birthdayOn, HOLIDAYS, holidaysOn, isValidBirthday, occasionKey } from './occasions.js';
 import type { CareRule } from './care-rule.types.js';
 import type { DeliveryChannel } from '../delivery/delivery.types.js';
+import type { MessageAttachment } from '../../wecom/client/types.js';
+import { AppError } from '../../shared/errors.js';
 
 /** Counts of one planning pass. */
 export interface PlanCounts {
@@ -21,6 +23,16 @@ export interface PlanCounts {
   planned: number;
   skipped: number;
   duplicate: number;
+  /** Rules not planned this pass because a 素材库 item's media was not ready (nothing sent, nothing uploaded). */
+  deferredContent: number;
+}
+
+/** 素材库 as the planner reads it: cached media only, never an upload (docs/content.md §Media lifecycle). */
+export interface CareContentPort {
+  /** The items as one message sent at `at`; their `{{variables}}` left as written. Refuses with `content_not_ready`. */
+  resolve: (ids: string[], at: Date) => Promise<{ text: string; attachments: MessageAttachment[] }>;
+  /** Count one use of each item (a rule planned from them). */
+  countUse: (ids: string[]) => Promise<void>;
 }
 
 /** One page of a rule's ledger rows for a day (CarePlanner.pagesOf). */
@@ -29,12 +41,17 @@ export interface PlannedPage {
   rows: { delivery: NewDelivery; customer: ScannedCustomer; sender: Sender | null }[];
   /** Customers the rule matched who opted out: never planned; listed only when asked for (the care calendar). */
   optedOut: ScannedCustomer[];
+  /** Why the rule planned nothing this pass: its 素材库 items are not ready (planning only; a forecast never defers). */
+  deferred?: string;
 }
 
 /** The enabled care rules (not win-back) in the order a day is planned: highest priority first, then by id. */
 export function careRulesInPlanOrder(rules: CareRule[]): CareRule[] {
   return rules.filter((r) => r.enabled && r.occasion.type !== 'winback').sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id));
 }
+
+/** Every variable a care template may use: `name` and `staff`, and the occasion's own (Candidate.vars). */
+export const CARE_TEMPLATE_VARIABLES = ['name', 'staff', 'days', 'holiday', 'note', 'years', 'date'] as const;
 
 /** Planner settings. */
 export interface PlannerSettings {
@@ -69,23 +86,40 @@ export class CarePlanner {
     private readonly engine: DbEngine,
     private readonly settings: PlannerSettings,
     private readonly log: Logger,
+    private readonly content?: CareContentPort,
   ) {}
 
-  /** Plan every enabled care rule (not win-back) for local date `today`. */
-  async planDay(input: { today: string; now: Date; rules: CareRule[]; sink: PlanSink; report?: (line: string) => void }): Promise<PlanCounts> {
-    const counts: PlanCounts = { rules: 0, candidates: 0, planned: 0, skipped: 0, duplicate: 0 };
+  /**
+   * Plan every enabled care rule (not win-back) for local date `today`. A rule whose 素材库 items are not ready is
+   * left unplanned and named in `deferredReasons`; the others are planned as usual.
+   */
+  async planDay(input: { today: string; now: Date; rules: CareRule[]; sink: PlanSink; report?: (line: string) => void; countUse?: boolean }): Promise<PlanCounts & { deferredReasons: string[] }> {
+    const counts: PlanCounts = { rules: 0, candidates: 0, planned: 0, skipped: 0, duplicate: 0, deferredContent: 0 };
+    const deferredReasons: string[] = [];
     const rules = careRulesInPlanOrder(input.rules);
     counts.rules = rules.length;
+    const plannedByRule = new Map<string, number>();
     for await (const page of this.pagesOf(rules, input.today)) {
+      if (page.deferred) {
+        counts.deferredContent += 1;
+        deferredReasons.push(`规则「${page.rule.name}」今日未计划：${page.deferred}`);
+        input.report?.(`延后 deferred\t${page.rule.name}\t${page.deferred}`);
+        continue;
+      }
       const deliveries = page.rows.map((r) => r.delivery);
       const outcomes = await input.sink.planMany(deliveries);
       counts.candidates += deliveries.length;
       outcomes.forEach((o, i) => {
         tally(counts, o);
+        if (o.result === 'planned') plannedByRule.set(page.rule.id, (plannedByRule.get(page.rule.id) ?? 0) + 1);
         input.report?.(describe(page.rule, deliveries[i], o));
       });
     }
-    return counts;
+    // A use is a rule planned from the items that day (docs/content.md §Use counts), not each customer's message.
+    if (input.countUse && this.content) {
+      for (const rule of rules) if (rule.contentIds.length > 0 && plannedByRule.has(rule.id)) await this.content.countUse(rule.contentIds);
+    }
+    return { ...counts, deferredReasons };
   }
 
   /**
@@ -94,8 +128,13 @@ export class CarePlanner {
    * decisions. With `withOptedOut`, the customers a customer-facing rule matched but who opted out come along in
    * `optedOut` (planDay leaves them out in SQL and never sees them).
    */
-  async *pagesOf(rules: CareRule[], today: string, opts: { withOptedOut?: boolean } = {}): AsyncGenerator<PlannedPage> {
+  async *pagesOf(rules: CareRule[], today: string, opts: { withOptedOut?: boolean; forecast?: boolean } = {}): AsyncGenerator<PlannedPage> {
     for (const rule of rules) {
+      const message = await this.messageOf(rule, today, opts.forecast === true);
+      if ('deferred' in message) {
+        yield { rule, rows: [], optedOut: [], deferred: message.deferred };
+        continue;
+      }
       const isCustomerFacing = effectiveChannel(rule) !== 'staff_reminder';
       for await (const page of this.candidates(rule, today, opts.withOptedOut === true)) {
         const optedOut = page.filter((c) => isCustomerFacing && c.customer.isOptedOut).map((c) => c.customer);
@@ -111,15 +150,37 @@ export class CarePlanner {
           const sender: Sender | null = cand.senderOverride
             ? { userid: cand.senderOverride, name: names.get(cand.senderOverride) ?? cand.senderOverride }
             : (senders.get(cand.customer.externalUserId) ?? null);
-          return { delivery: this.toDelivery(rule, cand, sender, today), customer: cand.customer, sender };
+          return { delivery: this.toDelivery(rule, message, cand, sender, today), customer: cand.customer, sender };
         });
         yield { rule, rows, optedOut };
       }
     }
   }
 
+  /**
+   * The rule's template and attachments, followed by its 素材库 items' text (after a blank line) and attachments,
+   * resolved now for today's send time from cached media (docs/content.md §Composers). Items that are not ready
+   * defer the rule when planning; a forecast shows the rule's own message instead, as the media job may well have
+   * made fresh media by that day.
+   */
+  private async messageOf(rule: CareRule, today: string, forecast: boolean): Promise<{ template: string; attachments: MessageAttachment[] } | { deferred: string }> {
+    if (rule.contentIds.length === 0) return { template: rule.template, attachments: rule.attachments };
+    try {
+      if (!this.content) throw new Error('care rule has contentIds but no content library is wired');
+      const extra = await this.content.resolve(rule.contentIds, zonedInstant(today, rule.sendTime, this.settings.tz));
+      return { template: extra.text ? `${rule.template}\n\n${extra.text}` : rule.template, attachments: [...rule.attachments, ...extra.attachments] };
+    } catch (err) {
+      if (forecast) return { template: rule.template, attachments: rule.attachments };
+      if (err instanceof AppError && err.code === 'content_not_ready') {
+        this.log.warn({ ruleId: rule.id, reason: err.message }, 'care rule deferred: content not ready');
+        return { deferred: err.message };
+      }
+      throw err;
+    }
+  }
+
   /** Build the ledger row for a candidate. */
-  private toDelivery(rule: CareRule, cand: Candidate, sender: Sender | null, today: string): NewDelivery {
+  private toDelivery(rule: CareRule, message: { template: string; attachments: MessageAttachment[] }, cand: Candidate, sender: Sender | null, today: string): NewDelivery {
     const { tz } = this.settings;
     return {
       source: `care:${rule.id}`,
@@ -130,8 +191,8 @@ export class CarePlanner {
       channel: effectiveChannel(rule),
       priority: rule.priority,
       senderUserid: sender?.userid ?? null,
-      text: renderTemplate(rule.template, { name: cand.customer.name, staff: sender?.name ?? '', ...cand.vars }),
-      attachments: rule.attachments,
+      text: renderTemplate(message.template, { name: cand.customer.name, staff: sender?.name ?? '', ...cand.vars }),
+      attachments: message.attachments,
       localDate: today,
       notBefore: zonedInstant(today, rule.sendTime, tz),
       // Policy (docs/reliability.md §Catch-up and expiry): a care message is for its day; if it cannot go out that day

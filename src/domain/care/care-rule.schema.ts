@@ -48,6 +48,8 @@ const ruleFields = {
   audience: z.string().max(4000).nullable(),
   template: z.string().min(1).max(4000),
   attachments: z.array(z.looseObject({ kind: z.enum(['image', 'link', 'miniprogram', 'video', 'file']) })).max(9),
+  /** 素材库 items after the template and attachments: checked when saved, resolved when planned (docs/content.md §Composers). */
+  contentIds: z.array(z.string().min(1).max(36)).max(9, '每条消息最多 9 个素材'),
   sendTime: hhmm,
   priority: z.number().int().min(0).max(1000),
   channel: z.enum(DELIVERY_CHANNELS),
@@ -65,6 +67,7 @@ export const careRuleInput = z.object({
   ...ruleFields,
   audience: ruleFields.audience.default(null),
   attachments: ruleFields.attachments.default([]),
+  contentIds: ruleFields.contentIds.default([]),
   sendTime: ruleFields.sendTime.default('09:00'),
   priority: ruleFields.priority.default(100),
   channel: ruleFields.channel.default('mass_task'),

@@ -18,6 +18,8 @@ export class CareRuleService {
     private readonly repo: CareRuleRepository,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** 素材库's save-time check of `contentIds` (unknown items, more than 9 attachments in all); absent: none allowed. */
+    private readonly checkContent?: (ids: string[], extraAttachments: number) => Promise<unknown>,
   ) {}
 
   /** Every rule, highest priority first. */
@@ -33,6 +35,7 @@ export class CareRuleService {
   /** Create a rule from validated input. */
   async create(input: CareRuleInput, seedKey: string | null = null): Promise<CareRule> {
     validateRule(input);
+    await this.validateContent({ ...input, contentIds: input.contentIds ?? [] });
     const rule = { ...input, id: newId(this.clock.now().getTime()), seedKey, audience: input.audience?.trim() || null } as Omit<CareRule, 'createdAt' | 'updatedAt'>;
     if (!(await this.repo.insert(rule, this.clock.now()))) throw new ConflictError(`已有同名规则 / a rule named ${input.name} exists`, 'rule_exists');
     return this.repo.get(rule.id);
@@ -44,8 +47,20 @@ export class CareRuleService {
     const next: CareRule = { ...current, ...stripUndefined(patch) } as CareRule;
     if (patch.audience !== undefined) next.audience = patch.audience?.trim() || null;
     validateRule(next);
+    await this.validateContent(next);
     if (!(await this.repo.update(next, this.clock.now()))) throw new ConflictError(`已有同名规则 / a rule named ${next.name} exists`, 'rule_exists');
     return this.repo.get(id);
+  }
+
+  /**
+   * The rule's 素材库 items exist and fit, with its own attachments, in WeCom's 9 (the check broadcasts make). A
+   * win-back rule sends its steps' messages, not the rule's, so items there would never go out: refused.
+   */
+  private async validateContent(rule: { contentIds: string[]; attachments: readonly unknown[]; occasion: CareRule['occasion'] }): Promise<void> {
+    if (rule.contentIds.length === 0) return;
+    if (rule.occasion.type === 'winback') throw invalidField('contentIds', '挽回活动暂不支持素材库素材，请在各步骤中填写消息与附件', 'content_not_allowed');
+    if (!this.checkContent) throw invalidField('contentIds', '本实例未启用素材库', 'content_unavailable');
+    await this.checkContent(rule.contentIds, rule.attachments.length);
   }
 
   /** Insert each default rule once (by its seed key); an operator's later edits are never overwritten. */

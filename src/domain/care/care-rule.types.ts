@@ -45,6 +45,8 @@ export interface CareRuleInput {
   audience: string | null;
   template: string;
   attachments: AttachmentInput[];
+  /** 素材库 items after the template and attachments, resolved each time the rule is planned (docs/content.md §Composers). */
+  contentIds: string[];
   sendTime: string;
   priority: number;
   channel: DeliveryChannel;
@@ -62,6 +64,8 @@ export interface CareRule {
   audience: string | null;
   template: string;
   attachments: MessageAttachment[];
+  /** 素材库 items whose text and attachments follow the rule's own, resolved when it is planned (docs/content.md §Media lifecycle). */
+  contentIds: string[];
   sendTime: string;
   priority: number;
   channel: DeliveryChannel;

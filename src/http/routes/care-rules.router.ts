@@ -31,6 +31,7 @@ export function presentCareRule(r: CareRule) {
     audience: r.audience,
     template: r.template,
     attachments: r.attachments,
+    contentIds: r.contentIds,
     sendTime: r.sendTime,
     priority: r.priority,
     channel: r.channel,

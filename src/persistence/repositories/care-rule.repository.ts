@@ -13,6 +13,7 @@ interface Row {
   audience: string | null;
   template: string;
   attachments: string | null;
+  content_ids?: string | null;
   send_time: string;
   priority: number | string;
   channel: DeliveryChannel;
@@ -31,6 +32,7 @@ function toRule(r: Row): CareRule {
     audience: r.audience,
     template: r.template,
     attachments: r.attachments ? (JSON.parse(r.attachments) as MessageAttachment[]) : [],
+    contentIds: r.content_ids ? (JSON.parse(r.content_ids) as string[]) : [],
     sendTime: r.send_time,
     priority: Number(r.priority),
     channel: r.channel,
@@ -48,11 +50,11 @@ export class CareRuleRepository {
   /** Insert a rule; false when its name (or seed key) already exists. */
   async insert(rule: Omit<CareRule, 'createdAt' | 'updatedAt'>, now: Date): Promise<boolean> {
     return this.db.writeUnique(
-      `INSERT INTO care_rules (id, seed_key, name, kind, occasion, audience, template, attachments, send_time, priority, channel, enabled, holdout_percent, created_at, updated_at)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      `INSERT INTO care_rules (id, seed_key, name, kind, occasion, audience, template, attachments, content_ids, send_time, priority, channel, enabled, holdout_percent, created_at, updated_at)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [
         rule.id, rule.seedKey, rule.name, rule.occasion.type, JSON.stringify(rule.occasion), rule.audience, rule.template,
-        rule.attachments.length ? JSON.stringify(rule.attachments) : null, rule.sendTime, rule.priority, rule.channel, rule.enabled ? 1 : 0,
+        rule.attachments.length ? JSON.stringify(rule.attachments) : null, rule.contentIds?.length ? JSON.stringify(rule.contentIds) : null, rule.sendTime, rule.priority, rule.channel, rule.enabled ? 1 : 0,
         rule.holdoutPercent ?? 0, now.getTime(), now.getTime(),
       ],
     );
@@ -61,11 +63,11 @@ export class CareRuleRepository {
   /** Overwrite a rule's editable fields; false when the new name collides. */
   async update(rule: CareRule, now: Date): Promise<boolean> {
     return this.db.writeUnique(
-      `UPDATE care_rules SET name = ?, kind = ?, occasion = ?, audience = ?, template = ?, attachments = ?, send_time = ?, priority = ?,
+      `UPDATE care_rules SET name = ?, kind = ?, occasion = ?, audience = ?, template = ?, attachments = ?, content_ids = ?, send_time = ?, priority = ?,
          channel = ?, enabled = ?, holdout_percent = ?, updated_at = ? WHERE id = ?`,
       [
         rule.name, rule.occasion.type, JSON.stringify(rule.occasion), rule.audience, rule.template,
-        rule.attachments.length ? JSON.stringify(rule.attachments) : null, rule.sendTime, rule.priority, rule.channel, rule.enabled ? 1 : 0,
+        rule.attachments.length ? JSON.stringify(rule.attachments) : null, rule.contentIds?.length ? JSON.stringify(rule.contentIds) : null, rule.sendTime, rule.priority, rule.channel, rule.enabled ? 1 : 0,
         rule.holdoutPercent ?? 0, now.getTime(), rule.id,
       ],
     );
