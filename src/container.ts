@@ -1031,6 +1031,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
         cancelDeliveries: async (ids, reason, now) => {
           await repos.deliveries.markSkipped(ids, reason, now);
         },
+        withdrawTasks: (membershipIds, reason) => todo.tasks.withdrawJourneyTasks(membershipIds, reason),
       },
       clock,
       tz,
@@ -1043,6 +1044,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
         return { id: task.id, created };
       },
       states: async (ids) => new Map([...(await todo.tasks.byIds(ids))].map(([id, t]) => [id, t.status])),
+      reassign: (membershipId, userid) => todo.tasks.reassignJourneyTasks(membershipId, userid),
     },
     // Resolved once per step and tick; the variables are rendered per member by the runner.
     content: (ids, at) => content.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' }, countUse: true }),

@@ -164,4 +164,56 @@ describe.each(testEngines())('onboarding journey end to end (%s)', (engine) => {
     const m = (await api(app, 'GET', `/api/v1/journeys/${id}/members`)).body.items[0];
     expect(m).toMatchObject({ status: 'exited', exitReason: 'replied', exitWords: '客户已回复' });
   });
+
+  it('a member with an open journey task orders: the task leaves the owner\'s 今日待办 and the completion report does not count it', async () => {
+    clock.set(sh('2026-07-12T10:00:00'));
+    const created = await api(app, 'POST', '/api/v1/journeys', {
+      name: '下单即退出',
+      definition: {
+        trigger: { kind: 'manual' },
+        steps: [
+          { kind: 'task', title: '第1天：亲自问候', delay: { kind: 'after', minutes: 0 }, text: '您好', dueHours: 2 },
+          { kind: 'message', title: '优惠', delay: { kind: 'after', minutes: 60 * 24 }, text: '送您一张券' },
+        ],
+        exits: { ordered: true },
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id;
+    await api(app, 'POST', `/api/v1/journeys/${id}/status`, { status: 'active' });
+    const added = await control('customers/add', { userid: 'zhangsan', name: '下单客户' });
+    const ext: string = added.externalUserId;
+    await app.container.inboxProcessor.drain();
+    expect((await api(app, 'POST', `/api/v1/journeys/${id}/enrol`, { externalUserIds: [ext] })).body).toMatchObject({ entered: 1 });
+    expect(await tick()).toMatchObject({ tasks: 1 });
+    const zhangsan = await app.container.tokens.create({ name: 'zhangsan-todo', role: 'staff', userid: 'zhangsan' });
+    const today = async () => (await api(app, 'GET', '/api/v1/todo/today', undefined, zhangsan.token)).body.items.filter((x: any) => x.title === '第1天：亲自问候');
+    const open = await today();
+    expect(open).toHaveLength(1);
+    const taskId: string = open[0].id;
+
+    // Past due and still open: overdue in the report.
+    clock.set(sh('2026-07-12T13:00:00'));
+    const report = async () => (await api(app, 'GET', '/api/v1/todo/completion?from=2026-07-12&to=2026-07-12')).body.items.find((r: any) => r.userid === 'zhangsan');
+    expect(await report()).toMatchObject({ total: 1, overdue: 1, skipped: 0 });
+
+    // The customer orders; the next tick lets them go and withdraws the task.
+    expect((await api(app, 'POST', '/api/v1/orders/import', { orders: [{ orderNo: `J-${engine}-task`, externalUserId: ext, amount: '99.00', orderedAt: '2026-07-12 12:30' }] })).status).toBe(200);
+    clock.set(sh('2026-07-13T10:00:00'));
+    expect(await tick()).toMatchObject({ exited: 1 });
+    expect(await today()).toEqual([]);
+    const task = (await app.container.todo.tasks.byIds([taskId])).get(taskId)!;
+    expect(task).toMatchObject({ status: 'withdrawn', skipReason: '客户已退出旅程（已下单）' });
+    // Not the member's skipped or overdue work: the day has nothing on them.
+    expect(await report()).toBeUndefined();
+    // Tapping it on a stale screen answers why.
+    const done = await api(app, 'POST', `/api/v1/todo/tasks/${taskId}/done`, undefined, zhangsan.token);
+    expect(done.status).toBe(409);
+    expect(JSON.stringify(done.body)).toContain('客户已退出旅程');
+    // The step's run ends too (the tick read the task's state back): not left waiting forever.
+    const m = (await api(app, 'GET', `/api/v1/journeys/${id}/members`)).body.items[0];
+    const runs = (await api(app, 'GET', `/api/v1/journeys/${id}/members/${m.id}`)).body.runs;
+    expect(m).toMatchObject({ status: 'exited', exitReason: 'ordered' });
+    expect(runs[0]).toMatchObject({ status: 'skipped' });
+  });
 });

@@ -231,6 +231,8 @@ export class JourneyRunner {
         const next = newOwners.get(m.externalUserId);
         if (j.transferPolicy === 'follow' && next) {
           await this.d.repo.setOwner(m.id, next);
+          // Its open task (a check-in not yet done) is now the new owner's work (docs/todo.md §Withdrawn tasks).
+          await this.d.tasks?.reassign(m.id, next);
           staying.push({ ...m, ownerUserid: next });
         } else leave(m, 'transferred');
       } else staying.push(m);
@@ -543,6 +545,8 @@ export class JourneyRunner {
         const s = r.taskId ? states.get(r.taskId) : undefined;
         if (s === 'done' && (await this.d.repo.finish(r.id, 'waiting', 'done', { now }))) counts.followed += 1;
         if (s === 'skipped' && (await this.d.repo.finish(r.id, 'waiting', 'skipped', { result: 'task_skipped: 员工跳过了任务', now }))) counts.followed += 1;
+        // Withdrawn when the member left the journey (docs/todo.md §Withdrawn tasks): the run ends, not the member's skip.
+        if (s === 'withdrawn' && (await this.d.repo.finish(r.id, 'waiting', 'skipped', { result: 'task_withdrawn: 客户已退出旅程', now }))) counts.followed += 1;
       }
       if (runs.length < 1000) break;
     }

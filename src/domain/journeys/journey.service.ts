@@ -63,6 +63,8 @@ export interface JourneyServicePorts {
   };
   /** Give back the ledger rows a leaving member will not need (planned, not yet sent). */
   cancelDeliveries(ids: number[], reason: string, now: Date): Promise<void>;
+  /** Withdraw the leaving members' open staff tasks from their owners' to-do lists (docs/todo.md §Withdrawn tasks). */
+  withdrawTasks(membershipIds: number[], reason: string): Promise<number>;
 }
 
 /**
@@ -289,13 +291,17 @@ export class JourneyService {
     return { journey, moved };
   }
 
-  /** End memberships early; their planned, unsent messages are given back to the ledger. */
+  /**
+   * End memberships early; their planned, unsent messages are given back to the ledger and their open staff tasks
+   * leave the owners' to-do lists (a staff member is not asked to greet a customer who already ordered).
+   */
   async exitMembers(ms: JourneyMembership[], reason: ExitReason, now: Date): Promise<number> {
     if (ms.length === 0) return 0;
     const ended = await this.repo.exit(ms.map((m) => m.id), reason, now);
     if (ended.length > 0) {
       const planned = await this.repo.plannedDeliveriesOf(ended);
       if (planned.length > 0) await this.ports.cancelDeliveries(planned, `cancelled: 客户已退出旅程（${EXIT_WORDS[reason]}）`, now);
+      await this.ports.withdrawTasks(ended, `客户已退出旅程（${EXIT_WORDS[reason].replace(/^客户/, '')}）`);
       this.log.info({ reason, n: ended.length }, 'journey members exited');
     }
     return ended.length;

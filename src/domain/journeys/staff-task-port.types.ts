@@ -6,4 +6,6 @@ export interface JourneyTaskPort {
   /** Idempotent on (source, sourceRef): the same step asks twice (a takeover after a crash), one task. */
   create(t: NewStaffTask): Promise<{ id: string; created: boolean }>;
   states(ids: string[]): Promise<Map<string, StaffTaskStatus>>;
+  /** A membership that follows its customer to a new owner takes its open tasks along; answers how many moved. */
+  reassign(membershipId: number, userid: string): Promise<number>;
 }

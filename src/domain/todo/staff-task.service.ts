@@ -7,6 +7,8 @@ import type { NewStaffTask, StaffTask } from './staff-task.types.js';
 
 /** The longest snooze: a week (a task parked longer is a task to skip, with a reason). */
 export const MAX_SNOOZE_MS = 7 * 24 * 3_600_000;
+/** Why a closed task cannot be changed, by its status. */
+const CLOSED_WORDS: Partial<Record<StaffTask['status'], string>> = { done: '这项待办已完成', skipped: '这项待办已跳过', withdrawn: '这项待办已撤销：客户已退出旅程' };
 /** add_msg_template's attachment limit, which sendChatMessage's prepared content follows too. */
 const MAX_ATTACHMENTS = 9;
 
@@ -62,6 +64,16 @@ export class StaffTaskService {
     return this.repo.byIds(ids);
   }
 
+  /** Withdraw the open tasks of journey memberships that ended (docs/todo.md §Withdrawn tasks). */
+  withdrawJourneyTasks(membershipIds: number[], reason: string): Promise<number> {
+    return membershipIds.length === 0 ? Promise.resolve(0) : this.repo.withdrawJourneyTasks(membershipIds, reason, this.clock.now());
+  }
+
+  /** A membership's open journey tasks go to the customer's new owner with it (docs/todo.md §Withdrawn tasks). */
+  reassignJourneyTasks(membershipId: number, userid: string): Promise<number> {
+    return this.repo.reassignJourneyTasks(membershipId, userid, this.clock.now());
+  }
+
   /** A task the viewer may see: staff their own only (another member's is "not found", not "forbidden"). */
   async get(id: string, viewer: Viewer): Promise<StaffTask> {
     const t = await this.repo.byId(id);
@@ -73,7 +85,7 @@ export class StaffTaskService {
   private async own(id: string, viewer: Viewer): Promise<StaffTask> {
     const t = await this.get(id, viewer);
     if (t.userid !== viewer.userid) throw new ForbiddenError('只能处理自己的待办', 'not_your_task');
-    if (t.status !== 'open') throw new ConflictError(t.status === 'done' ? '这项待办已完成' : '这项待办已跳过', 'task_closed');
+    if (t.status !== 'open') throw new ConflictError(CLOSED_WORDS[t.status] ?? '这项待办已处理', 'task_closed');
     return t;
   }
 

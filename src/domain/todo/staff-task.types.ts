@@ -3,8 +3,12 @@ import type { MessageAttachment } from '../../wecom/client/types.js';
 
 /** Where a task came from: a journey's staff-task step, or a person. */
 export type StaffTaskSource = 'journey' | 'manual';
-/** open → done | skipped. Snoozed is open with `snoozedUntil` in the future. */
-export type StaffTaskStatus = 'open' | 'done' | 'skipped';
+/**
+ * open → done | skipped (by the member) | withdrawn (by its source: the customer left the journey, so the work is
+ * no longer asked for; not the member's, so the completion report leaves it out). Snoozed is open with
+ * `snoozedUntil` in the future.
+ */
+export type StaffTaskStatus = 'open' | 'done' | 'skipped' | 'withdrawn';
 
 /** A task to create. */
 export interface NewStaffTask {

@@ -1,7 +1,7 @@
 import type { StaffTask } from '../../domain/todo/staff-task.types.js';
 import type { TodoItem, TodoList } from '../../domain/todo/todo.types.js';
 
-const STATUS_WORDS = { open: '待处理', done: '已完成', skipped: '已跳过' } as const;
+const STATUS_WORDS = { open: '待处理', done: '已完成', skipped: '已跳过', withdrawn: '已撤销' } as const;
 
 /** A staff task with ISO times and its status in words. */
 export function presentStaffTask(t: StaffTask) {

@@ -147,6 +147,31 @@ export class StaffTaskRepository {
     return n === 1;
   }
 
+  /**
+   * Withdraw the open journey tasks of these memberships (source_ref `<membershipId>:<stepIndex>`): the customer left
+   * the journey, so nobody is asked to do them any more (docs/todo.md §Withdrawn tasks). Answers how many.
+   */
+  async withdrawJourneyTasks(membershipIds: number[], reason: string, at: Date): Promise<number> {
+    let n = 0;
+    for (const id of new Set(membershipIds)) {
+      n += await this.db.exec(
+        "UPDATE staff_tasks SET status = 'withdrawn', skip_reason = ?, closed_at = ?, closed_by = NULL, snoozed_until = NULL, updated_at = ? WHERE source = 'journey' AND source_ref LIKE ? AND status = 'open'",
+        [reason.slice(0, 200), at.getTime(), at.getTime(), `${Math.floor(id)}:%`],
+      );
+    }
+    return n;
+  }
+
+  /** A membership that followed its customer to a new owner takes its open journey tasks along. Answers how many. */
+  async reassignJourneyTasks(membershipId: number, userid: string, at: Date): Promise<number> {
+    return this.db.exec("UPDATE staff_tasks SET userid = ?, updated_at = ? WHERE source = 'journey' AND source_ref LIKE ? AND status = 'open' AND userid <> ?", [
+      userid,
+      at.getTime(),
+      `${Math.floor(membershipId)}:%`,
+      userid,
+    ]);
+  }
+
   /** Snooze an open task until `until`; false when it was not open. */
   async snooze(id: string, until: Date, at: Date): Promise<boolean> {
     const n = await this.db.exec("UPDATE staff_tasks SET snoozed_until = ?, updated_at = ? WHERE id = ? AND status = 'open'", [until.getTime(), at.getTime(), id]);
@@ -159,7 +184,8 @@ export class StaffTaskRepository {
    */
   async completion(from: Date, to: Date, now: Date, userid: string | null): Promise<CompletionRow[]> {
     const params: unknown[] = [now.getTime(), from.getTime(), to.getTime()];
-    let where = 'due_at >= ? AND due_at < ?';
+    // Withdrawn tasks were never the member's to do (docs/todo.md §Withdrawn tasks): not in any figure.
+    let where = "due_at >= ? AND due_at < ? AND status <> 'withdrawn'";
     if (userid !== null) {
       where += ' AND userid = ?';
       params.push(userid);

@@ -71,6 +71,41 @@ describe.each(testEngines())('journey rules on %s', (engine) => {
     expect(stats.treated).toMatchObject({ entered: 6, completed: 1, exited: 5 });
   });
 
+  it('an open staff task follows a transferred customer to the new owner, or is withdrawn when the journey stops', async () => {
+    clock.set(sh('2026-08-05T11:00:00'));
+    const steps = [{ kind: 'task', title: '转接问候', delay: { kind: 'after', minutes: 0 }, text: '您好', dueHours: 4 }, message('后续', 60)];
+    const follow = await create({ name: '任务跟随', transferPolicy: 'follow', definition: { trigger: { kind: 'manual' }, steps } });
+    const stop = await create({ name: '任务停止', transferPolicy: 'stop', definition: { trigger: { kind: 'manual' }, steps } });
+    const a = await addSandboxCustomer(app.container, 'zhangsan', { name: '跟随客户' });
+    const b = await addSandboxCustomer(app.container, 'zhangsan', { name: '停止客户' });
+    await api(app, 'POST', `/api/v1/journeys/${follow}/enrol`, { externalUserIds: [a] });
+    await api(app, 'POST', `/api/v1/journeys/${stop}/enrol`, { externalUserIds: [b] });
+    expect(await tick()).toMatchObject({ tasks: 2 });
+    const zhangsan = await app.container.tokens.create({ name: 'zs-transfer', role: 'staff', userid: 'zhangsan' });
+    const lisi = await app.container.tokens.create({ name: 'ls-transfer', role: 'staff', userid: 'lisi' });
+    const today = async (token: string) =>
+      ((await api(app, 'GET', '/api/v1/todo/today', undefined, token)).body.items as any[]).filter((x) => x.title === '转接问候').map((x) => x.externalUserId);
+    expect((await today(zhangsan.token)).sort()).toEqual([a, b].sort());
+
+    for (const ext of [a, b]) {
+      await db().query("UPDATE follow_relations SET status = 'transferred' WHERE external_user_id = ?", [ext]);
+      await insertRelation(db(), 'lisi', ext, clock.now());
+    }
+    clock.set(sh('2026-08-05T12:01:00'));
+    await tick();
+    expect(await today(zhangsan.token)).toEqual([]);
+    expect(await today(lisi.token)).toEqual([a]);
+    const tasks = await db().query<{ external_user_id: string; userid: string; status: string; skip_reason: string | null }>(
+      "SELECT external_user_id, userid, status, skip_reason FROM staff_tasks WHERE title = '转接问候' ORDER BY external_user_id",
+    );
+    expect(new Map(tasks.map((t) => [t.external_user_id, t]))).toEqual(
+      new Map([
+        [a, { external_user_id: a, userid: 'lisi', status: 'open', skip_reason: null }],
+        [b, { external_user_id: b, userid: 'zhangsan', status: 'withdrawn', skip_reason: '客户已退出旅程（已转接）' }],
+      ]),
+    );
+  });
+
   it('holds out the drawn share: their message rows are skipped with reason holdout, and stats compare the groups', async () => {
     clock.set(sh('2026-08-04T11:00:00'));
     const id = await create({ name: '对照组', holdoutPercent: 50, definition: { trigger: { kind: 'manual' }, steps: [message('问候', 0)] } });
