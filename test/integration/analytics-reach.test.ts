@@ -356,7 +356,7 @@ describe.each(testEngines())('care and campaign results (触达效果) on %s', (
     expect(idOnly.body.error.details.fields.id).toContain('kind');
     const unknown = await get('/api/v1/analytics/reach?kind=care&id=nope');
     expect(unknown.status).toBe(400);
-    expect(unknown.body.error.details.fields.id).toBe('没有这个关怀规则、唤醒活动、群发或问卷');
+    expect(unknown.body.error.details.fields.id).toBe('没有这个关怀规则、唤醒活动、群发、客户旅程或问卷');
     // A win-back campaign asked for as a care rule is not one.
     expect((await get(`/api/v1/analytics/reach?kind=care&id=${ids.winback}`)).status).toBe(400);
     const table = await get('/api/v1/analytics/reach?table=x');

@@ -117,7 +117,7 @@ export class ReachService {
   async reach(q: RangeQuery & { sourceKind?: DeliveryKind; sourceId?: string }, viewer: AnalyticsViewer): Promise<ReachAnswer> {
     const f = this.analytics.frame(q, viewer);
     if (q.sourceId !== undefined && q.sourceKind === undefined) throw invalidField('id', '按 ID 筛选时须同时指定类型（kind）');
-    if (q.sourceId !== undefined && !(await this.repo.sourceExists(q.sourceKind!, q.sourceId))) throw invalidField('id', '没有这个关怀规则、唤醒活动、群发或问卷');
+    if (q.sourceId !== undefined && !(await this.repo.sourceExists(q.sourceKind!, q.sourceId))) throw invalidField('id', '没有这个关怀规则、唤醒活动、群发、客户旅程或问卷');
     const [rows, rolled] = await Promise.all([
       this.repo.rows(f.from, f.to, { userid: f.userid ?? ALL_SENDERS, kind: q.sourceKind, sourceId: q.sourceId }, { byMonth: f.granularity === 'month' }),
       this.repo.rolledDays(f.from, f.to),
@@ -142,6 +142,7 @@ export class ReachService {
       this.repo.sources({
         rules: accs.filter((a) => a.sourceKind === 'care' || a.sourceKind === 'winback').map((a) => a.sourceId),
         broadcasts: accs.filter((a) => a.sourceKind === 'broadcast').map((a) => a.sourceId),
+        journeys: accs.filter((a) => a.sourceKind === 'journey').map((a) => a.sourceId),
       }),
       this.repo.surveyNames(accs.filter((a) => a.sourceKind === 'survey').map((a) => a.sourceId)),
     ]);

@@ -8,8 +8,8 @@ import { range, sendCsv, viewerOf } from './analytics.router.js';
 
 const reachQuery = z.object({
   ...range,
-  // Every ledger kind the console's filter offers (会员升级 and 满意度调查 too): a kind without rows answers an empty result.
-  kind: z.enum(['care', 'winback', 'broadcast', 'loyalty', 'survey'], { message: '类型须为 care、winback、broadcast、loyalty 或 survey' }).optional(),
+  // Every ledger kind the console's filter offers (会员升级, 满意度调查 and 客户旅程 too): a kind without rows answers an empty result.
+  kind: z.enum(['care', 'winback', 'broadcast', 'loyalty', 'survey', 'journey'], { message: '类型须为 care、winback、broadcast、loyalty、survey 或 journey' }).optional(),
   id: z.string().min(1, 'ID 不能为空').max(36, 'ID 最长 36 个字符').optional(),
   table: z.enum(['sources', 'periods'], { message: 'table 须为 sources 或 periods' }).default('sources'),
 });

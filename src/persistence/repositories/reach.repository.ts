@@ -255,11 +255,12 @@ export class ReachRepository {
   }
 
   /** Names and holdout shares of the sources: care and win-back rules, broadcasts (deleted ones have none). */
-  async sources(ids: { rules: string[]; broadcasts: string[] }): Promise<Map<string, { name: string; holdoutPercent: number }>> {
+  async sources(ids: { rules: string[]; broadcasts: string[]; journeys?: string[] }): Promise<Map<string, { name: string; holdoutPercent: number }>> {
     const out = new Map<string, { name: string; holdoutPercent: number }>();
     for (const [table, list] of [
       ['care_rules', ids.rules],
       ['broadcasts', ids.broadcasts],
+      ['journeys', ids.journeys ?? []],
     ] as const) {
       for (let i = 0; i < list.length; i += CHUNK) {
         const chunk = list.slice(i, i + CHUNK);
@@ -271,11 +272,12 @@ export class ReachRepository {
     return out;
   }
 
-  /** Whether a source exists: a care or win-back rule of that kind, a broadcast, a survey, or the tier congratulations. */
+  /** Whether a source exists: a care or win-back rule of that kind, a broadcast, a journey, a survey, or the tier congratulations. */
   async sourceExists(kind: DeliveryKind, id: string): Promise<boolean> {
     if (kind === 'loyalty') return id === 'tier';
     if (kind === 'survey') return (await this.surveyNames([id])).size > 0;
     if (kind === 'broadcast') return (await this.db.apiRead('SELECT 1 AS x FROM broadcasts WHERE id = ?', [id])).length > 0;
+    if (kind === 'journey') return (await this.db.apiRead('SELECT 1 AS x FROM journeys WHERE id = ?', [id])).length > 0;
     const rows = await this.db.apiRead<{ kind: string }>('SELECT kind FROM care_rules WHERE id = ?', [id]);
     return rows.length > 0 && (kind === 'winback') === (rows[0].kind === 'winback');
   }

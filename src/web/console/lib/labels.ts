@@ -159,7 +159,7 @@ export const DELIVERY_STATUS: Labels = {
   expired: '已过期',
 };
 
-export const DELIVERY_KIND: Labels = { care: '关怀', winback: '挽回', broadcast: '群发', loyalty: '会员升级', survey: '满意度调查' };
+export const DELIVERY_KIND: Labels = { care: '关怀', winback: '挽回', broadcast: '群发', loyalty: '会员升级', survey: '满意度调查', journey: '客户旅程' };
 
 export const SKIP_REASON: Labels = {
   opted_out: '客户已退订',
@@ -209,12 +209,32 @@ export function label(map: Labels, code: string | number | null | undefined, non
  * A ledger reason such as `opted_out` or `daily_cap: 3/day`: the code's words, then any detail after it. A detail in
  * the server's `中文 / English` form (`holdout: 对照组，不发送 / held out…`) only says the code again, and is left out.
  */
-export function reasonLabel(reason: string | null): string {
+export function reasonLabel(reason: string | null, kind?: string | null): string {
   if (!reason) return '';
   const m = /^([a-z_]+)(.*)$/.exec(reason);
   if (!m) return reason;
-  if (!SKIP_REASON[m[1]]) return reason;
-  return m[2].includes(' / ') ? SKIP_REASON[m[1]] : `${SKIP_REASON[m[1]]}${m[2]}`;
+  const word = kindReason(m[1], kind);
+  if (!word) return reason;
+  // A journey's cancellation already says why in words (「客户已退出旅程（客户已下单）」): shown as it is.
+  const rest = m[2].replace(/^:\s*/, '');
+  if (rest.startsWith(word)) return rest;
+  return m[2].includes(' / ') ? word : `${word}${m[2]}`;
+}
+
+/**
+ * Skip reasons that read differently for one kind of ledger row: a journey's message is cancelled because the
+ * customer left the journey (docs/journeys.md §Exits), not because a broadcast was called off.
+ */
+const SKIP_REASON_BY_KIND: Record<string, Labels> = { journey: { cancelled: '客户已退出旅程' } };
+
+/** A skip reason code in words for a row of `kind` (when known); undefined for a code that is not a skip reason. */
+function kindReason(code: string, kind?: string | null): string | undefined {
+  return (kind ? SKIP_REASON_BY_KIND[kind]?.[code] : undefined) ?? SKIP_REASON[code];
+}
+
+/** A ledger reason code (触达效果's groups) in words for rows of `kind`: journey rows' `cancelled` is 客户已退出旅程. */
+export function ledgerReasonLabel(code: string, kind?: string | null): string {
+  return (kind ? SKIP_REASON_BY_KIND[kind]?.[code] : undefined) ?? label(LEDGER_REASON, code);
 }
 
 /** A holdout share as the pages show it: 20%, or 不设 for none. */
