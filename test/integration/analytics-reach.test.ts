@@ -346,9 +346,9 @@ describe.each(testEngines())('care and campaign results (触达效果) on %s', (
   });
 
   it('refuses bad input with a zh-CN message naming the field', async () => {
-    const kind = await get('/api/v1/analytics/reach?kind=journey');
+    const kind = await get('/api/v1/analytics/reach?kind=sms');
     expect(kind.status).toBe(400);
-    expect(kind.body.error.details.fields.kind).toBe('类型须为 care、winback、broadcast、loyalty 或 survey');
+    expect(kind.body.error.details.fields.kind).toBe('类型须为 care、winback、broadcast、loyalty、survey 或 journey');
     // A kind the console offers without rows of its own yet answers empty, not 400.
     expect((await get('/api/v1/analytics/reach?kind=survey')).status).toBe(200);
     const idOnly = await get(`/api/v1/analytics/reach?id=${ids.care}`);
