@@ -685,7 +685,25 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const library = new TagLibraryService(db, repos.tags, wecom, clock, archiveLog);
   const tagging = new CustomerTaggingService(db, repos.tags, repos.relations, wecom, clock, archiveLog);
   const tagRules = new TagRuleService(repos.tagRules, repos.tags, library, tagging, clock, archiveLog);
-  const channels = new ChannelService(db, repos.channels, repos.customers, repos.timeline, repos.timelineSources, library, tagging, wecom, clock, archiveLog, tz, staff);
+  // 素材库 (docs/content.md): files on local disk or in an S3-compatible bucket, WeCom media kept fresh by a job.
+  const contentLog = log.child({ module: 'content' });
+  const contentStorage = buildContentStorage(config);
+  const contentMedia = new ContentMediaService(repos.content, contentStorage, wecom, clock, contentLog, { timezone: tz });
+  const content: ContentModule = {
+    storage: contentStorage,
+    media: contentMedia,
+    service: new ContentService(repos.content, contentStorage, contentMedia, clock, contentLog, {
+      maxBytes: config.content.maxBytes,
+      linkedAppIds: config.content.miniprogramAppIds,
+      timezone: tz,
+    }),
+  };
+
+  const channels = new ChannelService(db, repos.channels, repos.customers, repos.timeline, repos.timelineSources, library, tagging, wecom, clock, archiveLog, tz, staff, {
+    check: (ids, extra) => content.service.checkMessage(ids, extra),
+    resolve: (ids, at, vars) => content.service.resolve(ids, { at, vars }),
+    countUse: (ids) => content.service.recordUses(ids),
+  });
   // Port from privacy: erased customers stay out of the archive until a new relation (an add after the erasure)
   // brings them back.
   const erasedAt = async (ids: string[]) => {
@@ -900,20 +918,6 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     ),
     results: new TransferResultsService(repos.transfers, wecom, settlement, transfersLog),
     groups: new GroupTransferService(new GroupTransferRepository(db), wecom, clock, transfersLog),
-  };
-
-  // 素材库 (docs/content.md): files on local disk or in an S3-compatible bucket, WeCom media kept fresh by a job.
-  const contentLog = log.child({ module: 'content' });
-  const contentStorage = buildContentStorage(config);
-  const contentMedia = new ContentMediaService(repos.content, contentStorage, wecom, clock, contentLog, { timezone: tz });
-  const content: ContentModule = {
-    storage: contentStorage,
-    media: contentMedia,
-    service: new ContentService(repos.content, contentStorage, contentMedia, clock, contentLog, {
-      maxBytes: config.content.maxBytes,
-      linkedAppIds: config.content.miniprogramAppIds,
-      timezone: tz,
-    }),
   };
 
   // The staff sidebar and its quick replies (the library's items marked 快捷回复).

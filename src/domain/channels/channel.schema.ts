@@ -38,6 +38,11 @@ const attachment = z.discriminatedUnion(
 export const channelWelcome = z.object({
   text: z.string().max(20_000, '欢迎语过长').default(''),
   attachments: z.array(attachment).max(9, '欢迎语附件最多 9 个').optional(),
+  /**
+   * 素材库 items: their media is kept fresh by the library's job, so files, videos and mini-programs may come from
+   * there (docs/content.md §Composers). Checked by the service when saved.
+   */
+  contentIds: z.array(z.string().min(1).max(36)).max(9, '每条消息最多 9 个素材').optional(),
 });
 
 /** A channel code as `POST /api/v1/channels` accepts it; the welcome's 4000-byte limit is checked by the service. */

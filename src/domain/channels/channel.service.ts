@@ -9,7 +9,7 @@ import type { TimelineSourceRepository } from '../../persistence/repositories/ti
 import type { MessageAttachment, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { WecomApiError, invalidField, toError } from '../../shared/errors.js';
+import { AppError, WecomApiError, invalidField, toError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { addDays, daysBetween, localDate } from '../../shared/dates.js';
 import { renderTemplate, fitsByteLimit } from '../../shared/template.js';
@@ -34,6 +34,15 @@ const STAFF_REFUSED = new Set([40003, 60011, 60111]);
 
 const minDate = (a: string, b: string) => (a < b ? a : b);
 
+/** 素材库 as a welcome uses it (docs/content.md §Composers); written in the container. */
+export interface WelcomeContentPort {
+  /** Save-time check: the items exist and fit with `extraAttachments` in 9; their kinds and texts. */
+  check: (ids: string[], extraAttachments: number) => Promise<{ kind: string; text: string | null }[]>;
+  /** The items as one message at `at` from cached media only (never an upload); refuses an item not ready. */
+  resolve: (ids: string[], at: Date, vars: Record<string, string>) => Promise<{ text: string; attachments: MessageAttachment[] }>;
+  countUse: (ids: string[]) => Promise<void>;
+}
+
 /**
  * How long a channel, as an add event finds it by state, is reused without reading it again
  * (docs/inbox.md §Cheap handlers). A surge brings thousands of adds through one channel a minute; an edit made on this
@@ -48,6 +57,8 @@ export interface SentWelcome {
   text: string;
   /** Epoch ms. */
   sentAt: number;
+  /** Why the welcome's 素材库 items were left out (not ready, deleted), when they were. */
+  contentOmitted?: string;
 }
 
 /** The timeline source id that marks a welcome_code as used (at most one welcome per code). */
@@ -70,6 +81,7 @@ export class ChannelService {
     private readonly log: Logger,
     private readonly timezone: string,
     private readonly staffNames: Pick<StaffService, 'ensureNames'>,
+    private readonly content?: WelcomeContentPort,
   ) {}
 
   /** Channels by state, including "no channel" for states of other tools (see CHANNEL_REUSE_MS). */
@@ -90,6 +102,7 @@ export class ChannelService {
    */
   async create(input: ChannelInput): Promise<Channel> {
     this.validate(input);
+    await this.validateContent(input.welcome);
     await this.library.ensureTags(input.tags);
     const now = this.clock.now();
     const channel: Channel = {
@@ -141,6 +154,7 @@ export class ChannelService {
       updatedAt: this.clock.now(),
     };
     this.validate(next);
+    if (changes.welcome !== undefined) await this.validateContent(next.welcome);
     if (changes.tags) await this.library.ensureTags(next.tags);
     if (current.configId && (changes.staff || changes.name)) {
       await this.staffRefusal(() => this.wecom.updateContactWay(current.configId!, { users: next.staff, remark: next.name.slice(0, 30) }));
@@ -216,7 +230,7 @@ export class ChannelService {
 
   /** Whether the channel has a welcome to send (text or attachments). */
   hasWelcome(channel: Channel): channel is Channel & { welcome: ChannelWelcome } {
-    return Boolean(channel.welcome && (channel.welcome.text || channel.welcome.attachments?.length));
+    return Boolean(channel.welcome && (channel.welcome.text || channel.welcome.attachments?.length || channel.welcome.contentIds?.length));
   }
 
   /**
@@ -236,12 +250,33 @@ export class ChannelService {
    */
   async sendWelcome(channel: Channel, e: { userid: string; externalUserId: string; welcomeCode: string; customerName: string; staffName?: string }): Promise<SentWelcome | null> {
     if (!this.hasWelcome(channel)) return null;
-    const text = renderTemplate(channel.welcome.text ?? '', { name: e.customerName, staff: e.staffName ?? e.userid, 姓名: e.customerName });
+    const vars = { name: e.customerName, staff: e.staffName ?? e.userid, 姓名: e.customerName };
+    let text = renderTemplate(channel.welcome.text ?? '', vars);
+    let attachments = (channel.welcome.attachments as MessageAttachment[] | undefined) ?? [];
+    const contentIds = channel.welcome.contentIds ?? [];
+    let contentOmitted: string | undefined;
+    let used: string[] = [];
+    if (contentIds.length > 0) {
+      // Cached media only, never an upload, and never a reason to lose the welcome: the code works once within 20 s
+      // (docs/wecom-protocol.md §Welcome messages). Items that cannot be resolved now are left out, and why is kept.
+      const extra = await this.resolveWelcomeContent(contentIds, vars);
+      text = extra.text ? (text ? `${text}\n\n${extra.text}` : extra.text) : text;
+      attachments = [...attachments, ...extra.attachments];
+      used = extra.used;
+      if (extra.omitted.length > 0) {
+        contentOmitted = extra.omitted.join('；');
+        this.log.warn({ channelId: channel.id, reason: contentOmitted }, 'welcome sent without some of its 素材库 items');
+      }
+    }
+    if (!text && attachments.length === 0) {
+      this.log.warn({ channelId: channel.id, reason: contentOmitted }, 'welcome not sent: nothing left to send');
+      return null;
+    }
     try {
       await this.wecom.sendWelcomeMsg({
         welcomeCode: e.welcomeCode,
         text: text || undefined,
-        attachments: (channel.welcome.attachments as MessageAttachment[] | undefined)?.slice(0, 9),
+        attachments: attachments.length ? attachments.slice(0, 9) : undefined,
       });
     } catch (err) {
       if (err instanceof WecomApiError && WELCOME_GONE.has(err.errcode)) {
@@ -250,7 +285,39 @@ export class ChannelService {
       }
       throw err;
     }
-    return { channelId: channel.id, channelName: channel.name, text, sentAt: this.clock.now().getTime() };
+    if (used.length > 0) {
+      // After the send, off the deadline; a lost count is not worth failing an add for.
+      await this.content?.countUse(used).catch((err: unknown) => this.log.warn({ err: toError(err).message }, 'welcome content use not counted'));
+    }
+    return { channelId: channel.id, channelName: channel.name, text, sentAt: this.clock.now().getTime(), ...(contentOmitted ? { contentOmitted } : {}) };
+  }
+
+  /**
+   * The welcome's items as text and attachments, in their order. All at once first (one read); when that refuses,
+   * item by item, so one item not ready (or deleted since the save) leaves out only itself.
+   */
+  private async resolveWelcomeContent(ids: string[], vars: Record<string, string>): Promise<{ text: string; attachments: MessageAttachment[]; used: string[]; omitted: string[] }> {
+    if (!this.content) return { text: '', attachments: [], used: [], omitted: ['本实例未启用素材库'] };
+    const now = this.clock.now();
+    try {
+      return { ...(await this.content.resolve(ids, now, vars)), used: ids, omitted: [] };
+    } catch {
+      const texts: string[] = [];
+      const attachments: MessageAttachment[] = [];
+      const used: string[] = [];
+      const omitted: string[] = [];
+      for (const id of ids) {
+        try {
+          const one = await this.content.resolve([id], now, vars);
+          if (one.text) texts.push(one.text);
+          attachments.push(...one.attachments);
+          used.push(id);
+        } catch (err) {
+          omitted.push(toError(err).message);
+        }
+      }
+      return { text: texts.join('\n\n'), attachments, used, omitted };
+    }
   }
 
   /** The timeline entry of a sent welcome (source `welcome|<code>`), in the caller's transaction. */
@@ -262,8 +329,8 @@ export class ChannelService {
         externalUserId: e.externalUserId,
         staffUserid: e.userid,
         kind: 'welcome',
-        summary: `发送欢迎语（渠道：${sent.channelName}）`,
-        data: { channelId: sent.channelId, text: sent.text },
+        summary: sent.contentOmitted ? `发送欢迎语（渠道：${sent.channelName}），素材未随欢迎语发送：${sent.contentOmitted}` : `发送欢迎语（渠道：${sent.channelName}）`,
+        data: { channelId: sent.channelId, text: sent.text, ...(sent.contentOmitted ? { contentOmitted: sent.contentOmitted } : {}) },
         source: 'welcome',
         sourceId: welcomeSourceId(e.welcomeCode),
         occurredAt: at,
@@ -307,6 +374,25 @@ export class ChannelService {
   /** Count a lost relation on its channel's day. */
   async recordDelete(em: import('typeorm').EntityManager, channel: Channel, eventTime: Date): Promise<void> {
     await this.channels.bumpInTx(em, channel.id, localDate(eventTime, this.timezone), 'deletes');
+  }
+
+  /**
+   * The welcome's 素材库 items exist and fit with its own attachments in 9 (the check broadcasts make), and the
+   * text with the items' texts fits WeCom's 4000 bytes, as written (docs/wecom-protocol.md §Welcome messages).
+   */
+  private async validateContent(welcome: ChannelWelcome | null | undefined): Promise<void> {
+    const ids = welcome?.contentIds ?? [];
+    if (ids.length === 0) return;
+    if (!this.content) throw invalidField('welcome.contentIds', '本实例未启用素材库', 'content_unavailable');
+    let items: { kind: string; text: string | null }[];
+    try {
+      items = await this.content.check(ids, welcome?.attachments?.length ?? 0);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 400) throw invalidField('welcome.contentIds', err.message, err.code);
+      throw err;
+    }
+    const texts = [welcome?.text ?? '', ...items.filter((i) => i.kind === 'text').map((i) => i.text ?? '')].filter(Boolean);
+    if (!fitsByteLimit(texts.join('\n\n'))) throw invalidField('welcome.contentIds', '欢迎语与所选话术素材合计不能超过 4000 字节（约 1333 个汉字）');
   }
 
   // text.content ≤ 4000 bytes (UTF-8) and ≤ 9 attachments (docs/wecom-protocol.md §Welcome messages); the text is

@@ -4,6 +4,8 @@
 export interface ChannelWelcome {
   text: string;
   attachments?: unknown[];
+  /** 素材库 items after the text and attachments, resolved from cached media at each add (docs/content.md §Composers). */
+  contentIds?: string[];
 }
 
 /** A channel QR code (渠道活码): a 「联系我」 contact way with a unique state (docs/wecom-protocol.md §Contact ways). */

@@ -136,7 +136,7 @@ export interface Channel {
   configId: string | null;
   staff: string[];
   tags: string[];
-  welcome: { text: string; attachments?: unknown[] } | null;
+  welcome: { text: string; attachments?: unknown[]; contentIds?: string[] } | null;
   createdAt: string;
   updatedAt: string;
   stats?: { day: string; adds: number; deletes: number; net: number }[];
