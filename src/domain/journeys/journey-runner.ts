@@ -1,6 +1,7 @@
 import type { JourneyRepository } from '../../persistence/repositories/journey.repository.js';
 import type { Logger } from '../../shared/logger.js';
 import { toError } from '../../shared/errors.js';
+import { yieldToEventLoop } from '../../shared/yield.js';
 import { addDays, localDate, parseLocalDate } from '../../shared/dates.js';
 import { renderTemplate } from '../../shared/template.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
@@ -98,6 +99,9 @@ export class JourneyRunner {
     const started = Date.now();
     let planned = false;
     for (;;) {
+      // On SQLite a page's statements settle as microtasks: without a turn between pages the tick held the event loop
+      // for its whole 50,000-member run (docs/inbox.md §Long jobs share the loop).
+      await yieldToEventLoop();
       const page = await this.d.repo.due(now, this.d.pageSize);
       if (page.length === 0) break;
       counts.due += page.length;
@@ -521,6 +525,7 @@ export class JourneyRunner {
   private async follow(now: Date, counts: JourneyRunCounts): Promise<void> {
     let after = 0;
     for (;;) {
+      await yieldToEventLoop();
       const runs = await this.d.repo.waiting('message', after, 1000);
       if (runs.length === 0) break;
       after = runs[runs.length - 1].id;
@@ -537,6 +542,7 @@ export class JourneyRunner {
     if (!this.d.tasks) return;
     after = 0;
     for (;;) {
+      await yieldToEventLoop();
       const runs = await this.d.repo.waiting('task', after, 1000);
       if (runs.length === 0) break;
       after = runs[runs.length - 1].id;
