@@ -84,5 +84,12 @@ describe.each(testEngines())('source names of surveys and tier messages (%s)', (
       [`survey:${surveyId}`, '满意度调查：季度满意度调查'],
       ['survey:99999', '已删除的满意度调查'],
     ]);
+    // A journey's rows by the journey's name, and 客户旅程 is a kind the ledger's filter takes.
+    const journeyRows = await api(app, 'GET', '/api/v1/deliveries?kind=journey');
+    expect(journeyRows.status, JSON.stringify(journeyRows.body)).toBe(200);
+    expect(journeyRows.body.items.map((d: { externalUserId: string; sourceName: string }) => [d.externalUserId, d.sourceName])).toEqual([['wmRsB', '客户旅程「新客旅程」']]);
+    const bad = await api(app, 'GET', '/api/v1/deliveries?kind=sms');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('类型须为 care、winback、broadcast、loyalty、survey 或 journey');
   });
 });

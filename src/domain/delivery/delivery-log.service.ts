@@ -16,7 +16,7 @@ export class DeliveryLogService {
 
   /**
    * A page of the ledger; `names` holds the names of the page's customers still in the archive, `sources` each row's
-   * source in words by its `source`: 关怀规则「…」, 唤醒活动「…」, 群发「…」, 满意度调查：…, 会员等级升级祝贺.
+   * source in words by its `source`: 关怀规则「…」, 唤醒活动「…」, 群发「…」, 满意度调查：…, 会员等级升级祝贺, 客户旅程「…」.
    */
   async list(filter: Parameters<DeliveryRepository['list']>[0]): Promise<{ items: Delivery[]; total: number; names: Map<string, string>; sources: Map<string, string> }> {
     const page = await this.deliveries.list(filter);
@@ -29,10 +29,13 @@ export class DeliveryLogService {
 
   private async sourceWords(items: Delivery[]): Promise<Map<string, string>> {
     const surveyId = (d: Delivery) => (/^survey:(\d{1,12})$/.exec(d.source)?.[1] ?? null);
+    // A journey's rows are `journey:<journey id>` (docs/journeys.md §Message steps).
+    const journeyId = (d: Delivery) => (d.kind === 'journey' && d.source.startsWith('journey:') ? d.source.slice('journey:'.length) : null);
     const found = await this.deliveries.namesOfSources({
       rules: items.flatMap((d) => ((d.kind === 'care' || d.kind === 'winback') && d.ruleId ? [d.ruleId] : [])),
       broadcasts: items.flatMap((d) => (d.kind === 'broadcast' && d.broadcastId ? [d.broadcastId] : [])),
       surveys: items.flatMap((d) => (d.kind === 'survey' && surveyId(d) ? [Number(surveyId(d))] : [])),
+      journeys: items.flatMap((d) => (journeyId(d) ? [journeyId(d)!] : [])),
     });
     const out = new Map<string, string>();
     for (const d of items) {
@@ -59,6 +62,12 @@ export class DeliveryLogService {
         case 'loyalty':
           out.set(d.source, LOYALTY_SOURCES[d.source] ?? '会员消息');
           break;
+        case 'journey': {
+          const id = journeyId(d);
+          const name = id ? found.journeys.get(id) : undefined;
+          out.set(d.source, name ? `客户旅程「${name}」` : '已删除的客户旅程');
+          break;
+        }
       }
     }
     return out;

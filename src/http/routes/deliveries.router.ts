@@ -13,7 +13,7 @@ const listQuery = pageQuery.extend({
   rule: z.string().min(1).max(36).optional(),
   broadcast: z.string().min(1).max(36).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
-  kind: z.enum(['care', 'winback', 'broadcast', 'loyalty', 'survey']).optional(),
+  kind: z.enum(['care', 'winback', 'broadcast', 'loyalty', 'survey', 'journey'], { message: '类型须为 care、winback、broadcast、loyalty、survey 或 journey' }).optional(),
   /** Local dates the rows are meant for, inclusive. */
   from: localDay.optional(),
   to: localDay.optional(),

@@ -414,15 +414,25 @@ export class DeliveryRepository {
    * The names of the rules, broadcasts and surveys some ledger rows came from, by kind and id (`care`/`winback` rule ids,
    * `broadcast` ids, `survey` ids); a deleted one is absent.
    */
-  async namesOfSources(ids: { rules: string[]; broadcasts: string[]; surveys: number[] }): Promise<{ rules: Map<string, string>; broadcasts: Map<string, string>; surveys: Map<number, string> }> {
+  async namesOfSources(ids: {
+    rules: string[];
+    broadcasts: string[];
+    surveys: number[];
+    journeys?: string[];
+  }): Promise<{ rules: Map<string, string>; broadcasts: Map<string, string>; surveys: Map<number, string>; journeys: Map<string, string> }> {
     const read = async <K extends string | number>(table: string, list: K[]): Promise<Map<K, string>> => {
       const unique = [...new Set(list)];
       if (unique.length === 0) return new Map();
       const rows = await this.db.query<{ id: K; name: string }>(`SELECT id, name FROM ${table} WHERE id IN (${marks(unique.length)})`, unique);
       return new Map(rows.map((r) => [(typeof unique[0] === 'number' ? Number(r.id) : String(r.id)) as K, r.name]));
     };
-    const [rules, broadcasts, surveys] = await Promise.all([read('care_rules', ids.rules), read('broadcasts', ids.broadcasts), read('surveys', ids.surveys)]);
-    return { rules, broadcasts, surveys };
+    const [rules, broadcasts, surveys, journeys] = await Promise.all([
+      read('care_rules', ids.rules),
+      read('broadcasts', ids.broadcasts),
+      read('surveys', ids.surveys),
+      read('journeys', ids.journeys ?? []),
+    ]);
+    return { rules, broadcasts, surveys, journeys };
   }
 
   /** Ledger rows of some broadcasts, counted per (broadcast, status, reason). */
