@@ -4,6 +4,7 @@
  * BENCH_MODE=ceiling: the same route, but the inbox accepts without storing: the cost of crypto + parsing alone.
  * Prints `READY <url>`; on SIGTERM prints `STATS {"maxRssMb":…}` and exits.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
@@ -17,6 +18,11 @@ import { systemClock } from '../../src/shared/clock.js';
 import { eventKind } from '../../src/domain/inbox/inbound-event.js';
 import type { InboxService } from '../../src/domain/inbox/inbox.service.js';
 import { startCpuProfile } from './cpu-profile.js';
+import { limitHeapGrowth } from '../../bin/heap-growth.js';
+
+// The heap growth the bot runs with under `npm start` (bin/wecom-ops.js sets it before loading anything; V8 reads it at
+// every full collection, so setting it here governs the run). BENCH_V8_DEFAULT=1 measures V8's own growth instead.
+if (process.env.BENCH_V8_DEFAULT !== '1') limitHeapGrowth();
 
 const config = loadConfig();
 // BENCH_CPU_PROFILE=<file>: a V8 CPU profile of this process, written on SIGTERM (open it in Chrome DevTools).
@@ -104,7 +110,19 @@ if (process.env.BENCH_MODE === 'ceiling') {
   };
 }
 process.stdout.write(`READY ${url}\n`);
+// BENCH_MEM_TRACE=<file>: process.memoryUsage() every 100 ms (MB), written on SIGTERM as JSON lines: whether a peak
+// RSS is the JS heap or memory outside it, and (heapUsed falling at a full collection) how much of the heap was garbage.
+const memTrace: string[] = [];
+const memTimer = process.env.BENCH_MEM_TRACE
+  ? setInterval(() => {
+      const m = process.memoryUsage();
+      const mb = (n: number) => Math.round(n / 1048576);
+      memTrace.push(JSON.stringify({ t: Date.now(), rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) }));
+    }, 100)
+  : null;
+memTimer?.unref();
 process.on('SIGTERM', () => {
+  if (memTimer) writeFileSync(process.env.BENCH_MEM_TRACE!, memTrace.join('\n') + '\n');
   void writeProfile().then(writeSqlProfile).then(stop).then(async () => {
     const stats = { maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ...(await batchStats()) };
     process.stdout.write(`STATS ${JSON.stringify(stats)}\n`);
