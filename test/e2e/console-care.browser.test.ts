@@ -167,6 +167,39 @@ describe.skipIf(!CHROMIUM)('关怀 and 挽回 pages in a real browser', () => {
     expect(h.problems).toEqual([]);
   });
 
+  it('picks 素材库 items for a rule through 「从素材库选择」, searching, and saves them in order', async () => {
+    const coupon = (await api<{ id: string }>(app, 'POST', '/api/v1/content', { kind: 'text', title: '生日优惠券', text: '{{name}}，生日券已到账' })).body.id;
+    const link = (await api<{ id: string }>(app, 'POST', '/api/v1/content', { kind: 'link', title: '会员生日活动', url: 'https://shop.example.com/bday' })).body.id;
+    const page = await (await signedIn()).newPage();
+    await page.goto(`${app.url}/console/care-rules`);
+    await page.click('[data-test="care-new"]');
+    await field(page, 'care-name').fill('素材生日祝福');
+    await field(page, 'care-template').fill('{{name}}，生日快乐');
+    await page.click('[data-test="content-pick"]');
+    const rows = page.locator('[data-test="content-rows"] .el-table__row');
+    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(2);
+    await field(page, 'content-search').fill('生日活动');
+    await field(page, 'content-search').press('Enter');
+    await expect.poll(async () => (await rows.allInnerTexts()).join('|')).toContain('会员生日活动');
+    expect(await rows.count()).toBe(1);
+    await rows.first().click();
+    await field(page, 'content-search').fill('优惠券');
+    await field(page, 'content-search').press('Enter');
+    await expect.poll(async () => (await rows.allInnerTexts()).join('|')).toContain('生日优惠券');
+    await rows.first().click();
+    await expect.poll(() => page.locator('[data-test="content-count"]').innerText()).toBe('已选 2 / 9');
+    await h.shot(page, 'care-05d-content-picker');
+    await page.click('[data-test="content-confirm"]');
+    await expect.poll(() => page.locator('[data-test="content-picked"]').allInnerTexts()).toEqual(['链接：会员生日活动', '文字：生日优惠券']);
+    await h.shot(page, 'care-05e-content-picked');
+    await page.click('[data-test="care-save"]');
+    await expect.poll(() => page.locator('[data-test="care-rules"]').innerText()).toContain('素材生日祝福');
+    const saved = (await api<{ items: { name: string; contentIds: string[] }[] }>(app, 'GET', '/api/v1/care-rules')).body.items.find((r) => r.name === '素材生日祝福');
+    expect(saved?.contentIds).toEqual([link, coupon]);
+    await page.close();
+    expect(h.problems).toEqual([]);
+  });
+
   it('opens the customers of one day and rule, paged as the API pages them', async () => {
     const page = await (await signedIn()).newPage();
     await page.goto(`${app.url}/console/care-rules`);

@@ -26,6 +26,8 @@ export interface Rule {
   occasion: Occasion;
   audience: string | null;
   template: string;
+  /** 素材库 items after the template (docs/content.md §Composers). */
+  contentIds?: string[];
   sendTime: string;
   priority: number;
   channel: Channel;
