@@ -173,7 +173,7 @@ describe.skipIf(!CHROMIUM)('关怀 and 挽回 pages in a real browser', () => {
     const page = await (await signedIn()).newPage();
     await page.goto(`${app.url}/console/care-rules`);
     await page.click('[data-test="care-new"]');
-    await field(page, 'care-name').fill('素材生日祝福');
+    await field(page, 'care-name').fill('素材库生日卡');
     await field(page, 'care-template').fill('{{name}}，生日快乐');
     await page.click('[data-test="content-pick"]');
     const rows = page.locator('[data-test="content-rows"] .el-table__row');
@@ -193,10 +193,13 @@ describe.skipIf(!CHROMIUM)('关怀 and 挽回 pages in a real browser', () => {
     await expect.poll(() => page.locator('[data-test="content-picked"]').allInnerTexts()).toEqual(['链接：会员生日活动', '文字：生日优惠券']);
     await h.shot(page, 'care-05e-content-picked');
     await page.click('[data-test="care-save"]');
-    await expect.poll(() => page.locator('[data-test="care-rules"]').innerText()).toContain('素材生日祝福');
-    const saved = (await api<{ items: { name: string; contentIds: string[] }[] }>(app, 'GET', '/api/v1/care-rules')).body.items.find((r) => r.name === '素材生日祝福');
+    await expect.poll(() => page.locator('[data-test="care-rules"]').innerText()).toContain('素材库生日卡');
+    const saved = (await api<{ items: { name: string; contentIds: string[] }[] }>(app, 'GET', '/api/v1/care-rules')).body.items.find((r) => r.name === '素材库生日卡');
     expect(saved?.contentIds).toEqual([link, coupon]);
     await page.close();
+    // Off again, so the later tests' calendar and ledger see only the rules they set up.
+    const id = (await api<{ items: { id: string; name: string }[] }>(app, 'GET', '/api/v1/care-rules')).body.items.find((r) => r.name === '素材库生日卡')!.id;
+    expect((await api(app, 'PATCH', `/api/v1/care-rules/${id}`, { enabled: false })).status).toBe(200);
     expect(h.problems).toEqual([]);
   });
 
