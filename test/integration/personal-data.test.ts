@@ -114,6 +114,17 @@ describe.each(testEngines())('personal data on %s', (engine) => {
         "INSERT INTO campaign_enrolments (rule_id, external_user_id, cycle, enrolled_date, enrolled_at, status, last_step, messaged) VALUES ('wb1', ?, '2026-02-01', '2026-03-01', ?, 'active', 0, 1)",
         [ext, now],
       );
+      // In a journey (客户旅程), with a staff task in the owner's 今日待办 that names them.
+      await c.db.query(
+        `INSERT INTO journey_memberships (journey_id, version, external_user_id, owner_userid, status, entered_by, entered_at, current_step, step_since, next_due_at, is_holdout, entry_number)
+         VALUES ('jr-pd', 1, ?, 'zhangsan', 'active', 'added', ?, 2, ?, ?, 0, 1)`,
+        [ext, now, now, now + DAY],
+      );
+      await c.db.query(
+        `INSERT INTO staff_tasks (id, source, source_ref, userid, external_user_id, title, text, attachments, due_at, status, created_at, updated_at)
+         VALUES ('task-pd', 'manual', 'pd-1', 'zhangsan', ?, ?, ?, '[]', ?, 'open', ?, ?)`,
+        [ext, `回访${NAME}`, `${NAME}您好，电话 ${PHONE} 已登记`, now + DAY, now, now],
+      );
       // A callback about the customer not yet handled (its payload names them).
       await c.inbox.accept(editEvent(ext, Math.floor(now / 1000)));
     });
@@ -137,6 +148,9 @@ describe.each(testEngines())('personal data on %s', (engine) => {
       expect(res.body.counts.customer_tags).toBeGreaterThan(0);
       expect(res.body.counts.timeline_entries).toBeGreaterThan(1);
       expect(res.body.counts.inbox_events).toBeGreaterThanOrEqual(2);
+      // The add and the order left journey signals; the membership and the task become stubs.
+      expect(res.body.counts).toMatchObject({ journey_memberships: 1, staff_tasks: 1 });
+      expect(res.body.counts.journey_signals).toBeGreaterThanOrEqual(1);
       expect(res.body.wecom).toMatchObject({ deleted: false, followUsers: ['zhangsan'] });
       expect(res.body.wecom.remains.join(' ')).toContain('friendship');
       // No WeCom delete was attempted.
@@ -151,6 +165,14 @@ describe.each(testEngines())('personal data on %s', (engine) => {
         { status: 'skipped', reason: 'erased', text: '' },
       ]);
       expect(await c.db.query('SELECT status FROM campaign_enrolments WHERE external_user_id = ?', [stub])).toEqual([{ status: 'completed' }]);
+      // The journey membership ended, so the tick never looks for the stub; the task left the member's list.
+      expect(await c.db.query('SELECT status, exit_reason, next_due_at FROM journey_memberships WHERE external_user_id = ?', [stub])).toEqual([
+        { status: 'exited', exit_reason: 'erased', next_due_at: null },
+      ]);
+      expect(await c.db.query("SELECT status, skip_reason, text FROM staff_tasks WHERE id = 'task-pd'")).toEqual([{ status: 'withdrawn', skip_reason: '客户资料已删除', text: '' }]);
+      const today = await api(app, 'GET', '/api/v1/todo/today?userid=zhangsan');
+      expect(today.status).toBe(200);
+      expect(JSON.stringify(today.body)).not.toContain('task-pd');
       // Inbox rows stay as metadata; the unhandled one will never run.
       const inbox = await c.db.query<{ status: string; subject_key: string | null; payload: string }>("SELECT status, subject_key, payload FROM inbox_events WHERE payload = ''");
       expect(inbox.length).toBeGreaterThanOrEqual(2);

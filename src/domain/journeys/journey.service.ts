@@ -44,6 +44,8 @@ export const EXIT_WORDS: Record<ExitReason, string> = {
   wait_timeout: '等待超时',
   journey_archived: '旅程已归档',
   manual: '手动移出',
+  // Set by a customer's erasure (docs/journeys.md §Erasure), never by the tick.
+  erased: '客户资料已删除',
 };
 
 /** The ports journeys need from other features, written in the container. */

@@ -39,7 +39,7 @@ export type JourneyTrigger =
   | { kind: 'manual' };
 
 /** Why a member leaves a journey early. */
-export const EXIT_REASONS = ['replied', 'ordered', 'tag_removed', 'opted_out', 'relation_deleted', 'transferred', 'wait_timeout', 'journey_archived', 'manual'] as const;
+export const EXIT_REASONS = ['replied', 'ordered', 'tag_removed', 'opted_out', 'relation_deleted', 'transferred', 'wait_timeout', 'journey_archived', 'manual', 'erased'] as const;
 export type ExitReason = (typeof EXIT_REASONS)[number];
 
 /** The exit rules a journey checks (opted out and relation deleted always apply). */

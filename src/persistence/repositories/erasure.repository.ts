@@ -153,8 +153,10 @@ export class ErasureRepository {
       // The churn-risk score goes; lost relations keep non-personal stubs (causes, score, times) for the counts by
       // cause, without the member's note (docs/churn.md §Erasure).
       const risk = await execIn(em, 'DELETE FROM churn_risk WHERE external_user_id = ?', [ext]);
+      const journeys = await this.stubJourneys(em, ext, stubId, now);
       const causes = await execIn(em, 'UPDATE churn_causes SET external_user_id = ?, staff_note = NULL WHERE external_user_id = ?', [stubId, ext]);
       return {
+        ...journeys,
         churn_risk: risk,
         churn_causes: causes,
         loyalty_points: points,
@@ -172,6 +174,48 @@ export class ErasureRepository {
         analytics_customer_states: mixState,
       };
     });
+  }
+
+  /**
+   * Journeys and the to-do list (docs/journeys.md §Erasure). Signals not yet matched go: they would enter the stub.
+   * Memberships keep non-personal stubs (journey, version, step, status, times) under the stub id, so each step's counts
+   * stay right; an active one ends as exited `erased`, so the tick never looks for it. Staff tasks about the customer
+   * keep stubs without title, text, attachments or reason, so a member's completion figures stay right; an open one
+   * is withdrawn and leaves their list (docs/todo.md §Withdrawn tasks).
+   */
+  private async stubJourneys(em: EntityManager, ext: string, stubId: string, now: number): Promise<ErasureCounts> {
+    const signals = await execIn(em, 'DELETE FROM journey_signals WHERE external_user_id = ?', [ext]);
+    // Erased before, re-added and entered the same journey again: the new entry numbers go after the stub's, so the
+    // unique key (journey, customer, entry number) holds and both entries stay counted.
+    const clashes = (await em.query(
+      `SELECT r.id, r.journey_id FROM journey_memberships r JOIN journey_memberships s
+         ON s.journey_id = r.journey_id AND s.entry_number = r.entry_number AND s.external_user_id = ? WHERE r.external_user_id = ?`,
+      [stubId, ext],
+    )) as { id: number | string; journey_id: string }[];
+    for (const journeyId of new Set(clashes.map((r) => r.journey_id))) {
+      const [{ top }] = (await em.query('SELECT MAX(entry_number) AS top FROM journey_memberships WHERE journey_id = ? AND external_user_id = ?', [journeyId, stubId])) as {
+        top: number | string;
+      }[];
+      await execIn(em, 'UPDATE journey_memberships SET entry_number = entry_number + ? WHERE journey_id = ? AND external_user_id = ?', [Number(top), journeyId, ext]);
+    }
+    await execIn(
+      em,
+      "UPDATE journey_memberships SET exit_reason = 'erased', ended_at = ?, next_due_at = NULL, status = 'exited' WHERE external_user_id = ? AND status = 'active'",
+      [now, ext],
+    );
+    const memberships = await execIn(em, 'UPDATE journey_memberships SET external_user_id = ? WHERE external_user_id = ?', [stubId, ext]);
+    // skip_reason and closed_at before status: MySQL evaluates SET left to right, so they must see the old status.
+    const tasks = await execIn(
+      em,
+      `UPDATE staff_tasks SET
+         skip_reason = CASE WHEN status = 'open' THEN '客户资料已删除' ELSE NULL END,
+         closed_at = CASE WHEN status = 'open' THEN ? ELSE closed_at END,
+         status = CASE WHEN status = 'open' THEN 'withdrawn' ELSE status END,
+         external_user_id = ?, title = '客户资料已删除', text = '', attachments = '[]', updated_at = ?
+       WHERE external_user_id = ?`,
+      [now, stubId, now, ext],
+    );
+    return { journey_signals: signals, journey_memberships: memberships, staff_tasks: tasks };
   }
 
   /**
