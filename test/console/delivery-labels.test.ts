@@ -18,6 +18,9 @@ describe('journey ledger rows in words', () => {
     expect(reasonLabel('cancelled')).toBe('群发已取消');
     expect(reasonLabel('opted_out', 'journey')).toBe('客户已退订');
     expect(reasonLabel('holdout', 'journey')).toBe('对照组，不发送');
+    // The server's bilingual detail repeats the code: its English half never reaches the screen.
+    expect(reasonLabel('holdout: 对照组，不发送 / held out to measure the lift')).toBe('对照组，不发送');
+    expect(reasonLabel('holdout: 对照组，不发送 / held out to measure the lift', 'care')).toBe('对照组，不发送');
     expect(reasonLabel('something odd', 'journey')).toBe('something odd');
   });
 

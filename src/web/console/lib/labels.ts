@@ -215,10 +215,11 @@ export function reasonLabel(reason: string | null, kind?: string | null): string
   if (!m) return reason;
   const word = kindReason(m[1], kind);
   if (!word) return reason;
+  // A bilingual detail only repeats the code (and its English half must not reach the screen).
+  if (m[2].includes(' / ')) return word;
   // A journey's cancellation already says why in words (「客户已退出旅程（客户已下单）」): shown as it is.
   const rest = m[2].replace(/^:\s*/, '');
-  if (rest.startsWith(word)) return rest;
-  return m[2].includes(' / ') ? word : `${word}${m[2]}`;
+  return rest.startsWith(word) ? rest : `${word}${m[2]}`;
 }
 
 /**
