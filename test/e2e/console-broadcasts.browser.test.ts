@@ -308,4 +308,31 @@ describe.skipIf(!CHROMIUM)('群发 pages in a real browser', () => {
     await page.close();
     expect(h.problems).toEqual([]);
   });
+
+  it('sends 素材库 items with a new broadcast through 「从素材库选择」', async () => {
+    const guide = (await api<{ id: string }>(app, 'POST', '/api/v1/content', { kind: 'link', title: '线下活动回顾手册', url: 'https://shop.example.com/guide' })).body.id;
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/broadcasts/new?audience=${encodeURIComponent(AUDIENCE)}`);
+    await poll(() => field(page, 'audience-text').inputValue()).toBe(AUDIENCE);
+    await field(page, 'bc-name').fill('活动手册补发');
+    await field(page, 'bc-text').fill('{{name}}您好，活动手册请查收');
+    await page.click('[data-test="content-pick"]');
+    const rows = page.locator('[data-test="content-rows"] .el-table__row');
+    await field(page, 'content-search').fill('回顾手册');
+    await field(page, 'content-search').press('Enter');
+    await poll(async () => (await rows.allInnerTexts()).join('|')).toContain('线下活动回顾手册');
+    await rows.first().click();
+    await page.click('[data-test="content-confirm"]');
+    await poll(() => page.locator('[data-test="content-picked"]').allInnerTexts()).toEqual(['链接：线下活动回顾手册']);
+    await h.shot(page, 'bc-09-content-picked');
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/broadcasts') && r.request().method() === 'POST');
+    await page.click('[data-test="bc-create"]');
+    const created = await answered;
+    expect(created.status()).toBe(201);
+    const made = ((await created.json()) as { id: string }).id;
+    const stored = (await api<{ message: { contentIds?: string[] } }>(app, 'GET', `/api/v1/broadcasts/${made}`)).body;
+    expect(stored.message.contentIds).toEqual([guide]);
+    await page.close();
+    expect(h.problems).toEqual([]);
+  });
 });

@@ -262,5 +262,34 @@ describe.skipIf(!CHROMIUM)('渠道活码, 客户继承 and 系统设置 pages in
     await page.close();
     expect(h.problems).toEqual([]);
   });
-});
 
+  it('sends 素材库 items with a channel welcome through 「从素材库选择」', async () => {
+    const menu = (await api<{ id: string }>(app, 'POST', '/api/v1/content', { kind: 'link', title: '门店新品菜单', url: 'https://example.com/menu' })).body.id;
+    const page = await (await signedIn()).newPage();
+    await page.goto(`${app.url}/console/channels`);
+    await expect.poll(() => page.locator('.el-pagination__total').innerText()).toMatch(/\d/);
+    await page.click('[data-test="new-channel"]');
+    await field(page, 'channel-name').fill('门店菜单码');
+    await page.locator('[data-test="channel-staff"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '李四' }).click();
+    await page.keyboard.press('Escape');
+    await field(page, 'channel-welcome').fill('{{name}}您好，新品菜单请查收');
+    await page.click('[data-test="content-pick"]');
+    const rows = page.locator('[data-test="content-rows"] .el-table__row');
+    await field(page, 'content-search').fill('新品菜单');
+    await field(page, 'content-search').press('Enter');
+    await expect.poll(async () => (await rows.allInnerTexts()).join('|')).toContain('门店新品菜单');
+    await rows.first().click();
+    await page.click('[data-test="content-confirm"]');
+    await expect.poll(() => page.locator('[data-test="content-picked"]').allInnerTexts()).toEqual(['链接：门店新品菜单']);
+    await shot(page, 'ch-09-content-picked');
+    await page.click('[data-test="channel-save"]');
+    const row = page.locator('[data-test="channels"] .el-table__row', { hasText: '门店菜单码' });
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.innerText()).toContain('1 个素材');
+    const listed = (await api<{ items: ChannelAnswer[] }>(app, 'GET', '/api/v1/channels?pageSize=100')).body.items;
+    expect(listed.find((c) => c.name === '门店菜单码')?.welcome).toMatchObject({ text: '{{name}}您好，新品菜单请查收', contentIds: [menu] });
+    await page.close();
+    expect(h.problems).toEqual([]);
+  });
+});
