@@ -215,11 +215,16 @@ describe.skipIf(!CHROMIUM)('客户旅程 in the console', () => {
   });
 
   it('is not offered to staff', async () => {
-    expect((await api(app, 'PUT', '/api/v1/users/lisi/role', { role: 'staff' })).status).toBe(200);
-    const page = await (await h.signIn('李四')).newPage();
+    // Each step is bounded and named: in one CI run this test hung for its whole 180 s without saying where, and it
+    // passes alone in 2 s. Steps without a Playwright timeout (a new context or page, the API call) are the suspects.
+    const within = <T>(what: string, p: Promise<T>, ms = 45_000): Promise<T> =>
+      Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms).unref())]);
+    expect((await within('PUT /api/v1/users/lisi/role', api(app, 'PUT', '/api/v1/users/lisi/role', { role: 'staff' }))).status).toBe(200);
+    const ctx = await within('signing 李四 in', h.signIn('李四'));
+    const page = await within('a new page', ctx.newPage());
     await page.goto(`${app.url}/console/journeys`);
     await poll(() => new URL(page.url()).pathname).toBe('/console/');
     expect(await page.locator('.el-menu-item:has-text("客户旅程")').count()).toBe(0);
-    await page.close();
+    await within('closing the page', page.close());
   });
 });
