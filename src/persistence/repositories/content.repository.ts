@@ -31,8 +31,34 @@ interface Row {
   updated_at: number | string;
 }
 
-const COLUMNS =
-  'id, seed_key, kind, group_name, title, text, url, app_id, page, tags, quick_reply, sort, file_key, file_name, file_type, file_size, pic_url, media_id, media_uploaded_at, media_error, use_count, last_used_at, created_by, created_at, updated_at';
+/** The columns an edit overwrites (`update`), in the order of `editable()`. */
+const EDITABLE =
+  'kind, group_name, title, text, url, app_id, page, tags, quick_reply, sort, file_key, file_name, file_type, file_size, pic_url, media_id, media_uploaded_at, media_error';
+const COLUMNS = `id, seed_key, ${EDITABLE}, use_count, last_used_at, created_by, created_at, updated_at`;
+
+/** The values of EDITABLE for an item. */
+function editable(c: ContentItem): unknown[] {
+  return [
+    c.kind,
+    c.group,
+    c.title,
+    c.text,
+    c.url,
+    c.appId,
+    c.page,
+    JSON.stringify(c.tags),
+    c.quickReply ? 1 : 0,
+    c.sort,
+    c.file?.key ?? null,
+    c.file?.name ?? null,
+    c.file?.type ?? null,
+    c.file?.size ?? null,
+    c.picUrl,
+    c.mediaId,
+    c.mediaUploadedAt?.getTime() ?? null,
+    c.mediaError,
+  ];
+}
 
 const ms = (v: number | string | null): Date | null => (v === null ? null : new Date(Number(v)));
 
@@ -163,33 +189,8 @@ export class ContentRepository {
 
   /** Overwrite an item's editable fields and its grams and tags. */
   async update(c: ContentItem, grams: Set<string>): Promise<void> {
-    await this.db.query(
-      `UPDATE content_items SET kind = ?, group_name = ?, title = ?, text = ?, url = ?, app_id = ?, page = ?, tags = ?, quick_reply = ?, sort = ?,
-         file_key = ?, file_name = ?, file_type = ?, file_size = ?, pic_url = ?, media_id = ?, media_uploaded_at = ?, media_error = ?, updated_at = ?
-       WHERE id = ? AND deleted_at IS NULL`,
-      [
-        c.kind,
-        c.group,
-        c.title,
-        c.text,
-        c.url,
-        c.appId,
-        c.page,
-        JSON.stringify(c.tags),
-        c.quickReply ? 1 : 0,
-        c.sort,
-        c.file?.key ?? null,
-        c.file?.name ?? null,
-        c.file?.type ?? null,
-        c.file?.size ?? null,
-        c.picUrl,
-        c.mediaId,
-        c.mediaUploadedAt?.getTime() ?? null,
-        c.mediaError,
-        c.updatedAt.getTime(),
-        c.id,
-      ],
-    );
+    const set = EDITABLE.split(', ').map((col) => `${col} = ?`).join(', ');
+    await this.db.query(`UPDATE content_items SET ${set}, updated_at = ? WHERE id = ? AND deleted_at IS NULL`, [...editable(c), c.updatedAt.getTime(), c.id]);
     await this.replaceIndex(c.id, grams, c.tags);
   }
 
@@ -285,33 +286,7 @@ export class ContentRepository {
   }
 
   private values(c: ContentItem): unknown[] {
-    return [
-      c.id,
-      c.seedKey,
-      c.kind,
-      c.group,
-      c.title,
-      c.text,
-      c.url,
-      c.appId,
-      c.page,
-      JSON.stringify(c.tags),
-      c.quickReply ? 1 : 0,
-      c.sort,
-      c.file?.key ?? null,
-      c.file?.name ?? null,
-      c.file?.type ?? null,
-      c.file?.size ?? null,
-      c.picUrl,
-      c.mediaId,
-      c.mediaUploadedAt?.getTime() ?? null,
-      c.mediaError,
-      c.useCount,
-      c.lastUsedAt?.getTime() ?? null,
-      c.createdBy,
-      c.createdAt.getTime(),
-      c.updatedAt.getTime(),
-    ];
+    return [c.id, c.seedKey, ...editable(c), c.useCount, c.lastUsedAt?.getTime() ?? null, c.createdBy, c.createdAt.getTime(), c.updatedAt.getTime()];
   }
 
   private async replaceIndex(id: string, grams: Set<string>, tags: string[]): Promise<void> {
