@@ -1049,6 +1049,10 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       },
       states: async (ids) => new Map([...(await todo.tasks.byIds(ids))].map(([id, t]) => [id, t.status])),
       reassign: (membershipId, userid) => todo.tasks.reassignJourneyTasks(membershipId, userid),
+      owedReminders: (staleBefore, limit) => todo.tasks.owedReminders(staleBefore, limit),
+      claimReminder: (id, holder, now, staleBefore) => todo.tasks.claimReminder(id, holder, now, staleBefore),
+      markReminded: (id, holder, now) => todo.tasks.markReminded(id, holder, now),
+      dropReminders: (giveUpBefore) => todo.tasks.dropReminders(giveUpBefore),
     },
     // Resolved once per step and tick; the variables are rendered per member by the runner.
     content: (ids, at) => content.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' }, countUse: true }),

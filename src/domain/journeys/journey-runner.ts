@@ -29,6 +29,14 @@ const SIGNAL_GIVE_UP_MS = 3_600_000;
 export const JOURNEY_WAIT_CHECK_MS = 15 * 60_000;
 /** A message step's ledger row may wait this long (quiet hours, the owner's confirmation) before it expires. */
 const MESSAGE_EXPIRY_MS = 3 * 86_400_000;
+/**
+ * A task reminder claimed this long ago and not recorded sent is presumed lost (its instance crashed, or WeCom failed)
+ * and claimed again; well inside WeCom's 30-minute duplicate check, which keeps a send the crash hid from going twice
+ * (docs/todo.md §Reminders).
+ */
+export const TASK_REMINDER_STALE_MS = 5 * 60_000;
+/** A reminder still not sent a day after its task was made is dropped: the task is in the member's list and digest. */
+const TASK_REMINDER_GIVE_UP_MS = 86_400_000;
 
 export interface JourneyRunCounts {
   signals: number;
@@ -44,6 +52,7 @@ export interface JourneyRunCounts {
   advanced: number;
   completed: number;
   followed: number;
+  reminded: number;
 }
 
 /** What the runner needs from other features (ports written in the container). */
@@ -80,7 +89,7 @@ export interface JourneyRunnerDeps {
   log: Logger;
 }
 
-const zero = (): JourneyRunCounts => ({ signals: 0, entered: 0, exited: 0, due: 0, claimed: 0, takenOver: 0, planned: 0, tasks: 0, tagged: 0, waiting: 0, advanced: 0, completed: 0, followed: 0 });
+const zero = (): JourneyRunCounts => ({ signals: 0, entered: 0, exited: 0, due: 0, claimed: 0, takenOver: 0, planned: 0, tasks: 0, tagged: 0, waiting: 0, advanced: 0, completed: 0, followed: 0, reminded: 0 });
 
 /**
  * The journeys' tick (docs/journeys.md §The tick): match signals against triggers and exits, advance due memberships
@@ -109,6 +118,7 @@ export class JourneyRunner {
       if (page.length < this.d.pageSize || Date.now() - started > this.d.budgetMs) break;
     }
     await this.follow(clockNow(), counts);
+    await this.reminders(clockNow(), counts);
     if (planned) await this.d.dispatch(clockNow());
     return counts;
   }
@@ -456,20 +466,13 @@ export class JourneyRunner {
         text,
         attachments: [...(step.attachments as unknown as MessageAttachment[]), ...extra.attachments],
         dueAt: new Date(now.getTime() + step.dueHours * 3_600_000),
+        // Owed by the row, not by this process: a crash before the send leaves it to the tick's sweep (docs/todo.md §Reminders).
+        remind: true,
       });
       await this.d.repo.finish(run.id, 'claimed', 'waiting', { taskId: task.id, now, holder });
       counts.tasks += 1;
-      if (task.created) {
-        // The reminder shares the member's app-message budget; over it, the line waits for their digest.
-        await this.d.messenger
-          .send([m.ownerUserid], `【客户旅程】${j.name}：${step.title}\n客户：${vars.name || m.externalUserId}\n请在侧边栏「今日待办」中完成。`, {
-            kind: 'journey_task',
-            digestLine: `客户旅程「${j.name}」：${step.title}（${vars.name || m.externalUserId}）`,
-            externalUserId: m.externalUserId,
-            isDuplicateChecked: true,
-          })
-          .catch((err: unknown) => this.d.log.warn({ err: toError(err), membershipId: m.id }, 'journey task reminder failed; the task is in the to-do list'));
-      }
+      // A takeover's task was made before (created false) and its reminder may still be owed: the claim decides.
+      await this.remind({ id: task.id, userid: m.ownerUserid, title: step.title.trim(), customer: vars.name || m.externalUserId, externalUserId: m.externalUserId }, j.name, now, counts);
       return false;
     }
     if (step.kind === 'tag') {
@@ -480,6 +483,57 @@ export class JourneyRunner {
     }
     await this.d.repo.finish(run.id, 'claimed', 'waiting', { result: null, now, holder });
     return false;
+  }
+
+  /**
+   * Send a task's owed reminder if this instance claims it, and record it sent (docs/todo.md §Reminders). It shares the
+   * member's app-message budget; over it, the line waits for their digest, which counts as sent. A failed send keeps
+   * the claim, so the sweep sends it again once the claim is stale; WeCom's duplicate check covers a send that
+   * reached WeCom before the failure or crash.
+   */
+  private async remind(t: { id: string; userid: string; title: string; customer: string; externalUserId: string | null }, journeyName: string, now: Date, counts: JourneyRunCounts): Promise<void> {
+    const holder = this.d.instanceId;
+    if (!this.d.tasks || !(await this.d.tasks.claimReminder(t.id, holder, now, new Date(now.getTime() - TASK_REMINDER_STALE_MS)))) return;
+    try {
+      await this.d.messenger.send([t.userid], `【客户旅程】${journeyName}：${t.title}\n客户：${t.customer}\n请在侧边栏「今日待办」中完成。`, {
+        kind: 'journey_task',
+        digestLine: `客户旅程「${journeyName}」：${t.title}（${t.customer}）`,
+        externalUserId: t.externalUserId,
+        isDuplicateChecked: true,
+      });
+      await this.d.tasks.markReminded(t.id, holder, now);
+      counts.reminded += 1;
+    } catch (err) {
+      this.d.log.warn({ err: toError(err), taskId: t.id }, 'journey task reminder failed; sent again after its claim goes stale, and the task is in the to-do list');
+    }
+  }
+
+  /**
+   * Reminders owed and unclaimed (an instance died between making the task and sending it, or the send failed and
+   * its claim went stale): sent now, each claimed first, so two instances send none twice (docs/todo.md §Reminders).
+   */
+  private async reminders(now: Date, counts: JourneyRunCounts): Promise<void> {
+    if (!this.d.tasks) return;
+    try {
+      await this.d.tasks.dropReminders(new Date(now.getTime() - TASK_REMINDER_GIVE_UP_MS));
+      const owed = await this.d.tasks.owedReminders(new Date(now.getTime() - TASK_REMINDER_STALE_MS), 200);
+      if (owed.length === 0) return;
+      const names = await this.d.names([...new Set(owed.map((t) => t.externalUserId).filter((x): x is string => x !== null))]);
+      const journeyNames = new Map<string, string>();
+      for (const t of owed) {
+        // A journey task's source key is <membershipId>:<stepIndex> (docs/todo.md §Once per source).
+        const m = t.source === 'journey' ? await this.d.repo.membership(Number(t.sourceRef.split(':')[0])) : null;
+        let journeyName = m ? journeyNames.get(m.journeyId) : undefined;
+        if (m && journeyName === undefined) {
+          journeyName = (await this.d.repo.find(m.journeyId))?.name ?? '';
+          journeyNames.set(m.journeyId, journeyName);
+        }
+        const customer = t.externalUserId ? names.get(t.externalUserId) || t.externalUserId : '';
+        await this.remind({ id: t.id, userid: t.userid, title: t.title, customer, externalUserId: t.externalUserId }, journeyName ?? '', now, counts);
+      }
+    } catch (err) {
+      this.d.log.warn({ err: toError(err) }, 'journey task reminders not swept; the next tick tries again');
+    }
   }
 
   /** After the step's action: message, task and tag steps let the member go on; a wait step holds them until its condition or timeout. */

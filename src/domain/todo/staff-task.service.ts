@@ -64,6 +64,26 @@ export class StaffTaskService {
     return this.repo.byIds(ids);
   }
 
+  /** Open tasks with a reminder owed and unclaimed since `staleBefore` (docs/todo.md §Reminders). */
+  owedReminders(staleBefore: Date, limit: number): Promise<StaffTask[]> {
+    return this.repo.owedReminders(staleBefore, limit);
+  }
+
+  /** Claim a task's owed reminder; false when another holder has it, it was sent, or the task closed. */
+  claimReminder(id: string, holder: string, now: Date, staleBefore: Date): Promise<boolean> {
+    return this.repo.claimReminder(id, holder, now, staleBefore);
+  }
+
+  /** Record a claimed reminder as sent. */
+  markReminded(id: string, holder: string, now: Date): Promise<boolean> {
+    return this.repo.markReminded(id, holder, now);
+  }
+
+  /** Stop owing the reminders of closed tasks and of tasks created before `giveUpBefore`. */
+  dropReminders(giveUpBefore: Date): Promise<number> {
+    return this.repo.dropReminders(giveUpBefore);
+  }
+
   /** Withdraw the open tasks of journey memberships that ended (docs/todo.md §Withdrawn tasks). */
   withdrawJourneyTasks(membershipIds: number[], reason: string): Promise<number> {
     return membershipIds.length === 0 ? Promise.resolve(0) : this.repo.withdrawJourneyTasks(membershipIds, reason, this.clock.now());
@@ -137,5 +157,5 @@ function validate(t: NewStaffTask): NewStaffTask {
   const attachments = Array.isArray(t.attachments) ? t.attachments : [];
   if (attachments.length > MAX_ATTACHMENTS) throw invalidField('attachments', `附件最多 ${MAX_ATTACHMENTS} 个`);
   if (!(t.dueAt instanceof Date) || Number.isNaN(t.dueAt.getTime())) throw invalidField('dueAt', '请填写截止时间');
-  return { source: t.source, sourceRef, userid, externalUserId: ext, title, text, attachments, dueAt: t.dueAt };
+  return { source: t.source, sourceRef, userid, externalUserId: ext, title, text, attachments, dueAt: t.dueAt, remind: t.remind === true };
 }

@@ -21,6 +21,8 @@ export interface NewStaffTask {
   text: string; // prepared content, variables already rendered
   attachments: MessageAttachment[];
   dueAt: Date;
+  /** Owe the member an app-message reminder, sent once by whoever claims it (docs/todo.md §Reminders). */
+  remind?: boolean;
 }
 
 /** A stored task. */

@@ -64,13 +64,48 @@ export interface CompletionRow {
 export class StaffTaskRepository {
   constructor(private readonly db: Db) {}
 
-  /** Insert a task; false when (source, source_ref) is already taken. */
+  /** Insert a task, owing its reminder when `t.remind`; false when (source, source_ref) is already taken. */
   async insert(t: StaffTask, createdBy: string | null): Promise<boolean> {
     return this.db.writeUnique(
-      `INSERT INTO staff_tasks (id, source, source_ref, userid, external_user_id, title, text, attachments, due_at, status, snoozed_until, skip_reason, done_at, created_by, created_at, updated_at)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-      [t.id, t.source, t.sourceRef, t.userid, t.externalUserId, t.title, t.text, JSON.stringify(t.attachments), t.dueAt.getTime(), t.status, null, null, null, createdBy, t.createdAt.getTime(), t.updatedAt.getTime()],
+      `INSERT INTO staff_tasks (id, source, source_ref, userid, external_user_id, title, text, attachments, due_at, status, snoozed_until, skip_reason, done_at, created_by, created_at, updated_at, reminder)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      [t.id, t.source, t.sourceRef, t.userid, t.externalUserId, t.title, t.text, JSON.stringify(t.attachments), t.dueAt.getTime(), t.status, null, null, null, createdBy, t.createdAt.getTime(), t.updatedAt.getTime(), t.remind ? 'owed' : null],
     );
+  }
+
+  /**
+   * Open tasks whose reminder is owed and not claimed since `staleBefore` (none, or its holder died), oldest first
+   * (docs/todo.md §Reminders).
+   */
+  async owedReminders(staleBefore: Date, limit: number): Promise<StaffTask[]> {
+    const rows = await this.db.query<TaskRow>(
+      `SELECT * FROM staff_tasks WHERE reminder = 'owed' AND status = 'open' AND (reminder_claimed_at IS NULL OR reminder_claimed_at < ?) ORDER BY created_at, id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [staleBefore.getTime()],
+    );
+    return rows.map(toTask);
+  }
+
+  /**
+   * Claim a task's owed reminder for `holder`: a compare-and-set on the claim time, so of two instances one sends it.
+   * False when it is not owed any more, the task closed, or another holder's claim is newer than `staleBefore`.
+   */
+  async claimReminder(id: string, holder: string, now: Date, staleBefore: Date): Promise<boolean> {
+    const n = await this.db.exec(
+      "UPDATE staff_tasks SET reminder_claimed_by = ?, reminder_claimed_at = ? WHERE id = ? AND reminder = 'owed' AND status = 'open' AND (reminder_claimed_at IS NULL OR reminder_claimed_at < ?)",
+      [holder, now.getTime(), id, staleBefore.getTime()],
+    );
+    return n === 1;
+  }
+
+  /** The holder sent the reminder (or queued it for the member's digest). */
+  async markReminded(id: string, holder: string, now: Date): Promise<boolean> {
+    const n = await this.db.exec("UPDATE staff_tasks SET reminder = 'sent', reminded_at = ? WHERE id = ? AND reminder = 'owed' AND reminder_claimed_by = ?", [now.getTime(), id, holder]);
+    return n === 1;
+  }
+
+  /** Owed reminders of tasks closed meanwhile, or created before `giveUpBefore`, are not sent any more. Answers how many. */
+  async dropReminders(giveUpBefore: Date): Promise<number> {
+    return this.db.exec("UPDATE staff_tasks SET reminder = 'dropped' WHERE reminder = 'owed' AND (status <> 'open' OR created_at < ?)", [giveUpBefore.getTime()]);
   }
 
   /** A task by its source key, or null. */
