@@ -1294,7 +1294,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       staffNames: (userids) => repos.scan.staffNames(userids),
       reminders: (id, sender) => reminders.perTask(id, new Date(clock.now().getTime() - 24 * 60 * 60 * 1000), sender),
     }),
-    images: new BroadcastImageService(c.wecom, broadcastsLog),
+    images: new BroadcastImageService(c.wecom, broadcastsLog, c.content ? () => c.content!.media.takeImageQuota() : undefined),
     remind: new BroadcastRemindService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, reminders, c.wecom, clock, tz, broadcastsLog),
   };
   // Group broadcasts keep the 1:1 ledger's rules: quiet hours, reconcile grace, poll interval, task expiry, the corp's

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { FixedClock } from '../../src/shared/clock.js';
+import { localDate } from '../../src/shared/dates.js';
 import type { SchedulingModule } from '../../src/container.js';
 import { addSandboxCustomer } from '../fixtures/scheduling.js';
 import { useMigratedWithout } from '../helpers/migrated-without.js';
@@ -80,6 +81,33 @@ describe.each(testEngines())('broadcast preview and progress on %s', (engine) =>
     expect(created.status).toBe(201);
     expect(created.body.message.attachments).toEqual([{ kind: 'image', picUrl: up.body.url }]);
     expect((await api(app, 'POST', `/api/v1/broadcasts/${created.body.id}/cancel`)).status).toBe(200);
+  });
+
+  it('counts the attachment image upload against the library\'s uploadimg budget, and refuses it clearly past the day\'s or month\'s', async () => {
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 2)]);
+    const quota = async () => (await api(app, 'GET', '/api/v1/content/facets')).body.imageQuota as { day: number; month: number };
+    const before = await quota();
+    expect((await api(app, 'POST', '/api/v1/broadcasts/images', { filename: 'a.png', data: png.toString('base64') })).status).toBe(201);
+    expect(await quota()).toMatchObject({ day: before.day + 1, month: before.month + 1 });
+    const day = localDate(clock.now(), 'Asia/Shanghai');
+    const calls = () => app.container.sandbox!.calls('media/uploadimg').length;
+    // The day's 1,000 spent (by the library or by this route alike): refused before WeCom is asked.
+    await app.container.db.query('UPDATE content_upload_quota SET used = ? WHERE period = ?', [1000, `d:${day}`]);
+    const n = calls();
+    const refused = await api(app, 'POST', '/api/v1/broadcasts/images', { filename: 'b.png', data: png.toString('base64') });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.message).toBe('今日图片上传额度已用完（企业微信 media/uploadimg 每天至多 1000 张），明天再上传图片、链接封面或小程序封面');
+    expect(calls()).toBe(n);
+    // A file that is not an image is still refused as such, and takes nothing from the budget.
+    await app.container.db.query('UPDATE content_upload_quota SET used = ? WHERE period = ?', [0, `d:${day}`]);
+    expect((await api(app, 'POST', '/api/v1/broadcasts/images', { filename: 'a.txt', data: Buffer.from('not an image').toString('base64') })).status).toBe(400);
+    expect((await quota()).day).toBe(0);
+    await app.container.db.query('UPDATE content_upload_quota SET used = ? WHERE period = ?', [3000, `m:${day.slice(0, 7)}`]);
+    const month = await api(app, 'POST', '/api/v1/broadcasts/images', { filename: 'c.png', data: png.toString('base64') });
+    expect(month.status).toBe(429);
+    expect(month.body.error.message).toBe('本月图片上传额度已用完（企业微信 media/uploadimg 每月至多 3000 张），下月再上传图片、链接封面或小程序封面');
+    expect(calls()).toBe(n);
+    await app.container.db.query('DELETE FROM content_upload_quota');
   });
 
   it('previews the message for a customer of the audience with their name and sender, and only for one in it', async () => {

@@ -69,7 +69,7 @@ export class ContentMediaService {
   async makeForSave(item: ContentItem, data: Buffer): Promise<MediaFields> {
     const out: MediaFields = { picUrl: null, mediaId: null, mediaUploadedAt: null, mediaError: null };
     if (this.needsPicUrl(item)) {
-      await this.takeQuotaOrRefuse();
+      await this.takeImageQuota();
       try {
         out.picUrl = (await this.wecom.uploadImage({ filename: this.fileName(item), data, contentType: item.file!.type })).url;
       } catch (err) {
@@ -148,7 +148,12 @@ export class ContentMediaService {
     return { day, month: day.slice(0, 7) };
   }
 
-  private async takeQuotaOrRefuse(): Promise<void> {
+  /**
+   * Take one media/uploadimg call from the corp's day and month budget, or refuse with 429 and the limit in words. Every
+   * uploadimg the bot makes goes through it, the library's and the broadcasts' old image upload alike
+   * (docs/content.md §Media lifecycle).
+   */
+  async takeImageQuota(): Promise<void> {
     const { day, month } = this.periods();
     if (await this.items.takeUploadQuota(day, month, { day: this.perDay, month: this.perMonth })) return;
     const used = await this.items.uploadQuotaUsed(day, month);
