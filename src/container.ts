@@ -43,6 +43,7 @@ import { ErasureRepository } from './persistence/repositories/erasure.repository
 import { TransferRepository } from './persistence/repositories/transfer.repository.js';
 import { ContentRepository } from './persistence/repositories/content.repository.js';
 import { ContentService } from './domain/content/content.service.js';
+import type { GroupContentPort } from './domain/group-broadcasts/group-broadcast.types.js';
 import { ContentMediaService } from './domain/content/content-media.service.js';
 import { LocalDiskStorage, S3Storage, type ContentStorage } from './domain/content/storage/content-storage.js';
 import { JobRunRepository } from './persistence/repositories/job-run.repository.js';
@@ -343,6 +344,15 @@ export interface ContentModule {
   storage: ContentStorage;
   media: ContentMediaService;
   service: ContentService;
+}
+
+/** 素材库 as group broadcasts and group welcome templates use it: save-time checks, cached media only, use counts. */
+function groupContentPort(content: ContentModule): GroupContentPort {
+  return {
+    check: (ids, extra) => content.service.checkMessage(ids, extra),
+    resolve: (ids, at, vars) => content.service.resolve(ids, { at, vars: vars ?? {} }),
+    countUse: (ids) => content.service.recordUses(ids),
+  };
 }
 
 /** The library's file store from configuration (docs/content.md §Storage). */
@@ -887,7 +897,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const groupsLog = log.child({ component: 'groups' });
   const groupAcquisition: GroupAcquisitionModule = {
     codes: new GroupCodeService(db, repos.groupCodes, wecom, clock, groupsLog, tz),
-    welcomes: new GroupWelcomeService(repos.groupWelcomes, wecom, clock, groupsLog),
+    welcomes: new GroupWelcomeService(repos.groupWelcomes, wecom, clock, groupsLog, groupContentPort(content)),
   };
 
   // Privacy (删除个人信息).
@@ -1305,7 +1315,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
   const groupBroadcasts: GroupBroadcastsModule = {
     repo: groupRepo,
     quota: groupQuota,
-    service: new GroupBroadcastService(groupRepo, repos.groupChats, groupQuota, reminders, c.wecom, (userids) => repos.scan.staffNames(userids), clock, tz, groupLog),
+    service: new GroupBroadcastService(groupRepo, repos.groupChats, groupQuota, reminders, c.wecom, (userids) => repos.scan.staffNames(userids), clock, tz, groupLog, c.content ? groupContentPort(c.content) : undefined),
     sender: new GroupBroadcastSender(
       groupRepo,
       c.wecom,
@@ -1313,6 +1323,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       instanceId,
       groupLog,
       (rows) => groupRepo.addReceipts(rows.map((r) => ({ chatId: r.chatId, msgId: r.msgId, createType: 0, sender: r.sender, sentAt: r.sentAt }))),
+      c.content ? groupContentPort(c.content) : undefined,
     ),
   };
   // The audit log's period comes from AUDIT_RETENTION_DAYS; the same daily run sweeps idle console sessions and

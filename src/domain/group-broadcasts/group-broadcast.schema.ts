@@ -23,6 +23,8 @@ export const groupFilter = z
 const message = z.object({
   text: z.string().max(20_000).default(''),
   attachments,
+  // add_msg_template takes at most 9 attachments; the service counts the message's own with the items' (docs/content.md §Limits).
+  contentIds: z.array(z.string().trim().min(1).max(36)).max(9, '每条消息最多 9 个素材').optional(),
 });
 
 /** `POST /api/v1/group-broadcasts`. The text's byte limit and emptiness are checked by the service. */

@@ -4,11 +4,21 @@ import { WecomTransportError } from '../../wecom/client/errors.js';
 import { WecomApiError, toError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { isQuietTime, type QuietHours } from '../care/quiet-hours.js';
-import type { GroupBroadcast, GroupBroadcastTask } from './group-broadcast.types.js';
+import type { MessageAttachment } from '../../wecom/client/types.js';
+import type { GroupBroadcast, GroupBroadcastTask, GroupContentPort } from './group-broadcast.types.js';
 
 // get_groupmsg_* right after add_msg_template may answer 41063 (docs/wecom-protocol.md §Mass message results).
 const ERR_DISPATCHING = 41063;
 const NOT_OWNER = 'not_owner: 发送时该群已不在群主名下 / the owner no longer owns the group';
+/**
+ * A task whose 素材库 items are not ready waits this long and is tried this many times in all before it fails: the
+ * attempts span one run of the hourly content-media job, which makes fresh media (docs/content.md §Media lifecycle).
+ */
+export const CONTENT_RETRY_MINUTES = 30;
+export const CONTENT_ATTEMPTS = 3;
+
+/** A broadcast's message as a task sends it: its own text and attachments with its items', or why not now. */
+type Composed = { text: string; attachments: MessageAttachment[] } | { error: string };
 
 /** Sender settings (the delivery ledger's, docs/reliability.md §Sending without an idempotency key). */
 export interface GroupSendSettings {
@@ -27,6 +37,8 @@ export interface GroupSendCounts {
   submittedGroups: number;
   failedGroups: number;
   deferredQuiet: number;
+  /** Tasks put off because their 素材库 items are not ready. */
+  deferredContent: number;
   polled: number;
   sent: number;
   overQuota: number;
@@ -51,11 +63,12 @@ export class GroupBroadcastSender {
     private readonly log: Logger,
     /** Record a group's receipt of one of our messages, for the quota (GroupBroadcastRepository.addReceipts). */
     private readonly onSent: (rows: { chatId: string; msgId: string; sentAt: Date; sender: string }[]) => Promise<void> = async () => undefined,
+    private readonly content?: Pick<GroupContentPort, 'resolve'>,
   ) {}
 
   /** Reconcile, submit what is due, poll results, finish broadcasts: one pass at `now`. */
   async run(now: Date): Promise<GroupSendCounts> {
-    const counts: GroupSendCounts = { reconciled: 0, submittedTasks: 0, submittedGroups: 0, failedGroups: 0, deferredQuiet: 0, polled: 0, sent: 0, overQuota: 0, expired: 0, finished: 0 };
+    const counts: GroupSendCounts = { reconciled: 0, submittedTasks: 0, submittedGroups: 0, failedGroups: 0, deferredQuiet: 0, deferredContent: 0, polled: 0, sent: 0, overQuota: 0, expired: 0, finished: 0 };
     counts.reconciled = await this.reconcile(now);
     await this.submitDue(now, counts);
     await this.poll(now, counts);
@@ -71,15 +84,48 @@ export class GroupBroadcastSender {
       return;
     }
     const broadcasts = new Map<string, GroupBroadcast>();
+    const messages = new Map<string, Composed>();
     for (const task of due) {
       let b = broadcasts.get(task.broadcastId);
       if (!b) broadcasts.set(task.broadcastId, (b = await this.repo.get(task.broadcastId)));
-      await this.submit(task, b, now, counts);
+      let message = messages.get(b.id);
+      if (!message) messages.set(b.id, (message = await this.compose(b, now)));
+      if ('error' in message) await this.deferForContent(task, b, message.error, now, counts);
+      else await this.submit(task, b, message, now, counts);
     }
   }
 
-  private async submit(task: GroupBroadcastTask, b: GroupBroadcast, now: Date, counts: GroupSendCounts): Promise<void> {
-    const chatIds = await this.repo.openTask(task.id, this.instanceId, now);
+  /**
+   * The broadcast's text and attachments followed by its 素材库 items', resolved for a send at `now` from cached
+   * media only: a send never uploads (docs/content.md §Media lifecycle). An item not ready (or deleted since) is the
+   * error, and nothing is sent.
+   */
+  private async compose(b: GroupBroadcast, now: Date): Promise<Composed> {
+    if (b.contentIds.length === 0) return { text: b.text, attachments: b.attachments };
+    if (!this.content) return { error: '本实例未启用素材库' };
+    try {
+      const extra = await this.content.resolve(b.contentIds, now);
+      return { text: [b.text, extra.text].filter(Boolean).join('\n\n'), attachments: [...b.attachments, ...extra.attachments] };
+    } catch (err) {
+      return { error: toError(err).message };
+    }
+  }
+
+  /** A task whose items are not ready waits and is tried again; after its last attempt it fails with the reason. */
+  private async deferForContent(task: GroupBroadcastTask, b: GroupBroadcast, error: string, now: Date, counts: GroupSendCounts): Promise<void> {
+    const reason = `content_not_ready: ${error}`;
+    if (task.attempts + 1 >= CONTENT_ATTEMPTS) {
+      await this.repo.failPlanned(task.id, reason, now);
+      counts.failedGroups += task.groupsCount;
+      this.log.warn({ broadcastId: b.id, taskId: task.id, reason: error }, 'group broadcast task failed: its 素材库 items were never ready');
+    } else if (await this.repo.deferPlanned(task.id, reason, new Date(now.getTime() + CONTENT_RETRY_MINUTES * 60_000))) {
+      counts.deferredContent += 1;
+      this.log.info({ broadcastId: b.id, taskId: task.id, reason: error }, 'group broadcast task deferred: its 素材库 items are not ready');
+    }
+  }
+
+  private async submit(task: GroupBroadcastTask, b: GroupBroadcast, message: { text: string; attachments: MessageAttachment[] }, now: Date, counts: GroupSendCounts): Promise<void> {
+    const chatIds = await this.repo.openTask(task.id, this.instanceId, now, message.text);
     if (!chatIds) return; // another instance took it
     if (chatIds.length === 0) {
       await this.repo.failTask(task.id, 'no_groups: 没有待发送的群 / nothing left to send', now);
@@ -90,8 +136,8 @@ export class GroupBroadcastSender {
         chatType: 'group',
         sender: task.owner,
         chatIds,
-        text: b.text || undefined,
-        attachments: b.attachments.length ? b.attachments : undefined,
+        text: message.text || undefined,
+        attachments: message.attachments.length ? message.attachments.slice(0, 9) : undefined,
       });
       await this.repo.markSubmitted(task.id, res.msgId, res.failList, NOT_OWNER, now, this.nextPoll(now));
       counts.submittedTasks += 1;
@@ -151,7 +197,8 @@ export class GroupBroadcastSender {
     do {
       const page = await this.wecom.getGroupMsgListV2({ chatType: 'group', startTime: start, endTime: end, filterType: 0, limit: 100, cursor });
       for (const msg of page.items) {
-        if ((msg.text ?? '') !== b.text) continue;
+        // The text the call carried, items' texts included; a task opened before it was kept carried the broadcast's.
+        if ((msg.text ?? '') !== (task.sentText ?? b.text)) continue;
         if (await this.repo.isMsgIdKnown(msg.msgId)) continue;
         let results;
         try {

@@ -3,7 +3,7 @@ import { emptyRowCounts } from '../../persistence/repositories/group-broadcast.r
 import type { BroadcastReminderRepository } from '../../persistence/repositories/broadcast-reminder.repository.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
-import { ConflictError, ValidationError } from '../../shared/errors.js';
+import { AppError, ConflictError, ValidationError, invalidField, toError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { fitsByteLimit, listVariables, WECOM_TEXT_MAX_BYTES } from '../../shared/template.js';
@@ -15,6 +15,7 @@ import type { GroupChatRepository } from '../../persistence/repositories/group-c
 import type { GroupPostOutcome } from '../group-sop/group-sop.types.js';
 import type {
   GroupBroadcast,
+  GroupContentPort,
   GroupBroadcastInput,
   GroupBroadcastOrigin,
   GroupBroadcastPreview,
@@ -60,6 +61,7 @@ export class GroupBroadcastService {
     private readonly clock: Clock,
     private readonly tz: string,
     private readonly log: Logger,
+    private readonly content?: Pick<GroupContentPort, 'check' | 'countUse'>,
   ) {}
 
   /** The groups a filter selects now. */
@@ -113,7 +115,8 @@ export class GroupBroadcastService {
     const now = this.clock.now();
     const sendAt = input.sendAt ? new Date(input.sendAt) : now;
     if (sendAt.getTime() < now.getTime() - SEND_AT_GRACE_MS) throw new ValidationError('发送时间已过 / sendAt is in the past', { fields: { sendAt: '发送时间已过' } }, 'send_at_in_past');
-    checkGroupText(input.message.text, input.message.attachments.length);
+    const contentIds = input.message.contentIds ?? [];
+    await this.checkMessage(input.message.text, input.message.attachments.length, contentIds);
     const groups = await this.groups(input.filter);
     if (groups.length === 0) throw new ValidationError('没有符合条件的客户群 / no group matches the filter', { fields: { filter: '没有符合条件的客户群' } }, 'no_groups');
     const byOwner = new Map<string, TargetGroup[]>();
@@ -136,6 +139,7 @@ export class GroupBroadcastService {
           requestKey: origin.requestKey ?? null,
           text: input.message.text,
           attachments: input.message.attachments,
+          contentIds,
           filter: input.filter,
           groupsCount: groups.length,
           membersCount: groups.reduce((n, g) => n + g.members, 0),
@@ -154,6 +158,8 @@ export class GroupBroadcastService {
       throw new ConflictError('群发正在创建，请重试 / the broadcast is being created; try again', 'group_broadcast_busy');
     }
     this.log.info({ groupBroadcastId: id, groups: groups.length, tasks: tasks.length, origin: origin.origin }, 'group broadcast created');
+    // Its groups are planned now: one use of each item (docs/content.md §Use counts). A lost count fails nothing.
+    if (contentIds.length > 0) await this.content?.countUse(contentIds).catch((err: unknown) => this.log.warn({ err: toError(err).message }, 'group broadcast content use not counted'));
     return { ...(await this.get(id)), isExisting: false };
   }
 
@@ -181,6 +187,36 @@ export class GroupBroadcastService {
       else out.set(t.chatId, { state: 'failed', reason: t.reason ?? t.status });
     }
     return out;
+  }
+
+  /**
+   * The message as saved: its 素材库 items exist and fit with its own attachments in add_msg_template's 9, their texts
+   * take no template variable (one text for the whole group), and its text with theirs fits 4000 bytes
+   * (docs/content.md §Composers).
+   */
+  private async checkMessage(text: string, attachments: number, contentIds: string[]): Promise<void> {
+    if (contentIds.length === 0) return checkGroupText(text, attachments);
+    if (!this.content) throw invalidField('message.contentIds', '本实例未启用素材库', 'content_unavailable');
+    let items: { kind: string; title: string; text: string | null }[];
+    try {
+      items = await this.content.check(contentIds, attachments);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 400) throw invalidField('message.contentIds', err.message, err.code);
+      throw err;
+    }
+    const texts = items.filter((i) => i.kind === 'text');
+    for (const item of texts) {
+      const vars = listVariables(item.text ?? '');
+      if (vars.length > 0) {
+        throw invalidField('message.contentIds', `素材「${item.title}」含模板变量 {{${vars[0]}}}：客户群群发不支持模板变量（同一条消息发给群里所有人）`, 'unknown_variable');
+      }
+    }
+    // An item is content too: text items count as much as attachments toward "not empty".
+    checkGroupText(text, attachments + items.length);
+    const joined = [text, ...texts.map((i) => i.text ?? '')].filter(Boolean).join('\n\n');
+    if (!fitsByteLimit(joined, WECOM_TEXT_MAX_BYTES)) {
+      throw invalidField('message.contentIds', `消息文本与所选话术素材合计超过企业微信 ${WECOM_TEXT_MAX_BYTES} 字节上限（现在 ${Buffer.byteLength(joined, 'utf8')} 字节）`, 'text_too_long');
+    }
   }
 
   /** A broadcast with its per-owner progress, or NotFoundError. */

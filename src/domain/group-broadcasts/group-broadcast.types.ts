@@ -40,7 +40,11 @@ export type GroupTaskStatus = 'planned' | 'submitting' | 'submitted' | 'done' | 
 export interface GroupBroadcastInput {
   name: string;
   filter: GroupFilter;
-  message: { text: string; attachments: MessageAttachment[] };
+  /**
+   * `contentIds`: 素材库 items, resolved into text and attachments when each task is submitted, never earlier (their
+   * WeCom media ids live 3 days; docs/content.md §Composers).
+   */
+  message: { text: string; attachments: MessageAttachment[]; contentIds?: string[] };
   /** ISO-8601 with an offset; default now. */
   sendAt?: string;
 }
@@ -62,6 +66,8 @@ export interface GroupBroadcast {
   requestKey: string | null;
   text: string;
   attachments: MessageAttachment[];
+  /** 素材库 items, by id, in their order: their text follows `text`, their attachments follow `attachments`. */
+  contentIds: string[];
   filter: GroupFilter;
   status: GroupBroadcastStatus;
   groupsCount: number;
@@ -93,6 +99,8 @@ export interface GroupBroadcastTask {
   nextPollAt: Date | null;
   finishedAt: Date | null;
   error: string | null;
+  /** The text its add_msg_template carried (with its 素材库 items' texts), kept for reconciliation; null before. */
+  sentText: string | null;
 }
 
 /** The quota of one group for one period (docs/wecom-protocol.md §Mass message quota). */
@@ -165,4 +173,13 @@ export interface GroupBroadcastView {
   broadcast: GroupBroadcast;
   rows: GroupRowCounts;
   owners: GroupOwnerProgress[];
+}
+
+/** 素材库 as group broadcasts and group welcome templates use it (docs/content.md §Composers); written in the container. */
+export interface GroupContentPort {
+  /** Save-time check: the items exist and fit with `extraAttachments` in 9; their kinds, titles and texts. */
+  check: (ids: string[], extraAttachments: number) => Promise<{ kind: string; title: string; text: string | null }[]>;
+  /** The items as one message at `at` from cached media only (never an upload); refuses an item not ready. */
+  resolve: (ids: string[], at: Date, vars?: Record<string, string>) => Promise<{ text: string; attachments: MessageAttachment[] }>;
+  countUse: (ids: string[]) => Promise<void>;
 }

@@ -79,6 +79,8 @@ export const groupWelcomeInput = z.object({
   name: z.string().trim().min(1, '请填写欢迎语名称').max(50, '欢迎语名称最多 50 个字'),
   text: z.string().max(20_000, '欢迎语文字过长').default(''),
   attachments: attachments.default({}),
+  // 素材库 items; with the own attachments at most one of each kind, checked by the service (docs/content.md §Composers).
+  contentIds: z.array(z.string().trim().min(1).max(36)).max(9, '最多选 9 个素材').default([]),
   notify: z.boolean().default(true),
 });
 
@@ -87,5 +89,6 @@ export const groupWelcomePatch = z.object({
   name: groupWelcomeInput.shape.name.optional(),
   text: z.string().max(20_000, '欢迎语文字过长').optional(),
   attachments: attachments.optional(),
+  contentIds: groupWelcomeInput.shape.contentIds.removeDefault().optional(),
   notify: z.boolean().optional(),
 });

@@ -50,6 +50,8 @@ export interface GroupWelcomeTemplate {
   templateId: string | null;
   text: string;
   attachments: GroupWelcomeAttachments;
+  /** 素材库 items, resolved into the template's text and attachments each time it is written to WeCom. */
+  contentIds: string[];
   notify: boolean;
   status: GroupWelcomeStatus;
   lastError: string | null;

@@ -2,7 +2,9 @@ import type { GroupWelcomeTemplateRepository } from '../../persistence/repositor
 import type { GroupWelcomeTemplateInput, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { ConflictError, ValidationError, WecomApiError, invalidField, toError } from '../../shared/errors.js';
+import { AppError, ConflictError, ValidationError, WecomApiError, invalidField, toError } from '../../shared/errors.js';
+import { listVariables, renderTemplate } from '../../shared/template.js';
+import type { GroupContentPort } from '../group-broadcasts/group-broadcast.types.js';
 import { newId } from '../../shared/ids.js';
 import { describeWecomFailure } from './wecom-failure.js';
 import type { GroupWelcomeAttachments, GroupWelcomeTemplate } from './group-code.types.js';
@@ -12,6 +14,8 @@ export interface GroupWelcomeInput {
   name: string;
   text: string;
   attachments: GroupWelcomeAttachments;
+  /** 素材库 items: text items join the text, the others fill the attachment of their kind. */
+  contentIds: string[];
   notify: boolean;
 }
 
@@ -19,6 +23,14 @@ export interface GroupWelcomeInput {
 export const GROUP_WELCOME_LIMIT = 100;
 /** text.content ≤ 3000 bytes (docs/wecom-protocol.md §Group welcome templates). */
 export const GROUP_WELCOME_TEXT_BYTES = 3000;
+
+/** Each attachment kind in words, for the one-per-kind refusal. */
+const KIND_WORDS: Record<keyof GroupWelcomeAttachments, string> = { image: '图片', link: '链接', miniprogram: '小程序', file: '文件', video: '视频' };
+/**
+ * A text item's variables in a group welcome: the joiner's name is WeCom's %NICKNAME%; nothing else is known when a
+ * template greets someone (docs/wecom-protocol.md §Group welcome templates).
+ */
+const WELCOME_VARS: Record<string, string> = { name: '%NICKNAME%', 姓名: '%NICKNAME%' };
 
 /** WeCom's refusals the form can fix (docs/wecom-protocol.md §Group welcome templates). */
 const REFUSED: Record<number, [field: string, message: string]> = {
@@ -39,6 +51,7 @@ export class GroupWelcomeService {
     private readonly wecom: WecomGateway,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly content?: GroupContentPort,
   ) {}
 
   /** Every template, newest first. */
@@ -53,7 +66,7 @@ export class GroupWelcomeService {
 
   /** Add a template to WeCom's library; a failure WeCom's answer cannot explain parks it (status failed). */
   async create(input: GroupWelcomeInput): Promise<GroupWelcomeTemplate> {
-    this.validate(input);
+    await this.validate(input);
     if ((await this.templates.count()) >= GROUP_WELCOME_LIMIT) throw new ConflictError(`每个企业最多 ${GROUP_WELCOME_LIMIT} 条入群欢迎语，请先删除不用的`, 'group_welcome_limit');
     const now = this.clock.now();
     const t: GroupWelcomeTemplate = { id: newId(now.getTime()), ...input, templateId: null, status: 'pending', lastError: null, createdAt: now, updatedAt: now };
@@ -72,10 +85,13 @@ export class GroupWelcomeService {
   async update(id: string, changes: Partial<GroupWelcomeInput>): Promise<GroupWelcomeTemplate> {
     const current = await this.templates.get(id);
     const next: GroupWelcomeTemplate = { ...current, ...changes, updatedAt: this.clock.now() };
-    this.validate(next);
+    await this.validate(next);
     if (current.status === 'active' && current.templateId) {
-      // The whole content goes again, text included (empty clears it), so WeCom holds what the form shows.
-      await this.refusal(() => this.wecom.editGroupWelcomeTemplate(current.templateId!, this.content(next)));
+      // The whole content goes again, text included (empty clears it), so WeCom holds what the form shows. Items not
+      // ready answer 409 and nothing changes: the form keeps the operator's edit to save again.
+      const content = await this.compose(next);
+      await this.refusal(() => this.wecom.editGroupWelcomeTemplate(current.templateId!, content));
+      await this.countUse(next);
     }
     await this.templates.update(next);
     return next;
@@ -97,9 +113,11 @@ export class GroupWelcomeService {
 
   private async submit(t: GroupWelcomeTemplate, opts: { isNew: boolean }): Promise<GroupWelcomeTemplate> {
     try {
-      const { templateId } = await this.refusal(() => this.wecom.addGroupWelcomeTemplate({ ...this.content(t), notify: t.notify }));
+      const content = await this.compose(t);
+      const { templateId } = await this.refusal(() => this.wecom.addGroupWelcomeTemplate({ ...content, notify: t.notify }));
       const live: GroupWelcomeTemplate = { ...t, templateId, status: 'active', lastError: null, updatedAt: this.clock.now() };
       await this.templates.update(live);
+      await this.countUse(t);
       return live;
     } catch (err) {
       if (err instanceof ValidationError) {
@@ -107,17 +125,36 @@ export class GroupWelcomeService {
         else await this.templates.update({ ...t, lastError: err.message.slice(0, 500), updatedAt: this.clock.now() });
         throw err;
       }
+      // An item not ready yet is parked like a WeCom failure, its reason kept: 重试 once the media job has run.
+      const notReady = err instanceof AppError && err.code === 'content_not_ready';
       this.log.warn({ templateId: t.id, err: toError(err).message }, 'group welcome template not created in WeCom; parked');
-      const parked: GroupWelcomeTemplate = { ...t, status: 'failed', lastError: describeWecomFailure(err), updatedAt: this.clock.now() };
+      const parked: GroupWelcomeTemplate = { ...t, status: 'failed', lastError: notReady ? toError(err).message.slice(0, 500) : describeWecomFailure(err), updatedAt: this.clock.now() };
       await this.templates.update(parked);
       return parked;
     }
   }
 
-  private content(t: GroupWelcomeInput): GroupWelcomeTemplateInput {
-    const a = t.attachments;
+  /**
+   * What WeCom gets: the text followed by the text items' (name → %NICKNAME%), the own attachments and the items', one
+   * of each kind (validate made sure). Items come from cached media only: writing a template never uploads, and an
+   * item not ready is refused (409, content_not_ready) (docs/content.md §Media lifecycle).
+   */
+  private async compose(t: GroupWelcomeInput): Promise<GroupWelcomeTemplateInput> {
+    const a: GroupWelcomeAttachments = { ...t.attachments };
+    let text = t.text;
+    if (t.contentIds.length > 0) {
+      if (!this.content) throw invalidField('contentIds', '本实例未启用素材库', 'content_unavailable');
+      const extra = await this.content.resolve(t.contentIds, this.clock.now(), WELCOME_VARS);
+      text = [text, extra.text].filter(Boolean).join('\n\n');
+      for (const x of extra.attachments) {
+        if (x.kind === 'image') a.image = { picUrl: x.picUrl ?? '' };
+        else if (x.kind === 'link') a.link = { title: x.title, url: x.url, ...(x.desc ? { desc: x.desc } : {}), ...(x.picUrl ? { picUrl: x.picUrl } : {}) };
+        else if (x.kind === 'miniprogram') a.miniprogram = { title: x.title, picMediaId: x.picMediaId, appId: x.appId, page: x.page };
+        else a[x.kind] = { mediaId: x.mediaId };
+      }
+    }
     return {
-      text: t.text,
+      text,
       image: a.image && { picUrl: a.image.picUrl },
       link: a.link,
       miniprogram: a.miniprogram,
@@ -126,11 +163,47 @@ export class GroupWelcomeService {
     };
   }
 
-  /** Text ≤ 3000 bytes (UTF-8) and not everything empty (docs/wecom-protocol.md §Group welcome templates). */
-  private validate(t: GroupWelcomeInput): void {
-    const bytes = Buffer.byteLength(t.text, 'utf8');
-    if (bytes > GROUP_WELCOME_TEXT_BYTES) throw invalidField('text', `欢迎语文字最多 ${GROUP_WELCOME_TEXT_BYTES} 字节（约 1000 个汉字），现在是 ${bytes} 字节`);
-    if (!t.text.trim() && Object.values(t.attachments).every((v) => v === undefined)) throw invalidField('text', '请填写欢迎语文字或至少一个附件');
+  /** One use of each item per write to WeCom (docs/content.md §Use counts); a lost count fails nothing. */
+  private async countUse(t: GroupWelcomeInput): Promise<void> {
+    if (t.contentIds.length === 0 || !this.content) return;
+    await this.content.countUse(t.contentIds).catch((err: unknown) => this.log.warn({ err: toError(err).message }, 'group welcome content use not counted'));
+  }
+
+  /**
+   * Text ≤ 3000 bytes (UTF-8) with the text items' texts, at most one attachment of each kind with the items', and not
+   * everything empty (docs/wecom-protocol.md §Group welcome templates).
+   */
+  private async validate(t: GroupWelcomeInput): Promise<void> {
+    const own = (Object.keys(KIND_WORDS) as (keyof GroupWelcomeAttachments)[]).filter((k) => t.attachments[k] !== undefined);
+    const texts: string[] = [];
+    let kinds: string[] = [];
+    if (t.contentIds.length > 0) {
+      if (!this.content) throw invalidField('contentIds', '本实例未启用素材库', 'content_unavailable');
+      let items: { kind: string; title: string; text: string | null }[];
+      try {
+        items = await this.content.check(t.contentIds, own.length);
+      } catch (err) {
+        if (err instanceof AppError && err.status === 400) throw invalidField('contentIds', err.message, err.code);
+        throw err;
+      }
+      for (const item of items.filter((i) => i.kind === 'text')) {
+        const unknown = listVariables(item.text ?? '').filter((v) => !Object.hasOwn(WELCOME_VARS, v));
+        if (unknown.length > 0) throw invalidField('contentIds', `素材「${item.title}」含变量 {{${unknown[0]}}}：入群欢迎语只能用 {{name}}（入群者的昵称）`, 'unknown_variable');
+        texts.push(renderTemplate(item.text ?? '', WELCOME_VARS));
+      }
+      kinds = items.filter((i) => i.kind !== 'text').map((i) => i.kind);
+    }
+    for (const kind of Object.keys(KIND_WORDS) as (keyof GroupWelcomeAttachments)[]) {
+      const n = (own.includes(kind) ? 1 : 0) + kinds.filter((k) => k === kind).length;
+      if (n > 1) throw invalidField('contentIds', `入群欢迎语每种附件最多 1 个（企业微信规则），现在有 ${n} 个${KIND_WORDS[kind]}`, 'too_many_attachments');
+    }
+    const text = [t.text, ...texts].filter(Boolean).join('\n\n');
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > GROUP_WELCOME_TEXT_BYTES) {
+      const what = texts.length > 0 ? '欢迎语文字与所选话术素材合计' : '欢迎语文字';
+      throw invalidField(texts.length > 0 ? 'contentIds' : 'text', `${what}最多 ${GROUP_WELCOME_TEXT_BYTES} 字节（约 1000 个汉字），现在是 ${bytes} 字节`);
+    }
+    if (!text.trim() && own.length === 0 && kinds.length === 0) throw invalidField('text', '请填写欢迎语文字或至少一个附件');
   }
 
   private async refusal<T>(call: () => Promise<T>): Promise<T> {

@@ -33,6 +33,7 @@ export function presentGroupWelcome(t: GroupWelcomeTemplate) {
     templateId: t.templateId,
     text: t.text,
     attachments: t.attachments,
+    contentIds: t.contentIds,
     notify: t.notify,
     status: t.status,
     statusWords: WELCOME_STATUS_WORDS[t.status],

@@ -7,7 +7,7 @@ function presentBase(b: GroupBroadcast) {
     name: b.name,
     origin: b.origin,
     status: b.status,
-    message: { text: b.text, attachments: b.attachments },
+    message: { text: b.text, attachments: b.attachments, contentIds: b.contentIds },
     filter: b.filter,
     groups: b.groupsCount,
     members: b.membersCount,

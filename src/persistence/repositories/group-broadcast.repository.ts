@@ -27,6 +27,7 @@ interface BroadcastRow {
   request_key: string | null;
   text: string | null;
   attachments: string | null;
+  content_ids?: string | null;
   filter: string | null;
   status: GroupBroadcastStatus;
   groups_count: Num;
@@ -56,6 +57,7 @@ interface TaskRow {
   next_poll_at: Num | null;
   finished_at: Num | null;
   error: string | null;
+  sent_text?: string | null;
 }
 
 function toBroadcast(r: BroadcastRow): GroupBroadcast {
@@ -66,6 +68,7 @@ function toBroadcast(r: BroadcastRow): GroupBroadcast {
     requestKey: r.request_key,
     text: r.text ?? '',
     attachments: r.attachments ? (JSON.parse(r.attachments) as MessageAttachment[]) : [],
+    contentIds: r.content_ids ? (JSON.parse(r.content_ids) as string[]) : [],
     filter: r.filter ? (JSON.parse(r.filter) as GroupFilter) : {},
     status: r.status,
     groupsCount: Number(r.groups_count),
@@ -97,6 +100,7 @@ function toTask(r: TaskRow): GroupBroadcastTask {
     nextPollAt: ms(r.next_poll_at),
     finishedAt: ms(r.finished_at),
     error: r.error,
+    sentText: r.sent_text ?? null,
   };
 }
 
@@ -143,10 +147,10 @@ export class GroupBroadcastRepository {
     try {
       await this.db.tx(async (em) => {
         await em.query(
-          `INSERT INTO group_broadcasts (id, name, origin, request_key, text, attachments, filter, status, groups_count, members_count, owners_count, created_by, send_at, created_at, updated_at)
-           VALUES (?,?,?,?,?,?,?,'sending',?,?,?,?,?,?,?)`,
+          `INSERT INTO group_broadcasts (id, name, origin, request_key, text, attachments, content_ids, filter, status, groups_count, members_count, owners_count, created_by, send_at, created_at, updated_at)
+           VALUES (?,?,?,?,?,?,?,?,'sending',?,?,?,?,?,?,?)`,
           [
-            b.id, b.name, b.origin, b.requestKey, b.text, b.attachments.length ? JSON.stringify(b.attachments) : null, JSON.stringify(b.filter),
+            b.id, b.name, b.origin, b.requestKey, b.text, b.attachments.length ? JSON.stringify(b.attachments) : null, b.contentIds.length ? JSON.stringify(b.contentIds) : null, JSON.stringify(b.filter),
             b.groupsCount, b.membersCount, b.ownersCount, b.createdBy, b.sendAt.getTime(), now.getTime(), now.getTime(),
           ],
         );
@@ -255,15 +259,16 @@ export class GroupBroadcastRepository {
   }
 
   /**
-   * planned → submitting, with its planned rows, before the WeCom call. False when another instance took it. The rows
-   * the call is about are read back after the move, so they are exactly this attempt's.
+   * planned → submitting, with its planned rows, before the WeCom call, keeping the text the call carries
+   * (`sentText`, what reconciliation matches). False when another instance took it. The rows the call is about are
+   * read back after the move, so they are exactly this attempt's.
    */
-  async openTask(taskId: string, instanceId: string, now: Date): Promise<string[] | null> {
+  async openTask(taskId: string, instanceId: string, now: Date, sentText: string): Promise<string[] | null> {
     return this.db.tx(async (em) => {
       const moved = await execIn(
         em,
-        `UPDATE group_broadcast_tasks SET status = 'submitting', started_at = ?, attempts = attempts + 1, instance_id = ?, error = NULL WHERE id = ? AND status = 'planned'`,
-        [now.getTime(), instanceId, taskId],
+        `UPDATE group_broadcast_tasks SET status = 'submitting', started_at = ?, attempts = attempts + 1, instance_id = ?, error = NULL, sent_text = ? WHERE id = ? AND status = 'planned'`,
+        [now.getTime(), instanceId, sentText, taskId],
       );
       if (moved === 0) return null;
       await em.query("UPDATE group_broadcast_targets SET status = 'submitting', updated_at = ? WHERE task_id = ? AND status = 'planned'", [now.getTime(), taskId]);
@@ -292,6 +297,22 @@ export class GroupBroadcastRepository {
     await this.db.tx(async (em) => {
       await em.query(`UPDATE group_broadcast_tasks SET status = 'planned', error = ? WHERE id = ? AND status = 'submitting'`, [error.slice(0, 400), taskId]);
       await em.query("UPDATE group_broadcast_targets SET status = 'planned', updated_at = ? WHERE task_id = ? AND status = 'submitting'", [now.getTime(), taskId]);
+    });
+  }
+
+  /**
+   * A planned task that cannot be submitted now (its 素材库 items are not ready): one attempt is counted and it waits
+   * until `notBefore`. False when it was no longer planned (another instance took it).
+   */
+  async deferPlanned(taskId: string, reason: string, notBefore: Date): Promise<boolean> {
+    return (await this.db.exec(`UPDATE group_broadcast_tasks SET attempts = attempts + 1, not_before = ?, error = ? WHERE id = ? AND status = 'planned'`, [notBefore.getTime(), reason.slice(0, 400), taskId])) > 0;
+  }
+
+  /** A planned task given up before any WeCom call: it and its planned rows fail with the reason. */
+  async failPlanned(taskId: string, reason: string, now: Date): Promise<void> {
+    await this.db.tx(async (em) => {
+      if ((await execIn(em, `UPDATE group_broadcast_tasks SET status = 'failed', attempts = attempts + 1, error = ?, finished_at = ? WHERE id = ? AND status = 'planned'`, [reason.slice(0, 400), now.getTime(), taskId])) === 0) return;
+      await em.query("UPDATE group_broadcast_targets SET status = 'failed', reason = ?, updated_at = ? WHERE task_id = ? AND status = 'planned'", [reason.slice(0, 200), now.getTime(), taskId]);
     });
   }
 

@@ -8,6 +8,7 @@ interface Row {
   template_id: string | null;
   text: string | null;
   attachments: string | null;
+  content_ids?: string | null;
   notify: number | string;
   status: string;
   last_error: string | null;
@@ -22,6 +23,7 @@ function map(r: Row): GroupWelcomeTemplate {
     templateId: r.template_id,
     text: r.text ?? '',
     attachments: r.attachments ? (JSON.parse(r.attachments) as GroupWelcomeAttachments) : {},
+    contentIds: r.content_ids ? (JSON.parse(r.content_ids) as string[]) : [],
     notify: Number(r.notify) === 1,
     status: r.status as GroupWelcomeStatus,
     lastError: r.last_error,
@@ -37,18 +39,19 @@ export class GroupWelcomeTemplateRepository {
   /** Insert a template. */
   async insert(t: GroupWelcomeTemplate): Promise<void> {
     await this.db.query(
-      'INSERT INTO group_welcome_templates (id, name, template_id, text, attachments, notify, status, last_error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)',
-      [t.id, t.name, t.templateId, t.text, JSON.stringify(t.attachments), t.notify ? 1 : 0, t.status, t.lastError, t.createdAt.getTime(), t.updatedAt.getTime()],
+      'INSERT INTO group_welcome_templates (id, name, template_id, text, attachments, content_ids, notify, status, last_error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+      [t.id, t.name, t.templateId, t.text, JSON.stringify(t.attachments), t.contentIds.length ? JSON.stringify(t.contentIds) : null, t.notify ? 1 : 0, t.status, t.lastError, t.createdAt.getTime(), t.updatedAt.getTime()],
     );
   }
 
   /** Overwrite a template's fields. */
   async update(t: GroupWelcomeTemplate): Promise<void> {
-    await this.db.query('UPDATE group_welcome_templates SET name = ?, template_id = ?, text = ?, attachments = ?, notify = ?, status = ?, last_error = ?, updated_at = ? WHERE id = ?', [
+    await this.db.query('UPDATE group_welcome_templates SET name = ?, template_id = ?, text = ?, attachments = ?, content_ids = ?, notify = ?, status = ?, last_error = ?, updated_at = ? WHERE id = ?', [
       t.name,
       t.templateId,
       t.text,
       JSON.stringify(t.attachments),
+      t.contentIds.length ? JSON.stringify(t.contentIds) : null,
       t.notify ? 1 : 0,
       t.status,
       t.lastError,
