@@ -203,7 +203,9 @@ import { KfMessageHandler } from './domain/customers/handlers/kf-message.handler
 import { AppTextHandler } from './domain/customers/handlers/app-text.handler.js';
 import { buildJobs } from './jobs/index.js';
 import { JobRegistry } from './jobs/job-registry.js';
-import { Scheduler } from './jobs/scheduler.js';
+import { Scheduler, type JobOutcome } from './jobs/scheduler.js';
+import { isCareDeferral } from './jobs/care.job.js';
+import type { JobRun } from './domain/scheduling/job-run.types.js';
 import { FieldCipher } from './shared/field-cipher.js';
 import { WecomApiError } from './shared/errors.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -1435,14 +1437,20 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
       groupBroadcasts: { sender: groupBroadcasts.sender, quota: groupBroadcasts.quota },
       todo: c.todo ? { sendDigests: () => c.todo!.service.sendDigests(instanceId) } : undefined,
       contentMedia: c.content?.media,
+      // The scheduler is built just below; the job calls this only when it runs, after that.
+      retryDeferredCare: async (): Promise<'done' | 'failed' | null> => {
+        const out: JobOutcome | null = await scheduler.retryFailedToday('care', (run: JobRun) => isCareDeferral(run.error));
+        return out ? (out.status === 'done' ? 'done' : 'failed') : null;
+      },
     }),
   );
+  const scheduler: Scheduler = new Scheduler({ registry: jobs, runs: repos.jobRuns, clock, tz, instanceId, log });
   return {
     settings,
     instanceId,
     repos: { jobRuns: repos.jobRuns, deliveries: repos.deliveries, deliveryBatches: repos.deliveryBatches, sendSlots: repos.sendSlots, careRules: repos.careRules, scan: repos.scan, enrolments: repos.enrolments },
     jobs,
-    scheduler: new Scheduler({ registry: jobs, runs: repos.jobRuns, clock, tz, instanceId, log }),
+    scheduler,
     careRules: new CareRuleService(repos.careRules, clock, log, c.content ? (ids, extra) => c.content!.service.checkMessage(ids, extra) : undefined),
     planner,
     calendar: new CareCalendarService(repos.careRules, planner, repos.deliveries, repos.sendSlots, { tz, careTime: settings.careTime, quietHours, caps }, clock),

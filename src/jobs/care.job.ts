@@ -7,6 +7,14 @@ import { DeliveryLedger, DryRunLedger, type CapSettings } from '../domain/delive
 import type { DeliveryDispatcher } from '../domain/delivery/delivery-dispatcher.js';
 import { dailyCron, dailyOccasion, type JobDefinition } from './job.types.js';
 
+/** Ends the error of a care run that deferred rules for 素材库 media: the content-media job retries exactly those runs. */
+export const CARE_DEFERRED_NOTE = 'content-media 任务每小时更新素材后会自动重新运行 care 任务，补发未计划的规则';
+
+/** Whether a failed care run failed because rules were deferred for 素材库 media (and only that). */
+export function isCareDeferral(error: string | null): boolean {
+  return error !== null && error.endsWith(CARE_DEFERRED_NOTE);
+}
+
 /** Dependencies of the care job. */
 export interface CareJobDeps {
   rules: CareRuleRepository;
@@ -45,9 +53,10 @@ export function careJob(deps: CareJobDeps): JobDefinition {
       }
       const sent = await deps.dispatcher.dispatch(ctx.clock.now());
       // Rules deferred for 素材库 media fail the run after the others went out: the run shows as failed with the
-      // reasons, and running it again (job run care, or the catch-up at start) plans only what is missing, as the
-      // ledger's unique key keeps what was planned from going twice (docs/content.md §Composers).
-      if (deferredReasons.length > 0) throw new Error(`${deferredReasons.join('；')}。素材重新上传后（content-media 任务），请重新运行 care 任务`);
+      // reasons, and the content-media job runs it again after each refresh until it is done (or job run care, or the
+      // catch-up at start); a second run plans only what is missing, as the ledger's unique key keeps what was
+      // planned from going twice (docs/content.md §Composers).
+      if (deferredReasons.length > 0) throw new Error(`${deferredReasons.join('；')}。${CARE_DEFERRED_NOTE}`);
       return { ...plan, ...sent };
     },
   };

@@ -4,9 +4,18 @@ import { minuteOccasion, type JobDefinition } from './job.types.js';
 /**
  * `content-media`, hourly: re-upload the library's WeCom media ids older than two days, so a send always finds one
  * with a day left and never uploads itself, and retry permanent image URLs that failed at save (docs/content.md
- * §Media lifecycle). Each item's row records the outcome, so overlapping runs only repeat an upload.
+ * §Media lifecycle). Each item's row records the outcome, so overlapping runs only repeat an upload. Then today's care
+ * run, if media deferred some of its rules, is run again: the ledger plans only what is missing.
  */
-export function contentMediaJob(deps: { media: Pick<ContentMediaService, 'refresh'>; schedule: string }): JobDefinition {
+export function contentMediaJob(deps: {
+  media: Pick<ContentMediaService, 'refresh'>;
+  schedule: string;
+  /**
+   * After the refresh: run today's care job again if it failed only because rules were deferred for media
+   * (docs/content.md §Composers); 'done' | 'failed' when it ran, null when there was nothing to retry.
+   */
+  retryDeferredCare?: () => Promise<'done' | 'failed' | null>;
+}): JobDefinition {
   return {
     name: 'content-media',
     description: '素材库媒体续期 / content library media refresh',
@@ -14,7 +23,9 @@ export function contentMediaJob(deps: { media: Pick<ContentMediaService, 'refres
     occasionKey: minuteOccasion,
     async run(ctx) {
       if (ctx.isDryRun) return {};
-      return { ...(await deps.media.refresh()) };
+      const refreshed = await deps.media.refresh();
+      const care = deps.retryDeferredCare ? await deps.retryDeferredCare() : null;
+      return { ...refreshed, ...(care ? { careRetried: 1, careRetryFailed: care === 'failed' ? 1 : 0 } : {}) };
     },
   };
 }

@@ -108,6 +108,8 @@ export interface JobDeps {
   groupBroadcasts?: { sender: GroupBroadcastSender; quota: Pick<GroupQuotaService, 'reconcile'> };
   /** 素材库: WeCom media re-made before it expires (docs/content.md §Media lifecycle). */
   contentMedia?: Pick<ContentMediaService, 'refresh'>;
+  /** Today's care run again when media deferred rules (the content-media job calls it after its refresh). */
+  retryDeferredCare?: () => Promise<'done' | 'failed' | null>;
 }
 
 /**
@@ -137,6 +139,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     ...(d.groupSop ? [groupSopJob({ runner: d.groupSop, schedule: schedules['group-sop'] })] : []),
     ...(d.journeys ? [journeysJob({ runner: d.journeys, schedule: schedules.journeys }), journeysNightlyJob({ runner: d.journeys, schedule: schedules['journeys-nightly'], tz })] : []),
     ...(d.todo ? [todoDigestJob({ todo: d.todo, schedule: schedules['todo-digest'] })] : []),
-    ...(d.contentMedia ? [contentMediaJob({ media: d.contentMedia, schedule: schedules['content-media'] })] : []),
+    ...(d.contentMedia ? [contentMediaJob({ media: d.contentMedia, schedule: schedules['content-media'], retryDeferredCare: d.retryDeferredCare })] : []),
   ];
 }

@@ -145,6 +145,28 @@ export class Scheduler {
   }
 
   /**
+   * Run a daily job again now when today's run failed for a reason `retry` accepts (the care run a not-ready 素材库 item
+   * deferred, once the media job made fresh media: docs/content.md §Composers). Only after the job's time today, only
+   * a failed run (a done or running one is left alone), claimed like a catch-up, so of several instances one runs it;
+   * null when nothing was run.
+   */
+  async retryFailedToday(name: string, retry: (run: JobRun) => boolean): Promise<JobOutcome | null> {
+    const { clock, tz } = this.deps;
+    const job = this.deps.registry.all().find((j) => j.name === name);
+    if (!job?.dailyAt) return null;
+    const now = clock.now();
+    const slot = zonedTimeToUtc(localDate(now, tz), job.dailyAt, tz);
+    if (now.getTime() < slot.getTime()) return null;
+    const occasionKey = job.occasionKey(slot, tz);
+    const last = await this.deps.runs.findByOccasion(name, occasionKey);
+    if (!last || last.status !== 'failed' || !retry(last)) return null;
+    const run = await this.coordinator.claim(name, occasionKey, 'catch-up', new Date(now.getTime() - STALE_RUN_MS));
+    if (!run) return null;
+    this.deps.log.info({ job: name, occasionKey }, 'retrying a failed run');
+    return this.execute(job, run, now, clock, false);
+  }
+
+  /**
    * `job run <name> [--at] [--dry-run]`: a real run claims the occasion like a scheduled fire (a second run of the
    * same occasion does nothing; a failed one may be retried); a dry run claims nothing and writes nothing.
    */

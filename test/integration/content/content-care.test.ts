@@ -14,8 +14,8 @@ const TASK_API = 'externalcontact/add_msg_template';
 /**
  * Care rules that pick 素材库 items: checked when saved (unknown items, more than 9 attachments with the rule's own),
  * resolved each time the care job plans the rule, with variables filled per customer. A file whose media id would be
- * expired defers the rule (the run fails with the reason, nothing sent, nothing uploaded); after the content-media
- * job a second run sends it with the fresh id.
+ * expired defers the rule (the run fails with the reason, nothing sent, nothing uploaded); the hourly content-media
+ * job runs it again after each refresh until it is done, and it then sends with the fresh id, each customer once.
  */
 describe.each(testEngines())('care rules with 素材库 items (%s)', (engine) => {
   let app: TestApp;
@@ -108,10 +108,10 @@ describe.each(testEngines())('care rules with 素材库 items (%s)', (engine) =>
     expect((await app.container.content.service.get(text)).useCount).toBe(1);
   });
 
-  it('defers a rule whose file media would be expired, uploads nothing, and sends it on a second run after the media job', async () => {
+  it('defers a rule whose file media would be expired, uploads nothing, and the hourly media job re-runs it once the media is fresh, sending nothing twice (fake clock)', async () => {
     clock.set(sh('2026-10-10T09:00:00'));
     // The default birthday rules off: a deferred rule leaves the customer's daily slot to a lower-priority rule
-    // (docs/content.md §Composers), and this test is about the deferred rule's own second run.
+    // (docs/content.md §Composers), and this test is about the deferred rule's own retries.
     for (const r of (await api(app, 'GET', '/api/v1/care-rules')).body.items as { id: string; seedKey: string | null; occasion: { type: string } }[]) {
       if (r.seedKey && r.occasion.type === 'birthday') expect((await api(app, 'PATCH', `/api/v1/care-rules/${r.id}`, { enabled: false })).status).toBe(200);
     }
@@ -121,27 +121,57 @@ describe.each(testEngines())('care rules with 素材库 items (%s)', (engine) =>
     expect(created.status).toBe(201);
     const customer = await addSandboxCustomer(app.container, 'lisi', { name: '赵先生', birthday: { calendar: 'solar', month: 10, day: 14 } });
     expect((await api(app, 'POST', `/api/v1/customers/${customer}/tags`, { add: ['过期素材'], remove: [] })).status).toBe(200);
+    // A rule without items, planned by the same run: its customer must get it once, whatever the retries do.
+    const plain = await create(rule('同日无素材', { month: 10, day: 14 }, []));
+    expect(plain.status).toBe(201);
+    const other = await addSandboxCustomer(app.container, 'zhangsan', { name: '钱女士', birthday: { calendar: 'solar', month: 10, day: 14 } });
+    expect((await api(app, 'POST', `/api/v1/customers/${other}/tags`, { add: ['同日无素材'], remove: [] })).status).toBe(200);
+    const scheduler = app.container.scheduling.scheduler;
+    const sent = (ext: string) => tasks().filter((t) => t.external_userid?.includes(ext));
+    const careRun = async () => (await app.container.scheduling.repos.jobRuns.findByOccasion('care', '2026-10-14'))!;
 
-    // Four days later, the media job not having run (a stopped scheduler, say): the id is past its 3 days.
+    // Four days later, the media job not having run (a stopped scheduler, say): the id is past its 3 days. The 09:00
+    // fire, as node-cron performs it.
     clock.set(sh('2026-10-14T09:00:00'));
     app.container.sandbox!.clearCalls();
     const uploads = app.container.sandbox!.store.media.size;
-    const run = await app.container.scheduling.scheduler.runNow('care');
+    const run = await scheduler.fire('care', sh('2026-10-14T09:00:00'));
     expect(run.status).toBe('failed');
     expect(run.error).toContain('规则「过期素材」今日未计划：素材「会员细则」的文件尚未上传到企业微信或即将过期');
-    expect(tasks().filter((t) => t.external_userid?.includes(customer))).toHaveLength(0);
+    expect(run.error).toContain('content-media 任务每小时更新素材后会自动重新运行 care 任务');
+    expect(sent(customer)).toHaveLength(0);
     expect(await ledgerOf(app.container.db, customer)).toHaveLength(0);
+    expect(sent(other)).toHaveLength(1);
     expect(app.container.sandbox!.store.media.size).toBe(uploads);
 
-    await app.container.scheduling.scheduler.runNow('content-media');
+    // 09:17, the media job's hour: WeCom refuses the upload, so the re-run defers the rule again and stays failed.
+    clock.set(sh('2026-10-14T09:17:00'));
+    app.container.sandbox!.injectFault({ api: 'media/upload', errcode: 48002, count: 1 });
+    const first = await scheduler.fire('content-media', sh('2026-10-14T09:17:00'));
+    expect(first.status, first.error ?? '').toBe('done');
+    expect(first.counts).toMatchObject({ uploaded: 0, failed: 1, careRetried: 1, careRetryFailed: 1 });
+    expect(await careRun()).toMatchObject({ status: 'failed', trigger: 'catch-up', attempt: 2 });
+    expect(sent(customer)).toHaveLength(0);
+
+    // 10:17: the upload succeeds, and the same job run plans the deferred rule with the fresh id.
+    clock.set(sh('2026-10-14T10:17:00'));
+    const second = await scheduler.fire('content-media', sh('2026-10-14T10:17:00'));
+    expect(second.counts).toMatchObject({ failed: 0, careRetried: 1, careRetryFailed: 0 });
+    expect((second.counts as { uploaded: number }).uploaded).toBeGreaterThanOrEqual(1);
     const fresh = (await app.container.content.service.get(file)).mediaId;
     expect(fresh).not.toBe(stale);
-    clock.advance(60_000);
-    // The failed run is taken over by a second run of the day's occasion; it plans the deferred rule once.
-    const again = await app.container.scheduling.scheduler.runNow('care');
-    expect(again.status, again.error ?? '').toBe('done');
-    const mine = tasks().filter((t) => t.external_userid?.includes(customer));
-    expect(mine.map((t) => t.attachments)).toEqual([[{ msgtype: 'file', file: { media_id: fresh } }]]);
+    expect(await careRun()).toMatchObject({ status: 'done', attempt: 3 });
+    expect(sent(customer).map((t) => t.attachments)).toEqual([[{ msgtype: 'file', file: { media_id: fresh } }]]);
+
+    // 11:17: the day's care run is done, so nothing is re-run; a manual run of the day does nothing either.
+    clock.set(sh('2026-10-14T11:17:00'));
+    const third = await scheduler.fire('content-media', sh('2026-10-14T11:17:00'));
+    expect(third.counts).not.toHaveProperty('careRetried');
+    expect((await scheduler.runNow('care')).status).toBe('skipped');
+    // Every customer once: one WeCom task and one ledger row each.
+    expect(sent(customer)).toHaveLength(1);
+    expect(sent(other)).toHaveLength(1);
     expect((await ledgerOf(app.container.db, customer)).filter((r) => r.source === `care:${created.body.id}`)).toHaveLength(1);
+    expect((await ledgerOf(app.container.db, other)).filter((r) => r.source === `care:${plain.body.id}`)).toHaveLength(1);
   });
 });
