@@ -98,4 +98,35 @@ describe.skipIf(!CHROMIUM)('客户群群发 in a real browser', () => {
     expect((await api(h.app, 'GET', `/api/v1/group-broadcasts/${id}`)).body.rows).toMatchObject({ sent: 1, submitted: 2 });
     expect(h.problems).toEqual([]);
   });
+
+  it('picks 素材库 items for a group broadcast; the owner’s task carries them', async () => {
+    const menu = (await api<{ id: string }>(h.app, 'POST', '/api/v1/content', { kind: 'link', title: '秋季新品目录', url: 'https://shop.example.com/autumn' })).body.id;
+    const page = await admin.newPage();
+    await page.goto(`${h.app.url}/console/groups?tab=broadcasts`);
+    await poll(() => page.locator('[data-test="group-broadcasts"]').isVisible()).toBe(true);
+    await field(page, 'gb-name-pattern').fill('会员福利上海');
+    await page.click('[data-test="gb-preview"]');
+    await poll(() => page.locator('[data-test="gb-preview-result"]').innerText()).toMatch(/客户群\s*1/);
+    await field(page, 'gb-name').fill('秋季新品');
+    await field(page, 'gb-text').fill('秋季新品上架，目录请查收');
+    await page.click('[data-test="content-pick"]');
+    const rows = page.locator('[data-test="content-rows"] .el-table__row');
+    await field(page, 'content-search').fill('新品目录');
+    await field(page, 'content-search').press('Enter');
+    await poll(async () => (await rows.allInnerTexts()).join('|')).toContain('秋季新品目录');
+    await rows.first().click();
+    await page.click('[data-test="content-confirm"]');
+    await poll(() => page.locator('[data-test="content-picked"]').allInnerTexts()).toEqual(['链接：秋季新品目录']);
+    await h.shot(page, 'gb-05-content-picked');
+    await page.click('[data-test="gb-send"]');
+    await page.locator('.el-message-box button:has-text("确定发送")').click();
+    await poll(() => page.locator('[data-test="gb-detail"]').innerText()).toContain('另附 1 个素材');
+    await h.shot(page, 'gb-06-content-sent');
+    const created = (await api<{ items: { id: string; name: string; message: { contentIds: string[] } }[] }>(h.app, 'GET', '/api/v1/group-broadcasts')).body.items.find((b) => b.name === '秋季新品')!;
+    expect(created.message.contentIds).toEqual([menu]);
+    await sched.groupBroadcasts.sender.run(new Date(Date.now() + 20 * 60_000));
+    const task = h.app.sandbox.calls('externalcontact/add_msg_template').filter((x) => x.params.chat_type === 'group' && x.params.sender === 'wangwu').at(-1)!;
+    expect(task.params).toMatchObject({ text: { content: '秋季新品上架，目录请查收' }, attachments: [{ msgtype: 'link', link: expect.objectContaining({ title: '秋季新品目录', url: 'https://shop.example.com/autumn' }) }] });
+    expect(h.problems).toEqual([]);
+  });
 });

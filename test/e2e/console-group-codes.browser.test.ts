@@ -56,6 +56,49 @@ describe.skipIf(!CHROMIUM)('群活码 and 入群欢迎语 tabs in a real browser
     expect(h.problems).toEqual([]);
   });
 
+  it('picks 素材库 items for a welcome template, one attachment of each kind with its own', async () => {
+    const guide = (await api<{ id: string }>(app, 'POST', '/api/v1/content', { kind: 'link', title: '入群指南', url: 'https://shop.example.com/guide' })).body.id;
+    const page = await (await h.signIn('张三')).newPage();
+    await page.goto(`${app.url}/console/groups?tab=welcomes`);
+    await poll(() => page.locator('[data-test="new-group-welcome"]').isEnabled()).toBe(true);
+    await page.click('[data-test="new-group-welcome"]');
+    await field(page, 'group-welcome-name').fill('指南欢迎');
+    await field(page, 'group-welcome-text').fill('欢迎 %NICKNAME%，先看看入群指南');
+    await field(page, 'group-welcome-link-title').fill('自带链接');
+    await field(page, 'group-welcome-link-url').fill('https://shop.example.com/own');
+    await page.click('[data-test="content-pick"]');
+    const rows = page.locator('[data-test="content-rows"] .el-table__row');
+    await field(page, 'content-search').fill('入群指南');
+    await field(page, 'content-search').press('Enter');
+    await poll(async () => (await rows.allInnerTexts()).join('|')).toContain('入群指南');
+    await rows.first().click();
+    await page.click('[data-test="content-confirm"]');
+    await poll(() => page.locator('[data-test="content-picked"]').allInnerTexts()).toEqual(['链接：入群指南']);
+    // The item's link and the form's own: WeCom's template holds one link.
+    await page.click('[data-test="group-welcome-save"]');
+    await poll(() => page.locator('[data-test="group-welcome-form"]').innerText()).toContain('入群欢迎语每种附件最多 1 个（企业微信规则），现在有 2 个链接');
+    await h.shot(page, 'group-codes-06-welcome-content-refused');
+    // That refusal is the server's answer, as meant; nothing else may go wrong.
+    expect(h.problems).toEqual(['/console/groups: 400 POST /api/v1/group-welcome-templates']);
+    h.problems.length = 0;
+    await field(page, 'group-welcome-link-title').fill('');
+    await field(page, 'group-welcome-link-url').fill('');
+    await poll(() => page.locator('[data-test="group-welcome-preview"]').innerText()).toContain('另有 1 个素材库素材随欢迎语发出');
+    await h.shot(page, 'group-codes-07-welcome-content');
+    await page.click('[data-test="group-welcome-save"]');
+    const row = page.locator('[data-test="group-welcomes"] .el-table__row', { hasText: '指南欢迎' });
+    await poll(() => row.innerText()).toContain('1 个素材');
+    expect(await row.innerText()).toContain('已加入素材库');
+    const saved = (await api<{ items: { name: string; templateId: string; contentIds: string[] }[] }>(app, 'GET', '/api/v1/group-welcome-templates')).body.items.find((t) => t.name === '指南欢迎')!;
+    expect(saved.contentIds).toEqual([guide]);
+    expect(app.sandbox.store.groupWelcomeTemplates.get(saved.templateId)?.content).toEqual({
+      text: { content: '欢迎 %NICKNAME%，先看看入群指南' },
+      link: { title: '入群指南', url: 'https://shop.example.com/guide' },
+    });
+    await h.shot(page, 'group-codes-08-welcome-content-saved');
+    expect(h.problems).toEqual([]);
+  });
+
   it('creates a 群活码 with auto-create, parks one WeCom refused, and shows joins by day and group', async () => {
     const page = await (await h.signIn('张三')).newPage();
     const chat = [...app.sandbox.store.groupChats.values()].find((c) => c.owner === 'zhangsan')!;

@@ -42,7 +42,7 @@ export interface GroupBroadcastRow {
   id: string;
   name: string;
   status: string;
-  message: { text: string };
+  message: { text: string; contentIds?: string[] };
   groups: number;
   members: number;
   owners: number;

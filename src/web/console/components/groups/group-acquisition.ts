@@ -36,6 +36,8 @@ export interface GroupWelcome {
   templateId: string | null;
   text: string;
   attachments: { image?: { picUrl: string }; link?: { title: string; url: string; desc?: string; picUrl?: string }; miniprogram?: unknown; file?: unknown; video?: unknown };
+  /** 素材库 items (docs/content.md §Composers). */
+  contentIds?: string[];
   notify: boolean;
   status: 'pending' | 'active' | 'failed';
   statusWords: string;
