@@ -440,7 +440,7 @@ export interface JourneysModule {
   /** The staff to-do list a task step creates in (今日待办); null when none is wired (task steps then fail with the reason). */
   tasks: JourneyTaskPort | null;
   /** 素材库 items of a step as text and attachments at a send time; placeholders `{{name}}`, `{{staff}}` kept for each member. */
-  content: (ids: string[], at: Date) => Promise<{ text: string; attachments: MessageAttachment[] }>;
+  content: (ids: string[], at: Date) => Promise<{ text: string; attachments: MessageAttachment[]; attachmentItems?: { id: string; title: string }[] }>;
 }
 
 /** 群SOP (docs/groups.md §Group SOP): plans and their report; each instance's scheduling builds its own runner. */
@@ -700,7 +700,9 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   // 素材库 (docs/content.md): files on local disk or in an S3-compatible bucket, WeCom media kept fresh by a job.
   const contentLog = log.child({ module: 'content' });
   const contentStorage = buildContentStorage(config);
-  const contentMedia = new ContentMediaService(repos.content, contentStorage, wecom, clock, contentLog, { timezone: tz });
+  // Built here as the media job reads it too: open tasks' library images need chat media (docs/todo.md §One-tap send).
+  const staffTaskRepo = new StaffTaskRepository(db);
+  const contentMedia = new ContentMediaService(repos.content, contentStorage, wecom, clock, contentLog, { timezone: tz, imagesInUse: () => staffTaskRepo.openContentIds(['image']) });
   const content: ContentModule = {
     storage: contentStorage,
     media: contentMedia,
@@ -809,7 +811,6 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     { firstContactHours: config.feedback.firstContactHours, escalateTo: config.feedback.escalateTo.length > 0 ? config.feedback.escalateTo : config.console.adminUserids, tz },
   );
   // 今日待办 (docs/todo.md): staff tasks, built before anything that creates them (journeys take them through ports).
-  const staffTaskRepo = new StaffTaskRepository(db);
   const todoLog = log.child({ component: 'todo' });
   const todoReminders = new BroadcastReminderRepository(db);
   const todo: TodoModule = {
@@ -830,6 +831,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
           return { reminded: out.remindedTasks > 0, message: describeReminders({ ...out }, 1, tz) };
         },
         sendToMember: async (userid, text, digestLine) => ((await messenger.send([userid], text, { kind: 'todo-digest', digestLine, isDuplicateChecked: true })).sent.length > 0 ? 'sent' : 'deferred'),
+        chatSends: (messages) => content.service.chatSends(messages),
       },
       clock,
       tz,

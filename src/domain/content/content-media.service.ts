@@ -19,7 +19,10 @@ export const UPLOADIMG_PER_MONTH = 3000;
 
 /** Kinds whose messages carry a permanent image URL: the image itself, a link's cover, a mini-program card's cover (for the sidebar). */
 const PIC_URL_KINDS: ContentKind[] = ['image', 'link', 'miniprogram'];
-/** Kinds whose messages carry a media/upload id; images only when the sidebar sends them (sendChatMessage takes a media id). */
+/**
+ * Kinds whose messages carry a media/upload id; images only when the sidebar sends them (sendChatMessage takes a media
+ * id): quick replies, and the images of open staff tasks (`imagesInUse`).
+ */
 const MEDIA_KINDS: ContentKind[] = ['file', 'video', 'miniprogram'];
 
 /** What WeCom gave an item at save, merged into the item before it is inserted. */
@@ -37,7 +40,13 @@ export class ContentMediaService {
     private readonly wecom: Pick<WecomGateway, 'uploadMedia' | 'uploadImage'>,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly opts: { timezone: string; perDay?: number; perMonth?: number },
+    private readonly opts: {
+      timezone: string;
+      perDay?: number;
+      perMonth?: number;
+      /** Image items open staff tasks will send into a chat, which need a media id like quick replies (docs/todo.md §One-tap send). */
+      imagesInUse?: () => Promise<string[]>;
+    },
   ) {}
 
   /** Whether an item's media id is still good for a send at `at` (with the send margin). */
@@ -99,7 +108,8 @@ export class ContentMediaService {
     let uploaded = 0;
     let images = 0;
     let failed = 0;
-    const stale = await this.items.needingMedia({ always: MEDIA_KINDS, quickReplyOnly: ['image'] }, new Date(now.getTime() - MEDIA_REFRESH_AFTER_MS), limit);
+    const alsoIds = this.opts.imagesInUse ? await this.opts.imagesInUse() : [];
+    const stale = await this.items.needingMedia({ always: MEDIA_KINDS, quickReplyOnly: ['image'], alsoIds }, new Date(now.getTime() - MEDIA_REFRESH_AFTER_MS), limit);
     for (const item of stale) {
       try {
         const data = await this.storage.get(item.file!.key);

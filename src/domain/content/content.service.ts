@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { fileTypeFromBuffer } from 'file-type';
 import type { ContentQuery, ContentRepository } from '../../persistence/repositories/content.repository.js';
-import type { ContentFile, ContentItem, ContentKind, ResolvedContent } from './content.types.js';
+import type { ChatMessage, ChatSend, ContentFile, ContentItem, ContentKind, ResolvedContent, SourcedAttachment } from './content.types.js';
 import type { MessageAttachment } from '../../wecom/client/types.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
@@ -72,12 +72,20 @@ export interface UploadedFile {
   data: Buffer;
 }
 
-/** What `ww.sendChatMessage` takes for an item (docs/wecom-protocol.md §Chat toolbar sidebar), or null if it cannot. */
-export type ChatMessage =
-  | { msgtype: 'text'; text: { content: string } }
-  | { msgtype: 'image' | 'video' | 'file'; image?: { mediaid: string }; video?: { mediaid: string }; file?: { mediaid: string } }
-  | { msgtype: 'news'; news: { link: string; title: string; desc: string; imgUrl: string } }
-  | { msgtype: 'miniprogram'; miniprogram: { appid: string; title: string; imgUrl: string; page: string } };
+export type { ChatMessage, ChatSend } from './content.types.js';
+
+
+/**
+ * A mini-program page as sendChatMessage takes it: the path with `.html` (WeChat opens a page without it as not found)
+ * and its query kept. See docs/wecom-protocol.md §Chat toolbar sidebar
+ */
+export function chatPage(page: string): string {
+  const q = page.indexOf('?');
+  const path = q < 0 ? page : page.slice(0, q);
+  return path.endsWith('.html') ? page : `${path}.html${q < 0 ? '' : page.slice(q)}`;
+}
+
+const ATTACHMENT_WORDS: Record<Exclude<ContentKind, 'text'>, string> = { image: '图片', link: '链接', miniprogram: '小程序', video: '视频', file: '文件' };
 
 /** Thrown when an item cannot be sent now: its WeCom media is missing or too old, and sends never upload. */
 export class ContentNotReadyError extends ConflictError {
@@ -237,12 +245,16 @@ export class ContentService {
     const at = opts.at ?? this.clock.now();
     const texts: string[] = [];
     const attachments: MessageAttachment[] = [];
+    const attachmentItems: { id: string; title: string }[] = [];
     for (const item of items) {
       if (item.kind === 'text') texts.push(renderTemplate(item.text ?? '', opts.vars ?? {}));
-      else attachments.push(this.attachmentOf(item, at));
+      else {
+        attachments.push(this.attachmentOf(item, at));
+        attachmentItems.push({ id: item.id, title: item.title });
+      }
     }
     if (opts.countUse) await this.recordUses(ids);
-    return { text: texts.join('\n\n'), attachments };
+    return { text: texts.join('\n\n'), attachments, attachmentItems };
   }
 
   /** What `ww.sendChatMessage` sends for an item in the sidebar, or null when the item cannot go that way now. */
@@ -254,13 +266,54 @@ export class ContentService {
       case 'link':
         return item.url ? { msgtype: 'news', news: { link: item.url, title: item.title, desc: item.text ?? '', imgUrl: item.picUrl ?? '' } } : null;
       case 'miniprogram':
-        return item.appId && item.page && item.picUrl ? { msgtype: 'miniprogram', miniprogram: { appid: item.appId, title: item.title, imgUrl: item.picUrl, page: item.page } } : null;
+        return item.appId && item.page && item.picUrl ? { msgtype: 'miniprogram', miniprogram: { appid: item.appId, title: item.title, imgUrl: item.picUrl, page: chatPage(item.page) } } : null;
       case 'image':
       case 'video':
       case 'file':
         // sendChatMessage takes a media/upload id (docs/wecom-protocol.md §Chat toolbar sidebar).
         if (!item.mediaId || !this.media.isFresh(item, now)) return null;
         return { msgtype: item.kind, [item.kind]: { mediaid: item.mediaId } } as ChatMessage;
+    }
+  }
+
+  /**
+   * The sendChatMessage messages of prepared attachments (a staff task's), per message in the order given, each in
+   * the attachments' order (docs/todo.md §One-tap send). One from the library goes as its item is now, through
+   * chatMessage like a quick reply, so its media id is the one the media job keeps fresh rather than the one the
+   * task was made with. One entered by hand goes as stored when sendChatMessage can take it; its media id is at
+   * least as old as the message (`preparedAt`), so past 3 days it is known dead. Each that cannot go says why.
+   */
+  async chatSends(messages: { attachments: SourcedAttachment[]; preparedAt: Date }[]): Promise<ChatSend[][]> {
+    const ids = [...new Set(messages.flatMap((m) => m.attachments.map((a) => a.contentId).filter((id): id is string => typeof id === 'string')))];
+    const items = ids.length > 0 ? await this.items.byIds(ids) : new Map<string, ContentItem>();
+    const now = this.clock.now();
+    return messages.map((m) => m.attachments.map((a) => this.chatSendOf(a, a.contentId === undefined ? undefined : (items.get(a.contentId) ?? null), m.preparedAt, now)));
+  }
+
+  private chatSendOf(a: SourcedAttachment, item: ContentItem | null | undefined, preparedAt: Date, now: Date): ChatSend {
+    const title = item?.title ?? a.contentTitle ?? ('title' in a ? a.title : undefined);
+    const label = `${ATTACHMENT_WORDS[a.kind]}${title ? `「${title}」` : ''}`;
+    const no = (why: string): ChatSend => ({ label, chat: null, problem: `${label}${why}` });
+    if (item === null) return no('已从素材库删除，不能发送');
+    if (item) {
+      const chat = this.chatMessage(item, '');
+      if (chat) return { label, chat, problem: null };
+      if (item.kind === 'miniprogram' || (item.kind === 'link' && !item.url)) return no(`的封面尚未上传到企业微信（${item.mediaError ?? '等待上传'}），请稍后再发`);
+      return no('尚未上传到企业微信或即将过期，系统会在后台重新上传，请稍后再发');
+    }
+    // Entered by hand: only what sendChatMessage takes (docs/wecom-protocol.md §Chat toolbar sidebar).
+    const mediaChat = (kind: 'image' | 'video' | 'file', mediaId: string): ChatSend =>
+      this.media.isFresh({ mediaUploadedAt: preparedAt }, now) ? { label, chat: { msgtype: kind, [kind]: { mediaid: mediaId } } as ChatMessage, problem: null } : no('的企业微信临时素材已超过 3 天失效，请改用素材库中的素材');
+    switch (a.kind) {
+      case 'link':
+        return { label, chat: { msgtype: 'news', news: { link: a.url, title: a.title, desc: a.desc ?? '', imgUrl: a.picUrl ?? '' } }, problem: null };
+      case 'image':
+        return a.mediaId ? mediaChat('image', a.mediaId) : no('只有链接，没有企业微信临时素材，聊天中不能发送，请改用素材库中的图片');
+      case 'video':
+      case 'file':
+        return mediaChat(a.kind, a.mediaId);
+      case 'miniprogram':
+        return no('的封面是临时素材，聊天中须用永久图片链接，请改用素材库中的小程序');
     }
   }
 

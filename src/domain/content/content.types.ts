@@ -47,8 +47,32 @@ export interface ContentItem {
   updatedAt: Date;
 }
 
-/** The message a set of items makes: texts joined, the rest as attachments in order. */
+/**
+ * The message a set of items makes: texts joined, the rest as attachments in order, with the item each attachment
+ * came from (`attachmentItems[i]` is `attachments[i]`'s item).
+ */
 export interface ResolvedContent {
   text: string;
   attachments: MessageAttachment[];
+  attachmentItems: { id: string; title: string }[];
+}
+
+/**
+ * An attachment kept in prepared content (a staff task's) that names the library item it came from, so a later send
+ * reads the item as it is then, with the media the media job kept fresh (docs/todo.md §One-tap send).
+ */
+export type SourcedAttachment = MessageAttachment & { contentId?: string; contentTitle?: string };
+
+/** What `ww.sendChatMessage` takes for an item (docs/wecom-protocol.md §Chat toolbar sidebar), or null if it cannot. */
+export type ChatMessage =
+  | { msgtype: 'text'; text: { content: string } }
+  | { msgtype: 'image' | 'video' | 'file'; image?: { mediaid: string }; video?: { mediaid: string }; file?: { mediaid: string } }
+  | { msgtype: 'news'; news: { link: string; title: string; desc: string; imgUrl: string } }
+  | { msgtype: 'miniprogram'; miniprogram: { appid: string; title: string; imgUrl: string; page: string } };
+
+/** One message of a one-tap send: what it is in words, and the sendChatMessage argument or, when it cannot go now, why. */
+export interface ChatSend {
+  label: string;
+  chat: ChatMessage | null;
+  problem: string | null;
 }

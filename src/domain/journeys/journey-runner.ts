@@ -70,7 +70,7 @@ export interface JourneyRunnerDeps {
    * 素材库 items as a message's text and attachments at `at` (cached WeCom media; refused when not fresh, and then the
    * step is retried); `{{name}}` and `{{staff}}` are left for each member.
    */
-  content(ids: string[], at: Date): Promise<{ text: string; attachments: MessageAttachment[] }>;
+  content(ids: string[], at: Date): Promise<StepContent>;
   messenger: Pick<StaffMessenger, 'send'>;
   /** Corp tags through the tagging path (WeCom first, then the archive). */
   tag(input: { externalUserId: string; userid: string | null; add: string[]; remove: string[] }): Promise<void>;
@@ -464,7 +464,11 @@ export class JourneyRunner {
         externalUserId: m.externalUserId,
         title: step.title,
         text,
-        attachments: [...(step.attachments as unknown as MessageAttachment[]), ...extra.attachments],
+        // An item's attachment names its item: the member sends it days later, as the item is then (docs/todo.md §One-tap send).
+        attachments: [
+          ...(step.attachments as unknown as MessageAttachment[]),
+          ...extra.attachments.map((a, i) => (extra.attachmentItems?.[i] ? { ...a, contentId: extra.attachmentItems[i].id, contentTitle: extra.attachmentItems[i].title } : a)),
+        ],
         dueAt: new Date(now.getTime() + step.dueHours * 3_600_000),
         // Owed by the row, not by this process: a crash before the send leaves it to the tick's sweep (docs/todo.md §Reminders).
         remind: true,
@@ -628,7 +632,8 @@ function matches(def: JourneyDefinition, s: JourneySignal): boolean {
   }
 }
 
-type StepContent = { text: string; attachments: MessageAttachment[] };
+/** A step's library content; `attachmentItems[i]` is the item `attachments[i]` came from. */
+type StepContent = { text: string; attachments: MessageAttachment[]; attachmentItems?: { id: string; title: string }[] };
 const NO_CONTENT: StepContent = { text: '', attachments: [] };
 const joinText = (a: string, b: string) => (b ? (a ? `${a}\n\n${b}` : b) : a);
 

@@ -1,5 +1,5 @@
 // 员工任务 (docs/todo.md §Staff tasks): a piece of work for one member, from a journey step or entered by hand.
-import type { MessageAttachment } from '../../wecom/client/types.js';
+import type { SourcedAttachment } from '../content/content.types.js';
 
 /** Where a task came from: a journey's staff-task step, or a person. */
 export type StaffTaskSource = 'journey' | 'manual';
@@ -19,7 +19,8 @@ export interface NewStaffTask {
   externalUserId: string | null;
   title: string; // zh-CN, e.g. "第3天：亲自问候"
   text: string; // prepared content, variables already rendered
-  attachments: MessageAttachment[];
+  /** A 素材库 item's names the item (`contentId`), so a send reads it as it is then (docs/todo.md §One-tap send). */
+  attachments: SourcedAttachment[];
   dueAt: Date;
   /** Owe the member an app-message reminder, sent once by whoever claims it (docs/todo.md §Reminders). */
   remind?: boolean;

@@ -7,6 +7,7 @@ import type { StaffTaskRepository } from '../../persistence/repositories/staff-t
 import type { TodoRepository, WaitingMassTaskRow } from '../../persistence/repositories/todo.repository.js';
 import type { StaffTask } from './staff-task.types.js';
 import type { CompletionRow, TodoItem, TodoKind, TodoList } from './todo.types.js';
+import type { ChatSend, SourcedAttachment } from '../content/content.types.js';
 
 const DAY_MS = 24 * 3_600_000;
 /** The widest completion report, in days. */
@@ -24,6 +25,8 @@ export interface TodoPorts {
   remindMass: (task: { batchId: string; msgId: string; sender: string; broadcastId: string | null }, requestedBy: string) => Promise<{ reminded: boolean; message: string }>;
   /** An app message to a member within their per-member budget (StaffMessenger.send). */
   sendToMember: (userid: string, text: string, digestLine: string) => Promise<'sent' | 'deferred'>;
+  /** The content library's sendChatMessage messages of tasks' attachments (ContentService.chatSends); absent: none. */
+  chatSends?: (messages: { attachments: SourcedAttachment[]; preparedAt: Date }[]) => Promise<ChatSend[][]>;
 }
 
 const KIND_WORDS: Record<TodoKind, string> = { task: '员工任务', note: '跟进提醒', ticket: '客户反馈', mass_task: '群发待确认' };
@@ -64,7 +67,7 @@ export class TodoService {
     const name = (ext: string | null) => (ext ? (names.get(ext) ?? null) : null);
 
     const items: TodoItem[] = [
-      ...tasks.map((t) => this.taskItem(t, name(t.externalUserId), now, today)),
+      ...(await this.withSends(tasks.map((t) => this.taskItem(t, name(t.externalUserId), now, today)), tasks)),
       ...notes.map((n): TodoItem => {
         const overdueDays = daysBetween(n.dueDate, today);
         return {
@@ -123,6 +126,22 @@ export class TodoService {
    */
   private horizon(now: Date, today: string): Date {
     return new Date(Math.max(zonedTimeToUtc(addDays(today, 1), '00:00', this.tz).getTime(), now.getTime() + DAY_MS));
+  }
+
+  /**
+   * Each sendable task's one-tap send, prepared now: its text, then each attachment as the library makes it, so a
+   * media id is the fresh one (docs/todo.md §One-tap send). Without the library an attachment cannot go, and says so.
+   */
+  private async withSends(items: TodoItem[], tasks: StaffTask[]): Promise<TodoItem[]> {
+    const sendable = tasks.filter((_, i) => items[i].actions.includes('send'));
+    const prepared = sendable.length === 0 ? [] : this.ports.chatSends ? await this.ports.chatSends(sendable.map((t) => ({ attachments: t.attachments, preparedAt: t.createdAt }))) : sendable.map((t) => t.attachments.map((): ChatSend => ({ label: '附件', chat: null, problem: '附件不能发送：本实例未启用素材库' })));
+    const byId = new Map(sendable.map((t, i) => [t.id, prepared[i]]));
+    return items.map((item, i) => {
+      const attachments = byId.get(tasks[i].id);
+      if (!attachments) return item;
+      const text: ChatSend[] = item.text.trim() ? [{ label: '文字', chat: { msgtype: 'text', text: { content: item.text } }, problem: null }] : [];
+      return { ...item, sends: [...text, ...attachments] };
+    });
   }
 
   private taskItem(t: StaffTask, customerName: string | null, now: Date, today: string): TodoItem {

@@ -1,5 +1,5 @@
 // 今日待办 (docs/todo.md §One list across sources): what a member's list is made of.
-import type { MessageAttachment } from '../../wecom/client/types.js';
+import type { ChatSend, SourcedAttachment } from '../content/content.types.js';
 
 /** What an item is: a staff task (journey or manual), a follow-up note due, a feedback ticket, a mass task in 群发助手. */
 export type TodoKind = 'task' | 'note' | 'ticket' | 'mass_task';
@@ -19,7 +19,12 @@ export interface TodoItem {
   title: string;
   /** The prepared content (a task), the note, what the customer said, the mass message. */
   text: string;
-  attachments: MessageAttachment[];
+  attachments: SourcedAttachment[];
+  /**
+   * A task's one-tap send: the sendChatMessage messages in order (its text, then each attachment), each ready or with
+   * why it cannot go now; the sidebar sends them only when every one is ready (docs/todo.md §One-tap send).
+   */
+  sends?: ChatSend[];
   /** The customer it is about; a mass task to several customers names the first and counts them. */
   externalUserId: string | null;
   customerName: string | null;

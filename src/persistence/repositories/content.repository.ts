@@ -234,16 +234,18 @@ export class ContentRepository {
 
   /**
    * Live items whose temporary media must be (re)made: none yet, or made before `staleBefore`
-   * (docs/content.md §Media lifecycle). Oldest first, at most `limit`.
+   * (docs/content.md §Media lifecycle). Oldest first, at most `limit`. `alsoIds`: items needed whatever their kind
+   * and flag (the images open staff tasks will send into a chat).
    */
-  async needingMedia(kinds: { always: ContentKind[]; quickReplyOnly: ContentKind[] }, staleBefore: Date, limit: number): Promise<ContentItem[]> {
-    const k = (xs: ContentKind[]) => (xs.length ? xs.map(() => '?').join(',') : "''");
+  async needingMedia(kinds: { always: ContentKind[]; quickReplyOnly: ContentKind[]; alsoIds?: string[] }, staleBefore: Date, limit: number): Promise<ContentItem[]> {
+    const k = (xs: string[]) => (xs.length ? xs.map(() => '?').join(',') : "''");
+    const also = kinds.alsoIds ?? [];
     const rows = await this.db.query<Row>(
       `SELECT ${COLUMNS} FROM content_items
-       WHERE deleted_at IS NULL AND file_key IS NOT NULL AND (kind IN (${k(kinds.always)}) OR (quick_reply = 1 AND kind IN (${k(kinds.quickReplyOnly)})))
+       WHERE deleted_at IS NULL AND file_key IS NOT NULL AND (kind IN (${k(kinds.always)}) OR (quick_reply = 1 AND kind IN (${k(kinds.quickReplyOnly)})) OR id IN (${k(also)}))
          AND (media_uploaded_at IS NULL OR media_uploaded_at < ?)
        ORDER BY media_uploaded_at, id LIMIT ?`,
-      [...kinds.always, ...kinds.quickReplyOnly, staleBefore.getTime(), limit],
+      [...kinds.always, ...kinds.quickReplyOnly, ...also, staleBefore.getTime(), limit],
     );
     return rows.map(map);
   }

@@ -1,6 +1,6 @@
 import type { Db } from '../db.js';
 import type { StaffTask, StaffTaskSource, StaffTaskStatus } from '../../domain/todo/staff-task.types.js';
-import type { MessageAttachment } from '../../wecom/client/types.js';
+import type { SourcedAttachment } from '../../domain/content/content.types.js';
 
 interface TaskRow {
   id: string;
@@ -35,7 +35,7 @@ function toTask(r: TaskRow): StaffTask {
     externalUserId: r.external_user_id,
     title: r.title,
     text: r.text ?? '',
-    attachments: r.attachments ? (JSON.parse(r.attachments) as MessageAttachment[]) : [],
+    attachments: r.attachments ? (JSON.parse(r.attachments) as SourcedAttachment[]) : [],
     dueAt: new Date(Number(r.due_at)),
     status: r.status,
     snoozedUntil: ms(r.snoozed_until),
@@ -144,6 +144,17 @@ export class StaffTaskRepository {
     }
     const rows = await this.db.query<TaskRow>(`SELECT * FROM staff_tasks WHERE ${where} ORDER BY due_at, id LIMIT ${Math.max(1, Math.floor(limit))}`, params);
     return rows.map(toTask);
+  }
+
+  /**
+   * The 素材库 items of these kinds that open tasks' attachments name: the media job keeps their WeCom media fresh
+   * for the one-tap send (docs/todo.md §One-tap send). The LIKE only narrows the scan; each row's JSON decides.
+   */
+  async openContentIds(kinds: string[]): Promise<string[]> {
+    const rows = await this.db.query<{ attachments: string | null }>(`SELECT attachments FROM staff_tasks WHERE status = 'open' AND attachments LIKE ?`, ['%"contentId"%']);
+    const ids = new Set<string>();
+    for (const r of rows) for (const a of r.attachments ? (JSON.parse(r.attachments) as SourcedAttachment[]) : []) if (a.contentId && kinds.includes(a.kind)) ids.add(a.contentId);
+    return [...ids];
   }
 
   /** A member's open tasks snoozed past `now` (the list shows them apart, so a snooze is never a lost task). */

@@ -315,7 +315,26 @@
 
   // ─── 今日待办 (docs/todo.md §In the sidebar) ──────────────────────────────────────────────────────────────
   // Opened in a customer's chat the list narrows to that customer; 查看全部待办 widens it to the member's whole day.
-  const todoState = { all: false, list: null };
+  // How many of a task's prepared messages went into the chat before a send stopped, kept in localStorage (a sidebar
+  // closed and opened again remembers), so 继续发送 goes on from the next and nothing is sent twice; cleared when the
+  // task is done. `sendError`: why the last send stopped, shown on the card (docs/todo.md §One-tap send).
+  const sentKey = (id) => `wo-todo-sent:${id}`;
+  const sentHere = new Map(); // the same for this page when storage is refused
+  const sentCount = (id) => { try { return Number(localStorage.getItem(sentKey(id))) || sentHere.get(id) || 0; } catch { return sentHere.get(id) || 0; } };
+  const setSent = (id, n) => {
+    if (n) sentHere.set(id, n); else sentHere.delete(id);
+    try { if (n) localStorage.setItem(sentKey(id), String(n)); else localStorage.removeItem(sentKey(id)); } catch { /* kept in sentHere */ }
+  };
+  const todoState = { all: false, list: null, sendError: new Map() };
+  /** Why sendChatMessage refused, in words: the client answers in English (`sendChatMessage:fail …`). */
+  function sendFailWords(err) {
+    const raw = String(err?.errMsg || err?.message || '');
+    if (/media_?id/i.test(raw)) return '企业微信不认这个素材（临时素材已失效）';
+    if (/cancel/i.test(raw)) return '已取消发送';
+    if (/imgUrl/i.test(raw)) return '封面图片地址无效';
+    if (/without context|no permission/i.test(raw)) return '请在与客户的聊天中打开侧边栏再发送';
+    return '企业微信未能发送';
+  }
   const TODO_LABEL = { send: '一键发送', done: '完成', snooze: '推迟', skip: '跳过', note_done: '标记完成', open_ticket: '查看工单', remind_mass: '提醒我去群发助手发送' };
   /** Snooze choices: in an hour, this evening at 18:00 (while it is still ahead), tomorrow at 09:00 (local time). */
   function snoozeChoices() {
@@ -330,15 +349,21 @@
     const who = i.customerName ? `<span class="muted">客户：${esc(i.customerName)}${i.customerCount > 1 ? ` 等 ${esc(i.customerCount)} 位` : ''}</span>` : '';
     const acts = snoozed ? '' : i.actions.map((a) => {
       if (a === 'send' && !canSendHere(i)) return `<button class="ghost" type="button" data-act="copy">复制内容</button>`;
-      return `<button class="${a === 'send' || a === 'done' || a === 'note_done' ? 'act' : 'ghost'}" type="button" data-act="${a}">${TODO_LABEL[a]}</button>`;
+      const label = a === 'send' && sentCount(i.id) ? '继续发送' : TODO_LABEL[a];
+      const off = a === 'send' && (i.sends || []).some((m) => !m.chat) ? ' disabled' : '';
+      return `<button class="${a === 'send' || a === 'done' || a === 'note_done' ? 'act' : 'ghost'}" type="button" data-act="${a}"${off}>${label}</button>`;
     }).join('');
     const sendHint = i.actions.includes('send') && !canSendHere(i) && !snoozed ? '<div class="muted">在与该客户的聊天中打开侧边栏，可一键发送到聊天。</div>' : '';
     const massHint = i.kind === 'mass_task' ? '<div class="muted">请在企业微信「工作台 › 客户联系 › 群发助手」中确认发送。</div>' : '';
-    const attach = (i.attachments || []).length ? `<div class="muted">附件 ${i.attachments.length} 个：${i.attachments.map((a) => esc(a.title || { image: '图片', video: '视频', file: '文件', link: '链接', miniprogram: '小程序' }[a.kind] || '附件')).join('、')}</div>` : '';
+    const attach = (i.attachments || []).length ? `<div class="muted">附件 ${i.attachments.length} 个：${i.attachments.map((a) => esc(a.contentTitle || a.title || { image: '图片', video: '视频', file: '文件', link: '链接', miniprogram: '小程序' }[a.kind] || '附件')).join('、')}</div>` : '';
+    // What cannot go into the chat now, said before the tap rather than after it (docs/todo.md §One-tap send).
+    const blocked = !snoozed && canSendHere(i) ? (i.sends || []).filter((m) => !m.chat) : [];
+    const sendWarn = blocked.length ? `<div class="overdue" data-test="todo-send-problem">暂不能一键发送：${blocked.map((m) => esc(m.problem)).join('；')}</div>` : '';
+    const sendError = !snoozed && todoState.sendError.get(i.id) ? `<div class="overdue" data-test="todo-send-error">${esc(todoState.sendError.get(i.id))}</div>` : '';
     return `<div class="todo${i.isOverdue && !snoozed ? ' overdue-item' : ''}${snoozed ? ' snoozed-item' : ''}" data-todo="${esc(i.key)}" data-test="todo-item">
       <div class="head"><span class="t"><span class="badge kind-${esc(i.kind)}">${esc(i.kindWords)}</span> ${esc(i.title)}</span><span class="due" data-test="todo-due">${esc(i.dueWords)}</span></div>
-      ${who}${i.text ? `<div class="body">${esc(i.text)}</div>` : ''}${attach}${sendHint}${massHint}
-      ${acts ? `<div class="acts">${acts}</div>` : ''}<div class="more" data-more hidden></div></div>`;
+      ${who}${i.text ? `<div class="body">${esc(i.text)}</div>` : ''}${attach}${sendWarn}${sendHint}${massHint}
+      ${acts ? `<div class="acts">${acts}</div>` : ''}${sendError}<div class="more" data-more hidden></div></div>`;
   }
   function renderTodo() {
     const l = todoState.list;
@@ -361,12 +386,23 @@
   const todoItem = (key) => [...todoState.list.items, ...todoState.list.snoozed].find((i) => i.key === key);
   const taskPath = (i, act) => `/sidebar/api/todo/tasks/${encodeURIComponent(i.id)}/${act}`;
 
-  /** The task's prepared content into the current chat: the text, then each link or image (docs/todo.md §One-tap send). */
+  /**
+   * The task's prepared content into the current chat, as the server prepared it (`sends`: the text, then each image,
+   * link, mini-program, video and file with a fresh media id), in order (docs/todo.md §One-tap send). Nothing goes while
+   * any of it cannot; a send that fails says which message and that the ones before it went, and 继续发送 resumes
+   * after them, so none is sent twice.
+   */
   async function sendTask(i) {
-    if (i.text) await ww.sendChatMessage({ msgtype: 'text', text: { content: i.text }, enterChat: true });
-    for (const a of i.attachments || []) {
-      if (a.kind === 'link') await ww.sendChatMessage({ msgtype: 'news', news: { link: a.url, title: a.title, desc: a.desc || '', imgUrl: a.picUrl || '' }, enterChat: true });
-      else if (a.kind === 'image' && a.mediaId) await ww.sendChatMessage({ msgtype: 'image', image: { mediaid: a.mediaId }, enterChat: true });
+    const sends = i.sends || [];
+    const blocked = sends.filter((m) => !m.chat);
+    if (blocked.length) throw new Error(`暂不能一键发送：${blocked.map((m) => m.problem).join('；')}`);
+    for (let k = sentCount(i.id); k < sends.length; k++) {
+      try {
+        await ww.sendChatMessage({ ...sends[k].chat, enterChat: true });
+      } catch (err) {
+        throw new Error(`${sends[k].label}发送失败：${sendFailWords(err)}。${k > 0 ? `前 ${k} 条已发送，` : ''}请稍后点「${k > 0 ? '继续发送' : '一键发送'}」${k > 0 ? '发送其余的' : '再试'}`, { cause: err });
+      }
+      setSent(i.id, k + 1);
     }
   }
 
@@ -387,7 +423,20 @@
       e.target.disabled = true;
       return p.then(done).then(() => loadTodo()).catch((err) => { toast(err.message || err.errMsg || '操作失败'); e.target.disabled = false; });
     };
-    if (act === 'send') busy(sendTask(i).then(() => call('POST', taskPath(i, 'done'), {})), () => toast('已发送，待办已完成'));
+    if (act === 'send') {
+      e.target.disabled = true;
+      todoState.sendError.delete(i.id);
+      sendTask(i)
+        .then(() => call('POST', taskPath(i, 'done'), {}))
+        .then(() => { setSent(i.id, 0); toast('已发送，待办已完成'); return loadTodo(); })
+        .catch((err) => {
+          // Said on the card, where it stays (a toast is gone in two seconds); the list is prepared again, so the next
+          // try sends the media the server has then, and the button says 继续发送 when some went.
+          todoState.sendError.set(i.id, err.message || err.errMsg || '发送失败');
+          return loadTodo();
+        })
+        .catch((err) => { toast(err.message); e.target.disabled = false; });
+    }
     else if (act === 'copy') navigator.clipboard.writeText(i.text).then(() => toast('已复制')).catch(() => toast('复制失败'));
     else if (act === 'done') busy(call('POST', taskPath(i, 'done'), {}), () => toast('已完成'));
     else if (act === 'note_done') busy(call('POST', `/sidebar/api/todo/notes/${encodeURIComponent(i.id)}/done`, {}), () => toast('跟进记录已完成'));

@@ -1,8 +1,9 @@
 // The sidebar's JS-SDK test mode, served only when the built-in sandbox plays WeCom (docs/todo.md §One-tap send).
 // Opened with ?wwTest=1 (and ?externalUserId= or ?chatId=), the page behaves as inside the WeCom client: `ww.register`
 // has its two signatures checked by the sandbox the way the client does, getContext / getCurExternalContact /
-// getCurExternalChat answer from the address, and ww.sendChatMessage hands the message to the sandbox, which keeps it
-// (GET /sandbox/_control/jssdk/chat-messages) instead of posting it into a chat.
+// getCurExternalChat answer from the address, and ww.sendChatMessage hands the message to the sandbox, which checks it
+// as the client does (media ids it issued, under 3 days old) and keeps it (GET /sandbox/_control/jssdk/chat-messages)
+// instead of posting it into a chat.
 (() => {
   'use strict';
   const params = new URLSearchParams(location.search);
@@ -52,7 +53,10 @@
     async sendChatMessage(message) {
       await ready();
       const { enterChat: _enterChat, ...rest } = message;
-      return post('jssdk/chat-message', { externalUserId, chatId, message: rest });
+      // Refused as the client refuses (a media id it never issued or older than 3 days): `sendChatMessage:fail …`.
+      return post('jssdk/chat-message', { externalUserId, chatId, message: rest }).catch((err) => {
+        throw Object.assign(new Error(err.message), { errMsg: err.message.startsWith('sendChatMessage:') ? err.message : `sendChatMessage:fail ${err.message}` });
+      });
     },
   });
 })();

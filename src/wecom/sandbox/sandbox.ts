@@ -28,6 +28,7 @@ import { handleAuthorize } from './oauth-authorize.js';
 import { handleWebLogin } from './web-login.js';
 import { jsapiSignature } from '../jssdk-signature.js';
 import { Errcode, SandboxApiError, errmsgFor } from './errcodes.js';
+import { MEDIA_TTL_MS } from './apis/contact-ways.api.js';
 import { FaultInjector, RateLimiter, type FaultSpec, type RateWindowSpec } from './faults.js';
 import type { MassQuotaRule } from './quota.js';
 import { seedDemoCorp, seedLargeCorp, type SeedSummary } from './seed.js';
@@ -162,8 +163,30 @@ export class WecomSandbox {
     return this.clock.now().getTime();
   }
 
-  /** The sidebar's JS-SDK test mode sent a message into the chat it was opened in (docs/todo.md §One-tap send). */
+  /**
+   * The sidebar's JS-SDK test mode sent a message into the chat it was opened in (docs/todo.md §One-tap send). Checked
+   * as the WeCom client checks it (docs/wecom-protocol.md §Chat toolbar sidebar): an image, video or file needs a
+   * media id this corp's media/upload made less than 3 days ago; a mini-program an http(s) imgUrl, appid, title and
+   * page; a link its link. A refused message is not recorded (400 `sendChatMessage:fail …`).
+   */
   recordChatMessage(m: { externalUserId: string | null; chatId: string | null; message: Record<string, unknown> & { msgtype: string } }): { ok: true; errMsg: string } {
+    const fail = (why: string): never => {
+      throw new ValidationError(`sendChatMessage:fail ${why}`, undefined, 'send_chat_message_failed');
+    };
+    const { msgtype } = m.message;
+    const body = (m.message[msgtype] ?? {}) as Record<string, unknown>;
+    const str = (k: string) => (typeof body[k] === 'string' && body[k] !== '' ? (body[k] as string) : null);
+    if (msgtype === 'text' && !str('content')) fail('text.content is empty');
+    if (msgtype === 'image' || msgtype === 'video' || msgtype === 'file') {
+      const id = str('mediaid');
+      const media = id ? this.store.media.get(id) : undefined;
+      if (!id || !media || this.nowMs() - media.createdAtMs > MEDIA_TTL_MS) fail(`invalid media_id ${id ?? ''}`.trim());
+    }
+    if (msgtype === 'news' && !/^https?:\/\//.test(str('link') ?? '')) fail('invalid link');
+    if (msgtype === 'miniprogram') {
+      for (const k of ['appid', 'title', 'page']) if (!str(k)) fail(`miniprogram.${k} is required`);
+      if (!/^https?:\/\//.test(str('imgUrl') ?? '')) fail('invalid imgUrl');
+    }
     this.store.chatMessages.push({ externalUserId: m.externalUserId, chatId: m.chatId, msgtype: m.message.msgtype, message: m.message, at: new Date(this.nowMs()).toISOString() });
     return { ok: true, errMsg: 'sendChatMessage:ok' };
   }
