@@ -337,6 +337,11 @@ export class JourneyService {
     return this.repo.members(id, { status: opts.status, limit: opts.pageSize, offset: (opts.page - 1) * opts.pageSize });
   }
 
+  /** Per journey, what the list shows: treated members entered, active and converted (as stats() counts them). */
+  listCounts(): Promise<Map<string, { entered: number; active: number; converted: number }>> {
+    return this.repo.listCounts();
+  }
+
   /** Per step: reached, done, waiting, skipped, failed, and exits while it was next; converted against the holdout. */
   async stats(id: string): Promise<JourneyStats> {
     const { journey, version } = await this.get(id);

@@ -31,7 +31,11 @@ export function journeysRouter(d: { journeys: JourneyService }): Router {
     const items = await d.journeys.list();
     // With each current version (cached; versions never change), so a list can say what triggers each journey.
     const versions = await Promise.all(items.map((j) => d.journeys.version(j.id, j.currentVersion)));
-    ctx.body = { items: items.map((j, i) => presentJourney(j, versions[i])), total: items.length };
+    // And each one's counts (entered, active, converted; the holdout left out), one query for the list, not a stats
+    // request per journey.
+    const counts = await d.journeys.listCounts();
+    const none = { entered: 0, active: 0, converted: 0 };
+    ctx.body = { items: items.map((j, i) => ({ ...presentJourney(j, versions[i]), counts: counts.get(j.id) ?? none })), total: items.length };
   });
   router.post('/', allow(api(OPERATORS, 'none')), async (ctx) => {
     const input = parseInput(journeyInput, bodyOf(ctx));

@@ -630,6 +630,19 @@ export class JourneyRepository {
     return rows.map((r) => ({ isHoldout: Number(r.is_holdout) === 1, status: r.status, exitReason: r.exit_reason, currentStep: Number(r.current_step), n: Number(r.n), converted: Number(r.converted ?? 0) }));
   }
 
+  /**
+   * Per journey, its treated members (the holdout left out): entered, still active, and ordered within the journey's
+   * conversion window after entering. One query for the whole list, the figures stats() gives as `treated`.
+   */
+  async listCounts(): Promise<Map<string, { entered: number; active: number; converted: number }>> {
+    const rows = await this.db.apiRead<{ journey_id: string; n: Num; active: Num; converted: Num }>(
+      `SELECT m.journey_id, COUNT(*) AS n, SUM(CASE WHEN m.status = 'active' THEN 1 ELSE 0 END) AS active,
+              SUM(CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.external_user_id = m.external_user_id AND o.ordered_at >= m.entered_at AND o.ordered_at < m.entered_at + j.conversion_days * 86400000) THEN 1 ELSE 0 END) AS converted
+         FROM journey_memberships m JOIN journeys j ON j.id = m.journey_id WHERE m.is_holdout = 0 GROUP BY m.journey_id`,
+    );
+    return new Map(rows.map((r) => [r.journey_id, { entered: Number(r.n), active: Number(r.active ?? 0), converted: Number(r.converted ?? 0) }]));
+  }
+
   /** Step runs by step, status and result code (the result's text up to its first colon). */
   async runCounts(journeyId: string): Promise<{ stepIndex: number; status: StepRunStatus; n: number }[]> {
     const rows = await this.db.query<{ step_index: Num; status: StepRunStatus; n: Num }>('SELECT step_index, status, COUNT(*) AS n FROM journey_step_runs WHERE journey_id = ? GROUP BY step_index, status', [journeyId]);

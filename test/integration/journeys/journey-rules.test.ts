@@ -68,7 +68,11 @@ describe.each(testEngines())('journey rules on %s', (engine) => {
     expect(await ledger(follow)).toMatchObject([{ external_user_id: moved, sender_userid: 'lisi' }]);
     const stats = (await api(app, 'GET', `/api/v1/journeys/${stop}/stats`)).body;
     expect(stats.exitReasons).toEqual({ opted_out: 1, relation_deleted: 1, transferred: 1, tag_removed: 1, ordered: 1 });
-    expect(stats.treated).toMatchObject({ entered: 6, completed: 1, exited: 5 });
+    expect(stats.treated).toMatchObject({ entered: 6, completed: 1, exited: 5, converted: 1 });
+    // The list answers the same counts for every journey in one request (the console's 客户旅程 list).
+    const listed = (await api(app, 'GET', '/api/v1/journeys')).body.items as { id: string; counts: object }[];
+    expect(listed.find((j) => j.id === stop)?.counts).toEqual({ entered: 6, active: 0, converted: 1 });
+    expect(listed.find((j) => j.id === follow)?.counts).toEqual({ entered: (await members(follow)).length, active: 0, converted: 0 });
   });
 
   it('an open staff task follows a transferred customer to the new owner, or is withdrawn when the journey stops', async () => {
@@ -126,6 +130,9 @@ describe.each(testEngines())('journey rules on %s', (engine) => {
     const stats = (await api(app, 'GET', `/api/v1/journeys/${id}/stats`)).body;
     expect(stats.holdout.entered).toBe(held.size);
     expect(stats.treated.entered).toBe(16 - held.size);
+    // The list leaves the holdout out too.
+    const listed = (await api(app, 'GET', '/api/v1/journeys')).body.items as { id: string; counts: object }[];
+    expect(listed.find((j) => j.id === id)?.counts).toEqual({ entered: 16 - held.size, active: stats.treated.active, converted: stats.treated.converted });
     expect(stats.steps[0]).toMatchObject({ reached: 16, skipped: held.size });
   });
 

@@ -26,6 +26,8 @@ export interface Journey {
   definition?: JourneyDefinition;
   triggerWords?: string;
   steps?: { index: number; kind: JourneyStep['kind']; kindWords: string; title: string; delayWords: string }[];
+  /** The list's counts of treated members (the holdout left out), as the journey's stats count them. */
+  counts?: { entered: number; active: number; converted: number };
   versions?: { version: number; createdBy: string | null; createdAt: string }[];
   newVersion?: number | null;
 }
