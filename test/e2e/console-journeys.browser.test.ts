@@ -165,11 +165,17 @@ describe.skipIf(!CHROMIUM)('客户旅程 in the console', () => {
     expect(pageText).not.toMatch(rawEnum);
     await h.shot(page, 'journeys-02-detail');
 
-    // The list: status, trigger in words, the counts, the version and the moves.
+    // The list: status, trigger in words, the counts, the version and the moves. The counts come with the list: no
+    // stats request per journey.
+    const statsCalls: string[] = [];
+    page.on('request', (r) => {
+      if (/\/api\/v1\/journeys\/[^/]+\/stats/.test(new URL(r.url()).pathname)) statsCalls.push(r.url());
+    });
     await page.click('.el-menu-item:has-text("客户旅程")');
     const row = page.locator('[data-test="journeys"] .el-table__body tr', { hasText: '新客四步旅程' });
     await poll(async () => (await row.innerText()).replace(/\s+/g, ' ')).toMatch(/新客四步旅程 4 个步骤 进行中 通过渠道「门店新客」添加好友 1 1 0 第 1 版 .* 数据 编辑 暂停 归档/);
     expect(await page.locator('[data-test="journeys"]').innerText()).not.toMatch(rawEnum);
+    expect(statsCalls).toEqual([]);
     await h.shot(page, 'journeys-03-list');
     expect(h.problems).toEqual([]);
     await page.close();
@@ -181,6 +187,23 @@ describe.skipIf(!CHROMIUM)('客户旅程 in the console', () => {
     await poll(() => field(page, 'journey-name').inputValue()).toBe('新客四步旅程');
     expect(await page.locator('[data-test="journey-editor"]').innerText()).toContain('已在旅程中的客户仍按原版本继续');
     await field(page, 'journey-step-1-text').fill('{{name}}，这是新版产品使用指南');
+    // The library's pickers: a 素材库 item on the step (ContentPicker), a tag whose removal ends the journey (TagPicker,
+    // by id).
+    const guide = (await api<{ id: string }>(app, 'POST', '/api/v1/content', { kind: 'link', title: '产品使用指南', url: 'https://shop.example.com/guide' })).body.id;
+    await page.locator('[data-test="journey-step-1-content"] [data-test="content-pick"]').click();
+    const rows = page.locator('[data-test="content-rows"] .el-table__row');
+    await field(page, 'content-search').fill('使用指南');
+    await field(page, 'content-search').press('Enter');
+    await poll(async () => (await rows.allInnerTexts()).join('|')).toContain('产品使用指南');
+    await rows.first().click();
+    await page.click('[data-test="content-confirm"]');
+    await poll(() => page.locator('[data-test="journey-step-1-content"] [data-test="content-picked"]').allInnerTexts()).toEqual(['链接：产品使用指南']);
+    await page.locator('.el-form-item', { hasText: '标签被移除' }).locator('.el-select').click();
+    const firstTag = page.locator('.el-select-dropdown__item:visible').first();
+    const tagName = (await firstTag.innerText()).trim();
+    await firstTag.click();
+    await page.keyboard.press('Escape');
+    await h.shot(page, 'journeys-07-editor-pickers');
     await page.click('[data-test="journey-save"]');
     const box = page.locator('.el-message-box', { hasText: '保存后将生成第 2 版' });
     await poll(() => box.isVisible()).toBe(true);
@@ -192,6 +215,11 @@ describe.skipIf(!CHROMIUM)('客户旅程 in the console', () => {
     await poll(() => new URL(page.url()).pathname).toBe(`/console/journeys/${journeyId}`);
     const m = (await api<any>(app, 'GET', `/api/v1/journeys/${journeyId}/members`)).body.items[0];
     expect(m).toMatchObject({ version: 2, currentStep: 1, status: 'active' });
+    const v2 = (await api<any>(app, 'GET', `/api/v1/journeys/${journeyId}`)).body.definition;
+    expect(v2.steps[1].contentIds).toEqual([guide]);
+    const tagIds = ((await api<any>(app, 'GET', '/api/v1/tags')).body.items as { tags: { id: string; name: string }[] }[]).flatMap((g) => g.tags).filter((t) => t.name === tagName).map((t) => t.id);
+    expect(v2.exits.tagRemoved).toHaveLength(1);
+    expect(tagIds).toContain(v2.exits.tagRemoved[0]);
     expect(h.problems).toEqual([]);
     await page.close();
   });
