@@ -353,7 +353,7 @@ function groupContentPort(content: ContentModule): GroupContentPort {
   return {
     check: (ids, extra) => content.service.checkMessage(ids, extra),
     resolve: (ids, at, vars) => content.service.resolve(ids, { at, vars: vars ?? {} }),
-    countUse: (ids) => content.service.recordUses(ids),
+    countUse: (ids, n) => content.service.recordUses(ids, n),
   };
 }
 
@@ -441,6 +441,8 @@ export interface JourneysModule {
   tasks: JourneyTaskPort | null;
   /** 素材库 items of a step as text and attachments at a send time; placeholders `{{name}}`, `{{staff}}` kept for each member. */
   content: (ids: string[], at: Date) => Promise<{ text: string; attachments: MessageAttachment[]; attachmentItems?: { id: string; title: string }[] }>;
+  /** `n` uses of each item: one per member a step newly planned a message or made a task for (docs/content.md §Use counts). */
+  countUse: (ids: string[], n: number) => Promise<void>;
 }
 
 /** 群SOP (docs/groups.md §Group SOP): plans and their report; each instance's scheduling builds its own runner. */
@@ -1069,7 +1071,8 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
       dropReminders: (giveUpBefore) => todo.tasks.dropReminders(giveUpBefore),
     },
     // Resolved once per step and tick; the variables are rendered per member by the runner.
-    content: (ids, at) => content.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' }, countUse: true }),
+    content: (ids, at) => content.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' } }),
+    countUse: (ids, n) => content.service.recordUses(ids, n),
   };
   const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop, journeys, todo, content };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
@@ -1264,7 +1267,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
   // A rule's 素材库 items keep their variables as written, so the planner fills them per customer like the template.
   const careVars = Object.fromEntries(CARE_TEMPLATE_VARIABLES.map((v) => [v, `{{${v}}}`]));
   const planner = new CarePlanner(repos.scan, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy }, log,
-    c.content ? { resolve: (ids, at) => c.content!.service.resolve(ids, { at, vars: careVars }), countUse: (ids) => c.content!.service.recordUses(ids) } : undefined);
+    c.content ? { resolve: (ids, at) => c.content!.service.resolve(ids, { at, vars: careVars }), countUse: (ids, n) => c.content!.service.recordUses(ids, n) } : undefined);
   const dispatcher = new DeliveryDispatcher(
     repos.deliveries,
     repos.deliveryBatches,
@@ -1293,7 +1296,8 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     service: new BroadcastService(repos.broadcasts, repos.deliveries, repos.deliveryBatches, c.wecom, (v) => repos.tags.liveTagsNamed(v, { isApiRead: true }), db.engine, clock, tz, broadcastsLog, c.content ? (ids, extra) => c.content!.service.checkMessage(ids, extra) : undefined),
     planner: new BroadcastPlanner(repos.broadcasts, repos.scan, repos.deliveries, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, quietHours }, instanceId, broadcastsLog,
       // Variables stay as written, so the planner fills them per customer like the broadcast's own text.
-      c.content ? (ids, at, countUse) => c.content!.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' }, countUse }) : undefined),
+      c.content ? (ids, at) => c.content!.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' } }) : undefined,
+      c.content ? (ids, n) => c.content!.service.recordUses(ids, n) : undefined),
     preview: new BroadcastPreviewService(
       { sampleOfAudience: (where, id) => repos.broadcasts.sampleOfAudience(where, id), sendersOf: (ids, policy) => repos.scan.sendersOf(ids, policy) },
       (v) => repos.tags.liveTagsNamed(v, { isApiRead: true }),
@@ -1379,6 +1383,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
         },
         tasks: jm.tasks,
         content: jm.content,
+        countUse: jm.countUse,
         messenger: c.archive.messenger,
         tag: async ({ externalUserId, add, remove }) => {
           if (add.length > 0) await c.archive.tagging.addTags({ externalUserId, tags: await repos.tags.findByIds(add), source: 'rule', ruleId: null });

@@ -87,8 +87,7 @@ describe.skipIf(!CHROMIUM)('素材库 page: upload, search, preview and use coun
 
   it('sorts by use and shows each item’s count', async () => {
     const { items } = (await api<{ items: Row[] }>(app, 'GET', `/api/v1/content?q=${encodeURIComponent('会员日')}`)).body;
-    await app.container.content.service.resolve([items[0].id], { countUse: true });
-    await app.container.content.service.resolve([items[0].id], { countUse: true });
+    await app.container.content.service.recordUses([items[0].id], 2);
     const page = await (await signedIn()).newPage();
     await page.goto(`${app.url}/console/content`);
     await expect.poll(async () => (await titles(page)).length).toBeGreaterThan(0);

@@ -76,7 +76,9 @@ export class BroadcastPlanner {
      * 素材库 items as a message sent at `at`, from cached WeCom media only (docs/content.md §Media lifecycle). It
      * refuses an item whose media is not ready; planning then fails and is retried later, and never uploads.
      */
-    private readonly content?: (ids: string[], at: Date, countUse: boolean) => Promise<{ text: string; attachments: MessageAttachment[] }>,
+    private readonly content?: (ids: string[], at: Date) => Promise<{ text: string; attachments: MessageAttachment[] }>,
+    /** `n` uses of each item: one per customer newly planned (docs/content.md §Use counts). */
+    private readonly countUse?: (ids: string[], n: number) => Promise<void>,
   ) {}
 
   /**
@@ -180,7 +182,7 @@ export class BroadcastPlanner {
     let attachments = b.attachments;
     if (b.contentIds.length > 0) {
       if (!this.content) throw new Error('broadcast has contentIds but no content library is wired');
-      const extra = await this.content(b.contentIds, now, token !== null);
+      const extra = await this.content(b.contentIds, now);
       text = extra.text ? `${b.text}\n\n${extra.text}` : b.text;
       attachments = [...b.attachments, ...extra.attachments];
     }
@@ -229,6 +231,9 @@ export class BroadcastPlanner {
           tally(counts, o);
           report?.(describe(b, rows[i], o));
         });
+        // A use per customer the page newly planned: a takeover's duplicates and a dry run count nothing (docs/content.md §Use counts).
+        const fresh = token && b.contentIds.length > 0 ? outcomes.filter((o) => o.result === 'planned').length : 0;
+        if (fresh > 0) await this.countUse?.(b.contentIds, fresh).catch((err: unknown) => this.log.warn({ err: toError(err).message, broadcastId: b.id }, 'broadcast content use not counted'));
         if (token && !(await this.broadcasts.renewClaim(b.id, token, clock()))) throw new LostClaimError();
         if (!readAhead) next = nextRows();
       }

@@ -31,8 +31,8 @@ export interface PlanCounts {
 export interface CareContentPort {
   /** The items as one message sent at `at`; their `{{variables}}` left as written. Refuses with `content_not_ready`. */
   resolve: (ids: string[], at: Date) => Promise<{ text: string; attachments: MessageAttachment[] }>;
-  /** Count one use of each item (a rule planned from them). */
-  countUse: (ids: string[]) => Promise<void>;
+  /** Count `n` uses of each item: one per customer a rule newly planned from them (docs/content.md §Use counts). */
+  countUse: (ids: string[], n: number) => Promise<void>;
 }
 
 /** One page of a rule's ledger rows for a day (CarePlanner.pagesOf). */
@@ -115,9 +115,12 @@ export class CarePlanner {
         input.report?.(describe(page.rule, deliveries[i], o));
       });
     }
-    // A use is a rule planned from the items that day (docs/content.md §Use counts), not each customer's message.
+    // A use per customer newly planned (docs/content.md §Use counts): a re-run's duplicates count nothing.
     if (input.countUse && this.content) {
-      for (const rule of rules) if (rule.contentIds.length > 0 && plannedByRule.has(rule.id)) await this.content.countUse(rule.contentIds);
+      for (const rule of rules) {
+        const n = plannedByRule.get(rule.id) ?? 0;
+        if (rule.contentIds.length > 0 && n > 0) await this.content.countUse(rule.contentIds, n).catch((err: unknown) => this.log.warn({ err, ruleId: rule.id }, 'care content use not counted'));
+      }
     }
     return { ...counts, deferredReasons };
   }

@@ -213,9 +213,12 @@ export class ContentService {
     return { data: await this.storage.get(item.file.key), type: item.file.type, name: item.file.name };
   }
 
-  /** Count one use of each item: a message sent from it or planned with it. */
-  recordUses(ids: string[]): Promise<void> {
-    return this.items.recordUses(ids, this.clock.now());
+  /**
+   * Count `n` uses of each item: one per customer or group chat a message made with it was newly planned for or sent
+   * to (docs/content.md §Use counts). Composers count after the ledger (or WeCom) took the message, never on a retry.
+   */
+  recordUses(ids: string[], n = 1): Promise<void> {
+    return this.items.recordUses(ids, this.clock.now(), n);
   }
 
   /**
@@ -240,7 +243,7 @@ export class ContentService {
    * refused with ContentNotReadyError; the caller defers the send and the media job makes fresh media.
    * Texts are rendered with `vars` and joined by blank lines.
    */
-  async resolve(ids: string[], opts: { at?: Date; vars?: TemplateVars; countUse?: boolean } = {}): Promise<ResolvedContent> {
+  async resolve(ids: string[], opts: { at?: Date; vars?: TemplateVars } = {}): Promise<ResolvedContent> {
     const items = await this.checkMessage(ids);
     const at = opts.at ?? this.clock.now();
     const texts: string[] = [];
@@ -253,7 +256,6 @@ export class ContentService {
         attachmentItems.push({ id: item.id, title: item.title });
       }
     }
-    if (opts.countUse) await this.recordUses(ids);
     return { text: texts.join('\n\n'), attachments, attachmentItems };
   }
 

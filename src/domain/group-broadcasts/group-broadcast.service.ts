@@ -158,8 +158,8 @@ export class GroupBroadcastService {
       throw new ConflictError('群发正在创建，请重试 / the broadcast is being created; try again', 'group_broadcast_busy');
     }
     this.log.info({ groupBroadcastId: id, groups: groups.length, tasks: tasks.length, origin: origin.origin }, 'group broadcast created');
-    // Its groups are planned now: one use of each item (docs/content.md §Use counts). A lost count fails nothing.
-    if (contentIds.length > 0) await this.content?.countUse(contentIds).catch((err: unknown) => this.log.warn({ err: toError(err).message }, 'group broadcast content use not counted'));
+    // Its groups are planned now: one use of each item per group chat (docs/content.md §Use counts). A lost count fails nothing.
+    if (contentIds.length > 0) await this.content?.countUse(contentIds, groups.length).catch((err: unknown) => this.log.warn({ err: toError(err).message }, 'group broadcast content use not counted'));
     return { ...(await this.get(id)), isExisting: false };
   }
 

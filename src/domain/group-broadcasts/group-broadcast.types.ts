@@ -181,5 +181,6 @@ export interface GroupContentPort {
   check: (ids: string[], extraAttachments: number) => Promise<{ kind: string; title: string; text: string | null }[]>;
   /** The items as one message at `at` from cached media only (never an upload); refuses an item not ready. */
   resolve: (ids: string[], at: Date, vars?: Record<string, string>) => Promise<{ text: string; attachments: MessageAttachment[] }>;
-  countUse: (ids: string[]) => Promise<void>;
+  /** `n` uses of each item: one per group chat a message with them is planned for (docs/content.md §Use counts). */
+  countUse: (ids: string[], n: number) => Promise<void>;
 }

@@ -91,7 +91,8 @@ export class GroupWelcomeService {
       // ready answer 409 and nothing changes: the form keeps the operator's edit to save again.
       const content = await this.compose(next);
       await this.refusal(() => this.wecom.editGroupWelcomeTemplate(current.templateId!, content));
-      await this.countUse(next);
+      // Only items the edit put in: those already in the template were counted when they went in.
+      await this.countUse(next.contentIds.filter((id) => !current.contentIds.includes(id)));
     }
     await this.templates.update(next);
     return next;
@@ -117,7 +118,7 @@ export class GroupWelcomeService {
       const { templateId } = await this.refusal(() => this.wecom.addGroupWelcomeTemplate({ ...content, notify: t.notify }));
       const live: GroupWelcomeTemplate = { ...t, templateId, status: 'active', lastError: null, updatedAt: this.clock.now() };
       await this.templates.update(live);
-      await this.countUse(t);
+      await this.countUse(t.contentIds);
       return live;
     } catch (err) {
       if (err instanceof ValidationError) {
@@ -163,10 +164,14 @@ export class GroupWelcomeService {
     };
   }
 
-  /** One use of each item per write to WeCom (docs/content.md §Use counts); a lost count fails nothing. */
-  private async countUse(t: GroupWelcomeInput): Promise<void> {
-    if (t.contentIds.length === 0 || !this.content) return;
-    await this.content.countUse(t.contentIds).catch((err: unknown) => this.log.warn({ err: toError(err).message }, 'group welcome content use not counted'));
+  /**
+   * One use of each item when it goes into the template in WeCom: WeCom then sends the template to each member who
+   * joins, unseen by the bot, so that is the one message the bot plans (docs/content.md §Use counts). A lost count
+   * fails nothing.
+   */
+  private async countUse(ids: string[]): Promise<void> {
+    if (ids.length === 0 || !this.content) return;
+    await this.content.countUse(ids, 1).catch((err: unknown) => this.log.warn({ err: toError(err).message }, 'group welcome content use not counted'));
   }
 
   /**

@@ -71,6 +71,8 @@ export interface JourneyRunnerDeps {
    * step is retried); `{{name}}` and `{{staff}}` are left for each member.
    */
   content(ids: string[], at: Date): Promise<StepContent>;
+  /** `n` uses of each item: one per member a step newly planned a message or made a task for (docs/content.md §Use counts). */
+  countUse?(ids: string[], n: number): Promise<void>;
   messenger: Pick<StaffMessenger, 'send'>;
   /** Corp tags through the tagging path (WeCom first, then the archive). */
   tag(input: { externalUserId: string; userid: string | null; add: string[]; remove: string[] }): Promise<void>;
@@ -342,6 +344,12 @@ export class JourneyRunner {
     void this.d.repo.setDue([m.id], new Date(now.getTime() + JOURNEY_STALE_CLAIM_MS)).catch(() => undefined);
   }
 
+  /** Count uses of a step's items; a lost count fails no step (docs/content.md §Use counts). */
+  private async countUses(ids: string[] | undefined, n: number): Promise<void> {
+    if (!ids || ids.length === 0 || n < 1 || !this.d.countUse) return;
+    await this.d.countUse(ids, n).catch((err: unknown) => this.d.log.warn({ err: toError(err) }, 'journey content use not counted'));
+  }
+
   /** A step's library items, resolved once for all the members acting on it now. */
   private async stepContent(step: { contentIds?: string[] }, now: Date): Promise<StepContent> {
     return step.contentIds && step.contentIds.length > 0 ? this.d.content(step.contentIds, now) : NO_CONTENT;
@@ -391,7 +399,18 @@ export class JourneyRunner {
       if (!contents.has(k)) contents.set(k, await this.stepContent(x.step, now));
     }
     const ds = items.map((x) => this.delivery(x.j, x.m, x.step, now, vars(x.m), contents.get(`${x.j.id}:${x.m.version}:${x.m.currentStep}`)!));
-    await this.d.ledger.planMany(ds);
+    const outcomes = await this.d.ledger.planMany(ds);
+    // A use per member newly planned, per step (a takeover's duplicates count nothing).
+    const fresh = new Map<string, { ids: string[]; n: number }>();
+    outcomes.forEach((o, i) => {
+      const ids = items[i].step.contentIds ?? [];
+      if (o.result !== 'planned' || ids.length === 0) return;
+      const k = `${items[i].j.id}:${items[i].m.version}:${items[i].m.currentStep}`;
+      const f = fresh.get(k);
+      if (f) f.n += 1;
+      else fresh.set(k, { ids, n: 1 });
+    });
+    for (const f of fresh.values()) await this.countUses(f.ids, f.n);
     const rows = await this.d.ledgerRows(ds.map((d) => ({ source: d.source, externalUserId: d.externalUserId, occasion: d.occasion })));
     const finished: { id: number; status: 'waiting' | 'done' | 'skipped' | 'failed'; result: string | null; deliveryId: number }[] = [];
     let planned = false;
@@ -434,7 +453,7 @@ export class JourneyRunner {
     const holder = this.d.instanceId;
     if (step.kind === 'message') {
       const d = this.delivery(j, m, step, now, vars, await this.stepContent(step, now));
-      await this.d.ledger.plan(d);
+      if ((await this.d.ledger.plan(d)).result === 'planned') await this.countUses(step.contentIds, 1);
       const row = (await this.d.ledgerRows([{ source: d.source, externalUserId: d.externalUserId, occasion: d.occasion }])).get(ledgerKeyOf(d));
       if (!row) throw new Error('ledger row missing after planning');
       const outcome = ledgerOutcome(row.status, row.reason);
@@ -475,6 +494,8 @@ export class JourneyRunner {
       });
       await this.d.repo.finish(run.id, 'claimed', 'waiting', { taskId: task.id, now, holder });
       counts.tasks += 1;
+      // The task's prepared message is planned for one customer: one use (its one-tap send is that message, not another).
+      if (task.created) await this.countUses(step.contentIds, 1);
       // A takeover's task was made before (created false) and its reminder may still be owed: the claim decides.
       await this.remind({ id: task.id, userid: m.ownerUserid, title: step.title.trim(), customer: vars.name || m.externalUserId, externalUserId: m.externalUserId }, j.name, now, counts);
       return false;

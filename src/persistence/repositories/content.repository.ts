@@ -259,11 +259,12 @@ export class ContentRepository {
     return rows.map(map);
   }
 
-  /** Count one more use of each item (a send or a planned message). */
-  async recordUses(ids: string[], at: Date): Promise<void> {
+  /** Count `n` more uses of each item (docs/content.md §Use counts: one per customer or group chat). */
+  async recordUses(ids: string[], at: Date, n = 1): Promise<void> {
     const unique = [...new Set(ids)];
-    if (unique.length === 0) return;
-    await this.db.query(`UPDATE content_items SET use_count = use_count + 1, last_used_at = ? WHERE id IN (${unique.map(() => '?').join(',')})`, [at.getTime(), ...unique]);
+    const times = Math.floor(n);
+    if (unique.length === 0 || times < 1) return;
+    await this.db.query(`UPDATE content_items SET use_count = use_count + ?, last_used_at = ? WHERE id IN (${unique.map(() => '?').join(',')})`, [times, at.getTime(), ...unique]);
   }
 
   /**

@@ -96,8 +96,8 @@ describe.each(testEngines())('group broadcasts and group welcome templates with 
     }
     // Resolved from cached media: no upload on the way.
     expect(app.container.sandbox!.store.media.size).toBe(uploads);
-    // One broadcast planned: each item one use.
-    expect((await app.container.content.service.get(greeting)).useCount).toBe(1);
+    // One broadcast to two groups: each item one use per group chat (docs/content.md §Use counts).
+    expect((await app.container.content.service.get(greeting)).useCount).toBe(2);
   });
 
   it('group broadcast: a file whose media would be expired defers the tasks and uploads nothing; sends after the media job, and fails after 3 attempts', async () => {

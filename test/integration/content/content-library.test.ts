@@ -201,7 +201,8 @@ describe.each(testEngines())('素材库 content library over HTTP with the sandb
 
   it('counts uses: a quick reply sent from the sidebar and a planned message', async () => {
     const item = await api(app, 'POST', '/api/v1/content', { kind: 'text', group: '问候', title: '节日问候', text: '{{name}}节日快乐', quickReply: true });
-    await app.container.content.service.resolve([item.body.id], { countUse: true, vars: { name: '王女士' } });
+    // A message planned for one customer (the composers count after the ledger took it), then a sidebar send.
+    await app.container.content.service.recordUses([item.body.id], 1);
     await app.container.sidebar.replies.recordSent(item.body.id);
     const top = (await api(app, 'GET', '/api/v1/content?order=uses&pageSize=1')).body.items[0];
     expect(top).toMatchObject({ id: item.body.id, useCount: 2 });
