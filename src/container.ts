@@ -14,7 +14,7 @@ import { Registry, type MetricObjectWithValues, type MetricValue } from 'prom-cl
 import type { AppConfig } from './config/schema.js';
 import { DEFAULT_FEEDBACK_RULES_FILE, DEFAULT_QUICK_REPLIES_FILE, DEFAULT_TAG_RULES_FILE } from './config/files.js';
 import { installStatementDeadline } from './persistence/statement-deadline.js';
-import { createDataSource } from './persistence/data-source.js';
+import { createDataSource, engineOf } from './persistence/data-source.js';
 import { runMigrationsExclusively } from './persistence/migrate.js';
 import { Db } from './persistence/db.js';
 import { migrations } from '../migrations/index.js';
@@ -574,6 +574,12 @@ export interface BuildOptions {
   http?: boolean;
 }
 
+/**
+ * MySQL: inbox batches committed at once. MySQL commits in parallel and merges their fsyncs (redo group commit), so a
+ * few concurrent batches keep its log busy; each has a connection of the inbox's own.
+ */
+const INBOX_MYSQL_FLUSHES = 4;
+
 /** Connect, migrate (unless DB_SKIP_MIGRATIONS), and wire the app. */
 export async function buildContainer(config: AppConfig, log: Logger, opts: BuildOptions = {}): Promise<Container> {
   const clock = opts.clock ?? systemClock;
@@ -588,7 +594,10 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     if (ran.length > 0) log.info({ migrations: ran.map((m) => m.name) }, 'migrations applied');
   }
   installStatementDeadline(dataSource, config.dbStatementTimeoutMs);
-  const db = new Db(dataSource, { apiReadTimeoutMs: config.apiStatementTimeoutMs });
+  // MySQL: the inbox writer commits up to INBOX_MYSQL_FLUSHES batches at once, each on a connection of the inbox's own
+  // (docs/inbox.md §Acknowledgements on MySQL).
+  const inboxFlushes = engineOf(config.databaseUrl) === 'mysql' ? INBOX_MYSQL_FLUSHES : 1;
+  const db = new Db(dataSource, { apiReadTimeoutMs: config.apiStatementTimeoutMs, durablePoolSize: inboxFlushes > 1 ? inboxFlushes : 0 });
   const metrics = createMetrics(opts.registry ?? new Registry(), { defaults: !opts.registry });
   const cipher = new FieldCipher(config.dataKey!, config.dataKeyReadOnly);
 
@@ -687,7 +696,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const erasureHash = (ext: string) => createHmac('sha256', erasureKey).update(`erasure|${ext}`).digest('hex').slice(0, 32);
 
   // Inbox (storing callbacks) and API authentication.
-  const inboxWriter = new InboxWriter(repos.inbox, clock, 200, db.engine === 'mysql' ? 4 : 1, (n) => metrics.inboxBatchSize.observe(n), config.inbox.storeTimeoutMs + 1000);
+  const inboxWriter = new InboxWriter(repos.inbox, clock, 200, inboxFlushes, (n) => metrics.inboxBatchSize.observe(n), config.inbox.storeTimeoutMs + 1000);
   const inbox = new InboxService(inboxWriter, repos.inbox, clock);
   const tokens = new ApiTokenService(repos.apiTokens, clock, config.adminToken);
   const authThrottle = new AuthThrottle(repos.authFailures, clock, log.child({ component: 'auth' }), config.auth);

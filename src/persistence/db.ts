@@ -8,6 +8,13 @@ import { withStatementDeadline, type MysqlFlavor } from './statement-deadline.js
 /** The slice of mysql2's callback pool (TypeORM's MysqlDriver.pool) that `queryDurable` needs. */
 interface MysqlPool {
   getConnection(cb: (err: (Error & { code?: string }) | null, conn: MysqlPoolConnection) => void): void;
+  end(cb: (err: unknown) => void): void;
+}
+/** The slice of TypeORM's MysqlDriver that builds a pool like its own. */
+interface MysqlDriverLike {
+  options: object;
+  mysql: { createPool(opts: object): MysqlPool };
+  createConnectionOptions(options: object, credentials: object): Record<string, unknown>;
 }
 interface MysqlPoolConnection {
   query(opts: { sql: string; timeout: number }, params: unknown[], cb: (err: (Error & { code?: string }) | null, rows: unknown) => void): void;
@@ -54,13 +61,17 @@ export class Db {
   /** Deadline of one API read (API_STATEMENT_TIMEOUT_MS); 0 for none. */
   private readonly apiReadTimeoutMs: number;
   private mysqlFlavor: Promise<MysqlFlavor> | undefined;
+  /** MySQL: the inbox's own connections (durablePoolSize of them), opened on first use (docs/inbox.md §Acknowledgements on MySQL). */
+  private durablePool: MysqlPool | undefined;
+  private readonly durablePoolSize: number;
 
   constructor(
     readonly dataSource: DataSource,
-    opts: { apiReadTimeoutMs?: number } = {},
+    opts: { apiReadTimeoutMs?: number; durablePoolSize?: number } = {},
   ) {
     this.engine = engineOfDataSource(dataSource);
     this.apiReadTimeoutMs = opts.apiReadTimeoutMs ?? 5_000;
+    this.durablePoolSize = opts.durablePoolSize ?? 0;
     const file = this.engine === 'sqlite' ? (dataSource.options as { database?: unknown }).database : undefined;
     if (typeof file === 'string' && file !== '' && file !== ':memory:') {
       this.durableWriter = new SqliteDurableWriter(file);
@@ -72,6 +83,9 @@ export class Db {
   async close(): Promise<void> {
     await this.apiReader?.close();
     await this.durableWriter?.close();
+    const pool = this.durablePool;
+    this.durablePool = undefined;
+    if (pool) await new Promise<void>((r) => pool.end(() => r()));
   }
 
   /**
@@ -160,7 +174,7 @@ export class Db {
    * queue behind the lost reply forever. The outcome of a timed-out write is unknown: callers must be idempotent.
    */
   private mysqlQueryWithDeadline<T>(sql: string, params: unknown[], timeoutMs: number): Promise<T[]> {
-    const pool = (this.dataSource.driver as unknown as { pool: MysqlPool }).pool;
+    const pool = this.durablePoolSize > 0 ? this.ownDurablePool() : (this.dataSource.driver as unknown as { pool: MysqlPool }).pool;
     return new Promise<T[]>((resolve, reject) => {
       pool.getConnection((err, conn) => {
         if (err) return reject(err);
@@ -172,6 +186,19 @@ export class Db {
         });
       });
     });
+  }
+
+  /**
+   * The inbox's own MySQL pool, built from the same connection options as TypeORM's (URL, socket, charset, UTC), so
+   * an acknowledgement never queues for a connection behind the handlers, jobs and API (docs/inbox.md
+   * §Acknowledgements on MySQL).
+   */
+  private ownDurablePool(): MysqlPool {
+    if (!this.durablePool) {
+      const driver = this.dataSource.driver as unknown as MysqlDriverLike;
+      this.durablePool = driver.mysql.createPool({ ...driver.createConnectionOptions(driver.options, driver.options), connectionLimit: this.durablePoolSize });
+    }
+    return this.durablePool;
   }
 
   /** Raw SQL with `?` placeholders (both engines accept them). Values are always bound, never interpolated. */
