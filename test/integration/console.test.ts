@@ -56,6 +56,8 @@ describe('operator console files (dist/console/)', () => {
         expect(res.headers.get('x-frame-options')).toBe('DENY');
         expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
         expect(await res.text()).toContain('运营控制台');
+        // The dashboard names its first number for the browser to ask at once (src/web/console/first-screen.ts).
+        expect(res.headers.get('link'), path).toBe(path === '/console/' ? '</api/v1/customers?audience=all&page=1&pageSize=1>; rel=preload; as=fetch; crossorigin' : null);
       }
       const js = await fetch(`${s.url}/console/assets/index-AbC123.js`);
       expect(js.status).toBe(200);

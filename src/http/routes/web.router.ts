@@ -46,6 +46,14 @@ API（<code>/api/v1/</code>）与回调不受影响。</p>
 <p lang="en">The operator console has not been built on this server. Run <code>npm run build:console</code> with the dev dependencies installed, and deploy <code>dist/console/</code> with the app.</p>
 </body></html>`;
 
+/**
+ * The dashboard's first number, which the console's first script (src/web/console/first-screen.ts) asks the moment it
+ * runs: named in the dashboard page's headers, the browser asks it as soon as they arrive, beside the page's code
+ * files, and hands that answer to the script's fetch (same address, no extra headers).
+ * docs/architecture.md §Operator console
+ */
+const DASHBOARD_FIRST = '</api/v1/customers?audience=all&page=1&pageSize=1>; rel=preload; as=fetch; crossorigin';
+
 function setPageHeaders(ctx: Context): void {
   // The console acts with the member's session: never let another origin frame it (clickjacking).
   ctx.set('X-Frame-Options', 'DENY');
@@ -80,6 +88,8 @@ export function webRouter(opts: { dir?: string } = {}): Router {
       ctx.body = NOT_BUILT;
       return;
     }
+    // The dashboard's address only: any other page would not use the answer.
+    if (ctx.path === '/console/') ctx.set('Link', DASHBOARD_FIRST);
     ctx.body = html;
   }
 

@@ -1,5 +1,6 @@
 // The console's only way to the server: fetch to /api/v1 (and /readyz) on the same origin. Everything the console
 // shows can also be scripted with a token against the same API.
+import type { EarlyAnswer } from './early';
 
 /**
  * An error the API answered with (`{ error: { code, message, details } }`), or a network failure (status 0).
@@ -86,19 +87,31 @@ export async function call<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH'
   } catch {
     throw new ApiError(0, 'network', '无法连接服务器，请检查网络');
   }
-  const data = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: { fields?: Record<string, string> } } } | null;
-  if (!res.ok) {
-    if (res.status === 401 && !opts.quiet401) onUnauthorized?.();
+  return settle<T>(res.status, await res.json().catch(() => null), opts);
+}
+
+/** What call() makes of an answer: its body, or the ApiError it stands for (a 401 leads to sign-in unless quiet401). */
+function settle<T>(status: number, body: unknown, opts: CallOptions): T {
+  if (status === 0) throw new ApiError(0, 'network', '无法连接服务器，请检查网络');
+  const data = body as { error?: { code?: string; message?: string; details?: { fields?: Record<string, string> } } } | null;
+  if (status < 200 || status > 299) {
+    if (status === 401 && !opts.quiet401) onUnauthorized?.();
     const fields = data?.error?.details?.fields;
     throw new ApiError(
-      res.status,
-      data?.error?.code ?? `http_${res.status}`,
-      data?.error?.message ?? STATUS_TEXT[res.status] ?? `请求失败（HTTP ${res.status}）`,
+      status,
+      data?.error?.code ?? `http_${status}`,
+      data?.error?.message ?? STATUS_TEXT[status] ?? `请求失败（HTTP ${status}）`,
       fields && typeof fields === 'object' ? fields : {},
       data?.error?.details,
     );
   }
   return data as T;
+}
+
+/** An answer first-screen.ts asked for before the app loaded (lib/early.ts), read as call() reads its own. */
+export async function adopt<T>(early: Promise<EarlyAnswer>, opts: CallOptions = {}): Promise<T> {
+  const { status, data } = await early;
+  return settle<T>(status, data, opts);
 }
 
 export const get = <T>(path: string, query?: Record<string, string | number | undefined | null>) => {

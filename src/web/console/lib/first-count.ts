@@ -2,14 +2,19 @@
 // POST, which needs the CSRF token /me hands out, so it could only start once /me had answered; the customer list's
 // total (`GET /api/v1/customers?audience=all&pageSize=1`, the same count under the same scope) needs none. README
 // §运营控制台 (Budget) has the figures.
-import { call, type Page } from './api';
+import { adopt, call, type Page } from './api';
+import { takeEarly } from './early';
 
 let early: Promise<number> | null = null;
 
 /** Start the count now (before the session is known); a 401 (signed out) is left to the session check to handle. */
 export function prefetchTotal(): void {
   if (early) return;
-  early = call<Page<unknown>>('GET', '/api/v1/customers?audience=all&page=1&pageSize=1', undefined, { quiet401: true }).then((r) => r.total);
+  // first-screen.ts asks it before the app has loaded when the console opens on the dashboard (lib/early.ts).
+  const asked = takeEarly('total');
+  early = (asked ? adopt<Page<unknown>>(asked, { quiet401: true }) : call<Page<unknown>>('GET', '/api/v1/customers?audience=all&page=1&pageSize=1', undefined, { quiet401: true })).then(
+    (r) => r.total,
+  );
   // Nobody may take it (signed out: the sign-in page shows instead); that is not an error.
   early.catch(() => undefined);
 }

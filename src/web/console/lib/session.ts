@@ -2,7 +2,8 @@
 // scripts and tests, a pasted API token. Operator-only pages and menu entries are hidden from staff; the API
 // refuses them anyway.
 import { reactive } from 'vue';
-import { ApiError, call, post, setCsrfToken, tokenStore } from './api';
+import { ApiError, adopt, call, post, setCsrfToken, tokenStore } from './api';
+import { takeEarly } from './early';
 import type { Me, Role } from './types';
 
 export const session = reactive<{ me: Me | null; checked: boolean; via: 'cookie' | 'token' | null }>({ me: null, checked: false, via: null });
@@ -30,7 +31,9 @@ async function probeTokenRole(): Promise<Role> {
 export async function loadSession(): Promise<Me | null> {
   const token = tokenStore.get();
   try {
-    const me = await call<Me>('GET', '/api/v1/me', undefined, { quiet401: true });
+    // Asked by first-screen.ts before the app loaded, when the console opened on the dashboard (lib/early.ts).
+    const early = takeEarly('me');
+    const me = early ? await adopt<Me>(early, { quiet401: true }) : await call<Me>('GET', '/api/v1/me', undefined, { quiet401: true });
     session.me = me;
     session.via = me.via === 'token' || (!me.via && token) ? 'token' : 'cookie';
     setCsrfToken(me.csrfToken ?? null);
