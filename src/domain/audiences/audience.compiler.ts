@@ -68,15 +68,23 @@ function compileWhere(expr: AudienceExpr, ctx: AudienceCompileContext): Compiled
 const COUNT_INDEX = 'ix_customers_audience_orders';
 
 /**
+ * A derived table's binary customer key (customer_tags.customer_key, migration 0065) as the customer id it is, in the
+ * schema's collation: explicit, so the comparison is made in the customer column's collation and its index is used.
+ * A varbinary compared with the column as it is would be compared as bytes, and no index would serve.
+ */
+const KEY_AS_ID = 'CONVERT(d.id USING utf8mb4) COLLATE utf8mb4_unicode_ci';
+
+/**
  * The count shape for MySQL (docs/audiences.md §Counting from the tags first, §An OR of tags). Three cases, by what the top-level AND
  * holds:
  * - **Two or more required tags** (resolved to ids). MariaDB, given the plain fragment, drives the statement from one
  *   tag, looks up each of its customers' rows, and only then checks the second tag: 94,478 row lookups for the 15,628
- *   customers both tags leave. Here a derived table intersects the tags from ix_customer_tags_tag_customer alone,
- *   STRAIGHT_JOIN keeps it first, and the remaining terms run for its customers only.
+ *   customers both tags leave. Here a derived table intersects the tags from ix_customer_tags_keys alone (the
+ *   binary keys of migration 0065, docs/audiences.md §Binary keys for the intersection), STRAIGHT_JOIN keeps it
+ *   first, and the remaining terms run for its customers only.
  * - **An OR of tags only, and no required tag.** The plain statement probes every customer's links (the `OR` of two
  *   large tags passed the 5 s deadline). Here each of the OR's tag ids contributes the customers it has and none of the
- *   ids before it has, one index range each, grouped by customer in index order, so the parts are disjoint and their
+ *   ids before it has, one range of ix_customer_tags_keys each, grouped by customer in index order, so the parts are disjoint and their
  *   `UNION ALL` holds each customer once without a deduplicating temporary table.
  * - **One required tag**: the plain statement, whose semi-join already streams the tag's customers.
  * In every case, when the other terms read no customer column but those of COUNT_INDEX, the customers are looked up
@@ -100,8 +108,8 @@ function countShape(expr: AudienceExpr, ctx: AudienceCompileContext): { count: N
       params.push(...ids);
       return marks(ids);
     });
-    const also = others.map((m, k) => ` AND t0.external_user_id IN (SELECT t${k + 1}.external_user_id FROM customer_tags t${k + 1} WHERE t${k + 1}.tag_id IN (${m}))`);
-    derived = `SELECT DISTINCT t0.external_user_id AS id FROM customer_tags t0 WHERE t0.tag_id IN (${first})${also.join('')}`;
+    const also = others.map((m, k) => ` AND t0.customer_key IN (SELECT t${k + 1}.customer_key FROM customer_tags t${k + 1} WHERE t${k + 1}.tag_key IN (${m}))`);
+    derived = `SELECT DISTINCT t0.customer_key AS id FROM customer_tags t0 WHERE t0.tag_key IN (${first})${also.join('')}`;
     used = drivers;
   } else {
     const union = drivers.length === 0 ? items.find((i) => isOrOfResolvedTags(i, tagIds)) : undefined;
@@ -114,8 +122,8 @@ function countShape(expr: AudienceExpr, ctx: AudienceCompileContext): { count: N
     const ids = [...new Set((union as { items: AudiencePredicate[] }).items.flatMap((t) => tagIds.get(t.value as string) ?? []))].sort();
     const parts = ids.map((id, k) => {
       params.push(id, ...ids.slice(0, k));
-      const before = k === 0 ? '' : ` AND NOT EXISTS (SELECT 1 FROM customer_tags u WHERE u.tag_id IN (${marks(ids.slice(0, k))}) AND u.external_user_id = t.external_user_id)`;
-      return `SELECT t.external_user_id AS id FROM customer_tags t WHERE t.tag_id = ?${before} GROUP BY t.external_user_id`;
+      const before = k === 0 ? '' : ` AND NOT EXISTS (SELECT 1 FROM customer_tags u WHERE u.tag_key IN (${marks(ids.slice(0, k))}) AND u.customer_key = t.customer_key)`;
+      return `SELECT t.customer_key AS id FROM customer_tags t WHERE t.tag_key = ?${before} GROUP BY t.customer_key`;
     });
     derived = parts.join(' UNION ALL ');
     used = [union];
@@ -124,7 +132,7 @@ function countShape(expr: AudienceExpr, ctx: AudienceCompileContext): { count: N
   const where = compileWhere({ type: 'and', items: rest }, ctx);
   const hint = rest.every(readsOnlyCovered) ? ` FORCE INDEX FOR JOIN (${COUNT_INDEX})` : '';
   return {
-    count: { from: `(${derived}) d STRAIGHT_JOIN customers c${hint} ON c.external_user_id = d.id`, where: where.sql, params: [...params, ...where.params] },
+    count: { from: `(${derived}) d STRAIGHT_JOIN customers c${hint} ON c.external_user_id = ${KEY_AS_ID}`, where: where.sql, params: [...params, ...where.params] },
     intersects: drivers.length >= 2,
   };
 }
