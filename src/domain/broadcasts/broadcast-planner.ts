@@ -217,6 +217,9 @@ export class BroadcastPlanner {
         };
       });
     };
+    // A broadcast with no ledger row yet (its first attempt, or a retry after a failure before any page committed)
+    // plans only keys that are new: its pages hold distinct customers. The ledger then skips looking them up.
+    const newKeys = token !== null && !(await this.deliveries.hasRowsOfBroadcast(b.id));
     let next = nextRows();
     try {
       for (let rows = await next; rows !== null; rows = await next) {
@@ -226,7 +229,7 @@ export class BroadcastPlanner {
           // to report.
           next.catch(() => undefined);
         }
-        const outcomes = await sink.planMany(rows);
+        const outcomes = await sink.planMany(rows, newKeys ? { newKeys } : undefined);
         outcomes.forEach((o, i) => {
           tally(counts, o);
           report?.(describe(b, rows[i], o));

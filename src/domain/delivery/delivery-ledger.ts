@@ -15,8 +15,20 @@ export type PlanOutcome =
 /** Where planners put messages: the ledger, or a dry run that only reports. */
 export interface PlanSink {
   plan(d: NewDelivery): Promise<PlanOutcome>;
-  /** Plan several in order (one customer's higher-priority message first), as one unit of work. */
-  planMany(ds: NewDelivery[]): Promise<PlanOutcome[]>;
+  /**
+   * Plan several in order (one customer's higher-priority message first), as one unit of work. `opts.newKeys`: the
+   * caller knows no key of `ds` is in the ledger yet (see DeliveryLedger.planMany); a sink may ignore it.
+   */
+  planMany(ds: NewDelivery[], opts?: PlanManyOptions): Promise<PlanOutcome[]>;
+}
+
+/** What a caller of planMany knows about its page. */
+export interface PlanManyOptions {
+  /**
+   * No key (source, customer, occasion) of the page was in the ledger when the caller's run began, and no earlier page
+   * of the run had the page's customers: a broadcast planned for the first time, page by page in customer order.
+   */
+  newKeys?: boolean;
 }
 
 /** The caps the ledger enforces. */
@@ -196,10 +208,10 @@ export class DeliveryLedger implements PlanSink {
    * some other planner took a key or slot meanwhile, and the page is planned again one message at a time, with the
    * unique keys deciding each step as before (docs/audiences.md §Planning a broadcast).
    */
-  planMany(ds: NewDelivery[]): Promise<PlanOutcome[]> {
+  planMany(ds: NewDelivery[], opts?: PlanManyOptions): Promise<PlanOutcome[]> {
     if (ds.length === 0) return Promise.resolve([]);
     return this.repo.inTx(async (em) => {
-      const bulk = await this.repo.underSavepoint(em, () => this.planPage(ds, em));
+      const bulk = await this.repo.underSavepoint(em, () => this.planPage(ds, em, opts?.newKeys === true));
       if (bulk) return bulk;
       const out: PlanOutcome[] = [];
       for (const d of ds) out.push(await this.planOne(d, em));
@@ -213,11 +225,14 @@ export class DeliveryLedger implements PlanSink {
    * slots are written with multi-row inserts. Any duplicate key on writing means the reads are stale, and the caller
    * redoes the page (planMany).
    */
-  private async planPage(ds: NewDelivery[], em: LedgerTx): Promise<PlanOutcome[]> {
+  private async planPage(ds: NewDelivery[], em: LedgerTx, newKeys: boolean): Promise<PlanOutcome[]> {
     const now = this.now();
     const problems = ds.map(precheck);
     const book = new SlotBook(this.caps);
-    const existing = await this.repo.idsOfKeys(ds, em);
+    // Keys the caller knows are new are not looked up (docs/audiences.md §Planning a broadcast): if one is in the
+    // ledger after all (another instance planning the same broadcast on a stale claim), its insert meets the unique
+    // key and the page is planned again one message at a time, as after any stale read.
+    const existing = newKeys ? new Map<string, number>() : await this.repo.idsOfKeys(ds, em);
     await book.load(ds, problems, this.slots, em);
     const decisions = decidePage(ds, problems, new Set(existing.keys()), book);
 

@@ -179,6 +179,9 @@ export const batchRows = {
  * dispatchers on several instances never both move the same row.
  */
 export class DeliveryRepository {
+  /** See autoIncrementStep: undefined until read. */
+  private step: number | null | undefined;
+
   constructor(private readonly db: Db) {}
 
   /** Run ledger writes in one transaction (planning a page at once: one commit instead of one per statement). */
@@ -262,8 +265,8 @@ export class DeliveryRepository {
 
   /**
    * Insert ledger rows, many per statement, each `planned`, or already `skipped` when it has a reason; answers their
-   * ids by ledgerKey. On SQLite the insert returns them (RETURNING); on MySQL, which cannot, they are read back by
-   * key. Each statement's parameters go straight into one array: a page of 5,000 rows is planned with no per-row
+   * ids by ledgerKey. On SQLite the insert returns them (RETURNING); on MySQL they follow from the first id each insert
+   * answers (autoIncrementStep), or are read back by key when the server's ids may not be consecutive. Each statement's parameters go straight into one array: a page of 5,000 rows is planned with no per-row
    * arrays or objects beyond the rows themselves (docs/audiences.md §Planning a broadcast).
    */
   async insertMany(rows: readonly { d: NewDelivery; reason: string | null }[], runId: string | null, now: Date, em: EntityManager): Promise<Map<string, number>> {
@@ -271,6 +274,7 @@ export class DeliveryRepository {
     const at = now.getTime();
     const returning = this.db.engine === 'sqlite';
     const ids = new Map<string, number>();
+    let readBack = false;
     // A broadcast's rows share one attachments array: serialised once, not once per row.
     let attachments: NewDelivery['attachments'] | undefined;
     let attachmentsJson: string | null = null;
@@ -292,13 +296,32 @@ export class DeliveryRepository {
         params[k++] = reason === null ? null : reason.slice(0, 200);
       }
       if (!returning) {
-        await this.q(em, insertRowsSql(n), params);
+        const res = (await em.query(insertRowsSql(n), params)) as unknown as { insertId?: number; affectedRows?: number };
+        // MySQL gives the first row's id; with consecutive auto-increment the others follow it in order, and reading
+        // them back by key (a lookup per row) is not needed (docs/audiences.md §Planning a broadcast).
+        const step = await this.autoIncrementStep(em);
+        if (step !== null && typeof res.insertId === 'number' && res.insertId > 0 && res.affectedRows === n) {
+          for (let j = 0; j < n; j++) ids.set(ledgerKey(rows[i + j].d), res.insertId + j * step);
+        } else readBack = true;
         continue;
       }
       const back = await this.q<{ id: number | string; source: string; external_user_id: string; occasion: string }>(em, insertRowsReturningSql(n), params);
       for (const r of back) ids.set(ledgerKey({ source: r.source, externalUserId: r.external_user_id, occasion: r.occasion }), Number(r.id));
     }
-    return returning ? ids : this.idsOfKeys(rows.map((r) => r.d), em);
+    return readBack ? this.idsOfKeys(rows.map((r) => r.d), em) : ids;
+  }
+
+  /**
+   * How far apart the ids of one multi-row INSERT are, when they are consecutive: InnoDB's auto-increment lock modes 0
+   * and 1 give a statement whose row count is known in advance one run of ids, `auto_increment_increment` apart. Mode
+   * 2 (interleaved) may not, and then null: the ids are read back by key. Read once per repository.
+   */
+  private async autoIncrementStep(em: EntityManager): Promise<number | null> {
+    if (this.step === undefined) {
+      const [r] = (await em.query('SELECT @@innodb_autoinc_lock_mode AS m, @@auto_increment_increment AS i')) as { m: number | string; i: number | string }[];
+      this.step = Number(r.m) <= 1 && Number(r.i) >= 1 ? Number(r.i) : null;
+    }
+    return this.step;
   }
 
   /** Whether (source, customer, occasion) is already in the ledger (dry runs only; real planning inserts). */
@@ -443,6 +466,11 @@ export class DeliveryRepository {
       broadcastIds,
     );
     return rows.map((r) => ({ broadcastId: r.broadcast_id, status: r.status, reason: r.reason, n: Number(r.n) }));
+  }
+
+  /** Whether a broadcast has any row in the ledger. */
+  async hasRowsOfBroadcast(broadcastId: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 AS x FROM deliveries WHERE broadcast_id = ? LIMIT 1', [broadcastId])).length > 0;
   }
 
   /** Ids of a broadcast's rows still `planned` (a page; skipping them moves them out of the set). */

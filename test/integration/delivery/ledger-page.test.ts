@@ -180,4 +180,42 @@ describe.each(testEngines())('the ledger plans a page as it plans one message at
     const [{ n: rows }] = await db().query<{ n: number | string }>('SELECT COUNT(*) AS n FROM deliveries');
     expect(Number(rows)).toBe(3);
   });
+
+  it('a page said to hold only new keys, one of which another planner wrote meanwhile: that one is a duplicate, the rest planned once', async () => {
+    await clear();
+    const caps: CapSettings = { perCustomerPerDay: 2, massQuotaRule: 'seven_per_week' };
+    const ledger = new DeliveryLedger(repo, sendSlots, caps, () => AT);
+    // Another instance, planning the same broadcast on a stale claim, has written wmV's row.
+    const first = await ledger.plan(message({ externalUserId: 'wmV', source: 'broadcast:b9' }));
+    expect(first.result).toBe('planned');
+    const page = ['wmU', 'wmV', 'wmW'].map((externalUserId) => message({ externalUserId, source: 'broadcast:b9' }));
+    const out = await ledger.planMany(page, { newKeys: true });
+    expect(out.map((o) => o.result)).toEqual(['planned', 'duplicate', 'planned']);
+    const rows = await db().query<{ id: number | string; external_user_id: string }>("SELECT id, external_user_id FROM deliveries WHERE source = 'broadcast:b9' ORDER BY external_user_id");
+    expect(rows.map((r) => r.external_user_id)).toEqual(['wmU', 'wmV', 'wmW']);
+    // Each outcome's id is its own row's, and each slot is held by its customer's row.
+    const idOf = new Map(rows.map((r) => [r.external_user_id, Number(r.id)]));
+    expect(out.map((o) => (o.result === 'duplicate' ? null : o.id))).toEqual([idOf.get('wmU'), null, idOf.get('wmW')]);
+    const slots = await db().query<{ external_user_id: string; holder: string }>(
+      'SELECT s.external_user_id, d.external_user_id AS holder FROM send_slots s JOIN deliveries d ON d.id = s.delivery_id',
+    );
+    expect(slots).toHaveLength(6);
+    for (const x of slots) expect(x.holder).toBe(x.external_user_id);
+  });
+
+  it('with new keys, a page of many rows over several statements answers each row its own id', async () => {
+    await clear();
+    const ledger = new DeliveryLedger(repo, sendSlots, { perCustomerPerDay: 1, massQuotaRule: 'seven_per_week' }, () => AT);
+    // More rows than one insert statement holds on either engine (MySQL 1,000, SQLite 500).
+    const page = Array.from({ length: 2_345 }, (_, i) => message({ externalUserId: `wmN${String(i).padStart(5, '0')}`, source: 'broadcast:b10' }));
+    const out = await ledger.planMany(page, { newKeys: true });
+    expect(out.every((o) => o.result === 'planned')).toBe(true);
+    const rows = await db().query<{ id: number | string; external_user_id: string }>("SELECT id, external_user_id FROM deliveries WHERE source = 'broadcast:b10'");
+    const idOf = new Map(rows.map((r) => [r.external_user_id, Number(r.id)]));
+    expect(out.map((o) => (o.result === 'planned' ? o.id : null))).toEqual(page.map((d) => idOf.get(d.externalUserId)));
+    const [{ wrong }] = await db().query<{ wrong: number | string }>(
+      'SELECT COUNT(*) AS wrong FROM send_slots s JOIN deliveries d ON d.id = s.delivery_id WHERE d.external_user_id <> s.external_user_id',
+    );
+    expect(Number(wrong)).toBe(0);
+  });
 });
