@@ -205,10 +205,16 @@ describe.each(testEngines())('the ledger plans a page as it plans one message at
 
   it('with new keys, a page of many rows over several statements answers each row its own id', async () => {
     await clear();
-    const ledger = new DeliveryLedger(repo, sendSlots, { perCustomerPerDay: 1, massQuotaRule: 'seven_per_week' }, () => AT);
+    // Counts the key reads: none, neither before the inserts (the keys are new) nor after them (the ids come from
+    // the inserts: RETURNING on SQLite, the first id on MySQL).
+    let keyReads = 0;
+    const counting = Object.create(repo) as DeliveryRepository;
+    counting.idsOfKeys = (...args) => (keyReads++, repo.idsOfKeys(...args));
+    const ledger = new DeliveryLedger(counting, sendSlots, { perCustomerPerDay: 1, massQuotaRule: 'seven_per_week' }, () => AT);
     // More rows than one insert statement holds on either engine (MySQL 1,000, SQLite 500).
     const page = Array.from({ length: 2_345 }, (_, i) => message({ externalUserId: `wmN${String(i).padStart(5, '0')}`, source: 'broadcast:b10' }));
     const out = await ledger.planMany(page, { newKeys: true });
+    expect(keyReads).toBe(0);
     expect(out.every((o) => o.result === 'planned')).toBe(true);
     const rows = await db().query<{ id: number | string; external_user_id: string }>("SELECT id, external_user_id FROM deliveries WHERE source = 'broadcast:b10'");
     const idOf = new Map(rows.map((r) => [r.external_user_id, Number(r.id)]));
