@@ -1083,7 +1083,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     content: (ids, at) => content.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' } }),
     countUse: (ids, n) => content.service.recordUses(ids, n),
   };
-  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop, journeys, todo, content };
+  const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop, journeys, todo, content, groupAcquisition };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
   // The survey after a WeChat-KF session (docs/surveys.md §After a WeChat-KF session): planned in this instance's
   // ledger, and sent at once as the session end's event reply by its dispatcher.
@@ -1256,7 +1256,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
 }
 
 /** What scheduling is built from: the container's core, repositories, gateway and the services it plans over. */
-export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn' | 'groupSop' | 'journeys' | 'todo' | 'content'>>;
+export type SchedulingParts = Pick<Container, 'config' | 'log' | 'clock' | 'db' | 'repos' | 'wecom' | 'archive' | 'transfers'> & Partial<Pick<Container, 'loyalty' | 'surveys' | 'feedback' | 'churn' | 'groupSop' | 'journeys' | 'todo' | 'content' | 'groupAcquisition'>>;
 
 /**
  * Build one instance's scheduling over a container's parts. buildContainer builds the instance's own; tests build a
@@ -1458,6 +1458,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
         const out: JobOutcome | null = await scheduler.retryFailedToday('care', (run: JobRun) => isCareDeferral(run.error));
         return out ? (out.status === 'done' ? 'done' : 'failed') : null;
       },
+      retryWaitingWelcomes: c.groupAcquisition ? () => c.groupAcquisition!.welcomes.retryWaitingForContent() : undefined,
     }),
   );
   const scheduler: Scheduler = new Scheduler({ registry: jobs, runs: repos.jobRuns, clock, tz, instanceId, log });

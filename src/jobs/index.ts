@@ -110,6 +110,8 @@ export interface JobDeps {
   contentMedia?: Pick<ContentMediaService, 'refresh'>;
   /** Today's care run again when media deferred rules (the content-media job calls it after its refresh). */
   retryDeferredCare?: () => Promise<'done' | 'failed' | null>;
+  /** 入群欢迎语 templates parked for an item's media, tried again after the refresh (the content-media job). */
+  retryWaitingWelcomes?: () => Promise<{ retried: number; live: number }>;
 }
 
 /**
@@ -139,6 +141,6 @@ export function buildJobs(d: JobDeps): JobDefinition[] {
     ...(d.groupSop ? [groupSopJob({ runner: d.groupSop, schedule: schedules['group-sop'] })] : []),
     ...(d.journeys ? [journeysJob({ runner: d.journeys, schedule: schedules.journeys }), journeysNightlyJob({ runner: d.journeys, schedule: schedules['journeys-nightly'], tz })] : []),
     ...(d.todo ? [todoDigestJob({ todo: d.todo, schedule: schedules['todo-digest'] })] : []),
-    ...(d.contentMedia ? [contentMediaJob({ media: d.contentMedia, schedule: schedules['content-media'], retryDeferredCare: d.retryDeferredCare })] : []),
+    ...(d.contentMedia ? [contentMediaJob({ media: d.contentMedia, schedule: schedules['content-media'], retryDeferredCare: d.retryDeferredCare, retryWaitingWelcomes: d.retryWaitingWelcomes })] : []),
   ];
 }

@@ -32,6 +32,16 @@ const KIND_WORDS: Record<keyof GroupWelcomeAttachments, string> = { image: '图�
  */
 const WELCOME_VARS: Record<string, string> = { name: '%NICKNAME%', 姓名: '%NICKNAME%' };
 
+/**
+ * Starts the reason of a template parked because a 素材库 item's media was not ready: after each refresh the
+ * content-media job retries exactly those (docs/groups.md §Group welcome templates).
+ */
+export const WAITING_FOR_CONTENT = '等待素材：';
+/** The reason a retry's claim writes while it runs; a crash leaves it there, 重试-able again after RETRY_STALE_MS. */
+const RETRYING = '正在重试…';
+/** A retry claimed this long ago that never recorded its outcome died with its process: it may be claimed again. */
+const RETRY_STALE_MS = 2 * 60_000;
+
 /** WeCom's refusals the form can fix (docs/wecom-protocol.md §Group welcome templates). */
 const REFUSED: Record<number, [field: string, message: string]> = {
   40058: ['text', '企业微信拒绝了该欢迎语（错误码 40058）：请检查文字长度（最多 3000 字节）与附件标题长度，或素材是否已满 100 条'],
@@ -74,11 +84,36 @@ export class GroupWelcomeService {
     return this.submit(t, { isNew: true });
   }
 
-  /** Try a parked template again. */
+  /**
+   * Try a parked template again. The retry claims the row first (its reason, compare-and-set), so an operator's 重试
+   * and the media job's retry never both add it to WeCom's library.
+   */
   async retry(id: string): Promise<GroupWelcomeTemplate> {
     const t = await this.templates.get(id);
     if (t.status !== 'failed') return t;
+    if (!(await this.claimRetry(t))) return this.templates.get(id);
     return this.submit(t, { isNew: false });
+  }
+
+  /**
+   * Parked templates that waited for a 素材库 item's media, tried again: the content-media job calls this after its
+   * refresh, so a template goes live without an operator's 重试 once its media is fresh. An item still not ready parks it
+   * again with the reason; any other failure keeps its reason and waits for an operator.
+   */
+  async retryWaitingForContent(): Promise<{ retried: number; live: number }> {
+    let retried = 0;
+    let live = 0;
+    for (const t of await this.templates.list()) {
+      if (t.status !== 'failed' || !t.lastError?.startsWith(WAITING_FOR_CONTENT)) continue;
+      if (!(await this.claimRetry(t))) continue;
+      retried += 1;
+      const out = await this.submit(t, { isNew: false }).catch((err: unknown) => {
+        this.log.warn({ templateId: t.id, err: toError(err).message }, 'group welcome template retried after the media refresh and refused; kept for the operator');
+        return null;
+      });
+      if (out?.status === 'active') live += 1;
+    }
+    return { retried, live };
   }
 
   /** Replace a template's content; a live one is edited in WeCom first. */
@@ -112,6 +147,13 @@ export class GroupWelcomeService {
     await this.templates.delete(id);
   }
 
+  /** Take a parked template for one retry; false while another retry runs (its claim is younger than RETRY_STALE_MS) or took it first. */
+  private async claimRetry(t: GroupWelcomeTemplate): Promise<boolean> {
+    const now = this.clock.now();
+    if (t.lastError === RETRYING && now.getTime() - t.updatedAt.getTime() < RETRY_STALE_MS) return false;
+    return this.templates.claimRetry(t, RETRYING, now);
+  }
+
   private async submit(t: GroupWelcomeTemplate, opts: { isNew: boolean }): Promise<GroupWelcomeTemplate> {
     try {
       const content = await this.compose(t);
@@ -126,10 +168,11 @@ export class GroupWelcomeService {
         else await this.templates.update({ ...t, lastError: err.message.slice(0, 500), updatedAt: this.clock.now() });
         throw err;
       }
-      // An item not ready yet is parked like a WeCom failure, its reason kept: 重试 once the media job has run.
+      // An item not ready yet is parked like a WeCom failure, its reason kept and marked: the media job's next refresh
+      // retries it (retryWaitingForContent), and 重试 works too.
       const notReady = err instanceof AppError && err.code === 'content_not_ready';
       this.log.warn({ templateId: t.id, err: toError(err).message }, 'group welcome template not created in WeCom; parked');
-      const parked: GroupWelcomeTemplate = { ...t, status: 'failed', lastError: notReady ? toError(err).message.slice(0, 500) : describeWecomFailure(err), updatedAt: this.clock.now() };
+      const parked: GroupWelcomeTemplate = { ...t, status: 'failed', lastError: notReady ? `${WAITING_FOR_CONTENT}${toError(err).message}`.slice(0, 500) : describeWecomFailure(err), updatedAt: this.clock.now() };
       await this.templates.update(parked);
       return parked;
     }

@@ -60,6 +60,19 @@ export class GroupWelcomeTemplateRepository {
     ]);
   }
 
+  /**
+   * Claim a parked template for one retry: its reason becomes `marker` and its time `now`, only if it is still failed
+   * with the reason and time the caller read (compare-and-set), so of two retries one goes on. False when another
+   * took it or it is not parked any more.
+   */
+  async claimRetry(t: { id: string; lastError: string | null; updatedAt: Date }, marker: string, now: Date): Promise<boolean> {
+    const n = await this.db.exec(
+      `UPDATE group_welcome_templates SET last_error = ?, updated_at = ? WHERE id = ? AND status = 'failed' AND updated_at = ? AND ${t.lastError === null ? 'last_error IS NULL' : 'last_error = ?'}`,
+      [marker, now.getTime(), t.id, t.updatedAt.getTime(), ...(t.lastError === null ? [] : [t.lastError])],
+    );
+    return n === 1;
+  }
+
   /** Remove a template row. */
   async delete(id: string): Promise<void> {
     await this.db.query('DELETE FROM group_welcome_templates WHERE id = ?', [id]);

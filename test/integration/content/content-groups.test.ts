@@ -151,7 +151,7 @@ describe.each(testEngines())('group broadcasts and group welcome templates with 
     expect(groupTasks()).toHaveLength(2);
   });
 
-  it('group welcome template: one attachment per kind and 3000 bytes with the items, {{name}} as %NICKNAME%; parked while not ready, then retried', async () => {
+  it('group welcome template: one attachment per kind and 3000 bytes with the items, {{name}} as %NICKNAME%; parked while not ready, then live after the media job', async () => {
     clock.set(sh('2026-10-12T10:00:00'));
     const hello = await textItem('欢迎词', '{{name}}，欢迎入群！');
     const staff = await textItem('带员工', '我是{{staff}}');
@@ -202,9 +202,29 @@ describe.each(testEngines())('group broadcasts and group welcome templates with 
     expect(edit.body.error.message).toContain('尚未上传到企业微信或即将过期');
     expect((await api(app, 'GET', '/api/v1/group-welcome-templates')).body.items.find((t: { id: string }) => t.id === created.body.id).text).toBe('你好');
 
-    await app.container.scheduling.scheduler.runNow('content-media');
-    const retried = await api(app, 'POST', `/api/v1/group-welcome-templates/${parked.body.id}/retry`, {});
-    expect(retried.body).toMatchObject({ status: 'active', lastError: null });
-    expect(app.container.sandbox!.store.groupWelcomeTemplates.get(retried.body.templateId)!.content).toEqual({ text: { content: '你好' }, file: { media_id: (await item(file)).mediaId } });
+    expect(parked.body.lastError).toMatch(/^等待素材：/);
+
+    // The media job's refresh brings it live on its own, with the fresh id: no 重试 needed. 重试 afterwards (or while it
+    // ran: the retry claims the row) adds nothing to WeCom's library.
+    const templatesBefore = app.container.sandbox!.store.groupWelcomeTemplates.size;
+    const job = await app.container.scheduling.scheduler.runNow('content-media');
+    expect(job.status, JSON.stringify(job)).toBe('done');
+    const live = (await api(app, 'GET', '/api/v1/group-welcome-templates')).body.items.find((t: { id: string }) => t.id === parked.body.id);
+    expect(live).toMatchObject({ status: 'active', lastError: null });
+    expect(app.container.sandbox!.store.groupWelcomeTemplates.get(live.templateId)!.content).toEqual({ text: { content: '你好' }, file: { media_id: (await item(file)).mediaId } });
+    const again = await api(app, 'POST', `/api/v1/group-welcome-templates/${parked.body.id}/retry`, {});
+    expect(again.body).toMatchObject({ status: 'active', templateId: live.templateId });
+    expect(app.container.sandbox!.store.groupWelcomeTemplates.size).toBe(templatesBefore + 1);
+
+    // Two 重试 at once (two operators, or one and the job) on a template whose media is fresh again: one adds it.
+    clock.set(sh('2026-10-20T10:00:00'));
+    const second = await post([file], { name: '再次过期' });
+    expect(second.body).toMatchObject({ status: 'failed' });
+    await app.container.content.media.refresh();
+    const before = app.container.sandbox!.store.groupWelcomeTemplates.size;
+    const both = await Promise.all([1, 2].map(() => api(app, 'POST', `/api/v1/group-welcome-templates/${second.body.id}/retry`, {})));
+    expect(both.map((r) => r.status)).toEqual([200, 200]);
+    expect(app.container.sandbox!.store.groupWelcomeTemplates.size).toBe(before + 1);
+    expect((await api(app, 'GET', '/api/v1/group-welcome-templates')).body.items.find((t: { id: string }) => t.id === second.body.id)).toMatchObject({ status: 'active' });
   });
 });
