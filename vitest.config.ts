@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30000,
     hookTimeout: 60000,
+    // expect.poll waits for what a page or a job shows; its 1 s default was a timing assertion in disguise, and browser
+    // tests failed with it when the other fork loaded the machine. A poll ends as soon as its value is right.
+    expect: { poll: { timeout: 10_000 } },
     // Test files create their own databases, so they can run in parallel; 2 cores means 2 forks.
     pool: 'forks',
     maxWorkers: 2,
