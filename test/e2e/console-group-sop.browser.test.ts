@@ -112,4 +112,48 @@ describe.skipIf(!CHROMIUM)('群SOP tab in a real browser', () => {
     await h.shot(page, 'group-sop-03-report');
     expect(h.problems).toEqual([]);
   });
+  it('targets groups by a local label picked in the editor, and names the label in the list', async () => {
+    // 重点门店 on 北京门店2群 (张三's) and 员工群 (李四's), not on 北京门店1群; 待激活 on none.
+    const key = (await api(app, 'POST', '/api/v1/group-labels', { name: '重点门店' })).body;
+    await api(app, 'POST', '/api/v1/group-labels', { name: '待激活' });
+    expect((await api(app, 'POST', '/api/v1/group-labels/assign', { chatIds: ['wrUiB', 'wrUiC'], add: [key.id] })).status).toBeLessThan(300);
+
+    const admin = await h.signIn('张三');
+    const page = await admin.newPage();
+    await page.goto(`${app.url}/console/groups?tab=sop`);
+    await poll(() => page.locator('[data-test="sop-plans"]').isVisible()).toBe(true);
+    await page.locator('[data-test="sop-new"]').click();
+    await field(page, 'sop-name').fill('重点门店晚安');
+    await page.locator('[data-test="sop-labels"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '重点门店' }).click();
+    await field(page, 'sop-step-title').fill('晚安问候');
+    await field(page, 'sop-step-text').fill('晚安，明天见～');
+    await field(page, 'sop-name').click();
+    await poll(() => page.locator('[data-test="sop-labels"]').innerText()).toContain('重点门店');
+    await h.shot(page, 'group-sop-06-label-picker');
+    await page.locator('[data-test="sop-save"]').click();
+    const row = page.locator('[data-test="sop-plans"] .el-table__row', { hasText: '重点门店晚安' });
+    await poll(() => row.innerText()).toContain('标签 重点门店');
+    expect(await row.innerText()).toContain('当前 2 个群');
+    expect(await row.innerText()).not.toContain(key.id);
+    await h.shot(page, 'group-sop-07-label-list');
+
+    // Saved as the label's id; the plan counts exactly the two labelled groups.
+    const saved = (await api(app, 'GET', '/api/v1/group-sops')).body.items.find((p: { name: string }) => p.name === '重点门店晚安');
+    expect(saved.target).toEqual({ labelIds: [key.id] });
+    expect((await api(app, 'GET', `/api/v1/group-sops/${saved.id}`)).body.groupCount).toBe(2);
+    // And the runner fires in exactly those groups: a day back-dated, a dry run lists yesterday's 20:00 per group.
+    const now = new Date();
+    const dayAgo = now.getTime() - 26 * 3_600_000;
+    await app.container.db.query('UPDATE group_sop_plans SET active_since = ?, scanned_until = ? WHERE id = ?', [dayAgo, dayAgo, saved.id]);
+    const lines: string[] = [];
+    await app.container.scheduling.groupSop!.runDue(now, { isDryRun: true, report: (l) => lines.push(l) });
+    const fired = new Set(lines.filter((l) => l.startsWith('重点门店晚安\t')).map((l) => l.split('\t')[2]));
+    expect([...fired].sort()).toEqual(['北京门店2群', '员工群'].sort());
+
+    // Editing keeps the label and shows it picked.
+    await row.getByRole('button', { name: '编辑' }).click();
+    await poll(() => page.locator('[data-test="sop-labels"]').innerText()).toContain('重点门店');
+    expect(h.problems).toEqual([]);
+  });
 });
