@@ -129,4 +129,35 @@ describe.skipIf(!CHROMIUM)('客户群群发 in a real browser', () => {
     expect(task.params).toMatchObject({ text: { content: '秋季新品上架，目录请查收' }, attachments: [{ msgtype: 'link', link: expect.objectContaining({ title: '秋季新品目录', url: 'https://shop.example.com/autumn' }) }] });
     expect(h.problems).toEqual([]);
   });
+  it('取消群发 on the detail, after a confirmation: the owners’ unsent tasks are withdrawn in WeCom, the sent one stays', async () => {
+    const id = (await api<{ items: { id: string; name: string }[] }>(h.app, 'GET', '/api/v1/group-broadcasts')).body.items.find((b) => b.name === '会员日通知')!.id;
+    const taskOf = (owner: string) =>
+      [...h.app.sandbox.store.massTasks.values()].find((t) => t.chatType === 'group' && t.createType === 0 && t.recipients.some((r) => r.chatId === chats[owner]) && JSON.stringify(t.text).includes('会员日'))!;
+    const page = await admin.newPage();
+    await page.goto(`${h.app.url}/console/groups?tab=broadcasts`);
+    await page.locator('[data-test="gb-list"] .el-table__row', { hasText: '会员日通知' }).click();
+    await poll(() => page.locator('[data-test="gb-detail"]').isVisible()).toBe(true);
+    await page.click('[data-test="gb-cancel"]');
+    const box = page.locator('.el-message-box');
+    await poll(() => box.innerText()).toContain('并撤回 2 个群主尚未在群发助手中发送的任务');
+    expect(await box.innerText()).toContain('群主已发送的 1 个任务已送出，无法撤回');
+    await h.shot(page, 'gb-07-cancel-confirm');
+    await box.locator('button:has-text("确定取消")').click();
+    await poll(() => page.locator('.el-message').first().innerText()).toContain('已撤回 2 个群主尚未发送的群发任务');
+    await poll(() => page.locator('[data-test="gb-detail-title"]').innerText()).toBe('群发「会员日通知」· 已取消 · 3 个群');
+    const progress = page.locator('[data-test="gb-owner-progress"]');
+    expect(await progress.locator('.el-table__row', { hasText: '张三' }).innerText()).toContain('已取消');
+    expect(await progress.locator('.el-table__row', { hasText: '李四' }).innerText()).toContain('群主已发送');
+    // Nothing left to withdraw: no button to cancel again, nor to remind.
+    expect(await page.locator('[data-test="gb-cancel"]').count()).toBe(0);
+    expect(await page.locator('[data-test="gb-remind-all"]').count()).toBe(0);
+    await h.shot(page, 'gb-08-cancelled');
+
+    // In WeCom: zhangsan's and wangwu's tasks are withdrawn and can no longer be sent; lisi's stays sent.
+    expect([taskOf('zhangsan').isCancelled, taskOf('wangwu').isCancelled, taskOf('lisi').isCancelled]).toEqual([true, true, false]);
+    expect(() => h.app.sandbox.confirmGroupMsg({ msgid: taskOf('zhangsan').msgid, userid: 'zhangsan' })).toThrow();
+    await sched.groupBroadcasts.sender.run(new Date(Date.now() + 30 * 60_000));
+    expect((await api(h.app, 'GET', `/api/v1/group-broadcasts/${id}`)).body).toMatchObject({ status: 'cancelled', rows: { sent: 1, cancelled: 2, submitted: 0 } });
+    expect(h.problems).toEqual([]);
+  });
 });

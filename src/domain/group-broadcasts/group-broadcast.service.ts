@@ -3,13 +3,14 @@ import { emptyRowCounts } from '../../persistence/repositories/group-broadcast.r
 import type { BroadcastReminderRepository } from '../../persistence/repositories/broadcast-reminder.repository.js';
 import type { WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
-import { AppError, ConflictError, ValidationError, invalidField, toError } from '../../shared/errors.js';
+import { AppError, ConflictError, ValidationError, WecomApiError, invalidField, toError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { fitsByteLimit, listVariables, WECOM_TEXT_MAX_BYTES } from '../../shared/template.js';
 import { SEND_AT_GRACE_MS } from '../broadcasts/broadcast-rules.js';
 import { describeReminders, remindTasks, REMINDS_PER_DAY } from '../broadcasts/broadcast-remind.service.js';
 import type { RemindOutcome } from '../broadcasts/broadcast.types.js';
+import { isTaskSent } from '../broadcasts/broadcast.service.js';
 import type { GroupQuotaService } from './group-quota.service.js';
 import type { GroupChatRepository } from '../../persistence/repositories/group-chat.repository.js';
 import type { GroupPostOutcome } from '../group-sop/group-sop.types.js';
@@ -21,6 +22,7 @@ import type {
   GroupBroadcastPreview,
   GroupBroadcastStatus,
   GroupBroadcastView,
+  GroupCancelOutcome,
   GroupFilter,
   GroupOwnerProgress,
   GroupRowCounts,
@@ -32,6 +34,8 @@ export const MAX_CHATS_PER_TASK = 2000;
 const DAY_MS = 86_400_000;
 /** The origin of broadcasts a group SOP post step makes; its request key is the fire's (postKey). */
 const SOP_ORIGIN = 'sop';
+/** cancel_groupmsg_send on a task already cancelled (docs/wecom-protocol.md §Mass message results). */
+const ERR_ALREADY_CANCELLED = 41093;
 
 /**
  * Groups whose owner is in post (0 normal, 3 inherited by a new owner): a resigned owner's groups (1, 2) cannot be
@@ -245,6 +249,48 @@ export class GroupBroadcastService {
     return { ...out, message: describeReminders(out, tasks.length, this.tz) };
   }
 
+  /**
+   * 取消群发, as the 1:1 broadcasts cancel (docs/groups.md §Cancelling a group broadcast): the groups not submitted
+   * yet are cancelled, and each task waiting in an owner's 群发助手 is withdrawn with cancel_groupmsg_send, unless
+   * get_groupmsg_task says the owner already sent it (then it stays sent and its results are still read). Cancelling
+   * again is harmless and retries the tasks not withdrawn (in flight, or refused by WeCom). 409 once it is done.
+   */
+  async cancel(id: string): Promise<GroupBroadcastView & { cancellation: GroupCancelOutcome }> {
+    const b = await this.repo.get(id);
+    if (b.status === 'done') throw new ConflictError('群发已完成，无法取消 / the group broadcast already finished', 'group_broadcast_finished');
+    const out = { cancelledRows: 0, withdrawnTasks: 0, withdrawnRows: 0, confirmedTasks: 0, inFlightTasks: 0, failedTasks: 0 };
+    if (b.status === 'sending') {
+      const n = await this.repo.cancel(id, this.clock.now());
+      // Not sending any more: it finished meanwhile (or another cancel came first, which is harmless).
+      if (n === null && (await this.repo.get(id)).status === 'done') throw new ConflictError('群发已完成，无法取消 / the group broadcast already finished', 'group_broadcast_finished');
+      out.cancelledRows += n ?? 0;
+    }
+    out.cancelledRows += await this.repo.cancelPlanned(id, this.clock.now());
+    for (const task of await this.repo.tasksOf(id)) {
+      if (task.status === 'submitting') {
+        out.inFlightTasks += 1;
+        continue;
+      }
+      if (task.status !== 'submitted' || !task.msgId) continue;
+      try {
+        if (task.ownerStatus !== 0 || (await isTaskSent(this.wecom, task.msgId, task.owner))) {
+          out.confirmedTasks += 1;
+          continue;
+        }
+        await this.wecom.cancelGroupMsgSend(task.msgId).catch((err: unknown) => {
+          if (!(err instanceof WecomApiError && err.errcode === ERR_ALREADY_CANCELLED)) throw err;
+        });
+        out.withdrawnRows += await this.repo.withdrawTask(task.id, this.clock.now());
+        out.withdrawnTasks += 1;
+      } catch (err) {
+        out.failedTasks += 1;
+        this.log.warn({ err: toError(err), broadcastId: id, taskId: task.id }, 'withdrawing a group broadcast task failed');
+      }
+    }
+    this.log.info({ broadcastId: id, ...out }, 'group broadcast cancelled');
+    return { ...(await this.get(id)), cancellation: { ...out, message: describeCancel(out) } };
+  }
+
   private async view(b: GroupBroadcast): Promise<GroupBroadcastView> {
     const [tasks, byOwner, reminders] = await Promise.all([
       this.repo.tasksOf(b.id),
@@ -295,4 +341,16 @@ export function checkGroupText(text: string, attachments: number): void {
   if (!fitsByteLimit(text, WECOM_TEXT_MAX_BYTES)) {
     throw new ValidationError(`消息文本超过企业微信 ${WECOM_TEXT_MAX_BYTES} 字节上限 / text exceeds WeCom's ${WECOM_TEXT_MAX_BYTES}-byte limit`, { fields: { 'message.text': '消息过长' } }, 'text_too_long');
   }
+}
+
+/** A cancel's outcome in zh-CN, for the console's toast. */
+export function describeCancel(o: Omit<GroupCancelOutcome, 'message'>): string {
+  const parts = [
+    o.cancelledRows > 0 ? `${o.cancelledRows} 个群不再发送` : '',
+    o.withdrawnTasks > 0 ? `已撤回 ${o.withdrawnTasks} 个群主尚未发送的群发任务（${o.withdrawnRows} 个群）` : '',
+    o.confirmedTasks > 0 ? `${o.confirmedTasks} 个任务群主已发送，无法撤回` : '',
+  ].filter(Boolean);
+  const left = o.failedTasks + o.inFlightTasks;
+  const tail = left > 0 ? `；${left} 个任务未能撤回（正在提交或企业微信暂时拒绝），请稍后再次取消以重试` : '';
+  return `${parts.length ? `群发已取消：${parts.join('；')}` : '群发已取消'}${tail}。`;
 }

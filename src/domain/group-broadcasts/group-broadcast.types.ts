@@ -184,3 +184,18 @@ export interface GroupContentPort {
   /** `n` uses of each item: one per group chat a message with them is planned for (docs/content.md §Use counts). */
   countUse: (ids: string[], n: number) => Promise<void>;
 }
+
+/**
+ * What cancelling a group broadcast did (docs/groups.md §Cancelling a group broadcast): groups not yet submitted
+ * (`cancelledRows`), tasks withdrawn in WeCom before their owner sent them, tasks already sent (they stay sent), tasks
+ * whose call was in flight, and tasks WeCom would not withdraw this time; `message` says it in zh-CN.
+ */
+export interface GroupCancelOutcome {
+  cancelledRows: number;
+  withdrawnTasks: number;
+  withdrawnRows: number;
+  confirmedTasks: number;
+  inFlightTasks: number;
+  failedTasks: number;
+  message: string;
+}

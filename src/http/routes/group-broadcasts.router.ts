@@ -16,7 +16,7 @@ const listQuery = pageQuery.extend({ status: groupBroadcastStatus.optional() });
 
 /**
  * 客户群群发: `POST /api/v1/group-broadcasts/preview`, `GET/POST /api/v1/group-broadcasts`,
- * `GET /api/v1/group-broadcasts/:id` (per-owner confirmation) and `POST …/:id/remind`. Operators and admins only: the
+ * `GET /api/v1/group-broadcasts/:id` (per-owner confirmation), `POST …/:id/remind` and `POST …/:id/cancel`. Operators and admins only: the
  * answers name groups and their owners (no customer data).
  */
 export function groupBroadcastsRouter(service: GroupBroadcastService): Router {
@@ -46,6 +46,14 @@ export function groupBroadcastsRouter(service: GroupBroadcastService): Router {
     const outcome = await service.remind(id, { userid, requestedBy: principalLabel(ctx.state.principal as Principal) });
     auditNote(ctx, { after: { userid: userid ?? null, ...outcome } });
     ctx.body = outcome;
+  });
+  // 取消群发: the groups not submitted are cancelled and tasks owners have not sent are withdrawn in WeCom
+  // (docs/groups.md §Cancelling a group broadcast). The audit log's before/after (docs/security.md §Audit log).
+  router.post('/:id/cancel', allow(api(OPERATORS, 'none')), async (ctx) => {
+    const { id } = parseInput(idParam, ctx.params);
+    auditNote(ctx, { before: presentGroupBroadcast(await service.get(id)) });
+    const cancelled = await service.cancel(id);
+    ctx.body = { ...presentGroupBroadcast(cancelled), cancellation: cancelled.cancellation };
   });
   return router;
 }

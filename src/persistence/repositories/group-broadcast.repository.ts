@@ -1,4 +1,5 @@
 import { execIn, type Db } from '../db.js';
+import type { EntityManager } from 'typeorm';
 import { NotFoundError } from '../../shared/errors.js';
 import { isDuplicateKeyError } from '../data-source.js';
 import { upsertManySql } from './sql-upsert.js';
@@ -392,13 +393,39 @@ export class GroupBroadcastRepository {
     );
   }
 
-  /** sending → cancelled; its planned rows are cancelled with it. False when it was not sending. */
-  async cancel(id: string, now: Date): Promise<boolean> {
+  /** sending → cancelled; its planned rows are cancelled with it (how many). Null when it was not sending. */
+  async cancel(id: string, now: Date): Promise<number | null> {
     return this.db.tx(async (em) => {
-      if ((await execIn(em, "UPDATE group_broadcasts SET status = 'cancelled', finished_at = ?, updated_at = ? WHERE id = ? AND status = 'sending'", [now.getTime(), now.getTime(), id])) === 0) return false;
-      await em.query("UPDATE group_broadcast_targets SET status = 'cancelled', reason = 'cancelled: 群发已取消 / cancelled', updated_at = ? WHERE broadcast_id = ? AND status = 'planned'", [now.getTime(), id]);
-      await em.query("UPDATE group_broadcast_tasks SET status = 'done', finished_at = ? WHERE broadcast_id = ? AND status = 'planned'", [now.getTime(), id]);
-      return true;
+      if ((await execIn(em, "UPDATE group_broadcasts SET status = 'cancelled', finished_at = ?, updated_at = ? WHERE id = ? AND status = 'sending'", [now.getTime(), now.getTime(), id])) === 0) return null;
+      return this.cancelPlannedIn(em, id, now);
+    });
+  }
+
+  /**
+   * A cancelled broadcast's rows still planned (a task whose call was in flight at the cancel and went back to
+   * planned) are cancelled too; how many.
+   */
+  async cancelPlanned(id: string, now: Date): Promise<number> {
+    return this.db.tx((em) => this.cancelPlannedIn(em, id, now));
+  }
+
+  private async cancelPlannedIn(em: EntityManager, id: string, now: Date): Promise<number> {
+    const n = await execIn(em, "UPDATE group_broadcast_targets SET status = 'cancelled', reason = 'cancelled: 群发已取消 / cancelled', updated_at = ? WHERE broadcast_id = ? AND status = 'planned'", [now.getTime(), id]);
+    await em.query("UPDATE group_broadcast_tasks SET status = 'done', finished_at = ? WHERE broadcast_id = ? AND status = 'planned'", [now.getTime(), id]);
+    return n;
+  }
+
+  /**
+   * A task withdrawn in WeCom (cancel_groupmsg_send) before its owner sent it: its rows waiting for the owner are
+   * cancelled and it is polled no more. How many rows.
+   */
+  async withdrawTask(taskId: string, now: Date): Promise<number> {
+    return this.db.tx(async (em) => {
+      const n = await execIn(em, "UPDATE group_broadcast_targets SET status = 'cancelled', reason = 'cancelled: 群发已取消，任务已撤回 / cancelled and withdrawn', updated_at = ? WHERE task_id = ? AND status IN ('planned', 'submitted')", [
+        now.getTime(), taskId,
+      ]);
+      await em.query("UPDATE group_broadcast_tasks SET status = 'done', next_poll_at = NULL, finished_at = ? WHERE id = ? AND status IN ('planned', 'submitted')", [now.getTime(), taskId]);
+      return n;
     });
   }
 

@@ -219,4 +219,72 @@ describe.each(testEngines())('group broadcasts on %s', (engine) => {
     const none = await api(app, 'POST', '/api/v1/group-broadcasts', { name: 'x', filter: { namePattern: '不存在的群' }, message: { text: 'hi', attachments: [] } });
     expect(none.body.error).toMatchObject({ code: 'no_groups', message: expect.stringContaining('没有符合条件的客户群') });
   });
+  it('取消群发: planned groups are cancelled, tasks owners have not sent are withdrawn in WeCom, nothing is sent after, and a second cancel is harmless', async () => {
+    clock.set(sh('2026-07-04T10:00:00'));
+    app.container.sandbox!.setClock(sh('2026-07-04T10:00:00'));
+    const mine: Record<string, string[]> = {};
+    for (const owner of ['zhangsan', 'lisi', 'wangwu']) mine[owner] = [await addGroup(app.container, { owner, name: `${owner} 取消测试群`, customers: 3 })];
+    mine.zhangsan.push(await addGroup(app.container, { owner: 'zhangsan', name: 'zhangsan 取消测试二群', customers: 2 }));
+    const cancelCalls = () => app.container.sandbox!.calls('externalcontact/cancel_groupmsg_send');
+    app.container.sandbox!.clearCalls();
+
+    // A broadcast due in an hour, cancelled before it is submitted: its rows are cancelled and it never reaches WeCom.
+    const later = await api(app, 'POST', '/api/v1/group-broadcasts', { name: '稍后发送', filter: { namePattern: '取消测试' }, message: { text: '稍后的一条', attachments: [] }, sendAt: sh('2026-07-04T11:00:00').toISOString() });
+    expect(later.body).toMatchObject({ status: 'sending', rows: { planned: 4 } });
+    const c1 = await api(app, 'POST', `/api/v1/group-broadcasts/${later.body.id}/cancel`);
+    expect(c1.status).toBe(200);
+    expect(c1.body).toMatchObject({ status: 'cancelled', rows: { planned: 0, cancelled: 4 }, cancellation: { cancelledRows: 4, withdrawnTasks: 0 } });
+    expect(c1.body.cancellation.message).toContain('4 个群不再发送');
+    clock.set(sh('2026-07-04T11:05:00'));
+    await runJob();
+    expect(groupTasks()).toHaveLength(0);
+
+    // Submitted to 3 owners; zhangsan sends from 群发助手, the other two have not yet.
+    const now = await api(app, 'POST', '/api/v1/group-broadcasts', { name: '马上发送', filter: { namePattern: '取消测试' }, message: { text: '马上的一条', attachments: [] } });
+    const id: string = now.body.id;
+    await runJob();
+    expect(groupTasks()).toHaveLength(3);
+    const taskOf = (owner: string) => [...app.container.sandbox!.store.massTasks.values()].find((t) => t.chatType === 'group' && t.recipients.some((r) => r.chatId === mine[owner][0]))!;
+    app.container.sandbox!.confirmGroupMsg({ msgid: taskOf('zhangsan').msgid, userid: 'zhangsan' });
+
+    // Staff may not cancel, as they may not write other group broadcasts.
+    const staffToken = (await app.container.tokens.create({ role: 'staff', userid: 'lisi' })).token;
+    expect((await api(app, 'POST', `/api/v1/group-broadcasts/${id}/cancel`, undefined, staffToken)).status).toBe(403);
+
+    // (The job also withdraws the earlier tests' tasks nobody sent in 3 days: only calls from here on count.)
+    const mineOf = () => cancelCalls().map((c) => c.params.msgid as string).filter((m) => ['zhangsan', 'lisi', 'wangwu'].some((o) => taskOf(o).msgid === m));
+    const c2 = await api(app, 'POST', `/api/v1/group-broadcasts/${id}/cancel`);
+    expect(c2.status).toBe(200);
+    expect(c2.body).toMatchObject({ status: 'cancelled', cancellation: { cancelledRows: 0, withdrawnTasks: 2, withdrawnRows: 2, confirmedTasks: 1, inFlightTasks: 0, failedTasks: 0 } });
+    expect(c2.body.cancellation.message).toContain('已撤回 2 个群主尚未发送的群发任务');
+    expect(c2.body.cancellation.message).toContain('1 个任务群主已发送，无法撤回');
+    expect(mineOf().sort()).toEqual([taskOf('lisi').msgid, taskOf('wangwu').msgid].sort());
+    expect(taskOf('lisi').isCancelled).toBe(true);
+    expect(taskOf('zhangsan').isCancelled).toBeFalsy();
+    // The withdrawn tasks can no longer be sent from 群发助手.
+    expect(() => app.container.sandbox!.confirmGroupMsg({ msgid: taskOf('lisi').msgid, userid: 'lisi' })).toThrow();
+    const audit = await app.container.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM audit_log WHERE action LIKE '%cancel%' AND target_id = ?", [id]);
+    expect(Number(audit[0].n)).toBe(1);
+
+    // The sent task's results are still read; nothing else goes out.
+    clock.set(sh('2026-07-04T11:30:00'));
+    await runJob();
+    let view = (await api(app, 'GET', `/api/v1/group-broadcasts/${id}`)).body;
+    expect(view).toMatchObject({ status: 'cancelled', rows: { sent: 2, cancelled: 2, submitted: 0, planned: 0 } });
+    expect(groupTasks()).toHaveLength(3);
+
+    // Again: nothing left to withdraw, nothing called, nothing changed.
+    const c3 = await api(app, 'POST', `/api/v1/group-broadcasts/${id}/cancel`);
+    expect(c3.body).toMatchObject({ status: 'cancelled', cancellation: { cancelledRows: 0, withdrawnTasks: 0, withdrawnRows: 0, inFlightTasks: 0, failedTasks: 0 } });
+    expect(mineOf()).toHaveLength(2);
+    view = (await api(app, 'GET', `/api/v1/group-broadcasts/${id}`)).body;
+    expect(view.rows).toMatchObject({ sent: 2, cancelled: 2 });
+
+    // A finished broadcast cannot be cancelled (409, in zh-CN).
+    const done = (await api(app, 'GET', '/api/v1/group-broadcasts', undefined)).body.items.find((b: { status: string }) => b.status === 'done');
+    const refused = await api(app, 'POST', `/api/v1/group-broadcasts/${done.id}/cancel`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('群发已完成，无法取消');
+    expect((await api(app, 'POST', '/api/v1/group-broadcasts/nope/cancel')).status).toBe(404);
+  });
 });

@@ -58,5 +58,7 @@ export function ownerState(o: GroupOwnerProgress): { text: string; type: 'succes
   if (o.waitingTasks > 0) return { text: '待群主在群发助手确认', type: 'warning' };
   if (o.pendingTasks > 0) return { text: '待提交到企业微信', type: 'info' };
   if (o.confirmedTasks > 0) return { text: '群主已发送', type: 'success' };
+  // Withdrawn or never submitted because the broadcast was cancelled (docs/groups.md §Cancelling a group broadcast).
+  if ((o.rows.cancelled ?? 0) > 0) return { text: '已取消', type: 'info' };
   return { text: '已结束', type: 'info' };
 }
