@@ -8,7 +8,7 @@
 //   node --import tsx scripts/bench/churn-tune.ts /tmp/churn/sig-1.jsonl:1 /tmp/churn/sig-2.jsonl:2
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { DEFAULT_RISK_THRESHOLD, RISK_POINTS, scoreChurnRisk } from '../../src/domain/churn/churn-risk.js';
+import { DEFAULT_RISK_THRESHOLD, ORDER_REGULARITY, RISK_POINTS, scoreChurnRisk } from '../../src/domain/churn/churn-risk.js';
 import type { ChurnSignals } from '../../src/domain/churn/churn-risk.types.js';
 import { CHURN_WORLD_PARAMS, generateChurnWorld } from './churn-world.js';
 import { diagnose, HELD_OUT_SEED, judge, judgeRises } from './churn-backtest.bench.js';
@@ -53,6 +53,8 @@ async function tune(file: string, seed: number, threshold: number): Promise<Reco
 const threshold = Number(process.env.CHURN_TUNE_THRESHOLD ?? DEFAULT_RISK_THRESHOLD);
 // Points to try instead of the product's, e.g. CHURN_TUNE_POINTS='{"complaint":40}': the weights are plain data.
 if (process.env.CHURN_TUNE_POINTS) Object.assign(RISK_POINTS, JSON.parse(process.env.CHURN_TUNE_POINTS) as Partial<typeof RISK_POINTS>);
+// The regularity signal's shape, e.g. CHURN_TUNE_REGULARITY='{"from":2.5}'.
+if (process.env.CHURN_TUNE_REGULARITY) Object.assign(ORDER_REGULARITY, JSON.parse(process.env.CHURN_TUNE_REGULARITY) as Partial<typeof ORDER_REGULARITY>);
 for (const arg of process.argv.slice(2)) {
   const [file, seed] = arg.split(':');
   const row = await tune(file!, Number(seed), threshold);

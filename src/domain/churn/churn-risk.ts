@@ -30,9 +30,27 @@ export const RISK_POINTS = {
 
 /** Orders it takes before the customer's own interval counts (three gaps). */
 export const MIN_ORDERS_FOR_INTERVAL = 4;
-/** How far past the interval an order is overdue at all, and fully. */
+/** How far past the interval an order is overdue at all, and fully (when the gaps themselves are not known). */
 export const OVERDUE_FROM = 1.5;
 export const OVERDUE_FULL = 2.5;
+
+/**
+ * How overdue counts against the customer's own gaps between orders (docs/churn.md §Signals): the silence since the
+ * last order, in the customer's typical gap (the median), measured in the spread of their gaps (the standard deviation
+ * of the gaps' logarithms, never under `minSpread`). A steady buyer two gaps late is far out of their rhythm; a buyer
+ * whose gaps run from two weeks to four months is not, at the same silence.
+ */
+export const ORDER_REGULARITY = {
+  /** The spread a handful of equal gaps is taken to have: no one's next order is that exact. */
+  minSpread: 0.2,
+  /** Spreads past the customer's usual gap: overdue from (0 points) and fully (all). */
+  from: 2,
+  full: 4,
+  /** Never overdue under this many typical gaps, however steady. */
+  minRatio: 1.5,
+  /** A spread above this says the gaps vary widely: the reason says so. */
+  irregular: 0.35,
+};
 
 /**
  * Days a resigned owner's customers wait for the admin's handover (离职继承) before it counts: most handovers come
@@ -60,12 +78,19 @@ export function scoreChurnRisk(s: ChurnSignals, now: number): { score: number; r
     if (p > 0) reasons.push({ code, points: p, text });
   };
   if (s.orders >= 2 && s.firstOrderAt !== null && s.lastOrderAt !== null) {
-    // Two or three orders say little of a rhythm: the interval counts from the fourth order on.
-    const interval = Math.max((s.lastOrderAt - s.firstOrderAt) / (s.orders - 1), DAY_MS);
     const since = now - s.lastOrderAt;
-    const ratio = since / interval;
-    if (s.orders >= MIN_ORDERS_FOR_INTERVAL && ratio > OVERDUE_FROM) {
-      add('order_overdue', (Math.min(ratio, OVERDUE_FULL) - OVERDUE_FROM) / (OVERDUE_FULL - OVERDUE_FROM) * RISK_POINTS.orderOverdue, `距上次下单 ${days(since)} 天，平时约 ${days(interval)} 天下一单（已是 ${ratio.toFixed(1)} 倍）`);
+    // Two or three orders say little of a rhythm: the interval counts from the fourth order on.
+    if (s.orders >= MIN_ORDERS_FOR_INTERVAL && s.orderGaps.length >= MIN_ORDERS_FOR_INTERVAL - 1) {
+      const o = overdue(s.orderGaps, since / DAY_MS);
+      const range = o.spread > ORDER_REGULARITY.irregular ? `，以往间隔 ${days(o.low * DAY_MS)}～${days(o.high * DAY_MS)} 天不等` : '';
+      add('order_overdue', o.share * RISK_POINTS.orderOverdue, `距上次下单 ${days(since)} 天，平时约 ${days(o.typical * DAY_MS)} 天下一单（已是 ${o.ratio.toFixed(1)} 倍${range}）`);
+    } else if (s.orders >= MIN_ORDERS_FOR_INTERVAL) {
+      // Without the gaps (a caller that read only the first and last order): against the average interval.
+      const interval = Math.max((s.lastOrderAt - s.firstOrderAt) / (s.orders - 1), DAY_MS);
+      const ratio = since / interval;
+      if (ratio > OVERDUE_FROM) {
+        add('order_overdue', (Math.min(ratio, OVERDUE_FULL) - OVERDUE_FROM) / (OVERDUE_FULL - OVERDUE_FROM) * RISK_POINTS.orderOverdue, `距上次下单 ${days(since)} 天，平时约 ${days(interval)} 天下一单（已是 ${ratio.toFixed(1)} 倍）`);
+      }
     }
   } else if (s.orders === 1 && s.lastOrderAt !== null && now - s.lastOrderAt > 90 * DAY_MS) {
     add('single_order_lapsed', RISK_POINTS.singleOrderLapsed, `只下过一单，已 ${days(now - s.lastOrderAt)} 天未再下单`);
@@ -94,6 +119,30 @@ export function scoreChurnRisk(s: ChurnSignals, now: number): { score: number; r
   }
   reasons.sort((a, b) => b.points - a.points);
   return { score: Math.min(100, reasons.reduce((n, r) => n + r.points, 0)), reasons };
+}
+
+/**
+ * How far a silence of `sinceDays` is out of a buyer's rhythm (docs/churn.md §Signals): `share` of the overdue points
+ * (0 … 1), the typical gap and the silence in typical gaps, the spread, and the middle of the gaps for the reason text.
+ */
+export function overdue(gaps: number[], sinceDays: number): { share: number; typical: number; ratio: number; spread: number; low: number; high: number } {
+  // Same-day orders are one purchase split in two: a gap under a day says nothing of a rhythm.
+  const logs = gaps.filter((g) => g >= 1).map((g) => Math.log(g)).sort((a, b) => a - b);
+  if (logs.length < 2) return { share: 0, typical: 0, ratio: 0, spread: 0, low: 0, high: 0 };
+  const mid = median(logs);
+  const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+  const spread = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (logs.length - 1));
+  const typical = Math.exp(mid);
+  const ratio = sinceDays / typical;
+  const z = Math.log(Math.max(ratio, 1e-9)) / Math.max(spread, ORDER_REGULARITY.minSpread);
+  const r = ORDER_REGULARITY;
+  const share = ratio < r.minRatio ? 0 : Math.min(Math.max((z - r.from) / (r.full - r.from), 0), 1);
+  return { share, typical, ratio, spread, low: Math.exp(logs[0]!), high: Math.exp(logs[logs.length - 1]!) };
+}
+
+function median(sorted: number[]): number {
+  const m = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
 }
 
 /** The level of a score against the warning threshold. */

@@ -34,6 +34,8 @@ export interface ChurnSignals {
   orders: number;
   firstOrderAt: number | null;
   lastOrderAt: number | null;
+  /** Days between consecutive orders, oldest first: the last 12 gaps of a customer with four orders or more, else none. */
+  orderGaps: number[];
   /** Interactions (the customer's KF messages, notes staff recorded, orders) in the last 30 days and the 150 before. */
   recentInteractions: number;
   earlierInteractions: number;

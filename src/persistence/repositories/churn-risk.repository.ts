@@ -9,6 +9,9 @@ const DAY_MS = 86_400_000;
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const instant = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const marks = (n: number) => Array(n).fill('?').join(',');
+/** Orders it takes before the gaps between them are read (three gaps), and how many of the last gaps are kept. */
+const MIN_ORDERS_FOR_GAPS = 4;
+const MAX_ORDER_GAPS = 12;
 
 /** A score to store. */
 export interface RiskWrite {
@@ -56,7 +59,7 @@ export class ChurnRiskRepository {
     const out = new Map<string, ChurnSignals>();
     if (ids.length === 0) return out;
     for (const id of ids) {
-      out.set(id, { orders: 0, firstOrderAt: null, lastOrderAt: null, recentInteractions: 0, earlierInteractions: 0, lastInteractionAt: null, latestScore: null, openTickets: 0, overdueTicket: false, broadcastsIgnored: 0, ownerResigned: false, ownerResignedAt: null, complaints: 0 });
+      out.set(id, { orders: 0, firstOrderAt: null, lastOrderAt: null, orderGaps: [], recentInteractions: 0, earlierInteractions: 0, lastInteractionAt: null, latestScore: null, openTickets: 0, overdueTicket: false, broadcastsIgnored: 0, ownerResigned: false, ownerResignedAt: null, complaints: 0 });
     }
     const recent = now - 30 * DAY_MS;
     // The usual rate is taken over the five months before the last 30 days (docs/churn.md §Signals).
@@ -78,6 +81,24 @@ export class ChurnRiskRepository {
       s.recentInteractions += num(r.rec);
       s.earlierInteractions += num(r.ear);
       seen(s, s.lastOrderAt);
+    }
+    // The gaps between a buyer's orders, for how steady they are (docs/churn.md §Signals): only customers with four
+    // orders or more are read, and only their last gaps are kept.
+    const buyers = ids.filter((id) => out.get(id)!.orders >= MIN_ORDERS_FOR_GAPS);
+    if (buyers.length > 0) {
+      let prev: { id: string; at: number } | null = null;
+      for (const r of await this.db.query<{ id: string; at: unknown }>(
+        `SELECT external_user_id AS id, ordered_at AS at FROM orders WHERE external_user_id IN (${marks(buyers.length)}) AND ordered_at <= ? ORDER BY external_user_id, ordered_at`,
+        [...buyers, now],
+      )) {
+        const at = num(r.at);
+        if (prev && prev.id === r.id) {
+          const gaps = out.get(r.id)!.orderGaps;
+          gaps.push((at - prev.at) / DAY_MS);
+          if (gaps.length > MAX_ORDER_GAPS) gaps.shift();
+        }
+        prev = { id: r.id, at };
+      }
     }
     // The customer's own WeChat-KF messages (origin 3; docs/wecom-protocol.md §WeChat customer service) and the notes
     // staff recorded: what the bot can see of a conversation, since 1:1 chats are invisible to it.

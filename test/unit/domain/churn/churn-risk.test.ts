@@ -8,6 +8,7 @@ const quiet: ChurnSignals = {
   orders: 0,
   firstOrderAt: null,
   lastOrderAt: null,
+  orderGaps: [],
   recentInteractions: 0,
   earlierInteractions: 0,
   lastInteractionAt: null,
@@ -37,6 +38,26 @@ describe('scoreChurnRisk', () => {
     expect(every30(60).reasons[0]).toEqual({ code: 'order_overdue', points: 23, text: '距上次下单 60 天，平时约 30 天下一单（已是 2.0 倍）' });
     // Three orders (two gaps) say too little of a rhythm to be overdue against.
     expect(score({ orders: 3, firstOrderAt: NOW - 260 * DAY, lastOrderAt: NOW - 200 * DAY }).score).toBe(0);
+  });
+
+  it('measures the silence against the buyer’s own gaps: a steady buyer two orders late warns, an irregular one at the same silence does not', () => {
+    // docs/churn.md §Signals: the silence in typical gaps, counted in the spread of the gaps (ORDER_REGULARITY).
+    const lapsed = { recentInteractions: 0, earlierInteractions: 5, lastInteractionAt: NOW - 90 * DAY };
+    const buyer = (gaps: number[], sinceDays: number) => score({ ...lapsed, orders: gaps.length + 1, firstOrderAt: NOW - (sinceDays + gaps.reduce((a, b) => a + b, 0)) * DAY, lastOrderAt: NOW - sinceDays * DAY, orderGaps: gaps });
+    const steady = buyer([30, 29, 31, 30, 30], 90);
+    expect(steady.reasons[0]).toEqual({ code: 'order_overdue', points: RISK_POINTS.orderOverdue, text: '距上次下单 90 天，平时约 30 天下一单（已是 3.0 倍）' });
+    expect(riskLevel(steady.score, 60)).toBe('high');
+    // Gaps from 10 days to four months, about a month typically: 90 days of silence is within their habit.
+    const irregular = buyer([10, 45, 120, 30, 20], 90);
+    expect(irregular.reasons.map((r) => r.code)).not.toContain('order_overdue');
+    expect(riskLevel(irregular.score, 60)).not.toBe('high');
+    // Further out of their habit, the irregular buyer is overdue too, and the reason says how much their gaps vary.
+    expect(buyer([10, 45, 120, 30, 20], 400).reasons[0]).toEqual({ code: 'order_overdue', points: 18, text: '距上次下单 400 天，平时约 30 天下一单（已是 13.3 倍，以往间隔 10～120 天不等）' });
+    // A steady buyer one order late is not overdue yet: under 1.5 typical gaps, however steady.
+    expect(buyer([30, 30, 30, 30], 40).reasons.map((r) => r.code)).toEqual(['interaction_drop', 'silent']);
+    expect(buyer([30, 30, 30, 30], 60).reasons[0]).toMatchObject({ code: 'order_overdue', points: 33 });
+    // A second order on the same day is one purchase: it says nothing of the rhythm.
+    expect(buyer([30, 0.1, 30, 30], 90).reasons[0]).toMatchObject({ code: 'order_overdue', points: RISK_POINTS.orderOverdue });
   });
 
   it('counts one old order, a drop in interactions and silence', () => {
