@@ -93,7 +93,8 @@ export class WinbackService {
     const counts: WinbackCounts = { campaigns: 0, enrolled: 0, reactivated: 0, planned: 0, skipped: 0, duplicate: 0, completed: 0 };
     for (const rule of await this.rules.list({ enabledOnly: true, kind: 'winback' })) {
       counts.campaigns += 1;
-      if (!input.isDryRun) counts.reactivated += await this.enrolments.exitReactivated(rule.id, input.now);
+      const entry = rule.occasion.type === 'winback' ? (rule.occasion.entry ?? 'dormant') : 'dormant';
+      if (!input.isDryRun) counts.reactivated += await this.enrolments.exitReactivated(rule.id, input.now, entry);
       await this.enrol(rule, input, counts);
       if (!input.isDryRun) await this.runSteps(rule, input, counts);
     }

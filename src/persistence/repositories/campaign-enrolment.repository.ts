@@ -47,8 +47,22 @@ export class CampaignEnrolmentRepository {
     return (await this.db.query('SELECT 1 AS x FROM campaign_enrolments WHERE rule_id = ? AND external_user_id = ? AND cycle = ?', [ruleId, externalUserId, cycle])).length > 0;
   }
 
-  /** Active enrolments whose customer interacted after enrolling leave as reactivated. */
-  async exitReactivated(ruleId: string, now: Date): Promise<number> {
+  /**
+   * Active enrolments whose customer came back leave as reactivated: for a campaign entered by silence, an interaction
+   * after enrolling; for one entered by churn risk, the risk fell below the threshold after enrolling (a later crossing
+   * counts too, since the one enrolled for ended). A customer at risk often still writes (a complaint is an interaction),
+   * and one who left has no score any more: neither is won back (docs/churn.md §Win-back).
+   */
+  async exitReactivated(ruleId: string, now: Date, entry: 'dormant' | 'churn_risk' = 'dormant'): Promise<number> {
+    if (entry === 'churn_risk') {
+      return this.db.exec(
+        `UPDATE campaign_enrolments SET status = 'reactivated', exited_at = ?
+         WHERE rule_id = ? AND status = 'active' AND EXISTS (
+           SELECT 1 FROM churn_risk cr WHERE cr.external_user_id = campaign_enrolments.external_user_id
+             AND (cr.high_since IS NULL OR cr.high_since > campaign_enrolments.enrolled_at))`,
+        [now.getTime(), ruleId],
+      );
+    }
     return this.db.exec(
       `UPDATE campaign_enrolments SET status = 'reactivated', exited_at = ?
        WHERE rule_id = ? AND status = 'active' AND EXISTS (
