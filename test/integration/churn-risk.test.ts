@@ -50,6 +50,9 @@ describe.each(testEngines())('churn-risk scores (%s)', (engine) => {
     expect(missedThree.score).toBeGreaterThan(missedOne.score);
     expect(missedThree).toMatchObject({ level: 'high', levelWords: '高风险' });
     expect(missedThree.reasons[0]).toEqual({ code: 'order_overdue', points: 45, text: '距上次下单 91 天，平时约 30 天下一单（已是 3.0 倍）' });
+    // The gaps between the orders, as the repository reads them: a steady 30 days (docs/churn.md §Signals).
+    const signals = await app.container.churn.signals(['wmCrMonthly'], clock.now().getTime());
+    expect(signals.get('wmCrMonthly')!.orderGaps).toEqual([30, 30, 30, 30]);
     expect(missedThree.reasons.map((r: { code: string }) => r.code)).toContain('silent');
     expect(counts).toMatchObject({ atRisk: 1, warned: 1 });
     // docs/churn.md §Audiences: the level is an audience term, for broadcasts and care rules.
