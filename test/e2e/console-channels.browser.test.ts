@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { ArchiveApp } from '../integration/customers.harness.js';
 import { api, waitFor } from '../helpers/app.js';
-import { CHROMIUM, SHOTS, field, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
+import { CHROMIUM, SHOTS, field, pickContent, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
 import { decodeQrPng } from '../helpers/qr.js';
 import { addDays, localDate } from '../../src/shared/dates.js';
 
@@ -274,14 +274,7 @@ describe.skipIf(!CHROMIUM)('渠道活码, 客户继承 and 系统设置 pages in
     await page.locator('.el-select-dropdown__item:visible', { hasText: '李四' }).click();
     await page.keyboard.press('Escape');
     await field(page, 'channel-welcome').fill('{{name}}您好，新品菜单请查收');
-    await page.click('[data-test="content-pick"]');
-    const rows = page.locator('[data-test="content-rows"] .el-table__row');
-    await field(page, 'content-search').fill('新品菜单');
-    await field(page, 'content-search').press('Enter');
-    await expect.poll(async () => (await rows.allInnerTexts()).join('|')).toContain('门店新品菜单');
-    await rows.first().click();
-    await page.click('[data-test="content-confirm"]');
-    await expect.poll(() => page.locator('[data-test="content-picked"]').allInnerTexts()).toEqual(['链接：门店新品菜单']);
+    await pickContent(page, { query: '新品菜单', title: '门店新品菜单', picked: ['链接：门店新品菜单'] });
     await shot(page, 'ch-09-content-picked');
     await page.click('[data-test="channel-save"]');
     const row = page.locator('[data-test="channels"] .el-table__row', { hasText: '门店菜单码' });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
 import { api } from '../helpers/app.js';
-import { CHROMIUM, field, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
+import { CHROMIUM, field, pickContent, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
 import { buildScheduling, type SchedulingModule } from '../../src/container.js';
 import { addGroup } from '../fixtures/groups.js';
 
@@ -109,14 +109,7 @@ describe.skipIf(!CHROMIUM)('客户群群发 in a real browser', () => {
     await poll(() => page.locator('[data-test="gb-preview-result"]').innerText()).toMatch(/客户群\s*1/);
     await field(page, 'gb-name').fill('秋季新品');
     await field(page, 'gb-text').fill('秋季新品上架，目录请查收');
-    await page.click('[data-test="content-pick"]');
-    const rows = page.locator('[data-test="content-rows"] .el-table__row');
-    await field(page, 'content-search').fill('新品目录');
-    await field(page, 'content-search').press('Enter');
-    await poll(async () => (await rows.allInnerTexts()).join('|')).toContain('秋季新品目录');
-    await rows.first().click();
-    await page.click('[data-test="content-confirm"]');
-    await poll(() => page.locator('[data-test="content-picked"]').allInnerTexts()).toEqual(['链接：秋季新品目录']);
+    await pickContent(page, { query: '新品目录', title: '秋季新品目录', picked: ['链接：秋季新品目录'] });
     await h.shot(page, 'gb-05-content-picked');
     await page.click('[data-test="gb-send"]');
     await page.locator('.el-message-box button:has-text("确定发送")').click();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ArchiveApp } from '../integration/customers.harness.js';
 import { api } from '../helpers/app.js';
-import { CHROMIUM, field, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
+import { CHROMIUM, field, pickContent, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -66,14 +66,7 @@ describe.skipIf(!CHROMIUM)('群活码 and 入群欢迎语 tabs in a real browser
     await field(page, 'group-welcome-text').fill('欢迎 %NICKNAME%，先看看入群指南');
     await field(page, 'group-welcome-link-title').fill('自带链接');
     await field(page, 'group-welcome-link-url').fill('https://shop.example.com/own');
-    await page.click('[data-test="content-pick"]');
-    const rows = page.locator('[data-test="content-rows"] .el-table__row');
-    await field(page, 'content-search').fill('入群指南');
-    await field(page, 'content-search').press('Enter');
-    await poll(async () => (await rows.allInnerTexts()).join('|')).toContain('入群指南');
-    await rows.first().click();
-    await page.click('[data-test="content-confirm"]');
-    await poll(() => page.locator('[data-test="content-picked"]').allInnerTexts()).toEqual(['链接：入群指南']);
+    await pickContent(page, { query: '入群指南', title: '入群指南', picked: ['链接：入群指南'] });
     // The item's link and the form's own: WeCom's template holds one link.
     await page.click('[data-test="group-welcome-save"]');
     await poll(() => page.locator('[data-test="group-welcome-form"]').innerText()).toContain('入群欢迎语每种附件最多 1 个（企业微信规则），现在有 2 个链接');

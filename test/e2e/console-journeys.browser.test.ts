@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { ArchiveApp } from '../integration/customers.harness.js';
 import { api } from '../helpers/app.js';
-import { CHROMIUM, field, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
+import { CHROMIUM, field, pickContent, startConsoleHarness, type ConsoleHarness } from '../helpers/console-browser.js';
 import { buildScheduling, type SchedulingModule } from '../../src/container.js';
 import { FixedClock } from '../../src/shared/clock.js';
 
@@ -190,14 +190,7 @@ describe.skipIf(!CHROMIUM)('客户旅程 in the console', () => {
     // The library's pickers: a 素材库 item on the step (ContentPicker), a tag whose removal ends the journey (TagPicker,
     // by id).
     const guide = (await api<{ id: string }>(app, 'POST', '/api/v1/content', { kind: 'link', title: '产品使用指南', url: 'https://shop.example.com/guide' })).body.id;
-    await page.locator('[data-test="journey-step-1-content"] [data-test="content-pick"]').click();
-    const rows = page.locator('[data-test="content-rows"] .el-table__row');
-    await field(page, 'content-search').fill('使用指南');
-    await field(page, 'content-search').press('Enter');
-    await poll(async () => (await rows.allInnerTexts()).join('|')).toContain('产品使用指南');
-    await rows.first().click();
-    await page.click('[data-test="content-confirm"]');
-    await poll(() => page.locator('[data-test="journey-step-1-content"] [data-test="content-picked"]').allInnerTexts()).toEqual(['链接：产品使用指南']);
+    await pickContent(page, { query: '使用指南', title: '产品使用指南', picked: ['链接：产品使用指南'], scope: '[data-test="journey-step-1-content"]' });
     await page.locator('.el-form-item', { hasText: '标签被移除' }).locator('.el-select').click();
     const firstTag = page.locator('.el-select-dropdown__item:visible').first();
     const tagName = (await firstTag.innerText()).trim();

@@ -43,6 +43,23 @@ export interface ConsoleHarness {
 /** Element Plus puts a field's attributes on its native input or textarea, a select's on its wrapper. */
 export const field = (page: Page, name: string) => page.locator(`:is(input, textarea)[data-test="${name}"], [data-test="${name}"] :is(input, textarea)`).first();
 
+/**
+ * 「从素材库选择」 on a form: open the picker (the one inside `scope` when the page has several), search `query`, take the
+ * first row once `title` is listed, confirm, and wait until the form lists `picked` (e.g. 链接：入群指南).
+ */
+export async function pickContent(page: Page, o: { query: string; title: string; picked: string[]; scope?: string }): Promise<void> {
+  const within = (selector: string) => page.locator(o.scope ? `${o.scope} ${selector}` : selector);
+  const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
+  await within('[data-test="content-pick"]').first().click();
+  const rows = page.locator('[data-test="content-rows"] .el-table__row');
+  await field(page, 'content-search').fill(o.query);
+  await field(page, 'content-search').press('Enter');
+  await poll(async () => (await rows.allInnerTexts()).join('|')).toContain(o.title);
+  await rows.first().click();
+  await page.click('[data-test="content-confirm"]');
+  await poll(() => within('[data-test="content-picked"]').allInnerTexts()).toEqual(o.picked);
+}
+
 /** Starts the bot on SQLite (ADMIN_USERIDS=zhangsan unless `env` says otherwise), syncs the sandbox corp, and launches Chromium. */
 export async function startConsoleHarness(options: { env?: Record<string, string>; scheduling?: SchedulingOptions } = {}): Promise<ConsoleHarness> {
   mkdirSync(SHOTS, { recursive: true });
