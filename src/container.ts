@@ -353,7 +353,7 @@ function groupContentPort(content: ContentModule): GroupContentPort {
   return {
     check: (ids, extra) => content.service.checkMessage(ids, extra),
     resolve: (ids, at, vars) => content.service.resolve(ids, { at, vars: vars ?? {} }),
-    countUse: (ids, n) => content.service.recordUses(ids, n),
+    countUse: (ids, n) => content.service.countUses(ids, n),
   };
 }
 
@@ -727,7 +727,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
   const channels = new ChannelService(db, repos.channels, repos.customers, repos.timeline, repos.timelineSources, library, tagging, wecom, clock, archiveLog, tz, staff, {
     check: (ids, extra) => content.service.checkMessage(ids, extra),
     resolve: (ids, at, vars) => content.service.resolve(ids, { at, vars }),
-    countUse: (ids) => content.service.recordUses(ids),
+    countUse: (ids) => content.service.countUses(ids),
   });
   // Port from privacy: erased customers stay out of the archive until a new relation (an add after the erasure)
   // brings them back.
@@ -1081,7 +1081,7 @@ export async function buildContainer(config: AppConfig, log: Logger, opts: Build
     },
     // Resolved once per step and tick; the variables are rendered per member by the runner.
     content: (ids, at) => content.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' } }),
-    countUse: (ids, n) => content.service.recordUses(ids, n),
+    countUse: (ids, n) => content.service.countUses(ids, n),
   };
   const parts = { config, log, clock, db, repos, wecom, archive, transfers, loyalty, surveys, feedback, churn: churnRisk, groupSop, journeys, todo, content, groupAcquisition };
   const scheduling = buildScheduling(parts, { ...opts.scheduling, config: careConfig, clock: opts.scheduling?.clock ?? clock });
@@ -1276,7 +1276,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
   // A rule's 素材库 items keep their variables as written, so the planner fills them per customer like the template.
   const careVars = Object.fromEntries(CARE_TEMPLATE_VARIABLES.map((v) => [v, `{{${v}}}`]));
   const planner = new CarePlanner(repos.scan, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy }, log,
-    c.content ? { resolve: (ids, at) => c.content!.service.resolve(ids, { at, vars: careVars }), countUse: (ids, n) => c.content!.service.recordUses(ids, n) } : undefined);
+    c.content ? { resolve: (ids, at) => c.content!.service.resolve(ids, { at, vars: careVars }), countUse: (ids, n) => c.content!.service.countUses(ids, n) } : undefined);
   const dispatcher = new DeliveryDispatcher(
     repos.deliveries,
     repos.deliveryBatches,
@@ -1306,7 +1306,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     planner: new BroadcastPlanner(repos.broadcasts, repos.scan, repos.deliveries, (v) => repos.tags.liveTagsNamed(v), db.engine, { tz, pageSize: settings.pageSize, senderPolicy: settings.senderPolicy, quietHours }, instanceId, broadcastsLog,
       // Variables stay as written, so the planner fills them per customer like the broadcast's own text.
       c.content ? (ids, at) => c.content!.service.resolve(ids, { at, vars: { name: '{{name}}', staff: '{{staff}}' } }) : undefined,
-      c.content ? (ids, n) => c.content!.service.recordUses(ids, n) : undefined),
+      c.content ? (ids, n) => c.content!.service.countUses(ids, n) : undefined),
     preview: new BroadcastPreviewService(
       { sampleOfAudience: (where, id) => repos.broadcasts.sampleOfAudience(where, id), sendersOf: (ids, policy) => repos.scan.sendersOf(ids, policy) },
       (v) => repos.tags.liveTagsNamed(v, { isApiRead: true }),

@@ -236,7 +236,7 @@ export class BroadcastPlanner {
         });
         // A use per customer the page newly planned: a takeover's duplicates and a dry run count nothing (docs/content.md §Use counts).
         const fresh = token && b.contentIds.length > 0 ? outcomes.filter((o) => o.result === 'planned').length : 0;
-        if (fresh > 0) await this.countUse?.(b.contentIds, fresh).catch((err: unknown) => this.log.warn({ err: toError(err).message, broadcastId: b.id }, 'broadcast content use not counted'));
+        if (fresh > 0) await this.countUse?.(b.contentIds, fresh);
         if (token && !(await this.broadcasts.renewClaim(b.id, token, clock()))) throw new LostClaimError();
         if (!readAhead) next = nextRows();
       }

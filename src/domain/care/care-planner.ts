@@ -119,7 +119,7 @@ export class CarePlanner {
     if (input.countUse && this.content) {
       for (const rule of rules) {
         const n = plannedByRule.get(rule.id) ?? 0;
-        if (rule.contentIds.length > 0 && n > 0) await this.content.countUse(rule.contentIds, n).catch((err: unknown) => this.log.warn({ err, ruleId: rule.id }, 'care content use not counted'));
+        if (rule.contentIds.length > 0 && n > 0) await this.content.countUse(rule.contentIds, n);
       }
     }
     return { ...counts, deferredReasons };

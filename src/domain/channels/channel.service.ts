@@ -287,7 +287,7 @@ export class ChannelService {
     }
     if (used.length > 0) {
       // After the send, off the deadline; a lost count is not worth failing an add for.
-      await this.content?.countUse(used).catch((err: unknown) => this.log.warn({ err: toError(err).message }, 'welcome content use not counted'));
+      await this.content?.countUse(used);
     }
     return { channelId: channel.id, channelName: channel.name, text, sentAt: this.clock.now().getTime(), ...(contentOmitted ? { contentOmitted } : {}) };
   }

@@ -8,7 +8,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { newId } from '../../shared/ids.js';
 import { searchGrams } from '../../shared/grams.js';
-import { ConflictError, invalidField } from '../../shared/errors.js';
+import { ConflictError, invalidField, toError } from '../../shared/errors.js';
 import { fitsByteLimit, renderTemplate, WECOM_TEXT_MAX_BYTES, type TemplateVars } from '../../shared/template.js';
 import { localDate } from '../../shared/dates.js';
 import type { ContentStorage } from './storage/content-storage.js';
@@ -219,6 +219,14 @@ export class ContentService {
    */
   recordUses(ids: string[], n = 1): Promise<void> {
     return this.items.recordUses(ids, this.clock.now(), n);
+  }
+
+  /**
+   * `recordUses` for the composers' ports: a count that fails is logged and lost, and never fails the message it
+   * counts, so counts can only come out low (docs/content.md §Use counts).
+   */
+  async countUses(ids: string[], n = 1): Promise<void> {
+    await this.recordUses(ids, n).catch((err: unknown) => this.log.warn({ err: toError(err).message, ids, n }, 'content use not counted'));
   }
 
   /**

@@ -163,7 +163,7 @@ export class GroupBroadcastService {
     }
     this.log.info({ groupBroadcastId: id, groups: groups.length, tasks: tasks.length, origin: origin.origin }, 'group broadcast created');
     // Its groups are planned now: one use of each item per group chat (docs/content.md §Use counts). A lost count fails nothing.
-    if (contentIds.length > 0) await this.content?.countUse(contentIds, groups.length).catch((err: unknown) => this.log.warn({ err: toError(err).message }, 'group broadcast content use not counted'));
+    if (contentIds.length > 0) await this.content?.countUse(contentIds, groups.length);
     return { ...(await this.get(id)), isExisting: false };
   }
 

@@ -214,7 +214,7 @@ export class GroupWelcomeService {
    */
   private async countUse(ids: string[]): Promise<void> {
     if (ids.length === 0 || !this.content) return;
-    await this.content.countUse(ids, 1).catch((err: unknown) => this.log.warn({ err: toError(err).message }, 'group welcome content use not counted'));
+    await this.content.countUse(ids, 1);
   }
 
   /**

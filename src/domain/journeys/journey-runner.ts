@@ -347,7 +347,7 @@ export class JourneyRunner {
   /** Count uses of a step's items; a lost count fails no step (docs/content.md §Use counts). */
   private async countUses(ids: string[] | undefined, n: number): Promise<void> {
     if (!ids || ids.length === 0 || n < 1 || !this.d.countUse) return;
-    await this.d.countUse(ids, n).catch((err: unknown) => this.d.log.warn({ err: toError(err) }, 'journey content use not counted'));
+    await this.d.countUse(ids, n);
   }
 
   /** A step's library items, resolved once for all the members acting on it now. */
