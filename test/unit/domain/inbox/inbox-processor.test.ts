@@ -46,10 +46,11 @@ describe(InboxProcessor.name, () => {
     const router = new EventRouter().register({ name: 'probe', kinds: ['event/probe'], handle: async (e) => void handled.push(e.id) });
     const sut = new InboxProcessor(repo, {} as TimelineRepository, router, writer, systemClock, silentLogger, opts);
     sut.start();
-    const deadline = Date.now() + 2000;
+    // 10 s, not 2: under a CI load of 16 this loop missed 2 s once. Still far inside the 60 s poll interval.
+    const deadline = Date.now() + 10_000;
     while (handled.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await sut.stop(100);
-    // With a 60 s poll interval, handling it at all within 2 s means the wake-up was remembered.
+    // With a 60 s poll interval, handling it at all within 10 s means the wake-up was remembered.
     expect(handled).toEqual([1]);
   });
 
