@@ -25,7 +25,8 @@ const customerIdLength = customerId(0).length;
  *   wall time and that process's peak RSS, stopped after BENCH_AUDIENCE_PLAN_LIMIT_S (600) if it has not finished.
  * Targets (2 cores, both engines): count p95 < 300 ms; planning < 60 s with RSS < 300 MB.
  *
- * Env: BENCH_ENGINES=sqlite,mysql  BENCH_AUDIENCE_CUSTOMERS=1000000  BENCH_AUDIENCE_REPS=20  BENCH_AUDIENCE_RUNS=3
+ * Env: BENCH_AUDIENCE_RUNS=0 skips the counts; BENCH_PLAN_PROFILE=1 prints the planning's statements by shape.
+ *      BENCH_ENGINES=sqlite,mysql  BENCH_AUDIENCE_CUSTOMERS=1000000  BENCH_AUDIENCE_REPS=20  BENCH_AUDIENCE_RUNS=3
  *      BENCH_AUDIENCE_PLAN=0 skips planning; BENCH_AUDIENCE_PLAN_RUNS=1 plannings, each on an emptied ledger, reported
  *      as the median with the spread; BENCH_AUDIENCE_KEEP=1 keeps the seeded database (a fixed name per engine and
  *      size, with its DATA_KEY beside it) and reuses it on the next run instead of seeding again.
@@ -95,7 +96,11 @@ function plan(env: Record<string, string>, limitS: number): Promise<Record<strin
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
+    child.stderr.on('data', (d) => {
+      err += String(d);
+      // The statement profile (BENCH_PLAN_PROFILE=1) is for the person running the bench.
+      if (process.env.BENCH_PLAN_PROFILE === '1') process.stderr.write(d);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -133,14 +138,15 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
     const env = { ...botEnv(db.url, 'http://127.0.0.1:9', ADMIN), ...(kept ? { DATA_KEY: kept.dataKey } : {}) };
     // The API role: it answers the API as an `all` process does, without the background services (there is no WeCom
     // here for them to talk to, and a job over a million customers would share the cores with the measurement).
-    bot = await spawnServer('scripts/bench/ingress-server.ts', { ...env, SERVE_ROLE: 'ingress' }, 120_000);
-    const count = `${bot.url}/api/v1/audiences/count`;
+    // BENCH_AUDIENCE_RUNS=0 only plans (profiling the planner needs no counts).
+    if (runs > 0) bot = await spawnServer('scripts/bench/ingress-server.ts', { ...env, SERVE_ROLE: 'ingress' }, 120_000);
+    const count = `${bot?.url}/api/v1/audiences/count`;
     const rounds: Record<string, number>[] = [];
     for (let r = 0; r < runs; r++) {
       const row: Record<string, number> = {};
       const h = await timed(count, corp.operatorToken, HEADLINE, reps);
       Object.assign(row, { countP50Ms: h.p50, countP95Ms: h.p95, matched: h.count, countTimeouts: h.timeouts });
-      const p = await timed(`${bot.url}/api/v1/audiences/preview`, corp.operatorToken, HEADLINE, Math.max(5, Math.round(reps / 4)));
+      const p = await timed(`${bot?.url}/api/v1/audiences/preview`, corp.operatorToken, HEADLINE, Math.max(5, Math.round(reps / 4)));
       Object.assign(row, { previewP50Ms: p.p50, previewP95Ms: p.p95, previewTimeouts: p.timeouts });
       for (const [i, text] of OTHERS.entries()) {
         const o = await timed(count, corp.operatorToken, text, Math.max(5, Math.round(reps / 4)));
@@ -149,7 +155,7 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
       process.stderr.write(`audience ${engine} round ${r + 1}/${runs}: ${JSON.stringify(row)}\n`);
       rounds.push(row);
     }
-    await bot.kill('SIGTERM');
+    await bot?.kill('SIGTERM');
     bot = undefined;
     const out: Record<string, unknown> = {
       engine,
@@ -168,7 +174,7 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
       reps,
       runs,
     };
-    for (const key of Object.keys(rounds[0])) {
+    for (const key of Object.keys(rounds[0] ?? {})) {
       const xs = rounds.map((x) => x[key]);
       out[key] = median(xs);
       if (runs > 1 && new Set(xs).size > 1) out[`${key}Spread`] = spread(xs);
