@@ -1470,7 +1470,7 @@ export function buildScheduling(c: SchedulingParts, opts: SchedulingOptions = {}
     scheduler,
     careRules: new CareRuleService(repos.careRules, clock, log, c.content ? (ids, extra) => c.content!.service.checkMessage(ids, extra) : undefined),
     planner,
-    calendar: new CareCalendarService(repos.careRules, planner, repos.deliveries, repos.sendSlots, { tz, careTime: settings.careTime, quietHours, caps }, clock),
+    calendar: new CareCalendarService(repos.careRules, planner, repos.deliveries, repos.sendSlots, { tz, careTime: settings.careTime, quietHours, caps }, clock, repos.scan),
     ledger: new DeliveryLedger(repos.deliveries, repos.sendSlots, caps, () => clock.now()),
     dispatcher,
     results,

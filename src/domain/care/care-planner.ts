@@ -4,7 +4,7 @@ import { scanWhere, type CareScanRepository } from '../../persistence/repositori
 import type { ScannedCustomer, Sender, SqlCondition } from './care-scan.types.js';
 import { addDays, daysBetween, isLeapYear, localDate, parseLocalDate, zonedTimeToUtc } from '../../shared/dates.js';
 import type { Logger } from '../../shared/logger.js';
-import { renderTemplate, type TemplateVars } from '../../shared/template.js';
+import { byteLength, renderTemplate, WECOM_APP_TEXT_MAX_BYTES, WECOM_TEXT_MAX_BYTES, type TemplateVars } from '../../shared/template.js';
 import { compileAudienceWithTags } from '../audiences/audience.compiler.js';
 import type { AudienceTagLookup } from '../audiences/audience.tags.js';
 import { parseAudience } from '../audiences/index.js';
@@ -43,6 +43,19 @@ export interface PlannedPage {
   optedOut: ScannedCustomer[];
   /** Why the rule planned nothing this pass: its 素材库 items are not ready (planning only; a forecast never defers). */
   deferred?: string;
+}
+
+/** A holiday rule's reach on one day, as CarePlanner.holidayReach gives it. */
+export interface HolidayReach {
+  /** What the rule's scan matches (its compiled audience), opted-out customers included. */
+  conditions: SqlCondition[];
+  /** The ledger occasion of the day's holiday. */
+  occasion: string;
+  channel: DeliveryChannel;
+  /** Whether the day can be counted in SQL: false when the template alone, with the longest sender name, may be too long. */
+  countable: boolean;
+  /** Customers whose name has more bytes than this may get a message over WeCom's limit (null: the name is not used). */
+  nameBytesOver: number | null;
 }
 
 /** The enabled care rules (not win-back) in the order a day is planned: highest priority first, then by id. */
@@ -89,6 +102,11 @@ export class CarePlanner {
     private readonly content?: CareContentPort,
   ) {}
 
+  /** Customers per page of a rule's scan (the care calendar finds a holiday rule's page from it). */
+  get pageSize(): number {
+    return this.settings.pageSize;
+  }
+
   /**
    * Plan every enabled care rule (not win-back) for local date `today`. A rule whose 素材库 items are not ready is
    * left unplanned and named in `deferredReasons`; the others are planned as usual.
@@ -131,7 +149,7 @@ export class CarePlanner {
    * decisions. With `withOptedOut`, the customers a customer-facing rule matched but who opted out come along in
    * `optedOut` (planDay leaves them out in SQL and never sees them).
    */
-  async *pagesOf(rules: CareRule[], today: string, opts: { withOptedOut?: boolean; forecast?: boolean } = {}): AsyncGenerator<PlannedPage> {
+  async *pagesOf(rules: CareRule[], today: string, opts: { withOptedOut?: boolean; forecast?: boolean; where?: SqlCondition } = {}): AsyncGenerator<PlannedPage> {
     for (const rule of rules) {
       const message = await this.messageOf(rule, today, opts.forecast === true);
       if ('deferred' in message) {
@@ -139,7 +157,7 @@ export class CarePlanner {
         continue;
       }
       const isCustomerFacing = effectiveChannel(rule) !== 'staff_reminder';
-      for await (const page of this.candidates(rule, today, opts.withOptedOut === true)) {
+      for await (const page of this.candidates(rule, today, opts.withOptedOut === true, opts.where)) {
         const optedOut = page.filter((c) => isCustomerFacing && c.customer.isOptedOut).map((c) => c.customer);
         const kept = optedOut.length ? page.filter((c) => !(isCustomerFacing && c.customer.isOptedOut)) : page;
         if (kept.length === 0) {
@@ -158,6 +176,40 @@ export class CarePlanner {
         yield { rule, rows, optedOut };
       }
     }
+  }
+
+  /**
+   * What a holiday rule reaches on `today`, for counting it in SQL instead of planning each customer (the care
+   * calendar, docs/care.md §The care calendar): the conditions its scan applies (the audience; opted-out customers
+   * not left out), its one occurrence's key, and the longest customer name every message provably fits with.
+   * Null when the rule is not a holiday rule or has not exactly one of its holidays on the day; not `countable` when
+   * its message may pass WeCom's length limit whatever the customer's name.
+   */
+  async holidayReach(rule: CareRule, today: string): Promise<HolidayReach | null> {
+    const occ = rule.occasion;
+    if (occ.type !== 'holiday') return null;
+    const hits = holidaysOn(today, HOLIDAYS.filter((h) => occ.holidays.includes(h.key)));
+    if (hits.length !== 1) return null;
+    const { holiday, occurrence } = hits[0];
+    const message = await this.messageOf(rule, today, true);
+    if ('deferred' in message) return null;
+    const channel = effectiveChannel(rule);
+    const max = channel === 'staff_reminder' ? WECOM_APP_TEXT_MAX_BYTES : WECOM_TEXT_MAX_BYTES;
+    // The text's bytes grow by each {{name}} and {{staff}} as many times as the template uses them.
+    const bytes = (name: string, staff: string) => byteLength(renderTemplate(message.template, { name, staff, holiday: holiday.name }));
+    const base = bytes('', '');
+    const perName = bytes('x', '') - base;
+    const perStaff = bytes('', 'x') - base;
+    const room = max - base - perStaff * (perStaff > 0 ? await this.scan.longestSenderNameBytes() : 0);
+    const conditions: SqlCondition[] = [];
+    if (rule.audience) conditions.push(await compileAudienceWithTags(parseAudience(rule.audience), this.tags, { engine: this.engine, today, timezone: this.settings.tz }));
+    return {
+      conditions,
+      occasion: occasionKey({ kind: 'holiday', holidayKey: holiday.key, year: occurrence.year }),
+      channel,
+      countable: room >= 0,
+      nameBytesOver: perName > 0 ? Math.max(0, Math.floor(room / perName)) : null,
+    };
   }
 
   /**
@@ -206,9 +258,10 @@ export class CarePlanner {
   }
 
   /** Pages of candidates for a rule on `today`. */
-  private async *candidates(rule: CareRule, today: string, withOptedOut = false): AsyncGenerator<Candidate[]> {
+  private async *candidates(rule: CareRule, today: string, withOptedOut = false, where?: SqlCondition): AsyncGenerator<Candidate[]> {
     const { tz, pageSize } = this.settings;
-    const base: SqlCondition[] = [];
+    // `where` narrows a forecast to some customers (the care calendar); the notes' scan is by note, and keeps them all.
+    const base: SqlCondition[] = where ? [where] : [];
     // Tag names resolved to ids once per rule and run (docs/audiences.md §Tag names become ids).
     if (rule.audience) base.push(await compileAudienceWithTags(parseAudience(rule.audience), this.tags, { engine: this.engine, today, timezone: tz }));
     // Consent: customers who opted out are never planned for customer-facing messages (re-checked at send time).
@@ -341,7 +394,8 @@ function zonedInstant(date: string, time: string, tz: string): Date {
 
 function daysSince(c: ScannedCustomer, today: string, tz: string): number {
   const added = localDate(c.firstAddedAt!, tz);
-  return Math.round((zonedTimeToUtc(today, '00:00', tz).getTime() - zonedTimeToUtc(added, '00:00', tz).getTime()) / 86_400_000);
+  // Through the cache: a yearly anniversary's customers share their few added-on dates (zonedInstant's note).
+  return Math.round((zonedInstant(today, '00:00', tz).getTime() - zonedInstant(added, '00:00', tz).getTime()) / 86_400_000);
 }
 
 /**

@@ -98,6 +98,12 @@ export const scanWhere = {
     sql: 'c.external_user_id IN (SELECT rp.external_user_id FROM repurchase_predictions rp WHERE rp.due_on >= ? AND rp.due_on <= ?)',
     params: [from, to],
   }),
+  /** Customers with at least one active follow relation: the ones a sender can be chosen for (sendersOf). */
+  hasSender: (): SqlCondition => ({ sql: "EXISTS (SELECT 1 FROM follow_relations r WHERE r.external_user_id = c.external_user_id AND r.status = 'active')", params: [] }),
+  /** Customers among `ids` (a page's worth at most). */
+  idsIn: (ids: readonly string[]): SqlCondition => ({ sql: ids.length ? `c.external_user_id IN (${marks(ids.length)})` : '1 = 0', params: [...ids] }),
+  /** Customers from `id` on, in key order (a keyset scan that starts at a given customer). */
+  fromId: (id: string): SqlCondition => ({ sql: 'c.external_user_id >= ?', params: [id] }),
   /** Any of the conditions. */
   anyOf: (conds: readonly SqlCondition[]): SqlCondition => ({ sql: conds.map((w) => `(${w.sql})`).join(' OR '), params: conds.flatMap((w) => w.params) }),
   /** A solar birthday on one of `solar.days` of its month, or a lunar one on one of `lunar.days`. */
@@ -122,6 +128,67 @@ export class CareScanRepository {
     const params = [afterId, ...conditions.flatMap((c) => c.params), limit];
     const rows = await this.db.query<Row>(`SELECT ${COLS} FROM customers c WHERE ${where.join(' AND ')} ORDER BY c.external_user_id LIMIT ?`, params);
     return rows.map(toScanned);
+  }
+
+  /**
+   * How many customers match, and of them how many opted out, how many have no active follow relation (no sender:
+   * among those who did not opt out when `customerFacing`), and how many have a name longer than `nameBytesOver`
+   * bytes (null: not counted). One scan of the matching customers, in SQL (docs/care.md §The care calendar).
+   */
+  async reachCounts(conditions: SqlCondition[], opts: { customerFacing: boolean; nameBytesOver: number | null }): Promise<{ total: number; optedOut: number; noSender: number; longNames: number }> {
+    const where = conditions.length ? conditions.map((c) => `(${c.sql})`).join(' AND ') : '1 = 1';
+    const nameBytes = this.db.engine === 'sqlite' ? 'length(CAST(c.name AS BLOB))' : 'LENGTH(c.name)';
+    const live = opts.customerFacing ? 'c.opted_out = 0 AND ' : '';
+    const sql =
+      'SELECT COUNT(*) AS total, ' +
+      `SUM(CASE WHEN c.opted_out = 1 THEN 1 ELSE 0 END) AS opted, ` +
+      `SUM(CASE WHEN ${live}NOT ${scanWhere.hasSender().sql} THEN 1 ELSE 0 END) AS no_sender, ` +
+      `SUM(CASE WHEN ${opts.nameBytesOver === null ? '1 = 0' : `${nameBytes} > ?`} THEN 1 ELSE 0 END) AS long_names ` +
+      `FROM customers c WHERE ${where}`;
+    const params = [...(opts.nameBytesOver === null ? [] : [opts.nameBytesOver]), ...conditions.flatMap((c) => c.params)];
+    const [r] = await this.db.query<{ total: number | string; opted: number | string | null; no_sender: number | string | null; long_names: number | string | null }>(sql, params);
+    return { total: Number(r.total), optedOut: opts.customerFacing ? Number(r.opted ?? 0) : 0, noSender: Number(r.no_sender ?? 0), longNames: Number(r.long_names ?? 0) };
+  }
+
+  /** How many customers match. */
+  async countOf(conditions: SqlCondition[]): Promise<number> {
+    const where = conditions.length ? conditions.map((c) => `(${c.sql})`).join(' AND ') : '1 = 1';
+    const [r] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${where}`, conditions.flatMap((c) => c.params));
+    return Number(r.n);
+  }
+
+  /** The ids of the matching customers whose name is longer than `bytes` bytes. */
+  async longNamed(conditions: SqlCondition[], bytes: number): Promise<string[]> {
+    const nameBytes = this.db.engine === 'sqlite' ? 'length(CAST(c.name AS BLOB))' : 'LENGTH(c.name)';
+    const where = [`${nameBytes} > ?`, ...conditions.map((c) => `(${c.sql})`)];
+    const rows = await this.db.query<{ external_user_id: string }>(`SELECT c.external_user_id FROM customers c WHERE ${where.join(' AND ')}`, [bytes, ...conditions.flatMap((c) => c.params)]);
+    return rows.map((r) => r.external_user_id);
+  }
+
+  /** The id of the matching customer at 0-based position `offset` in key order, or null past the end. */
+  async idAt(conditions: SqlCondition[], offset: number): Promise<string | null> {
+    const where = conditions.length ? conditions.map((c) => `(${c.sql})`).join(' AND ') : '1 = 1';
+    const rows = await this.db.query<{ external_user_id: string }>(`SELECT c.external_user_id FROM customers c WHERE ${where} ORDER BY c.external_user_id LIMIT 1 OFFSET ?`, [...conditions.flatMap((c) => c.params), offset]);
+    return rows[0]?.external_user_id ?? null;
+  }
+
+  /** Stream the ids of every matching customer page by page (nothing else read). */
+  ids(conditions: SqlCondition[], pageSize: number): AsyncGenerator<{ externalUserId: string }[]> {
+    return keyset(async (after) => {
+      const where = ['c.external_user_id > ?', ...conditions.map((c) => `(${c.sql})`)];
+      const rows = await this.db.query<{ external_user_id: string }>(`SELECT c.external_user_id FROM customers c WHERE ${where.join(' AND ')} ORDER BY c.external_user_id LIMIT ?`, [after, ...conditions.flatMap((c) => c.params), pageSize]);
+      return rows.map((r) => ({ externalUserId: r.external_user_id }));
+    }, pageSize);
+  }
+
+  /**
+   * The most bytes a sender's name can take in a message: a staff member's name, or their userid when the name is
+   * empty or the member is not in the staff table (sendersOf); WeCom userids are at most 64 characters.
+   */
+  async longestSenderNameBytes(): Promise<number> {
+    const len = (x: string) => (this.db.engine === 'sqlite' ? `length(CAST(${x} AS BLOB))` : `LENGTH(${x})`);
+    const [r] = await this.db.query<{ m: number | string | null }>(`SELECT MAX(CASE WHEN ${len('name')} > ${len('userid')} THEN ${len('name')} ELSE ${len('userid')} END) AS m FROM staff`);
+    return Math.max(Number(r?.m ?? 0), 64 * 4);
   }
 
   /** Stream every matching customer page by page. */

@@ -324,6 +324,16 @@ export class DeliveryRepository {
     return this.step;
   }
 
+  /**
+   * The customers with a row of (source, occasion) planned for local date `localDate`, through ix_deliveries_local_date:
+   * the day's rows only, where the unique key's prefix would read every row the source ever planned. For an occasion
+   * that falls on one date (a holiday's year), that is every row of the occasion (docs/care.md §The care calendar).
+   */
+  async customersWithOccasionOn(source: string, occasion: string, localDate: string): Promise<string[]> {
+    const rows = await this.db.query<{ external_user_id: string }>('SELECT external_user_id FROM deliveries WHERE local_date = ? AND source = ? AND occasion = ?', [localDate, source, occasion]);
+    return rows.map((r) => r.external_user_id);
+  }
+
   /** Whether (source, customer, occasion) is already in the ledger (dry runs only; real planning inserts). */
   async exists(source: string, externalUserId: string, occasion: string): Promise<boolean> {
     const rows = await this.db.query('SELECT 1 AS x FROM deliveries WHERE source = ? AND external_user_id = ? AND occasion = ?', [source, externalUserId, occasion]);

@@ -36,6 +36,15 @@ export class SendSlotRepository {
     return em ? (em.query(sql, params) as Promise<T[]>) : this.db.query<T>(sql, params);
   }
 
+  /**
+   * The customers who hold slot `n` of one cap period, through ix_send_slots_period. With n the period's limit these
+   * are the only customers whose period can be full (docs/care.md §The care calendar).
+   */
+  async holdersOf(scope: string, period: string, n: number): Promise<string[]> {
+    const rows = await this.db.query<{ external_user_id: string }>('SELECT external_user_id FROM send_slots WHERE scope = ? AND period = ? AND n = ?', [scope, period, n]);
+    return rows.map((r) => r.external_user_id);
+  }
+
   /** The slot numbers the given customers hold in one cap period, keyed by customer. */
   async slotsTaken(customers: readonly string[], scope: string, period: string, em?: EntityManager): Promise<Map<string, number[]>> {
     const out = new Map<string, number[]>();
