@@ -4,6 +4,7 @@ import { extname, join, resolve } from 'node:path';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { allow, publicRoute } from '../access.js';
+import { CONSOLE_COOKIE } from '../middleware/console-session.js';
 
 /** Where `npm run build:console` (run by `npm ci` through `prepare`) writes the console: never committed. */
 export const CONSOLE_DIST = resolve(import.meta.dirname, '../../../dist/console');
@@ -48,8 +49,9 @@ API（<code>/api/v1/</code>）与回调不受影响。</p>
 
 /**
  * The dashboard's first number, which the console's first script (src/web/console/first-screen.ts) asks the moment it
- * runs: named in the dashboard page's headers, the browser asks it as soon as they arrive, beside the page's code
- * files, and hands that answer to the script's fetch (same address, no extra headers).
+ * runs: named in the dashboard page's headers when the request carries a console session, the browser asks it as soon
+ * as they arrive, beside the page's code files, and hands that answer to the script's fetch (same address, no extra
+ * headers).
  * docs/architecture.md §Operator console
  */
 const DASHBOARD_FIRST = '</api/v1/customers?audience=all&page=1&pageSize=1>; rel=preload; as=fetch; crossorigin';
@@ -88,8 +90,10 @@ export function webRouter(opts: { dir?: string } = {}): Router {
       ctx.body = NOT_BUILT;
       return;
     }
-    // The dashboard's address only: any other page would not use the answer.
-    if (ctx.path === '/console/') ctx.set('Link', DASHBOARD_FIRST);
+    // The dashboard's address only: any other page would not use the answer. And only with a console session: the
+    // browser asks a preload with cookies and nothing else, so a member signed in with a pasted API token (kept in
+    // the page, sent as a header) would get a 401 nobody reads while the first screen asks again with the token.
+    if (ctx.path === '/console/' && ctx.cookies.get(CONSOLE_COOKIE)) ctx.set('Link', DASHBOARD_FIRST);
     ctx.body = html;
   }
 

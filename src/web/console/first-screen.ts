@@ -14,7 +14,11 @@ const TOTAL = '/api/v1/customers?audience=all&page=1&pageSize=1';
 /** Where lib/api.ts keeps a pasted API token (tokenStore): the app sends it on every request, so these do too. */
 const TOKEN_KEY = 'wecomOpsToken';
 
-/** No headers beyond a token's: the browser then hands over the count it already asked for (the page's Link header). */
+/**
+ * No headers beyond a token's: with a session cookie the browser then hands over the count it already asked for (the
+ * page's Link header). With a pasted token the server names no preload, which could not carry the token, and this
+ * asks with it (src/http/routes/web.router.ts).
+ */
 function ask(url: string, headers: Record<string, string>): Promise<EarlyAnswer> {
   return fetch(url, { headers, credentials: 'same-origin' }).then(
     async (res) => ({ status: res.status, data: (await res.json().catch(() => null)) as unknown }),
