@@ -266,8 +266,29 @@ describe.skipIf(!CHROMIUM)('operator console in a real browser', () => {
     expect(menu).not.toContain('回调事件');
     expect(menu).not.toContain('关怀规则');
     expect(menu).not.toContain('操作日志');
-    await page.goto(`${app.url}/console/customers`);
     const own = (await api<{ total: number }>(app, 'GET', '/api/v1/customers?pageSize=1', undefined, staffToken)).body.total;
+    // The dashboard loaded afresh with the pasted token and no session cookie: the page names no preload (the browser
+    // would ask it without the token and get a 401 nobody reads); the first screen asks with the token, once.
+    const answered: string[] = [];
+    const fresh = await ctx.newPage();
+    fresh.on('response', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith('/api/')) answered.push(`${r.status()} ${url.pathname}${url.search}`);
+    });
+    const dashboard = await fresh.goto(`${app.url}/console/`);
+    expect(dashboard?.headers().link).toBeUndefined();
+    await expect.poll(() => fresh.locator('[data-test="stat-total"]').innerText()).toContain(own.toLocaleString('en-US'));
+    expect(answered.filter((a) => a.startsWith('401'))).toEqual([]);
+    expect(answered.filter((a) => a.includes('/api/v1/customers?audience=all&page=1&pageSize=1'))).toEqual(['200 /api/v1/customers?audience=all&page=1&pageSize=1']);
+    await shot(fresh, '20-staff-token-dashboard');
+    await fresh.close();
+    // A console session still gets the preload.
+    const signedIn = (await admin.cookies()).find((c) => c.name === 'wo_console')!;
+    const withSession = await fetch(`${app.url}/console/`, { headers: { cookie: `wo_console=${signedIn.value}` } });
+    expect(withSession.headers.get('link')).toContain('rel=preload');
+    expect((await fetch(`${app.url}/console/`)).headers.get('link')).toBeNull();
+
+    await page.goto(`${app.url}/console/customers`);
     await expect.poll(() => page.locator('.el-pagination__total').innerText()).toContain(String(own));
     expect(own).toBeLessThan(await count('all'));
     await shot(page, '20-staff-customers');
