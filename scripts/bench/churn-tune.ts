@@ -8,7 +8,7 @@
 //   node --import tsx scripts/bench/churn-tune.ts /tmp/churn/sig-1.jsonl:1 /tmp/churn/sig-2.jsonl:2
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { DEFAULT_RISK_THRESHOLD, ORDER_REGULARITY, RISK_POINTS, scoreChurnRisk } from '../../src/domain/churn/churn-risk.js';
+import { AFTER_LEAVING, DEFAULT_RISK_THRESHOLD, ORDER_REGULARITY, RISK_POINTS, scoreChurnRisk } from '../../src/domain/churn/churn-risk.js';
 import type { ChurnSignals } from '../../src/domain/churn/churn-risk.types.js';
 import { CHURN_WORLD_PARAMS, generateChurnWorld } from './churn-world.js';
 import { diagnose, HELD_OUT_SEED, judge, judgeRises } from './churn-backtest.bench.js';
@@ -55,6 +55,8 @@ const threshold = Number(process.env.CHURN_TUNE_THRESHOLD ?? DEFAULT_RISK_THRESH
 if (process.env.CHURN_TUNE_POINTS) Object.assign(RISK_POINTS, JSON.parse(process.env.CHURN_TUNE_POINTS) as Partial<typeof RISK_POINTS>);
 // The regularity signal's shape, e.g. CHURN_TUNE_REGULARITY='{"from":2.5}'.
 if (process.env.CHURN_TUNE_REGULARITY) Object.assign(ORDER_REGULARITY, JSON.parse(process.env.CHURN_TUNE_REGULARITY) as Partial<typeof ORDER_REGULARITY>);
+// What a resigned owner's customer did since the leaving, e.g. CHURN_TUNE_AFTER_LEAVING='{"engagedFrom":3}'.
+if (process.env.CHURN_TUNE_AFTER_LEAVING) Object.assign(AFTER_LEAVING, JSON.parse(process.env.CHURN_TUNE_AFTER_LEAVING) as Partial<typeof AFTER_LEAVING>);
 for (const arg of process.argv.slice(2)) {
   const [file, seed] = arg.split(':');
   const row = await tune(file!, Number(seed), threshold);

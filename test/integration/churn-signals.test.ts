@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { addSandboxCustomer } from '../fixtures/scheduling.js';
+import { RISK_POINTS, AFTER_LEAVING } from '../../src/domain/churn/churn-risk.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { SANDBOX_CORP } from '../../src/wecom/sandbox-identity.js';
 
@@ -16,7 +17,7 @@ const DAY = 86_400_000;
 describe.each(testEngines())('churn-risk complaints and handovers (%s)', (engine) => {
   let app: TestApp;
   const clock = new FixedClock(sh('2026-03-01T10:00:00'));
-  const ids = { kf: '', note: '', calm: '', orphan: '' };
+  const ids = { kf: '', note: '', calm: '', orphan: '', back: '' };
   const risk = async (ext: string) => (await api(app, 'GET', `/api/v1/customers/${ext}/churn-risk`)).body as { score: number; level: string; reasons: { code: string; points: number; text: string }[] };
   const score = async () => {
     expect((await app.container.scheduling.scheduler.runNow('churn')).status).toBe('done');
@@ -28,6 +29,7 @@ describe.each(testEngines())('churn-risk complaints and handovers (%s)', (engine
     ids.note = await addSandboxCustomer(app.container, 'zhangsan', { name: '当面抱怨客户' });
     ids.calm = await addSandboxCustomer(app.container, 'zhangsan', { name: '咨询客户' });
     ids.orphan = await addSandboxCustomer(app.container, 'wangwu', { name: '离职员工的客户' });
+    ids.back = await addSandboxCustomer(app.container, 'zhangsan', { name: '投诉后回购客户' });
   }, 60_000);
   afterAll(() => app?.close());
 
@@ -79,5 +81,34 @@ describe.each(testEngines())('churn-risk complaints and handovers (%s)', (engine
     clock.set(sh('2026-05-25T03:45:00'));
     await score();
     expect((await risk(ids.orphan)).reasons).toEqual([{ code: 'owner_resigned', points: 60, text: '跟进员工已离职 15 天，客户尚未继承给他人' }]);
+
+    // The customer keeps writing to WeChat-KF after the leaving: the reason says so (docs/churn.md §Signals).
+    for (let i = 0; i < AFTER_LEAVING.engagedFrom; i++) {
+      clock.set(sh(`2026-05-25T1${i}:00:00`));
+      await sandbox.sendKfMessage({ openKfId: 'wkChurnSignals', externalUserId: ids.orphan, text: '请问我的专属顾问换成谁了？' });
+    }
+    await app.container.archive.kf.pull('wkChurnSignals');
+    clock.set(sh('2026-05-26T03:45:00'));
+    await score();
+    expect((await risk(ids.orphan)).reasons).toEqual([
+      { code: 'owner_resigned', points: RISK_POINTS.ownerResignedEngaged, text: `跟进员工已离职 16 天，客户尚未继承给他人（离职后客户仍有 ${AFTER_LEAVING.engagedFrom} 次咨询或下单）` },
+    ]);
+  });
+
+  it('weighs a complaint less once the customer ordered again after it', async () => {
+    clock.set(sh('2026-06-01T10:00:00'));
+    await app.container.sandbox!.sendKfMessage({ openKfId: 'wkChurnSignals', externalUserId: ids.back, text: '发货太慢了，我要投诉' });
+    await app.container.archive.kf.pull('wkChurnSignals');
+    clock.set(sh('2026-06-02T03:45:00'));
+    await score();
+    expect((await risk(ids.back)).reasons[0]).toEqual({ code: 'complaint', points: 60, text: '近 60 天有 1 次投诉或不满（客服消息或员工记录）' });
+
+    clock.set(sh('2026-06-05T20:00:00'));
+    const imported = await api(app, 'POST', '/api/v1/orders/import', { orders: [{ orderNo: 'CHURN-BACK-1', externalUserId: ids.back, amount: '199.00', orderedAt: '2026-06-05 19:30' }] });
+    expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+    clock.set(sh('2026-06-06T03:45:00'));
+    await score();
+    const r = await risk(ids.back);
+    expect(r.reasons.find((x) => x.code === 'complaint')).toEqual({ code: 'complaint', points: RISK_POINTS.complaintAnswered, text: '近 60 天有 1 次投诉或不满（客服消息或员工记录），此后客户已再次下单' });
   });
 });

@@ -51,8 +51,13 @@ export class ChurnRiskService {
   async signals(ids: string[], now: number): Promise<Map<string, ChurnSignals>> {
     const since = now - COMPLAINT_DAYS * DAY_MS;
     const [signals, notes] = await Promise.all([this.repo.signals(ids, now, since), this.repo.staffNotes(ids, since, now)]);
-    for (const [id, texts] of notes) {
-      for (const text of texts) if (await this.isComplaint(text)) signals.get(id)!.complaints += 1;
+    for (const [id, list] of notes) {
+      const s = signals.get(id)!;
+      for (const n of list) {
+        if (!(await this.isComplaint(n.text))) continue;
+        s.complaints += 1;
+        if (s.lastComplaintAt === null || n.at > s.lastComplaintAt) s.lastComplaintAt = n.at;
+      }
     }
     return signals;
   }

@@ -26,6 +26,14 @@ export const RISK_POINTS = {
   ownerResigned: 60,
   /** A complaint in the last 60 days (a KF message or a staff note a complaint rule matches, or one staff recorded): a warning alone. */
   complaint: 60,
+  /** The same complaint once the customer came back after it: ordered again, or scored a survey above a detractor's (docs/churn.md §Signals). */
+  complaintAnswered: 20,
+  /**
+   * A resigned owner's customer who still writes or orders since the leaving (AFTER_LEAVING.engagedFrom times or more):
+   * the same as not, since fewer points (30) lost as many right warnings as wrong ones on the development seeds
+   * (docs/churn-backtest.md §After the leaving and after a complaint); the reason still says so.
+   */
+  ownerResignedEngaged: 60,
 } as const;
 
 /** Orders it takes before the customer's own interval counts (three gaps). */
@@ -57,6 +65,14 @@ export const ORDER_REGULARITY = {
  * within days, and a warning about a customer about to be handed over tells nobody anything.
  */
 export const HANDOVER_GRACE_DAYS = 14;
+
+/**
+ * What a resigned owner's customer did since the leaving (docs/churn.md §Signals): `engagedFrom` of their own KF
+ * messages and orders make them engaged (`RISK_POINTS.ownerResignedEngaged`).
+ */
+export const AFTER_LEAVING = {
+  engagedFrom: 2,
+};
 
 /** How far back a complaint counts, from a KF message or from a note staff wrote. */
 export const COMPLAINT_DAYS = 60;
@@ -113,12 +129,31 @@ export function scoreChurnRisk(s: ChurnSignals, now: number): { score: number; r
   if (s.broadcastsIgnored >= 2) {
     add('broadcasts_ignored', Math.min(s.broadcastsIgnored / 4, 1) * RISK_POINTS.broadcastsIgnored, `近 60 天收到 ${s.broadcastsIgnored} 次群发，之后没有回应`);
   }
-  if (s.complaints > 0) add('complaint', RISK_POINTS.complaint, `近 ${COMPLAINT_DAYS} 天有 ${s.complaints} 次投诉或不满（客服消息或员工记录）`);
+  if (s.complaints > 0) {
+    const back = cameBack(s);
+    const said = `近 ${COMPLAINT_DAYS} 天有 ${s.complaints} 次投诉或不满（客服消息或员工记录）`;
+    add('complaint', back ? RISK_POINTS.complaintAnswered : RISK_POINTS.complaint, back ? `${said}，此后${back}` : said);
+  }
   if (s.ownerResigned && (s.ownerResignedAt === null || now - s.ownerResignedAt >= HANDOVER_GRACE_DAYS * DAY_MS)) {
-    add('owner_resigned', RISK_POINTS.ownerResigned, s.ownerResignedAt === null ? '跟进员工已离职，客户尚未继承给他人' : `跟进员工已离职 ${days(now - s.ownerResignedAt)} 天，客户尚未继承给他人`);
+    const engaged = s.ownerResignedAt !== null && s.interactionsSinceResigned >= AFTER_LEAVING.engagedFrom;
+    const text = s.ownerResignedAt === null ? '跟进员工已离职，客户尚未继承给他人' : `跟进员工已离职 ${days(now - s.ownerResignedAt)} 天，客户尚未继承给他人`;
+    add('owner_resigned', engaged ? RISK_POINTS.ownerResignedEngaged : RISK_POINTS.ownerResigned, engaged ? `${text}（离职后客户仍有 ${s.interactionsSinceResigned} 次咨询或下单）` : text);
   }
   reasons.sort((a, b) => b.points - a.points);
   return { score: Math.min(100, reasons.reduce((n, r) => n + r.points, 0)), reasons };
+}
+
+/**
+ * What a customer did after their last complaint that says they came back (docs/churn.md §Signals), in words, or
+ * null: an order after it, or a survey score after it that is not a detractor's.
+ */
+function cameBack(s: ChurnSignals): string | null {
+  if (s.lastComplaintAt === null) return null;
+  if (s.lastOrderAt !== null && s.lastOrderAt > s.lastComplaintAt) return '客户已再次下单';
+  if (s.latestScore && s.latestScoreAt !== null && s.latestScoreAt > s.lastComplaintAt && !isDetractor(s.latestScore)) {
+    return `客户给出 ${s.latestScore.kind === 'nps' ? 'NPS' : 'CSAT'} ${s.latestScore.score} 分`;
+  }
+  return null;
 }
 
 /**

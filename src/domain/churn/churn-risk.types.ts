@@ -54,6 +54,12 @@ export interface ChurnSignals {
   ownerResignedAt: number | null;
   /** Complaints in the last 60 days: KF messages and staff notes a complaint rule matches, and complaints staff recorded (docs/feedback.md). */
   complaints: number;
+  /** The latest of those complaints (epoch ms), null without one. */
+  lastComplaintAt: number | null;
+  /** When the latest survey score of the last 90 days was given (epoch ms), null without one. */
+  latestScoreAt: number | null;
+  /** The customer's own KF messages and orders after the last of their members left (ownerResigned only), else 0. */
+  interactionsSinceResigned: number;
 }
 
 /** `GET …/churn-risk`'s answer (docs/churn.md §API): the console and the sidebar read it as it is. */

@@ -59,7 +59,7 @@ export class ChurnRiskRepository {
     const out = new Map<string, ChurnSignals>();
     if (ids.length === 0) return out;
     for (const id of ids) {
-      out.set(id, { orders: 0, firstOrderAt: null, lastOrderAt: null, orderGaps: [], recentInteractions: 0, earlierInteractions: 0, lastInteractionAt: null, latestScore: null, openTickets: 0, overdueTicket: false, broadcastsIgnored: 0, ownerResigned: false, ownerResignedAt: null, complaints: 0 });
+      out.set(id, { orders: 0, firstOrderAt: null, lastOrderAt: null, orderGaps: [], recentInteractions: 0, earlierInteractions: 0, lastInteractionAt: null, latestScore: null, openTickets: 0, overdueTicket: false, broadcastsIgnored: 0, ownerResigned: false, ownerResignedAt: null, complaints: 0, lastComplaintAt: null, latestScoreAt: null, interactionsSinceResigned: 0 });
     }
     const recent = now - 30 * DAY_MS;
     // The usual rate is taken over the five months before the last 30 days (docs/churn.md §Signals).
@@ -130,17 +130,21 @@ export class ChurnRiskRepository {
       const at = num(r.at);
       if ((scored.get(r.id) ?? -1) >= at) continue;
       scored.set(r.id, at);
-      out.get(r.id)!.latestScore = { kind: r.kind as 'nps' | 'csat', score: num(r.score) };
+      const s = out.get(r.id)!;
+      s.latestScore = { kind: r.kind as 'nps' | 'csat', score: num(r.score) };
+      s.latestScoreAt = at;
     }
     // Complaints since `complaintsFrom`: ticket causes from a KF message a complaint rule matched, or recorded by staff
     // (docs/feedback.md §Opening a ticket); a detractor score is counted above, not here.
-    for (const r of await this.db.query<{ id: string; n: unknown }>(
-      `SELECT t.external_user_id AS id, COUNT(*) AS n FROM feedback_tickets t JOIN feedback_ticket_events e ON e.ticket_id = t.id
+    for (const r of await this.db.query<{ id: string; n: unknown; last_at: unknown }>(
+      `SELECT t.external_user_id AS id, COUNT(*) AS n, MAX(e.created_at) AS last_at FROM feedback_tickets t JOIN feedback_ticket_events e ON e.ticket_id = t.id
        WHERE t.external_user_id IN (${marks(ids.length)}) AND (e.source_ref LIKE 'kf:%' OR e.source_ref LIKE 'staff:%') AND e.created_at > ? AND e.created_at <= ?
        GROUP BY t.external_user_id`,
       [...ids, complaintsFrom, now],
     )) {
-      out.get(r.id)!.complaints = num(r.n);
+      const s = out.get(r.id)!;
+      s.complaints = num(r.n);
+      s.lastComplaintAt = instant(r.last_at);
     }
     // Feedback tickets not yet resolved, and whether one missed its first contact.
     for (const r of await this.db.query<{ id: string; n: unknown; late: unknown }>(
@@ -173,18 +177,34 @@ export class ChurnRiskRepository {
       s.ownerResigned = num(r.live) === 0;
       s.ownerResignedAt = s.ownerResigned ? instant(r.left_at) : null;
     }
+    // Whether a resigned owner's customer still turns up since the leaving: their own KF messages and orders after it
+    // (docs/churn.md §Signals). Only those customers are read, each from their own leaving.
+    const orphans = ids.filter((id) => out.get(id)!.ownerResignedAt !== null);
+    if (orphans.length > 0) {
+      const from = Math.min(...orphans.map((id) => out.get(id)!.ownerResignedAt!));
+      const reads = [
+        `SELECT external_user_id AS id, occurred_at AS at FROM timeline_entries WHERE external_user_id IN (${marks(orphans.length)}) AND source = 'kf' AND data LIKE '%"origin":3%' AND occurred_at > ? AND occurred_at <= ?`,
+        `SELECT external_user_id AS id, ordered_at AS at FROM orders WHERE external_user_id IN (${marks(orphans.length)}) AND ordered_at > ? AND ordered_at <= ?`,
+      ];
+      for (const sql of reads) {
+        for (const r of await this.db.query<{ id: string; at: unknown }>(sql, [...orphans, from, now])) {
+          const s = out.get(r.id)!;
+          if (num(r.at) > s.ownerResignedAt!) s.interactionsSinceResigned += 1;
+        }
+      }
+    }
     return out;
   }
 
-  /** What staff wrote about each customer after `since` (their own notes, not the bot's), oldest first. */
-  async staffNotes(ids: string[], since: number, now: number): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
+  /** What staff wrote about each customer after `since` (their own notes, not the bot's), oldest first, with when. */
+  async staffNotes(ids: string[], since: number, now: number): Promise<Map<string, Array<{ text: string; at: number }>>> {
+    const out = new Map<string, Array<{ text: string; at: number }>>();
     if (ids.length === 0) return out;
-    for (const r of await this.db.query<{ id: string; text: string }>(
-      `SELECT external_user_id AS id, text FROM notes WHERE external_user_id IN (${marks(ids.length)}) AND source = 'staff' AND created_at > ? AND created_at <= ? ORDER BY created_at`,
+    for (const r of await this.db.query<{ id: string; text: string; at: unknown }>(
+      `SELECT external_user_id AS id, text, created_at AS at FROM notes WHERE external_user_id IN (${marks(ids.length)}) AND source = 'staff' AND created_at > ? AND created_at <= ? ORDER BY created_at`,
       [...ids, since, now],
     )) {
-      (out.get(r.id) ?? out.set(r.id, []).get(r.id)!).push(r.text);
+      (out.get(r.id) ?? out.set(r.id, []).get(r.id)!).push({ text: r.text, at: num(r.at) });
     }
     return out;
   }

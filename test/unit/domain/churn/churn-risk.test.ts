@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HANDOVER_GRACE_DAYS, riskLevel, RISK_POINTS, scoreChurnRisk } from '../../../../src/domain/churn/churn-risk.js';
+import { AFTER_LEAVING, HANDOVER_GRACE_DAYS, riskLevel, RISK_POINTS, scoreChurnRisk } from '../../../../src/domain/churn/churn-risk.js';
 import type { ChurnSignals } from '../../../../src/domain/churn/churn-risk.types.js';
 
 const DAY = 86_400_000;
@@ -19,6 +19,9 @@ const quiet: ChurnSignals = {
   ownerResigned: false,
   ownerResignedAt: null,
   complaints: 0,
+  lastComplaintAt: null,
+  latestScoreAt: null,
+  interactionsSinceResigned: 0,
 };
 const score = (s: Partial<ChurnSignals>) => scoreChurnRisk({ ...quiet, ...s }, NOW);
 
@@ -97,6 +100,27 @@ describe('scoreChurnRisk', () => {
     expect(score({ ownerResigned: true, ownerResignedAt: NOW - HANDOVER_GRACE_DAYS * DAY }).reasons).toEqual([{ code: 'owner_resigned', points: 60, text: '跟进员工已离职 14 天，客户尚未继承给他人' }]);
     // A member who left before the bot kept the moment counts at once.
     expect(score({ ownerResigned: true, ownerResignedAt: null }).score).toBe(60);
+  });
+
+  it('weighs a complaint less once the customer came back after it: an order, or a score above a detractor’s', () => {
+    const complained = { complaints: 1, lastComplaintAt: NOW - 20 * DAY };
+    // docs/churn.md §Signals: an order after the complaint.
+    expect(score({ ...complained, orders: 3, firstOrderAt: NOW - 200 * DAY, lastOrderAt: NOW - 5 * DAY }).reasons).toEqual([
+      { code: 'complaint', points: RISK_POINTS.complaintAnswered, text: '近 60 天有 1 次投诉或不满（客服消息或员工记录），此后客户已再次下单' },
+    ]);
+    expect(score({ ...complained, latestScore: { kind: 'nps', score: 8 }, latestScoreAt: NOW - 3 * DAY }).reasons[0]).toEqual({ code: 'complaint', points: RISK_POINTS.complaintAnswered, text: '近 60 天有 1 次投诉或不满（客服消息或员工记录），此后客户给出 NPS 8 分' });
+    // An order or a score before the complaint, or a detractor's score after it, is no coming back.
+    expect(score({ ...complained, orders: 3, firstOrderAt: NOW - 200 * DAY, lastOrderAt: NOW - 25 * DAY }).score).toBe(RISK_POINTS.complaint);
+    expect(score({ ...complained, latestScore: { kind: 'nps', score: 9 }, latestScoreAt: NOW - 21 * DAY }).score).toBe(RISK_POINTS.complaint);
+    expect(score({ ...complained, latestScore: { kind: 'nps', score: 4 }, latestScoreAt: NOW - 3 * DAY }).reasons.find((r) => r.code === 'complaint')!.points).toBe(RISK_POINTS.complaint);
+  });
+
+  it('says when a resigned owner’s customer still writes or orders since the leaving', () => {
+    const left = { ownerResigned: true, ownerResignedAt: NOW - 20 * DAY };
+    expect(score({ ...left, interactionsSinceResigned: AFTER_LEAVING.engagedFrom - 1 }).reasons).toEqual([{ code: 'owner_resigned', points: RISK_POINTS.ownerResigned, text: '跟进员工已离职 20 天，客户尚未继承给他人' }]);
+    expect(score({ ...left, interactionsSinceResigned: AFTER_LEAVING.engagedFrom }).reasons).toEqual([
+      { code: 'owner_resigned', points: RISK_POINTS.ownerResignedEngaged, text: `跟进员工已离职 20 天，客户尚未继承给他人（离职后客户仍有 ${AFTER_LEAVING.engagedFrom} 次咨询或下单）` },
+    ]);
   });
 
   it('caps the score at 100', () => {
