@@ -32,14 +32,14 @@ export function tagName(rank: number): { id: string; group: string; name: string
 export const customerId = (i: number) => `wmAJ2GCAAA${String(i).padStart(22, '0')}`;
 
 /** Row writer: `insert(table, columns, rows)` many rows per statement; `tx` groups statements. */
-interface Writer {
+export interface Writer {
   insert(table: string, cols: string[], rows: unknown[][]): Promise<void>;
   begin(): Promise<void>;
   commit(): Promise<void>;
   close(): Promise<void>;
 }
 
-async function sqliteWriter(file: string): Promise<Writer> {
+export async function sqliteWriter(file: string): Promise<Writer> {
   const Database = (await import('better-sqlite3')).default;
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -75,7 +75,7 @@ async function sqliteWriter(file: string): Promise<Writer> {
   };
 }
 
-async function mysqlWriter(url: string): Promise<Writer> {
+export async function mysqlWriter(url: string): Promise<Writer> {
   const mysql = await import('mysql2/promise');
   const conn = await mysql.createConnection({ uri: url, multipleStatements: false });
   await conn.query('SET SESSION unique_checks = 0, foreign_key_checks = 0');
