@@ -2,6 +2,7 @@ import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { engineOfDataSource, isDuplicateKeyError, isRetryableLockError, type DbEngine } from './data-source.js';
 import { SqliteDurableWriter } from './sqlite-durable-writer.js';
 import { SqliteReader } from './sqlite-reader.js';
+import { SqliteWriteTurn } from './sqlite-write-turn.js';
 import { isStatementTimeoutError, QueryTimeoutError } from './query-timeout.error.js';
 import { withStatementDeadline, type MysqlFlavor } from './statement-deadline.js';
 
@@ -56,6 +57,8 @@ export class Db {
 
   /** SQLite file databases: durable statements run on a connection in a worker thread (see SqliteDurableWriter). */
   private readonly durableWriter: SqliteDurableWriter | undefined;
+  /** SQLite file databases: the main connection and the durable writer take turns at the write lock (see SqliteWriteTurn). */
+  private readonly writeTurn: SqliteWriteTurn | undefined;
   /** SQLite file databases: API reads run on a read-only connection in a worker thread (see SqliteReader). */
   private readonly apiReader: SqliteReader | undefined;
   /** Deadline of one API read (API_STATEMENT_TIMEOUT_MS); 0 for none. */
@@ -74,7 +77,8 @@ export class Db {
     this.durablePoolSize = opts.durablePoolSize ?? 0;
     const file = this.engine === 'sqlite' ? (dataSource.options as { database?: unknown }).database : undefined;
     if (typeof file === 'string' && file !== '' && file !== ':memory:') {
-      this.durableWriter = new SqliteDurableWriter(file);
+      this.writeTurn = new SqliteWriteTurn();
+      this.durableWriter = new SqliteDurableWriter(file, undefined, this.writeTurn);
       this.apiReader = new SqliteReader(file, this.apiReadTimeoutMs);
     }
   }
@@ -129,7 +133,7 @@ export class Db {
     for (let attempt = 1; ; attempt++) {
       try {
         // SQLite: another process may hold the write lock (SQLITE_BUSY); retried like a MySQL deadlock.
-        if (this.engine === 'sqlite') return await this.mutex.run(() => this.dataSource.transaction(fn));
+        if (this.engine === 'sqlite') return await this.onMainConnection(() => this.dataSource.transaction(fn));
         return await this.mysqlTransaction(isolation, (qr) => fn(qr.manager));
       } catch (err) {
         if (attempt >= 5 || !isRetryableLockError(err)) throw err;
@@ -140,8 +144,17 @@ export class Db {
 
   /** Run `fn` outside an explicit transaction (each statement autocommits). */
   async run<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
-    if (this.engine === 'sqlite') return this.mutex.run(() => fn(this.dataSource.manager));
+    if (this.engine === 'sqlite') return this.onMainConnection(() => fn(this.dataSource.manager));
     return fn(this.dataSource.manager);
+  }
+
+  /**
+   * SQLite: one unit of work at a time on the main connection (the mutex), in its turn at the write lock against
+   * the durable writer's thread (docs/reliability.md §Taking turns at SQLite's write lock).
+   */
+  private onMainConnection<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.writeTurn;
+    return this.mutex.run(turn ? () => turn.hold(fn) : fn);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { SqliteWriteTurn } from './sqlite-write-turn.js';
 
 interface Waiter {
   resolve: (changes: number) => void;
@@ -43,6 +44,8 @@ export class SqliteDurableWriter {
   constructor(
     private readonly file: string,
     private readonly busyTimeoutMs = 10_000,
+    /** Shared with the main connection so the two take turns at the write lock instead of sleeping on it. */
+    private readonly turn?: SqliteWriteTurn,
   ) {}
 
   /** Run one statement; resolves with the rows it changed once its commit is on disk. */
@@ -83,7 +86,7 @@ export class SqliteDurableWriter {
       return this.ready.then(() => worker);
     }
     const worker = new Worker(new URL('./sqlite-durable.worker.js', import.meta.url), {
-      workerData: { file: this.file, busyTimeoutMs: this.busyTimeoutMs },
+      workerData: { file: this.file, busyTimeoutMs: this.busyTimeoutMs, turn: this.turn?.buffer },
     });
     // An idle writer must not keep a CLI command or a test alive; run() refs it while it has work.
     worker.unref();
@@ -104,6 +107,8 @@ export class SqliteDurableWriter {
       if (this.waiting.size === 0) this.idle(worker);
     });
     const fail = (err: Error) => {
+      // A thread that died holding the turn would leave the main connection waiting for it.
+      this.turn?.reset();
       if (this.worker === worker) {
         this.worker = undefined;
         this.ready = undefined;

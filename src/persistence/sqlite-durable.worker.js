@@ -31,6 +31,31 @@ try {
   process.exit(1);
 }
 
+// Taking turns at the write lock with the main connection (sqlite-write-turn.ts, docs/reliability.md §Taking turns
+// at SQLite's write lock): this side goes first, and waits with Atomics.wait, which blocks only this thread.
+const turn = workerData.turn ? new Int32Array(workerData.turn) : null;
+const HELD = 0;
+const WAITING = 1;
+function takeTurn() {
+  const until = Date.now() + Number(workerData.busyTimeoutMs);
+  Atomics.add(turn, WAITING, 1);
+  try {
+    while (Atomics.compareExchange(turn, HELD, 0, 1) !== 0) {
+      // Past the deadline, go ahead: SQLite's own lock and busy_timeout still decide.
+      if (Date.now() >= until) return false;
+      Atomics.wait(turn, HELD, 1, 20);
+    }
+    return true;
+  } finally {
+    Atomics.sub(turn, WAITING, 1);
+    Atomics.notify(turn, WAITING);
+  }
+}
+function giveTurn() {
+  Atomics.store(turn, HELD, 0);
+  Atomics.notify(turn, HELD);
+}
+
 // Prepared statements by SQL text; the inbox uses a handful of shapes (one per batch size).
 const statements = new Map();
 
@@ -42,7 +67,13 @@ parentPort.on('message', ({ id, sql, params }) => {
       statement = db.prepare(sql);
       statements.set(sql, statement);
     }
-    const info = statement.run(...params);
+    const held = turn ? takeTurn() : false;
+    let info;
+    try {
+      info = statement.run(...params);
+    } finally {
+      if (held) giveTurn();
+    }
     parentPort.postMessage({ id, ok: true, changes: info.changes });
   } catch (err) {
     parentPort.postMessage({ id, ok: false, code: err.code, message: err.message });

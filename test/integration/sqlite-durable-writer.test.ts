@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { createDataSource, isDuplicateKeyError } from '../../src/persistence/data-source.js';
 import { Db } from '../../src/persistence/db.js';
 import { SqliteDurableWriter } from '../../src/persistence/sqlite-durable-writer.js';
+import { SqliteWriteTurn } from '../../src/persistence/sqlite-write-turn.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 
 /**
@@ -73,6 +74,49 @@ describe('SQLite durable writes from the writer thread', () => {
     } finally {
       await writer.close();
     }
+  });
+
+  it('gives the write lock to a waiting acknowledgement before the next handler transaction, without blocking the event loop', async () => {
+    // docs/reliability.md §Taking turns at SQLite's write lock. A handler's transaction holds the lock; a callback's
+    // durable write arrives, then another transaction. Once the first commits, the callback goes first: the second
+    // transaction already sees its row. Left to SQLite's busy handler, the writer thread would still be asleep then.
+    const file = tdb.url.slice('sqlite:'.length);
+    const turn = new SqliteWriteTurn();
+    const waiting = () => Atomics.load(new Int32Array(turn.buffer), 1);
+    const writer = new SqliteDurableWriter(file, 10_000, turn);
+    try {
+      expect(await writer.run('INSERT INTO acks (k, v) VALUES (?, ?)', ['turn-warm', 'x'])).toBe(1);
+      let letGo!: () => void;
+      const gate = new Promise<void>((r) => (letGo = r));
+      const first = turn.hold(() =>
+        ds.transaction(async (em) => {
+          await em.query('UPDATE counters SET n = n + 1 WHERE id = 1');
+          await gate;
+        }),
+      );
+      const ack = writer.run('INSERT INTO acks (k, v) VALUES (?, ?)', ['turn-ack', 'x']);
+      // The writer thread now waits for its turn, and the event loop still runs (this poll is a timer on it).
+      await expect.poll(waiting).toBe(1);
+      const second = turn.hold(() => ds.transaction(async (em) => (await em.query("SELECT COUNT(*) AS c FROM acks WHERE k = 'turn-ack'")) as { c: number }[]));
+      letGo();
+      await first;
+      expect(await second).toEqual([{ c: 1 }]);
+      expect(await ack).toBe(1);
+      expect(waiting()).toBe(0);
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('never waits longer than its limit for a turn that is not given back: SQLite\'s own lock decides then', async () => {
+    const turn = new SqliteWriteTurn(50);
+    const cell = new Int32Array(turn.buffer);
+    Atomics.store(cell, 0, 1); // held by a writer thread that died without giving it back
+    expect(await turn.hold(async () => 'went ahead')).toBe('went ahead');
+    turn.reset();
+    expect(Atomics.load(cell, 0)).toBe(0);
+    expect(await turn.hold(async () => Atomics.load(cell, 0))).toBe(1);
+    expect(Atomics.load(cell, 0)).toBe(0);
   });
 
   it('finishes the writes in flight on close, then refuses new ones clearly', async () => {
