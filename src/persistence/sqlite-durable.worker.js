@@ -31,8 +31,9 @@ try {
   process.exit(1);
 }
 
-// Taking turns at the write lock with the main connection (sqlite-write-turn.ts, docs/reliability.md §Taking turns
-// at SQLite's write lock): this side goes first, and waits with Atomics.wait, which blocks only this thread.
+// Taking turns at the write lock with the main connection (sqlite-write-turn.ts;
+// docs/reliability.md §Taking turns at SQLite's write lock): this side goes first, and waits with Atomics.wait,
+// which blocks only this thread.
 const turn = workerData.turn ? new Int32Array(workerData.turn) : null;
 const HELD = 0;
 const WAITING = 1;
