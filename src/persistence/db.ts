@@ -216,6 +216,9 @@ export class Db {
 
   /** Raw SQL with `?` placeholders (both engines accept them). Values are always bound, never interpolated. */
   async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    // A plain SELECT takes no write lock, so on SQLite it does not wait for the write turn: under a surge a writer
+    // thread's commit (with its disk flush) would otherwise hold up every read on the main connection too.
+    if (this.engine === 'sqlite' && /^\s*SELECT\b/i.test(sql)) return this.mutex.run(() => this.dataSource.manager.query(sql, params) as Promise<T[]>);
     return this.run((em) => em.query(sql, params) as Promise<T[]>);
   }
 
