@@ -226,6 +226,11 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
     const c = await app.sandbox.addCustomer({ userid: u1, name: '周九' });
     await app.sandbox.addCustomer({ userid: u2, externalUserId: c.externalUserId });
     await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${c.externalUserId}`)).body?.owners?.length === 2, 10_000, 'two owners');
+    // Both owners show once the adds' welcome part is done; the rest of each add (the relation's WeCom tags among it)
+    // runs later in the ordinary lane (docs/inbox.md §Deadline first). This test is about manual tags on an archived
+    // customer, so it tags once that has finished too. A removal made while an add was still being archived once left
+    // the tag on one relation in WeCom (MySQL, under CI load): that is a separate question, not settled here.
+    await waitFor(async () => Number((await app.container.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM inbox_events WHERE status IN ('pending', 'running')"))[0].n) === 0, 10_000, 'adds handled');
 
     const tagged = await api(app, 'POST', `/api/v1/customers/${c.externalUserId}/tags`, { add: ['客户等级/VIP'], remove: [] });
     expect(tagged.status).toBe(200);
