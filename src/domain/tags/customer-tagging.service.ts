@@ -97,6 +97,12 @@ export class CustomerTaggingService {
     const relevant = remaining.filter((r) => r.source === 'wecom' && wecomIds.includes(r.tagId) && (input.source === 'manual' || r.ruleId === BOT_MARK));
     const byUser = new Map<string, string[]>();
     for (const r of relevant) byUser.set(r.userid, [...(byUser.get(r.userid) ?? []), r.tagId]);
+    // A person's removal goes to every active relation, not only those whose local rows show the tag: an add's archive
+    // write replaces each relation's WeCom tags with what externalcontact/get showed when the add was read, which can
+    // be from before the tag was marked, and the tag would then stay in WeCom (docs/tags.md §Removing a tag by hand).
+    if (input.source === 'manual' && wecomIds.length > 0) {
+      for (const userid of await this.relations.activeUserids(ext)) byUser.set(userid, [...new Set([...(byUser.get(userid) ?? []), ...wecomIds])]);
+    }
     for (const [userid, tagIds] of byUser) {
       const done = await this.markEach(ext, [userid], [], tagIds);
       if (done.length === 0) continue;
