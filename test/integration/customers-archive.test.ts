@@ -221,11 +221,17 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
     expect(Number(raw[0].opted_out)).toBe(0);
   });
 
-  it('manual tags change WeCom and local; phone is encrypted at rest and shown only to admins', async () => {
+  /** A customer added by the first two staff members, once the archive shows both owners. */
+  const customerOfTwo = async (name: string) => {
     const [u1, u2] = staffIds();
-    const c = await app.sandbox.addCustomer({ userid: u1, name: '周九' });
+    const c = await app.sandbox.addCustomer({ userid: u1, name });
     await app.sandbox.addCustomer({ userid: u2, externalUserId: c.externalUserId });
     await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${c.externalUserId}`)).body?.owners?.length === 2, 10_000, 'two owners');
+    return { c, u1, u2 };
+  };
+
+  it('manual tags change WeCom and local; phone is encrypted at rest and shown only to admins', async () => {
+    const { c, u1, u2 } = await customerOfTwo('周九');
 
     const tagged = await api(app, 'POST', `/api/v1/customers/${c.externalUserId}/tags`, { add: ['客户等级/VIP'], remove: [] });
     expect(tagged.status).toBe(200);
@@ -265,10 +271,7 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
   it('a tag removed by hand leaves every relation in WeCom, also one whose local rows were written from an older read', async () => {
     // docs/tags.md §Removing a tag by hand. An add's archive write makes each relation's WeCom tags what the add's
     // read showed; a tag marked in between is then missing from the local rows of the other relation.
-    const [u1, u2] = staffIds();
-    const c = await app.sandbox.addCustomer({ userid: u1, name: '郑十一' });
-    await app.sandbox.addCustomer({ userid: u2, externalUserId: c.externalUserId });
-    await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${c.externalUserId}`)).body?.owners?.length === 2, 10_000, 'two owners');
+    const { c, u1, u2 } = await customerOfTwo('郑十一');
     const tagged = await api(app, 'POST', `/api/v1/customers/${c.externalUserId}/tags`, { add: ['客户等级/VIP'], remove: [] });
     const vip = tagged.body.tags.find((t: { name: string }) => t.name === 'VIP');
     expect(app.sandbox.store.findRelation(u1, c.externalUserId)!.tagIds).toContain(vip.id);
