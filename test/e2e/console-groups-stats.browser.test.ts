@@ -39,6 +39,9 @@ describe.skipIf(!CHROMIUM)('客户群 statistics on the dashboard', () => {
 
   it('shows the pulled figures as the API answers them, by day and by week', async () => {
     const page = await (await h.signIn('张三')).newPage();
+    // Listened for before the page loads: the panel may ask as soon as it mounts, and a listener set up after that
+    // would wait out its whole timeout.
+    const sent = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/analytics/groups');
     await page.goto(`${app.url}/console/`);
     const lazy = page.locator('[data-test="lazy-panel-groups"]');
     const panel = page.locator('[data-test="panel-groups"]');
@@ -47,8 +50,7 @@ describe.skipIf(!CHROMIUM)('客户群 statistics on the dashboard', () => {
     await poll(() => panel.count()).toBe(1);
     await panel.scrollIntoViewIfNeeded();
     // The dashboard's default range: the last 30 days by day.
-    const sent = await page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/analytics/groups').catch(() => null);
-    const query = sent ? new URL(sent.url()).search : '';
+    const query = new URL((await sent).url()).search;
     const a = (await api<{ total: Totals; lines: unknown[] }>(app, 'GET', `/api/v1/analytics/groups${query}`)).body;
     expect(a.total.days).toBeGreaterThan(0);
     expect(a.total.messages).toBeGreaterThan(0);

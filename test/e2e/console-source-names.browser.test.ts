@@ -63,7 +63,6 @@ describe.skipIf(!CHROMIUM)('survey and tier sources named in the console', () =>
     if ((await lazy.count()) > 0) await lazy.scrollIntoViewIfNeeded({ timeout: 5_000 }).catch(() => undefined);
     await poll(() => panel(page, 'reach').count()).toBe(1);
     await panel(page, 'reach').scrollIntoViewIfNeeded();
-    await page.locator('[data-test="range"] input').first().waitFor().catch(() => undefined);
     const table = panel(page, 'reach').locator('[data-test="reach-sources"]');
     await poll(() => table.innerText()).toContain('季度满意度调查');
     const text = await table.innerText();
