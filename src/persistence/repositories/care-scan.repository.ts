@@ -118,6 +118,10 @@ export const scanWhere = {
 /**
  * Read-only queries over the customer archive's tables for care planning, win-back and send-time checks.
  * Every scan is keyset-paged on the primary key, so memory stays flat whatever the number of customers.
+ *
+ * The counts over a whole audience (`reachCounts`, `countOf`, `idAt`, `longNamed`, `ids`) serve the care calendar,
+ * which an operator asks through the API: they are API reads, on SQLite's reader thread and under the API deadline
+ * on MySQL (docs/care.md §Counts off the event loop).
  */
 export class CareScanRepository {
   constructor(private readonly db: Db) {}
@@ -133,7 +137,8 @@ export class CareScanRepository {
   /**
    * How many customers match, and of them how many opted out, how many have no active follow relation (no sender:
    * among those who did not opt out when `customerFacing`), and how many have a name longer than `nameBytesOver`
-   * bytes (null: not counted). One scan of the matching customers, in SQL (docs/care.md §The care calendar).
+   * bytes (null: not counted). One scan of the matching customers, in SQL (docs/care.md §The care calendar). An API
+   * read, like the four below.
    */
   async reachCounts(conditions: SqlCondition[], opts: { customerFacing: boolean; nameBytesOver: number | null }): Promise<{ total: number; optedOut: number; noSender: number; longNames: number }> {
     const where = conditions.length ? conditions.map((c) => `(${c.sql})`).join(' AND ') : '1 = 1';
@@ -146,14 +151,14 @@ export class CareScanRepository {
       `SUM(CASE WHEN ${opts.nameBytesOver === null ? '1 = 0' : `${nameBytes} > ?`} THEN 1 ELSE 0 END) AS long_names ` +
       `FROM customers c WHERE ${where}`;
     const params = [...(opts.nameBytesOver === null ? [] : [opts.nameBytesOver]), ...conditions.flatMap((c) => c.params)];
-    const [r] = await this.db.query<{ total: number | string; opted: number | string | null; no_sender: number | string | null; long_names: number | string | null }>(sql, params);
+    const [r] = await this.db.apiRead<{ total: number | string; opted: number | string | null; no_sender: number | string | null; long_names: number | string | null }>(sql, params);
     return { total: Number(r.total), optedOut: opts.customerFacing ? Number(r.opted ?? 0) : 0, noSender: Number(r.no_sender ?? 0), longNames: Number(r.long_names ?? 0) };
   }
 
   /** How many customers match. */
   async countOf(conditions: SqlCondition[]): Promise<number> {
     const where = conditions.length ? conditions.map((c) => `(${c.sql})`).join(' AND ') : '1 = 1';
-    const [r] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${where}`, conditions.flatMap((c) => c.params));
+    const [r] = await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE ${where}`, conditions.flatMap((c) => c.params));
     return Number(r.n);
   }
 
@@ -161,22 +166,22 @@ export class CareScanRepository {
   async longNamed(conditions: SqlCondition[], bytes: number): Promise<string[]> {
     const nameBytes = this.db.engine === 'sqlite' ? 'length(CAST(c.name AS BLOB))' : 'LENGTH(c.name)';
     const where = [`${nameBytes} > ?`, ...conditions.map((c) => `(${c.sql})`)];
-    const rows = await this.db.query<{ external_user_id: string }>(`SELECT c.external_user_id FROM customers c WHERE ${where.join(' AND ')}`, [bytes, ...conditions.flatMap((c) => c.params)]);
+    const rows = await this.db.apiRead<{ external_user_id: string }>(`SELECT c.external_user_id FROM customers c WHERE ${where.join(' AND ')}`, [bytes, ...conditions.flatMap((c) => c.params)]);
     return rows.map((r) => r.external_user_id);
   }
 
   /** The id of the matching customer at 0-based position `offset` in key order, or null past the end. */
   async idAt(conditions: SqlCondition[], offset: number): Promise<string | null> {
     const where = conditions.length ? conditions.map((c) => `(${c.sql})`).join(' AND ') : '1 = 1';
-    const rows = await this.db.query<{ external_user_id: string }>(`SELECT c.external_user_id FROM customers c WHERE ${where} ORDER BY c.external_user_id LIMIT 1 OFFSET ?`, [...conditions.flatMap((c) => c.params), offset]);
+    const rows = await this.db.apiRead<{ external_user_id: string }>(`SELECT c.external_user_id FROM customers c WHERE ${where} ORDER BY c.external_user_id LIMIT 1 OFFSET ?`, [...conditions.flatMap((c) => c.params), offset]);
     return rows[0]?.external_user_id ?? null;
   }
 
-  /** Stream the ids of every matching customer page by page (nothing else read). */
+  /** Stream the ids of every matching customer page by page (nothing else read), each page an API read. */
   ids(conditions: SqlCondition[], pageSize: number): AsyncGenerator<{ externalUserId: string }[]> {
     return keyset(async (after) => {
       const where = ['c.external_user_id > ?', ...conditions.map((c) => `(${c.sql})`)];
-      const rows = await this.db.query<{ external_user_id: string }>(`SELECT c.external_user_id FROM customers c WHERE ${where.join(' AND ')} ORDER BY c.external_user_id LIMIT ?`, [after, ...conditions.flatMap((c) => c.params), pageSize]);
+      const rows = await this.db.apiRead<{ external_user_id: string }>(`SELECT c.external_user_id FROM customers c WHERE ${where.join(' AND ')} ORDER BY c.external_user_id LIMIT ?`, [after, ...conditions.flatMap((c) => c.params), pageSize]);
       return rows.map((r) => ({ externalUserId: r.external_user_id }));
     }, pageSize);
   }
