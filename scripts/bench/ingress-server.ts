@@ -30,6 +30,31 @@ const writeProfile = await startCpuProfile(process.env.BENCH_CPU_PROFILE);
 // BENCH_SQL_PROFILE=<file>: on SQLite, the time better-sqlite3 spends in each statement (by its SQL text, numbers
 // folded), written on SIGTERM as JSON sorted by total time: which statements hold the event loop.
 const sqlTimes = new Map<string, { n: number; ms: number; maxMs: number }>();
+// And, on SQLite, runs of statements with no turn of the event loop between them (a setImmediate chain counts the
+// turns): a run's wall time is time the loop could not answer a callback. Runs over 10 ms are kept by the shapes of
+// their statements ('[run] …' rows, with how many and the longest).
+let loopTurn = 0;
+const run = { turn: -1, startedAt: 0, endedAt: 0, shapes: new Map<string, number>() };
+const longRuns = new Map<string, { n: number; ms: number; maxMs: number }>();
+const closeRun = () => {
+  const ms = run.endedAt - run.startedAt;
+  if (ms > 10) {
+    const key = `[run] ${[...run.shapes].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, n]) => `${n}× ${k.slice(0, 90)}`).join(' | ')}`;
+    const e = longRuns.get(key) ?? { n: 0, ms: 0, maxMs: 0 };
+    e.n++;
+    e.ms += ms;
+    e.maxMs = Math.max(e.maxMs, ms);
+    longRuns.set(key, e);
+  }
+  run.shapes.clear();
+};
+if (process.env.BENCH_SQL_PROFILE && !/^mysql:/.test(process.env.DATABASE_URL ?? '')) {
+  const next = () => {
+    loopTurn++;
+    setImmediate(next);
+  };
+  setImmediate(next);
+}
 if (process.env.BENCH_SQL_PROFILE) {
   const Sqlite = (await import('better-sqlite3')).default;
   const proto = Object.getPrototypeOf(new Sqlite(':memory:').prepare('SELECT 1')) as Record<string, (...a: unknown[]) => unknown>;
@@ -47,6 +72,14 @@ if (process.env.BENCH_SQL_PROFILE) {
         e.ms += ms;
         e.maxMs = Math.max(e.maxMs, ms);
         sqlTimes.set(key, e);
+        if (run.turn !== loopTurn) {
+          if (run.turn >= 0) closeRun();
+          run.turn = loopTurn;
+          run.startedAt = t;
+        }
+        run.endedAt = t + ms;
+        const shape = key.replace(/\s+/g, ' ');
+        run.shapes.set(shape, (run.shapes.get(shape) ?? 0) + 1);
       }
     };
   }
@@ -78,6 +111,26 @@ if (process.env.BENCH_SQL_PROFILE && /^mysql:/.test(process.env.DATABASE_URL ?? 
 // the event loop's delay over the run ('[event-loop delay]', from perf_hooks): where an acknowledgement waits.
 const loopDelay = process.env.BENCH_SQL_PROFILE ? (await import('node:perf_hooks')).monitorEventLoopDelay({ resolution: 10 }) : null;
 loopDelay?.enable();
+// And the garbage collector's pauses by kind ('[gc minor]', '[gc major]', …): a pause stops the event loop, so a
+// tail of acknowledgements as long as the longest pause can be the collector's, not the handlers'.
+const gcPauses = new Map<string, number[]>();
+if (process.env.BENCH_SQL_PROFILE) {
+  const { PerformanceObserver, constants } = await import('node:perf_hooks');
+  const kinds: Record<number, string> = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+  };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = kinds[(e as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other';
+      const xs = gcPauses.get(kind) ?? [];
+      xs.push(e.duration);
+      gcPauses.set(kind, xs);
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
 if (process.env.BENCH_SQL_PROFILE && /^mysql:/.test(process.env.DATABASE_URL ?? '')) {
   const mysql2 = (await import('mysql2')).default as unknown as { Pool: { prototype: object } };
   const base = Object.getPrototypeOf(mysql2.Pool.prototype) as { getConnection: (cb: (...a: unknown[]) => void) => unknown };
@@ -101,6 +154,14 @@ const writeSqlProfile = async () => {
   if (!process.env.BENCH_SQL_PROFILE) return;
   const rows: Record<string, unknown>[] = [...sqlTimes].map(([sql, e]) => ({ sql, n: e.n, ms: Math.round(e.ms), meanMs: +(e.ms / e.n).toFixed(3), maxMs: +e.maxMs.toFixed(1) }));
   rows.sort((a, b) => Number(b.ms) - Number(a.ms));
+  closeRun();
+  const runRows = [...longRuns].map(([sql, e]) => ({ sql, n: e.n, ms: Math.round(e.ms), meanMs: +(e.ms / e.n).toFixed(1), maxMs: +e.maxMs.toFixed(1) }));
+  rows.unshift(...runRows.sort((a, b) => b.ms - a.ms));
+  for (const [kind, xs] of gcPauses) {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const total = xs.reduce((a, b) => a + b, 0);
+    rows.unshift({ sql: `[gc ${kind}]`, n: xs.length, ms: Math.round(total), meanMs: +(total / xs.length).toFixed(3), p99Ms: +sorted[Math.ceil(sorted.length * 0.99) - 1].toFixed(1), maxMs: +sorted.at(-1)!.toFixed(1), over20Ms: xs.filter((d) => d > 20).length });
+  }
   if (loopDelay) rows.unshift({ sql: '[event-loop delay]', meanMs: +(loopDelay.mean / 1e6).toFixed(2), p99Ms: +(loopDelay.percentile(99) / 1e6).toFixed(1), maxMs: +(loopDelay.max / 1e6).toFixed(1) });
   (await import('node:fs')).writeFileSync(process.env.BENCH_SQL_PROFILE, JSON.stringify(rows, null, 1));
 };
