@@ -160,15 +160,32 @@ export class JourneyRunner {
       if (batch.length === 0) return;
       const handled: number[] = [];
       let failed = false;
+      // Replies come in bursts (every WeChat-KF message is one): the batch's repliers' active memberships are read at
+      // once, not one read per signal, which held the event loop for 53 ms over 2,309 signals in the surge bench. A
+      // customer who entered a journey earlier in this batch is read again; a second reply with no entry in between
+      // changes nothing (the first already ended every membership that ends on replies).
+      const repliers = [...new Set(batch.filter((b) => b.signal.kind === 'replied').map((b) => b.signal.externalUserId))];
+      const activeOf = new Map<string, JourneyMembership[]>(repliers.map((ext) => [ext, []]));
+      for (const m of repliers.length > 0 ? await this.d.repo.activeOf(repliers) : []) activeOf.get(m.externalUserId)?.push(m);
+      const enteredNow = new Set<string>();
+      const repliedNow = new Set<string>();
       for (const { id, signal, occurredAt } of batch) {
         try {
           if (signal.kind === 'replied') {
-            counts.exited += await this.d.service.replied(signal.externalUserId, now);
+            const ext = signal.externalUserId;
+            if (!repliedNow.has(ext) || enteredNow.has(ext)) {
+              counts.exited += await this.d.service.replied(ext, now, enteredNow.has(ext) ? undefined : activeOf.get(ext));
+              repliedNow.add(ext);
+              enteredNow.delete(ext);
+            }
           } else {
             for (const j of journeys.values()) {
               if (!matches(defs.get(j.id)!, signal)) continue;
               const owner = signal.kind === 'added' ? signal.userid : null;
-              if (await this.d.service.enter(j, signal.externalUserId, signal.kind, now, owner)) counts.entered += 1;
+              if (await this.d.service.enter(j, signal.externalUserId, signal.kind, now, owner)) {
+                counts.entered += 1;
+                enteredNow.add(signal.externalUserId);
+              }
             }
           }
           handled.push(id);

@@ -313,8 +313,9 @@ export class JourneyService {
    * A reply, seen by the bot (WeChat-KF) or marked by staff (the sidebar's 客户已回复): every active membership
    * of the customer in a journey whose exit rules include replies ends with reason `replied`.
    */
-  async replied(externalUserId: string, now: Date): Promise<number> {
-    const active = await this.repo.activeOf([externalUserId]);
+  async replied(externalUserId: string, now: Date, known?: JourneyMembership[]): Promise<number> {
+    // `known`: the customer's active memberships, read for a whole batch of signals by the caller.
+    const active = known ?? (await this.repo.activeOf([externalUserId]));
     const leaving: JourneyMembership[] = [];
     for (const m of active) if ((await this.version(m.journeyId, m.version)).definition.exits.replied) leaving.push(m);
     return this.exitMembers(leaving, 'replied', now);

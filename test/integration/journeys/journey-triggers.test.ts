@@ -16,8 +16,8 @@ describe.each(testEngines())('journey triggers (%s)', (engine) => {
   const clock = new FixedClock(sh('2026-10-12T11:00:00'));
   const db = () => app.container.db;
   const tick = () => app.container.scheduling.journeys!.tick(clock.now());
-  const create = async (name: string, trigger: Record<string, unknown>) => {
-    const res = await api(app, 'POST', '/api/v1/journeys', { name, definition: { trigger, steps: [{ kind: 'message', title: '问候', delay: { kind: 'after', minutes: 60 }, text: '您好' }] } });
+  const create = async (name: string, trigger: Record<string, unknown>, exits?: Record<string, unknown>) => {
+    const res = await api(app, 'POST', '/api/v1/journeys', { name, definition: { trigger, steps: [{ kind: 'message', title: '问候', delay: { kind: 'after', minutes: 60 }, text: '您好' }], ...(exits ? { exits } : {}) } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     await api(app, 'POST', `/api/v1/journeys/${res.body.id}/status`, { status: 'active' });
     return res.body.id as string;
@@ -81,5 +81,30 @@ describe.each(testEngines())('journey triggers (%s)', (engine) => {
     expect(await who(dormant)).toMatchObject([{ externalUserId: quiet, status: 'exited', exitReason: 'replied' }]);
     // Another customer's reply ends nothing of theirs: the birthday member went through their step.
     expect(await who(birthday)).toMatchObject([{ externalUserId: bday, status: 'completed', exitReason: null }]);
+  });
+
+  it('one batch of signals: a reply ends what ends on replies, also for a customer who entered earlier in the batch; a second reply changes nothing', async () => {
+    clock.set(sh('2026-10-14T10:00:00'));
+    // Scores 7–10 of survey 77: no journey of the tests before matches them.
+    const survey = { kind: 'survey', surveyId: 77, minScore: 7, maxScore: 10 };
+    const ends = await create('回复即停', survey);
+    const stays = await create('回复不停', survey, { replied: false, ordered: true, tagRemoved: [] });
+    const early = await addSandboxCustomer(app.container, 'zhangsan', { name: '先入者' });
+    const late = await addSandboxCustomer(app.container, 'zhangsan', { name: '后入者' });
+    const repo = app.container.journeys.repo;
+    await repo.signal({ kind: 'survey', externalUserId: early, surveyId: 77, score: 8 }, clock.now());
+    await tick();
+    const members = async (id: string) => (await who(id)).map((m) => [m.externalUserId, m.status, m.exitReason]).sort();
+    expect(await members(ends)).toEqual([[early, 'active', null]]);
+
+    // One tick's batch, in this order: early replies twice; late enters both journeys, then replies.
+    await repo.signal({ kind: 'replied', externalUserId: early, userid: null, via: 'kf' }, clock.now());
+    await repo.signal({ kind: 'replied', externalUserId: early, userid: null, via: 'kf' }, clock.now());
+    await repo.signal({ kind: 'survey', externalUserId: late, surveyId: 77, score: 8 }, clock.now());
+    await repo.signal({ kind: 'replied', externalUserId: late, userid: null, via: 'kf' }, clock.now());
+    const counts = await tick();
+    expect(counts).toMatchObject({ signals: 4, entered: 2, exited: 2 });
+    expect(await members(ends)).toEqual([[early, 'exited', 'replied'], [late, 'exited', 'replied']].sort());
+    expect(await members(stays)).toEqual([[early, 'active', null], [late, 'active', null]].sort());
   });
 });
