@@ -88,4 +88,26 @@ describe.each(testEngines())('deadline first on %s', (engine) => {
     expect(done.map((r) => r.kind.split('/').pop())).toEqual(['add_external_contact', 'edit_external_contact']);
     expect(Number(done[1].processed_at)).toBeGreaterThanOrEqual(Number(done[0].processed_at));
   });
+
+  it('asks again at once when a welcome’s answer is lost: WeCom takes a welcome_code once, so the customer gets one welcome and the add finishes without a retry of the event', async () => {
+    sandbox.clearFaults();
+    const staff = [...sandbox.store.staff.keys()][0];
+    const created = await api('POST', '/api/v1/channels', { name: '断线重问', staff: [staff], welcome: { text: '{{name}}您好' } });
+    expect(created.status).toBe(201);
+    const way = [...sandbox.store.contactWays.values()].find((w) => w.state === created.body.state)!;
+    // The sandbox sends the welcome, then closes the connection before its answer (docs/wecom-protocol.md §Welcome messages).
+    sandbox.injectFault({ api: 'externalcontact/send_welcome_msg', loseAnswer: 1 });
+    const added = await sandbox.addCustomer({ configId: way.configId, name: '客户丁' });
+    await waitFor(async () => (await addStatus(added.externalUserId)) === 'done', 10_000, 'add done');
+    const calls = sandbox.calls('externalcontact/send_welcome_msg').filter((c) => c.params.welcome_code === added.welcomeCode);
+    // The first call went through (its answer was lost); the repeat is refused as a used code (41051), not sent again.
+    expect(calls.map((c) => c.errcode)).toEqual([0, 41051]);
+    expect(calls[1].at - calls[0].at).toBeLessThan(5_000);
+    // One handling of the add: the client repeated the call itself, the event was not failed and retried.
+    const [row] = await app.container.db.query<{ attempts: number | string; error: string | null }>(
+      "SELECT attempts, error FROM inbox_events WHERE kind LIKE '%/add_external_contact' AND subject_key = ?",
+      [`customer:${added.externalUserId}`],
+    );
+    expect({ attempts: Number(row.attempts), error: row.error }).toEqual({ attempts: 1, error: null });
+  });
 });

@@ -149,9 +149,11 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   // Creates a second 「联系我」 config with its own QR code; API-created ones are invisible in the console
   // (docs/wecom-protocol.md §Contact ways).
   'externalcontact/add_contact_way': false,
-  // welcome_code works once (docs/wecom-protocol.md §Welcome messages); a repeat after success fails, a repeat after an
-  // unknown outcome is a guess.
-  'externalcontact/send_welcome_msg': false,
+  // welcome_code works once (docs/wecom-protocol.md §Welcome messages): WeCom refuses a repeat after success (41051),
+  // so a repeat can never send a second welcome, and the call rides a kept-alive connection (no new TCP and TLS
+  // handshake for every add of a surge). After a lost answer the repeat's refusal leaves the add's timeline without a
+  // welcome the customer did get; the inbox's own retry of the event (docs/inbox.md §Deadline first) repeats it anyway.
+  'externalcontact/send_welcome_msg': true,
   // A second mass-send task would reach the customer twice and eat their quota (docs/wecom-protocol.md §Mass messages,
   // §Mass message quota).
   'externalcontact/add_msg_template': false,

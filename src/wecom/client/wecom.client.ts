@@ -278,7 +278,8 @@ export class WecomClient implements WecomGateway {
     this.blockMs45009 = options.blockMs45009 ?? 60_000;
     this.random = options.random ?? Math.random;
 
-    // Reads reuse keep-alive sockets, closed by us after 4 s idle (under Node's 5 s server default).
+    // Reads, and writes safe to repeat (IDEMPOTENT in api-policy.ts), reuse keep-alive sockets, closed by us after 4 s
+    // idle (under Node's 5 s server default).
     // Non-idempotent writes always open a fresh connection: a server closing an idle socket just as we
     // write into it shows up as ECONNRESET, an unknown outcome we could not retry, whereas a fresh
     // connection fails with ECONNREFUSED before anything is sent, which is safe to retry.

@@ -67,6 +67,7 @@ const schemas = {
     z.object({ api: nonEmpty, errcode: z.number().int(), count: z.number().int().min(1) }),
     z.object({ errorRate: z.number().min(0).max(1), api: nonEmpty.optional() }),
     z.object({ latencyMs: z.number().int().min(0).max(60_000), api: nonEmpty.optional() }),
+    z.object({ api: nonEmpty, loseAnswer: z.number().int().min(1) }),
     z.object({ invalidateTokens: z.literal(true) }),
   ]),
   callback: z.object({ xml: nonEmpty }),

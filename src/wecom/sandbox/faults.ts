@@ -8,6 +8,9 @@ export type FaultSpec =
   | { api: string; errcode: number; count: number }
   | { errorRate: number; api?: string }
   | { latencyMs: number; api?: string }
+  // The call runs (and is logged) but its answer is lost: the connection closes before any byte of it, as when a
+  // network between the bot and WeCom drops. The caller cannot know whether it happened.
+  | { api: string; loseAnswer: number }
   | { invalidateTokens: true };
 
 const ANY_API = '*';
@@ -17,12 +20,15 @@ export class FaultInjector {
   private counted = new Map<string, Array<{ errcode: number; remaining: number }>>();
   private errorRates = new Map<string, number>();
   private latencies = new Map<string, number>();
+  private lostAnswers = new Map<string, number>();
 
   constructor(private readonly random: () => number) {}
 
   /** Register a fault; token invalidation is the sandbox's job, not this class's. */
   add(spec: Exclude<FaultSpec, { invalidateTokens: true }>): void {
-    if ('errcode' in spec) {
+    if ('loseAnswer' in spec) {
+      this.lostAnswers.set(spec.api, (this.lostAnswers.get(spec.api) ?? 0) + spec.loseAnswer);
+    } else if ('errcode' in spec) {
       const queue = this.counted.get(spec.api) ?? [];
       queue.push({ errcode: spec.errcode, remaining: spec.count });
       this.counted.set(spec.api, queue);
@@ -49,6 +55,15 @@ export class FaultInjector {
     return undefined;
   }
 
+  /** Whether this call's answer is to be lost (counted down per call). */
+  takeLostAnswer(api: string): boolean {
+    const n = this.lostAnswers.get(api) ?? 0;
+    if (n <= 0) return false;
+    if (n === 1) this.lostAnswers.delete(api);
+    else this.lostAnswers.set(api, n - 1);
+    return true;
+  }
+
   /** Extra delay before this call answers. */
   latencyFor(api: string): number {
     return this.latencies.get(api) ?? this.latencies.get(ANY_API) ?? 0;
@@ -58,11 +73,18 @@ export class FaultInjector {
     this.counted.clear();
     this.errorRates.clear();
     this.latencies.clear();
+    this.lostAnswers.clear();
   }
 
   /** The active faults, for GET /_control/faults. */
-  snapshot(): { counted: Record<string, Array<{ errcode: number; remaining: number }>>; errorRates: Record<string, number>; latencies: Record<string, number> } {
+  snapshot(): {
+    counted: Record<string, Array<{ errcode: number; remaining: number }>>;
+    errorRates: Record<string, number>;
+    latencies: Record<string, number>;
+    lostAnswers: Record<string, number>;
+  } {
     return {
+      lostAnswers: Object.fromEntries(this.lostAnswers),
       counted: Object.fromEntries([...this.counted].filter(([, q]) => q.length > 0).map(([k, q]) => [k, q.map((f) => ({ ...f }))])),
       errorRates: Object.fromEntries(this.errorRates),
       latencies: Object.fromEntries(this.latencies),

@@ -94,6 +94,8 @@ export interface SandboxCall {
 export interface SandboxResponse {
   httpStatus: number;
   body: Record<string, unknown>;
+  /** A lost-answer fault: the HTTP route closes the connection instead of answering. */
+  isAnswerLost?: boolean;
 }
 
 /** The call log keeps the most recent calls only, so a long-running standalone sandbox stays bounded. */
@@ -249,7 +251,7 @@ export class WecomSandbox {
     }
     this.recordCall({ api, at, errcode: response.errcode as number, params });
     // WeCom answers HTTP 200 for business errors; the errcode carries the outcome.
-    return { httpStatus: 200, body: response };
+    return { httpStatus: 200, body: response, ...(this.faults.takeLostAnswer(api) ? { isAnswerLost: true } : {}) };
   }
 
   private recordCall(call: SandboxCall): void {
@@ -326,6 +328,12 @@ export class WecomSandbox {
           return;
         }
         const result = await this.invoke(ctx.method, rest, query, parsed.body, parsed.files, baseUrl);
+        if (result.isAnswerLost) {
+          // The call ran; the connection closes before its answer (a lost-answer fault).
+          ctx.respond = false;
+          ctx.req.socket.destroy();
+          return;
+        }
         ctx.status = result.httpStatus;
         ctx.body = result.body;
         return;

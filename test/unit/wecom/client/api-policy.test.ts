@@ -20,7 +20,6 @@ describe('IDEMPOTENT', () => {
       // A repeated transfer would count against the customer's 2 on-job transfers per 90 days
       // (docs/wecom-protocol.md §Customer transfers).
       'externalcontact/resigned/transfer_customer',
-      'externalcontact/send_welcome_msg',
       'externalcontact/transfer_customer',
       'kf/send_msg',
       'kf/send_msg_on_event',
