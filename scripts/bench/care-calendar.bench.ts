@@ -9,8 +9,11 @@
  * BENCH_CALENDAR_ENGINES=sqlite|mysql narrows it. The calendar is timed as calls into CareCalendarService in this
  * process, not through a running bot's HTTP API: a lower bound on what the page waits for. BENCH_CALENDAR_KEEP=1 keeps
  * the seeded database (a fixed name per engine and size, scripts/bench/bench-db.ts) and reuses it on the next run: a
- * million customers take minutes to seed.
+ * million customers take minutes to seed. `loopMaxMs` is the longest the event loop was held during a window's calls
+ * (the median over the runs of each run's longest stretch, from monitorEventLoopDelay): what a callback arriving
+ * meanwhile would have waited for (docs/care.md §Counts off the event loop).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { createDataSource, type DbEngine } from '../../src/persistence/data-source.js';
 import { Db } from '../../src/persistence/db.js';
@@ -94,8 +97,11 @@ async function benchEngine(engine: DbEngine, n: number, runs: number): Promise<R
     for (const w of WINDOWS.filter((x) => !only || only.includes(x.name))) {
       const times: number[] = [];
       const drill: number[] = [];
+      const loop: number[] = [];
       let reach = 0;
       for (let r = 0; r < runs; r++) {
+        const held = monitorEventLoopDelay({ resolution: 10 });
+        held.enable();
         const t0 = performance.now();
         const { days } = await calendar.days({ from: w.from, days: w.days });
         times.push(performance.now() - t0);
@@ -105,6 +111,8 @@ async function benchEngine(engine: DbEngine, n: number, runs: number): Promise<R
         const t1 = performance.now();
         await calendar.customers({ date: big.date, ruleId: big.l.ruleId, page: 1, pageSize: 20 });
         drill.push(performance.now() - t1);
+        held.disable();
+        loop.push(held.max / 1e6);
       }
       out.push({
         engine,
@@ -116,6 +124,7 @@ async function benchEngine(engine: DbEngine, n: number, runs: number): Promise<R
         calendarMaxMs: Math.round(Math.max(...times)),
         largestDayPageMs: Math.round(median(drill)),
         largestDayPageMaxMs: Math.round(Math.max(...drill)),
+        loopMaxMs: Math.round(median(loop)),
         runs,
       });
     }
