@@ -7,6 +7,7 @@ import type { TagRepository } from '../../persistence/repositories/tag.repositor
 import type { ExternalContact, ExternalContactDetail, FollowInfo, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
+import { planPairPage, type PagePair } from './pair-page.js';
 
 /** Port: when each customer's personal data was last erased (epoch ms), for those erased at all. */
 export type ErasureCheck = (externalUserIds: string[]) => Promise<Map<string, number>>;
@@ -86,19 +87,27 @@ export class CustomerArchiveService {
 
   /**
    * Store (customer, follower) pairs from batch/get_by_user (docs/wecom-protocol.md §Batch customer details), marking
-   * them seen by a sync run.
+   * them seen by a sync run. A page costs a few set-based statements, not ten per pair, and leaves the tables as
+   * storing its pairs one by one would (docs/reliability.md §Storing a page of the full sync).
    */
-  async storePairs(allPairs: { contact: ExternalContact; followInfo: FollowInfo }[], syncRunId: string): Promise<void> {
+  async storePairs(allPairs: PagePair[], syncRunId: string): Promise<void> {
     const erased = await this.erasedAt([...new Set(allPairs.map((p) => p.contact.externalUserId))]);
     const pairs = allPairs.filter((p) => !isErasedRelation(erased.get(p.contact.externalUserId), p.followInfo.addedAt));
     await this.library.ensureKnown([...new Set(pairs.flatMap((p) => p.followInfo.tagIds))]);
+    if (pairs.length === 0) return;
     const now = this.clock.now().getTime();
+    const exts = [...new Set(pairs.map((p) => p.contact.externalUserId))];
     await this.db.tx(async (em) => {
-      for (const p of pairs) {
-        await this.writeContact(em, p.contact, now);
-        await this.writeFollow(em, p.contact.externalUserId, p.followInfo, { now, syncRunId });
-        await this.customers.refreshActivityInTx(em, p.contact.externalUserId, now);
-      }
+      // Customers first, then their relations: the order every archive write locks in.
+      const customers = await this.customers.lockForPageInTx(em, exts);
+      const relations = await this.relations.lockOfCustomersInTx(em, exts);
+      const wecomTags = await this.tags.wecomTagsOfCustomersInTx(em, exts);
+      const plan = planPairPage(pairs, { customers, relations, wecomTags }, { now, syncRunId });
+      await this.customers.upsertPageInTx(em, plan.customers, now);
+      await this.relations.ensureStaffManyInTx(em, plan.staff, now);
+      await this.relations.upsertManyInTx(em, plan.relations);
+      await this.tags.deleteByIdsInTx(em, plan.tagDeletes);
+      await this.tags.addManyInTx(em, plan.tagInserts.map((t) => ({ ...t, source: 'wecom' as const, ruleId: null })), now);
     });
   }
 

@@ -22,3 +22,28 @@ export interface FollowRelation extends RelationProfile {
   statusChangedAt: Date | null;
   lastEventTime: number | null;
 }
+
+/**
+ * What a page store of the full sync reads of a relation before writing it (no remark mobiles: the page overwrites
+ * them). Times in epoch ms.
+ */
+export interface RelationLifecycle {
+  userid: string;
+  externalUserId: string;
+  state: string | null;
+  operUserid: string | null;
+  addedAt: number | null;
+  status: RelationStatus;
+  statusChangedAt: number | null;
+  lastEventTime: number | null;
+}
+
+/** A relation row as a page store writes it whole (times in epoch ms; `createdAt` applies only to a new row). */
+export interface RelationRowWrite extends RelationProfile {
+  status: RelationStatus;
+  statusChangedAt: number | null;
+  lastEventTime: number | null;
+  lastSeenSync: string | null;
+  createdAt: number;
+  updatedAt: number;
+}

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { execIn, type Db } from '../db.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import { NotFoundError } from '../../shared/errors.js';
-import { forUpdate, upsertSql } from './sql-upsert.js';
+import { IN_LIST_MAX, MAX_PARAMS, forUpdate, placeholders, slices, upsertManySql, upsertSql } from './sql-upsert.js';
 import { normalizePhone, wholePhoneQuery } from '../../shared/phone.js';
 import { aad } from '../sealed-columns.js';
 import type { Customer, CustomerActivity, CustomerEdits, CustomerProfile } from '../../domain/customers/customer.types.js';
@@ -90,16 +90,7 @@ export class CustomerRepository {
   async upsertProfileInTx(em: EntityManager, p: CustomerProfile, now: number, opts: { firstAddedAt?: number | null } = {}): Promise<boolean> {
     const firstAdded = opts.firstAddedAt ?? null;
     const exists: unknown[] = await em.query(`SELECT external_user_id FROM customers WHERE external_user_id = ?${forUpdate(this.db.engine)}`, [p.externalUserId]);
-    const values = [
-      p.name.slice(0, 100),
-      p.avatar?.slice(0, 500) ?? null,
-      p.type,
-      p.gender,
-      p.unionid?.slice(0, 64) ?? null,
-      p.corpName?.slice(0, 100) ?? null,
-      p.corpFullName?.slice(0, 200) ?? null,
-      p.position?.slice(0, 100) ?? null,
-    ];
+    const values = profileValues(p);
     if (exists.length === 0) {
       await em.query(
         `INSERT INTO customers (external_user_id, name, avatar, type, gender, unionid, corp_name, corp_full_name, position,
@@ -115,6 +106,38 @@ export class CustomerRepository {
       [...values, now, now, ...(firstAdded === null ? [] : [firstAdded, firstAdded]), p.externalUserId],
     );
     return false;
+  }
+
+  /**
+   * The full sync's page store, first read: which of these customers exist, with their activity and first add,
+   * locked (MySQL) in key order as lockExistingInTx locks (docs/reliability.md §Storing a page of the full sync).
+   */
+  async lockForPageInTx(em: EntityManager, exts: string[]): Promise<Map<string, { activity: CustomerActivity; firstAddedAt: number | null }>> {
+    const out = new Map<string, { activity: CustomerActivity; firstAddedAt: number | null }>();
+    for (const part of slices(exts, IN_LIST_MAX)) {
+      const rows: { external_user_id: string; activity: CustomerActivity; first_added_at: number | string | null }[] = await em.query(
+        `SELECT external_user_id, activity, first_added_at FROM customers WHERE external_user_id IN (${placeholders(part.length)}) ORDER BY external_user_id${forUpdate(this.db.engine)}`,
+        part,
+      );
+      for (const r of rows) out.set(r.external_user_id, { activity: r.activity, firstAddedAt: r.first_added_at === null ? null : Number(r.first_added_at) });
+    }
+    return out;
+  }
+
+  /**
+   * The full sync's page store, the write: each customer's WeCom profile with the activity and first add the page
+   * worked out from the rows lockForPageInTx read, in multi-row upserts. A new row gets created_at `now`; local
+   * fields (phone, birthday, note…) are never touched, as in upsertProfileInTx.
+   */
+  async upsertPageInTx(em: EntityManager, rows: { profile: CustomerProfile; activity: CustomerActivity; firstAddedAt: number | null }[], now: number): Promise<void> {
+    const cols = ['external_user_id', 'name', 'avatar', 'type', 'gender', 'unionid', 'corp_name', 'corp_full_name', 'position', 'activity', 'first_added_at', 'profile_synced_at', 'created_at', 'updated_at'];
+    const update = cols.filter((c) => c !== 'external_user_id' && c !== 'created_at');
+    for (const part of slices(rows, Math.floor(MAX_PARAMS / cols.length))) {
+      await em.query(
+        upsertManySql(this.db.engine, 'customers', cols, ['external_user_id'], update, part.length),
+        part.flatMap((r) => [r.profile.externalUserId, ...profileValues(r.profile), r.activity, r.firstAddedAt, now, now, now]),
+      );
+    }
   }
 
   /** Make sure a row exists (a KF customer may message before any profile is known); one statement either way. */
@@ -153,7 +176,7 @@ export class CustomerRepository {
     await em.query(`SELECT external_user_id FROM customers WHERE external_user_id = ?${forUpdate(this.db.engine)}`, [ext]);
   }
 
-  /** Set activity to churned when no active relation is left, back to active when one is. */
+  /** Set activity to churned when no active relation is left, back to active when one is (nextActivity in domain/customers/pair-page.ts folds the same rule over a page). */
   async refreshActivityInTx(em: EntityManager, ext: string, now: number): Promise<CustomerActivity | null> {
     const [row] = (await em.query(
       "SELECT c.activity AS activity, (SELECT COUNT(*) FROM follow_relations r WHERE r.external_user_id = c.external_user_id AND r.status = 'active') AS n FROM customers c WHERE c.external_user_id = ?",
@@ -312,6 +335,20 @@ export class CustomerRepository {
     const [{ n }] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM customers');
     return Number(n);
   }
+}
+
+/** The WeCom-owned profile columns name … position, cut to their column widths. */
+function profileValues(p: CustomerProfile): unknown[] {
+  return [
+    p.name.slice(0, 100),
+    p.avatar?.slice(0, 500) ?? null,
+    p.type,
+    p.gender,
+    p.unionid?.slice(0, 64) ?? null,
+    p.corpName?.slice(0, 100) ?? null,
+    p.corpFullName?.slice(0, 200) ?? null,
+    p.position?.slice(0, 100) ?? null,
+  ];
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
-import { forUpdate, placeholders, upsertSql } from './sql-upsert.js';
+import { IN_LIST_MAX, MAX_PARAMS, forUpdate, placeholders, slices, upsertManySql, upsertSql } from './sql-upsert.js';
 import { aad } from '../sealed-columns.js';
-import type { FollowRelation, RelationProfile, RelationStatus } from '../../domain/customers/follow-relation.types.js';
+import type { FollowRelation, RelationLifecycle, RelationProfile, RelationRowWrite, RelationStatus } from '../../domain/customers/follow-relation.types.js';
 
 interface Row {
   userid: string;
@@ -125,6 +125,66 @@ export class FollowRelationRepository {
   }
 
   /**
+   * The full sync's page store: every relation of these customers, locked on MySQL after their customer rows
+   * (the order the archive always takes), with what the page folds over (docs/reliability.md §Storing a page of the full sync).
+   */
+  async lockOfCustomersInTx(em: EntityManager, exts: string[]): Promise<RelationLifecycle[]> {
+    const out: RelationLifecycle[] = [];
+    for (const part of slices(exts, IN_LIST_MAX)) {
+      const rows: Omit<Row, 'remark' | 'description' | 'remark_mobiles_enc' | 'add_way'>[] = await em.query(
+        `SELECT userid, external_user_id, state, oper_userid, added_at, status, status_changed_at, last_event_time FROM follow_relations
+         WHERE external_user_id IN (${placeholders(part.length)}) ORDER BY external_user_id, userid${forUpdate(this.db.engine)}`,
+        part,
+      );
+      for (const r of rows) {
+        out.push({
+          userid: r.userid,
+          externalUserId: r.external_user_id,
+          state: r.state,
+          operUserid: r.oper_userid,
+          addedAt: num(r.added_at),
+          status: r.status,
+          statusChangedAt: num(r.status_changed_at),
+          lastEventTime: num(r.last_event_time),
+        });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The full sync's page store: write relations whole, as the page worked them out from lockOfCustomersInTx's rows,
+   * in multi-row upserts (a new row takes `createdAt`, an existing one keeps its own). Remark mobiles are encrypted
+   * here as upsertProfileInTx encrypts them.
+   */
+  async upsertManyInTx(em: EntityManager, rows: RelationRowWrite[]): Promise<void> {
+    const cols = ['userid', 'external_user_id', 'remark', 'description', 'remark_mobiles_enc', 'add_way', 'state', 'oper_userid', 'added_at', 'status', 'status_changed_at', 'last_event_time', 'last_seen_sync', 'created_at', 'updated_at'];
+    const update = cols.filter((c) => c !== 'userid' && c !== 'external_user_id' && c !== 'created_at');
+    for (const part of slices(rows, Math.floor(MAX_PARAMS / cols.length))) {
+      await em.query(
+        upsertManySql(this.db.engine, 'follow_relations', cols, ['userid', 'external_user_id'], update, part.length),
+        part.flatMap((r) => [
+          r.userid,
+          r.externalUserId,
+          r.remark.slice(0, 100),
+          r.description.slice(0, 300),
+          r.remarkMobiles.length > 0 ? this.cipher.encrypt(JSON.stringify(r.remarkMobiles), this.aad(r.userid, r.externalUserId)) : null,
+          r.addWay,
+          r.state?.slice(0, 64) ?? null,
+          r.operUserid?.slice(0, 64) ?? null,
+          r.addedAt?.getTime() ?? null,
+          r.status,
+          r.statusChangedAt,
+          r.lastEventTime,
+          r.lastSeenSync,
+          r.createdAt,
+          r.updatedAt,
+        ]),
+      );
+    }
+  }
+
+  /**
    * Apply a status change from an event, unless a newer event already touched the relation (stale CreateTime).
    * Creates a bare row when the relation was never seen. Returns the previous status and whether it changed.
    */
@@ -222,5 +282,18 @@ export class FollowRelationRepository {
   async ensureStaffInTx(em: EntityManager, userid: string, now: number): Promise<void> {
     if ((await em.query('SELECT 1 AS x FROM staff WHERE userid = ?', [userid])).length > 0) return;
     await em.query(upsertSql(this.db.engine, 'staff', ['userid', 'name', 'status', 'updated_at'], ['userid'], []), [userid, '', 'active', now]);
+  }
+
+  /** ensureStaffInTx for several staff members: one read, then one insert of those the bot does not know. */
+  async ensureStaffManyInTx(em: EntityManager, userids: string[], now: number): Promise<void> {
+    const known = new Set<string>();
+    for (const part of slices([...new Set(userids)], IN_LIST_MAX)) {
+      const rows: { userid: string }[] = await em.query(`SELECT userid FROM staff WHERE userid IN (${placeholders(part.length)})`, part);
+      for (const r of rows) known.add(r.userid);
+    }
+    const missing = [...new Set(userids)].filter((u) => !known.has(u));
+    for (const part of slices(missing, Math.floor(MAX_PARAMS / 4))) {
+      await em.query(upsertManySql(this.db.engine, 'staff', ['userid', 'name', 'status', 'updated_at'], ['userid'], [], part.length), part.flatMap((u) => [u, '', 'active', now]));
+    }
   }
 }

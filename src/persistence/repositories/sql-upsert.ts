@@ -47,3 +47,16 @@ export function placeholders(n: number): string {
 export function forUpdate(engine: DbEngine): string {
   return engine === 'mysql' ? ' FOR UPDATE' : '';
 }
+
+/** Bound parameters per statement, under SQLite's limit of 32,766 (MySQL has a higher one). */
+export const MAX_PARAMS = 30_000;
+
+/** Values per IN list of a chunked read. */
+export const IN_LIST_MAX = 5_000;
+
+/** `items` in consecutive slices of at most `size` (a multi-row statement per slice). */
+export function slices<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

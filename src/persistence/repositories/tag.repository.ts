@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Db } from '../db.js';
-import { placeholders, upsertManySql, upsertSql } from './sql-upsert.js';
+import { IN_LIST_MAX, MAX_PARAMS, placeholders, slices, upsertManySql, upsertSql } from './sql-upsert.js';
 import type { CustomerTag, CustomerTagSource, Tag, TagGroup, TagSource } from '../../domain/tags/tag.types.js';
 
 interface TagRow {
@@ -183,11 +183,30 @@ export class TagRepository {
 
   /** `addInTx` for several rows in one statement (an add's channel tags cost one round trip, not one per row). */
   async addManyInTx(em: EntityManager, rows: { externalUserId: string; tagId: string; userid: string; source: CustomerTagSource; ruleId: string | null }[], now: number): Promise<void> {
-    if (rows.length === 0) return;
-    await em.query(
-      upsertManySql(this.db.engine, 'customer_tags', ['external_user_id', 'tag_id', 'userid', 'source', 'rule_id', 'created_at'], ['external_user_id', 'tag_id', 'userid', 'source'], [], rows.length),
-      rows.flatMap((t) => [t.externalUserId, t.tagId, t.userid, t.source, t.ruleId, now]),
-    );
+    for (const part of slices(rows, Math.floor(MAX_PARAMS / 6))) {
+      await em.query(
+        upsertManySql(this.db.engine, 'customer_tags', ['external_user_id', 'tag_id', 'userid', 'source', 'rule_id', 'created_at'], ['external_user_id', 'tag_id', 'userid', 'source'], [], part.length),
+        part.flatMap((t) => [t.externalUserId, t.tagId, t.userid, t.source, t.ruleId, now]),
+      );
+    }
+  }
+
+  /** The `wecom` tag rows of these customers, every relation's, for the full sync's page store to diff against. */
+  async wecomTagsOfCustomersInTx(em: EntityManager, exts: string[]): Promise<{ id: string; externalUserId: string; userid: string; tagId: string }[]> {
+    const out: { id: string; externalUserId: string; userid: string; tagId: string }[] = [];
+    for (const part of slices(exts, IN_LIST_MAX)) {
+      const rows: { id: number | string; external_user_id: string; userid: string; tag_id: string }[] = await em.query(
+        `SELECT id, external_user_id, userid, tag_id FROM customer_tags WHERE source = 'wecom' AND external_user_id IN (${placeholders(part.length)}) ORDER BY id`,
+        part,
+      );
+      for (const r of rows) out.push({ id: String(r.id), externalUserId: r.external_user_id, userid: r.userid, tagId: r.tag_id });
+    }
+    return out;
+  }
+
+  /** Delete customer_tags rows by id. */
+  async deleteByIdsInTx(em: EntityManager, ids: string[]): Promise<void> {
+    for (const part of slices(ids, IN_LIST_MAX)) await em.query(`DELETE FROM customer_tags WHERE id IN (${placeholders(part.length)})`, part);
   }
 
   /** Remove a customer's tags of one source (optionally one rule, one relation). */
