@@ -12,7 +12,7 @@ import { AudienceSyntaxError, parseAudience } from '../audiences/index.js';
 import { compileAudienceWithTags } from '../audiences/audience.compiler.js';
 import type { AudienceTagLookup } from '../audiences/audience.tags.js';
 import type { QuietHours } from '../care/quiet-hours.js';
-import type { PlanOutcome, PlanSink } from '../delivery/delivery-ledger.js';
+import type { PagePreload, PlanOutcome, PlanSink } from '../delivery/delivery-ledger.js';
 import { SkipReason, type NewDelivery } from '../delivery/delivery.types.js';
 import { deliveryWindow, hasMissedWindow } from './broadcast-rules.js';
 import type { Broadcast } from './broadcast.types.js';
@@ -188,12 +188,12 @@ export class BroadcastPlanner {
     }
     const personal = listVariables(text).length > 0;
     const render = compileTemplate(text);
-    const nextRows = async (): Promise<NewDelivery[] | null> => {
+    const nextRows = async (): Promise<{ rows: NewDelivery[]; preload?: PagePreload } | null> => {
       const r = await pages.next();
       if (r.done) return null;
       const page = r.value;
       const senders = await this.scan.sendersOf(page.map((c) => c.externalUserId), senderPolicy);
-      return page.map((customer): NewDelivery => {
+      const rows = page.map((customer): NewDelivery => {
         const sender = senders.get(customer.externalUserId);
         return {
           source,
@@ -216,20 +216,24 @@ export class BroadcastPlanner {
           holdoutPercent: b.holdoutPercent,
         };
       });
+      // On MySQL the cap slots the page's customers hold are read here too, beside its customers and senders, so the
+      // ledger's transaction only writes (docs/audiences.md §Slots read ahead).
+      return { rows, preload: readAhead && sink.preload ? await sink.preload(rows) : undefined };
     };
     // A broadcast with no ledger row yet (its first attempt, or a retry after a failure before any page committed)
     // plans only keys that are new: its pages hold distinct customers. The ledger then skips looking them up.
     const newKeys = token !== null && !(await this.deliveries.hasRowsOfBroadcast(b.id));
     let next = nextRows();
     try {
-      for (let rows = await next; rows !== null; rows = await next) {
+      for (let page = await next; page !== null; page = await next) {
+        const { rows, preload } = page;
         if (readAhead) {
           next = nextRows();
           // A failure below leaves the read ahead unawaited; it is ended in `finally`, and its error is not the one
           // to report.
           next.catch(() => undefined);
         }
-        const outcomes = await sink.planMany(rows, newKeys ? { newKeys } : undefined);
+        const outcomes = await sink.planMany(rows, newKeys || preload ? { newKeys, preload } : undefined);
         outcomes.forEach((o, i) => {
           tally(counts, o);
           report?.(describe(b, rows[i], o));

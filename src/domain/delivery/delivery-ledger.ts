@@ -20,6 +20,19 @@ export interface PlanSink {
    * caller knows no key of `ds` is in the ledger yet (see DeliveryLedger.planMany); a sink may ignore it.
    */
   planMany(ds: NewDelivery[], opts?: PlanManyOptions): Promise<PlanOutcome[]>;
+  /**
+   * Read ahead what planning `ds` will need to know, outside any transaction (the cap slots its customers hold), to
+   * hand to planMany as `opts.preload`. Optional: a sink without it plans from its own reads.
+   */
+  preload?(ds: NewDelivery[]): Promise<PagePreload>;
+}
+
+/** What DeliveryLedger.preload read for one page, before the page's transaction. */
+export interface PagePreload {
+  /** The page it was read for: planMany uses it only for that same array. */
+  readonly ds: readonly NewDelivery[];
+  readonly problems: readonly (string | null)[];
+  readonly book: SlotBook;
 }
 
 /** What a caller of planMany knows about its page. */
@@ -29,6 +42,8 @@ export interface PlanManyOptions {
    * of the run had the page's customers: a broadcast planned for the first time, page by page in customer order.
    */
   newKeys?: boolean;
+  /** The page's slots, read ahead by the sink's own preload(ds) (see DeliveryLedger.preload). */
+  preload?: PagePreload;
 }
 
 /** The caps the ledger enforces. */
@@ -182,6 +197,9 @@ export function decidePage(ds: readonly NewDelivery[], problems: readonly (strin
  * order, so the highest-priority rule takes the day's slot and the others are recorded as skipped with the reason.
  */
 export class DeliveryLedger implements PlanSink {
+  /** Preloads already planned from (see planMany). */
+  private readonly usedPreloads = new WeakSet<PagePreload>();
+
   constructor(
     private readonly repo: DeliveryRepository,
     private readonly slots: SendSlotRepository,
@@ -211,7 +229,11 @@ export class DeliveryLedger implements PlanSink {
   planMany(ds: NewDelivery[], opts?: PlanManyOptions): Promise<PlanOutcome[]> {
     if (ds.length === 0) return Promise.resolve([]);
     return this.repo.inTx(async (em) => {
-      const bulk = await this.repo.underSavepoint(em, () => this.planPage(ds, em, opts?.newKeys === true));
+      // Slots read ahead are decided on once: planning claims them in the book, so a transaction retried (a deadlock)
+      // or a preload handed in twice reads the slots anew in the transaction.
+      const preload = opts?.preload?.ds === ds && !this.usedPreloads.has(opts.preload) ? opts.preload : undefined;
+      if (preload) this.usedPreloads.add(preload);
+      const bulk = await this.repo.underSavepoint(em, () => this.planPage(ds, em, opts?.newKeys === true, preload));
       if (bulk) return bulk;
       const out: PlanOutcome[] = [];
       for (const d of ds) out.push(await this.planOne(d, em));
@@ -220,20 +242,34 @@ export class DeliveryLedger implements PlanSink {
   }
 
   /**
-   * The same decisions as planOne for every message of the page (decidePage), from one read of the keys and of the
-   * slots the page's customers already hold; then the rows (planned, or skipped with the reason) and the claimed
-   * slots are written with multi-row inserts. Any duplicate key on writing means the reads are stale, and the caller
-   * redoes the page (planMany).
+   * The cap slots the customers of `ds` hold, read now on a connection of the pool rather than in the page's
+   * transaction: the broadcast planner reads them with the page's customers, on MySQL while the ledger writes the page
+   * before (docs/audiences.md §Slots read ahead). A slot taken meanwhile makes the page's slot insert meet the unique
+   * key, and the page is planned again one message at a time, as after any stale read.
    */
-  private async planPage(ds: NewDelivery[], em: LedgerTx, newKeys: boolean): Promise<PlanOutcome[]> {
-    const now = this.now();
+  async preload(ds: NewDelivery[]): Promise<PagePreload> {
     const problems = ds.map(precheck);
     const book = new SlotBook(this.caps);
+    await book.load(ds, problems, this.slots);
+    return { ds, problems, book };
+  }
+
+  /**
+   * The same decisions as planOne for every message of the page (decidePage), from one read of the keys and of the
+   * slots the page's customers already hold (or the slots read ahead, `preload`); then the rows (planned, or skipped
+   * with the reason) and the claimed slots are written with multi-row inserts. Any duplicate key on writing means the
+   * reads are stale, and the caller redoes the page (planMany).
+   */
+  private async planPage(ds: NewDelivery[], em: LedgerTx, newKeys: boolean, preload?: PagePreload): Promise<PlanOutcome[]> {
+    const now = this.now();
+    const problems = preload?.problems ?? ds.map(precheck);
+    // A book read ahead is used once: a page planned again after a failure reads the slots anew.
+    const book = preload?.book ?? new SlotBook(this.caps);
     // Keys the caller knows are new are not looked up (docs/audiences.md §Planning a broadcast): if one is in the
     // ledger after all (another instance planning the same broadcast on a stale claim), its insert meets the unique
     // key and the page is planned again one message at a time, as after any stale read.
     const existing = newKeys ? new Map<string, number>() : await this.repo.idsOfKeys(ds, em);
-    await book.load(ds, problems, this.slots, em);
+    if (!preload) await book.load(ds, problems, this.slots, em);
     const decisions = decidePage(ds, problems, new Set(existing.keys()), book);
 
     // A decision is its own row to insert (planned, or skipped when it has a reason) and names its slots: no copy

@@ -181,6 +181,61 @@ describe.each(testEngines())('the ledger plans a page as it plans one message at
     expect(Number(rows)).toBe(3);
   });
 
+  it('slots read ahead: the page reads none in its transaction, and a slot another planner took after the read sends the page one message at a time', async () => {
+    await clear();
+    const caps: CapSettings = { perCustomerPerDay: 1, massQuotaRule: 'seven_per_week' };
+    // Counts the slot reads made in a transaction (the page's) and the one-at-a-time inserts (the fallback).
+    let inTx = 0;
+    const counting = Object.create(sendSlots) as SendSlotRepository;
+    counting.slotsTaken = (customers, scope, period, em) => {
+      if (em) inTx++;
+      return sendSlots.slotsTaken(customers, scope, period, em);
+    };
+    let single = 0;
+    const singles = Object.create(repo) as DeliveryRepository;
+    singles.insertPlanned = (...args) => (single++, repo.insertPlanned(...args));
+    const ledger = new DeliveryLedger(singles, counting, caps, () => AT);
+    const other = new DeliveryLedger(repo, sendSlots, caps, () => AT);
+
+    // Read ahead and nothing else happens: the page plans from it, with no slot read in its transaction.
+    const first = ['wmA1', 'wmA2'].map((externalUserId) => message({ externalUserId, source: 'broadcast:b20', occasion: 'broadcast' }));
+    const out1 = await ledger.planMany(first, { newKeys: true, preload: await ledger.preload(first) });
+    expect(out1.map((o) => o.result)).toEqual(['planned', 'planned']);
+    expect([inTx, single]).toEqual([0, 0]);
+
+    // Read ahead, then a care message takes wmB1's one slot of the day before the page is written: the page's slot
+    // insert meets the unique key and the page is planned again one message at a time, where the slot counts.
+    const second = ['wmB1', 'wmB2'].map((externalUserId) => message({ externalUserId, source: 'broadcast:b20', occasion: 'broadcast' }));
+    const preload = await ledger.preload(second);
+    expect((await other.plan(message({ externalUserId: 'wmB1', source: 'care:r1', priority: 300 }))).result).toBe('planned');
+    const out2 = await ledger.planMany(second, { newKeys: true, preload });
+    expect(out2.map((o) => (o.result === 'skipped' ? o.reason.split(':')[0] : o.result))).toEqual(['daily_cap', 'planned']);
+    expect(single).toBe(2);
+    const slots = await db().query<{ external_user_id: string; scope: string; source: string }>(
+      "SELECT s.external_user_id, s.scope, d.source FROM send_slots s JOIN deliveries d ON d.id = s.delivery_id WHERE s.external_user_id LIKE 'wmB%' ORDER BY s.external_user_id, s.scope",
+    );
+    expect(slots.map((x) => `${x.external_user_id}/${x.scope}/${x.source}`)).toEqual([
+      'wmB1/daily/care:r1',
+      'wmB1/wecom_mass/care:r1',
+      'wmB2/daily/broadcast:b20',
+      'wmB2/wecom_mass/broadcast:b20',
+    ]);
+  });
+
+  it('slots read ahead are planned from once: handed in again, the page reads the slots anew', async () => {
+    await clear();
+    const ledger = new DeliveryLedger(repo, sendSlots, { perCustomerPerDay: 1, massQuotaRule: 'seven_per_week' }, () => AT);
+    const page = [message({ externalUserId: 'wmC1', source: 'broadcast:b21', occasion: 'broadcast' })];
+    const preload = await ledger.preload(page);
+    expect((await ledger.planMany(page, { newKeys: true, preload })).map((o) => o.result)).toEqual(['planned']);
+    // As a transaction retried after a deadlock would: the rows it wrote are gone, and the same preload comes again.
+    // Its book already holds the day's slot this page claimed; planned from it, the customer would be refused.
+    await clear();
+    expect((await ledger.planMany(page, { newKeys: true, preload })).map((o) => o.result)).toEqual(['planned']);
+    const [{ n }] = await db().query<{ n: number | string }>("SELECT COUNT(*) AS n FROM send_slots WHERE external_user_id = 'wmC1'");
+    expect(Number(n)).toBe(2);
+  });
+
   it('a page said to hold only new keys, one of which another planner wrote meanwhile: that one is a duplicate, the rest planned once', async () => {
     await clear();
     const caps: CapSettings = { perCustomerPerDay: 2, massQuotaRule: 'seven_per_week' };
