@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   claim: async () => (await import('./claim.bench.js')).runClaimBench(),
   audience: async () => (await import('./audience.bench.js')).runAudienceBench(),
   console: async () => (await import('./console.bench.js')).runConsoleBench(),
+  'console-first': async () => (await import('./console-first.bench.js')).runConsoleFirstBench(),
   analytics: async () => (await import('./analytics.bench.js')).runAnalyticsBench(),
   'broadcast-progress': async () => (await import('./broadcast-progress.bench.js')).runBroadcastProgressBench(),
   'ledger-writes': async () => (await import('./ledger-writes.bench.js')).runLedgerWritesBench(),

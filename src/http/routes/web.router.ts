@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
@@ -30,8 +31,25 @@ const TYPES: Record<string, string> = {
 };
 
 // Built files only ever come from Vite, with script and style files of their own; Element Plus sets inline style
-// attributes, and channel QR codes are images on WeCom's https hosts.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+// attributes, and channel QR codes are images on WeCom's https hosts. The page's one inline script (the first screen's)
+// is allowed by its hash, and no other (pageCsp).
+const csp = (scriptSrc: string) =>
+  `default-src 'self'; script-src ${scriptSrc}; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'`;
+const CSP = csp("'self'");
+
+/**
+ * The page's policy: its inline scripts allowed by their SHA-256 (the build inlines the first screen's script so the
+ * first number waits for no file, docs/architecture.md §Operator console), every other script only from this server.
+ */
+const pageCsp = (() => {
+  let last: { html: string; policy: string } | undefined;
+  return (html: string): string => {
+    if (last?.html === html) return last.policy;
+    const hashes = [...html.matchAll(/<script\b(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1]!, 'utf8').digest('base64')}'`);
+    last = { html, policy: csp(["'self'", ...hashes].join(' ')) };
+    return last.policy;
+  };
+})();
 
 /** What a production install without the dev dependencies shows when nobody built the console beforehand. */
 const NOT_BUILT = `<!doctype html>
@@ -94,6 +112,7 @@ export function webRouter(opts: { dir?: string } = {}): Router {
     // browser asks a preload with cookies and nothing else, so a member signed in with a pasted API token (kept in
     // the page, sent as a header) would get a 401 nobody reads while the first screen asks again with the token.
     if (ctx.path === '/console/' && ctx.cookies.get(CONSOLE_COOKIE)) ctx.set('Link', DASHBOARD_FIRST);
+    ctx.set('Content-Security-Policy', pageCsp(html));
     ctx.body = html;
   }
 

@@ -1,8 +1,8 @@
-// The console's first screen, before the app: this small script loads beside the app's code (vite.config.ts puts it
-// first in the page, in a file of its own that imports nothing), asks who is signed in and the dashboard's first
-// number at once, and paints that number into the page's static first screen (index.html, #first-screen) as soon as
-// it comes; the app then takes both answers (lib/early.ts) and replaces the first screen with the same figure in the
-// same place. The app's code takes 0.3–1.5 s to load, run and draw; this takes one request. The why and the figures:
+// The console's first screen, before the app: this small script is inlined in the page after the first screen's
+// markup (vite.config.ts; it imports nothing), asks who is signed in and the dashboard's first number at once, and
+// paints that number into the page's static first screen (index.html, #first-screen) as soon as it comes; the app then
+// takes both answers (lib/early.ts) and replaces the first screen with the same figure in the same place. The app's
+// code takes 0.3–1.5 s to load, run and draw; this needs the page and one answer. The why and the figures:
 // docs/architecture.md §Operator console
 import type { EarlyAnswer, EarlyRequests } from './lib/early';
 
@@ -38,8 +38,10 @@ function paint(total: number): void {
     value.textContent = grouped(total);
     screen.classList.add('on');
   };
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', show, { once: true });
-  else show();
+  // The script comes after the first screen in the page, so it is there already: waiting for DOMContentLoaded would
+  // wait for the app's code to have run (deferred scripts run before it fires).
+  if (document.getElementById('first-screen') || document.readyState !== 'loading') show();
+  else document.addEventListener('DOMContentLoaded', show, { once: true });
 }
 
 // The dashboard only: any other address (the sign-in page, a deep link) waits for the app as before.

@@ -1,5 +1,6 @@
 // Builds the operator console (a Vue 3 app) into dist/console/, which the server serves at /console/
 // (docs/architecture.md §Operator console). `npm run build:console` runs it; `npm ci` does through `prepare`.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import vue from '@vitejs/plugin-vue';
@@ -9,25 +10,42 @@ import { ElementPlusResolver } from 'unplugin-vue-components/resolvers';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 /**
- * first-screen.ts as a file of its own (hashed like every asset), first in the page's head and run as soon as it
- * arrives (async): it asks the first screen's answers and paints the first number while the app's code still loads
- * (docs/architecture.md §Operator console). In development the app asks them itself.
+ * The dashboard's first screen needs nothing from the server but the page and its first answer
+ * (docs/architecture.md §Operator console):
+ * - first-screen.css inlined in the head (also in development);
+ * - first-screen.ts built on its own (it must import nothing) and inlined as an async module script after the first
+ *   screen's markup: it runs as soon as the page is parsed, waiting neither for a file nor for the app's stylesheet
+ *   (a deferred script would), and asks the first screen's answers (in development the app asks them itself);
+ * - the app's stylesheet moved from the head to the end of the body: in the head it held up the first frame until it
+ *   had loaded; there it still holds up the app's code (a deferred script waits for every stylesheet before it runs).
+ * The inline script is allowed by its hash in the page's Content-Security-Policy (src/http/routes/web.router.ts).
  */
 function firstScreen(): Plugin {
   return {
     name: 'wecom-ops-first-screen',
-    apply: 'build',
     buildStart() {
+      if (this.meta.watchMode) return;
       this.emitFile({ type: 'chunk', id: here('first-screen.ts'), name: 'first-screen' });
     },
     transformIndexHtml: {
       order: 'post',
-      handler(_html, ctx) {
-        const chunk = Object.values(ctx.bundle ?? {}).find((c) => c.type === 'chunk' && c.name === 'first-screen');
+      handler(html, ctx) {
+        // Without its comments: the page is sent on every load.
+        const css = readFileSync(here('first-screen.css'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').trim();
+        const style = { tag: 'style', children: css, injectTo: 'head' as const };
+        if (!ctx.bundle) return { html, tags: [style] };
+        const chunk = Object.values(ctx.bundle).find((c) => c.type === 'chunk' && c.name === 'first-screen');
         if (!chunk || chunk.type !== 'chunk') throw new Error('first-screen.ts was not built');
-        // It must not wait for any other file: one request, then its two questions.
-        if (chunk.imports.length > 0) throw new Error(`first-screen.ts must import nothing at run time, imports ${chunk.imports.join(', ')}`);
-        return [{ tag: 'script', attrs: { type: 'module', async: true, crossorigin: true, src: `/console/${chunk.fileName}` }, injectTo: 'head-prepend' }];
+        // It must not wait for any other file: one script in the page, then its two questions.
+        if (chunk.imports.length > 0 || chunk.dynamicImports.length > 0) throw new Error(`first-screen.ts must import nothing, imports ${[...chunk.imports, ...chunk.dynamicImports].join(', ')}`);
+        delete ctx.bundle[chunk.fileName];
+        const sheets: string[] = [];
+        const rest = html.replace(/\s*<link rel="stylesheet"[^>]*>/g, (tag) => {
+          sheets.push(tag.trim());
+          return '';
+        });
+        const script = `<script type="module" async>${chunk.code.trim()}</script>`;
+        return { html: rest.replace('</body>', `  ${script}\n    ${sheets.join('\n    ')}\n  </body>`), tags: [style] };
       },
     },
   };
