@@ -259,6 +259,10 @@ describe.skipIf(!CHROMIUM)('客户 page in a real browser', () => {
     expect(own.total).toBeLessThan(await h.count('activity:active'));
     await expect.poll(() => sp.locator('[data-test="audience-count"]').innerText(), { timeout: 15_000 }).toBe(`匹配 ${own.total} 位客户`);
     await expect.poll(() => sp.locator('.el-pagination__total').innerText(), { timeout: 15_000 }).toContain(String(own.total));
+    // The list has been loaded with the typed expression (it then rides in the address). All of 李四's customers may
+    // be active, so the total alone cannot tell that load from the one before, and a check made before it would be
+    // cleared by it, as a changed filter clears the selection.
+    await expect.poll(() => new URL(sp.url()).searchParams.get('audience'), { timeout: 15_000 }).toBe('activity:active');
     await sp.locator('[data-test="customers"] .el-table__row').nth(0).locator('.el-checkbox').click();
     const bar = sp.locator('[data-test="bulk-bar"]');
     await expect.poll(() => bar.innerText(), { timeout: 15_000 }).toContain('批量打标签');
