@@ -7,7 +7,7 @@ import type { TagRepository } from '../../persistence/repositories/tag.repositor
 import type { ExternalContact, ExternalContactDetail, FollowInfo, WecomGateway } from '../../wecom/client/gateway.js';
 import type { Clock } from '../../shared/clock.js';
 import type { TagLibraryService } from '../tags/tag-library.service.js';
-import { planPairPage, type PagePair } from './pair-page.js';
+import { customerProfileOf, planPairPage, type PagePair } from './pair-page.js';
 
 /** Port: when each customer's personal data was last erased (epoch ms), for those erased at all. */
 export type ErasureCheck = (externalUserIds: string[]) => Promise<Map<string, number>>;
@@ -138,22 +138,7 @@ export class CustomerArchiveService {
 
   /** Write the profile; true when the customer was inserted. */
   private async writeContact(em: import('typeorm').EntityManager, c: ExternalContact, now: number, firstAddedAt: number | null = null): Promise<boolean> {
-    return this.customers.upsertProfileInTx(
-      em,
-      {
-        externalUserId: c.externalUserId,
-        name: c.name,
-        avatar: c.avatar ?? null,
-        type: c.type,
-        gender: c.gender,
-        unionid: c.unionId ?? null,
-        corpName: c.corpName ?? null,
-        corpFullName: c.corpFullName ?? null,
-        position: c.position ?? null,
-      },
-      now,
-      { firstAddedAt },
-    );
+    return this.customers.upsertProfileInTx(em, customerProfileOf(c), now, { firstAddedAt });
   }
 
   private async writeFollow(

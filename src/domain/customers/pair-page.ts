@@ -27,6 +27,21 @@ export interface PagePlan {
   tagInserts: { externalUserId: string; userid: string; tagId: string }[];
 }
 
+/** The archive's profile of a customer as WeCom describes them (externalcontact/get, batch/get_by_user). */
+export function customerProfileOf(c: ExternalContact): CustomerProfile {
+  return {
+    externalUserId: c.externalUserId,
+    name: c.name,
+    avatar: c.avatar ?? null,
+    type: c.type,
+    gender: c.gender,
+    unionid: c.unionId ?? null,
+    corpName: c.corpName ?? null,
+    corpFullName: c.corpFullName ?? null,
+    position: c.position ?? null,
+  };
+}
+
 /** CustomerRepository.refreshActivityInTx's rule: churned with no active relation, back to active when one is. */
 export function nextActivity(current: CustomerActivity, activeRelations: number): CustomerActivity {
   return activeRelations === 0 ? 'churned' : current === 'churned' ? 'active' : current;
@@ -67,17 +82,7 @@ export function planPairPage(pairs: PagePair[], rows: PageRows, ctx: { now: numb
 
   for (const { contact: c, followInfo: f } of pairs) {
     const ext = c.externalUserId;
-    const profile: CustomerProfile = {
-      externalUserId: ext,
-      name: c.name,
-      avatar: c.avatar ?? null,
-      type: c.type,
-      gender: c.gender,
-      unionid: c.unionId ?? null,
-      corpName: c.corpName ?? null,
-      corpFullName: c.corpFullName ?? null,
-      position: c.position ?? null,
-    };
+    const profile = customerProfileOf(c);
     let customer = customers.get(ext);
     if (customer) customer.profile = profile;
     else {
