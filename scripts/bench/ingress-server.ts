@@ -30,8 +30,10 @@ const writeProfile = await startCpuProfile(process.env.BENCH_CPU_PROFILE);
 // BENCH_SQL_PROFILE=<file>: on SQLite, the time better-sqlite3 spends in each statement (by its SQL text, numbers
 // folded), written on SIGTERM as JSON sorted by total time: which statements hold the event loop.
 const sqlTimes = new Map<string, { n: number; ms: number; maxMs: number }>();
-// And, on SQLite, runs of statements with no turn of the event loop between them (a setImmediate chain counts the
-// turns): a run's wall time is time the loop could not answer a callback. Runs over 10 ms are kept by the shapes of
+// And, on SQLite, runs of statements with no turn of the event loop between them: a statement that finds no marker
+// pending sets one (setImmediate), which ends the turn's run when the loop reaches it. Only turns that run statements
+// schedule one, so the loop still sleeps when idle (an endless setImmediate chain would keep a core busy and disturb
+// the run it measures). A run's wall time is time the loop could not answer a callback. Runs over 10 ms are kept by the shapes of
 // their statements ('[run] …' rows, with how many and the longest).
 let loopTurn = 0;
 const run = { turn: -1, startedAt: 0, endedAt: 0, shapes: new Map<string, number>() };
@@ -48,13 +50,15 @@ const closeRun = () => {
   }
   run.shapes.clear();
 };
-if (process.env.BENCH_SQL_PROFILE && !/^mysql:/.test(process.env.DATABASE_URL ?? '')) {
-  const next = () => {
+let isTurnMarked = false;
+const markTurn = () => {
+  if (isTurnMarked) return;
+  isTurnMarked = true;
+  setImmediate(() => {
     loopTurn++;
-    setImmediate(next);
-  };
-  setImmediate(next);
-}
+    isTurnMarked = false;
+  });
+};
 if (process.env.BENCH_SQL_PROFILE) {
   const Sqlite = (await import('better-sqlite3')).default;
   const proto = Object.getPrototypeOf(new Sqlite(':memory:').prepare('SELECT 1')) as Record<string, (...a: unknown[]) => unknown>;
@@ -72,6 +76,7 @@ if (process.env.BENCH_SQL_PROFILE) {
         e.ms += ms;
         e.maxMs = Math.max(e.maxMs, ms);
         sqlTimes.set(key, e);
+        markTurn();
         if (run.turn !== loopTurn) {
           if (run.turn >= 0) closeRun();
           run.turn = loopTurn;

@@ -152,7 +152,7 @@ export const IDEMPOTENT: Readonly<Record<WecomApi, boolean>> = Object.freeze({
   // welcome_code works once (docs/wecom-protocol.md §Welcome messages): WeCom refuses a repeat after success (41051),
   // so a repeat can never send a second welcome, and the call rides a kept-alive connection (no new TCP and TLS
   // handshake for every add of a surge). After a lost answer the repeat's refusal leaves the add's timeline without a
-  // welcome the customer did get; the inbox's own retry of the event (docs/inbox.md §Deadline first) repeats it anyway.
+  // welcome the customer did get; a handler run again after a crash (docs/inbox.md §Roles) repeats it anyway.
   'externalcontact/send_welcome_msg': true,
   // A second mass-send task would reach the customer twice and eat their quota (docs/wecom-protocol.md §Mass messages,
   // §Mass message quota).
