@@ -249,6 +249,18 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     const missed = adds.length - welcome.filter((ms) => ms <= 20_000).length;
     const rss: Record<string, number> = { sandboxRssMb: peakRssMb(sandbox.proc.pid), loadRssMb: load.maxRssMb };
     bots.forEach((b, i) => (rss[`${roles[i]}${bots.length > 1 ? i + 1 : ''}RssMb`] = peakRssMb(b.proc.pid)));
+    // Where the tail is: each kind's p99 (in the row), and the p99 of each 10 s of the load (printed: a tail at the
+    // start is warm-up, one spread over the run is the steady state).
+    const ackOf = (r: SurgeRequest) => r.callbackMs ?? r.ms;
+    const sortedAcks = (rs: SurgeRequest[]) => rs.map(ackOf).sort((a, b) => a - b);
+    const ackByKind: Record<string, number> = {};
+    for (const k of ['add', 'kf', 'tag', 'edit', 'del'] as const) {
+      ackByKind[`ack${k[0].toUpperCase()}${k.slice(1)}P99Ms`] = pct(sortedAcks(load.requests.filter((r) => r.kind === k)), 0.99);
+    }
+    const firstStart = Math.min(...load.requests.map((r) => r.startMs));
+    const tens: SurgeRequest[][] = [];
+    for (const r of load.requests) (tens[Math.floor((r.startMs - firstStart) / 10_000)] ??= []).push(r);
+    process.stdout.write(`surge ${engine} ${mode} ack p99 per 10 s: ${tens.map((rs) => pct(sortedAcks(rs), 0.99)).join(', ')}\n`);
     return {
       sent: load.requests.length,
       non200: load.requests.filter((r) => r.status !== 200).length,
@@ -258,6 +270,7 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
       ackControlP99Ms: pct(viaControl, 0.99),
       ackDirectP50Ms: pct(direct, 0.5),
       ackDirectP99Ms: pct(direct, 0.99),
+      ...ackByKind,
       adds: adds.length,
       welcomeP50Ms: pct(welcome, 0.5),
       welcomeP99Ms: pct(welcome, 0.99),
