@@ -214,11 +214,10 @@ async function dumpSignals(c: Container, file: string, day: number, now: number,
   const repo = new ChurnRiskRepository(c.db, null as never, null as never);
   const service = (c as unknown as { churn: { signals(ids: string[], now: number): Promise<Map<string, unknown>> } }).churn;
   const lines: string[] = [];
-  for (let after = ''; ; ) {
-    const ids = await repo.page(after, 500);
-    if (ids.length === 0) break;
-    after = ids[ids.length - 1]!;
-    for (const [id, s] of await service.signals(ids, now)) if (!deleted.has(id)) lines.push(JSON.stringify({ day, now, id, s }));
+  for (let after: string | null = ''; after !== null; ) {
+    const page = await repo.page(after, 500);
+    after = page.next;
+    for (const [id, s] of await service.signals(page.ids, now)) if (!deleted.has(id)) lines.push(JSON.stringify({ day, now, id, s }));
   }
   appendFileSync(file, lines.map((l) => `${l}\n`).join(''));
 }

@@ -46,11 +46,11 @@ export class ChurnRiskService {
   /**
    * Each customer's signals as of `now` (docs/churn.md §Signals). A note staff wrote in the last 60 days that a complaint
    * rule matches counts as a complaint, like a KF message: staff write down what customers tell them in 1:1 chats,
-   * which the bot cannot read.
+   * which the bot cannot read. `asPage`: the ids are a page of the repository's, read by their key range.
    */
-  async signals(ids: string[], now: number): Promise<Map<string, ChurnSignals>> {
+  async signals(ids: string[], now: number, asPage = false): Promise<Map<string, ChurnSignals>> {
     const since = now - COMPLAINT_DAYS * DAY_MS;
-    const [signals, notes] = await Promise.all([this.repo.signals(ids, now, since), this.repo.staffNotes(ids, since, now)]);
+    const [signals, notes] = await Promise.all([this.repo.signals(ids, now, since, asPage), this.repo.staffNotes(ids, since, now, asPage)]);
     for (const [id, list] of notes) {
       const s = signals.get(id)!;
       for (const n of list) {
@@ -72,13 +72,18 @@ export class ChurnRiskService {
     const now = input.now.getTime();
     const counts: ChurnRiskCounts = { scored: 0, atRisk: 0, warned: 0, byLevel: { low: 0, medium: 0, high: 0 } };
     const today = localDate(input.now, this.settings.tz);
-    let after = '';
-    for (;;) {
+    for (let after: string | null = ''; after !== null; ) {
       await yieldToEventLoop();
-      const ids = await this.repo.page(after, this.settings.pageSize);
-      if (ids.length === 0) break;
-      after = ids[ids.length - 1];
-      const [signals, previous] = await Promise.all([this.signals(ids, now), this.repo.previous(ids)]);
+      const page = await this.repo.page(after, this.settings.pageSize);
+      // The keys this page covers: scores there of customers not in it are dropped with the page's (they follow no one).
+      const span = { after, through: page.next };
+      after = page.next;
+      const ids = page.ids;
+      if (ids.length === 0) {
+        if (!input.isDryRun) await this.repo.write([], now, [], span);
+        continue;
+      }
+      const [signals, previous] = await Promise.all([this.signals(ids, now, true), this.repo.previous(ids, true)]);
       const rows: RiskWrite[] = [];
       const crossed: RiskWrite[] = [];
       for (const id of ids) {
@@ -93,11 +98,15 @@ export class ChurnRiskService {
         if (level === 'high' && before === null) crossed.push(row);
         rows.push(row);
       }
-      if (!input.isDryRun) counts.warned += await this.repo.write(rows, now, await this.warnings(crossed, input.now, today));
-      else counts.warned += crossed.length;
-      if (ids.length < this.settings.pageSize) break;
+      if (input.isDryRun) {
+        counts.warned += crossed.length;
+        continue;
+      }
+      const warnings = await this.warnings(crossed, input.now, today);
+      // On SQLite the page's reads and its write each run without a turn of the loop in between: give it one.
+      await yieldToEventLoop();
+      counts.warned += await this.repo.write(rows, now, warnings, span);
     }
-    if (!input.isDryRun) await this.repo.dropUnfollowed();
     this.log.info(counts, 'churn risk scored');
     return counts;
   }
