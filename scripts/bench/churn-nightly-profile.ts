@@ -51,7 +51,11 @@ try {
   const counts = await c.churn.scoreAll({ now: new Date(night), isDryRun: false });
   const total = performance.now() - t0;
   process.stdout.write(`pass ${Math.round(total)} ms ${JSON.stringify(counts)}\n`);
-  for (const [k, v] of [...spent].sort((a, b) => b[1].ms - a[1].ms)) process.stdout.write(`${String(Math.round(v.ms)).padStart(8)} ms ${String(v.n).padStart(5)}x max ${String(Math.round(v.max)).padStart(6)}  ${k}\n`);
+  const sorted = [...spent].sort((a, b) => b[1].ms - a[1].ms);
+  for (const [k, v] of sorted) process.stdout.write(`${String(Math.round(v.ms)).padStart(8)} ms ${String(v.n).padStart(5)}x max ${String(Math.round(v.max)).padStart(6)}  ${k}\n`);
+  // One line for the bench rows: the pass and its five costliest statements (total ms, count, the statement's start).
+  const top = sorted.slice(0, 5).map(([k, v]) => ({ sql: k.slice(0, 90), ms: Math.round(v.ms), n: v.n }));
+  process.stdout.write(`ROW ${JSON.stringify({ passMs: Math.round(total), scored: counts.scored, warned: counts.warned, top })}\n`);
 } finally {
   await c.close();
 }
