@@ -325,7 +325,8 @@ export class DeliveryRepository {
   }
 
   /**
-   * The customers with a row of (source, occasion) planned for local date `localDate`, through ix_deliveries_local_date:
+   * The customers with a row of (source, occasion) planned for local date `localDate`, through an index that starts
+   * with local_date (SQLite takes ix_deliveries_local_date_updated, MySQL either that or ix_deliveries_local_date):
    * the day's rows only, where the unique key's prefix would read every row the source ever planned. For an occasion
    * that falls on one date (a holiday's year), that is every row of the occasion (docs/care.md §The care calendar).
    */

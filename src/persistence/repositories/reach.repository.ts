@@ -56,7 +56,11 @@ export interface ReachFilter {
 export class ReachRepository {
   constructor(private readonly db: Db) {}
 
-  /** A page of one local day's ledger rows, by id. */
+  /**
+   * A page of one local day's ledger rows, by id: one range of ix_deliveries_local_date, whose entries are
+   * (local_date, id), in order; the longer (local_date, updated_at) index would sort the day for every page
+   * (docs/analytics.md §Care and campaign results).
+   */
   async ledgerPage(day: string, afterId: number, limit: number): Promise<ReachLedgerRow[]> {
     const rows = await this.db.query<Record<string, Num | string | null>>(
       `SELECT id, source, kind, rule_id, broadcast_id, external_user_id, sender_userid, status, reason, not_before, submitted_at, sent_at
