@@ -22,8 +22,13 @@ const hwm = () => Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc
 // the planner and the database server used, printed to stderr (docs/audiences.md §Planning a broadcast).
 const profile = process.env.BENCH_PLAN_PROFILE === '1' ? await statementProfile() : null;
 
+// BENCH_PLAN_MEM=1: the process's memory at each stage and every second while planning, printed to stderr
+// (docs/audiences.md §Memory while planning).
+const memLog = process.env.BENCH_PLAN_MEM === '1' ? memoryLog() : null;
+memLog?.('modules loaded');
 const config = loadConfig();
 const c = await buildContainer(config, silentLogger, { registry: new Registry() });
+memLog?.('container built');
 try {
   const m = c.scheduling;
   const b = m.broadcasts;
@@ -38,15 +43,30 @@ try {
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const t0 = performance.now();
+  const sampler = memLog ? setInterval(() => memLog(`planning ${Math.round((performance.now() - t0) / 1000)} s`), 1000) : null;
   const sink = new DeliveryLedger(m.repos.deliveries, m.repos.sendSlots, { massQuotaRule: m.settings.massQuotaRule, perCustomerPerDay: m.settings.perCustomerPerDay }, () => new Date(), 'bench');
   const counts = await b.planner.planDue({ now, clock: () => new Date(), sink, isDryRun: false });
   const planMs = Math.round(performance.now() - t0);
+  if (sampler) clearInterval(sampler);
+  memLog?.('planned');
   loop.disable();
   const loopDelay = { loopP99Ms: Math.round(loop.percentile(99) / 1e6), loopMaxMs: Math.round(loop.max / 1e6) };
   if (profile) process.stderr.write(profile());
   process.stdout.write(`RESULT ${JSON.stringify({ planMs, planned: counts.planned, skipped: counts.skipped, failed: counts.failed, rssBeforeMb: rssBefore, peakRssMb: hwm(), ...loopDelay, heap: heapFlag ?? 'v8 default' })}\n`);
 } finally {
   await c.close();
+}
+
+/** Prints RSS (with its anonymous and file-backed parts), the threads, and V8's heap and external memory, in MB. */
+function memoryLog(): (label: string) => void {
+  const mb = (x: number) => Math.round(x / 1048576);
+  return (label) => {
+    const s = readFileSync('/proc/self/status', 'utf8');
+    const kb = (k: string) => Math.round(Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) / 1024);
+    const m = process.memoryUsage();
+    const f = { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile'), threads: Number(/Threads:\s+(\d+)/.exec(s)?.[1]), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
+    process.stderr.write(`MEM ${label} ${JSON.stringify(f)}\n`);
+  };
 }
 
 /** Wraps TypeORM's query runners; answers the function that formats what they ran, with the CPU both sides used. */

@@ -13,7 +13,10 @@ export class RateWindow {
     private readonly now: () => number,
     maxKeys = 100_000,
   ) {
-    this.windows = new LRUCache({ max: maxKeys });
+    // Bounded by size (each key counts 1), not by `max`: lru-cache allocates room for `max` entries up front, about
+    // 2.8 MB per window at 100,000 keys, and the bot builds six of them (two per public page) in every process, the
+    // planner's included, though most never see a request (docs/audiences.md §Memory while planning).
+    this.windows = new LRUCache({ maxSize: maxKeys, sizeCalculation: () => 1 });
   }
 
   /** Count one request; the seconds until the key may ask again when it is over its limit, else 0. */
