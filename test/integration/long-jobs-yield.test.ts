@@ -68,4 +68,19 @@ describe.each(testEngines())('long jobs yield to the event loop on %s', (engine)
     });
     expect(turns).toBeGreaterThanOrEqual(CUSTOMERS / PAGE);
   });
+
+  it("the journeys' tick lets the loop turn between batches of signals", async () => {
+    // Every WeChat-KF message is a reply signal: a surge leaves thousands for the next tick, read 500 at a time.
+    const db = app.container.db;
+    const signals = 1_600;
+    for (let i = 0; i < signals; i += 400) {
+      const rows = Array.from({ length: Math.min(400, signals - i) }, (_, k) => ['replied', `wm-yield-${String((i + k) % CUSTOMERS).padStart(3, '0')}`, '{}', AT.getTime()]);
+      await db.query(`INSERT INTO journey_signals (kind, external_user_id, data, occurred_at) VALUES ${rows.map(() => '(?,?,?,?)').join(',')}`, rows.flat());
+    }
+    const turns = await turnsDuring(() => m.jobs.get('journeys').run(ctx(false)));
+    const [{ n }] = await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM journey_signals');
+    expect(Number(n)).toBe(0);
+    // Four batches of signals, a turn before each, besides the due pages' own.
+    expect(turns).toBeGreaterThanOrEqual(Math.ceil(signals / 500));
+  });
 });

@@ -156,6 +156,9 @@ export class JourneyRunner {
     const defs = new Map<string, JourneyDefinition>();
     for (const j of journeys.values()) defs.set(j.id, (await this.d.service.version(j.id, j.currentVersion)).definition);
     for (;;) {
+      // A turn for the event loop before each batch, as between the due pages below: in a surge every WeChat-KF
+      // message is a signal, and 24 batches in one turn held the loop for 68 ms (docs/inbox.md §Long jobs share the loop).
+      await yieldToEventLoop();
       const batch = await this.d.repo.signals(500);
       if (batch.length === 0) return;
       const handled: number[] = [];
