@@ -261,6 +261,9 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     const tens: SurgeRequest[][] = [];
     for (const r of load.requests) (tens[Math.floor((r.startMs - firstStart) / 10_000)] ??= []).push(r);
     process.stdout.write(`surge ${engine} ${mode} ack p99 per 10 s: ${tens.map((rs) => pct(sortedAcks(rs), 0.99)).join(', ')}\n`);
+    // The slowest acknowledgements by wall-clock time (hh:mm:ss.s UTC): scheduled jobs start on the minute.
+    const slowest = [...load.requests].sort((a, b) => ackOf(b) - ackOf(a)).slice(0, 30).sort((a, b) => a.startMs - b.startMs);
+    process.stdout.write(`surge ${engine} ${mode} slowest acks: ${slowest.map((r) => `${new Date(r.startMs).toISOString().slice(11, 21)} ${Math.round(ackOf(r))}`).join(', ')}\n`);
     return {
       sent: load.requests.length,
       non200: load.requests.filter((r) => r.status !== 200).length,
