@@ -57,7 +57,8 @@ type TagEntry = { storedId: string } | { insert: number };
  * (FollowRelationRepository.upsertProfileInTx with no event time: a relation the customer or staff ended stays ended,
  * docs/wecom-protocol.md §Error codes), the relation's `wecom` tags (TagRepository.replaceRelationWecomTagsInTx), the
  * earliest add (noteAddedInTx), then the customer's activity (refreshActivityInTx). A later pair of the same customer
- * or relation sees what an earlier one wrote, so repeats within a page end as they did pair by pair.
+ * or relation sees what an earlier one wrote, so repeats within a page end as they did pair by pair. Column widths are
+ * the repository's to apply, on this path as on the single writes (FollowRelationRepository.upsertManyInTx).
  */
 export function planPairPage(pairs: PagePair[], rows: PageRows, ctx: { now: number; syncRunId: string }): PagePlan {
   const { now, syncRunId } = ctx;
@@ -98,8 +99,8 @@ export function planPairPage(pairs: PagePair[], rows: PageRows, ctx: { now: numb
     const base = {
       userid: f.userId,
       externalUserId: ext,
-      remark: (f.remark ?? '').slice(0, 100),
-      description: (f.description ?? '').slice(0, 300),
+      remark: f.remark ?? '',
+      description: f.description ?? '',
       remarkMobiles: f.remarkMobiles ?? [],
       addWay: f.addWay ?? 0,
       lastSeenSync: syncRunId,
@@ -108,8 +109,8 @@ export function planPairPage(pairs: PagePair[], rows: PageRows, ctx: { now: numb
     const row: RelationRowWrite = before
       ? {
           ...base,
-          state: f.state?.slice(0, 64) ?? before.state,
-          operUserid: f.operUserId?.slice(0, 64) ?? before.operUserid,
+          state: f.state ?? before.state,
+          operUserid: f.operUserId ?? before.operUserid,
           addedAt: addedAt ?? (before.addedAt === null ? null : new Date(before.addedAt)),
           status: before.status,
           statusChangedAt: before.statusChangedAt,
@@ -118,8 +119,8 @@ export function planPairPage(pairs: PagePair[], rows: PageRows, ctx: { now: numb
         }
       : {
           ...base,
-          state: f.state?.slice(0, 64) ?? null,
-          operUserid: f.operUserId?.slice(0, 64) ?? null,
+          state: f.state ?? null,
+          operUserid: f.operUserId ?? null,
           addedAt,
           status: 'active',
           statusChangedAt: now,
