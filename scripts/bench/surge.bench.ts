@@ -239,7 +239,8 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     // adds and KF messages are sent by the sandbox, which times its own POST (callbackMs). Before 2026-12-06 (b07e0af
     // and earlier) ackP*Ms took, for those, the whole control call that makes the sandbox send them, which includes
     // the sandbox's own work under load (creating the customer, signing); that figure is kept as ackControlP99Ms.
-    const acks = load.requests.map((r) => r.callbackMs ?? r.ms).sort((a, b) => a - b);
+    const ackOf = (r: SurgeRequest) => r.callbackMs ?? r.ms;
+    const acks = load.requests.map(ackOf).sort((a, b) => a - b);
     const viaControl = load.requests.map((r) => r.ms).sort((a, b) => a - b);
     const direct = load.requests.filter((r) => r.kind !== 'add' && r.kind !== 'kf').map((r) => r.ms).sort((a, b) => a - b);
     const adds = load.requests.filter((r) => r.kind === 'add');
@@ -251,7 +252,6 @@ async function surgeRun(engine: DbEngine, mode: Mode): Promise<Record<string, nu
     bots.forEach((b, i) => (rss[`${roles[i]}${bots.length > 1 ? i + 1 : ''}RssMb`] = peakRssMb(b.proc.pid)));
     // Where the tail is: each kind's p99 (in the row), and the p99 of each 10 s of the load (printed: a tail at the
     // start is warm-up, one spread over the run is the steady state).
-    const ackOf = (r: SurgeRequest) => r.callbackMs ?? r.ms;
     const sortedAcks = (rs: SurgeRequest[]) => rs.map(ackOf).sort((a, b) => a - b);
     const ackByKind: Record<string, number> = {};
     for (const k of ['add', 'kf', 'tag', 'edit', 'del'] as const) {
