@@ -60,7 +60,8 @@ class LostClaimError extends Error {}
  * compare-and-set UPDATE (scheduled → planning, with a fresh token), so only one instance plans it; its audience is
  * then streamed in keyset pages and each matching customer becomes one ledger row under the UNIQUE (source, customer,
  * occasion) key: a planner that takes over after a crash re-inserts nothing. Rows go in held (never due) and are
- * released in one statement when planning ends, so a sender's customers are not split over several tasks.
+ * released when planning ends (DeliveryRepository.releaseBroadcast), so a dispatcher does not take half a sender's
+ * customers while the other half are still being planned.
  */
 export class BroadcastPlanner {
   constructor(

@@ -5,6 +5,7 @@ import type { MessageAttachment } from '../../wecom/client/types.js';
 import type { Delivery, DeliveryChannel, DeliveryFilter, DeliveryKind, DeliveryStatus, LedgerKey, NewDelivery, RecipientResult } from '../../domain/delivery/delivery.types.js';
 import { deleteSlotsOfDeliveries } from './send-slot.repository.js';
 import { sqlByCount } from './sql-by-count.js';
+import { yieldToEventLoop } from '../../shared/yield.js';
 
 /** An open ledger transaction (opaque to the domain). */
 export type LedgerTx = EntityManager;
@@ -35,6 +36,9 @@ interface DeliveryRow {
   submitted_at: number | string | null;
   sent_at: number | string | null;
 }
+
+/** Ids per statement when a broadcast is released: the dispatcher's page (MAX_RECIPIENTS_PER_TASK in delivery-dispatcher.ts). */
+const RELEASE_IDS = 10_000;
 
 const ms = (v: number | string | null): Date | null => (v === null ? null : new Date(Number(v)));
 
@@ -469,10 +473,14 @@ export class DeliveryRepository {
     return { rules, broadcasts, surveys, journeys };
   }
 
-  /** Ledger rows of some broadcasts, counted per (broadcast, status, reason). */
+  /**
+   * Ledger rows of some broadcasts, counted per (broadcast, status, reason), for the API's broadcast list and
+   * detail. An API read (off the event loop on SQLite): a broadcast to a million customers has a million rows to
+   * count, 0.3–1 s on SQLite, and an operator's page asks again on every refresh.
+   */
   async countByBroadcasts(broadcastIds: string[]): Promise<{ broadcastId: string; status: DeliveryStatus; reason: string | null; n: number }[]> {
     if (broadcastIds.length === 0) return [];
-    const rows = await this.db.query<{ broadcast_id: string; status: DeliveryStatus; reason: string | null; n: number | string }>(
+    const rows = await this.db.apiRead<{ broadcast_id: string; status: DeliveryStatus; reason: string | null; n: number | string }>(
       `SELECT broadcast_id, status, reason, COUNT(*) AS n FROM deliveries WHERE broadcast_id IN (${marks(broadcastIds.length)}) GROUP BY broadcast_id, status, reason`,
       broadcastIds,
     );
@@ -493,16 +501,30 @@ export class DeliveryRepository {
   }
 
   /**
-   * Make a broadcast's planned rows due from `notBefore`, in one statement. Rows are planned held (not_before =
-   * expires_at, never due) so a dispatcher running while planning is half done cannot split a sender's customers
-   * over several tasks; this releases them all at once. Rows skipped when planned (held out, opted out, capped) get
-   * the same time, which the dispatcher never reads (they are not `planned`): their 7 days of outcomes start when the
-   * broadcast went out, as the sent rows' do (docs/analytics.md §Care and campaign results).
+   * Make a broadcast's planned rows due from `notBefore`. Rows are planned held (not_before = expires_at, never due)
+   * so a dispatcher running while planning is half done cannot split a sender's customers over several tasks; this
+   * releases them once planning is done. Rows skipped when planned (held out, opted out, capped) get the same time,
+   * which the dispatcher never reads (they are not `planned`): their 7 days of outcomes start when the broadcast went
+   * out, as the sent rows' do (docs/analytics.md §Care and campaign results).
+   *
+   * In ranges of RELEASE_IDS ids, oldest first, with a turn of the event loop between them: one statement over a
+   * million rows held SQLite's connection, and so the callbacks, for 15 s inside a serving process (docs/audiences.md
+   * §Releasing a planned broadcast). A range is as wide as a dispatcher's page, which reads due rows by id: a broadcast
+   * that fits one page is released at once, and a larger one was split into a task per page and sender before too.
    */
   async releaseBroadcast(broadcastId: string, notBefore: Date, now: Date): Promise<number> {
-    return this.db.exec("UPDATE deliveries SET not_before = ?, updated_at = ? WHERE broadcast_id = ? AND status IN ('planned', 'skipped') AND not_before <> ?", [
-      notBefore.getTime(), now.getTime(), broadcastId, notBefore.getTime(),
-    ]);
+    const [span] = await this.db.query<{ lo: number | string | null; hi: number | string | null }>('SELECT MIN(id) AS lo, MAX(id) AS hi FROM deliveries WHERE broadcast_id = ?', [broadcastId]);
+    if (span?.lo === null || span?.lo === undefined) return 0;
+    const [lo, hi] = [Number(span.lo), Number(span.hi)];
+    let released = 0;
+    for (let from = lo; from <= hi; from += RELEASE_IDS) {
+      if (from > lo) await yieldToEventLoop();
+      released += await this.db.exec(
+        "UPDATE deliveries SET not_before = ?, updated_at = ? WHERE id >= ? AND id < ? AND broadcast_id = ? AND status IN ('planned', 'skipped') AND not_before <> ?",
+        [notBefore.getTime(), now.getTime(), from, from + RELEASE_IDS, broadcastId, notBefore.getTime()],
+      );
+    }
+    return released;
   }
 
   /**
