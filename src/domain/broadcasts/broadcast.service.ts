@@ -60,8 +60,8 @@ export class BroadcastService {
       await this.checkContent(contentIds, input.message.attachments.length);
     }
     const where = await compileAudienceWithTags(parseAudience(input.audience), this.tags, { engine: this.engine, today: localDate(now, this.tz), timezone: this.tz, now: now.getTime() });
-    const audienceNow = await this.repo.summarizeAudience(where);
     const personalized = isPersonalized(input.message.text);
+    const audienceNow = await this.repo.summarizeAudience(where, { perFollower: !personalized });
     const id = newId(now.getTime());
     await this.repo.insert(
       {
