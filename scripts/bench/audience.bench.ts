@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hashToken } from '../../src/domain/auth/api-token.service.js';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/databases.js';
@@ -7,7 +8,7 @@ import { spawnServer, type ChildServer } from '../../test/helpers/child-server.j
 import type { DbEngine } from '../../src/persistence/data-source.js';
 import { botEnv } from './bot-env.js';
 import { keptDatabase, migrate, resetKept, withDriver } from './bench-db.js';
-import { customerId, seedCorp, tagName, type CorpFacts } from './audience-corp.js';
+import { customerId, seedCorp, STAFF, tagName, type CorpFacts } from './audience-corp.js';
 
 const customerIdLength = customerId(0).length;
 
@@ -30,6 +31,8 @@ const customerIdLength = customerId(0).length;
  *      BENCH_AUDIENCE_PLAN=0 skips planning; BENCH_AUDIENCE_PLAN_RUNS=1 plannings, each on an emptied ledger, reported
  *      as the median with the spread; BENCH_AUDIENCE_KEEP=1 keeps the seeded database (a fixed name per engine and
  *      size, with its DATA_KEY beside it) and reuses it on the next run instead of seeding again.
+ *      BENCH_AUDIENCE_PLAN_IN=serve plans inside a serving `all` process instead of a planning process of its own
+ *      (planInServe; HANDLER_THREAD passes through), after BENCH_PLAN_SETTLE_S (30) s of its start.
  */
 
 const ADMIN = `bench-admin-${randomBytes(8).toString('hex')}`;
@@ -111,6 +114,77 @@ function plan(env: Record<string, string>, limitS: number): Promise<Record<strin
   });
 }
 
+/** This process's resident memory now and at its highest (VmHWM), in MB, from /proc. */
+function rssOf(pid: number): { rssMb: number; hwmMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024);
+  return { rssMb: mb('VmRSS'), hwmMb: mb('VmHWM') };
+}
+
+/**
+ * BENCH_AUDIENCE_PLAN_IN=serve: the planning as the product runs it, inside a serving `all` process with its
+ * background services (HANDLER_THREAD as the environment says), WeCom played by the sandbox in its own process. A
+ * broadcast to `all` is created through the API, due at once, and the process's own `broadcasts` job (every minute)
+ * plans it. Reported: the time from the broadcast's `planning` to its next status, the process's RSS just before
+ * the broadcast, its highest RSS while planning (sampled every 100 ms), and VmHWM, which also covers the start.
+ */
+async function planInServe(engine: DbEngine, env: Record<string, string>, limitS: number): Promise<Record<string, number | string>> {
+  const sandbox = await spawnServer('scripts/bench/sandbox-server.ts', { LOG_LEVEL: 'silent', BENCH_SANDBOX_STAFF: String(STAFF) });
+  let bot: ChildServer | undefined;
+  try {
+    bot = await spawnServer('scripts/bench/ingress-server.ts', { ...env, WECOM_API_BASE: sandbox.url }, 180_000);
+    const pid = bot.proc.pid!;
+    // The jobs a start catches up on (a care run missed earlier today) go first, as they would in production.
+    await new Promise((r) => setTimeout(r, Number(process.env.BENCH_PLAN_SETTLE_S ?? 30) * 1000));
+    const before = rssOf(pid);
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` };
+    const res = await fetch(`${bot.url}/api/v1/broadcasts`, { method: 'POST', headers, body: JSON.stringify({ name: '全员通知', audience: 'all', message: { text: '{{name}}您好，春季新品已上架。' } }) });
+    const created = (await res.json()) as { id?: string };
+    if (!res.ok || !created.id) throw new Error(`POST /api/v1/broadcasts → ${res.status} ${JSON.stringify(created)}`);
+    let peak = before.rssMb;
+    let started = 0;
+    let status = 'scheduled';
+    let apiMaxMs = 0;
+    let resets = 0;
+    const deadline = Date.now() + limitS * 1000;
+    for (let i = 0; Date.now() < deadline; i++) {
+      peak = Math.max(peak, rssOf(pid).rssMb);
+      if (i % 5 === 0) {
+        // The status from the database, so the polling adds no work to the bot; the API's wait is probed apart, on
+        // /healthz, which answers from the event loop alone.
+        status = String((await withDriver(engine, env.DATABASE_URL, (q) => q('SELECT status FROM broadcasts WHERE id = ?', [created.id])))[0].status);
+        const t0 = performance.now();
+        // A kept-alive connection the server closes as the request goes out resets; the next poll asks again.
+        if (!(await fetch(`${bot.url}/healthz`).then((r) => r.ok, () => false))) resets++;
+        apiMaxMs = Math.max(apiMaxMs, performance.now() - t0);
+        if (status === 'planning' && !started) started = performance.now();
+        if (status !== 'scheduled' && status !== 'planning') break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (status === 'scheduled' || status === 'planning') return { planError: `still ${status} after ${limitS} s` };
+    const ledger = await withDriver(engine, env.DATABASE_URL, (q) => q('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status'));
+    const planned = ledger.reduce((a, r) => a + Number(r.n), 0);
+    return {
+      planIn: 'serve',
+      handlerThread: env.HANDLER_THREAD ?? process.env.HANDLER_THREAD ?? 'off',
+      // Polled every 500 ms: the figure is up to half a second long.
+      planMs: started ? Math.round(performance.now() - started) : NaN,
+      statusAfter: status,
+      ledgerRows: planned,
+      rssBeforeMb: before.rssMb,
+      peakRssMb: peak,
+      hwmSinceStartMb: rssOf(pid).hwmMb,
+      // The slowest answer of /healthz, asked every 500 ms from the broadcast's creation on: how long the API waited.
+      apiMaxMs: Math.round(apiMaxMs),
+      apiResets: resets,
+    };
+  } finally {
+    await bot?.kill('SIGTERM').catch(() => undefined);
+    await sandbox.kill('SIGTERM').catch(() => undefined);
+  }
+}
+
 async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
   const n = Number(process.env.BENCH_AUDIENCE_CUSTOMERS ?? 1_000_000);
   const reps = Number(process.env.BENCH_AUDIENCE_REPS ?? 20);
@@ -185,7 +259,8 @@ async function benchEngine(engine: DbEngine): Promise<Record<string, unknown>> {
       for (let r = 0; r < planRuns; r++) {
         // Every run plans every customer: what an earlier run (or a kept database) put in the ledger goes first.
         await clearPlanning(engine, db.url);
-        const p = await plan(env, Number(process.env.BENCH_AUDIENCE_PLAN_LIMIT_S ?? 600));
+        const limitS = Number(process.env.BENCH_AUDIENCE_PLAN_LIMIT_S ?? 600);
+        const p = process.env.BENCH_AUDIENCE_PLAN_IN === 'serve' ? await planInServe(engine, env, limitS) : await plan(env, limitS);
         process.stderr.write(`audience ${engine} planning ${r + 1}/${planRuns}: ${JSON.stringify(p)}\n`);
         results.push(p);
       }
