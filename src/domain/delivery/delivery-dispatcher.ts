@@ -109,7 +109,11 @@ export class DeliveryDispatcher {
       const optedIds = due.filter((d) => d.channel !== 'staff_reminder' && opted.has(d.externalUserId)).map((d) => d.id);
       counts.skipped += await this.repo.markSkipped(optedIds, `${SkipReason.OptedOut}: 客户已退订 / customer opted out`, now);
       const live = due.filter((d) => !optedIds.includes(d.id));
-      for (const group of groupBy(live.filter((d) => d.channel === 'mass_task'), (d) => `${d.senderUserid}\u0000${d.text}\u0000${JSON.stringify(d.attachments)}`)) {
+      // Only a full page can have cut a sender's task short, and only a broadcast whose message has no variables
+      // shares it between customers (one with them is a task per customer anyway).
+      const sharedText = due.length < MAX_RECIPIENTS_PER_TASK ? new Set<string>() : await this.repo.broadcastsWithoutVariables([...new Set(live.map((d) => d.broadcastId ?? ''))].filter(Boolean));
+      for (const paged of groupBy(live.filter((d) => d.channel === 'mass_task'), (d) => `${d.senderUserid}\u0000${d.text}\u0000${JSON.stringify(d.attachments)}`)) {
+        const group = paged[0].broadcastId && sharedText.has(paged[0].broadcastId) ? await this.toppedUp(paged, now, counts) : paged;
         const n = await this.submitMassTask(group, now, counts);
         if (n > 0) {
           const waiting = remind.get(group[0].senderUserid!) ?? { care: 0, broadcast: 0 };
@@ -139,6 +143,26 @@ export class DeliveryDispatcher {
       }
     }
     return counts;
+  }
+
+  /**
+   * A broadcast sender's customers in this page, with as many more of the same broadcast, sender and message as the
+   * task has room for. The page reads due rows by id, and a broadcast's rows are in its customers' order, so each
+   * page of a large broadcast held a little of every sender's customers: each member got a task to confirm per page
+   * (about a hundred for a million customers) instead of one per 10,000 customers (docs/audiences.md §Releasing a
+   * planned broadcast). The rows added are checked for consent as the page's are; later pages skip them once the
+   * task holds them.
+   */
+  private async toppedUp(group: Delivery[], now: Date, counts: DispatchCounts): Promise<Delivery[]> {
+    const head = group[0];
+    if (!head.broadcastId || !head.senderUserid || group.length >= MAX_RECIPIENTS_PER_TASK) return group;
+    const more = await this.repo.findDueOfBroadcastSender(head.broadcastId, head.senderUserid, now, group[group.length - 1].id, MAX_RECIPIENTS_PER_TASK - group.length);
+    const same = more.filter((d) => d.channel === 'mass_task' && d.text === head.text && JSON.stringify(d.attachments) === JSON.stringify(head.attachments));
+    if (same.length === 0) return group;
+    const opted = await this.facts.optedOut(same.map((d) => d.externalUserId));
+    const optedIds = same.filter((d) => opted.has(d.externalUserId)).map((d) => d.id);
+    counts.skipped += await this.repo.markSkipped(optedIds, `${SkipReason.OptedOut}: 客户已退订 / customer opted out`, now);
+    return [...group, ...same.filter((d) => !opted.has(d.externalUserId))];
   }
 
   /** Planned rows due now, grouped as dispatch would send them (for dry runs and `job run --dry-run`). */

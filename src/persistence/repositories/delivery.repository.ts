@@ -378,6 +378,27 @@ export class DeliveryRepository {
     return rows.map(toDelivery);
   }
 
+  /**
+   * Due planned rows of one broadcast and sender after `afterId`, oldest first, at most `limit`: the rest of a
+   * sender's task beyond the dispatcher's page (DeliveryDispatcher.toppedUp). Through the broadcast's progress index
+   * (broadcast_id, sender_userid, batch_id, status, …): a planned row has no batch yet.
+   */
+  async findDueOfBroadcastSender(broadcastId: string, senderUserid: string, now: Date, afterId: number, limit: number): Promise<Delivery[]> {
+    const rows = await this.db.query<DeliveryRow>(
+      `SELECT * FROM deliveries WHERE broadcast_id = ? AND sender_userid = ? AND batch_id IS NULL AND status = 'planned'
+         AND not_before <= ? AND expires_at > ? AND id > ? ORDER BY id LIMIT ?`,
+      [broadcastId, senderUserid, now.getTime(), now.getTime(), afterId, limit],
+    );
+    return rows.map(toDelivery);
+  }
+
+  /** Those of these broadcasts whose message has no variables: the same text goes to every customer. */
+  async broadcastsWithoutVariables(broadcastIds: string[]): Promise<Set<string>> {
+    if (broadcastIds.length === 0) return new Set();
+    const rows = await this.db.query<{ id: string }>(`SELECT id FROM broadcasts WHERE personalized = 0 AND id IN (${marks(broadcastIds.length)})`, broadcastIds);
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** How many planned rows are due (for quiet-hour deferral counts). */
   async countDue(now: Date): Promise<number> {
     const [r] = await this.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'planned' AND not_before <= ?", [now.getTime()]);
@@ -510,7 +531,9 @@ export class DeliveryRepository {
    * In ranges of RELEASE_IDS ids, oldest first, with a turn of the event loop between them: one statement over a
    * million rows held SQLite's connection, and so the callbacks, for 15 s inside a serving process (docs/audiences.md
    * §Releasing a planned broadcast). A range is as wide as a dispatcher's page, which reads due rows by id: a broadcast
-   * that fits one page is released at once, and a larger one was split into a task per page and sender before too.
+   * that fits one page is released at once; a larger one goes out in tasks of up to 10,000 customers per sender, which
+   * the dispatcher fills from beyond its page (DeliveryDispatcher.toppedUp), so a task that starts before the last
+   * range is released holds fewer customers, and the sender one task more.
    */
   async releaseBroadcast(broadcastId: string, notBefore: Date, now: Date): Promise<number> {
     const [span] = await this.db.query<{ lo: number | string | null; hi: number | string | null }>('SELECT MIN(id) AS lo, MAX(id) AS hi FROM deliveries WHERE broadcast_id = ?', [broadcastId]);
