@@ -149,9 +149,9 @@ export class DeliveryDispatcher {
    * A broadcast sender's customers in this page, with as many more of the same broadcast, sender and message as the
    * task has room for. The page reads due rows by id, and a broadcast's rows are in its customers' order, so each
    * page of a large broadcast held a little of every sender's customers: each member got a task to confirm per page
-   * (about a hundred for a million customers) instead of one per 10,000 customers (docs/audiences.md §Releasing a
-   * planned broadcast). The rows added are checked for consent as the page's are; later pages skip them once the
-   * task holds them.
+   * (about a hundred for a million customers) instead of one per 10,000 customers. The rows added are checked for
+   * consent as the page's are; later pages skip them once the task holds them.
+   * docs/audiences.md §Releasing a planned broadcast
    */
   private async toppedUp(group: Delivery[], now: Date, counts: DispatchCounts): Promise<Delivery[]> {
     const head = group[0];
