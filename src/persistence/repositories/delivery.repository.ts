@@ -381,11 +381,13 @@ export class DeliveryRepository {
   /**
    * Due planned rows of one broadcast and sender after `afterId`, oldest first, at most `limit`: the rest of a
    * sender's task beyond the dispatcher's page (DeliveryDispatcher.toppedUp). Through the broadcast's progress index
-   * (broadcast_id, sender_userid, batch_id, status, …): a planned row has no batch yet.
+   * (broadcast_id, sender_userid, batch_id, status, …), named: a planned row has no batch yet, and left to choose,
+   * SQLite took (status, not_before), every due row of every broadcast, and MySQL the primary key from `afterId` on.
    */
   async findDueOfBroadcastSender(broadcastId: string, senderUserid: string, now: Date, afterId: number, limit: number): Promise<Delivery[]> {
+    const table = this.db.engine === 'sqlite' ? 'deliveries INDEXED BY ix_deliveries_broadcast_progress' : 'deliveries FORCE INDEX (ix_deliveries_broadcast_progress)';
     const rows = await this.db.query<DeliveryRow>(
-      `SELECT * FROM deliveries WHERE broadcast_id = ? AND sender_userid = ? AND batch_id IS NULL AND status = 'planned'
+      `SELECT * FROM ${table} WHERE broadcast_id = ? AND sender_userid = ? AND batch_id IS NULL AND status = 'planned'
          AND not_before <= ? AND expires_at > ? AND id > ? ORDER BY id LIMIT ?`,
       [broadcastId, senderUserid, now.getTime(), now.getTime(), afterId, limit],
     );
