@@ -52,6 +52,9 @@ const MAX_ATTEMPTS = 3;
 // Broadcasts planned per tick; the rest wait a minute.
 const MAX_PER_TICK = 20;
 
+/** The most customers a planning page holds on SQLite (docs/audiences.md §Pages on SQLite). */
+const SQLITE_PAGE = 1000;
+
 /** Thrown inside a planning run that lost its claim to another instance: stop without touching the broadcast. */
 class LostClaimError extends Error {}
 
@@ -166,7 +169,11 @@ export class BroadcastPlanner {
     counts: BroadcastPlanCounts,
     report?: (line: string) => void,
   ): Promise<void> {
-    const { tz, pageSize, senderPolicy, quietHours } = this.settings;
+    const { tz, senderPolicy, quietHours } = this.settings;
+    // On SQLite a page's ledger writes run on the event loop in one go, so the page is what a callback may wait for
+    // while a broadcast is planned inside a serving process: at most SQLITE_PAGE customers a page there
+    // (docs/audiences.md §Pages on SQLite).
+    const pageSize = this.engine === 'sqlite' ? Math.min(this.settings.pageSize, SQLITE_PAGE) : this.settings.pageSize;
     // The audience is evaluated when the broadcast goes out, not when it was created (relative terms such as
     // silent>=30d or birthday:today mean "at send time"), and its tag names are resolved to ids once, at the start.
     const where = await compileAudienceWithTags(parseAudience(b.audience), this.tags, { engine: this.engine, today: localDate(now, tz), timezone: tz, now: now.getTime() });
