@@ -206,18 +206,21 @@ export class BroadcastRepository {
     const active = "EXISTS (SELECT 1 FROM follow_relations r WHERE r.external_user_id = c.external_user_id AND r.status = 'active')";
     // Counted for an API caller (POST /api/v1/broadcasts): API reads, off the event loop on SQLite and under
     // API_STATEMENT_TIMEOUT_MS on MySQL (docs/security.md §Audience queries).
-    const [t] = await this.db.apiRead<{ n: number | string; opted: number | string | null; reachable: number | string | null }>(
-      `SELECT COUNT(*) AS n, SUM(CASE WHEN c.opted_out = 1 THEN 1 ELSE 0 END) AS opted,
-         SUM(CASE WHEN c.opted_out = 0 AND ${active} THEN 1 ELSE 0 END) AS reachable
-       FROM customers c WHERE ${where.sql}`,
+    const [t] = await this.db.apiRead<{ n: number | string; opted: number | string | null }>(
+      `SELECT COUNT(*) AS n, SUM(CASE WHEN c.opted_out = 1 THEN 1 ELSE 0 END) AS opted FROM customers c WHERE ${where.sql}`,
       where.params,
     );
+    // The reachable apart, its EXISTS in the WHERE, where the engines join it as a semi-join; inside a CASE of the
+    // first statement it ran once per customer: at a million customers 4.3–7.0 s on MySQL, past the 5 s deadline,
+    // against 2.6–3.3 s for the two statements, and 0.6–3.3 s against 0.8 s on SQLite.
+    // docs/audiences.md §Releasing a planned broadcast
+    const [r] = await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE c.opted_out = 0 AND (${where.sql}) AND ${active}`, where.params);
     const per = !opts.perFollower ? [] : await this.db.apiRead<{ n: number | string }>(
       `SELECT COUNT(DISTINCT fr.external_user_id) AS n FROM follow_relations fr JOIN customers c ON c.external_user_id = fr.external_user_id
        WHERE fr.status = 'active' AND c.opted_out = 0 AND (${where.sql}) GROUP BY fr.userid`,
       where.params,
     );
-    return { count: Number(t.n), optedOut: Number(t.opted ?? 0), reachable: Number(t.reachable ?? 0), perFollower: per.map((r) => Number(r.n)) };
+    return { count: Number(t.n), optedOut: Number(t.opted ?? 0), reachable: Number(r.n), perFollower: per.map((p) => Number(p.n)) };
   }
 
   /**
