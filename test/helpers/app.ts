@@ -106,3 +106,11 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 5000, wha
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Wait until no callback is pending or being handled (an add's archive work goes on after its welcome). */
+export function inboxIdle(container: { repos: { inbox: { countByStatus(): Promise<Record<string, number>> } } }, timeoutMs = 20_000): Promise<boolean> {
+  return waitFor(async () => {
+    const counts = await container.repos.inbox.countByStatus();
+    return (counts.pending ?? 0) + (counts.running ?? 0) === 0;
+  }, timeoutMs, 'the inbox to be idle');
+}

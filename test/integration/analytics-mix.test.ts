@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
+import { turnsDuring } from '../helpers/event-loop.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { addDays, zonedTimeToUtc } from '../../src/shared/dates.js';
 import { periodOf } from '../../src/domain/analytics/analytics-periods.js';
@@ -181,22 +182,6 @@ describe.each(testEngines())('analytics mix on %s', (engine) => {
   });
   it('gives the event loop a turn every page while it snapshots (on SQLite statements run on the loop)', async () => {
     const m = buildScheduling(app.container, { settings: { pageSize: 5 }, clock, instanceId: 'analytics-yield' });
-    const turnsDuring = async (fn: () => Promise<unknown>) => {
-      let turns = 0;
-      let running = true;
-      const tick = () => {
-        if (!running) return;
-        turns++;
-        setImmediate(tick);
-      };
-      setImmediate(tick);
-      try {
-        await fn();
-      } finally {
-        running = false;
-      }
-      return turns;
-    };
     const [{ k }] = await app.container.db.query<{ k: number | string }>('SELECT COUNT(*) AS k FROM customers');
     expect(await turnsDuring(() => m.analytics.takeMixSnapshot(LAST, clock.now()))).toBeGreaterThanOrEqual(Math.floor(Number(k) / 5));
     // A page of the totals snapshot is the active relations of pageSize customers.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from '../helpers/databases.js';
-import { api, waitFor } from '../helpers/app.js';
+import { api, inboxIdle, waitFor } from '../helpers/app.js';
 import { startArchiveApp, snapshotArchive, type ArchiveApp } from './customers.harness.js';
 
 describe.each(testEngines())('customer archive against the sandbox (%s)', (engine) => {
@@ -15,20 +15,13 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
   const staffIds = () => [...app.sandbox.store.staff.keys()];
   const welcomes = () => app.sandbox.calls('externalcontact/send_welcome_msg').filter((c) => c.errcode === 0);
 
-  /** No callback pending or being handled. */
-  const inboxIdle = () =>
-    waitFor(async () => {
-      const [{ n }] = await app.container.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM inbox_events WHERE status IN ('pending', 'running')");
-      return Number(n) === 0;
-    }, 20_000, 'the inbox to be idle');
-
   /** Replay every inbox event of these kinds 3× and prove the archive did not change. */
   async function expectReplaysChangeNothing(kindPrefix: string): Promise<number> {
     const events = (await app.container.db.query<{ id: number | string }>('SELECT id FROM inbox_events WHERE kind LIKE ? ORDER BY id', [`${kindPrefix}%`])).map((r) => Number(r.id));
     expect(events.length).toBeGreaterThan(0);
     // Handling still under way (an earlier test's adds finish their archive work after their welcomes, in the
     // ordinary lane: docs/inbox.md §Deadline first) would change the archive between the two snapshots.
-    await inboxIdle();
+    await inboxIdle(app.container);
     const before = await snapshotArchive(app.container);
     const callsBefore = app.sandbox.calls().filter((c) => ['externalcontact/send_welcome_msg', 'message/send', 'externalcontact/mark_tag'].includes(c.api)).length;
     for (let i = 0; i < 3; i++) {
@@ -233,7 +226,7 @@ describe.each(testEngines())('customer archive against the sandbox (%s)', (engin
     await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${c.externalUserId}`)).body?.owners?.length === 2, 10_000, 'two owners');
     // The adds' archive work goes on after the owners show (docs/inbox.md §Deadline first); a test that writes rows
     // itself would otherwise race it (on MySQL a deadlock, seen in CI).
-    await inboxIdle();
+    await inboxIdle(app.container);
     return { c, u1, u2 };
   };
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
+import { turnsDuring } from '../helpers/event-loop.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { buildScheduling, type SchedulingModule } from '../../src/container.js';
@@ -22,24 +23,6 @@ describe.each(testEngines())('long jobs yield to the event loop on %s', (engine)
   let m: SchedulingModule;
   const clock = new FixedClock(AT);
   const ctx = (isDryRun: boolean): JobContext => ({ at: clock.now(), clock, occasionKey: `t${Math.random()}`, isDryRun, runId: null, log: silentLogger, report: () => undefined });
-
-  /** Run `fn`, counting the event-loop turns other work got meanwhile. */
-  async function turnsDuring(fn: () => Promise<unknown>): Promise<number> {
-    let turns = 0;
-    let running = true;
-    const tick = () => {
-      if (!running) return;
-      turns += 1;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    try {
-      await fn();
-    } finally {
-      running = false;
-    }
-    return turns;
-  }
 
   beforeAll(async () => {
     app = await startTestApp(engine, { build: { clock } });

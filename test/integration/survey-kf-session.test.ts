@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { api, inboxIdle, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { startArchiveApp, type ArchiveApp } from './customers.harness.js';
 import { buildScheduling } from '../../src/container.js';
@@ -35,11 +35,6 @@ describe.each(testEngines())('the survey after a WeChat-KF session (%s)', (engin
       'SELECT id, status, channel, reason, msgid, text FROM deliveries WHERE source = ? AND external_user_id = ? ORDER BY id',
       [`survey:${surveyId}`, ext],
     );
-  const inboxIdle = () =>
-    waitFor(async () => {
-      const [{ n }] = await app.container.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM inbox_events WHERE status IN ('pending', 'running')");
-      return Number(n) === 0;
-    }, 20_000, 'the inbox to be idle');
   const linkIn = (text: string) => /(http:\/\/127\.0\.0\.1:\d+\/s\/[A-Za-z0-9._~-]+)/.exec(text)![1];
 
   beforeAll(async () => {
@@ -90,14 +85,14 @@ describe.each(testEngines())('the survey after a WeChat-KF session (%s)', (engin
     expect(summaries.some((s: string) => s.includes('客服满意度'))).toBe(true);
 
     // The session's callback replayed, and the same customer's next session this month: no second message.
-    await inboxIdle();
+    await inboxIdle(app.container);
     const events = await app.container.db.query<{ id: number | string }>("SELECT id FROM inbox_events WHERE kind = 'event/kf_msg_or_event' ORDER BY id");
     await app.container.repos.kfCursors.set(KF, '', Date.now());
     for (const e of events) await app.container.inbox.replay(Number(e.id));
     await app.container.inboxProcessor.drain();
     await customerWrites('还有个问题', ext);
     await endSession(ext);
-    await inboxIdle();
+    await inboxIdle(app.container);
     expect(sentTo(ext)).toHaveLength(1);
     expect(await ledger(ext)).toHaveLength(1);
   });
@@ -108,7 +103,7 @@ describe.each(testEngines())('the survey after a WeChat-KF session (%s)', (engin
     const quiet = await customerWrites('咨询一下');
     await endSession(ext);
     await endSession(quiet);
-    await inboxIdle();
+    await inboxIdle(app.container);
     expect(sentTo(ext)).toEqual([]);
     const [row] = await ledger(ext);
     expect(row.status).toBe('planned');
@@ -125,7 +120,7 @@ describe.each(testEngines())('the survey after a WeChat-KF session (%s)', (engin
 
     // The customer writes again: the next dispatch sends the invitation with kf/send_msg, once.
     await customerWrites('我又来了', ext);
-    await inboxIdle();
+    await inboxIdle(app.container);
     await dispatcher.dispatch(new Date(Date.now() + 60_000));
     await dispatcher.dispatch(new Date(Date.now() + 120_000));
     expect(sentTo(ext).map((m) => m.via)).toEqual(['send_msg']);
@@ -141,7 +136,7 @@ describe.each(testEngines())('the survey after a WeChat-KF session (%s)', (engin
     const out = await customerWrites('退订');
     await waitFor(async () => (await api(app, 'GET', `/api/v1/customers/${out}`)).body?.optedOut === true, 10_000, 'the opt-out');
     await endSession(out);
-    await inboxIdle();
+    await inboxIdle(app.container);
     const [skipped] = await ledger(out);
     expect(skipped.status).toBe('skipped');
     expect(skipped.reason).toMatch(/^opted_out/);
@@ -149,7 +144,7 @@ describe.each(testEngines())('the survey after a WeChat-KF session (%s)', (engin
 
     // Another instance whose quiet hours cover the whole day handles a session end: planned, not sent.
     const ext = await customerWrites('晚上好');
-    await inboxIdle();
+    await inboxIdle(app.container);
     const night = buildScheduling(app.container, { instanceId: 'kf-quiet', settings: { quietHours: { start: '00:00', end: '23:59' } } });
     const surveys = new KfSessionSurveys(() => app.container.surveys.service.list(), app.container.surveys.sender, () => night.ledger, (d, code, now) => night.dispatcher.replyOnEvent(d, code, now), systemClock, silentLogger);
     const outcome = await surveys.onSessionEnd({ externalUserId: ext, openKfId: KF, msgCode: 'MSGCODEunused', msgId: `evt-${ext}`, endedAt: new Date(), servicerUserid: null });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { api, inboxIdle, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { testEngines } from '../helpers/databases.js';
 import { insertStaff } from '../fixtures/scheduling.js';
 import { FixedClock } from '../../src/shared/clock.js';
@@ -28,17 +28,10 @@ describe.each(testEngines())('customer transfers (客户继承) over HTTP and th
   }
 
   /** Every callback the bot received has been handled. */
-  async function inboxIdle(): Promise<void> {
-    await waitFor(async () => {
-      const counts = await app.container.repos.inbox.countByStatus();
-      return (counts.pending ?? 0) + (counts.running ?? 0) === 0;
-    }, 10_000, 'the inbox to drain');
-  }
-
   /** A customer adds `userid` in WeChat; the bot archives them from the add_external_contact callback. */
   async function customer(userid: string, name: string): Promise<string> {
     const { externalUserId } = await control('customers/add', { userid, name });
-    await inboxIdle();
+    await inboxIdle(app.container, 10_000);
     const archive = await api(app, 'GET', `/api/v1/customers/${externalUserId}`);
     expect(archive.body.followUsers).toEqual([expect.objectContaining({ userid, status: 'active' })]);
     return externalUserId;
@@ -62,7 +55,7 @@ describe.each(testEngines())('customer transfers (客户继承) over HTTP and th
 
   async function waitForStatus(ext: string, status: string): Promise<void> {
     await waitFor(async () => (await api(app, 'GET', `/api/v1/transfers?customer=${ext}&status=${status}`)).body.total > 0, 10_000, `${ext} ${status}`);
-    await inboxIdle();
+    await inboxIdle(app.container, 10_000);
   }
 
   const transferCalls = (ext: string) =>
@@ -143,7 +136,7 @@ describe.each(testEngines())('customer transfers (客户继承) over HTTP and th
     const held = app.container.sandbox!.callbacks().filter((cb) => cb.status === 'no_url' && cb.xml.includes(c2));
     expect(held.map((cb) => /<ChangeType><!\[CDATA\[(\w+)/.exec(cb.xml)?.[1])).toEqual(['add_external_contact', 'del_external_contact']);
     for (const cb of held) await control('callbacks', { xml: cb.xml });
-    await inboxIdle();
+    await inboxIdle(app.container, 10_000);
     const after = await archiveOf(c2);
     expect(transferEntries(after)).toHaveLength(1);
     expect(transferCallbackLines(after, 'lisi')).toEqual([]);
@@ -202,7 +195,7 @@ describe.each(testEngines())('customer transfers (客户继承) over HTTP and th
       expect(r.body.items[0].status).toBe('waiting');
       await control('transfers/complete', { externalUserId: c5 });
       await waitFor(async () => (await api(app, 'GET', `/api/v1/transfers?customer=${c5}&status=waiting`)).body.total === 0, 10_000, 'c5 done');
-      await inboxIdle();
+      await inboxIdle(app.container, 10_000);
     }
     expect(statusOf(await archiveOf(c5))).toMatchObject({ zhangsan: 'active', lisi: 'transferred' });
 
