@@ -15,6 +15,7 @@ import type { QuietHours } from '../care/quiet-hours.js';
 import type { PagePreload, PlanOutcome, PlanSink } from '../delivery/delivery-ledger.js';
 import { SkipReason, type NewDelivery } from '../delivery/delivery.types.js';
 import { deliveryWindow, hasMissedWindow } from './broadcast-rules.js';
+import { MAX_RECIPIENTS_PER_TASK } from '../delivery/delivery-dispatcher.js';
 import type { Broadcast } from './broadcast.types.js';
 import { collectGarbageNow } from '../../shared/heap.js';
 
@@ -118,7 +119,7 @@ export class BroadcastPlanner {
         // is live rather than from wherever the last full collection left the limit (docs/audiences.md §Memory while planning).
         collectGarbageNow();
         await this.planOne(b, sink, now, token, input.clock, counts, report);
-        await this.deliveries.releaseBroadcast(b.id, b.sendAt, now);
+        await this.deliveries.releaseBroadcast(b.id, b.sendAt, now, MAX_RECIPIENTS_PER_TASK);
         const candidates = counts.planned + counts.skipped + counts.duplicate - (before.planned + before.skipped + before.duplicate);
         const note = candidates === 0 ? 'empty_audience: 发送时没有匹配的客户 / no customer matched when planned' : null;
         if (!(await this.broadcasts.markPlanned(b.id, token, note, now))) throw new LostClaimError();

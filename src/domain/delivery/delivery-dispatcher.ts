@@ -105,10 +105,7 @@ export class DeliveryDispatcher {
       const due = await this.repo.findDue(now, MAX_RECIPIENTS_PER_TASK, afterId);
       if (due.length === 0) break;
       afterId = due[due.length - 1].id;
-      const opted = await this.facts.optedOut(due.filter((d) => d.channel !== 'staff_reminder').map((d) => d.externalUserId));
-      const optedIds = due.filter((d) => d.channel !== 'staff_reminder' && opted.has(d.externalUserId)).map((d) => d.id);
-      counts.skipped += await this.repo.markSkipped(optedIds, `${SkipReason.OptedOut}: 客户已退订 / customer opted out`, now);
-      const live = due.filter((d) => !optedIds.includes(d.id));
+      const live = await this.withoutOptedOut(due, now, counts);
       // Only a full page can have cut a sender's task short, and only a broadcast whose message has no variables
       // shares it between customers (one with them is a task per customer anyway).
       const sharedText = due.length < MAX_RECIPIENTS_PER_TASK ? new Set<string>() : await this.repo.broadcastsWithoutVariables([...new Set(live.map((d) => d.broadcastId ?? ''))].filter(Boolean));
@@ -158,11 +155,19 @@ export class DeliveryDispatcher {
     if (!head.broadcastId || !head.senderUserid || group.length >= MAX_RECIPIENTS_PER_TASK) return group;
     const more = await this.repo.findDueOfBroadcastSender(head.broadcastId, head.senderUserid, now, group[group.length - 1].id, MAX_RECIPIENTS_PER_TASK - group.length);
     const same = more.filter((d) => d.channel === 'mass_task' && d.text === head.text && JSON.stringify(d.attachments) === JSON.stringify(head.attachments));
-    if (same.length === 0) return group;
-    const opted = await this.facts.optedOut(same.map((d) => d.externalUserId));
-    const optedIds = same.filter((d) => opted.has(d.externalUserId)).map((d) => d.id);
-    counts.skipped += await this.repo.markSkipped(optedIds, `${SkipReason.OptedOut}: 客户已退订 / customer opted out`, now);
-    return [...group, ...same.filter((d) => !opted.has(d.externalUserId))];
+    return same.length === 0 ? group : [...group, ...(await this.withoutOptedOut(same, now, counts))];
+  }
+
+  /**
+   * The rows whose customer still consents; the others are skipped (docs/reliability.md §Consent at send time). Staff
+   * reminders go to a member, not a customer, and are not checked.
+   */
+  private async withoutOptedOut(rows: Delivery[], now: Date, counts: DispatchCounts): Promise<Delivery[]> {
+    const checked = rows.filter((d) => d.channel !== 'staff_reminder');
+    const opted = await this.facts.optedOut(checked.map((d) => d.externalUserId));
+    const optedIds = new Set(checked.filter((d) => opted.has(d.externalUserId)).map((d) => d.id));
+    counts.skipped += await this.repo.markSkipped([...optedIds], `${SkipReason.OptedOut}: 客户已退订 / customer opted out`, now);
+    return rows.filter((d) => !optedIds.has(d.id));
   }
 
   /** Planned rows due now, grouped as dispatch would send them (for dry runs and `job run --dry-run`). */

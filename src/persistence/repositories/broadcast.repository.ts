@@ -202,7 +202,7 @@ export class BroadcastRepository {
    * customer (about 5 s on SQLite at a million customers, the API read deadline), so it is asked only when the
    * tasks estimate needs it: a message with variables is one task per customer anyway.
    */
-  async summarizeAudience(where: SqlCondition, opts: { perFollower: boolean } = { perFollower: true }): Promise<AudienceSummary> {
+  async summarizeAudience(where: SqlCondition, opts: { perFollower: boolean }): Promise<AudienceSummary> {
     const active = "EXISTS (SELECT 1 FROM follow_relations r WHERE r.external_user_id = c.external_user_id AND r.status = 'active')";
     // Counted for an API caller (POST /api/v1/broadcasts): API reads, off the event loop on SQLite and under
     // API_STATEMENT_TIMEOUT_MS on MySQL (docs/security.md §Audience queries).

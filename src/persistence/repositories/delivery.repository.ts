@@ -37,9 +37,6 @@ interface DeliveryRow {
   sent_at: number | string | null;
 }
 
-/** Ids per statement when a broadcast is released: the dispatcher's page (MAX_RECIPIENTS_PER_TASK in delivery-dispatcher.ts). */
-const RELEASE_IDS = 10_000;
-
 const ms = (v: number | string | null): Date | null => (v === null ? null : new Date(Number(v)));
 
 function toDelivery(r: DeliveryRow): Delivery {
@@ -530,23 +527,24 @@ export class DeliveryRepository {
    * which the dispatcher never reads (they are not `planned`): their 7 days of outcomes start when the broadcast went
    * out, as the sent rows' do (docs/analytics.md §Care and campaign results).
    *
-   * In ranges of RELEASE_IDS ids, oldest first, with a turn of the event loop between them: one statement over a
-   * million rows held SQLite's connection, and so the callbacks, for 15 s inside a serving process (docs/audiences.md
-   * §Releasing a planned broadcast). A range is as wide as a dispatcher's page, which reads due rows by id: a broadcast
-   * that fits one page is released at once; a larger one goes out in tasks of up to 10,000 customers per sender, which
-   * the dispatcher fills from beyond its page (DeliveryDispatcher.toppedUp), so a task that starts before the last
-   * range is released holds fewer customers, and the sender one task more.
+   * In ranges of `rangeIds` ids, oldest first, with a turn of the event loop between them: one statement over a
+   * million rows held SQLite's connection, and so the callbacks, for 15 s inside a serving process. The planner
+   * makes a range as wide as a dispatcher's page, which reads due rows by id: a broadcast that fits one page is
+   * released at once; a larger one goes out in tasks of up to 10,000 customers per sender, which the dispatcher fills
+   * from beyond its page (DeliveryDispatcher.toppedUp), so a task that starts before the last range is released holds
+   * fewer customers, and the sender one task more.
+   * docs/audiences.md §Releasing a planned broadcast
    */
-  async releaseBroadcast(broadcastId: string, notBefore: Date, now: Date): Promise<number> {
+  async releaseBroadcast(broadcastId: string, notBefore: Date, now: Date, rangeIds: number): Promise<number> {
     const [span] = await this.db.query<{ lo: number | string | null; hi: number | string | null }>('SELECT MIN(id) AS lo, MAX(id) AS hi FROM deliveries WHERE broadcast_id = ?', [broadcastId]);
     if (span?.lo === null || span?.lo === undefined) return 0;
     const [lo, hi] = [Number(span.lo), Number(span.hi)];
     let released = 0;
-    for (let from = lo; from <= hi; from += RELEASE_IDS) {
+    for (let from = lo; from <= hi; from += rangeIds) {
       if (from > lo) await yieldToEventLoop();
       released += await this.db.exec(
         "UPDATE deliveries SET not_before = ?, updated_at = ? WHERE id >= ? AND id < ? AND broadcast_id = ? AND status IN ('planned', 'skipped') AND not_before <> ?",
-        [notBefore.getTime(), now.getTime(), from, from + RELEASE_IDS, broadcastId, notBefore.getTime()],
+        [notBefore.getTime(), now.getTime(), from, from + rangeIds, broadcastId, notBefore.getTime()],
       );
     }
     return released;
