@@ -8,6 +8,7 @@ import type { ArchiveModule } from '../../src/container.js';
 import { zonedTimeToUtc, addDays } from '../../src/shared/dates.js';
 import { createExprGenerator, createRandom } from '../unit/domain/audiences/audience.generator.js';
 import { TagRepository } from '../../src/persistence/repositories/tag.repository.js';
+import { BroadcastRepository } from '../../src/persistence/repositories/broadcast.repository.js';
 import { insertOrders, type OrderSeed } from '../factories/orders.js';
 
 const TZ = 'Asia/Shanghai';
@@ -314,5 +315,39 @@ describe.each(testEngines())('compileAudience agrees with matchAudience (%s)', (
     }
     expect(await sqlIds(parseAudience(`tag:"x'; DROP TABLE customers; --"`))).toEqual([]);
     expect((await app.container.db.query('SELECT COUNT(*) AS n FROM customers'))[0]).toBeTruthy();
+  });
+
+  it('counts an audience for a new broadcast as the matcher selects it: size, opted out, reachable, and each follower\'s reachable customers', async () => {
+    // docs/audiences.md §Creating a broadcast to a million: the per-follower count is read from the customers' side.
+    const db = app.container.db;
+    const optedOut = ids.filter((_, i) => i % 7 === 3);
+    const marks = optedOut.map(() => '?').join(',');
+    await db.query(`UPDATE customers SET opted_out = 1 WHERE external_user_id IN (${marks})`, optedOut);
+    try {
+      const all = await factsById();
+      const repo = new BroadcastRepository(db);
+      const next = vocabularyGenerator(17);
+      let shared = 0;
+      for (let i = 0; i < 80; i++) {
+        const expr = i === 0 ? parseAudience('all') : next();
+        const chosen = all.filter((x) => matchAudience(expr, x.facts, { today: TODAY }));
+        const reachable = chosen.filter((x) => !optedOut.includes(x.id) && x.facts.owners.length > 0);
+        const perFollower = OWNERS.map((o) => reachable.filter((x) => x.facts.owners.includes(o)).length).filter((n) => n > 0);
+        shared += reachable.filter((x) => x.facts.owners.length > 1).length;
+        const tagIds = await resolveAudienceTags((values) => new TagRepository(db).liveTagsNamed(values), expr);
+        const summary = await repo.summarizeAudience(compileAudience(expr, { engine, today: TODAY, timezone: TZ, tagIds }), { perFollower: true });
+        expect(summary, JSON.stringify(expr)).toEqual({
+          count: chosen.length,
+          optedOut: chosen.filter((x) => optedOut.includes(x.id)).length,
+          reachable: reachable.length,
+          perFollower: expect.any(Array),
+        });
+        expect([...summary.perFollower].sort((a, b) => a - b), JSON.stringify(expr)).toEqual(perFollower.sort((a, b) => a - b));
+      }
+      // Customers followed by several members count once for each of them, and some audiences held such customers.
+      expect(shared).toBeGreaterThan(20);
+    } finally {
+      await db.query(`UPDATE customers SET opted_out = 0 WHERE external_user_id IN (${marks})`, optedOut);
+    }
   });
 });

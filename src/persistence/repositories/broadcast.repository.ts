@@ -215,9 +215,16 @@ export class BroadcastRepository {
     // against 2.6–3.3 s for the two statements, and 0.6–3.3 s against 0.8 s on SQLite.
     // docs/audiences.md §Releasing a planned broadcast
     const [r] = await this.db.apiRead<{ n: number | string }>(`SELECT COUNT(*) AS n FROM customers c WHERE c.opted_out = 0 AND (${where.sql}) AND ${active}`, where.params);
+    // Each follower's count: COUNT(*) instead of COUNT(DISTINCT customer), since a member follows a customer once
+    // (the pair is unique); the DISTINCT was most of MySQL's 10.6 s at a million (2.4 s without). On SQLite the join
+    // goes from the audience's customers to their relations through the customer index, which holds the status, as
+    // the reachable count does (CROSS JOIN keeps that order); left to choose, SQLite walked every relation in follower
+    // order and looked up its row and its customer: 5.8–8.8 s against 1.2 s, past the 5 s deadline
+    // (docs/audiences.md §Creating a broadcast to a million).
+    const join = this.db.engine === 'sqlite' ? 'CROSS JOIN' : 'JOIN';
     const per = !opts.perFollower ? [] : await this.db.apiRead<{ n: number | string }>(
-      `SELECT COUNT(DISTINCT fr.external_user_id) AS n FROM follow_relations fr JOIN customers c ON c.external_user_id = fr.external_user_id
-       WHERE fr.status = 'active' AND c.opted_out = 0 AND (${where.sql}) GROUP BY fr.userid`,
+      `SELECT COUNT(*) AS n FROM customers c ${join} follow_relations fr ON fr.external_user_id = c.external_user_id AND fr.status = 'active'
+       WHERE c.opted_out = 0 AND (${where.sql}) GROUP BY fr.userid`,
       where.params,
     );
     return { count: Number(t.n), optedOut: Number(t.opted ?? 0), reachable: Number(r.n), perFollower: per.map((p) => Number(p.n)) };
