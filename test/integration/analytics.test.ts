@@ -187,6 +187,25 @@ describe.each(testEngines())('analytics on %s', (engine) => {
     const want: Record<string, number> = {};
     for (const [day, s] of truth.snapshots) for (const [u, n] of s.perStaff) want[`${day}|${u}`] = n;
     expect(Object.fromEntries(byStaff.body.lines.map((l: { period: string; key: string; customers: number }) => [`${l.period}|${l.key}`, l.customers]))).toEqual(want);
+    // By week or month, each member's figure is the one of the period's last night, and a member without customers
+    // that night has no line (docs/analytics.md §Customer totals by member): a member with a row in the middle of a
+    // period and none on its last night (their last customer left) is not counted at the period's end.
+    const nights = [...truth.snapshots.keys()].sort();
+    const mid = nights.find((d, i) => i + 1 < nights.length && periodOf(nights[i + 1], 'week') === periodOf(d, 'week') && periodOf(nights[i + 1], 'month') === periodOf(d, 'month'))!;
+    await app.container.db.query('INSERT INTO analytics_daily_totals (day, userid, customers, taken_at) VALUES (?, ?, ?, ?)', [mid, 'leftmid', 5, 0]);
+    try {
+      for (const granularity of ['week', 'month'] as const) {
+        const res = await get(`/api/v1/analytics/customer-totals?from=${FIRST_DAY}&to=${LAST_DAY}&granularity=${granularity}&by=staff`);
+        const lastNight = new Map<string, string>();
+        for (const day of nights) lastNight.set(periodOf(day, granularity), day);
+        const ends: Record<string, number> = {};
+        for (const [period, day] of lastNight) for (const [u, n] of truth.snapshots.get(day)!.perStaff) ends[`${period}|${u}|${day}`] = n;
+        expect(res.body.lines.length).toBeGreaterThan(0);
+        expect(Object.fromEntries(res.body.lines.map((l: { period: string; key: string; asOf: string; customers: number }) => [`${l.period}|${l.key}|${l.asOf}`, l.customers]))).toEqual(ends);
+      }
+    } finally {
+      await app.container.db.query("DELETE FROM analytics_daily_totals WHERE userid = 'leftmid'");
+    }
   });
 
   it('rolls the nightly window and backfills older days from the ledger: the same growth, and channel outcomes as the slow way says', async () => {

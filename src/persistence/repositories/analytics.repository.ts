@@ -475,11 +475,12 @@ export class AnalyticsRepository {
     return rows.map((r) => ({ day: String(r.day), userid, customers: n(r.customers) }));
   }
 
-  /** Per member, the snapshot rows in [from, to] (staff split of the totals). */
-  async totalsByStaff(from: string, to: string): Promise<TotalsRow[]> {
+  /** Per member, the snapshot rows in [from, to] (staff split of the totals), or only those of the nights given. */
+  async totalsByStaff(from: string, to: string, nights?: string[]): Promise<TotalsRow[]> {
     const rows = await this.db.apiRead<{ day: string; userid: string; customers: Num }>(
-      "SELECT day, userid, customers FROM analytics_daily_totals WHERE userid <> '' AND day >= ? AND day <= ? ORDER BY day, userid",
-      [from, to],
+      `SELECT day, userid, customers FROM analytics_daily_totals WHERE userid <> '' AND day >= ? AND day <= ?${nights ? ` AND day IN (${nights.map(() => '?').join(',')})` : ''}
+       ORDER BY day, userid`,
+      [from, to, ...(nights ?? [])],
     );
     return rows.map((r) => ({ day: String(r.day), userid: r.userid, customers: n(r.customers) }));
   }
