@@ -7,6 +7,9 @@ import { parseAudience } from '../../src/domain/audiences/index.js';
 import { buildScheduling, type SchedulingModule } from '../../src/container.js';
 import type { JobCounts } from '../../src/jobs/job.types.js';
 import { addSandboxCustomer } from '../fixtures/scheduling.js';
+import { compileAudience } from '../../src/domain/audiences/audience.compiler.js';
+import { BehaviourTagRepository } from '../../src/persistence/repositories/behaviour-tag.repository.js';
+import type { Db } from '../../src/persistence/db.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
 const nightOf = (date: string) => sh(`${date}T03:30:00`);
@@ -201,5 +204,47 @@ describe.each(testEngines())('behaviour tag rules on %s', (engine) => {
     // Keyword rules still need their pattern.
     expect((await api(app, 'POST', '/api/v1/tag-rules', { name: '空关键词', kind: 'keyword', tags: ['意向:空'] })).status).toBe(400);
     expect((await api(app, 'GET', '/api/v1/tag-rules')).body.items.map((r: RuleView) => r.name)).not.toContain('坏规则');
+  });
+
+  it('reads each key range of customers by their key, not by an index the rule\'s audience names (SQLite)', async () => {
+    // docs/tags.md §Behaviour tags at a million: with `activity = ?` in the audience SQLite took ix_customers_activity
+    // and read every dormant customer of the corp for each range.
+    const d1 = await customer('范围一', 40);
+    const d2 = await customer('范围二', 40);
+    await customer('范围三', 1);
+    const [lo, upTo] = d1 < d2 ? [d1, d2] : [d2, d1];
+    const [{ below }] = await db().query<{ below: string | null }>('SELECT MAX(external_user_id) AS below FROM customers WHERE external_user_id < ?', [lo]);
+    const after = below ?? '';
+    const seen: Array<[string, unknown[]]> = [];
+    const recording = new Proxy(db(), {
+      get(target, prop) {
+        if (prop === 'query' || prop === 'exec') {
+          return async (sql: string, params: unknown[] = []) => {
+            seen.push([sql, params]);
+            return (target[prop] as (s: string, p: unknown[]) => Promise<unknown>).call(target, sql, params);
+          };
+        }
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Db;
+    const repo = new BehaviourTagRepository(recording);
+    const cond = compileAudience(parseAudience('activity:dormant'), { engine, today: DAY1, timezone: 'Asia/Shanghai' });
+    const tagId = 'tag-range-test';
+    await db().query("INSERT INTO tag_groups (id, name, sort_order, source, updated_at) VALUES ('grp-range-test', '范围测试', 0, 'local', 0)");
+    await db().query("INSERT INTO tags (id, group_id, name, sort_order, source, updated_at) VALUES (?, 'grp-range-test', '范围', 0, 'local', 0)", [tagId]);
+    // Scoring has not run for these two: mark them as the activity pass would.
+    await db().query("UPDATE customers SET activity = 'dormant' WHERE external_user_id IN (?, ?)", [d1, d2]);
+    const [{ n }] = await db().query<{ n: number | string }>("SELECT COUNT(*) AS n FROM customers WHERE external_user_id > ? AND external_user_id <= ? AND activity = 'dormant'", [after, upTo]);
+    expect(Number(n)).toBeGreaterThanOrEqual(2);
+    expect(await repo.countMissing(tagId, cond, { after, upTo })).toBe(Number(n));
+    expect(await repo.addMissing('range-rule', tagId, cond, { after, upTo }, new Date(0))).toBe(Number(n));
+    expect(await repo.countMissing(tagId, cond, { after, upTo })).toBe(0);
+    expect(seen.length).toBe(3);
+    if (engine !== 'sqlite') return;
+    for (const [sql, params] of seen) {
+      const plan = (await db().query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail);
+      expect(plan[0], `${sql}\n${plan.join('\n')}`).toMatch(/^SEARCH c USING (COVERING )?INDEX sqlite_autoindex_customers_1 \(external_user_id>\? AND external_user_id<\?\)/);
+    }
   });
 });
