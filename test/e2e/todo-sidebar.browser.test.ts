@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core';
 import { CHROMIUM, launchSidebarBrowser, openSidebar } from '../helpers/sidebar-browser.js';
 import { api, startTestApp, type TestApp } from '../helpers/app.js';
 import { buildCustomer } from '../factories/customers.js';
+import { addDays, zonedTimeToUtc } from '../../src/shared/dates.js';
 
 vi.setConfig({ testTimeout: 90_000 });
 
@@ -47,9 +48,12 @@ describe.skipIf(!CHROMIUM)('今日待办 in the sidebar, in a real browser', () 
         dueAt: new Date(now + 2 * 3_600_000),
       })
     ).task.id;
-    ids.late = (await t.create({ source: 'journey', sourceRef: 'mTdB:3', userid: 'zhangsan', externalUserId: 'wmTdB', title: '第7天：问问使用感受', text: '李先生您好，用了一周感觉怎么样？', attachments: [], dueAt: new Date(now - 26 * 3_600_000) })).task.id;
-    ids.skip = (await t.create({ source: 'manual', sourceRef: 'zhangsan:tdskip01', userid: 'zhangsan', externalUserId: 'wmTdB', title: '寄样品', text: '', attachments: [], dueAt: new Date(now + 3_600_000) })).task.id;
     const localToday = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai' }).format(new Date(now));
+    // Due yesterday at noon, Beijing time: one day overdue at any hour of today (26 hours ago was two days before
+    // today between 00:00 and 02:00, and the test failed then).
+    const yesterdayNoon = zonedTimeToUtc(addDays(localToday, -1), '12:00', 'Asia/Shanghai');
+    ids.late = (await t.create({ source: 'journey', sourceRef: 'mTdB:3', userid: 'zhangsan', externalUserId: 'wmTdB', title: '第7天：问问使用感受', text: '李先生您好，用了一周感觉怎么样？', attachments: [], dueAt: yesterdayNoon })).task.id;
+    ids.skip = (await t.create({ source: 'manual', sourceRef: 'zhangsan:tdskip01', userid: 'zhangsan', externalUserId: 'wmTdB', title: '寄样品', text: '', attachments: [], dueAt: new Date(now + 3_600_000) })).task.id;
     ids.note = (await app.container.archive.notes.add('wmTdA', { text: '确认收货地址', dueDate: localToday }, { role: 'staff', userid: 'zhangsan' })).id;
     browser = await launchSidebarBrowser();
   }, 120_000);
