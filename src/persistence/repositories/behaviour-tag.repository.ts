@@ -1,5 +1,5 @@
 import type { Db } from '../db.js';
-import { placeholders } from './sql-upsert.js';
+import { placeholders, sqliteIndexedBy } from './sql-upsert.js';
 import type { CustomerCondition, KeyRange } from '../../domain/tags/behaviour-tag.types.js';
 
 // Rows of the `behaviour` source are customer-level: userid '' (never a relation, never mirrored into WeCom).
@@ -23,7 +23,8 @@ export class BehaviourTagRepository {
   private readonly customers: string;
 
   constructor(private readonly db: Db) {
-    this.customers = db.engine === 'sqlite' ? 'customers c INDEXED BY sqlite_autoindex_customers_1' : 'customers c';
+    // SQLite's own name for the index of the table's primary key.
+    this.customers = sqliteIndexedBy(db.engine, 'customers c', 'sqlite_autoindex_customers_1');
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Db } from '../db.js';
-import { upsertManySql } from './sql-upsert.js';
+import { sqliteIndexedBy, upsertManySql } from './sql-upsert.js';
 import type { NoteRepository } from './note.repository.js';
 import type { TimelineRepository } from './timeline.repository.js';
 import type { ChurnRisk, ChurnSignals, RiskLevel, RiskReason } from '../../domain/churn/churn-risk.types.js';
@@ -58,15 +58,6 @@ export class ChurnRiskRepository {
     private readonly notes: Pick<NoteRepository, 'insertInTx'>,
     private readonly timeline: Pick<TimelineRepository, 'addInTx'>,
   ) {}
-
-  /**
-   * A table read by its customer index. SQLite without ANALYZE's statistics prefers any index with an equality
-   * (`status = 'sent'`, `source = 'kf'`) to the customers' key range, and then reads every sent broadcast row or KF
-   * message of the corp for each page; MariaDB estimates the range and needs no hint (docs/churn.md §The nightly job).
-   */
-  private byCustomer(table: string, index: string): string {
-    return this.db.engine === 'sqlite' ? `${table} INDEXED BY ${index}` : table;
-  }
 
   /**
    * A page of customers who still follow at least one member, after `afterId` in key order, and where the next page
@@ -133,7 +124,7 @@ export class ChurnRiskRepository {
     // staff recorded: what the bot can see of a conversation, since 1:1 chats are invisible to it.
     const activity = [
       (k: Keys) => `SELECT external_user_id AS id, MAX(occurred_at) AS last_at, SUM(CASE WHEN occurred_at > ? THEN 1 ELSE 0 END) AS rec, SUM(CASE WHEN occurred_at <= ? THEN 1 ELSE 0 END) AS ear
-              FROM ${this.byCustomer('timeline_entries', 'ix_timeline_customer')} WHERE ${k.sql} AND source = 'kf' AND data LIKE '%"origin":3%' AND occurred_at > ? AND occurred_at <= ? GROUP BY external_user_id`,
+              FROM ${sqliteIndexedBy(this.db.engine, 'timeline_entries', 'ix_timeline_customer')} WHERE ${k.sql} AND source = 'kf' AND data LIKE '%"origin":3%' AND occurred_at > ? AND occurred_at <= ? GROUP BY external_user_id`,
       (k: Keys) => `SELECT external_user_id AS id, MAX(created_at) AS last_at, SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END) AS rec, SUM(CASE WHEN created_at <= ? THEN 1 ELSE 0 END) AS ear
               FROM notes WHERE ${k.sql} AND source = 'staff' AND created_at > ? AND created_at <= ? GROUP BY external_user_id`,
     ];
@@ -152,7 +143,7 @@ export class ChurnRiskRepository {
     {
       const k = keys('external_user_id');
       for (const r of await this.db.query<{ id: string; kind: string; score: unknown; at: unknown }>(
-        `SELECT external_user_id AS id, kind, score, answered_at AS at FROM ${this.byCustomer('survey_answers', 'ix_survey_answers_customer')}
+        `SELECT external_user_id AS id, kind, score, answered_at AS at FROM ${sqliteIndexedBy(this.db.engine, 'survey_answers', 'ix_survey_answers_customer')}
          WHERE ${k.sql} AND score IS NOT NULL AND kind IN ('nps', 'csat') AND answered_at > ? AND answered_at <= ?`,
         [...k.params, now - 90 * DAY_MS, now],
       )) {
@@ -186,7 +177,7 @@ export class ChurnRiskRepository {
       const k = keys('external_user_id');
       for (const r of await this.db.query<{ id: string; n: unknown; late: unknown }>(
         `SELECT external_user_id AS id, COUNT(*) AS n, MAX(CASE WHEN contacted_at IS NULL AND due_at < ? THEN 1 ELSE 0 END) AS late
-         FROM ${this.byCustomer('feedback_tickets', 'ix_feedback_tickets_customer')} WHERE ${k.sql} AND status IN ('open', 'contacted') AND opened_at <= ? GROUP BY external_user_id`,
+         FROM ${sqliteIndexedBy(this.db.engine, 'feedback_tickets', 'ix_feedback_tickets_customer')} WHERE ${k.sql} AND status IN ('open', 'contacted') AND opened_at <= ? GROUP BY external_user_id`,
         [now, ...k.params, now],
       )) {
         const s = out.get(r.id);
@@ -199,7 +190,7 @@ export class ChurnRiskRepository {
     {
       const k = keys('external_user_id');
       for (const r of await this.db.query<{ id: string; at: unknown }>(
-        `SELECT external_user_id AS id, sent_at AS at FROM ${this.byCustomer('deliveries', 'ix_deliveries_customer')}
+        `SELECT external_user_id AS id, sent_at AS at FROM ${sqliteIndexedBy(this.db.engine, 'deliveries', 'ix_deliveries_customer')}
          WHERE ${k.sql} AND kind = 'broadcast' AND status = 'sent' AND sent_at > ? AND sent_at <= ?`,
         [...k.params, now - 60 * DAY_MS, now],
       )) {
@@ -231,7 +222,7 @@ export class ChurnRiskRepository {
       const from = Math.min(...orphans.map((id) => out.get(id)!.ownerResignedAt!));
       const k = keys('external_user_id', orphans);
       const reads = [
-        `SELECT external_user_id AS id, occurred_at AS at FROM ${this.byCustomer('timeline_entries', 'ix_timeline_customer')} WHERE ${k.sql} AND source = 'kf' AND data LIKE '%"origin":3%' AND occurred_at > ? AND occurred_at <= ?`,
+        `SELECT external_user_id AS id, occurred_at AS at FROM ${sqliteIndexedBy(this.db.engine, 'timeline_entries', 'ix_timeline_customer')} WHERE ${k.sql} AND source = 'kf' AND data LIKE '%"origin":3%' AND occurred_at > ? AND occurred_at <= ?`,
         `SELECT external_user_id AS id, ordered_at AS at FROM orders WHERE ${k.sql} AND ordered_at > ? AND ordered_at <= ?`,
       ];
       for (const sql of reads) {

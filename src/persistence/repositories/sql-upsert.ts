@@ -48,6 +48,17 @@ export function forUpdate(engine: DbEngine): string {
   return engine === 'mysql' ? ' FOR UPDATE' : '';
 }
 
+/**
+ * A table (with its alias) read through the index named, on SQLite only. Without ANALYZE's statistics SQLite prefers
+ * any index with an equality in the WHERE (`status = 'sent'`, `activity = 'dormant'`) to a key range, and then reads
+ * every such row of the corp for each page; MariaDB estimates the range and needs no hint.
+ * docs/churn.md §The nightly job
+ * docs/tags.md §Behaviour tags at a million
+ */
+export function sqliteIndexedBy(engine: DbEngine, table: string, index: string): string {
+  return engine === 'sqlite' ? `${table} INDEXED BY ${index}` : table;
+}
+
 /** Bound parameters per statement, under SQLite's limit of 32,766 (MySQL has a higher one). */
 export const MAX_PARAMS = 30_000;
 
