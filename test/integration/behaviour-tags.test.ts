@@ -9,7 +9,7 @@ import type { JobCounts } from '../../src/jobs/job.types.js';
 import { addSandboxCustomer } from '../fixtures/scheduling.js';
 import { compileAudience } from '../../src/domain/audiences/audience.compiler.js';
 import { BehaviourTagRepository } from '../../src/persistence/repositories/behaviour-tag.repository.js';
-import type { Db } from '../../src/persistence/db.js';
+import { recordingDb } from '../helpers/recording-db.js';
 
 const sh = (local: string) => new Date(`${local}+08:00`);
 const nightOf = (date: string) => sh(`${date}T03:30:00`);
@@ -215,19 +215,7 @@ describe.each(testEngines())('behaviour tag rules on %s', (engine) => {
     const [lo, upTo] = d1 < d2 ? [d1, d2] : [d2, d1];
     const [{ below }] = await db().query<{ below: string | null }>('SELECT MAX(external_user_id) AS below FROM customers WHERE external_user_id < ?', [lo]);
     const after = below ?? '';
-    const seen: Array<[string, unknown[]]> = [];
-    const recording = new Proxy(db(), {
-      get(target, prop) {
-        if (prop === 'query' || prop === 'exec') {
-          return async (sql: string, params: unknown[] = []) => {
-            seen.push([sql, params]);
-            return (target[prop] as (s: string, p: unknown[]) => Promise<unknown>).call(target, sql, params);
-          };
-        }
-        const v = Reflect.get(target, prop) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    }) as Db;
+    const { db: recording, seen } = recordingDb(db());
     const repo = new BehaviourTagRepository(recording);
     const cond = compileAudience(parseAudience('activity:dormant'), { engine, today: DAY1, timezone: 'Asia/Shanghai' });
     const tagId = 'tag-range-test';

@@ -7,6 +7,7 @@ import type { Db } from '../../src/persistence/db.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { ChurnRiskService } from '../../src/domain/churn/churn-risk.service.js';
 import { silentLogger } from '../../src/shared/logger.js';
+import { recordingDb } from '../helpers/recording-db.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-03-01T18:00:00Z');
@@ -112,19 +113,7 @@ describe.each(testEngines())('churn nightly pass reads (%s)', (engine) => {
   });
 
   it('reads every signal of a page through an index on the customer', async () => {
-    const seen: Array<[string, unknown[]]> = [];
-    const recording = new Proxy(db, {
-      get(target, prop) {
-        if (prop === 'query') {
-          return async (sql: string, params: unknown[] = []) => {
-            seen.push([sql, params]);
-            return target.query(sql, params);
-          };
-        }
-        const v = Reflect.get(target, prop) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    const { db: recording, seen } = recordingDb(db);
     const repo = new ChurnRiskRepository(recording, null as never, null as never);
     const [page] = await pages(repo, 500);
     seen.length = 0;
