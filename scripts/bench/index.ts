@@ -25,6 +25,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'survey-pages': async () => (await import('./survey-pages.bench.js')).runSurveyPagesBench(),
   'repurchase-backtest': async () => (await import('./repurchase-backtest.bench.js')).runRepurchaseBacktest(),
   'churn-backtest': async () => (await import('./churn-backtest.bench.js')).runChurnBacktestBench(),
+  'churn-ceiling': async () => (await import('./churn-ceiling.bench.js')).runChurnCeilingBench(),
   'churn-nightly': async () => (await import('./churn-nightly.bench.js')).runChurnNightlyBench(),
   'group-sync': async () => (await import('./group-sync.bench.js')).runGroupSyncBench(),
   journeys: async () => (await import('./journeys.bench.js')).runJourneysBench(),
