@@ -6,10 +6,12 @@
  * processes and the day each began (unhappy, lapsed, orphaned by a resigned owner), and which unhappy customers will
  * recover. It is not told who of the lapsed and orphaned will delete (a coin the generator tosses with nothing to
  * show for it), nor the sudden and staff-removed deletions, which come without a sign by construction. It warns a
- * customer `lag` days after the onset of each process it warns about (one lag per process, or none), at the earliest
- * on the first scored night, and only while the relation exists. Every combination of lags is judged exactly as the
- * backtest judges the product's first warnings (`judge`), and the bench reports the best recall reachable at each
- * precision. Nothing here reads the scorer: the observer bounds it from the generator's side.
+ * customer `lag` days after the onset of each process it warns about (one lag per process, or none; for the lapsed
+ * and orphaned also a most age of the process at the warning), at the earliest on the first scored night, and only
+ * while the relation exists. Every such policy is judged as the backtest judges the product's first warnings
+ * (`judge`), and the bench reports the best recall reached at each precision. Nothing here reads the scorer: the
+ * observer bounds it from the generator's side. It is the best of this family of observers, not a proof about every
+ * scorer; what the family leaves out (a customer's type, their owner) tells nothing of who deletes in this corp.
  *
  * BENCH_CHURN_SEEDS: the seeds (comma-separated); by default the three development seeds and the five held-out ones.
  */
