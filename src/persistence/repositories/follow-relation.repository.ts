@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../db.js';
 import type { FieldCipher } from '../../shared/field-cipher.js';
 import { IN_LIST_MAX, MAX_PARAMS, forUpdate, placeholders, slices, upsertManySql, upsertSql } from './sql-upsert.js';
@@ -22,8 +23,17 @@ interface Row {
 
 const num = (v: number | string | null): number | null => (v === null || v === undefined ? null : Number(v));
 
+/**
+ * How long a member found in `staff` is taken to be there without looking again (ensureStaffInTx). Rows leave `staff`
+ * only when a member's account changes in WeCom (修改账号, StaffRenameRepository), so a member known here stays known;
+ * an account changed meanwhile is seen within this time. docs/inbox.md §Statements per event
+ */
+const STAFF_KNOWN_MS = 5_000;
+
 /** Follow relations. Remark mobiles are encrypted at rest, bound to their relation by AAD. */
 export class FollowRelationRepository {
+  private readonly knownStaff = new LRUCache<string, true>({ max: 10_000, ttl: STAFF_KNOWN_MS });
+
   constructor(
     private readonly db: Db,
     private readonly cipher: FieldCipher,
@@ -280,7 +290,13 @@ export class FollowRelationRepository {
    * for one staff member (a popular channel code) would queue behind it.
    */
   async ensureStaffInTx(em: EntityManager, userid: string, now: number): Promise<void> {
-    if ((await em.query('SELECT 1 AS x FROM staff WHERE userid = ?', [userid])).length > 0) return;
+    // A member found here is not looked for again for STAFF_KNOWN_MS: every add asks, for a handful of members. One
+    // this transaction inserts is not remembered, as the transaction may still roll back.
+    if (this.knownStaff.has(userid)) return;
+    if ((await em.query('SELECT 1 AS x FROM staff WHERE userid = ?', [userid])).length > 0) {
+      this.knownStaff.set(userid, true);
+      return;
+    }
     await em.query(upsertSql(this.db.engine, 'staff', ['userid', 'name', 'status', 'updated_at'], ['userid'], []), [userid, '', 'active', now]);
   }
 

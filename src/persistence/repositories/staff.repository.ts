@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../db.js';
 import { placeholders, upsertSql } from './sql-upsert.js';
 import type { StaffMember, StaffNameSource } from '../../domain/customers/staff.types.js';
@@ -24,8 +25,18 @@ function map(r: Row): StaffMember {
   };
 }
 
+/**
+ * How long a member's display name is reused without reading it again. Every add's welcome and every loss's alert
+ * asks for it: at 100 adds a second that was one statement in every six of an add's (docs/inbox.md §Statements per
+ * event). A name changed through this repository takes effect at once; one changed on another instance or thread,
+ * or by a userid change, within this time.
+ */
+const NAME_REUSE_MS = 5_000;
+
 /** Staff members (成员) with 客户联系, as far as the bot knows them. */
 export class StaffRepository {
+  private readonly names = new LRUCache<string, { name: string }>({ max: 10_000, ttl: NAME_REUSE_MS });
+
   constructor(private readonly db: Db) {}
 
   /** Insert staff seen by a sync; names are kept when already known. */
@@ -80,6 +91,7 @@ export class StaffRepository {
         await em.query("UPDATE staff SET name = ?, name_source = 'wecom', updated_at = ? WHERE userid = ? AND (name_source IS NULL OR name_source = 'wecom')", [name, now, userid]);
       }
     });
+    for (const { userid } of names) this.names.delete(userid);
   }
 
   /**
@@ -88,6 +100,7 @@ export class StaffRepository {
    */
   async setManualName(userid: string, name: string, now: number): Promise<StaffMember | null> {
     await this.db.query('UPDATE staff SET name = ?, name_source = ?, updated_at = ? WHERE userid = ?', [name, name === '' ? null : 'manual', now, userid]);
+    this.names.delete(userid);
     return this.find(userid);
   }
 
@@ -105,9 +118,13 @@ export class StaffRepository {
     return this.find(userid);
   }
 
-  /** Display name for templates ({{staff}}); falls back to the userid. */
+  /** Display name for templates ({{staff}}); falls back to the userid. Reused for NAME_REUSE_MS. */
   async displayName(userid: string): Promise<string> {
+    const hit = this.names.get(userid);
+    if (hit) return hit.name || userid;
     const rows = await this.db.query<{ name: string }>('SELECT name FROM staff WHERE userid = ?', [userid]);
-    return rows[0]?.name || userid;
+    const name = rows[0]?.name ?? '';
+    this.names.set(userid, { name });
+    return name || userid;
   }
 }
