@@ -27,9 +27,9 @@ function map(r: Row): StaffMember {
 
 /**
  * How long a member's display name is reused without reading it again. Every add's welcome and every loss's alert
- * asks for it: at 100 adds a second that was one statement in every six of an add's (docs/inbox.md §Statements per
- * event). A name changed through this repository takes effect at once; one changed on another instance or thread,
- * or by a userid change, within this time.
+ * asks for it, once per event, for a handful of members. A name changed through this repository takes effect at
+ * once; one changed on another instance or thread, or by a userid change, within this time.
+ * docs/inbox.md §Statements per event
  */
 const NAME_REUSE_MS = 5_000;
 
