@@ -15,15 +15,15 @@
  *
  * BENCH_CHURN_SEEDS: the seeds (comma-separated); by default the three development seeds and the five held-out ones.
  */
-import { generateChurnWorld, type ChurnWorld, type CustomerTruth } from './churn-world.js';
+import { CHURN_WORLD_PARAMS, generateChurnWorld, type ChurnWorld, type CustomerTruth } from './churn-world.js';
 import { HELD_OUT_SEED, WARM_UP_DAYS, WINDOW_DAYS, judge } from './churn-backtest.bench.js';
 
-/** The last scored night of a whole replay (the backtest's nights 181 … 394). */
-const LAST_NIGHT = 394;
+/** The last scored night of a whole replay (the backtest's nights 181 … 394), as the backtest derives it. */
+const LAST_NIGHT = CHURN_WORLD_PARAMS.days - 1;
 /** Development seeds 1, 2, 3, then the held-out seeds in the order they were spent (docs/churn-backtest.md). */
 const DEFAULT_SEEDS = [1, 2, 3, 20261206, 4227949231, 3579486108, 642575883, HELD_OUT_SEED];
-/** Lags tried per process, in days after its onset; `null` is "never warn for this process". */
-const LAGS: Array<number | null> = [null, ...Array.from({ length: 18 }, (_, i) => i * 7)];
+/** Lags tried per process, in days after its onset (a policy may also never warn for a process). */
+const LAGS = Array.from({ length: 18 }, (_, i) => i * 7);
 /**
  * For the lapsed and the orphaned, of whom only some delete: the most days after the onset a first warning may come.
  * Their deleters go within months, so a customer whose process began long before the first scored night is more
@@ -64,7 +64,7 @@ function warnings(world: ChurnWorld, policy: Policy): Map<string, number> {
 }
 
 function* policies(): Generator<Policy> {
-  const rules = (ages: number[]) => [null, ...LAGS.filter((l): l is number => l !== null).flatMap((lag) => ages.map((maxAge) => ({ lag, maxAge })))];
+  const rules = (ages: number[]) => [null, ...LAGS.flatMap((lag) => ages.map((maxAge) => ({ lag, maxAge })))];
   for (const unhappy of rules([Infinity])) for (const lapsed of rules(MAX_AGES)) for (const owner_left of rules(MAX_AGES)) yield { unhappy, lapsed, owner_left };
 }
 

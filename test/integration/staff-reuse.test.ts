@@ -46,8 +46,7 @@ describe.each(testEngines())('staff reads reused on %s', (engine) => {
 
   it('looks a known member up once; one inserted by a transaction that rolled back is inserted again', async () => {
     const now = Date.now();
-    const { db, seen } = recordingDb(app.container.db);
-    const relations = new FollowRelationRepository(db, app.container.cipher);
+    const relations = new FollowRelationRepository(app.container.db, app.container.cipher);
     const count = async (userid: string) => Number((await app.container.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM staff WHERE userid = ?', [userid]))[0].n);
 
     // The add's own transaction inserts the member and then fails: the member is not remembered as known.
@@ -77,6 +76,5 @@ describe.each(testEngines())('staff reads reused on %s', (engine) => {
     expect(await reads()).toBe(1);
     expect(await reads()).toBe(0);
     expect(await count('reuse-li')).toBe(1);
-    expect(seen).toHaveLength(0);
   });
 });
